@@ -1,0 +1,154 @@
+"""The Python API.
+
+    import spmlang
+    plan = spmlang.load("plan.spm")            # raises spmlang.PlanError with .diagnostics
+    result = plan.run(deals="q3.parquet", quotas="quotas.csv")
+    result.ledger                              # pyarrow.Table, one row per ledger line
+    result.totals()                            # payout per payee, period and component
+    print(result.summary())                    # what `spm run` prints
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import pyarrow as pa
+
+from spmlang.check import CheckedPlan, check_plan
+from spmlang.diagnostics import Diagnostic, InputError
+from spmlang.syntax import parse
+
+
+class Plan:
+    """A checked plan, ready to run over transactions."""
+
+    def __init__(self, checked: CheckedPlan):
+        self.checked = checked
+
+    @property
+    def name(self) -> str:
+        return self.checked.settings.name
+
+    @property
+    def version(self) -> str:
+        return self.checked.settings.version
+
+    @property
+    def path(self) -> str:
+        return self.checked.path
+
+    @property
+    def components(self) -> list[str]:
+        return [c.name for c in self.checked.components]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return list(self.checked.warnings)
+
+    @property
+    def periods(self) -> list[str]:
+        return list(self._calculator.calendar.labels)
+
+    @cached_property
+    def _calculator(self):
+        from spmlang.engine.calculator import Calculator
+
+        return Calculator(self.checked)
+
+    def run(self, deals=None, *, quotas=None, targets=None, roster=None, tables: dict | None = None,
+            strict: bool = False, allow_outside_paths: bool = False) -> "Result":
+        """Pay the plan's payees from ``deals``.
+
+        Every input may be a path (parquet, CSV, Arrow, JSON lines), a pyarrow
+        Table, or a pandas or polars DataFrame. ``tables`` maps the names of
+        lookup tables to their data. With ``strict``, any rejected row is an
+        error instead. Raises :class:`spmlang.InputError` for unusable inputs.
+        """
+        from spmlang.engine.calculator import RunInputs
+
+        inputs = RunInputs(deals=deals, quotas=quotas, targets=targets, roster=roster, tables=dict(tables or {}),
+                           strict=strict, allow_outside_paths=allow_outside_paths)
+        output = self._calculator.run(inputs)
+        options = {"strict": strict}
+        return Result(output, options)
+
+    def __repr__(self) -> str:
+        return f"<spmlang.Plan {self.name!r} version {self.version!r}: {', '.join(self.components)}>"
+
+
+class Result:
+    """The outcome of a run: the ledger, totals, the summary, the rejected rows."""
+
+    def __init__(self, output, options: dict):
+        self._output = output
+        self.options = options
+
+    @cached_property
+    def run_id(self) -> str:
+        from spmlang.ledger.build import run_id
+
+        inputs = {name: _describe_source(source) for name, source in sorted(self._output.sources.items())}
+        return run_id(self._output, inputs, self.options)
+
+    @cached_property
+    def ledger(self) -> pa.Table:
+        """Every ledger line, in order: payee, period, then the line's place in the period."""
+        from spmlang.ledger.build import build_ledger
+
+        return build_ledger(self._output, self.run_id)
+
+    def totals(self) -> pa.Table:
+        """Payout per payee, period and component."""
+        from spmlang.ledger.summary import totals_table
+
+        return totals_table(self._output)
+
+    def summary(self):
+        """What the CLI prints: payout per payee and period by component, and the row accounting."""
+        from spmlang.ledger.summary import summarize
+
+        return summarize(self._output)
+
+    @property
+    def rejects(self) -> pa.Table:
+        """The input rows that were rejected, each with its reason."""
+        return self._output.accounting.rejects(self._output.transactions.keys)
+
+    @property
+    def accounting(self) -> dict:
+        """Rows read, credited, excluded (by filter) and rejected (by reason); they add up."""
+        return self._output.accounting.counts()
+
+    def write(self, path: str | Path) -> Path:
+        """Write the ledger; the format follows the extension (.parquet, .csv, .json, .jsonl)."""
+        from spmlang.ledger.io import write_table
+
+        return write_table(self.ledger, path)
+
+
+def _describe_source(source) -> dict:
+    label = getattr(source, "label", None)
+    rows = getattr(source, "rows", None)
+    if rows is None and hasattr(source, "table"):
+        rows = source.table.num_rows
+    return {"label": str(label), "rows": rows}
+
+
+def loads(text: str, path: str = "<plan>") -> Plan:
+    """Parse and check plan text. Raises :class:`spmlang.PlanError` listing every error."""
+    return Plan(check_plan(parse(text, path)))
+
+
+def load(path: str | Path) -> Plan:
+    """Read, parse and check a plan file. Raises :class:`spmlang.PlanError` or :class:`spmlang.InputError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("plan file not found", file=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a plan file", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("the plan file is not UTF-8 text", file=str(path)) from None
+    return loads(text, str(path))

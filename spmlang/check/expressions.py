@@ -1,0 +1,397 @@
+"""Checking expressions: resolve names, infer types, explain mistakes.
+
+An expression is checked in a :class:`Scope` that says what it may see:
+transaction columns and lookup tables for a filter or a credit; the credit row
+(``credit``, ``share``, ``payee``) in a component; period-end measures
+(``attainment``, ``quota`` ...) in a gate or a bonus condition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from spmlang.check import ir
+from spmlang.check.ir import Type
+from spmlang.check.model import ColumnSpec, TableSpec
+from spmlang.diagnostics import Diagnostic, did_you_mean
+from spmlang.syntax import ast
+
+MAX_EXPRESSION_DEPTH = 64
+
+# name -> (argument types or None for "any quantity", result rule)
+FUNCTIONS = {
+    "min": "same quantity, 2 or more",
+    "max": "same quantity, 2 or more",
+    "abs": "one quantity",
+    "coalesce": "same type, 2 or more",
+    "upper": "text",
+    "lower": "text",
+    "trim": "text",
+    "replace": "text, text, text",
+    "year": "date",
+    "month": "date",
+    "days_between": "date, date",
+}
+
+
+@dataclass
+class Scope:
+    """What an expression may refer to, and how to name where it is."""
+
+    where: str  # "a filter", "a gate" ... for messages
+    columns: dict[str, ColumnSpec] = field(default_factory=dict)
+    tables: dict[str, TableSpec] = field(default_factory=dict)
+    builtins: dict[str, Type] = field(default_factory=dict)
+    columns_allowed: bool = True
+
+
+class ExpressionChecker:
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+
+    def error(self, code: str, message: str, span, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, hint))
+
+    # ------------------------------------------------------------ entry points
+    def check(self, node: ast.Expr, scope: Scope, expect: tuple[Type, ...] | None = None,
+              what: str = "this expression") -> ir.IR | None:
+        result = self._check(node, scope, 0)
+        if result is not None and expect is not None and result.type not in expect:
+            names = " or ".join(str(t) for t in expect)
+            self.error("E301", f"{what} must be {names}, but it is {result.type}", node.span,
+                       _hint_for_expected(expect, result.type))
+            return None
+        return result
+
+    # ------------------------------------------------------------ dispatch
+    def _check(self, node: ast.Expr, scope: Scope, depth: int) -> ir.IR | None:
+        if depth > MAX_EXPRESSION_DEPTH:
+            self.error("E309", f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep", node.span,
+                       "split it into simpler parts")
+            return None
+        depth += 1
+        if isinstance(node, ast.Literal):
+            return literal_to_const(node)
+        if isinstance(node, ast.Ref):
+            return self._ref(node, scope)
+        if isinstance(node, ast.Lookup):
+            return self._lookup(node, scope, depth)
+        if isinstance(node, ast.Call):
+            return self._call(node, scope, depth)
+        if isinstance(node, ast.Unary):
+            operand = self._check(node.operand, scope, depth)
+            if operand is None:
+                return None
+            if node.op == "not":
+                if operand.type is not Type.BOOL:
+                    self.error("E302", f"'not' needs a condition, but this is {operand.type}", node.operand.span)
+                    return None
+                return ir.Not(operand, node.span)
+            if not operand.type.is_quantity:
+                self.error("E301", f"cannot negate {operand.type}", node.span)
+                return None
+            return ir.Negate(operand, operand.type, node.span)
+        if isinstance(node, ast.Binary):
+            return self._binary(node, scope, depth)
+        if isinstance(node, ast.Compare):
+            return self._compare(node, scope, depth)
+        if isinstance(node, ast.InList):
+            return self._in_list(node, scope, depth)
+        if isinstance(node, ast.InRange):
+            return self._in_range(node, scope, depth)
+        if isinstance(node, ast.IsEmpty):
+            operand = self._check(node.operand, scope, depth)
+            return None if operand is None else ir.Missing(operand, node.negated, node.span)
+        if isinstance(node, ast.IfExpr):
+            return self._if(node, scope, depth)
+        raise AssertionError(f"unknown expression node {type(node).__name__}")
+
+    # ------------------------------------------------------------ names
+    def _ref(self, node: ast.Ref, scope: Scope) -> ir.IR | None:
+        if node.name in scope.builtins:
+            return ir.Builtin(node.name, scope.builtins[node.name], node.span)
+        if node.name in scope.columns and scope.columns_allowed:
+            column = scope.columns[node.name]
+            return ir.Column(column.name, column.type, node.span)
+        if node.name in scope.columns and not scope.columns_allowed:
+            allowed = ", ".join(sorted(scope.builtins))
+            self.error("E204", f"{scope.where} is decided at the end of a period and cannot use the column "
+                       f"'{node.name}'", node.span, f"it can use: {allowed}")
+            return None
+        if node.name in ("true", "false"):
+            return ir.Const(node.name == "true", Type.BOOL, node.span)
+        candidates = list(scope.builtins) + (list(scope.columns) if scope.columns_allowed else [])
+        hint = did_you_mean(node.name, candidates)
+        if hint is None and scope.columns_allowed:
+            hint = (f'to compare with the text {node.name}, write "{node.name}"; '
+                    f"to use a column, declare it: `column {node.name} TYPE` in the transactions block")
+        if node.name in _PERIOD_END_BUILTINS and node.name not in scope.builtins:
+            hint = (f"'{node.name}' is known only at the end of a period: use it in a gate, a bonus condition, "
+                    "or a tier table on attainment")
+        self.error("E201", f"unknown name '{node.name}' in {scope.where}", node.span, hint)
+        return None
+
+    def _lookup(self, node: ast.Lookup, scope: Scope, depth: int) -> ir.IR | None:
+        table = scope.tables.get(node.table.text)
+        if table is None:
+            hint = did_you_mean(node.table.text, scope.tables) or "declare it with `table NAME { ... }`"
+            self.error("E202", f"unknown table '{node.table.text}'", node.table.span, hint)
+            return None
+        key = self._check(node.key, scope, depth)
+        if key is None:
+            return None
+        key_column = table.columns.get(table.key or "")
+        if key_column is not None and not _comparable(key.type, key_column.type):
+            self.error("E301", f"table '{table.name}' is keyed by {key_column.type}, but the key given is {key.type}",
+                       node.key.span)
+            return None
+        column_name = node.column.text if node.column else table.value
+        if column_name is None:
+            others = [c for c in table.columns if c != table.key]
+            self.error("E203", f"table '{table.name}' has several columns: say which one", node.span,
+                       f"write {table.name}[...].{others[0] if others else 'column'}, or add `value COLUMN` to the table")
+            return None
+        column = table.columns.get(column_name)
+        if column is None:
+            span = node.column.span if node.column else node.span
+            hint = did_you_mean(column_name, table.columns)
+            self.error("E201", f"table '{table.name}' has no column '{column_name}'", span, hint)
+            return None
+        return ir.TableLookup(table.name, key, column.name, column.type, node.span)
+
+    def _call(self, node: ast.Call, scope: Scope, depth: int) -> ir.IR | None:
+        name = node.function.text
+        if name not in FUNCTIONS:
+            hint = did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(sorted(FUNCTIONS))
+            self.error("E205", f"unknown function '{name}'", node.function.span, hint)
+            return None
+        args = [self._check(a, scope, depth) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        types = [a.type for a in args]
+        if name == "replace" and len(args) == 3 and not all(isinstance(a, ir.Const) for a in args[1:]):
+            self.error("E303", "replace(): what to find and what to put instead must be fixed texts", node.span,
+                       'e.g. replace(product, "GTXPro", "GTX Pro")')
+            return None
+        result = _function_type(name, types)
+        if isinstance(result, str):
+            self.error("E303", f"{name}(): {result}", node.span, f"{name} takes {FUNCTIONS[name]}")
+            return None
+        return ir.Function(name, tuple(args), result, node.span)
+
+    # ------------------------------------------------------------ operators
+    def _binary(self, node: ast.Binary, scope: Scope, depth: int) -> ir.IR | None:
+        left = self._check(node.left, scope, depth)
+        right = self._check(node.right, scope, depth)
+        if left is None or right is None:
+            return None
+        if node.op in ("and", "or"):
+            for side, operand in ((node.left, left), (node.right, right)):
+                if operand.type is not Type.BOOL:
+                    self.error("E302", f"'{node.op}' joins conditions, but this is {operand.type}", side.span)
+                    return None
+            return ir.Logical(node.op, left, right, node.span)
+        result = arithmetic_type(node.op, left.type, right.type)
+        if isinstance(result, str):
+            self.error("E301", result, node.span, _arith_hint(node.op, left.type, right.type))
+            return None
+        return ir.Arith(node.op, left, right, result, node.span)
+
+    def _compare(self, node: ast.Compare, scope: Scope, depth: int) -> ir.IR | None:
+        left = self._check(node.left, scope, depth)
+        right = self._check(node.right, scope, depth)
+        if left is None or right is None:
+            return None
+        if not _comparable(left.type, right.type):
+            hint = None
+            if Type.TEXT in (left.type, right.type):
+                hint = 'text is compared with text in quotes, e.g. stage == "won"'
+            self.error("E301", f"cannot compare {left.type} with {right.type}", node.span, hint)
+            return None
+        if node.op not in ("==", "!=") and left.type in (Type.TEXT, Type.BOOL):
+            self.error("E301", f"'{node.op}' does not apply to {left.type}; use == or !=", node.span)
+            return None
+        return ir.Comparison(node.op, left, right, node.span)
+
+    def _in_list(self, node: ast.InList, scope: Scope, depth: int) -> ir.IR | None:
+        operand = self._check(node.operand, scope, depth)
+        if operand is None:
+            return None
+        values = []
+        for literal in node.values:
+            const = literal_to_const(literal)
+            if not _comparable(operand.type, const.type):
+                self.error("E301", f"list value {literal.text} is {const.type}, but the value tested is {operand.type}",
+                           literal.span, 'write text in quotes: ["a", "b"]' if operand.type is Type.TEXT else None)
+                return None
+            values.append(const)
+        return ir.Member(operand, tuple(values), node.negated, node.span)
+
+    def _in_range(self, node: ast.InRange, scope: Scope, depth: int) -> ir.IR | None:
+        operand = self._check(node.operand, scope, depth)
+        low = self._check(node.low, scope, depth)
+        high = self._check(node.high, scope, depth)
+        if operand is None or low is None or high is None:
+            return None
+        for bound in (low, high):
+            if not _comparable(operand.type, bound.type) or operand.type in (Type.TEXT, Type.BOOL):
+                self.error("E301", f"a range of {bound.type} cannot hold {operand.type}", bound.span)
+                return None
+        if isinstance(low, ir.Const) and isinstance(high, ir.Const) and low.value > high.value:
+            self.error("E304", "the range is empty: its start is after its end", node.span,
+                       "write the earlier value first: LOW .. HIGH")
+            return None
+        return ir.Between(operand, low, high, node.span)
+
+    def _if(self, node: ast.IfExpr, scope: Scope, depth: int) -> ir.IR | None:
+        condition = self._check(node.condition, scope, depth)
+        then = self._check(node.then, scope, depth)
+        otherwise = self._check(node.otherwise, scope, depth)
+        if condition is None or then is None or otherwise is None:
+            return None
+        if condition.type is not Type.BOOL:
+            self.error("E302", f"'if' needs a condition, but this is {condition.type}", node.condition.span)
+            return None
+        result = _common_type(then.type, otherwise.type)
+        if result is None:
+            self.error("E301", f"the two branches differ: {then.type} after 'then', {otherwise.type} after 'else'",
+                       node.span)
+            return None
+        return ir.Choose(condition, then, otherwise, result, node.span)
+
+
+_PERIOD_END_BUILTINS = {"attainment", "quota", "target", "count"}
+
+
+def literal_to_const(node: ast.Literal) -> ir.Const:
+    kind = node.kind
+    if kind in ("string", "word", "period"):
+        return ir.Const(str(node.value), Type.TEXT, node.span)
+    if kind == "number":
+        value = node.value
+        is_int = isinstance(value, Decimal) and value == value.to_integral_value() and "." not in node.text
+        return ir.Const(value, Type.INTEGER if is_int else Type.NUMBER, node.span)
+    if kind == "multiplier":
+        return ir.Const(node.value, Type.NUMBER, node.span)
+    if kind == "money":
+        return ir.Const(node.value, Type.MONEY, node.span)
+    if kind == "percent":
+        return ir.Const(node.value, Type.PERCENT, node.span)
+    if kind == "date":
+        return ir.Const(node.value, Type.DATE, node.span)
+    if kind == "bool":
+        return ir.Const(node.value, Type.BOOL, node.span)
+    raise AssertionError(kind)
+
+
+def _comparable(a: Type, b: Type) -> bool:
+    if a == b:
+        return True
+    # Money compares with plain numbers (`amount > 1000`): the number is read as money.
+    return a.is_quantity and b.is_quantity
+
+
+def _common_type(a: Type, b: Type) -> Type | None:
+    if a == b:
+        return a
+    if a.is_numeric and b.is_numeric:
+        return Type.NUMBER
+    return None
+
+
+def arithmetic_type(op: str, a: Type, b: Type) -> Type | str:
+    """The type of ``a op b``, or a message saying why it has none."""
+    if op in ("+", "-"):
+        if a is Type.MONEY and b is Type.MONEY:
+            return Type.MONEY
+        if a.is_numeric and b.is_numeric:
+            if a is b:
+                return a
+            return Type.NUMBER
+        if a is Type.DATE and b is Type.DATE and op == "-":
+            return Type.INTEGER
+        if a is Type.DATE and b is Type.INTEGER:
+            return Type.DATE
+        return f"cannot {'add' if op == '+' else 'subtract'} {b} {'to' if op == '+' else 'from'} {a}"
+    if op == "*":
+        if a is Type.MONEY and b.is_numeric or a.is_numeric and b is Type.MONEY:
+            return Type.MONEY
+        if a.is_numeric and b.is_numeric:
+            if a is Type.INTEGER and b is Type.INTEGER:
+                return Type.INTEGER
+            if Type.PERCENT in (a, b) and Type.NUMBER not in (a, b) and a is not b:
+                return Type.PERCENT
+            return Type.NUMBER
+        return f"cannot multiply {a} by {b}"
+    if op == "/":
+        if a is Type.MONEY and b.is_numeric:
+            return Type.MONEY
+        if a is Type.MONEY and b is Type.MONEY:
+            return Type.NUMBER
+        if a.is_numeric and b.is_numeric:
+            return Type.NUMBER
+        return f"cannot divide {a} by {b}"
+    raise AssertionError(op)
+
+
+def _arith_hint(op: str, a: Type, b: Type) -> str | None:
+    if op == "*" and a is Type.MONEY and b is Type.MONEY:
+        return "one side should be a rate or a number, e.g. amount * 8%"
+    if Type.TEXT in (a, b):
+        return "text cannot take part in arithmetic; declare the column as number or money"
+    return None
+
+
+def _hint_for_expected(expect: tuple[Type, ...], got: Type) -> str | None:
+    if Type.BOOL in expect:
+        return 'a condition compares values, e.g. stage == "won"'
+    if Type.MONEY in expect and got.is_numeric:
+        return "write money with its symbol, e.g. $1,000"
+    if Type.PERCENT in expect and got is Type.MONEY:
+        return "a rate is a percentage, e.g. 8%"
+    return None
+
+
+def _function_type(name: str, types: list[Type]) -> Type | str:
+    if name in ("min", "max"):
+        if len(types) < 2:
+            return "needs at least two values"
+        result = types[0]
+        for t in types[1:]:
+            common = t if t == result else (_common_type(result, t))
+            if common is None or not result.is_quantity:
+                return f"cannot mix {result} and {t}"
+            result = common
+        return result
+    if name == "abs":
+        if len(types) != 1 or not types[0].is_quantity:
+            return "needs one number or amount"
+        return types[0]
+    if name == "coalesce":
+        if len(types) < 2:
+            return "needs at least two values"
+        result = types[0]
+        for t in types[1:]:
+            common = _common_type(result, t)
+            if common is None:
+                return f"cannot mix {result} and {t}"
+            result = common
+        return result
+    if name in ("upper", "lower", "trim"):
+        if types != [Type.TEXT]:
+            return "needs one text"
+        return Type.TEXT
+    if name == "replace":
+        if types != [Type.TEXT, Type.TEXT, Type.TEXT]:
+            return "needs three texts: the value, what to find, what to put instead"
+        return Type.TEXT
+    if name in ("year", "month"):
+        if types != [Type.DATE]:
+            return "needs one date"
+        return Type.INTEGER
+    if name == "days_between":
+        if types != [Type.DATE, Type.DATE]:
+            return "needs two dates"
+        return Type.INTEGER
+    raise AssertionError(name)

@@ -1,0 +1,282 @@
+"""The checked plan: names resolved, types known, tables validated.
+
+This is the contract between the checker and the engine. Everything here is
+already known to be well formed; the engine adds no plan validation of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Union
+
+from spmlang.check.ir import IR, Type
+from spmlang.diagnostics import Diagnostic, Span
+
+PERIODS_PER_YEAR = {"monthly": 12, "quarterly": 4, "half_yearly": 2, "yearly": 1}
+
+# What to do with a row that cannot be paid. "reject" keeps the run going and
+# lists the row in the rejects with its reason; "error" stops the run.
+POLICY_SUBJECTS = {
+    "invalid_value": "reject",  # a value that cannot be read as its column's type
+    "missing_value": "reject",  # an empty key, payee, date or credit
+    "missing_lookup": "reject",  # a lookup key not in its table (and no default)
+    "outside_year": "reject",  # a date outside the plan year
+    "missing_quota": "reject",  # attainment needed but no (or a zero) quota
+    "duplicate_key": "reject",  # a transaction key seen before
+    "bad_split": "reject",  # shares over 100%, or a share without a payee
+}
+POLICY_ACTIONS = ("reject", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    name: str
+    version: str
+    currency: str
+    year_start: dt.date
+    frequency: str  # monthly | quarterly | half_yearly | yearly
+    measure: str  # year_to_date | period_to_date
+    attainment_basis: str  # to_date | annual | period
+    span: Span
+
+    @property
+    def periods(self) -> int:
+        return PERIODS_PER_YEAR[self.frequency]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    name: str
+    type: Type
+    format: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PayeeSpec:
+    column: str
+    share: IR | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSpec:
+    name: str
+    expr: IR
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """The transaction table: its columns, key, date, payees, credit and filters."""
+
+    file: str | None
+    columns: dict[str, ColumnSpec]
+    key: str
+    date: str
+    payees: tuple[PayeeSpec, ...]
+    credit: IR
+    credit_type: Type  # money, or number for counted credit (meetings, units)
+    credit_span: Span
+    filters: tuple[FilterSpec, ...]
+    rollup_span: Span | None
+    policies: dict[str, str]
+    span: Span
+
+    @property
+    def rollup(self) -> bool:
+        return self.rollup_span is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A reference table: quotas, targets, roster or a lookup table."""
+
+    kind: str  # quotas | targets | roster | lookup
+    name: str
+    file: str | None
+    columns: dict[str, ColumnSpec]
+    roles: dict[str, str]  # role (payee, period, amount, manager) -> column
+    key: str | None
+    value: str | None
+    per: str | None  # period | year (quotas and targets)
+    default: object | None
+    rows: tuple[tuple[object, ...], ...] | None  # inline rows, in column order
+    row_spans: tuple[Span, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    low: Decimal
+    high: Decimal | None
+    rate: Decimal  # a rate (8% -> 0.08), money per unit, or a multiplier
+    label: str  # "50%–100%"
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TierTable:
+    mode: str  # marginal | retroactive
+    basis: str  # attainment | credit | row
+    tiers: tuple[Tier, ...]
+    rate_kind: str  # rate | money | multiplier
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CurveSpec:
+    basis: str  # attainment | credit
+    xs: tuple[Decimal, ...]
+    ys: tuple[Decimal, ...]
+    of_target: bool
+    extend_below: bool
+    extend_above: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CapSpec:
+    amount: Decimal  # money, or a fraction of target incentive
+    of_target: bool
+    scope: str  # row | period | year
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class MultiplierSpec:
+    factor: Decimal
+    condition: IR
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RateRule:
+    """``rate R``: credit x R, optionally shaped by an accelerator table."""
+
+    rate: IR
+    rate_text: str
+    accelerator: TierTable | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TierRule:
+    table: TierTable
+
+
+@dataclass(frozen=True, slots=True)
+class CurveRule:
+    curve: CurveSpec
+
+
+@dataclass(frozen=True, slots=True)
+class PayPerRowRule:
+    amount: IR
+    amount_text: str
+    unit: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PayOnceRule:
+    amount: Decimal
+    of_target: bool
+    condition: IR
+    condition_text: str
+    by: dt.date | None
+    span: Span
+
+
+EarningRule = Union[RateRule, TierRule, CurveRule, PayPerRowRule, PayOnceRule]
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentSpec:
+    name: str
+    kind: str  # component | spif | bonus
+    index: int
+    role: str  # direct | rollup
+    filters: tuple[FilterSpec, ...]
+    rule: EarningRule
+    multipliers: tuple[MultiplierSpec, ...]
+    caps: tuple[CapSpec, ...]
+    gate: IR | None
+    gate_text: str | None
+    gate_span: Span | None
+    span: Span
+
+    @property
+    def line_kind(self) -> str:
+        """The ledger kind of this component's own lines."""
+        if isinstance(self.rule, PayOnceRule):
+            return "bonus"
+        return "spif" if self.kind == "spif" else "earning"
+
+    @property
+    def uses_attainment(self) -> bool:
+        rule = self.rule
+        if isinstance(rule, TierRule):
+            return rule.table.basis == "attainment"
+        if isinstance(rule, CurveRule):
+            return rule.curve.basis == "attainment"
+        if isinstance(rule, RateRule) and rule.accelerator is not None:
+            return rule.accelerator.basis == "attainment"
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPlan:
+    path: str
+    source: str
+    sha256: str
+    settings: Settings
+    transactions: SourceSpec
+    tables: dict[str, TableSpec]
+    components: tuple[ComponentSpec, ...]
+    plan_caps: tuple[CapSpec, ...]
+    warnings: tuple[Diagnostic, ...] = field(default=())
+
+    def table(self, kind: str) -> TableSpec | None:
+        """The quotas, targets or roster table, if the plan has one."""
+        return self.tables.get(kind)
+
+    @property
+    def needs_quotas(self) -> bool:
+        return components_need_quotas(self.components)
+
+
+def components_need_quotas(components) -> bool:
+    """Whether any component measures attainment (or reads ``quota``) and so needs quotas."""
+    from spmlang.check.ir import builtins_used
+
+    for component in components:
+        if component.uses_attainment:
+            return True
+        used = builtins_used(component.gate)
+        if isinstance(component.rule, PayOnceRule):
+            used |= builtins_used(component.rule.condition)
+        if used & {"attainment", "quota"}:
+            return True
+    return False
+
+
+def component_needs_targets(component: ComponentSpec) -> bool:
+    """Whether a component pays or caps in % of target incentive (or reads ``target``)."""
+    from spmlang.check.ir import builtins_used
+
+    if any(cap.of_target for cap in component.caps):
+        return True
+    rule = component.rule
+    if isinstance(rule, CurveRule) and rule.curve.of_target:
+        return True
+    used = builtins_used(component.gate)
+    if isinstance(rule, PayOnceRule):
+        if rule.of_target:
+            return True
+        used |= builtins_used(rule.condition)
+    return "target" in used

@@ -1,0 +1,231 @@
+"""Checking reference tables: quotas, targets, roster and lookup tables.
+
+A table's data comes from a file (named in the plan or on the command line) or
+from rows written inline. Inline rows are read and typed here, so an error in
+row 3 of a quota table points at row 3 of the plan file.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from spmlang.check.ir import Type
+from spmlang.check.model import ColumnSpec, TableSpec
+from spmlang.diagnostics import Span, did_you_mean
+from spmlang.syntax import ast
+
+if TYPE_CHECKING:
+    from spmlang.check.checker import Checker
+
+ROLES = {
+    "quotas": {"payee": "payee", "period": "period", "amount": "amount"},
+    "targets": {"payee": "payee", "period": "period", "amount": "amount"},
+    "roster": {"payee": "payee", "manager": "manager"},
+    "lookup": {},
+}
+DEFAULT_PER = {"quotas": "period", "targets": "year"}
+PER_WORDS = {"period": "period", "year": "year", "annual": "year", "yearly": "year",
+             "quarter": "period", "month": "period", "half": "period"}
+
+# Which literal kinds may fill a column of each type.
+_ACCEPTS = {
+    Type.TEXT: {"string", "word", "period"},
+    Type.INTEGER: {"number"},
+    Type.NUMBER: {"number", "percent", "multiplier"},
+    Type.PERCENT: {"percent", "number"},
+    Type.MONEY: {"money", "number"},
+    Type.DATE: {"date"},
+    Type.BOOL: {"bool"},
+}
+
+
+def role_types(kind: str, quota_type: Type) -> dict[str, Type]:
+    amount = quota_type if kind == "quotas" else Type.MONEY
+    return {"payee": Type.TEXT, "period": Type.TEXT, "amount": amount, "manager": Type.TEXT}
+
+
+def implicit_table(kind: str, quota_type: Type, span: Span) -> TableSpec:
+    """The shape a quotas, targets or roster table has when the plan does not declare it."""
+    roles = dict(ROLES[kind])
+    per = DEFAULT_PER.get(kind)
+    if per == "year":
+        roles.pop("period", None)
+    types = role_types(kind, quota_type)
+    columns = {column: ColumnSpec(column, types[role], None, span) for role, column in roles.items()}
+    return TableSpec(kind, kind, None, columns, roles, "payee", None, per, None, None, (), span)
+
+
+class TableChecker:
+    """Checks table blocks. ``quota_type`` is the unit of credit (money, or a number for counted credit)."""
+
+    def __init__(self, checker: "Checker", quota_type: Type = Type.MONEY):
+        self.checker = checker
+        self.quota_type = quota_type
+
+    def check_all(self, blocks: list[ast.TableBlock], tables: dict[str, TableSpec]) -> dict[str, TableSpec]:
+        """Adds the tables of ``blocks`` to ``tables`` (which may already hold some) and returns it."""
+        first_span: dict[str, Span] = {name: spec.span for name, spec in tables.items()}
+        for block in blocks:
+            spec = self.check(block)
+            if spec is None:
+                continue
+            if spec.name in tables:
+                what = f"table '{spec.name}'" if spec.kind == "lookup" else f"a {spec.name} block"
+                self.checker.error("E401", f"{what} is declared twice", block.span,
+                                   notes=((first_span[spec.name], "first declared here"),))
+                continue
+            tables[spec.name] = spec
+            first_span[spec.name] = block.span
+        return tables
+
+    def check(self, block: ast.TableBlock) -> TableSpec | None:
+        c = self.checker
+        kind = "lookup" if block.kind.text == "table" else block.kind.text
+        if kind == "lookup" and block.name is None:
+            c.error("E403", "a lookup table needs a name", block.kind.span, "write `table product_rates { ... }`")
+            return None
+        if kind != "lookup" and block.name is not None:
+            c.error("E403", f"a {kind} block takes no name", block.name.span, f"write `{kind} {{ ... }}`")
+            return None
+        name = block.name.text if block.name else kind
+        columns: dict[str, ColumnSpec] = {}
+        roles = dict(ROLES[kind])
+        key = value = per = file = None
+        default_stmt = rows_block = None
+        for stmt in block.statements:
+            if isinstance(stmt, ast.ColumnStmt):
+                if stmt.name.text in columns:
+                    c.error("E207", f"column '{stmt.name.text}' is declared twice", stmt.name.span)
+                    continue
+                spec = c.column_spec(stmt)
+                if spec is not None:
+                    columns[spec.name] = spec
+            elif isinstance(stmt, ast.FileStmt):
+                file = stmt.path.value
+            elif isinstance(stmt, ast.KeyStmt):
+                key = stmt.column.text
+            elif isinstance(stmt, ast.RoleStmt):
+                if stmt.role == "value" and kind == "lookup":
+                    value = stmt.column.text
+                elif stmt.role in roles:
+                    roles[stmt.role] = stmt.column.text
+                else:
+                    allowed = ", ".join(roles) if roles else "key, value"
+                    c.error("E206", f"a {kind} table has no '{stmt.role}' column role", stmt.span,
+                            f"its roles are: {allowed}")
+            elif isinstance(stmt, ast.PerStmt):
+                if kind not in DEFAULT_PER:
+                    c.error("E206", f"'per' applies to quotas and targets, not to a {kind} table", stmt.span)
+                    continue
+                per = PER_WORDS.get(stmt.unit.text)
+                if per is None:
+                    c.error("E206", f"unknown period '{stmt.unit.text}'", stmt.unit.span,
+                            did_you_mean(stmt.unit.text, PER_WORDS) or "write `per period` or `per year`")
+            elif isinstance(stmt, ast.DefaultStmt):
+                default_stmt = stmt
+            elif isinstance(stmt, ast.RowsBlock):
+                rows_block = stmt
+            else:
+                c.error("E206", "this statement does not belong in a table", getattr(stmt, "span", block.span))
+
+        if kind in DEFAULT_PER:
+            per = per or DEFAULT_PER[kind]
+            if per == "year":
+                roles.pop("period", None)
+        if kind != "lookup":
+            key = roles["payee"]
+            types = role_types(kind, self.quota_type)
+            for role, column in roles.items():
+                if column not in columns:
+                    columns[column] = ColumnSpec(column, types[role], None, block.span)
+            if rows_block is not None and len(columns) != len(roles):
+                extra = [n for n in columns if n not in roles.values()]
+                c.error("E206", f"inline {kind} rows have exactly the columns {', '.join(roles.values())}",
+                        columns[extra[0]].span, "remove the extra column")
+                return None
+            if rows_block is not None:
+                ordered = [roles[r] for r in ROLES[kind] if r in roles]
+                if list(columns) != ordered:
+                    columns = {n: columns[n] for n in ordered}
+        else:
+            if not columns:
+                c.error("E403", f"table '{name}' declares no columns", block.span,
+                        "declare them in order: `column product text`, `column rate percent`")
+                return None
+            if key is None:
+                c.error("E403", f"table '{name}' has no key", block.span, "add `key COLUMN`: the column looked up")
+                return None
+            if key not in columns:
+                c.error("E201", f"table '{name}' has no column '{key}'", block.span, did_you_mean(key, columns))
+                return None
+            if value is None and len(columns) == 2:
+                value = next(n for n in columns if n != key)
+            if value is not None and value not in columns:
+                c.error("E201", f"table '{name}' has no column '{value}'", block.span, did_you_mean(value, columns))
+                return None
+
+        if file is not None and rows_block is not None:
+            c.error("E401", f"table '{name}' has both a file and inline rows", rows_block.span,
+                    "keep one of them")
+            return None
+        rows, row_spans = None, ()
+        if rows_block is not None:
+            key_columns = [key] if kind == "lookup" else [roles[r] for r in ("payee", "period") if r in roles]
+            rows = self._rows(name, rows_block, columns, key_columns)
+            if rows is None:
+                return None
+            row_spans = rows_block.row_spans
+        default = None
+        if default_stmt is not None:
+            if kind != "lookup" or value is None:
+                c.error("E206", "only a lookup table with a value column takes a default", default_stmt.span)
+                return None
+            default = self._value(default_stmt.value, columns[value])
+            if default is None:
+                return None
+        return TableSpec(kind, name, file, columns, roles, key, value, per, default, rows, row_spans, block.span)
+
+    def _rows(self, name: str, block: ast.RowsBlock, columns: dict[str, ColumnSpec],
+              key_columns: list[str]) -> tuple[tuple[object, ...], ...] | None:
+        c = self.checker
+        specs = list(columns.values())
+        rows, seen = [], {}
+        key_index = [list(columns).index(k) for k in key_columns]
+        ok = True
+        for values, span in zip(block.rows, block.row_spans):
+            if len(values) != len(specs):
+                names = " ".join(s.name for s in specs)
+                c.error("E405", f"this row has {len(values)} values, but table '{name}' has {len(specs)} columns",
+                        span, f"the columns are, in order: {names}")
+                ok = False
+                continue
+            row = []
+            for literal, spec in zip(values, specs):
+                value = self._value(literal, spec)
+                if value is None:
+                    ok = False
+                row.append(value)
+            row_key = tuple(row[i] for i in key_index)
+            if row_key in seen and None not in row_key:
+                c.error("E207", f"table '{name}' has two rows for {', '.join(map(str, row_key))}", span,
+                        notes=((seen[row_key], "the other row"),))
+                ok = False
+            seen[row_key] = span
+            rows.append(tuple(row))
+        return tuple(rows) if ok else None
+
+    def _value(self, literal: ast.Literal, spec: ColumnSpec) -> object | None:
+        if literal.kind not in _ACCEPTS[spec.type]:
+            hint = None
+            if spec.type is Type.MONEY and literal.kind == "percent":
+                hint = "write money as $1,000"
+            elif spec.type is Type.TEXT:
+                hint = f'write text in quotes: "{literal.text}"'
+            self.checker.error("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')", literal.span, hint)
+            return None
+        value = literal.value
+        if spec.type is Type.INTEGER and value != Decimal(int(value)):
+            self.checker.error("E301", f"{literal.text} is not a whole number (column '{spec.name}')", literal.span)
+            return None
+        return value

@@ -1,0 +1,121 @@
+"""Every input row accounted for: credited, excluded by a filter, or rejected.
+
+Each transaction row ends in exactly one of three states. The first decision
+about a row wins: a row rejected for an unreadable date is not also counted as
+excluded by a filter. A reject is an error instead when the plan's policy for
+that kind of problem says `error`, or when the run is strict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.diagnostics import InputError
+
+PENDING, EXCLUDED, REJECTED = 0, 1, 2
+
+REASON_HINTS = {
+    "invalid_value": "fix the value in the file, or declare the column with the right type or format",
+    "missing_value": "fill in the value, or exclude such rows with a `where` filter",
+    "missing_lookup": "add the key to the lookup table, give the table a `default`, or correct the data",
+    "outside_year": "run this plan only over its plan year, or exclude other dates with a `where` filter",
+    "missing_quota": "add a quota for this payee and period",
+    "duplicate_key": "each transaction needs its own key; remove or renumber the duplicate",
+    "bad_split": "shares of one transaction add up to at most 100%, and each share needs a payee",
+}
+
+
+@dataclass
+class _Rejection:
+    rows: np.ndarray  # input row indices
+    reason: str
+    message: object  # str or Arrow string array aligned with rows
+    column: str | None
+
+
+class RowAccounting:
+    """The fate of each input row of the transactions table."""
+
+    def __init__(self, rows: int, label: str, row_offset: int, policies: dict[str, str], strict: bool,
+                 filter_names: list[str]):
+        self.rows = rows
+        self.label = label
+        self.row_offset = row_offset
+        self.policies = policies
+        self.strict = strict
+        self.state = np.zeros(rows, dtype=np.int8)
+        self.filter_names = list(filter_names)
+        self.excluded_by = np.full(rows, -1, dtype=np.int16)
+        self._rejections: list[_Rejection] = []
+
+    def pending(self) -> np.ndarray:
+        return self.state == PENDING
+
+    def reject(self, mask: np.ndarray, reason: str, message, column: str | None = None) -> None:
+        """Reject the still-pending rows of ``mask`` for ``reason`` (a policy subject)."""
+        mask = np.asarray(mask, dtype=bool) & (self.state == PENDING)
+        rows = np.flatnonzero(mask)
+        if rows.size == 0:
+            return
+        if isinstance(message, (pa.Array, pa.ChunkedArray)):
+            message = pc.take(message, pa.array(rows))
+        if self.strict or self.policies.get(reason) == "error":
+            first = message if isinstance(message, str) else message[0].as_py()
+            why = "--strict makes every rejected row an error" if self.strict else \
+                f"the plan says `on {reason} error`"
+            raise InputError(f"{first} ({rows.size} row(s) like this)", file=self.label, column=column,
+                             row=int(rows[0]) + 1 + self.row_offset, code="E510",
+                             hint=f"{REASON_HINTS.get(reason, '')}; {why}")
+        self.state[rows] = REJECTED
+        self._rejections.append(_Rejection(rows, reason, message, column))
+
+    def exclude(self, mask: np.ndarray, filter_index: int) -> None:
+        mask = np.asarray(mask, dtype=bool) & (self.state == PENDING)
+        self.state[mask] = EXCLUDED
+        self.excluded_by[mask] = filter_index
+
+    # ------------------------------------------------------------------ results
+
+    def counts(self) -> dict:
+        """Rows read, credited, excluded by each filter, rejected by each reason. They add up."""
+        excluded = {name: int(np.count_nonzero(self.excluded_by == i)) for i, name in enumerate(self.filter_names)}
+        rejected: dict[str, int] = {}
+        for rejection in self._rejections:
+            rejected[rejection.reason] = rejected.get(rejection.reason, 0) + int(rejection.rows.size)
+        return {
+            "read": self.rows,
+            "credited": int(np.count_nonzero(self.state == PENDING)),
+            "excluded": excluded,
+            "rejected": rejected,
+        }
+
+    def rejects(self, keys: pa.Array | None) -> pa.Table:
+        """One row per rejected input row: its number in the file, key, reason, column and message."""
+        if not self._rejections:
+            return pa.table({"row": pa.array([], pa.int64()), "key": pa.array([], pa.string()),
+                             "reason": pa.array([], pa.string()), "column": pa.array([], pa.string()),
+                             "message": pa.array([], pa.string())})
+        rows = np.concatenate([r.rows for r in self._rejections])
+        reasons, columns, messages = [], [], []
+        for r in self._rejections:
+            reasons.append(pa.array([r.reason] * r.rows.size, pa.string()))
+            columns.append(pa.array([r.column] * r.rows.size, pa.string()))
+            if isinstance(r.message, str):
+                messages.append(pa.array([r.message] * r.rows.size, pa.string()))
+            else:
+                messages.append(pc.cast(r.message, pa.string()))
+        order = np.argsort(rows, kind="stable")
+        key_values = pc.take(pc.cast(keys, pa.string()), pa.array(rows)) if keys is not None else \
+            pa.nulls(rows.size, pa.string())
+        table = pa.table({
+            "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
+            "key": key_values,
+            "reason": pa.concat_arrays(reasons),
+            "column": pa.concat_arrays(columns),
+            "message": pa.concat_arrays(messages),
+        })
+        return table.take(pa.array(order))

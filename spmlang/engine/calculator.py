@@ -1,0 +1,410 @@
+"""Stage 3: a checked plan compiled into a calculator, and a run of it over data.
+
+:class:`Calculator` holds what does not depend on the data (the calendar, the
+components ready to run). :meth:`Calculator.run` reads the inputs and produces
+a :class:`RunOutput`: the ledger lines in order with their cents, the credit
+rows, and the row accounting. Each step is a whole-array operation; the only
+Python loops are over components, payee columns and periods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from spmlang.check.ir import Type
+from spmlang.check.model import (
+    CheckedPlan,
+    ComponentSpec,
+    PayOnceRule,
+    component_needs_targets,
+    components_need_quotas,
+)
+from spmlang.diagnostics import InputError, Span
+from spmlang.engine import grouping, text
+from spmlang.engine.accounting import RowAccounting
+from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.components import ComponentRun, PeriodLines, Prepared, prepare
+from spmlang.engine.crediting import (
+    DIRECT,
+    ROLLUP,
+    CreditRows,
+    Payees,
+    distinct_names,
+    crediting_order,
+    key_ranks,
+    rollup_rows,
+    split_rows,
+)
+from spmlang.engine.evaluate import Frame, Vec, evaluate, truth
+from spmlang.engine.inputs import load_table
+from spmlang.engine.limits import apply_caps, gate_lines
+from spmlang.engine.lines import END, ROW, START, Lines, ledger_order, make_lines
+from spmlang.engine.measures import Basis, Streams, build_streams, make_basis
+from spmlang.engine.money import UNIT, cumulative_cents
+from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
+from spmlang.engine.sources import resolve_plan_file
+from spmlang.engine.transactions import Transactions, read_transactions, reject_issues
+
+
+@dataclass
+class RunInputs:
+    """Where a run's data comes from: paths or in-memory tables, by name."""
+
+    deals: object = None
+    quotas: object = None
+    targets: object = None
+    roster: object = None
+    tables: dict = field(default_factory=dict)
+    strict: bool = False
+    allow_outside_paths: bool = False
+
+
+@dataclass
+class RunOutput:
+    plan: CheckedPlan
+    calendar: PlanCalendar
+    payees: Payees
+    lines: Lines  # in ledger order
+    cents: np.ndarray  # int64 per line, after cumulative rounding
+    rows: CreditRows  # ordered credit rows (lines refer to them by index)
+    streams: Streams
+    basis: Basis
+    transactions: Transactions
+    key_rank: np.ndarray  # per input row
+    clauses: list[Span]
+    sources: dict  # input name -> LoadedTable or TableData label info
+
+    @property
+    def accounting(self) -> RowAccounting:
+        return self.transactions.accounting
+
+
+class Calculator:
+    """A checked plan, compiled: ready to run over any data of the declared shape."""
+
+    def __init__(self, plan: CheckedPlan):
+        self.plan = plan
+        settings = plan.settings
+        self.calendar = PlanCalendar(settings.year_start, settings.frequency)
+        self.ytd = settings.measure == "year_to_date"
+        self.runs = [ComponentRun(c, plan.transactions.credit_type) for c in plan.components]
+        self.clauses: list[Span] = [plan.transactions.credit_span]
+        self.rule_clause = [self._clause(_rule_span(c)) for c in plan.components]
+        self.cap_clauses = [[self._clause(cap.span) for cap in c.caps] for c in plan.components]
+        self.gate_clause = [self._clause(c.gate_span) if c.gate_span else -1 for c in plan.components]
+        self.plan_cap_clauses = [self._clause(cap.span) for cap in plan.plan_caps]
+
+    def _clause(self, span: Span) -> int:
+        self.clauses.append(span)
+        return len(self.clauses) - 1
+
+    # ------------------------------------------------------------------ the run
+    def run(self, inputs: RunInputs) -> RunOutput:
+        plan = self.plan
+        base = Path(plan.path).resolve().parent if plan.path and not plan.path.startswith("<") else None
+        sources: dict = {}
+        lookups = self._lookup_tables(inputs, base, sources)
+        deals = inputs.deals if inputs.deals is not None else \
+            resolve_plan_file(plan.transactions.file, "transactions", plan, base, inputs.allow_outside_paths)
+        if deals is None:
+            raise InputError("no transactions given", hint="pass --deals PATH (or deals=... in Python), or name a "
+                             "file in the plan's transactions block", code="E503")
+        loaded = load_table(deals, list(plan.transactions.columns), "transactions")
+        sources["transactions"] = loaded
+        txns = read_transactions(plan, loaded, lookups, self.calendar, inputs.strict)
+        accounting = txns.accounting
+
+        managers_by_name = self._roster(inputs, base, sources)
+        quotas, targets = (self._amounts(kind, inputs, base, sources) for kind in ("quotas", "targets"))
+        alive = accounting.pending()
+        names = set()
+        for values in txns.payee_names:
+            names.update(distinct_names(values, alive))
+        if managers_by_name:
+            names.update(managers_by_name.values())
+        for amounts in (quotas, targets):
+            if amounts is not None:
+                names.update(amounts.by_payee)
+        payees = Payees(sorted(names))
+        codes = [payees.encode(values) for values in txns.payee_names]
+        rows = split_rows(codes, txns.shares, txns.credit, txns.dates, txns.periods, alive)
+        if plan.transactions.rollup and any(c.role == "rollup" for c in plan.components):
+            managers = np.full(len(payees), -1, dtype=np.int32)
+            for payee, manager in managers_by_name.items():
+                if payee in payees.code:
+                    managers[payees.code[payee]] = payees.code[manager]
+            rows = CreditRows.concat([rows, rollup_rows(rows, managers)])
+
+        periods = self.calendar.count
+        quota_matrix, quota_known = quotas.matrix(payees.names, periods) if quotas else \
+            (np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool))
+        target_matrix, target_known = targets.matrix(payees.names, periods) if targets else \
+            (np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool))
+        basis = make_basis(quota_matrix, quota_known, target_matrix, target_known, plan.settings.attainment_basis)
+        rows = self._check_basis(rows, basis, payees, accounting)
+
+        prepared = self._prepare(rows, txns, payees, lookups)
+        keep = accounting.pending()[rows.txn]
+        rows = rows.take(np.flatnonzero(keep))
+        prepared = [_take_prepared(p, np.flatnonzero(keep)) for p in prepared]
+        ranks = key_ranks(txns.keys)
+        order = crediting_order(rows, ranks)
+        rows = rows.take(order)
+        prepared = [_take_prepared(p, order) for p in prepared]
+        streams = build_streams(rows, periods, self.ytd)
+
+        component_lines = [self._component_lines(i, run, prepared[i], rows, streams, basis)
+                           for i, run in enumerate(self.runs)]
+        lines = Lines.concat(component_lines + [self._unpaid_rows(rows, component_lines)])
+        lines = self._plan_caps(lines, rows, ranks, basis)
+        line_date = np.where(lines.row >= 0, rows.date[np.maximum(lines.row, 0)], 0)
+        line_rank = np.where(lines.row >= 0, ranks[rows.txn[np.maximum(lines.row, 0)]], 0)
+        lines = lines.take(ledger_order(lines, line_date, line_rank))
+        cents = _round(lines)
+        return RunOutput(plan, self.calendar, payees, lines, cents, rows, streams, basis, txns, ranks,
+                         self.clauses, sources)
+
+    # ------------------------------------------------------------------ inputs
+    def _lookup_tables(self, inputs: RunInputs, base: Path | None, sources: dict) -> dict:
+        tables = {}
+        for name, spec in self.plan.tables.items():
+            if spec.kind not in ("lookup", "roster"):
+                continue
+            source = inputs.tables.get(name)
+            if spec.kind == "roster" and inputs.roster is not None:
+                source = inputs.roster
+            if source is None and spec.rows is None:
+                source = resolve_plan_file(spec.file, f"table '{name}'", self.plan, base, inputs.allow_outside_paths)
+            if source is None and spec.kind == "roster":
+                continue  # loaded, with its error, by _roster when a rollup needs it
+            data = load_reference(spec, source, self.plan.path)
+            sources[name] = data
+            tables[name] = LookupTable(data)  # the roster too: roster[payee].manager
+        return tables
+
+    def _table_source(self, kind: str, inputs: RunInputs, base: Path | None):
+        spec = self.plan.tables.get(kind)
+        source = getattr(inputs, kind) if getattr(inputs, kind) is not None else inputs.tables.get(kind)
+        if source is None and spec is not None and spec.rows is None:
+            source = resolve_plan_file(spec.file, kind, self.plan, base, inputs.allow_outside_paths)
+        return spec, source
+
+    def _amounts(self, kind: str, inputs: RunInputs, base: Path | None, sources: dict):
+        spec, source = self._table_source(kind, inputs, base)
+        if spec is None:
+            return None
+        data = load_reference(spec, source, self.plan.path)
+        sources[kind] = data
+        return payee_amounts(data, self.calendar)
+
+    def _roster(self, inputs: RunInputs, base: Path | None, sources: dict) -> dict[str, str]:
+        if not self.plan.transactions.rollup:
+            return {}
+        spec, source = self._table_source("roster", inputs, base)
+        data = load_reference(spec, source, self.plan.path)
+        sources["roster"] = data
+        return roster_managers(data)
+
+    def _check_basis(self, rows: CreditRows, basis: Basis, payees: Payees, accounting: RowAccounting) -> CreditRows:
+        """Attainment needs a quota for each credited payee and period; % of target needs a target."""
+        for role in (DIRECT, ROLLUP):
+            components = [c for c in self.plan.components if (c.role == "rollup") == (role == ROLLUP)]
+            in_role = rows.role == role
+            if components_need_quotas(components):
+                quota = basis.quota[rows.payee, rows.period]
+                bad = in_role & (quota <= 0)
+                if np.any(bad):
+                    known = basis.quota_known[rows.payee]
+                    message = text.join(
+                        text.when(~known, text.join("no quota for ", text.pick(rows.payee, payees.names))),
+                        text.when(known, text.join("the quota basis of ", text.pick(rows.payee, payees.names),
+                                                   " is zero")),
+                        " in ", text.pick(rows.period, self.calendar.labels))
+                    self._reject_rows(rows, bad, "missing_quota", message, accounting)
+            if any(component_needs_targets(c) for c in components) or (role == DIRECT and any(
+                    cap.of_target for cap in self.plan.plan_caps)):
+                bad = in_role & ~basis.target_known[rows.payee]
+                if np.any(bad):
+                    message = text.join("no target incentive for ", text.pick(rows.payee, payees.names))
+                    self._reject_rows(rows, bad, "missing_quota", message, accounting)
+        return rows.take(np.flatnonzero(accounting.pending()[rows.txn]))
+
+    @staticmethod
+    def _reject_rows(rows: CreditRows, bad: np.ndarray, reason: str, message, accounting: RowAccounting) -> None:
+        """Reject the transactions of the credit rows in ``bad`` (a row's message is its first bad credit row's)."""
+        picked = np.flatnonzero(bad)
+        txn, first = np.unique(rows.txn[picked], return_index=True)
+        mask = np.zeros(accounting.rows, dtype=bool)
+        mask[txn] = True
+        if isinstance(message, str):
+            per_txn = message
+        else:
+            slots = np.full(accounting.rows, -1, dtype=np.int64)
+            slots[txn] = picked[first]
+            per_txn = message.take(pa.array(np.maximum(slots, 0)))
+        accounting.reject(mask, reason, per_txn)
+
+    def _prepare(self, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict) -> list[Prepared]:
+        """Evaluate every component's row expressions over the credit rows; reject rows they cannot read."""
+        n = len(rows)
+        index = pa.array(rows.txn)
+
+        def gathered(name: str):
+            def load() -> Vec:
+                column = txns.frame.column(name)
+                valid = np.asarray(column.valid)[rows.txn] if np.ndim(column.valid) else column.valid
+                values = column.values.take(index) if isinstance(column.values, pa.Array) else \
+                    np.asarray(column.values)[rows.txn]
+                return Vec(values, valid, column.type)
+            return load
+
+        credit_type = self.plan.transactions.credit_type
+        credit = rows.credit if credit_type is Type.MONEY else rows.credit / UNIT
+        frame = Frame(n, {name: gathered(name) for name in txns.columns}, tables=lookups, builtins={
+            "credit": Vec(credit, True, credit_type),
+            "share": Vec(rows.share, True, Type.NUMBER),
+            "payee": lambda: Vec(payees.array.take(pa.array(rows.payee)), True, Type.TEXT),
+        })
+        prepared = []
+        for spec in self.plan.components:
+            prepared.append(prepare(spec, rows, frame))
+            for issue in frame.issues:
+                self._reject_rows(rows, issue.mask, issue.subject, issue.message, txns.accounting)
+            frame.issues.clear()
+        return prepared
+
+    # ------------------------------------------------------------------ components
+    def _component_lines(self, index: int, run: ComponentRun, prepared: Prepared, rows: CreditRows,
+                         streams: Streams, basis: Basis) -> Lines:
+        spec = run.spec
+        clause = self.rule_clause[index]
+        parts = []
+        row_lines = run.row_lines(prepared, rows, streams, basis)
+        if row_lines.rows.size:
+            r = row_lines.rows
+            parts.append(make_lines(r.size, payee=rows.payee[r], role=rows.role[r], component=index,
+                                    kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r,
+                                    amount=row_lines.amount, rate=row_lines.rate, multiplier=row_lines.multiplier,
+                                    tier=row_lines.tier, explanation=row_lines.explanation, clause=clause))
+        true_ups = run.true_ups(prepared, row_lines, rows, streams, basis)
+        parts.append(self._period_lines(true_ups, streams, index, "true_up", START, clause))
+        period_end = None
+        if isinstance(spec.rule, PayOnceRule) or spec.gate is not None:
+            period_end = self._period_end_frame(streams, basis)
+        if isinstance(spec.rule, PayOnceRule):
+            met = truth(evaluate(spec.rule.condition, period_end), period_end.n).reshape(streams.count, -1)
+            ends = [self.calendar.end(p) for p in range(self.calendar.count)]
+            bonuses = run.bonuses(streams, basis, met, ends, self.calendar.labels)
+            parts.append(self._period_lines(bonuses, streams, index, "bonus", END, clause))
+        lines = Lines.concat(parts)
+        if len(lines) == 0:
+            return lines
+        stream_key = lines.role.astype(np.int64) * (len(streams.payee) + 1) + lines.payee
+        order = np.lexsort((lines.row, lines.phase, lines.period, lines.payee, lines.role))
+        lines = lines.take(order)
+        stream_key = stream_key[order]
+        paid, cap_lines = apply_caps(lines, stream_key, list(spec.caps), self.cap_clauses[index], basis)
+        extra = [cap_lines]
+        if spec.gate is not None:
+            is_open = truth(evaluate(spec.gate, period_end), period_end.n).reshape(streams.count, -1)
+            attainment = period_end.builtin("attainment").values.reshape(streams.count, -1)
+            stream_of_line = _stream_of(lines, streams)
+            extra.append(gate_lines(lines, paid, stream_of_line, streams, is_open, attainment, index,
+                                    spec.gate_text, self.calendar.labels, self.gate_clause[index]))
+        return Lines.concat([lines, *extra])
+
+    def _period_lines(self, period_lines: PeriodLines, streams: Streams, component: int, kind: str, phase: int,
+                      clause: int) -> Lines | None:
+        s = period_lines.stream
+        if s.size == 0:
+            return None
+        return make_lines(s.size, payee=streams.payee[s], role=streams.role[s], component=component, kind=kind,
+                          period=period_lines.period, phase=phase, amount=period_lines.amount,
+                          explanation=period_lines.explanation, clause=clause)
+
+    def _period_end_frame(self, streams: Streams, basis: Basis) -> Frame:
+        """Period-end values of every stream, as a frame of streams x periods (row-major)."""
+        periods = self.calendar.count
+        measure = streams.measure_at_end()
+        payee = np.repeat(streams.payee[:, None], periods, axis=1)
+        period = np.repeat(np.arange(periods)[None, :], streams.count, axis=0)
+        attainment = basis.attainment(measure, payee, period)
+        counted = self.plan.transactions.credit_type is not Type.MONEY
+        credit_type = self.plan.transactions.credit_type
+
+        def quantity(values: np.ndarray) -> Vec:
+            flat = values.reshape(-1)
+            return Vec(flat / UNIT if counted else flat, True, credit_type)
+
+        return Frame(streams.count * periods, builtins={
+            "attainment": Vec(attainment.reshape(-1), True, Type.PERCENT),
+            "credit": quantity(measure),
+            "quota": quantity(basis.quota[payee, period]),
+            "target": Vec(basis.target[payee, period].reshape(-1), True, Type.MONEY),
+            "count": Vec(streams.count_at_end().reshape(-1), True, Type.INTEGER),
+        })
+
+    def _unpaid_rows(self, rows: CreditRows, component_lines: list[Lines]) -> Lines | None:
+        """A zero line for each credit row no component paid, so that every credited row shows."""
+        paid = np.zeros(len(rows), dtype=bool)
+        for lines in component_lines:
+            on_rows = lines.row[lines.row >= 0]
+            paid[on_rows] = True
+        unpaid = np.flatnonzero(~paid)
+        if unpaid.size == 0:
+            return None
+        explanation = text.join("credit ", text.amount(rows.credit[unpaid]), ": no component pays on this row")
+        return make_lines(unpaid.size, payee=rows.payee[unpaid], role=rows.role[unpaid], component=-1,
+                          kind="earning", period=rows.period[unpaid], phase=ROW, row=unpaid, amount=0,
+                          explanation=explanation, clause=0)
+
+    def _plan_caps(self, lines: Lines, rows: CreditRows, ranks: np.ndarray, basis: Basis) -> Lines:
+        caps = list(self.plan.plan_caps)
+        if not caps or len(lines) == 0:
+            return lines
+        line_date = np.where(lines.row >= 0, rows.date[np.maximum(lines.row, 0)], 0)
+        line_rank = np.where(lines.row >= 0, ranks[rows.txn[np.maximum(lines.row, 0)]], 0)
+        ordered = lines.take(ledger_order(lines, line_date, line_rank))
+        _, cap_lines = apply_caps(ordered, ordered.payee.astype(np.int64), caps, self.plan_cap_clauses, basis)
+        return Lines.concat([ordered, cap_lines])
+
+
+def _rule_span(component: ComponentSpec) -> Span:
+    rule = component.rule
+    for attr in ("span", "table", "curve"):
+        value = getattr(rule, attr, None)
+        if isinstance(value, Span):
+            return value
+        if value is not None and hasattr(value, "span"):
+            return value.span
+    return component.span
+
+
+def _take_prepared(prepared: Prepared, index: np.ndarray) -> Prepared:
+    return Prepared(prepared.selected[index], prepared.multiplier[index],
+                    None if prepared.rate is None else prepared.rate[index],
+                    None if prepared.pay is None else prepared.pay[index])
+
+
+def _stream_of(lines: Lines, streams: Streams) -> np.ndarray:
+    """The stream of each line (lines of one component are all of one role)."""
+    key = streams.role.astype(np.int64) * (int(streams.payee.max(initial=0)) + 1) + streams.payee
+    line_key = lines.role.astype(np.int64) * (int(streams.payee.max(initial=0)) + 1) + lines.payee
+    order = np.argsort(key)
+    position = np.searchsorted(key[order], line_key)
+    return order[np.clip(position, 0, max(order.size - 1, 0))]
+
+
+def _round(lines: Lines) -> np.ndarray:
+    """Cumulative rounding to cents within (payee, component, period), in ledger order."""
+    if len(lines) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((np.arange(len(lines)), lines.period, lines.component, lines.payee))
+    starts = grouping.starts_from_keys(lines.payee[order], lines.component[order], lines.period[order])
+    cents = np.empty(len(lines), dtype=np.int64)
+    cents[order] = cumulative_cents(lines.amount[order], starts)
+    return cents

@@ -1,0 +1,96 @@
+"""The plan year and its payout periods.
+
+Dates are int32 days since 1970-01-01 throughout the engine. A plan year of a
+calendar year has periods labelled ``2027-Q1``, ``2027-01``, ``2027-H1``,
+``2027``; a fiscal year (starting on another day) is named by the calendar
+year it starts in: ``FY2027-Q1``, ``FY2027-M01``, ``FY2027-H1``, ``FY2027``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+
+from spmlang.check.model import PERIODS_PER_YEAR
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def to_days(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+def from_days(days: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=int(days))
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    return day.replace(year=day.year + month_index // 12, month=month_index % 12 + 1)
+
+
+class PlanCalendar:
+    """The periods of one plan year."""
+
+    def __init__(self, year_start: dt.date, frequency: str):
+        self.year_start = year_start
+        self.frequency = frequency
+        self.count = PERIODS_PER_YEAR[frequency]
+        step = 12 // self.count
+        self.starts = [add_months(year_start, i * step) for i in range(self.count)]
+        self.year_end = add_months(year_start, 12)  # exclusive
+        self.bounds = np.array([to_days(d) for d in self.starts] + [to_days(self.year_end)], dtype=np.int64)
+        calendar_year = year_start.month == 1 and year_start.day == 1
+        prefix = f"{year_start.year}" if calendar_year else f"FY{year_start.year}"
+        if frequency == "quarterly":
+            self.short = [f"Q{i + 1}" for i in range(4)]
+        elif frequency == "monthly":
+            self.short = [f"{i + 1:02d}" if calendar_year else f"M{i + 1:02d}" for i in range(12)]
+        elif frequency == "half_yearly":
+            self.short = ["H1", "H2"]
+        else:
+            self.short = [""]
+        self.labels = [f"{prefix}-{s}" if s else prefix for s in self.short]
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.year_end - dt.timedelta(days=1)
+
+    def end(self, period: int) -> dt.date:
+        """The last day of a period (inclusive)."""
+        return from_days(int(self.bounds[period + 1]) - 1)
+
+    def period_of(self, days: np.ndarray) -> np.ndarray:
+        """The period index of each date; -1 outside the plan year."""
+        days = np.asarray(days, dtype=np.int64)
+        index = np.searchsorted(self.bounds, days, side="right") - 1
+        outside = (days < self.bounds[0]) | (days >= self.bounds[-1])
+        return np.where(outside, -1, index).astype(np.int16)
+
+    def parse_period(self, text: str) -> int | None:
+        """A period written in a quota table: its label (``2027-Q1``), its short label (``Q1``),
+        a month (``2027-02``) or any date inside it (``2027-02-01``). None if it names no period."""
+        text = text.strip()
+        if text in self.labels:
+            return self.labels.index(text)
+        upper = text.upper()
+        for i, short in enumerate(self.short):
+            if short and upper in (short, f"M{short}" if short.isdigit() else short):
+                return i
+        day = None
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            try:
+                day = dt.date.fromisoformat(text)
+            except ValueError:
+                return None
+        elif re.fullmatch(r"\d{4}-\d{2}", text):
+            day = dt.date(int(text[:4]), int(text[5:]), 1) if 1 <= int(text[5:]) <= 12 else None
+        if day is None:
+            return None
+        index = int(self.period_of(np.array([to_days(day)]))[0])
+        return index if index >= 0 else None
+
+    def describe(self) -> str:
+        return f"{self.year_start.isoformat()} to {self.last_day.isoformat()}"

@@ -1,0 +1,255 @@
+"""Running one component over the ordered credit rows.
+
+:func:`prepare` evaluates the component's row-level expressions (filters,
+multipliers, rates, payments) once; rows it cannot evaluate are rejected before
+any measure is accumulated. :class:`ComponentRun` then computes its row lines,
+the true-ups at period boundaries where the quota basis grows, and the
+once-per-payee bonus of a ``pay ... once when`` rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from spmlang.check.components import constant_value
+from spmlang.check.ir import Type
+from spmlang.check.model import (
+    ComponentSpec,
+    CurveRule,
+    PayOnceRule,
+    PayPerRowRule,
+    RateRule,
+    TierRule,
+)
+from spmlang.engine import grouping, text
+from spmlang.engine.crediting import CreditRows
+from spmlang.engine.earnings import (
+    CurveFunction,
+    RowLines,
+    TierFunction,
+    apply_factor,
+    cumulative_lines,
+    describe_curve,
+    describe_tiers,
+)
+from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate, materialize, truth
+from spmlang.engine.measures import Basis, Streams
+from spmlang.engine.money import UNIT, decimal_to_units, to_units
+
+
+@dataclass
+class Prepared:
+    selected: np.ndarray  # bool per ordered credit row
+    multiplier: np.ndarray  # float: product of the multipliers that apply
+    rate: np.ndarray | None  # float per row (a rate rule's rate)
+    pay: np.ndarray | None  # int64 units per row (a pay-per-row rule's amount)
+
+
+@dataclass
+class PeriodLines:
+    """Lines at a period boundary: true-ups (start) or bonuses (end), one per stream and period."""
+
+    stream: np.ndarray
+    period: np.ndarray
+    amount: np.ndarray
+    explanation: pa.Array
+
+    @staticmethod
+    def empty() -> "PeriodLines":
+        return PeriodLines(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int64),
+                           pa.array([], pa.string()))
+
+
+def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
+    """Evaluate the component's row expressions. Rows it cannot evaluate leave issues on ``frame``."""
+    n = len(rows)
+    role = 1 if spec.role == "rollup" else 0
+    selected = rows.role == role
+    for row_filter in spec.filters:
+        selected &= truth(evaluate(row_filter.expr, frame), n)
+    multiplier = np.ones(n, dtype=np.float64)
+    for m in spec.multipliers:
+        multiplier = np.where(truth(evaluate(m.condition, frame), n), multiplier * float(m.factor), multiplier)
+    rate = pay = None
+    rule = spec.rule
+    if isinstance(rule, RateRule):
+        value = materialize(evaluate(rule.rate, frame), n)
+        rate = as_float(value) if value.type is not Type.MONEY else np.asarray(value.values, np.float64) / UNIT
+        rate = np.where(value.valid, rate, np.nan)
+        _require(selected, value.valid, frame, f"the rate of component '{spec.name}' is empty ({rule.rate_text})")
+    elif isinstance(rule, PayPerRowRule):
+        value = materialize(evaluate(rule.amount, frame), n)
+        pay = np.where(value.valid, np.asarray(value.values, np.int64), 0)
+        _require(selected, value.valid, frame, f"the payment of component '{spec.name}' is empty ({rule.amount_text})")
+    return Prepared(selected, multiplier, rate, pay)
+
+
+def _require(selected: np.ndarray, valid: np.ndarray, frame: Frame, message: str) -> None:
+    """Rows the component pays need a value; an empty one is a reason to reject the row, not to skip it."""
+    empty = selected & ~np.asarray(valid, bool)
+    if np.any(empty):
+        frame.issues.append(Issue(empty, "missing_value", message))
+
+
+class ComponentRun:
+    """A component's earning rule, ready to run over ordered credit rows."""
+
+    def __init__(self, spec: ComponentSpec, credit_type: Type):
+        self.spec = spec
+        self.counted = credit_type is not Type.MONEY
+        rule = spec.rule
+        self.function = None
+        self.fixed_rate = None
+        if isinstance(rule, RateRule):
+            fixed = constant_value(rule.rate)
+            if fixed is not None:
+                self.fixed_rate = float(fixed)
+            if rule.accelerator is not None:
+                # A fixed rate folds into the tiers (rate x multiplier per tier); a per-row rate
+                # stays a factor of each row.
+                scale = self.fixed_rate if self.fixed_rate is not None else 1.0
+                self.function = TierFunction(rule.accelerator, scale, rule.rate_text)
+        elif isinstance(rule, TierRule):
+            self.function = TierFunction(rule.table)
+        elif isinstance(rule, CurveRule):
+            self.function = CurveFunction(rule.curve)
+
+    @property
+    def per_row_tiers(self) -> bool:
+        return isinstance(self.spec.rule, TierRule) and self.spec.rule.table.basis == "row"
+
+    @property
+    def cumulative(self) -> bool:
+        return self.function is not None and not self.per_row_tiers
+
+    def _factor(self, prepared: Prepared, index: np.ndarray) -> np.ndarray:
+        factor = prepared.multiplier[index]
+        if isinstance(self.spec.rule, RateRule) and self.fixed_rate is None:
+            factor = factor * prepared.rate[index]
+        return factor
+
+    # ------------------------------------------------------------------ row lines
+    def row_lines(self, prepared: Prepared, rows: CreditRows, streams: Streams, basis: Basis) -> RowLines:
+        index = np.flatnonzero(prepared.selected)
+        credit = rows.credit[index]
+        multiplier = prepared.multiplier[index]
+        rule = self.spec.rule
+        n = index.size
+        no_tier = pa.nulls(n, pa.string())
+        if isinstance(rule, PayOnceRule):
+            empty = np.zeros(0, np.int64)
+            return RowLines(empty, empty, pa.array([], pa.string()), np.zeros(0), np.zeros(0), pa.array([], pa.string()))
+        if isinstance(rule, PayPerRowRule):
+            pay = prepared.pay[index]
+            amount = apply_factor(pay, multiplier)
+            explanation = text.join(text.amount(pay), f" per {rule.unit}",
+                                    text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
+                                    " = ", text.exact(amount))
+            return RowLines(index, amount, no_tier, np.full(n, np.nan), multiplier, explanation)
+        if isinstance(rule, RateRule) and rule.accelerator is None:
+            rate = prepared.rate[index]
+            amount = to_units(credit.astype(np.float64) * rate * multiplier)
+            shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.percent(rate)
+            explanation = text.join(self._credit_text(credit), " × ", shown_rate,
+                                    text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
+                                    " = ", text.exact(amount))
+            return RowLines(index, amount, no_tier, rate, multiplier, explanation)
+        payee, period = rows.payee[index], rows.period[index]
+        quota, target = basis.quota[payee, period], basis.target[payee, period]
+        factor = self._factor(prepared, index)
+        function = self.function
+        if self.per_row_tiers:
+            zero = np.zeros(n, np.int64)
+            amount = apply_factor(function.value(credit, quota, target), factor)
+            tier = function.tier_of(credit, function.breakpoints(quota, n))
+            explanation = describe_tiers(function, credit, zero, credit, quota, amount, factor, None, None)
+            return RowLines(index, amount, text.pick(tier, function.labels), function.rates[tier], factor, explanation)
+        before, after = streams.m_before[index], streams.m_after[index]
+        amount = cumulative_lines(function, index, before, after, quota, target, factor)
+        if isinstance(function, TierFunction):
+            lows = function.breakpoints(quota, n)
+            tier = function.tier_of(after, lows)
+            rate = function.rates[tier] * (factor if self.fixed_rate is None and isinstance(rule, RateRule) else 1)
+            att_before = att_after = None
+            if function.on_attainment:
+                att_before = basis.attainment(before, payee, period)
+                att_after = basis.attainment(after, payee, period)
+            explanation = describe_tiers(function, credit, before, after, quota, amount, factor, att_before, att_after)
+            return RowLines(index, amount, text.pick(tier, function.labels), rate, factor, explanation)
+        explanation = describe_curve(function, before, after, quota, target, amount, factor)
+        return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation)
+
+    def _credit_text(self, credit: np.ndarray) -> pa.Array:
+        return text.amount(credit) if not self.counted else text.join(text.number(credit / UNIT), " credit")
+
+    # ------------------------------------------------------------------ true-ups
+    def true_ups(self, prepared: Prepared, lines: RowLines, rows: CreditRows, streams: Streams,
+                 basis: Basis) -> PeriodLines:
+        """Re-price earlier credit when the basis grows at a period boundary (quota to date).
+
+        true_up(p) = earnings of all rows before p, evaluated on p's basis
+                     - what the rows and true-ups before p earned.
+        """
+        function = self.function
+        if not (self.cumulative and function.depends_on_basis and basis.varies and streams.ytd) or lines.rows.size == 0:
+            return PeriodLines.empty()
+        index = lines.rows
+        periods = basis.quota.shape[1]
+        stream_of, period_of = streams.row_stream[index], rows.period[index]
+        earned = np.zeros((streams.count, periods), dtype=np.int64)
+        cells = grouping.starts_from_keys(stream_of, period_of)
+        earned[stream_of[cells], period_of[cells]] = grouping.sums(lines.amount, cells)
+        true_up = np.zeros_like(earned)
+        repriced = np.zeros_like(earned)
+        so_far = np.zeros(streams.count, dtype=np.int64)
+        factor = self._factor(prepared, index)
+        for p in range(1, periods):
+            so_far += earned[:, p - 1] + true_up[:, p - 1]
+            earlier = period_of < p
+            if not np.any(earlier):
+                continue
+            sub = index[earlier]
+            payee = rows.payee[sub]
+            amount = cumulative_lines(function, sub, streams.m_before[sub], streams.m_after[sub],
+                                      basis.quota[payee, p], basis.target[payee, p], factor[earlier])
+            groups = grouping.starts_from_keys(stream_of[earlier])
+            touched = stream_of[earlier][groups]
+            repriced[touched, p] = grouping.sums(amount, groups)
+            true_up[touched, p] = repriced[touched, p] - so_far[touched]
+        stream, period = np.nonzero(true_up)
+        amount = true_up[stream, period]
+        payee = streams.payee[stream]
+        measure = streams.measure_at_end()[stream, period - 1]
+        explanation = text.join("quota to date rises to ", text.amount(basis.quota[payee, period]),
+                                ": credit so far ", text.amount(measure), " re-priced from ",
+                                text.exact(repriced[stream, period] - amount), " to ",
+                                text.exact(repriced[stream, period]))
+        return PeriodLines(stream.astype(np.int64), period.astype(np.int16), amount, explanation)
+
+    # ------------------------------------------------------------------ bonuses
+    def bonuses(self, streams: Streams, basis: Basis, condition_met: np.ndarray, period_ends: list,
+                labels: list[str]) -> PeriodLines:
+        """A once-per-payee bonus: paid at the end of the first period whose condition holds (and ends by
+        its date)."""
+        rule = self.spec.rule
+        role = 1 if self.spec.role == "rollup" else 0
+        met = condition_met & (streams.role == role)[:, None]
+        if rule.by is not None:
+            met &= np.array([end <= rule.by for end in period_ends])[None, :]
+        first = np.argmax(met, axis=1)
+        paid = met[np.arange(streams.count), first]
+        stream = np.flatnonzero(paid)
+        period = first[stream].astype(np.int16)
+        payee = streams.payee[stream]
+        if rule.of_target:
+            amount = to_units(basis.target_annual[payee].astype(np.float64) * float(rule.amount))
+            what = text.join(text.format_percent(rule.amount), " of target ", text.amount(basis.target_annual[payee]))
+        else:
+            amount = np.full(stream.size, decimal_to_units(rule.amount), dtype=np.int64)
+            what = text.constant(text.format_money(rule.amount), stream.size)
+        explanation = text.join("bonus ", what, ": ", rule.condition_text, " met at the end of ",
+                                text.pick(period, labels))
+        return PeriodLines(stream.astype(np.int64), period, amount, explanation)

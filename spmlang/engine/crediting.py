@@ -1,0 +1,120 @@
+"""Transactions to credit rows: who is credited, with what share and how much.
+
+A credit row is (transaction, payee, share, credit). One payee column gives
+one row per transaction; several payee columns with shares split it; a roster
+adds a rollup row for each manager above each credited payee. Rows are then
+put in the order that decides which row crosses a tier or a cap: by role and
+payee, then date, then transaction key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.engine.money import to_units
+
+DIRECT, ROLLUP = 0, 1
+ROLE_NAMES = ("direct", "rollup")
+
+
+@dataclass
+class CreditRows:
+    txn: np.ndarray  # int64: input row of the transaction
+    payee: np.ndarray  # int32: payee code
+    role: np.ndarray  # int8: DIRECT or ROLLUP
+    rollup_from: np.ndarray  # int32: the credited payee a rollup row comes from (-1 for direct rows)
+    share: np.ndarray  # float64
+    credit: np.ndarray  # int64 units
+    date: np.ndarray  # int64 days
+    period: np.ndarray  # int16
+    split: np.ndarray  # int8: which payee column (0 for the first)
+
+    def __len__(self) -> int:
+        return int(self.txn.size)
+
+    def take(self, index: np.ndarray) -> "CreditRows":
+        return CreditRows(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @staticmethod
+    def concat(parts: list["CreditRows"]) -> "CreditRows":
+        return CreditRows(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(CreditRows)})
+
+
+class Payees:
+    """The payees of a run, sorted by name; a payee's code is its position."""
+
+    def __init__(self, names: list[str]):
+        self.names = sorted(set(names))
+        self.array = pa.array(self.names, type=pa.string())
+        self.code = {name: i for i, name in enumerate(self.names)}
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def encode(self, values: pa.Array) -> np.ndarray:
+        """Codes of an Arrow array of names (-1 for nulls and unknown names)."""
+        codes = pc.index_in(pc.cast(values, pa.string()), value_set=self.array)
+        return pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+
+
+def distinct_names(values: pa.Array, mask: np.ndarray) -> list[str]:
+    picked = pc.filter(pc.cast(values, pa.string()), pa.array(mask))
+    return [v for v in pc.unique(picked).to_pylist() if v is not None]
+
+
+def split_rows(payee_codes: list[np.ndarray], shares: list[np.ndarray], credit: np.ndarray, dates: np.ndarray,
+               periods: np.ndarray, alive: np.ndarray) -> CreditRows:
+    """Direct credit rows of the ``alive`` transactions, one per (transaction, payee column with a payee)."""
+    parts = []
+    for split, (codes, share) in enumerate(zip(payee_codes, shares)):
+        take = alive & (codes >= 0)
+        txn = np.flatnonzero(take)
+        share_taken = share[txn]
+        whole = share_taken == 1.0
+        credit_taken = credit[txn]
+        credited = np.where(whole, credit_taken, to_units(credit_taken.astype(np.float64) * share_taken))
+        parts.append(CreditRows(
+            txn=txn.astype(np.int64), payee=codes[txn].astype(np.int32), role=np.full(txn.size, DIRECT, np.int8),
+            rollup_from=np.full(txn.size, -1, np.int32), share=share_taken.astype(np.float64), credit=credited,
+            date=dates[txn].astype(np.int64), period=periods[txn].astype(np.int16),
+            split=np.full(txn.size, split, np.int8)))
+    return CreditRows.concat(parts)
+
+
+def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
+    """A rollup row for every manager above each direct row's payee (the roster is acyclic)."""
+    parts = []
+    level = direct
+    origin = direct.payee
+    for _ in range(len(managers) + 1):
+        above = managers[level.payee]
+        keep = above >= 0
+        if not np.any(keep):
+            break
+        level = level.take(keep)
+        origin = origin[keep]
+        level = CreditRows(txn=level.txn, payee=above[keep].astype(np.int32),
+                           role=np.full(len(level), ROLLUP, np.int8), rollup_from=origin.astype(np.int32),
+                           share=level.share, credit=level.credit, date=level.date, period=level.period,
+                           split=level.split)
+        parts.append(level)
+    if not parts:
+        return direct.take(np.zeros(0, dtype=np.int64))
+    return CreditRows.concat(parts)
+
+
+def key_ranks(keys: pa.Array) -> np.ndarray:
+    """The position of each transaction key in sorted order (ties keep file order)."""
+    order = pc.array_sort_indices(keys, order="ascending", null_placement="at_end").to_numpy(zero_copy_only=False)
+    ranks = np.empty(order.size, dtype=np.int64)
+    ranks[order] = np.arange(order.size)
+    return ranks
+
+
+def crediting_order(rows: CreditRows, ranks: np.ndarray) -> np.ndarray:
+    """The order of credit rows that decides crossings: role, payee, date, transaction key, payee column."""
+    return np.lexsort((rows.split, ranks[rows.txn], rows.date, rows.payee, rows.role))

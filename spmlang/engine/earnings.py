@@ -1,0 +1,196 @@
+"""Earning functions: what a credit row earns under a component's rule.
+
+Every cumulative rule is a function E(m) of the payee's measure m (credit, or
+attainment through the quota). A row moving m from a to b earns
+``f x (E(b) - E(a))``, f being the row's multipliers (and its rate, where the
+rate is per row). E values are snapped to exact units before the difference,
+so the lines of a stream telescope exactly: their sum is E at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from spmlang.check.model import CurveSpec, TierTable
+from spmlang.engine import text
+from spmlang.engine.money import UNIT, decimal_to_units, to_units
+
+_BIG = np.int64(2 ** 62)
+
+
+def apply_factor(delta: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """factor x delta in exact units; delta itself where the factor is exactly 1."""
+    delta = np.asarray(delta, dtype=np.int64)
+    return np.where(factor == 1.0, delta, to_units(delta.astype(np.float64) * factor))
+
+
+class TierFunction:
+    """Marginal or retroactive tiers, on attainment (bounds x quota) or on credit."""
+
+    def __init__(self, table: TierTable, scale: float = 1.0, scale_text: str | None = None):
+        self.table = table
+        self.retroactive = table.mode == "retroactive"
+        self.on_attainment = table.basis == "attainment"
+        self.lows = [float(t.low) for t in table.tiers]
+        self.low_units = np.array([decimal_to_units(t.low) for t in table.tiers], dtype=np.int64)
+        self.rates = np.array([float(t.rate) * scale for t in table.tiers])
+        self.labels = [t.label for t in table.tiers]
+        if table.rate_kind == "multiplier":
+            base = f"{scale_text} × " if scale_text else ""
+            self.rate_labels = [f"{base}{text.number([float(t.rate)])[0].as_py()}x" for t in table.tiers]
+        elif table.rate_kind == "money":
+            self.rate_labels = [f"{text.format_money(t.rate)} each" for t in table.tiers]
+        else:
+            self.rate_labels = [text.format_percent(t.rate) for t in table.tiers]
+
+    @property
+    def depends_on_basis(self) -> bool:
+        """Whether E changes when the quota basis changes (tiers on attainment)."""
+        return self.on_attainment
+
+    def breakpoints(self, quota: np.ndarray, n: int) -> np.ndarray:
+        """(n, tiers) int64: where each tier starts, in units of credit."""
+        if not self.on_attainment:
+            return np.broadcast_to(self.low_units, (n, self.low_units.size))
+        quota = np.asarray(quota, dtype=np.float64)
+        return np.stack([to_units(low * quota) for low in self.lows], axis=1)
+
+    def _filled(self, m: np.ndarray, lows: np.ndarray) -> np.ndarray:
+        """(n, tiers) int64: credit in each tier at measure m; below 0 counts in the first tier."""
+        m = np.asarray(m, dtype=np.int64)[:, None]
+        highs = np.concatenate([lows[:, 1:], np.full((lows.shape[0], 1), _BIG)], axis=1)
+        filled = np.clip(m - lows, 0, highs - lows)
+        filled[:, 0] += np.minimum(m[:, 0] - lows[:, 0], 0)
+        return filled
+
+    def tier_of(self, m: np.ndarray, lows: np.ndarray) -> np.ndarray:
+        """The tier holding measure m: a value on a boundary belongs to the higher tier."""
+        return np.maximum((np.asarray(m)[:, None] >= lows).sum(axis=1) - 1, 0)
+
+    def value(self, m: np.ndarray, quota: np.ndarray, target: np.ndarray) -> np.ndarray:
+        m = np.asarray(m, dtype=np.int64)
+        lows = self.breakpoints(quota, m.size)
+        if self.retroactive:
+            return to_units(self.rates[self.tier_of(m, lows)] * m.astype(np.float64))
+        return to_units(self._filled(m, lows).astype(np.float64) @ self.rates)
+
+    def slices(self, before: np.ndarray, after: np.ndarray, quota: np.ndarray) -> np.ndarray:
+        lows = self.breakpoints(quota, np.asarray(before).size)
+        return self._filled(after, lows) - self._filled(before, lows)
+
+
+class CurveFunction:
+    """A payout curve: linear between points, money or % of target incentive."""
+
+    def __init__(self, curve: CurveSpec):
+        self.curve = curve
+        self.on_attainment = curve.basis == "attainment"
+        self.xs = np.array([float(x) if self.on_attainment else float(decimal_to_units(x)) for x in curve.xs])
+        self.ys = np.array([float(y) if curve.of_target else float(decimal_to_units(y)) for y in curve.ys])
+
+    @property
+    def depends_on_basis(self) -> bool:
+        """Whether E changes with the quota or target basis."""
+        return self.on_attainment or self.curve.of_target
+
+    def x_of(self, m: np.ndarray, quota: np.ndarray) -> np.ndarray:
+        m = np.asarray(m, dtype=np.float64)
+        if not self.on_attainment:
+            return m
+        quota = np.asarray(quota, dtype=np.float64)
+        return np.divide(m, quota, out=np.zeros_like(m), where=quota != 0)
+
+    def y_of(self, x: np.ndarray) -> np.ndarray:
+        xs, ys = self.xs, self.ys
+        y = np.interp(x, xs, ys)
+        below, above = x < xs[0], x > xs[-1]
+        if self.curve.extend_below:
+            y = np.where(below, ys[0] + (x - xs[0]) * (ys[1] - ys[0]) / (xs[1] - xs[0]), y)
+        else:
+            y = np.where(below, 0.0, y)
+        if self.curve.extend_above:
+            y = np.where(above, ys[-1] + (x - xs[-1]) * (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]), y)
+        return y
+
+    def value(self, m: np.ndarray, quota: np.ndarray, target: np.ndarray) -> np.ndarray:
+        y = self.y_of(self.x_of(m, quota))
+        if self.curve.of_target:
+            y = y * np.asarray(target, dtype=np.float64)
+        return to_units(y)
+
+
+@dataclass
+class RowLines:
+    """What a component's rule earns on each of its rows, before caps and gates."""
+
+    rows: np.ndarray  # indices into the ordered credit rows
+    amount: np.ndarray  # int64 units
+    tier: pa.Array  # label of the tier reached (null where tiers do not apply)
+    rate: np.ndarray  # float rate, or NaN
+    multiplier: np.ndarray  # float
+    explanation: pa.Array
+
+
+def cumulative_lines(function, rows: np.ndarray, before: np.ndarray, after: np.ndarray, quota: np.ndarray,
+                     target: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """f x (E(b) - E(a)) for each row, in exact units."""
+    delta = function.value(after, quota, target) - function.value(before, quota, target)
+    return apply_factor(delta, factor)
+
+
+def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarray, after: np.ndarray,
+                   quota: np.ndarray, amount: np.ndarray, multiplier: np.ndarray,
+                   attainment_before: np.ndarray | None, attainment_after: np.ndarray | None) -> pa.Array:
+    """'credit 40,000.00 (attainment 30% -> 70%): 20,000.00 at 4% (0%–50%) + 20,000.00 at 8% (50%–100%)'."""
+    n = np.asarray(credit).size
+    if attainment_after is not None:
+        head = text.join("credit ", text.amount(credit), " (attainment ", text.percent(attainment_before),
+                         " → ", text.percent(attainment_after), "): ")
+    else:
+        head = text.join("credit ", text.amount(credit), " (measure ", text.amount(before), " → ",
+                         text.amount(after), "): ")
+    if function.retroactive:
+        lows = function.breakpoints(quota, n)
+        reached = function.tier_of(after, lows)
+        rate = function.rates[reached]
+        own = to_units(rate * np.asarray(credit, dtype=np.float64))
+        uplift = np.asarray(amount) - own
+        body = text.join(text.amount(credit), " at ", text.pick(reached, function.rate_labels), " (",
+                         text.pick(reached, function.labels), ") = ", text.exact(own),
+                         text.when(uplift != 0, text.join(" + uplift ", text.exact(uplift),
+                                                          " on earlier credit (rate of the tier reached)")))
+    else:
+        slices = function.slices(before, after, quota)
+        parts = []
+        for k in range(slices.shape[1]):
+            part = text.join(text.amount(slices[:, k]), " at ", function.rate_labels[k], " (", function.labels[k], ")")
+            parts.append(text.when(slices[:, k] != 0, part))
+        body = text.join(*parts, separator=" + ")
+        body = text.join(body, text.when(np.all(slices == 0, axis=1), "no change"))
+    tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
+    return text.join(head, body, tail, " = ", text.exact(amount))
+
+
+def describe_curve(function: CurveFunction, before: np.ndarray, after: np.ndarray, quota: np.ndarray,
+                   target: np.ndarray, amount: np.ndarray, multiplier: np.ndarray) -> pa.Array:
+    x_before, x_after = function.x_of(before, quota), function.x_of(after, quota)
+    if function.on_attainment:
+        moves = text.join("attainment ", text.percent(x_before), " → ", text.percent(x_after))
+    else:
+        moves = text.join("credit ", text.amount(before), " → ", text.amount(after))
+    y_before, y_after = function.y_of(x_before), function.y_of(x_after)
+    if function.curve.of_target:
+        pays = text.join("curve pays ", text.percent(y_before), " → ", text.percent(y_after), " of target ",
+                         text.amount(target))
+    else:
+        pays = text.join("curve pays ", text.amount(to_units(y_before)), " → ", text.amount(to_units(y_after)))
+    tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
+    return text.join(moves, ": ", pays, tail, " = ", text.exact(amount))
+
+
+def units_of_count(values: np.ndarray) -> np.ndarray:
+    """A counted credit (meetings, units) as a float number of things."""
+    return np.asarray(values, dtype=np.float64) / UNIT

@@ -1,0 +1,59 @@
+"""Operations on groups of consecutive elements, without a Python loop per group.
+
+A grouping is a boolean mask ``starts``, True on the first element of each
+group (and always on element 0). Sums of int64 stay exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def starts_from_keys(*keys: np.ndarray) -> np.ndarray:
+    """True where any key differs from the element before (keys sorted so groups are consecutive)."""
+    n = len(keys[0]) if keys else 0
+    starts = np.zeros(n, dtype=bool)
+    if n:
+        starts[0] = True
+        for key in keys:
+            starts[1:] |= key[1:] != key[:-1]
+    return starts
+
+
+def start_index(starts: np.ndarray) -> np.ndarray:
+    """For each element, the index of its group's first element."""
+    return np.maximum.accumulate(np.where(starts, np.arange(starts.size), 0)) if starts.size else starts.astype(int)
+
+
+def cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Running sums that restart at each group."""
+    values = np.asarray(values)
+    if values.size == 0:
+        return values.copy()
+    running = np.cumsum(values)
+    first = start_index(starts)
+    before = np.where(first > 0, running[first - 1], 0)
+    return running - before
+
+
+def diff(running: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`cumsum`: each element minus the one before it in its group."""
+    running = np.asarray(running)
+    if running.size == 0:
+        return running.copy()
+    previous = np.concatenate(([0], running[:-1])).astype(running.dtype)
+    previous[starts] = 0
+    return running - previous
+
+
+def sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """One sum per group, in group order."""
+    values = np.asarray(values)
+    if values.size == 0:
+        return values[:0].copy()
+    return np.add.reduceat(values, np.flatnonzero(starts))
+
+
+def ids(starts: np.ndarray) -> np.ndarray:
+    """Group number (0, 1, 2 ...) of each element."""
+    return np.cumsum(starts) - 1 if starts.size else starts.astype(np.int64)

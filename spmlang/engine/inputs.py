@@ -1,0 +1,349 @@
+"""Reading input tables and turning their columns into typed arrays.
+
+Anything Arrow can hold is accepted: parquet, CSV, Arrow IPC/Feather, JSON
+lines, a pyarrow Table, a pandas or polars DataFrame. Only the columns the plan
+declares are read. A missing column, an unreadable file or an unknown format is
+an :class:`InputError` naming the file; a value that cannot be read as its
+column's type is marked invalid row by row, so the run can reject that row with
+a reason instead of failing or, worse, guessing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.check.ir import Type
+from spmlang.check.model import ColumnSpec
+from spmlang.diagnostics import InputError, did_you_mean
+from spmlang.engine.money import UNIT, to_units
+
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".txt": "csv",
+           ".arrow": "arrow", ".feather": "arrow", ".ipc": "arrow", ".json": "json", ".jsonl": "json",
+           ".ndjson": "json"}
+_NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_INTEGER_RE = r"^[+-]?\d+$"
+_SEPARATORS = {  # number format -> (thousands separator, decimal mark)
+    "1234.56": ("", "."), "1,234.56": (",", "."), "1234,56": ("", ","), "1.234,56": (".", ","),
+    "1 234,56": (" ", ","), "1 234.56": (" ", "."), "1'234.56": ("'", "."),
+}
+
+
+@dataclass
+class LoadedTable:
+    table: pa.Table
+    label: str  # how messages name it: a path, or "the deals DataFrame"
+    path: Path | None
+    row_offset: int  # a data row's number in the file is row + row_offset (a CSV header is line 1)
+
+
+@dataclass
+class ColumnValues:
+    """A column converted to its declared type.
+
+    ``values`` is numpy for numbers (money as int64 units, number/percent as
+    float64, integer as int64, date as int64 days, bool) and Arrow for text.
+    ``valid`` is True where a value is present and readable; ``invalid`` is True
+    where a value is present but cannot be read (the row will be rejected).
+    """
+
+    name: str
+    type: Type
+    values: object
+    valid: np.ndarray
+    invalid: np.ndarray
+    raw: pa.Array
+
+
+def load_table(source, columns: list[str], what: str) -> LoadedTable:
+    """Read the named ``columns`` of ``source`` (a path or an in-memory table)."""
+    if isinstance(source, (str, Path)):
+        return _load_file(Path(source), columns, what)
+    table = _in_memory(source, what)
+    _require_columns(list(table.column_names), columns, f"the {what} table", None)
+    return LoadedTable(table.select(columns), f"the {what} table", None, 0)
+
+
+def _in_memory(source, what: str) -> pa.Table:
+    if isinstance(source, pa.Table):
+        return source
+    if isinstance(source, pa.RecordBatch):
+        return pa.Table.from_batches([source])
+    if isinstance(source, dict):
+        return pa.table(source)
+    module = type(source).__module__.split(".")[0]
+    if module == "pandas":
+        return pa.Table.from_pandas(source, preserve_index=False)
+    if module == "polars":
+        return source.to_arrow()
+    if hasattr(source, "__arrow_c_stream__"):
+        return pa.table(source)
+    raise InputError(f"cannot read the {what} from a {type(source).__name__}",
+                     hint="pass a file path, a pyarrow Table, or a pandas or polars DataFrame")
+
+
+def _load_file(path: Path, columns: list[str], what: str) -> LoadedTable:
+    label = str(path)
+    if not path.exists():
+        raise InputError("file not found", file=label, hint=f"check the path of the {what} file")
+    if path.is_dir():
+        raise InputError("is a folder, not a file", file=label)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"unknown file type '{path.suffix}'", file=label,
+                         hint="use .parquet, .csv, .arrow/.feather or .jsonl")
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty", file=label, hint="a table needs at least a header row")
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            schema_names = pq.read_schema(path).names
+            _require_columns(schema_names, columns, label, path)
+            return LoadedTable(pq.read_table(path, columns=columns), label, path, 0)
+        if fmt == "arrow":
+            import pyarrow.feather as feather
+
+            table = feather.read_table(path)
+            _require_columns(table.column_names, columns, label, path)
+            return LoadedTable(table.select(columns), label, path, 0)
+        if fmt == "json":
+            import pyarrow.json as pajson
+
+            table = pajson.read_json(path)
+            _require_columns(table.column_names, columns, label, path)
+            return LoadedTable(table.select(columns), label, path, 0)
+        return _load_csv(path, columns, label)
+    except InputError:
+        raise
+    except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError, OSError, UnicodeDecodeError, ValueError) as error:
+        message = str(error).splitlines()[0]
+        raise InputError(f"cannot read this {fmt} file: {message}", file=label,
+                         hint="is the file complete and of the type its name says?") from None
+
+
+def _load_csv(path: Path, columns: list[str], label: str) -> LoadedTable:
+    import pyarrow.csv as pacsv
+
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+    text = head.decode("utf-8-sig", errors="replace")
+    first_line = text.splitlines()[0] if text.splitlines() else ""
+    delimiter = _sniff_delimiter(first_line, path)
+    header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+    header = [h.strip() for h in header]
+    _require_columns(header, columns, label, path)
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=columns,
+            column_types={c: pa.string() for c in columns},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
+    return LoadedTable(table, label, path, 1)
+
+
+def _sniff_delimiter(line: str, path: Path) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    counts = {d: line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+def _require_columns(available: list[str], needed: list[str], label: str, path: Path | None) -> None:
+    for name in needed:
+        if name not in available:
+            hint = did_you_mean(name, available)
+            shown = ", ".join(available[:12]) + (" ..." if len(available) > 12 else "")
+            raise InputError(f"the column '{name}' is missing", file=label, column=name,
+                             hint=(hint + " " if hint else "") + f"the file has: {shown}", code="E501")
+
+
+# ---------------------------------------------------------------------- conversion
+
+
+def convert_column(array, spec: ColumnSpec, label: str) -> ColumnValues:
+    """Convert one input column to the type the plan declares for it."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    present = _valid(array)
+    try:
+        return _CONVERTERS[spec.type](array, spec, present)
+    except _WrongType as error:
+        raise InputError(f"the column is {array.type}, which cannot be read as {spec.type}", file=label,
+                         column=spec.name, hint=str(error) or None, code="E502") from None
+
+
+class _WrongType(Exception):
+    pass
+
+
+def _valid(array: pa.Array) -> np.ndarray:
+    if array.null_count == 0:
+        return np.ones(len(array), dtype=bool)
+    return array.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _result(spec, values, valid, invalid, raw) -> ColumnValues:
+    return ColumnValues(spec.name, spec.type, values, valid & ~invalid, invalid, raw)
+
+
+def _as_text(array: pa.Array) -> pa.Array:
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array
+    return pc.cast(array, pa.string())
+
+
+def _clean_number_text(array: pa.Array, spec: ColumnSpec) -> pa.Array:
+    text = pc.utf8_trim_whitespace(_as_text(array))
+    text = pc.replace_substring_regex(text, r"^([+-]?)\s*[$€£]\s*", r"\1")
+    thousands, mark = _SEPARATORS.get(spec.format or "1234.56", ("", "."))
+    if thousands:
+        text = pc.replace_substring(text, thousands, "")
+    if mark == ",":
+        text = pc.replace_substring(text, ",", ".")
+    return text
+
+
+def _parse_numbers(array: pa.Array, spec: ColumnSpec, present: np.ndarray, pattern: str) -> tuple[np.ndarray, np.ndarray]:
+    """Text to float64; returns (values, invalid)."""
+    text = _clean_number_text(array, spec)
+    percent = None
+    if spec.type is Type.PERCENT:
+        percent = pc.fill_null(pc.ends_with(text, "%"), False).to_numpy(zero_copy_only=False)
+        text = pc.replace_substring_regex(text, r"\s*%$", "")
+    ok = pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(zero_copy_only=False)
+    invalid = present & ~ok
+    safe = pc.if_else(pa.array(ok), text, pa.scalar("0"))
+    values = pc.cast(safe, pa.float64()).to_numpy(zero_copy_only=False)
+    if percent is not None:
+        values = np.where(percent, values / 100.0, values)
+    return values, invalid
+
+
+def _to_float(array: pa.Array, spec: ColumnSpec, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type):
+        values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+        values = np.where(present, values, 0.0)
+        invalid = present & ~np.isfinite(values)
+        return np.where(invalid, 0.0, values), invalid
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return _parse_numbers(array, spec, present, _NUMBER_RE)
+    raise _WrongType("declare the column as text, or fix the file")
+
+
+def _convert_number(array, spec, present):
+    values, invalid = _to_float(array, spec, present)
+    return _result(spec, values, present, invalid, array)
+
+
+def _convert_integer(array, spec, present):
+    if pa.types.is_integer(array.type):
+        values = pc.cast(array, pa.int64()).to_numpy(zero_copy_only=False)
+        return _result(spec, np.where(present, values, 0), present, np.zeros(len(array), bool), array)
+    values, invalid = _to_float(array, spec, present)
+    fractional = present & ~invalid & (values != np.round(values))
+    invalid = invalid | fractional
+    return _result(spec, np.where(invalid, 0, values).astype(np.int64), present, invalid, array)
+
+
+def _convert_money(array, spec, present):
+    if pa.types.is_integer(array.type):
+        values = pc.cast(array, pa.int64()).to_numpy(zero_copy_only=False)
+        values = np.where(present, values, 0)
+        too_big = np.abs(values) > (2 ** 62) // UNIT
+        return _result(spec, np.where(too_big, 0, values) * UNIT, present, present & too_big, array)
+    if pa.types.is_decimal(array.type):
+        units = _decimal_to_units(array)
+        if units is not None:
+            return _result(spec, np.where(present, units, 0), present, np.zeros(len(array), bool), array)
+    values, invalid = _to_float(array, spec, present)
+    too_big = np.abs(values) * UNIT > 2.0 ** 62
+    invalid = invalid | (present & too_big)
+    return _result(spec, to_units(np.where(invalid, 0.0, values) * UNIT), present, invalid, array)
+
+
+def _decimal_to_units(array: pa.Array) -> np.ndarray | None:
+    """Exact decimal -> units, when every value fits in int64 units."""
+    try:
+        rounded = pc.round(array, ndigits=6, round_mode="half_towards_infinity") if array.type.scale > 6 else array
+        rescaled = pc.cast(rounded, pa.decimal128(38, 6))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    words = np.frombuffer(rescaled.buffers()[1], dtype=np.int64)[2 * rescaled.offset:2 * (rescaled.offset + len(rescaled))]
+    low, high = words[0::2], words[1::2]
+    if not np.all((high == 0) & (low >= 0) | (high == -1) & (low < 0)):
+        return None
+    return low.copy()
+
+
+def _convert_percent(array, spec, present):
+    return _convert_number(array, spec, present)
+
+
+def _convert_text(array, spec, present):
+    text = _as_text(array)
+    return _result(spec, text, present, np.zeros(len(array), bool), array)
+
+
+_TRUE = ["true", "t", "yes", "y", "1"]
+_FALSE = ["false", "f", "no", "n", "0"]
+
+
+def _convert_bool(array, spec, present):
+    if pa.types.is_boolean(array.type):
+        values = pc.fill_null(array, False).to_numpy(zero_copy_only=False)
+        return _result(spec, values, present, np.zeros(len(array), bool), array)
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(_as_text(array)))
+    is_true = pc.fill_null(pc.is_in(text, value_set=pa.array(_TRUE)), False).to_numpy(zero_copy_only=False)
+    is_false = pc.fill_null(pc.is_in(text, value_set=pa.array(_FALSE)), False).to_numpy(zero_copy_only=False)
+    return _result(spec, is_true, present, present & ~(is_true | is_false), array)
+
+
+def _convert_date(array, spec, present):
+    n = len(array)
+    if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
+        days = pc.cast(pc.cast(array, pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
+        return _result(spec, np.where(present, days, 0).astype(np.int64), present, np.zeros(n, bool), array)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        raise _WrongType("dates in a file are text (with `column NAME date \"FORMAT\"`) or a date type")
+    fmt = spec.format or "%Y-%m-%d"
+    text = pc.utf8_trim_whitespace(array)
+    parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+    # strptime normalises impossible dates (31-02 becomes 03-03): format the date
+    # back and compare, ignoring zero padding, so that such values are invalid.
+    back = pc.strftime(parsed, format=fmt)
+    same = pc.equal(_unpadded(pc.utf8_lower(back)), _unpadded(pc.utf8_lower(text)))
+    ok = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+    days = pc.cast(pc.cast(parsed, pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
+    days = np.where(ok, np.nan_to_num(days.astype(np.float64)), 0).astype(np.int64)
+    return _result(spec, days, present, present & ~ok, array)
+
+
+def _unpadded(text: pa.Array) -> pa.Array:
+    return pc.replace_substring_regex(text, r"(^|[^0-9])0+([0-9])", r"\1\2")
+
+
+_CONVERTERS = {
+    Type.TEXT: _convert_text,
+    Type.INTEGER: _convert_integer,
+    Type.NUMBER: _convert_number,
+    Type.PERCENT: _convert_percent,
+    Type.MONEY: _convert_money,
+    Type.DATE: _convert_date,
+    Type.BOOL: _convert_bool,
+}

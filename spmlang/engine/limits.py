@@ -1,0 +1,120 @@
+"""Caps and gates: what limits pay after the earning rules have spoken.
+
+A cap is applied cumulatively in line order: E_capped = min(E, cap) over its
+scope (a row, a period, the plan year), so the line that crosses the cap is
+paid in part and later lines nothing. Each cut is a ledger line of kind
+``cap`` on the line it cut. A gate decides at each period end whether a
+component's earnings are paid; with year-to-date measures, earnings withheld
+while it was closed are released when it opens.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spmlang.check.model import CapSpec
+from spmlang.engine import grouping, text
+from spmlang.engine.lines import END, KIND, ROW, Lines, make_lines
+from spmlang.engine.measures import Basis, Streams
+from spmlang.engine.money import decimal_to_units, to_units
+
+_SCOPE_ORDER = {"row": 0, "period": 1, "year": 2}
+
+
+def cap_limit(cap: CapSpec, payee: np.ndarray, period: np.ndarray, basis: Basis) -> np.ndarray:
+    """The cap in units for each line's payee and period."""
+    if not cap.of_target:
+        return np.full(payee.size, decimal_to_units(cap.amount), dtype=np.int64)
+    target = basis.target_annual[payee] if cap.scope == "year" else basis.target_period[payee, period]
+    return to_units(target.astype(np.float64) * float(cap.amount))
+
+
+def _cumulative_cap(values: np.ndarray, starts: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Lines paid under min(running total, limit) within each group."""
+    running = grouping.cumsum(values, starts)
+    return grouping.diff(np.minimum(running, limit), starts)
+
+
+def apply_caps(lines: Lines, group_key: np.ndarray, caps: list[CapSpec], clauses: list[int], basis: Basis
+               ) -> tuple[np.ndarray, Lines | None]:
+    """Apply caps to ``lines`` (ordered by group, period, phase, row). Returns what each line keeps
+    and the ``cap`` lines that record every cut."""
+    paid = lines.amount.copy()
+    cut_lines = []
+    for cap, clause in sorted(zip(caps, clauses), key=lambda pair: _SCOPE_ORDER[pair[0].scope]):
+        limit = cap_limit(cap, lines.payee, lines.period, basis)
+        if cap.scope == "row":
+            on_row = lines.phase == ROW
+            kept = np.where(on_row, np.minimum(paid, limit), paid)
+        else:
+            keys = (group_key, lines.period) if cap.scope == "period" else (group_key,)
+            kept = _cumulative_cap(paid, grouping.starts_from_keys(*keys), limit)
+        cut = paid - kept
+        paid = kept
+        hit = np.flatnonzero(cut != 0)
+        if hit.size:
+            cut_lines.append(_cut_lines(lines.take(hit), cut[hit], limit[hit], cap, clause))
+    return paid, (Lines.concat(cut_lines) if cut_lines else None)
+
+
+def _cut_lines(cut_from: Lines, cut: np.ndarray, limit: np.ndarray, cap: CapSpec, clause: int) -> Lines:
+    n = cut.size
+    scope = {"row": "this row", "period": "the period", "year": "the plan year"}[cap.scope]
+    explanation = text.join(
+        f"`{cap.text}`: limit ", text.amount(limit), f" for {scope}",
+        text.when(cut > 0, text.join(" reached, ", text.exact(cut), " cut")),
+        text.when(cut < 0, text.join("; a reduction of ", text.exact(-cut), " is absorbed while earnings are above it")),
+    )
+    return make_lines(n, payee=cut_from.payee, role=cut_from.role, component=cut_from.component, kind="cap",
+                      period=cut_from.period, phase=cut_from.phase, row=cut_from.row, amount=-cut, cut=cut,
+                      tier=None, explanation=explanation, clause=clause)
+
+
+def gate_lines(lines: Lines, paid: np.ndarray, stream_of_line: np.ndarray, streams: Streams, is_open: np.ndarray,
+               attainment: np.ndarray, component: int, condition: str, labels: list[str], clause: int) -> Lines | None:
+    """The ``gate`` lines of one component: what is withheld while its gate is closed at a period end,
+    and (year to date) released when it opens."""
+    periods = is_open.shape[1]
+    earned = np.zeros((streams.count, periods), dtype=np.int64)
+    if len(lines):
+        cells = grouping.starts_from_keys(stream_of_line, lines.period)
+        first = np.flatnonzero(cells)
+        earned[stream_of_line[first], lines.period[first]] = grouping.sums(paid, cells)
+    has_lines = np.zeros(streams.count, dtype=bool)
+    has_lines[np.unique(stream_of_line)] = True
+    payout = np.zeros_like(earned)
+    if streams.ytd:
+        running = np.cumsum(earned, axis=1)
+        payable = np.zeros(streams.count, dtype=np.int64)
+        for p in range(periods):
+            new_payable = np.where(is_open[:, p], running[:, p], payable)
+            payout[:, p] = new_payable - payable
+            payable = new_payable
+    else:
+        payout = np.where(is_open, earned, 0)
+    adjustment = payout - earned
+    adjustment[~has_lines] = 0
+    stream, period = np.nonzero(adjustment)
+    if stream.size == 0:
+        return None
+    amount = adjustment[stream, period]
+    shown = text.percent(attainment[stream, period])
+    explanation = text.join(
+        text.when(amount < 0, text.join("withheld ", text.exact(-amount), f": gate `{condition}` not met")),
+        text.when(amount > 0, text.join("released ", text.exact(amount), f": gate `{condition}` met")),
+        " at the end of ", text.pick(period, labels), " (attainment ", shown, ")",
+    )
+    return make_lines(stream.size, payee=streams.payee[stream], role=streams.role[stream], component=component,
+                      kind="gate", period=period, phase=END, amount=amount, cut=np.maximum(-amount, 0),
+                      explanation=explanation, clause=clause)
+
+
+def is_ordered_for_caps(lines: Lines) -> bool:
+    """Whether lines are grouped by payee and role, then period, phase and row (what caps expect)."""
+    if len(lines) < 2:
+        return True
+    keys = np.lexsort((lines.row, lines.phase, lines.period, lines.role, lines.payee))
+    return bool(np.all(keys == np.arange(len(lines))))
+
+
+CAP_KIND = KIND["cap"]

@@ -1,0 +1,276 @@
+"""Reference tables loaded for a run: lookups, quotas, targets, the roster.
+
+Reference data must be clean: a bad value in a quota file is an
+:class:`InputError` naming the file, row and column (a run that silently
+dropped a quota would pay the wrong amounts). Transactions, by contrast, are
+rejected row by row.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.check.ir import Type
+from spmlang.check.model import TableSpec
+from spmlang.diagnostics import InputError
+from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.evaluate import Frame, Issue, Vec, const_value
+from spmlang.engine.inputs import ColumnValues, convert_column, load_table
+from spmlang.engine.money import UNIT, to_units
+
+
+@dataclass
+class TableData:
+    """A reference table's columns, converted to their declared types."""
+
+    spec: TableSpec
+    label: str
+    columns: dict[str, ColumnValues]
+    rows: int
+    row_offset: int  # file row numbering, as in LoadedTable
+
+
+def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
+    """Read a table from ``source`` (path or in-memory table) or from the plan's inline rows."""
+    if source is None and spec.rows is not None:
+        return _inline(spec, plan_label)
+    if source is None:
+        raise InputError(f"no data for the {_describe(spec)}", hint=_how_to_pass(spec), code="E503")
+    loaded = load_table(source, list(spec.columns), _describe(spec))
+    columns = {}
+    for name, column_spec in spec.columns.items():
+        values = convert_column(loaded.table.column(name), column_spec, loaded.label)
+        bad = np.flatnonzero(values.invalid)
+        if bad.size:
+            row = int(bad[0])
+            raw = values.raw[row].as_py()
+            raise InputError(f"'{raw}' is not {column_spec.type}", file=loaded.label, column=name,
+                             row=row + 1 + loaded.row_offset, code="E504",
+                             hint=f"{bad.size} value(s) in this column cannot be read; reference tables must be clean")
+        columns[name] = values
+    return TableData(spec, loaded.label, columns, loaded.table.num_rows, loaded.row_offset)
+
+
+def _describe(spec: TableSpec) -> str:
+    return f"table '{spec.name}'" if spec.kind == "lookup" else spec.kind
+
+
+def _how_to_pass(spec: TableSpec) -> str:
+    if spec.kind in ("quotas", "targets"):
+        return f"pass --{spec.kind} PATH, or write the rows in the plan's {spec.kind} block"
+    return f"pass --table {spec.name}=PATH, or give the table a file or rows in the plan"
+
+
+def _inline(spec: TableSpec, plan_label: str) -> TableData:
+    columns = {}
+    for index, (name, column_spec) in enumerate(spec.columns.items()):
+        python_values = [row[index] for row in spec.rows]
+        array = _python_array(python_values, column_spec.type)
+        values = convert_column(array, column_spec, plan_label)
+        columns[name] = values
+    return TableData(spec, f"{_describe(spec)} in {plan_label}", columns, len(spec.rows), 0)
+
+
+def _python_array(values: list, type_: Type) -> pa.Array:
+    if type_ is Type.MONEY:
+        return pa.array([None if v is None else Decimal(v) for v in values], type=pa.decimal128(38, 6))
+    if type_ in (Type.NUMBER, Type.PERCENT):
+        return pa.array([None if v is None else float(v) for v in values], type=pa.float64())
+    if type_ is Type.INTEGER:
+        return pa.array([None if v is None else int(v) for v in values], type=pa.int64())
+    if type_ is Type.DATE:
+        return pa.array(values, type=pa.date32())
+    if type_ is Type.BOOL:
+        return pa.array(values, type=pa.bool_())
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def _required(data: TableData, column: str) -> ColumnValues:
+    values = data.columns[column]
+    missing = np.flatnonzero(~values.valid)
+    if missing.size:
+        raise InputError("a value is missing", file=data.label, column=column,
+                         row=int(missing[0]) + 1 + data.row_offset, code="E504",
+                         hint="every row of a reference table needs its key and amount")
+    return values
+
+
+def _texts(values: ColumnValues) -> list[str]:
+    return [str(v) for v in values.values.to_pylist()]
+
+
+# ---------------------------------------------------------------------- lookups
+
+
+class LookupTable:
+    """A ``table NAME { key ... }``: looks up a column by key, vectorized."""
+
+    def __init__(self, data: TableData):
+        spec = data.spec
+        self.name = spec.name
+        self.label = data.label
+        key = _required(data, spec.key)
+        self.key_type = key.type
+        if key.type is Type.TEXT:
+            self.keys = key.values
+            unique = pc.count_distinct(self.keys).as_py()
+        else:
+            self.keys = np.asarray(key.values)
+            unique = len(np.unique(self.keys))
+        if unique != data.rows:
+            raise InputError(f"table '{self.name}' has the same key on two rows", file=data.label, column=spec.key,
+                             hint="keys of a lookup table must be unique", code="E504")
+        self.columns = data.columns
+        self.value_column = spec.value
+        self.default = None
+        if spec.default is not None and spec.value is not None:
+            column_type = spec.columns[spec.value].type
+            self.default = const_value(spec.default, column_type)
+
+    def lookup(self, key: Vec, column: str, frame: Frame) -> Vec:
+        target = self.columns[column]
+        if self.key_type is Type.TEXT:
+            index = pc.index_in(key.values, value_set=self.keys).to_numpy(zero_copy_only=False)
+        else:
+            order = np.argsort(self.keys, kind="stable")
+            sorted_keys = self.keys[order]
+            position = np.clip(np.searchsorted(sorted_keys, key.values), 0, max(len(sorted_keys) - 1, 0))
+            hit = sorted_keys[position] == key.values if len(sorted_keys) else np.zeros(frame.n, bool)
+            index = np.where(hit, order[position], np.nan)
+        found = ~np.isnan(index.astype(np.float64))
+        missing = np.asarray(key.valid, bool) & ~found
+        safe = np.where(found, index, 0).astype(np.int64)
+        valid = np.asarray(key.valid, bool) & found
+        if target.type is Type.TEXT:
+            values = target.values.take(pa.array(safe)) if len(target.values) else pa.nulls(frame.n, pa.string())
+        else:
+            values = np.asarray(target.values)[safe] if len(target.values) else np.zeros(frame.n)
+        valid = valid & (target.valid[safe] if len(target.valid) else False)
+        if np.any(missing):
+            if self.default is not None and column == self.value_column:
+                values = self._fill(values, missing, self.default, target.type)
+                valid = valid | missing
+            else:
+                frame.issues.append(Issue(missing, "missing_lookup", self._messages(key, missing), None))
+        return Vec(values, valid, target.type)
+
+    @staticmethod
+    def _fill(values, mask, default, type_):
+        if type_ is Type.TEXT:
+            return pc.if_else(pa.array(mask), pa.scalar(default, pa.string()), values)
+        return np.where(mask, default, values)
+
+    def _messages(self, key: Vec, missing: np.ndarray) -> pa.Array:
+        """One message per row: the key, the table, and the closest key if one is close."""
+        if self.key_type is Type.TEXT:
+            texts = pc.cast(key.values, pa.string())
+            known = [str(k) for k in self.keys.to_pylist()]
+        else:
+            texts = pa.array([str(v) for v in np.asarray(key.values)])
+            known = [str(k) for k in self.keys.tolist()]
+        absent = pc.unique(texts.filter(pa.array(missing))).to_pylist()
+        notes = {}
+        for value in absent:
+            close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.6)
+            spaced = [k for k in known if k.replace(" ", "").lower() == str(value).replace(" ", "").lower()]
+            guess = spaced or close
+            notes[value] = f"'{value}' is not in table {self.name}" + (f" (did you mean '{guess[0]}'?)" if guess else "")
+        lookup = pa.array(list(notes), type=pa.string())
+        position = pc.index_in(texts, value_set=lookup)
+        return pc.take(pa.array(list(notes.values()), type=pa.string()), position)
+
+
+# ---------------------------------------------------------------------- quotas, targets, roster
+
+
+@dataclass
+class PayeeAmounts:
+    """Quotas or target incentives: an amount per payee and period, in units."""
+
+    kind: str
+    by_payee: dict[str, np.ndarray]  # payee -> int64 units per period
+    label: str
+
+    def matrix(self, payees: list[str], periods: int) -> tuple[np.ndarray, np.ndarray]:
+        """(amounts, known): int64 units and a mask, shaped (payees, periods)."""
+        amounts = np.zeros((len(payees), periods), dtype=np.int64)
+        known = np.zeros(len(payees), dtype=bool)
+        for i, payee in enumerate(payees):
+            row = self.by_payee.get(payee)
+            if row is not None:
+                amounts[i] = row
+                known[i] = True
+        return amounts, known
+
+
+def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
+    spec = data.spec
+    payee_column = _required(data, spec.roles["payee"])
+    amount_column = _required(data, spec.roles["amount"])
+    payees = _texts(payee_column)
+    amounts = np.asarray(amount_column.values, dtype=np.int64)
+    if amount_column.type is not Type.MONEY:  # counted credit: quotas are numbers of units
+        amounts = to_units(np.asarray(amount_column.values, dtype=np.float64) * UNIT)
+    by_payee: dict[str, np.ndarray] = {}
+    if spec.per == "year":
+        for row, (payee, amount) in enumerate(zip(payees, amounts)):
+            if payee in by_payee:
+                raise InputError(f"two {spec.kind} rows for '{payee}'", file=data.label,
+                                 row=row + 1 + data.row_offset, code="E504",
+                                 hint=f"{spec.kind} per year have one row per payee")
+            by_payee[payee] = _spread(int(amount), calendar.count)
+        return PayeeAmounts(spec.kind, by_payee, data.label)
+    period_column = _required(data, spec.roles["period"])
+    seen: set[tuple[str, int]] = set()
+    for row, (payee, period_text, amount) in enumerate(zip(payees, _texts(period_column), amounts)):
+        period = calendar.parse_period(period_text)
+        if period is None:
+            raise InputError(f"'{period_text}' is not a period of this plan", file=data.label,
+                             column=spec.roles["period"], row=row + 1 + data.row_offset, code="E504",
+                             hint=f"periods run {calendar.labels[0]} .. {calendar.labels[-1]} "
+                                  f"(a label, Q1, or a date inside the period)")
+        if (payee, period) in seen:
+            raise InputError(f"two {spec.kind} rows for '{payee}' in {calendar.labels[period]}", file=data.label,
+                             row=row + 1 + data.row_offset, code="E504")
+        seen.add((payee, period))
+        by_payee.setdefault(payee, np.zeros(calendar.count, dtype=np.int64))[period] = int(amount)
+    return PayeeAmounts(spec.kind, by_payee, data.label)
+
+
+def _spread(amount: int, periods: int) -> np.ndarray:
+    """An annual amount spread evenly over the periods; the last period takes the remainder."""
+    share = amount // periods if amount >= 0 else -((-amount) // periods)
+    spread = np.full(periods, share, dtype=np.int64)
+    spread[-1] += amount - share * periods
+    return spread
+
+
+def roster_managers(data: TableData) -> dict[str, str]:
+    spec = data.spec
+    payees = _texts(_required(data, spec.roles["payee"]))
+    manager_values = data.columns[spec.roles["manager"]]
+    managers = manager_values.values.to_pylist()
+    result: dict[str, str] = {}
+    for row, (payee, manager) in enumerate(zip(payees, managers)):
+        if payee in result:
+            raise InputError(f"the roster lists '{payee}' twice", file=data.label, row=row + 1 + data.row_offset,
+                             code="E504")
+        if manager is not None and str(manager).strip():
+            result[payee] = str(manager)
+    for start in result:
+        seen = [start]
+        current = result.get(start)
+        while current is not None:
+            if current in seen:
+                chain = " -> ".join(seen[seen.index(current):] + [current])
+                raise InputError(f"the roster has a cycle: {chain}", file=data.label, code="E504",
+                                 hint="a manager cannot report, directly or not, to someone they manage")
+            seen.append(current)
+            current = result.get(current)
+    return result

@@ -1,0 +1,175 @@
+"""From the transaction table to credit rows, with every row accounted for.
+
+The steps, in order (the first decision about a row wins): unreadable values
+are rejected; duplicate keys are rejected; the plan's filters exclude rows,
+each counted by name; rows without a key, date, payee or credit are rejected,
+as are dates outside the plan year; then the credit and shares are computed
+and bad splits rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.check.ir import Type
+from spmlang.check.model import CheckedPlan
+from spmlang.engine import text
+from spmlang.engine.accounting import RowAccounting
+from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, truth
+from spmlang.engine.inputs import ColumnValues, LoadedTable, convert_column
+from spmlang.engine.money import UNIT, to_units
+
+_SHARE_TOLERANCE = 1e-9
+
+
+@dataclass
+class Transactions:
+    """The transaction table after validation: typed columns, and what is known of each row."""
+
+    loaded: LoadedTable
+    columns: dict[str, ColumnValues]
+    frame: Frame
+    accounting: RowAccounting
+    keys: pa.Array  # the key column as text, for messages and the ledger
+    dates: np.ndarray  # int64 days
+    periods: np.ndarray  # int16, -1 outside the plan year
+    credit: np.ndarray  # int64 units per transaction
+    payee_names: list[pa.Array]  # one per payee column
+    shares: list[np.ndarray]  # float per payee column
+
+    @property
+    def rows(self) -> int:
+        return self.loaded.table.num_rows
+
+
+def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
+    """Turn the issues an evaluation left on ``frame`` into rejected rows."""
+    for issue in frame.issues:
+        accounting.reject(issue.mask, issue.subject, issue.message, issue.column)
+    frame.issues.clear()
+
+
+def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, calendar: PlanCalendar,
+                      strict: bool) -> Transactions:
+    source = plan.transactions
+    n = loaded.table.num_rows
+    columns = {name: convert_column(loaded.table.column(name), spec, loaded.label)
+               for name, spec in source.columns.items()}
+    accounting = RowAccounting(n, loaded.label, loaded.row_offset, source.policies, strict,
+                               [f.name for f in source.filters])
+    for name, column in columns.items():
+        if np.any(column.invalid):
+            accounting.reject(column.invalid, "invalid_value", _unreadable(column, source.columns[name]), name)
+
+    frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
+    key_column = columns[source.key]
+    keys = pc.cast(key_column.raw, pa.string()) if key_column.type is Type.TEXT else \
+        pa.array(np.asarray(key_column.values).astype(str)).cast(pa.string())
+    keys = pc.if_else(pa.array(key_column.valid), keys, pa.scalar(None, pa.string()))
+    _reject_duplicates(keys, key_column.valid, accounting, loaded.row_offset, source.key)
+
+    for index, row_filter in enumerate(source.filters):
+        passed = truth(evaluate(row_filter.expr, frame), n)
+        reject_issues(frame, accounting)
+        accounting.exclude(~passed, index)
+
+    accounting.reject(~key_column.valid, "missing_value", f"the key ({source.key}) is empty", source.key)
+    date_column = columns[source.date]
+    accounting.reject(~date_column.valid, "missing_value", f"the date ({source.date}) is empty", source.date)
+    first_payee = columns[source.payees[0].column]
+    accounting.reject(~first_payee.valid, "missing_value", f"the payee ({source.payees[0].column}) is empty",
+                      source.payees[0].column)
+
+    dates = np.asarray(date_column.values, dtype=np.int64)
+    periods = calendar.period_of(dates)
+    if np.any(periods < 0):
+        shown = pc.cast(pa.array(dates.astype(np.int32), pa.int32()).cast(pa.date32()), pa.string())
+        message = text.join("the date ", shown, f" is outside the plan year ({calendar.describe()})")
+        accounting.reject(periods < 0, "outside_year", message, source.date)
+
+    credit_value = materialize(evaluate(source.credit, frame), n)
+    reject_issues(frame, accounting)
+    accounting.reject(~np.asarray(credit_value.valid, bool), "missing_value",
+                      f"the credit ({plan_text(plan, source.credit_span)}) is empty")
+    if credit_value.type is Type.MONEY:
+        credit = np.asarray(credit_value.values, dtype=np.int64)
+    else:
+        credit = to_units(as_float(credit_value) * UNIT)
+
+    payee_names, shares = _payees_and_shares(plan, columns, frame, accounting)
+    return Transactions(loaded, columns, frame, accounting, keys, dates, periods, credit, payee_names, shares)
+
+
+def plan_text(plan: CheckedPlan, span) -> str:
+    lines = plan.source.splitlines()
+    line = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+    return line.strip()
+
+
+def _unreadable(column: ColumnValues, spec) -> pa.Array:
+    raw = pc.cast(column.raw, pa.string()) if not pa.types.is_string(column.raw.type) else column.raw
+    what = f"a {spec.type}" if spec.type is not Type.INTEGER else "an integer"
+    if spec.format:
+        what += f' in the format "{spec.format}"'
+    if spec.type is Type.MONEY or spec.type is Type.NUMBER:
+        if not spec.format:
+            what += " (write 1234.56, or declare a format such as \"1,234.56\")"
+    return text.join("cannot read '", pc.fill_null(raw, ""), f"' as {what}")
+
+
+def _reject_duplicates(keys: pa.Array, valid: np.ndarray, accounting: RowAccounting, row_offset: int,
+                       column: str) -> None:
+    if len(keys) < 2:
+        return
+    order = pc.array_sort_indices(keys, null_placement="at_end").to_numpy(zero_copy_only=False)
+    sorted_keys = keys.take(pa.array(order))
+    same = pc.fill_null(pc.equal(sorted_keys[1:], sorted_keys[:-1]), False).to_numpy(zero_copy_only=False)
+    if not np.any(same):
+        return
+    # Each run of equal keys: the first row in file order is kept, later ones are rejected.
+    run_start = np.concatenate(([True], ~same))
+    first_of_run = order[np.maximum.accumulate(np.where(run_start, np.arange(order.size), 0))]
+    duplicate = np.zeros(order.size, dtype=bool)
+    duplicate[order[1:][same]] = True
+    first_row = np.empty(order.size, dtype=np.int64)
+    first_row[order] = first_of_run
+    message = text.join("duplicate key '", pc.fill_null(keys, ""), "' (first seen at row ",
+                        pc.cast(pa.array(first_row + 1 + row_offset), pa.string()), ")")
+    accounting.reject(duplicate & valid, "duplicate_key", message, column)
+
+
+def _payees_and_shares(plan: CheckedPlan, columns: dict[str, ColumnValues], frame: Frame,
+                       accounting: RowAccounting) -> tuple[list[pa.Array], list[np.ndarray]]:
+    n = frame.n
+    names, shares = [], []
+    total = np.zeros(n, dtype=np.float64)
+    for spec in plan.transactions.payees:
+        payee = columns[spec.column]
+        values = payee.values if payee.type is Type.TEXT else pa.array(np.asarray(payee.values).astype(str))
+        values = pc.if_else(pa.array(payee.valid), pc.cast(values, pa.string()), pa.scalar(None, pa.string()))
+        names.append(values)
+        if spec.share is None:
+            share = np.where(payee.valid, 1.0, 0.0)
+        else:
+            value = materialize(evaluate(spec.share, frame), n)
+            reject_issues(frame, accounting)
+            share = np.where(value.valid, as_float(value), np.nan)
+            has_payee = payee.valid
+            accounting.reject(has_payee & np.isnan(share), "bad_split", f"{spec.column} has no share", spec.column)
+            stray = ~has_payee & ~np.isnan(share) & (np.nan_to_num(share) != 0)
+            accounting.reject(stray, "bad_split", f"a share is given but {spec.column} is empty", spec.column)
+            accounting.reject(has_payee & (np.nan_to_num(share) < 0), "bad_split", f"the share of {spec.column} is "
+                              "negative", spec.column)
+            share = np.where(has_payee, np.nan_to_num(share), 0.0)
+        shares.append(share)
+        total += share
+    if len(plan.transactions.payees) > 1:
+        over = total > 1.0 + _SHARE_TOLERANCE
+        message = text.join("shares add up to ", text.percent(total), ", more than 100%")
+        accounting.reject(over, "bad_split", message)
+    return names, shares

@@ -1,0 +1,131 @@
+"""Stage 4: the payout ledger, as an Arrow table.
+
+One line per (payee, component, period, credit row), plus adjustment lines
+(true-ups, caps, gates, bonuses). Money is decimal128 with 2 decimals; every
+line carries a one-line explanation and the clause of the plan that made it.
+The statement total of a payee and period is the sum of its lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.engine.calculator import RunOutput
+from spmlang.engine.crediting import ROLE_NAMES
+from spmlang.engine.lines import KINDS
+from spmlang.engine.money import cents_to_decimal_array, to_units, units_to_cents, units_to_decimal_array
+from spmlang.engine import text
+
+MONEY = pa.decimal128(18, 2)
+RATIO = pa.decimal128(18, 6)
+
+LEDGER_SCHEMA = pa.schema([
+    ("run_id", pa.string()),
+    ("plan", pa.string()),
+    ("plan_version", pa.string()),
+    ("plan_hash", pa.string()),
+    ("payee", pa.string()),
+    ("period", pa.string()),
+    ("component", pa.string()),
+    ("kind", pa.string()),
+    ("role", pa.string()),
+    ("rollup_from", pa.string()),
+    ("txn", pa.string()),
+    ("date", pa.date32()),
+    ("share", RATIO),
+    ("credit", MONEY),
+    ("measure_before", MONEY),
+    ("measure_after", MONEY),
+    ("attainment_before", RATIO),
+    ("attainment_after", RATIO),
+    ("tier", pa.string()),
+    ("rate", RATIO),
+    ("multiplier", RATIO),
+    ("amount", MONEY),
+    ("amount_cut", MONEY),
+    ("explanation", pa.string()),
+    ("clause", pa.string()),
+])
+
+
+def run_id(output: RunOutput, input_hashes: dict[str, str], options: dict) -> str:
+    """A run's id: a hash of the plan, the inputs and the options (the same inputs give the same id)."""
+    material = json.dumps({"plan": output.plan.sha256, "inputs": input_hashes, "options": options}, sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+    return units_to_decimal_array(to_units(np.nan_to_num(values) * 1_000_000), valid, scale=6)
+
+
+def build_ledger(output: RunOutput, run: str) -> pa.Table:
+    lines, rows, streams, basis = output.lines, output.rows, output.streams, output.basis
+    n = len(lines)
+    on_row = lines.row >= 0
+    row = np.where(on_row, lines.row, 0)
+    plan = output.plan
+    settings = plan.settings
+    txn_index = rows.txn[row] if len(rows) else np.zeros(n, np.int64)
+    keys = output.transactions.keys
+    txn = pc.if_else(pa.array(on_row), keys.take(pa.array(txn_index)) if len(keys) else pa.nulls(n, pa.string()),
+                     pa.scalar(None, pa.string())) if n else pa.array([], pa.string())
+    dates = pa.array(np.where(on_row, rows.date[row] if len(rows) else 0, 0).astype(np.int32), pa.int32())
+    dates = pc.if_else(pa.array(on_row), dates.cast(pa.date32()), pa.scalar(None, pa.date32())) if n else \
+        pa.array([], pa.date32())
+
+    credit = rows.credit[row] if len(rows) else np.zeros(n, np.int64)
+    before = streams.m_before[row] if len(rows) else np.zeros(n, np.int64)
+    after = streams.m_after[row] if len(rows) else np.zeros(n, np.int64)
+    payee, period = lines.payee, lines.period
+    quota = basis.quota[payee, period] if n else np.zeros(0, np.int64)
+    has_quota = on_row & (quota > 0)
+    safe_quota = np.where(quota > 0, quota, 1).astype(np.float64)
+
+    component_names = [c.name for c in plan.components]
+    component = text.pick(lines.component, component_names)
+    rollup_from = rows.rollup_from[row] if len(rows) else np.full(n, -1)
+    clause_text = [span.clause for span in output.clauses]
+    payees = output.payees.names
+
+    columns = {
+        "run_id": text.constant(run, n),
+        "plan": text.constant(settings.name, n),
+        "plan_version": text.constant(settings.version, n),
+        "plan_hash": text.constant(plan.sha256, n),
+        "payee": text.pick(payee, payees),
+        "period": text.pick(period, output.calendar.labels),
+        "component": component,
+        "kind": text.pick(lines.kind, list(KINDS)),
+        "role": text.pick(lines.role, list(ROLE_NAMES)),
+        "rollup_from": text.pick(np.where(on_row, rollup_from, -1), payees),
+        "txn": txn,
+        "date": dates,
+        "share": _ratio(rows.share[row] if len(rows) else np.zeros(n), on_row),
+        "credit": units_to_decimal_array(credit, on_row),
+        "measure_before": units_to_decimal_array(before, on_row),
+        "measure_after": units_to_decimal_array(after, on_row),
+        "attainment_before": _ratio(before / safe_quota, has_quota),
+        "attainment_after": _ratio(after / safe_quota, has_quota),
+        "tier": lines.tier,
+        "rate": _ratio(lines.rate, ~np.isnan(lines.rate)),
+        "multiplier": _ratio(lines.multiplier, on_row),
+        "amount": cents_to_decimal_array(output.cents),
+        "amount_cut": cents_to_decimal_array(units_to_cents(lines.cut)),
+        "explanation": _with_rounding_note(lines.explanation, lines.amount, output.cents),
+        "clause": text.pick(lines.clause, clause_text),
+    }
+    return pa.table(columns, schema=LEDGER_SCHEMA)
+
+
+def _with_rounding_note(explanation: pa.Array, exact_units: np.ndarray, cents: np.ndarray) -> pa.Array:
+    """Say so where cumulative rounding made a line differ from its own rounded amount."""
+    differs = units_to_cents(exact_units) != cents
+    if not np.any(differs):
+        return explanation
+    note = text.when(differs, text.join(" → ", text.amount(cents * 10_000), " after cumulative rounding"))
+    return text.join(explanation, note)

@@ -1,0 +1,52 @@
+"""Writing ledgers and rejects: the format follows the file's extension."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+
+from spmlang.diagnostics import UsageError
+
+WRITABLE = (".parquet", ".csv", ".json", ".jsonl")
+
+
+def write_table(table: pa.Table, path: str | Path) -> Path:
+    """Write ``table`` as parquet, CSV, JSON (an array) or JSON lines, by ``path``'s extension.
+
+    The bytes depend only on the table: no timestamps, no unordered metadata.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE:
+        raise UsageError(f"cannot write '{path}': use one of {', '.join(WRITABLE)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path, compression="zstd")
+    elif suffix == ".csv":
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(table, path)
+    else:
+        records = [{k: _plain(v) for k, v in row.items()} for row in table.to_pylist()]
+        with path.open("w", encoding="utf-8") as handle:
+            if suffix == ".jsonl":
+                for record in records:
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                json.dump(records, handle, ensure_ascii=False, indent=1)
+                handle.write("\n")
+    return path
+
+
+def _plain(value):
+    """JSON has no decimals: money is written as its exact text ("1000.04")."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

@@ -1,0 +1,122 @@
+"""Totals per payee and period, and the summary ``spm run`` prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from spmlang.engine import grouping
+from spmlang.engine.calculator import RunOutput
+from spmlang.engine.crediting import DIRECT
+from spmlang.engine.money import cents_to_decimal_array, units_to_cents, units_to_decimal_array
+
+MAX_SHOWN = 60
+
+
+def payout_cells(output: RunOutput) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(payee, period, component, cents): exact sums of ledger lines per cell (component -1: none)."""
+    lines = output.lines
+    if len(lines) == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, empty
+    order = np.lexsort((lines.component, lines.period, lines.payee))
+    payee, period, component = lines.payee[order], lines.period[order], lines.component[order]
+    starts = grouping.starts_from_keys(payee, period, component)
+    return payee[starts], period[starts], component[starts], grouping.sums(output.cents[order], starts)
+
+
+def totals_table(output: RunOutput) -> pa.Table:
+    """Payout per payee, period and component (long form), in cents as exact decimals."""
+    payee, period, component, cents = payout_cells(output)
+    names = [c.name for c in output.plan.components]
+    return pa.table({
+        "payee": pa.array([output.payees.names[p] for p in payee], pa.string()),
+        "period": pa.array([output.calendar.labels[p] for p in period], pa.string()),
+        "component": pa.array([names[c] if c >= 0 else None for c in component], pa.string()),
+        "amount": cents_to_decimal_array(cents),
+    })
+
+
+@dataclass
+class SummaryRow:
+    payee: str
+    period: str
+    credit: int  # units
+    attainment: float | None
+    by_component: list[int]  # cents, one per component
+    total: int  # cents
+
+
+@dataclass
+class Summary:
+    """What ``spm run`` shows: payout per payee and period, and how the input rows were accounted for."""
+
+    plan: str
+    currency: str
+    components: list[str]
+    rows: list[SummaryRow]
+    accounting: dict
+    counted_credit: bool
+
+    @property
+    def total(self) -> int:
+        return sum(r.total for r in self.rows)
+
+    def table(self) -> pa.Table:
+        data = {
+            "payee": [r.payee for r in self.rows],
+            "period": [r.period for r in self.rows],
+            "credit": units_to_decimal_array(np.array([r.credit for r in self.rows], np.int64)),
+            "attainment": pa.array([r.attainment for r in self.rows], pa.float64()),
+        }
+        for i, name in enumerate(self.components):
+            data[name] = cents_to_decimal_array(np.array([r.by_component[i] for r in self.rows], np.int64))
+        data["total"] = cents_to_decimal_array(np.array([r.total for r in self.rows], np.int64))
+        return pa.table(data)
+
+    def __rich__(self):
+        from spmlang.ledger.render import summary_renderable
+
+        return summary_renderable(self)
+
+    def __str__(self) -> str:
+        from spmlang.ledger.render import render_text
+
+        return render_text(self)
+
+
+def summarize(output: RunOutput) -> Summary:
+    payee, period, component, cents = payout_cells(output)
+    components = len(output.plan.components)
+    periods = output.calendar.count
+    paid = np.zeros((len(output.payees), periods, components + 1), dtype=np.int64)
+    if payee.size:
+        paid[payee, period, component] = cents  # component -1 lands in the last slot (always zero)
+    streams, basis = output.streams, output.basis
+    credit = np.zeros((len(output.payees), periods), dtype=np.int64)
+    measure = np.zeros((len(output.payees), periods), dtype=np.int64)
+    direct = streams.role == DIRECT
+    credit[streams.payee[direct]] = streams.period_credit[direct]
+    measure[streams.payee[direct]] = streams.measure_at_end()[direct]
+    has_quota = basis.quota > 0
+    active = (credit != 0) | np.any(paid != 0, axis=2)
+    rows = []
+    for p, q in zip(*np.nonzero(active)):
+        attainment = float(measure[p, q] / basis.quota[p, q]) if has_quota[p, q] else None
+        by_component = [int(v) for v in paid[p, q, :components]]
+        rows.append(SummaryRow(output.payees.names[p], output.calendar.labels[q], int(credit[p, q]), attainment,
+                               by_component, int(paid[p, q].sum())))
+    return Summary(output.plan.settings.name, output.plan.settings.currency,
+                   [c.name for c in output.plan.components], rows, output.accounting.counts(),
+                   output.plan.transactions.credit_type.value != "money")
+
+
+def cents_text(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+def units_text(units: int) -> str:
+    return cents_text(int(units_to_cents(np.array([units]))[0]))

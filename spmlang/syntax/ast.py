@@ -1,0 +1,356 @@
+"""The syntax tree of a plan file.
+
+Plain frozen dataclasses; every node carries the :class:`Span` it was parsed
+from, so that the checker, the engine and the ledger can cite ``plan.spm:14``.
+The tree says what was written, not what it means: names are unresolved and
+enumerated words (``quarterly``, ``money``) are kept as :class:`Name`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Union
+
+from spmlang.diagnostics import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    text: str
+    span: Span
+
+
+# ------------------------------------------------------------------ expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A literal value. ``kind`` is one of: string, number, money, percent, date,
+    period, multiplier, bool, word (a bare word in a table row)."""
+
+    kind: str
+    text: str
+    value: object  # str, Decimal, datetime.date, bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    table: Name
+    key: "Expr"
+    column: Name | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    function: Name
+    args: tuple["Expr", ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str  # "-" or "not"
+    operand: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str  # + - * / and or
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    op: str  # == != < <= > >=
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class InList:
+    operand: "Expr"
+    values: tuple[Literal, ...]
+    negated: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class InRange:
+    operand: "Expr"
+    low: "Expr"
+    high: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class IsEmpty:
+    operand: "Expr"
+    negated: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class IfExpr:
+    condition: "Expr"
+    then: "Expr"
+    otherwise: "Expr"
+    span: Span
+
+
+Expr = Union[Literal, Ref, Lookup, Call, Unary, Binary, Compare, InList, InRange, IsEmpty, IfExpr]
+
+
+# ------------------------------------------------------------------ statements
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A plan header line: ``payout quarterly``, ``year starts 2027-02-01`` ..."""
+
+    key: str
+    values: tuple[Name | Literal, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class FileStmt:
+    path: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnStmt:
+    name: Name
+    type: Name
+    format: Literal | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStmt:
+    column: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DateStmt:
+    column: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PayeeStmt:
+    column: Name
+    share: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CreditStmt:
+    expr: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class WhereStmt:
+    name: Name | None
+    expr: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RollupStmt:
+    column: Name
+    table: Name | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyStmt:
+    subject: Name
+    action: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RoleStmt:
+    role: str  # payee, period, amount, manager, value
+    column: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PerStmt:
+    unit: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultStmt:
+    value: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RowsBlock:
+    rows: tuple[tuple[Literal, ...], ...]
+    row_spans: tuple[Span, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class OnCreditStmt:
+    role: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RateStmt:
+    expr: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A money expression, or a percentage ``of target`` incentive."""
+
+    expr: Expr
+    of_target: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PayRowStmt:
+    amount: Expr
+    unit: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PayOnceStmt:
+    amount: Amount
+    condition: Expr
+    by: Literal | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    value: Decimal
+    kind: str  # number, money, percent
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TierRow:
+    low: Bound
+    high: Bound | None
+    rate: Expr | None  # "rate 8%"
+    multiplier: Literal | None  # "1.5x"
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TiersBlock:
+    mode: Name  # marginal | retroactive
+    basis: tuple[Name, ...]  # attainment | credit | row credit
+    rows: tuple[TierRow, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class AcceleratorBlock:
+    basis: tuple[Name, ...]
+    rows: tuple[TierRow, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    x: Bound
+    y: Amount
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CurveBlock:
+    basis: tuple[Name, ...]
+    points: tuple[CurvePoint, ...]
+    extends: tuple[Name, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class MultiplierStmt:
+    factor: Expr
+    condition: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CapStmt:
+    amount: Amount
+    per: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class GateStmt:
+    condition: Expr
+    span: Span
+
+
+# ------------------------------------------------------------------ blocks
+
+
+@dataclass(frozen=True, slots=True)
+class PlanBlock:
+    name: Literal
+    settings: tuple[Setting, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionsBlock:
+    statements: tuple[object, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TableBlock:
+    kind: Name  # quotas | targets | roster | table
+    name: Name | None
+    statements: tuple[object, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentBlock:
+    kind: Name  # component | spif | bonus
+    name: Name
+    statements: tuple[object, ...]
+    span: Span
+
+
+Item = Union[PlanBlock, TransactionsBlock, TableBlock, ComponentBlock, CapStmt]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFile:
+    path: str
+    source: str
+    items: tuple[Item, ...]

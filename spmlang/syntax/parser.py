@@ -1,0 +1,180 @@
+"""Text to syntax tree.
+
+One LALR parser, built once from ``grammar/spm.lark`` and cached. Lark's errors
+never escape: they become :class:`Diagnostic` values with a position and the
+tokens that were expected. After a syntax error the offending statement is
+blanked out and the file parsed again, so one run reports every syntax error
+of a file rather than only the first.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from spmlang.diagnostics import Diagnostic, PlanError, Span
+from spmlang.syntax import ast
+from spmlang.syntax.transformer import ToAst
+
+MAX_SYNTAX_ERRORS = 20
+
+
+def grammar_path() -> Path:
+    """The grammar file: inside the installed package, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "_grammar" / "spm.lark", here.parent / "grammar" / "spm.lark"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("grammar/spm.lark is missing from this installation of spmlang")
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=False,
+    )
+
+
+# How expected terminals are named to a person.
+_FRIENDLY = {
+    "NAME": "a name",
+    "STRING": 'a text in quotes ("...")',
+    "NUMBER": "a number",
+    "MONEY": "an amount like $1,000",
+    "PERCENT": "a percentage like 8%",
+    "DATE": "a date like 2027-01-31",
+    "PERIOD": "a period like 2027-Q1",
+    "MULT": "a multiplier like 1.5x",
+    "MINUS": "'-'",
+    "COMP_OP": "a comparison (==, !=, <, <=, >, >=)",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*' or '/'",
+    "_NL": "end of line",
+    "$END": "end of file",
+}
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _FRIENDLY:
+        return _FRIENDLY[name]
+    terminal = _parser().get_terminal(name) if name in {t.name for t in _parser().terminals} else None
+    if terminal is not None and terminal.pattern.type == "str":
+        return f"'{terminal.pattern.value}'"
+    return name.lower()
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    if token.type == "_NL":
+        return "end of line"
+    return f"'{token.value}'"
+
+
+def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
+    """Parse plan text. Raises :class:`PlanError` with every syntax error found."""
+    diagnostics: list[Diagnostic] = []
+    working = text
+    blanked_lines: set[int] = set()
+    while True:
+        try:
+            tree = _parser().parse(working)
+        except UnexpectedInput as error:
+            diagnostics.append(_syntax_diagnostic(error, path))
+            line = getattr(error, "line", -1)
+            if (
+                isinstance(error, UnexpectedEOF)
+                or getattr(error, "token", None) is not None and error.token.type == "$END"
+                or line in blanked_lines
+                or line < 1
+                or len(diagnostics) >= MAX_SYNTAX_ERRORS
+            ):
+                raise PlanError(diagnostics, {path: text}) from None
+            working, lines = _blank_statement(working, line)
+            blanked_lines.update(lines)
+            continue
+        break
+    if diagnostics:
+        raise PlanError(diagnostics, {path: text})
+    builder = ToAst(path)
+    items = builder.transform(tree)
+    if builder.diagnostics:
+        raise PlanError(builder.diagnostics, {path: text})
+    return ast.PlanFile(path=path, source=text, items=tuple(items))
+
+
+def _syntax_diagnostic(error: UnexpectedInput, path: str) -> Diagnostic:
+    line = max(getattr(error, "line", 1), 1)
+    column = max(getattr(error, "column", 1), 1)
+    if isinstance(error, UnexpectedCharacters):
+        char = error.char
+        span = Span(path, line, column, line, column + 1)
+        hint = None
+        if char == "'":
+            hint = 'text is written in double quotes: "like this"'
+        elif char == "=":
+            hint = "settings take no '=' (write `payout quarterly`); a comparison is written '=='"
+        return Diagnostic("E101", f"unexpected character '{char}'", span, hint)
+    token: Token | None = getattr(error, "token", None)
+    expected = sorted({_describe_terminal(t) for t in getattr(error, "expected", ()) or ()})
+    if token is not None and token.type not in ("$END",) and token.line is not None:
+        end_column = token.end_column if token.end_line == token.line else column + 1
+        if token.type == "_NL":
+            end_column = column + 1
+        span = Span(path, token.line, token.column, token.line, end_column or column + 1)
+        message = f"unexpected {_describe_token(token)}"
+    else:
+        span = Span(path, line, column, line, column + 1)
+        message = "unexpected end of file"
+    hint = None
+    if expected:
+        shown = expected if len(expected) <= 8 else expected[:8] + ["..."]
+        hint = "expected " + ", ".join(shown)
+    if isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END"):
+        hint = (hint + "; " if hint else "") + "is a closing '}' missing?"
+    return Diagnostic("E100", message, span, hint)
+
+
+def _blank_statement(text: str, line: int) -> tuple[str, set[int]]:
+    """Replace the statement on ``line`` with spaces, keeping every position.
+
+    A line that opens a block takes its whole block with it, so that a broken
+    block header does not cascade into errors for each line inside it.
+    """
+    lines = text.split("\n")
+    index = line - 1
+    if index >= len(lines):
+        return text, {line}
+    opened = lines[index].count("{") - lines[index].count("}")
+    last = index
+    if opened > 0:
+        depth = opened
+        while depth > 0 and last + 1 < len(lines):
+            last += 1
+            depth += lines[last].count("{") - lines[last].count("}")
+        touched = range(index, last + 1)
+        for i in touched:
+            lines[i] = " " * len(lines[i])
+        return "\n".join(lines), {i + 1 for i in touched}
+    keep_closers = max(-opened, 0)
+    blank = " " * len(lines[index])
+    if keep_closers:
+        position = len(lines[index]) - 1
+        chars = list(blank)
+        original = lines[index]
+        remaining = keep_closers
+        while position >= 0 and remaining:
+            if original[position] == "}":
+                chars[position] = "}"
+                remaining -= 1
+            position -= 1
+        blank = "".join(chars)
+    lines[index] = blank
+    return "\n".join(lines), {line}
