@@ -46,11 +46,13 @@ def role_types(kind: str, quota_type: Type) -> dict[str, Type]:
 
 
 def implicit_table(kind: str, quota_type: Type, span: Span) -> TableSpec:
-    """The shape a quotas, targets or roster table has when the plan does not declare it."""
+    """The shape a quotas, targets or roster table has when the plan does not declare it.
+
+    Quotas and targets get ``per`` None: per period if their data has a ``period``
+    column, per year if not (decided when the data is read).
+    """
     roles = dict(ROLES[kind])
-    per = DEFAULT_PER.get(kind)
-    if per == "year":
-        roles.pop("period", None)
+    per = None
     types = role_types(kind, quota_type)
     columns = {column: ColumnSpec(column, types[role], None, span) for role, column in roles.items()}
     return TableSpec(kind, kind, None, columns, roles, "payee", None, per, None, None, (), span)

@@ -42,7 +42,7 @@ from spmlang.engine.crediting import (
 from spmlang.engine.evaluate import Frame, Vec, evaluate, truth
 from spmlang.engine.inputs import load_table
 from spmlang.engine.limits import apply_caps, gate_lines
-from spmlang.engine.lines import END, ROW, START, Lines, ledger_order, make_lines
+from spmlang.engine.lines import END, KIND, ROW, START, Lines, ledger_order, make_lines
 from spmlang.engine.measures import Basis, Streams, build_streams, make_basis
 from spmlang.engine.money import UNIT, cumulative_cents
 from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
@@ -157,7 +157,7 @@ class Calculator:
         prepared = [_take_prepared(p, order) for p in prepared]
         streams = build_streams(rows, periods, self.ytd)
 
-        component_lines = [self._component_lines(i, run, prepared[i], rows, streams, basis)
+        component_lines = [self._component_lines(i, run, prepared[i], rows, streams, basis, payees)
                            for i, run in enumerate(self.runs)]
         lines = Lines.concat(component_lines + [self._unpaid_rows(rows, component_lines)])
         lines = self._plan_caps(lines, rows, ranks, basis)
@@ -279,17 +279,21 @@ class Calculator:
 
     # ------------------------------------------------------------------ components
     def _component_lines(self, index: int, run: ComponentRun, prepared: Prepared, rows: CreditRows,
-                         streams: Streams, basis: Basis) -> Lines:
+                         streams: Streams, basis: Basis, payees: Payees) -> Lines:
         spec = run.spec
         clause = self.rule_clause[index]
         parts = []
         row_lines = run.row_lines(prepared, rows, streams, basis)
         if row_lines.rows.size:
             r = row_lines.rows
+            explanation = row_lines.explanation
+            if spec.role == "rollup":
+                whose = text.pick(rows.rollup_from[r], payees.names)
+                explanation = text.join("rollup of ", whose, "'s credit: ", explanation)
             parts.append(make_lines(r.size, payee=rows.payee[r], role=rows.role[r], component=index,
                                     kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r,
                                     amount=row_lines.amount, rate=row_lines.rate, multiplier=row_lines.multiplier,
-                                    tier=row_lines.tier, explanation=row_lines.explanation, clause=clause))
+                                    tier=row_lines.tier, explanation=explanation, clause=clause))
         true_ups = run.true_ups(prepared, row_lines, rows, streams, basis)
         parts.append(self._period_lines(true_ups, streams, index, "true_up", START, clause))
         period_end = None
@@ -303,6 +307,9 @@ class Calculator:
         lines = Lines.concat(parts)
         if len(lines) == 0:
             return lines
+        beyond = np.zeros(len(rows), dtype=np.int64)
+        if row_lines.beyond_curve is not None:
+            beyond[row_lines.rows] = row_lines.beyond_curve
         stream_key = lines.role.astype(np.int64) * (len(streams.payee) + 1) + lines.payee
         order = np.lexsort((lines.row, lines.phase, lines.period, lines.payee, lines.role))
         lines = lines.take(order)
@@ -315,7 +322,25 @@ class Calculator:
             stream_of_line = _stream_of(lines, streams)
             extra.append(gate_lines(lines, paid, stream_of_line, streams, is_open, attainment, index,
                                     spec.gate_text, self.calendar.labels, self.gate_clause[index]))
+        extra.append(self._curve_top(lines, beyond, spec, clause))
         return Lines.concat([lines, *extra])
+
+    def _curve_top(self, lines: Lines, beyond: np.ndarray, spec: ComponentSpec, clause: int) -> Lines | None:
+        """Split each row line past a curve's last point into what the last slope would pay and a cap
+        line for the cut. Caps and gates above worked on the line as paid; the split keeps its sum."""
+        on_row = (lines.row >= 0) & (lines.kind == KIND[spec.line_kind])
+        cut = np.where(on_row, beyond[np.maximum(lines.row, 0)], 0)
+        hit = np.flatnonzero(cut != 0)
+        if hit.size == 0:
+            return None
+        lines.amount[hit] += cut[hit]
+        top = spec.rule.curve
+        last = text.format_percent(top.xs[-1]) if top.basis == "attainment" else text.format_money(top.xs[-1])
+        cut_from = lines.take(hit)
+        explanation = text.join(f"the payout curve is flat above {last}: ", text.exact(cut[hit]), " cut")
+        return make_lines(hit.size, payee=cut_from.payee, role=cut_from.role, component=cut_from.component,
+                          kind="cap", period=cut_from.period, phase=ROW, row=cut_from.row, amount=-cut[hit],
+                          cut=cut[hit], explanation=explanation, clause=clause)
 
     def _period_lines(self, period_lines: PeriodLines, streams: Streams, component: int, kind: str, phase: int,
                       clause: int) -> Lines | None:

@@ -165,7 +165,8 @@ class ComponentRun:
             zero = np.zeros(n, np.int64)
             amount = apply_factor(function.value(credit, quota, target), factor)
             tier = function.tier_of(credit, function.breakpoints(quota, n))
-            explanation = describe_tiers(function, credit, zero, credit, quota, amount, factor, None, None)
+            explanation = describe_tiers(function, credit, zero, credit, quota, amount, factor, None, None,
+                                         per_row=True)
             return RowLines(index, amount, text.pick(tier, function.labels), function.rates[tier], factor, explanation)
         before, after = streams.m_before[index], streams.m_after[index]
         amount = cumulative_lines(function, index, before, after, quota, target, factor)
@@ -179,8 +180,15 @@ class ComponentRun:
                 att_after = basis.attainment(after, payee, period)
             explanation = describe_tiers(function, credit, before, after, quota, amount, factor, att_before, att_after)
             return RowLines(index, amount, text.pick(tier, function.labels), rate, factor, explanation)
-        explanation = describe_curve(function, before, after, quota, target, amount, factor)
-        return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation)
+        if function.curve.extend_above:
+            explanation = describe_curve(function, before, after, quota, target, amount, factor)
+            return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation)
+        # Above its last point a curve is flat: a cap. A line past it shows what the extended last
+        # slope pays, and a cap line the cut (see Calculator._curve_top); the two add up to `amount`.
+        extended = function.extended()
+        shown = cumulative_lines(extended, index, before, after, quota, target, factor)
+        explanation = describe_curve(extended, before, after, quota, target, shown, factor)
+        return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation, shown - amount)
 
     def _credit_text(self, credit: np.ndarray) -> pa.Array:
         return text.amount(credit) if not self.counted else text.join(text.number(credit / UNIT), " credit")

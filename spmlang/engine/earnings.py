@@ -103,6 +103,12 @@ class CurveFunction:
         quota = np.asarray(quota, dtype=np.float64)
         return np.divide(m, quota, out=np.zeros_like(m), where=quota != 0)
 
+    def extended(self) -> "CurveFunction":
+        """The same curve with its last slope extended: what would be paid without the flat top."""
+        from dataclasses import replace
+
+        return CurveFunction(replace(self.curve, extend_above=True))
+
     def y_of(self, x: np.ndarray) -> np.ndarray:
         xs, ys = self.xs, self.ys
         y = np.interp(x, xs, ys)
@@ -132,6 +138,8 @@ class RowLines:
     rate: np.ndarray  # float rate, or NaN
     multiplier: np.ndarray  # float
     explanation: pa.Array
+    beyond_curve: np.ndarray | None = None  # int64 units: what the curve's flat top keeps from each row
+
 
 
 def cumulative_lines(function, rows: np.ndarray, before: np.ndarray, after: np.ndarray, quota: np.ndarray,
@@ -143,10 +151,13 @@ def cumulative_lines(function, rows: np.ndarray, before: np.ndarray, after: np.n
 
 def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarray, after: np.ndarray,
                    quota: np.ndarray, amount: np.ndarray, multiplier: np.ndarray,
-                   attainment_before: np.ndarray | None, attainment_after: np.ndarray | None) -> pa.Array:
+                   attainment_before: np.ndarray | None, attainment_after: np.ndarray | None,
+                   per_row: bool = False) -> pa.Array:
     """'credit 40,000.00 (attainment 30% -> 70%): 20,000.00 at 4% (0%–50%) + 20,000.00 at 8% (50%–100%)'."""
     n = np.asarray(credit).size
-    if attainment_after is not None:
+    if per_row:
+        head = text.join("credit ", text.amount(credit), ": ")
+    elif attainment_after is not None:
         head = text.join("credit ", text.amount(credit), " (attainment ", text.percent(attainment_before),
                          " → ", text.percent(attainment_after), "): ")
     else:
@@ -159,9 +170,9 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
         own = to_units(rate * np.asarray(credit, dtype=np.float64))
         uplift = np.asarray(amount) - own
         body = text.join(text.amount(credit), " at ", text.pick(reached, function.rate_labels), " (",
-                         text.pick(reached, function.labels), ") = ", text.exact(own),
-                         text.when(uplift != 0, text.join(" + uplift ", text.exact(uplift),
-                                                          " on earlier credit (rate of the tier reached)")))
+                         text.pick(reached, function.labels), ")",
+                         text.when(uplift != 0, text.join(" = ", text.exact(own), " + uplift ", text.exact(uplift),
+                                                          " on earlier credit at the rate of the tier reached")))
     else:
         slices = function.slices(before, after, quota)
         parts = []

@@ -70,6 +70,27 @@ def load_table(source, columns: list[str], what: str) -> LoadedTable:
     return LoadedTable(table.select(columns), f"the {what} table", None, 0)
 
 
+def available_columns(source) -> list[str]:
+    """The column names of a source, read without loading its data (for a file: its header or schema)."""
+    if not isinstance(source, (str, Path)):
+        return list(_in_memory(source, "table").column_names)
+    path = Path(source)
+    fmt = FORMATS.get(path.suffix.lower())
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if fmt == "csv":
+            with path.open("rb") as handle:
+                first = handle.readline().decode("utf-8-sig", errors="replace").strip("\r\n")
+            delimiter = _sniff_delimiter(first, path)
+            return [h.strip() for h in next(csv.reader(io.StringIO(first), delimiter=delimiter), [])]
+    except (OSError, pa.ArrowInvalid):
+        return []  # load_table reports the problem with the file
+    return []
+
+
 def _in_memory(source, what: str) -> pa.Table:
     if isinstance(source, pa.Table):
         return source

@@ -9,7 +9,7 @@ rejected row by row.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
@@ -21,7 +21,7 @@ from spmlang.check.model import TableSpec
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Issue, Vec, const_value
-from spmlang.engine.inputs import ColumnValues, convert_column, load_table
+from spmlang.engine.inputs import ColumnValues, available_columns, convert_column, load_table
 from spmlang.engine.money import UNIT, to_units
 
 
@@ -42,6 +42,8 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
         return _inline(spec, plan_label)
     if source is None:
         raise InputError(f"no data for the {_describe(spec)}", hint=_how_to_pass(spec), code="E503")
+    if spec.kind in ("quotas", "targets") and spec.per is None:
+        spec = _shape_from_data(spec, available_columns(source))
     loaded = load_table(source, list(spec.columns), _describe(spec))
     columns = {}
     for name, column_spec in spec.columns.items():
@@ -55,6 +57,16 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
                              hint=f"{bad.size} value(s) in this column cannot be read; reference tables must be clean")
         columns[name] = values
     return TableData(spec, loaded.label, columns, loaded.table.num_rows, loaded.row_offset)
+
+
+def _shape_from_data(spec: TableSpec, available: list[str]) -> TableSpec:
+    """An undeclared quotas or targets table is per period when its data has a period column."""
+    period_column = spec.roles["period"]
+    if period_column in available:
+        return replace(spec, per="period")
+    roles = {role: column for role, column in spec.roles.items() if role != "period"}
+    columns = {name: column for name, column in spec.columns.items() if name != period_column}
+    return replace(spec, per="year", roles=roles, columns=columns)
 
 
 def _describe(spec: TableSpec) -> str:

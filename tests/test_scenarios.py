@@ -1,0 +1,115 @@
+"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S10)."""
+
+from __future__ import annotations
+
+from helpers import by_txn, d, lines, payout, run_scenario
+
+
+def test_s01_flat_rate_filter_and_cumulative_rounding():
+    result = run_scenario("s01_flat_rate", "s01.csv")
+    assert by_txn(result) == {"A1": d("800.00"), "A3": d("200.04"), "B1": d("586.67")}
+    assert payout(result, "alice") == d("1,000.04")
+    assert payout(result, "bob") == d("586.67")
+    # A2 is excluded by the filter: no line, counted under the filter's name.
+    assert not lines(result, txn="A2")
+    assert result.accounting == {"read": 4, "credited": 3, "excluded": {"won": 1}, "rejected": {}}
+
+
+def test_s02a_marginal_tiers_on_quota_to_date_with_a_true_up():
+    result = run_scenario("s02a_marginal_ytd", "s02.csv")
+    assert by_txn(result) == {"D1": d("1,200.00"), "D2": d("2,400.00"), "D3": d("6,000.00"), "D4": d("4,000.00")}
+    assert payout(result, "alice", "2027-Q1") == d("9,600.00")
+    true_up = lines(result, kind="true_up", period="2027-Q2")
+    assert [line["amount"] for line in true_up] == [d("-3,200.00")]
+    assert payout(result, "alice", "2027-Q2") == d("800.00")
+    assert payout(result, "alice", "2027-Q1") + payout(result, "alice", "2027-Q2") == d("10,400.00")
+
+
+def test_s02b_marginal_tiers_on_an_annual_quota():
+    result = run_scenario("s02b_marginal_annual", "s02.csv")
+    assert by_txn(result) == {"D1": d("1,200.00"), "D2": d("1,600.00"), "D3": d("2,400.00"), "D4": d("2,000.00")}
+    assert payout(result, "alice", "2027-Q1") == d("5,200.00")
+    assert payout(result, "alice", "2027-Q2") == d("2,000.00")
+    assert not lines(result, kind="true_up")
+
+
+def test_s03_retroactive_tiers_carry_the_uplift_on_the_crossing_row():
+    result = run_scenario("s03_retro_tiers", "s02.csv")
+    q1 = {k: v for k, v in by_txn(result).items() if k != "D4"}
+    assert q1 == {"D1": d("1,200.00"), "D2": d("4,400.00"), "D3": d("10,000.00")}
+    assert payout(result, "alice", "2027-Q1") == d("15,600.00")
+    d2 = lines(result, txn="D2")[0]
+    assert "3,200.00 + uplift 1,200.00" in d2["explanation"]
+    d3 = lines(result, txn="D3")[0]
+    assert "7,200.00 + uplift 2,800.00" in d3["explanation"]
+
+
+def test_s04_tiers_on_each_deals_own_size():
+    result = run_scenario("s04_deal_size_tiers", "s04.csv")
+    assert by_txn(result) == {"E1": d("160.00"), "E2": d("800.00"), "E3": d("3,600.00")}
+    assert payout(result, "erin") == d("4,560.00")
+
+
+def test_s05_payout_curve_threshold_and_flat_top():
+    result = run_scenario("s05_payout_curve", "s05.csv", quotas="s05_quotas.csv", targets="s05_targets.csv")
+    assert payout(result, "carol") == d("0.00")
+    assert payout(result, "dave") == d("12,500.00")
+    assert payout(result, "erin") == d("28,000.00")
+    assert payout(result, "frank") == d("40,000.00")
+    cut = lines(result, payee="frank", kind="cap")
+    assert len(cut) == 1 and cut[0]["txn"] == "P4" and cut[0]["amount_cut"] == d("20,000.00")
+    assert not lines(result, payee="erin", kind="cap")
+
+
+def test_s06_multiplier_on_a_condition_shows_rate_and_multiplier():
+    result = run_scenario("s06_kicker", "s06.csv")
+    k1, k2 = lines(result, txn="K1")[0], lines(result, txn="K2")[0]
+    assert (k1["amount"], k1["rate"], k1["multiplier"]) == (d("1,000.00"), d("0.1"), d("1"))
+    assert (k2["amount"], k2["rate"], k2["multiplier"]) == (d("3,000.00"), d("0.1"), d("1.5"))
+    assert payout(result, "kim") == d("4,000.00")
+
+
+def test_s07_spif_in_a_window_capped_per_payee():
+    result = run_scenario("s07_spif", "s07.csv")
+    spif = by_txn(result)
+    assert {k: spif[k] for k in ("N1", "N2", "N3", "N4")} == {
+        "N1": d("1,000.00"), "N2": d("1,000.00"), "N3": d("1,000.00"), "N4": d("0.00")}
+    n4_cap = lines(result, txn="N4", kind="cap")
+    assert [line["amount_cut"] for line in n4_cap] == [d("1,000.00")]
+    # N5 is outside the SPIF's window, R1 not a new logo: credited, paid nothing by the SPIF.
+    assert not lines(result, txn="N5", kind="spif") and spif["N5"] == d("0.00")
+    assert payout(result, "bob") == d("0.00")
+    assert payout(result, "alice", component="new_logo_march") == d("3,000.00")
+
+
+def test_s08_cap_per_quarter_cuts_the_crossing_row_in_part():
+    result = run_scenario("s08_period_cap", "s08.csv")
+    assert by_txn(result) == {"C1": d("2,000.00"), "C2": d("2,500.00"), "C3": d("500.00"), "C4": d("0.00"),
+                              "C5": d("1,000.00")}
+    cuts = {line["txn"]: line["amount_cut"] for line in lines(result, kind="cap")}
+    assert cuts == {"C3": d("1,000.00"), "C4": d("1,000.00")}
+    assert payout(result, "carl", "2027-Q1") == d("5,000.00")
+    assert payout(result, "carl", "2027-Q2") == d("1,000.00")
+
+
+def test_s09_split_credit_and_manager_override():
+    result = run_scenario("s09_split_rollup", "s09.csv")
+    assert payout(result, "alice") == d("3,000.00")
+    assert payout(result, "bob") == d("2,000.00")
+    assert payout(result, "mia") == d("1,000.00")
+    mia = lines(result, payee="mia")
+    assert sorted(line["amount"] for line in mia) == [d("400.00"), d("600.00")]
+    assert {line["rollup_from"] for line in mia} == {"alice", "bob"}
+    assert {line["role"] for line in mia} == {"rollup"}
+    assert {line["credit"] for line in lines(result, payee="alice")} == {d("60,000.00")}
+
+
+def test_s10_gate_withholds_then_releases():
+    result = run_scenario("s10_gate", "s10.csv")
+    assert payout(result, "gina", "2027-Q1") == d("0.00")
+    withheld = lines(result, kind="gate", period="2027-Q1")
+    assert [line["amount"] for line in withheld] == [d("-4,000.00")]
+    assert payout(result, "gina", "2027-Q2") == d("13,000.00")
+    assert by_txn(result, "earning")["G2"] == d("9,000.00")
+    released = lines(result, kind="gate", period="2027-Q2")
+    assert [line["amount"] for line in released] == [d("4,000.00")]
