@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from spmlang.check import CheckedPlan, check_plan
 from spmlang.diagnostics import Diagnostic, InputError
 from spmlang.syntax import parse
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Plan:
@@ -92,13 +94,13 @@ class Result:
         return run_id(self._output, inputs, self.options)
 
     @cached_property
-    def ledger(self) -> pa.Table:
+    def ledger(self) -> "pa.Table":
         """Every ledger line, in order: payee, period, then the line's place in the period."""
         from spmlang.ledger.build import build_ledger
 
         return build_ledger(self._output, self.run_id)
 
-    def totals(self) -> pa.Table:
+    def totals(self) -> "pa.Table":
         """Payout per payee, period and component."""
         from spmlang.ledger.summary import totals_table
 
@@ -111,7 +113,7 @@ class Result:
         return summarize(self._output)
 
     @property
-    def rejects(self) -> pa.Table:
+    def rejects(self) -> "pa.Table":
         """The input rows that were rejected, each with its reason."""
         return self._output.accounting.rejects(self._output.transactions.keys)
 

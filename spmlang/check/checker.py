@@ -176,6 +176,8 @@ class Checker:
                     quota_type is Type.NUMBER and amount.type.is_numeric):
                 self.error("E301", f"quotas are {amount.type}, but credit is {source.credit_type}", amount.span,
                            "quota and credit must be in the same unit to give an attainment")
+        if any(d.is_error for d in self.diagnostics):
+            return  # expressions that failed to check may be the ones using a table
         for name, table in tables.items():
             if table.kind == "lookup" and not self._table_used(name, source, components):
                 self.warn("W101", f"table '{name}' is never used", table.span)

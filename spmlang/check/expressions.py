@@ -175,7 +175,7 @@ class ExpressionChecker:
                        'e.g. replace(product, "GTXPro", "GTX Pro")')
             return None
         result = _function_type(name, types)
-        if isinstance(result, str):
+        if not isinstance(result, Type):
             self.error("E303", f"{name}(): {result}", node.span, f"{name} takes {FUNCTIONS[name]}")
             return None
         return ir.Function(name, tuple(args), result, node.span)
@@ -193,7 +193,7 @@ class ExpressionChecker:
                     return None
             return ir.Logical(node.op, left, right, node.span)
         result = arithmetic_type(node.op, left.type, right.type)
-        if isinstance(result, str):
+        if not isinstance(result, Type):
             self.error("E301", result, node.span, _arith_hint(node.op, left.type, right.type))
             return None
         return ir.Arith(node.op, left, right, result, node.span)

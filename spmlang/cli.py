@@ -1,0 +1,166 @@
+"""The ``spm`` command.
+
+Exit codes: 0 success; 1 the plan has errors (or, for commands that judge,
+the judgement failed); 2 a usage or input error (a missing file, a missing
+column, a bad option); 3 an internal error in spm itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import typer
+from rich.console import Console
+
+from spmlang.diagnostics import PlanError, SpmError, UsageError
+
+EXIT_CODES = """Exit codes: 0 success; 1 plan errors; 2 usage or input errors; 3 an internal error in spm."""
+
+app = typer.Typer(
+    name="spm",
+    help="Sales compensation plans as code: check them, run them over transactions, read the ledger.\n\n"
+         + EXIT_CODES,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+# In a pipe or a CI log there is no terminal width to respect: keep tables whole.
+out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:
+    out = Console(highlight=False, soft_wrap=True, width=200)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _color(console: Console) -> bool:
+    return console.is_terminal and "NO_COLOR" not in os.environ
+
+
+@contextlib.contextmanager
+def handled() -> Iterator[None]:
+    """Turn spm's errors into messages and exit codes; never show a traceback for a user's mistake."""
+    try:
+        yield
+    except PlanError as error:
+        err.print(error.render(color=_color(err)), markup=False, highlight=False)
+        errors = sum(1 for d in error.diagnostics if d.is_error)
+        err.print(f"\n{errors} error(s)", markup=False)
+        raise typer.Exit(1) from None
+    except SpmError as error:
+        err.print(_plain_error(error), markup=False)
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as error:  # a bug in spm: say so plainly
+        if os.environ.get("SPM_DEBUG"):
+            raise
+        err.print(f"internal error in spm: {type(error).__name__}: {error}\n"
+                  "  = this is a bug in spm, not in your plan; set SPM_DEBUG=1 to see where it happened",
+                  markup=False)
+        raise typer.Exit(3) from None
+
+
+def _plain_error(error: SpmError) -> str:
+    text = str(error)
+    return text if text.startswith("error") else f"error: {text}"
+
+
+def _table_options(tables: list[str]) -> dict[str, Path]:
+    result = {}
+    for item in tables:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"--table takes NAME=PATH, not '{item}'")
+        result[name.strip()] = Path(path.strip())
+    return result
+
+
+# ---------------------------------------------------------------------- check
+
+
+@app.command()
+def check(
+    plans: List[Path] = typer.Argument(..., help="Plan files (.spm) to check.", show_default=False),
+) -> None:
+    """Check plan files: names, types, tiers, curves, caps. Prints every error with its position."""
+    from spmlang.api import load
+
+    failed = False
+    for path in plans:
+        try:
+            with handled():
+                plan = load(path)
+                for warning in plan.warnings:
+                    from spmlang.diagnostics import render_diagnostics
+
+                    err.print(render_diagnostics([warning], {plan.path: plan.checked.source}, color=_color(err)),
+                              markup=False)
+                out.print(f"{path}: ok ({len(plan.components)} component(s), "
+                          f"{len(plan.warnings)} warning(s))", markup=False)
+        except typer.Exit as stop:
+            if stop.exit_code == 2:
+                raise
+            failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------- run
+
+
+@app.command()
+def run(
+    plan: Path = typer.Argument(..., help="The plan file.", show_default=False),
+    deals: Optional[Path] = typer.Option(None, "--deals", "--transactions", help="Transactions: parquet, CSV, "
+                                         "Arrow or JSON lines."),
+    quotas: Optional[Path] = typer.Option(None, "--quotas", help="Quotas (payee, period, amount)."),
+    targets: Optional[Path] = typer.Option(None, "--targets", help="Target incentives (payee, [period,] amount)."),
+    roster: Optional[Path] = typer.Option(None, "--roster", help="Roster (payee, manager) for rollups."),
+    table: List[str] = typer.Option([], "--table", help="A lookup table: NAME=PATH (repeatable)."),
+    output: Optional[Path] = typer.Option(None, "--out", help="Write the ledger: .parquet, .csv, .json or .jsonl."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", help="Write rejected input rows with reasons."),
+    strict: bool = typer.Option(False, "--strict", help="Any rejected row is an error (exit 2)."),
+    allow_outside_paths: bool = typer.Option(False, "--allow-outside-paths",
+                                             help="Let the plan name files outside its own folder."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+) -> None:
+    """Run a plan over transactions: print payout per payee and period, write the ledger."""
+    from spmlang.api import load
+
+    with handled():
+        loaded = load(plan)
+        result = loaded.run(deals, quotas=quotas, targets=targets, roster=roster, tables=_table_options(table),
+                            strict=strict, allow_outside_paths=allow_outside_paths)
+        if not quiet:
+            out.print(result.summary())
+        if output is not None:
+            written = result.write(output)
+            if not quiet:
+                out.print(f"wrote {written} ({result.ledger.num_rows:,} lines)", markup=False)
+        if rejects is not None:
+            from spmlang.ledger.io import write_table
+
+            written = write_table(result.rejects, rejects)
+            if not quiet:
+                out.print(f"wrote {written} ({result.rejects.num_rows:,} rejected rows)", markup=False)
+
+
+def main() -> None:
+    """Entry point of the ``spm`` script."""
+    try:
+        app()
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
