@@ -92,25 +92,22 @@ def check(
 ) -> None:
     """Check plan files: names, types, tiers, curves, caps. Prints every error with its position."""
     from spmlang.api import load
+    from spmlang.diagnostics import render_diagnostics
 
-    failed = False
+    worst = 0
     for path in plans:
         try:
             with handled():
                 plan = load(path)
-                for warning in plan.warnings:
-                    from spmlang.diagnostics import render_diagnostics
-
-                    err.print(render_diagnostics([warning], {plan.path: plan.checked.source}, color=_color(err)),
+                if plan.warnings:
+                    err.print(render_diagnostics(plan.warnings, {plan.path: plan.checked.source}, color=_color(err)),
                               markup=False)
                 out.print(f"{path}: ok ({len(plan.components)} component(s), "
                           f"{len(plan.warnings)} warning(s))", markup=False)
-        except typer.Exit as stop:
-            if stop.exit_code == 2:
-                raise
-            failed = True
-    if failed:
-        raise typer.Exit(1)
+        except typer.Exit as stop:  # reported already; check the other files too
+            worst = max(worst, stop.exit_code)
+    if worst:
+        raise typer.Exit(worst)
 
 
 # ---------------------------------------------------------------------- run

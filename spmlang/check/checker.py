@@ -51,9 +51,11 @@ class Checker:
     def __init__(self, plan_file: ast.PlanFile):
         self.file = plan_file
         self.diagnostics: list[Diagnostic] = []
-        self.exprs = ExpressionChecker(self.diagnostics)
+        self.exprs = ExpressionChecker(self.diagnostics, self)
         self._lines = plan_file.source.splitlines()
         self.year_known = False
+        # Columns whose declaration failed: already reported, so later uses stay quiet.
+        self.broken_columns: set[str] = set()
 
     # ------------------------------------------------------------ helpers
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None,
@@ -83,6 +85,7 @@ class Checker:
     def column_spec(self, stmt: ast.ColumnStmt) -> ColumnSpec | None:
         column_type = self.column_type(stmt.type)
         if column_type is None:
+            self.broken_columns.add(stmt.name.text)
             return None
         fmt = stmt.format.value if stmt.format is not None else None
         if fmt is not None:
@@ -90,11 +93,13 @@ class Checker:
                 if not _valid_date_format(fmt):
                     self.error("E208", f"'{fmt}' is not a date format", stmt.format.span,
                                'use strftime codes, e.g. "%d-%m-%y" for 01-03-17 or "%Y-%m-%d" for 2017-03-01')
+                    self.broken_columns.add(stmt.name.text)
                     return None
             elif column_type in (Type.MONEY, Type.NUMBER, Type.INTEGER, Type.PERCENT):
                 if fmt not in NUMBER_FORMATS:
                     self.error("E208", f"'{fmt}' is not a number format", stmt.format.span,
                                "number formats show how 1234.56 is written: " + ", ".join(f'"{f}"' for f in NUMBER_FORMATS))
+                    self.broken_columns.add(stmt.name.text)
                     return None
             else:
                 self.error("E208", f"a {column_type} column takes no format", stmt.format.span)
@@ -365,6 +370,8 @@ class Checker:
                        f"add `{what} COLUMN`: {purpose}")
             return None
         name = stmt.column
+        if name.text in self.broken_columns:
+            return None
         if name.text not in columns:
             hint = did_you_mean(name.text, columns) or f"declare it: `column {name.text} {types[0]}`"
             self.error("E201", f"unknown column '{name.text}'", name.span, hint)

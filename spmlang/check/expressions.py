@@ -47,8 +47,13 @@ class Scope:
 
 
 class ExpressionChecker:
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], plan_checker=None):
         self.diagnostics = diagnostics
+        self._plan_checker = plan_checker
+
+    def _broken(self, name: str) -> bool:
+        """A column whose declaration was already reported as wrong."""
+        return self._plan_checker is not None and name in self._plan_checker.broken_columns
 
     def error(self, code: str, message: str, span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint))
@@ -58,6 +63,10 @@ class ExpressionChecker:
               what: str = "this expression") -> ir.IR | None:
         result = self._check(node, scope, 0)
         if result is not None and expect is not None and result.type not in expect:
+            if expect == (Type.BOOL,):
+                self.error("E302", f"{what} must be a condition (true or false), but it is {result.type}",
+                           node.span, _hint_for_expected(expect, result.type))
+                return None
             names = " or ".join(str(t) for t in expect)
             self.error("E301", f"{what} must be {names}, but it is {result.type}", node.span,
                        _hint_for_expected(expect, result.type))
@@ -121,6 +130,8 @@ class ExpressionChecker:
             return None
         if node.name in ("true", "false"):
             return ir.Const(node.name == "true", Type.BOOL, node.span)
+        if self._broken(node.name):
+            return None
         candidates = list(scope.builtins) + (list(scope.columns) if scope.columns_allowed else [])
         hint = did_you_mean(node.name, candidates)
         if hint is None and scope.columns_allowed:

@@ -123,7 +123,15 @@ def _syntax_diagnostic(error: UnexpectedInput, path: str) -> Diagnostic:
             hint = "settings take no '=' (write `payout quarterly`); a comparison is written '=='"
         return Diagnostic("E101", f"unexpected character '{char}'", span, hint)
     token: Token | None = getattr(error, "token", None)
-    expected = sorted({_describe_terminal(t) for t in getattr(error, "expected", ()) or ()})
+    expected_names = getattr(error, "expected", ()) or ()
+    interactive = getattr(error, "interactive_parser", None)
+    if interactive is not None:
+        # LALR merges lookaheads of similar states; ask the parser which tokens it really accepts here.
+        try:
+            expected_names = interactive.accepts() or expected_names
+        except Exception:  # noqa: BLE001 - a better hint is a nicety, never a reason to fail
+            pass
+    expected = sorted({_describe_terminal(t) for t in expected_names})
     if token is not None and token.type not in ("$END",) and token.line is not None:
         end_column = token.end_column if token.end_line == token.line else column + 1
         if token.type == "_NL":

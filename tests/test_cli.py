@@ -1,0 +1,157 @@
+"""The spm command through a real subprocess: output, files written, exit codes."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from conftest import AE_ARGS, ROOT
+
+BAD_PLAN = """plan "Broken" {
+  year starts 2027-01-01
+  payout quartely
+}
+transactions {
+  column id text
+  column rep text
+  column day date
+  column amount money
+  key id
+  date day
+  payee rep
+  credit amout
+}
+component commission {
+  rate 8%
+}
+"""
+
+
+def assert_no_traceback(result):
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+def test_check_examples_exit_0(spm):
+    result = spm("check", *sorted((ROOT / "examples" / "plans").glob("*.spm")))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": ok") == 3
+
+
+def test_check_reports_every_error_with_position_caret_and_hint(spm, tmp_path):
+    plan = tmp_path / "broken.spm"
+    plan.write_text(BAD_PLAN)
+    result = spm("check", plan)
+    assert result.returncode == 1
+    assert_no_traceback(result)
+    err = result.stderr
+    assert f"{plan}:3:10: error[E206]: unknown payout frequency 'quartely'" in err
+    assert "did you mean 'quarterly'?" in err
+    assert f"{plan}:13:10: error[E201]: unknown name 'amout' in the credit" in err
+    assert "did you mean 'amount'?" in err
+    assert " 13 |   credit amout\n    |          ^^^^^" in err
+    assert "2 error(s)" in err
+
+
+def test_check_syntax_error_exit_1(spm, tmp_path):
+    plan = tmp_path / "syntax.spm"
+    plan.write_text('plan "x" {\n  payout = quarterly\n}\n')
+    result = spm("check", plan)
+    assert result.returncode == 1
+    assert f"{plan}:2:10: error[E101]: unexpected character '='" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_check_missing_file_exit_2_after_checking_the_others(spm, tmp_path):
+    result = spm("check", tmp_path / "nope.spm", "examples/plans/sdr.spm")
+    assert result.returncode == 2
+    assert "plan file not found" in result.stderr
+    assert "examples/plans/sdr.spm: ok" in result.stdout
+
+
+def test_run_prints_summary_and_row_accounting(spm):
+    result = spm("run", *AE_ARGS)
+    assert result.returncode == 0, result.stderr
+    assert "Account Executive FY2027 — payout (USD)" in result.stdout
+    assert "rows read 303: credited 205, excluded 97, rejected 1" in result.stdout
+    assert "excluded by filter closed_won: 49" in result.stdout
+    assert "rejected, outside year: 1" in result.stdout
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".json", ".jsonl"])
+def test_run_writes_the_ledger_in_the_format_of_its_extension(spm, tmp_path, suffix):
+    target = tmp_path / f"ledger{suffix}"
+    result = spm("run", *AE_ARGS, "--out", target, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    if suffix == ".parquet":
+        amounts = pq.read_table(target).column("amount").to_pylist()
+    elif suffix == ".csv":
+        amounts = [Decimal(str(v)) for v in pacsv.read_csv(target).column("amount").to_pylist()]
+    elif suffix == ".json":
+        amounts = [Decimal(r["amount"]) for r in json.loads(target.read_text())]
+    else:
+        amounts = [Decimal(json.loads(line)["amount"]) for line in target.read_text().splitlines()]
+    assert sum(amounts) == Decimal("698437.42")  # the summary total of this example
+
+
+def test_run_writes_rejects_with_reasons(spm, tmp_path):
+    target = tmp_path / "rejects.csv"
+    result = spm("run", *AE_ARGS, "--rejects", target, "--quiet")
+    assert result.returncode == 0
+    rejects = pacsv.read_csv(target).to_pylist()
+    assert len(rejects) == 1
+    assert rejects[0]["key"] == "D-9002" and rejects[0]["reason"] == "outside_year"
+    assert "outside the plan year" in rejects[0]["message"]
+
+
+def test_strict_makes_a_rejected_row_an_error(spm):
+    result = spm("run", *AE_ARGS, "--strict")
+    assert result.returncode == 2
+    assert "outside the plan year" in result.stderr and "--strict" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_missing_input_file_exit_2(spm):
+    result = spm("run", "examples/plans/sdr.spm", "--deals", "nowhere.csv", "--quotas", "examples/data/sdr_quotas.csv")
+    assert result.returncode == 2
+    assert "nowhere.csv: file not found" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_missing_column_names_file_column_and_a_guess(spm, tmp_path):
+    deals = tmp_path / "deals.csv"
+    deals.write_text("activity_id,sdr,activity_date,activty,qualified,pipeline\nA1,ivy,2027-01-04,meeting,true,\n")
+    result = spm("run", "examples/plans/sdr.spm", "--deals", deals, "--quotas", "examples/data/sdr_quotas.csv")
+    assert result.returncode == 2
+    assert f"{deals}, column 'activity': the column 'activity' is missing" in result.stderr
+    assert "did you mean 'activty'?" in result.stderr
+
+
+def test_bad_table_option_is_a_usage_error(spm):
+    result = spm("run", "examples/plans/sdr.spm", "--table", "products")
+    assert result.returncode == 2
+    assert "--table takes NAME=PATH" in result.stderr
+
+
+def test_unknown_option_is_a_usage_error(spm):
+    result = spm("run", "examples/plans/sdr.spm", "--dealz", "x.csv")
+    assert result.returncode == 2
+    assert_no_traceback(result)
+
+
+def test_plan_error_in_run_exit_1(spm, tmp_path):
+    plan = tmp_path / "broken.spm"
+    plan.write_text(BAD_PLAN)
+    result = spm("run", plan, "--deals", "examples/data/ae_deals.csv")
+    assert result.returncode == 1
+    assert "error[E201]" in result.stderr
+
+
+def test_help_lists_commands_and_exit_codes(spm):
+    result = spm("--help")
+    assert result.returncode == 0
+    assert "check" in result.stdout and "run" in result.stdout
+    assert "Exit codes: 0 success; 1 plan errors; 2 usage or input errors" in result.stdout
