@@ -234,7 +234,8 @@ class Calculator:
         return rows.take(np.flatnonzero(accounting.pending()[rows.txn]))
 
     @staticmethod
-    def _reject_rows(rows: CreditRows, bad: np.ndarray, reason: str, message, accounting: RowAccounting) -> None:
+    def _reject_rows(rows: CreditRows, bad: np.ndarray, reason: str, message, accounting: RowAccounting,
+                     column: str | None = None) -> None:
         """Reject the transactions of the credit rows in ``bad`` (a row's message is its first bad credit row's)."""
         picked = np.flatnonzero(bad)
         txn, first = np.unique(rows.txn[picked], return_index=True)
@@ -246,7 +247,7 @@ class Calculator:
             slots = np.full(accounting.rows, -1, dtype=np.int64)
             slots[txn] = picked[first]
             per_txn = message.take(pa.array(np.maximum(slots, 0)))
-        accounting.reject(mask, reason, per_txn)
+        accounting.reject(mask, reason, per_txn, column)
 
     def _prepare(self, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict) -> list[Prepared]:
         """Evaluate every component's row expressions over the credit rows; reject rows they cannot read."""
@@ -273,7 +274,7 @@ class Calculator:
         for spec in self.plan.components:
             prepared.append(prepare(spec, rows, frame))
             for issue in frame.issues:
-                self._reject_rows(rows, issue.mask, issue.subject, issue.message, txns.accounting)
+                self._reject_rows(rows, issue.mask, issue.subject, issue.message, txns.accounting, issue.column)
             frame.issues.clear()
         return prepared
 

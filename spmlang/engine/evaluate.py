@@ -295,7 +295,11 @@ def _choose(node: ir.Choose, frame: Frame) -> Vec:
 
 def _lookup(node: ir.TableLookup, frame: Frame) -> Vec:
     key = evaluate(node.key, frame)
-    return frame.tables[node.table].lookup(materialize(key, frame.n), node.column, frame)
+    misses = len(frame.issues)
+    result = frame.tables[node.table].lookup(materialize(key, frame.n), node.column, frame)
+    if len(frame.issues) > misses and isinstance(node.key, ir.Column):
+        frame.issues[-1].column = node.key.name  # name the column whose value was not found
+    return result
 
 
 # ---------------------------------------------------------------------- functions

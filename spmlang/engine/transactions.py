@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spmlang.check import ir
 from spmlang.check.ir import Type
 from spmlang.check.model import CheckedPlan
 from spmlang.engine import text
@@ -95,7 +96,8 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     credit_value = materialize(evaluate(source.credit, frame), n)
     reject_issues(frame, accounting)
     accounting.reject(~np.asarray(credit_value.valid, bool), "missing_value",
-                      f"the credit ({plan_text(plan, source.credit_span)}) is empty")
+                      f"the credit (`{plan_text(plan, source.credit.span)}`) is empty",
+                      source.credit.name if isinstance(source.credit, ir.Column) else None)
     if credit_value.type is Type.MONEY:
         credit = np.asarray(credit_value.values, dtype=np.int64)
     else:
@@ -106,14 +108,20 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
 
 
 def plan_text(plan: CheckedPlan, span) -> str:
+    """The plan's source text of a span (on one line)."""
     lines = plan.source.splitlines()
-    line = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
-    return line.strip()
+    if not 0 < span.line <= len(lines):
+        return ""
+    if span.end_line == span.line:
+        return lines[span.line - 1][span.column - 1:span.end_column - 1]
+    return lines[span.line - 1][span.column - 1:].strip()
 
 
 def _unreadable(column: ColumnValues, spec) -> pa.Array:
     raw = pc.cast(column.raw, pa.string()) if not pa.types.is_string(column.raw.type) else column.raw
-    what = f"a {spec.type}" if spec.type is not Type.INTEGER else "an integer"
+    what = {Type.MONEY: "an amount of money", Type.NUMBER: "a number", Type.INTEGER: "a whole number",
+            Type.PERCENT: "a percentage", Type.DATE: "a date", Type.BOOL: "true or false",
+            Type.TEXT: "text"}[spec.type]
     if spec.format:
         what += f' in the format "{spec.format}"'
     if spec.type is Type.MONEY or spec.type is Type.NUMBER:

@@ -60,7 +60,9 @@ def run_id(output: RunOutput, input_hashes: dict[str, str], options: dict) -> st
 
 
 def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
-    return units_to_decimal_array(to_units(np.nan_to_num(values) * 1_000_000), valid, scale=6)
+    """A ratio (attainment, rate, share) as an exact decimal with 6 places; null where not valid."""
+    values = np.where(valid, np.nan_to_num(np.asarray(values, dtype=np.float64)), 0.0)
+    return units_to_decimal_array(to_units(np.clip(values, -9e12, 9e12) * 1_000_000), valid, scale=6)
 
 
 def build_ledger(output: RunOutput, run: str) -> pa.Table:

@@ -1,0 +1,91 @@
+"""The example plans, run over their data: pinned results and the invariants every run keeps."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pytest
+from conftest import AE_ARGS, CRM_ARGS, ROOT, SDR_ARGS
+
+import spmlang
+
+GOLDEN = Path(__file__).parent / "golden" / "examples"
+
+
+def run_example(args: list[str]) -> spmlang.Result:
+    plan, rest = args[0], args[1:]
+    options = dict(zip(rest[0::2], rest[1::2]))
+    tables = {}
+    if "--table" in options:
+        name, path = options.pop("--table").split("=")
+        tables[name] = ROOT / path
+    kwargs = {k.lstrip("-"): ROOT / v for k, v in options.items()}
+    deals = kwargs.pop("deals")
+    return spmlang.load(ROOT / plan).run(deals, tables=tables, **kwargs)
+
+
+EXAMPLES = {"account_executive": AE_ARGS, "sdr": SDR_ARGS, "crm_agents": CRM_ARGS}
+
+
+@pytest.fixture(scope="module", params=sorted(EXAMPLES))
+def example(request):
+    return request.param, run_example(EXAMPLES[request.param])
+
+
+def test_summary_matches_golden(example):
+    name, result = example
+    summary = result.summary()
+    import io
+
+    buffer = io.BytesIO()
+    pacsv.write_csv(summary.table(), buffer)
+    actual = buffer.getvalue().decode() + f"accounting: {summary.accounting}\n"
+    golden = GOLDEN / f"{name}.csv"
+    if os.environ.get("SPM_UPDATE_GOLDEN"):
+        golden.write_text(actual)
+    assert actual == golden.read_text()
+
+
+def test_lines_add_up_to_totals_and_every_row_is_accounted_for(example):
+    _, result = example
+    ledger = result.ledger.to_pylist()
+    by_cell = defaultdict(Decimal)
+    for line in ledger:
+        by_cell[(line["payee"], line["period"], line["component"])] += line["amount"]
+    totals = {(r["payee"], r["period"], r["component"]): r["amount"] for r in result.totals().to_pylist()}
+    assert {k: v for k, v in by_cell.items()} == totals
+    counts = result.accounting
+    assert counts["read"] == counts["credited"] + sum(counts["excluded"].values()) + sum(counts["rejected"].values())
+    credited = {line["txn"] for line in ledger if line["txn"] is not None}
+    assert len(credited) == counts["credited"]
+
+
+def test_every_line_cites_a_clause_and_explains_itself(example):
+    _, result = example
+    for line in result.ledger.to_pylist():
+        assert line["clause"] and ".spm:" in line["clause"]
+        assert line["explanation"]
+
+
+def test_the_crm_quirks_are_handled_by_the_plan():
+    result = run_example(CRM_ARGS)
+    assert result.accounting["rejected"] == {}  # GTXPro is mapped to GTX Pro by the plan
+    gtx_pro = [line for line in result.ledger.to_pylist() if line["kind"] == "earning" and line["component"] ==
+               "commission" and line["rate"] is not None]
+    assert gtx_pro, "commission lines carry their rate"
+
+
+def test_without_the_mapping_gtxpro_deals_are_rejected_with_a_hint(tmp_path):
+    text = (ROOT / "examples/plans/crm_agents.spm").read_text().replace(
+        'replace(product, "GTXPro", "GTX Pro")', "product")
+    plan = tmp_path / "crm_agents.spm"
+    plan.write_text(text)
+    args = [str(plan)] + CRM_ARGS[1:]
+    result = run_example(args)
+    reasons = {(r["reason"], r["message"]) for r in result.rejects.to_pylist()}
+    assert reasons == {("missing_lookup", "'GTXPro' is not in table products (did you mean 'GTX Pro'?)")}
+    assert result.accounting["rejected"] == {"missing_lookup": 729}  # the won GTXPro deals

@@ -1,0 +1,166 @@
+"""Reading real-world files: formats, separators, encodings, and a reason for every bad row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import spmlang
+
+PLAN = """plan "Inputs" {
+  year starts 2027-01-01
+  payout quarterly
+}
+transactions {
+  column id      text
+  column rep     text
+  column day     date DATE_FORMAT
+  column product text
+  column amount  money MONEY_FORMAT
+  key id
+  date day
+  payee rep
+  credit amount
+}
+table rates {
+  column product text
+  column rate percent
+  key product
+  rows {
+    "GTX Pro"    5%
+    "MG Special" 3%
+  }
+}
+component commission {
+  rate rates[product]
+}
+"""
+
+
+def plan(date_format: str = "", money_format: str = "") -> spmlang.Plan:
+    text = PLAN.replace("DATE_FORMAT", f'"{date_format}"' if date_format else "")
+    return spmlang.loads(text.replace("MONEY_FORMAT", f'"{money_format}"' if money_format else ""), "inputs.spm")
+
+
+EUROPEAN = ("\ufeffid;rep;day;product;amount\n"
+            "A1;alice;01-03-27;GTX Pro;1.234,50\n"
+            "A2;alice;31-02-27;GTX Pro;100,00\n"
+            "A3;;05-03-27;GTX Pro;100,00\n"
+            "A4;bob;05-03-27;GTXPro;2.000,00\n"
+            "A1;bob;06-03-27;MG Special;50,00\n"
+            "A6;bob;07-03-27;MG Special;abc\n"
+            "A7;bob;07-03-26;MG Special;10,00\n"
+            "A8;bob;08-03-27;MG Special;\n")
+
+
+def test_bom_semicolons_thousands_and_every_bad_row_with_its_reason(tmp_path):
+    deals = tmp_path / "deals.csv"
+    deals.write_text(EUROPEAN, encoding="utf-8")
+    result = plan("%d-%m-%y", "1.234,56").run(deals)
+    reasons = {row["key"] + "@" + str(row["row"]): (row["reason"], row["column"]) for row in result.rejects.to_pylist()}
+    assert reasons == {
+        "A2@3": ("invalid_value", "day"),  # 31 February does not exist (Arrow would have made it 3 March)
+        "A3@4": ("missing_value", "rep"),
+        "A4@5": ("missing_lookup", "product"),
+        "A1@6": ("duplicate_key", "id"),
+        "A6@7": ("invalid_value", "amount"),
+        "A7@8": ("outside_year", "day"),
+        "A8@9": ("missing_value", "amount"),
+    }
+    messages = {row["key"]: row["message"] for row in result.rejects.to_pylist()}
+    assert messages["A4"] == "'GTXPro' is not in table rates (did you mean 'GTX Pro'?)"
+    assert messages["A2"] == "cannot read '31-02-27' as a date in the format \"%d-%m-%y\""
+    counts = result.accounting
+    assert counts["read"] == 8 and counts["credited"] == 1
+    assert counts["credited"] + sum(counts["excluded"].values()) + sum(counts["rejected"].values()) == 8
+    (line,) = result.ledger.to_pylist()
+    assert line["credit"] == Decimal("1234.50") and line["amount"] == Decimal("61.73")
+
+
+def test_strict_turns_the_first_reject_into_an_error(tmp_path):
+    deals = tmp_path / "deals.csv"
+    deals.write_text(EUROPEAN, encoding="utf-8")
+    with pytest.raises(spmlang.InputError) as caught:
+        plan("%d-%m-%y", "1.234,56").run(deals, strict=True)
+    assert caught.value.row == 3 and caught.value.column == "day"
+    assert "--strict" in caught.value.hint
+
+
+def test_values_with_thousands_separators_need_a_declared_format(tmp_path):
+    deals = tmp_path / "deals.csv"
+    deals.write_text('id,rep,day,product,amount\nA1,alice,2027-03-01,GTX Pro,"1,234.50"\n')
+    result = plan().run(deals)
+    (reject,) = result.rejects.to_pylist()
+    assert reject["reason"] == "invalid_value"
+    assert 'declare a format such as "1,234.56"' in reject["message"]
+    assert plan(money_format="1,234.56").run(deals).ledger.column("credit").to_pylist() == [Decimal("1234.50")]
+
+
+def test_parquet_with_native_types_nan_and_infinity(tmp_path):
+    table = pa.table({
+        "id": ["x1", "x2", "x3", "x4"],
+        "rep": ["a", "a", "a", "a"],
+        "day": pa.array([dt.date(2027, 2, 1)] * 4, pa.date32()),
+        "product": ["GTX Pro"] * 4,
+        "amount": pa.array([1000.10, float("nan"), float("inf"), None], pa.float64()),
+    })
+    path = tmp_path / "deals.parquet"
+    pq.write_table(table, path)
+    result = plan().run(path)
+    assert [(r["key"], r["reason"]) for r in result.rejects.to_pylist()] == [
+        ("x2", "invalid_value"), ("x3", "invalid_value"), ("x4", "missing_value")]
+    assert result.ledger.column("amount").to_pylist() == [Decimal("50.01")]
+
+
+def test_decimal_parquet_money_is_read_exactly(tmp_path):
+    table = pa.table({
+        "id": ["x1"], "rep": ["a"], "day": pa.array([dt.date(2027, 2, 1)], pa.date32()), "product": ["GTX Pro"],
+        "amount": pa.array([Decimal("123456789.995")], pa.decimal128(20, 3)),
+    })
+    result = plan().run(table)
+    (line,) = result.ledger.to_pylist()
+    assert line["credit"] == Decimal("123456790.00")  # 123,456,789.995 shown to the cent
+    assert line["amount"] == Decimal("6172839.50")  # 5% of the exact 123,456,789.995 = 6,172,839.49975
+
+
+def test_pandas_and_polars_dataframes(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    polars = pytest.importorskip("polars")
+    rows = {"id": ["a", "b"], "rep": ["r", "r"], "day": ["2027-01-05", "2027-01-06"], "product": ["GTX Pro"] * 2,
+            "amount": [100.0, 200.0]}
+    for frame in (pandas.DataFrame(rows), polars.DataFrame(rows)):
+        result = plan().run(frame)
+        assert [str(v) for v in result.ledger.column("amount").to_pylist()] == ["5.00", "10.00"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "the file is empty"),
+    ("id,rep,day,product\n", "the column 'amount' is missing"),
+])
+def test_unusable_files_are_input_errors(tmp_path, content, message):
+    path = tmp_path / "deals.csv"
+    path.write_text(content)
+    with pytest.raises(spmlang.InputError) as caught:
+        plan().run(path)
+    assert message in str(caught.value)
+
+
+def test_truncated_parquet_is_an_input_error(tmp_path):
+    path = tmp_path / "deals.parquet"
+    pq.write_table(pa.table({"id": ["a"] * 100, "amount": [1.0] * 100}), path)
+    path.write_bytes(path.read_bytes()[:60])
+    with pytest.raises(spmlang.InputError) as caught:
+        plan().run(path)
+    assert "cannot read this parquet file" in str(caught.value)
+
+
+def test_header_only_file_credits_nothing(tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text("id,rep,day,product,amount\n")
+    result = plan().run(path)
+    assert result.ledger.num_rows == 0
+    assert result.accounting == {"read": 0, "credited": 0, "excluded": {}, "rejected": {}}
