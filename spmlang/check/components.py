@@ -36,7 +36,6 @@ ROLE_WORDS = {"direct": "direct", "rollup": "rollup", "team": "rollup"}
 BASIS = {("attainment",): "attainment", ("credit",): "credit", ("row", "credit"): "row"}
 CAP_SCOPES = {"row": "row", "deal": "row", "transaction": "row", "period": "period", "year": "year"}
 FREQUENCY_UNIT = {"monthly": "month", "quarterly": "quarter", "half_yearly": "half", "yearly": "year"}
-RULE_WORDS = {RateRule: "rate", TierRule: "tiers", CurveRule: "curve", PayPerRowRule: "pay ... per", PayOnceRule: "pay ... once"}
 
 
 class ComponentChecker:

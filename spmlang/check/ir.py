@@ -197,7 +197,3 @@ def builtins_used(node: IR | None) -> set[str]:
 
 def tables_used(node: IR | None) -> set[str]:
     return set() if node is None else {n.table for n in walk(node) if isinstance(n, TableLookup)}
-
-
-def is_constant(node: IR) -> bool:
-    return not any(isinstance(n, (Column, Builtin, TableLookup)) for n in walk(node))

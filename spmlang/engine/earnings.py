@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from spmlang.check.model import CurveSpec, TierTable
 from spmlang.engine import text
-from spmlang.engine.money import UNIT, decimal_to_units, to_units
+from spmlang.engine.money import decimal_to_units, to_units
 
 _BIG = np.int64(2 ** 62)
 
@@ -200,8 +200,3 @@ def describe_curve(function: CurveFunction, before: np.ndarray, after: np.ndarra
         pays = text.join("curve pays ", text.amount(to_units(y_before)), " → ", text.amount(to_units(y_after)))
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
     return text.join(moves, ": ", pays, tail, " = ", text.exact(amount))
-
-
-def units_of_count(values: np.ndarray) -> np.ndarray:
-    """A counted credit (meetings, units) as a float number of things."""
-    return np.asarray(values, dtype=np.float64) / UNIT

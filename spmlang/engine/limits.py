@@ -14,7 +14,7 @@ import numpy as np
 
 from spmlang.check.model import CapSpec
 from spmlang.engine import grouping, text
-from spmlang.engine.lines import END, KIND, ROW, Lines, make_lines
+from spmlang.engine.lines import END, ROW, Lines, make_lines
 from spmlang.engine.measures import Basis, Streams
 from spmlang.engine.money import decimal_to_units, to_units
 
@@ -107,14 +107,3 @@ def gate_lines(lines: Lines, paid: np.ndarray, stream_of_line: np.ndarray, strea
     return make_lines(stream.size, payee=streams.payee[stream], role=streams.role[stream], component=component,
                       kind="gate", period=period, phase=END, amount=amount, cut=np.maximum(-amount, 0),
                       explanation=explanation, clause=clause)
-
-
-def is_ordered_for_caps(lines: Lines) -> bool:
-    """Whether lines are grouped by payee and role, then period, phase and row (what caps expect)."""
-    if len(lines) < 2:
-        return True
-    keys = np.lexsort((lines.row, lines.phase, lines.period, lines.role, lines.payee))
-    return bool(np.all(keys == np.arange(len(lines))))
-
-
-CAP_KIND = KIND["cap"]

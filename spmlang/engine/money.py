@@ -87,9 +87,3 @@ def units_to_decimal_array(units: np.ndarray, valid: np.ndarray | None = None, s
         magnitude = (np.abs(units) + step // 2) // step
         scaled = np.where(units < 0, -magnitude, magnitude)
     return cents_to_decimal_array(scaled, valid, scale=scale, precision=18 if scale <= 6 else 28)
-
-
-def format_units(units: int, decimals: int = 2) -> str:
-    """A single amount for people: 1234567 units -> '1.23' (half away from zero), with thousands separators."""
-    value = (Decimal(int(units)) / UNIT).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return f"{value:,.{decimals}f}"

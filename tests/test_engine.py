@@ -1,0 +1,209 @@
+"""Engine behaviour beyond the worked scenarios, on small plans written inline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+from helpers import by_txn, d, lines, payout
+
+import spmlang
+
+HEADER = """plan "Test" {
+  year starts 2027-01-01
+  payout quarterly
+  MEASURE
+}
+transactions {
+  column id   text
+  column rep  text
+  column day  date
+  column amount money
+  column kind text
+  key id
+  date day
+  payee rep
+  credit amount
+  ROLLUP
+}
+"""
+
+
+def make_plan(body: str, measure: str = "measure year_to_date", rollup: str = "") -> spmlang.Plan:
+    return spmlang.loads(HEADER.replace("MEASURE", measure).replace("ROLLUP", rollup) + body, "test.spm")
+
+
+def deals(*rows) -> pa.Table:
+    """rows: (id, rep, 'YYYY-MM-DD', amount[, kind])"""
+    rows = [r + ("x",) * (5 - len(r)) for r in rows]
+    return pa.table({
+        "id": [r[0] for r in rows], "rep": [r[1] for r in rows],
+        "day": pa.array([dt.date.fromisoformat(r[2]) for r in rows], pa.date32()),
+        "amount": pa.array([Decimal(str(r[3])) for r in rows], pa.decimal128(18, 2)),
+        "kind": [r[4] for r in rows],
+    })
+
+
+QUOTAS = pa.table({"payee": ["a"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"], "amount": [100_000.0] * 4})
+TARGETS = pa.table({"payee": ["a"], "amount": [10_000.0]})
+
+
+def test_plan_wide_cap_cuts_across_components_in_row_order():
+    plan = make_plan("""
+component base { rate 10% }
+spif big { pay $500 per deal; where amount >= $5,000 }
+cap $1,200 per year
+""")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 6000), ("D2", "a", "2027-02-10", 6000)))
+    assert payout(result, "a") == d("1,200.00")
+    # D1 earns 600 + 500; D2's 600 crosses the cap at 100, then its 500 is cut whole.
+    cuts = [(line["txn"], line["component"], line["amount_cut"]) for line in lines(result, kind="cap")]
+    assert cuts == [("D2", "base", d("500.00")), ("D2", "big", d("500.00"))]
+
+
+def test_cap_in_percent_of_target_per_year():
+    plan = make_plan("component base {\n  rate 10%\n  cap 50% of target per year\n}\n")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 40000), ("D2", "a", "2027-05-10", 40000)),
+                      targets=TARGETS)
+    assert payout(result, "a") == d("5,000.00")
+    assert by_txn(result) == {"D1": d("4,000.00"), "D2": d("1,000.00")}
+
+
+def test_bonus_once_when_attainment_reached_by_a_date():
+    plan = make_plan("""
+bonus club {
+  pay $2,500 once when attainment >= 100% by 2027-09-30
+}
+""")
+    rows = deals(("D1", "a", "2027-02-10", 90000), ("D2", "a", "2027-05-10", 150000),
+                 ("D3", "a", "2027-08-10", 200000))
+    result = plan.run(rows, quotas=QUOTAS)
+    (bonus,) = lines(result, kind="bonus")
+    # Q1: 90% of 100k; Q2: 240k of 200k = 120% -> paid at the end of Q2, and only once.
+    assert (bonus["period"], bonus["amount"], bonus["txn"]) == ("2027-Q2", d("2,500.00"), None)
+
+
+def test_bonus_not_paid_after_its_deadline():
+    plan = make_plan("bonus club {\n  pay $2,500 once when attainment >= 100% by 2027-06-30\n}\n")
+    result = plan.run(deals(("D1", "a", "2027-08-10", 500000)), quotas=QUOTAS)
+    assert not lines(result, kind="bonus")
+
+
+def test_rollup_reaches_every_manager_up_the_roster():
+    plan = make_plan("""
+roster {
+  rows {
+    a  m1
+    m1 vp
+  }
+}
+component base { rate 10% }
+component override {
+  on rollup credit
+  rate 1%
+}
+""", rollup="rollup to manager")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 10000)))
+    assert payout(result, "a") == d("1,000.00")
+    assert payout(result, "m1") == d("100.00") and payout(result, "vp") == d("100.00")
+    assert {line["rollup_from"] for line in lines(result, payee="vp")} == {"a"}
+
+
+def test_credit_note_moves_the_measure_down_and_earns_back():
+    plan = make_plan("""
+component commission {
+  tiers marginal on attainment {
+    0%  .. 50% rate 5%
+    50% ..     rate 10%
+  }
+}
+""")
+    rows = deals(("D1", "a", "2027-01-10", 70000), ("C1", "a", "2027-02-10", -30000))
+    result = plan.run(rows, quotas=QUOTAS)
+    # D1: 50k at 5% + 20k at 10% = 4,500; C1 takes 20k back at 10% and 10k at 5% = -2,500.
+    assert by_txn(result) == {"D1": d("4,500.00"), "C1": d("-2,500.00")}
+
+
+def test_accelerator_on_a_per_row_rate():
+    plan = make_plan("""
+table rates {
+  column kind text
+  column rate percent
+  key kind
+  rows {
+    new     10%
+    renewal 5%
+  }
+}
+component commission {
+  rate rates[kind]
+  accelerator on attainment {
+    0%   .. 100% 1x
+    100% ..      2x
+  }
+}
+""")
+    rows = deals(("D1", "a", "2027-01-10", 80000, "renewal"), ("D2", "a", "2027-02-10", 40000, "new"))
+    result = plan.run(rows, quotas=QUOTAS)
+    # D1: 80k x 5% = 4,000; D2: 20k x 10% + 20k x 10% x 2 = 6,000.
+    assert by_txn(result) == {"D1": d("4,000.00"), "D2": d("6,000.00")}
+
+
+def test_annual_quota_never_trues_up_and_period_measure_resets():
+    plan = make_plan("""
+component commission {
+  tiers marginal on attainment {
+    0%  .. 50% rate 5%
+    50% ..     rate 10%
+  }
+}
+""", measure="measure period_to_date")
+    rows = deals(("D1", "a", "2027-01-10", 70000), ("D2", "a", "2027-04-10", 70000))
+    result = plan.run(rows, quotas=QUOTAS)
+    assert by_txn(result) == {"D1": d("4,500.00"), "D2": d("4,500.00")}
+    assert not lines(result, kind="true_up")
+
+
+def test_missing_quota_rejects_the_rows_that_need_it():
+    plan = make_plan("component c {\n  tiers marginal on attainment {\n    0% .. rate 5%\n  }\n}\n")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 1000), ("D2", "b", "2027-01-11", 1000)), quotas=QUOTAS)
+    (reject,) = result.rejects.to_pylist()
+    assert (reject["key"], reject["reason"], reject["message"]) == ("D2", "missing_quota", "no quota for b in 2027-Q1")
+
+
+def test_row_cap_and_multipliers_multiply():
+    plan = make_plan("""
+component c {
+  rate 10%
+  multiplier 2x when amount > $1,000
+  multiplier 1.5x when kind == "new"
+  cap $250 per row
+}
+""")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 1000, "new"), ("D2", "a", "2027-01-11", 2000, "new")))
+    assert by_txn(result) == {"D1": d("150.00"), "D2": d("250.00")}
+    assert [line["multiplier"] for line in lines(result, kind="earning")] == [d("1.5"), d("3")]
+
+
+def test_ledger_is_deterministic_and_run_id_stable():
+    plan = make_plan("component c { rate 10% }\n")
+    rows = deals(("D1", "a", "2027-01-10", 1000), ("D2", "a", "2027-01-11", 2000))
+    first, second = plan.run(rows), plan.run(rows)
+    assert first.run_id == second.run_id
+    assert first.ledger.equals(second.ledger)
+
+
+def test_a_plan_can_not_name_a_file_outside_its_folder(tmp_path):
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (tmp_path / "secret.csv").write_text("id,rep,day,amount,kind\n")
+    plan_file = folder / "p.spm"
+    plan_file.write_text(HEADER.replace("MEASURE", "").replace("ROLLUP", "").replace(
+        "transactions {", 'transactions {\n  file "../secret.csv"') + "component c { rate 1% }\n")
+    plan = spmlang.load(plan_file)
+    with pytest.raises(spmlang.InputError) as caught:
+        plan.run()
+    assert "outside the plan's folder" in str(caught.value)
+    assert plan.run(allow_outside_paths=True).ledger.num_rows == 0

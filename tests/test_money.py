@@ -1,0 +1,74 @@
+"""Money primitives: exact rounding, cumulative rounding, formatting (property-based)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spmlang.engine import text
+from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.money import UNIT, cumulative_cents, to_units, units_to_cents
+
+units = st.integers(min_value=-(10 ** 15), max_value=10 ** 15)
+
+
+def half_away(value: Decimal, places: str = "0.01") -> Decimal:
+    return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+@given(st.lists(units, min_size=1, max_size=60), st.lists(st.booleans(), min_size=60, max_size=60))
+def test_cumulative_rounding_is_exact_per_group(amounts, breaks):
+    values = np.array(amounts, dtype=np.int64)
+    starts = np.array(breaks[:len(amounts)])
+    starts[0] = True
+    cents = cumulative_cents(values, starts)
+    group = np.cumsum(starts)
+    for g in np.unique(group):
+        members = values[group == g]
+        exact = sum(Decimal(int(v)) for v in members) / UNIT
+        assert Decimal(int(cents[group == g].sum())) / 100 == half_away(exact)
+        # and every running total is the rounded exact running total
+        running = np.cumsum(members)
+        assert [Decimal(int(c)) for c in np.cumsum(cents[group == g])] == [
+            half_away(Decimal(int(r)) / UNIT) * 100 for r in running]
+
+
+@given(st.decimals(min_value=Decimal("-100000000"), max_value=Decimal("100000000"), places=2),
+       st.decimals(min_value=Decimal("0"), max_value=Decimal("2"), places=4))
+def test_rate_products_snap_to_the_exact_decimal(amount, rate):
+    exact = half_away(amount * rate, "0.000001")
+    computed = to_units(np.array([float(int(amount * 100)) * UNIT / 100 * float(rate)]))[0]
+    assert Decimal(int(computed)) / UNIT == exact
+
+
+@given(units)
+def test_units_to_cents_rounds_half_away_from_zero(value):
+    assert Decimal(int(units_to_cents(np.array([value]))[0])) / 100 == half_away(Decimal(value) / UNIT)
+
+
+@given(st.lists(units, min_size=1, max_size=20))
+def test_amount_text_matches_python_formatting(values):
+    shown = text.amount(np.array(values, dtype=np.int64)).to_pylist()
+    expected = [f"{half_away(Decimal(v) / UNIT):,.2f}" for v in values]
+    assert shown == [e.replace("-0.00", "0.00") if e == "-0.00" else e for e in expected]  # no negative zero
+
+
+def test_ties_go_away_from_zero():
+    assert to_units(np.array([2.5, -2.5, 0.5, 1.4999999])).tolist() == [3, -3, 1, 1]
+    assert units_to_cents(np.array([5000, -5000, 4999])).tolist() == [1, -1, 0]
+
+
+def test_calendar_labels_and_period_parsing():
+    import datetime as dt
+
+    quarters = PlanCalendar(dt.date(2027, 1, 1), "quarterly")
+    assert quarters.labels == ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
+    assert [quarters.parse_period(t) for t in ("2027-Q2", "Q3", "2027-11-30", "2027-02", "2028-01-01")] == [
+        1, 2, 3, 0, None]
+    fiscal = PlanCalendar(dt.date(2027, 2, 1), "monthly")
+    assert fiscal.labels[0] == "FY2027-M01" and fiscal.labels[-1] == "FY2027-M12"
+    assert fiscal.parse_period("2027-02") == 0 and fiscal.parse_period("2028-01-31") == 11
+    assert fiscal.end(11) == dt.date(2028, 1, 31)
