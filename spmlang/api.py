@@ -112,6 +112,15 @@ class Result:
 
         return summarize(self._output)
 
+    def explain(self, payee: str, period: str | None = None, txn: str | None = None):
+        """The calculation trail of a payee's lines (optionally one period, one transaction).
+
+        Print it, or call ``.to_dict()`` for the same as data.
+        """
+        from spmlang.ledger.explain import explain
+
+        return explain(self._output, self.ledger, payee, period, txn)
+
     @property
     def rejects(self) -> "pa.Table":
         """The input rows that were rejected, each with its reason."""

@@ -112,30 +112,43 @@ def check(
 
 # ---------------------------------------------------------------------- run
 
+# The data options, shared by every command that runs a plan.
+PLAN_ARGUMENT = typer.Argument(..., help="The plan file.", show_default=False)
+DEALS = typer.Option(None, "--deals", "--transactions", help="Transactions: parquet, CSV, Arrow or JSON lines.")
+QUOTAS = typer.Option(None, "--quotas", help="Quotas (payee, period, amount).")
+TARGETS = typer.Option(None, "--targets", help="Target incentives (payee, [period,] amount).")
+ROSTER = typer.Option(None, "--roster", help="Roster (payee, manager) for rollups.")
+TABLE = typer.Option([], "--table", help="A lookup table: NAME=PATH (repeatable).")
+STRICT = typer.Option(False, "--strict", help="Any rejected row is an error (exit 2).")
+OUTSIDE = typer.Option(False, "--allow-outside-paths", help="Let the plan name files outside its own folder.")
+
+
+def _run_plan(plan: Path, deals, quotas, targets, roster, table, strict, allow_outside_paths):
+    from spmlang.api import load
+
+    loaded = load(plan)
+    return loaded.run(deals, quotas=quotas, targets=targets, roster=roster, tables=_table_options(table),
+                      strict=strict, allow_outside_paths=allow_outside_paths)
+
 
 @app.command()
 def run(
-    plan: Path = typer.Argument(..., help="The plan file.", show_default=False),
-    deals: Optional[Path] = typer.Option(None, "--deals", "--transactions", help="Transactions: parquet, CSV, "
-                                         "Arrow or JSON lines."),
-    quotas: Optional[Path] = typer.Option(None, "--quotas", help="Quotas (payee, period, amount)."),
-    targets: Optional[Path] = typer.Option(None, "--targets", help="Target incentives (payee, [period,] amount)."),
-    roster: Optional[Path] = typer.Option(None, "--roster", help="Roster (payee, manager) for rollups."),
-    table: List[str] = typer.Option([], "--table", help="A lookup table: NAME=PATH (repeatable)."),
-    output: Optional[Path] = typer.Option(None, "--out", help="Write the ledger: .parquet, .csv, .json or .jsonl."),
+    plan: Path = PLAN_ARGUMENT,
+    deals: Optional[Path] = DEALS,
+    quotas: Optional[Path] = QUOTAS,
+    targets: Optional[Path] = TARGETS,
+    roster: Optional[Path] = ROSTER,
+    table: List[str] = TABLE,
+    output: Optional[Path] = typer.Option(None, "--out", help="Write the ledger (.parquet, .csv, .json, .jsonl) "
+                                          "and its manifest beside it."),
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Write rejected input rows with reasons."),
-    strict: bool = typer.Option(False, "--strict", help="Any rejected row is an error (exit 2)."),
-    allow_outside_paths: bool = typer.Option(False, "--allow-outside-paths",
-                                             help="Let the plan name files outside its own folder."),
+    strict: bool = STRICT,
+    allow_outside_paths: bool = OUTSIDE,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
-    from spmlang.api import load
-
     with handled():
-        loaded = load(plan)
-        result = loaded.run(deals, quotas=quotas, targets=targets, roster=roster, tables=_table_options(table),
-                            strict=strict, allow_outside_paths=allow_outside_paths)
+        result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths)
         if not quiet:
             out.print(result.summary())
         if output is not None:
@@ -148,6 +161,38 @@ def run(
             written = write_table(result.rejects, rejects)
             if not quiet:
                 out.print(f"wrote {written} ({result.rejects.num_rows:,} rejected rows)", markup=False)
+
+
+# ---------------------------------------------------------------------- explain
+
+
+@app.command()
+def explain(
+    plan: Path = PLAN_ARGUMENT,
+    payee: str = typer.Option(..., "--payee", help="Whose pay to explain."),
+    period: Optional[str] = typer.Option(None, "--period", help="Only this period, e.g. 2027-Q1."),
+    txn: Optional[str] = typer.Option(None, "--txn", help="Only the lines of this transaction."),
+    output_format: str = typer.Option("text", "--format", help="text or json."),
+    deals: Optional[Path] = DEALS,
+    quotas: Optional[Path] = QUOTAS,
+    targets: Optional[Path] = TARGETS,
+    roster: Optional[Path] = ROSTER,
+    table: List[str] = TABLE,
+    strict: bool = STRICT,
+    allow_outside_paths: bool = OUTSIDE,
+) -> None:
+    """Explain a payee's pay: each line's clause, credit, measure, tier slices, caps, gates and rounding."""
+    with handled():
+        if output_format not in ("text", "json"):
+            raise UsageError(f"--format is text or json, not '{output_format}'")
+        result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths)
+        trail = result.explain(payee, period=period, txn=txn)
+        if output_format == "json":
+            import json
+
+            print(json.dumps(trail.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            out.print(trail)
 
 
 def main() -> None:

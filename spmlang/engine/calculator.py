@@ -77,6 +77,8 @@ class RunOutput:
     key_rank: np.ndarray  # per input row
     clauses: list[Span]
     sources: dict  # input name -> LoadedTable or TableData label info
+    runs: list[ComponentRun]  # the components as run, one per plan component
+    prepared: list[Prepared]  # their row-level values, aligned with ``rows``
 
     @property
     def accounting(self) -> RowAccounting:
@@ -166,7 +168,7 @@ class Calculator:
         lines = lines.take(ledger_order(lines, line_date, line_rank))
         cents = _round(lines)
         return RunOutput(plan, self.calendar, payees, lines, cents, rows, streams, basis, txns, ranks,
-                         self.clauses, sources)
+                         self.clauses, sources, self.runs, prepared)
 
     # ------------------------------------------------------------------ inputs
     def _lookup_tables(self, inputs: RunInputs, base: Path | None, sources: dict) -> dict:

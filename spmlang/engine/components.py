@@ -10,6 +10,7 @@ once-per-payee bonus of a ``pay ... once when`` rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -110,8 +111,8 @@ class ComponentRun:
             if rule.accelerator is not None:
                 # A fixed rate folds into the tiers (rate x multiplier per tier); a per-row rate
                 # stays a factor of each row.
-                scale = self.fixed_rate if self.fixed_rate is not None else 1.0
-                self.function = TierFunction(rule.accelerator, scale, rule.rate_text)
+                scale = fixed if fixed is not None else Decimal(1)
+                self.function = TierFunction(rule.accelerator, scale, rule.rate_text if fixed is not None else None)
         elif isinstance(rule, TierRule):
             self.function = TierFunction(rule.table)
         elif isinstance(rule, CurveRule):
@@ -173,13 +174,16 @@ class ComponentRun:
         if isinstance(function, TierFunction):
             lows = function.breakpoints(quota, n)
             tier = function.tier_of(after, lows)
-            rate = function.rates[tier] * (factor if self.fixed_rate is None and isinstance(rule, RateRule) else 1)
+            # With a per-row rate (rate rates[product]) the tiers hold multipliers of that rate.
+            row_rate = prepared.rate[index] if isinstance(rule, RateRule) and self.fixed_rate is None else None
+            rate = function.rates[tier] * (row_rate if row_rate is not None else 1)
             att_before = att_after = None
             if function.on_attainment:
                 att_before = basis.attainment(before, payee, period)
                 att_after = basis.attainment(after, payee, period)
-            explanation = describe_tiers(function, credit, before, after, quota, amount, factor, att_before, att_after)
-            return RowLines(index, amount, text.pick(tier, function.labels), rate, factor, explanation)
+            explanation = describe_tiers(function, credit, before, after, quota, amount, multiplier, att_before,
+                                         att_after, row_rate=row_rate)
+            return RowLines(index, amount, text.pick(tier, function.labels), rate, multiplier, explanation)
         if function.curve.extend_above:
             explanation = describe_curve(function, before, after, quota, target, amount, factor)
             return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation)

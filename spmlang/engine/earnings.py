@@ -10,9 +10,11 @@ so the lines of a stream telescope exactly: their sum is E at the end.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from spmlang.check.model import CurveSpec, TierTable
 from spmlang.engine import text
@@ -30,13 +32,14 @@ def apply_factor(delta: np.ndarray, factor: np.ndarray) -> np.ndarray:
 class TierFunction:
     """Marginal or retroactive tiers, on attainment (bounds x quota) or on credit."""
 
-    def __init__(self, table: TierTable, scale: float = 1.0, scale_text: str | None = None):
+    def __init__(self, table: TierTable, scale: Decimal = Decimal(1), scale_text: str | None = None):
         self.table = table
         self.retroactive = table.mode == "retroactive"
         self.on_attainment = table.basis == "attainment"
         self.lows = [float(t.low) for t in table.tiers]
         self.low_units = np.array([decimal_to_units(t.low) for t in table.tiers], dtype=np.int64)
-        self.rates = np.array([float(t.rate) * scale for t in table.tiers])
+        self.decimal_rates = [t.rate * scale for t in table.tiers]  # exact, for explanations
+        self.rates = np.array([float(rate) for rate in self.decimal_rates])
         self.labels = [t.label for t in table.tiers]
         if table.rate_kind == "multiplier":
             base = f"{scale_text} × " if scale_text else ""
@@ -152,9 +155,17 @@ def cumulative_lines(function, rows: np.ndarray, before: np.ndarray, after: np.n
 def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarray, after: np.ndarray,
                    quota: np.ndarray, amount: np.ndarray, multiplier: np.ndarray,
                    attainment_before: np.ndarray | None, attainment_after: np.ndarray | None,
-                   per_row: bool = False) -> pa.Array:
+                   per_row: bool = False, row_rate: np.ndarray | None = None) -> pa.Array:
     """'credit 40,000.00 (attainment 30% -> 70%): 20,000.00 at 4% (0%–50%) + 20,000.00 at 8% (50%–100%)'."""
     n = np.asarray(credit).size
+    rate_labels = function.rate_labels
+    if row_rate is not None:  # a per-row rate times each tier's multiplier
+        shown = text.percent(row_rate)
+        rate_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
+
+    def label(k):
+        return rate_labels[k]
+
     if per_row:
         head = text.join("credit ", text.amount(credit), ": ")
     elif attainment_after is not None:
@@ -169,7 +180,9 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
         rate = function.rates[reached]
         own = to_units(rate * np.asarray(credit, dtype=np.float64))
         uplift = np.asarray(amount) - own
-        body = text.join(text.amount(credit), " at ", text.pick(reached, function.rate_labels), " (",
+        reached_label = text.pick(reached, function.rate_labels) if row_rate is None else \
+            _pick_text(reached, rate_labels)
+        body = text.join(text.amount(credit), " at ", reached_label, " (",
                          text.pick(reached, function.labels), ")",
                          text.when(uplift != 0, text.join(" = ", text.exact(own), " + uplift ", text.exact(uplift),
                                                           " on earlier credit at the rate of the tier reached")))
@@ -177,12 +190,20 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
         slices = function.slices(before, after, quota)
         parts = []
         for k in range(slices.shape[1]):
-            part = text.join(text.amount(slices[:, k]), " at ", function.rate_labels[k], " (", function.labels[k], ")")
+            part = text.join(text.amount(slices[:, k]), " at ", label(k), " (", function.labels[k], ")")
             parts.append(text.when(slices[:, k] != 0, part))
         body = text.join(*parts, separator=" + ")
         body = text.join(body, text.when(np.all(slices == 0, axis=1), "no change"))
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
     return text.join(head, body, tail, " = ", text.exact(amount))
+
+
+def _pick_text(index: np.ndarray, options: list[pa.Array]) -> pa.Array:
+    """Element i of options[index[i]]."""
+    result = options[0]
+    for k in range(1, len(options)):
+        result = pc.if_else(pa.array(np.asarray(index) == k), options[k], result)
+    return result
 
 
 def describe_curve(function: CurveFunction, before: np.ndarray, after: np.ndarray, quota: np.ndarray,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -71,3 +73,53 @@ class _Null:
 
     def flush(self) -> None:
         pass
+
+
+def explanation_renderable(explanation):
+    """The calculation trail of a payee, as a person reads it."""
+    from spmlang.ledger.explain import money, percent
+
+    parts = [Text(f"{explanation.payee} — {explanation.plan} (version {explanation.version}, "
+                  f"plan sha256 {explanation.plan_hash[:12]})", style="bold")]
+    for period in explanation.periods:
+        head = f"\n{period.period}   credit {money(period.credit)}"
+        if period.attainment is not None:
+            head += f"   attainment {percent(period.attainment)}"
+        parts.append(Text(head, style="bold"))
+        for line in period.lines:
+            parts.append(_trail_line(line))
+        components = ", ".join(f"{name} {money(amount)}" for name, amount in period.by_component.items())
+        parts.append(Text(f"  period total {money(period.total)} ({components})   year to date "
+                          f"{money(period.year_to_date)}", style="bold"))
+    if not explanation.periods:
+        parts.append(Text("no ledger lines"))
+    return Group(*parts)
+
+
+def _trail_line(line) -> Text:
+    from spmlang.ledger.explain import UPLIFT, money, percent
+
+    what = "  ".join(x for x in (line.txn or "—", line.date or "", line.component or "(no component)", line.kind) if x)
+    text = Text(f"  {what}".ljust(70) + f"{money(line.amount):>14}\n", style="")
+    text.append(f"      {line.clause}  {line.source}\n", style="dim")
+    if line.credit is not None:
+        measure = f"credit {money(line.credit)}   measure {money(line.measure_before)} → {money(line.measure_after)}"
+        if line.attainment_after is not None:
+            measure += f"   attainment {percent(line.attainment_before)} → {percent(line.attainment_after)}"
+        text.append(f"      {measure}\n")
+    for piece in line.slices:
+        if piece.tier == UPLIFT:
+            text.append(f"      {UPLIFT} {money(piece.credit)} ({piece.rate}) = {money(piece.amount)}\n")
+        else:
+            text.append(f"      {money(piece.credit)} at {piece.rate} in tier {piece.tier} = {money(piece.amount)}\n")
+    if not line.slices:
+        text.append(f"      {line.explanation}\n")
+    elif line.multiplier not in (None, Decimal(1)):
+        text.append(f"      multiplier {line.multiplier.normalize()}x\n")
+    if line.amount_cut and line.kind in ("cap", "gate"):
+        text.append(f"      cut {money(line.amount_cut)}\n")
+    if line.rounding:
+        text.append(f"      exact {line.exact.normalize():f}, {money(line.amount)} after cumulative rounding\n",
+                    style="dim")
+    text.rstrip()
+    return text

@@ -1,0 +1,238 @@
+"""Why a payee was paid what they were paid: the calculation trail of their ledger lines.
+
+For each line: the plan clause that made it (``plan.spm:52`` and its text), the
+credit, the measure before and after, the tier slices, multipliers, the cap or
+gate that acted and by how much, and the rounding; then each period's total
+and the year to date. Every figure comes from the run's own arrays, so it
+reconciles with the ledger to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+import numpy as np
+
+from spmlang.diagnostics import UsageError, did_you_mean
+from spmlang.engine.calculator import RunOutput
+from spmlang.engine.earnings import TierFunction
+from spmlang.engine.money import UNIT
+
+CENT = Decimal("0.01")
+UPLIFT = "uplift on earlier credit"
+
+
+def units(value) -> Decimal:
+    return Decimal(int(value)) / UNIT
+
+
+def money(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.quantize(CENT) if value == value.quantize(CENT) else value:,}"
+
+
+def percent(ratio: Decimal | None) -> str:
+    if ratio is None:
+        return ""
+    shown = (ratio * 100).quantize(Decimal("0.01")).normalize()
+    return f"{shown:f}%"
+
+
+@dataclass
+class Slice:
+    """Part of a row's credit paid at one tier's rate."""
+
+    tier: str
+    credit: Decimal
+    rate: str
+    amount: Decimal
+
+
+@dataclass
+class TrailLine:
+    kind: str
+    component: str | None
+    txn: str | None
+    date: str | None
+    clause: str
+    source: str
+    credit: Decimal | None
+    measure_before: Decimal | None
+    measure_after: Decimal | None
+    attainment_before: Decimal | None
+    attainment_after: Decimal | None
+    tier: str | None
+    rate: Decimal | None
+    multiplier: Decimal | None
+    slices: list[Slice]
+    exact: Decimal  # the line before rounding
+    amount: Decimal  # the ledger amount
+    amount_cut: Decimal
+    explanation: str
+
+    @property
+    def rounding(self) -> Decimal:
+        return self.amount - self.exact
+
+
+@dataclass
+class TrailPeriod:
+    period: str
+    lines: list[TrailLine]
+    total: Decimal
+    by_component: dict[str, Decimal]
+    year_to_date: Decimal
+    credit: Decimal
+    attainment: Decimal | None
+
+
+@dataclass
+class Explanation:
+    plan: str
+    version: str
+    plan_hash: str
+    payee: str
+    periods: list[TrailPeriod] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[TrailLine]:
+        return [line for period in self.periods for line in period.lines]
+
+    def to_dict(self) -> dict:
+        def plain(value):
+            if isinstance(value, Decimal):
+                return str(value)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [plain(v) for v in value]
+            return value
+
+        data = plain(asdict(self))
+        for period, source in zip(data["periods"], self.periods):
+            for line, trail in zip(period["lines"], source.lines):
+                line["rounding"] = str(trail.rounding)
+        return data
+
+    def __rich__(self):
+        from spmlang.ledger.render import explanation_renderable
+
+        return explanation_renderable(self)
+
+
+def explain(output: RunOutput, ledger, payee: str, period: str | None = None, txn: str | None = None) -> Explanation:
+    names = output.payees.names
+    if payee not in output.payees.code:
+        hint = did_you_mean(payee, names)
+        raise UsageError(f"no payee '{payee}' in this run" + (f"; {hint}" if hint else ""))
+    code = output.payees.code[payee]
+    labels = output.calendar.labels
+    if period is not None and period not in labels:
+        raise UsageError(f"no period '{period}' in this plan; its periods are {', '.join(labels)}")
+    lines = output.lines
+    chosen = lines.payee == code
+    ledger_rows = ledger.take(np.flatnonzero(chosen)).to_pylist()
+    indices = np.flatnonzero(chosen)
+    if txn is not None and not any(r["txn"] == txn for r in ledger_rows):
+        raise UsageError(f"{payee} has no ledger line for transaction '{txn}'")
+
+    settings = output.plan.settings
+    result = Explanation(settings.name, settings.version, output.plan.sha256, payee)
+    year_to_date = Decimal("0.00")
+    for p, label in enumerate(labels):
+        in_period = [(i, r) for i, r in zip(indices, ledger_rows) if r["period"] == label]
+        total = sum((r["amount"] for _, r in in_period), Decimal("0.00"))
+        year_to_date += total
+        if period is not None and label != period:
+            continue
+        shown = [(i, r) for i, r in in_period if txn is None or r["txn"] == txn]
+        if not shown and (total == 0 or txn is not None):
+            continue
+        by_component: dict[str, Decimal] = {}
+        for _, r in in_period:
+            name = r["component"] or "(none)"
+            by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
+        credit, attainment = _period_measures(output, code, p)
+        result.periods.append(TrailPeriod(label, [_trail_line(output, i, r) for i, r in shown], total,
+                                          by_component, year_to_date, credit, attainment))
+    return result
+
+
+def _period_measures(output: RunOutput, payee: int, period: int) -> tuple[Decimal, Decimal | None]:
+    streams, basis = output.streams, output.basis
+    direct = np.flatnonzero((streams.payee == payee) & (streams.role == 0))
+    if direct.size == 0:
+        return Decimal("0.00"), None
+    stream = int(direct[0])
+    credit = units(streams.period_credit[stream, period]).quantize(CENT)
+    quota = int(basis.quota[payee, period])
+    measure = int(streams.measure_at_end()[stream, period])
+    return credit, (Decimal(measure) / Decimal(quota) if quota > 0 else None)
+
+
+def _trail_line(output: RunOutput, index: int, row: dict) -> TrailLine:
+    lines = output.lines
+    clause_index = int(lines.clause[index])
+    span = output.clauses[clause_index] if clause_index >= 0 else None
+    source = ""
+    if span is not None:
+        text_lines = output.plan.source.splitlines()
+        source = text_lines[span.line - 1].strip() if 0 < span.line <= len(text_lines) else ""
+    exact = units(lines.amount[index])
+    return TrailLine(
+        kind=row["kind"], component=row["component"], txn=row["txn"],
+        date=row["date"].isoformat() if row["date"] else None, clause=row["clause"] or "", source=source,
+        credit=row["credit"], measure_before=row["measure_before"], measure_after=row["measure_after"],
+        attainment_before=row["attainment_before"], attainment_after=row["attainment_after"], tier=row["tier"],
+        rate=row["rate"], multiplier=row["multiplier"], slices=_slices(output, index, row), exact=exact,
+        amount=row["amount"], amount_cut=row["amount_cut"], explanation=row["explanation"],
+    )
+
+
+def _retroactive_slices(output: RunOutput, function: TierFunction, index: int, credit_row: int,
+                        quota: np.ndarray) -> list[Slice]:
+    """A retroactive line: the row's own credit at the rate of the tier reached, and the uplift on earlier credit."""
+    before, after = output.streams.m_before[credit_row], output.streams.m_after[credit_row]
+    lows = function.breakpoints(quota, 1)
+    was, now = (int(function.tier_of(np.array([m]), lows)[0]) for m in (before, after))
+    credit = units(output.rows.credit[credit_row])
+    own = credit * function.decimal_rates[now]
+    pieces = [Slice(function.labels[now], credit, function.rate_labels[now], own)]
+    uplift = units(output.lines.amount[index]) - own
+    if uplift:
+        rates = f"{function.rate_labels[was]} → {function.rate_labels[now]}"
+        pieces.append(Slice(UPLIFT, units(before), rates, uplift))
+    return pieces
+
+
+def _slices(output: RunOutput, index: int, row: dict) -> list[Slice]:
+    """The tier slices of a tiered row line, recomputed exactly from the run's own tier function."""
+    lines = output.lines
+    component, credit_row = int(lines.component[index]), int(lines.row[index])
+    if component < 0 or credit_row < 0 or row["kind"] not in ("earning", "spif"):
+        return []
+    run = output.runs[component]
+    function = run.function
+    if not isinstance(function, TierFunction):
+        return []
+    payee, period = int(lines.payee[index]), int(lines.period[index])
+    quota = np.array([output.basis.quota[payee, period]])
+    if function.retroactive and not run.per_row_tiers:
+        return _retroactive_slices(output, function, index, credit_row, quota)
+    if run.per_row_tiers:
+        before, after = np.array([0]), np.array([output.rows.credit[credit_row]])
+    else:
+        before, after = np.array([output.streams.m_before[credit_row]]), np.array([output.streams.m_after[credit_row]])
+    filled = function.slices(before, after, quota)[0]
+    prepared = output.prepared[component]
+    factor = Decimal(repr(float(prepared.multiplier[credit_row])))
+    if prepared.rate is not None and run.fixed_rate is None:
+        factor *= Decimal(repr(float(prepared.rate[credit_row])))
+    result = []
+    for k, amount in enumerate(filled):
+        if amount == 0:
+            continue
+        credit = units(amount)
+        rate = function.decimal_rates[k]
+        result.append(Slice(function.labels[k], credit, function.rate_labels[k], credit * rate * factor))
+    return result
