@@ -121,6 +121,22 @@ class Result:
 
         return explain(self._output, self.ledger, payee, period, txn)
 
+    def statements(self, payees: list[str] | None = None, periods: list[str] | None = None) -> list:
+        """Pay statements, one per payee and period (default: every payee with a ledger line).
+
+        Each prints in a terminal, and has ``to_html()`` and ``to_csv()``.
+        """
+        from spmlang.ledger.statement import build_statements
+
+        known = set(self._output.payees.names)
+        for payee in payees or []:
+            if payee not in known:
+                from spmlang.diagnostics import UsageError, did_you_mean
+
+                hint = did_you_mean(payee, known)
+                raise UsageError(f"no payee '{payee}' in this run" + (f"; {hint}" if hint else ""))
+        return build_statements(self._output, self.ledger, self.run_id, payees, periods)
+
     @property
     def rejects(self) -> "pa.Table":
         """The input rows that were rejected, each with its reason."""

@@ -195,6 +195,50 @@ def explain(
             out.print(trail)
 
 
+# ---------------------------------------------------------------------- statement
+
+
+@app.command()
+def statement(
+    plan: Path = PLAN_ARGUMENT,
+    payee: List[str] = typer.Option([], "--payee", help="Only these payees (repeatable)."),
+    period: List[str] = typer.Option([], "--period", help="Only these periods (repeatable)."),
+    output: Optional[Path] = typer.Option(None, "--out", help="A folder: one HTML and one CSV statement per payee "
+                                          "and period, and an index.html."),
+    deals: Optional[Path] = DEALS,
+    quotas: Optional[Path] = QUOTAS,
+    targets: Optional[Path] = TARGETS,
+    roster: Optional[Path] = ROSTER,
+    table: List[str] = TABLE,
+    strict: bool = STRICT,
+    allow_outside_paths: bool = OUTSIDE,
+) -> None:
+    """Pay statements: write them as HTML and CSV (--out), or show them in the terminal (--payee)."""
+    with handled():
+        if output is None and not payee:
+            raise UsageError("say where to write the statements (--out FOLDER) or whose to show (--payee NAME)")
+        result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths)
+        labels = set(result.ledger.column("period").to_pylist()) | set(_periods(result))
+        for name in period:
+            if name not in labels:
+                raise UsageError(f"no period '{name}' in this plan; its periods are {', '.join(_periods(result))}")
+        statements = result.statements(payee or None, period or None)
+        if output is not None:
+            from spmlang.ledger.statement import write_statements
+
+            written = write_statements(statements, output)
+            out.print(f"wrote {len(statements)} statement(s) to {output} ({len(written)} files; open "
+                      f"{output / 'index.html'})", markup=False)
+        else:
+            for one in statements:
+                out.print(one)
+                out.print()
+
+
+def _periods(result) -> list[str]:
+    return list(result._output.calendar.labels)
+
+
 def main() -> None:
     """Entry point of the ``spm`` script."""
     try:

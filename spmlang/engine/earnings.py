@@ -194,6 +194,9 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
             parts.append(text.when(slices[:, k] != 0, part))
         body = text.join(*parts, separator=" + ")
         body = text.join(body, text.when(np.all(slices == 0, axis=1), "no change"))
+        # A multiplier applies to the whole sum: (a + b) x 1.2, not a + b x 1.2.
+        several = (np.count_nonzero(slices, axis=1) > 1) & (np.asarray(multiplier) != 1.0)
+        body = pc.if_else(pa.array(several), text.join("(", body, ")"), body)
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
     return text.join(head, body, tail, " = ", text.exact(amount))
 

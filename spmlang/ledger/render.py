@@ -123,3 +123,36 @@ def _trail_line(line) -> Text:
                     style="dim")
     text.rstrip()
     return text
+
+
+def statement_renderable(statement):
+    """One pay statement in the terminal."""
+    from spmlang.ledger.explain import money, percent
+
+    s = statement
+    head = Text(f"{s.payee} — {s.period} ({s.period_start} to {s.period_end})\n", style="bold")
+    head.append(f"{s.plan}, version {s.version}\n", style="dim")
+    figures = [f"payout {money(s.payout)} {s.currency}", f"year to date {money(s.year_to_date)}",
+               f"credit {money(s.credit)}"]
+    if s.quota is not None:
+        figures.append(f"quota basis {money(s.quota)}")
+    if s.attainment is not None:
+        figures.append(f"attainment {percent(s.attainment)}")
+    head.append("   ".join(figures))
+    parts = [head]
+    for title, lines, total in (("Earnings", s.earnings, s.earned), ("Adjustments", s.adjustments, s.adjusted)):
+        if not lines:
+            continue
+        table = Table(title=title, title_justify="left", show_footer=True, expand=False)
+        table.add_column("date", footer=title.lower())
+        table.add_column("deal")
+        table.add_column("component")
+        table.add_column("how", overflow="fold")
+        table.add_column("amount", justify="right", footer=money(total))
+        for line in lines:
+            component = line.component + ("" if line.kind == "earning" else f" ({line.kind})")
+            table.add_row(line.date, line.txn or "—", component, line.words, money(line.amount))
+        parts.append(table)
+    parts.append(Text(f"payout {s.period}: earnings {money(s.earned)} + adjustments {money(s.adjusted)} = "
+                      f"{money(s.payout)}", style="bold"))
+    return Group(*parts)

@@ -1,0 +1,158 @@
+"""Pay statements: one per payee and period, that a rep can recompute by hand.
+
+A statement shows the payout of the period and of the year to date, credit,
+quota and attainment, each earning line with its plain-words explanation, and
+the adjustments (true-ups, caps, gates, bonuses) as such. It is built from the
+explanation of the run, so its figures are the ledger's.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from spmlang.engine.calculator import RunOutput
+from spmlang.ledger.explain import CENT, TrailLine, explain, units
+
+ADJUSTMENT_KINDS = ("true_up", "cap", "gate", "bonus", "draw", "draw_recovery", "clawback")
+KIND_WORDS = {"earning": "earning", "spif": "SPIF", "bonus": "bonus", "true_up": "true-up", "cap": "cap",
+              "gate": "gate", "draw": "draw", "draw_recovery": "draw recovery", "clawback": "clawback"}
+
+
+@dataclass
+class StatementLine:
+    date: str
+    txn: str
+    component: str
+    kind: str
+    credit: Decimal | None
+    amount: Decimal
+    words: str
+    clause: str
+
+
+@dataclass
+class Statement:
+    plan: str
+    version: str
+    currency: str
+    run_id: str
+    plan_hash: str
+    payee: str
+    period: str
+    period_start: str
+    period_end: str
+    payout: Decimal
+    year_to_date: Decimal
+    credit: Decimal
+    quota: Decimal | None
+    attainment: Decimal | None
+    target: Decimal | None
+    components: list[tuple[str, Decimal, Decimal]]  # name, this period, year to date
+    earnings: list[StatementLine]
+    adjustments: list[StatementLine]
+
+    @property
+    def earned(self) -> Decimal:
+        return sum((line.amount for line in self.earnings), Decimal("0.00"))
+
+    @property
+    def adjusted(self) -> Decimal:
+        return sum((line.amount for line in self.adjustments), Decimal("0.00"))
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["section", "date", "txn", "component", "kind", "credit", "amount", "explanation", "clause"])
+        for section, lines in (("earning", self.earnings), ("adjustment", self.adjustments)):
+            for line in lines:
+                writer.writerow([section, line.date, line.txn, line.component, line.kind,
+                                 "" if line.credit is None else str(line.credit), str(line.amount), line.words,
+                                 line.clause])
+        writer.writerow(["payout", "", "", "", "", "", str(self.payout),
+                         f"{self.period} payout; year to date {self.year_to_date}", ""])
+        return buffer.getvalue()
+
+    def to_html(self) -> str:
+        from spmlang.ledger.statement_html import statement_html
+
+        return statement_html(self)
+
+    def __rich__(self):
+        from spmlang.ledger.render import statement_renderable
+
+        return statement_renderable(self)
+
+
+def build_statements(output: RunOutput, ledger, run_id: str, payees: list[str] | None = None,
+                     periods: list[str] | None = None) -> list[Statement]:
+    """Statements for the given payees (default: every payee with a ledger line) and periods."""
+    if payees is None:
+        payees = sorted(set(ledger.column("payee").to_pylist()))
+    settings = output.plan.settings
+    calendar = output.calendar
+    statements = []
+    for payee in payees:
+        trail = explain(output, ledger, payee)
+        code = output.payees.code[payee]
+        ytd_by_component: dict[str, Decimal] = {}
+        for period in trail.periods:
+            for name, amount in period.by_component.items():
+                ytd_by_component[name] = ytd_by_component.get(name, Decimal("0.00")) + amount
+            if periods is not None and period.period not in periods:
+                continue
+            index = calendar.labels.index(period.period)
+            quota = int(output.basis.quota[code, index])
+            target_known = bool(output.basis.target_known[code])
+            statements.append(Statement(
+                plan=settings.name, version=settings.version, currency=settings.currency, run_id=run_id,
+                plan_hash=output.plan.sha256, payee=payee, period=period.period,
+                period_start=calendar.starts[index].isoformat(), period_end=calendar.end(index).isoformat(),
+                payout=period.total, year_to_date=period.year_to_date, credit=period.credit,
+                quota=units(quota).quantize(CENT) if quota > 0 else None, attainment=period.attainment,
+                target=units(output.basis.target[code, index]).quantize(CENT) if target_known else None,
+                components=[(name, amount, ytd_by_component[name]) for name, amount in period.by_component.items()],
+                earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
+                adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
+            ))
+    return statements
+
+
+def _line(trail: TrailLine) -> StatementLine:
+    return StatementLine(trail.date or "", trail.txn or "", trail.component or "", KIND_WORDS.get(trail.kind, trail.kind),
+                         trail.credit, trail.amount, trail.explanation, trail.clause)
+
+
+def slug(name: str) -> str:
+    """A payee or period name as a safe file name: letters, digits, '.', '-', '_' only, never a path."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "payee"
+    return cleaned[:80]
+
+
+def write_statements(statements: list[Statement], folder: Path) -> list[Path]:
+    """statements/<payee>/<period>.html and .csv, and statements/index.html linking them all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written, index = [], []
+    taken: dict[str, str] = {}
+    for statement in statements:
+        name = slug(statement.payee)
+        if taken.setdefault(name, statement.payee) != statement.payee:  # two payees, one slug: keep them apart
+            name = f"{name}-{hashlib.sha256(statement.payee.encode()).hexdigest()[:8]}"
+        target = folder / name
+        target.mkdir(exist_ok=True)
+        for suffix, content in ((".html", statement.to_html()), (".csv", statement.to_csv())):
+            path = target / f"{slug(statement.period)}{suffix}"
+            path.write_text(content, encoding="utf-8")
+            written.append(path)
+        index.append((statement, f"{name}/{slug(statement.period)}.html"))
+    from spmlang.ledger.statement_html import index_html
+
+    index_path = folder / "index.html"
+    index_path.write_text(index_html(index), encoding="utf-8")
+    written.append(index_path)
+    return written
