@@ -72,7 +72,7 @@ class Plan:
         inputs = RunInputs(deals=deals, quotas=quotas, targets=targets, roster=roster, tables=dict(tables or {}),
                            strict=strict, allow_outside_paths=allow_outside_paths)
         output = self._calculator.run(inputs)
-        options = {"strict": strict}
+        options = {"strict": strict, "allow_outside_paths": allow_outside_paths}
         return Result(output, options)
 
     def __repr__(self) -> str:
@@ -87,10 +87,17 @@ class Result:
         self.options = options
 
     @cached_property
+    def _inputs(self) -> list:
+        from spmlang.ledger.manifest import input_records
+
+        return input_records(self._output.sources, None)
+
+    @cached_property
     def run_id(self) -> str:
+        """A hash of the plan, the content of every input and the options: the same run, the same id."""
         from spmlang.ledger.build import run_id
 
-        inputs = {name: _describe_source(source) for name, source in sorted(self._output.sources.items())}
+        inputs = {r.name: {"kind": r.kind, "rows": r.rows, "sha256": r.sha256} for r in self._inputs}
         return run_id(self._output, inputs, self.options)
 
     @cached_property
@@ -147,19 +154,38 @@ class Result:
         """Rows read, credited, excluded (by filter) and rejected (by reason); they add up."""
         return self._output.accounting.counts()
 
-    def write(self, path: str | Path) -> Path:
-        """Write the ledger; the format follows the extension (.parquet, .csv, .json, .jsonl)."""
+    def write(self, path: str | Path, rejects: str | Path | None = None) -> Path:
+        """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
+        rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger."""
         from spmlang.ledger.io import write_table
+        from spmlang.ledger.manifest import FileRecord, manifest_path, relative, sha256_file
 
-        return write_table(self.ledger, path)
+        path = write_table(self.ledger, path)
+        base = path.resolve().parent
+        manifest = self.manifest(base)
+        manifest.ledger = FileRecord(path=relative(path, base), format=path.suffix.lstrip("."),
+                                     sha256=sha256_file(path), rows=self.ledger.num_rows)
+        if rejects is not None:
+            rejects_path = write_table(self.rejects, rejects)
+            manifest.rejects = FileRecord(path=relative(rejects_path, base), format=rejects_path.suffix.lstrip("."),
+                                          sha256=sha256_file(rejects_path), rows=self.rejects.num_rows)
+        manifest_path(path).write_text(manifest.to_json(), encoding="utf-8")
+        return path
 
+    def manifest(self, base: str | Path | None = None):
+        """The run manifest (paths relative to ``base``): plan, inputs, options, run id, row accounting."""
+        from spmlang import __version__
+        from spmlang.ledger.manifest import PlanRecord, RunManifest, input_records, relative
 
-def _describe_source(source) -> dict:
-    label = getattr(source, "label", None)
-    rows = getattr(source, "rows", None)
-    if rows is None and hasattr(source, "table"):
-        rows = source.table.num_rows
-    return {"label": str(label), "rows": rows}
+        plan = self._output.plan
+        plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), base)
+        return RunManifest(
+            engine=f"spmlang {__version__}", run_id=self.run_id,
+            plan=PlanRecord(name=plan.settings.name, version=plan.settings.version, path=plan_path,
+                            sha256=plan.sha256, source=plan.source),
+            inputs=input_records(self._output.sources, base) if base is not None else list(self._inputs),
+            options=dict(self.options), accounting=self.accounting,
+        )
 
 
 def loads(text: str, path: str = "<plan>") -> Plan:

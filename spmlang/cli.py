@@ -152,15 +152,19 @@ def run(
         if not quiet:
             out.print(result.summary())
         if output is not None:
-            written = result.write(output)
+            from spmlang.ledger.manifest import manifest_path
+
+            written = result.write(output, rejects=rejects)
             if not quiet:
-                out.print(f"wrote {written} ({result.ledger.num_rows:,} lines)", markup=False)
+                out.print(f"wrote {written} ({result.ledger.num_rows:,} lines) and {manifest_path(written)}",
+                          markup=False)
         if rejects is not None:
             from spmlang.ledger.io import write_table
 
-            written = write_table(result.rejects, rejects)
+            if output is None:
+                write_table(result.rejects, rejects)
             if not quiet:
-                out.print(f"wrote {written} ({result.rejects.num_rows:,} rejected rows)", markup=False)
+                out.print(f"wrote {rejects} ({result.rejects.num_rows:,} rejected rows)", markup=False)
 
 
 # ---------------------------------------------------------------------- explain
@@ -233,6 +237,29 @@ def statement(
             for one in statements:
                 out.print(one)
                 out.print()
+
+
+# ---------------------------------------------------------------------- verify
+
+
+@app.command()
+def verify(
+    ledgers: List[Path] = typer.Argument(..., help="Ledger files written by spm run --out.", show_default=False),
+) -> None:
+    """Re-run ledgers from their manifests: exit 0 if each is reproduced byte for byte, 1 if not (and why)."""
+    from spmlang.verify import verify as verify_ledger
+
+    worst = 0
+    for ledger in ledgers:
+        try:
+            with handled():
+                outcome = verify_ledger(ledger)
+                out.print(outcome.report(), markup=False)
+                worst = max(worst, 0 if outcome.identical else 1)
+        except typer.Exit as stop:
+            worst = max(worst, stop.exit_code)
+    if worst:
+        raise typer.Exit(worst)
 
 
 def _periods(result) -> list[str]:

@@ -21,7 +21,7 @@ from spmlang.check.model import TableSpec
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Issue, Vec, const_value
-from spmlang.engine.inputs import ColumnValues, available_columns, convert_column, load_table
+from spmlang.engine.inputs import ColumnValues, LoadedTable, available_columns, convert_column, load_table
 from spmlang.engine.money import UNIT, to_units
 
 
@@ -34,6 +34,7 @@ class TableData:
     columns: dict[str, ColumnValues]
     rows: int
     row_offset: int  # file row numbering, as in LoadedTable
+    loaded: LoadedTable | None = None  # where it was read from (None: rows written in the plan)
 
 
 def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
@@ -56,7 +57,7 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
                              row=row + 1 + loaded.row_offset, code="E504",
                              hint=f"{bad.size} value(s) in this column cannot be read; reference tables must be clean")
         columns[name] = values
-    return TableData(spec, loaded.label, columns, loaded.table.num_rows, loaded.row_offset)
+    return TableData(spec, loaded.label, columns, loaded.table.num_rows, loaded.row_offset, loaded)
 
 
 def _shape_from_data(spec: TableSpec, available: list[str]) -> TableSpec:

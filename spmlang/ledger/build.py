@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import PurePath
 
 import numpy as np
 import pyarrow as pa
@@ -91,7 +92,9 @@ def build_ledger(output: RunOutput, run: str) -> pa.Table:
     component_names = [c.name for c in plan.components]
     component = text.pick(lines.component, component_names)
     rollup_from = rows.rollup_from[row] if len(rows) else np.full(n, -1)
-    clause_text = [span.clause for span in output.clauses]
+    # A ledger cites its plan by file name (plan.spm:14), not by the path it was run with: the same plan and
+    # inputs give the same ledger wherever they were run from.
+    clause_text = [f"{PurePath(span.path).name}:{span.line}" for span in output.clauses]
     payees = output.payees.names
 
     columns = {

@@ -46,12 +46,17 @@ def accounting_text(summary: Summary) -> str:
     counts = summary.accounting
     excluded = sum(counts["excluded"].values())
     rejected = sum(counts["rejected"].values())
-    lines = [f"rows read {counts['read']:,}: credited {counts['credited']:,}, excluded {excluded:,}, "
-             f"rejected {rejected:,}"]
-    for name, count in counts["excluded"].items():
-        lines.append(f"  excluded by filter {name}: {count:,}")
-    for reason, count in counts["rejected"].items():
-        lines.append(f"  rejected, {reason.replace('_', ' ')}: {count:,}")
+    lines = []
+    for name, label, rows in summary.inputs:
+        if name == "transactions":
+            lines.append(f"transactions ({label}): rows read {counts['read']:,}: credited {counts['credited']:,}, "
+                         f"excluded {excluded:,}, rejected {rejected:,}")
+            for filter_name, count in counts["excluded"].items():
+                lines.append(f"  excluded by filter {filter_name}: {count:,}")
+            for reason, count in counts["rejected"].items():
+                lines.append(f"  rejected, {reason.replace('_', ' ')}: {count:,}")
+        else:
+            lines.append(f"{name} ({label}): rows read {rows:,}, all used")
     return "\n".join(lines)
 
 

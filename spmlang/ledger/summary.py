@@ -59,6 +59,7 @@ class Summary:
     rows: list[SummaryRow]
     accounting: dict
     counted_credit: bool
+    inputs: list[tuple[str, str, int]]  # name, where it came from, rows read
 
     @property
     def total(self) -> int:
@@ -108,9 +109,13 @@ def summarize(output: RunOutput) -> Summary:
         by_component = [int(v) for v in paid[p, q, :components]]
         rows.append(SummaryRow(output.payees.names[p], output.calendar.labels[q], int(credit[p, q]), attainment,
                                by_component, int(paid[p, q].sum())))
+    inputs = []
+    for name, source in sorted(output.sources.items(), key=lambda item: item[0] != "transactions"):
+        rows_read = source.table.num_rows if hasattr(source, "table") else source.rows
+        inputs.append((name, source.label, rows_read))
     return Summary(output.plan.settings.name, output.plan.settings.currency,
                    [c.name for c in output.plan.components], rows, output.accounting.counts(),
-                   output.plan.transactions.credit_type.value != "money")
+                   output.plan.transactions.credit_type.value != "money", inputs)
 
 
 def cents_text(cents: int) -> str:

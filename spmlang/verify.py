@@ -1,0 +1,161 @@
+"""``spm verify``: re-run a ledger from its manifest and say whether it is reproduced.
+
+If it is not, say why: the ledger file was edited, the plan changed (with a
+diff against the plan text kept in the manifest), an input changed (rows and
+hash), or, with the same plan and inputs, the engine computes differently.
+Then which payees' totals moved and by how much.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from spmlang.diagnostics import InputError, UsageError
+from spmlang.ledger.manifest import RunManifest, manifest_path, sha256_file
+
+SPECIAL_INPUTS = ("quotas", "targets", "roster")
+
+
+@dataclass
+class Verification:
+    ledger: Path
+    identical: bool
+    findings: list[str] = field(default_factory=list)
+    plan_diff: list[str] = field(default_factory=list)
+    changed_totals: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
+
+    def report(self) -> str:
+        lines = []
+        if self.identical:
+            lines.append(f"{self.ledger}: identical — re-running its plan over its inputs gives the same ledger, "
+                         "byte for byte")
+        else:
+            lines.append(f"{self.ledger}: NOT reproduced")
+        lines.extend(f"  - {finding}" for finding in self.findings)
+        if self.plan_diff:
+            lines.append("  plan changes:")
+            lines.extend(f"    {line}" for line in self.plan_diff)
+        if self.changed_totals:
+            lines.append("  totals that differ (payee, period: recorded -> now):")
+            for payee, period, before, after in self.changed_totals[:50]:
+                lines.append(f"    {payee}, {period}: {before:,} -> {after:,} ({after - before:+,})")
+            if len(self.changed_totals) > 50:
+                lines.append(f"    ... and {len(self.changed_totals) - 50} more")
+        return "\n".join(lines)
+
+
+def verify(ledger: str | Path) -> Verification:
+    from spmlang.api import load
+
+    ledger = Path(ledger)
+    manifest_file = manifest_path(ledger)
+    if not ledger.exists():
+        raise InputError("ledger file not found", file=str(ledger))
+    if not manifest_file.exists():
+        raise UsageError(f"no manifest beside {ledger} (expected {manifest_file}); spm run --out writes one")
+    manifest = RunManifest.read(manifest_file)
+    base = ledger.resolve().parent
+    result = Verification(ledger, identical=False)
+
+    if manifest.ledger is None:
+        raise UsageError(f"{manifest_file} records no ledger file")
+    file_unchanged = sha256_file(ledger) == manifest.ledger.sha256
+    if not file_unchanged:
+        result.findings.append("the ledger file was changed after spm wrote it (its hash differs from the manifest)")
+
+    plan_path = Path(os.path.normpath(base / manifest.plan.path))
+    if not plan_path.exists():
+        raise InputError("the plan recorded in the manifest is not there", file=str(plan_path),
+                         hint=f"the manifest is {manifest_file}")
+    plan_text = plan_path.read_text(encoding="utf-8-sig")
+    plan = load(plan_path)
+    if plan.checked.sha256 != manifest.plan.sha256:
+        result.findings.append(f"the plan changed: {plan_path} (recorded version {manifest.plan.version}, "
+                               f"now {plan.version})")
+        result.plan_diff = list(difflib.unified_diff(manifest.plan.source.splitlines(), plan_text.splitlines(),
+                                                     "recorded", "now", lineterm="", n=1))[:80]
+
+    kwargs: dict = {"tables": {}}
+    for record in manifest.inputs:
+        if record.kind == "inline":
+            continue
+        if record.kind != "file" or record.path is None:
+            raise UsageError(f"the run read '{record.name}' from memory, not from a file: it cannot be re-run "
+                             "from its manifest")
+        path = Path(os.path.normpath(base / record.path))
+        if not path.exists():
+            raise InputError(f"the input '{record.name}' recorded in the manifest is not there", file=str(path))
+        if sha256_file(path) != record.sha256:
+            result.findings.append(f"the input '{record.name}' changed: {path}")
+        if record.name == "transactions":
+            kwargs["deals"] = path
+        elif record.name in SPECIAL_INPUTS:
+            kwargs[record.name] = path
+        else:
+            kwargs["tables"][record.name] = path
+
+    rerun = plan.run(**kwargs, strict=bool(manifest.options.get("strict")),
+                     allow_outside_paths=bool(manifest.options.get("allow_outside_paths")))
+    from spmlang.ledger.io import write_table
+
+    with tempfile.TemporaryDirectory() as folder:
+        again = write_table(rerun.ledger, Path(folder) / f"ledger.{manifest.ledger.format}")
+        reproduced = sha256_file(again) == manifest.ledger.sha256
+    result.identical = reproduced and file_unchanged
+    if rerun.run_id != manifest.run_id and not result.findings:
+        result.findings.append("the run id differs")
+    if not result.identical:
+        from spmlang import __version__
+
+        if not result.findings:
+            result.findings.append(f"the plan and inputs are unchanged, but the engine computes differently "
+                                   f"(recorded {manifest.engine}, now spmlang {__version__})")
+        try:
+            result.changed_totals = _changed_totals(ledger, rerun)
+        except InputError as error:
+            result.findings.append(f"the recorded ledger cannot be read to compare totals: {error.message}")
+    return result
+
+
+def _changed_totals(ledger: Path, rerun) -> list[tuple[str, str, Decimal, Decimal]]:
+    recorded = _totals(_read_ledger(ledger))
+    now = _totals(rerun.ledger.to_pylist())
+    keys = sorted(set(recorded) | set(now))
+    zero = Decimal("0.00")
+    return [(payee, period, recorded.get((payee, period), zero), now.get((payee, period), zero))
+            for payee, period in keys if recorded.get((payee, period), zero) != now.get((payee, period), zero)]
+
+
+def _totals(rows) -> dict[tuple[str, str], Decimal]:
+    totals: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        key = (row["payee"], row["period"])
+        totals[key] = totals.get(key, Decimal("0.00")) + Decimal(str(row["amount"]))
+    return totals
+
+
+def _read_ledger(path: Path) -> list[dict]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path, columns=["payee", "period", "amount"]).to_pylist()
+        if suffix == ".csv":
+            import pyarrow as pa
+            import pyarrow.csv as pacsv
+
+            types = {"payee": pa.string(), "period": pa.string(), "amount": pa.string()}
+            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+                include_columns=list(types), column_types=types)).to_pylist()
+        import json
+
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text) if suffix == ".json" else [json.loads(line) for line in text.splitlines() if line]
+    except Exception as error:  # noqa: BLE001 - an edited ledger may be unreadable; say so
+        raise InputError(f"cannot read the recorded ledger: {error}", file=str(path)) from None
