@@ -239,6 +239,28 @@ def statement(
                 out.print()
 
 
+# ---------------------------------------------------------------------- compile
+
+
+@app.command(name="compile")
+def compile_plan(
+    plan: Path = PLAN_ARGUMENT,
+    explain_steps: bool = typer.Option(False, "--explain", help="Print the calculator as readable steps."),
+) -> None:
+    """Compile a plan into its calculator; with --explain, print its steps with the clause of each."""
+    from spmlang.api import load
+    from spmlang.engine.describe import describe, render_steps
+
+    with handled():
+        loaded = load(plan)
+        calculator = loaded._calculator
+        if explain_steps:
+            out.print(render_steps(describe(calculator), loaded.checked), markup=False)
+        else:
+            out.print(f"{plan}: compiled ({len(loaded.components)} component(s), "
+                      f"{calculator.calendar.count} periods)", markup=False)
+
+
 # ---------------------------------------------------------------------- verify
 
 

@@ -72,3 +72,12 @@ def test_calendar_labels_and_period_parsing():
     assert fiscal.labels[0] == "FY2027-M01" and fiscal.labels[-1] == "FY2027-M12"
     assert fiscal.parse_period("2027-02") == 0 and fiscal.parse_period("2028-01-31") == 11
     assert fiscal.end(11) == dt.date(2028, 1, 31)
+
+
+def test_joining_text_keeps_rows_where_every_part_is_empty():
+    import pyarrow as pa
+
+    empty = pa.array([None, None, "c"], pa.string())
+    some = pa.array([None, "b", "d"], pa.string())
+    assert text.join(empty, some, separator=" + ").to_pylist() == ["", "b", "c + d"]
+    assert text.join("x", empty, some).to_pylist() == ["x", "xb", "xcd"]

@@ -79,9 +79,24 @@ def number(values: np.ndarray) -> pa.Array:
 
 
 def join(*parts, separator: str = "") -> pa.Array:
-    """Concatenate string arrays and fixed strings; a null part drops out."""
-    return pc.binary_join_element_wise(*[p if isinstance(p, (pa.Array, pa.ChunkedArray)) else pa.scalar(p, pa.string())
-                                         for p in parts], separator, null_handling="skip")
+    """Concatenate string arrays and fixed strings; a null part drops out (with its separator).
+
+    Not ``binary_join_element_wise(null_handling="skip")``: in pyarrow it drops the rows where every part is
+    null, which would shift every later explanation onto the wrong line.
+    """
+    arrays = [p for p in parts if isinstance(p, (pa.Array, pa.ChunkedArray))]
+    if not arrays:
+        return pa.scalar(separator.join(str(p) for p in parts if p is not None), pa.string())
+    if not separator:
+        filled = [pc.fill_null(p, "") if isinstance(p, (pa.Array, pa.ChunkedArray)) else pa.scalar(p, pa.string())
+                  for p in parts]
+        return pc.binary_join_element_wise(*filled, "")
+    result = pa.nulls(len(arrays[0]), pa.string())
+    for part in parts:
+        part = part if isinstance(part, (pa.Array, pa.ChunkedArray)) else pa.array([part] * len(result), pa.string())
+        joined = pc.binary_join_element_wise(result, part, separator)
+        result = pc.if_else(pc.is_null(result), part, pc.if_else(pc.is_null(part), result, joined))
+    return pc.fill_null(result, "")
 
 
 def when(mask: np.ndarray, text) -> pa.Array:

@@ -1,0 +1,147 @@
+"""The compiled calculator as readable steps (``spm compile --explain``), like a query plan.
+
+Each step says what the engine does, in the order it does it, with the plan
+clause it comes from: which columns are read, the filters and the credit, the
+measures, each component's earning function, multipliers, caps and gate, and
+the rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spmlang.check.model import CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule, TierTable
+from spmlang.diagnostics import Span
+from spmlang.engine.calculator import Calculator
+from spmlang.engine.text import format_money, format_percent
+from spmlang.engine.transactions import plan_text
+
+
+@dataclass
+class Step:
+    title: str
+    details: list[str] = field(default_factory=list)
+    clause: Span | None = None
+
+
+def describe(calculator: Calculator) -> list[Step]:
+    plan = calculator.plan
+    settings, source = plan.settings, plan.transactions
+    calendar = calculator.calendar
+    measure = "year to date" if settings.measure == "year_to_date" else "within each period"
+    basis = {"to_date": "the quota to date", "annual": "the annual quota", "period": "the period's quota"}[
+        settings.attainment_basis]
+    text = lambda span: plan_text(plan, span)  # noqa: E731 - a short alias keeps the steps readable
+    steps = [Step(f"calendar: plan year {calendar.describe()}, {calendar.count} {settings.frequency.replace('_', ' ')} "
+                  f"periods ({calendar.labels[0]} .. {calendar.labels[-1]})", clause=settings.span)]
+
+    columns = ", ".join(f"{c.name} ({c.type}{' ' + repr(c.format) if c.format else ''})"
+                        for c in source.columns.values())
+    steps.append(Step("read transactions", [f"columns: {columns}", f"key {source.key}, date {source.date}"],
+                      source.span))
+    for name, table in plan.tables.items():
+        if table.kind == "lookup":
+            detail = f"lookup table {name}: key {table.key}" + (f", value {table.value}" if table.value else "")
+        elif table.kind == "roster":
+            detail = f"roster: {table.roles['payee']} -> {table.roles['manager']}"
+        else:
+            shape = {None: "per period or per year, as the data has it", "period": "per period", "year": "per year"}
+            detail = f"{table.kind}: {shape[table.per]}"
+        steps.append(Step(f"read {detail}", [] if table.rows is None else [f"{len(table.rows)} rows written in the plan"],
+                          table.span))
+    steps.append(Step("reject rows with unreadable values, and later rows with a key seen before"))
+    for row_filter in source.filters:
+        steps.append(Step(f"exclude rows failing filter {row_filter.name}: {text(row_filter.expr.span)}",
+                          clause=row_filter.span))
+    steps.append(Step(f"reject rows with an empty key, date, payee or credit, or a date outside the plan year"))
+    payees = [p.column + (f" with share {text(p.share.span)}" if p.share is not None else "") for p in source.payees]
+    credit_steps = [f"payee: {', '.join(payees)}", f"credit = {text(source.credit.span)}"]
+    if source.rollup:
+        credit_steps.append("roll credit up to every manager above the payee in the roster (role: rollup)")
+    steps.append(Step("credit rows: one per transaction and payee", credit_steps, source.credit_span))
+    if plan.needs_quotas:
+        steps.append(Step("reject rows whose payee has no quota (or a zero quota basis) in their period"))
+    steps.append(Step("order credit rows by role, payee, date, key"))
+    steps.append(Step(f"measure: each payee's credit, accumulated {measure}; attainment = measure / {basis}"))
+
+    for index, component in enumerate(plan.components):
+        run = calculator.runs[index]
+        details = [f"pays on {component.role} credit"]
+        for row_filter in component.filters:
+            condition = text(row_filter.expr.span)
+            named = f" ({row_filter.name})" if row_filter.name != condition else ""
+            details.append(f"only rows where {condition}{named}")
+        details += _rule(component.rule, settings.attainment_basis, run.cumulative)
+        details += [f"multiply by {m.factor.normalize()}x when {text(m.condition.span)}" for m in component.multipliers]
+        if run.cumulative and run.function.depends_on_basis and settings.attainment_basis == "to_date" \
+                and settings.measure == "year_to_date":
+            details.append("true-up at each period start: re-price earlier credit on the new quota to date")
+        for cap in sorted(component.caps, key=lambda c: ("row", "period", "year").index(c.scope)):
+            details.append(f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  [{cap.span.clause}]")
+        if component.gate is not None:
+            details.append(f"gate at each period end: {component.gate_text}; withheld pay is "
+                           f"{'released when it opens' if settings.measure == 'year_to_date' else 'forfeited'}"
+                           f"  [{component.gate_span.clause}]")
+        steps.append(Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details,
+                          component.span))
+    for cap in plan.plan_caps:
+        steps.append(Step(f"plan cap: {cap.text}, over all of a payee's lines in ledger order", clause=cap.span))
+    steps.append(Step("round each (payee, component, period) cumulatively to the cent, half away from zero"))
+    return steps
+
+
+def _tiers(table: TierTable, unit: str) -> list[str]:
+    lines = []
+    for tier in table.tiers:
+        if table.rate_kind == "multiplier":
+            value = f"{tier.rate.normalize()}x the rate"
+        elif table.rate_kind == "money":
+            value = f"{format_money(tier.rate)} {unit}"
+        else:
+            value = format_percent(tier.rate)
+        lines.append(f"  {tier.label}: {value}")
+    return lines
+
+
+def _rule(rule, basis: str, cumulative: bool) -> list[str]:
+    if isinstance(rule, RateRule) and rule.accelerator is None:
+        return [f"line = credit x {rule.rate_text}"]
+    if isinstance(rule, RateRule):
+        table = rule.accelerator
+        return [f"E(m) = marginal tiers on {table.basis} with rate {rule.rate_text} times:", *_tiers(table, ""),
+                "line = f x (E(measure after) - E(measure before))"]
+    if isinstance(rule, TierRule):
+        table = rule.table
+        on = {"attainment": "attainment (bounds x quota basis)", "credit": "accumulated credit",
+              "row": "each row's own credit"}[table.basis]
+        formula = "E(m) = rate of the tier reached x m" if table.mode == "retroactive" else \
+            "E(m) = sum over tiers of rate x the part of m in the tier"
+        line = "line = f x E(row credit)" if table.basis == "row" else \
+            "line = f x (E(measure after) - E(measure before))"
+        return [f"{formula}, on {on}:", *_tiers(table, "per unit"), line]
+    if isinstance(rule, CurveRule):
+        curve = rule.curve
+        points = ", ".join(f"({format_percent(x) if curve.basis == 'attainment' else format_money(x)}, "
+                           f"{format_percent(y) + ' of target' if curve.of_target else format_money(y)})"
+                           for x, y in zip(curve.xs, curve.ys))
+        ends = [f"below the first point: {'the first slope extended' if curve.extend_below else 'nothing'}",
+                f"above the last point: {'the last slope extended' if curve.extend_above else 'flat (a cap)'}"]
+        return [f"E(m) = payout curve on {curve.basis}, linear between {points}", *ends,
+                "line = f x (E(measure after) - E(measure before))"]
+    if isinstance(rule, PayPerRowRule):
+        return [f"line = {rule.amount_text} per {rule.unit}"]
+    if isinstance(rule, PayOnceRule):
+        amount = f"{format_percent(rule.amount)} of annual target" if rule.of_target else format_money(rule.amount)
+        by = f", by {rule.by.isoformat()}" if rule.by else ""
+        return [f"once per payee: {amount} at the end of the first period where {rule.condition_text}{by}"]
+    raise AssertionError(type(rule).__name__)
+
+
+def render_steps(steps: list[Step], plan) -> str:
+    lines = [f'calculator for "{plan.settings.name}" version {plan.settings.version} '
+             f"({plan.path}, sha256 {plan.sha256[:12]})"]
+    for number, step in enumerate(steps, 1):
+        where = f"  [{step.clause.clause}]" if step.clause is not None else ""
+        lines.append(f"{number:>3}. {step.title}{where}")
+        lines.extend(f"       {detail}" for detail in step.details)
+    return "\n".join(lines)

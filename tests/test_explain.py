@@ -1,0 +1,97 @@
+"""spm explain and statements: every figure equals the ledger's, and the scenarios' worked figures."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from helpers import d, run_scenario
+
+import spmlang
+
+
+def test_explain_gives_the_figures_of_scenario_s2():
+    result = run_scenario("s02a_marginal_ytd", "s02.csv")
+    trail = result.explain("alice")
+    q1, q2 = trail.periods[0], trail.periods[1]
+    d2 = next(line for line in q1.lines if line.txn == "D2")
+    assert [(s.credit, s.rate, s.tier, s.amount) for s in d2.slices] == [
+        (d("20,000"), "4%", "0%–50%", d("800")), (d("20,000"), "8%", "50%–100%", d("1,600"))]
+    assert d2.amount == d("2,400.00") and d2.measure_before == d("30,000.00") and d2.measure_after == d("70,000.00")
+    assert q1.total == d("9,600.00") and q1.year_to_date == d("9,600.00")
+    true_up = next(line for line in q2.lines if line.kind == "true_up")
+    assert true_up.amount == d("-3,200.00")
+    assert q2.total == d("800.00") and q2.year_to_date == d("10,400.00")
+
+
+def test_explain_shows_the_uplift_of_retroactive_tiers_as_in_s3():
+    trail = run_scenario("s03_retro_tiers", "s02.csv").explain("alice", txn="D3")
+    (line,) = trail.lines
+    assert [(s.credit, s.amount) for s in line.slices] == [(d("60,000"), d("7,200")), (d("70,000"), d("2,800"))]
+
+
+def test_explain_shows_the_cap_and_how_much_it_cut_as_in_s8():
+    trail = run_scenario("s08_period_cap", "s08.csv").explain("carl", txn="C3")
+    assert [(line.kind, line.amount, line.amount_cut) for line in trail.lines] == [
+        ("earning", d("1,500.00"), d("0.00")), ("cap", d("-1,000.00"), d("1,000.00"))]
+    assert "cap $5,000 per quarter" in trail.lines[1].source
+
+
+def test_explain_shows_rounding_as_in_s1():
+    trail = run_scenario("s01_flat_rate", "s01.csv").explain("alice")
+    a3 = next(line for line in trail.lines if line.txn == "A3")
+    assert (a3.exact, a3.amount, a3.rounding) == (Decimal("200.044"), d("200.04"), Decimal("-0.004"))
+
+
+def test_explain_json_has_the_same_figures():
+    result = run_scenario("s10_gate", "s10.csv")
+    data = json.loads(json.dumps(result.explain("gina").to_dict()))
+    assert [(p["period"], p["total"], p["year_to_date"]) for p in data["periods"]] == [
+        ("2027-Q1", "0.00", "0.00"), ("2027-Q2", "13000.00", "13000.00")]
+    gate_lines = [line for p in data["periods"] for line in p["lines"] if line["kind"] == "gate"]
+    assert [line["amount"] for line in gate_lines] == ["-4000.00", "4000.00"]
+
+
+def test_explain_of_unknown_payee_period_or_transaction_is_a_usage_error():
+    result = run_scenario("s01_flat_rate", "s01.csv")
+    with pytest.raises(spmlang.UsageError, match="did you mean 'alice'"):
+        result.explain("alcie")
+    with pytest.raises(spmlang.UsageError, match="its periods are 2027-Q1"):
+        result.explain("alice", period="2027-Q5")
+    with pytest.raises(spmlang.UsageError, match="no ledger line for transaction 'B1'"):
+        result.explain("alice", txn="B1")
+
+
+def test_statement_lines_add_up_and_adjustments_show_as_such(tmp_path):
+    result = run_scenario("s02a_marginal_ytd", "s02.csv")
+    q1, q2 = result.statements(["alice"])[:2]
+    assert q1.payout == d("9,600.00") and q1.earned == d("9,600.00") and not q1.adjustments
+    assert [(a.kind, a.amount) for a in q2.adjustments] == [("true-up", d("-3,200.00"))]
+    assert q2.earned + q2.adjusted == q2.payout == d("800.00")
+    assert q2.year_to_date == d("10,400.00") and q2.attainment == Decimal("0.9")
+    html = q2.to_html()
+    assert "Payout 2027-Q2" in html and "800.00" in html and "true-up" in html and "<script" not in html
+    csv_text = q2.to_csv()
+    assert csv_text.splitlines()[-1].startswith("payout,,,,,,800.00")
+
+
+def test_statements_are_written_with_safe_names_and_escaped(tmp_path):
+    plan = spmlang.loads("""plan "P" { year starts 2027-01-01 }
+transactions {
+  column id text; column rep text; column day date; column amount money
+  key id; date day; payee rep; credit amount
+}
+component c { rate 10% }
+""")
+    import pyarrow as pa
+
+    deals = pa.table({"id": ["1", "2"], "rep": ["../<b>eve</b>", "bob"], "day": ["2027-01-02", "2027-01-03"],
+                      "amount": ["100", "200"]})
+    from spmlang.ledger.statement import write_statements
+
+    written = write_statements(plan.run(deals).statements(), tmp_path)
+    assert all(tmp_path in path.parents for path in written)
+    eve = next(path for path in written if "eve" in str(path) and path.suffix == ".html")
+    assert "&lt;b&gt;eve&lt;/b&gt;" in eve.read_text() and "<b>eve" not in eve.read_text()
+    assert (tmp_path / "index.html").exists()

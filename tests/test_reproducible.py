@@ -1,0 +1,83 @@
+"""Manifests, byte-identical ledgers, spm verify, spm compile --explain."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import AE_ARGS, ROOT
+
+import spmlang
+from spmlang.ledger.manifest import RunManifest, sha256_file
+from spmlang.verify import verify
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    return tmp_path
+
+
+def test_run_writes_a_manifest_and_the_same_inputs_give_the_same_bytes(spm, workspace):
+    for folder in ("a", "b"):
+        result = spm("run", *AE_ARGS, "--out", f"{folder}/ledger.parquet", "--rejects", f"{folder}/rejects.csv",
+                     "-q", cwd=workspace)
+        assert result.returncode == 0, result.stderr
+    first, second = workspace / "a" / "ledger.parquet", workspace / "b" / "ledger.parquet"
+    assert first.read_bytes() == second.read_bytes()
+    manifest = RunManifest.read(workspace / "a" / "ledger.manifest.json")
+    assert manifest.plan.name == "Account Executive FY2027" and manifest.plan.version == "2027.1"
+    assert {(i.name, i.rows) for i in manifest.inputs} == {("transactions", 303), ("quotas", 32), ("targets", 8)}
+    deals = next(i for i in manifest.inputs if i.name == "transactions")
+    assert deals.path == "../examples/data/ae_deals.csv"
+    assert deals.sha256 == sha256_file(workspace / "examples/data/ae_deals.csv")
+    assert manifest.ledger.sha256 == sha256_file(first) and manifest.ledger.rows == 245
+    assert manifest.rejects.rows == 1
+    assert manifest.accounting["rejected"] == {"outside_year": 1}
+    assert "timestamp" not in json.dumps(manifest.model_dump()).lower()
+
+
+def test_verify_identical_then_says_what_changed(spm, workspace):
+    assert spm("run", *AE_ARGS, "--out", "out/ledger.csv", "-q", cwd=workspace).returncode == 0
+    same = spm("verify", "out/ledger.csv", cwd=workspace)
+    assert same.returncode == 0 and "identical" in same.stdout
+
+    plan = workspace / "examples/plans/account_executive.spm"
+    plan.write_text(plan.read_text().replace("cap 250% of target per year", "cap 200% of target per year"))
+    changed = spm("verify", "out/ledger.csv", cwd=workspace)
+    assert changed.returncode == 1
+    assert "NOT reproduced" in changed.stdout and "the plan changed" in changed.stdout
+    assert "-  cap 250% of target per year" in changed.stdout and "+  cap 200% of target per year" in changed.stdout
+    assert "ana.ruiz, 2027-Q4:" in changed.stdout
+
+
+def test_verify_notices_a_changed_input(workspace):
+    result = spmlang.load(workspace / "examples/plans/sdr.spm").run(
+        workspace / "examples/data/sdr_activities.csv", quotas=workspace / "examples/data/sdr_quotas.csv")
+    ledger = result.write(workspace / "out" / "ledger.parquet")
+    assert verify(ledger).identical
+    quotas = workspace / "examples/data/sdr_quotas.csv"
+    quotas.write_text(quotas.read_text().replace("ivy.chen,2027-01,20", "ivy.chen,2027-01,80"))
+    outcome = verify(ledger)
+    assert not outcome.identical
+    assert any("the input 'quotas' changed" in f for f in outcome.findings)
+    assert [(p, period) for p, period, _, _ in outcome.changed_totals] == [("ivy.chen", "2027-01")]
+
+
+def test_verify_without_a_manifest_is_a_usage_error(spm, tmp_path):
+    (tmp_path / "ledger.csv").write_text("x\n")
+    result = spm("verify", tmp_path / "ledger.csv")
+    assert result.returncode == 2 and "no manifest beside" in result.stderr
+
+
+def test_compile_explain_prints_the_steps_with_their_clauses(spm):
+    result = spm("compile", "examples/plans/account_executive.spm", "--explain")
+    assert result.returncode == 0
+    text = result.stdout
+    order = ["read transactions", "exclude rows failing filter closed_won", "credit rows", "measure:",
+             "component commission", "E(m) = marginal tiers on attainment", "true-up", "cap 250% of target per year",
+             "spif new_logo_q1", "round each"]
+    positions = [text.index(step) for step in order]
+    assert positions == sorted(positions)
+    assert "[examples/plans/account_executive.spm:34]" in text  # the closed_won filter's clause

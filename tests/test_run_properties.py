@@ -1,0 +1,76 @@
+"""Properties of whole runs over random deal tables for the example AE plan (hypothesis)."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import spmlang
+
+PLAN = spmlang.load(ROOT / "examples/plans/account_executive.spm")
+QUOTAS = ROOT / "examples/data/ae_quotas.csv"
+TARGETS = ROOT / "examples/data/ae_targets.csv"
+REPS = ["ana.ruiz", "ben.okafor", "chloe.martin", "nobody.known"]
+
+deal = st.fixed_dictionaries({
+    "owner": st.sampled_from(REPS),
+    "close_date": st.dates(min_value=__import__("datetime").date(2026, 12, 25),
+                           max_value=__import__("datetime").date(2028, 1, 5)).map(lambda d: d.isoformat()),
+    "stage": st.sampled_from(["Closed Won", "Closed Won", "Closed Lost"]),
+    "deal_type": st.sampled_from(["new_logo", "expansion", "renewal"]),
+    "amount": st.one_of(st.decimals(min_value=-50_000, max_value=400_000, places=2).map(str), st.just("n/a")),
+    "term_months": st.sampled_from(["12", "24", "36"]),
+})
+
+
+def table_of(deals: list[dict]) -> pa.Table:
+    columns = {name: [d[name] for d in deals] for name in
+               ("owner", "close_date", "stage", "deal_type", "amount", "term_months")}
+    columns["deal_id"] = [f"D{i % 97}" for i in range(len(deals))]  # some duplicate keys
+    return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
+
+
+@settings(max_examples=40)
+@given(st.lists(deal, max_size=60))
+def test_lines_statements_explain_and_accounting_agree(deals):
+    result = PLAN.run(table_of(deals), quotas=QUOTAS, targets=TARGETS)
+    ledger = result.ledger.to_pylist()
+    counts = result.accounting
+    assert counts["read"] == len(deals)
+    assert counts["credited"] + sum(counts["excluded"].values()) + sum(counts["rejected"].values()) == len(deals)
+    assert result.rejects.num_rows == sum(counts["rejected"].values())
+
+    by_cell = defaultdict(Decimal)
+    for line in ledger:
+        by_cell[(line["payee"], line["period"])] += line["amount"]
+    for payee in sorted({line["payee"] for line in ledger}):
+        trail = result.explain(payee)
+        for period in trail.periods:
+            assert period.total == by_cell[(payee, period.period)]
+            assert sum((line.amount for line in period.lines), Decimal(0)) == period.total
+        for statement in result.statements([payee]):
+            assert statement.earned + statement.adjusted == statement.payout == by_cell[(payee, statement.period)]
+    # caps: commission never exceeds 250% of the 80,000 target in a year
+    commission = defaultdict(Decimal)
+    for line in ledger:
+        if line["component"] == "commission":
+            commission[line["payee"]] += line["amount"]
+    assert all(total <= Decimal("200000.00") for total in commission.values())
+
+
+@settings(max_examples=15)
+@given(st.lists(deal, max_size=40))
+def test_two_runs_give_identical_bytes(deals):
+    outputs = []
+    for _ in range(2):
+        buffer = io.BytesIO()
+        pq.write_table(PLAN.run(table_of(deals), quotas=QUOTAS, targets=TARGETS).ledger, buffer, compression="zstd")
+        outputs.append(buffer.getvalue())
+    assert outputs[0] == outputs[1]
