@@ -95,3 +95,14 @@ component c { rate 10% }
     eve = next(path for path in written if "eve" in str(path) and path.suffix == ".html")
     assert "&lt;b&gt;eve&lt;/b&gt;" in eve.read_text() and "<b>eve" not in eve.read_text()
     assert (tmp_path / "index.html").exists()
+
+
+def test_statement_components_cover_the_year_to_date():
+    from conftest import ROOT
+
+    result = spmlang.load(ROOT / "examples/plans/account_executive.spm").run(
+        ROOT / "examples/data/ae_deals.csv", quotas=ROOT / "examples/data/ae_quotas.csv",
+        targets=ROOT / "examples/data/ae_targets.csv")
+    for statement in result.statements(["ben.okafor"]):
+        assert sum(ytd for _, _, ytd in statement.components) == statement.year_to_date
+        assert sum(now for _, now, _ in statement.components) == statement.payout

@@ -140,7 +140,7 @@ def statement_renderable(statement):
     figures = [f"payout {money(s.payout)} {s.currency}", f"year to date {money(s.year_to_date)}",
                f"credit {money(s.credit)}"]
     if s.quota is not None:
-        figures.append(f"quota basis {money(s.quota)}")
+        figures.append(f"quota {s.basis} {money(s.quota)}")
     if s.attainment is not None:
         figures.append(f"attainment {percent(s.attainment)}")
     head.append("   ".join(figures))

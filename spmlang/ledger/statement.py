@@ -53,6 +53,7 @@ class Statement:
     quota: Decimal | None
     attainment: Decimal | None
     target: Decimal | None
+    basis: str  # what quota and target are measured over: "to date", "annual", "this period"
     components: list[tuple[str, Decimal, Decimal]]  # name, this period, year to date
     earnings: list[StatementLine]
     adjustments: list[StatementLine]
@@ -116,7 +117,10 @@ def build_statements(output: RunOutput, ledger, run_id: str, payees: list[str] |
                 payout=period.total, year_to_date=period.year_to_date, credit=period.credit,
                 quota=units(quota).quantize(CENT) if quota > 0 else None, attainment=period.attainment,
                 target=units(output.basis.target[code, index]).quantize(CENT) if target_known else None,
-                components=[(name, amount, ytd_by_component[name]) for name, amount in period.by_component.items()],
+                basis={"to_date": "to date", "annual": "annual", "period": "this period"}[
+                    settings.attainment_basis],
+                components=[(name, period.by_component.get(name, Decimal("0.00")), ytd)
+                            for name, ytd in ytd_by_component.items()],
                 earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
                 adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
             ))

@@ -23,12 +23,13 @@ table { width: 100%; border-collapse: collapse; font-size: .92rem; }
 th, td { text-align: left; padding: 6px 4px; vertical-align: top; }
 th { font-size: .78rem; color: #555; border-bottom: 1px solid #ccc; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.key { white-space: nowrap; }
 tr.main td { border-top: 1px solid #eee; }
-tr.why td { color: #444; font-size: .84rem; padding-top: 0; }
+tr.why td { color: #444; font-size: .84rem; padding-top: 0; overflow-wrap: anywhere; }
 tr.total td { border-top: 2px solid #999; font-weight: 600; }
 .clause { color: #888; font-size: .78rem; }
 footer { color: #666; font-size: .8rem; margin-top: 28px; border-top: 1px solid #eee; padding-top: 8px; }
-@media (max-width: 560px) { body { padding: 10px; } .hide-narrow { display: none; } }
+@media (max-width: 560px) { body { padding: 10px; } }
 @media print { body { padding: 0; } .figure { border-color: #999; } a { color: inherit; text-decoration: none; } }
 """
 
@@ -38,18 +39,18 @@ def _figure(label: str, value: str) -> str:
 
 
 def _lines_table(lines, total_label: str, total: Decimal) -> str:
-    rows = ['<div><table><thead><tr><th>Date</th><th>Deal</th><th class="hide-narrow">Component</th>'
-            '<th class="num">Credit</th><th class="num">Amount</th></tr></thead><tbody>']
+    rows = ['<table><thead><tr><th>Date</th><th>Deal</th><th class="num">Credit</th><th class="num">Amount</th>'
+            '</tr></thead><tbody>']
     for line in lines:
         credit = money(line.credit) if line.credit is not None else ""
-        what = escape(line.component) + (f" ({escape(line.kind)})" if line.kind not in ("earning",) else "")
-        rows.append(f'<tr class="main"><td>{escape(line.date)}</td><td>{escape(line.txn) or "—"}</td>'
-                    f'<td class="hide-narrow">{what}</td><td class="num">{escape(credit)}</td>'
+        what = escape(line.component) + (f" ({escape(line.kind)})" if line.kind != "earning" else "")
+        rows.append(f'<tr class="main"><td class="key">{escape(line.date)}</td><td class="key">'
+                    f'{escape(line.txn) or "—"}</td><td class="num">{escape(credit)}</td>'
                     f'<td class="num">{escape(money(line.amount))}</td></tr>')
-        rows.append(f'<tr class="why"><td colspan="5">{escape(line.words)} '
+        rows.append(f'<tr class="why"><td colspan="4"><b>{what}</b>: {escape(line.words)} '
                     f'<span class="clause">{escape(line.clause)}</span></td></tr>')
-    rows.append(f'<tr class="total"><td colspan="4">{escape(total_label)}</td>'
-                f'<td class="num">{escape(money(total))}</td></tr></tbody></table></div>')
+    rows.append(f'<tr class="total"><td colspan="3">{escape(total_label)}</td>'
+                f'<td class="num">{escape(money(total))}</td></tr></tbody></table>')
     return "".join(rows)
 
 
@@ -62,11 +63,11 @@ def statement_html(statement) -> str:
         _figure(f"Credit {s.period}", money(s.credit)),
     ]
     if s.quota is not None:
-        figures.append(_figure("Quota basis", money(s.quota)))
+        figures.append(_figure(f"Quota {s.basis}", money(s.quota)))
     if s.attainment is not None:
         figures.append(_figure("Attainment", percent(s.attainment)))
     if s.target is not None:
-        figures.append(_figure("Target incentive", money(s.target)))
+        figures.append(_figure(f"Target incentive {s.basis}", money(s.target)))
     components = "".join(
         f'<tr class="main"><td>{escape(name)}</td><td class="num">{escape(money(amount))}</td>'
         f'<td class="num">{escape(money(ytd))}</td></tr>' for name, amount, ytd in s.components)
