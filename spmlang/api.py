@@ -150,6 +150,11 @@ class Result:
         return self._output.accounting.rejects(self._output.transactions.keys)
 
     @property
+    def excluded(self) -> "pa.Table":
+        """The input rows the plan's filters excluded, each with the filter's name."""
+        return self._output.accounting.excluded(self._output.transactions.keys)
+
+    @property
     def accounting(self) -> dict:
         """Rows read, credited, excluded (by filter) and rejected (by reason); they add up."""
         return self._output.accounting.counts()

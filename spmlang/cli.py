@@ -98,6 +98,15 @@ def check(
     for path in plans:
         try:
             with handled():
+                if path.name.endswith(".test.spm"):
+                    from spmlang.testing.cases import TestFileError, read_cases
+
+                    try:
+                        cases = read_cases(path)
+                    except TestFileError as error:
+                        raise error.error from None
+                    out.print(f"{path}: ok ({len(cases)} test(s))", markup=False)
+                    continue
                 plan = load(path)
                 if plan.warnings:
                     err.print(render_diagnostics(plan.warnings, {plan.path: plan.checked.source}, color=_color(err)),
@@ -237,6 +246,32 @@ def statement(
             for one in statements:
                 out.print(one)
                 out.print()
+
+
+# ---------------------------------------------------------------------- test
+
+
+@app.command(name="test")
+def test_plans(
+    paths: List[Path] = typer.Argument(None, help="Test files, plan files or folders (default: the current folder).",
+                                       show_default=False),
+    junit: Optional[Path] = typer.Option(None, "--junit", help="Also write the results as JUnit XML."),
+) -> None:
+    """Run the tests written in the language (plan.test.spm files and test blocks in plans)."""
+    import time
+
+    from spmlang.testing import junit_xml, report, run_tests
+
+    with handled():
+        started = time.perf_counter()
+        outcomes = run_tests(list(paths or []))
+        seconds = time.perf_counter() - started
+        out.print(report(outcomes, seconds), markup=False, highlight=False)
+        if junit is not None:
+            junit.parent.mkdir(parents=True, exist_ok=True)
+            junit.write_text(junit_xml(outcomes, seconds), encoding="utf-8")
+        if not outcomes or not all(o.passed for o in outcomes):
+            raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------------- compile

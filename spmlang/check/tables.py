@@ -128,6 +128,9 @@ class TableChecker:
                 default_stmt = stmt
             elif isinstance(stmt, ast.RowsBlock):
                 rows_block = stmt
+            elif isinstance(stmt, ast.ColumnsStmt):
+                c.error("E206", "`columns` orders the rows of a table in a test; a plan declares each column with "
+                        "`column NAME TYPE`", stmt.span)
             else:
                 c.error("E206", "this statement does not belong in a table", getattr(stmt, "span", block.span))
 
@@ -204,6 +207,9 @@ class TableChecker:
                 continue
             row = []
             for literal, spec in zip(values, specs):
+                if literal.kind == "empty":
+                    row.append(None)
+                    continue
                 value = self._value(literal, spec)
                 if value is None:
                     ok = False

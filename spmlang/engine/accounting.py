@@ -93,6 +93,17 @@ class RowAccounting:
             "rejected": rejected,
         }
 
+    def excluded(self, keys: pa.Array) -> pa.Table:
+        """One row per excluded input row: its number in the file, key, and the filter that excluded it."""
+        rows = np.flatnonzero(self.state == EXCLUDED)
+        names = pa.array(self.filter_names, pa.string())
+        return pa.table({
+            "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
+            "key": pc.take(pc.cast(keys, pa.string()), pa.array(rows)),
+            "filter": pc.take(names, pa.array(self.excluded_by[rows].astype(np.int64))) if rows.size else
+            pa.array([], pa.string()),
+        })
+
     def rejects(self, keys: pa.Array | None) -> pa.Table:
         """One row per rejected input row: its number in the file, key, reason, column and message."""
         if not self._rejections:

@@ -27,7 +27,7 @@ class Name:
 @dataclass(frozen=True, slots=True)
 class Literal:
     """A literal value. ``kind`` is one of: string, number, money, percent, date,
-    period, multiplier, bool, word (a bare word in a table row)."""
+    period, multiplier, bool, word (a bare word in a table row), empty (no value, in a row)."""
 
     kind: str
     text: str
@@ -346,7 +346,54 @@ class ComponentBlock:
     span: Span
 
 
-Item = Union[PlanBlock, TransactionsBlock, TableBlock, ComponentBlock, CapStmt]
+# ------------------------------------------------------------------ tests
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnsStmt:
+    """The columns of a test table's rows, in order: ``columns id rep day amount``."""
+
+    names: tuple[Name, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TestData:
+    """A test's transactions: ``transactions { columns ...  rows { ... } }``."""
+
+    statements: tuple[object, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class StrictStmt:
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """``expect payout|attainment|line SUBJECT [in PERIOD] [for COMPONENT] [of PAYEE] == VALUE``,
+    ``expect reject TXN REASON``, ``expect error CODE ["message"]``."""
+
+    what: str  # payout | attainment | line | reject | excluded | error
+    subject: Literal | None
+    period: Literal | None
+    component: Name | None
+    payee: Literal | None
+    op: str | None
+    value: Literal | None
+    reason: Name | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TestBlock:
+    name: Literal
+    statements: tuple[object, ...]
+    span: Span
+
+
+Item = Union[PlanBlock, TransactionsBlock, TableBlock, ComponentBlock, CapStmt, TestBlock]
 
 
 @dataclass(frozen=True, slots=True)

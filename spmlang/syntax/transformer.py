@@ -96,6 +96,10 @@ class ToAst(Transformer):
 
     number = money = percent = date = period = multiplier = boolean = bare_word = string
 
+    def empty_value(self, meta, children):
+        span = self._span(meta)
+        return ast.Literal("empty", "empty", None, span)
+
     def negative(self, meta, children):
         return self._literal_from_token(children[-1], negative=True, span=self._span(meta))
 
@@ -340,6 +344,58 @@ class ToAst(Transformer):
         points = tuple(c for c in children[1:] if isinstance(c, ast.CurvePoint))
         extends = tuple(c for c in children[1:] if isinstance(c, ast.Name))
         return ast.CurveBlock(basis, points, extends, self._span(meta))
+
+    # ------------------------------------------------------------ tests
+    def columns_stmt(self, meta, children):
+        return ast.ColumnsStmt(tuple(self._name(c) for c in children), self._span(meta))
+
+    def test_data(self, meta, children):
+        return ast.TestData(tuple(children), self._span(meta))
+
+    def strict_stmt(self, meta, children):
+        return ast.StrictStmt(self._span(meta))
+
+    def test_block(self, meta, children):
+        return ast.TestBlock(self._literal_from_token(children[0]), tuple(children[1:]), self._span(meta))
+
+    def where_period(self, meta, children):
+        return ("period", children[0])
+
+    def where_component(self, meta, children):
+        return ("component", self._name(children[0]))
+
+    def where_payee(self, meta, children):
+        return ("payee", children[0])
+
+    def _expect_compare(self, what, meta, children):
+        subject, *wheres, op, value = children
+        where = dict(wheres)
+        if str(op) != "==":
+            self._error("E104", f"expectations compare with ==, not {op}", self._tspan(op))
+        return ast.Expect(what, subject, where.get("period"), where.get("component"), where.get("payee"), str(op),
+                          value, None, self._span(meta))
+
+    def expect_payout(self, meta, children):
+        return self._expect_compare("payout", meta, children)
+
+    def expect_attainment(self, meta, children):
+        return self._expect_compare("attainment", meta, children)
+
+    def expect_line(self, meta, children):
+        return self._expect_compare("line", meta, children)
+
+    def expect_reject(self, meta, children):
+        return ast.Expect("reject", children[0], None, None, None, None, None, self._name(children[1]),
+                          self._span(meta))
+
+    def expect_excluded(self, meta, children):
+        reason = self._name(children[1]) if len(children) > 1 and children[1] is not None else None
+        return ast.Expect("excluded", children[0], None, None, None, None, None, reason, self._span(meta))
+
+    def expect_error(self, meta, children):
+        message = self._literal_from_token(children[1]) if len(children) > 1 and children[1] is not None else None
+        return ast.Expect("error", self._literal_from_token(children[0]), None, None, None, None, message, None,
+                          self._span(meta))
 
     # ------------------------------------------------------------ file
     def start(self, meta, children):

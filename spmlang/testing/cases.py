@@ -1,0 +1,207 @@
+"""Test cases written in the language: discovered, read and made ready to run.
+
+A test lives in ``plan.test.spm`` beside ``plan.spm``, or in the plan file
+itself. It gives small inline tables (typed by the plan's own column
+declarations) and expectations about the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+
+from spmlang.api import Plan, load
+from spmlang.check.ir import Type
+from spmlang.check.model import ColumnSpec, TableSpec
+from spmlang.check.tables import implicit_table
+from spmlang.diagnostics import Diagnostic, PlanError, Span
+from spmlang.syntax import ast, parse
+
+TEST_SUFFIX = ".test.spm"
+_ACCEPTS = {
+    Type.TEXT: {"string", "word", "period"}, Type.INTEGER: {"number"},
+    Type.NUMBER: {"number", "percent", "multiplier"}, Type.PERCENT: {"percent", "number"},
+    Type.MONEY: {"money", "number"}, Type.DATE: {"date"}, Type.BOOL: {"bool"},
+}
+_ARROW = {Type.TEXT: pa.string(), Type.INTEGER: pa.int64(), Type.NUMBER: pa.float64(), Type.PERCENT: pa.float64(),
+          Type.MONEY: pa.decimal128(38, 6), Type.DATE: pa.date32(), Type.BOOL: pa.bool_()}
+
+
+@dataclass
+class TestCase:
+    name: str
+    file: str
+    span: Span
+    plan: Plan
+    source: str  # the text of the file the test is in
+    deals: pa.Table | None = None
+    quotas: pa.Table | None = None
+    targets: pa.Table | None = None
+    roster: pa.Table | None = None
+    tables: dict = field(default_factory=dict)
+    strict: bool = False
+    expectations: list[ast.Expect] = field(default_factory=list)
+    error: str | None = None  # the test itself is wrong (rendered diagnostics): it fails without running
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}::{self.name}"
+
+
+class TestFileError(Exception):
+    """A test file that cannot be read: its diagnostics, and the source to show them with."""
+
+    def __init__(self, diagnostics: list[Diagnostic], sources: dict[str, str]):
+        super().__init__(diagnostics[0].message if diagnostics else "test file error")
+        self.error = PlanError(diagnostics, sources)
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Files that may hold tests: *.test.spm, and plan files (*.spm) with test blocks."""
+    found: list[Path] = []
+    for path in paths or [Path(".")]:
+        if path.is_dir():
+            candidates = sorted(p for p in path.rglob("*.spm")
+                                if not any(part.startswith(".") for part in p.relative_to(path).parts[:-1]))
+        else:
+            candidates = [path]
+        for candidate in candidates:
+            if candidate not in found:
+                found.append(candidate)
+    return found
+
+
+def read_cases(path: Path) -> list[TestCase]:
+    """The tests of one file (none for a plan file without test blocks)."""
+    text = path.read_text(encoding="utf-8-sig")
+    label = str(path)
+    tree = parse(text, label)
+    tests = [item for item in tree.items if isinstance(item, ast.TestBlock)]
+    if path.name.endswith(TEST_SUFFIX):
+        others = [item for item in tree.items if not isinstance(item, ast.TestBlock)]
+        plan_path = path.with_name(path.name[: -len(TEST_SUFFIX)] + ".spm")
+        if others:
+            raise TestFileError([Diagnostic("E420", f"a test file holds only test blocks; the plan is {plan_path.name}",
+                                            others[0].span)], {label: text})
+        if not plan_path.exists():
+            raise TestFileError([Diagnostic("E421", f"no plan {plan_path.name} beside this test file",
+                                            Span(label, 1, 1, 1, 2), "name a test file after its plan: "
+                                            "plan.spm and plan.test.spm")], {label: text})
+        plan = load(plan_path)
+    else:
+        if not tests:
+            return []
+        plan = load(path)
+    return [_case(test, plan, label, text) for test in tests]
+
+
+def _case(test: ast.TestBlock, plan: Plan, label: str, text: str) -> TestCase:
+    case = TestCase(str(test.name.value), label, test.span, plan, text)
+    diagnostics: list[Diagnostic] = []
+    checked = plan.checked
+    for stmt in test.statements:
+        if isinstance(stmt, ast.TestData):
+            case.deals = _table(stmt.statements, checked.transactions.columns, diagnostics)
+        elif isinstance(stmt, ast.TableBlock):
+            _reference(case, stmt, checked, diagnostics)
+        elif isinstance(stmt, ast.StrictStmt):
+            case.strict = True
+        elif isinstance(stmt, ast.Expect):
+            case.expectations.append(stmt)
+    if case.deals is None:
+        diagnostics.append(Diagnostic("E422", f"test '{case.name}' gives no transactions", test.span,
+                                      "add: transactions { columns ...  rows { ... } }"))
+    if not case.expectations:
+        diagnostics.append(Diagnostic("E422", f"test '{case.name}' expects nothing", test.span,
+                                      "add an expectation, e.g. expect payout alice == $1,000"))
+    if diagnostics:
+        case.error = PlanError(diagnostics, {label: text}).render()
+    return case
+
+
+def _reference(case: TestCase, block: ast.TableBlock, checked, diagnostics: list[Diagnostic]) -> None:
+    kind = block.kind.text
+    if kind == "table":
+        name = block.name.text if block.name else ""
+        spec = checked.tables.get(name)
+        if spec is None or spec.kind != "lookup":
+            diagnostics.append(Diagnostic("E202", f"the plan has no lookup table '{name}'", block.span))
+            return
+        case.tables[name] = _table(block.statements, spec.columns, diagnostics)
+        return
+    spec = checked.tables.get(kind) or implicit_table(kind, _quota_type(checked), block.span)
+    columns = _table_columns(spec, block.statements)
+    setattr(case, kind, _table(block.statements, columns, diagnostics))
+
+
+def _quota_type(checked) -> Type:
+    return Type.NUMBER if checked.transactions.credit_type is Type.NUMBER else Type.MONEY
+
+
+def _table_columns(spec: TableSpec, statements) -> dict[str, ColumnSpec]:
+    """A quotas/targets/roster table's columns; an undeclared quotas table with two values a row is per year."""
+    columns = dict(spec.columns)
+    rows = next((s for s in statements if isinstance(s, ast.RowsBlock)), None)
+    if spec.per is None and rows is not None and rows.rows and len(rows.rows[0]) == len(columns) - 1:
+        columns.pop(spec.roles["period"], None)
+    return columns
+
+
+def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnostic]) -> pa.Table:
+    names_stmt = next((s for s in statements if isinstance(s, ast.ColumnsStmt)), None)
+    rows_block = next((s for s in statements if isinstance(s, ast.RowsBlock)), None)
+    order = list(columns)
+    if names_stmt is not None:
+        order = []
+        for name in names_stmt.names:
+            if name.text not in columns:
+                from spmlang.diagnostics import did_you_mean
+
+                diagnostics.append(Diagnostic("E201", f"the plan declares no column '{name.text}'", name.span,
+                                              did_you_mean(name.text, columns)))
+            order.append(name.text)  # an unknown column keeps its place, so the rows still line up
+    values: dict[str, list] = {name: [] for name in columns}
+    for row, span in zip(rows_block.rows if rows_block else (), rows_block.row_spans if rows_block else ()):
+        if len(row) != len(order):
+            diagnostics.append(Diagnostic("E405", f"this row has {len(row)} values for {len(order)} columns", span,
+                                          "the columns are, in order: " + " ".join(order)))
+            continue
+        given = {name: literal for name, literal in zip(order, row) if name in columns}
+        for name, spec in columns.items():
+            literal = given.get(name)
+            values[name].append(None if literal is None else _value(literal, spec, diagnostics))
+    return pa.table({name: pa.array(values[name], _ARROW[spec.type]) for name, spec in columns.items()})
+
+
+def _value(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]):
+    if literal.kind == "empty":
+        return None
+    if spec.type is Type.DATE and literal.kind == "string":
+        # A date written as the data file has it ("01-03-17"), read with the column's format.
+        try:
+            return dt.datetime.strptime(str(literal.value), spec.format or "%Y-%m-%d").date()
+        except ValueError:
+            diagnostics.append(Diagnostic("E301", f"{literal.text} is not a date in the format "
+                                          f'"{spec.format or "%Y-%m-%d"}" (column \'{spec.name}\')', literal.span,
+                                          "or write the date as 2027-03-01"))
+            return None
+    if literal.kind not in _ACCEPTS[spec.type]:
+        diagnostics.append(Diagnostic("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')",
+                                      literal.span))
+        return None
+    value = literal.value
+    if spec.type is Type.TEXT:
+        return str(value)
+    if spec.type is Type.INTEGER:
+        return int(value)
+    if spec.type in (Type.NUMBER, Type.PERCENT):
+        return float(value)
+    if spec.type is Type.MONEY:
+        return Decimal(value)
+    if spec.type is Type.DATE:
+        return value if isinstance(value, dt.date) else None
+    return bool(value)

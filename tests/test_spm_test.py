@@ -1,0 +1,49 @@
+"""spm test: tests written in the language, their report, exit codes and JUnit XML."""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+GOLDEN = Path(__file__).parent / "golden" / "spm_test"
+
+
+def test_example_and_scenario_tests_pass(spm, tmp_path):
+    junit = tmp_path / "junit.xml"
+    result = spm("test", "examples/plans", "tests/scenarios", "--junit", junit)
+    assert result.returncode == 0, result.stdout
+    assert re.search(r"^21 passed in \d+\.\d\ds$", result.stdout, re.M)
+    suites = ET.parse(junit).getroot()
+    assert suites.get("tests") == "21" and suites.get("failures") == "0" and suites.get("errors") == "0"
+    assert {s.get("name") for s in suites} >= {"examples/plans/account_executive.test.spm",
+                                               "tests/scenarios/s05_payout_curve.test.spm"}
+
+
+def test_failures_show_expected_got_and_the_trail(spm, tmp_path):
+    junit = tmp_path / "junit.xml"
+    result = spm("test", "tests/golden/spm_test", "--junit", junit)
+    assert result.returncode == 1
+    actual = re.sub(r" in \d+\.\d\ds$", " in 0.00s", result.stdout.rstrip(), flags=re.M) + "\n"
+    expected_file = GOLDEN / "capped.expected.txt"
+    if os.environ.get("SPM_UPDATE_GOLDEN"):
+        expected_file.write_text(actual)
+    assert actual == expected_file.read_text()
+    failed = [case for case in ET.parse(junit).getroot().iter("testcase") if case.find("failure") is not None]
+    assert [case.get("name") for case in failed] == ["the cap is ignored (wrong)"]
+    errors = [case.get("name") for case in ET.parse(junit).getroot().iter("testcase") if case.find("error") is not None]
+    assert errors == ["a row with a column the plan does not have"]
+    assert failed[0].find("failure").get("message") == "expected 6,500.00, got 5,000.00"
+
+
+def test_no_tests_is_a_failure(spm, tmp_path):
+    result = spm("test", tmp_path)
+    assert result.returncode == 1 and "no tests found" in result.stdout
+
+
+def test_a_test_file_needs_its_plan(spm, tmp_path):
+    (tmp_path / "orphan.test.spm").write_text('test "x" {\n  expect payout a == $1\n}\n')
+    result = spm("test", tmp_path)
+    assert result.returncode == 1
+    assert "no plan orphan.spm beside this test file" in result.stdout
