@@ -274,6 +274,53 @@ def test_plans(
             raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------------- fmt
+
+
+@app.command(name="fmt")
+def fmt_plans(
+    paths: List[Path] = typer.Argument(None, help="Plan and test files, or folders (default: the current folder).",
+                                       show_default=False),
+    check_only: bool = typer.Option(False, "--check", help="Change nothing: print a diff and exit 1 if a file is "
+                                    "not formatted."),
+) -> None:
+    """Rewrite plan files in the canonical layout, keeping every comment."""
+    import difflib
+
+    from spmlang.diagnostics import InputError
+    from spmlang.syntax.format import format_source
+    from spmlang.testing.cases import discover
+
+    worst = 0
+    changed = 0
+    files = discover(list(paths or [])) if paths else discover([Path(".")])
+    for path in files:
+        try:
+            with handled():
+                if not path.exists():
+                    raise InputError("file not found", file=str(path))
+                source = path.read_text(encoding="utf-8-sig")
+                formatted = format_source(source, str(path))
+                if formatted == source:
+                    continue
+                changed += 1
+                if check_only:
+                    diff = difflib.unified_diff(source.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                                                f"{path} (as it is)", f"{path} (formatted)")
+                    out.print("".join(diff), markup=False, highlight=False, end="")
+                    worst = max(worst, 1)
+                else:
+                    path.write_text(formatted, encoding="utf-8")
+                    out.print(f"formatted {path}", markup=False)
+        except typer.Exit as stop:
+            worst = max(worst, stop.exit_code)
+    if check_only:
+        out.print(f"{changed} of {len(files)} file(s) would be reformatted" if changed else
+                  f"{len(files)} file(s) already formatted", markup=False)
+    if worst:
+        raise typer.Exit(worst)
+
+
 # ---------------------------------------------------------------------- compile
 
 

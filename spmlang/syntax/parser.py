@@ -54,7 +54,7 @@ _FRIENDLY = {
     "MULT": "a multiplier like 1.5x",
     "MINUS": "'-'",
     "COMP_OP": "a comparison (==, !=, <, <=, >, >=)",
-    "ADD_OP": "'+' or '-'",
+    "PLUS": "'+'",
     "MUL_OP": "'*' or '/'",
     "_NL": "end of line",
     "$END": "end of file",

@@ -1,0 +1,123 @@
+"""spm fmt: canonical, idempotent, meaning-preserving, and every comment kept."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spmlang.syntax import parse
+from spmlang.syntax.format import find_comments, format_source, strip_positions
+
+GOLDEN = Path(__file__).parent / "golden" / "fmt"
+ROOT = Path(__file__).parent.parent
+PLANS = sorted((ROOT / "examples" / "plans").glob("*.spm")) + sorted((ROOT / "tests" / "scenarios").glob("*.spm"))
+
+
+def test_messy_plan_formats_to_the_golden_layout():
+    source = (GOLDEN / "messy.spm").read_text()
+    actual = format_source(source, "messy.spm")
+    expected = GOLDEN / "messy.formatted.spm"
+    if os.environ.get("SPM_UPDATE_GOLDEN"):
+        expected.write_text(actual)
+    assert actual == expected.read_text()
+    assert format_source(actual) == actual
+
+
+@pytest.mark.parametrize("path", PLANS, ids=[p.name for p in PLANS])
+def test_repository_plans_are_formatted(path):
+    source = path.read_text()
+    assert format_source(source, path.name) == source, f"run: spm fmt {path}"
+
+
+def check_format(source: str) -> None:
+    formatted = format_source(source)
+    assert strip_positions(parse(formatted)) == strip_positions(parse(source))
+    assert format_source(formatted) == formatted
+    assert Counter(c.text for c in find_comments(formatted)) == Counter(c.text for c in find_comments(source))
+
+
+# ---------------------------------------------------------------------- generated plans
+
+space = st.sampled_from([" ", "  ", "   "])
+names = st.sampled_from(["amount", "rep", "day", "kind", "term"])
+comments = st.sampled_from(["", "", "  # note", "  # rate: 8% = fine"])
+
+
+@st.composite
+def expressions(draw, depth=0):
+    if depth > 2 or draw(st.booleans()):
+        return draw(st.sampled_from(["amount", "$1,000", "$250.50", "2", "term", "1.5"]))
+    op = draw(st.sampled_from(["+", "-", "*"]))
+    left, right = draw(expressions(depth + 1)), draw(expressions(depth + 1))
+    wrap = draw(st.booleans())
+    text = f"{left}{draw(space)}{op}{draw(space)}{right}"
+    return f"({text})" if wrap else text
+
+
+@st.composite
+def conditions(draw):
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        choice = draw(st.integers(0, 3))
+        if choice == 0:
+            parts.append(f'kind == "{draw(st.sampled_from(["new", "renewal"]))}"')
+        elif choice == 1:
+            parts.append(f"{draw(expressions())} > $500")
+        elif choice == 2:
+            parts.append('kind in ["a", "b"]')
+        else:
+            parts.append("day in 2027-01-01 .. 2027-03-31")
+    joiner = draw(st.sampled_from([" and ", " or "]))
+    text = joiner.join(parts)
+    return f"not ({text})" if draw(st.booleans()) else text
+
+
+@st.composite
+def plans(draw):
+    lines = ["# generated", f'plan{draw(space)}"G" {{', f"  payout{draw(space)}quarterly{draw(comments)}",
+             "  year starts 2027-01-01", "}", "transactions {"]
+    lines += [f"  column{draw(space)}{n}{draw(space)}{t}{draw(comments)}" for n, t in
+              (("id", "text"), ("rep", "text"), ("day", "date"), ("amount", "money"), ("kind", "text"),
+               ("term", "number"))]
+    lines += ["  key id", "  date day", "  payee rep", f"  credit {draw(expressions())}"]
+    if draw(st.booleans()):
+        lines.append(f"  where f1: {draw(conditions())}{draw(comments)}")
+    lines.append("}")
+    for index in range(draw(st.integers(1, 3))):
+        if draw(st.booleans()):
+            lines.append("")
+        lines.append(f"component c{index} {{")
+        rule = draw(st.integers(0, 2))
+        if rule == 0:
+            lines.append(f"  rate {draw(st.sampled_from(['8%', '12.5%', '0.5%']))}{draw(comments)}")
+        elif rule == 1:
+            lines.append("  tiers marginal on row credit {")
+            lines.append(f"    $0{draw(space)}..{draw(space)}$10000 rate 2%{draw(comments)}")
+            lines.append(f"    $10,000 ..{draw(space)}rate 4%")
+            lines.append("  }")
+        else:
+            lines.append(f"  pay {draw(expressions())} per deal")
+        if draw(st.booleans()):
+            lines.append(f"  where {draw(conditions())}")
+        if draw(st.booleans()):
+            lines.append(f"  multiplier 1.5x when {draw(conditions())}{draw(comments)}")
+        if draw(st.booleans()):
+            lines.append(f"  cap $5,000 per {draw(st.sampled_from(['row', 'period', 'year']))}")
+        lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=150)
+@given(plans())
+def test_generated_plans_format_keeping_their_meaning_and_comments(source):
+    check_format(source)
+
+
+def test_every_repository_plan_keeps_its_meaning():
+    for path in PLANS + [GOLDEN / "messy.spm"]:
+        check_format(path.read_text())
