@@ -321,6 +321,48 @@ def fmt_plans(
         raise typer.Exit(worst)
 
 
+# ---------------------------------------------------------------------- diff
+
+
+@app.command(name="diff")
+def diff_command(
+    old: str = typer.Argument(..., help="The plan before: a file, or REV:path from git (HEAD~1:plans/ae.spm).",
+                              show_default=False),
+    new: str = typer.Argument(..., help="The plan after: a file, or REV:path.", show_default=False),
+    deals: Optional[Path] = DEALS,
+    quotas: Optional[Path] = QUOTAS,
+    targets: Optional[Path] = TARGETS,
+    roster: Optional[Path] = ROSTER,
+    table: List[str] = TABLE,
+    output_format: str = typer.Option("text", "--format", help="text, markdown (a PR comment) or json."),
+    fail_over: Optional[str] = typer.Option(None, "--fail-over", help="Exit 1 if the total payout grows by more "
+                                            "than this amount, e.g. 10000 or $10,000."),
+    allow_outside_paths: bool = OUTSIDE,
+) -> None:
+    """The cost of a plan change: payout before and after, per component and payee, and the clauses changed."""
+    from decimal import Decimal, InvalidOperation
+
+    from spmlang.diff import diff_plans
+
+    with handled():
+        if output_format not in ("text", "markdown", "json"):
+            raise UsageError(f"--format is text, markdown or json, not '{output_format}'")
+        limit = None
+        if fail_over is not None:
+            try:
+                limit = Decimal(fail_over.replace("$", "").replace(",", "").strip())
+            except InvalidOperation:
+                raise UsageError(f"--fail-over takes an amount such as 10000 or $10,000, not '{fail_over}'") from None
+        report = diff_plans(old, new, deals=deals, quotas=quotas, targets=targets, roster=roster,
+                            tables=_table_options(table), allow_outside_paths=allow_outside_paths)
+        rendered = {"text": report.to_text, "markdown": report.to_markdown, "json": report.to_json}[output_format]()
+        print(rendered, end="")
+        if limit is not None and report.total.change > limit:
+            err.print(f"the total payout grows by {report.total.change:,}, more than --fail-over {limit:,}",
+                      markup=False)
+            raise typer.Exit(1)
+
+
 # ---------------------------------------------------------------------- compile
 
 

@@ -1,0 +1,96 @@
+"""spm diff: the cost of a plan change."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+from conftest import ROOT
+
+import spmlang
+from spmlang.diff import diff_plans
+
+GOLDEN = Path(__file__).parent / "golden" / "diff"
+PLAN = ROOT / "examples/plans/account_executive.spm"
+DATA = dict(deals=ROOT / "examples/data/ae_deals.csv", quotas=ROOT / "examples/data/ae_quotas.csv",
+            targets=ROOT / "examples/data/ae_targets.csv")
+DATA_ARGS = ["--deals", "examples/data/ae_deals.csv", "--quotas", "examples/data/ae_quotas.csv",
+             "--targets", "examples/data/ae_targets.csv"]
+
+
+def changed_plan(tmp_path: Path) -> Path:
+    text = PLAN.read_text().replace("cap 250% of target per year", "cap 200% of target per year")
+    text = text.replace("pay $1,000 per deal", "pay $1,500 per deal")
+    text += "\nspif big_deal {\n  pay $2,000 per deal\n  where amount >= $150,000\n}\n"
+    path = tmp_path / "account_executive.spm"
+    path.write_text(text)
+    return path
+
+
+def test_a_plan_against_itself_costs_nothing():
+    report = diff_plans(str(PLAN), str(PLAN), **DATA)
+    assert all(c.change == 0 for c in report.components) and report.total.change == 0
+    assert not report.gainers and not report.losers and not report.clauses
+
+
+def test_diff_totals_equal_the_difference_of_the_two_runs(tmp_path):
+    new = changed_plan(tmp_path)
+    report = diff_plans(str(PLAN), str(new), **DATA)
+    before = sum(r["amount"] for r in spmlang.load(PLAN).run(**DATA).totals().to_pylist())
+    after = sum(r["amount"] for r in spmlang.load(new).run(**DATA).totals().to_pylist())
+    assert report.total.old == before and report.total.new == after
+    assert report.total.change == after - before
+    assert sum(p.change for p in report.payees) == report.total.change
+    assert {c.what: c.change for c in report.clauses} == {
+        "component commission": "changed", "spif new_logo_q1": "changed", "spif big_deal": "added"}
+    assert next(c for c in report.components if c.name == "big_deal").old == Decimal("0.00")
+
+
+def test_diff_text_and_markdown_golden(spm, tmp_path):
+    new = changed_plan(tmp_path)
+    for output_format, suffix in (("text", "txt"), ("markdown", "md")):
+        result = spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--format", output_format)
+        assert result.returncode == 0, result.stderr
+        actual = result.stdout.replace(str(new), "NEW/account_executive.spm")
+        golden = GOLDEN / f"ae_change.{suffix}"
+        if os.environ.get("SPM_UPDATE_GOLDEN"):
+            golden.write_text(actual)
+        assert actual == golden.read_text()
+
+
+def test_diff_json_and_fail_over(spm, tmp_path):
+    new = changed_plan(tmp_path)
+    result = spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--format", "json")
+    data = json.loads(result.stdout)
+    change = Decimal(data["total"]["change"])
+    assert change > 0
+    assert spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over",
+               f"${change + 1:,}").returncode == 0
+    over = spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over", f"{change - 1}")
+    assert over.returncode == 1 and "more than --fail-over" in over.stderr
+    assert spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over", "lots").returncode == 2
+
+
+def test_diff_reads_the_old_plan_from_git(spm, tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "plans").mkdir(parents=True)
+    (repo / "plans" / "ae.spm").write_text(PLAN.read_text())
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                       env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                            "GIT_COMMITTER_EMAIL": "t@t"})
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "plan")
+    (repo / "plans" / "ae.spm").write_text(PLAN.read_text().replace("rate 8%", "rate 9%"))
+    args = [a if not a.startswith("examples/") else str(ROOT / a) for a in DATA_ARGS]
+    result = spm("diff", "HEAD:plans/ae.spm", "plans/ae.spm", *args, cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "changed component commission" in result.stdout and "+ rate 9%" in result.stdout
+    missing = spm("diff", "HEAD:plans/nope.spm", "plans/ae.spm", *args, cwd=repo)
+    assert missing.returncode == 2 and "cannot read HEAD:plans/nope.spm from git" in missing.stderr
