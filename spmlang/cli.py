@@ -86,37 +86,105 @@ def _table_options(tables: list[str]) -> dict[str, Path]:
 # ---------------------------------------------------------------------- check
 
 
+CHECK_FORMATS = ("text", "json", "github")
+
+
 @app.command()
 def check(
-    plans: List[Path] = typer.Argument(..., help="Plan files (.spm) to check.", show_default=False),
+    plans: List[Path] = typer.Argument(..., help="Plan files (.spm) and test files (.test.spm) to check.",
+                                       show_default=False),
+    output_format: str = typer.Option("text", "--format", help="text; json (one object per file); github "
+                                      "(GitHub Actions annotations)."),
 ) -> None:
     """Check plan files: names, types, tiers, curves, caps. Prints every error with its position."""
-    from spmlang.api import load
-    from spmlang.diagnostics import render_diagnostics
-
+    if output_format not in CHECK_FORMATS:
+        err.print(f"error: --format is one of {', '.join(CHECK_FORMATS)}, not '{output_format}'", markup=False)
+        raise typer.Exit(2)
     worst = 0
+    reports = []
     for path in plans:
-        try:
-            with handled():
-                if path.name.endswith(".test.spm"):
-                    from spmlang.testing.cases import TestFileError, read_cases
+        report = _check_one(path)
+        reports.append(report)
+        worst = max(worst, report["exit_code"])
+        if output_format == "text":
+            _print_check_text(report)
+        elif output_format == "github":
+            for line in _github_annotations(report):
+                print(line)
+    if output_format == "json":
+        import json
 
-                    try:
-                        cases = read_cases(path)
-                    except TestFileError as error:
-                        raise error.error from None
-                    out.print(f"{path}: ok ({len(cases)} test(s))", markup=False)
-                    continue
-                plan = load(path)
-                if plan.warnings:
-                    err.print(render_diagnostics(plan.warnings, {plan.path: plan.checked.source}, color=_color(err)),
-                              markup=False)
-                out.print(f"{path}: ok ({len(plan.components)} component(s), "
-                          f"{len(plan.warnings)} warning(s))", markup=False)
-        except typer.Exit as stop:  # reported already; check the other files too
-            worst = max(worst, stop.exit_code)
+        print(json.dumps([{k: v for k, v in r.items() if k not in ("rendered", "exit_code")} for r in reports],
+                         indent=2))
     if worst:
         raise typer.Exit(worst)
+
+
+def _check_one(path: Path) -> dict:
+    """Check one file; the outcome as data (diagnostics, what was found) and as rendered text."""
+    from spmlang.api import load
+    from spmlang.diagnostics import InputError, PlanError, render_diagnostics
+
+    report = {"file": str(path), "ok": True, "diagnostics": [], "summary": "", "rendered": "", "exit_code": 0}
+    try:
+        if path.name.endswith(".test.spm"):
+            from spmlang.testing.cases import TestFileError, read_cases
+
+            try:
+                cases = read_cases(path)
+            except TestFileError as error:
+                raise error.error from None
+            broken = [case for case in cases if case.error]
+            if broken:
+                report.update(ok=False, exit_code=1, rendered="\n\n".join(case.error for case in broken))
+                report["diagnostics"] = [{"severity": "error", "message": f"test '{case.name}' is not valid",
+                                          "file": str(path), "line": case.span.line, "column": case.span.column}
+                                         for case in broken]
+            report["summary"] = f"{len(cases)} test(s)"
+            return report
+        plan = load(path)
+        report["diagnostics"] = [d.to_dict() for d in plan.warnings]
+        report["rendered"] = render_diagnostics(plan.warnings, {plan.path: plan.checked.source},
+                                                color=_color(err)) if plan.warnings else ""
+        report["summary"] = f"{len(plan.components)} component(s), {len(plan.warnings)} warning(s)"
+    except PlanError as error:
+        report.update(ok=False, exit_code=1, diagnostics=[d.to_dict() for d in error.diagnostics],
+                      rendered=error.render(color=_color(err)))
+    except InputError as error:
+        report.update(ok=False, exit_code=2, rendered=_plain_error(error),
+                      diagnostics=[{"severity": "error", "code": error.code, "message": error.message,
+                                    "hint": error.hint, "file": error.file or str(path)}])
+    return report
+
+
+def _print_check_text(report: dict) -> None:
+    if report["rendered"]:
+        err.print(report["rendered"], markup=False, highlight=False)
+    if report["ok"]:
+        out.print(f"{report['file']}: ok ({report['summary']})", markup=False)
+    else:
+        errors = sum(1 for d in report["diagnostics"] if d.get("severity") == "error")
+        err.print(f"{report['file']}: {errors} error(s)\n", markup=False)
+
+
+def _github_annotations(report: dict) -> list[str]:
+    """GitHub Actions workflow commands: ::error file=...,line=...,col=...::message"""
+    def escape(text: str, property_value: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
+    lines = []
+    for diagnostic in report["diagnostics"]:
+        level = "warning" if diagnostic.get("severity") == "warning" else "error"
+        where = [f"file={escape(diagnostic.get('file') or report['file'], True)}"]
+        for key, name in (("line", "line"), ("column", "col"), ("end_line", "endLine"), ("end_column", "endColumn")):
+            if diagnostic.get(key) is not None:
+                where.append(f"{name}={diagnostic[key]}")
+        if diagnostic.get("code"):
+            where.append(f"title={escape(diagnostic['code'], True)}")
+        message = diagnostic["message"] + (f" (hint: {diagnostic['hint']})" if diagnostic.get("hint") else "")
+        lines.append(f"::{level} {','.join(where)}::{escape(message)}")
+    return lines
 
 
 # ---------------------------------------------------------------------- run
