@@ -121,3 +121,19 @@ def test_generated_plans_format_keeping_their_meaning_and_comments(source):
 def test_every_repository_plan_keeps_its_meaning():
     for path in PLANS + [GOLDEN / "messy.spm"]:
         check_format(path.read_text())
+
+
+def test_fmt_check_exit_codes_and_rewrite(spm, tmp_path):
+    plan = tmp_path / "messy.spm"
+    plan.write_text((GOLDEN / "messy.spm").read_text())
+    check = spm("fmt", "--check", plan)
+    assert check.returncode == 1
+    assert "(as it is)" in check.stdout and "+  credit amount * 1.2" in check.stdout
+    assert "1 of 1 file(s) would be reformatted" in check.stdout
+    assert plan.read_text() == (GOLDEN / "messy.spm").read_text()  # --check changes nothing
+    rewrite = spm("fmt", plan)
+    assert rewrite.returncode == 0 and plan.read_text() == (GOLDEN / "messy.formatted.spm").read_text()
+    assert spm("fmt", "--check", plan).returncode == 0
+    broken = tmp_path / "broken.spm"
+    broken.write_text('plan "x" {\n  payout = quarterly\n}\n')
+    assert spm("fmt", broken).returncode == 1
