@@ -21,6 +21,13 @@ except ImportError:  # pragma: no cover
     pass
 
 
+def examples(count: int) -> int:
+    """``count`` examples under the default profile, twenty times as many under --hypothesis-profile=long."""
+    from hypothesis import settings
+
+    return max(1, count * settings.default.max_examples // 100)
+
+
 def run_spm(*args, cwd=ROOT, env=None) -> subprocess.CompletedProcess:
     """Run the spm command in a real subprocess, as a user would."""
     environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}

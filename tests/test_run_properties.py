@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from conftest import ROOT
+from conftest import ROOT, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +37,7 @@ def table_of(deals: list[dict]) -> pa.Table:
     return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(st.lists(deal, max_size=60))
 def test_lines_statements_explain_and_accounting_agree(deals):
     result = PLAN.run(table_of(deals), quotas=QUOTAS, targets=TARGETS)
@@ -65,7 +65,7 @@ def test_lines_statements_explain_and_accounting_agree(deals):
     assert all(total <= Decimal("200000.00") for total in commission.values())
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(st.lists(deal, max_size=40))
 def test_two_runs_give_identical_bytes(deals):
     outputs = []

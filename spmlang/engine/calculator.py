@@ -303,7 +303,7 @@ class Calculator:
         if isinstance(spec.rule, PayOnceRule) or spec.gate is not None:
             period_end = self._period_end_frame(streams, basis)
         if isinstance(spec.rule, PayOnceRule):
-            met = truth(evaluate(spec.rule.condition, period_end), period_end.n).reshape(streams.count, -1)
+            met = truth(evaluate(spec.rule.condition, period_end), period_end.n).reshape(streams.count, self.calendar.count)
             ends = [self.calendar.end(p) for p in range(self.calendar.count)]
             bonuses = run.bonuses(streams, basis, met, ends, self.calendar.labels)
             parts.append(self._period_lines(bonuses, streams, index, "bonus", END, clause))
@@ -320,8 +320,8 @@ class Calculator:
         paid, cap_lines = apply_caps(lines, stream_key, list(spec.caps), self.cap_clauses[index], basis)
         extra = [cap_lines]
         if spec.gate is not None:
-            is_open = truth(evaluate(spec.gate, period_end), period_end.n).reshape(streams.count, -1)
-            attainment = period_end.builtin("attainment").values.reshape(streams.count, -1)
+            is_open = truth(evaluate(spec.gate, period_end), period_end.n).reshape(streams.count, self.calendar.count)
+            attainment = period_end.builtin("attainment").values.reshape(streams.count, self.calendar.count)
             stream_of_line = _stream_of(lines, streams)
             extra.append(gate_lines(lines, paid, stream_of_line, streams, is_open, attainment, index,
                                     spec.gate_text, self.calendar.labels, self.gate_clause[index]))

@@ -1,0 +1,439 @@
+"""A deliberately simple evaluator of the calculation model, to check the vectorized engine against.
+
+Row by row, in plain Python and decimal.Decimal, in the order of
+../shared/design/calculation-model.md. It shares the parser and checker with
+spmlang (it reads a CheckedPlan) and nothing of the engine. It follows the
+numeric model of docs/calculation.md §5: amounts are exact decimals quantized
+to 10^-6 of the currency at the same points as the engine, then rounded to
+cents cumulatively.
+
+It covers what the differential tests generate: one payee column, rates,
+marginal/retroactive tiers (attainment, credit, row credit), accelerators,
+curves, multipliers, pay per row, pay once, gates, caps at every scope in
+money or % of target, plan caps, year- or period-to-date measures and every
+quota basis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from spmlang.check import ir
+from spmlang.check.components import constant_value
+from spmlang.check.model import CheckedPlan, CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule
+
+MICRO = Decimal("0.000001")
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+
+
+def q6(value: Decimal) -> Decimal:
+    """Half away from zero to 10^-6 (Decimal's ROUND_HALF_UP rounds halves away from zero)."""
+    return value.quantize(MICRO, rounding=ROUND_HALF_UP)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Line:
+    payee: str
+    component: str
+    period: int
+    kind: str
+    txn: str | None
+    exact: Decimal
+    amount: Decimal = ZERO  # cents, after cumulative rounding
+    order: tuple = field(default=())
+
+
+# ---------------------------------------------------------------------- the calendar
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    index = day.month - 1 + months
+    return day.replace(year=day.year + index // 12, month=index % 12 + 1)
+
+
+def period_of(plan: CheckedPlan, day: dt.date) -> int | None:
+    start, count = plan.settings.year_start, plan.settings.periods
+    step = 12 // count
+    for p in range(count):
+        if add_months(start, p * step) <= day < add_months(start, (p + 1) * step):
+            return p
+    return None
+
+
+def period_end(plan: CheckedPlan, p: int) -> dt.date:
+    step = 12 // plan.settings.periods
+    return add_months(plan.settings.year_start, (p + 1) * step) - dt.timedelta(days=1)
+
+
+# ---------------------------------------------------------------------- expressions, one row at a time
+
+
+def evaluate(node, row: dict, builtins: dict | None = None):
+    """The value of a checked expression for one row (None when unknown)."""
+    builtins = builtins or {}
+    if isinstance(node, ir.Const):
+        return node.value
+    if isinstance(node, ir.Column):
+        return row.get(node.name)
+    if isinstance(node, ir.Builtin):
+        return builtins[node.name]
+    if isinstance(node, ir.Arith):
+        a, b = evaluate(node.left, row, builtins), evaluate(node.right, row, builtins)
+        if a is None or b is None:
+            return None
+        result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[node.op]()
+        return q6(result) if node.type is ir.Type.MONEY else result
+    if isinstance(node, ir.Negate):
+        value = evaluate(node.operand, row, builtins)
+        return None if value is None else -value
+    if isinstance(node, ir.Comparison):
+        a, b = evaluate(node.left, row, builtins), evaluate(node.right, row, builtins)
+        if a is None or b is None:
+            return None
+        return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.op]
+    if isinstance(node, ir.Logical):
+        a, b = evaluate(node.left, row, builtins), evaluate(node.right, row, builtins)
+        if node.op == "and":
+            return False if a is False or b is False else (None if a is None or b is None else True)
+        return True if a is True or b is True else (None if a is None or b is None else False)
+    if isinstance(node, ir.Not):
+        value = evaluate(node.operand, row, builtins)
+        return None if value is None else not value
+    if isinstance(node, ir.Member):
+        value = evaluate(node.operand, row, builtins)
+        if value is None:
+            return None
+        found = value in [c.value for c in node.values]
+        return not found if node.negated else found
+    if isinstance(node, ir.Between):
+        value = evaluate(node.operand, row, builtins)
+        low, high = evaluate(node.low, row, builtins), evaluate(node.high, row, builtins)
+        return None if value is None else low <= value <= high
+    raise NotImplementedError(f"the reference evaluator does not read {type(node).__name__}")
+
+
+# ---------------------------------------------------------------------- earning functions
+
+
+def tier_breakpoints(table, quota: Decimal) -> list[Decimal]:
+    if table.basis == "attainment":
+        return [q6(t.low * quota) for t in table.tiers]
+    return [t.low for t in table.tiers]
+
+
+def tier_index(lows: list[Decimal], m: Decimal) -> int:
+    """The tier holding m: a value on a boundary belongs to the higher tier."""
+    return max(sum(1 for low in lows if m >= low) - 1, 0)
+
+
+def tiers_value(table, rates: list[Decimal], m: Decimal, quota: Decimal) -> Decimal:
+    lows = tier_breakpoints(table, quota)
+    if table.mode == "retroactive":
+        return q6(rates[tier_index(lows, m)] * m)
+    total = min(m - lows[0], ZERO) * rates[0]  # below 0, the first tier's rate
+    for k, low in enumerate(lows):
+        high = lows[k + 1] if k + 1 < len(lows) else None
+        filled = max(m - low, ZERO) if high is None else min(max(m - low, ZERO), high - low)
+        total += rates[k] * filled
+    return q6(total)
+
+
+def curve_value(curve, m: Decimal, quota: Decimal, target: Decimal, extend_above: bool | None = None) -> Decimal:
+    x = (m / quota if quota else ZERO) if curve.basis == "attainment" else m
+    xs, ys = list(curve.xs), list(curve.ys)
+    above = curve.extend_above if extend_above is None else extend_above
+
+    def slope(i):
+        return (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
+
+    if x < xs[0]:
+        y = ys[0] + (x - xs[0]) * slope(0) if curve.extend_below else ZERO
+    elif x > xs[-1]:
+        y = ys[-1] + (x - xs[-1]) * slope(len(xs) - 2) if above else ys[-1]
+    else:
+        i = max(j for j in range(len(xs)) if xs[j] <= x)
+        y = ys[i] if i == len(xs) - 1 else ys[i] + (x - xs[i]) * slope(i)
+    return q6(y * target if curve.of_target else y)
+
+
+# ---------------------------------------------------------------------- the run
+
+
+class Reference:
+    def __init__(self, plan: CheckedPlan, rows: list[dict], quotas: dict, targets: dict):
+        """rows: dicts of column values (Decimal money, date, str); quotas/targets: {(payee, period): Decimal}."""
+        self.plan = plan
+        self.rows = rows
+        self.periods = plan.settings.periods
+        self.quota_period = quotas
+        self.target_period = targets
+        self.status: dict[int, str] = {}  # input row -> credited | excluded:NAME | rejected:REASON
+
+    def quota(self, payee: str, p: int) -> Decimal:
+        per = [self.quota_period.get((payee, i), ZERO) for i in range(self.periods)]
+        basis = self.plan.settings.attainment_basis
+        return sum(per[:p + 1], ZERO) if basis == "to_date" else (sum(per, ZERO) if basis == "annual" else per[p])
+
+    def target(self, payee: str, p: int) -> Decimal:
+        per = [self.target_period.get((payee, i), ZERO) for i in range(self.periods)]
+        basis = self.plan.settings.attainment_basis
+        return sum(per[:p + 1], ZERO) if basis == "to_date" else (sum(per, ZERO) if basis == "annual" else per[p])
+
+    def run(self) -> list[Line]:
+        plan, source = self.plan, self.plan.transactions
+        seen_keys, credited = set(), []
+        for index, row in enumerate(self.rows):
+            key = row[source.key]
+            if key in seen_keys:
+                self.status[index] = "rejected:duplicate_key"
+                continue
+            seen_keys.add(key)
+            failed = next((f.name for f in source.filters if evaluate(f.expr, row) is not True), None)
+            if failed is not None:
+                self.status[index] = f"excluded:{failed}"
+                continue
+            p = period_of(plan, row[source.date])
+            if p is None:
+                self.status[index] = "rejected:outside_year"
+                continue
+            credit = evaluate(source.credit, row)
+            credit = q6(credit) if credit is not None else None
+            if credit is None:
+                self.status[index] = "rejected:missing_value"
+                continue
+            credited.append({"index": index, "row": row, "key": key, "payee": row[source.payees[0].column],
+                             "date": row[source.date], "period": p, "credit": credit})
+        credited = self._check_basis(credited)
+        for c in credited:
+            self.status[c["index"]] = "credited"
+        by_payee: dict[str, list[dict]] = {}
+        for c in sorted(credited, key=lambda c: (c["payee"], c["date"], c["key"])):
+            by_payee.setdefault(c["payee"], []).append(c)
+        lines: list[Line] = []
+        for payee, payee_rows in by_payee.items():
+            measure = ZERO
+            for c in payee_rows:
+                if plan.settings.measure == "period_to_date" and (c is payee_rows[0] or c["period"] != previous):
+                    measure = ZERO
+                c["before"], measure = measure, measure + c["credit"]
+                c["after"], previous = measure, c["period"]
+            payee_lines = []
+            for index, component in enumerate(plan.components):
+                payee_lines += self._component(payee, payee_rows, component, index)
+            lines += self._plan_caps(payee, payee_lines)
+            for c in payee_rows:  # a credited row no component paid still gets a zero line
+                if not any(line.txn == c["key"] and line.kind != "gate" for line in payee_lines):
+                    lines.append(Line(payee, "", c["period"], "earning", c["key"], ZERO,
+                                      order=(c["period"], 1, c["date"], c["key"], 9, 0)))
+        return self._round(lines)
+
+    def _check_basis(self, credited: list[dict]) -> list[dict]:
+        from spmlang.check.model import component_needs_targets, components_need_quotas
+
+        direct = [c for c in self.plan.components if c.role == "direct"]
+        kept = []
+        for c in credited:
+            if components_need_quotas(direct) and self.quota(c["payee"], c["period"]) <= 0:
+                self.status[c["index"]] = "rejected:missing_quota"
+            elif (any(component_needs_targets(x) for x in direct) or any(cap.of_target for cap in self.plan.plan_caps)) \
+                    and not any((c["payee"], p) in self.target_period for p in range(self.periods)):
+                self.status[c["index"]] = "rejected:missing_quota"
+            else:
+                kept.append(c)
+        return kept
+
+    # ------------------------------------------------------------------ one component
+    def _component(self, payee: str, rows: list[dict], component, index: int) -> list[Line]:
+        rule, name = component.rule, component.name
+        kind = component.line_kind
+        chosen = [c for c in rows if all(evaluate(f.expr, c["row"], {"credit": c["credit"]}) is True
+                                         for f in component.filters)]
+        raw: list[Line] = []
+        earned = {}
+        for c in chosen if not isinstance(rule, PayOnceRule) else []:
+            mult = Decimal(1)
+            for m in component.multipliers:
+                if evaluate(m.condition, c["row"], {"credit": c["credit"]}) is True:
+                    mult *= m.factor
+            earned[c["key"]] = self._line_under(rule, c, mult, c["period"])
+            raw.append(Line(payee, name, c["period"], kind, c["key"], earned[c["key"]],
+                            order=(c["period"], 1, c["date"], c["key"], index, 0)))
+            c.setdefault("mult", {})[name] = mult
+        if self._reprices(rule):
+            so_far = ZERO
+            for p in range(1, self.periods):
+                so_far += sum((line.exact for line in raw if line.period == p - 1), ZERO)
+                earlier = [c for c in chosen if c["period"] < p]
+                if not earlier:
+                    continue
+                repriced = sum((self._line_under(rule, c, c["mult"][name], p) for c in earlier), ZERO)
+                # true_up(p) = earlier rows on p's basis - what they and earlier true-ups earned
+                if repriced - so_far:
+                    raw.append(Line(payee, name, p, "true_up", None, repriced - so_far,
+                                    order=(p, 0, dt.date.min, "", index, 0)))
+        if isinstance(rule, PayOnceRule) and rows:
+            for p in range(self.periods):
+                end_rows = [c for c in rows if c["period"] <= p] if self.plan.settings.measure == "year_to_date" \
+                    else [c for c in rows if c["period"] == p]
+                m = sum((c["credit"] for c in end_rows), ZERO)
+                quota = self.quota(payee, p)
+                builtins = {"attainment": m / quota if quota else ZERO, "credit": m, "quota": quota,
+                            "target": self.target(payee, p), "count": len(end_rows)}
+                if evaluate(rule.condition, {}, builtins) is True and (rule.by is None or
+                                                                       period_end(self.plan, p) <= rule.by):
+                    annual = sum((self.target_period.get((payee, i), ZERO) for i in range(self.periods)), ZERO)
+                    amount = q6(annual * rule.amount) if rule.of_target else rule.amount
+                    raw.append(Line(payee, name, p, "bonus", None, amount, order=(p, 2, dt.date.max, "", index, 0)))
+                    break
+        raw.sort(key=lambda line: line.order)
+        return self._caps_and_gate(payee, rows, component, index, raw)
+
+    def _reprices(self, rule) -> bool:
+        settings = self.plan.settings
+        if settings.measure != "year_to_date" or settings.attainment_basis != "to_date" or self.periods == 1:
+            return False
+        if isinstance(rule, TierRule):
+            return rule.table.basis == "attainment"
+        if isinstance(rule, RateRule) and rule.accelerator is not None:
+            return rule.accelerator.basis == "attainment"
+        if isinstance(rule, CurveRule):
+            return rule.curve.basis == "attainment" or rule.curve.of_target
+        return False
+
+    def _line_under(self, rule, c: dict, mult: Decimal, p: int) -> Decimal:
+        """What row c earns under the basis of period p."""
+        payee = c["payee"]
+        quota, target = self.quota(payee, p), self.target(payee, p)
+
+        def times(delta: Decimal) -> Decimal:
+            return delta if mult == 1 else q6(delta * mult)
+
+        if isinstance(rule, PayPerRowRule):
+            return times(evaluate(rule.amount, c["row"], {"credit": c["credit"]}))
+        if isinstance(rule, RateRule) and rule.accelerator is None:
+            return q6(c["credit"] * constant_value(rule.rate) * mult)
+        if isinstance(rule, RateRule):
+            rates = [t.rate * constant_value(rule.rate) for t in rule.accelerator.tiers]
+            value = lambda m: tiers_value(rule.accelerator, rates, m, quota)  # noqa: E731
+        elif isinstance(rule, TierRule):
+            rates = [t.rate for t in rule.table.tiers]
+            if rule.table.basis == "row":
+                return times(tiers_value(rule.table, rates, c["credit"], quota))
+            value = lambda m: tiers_value(rule.table, rates, m, quota)  # noqa: E731
+        elif isinstance(rule, CurveRule):
+            value = lambda m: curve_value(rule.curve, m, quota, target)  # noqa: E731
+        else:
+            raise AssertionError(rule)
+        return times(value(c["after"]) - value(c["before"]))
+
+    def _caps_and_gate(self, payee: str, rows: list[dict], component, index: int, raw: list[Line]) -> list[Line]:
+        paid = [line.exact for line in raw]
+        cuts: list[Line] = []
+        for cap in sorted(component.caps, key=lambda c: ("row", "period", "year").index(c.scope)):
+            kept = []
+            running: dict = {}
+            for line, amount in zip(raw, paid):
+                limit = self._limit(cap, payee, line.period)
+                if cap.scope == "row":
+                    keep = min(amount, limit) if line.kind not in ("true_up", "bonus") else amount
+                else:
+                    group = line.period if cap.scope == "period" else 0
+                    before = running.get(group, ZERO)
+                    running[group] = before + amount
+                    keep = min(running[group], limit) - min(before, limit)
+                kept.append(keep)
+            for line, amount, keep in zip(raw, paid, kept):
+                if amount != keep:
+                    cuts.append(Line(payee, line.component, line.period, "cap", line.txn, keep - amount,
+                                     order=line.order))
+            paid = kept
+        lines = raw + cuts
+        if component.gate is not None:
+            earned = [sum((a for line, a in zip(raw, paid) if line.period == p), ZERO) for p in range(self.periods)]
+            payable = ZERO
+            for p in range(self.periods):
+                end_rows = [c for c in rows if c["period"] <= p] if self.plan.settings.measure == "year_to_date" \
+                    else [c for c in rows if c["period"] == p]
+                m = sum((c["credit"] for c in end_rows), ZERO)
+                quota = self.quota(payee, p)
+                builtins = {"attainment": m / quota if quota else ZERO, "credit": m, "quota": quota,
+                            "target": self.target(payee, p), "count": len(end_rows)}
+                is_open = evaluate(component.gate, {}, builtins) is True
+                if self.plan.settings.measure == "year_to_date":
+                    new_payable = sum(earned[:p + 1], ZERO) if is_open else payable
+                    payout, payable = new_payable - payable, new_payable
+                else:
+                    payout = earned[p] if is_open else ZERO
+                if payout != earned[p] and any(line.period <= p for line in raw):
+                    lines.append(Line(payee, component.name, p, "gate", None, payout - earned[p],
+                                      order=(p, 2, dt.date.max, "", index, 1)))
+        rule = component.rule
+        if isinstance(rule, CurveRule) and not rule.curve.extend_above:
+            # A curve is flat above its last point: the row line shows what the last slope extended would
+            # pay, and a cap line the cut (the two add up to what was paid).
+            for line in raw:
+                if line.txn is None or line.kind != component.line_kind:
+                    continue
+                c = next(r for r in rows if r["key"] == line.txn)
+                quota, target = self.quota(payee, c["period"]), self.target(payee, c["period"])
+                extended = curve_value(rule.curve, c["after"], quota, target, True) - \
+                    curve_value(rule.curve, c["before"], quota, target, True)
+                mult = c["mult"][component.name]
+                extended = extended if mult == 1 else q6(extended * mult)
+                if extended != line.exact:
+                    lines.append(Line(payee, line.component, line.period, "cap", line.txn, line.exact - extended,
+                                      order=line.order))
+                    line.exact = extended
+        return lines
+
+    def _limit(self, cap, payee: str, p: int) -> Decimal:
+        if not cap.of_target:
+            return cap.amount
+        if cap.scope == "year":
+            annual = sum((self.target_period.get((payee, i), ZERO) for i in range(self.periods)), ZERO)
+            return q6(annual * cap.amount)
+        return q6(self.target_period.get((payee, p), ZERO) * cap.amount)
+
+    def _plan_caps(self, payee: str, lines: list[Line]) -> list[Line]:
+        kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5}
+        index_of = {c.name: i for i, c in enumerate(self.plan.components)}
+        lines = sorted(lines, key=lambda line: (line.order[0], line.order[1], line.order[2], line.order[3],
+                                                index_of.get(line.component, 99), kind_order[line.kind]))
+        amounts = [line.exact for line in lines]
+        extra = []
+        for cap in sorted(self.plan.plan_caps, key=lambda c: ("row", "period", "year").index(c.scope)):
+            running: dict = {}
+            kept = []
+            for line, amount in zip(lines, amounts):
+                group = line.period if cap.scope == "period" else 0
+                before = running.get(group, ZERO)
+                running[group] = before + amount
+                limit = self._limit(cap, payee, line.period)
+                kept.append(min(running[group], limit) - min(before, limit))
+            for line, amount, keep in zip(lines, amounts, kept):
+                if amount != keep:
+                    extra.append(Line(payee, line.component, line.period, "cap", line.txn, keep - amount,
+                                      order=line.order))
+            amounts = kept
+        return lines + extra
+
+    def _round(self, lines: list[Line]) -> list[Line]:
+        kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5}
+        index_of = {c.name: i for i, c in enumerate(self.plan.components)}
+        ordered = sorted(enumerate(lines), key=lambda item: (
+            item[1].payee, item[1].order[0], item[1].order[1], item[1].order[2], item[1].order[3],
+            index_of.get(item[1].component, -1), kind_order[item[1].kind], item[0]))
+        running: dict = {}
+        for _, line in ordered:
+            group = (line.payee, line.component, line.period)
+            before = running.get(group, ZERO)
+            running[group] = before + line.exact
+            line.amount = cents(running[group]) - cents(before)
+        return [line for _, line in ordered]

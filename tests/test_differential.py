@@ -1,0 +1,223 @@
+"""The vectorized engine against the reference evaluator, on random plans and data (hypothesis).
+
+Every input row must meet the same fate (credited, excluded by which filter,
+rejected for which reason) and every ledger line the same amount, to the cent,
+in the same order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pyarrow as pa
+from conftest import examples
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from reference.evaluator import Reference
+
+import spmlang
+
+PAYEES = ["ann", "bo", "cy"]
+KINDS = ["new", "renewal", "void"]
+
+
+def percent(value: int) -> str:
+    return f"{value}%"
+
+
+@st.composite
+def tier_table(draw, basis: str, value: str) -> str:
+    count = draw(st.integers(1, 4))
+    if basis == "attainment":
+        steps = draw(st.lists(st.integers(10, 80), min_size=count - 1, max_size=count - 1))
+        bounds, total = ["0%"], 0
+        for step in steps:
+            total += step
+            bounds.append(percent(total))
+    else:
+        steps = draw(st.lists(st.integers(5, 120), min_size=count - 1, max_size=count - 1))
+        bounds, total = ["$0"], 0
+        for step in steps:
+            total += step * 1000
+            bounds.append(f"${total:,}")
+    rows = []
+    for k in range(count):
+        high = bounds[k + 1] if k + 1 < count else ""
+        if value == "rate":
+            shown = f"rate {draw(st.integers(0, 2000)) / 100:g}%"
+        else:
+            shown = f"{draw(st.sampled_from(['0.5', '1', '1.25', '1.5', '2']))}x"
+        rows.append(f"    {bounds[k]} .. {high} {shown}")
+    return "\n".join(rows)
+
+
+@st.composite
+def component(draw, index: int) -> tuple[str, bool]:
+    """A component's text, and whether it pays % of target."""
+    uses_target = False
+    kind = "component"
+    rule = draw(st.sampled_from(["rate", "accelerator", "tiers", "row_tiers", "curve", "pay", "once"]))
+    body = []
+    if rule == "rate":
+        body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
+    elif rule == "accelerator":
+        basis = draw(st.sampled_from(["attainment", "credit"]))
+        body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
+        body.append(f"  accelerator on {basis} {{\n{draw(tier_table(basis, 'multiplier'))}\n  }}")
+    elif rule == "tiers":
+        basis = draw(st.sampled_from(["attainment", "credit"]))
+        mode = draw(st.sampled_from(["marginal", "retroactive"]))
+        body.append(f"  tiers {mode} on {basis} {{\n{draw(tier_table(basis, 'rate'))}\n  }}")
+    elif rule == "row_tiers":
+        mode = draw(st.sampled_from(["marginal", "retroactive"]))
+        body.append(f"  tiers {mode} on row credit {{\n{draw(tier_table('row', 'rate'))}\n  }}")
+    elif rule == "curve":
+        of_target = draw(st.booleans())
+        uses_target = of_target
+        xs = sorted(draw(st.lists(st.integers(1, 250), min_size=2, max_size=4, unique=True)))
+        points = []
+        for x in xs:
+            y = draw(st.integers(0, 300))
+            points.append(f"    {x}% -> " + (f"{y}% of target" if of_target else f"${y * 100:,}"))
+        extends = [f"    extend {w}" for w in ("below", "above") if draw(st.booleans())]
+        body.append("  curve on attainment {\n" + "\n".join(points + extends) + "\n  }")
+    elif rule == "pay":
+        kind = "spif"
+        body.append(f"  pay ${draw(st.integers(1, 2000)):,} per deal")
+    else:
+        kind = "bonus"
+        of_target = draw(st.booleans())
+        uses_target = uses_target or of_target
+        amount = f"{draw(st.integers(1, 50))}% of target" if of_target else f"${draw(st.integers(100, 9000)):,}"
+        by = f" by 2027-{draw(st.integers(3, 12)):02d}-{draw(st.integers(1, 28)):02d}" if draw(st.booleans()) else ""
+        body.append(f"  pay {amount} once when attainment >= {draw(st.integers(10, 150))}%{by}")
+    if rule != "once":
+        if draw(st.booleans()):
+            body.append(f'  where kind == "{draw(st.sampled_from(KINDS[:2]))}"')
+        if draw(st.booleans()):
+            body.append(f"  multiplier {draw(st.sampled_from(['0.5', '1.5', '2']))}x when amount > "
+                        f"${draw(st.integers(1, 100)) * 1000:,}")
+    for scope in ("row", "period", "year"):
+        if rule == "once" and scope == "row":
+            continue
+        if draw(st.integers(0, 3)) == 0:
+            if draw(st.booleans()):
+                uses_target = True
+                body.append(f"  cap {draw(st.integers(10, 300))}% of target per {scope}")
+            else:
+                body.append(f"  cap ${draw(st.integers(1, 60)) * 500:,} per {scope}")
+    if draw(st.integers(0, 3)) == 0:
+        body.append(f"  gate attainment >= {draw(st.integers(5, 120))}%")
+    return f"{kind} c{index} {{\n" + "\n".join(body) + "\n}\n", uses_target
+
+
+@st.composite
+def plans(draw) -> str:
+    payout = draw(st.sampled_from(["quarterly", "monthly", "half_yearly"]))
+    measure = draw(st.sampled_from(["year_to_date", "period_to_date"]))
+    basis = draw(st.sampled_from(["", "  attainment against annual quota\n"] +
+                                 (["  attainment against period quota\n"] if measure == "year_to_date" else [])))
+    credit = draw(st.sampled_from(["amount", "amount * 1.5"]))
+    text = (f'plan "R" {{\n  year starts 2027-01-01\n  payout {payout}\n  measure {measure}\n{basis}}}\n'
+            "transactions {\n  column id text\n  column rep text\n  column day date\n  column amount money\n"
+            f"  column kind text\n  key id\n  date day\n  payee rep\n  credit {credit}\n")
+    if draw(st.booleans()):
+        text += '  where not_void: kind != "void"\n'
+    text += "}\n"
+    for index in range(draw(st.integers(1, 3))):
+        part, _ = draw(component(index))
+        text += part
+    if draw(st.integers(0, 3)) == 0:
+        text += f"cap ${draw(st.integers(1, 80)) * 1000:,} per {draw(st.sampled_from(['period', 'year']))}\n"
+    return text
+
+
+@st.composite
+def data(draw, periods: int):
+    """Rows mostly inside the plan year and mostly paid; now and then a duplicate key, a credit note, a date
+    outside the year, a zero quota, a payee without quota or target."""
+    rows = []
+    for i in range(draw(st.integers(0, 30))):
+        outside = draw(st.integers(0, 19)) == 0
+        day = draw(st.dates(dt.date(2026, 12, 20), dt.date(2028, 1, 10)) if outside else
+                   st.dates(dt.date(2027, 1, 1), dt.date(2027, 12, 31)))
+        negative = draw(st.integers(0, 9)) == 0
+        cents = draw(st.integers(1, 500_000) if negative else st.integers(0, 20_000_000))
+        rows.append({
+            "id": f"T{draw(st.integers(0, 40)) if draw(st.integers(0, 14)) == 0 else i}",
+            "rep": draw(st.sampled_from(PAYEES)),
+            "day": day,
+            "amount": Decimal(-cents if negative else cents) / 100,
+            "kind": draw(st.sampled_from(KINDS[:2] * 4 + KINDS[2:])),
+        })
+    quotas, targets = {}, {}
+    for payee in PAYEES:
+        if draw(st.integers(0, 9)) == 0:
+            continue  # no quota at all
+        for p in range(periods):
+            zero = draw(st.integers(0, 15)) == 0
+            quotas[(payee, p)] = Decimal(0 if zero else draw(st.sampled_from([20, 50, 100, 150, 300]))) * 1000
+        if draw(st.integers(0, 9)):
+            for p in range(periods):
+                targets[(payee, p)] = Decimal(draw(st.integers(1, 40))) * 500
+    return rows, quotas, targets
+
+
+def as_tables(rows, quotas, targets, labels):
+    deals = pa.table({
+        "id": pa.array([r["id"] for r in rows], pa.string()),
+        "rep": pa.array([r["rep"] for r in rows], pa.string()),
+        "day": pa.array([r["day"] for r in rows], pa.date32()),
+        "amount": pa.array([r["amount"] for r in rows], pa.decimal128(18, 2)),
+        "kind": pa.array([r["kind"] for r in rows], pa.string()),
+    })
+
+    def amounts(values):
+        keys = sorted(values)
+        return pa.table({"payee": [k[0] for k in keys], "period": [labels[k[1]] for k in keys],
+                         "amount": pa.array([values[k] for k in keys], pa.decimal128(18, 2))})
+
+    return deals, amounts(quotas), amounts(targets)
+
+
+def engine_lines(result, labels) -> list[tuple]:
+    return [(r["payee"], labels.index(r["period"]), r["component"] or "", r["kind"], r["txn"], r["amount"])
+            for r in result.ledger.to_pylist()]
+
+
+def engine_status(result, count: int) -> dict[int, str]:
+    status = {i: "credited" for i in range(count)}
+    for r in result.excluded.to_pylist():
+        status[r["row"] - 1] = f"excluded:{r['filter']}"
+    for r in result.rejects.to_pylist():
+        status[r["row"] - 1] = f"rejected:{r['reason']}"
+    return status
+
+
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
+@given(st.data())
+def test_engine_equals_the_reference_to_the_cent(drawn):
+    text = drawn.draw(plans(), label="plan")
+    plan = spmlang.loads(text, "random.spm")
+    labels = plan.periods
+    rows, quotas, targets = drawn.draw(data(len(labels)), label="data")
+    deals, quota_table, target_table = as_tables(rows, quotas, targets, labels)
+    result = plan.run(deals, quotas=quota_table, targets=target_table)
+
+    reference = Reference(plan.checked, rows, quotas, targets)
+    expected = [(line.payee, line.period, line.component, line.kind, line.txn, line.amount)
+                for line in reference.run()]
+    kinds = sorted({line[3] for line in expected})
+    event(f"line kinds: {', '.join(kinds) or 'none'}")
+    event(f"credited rows: {'none' if not result.accounting['credited'] else 'some'}")
+    assert engine_status(result, len(rows)) == reference.status
+    actual = engine_lines(result, labels)
+    totals = {}
+    for payee, period, component, _, _, amount in expected:
+        totals[(payee, period, component)] = totals.get((payee, period, component), Decimal(0)) + amount
+    engine_totals = {}
+    for payee, period, component, _, _, amount in actual:
+        engine_totals[(payee, period, component)] = engine_totals.get((payee, period, component), Decimal(0)) + amount
+    assert {k: v for k, v in engine_totals.items() if v} == {k: v for k, v in totals.items() if v}
+    assert actual == expected
