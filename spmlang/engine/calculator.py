@@ -44,7 +44,7 @@ from spmlang.engine.inputs import load_table
 from spmlang.engine.limits import apply_caps, gate_lines
 from spmlang.engine.lines import END, KIND, ROW, START, Lines, ledger_order, make_lines
 from spmlang.engine.measures import Basis, Streams, build_streams, make_basis
-from spmlang.engine.money import UNIT, cumulative_cents
+from spmlang.engine.money import CENT, UNIT, cumulative_cents, units_to_cents
 from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
 from spmlang.engine.sources import resolve_plan_file
 from spmlang.engine.transactions import Transactions, read_transactions, reject_issues
@@ -317,6 +317,9 @@ class Calculator:
         order = np.lexsort((lines.row, lines.phase, lines.period, lines.payee, lines.role))
         lines = lines.take(order)
         stream_key = stream_key[order]
+        # Round what the rule earned, cumulatively per payee over the year; caps and gates then act on cents,
+        # so that no cap is ever crossed by rounding (docs/calculation.md §5).
+        lines.amount = cumulative_cents(lines.exact, grouping.starts_from_keys(stream_key)) * CENT
         paid, cap_lines = apply_caps(lines, stream_key, list(spec.caps), self.cap_clauses[index], basis)
         extra = [cap_lines]
         if spec.gate is not None:
@@ -332,11 +335,12 @@ class Calculator:
         """Split each row line past a curve's last point into what the last slope would pay and a cap
         line for the cut. Caps and gates above worked on the line as paid; the split keeps its sum."""
         on_row = (lines.row >= 0) & (lines.kind == KIND[spec.line_kind])
-        cut = np.where(on_row, beyond[np.maximum(lines.row, 0)], 0)
+        cut = units_to_cents(np.where(on_row, beyond[np.maximum(lines.row, 0)], 0)) * CENT
         hit = np.flatnonzero(cut != 0)
         if hit.size == 0:
             return None
         lines.amount[hit] += cut[hit]
+        lines.exact[hit] += beyond[lines.row[hit]]
         top = spec.rule.curve
         last = text.format_percent(top.xs[-1]) if top.basis == "attainment" else text.format_money(top.xs[-1])
         cut_from = lines.take(hit)
@@ -428,11 +432,9 @@ def _stream_of(lines: Lines, streams: Streams) -> np.ndarray:
 
 
 def _round(lines: Lines) -> np.ndarray:
-    """Cumulative rounding to cents within (payee, component, period), in ledger order."""
-    if len(lines) == 0:
-        return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((np.arange(len(lines)), lines.period, lines.component, lines.payee))
-    starts = grouping.starts_from_keys(lines.payee[order], lines.component[order], lines.period[order])
-    cents = np.empty(len(lines), dtype=np.int64)
-    cents[order] = cumulative_cents(lines.amount[order], starts)
+    """Every line's amount in cents. Earnings were rounded cumulatively per payee and component over the
+    year before caps and gates; those act on cents, so every amount is already whole cents."""
+    cents, rest = np.divmod(lines.amount, CENT)
+    if np.any(rest):  # pragma: no cover - a broken invariant of the engine, not a user error
+        raise AssertionError("a ledger line is not a whole number of cents")
     return cents

@@ -16,17 +16,19 @@ from spmlang.check.model import CapSpec
 from spmlang.engine import grouping, text
 from spmlang.engine.lines import END, ROW, Lines, make_lines
 from spmlang.engine.measures import Basis, Streams
-from spmlang.engine.money import decimal_to_units, to_units
+from spmlang.engine.money import CENT, decimal_to_units, to_units, units_to_cents
 
 _SCOPE_ORDER = {"row": 0, "period": 1, "year": 2}
 
 
 def cap_limit(cap: CapSpec, payee: np.ndarray, period: np.ndarray, basis: Basis) -> np.ndarray:
-    """The cap in units for each line's payee and period."""
+    """The cap for each line's payee and period, in units of whole cents (caps act on rounded amounts)."""
     if not cap.of_target:
-        return np.full(payee.size, decimal_to_units(cap.amount), dtype=np.int64)
-    target = basis.target_annual[payee] if cap.scope == "year" else basis.target_period[payee, period]
-    return to_units(target.astype(np.float64) * float(cap.amount))
+        limit = np.full(payee.size, decimal_to_units(cap.amount), dtype=np.int64)
+    else:
+        target = basis.target_annual[payee] if cap.scope == "year" else basis.target_period[payee, period]
+        limit = to_units(target.astype(np.float64) * float(cap.amount))
+    return units_to_cents(limit) * CENT
 
 
 def _cumulative_cap(values: np.ndarray, starts: np.ndarray, limit: np.ndarray) -> np.ndarray:

@@ -22,7 +22,8 @@ class Lines:
     period: np.ndarray  # int16
     phase: np.ndarray  # int8: START, ROW or END
     row: np.ndarray  # int64: ordered credit row, -1 for an adjustment
-    amount: np.ndarray  # int64 units, exact
+    amount: np.ndarray  # int64 units: what the line pays (whole cents once the earnings are rounded)
+    exact: np.ndarray  # int64 units: what the rule earned before rounding (= amount for adjustments)
     cut: np.ndarray  # int64 units: what a cap or gate took off (0 elsewhere)
     rate: np.ndarray  # float64, NaN where none
     multiplier: np.ndarray  # float64
@@ -58,7 +59,7 @@ class Lines:
 
 
 def make_lines(n: int, *, payee, role, component: int, kind: str, period, phase: int, row=None, amount,
-               cut=None, rate=None, multiplier=None, tier=None, explanation, clause: int) -> Lines:
+               cut=None, rate=None, multiplier=None, tier=None, explanation, clause: int, exact=None) -> Lines:
     """Lines of one kind from one component; scalars broadcast."""
     def column(value, dtype, default):
         if value is None:
@@ -69,6 +70,7 @@ def make_lines(n: int, *, payee, role, component: int, kind: str, period, phase:
         payee=column(payee, np.int32, 0), role=column(role, np.int8, 0), component=column(component, np.int16, -1),
         kind=column(KIND[kind], np.int8, 0), period=column(period, np.int16, 0), phase=column(phase, np.int8, ROW),
         row=column(row, np.int64, -1), amount=column(amount, np.int64, 0), cut=column(cut, np.int64, 0),
+        exact=column(amount if exact is None else exact, np.int64, 0),
         rate=column(rate, np.float64, np.nan), multiplier=column(multiplier, np.float64, 1.0),
         tier=tier if tier is not None else pa.nulls(n, pa.string()), explanation=explanation,
         clause=column(clause, np.int32, -1),

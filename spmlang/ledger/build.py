@@ -121,7 +121,7 @@ def build_ledger(output: RunOutput, run: str) -> pa.Table:
         "multiplier": _ratio(lines.multiplier, on_row),
         "amount": cents_to_decimal_array(output.cents),
         "amount_cut": cents_to_decimal_array(units_to_cents(lines.cut)),
-        "explanation": _with_rounding_note(lines.explanation, lines.amount, output.cents),
+        "explanation": _with_rounding_note(lines.explanation, lines.exact, output.cents),
         "clause": text.pick(lines.clause, clause_text),
     }
     return pa.table(columns, schema=LEDGER_SCHEMA)

@@ -178,7 +178,7 @@ def _trail_line(output: RunOutput, index: int, row: dict) -> TrailLine:
     if span is not None:
         text_lines = output.plan.source.splitlines()
         source = text_lines[span.line - 1].strip() if 0 < span.line <= len(text_lines) else ""
-    exact = units(lines.amount[index])
+    exact = units(lines.exact[index])
     return TrailLine(
         kind=row["kind"], component=row["component"], txn=row["txn"],
         date=row["date"].isoformat() if row["date"] else None, clause=row["clause"] or "", source=source,
@@ -198,7 +198,7 @@ def _retroactive_slices(output: RunOutput, function: TierFunction, index: int, c
     credit = units(output.rows.credit[credit_row])
     own = credit * function.decimal_rates[now]
     pieces = [Slice(function.labels[now], credit, function.rate_labels[now], own)]
-    uplift = units(output.lines.amount[index]) - own
+    uplift = units(output.lines.exact[index]) - own
     if uplift:
         rates = f"{function.rate_labels[was]} → {function.rate_labels[now]}"
         pieces.append(Slice(UPLIFT, units(before), rates, uplift))

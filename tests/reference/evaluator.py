@@ -4,8 +4,9 @@ Row by row, in plain Python and decimal.Decimal, in the order of
 ../shared/design/calculation-model.md. It shares the parser and checker with
 spmlang (it reads a CheckedPlan) and nothing of the engine. It follows the
 numeric model of docs/calculation.md §5: amounts are exact decimals quantized
-to 10^-6 of the currency at the same points as the engine, then rounded to
-cents cumulatively.
+to 10^-6 of the currency at the same points as the engine; each component's
+earnings are rounded to cents cumulatively over the year, and caps, gates and
+plan caps act on those cents.
 
 It covers what the differential tests generate: one payee column, rates,
 marginal/retroactive tiers (attainment, credit, row credit), accelerators,
@@ -293,6 +294,10 @@ class Reference:
                     raw.append(Line(payee, name, p, "bonus", None, amount, order=(p, 2, dt.date.max, "", index, 0)))
                     break
         raw.sort(key=lambda line: line.order)
+        running = ZERO  # what the rule earned, rounded cumulatively over the year; caps and gates act on cents
+        for line in raw:
+            before, running = running, running + line.exact
+            line.amount = cents(running) - cents(before)
         return self._caps_and_gate(payee, rows, component, index, raw)
 
     def _reprices(self, rule) -> bool:
@@ -334,13 +339,13 @@ class Reference:
         return times(value(c["after"]) - value(c["before"]))
 
     def _caps_and_gate(self, payee: str, rows: list[dict], component, index: int, raw: list[Line]) -> list[Line]:
-        paid = [line.exact for line in raw]
+        paid = [line.amount for line in raw]
         cuts: list[Line] = []
         for cap in sorted(component.caps, key=lambda c: ("row", "period", "year").index(c.scope)):
             kept = []
             running: dict = {}
             for line, amount in zip(raw, paid):
-                limit = self._limit(cap, payee, line.period)
+                limit = cents(self._limit(cap, payee, line.period))
                 if cap.scope == "row":
                     keep = min(amount, limit) if line.kind not in ("true_up", "bonus") else amount
                 else:
@@ -352,7 +357,7 @@ class Reference:
             for line, amount, keep in zip(raw, paid, kept):
                 if amount != keep:
                     cuts.append(Line(payee, line.component, line.period, "cap", line.txn, keep - amount,
-                                     order=line.order))
+                                     keep - amount, order=line.order))
             paid = kept
         lines = raw + cuts
         if component.gate is not None:
@@ -373,7 +378,7 @@ class Reference:
                     payout = earned[p] if is_open else ZERO
                 if payout != earned[p] and any(line.period <= p for line in raw):
                     lines.append(Line(payee, component.name, p, "gate", None, payout - earned[p],
-                                      order=(p, 2, dt.date.max, "", index, 1)))
+                                      payout - earned[p], order=(p, 2, dt.date.max, "", index, 1)))
         rule = component.rule
         if isinstance(rule, CurveRule) and not rule.curve.extend_above:
             # A curve is flat above its last point: the row line shows what the last slope extended would
@@ -387,10 +392,11 @@ class Reference:
                     curve_value(rule.curve, c["before"], quota, target, True)
                 mult = c["mult"][component.name]
                 extended = extended if mult == 1 else q6(extended * mult)
-                if extended != line.exact:
-                    lines.append(Line(payee, line.component, line.period, "cap", line.txn, line.exact - extended,
+                cut = cents(extended - line.exact)
+                if cut:
+                    lines.append(Line(payee, line.component, line.period, "cap", line.txn, -cut, -cut,
                                       order=line.order))
-                    line.exact = extended
+                    line.amount += cut
         return lines
 
     def _limit(self, cap, payee: str, p: int) -> Decimal:
@@ -406,7 +412,7 @@ class Reference:
         index_of = {c.name: i for i, c in enumerate(self.plan.components)}
         lines = sorted(lines, key=lambda line: (line.order[0], line.order[1], line.order[2], line.order[3],
                                                 index_of.get(line.component, 99), kind_order[line.kind]))
-        amounts = [line.exact for line in lines]
+        amounts = [line.amount for line in lines]
         extra = []
         for cap in sorted(self.plan.plan_caps, key=lambda c: ("row", "period", "year").index(c.scope)):
             running: dict = {}
@@ -415,25 +421,20 @@ class Reference:
                 group = line.period if cap.scope == "period" else 0
                 before = running.get(group, ZERO)
                 running[group] = before + amount
-                limit = self._limit(cap, payee, line.period)
+                limit = cents(self._limit(cap, payee, line.period))
                 kept.append(min(running[group], limit) - min(before, limit))
             for line, amount, keep in zip(lines, amounts, kept):
                 if amount != keep:
                     extra.append(Line(payee, line.component, line.period, "cap", line.txn, keep - amount,
-                                      order=line.order))
+                                      keep - amount, order=line.order))
             amounts = kept
         return lines + extra
 
     def _round(self, lines: list[Line]) -> list[Line]:
+        """The lines in ledger order (their amounts are cents already)."""
         kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5}
         index_of = {c.name: i for i, c in enumerate(self.plan.components)}
         ordered = sorted(enumerate(lines), key=lambda item: (
             item[1].payee, item[1].order[0], item[1].order[1], item[1].order[2], item[1].order[3],
             index_of.get(item[1].component, -1), kind_order[item[1].kind], item[0]))
-        running: dict = {}
-        for _, line in ordered:
-            group = (line.payee, line.component, line.period)
-            before = running.get(group, ZERO)
-            running[group] = before + line.exact
-            line.amount = cents(running[group]) - cents(before)
         return [line for _, line in ordered]
