@@ -1,0 +1,166 @@
+"""Every kind of bad input ends in a reasoned reject or a clear error, through the API and through the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import spmlang
+
+PLAN = """plan "Bad data" {
+  year starts 2027-01-01
+  payout quarterly
+}
+transactions {
+  column id      text
+  column rep     text
+  column day     date
+  column product text
+  column amount  money
+  key    id
+  date   day
+  payee  rep
+  credit amount
+  POLICY
+}
+quotas {
+  rows {
+    ann 2027-Q1 $100,000
+    ann 2027-Q2 $100,000
+    bo  2027-Q1 $0
+  }
+}
+table products {
+  column product text
+  column rate    percent
+  key product
+  rows {
+    "GTX Pro"    5%
+    "MG Special" 3%
+  }
+}
+component commission {
+  rate products[product]
+  accelerator on attainment {
+    0%   .. 100% 1x
+    100% ..      1.5x
+  }
+}
+"""
+HEADER = "id,rep,day,product,amount\n"
+GOOD = "G1,ann,2027-01-05,GTX Pro,1000.00\n"
+
+# name: (file content after the header, reason, column, part of the message)
+REJECTS = {
+    "unparsable date": ("B1,ann,2027-02-30,GTX Pro,10\n", "invalid_value", "day", "cannot read '2027-02-30' as a date"),
+    "empty key": (",ann,2027-01-05,GTX Pro,10\n", "missing_value", "id", "the key (id) is empty"),
+    "empty payee": ("B1,,2027-01-05,GTX Pro,10\n", "missing_value", "rep", "the payee (rep) is empty"),
+    "empty date": ("B1,ann,,GTX Pro,10\n", "missing_value", "day", "the date (day) is empty"),
+    "empty amount": ("B1,ann,2027-01-05,GTX Pro,\n", "missing_value", "amount", "the credit (`amount`) is empty"),
+    "not a number": ("B1,ann,2027-01-05,GTX Pro,NaN\n", "invalid_value", "amount", "cannot read 'NaN'"),
+    "duplicate key": ("G1,ann,2027-01-06,GTX Pro,10\n", "duplicate_key", "id", "duplicate key 'G1' (first seen at row 2)"),
+    "no quota": ("B1,cy,2027-01-05,GTX Pro,10\n", "missing_quota", None, "no quota for cy in 2027-Q1"),
+    "zero quota": ("B1,bo,2027-01-05,GTX Pro,10\n", "missing_quota", None, "the quota basis of bo is zero in 2027-Q1"),
+    "outside the plan year": ("B1,ann,2028-01-05,GTX Pro,10\n", "outside_year", "day", "outside the plan year"),
+    "lookup key not in its table": ("B1,ann,2027-01-05,GTXPro,10\n", "missing_lookup", "product",
+                                    "'GTXPro' is not in table products (did you mean 'GTX Pro'?)"),
+}
+
+
+def plan(policy: str = "") -> spmlang.Plan:
+    return spmlang.loads(PLAN.replace("POLICY", policy), "bad.spm")
+
+
+def write_plan(tmp_path, policy: str = ""):
+    path = tmp_path / "bad.spm"
+    path.write_text(PLAN.replace("POLICY", policy))
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(REJECTS))
+def test_bad_rows_are_rejected_with_their_reason_through_the_api(tmp_path, case):
+    content, reason, column, message = REJECTS[case]
+    deals = tmp_path / "deals.csv"
+    deals.write_text(HEADER + GOOD + content)
+    result = plan().run(deals)
+    (reject,) = result.rejects.to_pylist()
+    assert (reject["row"], reject["reason"], reject["column"]) == (3, reason, column)
+    assert message in reject["message"]
+    counts = result.accounting
+    assert counts["read"] == 2 and counts["credited"] == 1 and counts["rejected"] == {reason: 1}
+
+
+@pytest.mark.parametrize("case", sorted(REJECTS))
+def test_bad_rows_are_rejected_with_their_reason_through_the_cli(spm, tmp_path, case):
+    content, reason, column, message = REJECTS[case]
+    deals = tmp_path / "deals.csv"
+    deals.write_text(HEADER + GOOD + content)
+    rejects = tmp_path / "rejects.csv"
+    result = spm("run", write_plan(tmp_path), "--deals", deals, "--rejects", rejects)
+    assert result.returncode == 0, result.stderr
+    assert f"rejected, {reason.replace('_', ' ')}: 1" in result.stdout
+    assert reason in rejects.read_text() and message.split("'")[0] in rejects.read_text()
+    strict = spm("run", write_plan(tmp_path), "--deals", deals, "--strict")
+    assert strict.returncode == 2 and "Traceback" not in strict.stderr
+    assert f"{deals}, row 3" in strict.stderr and "--strict" in strict.stderr
+
+
+def test_the_plan_chooses_error_for_a_kind_of_problem(spm, tmp_path):
+    deals = tmp_path / "deals.csv"
+    deals.write_text(HEADER + GOOD + REJECTS["lookup key not in its table"][0])
+    with pytest.raises(spmlang.InputError) as caught:
+        plan("on missing_lookup error").run(deals)
+    assert caught.value.code == "E510" and caught.value.row == 3 and caught.value.column == "product"
+    assert "the plan says `on missing_lookup error`" in caught.value.hint
+    result = spm("run", write_plan(tmp_path, "on missing_lookup error"), "--deals", deals)
+    assert result.returncode == 2 and "'GTXPro' is not in table products" in result.stderr
+    # other problems keep the default: reject
+    deals.write_text(HEADER + GOOD + REJECTS["duplicate key"][0])
+    assert plan("on missing_lookup error").run(deals).accounting["rejected"] == {"duplicate_key": 1}
+
+
+def _parquet(path, **columns):
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+ERRORS = {
+    "a declared column missing": (
+        lambda p: p.write_text("id,rep,day,amount\nG1,ann,2027-01-05,10\n") or p, "deals.csv",
+        "column 'product': the column 'product' is missing"),
+    "a column of the wrong type": (
+        lambda p: _parquet(p, id=["G1"], rep=["ann"], day=pa.array([20270105], pa.int64()), product=["GTX Pro"],
+                           amount=[10.0]), "deals.parquet", "column 'day': the column is int64, which cannot be read as date"),
+    "an empty file": (lambda p: p.write_text("") or p, "deals.csv", "the file is empty"),
+    "a truncated parquet file": (
+        lambda p: (_parquet(p, id=["G1"] * 50, rep=["ann"] * 50), p.write_bytes(p.read_bytes()[:90]))[0],
+        "deals.parquet", "cannot read this parquet file"),
+    "a corrupt parquet file": (lambda p: p.write_bytes(b"PAR1 this is not parquet PAR1") or p, "deals.parquet",
+                               "cannot read this parquet file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERRORS))
+def test_unusable_inputs_are_errors_naming_the_file(spm, tmp_path, case):
+    make, name, message = ERRORS[case]
+    deals = tmp_path / name
+    make(deals)
+    with pytest.raises(spmlang.InputError) as caught:
+        plan().run(deals)
+    assert message in str(caught.value) and str(deals) in str(caught.value)
+    result = spm("run", write_plan(tmp_path), "--deals", deals)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bom_semicolons_and_thousands_separators_are_read(tmp_path):
+    text = PLAN.replace("POLICY", "").replace("column amount  money", 'column amount  money "1.234,56"')
+    text = text.replace("column day     date", 'column day     date "%d.%m.%Y"')
+    deals = tmp_path / "deals.csv"
+    deals.write_bytes("\ufeffid;rep;day;product;amount\nG1;ann;05.01.2027;GTX Pro;1.234,50\n".encode("utf-8"))
+    result = spmlang.loads(text).run(deals)
+    (line,) = result.ledger.to_pylist()
+    assert (line["txn"], line["date"], str(line["credit"]), str(line["amount"])) == (
+        "G1", dt.date(2027, 1, 5), "1234.50", "61.73")
