@@ -32,6 +32,7 @@ from spmlang.syntax import ast
 if TYPE_CHECKING:
     from spmlang.check.checker import Checker
 
+MAX_TIERS = 1_000
 ROLE_WORDS = {"direct": "direct", "rollup": "rollup", "team": "rollup"}
 BASIS = {("attainment",): "attainment", ("credit",): "credit", ("row", "credit"): "row"}
 CAP_SCOPES = {"row": "row", "deal": "row", "transaction": "row", "period": "period", "year": "year"}
@@ -242,6 +243,10 @@ class ComponentChecker:
         if not rows:
             c.error("E406", "the tier table is empty", span)
             return None
+        if len(rows) > MAX_TIERS:
+            c.error("E410", f"the tier table has {len(rows):,} tiers; a table holds at most {MAX_TIERS:,}", span,
+                    "a comp plan has a handful of tiers; a schedule this long belongs in a lookup table")
+            return None
         money_credit = self.source.credit_type is Type.MONEY
         rate_kind = "multiplier" if accelerator else ("rate" if money_credit else "money")
         tiers, ok = [], True
@@ -317,6 +322,10 @@ class ComponentChecker:
         c = self.c
         basis = self._basis(block.basis, ("attainment", "credit"))
         if basis is None:
+            return None
+        if len(block.points) > MAX_TIERS:
+            c.error("E410", f"the curve has {len(block.points):,} points; a curve holds at most {MAX_TIERS:,}",
+                    block.span)
             return None
         if len(block.points) < 2:
             c.error("E407", "a payout curve needs at least two points", block.span,

@@ -17,7 +17,7 @@ from spmlang.check.model import ColumnSpec, TableSpec
 from spmlang.diagnostics import Diagnostic, did_you_mean
 from spmlang.syntax import ast
 
-MAX_EXPRESSION_DEPTH = 64
+MAX_EXPRESSION_DEPTH = 200
 
 # name -> (argument types or None for "any quantity", result rule)
 FUNCTIONS = {

@@ -24,6 +24,7 @@ ROLES = {
     "roster": {"payee": "payee", "manager": "manager"},
     "lookup": {},
 }
+MAX_INLINE_ROWS = 10_000
 DEFAULT_PER = {"quotas": "period", "targets": "year"}
 PER_WORDS = {"period": "period", "year": "year", "annual": "year", "yearly": "year",
              "quarter": "period", "month": "period", "half": "period"}
@@ -196,6 +197,11 @@ class TableChecker:
         c = self.checker
         specs = list(columns.values())
         rows, seen = [], {}
+        if len(block.rows) > MAX_INLINE_ROWS:
+            c.error("E410", f"table '{name}' has {len(block.rows):,} rows in the plan; a plan holds at most "
+                    f"{MAX_INLINE_ROWS:,}", block.span, "put the rows in a data file and pass it with "
+                    "--table NAME=PATH (or --quotas, --targets, --roster)")
+            return None
         key_index = [list(columns).index(k) for k in key_columns]
         ok = True
         for values, span in zip(block.rows, block.row_spans):

@@ -19,6 +19,8 @@ from spmlang.syntax import ast
 from spmlang.syntax.transformer import ToAst
 
 MAX_SYNTAX_ERRORS = 20
+# A plan is a small text file; tables of data belong in data files. Past this, parse nothing.
+MAX_PLAN_CHARS = 1_000_000
 
 
 def grammar_path() -> Path:
@@ -80,6 +82,8 @@ def _describe_token(token: Token) -> str:
 
 def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
     """Parse plan text. Raises :class:`PlanError` with every syntax error found."""
+    if len(text) > MAX_PLAN_CHARS:
+        raise PlanError([too_large(path, len(text))], {})
     diagnostics: list[Diagnostic] = []
     working = text
     blanked_lines: set[int] = set()
@@ -104,10 +108,28 @@ def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
     if diagnostics:
         raise PlanError(diagnostics, {path: text})
     builder = ToAst(path)
-    items = builder.transform(tree)
+    try:
+        items = builder.transform(tree)
+    except RecursionError:
+        raise PlanError([_too_deep(text, path)], {path: text}) from None
     if builder.diagnostics:
         raise PlanError(builder.diagnostics, {path: text})
     return ast.PlanFile(path=path, source=text, items=tuple(items))
+
+
+def too_large(path: str, size: int) -> Diagnostic:
+    return Diagnostic("E110", f"the plan is {size:,} characters long; a plan holds at most {MAX_PLAN_CHARS:,}",
+                      Span(path, 1, 1, 1, 2), "put large tables in data files and pass them with --table NAME=PATH")
+
+
+def _too_deep(text: str, path: str) -> Diagnostic:
+    """An expression too long or too deeply nested to read: point at the line with the most operators."""
+    lines = text.splitlines() or [""]
+    counts = [sum(line.count(op) for op in "+-*/(") for line in lines]
+    number = counts.index(max(counts)) + 1
+    return Diagnostic("E111", "an expression here is too long or too deeply nested to read",
+                      Span(path, number, 1, number, len(lines[number - 1]) + 1),
+                      "split it into simpler parts, for example with a lookup table")
 
 
 def _syntax_diagnostic(error: UnexpectedInput, path: str) -> Diagnostic:

@@ -1,0 +1,150 @@
+"""Hostile or broken plans: a diagnostic with a position every time, quickly; limits instead of hangs;
+a plan is data and cannot reach outside its folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, examples
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import spmlang
+
+PLANS = [p.read_text() for p in sorted((ROOT / "examples" / "plans").glob("*.spm")) if ".test." not in p.name]
+TOKEN = re.compile(r'"[^"\n]*"|\$[\d,.]+|\d[\w.%]*|[A-Za-z_]\w*|\.\.|->|==|!=|<=|>=|\S')
+
+
+def check_quietly(text: str) -> None:
+    """Parse and check: fine, or a PlanError whose every diagnostic has a position; fast."""
+    started = time.perf_counter()
+    try:
+        spmlang.loads(text, "fuzz.spm")
+    except spmlang.PlanError as error:
+        assert error.diagnostics
+        assert all(d.span is not None and d.span.line >= 1 for d in error.diagnostics)
+        error.render()
+    assert time.perf_counter() - started < 1.0
+
+
+@st.composite
+def mutated(draw) -> str:
+    text = draw(st.sampled_from(PLANS))
+    tokens = [(m.start(), m.end()) for m in TOKEN.finditer(text)]
+    for _ in range(draw(st.integers(1, 4))):
+        start, end = tokens[draw(st.integers(0, len(tokens) - 1))]
+        operation = draw(st.sampled_from(["drop", "double", "swap", "replace"]))
+        if operation == "drop":
+            text = text[:start] + text[end:]
+        elif operation == "double":
+            text = text[:end] + " " + text[start:end] + text[end:]
+        elif operation == "swap":
+            other_start, other_end = tokens[draw(st.integers(0, len(tokens) - 1))]
+            text = text[:start] + text[other_start:other_end] + text[end:]
+        else:
+            text = text[:start] + draw(st.sampled_from(["{", "}", "(", "..", "%", "$", "x", "rate", "\n", '"']))\
+                + text[end:]
+        tokens = [(m.start(), m.end()) for m in TOKEN.finditer(text)]
+    return text
+
+
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_mutated_plans_give_diagnostics_not_crashes(text):
+    check_quietly(text)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('plan"{}()[]$%.,:;#-+*/<>=!x 0123456789\n\tratequotas')),
+               max_size=300))
+def test_random_text_gives_diagnostics_not_crashes(text):
+    check_quietly(text)
+
+
+BASE = (ROOT / "examples/plans/account_executive.spm").read_text()
+
+
+def test_a_very_long_expression_is_an_error_not_a_crash():
+    text = BASE.replace("credit amount", "credit " + " + ".join(["amount"] * 5000))
+    with pytest.raises(spmlang.PlanError) as caught:
+        spmlang.loads(text)
+    credit_line = next(i for i, line in enumerate(BASE.splitlines(), 1) if line.strip().startswith("credit"))
+    assert caught.value.diagnostics[0].code == "E111" and caught.value.diagnostics[0].span.line == credit_line
+
+
+def test_deep_nesting_is_an_error():
+    text = BASE.replace("credit amount", "credit " + " + ".join(["amount"] * 250))
+    with pytest.raises(spmlang.PlanError, match="nested more than 200 levels"):
+        spmlang.loads(text)
+
+
+def test_a_million_tiers_is_stopped_before_parsing():
+    tiers = "".join(f"    ${i * 10} .. ${(i + 1) * 10} rate 1%\n" for i in range(1_000_000))
+    text = BASE.replace("    0%   .. 50%  0.5x  # 4% until half of quota\n", tiers)
+    started = time.perf_counter()
+    with pytest.raises(spmlang.PlanError) as caught:
+        spmlang.loads(text)
+    assert caught.value.diagnostics[0].code == "E110"
+    assert time.perf_counter() - started < 1.0
+
+
+def test_too_many_tiers_and_inline_rows_are_errors():
+    tiers = "component t {\n  tiers marginal on credit {\n" + "".join(
+        f"    ${i * 10} .. ${(i + 1) * 10} rate 1%\n" for i in range(1_001)) + "    $20,000 .. rate 1%\n  }\n}\n"
+    with pytest.raises(spmlang.PlanError, match="at most 1,000"):
+        spmlang.loads(BASE + tiers)
+    rows = "table big {\n  column k text\n  column v number\n  key k\n  rows {\n" + "".join(
+        f"    k{i} {i}\n" for i in range(10_001)) + "  }\n}\n"
+    with pytest.raises(spmlang.PlanError, match="a plan holds at most 10,000") as caught:
+        spmlang.loads(BASE + rows)
+    assert "put the rows in a data file" in caught.value.diagnostics[0].hint
+
+
+def test_a_1_gb_plan_file_is_refused_without_reading_it(tmp_path, spm):
+    plan = tmp_path / "huge.spm"
+    with plan.open("wb") as handle:  # a sparse file: a gigabyte long, no disk used
+        handle.truncate(1 << 30)
+    started = time.perf_counter()
+    result = spm("check", plan)
+    assert result.returncode == 1 and "error[E110]" in result.stderr and "1,073,741,824" in result.stderr
+    assert time.perf_counter() - started < 10
+
+
+def test_there_is_nothing_to_recurse_a_name_cannot_refer_to_itself():
+    with pytest.raises(spmlang.PlanError) as caught:
+        spmlang.loads(BASE.replace("credit amount", "credit credit"))
+    assert caught.value.diagnostics[0].code == "E201" and "unknown name 'credit'" in caught.value.diagnostics[0].message
+
+
+@pytest.mark.parametrize("named", ["../secret.csv", "/etc/passwd", "link/secret.csv"])
+def test_a_plan_cannot_read_outside_its_folder(tmp_path, spm, named):
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (tmp_path / "secret.csv").write_text(
+        "deal_id,owner,close_date,stage,deal_type,amount,term_months\nS1,x,2027-01-01,Closed Won,new_logo,1,12\n")
+    os.symlink(tmp_path, folder / "link")
+    plan = folder / "p.spm"
+    plan.write_text(BASE.replace("transactions {", f'transactions {{\n  file "{named}"'))
+    result = spm("run", plan, "--quotas", ROOT / "examples/data/ae_quotas.csv", "--targets",
+                 ROOT / "examples/data/ae_targets.csv")
+    assert result.returncode == 2
+    assert "outside the plan's folder" in result.stderr and "--allow-outside-paths" in result.stderr
+    if named != "/etc/passwd":
+        allowed = spm("run", plan, "--quotas", ROOT / "examples/data/ae_quotas.csv", "--targets",
+                      ROOT / "examples/data/ae_targets.csv", "--allow-outside-paths")
+        assert allowed.returncode == 0, allowed.stderr
+
+
+def test_a_plan_has_no_way_to_run_code():
+    """No statement of the language runs, imports or opens anything: strings are data, functions a fixed list."""
+    grammar = (ROOT / "grammar" / "spm.lark").read_text()
+    for word in ("import", "exec", "eval", "shell", "python", "include"):
+        assert f'"{word}"' not in grammar
+    text = BASE.replace("credit amount", 'credit __import__("os")')
+    with pytest.raises(spmlang.PlanError) as caught:
+        spmlang.loads(text)
+    assert caught.value.diagnostics[0].code == "E205"  # unknown function
