@@ -1,0 +1,132 @@
+"""Builds docs/errors.md from the golden reproducers: every message, an example, and the fix.
+
+    SPM_UPDATE_GOLDEN=1 pytest tests/test_errors_doc.py     # rewrite docs/errors.md
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+GOLDEN = Path(__file__).parent / "golden"
+
+# code: (what it is, what it means, how to fix it)
+CODES = {
+    "E100": ("Syntax: an unexpected token", "The parser met a word or sign where the grammar expects something else; "
+             "the hint lists what may come there.", "Write what the hint expects. A missing `}` shows as an "
+             "unexpected end of file."),
+    "E101": ("Syntax: an unexpected character", "A character that is not part of the language: `'` (text is "
+             "written in double quotes), `=` (settings take no `=`; comparison is `==`).", "Replace the character."),
+    "E103": ("A date that does not exist", "Dates are ISO and checked: 2027-02-30 is not a date.",
+             "Write an existing date, YYYY-MM-DD."),
+    "E104": ("An expectation that is not `==`", "Tests check figures exactly.", "Write `== VALUE`."),
+    "E110": ("A plan too large", "A plan holds at most 1,000,000 characters; the file is refused before it is "
+             "read (tested in tests/test_hostile.py).", "Put large tables in data files and pass them with "
+             "`--table NAME=PATH`."),
+    "E111": ("An expression too long to read", "An expression so long or deeply nested that reading it would "
+             "exhaust the parser (tested in tests/test_hostile.py).", "Split it, or use a lookup table."),
+    "E201": ("An unknown name", "A name that is not a declared column, a value spm provides (credit, attainment "
+             "...) or, in a filter, a word meant as text.", "Fix the spelling (see the hint), declare the column, "
+             "or quote the text: `stage == \"won\"`."),
+    "E202": ("An unknown table", "A lookup names a table the plan does not declare.", "Declare it: "
+             "`table NAME { column ... key ... }`."),
+    "E203": ("A lookup that does not say which column", "The table has several columns besides its key.",
+             "Write `table[key].column`, or give the table `value COLUMN`."),
+    "E204": ("A column in a period-end condition", "Gates and `pay ... once when` conditions are decided at the "
+             "end of a period, over the payee's totals, not over a row.", "Use attainment, credit, quota, target "
+             "or count; put row conditions in `where`."),
+    "E205": ("An unknown function", "The language has a fixed set of functions (the hint lists them); a plan can "
+             "never call anything else.", "Use one of them."),
+    "E206": ("An unknown word", "A setting, type, role, scope or policy that is not one of the language's words.",
+             "Use the word the hint suggests."),
+    "E207": ("Something given twice", "Two columns, filters, components or table rows with the same name or key.",
+             "Remove or rename one; the note points at the other."),
+    "E208": ("Not a format", "A date format uses strftime codes (`%d-%m-%y`); a number format shows how 1234.56 "
+             "is written (`\"1.234,56\"`).", "Use a format from the hint."),
+    "E301": ("Types that do not fit", "An operation or comparison between values of the wrong types, or a value "
+             "of the wrong type where the plan needs one (a rate must be a percentage when credit is money).",
+             "Follow the hint: money is written `$1,000`, rates `8%`, text in quotes."),
+    "E302": ("Not a condition", "A filter, gate or `when` must be true or false.", "Compare: `amount > $0`."),
+    "E303": ("A function called wrongly", "The arguments do not fit the function.", "See the hint."),
+    "E304": ("An empty range", "`LOW .. HIGH` with LOW after HIGH holds nothing.", "Write the earlier value first."),
+    "E309": ("An expression nested too deeply", "More than 200 levels.", "Split it into simpler parts."),
+    "E401": ("Given twice", "A setting or single statement appears twice.", "Keep one."),
+    "E402": ("A missing block", "A plan needs a plan block, a transactions block and components.",
+             "Add what the hint shows."),
+    "E403": ("A missing statement", "The plan year, a transaction key, date, payee or credit, a share, a table's "
+             "key or name.", "Add it as the hint shows."),
+    "E404": ("Settings that do not fit together", "A component with no earning rule, or a measure and attainment "
+             "basis that contradict each other.", "See the hint."),
+    "E405": ("Two things where one belongs", "Two earning rules in a component, or a table row with the wrong "
+             "number of values.", "Split the component; fix the row."),
+    "E406": ("A tier table that does not hold together", "Tiers start at 0, have no gaps or overlaps, and the last "
+             "is open-ended; rollup components need credit that rolls up.", "Fix the bounds as the hint says."),
+    "E407": ("A curve, cap or date that does not fit", "Curve points must increase; a cap per month needs a "
+             "monthly plan; a `by` date must be in the plan year.", "See the hint."),
+    "E408": ("A cap that is not positive", "A cap of zero or less would pay nothing.", "Remove the component or "
+             "give the cap a positive amount."),
+    "E410": ("Too many tiers or rows", "A tier table holds at most 1,000 tiers, a plan at most 10,000 inline rows.",
+             "Put long schedules and tables in data files."),
+    "E420": ("A test file with a plan in it", "A `.test.spm` file holds only tests; its plan is the `.spm` file "
+             "beside it.", "Move the plan to its own file."),
+    "E421": ("A test file without its plan", "`x.test.spm` tests `x.spm` in the same folder.", "Name the test "
+             "file after its plan."),
+    "E422": ("A test that gives or checks nothing", "A test needs transactions and at least one expectation.",
+             "Add them."),
+    "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, or not readable as its type.",
+             "Check the path and the file; use .parquet, .csv, .arrow or .jsonl."),
+    "E501": ("A declared column missing from the data", "The plan declares a column the file does not have.",
+             "Fix the column's name in the plan or in the file (the hint lists the file's columns)."),
+    "E502": ("A column of the wrong type", "The file's column cannot be read as the declared type (a number "
+             "where a date is declared).", "Declare the right type, or fix the file."),
+    "E503": ("No data for a table", "The plan needs quotas, targets, a roster or a lookup table, and none was "
+             "given.", "Pass it (`--quotas PATH` ...) or write its rows in the plan."),
+    "E504": ("A bad reference table", "Quotas, targets, rosters and lookup tables must be clean: every value "
+             "readable, periods of the plan, no duplicates, no cycles.", "Fix the file at the row named."),
+    "E505": ("A file outside the plan's folder", "A plan is data: it may name files only inside its own folder.",
+             "Pass the file on the command line, or allow it with `--allow-outside-paths`."),
+    "E510": ("A rejected row that must be an error", "With `--strict`, or where the plan says `on SUBJECT error`, "
+             "a row that would be rejected stops the run.", "Fix the data, or let such rows be rejected."),
+    "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
+    "W102": ("Credit that rolls up to no one", "`rollup to manager` without a component `on rollup credit`.",
+             "Add the manager's component, or remove the rollup."),
+}
+
+REJECTS = """## Rejected rows
+
+A transaction row that cannot be paid is rejected with its reason, counted in
+the run summary and written with `--rejects FILE` (`result.rejects`); the run
+goes on. The plan can make a kind of problem an error (`on missing_lookup
+error`), and `--strict` makes them all errors (E510).
+
+| reason | example message | fix |
+|---|---|---|
+| `invalid_value` | cannot read '31-02-17' as a date in the format "%d-%m-%y" | fix the value, or declare the right type or format |
+| `missing_value` | the payee (rep) is empty | fill it in, or exclude such rows with a `where` filter |
+| `missing_lookup` | 'GTXPro' is not in table products (did you mean 'GTX Pro'?) | add the key, give the table a `default`, or map it (`replace(product, "GTXPro", "GTX Pro")`) |
+| `outside_year` | the date 2028-01-05 is outside the plan year (2027-01-01 to 2027-12-31) | run the plan over its year, or filter |
+| `missing_quota` | no quota for cy in 2027-Q1 / the quota basis of bo is zero in 2027-Q1 / no target incentive for cy | add the quota or target |
+| `duplicate_key` | duplicate key 'G1' (first seen at row 2) | give each transaction its own key |
+| `bad_split` | shares add up to 130%, more than 100% | fix the shares |
+"""
+
+
+def build() -> str:
+    lines = ["# Errors and what to do about them", "",
+             "Every message spm can show, by code, with an example and the fix. Each example is a reproducer in",
+             "`tests/golden/` whose output is tested: what you read here is what spm prints.", "",
+             "Exit codes: 1 for errors in a plan or a test, 2 for unusable inputs and usage errors "
+             "(see [cli.md](cli.md)).", ""]
+    examples: dict[str, list[tuple[str, str, str]]] = {code: [] for code in CODES}
+    for plan in sorted((GOLDEN / "errors").glob("*.spm")):
+        code = plan.stem.split("-")[0]
+        examples[code].append((plan.stem, f"spm check {plan.name}", plan.with_suffix(".txt").read_text()))
+    for folder in sorted(p for p in (GOLDEN / "input_errors").iterdir() if p.is_dir()):
+        code = folder.name.split("-")[0]
+        output = (folder / "expected.txt").read_text().split("\n", 1)[1]
+        examples[code].append((folder.name, "spm " + (folder / "args").read_text().strip(), output))
+    for code, (title, meaning, fix) in CODES.items():
+        lines += [f"## {code} — {title}", "", meaning, "", f"**Fix:** {fix}", ""]
+        for name, command, output in examples[code]:
+            lines += [f"`{command}` (reproducer `{name}`):", "", "```", output.rstrip(), "```", ""]
+    lines.append(REJECTS)
+    return "\n".join(lines).rstrip() + "\n"
