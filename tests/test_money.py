@@ -51,7 +51,9 @@ def test_units_to_cents_rounds_half_away_from_zero(value):
 
 @given(st.lists(units, min_size=1, max_size=20))
 def test_amount_text_matches_python_formatting(values):
-    shown = text.amount(np.array(values, dtype=np.int64)).to_pylist()
+    plain = text.amount(np.array(values, dtype=np.int64))
+    assert plain.to_pylist() == [f"{half_away(Decimal(v) / UNIT):.2f}".replace("-0.00", "0.00") for v in values]
+    shown = text.pretty(plain).to_pylist()
     expected = [f"{half_away(Decimal(v) / UNIT):,.2f}" for v in values]
     assert shown == [e.replace("-0.00", "0.00") if e == "-0.00" else e for e in expected]  # no negative zero
 

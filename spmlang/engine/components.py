@@ -166,8 +166,7 @@ class ComponentRun:
             zero = np.zeros(n, np.int64)
             amount = apply_factor(function.value(credit, quota, target), factor)
             tier = function.tier_of(credit, function.breakpoints(quota, n))
-            explanation = describe_tiers(function, credit, zero, credit, quota, amount, factor, None, None,
-                                         per_row=True)
+            explanation = describe_tiers(function, credit, zero, credit, quota, amount, factor)
             return RowLines(index, amount, text.pick(tier, function.labels), function.rates[tier], factor, explanation)
         before, after = streams.m_before[index], streams.m_after[index]
         amount = cumulative_lines(function, index, before, after, quota, target, factor)
@@ -177,12 +176,7 @@ class ComponentRun:
             # With a per-row rate (rate rates[product]) the tiers hold multipliers of that rate.
             row_rate = prepared.rate[index] if isinstance(rule, RateRule) and self.fixed_rate is None else None
             rate = function.rates[tier] * (row_rate if row_rate is not None else 1)
-            att_before = att_after = None
-            if function.on_attainment:
-                att_before = basis.attainment(before, payee, period)
-                att_after = basis.attainment(after, payee, period)
-            explanation = describe_tiers(function, credit, before, after, quota, amount, multiplier, att_before,
-                                         att_after, row_rate=row_rate)
+            explanation = describe_tiers(function, credit, before, after, quota, amount, multiplier, row_rate=row_rate)
             return RowLines(index, amount, text.pick(tier, function.labels), rate, multiplier, explanation)
         if function.curve.extend_above:
             explanation = describe_curve(function, before, after, quota, target, amount, factor)

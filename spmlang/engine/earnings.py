@@ -154,26 +154,14 @@ def cumulative_lines(function, rows: np.ndarray, before: np.ndarray, after: np.n
 
 def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarray, after: np.ndarray,
                    quota: np.ndarray, amount: np.ndarray, multiplier: np.ndarray,
-                   attainment_before: np.ndarray | None, attainment_after: np.ndarray | None,
-                   per_row: bool = False, row_rate: np.ndarray | None = None) -> pa.Array:
-    """'credit 40,000.00 (attainment 30% -> 70%): 20,000.00 at 4% (0%–50%) + 20,000.00 at 8% (50%–100%)'."""
+                   row_rate: np.ndarray | None = None) -> pa.Array:
+    """'20000.00 at 4% (0%–50%) + 20000.00 at 8% (50%–100%) = 2400.00' (credit and attainment have their own
+    ledger columns; explain and statements add thousands separators)."""
     n = np.asarray(credit).size
     rate_labels = function.rate_labels
     if row_rate is not None:  # a per-row rate times each tier's multiplier
         shown = text.percent(row_rate)
         rate_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
-
-    def label(k):
-        return rate_labels[k]
-
-    if per_row:
-        head = text.join("credit ", text.amount(credit), ": ")
-    elif attainment_after is not None:
-        head = text.join("credit ", text.amount(credit), " (attainment ", text.percent(attainment_before),
-                         " → ", text.percent(attainment_after), "): ")
-    else:
-        head = text.join("credit ", text.amount(credit), " (measure ", text.amount(before), " → ",
-                         text.amount(after), "): ")
     if function.retroactive:
         lows = function.breakpoints(quota, n)
         reached = function.tier_of(after, lows)
@@ -182,23 +170,25 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
         uplift = np.asarray(amount) - own
         reached_label = text.pick(reached, function.rate_labels) if row_rate is None else \
             _pick_text(reached, rate_labels)
-        body = text.join(text.amount(credit), " at ", reached_label, " (",
-                         text.pick(reached, function.labels), ")",
+        body = text.join(text.amount(credit), " at ", reached_label, " (", text.pick(reached, function.labels), ")",
                          text.when(uplift != 0, text.join(" = ", text.exact(own), " + uplift ", text.exact(uplift),
-                                                          " on earlier credit at the rate of the tier reached")))
+                                                          " on earlier credit")))
     else:
         slices = function.slices(before, after, quota)
         parts = []
         for k in range(slices.shape[1]):
-            part = text.join(text.amount(slices[:, k]), " at ", label(k), " (", function.labels[k], ")")
-            parts.append(text.when(slices[:, k] != 0, part))
+            filled = np.flatnonzero(slices[:, k])  # format only the rows with credit in this tier
+            label = rate_labels[k] if isinstance(rate_labels[k], str) else rate_labels[k].take(pa.array(filled))
+            part = text.join(text.amount(slices[filled, k]), " at ", label, f" ({function.labels[k]})")
+            parts.append(text.spread(n, filled, part))
         body = text.join(*parts, separator=" + ")
         body = text.join(body, text.when(np.all(slices == 0, axis=1), "no change"))
         # A multiplier applies to the whole sum: (a + b) x 1.2, not a + b x 1.2.
         several = (np.count_nonzero(slices, axis=1) > 1) & (np.asarray(multiplier) != 1.0)
-        body = pc.if_else(pa.array(several), text.join("(", body, ")"), body)
+        if np.any(several):
+            body = pc.if_else(pa.array(several), text.join("(", body, ")"), body)
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
-    return text.join(head, body, tail, " = ", text.exact(amount))
+    return text.join(body, tail, " = ", text.exact(amount))
 
 
 def _pick_text(index: np.ndarray, options: list[pa.Array]) -> pa.Array:
@@ -215,7 +205,7 @@ def describe_curve(function: CurveFunction, before: np.ndarray, after: np.ndarra
     if function.on_attainment:
         moves = text.join("attainment ", text.percent(x_before), " → ", text.percent(x_after))
     else:
-        moves = text.join("credit ", text.amount(before), " → ", text.amount(after))
+        moves = text.join("credit so far ", text.amount(before), " → ", text.amount(after))
     y_before, y_after = function.y_of(x_before), function.y_of(x_after)
     if function.curve.of_target:
         pays = text.join("curve pays ", text.percent(y_before), " → ", text.percent(y_after), " of target ",

@@ -69,7 +69,7 @@ def cents_to_decimal_array(cents: np.ndarray, valid: np.ndarray | None = None, s
     words[:, 1] = np.where(cents < 0, -1, 0)  # two's complement sign extension to 128 bits
     if not np.little_endian:  # pragma: no cover - every supported platform is little endian
         raise RuntimeError("spmlang's ledger writer needs a little-endian machine")
-    buffers = [None, pa.py_buffer(words.tobytes())]
+    buffers = [None, pa.py_buffer(words)]  # no copy: the Arrow buffer keeps the numpy array alive
     null_count = 0
     if valid is not None and not bool(np.all(valid)):
         buffers[0] = pa.py_buffer(np.packbits(np.asarray(valid, dtype=bool), bitorder="little").tobytes())

@@ -13,69 +13,92 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine.money import UNIT
-
-
-def _grouped(integer_part: np.ndarray) -> pa.Array:
-    """Non-negative integers with thousands separators: 1234567 -> '1,234,567'."""
-    integer_part = np.asarray(integer_part, dtype=np.int64)
-
-    def group(rest: np.ndarray) -> pa.Array:
-        # A group is zero-padded to three digits unless it is the leading one.
-        digits = pc.cast(pa.array(rest % 1000), pa.string())
-        return pc.if_else(pa.array(rest >= 1000), pc.utf8_lpad(digits, 3, "0"), digits)
-
-    result = group(integer_part)
-    rest = integer_part // 1000
-    while np.any(rest > 0):
-        joined = pc.binary_join_element_wise(group(rest), result, ",")
-        result = pc.if_else(pa.array(rest > 0), joined, result)
-        rest = rest // 1000
-    return result
+from spmlang.engine.money import UNIT, units_to_decimal_array
 
 
 def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
-    """Money (or a count) in units, with thousands separators and ``decimals`` decimals, half away from zero."""
-    units = np.asarray(units, dtype=np.int64)
-    step = UNIT // (10 ** decimals)
-    scaled = (np.abs(units) + step // 2) // step
-    base = 10 ** decimals
-    text = _grouped(scaled // base)
-    if decimals:
-        fraction = pc.utf8_lpad(pc.cast(pa.array(scaled % base), pa.string()), decimals, "0")
-        text = pc.binary_join_element_wise(text, fraction, ".")
-    negative = pa.array((units < 0) & (scaled > 0))
-    return pc.if_else(negative, pc.binary_join_element_wise(pa.scalar("-"), text, ""), text)
+    """Money (or a count) in units as plain text with ``decimals`` decimals, half away from zero: '-1234.50'.
+
+    No thousands separators: on millions of ledger lines they would cost more than the rest of the text;
+    :func:`pretty` adds them where people read a few lines (statements, explain).
+    """
+    return pc.cast(units_to_decimal_array(np.asarray(units, dtype=np.int64), scale=decimals), pa.string())
 
 
 def exact(units: np.ndarray) -> pa.Array:
-    """An exact amount: at least 2 decimals, up to 6 when they are not zero (200.044)."""
-    text = amount(units, 6)
-    return pc.replace_substring_regex(text, r"(\.\d\d\d*?)0+$", r"\1")
+    """An exact amount: 2 decimals, or up to 6 where it has more (200.044)."""
+    units = np.asarray(units, dtype=np.int64)
+    text = amount(units)
+    finer = np.flatnonzero(units % (UNIT // 100) != 0)
+    if finer.size:
+        detail = pc.replace_substring_regex(amount(units[finer], 6), r"(\.\d\d\d*?)0+$", r"\1")
+        text = _scatter(text, finer, detail)
+    return text
+
+
+def _scatter(base: pa.Array, index: np.ndarray, values: pa.Array) -> pa.Array:
+    """``base`` with the elements at ``index`` replaced by ``values``."""
+    position = np.arange(len(base), dtype=np.int64)
+    position[index] = len(base) + np.arange(index.size)
+    return pc.take(pa.concat_arrays([base, values]), pa.array(position))
+
+
+def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
+    """Format each distinct value once (rates and multipliers take few values), then spread them; values
+    with many distinct figures (attainment) are formatted as decimals with ``scale`` places, trailing
+    zeros dropped."""
+    values = np.asarray(values, dtype=np.float64)
+    encoded = pc.dictionary_encode(pa.array(values, from_pandas=True))
+    if len(encoded.dictionary) <= 4096:
+        labels = pa.array([render(v) for v in encoded.dictionary.to_pylist()], pa.string())
+        return pc.if_else(pc.is_null(encoded.indices), pa.scalar("", pa.string()), pc.take(labels, encoded.indices))
+    step = 10 ** scale
+    scaled = np.floor(np.abs(np.nan_to_num(values)) * step + 0.5).astype(np.int64) * np.where(values < 0, -1, 1)
+    text = pc.cast(units_to_decimal_array(scaled * (UNIT // step), scale=scale), pa.string())
+    return pc.replace_substring_regex(text, r"\.?0+$", "")
+
+
+def _percent_text(ratio) -> str:
+    if ratio is None or ratio != ratio:
+        return ""
+    hundredths = int(abs(ratio) * 10000 + 0.5)
+    whole, fraction = divmod(hundredths, 100)
+    shown = f"{whole}.{fraction:02d}".rstrip("0").rstrip(".")
+    return ("-" if ratio < 0 and hundredths else "") + shown + "%"
+
+
+def _number_text(value) -> str:
+    scaled = int(abs(value) * 10000 + 0.5)
+    whole, fraction = divmod(scaled, 10000)
+    shown = f"{whole}.{fraction:04d}".rstrip("0").rstrip(".")
+    return ("-" if value < 0 and scaled else "") + shown
 
 
 def percent(ratio: np.ndarray) -> pa.Array:
     """0.625 -> '62.5%' (at most two decimals)."""
     ratio = np.asarray(ratio, dtype=np.float64)
-    hundredths = np.floor(np.abs(ratio) * 10000 + 0.5).astype(np.int64)
-    text = pc.cast(pa.array(hundredths // 100), pa.string())
-    fraction = pc.utf8_lpad(pc.cast(pa.array(hundredths % 100), pa.string()), 2, "0")
-    text = pc.binary_join_element_wise(text, pc.replace_substring_regex(fraction, "0+$", ""), ".")
-    text = pc.replace_substring_regex(text, r"\.$", "")
-    negative = pa.array((ratio < 0) & (hundredths > 0))
-    text = pc.if_else(negative, pc.binary_join_element_wise(pa.scalar("-"), text, ""), text)
-    return pc.binary_join_element_wise(text, pa.scalar("%"), "")
+    encoded = _by_value(ratio * 100, lambda v: _percent_text(None if v is None else v / 100)[:-1], 2)
+    return pc.binary_join_element_wise(encoded, pa.scalar("%"), "")
 
 
 def number(values: np.ndarray) -> pa.Array:
     """A plain number with up to four decimals: 1.5 -> '1.5'."""
-    values = np.asarray(values, dtype=np.float64)
-    scaled = np.floor(np.abs(values) * 10000 + 0.5).astype(np.int64)
-    text = pc.cast(pa.array(scaled // 10000), pa.string())
-    fraction = pc.replace_substring_regex(pc.utf8_lpad(pc.cast(pa.array(scaled % 10000), pa.string()), 4, "0"),
-                                          "0+$", "")
-    text = pc.replace_substring_regex(pc.binary_join_element_wise(text, fraction, "."), r"\.$", "")
-    return pc.if_else(pa.array(values < 0), pc.binary_join_element_wise(pa.scalar("-"), text, ""), text)
+    return _by_value(values, _number_text, 4)
+
+
+def pretty(text):
+    """Thousands separators in the amounts of a text ('30000.00 at 4%' -> '30,000.00 at 4%'), for the few lines
+    people read; works on one string or an Arrow array."""
+    if isinstance(text, str):
+        import re
+
+        previous = None
+        while previous != text:
+            previous, text = text, re.sub(r"(\d)(\d{3})(?=[,.]\d)", r"\1,\2", text)
+        return text
+    for _ in range(5):
+        text = pc.replace_substring_regex(text, r"(\d)(\d{3})([,.]\d)", r"\1,\2\3")
+    return text
 
 
 def join(*parts, separator: str = "") -> pa.Array:
@@ -97,6 +120,13 @@ def join(*parts, separator: str = "") -> pa.Array:
         joined = pc.binary_join_element_wise(result, part, separator)
         result = pc.if_else(pc.is_null(result), part, pc.if_else(pc.is_null(part), result, joined))
     return pc.fill_null(result, "")
+
+
+def spread(n: int, index: np.ndarray, values: pa.Array) -> pa.Array:
+    """An array of ``n`` nulls with ``values`` at ``index``."""
+    position = np.full(n, len(values), dtype=np.int64)
+    position[index] = np.arange(index.size)
+    return pc.take(pa.concat_arrays([values.cast(pa.string()), pa.nulls(1, pa.string())]), pa.array(position))
 
 
 def when(mask: np.ndarray, text) -> pa.Array:

@@ -102,6 +102,7 @@ def explanation_renderable(explanation):
 
 
 def _trail_line(line) -> Text:
+    from spmlang.engine.text import pretty
     from spmlang.ledger.explain import UPLIFT, money, percent
 
     what = "  ".join(x for x in (line.txn or "—", line.date or "", line.component or "(no component)", line.kind) if x)
@@ -118,7 +119,7 @@ def _trail_line(line) -> Text:
         else:
             text.append(f"      {money(piece.credit)} at {piece.rate} in tier {piece.tier} = {money(piece.amount)}\n")
     if not line.slices:
-        text.append(f"      {line.explanation}\n")
+        text.append(f"      {pretty(line.explanation)}\n")
     elif line.multiplier not in (None, Decimal(1)):
         text.append(f"      multiplier {line.multiplier.normalize()}x\n")
     if line.amount_cut and line.kind in ("cap", "gate"):

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from spmlang.engine.calculator import RunOutput
+from spmlang.engine.text import pretty
 from spmlang.ledger.explain import CENT, TrailLine, explain, units
 
 ADJUSTMENT_KINDS = ("true_up", "cap", "gate", "bonus", "draw", "draw_recovery", "clawback")
@@ -129,7 +130,7 @@ def build_statements(output: RunOutput, ledger, run_id: str, payees: list[str] |
 
 def _line(trail: TrailLine) -> StatementLine:
     return StatementLine(trail.date or "", trail.txn or "", trail.component or "", KIND_WORDS.get(trail.kind, trail.kind),
-                         trail.credit, trail.amount, trail.explanation, trail.clause)
+                         trail.credit, trail.amount, pretty(trail.explanation), trail.clause)
 
 
 def slug(name: str) -> str:

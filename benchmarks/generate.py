@@ -1,0 +1,84 @@
+"""A synthetic but realistic transaction table, with quotas and targets to match (seeded).
+
+    python -m benchmarks.generate --rows 10000000 --payees 10000 --out benchmarks/data
+
+Deals per payee are skewed (a few reps close far more than most), dates cover
+the plan year, amounts are log-normal with a few percent of credit notes
+(negative amounts). The same arguments give the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from spmlang.engine.money import cents_to_decimal_array
+
+PRODUCTS = ["Core", "Core Plus", "Analytics", "Analytics Pro", "Platform", "Add-on A", "Add-on B", "Services",
+            "Support", "Training"]
+TYPES = ["new_logo", "expansion", "renewal"]
+YEAR = dt.date(2027, 1, 1)
+
+
+def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    names = np.array([f"rep{i:06d}" for i in range(payees)])
+    # Skewed: payee weights follow a Pareto tail, so a few reps close many deals.
+    weights = rng.pareto(1.5, payees) + 0.2
+    weights /= weights.sum()
+    payee = rng.choice(payees, size=rows, p=weights)
+    day = rng.integers(0, 365, size=rows)
+    cents = np.round(rng.lognormal(mean=8.6, sigma=1.0, size=rows) * 100).astype(np.int64)
+    credit_note = rng.random(rows) < 0.03
+    cents = np.where(credit_note, -np.maximum(cents // 4, 1), cents)
+    deal_type = rng.choice(3, size=rows, p=[0.3, 0.5, 0.2])
+    term = rng.choice(np.array([12, 24, 36], dtype=np.int32), size=rows, p=[0.6, 0.25, 0.15])
+    product = rng.integers(0, len(PRODUCTS), size=rows)
+    start = (YEAR - dt.date(1970, 1, 1)).days
+    table = pa.table({
+        "deal_id": pa.array(rng.permutation(rows).astype(np.int64) + 1_000_000),
+        "payee": pa.DictionaryArray.from_arrays(pa.array(payee.astype(np.int32)), pa.array(names)),
+        "close_date": pa.array((day + start).astype(np.int32), pa.int32()).cast(pa.date32()),
+        "product": pa.DictionaryArray.from_arrays(pa.array(product.astype(np.int32)), pa.array(PRODUCTS)),
+        "deal_type": pa.DictionaryArray.from_arrays(pa.array(deal_type.astype(np.int32)), pa.array(TYPES)),
+        "term_months": pa.array(term),
+        "amount": cents_to_decimal_array(cents),  # exact money: decimal(18, 2)
+    })
+    deals = folder / f"deals_{rows}.parquet"
+    pq.write_table(table, deals, compression="zstd", row_group_size=1 << 20)
+
+    # Quotas per quarter in proportion to each rep's expected volume, so attainment spreads around 100%.
+    expected = weights * rows * float(np.exp(8.6 + 0.5)) * 0.8
+    quarter = np.round(expected / 4 / 1000) * 1000 + 10_000
+    quotas = pa.table({
+        "payee": np.repeat(names, 4),
+        "period": np.tile(np.array(["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]), payees),
+        "amount": pa.array(np.repeat(quarter, 4), pa.float64()),  # whole currency units
+    })
+    targets = pa.table({"payee": names, "amount": pa.array(np.round(quarter * 4 * 0.1 / 100) * 100, pa.float64())})
+    quota_path, target_path = folder / f"quotas_{payees}.parquet", folder / f"targets_{payees}.parquet"
+    pq.write_table(quotas, quota_path)
+    pq.write_table(targets, target_path)
+    return {"deals": deals, "quotas": quota_path, "targets": target_path}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--payees", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data")
+    parser.add_argument("--seed", type=int, default=2027)
+    args = parser.parse_args()
+    paths = generate(args.rows, args.payees, args.out, args.seed)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+
+
+if __name__ == "__main__":
+    main()
