@@ -147,12 +147,12 @@ class Result:
     @property
     def rejects(self) -> "pa.Table":
         """The input rows that were rejected, each with its reason."""
-        return self._output.accounting.rejects(self._output.transactions.keys)
+        return self._output.accounting.rejects(self._output.transactions.keys())
 
     @property
     def excluded(self) -> "pa.Table":
         """The input rows the plan's filters excluded, each with the filter's name."""
-        return self._output.accounting.excluded(self._output.transactions.keys)
+        return self._output.accounting.excluded(self._output.transactions.keys())
 
     @property
     def accounting(self) -> dict:

@@ -207,3 +207,14 @@ def test_a_plan_can_not_name_a_file_outside_its_folder(tmp_path):
         plan.run()
     assert "outside the plan's folder" in str(caught.value)
     assert plan.run(allow_outside_paths=True).ledger.num_rows == 0
+
+
+def test_integer_keys_break_date_ties_in_number_order():
+    plan = spmlang.loads(HEADER.replace("column id   text", "column id   integer").replace("MEASURE", "")
+                         .replace("ROLLUP", "") + "component c {\n  tiers marginal on credit {\n"
+                         "    $0 .. $1,000 rate 1%\n    $1,000 .. rate 10%\n  }\n}\n")
+    rows = pa.table({"id": [100, 99], "rep": ["a", "a"], "day": pa.array([dt.date(2027, 1, 5)] * 2, pa.date32()),
+                     "amount": pa.array([Decimal(1000), Decimal(1000)], pa.decimal128(18, 2)), "kind": ["x", "x"]})
+    result = plan.run(rows)
+    # 99 comes before 100 (as numbers, not as text): it fills the 1% tier.
+    assert by_txn(result) == {"99": d("10.00"), "100": d("100.00")}

@@ -35,7 +35,6 @@ from spmlang.engine.crediting import (
     Payees,
     distinct_names,
     crediting_order,
-    key_ranks,
     rollup_rows,
     split_rows,
 )
@@ -153,7 +152,7 @@ class Calculator:
         keep = accounting.pending()[rows.txn]
         rows = rows.take(np.flatnonzero(keep))
         prepared = [_take_prepared(p, np.flatnonzero(keep)) for p in prepared]
-        ranks = key_ranks(txns.keys)
+        ranks = txns.key_rank
         order = crediting_order(rows, ranks)
         rows = rows.take(order)
         prepared = [_take_prepared(p, order) for p in prepared]

@@ -107,14 +107,6 @@ def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
     return CreditRows.concat(parts)
 
 
-def key_ranks(keys: pa.Array) -> np.ndarray:
-    """The position of each transaction key in sorted order (ties keep file order)."""
-    order = pc.array_sort_indices(keys, order="ascending", null_placement="at_end").to_numpy(zero_copy_only=False)
-    ranks = np.empty(order.size, dtype=np.int64)
-    ranks[order] = np.arange(order.size)
-    return ranks
-
-
 def crediting_order(rows: CreditRows, ranks: np.ndarray) -> np.ndarray:
     """The order of credit rows that decides crossings: role, payee, date, transaction key, payee column."""
     return np.lexsort((rows.split, ranks[rows.txn], rows.date, rows.payee, rows.role))

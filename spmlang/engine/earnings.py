@@ -175,18 +175,31 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
                                                           " on earlier credit")))
     else:
         slices = function.slices(before, after, quota)
-        parts = []
-        for k in range(slices.shape[1]):
-            filled = np.flatnonzero(slices[:, k])  # format only the rows with credit in this tier
-            label = rate_labels[k] if isinstance(rate_labels[k], str) else rate_labels[k].take(pa.array(filled))
-            part = text.join(text.amount(slices[filled, k]), " at ", label, f" ({function.labels[k]})")
-            parts.append(text.spread(n, filled, part))
-        body = text.join(*parts, separator=" + ")
-        body = text.join(body, text.when(np.all(slices == 0, axis=1), "no change"))
-        # A multiplier applies to the whole sum: (a + b) x 1.2, not a + b x 1.2.
-        several = (np.count_nonzero(slices, axis=1) > 1) & (np.asarray(multiplier) != 1.0)
-        if np.any(several):
-            body = pc.if_else(pa.array(several), text.join("(", body, ")"), body)
+        count = np.count_nonzero(slices, axis=1)
+        # Most rows stay in one tier: their text is one amount and that tier's label.
+        only = np.argmax(slices != 0, axis=1)
+        labels = [f" at {label} ({function.labels[k]})" if isinstance(label, str) else None
+                  for k, label in enumerate(rate_labels)]
+        if all(label is not None for label in labels):
+            body = text.join(text.amount(slices[np.arange(n), only]), text.pick(only, labels))
+        else:
+            body = text.join(text.amount(slices[np.arange(n), only]), " at ", _pick_text(only, rate_labels),
+                             text.pick(only, [f" ({label})" for label in function.labels]))
+        body = pc.if_else(pa.array(count == 0), pa.scalar("no change", pa.string()), body)
+        crossing = np.flatnonzero(count > 1)
+        if crossing.size:  # rows that cross a boundary: every slice, on those rows only
+            parts = []
+            for k in range(slices.shape[1]):
+                filled = np.flatnonzero(slices[crossing, k])
+                label = rate_labels[k] if isinstance(rate_labels[k], str) else \
+                    rate_labels[k].take(pa.array(crossing[filled]))
+                part = text.join(text.amount(slices[crossing[filled], k]), " at ", label, f" ({function.labels[k]})")
+                parts.append(text.spread(crossing.size, filled, part))
+            joined = text.join(*parts, separator=" + ")
+            # A multiplier applies to the whole sum: (a + b) x 1.2, not a + b x 1.2.
+            several = np.asarray(multiplier)[crossing] != 1.0
+            joined = pc.if_else(pa.array(several), text.join("(", joined, ")"), joined)
+            body = text.scatter(body, crossing, joined)
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
     return text.join(body, tail, " = ", text.exact(amount))
 

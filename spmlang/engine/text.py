@@ -32,11 +32,11 @@ def exact(units: np.ndarray) -> pa.Array:
     finer = np.flatnonzero(units % (UNIT // 100) != 0)
     if finer.size:
         detail = pc.replace_substring_regex(amount(units[finer], 6), r"(\.\d\d\d*?)0+$", r"\1")
-        text = _scatter(text, finer, detail)
+        text = scatter(text, finer, detail)
     return text
 
 
-def _scatter(base: pa.Array, index: np.ndarray, values: pa.Array) -> pa.Array:
+def scatter(base: pa.Array, index: np.ndarray, values: pa.Array) -> pa.Array:
     """``base`` with the elements at ``index`` replaced by ``values``."""
     position = np.arange(len(base), dtype=np.int64)
     position[index] = len(base) + np.arange(index.size)
@@ -133,12 +133,12 @@ def when(mask: np.ndarray, text) -> pa.Array:
     """``text`` where mask holds, null elsewhere (so that :func:`join` leaves it out)."""
     mask = np.asarray(mask, dtype=bool)
     if not isinstance(text, (pa.Array, pa.ChunkedArray)):
-        text = pa.array(np.full(mask.size, text, dtype=object), pa.string())
+        text = pa.scalar(text, pa.string())
     return pc.if_else(pa.array(mask), text, pa.scalar(None, pa.string()))
 
 
 def constant(text: str, n: int) -> pa.Array:
-    return pa.array(np.full(n, text, dtype=object), pa.string()) if n else pa.array([], pa.string())
+    return pa.repeat(pa.scalar(text, pa.string()), n)
 
 
 def pick(index: np.ndarray, labels: list[str]) -> pa.Array:

@@ -36,7 +36,9 @@ class Transactions:
     columns: dict[str, ColumnValues]
     frame: Frame
     accounting: RowAccounting
-    keys: pa.Array  # the key column as text, for messages and the ledger
+    key_values: object  # the key column in its own type: int64 numpy, or an Arrow string array
+    key_valid: np.ndarray
+    key_rank: np.ndarray  # each row's position in key order (numbers by value, text by text)
     dates: np.ndarray  # int64 days
     periods: np.ndarray  # int16, -1 outside the plan year
     credit: np.ndarray  # int64 units per transaction
@@ -46,6 +48,10 @@ class Transactions:
     @property
     def rows(self) -> int:
         return self.loaded.table.num_rows
+
+    def keys(self, index: np.ndarray | None = None) -> pa.Array:
+        """The keys of the given input rows (all rows by default) as text, for messages and the ledger."""
+        return key_text(self.key_values, self.key_valid, index)
 
 
 def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
@@ -69,10 +75,11 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
 
     frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
     key_column = columns[source.key]
-    keys = pc.cast(key_column.raw, pa.string()) if key_column.type is Type.TEXT else \
-        pa.array(np.asarray(key_column.values).astype(str)).cast(pa.string())
-    keys = pc.if_else(pa.array(key_column.valid), keys, pa.scalar(None, pa.string()))
-    _reject_duplicates(keys, key_column.valid, accounting, loaded.row_offset, source.key)
+    key_values = key_column.values
+    key_order = _key_order(key_values, key_column.valid)
+    key_rank = np.empty(n, dtype=np.int64)
+    key_rank[key_order] = np.arange(n)
+    _reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
 
     for index, row_filter in enumerate(source.filters):
         passed = truth(evaluate(row_filter.expr, frame), n)
@@ -104,7 +111,8 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
         credit = to_units(as_float(credit_value) * UNIT)
 
     payee_names, shares = _payees_and_shares(plan, columns, frame, accounting)
-    return Transactions(loaded, columns, frame, accounting, keys, dates, periods, credit, payee_names, shares)
+    return Transactions(loaded, columns, frame, accounting, key_values, np.asarray(key_column.valid), key_rank, dates,
+                        periods, credit, payee_names, shares)
 
 
 def plan_text(plan: CheckedPlan, span) -> str:
@@ -130,25 +138,53 @@ def _unreadable(column: ColumnValues, spec) -> pa.Array:
     return text.join("cannot read '", pc.fill_null(raw, ""), f"' as {what}")
 
 
-def _reject_duplicates(keys: pa.Array, valid: np.ndarray, accounting: RowAccounting, row_offset: int,
+def _key_order(values, valid: np.ndarray) -> np.ndarray:
+    """Input rows in key order (stable: equal keys keep file order; empty keys last)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return pc.array_sort_indices(values, null_placement="at_end").to_numpy(zero_copy_only=False)
+    keyed = np.where(valid, values, np.iinfo(np.int64).max)
+    return np.argsort(keyed, kind="stable")
+
+
+def key_text(values, valid: np.ndarray, index: np.ndarray | None = None) -> pa.Array:
+    """Keys as text (null where empty), for the given rows."""
+    if index is not None:
+        values = values.take(pa.array(index)) if isinstance(values, (pa.Array, pa.ChunkedArray)) else \
+            np.asarray(values)[index]
+        valid = np.asarray(valid)[index]
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        texts = pc.cast(values, pa.string())
+    else:
+        texts = pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
+    return pc.if_else(pa.array(np.asarray(valid, dtype=bool)), texts, pa.scalar(None, pa.string()))
+
+
+def _reject_duplicates(values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, row_offset: int,
                        column: str) -> None:
-    if len(keys) < 2:
+    """Each run of equal keys: the first row in file order is kept, later ones are rejected."""
+    if order.size < 2:
         return
-    order = pc.array_sort_indices(keys, null_placement="at_end").to_numpy(zero_copy_only=False)
-    sorted_keys = keys.take(pa.array(order))
-    same = pc.fill_null(pc.equal(sorted_keys[1:], sorted_keys[:-1]), False).to_numpy(zero_copy_only=False)
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        sorted_keys = values.take(pa.array(order))
+        same = pc.fill_null(pc.equal(sorted_keys[1:], sorted_keys[:-1]), False).to_numpy(zero_copy_only=False)
+    else:
+        sorted_keys = np.asarray(values)[order]
+        sorted_valid = np.asarray(valid)[order]
+        same = (sorted_keys[1:] == sorted_keys[:-1]) & sorted_valid[1:] & sorted_valid[:-1]
     if not np.any(same):
         return
-    # Each run of equal keys: the first row in file order is kept, later ones are rejected.
     run_start = np.concatenate(([True], ~same))
     first_of_run = order[np.maximum.accumulate(np.where(run_start, np.arange(order.size), 0))]
     duplicate = np.zeros(order.size, dtype=bool)
     duplicate[order[1:][same]] = True
+    rows = np.flatnonzero(duplicate & valid)
     first_row = np.empty(order.size, dtype=np.int64)
     first_row[order] = first_of_run
-    message = text.join("duplicate key '", pc.fill_null(keys, ""), "' (first seen at row ",
-                        pc.cast(pa.array(first_row + 1 + row_offset), pa.string()), ")")
-    accounting.reject(duplicate & valid, "duplicate_key", message, column)
+    message = text.join("duplicate key '", key_text(values, valid, rows), "' (first seen at row ",
+                        pc.cast(pa.array(first_row[rows] + 1 + row_offset), pa.string()), ")")
+    mask = np.zeros(order.size, dtype=bool)
+    mask[rows] = True
+    accounting.reject(mask, "duplicate_key", text.spread(order.size, rows, message), column)
 
 
 def _payees_and_shares(plan: CheckedPlan, columns: dict[str, ColumnValues], frame: Frame,

@@ -74,9 +74,8 @@ def build_ledger(output: RunOutput, run: str) -> pa.Table:
     plan = output.plan
     settings = plan.settings
     txn_index = rows.txn[row] if len(rows) else np.zeros(n, np.int64)
-    keys = output.transactions.keys
-    txn = pc.if_else(pa.array(on_row), keys.take(pa.array(txn_index)) if len(keys) else pa.nulls(n, pa.string()),
-                     pa.scalar(None, pa.string())) if n else pa.array([], pa.string())
+    txn = pc.if_else(pa.array(on_row), output.transactions.keys(txn_index), pa.scalar(None, pa.string())) \
+        if n and output.transactions.rows else pa.nulls(n, pa.string())
     dates = pa.array(np.where(on_row, rows.date[row] if len(rows) else 0, 0).astype(np.int32), pa.int32())
     dates = pc.if_else(pa.array(on_row), dates.cast(pa.date32()), pa.scalar(None, pa.date32())) if n else \
         pa.array([], pa.date32())
@@ -129,8 +128,9 @@ def build_ledger(output: RunOutput, run: str) -> pa.Table:
 
 def _with_rounding_note(explanation: pa.Array, exact_units: np.ndarray, cents: np.ndarray) -> pa.Array:
     """Say so where cumulative rounding made a line differ from its own rounded amount."""
-    differs = units_to_cents(exact_units) != cents
-    if not np.any(differs):
+    differs = np.flatnonzero(units_to_cents(exact_units) != cents)
+    if differs.size == 0:
         return explanation
-    note = text.when(differs, text.join(" → ", text.amount(cents * 10_000), " after cumulative rounding"))
-    return text.join(explanation, note)
+    noted = text.join(explanation.take(pa.array(differs)), " → ", text.amount(cents[differs] * 10_000),
+                      " after cumulative rounding")
+    return text.scatter(explanation, differs, noted)
