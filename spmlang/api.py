@@ -162,14 +162,16 @@ class Result:
     def write(self, path: str | Path, rejects: str | Path | None = None) -> Path:
         """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger."""
-        from spmlang.ledger.io import write_table
+        from spmlang.ledger.build import LEDGER_SCHEMA, ledger_chunks
+        from spmlang.ledger.io import write_chunks, write_table
         from spmlang.ledger.manifest import FileRecord, manifest_path, relative, sha256_file
 
-        path = write_table(self.ledger, path)
+        # Always a chunk of lines at a time: bounded memory, and the same bytes for the same run.
+        path, rows = write_chunks(ledger_chunks(self._output, self.run_id), path, LEDGER_SCHEMA)
         base = path.resolve().parent
         manifest = self.manifest(base)
         manifest.ledger = FileRecord(path=relative(path, base), format=path.suffix.lstrip("."),
-                                     sha256=sha256_file(path), rows=self.ledger.num_rows)
+                                     sha256=sha256_file(path), rows=rows)
         if rejects is not None:
             rejects_path = write_table(self.rejects, rejects)
             manifest.rejects = FileRecord(path=relative(rejects_path, base), format=rejects_path.suffix.lstrip("."),

@@ -101,10 +101,12 @@ def verify(ledger: str | Path) -> Verification:
 
     rerun = plan.run(**kwargs, strict=bool(manifest.options.get("strict")),
                      allow_outside_paths=bool(manifest.options.get("allow_outside_paths")))
-    from spmlang.ledger.io import write_table
+    from spmlang.ledger.build import LEDGER_SCHEMA, ledger_chunks
+    from spmlang.ledger.io import write_chunks
 
     with tempfile.TemporaryDirectory() as folder:
-        again = write_table(rerun.ledger, Path(folder) / f"ledger.{manifest.ledger.format}")
+        again, _ = write_chunks(ledger_chunks(rerun._output, rerun.run_id), Path(folder) /
+                                f"ledger.{manifest.ledger.format}", LEDGER_SCHEMA)
         reproduced = sha256_file(again) == manifest.ledger.sha256
     result.identical = reproduced and file_unchanged
     if rerun.run_id != manifest.run_id and not result.findings:

@@ -164,3 +164,21 @@ def test_header_only_file_credits_nothing(tmp_path):
     result = plan().run(path)
     assert result.ledger.num_rows == 0
     assert result.accounting == {"read": 0, "credited": 0, "excluded": {}, "rejected": {}}
+
+
+def test_dictionary_encoded_text_gives_the_same_ledger(tmp_path):
+    rows = {"id": ["a", "b", "c", "d"], "rep": ["ann", "bo", None, "ann"],
+            "day": pa.array([dt.date(2027, 2, 1)] * 4, pa.date32()),
+            "product": ["GTX Pro", "MG Special", "GTX Pro", "GTXPro"],
+            "amount": pa.array([Decimal("100.00")] * 4, pa.decimal128(18, 2))}
+    plain = pa.table(rows)
+    encoded = pa.table({**rows, "rep": pa.array(rows["rep"]).dictionary_encode(),
+                        "product": pa.array(rows["product"]).dictionary_encode()})
+    path = tmp_path / "encoded.parquet"
+    pq.write_table(encoded, path)
+    assert pq.read_table(path).schema.field("rep").type == pa.dictionary(pa.int32(), pa.string())
+    expected = plan().run(plain)
+    for source in (encoded, path):
+        result = plan().run(source)
+        assert result.ledger.drop(["run_id"]).equals(expected.ledger.drop(["run_id"]))
+        assert result.rejects.equals(expected.rejects)

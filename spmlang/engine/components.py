@@ -29,6 +29,7 @@ from spmlang.engine import grouping, text
 from spmlang.engine.crediting import CreditRows
 from spmlang.engine.earnings import (
     CurveFunction,
+    RowBasis,
     RowLines,
     TierFunction,
     apply_factor,
@@ -86,6 +87,12 @@ def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
         pay = np.where(value.valid, np.asarray(value.values, np.int64), 0)
         _require(selected, value.valid, frame, f"the payment of component '{spec.name}' is empty ({rule.amount_text})")
     return Prepared(selected, multiplier, rate, pay)
+
+
+def _row_basis(basis: Basis, payee: np.ndarray, period) -> RowBasis:
+    """Each row's cell in the (payee, period) basis tables."""
+    periods = basis.quota.shape[1]
+    return RowBasis(payee.astype(np.int64) * periods + period, basis.quota_cells, basis.target_cells)
 
 
 def _require(selected: np.ndarray, valid: np.ndarray, frame: Frame, message: str) -> None:
@@ -159,17 +166,18 @@ class ComponentRun:
                                     " = ", text.exact(amount))
             return RowLines(index, amount, no_tier, rate, multiplier, explanation)
         payee, period = rows.payee[index], rows.period[index]
-        quota, target = basis.quota[payee, period], basis.target[payee, period]
+        row_basis = _row_basis(basis, payee, period)
+        quota, target = row_basis.quota, row_basis.target
         factor = self._factor(prepared, index)
         function = self.function
         if self.per_row_tiers:
             zero = np.zeros(n, np.int64)
-            amount = apply_factor(function.value(credit, quota, target), factor)
+            amount = apply_factor(function.value(credit, row_basis), factor)
             tier = function.tier_of(credit, function.breakpoints(quota, n))
             explanation = describe_tiers(function, credit, zero, credit, quota, amount, factor)
             return RowLines(index, amount, text.pick(tier, function.labels), function.rates[tier], factor, explanation)
         before, after = streams.m_before[index], streams.m_after[index]
-        amount = cumulative_lines(function, index, before, after, quota, target, factor)
+        amount = cumulative_lines(function, before, after, row_basis, factor)
         if isinstance(function, TierFunction):
             lows = function.breakpoints(quota, n)
             tier = function.tier_of(after, lows)
@@ -184,7 +192,7 @@ class ComponentRun:
         # Above its last point a curve is flat: a cap. A line past it shows what the extended last
         # slope pays, and a cap line the cut (see Calculator._curve_top); the two add up to `amount`.
         extended = function.extended()
-        shown = cumulative_lines(extended, index, before, after, quota, target, factor)
+        shown = cumulative_lines(extended, before, after, row_basis, factor)
         explanation = describe_curve(extended, before, after, quota, target, shown, factor)
         return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation, shown - amount)
 
@@ -218,9 +226,8 @@ class ComponentRun:
             if not np.any(earlier):
                 continue
             sub = index[earlier]
-            payee = rows.payee[sub]
-            amount = cumulative_lines(function, sub, streams.m_before[sub], streams.m_after[sub],
-                                      basis.quota[payee, p], basis.target[payee, p], factor[earlier])
+            amount = cumulative_lines(function, streams.m_before[sub], streams.m_after[sub],
+                                      _row_basis(basis, rows.payee[sub], p), factor[earlier])
             groups = grouping.starts_from_keys(stream_of[earlier])
             touched = stream_of[earlier][groups]
             repriced[touched, p] = grouping.sums(amount, groups)

@@ -57,11 +57,16 @@ class Payees:
 
     def encode(self, values: pa.Array) -> np.ndarray:
         """Codes of an Arrow array of names (-1 for nulls and unknown names)."""
-        codes = pc.index_in(pc.cast(values, pa.string()), value_set=self.array)
+        from spmlang.engine.evaluate import on_text
+
+        codes = on_text(values, lambda names: pc.index_in(pc.cast(names, pa.string()), value_set=self.array))
         return pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int32)
 
 
 def distinct_names(values: pa.Array, mask: np.ndarray) -> list[str]:
+    if isinstance(values, pa.DictionaryArray):
+        used = pc.unique(values.indices.filter(pa.array(mask))).drop_null()
+        return [v for v in values.dictionary.take(used).to_pylist() if v is not None]
     picked = pc.filter(pc.cast(values, pa.string()), pa.array(mask))
     return [v for v in pc.unique(picked).to_pylist() if v is not None]
 
@@ -109,4 +114,6 @@ def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
 
 def crediting_order(rows: CreditRows, ranks: np.ndarray) -> np.ndarray:
     """The order of credit rows that decides crossings: role, payee, date, transaction key, payee column."""
-    return np.lexsort((rows.split, ranks[rows.txn], rows.date, rows.payee, rows.role))
+    from spmlang.engine.grouping import order_by
+
+    return order_by(rows.role, rows.payee, rows.date, ranks[rows.txn], rows.split)

@@ -23,6 +23,26 @@ from spmlang.engine.money import decimal_to_units, to_units
 _BIG = np.int64(2 ** 62)
 
 
+class RowBasis:
+    """The quota and target basis of each row, as an index into per-(payee, period) cells.
+
+    Tier breakpoints depend only on the cell, so they are computed once per cell, not once per row.
+    """
+
+    def __init__(self, cell: np.ndarray, quota_cells: np.ndarray, target_cells: np.ndarray):
+        self.cell = cell
+        self.quota_cells = quota_cells
+        self.target_cells = target_cells
+
+    @property
+    def quota(self) -> np.ndarray:
+        return self.quota_cells[self.cell]
+
+    @property
+    def target(self) -> np.ndarray:
+        return self.target_cells[self.cell]
+
+
 def apply_factor(delta: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """factor x delta in exact units; delta itself where the factor is exactly 1."""
     delta = np.asarray(delta, dtype=np.int64)
@@ -73,12 +93,36 @@ class TierFunction:
         """The tier holding measure m: a value on a boundary belongs to the higher tier."""
         return np.maximum((np.asarray(m)[:, None] >= lows).sum(axis=1) - 1, 0)
 
-    def value(self, m: np.ndarray, quota: np.ndarray, target: np.ndarray) -> np.ndarray:
+    def _cell_table(self, quota_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell: where each tier starts (units) and what is earned when m reaches it."""
+        cached = getattr(self, "_cells", None)
+        if cached is not None and cached[0] is quota_cells:
+            return cached[1], cached[2]
+        lows = self.breakpoints(quota_cells, quota_cells.size)
+        widths = np.diff(lows, axis=1).astype(np.float64)
+        reached = np.zeros(lows.shape, dtype=np.float64)
+        reached[:, 1:] = np.cumsum(widths * self.rates[:-1], axis=1)
+        self._cells = (quota_cells, lows, reached)
+        return lows, reached
+
+    def value(self, m: np.ndarray, basis: RowBasis) -> np.ndarray:
+        """E(m) in units for each row: the earnings at the start of m's tier plus its rate on the rest."""
         m = np.asarray(m, dtype=np.int64)
-        lows = self.breakpoints(quota, m.size)
+        if self.on_attainment:
+            lows, reached = self._cell_table(basis.quota_cells)
+            tier = np.zeros(m.size, dtype=np.int64)
+            for k in range(1, lows.shape[1]):
+                tier += m >= lows[basis.cell, k]  # a value on a boundary belongs to the higher tier
+            flat = basis.cell * lows.shape[1] + tier
+            low, base = lows.reshape(-1)[flat], reached.reshape(-1)[flat]
+        else:
+            tier = np.maximum(np.searchsorted(self.low_units, m, side="right") - 1, 0)
+            low = self.low_units[tier]
+            base = np.concatenate([[0.0], np.cumsum(np.diff(self.low_units) * self.rates[:-1])])[tier]
+        rate = self.rates[tier]
         if self.retroactive:
-            return to_units(self.rates[self.tier_of(m, lows)] * m.astype(np.float64))
-        return to_units(self._filled(m, lows).astype(np.float64) @ self.rates)
+            return to_units(rate * m.astype(np.float64))
+        return to_units(base + rate * (m - low).astype(np.float64))
 
     def slices(self, before: np.ndarray, after: np.ndarray, quota: np.ndarray) -> np.ndarray:
         lows = self.breakpoints(quota, np.asarray(before).size)
@@ -124,10 +168,10 @@ class CurveFunction:
             y = np.where(above, ys[-1] + (x - xs[-1]) * (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]), y)
         return y
 
-    def value(self, m: np.ndarray, quota: np.ndarray, target: np.ndarray) -> np.ndarray:
-        y = self.y_of(self.x_of(m, quota))
+    def value(self, m: np.ndarray, basis: RowBasis) -> np.ndarray:
+        y = self.y_of(self.x_of(m, basis.quota))
         if self.curve.of_target:
-            y = y * np.asarray(target, dtype=np.float64)
+            y = y * np.asarray(basis.target, dtype=np.float64)
         return to_units(y)
 
 
@@ -145,10 +189,10 @@ class RowLines:
 
 
 
-def cumulative_lines(function, rows: np.ndarray, before: np.ndarray, after: np.ndarray, quota: np.ndarray,
-                     target: np.ndarray, factor: np.ndarray) -> np.ndarray:
+def cumulative_lines(function, before: np.ndarray, after: np.ndarray, basis: RowBasis,
+                     factor: np.ndarray) -> np.ndarray:
     """f x (E(b) - E(a)) for each row, in exact units."""
-    delta = function.value(after, quota, target) - function.value(before, quota, target)
+    delta = function.value(after, basis) - function.value(before, basis)
     return apply_factor(delta, factor)
 
 
@@ -174,20 +218,24 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
                          text.when(uplift != 0, text.join(" = ", text.exact(own), " + uplift ", text.exact(uplift),
                                                           " on earlier credit")))
     else:
-        slices = function.slices(before, after, quota)
-        count = np.count_nonzero(slices, axis=1)
-        # Most rows stay in one tier: their text is one amount and that tier's label.
-        only = np.argmax(slices != 0, axis=1)
+        # Most rows stay in one tier: their text is one amount (the row's credit) and that tier's label.
+        lows = function.breakpoints(quota, n)
+        only = function.tier_of(after, lows)
+        same = only == function.tier_of(before, lows)
+        credit = np.asarray(credit, dtype=np.int64)
+        count = np.where(same, (credit != 0).astype(np.int64), 2)
         labels = [f" at {label} ({function.labels[k]})" if isinstance(label, str) else None
                   for k, label in enumerate(rate_labels)]
         if all(label is not None for label in labels):
-            body = text.join(text.amount(slices[np.arange(n), only]), text.pick(only, labels))
+            body = text.join(text.amount(credit), text.pick(only, labels))
         else:
-            body = text.join(text.amount(slices[np.arange(n), only]), " at ", _pick_text(only, rate_labels),
+            body = text.join(text.amount(credit), " at ", _pick_text(only, rate_labels),
                              text.pick(only, [f" ({label})" for label in function.labels]))
         body = pc.if_else(pa.array(count == 0), pa.scalar("no change", pa.string()), body)
         crossing = np.flatnonzero(count > 1)
         if crossing.size:  # rows that cross a boundary: every slice, on those rows only
+            slices = np.zeros((n, len(function.labels)), dtype=np.int64)
+            slices[crossing] = function.slices(before[crossing], after[crossing], np.asarray(quota)[crossing])
             parts = []
             for k in range(slices.shape[1]):
                 filled = np.flatnonzero(slices[crossing, k])

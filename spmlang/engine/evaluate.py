@@ -81,6 +81,26 @@ def const_value(value: object, type_: Type) -> object:
     return value
 
 
+def on_text(values, function):
+    """Apply an elementwise function of strings; on a dictionary-encoded array, to its few distinct values only
+    (a payee or product column of millions of rows has thousands of distinct names, or ten)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.DictionaryArray):
+        result = function(values.dictionary)
+        if pa.types.is_string(result.type) or pa.types.is_large_string(result.type):
+            return pa.DictionaryArray.from_arrays(values.indices, result)
+        return pc.take(result, values.indices)
+    return function(values)
+
+
+def plain_text(values):
+    """A text array without dictionary encoding (for the rare operations between two text columns)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pc.cast(values, pa.string()) if isinstance(values, pa.DictionaryArray) else values
+
+
 def materialize(vec: Vec, n: int) -> Vec:
     """The same value with arrays of length ``n`` (constants broadcast)."""
     values, valid = vec.values, vec.valid
@@ -202,9 +222,15 @@ def _negate(node: ir.Negate, frame: Frame) -> Vec:
 def _compare_values(op: str, left: Vec, right: Vec) -> object:
     if left.type is Type.TEXT or right.type is Type.TEXT:
         function = {"==": pc.equal, "!=": pc.not_equal}[op]
-        result = function(_text_operand(left.values), _text_operand(right.values))
-        if isinstance(result, pa.Scalar):
-            return bool(result.as_py())
+        a, b = _text_operand(left.values), _text_operand(right.values)
+        if isinstance(a, pa.Scalar) and isinstance(b, pa.Scalar):
+            return bool(function(a, b).as_py())
+        if isinstance(b, pa.Scalar):
+            result = on_text(a, lambda d: function(d, b))
+        elif isinstance(a, pa.Scalar):
+            result = on_text(b, lambda d: function(a, d))
+        else:
+            result = function(plain_text(a), plain_text(b))
         return pc.fill_null(result, False).to_numpy(zero_copy_only=False)
     if left.type is Type.MONEY and right.type is Type.MONEY or left.type == right.type:
         a, b = left.values, right.values
@@ -213,6 +239,11 @@ def _compare_values(op: str, left: Vec, right: Vec) -> object:
     a, b = np.asarray(a), np.asarray(b)
     return {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
             ">": np.greater, ">=": np.greater_equal}[op](a, b)
+
+
+def _plain_operand(values):
+    operand = _text_operand(values)
+    return operand if isinstance(operand, pa.Scalar) else plain_text(operand)
 
 
 def _text_operand(values):
@@ -246,9 +277,12 @@ def _member(node: ir.Member, frame: Frame) -> Vec:
     operand = evaluate(node.operand, frame)
     if operand.type is Type.TEXT:
         value_set = pa.array([str(c.value) for c in node.values], type=pa.string())
-        result = pc.is_in(_text_operand(operand.values), value_set=value_set)
-        values = bool(result.as_py()) if isinstance(result, pa.Scalar) else pc.fill_null(result, False).to_numpy(
-            zero_copy_only=False)
+        operand_values = _text_operand(operand.values)
+        if isinstance(operand_values, pa.Scalar):
+            values = bool(pc.is_in(operand_values, value_set=value_set).as_py())
+        else:
+            result = on_text(operand_values, lambda d: pc.is_in(d, value_set=value_set))
+            values = pc.fill_null(result, False).to_numpy(zero_copy_only=False)
     else:
         if operand.type is Type.MONEY:
             wanted = [decimal_to_units(Decimal(c.value)) for c in node.values]
@@ -274,7 +308,7 @@ def _missing(node: ir.Missing, frame: Frame) -> Vec:
     operand = evaluate(node.operand, frame)
     valid = np.asarray(operand.valid, bool)
     if operand.type is Type.TEXT and isinstance(operand.values, (pa.Array, pa.ChunkedArray)):
-        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(operand.values), ""), False)
+        blank = pc.fill_null(on_text(operand.values, lambda d: pc.equal(pc.utf8_trim_whitespace(d), "")), False)
         valid = valid & ~blank.to_numpy(zero_copy_only=False)
     missing = ~valid
     return Vec(~missing if node.negated else missing, True, Type.BOOL)
@@ -286,7 +320,7 @@ def _choose(node: ir.Choose, frame: Frame) -> Vec:
     then, otherwise = evaluate(node.then, frame), evaluate(node.otherwise, frame)
     valid = condition.valid & np.where(picked, then.valid, otherwise.valid)
     if node.type is Type.TEXT:
-        values = pc.if_else(pa.array(picked), _text_operand(then.values), _text_operand(otherwise.values))
+        values = pc.if_else(pa.array(picked), _plain_operand(then.values), _plain_operand(otherwise.values))
         return Vec(values, valid, node.type)
     if then.type != otherwise.type:
         return Vec(np.where(picked, as_float(then), as_float(otherwise)), valid, node.type)
@@ -324,7 +358,7 @@ def _function(node: ir.Function, frame: Frame) -> Vec:
         for arg in reversed(args[:-1]):
             arg = materialize(arg, frame.n)
             if node.type is Type.TEXT:
-                values = pc.if_else(pa.array(arg.valid), arg.values, result.values)
+                values = pc.if_else(pa.array(arg.valid), plain_text(arg.values), plain_text(result.values))
             elif arg.type == result.type:
                 values = np.where(arg.valid, arg.values, result.values)
             else:
@@ -333,10 +367,15 @@ def _function(node: ir.Function, frame: Frame) -> Vec:
         return result
     if name in ("upper", "lower", "trim"):
         function = {"upper": pc.utf8_upper, "lower": pc.utf8_lower, "trim": pc.utf8_trim_whitespace}[name]
-        return Vec(function(_text_operand(args[0].values)), args[0].valid, Type.TEXT)
+        operand = _text_operand(args[0].values)
+        return Vec(function(operand) if isinstance(operand, pa.Scalar) else on_text(operand, function), args[0].valid,
+                   Type.TEXT)
     if name == "replace":
         value, old, new = args  # the checker allows only fixed texts for old and new
-        return Vec(pc.replace_substring(_text_operand(value.values), old.values, new.values), value.valid, Type.TEXT)
+        operand = _text_operand(value.values)
+        replaced = (lambda d: pc.replace_substring(d, old.values, new.values))
+        return Vec(replaced(operand) if isinstance(operand, pa.Scalar) else on_text(operand, replaced), value.valid,
+                   Type.TEXT)
     if name in ("year", "month"):
         days = np.asarray(args[0].values, dtype="int64").astype("datetime64[D]")
         years = days.astype("datetime64[Y]")

@@ -57,3 +57,23 @@ def sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 def ids(starts: np.ndarray) -> np.ndarray:
     """Group number (0, 1, 2 ...) of each element."""
     return np.cumsum(starts) - 1 if starts.size else starts.astype(np.int64)
+
+
+def order_by(*keys: np.ndarray) -> np.ndarray:
+    """A stable sort by several non-negative integer keys, most significant first.
+
+    When their value ranges fit in 63 bits together the keys are packed into one int64 and sorted once,
+    which is several times faster than ``np.lexsort`` on millions of rows.
+    """
+    keys = [np.asarray(k, dtype=np.int64) for k in keys]
+    n = keys[0].size if keys else 0
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    lows = [int(k.min()) for k in keys]
+    bits = [max(int(k.max()) - low, 0).bit_length() for k, low in zip(keys, lows)]
+    if sum(bits) > 63:
+        return np.lexsort(tuple(reversed(keys)))
+    packed = np.zeros(n, dtype=np.int64)
+    for key, low, width in zip(keys, lows, bits):
+        packed = (packed << width) | (key - low)
+    return np.argsort(packed, kind="stable")

@@ -200,7 +200,10 @@ def convert_column(array, spec: ColumnSpec, label: str) -> ColumnValues:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
+        if spec.type is Type.TEXT:  # keep it encoded: string operations then run on its few distinct values
+            array = pa.DictionaryArray.from_arrays(array.indices, _as_text(array.dictionary))
+        else:
+            array = array.dictionary_decode()
     present = _valid(array)
     try:
         return _CONVERTERS[spec.type](array, spec, present)
@@ -225,6 +228,8 @@ def _result(spec, values, valid, invalid, raw) -> ColumnValues:
 
 def _as_text(array: pa.Array) -> pa.Array:
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array
+    if pa.types.is_dictionary(array.type):
         return array
     return pc.cast(array, pa.string())
 

@@ -13,6 +13,39 @@ KIND = {name: code for code, name in enumerate(KINDS)}
 START, ROW, END = 0, 1, 2
 
 
+class TextColumn:
+    """Strings of lines that are reordered many times: the strings stay where they were made, and only an
+    index into their concatenation moves. :meth:`resolve` gathers them once, at the end."""
+
+    def __init__(self, chunks: list, index: np.ndarray | None = None):
+        self.chunks = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in chunks]
+        self.index = index
+
+    def __len__(self) -> int:
+        return int(self.index.size) if self.index is not None else sum(len(c) for c in self.chunks)
+
+    def _positions(self) -> np.ndarray:
+        return self.index if self.index is not None else np.arange(len(self), dtype=np.int64)
+
+    def take(self, index: np.ndarray) -> "TextColumn":
+        return TextColumn(self.chunks, self._positions()[index])
+
+    @staticmethod
+    def concat(columns: list["TextColumn"]) -> "TextColumn":
+        chunks, positions, offset = [], [], 0
+        for column in columns:
+            chunks.extend(column.chunks)
+            positions.append(column._positions() + offset)
+            offset += sum(len(c) for c in column.chunks)
+        return TextColumn(chunks, np.concatenate(positions) if positions else np.zeros(0, np.int64))
+
+    def resolve(self) -> pa.Array:
+        if self.index is None and len(self.chunks) == 1:
+            return self.chunks[0]
+        whole = pa.chunked_array(self.chunks, type=pa.string())
+        return whole.take(pa.array(self._positions())).combine_chunks()
+
+
 @dataclass
 class Lines:
     payee: np.ndarray  # int32
@@ -27,8 +60,8 @@ class Lines:
     cut: np.ndarray  # int64 units: what a cap or gate took off (0 elsewhere)
     rate: np.ndarray  # float64, NaN where none
     multiplier: np.ndarray  # float64
-    tier: pa.Array  # string
-    explanation: pa.Array  # string
+    tier: TextColumn
+    explanation: TextColumn
     clause: np.ndarray  # int32: index into the run's clause list
 
     def __len__(self) -> int:
@@ -39,7 +72,7 @@ class Lines:
         values = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            values[f.name] = value.take(pa.array(index)) if isinstance(value, (pa.Array, pa.ChunkedArray)) else value[index]
+            values[f.name] = value.take(index) if isinstance(value, TextColumn) else value[index]
         return Lines(**values)
 
     @staticmethod
@@ -50,9 +83,8 @@ class Lines:
         values = {}
         for f in fields(Lines):
             items = [getattr(p, f.name) for p in parts]
-            if isinstance(items[0], (pa.Array, pa.ChunkedArray)):
-                values[f.name] = pa.concat_arrays([i.combine_chunks() if isinstance(i, pa.ChunkedArray) else i
-                                                   for i in items])
+            if isinstance(items[0], TextColumn):
+                values[f.name] = TextColumn.concat(items)
             else:
                 values[f.name] = np.concatenate(items)
         return Lines(**values)
@@ -72,7 +104,8 @@ def make_lines(n: int, *, payee, role, component: int, kind: str, period, phase:
         row=column(row, np.int64, -1), amount=column(amount, np.int64, 0), cut=column(cut, np.int64, 0),
         exact=column(amount if exact is None else exact, np.int64, 0),
         rate=column(rate, np.float64, np.nan), multiplier=column(multiplier, np.float64, 1.0),
-        tier=tier if tier is not None else pa.nulls(n, pa.string()), explanation=explanation,
+        tier=TextColumn([tier if tier is not None else pa.nulls(n, pa.string())]),
+        explanation=TextColumn([explanation]),
         clause=column(clause, np.int32, -1),
     )
 
@@ -85,5 +118,7 @@ def empty_lines() -> Lines:
 def ledger_order(lines: Lines, date: np.ndarray, key_rank: np.ndarray) -> np.ndarray:
     """The order of lines in the ledger: payee, period, phase, then the row's date and key, role,
     component, kind. ``date`` and ``key_rank`` are per line (0 for adjustments)."""
-    return np.lexsort((lines.kind, lines.component, lines.role, key_rank, date, lines.phase, lines.period,
-                       lines.payee))
+    from spmlang.engine.grouping import order_by
+
+    return order_by(lines.payee, lines.period, lines.phase, date, key_rank, lines.role, lines.component + 1,
+                    lines.kind)

@@ -73,6 +73,11 @@ class Basis:
     target_known: np.ndarray
     varies: bool  # the basis grows period by period (quota to date): earlier credit is re-priced
 
+    def __post_init__(self):
+        # Flat per-(payee, period) cells, made once: earning functions cache their breakpoints by them.
+        self.quota_cells = np.ascontiguousarray(self.quota).reshape(-1)
+        self.target_cells = np.ascontiguousarray(self.target).reshape(-1)
+
     def attainment(self, measure: np.ndarray, payee: np.ndarray, period: np.ndarray) -> np.ndarray:
         """measure / quota basis as float; 0 where the quota is 0 (checked before any row is paid)."""
         quota = self.quota[payee, period].astype(np.float64)

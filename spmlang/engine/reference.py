@@ -20,7 +20,7 @@ from spmlang.check.ir import Type
 from spmlang.check.model import TableSpec
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.evaluate import Frame, Issue, Vec, const_value
+from spmlang.engine.evaluate import Frame, Issue, Vec, const_value, on_text, plain_text
 from spmlang.engine.inputs import ColumnValues, LoadedTable, available_columns, convert_column, load_table
 from spmlang.engine.money import UNIT, to_units
 
@@ -149,7 +149,8 @@ class LookupTable:
     def lookup(self, key: Vec, column: str, frame: Frame) -> Vec:
         target = self.columns[column]
         if self.key_type is Type.TEXT:
-            index = pc.index_in(key.values, value_set=self.keys).to_numpy(zero_copy_only=False)
+            index = on_text(key.values, lambda values: pc.index_in(values, value_set=self.keys))
+            index = index.to_numpy(zero_copy_only=False)
         else:
             order = np.argsort(self.keys, kind="stable")
             sorted_keys = self.keys[order]
@@ -182,7 +183,7 @@ class LookupTable:
     def _messages(self, key: Vec, missing: np.ndarray) -> pa.Array:
         """One message per row: the key, the table, and the closest key if one is close."""
         if self.key_type is Type.TEXT:
-            texts = pc.cast(key.values, pa.string())
+            texts = plain_text(key.values)
             known = [str(k) for k in self.keys.to_pylist()]
         else:
             texts = pa.array([str(v) for v in np.asarray(key.values)])

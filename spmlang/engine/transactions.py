@@ -21,7 +21,7 @@ from spmlang.check.model import CheckedPlan
 from spmlang.engine import text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, truth
+from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
 from spmlang.engine.inputs import ColumnValues, LoadedTable, convert_column
 from spmlang.engine.money import UNIT, to_units
 
@@ -140,6 +140,8 @@ def _unreadable(column: ColumnValues, spec) -> pa.Array:
 
 def _key_order(values, valid: np.ndarray) -> np.ndarray:
     """Input rows in key order (stable: equal keys keep file order; empty keys last)."""
+    if isinstance(values, pa.DictionaryArray):
+        values = pc.cast(values, pa.string())
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return pc.array_sort_indices(values, null_placement="at_end").to_numpy(zero_copy_only=False)
     keyed = np.where(valid, values, np.iinfo(np.int64).max)
@@ -165,7 +167,7 @@ def _reject_duplicates(values, valid: np.ndarray, order: np.ndarray, accounting:
     if order.size < 2:
         return
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        sorted_keys = values.take(pa.array(order))
+        sorted_keys = plain_text(values).take(pa.array(order))
         same = pc.fill_null(pc.equal(sorted_keys[1:], sorted_keys[:-1]), False).to_numpy(zero_copy_only=False)
     else:
         sorted_keys = np.asarray(values)[order]
@@ -194,8 +196,11 @@ def _payees_and_shares(plan: CheckedPlan, columns: dict[str, ColumnValues], fram
     total = np.zeros(n, dtype=np.float64)
     for spec in plan.transactions.payees:
         payee = columns[spec.column]
-        values = payee.values if payee.type is Type.TEXT else pa.array(np.asarray(payee.values).astype(str))
-        values = pc.if_else(pa.array(payee.valid), pc.cast(values, pa.string()), pa.scalar(None, pa.string()))
+        if payee.type is Type.TEXT:
+            values = payee.values  # text is never unreadable: its nulls are its empty values
+        else:
+            values = pa.array(np.asarray(payee.values).astype(str))
+            values = pc.if_else(pa.array(payee.valid), values, pa.scalar(None, pa.string()))
         names.append(values)
         if spec.share is None:
             share = np.where(payee.valid, 1.0, 0.0)

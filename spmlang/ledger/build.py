@@ -66,8 +66,23 @@ def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     return units_to_decimal_array(to_units(np.clip(values, -9e12, 9e12) * 1_000_000), valid, scale=6)
 
 
-def build_ledger(output: RunOutput, run: str) -> pa.Table:
+CHUNK = 1 << 20  # ledger lines built and written at a time
+
+
+def ledger_chunks(output: RunOutput, run: str, size: int = CHUNK):
+    """The ledger a chunk of lines at a time, in order: memory stays bounded however long the ledger is."""
+    total = len(output.lines)
+    for start in range(0, max(total, 1), size):
+        yield build_ledger(output, run, start, min(start + size, total))
+
+
+def build_ledger(output: RunOutput, run: str, start: int = 0, stop: int | None = None) -> pa.Table:
+    """The ledger (or its lines ``start:stop``) as an Arrow table."""
+    stop = len(output.lines) if stop is None else stop
     lines, rows, streams, basis = output.lines, output.rows, output.streams, output.basis
+    if (start, stop) != (0, len(lines)):
+        lines = lines.take(np.arange(start, stop))
+    cents_all = output.cents[start:stop]
     n = len(lines)
     on_row = lines.row >= 0
     row = np.where(on_row, lines.row, 0)
@@ -115,22 +130,12 @@ def build_ledger(output: RunOutput, run: str) -> pa.Table:
         "measure_after": units_to_decimal_array(after, on_row),
         "attainment_before": _ratio(before / safe_quota, has_quota),
         "attainment_after": _ratio(after / safe_quota, has_quota),
-        "tier": lines.tier,
+        "tier": lines.tier.resolve(),
         "rate": _ratio(lines.rate, ~np.isnan(lines.rate)),
         "multiplier": _ratio(lines.multiplier, on_row),
-        "amount": cents_to_decimal_array(output.cents),
+        "amount": cents_to_decimal_array(cents_all),
         "amount_cut": cents_to_decimal_array(units_to_cents(lines.cut)),
-        "explanation": _with_rounding_note(lines.explanation, lines.exact, output.cents),
+        "explanation": lines.explanation.resolve(),
         "clause": text.pick(lines.clause, clause_text),
     }
     return pa.table(columns, schema=LEDGER_SCHEMA)
-
-
-def _with_rounding_note(explanation: pa.Array, exact_units: np.ndarray, cents: np.ndarray) -> pa.Array:
-    """Say so where cumulative rounding made a line differ from its own rounded amount."""
-    differs = np.flatnonzero(units_to_cents(exact_units) != cents)
-    if differs.size == 0:
-        return explanation
-    noted = text.join(explanation.take(pa.array(differs)), " → ", text.amount(cents[differs] * 10_000),
-                      " after cumulative rounding")
-    return text.scatter(explanation, differs, noted)

@@ -26,7 +26,7 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        pq.write_table(table, path, compression="zstd")
+        pq.write_table(table, path, compression="zstd", compression_level=1)
     elif suffix == ".csv":
         import pyarrow.csv as pacsv
 
@@ -41,6 +41,38 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
                 json.dump(records, handle, ensure_ascii=False, indent=1)
                 handle.write("\n")
     return path
+
+
+def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> tuple[Path, int]:
+    """Write tables one after another into one file (parquet row groups, CSV batches); returns the rows.
+
+    JSON formats are written whole. The bytes depend only on the data and the chunking.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE:
+        raise UsageError(f"cannot write '{path}': use one of {', '.join(WRITABLE)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        with pq.ParquetWriter(path, schema, compression="zstd", compression_level=1) as writer:
+            for chunk in chunks:
+                writer.write_table(chunk)
+                rows += chunk.num_rows
+    elif suffix == ".csv":
+        import pyarrow.csv as pacsv
+
+        with pacsv.CSVWriter(path, schema) as writer:
+            for chunk in chunks:
+                writer.write_table(chunk)
+                rows += chunk.num_rows
+    else:
+        table = pa.concat_tables(list(chunks)) if chunks else schema.empty_table()
+        write_table(table, path)
+        rows = table.num_rows
+    return path, rows
 
 
 def _plain(value):
