@@ -28,11 +28,15 @@ def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
 def exact(units: np.ndarray) -> pa.Array:
     """An exact amount: 2 decimals, or up to 6 where it has more (200.044)."""
     units = np.asarray(units, dtype=np.int64)
+    # The decimals each value needs: 2, or 3 to 6 where its last digits are not zero.
+    needed = np.full(units.size, 2, dtype=np.int8)
+    for places in (3, 4, 5, 6):  # a value needs `places` decimals if it has a digit at that place
+        needed[units % (10 ** (7 - places)) != 0] = places
     text = amount(units)
-    finer = np.flatnonzero(units % (UNIT // 100) != 0)
-    if finer.size:
-        detail = pc.replace_substring_regex(amount(units[finer], 6), r"(\.\d\d\d*?)0+$", r"\1")
-        text = scatter(text, finer, detail)
+    for places in (3, 4, 5, 6):
+        rows = np.flatnonzero(needed == places)
+        if rows.size:
+            text = scatter(text, rows, amount(units[rows], places))
     return text
 
 

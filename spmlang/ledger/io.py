@@ -26,7 +26,8 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        pq.write_table(table, path, compression="zstd", compression_level=1)
+        pq.write_table(table, path, compression="zstd", compression_level=1,
+                       use_dictionary=_low_cardinality(table.schema))
     elif suffix == ".csv":
         import pyarrow.csv as pacsv
 
@@ -57,7 +58,8 @@ def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> tuple[Path, int
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        with pq.ParquetWriter(path, schema, compression="zstd", compression_level=1) as writer:
+        with pq.ParquetWriter(path, schema, compression="zstd", compression_level=1,
+                              use_dictionary=_low_cardinality(schema)) as writer:
             for chunk in chunks:
                 writer.write_table(chunk)
                 rows += chunk.num_rows
@@ -73,6 +75,16 @@ def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> tuple[Path, int
         write_table(table, path)
         rows = table.num_rows
     return path, rows
+
+
+# Columns with few distinct values: parquet stores them as dictionaries. The others (explanations, keys,
+# amounts) would only be tried and abandoned, which costs time on millions of lines.
+_DICTIONARY_COLUMNS = {"run_id", "plan", "plan_version", "plan_hash", "payee", "period", "component", "kind", "role",
+                       "rollup_from", "tier", "clause", "reason", "column"}
+
+
+def _low_cardinality(schema: pa.Schema) -> list[str]:
+    return [name for name in schema.names if name in _DICTIONARY_COLUMNS]
 
 
 def _plain(value):
