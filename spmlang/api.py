@@ -59,19 +59,20 @@ class Plan:
         return Calculator(self.checked)
 
     def run(self, deals=None, *, quotas=None, targets=None, roster=None, tables: dict | None = None,
-            strict: bool = False, allow_outside_paths: bool = False) -> "Result":
+            strict: bool = False, allow_outside_paths: bool = False, progress=None) -> "Result":
         """Pay the plan's payees from ``deals``.
 
         Every input may be a path (parquet, CSV, Arrow, JSON lines), a pyarrow
         Table, or a pandas or polars DataFrame. ``tables`` maps the names of
         lookup tables to their data. With ``strict``, any rejected row is an
-        error instead. Raises :class:`spmlang.InputError` for unusable inputs.
+        error instead. ``progress``, if given, is called as ``progress(step, done, total)`` as the run
+        goes (see :mod:`spmlang.progress`). Raises :class:`spmlang.InputError` for unusable inputs.
         """
         from spmlang.engine.calculator import RunInputs
 
         inputs = RunInputs(deals=deals, quotas=quotas, targets=targets, roster=roster, tables=dict(tables or {}),
                            strict=strict, allow_outside_paths=allow_outside_paths)
-        output = self._calculator.run(inputs)
+        output = self._calculator.run(inputs, progress)
         options = {"strict": strict, "allow_outside_paths": allow_outside_paths}
         return Result(output, options)
 
@@ -99,6 +100,11 @@ class Result:
 
         inputs = {r.name: {"kind": r.kind, "rows": r.rows, "sha256": r.sha256} for r in self._inputs}
         return run_id(self._output, inputs, self.options)
+
+    @property
+    def line_count(self) -> int:
+        """How many lines the ledger has (without building it)."""
+        return len(self._output.lines)
 
     @cached_property
     def ledger(self) -> "pa.Table":
@@ -159,15 +165,19 @@ class Result:
         """Rows read, credited, excluded (by filter) and rejected (by reason); they add up."""
         return self._output.accounting.counts()
 
-    def write(self, path: str | Path, rejects: str | Path | None = None) -> Path:
+    def write(self, path: str | Path, rejects: str | Path | None = None, progress=None) -> Path:
         """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
-        rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger."""
-        from spmlang.ledger.build import LEDGER_SCHEMA, ledger_chunks
+        rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
+        ``progress`` is called as in :meth:`Plan.run`, once per chunk of lines written."""
+        from spmlang.ledger.build import CHUNK, LEDGER_SCHEMA, ledger_chunks
         from spmlang.ledger.io import write_chunks, write_table
         from spmlang.ledger.manifest import FileRecord, manifest_path, relative, sha256_file
+        from spmlang.progress import tracked
 
         # Always a chunk of lines at a time: bounded memory, and the same bytes for the same run.
-        path, rows = write_chunks(ledger_chunks(self._output, self.run_id), path, LEDGER_SCHEMA)
+        chunks = ledger_chunks(self._output, self.run_id)
+        count = -(-len(self._output.lines) // CHUNK)
+        path, rows = write_chunks(tracked(chunks, count, "writing the ledger", progress), path, LEDGER_SCHEMA)
         base = path.resolve().parent
         manifest = self.manifest(base)
         manifest.ledger = FileRecord(path=relative(path, base), format=path.suffix.lstrip("."),

@@ -200,12 +200,24 @@ STRICT = typer.Option(False, "--strict", help="Any rejected row is an error (exi
 OUTSIDE = typer.Option(False, "--allow-outside-paths", help="Let the plan name files outside its own folder.")
 
 
-def _run_plan(plan: Path, deals, quotas, targets, roster, table, strict, allow_outside_paths):
+def _run_plan(plan: Path, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress=None):
     from spmlang.api import load
 
     loaded = load(plan)
     return loaded.run(deals, quotas=quotas, targets=targets, roster=roster, tables=_table_options(table),
-                      strict=strict, allow_outside_paths=allow_outside_paths)
+                      strict=strict, allow_outside_paths=allow_outside_paths, progress=progress)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator:
+    """A progress bar on stderr while a long run lasts, for a person at a terminal; else nothing."""
+    from spmlang.progress import TerminalProgress, silent, wanted
+
+    if not (wanted(out, quiet) and err.is_terminal):
+        yield silent
+        return
+    with TerminalProgress(err) as bar:
+        yield bar
 
 
 @app.command()
@@ -225,15 +237,16 @@ def run(
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
     with handled():
-        result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths)
+        with _progress(quiet) as progress:
+            result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress)
+            written = result.write(output, rejects=rejects, progress=progress) if output is not None else None
         if not quiet:
             out.print(result.summary())
-        if output is not None:
+        if written is not None:
             from spmlang.ledger.manifest import manifest_path
 
-            written = result.write(output, rejects=rejects)
             if not quiet:
-                out.print(f"wrote {written} ({result.ledger.num_rows:,} lines) and {manifest_path(written)}",
+                out.print(f"wrote {written} ({result.line_count:,} lines) and {manifest_path(written)}",
                           markup=False)
         if rejects is not None:
             from spmlang.ledger.io import write_table

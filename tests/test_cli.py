@@ -155,3 +155,22 @@ def test_help_lists_commands_and_exit_codes(spm):
     assert result.returncode == 0
     assert "check" in result.stdout and "run" in result.stdout
     assert "Exit codes: 0 success; 1 plan errors; 2 usage or input errors" in result.stdout
+
+
+def test_check_starts_without_the_engine_heavyweights():
+    """`spm check` runs on every save: it must not pay for importing numpy or pyarrow."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom spmlang.cli import main\nsys.argv = ['spm', 'check', 'examples/plans/sdr.spm']\n"
+             "try:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\n"
+             "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'polars') if m in sys.modules), code)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().endswith("[] 0"), result.stdout + result.stderr
+
+
+def test_check_works_with_an_unwritable_cache_folder(spm, tmp_path):
+    locked = tmp_path / "cache"
+    locked.write_text("not a folder")  # the cache folder cannot be made: the parser is built afresh
+    result = spm("check", "examples/plans/sdr.spm", env={"XDG_CACHE_HOME": str(locked)})
+    assert result.returncode == 0 and result.stderr == ""

@@ -47,6 +47,7 @@ from spmlang.engine.money import CENT, UNIT, cumulative_cents, units_to_cents
 from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
 from spmlang.engine.sources import resolve_plan_file
 from spmlang.engine.transactions import Transactions, read_transactions, reject_issues
+from spmlang.progress import Report, Steps
 
 
 @dataclass
@@ -104,8 +105,11 @@ class Calculator:
         return len(self.clauses) - 1
 
     # ------------------------------------------------------------------ the run
-    def run(self, inputs: RunInputs) -> RunOutput:
+    def run(self, inputs: RunInputs, progress: Report | None = None) -> RunOutput:
+        """Run over ``inputs``; ``progress(step, done, total)`` hears of each step (see spmlang.progress)."""
         plan = self.plan
+        step = Steps(progress, 5 + len(self.runs))
+        step("reading transactions")
         base = Path(plan.path).resolve().parent if plan.path and not plan.path.startswith("<") else None
         sources: dict = {}
         lookups = self._lookup_tables(inputs, base, sources)
@@ -119,6 +123,7 @@ class Calculator:
         txns = read_transactions(plan, loaded, lookups, self.calendar, inputs.strict)
         accounting = txns.accounting
 
+        step("reading quotas, targets and the roster")
         managers_by_name = self._roster(inputs, base, sources)
         quotas, targets = (self._amounts(kind, inputs, base, sources) for kind in ("quotas", "targets"))
         alive = accounting.pending()
@@ -130,6 +135,7 @@ class Calculator:
         for amounts in (quotas, targets):
             if amounts is not None:
                 names.update(amounts.by_payee)
+        step("crediting")
         payees = Payees(sorted(names))
         codes = [payees.encode(values) for values in txns.payee_names]
         rows = split_rows(codes, txns.shares, txns.credit, txns.dates, txns.periods, alive)
@@ -158,14 +164,19 @@ class Calculator:
         prepared = [_take_prepared(p, order) for p in prepared]
         streams = build_streams(rows, periods, self.ytd)
 
-        component_lines = [self._component_lines(i, run, prepared[i], rows, streams, basis, payees)
-                           for i, run in enumerate(self.runs)]
+        component_lines = []
+        for i, run in enumerate(self.runs):
+            step(f"paying {run.spec.name}")
+            component_lines.append(self._component_lines(i, run, prepared[i], rows, streams, basis, payees))
+        step("plan caps")
         lines = Lines.concat(component_lines + [self._unpaid_rows(rows, component_lines)])
         lines = self._plan_caps(lines, rows, ranks, basis)
+        step("ordering the ledger")
         line_date = np.where(lines.row >= 0, rows.date[np.maximum(lines.row, 0)], 0)
         line_rank = np.where(lines.row >= 0, ranks[rows.txn[np.maximum(lines.row, 0)]], 0)
         lines = lines.take(ledger_order(lines, line_date, line_rank))
         cents = _round(lines)
+        step.finish()
         return RunOutput(plan, self.calendar, payees, lines, cents, rows, streams, basis, txns, ranks,
                          self.clauses, sources, self.runs, prepared)
 
