@@ -50,16 +50,29 @@ def scatter(base: pa.Array, index: np.ndarray, values: pa.Array) -> pa.Array:
 def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
     """Format each distinct value once (rates and multipliers take few values), then spread them; values
     with many distinct figures (attainment) are formatted as decimals with ``scale`` places, trailing
-    zeros dropped."""
-    values = np.asarray(values, dtype=np.float64)
-    encoded = pc.dictionary_encode(pa.array(values, from_pandas=True))
-    if len(encoded.dictionary) <= 4096:
-        labels = pa.array([render(v) for v in encoded.dictionary.to_pylist()], pa.string())
-        return pc.if_else(pc.is_null(encoded.indices), pa.scalar("", pa.string()), pc.take(labels, encoded.indices))
+    zeros dropped. NaN (no value) is shown as ''."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not _many_values(values):
+        distinct, inverse = np.unique(values, return_inverse=True)
+        if distinct.size <= _FEW:
+            labels = pa.array(["" if v != v else render(v) for v in distinct.tolist()], pa.string())
+            return pc.take(labels, pa.array(inverse.reshape(-1)))
     step = 10 ** scale
     scaled = np.floor(np.abs(np.nan_to_num(values)) * step + 0.5).astype(np.int64) * np.where(values < 0, -1, 1)
     text = pc.cast(units_to_decimal_array(scaled * (UNIT // step), scale=scale), pa.string())
-    return pc.replace_substring_regex(text, r"\.?0+$", "")
+    text = pc.replace_substring_regex(text, r"\.?0+$", "")
+    return pc.if_else(pa.array(np.isnan(values)), pa.scalar("", pa.string()), text)
+
+
+_FEW = 4096  # at most this many distinct values are formatted one by one
+
+
+def _many_values(values: np.ndarray) -> bool:
+    """Whether a column has clearly more than a few distinct values, judged on a sample of it."""
+    if values.size <= 4 * _FEW:
+        return False
+    sample = values[:: values.size // (4 * _FEW)]
+    return np.unique(sample).size > _FEW
 
 
 def _percent_text(ratio) -> str:

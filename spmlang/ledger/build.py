@@ -66,7 +66,7 @@ def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     return units_to_decimal_array(to_units(np.clip(values, -9e12, 9e12) * 1_000_000), valid, scale=6)
 
 
-CHUNK = 1 << 20  # ledger lines built and written at a time
+CHUNK = 1 << 16  # ledger lines built and written at a time
 
 
 def ledger_chunks(output: RunOutput, run: str, size: int = CHUNK):
