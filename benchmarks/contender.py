@@ -1,0 +1,82 @@
+"""One contender of the benchmark, run in its own process (so that its peak memory is its own).
+
+    python -m benchmarks.contender NAME DEALS QUOTAS TARGETS RESULT
+
+Writes the payout totals it computed to RESULT (JSON) for the harness to verify.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+NEEDED = ["deal_id", "payee", "close_date", "deal_type", "term_months", "amount"]
+
+
+def floor(deals: Path) -> dict:
+    """No engine can do less: read the columns the plan needs and sort them by payee and date."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(deals, columns=NEEDED)
+    payee = pc.dictionary_encode(table["payee"]).combine_chunks() if not str(table.schema.field("payee").type) \
+        .startswith("dictionary") else table["payee"].combine_chunks()
+    order = pc.sort_indices(pa_table(payee.indices, table["close_date"]), sort_keys=[("p", "ascending"),
+                                                                                     ("d", "ascending")])
+    table.take(order)
+    return {}
+
+
+def pa_table(payee, day):
+    import pyarrow as pa
+
+    return pa.table({"p": payee, "d": day})
+
+
+def spm_command(deals: Path, quotas: Path, targets: Path, ledger: Path) -> list[str]:
+    """spm end to end, as a comp analyst runs it: read parquet, pay, write a parquet ledger."""
+    plan = Path(__file__).parent / "plans" / "bench.spm"
+    return ["spm", "run", str(plan), "--deals", str(deals), "--quotas", str(quotas), "--targets", str(targets),
+            "--out", str(ledger), "--quiet"]
+
+
+def spm_totals(ledger: Path) -> dict:
+    """The payout per (payee, quarter, component) in cents, read back from spm's ledger."""
+    import pyarrow.parquet as pq
+
+    return _spm_totals(pq.read_table(ledger, columns=["payee", "period", "component", "amount"]))
+
+
+def _spm_totals(table) -> dict:
+    totals: dict = {}
+    for payee, period, component, amount in zip(*(table[c].to_pylist() for c in table.column_names)):
+        if component is None:
+            continue
+        key = (payee, int(period[-1]) - 1, component)
+        totals[key] = totals.get(key, 0) + int(amount * 100)
+    return totals
+
+
+def baseline(name: str, deals: Path, quotas: Path, targets: Path) -> dict:
+    import pyarrow.parquet as pq
+
+    from benchmarks import baselines
+
+    function = {"python": baselines.python_loop, "pandas": baselines.pandas_frames,
+                "polars": baselines.polars_frames, "duckdb": baselines.duckdb_sql}[name]
+    return function(pq.read_table(deals, columns=NEEDED), pq.read_table(quotas), pq.read_table(targets))
+
+
+def main() -> None:
+    name, deals, quotas, targets, result = sys.argv[1], *map(Path, sys.argv[2:6])
+    if name == "floor":
+        totals = floor(deals)
+    else:
+        totals = baseline(name, deals, quotas, targets)
+    rows = [[p, period, c, v] for (p, period, c), v in totals.items() if v]
+    result.write_text(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()

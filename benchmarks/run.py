@@ -1,0 +1,150 @@
+"""Run the benchmark: spm against what an analyst would otherwise write, and against the floor.
+
+    python -m benchmarks.run --rows 10000000            # the full run (10M transactions, 10k payees)
+    python -m benchmarks.run --rows 1000000             # a quick look
+    python -m benchmarks.run --rows 1000000 --scaling 1000000,10000000,50000000   # spm's time as data grows
+
+For each contender: wall time (its own process, imports included), rows per second, peak memory, the
+ratio to spm, and whether its payouts equal spm's to the cent. Each baseline is first verified on a
+sample of 200,000 rows; a baseline that does not match is not timed. Results are also written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CONTENDERS = ("floor", "spm", "polars", "duckdb", "pandas", "python")
+
+
+def run_contender(name: str, deals: Path, quotas: Path, targets: Path) -> dict:
+    """Time one contender in a process of its own; its payout totals are read after the clock stops."""
+    from benchmarks.contender import spm_command, spm_totals
+
+    with tempfile.TemporaryDirectory() as folder:
+        result = Path(folder) / ("ledger.parquet" if name == "spm" else "totals.json")
+        command = spm_command(deals, quotas, targets, result) if name == "spm" else \
+            [sys.executable, "-m", "benchmarks.contender", name, str(deals), str(quotas), str(targets), str(result)]
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=HERE.parent)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        if status != 0:
+            return {"name": name, "error": f"exit status {status}"}
+        if name == "spm":
+            totals = {key: value for key, value in spm_totals(result).items() if value}
+        else:
+            totals = {tuple(row[:3]): row[3] for row in json.loads(result.read_text())}
+        # ru_maxrss is in kilobytes on Linux
+        return {"name": name, "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "totals": totals}
+
+
+def sample(deals: Path, rows: int, folder: Path) -> Path:
+    import pyarrow.parquet as pq
+
+    path = folder / "sample.parquet"
+    pq.write_table(pq.read_table(deals).slice(0, rows), path)
+    return path
+
+
+def columns_size(deals: Path) -> float:
+    import pyarrow.parquet as pq
+
+    from benchmarks.contender import NEEDED
+
+    return pq.read_table(deals, columns=NEEDED).nbytes / 2 ** 20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="spm against pandas, polars, DuckDB, plain Python and the floor")
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--payees", type=int, default=10_000)
+    parser.add_argument("--contenders", default=",".join(CONTENDERS),
+                        help="comma-separated; plain Python is skipped above 2M rows unless named")
+    parser.add_argument("--scaling", default="", help="also time spm at these row counts, e.g. 1000000,10000000")
+    parser.add_argument("--json", type=Path, default=None, help="where to write the results (default benchmarks/results)")
+    args = parser.parse_args()
+    from benchmarks.generate import generate
+
+    data = HERE / "data"
+    paths = generate_if_needed(args.rows, args.payees, data, generate)
+    chosen = [c.strip() for c in args.contenders.split(",") if c.strip()]
+    if "python" in chosen and args.rows > 2_000_000 and "--contenders" not in " ".join(sys.argv):
+        chosen.remove("python")
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        small = sample(paths["deals"], 200_000, Path(folder))
+        reference = run_contender("spm", small, paths["quotas"], paths["targets"])["totals"]
+        for name in chosen:
+            if name not in ("spm", "floor"):
+                check = run_contender(name, small, paths["quotas"], paths["targets"])
+                if check.get("totals") != reference:
+                    results.append({"name": name, "error": "does not match spm on the 200,000-row sample"})
+                    continue
+            print(f"running {name} on {args.rows:,} rows ...", file=sys.stderr, flush=True)
+            results.append(run_contender(name, paths["deals"], paths["quotas"], paths["targets"]))
+    spm_totals = next((r["totals"] for r in results if r["name"] == "spm" and "totals" in r), None)
+    for result in results:
+        if "totals" in result and result["name"] != "floor":
+            result["verified"] = spm_totals is not None and result["totals"] == spm_totals
+    for result in results:
+        result.pop("totals", None)
+    scaling = []
+    for rows in [int(r) for r in args.scaling.split(",") if r.strip()]:
+        scaled = generate_if_needed(rows, args.payees, data, generate)
+        print(f"running spm on {rows:,} rows ...", file=sys.stderr, flush=True)
+        outcome = run_contender("spm", scaled["deals"], scaled["quotas"], scaled["targets"])
+        outcome.pop("totals", None)
+        scaling.append({"rows": rows, **outcome})
+    report = {"rows": args.rows, "payees": args.payees, "columns_mb": columns_size(paths["deals"]),
+              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+              "results": results, "scaling": scaling}
+    print(render(report))
+    target = args.json or HERE / "results" / f"bench_{args.rows}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {target}")
+
+
+def generate_if_needed(rows: int, payees: int, data: Path, generate) -> dict:
+    paths = {"deals": data / f"deals_{rows}.parquet", "quotas": data / f"quotas_{payees}.parquet",
+             "targets": data / f"targets_{payees}.parquet"}
+    if not all(p.exists() for p in paths.values()):
+        print(f"generating {rows:,} rows ...", file=sys.stderr, flush=True)
+        paths = generate(rows, payees, data)
+    return paths
+
+
+def render(report: dict) -> str:
+    rows = report["rows"]
+    spm = next((r for r in report["results"] if r["name"] == "spm" and "seconds" in r), None)
+    lines = [f"{rows:,} transactions, {report['payees']:,} payees; the columns read take "
+             f"{report['columns_mb']:.0f} MB in memory; {report['machine']['cpus']} CPUs", "",
+             f"{'contender':<10} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'vs spm':>8}  verified"]
+    for r in report["results"]:
+        if "seconds" not in r:
+            lines.append(f"{r['name']:<10} {r.get('error', '')}")
+            continue
+        ratio = f"{r['seconds'] / spm['seconds']:.2f}x" if spm else ""
+        verified = {True: "to the cent", False: "DIFFERS", None: ""}[r.get("verified")]
+        lines.append(f"{r['name']:<10} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} {r['peak_mb']:>9.0f} "
+                     f"{ratio:>8}  {verified}")
+    if report["scaling"]:
+        lines += ["", "spm as the data grows:", f"{'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}"]
+        for s in report["scaling"]:
+            if "seconds" in s:
+                lines.append(f"{s['rows']:>12,} {s['seconds']:>9.2f} {s['rows'] / s['seconds']:>12,.0f} "
+                             f"{s['peak_mb']:>9.0f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
