@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from helpers import by_txn, d, lines, payout
@@ -218,3 +219,20 @@ def test_integer_keys_break_date_ties_in_number_order():
     result = plan.run(rows)
     # 99 comes before 100 (as numbers, not as text): it fills the 1% tier.
     assert by_txn(result) == {"99": d("10.00"), "100": d("100.00")}
+
+
+def test_text_columns_resolve_to_their_strings_however_taken_and_joined():
+    from spmlang.engine.lines import TextColumn
+
+    first, second = ["a", "bb", None, "ccc"], ["d", "ee"]
+    joined = TextColumn.concat([TextColumn([pa.array(first)]), TextColumn([pa.chunked_array([second[:1], second[1:]])])])
+    strings = first + second
+    order = np.array([5, 0, 3, 3, 2, 4, 1])
+    shuffled = joined.take(order)
+    assert shuffled.resolve().type == pa.string()
+    assert shuffled.resolve().to_pylist() == [strings[i] for i in order]
+    # the ledger resolves a slice at a time; every slice sees the same strings
+    for start in range(0, len(order), 3):
+        part = shuffled.take(np.arange(start, min(start + 3, len(order))))
+        assert part.resolve().to_pylist() == [strings[i] for i in order[start:start + 3]]
+    assert TextColumn([pa.array(["x"])]).resolve().to_pylist() == ["x"]

@@ -18,7 +18,9 @@ class TextColumn:
     index into their concatenation moves. :meth:`resolve` gathers them once, at the end."""
 
     def __init__(self, chunks: list, index: np.ndarray | None = None):
-        self.chunks = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in chunks]
+        if any(isinstance(c, pa.ChunkedArray) for c in chunks):
+            chunks = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in chunks]
+        self.chunks = chunks  # the same list object in every column taken from this one (see _whole)
         self.index = index
 
     def __len__(self) -> int:
@@ -41,9 +43,18 @@ class TextColumn:
 
     def resolve(self) -> pa.Array:
         if self.index is None and len(self.chunks) == 1:
-            return self.chunks[0]
-        whole = pa.chunked_array(self.chunks, type=pa.string())
-        return whole.take(pa.array(self._positions())).combine_chunks()
+            return self.chunks[0].cast(pa.string())
+        return self._whole().take(pa.array(self._positions())).cast(pa.string())
+
+    def _whole(self) -> pa.Array:
+        """The strings as one array, made once and shared by every column taken from this one (the ledger
+        is resolved a chunk at a time; a take from a chunked array would join the chunks on every call).
+        Large offsets: millions of explanations can pass 2 GiB of text."""
+        if len(self.chunks) != 1 or self.chunks[0].type != pa.large_string():
+            whole = pa.concat_arrays([chunk.cast(pa.large_string()) for chunk in self.chunks]) if self.chunks \
+                else pa.array([], pa.large_string())
+            self.chunks[:] = [whole]  # in place: the columns sharing this list share the joined array too
+        return self.chunks[0]
 
 
 @dataclass

@@ -52,11 +52,10 @@ def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
     with many distinct figures (attainment) are formatted as decimals with ``scale`` places, trailing
     zeros dropped. NaN (no value) is shown as ''."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
-    if not _many_values(values):
-        distinct, inverse = np.unique(values, return_inverse=True)
-        if distinct.size <= _FEW:
-            labels = pa.array(["" if v != v else render(v) for v in distinct.tolist()], pa.string())
-            return pc.take(labels, pa.array(inverse.reshape(-1)))
+    distinct, inverse = _few_values(values)
+    if distinct is not None:
+        labels = pa.array(["" if v != v else render(v) for v in distinct.tolist()], pa.string())
+        return pc.take(labels, pa.array(inverse))
     step = 10 ** scale
     scaled = np.floor(np.abs(np.nan_to_num(values)) * step + 0.5).astype(np.int64) * np.where(values < 0, -1, 1)
     text = pc.cast(units_to_decimal_array(scaled * (UNIT // step), scale=scale), pa.string())
@@ -67,12 +66,28 @@ def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
 _FEW = 4096  # at most this many distinct values are formatted one by one
 
 
-def _many_values(values: np.ndarray) -> bool:
-    """Whether a column has clearly more than a few distinct values, judged on a sample of it."""
-    if values.size <= 4 * _FEW:
-        return False
-    sample = values[:: values.size // (4 * _FEW)]
-    return np.unique(sample).size > _FEW
+def _few_values(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The distinct values of a column and each element's index among them, if there are at most a few;
+    else (None, None). Rates and multipliers take a handful of values over millions of lines: they are
+    guessed from a sample and confirmed with a binary search, not found by sorting the whole column."""
+    nan = np.isnan(values)
+    step = max(1, values.size // (4 * _FEW))
+    guess = np.unique(values[::step][~nan[::step]])
+    if guess.size > _FEW:
+        return None, None
+    where = np.minimum(np.searchsorted(guess, values), max(guess.size - 1, 0))
+    if guess.size and np.array_equal(guess[where][~nan], values[~nan]):
+        distinct, inverse = guess, where
+    else:  # the sample missed some: count them all
+        distinct, some = np.unique(values[~nan], return_inverse=True)
+        if distinct.size > _FEW:
+            return None, None
+        inverse = np.zeros(values.size, dtype=np.int64)
+        inverse[~nan] = some.reshape(-1)
+    if nan.any():  # NaN (no value) gets a label of its own
+        distinct = np.append(distinct, np.nan)
+        inverse = np.where(nan, distinct.size - 1, inverse)
+    return distinct, inverse
 
 
 def _percent_text(ratio) -> str:

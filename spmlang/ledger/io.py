@@ -27,7 +27,8 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
         import pyarrow.parquet as pq
 
         pq.write_table(table, path, compression="zstd", compression_level=1,
-                       use_dictionary=_low_cardinality(table.schema))
+                       use_dictionary=_low_cardinality(table.schema),
+                       write_statistics=_with_statistics(table.schema))
     elif suffix == ".csv":
         import pyarrow.csv as pacsv
 
@@ -59,7 +60,8 @@ def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> tuple[Path, int
         import pyarrow.parquet as pq
 
         with pq.ParquetWriter(path, schema, compression="zstd", compression_level=1,
-                              use_dictionary=_low_cardinality(schema)) as writer:
+                              use_dictionary=_low_cardinality(schema),
+                              write_statistics=_with_statistics(schema)) as writer:
             for chunk in chunks:
                 writer.write_table(chunk)
                 rows += chunk.num_rows
@@ -85,6 +87,14 @@ _DICTIONARY_COLUMNS = {"run_id", "plan", "plan_version", "plan_hash", "payee", "
 
 def _low_cardinality(schema: pa.Schema) -> list[str]:
     return [name for name in schema.names if name in _DICTIONARY_COLUMNS]
+
+
+# Min/max statistics let readers skip row groups (by payee, period, date, amount); on free text they only cost.
+_NO_STATISTICS = {"explanation", "message", "txn", "key"}
+
+
+def _with_statistics(schema: pa.Schema) -> list[str]:
+    return [name for name in schema.names if name not in _NO_STATISTICS]
 
 
 def _plain(value):
