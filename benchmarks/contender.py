@@ -1,6 +1,7 @@
 """One contender of the benchmark, run in its own process (so that its peak memory is its own).
 
     python -m benchmarks.contender NAME DEALS QUOTAS TARGETS RESULT
+    python -m benchmarks.contender ledger LEDGER - - RESULT     # the totals of spm's ledger
 
 Writes the payout totals it computed to RESULT (JSON) for the harness to verify.
 """
@@ -72,6 +73,8 @@ def main() -> None:
     name, deals, quotas, targets, result = sys.argv[1], *map(Path, sys.argv[2:6])
     if name == "floor":
         totals = floor(deals)
+    elif name == "ledger":  # not a contender: spm's ledger (DEALS) summed after it has been timed
+        totals = spm_totals(deals)
     else:
         totals = baseline(name, deals, quotas, targets)
     rows = [[p, period, c, v] for (p, period, c), v in totals.items() if v]

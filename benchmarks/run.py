@@ -18,7 +18,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -27,24 +26,25 @@ CONTENDERS = ("floor", "spm", "polars", "duckdb", "pandas", "python")
 
 def run_contender(name: str, deals: Path, quotas: Path, targets: Path) -> dict:
     """Time one contender in a process of its own; its payout totals are read after the clock stops."""
-    from benchmarks.contender import spm_command, spm_totals
+    from benchmarks.contender import spm_command
 
     with tempfile.TemporaryDirectory() as folder:
         result = Path(folder) / ("ledger.parquet" if name == "spm" else "totals.json")
         command = spm_command(deals, quotas, targets, result) if name == "spm" else \
             [sys.executable, "-m", "benchmarks.contender", name, str(deals), str(quotas), str(targets), str(result)]
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=HERE.parent)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        if status != 0:
-            return {"name": name, "error": f"exit status {status}"}
-        if name == "spm":
-            totals = {key: value for key, value in spm_totals(result).items() if value}
-        else:
-            totals = {tuple(row[:3]): row[3] for row in json.loads(result.read_text())}
-        # ru_maxrss is in kilobytes on Linux
-        return {"name": name, "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "totals": totals}
+        measured = subprocess.run([sys.executable, "-m", "benchmarks.measure", *command], cwd=HERE.parent,
+                                  stdout=subprocess.PIPE, text=True)
+        outcome = json.loads(measured.stdout.strip().splitlines()[-1]) if measured.returncode == 0 else \
+            {"status": measured.returncode}
+        if outcome["status"] != 0:
+            return {"name": name, "error": f"exit status {outcome['status']}"}
+        if name == "spm":  # the ledger summed in another process: this one stays small
+            totals_file = Path(folder) / "totals.json"
+            subprocess.run([sys.executable, "-m", "benchmarks.contender", "ledger", str(result), "-", "-",
+                            str(totals_file)], cwd=HERE.parent, check=True)
+            result = totals_file
+        totals = {tuple(row[:3]): row[3] for row in json.loads(result.read_text())}
+        return {"name": name, "seconds": outcome["seconds"], "peak_mb": outcome["peak_mb"], "totals": totals}
 
 
 def sample(deals: Path, rows: int, folder: Path) -> Path:
