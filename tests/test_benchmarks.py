@@ -1,0 +1,53 @@
+"""The benchmark stays honest: its data is reproducible and every baseline pays what spm pays, to the cent.
+
+(Speed itself is measured by ``python -m benchmarks.run``, never by a test.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import ROOT
+
+import spmlang
+from benchmarks import baselines
+from benchmarks.contender import NEEDED, _spm_totals
+from benchmarks.generate import generate
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return generate(20_000, 60, tmp_path_factory.mktemp("bench"))
+
+
+@pytest.fixture(scope="module")
+def spm_totals(data):
+    plan = spmlang.load(ROOT / "benchmarks" / "plans" / "bench.spm")
+    result = plan.run(data["deals"], quotas=data["quotas"], targets=data["targets"], strict=True)
+    totals = _spm_totals(result.ledger.select(["payee", "period", "component", "amount"]))
+    return {key: value for key, value in totals.items() if value}
+
+
+def test_the_same_arguments_give_the_same_files(data, tmp_path):
+    again = generate(20_000, 60, tmp_path)
+    for name, path in data.items():
+        assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(again[name].read_bytes()).digest()
+
+
+def test_the_data_has_what_the_plan_exercises(data, spm_totals):
+    deals = pq.read_table(data["deals"]).to_pydict()
+    assert any(amount < 0 for amount in deals["amount"])  # credit notes
+    assert {"new_logo", "expansion", "renewal"} == set(deals["deal_type"])
+    assert {key[2] for key in spm_totals} == {"commission", "spring_new_logos"}
+
+
+@pytest.mark.parametrize("name", ["python_loop", "pandas_frames", "polars_frames", "duckdb_sql"])
+def test_each_baseline_pays_what_spm_pays_to_the_cent(data, spm_totals, name):
+    if name == "duckdb_sql":
+        pytest.importorskip("duckdb", reason="duckdb comes with the bench extra")
+    function = getattr(baselines, name)
+    totals = function(pq.read_table(data["deals"], columns=NEEDED), pq.read_table(data["quotas"]),
+                      pq.read_table(data["targets"]))
+    assert {key: value for key, value in totals.items() if value} == spm_totals
