@@ -237,6 +237,11 @@ def run(
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
     with handled():
+        from spmlang.ledger.io import writable
+
+        for path in (output, rejects):  # a wrong extension is found before the run, not after it
+            if path is not None:
+                writable(path)
         with _progress(quiet) as progress:
             result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress)
             written = result.write(output, rejects=rejects, progress=progress) if output is not None else None

@@ -174,3 +174,10 @@ def test_check_works_with_an_unwritable_cache_folder(spm, tmp_path):
     locked.write_text("not a folder")  # the cache folder cannot be made: the parser is built afresh
     result = spm("check", "examples/plans/sdr.spm", env={"XDG_CACHE_HOME": str(locked)})
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_a_ledger_path_spm_cannot_write_is_refused_before_the_run(spm, tmp_path):
+    result = spm("run", *AE_ARGS, "--out", tmp_path / "ledger.xlsx")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "cannot write" in result.stderr and ".parquet" in result.stderr
+    assert_no_traceback(result)

@@ -13,15 +13,21 @@ from spmlang.diagnostics import UsageError
 WRITABLE = (".parquet", ".csv", ".json", ".jsonl")
 
 
+def writable(path: str | Path) -> Path:
+    """``path`` if spm can write a table there (by its extension); else a usage error, before any work."""
+    path = Path(path)
+    if path.suffix.lower() not in WRITABLE:
+        raise UsageError(f"cannot write '{path}': the format follows the extension, one of {', '.join(WRITABLE)}")
+    return path
+
+
 def write_table(table: pa.Table, path: str | Path) -> Path:
     """Write ``table`` as parquet, CSV, JSON (an array) or JSON lines, by ``path``'s extension.
 
     The bytes depend only on the table: no timestamps, no unordered metadata.
     """
-    path = Path(path)
+    path = writable(path)
     suffix = path.suffix.lower()
-    if suffix not in WRITABLE:
-        raise UsageError(f"cannot write '{path}': use one of {', '.join(WRITABLE)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -50,10 +56,8 @@ def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> tuple[Path, int
 
     JSON formats are written whole. The bytes depend only on the data and the chunking.
     """
-    path = Path(path)
+    path = writable(path)
     suffix = path.suffix.lower()
-    if suffix not in WRITABLE:
-        raise UsageError(f"cannot write '{path}': use one of {', '.join(WRITABLE)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
     if suffix == ".parquet":
