@@ -25,6 +25,13 @@ TYPES = ["new_logo", "expansion", "renewal"]
 YEAR = dt.date(2027, 1, 1)
 
 
+def data_paths(rows: int, payees: int, folder: Path) -> dict[str, Path]:
+    """Where the data of a size lives. Quotas follow the volume of deals, so every file is named by both."""
+    size = f"{rows}x{payees}"
+    return {"deals": folder / f"deals_{size}.parquet", "quotas": folder / f"quotas_{size}.parquet",
+            "targets": folder / f"targets_{size}.parquet"}
+
+
 def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -50,7 +57,7 @@ def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str
         "term_months": pa.array(term),
         "amount": cents_to_decimal_array(cents),  # exact money: decimal(18, 2)
     })
-    deals = folder / f"deals_{rows}.parquet"
+    deals, quota_path, target_path = data_paths(rows, payees, folder).values()
     pq.write_table(table, deals, compression="zstd", row_group_size=1 << 20)
 
     # Quotas per quarter in proportion to each rep's expected volume, so attainment spreads around 100%.
@@ -62,7 +69,6 @@ def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str
         "amount": pa.array(np.repeat(quarter, 4), pa.float64()),  # whole currency units
     })
     targets = pa.table({"payee": names, "amount": pa.array(np.round(quarter * 4 * 0.1 / 100) * 100, pa.float64())})
-    quota_path, target_path = folder / f"quotas_{payees}.parquet", folder / f"targets_{payees}.parquet"
     pq.write_table(quotas, quota_path)
     pq.write_table(targets, target_path)
     return {"deals": deals, "quotas": quota_path, "targets": target_path}

@@ -115,8 +115,9 @@ def main() -> None:
 
 
 def generate_if_needed(rows: int, payees: int, data: Path, generate) -> dict:
-    paths = {"deals": data / f"deals_{rows}.parquet", "quotas": data / f"quotas_{payees}.parquet",
-             "targets": data / f"targets_{payees}.parquet"}
+    from benchmarks.generate import data_paths
+
+    paths = data_paths(rows, payees, data)
     if not all(p.exists() for p in paths.values()):
         print(f"generating {rows:,} rows ...", file=sys.stderr, flush=True)
         paths = generate(rows, payees, data)
