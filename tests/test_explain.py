@@ -6,7 +6,8 @@ import json
 from decimal import Decimal
 
 import pytest
-from helpers import d, run_scenario
+from conftest import EXAMPLES
+from helpers import DATA, HERE, d, run_scenario
 
 import spmlang
 
@@ -29,6 +30,28 @@ def test_explain_shows_the_uplift_of_retroactive_tiers_as_in_s3():
     trail = run_scenario("s03_retro_tiers", "s02.csv").explain("alice", txn="D3")
     (line,) = trail.lines
     assert [(s.credit, s.amount) for s in line.slices] == [(d("60,000"), d("7,200")), (d("70,000"), d("2,800"))]
+
+
+def test_explain_slices_are_at_their_tier_rate_and_the_multiplier_applies_to_their_sum():
+    # S3's retroactive tiers with a 1.5x kicker on D2: 40,000 at 8% = 3,200 own, 30,000 re-priced from 4% to 8%
+    # = 1,200 uplift; (3,200 + 1,200) x 1.5 = 6,600. A rep must be able to redo each step by hand.
+    source = (HERE / "scenarios" / "s03_retro_tiers.spm").read_text().replace(
+        "    100% ..      rate 12%\n  }", "    100% ..      rate 12%\n  }\n  multiplier 1.5x when id == \"D2\"")
+    result = spmlang.loads(source).run(DATA / "s02.csv")
+    (line,) = result.explain("alice", txn="D2").lines
+    assert [(s.credit, s.amount) for s in line.slices] == [(d("40,000"), d("3,200")), (d("30,000"), d("1,200"))]
+    assert (line.multiplier, line.exact, line.amount) == (d("1.5"), d("6,600"), d("6,600.00"))
+
+
+def test_explain_of_every_tiered_line_reconciles_slices_multiplier_and_ledger():
+    plan = spmlang.load(EXAMPLES / "plans" / "account_executive.spm")
+    result = plan.run(EXAMPLES / "data" / "ae_deals.csv", quotas=EXAMPLES / "data" / "ae_quotas.csv",
+                      targets=EXAMPLES / "data" / "ae_targets.csv")
+    tiered = [line for payee in sorted(set(result.ledger.column("payee").to_pylist()))
+              for line in result.explain(payee).lines if line.slices]
+    assert any(line.multiplier != 1 for line in tiered) and any(len(line.slices) > 1 for line in tiered)
+    for line in tiered:
+        assert sum(s.amount for s in line.slices) * line.multiplier == line.exact, line
 
 
 def test_explain_shows_the_cap_and_how_much_it_cut_as_in_s8():

@@ -16,7 +16,7 @@ import numpy as np
 
 from spmlang.diagnostics import UsageError, did_you_mean
 from spmlang.engine.calculator import RunOutput
-from spmlang.engine.earnings import TierFunction
+from spmlang.engine.earnings import RowBasis, TierFunction
 from spmlang.engine.money import UNIT
 
 CENT = Decimal("0.01")
@@ -189,16 +189,18 @@ def _trail_line(output: RunOutput, index: int, row: dict) -> TrailLine:
     )
 
 
-def _retroactive_slices(output: RunOutput, function: TierFunction, index: int, credit_row: int,
-                        quota: np.ndarray) -> list[Slice]:
-    """A retroactive line: the row's own credit at the rate of the tier reached, and the uplift on earlier credit."""
+def _retroactive_slices(output: RunOutput, function: TierFunction, credit_row: int, basis: RowBasis,
+                        factor: Decimal) -> list[Slice]:
+    """A retroactive line before its multipliers: the row's own credit at the rate of the tier reached, and the
+    uplift on earlier credit."""
     before, after = output.streams.m_before[credit_row], output.streams.m_after[credit_row]
-    lows = function.breakpoints(quota, 1)
+    lows = function.breakpoints(basis.quota, 1)
     was, now = (int(function.tier_of(np.array([m]), lows)[0]) for m in (before, after))
     credit = units(output.rows.credit[credit_row])
-    own = credit * function.decimal_rates[now]
+    own = credit * function.decimal_rates[now] * factor
     pieces = [Slice(function.labels[now], credit, function.rate_labels[now], own)]
-    uplift = units(output.lines.exact[index]) - own
+    earned = function.value(np.array([after]), basis)[0] - function.value(np.array([before]), basis)[0]
+    uplift = units(earned) * factor - own
     if uplift:
         rates = f"{function.rate_labels[was]} → {function.rate_labels[now]}"
         pieces.append(Slice(UPLIFT, units(before), rates, uplift))
@@ -206,7 +208,11 @@ def _retroactive_slices(output: RunOutput, function: TierFunction, index: int, c
 
 
 def _slices(output: RunOutput, index: int, row: dict) -> list[Slice]:
-    """The tier slices of a tiered row line, recomputed exactly from the run's own tier function."""
+    """The tier slices of a tiered row line, recomputed exactly from the run's own tier function.
+
+    Slices are at their tier's rate (times the row's own rate, where the rate is per row); the line's
+    multipliers apply to their sum, as the ledger's explanation says: (a + b) × 1.2.
+    """
     lines = output.lines
     component, credit_row = int(lines.component[index]), int(lines.row[index])
     if component < 0 or credit_row < 0 or row["kind"] not in ("earning", "spif"):
@@ -216,18 +222,19 @@ def _slices(output: RunOutput, index: int, row: dict) -> list[Slice]:
     if not isinstance(function, TierFunction):
         return []
     payee, period = int(lines.payee[index]), int(lines.period[index])
-    quota = np.array([output.basis.quota[payee, period]])
+    periods = output.basis.quota.shape[1]
+    basis = RowBasis(np.array([payee * periods + period]), output.basis.quota_cells, output.basis.target_cells)
+    prepared = output.prepared[component]
+    factor = Decimal(1)
+    if prepared.rate is not None and run.fixed_rate is None:
+        factor = Decimal(repr(float(prepared.rate[credit_row])))
     if function.retroactive and not run.per_row_tiers:
-        return _retroactive_slices(output, function, index, credit_row, quota)
+        return _retroactive_slices(output, function, credit_row, basis, factor)
     if run.per_row_tiers:
         before, after = np.array([0]), np.array([output.rows.credit[credit_row]])
     else:
         before, after = np.array([output.streams.m_before[credit_row]]), np.array([output.streams.m_after[credit_row]])
-    filled = function.slices(before, after, quota)[0]
-    prepared = output.prepared[component]
-    factor = Decimal(repr(float(prepared.multiplier[credit_row])))
-    if prepared.rate is not None and run.fixed_rate is None:
-        factor *= Decimal(repr(float(prepared.rate[credit_row])))
+    filled = function.slices(before, after, basis.quota)[0]
     result = []
     for k, amount in enumerate(filled):
         if amount == 0:

@@ -121,7 +121,7 @@ def _trail_line(line) -> Text:
     if not line.slices:
         text.append(f"      {pretty(line.explanation)}\n")
     elif line.multiplier not in (None, Decimal(1)):
-        text.append(f"      multiplier {line.multiplier.normalize()}x\n")
+        text.append(f"      × multiplier {line.multiplier.normalize()}x = {money(line.exact)}\n")
     if line.amount_cut and line.kind in ("cap", "gate"):
         text.append(f"      cut {money(line.amount_cut)}\n")
     if line.rounding:
