@@ -91,9 +91,9 @@ CHECK_FORMATS = ("text", "json", "github")
 
 @app.command()
 def check(
-    plans: List[Path] = typer.Argument(..., help="Plan files (.spm) and test files (.test.spm) to check.",
+    plans: List[Path] = typer.Argument(..., metavar="PLANS", help="Plan files (.spm) and test files (.test.spm) to check.",
                                        show_default=False),
-    output_format: str = typer.Option("text", "--format", help="text; json (one object per file); github "
+    output_format: str = typer.Option("text", "--format", metavar="FORMAT", help="text; json (one object per file); github "
                                       "(GitHub Actions annotations)."),
 ) -> None:
     """Check plan files: names, types, tiers, curves, caps. Prints every error with its position."""
@@ -190,12 +190,12 @@ def _github_annotations(report: dict) -> list[str]:
 # ---------------------------------------------------------------------- run
 
 # The data options, shared by every command that runs a plan.
-PLAN_ARGUMENT = typer.Argument(..., help="The plan file.", show_default=False)
-DEALS = typer.Option(None, "--deals", "--transactions", help="Transactions: parquet, CSV, Arrow or JSON lines.")
-QUOTAS = typer.Option(None, "--quotas", help="Quotas (payee, period, amount).")
-TARGETS = typer.Option(None, "--targets", help="Target incentives (payee, [period,] amount).")
-ROSTER = typer.Option(None, "--roster", help="Roster (payee, manager) for rollups.")
-TABLE = typer.Option([], "--table", help="A lookup table: NAME=PATH (repeatable).")
+PLAN_ARGUMENT = typer.Argument(..., metavar="PLAN", help="The plan file.", show_default=False)
+DEALS = typer.Option(None, "--deals", "--transactions", metavar="PATH", help="Transactions: parquet, CSV, Arrow or JSON lines.")
+QUOTAS = typer.Option(None, "--quotas", metavar="PATH", help="Quotas (payee, period, amount).")
+TARGETS = typer.Option(None, "--targets", metavar="PATH", help="Target incentives (payee, [period,] amount).")
+ROSTER = typer.Option(None, "--roster", metavar="PATH", help="Roster (payee, manager) for rollups.")
+TABLE = typer.Option([], "--table", metavar="NAME=PATH", help="A lookup table: NAME=PATH (repeatable).")
 STRICT = typer.Option(False, "--strict", help="Any rejected row is an error (exit 2).")
 OUTSIDE = typer.Option(False, "--allow-outside-paths", help="Let the plan name files outside its own folder.")
 
@@ -228,9 +228,9 @@ def run(
     targets: Optional[Path] = TARGETS,
     roster: Optional[Path] = ROSTER,
     table: List[str] = TABLE,
-    output: Optional[Path] = typer.Option(None, "--out", help="Write the ledger (.parquet, .csv, .json, .jsonl) "
+    output: Optional[Path] = typer.Option(None, "--out", metavar="PATH", help="Write the ledger (.parquet, .csv, .json, .jsonl) "
                                           "and its manifest beside it."),
-    rejects: Optional[Path] = typer.Option(None, "--rejects", help="Write rejected input rows with reasons."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", metavar="PATH", help="Write rejected input rows with reasons."),
     strict: bool = STRICT,
     allow_outside_paths: bool = OUTSIDE,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
@@ -268,10 +268,10 @@ def run(
 @app.command()
 def explain(
     plan: Path = PLAN_ARGUMENT,
-    payee: str = typer.Option(..., "--payee", help="Whose pay to explain."),
-    period: Optional[str] = typer.Option(None, "--period", help="Only this period, e.g. 2027-Q1."),
-    txn: Optional[str] = typer.Option(None, "--txn", help="Only the lines of this transaction."),
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    payee: str = typer.Option(..., "--payee", metavar="PAYEE", help="Whose pay to explain."),
+    period: Optional[str] = typer.Option(None, "--period", metavar="PERIOD", help="Only this period, e.g. 2027-Q1."),
+    txn: Optional[str] = typer.Option(None, "--txn", metavar="KEY", help="Only the lines of this transaction."),
+    output_format: str = typer.Option("text", "--format", metavar="FORMAT", help="text or json."),
     deals: Optional[Path] = DEALS,
     quotas: Optional[Path] = QUOTAS,
     targets: Optional[Path] = TARGETS,
@@ -300,9 +300,9 @@ def explain(
 @app.command()
 def statement(
     plan: Path = PLAN_ARGUMENT,
-    payee: List[str] = typer.Option([], "--payee", help="Only these payees (repeatable)."),
-    period: List[str] = typer.Option([], "--period", help="Only these periods (repeatable)."),
-    output: Optional[Path] = typer.Option(None, "--out", help="A folder: one HTML and one CSV statement per payee "
+    payee: List[str] = typer.Option([], "--payee", metavar="PAYEE", help="Only these payees (repeatable)."),
+    period: List[str] = typer.Option([], "--period", metavar="PERIOD", help="Only these periods (repeatable)."),
+    output: Optional[Path] = typer.Option(None, "--out", metavar="FOLDER", help="A folder: one HTML and one CSV statement per payee "
                                           "and period, and an index.html."),
     deals: Optional[Path] = DEALS,
     quotas: Optional[Path] = QUOTAS,
@@ -339,9 +339,9 @@ def statement(
 
 @app.command(name="test")
 def test_plans(
-    paths: List[Path] = typer.Argument(None, help="Test files, plan files or folders (default: the current folder).",
+    paths: List[Path] = typer.Argument(None, metavar="PATHS", help="Test files, plan files or folders (default: the current folder).",
                                        show_default=False),
-    junit: Optional[Path] = typer.Option(None, "--junit", help="Also write the results as JUnit XML."),
+    junit: Optional[Path] = typer.Option(None, "--junit", metavar="PATH", help="Also write the results as JUnit XML."),
 ) -> None:
     """Run the tests written in the language (plan.test.spm files and test blocks in plans)."""
     import time
@@ -365,7 +365,7 @@ def test_plans(
 
 @app.command(name="fmt")
 def fmt_plans(
-    paths: List[Path] = typer.Argument(None, help="Plan and test files, or folders (default: the current folder).",
+    paths: List[Path] = typer.Argument(None, metavar="PATHS", help="Plan and test files, or folders (default: the current folder).",
                                        show_default=False),
     check_only: bool = typer.Option(False, "--check", help="Change nothing: print a diff and exit 1 if a file is "
                                     "not formatted."),
@@ -412,16 +412,16 @@ def fmt_plans(
 
 @app.command(name="diff")
 def diff_command(
-    old: str = typer.Argument(..., help="The plan before: a file, or REV:path from git (HEAD~1:plans/ae.spm).",
+    old: str = typer.Argument(..., metavar="OLD", help="The plan before: a file, or REV:path from git (HEAD~1:plans/ae.spm).",
                               show_default=False),
-    new: str = typer.Argument(..., help="The plan after: a file, or REV:path.", show_default=False),
+    new: str = typer.Argument(..., metavar="NEW", help="The plan after: a file, or REV:path.", show_default=False),
     deals: Optional[Path] = DEALS,
     quotas: Optional[Path] = QUOTAS,
     targets: Optional[Path] = TARGETS,
     roster: Optional[Path] = ROSTER,
     table: List[str] = TABLE,
-    output_format: str = typer.Option("text", "--format", help="text, markdown (a PR comment) or json."),
-    fail_over: Optional[str] = typer.Option(None, "--fail-over", help="Exit 1 if the total payout grows by more "
+    output_format: str = typer.Option("text", "--format", metavar="FORMAT", help="text, markdown (a PR comment) or json."),
+    fail_over: Optional[str] = typer.Option(None, "--fail-over", metavar="AMOUNT", help="Exit 1 if the total payout grows by more "
                                             "than this amount, e.g. 10000 or $10,000."),
     allow_outside_paths: bool = OUTSIDE,
 ) -> None:
@@ -476,7 +476,7 @@ def compile_plan(
 
 @app.command()
 def verify(
-    ledgers: List[Path] = typer.Argument(..., help="Ledger files written by spm run --out.", show_default=False),
+    ledgers: List[Path] = typer.Argument(..., metavar="LEDGERS", help="Ledger files written by spm run --out.", show_default=False),
 ) -> None:
     """Re-run ledgers from their manifests: exit 0 if each is reproduced byte for byte, 1 if not (and why)."""
     from spmlang.verify import verify as verify_ledger
