@@ -103,8 +103,8 @@ class Result:
 
     @property
     def line_count(self) -> int:
-        """How many lines the ledger has (without building it)."""
-        return len(self._output.lines)
+        """How many lines the ledger has (known without building it once the ledger is written)."""
+        return self._output.line_count
 
     @cached_property
     def ledger(self) -> "pa.Table":
@@ -168,16 +168,13 @@ class Result:
     def write(self, path: str | Path, rejects: str | Path | None = None, progress=None) -> Path:
         """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
-        ``progress`` is called as in :meth:`Plan.run`, once per chunk of lines written."""
-        from spmlang.ledger.build import CHUNK, LEDGER_SCHEMA, ledger_chunks
+        ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
+        from spmlang.ledger.build import LEDGER_SCHEMA, ledger_chunks
         from spmlang.ledger.io import write_chunks, write_table
         from spmlang.ledger.manifest import FileRecord, manifest_path, relative, sha256_file
-        from spmlang.progress import tracked
 
-        # Always a chunk of lines at a time: bounded memory, and the same bytes for the same run.
-        chunks = ledger_chunks(self._output, self.run_id)
-        count = -(-len(self._output.lines) // CHUNK)
-        path, rows = write_chunks(tracked(chunks, count, "writing the ledger", progress), path, LEDGER_SCHEMA)
+        # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
+        path, rows = write_chunks(ledger_chunks(self._output, self.run_id, progress), path, LEDGER_SCHEMA)
         base = path.resolve().parent
         manifest = self.manifest(base)
         manifest.ledger = FileRecord(path=relative(path, base), format=path.suffix.lstrip("."),

@@ -1,16 +1,21 @@
 """Stage 3: a checked plan compiled into a calculator, and a run of it over data.
 
 :class:`Calculator` holds what does not depend on the data (the calendar, the
-components ready to run). :meth:`Calculator.run` reads the inputs and produces
-a :class:`RunOutput`: the ledger lines in order with their cents, the credit
-rows, and the row accounting. Each step is a whole-array operation; the only
-Python loops are over components, payee columns and periods.
+components ready to run). :meth:`Calculator.run` reads the inputs, credits
+them and accounts for every row; the :class:`RunOutput` it returns pays the
+credit rows a *batch* of payees at a time (:meth:`Calculator.pay`): a payee's
+lines never depend on another payee's, so batches bound the memory a run
+needs, stream to the ledger writer, and can be paid in parallel. Each step is
+a whole-array operation; the only Python loops are over components, payee
+columns, periods and batches.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -47,7 +52,7 @@ from spmlang.engine.money import CENT, UNIT, cumulative_cents, units_to_cents
 from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
 from spmlang.engine.sources import resolve_plan_file
 from spmlang.engine.transactions import Transactions, read_transactions, reject_issues
-from spmlang.progress import Report, Steps
+from spmlang.progress import Report, Steps, tracked
 
 
 @dataclass
@@ -63,14 +68,66 @@ class RunInputs:
     allow_outside_paths: bool = False
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Payees paid together: all of their credit rows (consecutive) and their streams."""
+
+    rows: slice
+    streams: slice
+
+
+BATCH_ROWS = 1 << 18  # credit rows per batch, at least (a payee is never split across batches)
+
+
+def payee_batches(rows: CreditRows, streams: Streams, size: int | None = None) -> list[Batch]:
+    """Cut the ordered credit rows into batches of whole payees, each of about ``size`` rows or more
+    (:data:`BATCH_ROWS` by default).
+
+    The cuts depend only on the data, so the same run always pays (and writes) the same batches."""
+    size = size or BATCH_ROWS
+    n = len(rows)
+    if n == 0:
+        return []
+    payee_starts = np.flatnonzero(grouping.starts_from_keys(rows.payee))
+    at = np.searchsorted(payee_starts, np.arange(size, n, size))
+    cuts = np.unique(payee_starts[at[at < payee_starts.size]])
+    bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
+    stream_at = [int(streams.row_stream[b]) if b < n else streams.count for b in bounds]
+    return [Batch(slice(r0, r1), slice(s0, s1))
+            for r0, r1, s0, s1 in zip(bounds[:-1], bounds[1:], stream_at[:-1], stream_at[1:])]
+
+
+@dataclass
+class PaidLines:
+    """The ledger lines of some payees, in ledger order, with their amounts in cents."""
+
+    lines: Lines  # ``row`` indexes the run's ordered credit rows
+    cents: np.ndarray  # int64 per line, after cumulative rounding
+
+    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(payee, period, component, cents): the exact sum of the lines of each cell (component -1: none)."""
+        lines = self.lines
+        if len(lines) == 0:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty, empty
+        order = grouping.order_by(lines.payee, lines.period, lines.component + 1)
+        payee, period, component = lines.payee[order], lines.period[order], lines.component[order]
+        starts = grouping.starts_from_keys(payee, period, component)
+        return payee[starts], period[starts], component[starts], grouping.sums(self.cents[order], starts)
+
+
 @dataclass
 class RunOutput:
+    """A credited run: everything known before paying, and the means to pay it a batch at a time.
+
+    ``lines`` and ``cents`` (every line of the run) are made on first use and kept; :meth:`paid_batches`
+    pays batch after batch without keeping them, for a ledger written as it is paid.
+    """
+
     plan: CheckedPlan
     calendar: PlanCalendar
     payees: Payees
-    lines: Lines  # in ledger order
-    cents: np.ndarray  # int64 per line, after cumulative rounding
-    rows: CreditRows  # ordered credit rows (lines refer to them by index)
+    rows: CreditRows  # ordered: by payee, role, date, transaction key
     streams: Streams
     basis: Basis
     transactions: Transactions
@@ -79,10 +136,74 @@ class RunOutput:
     sources: dict  # input name -> LoadedTable or TableData label info
     runs: list[ComponentRun]  # the components as run, one per plan component
     prepared: list[Prepared]  # their row-level values, aligned with ``rows``
+    batches: list[Batch]
+    calculator: "Calculator" = field(repr=False)
+    _cells: tuple | None = field(default=None, repr=False)
+    _line_count: int | None = field(default=None, repr=False)
 
     @property
     def accounting(self) -> RowAccounting:
         return self.transactions.accounting
+
+    def pay(self, index: int) -> PaidLines:
+        """The lines of batch ``index``."""
+        if "_whole" in self.__dict__:
+            whole, offsets = self._whole
+            part = np.arange(offsets[index], offsets[index + 1])
+            return PaidLines(whole.lines.take(part), whole.cents[part])
+        return self.calculator.pay(self, self.batches[index])
+
+    def paid_batches(self, progress: Report | None = None, step: str = "paying") -> Iterator[PaidLines]:
+        """Each batch's lines in ledger order; on the way, the totals per cell and the line count are kept."""
+        cells, count = [], 0
+        for index in tracked(range(len(self.batches)), len(self.batches), step, progress):
+            paid = self.pay(index)
+            cells.append(paid.cells())
+            count += len(paid.lines)
+            yield paid
+        if self._cells is None:
+            self._cells = _concat_cells(cells)
+        self._line_count = count
+
+    @cached_property
+    def _whole(self) -> tuple[PaidLines, np.ndarray]:
+        parts = [self.calculator.pay(self, batch) for batch in self.batches]
+        offsets = np.cumsum([0, *[len(p.lines) for p in parts]])
+        whole = PaidLines(Lines.concat([p.lines for p in parts]), np.concatenate([p.cents for p in parts]) if parts
+                          else np.zeros(0, np.int64))
+        return whole, offsets
+
+    @property
+    def lines(self) -> Lines:
+        """Every line of the run, in ledger order."""
+        return self._whole[0].lines
+
+    @property
+    def cents(self) -> np.ndarray:
+        return self._whole[0].cents
+
+    @property
+    def line_count(self) -> int:
+        if self._line_count is None:
+            self._line_count = len(self.lines)
+        return self._line_count
+
+    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(payee, period, component, cents) of every cell with lines, in order (see :meth:`PaidLines.cells`)."""
+        if self._cells is None:
+            if "_whole" in self.__dict__:
+                self._cells = self._whole[0].cells()
+            else:
+                for _ in self.paid_batches():
+                    pass
+        return self._cells
+
+
+def _concat_cells(cells: list[tuple]) -> tuple:
+    if not cells:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, empty
+    return tuple(np.concatenate([c[i] for c in cells]) for i in range(4))
 
 
 class Calculator:
@@ -108,7 +229,7 @@ class Calculator:
     def run(self, inputs: RunInputs, progress: Report | None = None) -> RunOutput:
         """Run over ``inputs``; ``progress(step, done, total)`` hears of each step (see spmlang.progress)."""
         plan = self.plan
-        step = Steps(progress, 5 + len(self.runs))
+        step = Steps(progress, 4)
         step("reading transactions")
         base = Path(plan.path).resolve().parent if plan.path and not plan.path.startswith("<") else None
         sources: dict = {}
@@ -155,30 +276,33 @@ class Calculator:
         rows = self._check_basis(rows, basis, payees, accounting)
 
         prepared = self._prepare(rows, txns, payees, lookups)
-        keep = accounting.pending()[rows.txn]
-        rows = rows.take(np.flatnonzero(keep))
-        prepared = [_take_prepared(p, np.flatnonzero(keep)) for p in prepared]
+        keep = np.flatnonzero(accounting.pending()[rows.txn])
+        step("ordering the credit rows")
         ranks = txns.key_rank
-        order = crediting_order(rows, ranks)
+        order = crediting_order(rows.take(keep), ranks)
+        order = keep[order]
         rows = rows.take(order)
-        prepared = [_take_prepared(p, order) for p in prepared]
+        prepared = [p.take(order) for p in prepared]
         streams = build_streams(rows, periods, self.ytd)
+        step.finish()
+        return RunOutput(plan, self.calendar, payees, rows, streams, basis, txns, ranks, self.clauses, sources,
+                         self.runs, prepared, payee_batches(rows, streams), self)
 
-        component_lines = []
-        for i, run in enumerate(self.runs):
-            step(f"paying {run.spec.name}")
-            component_lines.append(self._component_lines(i, run, prepared[i], rows, streams, basis, payees))
-        step("plan caps")
+    def pay(self, output: RunOutput, batch: Batch) -> PaidLines:
+        """The lines of one batch of payees, in ledger order; amounts rounded cumulatively to cents."""
+        rows = output.rows.slice(batch.rows)
+        streams = output.streams.slice(batch.rows, batch.streams)
+        basis, payees = output.basis, output.payees
+        component_lines = [self._component_lines(i, run, output.prepared[i].take(batch.rows), rows, streams, basis,
+                                                 payees) for i, run in enumerate(self.runs)]
         lines = Lines.concat(component_lines + [self._unpaid_rows(rows, component_lines)])
+        ranks = output.key_rank
         lines = self._plan_caps(lines, rows, ranks, basis)
-        step("ordering the ledger")
         line_date = np.where(lines.row >= 0, rows.date[np.maximum(lines.row, 0)], 0)
         line_rank = np.where(lines.row >= 0, ranks[rows.txn[np.maximum(lines.row, 0)]], 0)
         lines = lines.take(ledger_order(lines, line_date, line_rank))
-        cents = _round(lines)
-        step.finish()
-        return RunOutput(plan, self.calendar, payees, lines, cents, rows, streams, basis, txns, ranks,
-                         self.clauses, sources, self.runs, prepared)
+        lines.row = np.where(lines.row >= 0, lines.row + batch.rows.start, -1)
+        return PaidLines(lines, _round(lines))
 
     # ------------------------------------------------------------------ inputs
     def _lookup_tables(self, inputs: RunInputs, base: Path | None, sources: dict) -> dict:
@@ -424,12 +548,6 @@ def _rule_span(component: ComponentSpec) -> Span:
         if value is not None and hasattr(value, "span"):
             return value.span
     return component.span
-
-
-def _take_prepared(prepared: Prepared, index: np.ndarray) -> Prepared:
-    return Prepared(prepared.selected[index], prepared.multiplier[index],
-                    None if prepared.rate is None else prepared.rate[index],
-                    None if prepared.pay is None else prepared.pay[index])
 
 
 def _stream_of(lines: Lines, streams: Streams) -> np.ndarray:

@@ -49,6 +49,11 @@ class Prepared:
     rate: np.ndarray | None  # float per row (a rate rule's rate)
     pay: np.ndarray | None  # int64 units per row (a pay-per-row rule's amount)
 
+    def take(self, index) -> "Prepared":
+        """The values of the given rows: an index array (a copy) or a slice (views)."""
+        return Prepared(self.selected[index], self.multiplier[index],
+                        None if self.rate is None else self.rate[index], None if self.pay is None else self.pay[index])
+
 
 @dataclass
 class PeriodLines:

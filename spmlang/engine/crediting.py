@@ -3,8 +3,8 @@
 A credit row is (transaction, payee, share, credit). One payee column gives
 one row per transaction; several payee columns with shares split it; a roster
 adds a rollup row for each manager above each credited payee. Rows are then
-put in the order that decides which row crosses a tier or a cap: by role and
-payee, then date, then transaction key.
+put in the order that decides which row crosses a tier or a cap: by payee and
+role, then date, then transaction key.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ class CreditRows:
 
     def take(self, index: np.ndarray) -> "CreditRows":
         return CreditRows(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def slice(self, rows: slice) -> "CreditRows":
+        """Consecutive rows, as views (no copy)."""
+        return CreditRows(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
     @staticmethod
     def concat(parts: list["CreditRows"]) -> "CreditRows":
@@ -113,7 +117,9 @@ def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
 
 
 def crediting_order(rows: CreditRows, ranks: np.ndarray) -> np.ndarray:
-    """The order of credit rows that decides crossings: role, payee, date, transaction key, payee column."""
+    """The order of credit rows that decides crossings within a stream (date, transaction key, payee column).
+
+    Payee first, then role: all the rows of a payee are consecutive, so the run can pay payees in batches."""
     from spmlang.engine.grouping import order_by
 
-    return order_by(rows.role, rows.payee, rows.date, ranks[rows.txn], rows.split)
+    return order_by(rows.payee, rows.role, rows.date, ranks[rows.txn], rows.split)

@@ -39,6 +39,12 @@ class Streams:
     def count_at_end(self) -> np.ndarray:
         return np.cumsum(self.period_count, axis=1) if self.ytd else self.period_count
 
+    def slice(self, rows: slice, streams: slice) -> "Streams":
+        """The streams ``streams``, whose rows are ``rows`` (consecutive), as views; stream ids restart at 0."""
+        return Streams(self.row_stream[rows] - streams.start, self.starts[rows], self.payee[streams],
+                       self.role[streams], self.m_before[rows], self.m_after[rows], self.period_credit[streams],
+                       self.period_count[streams], self.ytd)
+
 
 def build_streams(rows: CreditRows, periods: int, ytd: bool) -> Streams:
     """Rows must be in stream order (see :func:`crediting.in_order`)."""

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine.calculator import RunOutput
+from spmlang.engine.calculator import PaidLines, RunOutput
 from spmlang.engine.crediting import ROLE_NAMES
 from spmlang.engine.lines import KINDS
 from spmlang.engine.money import cents_to_decimal_array, to_units, units_to_cents, units_to_decimal_array
@@ -66,23 +66,28 @@ def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     return units_to_decimal_array(to_units(np.clip(values, -9e12, 9e12) * 1_000_000), valid, scale=6)
 
 
-CHUNK = 1 << 16  # ledger lines built and written at a time
+CHUNK = 1 << 16  # ledger lines built and written at a time, at most
 
 
-def ledger_chunks(output: RunOutput, run: str, size: int = CHUNK):
-    """The ledger a chunk of lines at a time, in order: memory stays bounded however long the ledger is."""
-    total = len(output.lines)
-    for start in range(0, max(total, 1), size):
-        yield build_ledger(output, run, start, min(start + size, total))
+def ledger_chunks(output: RunOutput, run: str, progress=None, size: int = CHUNK):
+    """The ledger a chunk of lines at a time, in order, paying a batch of payees at a time: memory stays
+    bounded however long the ledger is. A chunk never spans two batches, so chunks (parquet row groups)
+    depend only on the data."""
+    empty = True
+    for paid in output.paid_batches(progress, "paying and writing the ledger"):
+        for start in range(0, len(paid.lines), size):
+            part = np.arange(start, min(start + size, len(paid.lines)))
+            empty = False
+            yield build_ledger(output, run, PaidLines(paid.lines.take(part), paid.cents[part]))
+    if empty:
+        yield build_ledger(output, run, PaidLines(output.lines, output.cents))
 
 
-def build_ledger(output: RunOutput, run: str, start: int = 0, stop: int | None = None) -> pa.Table:
-    """The ledger (or its lines ``start:stop``) as an Arrow table."""
-    stop = len(output.lines) if stop is None else stop
-    lines, rows, streams, basis = output.lines, output.rows, output.streams, output.basis
-    if (start, stop) != (0, len(lines)):
-        lines = lines.take(np.arange(start, stop))
-    cents_all = output.cents[start:stop]
+def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> pa.Table:
+    """The ledger lines of ``paid`` (by default every line of the run) as an Arrow table."""
+    paid = paid if paid is not None else PaidLines(output.lines, output.cents)
+    lines, cents_all = paid.lines, paid.cents
+    rows, streams, basis = output.rows, output.streams, output.basis
     n = len(lines)
     on_row = lines.row >= 0
     row = np.where(on_row, lines.row, 0)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from spmlang.engine import grouping
 from spmlang.engine.calculator import RunOutput
 from spmlang.engine.crediting import DIRECT
 from spmlang.engine.money import cents_to_decimal_array, units_to_cents, units_to_decimal_array
@@ -17,14 +16,7 @@ MAX_SHOWN = 60
 
 def payout_cells(output: RunOutput) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(payee, period, component, cents): exact sums of ledger lines per cell (component -1: none)."""
-    lines = output.lines
-    if len(lines) == 0:
-        empty = np.zeros(0, np.int64)
-        return empty, empty, empty, empty
-    order = np.lexsort((lines.component, lines.period, lines.payee))
-    payee, period, component = lines.payee[order], lines.period[order], lines.component[order]
-    starts = grouping.starts_from_keys(payee, period, component)
-    return payee[starts], period[starts], component[starts], grouping.sums(output.cents[order], starts)
+    return output.cells()
 
 
 def totals_table(output: RunOutput) -> pa.Table:
