@@ -8,6 +8,8 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import spmlang
 
@@ -182,3 +184,20 @@ def test_dictionary_encoded_text_gives_the_same_ledger(tmp_path):
         result = plan().run(source)
         assert result.ledger.drop(["run_id"]).equals(expected.ledger.drop(["run_id"]))
         assert result.rejects.equals(expected.rejects)
+
+
+@given(st.integers(0, 8), st.lists(st.one_of(st.none(), st.integers(-10 ** 16, 10 ** 16)), min_size=1, max_size=30),
+       st.integers(0, 3))
+def test_decimal_money_converts_to_exact_units_at_any_scale(scale, digits, offset):
+    from decimal import ROUND_HALF_UP
+
+    from spmlang.engine.inputs import _decimal_to_units
+
+    values = [None if v is None else Decimal(v).scaleb(-scale) for v in digits]
+    array = pa.array([None] * offset + values, pa.decimal128(38, scale)).slice(offset)
+    units = _decimal_to_units(array)
+    exact = [None if v is None else int((v * 1_000_000).to_integral_value(ROUND_HALF_UP)) for v in values]
+    if any(u is not None and abs(u) > 2 ** 62 for u in exact):
+        assert units is None
+    else:
+        assert [u for u, v in zip(units.tolist(), values) if v is not None] == [u for u in exact if u is not None]

@@ -68,41 +68,37 @@ class RunInputs:
     allow_outside_paths: bool = False
 
 
-@dataclass(frozen=True)
-class Batch:
-    """Payees paid together: all of their credit rows (consecutive) and their streams."""
-
-    rows: slice
-    streams: slice
-
-
 BATCH_ROWS = 1 << 18  # credit rows per batch, at least (a payee is never split across batches)
 
 
-def payee_batches(rows: CreditRows, streams: Streams, size: int | None = None) -> list[Batch]:
-    """Cut the ordered credit rows into batches of whole payees, each of about ``size`` rows or more
-    (:data:`BATCH_ROWS` by default).
+def payee_batches(payee: np.ndarray, size: int | None = None) -> list[slice]:
+    """Cut credit rows ordered by payee (``payee`` in that order) into batches of whole payees, each of about
+    ``size`` rows or more (:data:`BATCH_ROWS` by default). A batch is a range of the crediting order.
 
     The cuts depend only on the data, so the same run always pays (and writes) the same batches."""
     size = size or BATCH_ROWS
-    n = len(rows)
+    n = payee.size
     if n == 0:
         return []
-    payee_starts = np.flatnonzero(grouping.starts_from_keys(rows.payee))
+    payee_starts = np.flatnonzero(grouping.starts_from_keys(payee))
     at = np.searchsorted(payee_starts, np.arange(size, n, size))
     cuts = np.unique(payee_starts[at[at < payee_starts.size]])
     bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
-    stream_at = [int(streams.row_stream[b]) if b < n else streams.count for b in bounds]
-    return [Batch(slice(r0, r1), slice(s0, s1))
-            for r0, r1, s0, s1 in zip(bounds[:-1], bounds[1:], stream_at[:-1], stream_at[1:])]
+    return [slice(r0, r1) for r0, r1 in zip(bounds[:-1], bounds[1:])]
 
 
 @dataclass
 class PaidLines:
-    """The ledger lines of some payees, in ledger order, with their amounts in cents."""
+    """The ledger lines of some payees in ledger order, their amounts in cents, and their credit rows."""
 
-    lines: Lines  # ``row`` indexes the run's ordered credit rows
+    lines: Lines  # ``row`` indexes ``rows``
     cents: np.ndarray  # int64 per line, after cumulative rounding
+    rows: CreditRows  # the credit rows of these payees, in crediting order
+    streams: Streams  # their streams (measures)
+
+    def take(self, index: np.ndarray) -> "PaidLines":
+        """Some of the lines (their rows and streams stay whole)."""
+        return PaidLines(self.lines.take(index), self.cents[index], self.rows, self.streams)
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(payee, period, component, cents): the exact sum of the lines of each cell (component -1: none)."""
@@ -115,30 +111,36 @@ class PaidLines:
         starts = grouping.starts_from_keys(payee, period, component)
         return payee[starts], period[starts], component[starts], grouping.sums(self.cents[order], starts)
 
+    def measures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(payee, role, credit per period, measure at each period end) of each stream."""
+        streams = self.streams
+        return streams.payee, streams.role, streams.period_credit, streams.measure_at_end()
+
 
 @dataclass
 class RunOutput:
-    """A credited run: everything known before paying, and the means to pay it a batch at a time.
+    """A credited run: everything known before paying, and the means to pay it a batch of payees at a time.
 
-    ``lines`` and ``cents`` (every line of the run) are made on first use and kept; :meth:`paid_batches`
-    pays batch after batch without keeping them, for a ledger written as it is paid.
+    ``lines``, ``cents``, ``rows`` and ``streams`` (the whole run's) are made on first use and kept;
+    :meth:`paid_batches` pays batch after batch without keeping them, for a ledger written as it is paid.
     """
 
     plan: CheckedPlan
     calendar: PlanCalendar
     payees: Payees
-    rows: CreditRows  # ordered: by payee, role, date, transaction key
-    streams: Streams
+    credit_rows: CreditRows  # in key order (a transaction's rows in payee column order)
+    order: np.ndarray  # the crediting order of ``credit_rows``: by payee, role, date, transaction key
+    prepared: list[Prepared]  # each component's row-level values, aligned with ``credit_rows``
+    batches: list[slice]  # ranges of ``order``: whole payees
     basis: Basis
     transactions: Transactions
     key_rank: np.ndarray  # per input row
     clauses: list[Span]
     sources: dict  # input name -> LoadedTable or TableData label info
     runs: list[ComponentRun]  # the components as run, one per plan component
-    prepared: list[Prepared]  # their row-level values, aligned with ``rows``
-    batches: list[Batch]
     calculator: "Calculator" = field(repr=False)
     _cells: tuple | None = field(default=None, repr=False)
+    _measures: tuple | None = field(default=None, repr=False)
     _line_count: int | None = field(default=None, repr=False)
 
     @property
@@ -149,33 +151,52 @@ class RunOutput:
         """The lines of batch ``index``."""
         if "_whole" in self.__dict__:
             whole, offsets = self._whole
-            part = np.arange(offsets[index], offsets[index + 1])
-            return PaidLines(whole.lines.take(part), whole.cents[part])
+            batch = self.batches[index]
+            part = whole.take(np.arange(offsets[index], offsets[index + 1]))
+            part.lines.row = np.where(part.lines.row >= 0, part.lines.row - batch.start, -1)
+            first, last = (int(self.streams.row_stream[r]) for r in (batch.start, batch.stop - 1))
+            return PaidLines(part.lines, part.cents, self.rows.slice(batch),
+                             self.streams.slice(batch, slice(first, last + 1)))
         return self.calculator.pay(self, self.batches[index])
 
     def paid_batches(self, progress: Report | None = None, step: str = "paying") -> Iterator[PaidLines]:
-        """Each batch's lines in ledger order; on the way, the totals per cell and the line count are kept."""
-        cells, count = [], 0
+        """Each batch's lines in ledger order; on the way, the totals per cell, the measures and the line
+        count are kept."""
+        cells, measures, count = [], [], 0
         for index in tracked(range(len(self.batches)), len(self.batches), step, progress):
             paid = self.pay(index)
             cells.append(paid.cells())
+            measures.append(paid.measures())
             count += len(paid.lines)
             yield paid
         if self._cells is None:
-            self._cells = _concat_cells(cells)
+            periods = self.calendar.count
+            self._cells = _concat(cells, [np.zeros(0, np.int64)] * 4)
+            self._measures = _concat(measures, [np.zeros(0, np.int32), np.zeros(0, np.int8),
+                                                np.zeros((0, periods), np.int64), np.zeros((0, periods), np.int64)])
         self._line_count = count
+
+    @cached_property
+    def rows(self) -> CreditRows:
+        """Every credit row, in crediting order."""
+        return self.credit_rows.take(self.order)
+
+    @cached_property
+    def streams(self) -> Streams:
+        return build_streams(self.rows, self.calendar.count, self.calculator.ytd)
 
     @cached_property
     def _whole(self) -> tuple[PaidLines, np.ndarray]:
         parts = [self.calculator.pay(self, batch) for batch in self.batches]
+        for part, batch in zip(parts, self.batches):
+            part.lines.row = np.where(part.lines.row >= 0, part.lines.row + batch.start, -1)
         offsets = np.cumsum([0, *[len(p.lines) for p in parts]])
-        whole = PaidLines(Lines.concat([p.lines for p in parts]), np.concatenate([p.cents for p in parts]) if parts
-                          else np.zeros(0, np.int64))
-        return whole, offsets
+        cents = np.concatenate([p.cents for p in parts]) if parts else np.zeros(0, np.int64)
+        return PaidLines(Lines.concat([p.lines for p in parts]), cents, self.rows, self.streams), offsets
 
     @property
     def lines(self) -> Lines:
-        """Every line of the run, in ledger order."""
+        """Every line of the run, in ledger order (``row`` indexes :attr:`rows`)."""
         return self._whole[0].lines
 
     @property
@@ -190,20 +211,29 @@ class RunOutput:
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(payee, period, component, cents) of every cell with lines, in order (see :meth:`PaidLines.cells`)."""
-        if self._cells is None:
-            if "_whole" in self.__dict__:
-                self._cells = self._whole[0].cells()
-            else:
-                for _ in self.paid_batches():
-                    pass
+        self._gather()
         return self._cells
 
+    def measures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(payee, role, credit per period, measure at period ends) of every stream (see :meth:`PaidLines.measures`)."""
+        self._gather()
+        return self._measures
 
-def _concat_cells(cells: list[tuple]) -> tuple:
-    if not cells:
-        empty = np.zeros(0, np.int64)
-        return empty, empty, empty, empty
-    return tuple(np.concatenate([c[i] for c in cells]) for i in range(4))
+    def _gather(self) -> None:
+        if self._cells is not None:
+            return
+        if "_whole" in self.__dict__:
+            self._cells, self._measures = self._whole[0].cells(), self._whole[0].measures()
+        else:
+            for _ in self.paid_batches():
+                pass
+
+
+def _concat(parts: list[tuple], empty: list[np.ndarray]) -> tuple:
+    """Concatenate tuples of arrays element-wise; ``empty`` (the shapes of nothing) when there are none."""
+    if not parts:
+        return tuple(empty)
+    return tuple(np.concatenate([part[i] for part in parts]) for i in range(len(empty)))
 
 
 class Calculator:
@@ -259,13 +289,15 @@ class Calculator:
         step("crediting")
         payees = Payees(sorted(names))
         codes = [payees.encode(values) for values in txns.payee_names]
-        rows = split_rows(codes, txns.shares, txns.credit, txns.dates, txns.periods, alive)
+        rows = split_rows(codes, txns.shares, txns.credit, txns.dates, txns.periods, alive, txns.key_order)
         if plan.transactions.rollup and any(c.role == "rollup" for c in plan.components):
             managers = np.full(len(payees), -1, dtype=np.int32)
             for payee, manager in managers_by_name.items():
                 if payee in payees.code:
                     managers[payees.code[payee]] = payees.code[manager]
             rows = CreditRows.concat([rows, rollup_rows(rows, managers)])
+        if len(txns.payee_names) > 1 or rows.role.any():  # back in key order (crediting_order relies on it)
+            rows = rows.take(grouping.stable_order(txns.key_rank[rows.txn]))
 
         periods = self.calendar.count
         quota_matrix, quota_known = quotas.matrix(payees.names, periods) if quotas else \
@@ -277,23 +309,22 @@ class Calculator:
 
         prepared = self._prepare(rows, txns, payees, lookups)
         keep = np.flatnonzero(accounting.pending()[rows.txn])
+        if keep.size < len(rows):
+            rows = rows.take(keep)
+            prepared = [p.take(keep) for p in prepared]
         step("ordering the credit rows")
-        ranks = txns.key_rank
-        order = crediting_order(rows.take(keep), ranks)
-        order = keep[order]
-        rows = rows.take(order)
-        prepared = [p.take(order) for p in prepared]
-        streams = build_streams(rows, periods, self.ytd)
+        order = crediting_order(rows)
         step.finish()
-        return RunOutput(plan, self.calendar, payees, rows, streams, basis, txns, ranks, self.clauses, sources,
-                         self.runs, prepared, payee_batches(rows, streams), self)
+        return RunOutput(plan, self.calendar, payees, rows, order, prepared, payee_batches(rows.payee[order]), basis,
+                         txns, txns.key_rank, self.clauses, sources, self.runs, self)
 
-    def pay(self, output: RunOutput, batch: Batch) -> PaidLines:
+    def pay(self, output: RunOutput, batch: slice) -> PaidLines:
         """The lines of one batch of payees, in ledger order; amounts rounded cumulatively to cents."""
-        rows = output.rows.slice(batch.rows)
-        streams = output.streams.slice(batch.rows, batch.streams)
+        index = output.order[batch]
+        rows = output.credit_rows.take(index)
+        streams = build_streams(rows, self.calendar.count, self.ytd)
         basis, payees = output.basis, output.payees
-        component_lines = [self._component_lines(i, run, output.prepared[i].take(batch.rows), rows, streams, basis,
+        component_lines = [self._component_lines(i, run, output.prepared[i].take(index), rows, streams, basis,
                                                  payees) for i, run in enumerate(self.runs)]
         lines = Lines.concat(component_lines + [self._unpaid_rows(rows, component_lines)])
         ranks = output.key_rank
@@ -301,8 +332,7 @@ class Calculator:
         line_date = np.where(lines.row >= 0, rows.date[np.maximum(lines.row, 0)], 0)
         line_rank = np.where(lines.row >= 0, ranks[rows.txn[np.maximum(lines.row, 0)]], 0)
         lines = lines.take(ledger_order(lines, line_date, line_rank))
-        lines.row = np.where(lines.row >= 0, lines.row + batch.rows.start, -1)
-        return PaidLines(lines, _round(lines))
+        return PaidLines(lines, _round(lines), rows, streams)
 
     # ------------------------------------------------------------------ inputs
     def _lookup_tables(self, inputs: RunInputs, base: Path | None, sources: dict) -> dict:
@@ -367,7 +397,8 @@ class Calculator:
                 if np.any(bad):
                     message = text.join("no target incentive for ", text.pick(rows.payee, payees.names))
                     self._reject_rows(rows, bad, "missing_quota", message, accounting)
-        return rows.take(np.flatnonzero(accounting.pending()[rows.txn]))
+        keep = np.flatnonzero(accounting.pending()[rows.txn])
+        return rows if keep.size == len(rows) else rows.take(keep)
 
     @staticmethod
     def _reject_rows(rows: CreditRows, bad: np.ndarray, reason: str, message, accounting: RowAccounting,

@@ -76,22 +76,24 @@ def distinct_names(values: pa.Array, mask: np.ndarray) -> list[str]:
 
 
 def split_rows(payee_codes: list[np.ndarray], shares: list[np.ndarray], credit: np.ndarray, dates: np.ndarray,
-               periods: np.ndarray, alive: np.ndarray) -> CreditRows:
-    """Direct credit rows of the ``alive`` transactions, one per (transaction, payee column with a payee)."""
+               periods: np.ndarray, alive: np.ndarray, key_order: np.ndarray) -> CreditRows:
+    """Direct credit rows of the ``alive`` transactions, one per (transaction, payee column with a payee),
+    in key order (and payee column order within a transaction): see :func:`crediting_order`."""
     parts = []
     for split, (codes, share) in enumerate(zip(payee_codes, shares)):
-        take = alive & (codes >= 0)
-        txn = np.flatnonzero(take)
+        txn = key_order[(alive & (codes >= 0))[key_order]]
         share_taken = share[txn]
-        whole = share_taken == 1.0
         credit_taken = credit[txn]
-        credited = np.where(whole, credit_taken, to_units(credit_taken.astype(np.float64) * share_taken))
+        if not np.all(share_taken == 1.0):  # a whole share keeps the credit exact, with no float on the way
+            credit_taken = np.where(share_taken == 1.0, credit_taken,
+                                    to_units(credit_taken.astype(np.float64) * share_taken))
         parts.append(CreditRows(
-            txn=txn.astype(np.int64), payee=codes[txn].astype(np.int32), role=np.full(txn.size, DIRECT, np.int8),
-            rollup_from=np.full(txn.size, -1, np.int32), share=share_taken.astype(np.float64), credit=credited,
-            date=dates[txn].astype(np.int64), period=periods[txn].astype(np.int16),
+            txn=txn.astype(np.int64, copy=False), payee=codes[txn].astype(np.int32, copy=False),
+            role=np.full(txn.size, DIRECT, np.int8), rollup_from=np.full(txn.size, -1, np.int32),
+            share=share_taken.astype(np.float64, copy=False), credit=credit_taken,
+            date=dates[txn].astype(np.int64, copy=False), period=periods[txn].astype(np.int16, copy=False),
             split=np.full(txn.size, split, np.int8)))
-    return CreditRows.concat(parts)
+    return parts[0] if len(parts) == 1 else CreditRows.concat(parts)
 
 
 def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
@@ -116,10 +118,11 @@ def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
     return CreditRows.concat(parts)
 
 
-def crediting_order(rows: CreditRows, ranks: np.ndarray) -> np.ndarray:
-    """The order of credit rows that decides crossings within a stream (date, transaction key, payee column).
-
-    Payee first, then role: all the rows of a payee are consecutive, so the run can pay payees in batches."""
+def crediting_order(rows: CreditRows) -> np.ndarray:
+    """The order of credit rows: by payee and role (all the rows of a payee are consecutive, so the run can
+    pay payees in batches), then date. Rows must come in key order, and in payee column order within a
+    transaction: the stable sort keeps that order between rows of one date, and it decides which of them
+    crosses a tier or a cap first."""
     from spmlang.engine.grouping import order_by
 
-    return order_by(rows.payee, rows.role, rows.date, ranks[rows.txn], rows.split)
+    return order_by(rows.payee, rows.role, rows.date)

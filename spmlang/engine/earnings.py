@@ -63,7 +63,7 @@ class TierFunction:
         self.labels = [t.label for t in table.tiers]
         if table.rate_kind == "multiplier":
             base = f"{scale_text} × " if scale_text else ""
-            self.rate_labels = [f"{base}{text.number([float(t.rate)])[0].as_py()}x" for t in table.tiers]
+            self.rate_labels = [f"{base}{text.format_number(float(t.rate))}x" for t in table.tiers]
         elif table.rate_kind == "money":
             self.rate_labels = [f"{text.format_money(t.rate)} each" for t in table.tiers]
         else:

@@ -277,10 +277,16 @@ def _convert_number(array, spec, present):
     return _result(spec, values, present, invalid, array)
 
 
+def _integers(array: pa.Array) -> np.ndarray:
+    """An Arrow integer array as int64, 0 where null."""
+    if array.null_count:
+        array = pc.fill_null(array, 0)
+    return array.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
 def _convert_integer(array, spec, present):
     if pa.types.is_integer(array.type):
-        values = pc.cast(array, pa.int64()).to_numpy(zero_copy_only=False)
-        return _result(spec, np.where(present, values, 0), present, np.zeros(len(array), bool), array)
+        return _result(spec, _integers(array), present, np.zeros(len(array), bool), array)
     values, invalid = _to_float(array, spec, present)
     fractional = present & ~invalid & (values != np.round(values))
     invalid = invalid | fractional
@@ -289,8 +295,7 @@ def _convert_integer(array, spec, present):
 
 def _convert_money(array, spec, present):
     if pa.types.is_integer(array.type):
-        values = pc.cast(array, pa.int64()).to_numpy(zero_copy_only=False)
-        values = np.where(present, values, 0)
+        values = _integers(array)
         too_big = np.abs(values) > (2 ** 62) // UNIT
         return _result(spec, np.where(too_big, 0, values) * UNIT, present, present & too_big, array)
     if pa.types.is_decimal(array.type):
@@ -304,17 +309,30 @@ def _convert_money(array, spec, present):
 
 
 def _decimal_to_units(array: pa.Array) -> np.ndarray | None:
-    """Exact decimal -> units, when every value fits in int64 units."""
-    try:
-        rounded = pc.round(array, ndigits=6, round_mode="half_towards_infinity") if array.type.scale > 6 else array
-        rescaled = pc.cast(rounded, pa.decimal128(38, 6))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    words = np.frombuffer(rescaled.buffers()[1], dtype=np.int64)[2 * rescaled.offset:2 * (rescaled.offset + len(rescaled))]
+    """Exact decimal -> units, when every value fits in int64 units; None when one does not."""
+    scale = array.type.scale
+    if scale > 6 or not isinstance(array.type, pa.Decimal128Type):
+        try:
+            rounded = pc.round(array, ndigits=6, round_mode="half_towards_infinity") if scale > 6 else array
+            array = pc.cast(rounded, pa.decimal128(38, 6))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        scale = 6
+    # A decimal128 is two little-endian int64 words: it fits in int64 where the high word is the low word's sign.
+    words = np.frombuffer(array.buffers()[1], dtype=np.int64)[2 * array.offset:2 * (array.offset + len(array))]
     low, high = words[0::2], words[1::2]
-    if not np.all((high == 0) & (low >= 0) | (high == -1) & (low < 0)):
+    if array.null_count:
+        present = _valid(array)
+        low, high = np.where(present, low, 0), np.where(present, high, 0)
+    if not np.array_equal(high, low >> 63):
         return None
-    return low.copy()
+    factor = 10 ** (6 - scale)
+    if factor == 1:
+        return low.copy()
+    limit = (2 ** 62) // factor
+    if np.any((low > limit) | (low < -limit)):  # not np.abs: it overflows on the smallest int64
+        return None
+    return low * factor
 
 
 def _convert_percent(array, spec, present):
@@ -343,8 +361,8 @@ def _convert_bool(array, spec, present):
 def _convert_date(array, spec, present):
     n = len(array)
     if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
-        days = pc.cast(pc.cast(array, pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
-        return _result(spec, np.where(present, days, 0).astype(np.int64), present, np.zeros(n, bool), array)
+        days = _integers(pc.cast(array if pa.types.is_date32(array.type) else pc.cast(array, pa.date32()), pa.int32()))
+        return _result(spec, days, present, np.zeros(n, bool), array)
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         raise _WrongType("dates in a file are text (with `column NAME date \"FORMAT\"`) or a date type")
     fmt = spec.format or "%Y-%m-%d"

@@ -99,6 +99,11 @@ def _percent_text(ratio) -> str:
     return ("-" if ratio < 0 and hundredths else "") + shown + "%"
 
 
+def format_number(value: float) -> str:
+    """One plain number for people, up to four decimals: 1.5 -> '1.5' (as :func:`number` writes a column)."""
+    return _number_text(value)
+
+
 def _number_text(value) -> str:
     scaled = int(abs(value) * 10000 + 0.5)
     whole, fraction = divmod(scaled, 10000)

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from spmlang.check import ir
 from spmlang.check.ir import Type
 from spmlang.check.model import CheckedPlan
-from spmlang.engine import text
+from spmlang.engine import grouping, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
@@ -38,6 +38,7 @@ class Transactions:
     accounting: RowAccounting
     key_values: object  # the key column in its own type: int64 numpy, or an Arrow string array
     key_valid: np.ndarray
+    key_order: np.ndarray  # the input rows in key order (empty keys last)
     key_rank: np.ndarray  # each row's position in key order (numbers by value, text by text)
     dates: np.ndarray  # int64 days
     periods: np.ndarray  # int16, -1 outside the plan year
@@ -111,8 +112,8 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
         credit = to_units(as_float(credit_value) * UNIT)
 
     payee_names, shares = _payees_and_shares(plan, columns, frame, accounting)
-    return Transactions(loaded, columns, frame, accounting, key_values, np.asarray(key_column.valid), key_rank, dates,
-                        periods, credit, payee_names, shares)
+    return Transactions(loaded, columns, frame, accounting, key_values, np.asarray(key_column.valid), key_order,
+                        key_rank, dates, periods, credit, payee_names, shares)
 
 
 def plan_text(plan: CheckedPlan, span) -> str:
@@ -144,8 +145,12 @@ def _key_order(values, valid: np.ndarray) -> np.ndarray:
         values = pc.cast(values, pa.string())
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return pc.array_sort_indices(values, null_placement="at_end").to_numpy(zero_copy_only=False)
-    keyed = np.where(valid, values, np.iinfo(np.int64).max)
-    return np.argsort(keyed, kind="stable")
+    values = np.asarray(values, dtype=np.int64)
+    present = values[valid] if not np.all(valid) else values
+    low, high = (int(present.min()), int(present.max())) if present.size else (0, 0)
+    if high - low < 2 ** 62:  # as offsets from the lowest key: a fast value sort (empty keys after the highest)
+        return grouping.stable_order(np.where(valid, values - low, high - low + 1), (high - low + 1).bit_length())
+    return np.argsort(np.where(valid, values, np.iinfo(np.int64).max), kind="stable")
 
 
 def key_text(values, valid: np.ndarray, index: np.ndarray | None = None) -> pa.Array:

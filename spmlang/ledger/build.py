@@ -76,18 +76,17 @@ def ledger_chunks(output: RunOutput, run: str, progress=None, size: int = CHUNK)
     empty = True
     for paid in output.paid_batches(progress, "paying and writing the ledger"):
         for start in range(0, len(paid.lines), size):
-            part = np.arange(start, min(start + size, len(paid.lines)))
             empty = False
-            yield build_ledger(output, run, PaidLines(paid.lines.take(part), paid.cents[part]))
+            yield build_ledger(output, run, paid.take(np.arange(start, min(start + size, len(paid.lines)))))
     if empty:
-        yield build_ledger(output, run, PaidLines(output.lines, output.cents))
+        yield build_ledger(output, run)
 
 
 def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> pa.Table:
     """The ledger lines of ``paid`` (by default every line of the run) as an Arrow table."""
-    paid = paid if paid is not None else PaidLines(output.lines, output.cents)
+    paid = paid if paid is not None else output._whole[0]
     lines, cents_all = paid.lines, paid.cents
-    rows, streams, basis = output.rows, output.streams, output.basis
+    rows, streams, basis = paid.rows, paid.streams, output.basis
     n = len(lines)
     on_row = lines.row >= 0
     row = np.where(on_row, lines.row, 0)

@@ -87,12 +87,13 @@ def summarize(output: RunOutput) -> Summary:
     paid = np.zeros((len(output.payees), periods, components + 1), dtype=np.int64)
     if payee.size:
         paid[payee, period, component] = cents  # component -1 lands in the last slot (always zero)
-    streams, basis = output.streams, output.basis
+    basis = output.basis
+    stream_payee, stream_role, period_credit, measure_at_end = output.measures()
     credit = np.zeros((len(output.payees), periods), dtype=np.int64)
     measure = np.zeros((len(output.payees), periods), dtype=np.int64)
-    direct = streams.role == DIRECT
-    credit[streams.payee[direct]] = streams.period_credit[direct]
-    measure[streams.payee[direct]] = streams.measure_at_end()[direct]
+    direct = stream_role == DIRECT
+    credit[stream_payee[direct]] = period_credit[direct]
+    measure[stream_payee[direct]] = measure_at_end[direct]
     has_quota = basis.quota > 0
     active = (credit != 0) | np.any(paid != 0, axis=2)
     rows = []
