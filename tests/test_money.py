@@ -58,6 +58,16 @@ def test_amount_text_matches_python_formatting(values):
     assert shown == [e.replace("-0.00", "0.00") if e == "-0.00" else e for e in expected]  # no negative zero
 
 
+@given(st.lists(units, min_size=1, max_size=20))
+def test_exact_text_shows_every_digit_and_at_least_cents(values):
+    def expected(value: int) -> str:
+        whole, fraction = f"{Decimal(value) / UNIT:.6f}".rstrip("0").split(".")
+        return f"{whole}.{fraction.ljust(2, '0')}" if value else "0.00"
+
+    assert text.exact(np.array(values, dtype=np.int64)).to_pylist() == [expected(v) for v in values]
+    assert text.exact(np.array([-4000, 200_044_000, 5], np.int64)).to_pylist() == ["-0.004", "200.044", "0.000005"]
+
+
 def test_ties_go_away_from_zero():
     assert to_units(np.array([2.5, -2.5, 0.5, 1.4999999])).tolist() == [3, -3, 1, 1]
     assert units_to_cents(np.array([5000, -5000, 4999])).tolist() == [1, -1, 0]

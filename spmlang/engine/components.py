@@ -177,19 +177,21 @@ class ComponentRun:
         function = self.function
         if self.per_row_tiers:
             zero = np.zeros(n, np.int64)
-            amount = apply_factor(function.value(credit, row_basis), factor)
-            tier = function.tier_of(credit, function.breakpoints(quota, n))
-            explanation = describe_tiers(function, credit, zero, credit, quota, amount, factor)
+            tier = function.locate(credit, row_basis)
+            amount = apply_factor(function.value(credit, row_basis, tier), factor)
+            explanation = describe_tiers(function, credit, zero, credit, (zero, tier), quota, amount, factor)
             return RowLines(index, amount, text.pick(tier, function.labels), function.rates[tier], factor, explanation)
         before, after = streams.m_before[index], streams.m_after[index]
-        amount = cumulative_lines(function, before, after, row_basis, factor)
+        tiers = (function.locate(before, row_basis), function.locate(after, row_basis)) \
+            if isinstance(function, TierFunction) else None
+        amount = cumulative_lines(function, before, after, row_basis, factor, tiers)
         if isinstance(function, TierFunction):
-            lows = function.breakpoints(quota, n)
-            tier = function.tier_of(after, lows)
+            tier = tiers[1]
             # With a per-row rate (rate rates[product]) the tiers hold multipliers of that rate.
             row_rate = prepared.rate[index] if isinstance(rule, RateRule) and self.fixed_rate is None else None
             rate = function.rates[tier] * (row_rate if row_rate is not None else 1)
-            explanation = describe_tiers(function, credit, before, after, quota, amount, multiplier, row_rate=row_rate)
+            explanation = describe_tiers(function, credit, before, after, tiers, quota, amount, multiplier,
+                                         row_rate=row_rate)
             return RowLines(index, amount, text.pick(tier, function.labels), rate, multiplier, explanation)
         if function.curve.extend_above:
             explanation = describe_curve(function, before, after, quota, target, amount, factor)

@@ -89,10 +89,6 @@ class TierFunction:
         filled[:, 0] += np.minimum(m[:, 0] - lows[:, 0], 0)
         return filled
 
-    def tier_of(self, m: np.ndarray, lows: np.ndarray) -> np.ndarray:
-        """The tier holding measure m: a value on a boundary belongs to the higher tier."""
-        return np.maximum((np.asarray(m)[:, None] >= lows).sum(axis=1) - 1, 0)
-
     def _cell_table(self, quota_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per cell: where each tier starts (units) and what is earned when m reaches it."""
         cached = getattr(self, "_cells", None)
@@ -105,18 +101,26 @@ class TierFunction:
         self._cells = (quota_cells, lows, reached)
         return lows, reached
 
-    def value(self, m: np.ndarray, basis: RowBasis) -> np.ndarray:
+    def locate(self, m: np.ndarray, basis: RowBasis) -> np.ndarray:
+        """The tier holding each row's measure m (a value on a boundary belongs to the higher tier)."""
+        m = np.asarray(m, dtype=np.int64)
+        if not self.on_attainment:
+            return np.maximum(np.searchsorted(self.low_units, m, side="right") - 1, 0)
+        lows, _ = self._cell_table(basis.quota_cells)
+        tier = np.zeros(m.size, dtype=np.int64)
+        for k in range(1, lows.shape[1]):
+            tier += m >= lows[basis.cell, k]
+        return tier
+
+    def value(self, m: np.ndarray, basis: RowBasis, tier: np.ndarray | None = None) -> np.ndarray:
         """E(m) in units for each row: the earnings at the start of m's tier plus its rate on the rest."""
         m = np.asarray(m, dtype=np.int64)
+        tier = self.locate(m, basis) if tier is None else tier
         if self.on_attainment:
             lows, reached = self._cell_table(basis.quota_cells)
-            tier = np.zeros(m.size, dtype=np.int64)
-            for k in range(1, lows.shape[1]):
-                tier += m >= lows[basis.cell, k]  # a value on a boundary belongs to the higher tier
             flat = basis.cell * lows.shape[1] + tier
             low, base = lows.reshape(-1)[flat], reached.reshape(-1)[flat]
         else:
-            tier = np.maximum(np.searchsorted(self.low_units, m, side="right") - 1, 0)
             low = self.low_units[tier]
             base = np.concatenate([[0.0], np.cumsum(np.diff(self.low_units) * self.rates[:-1])])[tier]
         rate = self.rates[tier]
@@ -190,66 +194,72 @@ class RowLines:
 
 
 def cumulative_lines(function, before: np.ndarray, after: np.ndarray, basis: RowBasis,
-                     factor: np.ndarray) -> np.ndarray:
-    """f x (E(b) - E(a)) for each row, in exact units."""
-    delta = function.value(after, basis) - function.value(before, basis)
+                     factor: np.ndarray, tiers: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """f x (E(b) - E(a)) for each row, in exact units. ``tiers`` (of a and b), if known, saves finding them."""
+    if tiers is None:
+        delta = function.value(after, basis) - function.value(before, basis)
+    else:
+        delta = function.value(after, basis, tiers[1]) - function.value(before, basis, tiers[0])
     return apply_factor(delta, factor)
 
 
 def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarray, after: np.ndarray,
-                   quota: np.ndarray, amount: np.ndarray, multiplier: np.ndarray,
-                   row_rate: np.ndarray | None = None) -> pa.Array:
+                   tiers: tuple[np.ndarray, np.ndarray], quota: np.ndarray, amount: np.ndarray,
+                   multiplier: np.ndarray, row_rate: np.ndarray | None = None) -> pa.Array:
     """'20000.00 at 4% (0%–50%) + 20000.00 at 8% (50%–100%) = 2400.00' (credit and attainment have their own
-    ledger columns; explain and statements add thousands separators)."""
-    n = np.asarray(credit).size
+    ledger columns; explain and statements add thousands separators). ``tiers``: the tier of each row's measure
+    before and after it."""
+    tier_before, tier_after = tiers
+    credit = np.asarray(credit, dtype=np.int64)
     rate_labels = function.rate_labels
     if row_rate is not None:  # a per-row rate times each tier's multiplier
         shown = text.percent(row_rate)
         rate_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
-    if function.retroactive:
-        lows = function.breakpoints(quota, n)
-        reached = function.tier_of(after, lows)
-        rate = function.rates[reached]
-        own = to_units(rate * np.asarray(credit, dtype=np.float64))
-        uplift = np.asarray(amount) - own
-        reached_label = text.pick(reached, function.rate_labels) if row_rate is None else \
-            _pick_text(reached, rate_labels)
-        body = text.join(text.amount(credit), " at ", reached_label, " (", text.pick(reached, function.labels), ")",
-                         text.when(uplift != 0, text.join(" = ", text.exact(own), " + uplift ", text.exact(uplift),
-                                                          " on earlier credit")))
-    else:
-        # Most rows stay in one tier: their text is one amount (the row's credit) and that tier's label.
-        lows = function.breakpoints(quota, n)
-        only = function.tier_of(after, lows)
-        same = only == function.tier_of(before, lows)
-        credit = np.asarray(credit, dtype=np.int64)
-        count = np.where(same, (credit != 0).astype(np.int64), 2)
-        labels = [f" at {label} ({function.labels[k]})" if isinstance(label, str) else None
-                  for k, label in enumerate(rate_labels)]
-        if all(label is not None for label in labels):
-            body = text.join(text.amount(credit), text.pick(only, labels))
-        else:
-            body = text.join(text.amount(credit), " at ", _pick_text(only, rate_labels),
-                             text.pick(only, [f" ({label})" for label in function.labels]))
-        body = pc.if_else(pa.array(count == 0), pa.scalar("no change", pa.string()), body)
-        crossing = np.flatnonzero(count > 1)
-        if crossing.size:  # rows that cross a boundary: every slice, on those rows only
-            slices = np.zeros((n, len(function.labels)), dtype=np.int64)
-            slices[crossing] = function.slices(before[crossing], after[crossing], np.asarray(quota)[crossing])
-            parts = []
-            for k in range(slices.shape[1]):
-                filled = np.flatnonzero(slices[crossing, k])
-                label = rate_labels[k] if isinstance(rate_labels[k], str) else \
-                    rate_labels[k].take(pa.array(crossing[filled]))
-                part = text.join(text.amount(slices[crossing[filled], k]), " at ", label, f" ({function.labels[k]})")
-                parts.append(text.spread(crossing.size, filled, part))
-            joined = text.join(*parts, separator=" + ")
-            # A multiplier applies to the whole sum: (a + b) x 1.2, not a + b x 1.2.
-            several = np.asarray(multiplier)[crossing] != 1.0
-            joined = pc.if_else(pa.array(several), text.join("(", joined, ")"), joined)
-            body = text.scatter(body, crossing, joined)
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
-    return text.join(body, tail, " = ", text.exact(amount))
+    if function.retroactive:
+        rate = function.rates[tier_after]
+        own = to_units(rate * credit.astype(np.float64))
+        uplift = np.asarray(amount) - own
+        reached_label = text.pick(tier_after, function.rate_labels) if row_rate is None else \
+            _pick_text(tier_after, rate_labels)
+        body = text.join(text.amount(credit), " at ", reached_label, " (", text.pick(tier_after, function.labels),
+                         ")", text.when(uplift != 0, text.join(" = ", text.exact(own), " + uplift ",
+                                                                text.exact(uplift), " on earlier credit")))
+        return text.join(body, tail, " = ", text.exact(amount))
+    # Most rows stay in one tier: their text is the row's credit and that tier's label, made in one join.
+    if all(isinstance(label, str) for label in rate_labels):
+        at_tier = text.pick(tier_after, [f" at {label} ({function.labels[k]})" for k, label in enumerate(rate_labels)])
+    else:
+        at_tier = text.join(" at ", _pick_text(tier_after, rate_labels),
+                            text.pick(tier_after, [f" ({label})" for label in function.labels]))
+    described = text.join(text.amount(credit), at_tier, tail, " = ", text.exact(amount))
+    crossing = tier_before != tier_after
+    special = np.flatnonzero(crossing | (credit == 0))
+    if special.size == 0:
+        return described
+    # Rows that cross a boundary show every slice; a row with no credit changes nothing.
+    body = text.constant("no change", special.size)
+    crosses = np.flatnonzero(crossing[special])
+    if crosses.size:
+        rows = special[crosses]
+        slices = function.slices(before[rows], after[rows], np.asarray(quota)[rows])
+        parts = []
+        for k in range(slices.shape[1]):
+            filled = np.flatnonzero(slices[:, k])
+            label = rate_labels[k] if isinstance(rate_labels[k], str) else \
+                rate_labels[k].take(pa.array(rows[filled]))
+            part = text.join(text.amount(slices[filled, k]), " at ", label, f" ({function.labels[k]})")
+            parts.append(text.spread(rows.size, filled, part))
+        joined = text.join(*parts, separator=" + ")
+        # A multiplier applies to the whole sum: (a + b) x 1.2, not a + b x 1.2.
+        several = np.asarray(multiplier)[rows] != 1.0
+        joined = pc.if_else(pa.array(several), text.join("(", joined, ")"), joined)
+        body = text.scatter(body, crosses, joined)
+    fixed = text.join(body, tail.take(pa.array(special)) if isinstance(tail, pa.Array) else tail, " = ",
+                      text.exact(np.asarray(amount)[special]))
+    mask = np.zeros(credit.size, dtype=bool)
+    mask[special] = True
+    return pc.replace_with_mask(described, pa.array(mask), fixed)
 
 
 def _pick_text(index: np.ndarray, options: list[pa.Array]) -> pa.Array:

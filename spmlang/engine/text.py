@@ -7,13 +7,14 @@ f-string per line.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine.money import UNIT, units_to_decimal_array
+from spmlang.engine.money import UNIT, cents_to_decimal_array, units_to_decimal_array
 
 
 def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
@@ -26,18 +27,30 @@ def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
 
 
 def exact(units: np.ndarray) -> pa.Array:
-    """An exact amount: 2 decimals, or up to 6 where it has more (200.044)."""
+    """An exact amount: 2 decimals, or up to 6 where it has more (200.044, -0.004).
+
+    The whole cents (truncated toward zero) are formatted as a decimal, and the further digits (at most
+    four) come from a table: one pass over the values, whatever decimals they need."""
     units = np.asarray(units, dtype=np.int64)
-    # The decimals each value needs: 2, or 3 to 6 where its last digits are not zero.
-    needed = np.full(units.size, 2, dtype=np.int8)
-    for places in (3, 4, 5, 6):  # a value needs `places` decimals if it has a digit at that place
-        needed[units % (10 ** (7 - places)) != 0] = places
-    text = amount(units)
-    for places in (3, 4, 5, 6):
-        rows = np.flatnonzero(needed == places)
-        if rows.size:
-            text = scatter(text, rows, amount(units[rows], places))
-    return text
+    magnitude = np.abs(units)
+    rest = magnitude % CENT_UNITS
+    cents = np.where(units < 0, -(magnitude // CENT_UNITS), magnitude // CENT_UNITS)
+    whole = pc.cast(cents_to_decimal_array(cents), pa.string())
+    if rest.any():
+        whole = pc.binary_join_element_wise(whole, pc.take(_further_digits(), pa.array(rest)), "")
+        small = np.flatnonzero((units < 0) & (cents == 0))  # -0.004: no sign left in the whole cents
+        if small.size:
+            whole = scatter(whole, small, pc.binary_join_element_wise("-", whole.take(pa.array(small)), ""))
+    return whole
+
+
+CENT_UNITS = UNIT // 100
+
+
+@functools.lru_cache(maxsize=1)
+def _further_digits() -> pa.Array:
+    """For each remainder below a cent (0 to 9999 units), its digits after the cents: 2720 -> '272'."""
+    return pa.array([""] + [f"{rest:04d}".rstrip("0") for rest in range(1, CENT_UNITS)], pa.string())
 
 
 def scatter(base: pa.Array, index: np.ndarray, values: pa.Array) -> pa.Array:
@@ -148,8 +161,8 @@ def join(*parts, separator: str = "") -> pa.Array:
     if not arrays:
         return pa.scalar(separator.join(str(p) for p in parts if p is not None), pa.string())
     if not separator:
-        filled = [pc.fill_null(p, "") if isinstance(p, (pa.Array, pa.ChunkedArray)) else pa.scalar(p, pa.string())
-                  for p in parts]
+        filled = [(pc.fill_null(p, "") if p.null_count else p) if isinstance(p, (pa.Array, pa.ChunkedArray))
+                  else pa.scalar(p, pa.string()) for p in parts if p is not None and p != ""]
         return pc.binary_join_element_wise(*filled, "")
     result = pa.nulls(len(arrays[0]), pa.string())
     for part in parts:
@@ -180,10 +193,12 @@ def constant(text: str, n: int) -> pa.Array:
 
 def pick(index: np.ndarray, labels: list[str]) -> pa.Array:
     """labels[index] for each element; null where index < 0."""
-    index = np.asarray(index, dtype=np.int64)
+    index = np.asarray(index)
+    options = pa.array(labels, pa.string())
+    if index.size == 0 or index.min() >= 0:
+        return pc.take(options, pa.array(index))
     valid = index >= 0
-    taken = pc.take(pa.array(labels, pa.string()), pa.array(np.where(valid, index, 0)))
-    return pc.if_else(pa.array(valid), taken, pa.scalar(None, pa.string()))
+    return pc.take(options, pa.array(np.where(valid, index, 0).astype(np.int64), mask=~valid))
 
 
 def format_percent(value: Decimal) -> str:

@@ -194,8 +194,7 @@ def _retroactive_slices(output: RunOutput, function: TierFunction, credit_row: i
     """A retroactive line before its multipliers: the row's own credit at the rate of the tier reached, and the
     uplift on earlier credit."""
     before, after = output.streams.m_before[credit_row], output.streams.m_after[credit_row]
-    lows = function.breakpoints(basis.quota, 1)
-    was, now = (int(function.tier_of(np.array([m]), lows)[0]) for m in (before, after))
+    was, now = (int(function.locate(np.array([m]), basis)[0]) for m in (before, after))
     credit = units(output.rows.credit[credit_row])
     own = credit * function.decimal_rates[now] * factor
     pieces = [Slice(function.labels[now], credit, function.rate_labels[now], own)]
