@@ -2,28 +2,92 @@
 
     python -m benchmarks.measure COMMAND [ARGS...]
 
-The harness holds data in memory; on Linux a child started straight from it would inherit the harness's
-peak resident size in ``ru_maxrss``. Started from this small process instead, the figure is the
-command's own (plus at most this launcher's few megabytes).
+Peak memory is the most the command's whole process tree held at once: the sum of the proportional set size
+(PSS: a page shared by several processes counts once, split between them) of the command and every process
+it started, plus the files spm passes between its processes in shared memory (``/dev/shm/spm-*``), which
+take memory without belonging to a process. It is sampled every 50 ms, and never less than the largest
+single process's own peak (``ru_maxrss``, exact but blind to other processes). Started from this small
+launcher rather than from the harness, the figure is the command's own: on Linux a child started straight
+from the harness would inherit the harness's peak resident size in ``ru_maxrss``.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
+
+SAMPLE_SECONDS = 0.05
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        tree.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
+    return tree
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _shared_files_kb() -> int:
+    total = 0
+    for path in glob.glob("/dev/shm/spm-*/*"):
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            pass
+    return total // 1024
+
+
+def tree_kb(root: int) -> int:
+    """What the process tree under ``root`` holds now, in kB (PSS of each process, and spm's shared files)."""
+    tree = _children()
+    pids, total = [root], 0
+    while pids:
+        pid = pids.pop()
+        total += _pss_kb(pid)
+        pids.extend(tree.get(pid, []))
+    return total + _shared_files_kb()
 
 
 def main() -> None:
     started = time.perf_counter()
     process = subprocess.Popen(sys.argv[1:])
+    peak_kb = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_kb
+        while not done.wait(SAMPLE_SECONDS):
+            peak_kb = max(peak_kb, tree_kb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
     # ru_maxrss is in kilobytes on Linux
     print(json.dumps({"status": os.waitstatus_to_exitcode(status), "seconds": seconds,
-                      "peak_mb": usage.ru_maxrss / 1024}))
+                      "peak_mb": max(peak_kb, usage.ru_maxrss) / 1024}))
 
 
 if __name__ == "__main__":

@@ -59,19 +59,22 @@ class Plan:
         return Calculator(self.checked)
 
     def run(self, deals=None, *, quotas=None, targets=None, roster=None, tables: dict | None = None,
-            strict: bool = False, allow_outside_paths: bool = False, progress=None) -> "Result":
+            strict: bool = False, allow_outside_paths: bool = False, progress=None,
+            workers: int | None = None) -> "Result":
         """Pay the plan's payees from ``deals``.
 
         Every input may be a path (parquet, CSV, Arrow, JSON lines), a pyarrow
         Table, or a pandas or polars DataFrame. ``tables`` maps the names of
         lookup tables to their data. With ``strict``, any rejected row is an
         error instead. ``progress``, if given, is called as ``progress(step, done, total)`` as the run
-        goes (see :mod:`spmlang.progress`). Raises :class:`spmlang.InputError` for unusable inputs.
+        goes (see :mod:`spmlang.progress`). ``workers`` is how many processes pay a large run when its ledger is
+        written or totalled (default: every core, on Linux; 1: this process alone); it never changes a figure.
+        Raises :class:`spmlang.InputError` for unusable inputs.
         """
         from spmlang.engine.calculator import RunInputs
 
         inputs = RunInputs(deals=deals, quotas=quotas, targets=targets, roster=roster, tables=dict(tables or {}),
-                           strict=strict, allow_outside_paths=allow_outside_paths)
+                           strict=strict, allow_outside_paths=allow_outside_paths, workers=workers)
         output = self._calculator.run(inputs, progress)
         options = {"strict": strict, "allow_outside_paths": allow_outside_paths}
         return Result(output, options)

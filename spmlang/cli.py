@@ -200,12 +200,13 @@ STRICT = typer.Option(False, "--strict", help="Any rejected row is an error (exi
 OUTSIDE = typer.Option(False, "--allow-outside-paths", help="Let the plan name files outside its own folder.")
 
 
-def _run_plan(plan: Path, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress=None):
+def _run_plan(plan: Path, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress=None,
+              workers=None):
     from spmlang.api import load
 
     loaded = load(plan)
     return loaded.run(deals, quotas=quotas, targets=targets, roster=roster, tables=_table_options(table),
-                      strict=strict, allow_outside_paths=allow_outside_paths, progress=progress)
+                      strict=strict, allow_outside_paths=allow_outside_paths, progress=progress, workers=workers)
 
 
 @contextlib.contextmanager
@@ -234,6 +235,8 @@ def run(
     strict: bool = STRICT,
     allow_outside_paths: bool = OUTSIDE,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    workers: Optional[int] = typer.Option(None, "--workers", metavar="N", min=1,
+                                          help="Processes that pay a large run (default: every core; 1: one)."),
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
     with handled():
@@ -243,7 +246,8 @@ def run(
             if path is not None:
                 writable(path)
         with _progress(quiet) as progress:
-            result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress)
+            result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress,
+                               workers)
             written = result.write(output, rejects=rejects, progress=progress) if output is not None else None
         if not quiet:
             out.print(result.summary())

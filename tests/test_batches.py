@@ -10,14 +10,15 @@ import spmlang
 from spmlang.engine import calculator
 
 
-def run_example(args: list[str]):
+def run_example(args: list[str], **options):
+    """Run an example plan over its data, as its ``spm run`` arguments say (``options`` go to Plan.run)."""
     plan = spmlang.load(ROOT / args[0])
-    options = dict(zip(args[1::2], args[2::2]))
+    given = dict(zip(args[1::2], args[2::2]))
     tables = dict(item.split("=") for item in [v for k, v in zip(args[1::2], args[2::2]) if k == "--table"])
-    return plan.run(ROOT / options["--deals"], quotas=ROOT / options["--quotas"],
-                    targets=ROOT / options["--targets"] if "--targets" in options else None,
-                    roster=ROOT / options["--roster"] if "--roster" in options else None,
-                    tables={name: ROOT / path for name, path in tables.items()})
+    return plan.run(ROOT / given["--deals"], quotas=ROOT / given["--quotas"],
+                    targets=ROOT / given["--targets"] if "--targets" in given else None,
+                    roster=ROOT / given["--roster"] if "--roster" in given else None,
+                    tables={name: ROOT / path for name, path in tables.items()}, **options)
 
 
 @pytest.mark.parametrize("args", [AE_ARGS, SDR_ARGS, CRM_ARGS], ids=["ae", "sdr", "crm"])

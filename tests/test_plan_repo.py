@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from conftest import ROOT
@@ -51,7 +52,7 @@ def test_the_cost_step_comments_changed_and_new_plans(tmp_path):
     shutil.copy(plan, repo / "plans" / "sales_engineer.spm")
     git("add", ".")
     git("commit", "-qm", "raise the cap; add a plan")
-    bin_dir = Path(shutil.which("spm") or "").parent
+    bin_dir = Path(sys.executable).parent  # where pip installed the spm script, activated or not
     result = subprocess.run(["bash", "-e", "-c", step_script("Cost of the change")], cwd=repo, capture_output=True,
                             text=True, env={**env, "BASE": "main", "PATH": f"{bin_dir}:{env['PATH']}"})
     assert result.returncode == 0, result.stderr

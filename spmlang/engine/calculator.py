@@ -12,6 +12,7 @@ columns, periods and batches.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +30,7 @@ from spmlang.check.model import (
     components_need_quotas,
 )
 from spmlang.diagnostics import InputError, Span
-from spmlang.engine import grouping, text
+from spmlang.engine import grouping, parallel, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.components import ComponentRun, PeriodLines, Prepared, prepare
@@ -66,9 +67,12 @@ class RunInputs:
     tables: dict = field(default_factory=dict)
     strict: bool = False
     allow_outside_paths: bool = False
+    workers: int | None = None  # processes to pay batches with (None: spm decides; see engine.parallel)
 
 
-BATCH_ROWS = 1 << 18  # credit rows per batch, at least (a payee is never split across batches)
+# Credit rows per batch, at least (a payee is never split across batches). SPM_BATCH_ROWS overrides it: a tuning
+# knob, and a way for tests to pay a small run in many batches.
+BATCH_ROWS = 1 << 18
 
 
 def payee_batches(payee: np.ndarray, size: int | None = None) -> list[slice]:
@@ -76,7 +80,7 @@ def payee_batches(payee: np.ndarray, size: int | None = None) -> list[slice]:
     ``size`` rows or more (:data:`BATCH_ROWS` by default). A batch is a range of the crediting order.
 
     The cuts depend only on the data, so the same run always pays (and writes) the same batches."""
-    size = size or BATCH_ROWS
+    size = size or int(os.environ.get("SPM_BATCH_ROWS") or BATCH_ROWS)
     n = payee.size
     if n == 0:
         return []
@@ -116,6 +120,10 @@ class PaidLines:
         streams = self.streams
         return streams.payee, streams.role, streams.period_credit, streams.measure_at_end()
 
+    def totals(self) -> tuple:
+        """(cells, measures, number of lines): all the summary needs of these lines."""
+        return self.cells(), self.measures(), len(self.lines)
+
 
 @dataclass
 class RunOutput:
@@ -139,6 +147,7 @@ class RunOutput:
     sources: dict  # input name -> LoadedTable or TableData label info
     runs: list[ComponentRun]  # the components as run, one per plan component
     calculator: "Calculator" = field(repr=False)
+    workers_wanted: int | None = None
     _cells: tuple | None = field(default=None, repr=False)
     _measures: tuple | None = field(default=None, repr=False)
     _line_count: int | None = field(default=None, repr=False)
@@ -160,21 +169,26 @@ class RunOutput:
         return self.calculator.pay(self, self.batches[index])
 
     def paid_batches(self, progress: Report | None = None, step: str = "paying") -> Iterator[PaidLines]:
-        """Each batch's lines in ledger order; on the way, the totals per cell, the measures and the line
-        count are kept."""
-        cells, measures, count = [], [], 0
+        """Each batch's lines in ledger order, paid in this process; on the way, the totals per cell, the
+        measures and the line count are kept."""
+        totals = BatchTotals()
         for index in tracked(range(len(self.batches)), len(self.batches), step, progress):
             paid = self.pay(index)
-            cells.append(paid.cells())
-            measures.append(paid.measures())
-            count += len(paid.lines)
+            totals.add(paid.totals())
             yield paid
+        self.keep_totals(totals)
+
+    def workers(self) -> int:
+        """How many worker processes would pay this run's batches (0: this process pays them)."""
+        if "_whole" in self.__dict__:
+            return 0
+        return parallel.worker_count(len(self.batches), len(self.order), self.workers_wanted)
+
+    def keep_totals(self, totals: "BatchTotals") -> None:
+        """Keep what the paid batches add up to (for the summary), unless it is already known."""
         if self._cells is None:
-            periods = self.calendar.count
-            self._cells = _concat(cells, [np.zeros(0, np.int64)] * 4)
-            self._measures = _concat(measures, [np.zeros(0, np.int32), np.zeros(0, np.int8),
-                                                np.zeros((0, periods), np.int64), np.zeros((0, periods), np.int64)])
-        self._line_count = count
+            self._cells, self._measures = totals.cells(self.calendar.count)
+        self._line_count = totals.lines
 
     @cached_property
     def rows(self) -> CreditRows:
@@ -224,9 +238,42 @@ class RunOutput:
             return
         if "_whole" in self.__dict__:
             self._cells, self._measures = self._whole[0].cells(), self._whole[0].measures()
-        else:
+            return
+        workers = self.workers()
+        if not workers:
             for _ in self.paid_batches():
                 pass
+            return
+        totals = BatchTotals()
+        for shipment in parallel.ordered_map(self._totals_of, len(self.batches), workers):
+            totals.add(shipment.value)
+        self.keep_totals(totals)
+
+    def _totals_of(self, index: int) -> parallel.Shipment:
+        """In a worker: pay one batch and send back only its totals."""
+        return parallel.Shipment(value=self.pay(index).totals())
+
+
+@dataclass
+class BatchTotals:
+    """What paid batches add up to: totals per cell, measures per stream, and their lines (see
+    :meth:`PaidLines.totals`)."""
+
+    parts: list = field(default_factory=list)
+    lines: int = 0
+
+    def add(self, totals: tuple) -> None:
+        cells, measures, lines = totals
+        self.parts.append((cells, measures))
+        self.lines += lines
+
+    def cells(self, periods: int) -> tuple[tuple, tuple]:
+        """(cells, measures), each concatenated over the batches in order."""
+        cells = _concat([c for c, _ in self.parts], [np.zeros(0, np.int64)] * 4)
+        measures = _concat([m for _, m in self.parts], [np.zeros(0, np.int32), np.zeros(0, np.int8),
+                                                        np.zeros((0, periods), np.int64),
+                                                        np.zeros((0, periods), np.int64)])
+        return cells, measures
 
 
 def _concat(parts: list[tuple], empty: list[np.ndarray]) -> tuple:
@@ -316,7 +363,7 @@ class Calculator:
         order = crediting_order(rows)
         step.finish()
         return RunOutput(plan, self.calendar, payees, rows, order, prepared, payee_batches(rows.payee[order]), basis,
-                         txns, txns.key_rank, self.clauses, sources, self.runs, self)
+                         txns, txns.key_rank, self.clauses, sources, self.runs, self, inputs.workers)
 
     def pay(self, output: RunOutput, batch: slice) -> PaidLines:
         """The lines of one batch of payees, in ledger order; amounts rounded cumulatively to cents."""

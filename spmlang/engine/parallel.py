@@ -1,0 +1,158 @@
+"""Work on several cores: a function over batch numbers, computed in forked worker processes, in order.
+
+A run's batches of payees are independent of each other, so they can be paid at the same time. Workers are
+forked once the run is credited: they see every array of the run without copying it (copy-on-write), and
+send back what they made. Arrow tables, the bulk of it, travel through files in shared memory (``/dev/shm``),
+which the parent maps without copying; the rest is pickled through a pipe. Results come back in batch order,
+whichever worker finishes first, so the output is the same as from one process, byte for byte.
+
+Forking is only used on Linux (elsewhere it is unsafe or unavailable), for runs large enough to gain from
+it, and never when ``SPM_WORKERS`` is 1.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+AHEAD = 2  # results a worker may have ready before the parent has taken them (bounds memory)
+MIN_ROWS = 400_000  # below this many credit rows one process is faster than starting others
+
+
+@dataclass
+class Shipment:
+    """What a worker sends back for one batch: Arrow tables, and any other (small, picklable) value."""
+
+    tables: list = field(default_factory=list)
+    value: object = None
+
+
+def worker_count(batches: int, rows: int, wanted: int | None = None) -> int:
+    """How many worker processes to use for ``batches`` batches of ``rows`` credit rows in all (0: none).
+
+    ``wanted`` (else the ``SPM_WORKERS`` environment variable) asks for a number; 0 or 1 means none. Left to
+    itself spm uses every core it may run on, for runs of at least :data:`MIN_ROWS` credit rows.
+    """
+    if wanted is None:
+        setting = os.environ.get("SPM_WORKERS", "").strip()
+        wanted = int(setting) if setting.isdigit() else None
+    if wanted is None:
+        wanted = _cores() if rows >= MIN_ROWS else 0
+    if wanted <= 1 or batches < 2 or not sys.platform.startswith("linux"):
+        return 0
+    return min(wanted, batches)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> Iterator[Shipment]:
+    """``work(0) ... work(count - 1)``, computed in ``workers`` forked processes, yielded in order.
+
+    The tables of a yielded shipment stay readable until the next one is asked for.
+    """
+    context = multiprocessing.get_context("fork")
+    folder = Path(tempfile.mkdtemp(prefix="spm-", dir=_shared_memory()))
+    pipes, processes = [], []
+    try:
+        for k in range(workers):
+            parent_end, child_end = context.Pipe(duplex=True)
+            process = context.Process(target=_serve, args=(work, range(k, count, workers), child_end, folder),
+                                      daemon=True, name=f"spm-worker-{k}")
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of forking a process with threads (Arrow's pools): the workers only
+                # compute with numpy and Arrow, whose pools are made anew after a fork.
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+                process.start()
+            child_end.close()
+            pipes.append(parent_end)
+            processes.append(process)
+        for index in range(count):
+            pipe = pipes[index % workers]
+            try:
+                status, payload = pipe.recv()
+            except EOFError:
+                raise RuntimeError(f"a worker process stopped while paying batch {index}") from None
+            if status != "ok":
+                raise RuntimeError(f"a worker process failed on batch {index}:\n{payload}")
+            shipment = _unpack(payload)
+            try:
+                pipe.send(index)  # taken: the worker may make one more
+            except (BrokenPipeError, OSError):
+                pass  # it stopped (it failed on a later batch): its message waits in the pipe for its turn
+            yield shipment
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join()
+        for pipe in pipes:
+            pipe.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(work: Callable[[int], Shipment], indices: range, pipe, folder: Path) -> None:
+    """A worker: make each shipment, send it, and stay at most :data:`AHEAD` ahead of the parent."""
+    waiting = 0
+    try:
+        for index in indices:
+            if waiting >= AHEAD:
+                pipe.recv()
+                waiting -= 1
+            pipe.send(("ok", _pack(work(index), folder, index)))
+            waiting += 1
+        while waiting:
+            pipe.recv()
+            waiting -= 1
+    except BaseException:  # noqa: BLE001 - whatever went wrong, the parent must hear of it
+        try:
+            pipe.send(("error", traceback.format_exc()))
+        except (BrokenPipeError, OSError):
+            pass
+    finally:
+        pipe.close()
+        os._exit(0)  # no atexit handlers or buffers of the parent's, inherited by the fork, run twice
+
+
+def _pack(shipment: Shipment, folder: Path, index: int) -> tuple:
+    import pyarrow as pa
+
+    path = None
+    if shipment.tables:
+        path = folder / f"batch-{index}.arrow"
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, shipment.tables[0].schema) as writer:
+            for table in shipment.tables:
+                writer.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
+                                   pa.RecordBatch.from_pylist([], schema=table.schema))
+    return str(path) if path else None, len(shipment.tables), shipment.value
+
+
+def _unpack(payload: tuple) -> Shipment:
+    import pyarrow as pa
+
+    path, count, value = payload
+    tables = []
+    if path is not None:
+        reader = pa.ipc.open_file(pa.memory_map(path))  # mapped, not read: no copy
+        tables = [pa.Table.from_batches([reader.get_batch(i)]) for i in range(count)]
+        os.unlink(path)  # the mapping keeps the data until the tables are dropped
+    return Shipment(tables, value)
+
+
+def _shared_memory() -> str | None:
+    """A folder in memory for the shipments (``/dev/shm`` on Linux), else the default temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None

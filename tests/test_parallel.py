@@ -1,0 +1,79 @@
+"""Batches paid on several cores: the same bytes and totals as one process, and failures that surface."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+
+import pytest
+from conftest import AE_ARGS, CRM_ARGS, SDR_ARGS
+from test_batches import run_example
+
+from spmlang.engine import calculator, parallel
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+
+
+def shipments_left() -> list[str]:
+    return glob.glob(os.path.join(parallel._shared_memory() or "/tmp", "spm-*"))
+
+
+@pytest.mark.parametrize("args", [AE_ARGS, SDR_ARGS, CRM_ARGS], ids=["ae", "sdr", "crm"])
+def test_workers_write_the_same_bytes_and_totals_as_one_process(args, monkeypatch, tmp_path):
+    monkeypatch.setattr(calculator, "BATCH_ROWS", 30)
+    before = set(shipments_left())
+    one = run_example(args, workers=1)
+    one.write(tmp_path / "one.parquet")
+    several = run_example(args, workers=3)
+    assert several._output.workers() == 3
+    several.write(tmp_path / "several.parquet")
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "several.parquet").read_bytes()
+    assert several.line_count == one.line_count
+    assert str(several.summary()) == str(one.summary())
+    # Totals without a ledger (spm run with no --out) are paid by the workers as well.
+    totalled = run_example(args, workers=2)
+    assert totalled.totals().equals(one.totals()) and str(totalled.summary()) == str(one.summary())
+    assert set(shipments_left()) == before  # every shipment file removed
+
+
+def test_a_failing_worker_is_reported_and_leaves_nothing_behind(monkeypatch, tmp_path):
+    monkeypatch.setattr(calculator, "BATCH_ROWS", 30)
+    parent = os.getpid()
+    pay = calculator.Calculator.pay
+
+    def broken(self, output, batch):
+        if os.getpid() != parent and batch.start > 0:
+            raise ValueError("a bug while paying")
+        return pay(self, output, batch)
+
+    monkeypatch.setattr(calculator.Calculator, "pay", broken)
+    before = set(shipments_left())
+    result = run_example(AE_ARGS, workers=2)
+    with pytest.raises(RuntimeError, match=r"(?s)a worker process failed on batch \d+:.*ValueError: a bug while paying"):
+        result.write(tmp_path / "ledger.parquet")
+    assert set(shipments_left()) == before
+    assert not [p for p in __import__("multiprocessing").active_children() if p.name.startswith("spm-worker")]
+
+
+@pytest.mark.parametrize(("wanted", "env", "batches", "rows", "expected"), [
+    (None, "", 10, parallel.MIN_ROWS - 1, 0),  # small runs stay in one process
+    (1, "", 10, 10 ** 7, 0),  # asked for one process
+    (4, "", 3, 10 ** 7, 3),  # no more workers than batches
+    (2, "", 1, 10 ** 7, 0),  # one batch: nothing to share
+    (None, "2", 10, 10, 2),  # SPM_WORKERS asks, whatever the size
+    (None, "1", 10, 10 ** 7, 0),
+    (3, "1", 10, 10 ** 7, 3),  # an explicit number wins over the environment
+])
+def test_how_many_workers(monkeypatch, wanted, env, batches, rows, expected):
+    monkeypatch.setenv("SPM_WORKERS", env)
+    assert parallel.worker_count(batches, rows, wanted) == expected
+
+
+def test_spm_run_with_workers_writes_the_same_ledger(spm, tmp_path):
+    env = {"SPM_BATCH_ROWS": "40"}
+    one = spm("run", *AE_ARGS, "--out", tmp_path / "one.parquet", "--workers", "1", env=env)
+    several = spm("run", *AE_ARGS, "--out", tmp_path / "several.parquet", "--workers", "2", env=env)
+    assert one.returncode == several.returncode == 0, several.stderr
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "several.parquet").read_bytes()
+    assert one.stdout.replace("one.", "X.") == several.stdout.replace("several.", "X.")
