@@ -38,8 +38,14 @@ def pa_table(payee, day):
 def spm_command(deals: Path, quotas: Path, targets: Path, ledger: Path) -> list[str]:
     """spm end to end, as a comp analyst runs it: read parquet, pay, write a parquet ledger."""
     plan = Path(__file__).parent / "plans" / "bench.spm"
-    return ["spm", "run", str(plan), "--deals", str(deals), "--quotas", str(quotas), "--targets", str(targets),
+    return [spm_executable(), "run", str(plan), "--deals", str(deals), "--quotas", str(quotas), "--targets", str(targets),
             "--out", str(ledger), "--quiet"]
+
+
+def spm_executable() -> str:
+    """The spm installed with this Python (its venv need not be activated), else the one on PATH."""
+    beside = Path(sys.executable).parent / "spm"
+    return str(beside) if beside.exists() else "spm"
 
 
 def spm_totals(ledger: Path) -> dict:

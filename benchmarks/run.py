@@ -82,7 +82,10 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as folder:
         small = sample(paths["deals"], 200_000, Path(folder))
-        reference = run_contender("spm", small, paths["quotas"], paths["targets"])["totals"]
+        reference = run_contender("spm", small, paths["quotas"], paths["targets"])
+        if "totals" not in reference:
+            sys.exit(f"spm failed on the 200,000-row sample ({reference['error']}); nothing was timed")
+        reference = reference["totals"]
         for name in chosen:
             if name not in ("spm", "floor"):
                 check = run_contender(name, small, paths["quotas"], paths["targets"])
