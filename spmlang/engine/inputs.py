@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +37,20 @@ _SEPARATORS = {  # number format -> (thousands separator, decimal mark)
 
 @dataclass
 class LoadedTable:
-    table: pa.Table
+    table: pa.Table | None  # None once released (see release)
     label: str  # how messages name it: a path, or "the deals DataFrame"
     path: Path | None
     row_offset: int  # a data row's number in the file is row + row_offset (a CSV header is line 1)
+    rows: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rows = self.table.num_rows
+
+    def release(self) -> None:
+        """Let go of the table read from a file once its columns are converted (the file stays the record
+        of it, for the manifest); a table given in memory is kept, to be hashed."""
+        if self.path is not None:
+            self.table = None
 
 
 @dataclass
@@ -58,7 +68,7 @@ class ColumnValues:
     values: object
     valid: np.ndarray
     invalid: np.ndarray
-    raw: pa.Array
+    raw: pa.Array | None  # the column as read (dropped once the rows that cannot be read are reported)
 
 
 def load_table(source, columns: list[str], what: str) -> LoadedTable:

@@ -48,7 +48,7 @@ class Transactions:
 
     @property
     def rows(self) -> int:
-        return self.loaded.table.num_rows
+        return self.loaded.rows
 
     def keys(self, index: np.ndarray | None = None) -> pa.Array:
         """The keys of the given input rows (all rows by default) as text, for messages and the ledger."""
@@ -68,11 +68,13 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     n = loaded.table.num_rows
     columns = {name: convert_column(loaded.table.column(name), spec, loaded.label)
                for name, spec in source.columns.items()}
+    loaded.release()
     accounting = RowAccounting(n, loaded.label, loaded.row_offset, source.policies, strict,
                                [f.name for f in source.filters])
     for name, column in columns.items():
         if np.any(column.invalid):
             accounting.reject(column.invalid, "invalid_value", _unreadable(column, source.columns[name]), name)
+        column.raw = None  # read as it was only to say what could not be read
 
     frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
     key_column = columns[source.key]

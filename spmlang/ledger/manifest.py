@@ -97,7 +97,7 @@ def input_records(sources: dict, base: Path | None) -> list[InputRecord]:
             records.append(InputRecord(name=name, kind="inline", path=None, rows=rows, sha256=""))
             continue
         if rows is None:
-            rows = loaded.table.num_rows
+            rows = loaded.rows
         if loaded.path is not None:
             records.append(InputRecord(name=name, kind="file", path=relative(loaded.path, base), rows=rows,
                                        sha256=sha256_file(loaded.path)))

@@ -104,8 +104,7 @@ def summarize(output: RunOutput) -> Summary:
                                by_component, int(paid[p, q].sum())))
     inputs = []
     for name, source in sorted(output.sources.items(), key=lambda item: item[0] != "transactions"):
-        rows_read = source.table.num_rows if hasattr(source, "table") else source.rows
-        inputs.append((name, source.label, rows_read))
+        inputs.append((name, source.label, source.rows))
     return Summary(output.plan.settings.name, output.plan.settings.currency,
                    [c.name for c in output.plan.components], rows, output.accounting.counts(),
                    output.plan.transactions.credit_type.value != "money", inputs)
