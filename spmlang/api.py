@@ -122,10 +122,14 @@ class Result:
 
         return totals_table(self._output)
 
-    def summary(self):
-        """What the CLI prints: payout per payee and period by component, and the row accounting."""
+    def summary(self, progress=None):
+        """What the CLI prints: payout per payee and period by component, and the row accounting.
+
+        Unless the ledger was written (or built) already, this pays the run for its totals; ``progress``, if
+        given, hears of it as in :meth:`Plan.run`."""
         from spmlang.ledger.summary import summarize
 
+        self._output.total_up(progress)
         return summarize(self._output)
 
     def explain(self, payee: str, period: str | None = None, txn: str | None = None):

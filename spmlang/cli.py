@@ -249,8 +249,9 @@ def run(
             result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress,
                                workers)
             written = result.write(output, rejects=rejects, progress=progress) if output is not None else None
-        if not quiet:
-            out.print(result.summary())
+            summary = result.summary(progress) if not quiet else None
+        if summary is not None:
+            out.print(summary)
         if written is not None:
             from spmlang.ledger.manifest import manifest_path
 

@@ -47,6 +47,22 @@ def test_writing_the_ledger_reports_each_batch_of_payees_paid(tmp_path, monkeypa
     assert heard == [(step, done, batches) for done in range(batches)] + [(step, batches, batches)]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_summary_of_a_run_not_written_reports_each_batch_paid(monkeypatch, workers):
+    from spmlang.engine import calculator
+
+    monkeypatch.setattr(calculator, "BATCH_ROWS", 40)
+    plan = spmlang.load(ROOT / AE_ARGS[0])
+    result = plan.run(ROOT / AE_ARGS[2], quotas=ROOT / AE_ARGS[4], targets=ROOT / AE_ARGS[6], workers=workers)
+    batches = len(result._output.batches)
+    heard = []
+    summary = result.summary(progress=lambda *report: heard.append(report))
+    assert heard == [("paying", done, batches) for done in range(batches)] + [("paying", batches, batches)]
+    heard.clear()
+    assert result.summary(progress=lambda *report: heard.append(report)) == summary
+    assert heard == []  # paid once: the totals are kept
+
+
 def test_progress_does_not_change_the_result():
     assert ae_run(lambda *_: None).ledger.equals(ae_run().ledger)
 

@@ -234,18 +234,25 @@ class RunOutput:
         return self._measures
 
     def _gather(self) -> None:
+        self.total_up()
+
+    def total_up(self, progress: Report | None = None) -> None:
+        """Pay every batch for its totals (the summary's figures), unless they are known; the lines are not
+        kept. Large runs are paid on every core."""
         if self._cells is not None:
             return
         if "_whole" in self.__dict__:
             self._cells, self._measures = self._whole[0].cells(), self._whole[0].measures()
             return
+        step = "paying"
         workers = self.workers()
         if not workers:
-            for _ in self.paid_batches():
+            for _ in self.paid_batches(progress, step):
                 pass
             return
         totals = BatchTotals()
-        for shipment in parallel.ordered_map(self._totals_of, len(self.batches), workers):
+        count = len(self.batches)
+        for shipment in tracked(parallel.ordered_map(self._totals_of, count, workers), count, step, progress):
             totals.add(shipment.value)
         self.keep_totals(totals)
 
