@@ -108,6 +108,20 @@ def test_bad_rows_are_rejected_with_their_reason_through_the_cli(spm, tmp_path, 
     assert f"{deals}, row 3" in strict.stderr and "--strict" in strict.stderr
 
 
+def test_a_run_that_credits_nothing_says_so_and_names_the_commonest_fate(spm, tmp_path):
+    deals = tmp_path / "deals.csv"
+    deals.write_text(HEADER + "A1,ann,2026-03-01,GTX Pro,10\nA2,ann,2026-04-01,GTX Pro,10\nA3,ann,2027-13-01,GTX Pro,10\n")
+    (warning,) = plan().run(deals).summary().warnings
+    assert warning == ("no transaction was credited: of 3 rows, 2 were rejected (outside year); is this the right "
+                       "file for this plan (and its plan year)?")
+    result = spm("run", write_plan(tmp_path), "--deals", deals)
+    assert result.returncode == 0 and "warning: no transaction was credited" in result.stdout
+    deals.write_text(HEADER)
+    assert plan().run(deals).summary().warnings == ["the transactions table has no rows: nothing was paid"]
+    deals.write_text(HEADER + GOOD)
+    assert plan().run(deals).summary().warnings == []
+
+
 def test_the_plan_chooses_error_for_a_kind_of_problem(spm, tmp_path):
     deals = tmp_path / "deals.csv"
     deals.write_text(HEADER + GOOD + REJECTS["lookup key not in its table"][0])

@@ -63,7 +63,8 @@ def accounting_text(summary: Summary) -> str:
 def summary_renderable(summary: Summary):
     counts = summary.accounting
     style = "yellow" if sum(counts["rejected"].values()) else "dim"
-    return Group(payout_table(summary), Text(accounting_text(summary), style=style))
+    warnings = [Text(f"warning: {warning}", style="bold yellow") for warning in summary.warnings]
+    return Group(payout_table(summary), Text(accounting_text(summary), style=style), *warnings)
 
 
 def render_text(summary: Summary, width: int = 160) -> str:

@@ -57,6 +57,20 @@ class Summary:
     def total(self) -> int:
         return sum(r.total for r in self.rows)
 
+    @property
+    def warnings(self) -> list[str]:
+        """What looks like a mistake in the inputs although the run went through: nothing credited."""
+        counts = self.accounting
+        if counts["read"] == 0:
+            return ["the transactions table has no rows: nothing was paid"]
+        if counts["credited"]:
+            return []
+        fates = [(count, f"excluded by the filter {name}") for name, count in counts["excluded"].items()]
+        fates += [(count, f"rejected ({reason.replace('_', ' ')})") for reason, count in counts["rejected"].items()]
+        count, fate = max(fates)
+        return [f"no transaction was credited: of {counts['read']:,} rows, {count:,} {_were(count)} {fate}; is "
+                f"this the right file for this plan (and its plan year)?"]
+
     def table(self) -> pa.Table:
         data = {
             "payee": [r.payee for r in self.rows],
@@ -117,3 +131,7 @@ def cents_text(cents: int) -> str:
 
 def units_text(units: int) -> str:
     return cents_text(int(units_to_cents(np.array([units]))[0]))
+
+
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
