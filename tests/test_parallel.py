@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import sys
+import tempfile
 
 import pytest
 from conftest import AE_ARGS, CRM_ARGS, SDR_ARGS
@@ -77,3 +78,25 @@ def test_spm_run_with_workers_writes_the_same_ledger(spm, tmp_path):
     assert one.returncode == several.returncode == 0, several.stderr
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "several.parquet").read_bytes()
     assert one.stdout.replace("one.", "X.") == several.stdout.replace("several.", "X.")
+
+
+def test_shipments_go_through_the_temporary_folder_when_shared_memory_is_small(monkeypatch):
+    real = os.statvfs
+
+    def small(path):
+        stats = real(path)
+        return os.statvfs_result((stats.f_bsize, stats.f_frsize, stats.f_blocks, 100, 100, *tuple(stats)[5:]))
+
+    monkeypatch.setattr(os, "statvfs", small)  # 100 blocks free: a container's 64 MB /dev/shm, or less
+    assert parallel._shared_memory() is None
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "spm-*")))
+    shipments = list(parallel.ordered_map(_table_of, 3, 2))
+    assert [s.tables[0].column("n").to_pylist() for s in shipments] == [[0], [1], [2]]
+    assert [s.value for s in shipments] == [0, 1, 2]
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "spm-*"))) == before  # cleaned up
+
+
+def _table_of(index: int) -> parallel.Shipment:
+    import pyarrow as pa
+
+    return parallel.Shipment([pa.table({"n": [index]})], index)

@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 
 AHEAD = 2  # results a worker may have ready before the parent has taken them (bounds memory)
 MIN_ROWS = 400_000  # below this many credit rows one process is faster than starting others
+SHARED_MEMORY_NEEDED = 2 << 30  # free bytes /dev/shm must have to carry the shipments (see _shared_memory)
 
 
 @dataclass
@@ -153,6 +154,14 @@ def _unpack(payload: tuple) -> Shipment:
 
 
 def _shared_memory() -> str | None:
-    """A folder in memory for the shipments (``/dev/shm`` on Linux), else the default temporary folder."""
+    """A folder in memory for the shipments (``/dev/shm`` on Linux) when it has room for them, else the
+    default temporary folder. Containers often give ``/dev/shm`` only 64 MB, far less than a few batches of
+    ledger lines; there the shipments go through files on disk (mostly in the page cache) instead."""
     shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+    if not (os.path.isdir(shm) and os.access(shm, os.W_OK)):
+        return None
+    try:
+        stats = os.statvfs(shm)
+    except OSError:
+        return None
+    return shm if stats.f_bavail * stats.f_frsize >= SHARED_MEMORY_NEEDED else None
