@@ -81,3 +81,24 @@ def test_compile_explain_prints_the_steps_with_their_clauses(spm):
     positions = [text.index(step) for step in order]
     assert positions == sorted(positions)
     assert "[examples/plans/account_executive.spm:34]" in text  # the closed_won filter's clause
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".json"])
+def test_an_interrupted_write_leaves_the_previous_ledger_whole_and_no_partial_file(tmp_path, suffix):
+    from test_progress import ae_run
+
+    from spmlang.ledger.build import LEDGER_SCHEMA, build_ledger
+    from spmlang.ledger.io import write_chunks
+
+    result = ae_run()
+    path = result.write(tmp_path / f"ledger{suffix}")
+    before = path.read_bytes()
+
+    def interrupted():
+        yield build_ledger(result._output, result.run_id).slice(0, 10)
+        raise KeyboardInterrupt  # Ctrl-C half way through
+
+    with pytest.raises(KeyboardInterrupt):
+        write_chunks(interrupted(), path, LEDGER_SCHEMA)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, "ledger.manifest.json"])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterator
 
 import pyarrow as pa
 
@@ -21,14 +24,31 @@ def writable(path: str | Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A file to write in place of ``path``: it becomes ``path`` only once written whole. Interrupted or
+    failed, it is removed, and whatever ``path`` held before is left as it was (never half a ledger)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def write_table(table: pa.Table, path: str | Path) -> Path:
     """Write ``table`` as parquet, CSV, JSON (an array) or JSON lines, by ``path``'s extension.
 
     The bytes depend only on the table: no timestamps, no unordered metadata.
     """
     path = writable(path)
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as partial:
+        _write_whole(table, partial, path.suffix.lower())
+    return path
+
+
+def _write_whole(table: pa.Table, path: Path, suffix: str) -> None:
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -46,36 +66,33 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
             else:
                 json.dump(records, handle, ensure_ascii=False, indent=1)
                 handle.write("\n")
-    return path
 
 
 def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> tuple[Path, int]:
     """Write tables one after another into one file (parquet row groups, CSV batches); returns the rows.
 
-    JSON formats are written whole. The bytes depend only on the data and the chunking.
+    JSON formats are written whole. The bytes depend only on the data and the chunking. The file appears
+    only once written whole (see :func:`replacing`).
     """
     path = writable(path)
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix not in (".parquet", ".csv"):
+        table = pa.concat_tables(list(chunks) or [schema.empty_table()])
+        return write_table(table, path), table.num_rows
     rows = 0
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
+    with replacing(path) as partial:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
 
-        with pq.ParquetWriter(path, schema, **_parquet_options(schema)) as writer:
+            writer = pq.ParquetWriter(partial, schema, **_parquet_options(schema))
+        else:
+            import pyarrow.csv as pacsv
+
+            writer = pacsv.CSVWriter(partial, schema)
+        with writer:
             for chunk in chunks:
                 writer.write_table(chunk)
                 rows += chunk.num_rows
-    elif suffix == ".csv":
-        import pyarrow.csv as pacsv
-
-        with pacsv.CSVWriter(path, schema) as writer:
-            for chunk in chunks:
-                writer.write_table(chunk)
-                rows += chunk.num_rows
-    else:
-        table = pa.concat_tables(list(chunks)) if chunks else schema.empty_table()
-        write_table(table, path)
-        rows = table.num_rows
     return path, rows
 
 
