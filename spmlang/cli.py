@@ -384,7 +384,8 @@ def fmt_plans(
 
     worst = 0
     changed = 0
-    files = discover(list(paths or [])) if paths else discover([Path(".")])
+    with handled():
+        files = discover(list(paths or [Path(".")]))
     for path in files:
         try:
             with handled():

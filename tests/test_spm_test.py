@@ -47,3 +47,46 @@ def test_a_test_file_needs_its_plan(spm, tmp_path):
     result = spm("test", tmp_path)
     assert result.returncode == 1
     assert "no plan orphan.spm beside this test file" in result.stdout
+
+
+def _project(tmp_path, exclude: str):
+    """A plan repository: passing tests in plans/, the golden failing ones in fixtures/ and archive/."""
+    import shutil
+
+    (tmp_path / "pyproject.toml").write_text(f"[project]\nname = 'plans'\n\n[tool.spm]\nexclude = {exclude}\n")
+    shutil.copytree(Path(__file__).parent.parent / "tests" / "scenarios", tmp_path / "plans",
+                    ignore=lambda folder, names: [n for n in names if not n.startswith("s01_")])
+    for folder, stem in (("fixtures", "capped"), ("archive", "capped-2025")):
+        (tmp_path / folder).mkdir()
+        for suffix in (".spm", ".test.spm"):
+            shutil.copy(GOLDEN / f"capped{suffix}", tmp_path / folder / f"{stem}{suffix}")
+    return tmp_path
+
+
+def test_the_project_settings_exclude_folders_and_patterns_from_a_search(spm, tmp_path):
+    project = _project(tmp_path, '["fixtures", "archive/*-2025*.spm"]')
+    found = spm("test", cwd=project)
+    assert found.returncode == 0, found.stdout
+    assert "plans/s01_flat_rate.test.spm" in found.stdout and "capped" not in found.stdout
+    messy = GOLDEN.joinpath("capped.spm").read_text().replace("\n  ", "\n      ")
+    (project / "fixtures" / "messy.spm").write_text(messy)
+    assert spm("fmt", "--check", "fixtures/messy.spm", cwd=project).returncode == 1
+    assert spm("fmt", "--check", cwd=project).returncode == 0  # the excluded folder is not looked at
+    # asked for by name, an excluded folder or file is still run
+    assert spm("test", "fixtures", cwd=project).returncode == 1
+    assert spm("test", "archive/capped-2025.test.spm", cwd=project).returncode == 1
+    # without the settings, everything under the folder is found
+    (project / "pyproject.toml").write_text("[project]\nname = 'plans'\n")
+    assert spm("test", cwd=project).returncode == 1
+
+
+def test_unreadable_project_settings_are_a_usage_error(spm, tmp_path):
+    project = _project(tmp_path, '"fixtures"')
+    result = spm("test", cwd=project)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "[tool.spm] exclude must be a list of paths or glob patterns" in result.stderr
+    (project / "pyproject.toml").write_text("[tool.spm\n")
+    result = spm("test", cwd=project)
+    assert result.returncode == 2 and "cannot read" in result.stderr and "pyproject.toml" in result.stderr
+    result = spm("fmt", "--check", cwd=project)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "cannot read" in result.stderr

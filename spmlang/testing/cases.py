@@ -61,12 +61,22 @@ class TestFileError(Exception):
 
 
 def discover(paths: list[Path]) -> list[Path]:
-    """Files that may hold tests: *.test.spm, and plan files (*.spm) with test blocks."""
+    """Files that may hold tests: *.test.spm, and plan files (*.spm) with test blocks.
+
+    In a folder: every *.spm file below it, but for hidden folders and what the project's ``[tool.spm]
+    exclude`` names (see :mod:`spmlang.settings`). What ``paths`` names is always taken: a file, or a
+    folder that is itself excluded (asked for by name)."""
+    from spmlang.settings import exclusions
+
     found: list[Path] = []
     for path in paths or [Path(".")]:
         if path.is_dir():
+            excluded = exclusions(path)
+            if excluded and excluded.excludes(path):
+                excluded = None
             candidates = sorted(p for p in path.rglob("*.spm")
-                                if not any(part.startswith(".") for part in p.relative_to(path).parts[:-1]))
+                                if not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+                                and not (excluded and excluded.excludes(p)))
         else:
             candidates = [path]
         for candidate in candidates:
