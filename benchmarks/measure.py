@@ -13,6 +13,7 @@ from the harness would inherit the harness's peak resident size in ``ru_maxrss``
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -37,23 +38,19 @@ def _children() -> dict[int, list[int]]:
 
 
 def _pss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
+    """A process's proportional set size (0 once it has ended)."""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as handle:
+        for line in handle:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
     return 0
 
 
 def _shared_files_kb() -> int:
     total = 0
     for path in glob.glob("/dev/shm/spm-*/*"):
-        try:
+        with contextlib.suppress(OSError):  # taken and removed by spm meanwhile
             total += os.path.getsize(path)
-        except OSError:
-            pass
     return total // 1024
 
 

@@ -1,6 +1,7 @@
-"""A project's spm settings: the ``[tool.spm]`` table of the nearest ``pyproject.toml``.
+"""spm's settings: whole numbers from the environment (:func:`count_setting`), and a project's ``[tool.spm]``
+table in the nearest ``pyproject.toml``.
 
-Only what decides which files ``spm test`` and ``spm fmt`` find when given a folder::
+That table holds what decides which files ``spm test`` and ``spm fmt`` find when given a folder::
 
     [tool.spm]
     exclude = ["tests/golden", "archive/*-2025.spm"]
@@ -13,6 +14,7 @@ What is named on the command line (a file, or an excluded folder itself) is neve
 from __future__ import annotations
 
 import fnmatch
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,17 @@ from pathlib import Path
 from spmlang.diagnostics import UsageError
 
 CONFIG = "pyproject.toml"
+
+
+def count_setting(name: str, example: str) -> int | None:
+    """The whole number the environment variable ``name`` holds (None when unset or empty); anything else is
+    a usage error, ``example`` saying what it should be."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise UsageError(f"{name} is '{value}': it must be a whole number, such as {example}")
+    return int(value)
 
 
 @dataclass(frozen=True)

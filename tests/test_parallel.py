@@ -80,6 +80,13 @@ def test_spm_run_with_workers_writes_the_same_ledger(spm, tmp_path):
     assert one.stdout.replace("one.", "X.") == several.stdout.replace("several.", "X.")
 
 
+@pytest.mark.parametrize(("name", "value"), [("SPM_WORKERS", "two"), ("SPM_BATCH_ROWS", "-5")])
+def test_a_setting_that_is_not_a_number_is_a_usage_error(spm, name, value):
+    result = spm("run", *AE_ARGS, env={name: value})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{name} is '{value}': it must be a whole number, such as" in result.stderr
+
+
 def test_shipments_go_through_the_temporary_folder_when_shared_memory_is_small(monkeypatch):
     real = os.statvfs
 

@@ -12,11 +12,11 @@ columns, periods and batches.
 
 from __future__ import annotations
 
-import os
+from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -54,6 +54,7 @@ from spmlang.engine.reference import LookupTable, load_reference, payee_amounts,
 from spmlang.engine.sources import resolve_plan_file
 from spmlang.engine.transactions import Transactions, read_transactions, reject_issues
 from spmlang.progress import Report, Steps, tracked
+from spmlang.settings import count_setting
 
 
 @dataclass
@@ -80,7 +81,7 @@ def payee_batches(payee: np.ndarray, size: int | None = None) -> list[slice]:
     ``size`` rows or more (:data:`BATCH_ROWS` by default). A batch is a range of the crediting order.
 
     The cuts depend only on the data, so the same run always pays (and writes) the same batches."""
-    size = size or int(os.environ.get("SPM_BATCH_ROWS") or BATCH_ROWS)
+    size = size or count_setting("SPM_BATCH_ROWS", f"{BATCH_ROWS} (credit rows)") or BATCH_ROWS
     n = payee.size
     if n == 0:
         return []
@@ -130,7 +131,7 @@ class RunOutput:
     """A credited run: everything known before paying, and the means to pay it a batch of payees at a time.
 
     ``lines``, ``cents``, ``rows`` and ``streams`` (the whole run's) are made on first use and kept;
-    :meth:`paid_batches` pays batch after batch without keeping them, for a ledger written as it is paid.
+    :meth:`shipped` pays batch after batch without keeping them, for a ledger written as it is paid.
     """
 
     plan: CheckedPlan
@@ -168,27 +169,32 @@ class RunOutput:
                              self.streams.slice(batch, slice(first, last + 1)))
         return self.calculator.pay(self, self.batches[index])
 
-    def paid_batches(self, progress: Report | None = None, step: str = "paying") -> Iterator[PaidLines]:
-        """Each batch's lines in ledger order, paid in this process; on the way, the totals per cell, the
-        measures and the line count are kept."""
-        totals = BatchTotals()
-        for index in tracked(range(len(self.batches)), len(self.batches), step, progress):
+    def shipped(self, make: Callable[[PaidLines], list] | None = None, progress: Report | None = None,
+                step: str = "paying") -> Iterator:
+        """Pay batch after batch, in order, and yield the Arrow tables ``make(paid)`` makes of each (none
+        without ``make``); the totals per cell, the measures and the line count are kept on the way. Large
+        runs are paid on every core (see :mod:`spmlang.engine.parallel`), ``make`` included."""
+        count = len(self.batches)
+
+        def ship(index: int) -> parallel.Shipment:  # in whichever process pays the batch
             paid = self.pay(index)
-            totals.add(paid.totals())
-            yield paid
-        self.keep_totals(totals)
+            return parallel.Shipment(make(paid) if make else [], paid.totals())
+
+        workers = self.workers()
+        shipments = parallel.ordered_map(ship, count, workers) if workers else map(ship, range(count))
+        totals = BatchTotals()
+        for shipment in tracked(shipments, count, step, progress):
+            totals.add(shipment.value)
+            yield from shipment.tables
+        if self._cells is None:
+            self._cells, self._measures = totals.cells(self.calendar.count)
+        self._line_count = totals.lines
 
     def workers(self) -> int:
         """How many worker processes would pay this run's batches (0: this process pays them)."""
         if "_whole" in self.__dict__:
             return 0
         return parallel.worker_count(len(self.batches), len(self.order), self.workers_wanted)
-
-    def keep_totals(self, totals: "BatchTotals") -> None:
-        """Keep what the paid batches add up to (for the summary), unless it is already known."""
-        if self._cells is None:
-            self._cells, self._measures = totals.cells(self.calendar.count)
-        self._line_count = totals.lines
 
     @cached_property
     def rows(self) -> CreditRows:
@@ -225,40 +231,23 @@ class RunOutput:
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(payee, period, component, cents) of every cell with lines, in order (see :meth:`PaidLines.cells`)."""
-        self._gather()
+        self.total_up()
         return self._cells
 
     def measures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(payee, role, credit per period, measure at period ends) of every stream (see :meth:`PaidLines.measures`)."""
-        self._gather()
-        return self._measures
-
-    def _gather(self) -> None:
         self.total_up()
+        return self._measures
 
     def total_up(self, progress: Report | None = None) -> None:
         """Pay every batch for its totals (the summary's figures), unless they are known; the lines are not
-        kept. Large runs are paid on every core."""
+        kept."""
         if self._cells is not None:
             return
         if "_whole" in self.__dict__:
             self._cells, self._measures = self._whole[0].cells(), self._whole[0].measures()
             return
-        step = "paying"
-        workers = self.workers()
-        if not workers:
-            for _ in self.paid_batches(progress, step):
-                pass
-            return
-        totals = BatchTotals()
-        count = len(self.batches)
-        for shipment in tracked(parallel.ordered_map(self._totals_of, count, workers), count, step, progress):
-            totals.add(shipment.value)
-        self.keep_totals(totals)
-
-    def _totals_of(self, index: int) -> parallel.Shipment:
-        """In a worker: pay one batch and send back only its totals."""
-        return parallel.Shipment(value=self.pay(index).totals())
+        deque(self.shipped(progress=progress), maxlen=0)  # run to the end: it yields nothing without `make`
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 A run's batches of payees are independent of each other, so they can be paid at the same time. Workers are
 forked once the run is credited: they see every array of the run without copying it (copy-on-write), and
-send back what they made. Arrow tables, the bulk of it, travel through files in shared memory (``/dev/shm``),
-which the parent maps without copying; the rest is pickled through a pipe. Results come back in batch order,
+send back what they made. Arrow tables, the bulk of it, travel through files in shared memory (``/dev/shm``,
+or the temporary folder where that is small), which the parent maps without copying; the rest is pickled
+through a pipe. Results come back in batch order,
 whichever worker finishes first, so the output is the same as from one process, byte for byte.
 
 Forking is only used on Linux (elsewhere it is unsafe or unavailable), for runs large enough to gain from
@@ -12,6 +13,7 @@ it, and never when ``SPM_WORKERS`` is 1.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -22,6 +24,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
+
+from spmlang.settings import count_setting
 
 AHEAD = 2  # results a worker may have ready before the parent has taken them (bounds memory)
 MIN_ROWS = 400_000  # below this many credit rows one process is faster than starting others
@@ -43,8 +47,7 @@ def worker_count(batches: int, rows: int, wanted: int | None = None) -> int:
     itself spm uses every core it may run on, for runs of at least :data:`MIN_ROWS` credit rows.
     """
     if wanted is None:
-        setting = os.environ.get("SPM_WORKERS", "").strip()
-        wanted = int(setting) if setting.isdigit() else None
+        wanted = count_setting("SPM_WORKERS", "2 (1: spm's own process alone)")
     if wanted is None:
         wanted = _cores() if rows >= MIN_ROWS else 0
     if wanted <= 1 or batches < 2 or not sys.platform.startswith("linux"):
@@ -89,10 +92,10 @@ def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> It
             if status != "ok":
                 raise RuntimeError(f"a worker process failed on batch {index}:\n{payload}")
             shipment = _unpack(payload)
-            try:
-                pipe.send(index)  # taken: the worker may make one more
-            except (BrokenPipeError, OSError):
-                pass  # it stopped (it failed on a later batch): its message waits in the pipe for its turn
+            # Taken: the worker may make one more. If it stopped (it failed on a later batch), its message
+            # waits in the pipe for that batch's turn.
+            with contextlib.suppress(BrokenPipeError, OSError):
+                pipe.send(index)
             yield shipment
     finally:
         for process in processes:
@@ -119,10 +122,8 @@ def _serve(work: Callable[[int], Shipment], indices: range, pipe, folder: Path) 
             pipe.recv()
             waiting -= 1
     except BaseException:  # noqa: BLE001 - whatever went wrong, the parent must hear of it
-        try:
+        with contextlib.suppress(BrokenPipeError, OSError):  # unless it is gone: then nobody is left to tell
             pipe.send(("error", traceback.format_exc()))
-        except (BrokenPipeError, OSError):
-            pass
     finally:
         pipe.close()
         os._exit(0)  # no atexit handlers or buffers of the parent's, inherited by the fork, run twice

@@ -114,10 +114,6 @@ def _percent_text(ratio) -> str:
 
 def format_number(value: float) -> str:
     """One plain number for people, up to four decimals: 1.5 -> '1.5' (as :func:`number` writes a column)."""
-    return _number_text(value)
-
-
-def _number_text(value) -> str:
     scaled = int(abs(value) * 10000 + 0.5)
     whole, fraction = divmod(scaled, 10000)
     shown = f"{whole}.{fraction:04d}".rstrip("0").rstrip(".")
@@ -133,7 +129,7 @@ def percent(ratio: np.ndarray) -> pa.Array:
 
 def number(values: np.ndarray) -> pa.Array:
     """A plain number with up to four decimals: 1.5 -> '1.5'."""
-    return _by_value(values, _number_text, 4)
+    return _by_value(values, format_number, 4)
 
 
 def pretty(text):

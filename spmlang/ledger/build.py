@@ -16,12 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine import parallel, text
-from spmlang.engine.calculator import BatchTotals, PaidLines, RunOutput
+from spmlang.engine import text
+from spmlang.engine.calculator import PaidLines, RunOutput
 from spmlang.engine.crediting import ROLE_NAMES
 from spmlang.engine.lines import KINDS
 from spmlang.engine.money import cents_to_decimal_array, to_units, units_to_cents, units_to_decimal_array
-from spmlang.progress import tracked
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 6)
@@ -76,36 +75,19 @@ def ledger_chunks(output: RunOutput, run: str, progress=None, size: int = CHUNK)
     depend only on the data. Large runs are paid on every core (see :mod:`spmlang.engine.parallel`). An
     empty ledger is still one (empty) chunk, so that every writer gets the columns."""
     empty = True
-    for chunk in _paid_chunks(output, run, progress, size):
+    for chunk in output.shipped(lambda paid: _chunked(output, run, paid, size), progress,
+                                "paying and writing the ledger"):
         empty = False
         yield chunk
     if empty:
         yield build_ledger(output, run)
 
 
-def _paid_chunks(output: RunOutput, run: str, progress, size: int):
-    step = "paying and writing the ledger"
-    workers = output.workers()
-    if not workers:
-        for paid in output.paid_batches(progress, step):
-            yield from _chunked(output, run, paid, size)
-        return
-
-    def work(index: int) -> parallel.Shipment:  # in a worker process
-        paid = output.pay(index)
-        return parallel.Shipment(list(_chunked(output, run, paid, size)), paid.totals())
-
-    totals = BatchTotals()
-    count = len(output.batches)
-    for shipment in tracked(parallel.ordered_map(work, count, workers), count, step, progress):
-        totals.add(shipment.value)
-        yield from shipment.tables
-    output.keep_totals(totals)
-
-
-def _chunked(output: RunOutput, run: str, paid: PaidLines, size: int):
-    for start in range(0, len(paid.lines), size):
-        yield build_ledger(output, run, paid.take(np.arange(start, min(start + size, len(paid.lines)))))
+def _chunked(output: RunOutput, run: str, paid: PaidLines, size: int) -> list[pa.Table]:
+    """The ledger of one batch's lines, in chunks of at most ``size`` lines."""
+    count = len(paid.lines)
+    return [build_ledger(output, run, paid.take(np.arange(start, min(start + size, count))))
+            for start in range(0, count, size)]
 
 
 def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> pa.Table:

@@ -8,7 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from spmlang.ledger.summary import MAX_SHOWN, Summary, cents_text, units_text
+from spmlang.ledger.summary import MAX_SHOWN, Summary, cents_text, reason_text, units_text
 
 
 def _attainment(value: float | None) -> str:
@@ -54,7 +54,7 @@ def accounting_text(summary: Summary) -> str:
             for filter_name, count in counts["excluded"].items():
                 lines.append(f"  excluded by filter {filter_name}: {count:,}")
             for reason, count in counts["rejected"].items():
-                lines.append(f"  rejected, {reason.replace('_', ' ')}: {count:,}")
+                lines.append(f"  rejected, {reason_text(reason)}: {count:,}")
         else:
             lines.append(f"{name} ({label}): rows read {rows:,}, all used")
     return "\n".join(lines)

@@ -14,14 +14,9 @@ from spmlang.engine.money import cents_to_decimal_array, units_to_cents, units_t
 MAX_SHOWN = 60
 
 
-def payout_cells(output: RunOutput) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(payee, period, component, cents): exact sums of ledger lines per cell (component -1: none)."""
-    return output.cells()
-
-
 def totals_table(output: RunOutput) -> pa.Table:
     """Payout per payee, period and component (long form), in cents as exact decimals."""
-    payee, period, component, cents = payout_cells(output)
+    payee, period, component, cents = output.cells()
     names = [c.name for c in output.plan.components]
     return pa.table({
         "payee": pa.array([output.payees.names[p] for p in payee], pa.string()),
@@ -66,7 +61,7 @@ class Summary:
         if counts["credited"]:
             return []
         fates = [(count, f"excluded by the filter {name}") for name, count in counts["excluded"].items()]
-        fates += [(count, f"rejected ({reason.replace('_', ' ')})") for reason, count in counts["rejected"].items()]
+        fates += [(count, f"rejected ({reason_text(reason)})") for reason, count in counts["rejected"].items()]
         count, fate = max(fates)
         return [f"no transaction was credited: of {counts['read']:,} rows, {count:,} {_were(count)} {fate}; is "
                 f"this the right file for this plan (and its plan year)?"]
@@ -95,7 +90,7 @@ class Summary:
 
 
 def summarize(output: RunOutput) -> Summary:
-    payee, period, component, cents = payout_cells(output)
+    payee, period, component, cents = output.cells()
     components = len(output.plan.components)
     periods = output.calendar.count
     paid = np.zeros((len(output.payees), periods, components + 1), dtype=np.int64)
@@ -131,6 +126,11 @@ def cents_text(cents: int) -> str:
 
 def units_text(units: int) -> str:
     return cents_text(int(units_to_cents(np.array([units]))[0]))
+
+
+def reason_text(reason: str) -> str:
+    """A reject reason as people read it: ``outside_year`` -> ``outside year``."""
+    return reason.replace("_", " ")
 
 
 def _were(count: int) -> str:
