@@ -112,9 +112,9 @@ class Result:
     @cached_property
     def ledger(self) -> "pa.Table":
         """Every ledger line, in order: payee, period, then the line's place in the period."""
-        from spmlang.ledger.build import build_ledger
+        from spmlang.ledger.build import build_ledger, public
 
-        return build_ledger(self._output, self.run_id)
+        return public(build_ledger(self._output, self.run_id))
 
     def totals(self) -> "pa.Table":
         """Payout per payee, period and component."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from conftest import AE_ARGS, CRM_ARGS, ROOT, SDR_ARGS
@@ -43,3 +44,27 @@ def test_small_batches_give_the_same_ledger_and_totals(args, monkeypatch, tmp_pa
     assert str(batched.summary()) == str(whole.summary())
     assert batched.totals().equals(whole.totals())
     assert batched.ledger.equals(whole.ledger)
+
+
+def test_labels_keep_only_the_names_used():
+    from spmlang.engine import text
+
+    column = text.labelled(np.array([3, 3, -1, 1, 3]), ["a", "b", "c", "d", "e"])
+    assert column.dictionary.to_pylist() == ["b", "d"]  # in the order of the labels given
+    assert column.to_pylist() == ["d", "d", None, "b", "d"]
+    assert text.labelled(np.array([0, 1, 1]), ["x", "y"]).dictionary.to_pylist() == ["x", "y"]
+    assert text.labelled(np.zeros(0, np.int64), ["x"]).to_pylist() == []
+
+
+def test_a_row_group_of_the_ledger_names_only_its_own_payees(monkeypatch, tmp_path):
+    from spmlang.ledger.build import LEDGER_SCHEMA
+
+    monkeypatch.setattr(calculator, "BATCH_ROWS", 25)
+    result = run_example(CRM_ARGS, workers=1)
+    path = result.write(tmp_path / "ledger.parquet")
+    assert pq.read_schema(path).equals(LEDGER_SCHEMA)  # plain strings and decimals, as built for users
+    groups = pq.ParquetFile(path, read_dictionary=["payee"])
+    assert groups.num_row_groups > 3
+    for i in range(groups.num_row_groups):
+        payee = groups.read_row_group(i, columns=["payee"])["payee"].combine_chunks()
+        assert sorted(payee.dictionary.to_pylist()) == sorted(set(payee.to_pylist()))

@@ -135,7 +135,9 @@ def _pack(shipment: Shipment, folder: Path, index: int) -> tuple:
     path = None
     if shipment.tables:
         path = folder / f"batch-{index}.arrow"
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, shipment.tables[0].schema) as writer:
+        # The stream format, not the file format: it lets dictionaries (a chunk's payees) differ from batch
+        # to batch.
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, shipment.tables[0].schema) as writer:
             for table in shipment.tables:
                 writer.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
                                    pa.RecordBatch.from_pylist([], schema=table.schema))
@@ -148,8 +150,8 @@ def _unpack(payload: tuple) -> Shipment:
     path, count, value = payload
     tables = []
     if path is not None:
-        reader = pa.ipc.open_file(pa.memory_map(path))  # mapped, not read: no copy
-        tables = [pa.Table.from_batches([reader.get_batch(i)]) for i in range(count)]
+        reader = pa.ipc.open_stream(pa.memory_map(path))  # mapped, not read: no copy
+        tables = [pa.Table.from_batches([reader.read_next_batch()]) for _ in range(count)]
         os.unlink(path)  # the mapping keeps the data until the tables are dropped
     return Shipment(tables, value)
 

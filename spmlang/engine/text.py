@@ -187,6 +187,26 @@ def constant(text: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(text, pa.string()), n)
 
 
+def labelled(index: np.ndarray, labels) -> pa.DictionaryArray:
+    """labels[index] for each element, dictionary-encoded (null where index < 0): no string is copied per
+    element, so a ledger column of a few distinct values costs next to nothing to build, to carry between
+    processes and to write (parquet stores it as a dictionary anyway).
+
+    Only the labels used are kept: a chunk of a few payees' lines does not carry every name of the run in
+    its dictionary (nor its parquet row group in its dictionary page)."""
+    index = np.asarray(index)
+    labels = labels if isinstance(labels, pa.Array) else pa.array(labels, pa.string())
+    valid = index >= 0
+    used = np.zeros(len(labels), dtype=bool)
+    used[index[valid]] = True
+    if not used.all():
+        position = np.cumsum(used, dtype=np.int32) - 1  # old label -> its place among the labels used
+        index = np.where(valid, position[np.where(valid, index, 0)], -1)
+        labels = labels.filter(pa.array(used))
+    indices = pa.array(np.where(valid, index, 0).astype(np.int32), mask=None if valid.all() else ~valid)
+    return pa.DictionaryArray.from_arrays(indices, labels)
+
+
 def pick(index: np.ndarray, labels: list[str]) -> pa.Array:
     """labels[index] for each element; null where index < 0."""
     index = np.asarray(index)

@@ -53,6 +53,18 @@ LEDGER_SCHEMA = pa.schema([
     ("clause", pa.string()),
 ])
 
+# Columns of a few distinct values (one, for the first four): built dictionary-encoded (text.labelled), and
+# so carried between processes and written to parquet; :func:`public` gives them as plain strings.
+LABEL_COLUMNS = ("run_id", "plan", "plan_version", "plan_hash", "payee", "period", "component", "kind", "role",
+                 "rollup_from", "clause")
+LABELS = pa.dictionary(pa.int32(), pa.string())
+BUILT_SCHEMA = pa.schema([pa.field(f.name, LABELS) if f.name in LABEL_COLUMNS else f for f in LEDGER_SCHEMA])
+
+
+def public(table: pa.Table) -> pa.Table:
+    """A ledger table as users get it (:data:`LEDGER_SCHEMA`), from the form it is built in."""
+    return table.cast(LEDGER_SCHEMA)
+
 
 def run_id(output: RunOutput, input_hashes: dict[str, str], options: dict) -> str:
     """A run's id: a hash of the plan, the inputs and the options (the same inputs give the same id)."""
@@ -91,7 +103,8 @@ def _chunked(output: RunOutput, run: str, paid: PaidLines, size: int) -> list[pa
 
 
 def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> pa.Table:
-    """The ledger lines of ``paid`` (by default every line of the run) as an Arrow table."""
+    """The ledger lines of ``paid`` (by default every line of the run) as an Arrow table of
+    :data:`BUILT_SCHEMA` (see :func:`public`)."""
     paid = paid if paid is not None else output._whole[0]
     lines, cents_all = paid.lines, paid.cents
     rows, streams, basis = paid.rows, paid.streams, output.basis
@@ -115,25 +128,24 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
     has_quota = on_row & (quota > 0)
     safe_quota = np.where(quota > 0, quota, 1).astype(np.float64)
 
-    component_names = [c.name for c in plan.components]
-    component = text.pick(lines.component, component_names)
     rollup_from = rows.rollup_from[row] if len(rows) else np.full(n, -1)
     # A ledger cites its plan by file name (plan.spm:14), not by the path it was run with: the same plan and
     # inputs give the same ledger wherever they were run from.
     clause_text = [f"{PurePath(span.path).name}:{span.line}" for span in output.clauses]
-    payees = output.payees.names
+    payees = output.payees.array
+    first = np.zeros(n, dtype=np.int32)
 
     columns = {
-        "run_id": text.constant(run, n),
-        "plan": text.constant(settings.name, n),
-        "plan_version": text.constant(settings.version, n),
-        "plan_hash": text.constant(plan.sha256, n),
-        "payee": text.pick(payee, payees),
-        "period": text.pick(period, output.calendar.labels),
-        "component": component,
-        "kind": text.pick(lines.kind, list(KINDS)),
-        "role": text.pick(lines.role, list(ROLE_NAMES)),
-        "rollup_from": text.pick(np.where(on_row, rollup_from, -1), payees),
+        "run_id": text.labelled(first, [run]),
+        "plan": text.labelled(first, [settings.name]),
+        "plan_version": text.labelled(first, [settings.version]),
+        "plan_hash": text.labelled(first, [plan.sha256]),
+        "payee": text.labelled(payee, payees),
+        "period": text.labelled(period, output.calendar.labels),
+        "component": text.labelled(lines.component, [c.name for c in plan.components]),
+        "kind": text.labelled(lines.kind, list(KINDS)),
+        "role": text.labelled(lines.role, list(ROLE_NAMES)),
+        "rollup_from": text.labelled(np.where(on_row, rollup_from, -1), payees),
         "txn": txn,
         "date": dates,
         "share": _ratio(rows.share[row] if len(rows) else np.zeros(n), on_row),
@@ -148,6 +160,6 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
         "amount": cents_to_decimal_array(cents_all),
         "amount_cut": cents_to_decimal_array(units_to_cents(lines.cut)),
         "explanation": lines.explanation.resolve(),
-        "clause": text.pick(lines.clause, clause_text),
+        "clause": text.labelled(lines.clause, clause_text),
     }
-    return pa.table(columns, schema=LEDGER_SCHEMA)
+    return pa.table(columns, schema=BUILT_SCHEMA)

@@ -71,29 +71,39 @@ def _write_whole(table: pa.Table, path: Path, suffix: str) -> None:
 def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> tuple[Path, int]:
     """Write tables one after another into one file (parquet row groups, CSV batches); returns the rows.
 
-    JSON formats are written whole. The bytes depend only on the data and the chunking. The file appears
-    only once written whole (see :func:`replacing`).
+    ``schema`` is what the file holds. The chunks may hold text columns dictionary-encoded (as the ledger is
+    built): parquet stores those as dictionaries, and they read back as ``schema`` says, since spm stores no
+    Arrow schema beside parquet's own types (those of ``schema`` are the same). Other formats get the chunks
+    cast to ``schema``; JSON is written whole. The bytes depend only on the data and the chunking. The file
+    appears only once written whole (see :func:`replacing`).
     """
     path = writable(path)
     suffix = path.suffix.lower()
     if suffix not in (".parquet", ".csv"):
-        table = pa.concat_tables(list(chunks) or [schema.empty_table()])
+        table = pa.concat_tables([chunk.cast(schema) for chunk in chunks] or [schema.empty_table()])
         return write_table(table, path), table.num_rows
     rows = 0
-    with replacing(path) as partial:
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            writer = pq.ParquetWriter(partial, schema, **_parquet_options(schema))
-        else:
-            import pyarrow.csv as pacsv
-
-            writer = pacsv.CSVWriter(partial, schema)
-        with writer:
-            for chunk in chunks:
-                writer.write_table(chunk)
-                rows += chunk.num_rows
+    with replacing(path) as partial, contextlib.ExitStack() as stack:
+        writer = None
+        for chunk in chunks:
+            if writer is None:
+                writer = stack.enter_context(_chunk_writer(partial, suffix, chunk.schema if suffix == ".parquet"
+                                                           else schema))
+            writer.write_table(chunk if suffix == ".parquet" else chunk.cast(schema))
+            rows += chunk.num_rows
+        if writer is None:  # no chunks: the file still has the columns
+            stack.enter_context(_chunk_writer(partial, suffix, schema)).write_table(schema.empty_table())
     return path, rows
+
+
+def _chunk_writer(path: Path, suffix: str, schema: pa.Schema):
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetWriter(path, schema, store_schema=False, **_parquet_options(schema))
+    import pyarrow.csv as pacsv
+
+    return pacsv.CSVWriter(path, schema)
 
 
 def _parquet_options(schema: pa.Schema) -> dict:
