@@ -56,7 +56,7 @@ def test_labels_keep_only_the_names_used():
     assert text.labelled(np.zeros(0, np.int64), ["x"]).to_pylist() == []
 
 
-def test_a_row_group_of_the_ledger_names_only_its_own_payees(monkeypatch, tmp_path):
+def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_deltas_its_integers(monkeypatch, tmp_path):
     from spmlang.ledger.build import LEDGER_SCHEMA
 
     monkeypatch.setattr(calculator, "BATCH_ROWS", 25)
@@ -68,3 +68,6 @@ def test_a_row_group_of_the_ledger_names_only_its_own_payees(monkeypatch, tmp_pa
     for i in range(groups.num_row_groups):
         payee = groups.read_row_group(i, columns=["payee"])["payee"].combine_chunks()
         assert sorted(payee.dictionary.to_pylist()) == sorted(set(payee.to_pylist()))
+    columns = groups.metadata.row_group(0)
+    encodings = {columns.column(i).path_in_schema: columns.column(i).encodings for i in range(columns.num_columns)}
+    assert "DELTA_BINARY_PACKED" in encodings["amount"] and "DELTA_BINARY_PACKED" in encodings["date"]
