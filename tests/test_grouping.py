@@ -34,3 +34,20 @@ def test_order_by_takes_keys_of_any_integer_width():
     assert grouping.order_by(payee, period, kind).tolist() == [3, 1, 2, 0]
     wide = np.array([127, -128, 0], dtype=np.int8)  # a range of 255 does not fit in an int8
     assert grouping.order_by(wide).tolist() == [1, 2, 0]
+
+
+@given(st.integers(0, 50), st.floats(-10, 10), st.data())
+def test_a_uniform_column_gathers_like_a_full_one_and_stays_one_value(n, value, data):
+    full = np.full(n, value)
+    column = grouping.uniform(value, n)
+    kind = data.draw(st.sampled_from(["index", "mask", "slice"]))
+    if kind == "index":
+        index = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=60)) if n else [], dtype=np.int64)
+    elif kind == "mask":
+        index = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    else:
+        index = slice(data.draw(st.integers(0, n)), data.draw(st.integers(0, n)))
+    gathered = grouping.gather(column, index)
+    assert np.array_equal(gathered, full[index]) and gathered.dtype == full.dtype
+    assert gathered.size <= 1 or gathered.strides == (0,)  # still stored once
+    assert np.array_equal(grouping.gather(full, index), full[index])

@@ -51,8 +51,9 @@ class Prepared:
 
     def take(self, index) -> "Prepared":
         """The values of the given rows: an index array (a copy) or a slice (views)."""
-        return Prepared(self.selected[index], self.multiplier[index],
-                        None if self.rate is None else self.rate[index], None if self.pay is None else self.pay[index])
+        return Prepared(self.selected[index], grouping.gather(self.multiplier, index),
+                        None if self.rate is None else grouping.gather(self.rate, index),
+                        None if self.pay is None else grouping.gather(self.pay, index))
 
 
 @dataclass
@@ -77,21 +78,29 @@ def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
     selected = rows.role == role
     for row_filter in spec.filters:
         selected &= truth(evaluate(row_filter.expr, frame), n)
-    multiplier = np.ones(n, dtype=np.float64)
+    multiplier = grouping.uniform(1.0, n)
     for m in spec.multipliers:
         multiplier = np.where(truth(evaluate(m.condition, frame), n), multiplier * float(m.factor), multiplier)
     rate = pay = None
     rule = spec.rule
     if isinstance(rule, RateRule):
-        value = materialize(evaluate(rule.rate, frame), n)
+        value, rows_of = _per_row(evaluate(rule.rate, frame), n)
         rate = as_float(value) if value.type is not Type.MONEY else np.asarray(value.values, np.float64) / UNIT
-        rate = np.where(value.valid, rate, np.nan)
+        rate = rows_of(np.where(value.valid, rate, np.nan))
         _require(selected, value.valid, frame, f"the rate of component '{spec.name}' is empty ({rule.rate_text})")
     elif isinstance(rule, PayPerRowRule):
-        value = materialize(evaluate(rule.amount, frame), n)
-        pay = np.where(value.valid, np.asarray(value.values, np.int64), 0)
+        value, rows_of = _per_row(evaluate(rule.amount, frame), n)
+        pay = rows_of(np.where(value.valid, np.asarray(value.values, np.int64), 0))
         _require(selected, value.valid, frame, f"the payment of component '{spec.name}' is empty ({rule.amount_text})")
     return Prepared(selected, multiplier, rate, pay)
+
+
+def _per_row(vec, n: int):
+    """``vec`` as arrays, and how to make what is computed from them a column of ``n`` rows: a constant (a
+    fixed rate, a fixed payment) is computed once, for one row, and stays one value (see grouping.uniform)."""
+    if np.ndim(vec.values) == 0 and np.ndim(vec.valid) == 0 and vec.type is not Type.TEXT:
+        return materialize(vec, 1), lambda column: grouping.uniform(column[0], n)
+    return materialize(vec, n), lambda column: column
 
 
 def _row_basis(basis: Basis, payee: np.ndarray, period) -> RowBasis:

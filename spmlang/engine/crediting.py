@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spmlang.engine.grouping import gather, uniform
 from spmlang.engine.money import to_units
 
 DIRECT, ROLLUP = 0, 1
@@ -37,11 +38,11 @@ class CreditRows:
         return int(self.txn.size)
 
     def take(self, index: np.ndarray) -> "CreditRows":
-        return CreditRows(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return CreditRows(**{f.name: gather(getattr(self, f.name), index) for f in fields(self)})
 
     def slice(self, rows: slice) -> "CreditRows":
         """Consecutive rows, as views (no copy)."""
-        return CreditRows(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+        return CreditRows(**{f.name: gather(getattr(self, f.name), rows) for f in fields(self)})
 
     @staticmethod
     def concat(parts: list["CreditRows"]) -> "CreditRows":
@@ -82,17 +83,17 @@ def split_rows(payee_codes: list[np.ndarray], shares: list[np.ndarray], credit: 
     parts = []
     for split, (codes, share) in enumerate(zip(payee_codes, shares)):
         txn = key_order[(alive & (codes >= 0))[key_order]]
-        share_taken = share[txn]
+        share_taken = gather(share, txn)
         credit_taken = credit[txn]
         if not np.all(share_taken == 1.0):  # a whole share keeps the credit exact, with no float on the way
             credit_taken = np.where(share_taken == 1.0, credit_taken,
                                     to_units(credit_taken.astype(np.float64) * share_taken))
         parts.append(CreditRows(
             txn=txn.astype(np.int64, copy=False), payee=codes[txn].astype(np.int32, copy=False),
-            role=np.full(txn.size, DIRECT, np.int8), rollup_from=np.full(txn.size, -1, np.int32),
+            role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
             share=share_taken.astype(np.float64, copy=False), credit=credit_taken,
             date=dates[txn].astype(np.int64, copy=False), period=periods[txn].astype(np.int16, copy=False),
-            split=np.full(txn.size, split, np.int8)))
+            split=uniform(split, txn.size, np.int8)))
     return parts[0] if len(parts) == 1 else CreditRows.concat(parts)
 
 

@@ -99,3 +99,22 @@ def stable_order(packed: np.ndarray, bits: int | None = None) -> np.ndarray:
     combined.sort()
     combined &= (1 << position_bits) - 1
     return combined
+
+
+def uniform(value, n: int, dtype=None) -> np.ndarray:
+    """``n`` copies of ``value`` stored once: a read-only view (stride 0) that reads like a full array. For
+    per-row columns that are constant in most plans (a fixed rate, a share of 100%, no rollup), which would
+    otherwise take 8 bytes a row."""
+    return np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
+
+
+def gather(values: np.ndarray, index) -> np.ndarray:
+    """``values[index]`` (an index array, a mask or a slice); a :func:`uniform` column stays uniform."""
+    if values.ndim == 1 and values.size and values.strides[0] == 0:
+        if isinstance(index, slice):
+            count = len(range(*index.indices(values.size)))
+        else:
+            index = np.asarray(index)
+            count = int(np.count_nonzero(index)) if index.dtype == bool else index.size
+        return np.broadcast_to(values[:1], (count,))
+    return values[index]

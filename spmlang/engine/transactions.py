@@ -210,7 +210,7 @@ def _payees_and_shares(plan: CheckedPlan, columns: dict[str, ColumnValues], fram
             values = pc.if_else(pa.array(payee.valid), values, pa.scalar(None, pa.string()))
         names.append(values)
         if spec.share is None:
-            share = np.where(payee.valid, 1.0, 0.0)
+            share = grouping.uniform(1.0, n) if np.all(payee.valid) else np.where(payee.valid, 1.0, 0.0)
         else:
             value = materialize(evaluate(spec.share, frame), n)
             reject_issues(frame, accounting)
