@@ -51,3 +51,9 @@ def test_a_uniform_column_gathers_like_a_full_one_and_stays_one_value(n, value, 
     assert np.array_equal(gathered, full[index]) and gathered.dtype == full.dtype
     assert gathered.size <= 1 or gathered.strides == (0,)  # still stored once
     assert np.array_equal(grouping.gather(full, index), full[index])
+
+
+@given(st.lists(st.integers(0, 2 ** 31 - 1), max_size=200))
+def test_stable_order_of_narrow_keys_does_not_overflow(values):
+    keys = np.array(values, dtype=np.int32)  # as key ranks are, in runs of fewer than 2**31 rows
+    assert np.array_equal(grouping.stable_order(keys), np.argsort(keys, kind="stable"))

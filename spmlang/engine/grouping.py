@@ -94,7 +94,8 @@ def stable_order(packed: np.ndarray, bits: int | None = None) -> np.ndarray:
     position_bits = max(n - 1, 0).bit_length()
     if bits + position_bits > 63:
         return np.argsort(packed, kind="stable")
-    combined = packed << position_bits
+    combined = packed.astype(np.int64)  # a copy, widened (narrower keys would overflow when shifted)
+    combined <<= position_bits
     combined |= np.arange(n, dtype=np.int64)
     combined.sort()
     combined &= (1 << position_bits) - 1

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from spmlang.check.ir import Type
 from spmlang.check.model import ColumnSpec
 from spmlang.diagnostics import InputError, did_you_mean
+from spmlang.engine import grouping
 from spmlang.engine.money import UNIT, to_units
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".txt": "csv",
@@ -228,12 +229,12 @@ class _WrongType(Exception):
 
 def _valid(array: pa.Array) -> np.ndarray:
     if array.null_count == 0:
-        return np.ones(len(array), dtype=bool)
+        return grouping.uniform(True, len(array))  # stored once: most columns have no empty value
     return array.is_valid().to_numpy(zero_copy_only=False)
 
 
 def _result(spec, values, valid, invalid, raw) -> ColumnValues:
-    return ColumnValues(spec.name, spec.type, values, valid & ~invalid, invalid, raw)
+    return ColumnValues(spec.name, spec.type, values, valid & ~invalid if np.any(invalid) else valid, invalid, raw)
 
 
 def _as_text(array: pa.Array) -> pa.Array:

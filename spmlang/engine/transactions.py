@@ -79,9 +79,10 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
     key_column = columns[source.key]
     key_values = key_column.values
-    key_order = _key_order(key_values, key_column.valid)
-    key_rank = np.empty(n, dtype=np.int64)
-    key_rank[key_order] = np.arange(n)
+    rank_type = np.int32 if n < 2 ** 31 else np.int64  # half the memory for the two largest arrays of a run
+    key_order = _key_order(key_values, key_column.valid).astype(rank_type)
+    key_rank = np.empty(n, dtype=rank_type)
+    key_rank[key_order] = np.arange(n, dtype=rank_type)
     _reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
 
     for index, row_filter in enumerate(source.filters):
