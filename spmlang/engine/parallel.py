@@ -49,13 +49,13 @@ def worker_count(batches: int, rows: int, wanted: int | None = None) -> int:
     if wanted is None:
         wanted = count_setting("SPM_WORKERS", "2 (1: spm's own process alone)")
     if wanted is None:
-        wanted = _cores() if rows >= MIN_ROWS else 0
+        wanted = cores() if rows >= MIN_ROWS else 0
     if wanted <= 1 or batches < 2 or not sys.platform.startswith("linux"):
         return 0
     return min(wanted, batches)
 
 
-def _cores() -> int:
+def cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux

@@ -9,6 +9,7 @@ and bad splits rejected.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 from spmlang.check import ir
 from spmlang.check.ir import Type
 from spmlang.check.model import CheckedPlan
-from spmlang.engine import grouping, text
+from spmlang.engine import grouping, parallel, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
@@ -66,8 +67,7 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
                       strict: bool) -> Transactions:
     source = plan.transactions
     n = loaded.table.num_rows
-    columns = {name: convert_column(loaded.table.column(name), spec, loaded.label)
-               for name, spec in source.columns.items()}
+    columns = _converted(loaded, source.columns)
     loaded.release()
     accounting = RowAccounting(n, loaded.label, loaded.row_offset, source.policies, strict,
                                [f.name for f in source.filters])
@@ -117,6 +117,16 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     payee_names, shares = _payees_and_shares(plan, columns, frame, accounting)
     return Transactions(loaded, columns, frame, accounting, key_values, np.asarray(key_column.valid), key_order,
                         key_rank, dates, periods, credit, payee_names, shares)
+
+
+def _converted(loaded: LoadedTable, specs: dict) -> dict[str, ColumnValues]:
+    """Every declared column converted to its type, on every core: Arrow's kernels and numpy let go of the
+    GIL. A column that cannot be read raises, the first in declaration order."""
+    def convert(name: str) -> ColumnValues:
+        return convert_column(loaded.table.column(name), specs[name], loaded.label)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(specs), parallel.cores()))) as pool:
+        return dict(zip(specs, pool.map(convert, specs)))
 
 
 def plan_text(plan: CheckedPlan, span) -> str:
