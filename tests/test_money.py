@@ -86,6 +86,17 @@ def test_calendar_labels_and_period_parsing():
     assert fiscal.end(11) == dt.date(2028, 1, 31)
 
 
+@given(st.sampled_from(["monthly", "quarterly", "half_yearly", "yearly"]), st.integers(1, 12),
+       st.lists(st.integers(-(2 ** 31), 2 ** 31 - 1) | st.integers(20_000, 22_000), max_size=50))
+def test_the_period_of_a_date_is_the_period_whose_days_hold_it(frequency, month, days):
+    import datetime as dt
+
+    calendar = PlanCalendar(dt.date(2027, month, 1), frequency)
+    bounds = calendar.bounds
+    expected = [next((p for p in range(calendar.count) if bounds[p] <= day < bounds[p + 1]), -1) for day in days]
+    assert calendar.period_of(np.array(days, dtype=np.int64)).tolist() == expected
+
+
 def test_joining_text_keeps_rows_where_every_part_is_empty():
     import pyarrow as pa
 
