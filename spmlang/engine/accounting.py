@@ -55,6 +55,12 @@ class RowAccounting:
     def pending(self) -> np.ndarray:
         return self.state == PENDING
 
+    @property
+    def rejections(self) -> int:
+        """How many rejections so far (each of one or more rows): a step that left it unchanged rejected
+        nothing, and the rows it kept need no filtering."""
+        return len(self._rejections)
+
     def reject(self, mask: np.ndarray, reason: str, message, column: str | None = None) -> None:
         """Reject the still-pending rows of ``mask`` for ``reason`` (a policy subject)."""
         mask = np.asarray(mask, dtype=bool) & (self.state == PENDING)

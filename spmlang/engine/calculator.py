@@ -350,9 +350,10 @@ class Calculator:
         basis = make_basis(quota_matrix, quota_known, target_matrix, target_known, plan.settings.attainment_basis)
         rows = self._check_basis(rows, basis, payees, accounting)
 
+        rejections = accounting.rejections
         prepared = self._prepare(rows, txns, payees, lookups)
-        keep = np.flatnonzero(accounting.pending()[rows.txn])
-        if keep.size < len(rows):
+        if accounting.rejections > rejections:  # rows a component could not read: their transactions go
+            keep = np.flatnonzero(accounting.pending()[rows.txn])
             rows = rows.take(keep)
             prepared = [p.take(keep) for p in prepared]
         step("ordering the credit rows")
@@ -420,6 +421,7 @@ class Calculator:
 
     def _check_basis(self, rows: CreditRows, basis: Basis, payees: Payees, accounting: RowAccounting) -> CreditRows:
         """Attainment needs a quota for each credited payee and period; % of target needs a target."""
+        rejections = accounting.rejections
         for role in (DIRECT, ROLLUP):
             components = [c for c in self.plan.components if (c.role == "rollup") == (role == ROLLUP)]
             in_role = rows.role == role
@@ -440,8 +442,9 @@ class Calculator:
                 if np.any(bad):
                     message = text.join("no target incentive for ", text.pick(rows.payee, payees.names))
                     self._reject_rows(rows, bad, "missing_quota", message, accounting)
-        keep = np.flatnonzero(accounting.pending()[rows.txn])
-        return rows if keep.size == len(rows) else rows.take(keep)
+        if accounting.rejections == rejections:
+            return rows
+        return rows.take(np.flatnonzero(accounting.pending()[rows.txn]))
 
     @staticmethod
     def _reject_rows(rows: CreditRows, bad: np.ndarray, reason: str, message, accounting: RowAccounting,
