@@ -52,7 +52,7 @@ from spmlang.engine.measures import Basis, Streams, build_streams, make_basis
 from spmlang.engine.money import CENT, UNIT, cumulative_cents, units_to_cents
 from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
 from spmlang.engine.sources import resolve_plan_file
-from spmlang.engine.transactions import Transactions, read_transactions, reject_issues
+from spmlang.engine.transactions import InputRows, Transactions, read_transactions, reject_issues
 from spmlang.progress import Report, Steps, tracked
 from spmlang.settings import count_setting
 
@@ -142,7 +142,7 @@ class RunOutput:
     prepared: list[Prepared]  # each component's row-level values, aligned with ``credit_rows``
     batches: list[slice]  # ranges of ``order``: whole payees
     basis: Basis
-    transactions: Transactions
+    transactions: InputRows
     key_rank: np.ndarray  # per input row
     clauses: list[Span]
     sources: dict  # input name -> LoadedTable or TableData label info
@@ -360,7 +360,7 @@ class Calculator:
         order = crediting_order(rows)
         step.finish()
         return RunOutput(plan, self.calendar, payees, rows, order, prepared, payee_batches(rows.payee[order]), basis,
-                         txns, txns.key_rank, self.clauses, sources, self.runs, self, inputs.workers)
+                         txns.credited(), txns.key_rank, self.clauses, sources, self.runs, self, inputs.workers)
 
     def pay(self, output: RunOutput, batch: slice) -> PaidLines:
         """The lines of one batch of payees, in ledger order; amounts rounded cumulatively to cents."""

@@ -47,9 +47,20 @@ class Transactions:
     payee_names: list[pa.Array]  # one per payee column
     shares: list[np.ndarray]  # float per payee column
 
-    @property
-    def rows(self) -> int:
-        return self.loaded.rows
+    def credited(self) -> "InputRows":
+        """What a run keeps of its transactions once they are credited: each row's key and fate. The typed
+        columns are then let go (at 10M rows, ~400 MB no longer held while the run is paid)."""
+        return InputRows(self.accounting, self.key_values, self.key_valid, self.loaded.rows)
+
+
+@dataclass
+class InputRows:
+    """The rows of a credited run's transaction table: how many, each one's key, and what became of it."""
+
+    accounting: RowAccounting
+    key_values: object
+    key_valid: np.ndarray
+    rows: int
 
     def keys(self, index: np.ndarray | None = None) -> pa.Array:
         """The keys of the given input rows (all rows by default) as text, for messages and the ledger."""
@@ -68,7 +79,6 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     source = plan.transactions
     n = loaded.table.num_rows
     columns = _converted(loaded, source.columns)
-    loaded.release()
     accounting = RowAccounting(n, loaded.label, loaded.row_offset, source.policies, strict,
                                [f.name for f in source.filters])
     for name, column in columns.items():
@@ -121,9 +131,19 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
 
 def _converted(loaded: LoadedTable, specs: dict) -> dict[str, ColumnValues]:
     """Every declared column converted to its type, on every core: Arrow's kernels and numpy let go of the
-    GIL. A column that cannot be read raises, the first in declaration order."""
+    GIL. A column that cannot be read raises, the first in declaration order.
+
+    The table is released first (see LoadedTable.release) and each column read from a file is let go once
+    converted, unless it has values that could not be read (its text is quoted in their messages): the
+    table and its converted columns are never all held at once."""
+    arrays = {name: loaded.table.column(name) for name in specs}
+    loaded.release()
+
     def convert(name: str) -> ColumnValues:
-        return convert_column(loaded.table.column(name), specs[name], loaded.label)
+        column = convert_column(arrays.pop(name), specs[name], loaded.label)
+        if not np.any(column.invalid):
+            column.raw = None
+        return column
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(specs), parallel.cores()))) as pool:
         return dict(zip(specs, pool.map(convert, specs)))
