@@ -24,13 +24,13 @@ ROLE_NAMES = ("direct", "rollup")
 
 @dataclass
 class CreditRows:
-    txn: np.ndarray  # int64: input row of the transaction
+    txn: np.ndarray  # input row of the transaction: int32 (int64 for tables of 2**31 rows or more)
     payee: np.ndarray  # int32: payee code
     role: np.ndarray  # int8: DIRECT or ROLLUP
     rollup_from: np.ndarray  # int32: the credited payee a rollup row comes from (-1 for direct rows)
     share: np.ndarray  # float64
     credit: np.ndarray  # int64 units
-    date: np.ndarray  # int64 days
+    date: np.ndarray  # int32 days
     period: np.ndarray  # int16
     split: np.ndarray  # int8: which payee column (0 for the first)
 
@@ -89,10 +89,10 @@ def split_rows(payee_codes: list[np.ndarray], shares: list[np.ndarray], credit: 
             credit_taken = np.where(share_taken == 1.0, credit_taken,
                                     to_units(credit_taken.astype(np.float64) * share_taken))
         parts.append(CreditRows(
-            txn=txn.astype(np.int64, copy=False), payee=codes[txn].astype(np.int32, copy=False),
+            txn=txn, payee=codes[txn].astype(np.int32, copy=False),
             role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
             share=share_taken.astype(np.float64, copy=False), credit=credit_taken,
-            date=dates[txn].astype(np.int64, copy=False), period=periods[txn].astype(np.int16, copy=False),
+            date=dates[txn].astype(np.int32), period=periods[txn].astype(np.int16, copy=False),
             split=uniform(split, txn.size, np.int8)))
     return parts[0] if len(parts) == 1 else CreditRows.concat(parts)
 
@@ -126,4 +126,4 @@ def crediting_order(rows: CreditRows) -> np.ndarray:
     crosses a tier or a cap first."""
     from spmlang.engine.grouping import order_by
 
-    return order_by(rows.payee, rows.role, rows.date)
+    return order_by(rows.payee, rows.role, rows.date).astype(rows.txn.dtype, copy=False)  # as narrow as the rows
