@@ -47,7 +47,7 @@ from spmlang.engine.crediting import (
 from spmlang.engine.evaluate import Frame, Vec, evaluate, truth
 from spmlang.engine.inputs import load_table
 from spmlang.engine.limits import apply_caps, gate_lines
-from spmlang.engine.lines import END, KIND, ROW, START, Lines, ledger_order, make_lines
+from spmlang.engine.lines import END, KIND, ROW, START, Lines, in_ledger_order, make_lines
 from spmlang.engine.measures import Basis, Streams, build_streams, make_basis
 from spmlang.engine.money import CENT, UNIT, cumulative_cents, units_to_cents
 from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
@@ -165,7 +165,7 @@ class RunOutput:
             part = whole.take(np.arange(offsets[index], offsets[index + 1]))
             part.lines.row = np.where(part.lines.row >= 0, part.lines.row - batch.start, -1)
             first, last = (int(self.streams.row_stream[r]) for r in (batch.start, batch.stop - 1))
-            return PaidLines(part.lines, part.cents, self.rows.slice(batch),
+            return PaidLines(part.lines, part.cents, self.rows.take(batch),
                              self.streams.slice(batch, slice(first, last + 1)))
         return self.calculator.pay(self, self.batches[index])
 
@@ -372,10 +372,7 @@ class Calculator:
                                                  payees) for i, run in enumerate(self.runs)]
         lines = Lines.concat(component_lines + [self._unpaid_rows(rows, component_lines)])
         ranks = output.key_rank
-        lines = self._plan_caps(lines, rows, ranks, basis)
-        line_date = np.where(lines.row >= 0, rows.date[np.maximum(lines.row, 0)], 0)
-        line_rank = np.where(lines.row >= 0, ranks[rows.txn[np.maximum(lines.row, 0)]], 0)
-        lines = lines.take(ledger_order(lines, line_date, line_rank))
+        lines = in_ledger_order(self._plan_caps(lines, rows, ranks, basis), rows.date, rows.txn, ranks)
         return PaidLines(lines, _round(lines), rows, streams)
 
     # ------------------------------------------------------------------ inputs
@@ -609,9 +606,7 @@ class Calculator:
         caps = list(self.plan.plan_caps)
         if not caps or len(lines) == 0:
             return lines
-        line_date = np.where(lines.row >= 0, rows.date[np.maximum(lines.row, 0)], 0)
-        line_rank = np.where(lines.row >= 0, ranks[rows.txn[np.maximum(lines.row, 0)]], 0)
-        ordered = lines.take(ledger_order(lines, line_date, line_rank))
+        ordered = in_ledger_order(lines, rows.date, rows.txn, ranks)
         _, cap_lines = apply_caps(ordered, ordered.payee.astype(np.int64), caps, self.plan_cap_clauses, basis)
         return Lines.concat([ordered, cap_lines])
 

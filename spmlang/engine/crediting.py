@@ -37,12 +37,9 @@ class CreditRows:
     def __len__(self) -> int:
         return int(self.txn.size)
 
-    def take(self, index: np.ndarray) -> "CreditRows":
+    def take(self, index) -> "CreditRows":
+        """Some rows: an index array or a mask (copies), or a slice (views, no copy)."""
         return CreditRows(**{f.name: gather(getattr(self, f.name), index) for f in fields(self)})
-
-    def slice(self, rows: slice) -> "CreditRows":
-        """Consecutive rows, as views (no copy)."""
-        return CreditRows(**{f.name: gather(getattr(self, f.name), rows) for f in fields(self)})
 
     @staticmethod
     def concat(parts: list["CreditRows"]) -> "CreditRows":

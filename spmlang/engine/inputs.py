@@ -326,8 +326,8 @@ def _decimal_to_units(array: pa.Array) -> np.ndarray | None:
         try:
             rounded = pc.round(array, ndigits=6, round_mode="half_towards_infinity") if scale > 6 else array
             array = pc.cast(rounded, pa.decimal128(38, 6))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # wider than 38 digits at 6 places
+            return None  # not exact units: the caller reads such a column through floats, flagging what is too big
         scale = 6
     # A decimal128 is two little-endian int64 words: it fits in int64 where the high word is the low word's sign.
     words = np.frombuffer(array.buffers()[1], dtype=np.int64)[2 * array.offset:2 * (array.offset + len(array))]

@@ -126,10 +126,15 @@ def empty_lines() -> Lines:
                       explanation=pa.array([], pa.string()), clause=-1)
 
 
-def ledger_order(lines: Lines, date: np.ndarray, key_rank: np.ndarray) -> np.ndarray:
-    """The order of lines in the ledger: payee, period, phase, then the row's date and key, role,
-    component, kind. ``date`` and ``key_rank`` are per line (0 for adjustments)."""
+def in_ledger_order(lines: Lines, row_date: np.ndarray, row_txn: np.ndarray, key_rank: np.ndarray) -> Lines:
+    """The lines in ledger order: payee, period, phase, then the date and key of the line's credit row (none
+    for adjustments), role, component, kind. ``row_date`` and ``row_txn`` are per credit row (``lines.row``
+    indexes them), ``key_rank`` per input row."""
     from spmlang.engine.grouping import order_by
 
-    return order_by(lines.payee, lines.period, lines.phase, date, key_rank, lines.role, lines.component + 1,
-                    lines.kind)
+    on_row = lines.row >= 0
+    row = np.where(on_row, lines.row, 0)
+    date = np.where(on_row, row_date[row], 0)
+    rank = np.where(on_row, key_rank[row_txn[row]], 0)
+    return lines.take(order_by(lines.payee, lines.period, lines.phase, date, rank, lines.role, lines.component + 1,
+                               lines.kind))

@@ -126,14 +126,15 @@ def _integers(schema: pa.Schema) -> list[str]:
     return [f.name for f in schema if stored_as_integer(f.type) and f.name not in dictionaries]
 
 
-# Columns with few distinct values: parquet stores them as dictionaries. The others (explanations, keys,
-# amounts) would only be tried and abandoned, which costs time on millions of lines.
-_DICTIONARY_COLUMNS = {"run_id", "plan", "plan_version", "plan_hash", "payee", "period", "component", "kind", "role",
-                       "rollup_from", "tier", "clause", "reason", "column"}
+# Plain text columns with few distinct values (the ledger's other labels come dictionary-encoded).
+_DICTIONARY_COLUMNS = {"tier", "reason", "column"}
 
 
 def _low_cardinality(schema: pa.Schema) -> list[str]:
-    return [name for name in schema.names if name in _DICTIONARY_COLUMNS]
+    """Columns parquet stores as dictionaries: those that are dictionaries already, and the plain text ones
+    known to repeat. The others (explanations, keys, amounts) would only be tried and abandoned, which costs
+    time on millions of lines."""
+    return [f.name for f in schema if pa.types.is_dictionary(f.type) or f.name in _DICTIONARY_COLUMNS]
 
 
 # Min/max statistics let readers skip row groups (by payee, period, date, amount); on free text they only cost.
