@@ -201,3 +201,60 @@ def test_decimal_money_converts_to_exact_units_at_any_scale(scale, digits, offse
         assert units is None
     else:
         assert [u for u, v in zip(units.tolist(), values) if v is not None] == [u for u in exact if u is not None]
+
+
+def _deals_table(rows: list[tuple]) -> pa.Table:
+    ids, reps, days, products, amounts = zip(*rows) if rows else ([], [], [], [], [])
+    return pa.table({"id": pa.array(ids, pa.string()), "rep": pa.array(reps, pa.string()).dictionary_encode(),
+                     "day": pa.array(days, pa.date32()), "product": pa.array(products, pa.string()),
+                     "amount": pa.array(amounts, pa.string())})
+
+
+_ROW = st.tuples(
+    st.sampled_from(["a", "b", "c", "d", "e", "f"]),  # keys repeat: duplicates across pieces
+    st.one_of(st.none(), st.sampled_from(["ann", "bo", "cy"])),
+    st.sampled_from([dt.date(2027, 2, 1), dt.date(2027, 8, 9), dt.date(2026, 5, 5)]),
+    st.sampled_from(["GTX Pro", "MG Special", "GTXPro"]),
+    st.one_of(st.none(), st.sampled_from(["100.00", "2500.5", "abc", "-40"])),
+)
+
+
+@given(st.lists(_ROW, max_size=24), st.integers(1, 7), st.integers(1, 9))
+def test_a_parquet_file_read_in_pieces_gives_what_the_whole_table_gives(tmp_path_factory, rows, piece_rows,
+                                                                         row_group_rows):
+    """Large parquet files are read and converted a piece at a time (memory); the ledger, the rejects and
+    their messages (which quote values that could not be read) are those of the table read whole."""
+    from spmlang.engine import inputs
+
+    table = _deals_table(rows)
+    path = tmp_path_factory.mktemp("pieces") / "deals.parquet"
+    pq.write_table(table, path, row_group_size=row_group_rows)  # each row group has its own dictionary
+    expected = plan().run(table)
+    original = inputs.PIECE_ROWS
+    inputs.PIECE_ROWS = piece_rows
+    try:
+        result = plan().run(path)
+    finally:
+        inputs.PIECE_ROWS = original
+    assert result.accounting == expected.accounting
+    assert result.rejects.equals(expected.rejects)
+    assert result.ledger.drop(["run_id"]).equals(expected.ledger.drop(["run_id"]))
+
+
+def test_a_parquet_file_with_no_rows_credits_nothing(tmp_path):
+    path = tmp_path / "deals.parquet"
+    pq.write_table(_deals_table([]), path)
+    result = plan().run(path)
+    assert result.ledger.num_rows == 0 and result.accounting["read"] == 0
+
+
+def test_a_parquet_file_damaged_inside_is_an_input_error(tmp_path):
+    path = tmp_path / "deals.parquet"
+    rows = [(f"k{i}", "ann", dt.date(2027, 2, 1), "GTX Pro", f"{i}.00") for i in range(2000)]
+    pq.write_table(_deals_table(rows), path, compression="zstd")
+    data = bytearray(path.read_bytes())
+    data[100:1100] = b"\xff" * 1000  # the pages, not the footer: the file opens, its rows cannot be read
+    path.write_bytes(bytes(data))
+    with pytest.raises(spmlang.InputError) as caught:
+        plan().run(path)
+    assert "cannot read this parquet file" in str(caught.value) and str(path) in str(caught.value)

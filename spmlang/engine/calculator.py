@@ -312,7 +312,7 @@ class Calculator:
         if deals is None:
             raise InputError("no transactions given", hint="pass --deals PATH (or deals=... in Python), or name a "
                              "file in the plan's transactions block", code="E503")
-        loaded = load_table(deals, list(plan.transactions.columns), "transactions")
+        loaded = load_table(deals, list(plan.transactions.columns), "transactions", in_pieces=True)
         sources["transactions"] = loaded
         txns = read_transactions(plan, loaded, lookups, self.calendar, inputs.strict)
         accounting = txns.accounting

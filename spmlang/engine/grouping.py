@@ -109,9 +109,14 @@ def uniform(value, n: int, dtype=None) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
 
 
+def is_uniform(values: np.ndarray) -> bool:
+    """Whether ``values`` is one value stored once (see :func:`uniform`), or empty."""
+    return values.ndim == 1 and (values.size == 0 or values.strides[0] == 0)
+
+
 def gather(values: np.ndarray, index) -> np.ndarray:
     """``values[index]`` (an index array, a mask or a slice); a :func:`uniform` column stays uniform."""
-    if values.ndim == 1 and values.size and values.strides[0] == 0:
+    if values.size and is_uniform(values):
         if isinstance(index, slice):
             count = len(range(*index.indices(values.size)))
         else:

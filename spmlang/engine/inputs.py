@@ -10,10 +10,12 @@ a reason instead of failing or, worse, guessing.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -36,16 +38,51 @@ _SEPARATORS = {  # number format -> (thousands separator, decimal mark)
 }
 
 
+# A parquet file is read and converted this many rows at a time (see LoadedTable.pieces), so that its columns
+# as read and as converted are never all held at once: Arrow's reader needs about three times what it reads.
+PIECE_ROWS = 1 << 18
+
+
 @dataclass
 class LoadedTable:
-    table: pa.Table | None  # None once released (see release)
+    table: pa.Table | None  # None for a parquet file read in pieces, and once released (see release)
     label: str  # how messages name it: a path, or "the deals DataFrame"
     path: Path | None
     row_offset: int  # a data row's number in the file is row + row_offset (a CSV header is line 1)
-    rows: int = field(init=False)
+    rows: int = -1  # known from the table, or from a parquet file's footer
+    parquet: object = None  # a pyarrow ParquetFile, when the file is read in pieces
+    columns: list[str] | None = None  # the columns read from ``parquet``
 
     def __post_init__(self) -> None:
-        self.rows = self.table.num_rows
+        if self.rows < 0:
+            self.rows = self.table.num_rows
+
+    def pieces(self) -> Iterator[pa.Table]:
+        """The table's rows in order, a piece at a time, once: a parquet file's in pieces of PIECE_ROWS rows,
+        read as they are asked for (the file is closed after the last); any other table whole, let go of as
+        it is handed over (see release)."""
+        if self.parquet is None:
+            yield self._handed_over()
+            return
+        file, self.parquet = self.parquet, None
+        try:
+            if self.rows == 0:  # no rows: the columns still have their types
+                yield file.schema_arrow.empty_table().select(self.columns)
+                return
+            batches = file.iter_batches(batch_size=PIECE_ROWS, columns=self.columns)
+            while True:
+                with _reading(self.label, "parquet"):
+                    batch = next(batches, None)
+                if batch is None:
+                    return
+                yield pa.Table.from_batches([batch])
+        finally:
+            file.close()
+
+    def _handed_over(self) -> pa.Table:
+        table = self.table
+        self.release()
+        return table
 
     def release(self) -> None:
         """Let go of the table read from a file once its columns are converted (the file stays the record
@@ -72,10 +109,66 @@ class ColumnValues:
     raw: pa.Array | None  # the column as read (dropped once the rows that cannot be read are reported)
 
 
-def load_table(source, columns: list[str], what: str) -> LoadedTable:
-    """Read the named ``columns`` of ``source`` (a path or an in-memory table)."""
+class JoinedColumn:
+    """A column converted piece by piece (see LoadedTable.pieces), joined as its pieces come. Numbers are
+    copied into one array as each piece is converted, so a piece's own arrays are let go at once (and their
+    memory is used again by the next piece's); text pieces are joined at the end. A piece keeps ``raw`` only
+    where it has values that could not be read, to quote them; elsewhere that joins as empty."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.filled = 0
+        self.first: ColumnValues | None = None
+        self.numbers: np.ndarray | None = None
+        self.texts: list[pa.Array] = []
+        self.valid: list[np.ndarray] = []
+        self.invalid: list[np.ndarray] = []
+        self.raw: list[pa.Array | None] = []
+
+    def add(self, piece: ColumnValues) -> None:
+        size = len(piece.invalid)
+        if self.first is None:
+            self.first = piece
+        if isinstance(piece.values, np.ndarray):
+            if self.numbers is None:
+                self.numbers = np.empty(self.rows, dtype=piece.values.dtype)
+            self.numbers[self.filled:self.filled + size] = piece.values
+        else:
+            self.texts.append(piece.values)
+        self.valid.append(piece.valid)
+        self.invalid.append(piece.invalid)
+        self.raw.append(piece.raw)
+        self.filled += size
+
+    def result(self) -> ColumnValues:
+        if len(self.invalid) == 1:
+            return self.first
+        if self.numbers is not None:
+            values = self.numbers
+        else:
+            values = pa.chunked_array(self.texts)
+            self.texts.clear()
+            if pa.types.is_dictionary(values.type):
+                values = values.unify_dictionaries()
+            values = values.combine_chunks()
+        if all(grouping.is_uniform(valid) and valid[:1].all() for valid in self.valid):
+            valid = grouping.uniform(True, self.filled)
+        else:
+            valid = np.concatenate(self.valid)
+        invalid = np.concatenate(self.invalid)
+        raw = None
+        if invalid.any():
+            raw = pa.concat_arrays([pc.cast(piece, pa.string()) if piece is not None else
+                                    pa.nulls(len(piece_invalid), pa.string())
+                                    for piece, piece_invalid in zip(self.raw, self.invalid)])
+        return ColumnValues(self.first.name, self.first.type, values, valid, invalid, raw)
+
+
+def load_table(source, columns: list[str], what: str, in_pieces: bool = False) -> LoadedTable:
+    """Read the named ``columns`` of ``source`` (a path or an in-memory table). With ``in_pieces``, a
+    parquet file is only opened: its rows are read as :meth:`LoadedTable.pieces` are asked for."""
     if isinstance(source, (str, Path)):
-        return _load_file(Path(source), columns, what)
+        return _load_file(Path(source), columns, what, in_pieces)
     table = _in_memory(source, what)
     _require_columns(list(table.column_names), columns, f"the {what} table", None)
     return LoadedTable(table.select(columns), f"the {what} table", None, 0)
@@ -120,7 +213,7 @@ def _in_memory(source, what: str) -> pa.Table:
                      hint="pass a file path, a pyarrow Table, or a pandas or polars DataFrame")
 
 
-def _load_file(path: Path, columns: list[str], what: str) -> LoadedTable:
+def _load_file(path: Path, columns: list[str], what: str, in_pieces: bool) -> LoadedTable:
     label = str(path)
     if not path.exists():
         raise InputError("file not found", file=label, hint=f"check the path of the {what} file")
@@ -132,12 +225,15 @@ def _load_file(path: Path, columns: list[str], what: str) -> LoadedTable:
                          hint="use .parquet, .csv, .arrow/.feather or .jsonl")
     if path.stat().st_size == 0:
         raise InputError("the file is empty", file=label, hint="a table needs at least a header row")
-    try:
+    with _reading(label, fmt):
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            schema_names = pq.read_schema(path).names
-            _require_columns(schema_names, columns, label, path)
+            if in_pieces:
+                file = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering holds a whole row group as stored
+                _require_columns(file.schema_arrow.names, columns, label, path)
+                return LoadedTable(None, label, path, 0, file.metadata.num_rows, file, columns)
+            _require_columns(pq.read_schema(path).names, columns, label, path)
             return LoadedTable(pq.read_table(path, columns=columns), label, path, 0)
         if fmt == "arrow":
             import pyarrow.feather as feather
@@ -152,6 +248,13 @@ def _load_file(path: Path, columns: list[str], what: str) -> LoadedTable:
             _require_columns(table.column_names, columns, label, path)
             return LoadedTable(table.select(columns), label, path, 0)
         return _load_csv(path, columns, label)
+
+
+@contextlib.contextmanager
+def _reading(label: str, fmt: str) -> Iterator[None]:
+    """What Arrow says of a file it cannot read, as an input error naming the file."""
+    try:
+        yield
     except InputError:
         raise
     except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError, OSError, UnicodeDecodeError, ValueError) as error:

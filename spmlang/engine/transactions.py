@@ -23,7 +23,7 @@ from spmlang.engine import grouping, parallel, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
-from spmlang.engine.inputs import ColumnValues, LoadedTable, convert_column
+from spmlang.engine.inputs import ColumnValues, JoinedColumn, LoadedTable, convert_column
 from spmlang.engine.money import UNIT, to_units
 
 _SHARE_TOLERANCE = 1e-9
@@ -77,7 +77,7 @@ def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
 def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, calendar: PlanCalendar,
                       strict: bool) -> Transactions:
     source = plan.transactions
-    n = loaded.table.num_rows
+    n = loaded.rows
     columns = _converted(loaded, source.columns)
     accounting = RowAccounting(n, loaded.label, loaded.row_offset, source.policies, strict,
                                [f.name for f in source.filters])
@@ -130,23 +130,32 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
 
 
 def _converted(loaded: LoadedTable, specs: dict) -> dict[str, ColumnValues]:
-    """Every declared column converted to its type, on every core: Arrow's kernels and numpy let go of the
-    GIL. A column that cannot be read raises, the first in declaration order.
+    """Every declared column converted to its type, piece by piece (see LoadedTable.pieces), on every core:
+    Arrow's kernels and numpy let go of the GIL, and the next piece is read while one is converted. A column
+    that cannot be read raises, the first in declaration order.
 
-    The table is released first (see LoadedTable.release) and each column read from a file is let go once
-    converted, unless it has values that could not be read (its text is quoted in their messages): the
-    table and its converted columns are never all held at once."""
-    arrays = {name: loaded.table.column(name) for name in specs}
-    loaded.release()
+    Only the piece being converted is held as read (for a table given in memory: the table), and a piece's
+    converted columns are joined into the whole as they come (see JoinedColumn): the columns read and the
+    columns converted are never all held at once."""
+    joined = {name: JoinedColumn(loaded.rows) for name in specs}
 
-    def convert(name: str) -> ColumnValues:
-        column = convert_column(arrays.pop(name), specs[name], loaded.label)
+    def convert(array, name: str) -> None:
+        column = convert_column(array, specs[name], loaded.label)
         if not np.any(column.invalid):
             column.raw = None
-        return column
+        joined[name].add(column)
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(specs), parallel.cores()))) as pool:
-        return dict(zip(specs, pool.map(convert, specs)))
+        converting: list = []
+        for piece in loaded.pieces():
+            arrays = {name: piece.column(name) for name in specs}
+            del piece
+            for future in converting:  # the previous piece, converted while this one was read; in declaration
+                future.result()        # order: the first column that cannot be read raises
+            converting = [pool.submit(convert, arrays.pop(name), name) for name in specs]
+        for future in converting:
+            future.result()
+    return {name: joined.pop(name).result() for name in specs}
 
 
 def plan_text(plan: CheckedPlan, span) -> str:
