@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 
 from spmlang.settings import count_setting
 
-AHEAD = 2  # results a worker may have ready before the parent has taken them (bounds memory)
+AHEAD = 1  # results a worker may have ready before the parent has taken them (bounds memory)
 MIN_ROWS = 400_000  # below this many credit rows one process is faster than starting others
 SHARED_MEMORY_NEEDED = 2 << 30  # free bytes /dev/shm must have to carry the shipments (see _shared_memory)
 
