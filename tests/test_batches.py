@@ -71,3 +71,5 @@ def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_deltas_its_inte
     columns = groups.metadata.row_group(0)
     encodings = {columns.column(i).path_in_schema: columns.column(i).encodings for i in range(columns.num_columns)}
     assert "DELTA_BINARY_PACKED" in encodings["amount"] and "DELTA_BINARY_PACKED" in encodings["date"]
+    stored = {column.name: column.physical_type for column in groups.schema}  # built as decimal64: int64 cents
+    assert stored["amount"] == stored["credit"] == stored["rate"] == "INT64"

@@ -67,23 +67,38 @@ def cents_to_decimal_array(cents: np.ndarray, valid: np.ndarray | None = None, s
     words = np.empty((cents.size, 2), dtype=np.int64)
     words[:, 0] = cents
     words[:, 1] = np.where(cents < 0, -1, 0)  # two's complement sign extension to 128 bits
+    return _decimals(pa.decimal128(precision, scale), words, cents.size, valid)
+
+
+def cents_to_decimal64_array(cents: np.ndarray, valid: np.ndarray | None = None, scale: int = 2) -> pa.Array:
+    """int64 integers, read as having ``scale`` decimals, to an Arrow decimal64(18) array: the same integers,
+    not copied. The ledger is built so: parquet stores decimals of up to 18 digits as int64 whichever Arrow
+    type they come in (and reads them back as decimal128), and this one it writes without converting."""
+    cents = np.ascontiguousarray(cents, dtype=np.int64)
+    return _decimals(pa.decimal64(18, scale), cents, cents.size, valid)
+
+
+def _decimals(kind: pa.DataType, words: np.ndarray, n: int, valid: np.ndarray | None) -> pa.Array:
     if not np.little_endian:  # pragma: no cover - every supported platform is little endian
         raise RuntimeError("spmlang's ledger writer needs a little-endian machine")
     buffers = [None, pa.py_buffer(words)]  # no copy: the Arrow buffer keeps the numpy array alive
     null_count = 0
     if valid is not None and not bool(np.all(valid)):
         buffers[0] = pa.py_buffer(np.packbits(np.asarray(valid, dtype=bool), bitorder="little").tobytes())
-        null_count = int(cents.size - np.count_nonzero(valid))
-    return pa.Array.from_buffers(pa.decimal128(precision, scale), cents.size, buffers, null_count=null_count)
+        null_count = int(n - np.count_nonzero(valid))
+    return pa.Array.from_buffers(kind, n, buffers, null_count=null_count)
+
+
+def units_to_scale(units: np.ndarray, scale: int = 2) -> np.ndarray:
+    """int64 units as int64 integers with ``scale`` decimals (at most 6), half away from zero."""
+    units = np.asarray(units, dtype=np.int64)
+    step = 10 ** (6 - scale)
+    if step == 1:
+        return units
+    magnitude = (np.abs(units) + step // 2) // step
+    return np.where(units < 0, -magnitude, magnitude)
 
 
 def units_to_decimal_array(units: np.ndarray, valid: np.ndarray | None = None, scale: int = 2) -> pa.Array:
     """int64 units to a decimal128 array with ``scale`` decimals (half away from zero when scale < 6)."""
-    units = np.asarray(units, dtype=np.int64)
-    step = 10 ** (6 - scale)
-    if step == 1:
-        scaled = units
-    else:
-        magnitude = (np.abs(units) + step // 2) // step
-        scaled = np.where(units < 0, -magnitude, magnitude)
-    return cents_to_decimal_array(scaled, valid, scale=scale, precision=18 if scale <= 6 else 28)
+    return cents_to_decimal_array(units_to_scale(units, scale), valid, scale=scale, precision=18 if scale <= 6 else 28)

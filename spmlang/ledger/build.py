@@ -1,7 +1,7 @@
 """Stage 4: the payout ledger, as an Arrow table.
 
 One line per (payee, component, period, credit row), plus adjustment lines
-(true-ups, caps, gates, bonuses). Money is decimal128 with 2 decimals; every
+(true-ups, caps, gates, bonuses). Money is decimal with 2 decimals; every
 line carries a one-line explanation and the clause of the plan that made it.
 The statement total of a payee and period is the sum of its lines.
 """
@@ -20,7 +20,7 @@ from spmlang.engine import text
 from spmlang.engine.calculator import PaidLines, RunOutput
 from spmlang.engine.crediting import ROLE_NAMES
 from spmlang.engine.lines import KINDS
-from spmlang.engine.money import cents_to_decimal_array, to_units, units_to_cents, units_to_decimal_array
+from spmlang.engine.money import cents_to_decimal64_array, to_units, units_to_cents, units_to_scale
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 6)
@@ -54,11 +54,22 @@ LEDGER_SCHEMA = pa.schema([
 ])
 
 # Columns of a few distinct values (one, for the first four): built dictionary-encoded (text.labelled), and
-# so carried between processes and written to parquet; :func:`public` gives them as plain strings.
+# so carried between processes and written to parquet; :func:`public` gives them as plain strings. Money and
+# ratios are built as decimal64 (int64 cents or millionths, not copied; parquet stores them as int64 either way).
 LABEL_COLUMNS = ("run_id", "plan", "plan_version", "plan_hash", "payee", "period", "component", "kind", "role",
                  "rollup_from", "clause")
 LABELS = pa.dictionary(pa.int32(), pa.string())
-BUILT_SCHEMA = pa.schema([pa.field(f.name, LABELS) if f.name in LABEL_COLUMNS else f for f in LEDGER_SCHEMA])
+
+
+def _built(field: pa.Field) -> pa.Field:
+    if field.name in LABEL_COLUMNS:
+        return pa.field(field.name, LABELS)
+    if pa.types.is_decimal(field.type):
+        return pa.field(field.name, pa.decimal64(field.type.precision, field.type.scale))
+    return field
+
+
+BUILT_SCHEMA = pa.schema([_built(f) for f in LEDGER_SCHEMA])
 
 
 def public(table: pa.Table) -> pa.Table:
@@ -75,7 +86,11 @@ def run_id(output: RunOutput, input_hashes: dict[str, str], options: dict) -> st
 def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     """A ratio (attainment, rate, share) as an exact decimal with 6 places; null where not valid."""
     values = np.where(valid, np.nan_to_num(np.asarray(values, dtype=np.float64)), 0.0)
-    return units_to_decimal_array(to_units(np.clip(values, -9e12, 9e12) * 1_000_000), valid, scale=6)
+    return cents_to_decimal64_array(to_units(np.clip(values, -9e12, 9e12) * 1_000_000), valid, scale=6)
+
+
+def _money(units: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    return cents_to_decimal64_array(units_to_scale(units, 2), valid)
 
 
 CHUNK = 1 << 16  # ledger lines built and written at a time, at most
@@ -149,16 +164,16 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
         "txn": txn,
         "date": dates,
         "share": _ratio(rows.share[row] if len(rows) else np.zeros(n), on_row),
-        "credit": units_to_decimal_array(credit, on_row),
-        "measure_before": units_to_decimal_array(before, on_row),
-        "measure_after": units_to_decimal_array(after, on_row),
+        "credit": _money(credit, on_row),
+        "measure_before": _money(before, on_row),
+        "measure_after": _money(after, on_row),
         "attainment_before": _ratio(before / safe_quota, has_quota),
         "attainment_after": _ratio(after / safe_quota, has_quota),
         "tier": lines.tier.resolve(),
         "rate": _ratio(lines.rate, ~np.isnan(lines.rate)),
         "multiplier": _ratio(lines.multiplier, on_row),
-        "amount": cents_to_decimal_array(cents_all),
-        "amount_cut": cents_to_decimal_array(units_to_cents(lines.cut)),
+        "amount": cents_to_decimal64_array(cents_all),
+        "amount_cut": cents_to_decimal64_array(units_to_cents(lines.cut)),
         "explanation": lines.explanation.resolve(),
         "clause": text.labelled(lines.clause, clause_text),
     }
