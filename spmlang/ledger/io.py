@@ -137,12 +137,14 @@ def _low_cardinality(schema: pa.Schema) -> list[str]:
     return [f.name for f in schema if pa.types.is_dictionary(f.type) or f.name in _DICTIONARY_COLUMNS]
 
 
-# Min/max statistics let readers skip row groups (by payee, period, date, amount); on free text they only cost.
-_NO_STATISTICS = {"explanation", "message", "txn", "key"}
+# Min/max statistics let readers skip row groups, but only by a column the rows are ordered by: spm's tables
+# are ordered by payee and period (ledger, totals) or by row (rejects). On other columns every row group spans
+# nearly every value, and the statistics cost 12% of the time to write a ledger.
+_ORDERED_BY = ("payee", "period", "row")
 
 
 def _with_statistics(schema: pa.Schema) -> list[str]:
-    return [name for name in schema.names if name not in _NO_STATISTICS]
+    return [name for name in schema.names if name in _ORDERED_BY]
 
 
 def _plain(value):
