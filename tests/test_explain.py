@@ -129,3 +129,20 @@ def test_statement_components_cover_the_year_to_date():
     for statement in result.statements(["ben.okafor"]):
         assert sum(ytd for _, _, ytd in statement.components) == statement.year_to_date
         assert sum(now for _, now, _ in statement.components) == statement.payout
+
+
+def test_tiered_explanations_read_the_same_whichever_way_they_are_made(tmp_path, monkeypatch):
+    """A row's ' at RATE (TIER) × MULTIPLIER = ' is taken whole from its few combinations; made from its parts
+    (as for per-row rates) it reads the same, on a plan with accelerators, a kicker multiplier and caps."""
+    from conftest import ROOT
+
+    from benchmarks.generate import generate
+    from spmlang.engine import earnings
+
+    data = generate(5_000, 20, tmp_path)
+    plan = spmlang.load(ROOT / "benchmarks" / "plans" / "bench.spm")
+    whole = plan.run(data["deals"], quotas=data["quotas"], targets=data["targets"]).ledger
+    assert any(" × 2 = " in line for line in whole.column("explanation").to_pylist())  # the kicker shows
+    monkeypatch.setattr(earnings, "_at_tier_times", lambda *args: None)
+    parts = plan.run(data["deals"], quotas=data["quotas"], targets=data["targets"]).ledger
+    assert parts.drop(["run_id"]).equals(whole.drop(["run_id"]))

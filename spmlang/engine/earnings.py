@@ -215,7 +215,6 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
     if row_rate is not None:  # a per-row rate times each tier's multiplier
         shown = text.percent(row_rate)
         rate_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
-    tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
     if function.retroactive:
         rate = function.rates[tier_after]
         own = to_units(rate * credit.astype(np.float64))
@@ -225,14 +224,23 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
         body = text.join(text.amount(credit), " at ", reached_label, " (", text.pick(tier_after, function.labels),
                          ")", text.when(uplift != 0, text.join(" = ", text.exact(own), " + uplift ",
                                                                 text.exact(uplift), " on earlier credit")))
-        return text.join(body, tail, " = ", text.exact(amount))
-    # Most rows stay in one tier: their text is the row's credit and that tier's label, made in one join.
-    if all(isinstance(label, str) for label in rate_labels):
-        at_tier = text.pick(tier_after, [f" at {label} ({function.labels[k]})" for k, label in enumerate(rate_labels)])
+        return text.join(body, _times(multiplier), " = ", text.exact(amount))
+    # Most rows stay in one tier: their text is the row's credit, the label of its tier and multiplier (one of
+    # a few: " at 8% × 1.5x (100%–150%) × 2 = "), and the exact amount, made in one join.
+    tail = None  # the multipliers' text (' × 2'), made only where needed
+    fixed_rates = all(isinstance(label, str) for label in rate_labels)
+    middle = _at_tier_times(tier_after, rate_labels, function.labels, multiplier) if fixed_rates else None
+    if middle is not None:
+        described = text.join(text.amount(credit), middle, text.exact(amount))
     else:
-        at_tier = text.join(" at ", _pick_text(tier_after, rate_labels),
-                            text.pick(tier_after, [f" ({label})" for label in function.labels]))
-    described = text.join(text.amount(credit), at_tier, tail, " = ", text.exact(amount))
+        tail = _times(multiplier)
+        if fixed_rates:
+            at_tier = text.pick(tier_after, [f" at {label} ({function.labels[k]})" for k, label in
+                                             enumerate(rate_labels)])
+        else:
+            at_tier = text.join(" at ", _pick_text(tier_after, rate_labels),
+                                text.pick(tier_after, [f" ({label})" for label in function.labels]))
+        described = text.join(text.amount(credit), at_tier, tail, " = ", text.exact(amount))
     crossing = tier_before != tier_after
     special = np.flatnonzero(crossing | (credit == 0))
     if special.size == 0:
@@ -255,11 +263,27 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
         several = np.asarray(multiplier)[rows] != 1.0
         joined = pc.if_else(pa.array(several), text.join("(", joined, ")"), joined)
         body = text.scatter(body, crosses, joined)
-    fixed = text.join(body, tail.take(pa.array(special)) if isinstance(tail, pa.Array) else tail, " = ",
-                      text.exact(np.asarray(amount)[special]))
+    tail = tail.take(pa.array(special)) if tail is not None else _times(np.asarray(multiplier)[special])
+    fixed = text.join(body, tail, " = ", text.exact(np.asarray(amount)[special]))
     mask = np.zeros(credit.size, dtype=bool)
     mask[special] = True
     return pc.replace_with_mask(described, pa.array(mask), fixed)
+
+
+def _times(multiplier: np.ndarray) -> pa.Array:
+    """' × 2' where a row's multiplier is not 1; null (nothing) where it is."""
+    return text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
+
+
+def _at_tier_times(tier: np.ndarray, rate_labels: list[str], labels: list[str], multiplier: np.ndarray):
+    """' at {rate} ({tier}){ × multiplier} = ' for each row, taken from its few combinations (tiers times the
+    distinct multipliers, written as :func:`_times` writes them); None if the multipliers take many values."""
+    distinct, which = text.few_values(np.asarray(multiplier, dtype=np.float64).reshape(-1))
+    if distinct is None:
+        return None
+    times = ["" if m == 1.0 else " × " + ("" if m != m else text.format_number(m)) for m in distinct.tolist()]
+    options = [f" at {rate} ({labels[k]}){shown} = " for k, rate in enumerate(rate_labels) for shown in times]
+    return text.pick(np.asarray(tier, dtype=np.int64) * len(times) + which, options)
 
 
 def _pick_text(index: np.ndarray, options: list[pa.Array]) -> pa.Array:

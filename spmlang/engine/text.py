@@ -65,7 +65,7 @@ def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
     with many distinct figures (attainment) are formatted as decimals with ``scale`` places, trailing
     zeros dropped. NaN (no value) is shown as ''."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
-    distinct, inverse = _few_values(values)
+    distinct, inverse = few_values(values)
     if distinct is not None:
         labels = pa.array(["" if v != v else render(v) for v in distinct.tolist()], pa.string())
         return pc.take(labels, pa.array(inverse))
@@ -79,8 +79,9 @@ def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
 _FEW = 4096  # at most this many distinct values are formatted one by one
 
 
-def _few_values(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The distinct values of a column and each element's index among them, if there are at most a few;
+def few_values(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The distinct values of a column and each element's index among them, if there are at most a few (NaN,
+    no value, last);
     else (None, None). Rates and multipliers take a handful of values over millions of lines: they are
     guessed from a sample and confirmed with a binary search, not found by sorting the whole column."""
     nan = np.isnan(values)
