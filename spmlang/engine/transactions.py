@@ -134,9 +134,9 @@ def _converted(loaded: LoadedTable, specs: dict) -> dict[str, ColumnValues]:
     Arrow's kernels and numpy let go of the GIL, and the next piece is read while one is converted. A column
     that cannot be read raises, the first in declaration order.
 
-    Only the piece being converted is held as read (for a table given in memory: the table), and a piece's
-    converted columns are joined into the whole as they come (see JoinedColumn): the columns read and the
-    columns converted are never all held at once."""
+    At most two pieces are held as read, the one being converted and the next (a table given in memory is one
+    piece: the table), and a piece's converted columns are joined into the whole as they come (see
+    JoinedColumn): the columns read and the columns converted are never all held at once."""
     joined = {name: JoinedColumn(loaded.rows) for name in specs}
 
     def convert(array, name: str) -> None:
