@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine.money import UNIT, cents_to_decimal_array, units_to_decimal_array
+from spmlang.engine.money import CENT, UNIT, cents_to_decimal_array, units_to_decimal_array
 
 
 def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
@@ -33,8 +33,8 @@ def exact(units: np.ndarray) -> pa.Array:
     four) come from a table: one pass over the values, whatever decimals they need."""
     units = np.asarray(units, dtype=np.int64)
     magnitude = np.abs(units)
-    rest = magnitude % CENT_UNITS
-    cents = np.where(units < 0, -(magnitude // CENT_UNITS), magnitude // CENT_UNITS)
+    rest = magnitude % CENT
+    cents = np.where(units < 0, -(magnitude // CENT), magnitude // CENT)
     whole = pc.cast(cents_to_decimal_array(cents), pa.string())
     if rest.any():
         whole = pc.binary_join_element_wise(whole, pc.take(_further_digits(), pa.array(rest)), "")
@@ -44,13 +44,10 @@ def exact(units: np.ndarray) -> pa.Array:
     return whole
 
 
-CENT_UNITS = UNIT // 100
-
-
 @functools.lru_cache(maxsize=1)
 def _further_digits() -> pa.Array:
     """For each remainder below a cent (0 to 9999 units), its digits after the cents: 2720 -> '272'."""
-    return pa.array([""] + [f"{rest:04d}".rstrip("0") for rest in range(1, CENT_UNITS)], pa.string())
+    return pa.array([""] + [f"{rest:04d}".rstrip("0") for rest in range(1, CENT)], pa.string())
 
 
 def scatter(base: pa.Array, index: np.ndarray, values: pa.Array) -> pa.Array:
