@@ -9,8 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from helpers import by_txn, d, lines, payout
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import spmlang
+from spmlang.engine.transactions import _key_order
 
 HEADER = """plan "Test" {
   year starts 2027-01-01
@@ -219,6 +222,34 @@ def test_integer_keys_break_date_ties_in_number_order():
     result = plan.run(rows)
     # 99 comes before 100 (as numbers, not as text): it fills the 1% tier.
     assert by_txn(result) == {"99": d("10.00"), "100": d("100.00")}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-3, 12)), max_size=40),
+       st.sampled_from([0, 1, 2 ** 40, -(2 ** 62)]))
+def test_integer_keys_in_order_sorted_or_by_slot(keys, shift):
+    """The key order of integer keys (dense ones are put in slots, not sorted) is a stable sort with empty
+    keys last, and keys said to be distinct are."""
+    valid = np.array([k is not None for k in keys], dtype=bool)
+    values = np.array([shift + (k or 0) for k in keys], dtype=np.int64)
+    order, distinct = _key_order(values, valid)
+    expected = sorted(range(len(keys)), key=lambda i: (keys[i] is None, keys[i] or 0, i))
+    assert order.tolist() == expected
+    present = [k for k in keys if k is not None]
+    if distinct:
+        assert len(set(present)) == len(present)
+
+
+def test_duplicate_integer_keys_are_rejected_however_the_keys_are_ordered():
+    plan = spmlang.loads(HEADER.replace("column id   text", "column id   integer").replace("MEASURE", "")
+                         .replace("ROLLUP", "") + "component c {\n  rate 10%\n}\n")
+    ids = [5, 3, 4, 3, 1, 2]  # dense (ordered by slot) with a duplicate; then sparse (sorted)
+    for keys in (ids, [k * 1_000_000 for k in ids]):
+        rows = pa.table({"id": keys, "rep": ["a"] * 6, "day": pa.array([dt.date(2027, 1, 5)] * 6, pa.date32()),
+                         "amount": pa.array([Decimal(100)] * 6, pa.decimal128(18, 2)), "kind": ["x"] * 6})
+        result = plan.run(rows)
+        assert result.accounting["rejected"] == {"duplicate_key": 1}
+        assert sorted(by_txn(result)) == sorted({str(k) for k in keys})
 
 
 def test_text_columns_resolve_to_their_strings_however_taken_and_joined():

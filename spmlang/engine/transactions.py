@@ -90,10 +90,12 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     key_column = columns[source.key]
     key_values = key_column.values
     rank_type = np.int32 if n < 2 ** 31 else np.int64  # half the memory for the two largest arrays of a run
-    key_order = _key_order(key_values, key_column.valid).astype(rank_type)
+    key_order, distinct = _key_order(key_values, key_column.valid)
+    key_order = key_order.astype(rank_type, copy=False)
     key_rank = np.empty(n, dtype=rank_type)
     key_rank[key_order] = np.arange(n, dtype=rank_type)
-    _reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
+    if not distinct:
+        _reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
 
     for index, row_filter in enumerate(source.filters):
         passed = truth(evaluate(row_filter.expr, frame), n)
@@ -181,18 +183,44 @@ def _unreadable(column: ColumnValues, spec) -> pa.Array:
     return text.join("cannot read '", pc.fill_null(raw, ""), f"' as {what}")
 
 
-def _key_order(values, valid: np.ndarray) -> np.ndarray:
-    """Input rows in key order (stable: equal keys keep file order; empty keys last)."""
+def _key_order(values, valid: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Input rows in key order (stable: equal keys keep file order; empty keys last), and whether the keys
+    are known to be distinct (if not, they may still be)."""
     if isinstance(values, pa.DictionaryArray):
         values = pc.cast(values, pa.string())
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return pc.array_sort_indices(values, null_placement="at_end").to_numpy(zero_copy_only=False)
+        return pc.array_sort_indices(values, null_placement="at_end").to_numpy(zero_copy_only=False), False
     values = np.asarray(values, dtype=np.int64)
     present = values[valid] if not np.all(valid) else values
     low, high = (int(present.min()), int(present.max())) if present.size else (0, 0)
+    if present.size and high - low < _DENSE_SPAN * values.size:
+        order = _distinct_dense_order(values, np.asarray(valid, dtype=bool), low, high - low + 1)
+        if order is not None:
+            return order, True
     if high - low < 2 ** 62:  # as offsets from the lowest key: a fast value sort (empty keys after the highest)
-        return grouping.stable_order(np.where(valid, values - low, high - low + 1), (high - low + 1).bit_length())
-    return np.argsort(np.where(valid, values, np.iinfo(np.int64).max), kind="stable")
+        order = grouping.stable_order(np.where(valid, values - low, high - low + 1), (high - low + 1).bit_length())
+        return order, False
+    return np.argsort(np.where(valid, values, np.iinfo(np.int64).max), kind="stable"), False
+
+
+# Integer keys spanning fewer values than this many times the rows are put in order by slot, not sorted.
+_DENSE_SPAN = 2
+
+
+def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, low: int, span: int) -> np.ndarray | None:
+    """The key order of integer keys that are all distinct and span few values (ids from a sequence, however
+    shuffled): each row is written into its key's slot and the slots read in order, with no sort (at 10M
+    rows, ~5x faster than sorting). None if a key repeats (the keys are then sorted)."""
+    n = values.size
+    kind = np.int32 if n < 2 ** 31 else np.int64
+    slots = np.full(span, -1, dtype=kind)
+    everyone = bool(valid.all())
+    rows = np.arange(n, dtype=kind) if everyone else np.flatnonzero(valid).astype(kind)
+    slots[(values if everyone else values[rows]) - low] = rows
+    order = slots[slots >= 0]
+    if order.size < rows.size:  # two rows wrote into one slot
+        return None
+    return order if everyone else np.concatenate([order, np.flatnonzero(~valid).astype(kind)])
 
 
 def key_text(values, valid: np.ndarray, index: np.ndarray | None = None) -> pa.Array:
