@@ -33,7 +33,7 @@ from spmlang.diagnostics import InputError, Span
 from spmlang.engine import grouping, parallel, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.components import ComponentRun, PeriodLines, Prepared, prepare
+from spmlang.engine.components import ComponentRun, PeriodLines, Prepared, prepare, row_columns
 from spmlang.engine.crediting import (
     DIRECT,
     ROLLUP,
@@ -41,6 +41,7 @@ from spmlang.engine.crediting import (
     Payees,
     distinct_names,
     crediting_order,
+    direct_rows_in_order,
     rollup_rows,
     split_rows,
 )
@@ -137,10 +138,9 @@ class RunOutput:
     plan: CheckedPlan
     calendar: PlanCalendar
     payees: Payees
-    credit_rows: CreditRows  # in key order (a transaction's rows in payee column order)
-    order: np.ndarray  # the crediting order of ``credit_rows``: by payee, role, date, transaction key
+    credit_rows: CreditRows  # in crediting order: by payee, role, date, transaction key (see crediting_order)
     prepared: list[Prepared]  # each component's row-level values, aligned with ``credit_rows``
-    batches: list[slice]  # ranges of ``order``: whole payees
+    batches: list[slice]  # ranges of ``credit_rows``: whole payees
     basis: Basis
     transactions: InputRows
     key_rank: np.ndarray  # per input row
@@ -194,12 +194,12 @@ class RunOutput:
         """How many worker processes would pay this run's batches (0: this process pays them)."""
         if "_whole" in self.__dict__:
             return 0
-        return parallel.worker_count(len(self.batches), len(self.order), self.workers_wanted)
+        return parallel.worker_count(len(self.batches), len(self.credit_rows), self.workers_wanted)
 
-    @cached_property
+    @property
     def rows(self) -> CreditRows:
         """Every credit row, in crediting order."""
-        return self.credit_rows.take(self.order)
+        return self.credit_rows
 
     @cached_property
     def streams(self) -> Streams:
@@ -321,9 +321,7 @@ class Calculator:
         managers_by_name = self._roster(inputs, base, sources)
         quotas, targets = (self._amounts(kind, inputs, base, sources) for kind in ("quotas", "targets"))
         alive = accounting.pending()
-        names = set()
-        for values in txns.payee_names:
-            names.update(distinct_names(values, alive))
+        names = set().union(*(distinct_names(values, alive) for values in txns.payee_names))
         if managers_by_name:
             names.update(managers_by_name.values())
         for amounts in (quotas, targets):
@@ -332,15 +330,25 @@ class Calculator:
         step("crediting")
         payees = Payees(sorted(names))
         codes = [payees.encode(values) for values in txns.payee_names]
-        rows = split_rows(codes, txns.shares, txns.credit, txns.dates, txns.periods, alive, txns.key_order)
-        if plan.transactions.rollup and any(c.role == "rollup" for c in plan.components):
+        txns.release_columns(keep=set().union(*(row_columns(c) for c in plan.components)))
+        rollup = plan.transactions.rollup and any(c.role == "rollup" for c in plan.components)
+        rows = None
+        if len(codes) == 1 and not rollup:  # the common case: rows made in crediting order
+            rows = direct_rows_in_order(codes[0], txns.shares[0], txns.credit, txns.dates, txns.periods, alive,
+                                        txns.key_order, txns.key_rank)
+        in_order = rows is not None
+        if not in_order:
+            rows = split_rows(codes, txns.shares, txns.credit, txns.dates, txns.periods, alive, txns.key_order)
+        if rollup:
             managers = np.full(len(payees), -1, dtype=np.int32)
             for payee, manager in managers_by_name.items():
                 if payee in payees.code:
                     managers[payees.code[payee]] = payees.code[manager]
             rows = CreditRows.concat([rows, rollup_rows(rows, managers)])
-        if len(txns.payee_names) > 1 or rows.role.any():  # back in key order (crediting_order relies on it)
-            rows = rows.take(grouping.stable_order(txns.key_rank[rows.txn]))
+        if not in_order and (len(codes) > 1 or rows.role.any()):  # back in key order (crediting_order
+            rows = rows.take(grouping.stable_order(txns.key_rank[rows.txn]))  # relies on it)
+        del codes, alive
+        txns.release_credit()
 
         periods = self.calendar.count
         quota_matrix, quota_known = quotas.matrix(payees.names, periods) if quotas else \
@@ -357,18 +365,21 @@ class Calculator:
             rows = rows.take(keep)
             prepared = [p.take(keep) for p in prepared]
         step("ordering the credit rows")
-        order = crediting_order(rows)
+        if not in_order:
+            order = crediting_order(rows)
+            rows = rows.take(order)
+            prepared = [p.take(order) for p in prepared]
+            del order
         step.finish()
-        return RunOutput(plan, self.calendar, payees, rows, order, prepared, payee_batches(rows.payee[order]), basis,
+        return RunOutput(plan, self.calendar, payees, rows, prepared, payee_batches(rows.payee), basis,
                          txns.credited(), txns.key_rank, self.clauses, sources, self.runs, self, inputs.workers)
 
     def pay(self, output: RunOutput, batch: slice) -> PaidLines:
         """The lines of one batch of payees, in ledger order; amounts rounded cumulatively to cents."""
-        index = output.order[batch]
-        rows = output.credit_rows.take(index)
+        rows = output.credit_rows.take(batch)  # views: the rows are in crediting order
         streams = build_streams(rows, self.calendar.count, self.ytd)
         basis, payees = output.basis, output.payees
-        component_lines = [self._component_lines(i, run, output.prepared[i].take(index), rows, streams, basis,
+        component_lines = [self._component_lines(i, run, output.prepared[i].take(batch), rows, streams, basis,
                                                  payees) for i, run in enumerate(self.runs)]
         lines = Lines.concat(component_lines + [self._unpaid_rows(rows, component_lines)])
         ranks = output.key_rank

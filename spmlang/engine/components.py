@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from spmlang.check.components import constant_value
-from spmlang.check.ir import Type
+from spmlang.check.ir import Type, columns_used
 from spmlang.check.model import (
     ComponentSpec,
     CurveRule,
@@ -69,6 +69,16 @@ class PeriodLines:
     def empty() -> "PeriodLines":
         return PeriodLines(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int64),
                            pa.array([], pa.string()))
+
+
+def row_columns(spec: ComponentSpec) -> set[str]:
+    """The transaction columns :func:`prepare` reads for ``spec``."""
+    read = [f.expr for f in spec.filters] + [m.condition for m in spec.multipliers]
+    if isinstance(spec.rule, RateRule):
+        read.append(spec.rule.rate)
+    elif isinstance(spec.rule, PayPerRowRule):
+        read.append(spec.rule.amount)
+    return set().union(*(columns_used(expr) for expr in read))
 
 
 def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
