@@ -90,7 +90,13 @@ def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
         selected &= truth(evaluate(row_filter.expr, frame), n)
     multiplier = grouping.uniform(1.0, n)
     for m in spec.multipliers:
-        multiplier = np.where(truth(evaluate(m.condition, frame), n), multiplier * float(m.factor), multiplier)
+        applies = truth(evaluate(m.condition, frame), n)
+        if not applies.any():
+            continue
+        if grouping.is_uniform(multiplier):  # no copy of the column made for the product
+            multiplier = np.where(applies, multiplier[0] * float(m.factor), multiplier[0])
+        else:
+            np.multiply(multiplier, float(m.factor), out=multiplier, where=applies)
     rate = pay = None
     rule = spec.rule
     if isinstance(rule, RateRule):

@@ -105,40 +105,41 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
     sorted: payee and date are read back from the sorted integers and the transaction from its key rank, so
     only the credit and the period are gathered (made in key order and then ordered, every column was
     gathered twice)."""
-    txn = np.flatnonzero(alive & (payee_codes >= 0))
-    if txn.size == 0:
+    credited = alive & (payee_codes >= 0)
+    if not credited.any():
         return split_rows([payee_codes], [share], credit, dates, periods, alive, key_order)
-    # Packed in place, a part at a time: at 10M rows each array is ~80 MB.
-    date = dates[txn]
+    # Packed in place, a part at a time, from masks rather than an index: at 10M rows each array is ~80 MB.
+    date = dates[credited]
     first_day = int(date.min())
     date -= first_day
     date_bits = int(date.max()).bit_length()
     rank_bits = max(int(key_rank.size) - 1, 0).bit_length()
-    packed = payee_codes[txn].astype(np.int64)
+    packed = payee_codes[credited].astype(np.int64)
     if int(packed.max()).bit_length() + date_bits + rank_bits > 63:
         return None
     packed <<= date_bits
     packed |= date
     del date
     packed <<= rank_bits
-    packed |= key_rank[txn]
-    del txn
+    packed |= key_rank[credited]
+    del credited
     packed.sort()
     txn = key_order[packed & ((1 << rank_bits) - 1)]
     packed >>= rank_bits
     date = (packed & ((1 << date_bits) - 1)).astype(np.int32)
     date += np.int32(first_day)
     packed >>= date_bits
+    payee = packed.astype(np.int32)
+    del packed
     share_taken = gather(share, txn)
     credit_taken = credit[txn]
     if not np.all(share_taken == 1.0):  # as in split_rows
         credit_taken = np.where(share_taken == 1.0, credit_taken,
                                 to_units(credit_taken.astype(np.float64) * share_taken))
     return CreditRows(
-        txn=txn, payee=packed.astype(np.int32), role=uniform(DIRECT, txn.size, np.int8),
-        rollup_from=uniform(-1, txn.size, np.int32), share=share_taken.astype(np.float64, copy=False),
-        credit=credit_taken, date=date, period=periods[txn].astype(np.int16, copy=False),
-        split=uniform(0, txn.size, np.int8))
+        txn=txn, payee=payee, role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
+        share=share_taken.astype(np.float64, copy=False), credit=credit_taken, date=date,
+        period=periods[txn].astype(np.int16, copy=False), split=uniform(0, txn.size, np.int8))
 
 
 def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
