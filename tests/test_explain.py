@@ -146,3 +146,29 @@ def test_tiered_explanations_read_the_same_whichever_way_they_are_made(tmp_path,
     monkeypatch.setattr(earnings, "_at_tier_times", lambda *args: None)
     parts = plan.run(data["deals"], quotas=data["quotas"], targets=data["targets"]).ledger
     assert parts.drop(["run_id"]).equals(whole.drop(["run_id"]))
+
+
+def test_every_tiered_explanation_is_of_its_own_line(tmp_path):
+    """Rows that cross a tier (or carry no credit) get their text made apart from the others and put back in
+    place: each line's text still starts with its own credit (split into its slices where it crosses) and
+    ends with what it earned."""
+    import re
+
+    from conftest import ROOT
+
+    from benchmarks.generate import generate
+
+    data = generate(5_000, 20, tmp_path)
+    plan = spmlang.load(ROOT / "benchmarks" / "plans" / "bench.spm")
+    ledger = plan.run(data["deals"], quotas=data["quotas"], targets=data["targets"]).ledger.to_pylist()
+    lines = [line for line in ledger if line["component"] == "commission" and line["kind"] == "earning"]
+    crossing = [line for line in lines if " + " in line["explanation"]]
+    assert len(crossing) > 20
+    for line in lines:
+        text = line["explanation"]
+        if line["credit"] == 0:
+            assert text.startswith("no change"), line
+            continue
+        slices = [Decimal(figure) for figure in re.findall(r"(-?[\d.]+) at ", text)]
+        assert sum(slices) == line["credit"], line
+        assert abs(Decimal(text.rsplit(" = ", 1)[1]) - line["amount"]) < Decimal("0.01"), line

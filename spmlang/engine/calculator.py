@@ -48,7 +48,7 @@ from spmlang.engine.crediting import (
 from spmlang.engine.evaluate import Frame, Vec, evaluate, truth
 from spmlang.engine.inputs import load_table
 from spmlang.engine.limits import apply_caps, gate_lines
-from spmlang.engine.lines import END, KIND, ROW, START, Lines, in_ledger_order, make_lines
+from spmlang.engine.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
 from spmlang.engine.measures import Basis, Streams, build_streams, make_basis
 from spmlang.engine.money import CENT, UNIT, cumulative_cents, units_to_cents
 from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
@@ -513,7 +513,8 @@ class Calculator:
             explanation = row_lines.explanation
             if spec.role == "rollup":
                 whose = text.pick(rows.rollup_from[r], payees.names)
-                explanation = text.join("rollup of ", whose, "'s credit: ", explanation)
+                plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
+                explanation = text.join("rollup of ", whose, "'s credit: ", plain)
             parts.append(make_lines(r.size, payee=rows.payee[r], role=rows.role[r], component=index,
                                     kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r,
                                     amount=row_lines.amount, rate=row_lines.rate, multiplier=row_lines.multiplier,

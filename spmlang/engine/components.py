@@ -38,6 +38,7 @@ from spmlang.engine.earnings import (
     describe_tiers,
 )
 from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate, materialize, truth
+from spmlang.engine.lines import TextColumn
 from spmlang.engine.measures import Basis, Streams
 from spmlang.engine.money import UNIT, decimal_to_units, to_units
 
@@ -176,7 +177,7 @@ class ComponentRun:
         multiplier = prepared.multiplier[index]
         rule = self.spec.rule
         n = index.size
-        no_tier = pa.nulls(n, pa.string())
+        no_tier = TextColumn.labels(np.full(n, -1), [])
         if isinstance(rule, PayOnceRule):
             empty = np.zeros(0, np.int64)
             return RowLines(empty, empty, pa.array([], pa.string()), np.zeros(0), np.zeros(0), pa.array([], pa.string()))
@@ -205,7 +206,7 @@ class ComponentRun:
             tier = function.locate(credit, row_basis)
             amount = apply_factor(function.value(credit, row_basis, tier), factor)
             explanation = describe_tiers(function, credit, zero, credit, (zero, tier), quota, amount, factor)
-            return RowLines(index, amount, text.pick(tier, function.labels), function.rates[tier], factor, explanation)
+            return RowLines(index, amount, TextColumn.labels(tier, function.labels), function.rates[tier], factor, explanation)
         before, after = streams.m_before[index], streams.m_after[index]
         tiers = (function.locate(before, row_basis), function.locate(after, row_basis)) \
             if isinstance(function, TierFunction) else None
@@ -217,7 +218,7 @@ class ComponentRun:
             rate = function.rates[tier] * (row_rate if row_rate is not None else 1)
             explanation = describe_tiers(function, credit, before, after, tiers, quota, amount, multiplier,
                                          row_rate=row_rate)
-            return RowLines(index, amount, text.pick(tier, function.labels), rate, multiplier, explanation)
+            return RowLines(index, amount, TextColumn.labels(tier, function.labels), rate, multiplier, explanation)
         if function.curve.extend_above:
             explanation = describe_curve(function, before, after, quota, target, amount, factor)
             return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation)

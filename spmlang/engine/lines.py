@@ -23,8 +23,25 @@ class TextColumn:
         self.chunks = chunks  # the same list object in every column taken from this one (see _whole)
         self.index = index
 
+    @staticmethod
+    def labels(index: np.ndarray, labels: list[str]) -> "TextColumn":
+        """labels[index] for each element (null where index < 0), with no string copied until resolved."""
+        index = np.asarray(index, dtype=np.int64)
+        return TextColumn([pa.array([*labels, None], pa.string())], np.where(index >= 0, index, len(labels)))
+
     def __len__(self) -> int:
         return int(self.index.size) if self.index is not None else sum(len(c) for c in self.chunks)
+
+    def labelled(self) -> pa.DictionaryArray:
+        """The strings dictionary-encoded (see text.labelled): for a column of a few labels (tiers), made of
+        :meth:`labels`, no string is copied per element."""
+        from spmlang.engine import text
+
+        whole = self._whole()
+        positions = self._positions()
+        if whole.null_count:
+            positions = np.where(np.asarray(whole.is_valid())[positions], positions, -1)
+        return text.labelled(positions, whole.cast(pa.string()))
 
     def _positions(self) -> np.ndarray:
         return self.index if self.index is not None else np.arange(len(self), dtype=np.int64)
@@ -49,12 +66,17 @@ class TextColumn:
     def _whole(self) -> pa.Array:
         """The strings as one array, made once and shared by every column taken from this one (the ledger
         is resolved a chunk at a time; a take from a chunked array would join the chunks on every call).
-        Large offsets: millions of explanations can pass 2 GiB of text."""
-        if len(self.chunks) != 1 or self.chunks[0].type != pa.large_string():
-            whole = pa.concat_arrays([chunk.cast(pa.large_string()) for chunk in self.chunks]) if self.chunks \
-                else pa.array([], pa.large_string())
+        Large offsets only past 2 GiB of text (millions of explanations)."""
+        if len(self.chunks) != 1 or self.chunks[0].type not in (pa.string(), pa.large_string()):
+            size = sum(chunk.nbytes for chunk in self.chunks)
+            kind = pa.string() if size < _STRING_BYTES else pa.large_string()
+            whole = pa.concat_arrays([chunk.cast(kind) for chunk in self.chunks]) if self.chunks \
+                else pa.array([], kind)
             self.chunks[:] = [whole]  # in place: the columns sharing this list share the joined array too
         return self.chunks[0]
+
+
+_STRING_BYTES = 1 << 30  # text (with offsets) held in one Arrow string array, at most: its offsets are int32
 
 
 @dataclass
@@ -115,10 +137,14 @@ def make_lines(n: int, *, payee, role, component: int, kind: str, period, phase:
         row=column(row, np.int64, -1), amount=column(amount, np.int64, 0), cut=column(cut, np.int64, 0),
         exact=column(amount if exact is None else exact, np.int64, 0),
         rate=column(rate, np.float64, np.nan), multiplier=column(multiplier, np.float64, 1.0),
-        tier=TextColumn([tier if tier is not None else pa.nulls(n, pa.string())]),
-        explanation=TextColumn([explanation]),
+        tier=_text(tier if tier is not None else TextColumn.labels(np.full(n, -1), [])),
+        explanation=_text(explanation),
         clause=column(clause, np.int32, -1),
     )
+
+
+def _text(values) -> TextColumn:
+    return values if isinstance(values, TextColumn) else TextColumn([values])
 
 
 def empty_lines() -> Lines:

@@ -57,7 +57,7 @@ LEDGER_SCHEMA = pa.schema([
 # so carried between processes and written to parquet; :func:`public` gives them as plain strings. Money and
 # ratios are built as decimal64 (int64 cents or millionths, not copied; parquet stores them as int64 either way).
 LABEL_COLUMNS = ("run_id", "plan", "plan_version", "plan_hash", "payee", "period", "component", "kind", "role",
-                 "rollup_from", "clause")
+                 "rollup_from", "tier", "clause")
 LABELS = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -169,7 +169,7 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
         "measure_after": _money(after, on_row),
         "attainment_before": _ratio(before / safe_quota, has_quota),
         "attainment_after": _ratio(after / safe_quota, has_quota),
-        "tier": lines.tier.resolve(),
+        "tier": lines.tier.labelled(),
         "rate": _ratio(lines.rate, ~np.isnan(lines.rate)),
         "multiplier": _ratio(lines.multiplier, on_row),
         "amount": cents_to_decimal64_array(cents_all),
