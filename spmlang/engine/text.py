@@ -195,13 +195,16 @@ def labelled(index: np.ndarray, labels) -> pa.DictionaryArray:
     index = np.asarray(index)
     labels = labels if isinstance(labels, pa.Array) else pa.array(labels, pa.string())
     valid = index >= 0
+    everywhere = bool(valid.all())
     used = np.zeros(len(labels), dtype=bool)
-    used[index[valid]] = True
+    used[index if everywhere else index[valid]] = True
     if not used.all():
         position = np.cumsum(used, dtype=np.int32) - 1  # old label -> its place among the labels used
-        index = np.where(valid, position[np.where(valid, index, 0)], -1)
+        index = position[index] if everywhere else np.where(valid, position[np.where(valid, index, 0)], -1)
         labels = labels.filter(pa.array(used))
-    indices = pa.array(np.where(valid, index, 0).astype(np.int32), mask=None if valid.all() else ~valid)
+    if everywhere:
+        return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32, copy=False)), labels)
+    indices = pa.array(np.where(valid, index, 0).astype(np.int32), mask=~valid)
     return pa.DictionaryArray.from_arrays(indices, labels)
 
 

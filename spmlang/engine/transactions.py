@@ -75,9 +75,10 @@ class InputRows:
     key_valid: np.ndarray
     rows: int
 
-    def keys(self, index: np.ndarray | None = None) -> pa.Array:
-        """The keys of the given input rows (all rows by default) as text, for messages and the ledger."""
-        return key_text(self.key_values, self.key_valid, index)
+    def keys(self, index: np.ndarray | None = None, present: np.ndarray | None = None) -> pa.Array:
+        """The keys of the given input rows (all rows by default) as text, for messages and the ledger; null
+        where ``present`` (if given) is false."""
+        return key_text(self.key_values, self.key_valid, index, present)
 
 
 def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
@@ -236,17 +237,23 @@ def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, low: int, span:
     return order if everyone else np.concatenate([order, np.flatnonzero(~valid).astype(kind)])
 
 
-def key_text(values, valid: np.ndarray, index: np.ndarray | None = None) -> pa.Array:
-    """Keys as text (null where empty), for the given rows."""
+def key_text(values, valid: np.ndarray, index: np.ndarray | None = None,
+             present: np.ndarray | None = None) -> pa.Array:
+    """Keys as text for the given rows (all by default): null where empty, or where ``present`` is false. The
+    nulls ride on the values' validity, so no text is copied to place them."""
+    valid = np.asarray(valid, dtype=bool)
     if index is not None:
-        values = values.take(pa.array(index)) if isinstance(values, (pa.Array, pa.ChunkedArray)) else \
-            np.asarray(values)[index]
-        valid = np.asarray(valid)[index]
+        valid = valid[index] if valid.ndim else valid
+    if present is not None:
+        valid = valid & present
+    null = None if np.all(valid) else ~np.broadcast_to(valid, (len(values) if index is None else len(index),))
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        texts = pc.cast(values, pa.string())
-    else:
-        texts = pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
-    return pc.if_else(pa.array(np.asarray(valid, dtype=bool)), texts, pa.scalar(None, pa.string()))
+        if index is not None or null is not None:
+            values = values.take(pa.array(np.arange(len(values)) if index is None else index, mask=null))
+        return values if values.type == pa.string() else pc.cast(values, pa.string())
+    numbers = np.asarray(values, dtype=np.int64)
+    numbers = numbers[index] if index is not None else numbers
+    return pc.cast(pa.array(numbers, mask=null), pa.string())
 
 
 def _reject_duplicates(values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, row_offset: int,

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine import text
+from spmlang.engine import grouping, text
 from spmlang.engine.calculator import PaidLines, RunOutput
 from spmlang.engine.crediting import ROLE_NAMES
 from spmlang.engine.lines import KINDS
@@ -85,7 +85,11 @@ def run_id(output: RunOutput, input_hashes: dict[str, str], options: dict) -> st
 
 def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     """A ratio (attainment, rate, share) as an exact decimal with 6 places; null where not valid."""
-    values = np.where(valid, np.nan_to_num(np.asarray(values, dtype=np.float64)), 0.0)
+    values = np.asarray(values, dtype=np.float64)
+    if grouping.is_uniform(values) and values.size:  # one value (a share of 100%): converted once
+        units = np.where(valid, to_units(np.clip(np.nan_to_num(values[:1]), -9e12, 9e12) * 1_000_000)[0], 0)
+        return cents_to_decimal64_array(units, valid, scale=6)
+    values = np.where(valid, np.nan_to_num(values), 0.0)
     return cents_to_decimal64_array(to_units(np.clip(values, -9e12, 9e12) * 1_000_000), valid, scale=6)
 
 
@@ -129,8 +133,8 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
     plan = output.plan
     settings = plan.settings
     txn_index = rows.txn[row] if len(rows) else np.zeros(n, np.int64)
-    txn = pc.if_else(pa.array(on_row), output.transactions.keys(txn_index), pa.scalar(None, pa.string())) \
-        if n and output.transactions.rows else pa.nulls(n, pa.string())
+    txn = output.transactions.keys(txn_index, on_row) if n and output.transactions.rows else \
+        pa.nulls(n, pa.string())
     dates = pa.array(np.where(on_row, rows.date[row] if len(rows) else 0, 0).astype(np.int32), pa.int32())
     dates = pc.if_else(pa.array(on_row), dates.cast(pa.date32()), pa.scalar(None, pa.date32())) if n else \
         pa.array([], pa.date32())
@@ -148,13 +152,16 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
     # inputs give the same ledger wherever they were run from.
     clause_text = [f"{PurePath(span.path).name}:{span.line}" for span in output.clauses]
     payees = output.payees.array
-    first = np.zeros(n, dtype=np.int32)
+    first = pa.array(np.zeros(n, dtype=np.int32))  # the indices of the four one-value columns, made once
+
+    def constant(value: str) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(first, pa.array([value], pa.string()))
 
     columns = {
-        "run_id": text.labelled(first, [run]),
-        "plan": text.labelled(first, [settings.name]),
-        "plan_version": text.labelled(first, [settings.version]),
-        "plan_hash": text.labelled(first, [plan.sha256]),
+        "run_id": constant(run),
+        "plan": constant(settings.name),
+        "plan_version": constant(settings.version),
+        "plan_hash": constant(plan.sha256),
         "payee": text.labelled(payee, payees),
         "period": text.labelled(period, output.calendar.labels),
         "component": text.labelled(lines.component, [c.name for c in plan.components]),
@@ -163,7 +170,7 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
         "rollup_from": text.labelled(np.where(on_row, rollup_from, -1), payees),
         "txn": txn,
         "date": dates,
-        "share": _ratio(rows.share[row] if len(rows) else np.zeros(n), on_row),
+        "share": _ratio(grouping.gather(rows.share, row) if len(rows) else np.zeros(n), on_row),
         "credit": _money(credit, on_row),
         "measure_before": _money(before, on_row),
         "measure_after": _money(after, on_row),
