@@ -246,6 +246,7 @@ class ComponentRun:
         index = lines.rows
         periods = basis.quota.shape[1]
         stream_of, period_of = streams.row_stream[index], rows.period[index]
+        before, after, payee = streams.m_before[index], streams.m_after[index], rows.payee[index]
         earned = np.zeros((streams.count, periods), dtype=np.int64)
         cells = grouping.starts_from_keys(stream_of, period_of)
         earned[stream_of[cells], period_of[cells]] = grouping.sums(lines.amount, cells)
@@ -253,17 +254,32 @@ class ComponentRun:
         repriced = np.zeros_like(earned)
         so_far = np.zeros(streams.count, dtype=np.int64)
         factor = self._factor(prepared, index)
+        # Re-pricing a run of rows whose measure runs on (each row starts where the last one ended) telescopes:
+        # the sum of E(after) - E(before) over the run is E(its end) - E(its start). Only rows with a factor
+        # other than 1 need their own E, for what the factor adds. Exact: E is one integer per measure.
+        run_start = grouping.starts_from_keys(stream_of)
+        run_start[1:] |= after[:-1] != before[1:]
+        scaled = factor != 1.0
+
+        def value(m: np.ndarray, at: np.ndarray, p: int) -> np.ndarray:
+            return function.value(m[at], _row_basis(basis, payee[at], p))
+
         for p in range(1, periods):
             so_far += earned[:, p - 1] + true_up[:, p - 1]
-            earlier = period_of < p
+            earlier = period_of < p  # a prefix of each stream's rows (they are in date order)
             if not np.any(earlier):
                 continue
-            sub = index[earlier]
-            amount = cumulative_lines(function, streams.m_before[sub], streams.m_after[sub],
-                                      _row_basis(basis, rows.payee[sub], p), factor[earlier])
-            groups = grouping.starts_from_keys(stream_of[earlier])
-            touched = stream_of[earlier][groups]
-            repriced[touched, p] = grouping.sums(amount, groups)
+            starts = np.flatnonzero(earlier & run_start)
+            ends = np.flatnonzero(earlier & ~np.append(earlier[1:] & ~run_start[1:], False))
+            runs = value(after, ends, p) - value(before, starts, p)
+            repriced_p = np.zeros(streams.count, dtype=np.int64)
+            np.add.at(repriced_p, stream_of[starts], runs)
+            own = np.flatnonzero(earlier & scaled)
+            if own.size:
+                delta = value(after, own, p) - value(before, own, p)
+                np.add.at(repriced_p, stream_of[own], apply_factor(delta, factor[own]) - delta)
+            touched = np.unique(stream_of[starts])
+            repriced[touched, p] = repriced_p[touched]
             true_up[touched, p] = repriced[touched, p] - so_far[touched]
         stream, period = np.nonzero(true_up)
         amount = true_up[stream, period]
