@@ -536,7 +536,7 @@ class Calculator:
         if row_lines.beyond_curve is not None:
             beyond[row_lines.rows] = row_lines.beyond_curve
         stream_key = lines.role.astype(np.int64) * (len(streams.payee) + 1) + lines.payee
-        order = np.lexsort((lines.row, lines.phase, lines.period, lines.payee, lines.role))
+        order = grouping.order_by(lines.role, lines.payee, lines.period, lines.phase, lines.row + 1)
         lines = lines.take(order)
         stream_key = stream_key[order]
         # Round what the rule earned, cumulatively per payee over the year; caps and gates then act on cents,

@@ -31,17 +31,25 @@ def exact(units: np.ndarray) -> pa.Array:
 
     The whole cents (truncated toward zero) are formatted as a decimal, and the further digits (at most
     four) come from a table: one pass over the values, whatever decimals they need."""
+    parts = exact_parts(units)
+    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "")
+
+
+def exact_parts(units: np.ndarray) -> list[pa.Array]:
+    """:func:`exact` as parts to join (the whole cents, then any further digits), so that a caller joining it
+    into a longer text joins once."""
     units = np.asarray(units, dtype=np.int64)
     magnitude = np.abs(units)
     rest = magnitude % CENT
     cents = np.where(units < 0, -(magnitude // CENT), magnitude // CENT)
     whole = pc.cast(cents_to_decimal_array(cents), pa.string())
-    if rest.any():
-        whole = pc.binary_join_element_wise(whole, pc.take(_further_digits(), pa.array(rest)), "")
-        small = np.flatnonzero((units < 0) & (cents == 0))  # -0.004: no sign left in the whole cents
-        if small.size:
-            whole = scatter(whole, small, pc.binary_join_element_wise("-", whole.take(pa.array(small)), ""))
-    return whole
+    if not rest.any():
+        return [whole]
+    further = pc.take(_further_digits(), pa.array(rest))
+    small = np.flatnonzero((units < 0) & (cents == 0))  # -0.004: no sign left in the whole cents
+    if small.size:
+        whole = scatter(whole, small, pc.binary_join_element_wise("-", whole.take(pa.array(small)), ""))
+    return [whole, further]
 
 
 @functools.lru_cache(maxsize=1)
