@@ -50,6 +50,7 @@ from spmlang.engine.inputs import load_table
 from spmlang.engine.limits import apply_caps, gate_lines
 from spmlang.engine.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
 from spmlang.engine.measures import Basis, Streams, build_streams, make_basis
+from spmlang.engine.memory import give_back_free_memory
 from spmlang.engine.money import CENT, UNIT, cumulative_cents, units_to_cents
 from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
 from spmlang.engine.sources import resolve_plan_file
@@ -315,6 +316,8 @@ class Calculator:
         loaded = load_table(deals, list(plan.transactions.columns), "transactions", in_pieces=True)
         sources["transactions"] = loaded
         txns = read_transactions(plan, loaded, lookups, self.calendar, inputs.strict)
+        if loaded.rows >= parallel.MIN_ROWS:  # what reading freed: crediting runs in it, not on top of it
+            give_back_free_memory()
         accounting = txns.accounting
 
         step("reading quotas, targets and the roster")

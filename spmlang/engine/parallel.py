@@ -14,7 +14,6 @@ it, and never when ``SPM_WORKERS`` is 1.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import shutil
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from spmlang.engine.memory import give_back_free_memory
 from spmlang.settings import count_setting
 
 AHEAD = 1  # results a worker may have ready before the parent has taken them (bounds memory)
@@ -69,7 +69,7 @@ def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> It
     The tables of a yielded shipment stay readable until the next one is asked for.
     """
     context = multiprocessing.get_context("fork")
-    _give_back_free_memory()
+    give_back_free_memory()  # not shared with the workers (see spmlang.engine.memory)
     folder = Path(tempfile.mkdtemp(prefix="spm-", dir=_shared_memory()))
     pipes, processes = [], []
     try:
@@ -108,19 +108,6 @@ def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> It
         for pipe in pipes:
             pipe.close()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _give_back_free_memory() -> None:
-    """Return the memory the allocators keep free (Arrow's pool, glibc's heap) to the system before forking.
-
-    Free memory at the fork is shared with the workers, and the parent's next allocations would write into
-    it: copy-on-write would then copy it for the parent while the workers still hold the old pages, which
-    they never use. At 10M rows this is ~250 MB of the run's peak."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    with contextlib.suppress(OSError, AttributeError):  # glibc only (Linux, where workers fork)
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _serve(work: Callable[[int], Shipment], indices: range, pipe, folder: Path) -> None:
