@@ -14,6 +14,7 @@ it, and never when ``SPM_WORKERS`` is 1.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -23,7 +24,7 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from spmlang.engine.memory import give_back_free_memory
 from spmlang.settings import count_setting
@@ -37,7 +38,7 @@ SHARED_MEMORY_NEEDED = 2 << 30  # free bytes /dev/shm must have to carry the shi
 class Shipment:
     """What a worker sends back for one batch: Arrow tables, and any other (small, picklable) value."""
 
-    tables: list = field(default_factory=list)
+    tables: Iterable = field(default_factory=list)  # Arrow tables; a generator makes each as it is sent
     value: object = None
 
 
@@ -132,18 +133,22 @@ def _serve(work: Callable[[int], Shipment], indices: range, pipe, folder: Path) 
 
 
 def _pack(shipment: Shipment, folder: Path, index: int) -> tuple:
+    """Write the shipment's tables to a file, each as soon as it is made (they may come from a generator:
+    a batch's tables are then never all held at once)."""
     import pyarrow as pa
 
-    path = None
-    if shipment.tables:
-        path = folder / f"batch-{index}.arrow"
-        # The stream format, not the file format: it lets dictionaries (a chunk's payees) differ from batch
-        # to batch.
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, shipment.tables[0].schema) as writer:
-            for table in shipment.tables:
-                writer.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
-                                   pa.RecordBatch.from_pylist([], schema=table.schema))
-    return str(path) if path else None, len(shipment.tables), shipment.value
+    tables = iter(shipment.tables)
+    first = next(tables, None)
+    if first is None:
+        return None, 0, shipment.value
+    path, count = folder / f"batch-{index}.arrow", 0
+    # The stream format, not the file format: it lets dictionaries (a chunk's payees) differ from batch to batch.
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, first.schema) as writer:
+        for table in itertools.chain([first], tables):
+            writer.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
+                               pa.RecordBatch.from_pylist([], schema=table.schema))
+            count += 1
+    return str(path), count, shipment.value
 
 
 def _unpack(payload: tuple) -> Shipment:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import PurePath
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -114,11 +115,11 @@ def ledger_chunks(output: RunOutput, run: str, progress=None, size: int = CHUNK)
         yield build_ledger(output, run)
 
 
-def _chunked(output: RunOutput, run: str, paid: PaidLines, size: int) -> list[pa.Table]:
-    """The ledger of one batch's lines, in chunks of at most ``size`` lines."""
+def _chunked(output: RunOutput, run: str, paid: PaidLines, size: int) -> Iterator[pa.Table]:
+    """The ledger of one batch's lines, in chunks of at most ``size`` lines, each built when it is asked for."""
     count = len(paid.lines)
-    return [build_ledger(output, run, paid.take(np.arange(start, min(start + size, count))))
-            for start in range(0, count, size)]
+    for start in range(0, count, size):
+        yield build_ledger(output, run, paid.take(np.arange(start, min(start + size, count))))
 
 
 def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> pa.Table:
