@@ -506,6 +506,9 @@ def _periods(result) -> list[str]:
 
 def main() -> None:
     """Entry point of the ``spm`` script."""
+    from spmlang.engine.memory import use_system_allocator
+
+    use_system_allocator()  # before pyarrow is used (see spmlang.engine.memory)
     try:
         app()
     except SystemExit as stop:

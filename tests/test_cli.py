@@ -181,3 +181,20 @@ def test_a_ledger_path_spm_cannot_write_is_refused_before_the_run(spm, tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     assert "cannot write" in result.stderr and ".parquet" in result.stderr
     assert_no_traceback(result)
+
+
+def test_spm_allocates_with_malloc_unless_the_environment_chooses():
+    """Arrow's bundled mimalloc keeps freed memory that malloc_trim cannot return (~100 MB of the peak at 10M
+    rows), so spm has Arrow use malloc as it starts, before pyarrow is used; ARROW_DEFAULT_MEMORY_POOL still
+    decides if set."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import sys; from spmlang import cli; cli.app = lambda: None; cli.main()\n"
+             "import pyarrow as pa; print(pa.default_memory_pool().backend_name)")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    chosen = [subprocess.run([sys.executable, "-c", probe], env=env | extra, capture_output=True, text=True,
+                             check=True).stdout.strip()
+              for extra in ({}, {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"})]
+    assert chosen == ["system", "mimalloc"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 
 
 def give_back_free_memory() -> None:
@@ -21,3 +22,16 @@ def give_back_free_memory() -> None:
     pa.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):  # glibc only (elsewhere there is no malloc_trim)
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def use_system_allocator() -> None:
+    """Have Arrow allocate with the C library's malloc rather than its bundled mimalloc, unless the
+    ``ARROW_DEFAULT_MEMORY_POOL`` environment variable already chooses. Arrow reads that variable once, when
+    it first allocates, so this must come before any use of pyarrow: ``spm`` does it as it starts.
+
+    For runs over large data: mimalloc keeps the pieces a large table was read in after they are freed (at
+    10M rows ~100 MB more at the peak, which :func:`give_back_free_memory` cannot return), where malloc's free
+    memory is returned or reused; the speed is the same. Not done on import: a program embedding spmlang
+    chooses its own allocator (setting the variable before importing pyarrow does it; see
+    docs/performance.md)."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
