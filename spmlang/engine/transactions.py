@@ -208,7 +208,8 @@ def _key_order(values, valid: np.ndarray) -> tuple[np.ndarray, bool]:
     present = values[valid] if not np.all(valid) else values
     low, high = (int(present.min()), int(present.max())) if present.size else (0, 0)
     if present.size and high - low < _DENSE_SPAN * values.size:
-        order = _distinct_dense_order(values, np.asarray(valid, dtype=bool), low, high - low + 1)
+        base = 0 if 0 <= low and high < _DENSE_SPAN * values.size else low  # 0: no keys shifted (a copy)
+        order = _distinct_dense_order(values, np.asarray(valid, dtype=bool), base, high - base + 1)
         if order is not None:
             return order, True
     if high - low < 2 ** 62:  # as offsets from the lowest key: a fast value sort (empty keys after the highest)
@@ -224,13 +225,15 @@ _DENSE_SPAN = 2
 def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, low: int, span: int) -> np.ndarray | None:
     """The key order of integer keys that are all distinct and span few values (ids from a sequence, however
     shuffled): each row is written into its key's slot and the slots read in order, with no sort (at 10M
-    rows, ~5x faster than sorting). None if a key repeats (the keys are then sorted)."""
+    rows, ~5x faster than sorting); ``low`` is the key of the first slot. None if a key repeats (the keys are
+    then sorted)."""
     n = values.size
     kind = np.int32 if n < 2 ** 31 else np.int64
     slots = np.full(span, -1, dtype=kind)
     everyone = bool(valid.all())
     rows = np.arange(n, dtype=kind) if everyone else np.flatnonzero(valid).astype(kind)
-    slots[(values if everyone else values[rows]) - low] = rows
+    keys = values if everyone else values[rows]
+    slots[keys - low if low else keys] = rows
     order = slots[slots >= 0]
     if order.size < rows.size:  # two rows wrote into one slot
         return None
