@@ -62,7 +62,7 @@ class Payees:
         from spmlang.engine.evaluate import on_text
 
         codes = on_text(values, lambda names: pc.index_in(pc.cast(names, pa.string()), value_set=self.array))
-        return pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+        return pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
 
 
 def distinct_names(values: pa.Array, mask: np.ndarray) -> list[str]:
