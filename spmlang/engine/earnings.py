@@ -232,7 +232,7 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
     fixed_rates = all(isinstance(label, str) for label in rate_labels)
     middle = _at_tier_times(tier_after, rate_labels, function.labels, multiplier) if fixed_rates else None
     if middle is not None:
-        described = text.join(text.amount(credit), middle, *text.exact_parts(amount))
+        described = text.join(*text.amount_parts(credit), middle, *text.exact_parts(amount))
     else:
         tail = _times(multiplier)
         if fixed_rates:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine.money import CENT, UNIT, cents_to_decimal_array, units_to_decimal_array
+from spmlang.engine.money import CENT, UNIT, units_to_decimal_array, units_to_scale
 
 
 def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
@@ -23,33 +23,54 @@ def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
     No thousands separators: on millions of ledger lines they would cost more than the rest of the text;
     :func:`pretty` adds them where people read a few lines (statements, explain).
     """
+    if decimals == 2:
+        return pc.binary_join_element_wise(*amount_parts(units), "")
     return pc.cast(units_to_decimal_array(np.asarray(units, dtype=np.int64), scale=decimals), pa.string())
+
+
+def amount_parts(units: np.ndarray) -> list[pa.Array]:
+    """:func:`amount` with 2 decimals as parts to join (see :func:`exact_parts`)."""
+    cents = units_to_scale(np.asarray(units, dtype=np.int64), 2)
+    return _cents_parts(cents, cents < 0)
+
+
+def _cents_parts(cents: np.ndarray, negative: np.ndarray) -> list[pa.Array]:
+    """Whole cents as text parts: the units with their sign ('-12', or '-0' where ``negative`` and less than
+    one), then '.CC' from a table of the hundred endings. An integer cast and a take: about half the time of
+    casting decimals to text."""
+    magnitude = np.abs(cents)
+    whole = magnitude // 100
+    text = pc.cast(pa.array(np.where(negative, -whole, whole)), pa.string())
+    small = np.flatnonzero(negative & (whole == 0))  # -0.50: no sign left in the units
+    if small.size:
+        text = scatter(text, small, pa.repeat(pa.scalar("-0", pa.string()), small.size))
+    return [text, pc.take(_hundredths(), pa.array(magnitude % 100))]
+
+
+@functools.lru_cache(maxsize=1)
+def _hundredths() -> pa.Array:
+    return pa.array([f".{cents:02d}" for cents in range(100)], pa.string())
 
 
 def exact(units: np.ndarray) -> pa.Array:
     """An exact amount: 2 decimals, or up to 6 where it has more (200.044, -0.004).
 
-    The whole cents (truncated toward zero) are formatted as a decimal, and the further digits (at most
-    four) come from a table: one pass over the values, whatever decimals they need."""
-    parts = exact_parts(units)
-    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "")
+    The whole cents (truncated toward zero) are formatted as text, and the further digits (at most four) come
+    from a table: one pass over the values, whatever decimals they need."""
+    return pc.binary_join_element_wise(*exact_parts(units), "")
 
 
 def exact_parts(units: np.ndarray) -> list[pa.Array]:
-    """:func:`exact` as parts to join (the whole cents, then any further digits), so that a caller joining it
-    into a longer text joins once."""
+    """:func:`exact` as parts to join (the units, the cents, then any further digits), so that a caller
+    joining it into a longer text joins once."""
     units = np.asarray(units, dtype=np.int64)
     magnitude = np.abs(units)
     rest = magnitude % CENT
     cents = np.where(units < 0, -(magnitude // CENT), magnitude // CENT)
-    whole = pc.cast(cents_to_decimal_array(cents), pa.string())
-    if not rest.any():
-        return [whole]
-    further = pc.take(_further_digits(), pa.array(rest))
-    small = np.flatnonzero((units < 0) & (cents == 0))  # -0.004: no sign left in the whole cents
-    if small.size:
-        whole = scatter(whole, small, pc.binary_join_element_wise("-", whole.take(pa.array(small)), ""))
-    return [whole, further]
+    parts = _cents_parts(cents, units < 0)  # -0.004: the sign shows though the whole cents are 0
+    if rest.any():
+        parts.append(pc.take(_further_digits(), pa.array(rest)))
+    return parts
 
 
 @functools.lru_cache(maxsize=1)
