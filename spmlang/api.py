@@ -92,6 +92,7 @@ class Result:
 
     @cached_property
     def _inputs(self) -> list:
+        """The inputs' records (absolute paths), each file hashed once for the run id and the manifest."""
         from spmlang.ledger.manifest import input_records
 
         return input_records(self._output.sources, None)
@@ -196,7 +197,7 @@ class Result:
     def manifest(self, base: str | Path | None = None):
         """The run manifest (paths relative to ``base``): plan, inputs, options, run id, row accounting."""
         from spmlang import __version__
-        from spmlang.ledger.manifest import PlanRecord, RunManifest, input_records, relative
+        from spmlang.ledger.manifest import PlanRecord, RunManifest, relative
 
         plan = self._output.plan
         plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), base)
@@ -204,7 +205,8 @@ class Result:
             engine=f"spmlang {__version__}", run_id=self.run_id,
             plan=PlanRecord(name=plan.settings.name, version=plan.settings.version, path=plan_path,
                             sha256=plan.sha256, source=plan.source),
-            inputs=input_records(self._output.sources, base) if base is not None else list(self._inputs),
+            inputs=[record.model_copy(update={"path": relative(Path(record.path), base)})
+                    if record.kind == "file" and base is not None else record for record in self._inputs],
             options=dict(self.options), accounting=self.accounting,
         )
 

@@ -38,6 +38,25 @@ def test_run_writes_a_manifest_and_the_same_inputs_give_the_same_bytes(spm, work
     assert "timestamp" not in json.dumps(manifest.model_dump()).lower()
 
 
+def test_each_input_file_is_hashed_once_for_the_run_id_and_the_manifest(workspace, monkeypatch):
+    from spmlang.ledger import manifest as manifest_module
+
+    hashed = []
+    real = manifest_module.sha256_file
+    monkeypatch.setattr(manifest_module, "sha256_file", lambda path: hashed.append(path) or real(path))
+    data = workspace / "examples/data"
+    result = spmlang.load(workspace / "examples/plans/sdr.spm").run(data / "sdr_activities.csv",
+                                                                     quotas=data / "sdr_quotas.csv")
+    assert result.run_id
+    ledger = result.write(workspace / "out" / "ledger.parquet")
+    inputs = [path for path in hashed if path != ledger]
+    assert sorted(inputs) == sorted({*inputs}) and len(inputs) == 2  # deals and quotas, once each
+    manifest = RunManifest.read(workspace / "out" / "ledger.manifest.json")
+    assert {i.name: i.path for i in manifest.inputs} == {"transactions": "../examples/data/sdr_activities.csv",
+                                                         "quotas": "../examples/data/sdr_quotas.csv"}
+    assert verify(ledger).identical
+
+
 def test_verify_identical_then_says_what_changed(spm, workspace):
     assert spm("run", *AE_ARGS, "--out", "out/ledger.csv", "-q", cwd=workspace).returncode == 0
     same = spm("verify", "out/ledger.csv", cwd=workspace)
