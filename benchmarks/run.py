@@ -103,10 +103,13 @@ def main() -> None:
     scaling = []
     for rows in [int(r) for r in args.scaling.split(",") if r.strip()]:
         scaled = generate_if_needed(rows, args.payees, data, generate)
-        print(f"running spm on {rows:,} rows ...", file=sys.stderr, flush=True)
-        outcome = run_contender("spm", scaled["deals"], scaled["quotas"], scaled["targets"])
-        outcome.pop("totals", None)
-        scaling.append({"rows": rows, **outcome})
+        measured = {}
+        for name in ("spm", "floor"):  # the floor as well: what the machine itself does as the data grows
+            print(f"running {name} on {rows:,} rows ...", file=sys.stderr, flush=True)
+            outcome = run_contender(name, scaled["deals"], scaled["quotas"], scaled["targets"])
+            outcome.pop("totals", None)
+            measured[name] = outcome
+        scaling.append({"rows": rows, **measured["spm"], "floor": measured["floor"]})
     report = {"rows": args.rows, "payees": args.payees, "columns_mb": columns_size(paths["deals"]),
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
               "results": results, "scaling": scaling}
@@ -142,11 +145,23 @@ def render(report: dict) -> str:
         lines.append(f"{r['name']:<10} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} {r['peak_mb']:>9.0f} "
                      f"{ratio:>8}  {verified}")
     if report["scaling"]:
-        lines += ["", "spm as the data grows:", f"{'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}"]
+        lines += ["", "spm as the data grows, beside the floor (x: against the size above; linear when the time grows as "
+                  "the rows do):",
+                  f"{'rows':>12} {'x rows':>7} {'seconds':>9} {'x time':>7} {'rows/s':>12} {'peak MB':>9} "
+                  f"{'floor s':>9} {'x time':>7} {'vs floor':>9}"]
+        above: dict = {}
         for s in report["scaling"]:
-            if "seconds" in s:
-                lines.append(f"{s['rows']:>12,} {s['seconds']:>9.2f} {s['rows'] / s['seconds']:>12,.0f} "
-                             f"{s['peak_mb']:>9.0f}")
+            if "seconds" not in s:
+                lines.append(f"{s['rows']:>12,} {s.get('error', '')}")
+                continue
+            floor = s.get("floor", {})
+            now = {"rows": s["rows"], "spm": s["seconds"], "floor": floor.get("seconds")}
+            x = {key: f"{now[key] / above[key]:.2f}" if now[key] and above.get(key) else "" for key in now}
+            floor_columns = f"{floor['seconds']:>9.2f} {x['floor']:>7} {s['seconds'] / floor['seconds']:>8.2f}x" \
+                if "seconds" in floor else f"{floor.get('error', ''):>27}"
+            lines.append(f"{s['rows']:>12,} {x['rows']:>7} {s['seconds']:>9.2f} {x['spm']:>7} "
+                         f"{s['rows'] / s['seconds']:>12,.0f} {s['peak_mb']:>9.0f} {floor_columns}")
+            above = now
     return "\n".join(lines)
 
 

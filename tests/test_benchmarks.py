@@ -51,3 +51,17 @@ def test_each_baseline_pays_what_spm_pays_to_the_cent(data, spm_totals, name):
     totals = function(pq.read_table(data["deals"], columns=NEEDED), pq.read_table(data["quotas"]),
                       pq.read_table(data["targets"]))
     assert {key: value for key, value in totals.items() if value} == spm_totals
+
+
+def test_the_report_shows_growth_against_the_size_above_for_spm_and_the_floor():
+    from benchmarks.run import render
+
+    report = {"rows": 1_000, "payees": 10, "columns_mb": 1.0, "machine": {"cpus": 2},
+              "results": [{"name": "spm", "seconds": 2.0, "peak_mb": 100.0}],
+              "scaling": [{"rows": 1_000, "seconds": 2.0, "peak_mb": 100.0, "floor": {"seconds": 1.0}},
+                          {"rows": 5_000, "seconds": 11.0, "peak_mb": 400.0, "floor": {"seconds": 4.0}},
+                          {"rows": 10_000, "seconds": 20.0, "peak_mb": 700.0, "floor": {"error": "exit status 1"}}]}
+    lines = render(report).splitlines()
+    five, ten = (next(line.split() for line in lines if line.lstrip().startswith(rows)) for rows in ("5,000", "10,000"))
+    assert five == ["5,000", "5.00", "11.00", "5.50", "455", "400", "4.00", "4.00", "2.75x"]
+    assert ten[:4] == ["10,000", "2.00", "20.00", "1.82"] and ten[-3:] == ["exit", "status", "1"]
