@@ -267,3 +267,33 @@ def test_text_columns_resolve_to_their_strings_however_taken_and_joined():
         part = shuffled.take(np.arange(start, min(start + 3, len(order))))
         assert part.resolve().to_pylist() == [strings[i] for i in order[start:start + 3]]
     assert TextColumn([pa.array(["x"])]).resolve().to_pylist() == ["x"]
+
+
+@pytest.mark.parametrize("more_excluded", [0, 8])  # 8: so few rows credited that they are evaluated as rows
+def test_a_component_reads_only_the_transactions_it_credits(more_excluded):
+    """Component expressions of a transaction's columns are evaluated per transaction (or, when filters left
+    few, per credit row): a transaction the plan excludes is never rejected for what a component could not
+    read of it, and one it credits is rejected once, with its own key in the message."""
+    plan = make_plan("""
+table rates {
+  column kind text
+  column rate percent
+  key kind
+  rows {
+    new     10%
+  }
+}
+component commission {
+  rate rates[kind]
+}
+""", rollup="where positive: amount > $0")
+    rows = deals(("D1", "a", "2027-01-10", 1000, "new"), ("D2", "a", "2027-01-11", 2000, "mystery"),
+                 ("D3", "a", "2027-01-12", -500, "mystery"), ("D4", "a", "2027-01-13", 3000, "new"),
+                 *((f"X{i}", "a", "2027-01-14", -1, "mystery") for i in range(more_excluded)))
+    result = plan.run(rows, quotas=QUOTAS)
+    assert by_txn(result) == {"D1": d("100.00"), "D4": d("300.00")}
+    assert result.accounting["excluded"] == {"positive": 1 + more_excluded}
+    assert result.accounting["rejected"] == {"missing_lookup": 1}
+    rejected = result.rejects.to_pylist()
+    assert [(r["row"], r["key"], r["reason"], r["column"], r["message"]) for r in rejected] == \
+        [(2, "D2", "missing_lookup", "kind", "'mystery' is not in table rates")]

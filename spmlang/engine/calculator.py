@@ -489,15 +489,18 @@ class Calculator:
 
         credit_type = self.plan.transactions.credit_type
         credit = rows.credit if credit_type is Type.MONEY else rows.credit / UNIT
+        # Expressions of the transaction's columns alone are evaluated per transaction (see evaluate_rows),
+        # unless filters left so few rows that evaluating every transaction would cost more than gathering.
+        transactions = Frame(txns.frame.n, txns.frame.columns, tables=lookups) if 2 * n >= txns.frame.n else None
         prepared = []
         for spec in self.plan.components:
-            # A frame per component: the columns it gathers per credit row (~80 MB each at 10M rows) are let
-            # go before the next component's are gathered.
+            # A frame per component: the columns it gathers per credit row (~80 MB each at 10M rows) for
+            # expressions of a row's credit, share or payee are let go before the next component's.
             frame = Frame(n, {name: gathered(name) for name in txns.columns}, tables=lookups, builtins={
                 "credit": Vec(credit, True, credit_type),
                 "share": Vec(rows.share, True, Type.NUMBER),
                 "payee": lambda: Vec(payees.array.take(pa.array(rows.payee)), True, Type.TEXT),
-            })
+            }, source=transactions, source_rows=rows.txn)
             prepared.append(prepare(spec, rows, frame))
             for issue in frame.issues:
                 self._reject_rows(rows, issue.mask, issue.subject, issue.message, txns.accounting, issue.column)

@@ -37,7 +37,7 @@ from spmlang.engine.earnings import (
     describe_curve,
     describe_tiers,
 )
-from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate, materialize, truth
+from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate_rows, materialize, truth
 from spmlang.engine.lines import TextColumn
 from spmlang.engine.measures import Basis, Streams
 from spmlang.engine.money import UNIT, decimal_to_units, to_units
@@ -88,10 +88,10 @@ def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
     role = 1 if spec.role == "rollup" else 0
     selected = rows.role == role
     for row_filter in spec.filters:
-        selected &= truth(evaluate(row_filter.expr, frame), n)
+        selected &= truth(evaluate_rows(row_filter.expr, frame), n)
     multiplier = grouping.uniform(1.0, n)
     for m in spec.multipliers:
-        applies = truth(evaluate(m.condition, frame), n)
+        applies = truth(evaluate_rows(m.condition, frame), n)
         if not applies.any():
             continue
         if grouping.is_uniform(multiplier):  # no copy of the column made for the product
@@ -101,12 +101,12 @@ def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
     rate = pay = None
     rule = spec.rule
     if isinstance(rule, RateRule):
-        value, rows_of = _per_row(evaluate(rule.rate, frame), n)
+        value, rows_of = _per_row(evaluate_rows(rule.rate, frame), n)
         rate = as_float(value) if value.type is not Type.MONEY else np.asarray(value.values, np.float64) / UNIT
         rate = rows_of(np.where(value.valid, rate, np.nan))
         _require(selected, value.valid, frame, f"the rate of component '{spec.name}' is empty ({rule.rate_text})")
     elif isinstance(rule, PayPerRowRule):
-        value, rows_of = _per_row(evaluate(rule.amount, frame), n)
+        value, rows_of = _per_row(evaluate_rows(rule.amount, frame), n)
         pay = rows_of(np.where(value.valid, np.asarray(value.values, np.int64), 0))
         _require(selected, value.valid, frame, f"the payment of component '{spec.name}' is empty ({rule.amount_text})")
     return Prepared(selected, multiplier, rate, pay)

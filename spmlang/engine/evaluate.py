@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from spmlang.check import ir
 from spmlang.check.ir import Type
+from spmlang.engine import grouping
 from spmlang.engine.calendar import to_days
 from spmlang.engine.money import UNIT, decimal_to_units, to_units
 
@@ -52,6 +53,8 @@ class Frame:
     builtins: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)  # name -> LookupTable
     issues: list = field(default_factory=list)
+    source: "Frame | None" = None  # the rows these rows come from (credit rows: transactions); see evaluate_rows
+    source_rows: np.ndarray | None = None  # each row's row in ``source``
 
     def column(self, name: str) -> Vec:
         value = self.columns[name]
@@ -123,6 +126,35 @@ def truth(vec: Vec, n: int) -> np.ndarray:
 def evaluate(node: ir.IR, frame: Frame) -> Vec:
     handler = _HANDLERS[type(node)]
     return handler(node, frame)
+
+
+def evaluate_rows(node: ir.IR, frame: Frame) -> Vec:
+    """``node`` for each row of ``frame``. An expression of its source's columns alone (no builtin: not a
+    credit row's credit, share or payee) is evaluated once per source row, where the columns lie, and its
+    result gathered: no column is gathered into every row first, and a transaction split between payees is
+    evaluated once. What the source could not evaluate is left on ``frame`` as issues of its rows, in the order
+    the expression met them."""
+    source = frame.source
+    if source is None or ir.builtins_used(node):
+        return evaluate(node, frame)
+    vec = evaluate(node, source)
+    index = frame.source_rows
+    for issue in source.issues:
+        mask = issue.mask[index]
+        if mask.any():
+            message = issue.message if isinstance(issue.message, str) else issue.message.take(pa.array(index))
+            frame.issues.append(Issue(mask, issue.subject, message, issue.column))
+    source.issues.clear()
+    return Vec(_gathered(vec.values, index), _gathered(vec.valid, index), vec.type)
+
+
+def _gathered(values, index: np.ndarray):
+    """A value per row of a source's value (a constant stays one)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.take(pa.array(index))
+    if np.ndim(values) == 0:
+        return values
+    return grouping.gather(np.asarray(values), index)
 
 
 # ---------------------------------------------------------------------- leaves
