@@ -2,7 +2,8 @@
 
     python -m benchmarks.run --rows 10000000            # the full run (10M transactions, 10k payees)
     python -m benchmarks.run --rows 1000000             # a quick look
-    python -m benchmarks.run --rows 1000000 --scaling 1000000,10000000,50000000   # spm's time as data grows
+    python -m benchmarks.run --rows 10000000 --repeat 3 # each three times, in rounds; the median
+    python -m benchmarks.run --rows 1000000 --scaling 1000000,10000000,50000000   # spm and the floor as data grows
 
 For each contender: wall time (its own process, imports included), rows per second, peak memory, the
 ratio to spm, and whether its payouts equal spm's to the cent. Each baseline is first verified on a
@@ -73,8 +74,13 @@ def main() -> None:
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help="comma-separated; plain Python is skipped above 2M rows unless named")
     parser.add_argument("--scaling", default="", help="also time spm at these row counts, e.g. 1000000,10000000")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="time each contender this many times, in rounds, and report the median (and the "
+                             "range): on a shared or virtual machine one run proves little")
     parser.add_argument("--json", type=Path, default=None, help="where to write the results (default benchmarks/results)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     from benchmarks.generate import generate
 
     data = HERE / "data"
@@ -82,7 +88,7 @@ def main() -> None:
     chosen = [c.strip() for c in args.contenders.split(",") if c.strip()]
     if "python" in chosen and args.rows > 2_000_000 and "--contenders" not in " ".join(sys.argv):
         chosen.remove("python")
-    results = []
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as folder:
         small = sample(paths["deals"], 200_000, Path(folder))
         reference = run_contender("spm", small, paths["quotas"], paths["targets"])
@@ -93,10 +99,12 @@ def main() -> None:
             if name not in ("spm", "floor"):
                 check = run_contender(name, small, paths["quotas"], paths["targets"])
                 if check.get("totals") != reference:
-                    results.append({"name": name, "error": "does not match spm on the 200,000-row sample"})
-                    continue
-            print(f"running {name} on {args.rows:,} rows ...", file=sys.stderr, flush=True)
-            results.append(run_contender(name, paths["deals"], paths["quotas"], paths["targets"]))
+                    results[name] = {"name": name, "error": "does not match spm on the 200,000-row sample"}
+    timed = [name for name in chosen if name not in results]
+    runs = rounds(timed, args.repeat, args.rows, lambda name, first: run_contender(
+        name, paths["deals"], paths["quotas"], paths["targets"], totals=first))
+    results.update({name: summary(name, runs[name]) for name in timed})
+    results = [results[name] for name in chosen]
     spm_totals = next((r["totals"] for r in results if r["name"] == "spm" and "totals" in r), None)
     for result in results:
         if "totals" in result and result["name"] != "floor":
@@ -106,11 +114,10 @@ def main() -> None:
     scaling = []
     for rows in [int(r) for r in args.scaling.split(",") if r.strip()]:
         scaled = generate_if_needed(rows, args.payees, data, generate)
-        measured = {}
-        for name in ("spm", "floor"):  # the floor as well: what the machine itself does as the data grows
-            print(f"running {name} on {rows:,} rows ...", file=sys.stderr, flush=True)
-            measured[name] = run_contender(name, scaled["deals"], scaled["quotas"], scaled["targets"], totals=False)
-        scaling.append({"rows": rows, **measured["spm"], "floor": measured["floor"]})
+        # The floor as well: what the machine itself does as the data grows.
+        measured = rounds(["spm", "floor"], args.repeat, rows, lambda name, first: run_contender(
+            name, scaled["deals"], scaled["quotas"], scaled["targets"], totals=False))
+        scaling.append({"rows": rows, **summary("spm", measured["spm"]), "floor": summary("floor", measured["floor"])})
     report = {"rows": args.rows, "payees": args.payees, "columns_mb": columns_size(paths["deals"]),
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
               "results": results, "scaling": scaling}
@@ -119,6 +126,34 @@ def main() -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {target}")
+
+
+def rounds(names: list[str], repeat: int, rows: int, run) -> dict[str, list[dict]]:
+    """Each contender timed ``repeat`` times, in rounds (every contender once, then again), so that a machine
+    slower for a while slows each of them alike. ``run(name, first)``: one timing; ``first`` is the first round."""
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for round_ in range(repeat):
+        for name in names:
+            which = f" (round {round_ + 1} of {repeat})" if repeat > 1 else ""
+            print(f"running {name} on {rows:,} rows{which} ...", file=sys.stderr, flush=True)
+            runs[name].append(run(name, round_ == 0))
+    return runs
+
+
+def summary(name: str, runs: list[dict]) -> dict:
+    """A contender's timings as one result: the median time, the highest peak, every time (``runs``), and the
+    totals of the first run. A run that failed makes the result its error."""
+    failed = next((r for r in runs if "seconds" not in r), None)
+    if failed is not None:
+        return {"name": name, "error": failed.get("error", "failed")}
+    seconds = sorted(r["seconds"] for r in runs)
+    middle = len(seconds) // 2
+    median = seconds[middle] if len(seconds) % 2 else (seconds[middle - 1] + seconds[middle]) / 2
+    result = {"name": name, "seconds": median, "peak_mb": max(r["peak_mb"] for r in runs),
+              "runs": [r["seconds"] for r in runs]}
+    if "totals" in runs[0]:
+        result["totals"] = runs[0]["totals"]
+    return result
 
 
 def generate_if_needed(rows: int, payees: int, data: Path, generate) -> dict:
@@ -134,17 +169,23 @@ def generate_if_needed(rows: int, payees: int, data: Path, generate) -> dict:
 def render(report: dict) -> str:
     rows = report["rows"]
     spm = next((r for r in report["results"] if r["name"] == "spm" and "seconds" in r), None)
+    repeated = max((len(r.get("runs", [])) for r in report["results"]), default=1) > 1
     lines = [f"{rows:,} transactions, {report['payees']:,} payees; the columns read take "
-             f"{report['columns_mb']:.0f} MB in memory; {report['machine']['cpus']} CPUs", "",
-             f"{'contender':<10} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'vs spm':>8}  verified"]
+             f"{report['columns_mb']:.0f} MB in memory; {report['machine']['cpus']} CPUs", ""]
+    if repeated:
+        lines += [f"seconds: the median of {max(len(r.get('runs', [])) for r in report['results'])} runs in rounds "
+                  "(range: the fastest and slowest); peak: the highest", ""]
+    lines.append(f"{'contender':<10} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'vs spm':>8}  verified"
+                 + ("     range" if repeated else ""))
     for r in report["results"]:
         if "seconds" not in r:
             lines.append(f"{r['name']:<10} {r.get('error', '')}")
             continue
         ratio = f"{r['seconds'] / spm['seconds']:.2f}x" if spm else ""
         verified = {True: "to the cent", False: "DIFFERS", None: ""}[r.get("verified")]
+        spread = f"  {min(r['runs']):.2f}-{max(r['runs']):.2f}" if repeated and r.get("runs") else ""
         lines.append(f"{r['name']:<10} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} {r['peak_mb']:>9.0f} "
-                     f"{ratio:>8}  {verified}")
+                     f"{ratio:>8}  {verified:<11}{spread}".rstrip())
     if report["scaling"]:
         lines += ["", "spm as the data grows, beside the floor (x: against the size above; linear when the time grows as "
                   "the rows do):",
