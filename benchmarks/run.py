@@ -13,6 +13,7 @@ sample of 200,000 rows; a baseline that does not match is not timed. Results are
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -120,12 +121,24 @@ def main() -> None:
         scaling.append({"rows": rows, **summary("spm", measured["spm"]), "floor": summary("floor", measured["floor"])})
     report = {"rows": args.rows, "payees": args.payees, "columns_mb": columns_size(paths["deals"]),
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+              "libraries": libraries(),
               "results": results, "scaling": scaling}
     print(render(report))
     target = args.json or HERE / "results" / f"bench_{args.rows}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {target}")
+
+
+def libraries() -> dict[str, str]:
+    """The versions of what the contenders run on (a faster polars is a different race)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("spmlang", "numpy", "pyarrow", "polars", "duckdb", "pandas"):
+        with contextlib.suppress(PackageNotFoundError):
+            found[name] = version(name)
+    return found
 
 
 def rounds(names: list[str], repeat: int, rows: int, run) -> dict[str, list[dict]]:
@@ -171,7 +184,10 @@ def render(report: dict) -> str:
     spm = next((r for r in report["results"] if r["name"] == "spm" and "seconds" in r), None)
     repeated = max((len(r.get("runs", [])) for r in report["results"]), default=1) > 1
     lines = [f"{rows:,} transactions, {report['payees']:,} payees; the columns read take "
-             f"{report['columns_mb']:.0f} MB in memory; {report['machine']['cpus']} CPUs", ""]
+             f"{report['columns_mb']:.0f} MB in memory; {report['machine']['cpus']} CPUs"]
+    if report.get("libraries"):
+        lines.append(", ".join(f"{name} {v}" for name, v in report["libraries"].items()))
+    lines.append("")
     if repeated:
         lines += [f"seconds: the median of {max(len(r.get('runs', [])) for r in report['results'])} runs in rounds "
                   "(range: the fastest and slowest); peak: the highest", ""]
