@@ -70,11 +70,11 @@ def columns_size(deals: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="spm against pandas, polars, DuckDB, plain Python and the floor")
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--payees", type=int, default=10_000)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="transactions (default 10,000,000)")
+    parser.add_argument("--payees", type=int, default=10_000, help="payees (default 10,000)")
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help="comma-separated; plain Python is skipped above 2M rows unless named")
-    parser.add_argument("--scaling", default="", help="also time spm at these row counts, e.g. 1000000,10000000")
+    parser.add_argument("--scaling", default="", help="also time spm and the floor at these row counts, e.g. 1000000,10000000,50000000")
     parser.add_argument("--repeat", type=int, default=1,
                         help="time each contender this many times, in rounds, and report the median (and the "
                              "range): on a shared or virtual machine one run proves little")
