@@ -7,9 +7,9 @@ Peak memory is the most the command's whole process tree held at once: the sum o
 it started, plus the files spm passes between its processes in shared memory (``/dev/shm/spm-*``), which
 take memory without belonging to a process. It is sampled every 50 ms, or less often when a sample is
 costly (see SAMPLE_COST_RATIO), and never less than the largest single process's own peak (``ru_maxrss``,
-exact but blind to other processes). Started from this small
-launcher rather than from the harness, the figure is the command's own: on Linux a child started straight
-from the harness would inherit the harness's peak resident size in ``ru_maxrss``.
+exact but blind to other processes). Started from this small launcher rather than from the harness, the
+figure is the command's own: on Linux a child started straight from the harness would inherit the
+harness's peak resident size in ``ru_maxrss``.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,7 +75,8 @@ def main() -> None:
     parser.add_argument("--payees", type=int, default=10_000, help="payees (default 10,000)")
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help="comma-separated; plain Python is skipped above 2M rows unless named")
-    parser.add_argument("--scaling", default="", help="also time spm and the floor at these row counts, e.g. 1000000,10000000,50000000")
+    parser.add_argument("--scaling", default="",
+                        help="also time spm and the floor at these row counts, e.g. 1000000,10000000,50000000")
     parser.add_argument("--repeat", type=int, default=1,
                         help="time each contender this many times, in rounds, and report the median (and the "
                              "range): on a shared or virtual machine one run proves little")
@@ -159,10 +161,8 @@ def summary(name: str, runs: list[dict]) -> dict:
     failed = next((r for r in runs if "seconds" not in r), None)
     if failed is not None:
         return {"name": name, "error": failed.get("error", "failed")}
-    seconds = sorted(r["seconds"] for r in runs)
-    middle = len(seconds) // 2
-    median = seconds[middle] if len(seconds) % 2 else (seconds[middle - 1] + seconds[middle]) / 2
-    result = {"name": name, "seconds": median, "peak_mb": max(r["peak_mb"] for r in runs),
+    result = {"name": name, "seconds": statistics.median(r["seconds"] for r in runs),
+              "peak_mb": max(r["peak_mb"] for r in runs),
               "runs": [r["seconds"] for r in runs]}
     if "totals" in runs[0]:
         result["totals"] = runs[0]["totals"]
@@ -182,15 +182,16 @@ def generate_if_needed(rows: int, payees: int, data: Path, generate) -> dict:
 def render(report: dict) -> str:
     rows = report["rows"]
     spm = next((r for r in report["results"] if r["name"] == "spm" and "seconds" in r), None)
-    repeated = max((len(r.get("runs", [])) for r in report["results"]), default=1) > 1
+    repeats = max((len(r.get("runs", [])) for r in report["results"]), default=1)
+    repeated = repeats > 1
     lines = [f"{rows:,} transactions, {report['payees']:,} payees; the columns read take "
              f"{report['columns_mb']:.0f} MB in memory; {report['machine']['cpus']} CPUs"]
     if report.get("libraries"):
         lines.append(", ".join(f"{name} {v}" for name, v in report["libraries"].items()))
     lines.append("")
     if repeated:
-        lines += [f"seconds: the median of {max(len(r.get('runs', [])) for r in report['results'])} runs in rounds "
-                  "(range: the fastest and slowest); peak: the highest", ""]
+        lines += [f"seconds: the median of {repeats} runs in rounds (range: the fastest and slowest); peak: the "
+                  "highest", ""]
     lines.append(f"{'contender':<10} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'vs spm':>8}  verified"
                  + ("     range" if repeated else ""))
     for r in report["results"]:
@@ -203,8 +204,8 @@ def render(report: dict) -> str:
         lines.append(f"{r['name']:<10} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} {r['peak_mb']:>9.0f} "
                      f"{ratio:>8}  {verified:<11}{spread}".rstrip())
     if report["scaling"]:
-        lines += ["", "spm as the data grows, beside the floor (x: against the size above; linear when the time grows as "
-                  "the rows do):",
+        lines += ["", "spm as the data grows, beside the floor (x: against the size above; linear when the time "
+                  "grows as the rows do):",
                   f"{'rows':>12} {'x rows':>7} {'seconds':>9} {'x time':>7} {'rows/s':>12} {'peak MB':>9} "
                   f"{'floor s':>9} {'x time':>7} {'vs floor':>9}"]
         above: dict = {}

@@ -130,8 +130,7 @@ component commission {
     assert by_txn(result) == {"D1": d("4,500.00"), "C1": d("-2,500.00")}
 
 
-def test_accelerator_on_a_per_row_rate():
-    plan = make_plan("""
+RATES_BY_KIND = """
 table rates {
   column kind text
   column rate percent
@@ -141,6 +140,11 @@ table rates {
     renewal 5%
   }
 }
+"""
+
+
+def test_accelerator_on_a_per_row_rate():
+    plan = make_plan(RATES_BY_KIND + """
 component commission {
   rate rates[kind]
   accelerator on attainment {
@@ -274,15 +278,7 @@ def test_a_component_reads_only_the_transactions_it_credits(more_excluded):
     """Component expressions of a transaction's columns are evaluated per transaction (or, when filters left
     few, per credit row): a transaction the plan excludes is never rejected for what a component could not
     read of it, and one it credits is rejected once, with its own key in the message."""
-    plan = make_plan("""
-table rates {
-  column kind text
-  column rate percent
-  key kind
-  rows {
-    new     10%
-  }
-}
+    plan = make_plan(RATES_BY_KIND + """
 component commission {
   rate rates[kind]
 }
