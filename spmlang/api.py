@@ -179,20 +179,19 @@ class Result:
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
         from spmlang.ledger.build import LEDGER_SCHEMA, ledger_chunks
         from spmlang.ledger.io import write_chunks, write_table
-        from spmlang.ledger.manifest import FileRecord, manifest_path, relative, sha256_file
+        from spmlang.ledger.manifest import FileRecord, manifest_path, relative
 
         # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
-        path, rows = write_chunks(ledger_chunks(self._output, self.run_id, progress), path, LEDGER_SCHEMA)
-        base = path.resolve().parent
+        ledger = write_chunks(ledger_chunks(self._output, self.run_id, progress), path, LEDGER_SCHEMA)
+        base = ledger.path.resolve().parent
         manifest = self.manifest(base)
-        manifest.ledger = FileRecord(path=relative(path, base), format=path.suffix.lstrip("."),
-                                     sha256=sha256_file(path), rows=rows)
-        if rejects is not None:
-            rejects_path = write_table(self.rejects, rejects)
-            manifest.rejects = FileRecord(path=relative(rejects_path, base), format=rejects_path.suffix.lstrip("."),
-                                          sha256=sha256_file(rejects_path), rows=self.rejects.num_rows)
-        manifest_path(path).write_text(manifest.to_json(), encoding="utf-8")
-        return path
+        written = [("ledger", ledger)] + ([("rejects", write_table(self.rejects, rejects))] if rejects is not None
+                                          else [])
+        for field, file in written:
+            setattr(manifest, field, FileRecord(path=relative(file.path, base), format=file.path.suffix.lstrip("."),
+                                                sha256=file.sha256, rows=file.rows))
+        manifest_path(ledger.path).write_text(manifest.to_json(), encoding="utf-8")
+        return ledger.path
 
     def manifest(self, base: str | Path | None = None):
         """The run manifest (paths relative to ``base``): plan, inputs, options, run id, row accounting."""

@@ -105,9 +105,9 @@ def verify(ledger: str | Path) -> Verification:
     from spmlang.ledger.io import write_chunks
 
     with tempfile.TemporaryDirectory() as folder:
-        again, _ = write_chunks(ledger_chunks(rerun._output, rerun.run_id), Path(folder) /
-                                f"ledger.{manifest.ledger.format}", LEDGER_SCHEMA)
-        reproduced = sha256_file(again) == manifest.ledger.sha256
+        again = write_chunks(ledger_chunks(rerun._output, rerun.run_id), Path(folder) /
+                             f"ledger.{manifest.ledger.format}", LEDGER_SCHEMA)
+        reproduced = again.sha256 == manifest.ledger.sha256
     result.identical = reproduced and file_unchanged
     if rerun.run_id != manifest.run_id and not result.findings:
         result.findings.append("the run id differs")

@@ -57,6 +57,20 @@ def test_each_input_file_is_hashed_once_for_the_run_id_and_the_manifest(workspac
     assert verify(ledger).identical
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".json", ".jsonl"])
+def test_the_manifest_records_the_hash_and_rows_of_the_files_as_written(workspace, suffix):
+    # the files are hashed as they are written, not read back: the hash must be that of the bytes on disk
+    data = workspace / "examples/data"
+    result = spmlang.load(workspace / "examples/plans/account_executive.spm").run(
+        data / "ae_deals.csv", quotas=data / "ae_quotas.csv", targets=data / "ae_targets.csv")
+    ledger = result.write(workspace / "out" / f"ledger{suffix}", rejects=workspace / "out" / f"rejects{suffix}")
+    manifest = RunManifest.read(workspace / "out" / "ledger.manifest.json")
+    assert manifest.ledger.sha256 == sha256_file(ledger) and manifest.ledger.rows == 245
+    assert manifest.rejects.sha256 == sha256_file(workspace / "out" / f"rejects{suffix}")
+    assert manifest.rejects.rows == 1 and manifest.rejects.format == suffix[1:]
+    assert verify(ledger).identical
+
+
 def test_verify_identical_then_says_what_changed(spm, workspace):
     assert spm("run", *AE_ARGS, "--out", "out/ledger.csv", "-q", cwd=workspace).returncode == 0
     same = spm("verify", "out/ledger.csv", cwd=workspace)
