@@ -16,7 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from spmlang.diagnostics import InputError, UsageError
-from spmlang.ledger.manifest import RunManifest, manifest_path, sha256_file
+from spmlang.hashing import sha256_file
+from spmlang.ledger.manifest import RunManifest, manifest_path
 
 SPECIAL_INPUTS = ("quotas", "targets", "roster")
 

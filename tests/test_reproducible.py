@@ -9,7 +9,8 @@ import pytest
 from conftest import AE_ARGS, ROOT
 
 import spmlang
-from spmlang.ledger.manifest import RunManifest, sha256_file
+from spmlang.hashing import sha256_file
+from spmlang.ledger.manifest import RunManifest
 from spmlang.verify import verify
 
 
@@ -39,11 +40,11 @@ def test_run_writes_a_manifest_and_the_same_inputs_give_the_same_bytes(spm, work
 
 
 def test_each_input_file_is_hashed_once_for_the_run_id_and_the_manifest(workspace, monkeypatch):
-    from spmlang.ledger import manifest as manifest_module
+    from spmlang import hashing
 
     hashed = []
-    real = manifest_module.sha256_file
-    monkeypatch.setattr(manifest_module, "sha256_file", lambda path: hashed.append(path) or real(path))
+    real = hashing.sha256_file
+    monkeypatch.setattr(hashing, "sha256_file", lambda path: hashed.append(path) or real(path))
     data = workspace / "examples/data"
     result = spmlang.load(workspace / "examples/plans/sdr.spm").run(data / "sdr_activities.csv",
                                                                      quotas=data / "sdr_quotas.csv")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -26,6 +27,7 @@ from spmlang.check.model import ColumnSpec
 from spmlang.diagnostics import InputError, did_you_mean
 from spmlang.engine import grouping
 from spmlang.engine.money import UNIT, to_units
+from spmlang.hashing import sha256_in_background
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".txt": "csv",
            ".arrow": "arrow", ".feather": "arrow", ".ipc": "arrow", ".json": "json", ".jsonl": "json",
@@ -52,6 +54,7 @@ class LoadedTable:
     rows: int = -1  # known from the table, or from a parquet file's footer
     parquet: object = None  # a pyarrow ParquetFile, when the file is read in pieces
     columns: list[str] | None = None  # the columns read from ``parquet``
+    digest: Future | None = None  # the file's sha256, hashed while it is read (see sha256)
 
     def __post_init__(self) -> None:
         if self.rows < 0:
@@ -83,6 +86,12 @@ class LoadedTable:
         table = self.table
         self.release()
         return table
+
+    def sha256(self) -> str:
+        """The sha256 of the file the table was read from (hashed on another thread as it was read)."""
+        if self.digest is None:
+            self.digest = sha256_in_background(self.path)
+        return self.digest.result()
 
     def release(self) -> None:
         """Let go of the table read from a file once its columns are converted (the file stays the record
@@ -225,6 +234,13 @@ def _load_file(path: Path, columns: list[str], what: str, in_pieces: bool) -> Lo
                          hint="use .parquet, .csv, .arrow/.feather or .jsonl")
     if path.stat().st_size == 0:
         raise InputError("the file is empty", file=label, hint="a table needs at least a header row")
+    digest = sha256_in_background(path)  # for the run id and the manifest, on another core as the file is read
+    loaded = _read_file(path, fmt, columns, label, in_pieces)
+    loaded.digest = digest
+    return loaded
+
+
+def _read_file(path: Path, fmt: str, columns: list[str], label: str, in_pieces: bool) -> LoadedTable:
     with _reading(label, fmt):
         if fmt == "parquet":
             import pyarrow.parquet as pq

@@ -67,14 +67,6 @@ def manifest_path(ledger: Path) -> Path:
     return ledger.with_name(ledger.stem + ".manifest.json")
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def sha256_table(table) -> str:
     """A content hash of an in-memory Arrow table (its schema and values)."""
     import pyarrow as pa
@@ -100,7 +92,7 @@ def input_records(sources: dict, base: Path | None) -> list[InputRecord]:
             rows = loaded.rows
         if loaded.path is not None:
             records.append(InputRecord(name=name, kind="file", path=relative(loaded.path, base), rows=rows,
-                                       sha256=sha256_file(loaded.path)))
+                                       sha256=loaded.sha256()))
         else:
             records.append(InputRecord(name=name, kind="in-memory", path=None, rows=rows,
                                        sha256=sha256_table(loaded.table)))

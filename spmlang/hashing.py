@@ -1,0 +1,35 @@
+"""Hashes of files: what a run's id and its manifest record of each input and output."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+
+BLOCK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_in_background(path: Path) -> Future:
+    """:func:`sha256_file` of ``path``, computed on a thread of its own: hashlib and reading let go of the GIL,
+    so an input is hashed on another core while the run reads it (at ten million rows the transactions took
+    0.1 s to hash after the run). A daemon thread: a run that stops early does not wait for it."""
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(sha256_file(path))
+        except BaseException as error:  # noqa: BLE001 - the run hears of it when it asks for the hash
+            future.set_exception(error)
+
+    threading.Thread(target=work, name=f"spm-hash-{Path(path).name}", daemon=True).start()
+    return future
