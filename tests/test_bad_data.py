@@ -178,3 +178,16 @@ def test_bom_semicolons_and_thousands_separators_are_read(tmp_path):
     (line,) = result.ledger.to_pylist()
     assert (line["txn"], line["date"], str(line["credit"]), str(line["amount"])) == (
         "G1", dt.date(2027, 1, 5), "1234.50", "61.73")
+
+
+def test_a_problem_with_the_transactions_is_reported_before_one_with_the_quotas(tmp_path):
+    # the quotas are read on another thread while the transactions are; the errors still come in that order
+    quotas, deals, missing = tmp_path / "quotas.csv", tmp_path / "deals.csv", tmp_path / "missing.csv"
+    quotas.write_text("")
+    deals.write_text(HEADER + GOOD)
+    with pytest.raises(spmlang.InputError) as caught:
+        plan().run(deals, quotas=quotas)
+    assert str(quotas) in str(caught.value) and "the file is empty" in str(caught.value)
+    with pytest.raises(spmlang.InputError) as caught:
+        plan().run(missing, quotas=quotas)
+    assert str(missing) in str(caught.value) and str(quotas) not in str(caught.value)

@@ -13,6 +13,7 @@ columns, periods and batches.
 from __future__ import annotations
 
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -313,16 +314,20 @@ class Calculator:
         if deals is None:
             raise InputError("no transactions given", hint="pass --deals PATH (or deals=... in Python), or name a "
                              "file in the plan's transactions block", code="E503")
-        loaded = load_table(deals, list(plan.transactions.columns), "transactions", in_pieces=True)
-        sources["transactions"] = loaded
-        txns = read_transactions(plan, loaded, lookups, self.calendar, inputs.strict)
+        # Quotas, targets and the roster are read on another thread while the transactions are (Arrow lets go of
+        # the GIL); a problem with the transactions is still the one reported first.
+        with ThreadPoolExecutor(1, thread_name_prefix="spm-references") as pool:
+            references = pool.submit(self._references, inputs, base)
+            loaded = load_table(deals, list(plan.transactions.columns), "transactions", in_pieces=True)
+            sources["transactions"] = loaded
+            txns = read_transactions(plan, loaded, lookups, self.calendar, inputs.strict)
         if loaded.rows >= parallel.MIN_ROWS:  # what reading freed: crediting runs in it, not on top of it
             give_back_free_memory()
         accounting = txns.accounting
 
         step("reading quotas, targets and the roster")
-        managers_by_name = self._roster(inputs, base, sources)
-        quotas, targets = (self._amounts(kind, inputs, base, sources) for kind in ("quotas", "targets"))
+        managers_by_name, quotas, targets, read = references.result()
+        sources.update(read)
         alive = accounting.pending()
         names = set().union(*(distinct_names(values, alive) for values in txns.payee_names))
         if managers_by_name:
@@ -413,6 +418,14 @@ class Calculator:
         if source is None and spec is not None and spec.rows is None:
             source = resolve_plan_file(spec.file, kind, self.plan, base, inputs.allow_outside_paths)
         return spec, source
+
+    def _references(self, inputs: RunInputs, base: Path | None) -> tuple[dict[str, str], object, object, dict]:
+        """The roster's managers, the quotas and the targets (None where the plan has none), and the sources
+        they were read from."""
+        sources: dict = {}
+        managers_by_name = self._roster(inputs, base, sources)
+        quotas, targets = (self._amounts(kind, inputs, base, sources) for kind in ("quotas", "targets"))
+        return managers_by_name, quotas, targets, sources
 
     def _amounts(self, kind: str, inputs: RunInputs, base: Path | None, sources: dict):
         spec, source = self._table_source(kind, inputs, base)
