@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from decimal import Decimal
 
 import pyarrow.csv as pacsv
@@ -167,6 +168,22 @@ def test_check_starts_without_the_engine_heavyweights():
              "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'polars') if m in sys.modules), code)")
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().endswith("[] 0"), result.stdout + result.stderr
+
+
+def test_run_does_not_import_pandas_even_where_it_is_installed():
+    """pyarrow would import pandas (~0.35 s) to ask whether values are pandas objects; spm never passes any."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("pandas")  # installed: the case that matters
+    probe = ("import sys\nfrom spmlang.cli import main\n"
+             f"sys.argv = ['spm', 'run', *{AE_ARGS!r}, '--out', sys.argv[1], '-q']\n"
+             "try:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\n"
+             "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas') if m in sys.modules), code)")
+    with tempfile.TemporaryDirectory() as folder:
+        result = subprocess.run([sys.executable, "-c", probe, f"{folder}/ledger.parquet"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().endswith("['numpy', 'pyarrow'] 0"), result.stdout + result.stderr
 
 
 def test_check_works_with_an_unwritable_cache_folder(spm, tmp_path):
