@@ -191,3 +191,18 @@ def test_a_problem_with_the_transactions_is_reported_before_one_with_the_quotas(
     with pytest.raises(spmlang.InputError) as caught:
         plan().run(missing, quotas=quotas)
     assert str(missing) in str(caught.value) and str(quotas) not in str(caught.value)
+
+
+def test_a_row_with_several_problems_meets_the_first_in_the_order_of_the_steps(tmp_path):
+    # key check, then filters, then empty values, then the plan year, then the credit: the first fate stands
+    deals = tmp_path / "deals.csv"
+    deals.write_text(HEADER + GOOD + "G1,ann,2027-01-06,GTX Pro,1\n"  # a duplicate key, and filtered out
+                     "B2,ann,2028-01-05,GTX Pro,1\n"  # filtered out, and outside the year
+                     "B3,,2028-01-05,GTX Pro,10\n"  # no payee, and outside the year
+                     "B4,ann,2028-01-05,GTX Pro,NaN\n"  # outside the year, and a credit that is not a number
+                     "B5,ann,2027-01-05,GTX Pro,x\n")  # a credit that cannot be read: filtered on an empty value
+    result = plan("where big: amount > 5").run(deals)
+    fates = {(r["row"], r["reason"]) for r in result.rejects.to_pylist()}
+    assert fates == {(3, "duplicate_key"), (5, "missing_value"), (6, "invalid_value"), (7, "invalid_value")}
+    assert [e["row"] for e in result.excluded.to_pylist()] == [4]
+    assert result.accounting["credited"] == 1
