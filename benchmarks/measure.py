@@ -1,4 +1,4 @@
-"""Run one command and report its wall time and peak memory as JSON (a small launcher).
+"""Run one command and report its wall time, CPU time and peak memory as JSON (a small launcher).
 
     python -m benchmarks.measure COMMAND [ARGS...]
 
@@ -92,7 +92,9 @@ def main() -> None:
     done.set()
     sampler.join()
     # ru_maxrss is in kilobytes on Linux
+    # The CPU time of the command and of every process it waited for (spm's workers, the threads of all)
     print(json.dumps({"status": os.waitstatus_to_exitcode(status), "seconds": seconds,
+                      "cpu_seconds": usage.ru_utime + usage.ru_stime,
                       "peak_mb": max(peak_kb, usage.ru_maxrss) / 1024}))
 
 

@@ -5,8 +5,8 @@
     python -m benchmarks.run --rows 10000000 --repeat 3 # each three times, in rounds; the median
     python -m benchmarks.run --rows 1000000 --scaling 1000000,10000000,50000000   # spm and the floor as data grows
 
-For each contender: wall time (its own process, imports included), rows per second, peak memory, the
-ratio to spm, and whether its payouts equal spm's to the cent. Each baseline is first verified on a
+For each contender: wall time (its own process, imports included), CPU time (its processes and threads
+together), rows per second, peak memory, the ratio to spm, and whether its payouts equal spm's to the cent. Each baseline is first verified on a
 sample of 200,000 rows; a baseline that does not match is not timed. Results are also written as JSON.
 """
 
@@ -42,15 +42,16 @@ def run_contender(name: str, deals: Path, quotas: Path, targets: Path, totals: b
             {"status": measured.returncode}
         if outcome["status"] != 0:
             return {"name": name, "error": f"exit status {outcome['status']}"}
+        measures = {"seconds": outcome["seconds"], "cpu_seconds": outcome["cpu_seconds"], "peak_mb": outcome["peak_mb"]}
         if not totals:
-            return {"name": name, "seconds": outcome["seconds"], "peak_mb": outcome["peak_mb"]}
+            return {"name": name, **measures}
         if name == "spm":  # the ledger summed in another process: this one stays small
             totals_file = Path(folder) / "totals.json"
             subprocess.run([sys.executable, "-m", "benchmarks.contender", "ledger", str(result), "-", "-",
                             str(totals_file)], cwd=HERE.parent, check=True)
             result = totals_file
         totals = {tuple(row[:3]): row[3] for row in json.loads(result.read_text())}
-        return {"name": name, "seconds": outcome["seconds"], "peak_mb": outcome["peak_mb"], "totals": totals}
+        return {"name": name, **measures, "totals": totals}
 
 
 def sample(deals: Path, rows: int, folder: Path) -> Path:
@@ -156,14 +157,16 @@ def rounds(names: list[str], repeat: int, rows: int, run) -> dict[str, list[dict
 
 
 def summary(name: str, runs: list[dict]) -> dict:
-    """A contender's timings as one result: the median time, the highest peak, every time (``runs``), and the
-    totals of the first run. A run that failed makes the result its error."""
+    """A contender's timings as one result: the median time (and CPU time), the highest peak, every time
+    (``runs``), and the totals of the first run. A run that failed makes the result its error."""
     failed = next((r for r in runs if "seconds" not in r), None)
     if failed is not None:
         return {"name": name, "error": failed.get("error", "failed")}
     result = {"name": name, "seconds": statistics.median(r["seconds"] for r in runs),
               "peak_mb": max(r["peak_mb"] for r in runs),
               "runs": [r["seconds"] for r in runs]}
+    if all("cpu_seconds" in r for r in runs):
+        result["cpu_seconds"] = statistics.median(r["cpu_seconds"] for r in runs)
     if "totals" in runs[0]:
         result["totals"] = runs[0]["totals"]
     return result
@@ -192,8 +195,8 @@ def render(report: dict) -> str:
     if repeated:
         lines += [f"seconds: the median of {repeats} runs in rounds (range: the fastest and slowest); peak: the "
                   "highest", ""]
-    lines.append(f"{'contender':<10} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'vs spm':>8}  verified"
-                 + ("     range" if repeated else ""))
+    lines.append(f"{'contender':<10} {'seconds':>9} {'CPU s':>7} {'rows/s':>12} {'peak MB':>9} {'vs spm':>8}  "
+                 "verified" + ("     range" if repeated else ""))
     for r in report["results"]:
         if "seconds" not in r:
             lines.append(f"{r['name']:<10} {r.get('error', '')}")
@@ -201,8 +204,15 @@ def render(report: dict) -> str:
         ratio = f"{r['seconds'] / spm['seconds']:.2f}x" if spm else ""
         verified = {True: "to the cent", False: "DIFFERS", None: ""}[r.get("verified")]
         spread = f"  {min(r['runs']):.2f}-{max(r['runs']):.2f}" if repeated and r.get("runs") else ""
-        lines.append(f"{r['name']:<10} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} {r['peak_mb']:>9.0f} "
-                     f"{ratio:>8}  {verified:<11}{spread}".rstrip())
+        cpu = f"{r['cpu_seconds']:.1f}" if "cpu_seconds" in r else "-"
+        lines.append(f"{r['name']:<10} {r['seconds']:>9.2f} {cpu:>7} {rows / r['seconds']:>12,.0f} "
+                     f"{r['peak_mb']:>9.0f} {ratio:>8}  {verified:<11}{spread}".rstrip())
+    floor = next((r for r in report["results"] if r["name"] == "floor" and "seconds" in r), None)
+    if repeated and spm and floor and len(spm["runs"]) == len(floor["runs"]):
+        # A round's floor ran just before its spm: the ratio within a round is steadier than that of medians.
+        paired = [s / f for s, f in zip(spm["runs"], floor["runs"])]
+        lines += ["", "spm against the floor, round by round: " + ", ".join(f"{x:.2f}x" for x in paired)
+                  + f" (median {statistics.median(paired):.2f}x)"]
     if report["scaling"]:
         lines += ["", "spm as the data grows, beside the floor (x: against the size above; linear when the time "
                   "grows as the rows do):",
