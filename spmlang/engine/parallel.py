@@ -71,7 +71,9 @@ def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> It
     """
     context = multiprocessing.get_context("fork")
     give_back_free_memory()  # not shared with the workers (see spmlang.engine.memory)
-    folder = Path(tempfile.mkdtemp(prefix="spm-", dir=_shared_memory()))
+    base = _shared_memory()
+    remove_abandoned(Path(base or tempfile.gettempdir()))
+    folder = Path(tempfile.mkdtemp(prefix=f"spm-{os.getpid()}-", dir=base))
     pipes, processes = [], []
     try:
         for k in range(workers):
@@ -161,6 +163,31 @@ def _unpack(payload: tuple) -> Shipment:
         tables = [pa.Table.from_batches([reader.read_next_batch()]) for _ in range(count)]
         os.unlink(path)  # the mapping keeps the data until the tables are dropped
     return Shipment(tables, value)
+
+
+def remove_abandoned(base: Path) -> None:
+    """Remove the shipment folders of spm processes that are gone. A run killed outright (SIGKILL, the
+    out-of-memory killer) cannot remove its own, and in ``/dev/shm`` what it left holds memory until the
+    machine restarts. A folder is named after the process that made it; only the user's own are touched, and
+    only once no process of that number is left."""
+    for folder in base.glob("spm-*-*"):
+        try:
+            pid = int(folder.name.split("-")[1])
+            if folder.stat().st_uid != os.getuid() or _alive(pid):
+                continue
+        except (ValueError, OSError):  # not one of spm's folders, or gone meanwhile
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal sent: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def _shared_memory() -> str | None:
