@@ -114,12 +114,12 @@ def test_the_shipments_of_a_killed_run_are_removed_by_the_next(tmp_path):
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(gone.stdout)  # a process that has ended, as a run killed with SIGKILL has
-    for name in (f"spm-{dead}-abc", f"spm-{os.getpid()}-def", "spm-notapid-ghi", "spm-xyz"):
+    kept = [f"spm-batches-{os.getpid()}-def", "spm-batches-notapid-ghi", f"spm-{dead}-xyz", "spm-batches-x"]
+    for name in [f"spm-batches-{dead}-abc", *kept]:
         (tmp_path / name).mkdir()
         (tmp_path / name / "batch-0.arrow").write_bytes(b"ledger lines")
     parallel.remove_abandoned(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"spm-{os.getpid()}-def", "spm-notapid-ghi",
-                                                                  "spm-xyz"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
 
 
 def test_a_run_sweeps_what_killed_runs_left_in_shared_memory(monkeypatch, tmp_path):
@@ -128,7 +128,7 @@ def test_a_run_sweeps_what_killed_runs_left_in_shared_memory(monkeypatch, tmp_pa
     monkeypatch.setattr(parallel, "_shared_memory", lambda: str(tmp_path))
     dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                               text=True).stdout)
-    (tmp_path / f"spm-{dead}-abc").mkdir()
+    (tmp_path / f"spm-batches-{dead}-abc").mkdir()
     shipments = list(parallel.ordered_map(_table_of, 3, 2))
     assert [s.value for s in shipments] == [0, 1, 2]
     assert list(tmp_path.iterdir()) == []  # the abandoned folder, and the run's own once done

@@ -31,6 +31,7 @@ from spmlang.settings import count_setting
 
 AHEAD = 1  # results a worker may have ready before the parent has taken them (bounds memory)
 MIN_ROWS = 400_000  # below this many credit rows one process is faster than starting others
+FOLDER_PREFIX = "spm-batches-"  # then the process id: see remove_abandoned
 SHARED_MEMORY_NEEDED = 2 << 30  # free bytes /dev/shm must have to carry the shipments (see _shared_memory)
 
 
@@ -73,7 +74,7 @@ def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> It
     give_back_free_memory()  # not shared with the workers (see spmlang.engine.memory)
     base = _shared_memory()
     remove_abandoned(Path(base or tempfile.gettempdir()))
-    folder = Path(tempfile.mkdtemp(prefix=f"spm-{os.getpid()}-", dir=base))
+    folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=base))
     pipes, processes = [], []
     try:
         for k in range(workers):
@@ -170,9 +171,9 @@ def remove_abandoned(base: Path) -> None:
     out-of-memory killer) cannot remove its own, and in ``/dev/shm`` what it left holds memory until the
     machine restarts. A folder is named after the process that made it; only the user's own are touched, and
     only once no process of that number is left."""
-    for folder in base.glob("spm-*-*"):
+    for folder in base.glob(f"{FOLDER_PREFIX}*-*"):
         try:
-            pid = int(folder.name.split("-")[1])
+            pid = int(folder.name[len(FOLDER_PREFIX):].split("-")[0])
             if folder.stat().st_uid != os.getuid() or _alive(pid):
                 continue
         except (ValueError, OSError):  # not one of spm's folders, or gone meanwhile
