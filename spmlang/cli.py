@@ -264,7 +264,8 @@ def run(
             if output is None:
                 write_table(result.rejects, rejects)
             if not quiet:
-                out.print(f"wrote {rejects} ({result.rejects.num_rows:,} rejected rows)", markup=False)
+                count = result.rejects.num_rows
+                out.print(f"wrote {rejects} ({count:,} rejected row{'' if count == 1 else 's'})", markup=False)
 
 
 # ---------------------------------------------------------------------- explain

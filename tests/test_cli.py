@@ -106,6 +106,8 @@ def test_run_writes_rejects_with_reasons(spm, tmp_path):
     assert len(rejects) == 1
     assert rejects[0]["key"] == "D-9002" and rejects[0]["reason"] == "outside_year"
     assert "outside the plan year" in rejects[0]["message"]
+    said = spm("run", *AE_ARGS, "--rejects", target, "--out", tmp_path / "ledger.parquet").stdout
+    assert f"wrote {target} (1 rejected row)\n" in said and "(245 lines)" in said
 
 
 def test_strict_makes_a_rejected_row_an_error(spm):
