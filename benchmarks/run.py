@@ -6,8 +6,9 @@
     python -m benchmarks.run --rows 1000000 --scaling 1000000,10000000,50000000   # spm and the floor as data grows
 
 For each contender: wall time (its own process, imports included), CPU time (its processes and threads
-together), rows per second, peak memory, the ratio to spm, and whether its payouts equal spm's to the cent. Each baseline is first verified on a
-sample of 200,000 rows; a baseline that does not match is not timed. Results are also written as JSON.
+together), rows per second, peak memory, the ratio to spm, and whether its payouts equal spm's to the cent.
+Each baseline is first verified on a sample of 200,000 rows; a baseline that does not match is not timed.
+Results are also written as JSON.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="time each contender this many times, in rounds, and report the median (and the "
                              "range): on a shared or virtual machine one run proves little")
-    parser.add_argument("--json", type=Path, default=None, help="where to write the results (default benchmarks/results)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="where to write the results (default benchmarks/results)")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")

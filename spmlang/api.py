@@ -185,11 +185,13 @@ class Result:
         ledger = write_chunks(ledger_chunks(self._output, self.run_id, progress), path, LEDGER_SCHEMA)
         base = ledger.path.resolve().parent
         manifest = self.manifest(base)
-        written = [("ledger", ledger)] + ([("rejects", write_table(self.rejects, rejects))] if rejects is not None
-                                          else [])
-        for field, file in written:
-            setattr(manifest, field, FileRecord(path=relative(file.path, base), format=file.path.suffix.lstrip("."),
-                                                sha256=file.sha256, rows=file.rows))
+        def record(written) -> FileRecord:  # hashed as it was written
+            return FileRecord(path=relative(written.path, base), format=written.path.suffix.lstrip("."),
+                              sha256=written.sha256, rows=written.rows)
+
+        manifest.ledger = record(ledger)
+        if rejects is not None:
+            manifest.rejects = record(write_table(self.rejects, rejects))
         manifest_path(ledger.path).write_text(manifest.to_json(), encoding="utf-8")
         return ledger.path
 
