@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import AE_ARGS, CRM_ARGS, ROOT, SDR_ARGS
@@ -49,10 +50,16 @@ def test_small_batches_give_the_same_ledger_and_totals(args, monkeypatch, tmp_pa
 def test_labels_keep_only_the_names_used():
     from spmlang.engine import text
 
-    column = text.labelled(np.array([3, 3, -1, 1, 3]), ["a", "b", "c", "d", "e"])
-    assert column.dictionary.to_pylist() == ["b", "d"]  # in the order of the labels given
-    assert column.to_pylist() == ["d", "d", None, "b", "d"]
-    assert text.labelled(np.array([0, 1, 1]), ["x", "y"]).dictionary.to_pylist() == ["x", "y"]
+    names = [f"rep{i:03d}" for i in range(max(100, text.FEW_LABELS + 1))]  # many labels, as payees are
+    column = text.labelled(np.array([30, 30, -1, 10, 30]), names)
+    assert column.dictionary.to_pylist() == ["rep010", "rep030"]  # in the order of the labels given
+    assert column.to_pylist() == ["rep030", "rep030", None, "rep010", "rep030"]
+    few = text.labelled(np.array([3, 3, -1, 1]), ["a", "b", "c", "d", "e"])  # a few (kinds): kept whole
+    assert few.dictionary.to_pylist() == ["a", "b", "c", "d", "e"] and few.to_pylist() == ["d", "d", None, "b"]
+    with_null = text.labelled(np.array([1, 1]), pa.array(["x", "y", None]))  # parquet writes no null label
+    assert with_null.dictionary.to_pylist() == ["y"] and with_null.to_pylist() == ["y", "y"]
+    nowhere = text.labelled(np.full(3, -1), names)  # no rollups: nulls, and an empty dictionary
+    assert nowhere.to_pylist() == [None] * 3 and len(nowhere.dictionary) == 0
     assert text.labelled(np.zeros(0, np.int64), ["x"]).to_pylist() == []
 
 

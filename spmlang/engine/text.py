@@ -214,20 +214,28 @@ def constant(text: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(text, pa.string()), n)
 
 
+FEW_LABELS = 16  # labelled keeps every label of a list this long or shorter (periods, kinds, roles)
+
+
 def labelled(index: np.ndarray, labels) -> pa.DictionaryArray:
     """labels[index] for each element, dictionary-encoded (null where index < 0): no string is copied per
     element, so a ledger column of a few distinct values costs next to nothing to build, to carry between
     processes and to write (parquet stores it as a dictionary anyway).
 
-    Only the labels used are kept: a chunk of a few payees' lines does not carry every name of the run in
-    its dictionary (nor its parquet row group in its dictionary page)."""
+    Of many labels (payees) only those used are kept: a chunk of a few payees' lines does not carry every name
+    of the run in its dictionary (nor its parquet row group in its dictionary page). A few labels (periods,
+    kinds, components) are kept whole: finding those used would cost more than it saves."""
     index = np.asarray(index)
     labels = labels if isinstance(labels, pa.Array) else pa.array(labels, pa.string())
     valid = index >= 0
     everywhere = bool(valid.all())
-    used = np.zeros(len(labels), dtype=bool)
-    used[index if everywhere else index[valid]] = True
-    if not used.all():
+    if not everywhere and not valid.any():  # no label anywhere (no rollups): nulls, and no dictionary
+        return pa.DictionaryArray.from_arrays(pa.nulls(index.size, pa.int32()), labels.slice(0, 0))
+    used = None
+    if len(labels) > FEW_LABELS or labels.null_count:  # (parquet cannot write a null in a dictionary)
+        used = np.zeros(len(labels), dtype=bool)
+        used[index if everywhere else index[valid]] = True
+    if used is not None and not used.all():
         position = np.cumsum(used, dtype=np.int32) - 1  # old label -> its place among the labels used
         index = position[index] if everywhere else np.where(valid, position[np.where(valid, index, 0)], -1)
         labels = labels.filter(pa.array(used))
