@@ -90,8 +90,10 @@ def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     if grouping.is_uniform(values) and values.size:  # one value (a share of 100%): converted once
         units = np.where(valid, to_units(np.clip(np.nan_to_num(values[:1]), -9e12, 9e12) * 1_000_000)[0], 0)
         return cents_to_decimal64_array(units, valid, scale=6)
-    values = np.where(valid, np.nan_to_num(values), 0.0)
-    return cents_to_decimal64_array(to_units(np.clip(values, -9e12, 9e12) * 1_000_000), valid, scale=6)
+    scaled = np.where(valid & ~np.isnan(values), values, 0.0)  # (infinities: clipped as they come)
+    np.clip(scaled, -9e12, 9e12, out=scaled)
+    scaled *= 1_000_000
+    return cents_to_decimal64_array(to_units(scaled), valid, scale=6)
 
 
 def _money(units: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
