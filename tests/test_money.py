@@ -104,3 +104,23 @@ def test_joining_text_keeps_rows_where_every_part_is_empty():
     some = pa.array([None, "b", "d"], pa.string())
     assert text.join(empty, some, separator=" + ").to_pylist() == ["", "b", "c + d"]
     assert text.join("x", empty, some).to_pylist() == ["x", "xb", "xcd"]
+
+
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e300])),
+                min_size=1, max_size=40), st.data())
+def test_ledger_ratios_are_six_decimal_rounding_of_the_values_shown(values, data):
+    # empty where not valid or not a number; infinities and huge values held to +-9e12
+    from spmlang.ledger.build import _ratio
+
+    valid = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))))
+    got = _ratio(np.array(values, dtype=np.float64), valid).to_pylist()
+    for value, ok, shown in zip(values, valid, got):
+        if not ok:
+            assert shown is None
+        elif value != value:
+            assert shown == 0
+        elif abs(value) > 9e12:  # (at 9e18 millionths a float is exact to ~1e3 of them)
+            assert abs(shown - Decimal(9e12).copy_sign(Decimal(value))) < Decimal("0.01")
+        else:  # float scaling may land on the other side of a tie
+            expected = Decimal(repr(value)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+            assert abs(shown - expected) <= Decimal("0.000001")
