@@ -39,8 +39,11 @@ class TextColumn:
 
         whole = self._whole()
         positions = self._positions()
-        if whole.null_count:
-            positions = np.where(np.asarray(whole.is_valid())[positions], positions, -1)
+        if whole.null_count:  # no label (None) for a line: its null labels left out, found on the few labels
+            present = np.flatnonzero(np.asarray(whole.is_valid()))
+            place = np.full(len(whole), -1, dtype=np.int64)
+            place[present] = np.arange(present.size)
+            return text.labelled(place[positions], whole.take(pa.array(present)).cast(pa.string()))
         return text.labelled(positions, whole.cast(pa.string()))
 
     def _positions(self) -> np.ndarray:
