@@ -43,7 +43,7 @@ def run_contender(name: str, deals: Path, quotas: Path, targets: Path, totals: b
             {"status": measured.returncode}
         if outcome["status"] != 0:
             return {"name": name, "error": f"exit status {outcome['status']}"}
-        measures = {"seconds": outcome["seconds"], "cpu_seconds": outcome["cpu_seconds"], "peak_mb": outcome["peak_mb"]}
+        measures = {key: outcome[key] for key in ("seconds", "cpu_seconds", "peak_mb")}
         if not totals:
             return {"name": name, **measures}
         if name == "spm":  # the ledger summed in another process: this one stays small

@@ -185,6 +185,7 @@ class Result:
         ledger = write_chunks(ledger_chunks(self._output, self.run_id, progress), path, LEDGER_SCHEMA)
         base = ledger.path.resolve().parent
         manifest = self.manifest(base)
+
         def record(written) -> FileRecord:  # hashed as it was written
             return FileRecord(path=relative(written.path, base), format=written.path.suffix.lstrip("."),
                               sha256=written.sha256, rows=written.rows)

@@ -56,8 +56,9 @@ def test_labels_keep_only_the_names_used():
     assert column.to_pylist() == ["rep030", "rep030", None, "rep010", "rep030"]
     few = text.labelled(np.array([3, 3, -1, 1]), ["a", "b", "c", "d", "e"])  # a few (kinds): kept whole
     assert few.dictionary.to_pylist() == ["a", "b", "c", "d", "e"] and few.to_pylist() == ["d", "d", None, "b"]
-    with_null = text.labelled(np.array([1, 1]), pa.array(["x", "y", None]))  # parquet writes no null label
-    assert with_null.dictionary.to_pylist() == ["y"] and with_null.to_pylist() == ["y", "y"]
+    with_null = text.labelled(np.array([1, 2, 1, -1]), pa.array(["x", "y", None]))  # a line with no tier
+    assert with_null.dictionary.to_pylist() == ["x", "y"]  # parquet writes no null label: it is left out
+    assert with_null.to_pylist() == ["y", None, "y", None]
     nowhere = text.labelled(np.full(3, -1), names)  # no rollups: nulls, and an empty dictionary
     assert nowhere.to_pylist() == [None] * 3 and len(nowhere.dictionary) == 0
     assert text.labelled(np.zeros(0, np.int64), ["x"]).to_pylist() == []

@@ -27,7 +27,7 @@ from spmlang.check.model import ColumnSpec
 from spmlang.diagnostics import InputError, did_you_mean
 from spmlang.engine import grouping
 from spmlang.engine.money import UNIT, to_units
-from spmlang.hashing import sha256_in_background
+from spmlang.hashing import sha256_file, sha256_in_background
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".txt": "csv",
            ".arrow": "arrow", ".feather": "arrow", ".ipc": "arrow", ".json": "json", ".jsonl": "json",
@@ -89,9 +89,7 @@ class LoadedTable:
 
     def sha256(self) -> str:
         """The sha256 of the file the table was read from (hashed on another thread as it was read)."""
-        if self.digest is None:
-            self.digest = sha256_in_background(self.path)
-        return self.digest.result()
+        return self.digest.result() if self.digest is not None else sha256_file(self.path)
 
     def release(self) -> None:
         """Let go of the table read from a file once its columns are converted (the file stays the record

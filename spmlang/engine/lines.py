@@ -37,14 +37,7 @@ class TextColumn:
         :meth:`labels`, no string is copied per element."""
         from spmlang.engine import text
 
-        whole = self._whole()
-        positions = self._positions()
-        if whole.null_count:  # no label (None) for a line: its null labels left out, found on the few labels
-            present = np.flatnonzero(np.asarray(whole.is_valid()))
-            place = np.full(len(whole), -1, dtype=np.int64)
-            place[present] = np.arange(present.size)
-            return text.labelled(place[positions], whole.take(pa.array(present)).cast(pa.string()))
-        return text.labelled(positions, whole.cast(pa.string()))
+        return text.labelled(self._positions(), self._whole().cast(pa.string()))
 
     def _positions(self) -> np.ndarray:
         return self.index if self.index is not None else np.arange(len(self), dtype=np.int64)

@@ -224,15 +224,22 @@ def labelled(index: np.ndarray, labels) -> pa.DictionaryArray:
 
     Of many labels (payees) only those used are kept: a chunk of a few payees' lines does not carry every name
     of the run in its dictionary (nor its parquet row group in its dictionary page). A few labels (periods,
-    kinds, components) are kept whole: finding those used would cost more than it saves."""
+    kinds, components) are kept whole: finding those used would cost more than it saves. A null label (a
+    line with no tier) is no label: its elements are null, and it is left out of the dictionary, which parquet
+    cannot store a null in."""
     index = np.asarray(index)
     labels = labels if isinstance(labels, pa.Array) else pa.array(labels, pa.string())
+    if labels.null_count:  # found on the few labels: each label's place among those present (-1: none)
+        present = np.flatnonzero(np.asarray(labels.is_valid()))
+        place = np.full(len(labels) + 1, -1, dtype=np.int64)  # the last slot is index -1's
+        place[present] = np.arange(present.size)
+        index, labels = place[index], labels.take(pa.array(present))
     valid = index >= 0
     everywhere = bool(valid.all())
     if not everywhere and not valid.any():  # no label anywhere (no rollups): nulls, and no dictionary
         return pa.DictionaryArray.from_arrays(pa.nulls(index.size, pa.int32()), labels.slice(0, 0))
     used = None
-    if len(labels) > FEW_LABELS or labels.null_count:  # (parquet cannot write a null in a dictionary)
+    if len(labels) > FEW_LABELS:
         used = np.zeros(len(labels), dtype=bool)
         used[index if everywhere else index[valid]] = True
     if used is not None and not used.all():

@@ -88,12 +88,17 @@ def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     """A ratio (attainment, rate, share) as an exact decimal with 6 places; null where not valid."""
     values = np.asarray(values, dtype=np.float64)
     if grouping.is_uniform(values) and values.size:  # one value (a share of 100%): converted once
-        units = np.where(valid, to_units(np.clip(np.nan_to_num(values[:1]), -9e12, 9e12) * 1_000_000)[0], 0)
+        units = np.where(valid, _millionths(values[:1], True)[0], 0)
         return cents_to_decimal64_array(units, valid, scale=6)
-    scaled = np.where(valid & ~np.isnan(values), values, 0.0)  # (infinities: clipped as they come)
+    return cents_to_decimal64_array(_millionths(values, valid), valid, scale=6)
+
+
+def _millionths(values: np.ndarray, valid) -> np.ndarray:
+    """Ratios as int64 millionths, half away from zero: 0 where not valid or NaN, infinities held to +-9e12."""
+    scaled = np.where(valid & ~np.isnan(values), values, 0.0)
     np.clip(scaled, -9e12, 9e12, out=scaled)
     scaled *= 1_000_000
-    return cents_to_decimal64_array(to_units(scaled), valid, scale=6)
+    return to_units(scaled)
 
 
 def _money(units: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
