@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spmlang
-from spmlang.engine.transactions import _key_order
+from spmlang.engine.transactions import _key_order, _key_rank
 
 HEADER = """plan "Test" {
   year starts 2027-01-01
@@ -242,6 +242,50 @@ def test_integer_keys_in_order_sorted_or_by_slot(keys, shift):
     present = [k for k in keys if k is not None]
     if distinct:
         assert len(set(present)) == len(present)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-3, 12)), max_size=40), st.sampled_from([0, 2 ** 40, -(2 ** 62)]),
+       st.booleans(), st.randoms(use_true_random=False))
+def test_key_rank_is_each_rows_place_in_key_order(keys, shift, sequence, random):
+    """A row's key rank is its place in key order, whether found from the order or (for keys that are every
+    number from the lowest to the highest) from the key itself."""
+    if sequence:  # ids from a sequence, shuffled
+        keys = random.sample(range(len(keys)), len(keys))
+    valid = np.array([k is not None for k in keys], dtype=bool)
+    values = np.array([shift + (k or 0) for k in keys], dtype=np.int64)
+    order, distinct = _key_order(values, valid)
+    order = order.astype(np.int32)
+    rank = _key_rank(values, valid, order, distinct)
+    assert rank.dtype == np.int32
+    assert rank[order].tolist() == list(range(len(keys)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 40), st.booleans()), min_size=1, max_size=40),
+       st.sampled_from([0, 2 ** 40, -(2 ** 61)]), st.randoms(use_true_random=False))
+def test_credit_rows_packed_in_order_are_the_rows_ordered(rows, odd_day, random):
+    """The credit rows made in crediting order by one packed sort are those made in key order and then
+    ordered, whichever rows are credited (payee -1: none; alive false: excluded or rejected), and however
+    far from the others the date of a row that is not credited lies (it widens the dates packed unless it is
+    left out of them)."""
+    from spmlang.engine.crediting import crediting_order, direct_rows_in_order, split_rows
+
+    n = len(rows)
+    codes = np.array([r[0] for r in rows], np.int32)
+    alive = np.array([r[2] for r in rows], bool)
+    dates = np.array([20_000 + r[1] for r in rows], np.int64)
+    dates[~alive] += odd_day
+    key_order = np.array(random.sample(range(n), n), np.int32)
+    key_rank = np.empty(n, np.int32)
+    key_rank[key_order] = np.arange(n, dtype=np.int32)
+    share, credit = np.ones(n), np.arange(n, dtype=np.int64) * 100
+    periods = (dates % 4).astype(np.int16)
+    packed = direct_rows_in_order(codes, share, credit, dates, periods, alive, key_order, key_rank)
+    general = split_rows([codes], [share], credit, dates, periods, alive, key_order)
+    general = general.take(crediting_order(general))
+    for name in ("txn", "payee", "date", "period", "credit"):
+        assert getattr(packed, name).tolist() == getattr(general, name).tolist(), name
 
 
 def test_duplicate_integer_keys_are_rejected_however_the_keys_are_ordered():

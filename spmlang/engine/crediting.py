@@ -101,27 +101,36 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
     then :func:`crediting_order` give, then taken in that order), or None when (payee, date, key) do not fit
     in 63 bits.
 
-    The (payee, date, key rank) of each alive transaction are packed into one integer and the integers
-    sorted: payee and date are read back from the sorted integers and the transaction from its key rank, so
-    only the credit and the period are gathered (made in key order and then ordered, every column was
-    gathered twice)."""
+    The (payee, date, key rank) of each transaction are packed into one integer, the integers of the credited
+    ones kept and sorted: payee and date are read back from the sorted integers and the transaction from its
+    key rank, so only the credit and the period are gathered (made in key order and then ordered, every
+    column was gathered twice)."""
     credited = alive & (payee_codes >= 0)
-    if not credited.any():
+    count = int(np.count_nonzero(credited))
+    if count == 0:
         return split_rows([payee_codes], [share], credit, dates, periods, alive, key_order)
-    # Packed in place, a part at a time, from masks rather than an index: at 10M rows each array is ~80 MB.
-    date = dates[credited]
-    first_day = int(date.min())
-    date -= first_day
-    date_bits = int(date.max()).bit_length()
+    everyone = count == credited.size
     rank_bits = max(int(key_rank.size) - 1, 0).bit_length()
-    packed = payee_codes[credited].astype(np.int64)
-    if int(packed.max()).bit_length() + date_bits + rank_bits > 63:
+    payee_bits = int(payee_codes.max()).bit_length()
+    first_day, last_day = int(dates.min()), int(dates.max())  # of every row: no pass to pick the credited
+    if payee_bits + (last_day - first_day).bit_length() + rank_bits > 63 or \
+            not _DAYS.min <= first_day <= last_day <= _DAYS.max:  # an odd date among the rows not credited
+        first_day = int(np.minimum.reduce(dates, where=credited, initial=np.iinfo(dates.dtype).max))
+        last_day = int(np.maximum.reduce(dates, where=credited, initial=np.iinfo(dates.dtype).min))
+    date_bits = (last_day - first_day).bit_length()
+    if payee_bits + date_bits + rank_bits > 63:
         return None
+    # Packed for every transaction, in place, then the credited ones kept: one pass that picks rows instead
+    # of one per part (at 10M rows each array is ~80 MB). What the other rows pack is never read. Added, not
+    # or-ed: the date is less than 2 ** date_bits days past the first, so the sums are the same bits.
+    packed = payee_codes.astype(np.int64)
     packed <<= date_bits
-    packed |= date
-    del date
+    packed += dates
+    packed -= first_day
     packed <<= rank_bits
-    packed |= key_rank[credited]
+    packed |= key_rank
+    if not everyone:
+        packed = packed[credited]
     del credited
     packed.sort()
     txn = key_order[packed & ((1 << rank_bits) - 1)]
@@ -140,6 +149,9 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
         txn=txn, payee=payee, role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
         share=share_taken.astype(np.float64, copy=False), credit=credit_taken, date=date,
         period=periods[txn].astype(np.int16, copy=False), split=uniform(0, txn.size, np.int8))
+
+
+_DAYS = np.iinfo(np.int32)  # credit rows' dates (days since 1970) are int32
 
 
 def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:

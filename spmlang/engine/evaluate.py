@@ -145,7 +145,10 @@ def evaluate_rows(node: ir.IR, frame: Frame) -> Vec:
             message = issue.message if isinstance(issue.message, str) else issue.message.take(pa.array(index))
             frame.issues.append(Issue(mask, issue.subject, message, issue.column))
     source.issues.clear()
-    return Vec(_gathered(vec.values, index), _gathered(vec.valid, index), vec.type)
+    valid = vec.valid
+    if np.ndim(valid) and np.all(valid):  # known everywhere (as columns without nulls are): nothing to gather
+        valid = True
+    return Vec(_gathered(vec.values, index), _gathered(valid, index), vec.type)
 
 
 def _gathered(values, index: np.ndarray):

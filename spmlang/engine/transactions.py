@@ -106,8 +106,7 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     rank_type = np.int32 if n < 2 ** 31 else np.int64  # half the memory for the two largest arrays of a run
     key_order, distinct = _key_order(key_values, key_column.valid)
     key_order = key_order.astype(rank_type, copy=False)
-    key_rank = np.empty(n, dtype=rank_type)
-    key_rank[key_order] = np.arange(n, dtype=rank_type)
+    key_rank = _key_rank(key_values, key_column.valid, key_order, distinct)
     if not distinct:
         _reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
 
@@ -216,6 +215,21 @@ def _key_order(values, valid: np.ndarray) -> tuple[np.ndarray, bool]:
         order = grouping.stable_order(np.where(valid, values - low, high - low + 1), (high - low + 1).bit_length())
         return order, False
     return np.argsort(np.where(valid, values, np.iinfo(np.int64).max), kind="stable"), False
+
+
+def _key_rank(values, valid, order: np.ndarray, distinct: bool) -> np.ndarray:
+    """Each row's position in key order (``order``, of the type a rank takes). Distinct integer keys that
+    are every number from the lowest to the highest (ids from a sequence, however shuffled) are their own
+    rank, less the lowest: no scatter of ten million positions at random."""
+    n = order.size
+    if distinct and isinstance(values, np.ndarray) and n and np.all(valid):
+        low = int(values.min())
+        if int(values.max()) - low == n - 1:
+            rank = np.empty(n, dtype=order.dtype)
+            return np.subtract(values, low, out=rank, casting="unsafe")  # less than n: fits the rank's type
+    rank = np.empty(n, dtype=order.dtype)
+    rank[order] = np.arange(n, dtype=order.dtype)
+    return rank
 
 
 # Integer keys spanning fewer values than this many times the rows are put in order by slot, not sorted.
