@@ -64,7 +64,7 @@ def test_labels_keep_only_the_names_used():
     assert text.labelled(np.zeros(0, np.int64), ["x"]).to_pylist() == []
 
 
-def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_deltas_its_integers(monkeypatch, tmp_path):
+def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_encodes_each_column_for_its_values(monkeypatch, tmp_path):
     from spmlang.ledger.build import LEDGER_SCHEMA
 
     monkeypatch.setattr(calculator, "BATCH_ROWS", 25)
@@ -79,5 +79,9 @@ def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_deltas_its_inte
     columns = groups.metadata.row_group(0)
     encodings = {columns.column(i).path_in_schema: columns.column(i).encodings for i in range(columns.num_columns)}
     assert "DELTA_BINARY_PACKED" in encodings["amount"] and "DELTA_BINARY_PACKED" in encodings["date"]
+    assert "DELTA_BINARY_PACKED" not in encodings["rate"]  # a few values: zstd finds them as they are
+    codecs = {columns.column(i).path_in_schema: columns.column(i).compression for i in range(columns.num_columns)}
+    assert codecs["amount"] == codecs["measure_after"] == "UNCOMPRESSED"  # running amounts: zstd finds nothing
+    assert codecs["rate"] == codecs["date"] == codecs["explanation"] == "ZSTD"
     stored = {column.name: column.physical_type for column in groups.schema}  # built as decimal64: int64 cents
     assert stored["amount"] == stored["credit"] == stored["rate"] == "INT64"

@@ -150,9 +150,13 @@ def _parquet_options(schema: pa.Schema) -> dict:
     """How spm writes parquet: zstd (level 1: fast), dictionaries only where values repeat, statistics only
     where readers filter, and exact decimals of up to 18 digits as parquet INT64 (smaller and faster to write
     than fixed-length bytes; every reader knows the type)."""
-    return dict(compression="zstd", compression_level=1, use_dictionary=_low_cardinality(schema),
+    integers = _integers(schema)
+    compressed = [name for name in schema.names if name not in _RUNNING or name not in integers]
+    return dict(compression={name: "zstd" if name in compressed else "none" for name in schema.names},
+                compression_level={name: 1 for name in compressed}, use_dictionary=_low_cardinality(schema),
                 write_statistics=_with_statistics(schema), store_decimal_as_integer=True,
-                column_encoding={name: "DELTA_BINARY_PACKED" for name in _integers(schema)})
+                column_encoding={name: "PLAIN" if name in _REPEATING else "DELTA_BINARY_PACKED"
+                                 for name in integers})
 
 
 def _integers(schema: pa.Schema) -> list[str]:
@@ -164,6 +168,14 @@ def _integers(schema: pa.Schema) -> list[str]:
             (pa.types.is_decimal(kind) and kind.precision <= 18)
     dictionaries = set(_low_cardinality(schema))
     return [f.name for f in schema if stored_as_integer(f.type) and f.name not in dictionaries]
+
+
+# The ledger's amounts and ratios that change from line to line: delta-encoded, they leave zstd nothing to
+# find (a ledger a few bytes in a thousand larger, written 5% faster without it).
+_RUNNING = {"credit", "measure_before", "measure_after", "attainment_before", "attainment_after", "amount"}
+# Those of a few values (a rate, a multiplier, a share; a cut, mostly none): zstd finds the repeats in them
+# as they are, faster than after delta encoding, and as small.
+_REPEATING = {"rate", "multiplier", "share", "amount_cut"}
 
 
 # Plain text columns with few distinct values (the ledger's other labels come dictionary-encoded).
