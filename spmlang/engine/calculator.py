@@ -104,8 +104,8 @@ class PaidLines:
     rows: CreditRows  # the credit rows of these payees, in crediting order
     streams: Streams  # their streams (measures)
 
-    def take(self, index: np.ndarray) -> "PaidLines":
-        """Some of the lines (their rows and streams stay whole)."""
+    def take(self, index: np.ndarray | slice) -> "PaidLines":
+        """Some of the lines (their rows and streams stay whole): an index array, or a slice (views)."""
         return PaidLines(self.lines.take(index), self.cents[index], self.rows, self.streams)
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -164,7 +164,7 @@ class RunOutput:
         if "_whole" in self.__dict__:
             whole, offsets = self._whole
             batch = self.batches[index]
-            part = whole.take(np.arange(offsets[index], offsets[index + 1]))
+            part = whole.take(slice(offsets[index], offsets[index + 1]))
             part.lines.row = np.where(part.lines.row >= 0, part.lines.row - batch.start, -1)
             first, last = (int(self.streams.row_stream[r]) for r in (batch.start, batch.stop - 1))
             return PaidLines(part.lines, part.cents, self.rows.take(batch),

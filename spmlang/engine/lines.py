@@ -42,7 +42,7 @@ class TextColumn:
     def _positions(self) -> np.ndarray:
         return self.index if self.index is not None else np.arange(len(self), dtype=np.int64)
 
-    def take(self, index: np.ndarray) -> "TextColumn":
+    def take(self, index: np.ndarray | slice) -> "TextColumn":
         return TextColumn(self.chunks, self._positions()[index])
 
     @staticmethod
@@ -96,8 +96,10 @@ class Lines:
     def __len__(self) -> int:
         return int(self.amount.size)
 
-    def take(self, index: np.ndarray) -> "Lines":
-        index = np.asarray(index, dtype=np.int64)
+    def take(self, index: np.ndarray | slice) -> "Lines":
+        """Some of the lines: an index array (copies) or a slice (views, nothing copied)."""
+        if not isinstance(index, slice):
+            index = np.asarray(index, dtype=np.int64)
         values = {}
         for f in fields(self):
             value = getattr(self, f.name)

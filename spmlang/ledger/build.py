@@ -126,7 +126,7 @@ def _chunked(output: RunOutput, run: str, paid: PaidLines, size: int) -> Iterato
     """The ledger of one batch's lines, in chunks of at most ``size`` lines, each built when it is asked for."""
     count = len(paid.lines)
     for start in range(0, count, size):
-        yield build_ledger(output, run, paid.take(np.arange(start, min(start + size, count))))
+        yield build_ledger(output, run, paid.take(slice(start, min(start + size, count))))  # views
 
 
 def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> pa.Table:
