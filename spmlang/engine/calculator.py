@@ -448,10 +448,17 @@ class Calculator:
         rejections = accounting.rejections
         for role in (DIRECT, ROLLUP):
             components = [c for c in self.plan.components if (c.role == "rollup") == (role == ROLLUP)]
-            in_role = rows.role == role
-            if components_need_quotas(components):
-                quota = basis.quota[rows.payee, rows.period]
-                bad = in_role & (quota <= 0)
+            if grouping.is_uniform(rows.role):  # rows of one role (no rollups): all of them, or none
+                if len(rows) == 0 or rows.role[0] != role:
+                    continue
+                in_role = True
+            else:
+                in_role = rows.role == role
+            # Found on the (payee, period) cells first: only where some cell lacks a quota or a target are the
+            # rows looked at, by a lookup in a table of cells (bools: 10,000 payees fit in a cache).
+            no_quota = basis.quota <= 0
+            if components_need_quotas(components) and no_quota.any():
+                bad = in_role & no_quota[rows.payee, rows.period]
                 if np.any(bad):
                     known = basis.quota_known[rows.payee]
                     message = text.join(
@@ -460,8 +467,9 @@ class Calculator:
                                                    " is zero")),
                         " in ", text.pick(rows.period, self.calendar.labels))
                     self._reject_rows(rows, bad, "missing_quota", message, accounting)
-            if any(component_needs_targets(c) for c in components) or (role == DIRECT and any(
-                    cap.of_target for cap in self.plan.plan_caps)):
+            needs_targets = any(component_needs_targets(c) for c in components) or (role == DIRECT and any(
+                cap.of_target for cap in self.plan.plan_caps))
+            if needs_targets and not basis.target_known.all():
                 bad = in_role & ~basis.target_known[rows.payee]
                 if np.any(bad):
                     message = text.join("no target incentive for ", text.pick(rows.payee, payees.names))
