@@ -288,6 +288,26 @@ def test_credit_rows_packed_in_order_are_the_rows_ordered(rows, odd_day, random)
         assert getattr(packed, name).tolist() == getattr(general, name).tolist(), name
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "zed", "c"])), max_size=30), st.booleans())
+def test_payee_codes_are_their_places_among_the_payees_whatever_the_encoding(names, chunked):
+    """A name's code is its place among the run's payees; -1 for an empty name or one not among them."""
+    from spmlang.engine.crediting import Payees
+
+    payees = Payees(["c", "a", "b"])
+    expected = [payees.code.get(name, -1) if name is not None else -1 for name in names]
+    plain = pa.array(names, pa.string())
+    encoded = plain.dictionary_encode()
+    with_null_label = pa.DictionaryArray.from_arrays(  # a null in the dictionary itself, as some writers make
+        pa.array([0 if name is None else 1 + sorted({n for n in names if n}).index(name) for name in names],
+                 pa.int8()), pa.array([None, *sorted({n for n in names if n})], pa.string()))
+    for values in (plain, encoded, with_null_label):
+        if chunked:
+            values = pa.chunked_array([values[:len(values) // 2], values[len(values) // 2:]], values.type)
+        codes = payees.encode(values)
+        assert codes.dtype == np.int32 and codes.tolist() == expected
+
+
 def test_duplicate_integer_keys_are_rejected_however_the_keys_are_ordered():
     plan = spmlang.loads(HEADER.replace("column id   text", "column id   integer").replace("MEASURE", "")
                          .replace("ROLLUP", "") + "component c {\n  rate 10%\n}\n")

@@ -58,10 +58,20 @@ class Payees:
         return len(self.names)
 
     def encode(self, values: pa.Array) -> np.ndarray:
-        """Codes of an Arrow array of names (-1 for nulls and unknown names)."""
-        from spmlang.engine.evaluate import on_text
+        """Codes of an Arrow array of names (-1 for nulls and unknown names). Names dictionary-encoded (as
+        parquet's are) are looked up once each, and the rows' codes read from a table of them by numpy."""
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if not isinstance(values, pa.DictionaryArray):
+            return self._codes(values)
+        table = np.append(self._codes(values.dictionary), np.int32(-1))  # the last slot: a null's
+        indices = values.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(values.dictionary))
+        return table[indices.to_numpy(zero_copy_only=False)]
 
-        codes = on_text(values, lambda names: pc.index_in(pc.cast(names, pa.string()), value_set=self.array))
+    def _codes(self, names: pa.Array) -> np.ndarray:
+        codes = pc.index_in(pc.cast(names, pa.string()), value_set=self.array)
         return pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
 
 
