@@ -103,42 +103,33 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
     key_column = columns[source.key]
     key_values = key_column.values
-    date_column = columns[source.date]
-    # The keys are put in order on another thread (numpy lets go of the GIL) while the filters, the periods and
-    # the credit are evaluated here; what each step rejects is still accounted for in the order of the steps.
-    with ThreadPoolExecutor(1, thread_name_prefix="spm-keys") as pool:
-        ordering = pool.submit(_ordered_keys, key_values, key_column.valid)
-        filtered = []
-        for row_filter in source.filters:
-            passed = truth(evaluate(row_filter.expr, frame), n)
-            filtered.append((passed, frame.issues[:]))
-            frame.issues.clear()
-        dates = np.asarray(date_column.values, dtype=np.int64)
-        periods = calendar.period_of(dates)
-        credit_value = materialize(evaluate(source.credit, frame), n)
-        credit_issues = frame.issues[:]
-        frame.issues.clear()
-        key_order, distinct, key_rank = ordering.result()
+    rank_type = np.int32 if n < 2 ** 31 else np.int64  # half the memory for the two largest arrays of a run
+    key_order, distinct = _key_order(key_values, key_column.valid)
+    key_order = key_order.astype(rank_type, copy=False)
+    key_rank = _key_rank(key_values, key_column.valid, key_order, distinct)
     if not distinct:
         _reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
 
-    for index, (passed, issues) in enumerate(filtered):
-        frame.issues.extend(issues)
+    for index, row_filter in enumerate(source.filters):
+        passed = truth(evaluate(row_filter.expr, frame), n)
         reject_issues(frame, accounting)
         accounting.exclude(~passed, index)
 
     accounting.reject(~key_column.valid, "missing_value", f"the key ({source.key}) is empty", source.key)
+    date_column = columns[source.date]
     accounting.reject(~date_column.valid, "missing_value", f"the date ({source.date}) is empty", source.date)
     first_payee = columns[source.payees[0].column]
     accounting.reject(~first_payee.valid, "missing_value", f"the payee ({source.payees[0].column}) is empty",
                       source.payees[0].column)
 
+    dates = np.asarray(date_column.values, dtype=np.int64)
+    periods = calendar.period_of(dates)
     if np.any(periods < 0):
         shown = pc.cast(pa.array(dates.astype(np.int32), pa.int32()).cast(pa.date32()), pa.string())
         message = text.join("the date ", shown, f" is outside the plan year ({calendar.describe()})")
         accounting.reject(periods < 0, "outside_year", message, source.date)
 
-    frame.issues.extend(credit_issues)
+    credit_value = materialize(evaluate(source.credit, frame), n)
     reject_issues(frame, accounting)
     accounting.reject(~np.asarray(credit_value.valid, bool), "missing_value",
                       f"the credit (`{plan_text(plan, source.credit.span)}`) is empty",
@@ -224,15 +215,6 @@ def _key_order(values, valid: np.ndarray) -> tuple[np.ndarray, bool]:
         order = grouping.stable_order(np.where(valid, values - low, high - low + 1), (high - low + 1).bit_length())
         return order, False
     return np.argsort(np.where(valid, values, np.iinfo(np.int64).max), kind="stable"), False
-
-
-def _ordered_keys(values, valid) -> tuple[np.ndarray, bool, np.ndarray]:
-    """(key order, whether the keys are known to be distinct, key rank) of the input rows (see
-    :func:`_key_order`, :func:`_key_rank`)."""
-    rank_type = np.int32 if len(valid) < 2 ** 31 else np.int64  # half the memory of the two largest arrays
-    order, distinct = _key_order(values, valid)
-    order = order.astype(rank_type, copy=False)
-    return order, distinct, _key_rank(values, valid, order, distinct)
 
 
 def _key_rank(values, valid, order: np.ndarray, distinct: bool) -> np.ndarray:
