@@ -34,7 +34,7 @@ from spmlang.diagnostics import InputError, Span
 from spmlang.engine import grouping, parallel, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.components import ComponentRun, PeriodLines, Prepared, prepare, row_columns, row_expressions
+from spmlang.engine.components import ComponentRun, PeriodLines, Prepared, prepare, row_columns
 from spmlang.engine.crediting import (
     DIRECT,
     ROLLUP,
@@ -46,7 +46,7 @@ from spmlang.engine.crediting import (
     rollup_rows,
     split_rows,
 )
-from spmlang.engine.evaluate import Frame, Vec, evaluate, evaluate_ahead, truth
+from spmlang.engine.evaluate import Frame, Vec, evaluate, truth
 from spmlang.engine.inputs import load_table
 from spmlang.engine.limits import apply_caps, gate_lines
 from spmlang.engine.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
@@ -337,29 +337,19 @@ class Calculator:
                 names.update(amounts.by_payee)
         step("crediting")
         payees = Payees(sorted(names))
-        # The components' expressions of a transaction's columns are evaluated per transaction on another thread
-        # while the credit rows are made (neither needs the other: see evaluate_rows), unless filters left so few
-        # transactions that the components will evaluate them per credit row instead (see _prepare).
-        columns_read = set().union(*(row_columns(c) for c in plan.components))
-        transactions = Frame(txns.frame.n, {name: txns.frame.columns[name] for name in columns_read}, tables=lookups)
-        expressions = [e for c in plan.components for e in row_expressions(c)] \
-            if 2 * np.count_nonzero(alive) >= txns.frame.n else []
-        with ThreadPoolExecutor(1, thread_name_prefix="spm-components") as pool:
-            ahead = pool.submit(evaluate_ahead, expressions, transactions)
-            rows, in_order = self._credit_rows(txns, payees, managers_by_name, alive, columns_read)
-            del alive
-            periods = self.calendar.count
-            quota_matrix, quota_known = quotas.matrix(payees.names, periods) if quotas else \
-                (np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool))
-            target_matrix, target_known = targets.matrix(payees.names, periods) if targets else \
-                (np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool))
-            basis = make_basis(quota_matrix, quota_known, target_matrix, target_known,
-                               plan.settings.attainment_basis)
-            rows = self._check_basis(rows, basis, payees, accounting)
-            transactions.ahead = ahead.result()
+        rows, in_order = self._credit_rows(txns, payees, managers_by_name, alive,
+                                           set().union(*(row_columns(c) for c in plan.components)))
+        del alive
+        periods = self.calendar.count
+        quota_matrix, quota_known = quotas.matrix(payees.names, periods) if quotas else \
+            (np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool))
+        target_matrix, target_known = targets.matrix(payees.names, periods) if targets else \
+            (np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool))
+        basis = make_basis(quota_matrix, quota_known, target_matrix, target_known, plan.settings.attainment_basis)
+        rows = self._check_basis(rows, basis, payees, accounting)
 
         rejections = accounting.rejections
-        prepared = self._prepare(rows, txns, payees, lookups, transactions)
+        prepared = self._prepare(rows, txns, payees, lookups)
         if accounting.rejections > rejections:  # rows a component could not read: their transactions go
             keep = np.flatnonzero(accounting.pending()[rows.txn])
             rows = rows.take(keep)
@@ -512,11 +502,8 @@ class Calculator:
             per_txn = message.take(pa.array(np.maximum(slots, 0)))
         accounting.reject(mask, reason, per_txn, column)
 
-    def _prepare(self, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict,
-                 transactions: Frame) -> list[Prepared]:
-        """Evaluate every component's row expressions over the credit rows; reject rows they cannot read.
-        ``transactions``: the transactions' columns the components read (and what was evaluated over them
-        ahead, see evaluate_ahead)."""
+    def _prepare(self, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict) -> list[Prepared]:
+        """Evaluate every component's row expressions over the credit rows; reject rows they cannot read."""
         n = len(rows)
         index = pa.array(rows.txn)
 
@@ -533,7 +520,7 @@ class Calculator:
         credit = rows.credit if credit_type is Type.MONEY else rows.credit / UNIT
         # Expressions of the transaction's columns alone are evaluated per transaction (see evaluate_rows),
         # unless filters left so few rows that evaluating every transaction would cost more than gathering.
-        transactions = transactions if 2 * n >= txns.frame.n else None
+        transactions = Frame(txns.frame.n, txns.frame.columns, tables=lookups) if 2 * n >= txns.frame.n else None
         prepared = []
         for spec in self.plan.components:
             # A frame per component: the columns it gathers per credit row (~80 MB each at 10M rows) for

@@ -72,19 +72,14 @@ class PeriodLines:
                            pa.array([], pa.string()))
 
 
-def row_expressions(spec: ComponentSpec) -> list:
-    """The expressions :func:`prepare` evaluates for each of the component's rows, in the order it does."""
+def row_columns(spec: ComponentSpec) -> set[str]:
+    """The transaction columns :func:`prepare` reads for ``spec``."""
     read = [f.expr for f in spec.filters] + [m.condition for m in spec.multipliers]
     if isinstance(spec.rule, RateRule):
         read.append(spec.rule.rate)
     elif isinstance(spec.rule, PayPerRowRule):
         read.append(spec.rule.amount)
-    return read
-
-
-def row_columns(spec: ComponentSpec) -> set[str]:
-    """The transaction columns :func:`prepare` reads for ``spec``."""
-    return set().union(*(columns_used(expr) for expr in row_expressions(spec)))
+    return set().union(*(columns_used(expr) for expr in read))
 
 
 def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:

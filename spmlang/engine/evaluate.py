@@ -55,7 +55,6 @@ class Frame:
     issues: list = field(default_factory=list)
     source: "Frame | None" = None  # the rows these rows come from (credit rows: transactions); see evaluate_rows
     source_rows: np.ndarray | None = None  # each row's row in ``source``
-    ahead: dict = field(default_factory=dict)  # id(expression) -> (Vec, issues): see evaluate_ahead
 
     def column(self, name: str) -> Vec:
         value = self.columns[name]
@@ -138,12 +137,7 @@ def evaluate_rows(node: ir.IR, frame: Frame) -> Vec:
     source = frame.source
     if source is None or ir.builtins_used(node):
         return evaluate(node, frame)
-    ahead = source.ahead.pop(id(node), None)
-    if ahead is not None:
-        vec, issues = ahead
-        source.issues.extend(issues)
-    else:
-        vec = evaluate(node, source)
+    vec = evaluate(node, source)
     index = frame.source_rows
     for issue in source.issues:
         mask = issue.mask[index]
@@ -155,19 +149,6 @@ def evaluate_rows(node: ir.IR, frame: Frame) -> Vec:
     if np.ndim(valid) and np.all(valid):  # known everywhere (as columns without nulls are): nothing to gather
         valid = True
     return Vec(_gathered(vec.values, index), _gathered(valid, index), vec.type)
-
-
-def evaluate_ahead(nodes: list, frame: Frame) -> dict:
-    """Evaluate over ``frame`` the expressions :func:`evaluate_rows` will ask of it as a source (those of its
-    columns alone), before it does: (value, issues) by expression, to be put in ``frame.ahead``. For a thread
-    with a frame of its own: the run works on while the transactions' expressions are evaluated."""
-    done: dict = {}
-    for node in nodes:
-        if id(node) in done or ir.builtins_used(node):
-            continue
-        done[id(node)] = (evaluate(node, frame), frame.issues[:])
-        frame.issues.clear()
-    return done
 
 
 def _gathered(values, index: np.ndarray):
