@@ -195,6 +195,27 @@ component c {
     assert [line["multiplier"] for line in lines(result, kind="earning")] == [d("1.5"), d("3")]
 
 
+def test_a_cap_line_says_what_it_cut_or_what_reduction_it_absorbed():
+    plan = make_plan("""
+component c {
+  rate 10%
+  cap $100 per year
+}
+""")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 2000), ("D2", "a", "2027-01-11", -500),
+                            ("D3", "a", "2027-01-12", -1000)))
+    # 200.00 earned, 100.00 cut; -50.00 absorbed above the cap (150.00 earned still > 100.00); then -100.00:
+    # 50.00 of it absorbed (down to the cap), 50.00 paid back
+    assert by_txn(result) == {"D1": d("100.00"), "D2": d("0.00"), "D3": d("-50.00")}
+    assert [(line["txn"], line["amount"], line["explanation"]) for line in lines(result, kind="cap")] == [
+        ("D1", d("-100.00"), "`cap $100 per year`: limit 100.00 for the plan year reached, 100.00 cut"),
+        ("D2", d("50.00"), "`cap $100 per year`: limit 100.00 for the plan year; a reduction of 50.00 is absorbed "
+                           "while earnings are above it"),
+        ("D3", d("50.00"), "`cap $100 per year`: limit 100.00 for the plan year; a reduction of 50.00 is absorbed "
+                           "while earnings are above it"),
+    ]
+
+
 def test_ledger_is_deterministic_and_run_id_stable():
     plan = make_plan("component c { rate 10% }\n")
     rows = deals(("D1", "a", "2027-01-10", 1000), ("D2", "a", "2027-01-11", 2000))

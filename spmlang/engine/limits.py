@@ -62,10 +62,11 @@ def apply_caps(lines: Lines, group_key: np.ndarray, caps: list[CapSpec], clauses
 def _cut_lines(cut_from: Lines, cut: np.ndarray, limit: np.ndarray, cap: CapSpec, clause: int) -> Lines:
     n = cut.size
     scope = {"row": "this row", "period": "the period", "year": "the plan year"}[cap.scope]
+    reduced = (cut < 0).astype(np.int8)  # a cut is never 0: a line reached the cap, or a reduction was absorbed
     explanation = text.join(
         f"`{cap.text}`: limit ", text.amount(limit), f" for {scope}",
-        text.when(cut > 0, text.join(" reached, ", text.exact(cut), " cut")),
-        text.when(cut < 0, text.join("; a reduction of ", text.exact(-cut), " is absorbed while earnings are above it")),
+        text.pick(reduced, [" reached, ", "; a reduction of "]), text.exact(np.abs(cut)),
+        text.pick(reduced, [" cut", " is absorbed while earnings are above it"]),
     )
     return make_lines(n, payee=cut_from.payee, role=cut_from.role, component=cut_from.component, kind="cap",
                       period=cut_from.period, phase=cut_from.phase, row=cut_from.row, amount=-cut, cut=cut,
