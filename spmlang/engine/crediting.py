@@ -20,6 +20,7 @@ from spmlang.engine.money import to_units
 
 DIRECT, ROLLUP = 0, 1
 ROLE_NAMES = ("direct", "rollup")
+_DAYS = np.iinfo(np.int32)  # credit rows' dates (days since 1970) are int32
 
 
 @dataclass
@@ -159,9 +160,6 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
         txn=txn, payee=payee, role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
         share=share_taken.astype(np.float64, copy=False), credit=credit_taken, date=date,
         period=periods[txn].astype(np.int16, copy=False), split=uniform(0, txn.size, np.int8))
-
-
-_DAYS = np.iinfo(np.int32)  # credit rows' dates (days since 1970) are int32
 
 
 def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:

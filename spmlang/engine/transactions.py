@@ -222,12 +222,11 @@ def _key_rank(values, valid, order: np.ndarray, distinct: bool) -> np.ndarray:
     are every number from the lowest to the highest (ids from a sequence, however shuffled) are their own
     rank, less the lowest: no scatter of ten million positions at random."""
     n = order.size
+    rank = np.empty(n, dtype=order.dtype)
     if distinct and isinstance(values, np.ndarray) and n and np.all(valid):
         low = int(values.min())
         if int(values.max()) - low == n - 1:
-            rank = np.empty(n, dtype=order.dtype)
             return np.subtract(values, low, out=rank, casting="unsafe")  # less than n: fits the rank's type
-    rank = np.empty(n, dtype=order.dtype)
     rank[order] = np.arange(n, dtype=order.dtype)
     return rank
 

@@ -147,9 +147,9 @@ def _chunk_writer(sink: _Hashed, suffix: str, schema: pa.Schema):
 
 
 def _parquet_options(schema: pa.Schema) -> dict:
-    """How spm writes parquet: zstd (level 1: fast), dictionaries only where values repeat, statistics only
-    where readers filter, and exact decimals of up to 18 digits as parquet INT64 (smaller and faster to write
-    than fixed-length bytes; every reader knows the type)."""
+    """How spm writes parquet: zstd (level 1: fast) where it finds something to compress, dictionaries only
+    where values repeat, statistics only where readers filter, and exact decimals of up to 18 digits as parquet
+    INT64 (smaller and faster to write than fixed-length bytes; every reader knows the type)."""
     integers = _integers(schema)
     compressed = [name for name in schema.names if name not in _RUNNING or name not in integers]
     return dict(compression={name: "zstd" if name in compressed else "none" for name in schema.names},
