@@ -216,6 +216,15 @@ component c {
     ]
 
 
+def test_a_long_summary_shows_the_largest_and_says_how_many_there_are():
+    plan = make_plan("component c {\n  rate 10%\n}\n", measure="")
+    reps = [f"r{i:04d}" for i in range(1200)]
+    result = plan.run(deals(*((f"D{i}", rep, "2027-01-10", 100 + i) for i, rep in enumerate(reps))))
+    shown = str(result.summary())
+    assert "showing the 60 largest of 1,200 payee-periods" in shown
+    assert "r1199" in shown and "r0000" not in shown  # the largest payouts, not the first names
+
+
 def test_ledger_is_deterministic_and_run_id_stable():
     plan = make_plan("component c { rate 10% }\n")
     rows = deals(("D1", "a", "2027-01-10", 1000), ("D2", "a", "2027-01-11", 2000))

@@ -31,7 +31,7 @@ def payout_table(summary: Summary) -> Table:
         table.add_row(row.payee, row.period, credit, _attainment(row.attainment),
                       *[cents_text(v) for v in row.by_component], cents_text(row.total))
     if len(shown) < len(summary.rows):
-        table.caption = (f"showing the {len(shown)} largest of {len(summary.rows)} payee-periods; "
+        table.caption = (f"showing the {len(shown)} largest of {len(summary.rows):,} payee-periods; "
                          "the totals cover all of them (write the ledger with --out)")
     return table
 
