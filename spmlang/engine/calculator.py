@@ -464,8 +464,8 @@ class Calculator:
                 in_role = rows.role == role
             # Found on the (payee, period) cells first: only where some cell lacks a quota or a target are the
             # rows looked at, by a lookup in a table of cells (bools: 10,000 payees fit in a cache).
-            no_quota = basis.quota <= 0
-            if components_need_quotas(components) and no_quota.any():
+            no_quota = basis.quota <= 0 if components_need_quotas(components) else None
+            if no_quota is not None and no_quota.any():
                 bad = in_role & no_quota[rows.payee, rows.period]
                 if np.any(bad):
                     known = basis.quota_known[rows.payee]

@@ -220,12 +220,13 @@ def _key_order(values, valid: np.ndarray) -> tuple[np.ndarray, bool]:
 def _key_rank(values, valid, order: np.ndarray, distinct: bool) -> np.ndarray:
     """Each row's position in key order (``order``, of the type a rank takes). Distinct integer keys that
     are every number from the lowest to the highest (ids from a sequence, however shuffled) are their own
-    rank, less the lowest: no scatter of ten million positions at random."""
+    rank, less the lowest: no scatter of ten million positions at random. The lowest and highest keys are
+    the first and last in key order."""
     n = order.size
     rank = np.empty(n, dtype=order.dtype)
     if distinct and isinstance(values, np.ndarray) and n and np.all(valid):
-        low = int(values.min())
-        if int(values.max()) - low == n - 1:
+        low = int(values[order[0]])
+        if int(values[order[-1]]) - low == n - 1:
             return np.subtract(values, low, out=rank, casting="unsafe")  # less than n: fits the rank's type
     rank[order] = np.arange(n, dtype=order.dtype)
     return rank
