@@ -85,3 +85,31 @@ def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_encodes_each_co
     assert codecs["rate"] == codecs["date"] == codecs["explanation"] == "ZSTD"
     stored = {column.name: column.physical_type for column in groups.schema}  # built as decimal64: int64 cents
     assert stored["amount"] == stored["credit"] == stored["rate"] == "INT64"
+
+
+def test_a_parquet_ledger_stores_the_columns_every_line_has_as_required(tmp_path):
+    """Lines without a transaction (true-ups, caps) leave credit, txn and date empty; every line has a payee,
+    an amount, an explanation and a clause, and the file says so (no definition levels for them)."""
+    from spmlang.ledger.build import ALWAYS
+
+    result = run_example(CRM_ARGS, workers=1)
+    path = result.write(tmp_path / "ledger.parquet")
+    stored = pq.ParquetFile(path).schema
+    required = {column.name for column in stored if column.max_definition_level == 0}
+    assert required == ALWAYS == {"run_id", "plan", "plan_version", "plan_hash", "payee", "period", "kind",
+                                  "role", "amount", "amount_cut", "explanation", "clause"}
+    ledger = pq.read_table(path)
+    assert all(not ledger.schema.field(name).nullable and ledger[name].null_count == 0 for name in ALWAYS)
+    assert all(ledger.schema.field(name).nullable for name in ledger.schema.names if name not in ALWAYS)
+    assert ledger["txn"].null_count > 0 and ledger["credit"].null_count > 0  # the lines of no transaction
+
+
+def test_a_ledger_line_without_a_value_every_line_has_is_a_defect_said_as_such():
+    from spmlang.ledger.build import build_ledger
+
+    result = run_example(CRM_ARGS, workers=1)
+    output = result._output
+    paid = output._whole[0].take(slice(0, 5))
+    paid.lines.clause = np.array([0, 0, 0, 0, -1], dtype=np.int32)  # no clause: no line is made so
+    with pytest.raises(AssertionError, match="without clause"):
+        build_ledger(output, "run", paid)

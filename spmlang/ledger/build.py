@@ -26,7 +26,12 @@ from spmlang.engine.money import cents_to_decimal64_array, to_units, units_to_ce
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 6)
 
-LEDGER_SCHEMA = pa.schema([
+# Columns every line has a value in. Parquet stores them as required: no definition levels to write or read
+# (writing a ledger ~7% faster), and readers learn from the schema that they are never null.
+ALWAYS = {"run_id", "plan", "plan_version", "plan_hash", "payee", "period", "kind", "role", "amount", "amount_cut",
+          "explanation", "clause"}
+
+LEDGER_SCHEMA = pa.schema([pa.field(name, kind, nullable=name not in ALWAYS) for name, kind in [
     ("run_id", pa.string()),
     ("plan", pa.string()),
     ("plan_version", pa.string()),
@@ -52,7 +57,7 @@ LEDGER_SCHEMA = pa.schema([
     ("amount_cut", MONEY),
     ("explanation", pa.string()),
     ("clause", pa.string()),
-])
+]])
 
 # Columns of a few distinct values (one, for the first four): built dictionary-encoded (text.labelled), and
 # so carried between processes and written to parquet; :func:`public` gives them as plain strings. Money and
@@ -64,9 +69,9 @@ LABELS = pa.dictionary(pa.int32(), pa.string())
 
 def _built(field: pa.Field) -> pa.Field:
     if field.name in LABEL_COLUMNS:
-        return pa.field(field.name, LABELS)
+        return field.with_type(LABELS)
     if pa.types.is_decimal(field.type):
-        return pa.field(field.name, pa.decimal64(field.type.precision, field.type.scale))
+        return field.with_type(pa.decimal64(field.type.precision, field.type.scale))
     return field
 
 
@@ -192,4 +197,7 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
         "explanation": lines.explanation.resolve(),
         "clause": text.labelled(lines.clause, clause_text),
     }
+    empty = [name for name in BUILT_SCHEMA.names if name in ALWAYS and columns[name].null_count]
+    if empty:  # a defect of spm's, not of the data: said here, not as a parquet error or a silent null
+        raise AssertionError(f"ledger lines without {', '.join(empty)}, which every line has")
     return pa.table(columns, schema=BUILT_SCHEMA)
