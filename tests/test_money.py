@@ -58,6 +58,17 @@ def test_amount_text_matches_python_formatting(values):
     assert shown == [e.replace("-0.00", "0.00") if e == "-0.00" else e for e in expected]  # no negative zero
 
 
+@given(st.lists(st.tuples(units, st.integers(0, 99)), min_size=1, max_size=20), st.sampled_from([3, 64, 65]))
+def test_an_amount_then_a_fixed_text_reads_as_the_amount_and_the_text(values, options):
+    """Taken with the cents from a table of endings (a few texts), or apart (many): the same words."""
+    amounts = np.array([v for v, _ in values] + [-5000, -500_000], dtype=np.int64)  # -0.01, -0.50: '-0.'
+    index = np.array([i % options for _, i in values] + [0, options - 1])
+    texts = [f" at {k}% = " for k in range(options)]
+    joined = text.join(*text.amount_then(amounts, index, texts)).to_pylist()
+    assert joined == [a + texts[i] for a, i in zip(text.amount(amounts).to_pylist(), index)]
+    assert joined[-2:] == ["-0.01 at 0% = ", f"-0.50 at {options - 1}% = "]
+
+
 @given(st.lists(units, min_size=1, max_size=20))
 def test_exact_text_shows_every_digit_and_at_least_cents(values):
     def expected(value: int) -> str:

@@ -232,7 +232,7 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
     fixed_rates = all(isinstance(label, str) for label in rate_labels)
     middle = _at_tier_times(tier_after, rate_labels, function.labels, multiplier) if fixed_rates else None
     if middle is not None:
-        described = text.join(*text.amount_parts(credit), middle, *text.exact_parts(amount))
+        described = text.join(*text.amount_then(credit, *middle), *text.exact_parts(amount))
     else:
         tail = _times(multiplier)
         if fixed_rates:
@@ -278,15 +278,17 @@ def _times(multiplier: np.ndarray) -> pa.Array:
     return text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
 
 
-def _at_tier_times(tier: np.ndarray, rate_labels: list[str], labels: list[str], multiplier: np.ndarray):
-    """' at {rate} ({tier}){ × multiplier} = ' for each row, taken from its few combinations (tiers times the
-    distinct multipliers, written as :func:`_times` writes them); None if the multipliers take many values."""
+def _at_tier_times(tier: np.ndarray, rate_labels: list[str], labels: list[str],
+                   multiplier: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
+    """' at {rate} ({tier}){ × multiplier} = ' for each row, as an index into its few combinations (tiers times
+    the distinct multipliers, written as :func:`_times` writes them) and the combinations; None if the
+    multipliers take many values."""
     distinct, which = text.few_values(np.asarray(multiplier, dtype=np.float64).reshape(-1))
     if distinct is None:
         return None
     times = ["" if m == 1.0 else " × " + ("" if m != m else text.format_number(m)) for m in distinct.tolist()]
     options = [f" at {rate} ({labels[k]}){shown} = " for k, rate in enumerate(rate_labels) for shown in times]
-    return text.pick(np.asarray(tier, dtype=np.int64) * len(times) + which, options)
+    return np.asarray(tier, dtype=np.int64) * len(times) + which, options
 
 
 def _pick_text(index: np.ndarray, options: list[pa.Array]) -> pa.Array:
