@@ -115,6 +115,12 @@ class ColumnValues:
     invalid: np.ndarray
     raw: pa.Array | None  # the column as read (dropped once the rows that cannot be read are reported)
 
+    @property
+    def any_invalid(self) -> bool:
+        """Whether any value cannot be read (at once where none are: ``invalid`` is then one False, stored once)."""
+        invalid = self.invalid[:1] if grouping.is_uniform(self.invalid) else self.invalid
+        return bool(np.any(invalid))
+
 
 class JoinedColumn:
     """A column converted piece by piece (see LoadedTable.pieces), joined as its pieces come. Numbers are
@@ -130,6 +136,7 @@ class JoinedColumn:
         self.texts: list[pa.Array] = []
         self.valid: list[np.ndarray] = []
         self.invalid: list[np.ndarray] = []
+        self.any_invalid = False
         self.raw: list[pa.Array | None] = []
 
     def add(self, piece: ColumnValues) -> None:
@@ -144,6 +151,7 @@ class JoinedColumn:
             self.texts.append(piece.values)
         self.valid.append(piece.valid)
         self.invalid.append(piece.invalid)
+        self.any_invalid = self.any_invalid or piece.any_invalid
         self.raw.append(piece.raw)
         self.filled += size
 
@@ -162,6 +170,9 @@ class JoinedColumn:
             valid = grouping.uniform(True, self.filled)
         else:
             valid = np.concatenate(self.valid)
+        if not self.any_invalid:  # as read, mostly: no array of ten million False (nor its page faults)
+            return ColumnValues(self.first.name, self.first.type, values, valid, grouping.uniform(False, self.filled),
+                                None)
         invalid = np.concatenate(self.invalid)
         raw = None
         if invalid.any():

@@ -96,7 +96,7 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     accounting = RowAccounting(n, loaded.label, loaded.row_offset, source.policies, strict,
                                [f.name for f in source.filters])
     for name, column in columns.items():
-        if np.any(column.invalid):
+        if column.any_invalid:
             accounting.reject(column.invalid, "invalid_value", _unreadable(column, source.columns[name]), name)
         column.raw = None  # read as it was only to say what could not be read
 
@@ -156,7 +156,7 @@ def _converted(loaded: LoadedTable, specs: dict) -> dict[str, ColumnValues]:
 
     def convert(array, name: str) -> None:
         column = convert_column(array, specs[name], loaded.label)
-        if not np.any(column.invalid):
+        if not column.any_invalid:
             column.raw = None
         joined[name].add(column)
 
