@@ -525,6 +525,10 @@ def main() -> None:
     from spmlang.engine.memory import use_system_allocator
 
     use_system_allocator()  # before pyarrow is used (see spmlang.engine.memory)
+    # numpy's OpenBLAS starts a thread per core as numpy is imported, and they spin a while (~0.12 s of CPU,
+    # taken from reading the transactions) though spm does no linear algebra; one thread means none started.
+    # Set before numpy is imported; the environment may still choose.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _WithoutPandas())
     try:
