@@ -299,6 +299,9 @@ def test_credit_rows_packed_in_order_are_the_rows_ordered(rows, odd_day, random)
     ordered, whichever rows are credited (payee -1: none; alive false: excluded or rejected), and however
     far from the others the date of a row that is not credited lies (it widens the dates packed unless it is
     left out of them)."""
+    import datetime as dt
+
+    from spmlang.engine.calendar import PlanCalendar
     from spmlang.engine.crediting import crediting_order, direct_rows_in_order, split_rows
 
     n = len(rows)
@@ -310,9 +313,9 @@ def test_credit_rows_packed_in_order_are_the_rows_ordered(rows, odd_day, random)
     key_rank = np.empty(n, np.int32)
     key_rank[key_order] = np.arange(n, dtype=np.int32)
     share, credit = np.ones(n), np.arange(n, dtype=np.int64) * 100
-    periods = (dates % 4).astype(np.int16)
-    packed = direct_rows_in_order(codes, share, credit, dates, periods, alive, key_order, key_rank)
-    general = split_rows([codes], [share], credit, dates, periods, alive, key_order)
+    calendar = PlanCalendar(dt.date(2024, 9, 1), "monthly")  # the days 20,000-20,040 span two months of it
+    packed = direct_rows_in_order(codes, share, credit, dates, calendar, alive, key_order, key_rank)
+    general = split_rows([codes], [share], credit, dates, calendar.period_of(dates), alive, key_order)
     general = general.take(crediting_order(general))
     for name in ("txn", "payee", "date", "period", "credit"):
         assert getattr(packed, name).tolist() == getattr(general, name).tolist(), name

@@ -374,7 +374,7 @@ class Calculator:
         rollup = plan.transactions.rollup and any(c.role == "rollup" for c in plan.components)
         rows = None
         if len(codes) == 1 and not rollup:  # the common case: rows made in crediting order
-            rows = direct_rows_in_order(codes[0], txns.shares[0], txns.credit, txns.dates, txns.periods, alive,
+            rows = direct_rows_in_order(codes[0], txns.shares[0], txns.credit, txns.dates, txns.calendar, alive,
                                         txns.key_order, txns.key_rank)
         in_order = rows is not None
         if not in_order:

@@ -9,6 +9,7 @@ year it starts in: ``FY2027-Q1``, ``FY2027-M01``, ``FY2027-H1``, ``FY2027``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 import numpy as np
@@ -64,14 +65,28 @@ class PlanCalendar:
 
     def period_of(self, days: np.ndarray) -> np.ndarray:
         """The period index of each date; -1 outside the plan year."""
-        bounds = np.asarray(self.bounds, dtype=np.int64)
-        span = int(bounds[-1] - bounds[0])
+        span = int(self.bounds[-1] - self.bounds[0])
         # A table of the year's days (and -1 after them), read at each date's day of the plan year: one
         # gather instead of a binary search per date. Days before the year wrap to huge unsigned numbers.
-        table = np.append(np.repeat(np.arange(len(bounds) - 1, dtype=np.int16), np.diff(bounds)), np.int16(-1))
-        offset = (np.asarray(days, dtype=np.int64) - bounds[0]).view(np.uint64)
+        table = np.append(self._day_periods, np.int16(-1))
+        offset = (np.asarray(days, dtype=np.int64) - self.bounds[0]).view(np.uint64)
         np.minimum(offset, span, out=offset)
         return table[offset]
+
+    def in_year(self, days: np.ndarray) -> np.ndarray:
+        """Whether each date lies in the plan year (has a period)."""
+        days = np.asarray(days)
+        return (days >= self.bounds[0]) & (days < self.bounds[-1])
+
+    def period_in_year(self, days: np.ndarray) -> np.ndarray:
+        """The period of each date, every one known to lie in the plan year (credit rows' dates): read from the
+        table of the year's days without :meth:`period_of`'s guard for dates outside it."""
+        return self._day_periods[np.asarray(days) - int(self.bounds[0])]
+
+    @functools.cached_property
+    def _day_periods(self) -> np.ndarray:
+        """The period of each day of the plan year, from its first (int16)."""
+        return np.repeat(np.arange(self.count, dtype=np.int16), np.diff(self.bounds))
 
     def parse_period(self, text: str) -> int | None:
         """A period written in a quota table: its label (``2027-Q1``), its short label (``Q1``),

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.grouping import gather, uniform
 from spmlang.engine.money import to_units
 
@@ -106,20 +107,20 @@ def split_rows(payee_codes: list[np.ndarray], shares: list[np.ndarray], credit: 
 
 
 def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.ndarray, dates: np.ndarray,
-                         periods: np.ndarray, alive: np.ndarray, key_order: np.ndarray,
+                         calendar: PlanCalendar, alive: np.ndarray, key_order: np.ndarray,
                          key_rank: np.ndarray) -> CreditRows | None:
     """The direct credit rows of a single payee column, made in crediting order (what :func:`split_rows`
     then :func:`crediting_order` give, then taken in that order), or None when (payee, date, key) do not fit
-    in 63 bits.
+    in 63 bits. Every ``alive`` row's date lies in the ``calendar``'s year.
 
     The (payee, date, key rank) of each transaction are packed into one integer, the integers of the credited
-    ones kept and sorted: payee and date are read back from the sorted integers and the transaction from its
-    key rank, so only the credit and the period are gathered (made in key order and then ordered, every
-    column was gathered twice)."""
+    ones kept and sorted: payee and date are read back from the sorted integers, the period from the date,
+    and the transaction from its key rank, so only the credit is gathered (made in key order and then
+    ordered, every column was gathered twice)."""
     credited = alive & (payee_codes >= 0)
     count = int(np.count_nonzero(credited))
     if count == 0:
-        return split_rows([payee_codes], [share], credit, dates, periods, alive, key_order)
+        return split_rows([payee_codes], [share], credit, dates, calendar.period_of(dates), alive, key_order)
     everyone = count == credited.size
     rank_bits = max(int(key_rank.size) - 1, 0).bit_length()
     payee_bits = int(payee_codes.max()).bit_length()
@@ -159,7 +160,7 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
     return CreditRows(
         txn=txn, payee=payee, role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
         share=share_taken.astype(np.float64, copy=False), credit=credit_taken, date=date,
-        period=periods[txn].astype(np.int16, copy=False), split=uniform(0, txn.size, np.int8))
+        period=calendar.period_in_year(date), split=uniform(0, txn.size, np.int8))
 
 
 def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:

@@ -42,7 +42,7 @@ class Transactions:
     key_order: np.ndarray  # the input rows in key order (empty keys last)
     key_rank: np.ndarray  # each row's position in key order (numbers by value, text by text)
     dates: np.ndarray  # int64 days
-    periods: np.ndarray  # int16, -1 outside the plan year
+    calendar: PlanCalendar
     credit: np.ndarray  # int64 units per transaction
     payee_names: list[pa.Array]  # one per payee column
     shares: list[np.ndarray]  # float per payee column
@@ -55,9 +55,15 @@ class Transactions:
             del self.columns[name]
             self.frame.columns.pop(name, None)
 
+    @property
+    def periods(self) -> np.ndarray:
+        """Each row's period (int16, -1 outside the plan year), made when asked for: credit rows made in
+        crediting order read theirs off their dates (see :func:`direct_rows_in_order`)."""
+        return self.calendar.period_of(self.dates)
+
     def release_credit(self) -> None:
-        """Let go of each row's date, period, credit and shares, once the credit rows are made of them."""
-        self.dates = self.periods = self.credit = None
+        """Let go of each row's date, credit and shares, once the credit rows are made of them."""
+        self.dates = self.credit = None
         self.shares = []
 
     def credited(self) -> "InputRows":
@@ -123,11 +129,12 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
                       source.payees[0].column)
 
     dates = np.asarray(date_column.values, dtype=np.int64)
-    periods = calendar.period_of(dates)
-    if np.any(periods < 0):
+    outside = ~calendar.in_year(dates)
+    if outside.any():
         shown = pc.cast(pa.array(dates.astype(np.int32), pa.int32()).cast(pa.date32()), pa.string())
         message = text.join("the date ", shown, f" is outside the plan year ({calendar.describe()})")
-        accounting.reject(periods < 0, "outside_year", message, source.date)
+        accounting.reject(outside, "outside_year", message, source.date)
+    del outside
 
     credit_value = materialize(evaluate(source.credit, frame), n)
     reject_issues(frame, accounting)
@@ -141,7 +148,7 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
 
     payee_names, shares = _payees_and_shares(plan, columns, frame, accounting)
     return Transactions(loaded, columns, frame, accounting, key_values, np.asarray(key_column.valid), key_order,
-                        key_rank, dates, periods, credit, payee_names, shares)
+                        key_rank, dates, calendar, credit, payee_names, shares)
 
 
 def _converted(loaded: LoadedTable, specs: dict) -> dict[str, ColumnValues]:
