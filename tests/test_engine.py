@@ -260,10 +260,16 @@ def test_integer_keys_break_date_ties_in_number_order():
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.integers(-3, 12)), max_size=40),
-       st.sampled_from([0, 1, 2 ** 40, -(2 ** 62)]))
-def test_integer_keys_in_order_sorted_or_by_slot(keys, shift):
+       st.sampled_from([0, 1, 2 ** 40, -(2 ** 62)]), st.sampled_from([None, "sequence", "repeat"]),
+       st.randoms(use_true_random=False))
+def test_integer_keys_in_order_sorted_or_by_slot(keys, shift, ids, random):
     """The key order of integer keys (dense ones are put in slots, not sorted) is a stable sort with empty
-    keys last, and keys said to be distinct are."""
+    keys last, and keys said to be distinct are: ids from a sequence (every slot written once), and as many
+    ids as slots with one written twice and one left empty."""
+    if ids and keys:
+        keys = random.sample(range(len(keys)), len(keys))
+        if ids == "repeat" and len(keys) > 1:
+            keys[keys.index(0)] = 1
     valid = np.array([k is not None for k in keys], dtype=bool)
     values = np.array([shift + (k or 0) for k in keys], dtype=np.int64)
     order, distinct = _key_order(values, valid)

@@ -215,7 +215,7 @@ def _key_order(values, valid: np.ndarray) -> tuple[np.ndarray, bool]:
     low, high = (int(present.min()), int(present.max())) if present.size else (0, 0)
     if present.size and high - low < _DENSE_SPAN * values.size:
         base = 0 if 0 <= low and high < _DENSE_SPAN * values.size else low  # 0: no keys shifted (a copy)
-        order = _distinct_dense_order(values, np.asarray(valid, dtype=bool), base, high - base + 1)
+        order = _distinct_dense_order(values, np.asarray(valid, dtype=bool), base, low, high)
         if order is not None:
             return order, True
     if high - low < 2 ** 62:  # as offsets from the lowest key: a fast value sort (empty keys after the highest)
@@ -243,21 +243,26 @@ def _key_rank(values, valid, order: np.ndarray, distinct: bool) -> np.ndarray:
 _DENSE_SPAN = 2
 
 
-def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, low: int, span: int) -> np.ndarray | None:
+def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, base: int, low: int,
+                          high: int) -> np.ndarray | None:
     """The key order of integer keys that are all distinct and span few values (ids from a sequence, however
     shuffled): each row is written into its key's slot and the slots read in order, with no sort (at 10M
-    rows, ~5x faster than sorting); ``low`` is the key of the first slot. None if a key repeats (the keys are
-    then sorted)."""
+    rows, ~5x faster than sorting); ``base`` is the key of the first slot, ``low`` and ``high`` the lowest and
+    highest keys. None if a key repeats (the keys are then sorted)."""
     n = values.size
     kind = np.int32 if n < 2 ** 31 else np.int64
-    slots = np.full(span, -1, dtype=kind)
+    slots = np.full(high - base + 1, -1, dtype=kind)
     everyone = bool(valid.all())
     rows = np.arange(n, dtype=kind) if everyone else np.flatnonzero(valid).astype(kind)
     keys = values if everyone else values[rows]
-    slots[keys - low if low else keys] = rows
-    order = slots[slots >= 0]
-    if order.size < rows.size:  # two rows wrote into one slot
-        return None
+    slots[keys - base if base else keys] = rows
+    used = slots[low - base:]  # from the lowest key's slot: the slots before it are empty
+    if used.size == rows.size and used.min() >= 0:  # as many rows as slots, each written: every key once
+        order = used
+    else:
+        order = used[used >= 0]
+        if order.size < rows.size:  # two rows wrote into one slot
+            return None
     return order if everyone else np.concatenate([order, np.flatnonzero(~valid).astype(kind)])
 
 
