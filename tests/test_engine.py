@@ -396,3 +396,41 @@ component commission {
     rejected = result.rejects.to_pylist()
     assert [(r["row"], r["key"], r["reason"], r["column"], r["message"]) for r in rejected] == \
         [(2, "D2", "missing_lookup", "kind", "'mystery' is not in table rates")]
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.booleans()), st.one_of(st.none(), st.booleans())), min_size=1,
+                max_size=30), st.sampled_from(["and", "or"]), st.sampled_from(["scalar", "stored once", "full"]))
+def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op, form):
+    """Conditions over columns without empty values take a shortcut (two-valued logic, no validity made);
+    with unknowns, false and unknown is false and true or unknown is true. The shortcut and the full logic
+    agree, whether 'known everywhere' comes as a scalar, stored once, or a full array."""
+    from spmlang.check import ir
+    from spmlang.diagnostics import Span
+    from spmlang.engine import grouping
+    from spmlang.engine.evaluate import Frame, Vec, evaluate
+
+    def column(values):
+        valid = np.array([v is not None for v in values])
+        if valid.all():
+            valid = {"scalar": True, "stored once": grouping.uniform(True, len(values)), "full": valid}[form]
+        return Vec(np.array([bool(v) for v in values]), valid, ir.Type.BOOL)
+
+    def kleene(a, b):
+        if op == "and":
+            return False if a is False or b is False else (None if a is None or b is None else True)
+        return True if a is True or b is True else (None if a is None or b is None else False)
+
+    span = Span("plan.spm", 1, 1, 1, 2)
+    left, right = [p[0] for p in pairs], [p[1] for p in pairs]
+    frame = Frame(len(pairs), {"a": column(left), "b": column(right)})
+    result = evaluate(ir.Logical(op, ir.Column("a", ir.Type.BOOL, span), ir.Column("b", ir.Type.BOOL, span), span),
+                      frame)
+    values = np.broadcast_to(result.values, (len(pairs),))
+    valid = np.broadcast_to(result.valid, (len(pairs),))
+    assert [bool(v) if k else None for v, k in zip(values, valid)] == [kleene(a, b) for a, b in pairs]
+    # A comparison is known where both sides are, whichever side is known everywhere.
+    for first, second in (("a", "b"), ("b", "a")):
+        compared = evaluate(ir.Comparison("==", ir.Column(first, ir.Type.BOOL, span),
+                                          ir.Column(second, ir.Type.BOOL, span), span), frame)
+        known = np.broadcast_to(compared.valid, (len(pairs),)).tolist()
+        assert known == [a is not None and b is not None for a, b in pairs]

@@ -146,7 +146,7 @@ def evaluate_rows(node: ir.IR, frame: Frame) -> Vec:
             frame.issues.append(Issue(mask, issue.subject, message, issue.column))
     source.issues.clear()
     valid = vec.valid
-    if np.ndim(valid) and np.all(valid):  # known everywhere (as columns without nulls are): nothing to gather
+    if known_everywhere(valid) or np.all(valid):  # as columns without empty values are: nothing to gather
         valid = True
     return Vec(_gathered(vec.values, index), _gathered(valid, index), vec.type)
 
@@ -186,7 +186,20 @@ def as_float(vec: Vec) -> object:
     return np.asarray(values, dtype=np.float64)
 
 
+def known_everywhere(valid) -> bool:
+    """Whether a validity is True for every row: a scalar True, or True stored once (a column without empty
+    values), without a pass over the rows."""
+    if np.ndim(valid) == 0:
+        return bool(valid)
+    return grouping.is_uniform(valid) and (valid.size == 0 or bool(valid[0]))
+
+
 def _and_valid(a, b):
+    """Known where both are; a side known everywhere leaves the other as it is (no pass, no new array)."""
+    if known_everywhere(a):
+        return b
+    if known_everywhere(b):
+        return a
     return np.logical_and(a, b)
 
 
@@ -295,6 +308,8 @@ def _comparison(node: ir.Comparison, frame: Frame) -> Vec:
 def _logical(node: ir.Logical, frame: Frame) -> Vec:
     left, right = evaluate(node.left, frame), evaluate(node.right, frame)
     a, b = np.asarray(left.values, bool), np.asarray(right.values, bool)
+    if known_everywhere(left.valid) and known_everywhere(right.valid):  # no unknowns: two-valued logic
+        return Vec(a & b if node.op == "and" else a | b, True, Type.BOOL)
     va, vb = np.asarray(left.valid, bool), np.asarray(right.valid, bool)
     a_true, a_false = a & va, ~a & va
     b_true, b_false = b & vb, ~b & vb
