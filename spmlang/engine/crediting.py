@@ -22,7 +22,6 @@ from spmlang.engine.money import to_units
 DIRECT, ROLLUP = 0, 1
 ROLE_NAMES = ("direct", "rollup")
 _DAYS = np.iinfo(np.int32)  # credit rows' dates (days since 1970) are int32
-_PAST = np.int64(2 ** 63 - 1)  # sorts after any credit row packed in fewer than 63 bits
 
 
 @dataclass
@@ -142,13 +141,11 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
     packed -= first_day
     packed <<= rank_bits
     packed |= key_rank
-    if not everyone and payee_bits + date_bits + rank_bits < 63:  # the others sorted past the credited ones
-        np.copyto(packed, _PAST, where=~credited)                  # and cut off: no copy of the credited
-    elif not everyone:
-        packed = packed[credited]
+    if not everyone:  # the others sorted before the credited ones (packed keys are never negative) and cut off:
+        np.copyto(packed, -1, where=~credited)  # no copy of the credited
     del credited
     packed.sort()
-    packed = packed[:count]
+    packed = packed[packed.size - count:]
     txn = key_order[packed & ((1 << rank_bits) - 1)]
     packed >>= rank_bits
     date = (packed & ((1 << date_bits) - 1)).astype(np.int32)
