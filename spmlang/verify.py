@@ -115,11 +115,15 @@ def verify(ledger: str | Path) -> Verification:
     if not result.identical:
         from spmlang import __version__
 
-        if not result.findings:
-            result.findings.append(f"the plan and inputs are unchanged, but the engine computes differently "
-                                   f"(recorded {manifest.engine}, now spmlang {__version__})")
+        engine_only = not result.findings
+        if engine_only:
+            result.findings.append(f"the plan and inputs are unchanged, but the engine computes or writes the "
+                                   f"ledger differently (recorded {manifest.engine}, now spmlang {__version__})")
         try:
             result.changed_totals = _changed_totals(ledger, rerun)
+            if engine_only and not result.changed_totals:
+                result.findings.append("every payee's total per period is as recorded: lines differ, or only the "
+                                       "way the file is written")
         except InputError as error:
             result.findings.append(f"the recorded ledger cannot be read to compare totals: {error.message}")
     return result

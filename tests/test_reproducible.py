@@ -99,6 +99,23 @@ def test_verify_notices_a_changed_input(workspace):
     assert [(p, period) for p, period, _, _ in outcome.changed_totals] == [("ivy.chen", "2027-01")]
 
 
+def test_verify_says_when_only_the_way_the_ledger_is_written_changed(workspace, monkeypatch):
+    """A ledger written by an spm that lays the file out otherwise (here: no compression) is not the same
+    bytes, but verify says every total is as recorded, rather than leaving a reader to guess at the figures."""
+    from spmlang.ledger import io
+
+    result = spmlang.load(workspace / "examples/plans/sdr.spm").run(
+        workspace / "examples/data/sdr_activities.csv", quotas=workspace / "examples/data/sdr_quotas.csv")
+    ledger = result.write(workspace / "out" / "ledger.parquet")
+    options = io._parquet_options
+    monkeypatch.setattr(io, "_parquet_options", lambda schema: {**options(schema), "compression": "none",
+                                                                "compression_level": None})
+    outcome = verify(ledger)
+    assert not outcome.identical and outcome.changed_totals == []
+    assert "computes or writes the ledger differently" in outcome.findings[0]
+    assert "every payee's total per period is as recorded" in outcome.report()
+
+
 def test_verify_without_a_manifest_is_a_usage_error(spm, tmp_path):
     (tmp_path / "ledger.csv").write_text("x\n")
     result = spm("verify", tmp_path / "ledger.csv")
