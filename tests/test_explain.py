@@ -120,6 +120,41 @@ component c { rate 10% }
     assert (tmp_path / "index.html").exists()
 
 
+def test_statements_stopped_midway_leave_whole_files_and_the_previous_index(tmp_path, monkeypatch):
+    """Each statement appears whole or not at all; the index is written last, so until a run of statements
+    finishes the folder's index is the previous run's, and no partial file is left behind."""
+    from pathlib import Path
+
+    from conftest import AE_ARGS, ROOT
+
+    from spmlang.ledger import statement as module
+
+    given = dict(zip(AE_ARGS[1::2], AE_ARGS[2::2]))
+    result = spmlang.load(ROOT / AE_ARGS[0]).run(ROOT / given["--deals"], quotas=ROOT / given["--quotas"],
+                                                 targets=ROOT / given["--targets"])
+    statements = result.statements()
+    module.write_statements(statements, tmp_path)
+    index = (tmp_path / "index.html").read_text()
+    before = {path: path.read_text() for path in tmp_path.rglob("*") if path.is_file()}
+    calls = {"n": 0}
+    write_text = Path.write_text
+
+    def stopped_midway(self, content, *args, **kwargs):  # the third file: half written, then the run stops
+        calls["n"] += 1
+        if calls["n"] == 3:
+            write_text(self, content[:len(content) // 2], *args, **kwargs)
+            raise KeyboardInterrupt
+        return write_text(self, content, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", stopped_midway)
+    with pytest.raises(KeyboardInterrupt):
+        module.write_statements(statements, tmp_path)
+    monkeypatch.undo()
+    assert (tmp_path / "index.html").read_text() == index
+    assert {path: path.read_text() for path in tmp_path.rglob("*") if path.is_file()} == before  # whole, as was
+    assert not [path for path in tmp_path.rglob("*") if path.name.endswith(".partial")]
+
+
 def test_statement_components_cover_the_year_to_date():
     from conftest import ROOT
 
