@@ -177,6 +177,7 @@ class Result:
         """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
+        from spmlang.files import write_text
         from spmlang.ledger.build import LEDGER_SCHEMA, ledger_chunks
         from spmlang.ledger.io import write_chunks, write_table
         from spmlang.ledger.manifest import FileRecord, manifest_path, relative
@@ -193,7 +194,7 @@ class Result:
         manifest.ledger = record(ledger)
         if rejects is not None:
             manifest.rejects = record(write_table(self.rejects, rejects))
-        manifest_path(ledger.path).write_text(manifest.to_json(), encoding="utf-8")
+        write_text(manifest_path(ledger.path), manifest.to_json())
         return ledger.path
 
     def manifest(self, base: str | Path | None = None):

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from spmlang.diagnostics import PlanError, SpmError, UsageError
+from spmlang.files import write_text
 
 EXIT_CODES = """Exit codes: 0 success; 1 plan errors; 2 usage or input errors; 3 an internal error in spm."""
 
@@ -361,7 +362,7 @@ def test_plans(
         out.print(report(outcomes, seconds), markup=False, highlight=False)
         if junit is not None:
             junit.parent.mkdir(parents=True, exist_ok=True)
-            junit.write_text(junit_xml(outcomes, seconds), encoding="utf-8")
+            write_text(junit, junit_xml(outcomes, seconds))
         if not outcomes or not all(o.passed for o in outcomes):
             raise typer.Exit(1)
 
@@ -403,7 +404,7 @@ def fmt_plans(
                     out.print("".join(diff), markup=False, highlight=False, end="")
                     worst = max(worst, 1)
                 else:
-                    path.write_text(formatted, encoding="utf-8")
+                    write_text(path, formatted)  # whole: a stopped run never leaves half a plan
                     out.print(f"formatted {path}", markup=False)
         except typer.Exit as stop:
             worst = max(worst, stop.exit_code)

@@ -202,34 +202,32 @@ def test_a_ledger_path_spm_cannot_write_is_refused_before_the_run(spm, tmp_path)
     assert_no_traceback(result)
 
 
-def test_spm_starts_no_blas_threads_unless_the_environment_chooses():
-    """spm does no linear algebra; numpy's OpenBLAS would start a thread per core that spins as it is imported."""
+def _as_spm_starts(probe: str, variable: str, chosen: str) -> list[str]:
+    """What ``probe`` prints in a process that started as the ``spm`` command does, with ``variable`` unset
+    and then set to ``chosen`` in its environment."""
     import os
     import subprocess
     import sys
 
-    probe = ("import os; from spmlang import cli; cli.app = lambda: None; cli.main()\n"
-             "import numpy; print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))")
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    chosen = [subprocess.run([sys.executable, "-c", probe], env=env | extra, capture_output=True, text=True,
-                             check=True).stdout.split()
-              for extra in ({}, {"OPENBLAS_NUM_THREADS": "2"})]
-    assert chosen[0] == ["1", "1"]  # the process's only thread is its own
-    assert chosen[1][0] == "2"
+    code = "from spmlang import cli; cli.app = lambda: None; cli.main()\n" + probe
+    env = {k: v for k, v in os.environ.items() if k != variable}
+    return [subprocess.run([sys.executable, "-c", code], env=env | extra, capture_output=True, text=True,
+                           check=True).stdout.strip()
+            for extra in ({}, {variable: chosen})]
+
+
+def test_spm_starts_no_blas_threads_unless_the_environment_chooses():
+    """spm does no linear algebra; numpy's OpenBLAS would start a thread per core that spins as it is imported."""
+    chosen = _as_spm_starts("import os, numpy; print(os.environ['OPENBLAS_NUM_THREADS'], "
+                            "len(os.listdir('/proc/self/task')))", "OPENBLAS_NUM_THREADS", "2")
+    assert chosen[0] == "1 1"  # the process's only thread is its own
+    assert chosen[1].split()[0] == "2"
 
 
 def test_spm_allocates_with_malloc_unless_the_environment_chooses():
     """Arrow's bundled mimalloc keeps freed memory that malloc_trim cannot return (~100 MB of the peak at 10M
     rows), so spm has Arrow use malloc as it starts, before pyarrow is used; ARROW_DEFAULT_MEMORY_POOL still
     decides if set."""
-    import os
-    import subprocess
-    import sys
-
-    probe = ("import sys; from spmlang import cli; cli.app = lambda: None; cli.main()\n"
-             "import pyarrow as pa; print(pa.default_memory_pool().backend_name)")
-    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    chosen = [subprocess.run([sys.executable, "-c", probe], env=env | extra, capture_output=True, text=True,
-                             check=True).stdout.strip()
-              for extra in ({}, {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"})]
+    chosen = _as_spm_starts("import pyarrow as pa; print(pa.default_memory_pool().backend_name)",
+                            "ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
     assert chosen == ["system", "mimalloc"]

@@ -138,3 +138,40 @@ def test_fmt_check_exit_codes_and_rewrite(spm, tmp_path):
     broken = tmp_path / "broken.spm"
     broken.write_text('plan "x" {\n  payout = quarterly\n}\n')
     assert spm("fmt", broken).returncode == 1
+
+
+def test_fmt_rewrites_a_plan_whole_keeping_its_permissions_and_links(spm, tmp_path):
+    """A formatted plan is written beside itself and moved into place (so that a stopped run never leaves half
+    a plan: see the next test); it still keeps its permissions, and a plan reached through a symbolic link
+    stays linked (its target is rewritten)."""
+    import os
+    import stat
+
+    target = tmp_path / "plans" / "messy.spm"
+    target.parent.mkdir()
+    target.write_text((GOLDEN / "messy.spm").read_text())
+    target.chmod(0o640)
+    link = tmp_path / "linked.spm"
+    link.symlink_to(target)
+    assert spm("fmt", link).returncode == 0
+    assert link.is_symlink() and target.read_text() == (GOLDEN / "messy.formatted.spm").read_text()
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o640
+    assert sorted(p.name for p in target.parent.iterdir()) == ["messy.spm"]  # no partial file left
+
+
+def test_a_text_file_stopped_midway_leaves_what_was_there(tmp_path, monkeypatch):
+    from spmlang.files import write_text
+
+    path = tmp_path / "plan.spm"
+    path.write_text("before\n")
+    original = Path.write_text
+
+    def stopped(self, content, *args, **kwargs):
+        original(self, content[:3], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        write_text(path, "after, and much longer\n")
+    monkeypatch.undo()
+    assert path.read_text() == "before\n" and [p.name for p in tmp_path.iterdir()] == ["plan.spm"]

@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from spmlang.diagnostics import UsageError
+from spmlang.files import replacing
 
 WRITABLE = (".parquet", ".csv", ".json", ".jsonl")
 
@@ -25,19 +25,6 @@ def writable(path: str | Path) -> Path:
     if path.suffix.lower() not in WRITABLE:
         raise UsageError(f"cannot write '{path}': the format follows the extension, one of {', '.join(WRITABLE)}")
     return path
-
-
-@contextlib.contextmanager
-def replacing(path: Path) -> Iterator[Path]:
-    """A file to write in place of ``path``: it becomes ``path`` only once written whole. Interrupted or
-    failed, it is removed, and whatever ``path`` held before is left as it was (never half a ledger)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        yield partial
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from spmlang.engine.calculator import RunOutput
 from spmlang.engine.text import pretty
 from spmlang.ledger.explain import CENT, TrailLine, explain, units
-from spmlang.ledger.io import replacing
+from spmlang.files import write_text
 
 ADJUSTMENT_KINDS = ("true_up", "cap", "gate", "bonus", "draw", "draw_recovery", "clawback")
 KIND_WORDS = {"earning": "earning", "spif": "SPIF", "bonus": "bonus", "true_up": "true-up", "cap": "cap",
@@ -153,19 +153,13 @@ def write_statements(statements: list[Statement], folder: Path) -> list[Path]:
         target.mkdir(exist_ok=True)
         for suffix, content in ((".html", statement.to_html()), (".csv", statement.to_csv())):
             path = target / f"{slug(statement.period)}{suffix}"
-            _write_whole(path, content)
+            write_text(path, content)  # whole or not at all
             written.append(path)
         index.append((statement, f"{name}/{slug(statement.period)}.html"))
     from spmlang.ledger.statement_html import index_html
 
     index_path = folder / "index.html"
-    _write_whole(index_path, index_html(index))  # last: until then, the index of the statements before
+    write_text(index_path, index_html(index))  # last: until then, the index of the statements before
     written.append(index_path)
     return written
 
-
-def _write_whole(path: Path, content: str) -> None:
-    """A statement appears whole or not at all: a run stopped midway leaves no half-written page (nor a
-    partial file), and what ``path`` held before stays as it was."""
-    with replacing(path) as partial:
-        partial.write_text(content, encoding="utf-8")
