@@ -1,10 +1,17 @@
-"""The run summary for people: a rich table in a terminal, plain text elsewhere."""
+"""What people read in a terminal: the run summary, the calculation trail, pay statements.
+
+Tables are sheets (:class:`Sheet`): at any width every amount and name is shown whole (never "133,828…").
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from decimal import Decimal
 
-from rich.console import Console, Group
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -15,25 +22,126 @@ def _attainment(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
-def payout_table(summary: Summary) -> Table:
-    table = Table(title=f"{summary.plan} — payout ({summary.currency})", title_justify="left", show_footer=True)
-    table.add_column("payee", footer="total")
-    table.add_column("period")
-    table.add_column("credit", justify="right")
-    table.add_column("attainment", justify="right")
-    for i, name in enumerate(summary.components):
-        total = sum(r.by_component[i] for r in summary.rows)
-        table.add_column(name, justify="right", footer=cents_text(total))
-    table.add_column("total", justify="right", footer=cents_text(summary.total), style="bold")
+def payout_table(summary: Summary) -> Sheet:
+    components = [(name, sum(r.by_component[i] for r in summary.rows)) for i, name in enumerate(summary.components)]
     shown = summary.rows if len(summary.rows) <= MAX_SHOWN else _largest(summary)
+    rows = []
     for row in shown:
         credit = units_text(row.credit) if not summary.counted_credit else f"{row.credit / 1_000_000:g}"
-        table.add_row(row.payee, row.period, credit, _attainment(row.attainment),
-                      *[cents_text(v) for v in row.by_component], cents_text(row.total))
+        rows.append([row.payee, row.period, credit, _attainment(row.attainment),
+                     *[cents_text(v) for v in row.by_component], cents_text(row.total)])
+    caption = None
     if len(shown) < len(summary.rows):
-        table.caption = (f"showing the {len(shown)} largest of {len(summary.rows):,} payee-periods; "
-                         "the totals cover all of them (write the ledger with --out)")
-    return table
+        caption = (f"showing the {len(shown)} largest of {len(summary.rows):,} payee-periods; "
+                   "the totals cover all of them (write the ledger with --out)")
+    return Sheet(f"{summary.plan} — payout ({summary.currency})",
+                 [SheetColumn("payee", footer="total", heading=True), SheetColumn("period", heading=True),
+                  SheetColumn("credit", number=True), SheetColumn("attainment", number=True),
+                  *[SheetColumn(name, number=True, footer=cents_text(total)) for name, total in components],
+                  SheetColumn("total", number=True, footer=cents_text(summary.total), style="bold")],
+                 rows, caption=caption)
+
+
+@dataclass
+class SheetColumn:
+    name: str
+    number: bool = False  # right-justified
+    footer: str = ""
+    heading: bool = False  # names the row (payee, period) where rows are shown as blocks
+    fold: bool = False  # long text, wrapped to the width there is; other cells are never wrapped nor cut
+    style: str = ""
+
+
+FOLDED_WIDTH = 24  # the least a folded column (an explanation) is given before rows are shown as blocks
+
+
+@dataclass
+class Sheet:
+    """A table whose cells are shown whole at any width. Columns are as wide as their widest cell (headers
+    may wrap); where the console is narrower than that, each row is shown as a block of "column  value"
+    lines instead (as psql's expanded display): an amount is never cut to "133,828…", a payee never to
+    "ben.oka…"."""
+
+    title: str
+    columns: list[SheetColumn]
+    rows: list[list[str]]
+    caption: str | None = None
+
+    def widths(self, headers: bool = False) -> list[int]:
+        """Each column's width: that of its widest cell (a folded column's, up to :data:`FOLDED_WIDTH`), and
+        with ``headers`` of its header too (else headers wrap)."""
+        widths = []
+        for i, column in enumerate(self.columns):
+            widest = max([cell_len(row[i]) for row in self.rows] + [cell_len(column.footer), 1])
+            if column.fold:
+                widest = min(widest, FOLDED_WIDTH)
+            widths.append(max(widest, cell_len(column.name)) if headers else widest)
+        return widths
+
+    def needed(self, widths: list[int], ruled: bool) -> int:
+        """The console width a table of columns ``widths`` wide needs: between and around its columns a rule
+        and a space either side (``ruled``), or two spaces between them."""
+        columns = len(widths)
+        return sum(widths) + (3 * columns + 1 if ruled else 2 * (columns - 1))
+
+    def table(self, widths: list[int], ruled: bool = True) -> Table:
+        """The table with columns ``widths`` wide; a folded column may be given more, where there is room."""
+        footers = any(column.footer for column in self.columns)
+        options = {} if ruled else {"box": box.SIMPLE, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0)}
+        table = Table(title=self.title, title_justify="left", show_footer=footers, caption=self.caption, **options)
+        for column, width in zip(self.columns, widths):
+            table.add_column(_wrapped(column.name, width), footer=column.footer, style=column.style,
+                             justify="right" if column.number else "left", overflow="fold", min_width=width,
+                             max_width=None if column.fold else width)
+        for row in self.rows:
+            table.add_row(*row)
+        return table
+
+    def blocks(self) -> Group:
+        """The rows as blocks: the heading cells on one line, then one line per other cell."""
+        parts = [Text(self.title, style="italic")]
+        labels = [column.name for column in self.columns if not column.heading]
+        label_width = max(map(cell_len, labels), default=0)
+        number_width = max([width for column, width in zip(self.columns, self.widths()) if column.number],
+                           default=0)
+
+        def block(heading: str, cells: list[tuple[SheetColumn, str]]) -> None:
+            parts.append(Text(f"\n{heading}", style="bold"))
+            for column, value in cells:
+                line = Text(f"  {column.name.ljust(label_width)}  ")
+                line.append(value.rjust(number_width) if column.number else value, style=column.style)
+                parts.append(line)
+
+        for row in self.rows:
+            named = [(column, value) for column, value in zip(self.columns, row)]
+            block(" · ".join(value for column, value in named if column.heading and value),
+                  [(column, value) for column, value in named if not column.heading])
+        if any(column.footer for column in self.columns if not column.heading):
+            block(" ".join(column.footer for column in self.columns if column.heading and column.footer),
+                  [(column, column.footer) for column in self.columns if not column.heading and column.footer])
+        if self.caption:
+            parts.append(Text(f"\n{self.caption}", style="dim"))
+        return Group(*parts)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions):
+        for ruled in (True, False):  # the first of these layouts that fits
+            for headers in (True, False):
+                widths = self.widths(headers)
+                if self.needed(widths, ruled) <= options.max_width:
+                    yield self.table(widths, ruled)
+                    return
+        yield self.blocks()
+
+
+def _wrapped(name: str, width: int) -> str:
+    """A column name in lines of at most ``width``, broken after underscores where it can be
+    (``spring_new_`` / ``logos``); a part longer than that is folded by the table."""
+    lines = [""]
+    for part in re.findall(r"[^_]*_|[^_]+", name):
+        if lines[-1] and cell_len(lines[-1] + part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(lines)
 
 
 def _largest(summary: Summary):
@@ -150,16 +258,12 @@ def statement_renderable(statement):
     for title, lines, total in (("Earnings", s.earnings, s.earned), ("Adjustments", s.adjustments, s.adjusted)):
         if not lines:
             continue
-        table = Table(title=title, title_justify="left", show_footer=True, expand=False)
-        table.add_column("date", footer=title.lower())
-        table.add_column("deal")
-        table.add_column("component")
-        table.add_column("how", overflow="fold")
-        table.add_column("amount", justify="right", footer=money(total))
-        for line in lines:
-            component = line.component + ("" if line.kind == "earning" else f" ({line.kind})")
-            table.add_row(line.date, line.txn or "—", component, line.words, money(line.amount))
-        parts.append(table)
+        rows = [[line.date, line.txn or "—", line.component + ("" if line.kind == "earning" else f" ({line.kind})"),
+                 line.words, money(line.amount)] for line in lines]
+        parts.append(Sheet(title, [SheetColumn("date", footer=title.lower(), heading=True),
+                                   SheetColumn("deal", heading=True), SheetColumn("component", heading=True),
+                                   SheetColumn("how", fold=True), SheetColumn("amount", number=True,
+                                                                              footer=money(total))], rows))
     parts.append(Text(f"payout {s.period}: earnings {money(s.earned)} + adjustments {money(s.adjusted)} = "
                       f"{money(s.payout)}", style="bold"))
     return Group(*parts)

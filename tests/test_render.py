@@ -1,0 +1,110 @@
+"""What people read in a terminal: at any width every amount and name is shown whole, never cut."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import EXAMPLES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.cells import cell_len
+from rich.console import Console
+
+import spmlang
+from spmlang.ledger.explain import money
+from spmlang.ledger.render import Sheet
+from spmlang.ledger.summary import Summary, SummaryRow, cents_text
+
+AE = EXAMPLES / "plans" / "account_executive.spm"
+DEALS = EXAMPLES / "data" / "ae_deals.csv"
+AE_INPUTS = dict(quotas=EXAMPLES / "data" / "ae_quotas.csv", targets=EXAMPLES / "data" / "ae_targets.csv")
+
+
+def shown(renderable, width: int) -> str:
+    console = Console(width=width, record=True, color_system=None, force_terminal=False, file=_Null())
+    console.print(renderable)
+    return console.export_text()
+
+
+class _Null:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def layout(text: str) -> str:
+    if "┃" in text:
+        return "ruled"
+    return "plain" if "──" in text else "blocks"
+
+
+names = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz._-"), min_size=1, max_size=30).filter(
+    lambda name: name.strip("_") == name and not name.startswith("-"))
+cents = st.integers(-10**14, 10**14)
+
+
+@st.composite
+def summaries(draw) -> Summary:
+    components = draw(st.lists(names, min_size=1, max_size=5, unique=True))
+    rows = []
+    for payee in draw(st.lists(names, min_size=1, max_size=4, unique=True)):
+        amounts = draw(st.lists(cents, min_size=len(components), max_size=len(components)))
+        rows.append(SummaryRow(payee, draw(st.sampled_from(["2027-Q1", "2027-Q4", "2027-12"])),
+                               draw(st.integers(-10**18, 10**18)), draw(st.none() | st.floats(-10, 10)),
+                               amounts, sum(amounts)))
+    accounting = {"read": 1, "credited": 1, "excluded": {}, "rejected": {}}
+    return Summary("A plan", "USD", components, rows, accounting, False, [("transactions", "deals.csv", 1)])
+
+
+@settings(max_examples=150, deadline=None)
+@given(summaries(), st.integers(20, 240))
+def test_no_amount_or_name_is_ever_cut_whatever_the_width(summary, width):
+    text = shown(summary, width)
+    assert "…" not in text
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    squeezed = re.sub(r"\s", "", text)  # a value wrapped at the console's edge (in blocks, when very narrow)
+    for row in summary.rows:
+        for value in [row.payee, *map(cents_text, row.by_component), cents_text(row.total)]:
+            assert value in squeezed
+    assert cents_text(summary.total) in squeezed  # (column names may wrap in a table's header)
+
+
+@settings(max_examples=100, deadline=None)
+@given(summaries())
+def test_the_table_is_ruled_where_it_fits_plain_where_it_fits_without_rules_else_one_block_per_row(summary):
+    sheet = summary.__rich__().renderables[0]
+    assert isinstance(sheet, Sheet)
+    ruled, plain = sheet.needed(sheet.widths(), True), sheet.needed(sheet.widths(), False)
+    assert layout(shown(summary, ruled)) == "ruled"
+    assert layout(shown(summary, plain)) == "plain"
+    blocks = shown(summary, plain - 1)
+    assert layout(blocks) == "blocks"
+    width = max(cell_len(line) for line in blocks.splitlines())
+    if width < plain:  # a block's lines fit: each cell whole on the line of its column's name
+        lines = blocks.splitlines()
+        for row in summary.rows:
+            assert f"{row.payee} · {row.period}" in lines
+            for name, amount in zip(summary.components, row.by_component):
+                assert any(line.split() == [name, cents_text(amount)] for line in lines)
+
+
+def test_the_example_run_in_an_80_column_terminal_shows_every_payee_and_amount_whole():
+    summary = spmlang.load(AE).run(DEALS, **AE_INPUTS).summary()
+    text = shown(summary, 80)
+    assert layout(text) == "plain" and "…" not in text
+    for row in summary.rows:
+        assert re.search(rf"^{re.escape(row.payee)}\s+{row.period}\s.*\s{re.escape(cents_text(row.total))}$", text,
+                         re.MULTILINE)
+    assert re.search(rf"^total\s.*\s{re.escape(cents_text(summary.total))}$", text, re.MULTILINE)
+
+
+def test_a_statement_narrower_than_its_table_shows_each_line_as_a_block():
+    (statement,) = spmlang.load(AE).run(DEALS, **AE_INPUTS).statements(["ben.okafor"], ["2027-Q3"])
+    wide, narrow = shown(statement, 120), shown(statement, 60)
+    assert layout(wide) == "ruled" and layout(narrow) == "blocks"
+    assert "…" not in wide + narrow
+    line = statement.earnings[0]
+    assert f"{line.date} · {line.txn} · {line.component}" in narrow.splitlines()
+    assert ["amount", money(line.amount)] in [text.split() for text in narrow.splitlines()]
