@@ -42,14 +42,18 @@ class Steps:
 
 
 def tracked(items: Iterable[T], total: int, step: str, report: Report | None) -> Iterator[T]:
-    """``items`` as they come, reporting ``step`` with how many of ``total`` are done."""
+    """``items`` as they come, reporting ``step`` with how many of ``total`` are done: at once (none), and
+    as each item is taken."""
     report = report or silent
+    total = max(total, 1)
+    report(step, 0, total)  # before the first item, which may take a while to come
     done = 0
     for item in items:
-        report(step, done, max(total, 1))
         yield item
         done += 1
-    report(step, max(total, 1), max(total, 1))
+        report(step, min(done, total), total)
+    if not done:
+        report(step, total, total)
 
 
 def wanted(console, quiet: bool = False) -> bool:

@@ -129,3 +129,21 @@ def test_at_a_terminal_spm_run_still_prints_its_summary(tmp_path):
     text = screen.decode("utf-8", "replace")
     assert "Account Executive FY2027" in text and "Traceback" not in text
     assert (tmp_path / "ledger.parquet").exists()
+
+
+def test_a_tracked_step_is_reported_before_its_first_item_is_made():
+    from spmlang.progress import tracked
+
+    heard = []
+
+    def made():  # each item takes a while: the step must be on screen while the first is made
+        for item in range(3):
+            heard.append(("making", item))
+            yield item
+
+    assert list(tracked(made(), 3, "paying", lambda *report: heard.append(report))) == [0, 1, 2]
+    assert heard == [("paying", 0, 3), ("making", 0), ("paying", 1, 3), ("making", 1), ("paying", 2, 3),
+                     ("making", 2), ("paying", 3, 3)]
+    heard.clear()
+    assert list(tracked(iter([]), 0, "paying", lambda *report: heard.append(report))) == []
+    assert heard == [("paying", 0, 1), ("paying", 1, 1)]
