@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from spmlang.diagnostics import PlanError, SpmError, UsageError
-from spmlang.files import write_text
+from spmlang.files import check_writable, write_text
 
 EXIT_CODES = """Exit codes: 0 success; 1 plan errors; 2 usage or input errors; 3 an internal error in spm."""
 
@@ -323,6 +323,8 @@ def statement(
     with handled():
         if output is None and not payee:
             raise UsageError("say where to write the statements (--out FOLDER) or whose to show (--payee NAME)")
+        if output is not None:  # a folder spm cannot write to is said before the run, not after it
+            check_writable(output / "index.html")
         result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths)
         labels = set(result.ledger.column("period").to_pylist()) | set(_periods(result))
         for name in period:
@@ -356,12 +358,13 @@ def test_plans(
     from spmlang.testing import junit_xml, report, run_tests
 
     with handled():
+        if junit is not None:
+            check_writable(junit)
         started = time.perf_counter()
         outcomes = run_tests(list(paths or []))
         seconds = time.perf_counter() - started
         out.print(report(outcomes, seconds), markup=False, highlight=False)
         if junit is not None:
-            junit.parent.mkdir(parents=True, exist_ok=True)
             write_text(junit, junit_xml(outcomes, seconds))
         if not outcomes or not all(o.passed for o in outcomes):
             raise typer.Exit(1)

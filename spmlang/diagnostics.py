@@ -113,6 +113,13 @@ class InputError(SpmError):
         return text
 
 
+class OutputError(InputError):
+    """A file spm was asked to write cannot be written: its folder is a file or not writable, the disk is full."""
+
+    def __init__(self, path, reason: str, hint: str):
+        super().__init__(f"cannot write it: {reason}", file=str(path), code="E506", hint=hint)
+
+
 class UsageError(SpmError):
     """A command was called wrongly (bad option value, unknown payee, ...)."""
 

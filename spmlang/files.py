@@ -8,23 +8,79 @@ so that commands which never touch data (``spm fmt``) can use it without importi
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 from pathlib import Path
 from typing import Iterator
 
+from spmlang.diagnostics import OutputError
+
+# What the file system says when a file cannot be written where it was asked for (not a bug of spm's), and
+# what to do about it.
+_ELSEWHERE = "choose another path"
+_REFUSED = {errno.ENOSPC: ("the disk is full", "free some space, or write it elsewhere"),
+            errno.EDQUOT: ("the disk quota is used up", "free some space, or write it elsewhere"),
+            errno.EFBIG: ("the file is larger than this system allows", "write it elsewhere"),
+            errno.EROFS: ("the file system is read-only", _ELSEWHERE),
+            errno.EACCES: ("permission denied", "choose a folder you can write to"),
+            errno.EPERM: ("permission denied", "choose a folder you can write to"),
+            errno.ENOTDIR: ("a part of its path is a file, not a folder", _ELSEWHERE),
+            errno.EEXIST: ("a file is there, not a folder", _ELSEWHERE),
+            errno.EISDIR: ("it is a folder", "give a file name"),
+            errno.ENAMETOOLONG: ("the name is too long", _ELSEWHERE),
+            errno.EIO: ("the disk reported an error", "check the disk, or write it elsewhere")}
+
+
+def _refused(path: Path, error: OSError) -> OutputError:
+    reason, fix = _REFUSED[error.errno]
+    return OutputError(path, reason, hint=f"{fix}; nothing was written there (what the path held before is as it "
+                                          "was)")
+
+
+def check_writable(path: Path) -> None:
+    """Refuse ``path`` now, before any work, if it clearly cannot be written: it is a folder, or the folder it
+    would be in is a file or cannot be written to (raises :class:`~spmlang.diagnostics.OutputError`)."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(path, "it is a folder", hint="give a file name")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # the folders spm would make go under this one
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(path, f"'{folder}' is a file, not a folder", hint=_ELSEWHERE)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(path, f"permission denied in '{folder}'", hint="choose a folder you can write to")
+
+
+def make_folder(folder: Path) -> None:
+    """``folder`` and the folders it is in, made where missing."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if error.errno not in _REFUSED:
+            raise
+        raise _refused(folder, error) from error
+
 
 @contextlib.contextmanager
 def replacing(path: Path) -> Iterator[Path]:
     """A file to write in place of ``path``: it becomes ``path`` only once written whole. Interrupted or
-    failed, it is removed, and whatever ``path`` held before is left as it was (never half a ledger)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    failed, it is removed, and whatever ``path`` held before is left as it was (never half a ledger). The
+    file system refusing the file (a full disk, no permission) is an :class:`~spmlang.diagnostics.OutputError`
+    naming ``path``."""
+    make_folder(path.parent)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         yield partial
         os.replace(partial, path)
+    except OSError as error:
+        if error.errno not in _REFUSED:
+            raise
+        raise _refused(path, error) from error
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def write_text(path: Path, content: str) -> None:

@@ -84,6 +84,10 @@ CODES = {
              "readable, periods of the plan, no duplicates, no cycles.", "Fix the file at the row named."),
     "E505": ("A file outside the plan's folder", "A plan is data: it may name files only inside its own folder.",
              "Pass the file on the command line, or allow it with `--allow-outside-paths`."),
+    "E506": ("A file that cannot be written", "The ledger, rejects, statements or a report cannot be written "
+             "where asked: the path is a folder, a part of it is a file, no permission, a full disk. Paths are checked "
+             "before the run; a write that fails midway leaves what the path held before.",
+             "Choose another path, or free some space."),
     "E510": ("A rejected row that must be an error", "With `--strict`, or where the plan says `on SUBJECT error`, "
              "a row that would be rejected stops the run.", "Fix the data, or let such rows be rejected."),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),

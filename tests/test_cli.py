@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
 from decimal import Decimal
 
@@ -199,6 +202,41 @@ def test_a_ledger_path_spm_cannot_write_is_refused_before_the_run(spm, tmp_path)
     result = spm("run", *AE_ARGS, "--out", tmp_path / "ledger.xlsx")
     assert result.returncode == 2 and result.stdout == ""
     assert "cannot write" in result.stderr and ".parquet" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_paths_spm_cannot_write_to_are_refused_before_the_run(spm, tmp_path):
+    (tmp_path / "notes.txt").write_text("a file")
+    (tmp_path / "ledger.parquet").mkdir()
+    for args, named in ((["run", *AE_ARGS, "--out", tmp_path / "ledger.parquet"], "ledger.parquet: cannot write it: "
+                         "it is a folder"),
+                        (["run", *AE_ARGS, "--rejects", tmp_path / "notes.txt" / "rejects.csv"],
+                         "rejects.csv: cannot write it: '"),
+                        (["statement", *AE_ARGS, "--out", tmp_path / "notes.txt"], "index.html: cannot write it: '"),
+                        (["test", "examples/plans", "--junit", tmp_path / "notes.txt" / "junit.xml"],
+                         "junit.xml: cannot write it: '")):
+        result = spm(*args)
+        assert result.returncode == 2 and result.stdout == "", args
+        assert result.stderr.startswith("error[E506]: ") and named in result.stderr, result.stderr
+        assert_no_traceback(result)
+
+
+def test_a_disk_that_refuses_the_ledger_midway_is_an_error_naming_it_and_the_old_ledger_stays(tmp_path):
+    import resource
+
+    def at_most_20_kb():  # writing past it fails with EFBIG (Python ignores SIGXFSZ), as a full disk would
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text("the previous ledger")
+    result = subprocess.run([sys.executable, "-m", "spmlang.cli", "run", *AE_ARGS, "--out", ledger], cwd=ROOT,
+                            env={**os.environ, "SPM_NO_CACHE": "1"}, capture_output=True, text=True, timeout=120,
+                            preexec_fn=at_most_20_kb)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error[E506]: {ledger}: cannot write it: the file is larger than this system "
+                                    "allows\n  = hint: write it elsewhere; nothing was written there")
+    assert ledger.read_text() == "the previous ledger"
+    assert [p.name for p in tmp_path.iterdir()] == ["ledger.csv"]  # no partial file, no manifest
     assert_no_traceback(result)
 
 

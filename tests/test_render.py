@@ -81,8 +81,10 @@ def test_the_table_is_ruled_where_it_fits_plain_where_it_fits_without_rules_else
     assert layout(shown(summary, plain)) == "plain"
     blocks = shown(summary, plain - 1)
     assert layout(blocks) == "blocks"
-    width = max(cell_len(line) for line in blocks.splitlines())
-    if width < plain:  # a block's lines fit: each cell whole on the line of its column's name
+    labels = ["credit", "attainment", *summary.components, "total"]
+    widest = max([4 + max(map(cell_len, labels)) + max(sheet.widths())]
+                 + [cell_len(f"{row.payee} · {row.period}") for row in summary.rows])
+    if widest < plain:  # the blocks' lines fit unwrapped: each cell whole on the line of its column's name
         lines = blocks.splitlines()
         for row in summary.rows:
             assert f"{row.payee} · {row.period}" in lines

@@ -14,16 +14,18 @@ from typing import Iterator
 import pyarrow as pa
 
 from spmlang.diagnostics import UsageError
-from spmlang.files import replacing
+from spmlang.files import check_writable, replacing
 
 WRITABLE = (".parquet", ".csv", ".json", ".jsonl")
 
 
 def writable(path: str | Path) -> Path:
-    """``path`` if spm can write a table there (by its extension); else a usage error, before any work."""
+    """``path`` if spm can write a table there (by its extension, and where it is); else an error, before any
+    work."""
     path = Path(path)
     if path.suffix.lower() not in WRITABLE:
         raise UsageError(f"cannot write '{path}': the format follows the extension, one of {', '.join(WRITABLE)}")
+    check_writable(path)
     return path
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from spmlang.engine.calculator import RunOutput
 from spmlang.engine.text import pretty
 from spmlang.ledger.explain import CENT, TrailLine, explain, units
-from spmlang.files import write_text
+from spmlang.files import make_folder, write_text
 
 ADJUSTMENT_KINDS = ("true_up", "cap", "gate", "bonus", "draw", "draw_recovery", "clawback")
 KIND_WORDS = {"earning": "earning", "spif": "SPIF", "bonus": "bonus", "true_up": "true-up", "cap": "cap",
@@ -142,7 +142,7 @@ def slug(name: str) -> str:
 
 def write_statements(statements: list[Statement], folder: Path) -> list[Path]:
     """statements/<payee>/<period>.html and .csv, and statements/index.html linking them all."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     written, index = [], []
     taken: dict[str, str] = {}
     for statement in statements:
@@ -150,7 +150,7 @@ def write_statements(statements: list[Statement], folder: Path) -> list[Path]:
         if taken.setdefault(name, statement.payee) != statement.payee:  # two payees, one slug: keep them apart
             name = f"{name}-{hashlib.sha256(statement.payee.encode()).hexdigest()[:8]}"
         target = folder / name
-        target.mkdir(exist_ok=True)
+        make_folder(target)
         for suffix, content in ((".html", statement.to_html()), (".csv", statement.to_csv())):
             path = target / f"{slug(statement.period)}{suffix}"
             write_text(path, content)  # whole or not at all
