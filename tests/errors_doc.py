@@ -72,8 +72,9 @@ CODES = {
              "file after its plan."),
     "E422": ("A test that gives or checks nothing", "A test needs transactions and at least one expectation.",
              "Add them."),
-    "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, or not readable as its type.",
-             "Check the path and the file; use .parquet, .csv, .arrow or .jsonl."),
+    "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, not readable as its type, or a "
+             "CSV file whose text is not UTF-8.", "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; "
+             "save CSV files as UTF-8."),
     "E501": ("A declared column missing from the data", "The plan declares a column the file does not have.",
              "Fix the column's name in the plan or in the file (the hint lists the file's columns)."),
     "E502": ("A column of the wrong type", "The file's column cannot be read as the declared type (a number "

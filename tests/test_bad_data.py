@@ -154,6 +154,11 @@ ERRORS = {
         "deals.parquet", "cannot read this parquet file"),
     "a corrupt parquet file": (lambda p: p.write_bytes(b"PAR1 this is not parquet PAR1") or p, "deals.parquet",
                                "cannot read this parquet file"),
+    "a CSV file saved as Windows-1252": (  # the first value not UTF-8 among thousands, in a column the plan reads
+        lambda p: p.write_bytes(("id,rep,day,product,amount\n" + "G1,ann,2027-01-05,GTX Pro,10\n" * 5000
+                                 + "G2,josé,2027-01-05,GTX Pro,10\nG3,zoë,2027-01-05,GTX Pro,10\n").encode("cp1252"))
+        or p, "deals.csv", "row 5002, column 'rep': 'jos\\xe9' is not UTF-8 text\n  = hint: spm reads CSV files as "
+                           "UTF-8"),
 }
 
 
@@ -167,6 +172,12 @@ def test_unusable_inputs_are_errors_naming_the_file(spm, tmp_path, case):
     assert message in str(caught.value) and str(deals) in str(caught.value)
     result = spm("run", write_plan(tmp_path), "--deals", deals)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_text_that_is_not_utf8_in_a_column_the_plan_does_not_read_is_no_error(tmp_path):
+    deals = tmp_path / "deals.csv"
+    deals.write_bytes("id,rep,day,product,amount,note\nG1,ann,2027-01-05,GTX Pro,10,café\n".encode("cp1252"))
+    assert plan().run(deals).ledger.column("txn").to_pylist() == ["G1"]
 
 
 def test_bom_semicolons_and_thousands_separators_are_read(tmp_path):

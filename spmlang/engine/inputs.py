@@ -299,19 +299,71 @@ def _load_csv(path: Path, columns: list[str], label: str) -> LoadedTable:
     header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
     header = [h.strip() for h in header]
     _require_columns(header, columns, label, path)
-    table = pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(
-            include_columns=columns,
-            column_types={c: pa.string() for c in columns},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-            null_values=[""],
-        ),
-    )
+    def read(kind: pa.DataType) -> pa.Table:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns,
+                column_types={c: kind for c in columns},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+
+    try:
+        table = read(pa.string())
+    except pa.ArrowInvalid as error:
+        if "UTF8" not in str(error):
+            raise
+        raise _not_utf8(read(pa.binary()), label) from None
     return LoadedTable(table, label, path, 1)
+
+
+def _not_utf8(table: pa.Table, label: str) -> InputError:
+    """The first value of ``table`` (a CSV file's columns read as bytes) that is not UTF-8 text, as an error
+    naming its row and column: files saved by spreadsheets in a legacy encoding (Windows-1252) fail so."""
+    found = []
+    for name in table.column_names:
+        offset = 0
+        for chunk in table.column(name).chunks:
+            bad = _first_not_utf8(chunk)
+            if bad is not None:
+                found.append((offset + bad, name, chunk[bad].as_py()))
+                break
+            offset += len(chunk)
+    if not found:  # pragma: no cover - Arrow said a value was not UTF-8
+        return InputError("the file is not UTF-8 text", file=label, hint=_UTF8_HINT)
+    index, name, value = min(found)
+    shown = value.decode("utf-8", errors="backslashreplace")
+    return InputError(f"'{shown}' is not UTF-8 text", file=label, row=index + 2, column=name, hint=_UTF8_HINT)
+
+
+_UTF8_HINT = "spm reads CSV files as UTF-8: save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8\")"
+
+
+def _first_not_utf8(values: pa.Array) -> int | None:
+    """The index of the first value of ``values`` (binary) that is not UTF-8, if any: halving the range that
+    holds it, each half checked by Arrow's cast."""
+    def utf8(part: pa.Array) -> bool:
+        try:
+            part.cast(pa.string())
+        except pa.ArrowInvalid:
+            return False
+        return True
+
+    if utf8(values):
+        return None
+    low, high = 0, len(values)  # the first value that is not UTF-8 is in values[low:high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        if utf8(values.slice(low, middle - low)):
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _sniff_delimiter(line: str, path: Path) -> str:
