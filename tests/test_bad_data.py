@@ -58,6 +58,8 @@ REJECTS = {
     "unparsable date": ("B1,ann,2027-02-30,GTX Pro,10\n", "invalid_value", "day", "cannot read '2027-02-30' as a date"),
     "empty key": (",ann,2027-01-05,GTX Pro,10\n", "missing_value", "id", "the key (id) is empty"),
     "empty payee": ("B1,,2027-01-05,GTX Pro,10\n", "missing_value", "rep", "the payee (rep) is empty"),
+    "a payee of white space": ("B1, \t,2027-01-05,GTX Pro,10\n", "missing_value", "rep", "the payee (rep) is empty"),
+    "a key of white space": ("  ,ann,2027-01-05,GTX Pro,10\n", "missing_value", "id", "the key (id) is empty"),
     "empty date": ("B1,ann,,GTX Pro,10\n", "missing_value", "day", "the date (day) is empty"),
     "empty amount": ("B1,ann,2027-01-05,GTX Pro,\n", "missing_value", "amount", "the credit (`amount`) is empty"),
     "not a number": ("B1,ann,2027-01-05,GTX Pro,NaN\n", "invalid_value", "amount", "cannot read 'NaN'"),
@@ -172,6 +174,26 @@ def test_unusable_inputs_are_errors_naming_the_file(spm, tmp_path, case):
     assert message in str(caught.value) and str(deals) in str(caught.value)
     result = spm("run", write_plan(tmp_path), "--deals", deals)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_white_space_around_text_is_no_part_of_it(tmp_path, suffix):
+    # as spreadsheets leave it: ' ann' is ann (one payee, with her quota), 'GTX Pro ' is in the products table
+    rows = [("G1", "ann", "GTX Pro"), ("G2", " ann\u00a0", "GTX Pro "), ("G3", "\tann", " MG Special")]
+    deals = tmp_path / f"deals{suffix}"
+    table = pa.table({"id": [r[0] for r in rows], "rep": [r[1] for r in rows], "day": ["2027-01-05"] * 3,
+                      "product": [r[2] for r in rows], "amount": ["1000.00"] * 3})
+    if suffix == ".csv":
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(table, deals)
+    else:  # the payee column dictionary-encoded, as many parquet writers store it
+        pq.write_table(table.set_column(1, "rep", table.column("rep").dictionary_encode()), deals)
+    result = plan().run(deals)
+    assert result.accounting["credited"] == 3
+    lines = result.ledger.to_pylist()
+    assert {line["payee"] for line in lines} == {"ann"}
+    assert [str(line["amount"]) for line in lines] == ["50.00", "50.00", "30.00"]
 
 
 def test_text_that_is_not_utf8_in_a_column_the_plan_does_not_read_is_no_error(tmp_path):

@@ -6,9 +6,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spmlang
@@ -258,3 +259,27 @@ def test_a_parquet_file_damaged_inside_is_an_input_error(tmp_path):
     with pytest.raises(spmlang.InputError) as caught:
         plan().run(path)
     assert "cannot read this parquet file" in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_the_white_space_spm_looks_for_is_what_arrow_trims():
+    from spmlang.engine.inputs import _WHITE
+
+    every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    by_arrow = pc.utf8_trim_whitespace(pa.array(["a" + c for c in every] + [c + "a" for c in every])).to_pylist()
+    assert {c for c, after, before in zip(every, by_arrow[:len(every)], by_arrow[len(every):])
+            if after == "a" or before == "a"} == set(_WHITE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.none() | st.text(st.sampled_from(["a", "é", "€", " ", "\t", "\n", "\u00a0", "\u2009", "\u3000",
+                                                    "\u00c2", "\u1680", "\u2028"]), max_size=5), max_size=12),
+       st.integers(0, 3), st.booleans(), st.booleans())
+def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, large, encoded):
+    from spmlang.engine.inputs import trimmed
+
+    array = pa.array(values, pa.large_string() if large else pa.string())[start:]
+    for part in [array, *(array.slice(i, 1) for i in range(len(array)))]:  # alone, a value decides the look
+        result = trimmed(part.dictionary_encode() if encoded else part)
+        if encoded:
+            result = result.dictionary_decode()
+        assert result.to_pylist() == pc.utf8_trim_whitespace(part).to_pylist()

@@ -531,8 +531,71 @@ def _convert_percent(array, spec, present):
 
 
 def _convert_text(array, spec, present):
-    text = _as_text(array)
+    text = trimmed(_as_text(array))
+    blank = _empty(text)
+    if blank is not None and blank.any():  # '' or only white space: no value, as an empty CSV field is
+        present = present & ~blank
     return _result(spec, text, present, np.zeros(len(array), bool), array)
+
+
+def _empty(text: pa.Array) -> np.ndarray | None:
+    """Where ``text`` (string, large string, or a dictionary of them) is '' (null or not); None if unknown."""
+    if pa.types.is_dictionary(text.type):
+        empty = _empty(text.dictionary)
+        if empty is None or not empty.any():
+            return empty if empty is None else grouping.uniform(False, len(text))
+        return empty[np.asarray(text.indices.fill_null(0))]
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        return None
+    if len(text) == 0:
+        return np.zeros(0, dtype=bool)
+    kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    offsets = np.frombuffer(text.buffers()[1], dtype=kind)[text.offset:text.offset + len(text) + 1]
+    return offsets[1:] == offsets[:-1]
+
+
+def trimmed(text: pa.Array) -> pa.Array:
+    """Text without white space before or after it: 'ann ' (as spreadsheets leave it) is the payee 'ann', and
+    'renewal ' is 'renewal' to a filter. A dictionary's values are trimmed, not each element; a plain column
+    is first looked at, byte by byte at the ends of its values, and left as it is where none can be white."""
+    if pa.types.is_dictionary(text.type):
+        return pa.DictionaryArray.from_arrays(text.indices, trimmed(text.dictionary))
+    if not _may_have_white_ends(text):
+        return text
+    return pc.utf8_trim_whitespace(text)
+
+
+def _white_bytes(*characters: str, last: bool) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    for character in characters:
+        encoded = character.encode("utf-8")
+        table[encoded[-1] if last else encoded[0]] = True
+    return table
+
+
+# Every character Arrow's trim removes (Unicode white space; a test holds the two lists together), and from
+# them the bytes that can start or end one in UTF-8.
+_WHITE = ["\t", "\n", "\v", "\f", "\r", " ", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680",
+          *map(chr, range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
+_WHITE_FIRST, _WHITE_LAST = _white_bytes(*_WHITE, last=False), _white_bytes(*_WHITE, last=True)
+
+
+def _may_have_white_ends(text: pa.Array) -> bool:
+    """Whether a value of ``text`` (string or large string) may start or end with white space: its first and
+    last bytes looked up in two tables (no false 'no'; a rare false 'yes' costs one trim)."""
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        return True
+    _, offsets, data = text.buffers()
+    if data is None or len(text) == 0:
+        return False
+    kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=kind)[text.offset:text.offset + len(text) + 1]
+    data = np.frombuffer(data, dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts  # empty and null values have no ends to look at
+    if not filled.all():
+        starts, ends = starts[filled], ends[filled]
+    return bool(_WHITE_FIRST[data[starts]].any() or _WHITE_LAST[data[ends - 1]].any())
 
 
 _TRUE = ["true", "t", "yes", "y", "1"]
