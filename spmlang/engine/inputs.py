@@ -559,7 +559,8 @@ def trimmed(text: pa.Array) -> pa.Array:
     'renewal ' is 'renewal' to a filter. A dictionary's values are trimmed, not each element; a plain column
     is first looked at, byte by byte at the ends of its values, and left as it is where none can be white."""
     if pa.types.is_dictionary(text.type):
-        return pa.DictionaryArray.from_arrays(text.indices, trimmed(text.dictionary))
+        values = trimmed(text.dictionary)
+        return text if values is text.dictionary else pa.DictionaryArray.from_arrays(text.indices, values)
     if not _may_have_white_ends(text):
         return text
     return pc.utf8_trim_whitespace(text)
