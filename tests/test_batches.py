@@ -113,3 +113,35 @@ def test_a_ledger_line_without_a_value_every_line_has_is_a_defect_said_as_such()
     paid.lines.clause = np.array([0, 0, 0, 0, -1], dtype=np.int32)  # no clause: no line is made so
     with pytest.raises(AssertionError, match="without clause"):
         build_ledger(output, "run", paid)
+
+
+def test_json_ledgers_are_written_a_chunk_at_a_time_laid_out_as_json_dump(tmp_path):
+    import datetime as dt
+    import json
+    from decimal import Decimal
+
+    from spmlang.ledger.io import write_chunks
+
+    schema = pa.schema([("n", pa.int64()), ("amount", pa.decimal128(18, 2)), ("day", pa.date32()),
+                        ("text", pa.string())])
+    made = [{"n": i, "amount": Decimal(f"{i // 100}.{i % 100:02d}"), "day": dt.date(2027, 1, 1 + i % 28),
+             "text": None if i % 7 == 0 else f"line {i}\n\"é\""} for i in range(15_000)]
+    for suffix in (".json", ".jsonl"):
+        path = tmp_path / f"ledger{suffix}"
+        sizes = []
+
+        def chunks():
+            for start in range(0, len(made), 5_000):  # each chunk asked for once the one before is written
+                partial = next(tmp_path.glob(f".{path.name}.*.partial"), None)
+                sizes.append(partial.stat().st_size if partial else None)  # None: not being written yet
+                yield pa.Table.from_pylist(made[start:start + 5_000], schema)
+
+        write_chunks(chunks(), path, schema)
+        assert sizes[0] == 0 and 0 < sizes[1] < sizes[2]
+        records = [{**r, "amount": str(r["amount"]), "day": r["day"].isoformat()} for r in made]
+        if suffix == ".json":
+            assert path.read_text() == json.dumps(records, ensure_ascii=False, indent=1) + "\n"
+        else:
+            assert path.read_text() == "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        write_chunks(iter([]), path, schema)
+        assert path.read_text() == ("[]\n" if suffix == ".json" else "")

@@ -85,16 +85,42 @@ def _write_whole(table: pa.Table, sink: _Hashed, suffix: str) -> None:
 
         pacsv.write_csv(table, sink)
     else:
-        records = [{k: _plain(v) for k, v in row.items()} for row in table.to_pylist()]
-        handle = io.TextIOWrapper(sink, encoding="utf-8")
-        if suffix == ".jsonl":
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        else:
-            json.dump(records, handle, ensure_ascii=False, indent=1)
-            handle.write("\n")
-        handle.flush()
-        handle.detach()  # the sink is closed with its file
+        with _JsonRecords(sink, lines=suffix == ".jsonl") as writer:
+            writer.write_table(table)
+
+
+class _JsonRecords:
+    """Tables written as JSON records, a batch of rows at a time (memory stays bounded however long the
+    table): an array (``.json``, laid out as ``json.dump(records, indent=1)`` lays it out) or one record per
+    line (``.jsonl``). JSON has no decimals: money is its exact text."""
+
+    BATCH = 1 << 14  # rows made into Python records at a time
+
+    def __init__(self, sink: _Hashed, lines: bool):
+        self._handle = io.TextIOWrapper(sink, encoding="utf-8")
+        self._lines = lines
+        self._count = 0
+
+    def write_table(self, table: pa.Table) -> None:
+        write = self._handle.write
+        for batch in table.to_batches(max_chunksize=self.BATCH):
+            for row in batch.to_pylist():
+                record = {k: _plain(v) for k, v in row.items()}
+                if self._lines:
+                    write(json.dumps(record, ensure_ascii=False) + "\n")
+                else:  # strings hold no raw line breaks (JSON escapes them): only the layout's are indented
+                    write(("[\n " if self._count == 0 else ",\n ")
+                          + json.dumps(record, ensure_ascii=False, indent=1).replace("\n", "\n "))
+                self._count += 1
+
+    def __enter__(self) -> "_JsonRecords":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._lines:
+            self._handle.write("\n]\n" if self._count else "[]\n")
+        self._handle.flush()
+        self._handle.detach()  # the sink is closed with its file
 
 
 def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> Written:
@@ -103,14 +129,11 @@ def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> Written:
     ``schema`` is what the file holds. The chunks may hold text columns dictionary-encoded (as the ledger is
     built): parquet stores those as dictionaries, and they read back as ``schema`` says, since spm stores no
     Arrow schema beside parquet's own types (those of ``schema`` are the same). Other formats get the chunks
-    cast to ``schema``; JSON is written whole. The bytes depend only on the data and the chunking. The file
-    appears only once written whole (see :func:`replacing`).
+    cast to ``schema``, and JSON records are made a batch at a time. The bytes depend only on the data and the
+    chunking. The file appears only once written whole (see :func:`replacing`).
     """
     path = writable(path)
     suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        table = pa.concat_tables([chunk.cast(schema) for chunk in chunks] or [schema.empty_table()])
-        return write_table(table, path)
     rows = 0
     with replacing(path) as partial, _hashed_file(partial) as sink, contextlib.ExitStack() as stack:
         writer = None
@@ -126,6 +149,8 @@ def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> Written:
 
 
 def _chunk_writer(sink: _Hashed, suffix: str, schema: pa.Schema):
+    if suffix in (".json", ".jsonl"):
+        return _JsonRecords(sink, lines=suffix == ".jsonl")
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
