@@ -142,10 +142,11 @@ class Result:
 
         return explain(self._output, self.ledger, payee, period, txn)
 
-    def statements(self, payees: list[str] | None = None, periods: list[str] | None = None) -> list:
+    def statements(self, payees: list[str] | None = None, periods: list[str] | None = None, progress=None) -> list:
         """Pay statements, one per payee and period (default: every payee with a ledger line).
 
-        Each prints in a terminal, and has ``to_html()`` and ``to_csv()``.
+        Each prints in a terminal, and has ``to_html()`` and ``to_csv()``. ``progress`` is called as in
+        :meth:`Plan.run`, once per payee.
         """
         from spmlang.ledger.statement import build_statements
 
@@ -156,7 +157,7 @@ class Result:
 
                 hint = did_you_mean(payee, known)
                 raise UsageError(f"no payee '{payee}' in this run" + (f"; {hint}" if hint else ""))
-        return build_statements(self._output, self.ledger, self.run_id, payees, periods)
+        return build_statements(self._output, self.ledger, self.run_id, payees, periods, progress)
 
     @property
     def rejects(self) -> "pa.Table":

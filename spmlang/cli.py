@@ -325,16 +325,19 @@ def statement(
             raise UsageError("say where to write the statements (--out FOLDER) or whose to show (--payee NAME)")
         if output is not None:  # a folder spm cannot write to is said before the run, not after it
             check_writable(output / "index.html")
-        result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths)
-        labels = set(result.ledger.column("period").to_pylist()) | set(_periods(result))
-        for name in period:
-            if name not in labels:
-                raise UsageError(f"no period '{name}' in this plan; its periods are {', '.join(_periods(result))}")
-        statements = result.statements(payee or None, period or None)
-        if output is not None:
-            from spmlang.ledger.statement import write_statements
+        with _progress(quiet=False) as progress:
+            result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress)
+            labels = set(result.ledger.column("period").to_pylist()) | set(_periods(result))
+            for name in period:
+                if name not in labels:
+                    raise UsageError(f"no period '{name}' in this plan; its periods are "
+                                     f"{', '.join(_periods(result))}")
+            statements = result.statements(payee or None, period or None, progress)
+            if output is not None:
+                from spmlang.ledger.statement import write_statements
 
-            written = write_statements(statements, output)
+                written = write_statements(statements, output, progress)
+        if output is not None:
             out.print(f"wrote {len(statements)} statement(s) to {output} ({len(written)} files; open "
                       f"{output / 'index.html'})", markup=False)
         else:

@@ -147,3 +147,16 @@ def test_a_tracked_step_is_reported_before_its_first_item_is_made():
     heard.clear()
     assert list(tracked(iter([]), 0, "paying", lambda *report: heard.append(report))) == []
     assert heard == [("paying", 0, 1), ("paying", 1, 1)]
+
+
+def test_making_and_writing_statements_report_each_payee_and_statement(tmp_path):
+    from spmlang.ledger.statement import write_statements
+
+    result = ae_run()
+    heard = []
+    statements = result.statements(progress=lambda *report: heard.append(report))
+    payees = len({s.payee for s in statements})
+    assert heard == [("making statements", done, payees) for done in range(payees + 1)]
+    heard.clear()
+    write_statements(statements, tmp_path, progress=lambda *report: heard.append(report))
+    assert heard == [("writing statements", done, len(statements)) for done in range(len(statements) + 1)]

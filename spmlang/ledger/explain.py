@@ -9,6 +9,7 @@ reconciles with the ledger to the cent.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
@@ -120,7 +121,10 @@ class Explanation:
         return explanation_renderable(self)
 
 
-def explain(output: RunOutput, ledger, payee: str, period: str | None = None, txn: str | None = None) -> Explanation:
+def explain(output: RunOutput, ledger, payee: str, period: str | None = None, txn: str | None = None,
+            lines_of: "LinesByPayee | None" = None) -> Explanation:
+    """The calculation trail of ``payee``'s lines (of ``period``, of transaction ``txn``). ``lines_of`` finds a
+    payee's lines without looking through every line of the run, for callers explaining many payees."""
     names = output.payees.names
     if payee not in output.payees.code:
         hint = did_you_mean(payee, names)
@@ -129,10 +133,8 @@ def explain(output: RunOutput, ledger, payee: str, period: str | None = None, tx
     labels = output.calendar.labels
     if period is not None and period not in labels:
         raise UsageError(f"no period '{period}' in this plan; its periods are {', '.join(labels)}")
-    lines = output.lines
-    chosen = lines.payee == code
-    ledger_rows = ledger.take(np.flatnonzero(chosen)).to_pylist()
-    indices = np.flatnonzero(chosen)
+    indices = lines_of(code) if lines_of is not None else np.flatnonzero(output.lines.payee == code)
+    ledger_rows = ledger.take(indices).to_pylist()
     if txn is not None and not any(r["txn"] == txn for r in ledger_rows):
         raise UsageError(f"{payee} has no ledger line for transaction '{txn}'")
 
@@ -153,9 +155,22 @@ def explain(output: RunOutput, ledger, payee: str, period: str | None = None, tx
             name = r["component"] or "(none)"
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = _period_measures(output, code, p)
-        result.periods.append(TrailPeriod(label, [_trail_line(output, i, r) for i, r in shown], total,
+        trail = [_trail_line(output, i, r, slices) for (i, r), slices in zip(shown, _slices_of(output, shown))]
+        result.periods.append(TrailPeriod(label, trail, total,
                                           by_component, year_to_date, credit, attainment))
     return result
+
+
+class LinesByPayee:
+    """The indices of each payee's lines among a run's (in ledger order), found with one sort."""
+
+    def __init__(self, output: RunOutput):
+        payee = output.lines.payee
+        self._order = np.argsort(payee, kind="stable")
+        self._bounds = np.searchsorted(payee[self._order], np.arange(len(output.payees) + 1))
+
+    def __call__(self, code: int) -> np.ndarray:
+        return self._order[self._bounds[code]:self._bounds[code + 1]]
 
 
 def _period_measures(output: RunOutput, payee: int, period: int) -> tuple[Decimal, Decimal | None]:
@@ -166,17 +181,23 @@ def _period_measures(output: RunOutput, payee: int, period: int) -> tuple[Decima
     stream = int(direct[0])
     credit = units(streams.period_credit[stream, period]).quantize(CENT)
     quota = int(basis.quota[payee, period])
-    measure = int(streams.measure_at_end()[stream, period])
+    measure = int(streams.period_credit[stream, :period + 1].sum() if streams.ytd else
+                  streams.period_credit[stream, period])
     return credit, (Decimal(measure) / Decimal(quota) if quota > 0 else None)
 
 
-def _trail_line(output: RunOutput, index: int, row: dict) -> TrailLine:
+@functools.lru_cache(maxsize=4)
+def _source_lines(source: str) -> list[str]:
+    return source.splitlines()
+
+
+def _trail_line(output: RunOutput, index: int, row: dict, slices: list[Slice]) -> TrailLine:
     lines = output.lines
     clause_index = int(lines.clause[index])
     span = output.clauses[clause_index] if clause_index >= 0 else None
     source = ""
     if span is not None:
-        text_lines = output.plan.source.splitlines()
+        text_lines = _source_lines(output.plan.source)
         source = text_lines[span.line - 1].strip() if 0 < span.line <= len(text_lines) else ""
     exact = units(lines.exact[index])
     return TrailLine(
@@ -184,7 +205,7 @@ def _trail_line(output: RunOutput, index: int, row: dict) -> TrailLine:
         date=row["date"].isoformat() if row["date"] else None, clause=row["clause"] or "", source=source,
         credit=row["credit"], measure_before=row["measure_before"], measure_after=row["measure_after"],
         attainment_before=row["attainment_before"], attainment_after=row["attainment_after"], tier=row["tier"],
-        rate=row["rate"], multiplier=row["multiplier"], slices=_slices(output, index, row), exact=exact,
+        rate=row["rate"], multiplier=row["multiplier"], slices=slices, exact=exact,
         amount=row["amount"], amount_cut=row["amount_cut"], explanation=row["explanation"],
     )
 
@@ -206,34 +227,70 @@ def _retroactive_slices(output: RunOutput, function: TierFunction, credit_row: i
     return pieces
 
 
-def _slices(output: RunOutput, index: int, row: dict) -> list[Slice]:
-    """The tier slices of a tiered row line, recomputed exactly from the run's own tier function.
+def _tiered(output: RunOutput, index: int, row: dict):
+    """The component run and tier function of a line that has tier slices (a tiered earning on a credit row);
+    else None."""
+    lines = output.lines
+    component, credit_row = int(lines.component[index]), int(lines.row[index])
+    if component < 0 or credit_row < 0 or row["kind"] not in ("earning", "spif"):
+        return None
+    run = output.runs[component]
+    return (run, run.function) if isinstance(run.function, TierFunction) else None
+
+
+def _filled(output: RunOutput, component: int, index: np.ndarray) -> np.ndarray:
+    """(lines, tiers): the credit each line of ``index`` (lines of one component, tiers marginal or per row)
+    puts in each tier of its component, all at once."""
+    lines, run = output.lines, output.runs[component]
+    credit_row = lines.row[index]
+    periods = output.basis.quota.shape[1]
+    basis = RowBasis(lines.payee[index] * periods + lines.period[index], output.basis.quota_cells,
+                     output.basis.target_cells)
+    if run.per_row_tiers:
+        before, after = np.zeros(index.size, dtype=np.int64), output.rows.credit[credit_row]
+    else:
+        before, after = output.streams.m_before[credit_row], output.streams.m_after[credit_row]
+    return run.function.slices(before, after, basis.quota)
+
+
+def _slices_of(output: RunOutput, shown: list[tuple[int, dict]]) -> list[list[Slice]]:
+    """The tier slices of each line (see :func:`_slices`); those of each component's marginal tiers computed
+    together (one line at a time, the tier function's small arrays would cost more than the work)."""
+    groups: dict[int, list[int]] = {}
+    for index, row in shown:
+        tiered = _tiered(output, index, row)
+        if tiered is not None and not (tiered[1].retroactive and not tiered[0].per_row_tiers):
+            groups.setdefault(int(output.lines.component[index]), []).append(index)
+    filled = {}
+    for component, indices in groups.items():
+        filled.update(zip(indices, _filled(output, component, np.array(indices, dtype=np.int64))))
+    return [_slices(output, index, row, filled.get(index)) for index, row in shown]
+
+
+def _slices(output: RunOutput, index: int, row: dict, filled: np.ndarray | None = None) -> list[Slice]:
+    """The tier slices of a tiered row line, recomputed exactly from the run's own tier function (``filled``:
+    the line's credit per tier, if computed already).
 
     Slices are at their tier's rate (times the row's own rate, where the rate is per row); the line's
     multipliers apply to their sum, as the ledger's explanation says: (a + b) × 1.2.
     """
+    tiered = _tiered(output, index, row)
+    if tiered is None:
+        return []
+    run, function = tiered
     lines = output.lines
     component, credit_row = int(lines.component[index]), int(lines.row[index])
-    if component < 0 or credit_row < 0 or row["kind"] not in ("earning", "spif"):
-        return []
-    run = output.runs[component]
-    function = run.function
-    if not isinstance(function, TierFunction):
-        return []
-    payee, period = int(lines.payee[index]), int(lines.period[index])
-    periods = output.basis.quota.shape[1]
-    basis = RowBasis(np.array([payee * periods + period]), output.basis.quota_cells, output.basis.target_cells)
     prepared = output.prepared[component]
     factor = Decimal(1)
     if prepared.rate is not None and run.fixed_rate is None:
         factor = Decimal(repr(float(prepared.rate[credit_row])))
     if function.retroactive and not run.per_row_tiers:
+        periods = output.basis.quota.shape[1]
+        basis = RowBasis(np.array([int(lines.payee[index]) * periods + int(lines.period[index])]),
+                         output.basis.quota_cells, output.basis.target_cells)
         return _retroactive_slices(output, function, credit_row, basis, factor)
-    if run.per_row_tiers:
-        before, after = np.array([0]), np.array([output.rows.credit[credit_row]])
-    else:
-        before, after = np.array([output.streams.m_before[credit_row]]), np.array([output.streams.m_after[credit_row]])
-    filled = function.slices(before, after, basis.quota)[0]
+    if filled is None:
+        filled = _filled(output, component, np.array([index], dtype=np.int64))[0]
     result = []
     for k, amount in enumerate(filled):
         if amount == 0:

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from spmlang.engine.calculator import RunOutput
 from spmlang.engine.text import pretty
-from spmlang.ledger.explain import CENT, TrailLine, explain, units
+from spmlang.ledger.explain import CENT, LinesByPayee, TrailLine, explain, units
 from spmlang.files import make_folder, write_text
+from spmlang.progress import Report, tracked
 
 ADJUSTMENT_KINDS = ("true_up", "cap", "gate", "bonus", "draw", "draw_recovery", "clawback")
 KIND_WORDS = {"earning": "earning", "spif": "SPIF", "bonus": "bonus", "true_up": "true-up", "cap": "cap",
@@ -93,15 +94,17 @@ class Statement:
 
 
 def build_statements(output: RunOutput, ledger, run_id: str, payees: list[str] | None = None,
-                     periods: list[str] | None = None) -> list[Statement]:
-    """Statements for the given payees (default: every payee with a ledger line) and periods."""
+                     periods: list[str] | None = None, progress: Report | None = None) -> list[Statement]:
+    """Statements for the given payees (default: every payee with a ledger line) and periods; ``progress``
+    hears of each payee's (see :mod:`spmlang.progress`)."""
     if payees is None:
         payees = sorted(set(ledger.column("payee").to_pylist()))
     settings = output.plan.settings
     calendar = output.calendar
+    lines_of = LinesByPayee(output)
     statements = []
-    for payee in payees:
-        trail = explain(output, ledger, payee)
+    for payee in tracked(payees, len(payees), "making statements", progress):
+        trail = explain(output, ledger, payee, lines_of=lines_of)
         code = output.payees.code[payee]
         ytd_by_component: dict[str, Decimal] = {}
         for period in trail.periods:
@@ -140,12 +143,12 @@ def slug(name: str) -> str:
     return cleaned[:80]
 
 
-def write_statements(statements: list[Statement], folder: Path) -> list[Path]:
+def write_statements(statements: list[Statement], folder: Path, progress: Report | None = None) -> list[Path]:
     """statements/<payee>/<period>.html and .csv, and statements/index.html linking them all."""
     make_folder(folder)
     written, index = [], []
     taken: dict[str, str] = {}
-    for statement in statements:
+    for statement in tracked(statements, len(statements), "writing statements", progress):
         name = slug(statement.payee)
         if taken.setdefault(name, statement.payee) != statement.payee:  # two payees, one slug: keep them apart
             name = f"{name}-{hashlib.sha256(statement.payee.encode()).hexdigest()[:8]}"
