@@ -122,7 +122,7 @@ class Explanation:
 
 
 def explain(output: RunOutput, ledger, payee: str, period: str | None = None, txn: str | None = None,
-            lines_of: "LinesByPayee | None" = None) -> Explanation:
+            lines_of: LinesByPayee | None = None) -> Explanation:
     """The calculation trail of ``payee``'s lines (of ``period``, of transaction ``txn``). ``lines_of`` finds a
     payee's lines without looking through every line of the run, for callers explaining many payees."""
     names = output.payees.names
@@ -238,6 +238,12 @@ def _tiered(output: RunOutput, index: int, row: dict):
     return (run, run.function) if isinstance(run.function, TierFunction) else None
 
 
+def _retroactive(run) -> bool:
+    """Whether a tiered component pays its whole measure at the tier reached (its slices include an uplift on
+    earlier credit); tiers per row are sliced as marginal ones are."""
+    return run.function.retroactive and not run.per_row_tiers
+
+
 def _filled(output: RunOutput, component: int, index: np.ndarray) -> np.ndarray:
     """(lines, tiers): the credit each line of ``index`` (lines of one component, tiers marginal or per row)
     puts in each tier of its component, all at once."""
@@ -259,7 +265,7 @@ def _slices_of(output: RunOutput, shown: list[tuple[int, dict]]) -> list[list[Sl
     groups: dict[int, list[int]] = {}
     for index, row in shown:
         tiered = _tiered(output, index, row)
-        if tiered is not None and not (tiered[1].retroactive and not tiered[0].per_row_tiers):
+        if tiered is not None and not _retroactive(tiered[0]):
             groups.setdefault(int(output.lines.component[index]), []).append(index)
     filled = {}
     for component, indices in groups.items():
@@ -267,9 +273,9 @@ def _slices_of(output: RunOutput, shown: list[tuple[int, dict]]) -> list[list[Sl
     return [_slices(output, index, row, filled.get(index)) for index, row in shown]
 
 
-def _slices(output: RunOutput, index: int, row: dict, filled: np.ndarray | None = None) -> list[Slice]:
+def _slices(output: RunOutput, index: int, row: dict, filled: np.ndarray | None) -> list[Slice]:
     """The tier slices of a tiered row line, recomputed exactly from the run's own tier function (``filled``:
-    the line's credit per tier, if computed already).
+    the line's credit per tier where its tiers are not retroactive, see :func:`_slices_of`).
 
     Slices are at their tier's rate (times the row's own rate, where the rate is per row); the line's
     multipliers apply to their sum, as the ledger's explanation says: (a + b) × 1.2.
@@ -284,13 +290,11 @@ def _slices(output: RunOutput, index: int, row: dict, filled: np.ndarray | None 
     factor = Decimal(1)
     if prepared.rate is not None and run.fixed_rate is None:
         factor = Decimal(repr(float(prepared.rate[credit_row])))
-    if function.retroactive and not run.per_row_tiers:
+    if _retroactive(run):
         periods = output.basis.quota.shape[1]
         basis = RowBasis(np.array([int(lines.payee[index]) * periods + int(lines.period[index])]),
                          output.basis.quota_cells, output.basis.target_cells)
         return _retroactive_slices(output, function, credit_row, basis, factor)
-    if filled is None:
-        filled = _filled(output, component, np.array([index], dtype=np.int64))[0]
     result = []
     for k, amount in enumerate(filled):
         if amount == 0:
