@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -283,3 +284,50 @@ def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, la
         if encoded:
             result = result.dictionary_decode()
         assert result.to_pylist() == pc.utf8_trim_whitespace(part).to_pylist()
+
+
+def _convert(values, kind, fmt=None):
+    from spmlang.check.model import ColumnSpec
+    from spmlang.diagnostics import Span
+    from spmlang.engine.inputs import convert_column
+
+    column = convert_column(pa.array(values, pa.string()), ColumnSpec("c", kind, fmt, Span("p.spm", 1, 1, 1, 1)), "f")
+    return np.asarray(column.values), np.asarray(column.valid, bool), np.asarray(column.invalid, bool)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.none() | st.sampled_from(["2027-01-05", "2027-02-28", "2027-02-30", "2027-13-01", "2027-1-5",
+                                             " 2027-03-04 ", "5 March", "2027-12-31", "2028-02-29"]),
+                min_size=1, max_size=40), st.sampled_from([None, "%Y-%m-%d"]))
+def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
+    from spmlang.check.model import Type
+    from spmlang.engine import inputs
+
+    values = (pattern * (inputs._DISTINCT_FIRST // len(pattern) + 2))[:inputs._DISTINCT_FIRST + 7]
+    whole = _convert(values, Type.DATE, fmt)  # read a distinct text at a time
+    alone = [_convert([v], Type.DATE, fmt) for v in pattern]  # each read by itself
+    for got, single in zip(whole, zip(*alone)):
+        np.testing.assert_array_equal(got[:len(pattern)], np.concatenate(single))
+
+
+def test_integers_written_as_digits_are_read_exactly_however_large():
+    from spmlang.check.model import Type
+
+    big = 2 ** 53 + 1  # the first integer a float64 does not hold
+    values, valid, invalid = _convert([str(big), "-12", None, " 7 "], Type.INTEGER)
+    assert values.tolist()[:2] == [big, -12] and values[3] == 7 and valid.tolist() == [True, True, False, True]
+    values, valid, invalid = _convert([str(big), "+5", "1.0", "1e3", "2.5", "99999999999999999999", "x"],
+                                      Type.INTEGER)  # some not plain digits: the slower way, as exact
+    assert values.tolist()[:4] == [big, 5, 1, 1000]
+    assert invalid.tolist() == [False, False, False, False, True, True, True]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.decimals(min_value=-10 ** 12, max_value=10 ** 12, places=2, allow_nan=False), min_size=1,
+                max_size=20), st.booleans())
+def test_money_written_plainly_is_read_to_the_unit(amounts, with_a_dollar_sign):
+    from spmlang.check.model import Type
+
+    texts = [f"{'$' if with_a_dollar_sign and i == 0 else ''}{a}" for i, a in enumerate(amounts)]
+    values, valid, invalid = _convert(texts, Type.MONEY)  # '$' sends the column the slower way
+    assert values.tolist() == [int(a * 1_000_000) for a in amounts] and not invalid.any()

@@ -443,13 +443,26 @@ def _parse_numbers(array: pa.Array, spec: ColumnSpec, present: np.ndarray, patte
     if spec.type is Type.PERCENT:
         percent = pc.fill_null(pc.ends_with(text, "%"), False).to_numpy(zero_copy_only=False)
         text = pc.replace_substring_regex(text, r"\s*%$", "")
-    ok = pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(zero_copy_only=False)
-    invalid = present & ~ok
-    safe = pc.if_else(pa.array(ok), text, pa.scalar("0"))
+    safe, ok = _readable(text, pattern)
     values = pc.cast(safe, pa.float64()).to_numpy(zero_copy_only=False)
     if percent is not None:
         values = np.where(percent, values / 100.0, values)
-    return values, invalid
+    return values, present & ~ok
+
+
+def _readable(text: pa.Array, pattern: str) -> tuple[pa.Array, np.ndarray]:
+    """``text`` where it matches ``pattern`` (else '0'), and where it does."""
+    ok = pc.fill_null(pc.match_substring_regex(text, pattern), False)
+    return pc.if_else(ok, text, pa.scalar("0")), ok.to_numpy(zero_copy_only=False)
+
+
+def _exact_units(text: pa.Array) -> np.ndarray | None:
+    """Numbers written as text, as exact int64 units, if every one is a plain decimal with at most six
+    decimals that fits; else None."""
+    try:
+        return _decimal_to_units(pc.cast(text, pa.decimal128(38, 6)))
+    except pa.ArrowInvalid:
+        return None
 
 
 def _to_float(array: pa.Array, spec: ColumnSpec, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -478,10 +491,23 @@ def _integers(array: pa.Array) -> np.ndarray:
 def _convert_integer(array, spec, present):
     if pa.types.is_integer(array.type):
         return _result(spec, _integers(array), present, np.zeros(len(array), bool), array)
-    values, invalid = _to_float(array, spec, present)
+    plain = None
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        text = trimmed(array)
+        try:  # every value a plain integer (the usual file): exact, and read in one pass
+            return _result(spec, _integers(pc.cast(text, pa.int64())), present, np.zeros(len(array), bool), array)
+        except (pa.ArrowInvalid, OverflowError):
+            plain = pc.fill_null(pc.match_substring_regex(text, r"^[+-]?\d{1,18}$"), False)
+    values, invalid = _to_float(array, spec, present)  # 1.0, 1e3, $5, 1,234 (by the column's format)
     fractional = present & ~invalid & (values != np.round(values))
-    invalid = invalid | fractional
-    return _result(spec, np.where(invalid, 0, values).astype(np.int64), present, invalid, array)
+    too_big = present & ~invalid & (np.abs(values) >= 2.0 ** 53)  # not held exactly by the float it was read as
+    integers = np.where(invalid | fractional | too_big, 0, values).astype(np.int64)
+    if plain is not None and pc.any(plain).as_py():  # written as digits: read exactly, however large
+        digits = pc.replace_substring_regex(pc.if_else(plain, text, "0"), r"^\+", "")
+        exact = plain.to_numpy(zero_copy_only=False)
+        integers = np.where(exact, _integers(pc.cast(digits, pa.int64())), integers)
+        too_big &= ~exact
+    return _result(spec, integers, present, invalid | fractional | too_big, array)
 
 
 def _convert_money(array, spec, present):
@@ -493,7 +519,16 @@ def _convert_money(array, spec, present):
         units = _decimal_to_units(array)
         if units is not None:
             return _result(spec, np.where(present, units, 0), present, np.zeros(len(array), bool), array)
-    values, invalid = _to_float(array, spec, present)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        # Every value plain digits with at most six decimals (the usual file): exact, and read in one pass.
+        units = _exact_units(trimmed(array)) if spec.format in (None, "1234.56") else None
+        if units is not None:
+            return _result(spec, np.where(present, units, 0), present, np.zeros(len(array), bool), array)
+        safe, ok = _readable(_clean_number_text(array, spec), _NUMBER_RE)  # $5, 1,234.56 (by the format)
+        units = _exact_units(safe)
+        if units is not None:
+            return _result(spec, np.where(present & ok, units, 0), present, present & ~ok, array)
+    values, invalid = _to_float(array, spec, present)  # more than six decimals, 1e-9: through floats
     too_big = np.abs(values) * UNIT > 2.0 ** 62
     invalid = invalid | (present & too_big)
     return _result(spec, to_units(np.where(invalid, 0.0, values) * UNIT), present, invalid, array)
@@ -613,6 +648,9 @@ def _convert_bool(array, spec, present):
     return _result(spec, is_true, present, present & ~(is_true | is_false), array)
 
 
+_DISTINCT_FIRST = 1 << 12  # a longer column of dates as text is read a distinct value at a time
+
+
 def _convert_date(array, spec, present):
     n = len(array)
     if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
@@ -620,6 +658,13 @@ def _convert_date(array, spec, present):
         return _result(spec, days, present, np.zeros(n, bool), array)
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         raise _WrongType("dates in a file are text (with `column NAME date \"FORMAT\"`) or a date type")
+    if n > _DISTINCT_FIRST:  # a year has a few hundred days: each distinct text is read once, then spread
+        encoded = pc.dictionary_encode(array)
+        distinct = pa.concat_arrays([encoded.dictionary, pa.array(["2000-01-01"], array.type)])  # one for nulls
+        each = _convert_date(distinct, spec, grouping.uniform(True, len(distinct)))
+        index = np.where(present, _integers(encoded.indices), len(distinct) - 1) if encoded.null_count else \
+            _integers(encoded.indices)
+        return _result(spec, np.where(present, each.values[index], 0), present, present & each.invalid[index], array)
     fmt = spec.format or "%Y-%m-%d"
     text = pc.utf8_trim_whitespace(array)
     parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
