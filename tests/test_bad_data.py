@@ -239,3 +239,34 @@ def test_a_row_with_several_problems_meets_the_first_in_the_order_of_the_steps(t
     assert fates == {(3, "duplicate_key"), (5, "missing_value"), (6, "invalid_value"), (7, "invalid_value")}
     assert [e["row"] for e in result.excluded.to_pylist()] == [4]
     assert result.accounting["credited"] == 1
+
+
+@pytest.mark.parametrize("block", [4_096, 160_000])  # ~140 pieces; or one of ~4,500 rows and one of ~1,500
+def test_a_csv_file_read_in_pieces_pays_as_the_same_rows_in_one_table(tmp_path, monkeypatch, block):
+    from spmlang.engine import inputs
+
+    rows = [f"G{i},{'ann' if i % 3 else 'bo'},2027-0{1 + i % 6}-{1 + i % 28:02d},{'GTX Pro' if i % 2 else 'MG Special'},"
+            f"{i % 997}.{i % 100:02d}\n" for i in range(6_000)]
+    rows[4_321] = "B1,ann,2027-02-30,GTX Pro,10\n"  # rejected, in a later piece: its row number counts them all
+    deals = tmp_path / "deals.csv"
+    deals.write_text(HEADER + "".join(rows))
+    whole = plan().run(pa.table({name: pa.array(values) for name, values in
+                                 zip(HEADER.strip().split(","), zip(*(r.strip().split(",") for r in rows)))}))
+    monkeypatch.setattr(inputs, "CSV_BLOCK_BYTES", block)
+    pieces = plan().run(deals)
+    assert pieces.accounting == whole.accounting and pieces.accounting["read"] == 6_000
+    (unreadable,) = [r for r in pieces.rejects.to_pylist() if r["reason"] == "invalid_value"]
+    assert unreadable["row"] == 4_323 and unreadable["key"] == "B1"  # the header is row 1
+    assert pieces.ledger.drop_columns(["run_id"]).equals(whole.ledger.drop_columns(["run_id"]))
+
+
+def test_a_csv_file_read_in_pieces_names_text_that_is_not_utf8_and_takes_a_header_alone(tmp_path, monkeypatch):
+    from spmlang.engine import inputs
+
+    monkeypatch.setattr(inputs, "CSV_BLOCK_BYTES", 4_096)
+    deals = tmp_path / "deals.csv"
+    deals.write_bytes((HEADER + GOOD * 3_000 + "G2,josé,2027-01-05,GTX Pro,10\n").encode("cp1252"))
+    with pytest.raises(spmlang.InputError, match=r"row 3002, column 'rep': 'jos\\xe9' is not UTF-8 text"):
+        plan().run(deals)
+    deals.write_text(HEADER)
+    assert plan().run(deals).accounting["read"] == 0

@@ -16,7 +16,7 @@ import io
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -51,19 +51,27 @@ class LoadedTable:
     label: str  # how messages name it: a path, or "the deals DataFrame"
     path: Path | None
     row_offset: int  # a data row's number in the file is row + row_offset (a CSV header is line 1)
-    rows: int = -1  # known from the table, or from a parquet file's footer
+    rows: int = -1  # known from the table or a parquet file's footer; a CSV file's once its pieces are read
     parquet: object = None  # a pyarrow ParquetFile, when the file is read in pieces
     columns: list[str] | None = None  # the columns read from ``parquet``
     digest: Future | None = None  # the file's sha256, hashed while it is read (see sha256)
+    csv: Callable[[], Iterator[pa.Table]] | None = None  # a CSV file's pieces, when it is read in pieces
 
     def __post_init__(self) -> None:
-        if self.rows < 0:
+        if self.rows < 0 and self.csv is None:
             self.rows = self.table.num_rows
 
     def pieces(self) -> Iterator[pa.Table]:
         """The table's rows in order, a piece at a time, once: a parquet file's in pieces of PIECE_ROWS rows,
         read as they are asked for (the file is closed after the last); any other table whole, let go of as
-        it is handed over (see release)."""
+        it is handed over (see release). A CSV file's pieces are blocks of its text, and its rows are counted
+        as they come."""
+        if self.csv is not None:
+            pieces, self.csv, self.rows = self.csv, None, 0
+            for piece in pieces():
+                self.rows += piece.num_rows
+                yield piece
+            return
         if self.parquet is None:
             yield self._handed_over()
             return
@@ -129,7 +137,7 @@ class JoinedColumn:
     where it has values that could not be read, to quote them; elsewhere that joins as empty."""
 
     def __init__(self, rows: int) -> None:
-        self.rows = rows
+        self.rows = rows  # -1: not known until the last piece (numbers are then joined at the end too)
         self.filled = 0
         self.first: ColumnValues | None = None
         self.numbers: np.ndarray | None = None
@@ -143,7 +151,9 @@ class JoinedColumn:
         size = len(piece.invalid)
         if self.first is None:
             self.first = piece
-        if isinstance(piece.values, np.ndarray):
+        if isinstance(piece.values, np.ndarray) and self.rows < 0:  # how many rows is known at the end
+            self.texts.append(piece.values)
+        elif isinstance(piece.values, np.ndarray):
             if self.numbers is None:
                 self.numbers = np.empty(self.rows, dtype=piece.values.dtype)
             self.numbers[self.filled:self.filled + size] = piece.values
@@ -160,7 +170,13 @@ class JoinedColumn:
             return self.first
         if self.numbers is not None:
             values = self.numbers
+        elif self.texts and isinstance(self.texts[0], np.ndarray):
+            values = np.concatenate(self.texts)
+            self.texts.clear()
         else:
+            if len({chunk.type for chunk in self.texts}) > 1:  # a short last piece left plain among encoded ones
+                self.texts = [chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+                              for chunk in self.texts]
             values = pa.chunked_array(self.texts)
             self.texts.clear()
             if pa.types.is_dictionary(values.type):
@@ -272,7 +288,7 @@ def _read_file(path: Path, fmt: str, columns: list[str], label: str, in_pieces: 
             table = pajson.read_json(path)
             _require_columns(table.column_names, columns, label, path)
             return LoadedTable(table.select(columns), label, path, 0)
-        return _load_csv(path, columns, label)
+        return _load_csv(path, columns, label, in_pieces)
 
 
 @contextlib.contextmanager
@@ -288,7 +304,7 @@ def _reading(label: str, fmt: str) -> Iterator[None]:
                          hint="is the file complete and of the type its name says?") from None
 
 
-def _load_csv(path: Path, columns: list[str], label: str) -> LoadedTable:
+def _load_csv(path: Path, columns: list[str], label: str, in_pieces: bool = False) -> LoadedTable:
     import pyarrow.csv as pacsv
 
     with path.open("rb") as handle:
@@ -299,10 +315,10 @@ def _load_csv(path: Path, columns: list[str], label: str) -> LoadedTable:
     header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
     header = [h.strip() for h in header]
     _require_columns(header, columns, label, path)
-    def read(kind: pa.DataType) -> pa.Table:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+
+    def options(kind: pa.DataType, block: dict | None = None) -> dict:
+        return dict(
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, **(block or {})),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns,
@@ -313,13 +329,42 @@ def _load_csv(path: Path, columns: list[str], label: str) -> LoadedTable:
             ),
         )
 
-    try:
-        table = read(pa.string())
-    except pa.ArrowInvalid as error:
+    def not_utf8(error: pa.ArrowInvalid) -> InputError:
         if "UTF8" not in str(error):
-            raise
-        raise _not_utf8(read(pa.binary()), label) from None
+            raise error
+        return _not_utf8(pacsv.read_csv(path, **options(pa.binary())), label)
+
+    if in_pieces:
+        def pieces() -> Iterator[pa.Table]:
+            with _reading(label, "csv"):
+                try:
+                    reader = pacsv.open_csv(path, **options(pa.string(), {"block_size": CSV_BLOCK_BYTES}))
+                except pa.ArrowInvalid as error:
+                    raise not_utf8(error) from None
+            empty = True
+            while True:
+                with _reading(label, "csv"):
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        break
+                    except pa.ArrowInvalid as error:
+                        raise not_utf8(error) from None
+                empty = False
+                yield pa.Table.from_batches([batch])
+            if empty:  # a header and no rows: the columns still come, as text
+                yield pa.table({name: pa.array([], pa.string()) for name in columns})
+
+        return LoadedTable(None, label, path, 1, csv=pieces)
+    try:
+        table = pacsv.read_csv(path, **options(pa.string()))
+    except pa.ArrowInvalid as error:
+        raise not_utf8(error) from None
     return LoadedTable(table, label, path, 1)
+
+
+# A CSV file read in pieces is read this many bytes of its text at a time (~250k rows of a typical deals file).
+CSV_BLOCK_BYTES = 16 << 20
 
 
 def _not_utf8(table: pa.Table, label: str) -> InputError:
@@ -566,11 +611,23 @@ def _convert_percent(array, spec, present):
 
 
 def _convert_text(array, spec, present):
-    text = trimmed(_as_text(array))
+    text = _encoded_if_repeating(trimmed(_as_text(array)))
     blank = _empty(text)
     if blank is not None and blank.any():  # '' or only white space: no value, as an empty CSV field is
         present = present & ~blank
     return _result(spec, text, present, np.zeros(len(array), bool), array)
+
+
+def _encoded_if_repeating(text: pa.Array) -> pa.Array:
+    """A long column of plain text whose values repeat (payees, products, deal types; as a CSV file gives
+    them) dictionary-encoded, as parquet files mostly hold them: it takes a fraction of the memory, and what
+    is done with it (filters, lookups, payee codes) is done once per distinct value. Keys and other columns
+    of mostly distinct values (judged from their first values) are left as they are."""
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)) or len(text) <= _DISTINCT_FIRST:
+        return text
+    if pc.count_distinct(text.slice(0, _DISTINCT_FIRST)).as_py() > _DISTINCT_FIRST // 4:
+        return text
+    return pc.dictionary_encode(text)
 
 
 def _empty(text: pa.Array) -> np.ndarray | None:

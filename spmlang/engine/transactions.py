@@ -97,8 +97,8 @@ def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
 def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, calendar: PlanCalendar,
                       strict: bool) -> Transactions:
     source = plan.transactions
-    n = loaded.rows
     columns = _converted(loaded, source.columns)
+    n = loaded.rows  # known once read (a CSV file's rows are counted as its pieces come)
     accounting = RowAccounting(n, loaded.label, loaded.row_offset, source.policies, strict,
                                [f.name for f in source.filters])
     for name, column in columns.items():
