@@ -331,3 +331,18 @@ def test_money_written_plainly_is_read_to_the_unit(amounts, with_a_dollar_sign):
     texts = [f"{'$' if with_a_dollar_sign and i == 0 else ''}{a}" for i, a in enumerate(amounts)]
     values, valid, invalid = _convert(texts, Type.MONEY)  # '$' sends the column the slower way
     assert values.tolist() == [int(a * 1_000_000) for a in amounts] and not invalid.any()
+
+
+def test_a_long_column_of_many_distinct_dates_reads_each():
+    import datetime as dt
+
+    from spmlang.check.model import Type
+    from spmlang.engine import inputs
+
+    start = dt.date(2020, 1, 1)
+    texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(inputs._DISTINCT_FIRST * 2)]
+    values, valid, invalid = _convert(texts + [None, "2027-02-30"], Type.DATE)
+    assert values[:-2].tolist() == [(start - dt.date(1970, 1, 1)).days + i for i in range(len(texts))]
+    assert valid.tolist()[-2:] == [False, False] and invalid.tolist()[-2:] == [False, True]
+    values, valid, invalid = _convert([None] * (inputs._DISTINCT_FIRST + 1), Type.DATE)
+    assert not valid.any() and not invalid.any()

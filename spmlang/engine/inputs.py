@@ -142,6 +142,7 @@ class JoinedColumn:
         self.first: ColumnValues | None = None
         self.numbers: np.ndarray | None = None
         self.texts: list[pa.Array] = []
+        self.number_pieces: list[np.ndarray] = []  # numbers, while how many rows is not known
         self.valid: list[np.ndarray] = []
         self.invalid: list[np.ndarray] = []
         self.any_invalid = False
@@ -152,7 +153,7 @@ class JoinedColumn:
         if self.first is None:
             self.first = piece
         if isinstance(piece.values, np.ndarray) and self.rows < 0:  # how many rows is known at the end
-            self.texts.append(piece.values)
+            self.number_pieces.append(piece.values)
         elif isinstance(piece.values, np.ndarray):
             if self.numbers is None:
                 self.numbers = np.empty(self.rows, dtype=piece.values.dtype)
@@ -170,9 +171,9 @@ class JoinedColumn:
             return self.first
         if self.numbers is not None:
             values = self.numbers
-        elif self.texts and isinstance(self.texts[0], np.ndarray):
-            values = np.concatenate(self.texts)
-            self.texts.clear()
+        elif self.number_pieces:
+            values = np.concatenate(self.number_pieces)
+            self.number_pieces.clear()
         else:
             if len({chunk.type for chunk in self.texts}) > 1:  # a short last piece left plain among encoded ones
                 self.texts = [chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
@@ -705,7 +706,9 @@ def _convert_bool(array, spec, present):
     return _result(spec, is_true, present, present & ~(is_true | is_false), array)
 
 
-_DISTINCT_FIRST = 1 << 12  # a longer column of dates as text is read a distinct value at a time
+# A longer column of text is looked at for repeats: dates are read a distinct text at a time, and text whose
+# first values repeat is dictionary-encoded.
+_DISTINCT_FIRST = 1 << 12
 
 
 def _convert_date(array, spec, present):
@@ -715,15 +718,22 @@ def _convert_date(array, spec, present):
         return _result(spec, days, present, np.zeros(n, bool), array)
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         raise _WrongType("dates in a file are text (with `column NAME date \"FORMAT\"`) or a date type")
-    if n > _DISTINCT_FIRST:  # a year has a few hundred days: each distinct text is read once, then spread
-        encoded = pc.dictionary_encode(array)
-        distinct = pa.concat_arrays([encoded.dictionary, pa.array(["2000-01-01"], array.type)])  # one for nulls
-        each = _convert_date(distinct, spec, grouping.uniform(True, len(distinct)))
-        index = np.where(present, _integers(encoded.indices), len(distinct) - 1) if encoded.null_count else \
-            _integers(encoded.indices)
-        return _result(spec, np.where(present, each.values[index], 0), present, present & each.invalid[index], array)
-    fmt = spec.format or "%Y-%m-%d"
-    text = pc.utf8_trim_whitespace(array)
+    if n <= _DISTINCT_FIRST:
+        days, ok = _parse_dates(array, spec.format)
+        return _result(spec, days, present, present & ~ok, array)
+    # A year has a few hundred days: each distinct text is read once, then spread to its rows.
+    encoded = pc.dictionary_encode(array)
+    if len(encoded.dictionary) == 0:  # no date at all
+        return _result(spec, np.zeros(n, np.int64), present, np.zeros(n, bool), array)
+    days, ok = _parse_dates(encoded.dictionary, spec.format)
+    index = _integers(encoded.indices)  # 0 where null: masked by present
+    return _result(spec, np.where(present, days[index], 0), present, present & ~ok[index], array)
+
+
+def _parse_dates(text: pa.Array, fmt: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Dates written as text in ``fmt``: (int64 days, where readable)."""
+    fmt = fmt or "%Y-%m-%d"
+    text = pc.utf8_trim_whitespace(text)
     parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
     # strptime normalises impossible dates (31-02 becomes 03-03): format the date
     # back and compare, ignoring zero padding, so that such values are invalid.
@@ -731,8 +741,7 @@ def _convert_date(array, spec, present):
     same = pc.equal(_unpadded(pc.utf8_lower(back)), _unpadded(pc.utf8_lower(text)))
     ok = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
     days = pc.cast(pc.cast(parsed, pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
-    days = np.where(ok, np.nan_to_num(days.astype(np.float64)), 0).astype(np.int64)
-    return _result(spec, days, present, present & ~ok, array)
+    return np.where(ok, np.nan_to_num(days.astype(np.float64)), 0).astype(np.int64), ok
 
 
 def _unpadded(text: pa.Array) -> pa.Array:
