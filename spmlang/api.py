@@ -150,6 +150,22 @@ class Result:
         """
         from spmlang.ledger.statement import build_statements
 
+        self._check_payees(payees)
+        return build_statements(self._output, self.ledger, self.run_id, payees, periods, progress)
+
+    def write_statements(self, folder: str | Path, payees: list[str] | None = None,
+                         periods: list[str] | None = None, progress=None) -> list[Path]:
+        """Write the statements (as :meth:`statements` makes them) into ``folder``: ``<payee>/<period>.html``
+        and ``.csv``, and an ``index.html`` linking them all, each file written whole. Each statement is made
+        and written in turn, never all held at once. Returns the files written."""
+        from spmlang.ledger.statement import iter_statements, write_statements
+
+        self._check_payees(payees)
+        made = iter_statements(self._output, self.ledger, self.run_id, payees, periods, progress,
+                               step="making and writing statements")
+        return write_statements(made, Path(folder))
+
+    def _check_payees(self, payees: list[str] | None) -> None:
         known = set(self._output.payees.names)
         for payee in payees or []:
             if payee not in known:
@@ -157,7 +173,6 @@ class Result:
 
                 hint = did_you_mean(payee, known)
                 raise UsageError(f"no payee '{payee}' in this run" + (f"; {hint}" if hint else ""))
-        return build_statements(self._output, self.ledger, self.run_id, payees, periods, progress)
 
     @property
     def rejects(self) -> "pa.Table":

@@ -332,13 +332,13 @@ def statement(
                 if name not in labels:
                     raise UsageError(f"no period '{name}' in this plan; its periods are "
                                      f"{', '.join(_periods(result))}")
-            statements = result.statements(payee or None, period or None, progress)
             if output is not None:
-                from spmlang.ledger.statement import write_statements
-
-                written = write_statements(statements, output, progress)
+                written = result.write_statements(output, payee or None, period or None, progress)
+            else:
+                statements = result.statements(payee or None, period or None, progress)
         if output is not None:
-            out.print(f"wrote {len(statements)} statement(s) to {output} ({len(written)} files; open "
+            count = (len(written) - 1) // 2  # an HTML and a CSV file each, and the index
+            out.print(f"wrote {count} statement(s) to {output} ({len(written)} files; open "
                       f"{output / 'index.html'})", markup=False)
         else:
             for one in statements:

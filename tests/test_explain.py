@@ -207,3 +207,29 @@ def test_every_tiered_explanation_is_of_its_own_line(tmp_path):
         slices = [Decimal(figure) for figure in re.findall(r"(-?[\d.]+) at ", text)]
         assert sum(slices) == line["credit"], line
         assert abs(Decimal(text.rsplit(" = ", 1)[1]) - line["amount"]) < Decimal("0.01"), line
+
+
+def test_statements_written_from_a_run_are_made_one_payee_at_a_time_and_match_those_listed(tmp_path, monkeypatch):
+    from spmlang.ledger import statement as module
+
+    result = spmlang.load(EXAMPLES / "plans" / "account_executive.spm").run(
+        EXAMPLES / "data" / "ae_deals.csv", quotas=EXAMPLES / "data" / "ae_quotas.csv",
+        targets=EXAMPLES / "data" / "ae_targets.csv")
+    listed = result.statements()
+    on_disk_when_made = []
+    made = module.iter_statements
+
+    def watched(*args, **kwargs):  # as each statement is made, how many statement files are on disk
+        for statement in made(*args, **kwargs):
+            on_disk_when_made.append(len(list(tmp_path.rglob("*.html"))))
+            yield statement
+
+    monkeypatch.setattr(module, "iter_statements", watched)
+    written = result.write_statements(tmp_path / "statements")
+    assert on_disk_when_made == list(range(len(listed)))  # each written before the next is made
+    assert len(written) == 2 * len(listed) + 1
+    for statement in listed:
+        page = tmp_path / "statements" / module.slug(statement.payee) / f"{statement.period}.html"
+        assert page.read_text() == statement.to_html()
+    with pytest.raises(spmlang.UsageError, match="no payee 'ben.okafr' in this run; did you mean 'ben.okafor'"):
+        result.write_statements(tmp_path / "other", payees=["ben.okafr"])

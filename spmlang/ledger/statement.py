@@ -12,9 +12,10 @@ import csv
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterable, Iterator, Sized
 
 from spmlang.engine.calculator import RunOutput
 from spmlang.engine.text import pretty
@@ -97,13 +98,20 @@ def build_statements(output: RunOutput, ledger, run_id: str, payees: list[str] |
                      periods: list[str] | None = None, progress: Report | None = None) -> list[Statement]:
     """Statements for the given payees (default: every payee with a ledger line) and periods; ``progress``
     hears of each payee's (see :mod:`spmlang.progress`)."""
+    return list(iter_statements(output, ledger, run_id, payees, periods, progress))
+
+
+def iter_statements(output: RunOutput, ledger, run_id: str, payees: list[str] | None = None,
+                    periods: list[str] | None = None, progress: Report | None = None,
+                    step: str = "making statements") -> Iterator[Statement]:
+    """:func:`build_statements` one payee at a time, as they are asked for: a run's statements need not all
+    be held at once (a line of the ledger is a few Python objects in a statement)."""
     if payees is None:
         payees = sorted(set(ledger.column("payee").to_pylist()))
     settings = output.plan.settings
     calendar = output.calendar
     lines_of = LinesByPayee(output)
-    statements = []
-    for payee in tracked(payees, len(payees), "making statements", progress):
+    for payee in tracked(payees, len(payees), step, progress):
         trail = explain(output, ledger, payee, lines_of=lines_of)
         code = output.payees.code[payee]
         ytd_by_component: dict[str, Decimal] = {}
@@ -115,7 +123,7 @@ def build_statements(output: RunOutput, ledger, run_id: str, payees: list[str] |
             index = calendar.labels.index(period.period)
             quota = int(output.basis.quota[code, index])
             target_known = bool(output.basis.target_known[code])
-            statements.append(Statement(
+            yield Statement(
                 plan=settings.name, version=settings.version, currency=settings.currency, run_id=run_id,
                 plan_hash=output.plan.sha256, payee=payee, period=period.period,
                 period_start=calendar.starts[index].isoformat(), period_end=calendar.end(index).isoformat(),
@@ -128,8 +136,7 @@ def build_statements(output: RunOutput, ledger, run_id: str, payees: list[str] |
                             for name, ytd in ytd_by_component.items()],
                 earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
                 adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
-            ))
-    return statements
+            )
 
 
 def _line(trail: TrailLine) -> StatementLine:
@@ -143,12 +150,15 @@ def slug(name: str) -> str:
     return cleaned[:80]
 
 
-def write_statements(statements: list[Statement], folder: Path, progress: Report | None = None) -> list[Path]:
-    """statements/<payee>/<period>.html and .csv, and statements/index.html linking them all."""
+def write_statements(statements: Iterable[Statement], folder: Path, progress: Report | None = None) -> list[Path]:
+    """statements/<payee>/<period>.html and .csv, and statements/index.html linking them all. Each statement
+    is written as it comes (an iterator of them is not held whole); ``progress`` hears of each of a list."""
     make_folder(folder)
     written, index = [], []
     taken: dict[str, str] = {}
-    for statement in tracked(statements, len(statements), "writing statements", progress):
+    if progress is not None and isinstance(statements, Sized):
+        statements = tracked(statements, len(statements), "writing statements", progress)
+    for statement in statements:
         name = slug(statement.payee)
         if taken.setdefault(name, statement.payee) != statement.payee:  # two payees, one slug: keep them apart
             name = f"{name}-{hashlib.sha256(statement.payee.encode()).hexdigest()[:8]}"
@@ -158,7 +168,7 @@ def write_statements(statements: list[Statement], folder: Path, progress: Report
             path = target / f"{slug(statement.period)}{suffix}"
             write_text(path, content)  # whole or not at all
             written.append(path)
-        index.append((statement, f"{name}/{slug(statement.period)}.html"))
+        index.append((replace(statement, earnings=[], adjustments=[]), f"{name}/{slug(statement.period)}.html"))
     from spmlang.ledger.statement_html import index_html
 
     index_path = folder / "index.html"
