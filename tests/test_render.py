@@ -8,11 +8,10 @@ from conftest import EXAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
-from rich.console import Console
 
 import spmlang
 from spmlang.ledger.explain import money
-from spmlang.ledger.render import Sheet
+from spmlang.ledger.render import Sheet, plain_text
 from spmlang.ledger.summary import Summary, SummaryRow, cents_text
 
 AE = EXAMPLES / "plans" / "account_executive.spm"
@@ -20,18 +19,6 @@ DEALS = EXAMPLES / "data" / "ae_deals.csv"
 AE_INPUTS = dict(quotas=EXAMPLES / "data" / "ae_quotas.csv", targets=EXAMPLES / "data" / "ae_targets.csv")
 
 
-def shown(renderable, width: int) -> str:
-    console = Console(width=width, record=True, color_system=None, force_terminal=False, file=_Null())
-    console.print(renderable)
-    return console.export_text()
-
-
-class _Null:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def layout(text: str) -> str:
@@ -61,7 +48,7 @@ def summaries(draw) -> Summary:
 @settings(max_examples=150, deadline=None)
 @given(summaries(), st.integers(20, 240))
 def test_no_amount_or_name_is_ever_cut_whatever_the_width(summary, width):
-    text = shown(summary, width)
+    text = plain_text(summary, width)
     assert "…" not in text
     assert max(cell_len(line) for line in text.splitlines()) <= width
     squeezed = re.sub(r"\s", "", text)  # a value wrapped at the console's edge (in blocks, when very narrow)
@@ -77,9 +64,9 @@ def test_the_table_is_ruled_where_it_fits_plain_where_it_fits_without_rules_else
     sheet = summary.__rich__().renderables[0]
     assert isinstance(sheet, Sheet)
     ruled, plain = sheet.needed(sheet.widths(), True), sheet.needed(sheet.widths(), False)
-    assert layout(shown(summary, ruled)) == "ruled"
-    assert layout(shown(summary, plain)) == "plain"
-    blocks = shown(summary, plain - 1)
+    assert layout(plain_text(summary, ruled)) == "ruled"
+    assert layout(plain_text(summary, plain)) == "plain"
+    blocks = plain_text(summary, plain - 1)
     assert layout(blocks) == "blocks"
     labels = ["credit", "attainment", *summary.components, "total"]
     widest = max([4 + max(map(cell_len, labels)) + max(sheet.widths())]
@@ -94,7 +81,7 @@ def test_the_table_is_ruled_where_it_fits_plain_where_it_fits_without_rules_else
 
 def test_the_example_run_in_an_80_column_terminal_shows_every_payee_and_amount_whole():
     summary = spmlang.load(AE).run(DEALS, **AE_INPUTS).summary()
-    text = shown(summary, 80)
+    text = plain_text(summary, 80)
     assert layout(text) == "plain" and "…" not in text
     for row in summary.rows:
         assert re.search(rf"^{re.escape(row.payee)}\s+{row.period}\s.*\s{re.escape(cents_text(row.total))}$", text,
@@ -104,7 +91,7 @@ def test_the_example_run_in_an_80_column_terminal_shows_every_payee_and_amount_w
 
 def test_a_statement_narrower_than_its_table_shows_each_line_as_a_block():
     (statement,) = spmlang.load(AE).run(DEALS, **AE_INPUTS).statements(["ben.okafor"], ["2027-Q3"])
-    wide, narrow = shown(statement, 120), shown(statement, 60)
+    wide, narrow = plain_text(statement, 120), plain_text(statement, 60)
     assert layout(wide) == "ruled" and layout(narrow) == "blocks"
     assert "…" not in wide + narrow
     line = statement.earnings[0]

@@ -5,6 +5,7 @@ Tables are sheets (:class:`Sheet`): at any width every amount and name is shown 
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -176,17 +177,14 @@ def summary_renderable(summary: Summary):
 
 
 def render_text(summary: Summary, width: int = 160) -> str:
-    console = Console(width=width, record=True, color_system=None, force_terminal=False, file=_Null())
-    console.print(summary_renderable(summary))
+    return plain_text(summary_renderable(summary), width)
+
+
+def plain_text(renderable, width: int) -> str:
+    """What ``renderable`` shows on a console ``width`` columns wide, as plain text (no colour, no styles)."""
+    console = Console(width=width, record=True, color_system=None, force_terminal=False, file=io.StringIO())
+    console.print(renderable)
     return console.export_text()
-
-
-class _Null:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def explanation_renderable(explanation):
