@@ -542,7 +542,7 @@ def _convert_integer(array, spec, present):
         text = trimmed(array)
         try:  # every value a plain integer (the usual file): exact, and read in one pass
             return _result(spec, _integers(pc.cast(text, pa.int64())), present, np.zeros(len(array), bool), array)
-        except (pa.ArrowInvalid, OverflowError):
+        except pa.ArrowInvalid:  # some value is not plain digits, or too large
             plain = pc.fill_null(pc.match_substring_regex(text, r"^[+-]?\d{1,18}$"), False)
     values, invalid = _to_float(array, spec, present)  # 1.0, 1e3, $5, 1,234 (by the column's format)
     fractional = present & ~invalid & (values != np.round(values))
