@@ -64,6 +64,11 @@ class SpmError(Exception):
 
     exit_code = 2
 
+    def __reduce__(self):
+        # Whole, attributes and all, through a pipe from a worker process (keyword-only arguments would
+        # otherwise be lost on the way).
+        return _restored, (type(self), self.args, self.__dict__)
+
 
 class PlanError(SpmError):
     """A plan file has errors. ``diagnostics`` holds all of them, in file order."""
@@ -118,6 +123,37 @@ class OutputError(InputError):
 
     def __init__(self, path, reason: str, hint: str):
         super().__init__(f"cannot write it: {reason}", file=str(path), code="E506", hint=hint)
+
+
+class AmountTooLarge(SpmError):
+    """An amount too large to hold: spm stops rather than wrap it. ``where`` names what made it: a plan clause
+    (``plan.spm:17``), or a table; ``what`` says what the amount is."""
+
+    exit_code = 2
+    code = "E511"
+
+    def __init__(self, what: str, where: str | None = None, about: float | None = None, hint: str | None = None):
+        from spmlang.engine.money import UNIT, limit_text
+
+        self.what, self.where = what, where
+        self.about = None if about is None or about != about else f"{abs(about) / UNIT:,.0f}"
+        self.hint = hint or (f"spm holds amounts up to {limit_text()} (to a millionth of the currency unit, in 64 "
+                             "bits); check the plan's amounts and rates and the data (a misplaced decimal point?). "
+                             "In a currency of large amounts (IDR, VND, KRW) count credit in thousands: "
+                             "`credit amount / 1000`")
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        about = f" (about {self.about})" if self.about is not None else ""
+        where = f"{self.where}: " if self.where else ""
+        return f"error[{self.code}]: {where}{self.what} is too large to hold{about}\n  = hint: {self.hint}"
+
+
+def _restored(kind: type, args: tuple, state: dict) -> SpmError:
+    error = Exception.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(SpmError):

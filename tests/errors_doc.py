@@ -49,6 +49,9 @@ CODES = {
     "E303": ("A function called wrongly", "The arguments do not fit the function.", "See the hint."),
     "E304": ("An empty range", "`LOW .. HIGH` with LOW after HIGH holds nothing.", "Write the earlier value first."),
     "E309": ("An expression nested too deeply", "More than 200 levels.", "Split it into simpler parts."),
+    "E312": ("A constant too large to hold", "An amount, rate or multiplier written in the plan past the largest "
+             "amount spm holds (4,611,686,018,427.38: a millionth of the currency unit in 64 bits): it could never be "
+             "paid.", "Fix the digits; in a currency of large amounts count credit in thousands."),
     "E401": ("Given twice", "A setting or single statement appears twice.", "Keep one."),
     "E402": ("A missing block", "A plan needs a plan block, a transactions block and components.",
              "Add what the hint shows."),
@@ -89,6 +92,11 @@ CODES = {
              "where asked: the path is a folder, a part of it is a file, no permission, a full disk. Paths are checked "
              "before the run; a write that fails midway leaves what the path held before.",
              "Choose another path, or free some space."),
+    "E511": ("An amount too large to hold", "A run computed an amount past the largest spm holds "
+             "(4,611,686,018,427.38): a payee's credit, a component's earnings, a quota over the year. spm stops and "
+             "names the clause, or the payee and period, rather than pay a wrapped number.", "Check the plan's rates "
+             "and the data's amounts (a misplaced decimal point?); in a currency of large amounts (IDR, VND, KRW) "
+             "count credit in thousands: `credit amount / 1000`."),
     "E510": ("A rejected row that must be an error", "With `--strict`, or where the plan says `on SUBJECT error`, "
              "a row that would be rejected stops the run.", "Fix the data, or let such rows be rejected."),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),

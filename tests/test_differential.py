@@ -19,6 +19,7 @@ from reference.evaluator import Reference
 
 import spmlang
 from spmlang.engine import calculator
+from spmlang.engine.money import LIMIT
 
 PAYEES = ["ann", "bo", "cy"]
 KINDS = ["new", "renewal", "void"]
@@ -29,7 +30,7 @@ def percent(value: int) -> str:
 
 
 @st.composite
-def tier_table(draw, basis: str, value: str) -> str:
+def tier_table(draw, basis: str, value: str, scale: int = 1) -> str:
     count = draw(st.integers(1, 4))
     if basis == "attainment":
         steps = draw(st.lists(st.integers(10, 80), min_size=count - 1, max_size=count - 1))
@@ -39,10 +40,10 @@ def tier_table(draw, basis: str, value: str) -> str:
             bounds.append(percent(total))
     else:
         steps = draw(st.lists(st.integers(5, 120), min_size=count - 1, max_size=count - 1))
-        bounds, total = ["$0"], 0
+        bounds, total = [money(0)], 0
         for step in steps:
             total += step * 1000
-            bounds.append(f"${total:,}")
+            bounds.append(money(total, scale))
     rows = []
     for k in range(count):
         high = bounds[k + 1] if k + 1 < count else ""
@@ -54,9 +55,14 @@ def tier_table(draw, basis: str, value: str) -> str:
     return "\n".join(rows)
 
 
+def money(value: int, scale: int = 1) -> str:
+    """An amount written in a plan: $1,000."""
+    return f"${value * scale:,}"
+
+
 @st.composite
-def component(draw, index: int) -> tuple[str, bool]:
-    """A component's text, and whether it pays % of target."""
+def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
+    """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger."""
     uses_target = False
     kind = "component"
     rule = draw(st.sampled_from(["rate", "accelerator", "tiers", "row_tiers", "curve", "pay", "once"]))
@@ -66,14 +72,14 @@ def component(draw, index: int) -> tuple[str, bool]:
     elif rule == "accelerator":
         basis = draw(st.sampled_from(["attainment", "credit"]))
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
-        body.append(f"  accelerator on {basis} {{\n{draw(tier_table(basis, 'multiplier'))}\n  }}")
+        body.append(f"  accelerator on {basis} {{\n{draw(tier_table(basis, 'multiplier', scale))}\n  }}")
     elif rule == "tiers":
         basis = draw(st.sampled_from(["attainment", "credit"]))
         mode = draw(st.sampled_from(["marginal", "retroactive"]))
-        body.append(f"  tiers {mode} on {basis} {{\n{draw(tier_table(basis, 'rate'))}\n  }}")
+        body.append(f"  tiers {mode} on {basis} {{\n{draw(tier_table(basis, 'rate', scale))}\n  }}")
     elif rule == "row_tiers":
         mode = draw(st.sampled_from(["marginal", "retroactive"]))
-        body.append(f"  tiers {mode} on row credit {{\n{draw(tier_table('row', 'rate'))}\n  }}")
+        body.append(f"  tiers {mode} on row credit {{\n{draw(tier_table('row', 'rate', scale))}\n  }}")
     elif rule == "curve":
         of_target = draw(st.booleans())
         uses_target = of_target
@@ -81,17 +87,17 @@ def component(draw, index: int) -> tuple[str, bool]:
         points = []
         for x in xs:
             y = draw(st.integers(0, 300))
-            points.append(f"    {x}% -> " + (f"{y}% of target" if of_target else f"${y * 100:,}"))
+            points.append(f"    {x}% -> " + (f"{y}% of target" if of_target else money(y * 100, scale)))
         extends = [f"    extend {w}" for w in ("below", "above") if draw(st.booleans())]
         body.append("  curve on attainment {\n" + "\n".join(points + extends) + "\n  }")
     elif rule == "pay":
         kind = "spif"
-        body.append(f"  pay ${draw(st.integers(1, 2000)):,} per deal")
+        body.append(f"  pay {money(draw(st.integers(1, 2000)), scale)} per deal")
     else:
         kind = "bonus"
         of_target = draw(st.booleans())
         uses_target = uses_target or of_target
-        amount = f"{draw(st.integers(1, 50))}% of target" if of_target else f"${draw(st.integers(100, 9000)):,}"
+        amount = f"{draw(st.integers(1, 50))}% of target" if of_target else money(draw(st.integers(100, 9000)), scale)
         by = f" by 2027-{draw(st.integers(3, 12)):02d}-{draw(st.integers(1, 28)):02d}" if draw(st.booleans()) else ""
         body.append(f"  pay {amount} once when attainment >= {draw(st.integers(10, 150))}%{by}")
     if rule != "once":
@@ -99,7 +105,7 @@ def component(draw, index: int) -> tuple[str, bool]:
             body.append(f'  where kind == "{draw(st.sampled_from(KINDS[:2]))}"')
         if draw(st.booleans()):
             body.append(f"  multiplier {draw(st.sampled_from(['0.5', '1.5', '2']))}x when amount > "
-                        f"${draw(st.integers(1, 100)) * 1000:,}")
+                        f"{money(draw(st.integers(1, 100)) * 1000, scale)}")
     for scope in ("row", "period", "year"):
         if rule == "once" and scope == "row":
             continue
@@ -108,14 +114,14 @@ def component(draw, index: int) -> tuple[str, bool]:
                 uses_target = True
                 body.append(f"  cap {draw(st.integers(10, 300))}% of target per {scope}")
             else:
-                body.append(f"  cap ${draw(st.integers(1, 60)) * 500:,} per {scope}")
+                body.append(f"  cap {money(draw(st.integers(1, 60)) * 500, scale)} per {scope}")
     if draw(st.integers(0, 3)) == 0:
         body.append(f"  gate attainment >= {draw(st.integers(5, 120))}%")
     return f"{kind} c{index} {{\n" + "\n".join(body) + "\n}\n", uses_target
 
 
 @st.composite
-def plans(draw) -> str:
+def plans(draw, scale: int = 1) -> str:
     payout = draw(st.sampled_from(["quarterly", "monthly", "half_yearly"]))
     measure = draw(st.sampled_from(["year_to_date", "period_to_date"]))
     basis = draw(st.sampled_from(["", "  attainment against annual quota\n"] +
@@ -128,15 +134,15 @@ def plans(draw) -> str:
         text += '  where not_void: kind != "void"\n'
     text += "}\n"
     for index in range(draw(st.integers(1, 3))):
-        part, _ = draw(component(index))
+        part, _ = draw(component(index, scale))
         text += part
     if draw(st.integers(0, 3)) == 0:
-        text += f"cap ${draw(st.integers(1, 80)) * 1000:,} per {draw(st.sampled_from(['period', 'year']))}\n"
+        text += f"cap {money(draw(st.integers(1, 80)) * 1000, scale)} per {draw(st.sampled_from(['period', 'year']))}\n"
     return text
 
 
 @st.composite
-def data(draw, periods: int):
+def data(draw, periods: int, scale: int = 1):
     """Rows mostly inside the plan year and mostly paid; now and then a duplicate key, a credit note, a date
     outside the year, a zero quota, a payee without quota or target."""
     rows = []
@@ -150,7 +156,7 @@ def data(draw, periods: int):
             "id": f"T{draw(st.integers(0, 40)) if draw(st.integers(0, 14)) == 0 else i}",
             "rep": draw(st.sampled_from(PAYEES)),
             "day": day,
-            "amount": Decimal(-cents if negative else cents) / 100,
+            "amount": Decimal(-cents if negative else cents) * scale / 100,
             "kind": draw(st.sampled_from(KINDS[:2] * 4 + KINDS[2:])),
         })
     quotas, targets = {}, {}
@@ -159,10 +165,10 @@ def data(draw, periods: int):
             continue  # no quota at all
         for p in range(periods):
             zero = draw(st.integers(0, 15)) == 0
-            quotas[(payee, p)] = Decimal(0 if zero else draw(st.sampled_from([20, 50, 100, 150, 300]))) * 1000
+            quotas[(payee, p)] = Decimal(0 if zero else draw(st.sampled_from([20, 50, 100, 150, 300]))) * 1000 * scale
         if draw(st.integers(0, 9)):
             for p in range(periods):
-                targets[(payee, p)] = Decimal(draw(st.integers(1, 40))) * 500
+                targets[(payee, p)] = Decimal(draw(st.integers(1, 40))) * 500 * scale
     return rows, quotas, targets
 
 
@@ -171,14 +177,14 @@ def as_tables(rows, quotas, targets, labels):
         "id": pa.array([r["id"] for r in rows], pa.string()),
         "rep": pa.array([r["rep"] for r in rows], pa.string()),
         "day": pa.array([r["day"] for r in rows], pa.date32()),
-        "amount": pa.array([r["amount"] for r in rows], pa.decimal128(18, 2)),
+        "amount": pa.array([r["amount"] for r in rows], pa.decimal128(24, 2)),
         "kind": pa.array([r["kind"] for r in rows], pa.string()),
     })
 
     def amounts(values):
         keys = sorted(values)
         return pa.table({"payee": [k[0] for k in keys], "period": [labels[k[1]] for k in keys],
-                         "amount": pa.array([values[k] for k in keys], pa.decimal128(18, 2))})
+                         "amount": pa.array([values[k] for k in keys], pa.decimal128(24, 2))})
 
     return deals, amounts(quotas), amounts(targets)
 
@@ -226,4 +232,35 @@ def test_engine_equals_the_reference_to_the_cent(drawn):
     for payee, period, component, _, _, amount in actual:
         engine_totals[(payee, period, component)] = engine_totals.get((payee, period, component), Decimal(0)) + amount
     assert {k: v for k, v in engine_totals.items() if v} == {k: v for k, v in totals.items() if v}
+    assert actual == expected
+
+
+@settings(max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+          deadline=None)
+@given(st.data())
+def test_amounts_near_the_limit_are_exact_or_an_error(drawn):
+    """Plans and data scaled toward the largest amount spm holds (IDR-sized figures): every ledger line is the
+    reference's to the cent, or the run stops with E511. Never a wrapped or rounded-off number."""
+    scale = drawn.draw(st.sampled_from([10 ** 4, 10 ** 5, 10 ** 6, 10 ** 7]), label="scale")
+    text = drawn.draw(plans(scale), label="plan")
+    plan = spmlang.loads(text, "random.spm")
+    labels = plan.periods
+    rows, quotas, targets = drawn.draw(data(len(labels), scale), label="data")
+    deals, quota_table, target_table = as_tables(rows, quotas, targets, labels)
+    reference = Reference(plan.checked, rows, quotas, targets)
+    expected = [(line.payee, line.period, line.component, line.kind, line.txn, line.amount)
+                for line in reference.run()]
+    try:
+        result = plan.run(deals, quotas=quota_table, targets=target_table)
+        actual = engine_lines(result, labels)
+    except spmlang.AmountTooLarge as error:
+        event("stopped: too large")
+        assert error.code == "E511" and "too large to hold" in str(error)
+        # It stopped where amounts do come near the limit: some credit, quota, target or line is that large.
+        sizes = [abs(r["amount"]) for r in rows] + [abs(v) for v in quotas.values()] + \
+            [abs(v) for v in targets.values()] + [abs(line[5]) for line in expected]
+        assert sum(sizes) > Decimal(LIMIT) / 10 ** 6 / 100
+        return
+    event("paid")
+    assert engine_status(result, len(rows)) == reference.status
     assert actual == expected

@@ -25,6 +25,8 @@ from spmlang.check.model import (
     Tier,
     TierRule,
     TierTable,
+    too_large,
+    too_large_hint,
 )
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.syntax import ast
@@ -224,6 +226,9 @@ class ComponentChecker:
         return "money" if self.source.credit_type is Type.MONEY else "number"
 
     def _check_bound(self, bound: ast.Bound, basis: str) -> bool:
+        if too_large(bound.value):
+            self.c.error("E312", f"{bound.text} is too large to hold", bound.span, too_large_hint())
+            return False
         kind = self._bound_kind(basis)
         if bound.kind != kind:
             example = {"percent": "50%", "money": "$10,000", "number": "10"}[kind]
@@ -420,6 +425,9 @@ class ComponentChecker:
         if value is None or value_ir.type is not Type.MONEY:
             c.error("E301", f"{what} is a fixed amount of money, e.g. $5,000, or a percentage of target",
                     amount.expr.span, "write `150% of target` for a share of the target incentive")
+            return None
+        if too_large(value):
+            c.error("E312", f"{what} of {value:,} is too large to hold", amount.expr.span, too_large_hint())
             return None
         return value
 

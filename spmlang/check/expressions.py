@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from spmlang.check import ir
 from spmlang.check.ir import Type
-from spmlang.check.model import ColumnSpec, TableSpec
+from spmlang.check.model import ColumnSpec, TableSpec, too_large, too_large_hint
 from spmlang.diagnostics import Diagnostic, did_you_mean
 from spmlang.syntax import ast
 
@@ -81,7 +81,12 @@ class ExpressionChecker:
             return None
         depth += 1
         if isinstance(node, ast.Literal):
-            return literal_to_const(node)
+            const = literal_to_const(node)
+            if const.type in (Type.MONEY, Type.PERCENT) or node.kind == "multiplier":
+                if too_large(const.value):
+                    self.error("E312", f"{node.text} is too large to hold", node.span, too_large_hint())
+                    return None
+            return const
         if isinstance(node, ast.Ref):
             return self._ref(node, scope)
         if isinstance(node, ast.Lookup):

@@ -14,6 +14,21 @@ from typing import Union
 from spmlang.check.ir import IR, Type
 from spmlang.diagnostics import Diagnostic, Span
 
+# The largest amount a plan may write, in currency units: the engine holds amounts below 2**62 millionths of the
+# currency unit (spmlang.engine.money.LIMIT); a constant past it could never be paid.
+MONEY_LIMIT = Decimal(1 << 62) / 1_000_000
+
+
+def too_large(value: Decimal) -> bool:
+    """Whether a plan's constant (an amount, a rate, a multiplier) is past what the engine can hold."""
+    return abs(value) >= MONEY_LIMIT
+
+
+def too_large_hint() -> str:
+    return (f"spm holds amounts up to {MONEY_LIMIT.quantize(Decimal('0.01'), rounding='ROUND_DOWN'):,} (a "
+            "millionth of the currency unit, in 64 bits); is a digit or a decimal point misplaced?")
+
+
 PERIODS_PER_YEAR = {"monthly": 12, "quarterly": 4, "half_yearly": 2, "yearly": 1}
 
 # What to do with a row that cannot be paid. "reject" keeps the run going and

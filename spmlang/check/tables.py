@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from spmlang.check.ir import Type
-from spmlang.check.model import ColumnSpec, TableSpec
+from spmlang.check.model import ColumnSpec, TableSpec, too_large, too_large_hint
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.syntax import ast
 
@@ -239,6 +239,10 @@ class TableChecker:
             self.checker.error("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')", literal.span, hint)
             return None
         value = literal.value
+        if spec.type in (Type.MONEY, Type.PERCENT) and too_large(value):
+            self.checker.error("E312", f"{literal.text} is too large to hold (column '{spec.name}')", literal.span,
+                               too_large_hint())
+            return None
         if spec.type is Type.INTEGER and value != Decimal(int(value)):
             self.checker.error("E301", f"{literal.text} is not a whole number (column '{spec.name}')", literal.span)
             return None

@@ -30,7 +30,7 @@ from spmlang.check.model import (
     component_needs_targets,
     components_need_quotas,
 )
-from spmlang.diagnostics import InputError, Span
+from spmlang.diagnostics import AmountTooLarge, InputError, Span
 from spmlang.engine import grouping, parallel, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
@@ -52,7 +52,7 @@ from spmlang.engine.limits import apply_caps, gate_lines
 from spmlang.engine.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
 from spmlang.engine.measures import Basis, Streams, build_streams, make_basis
 from spmlang.engine.memory import give_back_free_memory
-from spmlang.engine.money import CENT, UNIT, cumulative_cents, units_to_cents
+from spmlang.engine.money import CENT, UNIT, TooLarge, cumulative_cents, units_to_cents
 from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
 from spmlang.engine.sources import resolve_plan_file
 from spmlang.engine.transactions import InputRows, Transactions, read_transactions, reject_issues
@@ -345,7 +345,13 @@ class Calculator:
             (np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool))
         target_matrix, target_known = targets.matrix(payees.names, periods) if targets else \
             (np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool))
-        basis = make_basis(quota_matrix, quota_known, target_matrix, target_known, plan.settings.attainment_basis)
+        try:
+            basis = make_basis(quota_matrix, quota_known, target_matrix, target_known,
+                               plan.settings.attainment_basis)
+        except TooLarge as error:
+            source = sources.get(error.table)
+            raise AmountTooLarge(f"the {error.table[:-1]} of {payees.names[error.position]} over the year",
+                                 source.label if source is not None else error.table, error.value) from None
         rows = self._check_basis(rows, basis, payees, accounting)
 
         rejections = accounting.rejections
@@ -393,13 +399,29 @@ class Calculator:
     def pay(self, output: RunOutput, batch: slice) -> PaidLines:
         """The lines of one batch of payees, in ledger order; amounts rounded cumulatively to cents."""
         rows = output.credit_rows.take(batch)  # views: the rows are in crediting order
-        streams = build_streams(rows, self.calendar.count, self.ytd)
         basis, payees = output.basis, output.payees
-        component_lines = [self._component_lines(i, run, output.prepared[i].take(batch), rows, streams, basis,
-                                                 payees) for i, run in enumerate(self.runs)]
+        try:
+            streams = build_streams(rows, self.calendar.count, self.ytd)
+        except TooLarge as error:
+            row = error.position
+            raise AmountTooLarge(f"the credit of {payees.names[rows.payee[row]]} in "
+                                 f"{self.calendar.labels[rows.period[row]]}", None, error.value) from None
+        component_lines = []
+        for i, run in enumerate(self.runs):
+            try:
+                component_lines.append(self._component_lines(i, run, output.prepared[i].take(batch), rows,
+                                                             streams, basis, payees))
+            except TooLarge as error:
+                raise AmountTooLarge(f"an amount of {run.spec.kind} '{run.spec.name}'",
+                                     self.clauses[self.rule_clause[i]].clause, error.value) from None
         lines = Lines.concat(component_lines + [self._unpaid_rows(rows, component_lines)])
         ranks = output.key_rank
-        lines = in_ledger_order(self._plan_caps(lines, rows, ranks, basis), rows.date, rows.txn, ranks)
+        try:
+            capped = self._plan_caps(lines, rows, ranks, basis)
+        except TooLarge as error:
+            clause = self.clauses[self.plan_cap_clauses[0]].clause if self.plan_cap_clauses else None
+            raise AmountTooLarge("a payee's total under the plan cap", clause, error.value) from None
+        lines = in_ledger_order(capped, rows.date, rows.txn, ranks)
         return PaidLines(lines, _round(lines), rows, streams)
 
     # ------------------------------------------------------------------ inputs

@@ -40,7 +40,7 @@ from spmlang.engine.earnings import (
 from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate_rows, materialize, truth
 from spmlang.engine.lines import TextColumn
 from spmlang.engine.measures import Basis, Streams
-from spmlang.engine.money import UNIT, decimal_to_units, to_units
+from spmlang.engine.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
 
 
 @dataclass
@@ -190,7 +190,7 @@ class ComponentRun:
             return RowLines(index, amount, no_tier, np.full(n, np.nan), multiplier, explanation)
         if isinstance(rule, RateRule) and rule.accelerator is None:
             rate = prepared.rate[index]
-            amount = to_units(credit.astype(np.float64) * rate * multiplier)
+            amount = scaled(credit, rate, multiplier)
             shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.percent(rate)
             explanation = text.join(self._credit_text(credit), " × ", shown_rate,
                                     text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
@@ -249,6 +249,7 @@ class ComponentRun:
         before, after, payee = streams.m_before[index], streams.m_after[index], rows.payee[index]
         earned = np.zeros((streams.count, periods), dtype=np.int64)
         cells = grouping.starts_from_keys(stream_of, period_of)
+        ensure_sums_fit(lines.amount, grouping.starts_from_keys(stream_of))  # the year's, so each period's too
         earned[stream_of[cells], period_of[cells]] = grouping.sums(lines.amount, cells)
         true_up = np.zeros_like(earned)
         repriced = np.zeros_like(earned)
@@ -271,7 +272,8 @@ class ComponentRun:
                 continue
             starts = np.flatnonzero(earlier & run_start)
             ends = np.flatnonzero(earlier & ~np.append(earlier[1:] & ~run_start[1:], False))
-            runs = value(after, ends, p) - value(before, starts, p)
+            runs = within_limit(value(after, ends, p) - value(before, starts, p))
+            ensure_sums_fit(runs, grouping.starts_from_keys(stream_of[starts]))
             repriced_p = np.zeros(streams.count, dtype=np.int64)
             np.add.at(repriced_p, stream_of[starts], runs)
             own = np.flatnonzero(earlier & scaled)
@@ -307,7 +309,7 @@ class ComponentRun:
         period = first[stream].astype(np.int16)
         payee = streams.payee[stream]
         if rule.of_target:
-            amount = to_units(basis.target_annual[payee].astype(np.float64) * float(rule.amount))
+            amount = scaled(basis.target_annual[payee], float(rule.amount))
             what = text.join(text.format_percent(rule.amount), " of target ", text.amount(basis.target_annual[payee]))
         else:
             amount = np.full(stream.size, decimal_to_units(rule.amount), dtype=np.int64)

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.grouping import gather, uniform
-from spmlang.engine.money import to_units
+from spmlang.engine.money import scaled
 
 DIRECT, ROLLUP = 0, 1
 ROLE_NAMES = ("direct", "rollup")
@@ -95,8 +95,7 @@ def split_rows(payee_codes: list[np.ndarray], shares: list[np.ndarray], credit: 
         share_taken = gather(share, txn)
         credit_taken = credit[txn]
         if not np.all(share_taken == 1.0):  # a whole share keeps the credit exact, with no float on the way
-            credit_taken = np.where(share_taken == 1.0, credit_taken,
-                                    to_units(credit_taken.astype(np.float64) * share_taken))
+            credit_taken = np.where(share_taken == 1.0, credit_taken, scaled(credit_taken, share_taken))
         parts.append(CreditRows(
             txn=txn, payee=codes[txn].astype(np.int32, copy=False),
             role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
@@ -156,8 +155,7 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
     share_taken = gather(share, txn)
     credit_taken = credit[txn]
     if not np.all(share_taken == 1.0):  # as in split_rows
-        credit_taken = np.where(share_taken == 1.0, credit_taken,
-                                to_units(credit_taken.astype(np.float64) * share_taken))
+        credit_taken = np.where(share_taken == 1.0, credit_taken, scaled(credit_taken, share_taken))
     return CreditRows(
         txn=txn, payee=payee, role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
         share=share_taken.astype(np.float64, copy=False), credit=credit_taken, date=date,

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from spmlang.check.model import CurveSpec, TierTable
 from spmlang.engine import text
 from spmlang.engine.lines import TextColumn
-from spmlang.engine.money import decimal_to_units, to_units
+from spmlang.engine.money import UNIT, decimal_to_units, in_decimals, scaled, to_units, within_limit
 
 _BIG = np.int64(2 ** 62)
 
@@ -47,7 +47,7 @@ class RowBasis:
 def apply_factor(delta: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """factor x delta in exact units; delta itself where the factor is exactly 1."""
     delta = np.asarray(delta, dtype=np.int64)
-    return np.where(factor == 1.0, delta, to_units(delta.astype(np.float64) * factor))
+    return np.where(factor == 1.0, delta, scaled(delta, factor))
 
 
 class TierFunction:
@@ -79,8 +79,8 @@ class TierFunction:
         """(n, tiers) int64: where each tier starts, in units of credit."""
         if not self.on_attainment:
             return np.broadcast_to(self.low_units, (n, self.low_units.size))
-        quota = np.asarray(quota, dtype=np.float64)
-        return np.stack([to_units(low * quota) for low in self.lows], axis=1)
+        quota = np.asarray(quota, dtype=np.int64)
+        return np.stack([scaled(quota, low) for low in self.lows], axis=1)
 
     def _filled(self, m: np.ndarray, lows: np.ndarray) -> np.ndarray:
         """(n, tiers) int64: credit in each tier at measure m; below 0 counts in the first tier."""
@@ -125,9 +125,27 @@ class TierFunction:
             low = self.low_units[tier]
             base = np.concatenate([[0.0], np.cumsum(np.diff(self.low_units) * self.rates[:-1])])[tier]
         rate = self.rates[tier]
+
+        def exact(index: np.ndarray) -> list[int]:  # values float64 cannot hold to the unit, in decimal
+            lows = self._cell_table(basis.quota_cells)[0] if self.on_attainment else None
+            return [self._exact(int(m[i]), int(tier[i]), lows[basis.cell[i]] if lows is not None else
+                                self.low_units) for i in index.tolist()]
+
         if self.retroactive:
-            return to_units(rate * m.astype(np.float64))
-        return to_units(base + rate * (m - low).astype(np.float64))
+            return to_units(rate * m.astype(np.float64), exact)
+        return to_units(base + rate * (m - low).astype(np.float64), exact)
+
+    def _exact(self, m: int, tier: int, lows: np.ndarray) -> int:
+        """E(m) in units, computed in decimal: what :meth:`value` computes in float64."""
+        rates = self.decimal_rates
+        if self.retroactive:
+            return in_decimals(lambda: rates[tier] * m)
+
+        def earned() -> Decimal:
+            total = sum((rates[k] * (int(lows[k + 1]) - int(lows[k])) for k in range(tier)), Decimal(0))
+            return total + rates[tier] * (m - int(lows[tier]))
+
+        return in_decimals(earned)
 
     def slices(self, before: np.ndarray, after: np.ndarray, quota: np.ndarray) -> np.ndarray:
         lows = self.breakpoints(quota, np.asarray(before).size)
@@ -142,6 +160,9 @@ class CurveFunction:
         self.on_attainment = curve.basis == "attainment"
         self.xs = np.array([float(x) if self.on_attainment else float(decimal_to_units(x)) for x in curve.xs])
         self.ys = np.array([float(y) if curve.of_target else float(decimal_to_units(y)) for y in curve.ys])
+        # What bounds the float error of a value (see value): the steepest slope, the widest x and y.
+        self._steepest = float(np.max(np.abs(np.diff(self.ys) / np.diff(self.xs))))
+        self._widest_x, self._widest_y = float(np.max(np.abs(self.xs))), float(np.max(np.abs(self.ys)))
 
     @property
     def depends_on_basis(self) -> bool:
@@ -174,10 +195,41 @@ class CurveFunction:
         return y
 
     def value(self, m: np.ndarray, basis: RowBasis) -> np.ndarray:
-        y = self.y_of(self.x_of(m, basis.quota))
+        quota, target = basis.quota, basis.target
+        y = self.y_of(self.x_of(m, quota))
         if self.curve.of_target:
-            y = y * np.asarray(basis.target, dtype=np.float64)
-        return to_units(y)
+            y = y * np.asarray(target, dtype=np.float64)
+
+        def exact(index: np.ndarray) -> list[int]:  # values float64 cannot hold to the unit, in decimal
+            m_ = np.asarray(m, dtype=np.int64)
+            return [self._exact(int(m_[i]), int(quota[i]), int(target[i])) for i in index.tolist()]
+
+        # x (a quotient) and the interpolation each err by a few ulps; the slope carries x's error into y.
+        x = np.abs(self.x_of(m, quota))
+        window = (self._steepest * (x + self._widest_x) + self._widest_y + np.abs(y))
+        if self.curve.of_target:
+            window *= np.abs(np.asarray(target, dtype=np.float64))
+        window *= 2.0 ** -46
+        return to_units(y, exact, window)
+
+    def _exact(self, m: int, quota: int, target: int) -> int:
+        """E(m) in units, computed in decimal: what :meth:`value` computes in float64."""
+        curve = self.curve
+        xs = list(curve.xs) if self.on_attainment else [x * UNIT for x in curve.xs]
+        ys = list(curve.ys) if curve.of_target else [y * UNIT for y in curve.ys]
+
+        def y_of() -> Decimal:
+            x = (Decimal(m) / quota if quota else Decimal(0)) if self.on_attainment else Decimal(m)
+            if x < xs[0]:
+                y = ys[0] + (x - xs[0]) * (ys[1] - ys[0]) / (xs[1] - xs[0]) if curve.extend_below else Decimal(0)
+            elif x > xs[-1]:
+                y = ys[-1] + (x - xs[-1]) * (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) if curve.extend_above else ys[-1]
+            else:
+                i = max(j for j in range(len(xs)) if xs[j] <= x)
+                y = ys[i] if i == len(xs) - 1 else ys[i] + (x - xs[i]) * (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
+            return y * target if curve.of_target else y
+
+        return in_decimals(y_of)
 
 
 @dataclass
@@ -201,7 +253,7 @@ def cumulative_lines(function, before: np.ndarray, after: np.ndarray, basis: Row
         delta = function.value(after, basis) - function.value(before, basis)
     else:
         delta = function.value(after, basis, tiers[1]) - function.value(before, basis, tiers[0])
-    return apply_factor(delta, factor)
+    return apply_factor(within_limit(delta), factor)  # each E is within the limit; their difference may not be
 
 
 def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarray, after: np.ndarray,
@@ -218,7 +270,7 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
         rate_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
     if function.retroactive:
         rate = function.rates[tier_after]
-        own = to_units(rate * credit.astype(np.float64))
+        own = scaled(credit, rate)
         uplift = np.asarray(amount) - own
         reached_label = text.pick(tier_after, function.rate_labels) if row_rate is None else \
             _pick_text(tier_after, rate_labels)

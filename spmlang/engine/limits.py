@@ -16,7 +16,7 @@ from spmlang.check.model import CapSpec
 from spmlang.engine import grouping, text
 from spmlang.engine.lines import END, ROW, Lines, make_lines
 from spmlang.engine.measures import Basis, Streams
-from spmlang.engine.money import CENT, decimal_to_units, to_units, units_to_cents
+from spmlang.engine.money import CENT, decimal_to_units, ensure_sums_fit, scaled, units_to_cents
 
 _SCOPE_ORDER = {"row": 0, "period": 1, "year": 2}
 
@@ -27,12 +27,13 @@ def cap_limit(cap: CapSpec, payee: np.ndarray, period: np.ndarray, basis: Basis)
         limit = np.full(payee.size, decimal_to_units(cap.amount), dtype=np.int64)
     else:
         target = basis.target_annual[payee] if cap.scope == "year" else basis.target_period[payee, period]
-        limit = to_units(target.astype(np.float64) * float(cap.amount))
+        limit = scaled(target, float(cap.amount))
     return units_to_cents(limit) * CENT
 
 
 def _cumulative_cap(values: np.ndarray, starts: np.ndarray, limit: np.ndarray) -> np.ndarray:
     """Lines paid under min(running total, limit) within each group."""
+    ensure_sums_fit(values, starts)
     running = grouping.cumsum(values, starts)
     return grouping.diff(np.minimum(running, limit), starts)
 
@@ -82,6 +83,7 @@ def gate_lines(lines: Lines, paid: np.ndarray, stream_of_line: np.ndarray, strea
     if len(lines):
         cells = grouping.starts_from_keys(stream_of_line, lines.period)
         first = np.flatnonzero(cells)
+        ensure_sums_fit(paid, grouping.starts_from_keys(stream_of_line))  # the year's, so each period's too
         earned[stream_of_line[first], lines.period[first]] = grouping.sums(paid, cells)
     has_lines = np.zeros(streams.count, dtype=bool)
     has_lines[np.unique(stream_of_line)] = True

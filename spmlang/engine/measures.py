@@ -14,6 +14,7 @@ import numpy as np
 
 from spmlang.engine import grouping
 from spmlang.engine.crediting import CreditRows
+from spmlang.engine.money import LIMIT, TooLarge, ensure_sums_fit
 
 
 @dataclass
@@ -51,6 +52,7 @@ def build_streams(rows: CreditRows, periods: int, ytd: bool) -> Streams:
     starts = grouping.starts_from_keys(rows.role, rows.payee)
     row_stream = grouping.ids(starts)
     measure_starts = starts if ytd else grouping.starts_from_keys(rows.role, rows.payee, rows.period)
+    ensure_sums_fit(rows.credit, starts)  # year to date, so within each period too
     m_after = grouping.cumsum(rows.credit, measure_starts)
     m_before = m_after - rows.credit
     count = int(np.count_nonzero(starts))
@@ -93,6 +95,15 @@ class Basis:
 
 def make_basis(quota_period: np.ndarray, quota_known: np.ndarray, target_period: np.ndarray,
                target_known: np.ndarray, attainment_basis: str) -> Basis:
+    """Raises :class:`TooLarge` (``table``: quotas or targets, ``position``: the payee) where a payee's
+    amounts over the year add up to more than the engine holds."""
+    for table, matrix in (("quotas", quota_period), ("targets", target_period)):
+        total = np.abs(matrix).sum(axis=1, dtype=np.float64)
+        past = np.flatnonzero(total >= float(LIMIT) * (1 - 1e-9))
+        if past.size:
+            error = TooLarge(int(past[0]), float(total[past[0]]))
+            error.table = table
+            raise error
     def on_basis(matrix: np.ndarray) -> np.ndarray:
         if attainment_basis == "to_date":
             return np.cumsum(matrix, axis=1)

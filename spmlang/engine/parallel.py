@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from spmlang.diagnostics import SpmError
 from spmlang.engine.memory import give_back_free_memory
 from spmlang.settings import count_setting
 
@@ -95,6 +96,8 @@ def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> It
                 status, payload = pipe.recv()
             except EOFError:
                 raise RuntimeError(f"a worker process stopped while paying batch {index}") from None
+            if status == "spm-error":  # a user's problem met while paying (an amount too large): said as such
+                raise payload
             if status != "ok":
                 raise RuntimeError(f"a worker process failed on batch {index}:\n{payload}")
             shipment = _unpack(payload)
@@ -127,6 +130,9 @@ def _serve(work: Callable[[int], Shipment], indices: range, pipe, folder: Path) 
         while waiting:
             pipe.recv()
             waiting -= 1
+    except SpmError as error:
+        with contextlib.suppress(BrokenPipeError, OSError):
+            pipe.send(("spm-error", error))
     except BaseException:  # noqa: BLE001 - whatever went wrong, the parent must hear of it
         with contextlib.suppress(BrokenPipeError, OSError):  # unless it is gone: then nobody is left to tell
             pipe.send(("error", traceback.format_exc()))

@@ -99,9 +99,9 @@ def _ratio(values: np.ndarray, valid: np.ndarray) -> pa.Array:
 
 
 def _millionths(values: np.ndarray, valid) -> np.ndarray:
-    """Ratios as int64 millionths, half away from zero: 0 where not valid or NaN, infinities held to +-9e12."""
+    """Ratios as int64 millionths, half away from zero: 0 where not valid or NaN, infinities held to +-4e12."""
     scaled = np.where(valid & ~np.isnan(values), values, 0.0)
-    np.clip(scaled, -9e12, 9e12, out=scaled)
+    np.clip(scaled, -4e12, 4e12, out=scaled)  # within the limit of what is held (money.LIMIT)
     scaled *= 1_000_000
     return to_units(scaled)
 
