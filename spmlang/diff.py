@@ -159,8 +159,14 @@ def read_plan(reference: str) -> tuple[Plan, str]:
     if ":" not in reference:
         raise InputError("plan file not found", file=reference, hint="a plan is a file, or REV:path from git")
     revision, _, inside = reference.partition(":")
+    if revision.startswith("-"):  # never an option to git (`--output=FILE` writes a file)
+        raise UsageError(f"cannot read '{reference}': it is not a file, and a git revision cannot start with '-' "
+                         "(a plan is a file, or REV:PATH from git)")
+    if not revision or not inside:
+        raise UsageError(f"cannot read '{reference}': a plan is a file, or REV:PATH from git (HEAD~1:plans/ae.spm)")
     try:
-        shown = subprocess.run(["git", "show", f"{revision}:{inside}"], capture_output=True, text=True, check=False)
+        shown = subprocess.run(["git", "show", "--end-of-options", f"{revision}:{inside}"], capture_output=True,
+                               text=True, check=False)
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise UsageError(f"cannot read {reference}: git is not installed") from None
