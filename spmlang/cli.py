@@ -42,13 +42,52 @@ def _color(console: Console) -> bool:
     return console.is_terminal and "NO_COLOR" not in os.environ
 
 
+def _print_rendered(text: str) -> None:
+    """Diagnostics as :func:`spmlang.diagnostics.render_diagnostics` made them."""
+    err.print(text, markup=False, highlight=False)
+
+
+_debug = False  # spm --debug: an internal error shows its traceback
+
+
+@app.callback()
+def _options(
+    debug: bool = typer.Option(False, "--debug", help="On an internal error (a bug in spm), show its traceback too "
+                               "(as SPM_DEBUG=1 does)."),
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _debugging() -> bool:
+    return _debug or os.environ.get("SPM_DEBUG", "") not in ("", "0")
+
+
+def _internal_error(error: BaseException) -> None:
+    """Say that spm has a bug, in one line, and how to report it; the traceback only when asked for."""
+    import traceback
+
+    from spmlang import __version__
+
+    if _debugging():
+        err.print("".join(traceback.format_exception(error)).rstrip(), markup=False, highlight=False)
+    command = next((word for word in sys.argv[1:] if not word.startswith("-")), "COMMAND")
+    named = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    err.print(f"internal error in spm: {named}", markup=False, highlight=False)
+    how = ("please report it with the command you ran, this message and the traceback above" if _debugging() else
+           f"please report it with the command you ran, this message and the traceback that `spm --debug "
+           f"{command} ...` (or SPM_DEBUG=1) prints")
+    err.print(f"  = this is a bug in spm (spmlang {__version__}), not in your plan or data: {how}; if you can, "
+              "add the plan and a few rows of data that show it", markup=False, highlight=False)
+
+
 @contextlib.contextmanager
 def handled() -> Iterator[None]:
     """Turn spm's errors into messages and exit codes; never show a traceback for a user's mistake."""
     try:
         yield
     except PlanError as error:
-        err.print(error.render(color=_color(err)), markup=False, highlight=False)
+        _print_rendered(error.render(color=_color(err)))
         errors = sum(1 for d in error.diagnostics if d.is_error)
         err.print(f"\n{errors} error(s)", markup=False)
         raise typer.Exit(1) from None
@@ -61,11 +100,7 @@ def handled() -> Iterator[None]:
     except typer.Exit:
         raise
     except Exception as error:  # a bug in spm: say so plainly
-        if os.environ.get("SPM_DEBUG"):
-            raise
-        err.print(f"internal error in spm: {type(error).__name__}: {error}\n"
-                  "  = this is a bug in spm, not in your plan; set SPM_DEBUG=1 to see where it happened",
-                  markup=False)
+        _internal_error(error)
         raise typer.Exit(3) from None
 
 
@@ -98,27 +133,32 @@ def check(
                                       "(GitHub Actions annotations)."),
 ) -> None:
     """Check plan files: names, types, tiers, curves, caps. Prints every error with its position."""
-    if output_format not in CHECK_FORMATS:
-        err.print(f"error: --format is one of {', '.join(CHECK_FORMATS)}, not '{output_format}'", markup=False)
-        raise typer.Exit(2)
-    worst = 0
-    reports = []
-    for path in plans:
-        report = _check_one(path)
-        reports.append(report)
-        worst = max(worst, report["exit_code"])
-        if output_format == "text":
-            _print_check_text(report)
-        elif output_format == "github":
-            for line in _github_annotations(report):
-                print(line)
-    if output_format == "json":
-        import json
+    with handled():
+        if output_format not in CHECK_FORMATS:
+            raise UsageError(f"--format is one of {', '.join(CHECK_FORMATS)}, not '{output_format}'")
+        worst = 0
+        reports = []
+        for path in plans:
+            report = _check_one(path)
+            reports.append(report)
+            worst = max(worst, report["exit_code"])
+            if output_format == "text":
+                _print_check_text(report)
+            elif output_format == "github":
+                for line in _github_annotations(report):
+                    print(line)
+        if output_format == "json":
+            _print_json([{k: v for k, v in r.items() if k not in ("rendered", "exit_code")} for r in reports],
+                        ensure_ascii=True)
+        if worst:
+            raise typer.Exit(worst)
 
-        print(json.dumps([{k: v for k, v in r.items() if k not in ("rendered", "exit_code")} for r in reports],
-                         indent=2))
-    if worst:
-        raise typer.Exit(worst)
+
+def _print_json(data, ensure_ascii: bool = False) -> None:
+    """``data`` as JSON on stdout; text from data or files stays valid JSON, with nothing raw on a terminal."""
+    import json
+
+    print(json.dumps(data, indent=2, ensure_ascii=ensure_ascii))
 
 
 def _check_one(path: Path) -> dict:
@@ -160,7 +200,7 @@ def _check_one(path: Path) -> dict:
 
 def _print_check_text(report: dict) -> None:
     if report["rendered"]:
-        err.print(report["rendered"], markup=False, highlight=False)
+        _print_rendered(report["rendered"])
     if report["ok"]:
         out.print(f"{report['file']}: ok ({report['summary']})", markup=False)
     else:
@@ -294,9 +334,7 @@ def explain(
         result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths)
         trail = result.explain(payee, period=period, txn=txn)
         if output_format == "json":
-            import json
-
-            print(json.dumps(trail.to_dict(), indent=2, ensure_ascii=False))
+            _print_json(trail.to_dict())
         else:
             out.print(trail)
 
@@ -543,6 +581,12 @@ def main() -> None:
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
         sys.exit(code)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+    except Exception as error:  # a bug outside a command's own handling (as it starts, or as it ends)
+        _internal_error(error)
+        sys.exit(3)
 
 
 if __name__ == "__main__":
