@@ -15,9 +15,12 @@ from typing import Iterator, List, Optional
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
+from rich.text import Text
 
 from spmlang.diagnostics import PlanError, SpmError, UsageError
 from spmlang.files import check_writable, write_text
+from spmlang.visible import visible, visible_json
 
 EXIT_CODES = """Exit codes: 0 success; 1 plan errors; 2 usage or input errors; 3 an internal error in spm."""
 
@@ -31,11 +34,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+class _Console(Console):
+    """A console that prints text from data and files as it is: control characters in it are shown as escapes
+    (see :mod:`spmlang.visible`), ``:smile:`` stays as written. Tables and messages make their values visible
+    as they are made (so that columns line up); this makes sure of whatever else is printed."""
+
+    def print(self, *objects, **options) -> None:
+        super().print(*(visible(o, lines=True) if isinstance(o, str) else o for o in objects), **options)
+
+    def render(self, renderable, options=None):
+        for segment in super().render(renderable, options):
+            yield segment if segment.control else Segment(visible(segment.text, lines=True), segment.style)
+
+
 # In a pipe or a CI log there is no terminal width to respect: keep tables whole.
-out = Console(highlight=False, soft_wrap=True)
+out = _Console(highlight=False, soft_wrap=True, emoji=False)
 if not out.is_terminal:
-    out = Console(highlight=False, soft_wrap=True, width=200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = _Console(highlight=False, soft_wrap=True, emoji=False, width=200)
+err = _Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _color(console: Console) -> bool:
@@ -43,8 +60,9 @@ def _color(console: Console) -> bool:
 
 
 def _print_rendered(text: str) -> None:
-    """Diagnostics as :func:`spmlang.diagnostics.render_diagnostics` made them."""
-    err.print(text, markup=False, highlight=False)
+    """Diagnostics as :func:`spmlang.diagnostics.render_diagnostics` made them: coloured by their own escape
+    sequences where colour is wanted (their values were made visible as they were rendered)."""
+    err.print(Text.from_ansi(text) if _color(err) else text, markup=False, highlight=False)
 
 
 _debug = False  # spm --debug: an internal error shows its traceback
@@ -72,7 +90,7 @@ def _internal_error(error: BaseException) -> None:
     if _debugging():
         err.print("".join(traceback.format_exception(error)).rstrip(), markup=False, highlight=False)
     command = next((word for word in sys.argv[1:] if not word.startswith("-")), "COMMAND")
-    named = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    named = visible(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
     err.print(f"internal error in spm: {named}", markup=False, highlight=False)
     how = ("please report it with the command you ran, this message and the traceback above" if _debugging() else
            f"please report it with the command you ran, this message and the traceback that `spm --debug "
@@ -158,7 +176,7 @@ def _print_json(data, ensure_ascii: bool = False) -> None:
     """``data`` as JSON on stdout; text from data or files stays valid JSON, with nothing raw on a terminal."""
     import json
 
-    print(json.dumps(data, indent=2, ensure_ascii=ensure_ascii))
+    print(visible_json(json.dumps(data, indent=2, ensure_ascii=ensure_ascii)))
 
 
 def _check_one(path: Path) -> dict:
@@ -211,7 +229,7 @@ def _print_check_text(report: dict) -> None:
 def _github_annotations(report: dict) -> list[str]:
     """GitHub Actions workflow commands: ::error file=...,line=...,col=...::message"""
     def escape(text: str, property_value: bool = False) -> str:
-        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        text = visible(text, lines=True).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
     lines = []
@@ -494,7 +512,7 @@ def diff_command(
         report = diff_plans(old, new, deals=deals, quotas=quotas, targets=targets, roster=roster,
                             tables=_table_options(table), allow_outside_paths=allow_outside_paths)
         rendered = {"text": report.to_text, "markdown": report.to_markdown, "json": report.to_json}[output_format]()
-        print(rendered, end="")
+        print(visible_json(rendered) if output_format == "json" else visible(rendered, lines=True), end="")
         if limit is not None and report.total.change > limit:
             err.print(f"the total payout grows by {report.total.change:,}, more than --fail-over {limit:,}",
                       markup=False)

@@ -18,6 +18,7 @@ from pathlib import Path
 from spmlang.diagnostics import InputError, UsageError
 from spmlang.hashing import sha256_file
 from spmlang.ledger.manifest import RunManifest, manifest_path
+from spmlang.visible import visible
 
 SPECIAL_INPUTS = ("quotas", "targets", "roster")
 
@@ -31,20 +32,22 @@ class Verification:
     changed_totals: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
 
     def report(self) -> str:
+        """What people read; text from the ledger, its manifest and the plan made visible."""
         lines = []
+        ledger = visible(str(self.ledger))
         if self.identical:
-            lines.append(f"{self.ledger}: identical — re-running its plan over its inputs gives the same ledger, "
+            lines.append(f"{ledger}: identical — re-running its plan over its inputs gives the same ledger, "
                          "byte for byte")
         else:
-            lines.append(f"{self.ledger}: NOT reproduced")
-        lines.extend(f"  - {finding}" for finding in self.findings)
+            lines.append(f"{ledger}: NOT reproduced")
+        lines.extend(f"  - {visible(finding)}" for finding in self.findings)
         if self.plan_diff:
             lines.append("  plan changes:")
-            lines.extend(f"    {line}" for line in self.plan_diff)
+            lines.extend(f"    {visible(line)}" for line in self.plan_diff)
         if self.changed_totals:
             lines.append("  totals that differ (payee, period: recorded -> now):")
             for payee, period, before, after in self.changed_totals[:50]:
-                lines.append(f"    {payee}, {period}: {before:,} -> {after:,} ({after - before:+,})")
+                lines.append(f"    {visible(payee)}, {visible(period)}: {before:,} -> {after:,} ({after - before:+,})")
             if len(self.changed_totals) > 50:
                 lines.append(f"    ... and {len(self.changed_totals) - 50} more")
         return "\n".join(lines)
