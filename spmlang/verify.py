@@ -160,9 +160,12 @@ def _read_ledger(path: Path) -> list[dict]:
             import pyarrow as pa
             import pyarrow.csv as pacsv
 
+            from spmlang.ledger.io import from_spreadsheet_text
+
             types = {"payee": pa.string(), "period": pa.string(), "amount": pa.string()}
-            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            rows = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
                 include_columns=list(types), column_types=types)).to_pylist()
+            return [dict(row, payee=from_spreadsheet_text(row["payee"])) for row in rows]  # never empty
         import json
 
         text = path.read_text(encoding="utf-8")
