@@ -12,7 +12,7 @@ from decimal import Decimal
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from conftest import AE_ARGS, ROOT
+from conftest import AE_ARGS, CRM_ARGS, ROOT
 
 BAD_PLAN = """plan "Broken" {
   year starts 2027-01-01
@@ -309,3 +309,25 @@ def test_a_bug_in_spm_ends_every_command_the_same_way(where, args):
         assert 'File "<string>", line 3, in bug\n' in debugged.stderr
         assert debugged.stderr.endswith("ZeroDivisionError: the bug\n" + BUG_REPORTED.format(
             version=spmlang.__version__, traceback="the traceback above"))
+
+
+def test_in_a_pipe_the_summary_shows_every_payee_period_and_at_a_terminal_the_largest(spm):
+    import io
+    import re
+
+    from rich.console import Console
+
+    import spmlang
+
+    result = spm("run", *CRM_ARGS)  # stdout is a pipe
+    assert result.returncode == 0, result.stderr
+    plan, _, deals, _, quotas, _, roster, _, products = CRM_ARGS
+    summary = spmlang.load(ROOT / plan).run(ROOT / deals, quotas=ROOT / quotas, roster=ROOT / roster,
+                                            tables={"products": ROOT / products.partition("=")[2]}).summary()
+    assert len(summary.rows) > 60
+    shown = re.findall(r"^│ (.+?) +│ (2017-Q\d) │", result.stdout, re.MULTILINE)
+    assert sorted(shown) == sorted((row.payee, row.period) for row in summary.rows)
+    assert "largest" not in result.stdout
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=200, color_system=None)
+    terminal.print(summary)
+    assert f"showing the 60 largest of {len(summary.rows):,} payee-periods" in terminal.file.getvalue()

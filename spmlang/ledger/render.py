@@ -24,9 +24,10 @@ def _attainment(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
-def payout_table(summary: Summary) -> Sheet:
+def payout_table(summary: Summary, limit: int | None = MAX_SHOWN) -> Sheet:
+    """The payout per payee and period; of more than ``limit`` rows, the ``limit`` largest."""
     components = [(name, sum(r.by_component[i] for r in summary.rows)) for i, name in enumerate(summary.components)]
-    shown = summary.rows if len(summary.rows) <= MAX_SHOWN else _largest(summary)
+    shown = summary.rows if limit is None or len(summary.rows) <= limit else _largest(summary, limit)
     rows = []
     for row in shown:
         credit = units_text(row.credit) if not summary.counted_credit else f"{row.credit / 1_000_000:g}"
@@ -157,8 +158,8 @@ def _wrapped(name: str, width: int) -> str:
     return "\n".join(lines)
 
 
-def _largest(summary: Summary):
-    ranked = sorted(summary.rows, key=lambda r: -abs(r.total))[:MAX_SHOWN]
+def _largest(summary: Summary, limit: int):
+    ranked = sorted(summary.rows, key=lambda r: -abs(r.total))[:limit]
     keep = {id(r) for r in ranked}
     return [r for r in summary.rows if id(r) in keep]
 
@@ -182,11 +183,12 @@ def accounting_text(summary: Summary) -> str:
     return "\n".join(lines)
 
 
-def summary_renderable(summary: Summary):
+def summary_renderable(summary: Summary, limit: int | None = MAX_SHOWN):
+    """The summary as people read it; ``limit``: at most so many payee-periods (None: all)."""
     counts = summary.accounting
     style = "yellow" if sum(counts["rejected"].values()) else "dim"
     warnings = [Text(f"warning: {warning}", style="bold yellow") for warning in summary.warnings]
-    return Group(payout_table(summary), Text(accounting_text(summary), style=style), *warnings)
+    return Group(payout_table(summary, limit), Text(accounting_text(summary), style=style), *warnings)
 
 
 def render_text(summary: Summary, width: int = 160) -> str:
