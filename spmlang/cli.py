@@ -547,6 +547,10 @@ def compile_plan(
 @app.command()
 def verify(
     ledgers: List[Path] = typer.Argument(..., metavar="LEDGERS", help="Ledger files written by spm run --out.", show_default=False),
+    roots: List[Path] = typer.Option([], "--root", metavar="DIR", help="A folder the manifests' plans and inputs may "
+                                     "be under, besides the ledger's folder and the current one (repeatable)."),
+    allow_outside_paths: bool = typer.Option(False, "--allow-outside-paths", help="Let a manifest name files "
+                                             "anywhere (and its plan, files outside the plan's folder)."),
 ) -> None:
     """Re-run ledgers from their manifests: exit 0 if each is reproduced byte for byte, 1 if not (and why)."""
     from spmlang.verify import verify as verify_ledger
@@ -555,7 +559,7 @@ def verify(
     for ledger in ledgers:
         try:
             with handled():
-                outcome = verify_ledger(ledger)
+                outcome = verify_ledger(ledger, roots, allow_outside_paths)
                 out.print(outcome.report(), markup=False)
                 worst = max(worst, 0 if outcome.identical else 1)
         except typer.Exit as stop:

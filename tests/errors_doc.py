@@ -89,6 +89,10 @@ CODES = {
              "where asked: the path is a folder, a part of it is a file, no permission, a full disk. Paths are checked "
              "before the run; a write that fails midway leaves what the path held before.",
              "Choose another path, or free some space."),
+    "E507": ("A manifest that names a file outside the folders verify reads", "A run's manifest is data: `spm "
+             "verify` reads the plan and inputs it names only under the ledger's folder, the current folder or a "
+             "folder named with `--root DIR`, never anywhere else on the disk.", "Verify from a folder that holds "
+             "them, name it with `--root DIR`, or allow it with `--allow-outside-paths` if you trust the manifest."),
     "E510": ("A rejected row that must be an error", "With `--strict`, or where the plan says `on SUBJECT error`, "
              "a row that would be rejected stops the run.", "Fix the data, or let such rows be rejected."),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
