@@ -81,8 +81,8 @@ class Summary:
     def __rich_console__(self, console, options):
         from spmlang.ledger.render import summary_renderable
 
-        # A person at a terminal reads the largest payee-periods; a pipe or a file gets every one of them.
-        yield summary_renderable(self, MAX_SHOWN if console.is_terminal else None)
+        # A person at a terminal (or a notebook) reads the largest payee-periods; a pipe or a file gets every one.
+        yield summary_renderable(self, MAX_SHOWN if console.is_terminal or console.is_jupyter else None)
 
     def __str__(self) -> str:
         from spmlang.ledger.render import render_text
