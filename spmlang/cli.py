@@ -15,9 +15,12 @@ from typing import Iterator, List, Optional
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
+from rich.text import Text
 
 from spmlang.diagnostics import PlanError, SpmError, UsageError
 from spmlang.files import check_writable, write_text
+from spmlang.visible import visible, visible_json
 
 EXIT_CODES = """Exit codes: 0 success; 1 plan errors; 2 usage or input errors; 3 an internal error in spm."""
 
@@ -31,15 +34,69 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+class _Console(Console):
+    """A console that prints text from data and files as it is: control characters in it are shown as escapes
+    (see :mod:`spmlang.visible`), ``:smile:`` stays as written. Tables and messages make their values visible
+    as they are made (so that columns line up); this makes sure of whatever else is printed."""
+
+    def print(self, *objects, **options) -> None:
+        super().print(*(visible(o, lines=True) if isinstance(o, str) else o for o in objects), **options)
+
+    def render(self, renderable, options=None):
+        for segment in super().render(renderable, options):
+            yield segment if segment.control else Segment(visible(segment.text, lines=True), segment.style)
+
+
 # In a pipe or a CI log there is no terminal width to respect: keep tables whole.
-out = Console(highlight=False, soft_wrap=True)
+out = _Console(highlight=False, soft_wrap=True, emoji=False)
 if not out.is_terminal:
-    out = Console(highlight=False, soft_wrap=True, width=200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = _Console(highlight=False, soft_wrap=True, emoji=False, width=200)
+err = _Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _color(console: Console) -> bool:
     return console.is_terminal and "NO_COLOR" not in os.environ
+
+
+def _print_rendered(text: str) -> None:
+    """Diagnostics as :func:`spmlang.diagnostics.render_diagnostics` made them: coloured by their own escape
+    sequences where colour is wanted (their values were made visible as they were rendered)."""
+    err.print(Text.from_ansi(text) if _color(err) else text, markup=False, highlight=False)
+
+
+_debug = False  # spm --debug: an internal error shows its traceback
+
+
+@app.callback()
+def _options(
+    debug: bool = typer.Option(False, "--debug", help="On an internal error (a bug in spm), show its traceback too "
+                               "(as SPM_DEBUG=1 does)."),
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _debugging() -> bool:
+    return _debug or os.environ.get("SPM_DEBUG", "") not in ("", "0")
+
+
+def _internal_error(error: BaseException) -> None:
+    """Say that spm has a bug, in one line, and how to report it; the traceback only when asked for."""
+    import traceback
+
+    from spmlang import __version__
+
+    if _debugging():
+        err.print("".join(traceback.format_exception(error)).rstrip(), markup=False, highlight=False)
+    command = next((word for word in sys.argv[1:] if not word.startswith("-")), "COMMAND")
+    named = visible(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+    err.print(f"internal error in spm: {named}", markup=False, highlight=False)
+    how = ("please report it with the command you ran, this message and the traceback above" if _debugging() else
+           f"please report it with the command you ran, this message and the traceback that `spm --debug "
+           f"{command} ...` (or SPM_DEBUG=1) prints")
+    err.print(f"  = this is a bug in spm (spmlang {__version__}), not in your plan or data: {how}; if you can, "
+              "add the plan and a few rows of data that show it", markup=False, highlight=False)
 
 
 @contextlib.contextmanager
@@ -48,7 +105,7 @@ def handled() -> Iterator[None]:
     try:
         yield
     except PlanError as error:
-        err.print(error.render(color=_color(err)), markup=False, highlight=False)
+        _print_rendered(error.render(color=_color(err)))
         errors = sum(1 for d in error.diagnostics if d.is_error)
         err.print(f"\n{errors} error(s)", markup=False)
         raise typer.Exit(1) from None
@@ -61,11 +118,7 @@ def handled() -> Iterator[None]:
     except typer.Exit:
         raise
     except Exception as error:  # a bug in spm: say so plainly
-        if os.environ.get("SPM_DEBUG"):
-            raise
-        err.print(f"internal error in spm: {type(error).__name__}: {error}\n"
-                  "  = this is a bug in spm, not in your plan; set SPM_DEBUG=1 to see where it happened",
-                  markup=False)
+        _internal_error(error)
         raise typer.Exit(3) from None
 
 
@@ -98,27 +151,32 @@ def check(
                                       "(GitHub Actions annotations)."),
 ) -> None:
     """Check plan files: names, types, tiers, curves, caps. Prints every error with its position."""
-    if output_format not in CHECK_FORMATS:
-        err.print(f"error: --format is one of {', '.join(CHECK_FORMATS)}, not '{output_format}'", markup=False)
-        raise typer.Exit(2)
-    worst = 0
-    reports = []
-    for path in plans:
-        report = _check_one(path)
-        reports.append(report)
-        worst = max(worst, report["exit_code"])
-        if output_format == "text":
-            _print_check_text(report)
-        elif output_format == "github":
-            for line in _github_annotations(report):
-                print(line)
-    if output_format == "json":
-        import json
+    with handled():
+        if output_format not in CHECK_FORMATS:
+            raise UsageError(f"--format is one of {', '.join(CHECK_FORMATS)}, not '{output_format}'")
+        worst = 0
+        reports = []
+        for path in plans:
+            report = _check_one(path)
+            reports.append(report)
+            worst = max(worst, report["exit_code"])
+            if output_format == "text":
+                _print_check_text(report)
+            elif output_format == "github":
+                for line in _github_annotations(report):
+                    print(line)
+        if output_format == "json":
+            _print_json([{k: v for k, v in r.items() if k not in ("rendered", "exit_code")} for r in reports],
+                        ensure_ascii=True)
+        if worst:
+            raise typer.Exit(worst)
 
-        print(json.dumps([{k: v for k, v in r.items() if k not in ("rendered", "exit_code")} for r in reports],
-                         indent=2))
-    if worst:
-        raise typer.Exit(worst)
+
+def _print_json(data, ensure_ascii: bool = False) -> None:
+    """``data`` as JSON on stdout; text from data or files stays valid JSON, with nothing raw on a terminal."""
+    import json
+
+    print(visible_json(json.dumps(data, indent=2, ensure_ascii=ensure_ascii)))
 
 
 def _check_one(path: Path) -> dict:
@@ -160,7 +218,7 @@ def _check_one(path: Path) -> dict:
 
 def _print_check_text(report: dict) -> None:
     if report["rendered"]:
-        err.print(report["rendered"], markup=False, highlight=False)
+        _print_rendered(report["rendered"])
     if report["ok"]:
         out.print(f"{report['file']}: ok ({report['summary']})", markup=False)
     else:
@@ -171,7 +229,7 @@ def _print_check_text(report: dict) -> None:
 def _github_annotations(report: dict) -> list[str]:
     """GitHub Actions workflow commands: ::error file=...,line=...,col=...::message"""
     def escape(text: str, property_value: bool = False) -> str:
-        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        text = visible(text, lines=True).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
     lines = []
@@ -294,9 +352,7 @@ def explain(
         result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths)
         trail = result.explain(payee, period=period, txn=txn)
         if output_format == "json":
-            import json
-
-            print(json.dumps(trail.to_dict(), indent=2, ensure_ascii=False))
+            _print_json(trail.to_dict())
         else:
             out.print(trail)
 
@@ -456,7 +512,7 @@ def diff_command(
         report = diff_plans(old, new, deals=deals, quotas=quotas, targets=targets, roster=roster,
                             tables=_table_options(table), allow_outside_paths=allow_outside_paths)
         rendered = {"text": report.to_text, "markdown": report.to_markdown, "json": report.to_json}[output_format]()
-        print(rendered, end="")
+        print(visible_json(rendered) if output_format == "json" else visible(rendered, lines=True), end="")
         if limit is not None and report.total.change > limit:
             err.print(f"the total payout grows by {report.total.change:,}, more than --fail-over {limit:,}",
                       markup=False)
@@ -491,6 +547,10 @@ def compile_plan(
 @app.command()
 def verify(
     ledgers: List[Path] = typer.Argument(..., metavar="LEDGERS", help="Ledger files written by spm run --out.", show_default=False),
+    roots: List[Path] = typer.Option([], "--root", metavar="DIR", help="A folder the manifests' plans and inputs may "
+                                     "be under, besides the ledger's folder and the current one (repeatable)."),
+    allow_outside_paths: bool = typer.Option(False, "--allow-outside-paths", help="Let a manifest name files "
+                                             "anywhere (and its plan, files outside the plan's folder)."),
 ) -> None:
     """Re-run ledgers from their manifests: exit 0 if each is reproduced byte for byte, 1 if not (and why)."""
     from spmlang.verify import verify as verify_ledger
@@ -499,7 +559,7 @@ def verify(
     for ledger in ledgers:
         try:
             with handled():
-                outcome = verify_ledger(ledger)
+                outcome = verify_ledger(ledger, roots, allow_outside_paths)
                 out.print(outcome.report(), markup=False)
                 worst = max(worst, 0 if outcome.identical else 1)
         except typer.Exit as stop:
@@ -543,6 +603,12 @@ def main() -> None:
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
         sys.exit(code)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+    except Exception as error:  # a bug outside a command's own handling (as it starts, or as it ends)
+        _internal_error(error)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

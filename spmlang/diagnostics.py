@@ -11,6 +11,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from spmlang.visible import visible
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -104,6 +106,8 @@ class InputError(SpmError):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """The error as people read it; text from the data in it (a value, a column's name) made
+        :func:`~spmlang.visible.visible`."""
         where = []
         if self.file:
             where.append(self.file)
@@ -112,9 +116,9 @@ class InputError(SpmError):
         if self.column:
             where.append(f"column '{self.column}'")
         text = f"{', '.join(where)}: {self.message}" if where else self.message
-        text = f"error[{self.code}]: {text}"
+        text = f"error[{self.code}]: {visible(text)}"
         if self.hint:
-            text += f"\n  = hint: {self.hint}"
+            text += f"\n  = hint: {visible(self.hint)}"
         return text
 
 
@@ -161,6 +165,9 @@ class UsageError(SpmError):
 
     exit_code = 2
 
+    def __str__(self) -> str:  # it may quote an option's value or a name from the data
+        return visible(super().__str__())
+
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate to a misspelt ``name``, if any is close."""
@@ -184,16 +191,19 @@ def _style(text: str, code: str, color: bool) -> str:
 
 
 def _render_one(d: Diagnostic, sources: dict[str, str], color: bool) -> str:
+    """One diagnostic; what it quotes from the plan (names, text, the source line) made visible, so that the
+    only escape sequences in it are its own colours."""
     label = _style(f"{d.severity}[{d.code}]", "1;31" if d.is_error else "1;33", color)
-    head = f"{d.span}: {label}: {d.message}" if d.span else f"{label}: {d.message}"
+    where = f"{visible(str(d.span))}: " if d.span else ""
+    head = f"{where}{label}: {visible(d.message)}"
     lines = [_style(head, "1", color) if not color else head]
     if d.span is not None:
         lines.extend(_excerpt(d.span, sources.get(d.span.path), color))
     for span, note in d.notes:
-        lines.append(f"  = note: {span}: {note}")
+        lines.append(f"  = note: {visible(str(span))}: {visible(note)}")
         lines.extend(_excerpt(span, sources.get(span.path), color))
     if d.hint:
-        lines.append(f"  = hint: {d.hint}")
+        lines.append(f"  = hint: {visible(d.hint)}")
     return "\n".join(lines)
 
 
@@ -208,11 +218,16 @@ def _excerpt(span: Span, source: str | None, color: bool) -> list[str]:
     gutter = " " * len(number)
     start = max(span.column - 1, 0)
     if span.end_line == span.line:
-        width = max(span.end_column - span.column, 1)
+        end = start + max(span.end_column - span.column, 1)
     else:
-        width = max(len(text.rstrip()) - start, 1)
-    caret = " " * start + "^" * width
+        end = max(len(text.rstrip()), start + 1)
+
+    def shown(first: int, last: int) -> int:  # columns first..last take as shown: a control character takes 4
+        part = text[first:last]
+        return len(visible(part)) + (last - first - len(part))
+
+    caret = " " * shown(0, start) + "^" * shown(start, end)
     return [
-        f" {number} | {text}",
+        f" {number} | {visible(text)}",
         f" {gutter} | {_style(caret, '1;31', color)}",
     ]

@@ -20,6 +20,7 @@ from spmlang.diagnostics import InputError, UsageError
 from spmlang.ledger.explain import money
 from spmlang.syntax import ast
 from spmlang.syntax.format import strip_positions
+from spmlang.visible import visible
 
 ZERO = Decimal("0.00")
 
@@ -97,18 +98,18 @@ class PlanDiff:
                  f"(version {self.new_version})", "",
                  f"{'component'.ljust(width)}  {'old':>15}  {'new':>15}  {'change':>15}"]
         for c in self.components + [total]:
-            lines.append(f"{c.name.ljust(width)}  {money(c.old):>15}  {money(c.new):>15}  {_signed(c.change):>15}")
+            lines.append(f"{visible(c.name).ljust(width)}  {money(c.old):>15}  {money(c.new):>15}  {_signed(c.change):>15}")
         lines[-1] += self._percent()
         lines += ["", self._payee_summary()]
         for label, group in (("gain", self.gainers), ("lose", self.losers)):
             for p in group[:20]:
-                lines.append(f"  {label} {p.name}: {money(p.old)} -> {money(p.new)} ({_signed(p.change)})")
+                lines.append(f"  {label} {visible(p.name)}: {money(p.old)} -> {money(p.new)} ({_signed(p.change)})")
             if len(group) > 20:
                 lines.append(f"  ... and {len(group) - 20} more who {label}")
         lines += ["", "clauses that changed:" if self.clauses else "no clause changed"]
         for clause in self.clauses:
             lines.append(f"  {clause.change} {clause.what} ({clause.where})")
-            lines.extend(f"      {line}" for line in clause.lines)
+            lines.extend(f"      {visible(line)}" for line in clause.lines)
         if self.rows[0] != self.rows[1]:
             lines += ["", f"rows credited: {self.rows[0]:,} -> {self.rows[1]:,}"]
         return "\n".join(lines) + "\n"
@@ -123,19 +124,19 @@ class PlanDiff:
                  f"`{self.old}` (version {self.old_version}) → `{self.new}` (version {self.new_version})", "",
                  "| component | before | after | change |", "|---|---:|---:|---:|"]
         for c in self.components:
-            lines.append(f"| {c.name} | {money(c.old)} | {money(c.new)} | {_signed(c.change)} |")
+            lines.append(f"| {visible(c.name)} | {money(c.old)} | {money(c.new)} | {_signed(c.change)} |")
         lines.append(f"| **total** | **{money(total.old)}** | **{money(total.new)}** | **{_signed(total.change)}** |")
         lines += ["", f"**{self._payee_summary()}**"]
         movers = self.gainers[:10] + self.losers[:10]
         if movers:
             lines += ["", "| payee | before | after | change |", "|---|---:|---:|---:|"]
-            lines += [f"| {p.name} | {money(p.old)} | {money(p.new)} | {_signed(p.change)} |" for p in movers]
+            lines += [f"| {visible(p.name)} | {money(p.old)} | {money(p.new)} | {_signed(p.change)} |" for p in movers]
         if self.clauses:
             lines += ["", "<details><summary>Clauses that changed</summary>", ""]
             for clause in self.clauses:
                 lines.append(f"- **{clause.change}** {clause.what} (`{clause.where}`)")
                 if clause.lines:
-                    lines += ["", "  ```diff", *[f"  {line}" for line in clause.lines], "  ```"]
+                    lines += ["", "  ```diff", *[f"  {visible(line)}" for line in clause.lines], "  ```"]
             lines += ["", "</details>"]
         if self.rows[0] != self.rows[1]:
             lines += ["", f"Rows credited: {self.rows[0]:,} → {self.rows[1]:,}"]
@@ -159,8 +160,14 @@ def read_plan(reference: str) -> tuple[Plan, str]:
     if ":" not in reference:
         raise InputError("plan file not found", file=reference, hint="a plan is a file, or REV:path from git")
     revision, _, inside = reference.partition(":")
+    if revision.startswith("-"):  # never an option to git (`--output=FILE` writes a file)
+        raise UsageError(f"cannot read '{reference}': it is not a file, and a git revision cannot start with '-' "
+                         "(a plan is a file, or REV:PATH from git)")
+    if not revision or not inside:
+        raise UsageError(f"cannot read '{reference}': a plan is a file, or REV:PATH from git (HEAD~1:plans/ae.spm)")
     try:
-        shown = subprocess.run(["git", "show", f"{revision}:{inside}"], capture_output=True, text=True, check=False)
+        shown = subprocess.run(["git", "show", "--end-of-options", f"{revision}:{inside}"], capture_output=True,
+                               text=True, check=False)
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise UsageError(f"cannot read {reference}: git is not installed") from None

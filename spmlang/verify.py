@@ -14,10 +14,12 @@ import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterable
 
 from spmlang.diagnostics import InputError, UsageError
 from spmlang.hashing import sha256_file
 from spmlang.ledger.manifest import RunManifest, manifest_path
+from spmlang.visible import visible
 
 SPECIAL_INPUTS = ("quotas", "targets", "roster")
 
@@ -31,26 +33,31 @@ class Verification:
     changed_totals: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
 
     def report(self) -> str:
+        """What people read; text from the ledger, its manifest and the plan made visible."""
         lines = []
+        ledger = visible(str(self.ledger))
         if self.identical:
-            lines.append(f"{self.ledger}: identical — re-running its plan over its inputs gives the same ledger, "
+            lines.append(f"{ledger}: identical — re-running its plan over its inputs gives the same ledger, "
                          "byte for byte")
         else:
-            lines.append(f"{self.ledger}: NOT reproduced")
-        lines.extend(f"  - {finding}" for finding in self.findings)
+            lines.append(f"{ledger}: NOT reproduced")
+        lines.extend(f"  - {visible(finding)}" for finding in self.findings)
         if self.plan_diff:
             lines.append("  plan changes:")
-            lines.extend(f"    {line}" for line in self.plan_diff)
+            lines.extend(f"    {visible(line)}" for line in self.plan_diff)
         if self.changed_totals:
             lines.append("  totals that differ (payee, period: recorded -> now):")
             for payee, period, before, after in self.changed_totals[:50]:
-                lines.append(f"    {payee}, {period}: {before:,} -> {after:,} ({after - before:+,})")
+                lines.append(f"    {visible(payee)}, {visible(period)}: {before:,} -> {after:,} ({after - before:+,})")
             if len(self.changed_totals) > 50:
                 lines.append(f"    ... and {len(self.changed_totals) - 50} more")
         return "\n".join(lines)
 
 
-def verify(ledger: str | Path) -> Verification:
+def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_paths: bool = False) -> Verification:
+    """Re-run ``ledger`` from its manifest. The manifest is data: the plan and inputs it records are read only
+    from under the ledger's folder, the current folder or one of ``roots`` (else an error, E508), unless
+    ``allow_outside_paths``; nor does its record of the run's own ``allow_outside_paths`` allow anything."""
     from spmlang.api import load
 
     ledger = Path(ledger)
@@ -61,6 +68,7 @@ def verify(ledger: str | Path) -> Verification:
         raise UsageError(f"no manifest beside {ledger} (expected {manifest_file}); spm run --out writes one")
     manifest = RunManifest.read(manifest_file)
     base = ledger.resolve().parent
+    folders = _Folders([base, Path.cwd(), *map(Path, roots)], manifest_file, allow_outside_paths)
     result = Verification(ledger, identical=False)
 
     if manifest.ledger is None:
@@ -69,7 +77,10 @@ def verify(ledger: str | Path) -> Verification:
     if not file_unchanged:
         result.findings.append("the ledger file was changed after spm wrote it (its hash differs from the manifest)")
 
-    plan_path = Path(os.path.normpath(base / manifest.plan.path))
+    if manifest.plan.path is None or manifest.plan.path.startswith("<"):
+        raise UsageError(f"the run read its plan from memory, not from a file: {ledger} cannot be re-run from its "
+                         "manifest")
+    plan_path = folders.resolve(base, manifest.plan.path, "the plan")
     if not plan_path.exists():
         raise InputError("the plan recorded in the manifest is not there", file=str(plan_path),
                          hint=f"the manifest is {manifest_file}")
@@ -88,7 +99,7 @@ def verify(ledger: str | Path) -> Verification:
         if record.kind != "file" or record.path is None:
             raise UsageError(f"the run read '{record.name}' from memory, not from a file: it cannot be re-run "
                              "from its manifest")
-        path = Path(os.path.normpath(base / record.path))
+        path = folders.resolve(base, record.path, f"the input '{record.name}'")
         if not path.exists():
             raise InputError(f"the input '{record.name}' recorded in the manifest is not there", file=str(path))
         if sha256_file(path) != record.sha256:
@@ -100,8 +111,11 @@ def verify(ledger: str | Path) -> Verification:
         else:
             kwargs["tables"][record.name] = path
 
-    rerun = plan.run(**kwargs, strict=bool(manifest.options.get("strict")),
-                     allow_outside_paths=bool(manifest.options.get("allow_outside_paths")))
+    rerun = plan.run(**kwargs, strict=bool(manifest.options.get("strict")), allow_outside_paths=allow_outside_paths)
+    # The recorded option allowed nothing here (a manifest is data: it cannot let the plan read outside its
+    # folder), but it is one of the run's options, and so part of the run id. A run that read no file outside is
+    # the same run, with the same ledger, either way.
+    rerun.options["allow_outside_paths"] = bool(manifest.options.get("allow_outside_paths"))
     from spmlang.ledger.build import LEDGER_SCHEMA, ledger_chunks
     from spmlang.ledger.io import write_chunks
 
@@ -127,6 +141,28 @@ def verify(ledger: str | Path) -> Verification:
         except InputError as error:
             result.findings.append(f"the recorded ledger cannot be read to compare totals: {error.message}")
     return result
+
+
+class _Folders:
+    """The folders a manifest's paths may lead into: the ledger's, the current one, those the user names."""
+
+    def __init__(self, folders: list[Path], manifest: Path, allow_outside: bool):
+        self.folders = list(dict.fromkeys(folder.resolve() for folder in folders))
+        self.manifest = manifest
+        self.allow_outside = allow_outside
+
+    def resolve(self, base: Path, recorded: str, what: str) -> Path:
+        """The path the manifest records for ``what``, next to the ledger; an error if it leads (by ``..``, as
+        an absolute path or through a link) out of every folder, before the file is looked at."""
+        path = Path(os.path.normpath(base / recorded))
+        resolved = path.resolve()
+        if self.allow_outside or any(resolved == folder or folder in resolved.parents for folder in self.folders):
+            return path
+        raise InputError(
+            f"the manifest records {what} at '{recorded}', which is outside the folders spm verify reads "
+            f"({', '.join(map(str, self.folders))})", file=str(self.manifest), code="E508",
+            hint="a manifest is data, and may name only files under the ledger's folder or the current folder: "
+                 "name the folder that holds it with --root DIR, or allow it with --allow-outside-paths")
 
 
 def _changed_totals(ledger: Path, rerun) -> list[tuple[str, str, Decimal, Decimal]]:
@@ -157,9 +193,12 @@ def _read_ledger(path: Path) -> list[dict]:
             import pyarrow as pa
             import pyarrow.csv as pacsv
 
+            from spmlang.ledger.io import from_spreadsheet_text
+
             types = {"payee": pa.string(), "period": pa.string(), "amount": pa.string()}
-            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            rows = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
                 include_columns=list(types), column_types=types)).to_pylist()
+            return [dict(row, payee=from_spreadsheet_text(row["payee"])) for row in rows]  # never empty
         import json
 
         text = path.read_text(encoding="utf-8")

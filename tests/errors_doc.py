@@ -92,13 +92,17 @@ CODES = {
              "where asked: the path is a folder, a part of it is a file, no permission, a full disk. Paths are checked "
              "before the run; a write that fails midway leaves what the path held before.",
              "Choose another path, or free some space."),
+    "E508": ("A manifest that names a file outside the folders verify reads", "A run's manifest is data: `spm "
+             "verify` reads the plan and inputs it names only under the ledger's folder, the current folder or a "
+             "folder named with `--root DIR`, never anywhere else on the disk.", "Verify from a folder that holds "
+             "them, name it with `--root DIR`, or allow it with `--allow-outside-paths` if you trust the manifest."),
+    "E510": ("A rejected row that must be an error", "With `--strict`, or where the plan says `on SUBJECT error`, "
+             "a row that would be rejected stops the run.", "Fix the data, or let such rows be rejected."),
     "E511": ("An amount too large to hold", "A run computed an amount past the largest spm holds "
              "(4,611,686,018,427.38): a payee's credit, a component's earnings, a quota over the year. spm stops and "
              "names the clause, or the payee and period, rather than pay a wrapped number.", "Check the plan's rates "
              "and the data's amounts (a misplaced decimal point?); in a currency of large amounts (IDR, VND, KRW) "
              "count credit in thousands: `credit amount / 1000`."),
-    "E510": ("A rejected row that must be an error", "With `--strict`, or where the plan says `on SUBJECT error`, "
-             "a row that would be rejected stops the run.", "Fix the data, or let such rows be rejected."),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
     "W102": ("Credit that rolls up to no one", "`rollup to manager` without a component `on rollup credit`.",
              "Add the manager's component, or remove the rollup."),

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from conftest import AE_ARGS, ROOT
+from conftest import AE_ARGS, CRM_ARGS, ROOT
 
 BAD_PLAN = """plan "Broken" {
   year starts 2027-01-01
@@ -269,3 +269,65 @@ def test_spm_allocates_with_malloc_unless_the_environment_chooses():
     chosen = _as_spm_starts("import pyarrow as pa; print(pa.default_memory_pool().backend_name)",
                             "ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
     assert chosen == ["system", "mimalloc"]
+
+
+def _with_a_bug(where: str, *args, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The spm command in a process where the function ``where`` (module.name) raises as a bug in spm would."""
+    module, _, name = where.rpartition(".")
+    code = (f"import sys, importlib\n"
+            f"def bug(*args, **kwargs):\n    raise ZeroDivisionError('the bug')\n"
+            f"setattr(importlib.import_module({module!r}), {name!r}, bug)\n"
+            f"from spmlang import cli\nsys.argv = ['spm', *sys.argv[1:]]\ncli.main()\n")
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1", **(env or {})}, timeout=120)
+
+
+BUG_REPORTED = ("internal error in spm: ZeroDivisionError: the bug\n"
+                "  = this is a bug in spm (spmlang {version}), not in your plan or data: please report it with the "
+                "command you ran, this message and {traceback}; if you can, add the plan and a few rows of data that "
+                "show it\n")
+
+
+@pytest.mark.parametrize("where, args", [
+    ("spmlang.api.load", ["check", "examples/plans/sdr.spm"]),
+    ("spmlang.api.load", ["run", *AE_ARGS]),
+    ("spmlang.syntax.format.format_source", ["fmt", "--check", "examples/plans/sdr.spm"]),
+])
+def test_a_bug_in_spm_ends_every_command_the_same_way(where, args):
+    import spmlang
+
+    command = args[0]
+    quiet = _with_a_bug(where, *args, env={"SPM_DEBUG": ""})
+    assert quiet.returncode == 3, quiet.stderr
+    assert quiet.stderr == BUG_REPORTED.format(version=spmlang.__version__, traceback=(
+        f"the traceback that `spm --debug {command} ...` (or SPM_DEBUG=1) prints"))
+    assert_no_traceback(quiet)
+    for debugged in (_with_a_bug(where, "--debug", *args, env={"SPM_DEBUG": ""}),
+                     _with_a_bug(where, *args, env={"SPM_DEBUG": "1"})):
+        assert debugged.returncode == 3, debugged.stderr
+        assert debugged.stderr.startswith("Traceback (most recent call last):\n")
+        assert 'File "<string>", line 3, in bug\n' in debugged.stderr
+        assert debugged.stderr.endswith("ZeroDivisionError: the bug\n" + BUG_REPORTED.format(
+            version=spmlang.__version__, traceback="the traceback above"))
+
+
+def test_in_a_pipe_the_summary_shows_every_payee_period_and_at_a_terminal_the_largest(spm):
+    import io
+    import re
+
+    from rich.console import Console
+
+    import spmlang
+
+    result = spm("run", *CRM_ARGS)  # stdout is a pipe
+    assert result.returncode == 0, result.stderr
+    plan, _, deals, _, quotas, _, roster, _, products = CRM_ARGS
+    summary = spmlang.load(ROOT / plan).run(ROOT / deals, quotas=ROOT / quotas, roster=ROOT / roster,
+                                            tables={"products": ROOT / products.partition("=")[2]}).summary()
+    assert len(summary.rows) > 60
+    shown = re.findall(r"^│ (.+?) +│ (2017-Q\d) │", result.stdout, re.MULTILINE)
+    assert sorted(shown) == sorted((row.payee, row.period) for row in summary.rows)
+    assert "largest" not in result.stdout
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=200, color_system=None)
+    terminal.print(summary)
+    assert f"showing the 60 largest of {len(summary.rows):,} payee-periods" in terminal.file.getvalue()

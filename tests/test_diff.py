@@ -94,3 +94,22 @@ def test_diff_reads_the_old_plan_from_git(spm, tmp_path):
     assert "changed component commission" in result.stdout and "+ rate 9%" in result.stdout
     missing = spm("diff", "HEAD:plans/nope.spm", "plans/ae.spm", *args, cwd=repo)
     assert missing.returncode == 2 and "cannot read HEAD:plans/nope.spm from git" in missing.stderr
+
+
+def test_a_git_reference_cannot_pass_options_to_git(spm, tmp_path):
+    """`spm diff -- '--output=pwned:x' new.spm` once had `git show` write the file 'pwned'."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "ae.spm").write_text(PLAN.read_text())
+    for command in (["init", "-q"], ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "p"]):
+        subprocess.run(["git", *command], cwd=repo, check=True, capture_output=True)
+    args = [a if not a.startswith("examples/") else str(ROOT / a) for a in DATA_ARGS]
+    for reference in ("--output=pwned:x", "-o:pwned", "--output=pwned:"):
+        result = spm("diff", *args, "--", reference, "ae.spm", cwd=repo)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == (f"error: cannot read '{reference}': it is not a file, and a git revision cannot "
+                                 "start with '-' (a plan is a file, or REV:PATH from git)\n")
+        assert sorted(p.name for p in repo.iterdir()) == [".git", "ae.spm"]
+    empty = spm("diff", *args, ":ae.spm", "ae.spm", cwd=repo)
+    assert empty.returncode == 2 and empty.stderr == ("error: cannot read ':ae.spm': a plan is a file, or REV:PATH "
+                                                      "from git (HEAD~1:plans/ae.spm)\n")

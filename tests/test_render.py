@@ -11,7 +11,7 @@ from rich.cells import cell_len
 
 import spmlang
 from spmlang.ledger.explain import money
-from spmlang.ledger.render import Sheet, plain_text
+from spmlang.ledger.render import Sheet, plain_text, summary_renderable
 from spmlang.ledger.summary import Summary, SummaryRow, cents_text
 
 AE = EXAMPLES / "plans" / "account_executive.spm"
@@ -61,7 +61,7 @@ def test_no_amount_or_name_is_ever_cut_whatever_the_width(summary, width):
 @settings(max_examples=100, deadline=None)
 @given(summaries())
 def test_the_table_is_ruled_where_it_fits_plain_where_it_fits_without_rules_else_one_block_per_row(summary):
-    sheet = summary.__rich__().renderables[0]
+    sheet = summary_renderable(summary).renderables[0]
     assert isinstance(sheet, Sheet)
     ruled, plain = sheet.needed(sheet.widths(), True), sheet.needed(sheet.widths(), False)
     assert layout(plain_text(summary, ruled)) == "ruled"

@@ -15,8 +15,9 @@ from spmlang.verify import verify
 
 
 @pytest.fixture
-def workspace(tmp_path):
+def workspace(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)  # where one works: verify reads the inputs a manifest names under it
     return tmp_path
 
 

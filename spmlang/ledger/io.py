@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -83,7 +84,7 @@ def _write_whole(table: pa.Table, sink: _Hashed, suffix: str) -> None:
     elif suffix == ".csv":
         import pyarrow.csv as pacsv
 
-        pacsv.write_csv(table, sink)
+        pacsv.write_csv(spreadsheet_safe(table), sink)
     else:
         with _JsonRecords(sink, lines=suffix == ".jsonl") as writer:
             writer.write_table(table)
@@ -141,7 +142,8 @@ def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> Written:
             if writer is None:
                 writer = stack.enter_context(_chunk_writer(sink, suffix, chunk.schema if suffix == ".parquet"
                                                            else schema))
-            writer.write_table(chunk if suffix == ".parquet" else chunk.cast(schema))
+            writer.write_table(chunk if suffix == ".parquet" else chunk.cast(schema) if suffix != ".csv" else
+                               spreadsheet_safe(chunk).cast(schema))
             rows += chunk.num_rows
         if writer is None:  # no chunks: the file still has the columns
             stack.enter_context(_chunk_writer(sink, suffix, schema)).write_table(schema.empty_table())
@@ -158,6 +160,55 @@ def _chunk_writer(sink: _Hashed, suffix: str, schema: pa.Schema):
     import pyarrow.csv as pacsv
 
     return pacsv.CSVWriter(sink, schema)
+
+
+# A spreadsheet opening a CSV file reads a cell starting with one of these as a formula (=HYPERLINK(...) links
+# out, =WEBSERVICE(...) sends data away, -2+3 and @SUM(...) compute) or drops the tab or carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell of a CSV file as spreadsheets expect it: one a spreadsheet would read as a formula is
+    prefixed with a single quote (``'=HYPERLINK(...)``); a plain number (``-12.50``) is left as it is."""
+    if text[:1] in FORMULA_STARTS and not re.fullmatch(_PLAIN_NUMBER, text):
+        return "'" + text
+    return text
+
+
+def from_spreadsheet_text(text: str) -> str:
+    """The text :func:`spreadsheet_text` was given (for a CSV file spm wrote, read back)."""
+    if text[:1] == "'" and text[1:2] in FORMULA_STARTS and not re.fullmatch(_PLAIN_NUMBER, text[1:]):
+        return text[1:]
+    return text
+
+
+def spreadsheet_safe(table: pa.Table) -> pa.Table:
+    """``table`` with :func:`spreadsheet_text` applied to its text columns (dictionary-encoded ones through
+    their dictionaries), a whole column at a time; numbers, dates and amounts are left as they are."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
+            column = pa.chunked_array([pa.DictionaryArray.from_arrays(chunk.indices, _safe_text(chunk.dictionary))
+                                       for chunk in column.chunks], column.type)
+        elif _is_text(column.type):
+            column = _safe_text(column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _safe_text(column):
+    import pyarrow.compute as pc
+
+    starts = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=pa.array(FORMULA_STARTS, column.type))
+    if not pc.any(starts).as_py():  # the usual case, found in one pass
+        return column
+    formula = pc.and_kleene(starts, pc.invert(pc.match_substring_regex(column, f"^(?:{_PLAIN_NUMBER})$")))
+    return pc.if_else(formula.fill_null(False), pc.binary_join_element_wise("'", column, ""), column)
 
 
 def _parquet_options(schema: pa.Schema) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from rich import box
@@ -17,15 +17,17 @@ from rich.table import Table
 from rich.text import Text
 
 from spmlang.ledger.summary import MAX_SHOWN, Summary, cents_text, reason_text, units_text
+from spmlang.visible import visible
 
 
 def _attainment(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
-def payout_table(summary: Summary) -> Sheet:
+def payout_table(summary: Summary, limit: int | None = MAX_SHOWN) -> Sheet:
+    """The payout per payee and period; of more than ``limit`` rows, the ``limit`` largest."""
     components = [(name, sum(r.by_component[i] for r in summary.rows)) for i, name in enumerate(summary.components)]
-    shown = summary.rows if len(summary.rows) <= MAX_SHOWN else _largest(summary)
+    shown = summary.rows if limit is None or len(summary.rows) <= limit else _largest(summary, limit)
     rows = []
     for row in shown:
         credit = units_text(row.credit) if not summary.counted_credit else f"{row.credit / 1_000_000:g}"
@@ -68,6 +70,15 @@ class Sheet:
     rows: list[list[str]]
     caption: str | None = None
 
+    def __post_init__(self) -> None:
+        # Cells come from the data (payees, keys, explanations): control characters in them are shown as
+        # escapes, before the columns' widths are taken.
+        self.title = visible(self.title)
+        self.caption = None if self.caption is None else visible(self.caption)
+        self.columns = [replace(column, name=visible(column.name), footer=visible(column.footer))
+                        for column in self.columns]
+        self.rows = [[visible(cell) for cell in row] for row in self.rows]
+
     def widths(self, headers: bool = False) -> list[int]:
         """Each column's width: that of its widest cell (a folded column's, up to :data:`FOLDED_WIDTH`), and
         with ``headers`` of its header too (else headers wrap)."""
@@ -89,13 +100,15 @@ class Sheet:
         """The table with columns ``widths`` wide; a folded column may be given more, where there is room."""
         footers = any(column.footer for column in self.columns)
         options = {} if ruled else {"box": box.SIMPLE, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0)}
-        table = Table(title=self.title, title_justify="left", show_footer=footers, caption=self.caption, **options)
+        # Text, not str: a payee named "[bold]x" is shown as it is, not read as markup.
+        table = Table(title=Text(self.title), title_justify="left", show_footer=footers,
+                      caption=None if self.caption is None else Text(self.caption), **options)
         for column, width in zip(self.columns, widths):
-            table.add_column(_wrapped(column.name, width), footer=column.footer, style=column.style,
+            table.add_column(Text(_wrapped(column.name, width)), footer=Text(column.footer), style=column.style,
                              justify="right" if column.number else "left", overflow="fold", min_width=width,
                              max_width=None if column.fold else width)
         for row in self.rows:
-            table.add_row(*row)
+            table.add_row(*map(Text, row))
         return table
 
     def blocks(self) -> Group:
@@ -145,8 +158,8 @@ def _wrapped(name: str, width: int) -> str:
     return "\n".join(lines)
 
 
-def _largest(summary: Summary):
-    ranked = sorted(summary.rows, key=lambda r: -abs(r.total))[:MAX_SHOWN]
+def _largest(summary: Summary, limit: int):
+    ranked = sorted(summary.rows, key=lambda r: -abs(r.total))[:limit]
     keep = {id(r) for r in ranked}
     return [r for r in summary.rows if id(r) in keep]
 
@@ -157,6 +170,7 @@ def accounting_text(summary: Summary) -> str:
     rejected = sum(counts["rejected"].values())
     lines = []
     for name, label, rows in summary.inputs:
+        label = visible(label)  # a file's name
         if name == "transactions":
             lines.append(f"transactions ({label}): rows read {counts['read']:,}: credited {counts['credited']:,}, "
                          f"excluded {excluded:,}, rejected {rejected:,}")
@@ -169,11 +183,12 @@ def accounting_text(summary: Summary) -> str:
     return "\n".join(lines)
 
 
-def summary_renderable(summary: Summary):
+def summary_renderable(summary: Summary, limit: int | None = MAX_SHOWN):
+    """The summary as people read it; ``limit``: at most so many payee-periods (None: all)."""
     counts = summary.accounting
     style = "yellow" if sum(counts["rejected"].values()) else "dim"
     warnings = [Text(f"warning: {warning}", style="bold yellow") for warning in summary.warnings]
-    return Group(payout_table(summary), Text(accounting_text(summary), style=style), *warnings)
+    return Group(payout_table(summary, limit), Text(accounting_text(summary), style=style), *warnings)
 
 
 def render_text(summary: Summary, width: int = 160) -> str:
@@ -191,8 +206,8 @@ def explanation_renderable(explanation):
     """The calculation trail of a payee, as a person reads it."""
     from spmlang.ledger.explain import money, percent
 
-    parts = [Text(f"{explanation.payee} — {explanation.plan} (version {explanation.version}, "
-                  f"plan sha256 {explanation.plan_hash[:12]})", style="bold")]
+    parts = [Text(f"{visible(explanation.payee)} — {visible(explanation.plan)} (version "
+                  f"{visible(explanation.version)}, plan sha256 {explanation.plan_hash[:12]})", style="bold")]
     for period in explanation.periods:
         head = f"\n{period.period}   credit {money(period.credit)}"
         if period.attainment is not None:
@@ -212,9 +227,10 @@ def _trail_line(line) -> Text:
     from spmlang.engine.text import pretty
     from spmlang.ledger.explain import UPLIFT, money, percent
 
-    what = "  ".join(x for x in (line.txn or "—", line.date or "", line.component or "(no component)", line.kind) if x)
+    what = "  ".join(visible(x) for x in (line.txn or "—", line.date or "", line.component or "(no component)",
+                                          line.kind) if x)
     text = Text(f"  {what}".ljust(70) + f"{money(line.amount):>14}\n", style="")
-    text.append(f"      {line.clause}  {line.source}\n", style="dim")
+    text.append(f"      {visible(line.clause)}  {visible(line.source)}\n", style="dim")
     if line.credit is not None:
         measure = f"credit {money(line.credit)}   measure {money(line.measure_before)} → {money(line.measure_after)}"
         if line.attainment_after is not None:
@@ -226,7 +242,7 @@ def _trail_line(line) -> Text:
         else:
             text.append(f"      {money(piece.credit)} at {piece.rate} in tier {piece.tier} = {money(piece.amount)}\n")
     if not line.slices:
-        text.append(f"      {pretty(line.explanation)}\n")
+        text.append(f"      {visible(pretty(line.explanation))}\n")
     elif line.multiplier not in (None, Decimal(1)):
         text.append(f"      × multiplier {line.multiplier.normalize()}x = {money(line.exact)}\n")
     if line.amount_cut and line.kind in ("cap", "gate"):
@@ -243,8 +259,8 @@ def statement_renderable(statement):
     from spmlang.ledger.explain import money, percent
 
     s = statement
-    head = Text(f"{s.payee} — {s.period} ({s.period_start} to {s.period_end})\n", style="bold")
-    head.append(f"{s.plan}, version {s.version}\n", style="dim")
+    head = Text(f"{visible(s.payee)} — {s.period} ({s.period_start} to {s.period_end})\n", style="bold")
+    head.append(f"{visible(s.plan)}, version {visible(s.version)}\n", style="dim")
     figures = [f"payout {money(s.payout)} {s.currency}", f"year to date {money(s.year_to_date)}",
                f"credit {money(s.credit)}"]
     if s.quota is not None:

@@ -71,14 +71,18 @@ class Statement:
         return sum((line.amount for line in self.adjustments), Decimal("0.00"))
 
     def to_csv(self) -> str:
+        """The statement as CSV; a text cell a spreadsheet would read as a formula starts with a quote
+        (see :func:`spmlang.ledger.io.spreadsheet_text`)."""
+        from spmlang.ledger.io import spreadsheet_text as text
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["section", "date", "txn", "component", "kind", "credit", "amount", "explanation", "clause"])
         for section, lines in (("earning", self.earnings), ("adjustment", self.adjustments)):
             for line in lines:
-                writer.writerow([section, line.date, line.txn, line.component, line.kind,
-                                 "" if line.credit is None else str(line.credit), str(line.amount), line.words,
-                                 line.clause])
+                writer.writerow([section, line.date, text(line.txn), text(line.component), line.kind,
+                                 "" if line.credit is None else str(line.credit), str(line.amount), text(line.words),
+                                 text(line.clause)])
         writer.writerow(["payout", "", "", "", "", "", str(self.payout),
                          f"{self.period} payout; year to date {self.year_to_date}", ""])
         return buffer.getvalue()

@@ -11,7 +11,7 @@ from spmlang.engine.calculator import RunOutput
 from spmlang.engine.crediting import DIRECT
 from spmlang.engine.money import cents_to_decimal_array, units_to_cents, units_to_decimal_array
 
-MAX_SHOWN = 60
+MAX_SHOWN = 60  # payee-periods shown at a terminal
 
 
 def totals_table(output: RunOutput) -> pa.Table:
@@ -78,10 +78,11 @@ class Summary:
         data["total"] = cents_to_decimal_array(np.array([r.total for r in self.rows], np.int64))
         return pa.table(data)
 
-    def __rich__(self):
+    def __rich_console__(self, console, options):
         from spmlang.ledger.render import summary_renderable
 
-        return summary_renderable(self)
+        # A person at a terminal (or a notebook) reads the largest payee-periods; a pipe or a file gets every one.
+        yield summary_renderable(self, MAX_SHOWN if console.is_terminal or console.is_jupyter else None)
 
     def __str__(self) -> str:
         from spmlang.ledger.render import render_text
