@@ -193,7 +193,7 @@ def test_dictionary_encoded_text_gives_the_same_ledger(tmp_path):
 def test_decimal_money_converts_to_exact_units_at_any_scale(scale, digits, offset):
     from decimal import ROUND_HALF_UP
 
-    from spmlang.engine.inputs import _decimal_to_units
+    from spmlang.engine.columns import _decimal_to_units
 
     values = [None if v is None else Decimal(v).scaleb(-scale) for v in digits]
     array = pa.array([None] * offset + values, pa.decimal128(38, scale)).slice(offset)
@@ -263,7 +263,7 @@ def test_a_parquet_file_damaged_inside_is_an_input_error(tmp_path):
 
 
 def test_the_white_space_spm_looks_for_is_what_arrow_trims():
-    from spmlang.engine.inputs import _WHITE
+    from spmlang.engine.columns import _WHITE
 
     every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     by_arrow = pc.utf8_trim_whitespace(pa.array(["a" + c for c in every] + [c + "a" for c in every])).to_pylist()
@@ -276,7 +276,7 @@ def test_the_white_space_spm_looks_for_is_what_arrow_trims():
                                                     "\u00c2", "\u1680", "\u2028"]), max_size=5), max_size=12),
        st.integers(0, 3), st.booleans(), st.booleans())
 def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, large, encoded):
-    from spmlang.engine.inputs import trimmed
+    from spmlang.engine.columns import trimmed
 
     array = pa.array(values, pa.large_string() if large else pa.string())[start:]
     for part in [array, *(array.slice(i, 1) for i in range(len(array)))]:  # alone, a value decides the look
@@ -289,7 +289,7 @@ def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, la
 def _convert(values, kind, fmt=None):
     from spmlang.check.model import ColumnSpec
     from spmlang.diagnostics import Span
-    from spmlang.engine.inputs import convert_column
+    from spmlang.engine.columns import convert_column
 
     column = convert_column(pa.array(values, pa.string()), ColumnSpec("c", kind, fmt, Span("p.spm", 1, 1, 1, 1)), "f")
     return np.asarray(column.values), np.asarray(column.valid, bool), np.asarray(column.invalid, bool)
@@ -301,9 +301,9 @@ def _convert(values, kind, fmt=None):
                 min_size=1, max_size=40), st.sampled_from([None, "%Y-%m-%d"]))
 def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
     from spmlang.check.model import Type
-    from spmlang.engine import inputs
+    from spmlang.engine import columns
 
-    values = (pattern * (inputs._DISTINCT_FIRST // len(pattern) + 2))[:inputs._DISTINCT_FIRST + 7]
+    values = (pattern * (columns._DISTINCT_FIRST // len(pattern) + 2))[:columns._DISTINCT_FIRST + 7]
     whole = _convert(values, Type.DATE, fmt)  # read a distinct text at a time
     alone = [_convert([v], Type.DATE, fmt) for v in pattern]  # each read by itself
     for got, single in zip(whole, zip(*alone)):
@@ -337,12 +337,12 @@ def test_a_long_column_of_many_distinct_dates_reads_each():
     import datetime as dt
 
     from spmlang.check.model import Type
-    from spmlang.engine import inputs
+    from spmlang.engine import columns
 
     start = dt.date(2020, 1, 1)
-    texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(inputs._DISTINCT_FIRST * 2)]
+    texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(columns._DISTINCT_FIRST * 2)]
     values, valid, invalid = _convert(texts + [None, "2027-02-30"], Type.DATE)
     assert values[:-2].tolist() == [(start - dt.date(1970, 1, 1)).days + i for i in range(len(texts))]
     assert valid.tolist()[-2:] == [False, False] and invalid.tolist()[-2:] == [False, True]
-    values, valid, invalid = _convert([None] * (inputs._DISTINCT_FIRST + 1), Type.DATE)
+    values, valid, invalid = _convert([None] * (columns._DISTINCT_FIRST + 1), Type.DATE)
     assert not valid.any() and not invalid.any()

@@ -21,7 +21,8 @@ from spmlang.check.model import TableSpec
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Issue, Vec, const_value, on_text, plain_text
-from spmlang.engine.inputs import ColumnValues, LoadedTable, available_columns, convert_column, load_table
+from spmlang.engine.columns import ColumnValues, convert_column
+from spmlang.engine.inputs import LoadedTable, available_columns, load_table
 from spmlang.engine.money import UNIT, to_units
 
 

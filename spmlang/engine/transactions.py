@@ -23,7 +23,8 @@ from spmlang.engine import grouping, parallel, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
-from spmlang.engine.inputs import ColumnValues, JoinedColumn, LoadedTable, convert_column
+from spmlang.engine.columns import ColumnValues, JoinedColumn, convert_column
+from spmlang.engine.inputs import LoadedTable
 from spmlang.engine.money import UNIT, to_units
 
 _SHARE_TOLERANCE = 1e-9
