@@ -72,9 +72,10 @@ CODES = {
              "file after its plan."),
     "E422": ("A test that gives or checks nothing", "A test needs transactions and at least one expectation.",
              "Add them."),
-    "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, not readable as its type, or a "
-             "CSV file whose text is not UTF-8.", "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; "
-             "save CSV files as UTF-8."),
+    "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, not readable as its type, a "
+             "CSV file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
+             "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV files as UTF-8; quote values "
+             "that hold the delimiter."),
     "E501": ("A declared column missing from the data", "The plan declares a column the file does not have.",
              "Fix the column's name in the plan or in the file (the hint lists the file's columns)."),
     "E502": ("A column of the wrong type", "The file's column cannot be read as the declared type (a number "
@@ -89,6 +90,9 @@ CODES = {
              "where asked: the path is a folder, a part of it is a file, no permission, a full disk. Paths are checked "
              "before the run; a write that fails midway leaves what the path held before.",
              "Choose another path, or free some space."),
+    "E507": ("A column appears twice", "A file or table the plan reads has two columns of one name (two `amount` "
+             "headers in a CSV file, two keys of one name in a JSON object); spm cannot tell which to read. Columns "
+             "the plan does not read may repeat.", "Rename or remove one of them."),
     "E510": ("A rejected row that must be an error", "With `--strict`, or where the plan says `on SUBJECT error`, "
              "a row that would be rejected stops the run.", "Fix the data, or let such rows be rejected."),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),

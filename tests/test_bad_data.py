@@ -156,6 +156,25 @@ ERRORS = {
         "deals.parquet", "cannot read this parquet file"),
     "a corrupt parquet file": (lambda p: p.write_bytes(b"PAR1 this is not parquet PAR1") or p, "deals.parquet",
                                "cannot read this parquet file"),
+    "a row with a field too few": (
+        lambda p: p.write_text(HEADER + GOOD + "G2,ann,2027-01-05,GTX Pro\n") or p, "deals.csv",
+        "row 3: this row has 4 fields, but the header has 5"),
+    "a row with a field too many, after a value over two lines": (  # rows counted as a spreadsheet shows them
+        lambda p: p.write_text(HEADER + '"G\n1",ann,2027-01-05,GTX Pro,1\n' + GOOD * 3_000 + "\n"
+                               + "G2,ann,2027-01-05,GTX Pro,1,000.00\n") or p, "deals.csv",
+        "row 3004: this row has 6 fields, but the header has 5\n  = hint: a value with ',' in it needs double quotes"),
+    "a column twice in a CSV header": (
+        lambda p: p.write_text("id,amount,rep,day,product,amount\nG1,1,ann,2027-01-05,GTX Pro,2\n") or p,
+        "deals.csv", "column 'amount': the column 'amount' appears twice: columns 2 (B) and 6 (F)"),
+    "a column twice in a parquet file": (
+        lambda p: pq.write_table(pa.table([["G1"], ["ann"], ["2027-01-05"], ["GTX Pro"], ["1"], ["2"]],
+                                          names=["id", "rep", "day", "product", "amount", "amount"]), p) or p,
+        "deals.parquet", "the column 'amount' appears twice: columns 5 and 6"),
+    "a column twice in a JSON object": (
+        lambda p: p.write_text('{"id": "G1", "rep": "ann", "day": "2027-01-05", "product": "GTX Pro", "amount": 1}\n'
+                               * 2 + '{"id": "G2", "rep": "ann", "day": "2027-01-05", "product": "GTX Pro", '
+                               '"amount": 1, "amount": 2}\n') or p,
+        "deals.jsonl", "row 3, column 'amount': the column 'amount' appears twice in this row"),
     "a CSV file saved as Windows-1252": (  # the first value not UTF-8 among thousands, in a column the plan reads
         lambda p: p.write_bytes(("id,rep,day,product,amount\n" + "G1,ann,2027-01-05,GTX Pro,10\n" * 5000
                                  + "G2,josé,2027-01-05,GTX Pro,10\nG3,zoë,2027-01-05,GTX Pro,10\n").encode("cp1252"))
@@ -270,3 +289,18 @@ def test_a_csv_file_read_in_pieces_names_text_that_is_not_utf8_and_takes_a_heade
         plan().run(deals)
     deals.write_text(HEADER)
     assert plan().run(deals).accounting["read"] == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda table: table,
+    lambda table: table.to_pandas(),
+], ids=["pyarrow", "pandas"])
+def test_a_table_in_memory_with_a_column_twice_is_an_error_when_the_plan_reads_it(make):
+    columns = [["G1"], ["ann"], ["2027-01-05"], ["GTX Pro"], ["10"]]
+    twice = make(pa.table(columns + [["20"]], names=["id", "rep", "day", "product", "amount", "amount"]))
+    with pytest.raises(spmlang.InputError) as caught:
+        plan().run(twice)
+    assert caught.value.code == "E507" and caught.value.column == "amount"
+    assert "the column 'amount' appears twice: columns 5 and 6" in str(caught.value)
+    unread = make(pa.table(columns + [["x"], ["y"]], names=["id", "rep", "day", "product", "amount", "note", "note"]))
+    assert plan().run(unread).accounting["credited"] == 1

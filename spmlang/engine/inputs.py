@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,13 +99,20 @@ def load_table(source, columns: list[str], what: str, in_pieces: bool = False) -
     parquet file is only opened: its rows are read as :meth:`LoadedTable.pieces` are asked for."""
     if isinstance(source, (str, Path)):
         return _load_file(Path(source), columns, what, in_pieces)
+    label = f"the {what} table"
+    if _is_pandas(source):  # only the columns read are made Arrow's: a name repeated among the others is no matter
+        names = _pandas_names(source)
+        _require_columns(names, columns, label, None)
+        source = source.iloc[:, [names.index(name) for name in columns]]
     table = _in_memory(source, what)
-    _require_columns(list(table.column_names), columns, f"the {what} table", None)
-    return LoadedTable(table.select(columns), f"the {what} table", None, 0)
+    _require_columns(list(table.column_names), columns, label, None)
+    return LoadedTable(table.select(columns), label, None, 0)
 
 
 def available_columns(source) -> list[str]:
     """The column names of a source, read without loading its data (for a file: its header or schema)."""
+    if _is_pandas(source):
+        return _pandas_names(source)
     if not isinstance(source, (str, Path)):
         return list(_in_memory(source, "table").column_names)
     path = Path(source)
@@ -122,6 +130,14 @@ def available_columns(source) -> list[str]:
     except (OSError, pa.ArrowInvalid):
         return []  # load_table reports the problem with the file
     return []
+
+
+def _is_pandas(source) -> bool:
+    return type(source).__module__.split(".")[0] == "pandas"
+
+
+def _pandas_names(frame) -> list[str]:
+    return [str(name) for name in frame.columns]  # as Arrow names them
 
 
 def _in_memory(source, what: str) -> pa.Table:
@@ -180,7 +196,10 @@ def _read_file(path: Path, fmt: str, columns: list[str], label: str, in_pieces: 
         if fmt == "json":
             import pyarrow.json as pajson
 
-            table = pajson.read_json(path)
+            try:
+                table = pajson.read_json(path)
+            except pa.ArrowInvalid as error:
+                raise _key_twice(path, label) or error
             _require_columns(table.column_names, columns, label, path)
             return LoadedTable(table.select(columns), label, path, 0)
         return _load_csv(path, columns, label, in_pieces)
@@ -214,7 +233,7 @@ def _load_csv(path: Path, columns: list[str], label: str, in_pieces: bool = Fals
     def options(kind: pa.DataType, block: dict | None = None) -> dict:
         return dict(
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, **(block or {})),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=ragged_row),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns,
                 column_types={c: kind for c in columns},
@@ -224,7 +243,17 @@ def _load_csv(path: Path, columns: list[str], label: str, in_pieces: bool = Fals
             ),
         )
 
-    def not_utf8(error: pa.ArrowInvalid) -> InputError:
+    ragged: list = []  # rows with more or fewer fields than the header, as Arrow met them
+
+    def ragged_row(row) -> str:
+        ragged.append(row)
+        return "error"
+
+    def problem(error: pa.ArrowInvalid) -> InputError:
+        """What made Arrow stop, said better than Arrow does: a row that does not fit the header, text that is
+        not UTF-8 (else ``error`` itself is raised)."""
+        if ragged:
+            raise _ragged_row(path, delimiter, len(header), label) or error
         if "UTF8" not in str(error):
             raise error
         return _not_utf8(pacsv.read_csv(path, **options(pa.binary())), label)
@@ -235,7 +264,7 @@ def _load_csv(path: Path, columns: list[str], label: str, in_pieces: bool = Fals
                 try:
                     reader = pacsv.open_csv(path, **options(pa.string(), {"block_size": CSV_BLOCK_BYTES}))
                 except pa.ArrowInvalid as error:
-                    raise not_utf8(error) from None
+                    raise problem(error) from None
             empty = True
             while True:
                 with _reading(label, "csv"):
@@ -244,7 +273,7 @@ def _load_csv(path: Path, columns: list[str], label: str, in_pieces: bool = Fals
                     except StopIteration:
                         break
                     except pa.ArrowInvalid as error:
-                        raise not_utf8(error) from None
+                        raise problem(error) from None
                 empty = False
                 yield pa.Table.from_batches([batch])
             if empty:  # a header and no rows: the columns still come, as text
@@ -254,12 +283,47 @@ def _load_csv(path: Path, columns: list[str], label: str, in_pieces: bool = Fals
     try:
         table = pacsv.read_csv(path, **options(pa.string()))
     except pa.ArrowInvalid as error:
-        raise not_utf8(error) from None
+        raise problem(error) from None
     return LoadedTable(table, label, path, 1)
 
 
 # A CSV file read in pieces is read this many bytes of its text at a time (~250k rows of a typical deals file).
 CSV_BLOCK_BYTES = 16 << 20
+
+
+def _ragged_row(path: Path, delimiter: str, fields: int, label: str) -> InputError | None:
+    """The first row of a CSV file with more or fewer fields than its header has, as an error naming it (Arrow
+    names no row): the file read again, from the start, up to it. Its number is as a spreadsheet shows it, the
+    header row 1. None if there is none (Arrow and Python's csv then read the file differently)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        rows = csv.reader(handle, delimiter=delimiter)
+        next(rows, None)
+        for number, row in enumerate(rows, start=2):
+            if row and len(row) != fields:  # an empty line is no row to Arrow
+                found = f"{len(row)} field" + ("s" if len(row) != 1 else "")
+                return InputError(f"this row has {found}, but the header has {fields}", file=label,
+                                  row=number, hint=f"a value with '{delimiter}' in it needs double quotes around "
+                                                   f"it; else a field is missing or one too many")
+    return None
+
+
+def _key_twice(path: Path, label: str) -> InputError | None:
+    """The first object of a JSON lines file that has a key twice, as an error naming its line (Arrow names a row
+    of the block it was reading). None if there is none at the top of an object."""
+    def pairs(items: list) -> list:
+        return items
+
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                keys = [key for key, _ in json.loads(line, object_pairs_hook=pairs)] if line.strip() else []
+            except (ValueError, TypeError):  # not an object: Arrow's message says what it is
+                return None
+            twice = [key for index, key in enumerate(keys) if key in keys[:index]]
+            if twice:
+                return InputError(f"the column '{twice[0]}' appears twice in this row", file=label, row=number,
+                                  column=twice[0], code="E507", hint="remove or rename one of the two keys")
+    return None
 
 
 def _not_utf8(table: pa.Table, label: str) -> InputError:
@@ -315,9 +379,28 @@ def _sniff_delimiter(line: str, path: Path) -> str:
 
 
 def _require_columns(available: list[str], needed: list[str], label: str, path: Path | None) -> None:
+    """Every column the plan reads is there, once."""
     for name in needed:
         if name not in available:
             hint = did_you_mean(name, available)
             shown = ", ".join(available[:12]) + (" ..." if len(available) > 12 else "")
             raise InputError(f"the column '{name}' is missing", file=label, column=name,
                              hint=(hint + " " if hint else "") + f"the file has: {shown}", code="E501")
+        first = available.index(name)
+        if name in available[first + 1:]:
+            second = available.index(name, first + 1)
+            spreadsheet = path is not None and FORMATS.get(path.suffix.lower()) == "csv"
+            places = [f"{place + 1} ({_letters(place)})" if spreadsheet else f"{place + 1}" for place in (first, second)]
+            raise InputError(f"the column '{name}' appears twice: columns {places[0]} and {places[1]}", file=label,
+                             column=name, code="E507", hint="rename or remove one of them: spm cannot tell which "
+                                                            "to read")
+
+
+def _letters(index: int) -> str:
+    """A column's letters in a spreadsheet: 0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
