@@ -109,7 +109,7 @@ error`), and `--strict` makes them all errors (E510).
 
 | reason | example message | fix |
 |---|---|---|
-| `invalid_value` | cannot read '31-02-17' as a date in the format "%d-%m-%y" | fix the value, or declare the right type or format |
+| `invalid_value` | cannot read '31-02-17' as a date in the format "%d-%m-%y" / '01-03-27' reads as 0001-03-27 in the format "%Y-%m-%d" (the default), a century or more from the plan year: the column's format looks wrong; declare `column day date "%d-%m-%y"` / '5000000000000' is too large | fix the value, or declare the right type or format |
 | `missing_value` | the payee (rep) is empty | fill it in, or exclude such rows with a `where` filter |
 | `missing_lookup` | 'GTXPro' is not in table products (did you mean 'GTX Pro'?) | add the key, give the table a `default`, or map it (`replace(product, "GTXPro", "GTX Pro")`) |
 | `outside_year` | the date 2028-01-05 is outside the plan year (2027-01-01 to 2027-12-31) | run the plan over its year, or filter |

@@ -62,6 +62,11 @@ REJECTS = {
     "a key of white space": ("  ,ann,2027-01-05,GTX Pro,10\n", "missing_value", "id", "the key (id) is empty"),
     "empty date": ("B1,ann,,GTX Pro,10\n", "missing_value", "day", "the date (day) is empty"),
     "empty amount": ("B1,ann,2027-01-05,GTX Pro,\n", "missing_value", "amount", "the credit (`amount`) is empty"),
+    "a date of white space": ("B1,ann,  ,GTX Pro,10\n", "missing_value", "day", "the date (day) is empty"),
+    "an amount of white space": ("B1,ann,2027-01-05,GTX Pro, \n", "missing_value", "amount",
+                                 "the credit (`amount`) is empty"),
+    "an amount too large": ("B1,ann,2027-01-05,GTX Pro,5000000000000\n", "invalid_value", "amount",
+                            "'5000000000000' is too large: amounts must be less than 4,611,686,018,427.387904"),
     "not a number": ("B1,ann,2027-01-05,GTX Pro,NaN\n", "invalid_value", "amount", "cannot read 'NaN'"),
     "duplicate key": ("G1,ann,2027-01-06,GTX Pro,10\n", "duplicate_key", "id", "duplicate key 'G1' (first seen at row 2)"),
     "no quota": ("B1,cy,2027-01-05,GTX Pro,10\n", "missing_quota", None, "no quota for cy in 2027-Q1"),
@@ -115,7 +120,8 @@ def test_a_run_that_credits_nothing_says_so_and_names_the_commonest_fate(spm, tm
     deals.write_text(HEADER + "A1,ann,2026-03-01,GTX Pro,10\nA2,ann,2026-04-01,GTX Pro,10\nA3,ann,2027-13-01,GTX Pro,10\n")
     (warning,) = plan().run(deals).summary().warnings
     assert warning == ("no transaction was credited: of 3 rows, 2 were rejected (outside year); is this the right "
-                       "file for this plan (and its plan year)?")
+                       "file for this plan (and its plan year)? The first: the date 2026-03-01 is outside the plan "
+                       "year (2027-01-01 to 2027-12-31)")
     result = spm("run", write_plan(tmp_path), "--deals", deals)
     assert result.returncode == 0 and "warning: no transaction was credited" in result.stdout
     deals.write_text(HEADER)
@@ -304,3 +310,31 @@ def test_a_table_in_memory_with_a_column_twice_is_an_error_when_the_plan_reads_i
     assert "the column 'amount' appears twice: columns 5 and 6" in str(caught.value)
     unread = make(pa.table(columns + [["x"], ["y"]], names=["id", "rep", "day", "product", "amount", "note", "note"]))
     assert plan().run(unread).accounting["credited"] == 1
+
+
+def test_empty_values_are_empty_whatever_the_file_holds_them_as(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    text = PLAN.replace("POLICY", "where open: closed is empty").replace(
+        "column amount  money", "column amount  money\n  column closed  date")
+    rows = {"id": ["G1", "B1", "B2", "B3", "B4", "B5"], "rep": ["ann"] * 6,
+            "day": ["2027-01-05", "2027-01-05", " ", "2027-01-05", "2027-01-05", None],
+            "product": ["GTX Pro"] * 6,
+            "amount": [1000.0, float("nan"), 10.0, 10.0, float("inf"), 10.0],
+            "closed": ["", "", "", "2027-02-01", "", "\t"]}
+    frame = pandas.DataFrame(rows)  # day: text with white space and None; amount: NaN, as pandas writes a gap
+    path = tmp_path / "deals.parquet"
+    frame.to_parquet(path)
+    for source in (frame, path, pa.table(rows)):
+        result = spmlang.loads(text).run(source)
+        fates = {r["key"]: (r["reason"], r["column"]) for r in result.rejects.to_pylist()}
+        assert fates == {"B1": ("missing_value", "amount"), "B2": ("missing_value", "day"),
+                         "B4": ("invalid_value", "amount"), "B5": ("missing_value", "day")}
+        assert result.accounting["excluded"] == {"open": 1}  # B3: a date, so not empty
+        assert result.accounting["credited"] == 1
+
+
+def test_a_value_no_rule_needs_may_be_empty(tmp_path):
+    text = PLAN.replace("POLICY", "").replace("column amount  money", "column amount  money\n  column discount number")
+    table = pa.table({"id": ["G1", "G2"], "rep": ["ann"] * 2, "day": ["2027-01-05"] * 2, "product": ["GTX Pro"] * 2,
+                      "amount": ["1000"] * 2, "discount": pa.array([0.1, float("nan")])})
+    assert spmlang.loads(text).run(table).accounting["credited"] == 2

@@ -8,6 +8,7 @@ guessing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -16,8 +17,8 @@ import pyarrow.compute as pc
 from spmlang.check.ir import Type
 from spmlang.check.model import ColumnSpec
 from spmlang.diagnostics import InputError
-from spmlang.engine import grouping
-from spmlang.engine.money import UNIT, to_units
+from spmlang.engine import dates, grouping, text
+from spmlang.engine.money import LIMIT, UNIT, decimal_to_units, to_units
 
 _NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _INTEGER_RE = r"^[+-]?\d+$"
@@ -34,7 +35,9 @@ class ColumnValues:
     ``values`` is numpy for numbers (money as int64 units, number/percent as
     float64, integer as int64, date as int64 days, bool) and Arrow for text.
     ``valid`` is True where a value is present and readable; ``invalid`` is True
-    where a value is present but cannot be read (the row will be rejected).
+    where a value is present but cannot be read (the row will be rejected). An
+    empty value (nothing, white space, a NaN as pandas writes a missing number)
+    is neither: it is empty, as an empty field of a CSV file is.
     """
 
     name: str
@@ -43,6 +46,7 @@ class ColumnValues:
     valid: np.ndarray
     invalid: np.ndarray
     raw: pa.Array | None  # the column as read (dropped once the rows that cannot be read are reported)
+    notes: pa.Array | None = None  # why a value cannot be read, where there is more to say (null elsewhere)
 
     @property
     def any_invalid(self) -> bool:
@@ -55,7 +59,8 @@ class JoinedColumn:
     """A column converted piece by piece (see LoadedTable.pieces), joined as its pieces come. Numbers are
     copied into one array as each piece is converted, so a piece's own arrays are let go at once (and their
     memory is used again by the next piece's); text pieces are joined at the end. A piece keeps ``raw`` only
-    where it has values that could not be read, to quote them; elsewhere that joins as empty."""
+    where it has values that could not be read, to quote them (and ``notes`` where it has any); elsewhere that
+    joins as empty."""
 
     def __init__(self, rows: int) -> None:
         self.rows = rows  # -1: not known until the last piece (numbers are then joined at the end too)
@@ -68,6 +73,7 @@ class JoinedColumn:
         self.invalid: list[np.ndarray] = []
         self.any_invalid = False
         self.raw: list[pa.Array | None] = []
+        self.notes: list[pa.Array | None] = []
 
     def add(self, piece: ColumnValues) -> None:
         size = len(piece.invalid)
@@ -85,6 +91,7 @@ class JoinedColumn:
         self.invalid.append(piece.invalid)
         self.any_invalid = self.any_invalid or piece.any_invalid
         self.raw.append(piece.raw)
+        self.notes.append(piece.notes)
         self.filled += size
 
     def result(self) -> ColumnValues:
@@ -112,18 +119,25 @@ class JoinedColumn:
             return ColumnValues(self.first.name, self.first.type, values, valid, grouping.uniform(False, self.filled),
                                 None)
         invalid = np.concatenate(self.invalid)
-        raw = None
+        raw = notes = None
         if invalid.any():
-            raw = pa.concat_arrays([pc.cast(piece, pa.string()) if piece is not None else
-                                    pa.nulls(len(piece_invalid), pa.string())
-                                    for piece, piece_invalid in zip(self.raw, self.invalid)])
-        return ColumnValues(self.first.name, self.first.type, values, valid, invalid, raw)
+            raw = _joined_text(self.raw, self.invalid)
+        if any(piece is not None for piece in self.notes):
+            notes = _joined_text(self.notes, self.invalid)
+        return ColumnValues(self.first.name, self.first.type, values, valid, invalid, raw, notes)
+
+
+def _joined_text(pieces: list[pa.Array | None], sizes: list[np.ndarray]) -> pa.Array:
+    """The pieces of a column as one text array, a piece that is None as nulls (of its size's length)."""
+    return pa.concat_arrays([pc.cast(piece, pa.string()) if piece is not None else pa.nulls(len(size), pa.string())
+                             for piece, size in zip(pieces, sizes)])
 
 
 
 
-def convert_column(array, spec: ColumnSpec, label: str) -> ColumnValues:
-    """Convert one input column to the type the plan declares for it."""
+def convert_column(array, spec: ColumnSpec, label: str, dates: tuple[int, int] | None = None) -> ColumnValues:
+    """Convert one input column to the type the plan declares for it. A date before ``dates[0]`` or from
+    ``dates[1]`` on (days), where given, is taken for one read in a wrong format: it cannot be read."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if pa.types.is_dictionary(array.type):
@@ -131,12 +145,20 @@ def convert_column(array, spec: ColumnSpec, label: str) -> ColumnValues:
             array = pa.DictionaryArray.from_arrays(array.indices, _as_text(array.dictionary))
         else:
             array = array.dictionary_decode()
+    if pa.types.is_floating(array.type):
+        array = _nan_as_null(array)
     present = _valid(array)
     try:
-        return _CONVERTERS[spec.type](array, spec, present)
+        if spec.type is Type.DATE:
+            column = _convert_date(array, spec, present, dates)
+        else:
+            column = _CONVERTERS[spec.type](array, spec, present)
     except _WrongType as error:
         raise InputError(f"the column is {array.type}, which cannot be read as {spec.type}", file=label,
                          column=spec.name, hint=str(error) or None, code="E502") from None
+    if column.any_invalid and spec.type is not Type.TEXT:
+        _blank_is_empty(column, array)
+    return column
 
 
 class _WrongType(Exception):
@@ -149,8 +171,31 @@ def _valid(array: pa.Array) -> np.ndarray:
     return array.is_valid().to_numpy(zero_copy_only=False)
 
 
-def _result(spec, values, valid, invalid, raw) -> ColumnValues:
-    return ColumnValues(spec.name, spec.type, values, valid & ~invalid if np.any(invalid) else valid, invalid, raw)
+def _result(spec, values, valid, invalid, raw, notes: pa.Array | None = None) -> ColumnValues:
+    return ColumnValues(spec.name, spec.type, values, valid & ~invalid if np.any(invalid) else valid, invalid, raw,
+                        notes)
+
+
+def _nan_as_null(array: pa.Array) -> pa.Array:
+    """A float column with its NaNs null: NaN is how pandas writes a missing number, and an empty value is
+    empty, as an empty CSV field is (infinity is a value, and cannot be read)."""
+    nan = pc.is_nan(array)
+    if not pc.any(nan).as_py():
+        return array
+    return pc.if_else(pc.fill_null(nan, False), pa.scalar(None, array.type), array)
+
+
+def _blank_is_empty(column: ColumnValues, array: pa.Array) -> None:
+    """Text of nothing or only white space (a parquet file's empty cells) is an empty value, not one that cannot
+    be read: looked for among the values that could not be read (few), not in the whole column."""
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return
+    rows = np.flatnonzero(column.invalid)
+    blank = rows[_empty(pc.utf8_trim_whitespace(array.take(pa.array(rows))))]
+    if blank.size == 0:
+        return
+    column.invalid = column.invalid.copy()
+    column.invalid[blank] = False  # and valid stays False: empty
 
 
 def _as_text(array: pa.Array) -> pa.Array:
@@ -192,9 +237,9 @@ def _readable(text: pa.Array, pattern: str) -> tuple[pa.Array, np.ndarray]:
     return pc.if_else(ok, text, pa.scalar("0")), ok.to_numpy(zero_copy_only=False)
 
 
-def _exact_units(text: pa.Array) -> np.ndarray | None:
-    """Numbers written as text, as exact int64 units, if every one is a plain decimal with at most six
-    decimals that fits; else None."""
+def _exact_units(text: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Numbers written as text, as exact int64 units and where they are too large to hold (see
+    _decimal_to_units), if every one is a plain decimal with at most six decimals; else None."""
     try:
         return _decimal_to_units(pc.cast(text, pa.decimal128(38, 6)))
     except pa.ArrowInvalid:
@@ -202,6 +247,10 @@ def _exact_units(text: pa.Array) -> np.ndarray | None:
 
 
 def _to_float(array: pa.Array, spec: ColumnSpec, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if array.type in _NARROW_FLOATS:
+        values = np.where(present, _as_written(array), 0.0)
+        invalid = present & ~np.isfinite(values)
+        return np.where(invalid, 0.0, values), invalid
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type):
         values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
         values = np.where(present, values, 0.0)
@@ -210,6 +259,23 @@ def _to_float(array: pa.Array, spec: ColumnSpec, present: np.ndarray) -> tuple[n
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         return _parse_numbers(array, spec, present, _NUMBER_RE)
     raise _WrongType("declare the column as text, or fix the file")
+
+
+# Floats narrower than float64: the magnitude from which their steps are wider than a cent (amounts that large
+# cannot be held to the cent), and their names.
+_NARROW_FLOATS = {pa.float32(): 2 ** 17, pa.float16(): 2 ** 4}
+_FLOAT_NAMES = {pa.float32(): "float32", pa.float16(): "float16"}
+
+
+def _as_written(array: pa.Array) -> np.ndarray:
+    """A float32 or float16 column as float64, each value through its shortest decimal text: the number that
+    was stored (0.085, not the 0.08500000089406967 float32 holds). Nulls are NaN."""
+    if array.type == pa.float32():  # Arrow writes the shortest text that reads back as the same float32
+        return pc.cast(pc.cast(array, pa.string()), pa.float64()).to_numpy(zero_copy_only=False)
+    halves = pc.fill_null(array, 0).to_numpy(zero_copy_only=False)  # float16: at most 65,536 distinct values
+    distinct, index = np.unique(halves, return_inverse=True)
+    shortest = np.array([float(np.format_float_positional(value, unique=True)) for value in distinct])
+    return np.where(_valid(array), shortest[index], np.nan)
 
 
 def _convert_number(array, spec, present):
@@ -249,29 +315,82 @@ def _convert_integer(array, spec, present):
 def _convert_money(array, spec, present):
     if pa.types.is_integer(array.type):
         values = _integers(array)
-        too_big = np.abs(values) > (2 ** 62) // UNIT
-        return _result(spec, np.where(too_big, 0, values) * UNIT, present, present & too_big, array)
+        too_big = present & ((values > _MOST) | (values < -_MOST))
+        return _result(spec, np.where(too_big, 0, values) * UNIT, present, too_big, array,
+                       _too_large(too_big, array))
     if pa.types.is_decimal(array.type):
-        units = _decimal_to_units(array)
-        if units is not None:
-            return _result(spec, np.where(present, units, 0), present, np.zeros(len(array), bool), array)
+        exact = _decimal_to_units(array)
+        if exact is not None:
+            units, too_big = exact
+            return _result(spec, units, present, too_big, array, _too_large(too_big, array))
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         # Every value plain digits with at most six decimals (the usual file): exact, and read in one pass.
-        units = _exact_units(trimmed(array)) if spec.format in (None, "1234.56") else None
-        if units is not None:
-            return _result(spec, np.where(present, units, 0), present, np.zeros(len(array), bool), array)
+        exact = _exact_units(trimmed(array)) if spec.format in (None, "1234.56") else None
+        if exact is not None:
+            units, too_big = exact
+            return _result(spec, units, present, too_big, array, _too_large(too_big, array))
         safe, ok = _readable(_clean_number_text(array, spec), _NUMBER_RE)  # $5, 1,234.56 (by the format)
-        units = _exact_units(safe)
-        if units is not None:
-            return _result(spec, np.where(present & ok, units, 0), present, present & ~ok, array)
+        exact = _exact_units(safe)
+        if exact is not None:
+            units, too_big = exact
+            return _result(spec, units, present, (present & ~ok) | too_big, array, _too_large(too_big, array))
     values, invalid = _to_float(array, spec, present)  # more than six decimals, 1e-9: through floats
-    too_big = np.abs(values) * UNIT > 2.0 ** 62
-    invalid = invalid | (present & too_big)
-    return _result(spec, to_units(np.where(invalid, 0.0, values) * UNIT), present, invalid, array)
+    coarse = None
+    if array.type in _NARROW_FLOATS:  # float32: 1,234,567.89 is held as 1,234,567.875
+        coarse = present & ~invalid & (np.abs(values) >= _NARROW_FLOATS[array.type])
+        invalid = invalid | coarse
+    units, too_big = _float_units(values, present & ~invalid, array, spec)
+    notes = _too_large(too_big, array)
+    if coarse is not None and coarse.any():
+        stored, limit = _FLOAT_NAMES[array.type], f"{_NARROW_FLOATS[array.type]:,}"
+        coarse_notes = _noted(coarse, array, f"' cannot be held to the cent: the column is stored as {stored}, "
+                                             f"whose steps are wider than a cent from {limit} up; store money as "
+                                             "decimal (or float64)")
+        notes = coarse_notes if notes is None else pc.coalesce(notes, coarse_notes)
+    return _result(spec, units, present, invalid | too_big, array, notes)
 
 
-def _decimal_to_units(array: pa.Array) -> np.ndarray | None:
-    """Exact decimal -> units, when every value fits in int64 units; None when one does not."""
+_MOST = LIMIT // UNIT  # the largest whole amount the engine holds
+LIMIT_TEXT = f"{LIMIT // UNIT:,}.{LIMIT % UNIT:06d}"  # less than this in magnitude: every amount the engine holds
+
+
+def _too_large(too_big: np.ndarray, array: pa.Array) -> pa.Array | None:
+    return _noted(too_big, array, f"' is too large: amounts must be less than {LIMIT_TEXT} in magnitude")
+
+
+def _noted(mask: np.ndarray, array: pa.Array, after: str) -> pa.Array | None:
+    """A note for each row of ``mask`` (the value quoted, then ``after``), null elsewhere; None if no row is."""
+    rows = np.flatnonzero(mask)
+    if rows.size == 0:
+        return None
+    quoted = pc.cast(array.take(pa.array(rows)), pa.string())
+    return text.spread(len(array), rows, text.join("'", quoted, after))
+
+
+def _float_units(values: np.ndarray, readable: np.ndarray, array: pa.Array, spec) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts read as floats (where ``readable``) to units, and where they are too large to hold. Near the
+    limit a float cannot tell (its steps there are ~1,000 units): such values are read again exactly."""
+    scaled = np.where(readable, values, 0.0) * UNIT
+    magnitude = np.abs(scaled)
+    too_big = magnitude >= float(LIMIT)
+    units = to_units(np.where(too_big, 0.0, scaled)) if too_big.any() else to_units(scaled)
+    if magnitude.size and magnitude.max() >= float(LIMIT) - 2.0 ** 14:
+        near = np.flatnonzero(readable & (np.abs(magnitude - float(LIMIT)) <= 2.0 ** 14))
+        taken = array.take(pa.array(near))
+        if pa.types.is_string(taken.type) or pa.types.is_large_string(taken.type):
+            exact = [Decimal(value) for value in _clean_number_text(taken, spec).to_pylist()]
+        else:
+            exact = [Decimal(value) for value in taken.to_pylist()]  # a float's own value, exactly
+        for row, value in zip(near.tolist(), exact):
+            held = decimal_to_units(value)
+            too_big[row] = abs(held) >= LIMIT
+            units[row] = 0 if too_big[row] else held
+    return units, too_big
+
+
+def _decimal_to_units(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact decimals to units (0 where null), and where a value is too large to hold (its units then 0): of
+    LIMIT units or more in magnitude. None if a value is wider than 38 digits at six decimals."""
     scale = array.type.scale
     if scale > 6 or not isinstance(array.type, pa.Decimal128Type):
         try:
@@ -286,15 +405,14 @@ def _decimal_to_units(array: pa.Array) -> np.ndarray | None:
     if array.null_count:
         present = _valid(array)
         low, high = np.where(present, low, 0), np.where(present, high, 0)
-    if not np.array_equal(high, low >> 63):
-        return None
     factor = 10 ** (6 - scale)
-    if factor == 1:
-        return low.copy()
-    limit = (2 ** 62) // factor
-    if np.any((low > limit) | (low < -limit)):  # not np.abs: it overflows on the smallest int64
-        return None
-    return low * factor
+    bound = -(-LIMIT // factor)  # the least value of LIMIT units or more
+    too_big = (high != low >> 63) | (low >= bound) | (low <= -bound)  # not np.abs: it overflows on the least int64
+    if too_big.any():
+        low = np.where(too_big, 0, low)
+    elif factor == 1:
+        return low.copy(), too_big
+    return low * factor, too_big
 
 
 def _convert_percent(array, spec, present):
@@ -401,7 +519,7 @@ def _convert_bool(array, spec, present):
 _DISTINCT_FIRST = 1 << 12
 
 
-def _convert_date(array, spec, present):
+def _convert_date(array, spec, present, plausible: tuple[int, int] | None = None):
     n = len(array)
     if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
         days = _integers(pc.cast(array if pa.types.is_date32(array.type) else pc.cast(array, pa.date32()), pa.int32()))
@@ -409,33 +527,15 @@ def _convert_date(array, spec, present):
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         raise _WrongType("dates in a file are text (with `column NAME date \"FORMAT\"`) or a date type")
     if n <= _DISTINCT_FIRST:
-        days, ok = _parse_dates(array, spec.format)
+        days, ok = dates.parse(array, spec.format, plausible)
         return _result(spec, days, present, present & ~ok, array)
     # A year has a few hundred days: each distinct text is read once, then spread to its rows.
     encoded = pc.dictionary_encode(array)
     if len(encoded.dictionary) == 0:  # no date at all
         return _result(spec, np.zeros(n, np.int64), present, np.zeros(n, bool), array)
-    days, ok = _parse_dates(encoded.dictionary, spec.format)
+    days, ok = dates.parse(encoded.dictionary, spec.format, plausible)
     index = _integers(encoded.indices)  # 0 where null: masked by present
     return _result(spec, np.where(present, days[index], 0), present, present & ~ok[index], array)
-
-
-def _parse_dates(text: pa.Array, fmt: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Dates written as text in ``fmt``: (int64 days, where readable)."""
-    fmt = fmt or "%Y-%m-%d"
-    text = pc.utf8_trim_whitespace(text)
-    parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-    # strptime normalises impossible dates (31-02 becomes 03-03): format the date
-    # back and compare, ignoring zero padding, so that such values are invalid.
-    back = pc.strftime(parsed, format=fmt)
-    same = pc.equal(_unpadded(pc.utf8_lower(back)), _unpadded(pc.utf8_lower(text)))
-    ok = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
-    days = pc.cast(pc.cast(parsed, pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
-    return np.where(ok, np.nan_to_num(days.astype(np.float64)), 0).astype(np.int64), ok
-
-
-def _unpadded(text: pa.Array) -> pa.Array:
-    return pc.replace_substring_regex(text, r"(^|[^0-9])0+([0-9])", r"\1\2")
 
 
 _CONVERTERS = {
@@ -444,6 +544,5 @@ _CONVERTERS = {
     Type.NUMBER: _convert_number,
     Type.PERCENT: _convert_percent,
     Type.MONEY: _convert_money,
-    Type.DATE: _convert_date,
     Type.BOOL: _convert_bool,
 }

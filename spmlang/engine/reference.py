@@ -53,8 +53,9 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
         bad = np.flatnonzero(values.invalid)
         if bad.size:
             row = int(bad[0])
-            raw = values.raw[row].as_py()
-            raise InputError(f"'{raw}' is not {column_spec.type}", file=loaded.label, column=name,
+            note = values.notes[row].as_py() if values.notes is not None else None  # too large, say
+            message = note or f"'{values.raw[row].as_py()}' is not {column_spec.type}"
+            raise InputError(message, file=loaded.label, column=name,
                              row=row + 1 + loaded.row_offset, code="E504",
                              hint=f"{bad.size} value(s) in this column cannot be read; reference tables must be clean")
         columns[name] = values
