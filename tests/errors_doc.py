@@ -83,7 +83,8 @@ CODES = {
     "E503": ("No data for a table", "The plan needs quotas, targets, a roster or a lookup table, and none was "
              "given.", "Pass it (`--quotas PATH` ...) or write its rows in the plan."),
     "E504": ("A bad reference table", "Quotas, targets, rosters and lookup tables must be clean: every value "
-             "readable, periods of the plan, no duplicates, no cycles.", "Fix the file at the row named."),
+             "readable, periods of the plan, no duplicates, no cycles, no negative quota or target.",
+             "Fix the file (or the plan's rows) at the row named."),
     "E505": ("A file outside the plan's folder", "A plan is data: it may name files only inside its own folder.",
              "Pass the file on the command line, or allow it with `--allow-outside-paths`."),
     "E506": ("A file that cannot be written", "The ledger, rejects, statements or a report cannot be written "

@@ -338,3 +338,26 @@ def test_a_value_no_rule_needs_may_be_empty(tmp_path):
     table = pa.table({"id": ["G1", "G2"], "rep": ["ann"] * 2, "day": ["2027-01-05"] * 2, "product": ["GTX Pro"] * 2,
                       "amount": ["1000"] * 2, "discount": pa.array([0.1, float("nan")])})
     assert spmlang.loads(text).run(table).accounting["credited"] == 2
+
+
+QUOTAS_IN_PLAN = "    ann 2027-Q2 $100,000\n"
+
+
+@pytest.mark.parametrize("where, message", [
+    ("plan", "bad.spm:20:5, column 'amount': the quota -100,000.00 is negative"),
+    ("quotas.csv", "quotas.csv, row 3, column 'amount': the quota -2,500.50 is negative"),
+    ("targets.csv", "targets.csv, row 2, column 'amount': the target incentive -100.00 is negative"),
+])
+def test_a_negative_quota_or_target_is_an_error_naming_its_row(spm, tmp_path, where, message):
+    text = PLAN.replace("POLICY", "") + "component bonus {\n  pay 10% of target once when attainment >= 100%\n}\n"
+    if where == "plan":
+        text = text.replace(QUOTAS_IN_PLAN, QUOTAS_IN_PLAN.replace("$100,000", "-$100,000"))
+    (tmp_path / "quotas.csv").write_text("payee,period,amount\nann,2027-Q1,100\nann,2027-Q2,-2500.50\n")
+    (tmp_path / "targets.csv").write_text("payee,amount\nann,-100\n" if where == "targets.csv" else
+                                          "payee,amount\nann,100\n")
+    (tmp_path / "bad.spm").write_text(text)
+    (tmp_path / "deals.csv").write_text(HEADER + GOOD)
+    args = ["--targets", "targets.csv"] + (["--quotas", "quotas.csv"] if where == "quotas.csv" else [])
+    result = spm("run", "bad.spm", "--deals", "deals.csv", *args, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"error[E504]: {message}" in result.stderr, result.stderr
