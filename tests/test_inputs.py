@@ -447,7 +447,8 @@ def test_dates_read_in_a_wrong_format_are_rejected_before_filters_and_within_a_c
             ("A5", "2127-01-01"), ("A6", "2027-05-05"), ("A7", "0999-05-05")]
     table = pa.table({"id": [r[0] for r in rows], "rep": ["ann"] * len(rows), "day": [r[1] for r in rows],
                       "product": ["GTX Pro"] * len(rows), "amount": ["10"] * len(rows)})
-    text = PLAN.replace("DATE_FORMAT", "").replace("MONEY_FORMAT", "").replace("  key id", "  where big: amount > 50\n  key id")
+    text = PLAN.replace("DATE_FORMAT", "").replace("MONEY_FORMAT", "")
+    text = text.replace("  key id", "  where big: amount > 50\n  key id")
     result = spmlang.loads(text, "inputs.spm").run(table)  # every row fails the filter: those that cannot be read
     fates = {r["key"]: r["reason"] for r in result.rejects.to_pylist()}  # are rejected first
     assert fates == {"A1": "invalid_value", "A2": "invalid_value", "A5": "invalid_value", "A7": "invalid_value"}

@@ -133,11 +133,11 @@ def _joined_text(pieces: list[pa.Array | None], sizes: list[np.ndarray]) -> pa.A
                              for piece, size in zip(pieces, sizes)])
 
 
-
-
-def convert_column(array, spec: ColumnSpec, label: str, dates: tuple[int, int] | None = None) -> ColumnValues:
-    """Convert one input column to the type the plan declares for it. A date before ``dates[0]`` or from
-    ``dates[1]`` on (days), where given, is taken for one read in a wrong format: it cannot be read."""
+def convert_column(array, spec: ColumnSpec, label: str,
+                   plausible_dates: tuple[int, int] | None = None) -> ColumnValues:
+    """Convert one input column to the type the plan declares for it. A date written as text before
+    ``plausible_dates[0]`` or from ``plausible_dates[1]`` on (days), where given, was read in a wrong format:
+    it cannot be read (see dates.plausible)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if pa.types.is_dictionary(array.type):
@@ -150,7 +150,7 @@ def convert_column(array, spec: ColumnSpec, label: str, dates: tuple[int, int] |
     present = _valid(array)
     try:
         if spec.type is Type.DATE:
-            column = _convert_date(array, spec, present, dates)
+            column = _convert_date(array, spec, present, plausible_dates)
         else:
             column = _CONVERTERS[spec.type](array, spec, present)
     except _WrongType as error:
@@ -351,11 +351,11 @@ def _convert_money(array, spec, present):
 
 
 _MOST = LIMIT // UNIT  # the largest whole amount the engine holds
-LIMIT_TEXT = f"{LIMIT // UNIT:,}.{LIMIT % UNIT:06d}"  # less than this in magnitude: every amount the engine holds
+_LIMIT_TEXT = f"{LIMIT // UNIT:,}.{LIMIT % UNIT:06d}"  # less than this in magnitude: every amount the engine holds
 
 
 def _too_large(too_big: np.ndarray, array: pa.Array) -> pa.Array | None:
-    return _noted(too_big, array, f"' is too large: amounts must be less than {LIMIT_TEXT} in magnitude")
+    return _noted(too_big, array, f"' is too large: amounts must be less than {_LIMIT_TEXT} in magnitude")
 
 
 def _noted(mask: np.ndarray, array: pa.Array, after: str) -> pa.Array | None:

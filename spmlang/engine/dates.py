@@ -64,13 +64,13 @@ def wrong_format_notes(raw: pa.Array, invalid: np.ndarray, column: str, fmt: str
     far = texts.filter(pa.array(readable))
     read_as = np.datetime_as_string(days[readable].astype("datetime64[D]"))
     shown = f'"{fmt}"' if fmt else f'"{DEFAULT}" (the default)'
-    fix = what_to_declare(texts, column, fmt or DEFAULT, calendar)
+    fix = _what_to_declare(texts, column, fmt or DEFAULT, calendar)
     messages = [f"'{text}' reads as {date} in the format {shown}, a century or more from the plan year: the "
                 f"column's format looks wrong; {fix}" for text, date in zip(far.to_pylist(), read_as)]
     return pc.take(pa.array(messages, pa.string()), pc.index_in(raw, value_set=far))
 
 
-def what_to_declare(texts: pa.Array, column: str, current: str, calendar: PlanCalendar) -> str:
+def _what_to_declare(texts: pa.Array, column: str, current: str, calendar: PlanCalendar) -> str:
     """The format (other than ``current``) that reads the most ``texts`` as dates less than a century from
     the plan year, and of those the one whose dates lie nearest it; every one of them if that leaves several
     (``01-03-17`` is the 1st of March or the 3rd of January), as a declaration to write."""

@@ -390,7 +390,8 @@ def _require_columns(available: list[str], needed: list[str], label: str, path: 
         if name in available[first + 1:]:
             second = available.index(name, first + 1)
             spreadsheet = path is not None and FORMATS.get(path.suffix.lower()) == "csv"
-            places = [f"{place + 1} ({_letters(place)})" if spreadsheet else f"{place + 1}" for place in (first, second)]
+            places = [f"{place + 1} ({_letters(place)})" if spreadsheet else f"{place + 1}"
+                      for place in (first, second)]
             raise InputError(f"the column '{name}' appears twice: columns {places[0]} and {places[1]}", file=label,
                              column=name, code="E507", hint="rename or remove one of them: spm cannot tell which "
                                                             "to read")
