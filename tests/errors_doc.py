@@ -75,9 +75,10 @@ CODES = {
              "file after its plan."),
     "E422": ("A test that gives or checks nothing", "A test needs transactions and at least one expectation.",
              "Add them."),
-    "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, not readable as its type, or a "
-             "CSV file whose text is not UTF-8.", "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; "
-             "save CSV files as UTF-8."),
+    "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, not readable as its type, a "
+             "CSV file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
+             "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV files as UTF-8; quote values "
+             "that hold the delimiter."),
     "E501": ("A declared column missing from the data", "The plan declares a column the file does not have.",
              "Fix the column's name in the plan or in the file (the hint lists the file's columns)."),
     "E502": ("A column of the wrong type", "The file's column cannot be read as the declared type (a number "
@@ -85,13 +86,17 @@ CODES = {
     "E503": ("No data for a table", "The plan needs quotas, targets, a roster or a lookup table, and none was "
              "given.", "Pass it (`--quotas PATH` ...) or write its rows in the plan."),
     "E504": ("A bad reference table", "Quotas, targets, rosters and lookup tables must be clean: every value "
-             "readable, periods of the plan, no duplicates, no cycles.", "Fix the file at the row named."),
+             "readable, periods of the plan, no duplicates, no cycles, no negative quota or target.",
+             "Fix the file (or the plan's rows) at the row named."),
     "E505": ("A file outside the plan's folder", "A plan is data: it may name files only inside its own folder.",
              "Pass the file on the command line, or allow it with `--allow-outside-paths`."),
     "E506": ("A file that cannot be written", "The ledger, rejects, statements or a report cannot be written "
              "where asked: the path is a folder, a part of it is a file, no permission, a full disk. Paths are checked "
              "before the run; a write that fails midway leaves what the path held before.",
              "Choose another path, or free some space."),
+    "E507": ("A column appears twice", "A file or table the plan reads has two columns of one name (two `amount` "
+             "headers in a CSV file, two keys of one name in a JSON object); spm cannot tell which to read. Columns "
+             "the plan does not read may repeat.", "Rename or remove one of them."),
     "E508": ("A manifest that names a file outside the folders verify reads", "A run's manifest is data: `spm "
              "verify` reads the plan and inputs it names only under the ledger's folder, the current folder or a "
              "folder named with `--root DIR`, never anywhere else on the disk.", "Verify from a folder that holds "
@@ -117,7 +122,7 @@ error`), and `--strict` makes them all errors (E510).
 
 | reason | example message | fix |
 |---|---|---|
-| `invalid_value` | cannot read '31-02-17' as a date in the format "%d-%m-%y" | fix the value, or declare the right type or format |
+| `invalid_value` | cannot read '31-02-17' as a date in the format "%d-%m-%y" / '01-03-27' reads as 0001-03-27 in the format "%Y-%m-%d" (the default), a century or more from the plan year: the column's format looks wrong; declare `column day date "%d-%m-%y"` / '5000000000000' is too large | fix the value, or declare the right type or format |
 | `missing_value` | the payee (rep) is empty | fill it in, or exclude such rows with a `where` filter |
 | `missing_lookup` | 'GTXPro' is not in table products (did you mean 'GTX Pro'?) | add the key, give the table a `default`, or map it (`replace(product, "GTXPro", "GTX Pro")`) |
 | `outside_year` | the date 2028-01-05 is outside the plan year (2027-01-01 to 2027-12-31) | run the plan over its year, or filter |

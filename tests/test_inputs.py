@@ -115,8 +115,9 @@ def test_parquet_with_native_types_nan_and_infinity(tmp_path):
     path = tmp_path / "deals.parquet"
     pq.write_table(table, path)
     result = plan().run(path)
+    # NaN is how pandas writes a missing number: empty, as None is; infinity is a value that cannot be read
     assert [(r["key"], r["reason"]) for r in result.rejects.to_pylist()] == [
-        ("x2", "invalid_value"), ("x3", "invalid_value"), ("x4", "missing_value")]
+        ("x2", "missing_value"), ("x3", "invalid_value"), ("x4", "missing_value")]
     assert result.ledger.column("amount").to_pylist() == [Decimal("50.01")]
 
 
@@ -193,16 +194,14 @@ def test_dictionary_encoded_text_gives_the_same_ledger(tmp_path):
 def test_decimal_money_converts_to_exact_units_at_any_scale(scale, digits, offset):
     from decimal import ROUND_HALF_UP
 
-    from spmlang.engine.inputs import _decimal_to_units
+    from spmlang.engine.columns import _decimal_to_units
 
     values = [None if v is None else Decimal(v).scaleb(-scale) for v in digits]
     array = pa.array([None] * offset + values, pa.decimal128(38, scale)).slice(offset)
-    units = _decimal_to_units(array)
-    exact = [None if v is None else int((v * 1_000_000).to_integral_value(ROUND_HALF_UP)) for v in values]
-    if any(u is not None and abs(u) > 2 ** 62 for u in exact):
-        assert units is None
-    else:
-        assert [u for u, v in zip(units.tolist(), values) if v is not None] == [u for u in exact if u is not None]
+    units, too_big = _decimal_to_units(array)
+    exact = [0 if v is None else int((v * 1_000_000).to_integral_value(ROUND_HALF_UP)) for v in values]
+    assert too_big.tolist() == [abs(u) >= 2 ** 62 for u in exact]  # what the engine cannot hold, value by value
+    assert units.tolist() == [0 if abs(u) >= 2 ** 62 else u for u in exact]
 
 
 def _deals_table(rows: list[tuple]) -> pa.Table:
@@ -263,7 +262,7 @@ def test_a_parquet_file_damaged_inside_is_an_input_error(tmp_path):
 
 
 def test_the_white_space_spm_looks_for_is_what_arrow_trims():
-    from spmlang.engine.inputs import _WHITE
+    from spmlang.engine.columns import _WHITE
 
     every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     by_arrow = pc.utf8_trim_whitespace(pa.array(["a" + c for c in every] + [c + "a" for c in every])).to_pylist()
@@ -276,7 +275,7 @@ def test_the_white_space_spm_looks_for_is_what_arrow_trims():
                                                     "\u00c2", "\u1680", "\u2028"]), max_size=5), max_size=12),
        st.integers(0, 3), st.booleans(), st.booleans())
 def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, large, encoded):
-    from spmlang.engine.inputs import trimmed
+    from spmlang.engine.columns import trimmed
 
     array = pa.array(values, pa.large_string() if large else pa.string())[start:]
     for part in [array, *(array.slice(i, 1) for i in range(len(array)))]:  # alone, a value decides the look
@@ -289,7 +288,7 @@ def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, la
 def _convert(values, kind, fmt=None):
     from spmlang.check.model import ColumnSpec
     from spmlang.diagnostics import Span
-    from spmlang.engine.inputs import convert_column
+    from spmlang.engine.columns import convert_column
 
     column = convert_column(pa.array(values, pa.string()), ColumnSpec("c", kind, fmt, Span("p.spm", 1, 1, 1, 1)), "f")
     return np.asarray(column.values), np.asarray(column.valid, bool), np.asarray(column.invalid, bool)
@@ -301,9 +300,9 @@ def _convert(values, kind, fmt=None):
                 min_size=1, max_size=40), st.sampled_from([None, "%Y-%m-%d"]))
 def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
     from spmlang.check.model import Type
-    from spmlang.engine import inputs
+    from spmlang.engine import columns
 
-    values = (pattern * (inputs._DISTINCT_FIRST // len(pattern) + 2))[:inputs._DISTINCT_FIRST + 7]
+    values = (pattern * (columns._DISTINCT_FIRST // len(pattern) + 2))[:columns._DISTINCT_FIRST + 7]
     whole = _convert(values, Type.DATE, fmt)  # read a distinct text at a time
     alone = [_convert([v], Type.DATE, fmt) for v in pattern]  # each read by itself
     for got, single in zip(whole, zip(*alone)):
@@ -337,12 +336,123 @@ def test_a_long_column_of_many_distinct_dates_reads_each():
     import datetime as dt
 
     from spmlang.check.model import Type
-    from spmlang.engine import inputs
+    from spmlang.engine import columns
 
     start = dt.date(2020, 1, 1)
-    texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(inputs._DISTINCT_FIRST * 2)]
+    texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(columns._DISTINCT_FIRST * 2)]
     values, valid, invalid = _convert(texts + [None, "2027-02-30"], Type.DATE)
     assert values[:-2].tolist() == [(start - dt.date(1970, 1, 1)).days + i for i in range(len(texts))]
     assert valid.tolist()[-2:] == [False, False] and invalid.tolist()[-2:] == [False, True]
-    values, valid, invalid = _convert([None] * (inputs._DISTINCT_FIRST + 1), Type.DATE)
+    values, valid, invalid = _convert([None] * (columns._DISTINCT_FIRST + 1), Type.DATE)
     assert not valid.any() and not invalid.any()
+
+
+def _money_rejects(amounts: pa.Array, **kwargs) -> tuple[list, list]:
+    """The amounts credited (as the ledger holds them) and the rejects' messages, for one row per amount."""
+    n = len(amounts)
+    table = pa.table({"id": [f"k{i}" for i in range(n)], "rep": ["ann"] * n, "day": ["2027-02-01"] * n,
+                      "product": ["GTX Pro"] * n, "amount": amounts})
+    result = plan(**kwargs).run(table)
+    return ([(line["txn"], str(line["credit"])) for line in result.ledger.to_pylist()],
+            [(r["key"], r["reason"], r["message"]) for r in result.rejects.to_pylist()])
+
+
+TOO_LARGE = "is too large: amounts must be less than 4,611,686,018,427.387904 in magnitude"
+
+
+@pytest.mark.parametrize("amounts", [
+    pa.array(["4611686018427.387903", "4611686018427.387904", "-4611686018427.387904", "9000000000000"]),
+    pa.array([Decimal("4611686018427.387903"), Decimal("4611686018427.387904"), Decimal("-4611686018427.387904"),
+              Decimal("9000000000000")], pa.decimal128(19, 6)),
+    # more than six decimals: read through floats, whose steps there are ~0.001; decided exactly
+    pa.array(["4611686018427.3879034", "4611686018427.3879035", "-4611686018427.38790351", "9e12"]),
+])
+def test_an_amount_too_large_to_hold_says_so_and_gives_the_limit(amounts):
+    from spmlang.engine.money import LIMIT
+
+    assert LIMIT == 2 ** 62
+    credited, rejects = _money_rejects(amounts)
+    assert [key for key, _ in credited] == ["k0"]  # the largest amount below 2**62 millionths is held
+    assert [(key, reason) for key, reason, _ in rejects] == [("k1", "invalid_value"), ("k2", "invalid_value"),
+                                                             ("k3", "invalid_value")]
+    assert all(message.endswith(f"' {TOO_LARGE}") for _, _, message in rejects), rejects
+
+
+def test_a_whole_amount_too_large_to_hold_says_so():
+    from spmlang.check.model import ColumnSpec, Type
+    from spmlang.diagnostics import Span
+    from spmlang.engine.columns import convert_column
+
+    spec = ColumnSpec("amount", Type.MONEY, None, Span("p.spm", 1, 1, 1, 1))
+    column = convert_column(pa.array([4_611_686_018_427, 4_611_686_018_428, -2 ** 63], pa.int64()), spec, "f")
+    assert column.invalid.tolist() == [False, True, True]  # the least int64 too, whose np.abs is itself
+    assert column.notes.to_pylist() == [None, f"'4611686018428' {TOO_LARGE}", f"'{-2 ** 63}' {TOO_LARGE}"]
+
+
+def test_float32_amounts_are_read_as_written_or_rejected_where_float32_has_no_cents():
+    credited, rejects = _money_rejects(pa.array([131071.99, 12345.67, 0.07, 1234567.89], pa.float32()))
+    assert credited == [("k0", "131071.99"), ("k1", "12345.67"), ("k2", "0.07")]
+    assert rejects == [("k3", "invalid_value", "'1234567.9' cannot be held to the cent: the column is stored as "
+                        "float32, whose steps are wider than a cent from 131,072 up; store money as decimal (or "
+                        "float64)")]
+    credited, rejects = _money_rejects(pa.array(np.array([15.99, 16.5], np.float16)))
+    assert credited == [("k0", "15.99")] and "stored as float16, whose steps are wider than a cent from 16 up" in \
+        rejects[0][2]
+
+
+@pytest.mark.parametrize("kind", ["number", "percent", "money"])
+def test_float32_numbers_are_the_numbers_written(kind):
+    from spmlang.check.model import ColumnSpec, Type
+    from spmlang.diagnostics import Span
+    from spmlang.engine.columns import convert_column
+
+    spec = ColumnSpec("c", Type(kind), None, Span("p.spm", 1, 1, 1, 1))
+    values = [0.085, 0.1, 1234.56, None]
+    for narrow in (pa.array(values, pa.float32()), pa.array(np.array(values, np.float16)).cast(pa.float16())):
+        column = convert_column(narrow, spec, "f")
+        expected = [0.085, 0.1, 1234.56] if narrow.type == pa.float32() else [0.085, 0.1]  # float16: up to 16
+        got = np.asarray(column.values)[:len(expected)]
+        if kind == "money":
+            assert got.tolist() == [round(v * 1_000_000) for v in expected]
+        else:
+            assert got.tolist() == expected  # 0.085, not float32's 0.08500000089406967
+        assert not column.valid[3] and not column.invalid[3]
+
+
+@pytest.mark.parametrize("days, read_as, fix", [
+    (["01-03-27", "15-03-27"], "'01-03-27' reads as 0001-03-27", 'declare `column day date "%d-%m-%y"`'),
+    (["01-03-27", "05-03-27"], "'01-03-27' reads as 0001-03-27",
+     'declare `column day date "%d-%m-%y"` (day-month-year) or "%m-%d-%y" (month-day-year)'),
+    (["27-03-15", "27-12-01"], "'27-03-15' reads as 0027-03-15", 'declare `column day date "%y-%m-%d"`'),
+    (["0027-01-05"], "'0027-01-05' reads as 0027-01-05",
+     'declare the format its dates are written in, such as `column day date "%d-%m-%Y"`'),
+])
+def test_a_date_that_reads_centuries_from_the_plan_year_names_the_format_to_declare(tmp_path, days, read_as, fix):
+    deals = tmp_path / "deals.csv"
+    deals.write_text("id,rep,day,product,amount\n" + "".join(f"A{i},ann,{day},GTX Pro,10\n" for i, day in
+                                                             enumerate(days)))
+    result = plan().run(deals)
+    rejects = result.rejects.to_pylist()
+    assert [(r["reason"], r["column"]) for r in rejects] == [("invalid_value", "day")] * len(days)
+    assert rejects[0]["message"] == (f"{read_as} in the format \"%Y-%m-%d\" (the default), a century or more from "
+                                     f"the plan year: the column's format looks wrong; {fix}")
+    (warning,) = result.summary().warnings
+    assert warning.endswith(f"The first: {rejects[0]['message']}")  # the hint, where a run that pays nothing shows it
+    if "such as" not in fix:  # the format suggested reads them all
+        assert plan(fix.split('"')[1]).run(deals).accounting["credited"] == len(days)
+
+
+def test_dates_read_in_a_wrong_format_are_rejected_before_filters_and_within_a_century_are_dates():
+    rows = [("A1", "01-03-27"), ("A2", "1927-12-31"), ("A3", "1928-01-01"), ("A4", "2126-12-31"),
+            ("A5", "2127-01-01"), ("A6", "2027-05-05"), ("A7", "0999-05-05")]
+    table = pa.table({"id": [r[0] for r in rows], "rep": ["ann"] * len(rows), "day": [r[1] for r in rows],
+                      "product": ["GTX Pro"] * len(rows), "amount": ["10"] * len(rows)})
+    text = PLAN.replace("DATE_FORMAT", "").replace("MONEY_FORMAT", "")
+    text = text.replace("  key id", "  where big: amount > 50\n  key id")
+    result = spmlang.loads(text, "inputs.spm").run(table)  # every row fails the filter: those that cannot be read
+    fates = {r["key"]: r["reason"] for r in result.rejects.to_pylist()}  # are rejected first
+    assert fates == {"A1": "invalid_value", "A2": "invalid_value", "A5": "invalid_value", "A7": "invalid_value"}
+    assert result.accounting["excluded"] == {"big": 3}
+    long = pa.table({name: pa.array(list(values) * 700) for name, values in zip(table.column_names, table.columns)})
+    long = long.set_column(0, "id", pa.array([f"k{i}" for i in range(long.num_rows)]))  # read by distinct text
+    assert plan().run(long).accounting["rejected"] == {"invalid_value": 4 * 700, "outside_year": 2 * 700}

@@ -99,6 +99,16 @@ class RowAccounting:
             "rejected": rejected,
         }
 
+    def first_messages(self) -> dict[str, str]:
+        """For each reason rows were rejected for, the message of the first such row in the file."""
+        first: dict[str, tuple[int, str]] = {}
+        for rejection in self._rejections:
+            row = int(rejection.rows[0])
+            if rejection.reason not in first or row < first[rejection.reason][0]:
+                message = rejection.message if isinstance(rejection.message, str) else rejection.message[0].as_py()
+                first[rejection.reason] = (row, message)
+        return {reason: message for reason, (row, message) in first.items()}
+
     def excluded(self, keys: pa.Array) -> pa.Table:
         """One row per excluded input row: its number in the file, key, and the filter that excluded it."""
         rows = np.flatnonzero(self.state == EXCLUDED)

@@ -21,7 +21,8 @@ from spmlang.check.model import TableSpec
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Issue, Vec, const_value, on_text, plain_text
-from spmlang.engine.inputs import ColumnValues, LoadedTable, available_columns, convert_column, load_table
+from spmlang.engine.columns import ColumnValues, convert_column
+from spmlang.engine.inputs import LoadedTable, available_columns, load_table
 from spmlang.engine.money import UNIT, to_units
 
 
@@ -52,8 +53,9 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
         bad = np.flatnonzero(values.invalid)
         if bad.size:
             row = int(bad[0])
-            raw = values.raw[row].as_py()
-            raise InputError(f"'{raw}' is not {column_spec.type}", file=loaded.label, column=name,
+            note = values.notes[row].as_py() if values.notes is not None else None  # too large, say
+            message = note or f"'{values.raw[row].as_py()}' is not {column_spec.type}"
+            raise InputError(message, file=loaded.label, column=name,
                              row=row + 1 + loaded.row_offset, code="E504",
                              hint=f"{bad.size} value(s) in this column cannot be read; reference tables must be clean")
         columns[name] = values
@@ -231,6 +233,7 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
     amounts = np.asarray(amount_column.values, dtype=np.int64)
     if amount_column.type is not Type.MONEY:  # counted credit: quotas are numbers of units
         amounts = to_units(np.asarray(amount_column.values, dtype=np.float64) * UNIT)
+    _not_negative(data, amounts, amount_column.type)
     by_payee: dict[str, np.ndarray] = {}
     if spec.per == "year":
         for row, (payee, amount) in enumerate(zip(payees, amounts)):
@@ -255,6 +258,23 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
         seen.add((payee, period))
         by_payee.setdefault(payee, np.zeros(calendar.count, dtype=np.int64))[period] = int(amount)
     return PayeeAmounts(spec.kind, by_payee, data.label)
+
+
+def _not_negative(data: TableData, amounts: np.ndarray, type_: Type) -> None:
+    """A negative quota would make attainment negative (its period's rows then rejected, the year's attainment
+    inflated), a negative target a clawback no plan asked for: either is an error naming the row."""
+    negative = np.flatnonzero(amounts < 0)
+    if negative.size == 0:
+        return
+    spec, row = data.spec, int(negative[0])
+    amount = Decimal(int(amounts[row])) / UNIT
+    shown = f"{amount:,.2f}" if type_ is Type.MONEY else f"{amount.normalize():,f}"
+    what = "quota" if spec.kind == "quotas" else "target incentive"
+    where = dict(file=data.label, row=row + 1 + data.row_offset)
+    if data.loaded is None and spec.row_spans:  # rows written in the plan: the row's place in it
+        where = dict(file=str(spec.row_spans[row]), row=None)
+    raise InputError(f"the {what} {shown} is negative", column=spec.roles["amount"], code="E504",
+                     hint=f"a {what} is zero or more ({negative.size} negative row(s) in this table)", **where)
 
 
 def _spread(amount: int, periods: int) -> np.ndarray:

@@ -23,7 +23,10 @@ from spmlang.engine import grouping, parallel, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
-from spmlang.engine.inputs import ColumnValues, JoinedColumn, LoadedTable, convert_column
+from spmlang.engine.columns import ColumnValues, JoinedColumn, convert_column
+from spmlang.engine.dates import plausible as plausible_dates
+from spmlang.engine.dates import wrong_format_notes
+from spmlang.engine.inputs import LoadedTable
 from spmlang.engine.money import UNIT, to_units
 
 _SHARE_TOLERANCE = 1e-9
@@ -97,13 +100,14 @@ def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
 def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, calendar: PlanCalendar,
                       strict: bool) -> Transactions:
     source = plan.transactions
-    columns = _converted(loaded, source.columns)
+    columns = _converted(loaded, source.columns, plausible_dates(calendar))
     n = loaded.rows  # known once read (a CSV file's rows are counted as its pieces come)
     accounting = RowAccounting(n, loaded.label, loaded.row_offset, source.policies, strict,
                                [f.name for f in source.filters])
     for name, column in columns.items():
         if column.any_invalid:
-            accounting.reject(column.invalid, "invalid_value", _unreadable(column, source.columns[name]), name)
+            accounting.reject(column.invalid, "invalid_value", _unreadable(column, source.columns[name], calendar),
+                              name)
         column.raw = None  # read as it was only to say what could not be read
 
     frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
@@ -151,10 +155,11 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
                         key_rank, dates, calendar, credit, payee_names, shares)
 
 
-def _converted(loaded: LoadedTable, specs: dict) -> dict[str, ColumnValues]:
+def _converted(loaded: LoadedTable, specs: dict, plausible: tuple[int, int]) -> dict[str, ColumnValues]:
     """Every declared column converted to its type, piece by piece (see LoadedTable.pieces), on every core:
     Arrow's kernels and numpy let go of the GIL, and the next piece is read while one is converted. A column
-    that cannot be read raises, the first in declaration order.
+    that cannot be read raises, the first in declaration order. A date outside the ``plausible`` days was read
+    in a wrong format (see dates.plausible).
 
     At most two pieces are held as read, the one being converted and the next (a table given in memory is one
     piece: the table), and a piece's converted columns are joined into the whole as they come (see
@@ -162,7 +167,7 @@ def _converted(loaded: LoadedTable, specs: dict) -> dict[str, ColumnValues]:
     joined = {name: JoinedColumn(loaded.rows) for name in specs}
 
     def convert(array, name: str) -> None:
-        column = convert_column(array, specs[name], loaded.label)
+        column = convert_column(array, specs[name], loaded.label, plausible)
         if not column.any_invalid:
             column.raw = None
         joined[name].add(column)
@@ -190,8 +195,13 @@ def plan_text(plan: CheckedPlan, span) -> str:
     return lines[span.line - 1][span.column - 1:].strip()
 
 
-def _unreadable(column: ColumnValues, spec) -> pa.Array:
+def _unreadable(column: ColumnValues, spec, calendar: PlanCalendar) -> pa.Array:
+    """Why each value of ``column`` that cannot be read cannot be: its note if it has one (too large, a date
+    that reads centuries from the plan year), else that it cannot be read as its type."""
     raw = pc.cast(column.raw, pa.string()) if not pa.types.is_string(column.raw.type) else column.raw
+    notes = column.notes
+    if spec.type is Type.DATE:
+        notes = wrong_format_notes(raw, column.invalid, spec.name, spec.format, calendar)
     what = {Type.MONEY: "an amount of money", Type.NUMBER: "a number", Type.INTEGER: "a whole number",
             Type.PERCENT: "a percentage", Type.DATE: "a date", Type.BOOL: "true or false",
             Type.TEXT: "text"}[spec.type]
@@ -200,7 +210,8 @@ def _unreadable(column: ColumnValues, spec) -> pa.Array:
     if spec.type is Type.MONEY or spec.type is Type.NUMBER:
         if not spec.format:
             what += " (write 1234.56, or declare a format such as \"1,234.56\")"
-    return text.join("cannot read '", pc.fill_null(raw, ""), f"' as {what}")
+    unreadable = text.join("cannot read '", pc.fill_null(raw, ""), f"' as {what}")
+    return unreadable if notes is None else pc.coalesce(notes, unreadable)
 
 
 def _key_order(values, valid: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -47,6 +47,7 @@ class Summary:
     accounting: dict
     counted_credit: bool
     inputs: list[tuple[str, str, int]]  # name, where it came from, rows read
+    first_rejects: dict[str, str] = field(default_factory=dict)  # reason -> the message of its first row
 
     @property
     def total(self) -> int:
@@ -60,11 +61,13 @@ class Summary:
             return ["the transactions table has no rows: nothing was paid"]
         if counts["credited"]:
             return []
-        fates = [(count, f"excluded by the filter {name}") for name, count in counts["excluded"].items()]
-        fates += [(count, f"rejected ({reason_text(reason)})") for reason, count in counts["rejected"].items()]
-        count, fate = max(fates)
+        fates = [(count, f"excluded by the filter {name}", None) for name, count in counts["excluded"].items()]
+        fates += [(count, f"rejected ({reason_text(reason)})", self.first_rejects.get(reason))
+                  for reason, count in counts["rejected"].items()]
+        count, fate, first = max(fates, key=lambda fate: fate[:2])
+        first = f" The first: {first}" if first else ""  # it may say what is wrong (a date format)
         return [f"no transaction was credited: of {counts['read']:,} rows, {count:,} {_were(count)} {fate}; is "
-                f"this the right file for this plan (and its plan year)?"]
+                f"this the right file for this plan (and its plan year)?{first}"]
 
     def table(self) -> pa.Table:
         data = {
@@ -117,7 +120,7 @@ def summarize(output: RunOutput) -> Summary:
         inputs.append((name, source.label, source.rows))
     return Summary(output.plan.settings.name, output.plan.settings.currency,
                    [c.name for c in output.plan.components], rows, output.accounting.counts(),
-                   output.plan.transactions.credit_type.value != "money", inputs)
+                   output.plan.transactions.credit_type.value != "money", inputs, output.accounting.first_messages())
 
 
 def cents_text(cents: int) -> str:
