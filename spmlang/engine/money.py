@@ -26,7 +26,6 @@ import pyarrow as pa
 
 UNIT = 1_000_000  # units per currency unit
 CENT = UNIT // 100  # units per cent
-LIMIT = 1 << 62  # units: every amount the engine holds is below this in magnitude
 _TIE_TOLERANCE = 2.0 ** -50  # relative: float error of a few operations, far below one unit
 
 LIMIT = 1 << 62  # units: every amount the engine holds is below this in magnitude
