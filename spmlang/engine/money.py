@@ -79,7 +79,7 @@ def to_units(values: np.ndarray | float, exact: Callable[[np.ndarray], Sequence[
         if not in_range:
             position = int(np.flatnonzero(~(magnitude < _LIMIT_FLOAT))[0])
             raise TooLarge(position, float(values[position]))
-        rounded = np.floor(magnitude + 0.5 + magnitude * _TIE_TOLERANCE)
+        rounded = np.floor(magnitude + 0.5 + np.minimum(magnitude * _TIE_TOLERANCE, 0.25))
         return np.copysign(rounded, values).astype(np.int64)
     if not in_range:
         magnitude = np.where(magnitude < _LIMIT_FLOAT, magnitude, 0.0)
