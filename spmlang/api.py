@@ -180,6 +180,32 @@ class Result:
         return self._output.accounting.rejects(self._output.transactions.keys())
 
     @property
+    def unpaid(self) -> "pa.Table":
+        """Credit rows a component could not pay (a lookup key not in its table, an empty rate): the input row,
+        its key, the payee, the component, the reason and the message. The transaction is credited and the other
+        components pay it; the ledger has a zero line for each saying why."""
+        import numpy as np
+        import pyarrow as pa
+
+        output = self._output
+        parts = []
+        for unpaid in output.unpaid():
+            txn = output.credit_rows.txn[unpaid.rows]
+            parts.append(pa.table({
+                "row": pa.array(txn.astype(np.int64) + 1 + output.accounting.row_offset, pa.int64()),
+                "key": output.transactions.keys(txn),
+                "payee": output.payees.array.take(pa.array(output.credit_rows.payee[unpaid.rows])),
+                "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
+                "reason": pa.array([unpaid.reason] * unpaid.rows.size, pa.string()),
+                "message": output.prepared[[c.name for c in output.plan.components].index(unpaid.component)]
+                .failure.take(pa.array(unpaid.rows)),
+            }))
+        if not parts:
+            return pa.table({"row": pa.array([], pa.int64()), **{name: pa.array([], pa.string()) for name in
+                                                                  ("key", "payee", "component", "reason", "message")}})
+        return pa.concat_tables(parts).sort_by("row")  # stable: by row, then the components in plan order
+
+    @property
     def excluded(self) -> "pa.Table":
         """The input rows the plan's filters excluded, each with the filter's name."""
         return self._output.accounting.excluded(self._output.transactions.keys())

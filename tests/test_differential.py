@@ -65,10 +65,12 @@ def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger."""
     uses_target = False
     kind = "component"
-    rule = draw(st.sampled_from(["rate", "accelerator", "tiers", "row_tiers", "curve", "pay", "once"]))
+    rule = draw(st.sampled_from(["rate", "accelerator", "tiers", "row_tiers", "curve", "pay", "once", "looked_up"]))
     body = []
     if rule == "rate":
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
+    elif rule == "looked_up":  # a rate from the table `rates` (see plans): kinds it lacks are not paid
+        body.append("  rate rates[kind].rate")
     elif rule == "accelerator":
         basis = draw(st.sampled_from(["attainment", "credit"]))
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
@@ -103,6 +105,8 @@ def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
     if rule != "once":
         if draw(st.booleans()):
             body.append(f'  where kind == "{draw(st.sampled_from(KINDS[:2]))}"')
+        if draw(st.integers(0, 3)) == 0:
+            body.append(f'  where rates[kind].tag == "{draw(st.sampled_from(["A", "B"]))}"')
         if draw(st.booleans()):
             body.append(f"  multiplier {draw(st.sampled_from(['0.5', '1.5', '2']))}x when amount > "
                         f"{money(draw(st.integers(1, 100)) * 1000, scale)}")
@@ -133,6 +137,13 @@ def plans(draw, scale: int = 1) -> str:
     if draw(st.booleans()):
         text += '  where not_void: kind != "void"\n'
     text += "}\n"
+    # A lookup table for the components that use one: kinds it lacks (renewal, sometimes void) make those
+    # components not pay a row, and only those.
+    kinds = ["new", "void"] if draw(st.booleans()) else ["new"]
+    rows = "\n".join(f'    {kind} {draw(st.integers(0, 1500)) / 100:g}% {draw(st.sampled_from(["A", "B"]))}'
+                     for kind in kinds)
+    text += ("table rates {\n  column kind text\n  column rate percent\n  column tag text\n  key kind\n"
+             f"  rows {{\n{rows}\n  }}\n}}\n")
     for index in range(draw(st.integers(1, 3))):
         part, _ = draw(component(index, scale))
         text += part

@@ -69,15 +69,24 @@ class RowAccounting:
             return
         if isinstance(message, (pa.Array, pa.ChunkedArray)):
             message = pc.take(message, pa.array(rows))
-        if self.strict or self.policies.get(reason) == "error":
-            first = message if isinstance(message, str) else message[0].as_py()
-            why = "--strict makes every rejected row an error" if self.strict else \
-                f"the plan says `on {reason} error`"
-            raise InputError(f"{first} ({rows.size} row(s) like this)", file=self.label, column=column,
-                             row=int(rows[0]) + 1 + self.row_offset, code="E510",
-                             hint=f"{REASON_HINTS.get(reason, '')}; {why}")
+        if self.stops(reason):
+            self.stop(rows, reason, message, column)
         self.state[rows] = REJECTED
         self._rejections.append(_Rejection(rows, reason, message, column))
+
+    def stops(self, reason: str) -> bool:
+        """Whether a problem of this kind stops the run (``--strict``, or the plan's `on REASON error`)."""
+        return self.strict or self.policies.get(reason) == "error"
+
+    def stop(self, rows: np.ndarray, reason: str, message, column: str | None = None,
+             what: str = "rejected row") -> None:
+        """Stop the run for a problem of the input ``rows`` (their first ``message`` is said); ``what`` they
+        would otherwise have been."""
+        first = message if isinstance(message, str) else message[0].as_py()
+        why = f"--strict makes every {what} an error" if self.strict else f"the plan says `on {reason} error`"
+        raise InputError(f"{first} ({rows.size} row(s) like this)", file=self.label, column=column,
+                         row=int(rows[0]) + 1 + self.row_offset, code="E510",
+                         hint=f"{REASON_HINTS.get(reason, '')}; {why}")
 
     def exclude(self, mask: np.ndarray, filter_index: int) -> None:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool) & (self.state == PENDING))  # an index: numpy writes

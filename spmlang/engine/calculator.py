@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from spmlang.check.ir import Type
 from spmlang.check.model import (
+    POLICY_SUBJECTS,
     CheckedPlan,
     ComponentSpec,
     PayOnceRule,
@@ -159,6 +161,19 @@ class RunOutput:
     def accounting(self) -> RowAccounting:
         return self.transactions.accounting
 
+    def unpaid(self) -> list["UnpaidRows"]:
+        """The credit rows each component could not pay (see Prepared.failed), by component and reason."""
+        found = []
+        for spec, prepared in zip(self.plan.components, self.prepared):
+            if prepared.failed is None:
+                continue
+            for code in np.unique(prepared.failed[prepared.failed > 0]).tolist():
+                rows = np.flatnonzero(prepared.failed == code)
+                credit = int(self.credit_rows.credit[rows].astype(object).sum())  # Python's integers: no limit
+                found.append(UnpaidRows(spec.name, REASONS[code - 1], rows, credit,
+                                        prepared.failure[int(rows[0])].as_py()))
+        return found
+
     def pay(self, index: int) -> PaidLines:
         """The lines of batch ``index``."""
         if "_whole" in self.__dict__:
@@ -250,6 +265,18 @@ class RunOutput:
             self._cells, self._measures = self._whole[0].cells(), self._whole[0].measures()
             return
         deque(self.shipped(progress=progress), maxlen=0)  # run to the end: it yields nothing without `make`
+
+
+@dataclass
+class UnpaidRows:
+    """Credit rows a component could not pay, for one reason: which (indices of the run's credit rows), their
+    credit in all (units), and the first one's message."""
+
+    component: str
+    reason: str
+    rows: np.ndarray
+    credit: int
+    message: str
 
 
 @dataclass
@@ -552,10 +579,11 @@ class Calculator:
                 "share": Vec(rows.share, True, Type.NUMBER),
                 "payee": lambda: Vec(payees.array.take(pa.array(rows.payee)), True, Type.TEXT),
             }, source=transactions, source_rows=rows.txn)
-            prepared.append(prepare(spec, rows, frame))
-            for issue in frame.issues:
-                self._reject_rows(rows, issue.mask, issue.subject, issue.message, txns.accounting, issue.column)
+            one = prepare(spec, rows, frame)
+            if frame.issues:
+                one = _unpayable(spec, one, rows, frame.issues, txns)
             frame.issues.clear()
+            prepared.append(one)
         return prepared
 
     # ------------------------------------------------------------------ components
@@ -576,6 +604,12 @@ class Calculator:
                                     kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r,
                                     amount=row_lines.amount, rate=row_lines.rate, multiplier=row_lines.multiplier,
                                     tier=row_lines.tier, explanation=explanation, clause=clause))
+        if prepared.failed is not None and prepared.failed.any():  # rows it could not evaluate: a zero line each
+            r = np.flatnonzero(prepared.failed)
+            explanation = text.join("not paid by this component: ", prepared.failure.take(pa.array(r)))
+            parts.append(make_lines(r.size, payee=rows.payee[r], role=rows.role[r], component=index,
+                                    kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r, amount=0,
+                                    explanation=explanation, clause=clause))
         true_ups = run.true_ups(prepared, row_lines, rows, streams, basis)
         parts.append(self._period_lines(true_ups, streams, index, "true_up", START, clause))
         period_end = None
@@ -680,6 +714,35 @@ class Calculator:
         ordered = in_ledger_order(lines, rows.date, rows.txn, ranks)
         _, cap_lines = apply_caps(ordered, ordered.payee.astype(np.int64), caps, self.plan_cap_clauses, basis)
         return Lines.concat([ordered, cap_lines])
+
+
+REASONS = tuple(POLICY_SUBJECTS)  # what keeps a component from paying a row (see Prepared.failed)
+
+
+def _unpayable(spec: ComponentSpec, prepared: Prepared, rows: CreditRows, issues: list, txns: Transactions
+               ) -> Prepared:
+    """The component's rows it could not evaluate (``issues``: a lookup key not in its table, an empty rate, a
+    division by zero) are rows it does not pay; the transaction is still credited, and the other components
+    pay it. Unless the run is strict, or the plan says `on REASON error`: then the run stops."""
+    role = ROLLUP if spec.role == "rollup" else DIRECT
+    in_role = rows.role == role
+    failed = np.zeros(len(rows), dtype=np.int8)
+    failure = pa.nulls(len(rows), pa.string())
+    accounting = txns.accounting
+    for issue in issues:
+        mask = np.asarray(issue.mask, dtype=bool) & in_role & (failed == 0)
+        if not mask.any():
+            continue
+        message = issue.message if isinstance(issue.message, str) else issue.message.cast(pa.string())
+        if accounting.stops(issue.subject):
+            picked = np.flatnonzero(mask)
+            said = message if isinstance(message, str) else message.take(pa.array(picked))
+            accounting.stop(rows.txn[picked], issue.subject, said, issue.column, "row a component cannot pay")
+        failed[mask] = 1 + REASONS.index(issue.subject)
+        failure = pc.if_else(pa.array(mask), message, failure)
+    if not failed.any():
+        return prepared
+    return replace(prepared, selected=prepared.selected & (failed == 0), failed=failed, failure=failure)
 
 
 def _rule_span(component: ComponentSpec) -> Span:

@@ -49,12 +49,25 @@ class Prepared:
     multiplier: np.ndarray  # float: product of the multipliers that apply
     rate: np.ndarray | None  # float per row (a rate rule's rate)
     pay: np.ndarray | None  # int64 units per row (a pay-per-row rule's amount)
+    # Rows of the component's role whose expressions it could not evaluate (a lookup that missed, an empty
+    # rate): it does not pay them, and says why on a line of its own. int8 per row: 0, or 1 + the index of
+    # the problem in REASONS (None: there are none).
+    failed: np.ndarray | None = None
+    failure: pa.Array | None = None  # why, per row (null where not failed)
 
     def take(self, index) -> "Prepared":
         """The values of the given rows: an index array (a copy) or a slice (views)."""
+        failure = None
+        if self.failure is not None:
+            if isinstance(index, slice):
+                start, stop, _ = index.indices(len(self.failure))
+                failure = self.failure.slice(start, stop - start)
+            else:
+                failure = self.failure.take(pa.array(np.asarray(index)))
         return Prepared(self.selected[index], grouping.gather(self.multiplier, index),
                         None if self.rate is None else grouping.gather(self.rate, index),
-                        None if self.pay is None else grouping.gather(self.pay, index))
+                        None if self.pay is None else grouping.gather(self.pay, index),
+                        None if self.failed is None else self.failed[index], failure)
 
 
 @dataclass
@@ -83,15 +96,25 @@ def row_columns(spec: ComponentSpec) -> set[str]:
 
 
 def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
-    """Evaluate the component's row expressions. Rows it cannot evaluate leave issues on ``frame``."""
+    """Evaluate the component's row expressions. Rows it cannot evaluate leave issues on ``frame``: only the
+    rows it still considers at that point, as its conditions are read in order (a row its first `where` left
+    out is not a problem of its second), and only rows of its role."""
     n = len(rows)
     role = 1 if spec.role == "rollup" else 0
     selected = rows.role == role
+
+    def evaluated(node):
+        mark = len(frame.issues)
+        value = evaluate_rows(node, frame)
+        for issue in frame.issues[mark:]:
+            issue.mask = issue.mask & selected  # a copy: `selected` changes in place below
+        return value
+
     for row_filter in spec.filters:
-        selected &= truth(evaluate_rows(row_filter.expr, frame), n)
+        selected &= truth(evaluated(row_filter.expr), n)
     multiplier = grouping.uniform(1.0, n)
     for m in spec.multipliers:
-        applies = truth(evaluate_rows(m.condition, frame), n)
+        applies = truth(evaluated(m.condition), n)
         if not applies.any():
             continue
         if grouping.is_uniform(multiplier):  # no copy of the column made for the product
@@ -101,12 +124,12 @@ def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
     rate = pay = None
     rule = spec.rule
     if isinstance(rule, RateRule):
-        value, rows_of = _per_row(evaluate_rows(rule.rate, frame), n)
+        value, rows_of = _per_row(evaluated(rule.rate), n)
         rate = as_float(value) if value.type is not Type.MONEY else np.asarray(value.values, np.float64) / UNIT
         rate = rows_of(np.where(value.valid, rate, np.nan))
         _require(selected, value.valid, frame, f"the rate of component '{spec.name}' is empty ({rule.rate_text})")
     elif isinstance(rule, PayPerRowRule):
-        value, rows_of = _per_row(evaluate_rows(rule.amount, frame), n)
+        value, rows_of = _per_row(evaluated(rule.amount), n)
         pay = rows_of(np.where(value.valid, np.asarray(value.values, np.int64), 0))
         _require(selected, value.valid, frame, f"the payment of component '{spec.name}' is empty ({rule.amount_text})")
     return Prepared(selected, multiplier, rate, pay)

@@ -48,6 +48,7 @@ class Summary:
     counted_credit: bool
     inputs: list[tuple[str, str, int]]  # name, where it came from, rows read
     first_rejects: dict[str, str] = field(default_factory=dict)  # reason -> the message of its first row
+    unpaid: list = field(default_factory=list)  # (component, reason, credit rows, credit in units, first message)
 
     @property
     def total(self) -> int:
@@ -59,15 +60,22 @@ class Summary:
         counts = self.accounting
         if counts["read"] == 0:
             return ["the transactions table has no rows: nothing was paid"]
+        unpaid = [self._unpaid_text(*entry) for entry in self.unpaid]
         if counts["credited"]:
-            return []
+            return unpaid
         fates = [(count, f"excluded by the filter {name}", None) for name, count in counts["excluded"].items()]
         fates += [(count, f"rejected ({reason_text(reason)})", self.first_rejects.get(reason))
                   for reason, count in counts["rejected"].items()]
         count, fate, first = max(fates, key=lambda fate: fate[:2])
         first = f" The first: {first}" if first else ""  # it may say what is wrong (a date format)
         return [f"no transaction was credited: of {counts['read']:,} rows, {count:,} {_were(count)} {fate}; is "
-                f"this the right file for this plan (and its plan year)?{first}"]
+                f"this the right file for this plan (and its plan year)?{first}", *unpaid]
+
+    def _unpaid_text(self, component: str, reason: str, rows: int, credit: int, message: str) -> str:
+        credit_text = f"{credit / 1_000_000:,g}" if self.counted_credit else units_text(credit)
+        return (f"component {component} did not pay {rows:,} credit row{'' if rows == 1 else 's'} "
+                f"({reason_text(reason)}; credit {credit_text} at stake): {message}. The other components paid "
+                "them; each shows in the ledger as a line 'not paid by this component' (--strict stops instead)")
 
     def table(self) -> pa.Table:
         data = {
@@ -120,7 +128,8 @@ def summarize(output: RunOutput) -> Summary:
         inputs.append((name, source.label, source.rows))
     return Summary(output.plan.settings.name, output.plan.settings.currency,
                    [c.name for c in output.plan.components], rows, output.accounting.counts(),
-                   output.plan.transactions.credit_type.value != "money", inputs, output.accounting.first_messages())
+                   output.plan.transactions.credit_type.value != "money", inputs, output.accounting.first_messages(),
+                   [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in output.unpaid()])
 
 
 def cents_text(cents: int) -> str:

@@ -49,6 +49,7 @@ class Line:
     exact: Decimal
     amount: Decimal = ZERO  # cents, after cumulative rounding
     order: tuple = field(default=())
+    unpaid: bool = False  # a row the component could not evaluate (a lookup key not in its table)
 
 
 # ---------------------------------------------------------------------- the calendar
@@ -76,9 +77,22 @@ def period_end(plan: CheckedPlan, p: int) -> dt.date:
 # ---------------------------------------------------------------------- expressions, one row at a time
 
 
-def evaluate(node, row: dict, builtins: dict | None = None):
-    """The value of a checked expression for one row (None when unknown)."""
+class LookupMiss(Exception):
+    """A key not in its lookup table: the row cannot be evaluated."""
+
+
+def evaluate(node, row: dict, builtins: dict | None = None, tables: dict | None = None):
+    """The value of a checked expression for one row (None when unknown). ``tables``: name -> {key: {column:
+    value}} for lookups; a key not there raises :class:`LookupMiss`."""
     builtins = builtins or {}
+    if isinstance(node, ir.TableLookup):
+        key = evaluate(node.key, row, builtins, tables)
+        if key is None:
+            return None
+        found = (tables or {})[node.table].get(key)
+        if found is None:
+            raise LookupMiss(key)
+        return found[node.column]
     if isinstance(node, ir.Const):
         return node.value
     if isinstance(node, ir.Column):
@@ -86,36 +100,36 @@ def evaluate(node, row: dict, builtins: dict | None = None):
     if isinstance(node, ir.Builtin):
         return builtins[node.name]
     if isinstance(node, ir.Arith):
-        a, b = evaluate(node.left, row, builtins), evaluate(node.right, row, builtins)
+        a, b = evaluate(node.left, row, builtins, tables), evaluate(node.right, row, builtins, tables)
         if a is None or b is None:
             return None
         result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[node.op]()
         return q6(result) if node.type is ir.Type.MONEY else result
     if isinstance(node, ir.Negate):
-        value = evaluate(node.operand, row, builtins)
+        value = evaluate(node.operand, row, builtins, tables)
         return None if value is None else -value
     if isinstance(node, ir.Comparison):
-        a, b = evaluate(node.left, row, builtins), evaluate(node.right, row, builtins)
+        a, b = evaluate(node.left, row, builtins, tables), evaluate(node.right, row, builtins, tables)
         if a is None or b is None:
             return None
         return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.op]
     if isinstance(node, ir.Logical):
-        a, b = evaluate(node.left, row, builtins), evaluate(node.right, row, builtins)
+        a, b = evaluate(node.left, row, builtins, tables), evaluate(node.right, row, builtins, tables)
         if node.op == "and":
             return False if a is False or b is False else (None if a is None or b is None else True)
         return True if a is True or b is True else (None if a is None or b is None else False)
     if isinstance(node, ir.Not):
-        value = evaluate(node.operand, row, builtins)
+        value = evaluate(node.operand, row, builtins, tables)
         return None if value is None else not value
     if isinstance(node, ir.Member):
-        value = evaluate(node.operand, row, builtins)
+        value = evaluate(node.operand, row, builtins, tables)
         if value is None:
             return None
         found = value in [c.value for c in node.values]
         return not found if node.negated else found
     if isinstance(node, ir.Between):
-        value = evaluate(node.operand, row, builtins)
-        low, high = evaluate(node.low, row, builtins), evaluate(node.high, row, builtins)
+        value = evaluate(node.operand, row, builtins, tables)
+        low, high = evaluate(node.low, row, builtins, tables), evaluate(node.high, row, builtins, tables)
         return None if value is None else low <= value <= high
     raise NotImplementedError(f"the reference evaluator does not read {type(node).__name__}")
 
@@ -176,6 +190,9 @@ class Reference:
         self.quota_period = quotas
         self.target_period = targets
         self.status: dict[int, str] = {}  # input row -> credited | excluded:NAME | rejected:REASON
+        self.tables = {name: {row[list(table.columns).index(table.key)]: dict(zip(table.columns, row))
+                              for row in table.rows}
+                       for name, table in plan.tables.items() if table.kind == "lookup" and table.rows}
 
     def quota(self, payee: str, p: int) -> Decimal:
         per = [self.quota_period.get((payee, i), ZERO) for i in range(self.periods)]
@@ -254,19 +271,40 @@ class Reference:
     def _component(self, payee: str, rows: list[dict], component, index: int) -> list[Line]:
         rule, name = component.rule, component.name
         kind = component.line_kind
-        chosen = [c for c in rows if all(evaluate(f.expr, c["row"], {"credit": c["credit"]}) is True
-                                         for f in component.filters)]
+        chosen, failed = [], []
+        for c in rows if not isinstance(rule, PayOnceRule) else []:
+            # Conditions in order (the first that is not true decides), then the multipliers and the rate or
+            # payment of a row it pays. A key not in its table: the component does not pay the row (a zero line).
+            builtins = {"credit": c["credit"]}
+            try:
+                if not all(evaluate(f.expr, c["row"], builtins, self.tables) is True for f in component.filters):
+                    continue
+                mult = Decimal(1)
+                for m in component.multipliers:
+                    if evaluate(m.condition, c["row"], builtins, self.tables) is True:
+                        mult *= m.factor
+                own = None
+                if isinstance(rule, (RateRule, PayPerRowRule)):
+                    own = evaluate(rule.rate if isinstance(rule, RateRule) else rule.amount, c["row"], builtins,
+                                   self.tables)
+            except LookupMiss:
+                failed.append(c)
+                continue
+            if own is None and isinstance(rule, (RateRule, PayPerRowRule)):
+                failed.append(c)  # an empty rate or payment
+                continue
+            c.setdefault("own", {})[name] = own
+            c.setdefault("mult", {})[name] = mult
+            chosen.append(c)
         raw: list[Line] = []
         earned = {}
-        for c in chosen if not isinstance(rule, PayOnceRule) else []:
-            mult = Decimal(1)
-            for m in component.multipliers:
-                if evaluate(m.condition, c["row"], {"credit": c["credit"]}) is True:
-                    mult *= m.factor
-            earned[c["key"]] = self._line_under(rule, c, mult, c["period"])
+        for c in failed:
+            raw.append(Line(payee, name, c["period"], kind, c["key"], ZERO,
+                            order=(c["period"], 1, c["date"], c["key"], index, 0), unpaid=True))
+        for c in chosen:
+            earned[c["key"]] = self._line_under(component, c, c["period"])
             raw.append(Line(payee, name, c["period"], kind, c["key"], earned[c["key"]],
                             order=(c["period"], 1, c["date"], c["key"], index, 0)))
-            c.setdefault("mult", {})[name] = mult
         if self._reprices(rule):
             so_far = ZERO
             for p in range(1, self.periods):
@@ -274,7 +312,7 @@ class Reference:
                 earlier = [c for c in chosen if c["period"] < p]
                 if not earlier:
                     continue
-                repriced = sum((self._line_under(rule, c, c["mult"][name], p) for c in earlier), ZERO)
+                repriced = sum((self._line_under(component, c, p) for c in earlier), ZERO)
                 # true_up(p) = earlier rows on p's basis - what they and earlier true-ups earned
                 if repriced - so_far:
                     raw.append(Line(payee, name, p, "true_up", None, repriced - so_far,
@@ -312,8 +350,10 @@ class Reference:
             return rule.curve.basis == "attainment" or rule.curve.of_target
         return False
 
-    def _line_under(self, rule, c: dict, mult: Decimal, p: int) -> Decimal:
-        """What row c earns under the basis of period p."""
+    def _line_under(self, component, c: dict, p: int) -> Decimal:
+        """What row c earns from ``component`` under the basis of period p."""
+        rule, name = component.rule, component.name
+        mult = c["mult"][name]
         payee = c["payee"]
         quota, target = self.quota(payee, p), self.target(payee, p)
 
@@ -321,9 +361,9 @@ class Reference:
             return delta if mult == 1 else q6(delta * mult)
 
         if isinstance(rule, PayPerRowRule):
-            return times(evaluate(rule.amount, c["row"], {"credit": c["credit"]}))
+            return times(c["own"][name])
         if isinstance(rule, RateRule) and rule.accelerator is None:
-            return q6(c["credit"] * constant_value(rule.rate) * mult)
+            return q6(c["credit"] * c["own"][name] * mult)
         if isinstance(rule, RateRule):
             rates = [t.rate * constant_value(rule.rate) for t in rule.accelerator.tiers]
             value = lambda m: tiers_value(rule.accelerator, rates, m, quota)  # noqa: E731
@@ -384,7 +424,7 @@ class Reference:
             # A curve is flat above its last point: the row line shows what the last slope extended would
             # pay, and a cap line the cut (the two add up to what was paid).
             for line in raw:
-                if line.txn is None or line.kind != component.line_kind:
+                if line.txn is None or line.kind != component.line_kind or line.unpaid:
                     continue
                 c = next(r for r in rows if r["key"] == line.txn)
                 quota, target = self.quota(payee, c["period"]), self.target(payee, c["period"])
