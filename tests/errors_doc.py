@@ -22,8 +22,6 @@ CODES = {
     "E110": ("A plan too large", "A plan holds at most 1,000,000 characters; the file is refused before it is "
              "read (tested in tests/test_hostile.py).", "Put large tables in data files and pass them with "
              "`--table NAME=PATH`."),
-    "E111": ("An expression too long to read", "An expression so long or deeply nested that reading it would "
-             "exhaust the parser (tested in tests/test_hostile.py).", "Split it, or use a lookup table."),
     "E201": ("An unknown name", "A name that is not a declared column, a value spm provides (credit, attainment "
              "...) or, in a filter, a word meant as text.", "Fix the spelling (see the hint), declare the column, "
              "or quote the text: `stage == \"won\"`."),
@@ -48,7 +46,10 @@ CODES = {
     "E302": ("Not a condition", "A filter, gate or `when` must be true or false.", "Compare: `amount > $0`."),
     "E303": ("A function called wrongly", "The arguments do not fit the function.", "See the hint."),
     "E304": ("An empty range", "`LOW .. HIGH` with LOW after HIGH holds nothing.", "Write the earlier value first."),
-    "E309": ("An expression nested too deeply", "More than 200 levels.", "Split it into simpler parts."),
+    "E309": ("An expression nested too deeply", "More than 200 levels: nested `if`s, a long `else if` chain, "
+             "parentheses inside parentheses, a long chain of `and`. The error points at the deepest point; nothing "
+             "is read further (tested in tests/test_hostile.py).", "Split it into simpler parts; a long `else if` "
+             "chain is better as a lookup table."),
     "E401": ("Given twice", "A setting or single statement appears twice.", "Keep one."),
     "E402": ("A missing block", "A plan needs a plan block, a transactions block and components.",
              "Add what the hint shows."),

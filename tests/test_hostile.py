@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -73,13 +74,113 @@ def test_a_very_long_expression_is_an_error_not_a_crash():
     with pytest.raises(spmlang.PlanError) as caught:
         spmlang.loads(text)
     credit_line = next(i for i, line in enumerate(BASE.splitlines(), 1) if line.strip().startswith("credit"))
-    assert caught.value.diagnostics[0].code == "E111" and caught.value.diagnostics[0].span.line == credit_line
+    assert [(d.code, d.span.line, d.span.column) for d in caught.value.diagnostics] == [("E309", credit_line, 10)]
 
 
 def test_deep_nesting_is_an_error():
     text = BASE.replace("credit amount", "credit " + " + ".join(["amount"] * 250))
     with pytest.raises(spmlang.PlanError, match="nested more than 200 levels"):
         spmlang.loads(text)
+
+
+# Statements with an expression nested `depth` levels deep.
+DEEP = {
+    "nested-if": (lambda n: "credit " + "if amount > $1 then " * n + "amount" + " else amount" * n),
+    "else-if-chain": (lambda n: "credit " + "if amount > $1 then amount else " * n + "amount"),
+    "parentheses": (lambda n: "rate 0% + " + "(0% + " * n + "8%" + ")" * n),
+    "and-chain": (lambda n: "where big: " + " and ".join(["amount > $0"] * n)),
+    "not-not": (lambda n: "where big: " + "not " * (n - n % 2) + "amount > $0"),
+    "max-of-max": (lambda n: "rate " + "max(0%, " * n + "8%" + ")" * n),
+}
+DEEP_PLAN = """plan "Deep" {
+  year starts 2027-01-01
+  payout quarterly
+}
+
+transactions {
+  column id     text
+  column rep    text
+  column day    date
+  column amount money
+
+  key   id
+  date  day
+  payee rep
+  credit amount
+  where big: amount > $0
+}
+
+component commission {
+  rate 8%
+}
+
+test "a deal earns 8%" {
+  transactions {
+    columns id rep day amount
+    rows {
+      d1 ann 2027-01-05 $1,000
+    }
+  }
+  expect payout ann == $80
+}
+"""
+
+
+def deep_plan(shape: str, depth: int) -> tuple[str, int]:
+    statement = DEEP[shape](depth)
+    lines = DEEP_PLAN.splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.split()[:1] == statement.split()[:1])
+    lines[line - 1] = "  " + statement
+    return "\n".join(lines) + "\n", line
+
+
+def test_deep_nesting_is_a_located_error_in_every_command(tmp_path, spm):
+    """Nested `if`, `else if` chains, parentheses ... past the limit: check, fmt and test each say where (exit 1),
+    never a traceback (they used to exhaust Python's recursion at depth ~490 in the parser)."""
+    expected = {}
+    for shape in DEEP:
+        for depth in (490, 600, 5_000):
+            path = tmp_path / f"{shape}-{depth}.spm"
+            text, line = deep_plan(shape, depth)
+            path.write_text(text)
+            expected[path.name] = line
+    for command in (["check", *sorted(tmp_path.glob("*.spm"))], ["fmt", "--check", tmp_path], ["test", tmp_path]):
+        result = spm(*command)
+        output = result.stdout + result.stderr
+        assert result.returncode == 1, output[-2000:]
+        assert "Traceback" not in output and "internal error" not in output
+        for name, line in expected.items():
+            assert re.search(rf"{re.escape(name)}:{line}:\d+: error\[E309\]: expression nested more than 200 levels "
+                             "deep", output), (command[0], name)
+
+
+def test_nesting_below_the_limit_is_checked_formatted_tested_and_run(tmp_path, spm):
+    from spmlang.syntax.format import format_source
+
+    for shape in DEEP:
+        text, _ = deep_plan(shape, 150)
+        (tmp_path / f"{shape}.spm").write_text(format_source(text))
+    assert spm("check", *sorted(tmp_path.glob("*.spm"))).returncode == 0
+    assert spm("fmt", "--check", tmp_path).returncode == 0
+    tested = spm("test", tmp_path)
+    assert tested.returncode == 0 and f"{len(DEEP)} passed" in tested.stdout, tested.stdout
+
+
+def test_the_deepest_expression_allowed_runs_and_explains_in_process():
+    """The limit is 200 levels: the checker, the engine and explain recurse that deep with room to spare."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    deepest = {"nested-if": 199, "else-if-chain": 199, "parentheses": 199, "and-chain": 200, "not-not": 198,
+               "max-of-max": 200}  # the operands of the deepest `if`, `+`, `not` are one level further down
+    deals = pa.table({"id": ["d1"], "rep": ["ann"], "day": [dt.date(2027, 1, 5)], "amount": [1000.0]})
+    for shape, depth in deepest.items():
+        with pytest.raises(spmlang.PlanError, match="nested more than 200 levels"):
+            spmlang.loads(deep_plan(shape, depth + 2)[0])
+        result = spmlang.loads(deep_plan(shape, depth)[0], "deep.spm").run(deals, workers=1)
+        assert result.totals().column("amount").to_pylist() == [Decimal(80)], shape
+        assert "d1" in str(result.explain("ann"))
 
 
 def test_a_million_tiers_is_stopped_before_parsing():

@@ -16,8 +16,7 @@ from spmlang.check.ir import Type
 from spmlang.check.model import ColumnSpec, TableSpec
 from spmlang.diagnostics import Diagnostic, did_you_mean
 from spmlang.syntax import ast
-
-MAX_EXPRESSION_DEPTH = 200
+from spmlang.syntax.parser import MAX_EXPRESSION_DEPTH
 
 # name -> (argument types or None for "any quantity", result rule)
 FUNCTIONS = {
@@ -76,6 +75,7 @@ class ExpressionChecker:
     # ------------------------------------------------------------ dispatch
     def _check(self, node: ast.Expr, scope: Scope, depth: int) -> ir.IR | None:
         if depth > MAX_EXPRESSION_DEPTH:
+            # The parser refuses such expressions first (spmlang.syntax.parser); this guards the recursion below.
             self.error("E309", f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep", node.span,
                        "split it into simpler parts")
             return None
