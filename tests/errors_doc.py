@@ -44,8 +44,13 @@ CODES = {
              "of the wrong type where the plan needs one (a rate must be a percentage when credit is money).",
              "Follow the hint: money is written `$1,000`, rates `8%`, text in quotes."),
     "E302": ("Not a condition", "A filter, gate or `when` must be true or false.", "Compare: `amount > $0`."),
-    "E303": ("A function called wrongly", "The arguments do not fit the function.", "See the hint."),
+    "E303": ("A function called wrongly", "The arguments do not fit the function, or `replace` is given an empty "
+             "text to find (it would be found between every two characters).", "See the hint."),
     "E304": ("An empty range", "`LOW .. HIGH` with LOW after HIGH holds nothing.", "Write the earlier value first."),
+    "E306": ("A text that can grow too long", "A text may become at most 16 times as long as the longest text it "
+             "reads: a `replace` can lengthen it by what it puts over what it finds, `upper` and `lower` by 3 (a "
+             "letter's bytes can triple), and nested they multiply. Checked before any data is read, and again "
+             "before a text is made.", "Find longer texts, or map whole values with a lookup table."),
     "E309": ("An expression nested too deeply", "More than 200 levels: nested `if`s, a long `else if` chain, "
              "parentheses inside parentheses, a long chain of `and`. The error points at the deepest point; nothing "
              "is read further (tested in tests/test_hostile.py).", "Split it into simpler parts; a long `else if` "

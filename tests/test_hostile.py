@@ -249,3 +249,94 @@ def test_a_plan_has_no_way_to_run_code():
     with pytest.raises(spmlang.PlanError) as caught:
         spmlang.loads(text)
     assert caught.value.diagnostics[0].code == "E205"  # unknown function
+
+
+TEXT_PLAN = DEEP_PLAN.replace("  column amount money\n", "  column amount money\n  column product text\n")
+
+
+def test_replacing_an_empty_text_is_refused_by_check_before_it_can_ask_for_memory(tmp_path, spm):
+    """It used to pass `spm check`, then ask for 34 GB on a three-row file."""
+    plan = tmp_path / "empty.spm"
+    plan.write_text(TEXT_PLAN.replace("where big: amount > $0", 'where big: replace(product, "", "x") != "GTX"'))
+    result = spm("check", plan)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "empty.spm:17:31: error[E303]: replace(): the text to find is empty" in result.stderr
+
+
+def test_a_text_function_is_bounded_at_run_time_too():
+    """Whatever reaches the engine, a replace or upper that could grow a text past the bound stops, naming its
+    clause, before any text is made."""
+    import numpy as np
+    import pyarrow as pa
+
+    from spmlang.check import ir
+    from spmlang.check.ir import Type
+    from spmlang.diagnostics import Span
+    from spmlang.engine.evaluate import Frame, Vec, evaluate
+
+    span = Span("plan.spm", 17, 9, 17, 40)
+    product = ir.Column("product", Type.TEXT, span)
+
+    def replace(value, find, put):
+        return ir.Function("replace", (value, ir.Const(find, Type.TEXT, span), ir.Const(put, Type.TEXT, span)),
+                           Type.TEXT, span)
+
+    frame = Frame(3, {"product": Vec(pa.array(["GTX Pro", "MG", "GTX Basic"]), np.ones(3, bool), Type.TEXT)})
+    fine = evaluate(replace(replace(product, "G", "GGGG"), "X", "XXXX"), frame)
+    assert fine.values.to_pylist()[1] == "MGGGG"
+    for node, code in ((replace(replace(product, "G", "GGGGG"), "X", "XXXX"), "E306"),
+                       (ir.Function("upper", (ir.Function("upper", (replace(product, "G", "GG"),), Type.TEXT, span),),
+                                    Type.TEXT, span), "E306"),
+                       (replace(product, "", "x"), "E303")):
+        with pytest.raises(spmlang.PlanError) as caught:
+            evaluate(node, frame)
+        assert [(d.code, str(d.span)) for d in caught.value.diagnostics] == [(code, "plan.spm:17:9")]
+
+
+@st.composite
+def text_expressions(draw, depth=3) -> tuple[str, list[str]]:
+    """A text expression of `product` and literals, and the literals it reads as values."""
+    words = st.text(alphabet="aeß ΐ-", max_size=4)
+    if depth == 0 or draw(st.booleans()):
+        if draw(st.booleans()):
+            return "product", []
+        word = draw(words)
+        return f'"{word}"', [word]
+    inner, read = draw(text_expressions(depth - 1))
+    kind = draw(st.sampled_from(["replace", "upper", "lower", "trim", "coalesce", "if"]))
+    if kind == "replace":
+        return f'replace({inner}, "{draw(words)}", "{draw(st.text(alphabet="aeß ΐ-", max_size=12))}")', read
+    if kind in ("upper", "lower", "trim"):
+        return f"{kind}({inner})", read
+    other, more = draw(text_expressions(depth - 1))
+    if kind == "coalesce":
+        return f"coalesce({inner}, {other})", read + more
+    return f"if amount > $5 then {inner} else {other}", read + more
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(text_expressions(), st.lists(st.text(alphabet="aeß ΐ-GTX", max_size=20), min_size=1, max_size=5))
+def test_a_text_that_passes_the_check_stays_within_the_bound(expression, products):
+    """The check's bound holds for what the engine makes: never more than 16 times the longest text read."""
+    import numpy as np
+    import pyarrow as pa
+
+    from spmlang.check.ir import Type
+    from spmlang.check.texts import MAX_TEXT_GROWTH
+    from spmlang.engine.evaluate import Frame, Vec, evaluate
+
+    text, literals = expression
+    try:
+        plan = spmlang.loads(TEXT_PLAN.replace("where big: amount > $0", f'where big: ({text}) != "GTX"'))
+    except spmlang.PlanError as error:
+        assert {d.code for d in error.diagnostics} <= {"E303", "E306"}, error.render()
+        return
+    n = len(products)
+    frame = Frame(n, {"product": Vec(pa.array(products), np.ones(n, bool), Type.TEXT),
+                      "amount": Vec(np.arange(n, dtype=np.int64) * 4_000_000, True, Type.MONEY)})
+    made = evaluate(plan.checked.transactions.filters[0].expr.left, frame)
+    values = made.values
+    values = values.to_pylist() if isinstance(values, (pa.Array, pa.ChunkedArray)) else [
+        values.as_py() if isinstance(values, pa.Scalar) else values]
+    longest_read = max(len(t.encode()) for t in products + literals)
+    assert max(len((v or "").encode()) for v in values) <= MAX_TEXT_GROWTH * max(longest_read, 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from spmlang.check import ir
+from spmlang.check import ir, texts
 from spmlang.check.ir import Type
 from spmlang.check.model import ColumnSpec, TableSpec
 from spmlang.diagnostics import Diagnostic, did_you_mean
@@ -189,7 +189,19 @@ class ExpressionChecker:
         if not isinstance(result, Type):
             self.error("E303", f"{name}(): {result}", node.span, f"{name} takes {FUNCTIONS[name]}")
             return None
-        return ir.Function(name, tuple(args), result, node.span)
+        function = ir.Function(name, tuple(args), result, node.span)
+        refused = texts.problem(function)
+        if refused is not None:
+            code, message = refused
+            if code == "E303":  # an empty text to find
+                self.error(code, message, node.args[1].span, "an empty text is found between every two characters: "
+                           'say what to replace, e.g. replace(product, "GTXPro", "GTX Pro")')
+            else:
+                self.error(code, message, node.span, "growths multiply when nested: a replace() by the length of "
+                           "what it puts over what it finds, upper() and lower() by 3; find longer texts, or map "
+                           "whole values with a lookup table")
+            return None
+        return function
 
     # ------------------------------------------------------------ operators
     def _binary(self, node: ast.Binary, scope: Scope, depth: int) -> ir.IR | None:

@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.check import ir
+from spmlang.check import ir, texts
 from spmlang.check.ir import Type
+from spmlang.diagnostics import Diagnostic, PlanError
 from spmlang.engine import grouping
 from spmlang.engine.calendar import to_days
 from spmlang.engine.money import UNIT, decimal_to_units, to_units
@@ -390,6 +391,9 @@ def _lookup(node: ir.TableLookup, frame: Frame) -> Vec:
 
 
 def _function(node: ir.Function, frame: Frame) -> Vec:
+    refused = texts.problem(node)
+    if refused is not None:  # the checker refuses these; never allocate for one that got past it
+        raise PlanError([Diagnostic(refused[0], refused[1], node.span)])
     args = [evaluate(a, frame) for a in node.args]
     name = node.name
     if name in ("min", "max"):
