@@ -78,6 +78,9 @@ CODES = {
              "file after its plan."),
     "E422": ("A test that gives or checks nothing", "A test needs transactions and at least one expectation.",
              "Add them."),
+    "E423": ("A statement a test's table does not take", "A table in a test gives its rows (`columns`, `rows`); "
+             "how they are read (`key`, `per`, `column` ...) is the plan's declaration of the table.",
+             "Declare it in the plan, or leave it out."),
     "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, not readable as its type, or a "
              "CSV file whose text is not UTF-8.", "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; "
              "save CSV files as UTF-8."),
