@@ -12,7 +12,8 @@ GOLDEN = Path(__file__).parent / "golden"
 # code: (what it is, what it means, how to fix it)
 CODES = {
     "E100": ("Syntax: an unexpected token", "The parser met a word or sign where the grammar expects something else; "
-             "the hint lists what may come there.", "Write what the hint expects. A missing `}` shows as an "
+             "the hint lists what may come there, or, for what analysts often write (`rate 6% of close_value`, "
+             "`pay $500 per deal when ...`, `cap $15,000 per month per agent`), how the language says it.", "Write what the hint expects. A missing `}` shows as an "
              "unexpected end of file."),
     "E101": ("Syntax: an unexpected character", "A character that is not part of the language: `'` (text is "
              "written in double quotes), `=` (settings take no `=`; comparison is `==`).", "Replace the character."),

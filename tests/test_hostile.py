@@ -340,3 +340,60 @@ def test_a_text_that_passes_the_check_stays_within_the_bound(expression, product
         values.as_py() if isinstance(values, pa.Scalar) else values]
     longest_read = max(len(t.encode()) for t in products + literals)
     assert max(len((v or "").encode()) for v in values) <= MAX_TEXT_GROWTH * max(longest_read, 1)
+
+
+GOLDEN_ERRORS = ROOT / "tests" / "golden" / "errors"
+
+
+def _hint(name: str) -> str:
+    with pytest.raises(spmlang.PlanError) as caught:
+        spmlang.loads((GOLDEN_ERRORS / name).read_text(), name)
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.code == "E100"
+    return diagnostic.hint
+
+
+def _quoted(hint: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", hint)
+
+
+@pytest.mark.parametrize("name, wrong", [
+    ("E100-pay-per-row-when.spm", '  pay $500 per deal when stage == "won"'),
+    ("E100-pay-per-row-when-attainment.spm", "  pay $500 per deal when attainment >= 100%"),
+    ("E100-cap-per-payee.spm", "  cap $15,000 per year per agent"),
+])
+def test_the_hint_of_a_likely_intent_is_a_plan_that_checks(name, wrong):
+    """What the hint says to write (a filter, a gate, one scope fewer) checks, and keeps the rest of the line."""
+    text = (GOLDEN_ERRORS / name).read_text()
+    quoted = _quoted(_hint(name))
+    if "leave out" in _hint(name):
+        fixed = text.replace(wrong, wrong.replace(" " + quoted[-1], ""))
+    else:
+        statement = quoted[-1]
+        fixed = text.replace(wrong, wrong.split(" when ")[0] + "\n  " + statement)
+        assert statement.split(" ", 1)[1] == wrong.split(" when ")[1]
+    spmlang.loads(fixed, name)
+
+
+def test_the_hint_for_a_rate_of_a_column_pays_the_same_both_ways():
+    """`rate 6% of close_value`: making close_value the credit, or paying `close_value * share * 6%` by row, pay
+    the same, split deals included."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    name = "E100-rate-of-a-column.spm"
+    credit, pay = [q for q in _quoted(_hint(name)) if q.startswith(("credit", "pay"))]
+    text = (GOLDEN_ERRORS / name).read_text().replace("  payee  rep\n", "  payee  rep share 60%\n  payee  rep2 share 40%\n")
+    text = text.replace("  column rep    text\n", "  column rep    text\n  column rep2   text\n")
+    as_credit = spmlang.loads(text.replace("  credit amount", "  " + credit).replace("rate 6% of close_value", "rate 6%"))
+    by_row = spmlang.loads(text.replace("  rate 6% of close_value", "  " + pay))
+    deals = pa.table({"id": ["d1", "d2"], "rep": ["ann", "ann"], "rep2": ["bob", None],
+                      "day": [dt.date(2027, 1, 5), dt.date(2027, 2, 5)], "stage": ["won", "won"],
+                      "amount": [10.0, 10.0], "close_value": [1234.56, 999.99]})
+
+    def paid(plan):
+        totals = plan.run(deals, workers=1).totals()
+        return sorted(zip(totals.column("payee").to_pylist(), totals.column("amount").to_pylist()))
+
+    assert paid(as_credit) == paid(by_row) == [("ann", Decimal("44.44")), ("bob", Decimal("29.63"))]

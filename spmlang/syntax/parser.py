@@ -18,6 +18,7 @@ from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, Unexpec
 
 from spmlang.diagnostics import Diagnostic, PlanError, Span
 from spmlang.syntax import ast
+from spmlang.syntax.hints import intent_hint
 from spmlang.syntax.transformer import ToAst
 
 MAX_SYNTAX_ERRORS = 20
@@ -119,7 +120,7 @@ def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
         try:
             tree = _parser().parse(working)
         except UnexpectedInput as error:
-            diagnostics.append(_syntax_diagnostic(error, path))
+            diagnostics.append(_syntax_diagnostic(error, path, working))
             line = getattr(error, "line", -1)
             if (
                 isinstance(error, UnexpectedEOF)
@@ -202,7 +203,7 @@ def _meta_span(meta, path: str) -> Span:
     return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
 
 
-def _syntax_diagnostic(error: UnexpectedInput, path: str) -> Diagnostic:
+def _syntax_diagnostic(error: UnexpectedInput, path: str, text: str) -> Diagnostic:
     line = max(getattr(error, "line", 1), 1)
     column = max(getattr(error, "column", 1), 1)
     if isinstance(error, UnexpectedCharacters):
@@ -239,6 +240,8 @@ def _syntax_diagnostic(error: UnexpectedInput, path: str) -> Diagnostic:
         hint = "expected " + ", ".join(shown)
     if isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END"):
         hint = (hint + "; " if hint else "") + "is a closing '}' missing?"
+    elif token is not None:
+        hint = intent_hint(text, token) or hint
     return Diagnostic("E100", message, span, hint)
 
 
