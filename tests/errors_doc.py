@@ -104,6 +104,10 @@ CODES = {
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
     "W102": ("Credit that rolls up to no one", "`rollup to manager` without a component `on rollup credit`.",
              "Add the manager's component, or remove the rollup."),
+    "W103": ("A per-row minimum paid on refunds", "`pay max(credit * 4%, $25) per deal` pays its minimum on every "
+             "row, so a refund or credit note of negative credit earns $25 too. Warned unless a filter of the "
+             "component or the transactions block keeps the credit (or the column it is) at zero or above.",
+             "Add `where credit > 0` to the component: refunds are then paid nothing and still lower the credit."),
 }
 
 REJECTS = """## Rejected rows
