@@ -177,7 +177,9 @@ class ExpressionChecker:
             hint = did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(sorted(FUNCTIONS))
             self.error("E205", f"unknown function '{name}'", node.function.span, hint)
             return None
-        args = [self._check(a, scope, depth) for a in node.args]
+        args = []
+        for arg in node.args:  # a loop, not a comprehension: one frame fewer per level of nesting
+            args.append(self._check(arg, scope, depth))
         if any(a is None for a in args):
             return None
         types = [a.type for a in args]

@@ -394,7 +394,9 @@ def _function(node: ir.Function, frame: Frame) -> Vec:
     refused = texts.problem(node)
     if refused is not None:  # the checker refuses these; never allocate for one that got past it
         raise PlanError([Diagnostic(refused[0], refused[1], node.span)])
-    args = [evaluate(a, frame) for a in node.args]
+    args = []
+    for arg in node.args:  # a loop, not a comprehension: one frame fewer per level of nesting
+        args.append(evaluate(arg, frame))
     name = node.name
     if name in ("min", "max"):
         pick = np.minimum if name == "min" else np.maximum
