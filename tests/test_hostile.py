@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,8 @@ TOKEN = re.compile(r'"[^"\n]*"|\$[\d,.]+|\d[\w.%]*|[A-Za-z_]\w*|\.\.|->|==|!=|<=
 
 
 def check_quietly(text: str) -> None:
-    """Parse and check: fine, or a PlanError whose every diagnostic has a position; fast."""
+    """Parse and check: fine, or a PlanError whose every diagnostic has a position; fast (a second, and a second
+    more for each 50,000 characters: a mutant nested 5,000 deep is a long line)."""
     started = time.perf_counter()
     try:
         spmlang.loads(text, "fuzz.spm")
@@ -29,16 +31,33 @@ def check_quietly(text: str) -> None:
         assert error.diagnostics
         assert all(d.span is not None and d.span.line >= 1 for d in error.diagnostics)
         error.render()
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 1.0 + len(text) / 50_000
+
+
+NESTINGS = {  # a token t nested k levels deep
+    "parentheses": lambda t, k: "(" * k + t + ")" * k,
+    "if": lambda t, k: "if true then " * k + t + (" else " + t) * k,
+    "else if": lambda t, k: "if true then " + t + " else " * k + t,
+    "not": lambda t, k: "not " * k + t,
+    "minus": lambda t, k: "-" * k + t,
+    "max": lambda t, k: "max(" * k + t + (", " + t + ")") * k,
+}
+HUGE = ["$" + "9" * 20, "9" * 40, "9" * 20 + "%", "$10,000,000,000,000", "-$" + "9" * 16, "1" + "0" * 25 + "x",
+        "0.000000001%", "$0.0000001"]
+TEXTS = ['replace(product, "", "x")', 'replace(stage, "", "")', 'replace(stage, "a", "' + "a" * 40 + '")',
+         "upper(upper(upper(stage)))", '""', '"' + "x" * 5000 + '"']
+
+
+OPERATIONS = ("drop", "double", "swap", "replace", "nest", "huge", "text")
 
 
 @st.composite
-def mutated(draw) -> str:
-    text = draw(st.sampled_from(PLANS))
+def mutated(draw, plans=tuple(PLANS), operations=OPERATIONS) -> str:
+    text = draw(st.sampled_from(plans))
     tokens = [(m.start(), m.end()) for m in TOKEN.finditer(text)]
     for _ in range(draw(st.integers(1, 4))):
         start, end = tokens[draw(st.integers(0, len(tokens) - 1))]
-        operation = draw(st.sampled_from(["drop", "double", "swap", "replace"]))
+        operation = draw(st.sampled_from(operations))
         if operation == "drop":
             text = text[:start] + text[end:]
         elif operation == "double":
@@ -46,9 +65,14 @@ def mutated(draw) -> str:
         elif operation == "swap":
             other_start, other_end = tokens[draw(st.integers(0, len(tokens) - 1))]
             text = text[:start] + text[other_start:other_end] + text[end:]
+        elif operation == "nest":
+            nest = NESTINGS[draw(st.sampled_from(sorted(NESTINGS)))]
+            depth = draw(st.sampled_from([2, 150, 199, 201, 600, 5_000]))
+            text = text[:start] + nest(text[start:end], depth) + text[end:]
         else:
-            text = text[:start] + draw(st.sampled_from(["{", "}", "(", "..", "%", "$", "x", "rate", "\n", '"']))\
-                + text[end:]
+            choices = {"huge": HUGE, "text": TEXTS}.get(operation, ["{", "}", "(", "..", "%", "$", "x", "rate", "\n",
+                                                                   '"'])
+            text = text[:start] + draw(st.sampled_from(choices)) + text[end:]
         tokens = [(m.start(), m.end()) for m in TOKEN.finditer(text)]
     return text
 
@@ -57,6 +81,31 @@ def mutated(draw) -> str:
 @given(mutated())
 def test_mutated_plans_give_diagnostics_not_crashes(text):
     check_quietly(text)
+
+
+AE = (ROOT / "examples/plans/account_executive.spm").read_text()
+AE_DATA = {"deals": ROOT / "examples/data/ae_deals.csv", "quotas": ROOT / "examples/data/ae_quotas.csv",
+           "targets": ROOT / "examples/data/ae_targets.csv"}
+
+
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(plans=(AE,), operations=tuple(op for op in OPERATIONS if op != "huge")))
+def test_mutants_that_check_run_to_a_result_or_a_clean_error(text):
+    """A mutant that passes the check runs over the example's data to a result or to spm's own error: never an
+    exception of Python, numpy or Arrow, nor a numpy warning. (Mutants with huge numbers are checked above, not
+    run: money overflow has its own tests.)"""
+    import warnings
+
+    try:
+        plan = spmlang.loads(text, "fuzz.spm")
+    except spmlang.PlanError:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            plan.run(**AE_DATA, workers=1).summary()
+        except spmlang.SpmError:
+            pass
 
 
 @settings(max_examples=examples(200), deadline=None)
@@ -166,21 +215,40 @@ def test_nesting_below_the_limit_is_checked_formatted_tested_and_run(tmp_path, s
     assert tested.returncode == 0 and f"{len(DEEP)} passed" in tested.stdout, tested.stdout
 
 
-def test_the_deepest_expression_allowed_runs_and_explains_in_process():
-    """The limit is 200 levels: the checker, the engine and explain recurse that deep with room to spare."""
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def test_the_deepest_expression_allowed_is_checked_run_explained_and_formatted_with_room_to_spare():
+    """The limit is 200 levels: the checker, the engine, explain and the formatter recurse that deep in fewer
+    than 500 frames, half of Python's default limit."""
     import datetime as dt
 
     import pyarrow as pa
 
+    from spmlang.syntax import parse
+    from spmlang.syntax.format import format_source, strip_positions
+
     deepest = {"nested-if": 199, "else-if-chain": 199, "parentheses": 199, "and-chain": 200, "not-not": 198,
                "max-of-max": 200}  # the operands of the deepest `if`, `+`, `not` are one level further down
     deals = pa.table({"id": ["d1"], "rep": ["ann"], "day": [dt.date(2027, 1, 5)], "amount": [1000.0]})
-    for shape, depth in deepest.items():
-        with pytest.raises(spmlang.PlanError, match="nested more than 200 levels"):
-            spmlang.loads(deep_plan(shape, depth + 2)[0])
-        result = spmlang.loads(deep_plan(shape, depth)[0], "deep.spm").run(deals, workers=1)
-        assert result.totals().column("amount").to_pylist() == [Decimal(80)], shape
-        assert "d1" in str(result.explain("ann"))
+    spmlang.loads(deep_plan("max-of-max", 2)[0]).run(deals, workers=1).explain("ann")  # imports done
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_stack_depth() + 500)
+    try:
+        for shape, depth in deepest.items():
+            with pytest.raises(spmlang.PlanError, match="nested more than 200 levels"):
+                spmlang.loads(deep_plan(shape, depth + 2)[0])
+            text = deep_plan(shape, depth)[0]
+            result = spmlang.loads(text, "deep.spm").run(deals, workers=1)
+            assert result.totals().column("amount").to_pylist() == [Decimal(80)], shape
+            assert "d1" in str(result.explain("ann"))
+            assert strip_positions(parse(format_source(text))) == strip_positions(parse(text))
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_a_million_tiers_is_stopped_before_parsing():
