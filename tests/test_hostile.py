@@ -35,9 +35,9 @@ def check_quietly(text: str) -> None:
 
 
 NESTINGS = {  # a token t nested k levels deep
-    "parentheses": lambda t, k: "(" * k + t + ")" * k,
+    "parentheses": lambda t, k: "(" * k + t + (" + " + t + ")") * k,
     "if": lambda t, k: "if true then " * k + t + (" else " + t) * k,
-    "else if": lambda t, k: "if true then " + t + " else " * k + t,
+    "else if": lambda t, k: ("if true then " + t + " else ") * k + t,
     "not": lambda t, k: "not " * k + t,
     "minus": lambda t, k: "-" * k + t,
     "max": lambda t, k: "max(" * k + t + (", " + t + ")") * k,
@@ -65,7 +65,9 @@ def mutated(draw, plans=tuple(PLANS), operations=OPERATIONS) -> str:
         elif operation == "swap":
             other_start, other_end = tokens[draw(st.integers(0, len(tokens) - 1))]
             text = text[:start] + text[other_start:other_end] + text[end:]
-        elif operation == "nest":
+        elif operation == "nest":  # a literal, most likely in an expression
+            literals = [(a, b) for a, b in tokens if text[a] in '0123456789$"'] or tokens
+            start, end = literals[draw(st.integers(0, len(literals) - 1))]
             nest = NESTINGS[draw(st.sampled_from(sorted(NESTINGS)))]
             depth = draw(st.sampled_from([2, 150, 199, 201, 600, 5_000]))
             text = text[:start] + nest(text[start:end], depth) + text[end:]
@@ -80,6 +82,12 @@ def mutated(draw, plans=tuple(PLANS), operations=OPERATIONS) -> str:
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_plans_give_diagnostics_not_crashes(text):
+    check_quietly(text)
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(operations=("nest",)))
+def test_deeply_nested_mutants_give_diagnostics_not_crashes(text):
     check_quietly(text)
 
 
