@@ -460,9 +460,11 @@ def test_the_hint_for_a_rate_of_a_column_pays_the_same_both_ways():
 
     name = "E100-rate-of-a-column.spm"
     credit, pay = [q for q in _quoted(_hint(name)) if q.startswith(("credit", "pay"))]
-    text = (GOLDEN_ERRORS / name).read_text().replace("  payee  rep\n", "  payee  rep share 60%\n  payee  rep2 share 40%\n")
+    text = (GOLDEN_ERRORS / name).read_text()
+    text = text.replace("  payee  rep\n", "  payee  rep share 60%\n  payee  rep2 share 40%\n")
     text = text.replace("  column rep    text\n", "  column rep    text\n  column rep2   text\n")
-    as_credit = spmlang.loads(text.replace("  credit amount", "  " + credit).replace("rate 6% of close_value", "rate 6%"))
+    as_credit = spmlang.loads(text.replace("  credit amount", "  " + credit).replace("rate 6% of close_value",
+                                                                                        "rate 6%"))
     by_row = spmlang.loads(text.replace("  rate 6% of close_value", "  " + pay))
     deals = pa.table({"id": ["d1", "d2"], "rep": ["ann", "ann"], "rep2": ["bob", None],
                       "day": [dt.date(2027, 1, 5), dt.date(2027, 2, 5)], "stage": ["won", "won"],
