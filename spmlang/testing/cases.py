@@ -144,7 +144,7 @@ def _reference(case: TestCase, block: ast.TableBlock, checked, diagnostics: list
                                           "say it there"))
     if kind == "table":
         if block.name is None:
-            diagnostics.append(Diagnostic("E403", "which of the plan's lookup tables are these rows for?",
+            diagnostics.append(Diagnostic("E403", "a lookup table in a test needs the name of the plan's table",
                                           block.kind.span, "write `table NAME { rows { ... } }`"))
             return
         name = block.name.text
@@ -185,11 +185,10 @@ def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnos
     """The rows of a test's table, typed by ``columns``; ``owner`` says whose columns they are, in messages."""
     names_stmts = [s for s in statements if isinstance(s, ast.ColumnsStmt)]
     rows_blocks = [s for s in statements if isinstance(s, ast.RowsBlock)]
-    for extra, what in [(s, "its columns once") for s in names_stmts[1:]] + \
-                       [(s, "its rows in one `rows` block") for s in rows_blocks[1:]]:
-        diagnostics.append(Diagnostic("E401", f"a table in a test gives {what}", extra.span,
-                                      notes=(((names_stmts if isinstance(extra, ast.ColumnsStmt) else rows_blocks)[0]
-                                              .span, "the first one"),)))
+    for given, what in ((names_stmts, "its columns once"), (rows_blocks, "its rows in one `rows` block")):
+        for extra in given[1:]:
+            diagnostics.append(Diagnostic("E401", f"a table in a test gives {what}", extra.span,
+                                          notes=((given[0].span, "the first one"),)))
     names_stmt = names_stmts[0] if names_stmts else None
     rows_block = rows_blocks[0] if rows_blocks else None
     order = list(columns)
