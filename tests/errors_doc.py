@@ -12,7 +12,8 @@ GOLDEN = Path(__file__).parent / "golden"
 # code: (what it is, what it means, how to fix it)
 CODES = {
     "E100": ("Syntax: an unexpected token", "The parser met a word or sign where the grammar expects something else; "
-             "the hint lists what may come there.", "Write what the hint expects. A missing `}` shows as an "
+             "the hint lists what may come there, or, for what analysts often write (`rate 6% of close_value`, "
+             "`pay $500 per deal when ...`, `cap $15,000 per month per agent`), how the language says it.", "Write what the hint expects. A missing `}` shows as an "
              "unexpected end of file."),
     "E101": ("Syntax: an unexpected character", "A character that is not part of the language: `'` (text is "
              "written in double quotes), `=` (settings take no `=`; comparison is `==`).", "Replace the character."),
@@ -22,8 +23,6 @@ CODES = {
     "E110": ("A plan too large", "A plan holds at most 1,000,000 characters; the file is refused before it is "
              "read (tested in tests/test_hostile.py).", "Put large tables in data files and pass them with "
              "`--table NAME=PATH`."),
-    "E111": ("An expression too long to read", "An expression so long or deeply nested that reading it would "
-             "exhaust the parser (tested in tests/test_hostile.py).", "Split it, or use a lookup table."),
     "E201": ("An unknown name", "A name that is not a declared column, a value spm provides (credit, attainment "
              "...) or, in a filter, a word meant as text.", "Fix the spelling (see the hint), declare the column, "
              "or quote the text: `stage == \"won\"`."),
@@ -46,9 +45,17 @@ CODES = {
              "of the wrong type where the plan needs one (a rate must be a percentage when credit is money).",
              "Follow the hint: money is written `$1,000`, rates `8%`, text in quotes."),
     "E302": ("Not a condition", "A filter, gate or `when` must be true or false.", "Compare: `amount > $0`."),
-    "E303": ("A function called wrongly", "The arguments do not fit the function.", "See the hint."),
+    "E303": ("A function called wrongly", "The arguments do not fit the function, or `replace` is given an empty "
+             "text to find (it would be found between every two characters).", "See the hint."),
     "E304": ("An empty range", "`LOW .. HIGH` with LOW after HIGH holds nothing.", "Write the earlier value first."),
-    "E309": ("An expression nested too deeply", "More than 200 levels.", "Split it into simpler parts."),
+    "E306": ("A text that can grow too long", "A text may become at most 16 times as long as the longest text it "
+             "reads: a `replace` can lengthen it by what it puts over what it finds, `upper` and `lower` by 3 (a "
+             "letter's bytes can triple), and nested they multiply. Checked before any data is read, and again "
+             "before a text is made.", "Find longer texts, or map whole values with a lookup table."),
+    "E309": ("An expression nested too deeply", "More than 200 levels: nested `if`s, a long `else if` chain, "
+             "parentheses inside parentheses, a long chain of `and`. The error points at the deepest point; nothing "
+             "is read further (tested in tests/test_hostile.py).", "Split it into simpler parts; a long `else if` "
+             "chain is better as a lookup table."),
     "E312": ("A constant too large to hold", "An amount, rate or multiplier written in the plan past the largest "
              "amount spm holds (4,611,686,018,427.38: a millionth of the currency unit in 64 bits): it could never be "
              "paid.", "Fix the digits; in a currency of large amounts count credit in thousands."),
@@ -75,6 +82,9 @@ CODES = {
              "file after its plan."),
     "E422": ("A test that gives or checks nothing", "A test needs transactions and at least one expectation.",
              "Add them."),
+    "E423": ("A statement a test's table does not take", "A table in a test gives its rows (`columns`, `rows`); "
+             "how they are read (`key`, `per`, `column` ...) is the plan's declaration of the table.",
+             "Declare it in the plan, or leave it out."),
     "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, not readable as its type, a "
              "CSV file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
              "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV files as UTF-8; quote values "
@@ -111,6 +121,10 @@ CODES = {
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
     "W102": ("Credit that rolls up to no one", "`rollup to manager` without a component `on rollup credit`.",
              "Add the manager's component, or remove the rollup."),
+    "W103": ("A per-row minimum paid on refunds", "`pay max(credit * 4%, $25) per deal` pays its minimum on every "
+             "row, so a refund or credit note of negative credit earns $25 too. Warned unless a filter of the "
+             "component or the transactions block keeps the credit (or the column it is) at zero or above.",
+             "Add `where credit > 0` to the component: refunds are then paid nothing and still lower the credit."),
 }
 
 REJECTS = """## Rejected rows

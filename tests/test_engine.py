@@ -379,8 +379,8 @@ def test_text_columns_resolve_to_their_strings_however_taken_and_joined():
 @pytest.mark.parametrize("more_excluded", [0, 8])  # 8: so few rows credited that they are evaluated as rows
 def test_a_component_reads_only_the_transactions_it_credits(more_excluded):
     """Component expressions of a transaction's columns are evaluated per transaction (or, when filters left
-    few, per credit row): a transaction the plan excludes is never rejected for what a component could not
-    read of it, and one it credits is rejected once, with its own key in the message."""
+    few, per credit row): a transaction the plan excludes is never a problem for what a component could not
+    read of it, and one it credits is not paid by that component, once, with its own key in the message."""
     plan = make_plan(RATES_BY_KIND + """
 component commission {
   rate rates[kind]
@@ -390,12 +390,12 @@ component commission {
                  ("D3", "a", "2027-01-12", -500, "mystery"), ("D4", "a", "2027-01-13", 3000, "new"),
                  *((f"X{i}", "a", "2027-01-14", -1, "mystery") for i in range(more_excluded)))
     result = plan.run(rows, quotas=QUOTAS)
-    assert by_txn(result) == {"D1": d("100.00"), "D4": d("300.00")}
+    assert by_txn(result) == {"D1": d("100.00"), "D2": d("0.00"), "D4": d("300.00")}
     assert result.accounting["excluded"] == {"positive": 1 + more_excluded}
-    assert result.accounting["rejected"] == {"missing_lookup": 1}
-    rejected = result.rejects.to_pylist()
-    assert [(r["row"], r["key"], r["reason"], r["column"], r["message"]) for r in rejected] == \
-        [(2, "D2", "missing_lookup", "kind", "'mystery' is not in table rates")]
+    assert result.accounting["rejected"] == {}
+    unpaid = result.unpaid.to_pylist()
+    assert [(r["row"], r["key"], r["component"], r["reason"], r["message"]) for r in unpaid] == \
+        [(2, "D2", "commission", "missing_lookup", "'mystery' is not in table rates")]
 
 
 @given(st.lists(st.tuples(st.one_of(st.none(), st.booleans()), st.one_of(st.none(), st.booleans())), min_size=1,

@@ -79,13 +79,19 @@ def test_the_crm_quirks_are_handled_by_the_plan():
     assert gtx_pro, "commission lines carry their rate"
 
 
-def test_without_the_mapping_gtxpro_deals_are_rejected_with_a_hint(tmp_path):
+def test_without_the_mapping_commission_does_not_pay_gtxpro_deals_and_says_why(tmp_path):
     text = (ROOT / "examples/plans/crm_agents.spm").read_text().replace(
         'replace(product, "GTXPro", "GTX Pro")', "product")
     plan = tmp_path / "crm_agents.spm"
     plan.write_text(text)
     args = [str(plan)] + CRM_ARGS[1:]
     result = run_example(args)
-    reasons = {(r["reason"], r["message"]) for r in result.rejects.to_pylist()}
-    assert reasons == {("missing_lookup", "'GTXPro' is not in table products (did you mean 'GTX Pro'?)")}
-    assert result.accounting["rejected"] == {"missing_lookup": 729}  # the won GTXPro deals
+    assert result.accounting["rejected"] == {}  # credited: the managers' overrides still pay on them
+    unpaid = result.unpaid.to_pylist()
+    assert {(r["component"], r["reason"], r["message"]) for r in unpaid} == {
+        ("commission", "missing_lookup", "'GTXPro' is not in table products (did you mean 'GTX Pro'?)")}
+    assert len(unpaid) == 729  # the won GTXPro deals
+    (warning,) = result.summary().warnings
+    assert warning.startswith("component commission did not pay 729 credit rows (missing lookup; credit ")
+    overrides = {line["txn"] for line in result.ledger.to_pylist() if line["component"] == "manager_override"}
+    assert {r["key"] for r in unpaid} <= overrides

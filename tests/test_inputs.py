@@ -69,20 +69,23 @@ def test_bom_semicolons_thousands_and_every_bad_row_with_its_reason(tmp_path):
     assert reasons == {
         "A2@3": ("invalid_value", "day"),  # 31 February does not exist (Arrow would have made it 3 March)
         "A3@4": ("missing_value", "rep"),
-        "A4@5": ("missing_lookup", "product"),
         "A1@6": ("duplicate_key", "id"),
         "A6@7": ("invalid_value", "amount"),
         "A7@8": ("outside_year", "day"),
         "A8@9": ("missing_value", "amount"),
     }
     messages = {row["key"]: row["message"] for row in result.rejects.to_pylist()}
-    assert messages["A4"] == "'GTXPro' is not in table rates (did you mean 'GTX Pro'?)"
     assert messages["A2"] == "cannot read '31-02-27' as a date in the format \"%d-%m-%y\""
+    # A4's product is not in the rates its component looks up: credited, and not paid by it, with the hint
+    (unpaid,) = result.unpaid.to_pylist()
+    assert (unpaid["key"], unpaid["row"], unpaid["reason"]) == ("A4", 5, "missing_lookup")
+    assert unpaid["message"] == "'GTXPro' is not in table rates (did you mean 'GTX Pro'?)"
     counts = result.accounting
-    assert counts["read"] == 8 and counts["credited"] == 1
+    assert counts["read"] == 8 and counts["credited"] == 2
     assert counts["credited"] + sum(counts["excluded"].values()) + sum(counts["rejected"].values()) == 8
-    (line,) = result.ledger.to_pylist()
-    assert line["credit"] == Decimal("1234.50") and line["amount"] == Decimal("61.73")
+    paid, not_paid = result.ledger.to_pylist()
+    assert paid["credit"] == Decimal("1234.50") and paid["amount"] == Decimal("61.73")
+    assert not_paid["txn"] == "A4" and not_paid["amount"] == 0
 
 
 def test_strict_turns_the_first_reject_into_an_error(tmp_path):

@@ -90,3 +90,19 @@ def test_unreadable_project_settings_are_a_usage_error(spm, tmp_path):
     assert result.returncode == 2 and "cannot read" in result.stderr and "pyproject.toml" in result.stderr
     result = spm("fmt", "--check", cwd=project)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "cannot read" in result.stderr
+
+
+def test_test_tables_read_wrongly_are_located_errors(spm):
+    """A roster row of one value used to end `spm check` in KeyError: 'period'; values Arrow cannot hold, in
+    ArrowInvalid. Every mistake in a test's tables is an error where it is written."""
+    folder = Path(__file__).parent / "golden" / "test_files"
+    result = spm("check", folder / "tables.test.spm")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    actual = result.stderr.replace(str(folder) + "/", "")
+    expected_file = folder / "tables.expected.txt"
+    if os.environ.get("SPM_UPDATE_GOLDEN"):
+        expected_file.write_text(actual)
+    assert actual == expected_file.read_text()
+    tested = spm("test", folder)
+    assert tested.returncode == 1 and "Traceback" not in tested.stdout + tested.stderr
+    assert re.search(r"^0 passed, 4 error\(s\) in", tested.stdout, re.M), tested.stdout

@@ -27,6 +27,7 @@ from spmlang.check.model import (
     component_needs_targets,
     components_need_quotas,
 )
+from spmlang.check.refunds import minimums_paid_on_refunds
 from spmlang.check.tables import TableChecker, implicit_table
 from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
 from spmlang.syntax import ast
@@ -153,6 +154,7 @@ class Checker:
                 self.error("E402", "the plan has no components: nothing would be paid", start,
                            "add one, e.g. component commission { rate 8% }")
             self._implicit_tables(components, plan_caps, source, tables)
+            self.diagnostics.extend(minimums_paid_on_refunds(components, source, self.text))
 
         errors = [d for d in self.diagnostics if d.is_error]
         self.diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))

@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from spmlang.check import ir
+from spmlang.check import ir, texts
 from spmlang.check.ir import Type
 from spmlang.check.model import ColumnSpec, TableSpec, too_large, too_large_hint
 from spmlang.diagnostics import Diagnostic, did_you_mean
 from spmlang.syntax import ast
-
-MAX_EXPRESSION_DEPTH = 200
+from spmlang.syntax.parser import MAX_EXPRESSION_DEPTH
 
 # name -> (argument types or None for "any quantity", result rule)
 FUNCTIONS = {
@@ -76,6 +75,7 @@ class ExpressionChecker:
     # ------------------------------------------------------------ dispatch
     def _check(self, node: ast.Expr, scope: Scope, depth: int) -> ir.IR | None:
         if depth > MAX_EXPRESSION_DEPTH:
+            # The parser refuses such expressions first (spmlang.syntax.parser); this guards the recursion below.
             self.error("E309", f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep", node.span,
                        "split it into simpler parts")
             return None
@@ -182,7 +182,9 @@ class ExpressionChecker:
             hint = did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(sorted(FUNCTIONS))
             self.error("E205", f"unknown function '{name}'", node.function.span, hint)
             return None
-        args = [self._check(a, scope, depth) for a in node.args]
+        args = []
+        for arg in node.args:  # a loop, not a comprehension: one frame fewer per level of nesting
+            args.append(self._check(arg, scope, depth))
         if any(a is None for a in args):
             return None
         types = [a.type for a in args]
@@ -194,7 +196,19 @@ class ExpressionChecker:
         if not isinstance(result, Type):
             self.error("E303", f"{name}(): {result}", node.span, f"{name} takes {FUNCTIONS[name]}")
             return None
-        return ir.Function(name, tuple(args), result, node.span)
+        function = ir.Function(name, tuple(args), result, node.span)
+        refused = texts.problem(function)
+        if refused is not None:
+            code, message = refused
+            if code == "E303":  # an empty text to find
+                self.error(code, message, node.args[1].span, "an empty text is found between every two characters: "
+                           'say what to replace, e.g. replace(product, "GTXPro", "GTX Pro")')
+            else:
+                self.error(code, message, node.span, "growths multiply when nested: a replace() by the length of "
+                           "what it puts over what it finds, upper() and lower() by 3; find longer texts, or map "
+                           "whole values with a lookup table")
+            return None
+        return function
 
     # ------------------------------------------------------------ operators
     def _binary(self, node: ast.Binary, scope: Scope, depth: int) -> ir.IR | None:

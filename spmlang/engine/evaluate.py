@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.check import ir
+from spmlang.check import ir, texts
 from spmlang.check.ir import Type
+from spmlang.diagnostics import Diagnostic, PlanError
 from spmlang.engine import grouping
 from spmlang.engine.calendar import to_days
 from spmlang.engine.money import LIMIT, UNIT, decimal_of, decimal_to_units, in_decimals, limit_text, to_units
@@ -420,7 +421,12 @@ def _lookup(node: ir.TableLookup, frame: Frame) -> Vec:
 
 
 def _function(node: ir.Function, frame: Frame) -> Vec:
-    args = [evaluate(a, frame) for a in node.args]
+    refused = texts.problem(node)
+    if refused is not None:  # the checker refuses these; never allocate for one that got past it
+        raise PlanError([Diagnostic(refused[0], refused[1], node.span)])
+    args = []
+    for arg in node.args:  # a loop, not a comprehension: one frame fewer per level of nesting
+        args.append(evaluate(arg, frame))
     name = node.name
     if name in ("min", "max"):
         pick = np.minimum if name == "min" else np.maximum

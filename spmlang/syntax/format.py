@@ -108,7 +108,10 @@ def _expression(node) -> str:
         column = f".{node.column.text}" if node.column else ""
         return f"{node.table.text}[{expression(node.key)}]{column}"
     if isinstance(node, ast.Call):
-        return f"{node.function.text}({', '.join(expression(a) for a in node.args)})"
+        args = []
+        for arg in node.args:  # a loop, not a generator: one frame fewer per level of nesting
+            args.append(expression(arg))
+        return f"{node.function.text}({', '.join(args)})"
     if isinstance(node, ast.Unary):
         if node.op == "not":
             return f"not {expression(node.operand, _PRECEDENCE['not'])}"
@@ -362,15 +365,20 @@ def strip_positions(node):
     if isinstance(node, ast.PlanFile):
         return strip_positions(node.items)
     if isinstance(node, (list, tuple)):
-        return tuple(strip_positions(n) for n in node)
+        parts = []
+        for part in node:  # loops, not generators: one frame per level of nesting (see MAX_EXPRESSION_DEPTH)
+            parts.append(strip_positions(part))
+        return tuple(parts)
     if isinstance(node, ast.Literal):
         return ("literal", node.kind, node.value)
     if isinstance(node, ast.Bound):
         return ("bound", node.kind, node.value)
     if hasattr(node, "__dataclass_fields__"):
-        return (type(node).__name__,) + tuple(
-            strip_positions(getattr(node, f)) for f in node.__dataclass_fields__
-            if f not in ("span", "row_spans"))
+        parts = [type(node).__name__]
+        for name in node.__dataclass_fields__:
+            if name not in ("span", "row_spans"):
+                parts.append(strip_positions(getattr(node, name)))
+        return tuple(parts)
     if isinstance(node, Decimal):
         return node
     return node

@@ -14,15 +14,19 @@ import os
 import sys
 from pathlib import Path
 
-from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from spmlang.diagnostics import Diagnostic, PlanError, Span
 from spmlang.syntax import ast
+from spmlang.syntax.hints import intent_hint
 from spmlang.syntax.transformer import ToAst
 
 MAX_SYNTAX_ERRORS = 20
 # A plan is a small text file; tables of data belong in data files. Past this, parse nothing.
 MAX_PLAN_CHARS = 1_000_000
+# How deep an expression may nest. The checker, the formatter and the engine walk expressions recursively:
+# this keeps them far from Python's recursion limit, and no sensible plan comes near it.
+MAX_EXPRESSION_DEPTH = 200
 
 
 def grammar_path() -> Path:
@@ -116,7 +120,7 @@ def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
         try:
             tree = _parser().parse(working)
         except UnexpectedInput as error:
-            diagnostics.append(_syntax_diagnostic(error, path))
+            diagnostics.append(_syntax_diagnostic(error, path, working))
             line = getattr(error, "line", -1)
             if (
                 isinstance(error, UnexpectedEOF)
@@ -132,11 +136,11 @@ def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
         break
     if diagnostics:
         raise PlanError(diagnostics, {path: text})
+    too_deep = _too_deep(tree, path)
+    if too_deep:
+        raise PlanError(too_deep, {path: text})
     builder = ToAst(path)
-    try:
-        items = builder.transform(tree)
-    except RecursionError:
-        raise PlanError([_too_deep(text, path)], {path: text}) from None
+    items = builder.transform(tree)
     if builder.diagnostics:
         raise PlanError(builder.diagnostics, {path: text})
     return ast.PlanFile(path=path, source=text, items=tuple(items))
@@ -147,17 +151,59 @@ def too_large(path: str, size: int) -> Diagnostic:
                       Span(path, 1, 1, 1, 2), "put large tables in data files and pass them with --table NAME=PATH")
 
 
-def _too_deep(text: str, path: str) -> Diagnostic:
-    """An expression too long or too deeply nested to read: point at the line with the most operators."""
-    lines = text.splitlines() or [""]
-    counts = [sum(line.count(op) for op in "+-*/(") for line in lines]
-    number = counts.index(max(counts)) + 1
-    return Diagnostic("E111", "an expression here is too long or too deeply nested to read",
-                      Span(path, number, 1, number, len(lines[number - 1]) + 1),
-                      "split it into simpler parts, for example with a lookup table")
+# The rules of expressions: each is one node of the syntax tree.
+_EXPRESSION_RULES = frozenset({
+    "if_expr", "or_expr", "and_expr", "not_expr", "compare", "in_list", "not_in_list", "in_range", "is_empty",
+    "is_not_empty", "binary", "neg", "ref", "lookup", "call", "string", "number", "money", "percent", "date",
+    "period", "multiplier", "boolean",
+})
 
 
-def _syntax_diagnostic(error: UnexpectedInput, path: str) -> Diagnostic:
+def _too_deep(tree: Tree, path: str) -> list[Diagnostic]:
+    """An error for each expression nested more than MAX_EXPRESSION_DEPTH levels, at its deepest point.
+
+    Measured without recursion, on the parse tree, as deep as the syntax tree will be: `a and b and c` is one
+    parse node that becomes a chain of two (see ToAst._fold), so its first operand lies two levels down."""
+    deepest: dict[int, tuple[int, Tree]] = {}  # expression (by its outermost node) -> its deepest node
+    stack: list[tuple[Tree, int, int]] = [(tree, -1, -1)]  # node, depth in its expression, the expression
+    while stack:
+        node, depth, root = stack.pop()
+        if node.data in _EXPRESSION_RULES:
+            if depth < 0:
+                depth, root = 0, id(node)
+            best = deepest.get(root)
+            if best is None or depth > best[0] or depth == best[0] and _before(node, best[1]):
+                deepest[root] = (depth, node)
+        else:
+            depth = root = -1
+        subtrees = [c for c in node.children if isinstance(c, Tree)]
+        for index, child in enumerate(subtrees):
+            step = 1
+            if node.data in ("and_expr", "or_expr"):
+                step = len(subtrees) - max(index, 1)
+            stack.append((child, depth + step if depth >= 0 else -1, root))
+    return [Diagnostic("E309", f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep",
+                       _meta_span(node.meta, path),
+                       "split it into simpler parts; a long `if ... else if ...` chain is better as a lookup table")
+            for depth, node in sorted(deepest.values(), key=lambda item: _position(item[1]))
+            if depth > MAX_EXPRESSION_DEPTH]
+
+
+def _position(node: Tree) -> tuple[int, int]:
+    return (getattr(node.meta, "line", 0), getattr(node.meta, "column", 0))
+
+
+def _before(node: Tree, other: Tree) -> bool:
+    return _position(node) < _position(other)
+
+
+def _meta_span(meta, path: str) -> Span:
+    if getattr(meta, "empty", True):
+        return Span(path, 1, 1, 1, 2)
+    return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _syntax_diagnostic(error: UnexpectedInput, path: str, text: str) -> Diagnostic:
     line = max(getattr(error, "line", 1), 1)
     column = max(getattr(error, "column", 1), 1)
     if isinstance(error, UnexpectedCharacters):
@@ -194,6 +240,8 @@ def _syntax_diagnostic(error: UnexpectedInput, path: str) -> Diagnostic:
         hint = "expected " + ", ".join(shown)
     if isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END"):
         hint = (hint + "; " if hint else "") + "is a closing '}' missing?"
+    elif token is not None:
+        hint = intent_hint(text, token) or hint
     return Diagnostic("E100", message, span, hint)
 
 

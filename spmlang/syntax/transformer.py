@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from lark import Token, Transformer, v_args
+from lark import Token, Tree
 
 from spmlang.diagnostics import Diagnostic, Span
 from spmlang.syntax import ast
@@ -30,12 +30,33 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-@v_args(meta=True)
-class ToAst(Transformer):
+class ToAst:
+    """Each rule of the grammar is a method ``rule(meta, children)`` of its transformed children."""
+
     def __init__(self, path: str):
-        super().__init__(visit_tokens=False)
         self.path = path
         self.diagnostics: list[Diagnostic] = []
+
+    def transform(self, tree: Tree):
+        """The tree, bottom up, without recursion: a deep expression cannot exhaust Python's stack here (the
+        parser refuses expressions nested past MAX_EXPRESSION_DEPTH before the stages that do recurse)."""
+        done: list = []  # transformed children, in order, of the trees on the stack
+        stack: list[tuple[Tree, bool]] = [(tree, False)]
+        marks: list[int] = []
+        while stack:
+            node, visited = stack.pop()
+            if not isinstance(node, Tree):
+                done.append(node)  # a token (or a placeholder None) stays as it is
+            elif not visited:
+                marks.append(len(done))
+                stack.append((node, True))
+                stack.extend((child, False) for child in reversed(node.children))
+            else:
+                start = marks.pop()
+                children = done[start:]
+                del done[start:]
+                done.append(getattr(self, node.data)(node.meta, children))
+        return done[0]
 
     # ------------------------------------------------------------ positions
     def _span(self, meta) -> Span:

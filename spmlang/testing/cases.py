@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +18,7 @@ from spmlang.api import Plan, load
 from spmlang.check.ir import Type
 from spmlang.check.model import ColumnSpec, TableSpec
 from spmlang.check.tables import implicit_table
-from spmlang.diagnostics import Diagnostic, PlanError, Span
+from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
 from spmlang.syntax import ast, parse
 
 TEST_SUFFIX = ".test.spm"
@@ -115,7 +115,7 @@ def _case(test: ast.TestBlock, plan: Plan, label: str, text: str) -> TestCase:
     checked = plan.checked
     for stmt in test.statements:
         if isinstance(stmt, ast.TestData):
-            case.deals = _table(stmt.statements, checked.transactions.columns, diagnostics)
+            case.deals = _table(stmt.statements, checked.transactions.columns, diagnostics, "the plan declares")
         elif isinstance(stmt, ast.TableBlock):
             _reference(case, stmt, checked, diagnostics)
         elif isinstance(stmt, ast.StrictStmt):
@@ -129,23 +129,41 @@ def _case(test: ast.TestBlock, plan: Plan, label: str, text: str) -> TestCase:
         diagnostics.append(Diagnostic("E422", f"test '{case.name}' expects nothing", test.span,
                                       "add an expectation, e.g. expect payout alice == $1,000"))
     if diagnostics:
+        diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
         case.error = PlanError(diagnostics, {label: text}).render()
     return case
 
 
 def _reference(case: TestCase, block: ast.TableBlock, checked, diagnostics: list[Diagnostic]) -> None:
     kind = block.kind.text
+    for stmt in block.statements:
+        if not isinstance(stmt, (ast.ColumnsStmt, ast.RowsBlock)):
+            word = stmt.role if isinstance(stmt, ast.RoleStmt) else _STATEMENT_WORDS[type(stmt)]
+            diagnostics.append(Diagnostic("E423", f"a table in a test gives only `columns` and `rows`, not `{word}`",
+                                          stmt.span, "a test's rows are read the way the plan declares the table: "
+                                          "say it there"))
     if kind == "table":
-        name = block.name.text if block.name else ""
+        if block.name is None:
+            diagnostics.append(Diagnostic("E403", "a lookup table in a test needs the name of the plan's table",
+                                          block.kind.span, "write `table NAME { rows { ... } }`"))
+            return
+        name = block.name.text
         spec = checked.tables.get(name)
         if spec is None or spec.kind != "lookup":
-            diagnostics.append(Diagnostic("E202", f"the plan has no lookup table '{name}'", block.span))
+            lookups = [n for n, t in checked.tables.items() if t.kind == "lookup"]
+            diagnostics.append(Diagnostic("E202", f"the plan has no lookup table '{name}'", block.name.span,
+                                          did_you_mean(name, lookups)))
             return
-        case.tables[name] = _table(block.statements, spec.columns, diagnostics)
+        case.tables[name] = _table(block.statements, spec.columns, diagnostics, f"table '{name}' has")
         return
     spec = checked.tables.get(kind) or implicit_table(kind, _quota_type(checked), block.span)
     columns = _table_columns(spec, block.statements)
-    setattr(case, kind, _table(block.statements, columns, diagnostics))
+    owner = "the roster has" if kind == "roster" else f"the {kind} table has"
+    setattr(case, kind, _table(block.statements, columns, diagnostics, owner))
+
+
+_STATEMENT_WORDS = {ast.FileStmt: "file", ast.ColumnStmt: "column", ast.KeyStmt: "key", ast.PerStmt: "per",
+                    ast.DefaultStmt: "default"}
 
 
 def _quota_type(checked) -> Type:
@@ -156,28 +174,38 @@ def _table_columns(spec: TableSpec, statements) -> dict[str, ColumnSpec]:
     """A quotas/targets/roster table's columns; an undeclared quotas table with two values a row is per year."""
     columns = dict(spec.columns)
     rows = next((s for s in statements if isinstance(s, ast.RowsBlock)), None)
-    if spec.per is None and rows is not None and rows.rows and len(rows.rows[0]) == len(columns) - 1:
-        columns.pop(spec.roles["period"], None)
+    period = spec.roles.get("period")
+    if spec.per is None and period is not None and rows is not None and rows.rows \
+            and len(rows.rows[0]) == len(columns) - 1:
+        columns.pop(period, None)
     return columns
 
 
-def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnostic]) -> pa.Table:
-    names_stmt = next((s for s in statements if isinstance(s, ast.ColumnsStmt)), None)
-    rows_block = next((s for s in statements if isinstance(s, ast.RowsBlock)), None)
+def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnostic], owner: str) -> pa.Table:
+    """The rows of a test's table, typed by ``columns``; ``owner`` says whose columns they are, in messages."""
+    names_stmts = [s for s in statements if isinstance(s, ast.ColumnsStmt)]
+    rows_blocks = [s for s in statements if isinstance(s, ast.RowsBlock)]
+    for given, what in ((names_stmts, "its columns once"), (rows_blocks, "its rows in one `rows` block")):
+        for extra in given[1:]:
+            diagnostics.append(Diagnostic("E401", f"a table in a test gives {what}", extra.span,
+                                          notes=((given[0].span, "the first one"),)))
+    names_stmt = names_stmts[0] if names_stmts else None
+    rows_block = rows_blocks[0] if rows_blocks else None
     order = list(columns)
     if names_stmt is not None:
         order = []
         for name in names_stmt.names:
-            if name.text not in columns:
-                from spmlang.diagnostics import did_you_mean
-
-                diagnostics.append(Diagnostic("E201", f"the plan declares no column '{name.text}'", name.span,
-                                              did_you_mean(name.text, columns)))
+            if name.text in order:
+                diagnostics.append(Diagnostic("E207", f"column '{name.text}' is named twice", name.span))
+            elif name.text not in columns:
+                diagnostics.append(Diagnostic("E201", f"{owner} no column '{name.text}'", name.span,
+                                              did_you_mean(name.text, columns) or "the columns: " + " ".join(columns)))
             order.append(name.text)  # an unknown column keeps its place, so the rows still line up
     values: dict[str, list] = {name: [] for name in columns}
     for row, span in zip(rows_block.rows if rows_block else (), rows_block.row_spans if rows_block else ()):
         if len(row) != len(order):
-            diagnostics.append(Diagnostic("E405", f"this row has {len(row)} values for {len(order)} columns", span,
+            values_given = f"{len(row)} value{'s' if len(row) != 1 else ''}"
+            diagnostics.append(Diagnostic("E405", f"this row has {values_given} for {len(order)} columns", span,
                                           "the columns are, in order: " + " ".join(order)))
             continue
         given = {name: literal for name, literal in zip(order, row) if name in columns}
@@ -206,12 +234,25 @@ def _value(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]
     value = literal.value
     if spec.type is Type.TEXT:
         return str(value)
+    if spec.type is Type.DATE:
+        return value if isinstance(value, dt.date) else None
+    if spec.type is Type.BOOL:
+        return bool(value)
+    if spec.type is Type.INTEGER and value != value.to_integral_value():
+        diagnostics.append(Diagnostic("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')",
+                                      literal.span))
+        return None
+    # What Arrow can hold: the engine says if a value is too large to pay; this only has to carry it there.
+    if abs(value) >= _LARGEST[spec.type]:
+        diagnostics.append(Diagnostic("E301", f"{literal.text} is too large (column '{spec.name}')", literal.span))
+        return None
     if spec.type is Type.INTEGER:
         return int(value)
     if spec.type in (Type.NUMBER, Type.PERCENT):
         return float(value)
-    if spec.type is Type.MONEY:
-        return Decimal(value)
-    if spec.type is Type.DATE:
-        return value if isinstance(value, dt.date) else None
-    return bool(value)
+    return value.quantize(_MONEY_STEP, ROUND_HALF_UP)  # money: to the engine's millionths, as data files are read
+
+
+_LARGEST = {Type.INTEGER: Decimal(2) ** 63, Type.NUMBER: Decimal("1e300"), Type.PERCENT: Decimal("1e300"),
+            Type.MONEY: Decimal(10) ** 32}
+_MONEY_STEP = Decimal("0.000001")
