@@ -59,7 +59,7 @@ def component(draw, index: int) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target."""
     uses_target = False
     kind = "component"
-    rule = draw(st.sampled_from(["rate", "accelerator", "tiers", "row_tiers", "curve", "pay", "once"]))
+    rule = draw(st.sampled_from(["rate", "accelerator", "tiers", "row_tiers", "curve", "row_curve", "pay", "once"]))
     body = []
     if rule == "rate":
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
@@ -84,6 +84,11 @@ def component(draw, index: int) -> tuple[str, bool]:
             points.append(f"    {x}% -> " + (f"{y}% of target" if of_target else f"${y * 100:,}"))
         extends = [f"    extend {w}" for w in ("below", "above") if draw(st.booleans())]
         body.append("  curve on attainment {\n" + "\n".join(points + extends) + "\n  }")
+    elif rule == "row_curve":  # a payout per deal by its size
+        xs = sorted(draw(st.lists(st.integers(0, 200), min_size=2, max_size=4, unique=True)))
+        points = [f"    ${x * 1000:,} -> ${draw(st.integers(0, 300)) * 100:,}" for x in xs]
+        extends = [f"    extend {w}" for w in ("below", "above") if draw(st.booleans())]
+        body.append("  curve on row credit {\n" + "\n".join(points + extends) + "\n  }")
     elif rule == "pay":
         kind = "spif"
         body.append(f"  pay ${draw(st.integers(1, 2000)):,} per deal")

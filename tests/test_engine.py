@@ -130,6 +130,76 @@ component commission {
     assert by_txn(result) == {"D1": d("4,500.00"), "C1": d("-2,500.00")}
 
 
+def test_a_curve_on_row_credit_pays_each_deal_by_its_own_size():
+    plan = make_plan("""
+component deal_bonus {
+  curve on row credit {
+    $10,000 -> $500
+    $50,000 -> $4,500
+  }
+  multiplier 1.5x when kind == "new"
+}
+""")
+    rows = deals(("D1", "a", "2027-01-10", 5000), ("D2", "a", "2027-01-11", 30000),
+                 ("D3", "a", "2027-02-10", 80000, "new"), ("D4", "a", "2027-03-10", 30000))
+    result = plan.run(rows)
+    # Each deal alone: below the first point nothing; D2 and D4 the same 2,500 (a cumulative curve would pay D4
+    # from 115,000 on, flat: nothing); D3 past the last point is flat at 4,500, x 1.5.
+    assert by_txn(result) == {"D1": d("0.00"), "D2": d("2,500.00"), "D3": d("6,750.00"), "D4": d("2,500.00")}
+    d3 = lines(result, txn="D3")
+    # The line shows what the last slope extended pays (7,500 x 1.5), and a cap line the cut.
+    assert [(line["kind"], line["amount"]) for line in d3] == [("earning", d("11,250.00")), ("cap", d("-4,500.00"))]
+    assert d3[0]["explanation"] == "row credit 80000.00: curve pays 7500.00 × 1.5 = 11250.00"
+    assert d3[1]["explanation"] == "the payout curve is flat above 50,000.00: 4500.00 cut"
+    # Each row is its own measure: no true-up however the quota basis moves.
+    assert not lines(result, kind="true_up")
+
+
+def test_a_curve_on_row_credit_extended_pays_its_slopes_on_both_sides():
+    plan = make_plan("""
+component deal_bonus {
+  curve on row credit {
+    $0      -> $0
+    $10,000 -> $1,000
+    extend below
+    extend above
+  }
+}
+""")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 25000), ("C1", "a", "2027-01-11", -2000)))
+    assert by_txn(result) == {"D1": d("2,500.00"), "C1": d("-200.00")}
+    assert not lines(result, kind="cap")
+
+
+def test_a_basis_hint_never_suggests_a_basis_of_another_meaning():
+    def error(body: str) -> str:
+        with pytest.raises(spmlang.PlanError) as caught:
+            make_plan(body)
+        return caught.value.render()
+
+    # An accelerator grows with the accumulated measure: `row credit` is refused, and `credit` (accumulated, a
+    # different plan) is not offered in its place.
+    message = error("component c {\n  rate 8%\n  accelerator on row credit {\n    $0 .. 1x\n  }\n}\n")
+    assert "an accelerator cannot be on row credit" in message and "did you mean" not in message
+    assert "tiers marginal on row credit" in message
+    # A misspelling is suggested as the word it misspells, and a word meaning 'each row' as `row credit`.
+    assert "did you mean 'row credit'?" in error("component c {\n  curve on row credti {\n    $0 -> $0\n"
+                                                "    $10 -> $1\n  }\n}\n")
+    assert "did you mean 'row credit'?" in error("component c {\n  tiers marginal on deal credit {\n"
+                                                "    $0 .. rate 1%\n  }\n}\n")
+    assert "did you mean 'attainment'?" in error("component c {\n  tiers marginal on atainment {\n"
+                                                "    0% .. rate 1%\n  }\n}\n")
+    # Words of another meaning get no suggestion, only the bases that may be written.
+    message = error("component c {\n  tiers marginal on total credit {\n    $0 .. rate 1%\n  }\n}\n")
+    assert "did you mean" not in message and "`on attainment` or `on credit` or `on row credit`" in message
+
+
+def test_a_curve_on_row_credit_pays_money_not_percent_of_target():
+    with pytest.raises(spmlang.PlanError, match="a curve on row credit pays an amount of money for each row"):
+        make_plan("component c {\n  curve on row credit {\n    $0 -> 0% of target\n"
+                  "    $10,000 -> 5% of target\n  }\n}\n")
+
+
 RATES_BY_KIND = """
 table rates {
   column kind text

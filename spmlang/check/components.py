@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 MAX_TIERS = 1_000
 ROLE_WORDS = {"direct": "direct", "rollup": "rollup", "team": "rollup"}
 BASIS = {("attainment",): "attainment", ("credit",): "credit", ("row", "credit"): "row"}
+BASIS_TEXT = {"attainment": "attainment", "credit": "credit", "row": "row credit"}
+# Words that mean "each row" in a basis (`on deal credit`): a hint may suggest `row credit` for them.
+ROW_WORDS = ("row", "rows", "deal", "transaction")
 CAP_SCOPES = {"row": "row", "deal": "row", "transaction": "row", "period": "period", "year": "year"}
 FREQUENCY_UNIT = {"monthly": "month", "quarterly": "quarter", "half_yearly": "half", "yearly": "year"}
 
@@ -205,18 +208,24 @@ class ComponentChecker:
         self.c.error("E206", "this statement does not belong in a component", getattr(stmt, "span", None))
         return False
 
-    def _basis(self, words: tuple[ast.Name, ...], allowed: tuple[str, ...]) -> str | None:
+    def _basis(self, words: tuple[ast.Name, ...], allowed: tuple[str, ...], what: str) -> str | None:
+        """The basis ``words`` name, if ``what`` (tiers, an accelerator, a curve) may be on it."""
         key = tuple(w.text for w in words)
         basis = BASIS.get(key)
-        if basis is None or basis not in allowed:
-            span = Span(words[0].span.path, words[0].span.line, words[0].span.column, words[-1].span.end_line,
-                        words[-1].span.end_column)
-            options = {"attainment": "attainment", "credit": "credit", "row": "row credit"}
-            shown = " or ".join(f"`on {options[a]}`" for a in allowed)
-            self.c.error("E206", f"cannot measure on '{' '.join(key)}' here", span,
-                         (did_you_mean(" ".join(key), [options[a] for a in allowed]) or "") + f" write {shown}")
+        if basis in allowed:
+            return basis
+        span = Span(words[0].span.path, words[0].span.line, words[0].span.column, words[-1].span.end_line,
+                    words[-1].span.end_column)
+        shown = " or ".join(f"`on {BASIS_TEXT[a]}`" for a in allowed)
+        if basis == "row":  # a basis, but not one an accumulated table can have: never suggest another meaning
+            self.c.error("E206", f"{what} cannot be on row credit", span,
+                         f"an accelerator grows the rate with the accumulated measure: write {shown}; for rates by "
+                         "each row's own size, write `tiers marginal on row credit { ... }`")
             return None
-        return basis
+        suggestion = _basis_suggestion(key)
+        hint = f"did you mean '{BASIS_TEXT[suggestion]}'? " if suggestion in allowed else ""
+        self.c.error("E206", f"cannot measure on '{' '.join(key)}' here", span, f"{hint}write {shown}")
+        return None
 
     def _bound_kind(self, basis: str) -> str:
         if basis == "attainment":
@@ -237,7 +246,7 @@ class ComponentChecker:
                     accelerator: bool) -> TierTable | None:
         c = self.c
         allowed = ("attainment", "credit") if accelerator else ("attainment", "credit", "row")
-        basis = self._basis(basis_words, allowed)
+        basis = self._basis(basis_words, allowed, "an accelerator" if accelerator else "tiers")
         if basis is None:
             return None
         if not rows:
@@ -320,7 +329,7 @@ class ComponentChecker:
 
     def _curve(self, block: ast.CurveBlock) -> CurveSpec | None:
         c = self.c
-        basis = self._basis(block.basis, ("attainment", "credit"))
+        basis = self._basis(block.basis, ("attainment", "credit", "row"), "a curve")
         if basis is None:
             return None
         if len(block.points) > MAX_TIERS:
@@ -333,6 +342,11 @@ class ComponentChecker:
             return None
         xs, ys, ok = [], [], True
         of_target = block.points[0].y.of_target
+        if basis == "row" and of_target:
+            c.error("E407", "a curve on row credit pays an amount of money for each row, not % of target",
+                    block.points[0].y.span, "write money, e.g. $10,000 -> $500; a share of the target incentive "
+                    "is paid by a curve on attainment or on credit")
+            return None
         for i, point in enumerate(block.points):
             ok = self._check_bound(point.x, basis) and ok
             if point.y.of_target != of_target:
@@ -430,6 +444,19 @@ class ComponentChecker:
         except ValueError:
             end = start + dt.timedelta(days=365)
         return start <= day < end
+
+
+def _basis_suggestion(key: tuple[str, ...]) -> str | None:
+    """The basis ``key`` misspells, word by word (`row credt`, `atainment`, `deal credit`), if any. A basis of
+    another number of words is never suggested: `total credit` is not a misspelt `credit`, nor `row credit`."""
+    for basis, text in BASIS_TEXT.items():
+        words = text.split()
+        if len(words) != len(key):
+            continue
+        if all(word == want or (word in ROW_WORDS if want == "row" else did_you_mean(word, (want,)))
+               for word, want in zip(key, words)):
+            return basis
+    return None
 
 
 def constant_value(node: ir.IR) -> Decimal | None:

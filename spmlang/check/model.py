@@ -128,7 +128,7 @@ class TierTable:
 
 @dataclass(frozen=True, slots=True)
 class CurveSpec:
-    basis: str  # attainment | credit
+    basis: str  # attainment | credit | row (each row's own credit, money only)
     xs: tuple[Decimal, ...]
     ys: tuple[Decimal, ...]
     of_target: bool

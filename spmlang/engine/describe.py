@@ -126,6 +126,9 @@ def _rule(rule, basis: str, cumulative: bool) -> list[str]:
                            for x, y in zip(curve.xs, curve.ys))
         ends = [f"below the first point: {'the first slope extended' if curve.extend_below else 'nothing'}",
                 f"above the last point: {'the last slope extended' if curve.extend_above else 'flat (a cap)'}"]
+        if curve.basis == "row":
+            return [f"E(c) = payout curve on each row's own credit, linear between {points}", *ends,
+                    "line = f x E(row credit)"]
         return [f"E(m) = payout curve on {curve.basis}, linear between {points}", *ends,
                 "line = f x (E(measure after) - E(measure before))"]
     if isinstance(rule, PayPerRowRule):

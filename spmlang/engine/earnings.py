@@ -314,3 +314,12 @@ def describe_curve(function: CurveFunction, before: np.ndarray, after: np.ndarra
         pays = text.join("curve pays ", text.amount(to_units(y_before)), " → ", text.amount(to_units(y_after)))
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
     return text.join(moves, ": ", pays, tail, " = ", text.exact(amount))
+
+
+def describe_row_curve(credit: np.ndarray, pays: np.ndarray, amount: np.ndarray,
+                       multiplier: np.ndarray) -> pa.Array:
+    """'row credit 25000.00: curve pays 1250.00 × 1.5 = 1875.00': a curve of each row's own credit, which
+    pays ``pays`` (units) for it."""
+    tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
+    return text.join("row credit ", text.amount(credit), ": curve pays ", text.amount(pays), tail, " = ",
+                     text.exact(amount))

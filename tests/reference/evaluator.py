@@ -10,7 +10,7 @@ plan caps act on those cents.
 
 It covers what the differential tests generate: one payee column, rates,
 marginal/retroactive tiers (attainment, credit, row credit), accelerators,
-curves, multipliers, pay per row, pay once, gates, caps at every scope in
+curves (attainment, row credit), multipliers, pay per row, pay once, gates, caps at every scope in
 money or % of target, plan caps, year- or period-to-date measures and every
 quota basis.
 """
@@ -333,6 +333,8 @@ class Reference:
                 return times(tiers_value(rule.table, rates, c["credit"], quota))
             value = lambda m: tiers_value(rule.table, rates, m, quota)  # noqa: E731
         elif isinstance(rule, CurveRule):
+            if rule.curve.basis == "row":  # the curve's value at the row's own credit
+                return times(curve_value(rule.curve, c["credit"], quota, target))
             value = lambda m: curve_value(rule.curve, m, quota, target)  # noqa: E731
         else:
             raise AssertionError(rule)
@@ -388,8 +390,11 @@ class Reference:
                     continue
                 c = next(r for r in rows if r["key"] == line.txn)
                 quota, target = self.quota(payee, c["period"]), self.target(payee, c["period"])
-                extended = curve_value(rule.curve, c["after"], quota, target, True) - \
-                    curve_value(rule.curve, c["before"], quota, target, True)
+                if rule.curve.basis == "row":
+                    extended = curve_value(rule.curve, c["credit"], quota, target, True)
+                else:
+                    extended = curve_value(rule.curve, c["after"], quota, target, True) - \
+                        curve_value(rule.curve, c["before"], quota, target, True)
                 mult = c["mult"][component.name]
                 extended = extended if mult == 1 else q6(extended * mult)
                 cut = cents(extended - line.exact)
