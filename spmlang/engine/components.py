@@ -200,7 +200,7 @@ class ComponentRun:
         if isinstance(rule, RateRule) and rule.accelerator is None:
             rate = prepared.rate[index]
             amount = to_units(credit.astype(np.float64) * rate * multiplier)
-            shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.percent(rate)
+            shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.rate_percent(rate)
             explanation = text.join(self._credit_text(credit), " × ", shown_rate,
                                     text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
                                     " = ", text.exact(amount))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from spmlang.check.model import CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule, TierTable
 from spmlang.diagnostics import Span
 from spmlang.engine.calculator import Calculator
-from spmlang.engine.text import format_money, format_percent
+from spmlang.engine.text import format_money, format_number, format_percent
 from spmlang.engine.transactions import plan_text
 
 
@@ -72,7 +72,8 @@ def describe(calculator: Calculator) -> list[Step]:
             named = f" ({row_filter.name})" if row_filter.name != condition else ""
             details.append(f"only rows where {condition}{named}")
         details += _rule(component.rule, settings.attainment_basis, run.cumulative)
-        details += [f"multiply by {m.factor.normalize()}x when {text(m.condition.span)}" for m in component.multipliers]
+        details += [f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}"
+                    for m in component.multipliers]
         if run.cumulative and run.function.depends_on_basis and settings.attainment_basis == "to_date" \
                 and settings.measure == "year_to_date":
             details.append("true-up at each period start: re-price earlier credit on the new quota to date")

@@ -209,14 +209,15 @@ def explanation_renderable(explanation):
 
 
 def _trail_line(line) -> Text:
-    from spmlang.engine.text import pretty
     from spmlang.ledger.explain import UPLIFT, money, percent
 
     what = "  ".join(x for x in (line.txn or "—", line.date or "", line.component or "(no component)", line.kind) if x)
     text = Text(f"  {what}".ljust(70) + f"{money(line.amount):>14}\n", style="")
     text.append(f"      {line.clause}  {line.source}\n", style="dim")
     if line.credit is not None:
-        measure = f"credit {money(line.credit)}   measure {money(line.measure_before)} → {money(line.measure_after)}"
+        alone = " (this row alone)" if line.own_measure else ""
+        measure = f"credit {money(line.credit)}   measure{alone} {money(line.measure_before)} → " \
+                  f"{money(line.measure_after)}"
         if line.attainment_after is not None:
             measure += f"   attainment {percent(line.attainment_before)} → {percent(line.attainment_after)}"
         text.append(f"      {measure}\n")
@@ -226,7 +227,7 @@ def _trail_line(line) -> Text:
         else:
             text.append(f"      {money(piece.credit)} at {piece.rate} in tier {piece.tier} = {money(piece.amount)}\n")
     if not line.slices:
-        text.append(f"      {pretty(line.explanation)}\n")
+        text.append(f"      {line.explanation}\n")
     elif line.multiplier not in (None, Decimal(1)):
         text.append(f"      × multiplier {line.multiplier.normalize()}x = {money(line.exact)}\n")
     if line.amount_cut and line.kind in ("cap", "gate"):
