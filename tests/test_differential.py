@@ -59,10 +59,16 @@ def component(draw, index: int) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target."""
     uses_target = False
     kind = "component"
-    rule = draw(st.sampled_from(["rate", "accelerator", "tiers", "row_tiers", "curve", "row_curve", "pay", "once"]))
+    rule = draw(st.sampled_from(["rate", "bcr", "accelerator", "tiers", "row_tiers", "curve", "row_curve", "pay",
+                                 "once"]))
     body = []
     if rule == "rate":
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
+    elif rule == "bcr":  # the base commission rate: annual target incentive over annual quota, per row
+        uses_target = True
+        body.append("  rate target / quota")
+        if draw(st.booleans()):
+            body.append(f"  accelerator on attainment {{\n{draw(tier_table('attainment', 'multiplier'))}\n  }}")
     elif rule == "accelerator":
         basis = draw(st.sampled_from(["attainment", "credit"]))
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
@@ -91,7 +97,11 @@ def component(draw, index: int) -> tuple[str, bool]:
         body.append("  curve on row credit {\n" + "\n".join(points + extends) + "\n  }")
     elif rule == "pay":
         kind = "spif"
-        body.append(f"  pay ${draw(st.integers(1, 2000)):,} per deal")
+        if draw(st.booleans()):
+            body.append(f"  pay ${draw(st.integers(1, 2000)):,} per deal")
+        else:
+            uses_target = True
+            body.append(f"  pay target * {draw(st.integers(1, 300)) / 100:g}% per deal")
     else:
         kind = "bonus"
         of_target = draw(st.booleans())
@@ -101,7 +111,8 @@ def component(draw, index: int) -> tuple[str, bool]:
         body.append(f"  pay {amount} once when attainment >= {draw(st.integers(10, 150))}%{by}")
     if rule != "once":
         if draw(st.booleans()):
-            body.append(f'  where kind == "{draw(st.sampled_from(KINDS[:2]))}"')
+            condition = draw(st.sampled_from(['kind == "new"', 'kind == "renewal"', "credit >= quota / 20"]))
+            body.append(f"  where {condition}")
         if draw(st.booleans()):
             body.append(f"  multiplier {draw(st.sampled_from(['0.5', '1.5', '2']))}x when amount > "
                         f"${draw(st.integers(1, 100)) * 1000:,}")

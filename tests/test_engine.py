@@ -200,6 +200,52 @@ def test_a_curve_on_row_credit_pays_money_not_percent_of_target():
                   "    $10,000 -> 5% of target\n  }\n}\n")
 
 
+def test_a_components_rows_see_the_payees_annual_quota_and_target():
+    quotas = pa.table({"payee": ["a"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"],
+                       "amount": [100_000.0, 200_000.0, 300_000.0, 400_000.0]})
+    plan = make_plan("""
+component base {
+  rate target / quota
+  where credit >= quota / 100
+}
+spif big_deal {
+  pay target * 1% per deal
+  where credit >= quota / 20
+}
+bonus halfway {
+  pay $100 once when quota >= $300,000
+}
+""")
+    rows = deals(("D1", "a", "2027-01-10", 9_000), ("D2", "a", "2027-02-10", 60_000))
+    result = plan.run(rows, quotas=quotas, targets=TARGETS)
+    # In rows, the annual figures: 10,000 / 1,000,000 = 1% on deals of at least 10,000; 1% of 10,000 on deals
+    # of at least 50,000 (not the quarter's 100,000 quota, nor the quota to date).
+    assert by_txn(result) == {"D1": d("0.00"), "D2": d("700.00")}
+    # In a period-end condition, the plan's quota basis (here the quota to date): 300,000 at the end of Q2.
+    (bonus,) = lines(result, kind="bonus")
+    assert bonus["period"] == "2027-Q2"
+
+
+def test_a_column_named_target_stays_the_column_in_a_component():
+    plan = spmlang.loads(HEADER.replace("MEASURE", "").replace("ROLLUP", "").replace(
+        "  column kind text\n", "  column kind text\n  column target money\n") + "component c { rate 1%; "
+        "where amount >= target }\n", "test.spm")
+    rows = deals(("D1", "a", "2027-01-10", 1000), ("D2", "a", "2027-01-11", 3000)).append_column(
+        "target", pa.array([Decimal(2000)] * 2, pa.decimal128(18, 2)))
+    result = plan.run(rows)  # no targets needed: `target` is the deal's column
+    assert by_txn(result) == {"D1": d("0.00"), "D2": d("30.00")}
+
+
+def test_quota_and_target_outside_a_component_get_a_hint_that_works():
+    with pytest.raises(spmlang.PlanError) as caught:
+        spmlang.loads(HEADER.replace("MEASURE", "").replace("ROLLUP", "where big: amount > quota") +
+                      "component c { rate 1%; where count > 2 }\n", "test.spm")
+    message = caught.value.render()
+    assert "the payee's quota is known in a component's where, rate, pay and multiplier" in message
+    assert "'count' (the rows so far) is known only at the end of a period: use it in a gate" in message
+    assert "tier table" not in message
+
+
 RATES_BY_KIND = """
 table rates {
   column kind text

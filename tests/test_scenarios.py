@@ -113,3 +113,14 @@ def test_s10_gate_withholds_then_releases():
     assert by_txn(result, "earning")["G2"] == d("9,000.00")
     released = lines(result, kind="gate", period="2027-Q2")
     assert [line["amount"] for line in released] == [d("4,000.00")]
+
+
+def test_s11_base_commission_rate_is_each_reps_annual_target_over_annual_quota():
+    result = run_scenario("s11_base_commission_rate", "s11.csv", quotas="s11_quotas.csv", targets="s11_targets.csv")
+    # ann 60,000 / 600,000 = 10%; bob 60,000 / 400,000 = 15%; cy 60,000 / 360,000 = 1/6, rounded cumulatively.
+    assert by_txn(result) == {"A1": d("10,000.00"), "A2": d("2,500.00"), "B1": d("6,000.00"), "C1": d("5,000.00"),
+                              "C2": d("166.67"), "C3": d("166.66")}
+    assert lines(result, txn="C2")[0]["explanation"] == "1000.00 × 16.6667% = 166.666667"
+    # Without a target (dee) or a quota (eve) there is no rate: the rows are rejected, as for attainment.
+    assert {(r["key"], r["reason"], r["message"]) for r in result.rejects.to_pylist()} == {
+        ("D1", "missing_quota", "no target incentive for dee"), ("E1", "missing_quota", "no quota for eve in 2027-Q1")}

@@ -49,8 +49,12 @@ class ComponentChecker:
         self.source = source
         self.lookups = {n: t for n, t in tables.items() if t.kind in ("lookup", "roster")}
         credit_type = source.credit_type
+        # A row also sees its payee's annual quota and target incentive (`rate target / quota`: the base
+        # commission rate). A declared column of either name stays the column it was.
+        payee_figures = {name: t for name, t in (("quota", credit_type), ("target", Type.MONEY))
+                         if name not in source.columns}
         self.row_scope = Scope("a component", source.columns, self.lookups,
-                               {"credit": credit_type, "share": Type.NUMBER, "payee": Type.TEXT})
+                               {"credit": credit_type, "share": Type.NUMBER, "payee": Type.TEXT, **payee_figures})
         self.period_scope = Scope("a period-end condition", {**source.columns}, {},
                                   {"attainment": Type.PERCENT, "credit": credit_type, "quota": credit_type,
                                    "target": Type.MONEY, "count": Type.INTEGER}, columns_allowed=False)

@@ -250,33 +250,31 @@ class CheckedPlan:
         return components_need_quotas(self.components)
 
 
-def components_need_quotas(components) -> bool:
-    """Whether any component measures attainment (or reads ``quota``) and so needs quotas."""
+def builtins_read(component: ComponentSpec) -> set[str]:
+    """The values spm provides that a component's expressions read: its rows' (``credit``, ``quota`` ...) and
+    its period-end conditions' (``attainment`` ...)."""
     from spmlang.check.ir import builtins_used
 
-    for component in components:
-        if component.uses_attainment:
-            return True
-        used = builtins_used(component.gate)
-        if isinstance(component.rule, PayOnceRule):
-            used |= builtins_used(component.rule.condition)
-        if used & {"attainment", "quota"}:
-            return True
-    return False
+    rule = component.rule
+    exprs = [component.gate, *(f.expr for f in component.filters), *(m.condition for m in component.multipliers),
+             getattr(rule, "condition", None), rule.rate if isinstance(rule, RateRule) else None,
+             rule.amount if isinstance(rule, PayPerRowRule) else None]
+    return set().union(*(builtins_used(expr) for expr in exprs))
+
+
+def components_need_quotas(components) -> bool:
+    """Whether any component measures attainment (or reads ``quota``) and so needs quotas."""
+    return any(component.uses_attainment or builtins_read(component) & {"attainment", "quota"}
+               for component in components)
 
 
 def component_needs_targets(component: ComponentSpec) -> bool:
     """Whether a component pays or caps in % of target incentive (or reads ``target``)."""
-    from spmlang.check.ir import builtins_used
-
     if any(cap.of_target for cap in component.caps):
         return True
     rule = component.rule
     if isinstance(rule, CurveRule) and rule.curve.of_target:
         return True
-    used = builtins_used(component.gate)
-    if isinstance(rule, PayOnceRule):
-        if rule.of_target:
-            return True
-        used |= builtins_used(rule.condition)
-    return "target" in used
+    if isinstance(rule, PayOnceRule) and rule.of_target:
+        return True
+    return "target" in builtins_read(component)

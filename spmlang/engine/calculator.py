@@ -349,7 +349,7 @@ class Calculator:
         rows = self._check_basis(rows, basis, payees, accounting)
 
         rejections = accounting.rejections
-        prepared = self._prepare(rows, txns, payees, lookups)
+        prepared = self._prepare(rows, txns, payees, lookups, basis)
         if accounting.rejections > rejections:  # rows a component could not read: their transactions go
             keep = np.flatnonzero(accounting.pending()[rows.txn])
             rows = rows.take(keep)
@@ -502,8 +502,11 @@ class Calculator:
             per_txn = message.take(pa.array(np.maximum(slots, 0)))
         accounting.reject(mask, reason, per_txn, column)
 
-    def _prepare(self, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict) -> list[Prepared]:
-        """Evaluate every component's row expressions over the credit rows; reject rows they cannot read."""
+    def _prepare(self, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict,
+                 basis: Basis) -> list[Prepared]:
+        """Evaluate every component's row expressions over the credit rows; reject rows they cannot read. A row's
+        ``quota`` and ``target`` are its payee's annual quota and target incentive (rows whose payee has none
+        were rejected by :meth:`_check_basis` where a component reads them)."""
         n = len(rows)
         index = pa.array(rows.txn)
 
@@ -518,6 +521,9 @@ class Calculator:
 
         credit_type = self.plan.transactions.credit_type
         credit = rows.credit if credit_type is Type.MONEY else rows.credit / UNIT
+        annual_quota = basis.quota_period.sum(axis=1)
+        if credit_type is not Type.MONEY:
+            annual_quota = annual_quota / UNIT
         # Expressions of the transaction's columns alone are evaluated per transaction (see evaluate_rows),
         # unless filters left so few rows that evaluating every transaction would cost more than gathering.
         transactions = Frame(txns.frame.n, txns.frame.columns, tables=lookups) if 2 * n >= txns.frame.n else None
@@ -529,6 +535,8 @@ class Calculator:
                 "credit": Vec(credit, True, credit_type),
                 "share": Vec(rows.share, True, Type.NUMBER),
                 "payee": lambda: Vec(payees.array.take(pa.array(rows.payee)), True, Type.TEXT),
+                "quota": lambda: Vec(annual_quota[rows.payee], True, credit_type),
+                "target": lambda: Vec(basis.target_annual[rows.payee], True, Type.MONEY),
             }, source=transactions, source_rows=rows.txn)
             prepared.append(prepare(spec, rows, frame))
             for issue in frame.issues:

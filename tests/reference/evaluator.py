@@ -8,11 +8,12 @@ to 10^-6 of the currency at the same points as the engine; each component's
 earnings are rounded to cents cumulatively over the year, and caps, gates and
 plan caps act on those cents.
 
-It covers what the differential tests generate: one payee column, rates,
-marginal/retroactive tiers (attainment, credit, row credit), accelerators,
-curves (attainment, row credit), multipliers, pay per row, pay once, gates, caps at every scope in
-money or % of target, plan caps, year- or period-to-date measures and every
-quota basis.
+It covers what the differential tests generate: one payee column, rates
+(fixed, or per row from the payee's annual quota and target), marginal and
+retroactive tiers (attainment, credit, row credit), accelerators, curves
+(attainment, row credit), multipliers, pay per row, pay once, gates, caps at
+every scope in money or % of target, plan caps, year- or period-to-date
+measures and every quota basis.
 """
 
 from __future__ import annotations
@@ -254,14 +255,14 @@ class Reference:
     def _component(self, payee: str, rows: list[dict], component, index: int) -> list[Line]:
         rule, name = component.rule, component.name
         kind = component.line_kind
-        chosen = [c for c in rows if all(evaluate(f.expr, c["row"], {"credit": c["credit"]}) is True
+        chosen = [c for c in rows if all(evaluate(f.expr, c["row"], self._row_builtins(c)) is True
                                          for f in component.filters)]
         raw: list[Line] = []
         earned = {}
         for c in chosen if not isinstance(rule, PayOnceRule) else []:
             mult = Decimal(1)
             for m in component.multipliers:
-                if evaluate(m.condition, c["row"], {"credit": c["credit"]}) is True:
+                if evaluate(m.condition, c["row"], self._row_builtins(c)) is True:
                     mult *= m.factor
             earned[c["key"]] = self._line_under(rule, c, mult, c["period"])
             raw.append(Line(payee, name, c["period"], kind, c["key"], earned[c["key"]],
@@ -312,6 +313,14 @@ class Reference:
             return rule.curve.basis == "attainment" or rule.curve.of_target
         return False
 
+    def _row_builtins(self, c: dict) -> dict:
+        """What a component's row expressions see besides the columns: the row's credit, and its payee's annual
+        quota and target incentive."""
+        payee = c["payee"]
+        annual = [sum((table.get((payee, i), ZERO) for i in range(self.periods)), ZERO)
+                  for table in (self.quota_period, self.target_period)]
+        return {"credit": c["credit"], "quota": annual[0], "target": annual[1]}
+
     def _line_under(self, rule, c: dict, mult: Decimal, p: int) -> Decimal:
         """What row c earns under the basis of period p."""
         payee = c["payee"]
@@ -321,11 +330,14 @@ class Reference:
             return delta if mult == 1 else q6(delta * mult)
 
         if isinstance(rule, PayPerRowRule):
-            return times(evaluate(rule.amount, c["row"], {"credit": c["credit"]}))
+            return times(evaluate(rule.amount, c["row"], self._row_builtins(c)))
         if isinstance(rule, RateRule) and rule.accelerator is None:
-            return q6(c["credit"] * constant_value(rule.rate) * mult)
+            return q6(c["credit"] * evaluate(rule.rate, c["row"], self._row_builtins(c)) * mult)
         if isinstance(rule, RateRule):
-            rates = [t.rate * constant_value(rule.rate) for t in rule.accelerator.tiers]
+            fixed = constant_value(rule.rate)
+            if fixed is None:  # a rate per row multiplies the row's line, as its multipliers do
+                mult *= evaluate(rule.rate, c["row"], self._row_builtins(c))
+            rates = [t.rate * (fixed if fixed is not None else 1) for t in rule.accelerator.tiers]
             value = lambda m: tiers_value(rule.accelerator, rates, m, quota)  # noqa: E731
         elif isinstance(rule, TierRule):
             rates = [t.rate for t in rule.table.tiers]
