@@ -143,11 +143,17 @@ def plans(draw) -> str:
     if draw(st.booleans()):
         text += '  where not_void: kind != "void"\n'
     text += "}\n"
-    for index in range(draw(st.integers(1, 3))):
+    count = draw(st.integers(1, 3))
+    for index in range(count):
         part, _ = draw(component(index))
         text += part
-    if draw(st.integers(0, 3)) == 0:
-        text += f"cap ${draw(st.integers(1, 80)) * 1000:,} per {draw(st.sampled_from(['period', 'year']))}\n"
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
+        covers = draw(st.sampled_from(["", "direct credit", "components"]))
+        if covers == "components":
+            names = draw(st.lists(st.sampled_from([f"c{i}" for i in range(count)]), min_size=1, unique=True))
+            covers = ", ".join(names)
+        text += f"cap ${draw(st.integers(1, 80)) * 1000:,} per {draw(st.sampled_from(['period', 'year']))}" + \
+            (f" for {covers}" if covers else "") + "\n"
     return text
 
 

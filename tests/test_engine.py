@@ -246,6 +246,51 @@ def test_quota_and_target_outside_a_component_get_a_hint_that_works():
     assert "tier table" not in message
 
 
+def test_a_plan_cap_on_rollup_credit_caps_overrides_and_needs_only_the_managers_targets():
+    plan = make_plan("""
+roster {
+  rows {
+    a m
+  }
+}
+component base { rate 10% }
+component override {
+  on rollup credit
+  rate 20%
+}
+cap 10% of target per year for rollup credit
+""", rollup="rollup to manager")
+    targets = pa.table({"payee": ["m"], "amount": [10_000.0]})
+    result = plan.run(deals(("D1", "a", "2027-01-10", 4000), ("D2", "a", "2027-02-10", 4000)), targets=targets)
+    # a has no target and needs none: the cap does not cover a's own lines.
+    assert result.rejects.num_rows == 0 and payout(result, "a") == d("800.00")
+    assert payout(result, "m") == d("1,000.00")
+    assert [(line["txn"], line["amount_cut"]) for line in lines(result, kind="cap")] == [("D2", d("600.00"))]
+    from spmlang.engine.calculator import Calculator
+    from spmlang.engine.describe import describe, render_steps
+
+    steps = render_steps(describe(Calculator(plan.checked)), plan.checked)
+    assert "plan cap: cap 10% of target per year for rollup credit, over a payee's lines on rollup credit" in steps
+
+
+def test_what_a_plan_cap_covers_is_checked():
+    def error(caps: str) -> str:
+        with pytest.raises(spmlang.PlanError) as caught:
+            make_plan("component base { rate 10% }\nspif new_logo { pay $5 per deal }\n" + caps)
+        return caught.value.render()
+
+    message = error("cap $100 per year for base, new_logoo\n")
+    assert "error[E201]: unknown component 'new_logoo' in what the cap covers" in message
+    assert "did you mean 'new_logo'?" in message
+    message = error("cap $100 per year for direct\n")
+    assert "unknown component 'direct'" in message and "write `for direct credit`" in message
+    message = error("cap $100 per year for base credit\n")
+    assert "error[E206]: unknown credit 'base'" in message and "'base' is a component: write `for base`" in message
+    message = error("cap $100 per year for rollup credit\n")
+    assert "error[E406]: the cap covers rollup credit, but credit does not roll up" in message
+    assert "takes no `for`" in error("component c {\n  rate 1%\n  cap $100 per year for base\n}\n")
+
+
 RATES_BY_KIND = """
 table rates {
   column kind text

@@ -398,7 +398,10 @@ class ComponentChecker:
             return None
         return MultiplierSpec(factor, condition, self.c.text(stmt.span), stmt.span)
 
-    def cap(self, stmt: ast.CapStmt, plan_level: bool) -> CapSpec | None:
+    def cap(self, stmt: ast.CapStmt, plan_level: bool, components: tuple[ComponentSpec, ...] = (),
+            names: tuple[str, ...] = ()) -> CapSpec | None:
+        """A cap. A plan cap may say what it covers (``for``): the ``components`` checked, of all those named
+        ``names`` in the plan."""
         c = self.c
         word = stmt.per.text
         unit = FREQUENCY_UNIT[self.settings.frequency]
@@ -422,7 +425,50 @@ class ComponentChecker:
         if amount <= 0:
             c.error("E408", "a cap must be more than zero", stmt.amount.span)
             return None
-        return CapSpec(amount, stmt.amount.of_target, scope, c.text(stmt.span), stmt.span)
+        covered = self._covers(stmt.covers, plan_level, components, names)
+        if covered is None:
+            return None
+        return CapSpec(amount, stmt.amount.of_target, scope, c.text(stmt.span), stmt.span, *covered)
+
+    def _covers(self, covers: tuple[ast.CapCover, ...], plan_level: bool, components: tuple[ComponentSpec, ...],
+                names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The components and roles a cap's ``for`` names (none: every line), or None after an error."""
+        c = self.c
+        if covers and not plan_level:
+            span = Span(covers[0].span.path, covers[0].span.line, covers[0].span.column, covers[-1].span.end_line,
+                        covers[-1].span.end_column)
+            c.error("E407", "a component's cap covers that component's lines: it takes no `for`", span,
+                    "a cap outside components may say what it covers: `cap $250,000 per year for commission`")
+            return None
+        chosen, roles, ok = [], [], True
+        for cover in covers:
+            word = cover.name.text
+            if cover.credit:
+                role = ROLE_WORDS.get(word)
+                if role is None:
+                    hint = did_you_mean(word, ROLE_WORDS)
+                    if hint is None:
+                        hint = "write `for direct credit` or `for rollup credit`" + (
+                            f"; '{word}' is a component: write `for {word}`" if word in names else "")
+                    c.error("E206", f"unknown credit '{word}'", cover.name.span, hint)
+                    ok = False
+                elif role == "rollup" and not self.source.rollup:
+                    c.error("E406", "the cap covers rollup credit, but credit does not roll up", cover.span,
+                            "add `rollup to manager` to the transactions block, or write `for direct credit`")
+                    ok = False
+                elif role not in roles:
+                    roles.append(role)
+            elif word not in names:
+                hint = did_you_mean(word, names)
+                if hint is None and word in ROLE_WORDS:
+                    hint = f"for the lines on {ROLE_WORDS[word]} credit, write `for {word} credit`"
+                c.error("E201", f"unknown component '{word}' in what the cap covers", cover.name.span,
+                        hint or "the plan's components are: " + ", ".join(names))
+                ok = False
+            elif word not in chosen:
+                chosen.append(word)
+        known = {component.name for component in components}
+        return (tuple(n for n in chosen if n in known), tuple(roles)) if ok else None
 
     def _constant_amount(self, amount: ast.Amount, what: str) -> Decimal | None:
         c = self.c

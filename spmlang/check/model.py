@@ -144,6 +144,19 @@ class CapSpec:
     scope: str  # row | period | year
     text: str
     span: Span
+    # What a plan cap covers (`for commission, new_logo`, `for rollup credit`): the lines of these components
+    # and of these roles' credit. Neither: every line (a component's own cap covers its lines).
+    components: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # direct | rollup
+
+    @property
+    def covers_all(self) -> bool:
+        return not self.components and not self.roles
+
+    def covers_role(self, role: str, components: tuple["ComponentSpec", ...]) -> bool:
+        """Whether the cap covers any line on ``role`` credit (a component pays on one role's credit)."""
+        return self.covers_all or role in self.roles or any(
+            c.role == role and c.name in self.components for c in components)
 
 
 @dataclass(frozen=True, slots=True)

@@ -476,7 +476,7 @@ class Calculator:
                         " in ", text.pick(rows.period, self.calendar.labels))
                     self._reject_rows(rows, bad, "missing_quota", message, accounting)
             needs_targets = any(component_needs_targets(c) for c in components) or (role == DIRECT and any(
-                cap.of_target for cap in self.plan.plan_caps))
+                cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps))
             if needs_targets and not basis.target_known.all():
                 bad = in_role & ~basis.target_known[rows.payee]
                 if np.any(bad):
@@ -660,12 +660,30 @@ class Calculator:
                           explanation=explanation, clause=0)
 
     def _plan_caps(self, lines: Lines, rows: CreditRows, ranks: np.ndarray, basis: Basis) -> Lines:
+        """Plan caps over each payee's lines in ledger order, per period before per year, each on what the caps
+        before it left of the lines it covers (every line, or those of the components and roles it names)."""
         caps = list(self.plan.plan_caps)
         if not caps or len(lines) == 0:
             return lines
         ordered = in_ledger_order(lines, rows.date, rows.txn, ranks)
-        _, cap_lines = apply_caps(ordered, ordered.payee.astype(np.int64), caps, self.plan_cap_clauses, basis)
-        return Lines.concat([ordered, cap_lines])
+        paid = ordered.amount
+        cut_lines = []
+        for cap, clause in sorted(zip(caps, self.plan_cap_clauses), key=lambda pair: pair[0].scope == "year"):
+            covered = slice(None) if cap.covers_all else np.flatnonzero(self._covered(cap, ordered))
+            part = ordered.take(covered)
+            part.amount = paid[covered]
+            kept, cuts = apply_caps(part, part.payee.astype(np.int64), [cap], [clause], basis)
+            if cuts is not None:
+                paid = paid.copy() if paid is ordered.amount else paid
+                paid[covered] = kept
+                cut_lines.append(cuts)
+        return Lines.concat([ordered, *cut_lines])
+
+    def _covered(self, cap, lines: Lines) -> np.ndarray:
+        """The lines a plan cap names: of its components, or on its roles' credit."""
+        components = [i for i, c in enumerate(self.plan.components) if c.name in cap.components]
+        roles = [DIRECT if role == "direct" else ROLLUP for role in cap.roles]
+        return np.isin(lines.component, components) | np.isin(lines.role, roles)
 
 
 def _rule_span(component: ComponentSpec) -> Span:

@@ -86,7 +86,10 @@ def describe(calculator: Calculator) -> list[Step]:
         steps.append(Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details,
                           component.span))
     for cap in plan.plan_caps:
-        steps.append(Step(f"plan cap: {cap.text}, over all of a payee's lines in ledger order", clause=cap.span))
+        covered = [f"of {', '.join(cap.components)}"] if cap.components else []
+        covered += [f"on {' and '.join(cap.roles)} credit"] if cap.roles else []
+        over = "all of a payee's lines" if cap.covers_all else f"a payee's lines {' and those '.join(covered)}"
+        steps.append(Step(f"plan cap: {cap.text}, over {over} in ledger order", clause=cap.span))
     steps.append(Step("round each (payee, component, period) cumulatively to the cent, half away from zero"))
     return steps
 

@@ -244,7 +244,8 @@ class Reference:
         for c in credited:
             if components_need_quotas(direct) and self.quota(c["payee"], c["period"]) <= 0:
                 self.status[c["index"]] = "rejected:missing_quota"
-            elif (any(component_needs_targets(x) for x in direct) or any(cap.of_target for cap in self.plan.plan_caps)) \
+            elif (any(component_needs_targets(x) for x in direct) or any(
+                    cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps)) \
                     and not any((c["payee"], p) in self.target_period for p in range(self.periods)):
                 self.status[c["index"]] = "rejected:missing_quota"
             else:
@@ -435,6 +436,10 @@ class Reference:
             running: dict = {}
             kept = []
             for line, amount in zip(lines, amounts):
+                # every line here is on direct credit (the reference has no rollups)
+                if not (cap.covers_all or line.component in cap.components or "direct" in cap.roles):
+                    kept.append(amount)
+                    continue
                 group = line.period if cap.scope == "period" else 0
                 before = running.get(group, ZERO)
                 running[group] = before + amount
