@@ -226,6 +226,20 @@ bonus halfway {
     assert bonus["period"] == "2027-Q2"
 
 
+def test_a_row_reading_quota_needs_the_annual_quota_not_the_periods():
+    # A rep ramping in with no quota in Q1 has an annual quota, so a base commission rate: Q1 is paid. With no
+    # quota all year there is no rate: the row is rejected, saying why.
+    quotas = pa.table({"payee": ["a"] * 4 + ["b"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"] * 2,
+                       "amount": [0.0, 100_000.0, 100_000.0, 100_000.0] + [0.0] * 4})
+    targets = pa.table({"payee": ["a", "b"], "amount": [15_000.0, 15_000.0]})
+    plan = make_plan("component base { rate target / quota }\n")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 10_000), ("D2", "b", "2027-01-10", 10_000)), quotas=quotas,
+                      targets=targets)
+    assert by_txn(result) == {"D1": d("500.00")}
+    assert [(r["key"], r["reason"], r["message"]) for r in result.rejects.to_pylist()] == [
+        ("D2", "missing_quota", "the annual quota of b is zero in 2027-Q1")]
+
+
 def test_a_column_named_target_stays_the_column_in_a_component():
     plan = spmlang.loads(HEADER.replace("MEASURE", "").replace("ROLLUP", "").replace(
         "  column kind text\n", "  column kind text\n  column target money\n") + "component c { rate 1%; "

@@ -263,22 +263,34 @@ class CheckedPlan:
         return components_need_quotas(self.components)
 
 
-def builtins_read(component: ComponentSpec) -> set[str]:
-    """The values spm provides that a component's expressions read: its rows' (``credit``, ``quota`` ...) and
-    its period-end conditions' (``attainment`` ...)."""
+def builtins_read(component: ComponentSpec, rows: bool = True, period_ends: bool = True) -> set[str]:
+    """The values spm provides that a component's expressions read: in its rows' expressions (``credit``,
+    ``quota`` ...: where, rate, pay, multiplier) and in its period-end conditions (``attainment`` ...)."""
     from spmlang.check.ir import builtins_used
 
     rule = component.rule
-    exprs = [component.gate, *(f.expr for f in component.filters), *(m.condition for m in component.multipliers),
-             getattr(rule, "condition", None), rule.rate if isinstance(rule, RateRule) else None,
-             rule.amount if isinstance(rule, PayPerRowRule) else None]
+    exprs = []
+    if rows:
+        exprs += [*(f.expr for f in component.filters), *(m.condition for m in component.multipliers),
+                  rule.rate if isinstance(rule, RateRule) else None, rule.amount if isinstance(rule, PayPerRowRule)
+                  else None]
+    if period_ends:
+        exprs += [component.gate, rule.condition if isinstance(rule, PayOnceRule) else None]
     return set().union(*(builtins_used(expr) for expr in exprs))
 
 
-def components_need_quotas(components) -> bool:
-    """Whether any component measures attainment (or reads ``quota``) and so needs quotas."""
-    return any(component.uses_attainment or builtins_read(component) & {"attainment", "quota"}
+def components_need_quota_basis(components) -> bool:
+    """Whether any component measures attainment (or reads ``quota`` at a period end) and so needs the quota
+    basis of every period it pays in."""
+    return any(component.uses_attainment or builtins_read(component, rows=False) & {"attainment", "quota"}
                for component in components)
+
+
+def components_need_quotas(components) -> bool:
+    """Whether any component needs quotas: the quota basis (see :func:`components_need_quota_basis`), or the
+    payee's annual quota that its rows read."""
+    return components_need_quota_basis(components) or any(
+        "quota" in builtins_read(component, period_ends=False) for component in components)
 
 
 def component_needs_targets(component: ComponentSpec) -> bool:

@@ -28,6 +28,7 @@ from spmlang.check.model import (
     ComponentSpec,
     PayOnceRule,
     component_needs_targets,
+    components_need_quota_basis,
     components_need_quotas,
 )
 from spmlang.diagnostics import InputError, Span
@@ -464,15 +465,22 @@ class Calculator:
                 in_role = rows.role == role
             # Found on the (payee, period) cells first: only where some cell lacks a quota or a target are the
             # rows looked at, by a lookup in a table of cells (bools: 10,000 payees fit in a cache).
-            no_quota = basis.quota <= 0 if components_need_quotas(components) else None
+            # Attainment needs the quota basis of the row's period; a row that only reads its payee's `quota`
+            # needs their annual quota.
+            on_basis = components_need_quota_basis(components)
+            no_quota = None
+            if on_basis:
+                no_quota = basis.quota <= 0
+            elif components_need_quotas(components):
+                no_quota = np.broadcast_to((basis.quota_period.sum(axis=1) <= 0)[:, None], basis.quota.shape)
             if no_quota is not None and no_quota.any():
                 bad = in_role & no_quota[rows.payee, rows.period]
                 if np.any(bad):
                     known = basis.quota_known[rows.payee]
                     message = text.join(
                         text.when(~known, text.join("no quota for ", text.pick(rows.payee, payees.names))),
-                        text.when(known, text.join("the quota basis of ", text.pick(rows.payee, payees.names),
-                                                   " is zero")),
+                        text.when(known, text.join("the quota basis of " if on_basis else "the annual quota of ",
+                                                   text.pick(rows.payee, payees.names), " is zero")),
                         " in ", text.pick(rows.period, self.calendar.labels))
                     self._reject_rows(rows, bad, "missing_quota", message, accounting)
             needs_targets = any(component_needs_targets(c) for c in components) or (role == DIRECT and any(

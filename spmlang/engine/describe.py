@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spmlang.check.model import CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule, TierTable
+from spmlang.check.model import (
+    CurveRule,
+    PayOnceRule,
+    PayPerRowRule,
+    RateRule,
+    TierRule,
+    TierTable,
+    components_need_quota_basis,
+)
 from spmlang.diagnostics import Span
 from spmlang.engine.calculator import Calculator
 from spmlang.engine.text import format_money, format_number, format_percent
@@ -59,8 +67,10 @@ def describe(calculator: Calculator) -> list[Step]:
     if source.rollup:
         credit_steps.append("roll credit up to every manager above the payee in the roster (role: rollup)")
     steps.append(Step("credit rows: one per transaction and payee", credit_steps, source.credit_span))
-    if plan.needs_quotas:
+    if components_need_quota_basis(plan.components):
         steps.append(Step("reject rows whose payee has no quota (or a zero quota basis) in their period"))
+    elif plan.needs_quotas:
+        steps.append(Step("reject rows whose payee has no quota (or a zero annual quota)"))
     steps.append(Step("order credit rows by role, payee, date, key"))
     steps.append(Step(f"measure: each payee's credit, accumulated {measure}; attainment = measure / {basis}"))
 

@@ -237,12 +237,14 @@ class Reference:
         return self._round(lines)
 
     def _check_basis(self, credited: list[dict]) -> list[dict]:
-        from spmlang.check.model import component_needs_targets, components_need_quotas
+        from spmlang.check.model import component_needs_targets, components_need_quota_basis, components_need_quotas
 
         direct = [c for c in self.plan.components if c.role == "direct"]
         kept = []
         for c in credited:
-            if components_need_quotas(direct) and self.quota(c["payee"], c["period"]) <= 0:
+            # attainment needs the quota basis of the row's period; a row reading `quota`, the annual quota
+            if components_need_quota_basis(direct) and self.quota(c["payee"], c["period"]) <= 0 or \
+                    components_need_quotas(direct) and self._row_builtins(c)["quota"] <= 0:
                 self.status[c["index"]] = "rejected:missing_quota"
             elif (any(component_needs_targets(x) for x in direct) or any(
                     cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps)) \
