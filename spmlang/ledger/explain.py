@@ -216,8 +216,7 @@ def _trail_line(output: RunOutput, index: int, row: dict, slices: list[Slice]) -
     exact = units(lines.exact[index])
     measure = (row["measure_before"], row["measure_after"], row["attainment_before"], row["attainment_after"])
     component = int(lines.component[index])
-    own_measure = bool(component >= 0 and lines.row[index] >= 0 and output.runs[component].on_row_credit and
-                       row["kind"] in ("earning", "spif"))
+    own_measure = bool(component >= 0 and lines.row[index] >= 0 and output.runs[component].on_row_credit)
     if own_measure:  # tiers or a curve on row credit measure the row alone, not the payee's year to date
         measure = (Decimal("0.00"), row["credit"], None, None)
     return TrailLine(
