@@ -65,12 +65,18 @@ def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger."""
     uses_target = False
     kind = "component"
-    rule = draw(st.sampled_from(["rate", "accelerator", "tiers", "row_tiers", "curve", "pay", "once", "looked_up"]))
+    rule = draw(st.sampled_from(["rate", "bcr", "accelerator", "tiers", "row_tiers", "curve", "row_curve", "pay",
+                                 "once", "looked_up"]))
     body = []
     if rule == "rate":
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
     elif rule == "looked_up":  # a rate from the table `rates` (see plans): kinds it lacks are not paid
         body.append("  rate rates[kind].rate")
+    elif rule == "bcr":  # the base commission rate: annual target incentive over annual quota, per row
+        uses_target = True
+        body.append("  rate target / quota")
+        if draw(st.booleans()):
+            body.append(f"  accelerator on attainment {{\n{draw(tier_table('attainment', 'multiplier'))}\n  }}")
     elif rule == "accelerator":
         basis = draw(st.sampled_from(["attainment", "credit"]))
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
@@ -92,9 +98,18 @@ def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
             points.append(f"    {x}% -> " + (f"{y}% of target" if of_target else money(y * 100, scale)))
         extends = [f"    extend {w}" for w in ("below", "above") if draw(st.booleans())]
         body.append("  curve on attainment {\n" + "\n".join(points + extends) + "\n  }")
+    elif rule == "row_curve":  # a payout per deal by its size
+        xs = sorted(draw(st.lists(st.integers(0, 200), min_size=2, max_size=4, unique=True)))
+        points = [f"    {money(x * 1000, scale)} -> {money(draw(st.integers(0, 300)) * 100, scale)}" for x in xs]
+        extends = [f"    extend {w}" for w in ("below", "above") if draw(st.booleans())]
+        body.append("  curve on row credit {\n" + "\n".join(points + extends) + "\n  }")
     elif rule == "pay":
         kind = "spif"
-        body.append(f"  pay {money(draw(st.integers(1, 2000)), scale)} per deal")
+        if draw(st.booleans()):
+            body.append(f"  pay {money(draw(st.integers(1, 2000)), scale)} per deal")
+        else:
+            uses_target = True
+            body.append(f"  pay target * {draw(st.integers(1, 300)) / 100:g}% per deal")
     else:
         kind = "bonus"
         of_target = draw(st.booleans())
@@ -104,7 +119,8 @@ def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
         body.append(f"  pay {amount} once when attainment >= {draw(st.integers(10, 150))}%{by}")
     if rule != "once":
         if draw(st.booleans()):
-            body.append(f'  where kind == "{draw(st.sampled_from(KINDS[:2]))}"')
+            condition = draw(st.sampled_from(['kind == "new"', 'kind == "renewal"', "credit >= quota / 20"]))
+            body.append(f"  where {condition}")
         if draw(st.integers(0, 3)) == 0:
             body.append(f'  where rates[kind].tag == "{draw(st.sampled_from(["A", "B"]))}"')
         if draw(st.booleans()):
@@ -144,11 +160,17 @@ def plans(draw, scale: int = 1) -> str:
                      for kind in kinds)
     text += ("table rates {\n  column kind text\n  column rate percent\n  column tag text\n  key kind\n"
              f"  rows {{\n{rows}\n  }}\n}}\n")
-    for index in range(draw(st.integers(1, 3))):
+    count = draw(st.integers(1, 3))
+    for index in range(count):
         part, _ = draw(component(index, scale))
         text += part
-    if draw(st.integers(0, 3)) == 0:
-        text += f"cap {money(draw(st.integers(1, 80)) * 1000, scale)} per {draw(st.sampled_from(['period', 'year']))}\n"
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
+        covers = draw(st.sampled_from(["", "direct credit", "components"]))
+        if covers == "components":
+            names = draw(st.lists(st.sampled_from([f"c{i}" for i in range(count)]), min_size=1, unique=True))
+            covers = ", ".join(names)
+        text += (f"cap {money(draw(st.integers(1, 80)) * 1000, scale)} per "
+                 f"{draw(st.sampled_from(['period', 'year']))}" + (f" for {covers}" if covers else "") + "\n")
     return text
 
 

@@ -130,6 +130,181 @@ component commission {
     assert by_txn(result) == {"D1": d("4,500.00"), "C1": d("-2,500.00")}
 
 
+def test_a_curve_on_row_credit_pays_each_deal_by_its_own_size():
+    plan = make_plan("""
+component deal_bonus {
+  curve on row credit {
+    $10,000 -> $500
+    $50,000 -> $4,500
+  }
+  multiplier 1.5x when kind == "new"
+}
+""")
+    rows = deals(("D1", "a", "2027-01-10", 5000), ("D2", "a", "2027-01-11", 30000),
+                 ("D3", "a", "2027-02-10", 80000, "new"), ("D4", "a", "2027-03-10", 30000))
+    result = plan.run(rows)
+    # Each deal alone: below the first point nothing; D2 and D4 the same 2,500 (a cumulative curve would pay D4
+    # from 115,000 on, flat: nothing); D3 past the last point is flat at 4,500, x 1.5.
+    assert by_txn(result) == {"D1": d("0.00"), "D2": d("2,500.00"), "D3": d("6,750.00"), "D4": d("2,500.00")}
+    d3 = lines(result, txn="D3")
+    # The line shows what the last slope extended pays (7,500 x 1.5), and a cap line the cut.
+    assert [(line["kind"], line["amount"]) for line in d3] == [("earning", d("11,250.00")), ("cap", d("-4,500.00"))]
+    assert d3[0]["explanation"] == "row credit 80000.00: curve pays 7500.00 × 1.5 = 11250.00"
+    assert d3[1]["explanation"] == "the payout curve is flat above 50,000.00: 4500.00 cut"
+    # Each row is its own measure: no true-up however the quota basis moves.
+    assert not lines(result, kind="true_up")
+
+
+def test_a_curve_on_row_credit_extended_pays_its_slopes_on_both_sides():
+    plan = make_plan("""
+component deal_bonus {
+  curve on row credit {
+    $0      -> $0
+    $10,000 -> $1,000
+    extend below
+    extend above
+  }
+}
+""")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 25000), ("C1", "a", "2027-01-11", -2000)))
+    assert by_txn(result) == {"D1": d("2,500.00"), "C1": d("-200.00")}
+    assert not lines(result, kind="cap")
+
+
+def test_a_basis_hint_never_suggests_a_basis_of_another_meaning():
+    def error(body: str) -> str:
+        with pytest.raises(spmlang.PlanError) as caught:
+            make_plan(body)
+        return caught.value.render()
+
+    # An accelerator grows with the accumulated measure: `row credit` is refused, and `credit` (accumulated, a
+    # different plan) is not offered in its place.
+    message = error("component c {\n  rate 8%\n  accelerator on row credit {\n    $0 .. 1x\n  }\n}\n")
+    assert "an accelerator cannot be on row credit" in message and "did you mean" not in message
+    assert "tiers marginal on row credit" in message
+    # A misspelling is suggested as the word it misspells, and a word meaning 'each row' as `row credit`.
+    assert "did you mean 'row credit'?" in error("component c {\n  curve on row credti {\n    $0 -> $0\n"
+                                                "    $10 -> $1\n  }\n}\n")
+    assert "did you mean 'row credit'?" in error("component c {\n  tiers marginal on deal credit {\n"
+                                                "    $0 .. rate 1%\n  }\n}\n")
+    assert "did you mean 'attainment'?" in error("component c {\n  tiers marginal on atainment {\n"
+                                                "    0% .. rate 1%\n  }\n}\n")
+    # Words of another meaning get no suggestion, only the bases that may be written.
+    message = error("component c {\n  tiers marginal on total credit {\n    $0 .. rate 1%\n  }\n}\n")
+    assert "did you mean" not in message and "`on attainment` or `on credit` or `on row credit`" in message
+
+
+def test_a_curve_on_row_credit_pays_money_not_percent_of_target():
+    with pytest.raises(spmlang.PlanError, match="a curve on row credit pays an amount of money for each row"):
+        make_plan("component c {\n  curve on row credit {\n    $0 -> 0% of target\n"
+                  "    $10,000 -> 5% of target\n  }\n}\n")
+
+
+def test_a_components_rows_see_the_payees_annual_quota_and_target():
+    quotas = pa.table({"payee": ["a"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"],
+                       "amount": [100_000.0, 200_000.0, 300_000.0, 400_000.0]})
+    plan = make_plan("""
+component base {
+  rate target / quota
+  where credit >= quota / 100
+}
+spif big_deal {
+  pay target * 1% per deal
+  where credit >= quota / 20
+}
+bonus halfway {
+  pay $100 once when quota >= $300,000
+}
+""")
+    rows = deals(("D1", "a", "2027-01-10", 9_000), ("D2", "a", "2027-02-10", 60_000))
+    result = plan.run(rows, quotas=quotas, targets=TARGETS)
+    # In rows, the annual figures: 10,000 / 1,000,000 = 1% on deals of at least 10,000; 1% of 10,000 on deals
+    # of at least 50,000 (not the quarter's 100,000 quota, nor the quota to date).
+    assert by_txn(result) == {"D1": d("0.00"), "D2": d("700.00")}
+    # In a period-end condition, the plan's quota basis (here the quota to date): 300,000 at the end of Q2.
+    (bonus,) = lines(result, kind="bonus")
+    assert bonus["period"] == "2027-Q2"
+
+
+def test_a_row_reading_quota_needs_the_annual_quota_not_the_periods():
+    # A rep ramping in with no quota in Q1 has an annual quota, so a base commission rate: Q1 is paid. With no
+    # quota all year there is no rate: the row is rejected, saying why.
+    quotas = pa.table({"payee": ["a"] * 4 + ["b"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"] * 2,
+                       "amount": [0.0, 100_000.0, 100_000.0, 100_000.0] + [0.0] * 4})
+    targets = pa.table({"payee": ["a", "b"], "amount": [15_000.0, 15_000.0]})
+    plan = make_plan("component base { rate target / quota }\n")
+    result = plan.run(deals(("D1", "a", "2027-01-10", 10_000), ("D2", "b", "2027-01-10", 10_000)), quotas=quotas,
+                      targets=targets)
+    assert by_txn(result) == {"D1": d("500.00")}
+    assert [(r["key"], r["reason"], r["message"]) for r in result.rejects.to_pylist()] == [
+        ("D2", "missing_quota", "the annual quota of b is zero in 2027-Q1")]
+
+
+def test_a_column_named_target_stays_the_column_in_a_component():
+    plan = spmlang.loads(HEADER.replace("MEASURE", "").replace("ROLLUP", "").replace(
+        "  column kind text\n", "  column kind text\n  column target money\n") + "component c { rate 1%; "
+        "where amount >= target }\n", "test.spm")
+    rows = deals(("D1", "a", "2027-01-10", 1000), ("D2", "a", "2027-01-11", 3000)).append_column(
+        "target", pa.array([Decimal(2000)] * 2, pa.decimal128(18, 2)))
+    result = plan.run(rows)  # no targets needed: `target` is the deal's column
+    assert by_txn(result) == {"D1": d("0.00"), "D2": d("30.00")}
+
+
+def test_quota_and_target_outside_a_component_get_a_hint_that_works():
+    with pytest.raises(spmlang.PlanError) as caught:
+        spmlang.loads(HEADER.replace("MEASURE", "").replace("ROLLUP", "where big: amount > quota") +
+                      "component c { rate 1%; where count > 2 }\n", "test.spm")
+    message = caught.value.render()
+    assert "the payee's quota is known in a component's where, rate, pay and multiplier" in message
+    assert "'count' (the rows so far) is known only at the end of a period: use it in a gate" in message
+    assert "tier table" not in message
+
+
+def test_a_plan_cap_on_rollup_credit_caps_overrides_and_needs_only_the_managers_targets():
+    plan = make_plan("""
+roster {
+  rows {
+    a m
+  }
+}
+component base { rate 10% }
+component override {
+  on rollup credit
+  rate 20%
+}
+cap 10% of target per year for rollup credit
+""", rollup="rollup to manager")
+    targets = pa.table({"payee": ["m"], "amount": [10_000.0]})
+    result = plan.run(deals(("D1", "a", "2027-01-10", 4000), ("D2", "a", "2027-02-10", 4000)), targets=targets)
+    # a has no target and needs none: the cap does not cover a's own lines.
+    assert result.rejects.num_rows == 0 and payout(result, "a") == d("800.00")
+    assert payout(result, "m") == d("1,000.00")
+    assert [(line["txn"], line["amount_cut"]) for line in lines(result, kind="cap")] == [("D2", d("600.00"))]
+    from spmlang.engine.calculator import Calculator
+    from spmlang.engine.describe import describe, render_steps
+
+    steps = render_steps(describe(Calculator(plan.checked)), plan.checked)
+    assert "plan cap: cap 10% of target per year for rollup credit, over a payee's lines on rollup credit" in steps
+
+
+def test_what_a_plan_cap_covers_is_checked():
+    def error(caps: str) -> str:
+        with pytest.raises(spmlang.PlanError) as caught:
+            make_plan("component base { rate 10% }\nspif new_logo { pay $5 per deal }\n" + caps)
+        return caught.value.render()
+
+    message = error("cap $100 per year for base, new_logoo\n")
+    assert "error[E201]: unknown component 'new_logoo' in what the cap covers" in message
+    assert "did you mean 'new_logo'?" in message
+    message = error("cap $100 per year for direct\n")
+    assert "unknown component 'direct'" in message and "write `for direct credit`" in message
+    message = error("cap $100 per year for base credit\n")
+    assert "error[E206]: unknown credit 'base'" in message and "'base' is a component: write `for base`" in message
+    message = error("cap $100 per year for rollup credit\n")
+    assert "error[E406]: the cap covers rollup credit, but credit does not roll up" in message
+    assert "takes no `for`" in error("component c {\n  rate 1%\n  cap $100 per year for base\n}\n")
+
+
 RATES_BY_KIND = """
 table rates {
   column kind text

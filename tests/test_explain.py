@@ -233,3 +233,92 @@ def test_statements_written_from_a_run_are_made_one_payee_at_a_time_and_match_th
         assert page.read_text() == statement.to_html()
     with pytest.raises(spmlang.UsageError, match="no payee 'ben.okafr' in this run; did you mean 'ben.okafor'"):
         result.write_statements(tmp_path / "other", payees=["ben.okafr"])
+
+
+FIGURES = """plan "P" { year starts 2027-01-01 }
+transactions {
+  column id text; column rep text; column day date; column amount money
+  key id; date day; payee rep; credit amount
+}
+component flat { rate 50% / 3 }
+component tiered {
+  tiers marginal on credit {
+    $0     .. $1,000 rate 1%
+    $1,000 ..        rate 100% / 6
+  }
+}
+"""
+
+
+def _deals(*rows):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    return pa.table({"id": [r[0] for r in rows], "rep": [r[1] for r in rows],
+                     "day": pa.array([dt.date.fromisoformat(r[2]) for r in rows], pa.date32()),
+                     "amount": pa.array([Decimal(r[3]) for r in rows], pa.decimal128(18, 2))})
+
+
+def test_explain_writes_rates_to_four_decimals_and_amounts_with_thousands_separators():
+    from spmlang.ledger.render import explanation_renderable, plain_text
+
+    result = spmlang.loads(FIGURES, "p.spm").run(_deals(("A", "ann", "2027-01-02", "3000")))
+    trail = result.explain("ann")
+    flat = next(line for line in trail.lines if line.component == "flat")
+    assert flat.explanation == "3,000.00 × 16.6667% = 500.00"
+    tiered = next(line for line in trail.lines if line.component == "tiered")
+    assert [(s.credit, s.rate, s.amount) for s in tiered.slices] == [
+        (d("1,000"), "1%", d("10")), (d("2,000"), "16.6667%", Decimal("333.333333"))]
+    assert sum(s.amount for s in tiered.slices) == tiered.exact
+    assert tiered.explanation == "1,000.00 at 1% ($0–$1,000) + 2,000.00 at 16.6667% ($1,000+) = 343.333333"
+    shown = plain_text(explanation_renderable(trail), 120)
+    assert "3,000.00 × 16.6667% = 500.00" in shown and "2,000.00 at 16.6667% in tier $1,000+ = 333.333333" in shown
+    data = json.loads(json.dumps(trail.to_dict()))
+    (line,) = [line for p in data["periods"] for line in p["lines"] if line["component"] == "tiered"]
+    assert line["explanation"] == tiered.explanation
+    assert [(s["credit"], s["rate"]) for s in line["slices"]] == [("1000.00", "1%"), ("2000.00", "16.6667%")]
+
+
+def test_compile_explain_writes_rates_to_four_decimals():
+    from spmlang.engine.calculator import Calculator
+    from spmlang.engine.describe import describe, render_steps
+
+    plan = spmlang.loads(FIGURES + "component kicker {\n  rate 1%\n  multiplier 4 / 3 when amount > $10\n}\n",
+                         "p.spm").checked
+    steps = render_steps(describe(Calculator(plan)), plan)
+    assert "$1,000+: 16.6667%" in steps and "multiply by 1.3333x when amount > $10" in steps
+    assert "16.66666" not in steps and "1.33333" not in steps
+
+
+def test_explain_measures_tiers_on_row_credit_on_the_row_alone():
+    # S4: E2's 25,000 is sliced from 0 (10,000 at 2% + 15,000 at 4%), not from the 8,000 of E1 before it.
+    from spmlang.ledger.render import explanation_renderable, plain_text
+
+    result = run_scenario("s04_deal_size_tiers", "s04.csv")
+    trail = result.explain("erin", txn="E2")
+    (line,) = trail.lines
+    assert (line.measure_before, line.measure_after, line.attainment_after) == (d("0.00"), d("25,000.00"), None)
+    assert line.own_measure and sum(s.credit for s in line.slices) == line.measure_after
+    shown = plain_text(explanation_renderable(trail), 120)
+    assert "credit 25,000.00   measure (this row alone) 0.00 → 25,000.00" in shown
+    # A rule on the accumulated measure still shows the payee's year to date.
+    (d2,) = run_scenario("s02a_marginal_ytd", "s02.csv").explain("alice", txn="D2").lines
+    assert (d2.measure_before, d2.measure_after, d2.own_measure) == (d("30,000.00"), d("70,000.00"), False)
+
+
+def test_explain_of_a_curve_on_row_credit_shows_the_row_alone_and_the_flat_top():
+    source = FIGURES.split("component flat")[0] + """component deal_bonus {
+  curve on row credit {
+    $10,000 -> $500
+    $50,000 -> $4,500
+  }
+}
+"""
+    result = spmlang.loads(source, "p.spm").run(_deals(("A", "ann", "2027-01-02", "30000"),
+                                                       ("B", "ann", "2027-01-03", "80000")))
+    trail = result.explain("ann", txn="B")
+    assert [(line.kind, line.amount, line.explanation) for line in trail.lines] == [
+        ("earning", d("7,500.00"), "row credit 80,000.00: curve pays 7,500.00 = 7,500.00"),
+        ("cap", d("-3,000.00"), "the payout curve is flat above 50,000.00: 3,000.00 cut")]
+    assert [(line.measure_before, line.measure_after) for line in trail.lines] == [(d("0.00"), d("80,000.00"))] * 2

@@ -1,8 +1,11 @@
-"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S10)."""
+"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S10), and those of features since (S11-)."""
 
 from __future__ import annotations
 
-from helpers import by_txn, d, lines, payout, run_scenario
+from helpers import DATA, SCENARIOS, by_txn, d, lines, payout, run_scenario
+
+import spmlang
+from spmlang.syntax.format import format_source
 
 
 def test_s01_flat_rate_filter_and_cumulative_rounding():
@@ -113,3 +116,38 @@ def test_s10_gate_withholds_then_releases():
     assert by_txn(result, "earning")["G2"] == d("9,000.00")
     released = lines(result, kind="gate", period="2027-Q2")
     assert [line["amount"] for line in released] == [d("4,000.00")]
+
+
+def test_s11_base_commission_rate_is_each_reps_annual_target_over_annual_quota():
+    result = run_scenario("s11_base_commission_rate", "s11.csv", quotas="s11_quotas.csv", targets="s11_targets.csv")
+    # ann 60,000 / 600,000 = 10%; bob 60,000 / 400,000 = 15%; cy 60,000 / 360,000 = 1/6, rounded cumulatively.
+    assert by_txn(result) == {"A1": d("10,000.00"), "A2": d("2,500.00"), "B1": d("6,000.00"), "C1": d("5,000.00"),
+                              "C2": d("166.67"), "C3": d("166.66")}
+    assert lines(result, txn="C2")[0]["explanation"] == "1000.00 × 16.6667% = 166.666667"
+    # Without a target (dee) or a quota (eve) there is no rate: the rows are rejected, as for attainment.
+    assert {(r["key"], r["reason"], r["message"]) for r in result.rejects.to_pylist()} == {
+        ("D1", "missing_quota", "no target incentive for dee"), ("E1", "missing_quota", "no quota for eve in 2027-Q1")}
+
+
+def test_s12_plan_caps_cover_what_they_name():
+    result = run_scenario("s12_plan_cap_for", "s12.csv")
+    # ann's commission and SPIF share one $1,200 cap: A pays 600 + 500, B's 600 crosses it, C pays nothing.
+    assert payout(result, "ann") == d("1,200.00")
+    assert [(line["txn"], line["component"], line["amount_cut"]) for line in lines(result, payee="ann", kind="cap")] \
+        == [("B", "commission", d("500.00")), ("C", "commission", d("300.00")), ("C", "new_logo", d("500.00"))]
+    # mia's override is not under the reps' cap, only under the cap on rollup credit: 1,200 + 1,200 + 100.
+    assert payout(result, "mia") == d("2,500.00")
+    assert [(line["txn"], line["amount_cut"]) for line in lines(result, payee="mia", kind="cap")] == [
+        ("C", d("500.00"))]
+    # Without `for`, a plan cap covers every line, the override too (as it always has).
+    source = (SCENARIOS / "s12_plan_cap_for.spm").read_text()
+    every_line = source.replace(" for commission, new_logo", "").replace("cap $2,500 per year for rollup credit\n", "")
+    result = spmlang.loads(every_line, "s12.spm").run(DATA / "s12.csv")
+    assert payout(result, "ann") == d("1,200.00") and payout(result, "mia") == d("1,200.00")
+
+
+def test_s12_a_plan_caps_for_formats_to_one_layout():
+    source = (SCENARIOS / "s12_plan_cap_for.spm").read_text()
+    messy = source.replace("for commission, new_logo", "for  commission ,new_logo").replace(
+        "for rollup credit", "for rollup   credit")
+    assert messy != source and format_source(messy) == source

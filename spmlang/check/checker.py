@@ -149,7 +149,9 @@ class Checker:
         if settings is not None and source is not None:
             checker = ComponentChecker(self, settings, source, tables)
             components = checker.check_all(component_blocks)
-            plan_caps = tuple(c for c in (checker.cap(s, plan_level=True) for s in cap_stmts) if c is not None)
+            names = tuple(dict.fromkeys(b.name.text for b in component_blocks))
+            plan_caps = tuple(c for c in (checker.cap(s, plan_level=True, components=components, names=names)
+                                          for s in cap_stmts) if c is not None)
             if not component_blocks:
                 self.error("E402", "the plan has no components: nothing would be paid", start,
                            "add one, e.g. component commission { rate 8% }")

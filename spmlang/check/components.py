@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 MAX_TIERS = 1_000
 ROLE_WORDS = {"direct": "direct", "rollup": "rollup", "team": "rollup"}
 BASIS = {("attainment",): "attainment", ("credit",): "credit", ("row", "credit"): "row"}
+BASIS_TEXT = {"attainment": "attainment", "credit": "credit", "row": "row credit"}
+# Words that mean "each row" in a basis (`on deal credit`): a hint may suggest `row credit` for them.
+ROW_WORDS = ("row", "rows", "deal", "transaction")
 CAP_SCOPES = {"row": "row", "deal": "row", "transaction": "row", "period": "period", "year": "year"}
 FREQUENCY_UNIT = {"monthly": "month", "quarterly": "quarter", "half_yearly": "half", "yearly": "year"}
 
@@ -48,8 +51,12 @@ class ComponentChecker:
         self.source = source
         self.lookups = {n: t for n, t in tables.items() if t.kind in ("lookup", "roster")}
         credit_type = source.credit_type
+        # A row also sees its payee's annual quota and target incentive (`rate target / quota`: the base
+        # commission rate). A declared column of either name stays the column it was.
+        payee_figures = {name: t for name, t in (("quota", credit_type), ("target", Type.MONEY))
+                         if name not in source.columns}
         self.row_scope = Scope("a component", source.columns, self.lookups,
-                               {"credit": credit_type, "share": Type.NUMBER, "payee": Type.TEXT})
+                               {"credit": credit_type, "share": Type.NUMBER, "payee": Type.TEXT, **payee_figures})
         self.period_scope = Scope("a period-end condition", {**source.columns}, {},
                                   {"attainment": Type.PERCENT, "credit": credit_type, "quota": credit_type,
                                    "target": Type.MONEY, "count": Type.INTEGER}, columns_allowed=False)
@@ -207,18 +214,24 @@ class ComponentChecker:
         self.c.error("E206", "this statement does not belong in a component", getattr(stmt, "span", None))
         return False
 
-    def _basis(self, words: tuple[ast.Name, ...], allowed: tuple[str, ...]) -> str | None:
+    def _basis(self, words: tuple[ast.Name, ...], allowed: tuple[str, ...], what: str) -> str | None:
+        """The basis ``words`` name, if ``what`` (tiers, an accelerator, a curve) may be on it."""
         key = tuple(w.text for w in words)
         basis = BASIS.get(key)
-        if basis is None or basis not in allowed:
-            span = Span(words[0].span.path, words[0].span.line, words[0].span.column, words[-1].span.end_line,
-                        words[-1].span.end_column)
-            options = {"attainment": "attainment", "credit": "credit", "row": "row credit"}
-            shown = " or ".join(f"`on {options[a]}`" for a in allowed)
-            self.c.error("E206", f"cannot measure on '{' '.join(key)}' here", span,
-                         (did_you_mean(" ".join(key), [options[a] for a in allowed]) or "") + f" write {shown}")
+        if basis in allowed:
+            return basis
+        span = Span(words[0].span.path, words[0].span.line, words[0].span.column, words[-1].span.end_line,
+                    words[-1].span.end_column)
+        shown = " or ".join(f"`on {BASIS_TEXT[a]}`" for a in allowed)
+        if basis == "row":  # a basis, but not one an accumulated table can have: never suggest another meaning
+            self.c.error("E206", f"{what} cannot be on row credit", span,
+                         f"an accelerator grows the rate with the accumulated measure: write {shown}; for rates by "
+                         "each row's own size, write `tiers marginal on row credit { ... }`")
             return None
-        return basis
+        suggestion = _basis_suggestion(key)
+        hint = f"did you mean '{BASIS_TEXT[suggestion]}'? " if suggestion in allowed else ""
+        self.c.error("E206", f"cannot measure on '{' '.join(key)}' here", span, f"{hint}write {shown}")
+        return None
 
     def _bound_kind(self, basis: str) -> str:
         if basis == "attainment":
@@ -242,7 +255,7 @@ class ComponentChecker:
                     accelerator: bool) -> TierTable | None:
         c = self.c
         allowed = ("attainment", "credit") if accelerator else ("attainment", "credit", "row")
-        basis = self._basis(basis_words, allowed)
+        basis = self._basis(basis_words, allowed, "an accelerator" if accelerator else "tiers")
         if basis is None:
             return None
         if not rows:
@@ -325,7 +338,7 @@ class ComponentChecker:
 
     def _curve(self, block: ast.CurveBlock) -> CurveSpec | None:
         c = self.c
-        basis = self._basis(block.basis, ("attainment", "credit"))
+        basis = self._basis(block.basis, ("attainment", "credit", "row"), "a curve")
         if basis is None:
             return None
         if len(block.points) > MAX_TIERS:
@@ -338,6 +351,11 @@ class ComponentChecker:
             return None
         xs, ys, ok = [], [], True
         of_target = block.points[0].y.of_target
+        if basis == "row" and of_target:
+            c.error("E407", "a curve on row credit pays an amount of money for each row, not % of target",
+                    block.points[0].y.span, "write money, e.g. $10,000 -> $500; a share of the target incentive "
+                    "is paid by a curve on attainment or on credit")
+            return None
         for i, point in enumerate(block.points):
             ok = self._check_bound(point.x, basis) and ok
             if point.y.of_target != of_target:
@@ -385,7 +403,10 @@ class ComponentChecker:
             return None
         return MultiplierSpec(factor, condition, self.c.text(stmt.span), stmt.span)
 
-    def cap(self, stmt: ast.CapStmt, plan_level: bool) -> CapSpec | None:
+    def cap(self, stmt: ast.CapStmt, plan_level: bool, components: tuple[ComponentSpec, ...] = (),
+            names: tuple[str, ...] = ()) -> CapSpec | None:
+        """A cap. A plan cap may say what it covers (``for``): the ``components`` checked, of all those named
+        ``names`` in the plan."""
         c = self.c
         word = stmt.per.text
         unit = FREQUENCY_UNIT[self.settings.frequency]
@@ -409,7 +430,50 @@ class ComponentChecker:
         if amount <= 0:
             c.error("E408", "a cap must be more than zero", stmt.amount.span)
             return None
-        return CapSpec(amount, stmt.amount.of_target, scope, c.text(stmt.span), stmt.span)
+        covered = self._covers(stmt.covers, plan_level, components, names)
+        if covered is None:
+            return None
+        return CapSpec(amount, stmt.amount.of_target, scope, c.text(stmt.span), stmt.span, *covered)
+
+    def _covers(self, covers: tuple[ast.CapCover, ...], plan_level: bool, components: tuple[ComponentSpec, ...],
+                names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The components and roles a cap's ``for`` names (none: every line), or None after an error."""
+        c = self.c
+        if covers and not plan_level:
+            span = Span(covers[0].span.path, covers[0].span.line, covers[0].span.column, covers[-1].span.end_line,
+                        covers[-1].span.end_column)
+            c.error("E407", "a component's cap covers that component's lines: it takes no `for`", span,
+                    "a cap outside components may say what it covers: `cap $250,000 per year for commission`")
+            return None
+        chosen, roles, ok = [], [], True
+        for cover in covers:
+            word = cover.name.text
+            if cover.credit:
+                role = ROLE_WORDS.get(word)
+                if role is None:
+                    hint = did_you_mean(word, ROLE_WORDS)
+                    if hint is None:
+                        hint = "write `for direct credit` or `for rollup credit`" + (
+                            f"; '{word}' is a component: write `for {word}`" if word in names else "")
+                    c.error("E206", f"unknown credit '{word}'", cover.name.span, hint)
+                    ok = False
+                elif role == "rollup" and not self.source.rollup:
+                    c.error("E406", "the cap covers rollup credit, but credit does not roll up", cover.span,
+                            "add `rollup to manager` to the transactions block, or write `for direct credit`")
+                    ok = False
+                elif role not in roles:
+                    roles.append(role)
+            elif word not in names:
+                hint = did_you_mean(word, names)
+                if hint is None and word in ROLE_WORDS:
+                    hint = f"for the lines on {ROLE_WORDS[word]} credit, write `for {word} credit`"
+                c.error("E201", f"unknown component '{word}' in what the cap covers", cover.name.span,
+                        hint or "the plan's components are: " + ", ".join(names))
+                ok = False
+            elif word not in chosen:
+                chosen.append(word)
+        known = {component.name for component in components}
+        return (tuple(n for n in chosen if n in known), tuple(roles)) if ok else None
 
     def _constant_amount(self, amount: ast.Amount, what: str) -> Decimal | None:
         c = self.c
@@ -438,6 +502,19 @@ class ComponentChecker:
         except ValueError:
             end = start + dt.timedelta(days=365)
         return start <= day < end
+
+
+def _basis_suggestion(key: tuple[str, ...]) -> str | None:
+    """The basis ``key`` misspells, word by word (`row credt`, `atainment`, `deal credit`), if any. A basis of
+    another number of words is never suggested: `total credit` is not a misspelt `credit`, nor `row credit`."""
+    for basis, text in BASIS_TEXT.items():
+        words = text.split()
+        if len(words) != len(key):
+            continue
+        if all(word == want or (word in ROW_WORDS if want == "row" else did_you_mean(word, (want,)))
+               for word, want in zip(key, words)):
+            return basis
+    return None
 
 
 def constant_value(node: ir.IR) -> Decimal | None:

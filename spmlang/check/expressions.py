@@ -142,9 +142,8 @@ class ExpressionChecker:
         if hint is None and scope.columns_allowed:
             hint = (f'to compare with the text {node.name}, write "{node.name}"; '
                     f"to use a column, declare it: `column {node.name} TYPE` in the transactions block")
-        if node.name in _PERIOD_END_BUILTINS and node.name not in scope.builtins:
-            hint = (f"'{node.name}' is known only at the end of a period: use it in a gate, a bonus condition, "
-                    "or a tier table on attainment")
+        if node.name in _ELSEWHERE and node.name not in scope.builtins:
+            hint = _ELSEWHERE[node.name]
         self.error("E201", f"unknown name '{node.name}' in {scope.where}", node.span, hint)
         return None
 
@@ -291,7 +290,17 @@ class ExpressionChecker:
         return ir.Choose(condition, then, otherwise, result, node.span)
 
 
-_PERIOD_END_BUILTINS = {"attainment", "quota", "target", "count"}
+# Where the values spm provides can be used, for a scope that has not got them: each hint names a use that works.
+_ELSEWHERE = {
+    "attainment": "'attainment' is known only at the end of a period: use it in a gate or a bonus condition, or "
+                  "pay on it: `tiers marginal on attainment { ... }`, `curve on attainment { ... }`",
+    "count": "'count' (the rows so far) is known only at the end of a period: use it in a gate or a bonus "
+             "condition",
+    "quota": "the payee's quota is known in a component's where, rate, pay and multiplier (the annual quota: "
+             "`rate target / quota`) and in gates and bonus conditions",
+    "target": "the payee's target incentive is known in a component's where, rate, pay and multiplier (the annual "
+              "target: `rate target / quota`) and in gates and bonus conditions",
+}
 
 
 def literal_to_const(node: ast.Literal) -> ir.Const:

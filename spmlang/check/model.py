@@ -143,7 +143,7 @@ class TierTable:
 
 @dataclass(frozen=True, slots=True)
 class CurveSpec:
-    basis: str  # attainment | credit
+    basis: str  # attainment | credit | row (each row's own credit, money only)
     xs: tuple[Decimal, ...]
     ys: tuple[Decimal, ...]
     of_target: bool
@@ -159,6 +159,19 @@ class CapSpec:
     scope: str  # row | period | year
     text: str
     span: Span
+    # What a plan cap covers (`for commission, new_logo`, `for rollup credit`): the lines of these components
+    # and of these roles' credit. Neither: every line (a component's own cap covers its lines).
+    components: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # direct | rollup
+
+    @property
+    def covers_all(self) -> bool:
+        return not self.components and not self.roles
+
+    def covers_role(self, role: str, components: tuple["ComponentSpec", ...]) -> bool:
+        """Whether the cap covers any line on ``role`` credit (a component pays on one role's credit)."""
+        return self.covers_all or role in self.roles or any(
+            c.role == role and c.name in self.components for c in components)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,33 +278,43 @@ class CheckedPlan:
         return components_need_quotas(self.components)
 
 
-def components_need_quotas(components) -> bool:
-    """Whether any component measures attainment (or reads ``quota``) and so needs quotas."""
+def builtins_read(component: ComponentSpec, rows: bool = True, period_ends: bool = True) -> set[str]:
+    """The values spm provides that a component's expressions read: in its rows' expressions (``credit``,
+    ``quota`` ...: where, rate, pay, multiplier) and in its period-end conditions (``attainment`` ...)."""
     from spmlang.check.ir import builtins_used
 
-    for component in components:
-        if component.uses_attainment:
-            return True
-        used = builtins_used(component.gate)
-        if isinstance(component.rule, PayOnceRule):
-            used |= builtins_used(component.rule.condition)
-        if used & {"attainment", "quota"}:
-            return True
-    return False
+    rule = component.rule
+    exprs = []
+    if rows:
+        exprs += [*(f.expr for f in component.filters), *(m.condition for m in component.multipliers),
+                  rule.rate if isinstance(rule, RateRule) else None, rule.amount if isinstance(rule, PayPerRowRule)
+                  else None]
+    if period_ends:
+        exprs += [component.gate, rule.condition if isinstance(rule, PayOnceRule) else None]
+    return set().union(*(builtins_used(expr) for expr in exprs))
+
+
+def components_need_quota_basis(components) -> bool:
+    """Whether any component measures attainment (or reads ``quota`` at a period end) and so needs the quota
+    basis of every period it pays in."""
+    return any(component.uses_attainment or builtins_read(component, rows=False) & {"attainment", "quota"}
+               for component in components)
+
+
+def components_need_quotas(components) -> bool:
+    """Whether any component needs quotas: the quota basis (see :func:`components_need_quota_basis`), or the
+    payee's annual quota that its rows read."""
+    return components_need_quota_basis(components) or any(
+        "quota" in builtins_read(component, period_ends=False) for component in components)
 
 
 def component_needs_targets(component: ComponentSpec) -> bool:
     """Whether a component pays or caps in % of target incentive (or reads ``target``)."""
-    from spmlang.check.ir import builtins_used
-
     if any(cap.of_target for cap in component.caps):
         return True
     rule = component.rule
     if isinstance(rule, CurveRule) and rule.curve.of_target:
         return True
-    used = builtins_used(component.gate)
-    if isinstance(rule, PayOnceRule):
-        if rule.of_target:
-            return True
-        used |= builtins_used(rule.condition)
-    return "target" in used
+    if isinstance(rule, PayOnceRule) and rule.of_target:
+        return True
+    return "target" in builtins_read(component)

@@ -30,6 +30,7 @@ from spmlang.check.model import (
     ComponentSpec,
     PayOnceRule,
     component_needs_targets,
+    components_need_quota_basis,
     components_need_quotas,
 )
 from spmlang.diagnostics import AmountTooLarge, InputError, Span
@@ -382,7 +383,7 @@ class Calculator:
         rows = self._check_basis(rows, basis, payees, accounting)
 
         rejections = accounting.rejections
-        prepared = self._prepare(rows, txns, payees, lookups)
+        prepared = self._prepare(rows, txns, payees, lookups, basis)
         if accounting.rejections > rejections:  # rows a component could not read: their transactions go
             keep = np.flatnonzero(accounting.pending()[rows.txn])
             rows = rows.take(keep)
@@ -513,19 +514,26 @@ class Calculator:
                 in_role = rows.role == role
             # Found on the (payee, period) cells first: only where some cell lacks a quota or a target are the
             # rows looked at, by a lookup in a table of cells (bools: 10,000 payees fit in a cache).
-            no_quota = basis.quota <= 0 if components_need_quotas(components) else None
+            # Attainment needs the quota basis of the row's period; a row that only reads its payee's `quota`
+            # needs their annual quota.
+            on_basis = components_need_quota_basis(components)
+            no_quota = None
+            if on_basis:
+                no_quota = basis.quota <= 0
+            elif components_need_quotas(components):
+                no_quota = np.broadcast_to((basis.quota_period.sum(axis=1) <= 0)[:, None], basis.quota.shape)
             if no_quota is not None and no_quota.any():
                 bad = in_role & no_quota[rows.payee, rows.period]
                 if np.any(bad):
                     known = basis.quota_known[rows.payee]
                     message = text.join(
                         text.when(~known, text.join("no quota for ", text.pick(rows.payee, payees.names))),
-                        text.when(known, text.join("the quota basis of ", text.pick(rows.payee, payees.names),
-                                                   " is zero")),
+                        text.when(known, text.join("the quota basis of " if on_basis else "the annual quota of ",
+                                                   text.pick(rows.payee, payees.names), " is zero")),
                         " in ", text.pick(rows.period, self.calendar.labels))
                     self._reject_rows(rows, bad, "missing_quota", message, accounting)
             needs_targets = any(component_needs_targets(c) for c in components) or (role == DIRECT and any(
-                cap.of_target for cap in self.plan.plan_caps))
+                cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps))
             if needs_targets and not basis.target_known.all():
                 bad = in_role & ~basis.target_known[rows.payee]
                 if np.any(bad):
@@ -551,8 +559,11 @@ class Calculator:
             per_txn = message.take(pa.array(np.maximum(slots, 0)))
         accounting.reject(mask, reason, per_txn, column)
 
-    def _prepare(self, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict) -> list[Prepared]:
-        """Evaluate every component's row expressions over the credit rows; reject rows they cannot read."""
+    def _prepare(self, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict,
+                 basis: Basis) -> list[Prepared]:
+        """Evaluate every component's row expressions over the credit rows; reject rows they cannot read. A row's
+        ``quota`` and ``target`` are its payee's annual quota and target incentive (rows whose payee has none
+        were rejected by :meth:`_check_basis` where a component reads them)."""
         n = len(rows)
         index = pa.array(rows.txn)
 
@@ -567,6 +578,9 @@ class Calculator:
 
         credit_type = self.plan.transactions.credit_type
         credit = rows.credit if credit_type is Type.MONEY else rows.credit / UNIT
+        annual_quota = basis.quota_period.sum(axis=1)
+        if credit_type is not Type.MONEY:
+            annual_quota = annual_quota / UNIT
         # Expressions of the transaction's columns alone are evaluated per transaction (see evaluate_rows),
         # unless filters left so few rows that evaluating every transaction would cost more than gathering.
         transactions = Frame(txns.frame.n, txns.frame.columns, tables=lookups) if 2 * n >= txns.frame.n else None
@@ -578,6 +592,8 @@ class Calculator:
                 "credit": Vec(credit, True, credit_type),
                 "share": Vec(rows.share, True, Type.NUMBER),
                 "payee": lambda: Vec(payees.array.take(pa.array(rows.payee)), True, Type.TEXT),
+                "quota": lambda: Vec(annual_quota[rows.payee], True, credit_type),
+                "target": lambda: Vec(basis.target_annual[rows.payee], True, Type.MONEY),
             }, source=transactions, source_rows=rows.txn)
             one = prepare(spec, rows, frame)
             if frame.issues:
@@ -708,12 +724,30 @@ class Calculator:
                           explanation=explanation, clause=0)
 
     def _plan_caps(self, lines: Lines, rows: CreditRows, ranks: np.ndarray, basis: Basis) -> Lines:
+        """Plan caps over each payee's lines in ledger order, per period before per year, each on what the caps
+        before it left of the lines it covers (every line, or those of the components and roles it names)."""
         caps = list(self.plan.plan_caps)
         if not caps or len(lines) == 0:
             return lines
         ordered = in_ledger_order(lines, rows.date, rows.txn, ranks)
-        _, cap_lines = apply_caps(ordered, ordered.payee.astype(np.int64), caps, self.plan_cap_clauses, basis)
-        return Lines.concat([ordered, cap_lines])
+        paid = ordered.amount
+        cut_lines = []
+        for cap, clause in sorted(zip(caps, self.plan_cap_clauses), key=lambda pair: pair[0].scope == "year"):
+            covered = slice(None) if cap.covers_all else np.flatnonzero(self._covered(cap, ordered))
+            part = ordered.take(covered)
+            part.amount = paid[covered]
+            kept, cuts = apply_caps(part, part.payee.astype(np.int64), [cap], [clause], basis)
+            if cuts is not None:
+                paid = paid.copy() if paid is ordered.amount else paid
+                paid[covered] = kept
+                cut_lines.append(cuts)
+        return Lines.concat([ordered, *cut_lines])
+
+    def _covered(self, cap, lines: Lines) -> np.ndarray:
+        """The lines a plan cap names: of its components, or on its roles' credit."""
+        components = [i for i, c in enumerate(self.plan.components) if c.name in cap.components]
+        roles = [DIRECT if role == "direct" else ROLLUP for role in cap.roles]
+        return np.isin(lines.component, components) | np.isin(lines.role, roles)
 
 
 REASONS = tuple(POLICY_SUBJECTS)  # what keeps a component from paying a row (see Prepared.failed)

@@ -35,6 +35,7 @@ from spmlang.engine.earnings import (
     apply_factor,
     cumulative_lines,
     describe_curve,
+    describe_row_curve,
     describe_tiers,
 )
 from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate_rows, materialize, truth
@@ -180,12 +181,20 @@ class ComponentRun:
             self.function = CurveFunction(rule.curve)
 
     @property
+    def on_row_credit(self) -> bool:
+        """Whether the rule's measure is each row's own credit (tiers or a curve `on row credit`): it earns
+        E(row credit), from the row alone."""
+        rule = self.spec.rule
+        return (isinstance(rule, TierRule) and rule.table.basis == "row") or \
+            (isinstance(rule, CurveRule) and rule.curve.basis == "row")
+
+    @property
     def per_row_tiers(self) -> bool:
-        return isinstance(self.spec.rule, TierRule) and self.spec.rule.table.basis == "row"
+        return self.on_row_credit and isinstance(self.function, TierFunction)
 
     @property
     def cumulative(self) -> bool:
-        return self.function is not None and not self.per_row_tiers
+        return self.function is not None and not self.on_row_credit
 
     def _factor(self, prepared: Prepared, index: np.ndarray) -> np.ndarray:
         factor = prepared.multiplier[index]
@@ -214,7 +223,7 @@ class ComponentRun:
         if isinstance(rule, RateRule) and rule.accelerator is None:
             rate = prepared.rate[index]
             amount = scaled(credit, rate, multiplier)
-            shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.percent(rate)
+            shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.rate_percent(rate)
             explanation = text.join(self._credit_text(credit), " × ", shown_rate,
                                     text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
                                     " = ", text.exact(amount))
@@ -230,6 +239,18 @@ class ComponentRun:
             amount = apply_factor(function.value(credit, row_basis, tier), factor)
             explanation = describe_tiers(function, credit, zero, credit, (zero, tier), quota, amount, factor)
             return RowLines(index, amount, TextColumn.labels(tier, function.labels), function.rates[tier], factor, explanation)
+        if self.on_row_credit:  # a curve of each row's own credit
+            pays = function.value(credit, row_basis)
+            amount = apply_factor(pays, factor)
+            if function.curve.extend_above:
+                return RowLines(index, amount, no_tier, np.full(n, np.nan), factor,
+                                describe_row_curve(credit, pays, amount, factor))
+            # Flat above its last point, as a cumulative curve is: the line shows what the last slope extended
+            # pays, and a cap line the cut (see Calculator._curve_top).
+            extended = function.extended().value(credit, row_basis)
+            shown = apply_factor(extended, factor)
+            explanation = describe_row_curve(credit, extended, shown, factor)
+            return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation, shown - amount)
         before, after = streams.m_before[index], streams.m_after[index]
         tiers = (function.locate(before, row_basis), function.locate(after, row_basis)) \
             if isinstance(function, TierFunction) else None

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spmlang.check.model import CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule, TierTable
+from spmlang.check.model import (
+    CurveRule,
+    PayOnceRule,
+    PayPerRowRule,
+    RateRule,
+    TierRule,
+    TierTable,
+    components_need_quota_basis,
+)
 from spmlang.diagnostics import Span
 from spmlang.engine.calculator import Calculator
-from spmlang.engine.text import format_money, format_percent
+from spmlang.engine.text import format_money, format_number, format_percent
 from spmlang.engine.transactions import plan_text
 
 
@@ -59,8 +67,10 @@ def describe(calculator: Calculator) -> list[Step]:
     if source.rollup:
         credit_steps.append("roll credit up to every manager above the payee in the roster (role: rollup)")
     steps.append(Step("credit rows: one per transaction and payee", credit_steps, source.credit_span))
-    if plan.needs_quotas:
+    if components_need_quota_basis(plan.components):
         steps.append(Step("reject rows whose payee has no quota (or a zero quota basis) in their period"))
+    elif plan.needs_quotas:
+        steps.append(Step("reject rows whose payee has no quota (or a zero annual quota)"))
     steps.append(Step("order credit rows by role, payee, date, key"))
     steps.append(Step(f"measure: each payee's credit, accumulated {measure}; attainment = measure / {basis}"))
 
@@ -72,7 +82,8 @@ def describe(calculator: Calculator) -> list[Step]:
             named = f" ({row_filter.name})" if row_filter.name != condition else ""
             details.append(f"only rows where {condition}{named}")
         details += _rule(component.rule, settings.attainment_basis, run.cumulative)
-        details += [f"multiply by {m.factor.normalize()}x when {text(m.condition.span)}" for m in component.multipliers]
+        details += [f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}"
+                    for m in component.multipliers]
         if run.cumulative and run.function.depends_on_basis and settings.attainment_basis == "to_date" \
                 and settings.measure == "year_to_date":
             details.append("true-up at each period start: re-price earlier credit on the new quota to date")
@@ -85,7 +96,10 @@ def describe(calculator: Calculator) -> list[Step]:
         steps.append(Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details,
                           component.span))
     for cap in plan.plan_caps:
-        steps.append(Step(f"plan cap: {cap.text}, over all of a payee's lines in ledger order", clause=cap.span))
+        covered = [f"of {', '.join(cap.components)}"] if cap.components else []
+        covered += [f"on {' and '.join(cap.roles)} credit"] if cap.roles else []
+        over = "all of a payee's lines" if cap.covers_all else f"a payee's lines {' and those '.join(covered)}"
+        steps.append(Step(f"plan cap: {cap.text}, over {over} in ledger order", clause=cap.span))
     steps.append(Step("round each (payee, component, period) cumulatively to the cent, half away from zero"))
     return steps
 
@@ -126,6 +140,9 @@ def _rule(rule, basis: str, cumulative: bool) -> list[str]:
                            for x, y in zip(curve.xs, curve.ys))
         ends = [f"below the first point: {'the first slope extended' if curve.extend_below else 'nothing'}",
                 f"above the last point: {'the last slope extended' if curve.extend_above else 'flat (a cap)'}"]
+        if curve.basis == "row":
+            return [f"E(c) = payout curve on each row's own credit, linear between {points}", *ends,
+                    "line = f x E(row credit)"]
         return [f"E(m) = payout curve on {curve.basis}, linear between {points}", *ends,
                 "line = f x (E(measure after) - E(measure before))"]
     if isinstance(rule, PayPerRowRule):

@@ -266,7 +266,7 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
     credit = np.asarray(credit, dtype=np.int64)
     rate_labels = function.rate_labels
     if row_rate is not None:  # a per-row rate times each tier's multiplier
-        shown = text.percent(row_rate)
+        shown = text.rate_percent(row_rate)
         rate_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
     if function.retroactive:
         rate = function.rates[tier_after]
@@ -360,9 +360,18 @@ def describe_curve(function: CurveFunction, before: np.ndarray, after: np.ndarra
         moves = text.join("credit so far ", text.amount(before), " → ", text.amount(after))
     y_before, y_after = function.y_of(x_before), function.y_of(x_after)
     if function.curve.of_target:
-        pays = text.join("curve pays ", text.percent(y_before), " → ", text.percent(y_after), " of target ",
+        pays = text.join("curve pays ", text.rate_percent(y_before), " → ", text.rate_percent(y_after), " of target ",
                          text.amount(target))
     else:
         pays = text.join("curve pays ", text.amount(to_units(y_before)), " → ", text.amount(to_units(y_after)))
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
     return text.join(moves, ": ", pays, tail, " = ", text.exact(amount))
+
+
+def describe_row_curve(credit: np.ndarray, pays: np.ndarray, amount: np.ndarray,
+                       multiplier: np.ndarray) -> pa.Array:
+    """'row credit 25000.00: curve pays 1250.00 × 1.5 = 1875.00': a curve of each row's own credit, which
+    pays ``pays`` (units) for it."""
+    tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
+    return text.join("row credit ", text.amount(credit), ": curve pays ", text.amount(pays), tail, " = ",
+                     text.exact(amount))

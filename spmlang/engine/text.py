@@ -8,7 +8,7 @@ f-string per line.
 from __future__ import annotations
 
 import functools
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -151,13 +151,14 @@ def few_values(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None
     return distinct, inverse
 
 
-def _percent_text(ratio) -> str:
+def _percent_text(ratio, decimals: int = 2) -> str:
     if ratio is None or ratio != ratio:
         return ""
-    hundredths = int(abs(ratio) * 10000 + 0.5)
-    whole, fraction = divmod(hundredths, 100)
-    shown = f"{whole}.{fraction:02d}".rstrip("0").rstrip(".")
-    return ("-" if ratio < 0 and hundredths else "") + shown + "%"
+    step = 10 ** decimals
+    scaled = int(abs(ratio) * 100 * step + 0.5)
+    whole, fraction = divmod(scaled, step)
+    shown = f"{whole}.{fraction:0{decimals}d}".rstrip("0").rstrip(".")
+    return ("-" if ratio < 0 and scaled else "") + shown + "%"
 
 
 def format_number(value: float) -> str:
@@ -168,11 +169,19 @@ def format_number(value: float) -> str:
     return ("-" if value < 0 and scaled else "") + shown
 
 
-def percent(ratio: np.ndarray) -> pa.Array:
-    """0.625 -> '62.5%' (at most two decimals)."""
+RATE_DECIMALS = 4  # a rate for people: 1/6 is 16.6667%, enough to redo a line's figure to the cent
+
+
+def percent(ratio: np.ndarray, decimals: int = 2) -> pa.Array:
+    """0.625 -> '62.5%' (at most ``decimals`` decimals: two for attainment, :data:`RATE_DECIMALS` for rates)."""
     ratio = np.asarray(ratio, dtype=np.float64)
-    encoded = _by_value(ratio * 100, lambda v: _percent_text(None if v is None else v / 100)[:-1], 2)
+    encoded = _by_value(ratio * 100, lambda v: _percent_text(v / 100, decimals)[:-1], decimals)
     return pc.binary_join_element_wise(encoded, pa.scalar("%"), "")
+
+
+def rate_percent(rate: np.ndarray) -> pa.Array:
+    """A rate for people: 0.08 -> '8%', 1/6 -> '16.6667%'."""
+    return percent(rate, RATE_DECIMALS)
 
 
 def number(values: np.ndarray) -> pa.Array:
@@ -284,10 +293,12 @@ def pick(index: np.ndarray, labels: list[str]) -> pa.Array:
 
 
 def format_percent(value: Decimal) -> str:
-    """A fixed rate for people: Decimal('0.125') -> '12.5%'."""
-    shown = (value * 100).normalize()
-    text = f"{shown:f}"
-    return f"{text}%"
+    """A fixed rate for people, with at most :data:`RATE_DECIMALS` decimals, half away from zero:
+    Decimal('0.125') -> '12.5%', 1/6 -> '16.6667%'."""
+    shown = (value * 100).quantize(Decimal(1).scaleb(-RATE_DECIMALS), rounding=ROUND_HALF_UP).normalize()
+    if shown == 0:
+        shown = Decimal(0)  # not '-0%'
+    return f"{shown:f}%"
 
 
 def format_money(value: Decimal) -> str:

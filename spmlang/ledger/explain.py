@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -19,8 +19,10 @@ from spmlang.diagnostics import UsageError, did_you_mean
 from spmlang.engine.calculator import RunOutput
 from spmlang.engine.earnings import RowBasis, TierFunction
 from spmlang.engine.money import UNIT
+from spmlang.engine.text import pretty
 
 CENT = Decimal("0.01")
+MICRO = Decimal("0.000001")
 UPLIFT = "uplift on earlier credit"
 
 
@@ -28,8 +30,19 @@ def units(value) -> Decimal:
     return Decimal(int(value)) / UNIT
 
 
+def micro(value: Decimal) -> Decimal:
+    """A figure the engine computes in millionths of the currency (1/6 of 2,000 is 333.333333), half away
+    from zero."""
+    return value.quantize(MICRO, rounding=ROUND_HALF_UP)
+
+
+def to_cents(value: Decimal) -> Decimal:
+    """An amount with its two decimals where it is whole cents (8000 -> 8000.00), else exact."""
+    return value.quantize(CENT) if value == value.quantize(CENT) else value
+
+
 def money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value.quantize(CENT) if value == value.quantize(CENT) else value:,}"
+    return "" if value is None else f"{to_cents(value):,}"
 
 
 def percent(ratio: Decimal | None) -> str:
@@ -70,6 +83,7 @@ class TrailLine:
     amount: Decimal  # the ledger amount
     amount_cut: Decimal
     explanation: str
+    own_measure: bool = False  # the rule measures this row's credit alone (`on row credit`): 0 -> credit
 
     @property
     def rounding(self) -> Decimal:
@@ -200,13 +214,18 @@ def _trail_line(output: RunOutput, index: int, row: dict, slices: list[Slice]) -
         text_lines = _source_lines(output.plan.source)
         source = text_lines[span.line - 1].strip() if 0 < span.line <= len(text_lines) else ""
     exact = units(lines.exact[index])
+    measure = (row["measure_before"], row["measure_after"], row["attainment_before"], row["attainment_after"])
+    component = int(lines.component[index])
+    own_measure = bool(component >= 0 and lines.row[index] >= 0 and output.runs[component].on_row_credit)
+    if own_measure:  # tiers or a curve on row credit measure the row alone, not the payee's year to date
+        measure = (Decimal("0.00"), row["credit"], None, None)
     return TrailLine(
         kind=row["kind"], component=row["component"], txn=row["txn"],
         date=row["date"].isoformat() if row["date"] else None, clause=row["clause"] or "", source=source,
-        credit=row["credit"], measure_before=row["measure_before"], measure_after=row["measure_after"],
-        attainment_before=row["attainment_before"], attainment_after=row["attainment_after"], tier=row["tier"],
-        rate=row["rate"], multiplier=row["multiplier"], slices=slices, exact=exact,
-        amount=row["amount"], amount_cut=row["amount_cut"], explanation=row["explanation"],
+        credit=row["credit"], measure_before=measure[0], measure_after=measure[1], attainment_before=measure[2],
+        attainment_after=measure[3], tier=row["tier"], rate=row["rate"], multiplier=row["multiplier"],
+        slices=slices, exact=exact, amount=row["amount"], amount_cut=row["amount_cut"],
+        explanation=pretty(row["explanation"]), own_measure=own_measure,
     )
 
 
@@ -217,13 +236,13 @@ def _retroactive_slices(output: RunOutput, function: TierFunction, credit_row: i
     before, after = output.streams.m_before[credit_row], output.streams.m_after[credit_row]
     was, now = (int(function.locate(np.array([m]), basis)[0]) for m in (before, after))
     credit = units(output.rows.credit[credit_row])
-    own = credit * function.decimal_rates[now] * factor
-    pieces = [Slice(function.labels[now], credit, function.rate_labels[now], own)]
+    own = micro(credit * function.decimal_rates[now] * factor)
+    pieces = [Slice(function.labels[now], to_cents(credit), function.rate_labels[now], own)]
     earned = function.value(np.array([after]), basis)[0] - function.value(np.array([before]), basis)[0]
-    uplift = units(earned) * factor - own
+    uplift = micro(units(earned) * factor) - own
     if uplift:
         rates = f"{function.rate_labels[was]} → {function.rate_labels[now]}"
-        pieces.append(Slice(UPLIFT, units(before), rates, uplift))
+        pieces.append(Slice(UPLIFT, to_cents(units(before)), rates, uplift))
     return pieces
 
 
@@ -301,5 +320,6 @@ def _slices(output: RunOutput, index: int, row: dict, filled: np.ndarray | None)
             continue
         credit = units(amount)
         rate = function.decimal_rates[k]
-        result.append(Slice(function.labels[k], credit, function.rate_labels[k], credit * rate * factor))
+        result.append(Slice(function.labels[k], to_cents(credit), function.rate_labels[k],
+                            micro(credit * rate * factor)))
     return result

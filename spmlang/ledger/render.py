@@ -224,7 +224,6 @@ def explanation_renderable(explanation):
 
 
 def _trail_line(line) -> Text:
-    from spmlang.engine.text import pretty
     from spmlang.ledger.explain import UPLIFT, money, percent
 
     what = "  ".join(visible(x) for x in (line.txn or "—", line.date or "", line.component or "(no component)",
@@ -232,7 +231,9 @@ def _trail_line(line) -> Text:
     text = Text(f"  {what}".ljust(70) + f"{money(line.amount):>14}\n", style="")
     text.append(f"      {visible(line.clause)}  {visible(line.source)}\n", style="dim")
     if line.credit is not None:
-        measure = f"credit {money(line.credit)}   measure {money(line.measure_before)} → {money(line.measure_after)}"
+        alone = " (this row alone)" if line.own_measure else ""
+        measure = f"credit {money(line.credit)}   measure{alone} {money(line.measure_before)} → " \
+                  f"{money(line.measure_after)}"
         if line.attainment_after is not None:
             measure += f"   attainment {percent(line.attainment_before)} → {percent(line.attainment_after)}"
         text.append(f"      {measure}\n")
@@ -242,7 +243,7 @@ def _trail_line(line) -> Text:
         else:
             text.append(f"      {money(piece.credit)} at {piece.rate} in tier {piece.tier} = {money(piece.amount)}\n")
     if not line.slices:
-        text.append(f"      {visible(pretty(line.explanation))}\n")
+        text.append(f"      {visible(line.explanation)}\n")
     elif line.multiplier not in (None, Decimal(1)):
         text.append(f"      × multiplier {line.multiplier.normalize()}x = {money(line.exact)}\n")
     if line.amount_cut and line.kind in ("cap", "gate"):

@@ -302,10 +302,20 @@ class MultiplierStmt:
 
 
 @dataclass(frozen=True, slots=True)
+class CapCover:
+    """One thing a plan cap covers: a component (``commission``) or a role's credit (``rollup credit``)."""
+
+    name: Name
+    credit: bool  # written `NAME credit`: a role
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class CapStmt:
     amount: Amount
     per: Name
     span: Span
+    covers: tuple[CapCover, ...] = ()  # `for commission, new_logo`; none: every line
 
 
 @dataclass(frozen=True, slots=True)

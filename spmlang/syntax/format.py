@@ -197,7 +197,8 @@ def cells(stmt) -> tuple[str, list[str]]:
     if isinstance(stmt, ast.MultiplierStmt):
         return "multiplier", [f"multiplier {expression(stmt.factor)} when {expression(stmt.condition)}"]
     if isinstance(stmt, ast.CapStmt):
-        return "cap", [f"cap {amount(stmt.amount)} per {stmt.per.text}"]
+        covers = ", ".join(c.name.text + (" credit" if c.credit else "") for c in stmt.covers)
+        return "cap", [f"cap {amount(stmt.amount)} per {stmt.per.text}" + (f" for {covers}" if covers else "")]
     if isinstance(stmt, ast.GateStmt):
         return "gate", [f"gate {expression(stmt.condition)}"]
     if isinstance(stmt, ast.TierRow):

@@ -320,7 +320,17 @@ class ToAst:
         return ast.GateStmt(children[0], self._span(meta))
 
     def cap_stmt(self, meta, children):
-        return ast.CapStmt(children[0], self._name(children[1]), self._span(meta))
+        covers = children[2] if len(children) > 2 and children[2] is not None else ()
+        return ast.CapStmt(children[0], self._name(children[1]), self._span(meta), covers)
+
+    def cap_covers(self, meta, children):
+        return tuple(children)
+
+    def cap_component(self, meta, children):
+        return ast.CapCover(self._name(children[0]), False, self._span(meta))
+
+    def cap_role(self, meta, children):
+        return ast.CapCover(self._name(children[0]), True, self._span(meta))
 
     def basis(self, meta, children):
         return tuple(self._name(c) for c in children if c is not None)

@@ -8,11 +8,12 @@ to 10^-6 of the currency at the same points as the engine; each component's
 earnings are rounded to cents cumulatively over the year, and caps, gates and
 plan caps act on those cents.
 
-It covers what the differential tests generate: one payee column, rates,
-marginal/retroactive tiers (attainment, credit, row credit), accelerators,
-curves, multipliers, pay per row, pay once, gates, caps at every scope in
-money or % of target, plan caps, year- or period-to-date measures and every
-quota basis.
+It covers what the differential tests generate: one payee column, rates
+(fixed, or per row from the payee's annual quota and target), marginal and
+retroactive tiers (attainment, credit, row credit), accelerators, curves
+(attainment, row credit), multipliers, pay per row, pay once, gates, caps at
+every scope in money or % of target, plan caps, year- or period-to-date
+measures and every quota basis.
 """
 
 from __future__ import annotations
@@ -253,14 +254,17 @@ class Reference:
         return self._round(lines)
 
     def _check_basis(self, credited: list[dict]) -> list[dict]:
-        from spmlang.check.model import component_needs_targets, components_need_quotas
+        from spmlang.check.model import component_needs_targets, components_need_quota_basis, components_need_quotas
 
         direct = [c for c in self.plan.components if c.role == "direct"]
         kept = []
         for c in credited:
-            if components_need_quotas(direct) and self.quota(c["payee"], c["period"]) <= 0:
+            # attainment needs the quota basis of the row's period; a row reading `quota`, the annual quota
+            if components_need_quota_basis(direct) and self.quota(c["payee"], c["period"]) <= 0 or \
+                    components_need_quotas(direct) and self._row_builtins(c)["quota"] <= 0:
                 self.status[c["index"]] = "rejected:missing_quota"
-            elif (any(component_needs_targets(x) for x in direct) or any(cap.of_target for cap in self.plan.plan_caps)) \
+            elif (any(component_needs_targets(x) for x in direct) or any(
+                    cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps)) \
                     and not any((c["payee"], p) in self.target_period for p in range(self.periods)):
                 self.status[c["index"]] = "rejected:missing_quota"
             else:
@@ -275,7 +279,7 @@ class Reference:
         for c in rows if not isinstance(rule, PayOnceRule) else []:
             # Conditions in order (the first that is not true decides), then the multipliers and the rate or
             # payment of a row it pays. A key not in its table: the component does not pay the row (a zero line).
-            builtins = {"credit": c["credit"]}
+            builtins = self._row_builtins(c)
             try:
                 if not all(evaluate(f.expr, c["row"], builtins, self.tables) is True for f in component.filters):
                     continue
@@ -350,6 +354,14 @@ class Reference:
             return rule.curve.basis == "attainment" or rule.curve.of_target
         return False
 
+    def _row_builtins(self, c: dict) -> dict:
+        """What a component's row expressions see besides the columns: the row's credit, and its payee's annual
+        quota and target incentive."""
+        payee = c["payee"]
+        annual = [sum((table.get((payee, i), ZERO) for i in range(self.periods)), ZERO)
+                  for table in (self.quota_period, self.target_period)]
+        return {"credit": c["credit"], "quota": annual[0], "target": annual[1]}
+
     def _line_under(self, component, c: dict, p: int) -> Decimal:
         """What row c earns from ``component`` under the basis of period p."""
         rule, name = component.rule, component.name
@@ -365,7 +377,10 @@ class Reference:
         if isinstance(rule, RateRule) and rule.accelerator is None:
             return q6(c["credit"] * c["own"][name] * mult)
         if isinstance(rule, RateRule):
-            rates = [t.rate * constant_value(rule.rate) for t in rule.accelerator.tiers]
+            fixed = constant_value(rule.rate)
+            if fixed is None:  # a rate per row multiplies the row's line, as its multipliers do
+                mult *= c["own"][name]
+            rates = [t.rate * (fixed if fixed is not None else 1) for t in rule.accelerator.tiers]
             value = lambda m: tiers_value(rule.accelerator, rates, m, quota)  # noqa: E731
         elif isinstance(rule, TierRule):
             rates = [t.rate for t in rule.table.tiers]
@@ -373,6 +388,8 @@ class Reference:
                 return times(tiers_value(rule.table, rates, c["credit"], quota))
             value = lambda m: tiers_value(rule.table, rates, m, quota)  # noqa: E731
         elif isinstance(rule, CurveRule):
+            if rule.curve.basis == "row":  # the curve's value at the row's own credit
+                return times(curve_value(rule.curve, c["credit"], quota, target))
             value = lambda m: curve_value(rule.curve, m, quota, target)  # noqa: E731
         else:
             raise AssertionError(rule)
@@ -428,8 +445,11 @@ class Reference:
                     continue
                 c = next(r for r in rows if r["key"] == line.txn)
                 quota, target = self.quota(payee, c["period"]), self.target(payee, c["period"])
-                extended = curve_value(rule.curve, c["after"], quota, target, True) - \
-                    curve_value(rule.curve, c["before"], quota, target, True)
+                if rule.curve.basis == "row":
+                    extended = curve_value(rule.curve, c["credit"], quota, target, True)
+                else:
+                    extended = curve_value(rule.curve, c["after"], quota, target, True) - \
+                        curve_value(rule.curve, c["before"], quota, target, True)
                 mult = c["mult"][component.name]
                 extended = extended if mult == 1 else q6(extended * mult)
                 cut = cents(extended - line.exact)
@@ -458,6 +478,10 @@ class Reference:
             running: dict = {}
             kept = []
             for line, amount in zip(lines, amounts):
+                # every line here is on direct credit (the reference has no rollups)
+                if not (cap.covers_all or line.component in cap.components or "direct" in cap.roles):
+                    kept.append(amount)
+                    continue
                 group = line.period if cap.scope == "period" else 0
                 before = running.get(group, ZERO)
                 running[group] = before + amount
