@@ -94,26 +94,47 @@ def test_deeply_nested_mutants_give_diagnostics_not_crashes(text):
 AE = (ROOT / "examples/plans/account_executive.spm").read_text()
 AE_DATA = {"deals": ROOT / "examples/data/ae_deals.csv", "quotas": ROOT / "examples/data/ae_quotas.csv",
            "targets": ROOT / "examples/data/ae_targets.csv"}
+DATA = ROOT / "examples" / "data"
+EXAMPLES = {  # each example plan, and the data it runs over
+    "account_executive": AE_DATA,
+    "sdr": {"deals": DATA / "sdr_activities.csv", "quotas": DATA / "sdr_quotas.csv"},
+    "crm_agents": {"deals": DATA / "crm/sales_pipeline.csv", "quotas": DATA / "crm/quotas.csv",
+                   "roster": DATA / "crm/sales_teams.csv", "tables": {"products": DATA / "crm/products.csv"}},
+}
 
 
-@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated(plans=(AE,), operations=tuple(op for op in OPERATIONS if op != "huge")))
-def test_mutants_that_check_run_to_a_result_or_a_clean_error(text):
-    """A mutant that passes the check runs over the example's data to a result or to spm's own error: never an
-    exception of Python, numpy or Arrow, nor a numpy warning. (Mutants with huge numbers are checked above, not
-    run: money overflow has its own tests.)"""
+@st.composite
+def example_mutants(draw) -> tuple[str, dict]:
+    name = draw(st.sampled_from(sorted(EXAMPLES)))
+    text = draw(mutated(plans=((ROOT / "examples/plans" / f"{name}.spm").read_text(),)))
+    return text, EXAMPLES[name]
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(example_mutants())
+def test_mutants_that_check_run_to_a_result_or_a_clean_error(mutant):
+    """A mutant of an example plan that passes the check runs over the example's data to a ledger and a
+    summary, or to spm's own error: never an exception of Python, numpy or Arrow, nor a numpy warning. Huge
+    numbers included: an amount too large to hold is an error (E312 at check, E511 in the run)."""
     import warnings
 
+    from hypothesis import event
+
+    text, data = mutant
     try:
         plan = spmlang.loads(text, "fuzz.spm")
     except spmlang.PlanError:
+        event("plan error")
         return
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         try:
-            plan.run(**AE_DATA, workers=1).summary()
-        except spmlang.SpmError:
-            pass
+            result = plan.run(**data, workers=1)
+            result.summary()
+            result.ledger
+            event("ran")
+        except spmlang.SpmError as error:
+            event(f"spm error {getattr(error, 'code', type(error).__name__)}")
 
 
 @settings(max_examples=examples(200), deadline=None)
