@@ -366,8 +366,8 @@ def test_a_text_function_is_bounded_at_run_time_too():
     import numpy as np
     import pyarrow as pa
 
-    from spmlang.check import ir
-    from spmlang.check.ir import Type
+    from spmlang.ir import expressions as ir
+    from spmlang.ir.expressions import Type
     from spmlang.diagnostics import Span
     from spmlang.engine.evaluate import Frame, Vec, evaluate
 
@@ -418,8 +418,8 @@ def test_a_text_that_passes_the_check_stays_within_the_bound(expression, product
     import numpy as np
     import pyarrow as pa
 
-    from spmlang.check.ir import Type
-    from spmlang.check.texts import MAX_TEXT_GROWTH
+    from spmlang.ir.expressions import Type
+    from spmlang.ir.text_growth import MAX_TEXT_GROWTH
     from spmlang.engine.evaluate import Frame, Vec, evaluate
 
     text, literals = expression

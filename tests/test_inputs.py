@@ -289,7 +289,7 @@ def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, la
 
 
 def _convert(values, kind, fmt=None):
-    from spmlang.check.model import ColumnSpec
+    from spmlang.ir.plan import ColumnSpec
     from spmlang.diagnostics import Span
     from spmlang.engine.columns import convert_column
 
@@ -302,7 +302,7 @@ def _convert(values, kind, fmt=None):
                                              " 2027-03-04 ", "5 March", "2027-12-31", "2028-02-29"]),
                 min_size=1, max_size=40), st.sampled_from([None, "%Y-%m-%d"]))
 def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
-    from spmlang.check.model import Type
+    from spmlang.ir.plan import Type
     from spmlang.engine import columns
 
     values = (pattern * (columns._DISTINCT_FIRST // len(pattern) + 2))[:columns._DISTINCT_FIRST + 7]
@@ -313,7 +313,7 @@ def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
 
 
 def test_integers_written_as_digits_are_read_exactly_however_large():
-    from spmlang.check.model import Type
+    from spmlang.ir.plan import Type
 
     big = 2 ** 53 + 1  # the first integer a float64 does not hold
     values, valid, invalid = _convert([str(big), "-12", None, " 7 "], Type.INTEGER)
@@ -328,7 +328,7 @@ def test_integers_written_as_digits_are_read_exactly_however_large():
 @given(st.lists(st.decimals(min_value=-10 ** 12, max_value=10 ** 12, places=2, allow_nan=False), min_size=1,
                 max_size=20), st.booleans())
 def test_money_written_plainly_is_read_to_the_unit(amounts, with_a_dollar_sign):
-    from spmlang.check.model import Type
+    from spmlang.ir.plan import Type
 
     texts = [f"{'$' if with_a_dollar_sign and i == 0 else ''}{a}" for i, a in enumerate(amounts)]
     values, valid, invalid = _convert(texts, Type.MONEY)  # '$' sends the column the slower way
@@ -338,7 +338,7 @@ def test_money_written_plainly_is_read_to_the_unit(amounts, with_a_dollar_sign):
 def test_a_long_column_of_many_distinct_dates_reads_each():
     import datetime as dt
 
-    from spmlang.check.model import Type
+    from spmlang.ir.plan import Type
     from spmlang.engine import columns
 
     start = dt.date(2020, 1, 1)
@@ -382,7 +382,7 @@ def test_an_amount_too_large_to_hold_says_so_and_gives_the_limit(amounts):
 
 
 def test_a_whole_amount_too_large_to_hold_says_so():
-    from spmlang.check.model import ColumnSpec, Type
+    from spmlang.ir.plan import ColumnSpec, Type
     from spmlang.diagnostics import Span
     from spmlang.engine.columns import convert_column
 
@@ -405,7 +405,7 @@ def test_float32_amounts_are_read_as_written_or_rejected_where_float32_has_no_ce
 
 @pytest.mark.parametrize("kind", ["number", "percent", "money"])
 def test_float32_numbers_are_the_numbers_written(kind):
-    from spmlang.check.model import ColumnSpec, Type
+    from spmlang.ir.plan import ColumnSpec, Type
     from spmlang.diagnostics import Span
     from spmlang.engine.columns import convert_column
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from spmlang.check import ir
+from spmlang.ir import expressions as ir
 from spmlang.check.components import ComponentChecker
 from spmlang.check.expressions import ExpressionChecker, Scope
-from spmlang.check.ir import COLUMN_TYPES, Type
-from spmlang.check.model import (
+from spmlang.ir.expressions import COLUMN_TYPES, Type
+from spmlang.ir.plan import (
     POLICY_ACTIONS,
     POLICY_SUBJECTS,
     CheckedPlan,
@@ -28,7 +28,8 @@ from spmlang.check.model import (
     components_need_quotas,
 )
 from spmlang.check.refunds import minimums_paid_on_refunds
-from spmlang.check.tables import TableChecker, implicit_table
+from spmlang.check.tables import TableChecker
+from spmlang.ir.tables import implicit_table
 from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
 from spmlang.syntax import ast
 

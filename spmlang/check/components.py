@@ -6,10 +6,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from spmlang.check import ir
+from spmlang.ir import expressions as ir
 from spmlang.check.expressions import Scope
-from spmlang.check.ir import Type
-from spmlang.check.model import (
+from spmlang.ir.constants import constant_value, too_large, too_large_hint
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import (
     CapSpec,
     ComponentSpec,
     CurveRule,
@@ -25,8 +26,6 @@ from spmlang.check.model import (
     Tier,
     TierRule,
     TierTable,
-    too_large,
-    too_large_hint,
 )
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.syntax import ast
@@ -514,25 +513,4 @@ def _basis_suggestion(key: tuple[str, ...]) -> str | None:
         if all(word == want or (word in ROW_WORDS if want == "row" else did_you_mean(word, (want,)))
                for word, want in zip(key, words)):
             return basis
-    return None
-
-
-def constant_value(node: ir.IR) -> Decimal | None:
-    """The value of an expression made only of literals (``8%``, ``-$5``, ``1.5 * 2``), else None."""
-    if isinstance(node, ir.Const) and isinstance(node.value, Decimal):
-        return node.value
-    if isinstance(node, ir.Negate):
-        inner = constant_value(node.operand)
-        return None if inner is None else -inner
-    if isinstance(node, ir.Arith):
-        left, right = constant_value(node.left), constant_value(node.right)
-        if left is None or right is None:
-            return None
-        if node.op == "+":
-            return left + right
-        if node.op == "-":
-            return left - right
-        if node.op == "*":
-            return left * right
-        return left / right if right != 0 else None
     return None

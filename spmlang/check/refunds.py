@@ -11,8 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterator
 
-from spmlang.check import ir
-from spmlang.check.model import ComponentSpec, PayPerRowRule, SourceSpec
+from spmlang.ir import expressions as ir
+from spmlang.ir.plan import ComponentSpec, PayPerRowRule, SourceSpec
 from spmlang.diagnostics import Diagnostic
 
 

@@ -10,20 +10,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from spmlang.check.ir import Type
-from spmlang.check.model import ColumnSpec, TableSpec, too_large, too_large_hint
+from spmlang.ir.expressions import Type
+from spmlang.ir.constants import too_large, too_large_hint
+from spmlang.ir.plan import ColumnSpec, TableSpec
+from spmlang.ir.tables import ROLES, implicit_table, role_types
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.syntax import ast
 
 if TYPE_CHECKING:
     from spmlang.check.checker import Checker
 
-ROLES = {
-    "quotas": {"payee": "payee", "period": "period", "amount": "amount"},
-    "targets": {"payee": "payee", "period": "period", "amount": "amount"},
-    "roster": {"payee": "payee", "manager": "manager"},
-    "lookup": {},
-}
 MAX_INLINE_ROWS = 10_000
 DEFAULT_PER = {"quotas": "period", "targets": "year"}
 PER_WORDS = {"period": "period", "year": "year", "annual": "year", "yearly": "year",
@@ -39,24 +35,6 @@ _ACCEPTS = {
     Type.DATE: {"date"},
     Type.BOOL: {"bool"},
 }
-
-
-def role_types(kind: str, quota_type: Type) -> dict[str, Type]:
-    amount = quota_type if kind == "quotas" else Type.MONEY
-    return {"payee": Type.TEXT, "period": Type.TEXT, "amount": amount, "manager": Type.TEXT}
-
-
-def implicit_table(kind: str, quota_type: Type, span: Span) -> TableSpec:
-    """The shape a quotas, targets or roster table has when the plan does not declare it.
-
-    Quotas and targets get ``per`` None: per period if their data has a ``period``
-    column, per year if not (decided when the data is read).
-    """
-    roles = dict(ROLES[kind])
-    per = None
-    types = role_types(kind, quota_type)
-    columns = {column: ColumnSpec(column, types[role], None, span) for role, column in roles.items()}
-    return TableSpec(kind, kind, None, columns, roles, "payee", None, per, None, None, (), span)
 
 
 class TableChecker:

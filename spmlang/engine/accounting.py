@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
+from spmlang.ir.kinds import PolicyAction
 
 PENDING, EXCLUDED, REJECTED = 0, 1, 2
 
@@ -76,7 +77,7 @@ class RowAccounting:
 
     def stops(self, reason: str) -> bool:
         """Whether a problem of this kind stops the run (``--strict``, or the plan's `on REASON error`)."""
-        return self.strict or self.policies.get(reason) == "error"
+        return self.strict or self.policies.get(reason) is PolicyAction.ERROR
 
     def stop(self, rows: np.ndarray, reason: str, message, column: str | None = None,
              what: str = "rejected row") -> None:

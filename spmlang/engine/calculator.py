@@ -23,8 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.check.ir import Type
-from spmlang.check.model import (
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import (
     POLICY_SUBJECTS,
     CheckedPlan,
     ComponentSpec,
@@ -61,6 +61,7 @@ from spmlang.engine.sources import resolve_plan_file
 from spmlang.engine.transactions import InputRows, Transactions, read_transactions, reject_issues
 from spmlang.progress import Report, Steps, tracked
 from spmlang.settings import count_setting
+from spmlang.ir.kinds import CapScope, LineKind, Measure, MeasureBasis, Role, TableKind
 
 
 @dataclass
@@ -316,7 +317,7 @@ class Calculator:
         self.plan = plan
         settings = plan.settings
         self.calendar = PlanCalendar(settings.year_start, settings.frequency)
-        self.ytd = settings.measure == "year_to_date"
+        self.ytd = settings.measure is Measure.YEAR_TO_DATE
         self.runs = [ComponentRun(c, plan.transactions.credit_type) for c in plan.components]
         self.clauses: list[Span] = [plan.transactions.credit_span]
         self.rule_clause = [self._clause(_rule_span(c)) for c in plan.components]
@@ -405,7 +406,7 @@ class Calculator:
         plan = self.plan
         codes = [payees.encode(values) for values in txns.payee_names]
         txns.release_columns(keep=read)
-        rollup = plan.transactions.rollup and any(c.role == "rollup" for c in plan.components)
+        rollup = plan.transactions.rollup and any(c.role is Role.ROLLUP for c in plan.components)
         rows = None
         if len(codes) == 1 and not rollup:  # the common case: rows made in crediting order
             rows = direct_rows_in_order(codes[0], txns.shares[0], txns.credit, txns.dates, txns.calendar, alive,
@@ -456,14 +457,14 @@ class Calculator:
     def _lookup_tables(self, inputs: RunInputs, base: Path | None, sources: dict) -> dict:
         tables = {}
         for name, spec in self.plan.tables.items():
-            if spec.kind not in ("lookup", "roster"):
+            if spec.kind not in (TableKind.LOOKUP, TableKind.ROSTER):
                 continue
             source = inputs.tables.get(name)
-            if spec.kind == "roster" and inputs.roster is not None:
+            if spec.kind is TableKind.ROSTER and inputs.roster is not None:
                 source = inputs.roster
             if source is None and spec.rows is None:
                 source = resolve_plan_file(spec.file, f"table '{name}'", self.plan, base, inputs.allow_outside_paths)
-            if source is None and spec.kind == "roster":
+            if source is None and spec.kind is TableKind.ROSTER:
                 continue  # loaded, with its error, by _roster when a rollup needs it
             data = load_reference(spec, source, self.plan.path)
             sources[name] = data
@@ -505,7 +506,7 @@ class Calculator:
         """Attainment needs a quota for each credited payee and period; % of target needs a target."""
         rejections = accounting.rejections
         for role in (DIRECT, ROLLUP):
-            components = [c for c in self.plan.components if (c.role == "rollup") == (role == ROLLUP)]
+            components = [c for c in self.plan.components if (c.role is Role.ROLLUP) == (role == ROLLUP)]
             if grouping.is_uniform(rows.role):  # rows of one role (no rollups): all of them, or none
                 if len(rows) == 0 or rows.role[0] != role:
                     continue
@@ -533,7 +534,7 @@ class Calculator:
                         " in ", text.pick(rows.period, self.calendar.labels))
                     self._reject_rows(rows, bad, "missing_quota", message, accounting)
             needs_targets = any(component_needs_targets(c) for c in components) or (role == DIRECT and any(
-                cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps))
+                cap.of_target and cap.covers_role(Role.DIRECT, self.plan.components) for cap in self.plan.plan_caps))
             if needs_targets and not basis.target_known.all():
                 bad = in_role & ~basis.target_known[rows.payee]
                 if np.any(bad):
@@ -612,7 +613,7 @@ class Calculator:
         if row_lines.rows.size:
             r = row_lines.rows
             explanation = row_lines.explanation
-            if spec.role == "rollup":
+            if spec.role is Role.ROLLUP:
                 whose = text.pick(rows.rollup_from[r], payees.names)
                 plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
                 explanation = text.join("rollup of ", whose, "'s credit: ", plain)
@@ -627,7 +628,7 @@ class Calculator:
                                     kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r, amount=0,
                                     explanation=explanation, clause=clause))
         true_ups = run.true_ups(prepared, row_lines, rows, streams, basis)
-        parts.append(self._period_lines(true_ups, streams, index, "true_up", START, clause))
+        parts.append(self._period_lines(true_ups, streams, index, LineKind.TRUE_UP, START, clause))
         period_end = None
         if isinstance(spec.rule, PayOnceRule) or spec.gate is not None:
             period_end = self._period_end_frame(streams, basis)
@@ -635,7 +636,7 @@ class Calculator:
             met = truth(evaluate(spec.rule.condition, period_end), period_end.n).reshape(streams.count, self.calendar.count)
             ends = [self.calendar.end(p) for p in range(self.calendar.count)]
             bonuses = run.bonuses(streams, basis, met, ends, self.calendar.labels)
-            parts.append(self._period_lines(bonuses, streams, index, "bonus", END, clause))
+            parts.append(self._period_lines(bonuses, streams, index, LineKind.BONUS, END, clause))
         lines = Lines.concat(parts)
         if len(lines) == 0:
             return lines
@@ -671,11 +672,11 @@ class Calculator:
         lines.amount[hit] += cut[hit]
         lines.exact[hit] += beyond[lines.row[hit]]
         top = spec.rule.curve
-        last = text.format_percent(top.xs[-1]) if top.basis == "attainment" else text.format_money(top.xs[-1])
+        last = text.format_percent(top.xs[-1]) if top.basis is MeasureBasis.ATTAINMENT else text.format_money(top.xs[-1])
         cut_from = lines.take(hit)
         explanation = text.join(f"the payout curve is flat above {last}: ", text.exact(cut[hit]), " cut")
         return make_lines(hit.size, payee=cut_from.payee, role=cut_from.role, component=cut_from.component,
-                          kind="cap", period=cut_from.period, phase=ROW, row=cut_from.row, amount=-cut[hit],
+                          kind=LineKind.CAP, period=cut_from.period, phase=ROW, row=cut_from.row, amount=-cut[hit],
                           cut=cut[hit], explanation=explanation, clause=clause)
 
     def _period_lines(self, period_lines: PeriodLines, streams: Streams, component: int, kind: str, phase: int,
@@ -720,7 +721,7 @@ class Calculator:
             return None
         explanation = text.join("credit ", text.amount(rows.credit[unpaid]), ": no component pays on this row")
         return make_lines(unpaid.size, payee=rows.payee[unpaid], role=rows.role[unpaid], component=-1,
-                          kind="earning", period=rows.period[unpaid], phase=ROW, row=unpaid, amount=0,
+                          kind=LineKind.EARNING, period=rows.period[unpaid], phase=ROW, row=unpaid, amount=0,
                           explanation=explanation, clause=0)
 
     def _plan_caps(self, lines: Lines, rows: CreditRows, ranks: np.ndarray, basis: Basis) -> Lines:
@@ -732,7 +733,7 @@ class Calculator:
         ordered = in_ledger_order(lines, rows.date, rows.txn, ranks)
         paid = ordered.amount
         cut_lines = []
-        for cap, clause in sorted(zip(caps, self.plan_cap_clauses), key=lambda pair: pair[0].scope == "year"):
+        for cap, clause in sorted(zip(caps, self.plan_cap_clauses), key=lambda pair: pair[0].scope is CapScope.YEAR):
             covered = slice(None) if cap.covers_all else np.flatnonzero(self._covered(cap, ordered))
             part = ordered.take(covered)
             part.amount = paid[covered]
@@ -746,7 +747,7 @@ class Calculator:
     def _covered(self, cap, lines: Lines) -> np.ndarray:
         """The lines a plan cap names: of its components, or on its roles' credit."""
         components = [i for i, c in enumerate(self.plan.components) if c.name in cap.components]
-        roles = [DIRECT if role == "direct" else ROLLUP for role in cap.roles]
+        roles = [DIRECT if role is Role.DIRECT else ROLLUP for role in cap.roles]
         return np.isin(lines.component, components) | np.isin(lines.role, roles)
 
 
@@ -758,7 +759,7 @@ def _unpayable(spec: ComponentSpec, prepared: Prepared, rows: CreditRows, issues
     """The component's rows it could not evaluate (``issues``: a lookup key not in its table, an empty rate, a
     division by zero) are rows it does not pay; the transaction is still credited, and the other components
     pay it. Unless the run is strict, or the plan says `on REASON error`: then the run stops."""
-    role = ROLLUP if spec.role == "rollup" else DIRECT
+    role = ROLLUP if spec.role is Role.ROLLUP else DIRECT
     in_role = rows.role == role
     failed = np.zeros(len(rows), dtype=np.int8)
     failure = pa.nulls(len(rows), pa.string())

@@ -14,7 +14,8 @@ import re
 
 import numpy as np
 
-from spmlang.check.model import PERIODS_PER_YEAR
+from spmlang.ir.plan import PERIODS_PER_YEAR
+from spmlang.ir.kinds import Frequency
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -45,11 +46,11 @@ class PlanCalendar:
         self.bounds = np.array([to_days(d) for d in self.starts] + [to_days(self.year_end)], dtype=np.int64)
         calendar_year = year_start.month == 1 and year_start.day == 1
         prefix = f"{year_start.year}" if calendar_year else f"FY{year_start.year}"
-        if frequency == "quarterly":
+        if frequency is Frequency.QUARTERLY:
             self.short = [f"Q{i + 1}" for i in range(4)]
-        elif frequency == "monthly":
+        elif frequency is Frequency.MONTHLY:
             self.short = [f"{i + 1:02d}" if calendar_year else f"M{i + 1:02d}" for i in range(12)]
-        elif frequency == "half_yearly":
+        elif frequency is Frequency.HALF_YEARLY:
             self.short = ["H1", "H2"]
         else:
             self.short = [""]

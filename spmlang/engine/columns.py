@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.check.ir import Type
-from spmlang.check.model import ColumnSpec
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import ColumnSpec
 from spmlang.diagnostics import InputError
 from spmlang.engine import dates, grouping, text
 from spmlang.engine.money import LIMIT, UNIT, decimal_to_units, to_units

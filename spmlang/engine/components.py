@@ -15,9 +15,9 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 
-from spmlang.check.components import constant_value
-from spmlang.check.ir import Type, columns_used
-from spmlang.check.model import (
+from spmlang.ir.constants import constant_value
+from spmlang.ir.expressions import Type, columns_used
+from spmlang.ir.plan import (
     ComponentSpec,
     CurveRule,
     PayOnceRule,
@@ -42,6 +42,7 @@ from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate_rows, mater
 from spmlang.engine.lines import TextColumn
 from spmlang.engine.measures import Basis, Streams
 from spmlang.engine.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
+from spmlang.ir.kinds import MeasureBasis, Role
 
 
 @dataclass
@@ -101,7 +102,7 @@ def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
     rows it still considers at that point, as its conditions are read in order (a row its first `where` left
     out is not a problem of its second), and only rows of its role."""
     n = len(rows)
-    role = 1 if spec.role == "rollup" else 0
+    role = 1 if spec.role is Role.ROLLUP else 0
     selected = rows.role == role
 
     def evaluated(node):
@@ -185,8 +186,8 @@ class ComponentRun:
         """Whether the rule's measure is each row's own credit (tiers or a curve `on row credit`): it earns
         E(row credit), from the row alone."""
         rule = self.spec.rule
-        return (isinstance(rule, TierRule) and rule.table.basis == "row") or \
-            (isinstance(rule, CurveRule) and rule.curve.basis == "row")
+        return (isinstance(rule, TierRule) and rule.table.basis is MeasureBasis.ROW) or \
+            (isinstance(rule, CurveRule) and rule.curve.basis is MeasureBasis.ROW)
 
     @property
     def per_row_tiers(self) -> bool:
@@ -343,7 +344,7 @@ class ComponentRun:
         """A once-per-payee bonus: paid at the end of the first period whose condition holds (and ends by
         its date)."""
         rule = self.spec.rule
-        role = 1 if self.spec.role == "rollup" else 0
+        role = 1 if self.spec.role is Role.ROLLUP else 0
         met = condition_met & (streams.role == role)[:, None]
         if rule.by is not None:
             met &= np.array([end <= rule.by for end in period_ends])[None, :]

@@ -18,9 +18,10 @@ import pyarrow.compute as pc
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.grouping import gather, uniform
 from spmlang.engine.money import scaled
+from spmlang.ir.kinds import Role
 
-DIRECT, ROLLUP = 0, 1
-ROLE_NAMES = ("direct", "rollup")
+DIRECT, ROLLUP = Role.DIRECT.code, Role.ROLLUP.code  # the int8 codes of the roles
+ROLE_NAMES = tuple(Role)  # a role's code is its index here
 _DAYS = np.iinfo(np.int32)  # credit rows' dates (days since 1970) are int32
 
 

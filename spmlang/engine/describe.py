@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spmlang.check.model import (
+from spmlang.ir.plan import (
     CurveRule,
     PayOnceRule,
     PayPerRowRule,
@@ -23,6 +23,7 @@ from spmlang.diagnostics import Span
 from spmlang.engine.calculator import Calculator
 from spmlang.engine.text import format_money, format_number, format_percent
 from spmlang.engine.transactions import plan_text
+from spmlang.ir.kinds import AttainmentBasis, Measure, MeasureBasis, RateKind, TableKind, TierMode
 
 
 @dataclass
@@ -36,7 +37,7 @@ def describe(calculator: Calculator) -> list[Step]:
     plan = calculator.plan
     settings, source = plan.settings, plan.transactions
     calendar = calculator.calendar
-    measure = "year to date" if settings.measure == "year_to_date" else "within each period"
+    measure = "year to date" if settings.measure is Measure.YEAR_TO_DATE else "within each period"
     basis = {"to_date": "the quota to date", "annual": "the annual quota", "period": "the period's quota"}[
         settings.attainment_basis]
     text = lambda span: plan_text(plan, span)  # noqa: E731 - a short alias keeps the steps readable
@@ -48,9 +49,9 @@ def describe(calculator: Calculator) -> list[Step]:
     steps.append(Step("read transactions", [f"columns: {columns}", f"key {source.key}, date {source.date}"],
                       source.span))
     for name, table in plan.tables.items():
-        if table.kind == "lookup":
+        if table.kind is TableKind.LOOKUP:
             detail = f"lookup table {name}: key {table.key}" + (f", value {table.value}" if table.value else "")
-        elif table.kind == "roster":
+        elif table.kind is TableKind.ROSTER:
             detail = f"roster: {table.roles['payee']} -> {table.roles['manager']}"
         else:
             shape = {None: "per period or per year, as the data has it", "period": "per period", "year": "per year"}
@@ -84,8 +85,8 @@ def describe(calculator: Calculator) -> list[Step]:
         details += _rule(component.rule, settings.attainment_basis, run.cumulative)
         details += [f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}"
                     for m in component.multipliers]
-        if run.cumulative and run.function.depends_on_basis and settings.attainment_basis == "to_date" \
-                and settings.measure == "year_to_date":
+        if run.cumulative and run.function.depends_on_basis and settings.attainment_basis is AttainmentBasis.TO_DATE \
+                and settings.measure is Measure.YEAR_TO_DATE:
             details.append("true-up at each period start: re-price earlier credit on the new quota to date")
         for cap in sorted(component.caps, key=lambda c: ("row", "period", "year").index(c.scope)):
             details.append(f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  [{cap.span.clause}]")
@@ -107,9 +108,9 @@ def describe(calculator: Calculator) -> list[Step]:
 def _tiers(table: TierTable, unit: str) -> list[str]:
     lines = []
     for tier in table.tiers:
-        if table.rate_kind == "multiplier":
+        if table.rate_kind is RateKind.MULTIPLIER:
             value = f"{tier.rate.normalize()}x the rate"
-        elif table.rate_kind == "money":
+        elif table.rate_kind is RateKind.MONEY:
             value = f"{format_money(tier.rate)} {unit}"
         else:
             value = format_percent(tier.rate)
@@ -128,9 +129,9 @@ def _rule(rule, basis: str, cumulative: bool) -> list[str]:
         table = rule.table
         on = {"attainment": "attainment (bounds x quota basis)", "credit": "accumulated credit",
               "row": "each row's own credit"}[table.basis]
-        formula = "E(m) = rate of the tier reached x m" if table.mode == "retroactive" else \
+        formula = "E(m) = rate of the tier reached x m" if table.mode is TierMode.RETROACTIVE else \
             "E(m) = sum over tiers of rate x the part of m in the tier"
-        line = "line = f x E(row credit)" if table.basis == "row" else \
+        line = "line = f x E(row credit)" if table.basis is MeasureBasis.ROW else \
             "line = f x (E(measure after) - E(measure before))"
         return [f"{formula}, on {on}:", *_tiers(table, "per unit"), line]
     if isinstance(rule, CurveRule):
@@ -140,7 +141,7 @@ def _rule(rule, basis: str, cumulative: bool) -> list[str]:
                            for x, y in zip(curve.xs, curve.ys))
         ends = [f"below the first point: {'the first slope extended' if curve.extend_below else 'nothing'}",
                 f"above the last point: {'the last slope extended' if curve.extend_above else 'flat (a cap)'}"]
-        if curve.basis == "row":
+        if curve.basis is MeasureBasis.ROW:
             return [f"E(c) = payout curve on each row's own credit, linear between {points}", *ends,
                     "line = f x E(row credit)"]
         return [f"E(m) = payout curve on {curve.basis}, linear between {points}", *ends,

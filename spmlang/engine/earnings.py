@@ -16,10 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.check.model import CurveSpec, TierTable
+from spmlang.ir.plan import CurveSpec, TierTable
 from spmlang.engine import text
 from spmlang.engine.lines import TextColumn
 from spmlang.engine.money import UNIT, decimal_to_units, in_decimals, scaled, to_units, within_limit
+from spmlang.ir.kinds import MeasureBasis, RateKind, TierMode
 
 _BIG = np.int64(2 ** 62)
 
@@ -55,17 +56,17 @@ class TierFunction:
 
     def __init__(self, table: TierTable, scale: Decimal = Decimal(1), scale_text: str | None = None):
         self.table = table
-        self.retroactive = table.mode == "retroactive"
-        self.on_attainment = table.basis == "attainment"
+        self.retroactive = table.mode is TierMode.RETROACTIVE
+        self.on_attainment = table.basis is MeasureBasis.ATTAINMENT
         self.lows = [float(t.low) for t in table.tiers]
         self.low_units = np.array([decimal_to_units(t.low) for t in table.tiers], dtype=np.int64)
         self.decimal_rates = [t.rate * scale for t in table.tiers]  # exact, for explanations
         self.rates = np.array([float(rate) for rate in self.decimal_rates])
         self.labels = [t.label for t in table.tiers]
-        if table.rate_kind == "multiplier":
+        if table.rate_kind is RateKind.MULTIPLIER:
             base = f"{scale_text} × " if scale_text else ""
             self.rate_labels = [f"{base}{text.format_number(float(t.rate))}x" for t in table.tiers]
-        elif table.rate_kind == "money":
+        elif table.rate_kind is RateKind.MONEY:
             self.rate_labels = [f"{text.format_money(t.rate)} each" for t in table.tiers]
         else:
             self.rate_labels = [text.format_percent(t.rate) for t in table.tiers]
@@ -157,7 +158,7 @@ class CurveFunction:
 
     def __init__(self, curve: CurveSpec):
         self.curve = curve
-        self.on_attainment = curve.basis == "attainment"
+        self.on_attainment = curve.basis is MeasureBasis.ATTAINMENT
         self.xs = np.array([float(x) if self.on_attainment else float(decimal_to_units(x)) for x in curve.xs])
         self.ys = np.array([float(y) if curve.of_target else float(decimal_to_units(y)) for y in curve.ys])
         # What bounds the float error of a value (see value): the steepest slope, the widest x and y.

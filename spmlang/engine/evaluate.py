@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.check import ir, texts
-from spmlang.check.ir import Type
+from spmlang.ir import expressions as ir
+from spmlang.ir import text_growth as texts
+from spmlang.ir.expressions import Type
 from spmlang.diagnostics import Diagnostic, PlanError
 from spmlang.engine import grouping
 from spmlang.engine.calendar import to_days

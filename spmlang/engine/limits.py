@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from spmlang.check.model import CapSpec
+from spmlang.ir.plan import CapSpec
 from spmlang.engine import grouping, text
 from spmlang.engine.lines import END, ROW, Lines, make_lines
 from spmlang.engine.measures import Basis, Streams
 from spmlang.engine.money import CENT, decimal_to_units, ensure_sums_fit, scaled, units_to_cents
+from spmlang.ir.kinds import CapScope, LineKind
 
 _SCOPE_ORDER = {"row": 0, "period": 1, "year": 2}
 
@@ -26,7 +27,7 @@ def cap_limit(cap: CapSpec, payee: np.ndarray, period: np.ndarray, basis: Basis)
     if not cap.of_target:
         limit = np.full(payee.size, decimal_to_units(cap.amount), dtype=np.int64)
     else:
-        target = basis.target_annual[payee] if cap.scope == "year" else basis.target_period[payee, period]
+        target = basis.target_annual[payee] if cap.scope is CapScope.YEAR else basis.target_period[payee, period]
         limit = scaled(target, float(cap.amount))
     return units_to_cents(limit) * CENT
 
@@ -46,11 +47,11 @@ def apply_caps(lines: Lines, group_key: np.ndarray, caps: list[CapSpec], clauses
     cut_lines = []
     for cap, clause in sorted(zip(caps, clauses), key=lambda pair: _SCOPE_ORDER[pair[0].scope]):
         limit = cap_limit(cap, lines.payee, lines.period, basis)
-        if cap.scope == "row":
+        if cap.scope is CapScope.ROW:
             on_row = lines.phase == ROW
             kept = np.where(on_row, np.minimum(paid, limit), paid)
         else:
-            keys = (group_key, lines.period) if cap.scope == "period" else (group_key,)
+            keys = (group_key, lines.period) if cap.scope is CapScope.PERIOD else (group_key,)
             kept = _cumulative_cap(paid, grouping.starts_from_keys(*keys), limit)
         cut = paid - kept
         paid = kept
@@ -69,7 +70,7 @@ def _cut_lines(cut_from: Lines, cut: np.ndarray, limit: np.ndarray, cap: CapSpec
         text.pick(reduced, [" reached, ", "; a reduction of "]), text.exact(np.abs(cut)),
         text.pick(reduced, [" cut", " is absorbed while earnings are above it"]),
     )
-    return make_lines(n, payee=cut_from.payee, role=cut_from.role, component=cut_from.component, kind="cap",
+    return make_lines(n, payee=cut_from.payee, role=cut_from.role, component=cut_from.component, kind=LineKind.CAP,
                       period=cut_from.period, phase=cut_from.phase, row=cut_from.row, amount=-cut, cut=cut,
                       tier=None, explanation=explanation, clause=clause)
 
@@ -110,5 +111,5 @@ def gate_lines(lines: Lines, paid: np.ndarray, stream_of_line: np.ndarray, strea
         " at the end of ", text.pick(period, labels), " (attainment ", shown, ")",
     )
     return make_lines(stream.size, payee=streams.payee[stream], role=streams.role[stream], component=component,
-                      kind="gate", period=period, phase=END, amount=amount, cut=np.maximum(-amount, 0),
+                      kind=LineKind.GATE, period=period, phase=END, amount=amount, cut=np.maximum(-amount, 0),
                       explanation=explanation, clause=clause)

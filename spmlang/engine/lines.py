@@ -6,8 +6,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pyarrow as pa
+from spmlang.ir.kinds import LineKind
 
-KINDS = ("earning", "spif", "bonus", "true_up", "cap", "gate", "draw", "draw_recovery", "clawback")
+KINDS = tuple(LineKind)  # a line's kind is its index here (an int8 column)
 KIND = {name: code for code, name in enumerate(KINDS)}
 # Where a line sits in its period: re-pricing first, then the rows, then period-end decisions.
 START, ROW, END = 0, 1, 2
@@ -146,7 +147,7 @@ def _text(values) -> TextColumn:
 
 
 def empty_lines() -> Lines:
-    return make_lines(0, payee=0, role=0, component=-1, kind="earning", period=0, phase=ROW, amount=0,
+    return make_lines(0, payee=0, role=0, component=-1, kind=LineKind.EARNING, period=0, phase=ROW, amount=0,
                       explanation=pa.array([], pa.string()), clause=-1)
 
 

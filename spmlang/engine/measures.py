@@ -15,6 +15,7 @@ import numpy as np
 from spmlang.engine import grouping
 from spmlang.engine.crediting import CreditRows
 from spmlang.engine.money import LIMIT, TooLarge, ensure_sums_fit
+from spmlang.ir.kinds import AttainmentBasis
 
 
 @dataclass
@@ -105,14 +106,14 @@ def make_basis(quota_period: np.ndarray, quota_known: np.ndarray, target_period:
             error.table = table
             raise error
     def on_basis(matrix: np.ndarray) -> np.ndarray:
-        if attainment_basis == "to_date":
+        if attainment_basis is AttainmentBasis.TO_DATE:
             return np.cumsum(matrix, axis=1)
-        if attainment_basis == "annual":
+        if attainment_basis is AttainmentBasis.ANNUAL:
             return np.repeat(matrix.sum(axis=1, keepdims=True), matrix.shape[1], axis=1)
         return matrix
 
     return Basis(
         quota=on_basis(quota_period), quota_period=quota_period, quota_known=quota_known,
         target=on_basis(target_period), target_period=target_period, target_annual=target_period.sum(axis=1),
-        target_known=target_known, varies=attainment_basis == "to_date" and quota_period.shape[1] > 1,
+        target_known=target_known, varies=attainment_basis is AttainmentBasis.TO_DATE and quota_period.shape[1] > 1,
     )

@@ -16,14 +16,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.check.ir import Type
-from spmlang.check.model import TableSpec
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import TableSpec
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Issue, Vec, const_value, on_text, plain_text
 from spmlang.engine.columns import ColumnValues, convert_column
 from spmlang.engine.inputs import LoadedTable, available_columns, load_table
 from spmlang.engine.money import UNIT, to_units
+from spmlang.ir.kinds import Per, TableKind
 
 
 @dataclass
@@ -44,7 +45,7 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
         return _inline(spec, plan_label)
     if source is None:
         raise InputError(f"no data for the {_describe(spec)}", hint=_how_to_pass(spec), code="E503")
-    if spec.kind in ("quotas", "targets") and spec.per is None:
+    if spec.kind in (TableKind.QUOTAS, TableKind.TARGETS) and spec.per is None:
         spec = _shape_from_data(spec, available_columns(source))
     loaded = load_table(source, list(spec.columns), _describe(spec))
     columns = {}
@@ -73,11 +74,11 @@ def _shape_from_data(spec: TableSpec, available: list[str]) -> TableSpec:
 
 
 def _describe(spec: TableSpec) -> str:
-    return f"table '{spec.name}'" if spec.kind == "lookup" else spec.kind
+    return f"table '{spec.name}'" if spec.kind is TableKind.LOOKUP else spec.kind
 
 
 def _how_to_pass(spec: TableSpec) -> str:
-    if spec.kind in ("quotas", "targets"):
+    if spec.kind in (TableKind.QUOTAS, TableKind.TARGETS):
         return f"pass --{spec.kind} PATH, or write the rows in the plan's {spec.kind} block"
     return f"pass --table {spec.name}=PATH, or give the table a file or rows in the plan"
 
@@ -235,7 +236,7 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
         amounts = to_units(np.asarray(amount_column.values, dtype=np.float64) * UNIT)
     _not_negative(data, amounts, amount_column.type)
     by_payee: dict[str, np.ndarray] = {}
-    if spec.per == "year":
+    if spec.per is Per.YEAR:
         for row, (payee, amount) in enumerate(zip(payees, amounts)):
             if payee in by_payee:
                 raise InputError(f"two {spec.kind} rows for '{payee}'", file=data.label,
@@ -269,7 +270,7 @@ def _not_negative(data: TableData, amounts: np.ndarray, type_: Type) -> None:
     spec, row = data.spec, int(negative[0])
     amount = Decimal(int(amounts[row])) / UNIT
     shown = f"{amount:,.2f}" if type_ is Type.MONEY else f"{amount.normalize():,f}"
-    what = "quota" if spec.kind == "quotas" else "target incentive"
+    what = "quota" if spec.kind is TableKind.QUOTAS else "target incentive"
     where = dict(file=data.label, row=row + 1 + data.row_offset)
     if data.loaded is None and spec.row_spans:  # rows written in the plan: the row's place in it
         where = dict(file=str(spec.row_spans[row]), row=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spmlang.check.model import CheckedPlan
+from spmlang.ir.plan import CheckedPlan
 from spmlang.diagnostics import InputError
 
 

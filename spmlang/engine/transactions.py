@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.check import ir
-from spmlang.check.ir import Type
-from spmlang.check.model import CheckedPlan
+from spmlang.ir import expressions as ir
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import CheckedPlan
 from spmlang.engine import grouping, parallel, text
 from spmlang.engine.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar

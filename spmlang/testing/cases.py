@@ -15,11 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from spmlang.api import Plan, load
-from spmlang.check.ir import Type
-from spmlang.check.model import ColumnSpec, TableSpec
-from spmlang.check.tables import implicit_table
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import ColumnSpec, TableSpec
+from spmlang.ir.tables import implicit_table
 from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
 from spmlang.syntax import ast, parse
+from spmlang.ir.kinds import TableKind
 
 TEST_SUFFIX = ".test.spm"
 _ACCEPTS = {
@@ -149,8 +150,8 @@ def _reference(case: TestCase, block: ast.TableBlock, checked, diagnostics: list
             return
         name = block.name.text
         spec = checked.tables.get(name)
-        if spec is None or spec.kind != "lookup":
-            lookups = [n for n, t in checked.tables.items() if t.kind == "lookup"]
+        if spec is None or spec.kind is not TableKind.LOOKUP:
+            lookups = [n for n, t in checked.tables.items() if t.kind is TableKind.LOOKUP]
             diagnostics.append(Diagnostic("E202", f"the plan has no lookup table '{name}'", block.name.span,
                                           did_you_mean(name, lookups)))
             return

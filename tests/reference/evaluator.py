@@ -22,9 +22,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from spmlang.check import ir
-from spmlang.check.components import constant_value
-from spmlang.check.model import CheckedPlan, CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule
+from spmlang.ir import expressions as ir
+from spmlang.ir.constants import constant_value
+from spmlang.ir.plan import CheckedPlan, CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule
 
 MICRO = Decimal("0.000001")
 CENT = Decimal("0.01")
@@ -254,7 +254,7 @@ class Reference:
         return self._round(lines)
 
     def _check_basis(self, credited: list[dict]) -> list[dict]:
-        from spmlang.check.model import component_needs_targets, components_need_quota_basis, components_need_quotas
+        from spmlang.ir.plan import component_needs_targets, components_need_quota_basis, components_need_quotas
 
         direct = [c for c in self.plan.components if c.role == "direct"]
         kept = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from spmlang.check import ir
+from spmlang.ir import expressions as ir
 
 MAX_TEXT_GROWTH = 16
 # Full Unicode case mapping can triple a character's UTF-8 length (ΐ, 2 bytes, upper-cases to 6); Arrow's

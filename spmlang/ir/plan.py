@@ -11,38 +11,30 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Union
 
-from spmlang.check.ir import IR, Type
+from spmlang.ir.expressions import IR, Type
 from spmlang.diagnostics import Diagnostic, Span
+from spmlang.ir.kinds import (
+    PERIODS_PER_YEAR,
+    AttainmentBasis,
+    CapScope,
+    ComponentKind,
+    Frequency,
+    LineKind,
+    Measure,
+    MeasureBasis,
+    Per,
+    PolicyAction,
+    PolicySubject,
+    RateKind,
+    Role,
+    TableKind,
+    TierMode,
+    as_kind,
+)
 
-# The largest amount a plan may write, in currency units: the engine holds amounts below 2**62 millionths of the
-# currency unit (spmlang.engine.money.LIMIT); a constant past it could never be paid.
-MONEY_LIMIT = Decimal(1 << 62) / 1_000_000
-
-
-def too_large(value: Decimal) -> bool:
-    """Whether a plan's constant (an amount, a rate, a multiplier) is past what the engine can hold."""
-    return abs(value) >= MONEY_LIMIT
-
-
-def too_large_hint() -> str:
-    return (f"spm holds amounts up to {MONEY_LIMIT.quantize(Decimal('0.01'), rounding='ROUND_DOWN'):,} (a "
-            "millionth of the currency unit, in 64 bits); is a digit or a decimal point misplaced?")
-
-
-PERIODS_PER_YEAR = {"monthly": 12, "quarterly": 4, "half_yearly": 2, "yearly": 1}
-
-# What to do with a row that cannot be paid. "reject" keeps the run going and
-# lists the row in the rejects with its reason; "error" stops the run.
-POLICY_SUBJECTS = {
-    "invalid_value": "reject",  # a value that cannot be read as its column's type
-    "missing_value": "reject",  # an empty key, payee, date or credit
-    "missing_lookup": "reject",  # a lookup key not in its table (and no default)
-    "outside_year": "reject",  # a date outside the plan year
-    "missing_quota": "reject",  # attainment needed but no (or a zero) quota
-    "duplicate_key": "reject",  # a transaction key seen before
-    "bad_split": "reject",  # shares over 100%, or a share without a payee
-}
-POLICY_ACTIONS = ("reject", "error")
+# What to do with a row that cannot be paid, unless the plan says otherwise (see PolicyAction).
+POLICY_SUBJECTS = {subject: PolicyAction.REJECT for subject in PolicySubject}
+POLICY_ACTIONS = tuple(PolicyAction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +43,16 @@ class Settings:
     version: str
     currency: str
     year_start: dt.date
-    frequency: str  # monthly | quarterly | half_yearly | yearly
-    measure: str  # year_to_date | period_to_date
-    attainment_basis: str  # to_date | annual | period
+    frequency: Frequency
+    measure: Measure
+    attainment_basis: AttainmentBasis
     span: Span
+
+    def __post_init__(self) -> None:  # members, not words, whoever made the plan
+        object.__setattr__(self, 'frequency', as_kind(Frequency, self.frequency))
+        object.__setattr__(self, 'measure', as_kind(Measure, self.measure))
+        object.__setattr__(self, 'attainment_basis', as_kind(AttainmentBasis, self.attainment_basis))
+
 
     @property
     def periods(self) -> int:
@@ -97,8 +95,12 @@ class SourceSpec:
     credit_span: Span
     filters: tuple[FilterSpec, ...]
     rollup_span: Span | None
-    policies: dict[str, str]
+    policies: dict[PolicySubject, PolicyAction]
     span: Span
+
+    def __post_init__(self) -> None:  # members, not words, whoever made the plan
+        object.__setattr__(self, 'policies', {PolicySubject(s): PolicyAction(a) for s, a in self.policies.items()})
+
 
     @property
     def rollup(self) -> bool:
@@ -109,18 +111,23 @@ class SourceSpec:
 class TableSpec:
     """A reference table: quotas, targets, roster or a lookup table."""
 
-    kind: str  # quotas | targets | roster | lookup
+    kind: TableKind
     name: str
     file: str | None
     columns: dict[str, ColumnSpec]
     roles: dict[str, str]  # role (payee, period, amount, manager) -> column
     key: str | None
     value: str | None
-    per: str | None  # period | year (quotas and targets)
+    per: Per | None  # quotas and targets
     default: object | None
     rows: tuple[tuple[object, ...], ...] | None  # inline rows, in column order
     row_spans: tuple[Span, ...]
     span: Span
+
+    def __post_init__(self) -> None:  # members, not words, whoever made the plan
+        object.__setattr__(self, 'kind', as_kind(TableKind, self.kind))
+        object.__setattr__(self, 'per', as_kind(Per, self.per))
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +141,22 @@ class Tier:
 
 @dataclass(frozen=True, slots=True)
 class TierTable:
-    mode: str  # marginal | retroactive
-    basis: str  # attainment | credit | row
+    mode: TierMode
+    basis: MeasureBasis
     tiers: tuple[Tier, ...]
-    rate_kind: str  # rate | money | multiplier
+    rate_kind: RateKind
     span: Span
+
+    def __post_init__(self) -> None:  # members, not words, whoever made the plan
+        object.__setattr__(self, 'mode', as_kind(TierMode, self.mode))
+        object.__setattr__(self, 'basis', as_kind(MeasureBasis, self.basis))
+        object.__setattr__(self, 'rate_kind', as_kind(RateKind, self.rate_kind))
+
 
 
 @dataclass(frozen=True, slots=True)
 class CurveSpec:
-    basis: str  # attainment | credit | row (each row's own credit, money only)
+    basis: MeasureBasis  # row: each row's own credit, money only
     xs: tuple[Decimal, ...]
     ys: tuple[Decimal, ...]
     of_target: bool
@@ -151,18 +164,27 @@ class CurveSpec:
     extend_above: bool
     span: Span
 
+    def __post_init__(self) -> None:  # members, not words, whoever made the plan
+        object.__setattr__(self, 'basis', as_kind(MeasureBasis, self.basis))
+
+
 
 @dataclass(frozen=True, slots=True)
 class CapSpec:
     amount: Decimal  # money, or a fraction of target incentive
     of_target: bool
-    scope: str  # row | period | year
+    scope: CapScope
     text: str
     span: Span
     # What a plan cap covers (`for commission, new_logo`, `for rollup credit`): the lines of these components
     # and of these roles' credit. Neither: every line (a component's own cap covers its lines).
     components: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()  # direct | rollup
+    roles: tuple[Role, ...] = ()
+
+    def __post_init__(self) -> None:  # members, not words, whoever made the plan
+        object.__setattr__(self, 'scope', as_kind(CapScope, self.scope))
+        object.__setattr__(self, 'roles', tuple(Role(role) for role in self.roles))
+
 
     @property
     def covers_all(self) -> bool:
@@ -226,9 +248,9 @@ EarningRule = Union[RateRule, TierRule, CurveRule, PayPerRowRule, PayOnceRule]
 @dataclass(frozen=True, slots=True)
 class ComponentSpec:
     name: str
-    kind: str  # component | spif | bonus
+    kind: ComponentKind
     index: int
-    role: str  # direct | rollup
+    role: Role
     filters: tuple[FilterSpec, ...]
     rule: EarningRule
     multipliers: tuple[MultiplierSpec, ...]
@@ -238,22 +260,27 @@ class ComponentSpec:
     gate_span: Span | None
     span: Span
 
+    def __post_init__(self) -> None:  # members, not words, whoever made the plan
+        object.__setattr__(self, 'kind', as_kind(ComponentKind, self.kind))
+        object.__setattr__(self, 'role', as_kind(Role, self.role))
+
+
     @property
-    def line_kind(self) -> str:
+    def line_kind(self) -> LineKind:
         """The ledger kind of this component's own lines."""
         if isinstance(self.rule, PayOnceRule):
-            return "bonus"
-        return "spif" if self.kind == "spif" else "earning"
+            return LineKind.BONUS
+        return LineKind.SPIF if self.kind is ComponentKind.SPIF else LineKind.EARNING
 
     @property
     def uses_attainment(self) -> bool:
         rule = self.rule
         if isinstance(rule, TierRule):
-            return rule.table.basis == "attainment"
+            return rule.table.basis is MeasureBasis.ATTAINMENT
         if isinstance(rule, CurveRule):
-            return rule.curve.basis == "attainment"
+            return rule.curve.basis is MeasureBasis.ATTAINMENT
         if isinstance(rule, RateRule) and rule.accelerator is not None:
-            return rule.accelerator.basis == "attainment"
+            return rule.accelerator.basis is MeasureBasis.ATTAINMENT
         return False
 
 
@@ -281,7 +308,7 @@ class CheckedPlan:
 def builtins_read(component: ComponentSpec, rows: bool = True, period_ends: bool = True) -> set[str]:
     """The values spm provides that a component's expressions read: in its rows' expressions (``credit``,
     ``quota`` ...: where, rate, pay, multiplier) and in its period-end conditions (``attainment`` ...)."""
-    from spmlang.check.ir import builtins_used
+    from spmlang.ir.expressions import builtins_used
 
     rule = component.rule
     exprs = []

@@ -1,0 +1,33 @@
+"""The shape of the quotas, targets and roster tables: their roles (payee, period, amount, manager), the
+column each role has when a plan does not name it, and the table a plan gets when it does not declare one."""
+
+from __future__ import annotations
+
+from spmlang.diagnostics import Span
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import ColumnSpec, TableSpec
+
+ROLES = {
+    "quotas": {"payee": "payee", "period": "period", "amount": "amount"},
+    "targets": {"payee": "payee", "period": "period", "amount": "amount"},
+    "roster": {"payee": "payee", "manager": "manager"},
+    "lookup": {},
+}
+
+
+def role_types(kind: str, quota_type: Type) -> dict[str, Type]:
+    amount = quota_type if kind == "quotas" else Type.MONEY
+    return {"payee": Type.TEXT, "period": Type.TEXT, "amount": amount, "manager": Type.TEXT}
+
+
+def implicit_table(kind: str, quota_type: Type, span: Span) -> TableSpec:
+    """The shape a quotas, targets or roster table has when the plan does not declare it.
+
+    Quotas and targets get ``per`` None: per period if their data has a ``period``
+    column, per year if not (decided when the data is read).
+    """
+    roles = dict(ROLES[kind])
+    per = None
+    types = role_types(kind, quota_type)
+    columns = {column: ColumnSpec(column, types[role], None, span) for role, column in roles.items()}
+    return TableSpec(kind, kind, None, columns, roles, "payee", None, per, None, None, (), span)
