@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spmlang.engine.money import cents_to_decimal_array
+from spmlang.engine.kernels.money import cents_to_decimal_array
 
 PRODUCTS = ["Core", "Core Plus", "Analytics", "Analytics Pro", "Platform", "Add-on A", "Add-on B", "Services",
             "Support", "Training"]

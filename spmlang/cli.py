@@ -529,7 +529,7 @@ def compile_plan(
 ) -> None:
     """Compile a plan into its calculator; with --explain, print its steps with the clause of each."""
     from spmlang.api import load
-    from spmlang.engine.describe import describe, render_steps
+    from spmlang.engine.steps import describe, render_steps
 
     with handled():
         loaded = load(plan)
@@ -589,7 +589,7 @@ class _WithoutPandas:
 
 def main() -> None:
     """Entry point of the ``spm`` script."""
-    from spmlang.engine.memory import use_system_allocator
+    from spmlang.engine.runtime.memory import use_system_allocator
 
     use_system_allocator()  # before pyarrow is used (see spmlang.engine.memory)
     # numpy's OpenBLAS starts a thread per core as numpy is imported, and they spin a while (~0.12 s of CPU,

@@ -137,7 +137,7 @@ class AmountTooLarge(SpmError):
     code = "E511"
 
     def __init__(self, what: str, where: str | None = None, about: float | None = None, hint: str | None = None):
-        from spmlang.engine.money import UNIT, limit_text
+        from spmlang.engine.kernels.money import UNIT, limit_text
 
         self.what, self.where = what, where
         self.about = None if about is None or about != about else f"{abs(about) / UNIT:,.0f}"

@@ -269,7 +269,7 @@ def test_a_row_with_several_problems_meets_the_first_in_the_order_of_the_steps(t
 
 @pytest.mark.parametrize("block", [4_096, 160_000])  # ~140 pieces; or one of ~4,500 rows and one of ~1,500
 def test_a_csv_file_read_in_pieces_pays_as_the_same_rows_in_one_table(tmp_path, monkeypatch, block):
-    from spmlang.engine import inputs
+    from spmlang.engine.read import formats as inputs
 
     rows = [f"G{i},{'ann' if i % 3 else 'bo'},2027-0{1 + i % 6}-{1 + i % 28:02d},{'GTX Pro' if i % 2 else 'MG Special'},"
             f"{i % 997}.{i % 100:02d}\n" for i in range(6_000)]
@@ -287,7 +287,7 @@ def test_a_csv_file_read_in_pieces_pays_as_the_same_rows_in_one_table(tmp_path, 
 
 
 def test_a_csv_file_read_in_pieces_names_text_that_is_not_utf8_and_takes_a_header_alone(tmp_path, monkeypatch):
-    from spmlang.engine import inputs
+    from spmlang.engine.read import formats as inputs
 
     monkeypatch.setattr(inputs, "CSV_BLOCK_BYTES", 4_096)
     deals = tmp_path / "deals.csv"

@@ -48,7 +48,7 @@ def test_small_batches_give_the_same_ledger_and_totals(args, monkeypatch, tmp_pa
 
 
 def test_labels_keep_only_the_names_used():
-    from spmlang.engine import text
+    from spmlang.engine.kernels import column_text as text
 
     names = [f"rep{i:03d}" for i in range(max(100, text.FEW_LABELS + 1))]  # many labels, as payees are
     column = text.labelled(np.array([30, 30, -1, 10, 30]), names)

@@ -19,7 +19,7 @@ from reference.evaluator import Reference
 
 import spmlang
 from spmlang.engine import calculator
-from spmlang.engine.money import LIMIT
+from spmlang.engine.kernels.money import LIMIT
 
 PAYEES = ["ann", "bo", "cy"]
 KINDS = ["new", "renewal", "void"]

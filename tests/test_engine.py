@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spmlang
-from spmlang.engine.transactions import _key_order, _key_rank
+from spmlang.engine.read.transactions import _key_order, _key_rank
 
 HEADER = """plan "Test" {
   year starts 2027-01-01
@@ -281,7 +281,7 @@ cap 10% of target per year for rollup credit
     assert payout(result, "m") == d("1,000.00")
     assert [(line["txn"], line["amount_cut"]) for line in lines(result, kind="cap")] == [("D2", d("600.00"))]
     from spmlang.engine.calculator import Calculator
-    from spmlang.engine.describe import describe, render_steps
+    from spmlang.engine.steps import describe, render_steps
 
     steps = render_steps(describe(Calculator(plan.checked)), plan.checked)
     assert "plan cap: cap 10% of target per year for rollup credit, over a payee's lines on rollup credit" in steps
@@ -483,7 +483,7 @@ def test_credit_rows_packed_in_order_are_the_rows_ordered(rows, odd_day, random)
     import datetime as dt
 
     from spmlang.engine.calendar import PlanCalendar
-    from spmlang.engine.crediting import crediting_order, direct_rows_in_order, split_rows
+    from spmlang.engine.credit.rows import crediting_order, direct_rows_in_order, split_rows
 
     n = len(rows)
     codes = np.array([r[0] for r in rows], np.int32)
@@ -506,7 +506,7 @@ def test_credit_rows_packed_in_order_are_the_rows_ordered(rows, odd_day, random)
 @given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "zed", "c"])), max_size=30), st.booleans())
 def test_payee_codes_are_their_places_among_the_payees_whatever_the_encoding(names, chunked):
     """A name's code is its place among the run's payees; -1 for an empty name or one not among them."""
-    from spmlang.engine.crediting import Payees
+    from spmlang.engine.credit.rows import Payees
 
     payees = Payees(["c", "a", "b"])
     expected = [payees.code.get(name, -1) if name is not None else -1 for name in names]
@@ -535,7 +535,7 @@ def test_duplicate_integer_keys_are_rejected_however_the_keys_are_ordered():
 
 
 def test_text_columns_resolve_to_their_strings_however_taken_and_joined():
-    from spmlang.engine.lines import TextColumn
+    from spmlang.engine.pay.lines import TextColumn
 
     first, second = ["a", "bb", None, "ccc"], ["d", "ee"]
     joined = TextColumn.concat([TextColumn([pa.array(first)]), TextColumn([pa.chunked_array([second[:1], second[1:]])])])
@@ -581,7 +581,7 @@ def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op
     agree, whether 'known everywhere' comes as a scalar, stored once, or a full array."""
     from spmlang.ir import expressions as ir
     from spmlang.diagnostics import Span
-    from spmlang.engine import grouping
+    from spmlang.engine.kernels import grouping
     from spmlang.engine.evaluate import Frame, Vec, evaluate
 
     def column(values):

@@ -172,7 +172,7 @@ def test_tiered_explanations_read_the_same_whichever_way_they_are_made(tmp_path,
     from conftest import ROOT
 
     from benchmarks.generate import generate
-    from spmlang.engine import earnings
+    from spmlang.engine.pay import earnings
 
     data = generate(5_000, 20, tmp_path)
     plan = spmlang.load(ROOT / "benchmarks" / "plans" / "bench.spm")
@@ -282,7 +282,7 @@ def test_explain_writes_rates_to_four_decimals_and_amounts_with_thousands_separa
 
 def test_compile_explain_writes_rates_to_four_decimals():
     from spmlang.engine.calculator import Calculator
-    from spmlang.engine.describe import describe, render_steps
+    from spmlang.engine.steps import describe, render_steps
 
     plan = spmlang.loads(FIGURES + "component kicker {\n  rate 1%\n  multiplier 4 / 3 when amount > $10\n}\n",
                          "p.spm").checked

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spmlang.engine import grouping
+from spmlang.engine.kernels import grouping
 
 columns = st.integers(1, 4).flatmap(lambda count: st.lists(
     st.lists(st.integers(0, 2 ** 20), min_size=count, max_size=count), min_size=0, max_size=200))

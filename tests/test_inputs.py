@@ -197,7 +197,7 @@ def test_dictionary_encoded_text_gives_the_same_ledger(tmp_path):
 def test_decimal_money_converts_to_exact_units_at_any_scale(scale, digits, offset):
     from decimal import ROUND_HALF_UP
 
-    from spmlang.engine.columns import _decimal_to_units
+    from spmlang.engine.read.columns import _decimal_to_units
 
     values = [None if v is None else Decimal(v).scaleb(-scale) for v in digits]
     array = pa.array([None] * offset + values, pa.decimal128(38, scale)).slice(offset)
@@ -228,7 +228,7 @@ def test_a_parquet_file_read_in_pieces_gives_what_the_whole_table_gives(tmp_path
                                                                          row_group_rows):
     """Large parquet files are read and converted a piece at a time (memory); the ledger, the rejects and
     their messages (which quote values that could not be read) are those of the table read whole."""
-    from spmlang.engine import inputs
+    from spmlang.engine.read import formats as inputs
 
     table = _deals_table(rows)
     path = tmp_path_factory.mktemp("pieces") / "deals.parquet"
@@ -265,7 +265,7 @@ def test_a_parquet_file_damaged_inside_is_an_input_error(tmp_path):
 
 
 def test_the_white_space_spm_looks_for_is_what_arrow_trims():
-    from spmlang.engine.columns import _WHITE
+    from spmlang.engine.read.columns import _WHITE
 
     every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     by_arrow = pc.utf8_trim_whitespace(pa.array(["a" + c for c in every] + [c + "a" for c in every])).to_pylist()
@@ -278,7 +278,7 @@ def test_the_white_space_spm_looks_for_is_what_arrow_trims():
                                                     "\u00c2", "\u1680", "\u2028"]), max_size=5), max_size=12),
        st.integers(0, 3), st.booleans(), st.booleans())
 def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, large, encoded):
-    from spmlang.engine.columns import trimmed
+    from spmlang.engine.read.columns import trimmed
 
     array = pa.array(values, pa.large_string() if large else pa.string())[start:]
     for part in [array, *(array.slice(i, 1) for i in range(len(array)))]:  # alone, a value decides the look
@@ -291,7 +291,7 @@ def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, la
 def _convert(values, kind, fmt=None):
     from spmlang.ir.plan import ColumnSpec
     from spmlang.diagnostics import Span
-    from spmlang.engine.columns import convert_column
+    from spmlang.engine.read.columns import convert_column
 
     column = convert_column(pa.array(values, pa.string()), ColumnSpec("c", kind, fmt, Span("p.spm", 1, 1, 1, 1)), "f")
     return np.asarray(column.values), np.asarray(column.valid, bool), np.asarray(column.invalid, bool)
@@ -303,7 +303,7 @@ def _convert(values, kind, fmt=None):
                 min_size=1, max_size=40), st.sampled_from([None, "%Y-%m-%d"]))
 def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
     from spmlang.ir.plan import Type
-    from spmlang.engine import columns
+    from spmlang.engine.read import columns
 
     values = (pattern * (columns._DISTINCT_FIRST // len(pattern) + 2))[:columns._DISTINCT_FIRST + 7]
     whole = _convert(values, Type.DATE, fmt)  # read a distinct text at a time
@@ -339,7 +339,7 @@ def test_a_long_column_of_many_distinct_dates_reads_each():
     import datetime as dt
 
     from spmlang.ir.plan import Type
-    from spmlang.engine import columns
+    from spmlang.engine.read import columns
 
     start = dt.date(2020, 1, 1)
     texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(columns._DISTINCT_FIRST * 2)]
@@ -371,7 +371,7 @@ TOO_LARGE = "is too large: amounts must be less than 4,611,686,018,427.387904 in
     pa.array(["4611686018427.3879034", "4611686018427.3879035", "-4611686018427.38790351", "9e12"]),
 ])
 def test_an_amount_too_large_to_hold_says_so_and_gives_the_limit(amounts):
-    from spmlang.engine.money import LIMIT
+    from spmlang.engine.kernels.money import LIMIT
 
     assert LIMIT == 2 ** 62
     credited, rejects = _money_rejects(amounts)
@@ -384,7 +384,7 @@ def test_an_amount_too_large_to_hold_says_so_and_gives_the_limit(amounts):
 def test_a_whole_amount_too_large_to_hold_says_so():
     from spmlang.ir.plan import ColumnSpec, Type
     from spmlang.diagnostics import Span
-    from spmlang.engine.columns import convert_column
+    from spmlang.engine.read.columns import convert_column
 
     spec = ColumnSpec("amount", Type.MONEY, None, Span("p.spm", 1, 1, 1, 1))
     column = convert_column(pa.array([4_611_686_018_427, 4_611_686_018_428, -2 ** 63], pa.int64()), spec, "f")
@@ -407,7 +407,7 @@ def test_float32_amounts_are_read_as_written_or_rejected_where_float32_has_no_ce
 def test_float32_numbers_are_the_numbers_written(kind):
     from spmlang.ir.plan import ColumnSpec, Type
     from spmlang.diagnostics import Span
-    from spmlang.engine.columns import convert_column
+    from spmlang.engine.read.columns import convert_column
 
     spec = ColumnSpec("c", Type(kind), None, Span("p.spm", 1, 1, 1, 1))
     values = [0.085, 0.1, 1234.56, None]

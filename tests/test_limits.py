@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import spmlang
 from spmlang.engine import calculator
-from spmlang.engine.money import LIMIT, UNIT, TooLarge, ensure_sums_fit, scaled, to_units
+from spmlang.engine.kernels.money import LIMIT, UNIT, TooLarge, ensure_sums_fit, scaled, to_units
 
 HEAD = """plan "Limits" {
   currency IDR

@@ -11,7 +11,8 @@ import pytest
 from conftest import AE_ARGS, CRM_ARGS, SDR_ARGS
 from test_batches import run_example
 
-from spmlang.engine import calculator, parallel
+from spmlang.engine import calculator
+from spmlang.engine.runtime import parallel
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 

@@ -34,11 +34,13 @@ from spmlang.ir.plan import (
     components_need_quotas,
 )
 from spmlang.diagnostics import AmountTooLarge, InputError, Span
-from spmlang.engine import grouping, parallel, text
-from spmlang.engine.accounting import RowAccounting
+from spmlang.engine.kernels import grouping
+from spmlang.engine.runtime import parallel
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.components import ComponentRun, PeriodLines, Prepared, prepare, row_columns
-from spmlang.engine.crediting import (
+from spmlang.engine.pay.component import ComponentRun, PeriodLines, Prepared, prepare, row_columns
+from spmlang.engine.credit.rows import (
     DIRECT,
     ROLLUP,
     CreditRows,
@@ -50,15 +52,15 @@ from spmlang.engine.crediting import (
     split_rows,
 )
 from spmlang.engine.evaluate import Frame, Vec, evaluate, truth
-from spmlang.engine.inputs import load_table
-from spmlang.engine.limits import apply_caps, gate_lines
-from spmlang.engine.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
-from spmlang.engine.measures import Basis, Streams, build_streams, make_basis
-from spmlang.engine.memory import give_back_free_memory
-from spmlang.engine.money import CENT, UNIT, TooLarge, cumulative_cents, units_to_cents
-from spmlang.engine.reference import LookupTable, load_reference, payee_amounts, roster_managers
-from spmlang.engine.sources import resolve_plan_file
-from spmlang.engine.transactions import InputRows, Transactions, read_transactions, reject_issues
+from spmlang.engine.read.formats import load_table
+from spmlang.engine.pay.limits import apply_caps, gate_lines
+from spmlang.engine.pay.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
+from spmlang.engine.pay.streams import Basis, Streams, build_streams, make_basis
+from spmlang.engine.runtime.memory import give_back_free_memory
+from spmlang.engine.kernels.money import CENT, UNIT, TooLarge, cumulative_cents, units_to_cents
+from spmlang.engine.read.tables import LookupTable, load_reference, payee_amounts, roster_managers
+from spmlang.engine.read.plan_files import resolve_plan_file
+from spmlang.engine.read.transactions import InputRows, Transactions, read_transactions, reject_issues
 from spmlang.progress import Report, Steps, tracked
 from spmlang.settings import count_setting
 from spmlang.ir.kinds import CapScope, LineKind, Measure, MeasureBasis, Role, TableKind

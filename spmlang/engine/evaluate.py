@@ -24,9 +24,9 @@ from spmlang.ir import expressions as ir
 from spmlang.ir import text_growth as texts
 from spmlang.ir.expressions import Type
 from spmlang.diagnostics import Diagnostic, PlanError
-from spmlang.engine import grouping
+from spmlang.engine.kernels import grouping
 from spmlang.engine.calendar import to_days
-from spmlang.engine.money import LIMIT, UNIT, decimal_of, decimal_to_units, in_decimals, limit_text, to_units
+from spmlang.engine.kernels.money import LIMIT, UNIT, decimal_of, decimal_to_units, in_decimals, limit_text, to_units
 
 
 @dataclass

@@ -17,11 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine import grouping, text
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels import column_text as text
 from spmlang.engine.calculator import PaidLines, RunOutput
-from spmlang.engine.crediting import ROLE_NAMES
-from spmlang.engine.lines import KINDS
-from spmlang.engine.money import cents_to_decimal64_array, to_units, units_to_cents, units_to_scale
+from spmlang.engine.credit.rows import ROLE_NAMES
+from spmlang.engine.pay.lines import KINDS
+from spmlang.engine.kernels.money import cents_to_decimal64_array, to_units, units_to_cents, units_to_scale
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 6)

@@ -17,9 +17,9 @@ import numpy as np
 
 from spmlang.diagnostics import UsageError, did_you_mean
 from spmlang.engine.calculator import RunOutput
-from spmlang.engine.earnings import RowBasis, TierFunction
-from spmlang.engine.money import UNIT
-from spmlang.engine.text import pretty
+from spmlang.engine.pay.earnings import RowBasis, TierFunction
+from spmlang.engine.kernels.money import UNIT
+from spmlang.engine.kernels.column_text import pretty
 
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")

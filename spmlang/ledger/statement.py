@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sized
 
 from spmlang.engine.calculator import RunOutput
-from spmlang.engine.text import pretty
+from spmlang.engine.kernels.column_text import pretty
 from spmlang.ledger.explain import CENT, LinesByPayee, TrailLine, explain, units
 from spmlang.files import make_folder, write_text
 from spmlang.progress import Report, tracked

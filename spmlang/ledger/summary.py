@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 
 from spmlang.engine.calculator import RunOutput
-from spmlang.engine.crediting import DIRECT
-from spmlang.engine.money import cents_to_decimal_array, units_to_cents, units_to_decimal_array
+from spmlang.engine.credit.rows import DIRECT
+from spmlang.engine.kernels.money import cents_to_decimal_array, units_to_cents, units_to_decimal_array
 
 MAX_SHOWN = 60  # payee-periods shown at a terminal
 

@@ -161,7 +161,7 @@ def ensure_sums_fit(values: np.ndarray, starts: np.ndarray | None = None) -> Non
     values = np.asarray(values)
     if values.size == 0 or float(np.abs(values).sum(dtype=np.float64)) < _LIMIT_FLOAT * (1 - 1e-9):
         return
-    from spmlang.engine import grouping
+    from spmlang.engine.kernels import grouping
 
     floats = values.astype(np.float64)
     running = np.cumsum(floats) if starts is None else grouping.cumsum(floats, starts)
@@ -192,7 +192,7 @@ def cumulative_cents(units: np.ndarray, group_starts: np.ndarray) -> np.ndarray:
     mask, True on the first line of each group. Returns lines in cents whose
     running sums equal the rounded running sums of the exact amounts.
     """
-    from spmlang.engine import grouping
+    from spmlang.engine.kernels import grouping
 
     ensure_sums_fit(units, group_starts)
     running = grouping.cumsum(np.asarray(units, dtype=np.int64), group_starts)

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.ir.plan import CurveSpec, TierTable
-from spmlang.engine import text
-from spmlang.engine.lines import TextColumn
-from spmlang.engine.money import UNIT, decimal_to_units, in_decimals, scaled, to_units, within_limit
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.pay.lines import TextColumn
+from spmlang.engine.kernels.money import UNIT, decimal_to_units, in_decimals, scaled, to_units, within_limit
 from spmlang.ir.kinds import MeasureBasis, RateKind, TierMode
 
 _BIG = np.int64(2 ** 62)

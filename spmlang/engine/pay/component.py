@@ -25,9 +25,10 @@ from spmlang.ir.plan import (
     RateRule,
     TierRule,
 )
-from spmlang.engine import grouping, text
-from spmlang.engine.crediting import CreditRows
-from spmlang.engine.earnings import (
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.pay.earnings import (
     CurveFunction,
     RowBasis,
     RowLines,
@@ -39,9 +40,9 @@ from spmlang.engine.earnings import (
     describe_tiers,
 )
 from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate_rows, materialize, truth
-from spmlang.engine.lines import TextColumn
-from spmlang.engine.measures import Basis, Streams
-from spmlang.engine.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
+from spmlang.engine.pay.lines import TextColumn
+from spmlang.engine.pay.streams import Basis, Streams
+from spmlang.engine.kernels.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
 from spmlang.ir.kinds import MeasureBasis, Role
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spmlang.engine import grouping
-from spmlang.engine.crediting import CreditRows
-from spmlang.engine.money import LIMIT, TooLarge, ensure_sums_fit
+from spmlang.engine.kernels import grouping
+from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.kernels.money import LIMIT, TooLarge, ensure_sums_fit
 from spmlang.ir.kinds import AttainmentBasis
 
 

@@ -19,15 +19,17 @@ import pyarrow.compute as pc
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
 from spmlang.ir.plan import CheckedPlan
-from spmlang.engine import grouping, parallel, text
-from spmlang.engine.accounting import RowAccounting
+from spmlang.engine.kernels import grouping
+from spmlang.engine.runtime import parallel
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
-from spmlang.engine.columns import ColumnValues, JoinedColumn, convert_column
-from spmlang.engine.dates import plausible as plausible_dates
-from spmlang.engine.dates import wrong_format_notes
-from spmlang.engine.inputs import LoadedTable
-from spmlang.engine.money import UNIT, to_units
+from spmlang.engine.read.columns import ColumnValues, JoinedColumn, convert_column
+from spmlang.engine.read.dates import plausible as plausible_dates
+from spmlang.engine.read.dates import wrong_format_notes
+from spmlang.engine.read.formats import LoadedTable
+from spmlang.engine.kernels.money import UNIT, to_units
 
 _SHARE_TOLERANCE = 1e-9
 

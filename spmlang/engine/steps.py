@@ -21,8 +21,8 @@ from spmlang.ir.plan import (
 )
 from spmlang.diagnostics import Span
 from spmlang.engine.calculator import Calculator
-from spmlang.engine.text import format_money, format_number, format_percent
-from spmlang.engine.transactions import plan_text
+from spmlang.engine.kernels.column_text import format_money, format_number, format_percent
+from spmlang.engine.read.transactions import plan_text
 from spmlang.ir.kinds import AttainmentBasis, Measure, MeasureBasis, RateKind, TableKind, TierMode
 
 

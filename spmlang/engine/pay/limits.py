@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from spmlang.ir.plan import CapSpec
-from spmlang.engine import grouping, text
-from spmlang.engine.lines import END, ROW, Lines, make_lines
-from spmlang.engine.measures import Basis, Streams
-from spmlang.engine.money import CENT, decimal_to_units, ensure_sums_fit, scaled, units_to_cents
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.pay.lines import END, ROW, Lines, make_lines
+from spmlang.engine.pay.streams import Basis, Streams
+from spmlang.engine.kernels.money import CENT, decimal_to_units, ensure_sums_fit, scaled, units_to_cents
 from spmlang.ir.kinds import CapScope, LineKind
 
 _SCOPE_ORDER = {"row": 0, "period": 1, "year": 2}

@@ -36,7 +36,7 @@ class TextColumn:
     def labelled(self) -> pa.DictionaryArray:
         """The strings dictionary-encoded (see text.labelled): for a column of a few labels (tiers), made of
         :meth:`labels`, no string is copied per element."""
-        from spmlang.engine import text
+        from spmlang.engine.kernels import column_text as text
 
         return text.labelled(self._positions(), self._whole().cast(pa.string()))
 
@@ -155,7 +155,7 @@ def in_ledger_order(lines: Lines, row_date: np.ndarray, row_txn: np.ndarray, key
     """The lines in ledger order: payee, period, phase, then the date and key of the line's credit row (none
     for adjustments), role, component, kind. ``row_date`` and ``row_txn`` are per credit row (``lines.row``
     indexes them), ``key_rank`` per input row."""
-    from spmlang.engine.grouping import order_by
+    from spmlang.engine.kernels.grouping import order_by
 
     on_row = lines.row >= 0
     row = np.where(on_row, lines.row, 0)

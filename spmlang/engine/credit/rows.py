@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.grouping import gather, uniform
-from spmlang.engine.money import scaled
+from spmlang.engine.kernels.grouping import gather, uniform
+from spmlang.engine.kernels.money import scaled
 from spmlang.ir.kinds import Role
 
 DIRECT, ROLLUP = Role.DIRECT.code, Role.ROLLUP.code  # the int8 codes of the roles
@@ -190,6 +190,6 @@ def crediting_order(rows: CreditRows) -> np.ndarray:
     pay payees in batches), then date. Rows must come in key order, and in payee column order within a
     transaction: the stable sort keeps that order between rows of one date, and it decides which of them
     crosses a tier or a cap first."""
-    from spmlang.engine.grouping import order_by
+    from spmlang.engine.kernels.grouping import order_by
 
     return order_by(rows.payee, rows.role, rows.date).astype(rows.txn.dtype, copy=False)  # as narrow as the rows

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from spmlang.diagnostics import SpmError
-from spmlang.engine.memory import give_back_free_memory
+from spmlang.engine.runtime.memory import give_back_free_memory
 from spmlang.settings import count_setting
 
 AHEAD = 1  # results a worker may have ready before the parent has taken them (bounds memory)

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine.money import CENT, UNIT, units_to_decimal_array, units_to_scale
+from spmlang.engine.kernels.money import CENT, UNIT, units_to_decimal_array, units_to_scale
 
 
 def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
