@@ -50,13 +50,14 @@ class Plan:
 
     @property
     def periods(self) -> list[str]:
-        return list(self._calculator.calendar.labels)
+        return list(self.compiled.calendar.labels)
 
     @cached_property
-    def _calculator(self):
-        from spmlang.engine.calculator import Calculator
+    def compiled(self):
+        """The plan compiled (:class:`spmlang.engine.compile.CompiledPlan`): made once, read by every run."""
+        from spmlang.engine.compile import compile_plan
 
-        return Calculator(self.checked)
+        return compile_plan(self.checked)
 
     def run(self, deals=None, *, quotas=None, targets=None, roster=None, tables: dict | None = None,
             strict: bool = False, allow_outside_paths: bool = False, progress=None,
@@ -71,13 +72,13 @@ class Plan:
         written or totalled (default: every core, on Linux; 1: this process alone); it never changes a figure.
         Raises :class:`spmlang.InputError` for unusable inputs.
         """
-        from spmlang.engine.calculator import RunInputs
+        from spmlang.engine.run import Payout, RunInputs, credit_run
 
         inputs = RunInputs(deals=deals, quotas=quotas, targets=targets, roster=roster, tables=dict(tables or {}),
                            strict=strict, allow_outside_paths=allow_outside_paths, workers=workers)
-        output = self._calculator.run(inputs, progress)
+        payout = Payout(credit_run(self.compiled, inputs, progress))
         options = {"strict": strict, "allow_outside_paths": allow_outside_paths}
-        return Result(output, options)
+        return Result(payout, options)
 
     def __repr__(self) -> str:
         return f"<spmlang.Plan {self.name!r} version {self.version!r}: {', '.join(self.components)}>"
@@ -86,8 +87,8 @@ class Plan:
 class Result:
     """The outcome of a run: the ledger, totals, the summary, the rejected rows."""
 
-    def __init__(self, output, options: dict):
-        self._output = output
+    def __init__(self, payout, options: dict):
+        self.payout = payout  # a spmlang.engine.run.Payout: the credited run, and what paying it gave so far
         self.options = options
 
     @cached_property
@@ -95,7 +96,7 @@ class Result:
         """The inputs' records (absolute paths), each file hashed once for the run id and the manifest."""
         from spmlang.ledger.manifest import input_records
 
-        return input_records(self._output.sources, None)
+        return input_records(self.payout.run.sources, None)
 
     @cached_property
     def run_id(self) -> str:
@@ -103,25 +104,25 @@ class Result:
         from spmlang.ledger.build import run_id
 
         inputs = {r.name: {"kind": r.kind, "rows": r.rows, "sha256": r.sha256} for r in self._inputs}
-        return run_id(self._output, inputs, self.options)
+        return run_id(self.payout, inputs, self.options)
 
     @property
     def line_count(self) -> int:
         """How many lines the ledger has (known without building it once the ledger is written)."""
-        return self._output.line_count
+        return self.payout.line_count
 
     @cached_property
     def ledger(self) -> "pa.Table":
         """Every ledger line, in order: payee, period, then the line's place in the period."""
         from spmlang.ledger.build import build_ledger, public
 
-        return public(build_ledger(self._output, self.run_id))
+        return public(build_ledger(self.payout, self.run_id))
 
     def totals(self) -> "pa.Table":
         """Payout per payee, period and component."""
         from spmlang.ledger.summary import totals_table
 
-        return totals_table(self._output)
+        return totals_table(self.payout)
 
     def summary(self, progress=None):
         """What the CLI prints: payout per payee and period by component, and the row accounting.
@@ -130,8 +131,8 @@ class Result:
         given, hears of it as in :meth:`Plan.run`."""
         from spmlang.ledger.summary import summarize
 
-        self._output.total_up(progress)
-        return summarize(self._output)
+        self.payout.totalled(progress)
+        return summarize(self.payout)
 
     def explain(self, payee: str, period: str | None = None, txn: str | None = None):
         """The calculation trail of a payee's lines (optionally one period, one transaction).
@@ -140,7 +141,7 @@ class Result:
         """
         from spmlang.ledger.explain import explain
 
-        return explain(self._output, self.ledger, payee, period, txn)
+        return explain(self.payout, self.ledger, payee, period, txn)
 
     def statements(self, payees: list[str] | None = None, periods: list[str] | None = None, progress=None) -> list:
         """Pay statements, one per payee and period (default: every payee with a ledger line).
@@ -151,7 +152,7 @@ class Result:
         from spmlang.ledger.statement import build_statements
 
         self._check_payees(payees)
-        return build_statements(self._output, self.ledger, self.run_id, payees, periods, progress)
+        return build_statements(self.payout, self.ledger, self.run_id, payees, periods, progress)
 
     def write_statements(self, folder: str | Path, payees: list[str] | None = None,
                          periods: list[str] | None = None, progress=None) -> list[Path]:
@@ -161,12 +162,12 @@ class Result:
         from spmlang.ledger.statement import iter_statements, write_statements
 
         self._check_payees(payees)
-        made = iter_statements(self._output, self.ledger, self.run_id, payees, periods, progress,
+        made = iter_statements(self.payout, self.ledger, self.run_id, payees, periods, progress,
                                step="making and writing statements")
         return write_statements(made, Path(folder))
 
     def _check_payees(self, payees: list[str] | None) -> None:
-        known = set(self._output.payees.names)
+        known = set(self.payout.run.payees.names)
         for payee in payees or []:
             if payee not in known:
                 from spmlang.diagnostics import UsageError, did_you_mean
@@ -177,7 +178,7 @@ class Result:
     @property
     def rejects(self) -> "pa.Table":
         """The input rows that were rejected, each with its reason."""
-        return self._output.accounting.rejects(self._output.transactions.keys())
+        return self.payout.run.accounting.rejects(self.payout.run.transactions.keys())
 
     @property
     def unpaid(self) -> "pa.Table":
@@ -187,17 +188,17 @@ class Result:
         import numpy as np
         import pyarrow as pa
 
-        output = self._output
+        payout = self.payout
         parts = []
-        for unpaid in output.unpaid():
-            txn = output.credit_rows.txn[unpaid.rows]
+        for unpaid in payout.run.unpaid():
+            txn = payout.run.credit_rows.txn[unpaid.rows]
             parts.append(pa.table({
-                "row": pa.array(txn.astype(np.int64) + 1 + output.accounting.row_offset, pa.int64()),
-                "key": output.transactions.keys(txn),
-                "payee": output.payees.array.take(pa.array(output.credit_rows.payee[unpaid.rows])),
+                "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
+                "key": payout.run.transactions.keys(txn),
+                "payee": payout.run.payees.array.take(pa.array(payout.run.credit_rows.payee[unpaid.rows])),
                 "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
                 "reason": pa.array([unpaid.reason] * unpaid.rows.size, pa.string()),
-                "message": output.prepared[[c.name for c in output.plan.components].index(unpaid.component)]
+                "message": payout.run.row_values[[c.name for c in payout.run.plan.components].index(unpaid.component)]
                 .failure.take(pa.array(unpaid.rows)),
             }))
         if not parts:
@@ -208,12 +209,12 @@ class Result:
     @property
     def excluded(self) -> "pa.Table":
         """The input rows the plan's filters excluded, each with the filter's name."""
-        return self._output.accounting.excluded(self._output.transactions.keys())
+        return self.payout.run.accounting.excluded(self.payout.run.transactions.keys())
 
     @property
     def accounting(self) -> dict:
         """Rows read, credited, excluded (by filter) and rejected (by reason); they add up."""
-        return self._output.accounting.counts()
+        return self.payout.run.accounting.counts()
 
     def write(self, path: str | Path, rejects: str | Path | None = None, progress=None) -> Path:
         """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
@@ -225,7 +226,7 @@ class Result:
         from spmlang.ledger.manifest import FileRecord, manifest_path, relative
 
         # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
-        ledger = write_chunks(ledger_chunks(self._output, self.run_id, progress), path, LEDGER_SCHEMA)
+        ledger = write_chunks(ledger_chunks(self.payout, self.run_id, progress), path, LEDGER_SCHEMA)
         base = ledger.path.resolve().parent
         manifest = self.manifest(base)
 
@@ -244,7 +245,7 @@ class Result:
         from spmlang import __version__
         from spmlang.ledger.manifest import PlanRecord, RunManifest, relative
 
-        plan = self._output.plan
+        plan = self.payout.run.plan
         plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), base)
         return RunManifest(
             engine=f"spmlang {__version__}", run_id=self.run_id,

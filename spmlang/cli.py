@@ -529,16 +529,16 @@ def compile_plan(
 ) -> None:
     """Compile a plan into its calculator; with --explain, print its steps with the clause of each."""
     from spmlang.api import load
-    from spmlang.engine.steps import describe, render_steps
+    from spmlang.engine.steps import plan_steps, render_steps
 
     with handled():
         loaded = load(plan)
-        calculator = loaded._calculator
+        compiled = loaded.compiled
         if explain_steps:
-            out.print(render_steps(describe(calculator), loaded.checked), markup=False)
+            out.print(render_steps(plan_steps(compiled), loaded.checked), markup=False)
         else:
             out.print(f"{plan}: compiled ({len(loaded.components)} component(s), "
-                      f"{calculator.calendar.count} periods)", markup=False)
+                      f"{compiled.calendar.count} periods)", markup=False)
 
 
 # ---------------------------------------------------------------------- verify
@@ -569,7 +569,7 @@ def verify(
 
 
 def _periods(result) -> list[str]:
-    return list(result._output.calendar.labels)
+    return list(result.payout.run.calendar.labels)
 
 
 class _WithoutPandas:

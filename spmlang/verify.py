@@ -120,7 +120,7 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     from spmlang.ledger.io import write_chunks
 
     with tempfile.TemporaryDirectory() as folder:
-        again = write_chunks(ledger_chunks(rerun._output, rerun.run_id), Path(folder) /
+        again = write_chunks(ledger_chunks(rerun.payout, rerun.run_id), Path(folder) /
                              f"ledger.{manifest.ledger.format}", LEDGER_SCHEMA)
         reproduced = again.sha256 == manifest.ledger.sha256
     result.identical = reproduced and file_unchanged

@@ -9,7 +9,7 @@ import pytest
 from conftest import AE_ARGS, CRM_ARGS, ROOT, SDR_ARGS
 
 import spmlang
-from spmlang.engine import calculator
+from spmlang.engine import run as calculator
 
 
 def run_example(args: list[str], **options):
@@ -26,21 +26,21 @@ def run_example(args: list[str], **options):
 @pytest.mark.parametrize("args", [AE_ARGS, SDR_ARGS, CRM_ARGS], ids=["ae", "sdr", "crm"])
 def test_small_batches_give_the_same_ledger_and_totals(args, monkeypatch, tmp_path):
     whole = run_example(args)
-    assert len(whole._output.batches) == 1
+    assert len(whole.payout.run.batches) == 1
     monkeypatch.setattr(calculator, "BATCH_ROWS", 25)
     batched = run_example(args)
-    batches = batched._output.batches
+    batches = batched.payout.run.batches
     assert len(batches) > 3
     # Every payee lies in exactly one batch, and the batches cover the credit rows in order.
-    assert batches[0].start == 0 and batches[-1].stop == len(batched._output.credit_rows)
+    assert batches[0].start == 0 and batches[-1].stop == len(batched.payout.run.credit_rows)
     assert [b.start for b in batches[1:]] == [b.stop for b in batches[:-1]]
-    output = batched._output
-    payees = [set(output.credit_rows.payee[b].tolist()) for b in batches]
+    output = batched.payout
+    payees = [set(output.run.credit_rows.payee[b].tolist()) for b in batches]
     assert all(not (a & b) for i, a in enumerate(payees) for b in payees[i + 1:])
 
     # Written as it is paid (nothing kept), then read back: the same lines as the whole run's ledger.
     batched.write(tmp_path / "ledger.parquet")
-    assert "_whole" not in output.__dict__
+    assert output.kept is None
     assert pq.read_table(tmp_path / "ledger.parquet").equals(whole.ledger)
     assert str(batched.summary()) == str(whole.summary())
     assert batched.totals().equals(whole.totals())
@@ -108,8 +108,8 @@ def test_a_ledger_line_without_a_value_every_line_has_is_a_defect_said_as_such()
     from spmlang.ledger.build import build_ledger
 
     result = run_example(CRM_ARGS, workers=1)
-    output = result._output
-    paid = output._whole[0].take(slice(0, 5))
+    output = result.payout
+    paid = output.whole().take(slice(0, 5))
     paid.lines.clause = np.array([0, 0, 0, 0, -1], dtype=np.int32)  # no clause: no line is made so
     with pytest.raises(AssertionError, match="without clause"):
         build_ledger(output, "run", paid)

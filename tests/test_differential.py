@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from reference.evaluator import Reference
 
 import spmlang
-from spmlang.engine import calculator
+from spmlang.engine import run as calculator
 from spmlang.engine.kernels.money import LIMIT
 
 PAYEES = ["ann", "bo", "cy"]

@@ -280,10 +280,10 @@ cap 10% of target per year for rollup credit
     assert result.rejects.num_rows == 0 and payout(result, "a") == d("800.00")
     assert payout(result, "m") == d("1,000.00")
     assert [(line["txn"], line["amount_cut"]) for line in lines(result, kind="cap")] == [("D2", d("600.00"))]
-    from spmlang.engine.calculator import Calculator
-    from spmlang.engine.steps import describe, render_steps
+    from spmlang.engine.compile import compile_plan
+    from spmlang.engine.steps import plan_steps, render_steps
 
-    steps = render_steps(describe(Calculator(plan.checked)), plan.checked)
+    steps = render_steps(plan_steps(compile_plan(plan.checked)), plan.checked)
     assert "plan cap: cap 10% of target per year for rollup credit, over a payee's lines on rollup credit" in steps
 
 

@@ -281,12 +281,12 @@ def test_explain_writes_rates_to_four_decimals_and_amounts_with_thousands_separa
 
 
 def test_compile_explain_writes_rates_to_four_decimals():
-    from spmlang.engine.calculator import Calculator
-    from spmlang.engine.steps import describe, render_steps
+    from spmlang.engine.compile import compile_plan
+    from spmlang.engine.steps import plan_steps, render_steps
 
     plan = spmlang.loads(FIGURES + "component kicker {\n  rate 1%\n  multiplier 4 / 3 when amount > $10\n}\n",
                          "p.spm").checked
-    steps = render_steps(describe(Calculator(plan)), plan)
+    steps = render_steps(plan_steps(compile_plan(plan)), plan)
     assert "$1,000+: 16.6667%" in steps and "multiply by 1.3333x when amount > $10" in steps
     assert "16.66666" not in steps and "1.33333" not in steps
 

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import spmlang
-from spmlang.engine import calculator
+from spmlang.engine import run as calculator
 from spmlang.engine.kernels.money import LIMIT, UNIT, TooLarge, ensure_sums_fit, scaled, to_units
 
 HEAD = """plan "Limits" {

@@ -11,7 +11,7 @@ import pytest
 from conftest import AE_ARGS, CRM_ARGS, SDR_ARGS
 from test_batches import run_example
 
-from spmlang.engine import calculator
+from spmlang.engine import run as calculator
 from spmlang.engine.runtime import parallel
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
@@ -28,7 +28,7 @@ def test_workers_write_the_same_bytes_and_totals_as_one_process(args, monkeypatc
     one = run_example(args, workers=1)
     one.write(tmp_path / "one.parquet")
     several = run_example(args, workers=3)
-    assert several._output.workers() == 3
+    assert several.payout.workers() == 3
     several.write(tmp_path / "several.parquet")
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "several.parquet").read_bytes()
     assert several.line_count == one.line_count
@@ -42,14 +42,14 @@ def test_workers_write_the_same_bytes_and_totals_as_one_process(args, monkeypatc
 def test_a_failing_worker_is_reported_and_leaves_nothing_behind(monkeypatch, tmp_path):
     monkeypatch.setattr(calculator, "BATCH_ROWS", 30)
     parent = os.getpid()
-    pay = calculator.Calculator.pay
+    pay = calculator.pay_batch
 
-    def broken(self, output, batch):
+    def broken(run, batch):
         if os.getpid() != parent and batch.start > 0:
             raise ValueError("a bug while paying")
-        return pay(self, output, batch)
+        return pay(run, batch)
 
-    monkeypatch.setattr(calculator.Calculator, "pay", broken)
+    monkeypatch.setattr(calculator, "pay_batch", broken)
     before = set(shipments_left())
     result = run_example(AE_ARGS, workers=2)
     with pytest.raises(RuntimeError, match=r"(?s)a worker process failed on batch \d+:.*ValueError: a bug while paying"):
@@ -104,10 +104,10 @@ def test_shipments_go_through_the_temporary_folder_when_shared_memory_is_small(m
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "spm-*"))) == before  # cleaned up
 
 
-def _table_of(index: int) -> parallel.Shipment:
+def _table_of(index: int) -> parallel.BatchResult:
     import pyarrow as pa
 
-    return parallel.Shipment([pa.table({"n": [index]})], index)
+    return parallel.BatchResult([pa.table({"n": [index]})], index)
 
 
 def test_the_shipments_of_a_killed_run_are_removed_by_the_next(tmp_path):

@@ -35,11 +35,11 @@ def test_a_run_reports_each_step_in_order_and_ends_complete():
 
 
 def test_writing_the_ledger_reports_each_batch_of_payees_paid(tmp_path, monkeypatch):
-    from spmlang.engine import calculator
+    from spmlang.engine import run as calculator
 
     monkeypatch.setattr(calculator, "BATCH_ROWS", 40)  # the AE example's 8 reps in a few batches
     result = ae_run()
-    batches = len(result._output.batches)
+    batches = len(result.payout.run.batches)
     assert batches > 2
     heard = []
     result.write(tmp_path / "ledger.parquet", progress=lambda *report: heard.append(report))
@@ -49,12 +49,12 @@ def test_writing_the_ledger_reports_each_batch_of_payees_paid(tmp_path, monkeypa
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_summary_of_a_run_not_written_reports_each_batch_paid(monkeypatch, workers):
-    from spmlang.engine import calculator
+    from spmlang.engine import run as calculator
 
     monkeypatch.setattr(calculator, "BATCH_ROWS", 40)
     plan = spmlang.load(ROOT / AE_ARGS[0])
     result = plan.run(ROOT / AE_ARGS[2], quotas=ROOT / AE_ARGS[4], targets=ROOT / AE_ARGS[6], workers=workers)
-    batches = len(result._output.batches)
+    batches = len(result.payout.run.batches)
     heard = []
     summary = result.summary(progress=lambda *report: heard.append(report))
     assert heard == [("paying", done, batches) for done in range(batches)] + [("paying", batches, batches)]

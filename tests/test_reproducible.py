@@ -147,7 +147,7 @@ def test_an_interrupted_write_leaves_the_previous_ledger_whole_and_no_partial_fi
     before = path.read_bytes()
 
     def interrupted():
-        yield build_ledger(result._output, result.run_id).slice(0, 10)
+        yield build_ledger(result.payout, result.run_id).slice(0, 10)
         raise KeyboardInterrupt  # Ctrl-C half way through
 
     with pytest.raises(KeyboardInterrupt):

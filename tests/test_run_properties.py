@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spmlang
-from spmlang.engine import calculator
+from spmlang.engine.credit import crediting as calculator
 
 PLAN = spmlang.load(ROOT / "examples/plans/account_executive.spm")
 QUOTAS = ROOT / "examples/data/ae_quotas.csv"

@@ -36,9 +36,9 @@ def add_months(day: dt.date, months: int) -> dt.date:
 class PlanCalendar:
     """The periods of one plan year."""
 
-    def __init__(self, year_start: dt.date, frequency: str):
+    def __init__(self, year_start: dt.date, frequency: Frequency | str):
         self.year_start = year_start
-        self.frequency = frequency
+        self.frequency = frequency = Frequency(frequency)
         self.count = PERIODS_PER_YEAR[frequency]
         step = 12 // self.count
         self.starts = [add_months(year_start, i * step) for i in range(self.count)]

@@ -1,9 +1,10 @@
-"""The compiled calculator as readable steps (``spm compile --explain``), like a query plan.
+"""The compiled plan as readable steps (``spm compile --explain``), like a query plan.
 
-Each step says what the engine does, in the order it does it, with the plan
-clause it comes from: which columns are read, the filters and the credit, the
-measures, each component's earning function, multipliers, caps and gate, and
-the rounding.
+Each step says what the engine does, in the order it does it, with the plan clause it comes from: which
+columns are read, the filters and the credit, the measures, each component's earning function, multipliers,
+caps and gate, and the rounding. The steps are read off the :class:`~spmlang.engine.compile.CompiledPlan`:
+its calendar, each component's compiled rule (whether it is cumulative, whether it trues up), the order caps
+apply in, and the clause of each.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from spmlang.ir.plan import (
     components_need_quota_basis,
 )
 from spmlang.diagnostics import Span
-from spmlang.engine.calculator import Calculator
+from spmlang.engine.compile import CompiledPlan
+from spmlang.engine.pay.limits import CAP_ORDER, plan_caps_in_order
 from spmlang.engine.kernels.column_text import format_money, format_number, format_percent
 from spmlang.engine.read.transactions import plan_text
 from spmlang.ir.kinds import AttainmentBasis, Measure, MeasureBasis, RateKind, TableKind, TierMode
@@ -33,11 +35,12 @@ class Step:
     clause: Span | None = None
 
 
-def describe(calculator: Calculator) -> list[Step]:
-    plan = calculator.plan
+def plan_steps(compiled: CompiledPlan) -> list[Step]:
+    """The steps of a run of ``compiled``, in order."""
+    plan = compiled.plan
     settings, source = plan.settings, plan.transactions
-    calendar = calculator.calendar
-    measure = "year to date" if settings.measure is Measure.YEAR_TO_DATE else "within each period"
+    calendar = compiled.calendar
+    measure = "year to date" if compiled.year_to_date else "within each period"
     basis = {"to_date": "the quota to date", "annual": "the annual quota", "period": "the period's quota"}[
         settings.attainment_basis]
     text = lambda span: plan_text(plan, span)  # noqa: E731 - a short alias keeps the steps readable
@@ -76,7 +79,7 @@ def describe(calculator: Calculator) -> list[Step]:
     steps.append(Step(f"measure: each payee's credit, accumulated {measure}; attainment = measure / {basis}"))
 
     for index, component in enumerate(plan.components):
-        run = calculator.runs[index]
+        run = compiled.components[index]
         details = [f"pays on {component.role} credit"]
         for row_filter in component.filters:
             condition = text(row_filter.expr.span)
@@ -85,18 +88,19 @@ def describe(calculator: Calculator) -> list[Step]:
         details += _rule(component.rule, settings.attainment_basis, run.cumulative)
         details += [f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}"
                     for m in component.multipliers]
-        if run.cumulative and run.function.depends_on_basis and settings.attainment_basis is AttainmentBasis.TO_DATE \
-                and settings.measure is Measure.YEAR_TO_DATE:
+        if run.trues_up(compiled.basis_varies, compiled.year_to_date):
             details.append("true-up at each period start: re-price earlier credit on the new quota to date")
-        for cap in sorted(component.caps, key=lambda c: ("row", "period", "year").index(c.scope)):
-            details.append(f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  [{cap.span.clause}]")
+        caps = sorted(zip(component.caps, compiled.cap_clauses[index]), key=lambda pair: CAP_ORDER[pair[0].scope])
+        for cap, clause in caps:
+            details.append(f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  "
+                           f"[{compiled.clauses[clause].clause}]")
         if component.gate is not None:
             details.append(f"gate at each period end: {component.gate_text}; withheld pay is "
-                           f"{'released when it opens' if settings.measure == 'year_to_date' else 'forfeited'}"
-                           f"  [{component.gate_span.clause}]")
+                           f"{'released when it opens' if compiled.year_to_date else 'forfeited'}"
+                           f"  [{compiled.clauses[compiled.gate_clause[index]].clause}]")
         steps.append(Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details,
                           component.span))
-    for cap in plan.plan_caps:
+    for cap in (plan.plan_caps[i] for i in plan_caps_in_order(plan.plan_caps)):
         covered = [f"of {', '.join(cap.components)}"] if cap.components else []
         covered += [f"on {' and '.join(cap.roles)} credit"] if cap.roles else []
         over = "all of a payee's lines" if cap.covers_all else f"a payee's lines {' and those '.join(covered)}"

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels import column_text as text
-from spmlang.engine.calculator import PaidLines, RunOutput
+from spmlang.engine.run import PaidLines, Payout
 from spmlang.engine.credit.rows import ROLE_NAMES
 from spmlang.engine.pay.lines import KINDS
 from spmlang.engine.kernels.money import cents_to_decimal64_array, to_units, units_to_cents, units_to_scale
@@ -84,9 +84,9 @@ def public(table: pa.Table) -> pa.Table:
     return table.cast(LEDGER_SCHEMA)
 
 
-def run_id(output: RunOutput, input_hashes: dict[str, str], options: dict) -> str:
+def run_id(payout: Payout, input_hashes: dict[str, str], options: dict) -> str:
     """A run's id: a hash of the plan, the inputs and the options (the same inputs give the same id)."""
-    material = json.dumps({"plan": output.plan.sha256, "inputs": input_hashes, "options": options}, sort_keys=True)
+    material = json.dumps({"plan": payout.run.plan.sha256, "inputs": input_hashes, "options": options}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
@@ -114,40 +114,40 @@ def _money(units: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 CHUNK = 1 << 16  # ledger lines built and written at a time, at most
 
 
-def ledger_chunks(output: RunOutput, run: str, progress=None, size: int = CHUNK):
+def ledger_chunks(payout: Payout, run: str, progress=None, size: int = CHUNK):
     """The ledger a chunk of lines at a time, in order, paying a batch of payees at a time: memory stays
     bounded however long the ledger is. A chunk never spans two batches, so chunks (parquet row groups)
     depend only on the data. Large runs are paid on every core (see :mod:`spmlang.engine.parallel`). An
     empty ledger is still one (empty) chunk, so that every writer gets the columns."""
     empty = True
-    for chunk in output.shipped(lambda paid: _chunked(output, run, paid, size), progress,
+    for chunk in payout.in_batches(lambda paid: _chunked(payout, run, paid, size), progress,
                                 "paying and writing the ledger"):
         empty = False
         yield chunk
     if empty:
-        yield build_ledger(output, run)
+        yield build_ledger(payout, run)
 
 
-def _chunked(output: RunOutput, run: str, paid: PaidLines, size: int) -> Iterator[pa.Table]:
+def _chunked(payout: Payout, run: str, paid: PaidLines, size: int) -> Iterator[pa.Table]:
     """The ledger of one batch's lines, in chunks of at most ``size`` lines, each built when it is asked for."""
     count = len(paid.lines)
     for start in range(0, count, size):
-        yield build_ledger(output, run, paid.take(slice(start, min(start + size, count))))  # views
+        yield build_ledger(payout, run, paid.take(slice(start, min(start + size, count))))  # views
 
 
-def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> pa.Table:
+def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.Table:
     """The ledger lines of ``paid`` (by default every line of the run) as an Arrow table of
     :data:`BUILT_SCHEMA` (see :func:`public`)."""
-    paid = paid if paid is not None else output._whole[0]
+    paid = paid if paid is not None else payout.whole()
     lines, cents_all = paid.lines, paid.cents
-    rows, streams, basis = paid.rows, paid.streams, output.basis
+    rows, streams, basis = paid.rows, paid.streams, payout.run.basis
     n = len(lines)
     on_row = lines.row >= 0
     row = np.where(on_row, lines.row, 0)
-    plan = output.plan
+    plan = payout.run.plan
     settings = plan.settings
     txn_index = rows.txn[row] if len(rows) else np.zeros(n, np.int64)
-    txn = output.transactions.keys(txn_index, on_row) if n and output.transactions.rows else \
+    txn = payout.run.transactions.keys(txn_index, on_row) if n and payout.run.transactions.rows else \
         pa.nulls(n, pa.string())
     dates = pa.array(np.where(on_row, rows.date[row] if len(rows) else 0, 0).astype(np.int32), pa.int32())
     dates = pc.if_else(pa.array(on_row), dates.cast(pa.date32()), pa.scalar(None, pa.date32())) if n else \
@@ -164,8 +164,8 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
     rollup_from = rows.rollup_from[row] if len(rows) else np.full(n, -1)
     # A ledger cites its plan by file name (plan.spm:14), not by the path it was run with: the same plan and
     # inputs give the same ledger wherever they were run from.
-    clause_text = [f"{PurePath(span.path).name}:{span.line}" for span in output.clauses]
-    payees = output.payees.array
+    clause_text = [f"{PurePath(span.path).name}:{span.line}" for span in payout.run.clauses]
+    payees = payout.run.payees.array
     first = pa.array(np.zeros(n, dtype=np.int32))  # the indices of the four one-value columns, made once
 
     def constant(value: str) -> pa.DictionaryArray:
@@ -177,7 +177,7 @@ def build_ledger(output: RunOutput, run: str, paid: PaidLines | None = None) -> 
         "plan_version": constant(settings.version),
         "plan_hash": constant(plan.sha256),
         "payee": text.labelled(payee, payees),
-        "period": text.labelled(period, output.calendar.labels),
+        "period": text.labelled(period, payout.run.calendar.labels),
         "component": text.labelled(lines.component, [c.name for c in plan.components]),
         "kind": text.labelled(lines.kind, list(KINDS)),
         "role": text.labelled(lines.role, list(ROLE_NAMES)),

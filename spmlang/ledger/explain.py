@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 
 from spmlang.diagnostics import UsageError, did_you_mean
-from spmlang.engine.calculator import RunOutput
+from spmlang.engine.run import Payout
 from spmlang.engine.pay.earnings import RowBasis, TierFunction
 from spmlang.engine.kernels.money import UNIT
 from spmlang.engine.kernels.column_text import pretty
@@ -135,25 +135,25 @@ class Explanation:
         return explanation_renderable(self)
 
 
-def explain(output: RunOutput, ledger, payee: str, period: str | None = None, txn: str | None = None,
+def explain(payout: Payout, ledger, payee: str, period: str | None = None, txn: str | None = None,
             lines_of: LinesByPayee | None = None) -> Explanation:
     """The calculation trail of ``payee``'s lines (of ``period``, of transaction ``txn``). ``lines_of`` finds a
     payee's lines without looking through every line of the run, for callers explaining many payees."""
-    names = output.payees.names
-    if payee not in output.payees.code:
+    names = payout.run.payees.names
+    if payee not in payout.run.payees.code:
         hint = did_you_mean(payee, names)
         raise UsageError(f"no payee '{payee}' in this run" + (f"; {hint}" if hint else ""))
-    code = output.payees.code[payee]
-    labels = output.calendar.labels
+    code = payout.run.payees.code[payee]
+    labels = payout.run.calendar.labels
     if period is not None and period not in labels:
         raise UsageError(f"no period '{period}' in this plan; its periods are {', '.join(labels)}")
-    indices = lines_of(code) if lines_of is not None else np.flatnonzero(output.lines.payee == code)
+    indices = lines_of(code) if lines_of is not None else np.flatnonzero(payout.lines.payee == code)
     ledger_rows = ledger.take(indices).to_pylist()
     if txn is not None and not any(r["txn"] == txn for r in ledger_rows):
         raise UsageError(f"{payee} has no ledger line for transaction '{txn}'")
 
-    settings = output.plan.settings
-    result = Explanation(settings.name, settings.version, output.plan.sha256, payee)
+    settings = payout.run.plan.settings
+    result = Explanation(settings.name, settings.version, payout.run.plan.sha256, payee)
     year_to_date = Decimal("0.00")
     for p, label in enumerate(labels):
         in_period = [(i, r) for i, r in zip(indices, ledger_rows) if r["period"] == label]
@@ -168,8 +168,8 @@ def explain(output: RunOutput, ledger, payee: str, period: str | None = None, tx
         for _, r in in_period:
             name = r["component"] or "(none)"
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
-        credit, attainment = _period_measures(output, code, p)
-        trail = [_trail_line(output, i, r, slices) for (i, r), slices in zip(shown, _slices_of(output, shown))]
+        credit, attainment = _period_measures(payout, code, p)
+        trail = [_trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown))]
         result.periods.append(TrailPeriod(label, trail, total,
                                           by_component, year_to_date, credit, attainment))
     return result
@@ -178,17 +178,17 @@ def explain(output: RunOutput, ledger, payee: str, period: str | None = None, tx
 class LinesByPayee:
     """The indices of each payee's lines among a run's (in ledger order), found with one sort."""
 
-    def __init__(self, output: RunOutput):
-        payee = output.lines.payee
+    def __init__(self, payout: Payout):
+        payee = payout.lines.payee
         self._order = np.argsort(payee, kind="stable")
-        self._bounds = np.searchsorted(payee[self._order], np.arange(len(output.payees) + 1))
+        self._bounds = np.searchsorted(payee[self._order], np.arange(len(payout.run.payees) + 1))
 
     def __call__(self, code: int) -> np.ndarray:
         return self._order[self._bounds[code]:self._bounds[code + 1]]
 
 
-def _period_measures(output: RunOutput, payee: int, period: int) -> tuple[Decimal, Decimal | None]:
-    streams, basis = output.streams, output.basis
+def _period_measures(payout: Payout, payee: int, period: int) -> tuple[Decimal, Decimal | None]:
+    streams, basis = payout.streams, payout.run.basis
     direct = np.flatnonzero((streams.payee == payee) & (streams.role == 0))
     if direct.size == 0:
         return Decimal("0.00"), None
@@ -205,18 +205,18 @@ def _source_lines(source: str) -> list[str]:
     return source.splitlines()
 
 
-def _trail_line(output: RunOutput, index: int, row: dict, slices: list[Slice]) -> TrailLine:
-    lines = output.lines
+def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> TrailLine:
+    lines = payout.lines
     clause_index = int(lines.clause[index])
-    span = output.clauses[clause_index] if clause_index >= 0 else None
+    span = payout.run.clauses[clause_index] if clause_index >= 0 else None
     source = ""
     if span is not None:
-        text_lines = _source_lines(output.plan.source)
+        text_lines = _source_lines(payout.run.plan.source)
         source = text_lines[span.line - 1].strip() if 0 < span.line <= len(text_lines) else ""
     exact = units(lines.exact[index])
     measure = (row["measure_before"], row["measure_after"], row["attainment_before"], row["attainment_after"])
     component = int(lines.component[index])
-    own_measure = bool(component >= 0 and lines.row[index] >= 0 and output.runs[component].on_row_credit)
+    own_measure = bool(component >= 0 and lines.row[index] >= 0 and payout.run.components[component].on_row_credit)
     if own_measure:  # tiers or a curve on row credit measure the row alone, not the payee's year to date
         measure = (Decimal("0.00"), row["credit"], None, None)
     return TrailLine(
@@ -229,13 +229,13 @@ def _trail_line(output: RunOutput, index: int, row: dict, slices: list[Slice]) -
     )
 
 
-def _retroactive_slices(output: RunOutput, function: TierFunction, credit_row: int, basis: RowBasis,
+def _retroactive_slices(payout: Payout, function: TierFunction, credit_row: int, basis: RowBasis,
                         factor: Decimal) -> list[Slice]:
     """A retroactive line before its multipliers: the row's own credit at the rate of the tier reached, and the
     uplift on earlier credit."""
-    before, after = output.streams.m_before[credit_row], output.streams.m_after[credit_row]
+    before, after = payout.streams.m_before[credit_row], payout.streams.m_after[credit_row]
     was, now = (int(function.locate(np.array([m]), basis)[0]) for m in (before, after))
-    credit = units(output.rows.credit[credit_row])
+    credit = units(payout.rows.credit[credit_row])
     own = micro(credit * function.decimal_rates[now] * factor)
     pieces = [Slice(function.labels[now], to_cents(credit), function.rate_labels[now], own)]
     earned = function.value(np.array([after]), basis)[0] - function.value(np.array([before]), basis)[0]
@@ -246,14 +246,14 @@ def _retroactive_slices(output: RunOutput, function: TierFunction, credit_row: i
     return pieces
 
 
-def _tiered(output: RunOutput, index: int, row: dict):
+def _tiered(payout: Payout, index: int, row: dict):
     """The component run and tier function of a line that has tier slices (a tiered earning on a credit row);
     else None."""
-    lines = output.lines
+    lines = payout.lines
     component, credit_row = int(lines.component[index]), int(lines.row[index])
     if component < 0 or credit_row < 0 or row["kind"] not in ("earning", "spif"):
         return None
-    run = output.runs[component]
+    run = payout.run.components[component]
     return (run, run.function) if isinstance(run.function, TierFunction) else None
 
 
@@ -263,57 +263,57 @@ def _retroactive(run) -> bool:
     return run.function.retroactive and not run.per_row_tiers
 
 
-def _filled(output: RunOutput, component: int, index: np.ndarray) -> np.ndarray:
+def _filled(payout: Payout, component: int, index: np.ndarray) -> np.ndarray:
     """(lines, tiers): the credit each line of ``index`` (lines of one component, tiers marginal or per row)
     puts in each tier of its component, all at once."""
-    lines, run = output.lines, output.runs[component]
+    lines, run = payout.lines, payout.run.components[component]
     credit_row = lines.row[index]
-    periods = output.basis.quota.shape[1]
-    basis = RowBasis(lines.payee[index] * periods + lines.period[index], output.basis.quota_cells,
-                     output.basis.target_cells)
+    periods = payout.run.basis.quota.shape[1]
+    basis = RowBasis(lines.payee[index] * periods + lines.period[index], payout.run.basis.quota_cells,
+                     payout.run.basis.target_cells)
     if run.per_row_tiers:
-        before, after = np.zeros(index.size, dtype=np.int64), output.rows.credit[credit_row]
+        before, after = np.zeros(index.size, dtype=np.int64), payout.rows.credit[credit_row]
     else:
-        before, after = output.streams.m_before[credit_row], output.streams.m_after[credit_row]
+        before, after = payout.streams.m_before[credit_row], payout.streams.m_after[credit_row]
     return run.function.slices(before, after, basis.quota)
 
 
-def _slices_of(output: RunOutput, shown: list[tuple[int, dict]]) -> list[list[Slice]]:
+def _slices_of(payout: Payout, shown: list[tuple[int, dict]]) -> list[list[Slice]]:
     """The tier slices of each line (see :func:`_slices`); those of each component's marginal tiers computed
     together (one line at a time, the tier function's small arrays would cost more than the work)."""
     groups: dict[int, list[int]] = {}
     for index, row in shown:
-        tiered = _tiered(output, index, row)
+        tiered = _tiered(payout, index, row)
         if tiered is not None and not _retroactive(tiered[0]):
-            groups.setdefault(int(output.lines.component[index]), []).append(index)
+            groups.setdefault(int(payout.lines.component[index]), []).append(index)
     filled = {}
     for component, indices in groups.items():
-        filled.update(zip(indices, _filled(output, component, np.array(indices, dtype=np.int64))))
-    return [_slices(output, index, row, filled.get(index)) for index, row in shown]
+        filled.update(zip(indices, _filled(payout, component, np.array(indices, dtype=np.int64))))
+    return [_slices(payout, index, row, filled.get(index)) for index, row in shown]
 
 
-def _slices(output: RunOutput, index: int, row: dict, filled: np.ndarray | None) -> list[Slice]:
+def _slices(payout: Payout, index: int, row: dict, filled: np.ndarray | None) -> list[Slice]:
     """The tier slices of a tiered row line, recomputed exactly from the run's own tier function (``filled``:
     the line's credit per tier where its tiers are not retroactive, see :func:`_slices_of`).
 
     Slices are at their tier's rate (times the row's own rate, where the rate is per row); the line's
     multipliers apply to their sum, as the ledger's explanation says: (a + b) × 1.2.
     """
-    tiered = _tiered(output, index, row)
+    tiered = _tiered(payout, index, row)
     if tiered is None:
         return []
     run, function = tiered
-    lines = output.lines
+    lines = payout.lines
     component, credit_row = int(lines.component[index]), int(lines.row[index])
-    prepared = output.prepared[component]
+    prepared = payout.run.row_values[component]
     factor = Decimal(1)
     if prepared.rate is not None and run.fixed_rate is None:
         factor = Decimal(repr(float(prepared.rate[credit_row])))
     if _retroactive(run):
-        periods = output.basis.quota.shape[1]
+        periods = payout.run.basis.quota.shape[1]
         basis = RowBasis(np.array([int(lines.payee[index]) * periods + int(lines.period[index])]),
-                         output.basis.quota_cells, output.basis.target_cells)
-        return _retroactive_slices(output, function, credit_row, basis, factor)
+                         payout.run.basis.quota_cells, payout.run.basis.target_cells)
+        return _retroactive_slices(payout, function, credit_row, basis, factor)
     result = []
     for k, amount in enumerate(filled):
         if amount == 0:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator, Sized
 
-from spmlang.engine.calculator import RunOutput
+from spmlang.engine.run import Payout
 from spmlang.engine.kernels.column_text import pretty
 from spmlang.ledger.explain import CENT, LinesByPayee, TrailLine, explain, units
 from spmlang.files import make_folder, write_text
@@ -98,26 +98,26 @@ class Statement:
         return statement_renderable(self)
 
 
-def build_statements(output: RunOutput, ledger, run_id: str, payees: list[str] | None = None,
+def build_statements(payout: Payout, ledger, run_id: str, payees: list[str] | None = None,
                      periods: list[str] | None = None, progress: Report | None = None) -> list[Statement]:
     """Statements for the given payees (default: every payee with a ledger line) and periods; ``progress``
     hears of each payee's (see :mod:`spmlang.progress`)."""
-    return list(iter_statements(output, ledger, run_id, payees, periods, progress))
+    return list(iter_statements(payout, ledger, run_id, payees, periods, progress))
 
 
-def iter_statements(output: RunOutput, ledger, run_id: str, payees: list[str] | None = None,
+def iter_statements(payout: Payout, ledger, run_id: str, payees: list[str] | None = None,
                     periods: list[str] | None = None, progress: Report | None = None,
                     step: str = "making statements") -> Iterator[Statement]:
     """:func:`build_statements` one payee at a time, as they are asked for: a run's statements need not all
     be held at once (a line of the ledger is a few Python objects in a statement)."""
     if payees is None:
         payees = sorted(set(ledger.column("payee").to_pylist()))
-    settings = output.plan.settings
-    calendar = output.calendar
-    lines_of = LinesByPayee(output)
+    settings = payout.run.plan.settings
+    calendar = payout.run.calendar
+    lines_of = LinesByPayee(payout)
     for payee in tracked(payees, len(payees), step, progress):
-        trail = explain(output, ledger, payee, lines_of=lines_of)
-        code = output.payees.code[payee]
+        trail = explain(payout, ledger, payee, lines_of=lines_of)
+        code = payout.run.payees.code[payee]
         ytd_by_component: dict[str, Decimal] = {}
         for period in trail.periods:
             for name, amount in period.by_component.items():
@@ -125,15 +125,15 @@ def iter_statements(output: RunOutput, ledger, run_id: str, payees: list[str] | 
             if periods is not None and period.period not in periods:
                 continue
             index = calendar.labels.index(period.period)
-            quota = int(output.basis.quota[code, index])
-            target_known = bool(output.basis.target_known[code])
+            quota = int(payout.run.basis.quota[code, index])
+            target_known = bool(payout.run.basis.target_known[code])
             yield Statement(
                 plan=settings.name, version=settings.version, currency=settings.currency, run_id=run_id,
-                plan_hash=output.plan.sha256, payee=payee, period=period.period,
+                plan_hash=payout.run.plan.sha256, payee=payee, period=period.period,
                 period_start=calendar.starts[index].isoformat(), period_end=calendar.end(index).isoformat(),
                 payout=period.total, year_to_date=period.year_to_date, credit=period.credit,
                 quota=units(quota).quantize(CENT) if quota > 0 else None, attainment=period.attainment,
-                target=units(output.basis.target[code, index]).quantize(CENT) if target_known else None,
+                target=units(payout.run.basis.target[code, index]).quantize(CENT) if target_known else None,
                 basis={"to_date": "to date", "annual": "annual", "period": "this period"}[
                     settings.attainment_basis],
                 components=[(name, period.by_component.get(name, Decimal("0.00")), ytd)

@@ -7,20 +7,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from spmlang.engine.calculator import RunOutput
+from spmlang.engine.run import Payout
 from spmlang.engine.credit.rows import DIRECT
 from spmlang.engine.kernels.money import cents_to_decimal_array, units_to_cents, units_to_decimal_array
 
 MAX_SHOWN = 60  # payee-periods shown at a terminal
 
 
-def totals_table(output: RunOutput) -> pa.Table:
+def totals_table(payout: Payout) -> pa.Table:
     """Payout per payee, period and component (long form), in cents as exact decimals."""
-    payee, period, component, cents = output.cells()
-    names = [c.name for c in output.plan.components]
+    payee, period, component, cents = payout.cells()
+    names = [c.name for c in payout.run.plan.components]
     return pa.table({
-        "payee": pa.array([output.payees.names[p] for p in payee], pa.string()),
-        "period": pa.array([output.calendar.labels[p] for p in period], pa.string()),
+        "payee": pa.array([payout.run.payees.names[p] for p in payee], pa.string()),
+        "period": pa.array([payout.run.calendar.labels[p] for p in period], pa.string()),
         "component": pa.array([names[c] if c >= 0 else None for c in component], pa.string()),
         "amount": cents_to_decimal_array(cents),
     })
@@ -101,17 +101,17 @@ class Summary:
         return render_text(self)
 
 
-def summarize(output: RunOutput) -> Summary:
-    payee, period, component, cents = output.cells()
-    components = len(output.plan.components)
-    periods = output.calendar.count
-    paid = np.zeros((len(output.payees), periods, components + 1), dtype=np.int64)
+def summarize(payout: Payout) -> Summary:
+    payee, period, component, cents = payout.cells()
+    components = len(payout.run.plan.components)
+    periods = payout.run.calendar.count
+    paid = np.zeros((len(payout.run.payees), periods, components + 1), dtype=np.int64)
     if payee.size:
         paid[payee, period, component] = cents  # component -1 lands in the last slot (always zero)
-    basis = output.basis
-    stream_payee, stream_role, period_credit, measure_at_end = output.measures()
-    credit = np.zeros((len(output.payees), periods), dtype=np.int64)
-    measure = np.zeros((len(output.payees), periods), dtype=np.int64)
+    basis = payout.run.basis
+    stream_payee, stream_role, period_credit, measure_at_end = payout.measures()
+    credit = np.zeros((len(payout.run.payees), periods), dtype=np.int64)
+    measure = np.zeros((len(payout.run.payees), periods), dtype=np.int64)
     direct = stream_role == DIRECT
     credit[stream_payee[direct]] = period_credit[direct]
     measure[stream_payee[direct]] = measure_at_end[direct]
@@ -121,15 +121,15 @@ def summarize(output: RunOutput) -> Summary:
     for p, q in zip(*np.nonzero(active)):
         attainment = float(measure[p, q] / basis.quota[p, q]) if has_quota[p, q] else None
         by_component = [int(v) for v in paid[p, q, :components]]
-        rows.append(SummaryRow(output.payees.names[p], output.calendar.labels[q], int(credit[p, q]), attainment,
+        rows.append(SummaryRow(payout.run.payees.names[p], payout.run.calendar.labels[q], int(credit[p, q]), attainment,
                                by_component, int(paid[p, q].sum())))
     inputs = []
-    for name, source in sorted(output.sources.items(), key=lambda item: item[0] != "transactions"):
+    for name, source in sorted(payout.run.sources.items(), key=lambda item: item[0] != "transactions"):
         inputs.append((name, source.label, source.rows))
-    return Summary(output.plan.settings.name, output.plan.settings.currency,
-                   [c.name for c in output.plan.components], rows, output.accounting.counts(),
-                   output.plan.transactions.credit_type.value != "money", inputs, output.accounting.first_messages(),
-                   [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in output.unpaid()])
+    return Summary(payout.run.plan.settings.name, payout.run.plan.settings.currency,
+                   [c.name for c in payout.run.plan.components], rows, payout.run.accounting.counts(),
+                   payout.run.plan.transactions.credit_type.value != "money", inputs, payout.run.accounting.first_messages(),
+                   [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in payout.run.unpaid()])
 
 
 def cents_text(cents: int) -> str:

@@ -1,10 +1,8 @@
-"""Running one component over the ordered credit rows.
+"""A component compiled: its earning rule, ready to run over the ordered credit rows of a batch.
 
-:func:`prepare` evaluates the component's row-level expressions (filters,
-multipliers, rates, payments) once; rows it cannot evaluate are rejected before
-any measure is accumulated. :class:`ComponentRun` then computes its row lines,
-the true-ups at period boundaries where the quota basis grows, and the
-once-per-payee bonus of a ``pay ... once when`` rule.
+Given the component's values per row (:mod:`spmlang.engine.pay.row_values`), :class:`CompiledComponent`
+computes its row lines, the true-ups at period boundaries where the quota basis grows, and the once-per-payee
+bonus of a ``pay ... once when`` rule.
 """
 
 from __future__ import annotations
@@ -41,36 +39,10 @@ from spmlang.engine.pay.earnings import (
 )
 from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate_rows, materialize, truth
 from spmlang.engine.pay.lines import TextColumn
-from spmlang.engine.pay.streams import Basis, Streams
+from spmlang.engine.credit.basis import Basis
+from spmlang.engine.pay.streams import Streams
 from spmlang.engine.kernels.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
 from spmlang.ir.kinds import MeasureBasis, Role
-
-
-@dataclass
-class Prepared:
-    selected: np.ndarray  # bool per ordered credit row
-    multiplier: np.ndarray  # float: product of the multipliers that apply
-    rate: np.ndarray | None  # float per row (a rate rule's rate)
-    pay: np.ndarray | None  # int64 units per row (a pay-per-row rule's amount)
-    # Rows of the component's role whose expressions it could not evaluate (a lookup that missed, an empty
-    # rate): it does not pay them, and says why on a line of its own. int8 per row: 0, or 1 + the index of
-    # the problem in REASONS (None: there are none).
-    failed: np.ndarray | None = None
-    failure: pa.Array | None = None  # why, per row (null where not failed)
-
-    def take(self, index) -> "Prepared":
-        """The values of the given rows: an index array (a copy) or a slice (views)."""
-        failure = None
-        if self.failure is not None:
-            if isinstance(index, slice):
-                start, stop, _ = index.indices(len(self.failure))
-                failure = self.failure.slice(start, stop - start)
-            else:
-                failure = self.failure.take(pa.array(np.asarray(index)))
-        return Prepared(self.selected[index], grouping.gather(self.multiplier, index),
-                        None if self.rate is None else grouping.gather(self.rate, index),
-                        None if self.pay is None else grouping.gather(self.pay, index),
-                        None if self.failed is None else self.failed[index], failure)
 
 
 @dataclass
@@ -88,78 +60,13 @@ class PeriodLines:
                            pa.array([], pa.string()))
 
 
-def row_columns(spec: ComponentSpec) -> set[str]:
-    """The transaction columns :func:`prepare` reads for ``spec``."""
-    read = [f.expr for f in spec.filters] + [m.condition for m in spec.multipliers]
-    if isinstance(spec.rule, RateRule):
-        read.append(spec.rule.rate)
-    elif isinstance(spec.rule, PayPerRowRule):
-        read.append(spec.rule.amount)
-    return set().union(*(columns_used(expr) for expr in read))
-
-
-def prepare(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> Prepared:
-    """Evaluate the component's row expressions. Rows it cannot evaluate leave issues on ``frame``: only the
-    rows it still considers at that point, as its conditions are read in order (a row its first `where` left
-    out is not a problem of its second), and only rows of its role."""
-    n = len(rows)
-    role = 1 if spec.role is Role.ROLLUP else 0
-    selected = rows.role == role
-
-    def evaluated(node):
-        mark = len(frame.issues)
-        value = evaluate_rows(node, frame)
-        for issue in frame.issues[mark:]:
-            issue.mask = issue.mask & selected  # a copy: `selected` changes in place below
-        return value
-
-    for row_filter in spec.filters:
-        selected &= truth(evaluated(row_filter.expr), n)
-    multiplier = grouping.uniform(1.0, n)
-    for m in spec.multipliers:
-        applies = truth(evaluated(m.condition), n)
-        if not applies.any():
-            continue
-        if grouping.is_uniform(multiplier):  # no copy of the column made for the product
-            multiplier = np.where(applies, multiplier[0] * float(m.factor), multiplier[0])
-        else:
-            np.multiply(multiplier, float(m.factor), out=multiplier, where=applies)
-    rate = pay = None
-    rule = spec.rule
-    if isinstance(rule, RateRule):
-        value, rows_of = _per_row(evaluated(rule.rate), n)
-        rate = as_float(value) if value.type is not Type.MONEY else np.asarray(value.values, np.float64) / UNIT
-        rate = rows_of(np.where(value.valid, rate, np.nan))
-        _require(selected, value.valid, frame, f"the rate of component '{spec.name}' is empty ({rule.rate_text})")
-    elif isinstance(rule, PayPerRowRule):
-        value, rows_of = _per_row(evaluated(rule.amount), n)
-        pay = rows_of(np.where(value.valid, np.asarray(value.values, np.int64), 0))
-        _require(selected, value.valid, frame, f"the payment of component '{spec.name}' is empty ({rule.amount_text})")
-    return Prepared(selected, multiplier, rate, pay)
-
-
-def _per_row(vec, n: int):
-    """``vec`` as arrays, and how to make what is computed from them a column of ``n`` rows: a constant (a
-    fixed rate, a fixed payment) is computed once, for one row, and stays one value (see grouping.uniform)."""
-    if np.ndim(vec.values) == 0 and np.ndim(vec.valid) == 0 and vec.type is not Type.TEXT:
-        return materialize(vec, 1), lambda column: grouping.uniform(column[0], n)
-    return materialize(vec, n), lambda column: column
-
-
 def _row_basis(basis: Basis, payee: np.ndarray, period) -> RowBasis:
     """Each row's cell in the (payee, period) basis tables."""
     periods = basis.quota.shape[1]
     return RowBasis(payee.astype(np.int64) * periods + period, basis.quota_cells, basis.target_cells)
 
 
-def _require(selected: np.ndarray, valid: np.ndarray, frame: Frame, message: str) -> None:
-    """Rows the component pays need a value; an empty one is a reason to reject the row, not to skip it."""
-    empty = selected & ~np.asarray(valid, bool)
-    if np.any(empty):
-        frame.issues.append(Issue(empty, "missing_value", message))
-
-
-class ComponentRun:
+class CompiledComponent:
     """A component's earning rule, ready to run over ordered credit rows."""
 
     def __init__(self, spec: ComponentSpec, credit_type: Type):
@@ -198,17 +105,22 @@ class ComponentRun:
     def cumulative(self) -> bool:
         return self.function is not None and not self.on_row_credit
 
-    def _factor(self, prepared: Prepared, index: np.ndarray) -> np.ndarray:
-        factor = prepared.multiplier[index]
+    def trues_up(self, basis_varies: bool, year_to_date: bool) -> bool:
+        """Whether earlier credit is re-priced at each period start: a cumulative rule read on attainment, whose
+        quota basis grows period by period (quota to date), over a measure that runs through the year."""
+        return self.cumulative and self.function.depends_on_basis and basis_varies and year_to_date
+
+    def _factor(self, values: RowValues, index: np.ndarray) -> np.ndarray:
+        factor = values.multiplier[index]
         if isinstance(self.spec.rule, RateRule) and self.fixed_rate is None:
-            factor = factor * prepared.rate[index]
+            factor = factor * values.rate[index]
         return factor
 
     # ------------------------------------------------------------------ row lines
-    def row_lines(self, prepared: Prepared, rows: CreditRows, streams: Streams, basis: Basis) -> RowLines:
-        index = np.flatnonzero(prepared.selected)
+    def row_lines(self, values: RowValues, rows: CreditRows, streams: Streams, basis: Basis) -> RowLines:
+        index = np.flatnonzero(values.selected)
         credit = rows.credit[index]
-        multiplier = prepared.multiplier[index]
+        multiplier = values.multiplier[index]
         rule = self.spec.rule
         n = index.size
         no_tier = TextColumn.labels(np.full(n, -1), [])
@@ -216,14 +128,14 @@ class ComponentRun:
             empty = np.zeros(0, np.int64)
             return RowLines(empty, empty, pa.array([], pa.string()), np.zeros(0), np.zeros(0), pa.array([], pa.string()))
         if isinstance(rule, PayPerRowRule):
-            pay = prepared.pay[index]
+            pay = values.pay[index]
             amount = apply_factor(pay, multiplier)
             explanation = text.join(text.amount(pay), f" per {rule.unit}",
                                     text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
                                     " = ", text.exact(amount))
             return RowLines(index, amount, no_tier, np.full(n, np.nan), multiplier, explanation)
         if isinstance(rule, RateRule) and rule.accelerator is None:
-            rate = prepared.rate[index]
+            rate = values.rate[index]
             amount = scaled(credit, rate, multiplier)
             shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.rate_percent(rate)
             explanation = text.join(self._credit_text(credit), " × ", shown_rate,
@@ -233,7 +145,7 @@ class ComponentRun:
         payee, period = rows.payee[index], rows.period[index]
         row_basis = _row_basis(basis, payee, period)
         quota, target = row_basis.quota, row_basis.target
-        factor = self._factor(prepared, index)
+        factor = self._factor(values, index)
         function = self.function
         if self.per_row_tiers:
             zero = np.zeros(n, np.int64)
@@ -248,7 +160,7 @@ class ComponentRun:
                 return RowLines(index, amount, no_tier, np.full(n, np.nan), factor,
                                 describe_row_curve(credit, pays, amount, factor))
             # Flat above its last point, as a cumulative curve is: the line shows what the last slope extended
-            # pays, and a cap line the cut (see Calculator._curve_top).
+            # pays, and a cap line the cut (see spmlang.engine.pay.batch._curve_top).
             extended = function.extended().value(credit, row_basis)
             shown = apply_factor(extended, factor)
             explanation = describe_row_curve(credit, extended, shown, factor)
@@ -260,7 +172,7 @@ class ComponentRun:
         if isinstance(function, TierFunction):
             tier = tiers[1]
             # With a per-row rate (rate rates[product]) the tiers hold multipliers of that rate.
-            row_rate = prepared.rate[index] if isinstance(rule, RateRule) and self.fixed_rate is None else None
+            row_rate = values.rate[index] if isinstance(rule, RateRule) and self.fixed_rate is None else None
             rate = function.rates[tier] * (row_rate if row_rate is not None else 1)
             explanation = describe_tiers(function, credit, before, after, tiers, quota, amount, multiplier,
                                          row_rate=row_rate)
@@ -269,7 +181,7 @@ class ComponentRun:
             explanation = describe_curve(function, before, after, quota, target, amount, factor)
             return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation)
         # Above its last point a curve is flat: a cap. A line past it shows what the extended last
-        # slope pays, and a cap line the cut (see Calculator._curve_top); the two add up to `amount`.
+        # slope pays, and a cap line the cut (see spmlang.engine.pay.batch._curve_top); the two add up to `amount`.
         extended = function.extended()
         shown = cumulative_lines(extended, before, after, row_basis, factor)
         explanation = describe_curve(extended, before, after, quota, target, shown, factor)
@@ -279,7 +191,7 @@ class ComponentRun:
         return text.amount(credit) if not self.counted else text.join(text.number(credit / UNIT), " credit")
 
     # ------------------------------------------------------------------ true-ups
-    def true_ups(self, prepared: Prepared, lines: RowLines, rows: CreditRows, streams: Streams,
+    def true_ups(self, values: RowValues, lines: RowLines, rows: CreditRows, streams: Streams,
                  basis: Basis) -> PeriodLines:
         """Re-price earlier credit when the basis grows at a period boundary (quota to date).
 
@@ -287,7 +199,7 @@ class ComponentRun:
                      - what the rows and true-ups before p earned.
         """
         function = self.function
-        if not (self.cumulative and function.depends_on_basis and basis.varies and streams.ytd) or lines.rows.size == 0:
+        if not self.trues_up(basis.varies, streams.ytd) or lines.rows.size == 0:
             return PeriodLines.empty()
         index = lines.rows
         periods = basis.quota.shape[1]
@@ -300,7 +212,7 @@ class ComponentRun:
         true_up = np.zeros_like(earned)
         repriced = np.zeros_like(earned)
         so_far = np.zeros(streams.count, dtype=np.int64)
-        factor = self._factor(prepared, index)
+        factor = self._factor(values, index)
         # Re-pricing a run of rows whose measure runs on (each row starts where the last one ended) telescopes:
         # the sum of E(after) - E(before) over the run is E(its end) - E(its start). Only rows with a factor
         # other than 1 need their own E, for what the factor adds. Exact: E is one integer per measure.

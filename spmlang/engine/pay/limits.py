@@ -16,11 +16,18 @@ from spmlang.ir.plan import CapSpec
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.pay.lines import END, ROW, Lines, make_lines
-from spmlang.engine.pay.streams import Basis, Streams
+from spmlang.engine.credit.basis import Basis
+from spmlang.engine.pay.streams import Streams
 from spmlang.engine.kernels.money import CENT, decimal_to_units, ensure_sums_fit, scaled, units_to_cents
 from spmlang.ir.kinds import CapScope, LineKind
 
-_SCOPE_ORDER = {"row": 0, "period": 1, "year": 2}
+# A component's caps apply narrowest first: each row, then each period, then the year.
+CAP_ORDER = {scope: order for order, scope in enumerate(CapScope)}
+
+
+def plan_caps_in_order(caps: tuple[CapSpec, ...]) -> list[int]:
+    """The order plan caps apply in (indices of ``caps``): per period (or row) before per year, else as written."""
+    return sorted(range(len(caps)), key=lambda i: caps[i].scope is CapScope.YEAR)
 
 
 def cap_limit(cap: CapSpec, payee: np.ndarray, period: np.ndarray, basis: Basis) -> np.ndarray:
@@ -46,7 +53,7 @@ def apply_caps(lines: Lines, group_key: np.ndarray, caps: list[CapSpec], clauses
     and the ``cap`` lines that record every cut."""
     paid = lines.amount.copy()
     cut_lines = []
-    for cap, clause in sorted(zip(caps, clauses), key=lambda pair: _SCOPE_ORDER[pair[0].scope]):
+    for cap, clause in sorted(zip(caps, clauses), key=lambda pair: CAP_ORDER[pair[0].scope]):
         limit = cap_limit(cap, lines.payee, lines.period, basis)
         if cap.scope is CapScope.ROW:
             on_row = lines.phase == ROW

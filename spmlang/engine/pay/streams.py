@@ -1,9 +1,9 @@
-"""Cumulative measures per payee, and the quota and target each is measured against.
+"""Cumulative measures per payee: streams.
 
 A *stream* is the ordered credit rows of one payee in one role (direct or
 rollup). Its measure accumulates credit year-to-date (or period-to-date, if the
-plan says so); attainment divides it by the quota basis: quota-to-date, the
-annual quota, or the period's quota.
+plan says so); attainment divides it by the quota basis (see
+:mod:`spmlang.engine.credit.basis`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import numpy as np
 from spmlang.engine.kernels import grouping
 from spmlang.engine.credit.rows import CreditRows
 from spmlang.engine.kernels.money import LIMIT, TooLarge, ensure_sums_fit
-from spmlang.ir.kinds import AttainmentBasis
 
 
 @dataclass
@@ -67,53 +66,3 @@ def build_streams(rows: CreditRows, periods: int, ytd: bool) -> Streams:
         period_count[cell_stream, cell_period] = np.diff(np.append(first, len(rows)))
     return Streams(row_stream, starts, rows.payee[starts], rows.role[starts], m_before, m_after,
                    period_credit, period_count, ytd)
-
-
-@dataclass
-class Basis:
-    """Quotas and target incentives per payee (rows) and period (columns), in units."""
-
-    quota: np.ndarray  # what attainment divides by, per the plan's basis
-    quota_period: np.ndarray  # each period's own quota
-    quota_known: np.ndarray  # per payee: has a quota row
-    target: np.ndarray  # target incentive on the same basis as the quota
-    target_period: np.ndarray
-    target_annual: np.ndarray  # per payee
-    target_known: np.ndarray
-    varies: bool  # the basis grows period by period (quota to date): earlier credit is re-priced
-
-    def __post_init__(self):
-        # Flat per-(payee, period) cells, made once: earning functions cache their breakpoints by them.
-        self.quota_cells = np.ascontiguousarray(self.quota).reshape(-1)
-        self.target_cells = np.ascontiguousarray(self.target).reshape(-1)
-
-    def attainment(self, measure: np.ndarray, payee: np.ndarray, period: np.ndarray) -> np.ndarray:
-        """measure / quota basis as float; 0 where the quota is 0 (checked before any row is paid)."""
-        quota = self.quota[payee, period].astype(np.float64)
-        return np.divide(measure.astype(np.float64), quota, out=np.zeros(measure.shape, np.float64),
-                         where=quota != 0)
-
-
-def make_basis(quota_period: np.ndarray, quota_known: np.ndarray, target_period: np.ndarray,
-               target_known: np.ndarray, attainment_basis: str) -> Basis:
-    """Raises :class:`TooLarge` (``table``: quotas or targets, ``position``: the payee) where a payee's
-    amounts over the year add up to more than the engine holds."""
-    for table, matrix in (("quotas", quota_period), ("targets", target_period)):
-        total = np.abs(matrix).sum(axis=1, dtype=np.float64)
-        past = np.flatnonzero(total >= float(LIMIT) * (1 - 1e-9))
-        if past.size:
-            error = TooLarge(int(past[0]), float(total[past[0]]))
-            error.table = table
-            raise error
-    def on_basis(matrix: np.ndarray) -> np.ndarray:
-        if attainment_basis is AttainmentBasis.TO_DATE:
-            return np.cumsum(matrix, axis=1)
-        if attainment_basis is AttainmentBasis.ANNUAL:
-            return np.repeat(matrix.sum(axis=1, keepdims=True), matrix.shape[1], axis=1)
-        return matrix
-
-    return Basis(
-        quota=on_basis(quota_period), quota_period=quota_period, quota_known=quota_known,
-        target=on_basis(target_period), target_period=target_period, target_annual=target_period.sum(axis=1),
-        target_known=target_known, varies=attainment_basis is AttainmentBasis.TO_DATE and quota_period.shape[1] > 1,
-    )

@@ -33,11 +33,11 @@ from spmlang.settings import count_setting
 AHEAD = 1  # results a worker may have ready before the parent has taken them (bounds memory)
 MIN_ROWS = 400_000  # below this many credit rows one process is faster than starting others
 FOLDER_PREFIX = "spm-batches-"  # then the process id: see remove_abandoned
-SHARED_MEMORY_NEEDED = 2 << 30  # free bytes /dev/shm must have to carry the shipments (see _shared_memory)
+SHARED_MEMORY_NEEDED = 2 << 30  # free bytes /dev/shm must have to carry the results (see _shared_memory)
 
 
 @dataclass
-class Shipment:
+class BatchResult:
     """What a worker sends back for one batch: Arrow tables, and any other (small, picklable) value."""
 
     tables: Iterable = field(default_factory=list)  # Arrow tables; a generator makes each as it is sent
@@ -66,10 +66,10 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> Iterator[Shipment]:
+def ordered_map(work: Callable[[int], BatchResult], count: int, workers: int) -> Iterator[BatchResult]:
     """``work(0) ... work(count - 1)``, computed in ``workers`` forked processes, yielded in order.
 
-    The tables of a yielded shipment stay readable until the next one is asked for.
+    The tables of a yielded result stay readable until the next one is asked for.
     """
     context = multiprocessing.get_context("fork")
     give_back_free_memory()  # not shared with the workers (see spmlang.engine.memory)
@@ -100,12 +100,12 @@ def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> It
                 raise payload
             if status != "ok":
                 raise RuntimeError(f"a worker process failed on batch {index}:\n{payload}")
-            shipment = _unpack(payload)
+            result = _unpack(payload)
             # Taken: the worker may make one more. If it stopped (it failed on a later batch), its message
             # waits in the pipe for that batch's turn.
             with contextlib.suppress(BrokenPipeError, OSError):
                 pipe.send(index)
-            yield shipment
+            yield result
     finally:
         for process in processes:
             if process.is_alive():
@@ -117,8 +117,8 @@ def ordered_map(work: Callable[[int], Shipment], count: int, workers: int) -> It
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _serve(work: Callable[[int], Shipment], indices: range, pipe, folder: Path) -> None:
-    """A worker: make each shipment, send it, and stay at most :data:`AHEAD` ahead of the parent."""
+def _serve(work: Callable[[int], BatchResult], indices: range, pipe, folder: Path) -> None:
+    """A worker: make each result, send it, and stay at most :data:`AHEAD` ahead of the parent."""
     waiting = 0
     try:
         for index in indices:
@@ -141,15 +141,15 @@ def _serve(work: Callable[[int], Shipment], indices: range, pipe, folder: Path) 
         os._exit(0)  # no atexit handlers or buffers of the parent's, inherited by the fork, run twice
 
 
-def _pack(shipment: Shipment, folder: Path, index: int) -> tuple:
-    """Write the shipment's tables to a file, each as soon as it is made (they may come from a generator:
+def _pack(result: BatchResult, folder: Path, index: int) -> tuple:
+    """Write the result's tables to a file, each as soon as it is made (they may come from a generator:
     a batch's tables are then never all held at once)."""
     import pyarrow as pa
 
-    tables = iter(shipment.tables)
+    tables = iter(result.tables)
     first = next(tables, None)
     if first is None:
-        return None, 0, shipment.value
+        return None, 0, result.value
     path, count = folder / f"batch-{index}.arrow", 0
     # The stream format, not the file format: it lets dictionaries (a chunk's payees) differ from batch to batch.
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, first.schema) as writer:
@@ -157,10 +157,10 @@ def _pack(shipment: Shipment, folder: Path, index: int) -> tuple:
             writer.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
                                pa.RecordBatch.from_pylist([], schema=table.schema))
             count += 1
-    return str(path), count, shipment.value
+    return str(path), count, result.value
 
 
-def _unpack(payload: tuple) -> Shipment:
+def _unpack(payload: tuple) -> BatchResult:
     import pyarrow as pa
 
     path, count, value = payload
@@ -169,11 +169,11 @@ def _unpack(payload: tuple) -> Shipment:
         reader = pa.ipc.open_stream(pa.memory_map(path))  # mapped, not read: no copy
         tables = [pa.Table.from_batches([reader.read_next_batch()]) for _ in range(count)]
         os.unlink(path)  # the mapping keeps the data until the tables are dropped
-    return Shipment(tables, value)
+    return BatchResult(tables, value)
 
 
 def remove_abandoned(base: Path) -> None:
-    """Remove the shipment folders of spm processes that are gone. A run killed outright (SIGKILL, the
+    """Remove the result folders of spm processes that are gone. A run killed outright (SIGKILL, the
     out-of-memory killer) cannot remove its own, and in ``/dev/shm`` what it left holds memory until the
     machine restarts. A folder is named after the process that made it; only the user's own are touched, and
     only once no process of that number is left."""
@@ -198,9 +198,9 @@ def _alive(pid: int) -> bool:
 
 
 def _shared_memory() -> str | None:
-    """A folder in memory for the shipments (``/dev/shm`` on Linux) when it has room for them, else the
+    """A folder in memory for the results (``/dev/shm`` on Linux) when it has room for them, else the
     default temporary folder. Containers often give ``/dev/shm`` only 64 MB, far less than a few batches of
-    ledger lines; there the shipments go through files on disk (mostly in the page cache) instead."""
+    ledger lines; there the results go through files on disk (mostly in the page cache) instead."""
     shm = "/dev/shm"
     if not (os.path.isdir(shm) and os.access(shm, os.W_OK)):
         return None

@@ -1,0 +1,74 @@
+"""Stage 3: a checked plan compiled once into what runs: :class:`CompiledPlan`.
+
+Everything here is known before any data is read: the calendar, each component's earning function (tiers,
+a curve, a fixed rate folded into its tiers), and the table of clauses every ledger line cites. The compiled
+plan is immutable: any number of runs over any data read it, and ``spm compile --explain``
+(:mod:`spmlang.engine.steps`) prints it step by step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spmlang.diagnostics import Span
+from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.pay.component import CompiledComponent
+from spmlang.ir.kinds import AttainmentBasis, Measure
+from spmlang.ir.plan import CheckedPlan, ComponentSpec
+
+
+@dataclass(frozen=True)
+class CompiledPlan:
+    """A checked plan, compiled: ready to run over any data of the declared shape."""
+
+    plan: CheckedPlan
+    calendar: PlanCalendar
+    year_to_date: bool  # the measure accumulates over the year (else within each period)
+    components: tuple[CompiledComponent, ...]  # one per plan component, in plan order
+    # Every clause a ledger line can cite, numbered: a line's ``clause`` is an index here. 0 is the credit.
+    clauses: tuple[Span, ...]
+    rule_clause: tuple[int, ...]  # per component: its earning rule's clause
+    cap_clauses: tuple[tuple[int, ...], ...]  # per component: each of its caps' clause
+    gate_clause: tuple[int, ...]  # per component: its gate's clause (-1: none)
+    plan_cap_clauses: tuple[int, ...]  # each plan cap's clause
+
+    @property
+    def basis_varies(self) -> bool:
+        """Whether the quota basis grows period by period (quota to date, more than one period)."""
+        return self.plan.settings.attainment_basis is AttainmentBasis.TO_DATE and self.calendar.count > 1
+
+
+def compile_plan(plan: CheckedPlan) -> CompiledPlan:
+    settings = plan.settings
+    clauses: list[Span] = [plan.transactions.credit_span]
+
+    def clause(span: Span) -> int:
+        clauses.append(span)
+        return len(clauses) - 1
+
+    rule_clause = tuple(clause(_rule_span(c)) for c in plan.components)
+    cap_clauses = tuple(tuple(clause(cap.span) for cap in c.caps) for c in plan.components)
+    gate_clause = tuple(clause(c.gate_span) if c.gate_span else -1 for c in plan.components)
+    plan_cap_clauses = tuple(clause(cap.span) for cap in plan.plan_caps)
+    return CompiledPlan(
+        plan=plan,
+        calendar=PlanCalendar(settings.year_start, settings.frequency),
+        year_to_date=settings.measure is Measure.YEAR_TO_DATE,
+        components=tuple(CompiledComponent(c, plan.transactions.credit_type) for c in plan.components),
+        clauses=tuple(clauses),
+        rule_clause=rule_clause,
+        cap_clauses=cap_clauses,
+        gate_clause=gate_clause,
+        plan_cap_clauses=plan_cap_clauses,
+    )
+
+
+def _rule_span(component: ComponentSpec) -> Span:
+    rule = component.rule
+    for attr in ("span", "table", "curve"):
+        value = getattr(rule, attr, None)
+        if isinstance(value, Span):
+            return value
+        if value is not None and hasattr(value, "span"):
+            return value.span
+    return component.span

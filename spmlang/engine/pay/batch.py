@@ -1,0 +1,272 @@
+"""Paying one batch of payees: every component's lines, the plan caps, in ledger order, rounded to cents.
+
+A batch is a range of the credited run's rows holding whole payees (see :func:`spmlang.engine.run.payee_batches`):
+a payee's lines never depend on another payee's, so batches are paid apart, in any process, and give the same
+lines as one batch would. :func:`pay_batch` is a function of the credited run and the batch alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from spmlang.diagnostics import AmountTooLarge
+from spmlang.engine.compile import CompiledPlan
+from spmlang.engine.credit.basis import Basis
+from spmlang.engine.credit.credited import CreditedRun
+from spmlang.engine.credit.rows import CreditRows, Payees
+from spmlang.engine.evaluate import Frame, Vec, evaluate, truth
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.money import CENT, UNIT, TooLarge, cumulative_cents, units_to_cents
+from spmlang.engine.pay.component import PeriodLines
+from spmlang.engine.pay.limits import apply_caps, gate_lines, plan_caps_in_order
+from spmlang.engine.pay.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
+from spmlang.engine.pay.row_values import RowValues
+from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import CapScope, LineKind, MeasureBasis, Role
+from spmlang.ir.plan import CapSpec, CheckedPlan, ComponentSpec, PayOnceRule
+
+
+@dataclass
+class PaidLines:
+    """The ledger lines of some payees in ledger order, their amounts in cents, and their credit rows."""
+
+    lines: Lines  # ``row`` indexes ``rows``
+    cents: np.ndarray  # int64 per line, after cumulative rounding
+    rows: CreditRows  # the credit rows of these payees, in crediting order
+    streams: Streams  # their streams (measures)
+
+    def take(self, index: np.ndarray | slice) -> "PaidLines":
+        """Some of the lines (their rows and streams stay whole): an index array, or a slice (views)."""
+        return PaidLines(self.lines.take(index), self.cents[index], self.rows, self.streams)
+
+    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(payee, period, component, cents): the exact sum of the lines of each cell (component -1: none)."""
+        lines = self.lines
+        if len(lines) == 0:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty, empty
+        order = grouping.order_by(lines.payee, lines.period, lines.component + 1)
+        payee, period, component = lines.payee[order], lines.period[order], lines.component[order]
+        starts = grouping.starts_from_keys(payee, period, component)
+        return payee[starts], period[starts], component[starts], grouping.sums(self.cents[order], starts)
+
+    def measures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(payee, role, credit per period, measure at each period end) of each stream."""
+        streams = self.streams
+        return streams.payee, streams.role, streams.period_credit, streams.measure_at_end()
+
+    def totals(self) -> tuple:
+        """(cells, measures, number of lines): all the summary needs of these lines."""
+        return self.cells(), self.measures(), len(self.lines)
+
+
+def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
+    """The lines of one batch of payees, in ledger order; amounts rounded cumulatively to cents."""
+    compiled = run.compiled
+    calendar = compiled.calendar
+    rows = run.credit_rows.take(batch)  # views: the rows are in crediting order
+    basis, payees = run.basis, run.payees
+    try:
+        streams = build_streams(rows, calendar.count, compiled.year_to_date)
+    except TooLarge as error:
+        row = error.position
+        raise AmountTooLarge(f"the credit of {payees.names[rows.payee[row]]} in "
+                             f"{calendar.labels[rows.period[row]]}", None, error.value) from None
+    component_lines = []
+    for i, component in enumerate(compiled.components):
+        try:
+            component_lines.append(_component_lines(compiled, i, run.row_values[i].take(batch), rows, streams, basis,
+                                                    payees))
+        except TooLarge as error:
+            raise AmountTooLarge(f"an amount of {component.spec.kind} '{component.spec.name}'",
+                                 compiled.clauses[compiled.rule_clause[i]].clause, error.value) from None
+    lines = Lines.concat(component_lines + [_unpaid_rows(rows, component_lines)])
+    ranks = run.key_rank
+    try:
+        capped = _plan_caps(compiled, lines, rows, ranks, basis)
+    except TooLarge as error:
+        clause = compiled.clauses[compiled.plan_cap_clauses[0]].clause if compiled.plan_cap_clauses else None
+        raise AmountTooLarge("a payee's total under the plan cap", clause, error.value) from None
+    lines = in_ledger_order(capped, rows.date, rows.txn, ranks)
+    return PaidLines(lines, _round(lines), rows, streams)
+
+
+def _component_lines(compiled: CompiledPlan, index: int, values: RowValues, rows: CreditRows, streams: Streams,
+                     basis: Basis, payees: Payees) -> Lines:
+    """The lines of one component over a batch's credit rows: its row lines, true-ups and bonuses, rounded
+    cumulatively to the cent, then its caps, its gate and a curve's flat top."""
+    run = compiled.components[index]
+    calendar = compiled.calendar
+    spec = run.spec
+    clause = compiled.rule_clause[index]
+    parts = []
+    row_lines = run.row_lines(values, rows, streams, basis)
+    if row_lines.rows.size:
+        r = row_lines.rows
+        explanation = row_lines.explanation
+        if spec.role is Role.ROLLUP:
+            whose = text.pick(rows.rollup_from[r], payees.names)
+            plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
+            explanation = text.join("rollup of ", whose, "'s credit: ", plain)
+        parts.append(make_lines(r.size, payee=rows.payee[r], role=rows.role[r], component=index,
+                                kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r,
+                                amount=row_lines.amount, rate=row_lines.rate, multiplier=row_lines.multiplier,
+                                tier=row_lines.tier, explanation=explanation, clause=clause))
+    if values.failed is not None and values.failed.any():  # rows it could not evaluate: a zero line each
+        r = np.flatnonzero(values.failed)
+        explanation = text.join("not paid by this component: ", values.failure.take(pa.array(r)))
+        parts.append(make_lines(r.size, payee=rows.payee[r], role=rows.role[r], component=index,
+                                kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r, amount=0,
+                                explanation=explanation, clause=clause))
+    true_ups = run.true_ups(values, row_lines, rows, streams, basis)
+    parts.append(_period_lines(true_ups, streams, index, LineKind.TRUE_UP, START, clause))
+    period_end = None
+    if isinstance(spec.rule, PayOnceRule) or spec.gate is not None:
+        period_end = _period_end_frame(compiled, streams, basis)
+    if isinstance(spec.rule, PayOnceRule):
+        met = truth(evaluate(spec.rule.condition, period_end), period_end.n).reshape(streams.count, calendar.count)
+        ends = [calendar.end(p) for p in range(calendar.count)]
+        bonuses = run.bonuses(streams, basis, met, ends, calendar.labels)
+        parts.append(_period_lines(bonuses, streams, index, LineKind.BONUS, END, clause))
+    lines = Lines.concat(parts)
+    if len(lines) == 0:
+        return lines
+    beyond = np.zeros(len(rows), dtype=np.int64)
+    if row_lines.beyond_curve is not None:
+        beyond[row_lines.rows] = row_lines.beyond_curve
+    stream_key = lines.role.astype(np.int64) * (len(streams.payee) + 1) + lines.payee
+    order = grouping.order_by(lines.role, lines.payee, lines.period, lines.phase, lines.row + 1)
+    lines = lines.take(order)
+    stream_key = stream_key[order]
+    # Round what the rule earned, cumulatively per payee over the year; caps and gates then act on cents,
+    # so that no cap is ever crossed by rounding (docs/calculation.md §5).
+    lines.amount = cumulative_cents(lines.exact, grouping.starts_from_keys(stream_key)) * CENT
+    paid, cap_lines = apply_caps(lines, stream_key, list(spec.caps), list(compiled.cap_clauses[index]), basis)
+    extra = [cap_lines]
+    if spec.gate is not None:
+        is_open = truth(evaluate(spec.gate, period_end), period_end.n).reshape(streams.count, calendar.count)
+        attainment = period_end.builtin("attainment").values.reshape(streams.count, calendar.count)
+        stream_of_line = _stream_of(lines, streams)
+        extra.append(gate_lines(lines, paid, stream_of_line, streams, is_open, attainment, index,
+                                spec.gate_text, calendar.labels, compiled.gate_clause[index]))
+    extra.append(_curve_top(lines, beyond, spec, clause))
+    return Lines.concat([lines, *extra])
+
+
+def _curve_top(lines: Lines, beyond: np.ndarray, spec: ComponentSpec, clause: int) -> Lines | None:
+    """Split each row line past a curve's last point into what the last slope would pay and a cap
+    line for the cut. Caps and gates above worked on the line as paid; the split keeps its sum."""
+    on_row = (lines.row >= 0) & (lines.kind == KIND[spec.line_kind])
+    cut = units_to_cents(np.where(on_row, beyond[np.maximum(lines.row, 0)], 0)) * CENT
+    hit = np.flatnonzero(cut != 0)
+    if hit.size == 0:
+        return None
+    lines.amount[hit] += cut[hit]
+    lines.exact[hit] += beyond[lines.row[hit]]
+    top = spec.rule.curve
+    last = text.format_percent(top.xs[-1]) if top.basis is MeasureBasis.ATTAINMENT else text.format_money(top.xs[-1])
+    cut_from = lines.take(hit)
+    explanation = text.join(f"the payout curve is flat above {last}: ", text.exact(cut[hit]), " cut")
+    return make_lines(hit.size, payee=cut_from.payee, role=cut_from.role, component=cut_from.component,
+                      kind=LineKind.CAP, period=cut_from.period, phase=ROW, row=cut_from.row, amount=-cut[hit],
+                      cut=cut[hit], explanation=explanation, clause=clause)
+
+
+def _period_lines(period_lines: PeriodLines, streams: Streams, component: int, kind: str, phase: int,
+                  clause: int) -> Lines | None:
+    s = period_lines.stream
+    if s.size == 0:
+        return None
+    return make_lines(s.size, payee=streams.payee[s], role=streams.role[s], component=component, kind=kind,
+                      period=period_lines.period, phase=phase, amount=period_lines.amount,
+                      explanation=period_lines.explanation, clause=clause)
+
+
+def _period_end_frame(compiled: CompiledPlan, streams: Streams, basis: Basis) -> Frame:
+    """Period-end values of every stream, as a frame of streams x periods (row-major)."""
+    periods = compiled.calendar.count
+    measure = streams.measure_at_end()
+    payee = np.repeat(streams.payee[:, None], periods, axis=1)
+    period = np.repeat(np.arange(periods)[None, :], streams.count, axis=0)
+    attainment = basis.attainment(measure, payee, period)
+    counted = compiled.plan.transactions.credit_type is not Type.MONEY
+    credit_type = compiled.plan.transactions.credit_type
+
+    def quantity(values: np.ndarray) -> Vec:
+        flat = values.reshape(-1)
+        return Vec(flat / UNIT if counted else flat, True, credit_type)
+
+    return Frame(streams.count * periods, builtins={
+        "attainment": Vec(attainment.reshape(-1), True, Type.PERCENT),
+        "credit": quantity(measure),
+        "quota": quantity(basis.quota[payee, period]),
+        "target": Vec(basis.target[payee, period].reshape(-1), True, Type.MONEY),
+        "count": Vec(streams.count_at_end().reshape(-1), True, Type.INTEGER),
+    })
+
+
+def _unpaid_rows(rows: CreditRows, component_lines: list[Lines]) -> Lines | None:
+    """A zero line for each credit row no component paid, so that every credited row shows."""
+    paid = np.zeros(len(rows), dtype=bool)
+    for lines in component_lines:
+        on_rows = lines.row[lines.row >= 0]
+        paid[on_rows] = True
+    unpaid = np.flatnonzero(~paid)
+    if unpaid.size == 0:
+        return None
+    explanation = text.join("credit ", text.amount(rows.credit[unpaid]), ": no component pays on this row")
+    return make_lines(unpaid.size, payee=rows.payee[unpaid], role=rows.role[unpaid], component=-1,
+                      kind=LineKind.EARNING, period=rows.period[unpaid], phase=ROW, row=unpaid, amount=0,
+                      explanation=explanation, clause=0)
+
+
+def _plan_caps(compiled: CompiledPlan, lines: Lines, rows: CreditRows, ranks: np.ndarray, basis: Basis) -> Lines:
+    """Plan caps over each payee's lines in ledger order, per period before per year, each on what the caps
+    before it left of the lines it covers (every line, or those of the components and roles it names)."""
+    caps = list(compiled.plan.plan_caps)
+    if not caps or len(lines) == 0:
+        return lines
+    ordered = in_ledger_order(lines, rows.date, rows.txn, ranks)
+    paid = ordered.amount
+    cut_lines = []
+    for i in plan_caps_in_order(compiled.plan.plan_caps):
+        cap, clause = caps[i], compiled.plan_cap_clauses[i]
+        covered = slice(None) if cap.covers_all else np.flatnonzero(_covered(compiled.plan, cap, ordered))
+        part = ordered.take(covered)
+        part.amount = paid[covered]
+        kept, cuts = apply_caps(part, part.payee.astype(np.int64), [cap], [clause], basis)
+        if cuts is not None:
+            paid = paid.copy() if paid is ordered.amount else paid
+            paid[covered] = kept
+            cut_lines.append(cuts)
+    return Lines.concat([ordered, *cut_lines])
+
+
+def _covered(plan: CheckedPlan, cap: CapSpec, lines: Lines) -> np.ndarray:
+    """The lines a plan cap names: of its components, or on its roles' credit."""
+    components = [i for i, c in enumerate(plan.components) if c.name in cap.components]
+    roles = [role.code for role in cap.roles]
+    return np.isin(lines.component, components) | np.isin(lines.role, roles)
+
+
+def _stream_of(lines: Lines, streams: Streams) -> np.ndarray:
+    """The stream of each line (lines of one component are all of one role)."""
+    key = streams.role.astype(np.int64) * (int(streams.payee.max(initial=0)) + 1) + streams.payee
+    line_key = lines.role.astype(np.int64) * (int(streams.payee.max(initial=0)) + 1) + lines.payee
+    order = np.argsort(key)
+    position = np.searchsorted(key[order], line_key)
+    return order[np.clip(position, 0, max(order.size - 1, 0))]
+
+
+def _round(lines: Lines) -> np.ndarray:
+    """Every line's amount in cents. Earnings were rounded cumulatively per payee and component over the
+    year before caps and gates; those act on cents, so every amount is already whole cents."""
+    cents, rest = np.divmod(lines.amount, CENT)
+    if np.any(rest):  # pragma: no cover - a broken invariant of the engine, not a user error
+        raise AssertionError("a ledger line is not a whole number of cents")
+    return cents

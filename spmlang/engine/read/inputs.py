@@ -1,0 +1,84 @@
+"""Where a run's data comes from, and reading the tables beside the transactions: lookup tables, quotas,
+targets and the roster. Each comes from the caller (a path or a table), else from the file the plan names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.read.plan_files import resolve_plan_file
+from spmlang.engine.read.tables import LookupTable, PayeeAmounts, load_reference, payee_amounts, roster_managers
+from spmlang.ir.kinds import TableKind
+from spmlang.ir.plan import CheckedPlan
+
+
+@dataclass
+class RunInputs:
+    """Where a run's data comes from: paths or in-memory tables, by name."""
+
+    deals: object = None
+    quotas: object = None
+    targets: object = None
+    roster: object = None
+    tables: dict = field(default_factory=dict)
+    strict: bool = False
+    allow_outside_paths: bool = False
+    workers: int | None = None  # processes to pay batches with (None: spm decides; see engine.runtime.parallel)
+
+
+def lookup_tables(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> dict:
+    """The plan's lookup tables (and the roster, read as one: roster[payee].manager), by name; ``sources`` is
+    told where each was read from."""
+    tables = {}
+    for name, spec in plan.tables.items():
+        if spec.kind not in (TableKind.LOOKUP, TableKind.ROSTER):
+            continue
+        source = inputs.tables.get(name)
+        if spec.kind is TableKind.ROSTER and inputs.roster is not None:
+            source = inputs.roster
+        if source is None and spec.rows is None:
+            source = resolve_plan_file(spec.file, f"table '{name}'", plan, base, inputs.allow_outside_paths)
+        if source is None and spec.kind is TableKind.ROSTER:
+            continue  # loaded, with its error, by _roster when a rollup needs it
+        data = load_reference(spec, source, plan.path)
+        sources[name] = data
+        tables[name] = LookupTable(data)  # the roster too: roster[payee].manager
+    return tables
+
+
+def _table_source(plan: CheckedPlan, kind: str, inputs: RunInputs, base: Path | None):
+    spec = plan.tables.get(kind)
+    source = getattr(inputs, kind) if getattr(inputs, kind) is not None else inputs.tables.get(kind)
+    if source is None and spec is not None and spec.rows is None:
+        source = resolve_plan_file(spec.file, kind, plan, base, inputs.allow_outside_paths)
+    return spec, source
+
+
+def read_basis_tables(plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None
+                      ) -> tuple[dict[str, str], PayeeAmounts | None, PayeeAmounts | None, dict]:
+    """The roster's managers, the quotas and the targets (None where the plan has none), and the sources
+    they were read from."""
+    sources: dict = {}
+    managers_by_name = _roster(plan, inputs, base, sources)
+    quotas, targets = (_amounts(plan, calendar, kind, inputs, base, sources) for kind in ("quotas", "targets"))
+    return managers_by_name, quotas, targets, sources
+
+
+def _amounts(plan: CheckedPlan, calendar: PlanCalendar, kind: str, inputs: RunInputs, base: Path | None,
+             sources: dict) -> PayeeAmounts | None:
+    spec, source = _table_source(plan, kind, inputs, base)
+    if spec is None:
+        return None
+    data = load_reference(spec, source, plan.path)
+    sources[kind] = data
+    return payee_amounts(data, calendar)
+
+
+def _roster(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> dict[str, str]:
+    if not plan.transactions.rollup:
+        return {}
+    spec, source = _table_source(plan, "roster", inputs, base)
+    data = load_reference(spec, source, plan.path)
+    sources["roster"] = data
+    return roster_managers(data)
