@@ -94,14 +94,14 @@ class Result:
     @cached_property
     def _inputs(self) -> list:
         """The inputs' records (absolute paths), each file hashed once for the run id and the manifest."""
-        from spmlang.ledger.manifest import input_records
+        from spmlang.report.manifest import input_records
 
         return input_records(self.payout.run.sources, None)
 
     @cached_property
     def run_id(self) -> str:
         """A hash of the plan, the content of every input and the options: the same run, the same id."""
-        from spmlang.ledger.build import run_id
+        from spmlang.report.ledger import run_id
 
         inputs = {r.name: {"kind": r.kind, "rows": r.rows, "sha256": r.sha256} for r in self._inputs}
         return run_id(self.payout, inputs, self.options)
@@ -114,13 +114,13 @@ class Result:
     @cached_property
     def ledger(self) -> "pa.Table":
         """Every ledger line, in order: payee, period, then the line's place in the period."""
-        from spmlang.ledger.build import build_ledger, public
+        from spmlang.report.ledger import build_ledger, public
 
         return public(build_ledger(self.payout, self.run_id))
 
     def totals(self) -> "pa.Table":
         """Payout per payee, period and component."""
-        from spmlang.ledger.summary import totals_table
+        from spmlang.report.summary import totals_table
 
         return totals_table(self.payout)
 
@@ -129,7 +129,7 @@ class Result:
 
         Unless the ledger was written (or built) already, this pays the run for its totals; ``progress``, if
         given, hears of it as in :meth:`Plan.run`."""
-        from spmlang.ledger.summary import summarize
+        from spmlang.report.summary import summarize
 
         self.payout.totalled(progress)
         return summarize(self.payout)
@@ -139,7 +139,7 @@ class Result:
 
         Print it, or call ``.to_dict()`` for the same as data.
         """
-        from spmlang.ledger.explain import explain
+        from spmlang.report.explain import explain
 
         return explain(self.payout, self.ledger, payee, period, txn)
 
@@ -149,7 +149,7 @@ class Result:
         Each prints in a terminal, and has ``to_html()`` and ``to_csv()``. ``progress`` is called as in
         :meth:`Plan.run`, once per payee.
         """
-        from spmlang.ledger.statement import build_statements
+        from spmlang.report.statements import build_statements
 
         self._check_payees(payees)
         return build_statements(self.payout, self.ledger, self.run_id, payees, periods, progress)
@@ -159,7 +159,7 @@ class Result:
         """Write the statements (as :meth:`statements` makes them) into ``folder``: ``<payee>/<period>.html``
         and ``.csv``, and an ``index.html`` linking them all, each file written whole. Each statement is made
         and written in turn, never all held at once. Returns the files written."""
-        from spmlang.ledger.statement import iter_statements, write_statements
+        from spmlang.report.statements import iter_statements, write_statements
 
         self._check_payees(payees)
         made = iter_statements(self.payout, self.ledger, self.run_id, payees, periods, progress,
@@ -221,9 +221,9 @@ class Result:
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
         from spmlang.files import write_text
-        from spmlang.ledger.build import LEDGER_SCHEMA, ledger_chunks
-        from spmlang.ledger.io import write_chunks, write_table
-        from spmlang.ledger.manifest import FileRecord, manifest_path, relative
+        from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
+        from spmlang.report.files import write_chunks, write_table
+        from spmlang.report.manifest import FileRecord, manifest_path, relative
 
         # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
         ledger = write_chunks(ledger_chunks(self.payout, self.run_id, progress), path, LEDGER_SCHEMA)
@@ -243,7 +243,7 @@ class Result:
     def manifest(self, base: str | Path | None = None):
         """The run manifest (paths relative to ``base``): plan, inputs, options, run id, row accounting."""
         from spmlang import __version__
-        from spmlang.ledger.manifest import PlanRecord, RunManifest, relative
+        from spmlang.report.manifest import PlanRecord, RunManifest, relative
 
         plan = self.payout.run.plan
         plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), base)

@@ -299,7 +299,7 @@ def run(
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
     with handled():
-        from spmlang.ledger.io import writable
+        from spmlang.report.files import writable
 
         for path in (output, rejects):  # a wrong extension is found before the run, not after it
             if path is not None:
@@ -312,13 +312,13 @@ def run(
         if summary is not None:
             out.print(summary)
         if written is not None:
-            from spmlang.ledger.manifest import manifest_path
+            from spmlang.report.manifest import manifest_path
 
             if not quiet:
                 out.print(f"wrote {written} ({result.line_count:,} lines) and {manifest_path(written)}",
                           markup=False)
         if rejects is not None:
-            from spmlang.ledger.io import write_table
+            from spmlang.report.files import write_table
 
             if output is None:
                 write_table(result.rejects, rejects)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from spmlang.api import Plan, Result, loads
 from spmlang.diagnostics import InputError, UsageError
-from spmlang.ledger.explain import money
+from spmlang.figures import money, signed_money
 from spmlang.syntax import ast
 from spmlang.syntax.format import strip_positions
 from spmlang.visible import visible
@@ -98,12 +98,12 @@ class PlanDiff:
                  f"(version {self.new_version})", "",
                  f"{'component'.ljust(width)}  {'old':>15}  {'new':>15}  {'change':>15}"]
         for c in self.components + [total]:
-            lines.append(f"{visible(c.name).ljust(width)}  {money(c.old):>15}  {money(c.new):>15}  {_signed(c.change):>15}")
+            lines.append(f"{visible(c.name).ljust(width)}  {money(c.old):>15}  {money(c.new):>15}  {signed_money(c.change):>15}")
         lines[-1] += self._percent()
         lines += ["", self._payee_summary()]
         for label, group in (("gain", self.gainers), ("lose", self.losers)):
             for p in group[:20]:
-                lines.append(f"  {label} {visible(p.name)}: {money(p.old)} -> {money(p.new)} ({_signed(p.change)})")
+                lines.append(f"  {label} {visible(p.name)}: {money(p.old)} -> {money(p.new)} ({signed_money(p.change)})")
             if len(group) > 20:
                 lines.append(f"  ... and {len(group) - 20} more who {label}")
         lines += ["", "clauses that changed:" if self.clauses else "no clause changed"]
@@ -120,17 +120,17 @@ class PlanDiff:
 
     def to_markdown(self) -> str:
         total = self.total
-        lines = [f"### Cost of this plan change: {_signed(total.change)}{self._percent()}", "",
+        lines = [f"### Cost of this plan change: {signed_money(total.change)}{self._percent()}", "",
                  f"`{self.old}` (version {self.old_version}) → `{self.new}` (version {self.new_version})", "",
                  "| component | before | after | change |", "|---|---:|---:|---:|"]
         for c in self.components:
-            lines.append(f"| {visible(c.name)} | {money(c.old)} | {money(c.new)} | {_signed(c.change)} |")
-        lines.append(f"| **total** | **{money(total.old)}** | **{money(total.new)}** | **{_signed(total.change)}** |")
+            lines.append(f"| {visible(c.name)} | {money(c.old)} | {money(c.new)} | {signed_money(c.change)} |")
+        lines.append(f"| **total** | **{money(total.old)}** | **{money(total.new)}** | **{signed_money(total.change)}** |")
         lines += ["", f"**{self._payee_summary()}**"]
         movers = self.gainers[:10] + self.losers[:10]
         if movers:
             lines += ["", "| payee | before | after | change |", "|---|---:|---:|---:|"]
-            lines += [f"| {visible(p.name)} | {money(p.old)} | {money(p.new)} | {_signed(p.change)} |" for p in movers]
+            lines += [f"| {visible(p.name)} | {money(p.old)} | {money(p.new)} | {signed_money(p.change)} |" for p in movers]
         if self.clauses:
             lines += ["", "<details><summary>Clauses that changed</summary>", ""]
             for clause in self.clauses:
@@ -141,10 +141,6 @@ class PlanDiff:
         if self.rows[0] != self.rows[1]:
             lines += ["", f"Rows credited: {self.rows[0]:,} → {self.rows[1]:,}"]
         return "\n".join(lines) + "\n"
-
-
-def _signed(value: Decimal) -> str:
-    return ("+" if value > 0 else "") + money(value)
 
 
 # ---------------------------------------------------------------------- loading plans

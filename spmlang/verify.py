@@ -18,7 +18,7 @@ from typing import Iterable
 
 from spmlang.diagnostics import InputError, UsageError
 from spmlang.hashing import sha256_file
-from spmlang.ledger.manifest import RunManifest, manifest_path
+from spmlang.report.manifest import RunManifest, manifest_path
 from spmlang.visible import visible
 
 SPECIAL_INPUTS = ("quotas", "targets", "roster")
@@ -116,8 +116,8 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     # folder), but it is one of the run's options, and so part of the run id. A run that read no file outside is
     # the same run, with the same ledger, either way.
     rerun.options["allow_outside_paths"] = bool(manifest.options.get("allow_outside_paths"))
-    from spmlang.ledger.build import LEDGER_SCHEMA, ledger_chunks
-    from spmlang.ledger.io import write_chunks
+    from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
+    from spmlang.report.files import write_chunks
 
     with tempfile.TemporaryDirectory() as folder:
         again = write_chunks(ledger_chunks(rerun.payout, rerun.run_id), Path(folder) /
@@ -193,7 +193,7 @@ def _read_ledger(path: Path) -> list[dict]:
             import pyarrow as pa
             import pyarrow.csv as pacsv
 
-            from spmlang.ledger.io import from_spreadsheet_text
+            from spmlang.report.files import from_spreadsheet_text
 
             types = {"payee": pa.string(), "period": pa.string(), "amount": pa.string()}
             rows = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(

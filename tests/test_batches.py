@@ -65,7 +65,7 @@ def test_labels_keep_only_the_names_used():
 
 
 def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_encodes_each_column_for_its_values(monkeypatch, tmp_path):
-    from spmlang.ledger.build import LEDGER_SCHEMA
+    from spmlang.report.ledger import LEDGER_SCHEMA
 
     monkeypatch.setattr(calculator, "BATCH_ROWS", 25)
     result = run_example(CRM_ARGS, workers=1)
@@ -90,7 +90,7 @@ def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_encodes_each_co
 def test_a_parquet_ledger_stores_the_columns_every_line_has_as_required(tmp_path):
     """Lines without a transaction (true-ups, caps) leave credit, txn and date empty; every line has a payee,
     an amount, an explanation and a clause, and the file says so (no definition levels for them)."""
-    from spmlang.ledger.build import ALWAYS
+    from spmlang.report.ledger import ALWAYS
 
     result = run_example(CRM_ARGS, workers=1)
     path = result.write(tmp_path / "ledger.parquet")
@@ -105,7 +105,7 @@ def test_a_parquet_ledger_stores_the_columns_every_line_has_as_required(tmp_path
 
 
 def test_a_ledger_line_without_a_value_every_line_has_is_a_defect_said_as_such():
-    from spmlang.ledger.build import build_ledger
+    from spmlang.report.ledger import build_ledger
 
     result = run_example(CRM_ARGS, workers=1)
     output = result.payout
@@ -120,7 +120,7 @@ def test_json_ledgers_are_written_a_chunk_at_a_time_laid_out_as_json_dump(tmp_pa
     import json
     from decimal import Decimal
 
-    from spmlang.ledger.io import write_chunks
+    from spmlang.report.files import write_chunks
 
     schema = pa.schema([("n", pa.int64()), ("amount", pa.decimal128(18, 2)), ("day", pa.date32()),
                         ("text", pa.string())])

@@ -111,7 +111,7 @@ component c { rate 10% }
 
     deals = pa.table({"id": ["1", "2"], "rep": ["../<b>eve</b>", "bob"], "day": ["2027-01-02", "2027-01-03"],
                       "amount": ["100", "200"]})
-    from spmlang.ledger.statement import write_statements
+    from spmlang.report.statements import write_statements
 
     written = write_statements(plan.run(deals).statements(), tmp_path)
     assert all(tmp_path in path.parents for path in written)
@@ -127,7 +127,7 @@ def test_statements_stopped_midway_leave_whole_files_and_the_previous_index(tmp_
 
     from conftest import AE_ARGS, ROOT
 
-    from spmlang.ledger import statement as module
+    from spmlang.report import statements as module
 
     given = dict(zip(AE_ARGS[1::2], AE_ARGS[2::2]))
     result = spmlang.load(ROOT / AE_ARGS[0]).run(ROOT / given["--deals"], quotas=ROOT / given["--quotas"],
@@ -210,7 +210,7 @@ def test_every_tiered_explanation_is_of_its_own_line(tmp_path):
 
 
 def test_statements_written_from_a_run_are_made_one_payee_at_a_time_and_match_those_listed(tmp_path, monkeypatch):
-    from spmlang.ledger import statement as module
+    from spmlang.report import statements as module
 
     result = spmlang.load(EXAMPLES / "plans" / "account_executive.spm").run(
         EXAMPLES / "data" / "ae_deals.csv", quotas=EXAMPLES / "data" / "ae_quotas.csv",
@@ -261,7 +261,7 @@ def _deals(*rows):
 
 
 def test_explain_writes_rates_to_four_decimals_and_amounts_with_thousands_separators():
-    from spmlang.ledger.render import explanation_renderable, plain_text
+    from spmlang.report.render.terminal import explanation_renderable, plain_text
 
     result = spmlang.loads(FIGURES, "p.spm").run(_deals(("A", "ann", "2027-01-02", "3000")))
     trail = result.explain("ann")
@@ -293,7 +293,7 @@ def test_compile_explain_writes_rates_to_four_decimals():
 
 def test_explain_measures_tiers_on_row_credit_on_the_row_alone():
     # S4: E2's 25,000 is sliced from 0 (10,000 at 2% + 15,000 at 4%), not from the 8,000 of E1 before it.
-    from spmlang.ledger.render import explanation_renderable, plain_text
+    from spmlang.report.render.terminal import explanation_renderable, plain_text
 
     result = run_scenario("s04_deal_size_tiers", "s04.csv")
     trail = result.explain("erin", txn="E2")

@@ -124,7 +124,7 @@ def test_joining_text_keeps_rows_where_every_part_is_empty():
                 min_size=1, max_size=40), st.data())
 def test_ledger_ratios_are_six_decimal_rounding_of_the_values_shown(values, data):
     # empty where not valid or not a number; infinities and huge values held to +-4e12
-    from spmlang.ledger.build import _ratio
+    from spmlang.report.ledger import _ratio
 
     valid = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))))
     got = _ratio(np.array(values, dtype=np.float64), valid).to_pylist()

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 
 import spmlang
-from spmlang.ledger.explain import money
-from spmlang.ledger.render import Sheet, plain_text, summary_renderable
-from spmlang.ledger.summary import Summary, SummaryRow, cents_text
+from spmlang.figures import cents_text, money
+from spmlang.report.render.terminal import Sheet, plain_text, summary_renderable
+from spmlang.report.summary import Summary, SummaryRow
 
 AE = EXAMPLES / "plans" / "account_executive.spm"
 DEALS = EXAMPLES / "data" / "ae_deals.csv"

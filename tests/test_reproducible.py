@@ -10,7 +10,7 @@ from conftest import AE_ARGS, ROOT
 
 import spmlang
 from spmlang.hashing import sha256_file
-from spmlang.ledger.manifest import RunManifest
+from spmlang.report.manifest import RunManifest
 from spmlang.verify import verify
 
 
@@ -103,7 +103,7 @@ def test_verify_notices_a_changed_input(workspace):
 def test_verify_says_when_only_the_way_the_ledger_is_written_changed(workspace, monkeypatch):
     """A ledger written by an spm that lays the file out otherwise (here: no compression) is not the same
     bytes, but verify says every total is as recorded, rather than leaving a reader to guess at the figures."""
-    from spmlang.ledger import io
+    from spmlang.report import files as io
 
     result = spmlang.load(workspace / "examples/plans/sdr.spm").run(
         workspace / "examples/data/sdr_activities.csv", quotas=workspace / "examples/data/sdr_quotas.csv")
@@ -139,8 +139,8 @@ def test_compile_explain_prints_the_steps_with_their_clauses(spm):
 def test_an_interrupted_write_leaves_the_previous_ledger_whole_and_no_partial_file(tmp_path, suffix):
     from test_progress import ae_run
 
-    from spmlang.ledger.build import LEDGER_SCHEMA, build_ledger
-    from spmlang.ledger.io import write_chunks
+    from spmlang.report.ledger import LEDGER_SCHEMA, build_ledger
+    from spmlang.report.files import write_chunks
 
     result = ae_run()
     path = result.write(tmp_path / f"ledger{suffix}")

@@ -23,7 +23,7 @@ from spmlang.ir.plan import (
 from spmlang.diagnostics import Span
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.pay.limits import CAP_ORDER, plan_caps_in_order
-from spmlang.engine.kernels.column_text import format_money, format_number, format_percent
+from spmlang.figures import format_money, format_number, format_percent
 from spmlang.engine.read.transactions import plan_text
 from spmlang.ir.kinds import AttainmentBasis, Measure, MeasureBasis, RateKind, TableKind, TierMode
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from spmlang.diagnostics import SpmError
-from spmlang.ledger.explain import money, percent
+from spmlang.figures import money, percent
 from spmlang.syntax import ast
 from spmlang.testing.cases import TestCase, TestFileError, discover, read_cases
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.kernels.money import CENT, UNIT, units_to_decimal_array, units_to_scale
+from spmlang.figures import RATE_DECIMALS, format_money, format_number, format_percent, percent_text
 
 
 def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
@@ -151,31 +152,12 @@ def few_values(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None
     return distinct, inverse
 
 
-def _percent_text(ratio, decimals: int = 2) -> str:
-    if ratio is None or ratio != ratio:
-        return ""
-    step = 10 ** decimals
-    scaled = int(abs(ratio) * 100 * step + 0.5)
-    whole, fraction = divmod(scaled, step)
-    shown = f"{whole}.{fraction:0{decimals}d}".rstrip("0").rstrip(".")
-    return ("-" if ratio < 0 and scaled else "") + shown + "%"
-
-
-def format_number(value: float) -> str:
-    """One plain number for people, up to four decimals: 1.5 -> '1.5' (as :func:`number` writes a column)."""
-    scaled = int(abs(value) * 10000 + 0.5)
-    whole, fraction = divmod(scaled, 10000)
-    shown = f"{whole}.{fraction:04d}".rstrip("0").rstrip(".")
-    return ("-" if value < 0 and scaled else "") + shown
-
-
-RATE_DECIMALS = 4  # a rate for people: 1/6 is 16.6667%, enough to redo a line's figure to the cent
 
 
 def percent(ratio: np.ndarray, decimals: int = 2) -> pa.Array:
     """0.625 -> '62.5%' (at most ``decimals`` decimals: two for attainment, :data:`RATE_DECIMALS` for rates)."""
     ratio = np.asarray(ratio, dtype=np.float64)
-    encoded = _by_value(ratio * 100, lambda v: _percent_text(v / 100, decimals)[:-1], decimals)
+    encoded = _by_value(ratio * 100, lambda v: percent_text(v / 100, decimals)[:-1], decimals)
     return pc.binary_join_element_wise(encoded, pa.scalar("%"), "")
 
 
@@ -292,14 +274,3 @@ def pick(index: np.ndarray, labels: list[str]) -> pa.Array:
     return pc.take(options, pa.array(np.where(valid, index, 0).astype(np.int64), mask=~valid))
 
 
-def format_percent(value: Decimal) -> str:
-    """A fixed rate for people, with at most :data:`RATE_DECIMALS` decimals, half away from zero:
-    Decimal('0.125') -> '12.5%', 1/6 -> '16.6667%'."""
-    shown = (value * 100).quantize(Decimal(1).scaleb(-RATE_DECIMALS), rounding=ROUND_HALF_UP).normalize()
-    if shown == 0:
-        shown = Decimal(0)  # not '-0%'
-    return f"{shown:f}%"
-
-
-def format_money(value: Decimal) -> str:
-    return f"{value:,.2f}"

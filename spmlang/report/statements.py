@@ -19,7 +19,8 @@ from typing import Iterable, Iterator, Sized
 
 from spmlang.engine.run import Payout
 from spmlang.engine.kernels.column_text import pretty
-from spmlang.ledger.explain import CENT, LinesByPayee, TrailLine, explain, units
+from spmlang.figures import CENT
+from spmlang.report.explain import LinesByPayee, TrailLine, explain, units
 from spmlang.files import make_folder, write_text
 from spmlang.progress import Report, tracked
 
@@ -72,8 +73,8 @@ class Statement:
 
     def to_csv(self) -> str:
         """The statement as CSV; a text cell a spreadsheet would read as a formula starts with a quote
-        (see :func:`spmlang.ledger.io.spreadsheet_text`)."""
-        from spmlang.ledger.io import spreadsheet_text as text
+        (see :func:`spmlang.report.files.spreadsheet_text`)."""
+        from spmlang.report.files import spreadsheet_text as text
 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -88,12 +89,12 @@ class Statement:
         return buffer.getvalue()
 
     def to_html(self) -> str:
-        from spmlang.ledger.statement_html import statement_html
+        from spmlang.report.render.html import statement_html
 
         return statement_html(self)
 
     def __rich__(self):
-        from spmlang.ledger.render import statement_renderable
+        from spmlang.report.render.terminal import statement_renderable
 
         return statement_renderable(self)
 
@@ -173,7 +174,7 @@ def write_statements(statements: Iterable[Statement], folder: Path, progress: Re
             write_text(path, content)  # whole or not at all
             written.append(path)
         index.append((replace(statement, earnings=[], adjustments=[]), f"{name}/{slug(statement.period)}.html"))
-    from spmlang.ledger.statement_html import index_html
+    from spmlang.report.render.html import index_html
 
     index_path = folder / "index.html"
     write_text(index_path, index_html(index))  # last: until then, the index of the statements before

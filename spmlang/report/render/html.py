@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
-from spmlang.ledger.explain import money, percent
+from spmlang.figures import money, percent
 
 STYLE = """
 :root { color-scheme: light; }

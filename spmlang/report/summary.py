@@ -10,8 +10,8 @@ import pyarrow as pa
 from spmlang.engine.run import Payout
 from spmlang.engine.credit.rows import DIRECT
 from spmlang.engine.kernels.money import cents_to_decimal_array, units_to_cents, units_to_decimal_array
+from spmlang.figures import reason_text, units_text
 
-MAX_SHOWN = 60  # payee-periods shown at a terminal
 
 
 def totals_table(payout: Payout) -> pa.Table:
@@ -90,13 +90,13 @@ class Summary:
         return pa.table(data)
 
     def __rich_console__(self, console, options):
-        from spmlang.ledger.render import summary_renderable
+        from spmlang.report.render.terminal import MAX_SHOWN, summary_renderable
 
         # A person at a terminal (or a notebook) reads the largest payee-periods; a pipe or a file gets every one.
         yield summary_renderable(self, MAX_SHOWN if console.is_terminal or console.is_jupyter else None)
 
     def __str__(self) -> str:
-        from spmlang.ledger.render import render_text
+        from spmlang.report.render.terminal import render_text
 
         return render_text(self)
 
@@ -130,20 +130,6 @@ def summarize(payout: Payout) -> Summary:
                    [c.name for c in payout.run.plan.components], rows, payout.run.accounting.counts(),
                    payout.run.plan.transactions.credit_type.value != "money", inputs, payout.run.accounting.first_messages(),
                    [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in payout.run.unpaid()])
-
-
-def cents_text(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d}"
-
-
-def units_text(units: int) -> str:
-    return cents_text(int(units_to_cents(np.array([units]))[0]))
-
-
-def reason_text(reason: str) -> str:
-    """A reject reason as people read it: ``outside_year`` -> ``outside year``."""
-    return reason.replace("_", " ")
 
 
 def _were(count: int) -> str:

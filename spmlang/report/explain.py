@@ -19,11 +19,10 @@ from spmlang.diagnostics import UsageError, did_you_mean
 from spmlang.engine.run import Payout
 from spmlang.engine.pay.earnings import RowBasis, TierFunction
 from spmlang.engine.kernels.money import UNIT
+from spmlang.figures import CENT, UPLIFT, money, percent, to_cents
 from spmlang.engine.kernels.column_text import pretty
 
-CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
-UPLIFT = "uplift on earlier credit"
 
 
 def units(value) -> Decimal:
@@ -34,22 +33,6 @@ def micro(value: Decimal) -> Decimal:
     """A figure the engine computes in millionths of the currency (1/6 of 2,000 is 333.333333), half away
     from zero."""
     return value.quantize(MICRO, rounding=ROUND_HALF_UP)
-
-
-def to_cents(value: Decimal) -> Decimal:
-    """An amount with its two decimals where it is whole cents (8000 -> 8000.00), else exact."""
-    return value.quantize(CENT) if value == value.quantize(CENT) else value
-
-
-def money(value: Decimal | None) -> str:
-    return "" if value is None else f"{to_cents(value):,}"
-
-
-def percent(ratio: Decimal | None) -> str:
-    if ratio is None:
-        return ""
-    shown = (ratio * 100).quantize(Decimal("0.01")).normalize()
-    return f"{shown:f}%"
 
 
 @dataclass
@@ -130,7 +113,7 @@ class Explanation:
         return data
 
     def __rich__(self):
-        from spmlang.ledger.render import explanation_renderable
+        from spmlang.report.render.terminal import explanation_renderable
 
         return explanation_renderable(self)
 

@@ -9,6 +9,7 @@ import io
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.cells import cell_len
@@ -16,7 +17,12 @@ from rich.console import Console, ConsoleOptions, Group
 from rich.table import Table
 from rich.text import Text
 
-from spmlang.ledger.summary import MAX_SHOWN, Summary, cents_text, reason_text, units_text
+from spmlang.figures import UPLIFT, cents_text, money, percent, reason_text, units_text
+
+if TYPE_CHECKING:
+    from spmlang.report.summary import Summary
+
+MAX_SHOWN = 60  # payee-periods shown at a terminal
 from spmlang.visible import visible
 
 
@@ -204,7 +210,6 @@ def plain_text(renderable, width: int) -> str:
 
 def explanation_renderable(explanation):
     """The calculation trail of a payee, as a person reads it."""
-    from spmlang.ledger.explain import money, percent
 
     parts = [Text(f"{visible(explanation.payee)} — {visible(explanation.plan)} (version "
                   f"{visible(explanation.version)}, plan sha256 {explanation.plan_hash[:12]})", style="bold")]
@@ -224,7 +229,6 @@ def explanation_renderable(explanation):
 
 
 def _trail_line(line) -> Text:
-    from spmlang.ledger.explain import UPLIFT, money, percent
 
     what = "  ".join(visible(x) for x in (line.txn or "—", line.date or "", line.component or "(no component)",
                                           line.kind) if x)
@@ -257,7 +261,6 @@ def _trail_line(line) -> Text:
 
 def statement_renderable(statement):
     """One pay statement in the terminal."""
-    from spmlang.ledger.explain import money, percent
 
     s = statement
     head = Text(f"{visible(s.payee)} — {s.period} ({s.period_start} to {s.period_end})\n", style="bold")
