@@ -9,7 +9,7 @@
 from spmlang.api import Plan, Result, load, loads
 from spmlang.diagnostics import AmountTooLarge, Diagnostic, InputError, OutputError, PlanError, SpmError, UsageError
 
-__version__ = "0.1.0"
+from spmlang.version import __version__
 
 __all__ = ["AmountTooLarge", "Diagnostic", "InputError", "OutputError", "Plan", "PlanError", "Result", "SpmError", "UsageError", "load",
            "loads", "__version__"]

@@ -242,7 +242,7 @@ class Result:
 
     def manifest(self, base: str | Path | None = None):
         """The run manifest (paths relative to ``base``): plan, inputs, options, run id, row accounting."""
-        from spmlang import __version__
+        from spmlang.version import __version__
         from spmlang.report.manifest import PlanRecord, RunManifest, relative
 
         plan = self.payout.run.plan

@@ -85,7 +85,7 @@ def _internal_error(error: BaseException) -> None:
     """Say that spm has a bug, in one line, and how to report it; the traceback only when asked for."""
     import traceback
 
-    from spmlang import __version__
+    from spmlang.version import __version__
 
     if _debugging():
         err.print("".join(traceback.format_exception(error)).rstrip(), markup=False, highlight=False)

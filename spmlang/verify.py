@@ -127,7 +127,7 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     if rerun.run_id != manifest.run_id and not result.findings:
         result.findings.append("the run id differs")
     if not result.identical:
-        from spmlang import __version__
+        from spmlang.version import __version__
 
         engine_only = not result.findings
         if engine_only:

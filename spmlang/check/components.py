@@ -29,6 +29,7 @@ from spmlang.ir.plan import (
 )
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.syntax import ast
+from spmlang.syntax.words import CAP_SCOPES, FREQUENCY_UNIT
 
 if TYPE_CHECKING:
     from spmlang.check.checker import Checker
@@ -39,8 +40,6 @@ BASIS = {("attainment",): "attainment", ("credit",): "credit", ("row", "credit")
 BASIS_TEXT = {"attainment": "attainment", "credit": "credit", "row": "row credit"}
 # Words that mean "each row" in a basis (`on deal credit`): a hint may suggest `row credit` for them.
 ROW_WORDS = ("row", "rows", "deal", "transaction")
-CAP_SCOPES = {"row": "row", "deal": "row", "transaction": "row", "period": "period", "year": "year"}
-FREQUENCY_UNIT = {"monthly": "month", "quarterly": "quarter", "half_yearly": "half", "yearly": "year"}
 
 
 class ComponentChecker:

@@ -55,7 +55,7 @@ def _rate_of(rate: str, after: str) -> str | None:
 
 
 def _cap_per(words: list[str], after: str) -> str | None:
-    from spmlang.check.components import CAP_SCOPES, FREQUENCY_UNIT  # here: the checker imports the parser
+    from spmlang.syntax.words import CAP_SCOPES, FREQUENCY_UNIT
 
     scopes = set(CAP_SCOPES) | set(FREQUENCY_UNIT.values())
     first = words[words.index("per") + 1:][:1]
