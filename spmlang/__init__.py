@@ -8,7 +8,6 @@
 
 from spmlang.api import Plan, Result, load, loads
 from spmlang.diagnostics import AmountTooLarge, Diagnostic, InputError, OutputError, PlanError, SpmError, UsageError
-
 from spmlang.version import __version__
 
 __all__ = ["AmountTooLarge", "Diagnostic", "InputError", "OutputError", "Plan", "PlanError", "Result", "SpmError", "UsageError", "load",

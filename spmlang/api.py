@@ -61,7 +61,7 @@ class Plan:
 
     def run(self, deals=None, *, quotas=None, targets=None, roster=None, tables: dict | None = None,
             strict: bool = False, allow_outside_paths: bool = False, progress=None,
-            workers: int | None = None) -> "Result":
+            workers: int | None = None) -> Result:
         """Pay the plan's payees from ``deals``.
 
         Every input may be a path (parquet, CSV, Arrow, JSON lines), a pyarrow
@@ -112,13 +112,13 @@ class Result:
         return self.payout.line_count
 
     @cached_property
-    def ledger(self) -> "pa.Table":
+    def ledger(self) -> pa.Table:
         """Every ledger line, in order: payee, period, then the line's place in the period."""
         from spmlang.report.ledger import build_ledger, public
 
         return public(build_ledger(self.payout, self.run_id))
 
-    def totals(self) -> "pa.Table":
+    def totals(self) -> pa.Table:
         """Payout per payee, period and component."""
         from spmlang.report.summary import totals_table
 
@@ -176,12 +176,12 @@ class Result:
                 raise UsageError(f"no payee '{payee}' in this run" + (f"; {hint}" if hint else ""))
 
     @property
-    def rejects(self) -> "pa.Table":
+    def rejects(self) -> pa.Table:
         """The input rows that were rejected, each with its reason."""
         return self.payout.run.accounting.rejects(self.payout.run.transactions.keys())
 
     @property
-    def unpaid(self) -> "pa.Table":
+    def unpaid(self) -> pa.Table:
         """Credit rows a component could not pay (a lookup key not in its table, an empty rate): the input row,
         its key, the payee, the component, the reason and the message. The transaction is credited and the other
         components pay it; the ledger has a zero line for each saying why."""
@@ -207,7 +207,7 @@ class Result:
         return pa.concat_tables(parts).sort_by("row")  # stable: by row, then the components in plan order
 
     @property
-    def excluded(self) -> "pa.Table":
+    def excluded(self) -> pa.Table:
         """The input rows the plan's filters excluded, each with the filter's name."""
         return self.payout.run.accounting.excluded(self.payout.run.transactions.keys())
 
@@ -221,8 +221,8 @@ class Result:
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
         from spmlang.files import write_text
-        from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
         from spmlang.report.files import write_chunks, write_table
+        from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
         from spmlang.report.manifest import FileRecord, manifest_path, relative
 
         # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
@@ -242,8 +242,8 @@ class Result:
 
     def manifest(self, base: str | Path | None = None):
         """The run manifest (paths relative to ``base``): plan, inputs, options, run id, row accounting."""
-        from spmlang.version import __version__
         from spmlang.report.manifest import PlanRecord, RunManifest, relative
+        from spmlang.version import __version__
 
         plan = self.payout.run.plan
         plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), base)

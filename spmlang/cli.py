@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List, Optional
 
 import typer
 from rich.console import Console
@@ -145,7 +145,7 @@ CHECK_FORMATS = ("text", "json", "github")
 
 @app.command()
 def check(
-    plans: List[Path] = typer.Argument(..., metavar="PLANS", help="Plan files (.spm) and test files (.test.spm) to check.",
+    plans: list[Path] = typer.Argument(..., metavar="PLANS", help="Plan files (.spm) and test files (.test.spm) to check.",
                                        show_default=False),
     output_format: str = typer.Option("text", "--format", metavar="FORMAT", help="text; json (one object per file); github "
                                       "(GitHub Actions annotations)."),
@@ -283,18 +283,18 @@ def _progress(quiet: bool) -> Iterator:
 @app.command()
 def run(
     plan: Path = PLAN_ARGUMENT,
-    deals: Optional[Path] = DEALS,
-    quotas: Optional[Path] = QUOTAS,
-    targets: Optional[Path] = TARGETS,
-    roster: Optional[Path] = ROSTER,
-    table: List[str] = TABLE,
-    output: Optional[Path] = typer.Option(None, "--out", metavar="PATH", help="Write the ledger (.parquet, .csv, .json, .jsonl) "
+    deals: Path | None = DEALS,
+    quotas: Path | None = QUOTAS,
+    targets: Path | None = TARGETS,
+    roster: Path | None = ROSTER,
+    table: list[str] = TABLE,
+    output: Path | None = typer.Option(None, "--out", metavar="PATH", help="Write the ledger (.parquet, .csv, .json, .jsonl) "
                                           "and its manifest beside it."),
-    rejects: Optional[Path] = typer.Option(None, "--rejects", metavar="PATH", help="Write rejected input rows with reasons."),
+    rejects: Path | None = typer.Option(None, "--rejects", metavar="PATH", help="Write rejected input rows with reasons."),
     strict: bool = STRICT,
     allow_outside_paths: bool = OUTSIDE,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
-    workers: Optional[int] = typer.Option(None, "--workers", metavar="N", min=1,
+    workers: int | None = typer.Option(None, "--workers", metavar="N", min=1,
                                           help="Processes that pay a large run (default: every core; 1: one)."),
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
@@ -334,14 +334,14 @@ def run(
 def explain(
     plan: Path = PLAN_ARGUMENT,
     payee: str = typer.Option(..., "--payee", metavar="PAYEE", help="Whose pay to explain."),
-    period: Optional[str] = typer.Option(None, "--period", metavar="PERIOD", help="Only this period, e.g. 2027-Q1."),
-    txn: Optional[str] = typer.Option(None, "--txn", metavar="KEY", help="Only the lines of this transaction."),
+    period: str | None = typer.Option(None, "--period", metavar="PERIOD", help="Only this period, e.g. 2027-Q1."),
+    txn: str | None = typer.Option(None, "--txn", metavar="KEY", help="Only the lines of this transaction."),
     output_format: str = typer.Option("text", "--format", metavar="FORMAT", help="text or json."),
-    deals: Optional[Path] = DEALS,
-    quotas: Optional[Path] = QUOTAS,
-    targets: Optional[Path] = TARGETS,
-    roster: Optional[Path] = ROSTER,
-    table: List[str] = TABLE,
+    deals: Path | None = DEALS,
+    quotas: Path | None = QUOTAS,
+    targets: Path | None = TARGETS,
+    roster: Path | None = ROSTER,
+    table: list[str] = TABLE,
     strict: bool = STRICT,
     allow_outside_paths: bool = OUTSIDE,
 ) -> None:
@@ -363,15 +363,15 @@ def explain(
 @app.command()
 def statement(
     plan: Path = PLAN_ARGUMENT,
-    payee: List[str] = typer.Option([], "--payee", metavar="PAYEE", help="Only these payees (repeatable)."),
-    period: List[str] = typer.Option([], "--period", metavar="PERIOD", help="Only these periods (repeatable)."),
-    output: Optional[Path] = typer.Option(None, "--out", metavar="FOLDER", help="A folder: one HTML and one CSV statement per payee "
+    payee: list[str] = typer.Option([], "--payee", metavar="PAYEE", help="Only these payees (repeatable)."),
+    period: list[str] = typer.Option([], "--period", metavar="PERIOD", help="Only these periods (repeatable)."),
+    output: Path | None = typer.Option(None, "--out", metavar="FOLDER", help="A folder: one HTML and one CSV statement per payee "
                                           "and period, and an index.html."),
-    deals: Optional[Path] = DEALS,
-    quotas: Optional[Path] = QUOTAS,
-    targets: Optional[Path] = TARGETS,
-    roster: Optional[Path] = ROSTER,
-    table: List[str] = TABLE,
+    deals: Path | None = DEALS,
+    quotas: Path | None = QUOTAS,
+    targets: Path | None = TARGETS,
+    roster: Path | None = ROSTER,
+    table: list[str] = TABLE,
     strict: bool = STRICT,
     allow_outside_paths: bool = OUTSIDE,
 ) -> None:
@@ -407,9 +407,9 @@ def statement(
 
 @app.command(name="test")
 def test_plans(
-    paths: List[Path] = typer.Argument(None, metavar="PATHS", help="Test files, plan files or folders (default: the current folder).",
+    paths: list[Path] = typer.Argument(None, metavar="PATHS", help="Test files, plan files or folders (default: the current folder).",
                                        show_default=False),
-    junit: Optional[Path] = typer.Option(None, "--junit", metavar="PATH", help="Also write the results as JUnit XML."),
+    junit: Path | None = typer.Option(None, "--junit", metavar="PATH", help="Also write the results as JUnit XML."),
 ) -> None:
     """Run the tests written in the language (plan.test.spm files and test blocks in plans)."""
     import time
@@ -434,7 +434,7 @@ def test_plans(
 
 @app.command(name="fmt")
 def fmt_plans(
-    paths: List[Path] = typer.Argument(None, metavar="PATHS", help="Plan and test files, or folders (default: the current folder).",
+    paths: list[Path] = typer.Argument(None, metavar="PATHS", help="Plan and test files, or folders (default: the current folder).",
                                        show_default=False),
     check_only: bool = typer.Option(False, "--check", help="Change nothing: print a diff and exit 1 if a file is "
                                     "not formatted."),
@@ -485,13 +485,13 @@ def diff_command(
     old: str = typer.Argument(..., metavar="OLD", help="The plan before: a file, or REV:path from git (HEAD~1:plans/ae.spm).",
                               show_default=False),
     new: str = typer.Argument(..., metavar="NEW", help="The plan after: a file, or REV:path.", show_default=False),
-    deals: Optional[Path] = DEALS,
-    quotas: Optional[Path] = QUOTAS,
-    targets: Optional[Path] = TARGETS,
-    roster: Optional[Path] = ROSTER,
-    table: List[str] = TABLE,
+    deals: Path | None = DEALS,
+    quotas: Path | None = QUOTAS,
+    targets: Path | None = TARGETS,
+    roster: Path | None = ROSTER,
+    table: list[str] = TABLE,
     output_format: str = typer.Option("text", "--format", metavar="FORMAT", help="text, markdown (a PR comment) or json."),
-    fail_over: Optional[str] = typer.Option(None, "--fail-over", metavar="AMOUNT", help="Exit 1 if the total payout grows by more "
+    fail_over: str | None = typer.Option(None, "--fail-over", metavar="AMOUNT", help="Exit 1 if the total payout grows by more "
                                             "than this amount, e.g. 10000 or $10,000."),
     allow_outside_paths: bool = OUTSIDE,
 ) -> None:
@@ -546,8 +546,8 @@ def compile_plan(
 
 @app.command()
 def verify(
-    ledgers: List[Path] = typer.Argument(..., metavar="LEDGERS", help="Ledger files written by spm run --out.", show_default=False),
-    roots: List[Path] = typer.Option([], "--root", metavar="DIR", help="A folder the manifests' plans and inputs may "
+    ledgers: list[Path] = typer.Argument(..., metavar="LEDGERS", help="Ledger files written by spm run --out.", show_default=False),
+    roots: list[Path] = typer.Option([], "--root", metavar="DIR", help="A folder the manifests' plans and inputs may "
                                      "be under, besides the ledger's folder and the current one (repeatable)."),
     allow_outside_paths: bool = typer.Option(False, "--allow-outside-paths", help="Let a manifest name files "
                                              "anywhere (and its plan, files outside the plan's folder)."),

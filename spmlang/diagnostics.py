@@ -8,8 +8,8 @@ each with its position, the source line, a caret under the span and a hint.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from spmlang.visible import visible
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable, Iterable, Iterator, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 Report = Callable[[str, int, int], None]
 T = TypeVar("T")
@@ -79,7 +80,7 @@ class TerminalProgress:
         self._timer = threading.Timer(delay, self._show)
         self._timer.daemon = True
 
-    def __enter__(self) -> "TerminalProgress":
+    def __enter__(self) -> TerminalProgress:
         self._timer.start()
         return self
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable
 
 from spmlang.diagnostics import InputError, UsageError
 from spmlang.hashing import sha256_file
@@ -116,8 +116,8 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     # folder), but it is one of the run's options, and so part of the run id. A run that read no file outside is
     # the same run, with the same ledger, either way.
     rerun.options["allow_outside_paths"] = bool(manifest.options.get("allow_outside_paths"))
-    from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
     from spmlang.report.files import write_chunks
+    from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
 
     with tempfile.TemporaryDirectory() as folder:
         again = write_chunks(ledger_chunks(rerun.payout, rerun.run_id), Path(folder) /

@@ -579,10 +579,10 @@ def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op
     """Conditions over columns without empty values take a shortcut (two-valued logic, no validity made);
     with unknowns, false and unknown is false and true or unknown is true. The shortcut and the full logic
     agree, whether 'known everywhere' comes as a scalar, stored once, or a full array."""
-    from spmlang.ir import expressions as ir
     from spmlang.diagnostics import Span
-    from spmlang.engine.kernels import grouping
     from spmlang.engine.evaluate import Frame, Vec, evaluate
+    from spmlang.engine.kernels import grouping
+    from spmlang.ir import expressions as ir
 
     def column(values):
         valid = np.array([v is not None for v in values])

@@ -366,10 +366,10 @@ def test_a_text_function_is_bounded_at_run_time_too():
     import numpy as np
     import pyarrow as pa
 
-    from spmlang.ir import expressions as ir
-    from spmlang.ir.expressions import Type
     from spmlang.diagnostics import Span
     from spmlang.engine.evaluate import Frame, Vec, evaluate
+    from spmlang.ir import expressions as ir
+    from spmlang.ir.expressions import Type
 
     span = Span("plan.spm", 17, 9, 17, 40)
     product = ir.Column("product", Type.TEXT, span)
@@ -418,9 +418,9 @@ def test_a_text_that_passes_the_check_stays_within_the_bound(expression, product
     import numpy as np
     import pyarrow as pa
 
+    from spmlang.engine.evaluate import Frame, Vec, evaluate
     from spmlang.ir.expressions import Type
     from spmlang.ir.text_growth import MAX_TEXT_GROWTH
-    from spmlang.engine.evaluate import Frame, Vec, evaluate
 
     text, literals = expression
     try:

@@ -289,9 +289,9 @@ def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, la
 
 
 def _convert(values, kind, fmt=None):
-    from spmlang.ir.plan import ColumnSpec
     from spmlang.diagnostics import Span
     from spmlang.engine.read.columns import convert_column
+    from spmlang.ir.plan import ColumnSpec
 
     column = convert_column(pa.array(values, pa.string()), ColumnSpec("c", kind, fmt, Span("p.spm", 1, 1, 1, 1)), "f")
     return np.asarray(column.values), np.asarray(column.valid, bool), np.asarray(column.invalid, bool)
@@ -302,8 +302,8 @@ def _convert(values, kind, fmt=None):
                                              " 2027-03-04 ", "5 March", "2027-12-31", "2028-02-29"]),
                 min_size=1, max_size=40), st.sampled_from([None, "%Y-%m-%d"]))
 def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
-    from spmlang.ir.plan import Type
     from spmlang.engine.read import columns
+    from spmlang.ir.plan import Type
 
     values = (pattern * (columns._DISTINCT_FIRST // len(pattern) + 2))[:columns._DISTINCT_FIRST + 7]
     whole = _convert(values, Type.DATE, fmt)  # read a distinct text at a time
@@ -338,8 +338,8 @@ def test_money_written_plainly_is_read_to_the_unit(amounts, with_a_dollar_sign):
 def test_a_long_column_of_many_distinct_dates_reads_each():
     import datetime as dt
 
-    from spmlang.ir.plan import Type
     from spmlang.engine.read import columns
+    from spmlang.ir.plan import Type
 
     start = dt.date(2020, 1, 1)
     texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(columns._DISTINCT_FIRST * 2)]
@@ -382,9 +382,9 @@ def test_an_amount_too_large_to_hold_says_so_and_gives_the_limit(amounts):
 
 
 def test_a_whole_amount_too_large_to_hold_says_so():
-    from spmlang.ir.plan import ColumnSpec, Type
     from spmlang.diagnostics import Span
     from spmlang.engine.read.columns import convert_column
+    from spmlang.ir.plan import ColumnSpec, Type
 
     spec = ColumnSpec("amount", Type.MONEY, None, Span("p.spm", 1, 1, 1, 1))
     column = convert_column(pa.array([4_611_686_018_427, 4_611_686_018_428, -2 ** 63], pa.int64()), spec, "f")
@@ -405,9 +405,9 @@ def test_float32_amounts_are_read_as_written_or_rejected_where_float32_has_no_ce
 
 @pytest.mark.parametrize("kind", ["number", "percent", "money"])
 def test_float32_numbers_are_the_numbers_written(kind):
-    from spmlang.ir.plan import ColumnSpec, Type
     from spmlang.diagnostics import Span
     from spmlang.engine.read.columns import convert_column
+    from spmlang.ir.plan import ColumnSpec, Type
 
     spec = ColumnSpec("c", Type(kind), None, Span("p.spm", 1, 1, 1, 1))
     values = [0.085, 0.1, 1234.56, None]

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spmlang.engine.kernels import column_text as text
 from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels.money import UNIT, cumulative_cents, to_units, units_to_cents
 
 units = st.integers(min_value=-(10 ** 15), max_value=10 ** 15)

@@ -139,8 +139,8 @@ def test_compile_explain_prints_the_steps_with_their_clauses(spm):
 def test_an_interrupted_write_leaves_the_previous_ledger_whole_and_no_partial_file(tmp_path, suffix):
     from test_progress import ae_run
 
-    from spmlang.report.ledger import LEDGER_SCHEMA, build_ledger
     from spmlang.report.files import write_chunks
+    from spmlang.report.ledger import LEDGER_SCHEMA, build_ledger
 
     result = ae_run()
     path = result.write(tmp_path / f"ledger{suffix}")

@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from spmlang.ir import expressions as ir
 from spmlang.check.components import ComponentChecker
 from spmlang.check.expressions import ExpressionChecker, Scope
+from spmlang.check.refunds import minimums_paid_on_refunds
+from spmlang.check.tables import TableChecker
+from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
+from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import COLUMN_TYPES, Type
 from spmlang.ir.plan import (
     POLICY_ACTIONS,
@@ -27,10 +30,7 @@ from spmlang.ir.plan import (
     component_needs_targets,
     components_need_quotas,
 )
-from spmlang.check.refunds import minimums_paid_on_refunds
-from spmlang.check.tables import TableChecker
 from spmlang.ir.tables import implicit_table
-from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
 from spmlang.syntax import ast
 
 FREQUENCY_WORDS = {

@@ -6,8 +6,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from spmlang.ir import expressions as ir
 from spmlang.check.expressions import Scope
+from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir.constants import constant_value, too_large, too_large_hint
 from spmlang.ir.expressions import Type
 from spmlang.ir.plan import (
@@ -27,7 +27,6 @@ from spmlang.ir.plan import (
     TierRule,
     TierTable,
 )
-from spmlang.diagnostics import Span, did_you_mean
 from spmlang.syntax import ast
 from spmlang.syntax.words import CAP_SCOPES, FREQUENCY_UNIT
 
@@ -43,7 +42,7 @@ ROW_WORDS = ("row", "rows", "deal", "transaction")
 
 
 class ComponentChecker:
-    def __init__(self, checker: "Checker", settings: Settings, source: SourceSpec, tables: dict[str, TableSpec]):
+    def __init__(self, checker: Checker, settings: Settings, source: SourceSpec, tables: dict[str, TableSpec]):
         self.c = checker
         self.settings = settings
         self.source = source

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from spmlang.diagnostics import Diagnostic, did_you_mean
 from spmlang.ir import expressions as ir
 from spmlang.ir import text_growth as texts
-from spmlang.ir.expressions import Type
 from spmlang.ir.constants import too_large, too_large_hint
+from spmlang.ir.expressions import Type
 from spmlang.ir.plan import ColumnSpec, TableSpec
-from spmlang.diagnostics import Diagnostic, did_you_mean
 from spmlang.syntax import ast
 from spmlang.syntax.parser import MAX_EXPRESSION_DEPTH
 

@@ -8,12 +8,12 @@ column it is) at zero or above.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Iterator
 
+from spmlang.diagnostics import Diagnostic
 from spmlang.ir import expressions as ir
 from spmlang.ir.plan import ComponentSpec, PayPerRowRule, SourceSpec
-from spmlang.diagnostics import Diagnostic
 
 
 def minimums_paid_on_refunds(components: tuple[ComponentSpec, ...], source: SourceSpec, text) -> list[Diagnostic]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from spmlang.ir.expressions import Type
-from spmlang.ir.constants import too_large, too_large_hint
-from spmlang.ir.plan import ColumnSpec, TableSpec
-from spmlang.ir.tables import ROLES, implicit_table, role_types
 from spmlang.diagnostics import Span, did_you_mean
+from spmlang.ir.constants import too_large, too_large_hint
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import ColumnSpec, TableSpec
+from spmlang.ir.tables import ROLES, role_types
 from spmlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ _ACCEPTS = {
 class TableChecker:
     """Checks table blocks. ``quota_type`` is the unit of credit (money, or a number for counted credit)."""
 
-    def __init__(self, checker: "Checker", quota_type: Type = Type.MONEY):
+    def __init__(self, checker: Checker, quota_type: Type = Type.MONEY):
         self.checker = checker
         self.quota_type = quota_type
 

@@ -14,8 +14,8 @@ import re
 
 import numpy as np
 
-from spmlang.ir.plan import PERIODS_PER_YEAR
 from spmlang.ir.kinds import Frequency
+from spmlang.ir.plan import PERIODS_PER_YEAR
 
 EPOCH = dt.date(1970, 1, 1)
 

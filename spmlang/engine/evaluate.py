@@ -20,13 +20,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spmlang.diagnostics import Diagnostic, PlanError
+from spmlang.engine.calendar import to_days
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.money import LIMIT, UNIT, decimal_of, decimal_to_units, in_decimals, limit_text, to_units
 from spmlang.ir import expressions as ir
 from spmlang.ir import text_growth as texts
 from spmlang.ir.expressions import Type
-from spmlang.diagnostics import Diagnostic, PlanError
-from spmlang.engine.kernels import grouping
-from spmlang.engine.calendar import to_days
-from spmlang.engine.kernels.money import LIMIT, UNIT, decimal_of, decimal_to_units, in_decimals, limit_text, to_units
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Frame:
     builtins: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)  # name -> LookupTable
     issues: list = field(default_factory=list)
-    source: "Frame | None" = None  # the rows these rows come from (credit rows: transactions); see evaluate_rows
+    source: Frame | None = None  # the rows these rows come from (credit rows: transactions); see evaluate_rows
     source_rows: np.ndarray | None = None  # each row's row in ``source``
 
     def column(self, name: str) -> Vec:

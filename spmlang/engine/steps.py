@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spmlang.diagnostics import Span
+from spmlang.engine.compile import CompiledPlan
+from spmlang.engine.pay.limits import CAP_ORDER, plan_caps_in_order
+from spmlang.engine.read.transactions import plan_text
+from spmlang.figures import format_money, format_number, format_percent
+from spmlang.ir.kinds import MeasureBasis, RateKind, TableKind, TierMode
 from spmlang.ir.plan import (
     CurveRule,
     PayOnceRule,
@@ -20,12 +26,6 @@ from spmlang.ir.plan import (
     TierTable,
     components_need_quota_basis,
 )
-from spmlang.diagnostics import Span
-from spmlang.engine.compile import CompiledPlan
-from spmlang.engine.pay.limits import CAP_ORDER, plan_caps_in_order
-from spmlang.figures import format_money, format_number, format_percent
-from spmlang.engine.read.transactions import plan_text
-from spmlang.ir.kinds import AttainmentBasis, Measure, MeasureBasis, RateKind, TableKind, TierMode
 
 
 @dataclass
@@ -65,7 +65,7 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
     for row_filter in source.filters:
         steps.append(Step(f"exclude rows failing filter {row_filter.name}: {text(row_filter.expr.span)}",
                           clause=row_filter.span))
-    steps.append(Step(f"reject rows with an empty key, date, payee or credit, or a date outside the plan year"))
+    steps.append(Step("reject rows with an empty key, date, payee or credit, or a date outside the plan year"))
     payees = [p.column + (f" with share {text(p.share.span)}" if p.share is not None else "") for p in source.payees]
     credit_steps = [f"payee: {', '.join(payees)}", f"credit = {text(source.credit.span)}"]
     if source.rollup:

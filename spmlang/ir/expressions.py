@@ -7,9 +7,10 @@ Every node knows its :class:`Type` and its span. Names are resolved (a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterator, Union
+from typing import Union
 
 from spmlang.diagnostics import Span
 
@@ -67,15 +68,15 @@ class Builtin:
 @dataclass(frozen=True, slots=True)
 class Arith:
     op: str  # + - * /
-    left: "IR"
-    right: "IR"
+    left: IR
+    right: IR
     type: Type
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
 class Negate:
-    operand: "IR"
+    operand: IR
     type: Type
     span: Span
 
@@ -83,8 +84,8 @@ class Negate:
 @dataclass(frozen=True, slots=True)
 class Comparison:
     op: str
-    left: "IR"
-    right: "IR"
+    left: IR
+    right: IR
     span: Span
     type: Type = Type.BOOL
 
@@ -92,22 +93,22 @@ class Comparison:
 @dataclass(frozen=True, slots=True)
 class Logical:
     op: str  # and | or
-    left: "IR"
-    right: "IR"
+    left: IR
+    right: IR
     span: Span
     type: Type = Type.BOOL
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
-    operand: "IR"
+    operand: IR
     span: Span
     type: Type = Type.BOOL
 
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    operand: "IR"
+    operand: IR
     values: tuple[Const, ...]
     negated: bool
     span: Span
@@ -116,16 +117,16 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Between:
-    operand: "IR"
-    low: "IR"
-    high: "IR"
+    operand: IR
+    low: IR
+    high: IR
     span: Span
     type: Type = Type.BOOL
 
 
 @dataclass(frozen=True, slots=True)
 class Missing:
-    operand: "IR"
+    operand: IR
     negated: bool
     span: Span
     type: Type = Type.BOOL
@@ -133,9 +134,9 @@ class Missing:
 
 @dataclass(frozen=True, slots=True)
 class Choose:
-    condition: "IR"
-    then: "IR"
-    otherwise: "IR"
+    condition: IR
+    then: IR
+    otherwise: IR
     type: Type
     span: Span
 
@@ -143,7 +144,7 @@ class Choose:
 @dataclass(frozen=True, slots=True)
 class TableLookup:
     table: str
-    key: "IR"
+    key: IR
     column: str
     type: Type
     span: Span
@@ -152,7 +153,7 @@ class TableLookup:
 @dataclass(frozen=True, slots=True)
 class Function:
     name: str
-    args: tuple["IR", ...]
+    args: tuple[IR, ...]
     type: Type
     span: Span
 

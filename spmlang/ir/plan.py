@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Union
 
-from spmlang.ir.expressions import IR, Type
 from spmlang.diagnostics import Diagnostic, Span
+from spmlang.ir.expressions import IR, Type
 from spmlang.ir.kinds import (
     PERIODS_PER_YEAR,
     AttainmentBasis,
@@ -190,7 +190,7 @@ class CapSpec:
     def covers_all(self) -> bool:
         return not self.components and not self.roles
 
-    def covers_role(self, role: str, components: tuple["ComponentSpec", ...]) -> bool:
+    def covers_role(self, role: str, components: tuple[ComponentSpec, ...]) -> bool:
         """Whether the cap covers any line on ``role`` credit (a component pays on one role's credit)."""
         return self.covers_all or role in self.roles or any(
             c.role == role and c.name in self.components for c in components)

@@ -16,11 +16,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 
 from spmlang.diagnostics import UsageError, did_you_mean
-from spmlang.engine.run import Payout
-from spmlang.engine.pay.earnings import RowBasis, TierFunction
-from spmlang.engine.kernels.money import UNIT
-from spmlang.figures import CENT, UPLIFT, money, percent, to_cents
 from spmlang.engine.kernels.column_text import pretty
+from spmlang.engine.kernels.money import UNIT
+from spmlang.engine.pay.earnings import RowBasis, TierFunction
+from spmlang.engine.run import Payout
+from spmlang.figures import CENT, UPLIFT, to_cents
 
 MICRO = Decimal("0.000001")
 

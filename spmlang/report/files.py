@@ -7,10 +7,10 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow as pa
 
@@ -114,7 +114,7 @@ class _JsonRecords:
                           + json.dumps(record, ensure_ascii=False, indent=1).replace("\n", "\n "))
                 self._count += 1
 
-    def __enter__(self) -> "_JsonRecords":
+    def __enter__(self) -> _JsonRecords:
         return self
 
     def __exit__(self, *exc) -> None:

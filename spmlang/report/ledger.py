@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import PurePath
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine.kernels import grouping
-from spmlang.engine.kernels import column_text as text
-from spmlang.engine.run import PaidLines, Payout
 from spmlang.engine.credit.rows import ROLE_NAMES
-from spmlang.engine.pay.lines import KINDS
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import cents_to_decimal64_array, to_units, units_to_cents, units_to_scale
+from spmlang.engine.pay.lines import KINDS
+from spmlang.engine.run import PaidLines, Payout
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 6)

@@ -58,7 +58,7 @@ class RunManifest(BaseModel):
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     @staticmethod
-    def read(path: Path) -> "RunManifest":
+    def read(path: Path) -> RunManifest:
         return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
 
 

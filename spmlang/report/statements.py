@@ -12,17 +12,17 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable, Iterator, Sized
 
-from spmlang.engine.run import Payout
 from spmlang.engine.kernels.column_text import pretty
+from spmlang.engine.run import Payout
 from spmlang.figures import CENT
-from spmlang.report.explain import LinesByPayee, TrailLine, explain, units
 from spmlang.files import make_folder, write_text
 from spmlang.progress import Report, tracked
+from spmlang.report.explain import LinesByPayee, TrailLine, explain, units
 
 ADJUSTMENT_KINDS = ("true_up", "cap", "gate", "bonus", "draw", "draw_recovery", "clawback")
 KIND_WORDS = {"earning": "earning", "spif": "SPIF", "bonus": "bonus", "true_up": "true-up", "cap": "cap",

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from spmlang.engine.run import Payout
 from spmlang.engine.credit.rows import DIRECT
-from spmlang.engine.kernels.money import cents_to_decimal_array, units_to_cents, units_to_decimal_array
+from spmlang.engine.kernels.money import cents_to_decimal_array, units_to_decimal_array
+from spmlang.engine.run import Payout
 from spmlang.figures import reason_text, units_text
-
 
 
 def totals_table(payout: Payout) -> pa.Table:

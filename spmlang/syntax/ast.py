@@ -44,7 +44,7 @@ class Ref:
 @dataclass(frozen=True, slots=True)
 class Lookup:
     table: Name
-    key: "Expr"
+    key: Expr
     column: Name | None
     span: Span
 
@@ -52,36 +52,36 @@ class Lookup:
 @dataclass(frozen=True, slots=True)
 class Call:
     function: Name
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
 class Unary:
     op: str  # "-" or "not"
-    operand: "Expr"
+    operand: Expr
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
 class Binary:
     op: str  # + - * / and or
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
 class Compare:
     op: str  # == != < <= > >=
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
 class InList:
-    operand: "Expr"
+    operand: Expr
     values: tuple[Literal, ...]
     negated: bool
     span: Span
@@ -89,24 +89,24 @@ class InList:
 
 @dataclass(frozen=True, slots=True)
 class InRange:
-    operand: "Expr"
-    low: "Expr"
-    high: "Expr"
+    operand: Expr
+    low: Expr
+    high: Expr
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
 class IsEmpty:
-    operand: "Expr"
+    operand: Expr
     negated: bool
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
 class IfExpr:
-    condition: "Expr"
-    then: "Expr"
-    otherwise: "Expr"
+    condition: Expr
+    then: Expr
+    otherwise: Expr
     span: Span
 
 

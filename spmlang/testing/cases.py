@@ -15,12 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from spmlang.api import Plan, load
+from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
 from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import TableKind
 from spmlang.ir.plan import ColumnSpec, TableSpec
 from spmlang.ir.tables import implicit_table
-from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
 from spmlang.syntax import ast, parse
-from spmlang.ir.kinds import TableKind
 
 TEST_SUFFIX = ".test.spm"
 _ACCEPTS = {

@@ -40,12 +40,12 @@ class CreditRows:
     def __len__(self) -> int:
         return int(self.txn.size)
 
-    def take(self, index) -> "CreditRows":
+    def take(self, index) -> CreditRows:
         """Some rows: an index array or a mask (copies), or a slice (views, no copy)."""
         return CreditRows(**{f.name: gather(getattr(self, f.name), index) for f in fields(self)})
 
     @staticmethod
-    def concat(parts: list["CreditRows"]) -> "CreditRows":
+    def concat(parts: list[CreditRows]) -> CreditRows:
         return CreditRows(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(CreditRows)})
 
 

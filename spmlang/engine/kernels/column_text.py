@@ -8,14 +8,13 @@ f-string per line.
 from __future__ import annotations
 
 import functools
-from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.kernels.money import CENT, UNIT, units_to_decimal_array, units_to_scale
-from spmlang.figures import RATE_DECIMALS, format_money, format_number, format_percent, percent_text
+from spmlang.figures import RATE_DECIMALS, format_number, percent_text
 
 
 def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:

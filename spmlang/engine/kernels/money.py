@@ -18,8 +18,8 @@ lines of a group always add up to its rounded total.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from spmlang import figures
 from spmlang.diagnostics import AmountTooLarge
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis
@@ -27,7 +28,7 @@ from spmlang.engine.pay.lines import END, KIND, ROW, START, Lines, TextColumn, i
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams, build_streams
 from spmlang.ir.expressions import Type
-from spmlang.ir.kinds import CapScope, LineKind, MeasureBasis, Role
+from spmlang.ir.kinds import LineKind, MeasureBasis, Role
 from spmlang.ir.plan import CapSpec, CheckedPlan, ComponentSpec, PayOnceRule
 
 
@@ -40,7 +41,7 @@ class PaidLines:
     rows: CreditRows  # the credit rows of these payees, in crediting order
     streams: Streams  # their streams (measures)
 
-    def take(self, index: np.ndarray | slice) -> "PaidLines":
+    def take(self, index: np.ndarray | slice) -> PaidLines:
         """Some of the lines (their rows and streams stay whole): an index array, or a slice (views)."""
         return PaidLines(self.lines.take(index), self.cents[index], self.rows, self.streams)
 
@@ -169,7 +170,7 @@ def _curve_top(lines: Lines, beyond: np.ndarray, spec: ComponentSpec, clause: in
     lines.amount[hit] += cut[hit]
     lines.exact[hit] += beyond[lines.row[hit]]
     top = spec.rule.curve
-    last = text.format_percent(top.xs[-1]) if top.basis is MeasureBasis.ATTAINMENT else text.format_money(top.xs[-1])
+    last = figures.format_percent(top.xs[-1]) if top.basis is MeasureBasis.ATTAINMENT else figures.format_money(top.xs[-1])
     cut_from = lines.take(hit)
     explanation = text.join(f"the payout curve is flat above {last}: ", text.exact(cut[hit]), " cut")
     return make_lines(hit.size, payee=cut_from.payee, role=cut_from.role, component=cut_from.component,

@@ -13,19 +13,12 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 
-from spmlang.ir.constants import constant_value
-from spmlang.ir.expressions import Type, columns_used
-from spmlang.ir.plan import (
-    ComponentSpec,
-    CurveRule,
-    PayOnceRule,
-    PayPerRowRule,
-    RateRule,
-    TierRule,
-)
-from spmlang.engine.kernels import grouping
-from spmlang.engine.kernels import column_text as text
+from spmlang import figures
+from spmlang.engine.credit.basis import Basis
 from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
 from spmlang.engine.pay.earnings import (
     CurveFunction,
     RowBasis,
@@ -37,12 +30,20 @@ from spmlang.engine.pay.earnings import (
     describe_row_curve,
     describe_tiers,
 )
-from spmlang.engine.evaluate import Frame, Issue, as_float, evaluate_rows, materialize, truth
 from spmlang.engine.pay.lines import TextColumn
-from spmlang.engine.credit.basis import Basis
+from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams
-from spmlang.engine.kernels.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
+from spmlang.ir.constants import constant_value
+from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import MeasureBasis, Role
+from spmlang.ir.plan import (
+    ComponentSpec,
+    CurveRule,
+    PayOnceRule,
+    PayPerRowRule,
+    RateRule,
+    TierRule,
+)
 
 
 @dataclass
@@ -55,7 +56,7 @@ class PeriodLines:
     explanation: pa.Array
 
     @staticmethod
-    def empty() -> "PeriodLines":
+    def empty() -> PeriodLines:
         return PeriodLines(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int64),
                            pa.array([], pa.string()))
 
@@ -268,10 +269,10 @@ class CompiledComponent:
         payee = streams.payee[stream]
         if rule.of_target:
             amount = scaled(basis.target_annual[payee], float(rule.amount))
-            what = text.join(text.format_percent(rule.amount), " of target ", text.amount(basis.target_annual[payee]))
+            what = text.join(figures.format_percent(rule.amount), " of target ", text.amount(basis.target_annual[payee]))
         else:
             amount = np.full(stream.size, decimal_to_units(rule.amount), dtype=np.int64)
-            what = text.constant(text.format_money(rule.amount), stream.size)
+            what = text.constant(figures.format_money(rule.amount), stream.size)
         explanation = text.join("bonus ", what, ": ", rule.condition_text, " met at the end of ",
                                 text.pick(period, labels))
         return PeriodLines(stream.astype(np.int64), period, amount, explanation)

@@ -16,11 +16,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.ir.plan import CurveSpec, TierTable
+from spmlang import figures
 from spmlang.engine.kernels import column_text as text
-from spmlang.engine.pay.lines import TextColumn
 from spmlang.engine.kernels.money import UNIT, decimal_to_units, in_decimals, scaled, to_units, within_limit
+from spmlang.engine.pay.lines import TextColumn
 from spmlang.ir.kinds import MeasureBasis, RateKind, TierMode
+from spmlang.ir.plan import CurveSpec, TierTable
 
 _BIG = np.int64(2 ** 62)
 
@@ -65,11 +66,11 @@ class TierFunction:
         self.labels = [t.label for t in table.tiers]
         if table.rate_kind is RateKind.MULTIPLIER:
             base = f"{scale_text} × " if scale_text else ""
-            self.rate_labels = [f"{base}{text.format_number(float(t.rate))}x" for t in table.tiers]
+            self.rate_labels = [f"{base}{figures.format_number(float(t.rate))}x" for t in table.tiers]
         elif table.rate_kind is RateKind.MONEY:
-            self.rate_labels = [f"{text.format_money(t.rate)} each" for t in table.tiers]
+            self.rate_labels = [f"{figures.format_money(t.rate)} each" for t in table.tiers]
         else:
-            self.rate_labels = [text.format_percent(t.rate) for t in table.tiers]
+            self.rate_labels = [figures.format_percent(t.rate) for t in table.tiers]
 
     @property
     def depends_on_basis(self) -> bool:
@@ -177,7 +178,7 @@ class CurveFunction:
         quota = np.asarray(quota, dtype=np.float64)
         return np.divide(m, quota, out=np.zeros_like(m), where=quota != 0)
 
-    def extended(self) -> "CurveFunction":
+    def extended(self) -> CurveFunction:
         """The same curve with its last slope extended: what would be paid without the flat top."""
         from dataclasses import replace
 
@@ -339,7 +340,7 @@ def _at_tier_times(tier: np.ndarray, rate_labels: list[str], labels: list[str],
     distinct, which = text.few_values(np.asarray(multiplier, dtype=np.float64).reshape(-1))
     if distinct is None:
         return None
-    times = ["" if m == 1.0 else " × " + ("" if m != m else text.format_number(m)) for m in distinct.tolist()]
+    times = ["" if m == 1.0 else " × " + ("" if m != m else figures.format_number(m)) for m in distinct.tolist()]
     options = [f" at {rate} ({labels[k]}){shown} = " for k, rate in enumerate(rate_labels) for shown in times]
     return np.asarray(tier, dtype=np.int64) * len(times) + which, options
 

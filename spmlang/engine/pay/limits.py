@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from spmlang.ir.plan import CapSpec
-from spmlang.engine.kernels import grouping
-from spmlang.engine.kernels import column_text as text
-from spmlang.engine.pay.lines import END, ROW, Lines, make_lines
 from spmlang.engine.credit.basis import Basis
-from spmlang.engine.pay.streams import Streams
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, decimal_to_units, ensure_sums_fit, scaled, units_to_cents
+from spmlang.engine.pay.lines import END, ROW, Lines, make_lines
+from spmlang.engine.pay.streams import Streams
 from spmlang.ir.kinds import CapScope, LineKind
+from spmlang.ir.plan import CapSpec
 
 # A component's caps apply narrowest first: each row, then each period, then the year.
 CAP_ORDER = {scope: order for order, scope in enumerate(CapScope)}

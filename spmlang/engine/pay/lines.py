@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pyarrow as pa
+
 from spmlang.ir.kinds import LineKind
 
 KINDS = tuple(LineKind)  # a line's kind is its index here (an int8 column)
@@ -25,7 +26,7 @@ class TextColumn:
         self.index = index
 
     @staticmethod
-    def labels(index: np.ndarray, labels: list[str]) -> "TextColumn":
+    def labels(index: np.ndarray, labels: list[str]) -> TextColumn:
         """labels[index] for each element (null where index < 0), with no string copied until resolved."""
         index = np.asarray(index, dtype=np.int64)
         return TextColumn([pa.array([*labels, None], pa.string())], np.where(index >= 0, index, len(labels)))
@@ -43,11 +44,11 @@ class TextColumn:
     def _positions(self) -> np.ndarray:
         return self.index if self.index is not None else np.arange(len(self), dtype=np.int64)
 
-    def take(self, index: np.ndarray | slice) -> "TextColumn":
+    def take(self, index: np.ndarray | slice) -> TextColumn:
         return TextColumn(self.chunks, self._positions()[index])
 
     @staticmethod
-    def concat(columns: list["TextColumn"]) -> "TextColumn":
+    def concat(columns: list[TextColumn]) -> TextColumn:
         chunks, positions, offset = [], [], 0
         for column in columns:
             chunks.extend(column.chunks)
@@ -97,7 +98,7 @@ class Lines:
     def __len__(self) -> int:
         return int(self.amount.size)
 
-    def take(self, index: np.ndarray | slice) -> "Lines":
+    def take(self, index: np.ndarray | slice) -> Lines:
         """Some of the lines: an index array (copies) or a slice (views, nothing copied)."""
         if not isinstance(index, slice):
             index = np.asarray(index, dtype=np.int64)
@@ -108,7 +109,7 @@ class Lines:
         return Lines(**values)
 
     @staticmethod
-    def concat(parts: list["Lines"]) -> "Lines":
+    def concat(parts: list[Lines]) -> Lines:
         parts = [p for p in parts if p is not None]
         if not parts:
             return empty_lines()

@@ -35,7 +35,7 @@ class RowValues:
     failed: np.ndarray | None = None
     failure: pa.Array | None = None  # why, per row (null where not failed)
 
-    def take(self, index) -> "RowValues":
+    def take(self, index) -> RowValues:
         """The values of the given rows: an index array (a copy) or a slice (views)."""
         failure = None
         if self.failure is not None:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spmlang.engine.kernels import grouping
 from spmlang.engine.credit.rows import CreditRows
-from spmlang.engine.kernels.money import LIMIT, TooLarge, ensure_sums_fit
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.money import ensure_sums_fit
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Streams:
     def count_at_end(self) -> np.ndarray:
         return np.cumsum(self.period_count, axis=1) if self.ytd else self.period_count
 
-    def slice(self, rows: slice, streams: slice) -> "Streams":
+    def slice(self, rows: slice, streams: slice) -> Streams:
         """The streams ``streams``, whose rows are ``rows`` (consecutive), as views; stream ids restart at 0."""
         return Streams(self.row_stream[rows] - streams.start, self.starts[rows], self.payee[streams],
                        self.role[streams], self.m_before[rows], self.m_after[rows], self.period_credit[streams],

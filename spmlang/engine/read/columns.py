@@ -14,13 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spmlang.diagnostics import InputError
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.money import LIMIT, UNIT, decimal_to_units, to_units
+from spmlang.engine.read import dates
 from spmlang.ir.expressions import Type
 from spmlang.ir.plan import ColumnSpec
-from spmlang.diagnostics import InputError
-from spmlang.engine.read import dates
-from spmlang.engine.kernels import grouping
-from spmlang.engine.kernels import column_text as text
-from spmlang.engine.kernels.money import LIMIT, UNIT, decimal_to_units, to_units
 
 _NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _INTEGER_RE = r"^[+-]?\d+$"

@@ -13,10 +13,10 @@ import contextlib
 import csv
 import io
 import json
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pyarrow as pa
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spmlang.ir.plan import CheckedPlan
 from spmlang.diagnostics import InputError
+from spmlang.ir.plan import CheckedPlan
 
 
 def resolve_plan_file(path: str | None, what: str, plan: CheckedPlan, base: Path | None,

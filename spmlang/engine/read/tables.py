@@ -16,15 +16,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.ir.expressions import Type
-from spmlang.ir.plan import TableSpec
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Issue, Vec, const_value, on_text, plain_text
+from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.columns import ColumnValues, convert_column
 from spmlang.engine.read.formats import LoadedTable, available_columns, load_table
-from spmlang.engine.kernels.money import UNIT, to_units
+from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import Per, TableKind
+from spmlang.ir.plan import TableSpec
 
 
 @dataclass

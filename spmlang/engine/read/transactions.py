@@ -16,20 +16,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.ir import expressions as ir
-from spmlang.ir.expressions import Type
-from spmlang.ir.plan import CheckedPlan
-from spmlang.engine.kernels import grouping
-from spmlang.engine.runtime import parallel
-from spmlang.engine.kernels import column_text as text
-from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.money import UNIT, to_units
+from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.read.columns import ColumnValues, JoinedColumn, convert_column
 from spmlang.engine.read.dates import plausible as plausible_dates
 from spmlang.engine.read.dates import wrong_format_notes
 from spmlang.engine.read.formats import LoadedTable
-from spmlang.engine.kernels.money import UNIT, to_units
+from spmlang.engine.runtime import parallel
+from spmlang.ir import expressions as ir
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import CheckedPlan
 
 _SHARE_TOLERANCE = 1e-9
 
@@ -71,7 +71,7 @@ class Transactions:
         self.dates = self.credit = None
         self.shares = []
 
-    def credited(self) -> "InputRows":
+    def credited(self) -> InputRows:
         """What a run keeps of its transactions once they are credited: each row's key and fate. The typed
         columns are then let go (at 10M rows, ~400 MB no longer held while the run is paid)."""
         return InputRows(self.accounting, self.key_values, self.key_valid, self.loaded.rows)

@@ -22,9 +22,9 @@ import sys
 import tempfile
 import traceback
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from spmlang.diagnostics import SpmError
 from spmlang.engine.runtime.memory import give_back_free_memory

@@ -18,12 +18,12 @@ from rich.table import Table
 from rich.text import Text
 
 from spmlang.figures import UPLIFT, cents_text, money, percent, reason_text, units_text
+from spmlang.visible import visible
 
 if TYPE_CHECKING:
     from spmlang.report.summary import Summary
 
 MAX_SHOWN = 60  # payee-periods shown at a terminal
-from spmlang.visible import visible
 
 
 def _attainment(value: float | None) -> str:
