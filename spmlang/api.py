@@ -1,11 +1,11 @@
 """The Python API.
 
-    import spmlang
-    plan = spmlang.load("plan.spm")            # raises spmlang.PlanError with .diagnostics
-    result = plan.run(deals="q3.parquet", quotas="quotas.csv")
-    result.ledger                              # pyarrow.Table, one row per ledger line
-    result.totals()                            # payout per payee, period and component
-    print(result.summary())                    # what `spm run` prints
+import spmlang
+plan = spmlang.load("plan.spm")            # raises spmlang.PlanError with .diagnostics
+result = plan.run(deals="q3.parquet", quotas="quotas.csv")
+result.ledger                              # pyarrow.Table, one row per ledger line
+result.totals()                            # payout per payee, period and component
+print(result.summary())                    # what `spm run` prints
 """
 
 from __future__ import annotations
@@ -59,9 +59,19 @@ class Plan:
 
         return compile_plan(self.checked)
 
-    def run(self, deals=None, *, quotas=None, targets=None, roster=None, tables: dict | None = None,
-            strict: bool = False, allow_outside_paths: bool = False, progress=None,
-            workers: int | None = None) -> Result:
+    def run(
+        self,
+        deals=None,
+        *,
+        quotas=None,
+        targets=None,
+        roster=None,
+        tables: dict | None = None,
+        strict: bool = False,
+        allow_outside_paths: bool = False,
+        progress=None,
+        workers: int | None = None,
+    ) -> Result:
         """Pay the plan's payees from ``deals``.
 
         Every input may be a path (parquet, CSV, Arrow, JSON lines), a pyarrow
@@ -74,8 +84,16 @@ class Plan:
         """
         from spmlang.engine.run import Payout, RunInputs, credit_run
 
-        inputs = RunInputs(deals=deals, quotas=quotas, targets=targets, roster=roster, tables=dict(tables or {}),
-                           strict=strict, allow_outside_paths=allow_outside_paths, workers=workers)
+        inputs = RunInputs(
+            deals=deals,
+            quotas=quotas,
+            targets=targets,
+            roster=roster,
+            tables=dict(tables or {}),
+            strict=strict,
+            allow_outside_paths=allow_outside_paths,
+            workers=workers,
+        )
         payout = Payout(credit_run(self.compiled, inputs, progress))
         options = {"strict": strict, "allow_outside_paths": allow_outside_paths}
         return Result(payout, options)
@@ -154,16 +172,18 @@ class Result:
         self._check_payees(payees)
         return build_statements(self.payout, self.ledger, self.run_id, payees, periods, progress)
 
-    def write_statements(self, folder: str | Path, payees: list[str] | None = None,
-                         periods: list[str] | None = None, progress=None) -> list[Path]:
+    def write_statements(
+        self, folder: str | Path, payees: list[str] | None = None, periods: list[str] | None = None, progress=None
+    ) -> list[Path]:
         """Write the statements (as :meth:`statements` makes them) into ``folder``: ``<payee>/<period>.html``
         and ``.csv``, and an ``index.html`` linking them all, each file written whole. Each statement is made
         and written in turn, never all held at once. Returns the files written."""
         from spmlang.report.statements import iter_statements, write_statements
 
         self._check_payees(payees)
-        made = iter_statements(self.payout, self.ledger, self.run_id, payees, periods, progress,
-                               step="making and writing statements")
+        made = iter_statements(
+            self.payout, self.ledger, self.run_id, payees, periods, progress, step="making and writing statements"
+        )
         return write_statements(made, Path(folder))
 
     def _check_payees(self, payees: list[str] | None) -> None:
@@ -192,18 +212,27 @@ class Result:
         parts = []
         for unpaid in payout.run.unpaid():
             txn = payout.run.credit_rows.txn[unpaid.rows]
-            parts.append(pa.table({
-                "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
-                "key": payout.run.transactions.keys(txn),
-                "payee": payout.run.payees.array.take(pa.array(payout.run.credit_rows.payee[unpaid.rows])),
-                "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
-                "reason": pa.array([unpaid.reason] * unpaid.rows.size, pa.string()),
-                "message": payout.run.row_values[[c.name for c in payout.run.plan.components].index(unpaid.component)]
-                .failure.take(pa.array(unpaid.rows)),
-            }))
+            parts.append(
+                pa.table(
+                    {
+                        "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
+                        "key": payout.run.transactions.keys(txn),
+                        "payee": payout.run.payees.array.take(pa.array(payout.run.credit_rows.payee[unpaid.rows])),
+                        "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
+                        "reason": pa.array([unpaid.reason] * unpaid.rows.size, pa.string()),
+                        "message": payout.run.row_values[
+                            [c.name for c in payout.run.plan.components].index(unpaid.component)
+                        ].failure.take(pa.array(unpaid.rows)),
+                    }
+                )
+            )
         if not parts:
-            return pa.table({"row": pa.array([], pa.int64()), **{name: pa.array([], pa.string()) for name in
-                                                                  ("key", "payee", "component", "reason", "message")}})
+            return pa.table(
+                {
+                    "row": pa.array([], pa.int64()),
+                    **{name: pa.array([], pa.string()) for name in ("key", "payee", "component", "reason", "message")},
+                }
+            )
         return pa.concat_tables(parts).sort_by("row")  # stable: by row, then the components in plan order
 
     @property
@@ -231,8 +260,12 @@ class Result:
         manifest = self.manifest(base)
 
         def record(written) -> FileRecord:  # hashed as it was written
-            return FileRecord(path=relative(written.path, base), format=written.path.suffix.lstrip("."),
-                              sha256=written.sha256, rows=written.rows)
+            return FileRecord(
+                path=relative(written.path, base),
+                format=written.path.suffix.lstrip("."),
+                sha256=written.sha256,
+                rows=written.rows,
+            )
 
         manifest.ledger = record(ledger)
         if rejects is not None:
@@ -248,12 +281,23 @@ class Result:
         plan = self.payout.run.plan
         plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), base)
         return RunManifest(
-            engine=f"spmlang {__version__}", run_id=self.run_id,
-            plan=PlanRecord(name=plan.settings.name, version=plan.settings.version, path=plan_path,
-                            sha256=plan.sha256, source=plan.source),
-            inputs=[record.model_copy(update={"path": relative(Path(record.path), base)})
-                    if record.kind == "file" and base is not None else record for record in self._inputs],
-            options=dict(self.options), accounting=self.accounting,
+            engine=f"spmlang {__version__}",
+            run_id=self.run_id,
+            plan=PlanRecord(
+                name=plan.settings.name,
+                version=plan.settings.version,
+                path=plan_path,
+                sha256=plan.sha256,
+                source=plan.source,
+            ),
+            inputs=[
+                record.model_copy(update={"path": relative(Path(record.path), base)})
+                if record.kind == "file" and base is not None
+                else record
+                for record in self._inputs
+            ],
+            options=dict(self.options),
+            accounting=self.accounting,
         )
 
 

@@ -26,8 +26,7 @@ EXIT_CODES = """Exit codes: 0 success; 1 plan errors; 2 usage or input errors; 3
 
 app = typer.Typer(
     name="spm",
-    help="Sales compensation plans as code: check them, run them over transactions, read the ledger.\n\n"
-         + EXIT_CODES,
+    help="Sales compensation plans as code: check them, run them over transactions, read the ledger.\n\n" + EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -70,8 +69,9 @@ _debug = False  # spm --debug: an internal error shows its traceback
 
 @app.callback()
 def _options(
-    debug: bool = typer.Option(False, "--debug", help="On an internal error (a bug in spm), show its traceback too "
-                               "(as SPM_DEBUG=1 does)."),
+    debug: bool = typer.Option(
+        False, "--debug", help="On an internal error (a bug in spm), show its traceback too (as SPM_DEBUG=1 does)."
+    ),
 ) -> None:
     global _debug
     _debug = debug
@@ -92,11 +92,18 @@ def _internal_error(error: BaseException) -> None:
     command = next((word for word in sys.argv[1:] if not word.startswith("-")), "COMMAND")
     named = visible(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
     err.print(f"internal error in spm: {named}", markup=False, highlight=False)
-    how = ("please report it with the command you ran, this message and the traceback above" if _debugging() else
-           f"please report it with the command you ran, this message and the traceback that `spm --debug "
-           f"{command} ...` (or SPM_DEBUG=1) prints")
-    err.print(f"  = this is a bug in spm (spmlang {__version__}), not in your plan or data: {how}; if you can, "
-              "add the plan and a few rows of data that show it", markup=False, highlight=False)
+    how = (
+        "please report it with the command you ran, this message and the traceback above"
+        if _debugging()
+        else f"please report it with the command you ran, this message and the traceback that `spm --debug "
+        f"{command} ...` (or SPM_DEBUG=1) prints"
+    )
+    err.print(
+        f"  = this is a bug in spm (spmlang {__version__}), not in your plan or data: {how}; if you can, "
+        "add the plan and a few rows of data that show it",
+        markup=False,
+        highlight=False,
+    )
 
 
 @contextlib.contextmanager
@@ -145,10 +152,15 @@ CHECK_FORMATS = ("text", "json", "github")
 
 @app.command()
 def check(
-    plans: list[Path] = typer.Argument(..., metavar="PLANS", help="Plan files (.spm) and test files (.test.spm) to check.",
-                                       show_default=False),
-    output_format: str = typer.Option("text", "--format", metavar="FORMAT", help="text; json (one object per file); github "
-                                      "(GitHub Actions annotations)."),
+    plans: list[Path] = typer.Argument(
+        ..., metavar="PLANS", help="Plan files (.spm) and test files (.test.spm) to check.", show_default=False
+    ),
+    output_format: str = typer.Option(
+        "text",
+        "--format",
+        metavar="FORMAT",
+        help="text; json (one object per file); github (GitHub Actions annotations).",
+    ),
 ) -> None:
     """Check plan files: names, types, tiers, curves, caps. Prints every error with its position."""
     with handled():
@@ -166,8 +178,9 @@ def check(
                 for line in _github_annotations(report):
                     print(line)
         if output_format == "json":
-            _print_json([{k: v for k, v in r.items() if k not in ("rendered", "exit_code")} for r in reports],
-                        ensure_ascii=True)
+            _print_json(
+                [{k: v for k, v in r.items() if k not in ("rendered", "exit_code")} for r in reports], ensure_ascii=True
+            )
         if worst:
             raise typer.Exit(worst)
 
@@ -196,23 +209,48 @@ def _check_one(path: Path) -> dict:
             broken = [case for case in cases if case.error]
             if broken:
                 report.update(ok=False, exit_code=1, rendered="\n\n".join(case.error for case in broken))
-                report["diagnostics"] = [{"severity": "error", "message": f"test '{case.name}' is not valid",
-                                          "file": str(path), "line": case.span.line, "column": case.span.column}
-                                         for case in broken]
+                report["diagnostics"] = [
+                    {
+                        "severity": "error",
+                        "message": f"test '{case.name}' is not valid",
+                        "file": str(path),
+                        "line": case.span.line,
+                        "column": case.span.column,
+                    }
+                    for case in broken
+                ]
             report["summary"] = f"{len(cases)} test(s)"
             return report
         plan = load(path)
         report["diagnostics"] = [d.to_dict() for d in plan.warnings]
-        report["rendered"] = render_diagnostics(plan.warnings, {plan.path: plan.checked.source},
-                                                color=_color(err)) if plan.warnings else ""
+        report["rendered"] = (
+            render_diagnostics(plan.warnings, {plan.path: plan.checked.source}, color=_color(err))
+            if plan.warnings
+            else ""
+        )
         report["summary"] = f"{len(plan.components)} component(s), {len(plan.warnings)} warning(s)"
     except PlanError as error:
-        report.update(ok=False, exit_code=1, diagnostics=[d.to_dict() for d in error.diagnostics],
-                      rendered=error.render(color=_color(err)))
+        report.update(
+            ok=False,
+            exit_code=1,
+            diagnostics=[d.to_dict() for d in error.diagnostics],
+            rendered=error.render(color=_color(err)),
+        )
     except InputError as error:
-        report.update(ok=False, exit_code=2, rendered=_plain_error(error),
-                      diagnostics=[{"severity": "error", "code": error.code, "message": error.message,
-                                    "hint": error.hint, "file": error.file or str(path)}])
+        report.update(
+            ok=False,
+            exit_code=2,
+            rendered=_plain_error(error),
+            diagnostics=[
+                {
+                    "severity": "error",
+                    "code": error.code,
+                    "message": error.message,
+                    "hint": error.hint,
+                    "file": error.file or str(path),
+                }
+            ],
+        )
     return report
 
 
@@ -228,6 +266,7 @@ def _print_check_text(report: dict) -> None:
 
 def _github_annotations(report: dict) -> list[str]:
     """GitHub Actions workflow commands: ::error file=...,line=...,col=...::message"""
+
     def escape(text: str, property_value: bool = False) -> str:
         text = visible(text, lines=True).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
@@ -250,7 +289,9 @@ def _github_annotations(report: dict) -> list[str]:
 
 # The data options, shared by every command that runs a plan.
 PLAN_ARGUMENT = typer.Argument(..., metavar="PLAN", help="The plan file.", show_default=False)
-DEALS = typer.Option(None, "--deals", "--transactions", metavar="PATH", help="Transactions: parquet, CSV, Arrow or JSON lines.")
+DEALS = typer.Option(
+    None, "--deals", "--transactions", metavar="PATH", help="Transactions: parquet, CSV, Arrow or JSON lines."
+)
 QUOTAS = typer.Option(None, "--quotas", metavar="PATH", help="Quotas (payee, period, amount).")
 TARGETS = typer.Option(None, "--targets", metavar="PATH", help="Target incentives (payee, [period,] amount).")
 ROSTER = typer.Option(None, "--roster", metavar="PATH", help="Roster (payee, manager) for rollups.")
@@ -259,13 +300,23 @@ STRICT = typer.Option(False, "--strict", help="Any rejected row is an error (exi
 OUTSIDE = typer.Option(False, "--allow-outside-paths", help="Let the plan name files outside its own folder.")
 
 
-def _run_plan(plan: Path, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress=None,
-              workers=None):
+def _run_plan(
+    plan: Path, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress=None, workers=None
+):
     from spmlang.api import load
 
     loaded = load(plan)
-    return loaded.run(deals, quotas=quotas, targets=targets, roster=roster, tables=_table_options(table),
-                      strict=strict, allow_outside_paths=allow_outside_paths, progress=progress, workers=workers)
+    return loaded.run(
+        deals,
+        quotas=quotas,
+        targets=targets,
+        roster=roster,
+        tables=_table_options(table),
+        strict=strict,
+        allow_outside_paths=allow_outside_paths,
+        progress=progress,
+        workers=workers,
+    )
 
 
 @contextlib.contextmanager
@@ -288,14 +339,21 @@ def run(
     targets: Path | None = TARGETS,
     roster: Path | None = ROSTER,
     table: list[str] = TABLE,
-    output: Path | None = typer.Option(None, "--out", metavar="PATH", help="Write the ledger (.parquet, .csv, .json, .jsonl) "
-                                          "and its manifest beside it."),
-    rejects: Path | None = typer.Option(None, "--rejects", metavar="PATH", help="Write rejected input rows with reasons."),
+    output: Path | None = typer.Option(
+        None,
+        "--out",
+        metavar="PATH",
+        help="Write the ledger (.parquet, .csv, .json, .jsonl) and its manifest beside it.",
+    ),
+    rejects: Path | None = typer.Option(
+        None, "--rejects", metavar="PATH", help="Write rejected input rows with reasons."
+    ),
     strict: bool = STRICT,
     allow_outside_paths: bool = OUTSIDE,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
-    workers: int | None = typer.Option(None, "--workers", metavar="N", min=1,
-                                          help="Processes that pay a large run (default: every core; 1: one)."),
+    workers: int | None = typer.Option(
+        None, "--workers", metavar="N", min=1, help="Processes that pay a large run (default: every core; 1: one)."
+    ),
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
     with handled():
@@ -305,8 +363,9 @@ def run(
             if path is not None:
                 writable(path)
         with _progress(quiet) as progress:
-            result = _run_plan(plan, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress,
-                               workers)
+            result = _run_plan(
+                plan, deals, quotas, targets, roster, table, strict, allow_outside_paths, progress, workers
+            )
             written = result.write(output, rejects=rejects, progress=progress) if output is not None else None
             summary = result.summary(progress) if not quiet else None
         if summary is not None:
@@ -315,8 +374,7 @@ def run(
             from spmlang.report.manifest import manifest_path
 
             if not quiet:
-                out.print(f"wrote {written} ({result.line_count:,} lines) and {manifest_path(written)}",
-                          markup=False)
+                out.print(f"wrote {written} ({result.line_count:,} lines) and {manifest_path(written)}", markup=False)
         if rejects is not None:
             from spmlang.report.files import write_table
 
@@ -365,8 +423,12 @@ def statement(
     plan: Path = PLAN_ARGUMENT,
     payee: list[str] = typer.Option([], "--payee", metavar="PAYEE", help="Only these payees (repeatable)."),
     period: list[str] = typer.Option([], "--period", metavar="PERIOD", help="Only these periods (repeatable)."),
-    output: Path | None = typer.Option(None, "--out", metavar="FOLDER", help="A folder: one HTML and one CSV statement per payee "
-                                          "and period, and an index.html."),
+    output: Path | None = typer.Option(
+        None,
+        "--out",
+        metavar="FOLDER",
+        help="A folder: one HTML and one CSV statement per payee and period, and an index.html.",
+    ),
     deals: Path | None = DEALS,
     quotas: Path | None = QUOTAS,
     targets: Path | None = TARGETS,
@@ -386,16 +448,17 @@ def statement(
             labels = set(result.ledger.column("period").to_pylist()) | set(_periods(result))
             for name in period:
                 if name not in labels:
-                    raise UsageError(f"no period '{name}' in this plan; its periods are "
-                                     f"{', '.join(_periods(result))}")
+                    raise UsageError(f"no period '{name}' in this plan; its periods are {', '.join(_periods(result))}")
             if output is not None:
                 written = result.write_statements(output, payee or None, period or None, progress)
             else:
                 statements = result.statements(payee or None, period or None, progress)
         if output is not None:
             count = (len(written) - 1) // 2  # an HTML and a CSV file each, and the index
-            out.print(f"wrote {count} statement(s) to {output} ({len(written)} files; open "
-                      f"{output / 'index.html'})", markup=False)
+            out.print(
+                f"wrote {count} statement(s) to {output} ({len(written)} files; open {output / 'index.html'})",
+                markup=False,
+            )
         else:
             for one in statements:
                 out.print(one)
@@ -407,8 +470,12 @@ def statement(
 
 @app.command(name="test")
 def test_plans(
-    paths: list[Path] = typer.Argument(None, metavar="PATHS", help="Test files, plan files or folders (default: the current folder).",
-                                       show_default=False),
+    paths: list[Path] = typer.Argument(
+        None,
+        metavar="PATHS",
+        help="Test files, plan files or folders (default: the current folder).",
+        show_default=False,
+    ),
     junit: Path | None = typer.Option(None, "--junit", metavar="PATH", help="Also write the results as JUnit XML."),
 ) -> None:
     """Run the tests written in the language (plan.test.spm files and test blocks in plans)."""
@@ -434,10 +501,12 @@ def test_plans(
 
 @app.command(name="fmt")
 def fmt_plans(
-    paths: list[Path] = typer.Argument(None, metavar="PATHS", help="Plan and test files, or folders (default: the current folder).",
-                                       show_default=False),
-    check_only: bool = typer.Option(False, "--check", help="Change nothing: print a diff and exit 1 if a file is "
-                                    "not formatted."),
+    paths: list[Path] = typer.Argument(
+        None, metavar="PATHS", help="Plan and test files, or folders (default: the current folder).", show_default=False
+    ),
+    check_only: bool = typer.Option(
+        False, "--check", help="Change nothing: print a diff and exit 1 if a file is not formatted."
+    ),
 ) -> None:
     """Rewrite plan files in the canonical layout, keeping every comment."""
     import difflib
@@ -461,8 +530,12 @@ def fmt_plans(
                     continue
                 changed += 1
                 if check_only:
-                    diff = difflib.unified_diff(source.splitlines(keepends=True), formatted.splitlines(keepends=True),
-                                                f"{path} (as it is)", f"{path} (formatted)")
+                    diff = difflib.unified_diff(
+                        source.splitlines(keepends=True),
+                        formatted.splitlines(keepends=True),
+                        f"{path} (as it is)",
+                        f"{path} (formatted)",
+                    )
                     out.print("".join(diff), markup=False, highlight=False, end="")
                     worst = max(worst, 1)
                 else:
@@ -471,8 +544,12 @@ def fmt_plans(
         except typer.Exit as stop:
             worst = max(worst, stop.exit_code)
     if check_only:
-        out.print(f"{changed} of {len(files)} file(s) would be reformatted" if changed else
-                  f"{len(files)} file(s) already formatted", markup=False)
+        out.print(
+            f"{changed} of {len(files)} file(s) would be reformatted"
+            if changed
+            else f"{len(files)} file(s) already formatted",
+            markup=False,
+        )
     if worst:
         raise typer.Exit(worst)
 
@@ -482,17 +559,27 @@ def fmt_plans(
 
 @app.command(name="diff")
 def diff_command(
-    old: str = typer.Argument(..., metavar="OLD", help="The plan before: a file, or REV:path from git (HEAD~1:plans/ae.spm).",
-                              show_default=False),
+    old: str = typer.Argument(
+        ...,
+        metavar="OLD",
+        help="The plan before: a file, or REV:path from git (HEAD~1:plans/ae.spm).",
+        show_default=False,
+    ),
     new: str = typer.Argument(..., metavar="NEW", help="The plan after: a file, or REV:path.", show_default=False),
     deals: Path | None = DEALS,
     quotas: Path | None = QUOTAS,
     targets: Path | None = TARGETS,
     roster: Path | None = ROSTER,
     table: list[str] = TABLE,
-    output_format: str = typer.Option("text", "--format", metavar="FORMAT", help="text, markdown (a PR comment) or json."),
-    fail_over: str | None = typer.Option(None, "--fail-over", metavar="AMOUNT", help="Exit 1 if the total payout grows by more "
-                                            "than this amount, e.g. 10000 or $10,000."),
+    output_format: str = typer.Option(
+        "text", "--format", metavar="FORMAT", help="text, markdown (a PR comment) or json."
+    ),
+    fail_over: str | None = typer.Option(
+        None,
+        "--fail-over",
+        metavar="AMOUNT",
+        help="Exit 1 if the total payout grows by more than this amount, e.g. 10000 or $10,000.",
+    ),
     allow_outside_paths: bool = OUTSIDE,
 ) -> None:
     """The cost of a plan change: payout before and after, per component and payee, and the clauses changed."""
@@ -509,13 +596,22 @@ def diff_command(
                 limit = Decimal(fail_over.replace("$", "").replace(",", "").strip())
             except InvalidOperation:
                 raise UsageError(f"--fail-over takes an amount such as 10000 or $10,000, not '{fail_over}'") from None
-        report = diff_plans(old, new, deals=deals, quotas=quotas, targets=targets, roster=roster,
-                            tables=_table_options(table), allow_outside_paths=allow_outside_paths)
+        report = diff_plans(
+            old,
+            new,
+            deals=deals,
+            quotas=quotas,
+            targets=targets,
+            roster=roster,
+            tables=_table_options(table),
+            allow_outside_paths=allow_outside_paths,
+        )
         rendered = {"text": report.to_text, "markdown": report.to_markdown, "json": report.to_json}[output_format]()
         print(visible_json(rendered) if output_format == "json" else visible(rendered, lines=True), end="")
         if limit is not None and report.total.change > limit:
-            err.print(f"the total payout grows by {report.total.change:,}, more than --fail-over {limit:,}",
-                      markup=False)
+            err.print(
+                f"the total payout grows by {report.total.change:,}, more than --fail-over {limit:,}", markup=False
+            )
             raise typer.Exit(1)
 
 
@@ -537,8 +633,10 @@ def compile_plan(
         if explain_steps:
             out.print(render_steps(plan_steps(compiled), loaded.checked), markup=False)
         else:
-            out.print(f"{plan}: compiled ({len(loaded.components)} component(s), "
-                      f"{compiled.calendar.count} periods)", markup=False)
+            out.print(
+                f"{plan}: compiled ({len(loaded.components)} component(s), {compiled.calendar.count} periods)",
+                markup=False,
+            )
 
 
 # ---------------------------------------------------------------------- verify
@@ -546,11 +644,21 @@ def compile_plan(
 
 @app.command()
 def verify(
-    ledgers: list[Path] = typer.Argument(..., metavar="LEDGERS", help="Ledger files written by spm run --out.", show_default=False),
-    roots: list[Path] = typer.Option([], "--root", metavar="DIR", help="A folder the manifests' plans and inputs may "
-                                     "be under, besides the ledger's folder and the current one (repeatable)."),
-    allow_outside_paths: bool = typer.Option(False, "--allow-outside-paths", help="Let a manifest name files "
-                                             "anywhere (and its plan, files outside the plan's folder)."),
+    ledgers: list[Path] = typer.Argument(
+        ..., metavar="LEDGERS", help="Ledger files written by spm run --out.", show_default=False
+    ),
+    roots: list[Path] = typer.Option(
+        [],
+        "--root",
+        metavar="DIR",
+        help="A folder the manifests' plans and inputs may "
+        "be under, besides the ledger's folder and the current one (repeatable).",
+    ),
+    allow_outside_paths: bool = typer.Option(
+        False,
+        "--allow-outside-paths",
+        help="Let a manifest name files anywhere (and its plan, files outside the plan's folder).",
+    ),
 ) -> None:
     """Re-run ledgers from their manifests: exit 0 if each is reproduced byte for byte, 1 if not (and why)."""
     from spmlang.verify import verify as verify_ledger

@@ -82,7 +82,9 @@ class PlanError(SpmError):
         self.sources = dict(sources or {})
         errors = [d for d in self.diagnostics if d.is_error]
         first = errors[0] if errors else (self.diagnostics[0] if self.diagnostics else None)
-        summary = f"{first.span}: {first.message}" if first and first.span else (first.message if first else "plan error")
+        summary = (
+            f"{first.span}: {first.message}" if first and first.span else (first.message if first else "plan error")
+        )
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(summary + more)
 
@@ -95,8 +97,16 @@ class InputError(SpmError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, file: str | None = None, column: str | None = None,
-                 row: int | None = None, hint: str | None = None, code: str = "E500"):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+        hint: str | None = None,
+        code: str = "E500",
+    ):
         self.message = message
         self.file = file
         self.column = column
@@ -141,10 +151,12 @@ class AmountTooLarge(SpmError):
 
         self.what, self.where = what, where
         self.about = None if about is None or about != about else f"{abs(about) / UNIT:,.0f}"
-        self.hint = hint or (f"spm holds amounts up to {limit_text()} (to a millionth of the currency unit, in 64 "
-                             "bits); check the plan's amounts and rates and the data (a misplaced decimal point?). "
-                             "In a currency of large amounts (IDR, VND, KRW) count credit in thousands: "
-                             "`credit amount / 1000`")
+        self.hint = hint or (
+            f"spm holds amounts up to {limit_text()} (to a millionth of the currency unit, in 64 "
+            "bits); check the plan's amounts and rates and the data (a misplaced decimal point?). "
+            "In a currency of large amounts (IDR, VND, KRW) count credit in thousands: "
+            "`credit amount / 1000`"
+        )
         super().__init__(self.render())
 
     def render(self) -> str:

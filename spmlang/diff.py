@@ -75,11 +75,11 @@ class PlanDiff:
         return {
             "old": {"plan": self.old, "version": self.old_version, "rows_credited": self.rows[0]},
             "new": {"plan": self.new, "version": self.new_version, "rows_credited": self.rows[1]},
-            "components": [cost(c) for c in self.components], "total": cost(self.total),
+            "components": [cost(c) for c in self.components],
+            "total": cost(self.total),
             "payees": [cost(p) for p in self.payees if p.change],
             "unchanged_payees": sum(1 for p in self.payees if not p.change),
-            "clauses": [{"what": c.what, "change": c.change, "where": c.where, "lines": c.lines}
-                        for c in self.clauses],
+            "clauses": [{"what": c.what, "change": c.change, "where": c.where, "lines": c.lines} for c in self.clauses],
         }
 
     def to_json(self) -> str:
@@ -94,16 +94,22 @@ class PlanDiff:
     def to_text(self) -> str:
         total = self.total
         width = max([len(c.name) for c in self.components] + [9])
-        lines = [f"cost of the change: {self.old} (version {self.old_version}) -> {self.new} "
-                 f"(version {self.new_version})", "",
-                 f"{'component'.ljust(width)}  {'old':>15}  {'new':>15}  {'change':>15}"]
+        lines = [
+            f"cost of the change: {self.old} (version {self.old_version}) -> {self.new} (version {self.new_version})",
+            "",
+            f"{'component'.ljust(width)}  {'old':>15}  {'new':>15}  {'change':>15}",
+        ]
         for c in self.components + [total]:
-            lines.append(f"{visible(c.name).ljust(width)}  {money(c.old):>15}  {money(c.new):>15}  {signed_money(c.change):>15}")
+            lines.append(
+                f"{visible(c.name).ljust(width)}  {money(c.old):>15}  {money(c.new):>15}  {signed_money(c.change):>15}"
+            )
         lines[-1] += self._percent()
         lines += ["", self._payee_summary()]
         for label, group in (("gain", self.gainers), ("lose", self.losers)):
             for p in group[:20]:
-                lines.append(f"  {label} {visible(p.name)}: {money(p.old)} -> {money(p.new)} ({signed_money(p.change)})")
+                lines.append(
+                    f"  {label} {visible(p.name)}: {money(p.old)} -> {money(p.new)} ({signed_money(p.change)})"
+                )
             if len(group) > 20:
                 lines.append(f"  ... and {len(group) - 20} more who {label}")
         lines += ["", "clauses that changed:" if self.clauses else "no clause changed"]
@@ -120,17 +126,26 @@ class PlanDiff:
 
     def to_markdown(self) -> str:
         total = self.total
-        lines = [f"### Cost of this plan change: {signed_money(total.change)}{self._percent()}", "",
-                 f"`{self.old}` (version {self.old_version}) → `{self.new}` (version {self.new_version})", "",
-                 "| component | before | after | change |", "|---|---:|---:|---:|"]
+        lines = [
+            f"### Cost of this plan change: {signed_money(total.change)}{self._percent()}",
+            "",
+            f"`{self.old}` (version {self.old_version}) → `{self.new}` (version {self.new_version})",
+            "",
+            "| component | before | after | change |",
+            "|---|---:|---:|---:|",
+        ]
         for c in self.components:
             lines.append(f"| {visible(c.name)} | {money(c.old)} | {money(c.new)} | {signed_money(c.change)} |")
-        lines.append(f"| **total** | **{money(total.old)}** | **{money(total.new)}** | **{signed_money(total.change)}** |")
+        lines.append(
+            f"| **total** | **{money(total.old)}** | **{money(total.new)}** | **{signed_money(total.change)}** |"
+        )
         lines += ["", f"**{self._payee_summary()}**"]
         movers = self.gainers[:10] + self.losers[:10]
         if movers:
             lines += ["", "| payee | before | after | change |", "|---|---:|---:|---:|"]
-            lines += [f"| {visible(p.name)} | {money(p.old)} | {money(p.new)} | {signed_money(p.change)} |" for p in movers]
+            lines += [
+                f"| {visible(p.name)} | {money(p.old)} | {money(p.new)} | {signed_money(p.change)} |" for p in movers
+            ]
         if self.clauses:
             lines += ["", "<details><summary>Clauses that changed</summary>", ""]
             for clause in self.clauses:
@@ -157,13 +172,16 @@ def read_plan(reference: str) -> tuple[Plan, str]:
         raise InputError("plan file not found", file=reference, hint="a plan is a file, or REV:path from git")
     revision, _, inside = reference.partition(":")
     if revision.startswith("-"):  # never an option to git (`--output=FILE` writes a file)
-        raise UsageError(f"cannot read '{reference}': it is not a file, and a git revision cannot start with '-' "
-                         "(a plan is a file, or REV:PATH from git)")
+        raise UsageError(
+            f"cannot read '{reference}': it is not a file, and a git revision cannot start with '-' "
+            "(a plan is a file, or REV:PATH from git)"
+        )
     if not revision or not inside:
         raise UsageError(f"cannot read '{reference}': a plan is a file, or REV:PATH from git (HEAD~1:plans/ae.spm)")
     try:
-        shown = subprocess.run(["git", "show", "--end-of-options", f"{revision}:{inside}"], capture_output=True,
-                               text=True, check=False)
+        shown = subprocess.run(
+            ["git", "show", "--end-of-options", f"{revision}:{inside}"], capture_output=True, text=True, check=False
+        )
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise UsageError(f"cannot read {reference}: git is not installed") from None
@@ -188,19 +206,33 @@ def diff_plans(old_reference: str, new_reference: str, **inputs) -> PlanDiff:
     new_by = _by(new_result, "component")
     components = [Cost(n, old_by.get(n, ZERO), new_by.get(n, ZERO)) for n in names]
     old_payees, new_payees = _by(old_result, "payee"), _by(new_result, "payee")
-    payees = [Cost(p, old_payees.get(p, ZERO), new_payees.get(p, ZERO))
-              for p in sorted(set(old_payees) | set(new_payees))]
-    return PlanDiff(old_label, new_label, old_plan.version, new_plan.version, components, payees,
-                    clause_changes(old_plan, new_plan),
-                    (old_result.accounting["credited"], new_result.accounting["credited"]))
+    payees = [
+        Cost(p, old_payees.get(p, ZERO), new_payees.get(p, ZERO)) for p in sorted(set(old_payees) | set(new_payees))
+    ]
+    return PlanDiff(
+        old_label,
+        new_label,
+        old_plan.version,
+        new_plan.version,
+        components,
+        payees,
+        clause_changes(old_plan, new_plan),
+        (old_result.accounting["credited"], new_result.accounting["credited"]),
+    )
 
 
 def _run(plan: Plan, label: str, inputs: dict) -> Result:
     try:
         return plan.run(**inputs)
     except InputError as error:
-        raise InputError(f"running {label}: {error.message}", file=error.file, column=error.column, row=error.row,
-                         hint=error.hint, code=error.code) from None
+        raise InputError(
+            f"running {label}: {error.message}",
+            file=error.file,
+            column=error.column,
+            row=error.row,
+            hint=error.hint,
+            code=error.code,
+        ) from None
 
 
 def _by(result: Result, key: str) -> dict[str, Decimal]:
@@ -219,8 +251,11 @@ def clause_changes(old: Plan, new: Plan) -> list[ClauseChange]:
         if key not in old_blocks:
             changes.append(ClauseChange(key, "added", where, [f"+ {line}" for line in text]))
         elif strip_positions(old_blocks[key][0]) != strip_positions(node):
-            diff = [line for line in difflib.unified_diff(old_blocks[key][1], text, lineterm="", n=0)
-                    if line[:1] in "+-" and not line.startswith(("---", "+++"))]
+            diff = [
+                line
+                for line in difflib.unified_diff(old_blocks[key][1], text, lineterm="", n=0)
+                if line[:1] in "+-" and not line.startswith(("---", "+++"))
+            ]
             changes.append(ClauseChange(key, "changed", where, [f"{line[0]} {line[1:].strip()}" for line in diff]))
     for key, (node, text, where) in old_blocks.items():
         if key not in new_blocks:
@@ -250,6 +285,6 @@ def _blocks(plan: Plan) -> dict[str, tuple[object, list[str], str]]:
             key = f"plan cap {caps}"
         else:
             continue  # tests do not change what is paid
-        text = [line.strip() for line in lines[item.span.line - 1:item.span.end_line] if line.strip()]
+        text = [line.strip() for line in lines[item.span.line - 1 : item.span.end_line] if line.strip()]
         blocks[key] = (item, text, f"{Path(plan.path).name}:{item.span.line}")
     return blocks

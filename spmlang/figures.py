@@ -37,7 +37,7 @@ def format_number(value: float) -> str:
 def percent_text(ratio, decimals: int = 2) -> str:
     if ratio is None or ratio != ratio:
         return ""
-    step = 10 ** decimals
+    step = 10**decimals
     scaled = int(abs(ratio) * 100 * step + 0.5)
     whole, fraction = divmod(scaled, step)
     shown = f"{whole}.{fraction:0{decimals}d}".rstrip("0").rstrip(".")

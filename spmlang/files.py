@@ -19,23 +19,24 @@ from spmlang.diagnostics import OutputError
 # What the file system says when a file cannot be written where it was asked for (not a bug of spm's), and
 # what to do about it.
 _ELSEWHERE = "choose another path"
-_REFUSED = {errno.ENOSPC: ("the disk is full", "free some space, or write it elsewhere"),
-            errno.EDQUOT: ("the disk quota is used up", "free some space, or write it elsewhere"),
-            errno.EFBIG: ("the file is larger than this system allows", "write it elsewhere"),
-            errno.EROFS: ("the file system is read-only", _ELSEWHERE),
-            errno.EACCES: ("permission denied", "choose a folder you can write to"),
-            errno.EPERM: ("permission denied", "choose a folder you can write to"),
-            errno.ENOTDIR: ("a part of its path is a file, not a folder", _ELSEWHERE),
-            errno.EEXIST: ("a file is there, not a folder", _ELSEWHERE),
-            errno.EISDIR: ("it is a folder", "give a file name"),
-            errno.ENAMETOOLONG: ("the name is too long", _ELSEWHERE),
-            errno.EIO: ("the disk reported an error", "check the disk, or write it elsewhere")}
+_REFUSED = {
+    errno.ENOSPC: ("the disk is full", "free some space, or write it elsewhere"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space, or write it elsewhere"),
+    errno.EFBIG: ("the file is larger than this system allows", "write it elsewhere"),
+    errno.EROFS: ("the file system is read-only", _ELSEWHERE),
+    errno.EACCES: ("permission denied", "choose a folder you can write to"),
+    errno.EPERM: ("permission denied", "choose a folder you can write to"),
+    errno.ENOTDIR: ("a part of its path is a file, not a folder", _ELSEWHERE),
+    errno.EEXIST: ("a file is there, not a folder", _ELSEWHERE),
+    errno.EISDIR: ("it is a folder", "give a file name"),
+    errno.ENAMETOOLONG: ("the name is too long", _ELSEWHERE),
+    errno.EIO: ("the disk reported an error", "check the disk, or write it elsewhere"),
+}
 
 
 def _refused(path: Path, error: OSError) -> OutputError:
     reason, fix = _REFUSED[error.errno]
-    return OutputError(path, reason, hint=f"{fix}; nothing was written there (what the path held before is as it "
-                                          "was)")
+    return OutputError(path, reason, hint=f"{fix}; nothing was written there (what the path held before is as it was)")
 
 
 def check_writable(path: Path) -> None:

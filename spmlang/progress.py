@@ -71,8 +71,14 @@ class TerminalProgress:
     def __init__(self, console, delay: float = 0.75):
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                             TimeElapsedColumn(), console=console, transient=True)
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
         self._task = self._bar.add_task("starting", total=1)
         self._lock = threading.Lock()
         self._shown = False

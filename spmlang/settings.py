@@ -71,6 +71,7 @@ def _read(config: Path) -> Exclusions | None:
         return None
     patterns = settings.get("exclude", []) if isinstance(settings, dict) else None
     if not isinstance(patterns, list) or not all(isinstance(p, str) and p.strip() for p in patterns):
-        raise UsageError(f"{config}: [tool.spm] exclude must be a list of paths or glob patterns, such as "
-                         '["tests/golden"]')
+        raise UsageError(
+            f'{config}: [tool.spm] exclude must be a list of paths or glob patterns, such as ["tests/golden"]'
+        )
     return Exclusions(config.parent, tuple(p.strip().strip("/") for p in patterns)) if patterns else None

@@ -37,8 +37,9 @@ class Verification:
         lines = []
         ledger = visible(str(self.ledger))
         if self.identical:
-            lines.append(f"{ledger}: identical — re-running its plan over its inputs gives the same ledger, "
-                         "byte for byte")
+            lines.append(
+                f"{ledger}: identical — re-running its plan over its inputs gives the same ledger, byte for byte"
+            )
         else:
             lines.append(f"{ledger}: NOT reproduced")
         lines.extend(f"  - {visible(finding)}" for finding in self.findings)
@@ -78,27 +79,36 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
         result.findings.append("the ledger file was changed after spm wrote it (its hash differs from the manifest)")
 
     if manifest.plan.path is None or manifest.plan.path.startswith("<"):
-        raise UsageError(f"the run read its plan from memory, not from a file: {ledger} cannot be re-run from its "
-                         "manifest")
+        raise UsageError(
+            f"the run read its plan from memory, not from a file: {ledger} cannot be re-run from its manifest"
+        )
     plan_path = folders.resolve(base, manifest.plan.path, "the plan")
     if not plan_path.exists():
-        raise InputError("the plan recorded in the manifest is not there", file=str(plan_path),
-                         hint=f"the manifest is {manifest_file}")
+        raise InputError(
+            "the plan recorded in the manifest is not there",
+            file=str(plan_path),
+            hint=f"the manifest is {manifest_file}",
+        )
     plan_text = plan_path.read_text(encoding="utf-8-sig")
     plan = load(plan_path)
     if plan.checked.sha256 != manifest.plan.sha256:
-        result.findings.append(f"the plan changed: {plan_path} (recorded version {manifest.plan.version}, "
-                               f"now {plan.version})")
-        result.plan_diff = list(difflib.unified_diff(manifest.plan.source.splitlines(), plan_text.splitlines(),
-                                                     "recorded", "now", lineterm="", n=1))[:80]
+        result.findings.append(
+            f"the plan changed: {plan_path} (recorded version {manifest.plan.version}, now {plan.version})"
+        )
+        result.plan_diff = list(
+            difflib.unified_diff(
+                manifest.plan.source.splitlines(), plan_text.splitlines(), "recorded", "now", lineterm="", n=1
+            )
+        )[:80]
 
     kwargs: dict = {"tables": {}}
     for record in manifest.inputs:
         if record.kind == "inline":
             continue
         if record.kind != "file" or record.path is None:
-            raise UsageError(f"the run read '{record.name}' from memory, not from a file: it cannot be re-run "
-                             "from its manifest")
+            raise UsageError(
+                f"the run read '{record.name}' from memory, not from a file: it cannot be re-run from its manifest"
+            )
         path = folders.resolve(base, record.path, f"the input '{record.name}'")
         if not path.exists():
             raise InputError(f"the input '{record.name}' recorded in the manifest is not there", file=str(path))
@@ -120,8 +130,9 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
 
     with tempfile.TemporaryDirectory() as folder:
-        again = write_chunks(ledger_chunks(rerun.payout, rerun.run_id), Path(folder) /
-                             f"ledger.{manifest.ledger.format}", LEDGER_SCHEMA)
+        again = write_chunks(
+            ledger_chunks(rerun.payout, rerun.run_id), Path(folder) / f"ledger.{manifest.ledger.format}", LEDGER_SCHEMA
+        )
         reproduced = again.sha256 == manifest.ledger.sha256
     result.identical = reproduced and file_unchanged
     if rerun.run_id != manifest.run_id and not result.findings:
@@ -131,13 +142,16 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
 
         engine_only = not result.findings
         if engine_only:
-            result.findings.append(f"the plan and inputs are unchanged, but the engine computes or writes the "
-                                   f"ledger differently (recorded {manifest.engine}, now spmlang {__version__})")
+            result.findings.append(
+                f"the plan and inputs are unchanged, but the engine computes or writes the "
+                f"ledger differently (recorded {manifest.engine}, now spmlang {__version__})"
+            )
         try:
             result.changed_totals = _changed_totals(ledger, rerun)
             if engine_only and not result.changed_totals:
-                result.findings.append("every payee's total per period is as recorded: lines differ, or only the "
-                                       "way the file is written")
+                result.findings.append(
+                    "every payee's total per period is as recorded: lines differ, or only the way the file is written"
+                )
         except InputError as error:
             result.findings.append(f"the recorded ledger cannot be read to compare totals: {error.message}")
     return result
@@ -160,9 +174,12 @@ class _Folders:
             return path
         raise InputError(
             f"the manifest records {what} at '{recorded}', which is outside the folders spm verify reads "
-            f"({', '.join(map(str, self.folders))})", file=str(self.manifest), code="E508",
+            f"({', '.join(map(str, self.folders))})",
+            file=str(self.manifest),
+            code="E508",
             hint="a manifest is data, and may name only files under the ledger's folder or the current folder: "
-                 "name the folder that holds it with --root DIR, or allow it with --allow-outside-paths")
+            "name the folder that holds it with --root DIR, or allow it with --allow-outside-paths",
+        )
 
 
 def _changed_totals(ledger: Path, rerun) -> list[tuple[str, str, Decimal, Decimal]]:
@@ -170,8 +187,11 @@ def _changed_totals(ledger: Path, rerun) -> list[tuple[str, str, Decimal, Decima
     now = _totals(rerun.ledger.to_pylist())
     keys = sorted(set(recorded) | set(now))
     zero = Decimal("0.00")
-    return [(payee, period, recorded.get((payee, period), zero), now.get((payee, period), zero))
-            for payee, period in keys if recorded.get((payee, period), zero) != now.get((payee, period), zero)]
+    return [
+        (payee, period, recorded.get((payee, period), zero), now.get((payee, period), zero))
+        for payee, period in keys
+        if recorded.get((payee, period), zero) != now.get((payee, period), zero)
+    ]
 
 
 def _totals(rows) -> dict[tuple[str, str], Decimal]:
@@ -196,8 +216,9 @@ def _read_ledger(path: Path) -> list[dict]:
             from spmlang.report.files import from_spreadsheet_text
 
             types = {"payee": pa.string(), "period": pa.string(), "amount": pa.string()}
-            rows = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-                include_columns=list(types), column_types=types)).to_pylist()
+            rows = pacsv.read_csv(
+                path, convert_options=pacsv.ConvertOptions(include_columns=list(types), column_types=types)
+            ).to_pylist()
             return [dict(row, payee=from_spreadsheet_text(row["payee"])) for row in rows]  # never empty
         import json
 

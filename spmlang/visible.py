@@ -47,6 +47,7 @@ def visible_json(text: str) -> str:
     """JSON text (as ``json.dumps(..., ensure_ascii=False)`` writes it) with every :func:`hidden` character
     written as a JSON escape (``\\u009b``): the same data, still valid JSON, and nothing raw on the terminal.
     (JSON escapes C0 controls itself; not DEL, C1 controls or bidi overrides.)"""
+
     def escape(char: str) -> str:
         code = ord(char)
         if code <= 0xFFFF:

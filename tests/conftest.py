@@ -12,10 +12,8 @@ EXAMPLES = ROOT / "examples"
 try:
     from hypothesis import HealthCheck, settings
 
-    settings.register_profile("default", max_examples=100, deadline=None,
-                              suppress_health_check=[HealthCheck.too_slow])
-    settings.register_profile("long", max_examples=2000, deadline=None,
-                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("default", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 except ImportError:  # pragma: no cover
     pass
@@ -31,8 +29,14 @@ def examples(count: int) -> int:
 def run_spm(*args, cwd=ROOT, env=None) -> subprocess.CompletedProcess:
     """Run the spm command in a real subprocess, as a user would."""
     environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "spmlang.cli", *map(str, args)], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "spmlang.cli", *map(str, args)],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -40,10 +44,30 @@ def spm():
     return run_spm
 
 
-AE_ARGS = ["examples/plans/account_executive.spm", "--deals", "examples/data/ae_deals.csv",
-           "--quotas", "examples/data/ae_quotas.csv", "--targets", "examples/data/ae_targets.csv"]
-SDR_ARGS = ["examples/plans/sdr.spm", "--deals", "examples/data/sdr_activities.csv",
-            "--quotas", "examples/data/sdr_quotas.csv"]
-CRM_ARGS = ["examples/plans/crm_agents.spm", "--deals", "examples/data/crm/sales_pipeline.csv",
-            "--quotas", "examples/data/crm/quotas.csv", "--roster", "examples/data/crm/sales_teams.csv",
-            "--table", "products=examples/data/crm/products.csv"]
+AE_ARGS = [
+    "examples/plans/account_executive.spm",
+    "--deals",
+    "examples/data/ae_deals.csv",
+    "--quotas",
+    "examples/data/ae_quotas.csv",
+    "--targets",
+    "examples/data/ae_targets.csv",
+]
+SDR_ARGS = [
+    "examples/plans/sdr.spm",
+    "--deals",
+    "examples/data/sdr_activities.csv",
+    "--quotas",
+    "examples/data/sdr_quotas.csv",
+]
+CRM_ARGS = [
+    "examples/plans/crm_agents.spm",
+    "--deals",
+    "examples/data/crm/sales_pipeline.csv",
+    "--quotas",
+    "examples/data/crm/quotas.csv",
+    "--roster",
+    "examples/data/crm/sales_teams.csv",
+    "--table",
+    "products=examples/data/crm/products.csv",
+]

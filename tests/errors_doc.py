@@ -1,6 +1,6 @@
 """Builds docs/errors.md from the golden reproducers: every message, an example, and the fix.
 
-    SPM_UPDATE_GOLDEN=1 pytest tests/test_errors_doc.py     # rewrite docs/errors.md
+SPM_UPDATE_GOLDEN=1 pytest tests/test_errors_doc.py     # rewrite docs/errors.md
 """
 
 from __future__ import annotations
@@ -11,120 +11,254 @@ GOLDEN = Path(__file__).parent / "golden"
 
 # code: (what it is, what it means, how to fix it)
 CODES = {
-    "E100": ("Syntax: an unexpected token", "The parser met a word or sign where the grammar expects something else; "
-             "the hint lists what may come there, or, for what analysts often write (`rate 6% of close_value`, "
-             "`pay $500 per deal when ...`, `cap $15,000 per month per agent`), how the language says it.", "Write what the hint expects. A missing `}` shows as an "
-             "unexpected end of file."),
-    "E101": ("Syntax: an unexpected character", "A character that is not part of the language: `'` (text is "
-             "written in double quotes), `=` (settings take no `=`; comparison is `==`).", "Replace the character."),
-    "E103": ("A date that does not exist", "Dates are ISO and checked: 2027-02-30 is not a date.",
-             "Write an existing date, YYYY-MM-DD."),
+    "E100": (
+        "Syntax: an unexpected token",
+        "The parser met a word or sign where the grammar expects something else; "
+        "the hint lists what may come there, or, for what analysts often write (`rate 6% of close_value`, "
+        "`pay $500 per deal when ...`, `cap $15,000 per month per agent`), how the language says it.",
+        "Write what the hint expects. A missing `}` shows as an unexpected end of file.",
+    ),
+    "E101": (
+        "Syntax: an unexpected character",
+        "A character that is not part of the language: `'` (text is "
+        "written in double quotes), `=` (settings take no `=`; comparison is `==`).",
+        "Replace the character.",
+    ),
+    "E103": (
+        "A date that does not exist",
+        "Dates are ISO and checked: 2027-02-30 is not a date.",
+        "Write an existing date, YYYY-MM-DD.",
+    ),
     "E104": ("An expectation that is not `==`", "Tests check figures exactly.", "Write `== VALUE`."),
-    "E110": ("A plan too large", "A plan holds at most 1,000,000 characters; the file is refused before it is "
-             "read (tested in tests/test_hostile.py).", "Put large tables in data files and pass them with "
-             "`--table NAME=PATH`."),
-    "E201": ("An unknown name", "A name that is not a declared column, a value spm provides (credit, attainment "
-             "...) or, in a filter, a word meant as text.", "Fix the spelling (see the hint), declare the column, "
-             "or quote the text: `stage == \"won\"`."),
-    "E202": ("An unknown table", "A lookup names a table the plan does not declare.", "Declare it: "
-             "`table NAME { column ... key ... }`."),
-    "E203": ("A lookup that does not say which column", "The table has several columns besides its key.",
-             "Write `table[key].column`, or give the table `value COLUMN`."),
-    "E204": ("A column in a period-end condition", "Gates and `pay ... once when` conditions are decided at the "
-             "end of a period, over the payee's totals, not over a row.", "Use attainment, credit, quota, target "
-             "or count; put row conditions in `where`."),
-    "E205": ("An unknown function", "The language has a fixed set of functions (the hint lists them); a plan can "
-             "never call anything else.", "Use one of them."),
-    "E206": ("An unknown word", "A setting, type, role, scope or policy that is not one of the language's words.",
-             "Use the word the hint suggests."),
-    "E207": ("Something given twice", "Two columns, filters, components or table rows with the same name or key.",
-             "Remove or rename one; the note points at the other."),
-    "E208": ("Not a format", "A date format uses strftime codes (`%d-%m-%y`); a number format shows how 1234.56 "
-             "is written (`\"1.234,56\"`).", "Use a format from the hint."),
-    "E301": ("Types that do not fit", "An operation or comparison between values of the wrong types, or a value "
-             "of the wrong type where the plan needs one (a rate must be a percentage when credit is money).",
-             "Follow the hint: money is written `$1,000`, rates `8%`, text in quotes."),
+    "E110": (
+        "A plan too large",
+        "A plan holds at most 1,000,000 characters; the file is refused before it is "
+        "read (tested in tests/test_hostile.py).",
+        "Put large tables in data files and pass them with `--table NAME=PATH`.",
+    ),
+    "E201": (
+        "An unknown name",
+        "A name that is not a declared column, a value spm provides (credit, attainment "
+        "...) or, in a filter, a word meant as text.",
+        'Fix the spelling (see the hint), declare the column, or quote the text: `stage == "won"`.',
+    ),
+    "E202": (
+        "An unknown table",
+        "A lookup names a table the plan does not declare.",
+        "Declare it: `table NAME { column ... key ... }`.",
+    ),
+    "E203": (
+        "A lookup that does not say which column",
+        "The table has several columns besides its key.",
+        "Write `table[key].column`, or give the table `value COLUMN`.",
+    ),
+    "E204": (
+        "A column in a period-end condition",
+        "Gates and `pay ... once when` conditions are decided at the "
+        "end of a period, over the payee's totals, not over a row.",
+        "Use attainment, credit, quota, target or count; put row conditions in `where`.",
+    ),
+    "E205": (
+        "An unknown function",
+        "The language has a fixed set of functions (the hint lists them); a plan can never call anything else.",
+        "Use one of them.",
+    ),
+    "E206": (
+        "An unknown word",
+        "A setting, type, role, scope or policy that is not one of the language's words.",
+        "Use the word the hint suggests.",
+    ),
+    "E207": (
+        "Something given twice",
+        "Two columns, filters, components or table rows with the same name or key.",
+        "Remove or rename one; the note points at the other.",
+    ),
+    "E208": (
+        "Not a format",
+        'A date format uses strftime codes (`%d-%m-%y`); a number format shows how 1234.56 is written (`"1.234,56"`).',
+        "Use a format from the hint.",
+    ),
+    "E301": (
+        "Types that do not fit",
+        "An operation or comparison between values of the wrong types, or a value "
+        "of the wrong type where the plan needs one (a rate must be a percentage when credit is money).",
+        "Follow the hint: money is written `$1,000`, rates `8%`, text in quotes.",
+    ),
     "E302": ("Not a condition", "A filter, gate or `when` must be true or false.", "Compare: `amount > $0`."),
-    "E303": ("A function called wrongly", "The arguments do not fit the function, or `replace` is given an empty "
-             "text to find (it would be found between every two characters).", "See the hint."),
+    "E303": (
+        "A function called wrongly",
+        "The arguments do not fit the function, or `replace` is given an empty "
+        "text to find (it would be found between every two characters).",
+        "See the hint.",
+    ),
     "E304": ("An empty range", "`LOW .. HIGH` with LOW after HIGH holds nothing.", "Write the earlier value first."),
-    "E306": ("A text that can grow too long", "A text may become at most 16 times as long as the longest text it "
-             "reads: a `replace` can lengthen it by what it puts over what it finds, `upper` and `lower` by 3 (a "
-             "letter's bytes can triple), and nested they multiply. Checked before any data is read, and again "
-             "before a text is made.", "Find longer texts, or map whole values with a lookup table."),
-    "E309": ("An expression nested too deeply", "More than 200 levels: nested `if`s, a long `else if` chain, "
-             "parentheses inside parentheses, a long chain of `and`. The error points at the deepest point; nothing "
-             "is read further (tested in tests/test_hostile.py).", "Split it into simpler parts; a long `else if` "
-             "chain is better as a lookup table."),
-    "E312": ("A constant too large to hold", "An amount, rate or multiplier written in the plan past the largest "
-             "amount spm holds (4,611,686,018,427.38: a millionth of the currency unit in 64 bits): it could never be "
-             "paid.", "Fix the digits; in a currency of large amounts count credit in thousands."),
+    "E306": (
+        "A text that can grow too long",
+        "A text may become at most 16 times as long as the longest text it "
+        "reads: a `replace` can lengthen it by what it puts over what it finds, `upper` and `lower` by 3 (a "
+        "letter's bytes can triple), and nested they multiply. Checked before any data is read, and again "
+        "before a text is made.",
+        "Find longer texts, or map whole values with a lookup table.",
+    ),
+    "E309": (
+        "An expression nested too deeply",
+        "More than 200 levels: nested `if`s, a long `else if` chain, "
+        "parentheses inside parentheses, a long chain of `and`. The error points at the deepest point; nothing "
+        "is read further (tested in tests/test_hostile.py).",
+        "Split it into simpler parts; a long `else if` chain is better as a lookup table.",
+    ),
+    "E312": (
+        "A constant too large to hold",
+        "An amount, rate or multiplier written in the plan past the largest "
+        "amount spm holds (4,611,686,018,427.38: a millionth of the currency unit in 64 bits): it could never be "
+        "paid.",
+        "Fix the digits; in a currency of large amounts count credit in thousands.",
+    ),
     "E401": ("Given twice", "A setting or single statement appears twice.", "Keep one."),
-    "E402": ("A missing block", "A plan needs a plan block, a transactions block and components.",
-             "Add what the hint shows."),
-    "E403": ("A missing statement", "The plan year, a transaction key, date, payee or credit, a share, a table's "
-             "key or name.", "Add it as the hint shows."),
-    "E404": ("Settings that do not fit together", "A component with no earning rule, or a measure and attainment "
-             "basis that contradict each other.", "See the hint."),
-    "E405": ("Two things where one belongs", "Two earning rules in a component, or a table row with the wrong "
-             "number of values.", "Split the component; fix the row."),
-    "E406": ("A tier table that does not hold together", "Tiers start at 0, have no gaps or overlaps, and the last "
-             "is open-ended; rollup components need credit that rolls up.", "Fix the bounds as the hint says."),
-    "E407": ("A curve, cap or date that does not fit", "Curve points must increase; a cap per month needs a "
-             "monthly plan; a `by` date must be in the plan year.", "See the hint."),
-    "E408": ("A cap that is not positive", "A cap of zero or less would pay nothing.", "Remove the component or "
-             "give the cap a positive amount."),
-    "E410": ("Too many tiers or rows", "A tier table holds at most 1,000 tiers, a plan at most 10,000 inline rows.",
-             "Put long schedules and tables in data files."),
-    "E420": ("A test file with a plan in it", "A `.test.spm` file holds only tests; its plan is the `.spm` file "
-             "beside it.", "Move the plan to its own file."),
-    "E421": ("A test file without its plan", "`x.test.spm` tests `x.spm` in the same folder.", "Name the test "
-             "file after its plan."),
-    "E422": ("A test that gives or checks nothing", "A test needs transactions and at least one expectation.",
-             "Add them."),
-    "E423": ("A statement a test's table does not take", "A table in a test gives its rows (`columns`, `rows`); "
-             "how they are read (`key`, `per`, `column` ...) is the plan's declaration of the table.",
-             "Declare it in the plan, or leave it out."),
-    "E500": ("A file that cannot be read", "Not found, a folder, an unknown type, not readable as its type, a "
-             "CSV file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
-             "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV files as UTF-8; quote values "
-             "that hold the delimiter."),
-    "E501": ("A declared column missing from the data", "The plan declares a column the file does not have.",
-             "Fix the column's name in the plan or in the file (the hint lists the file's columns)."),
-    "E502": ("A column of the wrong type", "The file's column cannot be read as the declared type (a number "
-             "where a date is declared).", "Declare the right type, or fix the file."),
-    "E503": ("No data for a table", "The plan needs quotas, targets, a roster or a lookup table, and none was "
-             "given.", "Pass it (`--quotas PATH` ...) or write its rows in the plan."),
-    "E504": ("A bad reference table", "Quotas, targets, rosters and lookup tables must be clean: every value "
-             "readable, periods of the plan, no duplicates, no cycles, no negative quota or target.",
-             "Fix the file (or the plan's rows) at the row named."),
-    "E505": ("A file outside the plan's folder", "A plan is data: it may name files only inside its own folder.",
-             "Pass the file on the command line, or allow it with `--allow-outside-paths`."),
-    "E506": ("A file that cannot be written", "The ledger, rejects, statements or a report cannot be written "
-             "where asked: the path is a folder, a part of it is a file, no permission, a full disk. Paths are checked "
-             "before the run; a write that fails midway leaves what the path held before.",
-             "Choose another path, or free some space."),
-    "E507": ("A column appears twice", "A file or table the plan reads has two columns of one name (two `amount` "
-             "headers in a CSV file, two keys of one name in a JSON object); spm cannot tell which to read. Columns "
-             "the plan does not read may repeat.", "Rename or remove one of them."),
-    "E508": ("A manifest that names a file outside the folders verify reads", "A run's manifest is data: `spm "
-             "verify` reads the plan and inputs it names only under the ledger's folder, the current folder or a "
-             "folder named with `--root DIR`, never anywhere else on the disk.", "Verify from a folder that holds "
-             "them, name it with `--root DIR`, or allow it with `--allow-outside-paths` if you trust the manifest."),
-    "E510": ("A rejected row that must be an error", "With `--strict`, or where the plan says `on SUBJECT error`, "
-             "a row that would be rejected stops the run.", "Fix the data, or let such rows be rejected."),
-    "E511": ("An amount too large to hold", "A run computed an amount past the largest spm holds "
-             "(4,611,686,018,427.38): a payee's credit, a component's earnings, a quota over the year. spm stops and "
-             "names the clause, or the payee and period, rather than pay a wrapped number.", "Check the plan's rates "
-             "and the data's amounts (a misplaced decimal point?); in a currency of large amounts (IDR, VND, KRW) "
-             "count credit in thousands: `credit amount / 1000`."),
+    "E402": (
+        "A missing block",
+        "A plan needs a plan block, a transactions block and components.",
+        "Add what the hint shows.",
+    ),
+    "E403": (
+        "A missing statement",
+        "The plan year, a transaction key, date, payee or credit, a share, a table's key or name.",
+        "Add it as the hint shows.",
+    ),
+    "E404": (
+        "Settings that do not fit together",
+        "A component with no earning rule, or a measure and attainment basis that contradict each other.",
+        "See the hint.",
+    ),
+    "E405": (
+        "Two things where one belongs",
+        "Two earning rules in a component, or a table row with the wrong number of values.",
+        "Split the component; fix the row.",
+    ),
+    "E406": (
+        "A tier table that does not hold together",
+        "Tiers start at 0, have no gaps or overlaps, and the last "
+        "is open-ended; rollup components need credit that rolls up.",
+        "Fix the bounds as the hint says.",
+    ),
+    "E407": (
+        "A curve, cap or date that does not fit",
+        "Curve points must increase; a cap per month needs a monthly plan; a `by` date must be in the plan year.",
+        "See the hint.",
+    ),
+    "E408": (
+        "A cap that is not positive",
+        "A cap of zero or less would pay nothing.",
+        "Remove the component or give the cap a positive amount.",
+    ),
+    "E410": (
+        "Too many tiers or rows",
+        "A tier table holds at most 1,000 tiers, a plan at most 10,000 inline rows.",
+        "Put long schedules and tables in data files.",
+    ),
+    "E420": (
+        "A test file with a plan in it",
+        "A `.test.spm` file holds only tests; its plan is the `.spm` file beside it.",
+        "Move the plan to its own file.",
+    ),
+    "E421": (
+        "A test file without its plan",
+        "`x.test.spm` tests `x.spm` in the same folder.",
+        "Name the test file after its plan.",
+    ),
+    "E422": (
+        "A test that gives or checks nothing",
+        "A test needs transactions and at least one expectation.",
+        "Add them.",
+    ),
+    "E423": (
+        "A statement a test's table does not take",
+        "A table in a test gives its rows (`columns`, `rows`); "
+        "how they are read (`key`, `per`, `column` ...) is the plan's declaration of the table.",
+        "Declare it in the plan, or leave it out.",
+    ),
+    "E500": (
+        "A file that cannot be read",
+        "Not found, a folder, an unknown type, not readable as its type, a "
+        "CSV file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
+        "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV files as UTF-8; quote values "
+        "that hold the delimiter.",
+    ),
+    "E501": (
+        "A declared column missing from the data",
+        "The plan declares a column the file does not have.",
+        "Fix the column's name in the plan or in the file (the hint lists the file's columns).",
+    ),
+    "E502": (
+        "A column of the wrong type",
+        "The file's column cannot be read as the declared type (a number where a date is declared).",
+        "Declare the right type, or fix the file.",
+    ),
+    "E503": (
+        "No data for a table",
+        "The plan needs quotas, targets, a roster or a lookup table, and none was given.",
+        "Pass it (`--quotas PATH` ...) or write its rows in the plan.",
+    ),
+    "E504": (
+        "A bad reference table",
+        "Quotas, targets, rosters and lookup tables must be clean: every value "
+        "readable, periods of the plan, no duplicates, no cycles, no negative quota or target.",
+        "Fix the file (or the plan's rows) at the row named.",
+    ),
+    "E505": (
+        "A file outside the plan's folder",
+        "A plan is data: it may name files only inside its own folder.",
+        "Pass the file on the command line, or allow it with `--allow-outside-paths`.",
+    ),
+    "E506": (
+        "A file that cannot be written",
+        "The ledger, rejects, statements or a report cannot be written "
+        "where asked: the path is a folder, a part of it is a file, no permission, a full disk. Paths are checked "
+        "before the run; a write that fails midway leaves what the path held before.",
+        "Choose another path, or free some space.",
+    ),
+    "E507": (
+        "A column appears twice",
+        "A file or table the plan reads has two columns of one name (two `amount` "
+        "headers in a CSV file, two keys of one name in a JSON object); spm cannot tell which to read. Columns "
+        "the plan does not read may repeat.",
+        "Rename or remove one of them.",
+    ),
+    "E508": (
+        "A manifest that names a file outside the folders verify reads",
+        "A run's manifest is data: `spm "
+        "verify` reads the plan and inputs it names only under the ledger's folder, the current folder or a "
+        "folder named with `--root DIR`, never anywhere else on the disk.",
+        "Verify from a folder that holds "
+        "them, name it with `--root DIR`, or allow it with `--allow-outside-paths` if you trust the manifest.",
+    ),
+    "E510": (
+        "A rejected row that must be an error",
+        "With `--strict`, or where the plan says `on SUBJECT error`, a row that would be rejected stops the run.",
+        "Fix the data, or let such rows be rejected.",
+    ),
+    "E511": (
+        "An amount too large to hold",
+        "A run computed an amount past the largest spm holds "
+        "(4,611,686,018,427.38): a payee's credit, a component's earnings, a quota over the year. spm stops and "
+        "names the clause, or the payee and period, rather than pay a wrapped number.",
+        "Check the plan's rates "
+        "and the data's amounts (a misplaced decimal point?); in a currency of large amounts (IDR, VND, KRW) "
+        "count credit in thousands: `credit amount / 1000`.",
+    ),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
-    "W102": ("Credit that rolls up to no one", "`rollup to manager` without a component `on rollup credit`.",
-             "Add the manager's component, or remove the rollup."),
-    "W103": ("A per-row minimum paid on refunds", "`pay max(credit * 4%, $25) per deal` pays its minimum on every "
-             "row, so a refund or credit note of negative credit earns $25 too. Warned unless a filter of the "
-             "component or the transactions block keeps the credit (or the column it is) at zero or above.",
-             "Add `where credit > 0` to the component: refunds are then paid nothing and still lower the credit."),
+    "W102": (
+        "Credit that rolls up to no one",
+        "`rollup to manager` without a component `on rollup credit`.",
+        "Add the manager's component, or remove the rollup.",
+    ),
+    "W103": (
+        "A per-row minimum paid on refunds",
+        "`pay max(credit * 4%, $25) per deal` pays its minimum on every "
+        "row, so a refund or credit note of negative credit earns $25 too. Warned unless a filter of the "
+        "component or the transactions block keeps the credit (or the column it is) at zero or above.",
+        "Add `where credit > 0` to the component: refunds are then paid nothing and still lower the credit.",
+    ),
 }
 
 REJECTS = """## Rejected rows
@@ -147,11 +281,15 @@ error`), and `--strict` makes them all errors (E510).
 
 
 def build() -> str:
-    lines = ["# Errors and what to do about them", "",
-             "Every message spm can show, by code, with an example and the fix. Each example is a reproducer in",
-             "`tests/golden/` whose output is tested: what you read here is what spm prints.", "",
-             "Exit codes: 1 for errors in a plan or a test, 2 for unusable inputs and usage errors "
-             "(see [cli.md](cli.md)).", ""]
+    lines = [
+        "# Errors and what to do about them",
+        "",
+        "Every message spm can show, by code, with an example and the fix. Each example is a reproducer in",
+        "`tests/golden/` whose output is tested: what you read here is what spm prints.",
+        "",
+        "Exit codes: 1 for errors in a plan or a test, 2 for unusable inputs and usage errors (see [cli.md](cli.md)).",
+        "",
+    ]
     examples: dict[str, list[tuple[str, str, str]]] = {code: [] for code in CODES}
     for plan in sorted((GOLDEN / "errors").glob("*.spm")):
         code = plan.stem.split("-")[0]

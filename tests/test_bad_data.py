@@ -63,12 +63,25 @@ REJECTS = {
     "empty date": ("B1,ann,,GTX Pro,10\n", "missing_value", "day", "the date (day) is empty"),
     "empty amount": ("B1,ann,2027-01-05,GTX Pro,\n", "missing_value", "amount", "the credit (`amount`) is empty"),
     "a date of white space": ("B1,ann,  ,GTX Pro,10\n", "missing_value", "day", "the date (day) is empty"),
-    "an amount of white space": ("B1,ann,2027-01-05,GTX Pro, \n", "missing_value", "amount",
-                                 "the credit (`amount`) is empty"),
-    "an amount too large": ("B1,ann,2027-01-05,GTX Pro,5000000000000\n", "invalid_value", "amount",
-                            "'5000000000000' is too large: amounts must be less than 4,611,686,018,427.387904"),
+    "an amount of white space": (
+        "B1,ann,2027-01-05,GTX Pro, \n",
+        "missing_value",
+        "amount",
+        "the credit (`amount`) is empty",
+    ),
+    "an amount too large": (
+        "B1,ann,2027-01-05,GTX Pro,5000000000000\n",
+        "invalid_value",
+        "amount",
+        "'5000000000000' is too large: amounts must be less than 4,611,686,018,427.387904",
+    ),
     "not a number": ("B1,ann,2027-01-05,GTX Pro,NaN\n", "invalid_value", "amount", "cannot read 'NaN'"),
-    "duplicate key": ("G1,ann,2027-01-06,GTX Pro,10\n", "duplicate_key", "id", "duplicate key 'G1' (first seen at row 2)"),
+    "duplicate key": (
+        "G1,ann,2027-01-06,GTX Pro,10\n",
+        "duplicate_key",
+        "id",
+        "duplicate key 'G1' (first seen at row 2)",
+    ),
     "no quota": ("B1,cy,2027-01-05,GTX Pro,10\n", "missing_quota", None, "no quota for cy in 2027-Q1"),
     "zero quota": ("B1,bo,2027-01-05,GTX Pro,10\n", "missing_quota", None, "the quota basis of bo is zero in 2027-Q1"),
     "outside the plan year": ("B1,ann,2028-01-05,GTX Pro,10\n", "outside_year", "day", "outside the plan year"),
@@ -118,11 +131,15 @@ def test_bad_rows_are_rejected_with_their_reason_through_the_cli(spm, tmp_path, 
 
 def test_a_run_that_credits_nothing_says_so_and_names_the_commonest_fate(spm, tmp_path):
     deals = tmp_path / "deals.csv"
-    deals.write_text(HEADER + "A1,ann,2026-03-01,GTX Pro,10\nA2,ann,2026-04-01,GTX Pro,10\nA3,ann,2027-13-01,GTX Pro,10\n")
+    deals.write_text(
+        HEADER + "A1,ann,2026-03-01,GTX Pro,10\nA2,ann,2026-04-01,GTX Pro,10\nA3,ann,2027-13-01,GTX Pro,10\n"
+    )
     (warning,) = plan().run(deals).summary().warnings
-    assert warning == ("no transaction was credited: of 3 rows, 2 were rejected (outside year); is this the right "
-                       "file for this plan (and its plan year)? The first: the date 2026-03-01 is outside the plan "
-                       "year (2027-01-01 to 2027-12-31)")
+    assert warning == (
+        "no transaction was credited: of 3 rows, 2 were rejected (outside year); is this the right "
+        "file for this plan (and its plan year)? The first: the date 2026-03-01 is outside the plan "
+        "year (2027-01-01 to 2027-12-31)"
+    )
     result = spm("run", write_plan(tmp_path), "--deals", deals)
     assert result.returncode == 0 and "warning: no transaction was credited" in result.stdout
     deals.write_text(HEADER)
@@ -152,41 +169,93 @@ def _parquet(path, **columns):
 
 ERRORS = {
     "a declared column missing": (
-        lambda p: p.write_text("id,rep,day,amount\nG1,ann,2027-01-05,10\n") or p, "deals.csv",
-        "column 'product': the column 'product' is missing"),
+        lambda p: p.write_text("id,rep,day,amount\nG1,ann,2027-01-05,10\n") or p,
+        "deals.csv",
+        "column 'product': the column 'product' is missing",
+    ),
     "a column of the wrong type": (
-        lambda p: _parquet(p, id=["G1"], rep=["ann"], day=pa.array([20270105], pa.int64()), product=["GTX Pro"],
-                           amount=[10.0]), "deals.parquet", "column 'day': the column is int64, which cannot be read as date"),
+        lambda p: _parquet(
+            p, id=["G1"], rep=["ann"], day=pa.array([20270105], pa.int64()), product=["GTX Pro"], amount=[10.0]
+        ),
+        "deals.parquet",
+        "column 'day': the column is int64, which cannot be read as date",
+    ),
     "an empty file": (lambda p: p.write_text("") or p, "deals.csv", "the file is empty"),
     "a truncated parquet file": (
         lambda p: (_parquet(p, id=["G1"] * 50, rep=["ann"] * 50), p.write_bytes(p.read_bytes()[:90]))[0],
-        "deals.parquet", "cannot read this parquet file"),
-    "a corrupt parquet file": (lambda p: p.write_bytes(b"PAR1 this is not parquet PAR1") or p, "deals.parquet",
-                               "cannot read this parquet file"),
+        "deals.parquet",
+        "cannot read this parquet file",
+    ),
+    "a corrupt parquet file": (
+        lambda p: p.write_bytes(b"PAR1 this is not parquet PAR1") or p,
+        "deals.parquet",
+        "cannot read this parquet file",
+    ),
     "a row with a field too few": (
-        lambda p: p.write_text(HEADER + GOOD + "G2,ann,2027-01-05,GTX Pro\n") or p, "deals.csv",
-        "row 3: this row has 4 fields, but the header has 5"),
+        lambda p: p.write_text(HEADER + GOOD + "G2,ann,2027-01-05,GTX Pro\n") or p,
+        "deals.csv",
+        "row 3: this row has 4 fields, but the header has 5",
+    ),
     "a row with a field too many, after a value over two lines": (  # rows counted as a spreadsheet shows them
-        lambda p: p.write_text(HEADER + '"G\n1",ann,2027-01-05,GTX Pro,1\n' + GOOD * 3_000 + "\n"
-                               + "G2,ann,2027-01-05,GTX Pro,1,000.00\n") or p, "deals.csv",
-        "row 3004: this row has 6 fields, but the header has 5\n  = hint: a value with ',' in it needs double quotes"),
+        lambda p: (
+            p.write_text(
+                HEADER
+                + '"G\n1",ann,2027-01-05,GTX Pro,1\n'
+                + GOOD * 3_000
+                + "\n"
+                + "G2,ann,2027-01-05,GTX Pro,1,000.00\n"
+            )
+            or p
+        ),
+        "deals.csv",
+        "row 3004: this row has 6 fields, but the header has 5\n  = hint: a value with ',' in it needs double quotes",
+    ),
     "a column twice in a CSV header": (
         lambda p: p.write_text("id,amount,rep,day,product,amount\nG1,1,ann,2027-01-05,GTX Pro,2\n") or p,
-        "deals.csv", "column 'amount': the column 'amount' appears twice: columns 2 (B) and 6 (F)"),
+        "deals.csv",
+        "column 'amount': the column 'amount' appears twice: columns 2 (B) and 6 (F)",
+    ),
     "a column twice in a parquet file": (
-        lambda p: pq.write_table(pa.table([["G1"], ["ann"], ["2027-01-05"], ["GTX Pro"], ["1"], ["2"]],
-                                          names=["id", "rep", "day", "product", "amount", "amount"]), p) or p,
-        "deals.parquet", "the column 'amount' appears twice: columns 5 and 6"),
+        lambda p: (
+            pq.write_table(
+                pa.table(
+                    [["G1"], ["ann"], ["2027-01-05"], ["GTX Pro"], ["1"], ["2"]],
+                    names=["id", "rep", "day", "product", "amount", "amount"],
+                ),
+                p,
+            )
+            or p
+        ),
+        "deals.parquet",
+        "the column 'amount' appears twice: columns 5 and 6",
+    ),
     "a column twice in a JSON object": (
-        lambda p: p.write_text('{"id": "G1", "rep": "ann", "day": "2027-01-05", "product": "GTX Pro", "amount": 1}\n'
-                               * 2 + '{"id": "G2", "rep": "ann", "day": "2027-01-05", "product": "GTX Pro", '
-                               '"amount": 1, "amount": 2}\n') or p,
-        "deals.jsonl", "row 3, column 'amount': the column 'amount' appears twice in this row"),
+        lambda p: (
+            p.write_text(
+                '{"id": "G1", "rep": "ann", "day": "2027-01-05", "product": "GTX Pro", "amount": 1}\n'
+                * 2
+                + '{"id": "G2", "rep": "ann", "day": "2027-01-05", "product": "GTX Pro", '
+                '"amount": 1, "amount": 2}\n'
+            )
+            or p
+        ),
+        "deals.jsonl",
+        "row 3, column 'amount': the column 'amount' appears twice in this row",
+    ),
     "a CSV file saved as Windows-1252": (  # the first value not UTF-8 among thousands, in a column the plan reads
-        lambda p: p.write_bytes(("id,rep,day,product,amount\n" + "G1,ann,2027-01-05,GTX Pro,10\n" * 5000
-                                 + "G2,josé,2027-01-05,GTX Pro,10\nG3,zoë,2027-01-05,GTX Pro,10\n").encode("cp1252"))
-        or p, "deals.csv", "row 5002, column 'rep': 'jos\\xe9' is not UTF-8 text\n  = hint: spm reads CSV files as "
-                           "UTF-8"),
+        lambda p: (
+            p.write_bytes(
+                (
+                    "id,rep,day,product,amount\n"
+                    + "G1,ann,2027-01-05,GTX Pro,10\n" * 5000
+                    + "G2,josé,2027-01-05,GTX Pro,10\nG3,zoë,2027-01-05,GTX Pro,10\n"
+                ).encode("cp1252")
+            )
+            or p
+        ),
+        "deals.csv",
+        "row 5002, column 'rep': 'jos\\xe9' is not UTF-8 text\n  = hint: spm reads CSV files as UTF-8",
+    ),
 }
 
 
@@ -207,8 +276,15 @@ def test_white_space_around_text_is_no_part_of_it(tmp_path, suffix):
     # as spreadsheets leave it: ' ann' is ann (one payee, with her quota), 'GTX Pro ' is in the products table
     rows = [("G1", "ann", "GTX Pro"), ("G2", " ann\u00a0", "GTX Pro "), ("G3", "\tann", " MG Special")]
     deals = tmp_path / f"deals{suffix}"
-    table = pa.table({"id": [r[0] for r in rows], "rep": [r[1] for r in rows], "day": ["2027-01-05"] * 3,
-                      "product": [r[2] for r in rows], "amount": ["1000.00"] * 3})
+    table = pa.table(
+        {
+            "id": [r[0] for r in rows],
+            "rep": [r[1] for r in rows],
+            "day": ["2027-01-05"] * 3,
+            "product": [r[2] for r in rows],
+            "amount": ["1000.00"] * 3,
+        }
+    )
     if suffix == ".csv":
         import pyarrow.csv as pacsv
 
@@ -236,7 +312,11 @@ def test_bom_semicolons_and_thousands_separators_are_read(tmp_path):
     result = spmlang.loads(text).run(deals)
     (line,) = result.ledger.to_pylist()
     assert (line["txn"], line["date"], str(line["credit"]), str(line["amount"])) == (
-        "G1", dt.date(2027, 1, 5), "1234.50", "61.73")
+        "G1",
+        dt.date(2027, 1, 5),
+        "1234.50",
+        "61.73",
+    )
 
 
 def test_a_problem_with_the_transactions_is_reported_before_one_with_the_quotas(tmp_path):
@@ -255,11 +335,13 @@ def test_a_problem_with_the_transactions_is_reported_before_one_with_the_quotas(
 def test_a_row_with_several_problems_meets_the_first_in_the_order_of_the_steps(tmp_path):
     # key check, then filters, then empty values, then the plan year, then the credit: the first fate stands
     deals = tmp_path / "deals.csv"
-    deals.write_text(HEADER + GOOD + "G1,ann,2027-01-06,GTX Pro,1\n"  # a duplicate key, and filtered out
-                     "B2,ann,2028-01-05,GTX Pro,1\n"  # filtered out, and outside the year
-                     "B3,,2028-01-05,GTX Pro,10\n"  # no payee, and outside the year
-                     "B4,ann,2028-01-05,GTX Pro,NaN\n"  # outside the year, and a credit that is not a number
-                     "B5,ann,2027-01-05,GTX Pro,x\n")  # a credit that cannot be read: filtered on an empty value
+    deals.write_text(
+        HEADER + GOOD + "G1,ann,2027-01-06,GTX Pro,1\n"  # a duplicate key, and filtered out
+        "B2,ann,2028-01-05,GTX Pro,1\n"  # filtered out, and outside the year
+        "B3,,2028-01-05,GTX Pro,10\n"  # no payee, and outside the year
+        "B4,ann,2028-01-05,GTX Pro,NaN\n"  # outside the year, and a credit that is not a number
+        "B5,ann,2027-01-05,GTX Pro,x\n"
+    )  # a credit that cannot be read: filtered on an empty value
     result = plan("where big: amount > 5").run(deals)
     fates = {(r["row"], r["reason"]) for r in result.rejects.to_pylist()}
     assert fates == {(3, "duplicate_key"), (5, "missing_value"), (6, "invalid_value"), (7, "invalid_value")}
@@ -271,13 +353,22 @@ def test_a_row_with_several_problems_meets_the_first_in_the_order_of_the_steps(t
 def test_a_csv_file_read_in_pieces_pays_as_the_same_rows_in_one_table(tmp_path, monkeypatch, block):
     from spmlang.engine.read import formats as inputs
 
-    rows = [f"G{i},{'ann' if i % 3 else 'bo'},2027-0{1 + i % 6}-{1 + i % 28:02d},{'GTX Pro' if i % 2 else 'MG Special'},"
-            f"{i % 997}.{i % 100:02d}\n" for i in range(6_000)]
+    rows = [
+        f"G{i},{'ann' if i % 3 else 'bo'},2027-0{1 + i % 6}-{1 + i % 28:02d},{'GTX Pro' if i % 2 else 'MG Special'},"
+        f"{i % 997}.{i % 100:02d}\n"
+        for i in range(6_000)
+    ]
     rows[4_321] = "B1,ann,2027-02-30,GTX Pro,10\n"  # rejected, in a later piece: its row number counts them all
     deals = tmp_path / "deals.csv"
     deals.write_text(HEADER + "".join(rows))
-    whole = plan().run(pa.table({name: pa.array(values) for name, values in
-                                 zip(HEADER.strip().split(","), zip(*(r.strip().split(",") for r in rows)))}))
+    whole = plan().run(
+        pa.table(
+            {
+                name: pa.array(values)
+                for name, values in zip(HEADER.strip().split(","), zip(*(r.strip().split(",") for r in rows)))
+            }
+        )
+    )
     monkeypatch.setattr(inputs, "CSV_BLOCK_BYTES", block)
     pieces = plan().run(deals)
     assert pieces.accounting == whole.accounting and pieces.accounting["read"] == 6_000
@@ -298,10 +389,14 @@ def test_a_csv_file_read_in_pieces_names_text_that_is_not_utf8_and_takes_a_heade
     assert plan().run(deals).accounting["read"] == 0
 
 
-@pytest.mark.parametrize("make", [
-    lambda table: table,
-    lambda table: table.to_pandas(),
-], ids=["pyarrow", "pandas"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda table: table,
+        lambda table: table.to_pandas(),
+    ],
+    ids=["pyarrow", "pandas"],
+)
 def test_a_table_in_memory_with_a_column_twice_is_an_error_when_the_plan_reads_it(make):
     columns = [["G1"], ["ann"], ["2027-01-05"], ["GTX Pro"], ["10"]]
     twice = make(pa.table(columns + [["20"]], names=["id", "rep", "day", "product", "amount", "amount"]))
@@ -316,46 +411,66 @@ def test_a_table_in_memory_with_a_column_twice_is_an_error_when_the_plan_reads_i
 def test_empty_values_are_empty_whatever_the_file_holds_them_as(tmp_path):
     pandas = pytest.importorskip("pandas")
     text = PLAN.replace("POLICY", "where open: closed is empty").replace(
-        "column amount  money", "column amount  money\n  column closed  date")
-    rows = {"id": ["G1", "B1", "B2", "B3", "B4", "B5"], "rep": ["ann"] * 6,
-            "day": ["2027-01-05", "2027-01-05", " ", "2027-01-05", "2027-01-05", None],
-            "product": ["GTX Pro"] * 6,
-            "amount": [1000.0, float("nan"), 10.0, 10.0, float("inf"), 10.0],
-            "closed": ["", "", "", "2027-02-01", "", "\t"]}
+        "column amount  money", "column amount  money\n  column closed  date"
+    )
+    rows = {
+        "id": ["G1", "B1", "B2", "B3", "B4", "B5"],
+        "rep": ["ann"] * 6,
+        "day": ["2027-01-05", "2027-01-05", " ", "2027-01-05", "2027-01-05", None],
+        "product": ["GTX Pro"] * 6,
+        "amount": [1000.0, float("nan"), 10.0, 10.0, float("inf"), 10.0],
+        "closed": ["", "", "", "2027-02-01", "", "\t"],
+    }
     frame = pandas.DataFrame(rows)  # day: text with white space and None; amount: NaN, as pandas writes a gap
     path = tmp_path / "deals.parquet"
     frame.to_parquet(path)
     for source in (frame, path, pa.table(rows)):
         result = spmlang.loads(text).run(source)
         fates = {r["key"]: (r["reason"], r["column"]) for r in result.rejects.to_pylist()}
-        assert fates == {"B1": ("missing_value", "amount"), "B2": ("missing_value", "day"),
-                         "B4": ("invalid_value", "amount"), "B5": ("missing_value", "day")}
+        assert fates == {
+            "B1": ("missing_value", "amount"),
+            "B2": ("missing_value", "day"),
+            "B4": ("invalid_value", "amount"),
+            "B5": ("missing_value", "day"),
+        }
         assert result.accounting["excluded"] == {"open": 1}  # B3: a date, so not empty
         assert result.accounting["credited"] == 1
 
 
 def test_a_value_no_rule_needs_may_be_empty(tmp_path):
     text = PLAN.replace("POLICY", "").replace("column amount  money", "column amount  money\n  column discount number")
-    table = pa.table({"id": ["G1", "G2"], "rep": ["ann"] * 2, "day": ["2027-01-05"] * 2, "product": ["GTX Pro"] * 2,
-                      "amount": ["1000"] * 2, "discount": pa.array([0.1, float("nan")])})
+    table = pa.table(
+        {
+            "id": ["G1", "G2"],
+            "rep": ["ann"] * 2,
+            "day": ["2027-01-05"] * 2,
+            "product": ["GTX Pro"] * 2,
+            "amount": ["1000"] * 2,
+            "discount": pa.array([0.1, float("nan")]),
+        }
+    )
     assert spmlang.loads(text).run(table).accounting["credited"] == 2
 
 
 QUOTAS_IN_PLAN = "    ann 2027-Q2 $100,000\n"
 
 
-@pytest.mark.parametrize("where, message", [
-    ("plan", "bad.spm:20:5, column 'amount': the quota -100,000.00 is negative"),
-    ("quotas.csv", "quotas.csv, row 3, column 'amount': the quota -2,500.50 is negative"),
-    ("targets.csv", "targets.csv, row 2, column 'amount': the target incentive -100.00 is negative"),
-])
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("plan", "bad.spm:20:5, column 'amount': the quota -100,000.00 is negative"),
+        ("quotas.csv", "quotas.csv, row 3, column 'amount': the quota -2,500.50 is negative"),
+        ("targets.csv", "targets.csv, row 2, column 'amount': the target incentive -100.00 is negative"),
+    ],
+)
 def test_a_negative_quota_or_target_is_an_error_naming_its_row(spm, tmp_path, where, message):
     text = PLAN.replace("POLICY", "") + "component bonus {\n  pay 10% of target once when attainment >= 100%\n}\n"
     if where == "plan":
         text = text.replace(QUOTAS_IN_PLAN, QUOTAS_IN_PLAN.replace("$100,000", "-$100,000"))
     (tmp_path / "quotas.csv").write_text("payee,period,amount\nann,2027-Q1,100\nann,2027-Q2,-2500.50\n")
-    (tmp_path / "targets.csv").write_text("payee,amount\nann,-100\n" if where == "targets.csv" else
-                                          "payee,amount\nann,100\n")
+    (tmp_path / "targets.csv").write_text(
+        "payee,amount\nann,-100\n" if where == "targets.csv" else "payee,amount\nann,100\n"
+    )
     (tmp_path / "bad.spm").write_text(text)
     (tmp_path / "deals.csv").write_text(HEADER + GOOD)
     args = ["--targets", "targets.csv"] + (["--quotas", "quotas.csv"] if where == "quotas.csv" else [])

@@ -17,10 +17,14 @@ def run_example(args: list[str], **options):
     plan = spmlang.load(ROOT / args[0])
     given = dict(zip(args[1::2], args[2::2]))
     tables = dict(item.split("=") for item in [v for k, v in zip(args[1::2], args[2::2]) if k == "--table"])
-    return plan.run(ROOT / given["--deals"], quotas=ROOT / given["--quotas"],
-                    targets=ROOT / given["--targets"] if "--targets" in given else None,
-                    roster=ROOT / given["--roster"] if "--roster" in given else None,
-                    tables={name: ROOT / path for name, path in tables.items()}, **options)
+    return plan.run(
+        ROOT / given["--deals"],
+        quotas=ROOT / given["--quotas"],
+        targets=ROOT / given["--targets"] if "--targets" in given else None,
+        roster=ROOT / given["--roster"] if "--roster" in given else None,
+        tables={name: ROOT / path for name, path in tables.items()},
+        **options,
+    )
 
 
 @pytest.mark.parametrize("args", [AE_ARGS, SDR_ARGS, CRM_ARGS], ids=["ae", "sdr", "crm"])
@@ -36,7 +40,7 @@ def test_small_batches_give_the_same_ledger_and_totals(args, monkeypatch, tmp_pa
     assert [b.start for b in batches[1:]] == [b.stop for b in batches[:-1]]
     output = batched.payout
     payees = [set(output.run.credit_rows.payee[b].tolist()) for b in batches]
-    assert all(not (a & b) for i, a in enumerate(payees) for b in payees[i + 1:])
+    assert all(not (a & b) for i, a in enumerate(payees) for b in payees[i + 1 :])
 
     # Written as it is paid (nothing kept), then read back: the same lines as the whole run's ledger.
     batched.write(tmp_path / "ledger.parquet")
@@ -64,7 +68,9 @@ def test_labels_keep_only_the_names_used():
     assert text.labelled(np.zeros(0, np.int64), ["x"]).to_pylist() == []
 
 
-def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_encodes_each_column_for_its_values(monkeypatch, tmp_path):
+def test_a_row_group_of_the_ledger_names_only_its_own_payees_and_encodes_each_column_for_its_values(
+    monkeypatch, tmp_path
+):
     from spmlang.report.ledger import LEDGER_SCHEMA
 
     monkeypatch.setattr(calculator, "BATCH_ROWS", 25)
@@ -96,8 +102,24 @@ def test_a_parquet_ledger_stores_the_columns_every_line_has_as_required(tmp_path
     path = result.write(tmp_path / "ledger.parquet")
     stored = pq.ParquetFile(path).schema
     required = {column.name for column in stored if column.max_definition_level == 0}
-    assert required == ALWAYS == {"run_id", "plan", "plan_version", "plan_hash", "payee", "period", "kind",
-                                  "role", "amount", "amount_cut", "explanation", "clause"}
+    assert (
+        required
+        == ALWAYS
+        == {
+            "run_id",
+            "plan",
+            "plan_version",
+            "plan_hash",
+            "payee",
+            "period",
+            "kind",
+            "role",
+            "amount",
+            "amount_cut",
+            "explanation",
+            "clause",
+        }
+    )
     ledger = pq.read_table(path)
     assert all(not ledger.schema.field(name).nullable and ledger[name].null_count == 0 for name in ALWAYS)
     assert all(ledger.schema.field(name).nullable for name in ledger.schema.names if name not in ALWAYS)
@@ -122,10 +144,18 @@ def test_json_ledgers_are_written_a_chunk_at_a_time_laid_out_as_json_dump(tmp_pa
 
     from spmlang.report.files import write_chunks
 
-    schema = pa.schema([("n", pa.int64()), ("amount", pa.decimal128(18, 2)), ("day", pa.date32()),
-                        ("text", pa.string())])
-    made = [{"n": i, "amount": Decimal(f"{i // 100}.{i % 100:02d}"), "day": dt.date(2027, 1, 1 + i % 28),
-             "text": None if i % 7 == 0 else f"line {i}\n\"é\""} for i in range(15_000)]
+    schema = pa.schema(
+        [("n", pa.int64()), ("amount", pa.decimal128(18, 2)), ("day", pa.date32()), ("text", pa.string())]
+    )
+    made = [
+        {
+            "n": i,
+            "amount": Decimal(f"{i // 100}.{i % 100:02d}"),
+            "day": dt.date(2027, 1, 1 + i % 28),
+            "text": None if i % 7 == 0 else f'line {i}\n"é"',
+        }
+        for i in range(15_000)
+    ]
     for suffix in (".json", ".jsonl"):
         path = tmp_path / f"ledger{suffix}"
         sizes = []
@@ -134,7 +164,7 @@ def test_json_ledgers_are_written_a_chunk_at_a_time_laid_out_as_json_dump(tmp_pa
             for start in range(0, len(made), 5_000):  # each chunk asked for once the one before is written
                 partial = next(tmp_path.glob(f".{path.name}.*.partial"), None)
                 sizes.append(partial.stat().st_size if partial else None)  # None: not being written yet
-                yield pa.Table.from_pylist(made[start:start + 5_000], schema)
+                yield pa.Table.from_pylist(made[start : start + 5_000], schema)
 
         write_chunks(chunks(), path, schema)
         assert sizes[0] == 0 and 0 < sizes[1] < sizes[2]

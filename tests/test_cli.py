@@ -168,9 +168,11 @@ def test_check_starts_without_the_engine_heavyweights():
     import subprocess
     import sys
 
-    probe = ("import sys\nfrom spmlang.cli import main\nsys.argv = ['spm', 'check', 'examples/plans/sdr.spm']\n"
-             "try:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\n"
-             "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'polars') if m in sys.modules), code)")
+    probe = (
+        "import sys\nfrom spmlang.cli import main\nsys.argv = ['spm', 'check', 'examples/plans/sdr.spm']\n"
+        "try:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\n"
+        "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'polars') if m in sys.modules), code)"
+    )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().endswith("[] 0"), result.stdout + result.stderr
 
@@ -181,13 +183,20 @@ def test_run_does_not_import_pandas_even_where_it_is_installed():
     import sys
 
     pytest.importorskip("pandas")  # installed: the case that matters
-    probe = ("import sys\nfrom spmlang.cli import main\n"
-             f"sys.argv = ['spm', 'run', *{AE_ARGS!r}, '--out', sys.argv[1], '-q']\n"
-             "try:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\n"
-             "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas') if m in sys.modules), code)")
+    probe = (
+        "import sys\nfrom spmlang.cli import main\n"
+        f"sys.argv = ['spm', 'run', *{AE_ARGS!r}, '--out', sys.argv[1], '-q']\n"
+        "try:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\n"
+        "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas') if m in sys.modules), code)"
+    )
     with tempfile.TemporaryDirectory() as folder:
-        result = subprocess.run([sys.executable, "-c", probe, f"{folder}/ledger.parquet"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-c", probe, f"{folder}/ledger.parquet"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.stdout.strip().endswith("['numpy', 'pyarrow'] 0"), result.stdout + result.stderr
 
 
@@ -208,13 +217,12 @@ def test_a_ledger_path_spm_cannot_write_is_refused_before_the_run(spm, tmp_path)
 def test_paths_spm_cannot_write_to_are_refused_before_the_run(spm, tmp_path):
     (tmp_path / "notes.txt").write_text("a file")
     (tmp_path / "ledger.parquet").mkdir()
-    for args, named in ((["run", *AE_ARGS, "--out", tmp_path / "ledger.parquet"], "ledger.parquet: cannot write it: "
-                         "it is a folder"),
-                        (["run", *AE_ARGS, "--rejects", tmp_path / "notes.txt" / "rejects.csv"],
-                         "rejects.csv: cannot write it: '"),
-                        (["statement", *AE_ARGS, "--out", tmp_path / "notes.txt"], "index.html: cannot write it: '"),
-                        (["test", "examples/plans", "--junit", tmp_path / "notes.txt" / "junit.xml"],
-                         "junit.xml: cannot write it: '")):
+    for args, named in (
+        (["run", *AE_ARGS, "--out", tmp_path / "ledger.parquet"], "ledger.parquet: cannot write it: it is a folder"),
+        (["run", *AE_ARGS, "--rejects", tmp_path / "notes.txt" / "rejects.csv"], "rejects.csv: cannot write it: '"),
+        (["statement", *AE_ARGS, "--out", tmp_path / "notes.txt"], "index.html: cannot write it: '"),
+        (["test", "examples/plans", "--junit", tmp_path / "notes.txt" / "junit.xml"], "junit.xml: cannot write it: '"),
+    ):
         result = spm(*args)
         assert result.returncode == 2 and result.stdout == "", args
         assert result.stderr.startswith("error[E506]: ") and named in result.stderr, result.stderr
@@ -229,12 +237,20 @@ def test_a_disk_that_refuses_the_ledger_midway_is_an_error_naming_it_and_the_old
 
     ledger = tmp_path / "ledger.csv"
     ledger.write_text("the previous ledger")
-    result = subprocess.run([sys.executable, "-m", "spmlang.cli", "run", *AE_ARGS, "--out", ledger], cwd=ROOT,
-                            env={**os.environ, "SPM_NO_CACHE": "1"}, capture_output=True, text=True, timeout=120,
-                            preexec_fn=at_most_20_kb)
+    result = subprocess.run(
+        [sys.executable, "-m", "spmlang.cli", "run", *AE_ARGS, "--out", ledger],
+        cwd=ROOT,
+        env={**os.environ, "SPM_NO_CACHE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=at_most_20_kb,
+    )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith(f"error[E506]: {ledger}: cannot write it: the file is larger than this system "
-                                    "allows\n  = hint: write it elsewhere; nothing was written there")
+    assert result.stderr.startswith(
+        f"error[E506]: {ledger}: cannot write it: the file is larger than this system "
+        "allows\n  = hint: write it elsewhere; nothing was written there"
+    )
     assert ledger.read_text() == "the previous ledger"
     assert [p.name for p in tmp_path.iterdir()] == ["ledger.csv"]  # no partial file, no manifest
     assert_no_traceback(result)
@@ -249,15 +265,21 @@ def _as_spm_starts(probe: str, variable: str, chosen: str) -> list[str]:
 
     code = "from spmlang import cli; cli.app = lambda: None; cli.main()\n" + probe
     env = {k: v for k, v in os.environ.items() if k != variable}
-    return [subprocess.run([sys.executable, "-c", code], env=env | extra, capture_output=True, text=True,
-                           check=True).stdout.strip()
-            for extra in ({}, {variable: chosen})]
+    return [
+        subprocess.run(
+            [sys.executable, "-c", code], env=env | extra, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for extra in ({}, {variable: chosen})
+    ]
 
 
 def test_spm_starts_no_blas_threads_unless_the_environment_chooses():
     """spm does no linear algebra; numpy's OpenBLAS would start a thread per core that spins as it is imported."""
-    chosen = _as_spm_starts("import os, numpy; print(os.environ['OPENBLAS_NUM_THREADS'], "
-                            "len(os.listdir('/proc/self/task')))", "OPENBLAS_NUM_THREADS", "2")
+    chosen = _as_spm_starts(
+        "import os, numpy; print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))",
+        "OPENBLAS_NUM_THREADS",
+        "2",
+    )
     assert chosen[0] == "1 1"  # the process's only thread is its own
     assert chosen[1].split()[0] == "2"
 
@@ -266,49 +288,69 @@ def test_spm_allocates_with_malloc_unless_the_environment_chooses():
     """Arrow's bundled mimalloc keeps freed memory that malloc_trim cannot return (~100 MB of the peak at 10M
     rows), so spm has Arrow use malloc as it starts, before pyarrow is used; ARROW_DEFAULT_MEMORY_POOL still
     decides if set."""
-    chosen = _as_spm_starts("import pyarrow as pa; print(pa.default_memory_pool().backend_name)",
-                            "ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+    chosen = _as_spm_starts(
+        "import pyarrow as pa; print(pa.default_memory_pool().backend_name)", "ARROW_DEFAULT_MEMORY_POOL", "mimalloc"
+    )
     assert chosen == ["system", "mimalloc"]
 
 
 def _with_a_bug(where: str, *args, env: dict | None = None) -> subprocess.CompletedProcess:
     """The spm command in a process where the function ``where`` (module.name) raises as a bug in spm would."""
     module, _, name = where.rpartition(".")
-    code = (f"import sys, importlib\n"
-            f"def bug(*args, **kwargs):\n    raise ZeroDivisionError('the bug')\n"
-            f"setattr(importlib.import_module({module!r}), {name!r}, bug)\n"
-            f"from spmlang import cli\nsys.argv = ['spm', *sys.argv[1:]]\ncli.main()\n")
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "NO_COLOR": "1", **(env or {})}, timeout=120)
+    code = (
+        f"import sys, importlib\n"
+        f"def bug(*args, **kwargs):\n    raise ZeroDivisionError('the bug')\n"
+        f"setattr(importlib.import_module({module!r}), {name!r}, bug)\n"
+        f"from spmlang import cli\nsys.argv = ['spm', *sys.argv[1:]]\ncli.main()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        timeout=120,
+    )
 
 
-BUG_REPORTED = ("internal error in spm: ZeroDivisionError: the bug\n"
-                "  = this is a bug in spm (spmlang {version}), not in your plan or data: please report it with the "
-                "command you ran, this message and {traceback}; if you can, add the plan and a few rows of data that "
-                "show it\n")
+BUG_REPORTED = (
+    "internal error in spm: ZeroDivisionError: the bug\n"
+    "  = this is a bug in spm (spmlang {version}), not in your plan or data: please report it with the "
+    "command you ran, this message and {traceback}; if you can, add the plan and a few rows of data that "
+    "show it\n"
+)
 
 
-@pytest.mark.parametrize("where, args", [
-    ("spmlang.api.load", ["check", "examples/plans/sdr.spm"]),
-    ("spmlang.api.load", ["run", *AE_ARGS]),
-    ("spmlang.syntax.format.format_source", ["fmt", "--check", "examples/plans/sdr.spm"]),
-])
+@pytest.mark.parametrize(
+    "where, args",
+    [
+        ("spmlang.api.load", ["check", "examples/plans/sdr.spm"]),
+        ("spmlang.api.load", ["run", *AE_ARGS]),
+        ("spmlang.syntax.format.format_source", ["fmt", "--check", "examples/plans/sdr.spm"]),
+    ],
+)
 def test_a_bug_in_spm_ends_every_command_the_same_way(where, args):
     import spmlang
 
     command = args[0]
     quiet = _with_a_bug(where, *args, env={"SPM_DEBUG": ""})
     assert quiet.returncode == 3, quiet.stderr
-    assert quiet.stderr == BUG_REPORTED.format(version=spmlang.__version__, traceback=(
-        f"the traceback that `spm --debug {command} ...` (or SPM_DEBUG=1) prints"))
+    assert quiet.stderr == BUG_REPORTED.format(
+        version=spmlang.__version__,
+        traceback=(f"the traceback that `spm --debug {command} ...` (or SPM_DEBUG=1) prints"),
+    )
     assert_no_traceback(quiet)
-    for debugged in (_with_a_bug(where, "--debug", *args, env={"SPM_DEBUG": ""}),
-                     _with_a_bug(where, *args, env={"SPM_DEBUG": "1"})):
+    for debugged in (
+        _with_a_bug(where, "--debug", *args, env={"SPM_DEBUG": ""}),
+        _with_a_bug(where, *args, env={"SPM_DEBUG": "1"}),
+    ):
         assert debugged.returncode == 3, debugged.stderr
         assert debugged.stderr.startswith("Traceback (most recent call last):\n")
         assert 'File "<string>", line 3, in bug\n' in debugged.stderr
-        assert debugged.stderr.endswith("ZeroDivisionError: the bug\n" + BUG_REPORTED.format(
-            version=spmlang.__version__, traceback="the traceback above"))
+        assert debugged.stderr.endswith(
+            "ZeroDivisionError: the bug\n"
+            + BUG_REPORTED.format(version=spmlang.__version__, traceback="the traceback above")
+        )
 
 
 def test_in_a_pipe_the_summary_shows_every_payee_period_and_at_a_terminal_the_largest(spm):
@@ -322,8 +364,16 @@ def test_in_a_pipe_the_summary_shows_every_payee_period_and_at_a_terminal_the_la
     result = spm("run", *CRM_ARGS)  # stdout is a pipe
     assert result.returncode == 0, result.stderr
     plan, _, deals, _, quotas, _, roster, _, products = CRM_ARGS
-    summary = spmlang.load(ROOT / plan).run(ROOT / deals, quotas=ROOT / quotas, roster=ROOT / roster,
-                                            tables={"products": ROOT / products.partition("=")[2]}).summary()
+    summary = (
+        spmlang.load(ROOT / plan)
+        .run(
+            ROOT / deals,
+            quotas=ROOT / quotas,
+            roster=ROOT / roster,
+            tables={"products": ROOT / products.partition("=")[2]},
+        )
+        .summary()
+    )
     assert len(summary.rows) > 60
     shown = re.findall(r"^│ (.+?) +│ (2017-Q\d) │", result.stdout, re.MULTILINE)
     assert sorted(shown) == sorted((row.payee, row.period) for row in summary.rows)

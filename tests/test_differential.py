@@ -65,8 +65,11 @@ def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger."""
     uses_target = False
     kind = "component"
-    rule = draw(st.sampled_from(["rate", "bcr", "accelerator", "tiers", "row_tiers", "curve", "row_curve", "pay",
-                                 "once", "looked_up"]))
+    rule = draw(
+        st.sampled_from(
+            ["rate", "bcr", "accelerator", "tiers", "row_tiers", "curve", "row_curve", "pay", "once", "looked_up"]
+        )
+    )
     body = []
     if rule == "rate":
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
@@ -124,8 +127,10 @@ def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
         if draw(st.integers(0, 3)) == 0:
             body.append(f'  where rates[kind].tag == "{draw(st.sampled_from(["A", "B"]))}"')
         if draw(st.booleans()):
-            body.append(f"  multiplier {draw(st.sampled_from(['0.5', '1.5', '2']))}x when amount > "
-                        f"{money(draw(st.integers(1, 100)) * 1000, scale)}")
+            body.append(
+                f"  multiplier {draw(st.sampled_from(['0.5', '1.5', '2']))}x when amount > "
+                f"{money(draw(st.integers(1, 100)) * 1000, scale)}"
+            )
     for scope in ("row", "period", "year"):
         if rule == "once" and scope == "row":
             continue
@@ -144,22 +149,31 @@ def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
 def plans(draw, scale: int = 1) -> str:
     payout = draw(st.sampled_from(["quarterly", "monthly", "half_yearly"]))
     measure = draw(st.sampled_from(["year_to_date", "period_to_date"]))
-    basis = draw(st.sampled_from(["", "  attainment against annual quota\n"] +
-                                 (["  attainment against period quota\n"] if measure == "year_to_date" else [])))
+    basis = draw(
+        st.sampled_from(
+            ["", "  attainment against annual quota\n"]
+            + (["  attainment against period quota\n"] if measure == "year_to_date" else [])
+        )
+    )
     credit = draw(st.sampled_from(["amount", "amount * 1.5"]))
-    text = (f'plan "R" {{\n  year starts 2027-01-01\n  payout {payout}\n  measure {measure}\n{basis}}}\n'
-            "transactions {\n  column id text\n  column rep text\n  column day date\n  column amount money\n"
-            f"  column kind text\n  key id\n  date day\n  payee rep\n  credit {credit}\n")
+    text = (
+        f'plan "R" {{\n  year starts 2027-01-01\n  payout {payout}\n  measure {measure}\n{basis}}}\n'
+        "transactions {\n  column id text\n  column rep text\n  column day date\n  column amount money\n"
+        f"  column kind text\n  key id\n  date day\n  payee rep\n  credit {credit}\n"
+    )
     if draw(st.booleans()):
         text += '  where not_void: kind != "void"\n'
     text += "}\n"
     # A lookup table for the components that use one: kinds it lacks (renewal, sometimes void) make those
     # components not pay a row, and only those.
     kinds = ["new", "void"] if draw(st.booleans()) else ["new"]
-    rows = "\n".join(f'    {kind} {draw(st.integers(0, 1500)) / 100:g}% {draw(st.sampled_from(["A", "B"]))}'
-                     for kind in kinds)
-    text += ("table rates {\n  column kind text\n  column rate percent\n  column tag text\n  key kind\n"
-             f"  rows {{\n{rows}\n  }}\n}}\n")
+    rows = "\n".join(
+        f"    {kind} {draw(st.integers(0, 1500)) / 100:g}% {draw(st.sampled_from(['A', 'B']))}" for kind in kinds
+    )
+    text += (
+        "table rates {\n  column kind text\n  column rate percent\n  column tag text\n  key kind\n"
+        f"  rows {{\n{rows}\n  }}\n}}\n"
+    )
     count = draw(st.integers(1, 3))
     for index in range(count):
         part, _ = draw(component(index, scale))
@@ -169,8 +183,10 @@ def plans(draw, scale: int = 1) -> str:
         if covers == "components":
             names = draw(st.lists(st.sampled_from([f"c{i}" for i in range(count)]), min_size=1, unique=True))
             covers = ", ".join(names)
-        text += (f"cap {money(draw(st.integers(1, 80)) * 1000, scale)} per "
-                 f"{draw(st.sampled_from(['period', 'year']))}" + (f" for {covers}" if covers else "") + "\n")
+        text += (
+            f"cap {money(draw(st.integers(1, 80)) * 1000, scale)} per "
+            f"{draw(st.sampled_from(['period', 'year']))}" + (f" for {covers}" if covers else "") + "\n"
+        )
     return text
 
 
@@ -181,17 +197,22 @@ def data(draw, periods: int, scale: int = 1):
     rows = []
     for i in range(draw(st.integers(0, 30))):
         outside = draw(st.integers(0, 19)) == 0
-        day = draw(st.dates(dt.date(2026, 12, 20), dt.date(2028, 1, 10)) if outside else
-                   st.dates(dt.date(2027, 1, 1), dt.date(2027, 12, 31)))
+        day = draw(
+            st.dates(dt.date(2026, 12, 20), dt.date(2028, 1, 10))
+            if outside
+            else st.dates(dt.date(2027, 1, 1), dt.date(2027, 12, 31))
+        )
         negative = draw(st.integers(0, 9)) == 0
         cents = draw(st.integers(1, 500_000) if negative else st.integers(0, 20_000_000))
-        rows.append({
-            "id": f"T{draw(st.integers(0, 40)) if draw(st.integers(0, 14)) == 0 else i}",
-            "rep": draw(st.sampled_from(PAYEES)),
-            "day": day,
-            "amount": Decimal(-cents if negative else cents) * scale / 100,
-            "kind": draw(st.sampled_from(KINDS[:2] * 4 + KINDS[2:])),
-        })
+        rows.append(
+            {
+                "id": f"T{draw(st.integers(0, 40)) if draw(st.integers(0, 14)) == 0 else i}",
+                "rep": draw(st.sampled_from(PAYEES)),
+                "day": day,
+                "amount": Decimal(-cents if negative else cents) * scale / 100,
+                "kind": draw(st.sampled_from(KINDS[:2] * 4 + KINDS[2:])),
+            }
+        )
     quotas, targets = {}, {}
     for payee in PAYEES:
         if draw(st.integers(0, 9)) == 0:
@@ -206,25 +227,34 @@ def data(draw, periods: int, scale: int = 1):
 
 
 def as_tables(rows, quotas, targets, labels):
-    deals = pa.table({
-        "id": pa.array([r["id"] for r in rows], pa.string()),
-        "rep": pa.array([r["rep"] for r in rows], pa.string()),
-        "day": pa.array([r["day"] for r in rows], pa.date32()),
-        "amount": pa.array([r["amount"] for r in rows], pa.decimal128(24, 2)),
-        "kind": pa.array([r["kind"] for r in rows], pa.string()),
-    })
+    deals = pa.table(
+        {
+            "id": pa.array([r["id"] for r in rows], pa.string()),
+            "rep": pa.array([r["rep"] for r in rows], pa.string()),
+            "day": pa.array([r["day"] for r in rows], pa.date32()),
+            "amount": pa.array([r["amount"] for r in rows], pa.decimal128(24, 2)),
+            "kind": pa.array([r["kind"] for r in rows], pa.string()),
+        }
+    )
 
     def amounts(values):
         keys = sorted(values)
-        return pa.table({"payee": [k[0] for k in keys], "period": [labels[k[1]] for k in keys],
-                         "amount": pa.array([values[k] for k in keys], pa.decimal128(24, 2))})
+        return pa.table(
+            {
+                "payee": [k[0] for k in keys],
+                "period": [labels[k[1]] for k in keys],
+                "amount": pa.array([values[k] for k in keys], pa.decimal128(24, 2)),
+            }
+        )
 
     return deals, amounts(quotas), amounts(targets)
 
 
 def engine_lines(result, labels) -> list[tuple]:
-    return [(r["payee"], labels.index(r["period"]), r["component"] or "", r["kind"], r["txn"], r["amount"])
-            for r in result.ledger.to_pylist()]
+    return [
+        (r["payee"], labels.index(r["period"]), r["component"] or "", r["kind"], r["txn"], r["amount"])
+        for r in result.ledger.to_pylist()
+    ]
 
 
 def engine_status(result, count: int) -> dict[int, str]:
@@ -236,7 +266,9 @@ def engine_status(result, count: int) -> dict[int, str]:
     return status
 
 
-@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
+@settings(
+    max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
+)
 @given(st.data())
 def test_engine_equals_the_reference_to_the_cent(drawn):
     text = drawn.draw(plans(), label="plan")
@@ -251,8 +283,7 @@ def test_engine_equals_the_reference_to_the_cent(drawn):
         result.ledger
 
     reference = Reference(plan.checked, rows, quotas, targets)
-    expected = [(line.payee, line.period, line.component, line.kind, line.txn, line.amount)
-                for line in reference.run()]
+    expected = [(line.payee, line.period, line.component, line.kind, line.txn, line.amount) for line in reference.run()]
     kinds = sorted({line[3] for line in expected})
     event(f"line kinds: {', '.join(kinds) or 'none'}")
     event(f"credited rows: {'none' if not result.accounting['credited'] else 'some'}")
@@ -268,21 +299,21 @@ def test_engine_equals_the_reference_to_the_cent(drawn):
     assert actual == expected
 
 
-@settings(max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-          deadline=None)
+@settings(
+    max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
+)
 @given(st.data())
 def test_amounts_near_the_limit_are_exact_or_an_error(drawn):
     """Plans and data scaled toward the largest amount spm holds (IDR-sized figures): every ledger line is the
     reference's to the cent, or the run stops with E511. Never a wrapped or rounded-off number."""
-    scale = drawn.draw(st.sampled_from([10 ** 4, 10 ** 5, 10 ** 6, 10 ** 7]), label="scale")
+    scale = drawn.draw(st.sampled_from([10**4, 10**5, 10**6, 10**7]), label="scale")
     text = drawn.draw(plans(scale), label="plan")
     plan = spmlang.loads(text, "random.spm")
     labels = plan.periods
     rows, quotas, targets = drawn.draw(data(len(labels), scale), label="data")
     deals, quota_table, target_table = as_tables(rows, quotas, targets, labels)
     reference = Reference(plan.checked, rows, quotas, targets)
-    expected = [(line.payee, line.period, line.component, line.kind, line.txn, line.amount)
-                for line in reference.run()]
+    expected = [(line.payee, line.period, line.component, line.kind, line.txn, line.amount) for line in reference.run()]
     try:
         result = plan.run(deals, quotas=quota_table, targets=target_table)
         actual = engine_lines(result, labels)
@@ -290,9 +321,13 @@ def test_amounts_near_the_limit_are_exact_or_an_error(drawn):
         event("stopped: too large")
         assert error.code == "E511" and "too large to hold" in str(error)
         # It stopped where amounts do come near the limit: some credit, quota, target or line is that large.
-        sizes = [abs(r["amount"]) for r in rows] + [abs(v) for v in quotas.values()] + \
-            [abs(v) for v in targets.values()] + [abs(line[5]) for line in expected]
-        assert sum(sizes) > Decimal(LIMIT) / 10 ** 6 / 100
+        sizes = (
+            [abs(r["amount"]) for r in rows]
+            + [abs(v) for v in quotas.values()]
+            + [abs(v) for v in targets.values()]
+            + [abs(line[5]) for line in expected]
+        )
+        assert sum(sizes) > Decimal(LIMIT) / 10**6 / 100
         return
     event("paid")
     assert engine_status(result, len(rows)) == reference.status

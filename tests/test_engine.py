@@ -42,12 +42,15 @@ def make_plan(body: str, measure: str = "measure year_to_date", rollup: str = ""
 def deals(*rows) -> pa.Table:
     """rows: (id, rep, 'YYYY-MM-DD', amount[, kind])"""
     rows = [r + ("x",) * (5 - len(r)) for r in rows]
-    return pa.table({
-        "id": [r[0] for r in rows], "rep": [r[1] for r in rows],
-        "day": pa.array([dt.date.fromisoformat(r[2]) for r in rows], pa.date32()),
-        "amount": pa.array([Decimal(str(r[3])) for r in rows], pa.decimal128(18, 2)),
-        "kind": [r[4] for r in rows],
-    })
+    return pa.table(
+        {
+            "id": [r[0] for r in rows],
+            "rep": [r[1] for r in rows],
+            "day": pa.array([dt.date.fromisoformat(r[2]) for r in rows], pa.date32()),
+            "amount": pa.array([Decimal(str(r[3])) for r in rows], pa.decimal128(18, 2)),
+            "kind": [r[4] for r in rows],
+        }
+    )
 
 
 QUOTAS = pa.table({"payee": ["a"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"], "amount": [100_000.0] * 4})
@@ -69,8 +72,7 @@ cap $1,200 per year
 
 def test_cap_in_percent_of_target_per_year():
     plan = make_plan("component base {\n  rate 10%\n  cap 50% of target per year\n}\n")
-    result = plan.run(deals(("D1", "a", "2027-01-10", 40000), ("D2", "a", "2027-05-10", 40000)),
-                      targets=TARGETS)
+    result = plan.run(deals(("D1", "a", "2027-01-10", 40000), ("D2", "a", "2027-05-10", 40000)), targets=TARGETS)
     assert payout(result, "a") == d("5,000.00")
     assert by_txn(result) == {"D1": d("4,000.00"), "D2": d("1,000.00")}
 
@@ -81,8 +83,7 @@ bonus club {
   pay $2,500 once when attainment >= 100% by 2027-09-30
 }
 """)
-    rows = deals(("D1", "a", "2027-02-10", 90000), ("D2", "a", "2027-05-10", 150000),
-                 ("D3", "a", "2027-08-10", 200000))
+    rows = deals(("D1", "a", "2027-02-10", 90000), ("D2", "a", "2027-05-10", 150000), ("D3", "a", "2027-08-10", 200000))
     result = plan.run(rows, quotas=QUOTAS)
     (bonus,) = lines(result, kind="bonus")
     # Q1: 90% of 100k; Q2: 240k of 200k = 120% -> paid at the end of Q2, and only once.
@@ -96,7 +97,8 @@ def test_bonus_not_paid_after_its_deadline():
 
 
 def test_rollup_reaches_every_manager_up_the_roster():
-    plan = make_plan("""
+    plan = make_plan(
+        """
 roster {
   rows {
     a  m1
@@ -108,7 +110,9 @@ component override {
   on rollup credit
   rate 1%
 }
-""", rollup="rollup to manager")
+""",
+        rollup="rollup to manager",
+    )
     result = plan.run(deals(("D1", "a", "2027-01-10", 10000)))
     assert payout(result, "a") == d("1,000.00")
     assert payout(result, "m1") == d("100.00") and payout(result, "vp") == d("100.00")
@@ -140,8 +144,12 @@ component deal_bonus {
   multiplier 1.5x when kind == "new"
 }
 """)
-    rows = deals(("D1", "a", "2027-01-10", 5000), ("D2", "a", "2027-01-11", 30000),
-                 ("D3", "a", "2027-02-10", 80000, "new"), ("D4", "a", "2027-03-10", 30000))
+    rows = deals(
+        ("D1", "a", "2027-01-10", 5000),
+        ("D2", "a", "2027-01-11", 30000),
+        ("D3", "a", "2027-02-10", 80000, "new"),
+        ("D4", "a", "2027-03-10", 30000),
+    )
     result = plan.run(rows)
     # Each deal alone: below the first point nothing; D2 and D4 the same 2,500 (a cumulative curve would pay D4
     # from 115,000 on, flat: nothing); D3 past the last point is flat at 4,500, x 1.5.
@@ -183,12 +191,15 @@ def test_a_basis_hint_never_suggests_a_basis_of_another_meaning():
     assert "an accelerator cannot be on row credit" in message and "did you mean" not in message
     assert "tiers marginal on row credit" in message
     # A misspelling is suggested as the word it misspells, and a word meaning 'each row' as `row credit`.
-    assert "did you mean 'row credit'?" in error("component c {\n  curve on row credti {\n    $0 -> $0\n"
-                                                "    $10 -> $1\n  }\n}\n")
-    assert "did you mean 'row credit'?" in error("component c {\n  tiers marginal on deal credit {\n"
-                                                "    $0 .. rate 1%\n  }\n}\n")
-    assert "did you mean 'attainment'?" in error("component c {\n  tiers marginal on atainment {\n"
-                                                "    0% .. rate 1%\n  }\n}\n")
+    assert "did you mean 'row credit'?" in error(
+        "component c {\n  curve on row credti {\n    $0 -> $0\n    $10 -> $1\n  }\n}\n"
+    )
+    assert "did you mean 'row credit'?" in error(
+        "component c {\n  tiers marginal on deal credit {\n    $0 .. rate 1%\n  }\n}\n"
+    )
+    assert "did you mean 'attainment'?" in error(
+        "component c {\n  tiers marginal on atainment {\n    0% .. rate 1%\n  }\n}\n"
+    )
     # Words of another meaning get no suggestion, only the bases that may be written.
     message = error("component c {\n  tiers marginal on total credit {\n    $0 .. rate 1%\n  }\n}\n")
     assert "did you mean" not in message and "`on attainment` or `on credit` or `on row credit`" in message
@@ -196,13 +207,15 @@ def test_a_basis_hint_never_suggests_a_basis_of_another_meaning():
 
 def test_a_curve_on_row_credit_pays_money_not_percent_of_target():
     with pytest.raises(spmlang.PlanError, match="a curve on row credit pays an amount of money for each row"):
-        make_plan("component c {\n  curve on row credit {\n    $0 -> 0% of target\n"
-                  "    $10,000 -> 5% of target\n  }\n}\n")
+        make_plan(
+            "component c {\n  curve on row credit {\n    $0 -> 0% of target\n    $10,000 -> 5% of target\n  }\n}\n"
+        )
 
 
 def test_a_components_rows_see_the_payees_annual_quota_and_target():
-    quotas = pa.table({"payee": ["a"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"],
-                       "amount": [100_000.0, 200_000.0, 300_000.0, 400_000.0]})
+    quotas = pa.table(
+        {"payee": ["a"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"], "amount": [100_000.0, 200_000.0, 300_000.0, 400_000.0]}
+    )
     plan = make_plan("""
 component base {
   rate target / quota
@@ -229,31 +242,47 @@ bonus halfway {
 def test_a_row_reading_quota_needs_the_annual_quota_not_the_periods():
     # A rep ramping in with no quota in Q1 has an annual quota, so a base commission rate: Q1 is paid. With no
     # quota all year there is no rate: the row is rejected, saying why.
-    quotas = pa.table({"payee": ["a"] * 4 + ["b"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"] * 2,
-                       "amount": [0.0, 100_000.0, 100_000.0, 100_000.0] + [0.0] * 4})
+    quotas = pa.table(
+        {
+            "payee": ["a"] * 4 + ["b"] * 4,
+            "period": ["Q1", "Q2", "Q3", "Q4"] * 2,
+            "amount": [0.0, 100_000.0, 100_000.0, 100_000.0] + [0.0] * 4,
+        }
+    )
     targets = pa.table({"payee": ["a", "b"], "amount": [15_000.0, 15_000.0]})
     plan = make_plan("component base { rate target / quota }\n")
-    result = plan.run(deals(("D1", "a", "2027-01-10", 10_000), ("D2", "b", "2027-01-10", 10_000)), quotas=quotas,
-                      targets=targets)
+    result = plan.run(
+        deals(("D1", "a", "2027-01-10", 10_000), ("D2", "b", "2027-01-10", 10_000)), quotas=quotas, targets=targets
+    )
     assert by_txn(result) == {"D1": d("500.00")}
     assert [(r["key"], r["reason"], r["message"]) for r in result.rejects.to_pylist()] == [
-        ("D2", "missing_quota", "the annual quota of b is zero in 2027-Q1")]
+        ("D2", "missing_quota", "the annual quota of b is zero in 2027-Q1")
+    ]
 
 
 def test_a_column_named_target_stays_the_column_in_a_component():
-    plan = spmlang.loads(HEADER.replace("MEASURE", "").replace("ROLLUP", "").replace(
-        "  column kind text\n", "  column kind text\n  column target money\n") + "component c { rate 1%; "
-        "where amount >= target }\n", "test.spm")
+    plan = spmlang.loads(
+        HEADER.replace("MEASURE", "")
+        .replace("ROLLUP", "")
+        .replace("  column kind text\n", "  column kind text\n  column target money\n")
+        + "component c { rate 1%; "
+        "where amount >= target }\n",
+        "test.spm",
+    )
     rows = deals(("D1", "a", "2027-01-10", 1000), ("D2", "a", "2027-01-11", 3000)).append_column(
-        "target", pa.array([Decimal(2000)] * 2, pa.decimal128(18, 2)))
+        "target", pa.array([Decimal(2000)] * 2, pa.decimal128(18, 2))
+    )
     result = plan.run(rows)  # no targets needed: `target` is the deal's column
     assert by_txn(result) == {"D1": d("0.00"), "D2": d("30.00")}
 
 
 def test_quota_and_target_outside_a_component_get_a_hint_that_works():
     with pytest.raises(spmlang.PlanError) as caught:
-        spmlang.loads(HEADER.replace("MEASURE", "").replace("ROLLUP", "where big: amount > quota") +
-                      "component c { rate 1%; where count > 2 }\n", "test.spm")
+        spmlang.loads(
+            HEADER.replace("MEASURE", "").replace("ROLLUP", "where big: amount > quota")
+            + "component c { rate 1%; where count > 2 }\n",
+            "test.spm",
+        )
     message = caught.value.render()
     assert "the payee's quota is known in a component's where, rate, pay and multiplier" in message
     assert "'count' (the rows so far) is known only at the end of a period: use it in a gate" in message
@@ -261,7 +290,8 @@ def test_quota_and_target_outside_a_component_get_a_hint_that_works():
 
 
 def test_a_plan_cap_on_rollup_credit_caps_overrides_and_needs_only_the_managers_targets():
-    plan = make_plan("""
+    plan = make_plan(
+        """
 roster {
   rows {
     a m
@@ -273,7 +303,9 @@ component override {
   rate 20%
 }
 cap 10% of target per year for rollup credit
-""", rollup="rollup to manager")
+""",
+        rollup="rollup to manager",
+    )
     targets = pa.table({"payee": ["m"], "amount": [10_000.0]})
     result = plan.run(deals(("D1", "a", "2027-01-10", 4000), ("D2", "a", "2027-02-10", 4000)), targets=targets)
     # a has no target and needs none: the cap does not cover a's own lines.
@@ -319,7 +351,9 @@ table rates {
 
 
 def test_accelerator_on_a_per_row_rate():
-    plan = make_plan(RATES_BY_KIND + """
+    plan = make_plan(
+        RATES_BY_KIND
+        + """
 component commission {
   rate rates[kind]
   accelerator on attainment {
@@ -327,7 +361,8 @@ component commission {
     100% ..      2x
   }
 }
-""")
+"""
+    )
     rows = deals(("D1", "a", "2027-01-10", 80000, "renewal"), ("D2", "a", "2027-02-10", 40000, "new"))
     result = plan.run(rows, quotas=QUOTAS)
     # D1: 80k x 5% = 4,000; D2: 20k x 10% + 20k x 10% x 2 = 6,000.
@@ -335,14 +370,17 @@ component commission {
 
 
 def test_annual_quota_never_trues_up_and_period_measure_resets():
-    plan = make_plan("""
+    plan = make_plan(
+        """
 component commission {
   tiers marginal on attainment {
     0%  .. 50% rate 5%
     50% ..     rate 10%
   }
 }
-""", measure="measure period_to_date")
+""",
+        measure="measure period_to_date",
+    )
     rows = deals(("D1", "a", "2027-01-10", 70000), ("D2", "a", "2027-04-10", 70000))
     result = plan.run(rows, quotas=QUOTAS)
     assert by_txn(result) == {"D1": d("4,500.00"), "D2": d("4,500.00")}
@@ -377,17 +415,26 @@ component c {
   cap $100 per year
 }
 """)
-    result = plan.run(deals(("D1", "a", "2027-01-10", 2000), ("D2", "a", "2027-01-11", -500),
-                            ("D3", "a", "2027-01-12", -1000)))
+    result = plan.run(
+        deals(("D1", "a", "2027-01-10", 2000), ("D2", "a", "2027-01-11", -500), ("D3", "a", "2027-01-12", -1000))
+    )
     # 200.00 earned, 100.00 cut; -50.00 absorbed above the cap (150.00 earned still > 100.00); then -100.00:
     # 50.00 of it absorbed (down to the cap), 50.00 paid back
     assert by_txn(result) == {"D1": d("100.00"), "D2": d("0.00"), "D3": d("-50.00")}
     assert [(line["txn"], line["amount"], line["explanation"]) for line in lines(result, kind="cap")] == [
         ("D1", d("-100.00"), "`cap $100 per year`: limit 100.00 for the plan year reached, 100.00 cut"),
-        ("D2", d("50.00"), "`cap $100 per year`: limit 100.00 for the plan year; a reduction of 50.00 is absorbed "
-                           "while earnings are above it"),
-        ("D3", d("50.00"), "`cap $100 per year`: limit 100.00 for the plan year; a reduction of 50.00 is absorbed "
-                           "while earnings are above it"),
+        (
+            "D2",
+            d("50.00"),
+            "`cap $100 per year`: limit 100.00 for the plan year; a reduction of 50.00 is absorbed "
+            "while earnings are above it",
+        ),
+        (
+            "D3",
+            d("50.00"),
+            "`cap $100 per year`: limit 100.00 for the plan year; a reduction of 50.00 is absorbed "
+            "while earnings are above it",
+        ),
     ]
 
 
@@ -413,8 +460,12 @@ def test_a_plan_can_not_name_a_file_outside_its_folder(tmp_path):
     folder.mkdir()
     (tmp_path / "secret.csv").write_text("id,rep,day,amount,kind\n")
     plan_file = folder / "p.spm"
-    plan_file.write_text(HEADER.replace("MEASURE", "").replace("ROLLUP", "").replace(
-        "transactions {", 'transactions {\n  file "../secret.csv"') + "component c { rate 1% }\n")
+    plan_file.write_text(
+        HEADER.replace("MEASURE", "")
+        .replace("ROLLUP", "")
+        .replace("transactions {", 'transactions {\n  file "../secret.csv"')
+        + "component c { rate 1% }\n"
+    )
     plan = spmlang.load(plan_file)
     with pytest.raises(spmlang.InputError) as caught:
         plan.run()
@@ -423,20 +474,32 @@ def test_a_plan_can_not_name_a_file_outside_its_folder(tmp_path):
 
 
 def test_integer_keys_break_date_ties_in_number_order():
-    plan = spmlang.loads(HEADER.replace("column id   text", "column id   integer").replace("MEASURE", "")
-                         .replace("ROLLUP", "") + "component c {\n  tiers marginal on credit {\n"
-                         "    $0 .. $1,000 rate 1%\n    $1,000 .. rate 10%\n  }\n}\n")
-    rows = pa.table({"id": [100, 99], "rep": ["a", "a"], "day": pa.array([dt.date(2027, 1, 5)] * 2, pa.date32()),
-                     "amount": pa.array([Decimal(1000), Decimal(1000)], pa.decimal128(18, 2)), "kind": ["x", "x"]})
+    plan = spmlang.loads(
+        HEADER.replace("column id   text", "column id   integer").replace("MEASURE", "").replace("ROLLUP", "")
+        + "component c {\n  tiers marginal on credit {\n"
+        "    $0 .. $1,000 rate 1%\n    $1,000 .. rate 10%\n  }\n}\n"
+    )
+    rows = pa.table(
+        {
+            "id": [100, 99],
+            "rep": ["a", "a"],
+            "day": pa.array([dt.date(2027, 1, 5)] * 2, pa.date32()),
+            "amount": pa.array([Decimal(1000), Decimal(1000)], pa.decimal128(18, 2)),
+            "kind": ["x", "x"],
+        }
+    )
     result = plan.run(rows)
     # 99 comes before 100 (as numbers, not as text): it fills the 1% tier.
     assert by_txn(result) == {"99": d("10.00"), "100": d("100.00")}
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.integers(-3, 12)), max_size=40),
-       st.sampled_from([0, 1, 2 ** 40, -(2 ** 62)]), st.sampled_from([None, "sequence", "repeat"]),
-       st.randoms(use_true_random=False))
+@given(
+    st.lists(st.one_of(st.none(), st.integers(-3, 12)), max_size=40),
+    st.sampled_from([0, 1, 2**40, -(2**62)]),
+    st.sampled_from([None, "sequence", "repeat"]),
+    st.randoms(use_true_random=False),
+)
 def test_integer_keys_in_order_sorted_or_by_slot(keys, shift, ids, random):
     """The key order of integer keys (dense ones are put in slots, not sorted) is a stable sort with empty
     keys last, and keys said to be distinct are: ids from a sequence (every slot written once), and as many
@@ -456,8 +519,12 @@ def test_integer_keys_in_order_sorted_or_by_slot(keys, shift, ids, random):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.integers(-3, 12)), max_size=40), st.sampled_from([0, 2 ** 40, -(2 ** 62)]),
-       st.booleans(), st.randoms(use_true_random=False))
+@given(
+    st.lists(st.one_of(st.none(), st.integers(-3, 12)), max_size=40),
+    st.sampled_from([0, 2**40, -(2**62)]),
+    st.booleans(),
+    st.randoms(use_true_random=False),
+)
 def test_key_rank_is_each_rows_place_in_key_order(keys, shift, sequence, random):
     """A row's key rank is its place in key order, whether found from the order or (for keys that are every
     number from the lowest to the highest) from the key itself."""
@@ -473,8 +540,11 @@ def test_key_rank_is_each_rows_place_in_key_order(keys, shift, sequence, random)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 40), st.booleans()), min_size=1, max_size=40),
-       st.sampled_from([0, 2 ** 40, -(2 ** 61)]), st.randoms(use_true_random=False))
+@given(
+    st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 40), st.booleans()), min_size=1, max_size=40),
+    st.sampled_from([0, 2**40, -(2**61)]),
+    st.randoms(use_true_random=False),
+)
 def test_credit_rows_packed_in_order_are_the_rows_ordered(rows, odd_day, random):
     """The credit rows made in crediting order by one packed sort are those made in key order and then
     ordered, whichever rows are credited (payee -1: none; alive false: excluded or rejected), and however
@@ -513,22 +583,32 @@ def test_payee_codes_are_their_places_among_the_payees_whatever_the_encoding(nam
     plain = pa.array(names, pa.string())
     encoded = plain.dictionary_encode()
     with_null_label = pa.DictionaryArray.from_arrays(  # a null in the dictionary itself, as some writers make
-        pa.array([0 if name is None else 1 + sorted({n for n in names if n}).index(name) for name in names],
-                 pa.int8()), pa.array([None, *sorted({n for n in names if n})], pa.string()))
+        pa.array([0 if name is None else 1 + sorted({n for n in names if n}).index(name) for name in names], pa.int8()),
+        pa.array([None, *sorted({n for n in names if n})], pa.string()),
+    )
     for values in (plain, encoded, with_null_label):
         if chunked:
-            values = pa.chunked_array([values[:len(values) // 2], values[len(values) // 2:]], values.type)
+            values = pa.chunked_array([values[: len(values) // 2], values[len(values) // 2 :]], values.type)
         codes = payees.encode(values)
         assert codes.dtype == np.int32 and codes.tolist() == expected
 
 
 def test_duplicate_integer_keys_are_rejected_however_the_keys_are_ordered():
-    plan = spmlang.loads(HEADER.replace("column id   text", "column id   integer").replace("MEASURE", "")
-                         .replace("ROLLUP", "") + "component c {\n  rate 10%\n}\n")
+    plan = spmlang.loads(
+        HEADER.replace("column id   text", "column id   integer").replace("MEASURE", "").replace("ROLLUP", "")
+        + "component c {\n  rate 10%\n}\n"
+    )
     ids = [5, 3, 4, 3, 1, 2]  # dense (ordered by slot) with a duplicate; then sparse (sorted)
     for keys in (ids, [k * 1_000_000 for k in ids]):
-        rows = pa.table({"id": keys, "rep": ["a"] * 6, "day": pa.array([dt.date(2027, 1, 5)] * 6, pa.date32()),
-                         "amount": pa.array([Decimal(100)] * 6, pa.decimal128(18, 2)), "kind": ["x"] * 6})
+        rows = pa.table(
+            {
+                "id": keys,
+                "rep": ["a"] * 6,
+                "day": pa.array([dt.date(2027, 1, 5)] * 6, pa.date32()),
+                "amount": pa.array([Decimal(100)] * 6, pa.decimal128(18, 2)),
+                "kind": ["x"] * 6,
+            }
+        )
         result = plan.run(rows)
         assert result.accounting["rejected"] == {"duplicate_key": 1}
         assert sorted(by_txn(result)) == sorted({str(k) for k in keys})
@@ -538,7 +618,9 @@ def test_text_columns_resolve_to_their_strings_however_taken_and_joined():
     from spmlang.engine.pay.lines import TextColumn
 
     first, second = ["a", "bb", None, "ccc"], ["d", "ee"]
-    joined = TextColumn.concat([TextColumn([pa.array(first)]), TextColumn([pa.chunked_array([second[:1], second[1:]])])])
+    joined = TextColumn.concat(
+        [TextColumn([pa.array(first)]), TextColumn([pa.chunked_array([second[:1], second[1:]])])]
+    )
     strings = first + second
     order = np.array([5, 0, 3, 3, 2, 4, 1])
     shuffled = joined.take(order)
@@ -547,7 +629,7 @@ def test_text_columns_resolve_to_their_strings_however_taken_and_joined():
     # the ledger resolves a slice at a time; every slice sees the same strings
     for start in range(0, len(order), 3):
         part = shuffled.take(np.arange(start, min(start + 3, len(order))))
-        assert part.resolve().to_pylist() == [strings[i] for i in order[start:start + 3]]
+        assert part.resolve().to_pylist() == [strings[i] for i in order[start : start + 3]]
     assert TextColumn([pa.array(["x"])]).resolve().to_pylist() == ["x"]
 
 
@@ -556,25 +638,39 @@ def test_a_component_reads_only_the_transactions_it_credits(more_excluded):
     """Component expressions of a transaction's columns are evaluated per transaction (or, when filters left
     few, per credit row): a transaction the plan excludes is never a problem for what a component could not
     read of it, and one it credits is not paid by that component, once, with its own key in the message."""
-    plan = make_plan(RATES_BY_KIND + """
+    plan = make_plan(
+        RATES_BY_KIND
+        + """
 component commission {
   rate rates[kind]
 }
-""", rollup="where positive: amount > $0")
-    rows = deals(("D1", "a", "2027-01-10", 1000, "new"), ("D2", "a", "2027-01-11", 2000, "mystery"),
-                 ("D3", "a", "2027-01-12", -500, "mystery"), ("D4", "a", "2027-01-13", 3000, "new"),
-                 *((f"X{i}", "a", "2027-01-14", -1, "mystery") for i in range(more_excluded)))
+""",
+        rollup="where positive: amount > $0",
+    )
+    rows = deals(
+        ("D1", "a", "2027-01-10", 1000, "new"),
+        ("D2", "a", "2027-01-11", 2000, "mystery"),
+        ("D3", "a", "2027-01-12", -500, "mystery"),
+        ("D4", "a", "2027-01-13", 3000, "new"),
+        *((f"X{i}", "a", "2027-01-14", -1, "mystery") for i in range(more_excluded)),
+    )
     result = plan.run(rows, quotas=QUOTAS)
     assert by_txn(result) == {"D1": d("100.00"), "D2": d("0.00"), "D4": d("300.00")}
     assert result.accounting["excluded"] == {"positive": 1 + more_excluded}
     assert result.accounting["rejected"] == {}
     unpaid = result.unpaid.to_pylist()
-    assert [(r["row"], r["key"], r["component"], r["reason"], r["message"]) for r in unpaid] == \
-        [(2, "D2", "commission", "missing_lookup", "'mystery' is not in table rates")]
+    assert [(r["row"], r["key"], r["component"], r["reason"], r["message"]) for r in unpaid] == [
+        (2, "D2", "commission", "missing_lookup", "'mystery' is not in table rates")
+    ]
 
 
-@given(st.lists(st.tuples(st.one_of(st.none(), st.booleans()), st.one_of(st.none(), st.booleans())), min_size=1,
-                max_size=30), st.sampled_from(["and", "or"]), st.sampled_from(["scalar", "stored once", "full"]))
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.none(), st.booleans()), st.one_of(st.none(), st.booleans())), min_size=1, max_size=30
+    ),
+    st.sampled_from(["and", "or"]),
+    st.sampled_from(["scalar", "stored once", "full"]),
+)
 def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op, form):
     """Conditions over columns without empty values take a shortcut (two-valued logic, no validity made);
     with unknowns, false and unknown is false and true or unknown is true. The shortcut and the full logic
@@ -598,14 +694,17 @@ def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op
     span = Span("plan.spm", 1, 1, 1, 2)
     left, right = [p[0] for p in pairs], [p[1] for p in pairs]
     frame = Frame(len(pairs), {"a": column(left), "b": column(right)})
-    result = evaluate(ir.Logical(op, ir.Column("a", ir.Type.BOOL, span), ir.Column("b", ir.Type.BOOL, span), span),
-                      frame)
+    result = evaluate(
+        ir.Logical(op, ir.Column("a", ir.Type.BOOL, span), ir.Column("b", ir.Type.BOOL, span), span), frame
+    )
     values = np.broadcast_to(result.values, (len(pairs),))
     valid = np.broadcast_to(result.valid, (len(pairs),))
     assert [bool(v) if k else None for v, k in zip(values, valid)] == [kleene(a, b) for a, b in pairs]
     # A comparison is known where both sides are, whichever side is known everywhere.
     for first, second in (("a", "b"), ("b", "a")):
-        compared = evaluate(ir.Comparison("==", ir.Column(first, ir.Type.BOOL, span),
-                                          ir.Column(second, ir.Type.BOOL, span), span), frame)
+        compared = evaluate(
+            ir.Comparison("==", ir.Column(first, ir.Type.BOOL, span), ir.Column(second, ir.Type.BOOL, span), span),
+            frame,
+        )
         known = np.broadcast_to(compared.valid, (len(pairs),)).tolist()
         assert known == [a is not None and b is not None for a, b in pairs]

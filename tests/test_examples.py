@@ -74,14 +74,18 @@ def test_every_line_cites_a_clause_and_explains_itself(example):
 def test_the_crm_quirks_are_handled_by_the_plan():
     result = run_example(CRM_ARGS)
     assert result.accounting["rejected"] == {}  # GTXPro is mapped to GTX Pro by the plan
-    gtx_pro = [line for line in result.ledger.to_pylist() if line["kind"] == "earning" and line["component"] ==
-               "commission" and line["rate"] is not None]
+    gtx_pro = [
+        line
+        for line in result.ledger.to_pylist()
+        if line["kind"] == "earning" and line["component"] == "commission" and line["rate"] is not None
+    ]
     assert gtx_pro, "commission lines carry their rate"
 
 
 def test_without_the_mapping_commission_does_not_pay_gtxpro_deals_and_says_why(tmp_path):
-    text = (ROOT / "examples/plans/crm_agents.spm").read_text().replace(
-        'replace(product, "GTXPro", "GTX Pro")', "product")
+    text = (
+        (ROOT / "examples/plans/crm_agents.spm").read_text().replace('replace(product, "GTXPro", "GTX Pro")', "product")
+    )
     plan = tmp_path / "crm_agents.spm"
     plan.write_text(text)
     args = [str(plan)] + CRM_ARGS[1:]
@@ -89,7 +93,8 @@ def test_without_the_mapping_commission_does_not_pay_gtxpro_deals_and_says_why(t
     assert result.accounting["rejected"] == {}  # credited: the managers' overrides still pay on them
     unpaid = result.unpaid.to_pylist()
     assert {(r["component"], r["reason"], r["message"]) for r in unpaid} == {
-        ("commission", "missing_lookup", "'GTXPro' is not in table products (did you mean 'GTX Pro'?)")}
+        ("commission", "missing_lookup", "'GTXPro' is not in table products (did you mean 'GTX Pro'?)")
+    }
     assert len(unpaid) == 729  # the won GTXPro deals
     (warning,) = result.summary().warnings
     assert warning.startswith("component commission did not pay 729 credit rows (missing lookup; credit ")

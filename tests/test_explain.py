@@ -18,7 +18,9 @@ def test_explain_gives_the_figures_of_scenario_s2():
     q1, q2 = trail.periods[0], trail.periods[1]
     d2 = next(line for line in q1.lines if line.txn == "D2")
     assert [(s.credit, s.rate, s.tier, s.amount) for s in d2.slices] == [
-        (d("20,000"), "4%", "0%–50%", d("800")), (d("20,000"), "8%", "50%–100%", d("1,600"))]
+        (d("20,000"), "4%", "0%–50%", d("800")),
+        (d("20,000"), "8%", "50%–100%", d("1,600")),
+    ]
     assert d2.amount == d("2,400.00") and d2.measure_before == d("30,000.00") and d2.measure_after == d("70,000.00")
     assert q1.total == d("9,600.00") and q1.year_to_date == d("9,600.00")
     true_up = next(line for line in q2.lines if line.kind == "true_up")
@@ -35,8 +37,11 @@ def test_explain_shows_the_uplift_of_retroactive_tiers_as_in_s3():
 def test_explain_slices_are_at_their_tier_rate_and_the_multiplier_applies_to_their_sum():
     # S3's retroactive tiers with a 1.5x kicker on D2: 40,000 at 8% = 3,200 own, 30,000 re-priced from 4% to 8%
     # = 1,200 uplift; (3,200 + 1,200) x 1.5 = 6,600. A rep must be able to redo each step by hand.
-    source = (HERE / "scenarios" / "s03_retro_tiers.spm").read_text().replace(
-        "    100% ..      rate 12%\n  }", "    100% ..      rate 12%\n  }\n  multiplier 1.5x when id == \"D2\"")
+    source = (
+        (HERE / "scenarios" / "s03_retro_tiers.spm")
+        .read_text()
+        .replace("    100% ..      rate 12%\n  }", '    100% ..      rate 12%\n  }\n  multiplier 1.5x when id == "D2"')
+    )
     result = spmlang.loads(source).run(DATA / "s02.csv")
     (line,) = result.explain("alice", txn="D2").lines
     assert [(s.credit, s.amount) for s in line.slices] == [(d("40,000"), d("3,200")), (d("30,000"), d("1,200"))]
@@ -45,10 +50,17 @@ def test_explain_slices_are_at_their_tier_rate_and_the_multiplier_applies_to_the
 
 def test_explain_of_every_tiered_line_reconciles_slices_multiplier_and_ledger():
     plan = spmlang.load(EXAMPLES / "plans" / "account_executive.spm")
-    result = plan.run(EXAMPLES / "data" / "ae_deals.csv", quotas=EXAMPLES / "data" / "ae_quotas.csv",
-                      targets=EXAMPLES / "data" / "ae_targets.csv")
-    tiered = [line for payee in sorted(set(result.ledger.column("payee").to_pylist()))
-              for line in result.explain(payee).lines if line.slices]
+    result = plan.run(
+        EXAMPLES / "data" / "ae_deals.csv",
+        quotas=EXAMPLES / "data" / "ae_quotas.csv",
+        targets=EXAMPLES / "data" / "ae_targets.csv",
+    )
+    tiered = [
+        line
+        for payee in sorted(set(result.ledger.column("payee").to_pylist()))
+        for line in result.explain(payee).lines
+        if line.slices
+    ]
     assert any(line.multiplier != 1 for line in tiered) and any(len(line.slices) > 1 for line in tiered)
     for line in tiered:
         assert sum(s.amount for s in line.slices) * line.multiplier == line.exact, line
@@ -57,7 +69,9 @@ def test_explain_of_every_tiered_line_reconciles_slices_multiplier_and_ledger():
 def test_explain_shows_the_cap_and_how_much_it_cut_as_in_s8():
     trail = run_scenario("s08_period_cap", "s08.csv").explain("carl", txn="C3")
     assert [(line.kind, line.amount, line.amount_cut) for line in trail.lines] == [
-        ("earning", d("1,500.00"), d("0.00")), ("cap", d("-1,000.00"), d("1,000.00"))]
+        ("earning", d("1,500.00"), d("0.00")),
+        ("cap", d("-1,000.00"), d("1,000.00")),
+    ]
     assert "cap $5,000 per quarter" in trail.lines[1].source
 
 
@@ -71,7 +85,9 @@ def test_explain_json_has_the_same_figures():
     result = run_scenario("s10_gate", "s10.csv")
     data = json.loads(json.dumps(result.explain("gina").to_dict()))
     assert [(p["period"], p["total"], p["year_to_date"]) for p in data["periods"]] == [
-        ("2027-Q1", "0.00", "0.00"), ("2027-Q2", "13000.00", "13000.00")]
+        ("2027-Q1", "0.00", "0.00"),
+        ("2027-Q2", "13000.00", "13000.00"),
+    ]
     gate_lines = [line for p in data["periods"] for line in p["lines"] if line["kind"] == "gate"]
     assert [line["amount"] for line in gate_lines] == ["-4000.00", "4000.00"]
 
@@ -109,8 +125,14 @@ component c { rate 10% }
 """)
     import pyarrow as pa
 
-    deals = pa.table({"id": ["1", "2"], "rep": ["../<b>eve</b>", "bob"], "day": ["2027-01-02", "2027-01-03"],
-                      "amount": ["100", "200"]})
+    deals = pa.table(
+        {
+            "id": ["1", "2"],
+            "rep": ["../<b>eve</b>", "bob"],
+            "day": ["2027-01-02", "2027-01-03"],
+            "amount": ["100", "200"],
+        }
+    )
     from spmlang.report.statements import write_statements
 
     written = write_statements(plan.run(deals).statements(), tmp_path)
@@ -130,8 +152,9 @@ def test_statements_stopped_midway_leave_whole_files_and_the_previous_index(tmp_
     from spmlang.report import statements as module
 
     given = dict(zip(AE_ARGS[1::2], AE_ARGS[2::2]))
-    result = spmlang.load(ROOT / AE_ARGS[0]).run(ROOT / given["--deals"], quotas=ROOT / given["--quotas"],
-                                                 targets=ROOT / given["--targets"])
+    result = spmlang.load(ROOT / AE_ARGS[0]).run(
+        ROOT / given["--deals"], quotas=ROOT / given["--quotas"], targets=ROOT / given["--targets"]
+    )
     statements = result.statements()
     module.write_statements(statements, tmp_path)
     index = (tmp_path / "index.html").read_text()
@@ -142,7 +165,7 @@ def test_statements_stopped_midway_leave_whole_files_and_the_previous_index(tmp_
     def stopped_midway(self, content, *args, **kwargs):  # the third file: half written, then the run stops
         calls["n"] += 1
         if calls["n"] == 3:
-            write_text(self, content[:len(content) // 2], *args, **kwargs)
+            write_text(self, content[: len(content) // 2], *args, **kwargs)
             raise KeyboardInterrupt
         return write_text(self, content, *args, **kwargs)
 
@@ -159,8 +182,10 @@ def test_statement_components_cover_the_year_to_date():
     from conftest import ROOT
 
     result = spmlang.load(ROOT / "examples/plans/account_executive.spm").run(
-        ROOT / "examples/data/ae_deals.csv", quotas=ROOT / "examples/data/ae_quotas.csv",
-        targets=ROOT / "examples/data/ae_targets.csv")
+        ROOT / "examples/data/ae_deals.csv",
+        quotas=ROOT / "examples/data/ae_quotas.csv",
+        targets=ROOT / "examples/data/ae_targets.csv",
+    )
     for statement in result.statements(["ben.okafor"]):
         assert sum(ytd for _, _, ytd in statement.components) == statement.year_to_date
         assert sum(now for _, now, _ in statement.components) == statement.payout
@@ -213,8 +238,10 @@ def test_statements_written_from_a_run_are_made_one_payee_at_a_time_and_match_th
     from spmlang.report import statements as module
 
     result = spmlang.load(EXAMPLES / "plans" / "account_executive.spm").run(
-        EXAMPLES / "data" / "ae_deals.csv", quotas=EXAMPLES / "data" / "ae_quotas.csv",
-        targets=EXAMPLES / "data" / "ae_targets.csv")
+        EXAMPLES / "data" / "ae_deals.csv",
+        quotas=EXAMPLES / "data" / "ae_quotas.csv",
+        targets=EXAMPLES / "data" / "ae_targets.csv",
+    )
     listed = result.statements()
     on_disk_when_made = []
     made = module.iter_statements
@@ -255,9 +282,14 @@ def _deals(*rows):
 
     import pyarrow as pa
 
-    return pa.table({"id": [r[0] for r in rows], "rep": [r[1] for r in rows],
-                     "day": pa.array([dt.date.fromisoformat(r[2]) for r in rows], pa.date32()),
-                     "amount": pa.array([Decimal(r[3]) for r in rows], pa.decimal128(18, 2))})
+    return pa.table(
+        {
+            "id": [r[0] for r in rows],
+            "rep": [r[1] for r in rows],
+            "day": pa.array([dt.date.fromisoformat(r[2]) for r in rows], pa.date32()),
+            "amount": pa.array([Decimal(r[3]) for r in rows], pa.decimal128(18, 2)),
+        }
+    )
 
 
 def test_explain_writes_rates_to_four_decimals_and_amounts_with_thousands_separators():
@@ -269,7 +301,9 @@ def test_explain_writes_rates_to_four_decimals_and_amounts_with_thousands_separa
     assert flat.explanation == "3,000.00 × 16.6667% = 500.00"
     tiered = next(line for line in trail.lines if line.component == "tiered")
     assert [(s.credit, s.rate, s.amount) for s in tiered.slices] == [
-        (d("1,000"), "1%", d("10")), (d("2,000"), "16.6667%", Decimal("333.333333"))]
+        (d("1,000"), "1%", d("10")),
+        (d("2,000"), "16.6667%", Decimal("333.333333")),
+    ]
     assert sum(s.amount for s in tiered.slices) == tiered.exact
     assert tiered.explanation == "1,000.00 at 1% ($0–$1,000) + 2,000.00 at 16.6667% ($1,000+) = 343.333333"
     shown = plain_text(explanation_renderable(trail), 120)
@@ -284,8 +318,9 @@ def test_compile_explain_writes_rates_to_four_decimals():
     from spmlang.engine.compile import compile_plan
     from spmlang.engine.steps import plan_steps, render_steps
 
-    plan = spmlang.loads(FIGURES + "component kicker {\n  rate 1%\n  multiplier 4 / 3 when amount > $10\n}\n",
-                         "p.spm").checked
+    plan = spmlang.loads(
+        FIGURES + "component kicker {\n  rate 1%\n  multiplier 4 / 3 when amount > $10\n}\n", "p.spm"
+    ).checked
     steps = render_steps(plan_steps(compile_plan(plan)), plan)
     assert "$1,000+: 16.6667%" in steps and "multiply by 1.3333x when amount > $10" in steps
     assert "16.66666" not in steps and "1.33333" not in steps
@@ -308,17 +343,22 @@ def test_explain_measures_tiers_on_row_credit_on_the_row_alone():
 
 
 def test_explain_of_a_curve_on_row_credit_shows_the_row_alone_and_the_flat_top():
-    source = FIGURES.split("component flat")[0] + """component deal_bonus {
+    source = (
+        FIGURES.split("component flat")[0]
+        + """component deal_bonus {
   curve on row credit {
     $10,000 -> $500
     $50,000 -> $4,500
   }
 }
 """
-    result = spmlang.loads(source, "p.spm").run(_deals(("A", "ann", "2027-01-02", "30000"),
-                                                       ("B", "ann", "2027-01-03", "80000")))
+    )
+    result = spmlang.loads(source, "p.spm").run(
+        _deals(("A", "ann", "2027-01-02", "30000"), ("B", "ann", "2027-01-03", "80000"))
+    )
     trail = result.explain("ann", txn="B")
     assert [(line.kind, line.amount, line.explanation) for line in trail.lines] == [
         ("earning", d("7,500.00"), "row credit 80,000.00: curve pays 7,500.00 = 7,500.00"),
-        ("cap", d("-3,000.00"), "the payout curve is flat above 50,000.00: 3,000.00 cut")]
+        ("cap", d("-3,000.00"), "the payout curve is flat above 50,000.00: 3,000.00 cut"),
+    ]
     assert [(line.measure_before, line.measure_after) for line in trail.lines] == [(d("0.00"), d("80,000.00"))] * 2

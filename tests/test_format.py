@@ -80,11 +80,25 @@ def conditions(draw):
 
 @st.composite
 def plans(draw):
-    lines = ["# generated", f'plan{draw(space)}"G" {{', f"  payout{draw(space)}quarterly{draw(comments)}",
-             "  year starts 2027-01-01", "}", "transactions {"]
-    lines += [f"  column{draw(space)}{n}{draw(space)}{t}{draw(comments)}" for n, t in
-              (("id", "text"), ("rep", "text"), ("day", "date"), ("amount", "money"), ("kind", "text"),
-               ("term", "number"))]
+    lines = [
+        "# generated",
+        f'plan{draw(space)}"G" {{',
+        f"  payout{draw(space)}quarterly{draw(comments)}",
+        "  year starts 2027-01-01",
+        "}",
+        "transactions {",
+    ]
+    lines += [
+        f"  column{draw(space)}{n}{draw(space)}{t}{draw(comments)}"
+        for n, t in (
+            ("id", "text"),
+            ("rep", "text"),
+            ("day", "date"),
+            ("amount", "money"),
+            ("kind", "text"),
+            ("term", "number"),
+        )
+    ]
     lines += ["  key id", "  date day", "  payee rep", f"  credit {draw(expressions())}"]
     if draw(st.booleans()):
         lines.append(f"  where f1: {draw(conditions())}{draw(comments)}")

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from spmlang.engine.kernels import grouping
 
-columns = st.integers(1, 4).flatmap(lambda count: st.lists(
-    st.lists(st.integers(0, 2 ** 20), min_size=count, max_size=count), min_size=0, max_size=200))
+columns = st.integers(1, 4).flatmap(
+    lambda count: st.lists(st.lists(st.integers(0, 2**20), min_size=count, max_size=count), min_size=0, max_size=200)
+)
 
 
 @given(columns)
@@ -19,7 +20,7 @@ def test_order_by_is_a_stable_sort_by_its_keys_most_significant_first(table):
     assert np.array_equal(grouping.order_by(*keys), expected)
 
 
-@given(st.lists(st.integers(0, 2 ** 62 - 1), max_size=200), st.booleans())
+@given(st.lists(st.integers(0, 2**62 - 1), max_size=200), st.booleans())
 def test_stable_order_equals_a_stable_argsort_with_or_without_room_for_positions(values, small):
     packed = np.array(values, dtype=np.int64)
     if small:
@@ -53,7 +54,7 @@ def test_a_uniform_column_gathers_like_a_full_one_and_stays_one_value(n, value, 
     assert np.array_equal(grouping.gather(full, index), full[index])
 
 
-@given(st.lists(st.integers(0, 2 ** 31 - 1), max_size=200))
+@given(st.lists(st.integers(0, 2**31 - 1), max_size=200))
 def test_stable_order_of_narrow_keys_does_not_overflow(values):
     keys = np.array(values, dtype=np.int32)  # as key ranks are, in runs of fewer than 2**31 rows
     assert np.array_equal(grouping.stable_order(keys), np.argsort(keys, kind="stable"))

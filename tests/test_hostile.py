@@ -42,10 +42,24 @@ NESTINGS = {  # a token t nested k levels deep
     "minus": lambda t, k: "-" * k + t,
     "max": lambda t, k: "max(" * k + t + (", " + t + ")") * k,
 }
-HUGE = ["$" + "9" * 20, "9" * 40, "9" * 20 + "%", "$10,000,000,000,000", "-$" + "9" * 16, "1" + "0" * 25 + "x",
-        "0.000000001%", "$0.0000001"]
-TEXTS = ['replace(product, "", "x")', 'replace(stage, "", "")', 'replace(stage, "a", "' + "a" * 40 + '")',
-         "upper(upper(upper(stage)))", '""', '"' + "x" * 5000 + '"']
+HUGE = [
+    "$" + "9" * 20,
+    "9" * 40,
+    "9" * 20 + "%",
+    "$10,000,000,000,000",
+    "-$" + "9" * 16,
+    "1" + "0" * 25 + "x",
+    "0.000000001%",
+    "$0.0000001",
+]
+TEXTS = [
+    'replace(product, "", "x")',
+    'replace(stage, "", "")',
+    'replace(stage, "a", "' + "a" * 40 + '")',
+    "upper(upper(upper(stage)))",
+    '""',
+    '"' + "x" * 5000 + '"',
+]
 
 
 OPERATIONS = ("drop", "double", "swap", "replace", "nest", "huge", "text")
@@ -72,8 +86,9 @@ def mutated(draw, plans=tuple(PLANS), operations=OPERATIONS) -> str:
             depth = draw(st.sampled_from([2, 150, 199, 201, 600, 5_000]))
             text = text[:start] + nest(text[start:end], depth) + text[end:]
         else:
-            choices = {"huge": HUGE, "text": TEXTS}.get(operation, ["{", "}", "(", "..", "%", "$", "x", "rate", "\n",
-                                                                   '"'])
+            choices = {"huge": HUGE, "text": TEXTS}.get(
+                operation, ["{", "}", "(", "..", "%", "$", "x", "rate", "\n", '"']
+            )
             text = text[:start] + draw(st.sampled_from(choices)) + text[end:]
         tokens = [(m.start(), m.end()) for m in TOKEN.finditer(text)]
     return text
@@ -92,14 +107,21 @@ def test_deeply_nested_mutants_give_diagnostics_not_crashes(text):
 
 
 AE = (ROOT / "examples/plans/account_executive.spm").read_text()
-AE_DATA = {"deals": ROOT / "examples/data/ae_deals.csv", "quotas": ROOT / "examples/data/ae_quotas.csv",
-           "targets": ROOT / "examples/data/ae_targets.csv"}
+AE_DATA = {
+    "deals": ROOT / "examples/data/ae_deals.csv",
+    "quotas": ROOT / "examples/data/ae_quotas.csv",
+    "targets": ROOT / "examples/data/ae_targets.csv",
+}
 DATA = ROOT / "examples" / "data"
 EXAMPLES = {  # each example plan, and the data it runs over
     "account_executive": AE_DATA,
     "sdr": {"deals": DATA / "sdr_activities.csv", "quotas": DATA / "sdr_quotas.csv"},
-    "crm_agents": {"deals": DATA / "crm/sales_pipeline.csv", "quotas": DATA / "crm/quotas.csv",
-                   "roster": DATA / "crm/sales_teams.csv", "tables": {"products": DATA / "crm/products.csv"}},
+    "crm_agents": {
+        "deals": DATA / "crm/sales_pipeline.csv",
+        "quotas": DATA / "crm/quotas.csv",
+        "roster": DATA / "crm/sales_teams.csv",
+        "tables": {"products": DATA / "crm/products.csv"},
+    },
 }
 
 
@@ -138,8 +160,7 @@ def test_mutants_that_check_run_to_a_result_or_a_clean_error(mutant):
 
 
 @settings(max_examples=examples(200), deadline=None)
-@given(st.text(alphabet=st.sampled_from(list('plan"{}()[]$%.,:;#-+*/<>=!x 0123456789\n\tratequotas')),
-               max_size=300))
+@given(st.text(alphabet=st.sampled_from(list('plan"{}()[]$%.,:;#-+*/<>=!x 0123456789\n\tratequotas')), max_size=300))
 def test_random_text_gives_diagnostics_not_crashes(text):
     check_quietly(text)
 
@@ -228,8 +249,11 @@ def test_deep_nesting_is_a_located_error_in_every_command(tmp_path, spm):
         assert result.returncode == 1, output[-2000:]
         assert "Traceback" not in output and "internal error" not in output
         for name, line in expected.items():
-            assert re.search(rf"{re.escape(name)}:{line}:\d+: error\[E309\]: expression nested more than 200 levels "
-                             "deep", output), (command[0], name)
+            assert re.search(
+                rf"{re.escape(name)}:{line}:\d+: error\[E309\]: expression nested more than 200 levels "
+                "deep",
+                output,
+            ), (command[0], name)
 
 
 def test_nesting_below_the_limit_is_checked_formatted_tested_and_run(tmp_path, spm):
@@ -261,8 +285,14 @@ def test_the_deepest_expression_allowed_is_checked_run_explained_and_formatted_w
     from spmlang.syntax import parse
     from spmlang.syntax.format import format_source, strip_positions
 
-    deepest = {"nested-if": 199, "else-if-chain": 199, "parentheses": 199, "and-chain": 200, "not-not": 198,
-               "max-of-max": 200}  # the operands of the deepest `if`, `+`, `not` are one level further down
+    deepest = {
+        "nested-if": 199,
+        "else-if-chain": 199,
+        "parentheses": 199,
+        "and-chain": 200,
+        "not-not": 198,
+        "max-of-max": 200,
+    }  # the operands of the deepest `if`, `+`, `not` are one level further down
     deals = pa.table({"id": ["d1"], "rep": ["ann"], "day": [dt.date(2027, 1, 5)], "amount": [1000.0]})
     spmlang.loads(deep_plan("max-of-max", 2)[0]).run(deals, workers=1).explain("ann")  # imports done
     limit = sys.getrecursionlimit()
@@ -291,12 +321,18 @@ def test_a_million_tiers_is_stopped_before_parsing():
 
 
 def test_too_many_tiers_and_inline_rows_are_errors():
-    tiers = "component t {\n  tiers marginal on credit {\n" + "".join(
-        f"    ${i * 10} .. ${(i + 1) * 10} rate 1%\n" for i in range(1_001)) + "    $20,000 .. rate 1%\n  }\n}\n"
+    tiers = (
+        "component t {\n  tiers marginal on credit {\n"
+        + "".join(f"    ${i * 10} .. ${(i + 1) * 10} rate 1%\n" for i in range(1_001))
+        + "    $20,000 .. rate 1%\n  }\n}\n"
+    )
     with pytest.raises(spmlang.PlanError, match="at most 1,000"):
         spmlang.loads(BASE + tiers)
-    rows = "table big {\n  column k text\n  column v number\n  key k\n  rows {\n" + "".join(
-        f"    k{i} {i}\n" for i in range(10_001)) + "  }\n}\n"
+    rows = (
+        "table big {\n  column k text\n  column v number\n  key k\n  rows {\n"
+        + "".join(f"    k{i} {i}\n" for i in range(10_001))
+        + "  }\n}\n"
+    )
     with pytest.raises(spmlang.PlanError, match="a plan holds at most 10,000") as caught:
         spmlang.loads(BASE + rows)
     assert "put the rows in a data file" in caught.value.diagnostics[0].hint
@@ -323,17 +359,31 @@ def test_a_plan_cannot_read_outside_its_folder(tmp_path, spm, named):
     folder = tmp_path / "plans"
     folder.mkdir()
     (tmp_path / "secret.csv").write_text(
-        "deal_id,owner,close_date,stage,deal_type,amount,term_months\nS1,x,2027-01-01,Closed Won,new_logo,1,12\n")
+        "deal_id,owner,close_date,stage,deal_type,amount,term_months\nS1,x,2027-01-01,Closed Won,new_logo,1,12\n"
+    )
     os.symlink(tmp_path, folder / "link")
     plan = folder / "p.spm"
     plan.write_text(BASE.replace("transactions {", f'transactions {{\n  file "{named}"'))
-    result = spm("run", plan, "--quotas", ROOT / "examples/data/ae_quotas.csv", "--targets",
-                 ROOT / "examples/data/ae_targets.csv")
+    result = spm(
+        "run",
+        plan,
+        "--quotas",
+        ROOT / "examples/data/ae_quotas.csv",
+        "--targets",
+        ROOT / "examples/data/ae_targets.csv",
+    )
     assert result.returncode == 2
     assert "outside the plan's folder" in result.stderr and "--allow-outside-paths" in result.stderr
     if named != "/etc/passwd":
-        allowed = spm("run", plan, "--quotas", ROOT / "examples/data/ae_quotas.csv", "--targets",
-                      ROOT / "examples/data/ae_targets.csv", "--allow-outside-paths")
+        allowed = spm(
+            "run",
+            plan,
+            "--quotas",
+            ROOT / "examples/data/ae_quotas.csv",
+            "--targets",
+            ROOT / "examples/data/ae_targets.csv",
+            "--allow-outside-paths",
+        )
         assert allowed.returncode == 0, allowed.stderr
 
 
@@ -375,16 +425,23 @@ def test_a_text_function_is_bounded_at_run_time_too():
     product = ir.Column("product", Type.TEXT, span)
 
     def replace(value, find, put):
-        return ir.Function("replace", (value, ir.Const(find, Type.TEXT, span), ir.Const(put, Type.TEXT, span)),
-                           Type.TEXT, span)
+        return ir.Function(
+            "replace", (value, ir.Const(find, Type.TEXT, span), ir.Const(put, Type.TEXT, span)), Type.TEXT, span
+        )
 
     frame = Frame(3, {"product": Vec(pa.array(["GTX Pro", "MG", "GTX Basic"]), np.ones(3, bool), Type.TEXT)})
     fine = evaluate(replace(replace(product, "G", "GGGG"), "X", "XXXX"), frame)
     assert fine.values.to_pylist()[1] == "MGGGG"
-    for node, code in ((replace(replace(product, "G", "GGGGG"), "X", "XXXX"), "E306"),
-                       (ir.Function("upper", (ir.Function("upper", (replace(product, "G", "GG"),), Type.TEXT, span),),
-                                    Type.TEXT, span), "E306"),
-                       (replace(product, "", "x"), "E303")):
+    for node, code in (
+        (replace(replace(product, "G", "GGGGG"), "X", "XXXX"), "E306"),
+        (
+            ir.Function(
+                "upper", (ir.Function("upper", (replace(product, "G", "GG"),), Type.TEXT, span),), Type.TEXT, span
+            ),
+            "E306",
+        ),
+        (replace(product, "", "x"), "E303"),
+    ):
         with pytest.raises(spmlang.PlanError) as caught:
             evaluate(node, frame)
         assert [(d.code, str(d.span)) for d in caught.value.diagnostics] == [(code, "plan.spm:17:9")]
@@ -429,12 +486,20 @@ def test_a_text_that_passes_the_check_stays_within_the_bound(expression, product
         assert {d.code for d in error.diagnostics} <= {"E303", "E306"}, error.render()
         return
     n = len(products)
-    frame = Frame(n, {"product": Vec(pa.array(products), np.ones(n, bool), Type.TEXT),
-                      "amount": Vec(np.arange(n, dtype=np.int64) * 4_000_000, True, Type.MONEY)})
+    frame = Frame(
+        n,
+        {
+            "product": Vec(pa.array(products), np.ones(n, bool), Type.TEXT),
+            "amount": Vec(np.arange(n, dtype=np.int64) * 4_000_000, True, Type.MONEY),
+        },
+    )
     made = evaluate(plan.checked.transactions.filters[0].expr.left, frame)
     values = made.values
-    values = values.to_pylist() if isinstance(values, (pa.Array, pa.ChunkedArray)) else [
-        values.as_py() if isinstance(values, pa.Scalar) else values]
+    values = (
+        values.to_pylist()
+        if isinstance(values, (pa.Array, pa.ChunkedArray))
+        else [values.as_py() if isinstance(values, pa.Scalar) else values]
+    )
     longest_read = max(len(t.encode()) for t in products + literals)
     assert max(len((v or "").encode()) for v in values) <= MAX_TEXT_GROWTH * max(longest_read, 1)
 
@@ -454,11 +519,14 @@ def _quoted(hint: str) -> list[str]:
     return re.findall(r"`([^`]+)`", hint)
 
 
-@pytest.mark.parametrize("name, wrong", [
-    ("E100-pay-per-row-when.spm", '  pay $500 per deal when stage == "won"'),
-    ("E100-pay-per-row-when-attainment.spm", "  pay $500 per deal when attainment >= 100%"),
-    ("E100-cap-per-payee.spm", "  cap $15,000 per year per agent"),
-])
+@pytest.mark.parametrize(
+    "name, wrong",
+    [
+        ("E100-pay-per-row-when.spm", '  pay $500 per deal when stage == "won"'),
+        ("E100-pay-per-row-when-attainment.spm", "  pay $500 per deal when attainment >= 100%"),
+        ("E100-cap-per-payee.spm", "  cap $15,000 per year per agent"),
+    ],
+)
 def test_the_hint_of_a_likely_intent_is_a_plan_that_checks(name, wrong):
     """What the hint says to write (a filter, a gate, one scope fewer) checks, and keeps the rest of the line."""
     text = (GOLDEN_ERRORS / name).read_text()
@@ -484,12 +552,21 @@ def test_the_hint_for_a_rate_of_a_column_pays_the_same_both_ways():
     text = (GOLDEN_ERRORS / name).read_text()
     text = text.replace("  payee  rep\n", "  payee  rep share 60%\n  payee  rep2 share 40%\n")
     text = text.replace("  column rep    text\n", "  column rep    text\n  column rep2   text\n")
-    as_credit = spmlang.loads(text.replace("  credit amount", "  " + credit).replace("rate 6% of close_value",
-                                                                                        "rate 6%"))
+    as_credit = spmlang.loads(
+        text.replace("  credit amount", "  " + credit).replace("rate 6% of close_value", "rate 6%")
+    )
     by_row = spmlang.loads(text.replace("  rate 6% of close_value", "  " + pay))
-    deals = pa.table({"id": ["d1", "d2"], "rep": ["ann", "ann"], "rep2": ["bob", None],
-                      "day": [dt.date(2027, 1, 5), dt.date(2027, 2, 5)], "stage": ["won", "won"],
-                      "amount": [10.0, 10.0], "close_value": [1234.56, 999.99]})
+    deals = pa.table(
+        {
+            "id": ["d1", "d2"],
+            "rep": ["ann", "ann"],
+            "rep2": ["bob", None],
+            "day": [dt.date(2027, 1, 5), dt.date(2027, 2, 5)],
+            "stage": ["won", "won"],
+            "amount": [10.0, 10.0],
+            "close_value": [1234.56, 999.99],
+        }
+    )
 
     def paid(plan):
         totals = plan.run(deals, workers=1).totals()

@@ -58,7 +58,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == 1:
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         stack.pop()
@@ -91,5 +91,8 @@ def test_the_engine_and_spm_test_read_the_ir_never_the_checker():
 def test_the_ir_imports_no_stage():
     graph = import_graph()
     stages = ("spmlang.syntax", "spmlang.check", "spmlang.engine", "spmlang.report", "spmlang.cli")
-    assert not {name: sorted(t for t in graph[name] if t.startswith(stages))
-                for name in graph if name.startswith("spmlang.ir") and any(t.startswith(stages) for t in graph[name])}
+    assert not {
+        name: sorted(t for t in graph[name] if t.startswith(stages))
+        for name in graph
+        if name.startswith("spmlang.ir") and any(t.startswith(stages) for t in graph[name])
+    }

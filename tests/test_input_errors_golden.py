@@ -19,8 +19,9 @@ CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
 
 def observed(spm, folder: Path) -> str:
     result = spm(*shlex.split((folder / "args").read_text()), cwd=folder)
-    text = re.sub(r" in \d+\.\d\ds$", " in 0.00s", f"exit {result.returncode}\n{result.stdout}{result.stderr}",
-                  flags=re.M)
+    text = re.sub(
+        r" in \d+\.\d\ds$", " in 0.00s", f"exit {result.returncode}\n{result.stdout}{result.stderr}", flags=re.M
+    )
     return text.replace(str(folder.resolve()), "<folder>").replace(str(folder.resolve().parent), "<parent>")
 
 

@@ -45,22 +45,27 @@ def plan(component: str, credit: str = "amount") -> spmlang.Plan:
 
 def deals(*amounts, units=None, reps=None) -> pa.Table:
     n = len(amounts)
-    return pa.table({
-        "id": [f"D{i}" for i in range(n)],
-        "rep": reps or ["ani"] * n,
-        "day": [dt.date(2027, 1, 1) + dt.timedelta(days=i) for i in range(n)],
-        "amount": pa.array([Decimal(a) for a in amounts], pa.decimal128(30, 2)),
-        "units": pa.array(units or [1] * n, pa.int64()),
-    })
+    return pa.table(
+        {
+            "id": [f"D{i}" for i in range(n)],
+            "rep": reps or ["ani"] * n,
+            "day": [dt.date(2027, 1, 1) + dt.timedelta(days=i) for i in range(n)],
+            "amount": pa.array([Decimal(a) for a in amounts], pa.decimal128(30, 2)),
+            "units": pa.array(units or [1] * n, pa.int64()),
+        }
+    )
 
 
-@pytest.mark.parametrize("statement", [
-    "pay $10,000,000,000,000 per deal",  # the issue's example: it paid -8,446,744,073,709.55 per deal
-    "rate 999999999999999%",
-    "rate 8%\n  cap $999999999999999 per quarter",
-    "rate 8%\n  multiplier 5000000000000x when units > 1",
-    "tiers marginal on credit {\n    $0 .. $5,000,000,000,000 rate 1%\n    $5,000,000,000,000 .. rate 2%\n  }",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "pay $10,000,000,000,000 per deal",  # the issue's example: it paid -8,446,744,073,709.55 per deal
+        "rate 999999999999999%",
+        "rate 8%\n  cap $999999999999999 per quarter",
+        "rate 8%\n  multiplier 5000000000000x when units > 1",
+        "tiers marginal on credit {\n    $0 .. $5,000,000,000,000 rate 1%\n    $5,000,000,000,000 .. rate 2%\n  }",
+    ],
+)
 def test_a_constant_that_cannot_be_paid_is_a_located_error(statement):
     with pytest.raises(spmlang.PlanError) as caught:
         plan("component c {\n  " + statement + "\n}\n")
@@ -95,7 +100,8 @@ def test_a_worker_process_reports_the_error_as_itself():
     # Paid in worker processes (two workers, a batch per payee): the error crosses the pipe whole, not as a
     # "worker process failed" internal error.
     run = plan("component big {\n  rate 1000000%\n}\n").run(
-        deals("1", "2", "5000000000", "4", reps=["ani", "budi", "citra", "dewi"]), workers=2)
+        deals("1", "2", "5000000000", "4", reps=["ani", "budi", "citra", "dewi"]), workers=2
+    )
     with mock.patch.object(calculator, "BATCH_ROWS", 1):
         with pytest.raises(spmlang.AmountTooLarge, match="component 'big'"):
             run.totals()
@@ -103,8 +109,9 @@ def test_a_worker_process_reports_the_error_as_itself():
 
 def test_the_command_line_says_it_in_one_message(tmp_path, spm):
     (tmp_path / "plan.spm").write_text(HEAD.replace("CREDIT", "amount") + "component c {\n  rate 5%\n}\n")
-    (tmp_path / "deals.csv").write_text("id,rep,day,amount,units\nA,ani,2027-01-05,3000000000000,1\n"
-                                        "B,ani,2027-02-05,3000000000000,1\n")
+    (tmp_path / "deals.csv").write_text(
+        "id,rep,day,amount,units\nA,ani,2027-01-05,3000000000000,1\nB,ani,2027-02-05,3000000000000,1\n"
+    )
     result = spm("run", "plan.spm", "--deals", "deals.csv", "--out", "ledger.parquet", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "error[E511]" in result.stderr and "Traceback" not in result.stderr
@@ -113,17 +120,18 @@ def test_the_command_line_says_it_in_one_message(tmp_path, spm):
 
 def test_row_arithmetic_past_the_limit_rejects_the_row():
     # Sums of money and products of integers are computed in int64, which wraps: such rows are rejected.
-    run = plan("component c {\n  rate 1%\n}\n", credit="amount + amount").run(
-        deals("3000000000000", "1000"))
+    run = plan("component c {\n  rate 1%\n}\n", credit="amount + amount").run(deals("3000000000000", "1000"))
     assert run.accounting["rejected"] == {"invalid_value": 1}
     assert "too large to hold" in run.rejects.column("message")[0].as_py()
     counted = plan("component c {\n  rate $1\n}\n", credit="units * units").run(
-        deals("1", "1", units=[3_000_000_000, 7]))
+        deals("1", "1", units=[3_000_000_000, 7])
+    )
     assert counted.accounting["rejected"] == {"invalid_value": 1}
     assert counted.totals().column("amount").to_pylist() == [Decimal("49.00")]
 
 
 # ---------------------------------------------------------------------- the arithmetic itself
+
 
 def test_to_units_refuses_what_it_cannot_hold():
     with pytest.raises(TooLarge) as caught:
@@ -135,7 +143,7 @@ def test_to_units_refuses_what_it_cannot_hold():
         scaled(np.array([LIMIT - 1]), 1.5)
 
 
-@given(st.integers(-(LIMIT - 1), LIMIT - 1), st.integers(0, 10 ** 6), st.sampled_from([1, 10, 100, 10 ** 4]))
+@given(st.integers(-(LIMIT - 1), LIMIT - 1), st.integers(0, 10**6), st.sampled_from([1, 10, 100, 10**4]))
 def test_products_are_exact_decimals_at_every_size(units, numerator, denominator):
     """units x rate, for a rate of a few decimals: the exact decimal, half away from zero, or TooLarge."""
     rate = Decimal(numerator) / denominator / 100

@@ -12,7 +12,7 @@ from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels.money import UNIT, cumulative_cents, to_units, units_to_cents
 
-units = st.integers(min_value=-(10 ** 15), max_value=10 ** 15)
+units = st.integers(min_value=-(10**15), max_value=10**15)
 
 
 def half_away(value: Decimal, places: str = "0.01") -> Decimal:
@@ -22,7 +22,7 @@ def half_away(value: Decimal, places: str = "0.01") -> Decimal:
 @given(st.lists(units, min_size=1, max_size=60), st.lists(st.booleans(), min_size=60, max_size=60))
 def test_cumulative_rounding_is_exact_per_group(amounts, breaks):
     values = np.array(amounts, dtype=np.int64)
-    starts = np.array(breaks[:len(amounts)])
+    starts = np.array(breaks[: len(amounts)])
     starts[0] = True
     cents = cumulative_cents(values, starts)
     group = np.cumsum(starts)
@@ -33,11 +33,14 @@ def test_cumulative_rounding_is_exact_per_group(amounts, breaks):
         # and every running total is the rounded exact running total
         running = np.cumsum(members)
         assert [Decimal(int(c)) for c in np.cumsum(cents[group == g])] == [
-            half_away(Decimal(int(r)) / UNIT) * 100 for r in running]
+            half_away(Decimal(int(r)) / UNIT) * 100 for r in running
+        ]
 
 
-@given(st.decimals(min_value=Decimal("-100000000"), max_value=Decimal("100000000"), places=2),
-       st.decimals(min_value=Decimal("0"), max_value=Decimal("2"), places=4))
+@given(
+    st.decimals(min_value=Decimal("-100000000"), max_value=Decimal("100000000"), places=2),
+    st.decimals(min_value=Decimal("0"), max_value=Decimal("2"), places=4),
+)
 def test_rate_products_snap_to_the_exact_decimal(amount, rate):
     exact = half_away(amount * rate, "0.000001")
     computed = to_units(np.array([float(int(amount * 100)) * UNIT / 100 * float(rate)]))[0]
@@ -90,15 +93,23 @@ def test_calendar_labels_and_period_parsing():
     quarters = PlanCalendar(dt.date(2027, 1, 1), "quarterly")
     assert quarters.labels == ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
     assert [quarters.parse_period(t) for t in ("2027-Q2", "Q3", "2027-11-30", "2027-02", "2028-01-01")] == [
-        1, 2, 3, 0, None]
+        1,
+        2,
+        3,
+        0,
+        None,
+    ]
     fiscal = PlanCalendar(dt.date(2027, 2, 1), "monthly")
     assert fiscal.labels[0] == "FY2027-M01" and fiscal.labels[-1] == "FY2027-M12"
     assert fiscal.parse_period("2027-02") == 0 and fiscal.parse_period("2028-01-31") == 11
     assert fiscal.end(11) == dt.date(2028, 1, 31)
 
 
-@given(st.sampled_from(["monthly", "quarterly", "half_yearly", "yearly"]), st.integers(1, 12),
-       st.lists(st.integers(-(2 ** 31), 2 ** 31 - 1) | st.integers(20_000, 22_000), max_size=50))
+@given(
+    st.sampled_from(["monthly", "quarterly", "half_yearly", "yearly"]),
+    st.integers(1, 12),
+    st.lists(st.integers(-(2**31), 2**31 - 1) | st.integers(20_000, 22_000), max_size=50),
+)
 def test_the_period_of_a_date_is_the_period_whose_days_hold_it(frequency, month, days):
     import datetime as dt
 
@@ -120,8 +131,14 @@ def test_joining_text_keeps_rows_where_every_part_is_empty():
     assert text.join("x", empty, some).to_pylist() == ["x", "xb", "xcd"]
 
 
-@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e300])),
-                min_size=1, max_size=40), st.data())
+@given(
+    st.lists(
+        st.one_of(st.floats(-1e6, 1e6), st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e300])),
+        min_size=1,
+        max_size=40,
+    ),
+    st.data(),
+)
 def test_ledger_ratios_are_six_decimal_rounding_of_the_values_shown(values, data):
     # empty where not valid or not a number; infinities and huge values held to +-4e12
     from spmlang.report.ledger import _ratio

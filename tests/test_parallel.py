@@ -52,21 +52,26 @@ def test_a_failing_worker_is_reported_and_leaves_nothing_behind(monkeypatch, tmp
     monkeypatch.setattr(calculator, "pay_batch", broken)
     before = set(shipments_left())
     result = run_example(AE_ARGS, workers=2)
-    with pytest.raises(RuntimeError, match=r"(?s)a worker process failed on batch \d+:.*ValueError: a bug while paying"):
+    with pytest.raises(
+        RuntimeError, match=r"(?s)a worker process failed on batch \d+:.*ValueError: a bug while paying"
+    ):
         result.write(tmp_path / "ledger.parquet")
     assert set(shipments_left()) == before
     assert not [p for p in __import__("multiprocessing").active_children() if p.name.startswith("spm-worker")]
 
 
-@pytest.mark.parametrize(("wanted", "env", "batches", "rows", "expected"), [
-    (None, "", 10, parallel.MIN_ROWS - 1, 0),  # small runs stay in one process
-    (1, "", 10, 10 ** 7, 0),  # asked for one process
-    (4, "", 3, 10 ** 7, 3),  # no more workers than batches
-    (2, "", 1, 10 ** 7, 0),  # one batch: nothing to share
-    (None, "2", 10, 10, 2),  # SPM_WORKERS asks, whatever the size
-    (None, "1", 10, 10 ** 7, 0),
-    (3, "1", 10, 10 ** 7, 3),  # an explicit number wins over the environment
-])
+@pytest.mark.parametrize(
+    ("wanted", "env", "batches", "rows", "expected"),
+    [
+        (None, "", 10, parallel.MIN_ROWS - 1, 0),  # small runs stay in one process
+        (1, "", 10, 10**7, 0),  # asked for one process
+        (4, "", 3, 10**7, 3),  # no more workers than batches
+        (2, "", 1, 10**7, 0),  # one batch: nothing to share
+        (None, "2", 10, 10, 2),  # SPM_WORKERS asks, whatever the size
+        (None, "1", 10, 10**7, 0),
+        (3, "1", 10, 10**7, 3),  # an explicit number wins over the environment
+    ],
+)
 def test_how_many_workers(monkeypatch, wanted, env, batches, rows, expected):
     monkeypatch.setenv("SPM_WORKERS", env)
     assert parallel.worker_count(batches, rows, wanted) == expected
@@ -127,8 +132,9 @@ def test_a_run_sweeps_what_killed_runs_left_in_shared_memory(monkeypatch, tmp_pa
     import subprocess
 
     monkeypatch.setattr(parallel, "_shared_memory", lambda: str(tmp_path))
-    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                              text=True).stdout)
+    dead = int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )
     (tmp_path / f"spm-batches-{dead}-abc").mkdir()
     shipments = list(parallel.ordered_map(_table_of, 3, 2))
     assert [s.value for s in shipments] == [0, 1, 2]

@@ -21,7 +21,7 @@ def step_script(name: str) -> str:
     run = next(i for i in range(start, len(lines)) if lines[i].strip() == "run: |")
     indent = len(lines[run + 1]) - len(lines[run + 1].lstrip())
     body = []
-    for line in lines[run + 1:]:
+    for line in lines[run + 1 :]:
         if line.strip() and len(line) - len(line.lstrip()) < indent:
             break
         body.append(line[indent:])
@@ -37,8 +37,14 @@ def test_the_workflow_checks_pass_on_the_example(spm):
 def test_the_cost_step_comments_changed_and_new_plans(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(REPO, repo)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "NO_COLOR": "1",
+    }
 
     def git(*args):
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env=env)
@@ -53,8 +59,13 @@ def test_the_cost_step_comments_changed_and_new_plans(tmp_path):
     git("add", ".")
     git("commit", "-qm", "raise the cap; add a plan")
     bin_dir = Path(sys.executable).parent  # where pip installed the spm script, activated or not
-    result = subprocess.run(["bash", "-e", "-c", step_script("Cost of the change")], cwd=repo, capture_output=True,
-                            text=True, env={**env, "BASE": "main", "PATH": f"{bin_dir}:{env['PATH']}"})
+    result = subprocess.run(
+        ["bash", "-e", "-c", step_script("Cost of the change")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**env, "BASE": "main", "PATH": f"{bin_dir}:{env['PATH']}"},
+    )
     assert result.returncode == 0, result.stderr
     cost = (repo / "cost.md").read_text()
     assert "### Cost of this plan change" in cost

@@ -25,8 +25,13 @@ def test_a_run_reports_each_step_in_order_and_ends_complete():
     heard = []
     result = ae_run(lambda step, done, total: heard.append((step, done, total)))
     steps = [step for step, _, _ in heard]
-    assert steps == ["reading transactions", "reading quotas, targets and the roster", "crediting",
-                     "ordering the credit rows", "done"]
+    assert steps == [
+        "reading transactions",
+        "reading quotas, targets and the roster",
+        "crediting",
+        "ordering the credit rows",
+        "done",
+    ]
     done = [d for _, d, _ in heard]
     assert done == sorted(done)
     assert len({t for _, _, t in heard}) == 1
@@ -83,13 +88,16 @@ def test_a_quick_run_shows_no_bar():
     assert screen.getvalue() == ""
 
 
-@pytest.mark.parametrize("terminal, quiet, environment, expected", [
-    (True, False, {}, True),
-    (False, False, {}, False),
-    (True, True, {}, False),
-    (True, False, {"CI": "true"}, False),
-    (True, False, {"TERM": "dumb"}, False),
-])
+@pytest.mark.parametrize(
+    "terminal, quiet, environment, expected",
+    [
+        (True, False, {}, True),
+        (False, False, {}, False),
+        (True, True, {}, False),
+        (True, False, {"CI": "true"}, False),
+        (True, False, {"TERM": "dumb"}, False),
+    ],
+)
 def test_progress_is_wanted_only_by_a_person_at_a_terminal(monkeypatch, terminal, quiet, environment, expected):
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")
@@ -112,9 +120,14 @@ def test_at_a_terminal_spm_run_still_prints_its_summary(tmp_path):
 
     leader, follower = pty.openpty()
     environment = {k: v for k, v in os.environ.items() if k != "CI"}
-    process = subprocess.Popen([sys.executable, "-m", "spmlang.cli", "run", *AE_ARGS, "--out",
-                                str(tmp_path / "ledger.parquet")], cwd=ROOT, stdin=follower, stdout=follower,
-                               stderr=follower, env={**environment, "TERM": "xterm", "COLUMNS": "200"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spmlang.cli", "run", *AE_ARGS, "--out", str(tmp_path / "ledger.parquet")],
+        cwd=ROOT,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**environment, "TERM": "xterm", "COLUMNS": "200"},
+    )
     os.close(follower)
     screen = b""
     while True:
@@ -142,8 +155,15 @@ def test_a_tracked_step_is_reported_before_its_first_item_is_made():
             yield item
 
     assert list(tracked(made(), 3, "paying", lambda *report: heard.append(report))) == [0, 1, 2]
-    assert heard == [("paying", 0, 3), ("making", 0), ("paying", 1, 3), ("making", 1), ("paying", 2, 3),
-                     ("making", 2), ("paying", 3, 3)]
+    assert heard == [
+        ("paying", 0, 3),
+        ("making", 0),
+        ("paying", 1, 3),
+        ("making", 1),
+        ("paying", 2, 3),
+        ("making", 2),
+        ("paying", 3, 3),
+    ]
     heard.clear()
     assert list(tracked(iter([]), 0, "paying", lambda *report: heard.append(report))) == []
     assert heard == [("paying", 0, 1), ("paying", 1, 1)]

@@ -19,8 +19,6 @@ DEALS = EXAMPLES / "data" / "ae_deals.csv"
 AE_INPUTS = dict(quotas=EXAMPLES / "data" / "ae_quotas.csv", targets=EXAMPLES / "data" / "ae_targets.csv")
 
 
-
-
 def layout(text: str) -> str:
     if "┃" in text:
         return "ruled"
@@ -28,8 +26,9 @@ def layout(text: str) -> str:
 
 
 names = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz._-"), min_size=1, max_size=30).filter(
-    lambda name: name.strip("_") == name and not name.startswith("-"))
-cents = st.integers(-10**14, 10**14)
+    lambda name: name.strip("_") == name and not name.startswith("-")
+)
+cents = st.integers(-(10**14), 10**14)
 
 
 @st.composite
@@ -38,9 +37,16 @@ def summaries(draw) -> Summary:
     rows = []
     for payee in draw(st.lists(names, min_size=1, max_size=4, unique=True)):
         amounts = draw(st.lists(cents, min_size=len(components), max_size=len(components)))
-        rows.append(SummaryRow(payee, draw(st.sampled_from(["2027-Q1", "2027-Q4", "2027-12"])),
-                               draw(st.integers(-10**18, 10**18)), draw(st.none() | st.floats(-10, 10)),
-                               amounts, sum(amounts)))
+        rows.append(
+            SummaryRow(
+                payee,
+                draw(st.sampled_from(["2027-Q1", "2027-Q4", "2027-12"])),
+                draw(st.integers(-(10**18), 10**18)),
+                draw(st.none() | st.floats(-10, 10)),
+                amounts,
+                sum(amounts),
+            )
+        )
     accounting = {"read": 1, "credited": 1, "excluded": {}, "rejected": {}}
     return Summary("A plan", "USD", components, rows, accounting, False, [("transactions", "deals.csv", 1)])
 
@@ -69,8 +75,10 @@ def test_the_table_is_ruled_where_it_fits_plain_where_it_fits_without_rules_else
     blocks = plain_text(summary, plain - 1)
     assert layout(blocks) == "blocks"
     labels = ["credit", "attainment", *summary.components, "total"]
-    widest = max([4 + max(map(cell_len, labels)) + max(sheet.widths())]
-                 + [cell_len(f"{row.payee} · {row.period}") for row in summary.rows])
+    widest = max(
+        [4 + max(map(cell_len, labels)) + max(sheet.widths())]
+        + [cell_len(f"{row.payee} · {row.period}") for row in summary.rows]
+    )
     if widest < plain:  # the blocks' lines fit unwrapped: each cell whole on the line of its column's name
         lines = blocks.splitlines()
         for row in summary.rows:
@@ -84,8 +92,9 @@ def test_the_example_run_in_an_80_column_terminal_shows_every_payee_and_amount_w
     text = plain_text(summary, 80)
     assert layout(text) == "plain" and "…" not in text
     for row in summary.rows:
-        assert re.search(rf"^{re.escape(row.payee)}\s+{row.period}\s.*\s{re.escape(cents_text(row.total))}$", text,
-                         re.MULTILINE)
+        assert re.search(
+            rf"^{re.escape(row.payee)}\s+{row.period}\s.*\s{re.escape(cents_text(row.total))}$", text, re.MULTILINE
+        )
     assert re.search(rf"^total\s.*\s{re.escape(cents_text(summary.total))}$", text, re.MULTILINE)
 
 

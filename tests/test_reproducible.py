@@ -23,8 +23,16 @@ def workspace(tmp_path, monkeypatch):
 
 def test_run_writes_a_manifest_and_the_same_inputs_give_the_same_bytes(spm, workspace):
     for folder in ("a", "b"):
-        result = spm("run", *AE_ARGS, "--out", f"{folder}/ledger.parquet", "--rejects", f"{folder}/rejects.csv",
-                     "-q", cwd=workspace)
+        result = spm(
+            "run",
+            *AE_ARGS,
+            "--out",
+            f"{folder}/ledger.parquet",
+            "--rejects",
+            f"{folder}/rejects.csv",
+            "-q",
+            cwd=workspace,
+        )
         assert result.returncode == 0, result.stderr
     first, second = workspace / "a" / "ledger.parquet", workspace / "b" / "ledger.parquet"
     assert first.read_bytes() == second.read_bytes()
@@ -47,15 +55,18 @@ def test_each_input_file_is_hashed_once_for_the_run_id_and_the_manifest(workspac
     real = hashing.sha256_file
     monkeypatch.setattr(hashing, "sha256_file", lambda path: hashed.append(path) or real(path))
     data = workspace / "examples/data"
-    result = spmlang.load(workspace / "examples/plans/sdr.spm").run(data / "sdr_activities.csv",
-                                                                     quotas=data / "sdr_quotas.csv")
+    result = spmlang.load(workspace / "examples/plans/sdr.spm").run(
+        data / "sdr_activities.csv", quotas=data / "sdr_quotas.csv"
+    )
     assert result.run_id
     ledger = result.write(workspace / "out" / "ledger.parquet")
     inputs = [path for path in hashed if path != ledger]
     assert sorted(inputs) == sorted({*inputs}) and len(inputs) == 2  # deals and quotas, once each
     manifest = RunManifest.read(workspace / "out" / "ledger.manifest.json")
-    assert {i.name: i.path for i in manifest.inputs} == {"transactions": "../examples/data/sdr_activities.csv",
-                                                         "quotas": "../examples/data/sdr_quotas.csv"}
+    assert {i.name: i.path for i in manifest.inputs} == {
+        "transactions": "../examples/data/sdr_activities.csv",
+        "quotas": "../examples/data/sdr_quotas.csv",
+    }
     assert verify(ledger).identical
 
 
@@ -64,7 +75,8 @@ def test_the_manifest_records_the_hash_and_rows_of_the_files_as_written(workspac
     # the files are hashed as they are written, not read back: the hash must be that of the bytes on disk
     data = workspace / "examples/data"
     result = spmlang.load(workspace / "examples/plans/account_executive.spm").run(
-        data / "ae_deals.csv", quotas=data / "ae_quotas.csv", targets=data / "ae_targets.csv")
+        data / "ae_deals.csv", quotas=data / "ae_quotas.csv", targets=data / "ae_targets.csv"
+    )
     ledger = result.write(workspace / "out" / f"ledger{suffix}", rejects=workspace / "out" / f"rejects{suffix}")
     manifest = RunManifest.read(workspace / "out" / "ledger.manifest.json")
     assert manifest.ledger.sha256 == sha256_file(ledger) and manifest.ledger.rows == 245
@@ -89,7 +101,8 @@ def test_verify_identical_then_says_what_changed(spm, workspace):
 
 def test_verify_notices_a_changed_input(workspace):
     result = spmlang.load(workspace / "examples/plans/sdr.spm").run(
-        workspace / "examples/data/sdr_activities.csv", quotas=workspace / "examples/data/sdr_quotas.csv")
+        workspace / "examples/data/sdr_activities.csv", quotas=workspace / "examples/data/sdr_quotas.csv"
+    )
     ledger = result.write(workspace / "out" / "ledger.parquet")
     assert verify(ledger).identical
     quotas = workspace / "examples/data/sdr_quotas.csv"
@@ -106,11 +119,13 @@ def test_verify_says_when_only_the_way_the_ledger_is_written_changed(workspace, 
     from spmlang.report import files as io
 
     result = spmlang.load(workspace / "examples/plans/sdr.spm").run(
-        workspace / "examples/data/sdr_activities.csv", quotas=workspace / "examples/data/sdr_quotas.csv")
+        workspace / "examples/data/sdr_activities.csv", quotas=workspace / "examples/data/sdr_quotas.csv"
+    )
     ledger = result.write(workspace / "out" / "ledger.parquet")
     options = io._parquet_options
-    monkeypatch.setattr(io, "_parquet_options", lambda schema: {**options(schema), "compression": "none",
-                                                                "compression_level": None})
+    monkeypatch.setattr(
+        io, "_parquet_options", lambda schema: {**options(schema), "compression": "none", "compression_level": None}
+    )
     outcome = verify(ledger)
     assert not outcome.identical and outcome.changed_totals == []
     assert "computes or writes the ledger differently" in outcome.findings[0]
@@ -127,9 +142,18 @@ def test_compile_explain_prints_the_steps_with_their_clauses(spm):
     result = spm("compile", "examples/plans/account_executive.spm", "--explain")
     assert result.returncode == 0
     text = result.stdout
-    order = ["read transactions", "exclude rows failing filter closed_won", "credit rows", "measure:",
-             "component commission", "E(m) = marginal tiers on attainment", "true-up", "cap 250% of target per year",
-             "spif new_logo_q1", "round each"]
+    order = [
+        "read transactions",
+        "exclude rows failing filter closed_won",
+        "credit rows",
+        "measure:",
+        "component commission",
+        "E(m) = marginal tiers on attainment",
+        "true-up",
+        "cap 250% of target per year",
+        "spif new_logo_q1",
+        "round each",
+    ]
     positions = [text.index(step) for step in order]
     assert positions == sorted(positions)
     assert "[examples/plans/account_executive.spm:34]" in text  # the closed_won filter's clause

@@ -21,20 +21,25 @@ QUOTAS = ROOT / "examples/data/ae_quotas.csv"
 TARGETS = ROOT / "examples/data/ae_targets.csv"
 REPS = ["ana.ruiz", "ben.okafor", "chloe.martin", "nobody.known"]
 
-deal = st.fixed_dictionaries({
-    "owner": st.sampled_from(REPS),
-    "close_date": st.dates(min_value=__import__("datetime").date(2026, 12, 25),
-                           max_value=__import__("datetime").date(2028, 1, 5)).map(lambda d: d.isoformat()),
-    "stage": st.sampled_from(["Closed Won", "Closed Won", "Closed Lost"]),
-    "deal_type": st.sampled_from(["new_logo", "expansion", "renewal"]),
-    "amount": st.one_of(st.decimals(min_value=-50_000, max_value=400_000, places=2).map(str), st.just("n/a")),
-    "term_months": st.sampled_from(["12", "24", "36"]),
-})
+deal = st.fixed_dictionaries(
+    {
+        "owner": st.sampled_from(REPS),
+        "close_date": st.dates(
+            min_value=__import__("datetime").date(2026, 12, 25), max_value=__import__("datetime").date(2028, 1, 5)
+        ).map(lambda d: d.isoformat()),
+        "stage": st.sampled_from(["Closed Won", "Closed Won", "Closed Lost"]),
+        "deal_type": st.sampled_from(["new_logo", "expansion", "renewal"]),
+        "amount": st.one_of(st.decimals(min_value=-50_000, max_value=400_000, places=2).map(str), st.just("n/a")),
+        "term_months": st.sampled_from(["12", "24", "36"]),
+    }
+)
 
 
 def table_of(deals: list[dict]) -> pa.Table:
-    columns = {name: [d[name] for d in deals] for name in
-               ("owner", "close_date", "stage", "deal_type", "amount", "term_months")}
+    columns = {
+        name: [d[name] for d in deals]
+        for name in ("owner", "close_date", "stage", "deal_type", "amount", "term_months")
+    }
     columns["deal_id"] = [f"D{i % 97}" for i in range(len(deals))]  # some duplicate keys
     return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
 

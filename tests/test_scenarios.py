@@ -76,7 +76,11 @@ def test_s07_spif_in_a_window_capped_per_payee():
     result = run_scenario("s07_spif", "s07.csv")
     spif = by_txn(result)
     assert {k: spif[k] for k in ("N1", "N2", "N3", "N4")} == {
-        "N1": d("1,000.00"), "N2": d("1,000.00"), "N3": d("1,000.00"), "N4": d("0.00")}
+        "N1": d("1,000.00"),
+        "N2": d("1,000.00"),
+        "N3": d("1,000.00"),
+        "N4": d("0.00"),
+    }
     n4_cap = lines(result, txn="N4", kind="cap")
     assert [line["amount_cut"] for line in n4_cap] == [d("1,000.00")]
     # N5 is outside the SPIF's window, R1 not a new logo: credited, paid nothing by the SPIF.
@@ -87,8 +91,13 @@ def test_s07_spif_in_a_window_capped_per_payee():
 
 def test_s08_cap_per_quarter_cuts_the_crossing_row_in_part():
     result = run_scenario("s08_period_cap", "s08.csv")
-    assert by_txn(result) == {"C1": d("2,000.00"), "C2": d("2,500.00"), "C3": d("500.00"), "C4": d("0.00"),
-                              "C5": d("1,000.00")}
+    assert by_txn(result) == {
+        "C1": d("2,000.00"),
+        "C2": d("2,500.00"),
+        "C3": d("500.00"),
+        "C4": d("0.00"),
+        "C5": d("1,000.00"),
+    }
     cuts = {line["txn"]: line["amount_cut"] for line in lines(result, kind="cap")}
     assert cuts == {"C3": d("1,000.00"), "C4": d("1,000.00")}
     assert payout(result, "carl", "2027-Q1") == d("5,000.00")
@@ -121,24 +130,34 @@ def test_s10_gate_withholds_then_releases():
 def test_s11_base_commission_rate_is_each_reps_annual_target_over_annual_quota():
     result = run_scenario("s11_base_commission_rate", "s11.csv", quotas="s11_quotas.csv", targets="s11_targets.csv")
     # ann 60,000 / 600,000 = 10%; bob 60,000 / 400,000 = 15%; cy 60,000 / 360,000 = 1/6, rounded cumulatively.
-    assert by_txn(result) == {"A1": d("10,000.00"), "A2": d("2,500.00"), "B1": d("6,000.00"), "C1": d("5,000.00"),
-                              "C2": d("166.67"), "C3": d("166.66")}
+    assert by_txn(result) == {
+        "A1": d("10,000.00"),
+        "A2": d("2,500.00"),
+        "B1": d("6,000.00"),
+        "C1": d("5,000.00"),
+        "C2": d("166.67"),
+        "C3": d("166.66"),
+    }
     assert lines(result, txn="C2")[0]["explanation"] == "1000.00 × 16.6667% = 166.666667"
     # Without a target (dee) or a quota (eve) there is no rate: the rows are rejected, as for attainment.
     assert {(r["key"], r["reason"], r["message"]) for r in result.rejects.to_pylist()} == {
-        ("D1", "missing_quota", "no target incentive for dee"), ("E1", "missing_quota", "no quota for eve in 2027-Q1")}
+        ("D1", "missing_quota", "no target incentive for dee"),
+        ("E1", "missing_quota", "no quota for eve in 2027-Q1"),
+    }
 
 
 def test_s12_plan_caps_cover_what_they_name():
     result = run_scenario("s12_plan_cap_for", "s12.csv")
     # ann's commission and SPIF share one $1,200 cap: A pays 600 + 500, B's 600 crosses it, C pays nothing.
     assert payout(result, "ann") == d("1,200.00")
-    assert [(line["txn"], line["component"], line["amount_cut"]) for line in lines(result, payee="ann", kind="cap")] \
-        == [("B", "commission", d("500.00")), ("C", "commission", d("300.00")), ("C", "new_logo", d("500.00"))]
+    assert [
+        (line["txn"], line["component"], line["amount_cut"]) for line in lines(result, payee="ann", kind="cap")
+    ] == [("B", "commission", d("500.00")), ("C", "commission", d("300.00")), ("C", "new_logo", d("500.00"))]
     # mia's override is not under the reps' cap, only under the cap on rollup credit: 1,200 + 1,200 + 100.
     assert payout(result, "mia") == d("2,500.00")
     assert [(line["txn"], line["amount_cut"]) for line in lines(result, payee="mia", kind="cap")] == [
-        ("C", d("500.00"))]
+        ("C", d("500.00"))
+    ]
     # Without `for`, a plan cap covers every line, the override too (as it always has).
     source = (SCENARIOS / "s12_plan_cap_for.spm").read_text()
     every_line = source.replace(" for commission, new_logo", "").replace("cap $2,500 per year for rollup credit\n", "")
@@ -149,5 +168,6 @@ def test_s12_plan_caps_cover_what_they_name():
 def test_s12_a_plan_caps_for_formats_to_one_layout():
     source = (SCENARIOS / "s12_plan_cap_for.spm").read_text()
     messy = source.replace("for commission, new_logo", "for  commission ,new_logo").replace(
-        "for rollup credit", "for rollup   credit")
+        "for rollup credit", "for rollup   credit"
+    )
     assert messy != source and format_source(messy) == source

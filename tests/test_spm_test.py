@@ -17,8 +17,10 @@ def test_example_and_scenario_tests_pass(spm, tmp_path):
     assert re.search(r"^21 passed in \d+\.\d\ds$", result.stdout, re.M)
     suites = ET.parse(junit).getroot()
     assert suites.get("tests") == "21" and suites.get("failures") == "0" and suites.get("errors") == "0"
-    assert {s.get("name") for s in suites} >= {"examples/plans/account_executive.test.spm",
-                                               "tests/scenarios/s05_payout_curve.test.spm"}
+    assert {s.get("name") for s in suites} >= {
+        "examples/plans/account_executive.test.spm",
+        "tests/scenarios/s05_payout_curve.test.spm",
+    }
 
 
 def test_failures_show_expected_got_and_the_trail(spm, tmp_path):
@@ -54,8 +56,11 @@ def _project(tmp_path, exclude: str):
     import shutil
 
     (tmp_path / "pyproject.toml").write_text(f"[project]\nname = 'plans'\n\n[tool.spm]\nexclude = {exclude}\n")
-    shutil.copytree(Path(__file__).parent.parent / "tests" / "scenarios", tmp_path / "plans",
-                    ignore=lambda folder, names: [n for n in names if not n.startswith("s01_")])
+    shutil.copytree(
+        Path(__file__).parent.parent / "tests" / "scenarios",
+        tmp_path / "plans",
+        ignore=lambda folder, names: [n for n in names if not n.startswith("s01_")],
+    )
     for folder, stem in (("fixtures", "capped"), ("archive", "capped-2025")):
         (tmp_path / folder).mkdir()
         for suffix in (".spm", ".test.spm"):

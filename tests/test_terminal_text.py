@@ -57,8 +57,9 @@ def hostile(tmp_path):
         writer.writerow(["D2", "bob", "2027-02-10", "widget", "2000"])
     (tmp_path / "rates.csv").write_text("product,rate\nwidget,10%\n")
     with open(tmp_path / "bad.csv", "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([["id", "rep", "day", "product", "amount"],
-                                      ["D9", "bob", "2027-01-10", PRODUCT, "1000"]])
+        csv.writer(handle).writerows(
+            [["id", "rep", "day", "product", "amount"], ["D9", "bob", "2027-01-10", PRODUCT, "1000"]]
+        )
     return tmp_path
 
 
@@ -88,8 +89,9 @@ def test_run_summary_shows_the_payee_as_escapes(spm, hostile):
 
 
 def test_a_payee_shown_as_it_is_not_read_as_markup(spm, hostile):
-    (hostile / "deals.csv").write_text("id,rep,day,product,amount\nD1,[bold]alice[/],2027-01-10,widget,1000\n"
-                                       "D2,[/x],2027-01-10,widget,1000\n")
+    (hostile / "deals.csv").write_text(
+        "id,rep,day,product,amount\nD1,[bold]alice[/],2027-01-10,widget,1000\nD2,[/x],2027-01-10,widget,1000\n"
+    )
     result = spm("run", *ARGS, cwd=hostile)
     assert result.returncode == 0, result.stderr
     assert "│ [bold]alice[/] │" in result.stdout and "│ [/x]           │" in result.stdout
@@ -131,13 +133,16 @@ def test_written_paths_are_shown_as_escapes(spm, hostile):
 
 
 def test_plan_diagnostics_show_the_source_line_as_escapes_and_the_caret_under_the_span(spm, tmp_path):
-    (tmp_path / "plan.spm").write_text(PLAN.replace(
-        "  credit amount\n", '  credit amount\n  where mine: rep != "x\x1b[2J\u202ey" and amout > 0\n'))
+    (tmp_path / "plan.spm").write_text(
+        PLAN.replace("  credit amount\n", '  credit amount\n  where mine: rep != "x\x1b[2J\u202ey" and amout > 0\n')
+    )
     result = spm("check", "plan.spm", cwd=tmp_path)
     assert result.returncode == 1
     assert not raw_controls(result.stdout + result.stderr)
-    assert (' 15 |   where mine: rep != "x\\x1b[2J\\u202ey" and amout > 0\n'
-            "    |                                            ^^^^^\n") in result.stderr
+    assert (
+        ' 15 |   where mine: rep != "x\\x1b[2J\\u202ey" and amout > 0\n'
+        "    |                                            ^^^^^\n"
+    ) in result.stderr
     github = spm("check", "--format", "github", "plan.spm", cwd=tmp_path)
     assert github.stdout.startswith("::error file=plan.spm,line=15,col=36,endLine=15,endColumn=41,title=E201::")
     data = spm("check", "--format", "json", "plan.spm", cwd=tmp_path)
@@ -147,8 +152,18 @@ def test_plan_diagnostics_show_the_source_line_as_escapes_and_the_caret_under_th
 def test_diff_shows_payees_as_escapes_in_text_and_markdown_and_keeps_them_in_json(spm, hostile):
     (hostile / "new.spm").write_text(PLAN.replace("rate rates[product]", "rate rates[product] * 2"))
     for output_format in ("text", "markdown", "json"):
-        result = spm("diff", "plan.spm", "new.spm", "--deals", "deals.csv", "--table", "rates=rates.csv",
-                     "--format", output_format, cwd=hostile)
+        result = spm(
+            "diff",
+            "plan.spm",
+            "new.spm",
+            "--deals",
+            "deals.csv",
+            "--table",
+            "rates=rates.csv",
+            "--format",
+            output_format,
+            cwd=hostile,
+        )
         assert result.returncode == 0, result.stderr
         assert not raw_controls(result.stdout + result.stderr)
         if output_format == "json":

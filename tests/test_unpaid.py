@@ -69,13 +69,17 @@ component override {
 
 
 def deals() -> pa.Table:
-    return pa.table({
-        "id": ["A", "B", "C", "D"],
-        "rep": ["ann", "ann", "bo", "bo"],
-        "day": [dt.date(2027, 1, 5), dt.date(2027, 2, 5), dt.date(2027, 2, 6), dt.date(2027, 2, 7)],
-        "amount": pa.array([Decimal("1000"), Decimal("2000"), Decimal("3000"), Decimal("500")], pa.decimal128(18, 2)),
-        "product": ["GTX Pro", "GTX Plus", "MG Special", "GTXPro"],
-    })
+    return pa.table(
+        {
+            "id": ["A", "B", "C", "D"],
+            "rep": ["ann", "ann", "bo", "bo"],
+            "day": [dt.date(2027, 1, 5), dt.date(2027, 2, 5), dt.date(2027, 2, 6), dt.date(2027, 2, 7)],
+            "amount": pa.array(
+                [Decimal("1000"), Decimal("2000"), Decimal("3000"), Decimal("500")], pa.decimal128(18, 2)
+            ),
+            "product": ["GTX Pro", "GTX Plus", "MG Special", "GTXPro"],
+        }
+    )
 
 
 def run(policy: str = "", **options):
@@ -95,13 +99,18 @@ def test_the_other_components_still_pay_the_row():
 
 def test_each_row_a_component_cannot_pay_has_a_line_saying_why():
     lines = [r for r in run().ledger.to_pylist() if r["explanation"].startswith("not paid by this component")]
-    said = {(r["payee"], r["txn"], r["component"]): (r["amount"], r["kind"], r["clause"], r["explanation"])
-            for r in lines}
+    said = {
+        (r["payee"], r["txn"], r["component"]): (r["amount"], r["kind"], r["clause"], r["explanation"]) for r in lines
+    }
     assert said[("ann", "B", "gtx_bonus")] == (
-        Decimal("0.00"), "spif", "lookups.spm:39",
-        "not paid by this component: 'GTX Plus' is not in table products (did you mean 'GTX Pro'?)")
-    assert said[("bo", "C", "product_rate")][3] == ("not paid by this component: the rate of component "
-                                                    "'product_rate' is empty (products[product].rate)")
+        Decimal("0.00"),
+        "spif",
+        "lookups.spm:39",
+        "not paid by this component: 'GTX Plus' is not in table products (did you mean 'GTX Pro'?)",
+    )
+    assert said[("bo", "C", "product_rate")][3] == (
+        "not paid by this component: the rate of component 'product_rate' is empty (products[product].rate)"
+    )
     assert ("mia", "B", "override") in said and ("mia", "D", "override") in said
     # The direct components are not asked about rollup rows, nor the override about direct ones.
     assert all((payee == "mia") == (component == "override") for payee, _, component in said)
@@ -113,14 +122,19 @@ def test_the_run_warns_with_the_count_and_the_credit_at_stake():
     assert warnings[0] == (
         "component gtx_bonus did not pay 2 credit rows (missing lookup; credit 2,500.00 at stake): 'GTX Plus' is "
         "not in table products (did you mean 'GTX Pro'?). The other components paid them; each shows in the ledger "
-        "as a line 'not paid by this component' (--strict stops instead)")
+        "as a line 'not paid by this component' (--strict stops instead)"
+    )
     assert len(warnings) == 4  # product_rate: missing lookup and an empty rate; override: missing lookup
     table = run().unpaid.to_pylist()
     assert [(r["row"], r["key"], r["payee"], r["component"], r["reason"]) for r in table] == [
-        (2, "B", "ann", "gtx_bonus", "missing_lookup"), (2, "B", "ann", "product_rate", "missing_lookup"),
-        (2, "B", "mia", "override", "missing_lookup"), (3, "C", "bo", "product_rate", "missing_value"),
-        (4, "D", "bo", "gtx_bonus", "missing_lookup"), (4, "D", "bo", "product_rate", "missing_lookup"),
-        (4, "D", "mia", "override", "missing_lookup")]
+        (2, "B", "ann", "gtx_bonus", "missing_lookup"),
+        (2, "B", "ann", "product_rate", "missing_lookup"),
+        (2, "B", "mia", "override", "missing_lookup"),
+        (3, "C", "bo", "product_rate", "missing_value"),
+        (4, "D", "bo", "gtx_bonus", "missing_lookup"),
+        (4, "D", "bo", "product_rate", "missing_lookup"),
+        (4, "D", "mia", "override", "missing_lookup"),
+    ]
 
 
 @pytest.mark.parametrize("policy, options", [("on missing_lookup error", {}), ("", {"strict": True})])

@@ -28,10 +28,12 @@ def run_it(spm, project):
 
 
 def refused(what: str, recorded: str, manifest: str, folders: list) -> str:
-    return (f"error[E508]: {manifest}: the manifest records {what} at '{recorded}', which is outside the folders "
-            f"spm verify reads ({', '.join(str(f.resolve()) for f in folders)})\n"
-            "  = hint: a manifest is data, and may name only files under the ledger's folder or the current folder: "
-            "name the folder that holds it with --root DIR, or allow it with --allow-outside-paths\n")
+    return (
+        f"error[E508]: {manifest}: the manifest records {what} at '{recorded}', which is outside the folders "
+        f"spm verify reads ({', '.join(str(f.resolve()) for f in folders)})\n"
+        "  = hint: a manifest is data, and may name only files under the ledger's folder or the current folder: "
+        "name the folder that holds it with --root DIR, or allow it with --allow-outside-paths\n"
+    )
 
 
 def test_an_input_outside_the_ledger_and_current_folders_is_refused_unless_allowed(spm, project):
@@ -39,8 +41,9 @@ def test_an_input_outside_the_ledger_and_current_folders_is_refused_unless_allow
     here = project / "project"
     result = spm("verify", "out/ledger.csv", cwd=here)
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr == refused("the input 'transactions'", "../../shared/deals.csv",
-                                    "out/ledger.manifest.json", [here / "out", here])
+    assert result.stderr == refused(
+        "the input 'transactions'", "../../shared/deals.csv", "out/ledger.manifest.json", [here / "out", here]
+    )
     for allowed in (["--root", project / "shared"], ["--root", "../shared"], ["--allow-outside-paths"]):
         again = spm("verify", "out/ledger.csv", *allowed, cwd=here)
         assert again.returncode == 0, again.stderr
@@ -59,8 +62,10 @@ def test_a_plan_anywhere_on_disk_is_refused_before_it_is_read(spm, project):
         manifest.write_text(json.dumps(data))
         result = spm("verify", "out/ledger.csv", "--root", project / "shared", cwd=project / "project")
         assert result.returncode == 2
-        assert result.stderr.startswith(f"error[E508]: out/ledger.manifest.json: the manifest records the plan at "
-                                        f"'{recorded}', which is outside the folders spm verify reads")
+        assert result.stderr.startswith(
+            f"error[E508]: out/ledger.manifest.json: the manifest records the plan at "
+            f"'{recorded}', which is outside the folders spm verify reads"
+        )
         assert "no one asked" not in result.stdout + result.stderr
 
 

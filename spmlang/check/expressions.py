@@ -60,17 +60,26 @@ class ExpressionChecker:
         self.diagnostics.append(Diagnostic(code, message, span, hint))
 
     # ------------------------------------------------------------ entry points
-    def check(self, node: ast.Expr, scope: Scope, expect: tuple[Type, ...] | None = None,
-              what: str = "this expression") -> ir.IR | None:
+    def check(
+        self, node: ast.Expr, scope: Scope, expect: tuple[Type, ...] | None = None, what: str = "this expression"
+    ) -> ir.IR | None:
         result = self._check(node, scope, 0)
         if result is not None and expect is not None and result.type not in expect:
             if expect == (Type.BOOL,):
-                self.error("E302", f"{what} must be a condition (true or false), but it is {result.type}",
-                           node.span, _hint_for_expected(expect, result.type))
+                self.error(
+                    "E302",
+                    f"{what} must be a condition (true or false), but it is {result.type}",
+                    node.span,
+                    _hint_for_expected(expect, result.type),
+                )
                 return None
             names = " or ".join(str(t) for t in expect)
-            self.error("E301", f"{what} must be {names}, but it is {result.type}", node.span,
-                       _hint_for_expected(expect, result.type))
+            self.error(
+                "E301",
+                f"{what} must be {names}, but it is {result.type}",
+                node.span,
+                _hint_for_expected(expect, result.type),
+            )
             return None
         return result
 
@@ -78,8 +87,12 @@ class ExpressionChecker:
     def _check(self, node: ast.Expr, scope: Scope, depth: int) -> ir.IR | None:
         if depth > MAX_EXPRESSION_DEPTH:
             # The parser refuses such expressions first (spmlang.syntax.parser); this guards the recursion below.
-            self.error("E309", f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep", node.span,
-                       "split it into simpler parts")
+            self.error(
+                "E309",
+                f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep",
+                node.span,
+                "split it into simpler parts",
+            )
             return None
         depth += 1
         if isinstance(node, ast.Literal):
@@ -132,8 +145,12 @@ class ExpressionChecker:
             return ir.Column(column.name, column.type, node.span)
         if node.name in scope.columns and not scope.columns_allowed:
             allowed = ", ".join(sorted(scope.builtins))
-            self.error("E204", f"{scope.where} is decided at the end of a period and cannot use the column "
-                       f"'{node.name}'", node.span, f"it can use: {allowed}")
+            self.error(
+                "E204",
+                f"{scope.where} is decided at the end of a period and cannot use the column '{node.name}'",
+                node.span,
+                f"it can use: {allowed}",
+            )
             return None
         if node.name in ("true", "false"):
             return ir.Const(node.name == "true", Type.BOOL, node.span)
@@ -142,8 +159,10 @@ class ExpressionChecker:
         candidates = list(scope.builtins) + (list(scope.columns) if scope.columns_allowed else [])
         hint = did_you_mean(node.name, candidates)
         if hint is None and scope.columns_allowed:
-            hint = (f'to compare with the text {node.name}, write "{node.name}"; '
-                    f"to use a column, declare it: `column {node.name} TYPE` in the transactions block")
+            hint = (
+                f'to compare with the text {node.name}, write "{node.name}"; '
+                f"to use a column, declare it: `column {node.name} TYPE` in the transactions block"
+            )
         if node.name in _ELSEWHERE and node.name not in scope.builtins:
             hint = _ELSEWHERE[node.name]
         self.error("E201", f"unknown name '{node.name}' in {scope.where}", node.span, hint)
@@ -160,14 +179,21 @@ class ExpressionChecker:
             return None
         key_column = table.columns.get(table.key or "")
         if key_column is not None and not _comparable(key.type, key_column.type):
-            self.error("E301", f"table '{table.name}' is keyed by {key_column.type}, but the key given is {key.type}",
-                       node.key.span)
+            self.error(
+                "E301",
+                f"table '{table.name}' is keyed by {key_column.type}, but the key given is {key.type}",
+                node.key.span,
+            )
             return None
         column_name = node.column.text if node.column else table.value
         if column_name is None:
             others = [c for c in table.columns if c != table.key]
-            self.error("E203", f"table '{table.name}' has several columns: say which one", node.span,
-                       f"write {table.name}[...].{others[0] if others else 'column'}, or add `value COLUMN` to the table")
+            self.error(
+                "E203",
+                f"table '{table.name}' has several columns: say which one",
+                node.span,
+                f"write {table.name}[...].{others[0] if others else 'column'}, or add `value COLUMN` to the table",
+            )
             return None
         column = table.columns.get(column_name)
         if column is None:
@@ -190,8 +216,12 @@ class ExpressionChecker:
             return None
         types = [a.type for a in args]
         if name == "replace" and len(args) == 3 and not all(isinstance(a, ir.Const) for a in args[1:]):
-            self.error("E303", "replace(): what to find and what to put instead must be fixed texts", node.span,
-                       'e.g. replace(product, "GTXPro", "GTX Pro")')
+            self.error(
+                "E303",
+                "replace(): what to find and what to put instead must be fixed texts",
+                node.span,
+                'e.g. replace(product, "GTXPro", "GTX Pro")',
+            )
             return None
         result = _function_type(name, types)
         if not isinstance(result, Type):
@@ -202,12 +232,22 @@ class ExpressionChecker:
         if refused is not None:
             code, message = refused
             if code == "E303":  # an empty text to find
-                self.error(code, message, node.args[1].span, "an empty text is found between every two characters: "
-                           'say what to replace, e.g. replace(product, "GTXPro", "GTX Pro")')
+                self.error(
+                    code,
+                    message,
+                    node.args[1].span,
+                    "an empty text is found between every two characters: "
+                    'say what to replace, e.g. replace(product, "GTXPro", "GTX Pro")',
+                )
             else:
-                self.error(code, message, node.span, "growths multiply when nested: a replace() by the length of "
-                           "what it puts over what it finds, upper() and lower() by 3; find longer texts, or map "
-                           "whole values with a lookup table")
+                self.error(
+                    code,
+                    message,
+                    node.span,
+                    "growths multiply when nested: a replace() by the length of "
+                    "what it puts over what it finds, upper() and lower() by 3; find longer texts, or map "
+                    "whole values with a lookup table",
+                )
             return None
         return function
 
@@ -253,8 +293,12 @@ class ExpressionChecker:
         for literal in node.values:
             const = literal_to_const(literal)
             if not _comparable(operand.type, const.type):
-                self.error("E301", f"list value {literal.text} is {const.type}, but the value tested is {operand.type}",
-                           literal.span, 'write text in quotes: ["a", "b"]' if operand.type is Type.TEXT else None)
+                self.error(
+                    "E301",
+                    f"list value {literal.text} is {const.type}, but the value tested is {operand.type}",
+                    literal.span,
+                    'write text in quotes: ["a", "b"]' if operand.type is Type.TEXT else None,
+                )
                 return None
             values.append(const)
         return ir.Member(operand, tuple(values), node.negated, node.span)
@@ -270,8 +314,12 @@ class ExpressionChecker:
                 self.error("E301", f"a range of {bound.type} cannot hold {operand.type}", bound.span)
                 return None
         if isinstance(low, ir.Const) and isinstance(high, ir.Const) and low.value > high.value:
-            self.error("E304", "the range is empty: its start is after its end", node.span,
-                       "write the earlier value first: LOW .. HIGH")
+            self.error(
+                "E304",
+                "the range is empty: its start is after its end",
+                node.span,
+                "write the earlier value first: LOW .. HIGH",
+            )
             return None
         return ir.Between(operand, low, high, node.span)
 
@@ -286,8 +334,9 @@ class ExpressionChecker:
             return None
         result = _common_type(then.type, otherwise.type)
         if result is None:
-            self.error("E301", f"the two branches differ: {then.type} after 'then', {otherwise.type} after 'else'",
-                       node.span)
+            self.error(
+                "E301", f"the two branches differ: {then.type} after 'then', {otherwise.type} after 'else'", node.span
+            )
             return None
         return ir.Choose(condition, then, otherwise, result, node.span)
 
@@ -295,13 +344,12 @@ class ExpressionChecker:
 # Where the values spm provides can be used, for a scope that has not got them: each hint names a use that works.
 _ELSEWHERE = {
     "attainment": "'attainment' is known only at the end of a period: use it in a gate or a bonus condition, or "
-                  "pay on it: `tiers marginal on attainment { ... }`, `curve on attainment { ... }`",
-    "count": "'count' (the rows so far) is known only at the end of a period: use it in a gate or a bonus "
-             "condition",
+    "pay on it: `tiers marginal on attainment { ... }`, `curve on attainment { ... }`",
+    "count": "'count' (the rows so far) is known only at the end of a period: use it in a gate or a bonus condition",
     "quota": "the payee's quota is known in a component's where, rate, pay and multiplier (the annual quota: "
-             "`rate target / quota`) and in gates and bonus conditions",
+    "`rate target / quota`) and in gates and bonus conditions",
     "target": "the payee's target incentive is known in a component's where, rate, pay and multiplier (the annual "
-              "target: `rate target / quota`) and in gates and bonus conditions",
+    "target: `rate target / quota`) and in gates and bonus conditions",
 }
 
 

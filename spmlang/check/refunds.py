@@ -35,10 +35,16 @@ def minimums_paid_on_refunds(components: tuple[ComponentSpec, ...], source: Sour
         if any(_keeps_non_negative(condition, subjects) for condition in filters):
             continue
         call, floor = floors[0]
-        warnings.append(Diagnostic(
-            "W103", f"component '{component.name}' pays at least {text(floor.span)} on each row, refunds and credit "
-            "notes of negative credit included", call.span,
-            f"to pay refunds nothing, add `where credit > 0` to component '{component.name}'", "warning"))
+        warnings.append(
+            Diagnostic(
+                "W103",
+                f"component '{component.name}' pays at least {text(floor.span)} on each row, refunds and credit "
+                "notes of negative credit included",
+                call.span,
+                f"to pay refunds nothing, add `where credit > 0` to component '{component.name}'",
+                "warning",
+            )
+        )
     return warnings
 
 
@@ -67,11 +73,18 @@ def _keeps_non_negative(condition: ir.IR, subjects: set[tuple[str, str]]) -> boo
         op, left, right = condition.op, condition.left, condition.right
         if isinstance(left, ir.Const):  # 0 < credit is credit > 0
             op, left, right = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}[op], right, left
-        return (op in (">", ">=", "==") and _subject(left) in subjects and isinstance(right, ir.Const)
-                and Decimal(right.value) >= 0)
+        return (
+            op in (">", ">=", "==")
+            and _subject(left) in subjects
+            and isinstance(right, ir.Const)
+            and Decimal(right.value) >= 0
+        )
     if isinstance(condition, ir.Between):
-        return (_subject(condition.operand) in subjects and isinstance(condition.low, ir.Const)
-                and Decimal(condition.low.value) >= 0)
+        return (
+            _subject(condition.operand) in subjects
+            and isinstance(condition.low, ir.Const)
+            and Decimal(condition.low.value) >= 0
+        )
     return False
 
 

@@ -22,8 +22,15 @@ if TYPE_CHECKING:
 
 MAX_INLINE_ROWS = 10_000
 DEFAULT_PER = {"quotas": "period", "targets": "year"}
-PER_WORDS = {"period": "period", "year": "year", "annual": "year", "yearly": "year",
-             "quarter": "period", "month": "period", "half": "period"}
+PER_WORDS = {
+    "period": "period",
+    "year": "year",
+    "annual": "year",
+    "yearly": "year",
+    "quarter": "period",
+    "month": "period",
+    "half": "period",
+}
 
 # Which literal kinds may fill a column of each type.
 _ACCEPTS = {
@@ -53,8 +60,12 @@ class TableChecker:
                 continue
             if spec.name in tables:
                 what = f"table '{spec.name}'" if spec.kind == "lookup" else f"a {spec.name} block"
-                self.checker.error("E401", f"{what} is declared twice", block.span,
-                                   notes=((first_span[spec.name], "first declared here"),))
+                self.checker.error(
+                    "E401",
+                    f"{what} is declared twice",
+                    block.span,
+                    notes=((first_span[spec.name], "first declared here"),),
+                )
                 continue
             tables[spec.name] = spec
             first_span[spec.name] = block.span
@@ -93,23 +104,35 @@ class TableChecker:
                     roles[stmt.role] = stmt.column.text
                 else:
                     allowed = ", ".join(roles) if roles else "key, value"
-                    c.error("E206", f"a {kind} table has no '{stmt.role}' column role", stmt.span,
-                            f"its roles are: {allowed}")
+                    c.error(
+                        "E206",
+                        f"a {kind} table has no '{stmt.role}' column role",
+                        stmt.span,
+                        f"its roles are: {allowed}",
+                    )
             elif isinstance(stmt, ast.PerStmt):
                 if kind not in DEFAULT_PER:
                     c.error("E206", f"'per' applies to quotas and targets, not to a {kind} table", stmt.span)
                     continue
                 per = PER_WORDS.get(stmt.unit.text)
                 if per is None:
-                    c.error("E206", f"unknown period '{stmt.unit.text}'", stmt.unit.span,
-                            did_you_mean(stmt.unit.text, PER_WORDS) or "write `per period` or `per year`")
+                    c.error(
+                        "E206",
+                        f"unknown period '{stmt.unit.text}'",
+                        stmt.unit.span,
+                        did_you_mean(stmt.unit.text, PER_WORDS) or "write `per period` or `per year`",
+                    )
             elif isinstance(stmt, ast.DefaultStmt):
                 default_stmt = stmt
             elif isinstance(stmt, ast.RowsBlock):
                 rows_block = stmt
             elif isinstance(stmt, ast.ColumnsStmt):
-                c.error("E206", "`columns` orders the rows of a table in a test; a plan declares each column with "
-                        "`column NAME TYPE`", stmt.span)
+                c.error(
+                    "E206",
+                    "`columns` orders the rows of a table in a test; a plan declares each column with "
+                    "`column NAME TYPE`",
+                    stmt.span,
+                )
             else:
                 c.error("E206", "this statement does not belong in a table", getattr(stmt, "span", block.span))
 
@@ -125,8 +148,12 @@ class TableChecker:
                     columns[column] = ColumnSpec(column, types[role], None, block.span)
             if rows_block is not None and len(columns) != len(roles):
                 extra = [n for n in columns if n not in roles.values()]
-                c.error("E206", f"inline {kind} rows have exactly the columns {', '.join(roles.values())}",
-                        columns[extra[0]].span, "remove the extra column")
+                c.error(
+                    "E206",
+                    f"inline {kind} rows have exactly the columns {', '.join(roles.values())}",
+                    columns[extra[0]].span,
+                    "remove the extra column",
+                )
                 return None
             if rows_block is not None:
                 ordered = [roles[r] for r in ROLES[kind] if r in roles]
@@ -134,8 +161,12 @@ class TableChecker:
                     columns = {n: columns[n] for n in ordered}
         else:
             if not columns:
-                c.error("E403", f"table '{name}' declares no columns", block.span,
-                        "declare them in order: `column product text`, `column rate percent`")
+                c.error(
+                    "E403",
+                    f"table '{name}' declares no columns",
+                    block.span,
+                    "declare them in order: `column product text`, `column rate percent`",
+                )
                 return None
             if key is None:
                 c.error("E403", f"table '{name}' has no key", block.span, "add `key COLUMN`: the column looked up")
@@ -150,8 +181,7 @@ class TableChecker:
                 return None
 
         if file is not None and rows_block is not None:
-            c.error("E401", f"table '{name}' has both a file and inline rows", rows_block.span,
-                    "keep one of them")
+            c.error("E401", f"table '{name}' has both a file and inline rows", rows_block.span, "keep one of them")
             return None
         rows, row_spans = None, ()
         if rows_block is not None:
@@ -170,23 +200,31 @@ class TableChecker:
                 return None
         return TableSpec(kind, name, file, columns, roles, key, value, per, default, rows, row_spans, block.span)
 
-    def _rows(self, name: str, block: ast.RowsBlock, columns: dict[str, ColumnSpec],
-              key_columns: list[str]) -> tuple[tuple[object, ...], ...] | None:
+    def _rows(
+        self, name: str, block: ast.RowsBlock, columns: dict[str, ColumnSpec], key_columns: list[str]
+    ) -> tuple[tuple[object, ...], ...] | None:
         c = self.checker
         specs = list(columns.values())
         rows, seen = [], {}
         if len(block.rows) > MAX_INLINE_ROWS:
-            c.error("E410", f"table '{name}' has {len(block.rows):,} rows in the plan; a plan holds at most "
-                    f"{MAX_INLINE_ROWS:,}", block.span, "put the rows in a data file and pass it with "
-                    "--table NAME=PATH (or --quotas, --targets, --roster)")
+            c.error(
+                "E410",
+                f"table '{name}' has {len(block.rows):,} rows in the plan; a plan holds at most {MAX_INLINE_ROWS:,}",
+                block.span,
+                "put the rows in a data file and pass it with --table NAME=PATH (or --quotas, --targets, --roster)",
+            )
             return None
         key_index = [list(columns).index(k) for k in key_columns]
         ok = True
         for values, span in zip(block.rows, block.row_spans):
             if len(values) != len(specs):
                 names = " ".join(s.name for s in specs)
-                c.error("E405", f"this row has {len(values)} values, but table '{name}' has {len(specs)} columns",
-                        span, f"the columns are, in order: {names}")
+                c.error(
+                    "E405",
+                    f"this row has {len(values)} values, but table '{name}' has {len(specs)} columns",
+                    span,
+                    f"the columns are, in order: {names}",
+                )
                 ok = False
                 continue
             row = []
@@ -200,8 +238,12 @@ class TableChecker:
                 row.append(value)
             row_key = tuple(row[i] for i in key_index)
             if row_key in seen and None not in row_key:
-                c.error("E207", f"table '{name}' has two rows for {', '.join(map(str, row_key))}", span,
-                        notes=((seen[row_key], "the other row"),))
+                c.error(
+                    "E207",
+                    f"table '{name}' has two rows for {', '.join(map(str, row_key))}",
+                    span,
+                    notes=((seen[row_key], "the other row"),),
+                )
                 ok = False
             seen[row_key] = span
             rows.append(tuple(row))
@@ -218,8 +260,9 @@ class TableChecker:
             return None
         value = literal.value
         if spec.type in (Type.MONEY, Type.PERCENT) and too_large(value):
-            self.checker.error("E312", f"{literal.text} is too large to hold (column '{spec.name}')", literal.span,
-                               too_large_hint())
+            self.checker.error(
+                "E312", f"{literal.text} is too large to hold (column '{spec.name}')", literal.span, too_large_hint()
+            )
             return None
         if spec.type is Type.INTEGER and value != Decimal(int(value)):
             self.checker.error("E301", f"{literal.text} is not a whole number (column '{spec.name}')", literal.span)

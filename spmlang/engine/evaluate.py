@@ -222,8 +222,13 @@ def _arith(node: ir.Arith, frame: Frame) -> Vec:
             money, factor = (left, right) if lt is Type.MONEY else (right, left)
             factors = as_float(factor)
             product = np.asarray(money.values, np.float64) * factors
-            return _checked_units(product, valid, node, frame, lambda i: Decimal(int(_at(money.values, i)))
-                                  * decimal_of(float(_at(factors, i))))
+            return _checked_units(
+                product,
+                valid,
+                node,
+                frame,
+                lambda i: Decimal(int(_at(money.values, i))) * decimal_of(float(_at(factors, i))),
+            )
         if node.type is Type.INTEGER:
             a, b = np.asarray(left.values, np.int64), np.asarray(right.values, np.int64)
             return _checked_integers(a * b, a.astype(np.float64) * b, valid, node, frame)
@@ -232,13 +237,19 @@ def _arith(node: ir.Arith, frame: Frame) -> Vec:
     divisor = as_float(right)
     zero = np.asarray(divisor == 0) & np.asarray(valid)
     if np.any(zero):
-        frame.issues.append(Issue(np.broadcast_to(zero, (frame.n,)).copy(), "invalid_value",
-                                  f"division by zero at {_span_text(node)}"))
+        frame.issues.append(
+            Issue(np.broadcast_to(zero, (frame.n,)).copy(), "invalid_value", f"division by zero at {_span_text(node)}")
+        )
         valid = valid & ~zero
     safe = np.where(divisor == 0, 1.0, divisor)
     if node.type is Type.MONEY:
-        return _checked_units(np.asarray(left.values, np.float64) / safe, valid, node, frame,
-                              lambda i: Decimal(int(_at(left.values, i))) / decimal_of(float(_at(safe, i))))
+        return _checked_units(
+            np.asarray(left.values, np.float64) / safe,
+            valid,
+            node,
+            frame,
+            lambda i: Decimal(int(_at(left.values, i))) / decimal_of(float(_at(safe, i))),
+        )
     return _checked_float(as_float(left) / safe, valid, node, frame)
 
 
@@ -249,8 +260,13 @@ def _span_text(node) -> str:
 def _checked_float(values, valid, node, frame: Frame) -> Vec:
     bad = ~np.isfinite(values)
     if np.any(bad & valid):
-        frame.issues.append(Issue(np.broadcast_to(bad & valid, (frame.n,)).copy(), "invalid_value",
-                                  f"the result at {_span_text(node)} is not a finite number"))
+        frame.issues.append(
+            Issue(
+                np.broadcast_to(bad & valid, (frame.n,)).copy(),
+                "invalid_value",
+                f"the result at {_span_text(node)} is not a finite number",
+            )
+        )
         valid = valid & ~bad
         values = np.where(bad, 0.0, values)
     return Vec(values, valid, node.type)
@@ -261,15 +277,23 @@ def _checked_units(values, valid, node, frame: Frame, exact=None) -> Vec:
     past what float64 holds to the unit. Rows where it is past the limit are issues of those rows."""
     bad = ~(np.abs(values) < float(LIMIT))  # not a number included
     if np.any(bad & valid):
-        frame.issues.append(Issue(np.broadcast_to(bad & valid, (frame.n,)).copy(), "invalid_value",
-                                  f"the amount at {_span_text(node)} is too large to hold (more than "
-                                  f"{limit_text()})"))
+        frame.issues.append(
+            Issue(
+                np.broadcast_to(bad & valid, (frame.n,)).copy(),
+                "invalid_value",
+                f"the amount at {_span_text(node)} is too large to hold (more than {limit_text()})",
+            )
+        )
     if np.any(bad):
         valid = valid & ~bad
         values = np.where(bad, 0.0, values)
-    return Vec(to_units(values, None if exact is None else lambda index: [in_decimals(lambda: exact(i))
-                                                                          for i in index.tolist()]),
-               valid, Type.MONEY)
+    return Vec(
+        to_units(
+            values, None if exact is None else lambda index: [in_decimals(lambda: exact(i)) for i in index.tolist()]
+        ),
+        valid,
+        Type.MONEY,
+    )
 
 
 def _checked_integers(values, rough, valid, node, frame: Frame) -> Vec:
@@ -277,8 +301,13 @@ def _checked_integers(values, rough, valid, node, frame: Frame) -> Vec:
     says which are past the limit, and would have wrapped: issues of their rows."""
     bad = ~(np.abs(rough) < float(LIMIT))
     if np.any(bad & valid):
-        frame.issues.append(Issue(np.broadcast_to(bad & valid, (frame.n,)).copy(), "invalid_value",
-                                  f"the value at {_span_text(node)} is too large to hold"))
+        frame.issues.append(
+            Issue(
+                np.broadcast_to(bad & valid, (frame.n,)).copy(),
+                "invalid_value",
+                f"the value at {_span_text(node)} is too large to hold",
+            )
+        )
     if np.any(bad):
         valid = valid & ~bad
         values = np.where(bad, 0, values)
@@ -292,8 +321,7 @@ def _at(values, i: int):
 
 def _negate(node: ir.Negate, frame: Frame) -> Vec:
     operand = evaluate(node.operand, frame)
-    return Vec(-np.asarray(operand.values) if np.ndim(operand.values) else -operand.values, operand.valid,
-               operand.type)
+    return Vec(-np.asarray(operand.values) if np.ndim(operand.values) else -operand.values, operand.valid, operand.type)
 
 
 # ---------------------------------------------------------------------- comparisons
@@ -317,8 +345,14 @@ def _compare_values(op: str, left: Vec, right: Vec) -> object:
     else:  # money against a plain number, or number kinds mixed: compare as floats
         a, b = as_float(left), as_float(right)
     a, b = np.asarray(a), np.asarray(b)
-    return {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
-            ">": np.greater, ">=": np.greater_equal}[op](a, b)
+    return {
+        "==": np.equal,
+        "!=": np.not_equal,
+        "<": np.less,
+        "<=": np.less_equal,
+        ">": np.greater,
+        ">=": np.greater_equal,
+    }[op](a, b)
 
 
 def _plain_operand(values):
@@ -371,8 +405,10 @@ def _member(node: ir.Member, frame: Frame) -> Vec:
             values = np.isin(operand.values, np.array(wanted, dtype=np.int64))
         else:
             wanted = [const_value(c.value, c.type) for c in node.values]
-            values = np.isin(as_float(operand) if operand.type.is_numeric else operand.values,
-                             np.array(wanted, dtype=np.float64 if operand.type.is_numeric else None))
+            values = np.isin(
+                as_float(operand) if operand.type.is_numeric else operand.values,
+                np.array(wanted, dtype=np.float64 if operand.type.is_numeric else None),
+            )
     if node.negated:
         values = ~np.asarray(values, bool)
     return Vec(values, operand.valid, Type.BOOL)
@@ -455,14 +491,18 @@ def _function(node: ir.Function, frame: Frame) -> Vec:
     if name in ("upper", "lower", "trim"):
         function = {"upper": pc.utf8_upper, "lower": pc.utf8_lower, "trim": pc.utf8_trim_whitespace}[name]
         operand = _text_operand(args[0].values)
-        return Vec(function(operand) if isinstance(operand, pa.Scalar) else on_text(operand, function), args[0].valid,
-                   Type.TEXT)
+        return Vec(
+            function(operand) if isinstance(operand, pa.Scalar) else on_text(operand, function),
+            args[0].valid,
+            Type.TEXT,
+        )
     if name == "replace":
         value, old, new = args  # the checker allows only fixed texts for old and new
         operand = _text_operand(value.values)
-        replaced = (lambda d: pc.replace_substring(d, old.values, new.values))
-        return Vec(replaced(operand) if isinstance(operand, pa.Scalar) else on_text(operand, replaced), value.valid,
-                   Type.TEXT)
+        replaced = lambda d: pc.replace_substring(d, old.values, new.values)
+        return Vec(
+            replaced(operand) if isinstance(operand, pa.Scalar) else on_text(operand, replaced), value.valid, Type.TEXT
+        )
     if name in ("year", "month"):
         days = np.asarray(args[0].values, dtype="int64").astype("datetime64[D]")
         years = days.astype("datetime64[Y]")
@@ -471,13 +511,27 @@ def _function(node: ir.Function, frame: Frame) -> Vec:
         months = (days.astype("datetime64[M]") - years.astype("datetime64[M]")).astype(np.int64) + 1
         return Vec(months, args[0].valid, Type.INTEGER)
     if name == "days_between":
-        return Vec(np.asarray(args[1].values, np.int64) - np.asarray(args[0].values, np.int64),
-                   _and_valid(args[0].valid, args[1].valid), Type.INTEGER)
+        return Vec(
+            np.asarray(args[1].values, np.int64) - np.asarray(args[0].values, np.int64),
+            _and_valid(args[0].valid, args[1].valid),
+            Type.INTEGER,
+        )
     raise AssertionError(name)
 
 
 _HANDLERS = {
-    ir.Const: _const, ir.Column: _column, ir.Builtin: _builtin, ir.Arith: _arith, ir.Negate: _negate,
-    ir.Comparison: _comparison, ir.Logical: _logical, ir.Not: _not, ir.Member: _member, ir.Between: _between,
-    ir.Missing: _missing, ir.Choose: _choose, ir.TableLookup: _lookup, ir.Function: _function,
+    ir.Const: _const,
+    ir.Column: _column,
+    ir.Builtin: _builtin,
+    ir.Arith: _arith,
+    ir.Negate: _negate,
+    ir.Comparison: _comparison,
+    ir.Logical: _logical,
+    ir.Not: _not,
+    ir.Member: _member,
+    ir.Between: _between,
+    ir.Missing: _missing,
+    ir.Choose: _choose,
+    ir.TableLookup: _lookup,
+    ir.Function: _function,
 }

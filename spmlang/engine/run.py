@@ -75,11 +75,17 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     base = Path(plan.path).resolve().parent if plan.path and not plan.path.startswith("<") else None
     sources: dict = {}
     lookups = lookup_tables(plan, inputs, base, sources)
-    deals = inputs.deals if inputs.deals is not None else \
-        resolve_plan_file(plan.transactions.file, "transactions", plan, base, inputs.allow_outside_paths)
+    deals = (
+        inputs.deals
+        if inputs.deals is not None
+        else resolve_plan_file(plan.transactions.file, "transactions", plan, base, inputs.allow_outside_paths)
+    )
     if deals is None:
-        raise InputError("no transactions given", hint="pass --deals PATH (or deals=... in Python), or name a "
-                         "file in the plan's transactions block", code="E503")
+        raise InputError(
+            "no transactions given",
+            hint="pass --deals PATH (or deals=... in Python), or name a file in the plan's transactions block",
+            code="E503",
+        )
     # Quotas, targets and the roster are read on another thread while the transactions are (Arrow lets go of
     # the GIL); a problem with the transactions is still the one reported first.
     with ThreadPoolExecutor(1, thread_name_prefix="spm-references") as pool:
@@ -97,8 +103,9 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     alive = accounting.pending()
     payees = _payees(txns.payee_names, alive, managers_by_name, quotas, targets)
     step("crediting")
-    rows, in_order = make_credit_rows(plan, txns, payees, managers_by_name, alive,
-                                      set().union(*(row_columns(c) for c in plan.components)))
+    rows, in_order = make_credit_rows(
+        plan, txns, payees, managers_by_name, alive, set().union(*(row_columns(c) for c in plan.components))
+    )
     del alive
     basis = _basis(compiled, payees, quotas, targets, sources)
     rows = check_basis(plan, compiled.calendar, rows, basis, payees, accounting)
@@ -116,12 +123,27 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         values = [v.take(order) for v in values]
         del order
     step.finish()
-    return CreditedRun(compiled, payees, rows, values, payee_batches(rows.payee), basis, txns.credited(),
-                       txns.key_rank, sources, inputs.workers)
+    return CreditedRun(
+        compiled,
+        payees,
+        rows,
+        values,
+        payee_batches(rows.payee),
+        basis,
+        txns.credited(),
+        txns.key_rank,
+        sources,
+        inputs.workers,
+    )
 
 
-def _payees(payee_names: list, alive: np.ndarray, managers_by_name: dict[str, str], quotas: PayeeAmounts | None,
-            targets: PayeeAmounts | None) -> Payees:
+def _payees(
+    payee_names: list,
+    alive: np.ndarray,
+    managers_by_name: dict[str, str],
+    quotas: PayeeAmounts | None,
+    targets: PayeeAmounts | None,
+) -> Payees:
     """Every payee of the run: of a live transaction, a manager in the roster, or in the quotas or targets."""
     names = set().union(*(distinct_names(values, alive) for values in payee_names))
     if managers_by_name:
@@ -132,8 +154,9 @@ def _payees(payee_names: list, alive: np.ndarray, managers_by_name: dict[str, st
     return Payees(sorted(names))
 
 
-def _basis(compiled: CompiledPlan, payees: Payees, quotas: PayeeAmounts | None, targets: PayeeAmounts | None,
-           sources: dict) -> Basis:
+def _basis(
+    compiled: CompiledPlan, payees: Payees, quotas: PayeeAmounts | None, targets: PayeeAmounts | None, sources: dict
+) -> Basis:
     periods = compiled.calendar.count
 
     def matrix(amounts: PayeeAmounts | None) -> tuple[np.ndarray, np.ndarray]:
@@ -145,8 +168,11 @@ def _basis(compiled: CompiledPlan, payees: Payees, quotas: PayeeAmounts | None, 
         return make_basis(*matrix(quotas), *matrix(targets), compiled.plan.settings.attainment_basis)
     except TooLarge as error:
         source = sources.get(error.table)
-        raise AmountTooLarge(f"the {error.table[:-1]} of {payees.names[error.position]} over the year",
-                             source.label if source is not None else error.table, error.value) from None
+        raise AmountTooLarge(
+            f"the {error.table[:-1]} of {payees.names[error.position]} over the year",
+            source.label if source is not None else error.table,
+            error.value,
+        ) from None
 
 
 # ---------------------------------------------------------------------- paying
@@ -177,8 +203,9 @@ class Payout:
         part = self.kept.lines.take(slice(self.kept.offsets[index], self.kept.offsets[index + 1]))
         part.lines.row = np.where(part.lines.row >= 0, part.lines.row - batch.start, -1)
         first, last = (int(self.streams.row_stream[r]) for r in (batch.start, batch.stop - 1))
-        return PaidLines(part.lines, part.cents, self.run.credit_rows.take(batch),
-                         self.streams.slice(batch, slice(first, last + 1)))
+        return PaidLines(
+            part.lines, part.cents, self.run.credit_rows.take(batch), self.streams.slice(batch, slice(first, last + 1))
+        )
 
     def whole(self) -> PaidLines:
         """Every line of the run, in ledger order (``row`` indexes the run's credit rows), kept."""
@@ -193,8 +220,9 @@ class Payout:
             self.kept = KeptLines(lines, offsets)
         return self.kept.lines
 
-    def in_batches(self, make: Callable[[PaidLines], list] | None = None, progress: Report | None = None,
-                   step: str = "paying") -> Iterator:
+    def in_batches(
+        self, make: Callable[[PaidLines], list] | None = None, progress: Report | None = None, step: str = "paying"
+    ) -> Iterator:
         """Pay batch after batch, in order, and yield the Arrow tables ``make(paid)`` makes of each (none
         without ``make``); the totals per cell, the measures and the line count are kept on the way. Large
         runs are paid on every core (see :mod:`spmlang.engine.runtime.parallel`), ``make`` included."""
@@ -296,9 +324,15 @@ class BatchTotals:
     def joined(self, periods: int) -> tuple[tuple, tuple]:
         """(cells, measures), each concatenated over the batches in order."""
         cells = _concat([c for c, _ in self.parts], [np.zeros(0, np.int64)] * 4)
-        measures = _concat([m for _, m in self.parts], [np.zeros(0, np.int32), np.zeros(0, np.int8),
-                                                        np.zeros((0, periods), np.int64),
-                                                        np.zeros((0, periods), np.int64)])
+        measures = _concat(
+            [m for _, m in self.parts],
+            [
+                np.zeros(0, np.int32),
+                np.zeros(0, np.int8),
+                np.zeros((0, periods), np.int64),
+                np.zeros((0, periods), np.int64),
+            ],
+        )
         return cells, measures
 
 

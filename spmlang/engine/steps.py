@@ -42,15 +42,23 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
     calendar = compiled.calendar
     measure = "year to date" if compiled.year_to_date else "within each period"
     basis = {"to_date": "the quota to date", "annual": "the annual quota", "period": "the period's quota"}[
-        settings.attainment_basis]
+        settings.attainment_basis
+    ]
     text = lambda span: plan_text(plan, span)  # noqa: E731 - a short alias keeps the steps readable
-    steps = [Step(f"calendar: plan year {calendar.describe()}, {calendar.count} {settings.frequency.replace('_', ' ')} "
-                  f"periods ({calendar.labels[0]} .. {calendar.labels[-1]})", clause=settings.span)]
+    steps = [
+        Step(
+            f"calendar: plan year {calendar.describe()}, {calendar.count} {settings.frequency.replace('_', ' ')} "
+            f"periods ({calendar.labels[0]} .. {calendar.labels[-1]})",
+            clause=settings.span,
+        )
+    ]
 
-    columns = ", ".join(f"{c.name} ({c.type}{' ' + repr(c.format) if c.format else ''})"
-                        for c in source.columns.values())
-    steps.append(Step("read transactions", [f"columns: {columns}", f"key {source.key}, date {source.date}"],
-                      source.span))
+    columns = ", ".join(
+        f"{c.name} ({c.type}{' ' + repr(c.format) if c.format else ''})" for c in source.columns.values()
+    )
+    steps.append(
+        Step("read transactions", [f"columns: {columns}", f"key {source.key}, date {source.date}"], source.span)
+    )
     for name, table in plan.tables.items():
         if table.kind is TableKind.LOOKUP:
             detail = f"lookup table {name}: key {table.key}" + (f", value {table.value}" if table.value else "")
@@ -59,12 +67,18 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
         else:
             shape = {None: "per period or per year, as the data has it", "period": "per period", "year": "per year"}
             detail = f"{table.kind}: {shape[table.per]}"
-        steps.append(Step(f"read {detail}", [] if table.rows is None else [f"{len(table.rows)} rows written in the plan"],
-                          table.span))
+        steps.append(
+            Step(
+                f"read {detail}",
+                [] if table.rows is None else [f"{len(table.rows)} rows written in the plan"],
+                table.span,
+            )
+        )
     steps.append(Step("reject rows with unreadable values, and later rows with a key seen before"))
     for row_filter in source.filters:
-        steps.append(Step(f"exclude rows failing filter {row_filter.name}: {text(row_filter.expr.span)}",
-                          clause=row_filter.span))
+        steps.append(
+            Step(f"exclude rows failing filter {row_filter.name}: {text(row_filter.expr.span)}", clause=row_filter.span)
+        )
     steps.append(Step("reject rows with an empty key, date, payee or credit, or a date outside the plan year"))
     payees = [p.column + (f" with share {text(p.share.span)}" if p.share is not None else "") for p in source.payees]
     credit_steps = [f"payee: {', '.join(payees)}", f"credit = {text(source.credit.span)}"]
@@ -86,20 +100,27 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
             named = f" ({row_filter.name})" if row_filter.name != condition else ""
             details.append(f"only rows where {condition}{named}")
         details += _rule(component.rule, settings.attainment_basis, run.cumulative)
-        details += [f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}"
-                    for m in component.multipliers]
+        details += [
+            f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}"
+            for m in component.multipliers
+        ]
         if run.trues_up(compiled.basis_varies, compiled.year_to_date):
             details.append("true-up at each period start: re-price earlier credit on the new quota to date")
         caps = sorted(zip(component.caps, compiled.cap_clauses[index]), key=lambda pair: CAP_ORDER[pair[0].scope])
         for cap, clause in caps:
-            details.append(f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  "
-                           f"[{compiled.clauses[clause].clause}]")
+            details.append(
+                f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  "
+                f"[{compiled.clauses[clause].clause}]"
+            )
         if component.gate is not None:
-            details.append(f"gate at each period end: {component.gate_text}; withheld pay is "
-                           f"{'released when it opens' if compiled.year_to_date else 'forfeited'}"
-                           f"  [{compiled.clauses[compiled.gate_clause[index]].clause}]")
-        steps.append(Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details,
-                          component.span))
+            details.append(
+                f"gate at each period end: {component.gate_text}; withheld pay is "
+                f"{'released when it opens' if compiled.year_to_date else 'forfeited'}"
+                f"  [{compiled.clauses[compiled.gate_clause[index]].clause}]"
+            )
+        steps.append(
+            Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details, component.span)
+        )
     for cap in (plan.plan_caps[i] for i in plan_caps_in_order(plan.plan_caps)):
         covered = [f"of {', '.join(cap.components)}"] if cap.components else []
         covered += [f"on {' and '.join(cap.roles)} credit"] if cap.roles else []
@@ -127,29 +148,51 @@ def _rule(rule, basis: str, cumulative: bool) -> list[str]:
         return [f"line = credit x {rule.rate_text}"]
     if isinstance(rule, RateRule):
         table = rule.accelerator
-        return [f"E(m) = marginal tiers on {table.basis} with rate {rule.rate_text} times:", *_tiers(table, ""),
-                "line = f x (E(measure after) - E(measure before))"]
+        return [
+            f"E(m) = marginal tiers on {table.basis} with rate {rule.rate_text} times:",
+            *_tiers(table, ""),
+            "line = f x (E(measure after) - E(measure before))",
+        ]
     if isinstance(rule, TierRule):
         table = rule.table
-        on = {"attainment": "attainment (bounds x quota basis)", "credit": "accumulated credit",
-              "row": "each row's own credit"}[table.basis]
-        formula = "E(m) = rate of the tier reached x m" if table.mode is TierMode.RETROACTIVE else \
-            "E(m) = sum over tiers of rate x the part of m in the tier"
-        line = "line = f x E(row credit)" if table.basis is MeasureBasis.ROW else \
-            "line = f x (E(measure after) - E(measure before))"
+        on = {
+            "attainment": "attainment (bounds x quota basis)",
+            "credit": "accumulated credit",
+            "row": "each row's own credit",
+        }[table.basis]
+        formula = (
+            "E(m) = rate of the tier reached x m"
+            if table.mode is TierMode.RETROACTIVE
+            else "E(m) = sum over tiers of rate x the part of m in the tier"
+        )
+        line = (
+            "line = f x E(row credit)"
+            if table.basis is MeasureBasis.ROW
+            else "line = f x (E(measure after) - E(measure before))"
+        )
         return [f"{formula}, on {on}:", *_tiers(table, "per unit"), line]
     if isinstance(rule, CurveRule):
         curve = rule.curve
-        points = ", ".join(f"({format_percent(x) if curve.basis == 'attainment' else format_money(x)}, "
-                           f"{format_percent(y) + ' of target' if curve.of_target else format_money(y)})"
-                           for x, y in zip(curve.xs, curve.ys))
-        ends = [f"below the first point: {'the first slope extended' if curve.extend_below else 'nothing'}",
-                f"above the last point: {'the last slope extended' if curve.extend_above else 'flat (a cap)'}"]
+        points = ", ".join(
+            f"({format_percent(x) if curve.basis == 'attainment' else format_money(x)}, "
+            f"{format_percent(y) + ' of target' if curve.of_target else format_money(y)})"
+            for x, y in zip(curve.xs, curve.ys)
+        )
+        ends = [
+            f"below the first point: {'the first slope extended' if curve.extend_below else 'nothing'}",
+            f"above the last point: {'the last slope extended' if curve.extend_above else 'flat (a cap)'}",
+        ]
         if curve.basis is MeasureBasis.ROW:
-            return [f"E(c) = payout curve on each row's own credit, linear between {points}", *ends,
-                    "line = f x E(row credit)"]
-        return [f"E(m) = payout curve on {curve.basis}, linear between {points}", *ends,
-                "line = f x (E(measure after) - E(measure before))"]
+            return [
+                f"E(c) = payout curve on each row's own credit, linear between {points}",
+                *ends,
+                "line = f x E(row credit)",
+            ]
+        return [
+            f"E(m) = payout curve on {curve.basis}, linear between {points}",
+            *ends,
+            "line = f x (E(measure after) - E(measure before))",
+        ]
     if isinstance(rule, PayPerRowRule):
         return [f"line = {rule.amount_text} per {rule.unit}"]
     if isinstance(rule, PayOnceRule):
@@ -160,8 +203,10 @@ def _rule(rule, basis: str, cumulative: bool) -> list[str]:
 
 
 def render_steps(steps: list[Step], plan) -> str:
-    lines = [f'calculator for "{plan.settings.name}" version {plan.settings.version} '
-             f"({plan.path}, sha256 {plan.sha256[:12]})"]
+    lines = [
+        f'calculator for "{plan.settings.name}" version {plan.settings.version} '
+        f"({plan.path}, sha256 {plan.sha256[:12]})"
+    ]
     for number, step in enumerate(steps, 1):
         where = f"  [{step.clause.clause}]" if step.clause is not None else ""
         lines.append(f"{number:>3}. {step.title}{where}")

@@ -21,8 +21,10 @@ def too_large(value: Decimal) -> bool:
 
 
 def too_large_hint() -> str:
-    return (f"spm holds amounts up to {MONEY_LIMIT.quantize(Decimal('0.01'), rounding='ROUND_DOWN'):,} (a "
-            "millionth of the currency unit, in 64 bits); is a digit or a decimal point misplaced?")
+    return (
+        f"spm holds amounts up to {MONEY_LIMIT.quantize(Decimal('0.01'), rounding='ROUND_DOWN'):,} (a "
+        "millionth of the currency unit, in 64 bits); is a digit or a decimal point misplaced?"
+    )
 
 
 def constant_value(node: ir.IR) -> Decimal | None:

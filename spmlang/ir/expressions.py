@@ -158,8 +158,22 @@ class Function:
     span: Span
 
 
-IR = Union[Const, Column, Builtin, Arith, Negate, Comparison, Logical, Not, Member, Between, Missing, Choose,
-           TableLookup, Function]
+IR = Union[
+    Const,
+    Column,
+    Builtin,
+    Arith,
+    Negate,
+    Comparison,
+    Logical,
+    Not,
+    Member,
+    Between,
+    Missing,
+    Choose,
+    TableLookup,
+    Function,
+]
 
 
 def children(node: IR) -> tuple[IR, ...]:

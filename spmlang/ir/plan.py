@@ -49,10 +49,9 @@ class Settings:
     span: Span
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
-        object.__setattr__(self, 'frequency', as_kind(Frequency, self.frequency))
-        object.__setattr__(self, 'measure', as_kind(Measure, self.measure))
-        object.__setattr__(self, 'attainment_basis', as_kind(AttainmentBasis, self.attainment_basis))
-
+        object.__setattr__(self, "frequency", as_kind(Frequency, self.frequency))
+        object.__setattr__(self, "measure", as_kind(Measure, self.measure))
+        object.__setattr__(self, "attainment_basis", as_kind(AttainmentBasis, self.attainment_basis))
 
     @property
     def periods(self) -> int:
@@ -99,8 +98,7 @@ class SourceSpec:
     span: Span
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
-        object.__setattr__(self, 'policies', {PolicySubject(s): PolicyAction(a) for s, a in self.policies.items()})
-
+        object.__setattr__(self, "policies", {PolicySubject(s): PolicyAction(a) for s, a in self.policies.items()})
 
     @property
     def rollup(self) -> bool:
@@ -125,9 +123,8 @@ class TableSpec:
     span: Span
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
-        object.__setattr__(self, 'kind', as_kind(TableKind, self.kind))
-        object.__setattr__(self, 'per', as_kind(Per, self.per))
-
+        object.__setattr__(self, "kind", as_kind(TableKind, self.kind))
+        object.__setattr__(self, "per", as_kind(Per, self.per))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +145,9 @@ class TierTable:
     span: Span
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
-        object.__setattr__(self, 'mode', as_kind(TierMode, self.mode))
-        object.__setattr__(self, 'basis', as_kind(MeasureBasis, self.basis))
-        object.__setattr__(self, 'rate_kind', as_kind(RateKind, self.rate_kind))
-
+        object.__setattr__(self, "mode", as_kind(TierMode, self.mode))
+        object.__setattr__(self, "basis", as_kind(MeasureBasis, self.basis))
+        object.__setattr__(self, "rate_kind", as_kind(RateKind, self.rate_kind))
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +161,7 @@ class CurveSpec:
     span: Span
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
-        object.__setattr__(self, 'basis', as_kind(MeasureBasis, self.basis))
-
+        object.__setattr__(self, "basis", as_kind(MeasureBasis, self.basis))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +177,8 @@ class CapSpec:
     roles: tuple[Role, ...] = ()
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
-        object.__setattr__(self, 'scope', as_kind(CapScope, self.scope))
-        object.__setattr__(self, 'roles', tuple(Role(role) for role in self.roles))
-
+        object.__setattr__(self, "scope", as_kind(CapScope, self.scope))
+        object.__setattr__(self, "roles", tuple(Role(role) for role in self.roles))
 
     @property
     def covers_all(self) -> bool:
@@ -192,8 +186,11 @@ class CapSpec:
 
     def covers_role(self, role: str, components: tuple[ComponentSpec, ...]) -> bool:
         """Whether the cap covers any line on ``role`` credit (a component pays on one role's credit)."""
-        return self.covers_all or role in self.roles or any(
-            c.role == role and c.name in self.components for c in components)
+        return (
+            self.covers_all
+            or role in self.roles
+            or any(c.role == role and c.name in self.components for c in components)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,9 +258,8 @@ class ComponentSpec:
     span: Span
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
-        object.__setattr__(self, 'kind', as_kind(ComponentKind, self.kind))
-        object.__setattr__(self, 'role', as_kind(Role, self.role))
-
+        object.__setattr__(self, "kind", as_kind(ComponentKind, self.kind))
+        object.__setattr__(self, "role", as_kind(Role, self.role))
 
     @property
     def line_kind(self) -> LineKind:
@@ -313,9 +309,12 @@ def builtins_read(component: ComponentSpec, rows: bool = True, period_ends: bool
     rule = component.rule
     exprs = []
     if rows:
-        exprs += [*(f.expr for f in component.filters), *(m.condition for m in component.multipliers),
-                  rule.rate if isinstance(rule, RateRule) else None, rule.amount if isinstance(rule, PayPerRowRule)
-                  else None]
+        exprs += [
+            *(f.expr for f in component.filters),
+            *(m.condition for m in component.multipliers),
+            rule.rate if isinstance(rule, RateRule) else None,
+            rule.amount if isinstance(rule, PayPerRowRule) else None,
+        ]
     if period_ends:
         exprs += [component.gate, rule.condition if isinstance(rule, PayOnceRule) else None]
     return set().union(*(builtins_used(expr) for expr in exprs))
@@ -324,15 +323,18 @@ def builtins_read(component: ComponentSpec, rows: bool = True, period_ends: bool
 def components_need_quota_basis(components) -> bool:
     """Whether any component measures attainment (or reads ``quota`` at a period end) and so needs the quota
     basis of every period it pays in."""
-    return any(component.uses_attainment or builtins_read(component, rows=False) & {"attainment", "quota"}
-               for component in components)
+    return any(
+        component.uses_attainment or builtins_read(component, rows=False) & {"attainment", "quota"}
+        for component in components
+    )
 
 
 def components_need_quotas(components) -> bool:
     """Whether any component needs quotas: the quota basis (see :func:`components_need_quota_basis`), or the
     payee's annual quota that its rows read."""
     return components_need_quota_basis(components) or any(
-        "quota" in builtins_read(component, period_ends=False) for component in components)
+        "quota" in builtins_read(component, period_ends=False) for component in components
+    )
 
 
 def component_needs_targets(component: ComponentSpec) -> bool:

@@ -50,8 +50,10 @@ def problem(node: ir.Function) -> tuple[str, str] | None:
     if node.name in ("replace", "upper", "lower"):
         factor = growth(node)
         if factor > MAX_TEXT_GROWTH:
-            return "E306", (f"{node.name}() here can make a text {_times(factor)} times as long as the text it "
-                            f"reads; a text may grow at most {MAX_TEXT_GROWTH} times")
+            return "E306", (
+                f"{node.name}() here can make a text {_times(factor)} times as long as the text it "
+                f"reads; a text may grow at most {MAX_TEXT_GROWTH} times"
+            )
     return None
 
 

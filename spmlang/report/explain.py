@@ -118,8 +118,14 @@ class Explanation:
         return explanation_renderable(self)
 
 
-def explain(payout: Payout, ledger, payee: str, period: str | None = None, txn: str | None = None,
-            lines_of: LinesByPayee | None = None) -> Explanation:
+def explain(
+    payout: Payout,
+    ledger,
+    payee: str,
+    period: str | None = None,
+    txn: str | None = None,
+    lines_of: LinesByPayee | None = None,
+) -> Explanation:
     """The calculation trail of ``payee``'s lines (of ``period``, of transaction ``txn``). ``lines_of`` finds a
     payee's lines without looking through every line of the run, for callers explaining many payees."""
     names = payout.run.payees.names
@@ -153,8 +159,7 @@ def explain(payout: Payout, ledger, payee: str, period: str | None = None, txn: 
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = _period_measures(payout, code, p)
         trail = [_trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown))]
-        result.periods.append(TrailPeriod(label, trail, total,
-                                          by_component, year_to_date, credit, attainment))
+        result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment))
     return result
 
 
@@ -167,7 +172,7 @@ class LinesByPayee:
         self._bounds = np.searchsorted(payee[self._order], np.arange(len(payout.run.payees) + 1))
 
     def __call__(self, code: int) -> np.ndarray:
-        return self._order[self._bounds[code]:self._bounds[code + 1]]
+        return self._order[self._bounds[code] : self._bounds[code + 1]]
 
 
 def _period_measures(payout: Payout, payee: int, period: int) -> tuple[Decimal, Decimal | None]:
@@ -178,8 +183,9 @@ def _period_measures(payout: Payout, payee: int, period: int) -> tuple[Decimal, 
     stream = int(direct[0])
     credit = units(streams.period_credit[stream, period]).quantize(CENT)
     quota = int(basis.quota[payee, period])
-    measure = int(streams.period_credit[stream, :period + 1].sum() if streams.ytd else
-                  streams.period_credit[stream, period])
+    measure = int(
+        streams.period_credit[stream, : period + 1].sum() if streams.ytd else streams.period_credit[stream, period]
+    )
     return credit, (Decimal(measure) / Decimal(quota) if quota > 0 else None)
 
 
@@ -203,17 +209,32 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
     if own_measure:  # tiers or a curve on row credit measure the row alone, not the payee's year to date
         measure = (Decimal("0.00"), row["credit"], None, None)
     return TrailLine(
-        kind=row["kind"], component=row["component"], txn=row["txn"],
-        date=row["date"].isoformat() if row["date"] else None, clause=row["clause"] or "", source=source,
-        credit=row["credit"], measure_before=measure[0], measure_after=measure[1], attainment_before=measure[2],
-        attainment_after=measure[3], tier=row["tier"], rate=row["rate"], multiplier=row["multiplier"],
-        slices=slices, exact=exact, amount=row["amount"], amount_cut=row["amount_cut"],
-        explanation=pretty(row["explanation"]), own_measure=own_measure,
+        kind=row["kind"],
+        component=row["component"],
+        txn=row["txn"],
+        date=row["date"].isoformat() if row["date"] else None,
+        clause=row["clause"] or "",
+        source=source,
+        credit=row["credit"],
+        measure_before=measure[0],
+        measure_after=measure[1],
+        attainment_before=measure[2],
+        attainment_after=measure[3],
+        tier=row["tier"],
+        rate=row["rate"],
+        multiplier=row["multiplier"],
+        slices=slices,
+        exact=exact,
+        amount=row["amount"],
+        amount_cut=row["amount_cut"],
+        explanation=pretty(row["explanation"]),
+        own_measure=own_measure,
     )
 
 
-def _retroactive_slices(payout: Payout, function: TierFunction, credit_row: int, basis: RowBasis,
-                        factor: Decimal) -> list[Slice]:
+def _retroactive_slices(
+    payout: Payout, function: TierFunction, credit_row: int, basis: RowBasis, factor: Decimal
+) -> list[Slice]:
     """A retroactive line before its multipliers: the row's own credit at the rate of the tier reached, and the
     uplift on earlier credit."""
     before, after = payout.streams.m_before[credit_row], payout.streams.m_after[credit_row]
@@ -252,8 +273,9 @@ def _filled(payout: Payout, component: int, index: np.ndarray) -> np.ndarray:
     lines, run = payout.lines, payout.run.components[component]
     credit_row = lines.row[index]
     periods = payout.run.basis.quota.shape[1]
-    basis = RowBasis(lines.payee[index] * periods + lines.period[index], payout.run.basis.quota_cells,
-                     payout.run.basis.target_cells)
+    basis = RowBasis(
+        lines.payee[index] * periods + lines.period[index], payout.run.basis.quota_cells, payout.run.basis.target_cells
+    )
     if run.per_row_tiers:
         before, after = np.zeros(index.size, dtype=np.int64), payout.rows.credit[credit_row]
     else:
@@ -294,8 +316,11 @@ def _slices(payout: Payout, index: int, row: dict, filled: np.ndarray | None) ->
         factor = Decimal(repr(float(prepared.rate[credit_row])))
     if _retroactive(run):
         periods = payout.run.basis.quota.shape[1]
-        basis = RowBasis(np.array([int(lines.payee[index]) * periods + int(lines.period[index])]),
-                         payout.run.basis.quota_cells, payout.run.basis.target_cells)
+        basis = RowBasis(
+            np.array([int(lines.payee[index]) * periods + int(lines.period[index])]),
+            payout.run.basis.quota_cells,
+            payout.run.basis.target_cells,
+        )
         return _retroactive_slices(payout, function, credit_row, basis, factor)
     result = []
     for k, amount in enumerate(filled):
@@ -303,6 +328,7 @@ def _slices(payout: Payout, index: int, row: dict, filled: np.ndarray | None) ->
             continue
         credit = units(amount)
         rate = function.decimal_rates[k]
-        result.append(Slice(function.labels[k], to_cents(credit), function.rate_labels[k],
-                            micro(credit * rate * factor)))
+        result.append(
+            Slice(function.labels[k], to_cents(credit), function.rate_labels[k], micro(credit * rate * factor))
+        )
     return result

@@ -110,8 +110,10 @@ class _JsonRecords:
                 if self._lines:
                     write(json.dumps(record, ensure_ascii=False) + "\n")
                 else:  # strings hold no raw line breaks (JSON escapes them): only the layout's are indented
-                    write(("[\n " if self._count == 0 else ",\n ")
-                          + json.dumps(record, ensure_ascii=False, indent=1).replace("\n", "\n "))
+                    write(
+                        ("[\n " if self._count == 0 else ",\n ")
+                        + json.dumps(record, ensure_ascii=False, indent=1).replace("\n", "\n ")
+                    )
                 self._count += 1
 
     def __enter__(self) -> _JsonRecords:
@@ -140,10 +142,16 @@ def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> Written:
         writer = None
         for chunk in chunks:
             if writer is None:
-                writer = stack.enter_context(_chunk_writer(sink, suffix, chunk.schema if suffix == ".parquet"
-                                                           else schema))
-            writer.write_table(chunk if suffix == ".parquet" else chunk.cast(schema) if suffix != ".csv" else
-                               spreadsheet_safe(chunk).cast(schema))
+                writer = stack.enter_context(
+                    _chunk_writer(sink, suffix, chunk.schema if suffix == ".parquet" else schema)
+                )
+            writer.write_table(
+                chunk
+                if suffix == ".parquet"
+                else chunk.cast(schema)
+                if suffix != ".csv"
+                else spreadsheet_safe(chunk).cast(schema)
+            )
             rows += chunk.num_rows
         if writer is None:  # no chunks: the file still has the columns
             stack.enter_context(_chunk_writer(sink, suffix, schema)).write_table(schema.empty_table())
@@ -189,8 +197,13 @@ def spreadsheet_safe(table: pa.Table) -> pa.Table:
     columns = []
     for column in table.columns:
         if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
-            column = pa.chunked_array([pa.DictionaryArray.from_arrays(chunk.indices, _safe_text(chunk.dictionary))
-                                       for chunk in column.chunks], column.type)
+            column = pa.chunked_array(
+                [
+                    pa.DictionaryArray.from_arrays(chunk.indices, _safe_text(chunk.dictionary))
+                    for chunk in column.chunks
+                ],
+                column.type,
+            )
         elif _is_text(column.type):
             column = _safe_text(column)
         columns.append(column)
@@ -217,20 +230,28 @@ def _parquet_options(schema: pa.Schema) -> dict:
     INT64 (smaller and faster to write than fixed-length bytes; every reader knows the type)."""
     integers = _integers(schema)
     compressed = [name for name in schema.names if name not in _RUNNING or name not in integers]
-    return dict(compression={name: "zstd" if name in compressed else "none" for name in schema.names},
-                compression_level={name: 1 for name in compressed}, use_dictionary=_low_cardinality(schema),
-                write_statistics=_with_statistics(schema), store_decimal_as_integer=True,
-                column_encoding={name: "PLAIN" if name in _REPEATING else "DELTA_BINARY_PACKED"
-                                 for name in integers})
+    return dict(
+        compression={name: "zstd" if name in compressed else "none" for name in schema.names},
+        compression_level={name: 1 for name in compressed},
+        use_dictionary=_low_cardinality(schema),
+        write_statistics=_with_statistics(schema),
+        store_decimal_as_integer=True,
+        column_encoding={name: "PLAIN" if name in _REPEATING else "DELTA_BINARY_PACKED" for name in integers},
+    )
 
 
 def _integers(schema: pa.Schema) -> list[str]:
     """Columns parquet stores as integers (money, ratios and dates among them), other than dictionaries.
     Delta-encoded, running amounts and ordered dates take fewer bytes, and what zstd then has to compress
     is smaller: the ledger is written 10% faster and no larger."""
+
     def stored_as_integer(kind: pa.DataType) -> bool:
-        return pa.types.is_integer(kind) or pa.types.is_date32(kind) or \
-            (pa.types.is_decimal(kind) and kind.precision <= 18)
+        return (
+            pa.types.is_integer(kind)
+            or pa.types.is_date32(kind)
+            or (pa.types.is_decimal(kind) and kind.precision <= 18)
+        )
+
     dictionaries = set(_low_cardinality(schema))
     return [f.name for f in schema if stored_as_integer(f.type) and f.name not in dictionaries]
 

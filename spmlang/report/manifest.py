@@ -91,11 +91,13 @@ def input_records(sources: dict, base: Path | None) -> list[InputRecord]:
         if rows is None:
             rows = loaded.rows
         if loaded.path is not None:
-            records.append(InputRecord(name=name, kind="file", path=relative(loaded.path, base), rows=rows,
-                                       sha256=loaded.sha256()))
+            records.append(
+                InputRecord(name=name, kind="file", path=relative(loaded.path, base), rows=rows, sha256=loaded.sha256())
+            )
         else:
-            records.append(InputRecord(name=name, kind="in-memory", path=None, rows=rows,
-                                       sha256=sha256_table(loaded.table)))
+            records.append(
+                InputRecord(name=name, kind="in-memory", path=None, rows=rows, sha256=sha256_table(loaded.table))
+            )
     return records
 
 

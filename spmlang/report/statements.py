@@ -25,8 +25,17 @@ from spmlang.progress import Report, tracked
 from spmlang.report.explain import LinesByPayee, TrailLine, explain, units
 
 ADJUSTMENT_KINDS = ("true_up", "cap", "gate", "bonus", "draw", "draw_recovery", "clawback")
-KIND_WORDS = {"earning": "earning", "spif": "SPIF", "bonus": "bonus", "true_up": "true-up", "cap": "cap",
-              "gate": "gate", "draw": "draw", "draw_recovery": "draw recovery", "clawback": "clawback"}
+KIND_WORDS = {
+    "earning": "earning",
+    "spif": "SPIF",
+    "bonus": "bonus",
+    "true_up": "true-up",
+    "cap": "cap",
+    "gate": "gate",
+    "draw": "draw",
+    "draw_recovery": "draw recovery",
+    "clawback": "clawback",
+}
 
 
 @dataclass
@@ -81,11 +90,32 @@ class Statement:
         writer.writerow(["section", "date", "txn", "component", "kind", "credit", "amount", "explanation", "clause"])
         for section, lines in (("earning", self.earnings), ("adjustment", self.adjustments)):
             for line in lines:
-                writer.writerow([section, line.date, text(line.txn), text(line.component), line.kind,
-                                 "" if line.credit is None else str(line.credit), str(line.amount), text(line.words),
-                                 text(line.clause)])
-        writer.writerow(["payout", "", "", "", "", "", str(self.payout),
-                         f"{self.period} payout; year to date {self.year_to_date}", ""])
+                writer.writerow(
+                    [
+                        section,
+                        line.date,
+                        text(line.txn),
+                        text(line.component),
+                        line.kind,
+                        "" if line.credit is None else str(line.credit),
+                        str(line.amount),
+                        text(line.words),
+                        text(line.clause),
+                    ]
+                )
+        writer.writerow(
+            [
+                "payout",
+                "",
+                "",
+                "",
+                "",
+                "",
+                str(self.payout),
+                f"{self.period} payout; year to date {self.year_to_date}",
+                "",
+            ]
+        )
         return buffer.getvalue()
 
     def to_html(self) -> str:
@@ -99,16 +129,28 @@ class Statement:
         return statement_renderable(self)
 
 
-def build_statements(payout: Payout, ledger, run_id: str, payees: list[str] | None = None,
-                     periods: list[str] | None = None, progress: Report | None = None) -> list[Statement]:
+def build_statements(
+    payout: Payout,
+    ledger,
+    run_id: str,
+    payees: list[str] | None = None,
+    periods: list[str] | None = None,
+    progress: Report | None = None,
+) -> list[Statement]:
     """Statements for the given payees (default: every payee with a ledger line) and periods; ``progress``
     hears of each payee's (see :mod:`spmlang.progress`)."""
     return list(iter_statements(payout, ledger, run_id, payees, periods, progress))
 
 
-def iter_statements(payout: Payout, ledger, run_id: str, payees: list[str] | None = None,
-                    periods: list[str] | None = None, progress: Report | None = None,
-                    step: str = "making statements") -> Iterator[Statement]:
+def iter_statements(
+    payout: Payout,
+    ledger,
+    run_id: str,
+    payees: list[str] | None = None,
+    periods: list[str] | None = None,
+    progress: Report | None = None,
+    step: str = "making statements",
+) -> Iterator[Statement]:
     """:func:`build_statements` one payee at a time, as they are asked for: a run's statements need not all
     be held at once (a line of the ledger is a few Python objects in a statement)."""
     if payees is None:
@@ -129,24 +171,42 @@ def iter_statements(payout: Payout, ledger, run_id: str, payees: list[str] | Non
             quota = int(payout.run.basis.quota[code, index])
             target_known = bool(payout.run.basis.target_known[code])
             yield Statement(
-                plan=settings.name, version=settings.version, currency=settings.currency, run_id=run_id,
-                plan_hash=payout.run.plan.sha256, payee=payee, period=period.period,
-                period_start=calendar.starts[index].isoformat(), period_end=calendar.end(index).isoformat(),
-                payout=period.total, year_to_date=period.year_to_date, credit=period.credit,
-                quota=units(quota).quantize(CENT) if quota > 0 else None, attainment=period.attainment,
+                plan=settings.name,
+                version=settings.version,
+                currency=settings.currency,
+                run_id=run_id,
+                plan_hash=payout.run.plan.sha256,
+                payee=payee,
+                period=period.period,
+                period_start=calendar.starts[index].isoformat(),
+                period_end=calendar.end(index).isoformat(),
+                payout=period.total,
+                year_to_date=period.year_to_date,
+                credit=period.credit,
+                quota=units(quota).quantize(CENT) if quota > 0 else None,
+                attainment=period.attainment,
                 target=units(payout.run.basis.target[code, index]).quantize(CENT) if target_known else None,
-                basis={"to_date": "to date", "annual": "annual", "period": "this period"}[
-                    settings.attainment_basis],
-                components=[(name, period.by_component.get(name, Decimal("0.00")), ytd)
-                            for name, ytd in ytd_by_component.items()],
+                basis={"to_date": "to date", "annual": "annual", "period": "this period"}[settings.attainment_basis],
+                components=[
+                    (name, period.by_component.get(name, Decimal("0.00")), ytd)
+                    for name, ytd in ytd_by_component.items()
+                ],
                 earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
                 adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
             )
 
 
 def _line(trail: TrailLine) -> StatementLine:
-    return StatementLine(trail.date or "", trail.txn or "", trail.component or "", KIND_WORDS.get(trail.kind, trail.kind),
-                         trail.credit, trail.amount, pretty(trail.explanation), trail.clause)
+    return StatementLine(
+        trail.date or "",
+        trail.txn or "",
+        trail.component or "",
+        KIND_WORDS.get(trail.kind, trail.kind),
+        trail.credit,
+        trail.amount,
+        pretty(trail.explanation),
+        trail.clause,
+    )
 
 
 def slug(name: str) -> str:
@@ -180,4 +240,3 @@ def write_statements(statements: Iterable[Statement], folder: Path, progress: Re
     write_text(index_path, index_html(index))  # last: until then, the index of the statements before
     written.append(index_path)
     return written
-

@@ -17,12 +17,14 @@ def totals_table(payout: Payout) -> pa.Table:
     """Payout per payee, period and component (long form), in cents as exact decimals."""
     payee, period, component, cents = payout.cells()
     names = [c.name for c in payout.run.plan.components]
-    return pa.table({
-        "payee": pa.array([payout.run.payees.names[p] for p in payee], pa.string()),
-        "period": pa.array([payout.run.calendar.labels[p] for p in period], pa.string()),
-        "component": pa.array([names[c] if c >= 0 else None for c in component], pa.string()),
-        "amount": cents_to_decimal_array(cents),
-    })
+    return pa.table(
+        {
+            "payee": pa.array([payout.run.payees.names[p] for p in payee], pa.string()),
+            "period": pa.array([payout.run.calendar.labels[p] for p in period], pa.string()),
+            "component": pa.array([names[c] if c >= 0 else None for c in component], pa.string()),
+            "amount": cents_to_decimal_array(cents),
+        }
+    )
 
 
 @dataclass
@@ -63,18 +65,25 @@ class Summary:
         if counts["credited"]:
             return unpaid
         fates = [(count, f"excluded by the filter {name}", None) for name, count in counts["excluded"].items()]
-        fates += [(count, f"rejected ({reason_text(reason)})", self.first_rejects.get(reason))
-                  for reason, count in counts["rejected"].items()]
+        fates += [
+            (count, f"rejected ({reason_text(reason)})", self.first_rejects.get(reason))
+            for reason, count in counts["rejected"].items()
+        ]
         count, fate, first = max(fates, key=lambda fate: fate[:2])
         first = f" The first: {first}" if first else ""  # it may say what is wrong (a date format)
-        return [f"no transaction was credited: of {counts['read']:,} rows, {count:,} {_were(count)} {fate}; is "
-                f"this the right file for this plan (and its plan year)?{first}", *unpaid]
+        return [
+            f"no transaction was credited: of {counts['read']:,} rows, {count:,} {_were(count)} {fate}; is "
+            f"this the right file for this plan (and its plan year)?{first}",
+            *unpaid,
+        ]
 
     def _unpaid_text(self, component: str, reason: str, rows: int, credit: int, message: str) -> str:
         credit_text = f"{credit / 1_000_000:,g}" if self.counted_credit else units_text(credit)
-        return (f"component {component} did not pay {rows:,} credit row{'' if rows == 1 else 's'} "
-                f"({reason_text(reason)}; credit {credit_text} at stake): {message}. The other components paid "
-                "them; each shows in the ledger as a line 'not paid by this component' (--strict stops instead)")
+        return (
+            f"component {component} did not pay {rows:,} credit row{'' if rows == 1 else 's'} "
+            f"({reason_text(reason)}; credit {credit_text} at stake): {message}. The other components paid "
+            "them; each shows in the ledger as a line 'not paid by this component' (--strict stops instead)"
+        )
 
     def table(self) -> pa.Table:
         data = {
@@ -120,15 +129,30 @@ def summarize(payout: Payout) -> Summary:
     for p, q in zip(*np.nonzero(active)):
         attainment = float(measure[p, q] / basis.quota[p, q]) if has_quota[p, q] else None
         by_component = [int(v) for v in paid[p, q, :components]]
-        rows.append(SummaryRow(payout.run.payees.names[p], payout.run.calendar.labels[q], int(credit[p, q]), attainment,
-                               by_component, int(paid[p, q].sum())))
+        rows.append(
+            SummaryRow(
+                payout.run.payees.names[p],
+                payout.run.calendar.labels[q],
+                int(credit[p, q]),
+                attainment,
+                by_component,
+                int(paid[p, q].sum()),
+            )
+        )
     inputs = []
     for name, source in sorted(payout.run.sources.items(), key=lambda item: item[0] != "transactions"):
         inputs.append((name, source.label, source.rows))
-    return Summary(payout.run.plan.settings.name, payout.run.plan.settings.currency,
-                   [c.name for c in payout.run.plan.components], rows, payout.run.accounting.counts(),
-                   payout.run.plan.transactions.credit_type.value != "money", inputs, payout.run.accounting.first_messages(),
-                   [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in payout.run.unpaid()])
+    return Summary(
+        payout.run.plan.settings.name,
+        payout.run.plan.settings.currency,
+        [c.name for c in payout.run.plan.components],
+        rows,
+        payout.run.accounting.counts(),
+        payout.run.plan.transactions.credit_type.value != "money",
+        inputs,
+        payout.run.accounting.first_messages(),
+        [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in payout.run.unpaid()],
+    )
 
 
 def _were(count: int) -> str:

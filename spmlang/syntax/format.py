@@ -126,8 +126,10 @@ def _expression(node) -> str:
         values = ", ".join(literal(v) for v in node.values)
         return f"{expression(node.operand, compare)} {'not in' if node.negated else 'in'} [{values}]"
     if isinstance(node, ast.InRange):
-        return f"{expression(node.operand, compare)} in {expression(node.low, compare)} .. " \
-               f"{expression(node.high, compare)}"
+        return (
+            f"{expression(node.operand, compare)} in {expression(node.low, compare)} .. "
+            f"{expression(node.high, compare)}"
+        )
     if isinstance(node, ast.IsEmpty):
         return f"{expression(node.operand, compare)} is {'not empty' if node.negated else 'empty'}"
     if isinstance(node, ast.IfExpr):
@@ -262,7 +264,7 @@ class Formatter:
             comment = self.comments.pop(0)
             self.out.append(INDENT * depth + comment.text)
             following = self.comments[0].line if self.comments and self.comments[0].line < line else line
-            if self._blank_between(comment.line, following) and line < 10 ** 9:
+            if self._blank_between(comment.line, following) and line < 10**9:
                 self.out.append("")
 
     def _trailing(self, first: int, last: int) -> str:
@@ -284,7 +286,7 @@ class Formatter:
             self._own_comments_before(span.line, 0)
             self._statement(item, 0, [])
             previous_end = span.end_line
-        self._own_comments_before(10 ** 9, 0)
+        self._own_comments_before(10**9, 0)
         while self.out and not self.out[-1].strip():
             self.out.pop()
         return "\n".join(self.out) + "\n"

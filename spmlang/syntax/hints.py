@@ -25,20 +25,24 @@ def intent_hint(text: str, token: Token) -> str | None:
         return None
     line = lines[token.line - 1]
     before = re.split(r"[{;]", line[: token.column - 1])[-1].strip()
-    after = _code(line[token.end_column - 1:]).strip()
+    after = _code(line[token.end_column - 1 :]).strip()
     words = before.split()
     if not words:
         return None
     if token.value == "of" and words[0] == "rate":
-        return _rate_of(before[len("rate"):].strip(), after)
+        return _rate_of(before[len("rate") :].strip(), after)
     if token.value == "when" and (words[0] == "rate" or words[0] == "pay" and "per" in words[1:]):
         condition = after or "CONDITION"
         if _PERIOD_END.search(condition):
-            return (f"`{words[0]}` pays every row of the component; a condition on the period's attainment is a "
-                    f"gate, on its own line: `gate {condition}` (the component pays nothing for a period unless "
-                    "it holds at the end)")
-        return (f"`{words[0]}` pays every row of the component; to pay only some, give the component a filter on "
-                f"its own line: `where {condition}`")
+            return (
+                f"`{words[0]}` pays every row of the component; a condition on the period's attainment is a "
+                f"gate, on its own line: `gate {condition}` (the component pays nothing for a period unless "
+                "it holds at the end)"
+            )
+        return (
+            f"`{words[0]}` pays every row of the component; to pay only some, give the component a filter on "
+            f"its own line: `where {condition}`"
+        )
     if token.value == "per" and words[0] == "cap" and "per" in words[1:]:
         return _cap_per(words, after)
     return None
@@ -49,16 +53,18 @@ def _rate_of(rate: str, after: str) -> str | None:
     if not rate or not _NAME.match(column) or column == "target":
         return None
     factor = f"({rate})" if _has_space_outside_brackets(rate) else rate
-    return (f"a rate applies to the credit. To pay {rate} of {column}: make {column} the credit (`credit {column}` "
-            f"in the transactions block), or, for a flat rate, pay it by row: `pay {column} * share * {factor} per "
-            "deal` (share is the payee's part of a split deal, 100% if not split)")
+    return (
+        f"a rate applies to the credit. To pay {rate} of {column}: make {column} the credit (`credit {column}` "
+        f"in the transactions block), or, for a flat rate, pay it by row: `pay {column} * share * {factor} per "
+        "deal` (share is the payee's part of a split deal, 100% if not split)"
+    )
 
 
 def _cap_per(words: list[str], after: str) -> str | None:
     from spmlang.syntax.words import CAP_SCOPES, FREQUENCY_UNIT
 
     scopes = set(CAP_SCOPES) | set(FREQUENCY_UNIT.values())
-    first = words[words.index("per") + 1:][:1]
+    first = words[words.index("per") + 1 :][:1]
     pers = first + after.split()[:1]  # `cap $15,000 per month per agent`: month, agent
     extra = [word for word in pers if _NAME.match(word) and word not in scopes]
     if len(pers) != 2 or len(extra) != 1:

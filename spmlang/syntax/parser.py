@@ -124,7 +124,8 @@ def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
             line = getattr(error, "line", -1)
             if (
                 isinstance(error, UnexpectedEOF)
-                or getattr(error, "token", None) is not None and error.token.type == "$END"
+                or getattr(error, "token", None) is not None
+                and error.token.type == "$END"
                 or line in blanked_lines
                 or line < 1
                 or len(diagnostics) >= MAX_SYNTAX_ERRORS
@@ -147,16 +148,42 @@ def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
 
 
 def too_large(path: str, size: int) -> Diagnostic:
-    return Diagnostic("E110", f"the plan is {size:,} characters long; a plan holds at most {MAX_PLAN_CHARS:,}",
-                      Span(path, 1, 1, 1, 2), "put large tables in data files and pass them with --table NAME=PATH")
+    return Diagnostic(
+        "E110",
+        f"the plan is {size:,} characters long; a plan holds at most {MAX_PLAN_CHARS:,}",
+        Span(path, 1, 1, 1, 2),
+        "put large tables in data files and pass them with --table NAME=PATH",
+    )
 
 
 # The rules of expressions: each is one node of the syntax tree.
-_EXPRESSION_RULES = frozenset({
-    "if_expr", "or_expr", "and_expr", "not_expr", "compare", "in_list", "not_in_list", "in_range", "is_empty",
-    "is_not_empty", "binary", "neg", "ref", "lookup", "call", "string", "number", "money", "percent", "date",
-    "period", "multiplier", "boolean",
-})
+_EXPRESSION_RULES = frozenset(
+    {
+        "if_expr",
+        "or_expr",
+        "and_expr",
+        "not_expr",
+        "compare",
+        "in_list",
+        "not_in_list",
+        "in_range",
+        "is_empty",
+        "is_not_empty",
+        "binary",
+        "neg",
+        "ref",
+        "lookup",
+        "call",
+        "string",
+        "number",
+        "money",
+        "percent",
+        "date",
+        "period",
+        "multiplier",
+        "boolean",
+    }
+)
 
 
 def _too_deep(tree: Tree, path: str) -> list[Diagnostic]:
@@ -182,11 +209,16 @@ def _too_deep(tree: Tree, path: str) -> list[Diagnostic]:
             if node.data in ("and_expr", "or_expr"):
                 step = len(subtrees) - max(index, 1)
             stack.append((child, depth + step if depth >= 0 else -1, root))
-    return [Diagnostic("E309", f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep",
-                       _meta_span(node.meta, path),
-                       "split it into simpler parts; a long `if ... else if ...` chain is better as a lookup table")
-            for depth, node in sorted(deepest.values(), key=lambda item: _position(item[1]))
-            if depth > MAX_EXPRESSION_DEPTH]
+    return [
+        Diagnostic(
+            "E309",
+            f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep",
+            _meta_span(node.meta, path),
+            "split it into simpler parts; a long `if ... else if ...` chain is better as a lookup table",
+        )
+        for depth, node in sorted(deepest.values(), key=lambda item: _position(item[1]))
+        if depth > MAX_EXPRESSION_DEPTH
+    ]
 
 
 def _position(node: Tree) -> tuple[int, int]:

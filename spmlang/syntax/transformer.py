@@ -403,8 +403,17 @@ class ToAst:
         where = dict(wheres)
         if str(op) != "==":
             self._error("E104", f"expectations compare with ==, not {op}", self._tspan(op))
-        return ast.Expect(what, subject, where.get("period"), where.get("component"), where.get("payee"), str(op),
-                          value, None, self._span(meta))
+        return ast.Expect(
+            what,
+            subject,
+            where.get("period"),
+            where.get("component"),
+            where.get("payee"),
+            str(op),
+            value,
+            None,
+            self._span(meta),
+        )
 
     def expect_payout(self, meta, children):
         return self._expect_compare("payout", meta, children)
@@ -416,8 +425,9 @@ class ToAst:
         return self._expect_compare("line", meta, children)
 
     def expect_reject(self, meta, children):
-        return ast.Expect("reject", children[0], None, None, None, None, None, self._name(children[1]),
-                          self._span(meta))
+        return ast.Expect(
+            "reject", children[0], None, None, None, None, None, self._name(children[1]), self._span(meta)
+        )
 
     def expect_excluded(self, meta, children):
         reason = self._name(children[1]) if len(children) > 1 and children[1] is not None else None
@@ -425,8 +435,9 @@ class ToAst:
 
     def expect_error(self, meta, children):
         message = self._literal_from_token(children[1]) if len(children) > 1 and children[1] is not None else None
-        return ast.Expect("error", self._literal_from_token(children[0]), None, None, None, None, message, None,
-                          self._span(meta))
+        return ast.Expect(
+            "error", self._literal_from_token(children[0]), None, None, None, None, message, None, self._span(meta)
+        )
 
     # ------------------------------------------------------------ file
     def start(self, meta, children):

@@ -24,12 +24,23 @@ from spmlang.syntax import ast, parse
 
 TEST_SUFFIX = ".test.spm"
 _ACCEPTS = {
-    Type.TEXT: {"string", "word", "period"}, Type.INTEGER: {"number"},
-    Type.NUMBER: {"number", "percent", "multiplier"}, Type.PERCENT: {"percent", "number"},
-    Type.MONEY: {"money", "number"}, Type.DATE: {"date"}, Type.BOOL: {"bool"},
+    Type.TEXT: {"string", "word", "period"},
+    Type.INTEGER: {"number"},
+    Type.NUMBER: {"number", "percent", "multiplier"},
+    Type.PERCENT: {"percent", "number"},
+    Type.MONEY: {"money", "number"},
+    Type.DATE: {"date"},
+    Type.BOOL: {"bool"},
 }
-_ARROW = {Type.TEXT: pa.string(), Type.INTEGER: pa.int64(), Type.NUMBER: pa.float64(), Type.PERCENT: pa.float64(),
-          Type.MONEY: pa.decimal128(38, 6), Type.DATE: pa.date32(), Type.BOOL: pa.bool_()}
+_ARROW = {
+    Type.TEXT: pa.string(),
+    Type.INTEGER: pa.int64(),
+    Type.NUMBER: pa.float64(),
+    Type.PERCENT: pa.float64(),
+    Type.MONEY: pa.decimal128(38, 6),
+    Type.DATE: pa.date32(),
+    Type.BOOL: pa.bool_(),
+}
 
 
 @dataclass
@@ -75,9 +86,12 @@ def discover(paths: list[Path]) -> list[Path]:
             excluded = exclusions(path)
             if excluded and excluded.excludes(path):
                 excluded = None
-            candidates = sorted(p for p in path.rglob("*.spm")
-                                if not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
-                                and not (excluded and excluded.excludes(p)))
+            candidates = sorted(
+                p
+                for p in path.rglob("*.spm")
+                if not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+                and not (excluded and excluded.excludes(p))
+            )
         else:
             candidates = [path]
         for candidate in candidates:
@@ -96,12 +110,26 @@ def read_cases(path: Path) -> list[TestCase]:
         others = [item for item in tree.items if not isinstance(item, ast.TestBlock)]
         plan_path = path.with_name(path.name[: -len(TEST_SUFFIX)] + ".spm")
         if others:
-            raise TestFileError([Diagnostic("E420", f"a test file holds only test blocks; the plan is {plan_path.name}",
-                                            others[0].span)], {label: text})
+            raise TestFileError(
+                [
+                    Diagnostic(
+                        "E420", f"a test file holds only test blocks; the plan is {plan_path.name}", others[0].span
+                    )
+                ],
+                {label: text},
+            )
         if not plan_path.exists():
-            raise TestFileError([Diagnostic("E421", f"no plan {plan_path.name} beside this test file",
-                                            Span(label, 1, 1, 1, 2), "name a test file after its plan: "
-                                            "plan.spm and plan.test.spm")], {label: text})
+            raise TestFileError(
+                [
+                    Diagnostic(
+                        "E421",
+                        f"no plan {plan_path.name} beside this test file",
+                        Span(label, 1, 1, 1, 2),
+                        "name a test file after its plan: plan.spm and plan.test.spm",
+                    )
+                ],
+                {label: text},
+            )
         plan = load(plan_path)
     else:
         if not tests:
@@ -124,11 +152,23 @@ def _case(test: ast.TestBlock, plan: Plan, label: str, text: str) -> TestCase:
         elif isinstance(stmt, ast.Expect):
             case.expectations.append(stmt)
     if case.deals is None:
-        diagnostics.append(Diagnostic("E422", f"test '{case.name}' gives no transactions", test.span,
-                                      "add: transactions { columns ...  rows { ... } }"))
+        diagnostics.append(
+            Diagnostic(
+                "E422",
+                f"test '{case.name}' gives no transactions",
+                test.span,
+                "add: transactions { columns ...  rows { ... } }",
+            )
+        )
     if not case.expectations:
-        diagnostics.append(Diagnostic("E422", f"test '{case.name}' expects nothing", test.span,
-                                      "add an expectation, e.g. expect payout alice == $1,000"))
+        diagnostics.append(
+            Diagnostic(
+                "E422",
+                f"test '{case.name}' expects nothing",
+                test.span,
+                "add an expectation, e.g. expect payout alice == $1,000",
+            )
+        )
     if diagnostics:
         diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
         case.error = PlanError(diagnostics, {label: text}).render()
@@ -140,20 +180,34 @@ def _reference(case: TestCase, block: ast.TableBlock, checked, diagnostics: list
     for stmt in block.statements:
         if not isinstance(stmt, (ast.ColumnsStmt, ast.RowsBlock)):
             word = stmt.role if isinstance(stmt, ast.RoleStmt) else _STATEMENT_WORDS[type(stmt)]
-            diagnostics.append(Diagnostic("E423", f"a table in a test gives only `columns` and `rows`, not `{word}`",
-                                          stmt.span, "a test's rows are read the way the plan declares the table: "
-                                          "say it there"))
+            diagnostics.append(
+                Diagnostic(
+                    "E423",
+                    f"a table in a test gives only `columns` and `rows`, not `{word}`",
+                    stmt.span,
+                    "a test's rows are read the way the plan declares the table: say it there",
+                )
+            )
     if kind == "table":
         if block.name is None:
-            diagnostics.append(Diagnostic("E403", "a lookup table in a test needs the name of the plan's table",
-                                          block.kind.span, "write `table NAME { rows { ... } }`"))
+            diagnostics.append(
+                Diagnostic(
+                    "E403",
+                    "a lookup table in a test needs the name of the plan's table",
+                    block.kind.span,
+                    "write `table NAME { rows { ... } }`",
+                )
+            )
             return
         name = block.name.text
         spec = checked.tables.get(name)
         if spec is None or spec.kind is not TableKind.LOOKUP:
             lookups = [n for n, t in checked.tables.items() if t.kind is TableKind.LOOKUP]
-            diagnostics.append(Diagnostic("E202", f"the plan has no lookup table '{name}'", block.name.span,
-                                          did_you_mean(name, lookups)))
+            diagnostics.append(
+                Diagnostic(
+                    "E202", f"the plan has no lookup table '{name}'", block.name.span, did_you_mean(name, lookups)
+                )
+            )
             return
         case.tables[name] = _table(block.statements, spec.columns, diagnostics, f"table '{name}' has")
         return
@@ -163,8 +217,13 @@ def _reference(case: TestCase, block: ast.TableBlock, checked, diagnostics: list
     setattr(case, kind, _table(block.statements, columns, diagnostics, owner))
 
 
-_STATEMENT_WORDS = {ast.FileStmt: "file", ast.ColumnStmt: "column", ast.KeyStmt: "key", ast.PerStmt: "per",
-                    ast.DefaultStmt: "default"}
+_STATEMENT_WORDS = {
+    ast.FileStmt: "file",
+    ast.ColumnStmt: "column",
+    ast.KeyStmt: "key",
+    ast.PerStmt: "per",
+    ast.DefaultStmt: "default",
+}
 
 
 def _quota_type(checked) -> Type:
@@ -176,8 +235,13 @@ def _table_columns(spec: TableSpec, statements) -> dict[str, ColumnSpec]:
     columns = dict(spec.columns)
     rows = next((s for s in statements if isinstance(s, ast.RowsBlock)), None)
     period = spec.roles.get("period")
-    if spec.per is None and period is not None and rows is not None and rows.rows \
-            and len(rows.rows[0]) == len(columns) - 1:
+    if (
+        spec.per is None
+        and period is not None
+        and rows is not None
+        and rows.rows
+        and len(rows.rows[0]) == len(columns) - 1
+    ):
         columns.pop(period, None)
     return columns
 
@@ -188,8 +252,11 @@ def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnos
     rows_blocks = [s for s in statements if isinstance(s, ast.RowsBlock)]
     for given, what in ((names_stmts, "its columns once"), (rows_blocks, "its rows in one `rows` block")):
         for extra in given[1:]:
-            diagnostics.append(Diagnostic("E401", f"a table in a test gives {what}", extra.span,
-                                          notes=((given[0].span, "the first one"),)))
+            diagnostics.append(
+                Diagnostic(
+                    "E401", f"a table in a test gives {what}", extra.span, notes=((given[0].span, "the first one"),)
+                )
+            )
     names_stmt = names_stmts[0] if names_stmts else None
     rows_block = rows_blocks[0] if rows_blocks else None
     order = list(columns)
@@ -199,15 +266,27 @@ def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnos
             if name.text in order:
                 diagnostics.append(Diagnostic("E207", f"column '{name.text}' is named twice", name.span))
             elif name.text not in columns:
-                diagnostics.append(Diagnostic("E201", f"{owner} no column '{name.text}'", name.span,
-                                              did_you_mean(name.text, columns) or "the columns: " + " ".join(columns)))
+                diagnostics.append(
+                    Diagnostic(
+                        "E201",
+                        f"{owner} no column '{name.text}'",
+                        name.span,
+                        did_you_mean(name.text, columns) or "the columns: " + " ".join(columns),
+                    )
+                )
             order.append(name.text)  # an unknown column keeps its place, so the rows still line up
     values: dict[str, list] = {name: [] for name in columns}
     for row, span in zip(rows_block.rows if rows_block else (), rows_block.row_spans if rows_block else ()):
         if len(row) != len(order):
             values_given = f"{len(row)} value{'s' if len(row) != 1 else ''}"
-            diagnostics.append(Diagnostic("E405", f"this row has {values_given} for {len(order)} columns", span,
-                                          "the columns are, in order: " + " ".join(order)))
+            diagnostics.append(
+                Diagnostic(
+                    "E405",
+                    f"this row has {values_given} for {len(order)} columns",
+                    span,
+                    "the columns are, in order: " + " ".join(order),
+                )
+            )
             continue
         given = {name: literal for name, literal in zip(order, row) if name in columns}
         for name, spec in columns.items():
@@ -224,13 +303,20 @@ def _value(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]
         try:
             return dt.datetime.strptime(str(literal.value), spec.format or "%Y-%m-%d").date()
         except ValueError:
-            diagnostics.append(Diagnostic("E301", f"{literal.text} is not a date in the format "
-                                          f'"{spec.format or "%Y-%m-%d"}" (column \'{spec.name}\')', literal.span,
-                                          "or write the date as 2027-03-01"))
+            diagnostics.append(
+                Diagnostic(
+                    "E301",
+                    f"{literal.text} is not a date in the format "
+                    f"\"{spec.format or '%Y-%m-%d'}\" (column '{spec.name}')",
+                    literal.span,
+                    "or write the date as 2027-03-01",
+                )
+            )
             return None
     if literal.kind not in _ACCEPTS[spec.type]:
-        diagnostics.append(Diagnostic("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')",
-                                      literal.span))
+        diagnostics.append(
+            Diagnostic("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')", literal.span)
+        )
         return None
     value = literal.value
     if spec.type is Type.TEXT:
@@ -240,8 +326,9 @@ def _value(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]
     if spec.type is Type.BOOL:
         return bool(value)
     if spec.type is Type.INTEGER and value != value.to_integral_value():
-        diagnostics.append(Diagnostic("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')",
-                                      literal.span))
+        diagnostics.append(
+            Diagnostic("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')", literal.span)
+        )
         return None
     # What Arrow can hold: the engine says if a value is too large to pay; this only has to carry it there.
     if abs(value) >= _LARGEST[spec.type]:
@@ -254,6 +341,10 @@ def _value(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]
     return value.quantize(_MONEY_STEP, ROUND_HALF_UP)  # money: to the engine's millionths, as data files are read
 
 
-_LARGEST = {Type.INTEGER: Decimal(2) ** 63, Type.NUMBER: Decimal("1e300"), Type.PERCENT: Decimal("1e300"),
-            Type.MONEY: Decimal(10) ** 32}
+_LARGEST = {
+    Type.INTEGER: Decimal(2) ** 63,
+    Type.NUMBER: Decimal("1e300"),
+    Type.PERCENT: Decimal("1e300"),
+    Type.MONEY: Decimal(10) ** 32,
+}
 _MONEY_STEP = Decimal("0.000001")

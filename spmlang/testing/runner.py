@@ -47,13 +47,21 @@ def run_tests(paths: list[Path]) -> list[Outcome]:
         try:
             cases = read_cases(path)
         except TestFileError as error:
-            outcomes.append(Outcome(f"{path}", str(path), "(file)", time.perf_counter() - started,
-                                    error=error.error.render()))
+            outcomes.append(
+                Outcome(f"{path}", str(path), "(file)", time.perf_counter() - started, error=error.error.render())
+            )
             continue
         except SpmError as error:
             render = getattr(error, "render", None)
-            outcomes.append(Outcome(f"{path}", str(path), "(file)", time.perf_counter() - started,
-                                    error=render() if render else str(error)))
+            outcomes.append(
+                Outcome(
+                    f"{path}",
+                    str(path),
+                    "(file)",
+                    time.perf_counter() - started,
+                    error=render() if render else str(error),
+                )
+            )
             continue
         for case in cases:
             outcomes.append(run_case(case))
@@ -68,8 +76,14 @@ def run_case(case: TestCase) -> Outcome:
         return outcome
     wants_error = [e for e in case.expectations if e.what == "error"]
     try:
-        result = case.plan.run(case.deals, quotas=case.quotas, targets=case.targets, roster=case.roster,
-                               tables=case.tables, strict=case.strict)
+        result = case.plan.run(
+            case.deals,
+            quotas=case.quotas,
+            targets=case.targets,
+            roster=case.roster,
+            tables=case.tables,
+            strict=case.strict,
+        )
     except SpmError as error:
         if not wants_error:
             outcome.error = f"the run failed: {error}"
@@ -79,8 +93,11 @@ def run_case(case: TestCase) -> Outcome:
         return outcome
     for expectation in case.expectations:
         if expectation.what == "error":
-            outcome.failures.append(Failure(_written(case, expectation), f"expected error {expectation.subject.text}"
-                                            ", but the run succeeded"))
+            outcome.failures.append(
+                Failure(
+                    _written(case, expectation), f"expected error {expectation.subject.text}, but the run succeeded"
+                )
+            )
         else:
             _check(case, expectation, result, outcome)
     outcome.seconds = time.perf_counter() - started
@@ -103,9 +120,14 @@ def _check_error(case: TestCase, expectation: ast.Expect, error: SpmError, outco
     wanted_code = expectation.subject.text
     wanted_text = _text(expectation.value)
     if code != wanted_code or (wanted_text and wanted_text not in str(error)):
-        outcome.failures.append(Failure(_written(case, expectation),
-                                        f"expected error {wanted_code}" + (f' with "{wanted_text}"' if wanted_text else "")
-                                        + f", got {code}: {error}"))
+        outcome.failures.append(
+            Failure(
+                _written(case, expectation),
+                f"expected error {wanted_code}"
+                + (f' with "{wanted_text}"' if wanted_text else "")
+                + f", got {code}: {error}",
+            )
+        )
 
 
 def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) -> None:
@@ -118,19 +140,30 @@ def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) ->
     if expectation.what == "reject":
         reasons = [r["reason"] for r in result.rejects.to_pylist() if r["key"] == subject]
         if expectation.reason.text not in reasons:
-            got = ", ".join(reasons) if reasons else ("credited" if any(line["txn"] == subject for line in ledger)
-                                                      else "not rejected")
-            outcome.failures.append(Failure(written, f"expected {subject} rejected for {expectation.reason.text}, "
-                                            f"got {got}"))
+            got = (
+                ", ".join(reasons)
+                if reasons
+                else ("credited" if any(line["txn"] == subject for line in ledger) else "not rejected")
+            )
+            outcome.failures.append(
+                Failure(written, f"expected {subject} rejected for {expectation.reason.text}, got {got}")
+            )
         return
     if expectation.what == "excluded":
         filters = [r["filter"] for r in result.excluded.to_pylist() if r["key"] == subject]
         wanted = expectation.reason.text if expectation.reason else None
         if not filters or (wanted is not None and wanted not in filters):
-            got = f"excluded by {filters[0]}" if filters else (
-                "rejected" if subject in result.rejects.column("key").to_pylist() else "not excluded")
-            outcome.failures.append(Failure(written, f"expected {subject} excluded"
-                                            + (f" by filter {wanted}" if wanted else "") + f", got {got}"))
+            got = (
+                f"excluded by {filters[0]}"
+                if filters
+                else ("rejected" if subject in result.rejects.column("key").to_pylist() else "not excluded")
+            )
+            outcome.failures.append(
+                Failure(
+                    written,
+                    f"expected {subject} excluded" + (f" by filter {wanted}" if wanted else "") + f", got {got}",
+                )
+            )
         return
     expected = Decimal(expectation.value.value) if isinstance(expectation.value.value, Decimal) else None
     if expected is None:
@@ -141,8 +174,13 @@ def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) ->
         if got is None:
             outcome.failures.append(Failure(written, f"{subject} has no attainment in {period or 'the plan'}"))
         elif got.quantize(RATIO) != expected.quantize(RATIO):
-            outcome.failures.append(Failure(written, f"expected attainment {percent(expected)}, got {percent(got)}",
-                                            _trail(result, subject, period, None)))
+            outcome.failures.append(
+                Failure(
+                    written,
+                    f"expected attainment {percent(expected)}, got {percent(got)}",
+                    _trail(result, subject, period, None),
+                )
+            )
         return
     if expectation.what == "payout":
         chosen = [line for line in ledger if line["payee"] == subject]
@@ -153,13 +191,17 @@ def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) ->
         if not chosen:
             outcome.failures.append(Failure(written, f"no ledger line for transaction {subject}"))
             return
-    chosen = [line for line in chosen if (period is None or line["period"] == period)
-              and (component is None or line["component"] == component)]
+    chosen = [
+        line
+        for line in chosen
+        if (period is None or line["period"] == period) and (component is None or line["component"] == component)
+    ]
     got = sum((line["amount"] for line in chosen), Decimal("0.00"))
     if got != expected:
         txn = subject if expectation.what == "line" else None
-        outcome.failures.append(Failure(written, f"expected {money(expected)}, got {money(got)}",
-                                        _trail(result, who, period, txn)))
+        outcome.failures.append(
+            Failure(written, f"expected {money(expected)}, got {money(got)}", _trail(result, who, period, txn))
+        )
 
 
 def _attainment(result, payee: str, period: str | None) -> Decimal | None:
@@ -214,17 +256,27 @@ def report(outcomes: list[Outcome], seconds: float) -> str:
 
 
 def junit_xml(outcomes: list[Outcome], seconds: float) -> str:
-    suites = ET.Element("testsuites", name="spm test", tests=str(len(outcomes)),
-                        failures=str(sum(1 for o in outcomes if o.failures and not o.error)),
-                        errors=str(sum(1 for o in outcomes if o.error)), time=f"{seconds:.3f}")
+    suites = ET.Element(
+        "testsuites",
+        name="spm test",
+        tests=str(len(outcomes)),
+        failures=str(sum(1 for o in outcomes if o.failures and not o.error)),
+        errors=str(sum(1 for o in outcomes if o.error)),
+        time=f"{seconds:.3f}",
+    )
     by_file: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         by_file.setdefault(outcome.file, []).append(outcome)
     for file, members in by_file.items():
-        suite = ET.SubElement(suites, "testsuite", name=file, tests=str(len(members)),
-                              failures=str(sum(1 for o in members if o.failures and not o.error)),
-                              errors=str(sum(1 for o in members if o.error)),
-                              time=f"{sum(o.seconds for o in members):.3f}")
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=file,
+            tests=str(len(members)),
+            failures=str(sum(1 for o in members if o.failures and not o.error)),
+            errors=str(sum(1 for o in members if o.error)),
+            time=f"{sum(o.seconds for o in members):.3f}",
+        )
         for outcome in members:
             case = ET.SubElement(suite, "testcase", classname=file, name=outcome.name, time=f"{outcome.seconds:.3f}")
             if outcome.error:

@@ -191,19 +191,21 @@ class Reference:
         self.quota_period = quotas
         self.target_period = targets
         self.status: dict[int, str] = {}  # input row -> credited | excluded:NAME | rejected:REASON
-        self.tables = {name: {row[list(table.columns).index(table.key)]: dict(zip(table.columns, row))
-                              for row in table.rows}
-                       for name, table in plan.tables.items() if table.kind == "lookup" and table.rows}
+        self.tables = {
+            name: {row[list(table.columns).index(table.key)]: dict(zip(table.columns, row)) for row in table.rows}
+            for name, table in plan.tables.items()
+            if table.kind == "lookup" and table.rows
+        }
 
     def quota(self, payee: str, p: int) -> Decimal:
         per = [self.quota_period.get((payee, i), ZERO) for i in range(self.periods)]
         basis = self.plan.settings.attainment_basis
-        return sum(per[:p + 1], ZERO) if basis == "to_date" else (sum(per, ZERO) if basis == "annual" else per[p])
+        return sum(per[: p + 1], ZERO) if basis == "to_date" else (sum(per, ZERO) if basis == "annual" else per[p])
 
     def target(self, payee: str, p: int) -> Decimal:
         per = [self.target_period.get((payee, i), ZERO) for i in range(self.periods)]
         basis = self.plan.settings.attainment_basis
-        return sum(per[:p + 1], ZERO) if basis == "to_date" else (sum(per, ZERO) if basis == "annual" else per[p])
+        return sum(per[: p + 1], ZERO) if basis == "to_date" else (sum(per, ZERO) if basis == "annual" else per[p])
 
     def run(self) -> list[Line]:
         plan, source = self.plan, self.plan.transactions
@@ -227,8 +229,17 @@ class Reference:
             if credit is None:
                 self.status[index] = "rejected:missing_value"
                 continue
-            credited.append({"index": index, "row": row, "key": key, "payee": row[source.payees[0].column],
-                             "date": row[source.date], "period": p, "credit": credit})
+            credited.append(
+                {
+                    "index": index,
+                    "row": row,
+                    "key": key,
+                    "payee": row[source.payees[0].column],
+                    "date": row[source.date],
+                    "period": p,
+                    "credit": credit,
+                }
+            )
         credited = self._check_basis(credited)
         for c in credited:
             self.status[c["index"]] = "credited"
@@ -249,8 +260,17 @@ class Reference:
             lines += self._plan_caps(payee, payee_lines)
             for c in payee_rows:  # a credited row no component paid still gets a zero line
                 if not any(line.txn == c["key"] and line.kind != "gate" for line in payee_lines):
-                    lines.append(Line(payee, "", c["period"], "earning", c["key"], ZERO,
-                                      order=(c["period"], 1, c["date"], c["key"], 9, 0)))
+                    lines.append(
+                        Line(
+                            payee,
+                            "",
+                            c["period"],
+                            "earning",
+                            c["key"],
+                            ZERO,
+                            order=(c["period"], 1, c["date"], c["key"], 9, 0),
+                        )
+                    )
         return self._round(lines)
 
     def _check_basis(self, credited: list[dict]) -> list[dict]:
@@ -260,12 +280,17 @@ class Reference:
         kept = []
         for c in credited:
             # attainment needs the quota basis of the row's period; a row reading `quota`, the annual quota
-            if components_need_quota_basis(direct) and self.quota(c["payee"], c["period"]) <= 0 or \
-                    components_need_quotas(direct) and self._row_builtins(c)["quota"] <= 0:
+            if (
+                components_need_quota_basis(direct)
+                and self.quota(c["payee"], c["period"]) <= 0
+                or components_need_quotas(direct)
+                and self._row_builtins(c)["quota"] <= 0
+            ):
                 self.status[c["index"]] = "rejected:missing_quota"
-            elif (any(component_needs_targets(x) for x in direct) or any(
-                    cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps)) \
-                    and not any((c["payee"], p) in self.target_period for p in range(self.periods)):
+            elif (
+                any(component_needs_targets(x) for x in direct)
+                or any(cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps)
+            ) and not any((c["payee"], p) in self.target_period for p in range(self.periods)):
                 self.status[c["index"]] = "rejected:missing_quota"
             else:
                 kept.append(c)
@@ -289,8 +314,9 @@ class Reference:
                         mult *= m.factor
                 own = None
                 if isinstance(rule, (RateRule, PayPerRowRule)):
-                    own = evaluate(rule.rate if isinstance(rule, RateRule) else rule.amount, c["row"], builtins,
-                                   self.tables)
+                    own = evaluate(
+                        rule.rate if isinstance(rule, RateRule) else rule.amount, c["row"], builtins, self.tables
+                    )
             except LookupMiss:
                 failed.append(c)
                 continue
@@ -303,12 +329,31 @@ class Reference:
         raw: list[Line] = []
         earned = {}
         for c in failed:
-            raw.append(Line(payee, name, c["period"], kind, c["key"], ZERO,
-                            order=(c["period"], 1, c["date"], c["key"], index, 0), unpaid=True))
+            raw.append(
+                Line(
+                    payee,
+                    name,
+                    c["period"],
+                    kind,
+                    c["key"],
+                    ZERO,
+                    order=(c["period"], 1, c["date"], c["key"], index, 0),
+                    unpaid=True,
+                )
+            )
         for c in chosen:
             earned[c["key"]] = self._line_under(component, c, c["period"])
-            raw.append(Line(payee, name, c["period"], kind, c["key"], earned[c["key"]],
-                            order=(c["period"], 1, c["date"], c["key"], index, 0)))
+            raw.append(
+                Line(
+                    payee,
+                    name,
+                    c["period"],
+                    kind,
+                    c["key"],
+                    earned[c["key"]],
+                    order=(c["period"], 1, c["date"], c["key"], index, 0),
+                )
+            )
         if self._reprices(rule):
             so_far = ZERO
             for p in range(1, self.periods):
@@ -319,18 +364,30 @@ class Reference:
                 repriced = sum((self._line_under(component, c, p) for c in earlier), ZERO)
                 # true_up(p) = earlier rows on p's basis - what they and earlier true-ups earned
                 if repriced - so_far:
-                    raw.append(Line(payee, name, p, "true_up", None, repriced - so_far,
-                                    order=(p, 0, dt.date.min, "", index, 0)))
+                    raw.append(
+                        Line(
+                            payee, name, p, "true_up", None, repriced - so_far, order=(p, 0, dt.date.min, "", index, 0)
+                        )
+                    )
         if isinstance(rule, PayOnceRule) and rows:
             for p in range(self.periods):
-                end_rows = [c for c in rows if c["period"] <= p] if self.plan.settings.measure == "year_to_date" \
+                end_rows = (
+                    [c for c in rows if c["period"] <= p]
+                    if self.plan.settings.measure == "year_to_date"
                     else [c for c in rows if c["period"] == p]
+                )
                 m = sum((c["credit"] for c in end_rows), ZERO)
                 quota = self.quota(payee, p)
-                builtins = {"attainment": m / quota if quota else ZERO, "credit": m, "quota": quota,
-                            "target": self.target(payee, p), "count": len(end_rows)}
-                if evaluate(rule.condition, {}, builtins) is True and (rule.by is None or
-                                                                       period_end(self.plan, p) <= rule.by):
+                builtins = {
+                    "attainment": m / quota if quota else ZERO,
+                    "credit": m,
+                    "quota": quota,
+                    "target": self.target(payee, p),
+                    "count": len(end_rows),
+                }
+                if evaluate(rule.condition, {}, builtins) is True and (
+                    rule.by is None or period_end(self.plan, p) <= rule.by
+                ):
                     annual = sum((self.target_period.get((payee, i), ZERO) for i in range(self.periods)), ZERO)
                     amount = q6(annual * rule.amount) if rule.of_target else rule.amount
                     raw.append(Line(payee, name, p, "bonus", None, amount, order=(p, 2, dt.date.max, "", index, 0)))
@@ -358,8 +415,10 @@ class Reference:
         """What a component's row expressions see besides the columns: the row's credit, and its payee's annual
         quota and target incentive."""
         payee = c["payee"]
-        annual = [sum((table.get((payee, i), ZERO) for i in range(self.periods)), ZERO)
-                  for table in (self.quota_period, self.target_period)]
+        annual = [
+            sum((table.get((payee, i), ZERO) for i in range(self.periods)), ZERO)
+            for table in (self.quota_period, self.target_period)
+        ]
         return {"credit": c["credit"], "quota": annual[0], "target": annual[1]}
 
     def _line_under(self, component, c: dict, p: int) -> Decimal:
@@ -413,29 +472,57 @@ class Reference:
                 kept.append(keep)
             for line, amount, keep in zip(raw, paid, kept):
                 if amount != keep:
-                    cuts.append(Line(payee, line.component, line.period, "cap", line.txn, keep - amount,
-                                     keep - amount, order=line.order))
+                    cuts.append(
+                        Line(
+                            payee,
+                            line.component,
+                            line.period,
+                            "cap",
+                            line.txn,
+                            keep - amount,
+                            keep - amount,
+                            order=line.order,
+                        )
+                    )
             paid = kept
         lines = raw + cuts
         if component.gate is not None:
             earned = [sum((a for line, a in zip(raw, paid) if line.period == p), ZERO) for p in range(self.periods)]
             payable = ZERO
             for p in range(self.periods):
-                end_rows = [c for c in rows if c["period"] <= p] if self.plan.settings.measure == "year_to_date" \
+                end_rows = (
+                    [c for c in rows if c["period"] <= p]
+                    if self.plan.settings.measure == "year_to_date"
                     else [c for c in rows if c["period"] == p]
+                )
                 m = sum((c["credit"] for c in end_rows), ZERO)
                 quota = self.quota(payee, p)
-                builtins = {"attainment": m / quota if quota else ZERO, "credit": m, "quota": quota,
-                            "target": self.target(payee, p), "count": len(end_rows)}
+                builtins = {
+                    "attainment": m / quota if quota else ZERO,
+                    "credit": m,
+                    "quota": quota,
+                    "target": self.target(payee, p),
+                    "count": len(end_rows),
+                }
                 is_open = evaluate(component.gate, {}, builtins) is True
                 if self.plan.settings.measure == "year_to_date":
-                    new_payable = sum(earned[:p + 1], ZERO) if is_open else payable
+                    new_payable = sum(earned[: p + 1], ZERO) if is_open else payable
                     payout, payable = new_payable - payable, new_payable
                 else:
                     payout = earned[p] if is_open else ZERO
                 if payout != earned[p] and any(line.period <= p for line in raw):
-                    lines.append(Line(payee, component.name, p, "gate", None, payout - earned[p],
-                                      payout - earned[p], order=(p, 2, dt.date.max, "", index, 1)))
+                    lines.append(
+                        Line(
+                            payee,
+                            component.name,
+                            p,
+                            "gate",
+                            None,
+                            payout - earned[p],
+                            payout - earned[p],
+                            order=(p, 2, dt.date.max, "", index, 1),
+                        )
+                    )
         rule = component.rule
         if isinstance(rule, CurveRule) and not rule.curve.extend_above:
             # A curve is flat above its last point: the row line shows what the last slope extended would
@@ -448,14 +535,16 @@ class Reference:
                 if rule.curve.basis == "row":
                     extended = curve_value(rule.curve, c["credit"], quota, target, True)
                 else:
-                    extended = curve_value(rule.curve, c["after"], quota, target, True) - \
-                        curve_value(rule.curve, c["before"], quota, target, True)
+                    extended = curve_value(rule.curve, c["after"], quota, target, True) - curve_value(
+                        rule.curve, c["before"], quota, target, True
+                    )
                 mult = c["mult"][component.name]
                 extended = extended if mult == 1 else q6(extended * mult)
                 cut = cents(extended - line.exact)
                 if cut:
-                    lines.append(Line(payee, line.component, line.period, "cap", line.txn, -cut, -cut,
-                                      order=line.order))
+                    lines.append(
+                        Line(payee, line.component, line.period, "cap", line.txn, -cut, -cut, order=line.order)
+                    )
                     line.amount += cut
         return lines
 
@@ -470,8 +559,17 @@ class Reference:
     def _plan_caps(self, payee: str, lines: list[Line]) -> list[Line]:
         kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5}
         index_of = {c.name: i for i, c in enumerate(self.plan.components)}
-        lines = sorted(lines, key=lambda line: (line.order[0], line.order[1], line.order[2], line.order[3],
-                                                index_of.get(line.component, 99), kind_order[line.kind]))
+        lines = sorted(
+            lines,
+            key=lambda line: (
+                line.order[0],
+                line.order[1],
+                line.order[2],
+                line.order[3],
+                index_of.get(line.component, 99),
+                kind_order[line.kind],
+            ),
+        )
         amounts = [line.amount for line in lines]
         extra = []
         for cap in sorted(self.plan.plan_caps, key=lambda c: ("row", "period", "year").index(c.scope)):
@@ -489,8 +587,18 @@ class Reference:
                 kept.append(min(running[group], limit) - min(before, limit))
             for line, amount, keep in zip(lines, amounts, kept):
                 if amount != keep:
-                    extra.append(Line(payee, line.component, line.period, "cap", line.txn, keep - amount,
-                                      keep - amount, order=line.order))
+                    extra.append(
+                        Line(
+                            payee,
+                            line.component,
+                            line.period,
+                            "cap",
+                            line.txn,
+                            keep - amount,
+                            keep - amount,
+                            order=line.order,
+                        )
+                    )
             amounts = kept
         return lines + extra
 
@@ -498,7 +606,17 @@ class Reference:
         """The lines in ledger order (their amounts are cents already)."""
         kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5}
         index_of = {c.name: i for i, c in enumerate(self.plan.components)}
-        ordered = sorted(enumerate(lines), key=lambda item: (
-            item[1].payee, item[1].order[0], item[1].order[1], item[1].order[2], item[1].order[3],
-            index_of.get(item[1].component, -1), kind_order[item[1].kind], item[0]))
+        ordered = sorted(
+            enumerate(lines),
+            key=lambda item: (
+                item[1].payee,
+                item[1].order[0],
+                item[1].order[1],
+                item[1].order[2],
+                item[1].order[3],
+                index_of.get(item[1].component, -1),
+                kind_order[item[1].kind],
+                item[0],
+            ),
+        )
         return [line for _, line in ordered]

@@ -42,12 +42,16 @@ class Basis:
     def attainment(self, measure: np.ndarray, payee: np.ndarray, period: np.ndarray) -> np.ndarray:
         """measure / quota basis as float; 0 where the quota is 0 (checked before any row is paid)."""
         quota = self.quota[payee, period].astype(np.float64)
-        return np.divide(measure.astype(np.float64), quota, out=np.zeros(measure.shape, np.float64),
-                         where=quota != 0)
+        return np.divide(measure.astype(np.float64), quota, out=np.zeros(measure.shape, np.float64), where=quota != 0)
 
 
-def make_basis(quota_period: np.ndarray, quota_known: np.ndarray, target_period: np.ndarray,
-               target_known: np.ndarray, attainment_basis: str) -> Basis:
+def make_basis(
+    quota_period: np.ndarray,
+    quota_known: np.ndarray,
+    target_period: np.ndarray,
+    target_known: np.ndarray,
+    attainment_basis: str,
+) -> Basis:
     """Raises :class:`TooLarge` (``table``: quotas or targets, ``position``: the payee) where a payee's
     amounts over the year add up to more than the engine holds."""
     for table, matrix in (("quotas", quota_period), ("targets", target_period)):
@@ -57,6 +61,7 @@ def make_basis(quota_period: np.ndarray, quota_known: np.ndarray, target_period:
             error = TooLarge(int(past[0]), float(total[past[0]]))
             error.table = table
             raise error
+
     def on_basis(matrix: np.ndarray) -> np.ndarray:
         if attainment_basis is AttainmentBasis.TO_DATE:
             return np.cumsum(matrix, axis=1)
@@ -65,14 +70,20 @@ def make_basis(quota_period: np.ndarray, quota_known: np.ndarray, target_period:
         return matrix
 
     return Basis(
-        quota=on_basis(quota_period), quota_period=quota_period, quota_known=quota_known,
-        target=on_basis(target_period), target_period=target_period, target_annual=target_period.sum(axis=1),
-        target_known=target_known, varies=attainment_basis is AttainmentBasis.TO_DATE and quota_period.shape[1] > 1,
+        quota=on_basis(quota_period),
+        quota_period=quota_period,
+        quota_known=quota_known,
+        target=on_basis(target_period),
+        target_period=target_period,
+        target_annual=target_period.sum(axis=1),
+        target_known=target_known,
+        varies=attainment_basis is AttainmentBasis.TO_DATE and quota_period.shape[1] > 1,
     )
 
 
-def check_basis(plan: CheckedPlan, calendar: PlanCalendar, rows: CreditRows, basis: Basis, payees: Payees,
-                accounting: RowAccounting) -> CreditRows:
+def check_basis(
+    plan: CheckedPlan, calendar: PlanCalendar, rows: CreditRows, basis: Basis, payees: Payees, accounting: RowAccounting
+) -> CreditRows:
     """Attainment needs a quota for each credited payee and period; % of target needs a target."""
     rejections = accounting.rejections
     for role in (DIRECT, ROLLUP):
@@ -99,12 +110,22 @@ def check_basis(plan: CheckedPlan, calendar: PlanCalendar, rows: CreditRows, bas
                 known = basis.quota_known[rows.payee]
                 message = text.join(
                     text.when(~known, text.join("no quota for ", text.pick(rows.payee, payees.names))),
-                    text.when(known, text.join("the quota basis of " if on_basis else "the annual quota of ",
-                                               text.pick(rows.payee, payees.names), " is zero")),
-                    " in ", text.pick(rows.period, calendar.labels))
+                    text.when(
+                        known,
+                        text.join(
+                            "the quota basis of " if on_basis else "the annual quota of ",
+                            text.pick(rows.payee, payees.names),
+                            " is zero",
+                        ),
+                    ),
+                    " in ",
+                    text.pick(rows.period, calendar.labels),
+                )
                 _reject_rows(rows, bad, "missing_quota", message, accounting)
-        needs_targets = any(component_needs_targets(c) for c in components) or (role == DIRECT and any(
-            cap.of_target and cap.covers_role(Role.DIRECT, plan.components) for cap in plan.plan_caps))
+        needs_targets = any(component_needs_targets(c) for c in components) or (
+            role == DIRECT
+            and any(cap.of_target and cap.covers_role(Role.DIRECT, plan.components) for cap in plan.plan_caps)
+        )
         if needs_targets and not basis.target_known.all():
             bad = in_role & ~basis.target_known[rows.payee]
             if np.any(bad):
@@ -114,8 +135,10 @@ def check_basis(plan: CheckedPlan, calendar: PlanCalendar, rows: CreditRows, bas
         return rows
     return rows.take(np.flatnonzero(accounting.pending()[rows.txn]))
 
-def _reject_rows(rows: CreditRows, bad: np.ndarray, reason: str, message, accounting: RowAccounting,
-                 column: str | None = None) -> None:
+
+def _reject_rows(
+    rows: CreditRows, bad: np.ndarray, reason: str, message, accounting: RowAccounting, column: str | None = None
+) -> None:
     """Reject the transactions of the credit rows in ``bad`` (a row's message is its first bad credit row's)."""
     picked = np.flatnonzero(bad)
     txn, first = np.unique(rows.txn[picked], return_index=True)

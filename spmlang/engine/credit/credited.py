@@ -66,8 +66,9 @@ class CreditedRun:
             for code in np.unique(values.failed[values.failed > 0]).tolist():
                 rows = np.flatnonzero(values.failed == code)
                 credit = int(self.credit_rows.credit[rows].astype(object).sum())  # Python's integers: no limit
-                found.append(UnpaidRows(spec.name, REASONS[code - 1], rows, credit,
-                                        values.failure[int(rows[0])].as_py()))
+                found.append(
+                    UnpaidRows(spec.name, REASONS[code - 1], rows, credit, values.failure[int(rows[0])].as_py())
+                )
         return found
 
 

@@ -15,8 +15,14 @@ from spmlang.ir.kinds import Role
 from spmlang.ir.plan import CheckedPlan
 
 
-def make_credit_rows(plan: CheckedPlan, txns: Transactions, payees: Payees, managers_by_name: dict[str, str],
-                     alive: np.ndarray, read: set[str]) -> tuple[CreditRows, bool]:
+def make_credit_rows(
+    plan: CheckedPlan,
+    txns: Transactions,
+    payees: Payees,
+    managers_by_name: dict[str, str],
+    alive: np.ndarray,
+    read: set[str],
+) -> tuple[CreditRows, bool]:
     """The credit rows of the ``alive`` transactions, and whether they are in crediting order already (else
     they are in key order). The transactions' columns but those in ``read`` are let go on the way."""
     codes = [payees.encode(values) for values in txns.payee_names]
@@ -24,8 +30,9 @@ def make_credit_rows(plan: CheckedPlan, txns: Transactions, payees: Payees, mana
     rollup = plan.transactions.rollup and any(c.role is Role.ROLLUP for c in plan.components)
     rows = None
     if len(codes) == 1 and not rollup:  # the common case: rows made in crediting order
-        rows = direct_rows_in_order(codes[0], txns.shares[0], txns.credit, txns.dates, txns.calendar, alive,
-                                    txns.key_order, txns.key_rank)
+        rows = direct_rows_in_order(
+            codes[0], txns.shares[0], txns.credit, txns.dates, txns.calendar, alive, txns.key_order, txns.key_rank
+        )
     in_order = rows is not None
     if not in_order:
         rows = split_rows(codes, txns.shares, txns.credit, txns.dates, txns.periods, alive, txns.key_order)

@@ -86,8 +86,15 @@ def distinct_names(values: pa.Array, mask: np.ndarray) -> list[str]:
     return [v for v in pc.unique(picked).to_pylist() if v is not None]
 
 
-def split_rows(payee_codes: list[np.ndarray], shares: list[np.ndarray], credit: np.ndarray, dates: np.ndarray,
-               periods: np.ndarray, alive: np.ndarray, key_order: np.ndarray) -> CreditRows:
+def split_rows(
+    payee_codes: list[np.ndarray],
+    shares: list[np.ndarray],
+    credit: np.ndarray,
+    dates: np.ndarray,
+    periods: np.ndarray,
+    alive: np.ndarray,
+    key_order: np.ndarray,
+) -> CreditRows:
     """Direct credit rows of the ``alive`` transactions, one per (transaction, payee column with a payee),
     in key order (and payee column order within a transaction): see :func:`crediting_order`."""
     parts = []
@@ -97,18 +104,32 @@ def split_rows(payee_codes: list[np.ndarray], shares: list[np.ndarray], credit: 
         credit_taken = credit[txn]
         if not np.all(share_taken == 1.0):  # a whole share keeps the credit exact, with no float on the way
             credit_taken = np.where(share_taken == 1.0, credit_taken, scaled(credit_taken, share_taken))
-        parts.append(CreditRows(
-            txn=txn, payee=codes[txn].astype(np.int32, copy=False),
-            role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
-            share=share_taken.astype(np.float64, copy=False), credit=credit_taken,
-            date=dates[txn].astype(np.int32), period=periods[txn].astype(np.int16, copy=False),
-            split=uniform(split, txn.size, np.int8)))
+        parts.append(
+            CreditRows(
+                txn=txn,
+                payee=codes[txn].astype(np.int32, copy=False),
+                role=uniform(DIRECT, txn.size, np.int8),
+                rollup_from=uniform(-1, txn.size, np.int32),
+                share=share_taken.astype(np.float64, copy=False),
+                credit=credit_taken,
+                date=dates[txn].astype(np.int32),
+                period=periods[txn].astype(np.int16, copy=False),
+                split=uniform(split, txn.size, np.int8),
+            )
+        )
     return parts[0] if len(parts) == 1 else CreditRows.concat(parts)
 
 
-def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.ndarray, dates: np.ndarray,
-                         calendar: PlanCalendar, alive: np.ndarray, key_order: np.ndarray,
-                         key_rank: np.ndarray) -> CreditRows | None:
+def direct_rows_in_order(
+    payee_codes: np.ndarray,
+    share: np.ndarray,
+    credit: np.ndarray,
+    dates: np.ndarray,
+    calendar: PlanCalendar,
+    alive: np.ndarray,
+    key_order: np.ndarray,
+    key_rank: np.ndarray,
+) -> CreditRows | None:
     """The direct credit rows of a single payee column, made in crediting order (what :func:`split_rows`
     then :func:`crediting_order` give, then taken in that order), or None when (payee, date, key) do not fit
     in 63 bits. Every ``alive`` row's date lies in the ``calendar``'s year.
@@ -125,8 +146,10 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
     rank_bits = max(int(key_rank.size) - 1, 0).bit_length()
     payee_bits = int(payee_codes.max()).bit_length()
     first_day, last_day = int(dates.min()), int(dates.max())  # of every row: no pass to pick the credited
-    if payee_bits + (last_day - first_day).bit_length() + rank_bits > 63 or \
-            not _DAYS.min <= first_day <= last_day <= _DAYS.max:  # an odd date among the rows not credited
+    if (
+        payee_bits + (last_day - first_day).bit_length() + rank_bits > 63
+        or not _DAYS.min <= first_day <= last_day <= _DAYS.max
+    ):  # an odd date among the rows not credited
         first_day = int(np.minimum.reduce(dates, where=credited, initial=np.iinfo(dates.dtype).max))
         last_day = int(np.maximum.reduce(dates, where=credited, initial=np.iinfo(dates.dtype).min))
     date_bits = (last_day - first_day).bit_length()
@@ -145,7 +168,7 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
         np.copyto(packed, -1, where=~credited)  # no copy of the credited
     del credited
     packed.sort()
-    packed = packed[packed.size - count:]
+    packed = packed[packed.size - count :]
     txn = key_order[packed & ((1 << rank_bits) - 1)]
     packed >>= rank_bits
     date = (packed & ((1 << date_bits) - 1)).astype(np.int32)
@@ -158,9 +181,16 @@ def direct_rows_in_order(payee_codes: np.ndarray, share: np.ndarray, credit: np.
     if not np.all(share_taken == 1.0):  # as in split_rows
         credit_taken = np.where(share_taken == 1.0, credit_taken, scaled(credit_taken, share_taken))
     return CreditRows(
-        txn=txn, payee=payee, role=uniform(DIRECT, txn.size, np.int8), rollup_from=uniform(-1, txn.size, np.int32),
-        share=share_taken.astype(np.float64, copy=False), credit=credit_taken, date=date,
-        period=calendar.period_in_year(date), split=uniform(0, txn.size, np.int8))
+        txn=txn,
+        payee=payee,
+        role=uniform(DIRECT, txn.size, np.int8),
+        rollup_from=uniform(-1, txn.size, np.int32),
+        share=share_taken.astype(np.float64, copy=False),
+        credit=credit_taken,
+        date=date,
+        period=calendar.period_in_year(date),
+        split=uniform(0, txn.size, np.int8),
+    )
 
 
 def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
@@ -175,10 +205,17 @@ def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
             break
         level = level.take(keep)
         origin = origin[keep]
-        level = CreditRows(txn=level.txn, payee=above[keep].astype(np.int32),
-                           role=np.full(len(level), ROLLUP, np.int8), rollup_from=origin.astype(np.int32),
-                           share=level.share, credit=level.credit, date=level.date, period=level.period,
-                           split=level.split)
+        level = CreditRows(
+            txn=level.txn,
+            payee=above[keep].astype(np.int32),
+            role=np.full(len(level), ROLLUP, np.int8),
+            rollup_from=origin.astype(np.int32),
+            share=level.share,
+            credit=level.credit,
+            date=level.date,
+            period=level.period,
+            split=level.split,
+        )
         parts.append(level)
     if not parts:
         return direct.take(np.zeros(0, dtype=np.int64))

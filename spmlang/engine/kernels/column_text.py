@@ -116,7 +116,7 @@ def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
     if distinct is not None:
         labels = pa.array(["" if v != v else render(v) for v in distinct.tolist()], pa.string())
         return pc.take(labels, pa.array(inverse))
-    step = 10 ** scale
+    step = 10**scale
     scaled = np.floor(np.abs(np.nan_to_num(values)) * step + 0.5).astype(np.int64) * np.where(values < 0, -1, 1)
     text = pc.cast(units_to_decimal_array(scaled * (UNIT // step), scale=scale), pa.string())
     text = pc.replace_substring_regex(text, r"\.?0+$", "")
@@ -149,8 +149,6 @@ def few_values(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None
         distinct = np.append(distinct, np.nan)
         inverse = np.where(nan, distinct.size - 1, inverse)
     return distinct, inverse
-
-
 
 
 def percent(ratio: np.ndarray, decimals: int = 2) -> pa.Array:
@@ -195,8 +193,13 @@ def join(*parts, separator: str = "") -> pa.Array:
     if not arrays:
         return pa.scalar(separator.join(str(p) for p in parts if p is not None), pa.string())
     if not separator:
-        filled = [(pc.fill_null(p, "") if p.null_count else p) if isinstance(p, (pa.Array, pa.ChunkedArray))
-                  else pa.scalar(p, pa.string()) for p in parts if p is not None and p != ""]
+        filled = [
+            (pc.fill_null(p, "") if p.null_count else p)
+            if isinstance(p, (pa.Array, pa.ChunkedArray))
+            else pa.scalar(p, pa.string())
+            for p in parts
+            if p is not None and p != ""
+        ]
         return pc.binary_join_element_wise(*filled, "")
     result = pa.nulls(len(arrays[0]), pa.string())
     for part in parts:
@@ -271,5 +274,3 @@ def pick(index: np.ndarray, labels: list[str]) -> pa.Array:
         return pc.take(options, pa.array(index))
     valid = index >= 0
     return pc.take(options, pa.array(np.where(valid, index, 0).astype(np.int64), mask=~valid))
-
-

@@ -26,12 +26,12 @@ import pyarrow as pa
 
 UNIT = 1_000_000  # units per currency unit
 CENT = UNIT // 100  # units per cent
-_TIE_TOLERANCE = 2.0 ** -50  # relative: float error of a few operations, far below one unit
+_TIE_TOLERANCE = 2.0**-50  # relative: float error of a few operations, far below one unit
 
 LIMIT = 1 << 62  # units: every amount the engine holds is below this in magnitude
 # Relative: how far a float64 result of a few operations (a product of units and up to three factors, a tier's
 # value) may be from the exact one, with room to spare (each operation adds at most 2**-53).
-_DOUBT = 2.0 ** -47
+_DOUBT = 2.0**-47
 # Units: from here on that error can reach half a unit, and every result is computed in decimal.
 EXACT_BELOW = 1 << 46
 _LIMIT_FLOAT = float(LIMIT)
@@ -60,8 +60,11 @@ def decimal_to_units(value: Decimal) -> int:
     return int((value * UNIT).to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def to_units(values: np.ndarray | float, exact: Callable[[np.ndarray], Sequence[int]] | None = None,
-             window: np.ndarray | None = None) -> np.ndarray:
+def to_units(
+    values: np.ndarray | float,
+    exact: Callable[[np.ndarray], Sequence[int]] | None = None,
+    window: np.ndarray | None = None,
+) -> np.ndarray:
     """Float values already scaled to units -> int64 units, half away from zero.
 
     Without ``exact``, a value within a few ulps of a half unit is taken for a tie computed inexactly, and goes
@@ -85,8 +88,11 @@ def to_units(values: np.ndarray | float, exact: Callable[[np.ndarray], Sequence[
         magnitude = np.where(magnitude < _LIMIT_FLOAT, magnitude, 0.0)
     shifted = magnitude + 0.5
     rounded = np.floor(shifted)
-    result = np.copysign(rounded, values).astype(np.int64) if in_range else \
-        np.where(values < 0, -rounded, rounded).astype(np.int64)
+    result = (
+        np.copysign(rounded, values).astype(np.int64)
+        if in_range
+        else np.where(values < 0, -rounded, rounded).astype(np.int64)
+    )
     # How far each value lies from the half unit it is rounded at (0.5: on a whole unit, the farthest).
     shifted -= rounded
     shifted -= 0.5
@@ -199,8 +205,9 @@ def cumulative_cents(units: np.ndarray, group_starts: np.ndarray) -> np.ndarray:
     return grouping.diff(units_to_cents(running), group_starts)
 
 
-def cents_to_decimal_array(cents: np.ndarray, valid: np.ndarray | None = None, scale: int = 2,
-                           precision: int = 18) -> pa.Array:
+def cents_to_decimal_array(
+    cents: np.ndarray, valid: np.ndarray | None = None, scale: int = 2, precision: int = 18
+) -> pa.Array:
     """int64 integers, read as having ``scale`` decimals, to an Arrow decimal128 array (exact)."""
     cents = np.ascontiguousarray(cents, dtype=np.int64)
     words = np.empty((cents.size, 2), dtype=np.int64)

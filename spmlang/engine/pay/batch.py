@@ -76,16 +76,21 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
         streams = build_streams(rows, calendar.count, compiled.year_to_date)
     except TooLarge as error:
         row = error.position
-        raise AmountTooLarge(f"the credit of {payees.names[rows.payee[row]]} in "
-                             f"{calendar.labels[rows.period[row]]}", None, error.value) from None
+        raise AmountTooLarge(
+            f"the credit of {payees.names[rows.payee[row]]} in {calendar.labels[rows.period[row]]}", None, error.value
+        ) from None
     component_lines = []
     for i, component in enumerate(compiled.components):
         try:
-            component_lines.append(_component_lines(compiled, i, run.row_values[i].take(batch), rows, streams, basis,
-                                                    payees))
+            component_lines.append(
+                _component_lines(compiled, i, run.row_values[i].take(batch), rows, streams, basis, payees)
+            )
         except TooLarge as error:
-            raise AmountTooLarge(f"an amount of {component.spec.kind} '{component.spec.name}'",
-                                 compiled.clauses[compiled.rule_clause[i]].clause, error.value) from None
+            raise AmountTooLarge(
+                f"an amount of {component.spec.kind} '{component.spec.name}'",
+                compiled.clauses[compiled.rule_clause[i]].clause,
+                error.value,
+            ) from None
     lines = Lines.concat(component_lines + [_unpaid_rows(rows, component_lines)])
     ranks = run.key_rank
     try:
@@ -97,8 +102,15 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     return PaidLines(lines, _round(lines), rows, streams)
 
 
-def _component_lines(compiled: CompiledPlan, index: int, values: RowValues, rows: CreditRows, streams: Streams,
-                     basis: Basis, payees: Payees) -> Lines:
+def _component_lines(
+    compiled: CompiledPlan,
+    index: int,
+    values: RowValues,
+    rows: CreditRows,
+    streams: Streams,
+    basis: Basis,
+    payees: Payees,
+) -> Lines:
     """The lines of one component over a batch's credit rows: its row lines, true-ups and bonuses, rounded
     cumulatively to the cent, then its caps, its gate and a curve's flat top."""
     run = compiled.components[index]
@@ -114,16 +126,42 @@ def _component_lines(compiled: CompiledPlan, index: int, values: RowValues, rows
             whose = text.pick(rows.rollup_from[r], payees.names)
             plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
             explanation = text.join("rollup of ", whose, "'s credit: ", plain)
-        parts.append(make_lines(r.size, payee=rows.payee[r], role=rows.role[r], component=index,
-                                kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r,
-                                amount=row_lines.amount, rate=row_lines.rate, multiplier=row_lines.multiplier,
-                                tier=row_lines.tier, explanation=explanation, clause=clause))
+        parts.append(
+            make_lines(
+                r.size,
+                payee=rows.payee[r],
+                role=rows.role[r],
+                component=index,
+                kind=spec.line_kind,
+                period=rows.period[r],
+                phase=ROW,
+                row=r,
+                amount=row_lines.amount,
+                rate=row_lines.rate,
+                multiplier=row_lines.multiplier,
+                tier=row_lines.tier,
+                explanation=explanation,
+                clause=clause,
+            )
+        )
     if values.failed is not None and values.failed.any():  # rows it could not evaluate: a zero line each
         r = np.flatnonzero(values.failed)
         explanation = text.join("not paid by this component: ", values.failure.take(pa.array(r)))
-        parts.append(make_lines(r.size, payee=rows.payee[r], role=rows.role[r], component=index,
-                                kind=spec.line_kind, period=rows.period[r], phase=ROW, row=r, amount=0,
-                                explanation=explanation, clause=clause))
+        parts.append(
+            make_lines(
+                r.size,
+                payee=rows.payee[r],
+                role=rows.role[r],
+                component=index,
+                kind=spec.line_kind,
+                period=rows.period[r],
+                phase=ROW,
+                row=r,
+                amount=0,
+                explanation=explanation,
+                clause=clause,
+            )
+        )
     true_ups = run.true_ups(values, row_lines, rows, streams, basis)
     parts.append(_period_lines(true_ups, streams, index, LineKind.TRUE_UP, START, clause))
     period_end = None
@@ -153,8 +191,20 @@ def _component_lines(compiled: CompiledPlan, index: int, values: RowValues, rows
         is_open = truth(evaluate(spec.gate, period_end), period_end.n).reshape(streams.count, calendar.count)
         attainment = period_end.builtin("attainment").values.reshape(streams.count, calendar.count)
         stream_of_line = _stream_of(lines, streams)
-        extra.append(gate_lines(lines, paid, stream_of_line, streams, is_open, attainment, index,
-                                spec.gate_text, calendar.labels, compiled.gate_clause[index]))
+        extra.append(
+            gate_lines(
+                lines,
+                paid,
+                stream_of_line,
+                streams,
+                is_open,
+                attainment,
+                index,
+                spec.gate_text,
+                calendar.labels,
+                compiled.gate_clause[index],
+            )
+        )
     extra.append(_curve_top(lines, beyond, spec, clause))
     return Lines.concat([lines, *extra])
 
@@ -170,22 +220,45 @@ def _curve_top(lines: Lines, beyond: np.ndarray, spec: ComponentSpec, clause: in
     lines.amount[hit] += cut[hit]
     lines.exact[hit] += beyond[lines.row[hit]]
     top = spec.rule.curve
-    last = figures.format_percent(top.xs[-1]) if top.basis is MeasureBasis.ATTAINMENT else figures.format_money(top.xs[-1])
+    last = (
+        figures.format_percent(top.xs[-1]) if top.basis is MeasureBasis.ATTAINMENT else figures.format_money(top.xs[-1])
+    )
     cut_from = lines.take(hit)
     explanation = text.join(f"the payout curve is flat above {last}: ", text.exact(cut[hit]), " cut")
-    return make_lines(hit.size, payee=cut_from.payee, role=cut_from.role, component=cut_from.component,
-                      kind=LineKind.CAP, period=cut_from.period, phase=ROW, row=cut_from.row, amount=-cut[hit],
-                      cut=cut[hit], explanation=explanation, clause=clause)
+    return make_lines(
+        hit.size,
+        payee=cut_from.payee,
+        role=cut_from.role,
+        component=cut_from.component,
+        kind=LineKind.CAP,
+        period=cut_from.period,
+        phase=ROW,
+        row=cut_from.row,
+        amount=-cut[hit],
+        cut=cut[hit],
+        explanation=explanation,
+        clause=clause,
+    )
 
 
-def _period_lines(period_lines: PeriodLines, streams: Streams, component: int, kind: str, phase: int,
-                  clause: int) -> Lines | None:
+def _period_lines(
+    period_lines: PeriodLines, streams: Streams, component: int, kind: str, phase: int, clause: int
+) -> Lines | None:
     s = period_lines.stream
     if s.size == 0:
         return None
-    return make_lines(s.size, payee=streams.payee[s], role=streams.role[s], component=component, kind=kind,
-                      period=period_lines.period, phase=phase, amount=period_lines.amount,
-                      explanation=period_lines.explanation, clause=clause)
+    return make_lines(
+        s.size,
+        payee=streams.payee[s],
+        role=streams.role[s],
+        component=component,
+        kind=kind,
+        period=period_lines.period,
+        phase=phase,
+        amount=period_lines.amount,
+        explanation=period_lines.explanation,
+        clause=clause,
+    )
 
 
 def _period_end_frame(compiled: CompiledPlan, streams: Streams, basis: Basis) -> Frame:
@@ -202,13 +275,16 @@ def _period_end_frame(compiled: CompiledPlan, streams: Streams, basis: Basis) ->
         flat = values.reshape(-1)
         return Vec(flat / UNIT if counted else flat, True, credit_type)
 
-    return Frame(streams.count * periods, builtins={
-        "attainment": Vec(attainment.reshape(-1), True, Type.PERCENT),
-        "credit": quantity(measure),
-        "quota": quantity(basis.quota[payee, period]),
-        "target": Vec(basis.target[payee, period].reshape(-1), True, Type.MONEY),
-        "count": Vec(streams.count_at_end().reshape(-1), True, Type.INTEGER),
-    })
+    return Frame(
+        streams.count * periods,
+        builtins={
+            "attainment": Vec(attainment.reshape(-1), True, Type.PERCENT),
+            "credit": quantity(measure),
+            "quota": quantity(basis.quota[payee, period]),
+            "target": Vec(basis.target[payee, period].reshape(-1), True, Type.MONEY),
+            "count": Vec(streams.count_at_end().reshape(-1), True, Type.INTEGER),
+        },
+    )
 
 
 def _unpaid_rows(rows: CreditRows, component_lines: list[Lines]) -> Lines | None:
@@ -221,9 +297,19 @@ def _unpaid_rows(rows: CreditRows, component_lines: list[Lines]) -> Lines | None
     if unpaid.size == 0:
         return None
     explanation = text.join("credit ", text.amount(rows.credit[unpaid]), ": no component pays on this row")
-    return make_lines(unpaid.size, payee=rows.payee[unpaid], role=rows.role[unpaid], component=-1,
-                      kind=LineKind.EARNING, period=rows.period[unpaid], phase=ROW, row=unpaid, amount=0,
-                      explanation=explanation, clause=0)
+    return make_lines(
+        unpaid.size,
+        payee=rows.payee[unpaid],
+        role=rows.role[unpaid],
+        component=-1,
+        kind=LineKind.EARNING,
+        period=rows.period[unpaid],
+        phase=ROW,
+        row=unpaid,
+        amount=0,
+        explanation=explanation,
+        clause=0,
+    )
 
 
 def _plan_caps(compiled: CompiledPlan, lines: Lines, rows: CreditRows, ranks: np.ndarray, basis: Basis) -> Lines:

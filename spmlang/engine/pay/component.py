@@ -57,8 +57,9 @@ class PeriodLines:
 
     @staticmethod
     def empty() -> PeriodLines:
-        return PeriodLines(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int64),
-                           pa.array([], pa.string()))
+        return PeriodLines(
+            np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int64), pa.array([], pa.string())
+        )
 
 
 def _row_basis(basis: Basis, payee: np.ndarray, period) -> RowBasis:
@@ -95,8 +96,9 @@ class CompiledComponent:
         """Whether the rule's measure is each row's own credit (tiers or a curve `on row credit`): it earns
         E(row credit), from the row alone."""
         rule = self.spec.rule
-        return (isinstance(rule, TierRule) and rule.table.basis is MeasureBasis.ROW) or \
-            (isinstance(rule, CurveRule) and rule.curve.basis is MeasureBasis.ROW)
+        return (isinstance(rule, TierRule) and rule.table.basis is MeasureBasis.ROW) or (
+            isinstance(rule, CurveRule) and rule.curve.basis is MeasureBasis.ROW
+        )
 
     @property
     def per_row_tiers(self) -> bool:
@@ -127,21 +129,32 @@ class CompiledComponent:
         no_tier = TextColumn.labels(np.full(n, -1), [])
         if isinstance(rule, PayOnceRule):
             empty = np.zeros(0, np.int64)
-            return RowLines(empty, empty, pa.array([], pa.string()), np.zeros(0), np.zeros(0), pa.array([], pa.string()))
+            return RowLines(
+                empty, empty, pa.array([], pa.string()), np.zeros(0), np.zeros(0), pa.array([], pa.string())
+            )
         if isinstance(rule, PayPerRowRule):
             pay = values.pay[index]
             amount = apply_factor(pay, multiplier)
-            explanation = text.join(text.amount(pay), f" per {rule.unit}",
-                                    text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
-                                    " = ", text.exact(amount))
+            explanation = text.join(
+                text.amount(pay),
+                f" per {rule.unit}",
+                text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
+                " = ",
+                text.exact(amount),
+            )
             return RowLines(index, amount, no_tier, np.full(n, np.nan), multiplier, explanation)
         if isinstance(rule, RateRule) and rule.accelerator is None:
             rate = values.rate[index]
             amount = scaled(credit, rate, multiplier)
             shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.rate_percent(rate)
-            explanation = text.join(self._credit_text(credit), " × ", shown_rate,
-                                    text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
-                                    " = ", text.exact(amount))
+            explanation = text.join(
+                self._credit_text(credit),
+                " × ",
+                shown_rate,
+                text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
+                " = ",
+                text.exact(amount),
+            )
             return RowLines(index, amount, no_tier, rate, multiplier, explanation)
         payee, period = rows.payee[index], rows.period[index]
         row_basis = _row_basis(basis, payee, period)
@@ -153,13 +166,16 @@ class CompiledComponent:
             tier = function.locate(credit, row_basis)
             amount = apply_factor(function.value(credit, row_basis, tier), factor)
             explanation = describe_tiers(function, credit, zero, credit, (zero, tier), quota, amount, factor)
-            return RowLines(index, amount, TextColumn.labels(tier, function.labels), function.rates[tier], factor, explanation)
+            return RowLines(
+                index, amount, TextColumn.labels(tier, function.labels), function.rates[tier], factor, explanation
+            )
         if self.on_row_credit:  # a curve of each row's own credit
             pays = function.value(credit, row_basis)
             amount = apply_factor(pays, factor)
             if function.curve.extend_above:
-                return RowLines(index, amount, no_tier, np.full(n, np.nan), factor,
-                                describe_row_curve(credit, pays, amount, factor))
+                return RowLines(
+                    index, amount, no_tier, np.full(n, np.nan), factor, describe_row_curve(credit, pays, amount, factor)
+                )
             # Flat above its last point, as a cumulative curve is: the line shows what the last slope extended
             # pays, and a cap line the cut (see spmlang.engine.pay.batch._curve_top).
             extended = function.extended().value(credit, row_basis)
@@ -167,16 +183,20 @@ class CompiledComponent:
             explanation = describe_row_curve(credit, extended, shown, factor)
             return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation, shown - amount)
         before, after = streams.m_before[index], streams.m_after[index]
-        tiers = (function.locate(before, row_basis), function.locate(after, row_basis)) \
-            if isinstance(function, TierFunction) else None
+        tiers = (
+            (function.locate(before, row_basis), function.locate(after, row_basis))
+            if isinstance(function, TierFunction)
+            else None
+        )
         amount = cumulative_lines(function, before, after, row_basis, factor, tiers)
         if isinstance(function, TierFunction):
             tier = tiers[1]
             # With a per-row rate (rate rates[product]) the tiers hold multipliers of that rate.
             row_rate = values.rate[index] if isinstance(rule, RateRule) and self.fixed_rate is None else None
             rate = function.rates[tier] * (row_rate if row_rate is not None else 1)
-            explanation = describe_tiers(function, credit, before, after, tiers, quota, amount, multiplier,
-                                         row_rate=row_rate)
+            explanation = describe_tiers(
+                function, credit, before, after, tiers, quota, amount, multiplier, row_rate=row_rate
+            )
             return RowLines(index, amount, TextColumn.labels(tier, function.labels), rate, multiplier, explanation)
         if function.curve.extend_above:
             explanation = describe_curve(function, before, after, quota, target, amount, factor)
@@ -192,8 +212,9 @@ class CompiledComponent:
         return text.amount(credit) if not self.counted else text.join(text.number(credit / UNIT), " credit")
 
     # ------------------------------------------------------------------ true-ups
-    def true_ups(self, values: RowValues, lines: RowLines, rows: CreditRows, streams: Streams,
-                 basis: Basis) -> PeriodLines:
+    def true_ups(
+        self, values: RowValues, lines: RowLines, rows: CreditRows, streams: Streams, basis: Basis
+    ) -> PeriodLines:
         """Re-price earlier credit when the basis grows at a period boundary (quota to date).
 
         true_up(p) = earnings of all rows before p, evaluated on p's basis
@@ -246,15 +267,22 @@ class CompiledComponent:
         amount = true_up[stream, period]
         payee = streams.payee[stream]
         measure = streams.measure_at_end()[stream, period - 1]
-        explanation = text.join("quota to date rises to ", text.amount(basis.quota[payee, period]),
-                                ": credit so far ", text.amount(measure), " re-priced from ",
-                                text.exact(repriced[stream, period] - amount), " to ",
-                                text.exact(repriced[stream, period]))
+        explanation = text.join(
+            "quota to date rises to ",
+            text.amount(basis.quota[payee, period]),
+            ": credit so far ",
+            text.amount(measure),
+            " re-priced from ",
+            text.exact(repriced[stream, period] - amount),
+            " to ",
+            text.exact(repriced[stream, period]),
+        )
         return PeriodLines(stream.astype(np.int64), period.astype(np.int16), amount, explanation)
 
     # ------------------------------------------------------------------ bonuses
-    def bonuses(self, streams: Streams, basis: Basis, condition_met: np.ndarray, period_ends: list,
-                labels: list[str]) -> PeriodLines:
+    def bonuses(
+        self, streams: Streams, basis: Basis, condition_met: np.ndarray, period_ends: list, labels: list[str]
+    ) -> PeriodLines:
         """A once-per-payee bonus: paid at the end of the first period whose condition holds (and ends by
         its date)."""
         rule = self.spec.rule
@@ -269,10 +297,13 @@ class CompiledComponent:
         payee = streams.payee[stream]
         if rule.of_target:
             amount = scaled(basis.target_annual[payee], float(rule.amount))
-            what = text.join(figures.format_percent(rule.amount), " of target ", text.amount(basis.target_annual[payee]))
+            what = text.join(
+                figures.format_percent(rule.amount), " of target ", text.amount(basis.target_annual[payee])
+            )
         else:
             amount = np.full(stream.size, decimal_to_units(rule.amount), dtype=np.int64)
             what = text.constant(figures.format_money(rule.amount), stream.size)
-        explanation = text.join("bonus ", what, ": ", rule.condition_text, " met at the end of ",
-                                text.pick(period, labels))
+        explanation = text.join(
+            "bonus ", what, ": ", rule.condition_text, " met at the end of ", text.pick(period, labels)
+        )
         return PeriodLines(stream.astype(np.int64), period, amount, explanation)

@@ -23,7 +23,7 @@ from spmlang.engine.pay.lines import TextColumn
 from spmlang.ir.kinds import MeasureBasis, RateKind, TierMode
 from spmlang.ir.plan import CurveSpec, TierTable
 
-_BIG = np.int64(2 ** 62)
+_BIG = np.int64(2**62)
 
 
 class RowBasis:
@@ -130,8 +130,10 @@ class TierFunction:
 
         def exact(index: np.ndarray) -> list[int]:  # values float64 cannot hold to the unit, in decimal
             lows = self._cell_table(basis.quota_cells)[0] if self.on_attainment else None
-            return [self._exact(int(m[i]), int(tier[i]), lows[basis.cell[i]] if lows is not None else
-                                self.low_units) for i in index.tolist()]
+            return [
+                self._exact(int(m[i]), int(tier[i]), lows[basis.cell[i]] if lows is not None else self.low_units)
+                for i in index.tolist()
+            ]
 
         if self.retroactive:
             return to_units(rate * m.astype(np.float64), exact)
@@ -208,10 +210,10 @@ class CurveFunction:
 
         # x (a quotient) and the interpolation each err by a few ulps; the slope carries x's error into y.
         x = np.abs(self.x_of(m, quota))
-        window = (self._steepest * (x + self._widest_x) + self._widest_y + np.abs(y))
+        window = self._steepest * (x + self._widest_x) + self._widest_y + np.abs(y)
         if self.curve.of_target:
             window *= np.abs(np.asarray(target, dtype=np.float64))
-        window *= 2.0 ** -46
+        window *= 2.0**-46
         return to_units(y, exact, window)
 
     def _exact(self, m: int, quota: int, target: int) -> int:
@@ -247,9 +249,14 @@ class RowLines:
     beyond_curve: np.ndarray | None = None  # int64 units: what the curve's flat top keeps from each row
 
 
-
-def cumulative_lines(function, before: np.ndarray, after: np.ndarray, basis: RowBasis,
-                     factor: np.ndarray, tiers: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def cumulative_lines(
+    function,
+    before: np.ndarray,
+    after: np.ndarray,
+    basis: RowBasis,
+    factor: np.ndarray,
+    tiers: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """f x (E(b) - E(a)) for each row, in exact units. ``tiers`` (of a and b), if known, saves finding them."""
     if tiers is None:
         delta = function.value(after, basis) - function.value(before, basis)
@@ -258,9 +265,17 @@ def cumulative_lines(function, before: np.ndarray, after: np.ndarray, basis: Row
     return apply_factor(within_limit(delta), factor)  # each E is within the limit; their difference may not be
 
 
-def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarray, after: np.ndarray,
-                   tiers: tuple[np.ndarray, np.ndarray], quota: np.ndarray, amount: np.ndarray,
-                   multiplier: np.ndarray, row_rate: np.ndarray | None = None) -> pa.Array | TextColumn:
+def describe_tiers(
+    function: TierFunction,
+    credit: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    tiers: tuple[np.ndarray, np.ndarray],
+    quota: np.ndarray,
+    amount: np.ndarray,
+    multiplier: np.ndarray,
+    row_rate: np.ndarray | None = None,
+) -> pa.Array | TextColumn:
     """'20000.00 at 4% (0%–50%) + 20000.00 at 8% (50%–100%) = 2400.00' (credit and attainment have their own
     ledger columns; explain and statements add thousands separators). ``tiers``: the tier of each row's measure
     before and after it."""
@@ -274,11 +289,20 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
         rate = function.rates[tier_after]
         own = scaled(credit, rate)
         uplift = np.asarray(amount) - own
-        reached_label = text.pick(tier_after, function.rate_labels) if row_rate is None else \
-            _pick_text(tier_after, rate_labels)
-        body = text.join(text.amount(credit), " at ", reached_label, " (", text.pick(tier_after, function.labels),
-                         ")", text.when(uplift != 0, text.join(" = ", text.exact(own), " + uplift ",
-                                                                text.exact(uplift), " on earlier credit")))
+        reached_label = (
+            text.pick(tier_after, function.rate_labels) if row_rate is None else _pick_text(tier_after, rate_labels)
+        )
+        body = text.join(
+            text.amount(credit),
+            " at ",
+            reached_label,
+            " (",
+            text.pick(tier_after, function.labels),
+            ")",
+            text.when(
+                uplift != 0, text.join(" = ", text.exact(own), " + uplift ", text.exact(uplift), " on earlier credit")
+            ),
+        )
         return text.join(body, _times(multiplier), " = ", text.exact(amount))
     # Most rows stay in one tier: their text is the row's credit, the label of its tier and multiplier (one of
     # a few: " at 8% × 1.5x (100%–150%) × 2 = "), and the exact amount, made in one join.
@@ -290,11 +314,15 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
     else:
         tail = _times(multiplier)
         if fixed_rates:
-            at_tier = text.pick(tier_after, [f" at {label} ({function.labels[k]})" for k, label in
-                                             enumerate(rate_labels)])
+            at_tier = text.pick(
+                tier_after, [f" at {label} ({function.labels[k]})" for k, label in enumerate(rate_labels)]
+            )
         else:
-            at_tier = text.join(" at ", _pick_text(tier_after, rate_labels),
-                                text.pick(tier_after, [f" ({label})" for label in function.labels]))
+            at_tier = text.join(
+                " at ",
+                _pick_text(tier_after, rate_labels),
+                text.pick(tier_after, [f" ({label})" for label in function.labels]),
+            )
         described = text.join(text.amount(credit), at_tier, tail, " = ", text.exact(amount))
     crossing = tier_before != tier_after
     special = np.flatnonzero(crossing | (credit == 0))
@@ -309,8 +337,7 @@ def describe_tiers(function: TierFunction, credit: np.ndarray, before: np.ndarra
         parts = []
         for k in range(slices.shape[1]):
             filled = np.flatnonzero(slices[:, k])
-            label = rate_labels[k] if isinstance(rate_labels[k], str) else \
-                rate_labels[k].take(pa.array(rows[filled]))
+            label = rate_labels[k] if isinstance(rate_labels[k], str) else rate_labels[k].take(pa.array(rows[filled]))
             part = text.join(text.amount(slices[filled, k]), " at ", label, f" ({function.labels[k]})")
             parts.append(text.spread(rows.size, filled, part))
         joined = text.join(*parts, separator=" + ")
@@ -332,8 +359,9 @@ def _times(multiplier: np.ndarray) -> pa.Array:
     return text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
 
 
-def _at_tier_times(tier: np.ndarray, rate_labels: list[str], labels: list[str],
-                   multiplier: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
+def _at_tier_times(
+    tier: np.ndarray, rate_labels: list[str], labels: list[str], multiplier: np.ndarray
+) -> tuple[np.ndarray, list[str]] | None:
     """' at {rate} ({tier}){ × multiplier} = ' for each row, as an index into its few combinations (tiers times
     the distinct multipliers, written as :func:`_times` writes them) and the combinations; None if the
     multipliers take many values."""
@@ -353,8 +381,15 @@ def _pick_text(index: np.ndarray, options: list[pa.Array]) -> pa.Array:
     return result
 
 
-def describe_curve(function: CurveFunction, before: np.ndarray, after: np.ndarray, quota: np.ndarray,
-                   target: np.ndarray, amount: np.ndarray, multiplier: np.ndarray) -> pa.Array:
+def describe_curve(
+    function: CurveFunction,
+    before: np.ndarray,
+    after: np.ndarray,
+    quota: np.ndarray,
+    target: np.ndarray,
+    amount: np.ndarray,
+    multiplier: np.ndarray,
+) -> pa.Array:
     x_before, x_after = function.x_of(before, quota), function.x_of(after, quota)
     if function.on_attainment:
         moves = text.join("attainment ", text.percent(x_before), " → ", text.percent(x_after))
@@ -362,18 +397,24 @@ def describe_curve(function: CurveFunction, before: np.ndarray, after: np.ndarra
         moves = text.join("credit so far ", text.amount(before), " → ", text.amount(after))
     y_before, y_after = function.y_of(x_before), function.y_of(x_after)
     if function.curve.of_target:
-        pays = text.join("curve pays ", text.rate_percent(y_before), " → ", text.rate_percent(y_after), " of target ",
-                         text.amount(target))
+        pays = text.join(
+            "curve pays ",
+            text.rate_percent(y_before),
+            " → ",
+            text.rate_percent(y_after),
+            " of target ",
+            text.amount(target),
+        )
     else:
         pays = text.join("curve pays ", text.amount(to_units(y_before)), " → ", text.amount(to_units(y_after)))
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
     return text.join(moves, ": ", pays, tail, " = ", text.exact(amount))
 
 
-def describe_row_curve(credit: np.ndarray, pays: np.ndarray, amount: np.ndarray,
-                       multiplier: np.ndarray) -> pa.Array:
+def describe_row_curve(credit: np.ndarray, pays: np.ndarray, amount: np.ndarray, multiplier: np.ndarray) -> pa.Array:
     """'row credit 25000.00: curve pays 1250.00 × 1.5 = 1875.00': a curve of each row's own credit, which
     pays ``pays`` (units) for it."""
     tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
-    return text.join("row credit ", text.amount(credit), ": curve pays ", text.amount(pays), tail, " = ",
-                     text.exact(amount))
+    return text.join(
+        "row credit ", text.amount(credit), ": curve pays ", text.amount(pays), tail, " = ", text.exact(amount)
+    )

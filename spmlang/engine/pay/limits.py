@@ -47,8 +47,9 @@ def _cumulative_cap(values: np.ndarray, starts: np.ndarray, limit: np.ndarray) -
     return grouping.diff(np.minimum(running, limit), starts)
 
 
-def apply_caps(lines: Lines, group_key: np.ndarray, caps: list[CapSpec], clauses: list[int], basis: Basis
-               ) -> tuple[np.ndarray, Lines | None]:
+def apply_caps(
+    lines: Lines, group_key: np.ndarray, caps: list[CapSpec], clauses: list[int], basis: Basis
+) -> tuple[np.ndarray, Lines | None]:
     """Apply caps to ``lines`` (ordered by group, period, phase, row). Returns what each line keeps
     and the ``cap`` lines that record every cut."""
     paid = lines.amount.copy()
@@ -74,17 +75,42 @@ def _cut_lines(cut_from: Lines, cut: np.ndarray, limit: np.ndarray, cap: CapSpec
     scope = {"row": "this row", "period": "the period", "year": "the plan year"}[cap.scope]
     reduced = (cut < 0).astype(np.int8)  # a cut is never 0: a line reached the cap, or a reduction was absorbed
     explanation = text.join(
-        f"`{cap.text}`: limit ", text.amount(limit), f" for {scope}",
-        text.pick(reduced, [" reached, ", "; a reduction of "]), text.exact(np.abs(cut)),
+        f"`{cap.text}`: limit ",
+        text.amount(limit),
+        f" for {scope}",
+        text.pick(reduced, [" reached, ", "; a reduction of "]),
+        text.exact(np.abs(cut)),
         text.pick(reduced, [" cut", " is absorbed while earnings are above it"]),
     )
-    return make_lines(n, payee=cut_from.payee, role=cut_from.role, component=cut_from.component, kind=LineKind.CAP,
-                      period=cut_from.period, phase=cut_from.phase, row=cut_from.row, amount=-cut, cut=cut,
-                      tier=None, explanation=explanation, clause=clause)
+    return make_lines(
+        n,
+        payee=cut_from.payee,
+        role=cut_from.role,
+        component=cut_from.component,
+        kind=LineKind.CAP,
+        period=cut_from.period,
+        phase=cut_from.phase,
+        row=cut_from.row,
+        amount=-cut,
+        cut=cut,
+        tier=None,
+        explanation=explanation,
+        clause=clause,
+    )
 
 
-def gate_lines(lines: Lines, paid: np.ndarray, stream_of_line: np.ndarray, streams: Streams, is_open: np.ndarray,
-               attainment: np.ndarray, component: int, condition: str, labels: list[str], clause: int) -> Lines | None:
+def gate_lines(
+    lines: Lines,
+    paid: np.ndarray,
+    stream_of_line: np.ndarray,
+    streams: Streams,
+    is_open: np.ndarray,
+    attainment: np.ndarray,
+    component: int,
+    condition: str,
+    labels: list[str],
+    clause: int,
+) -> Lines | None:
     """The ``gate`` lines of one component: what is withheld while its gate is closed at a period end,
     and (year to date) released when it opens."""
     periods = is_open.shape[1]
@@ -116,8 +142,22 @@ def gate_lines(lines: Lines, paid: np.ndarray, stream_of_line: np.ndarray, strea
     explanation = text.join(
         text.when(amount < 0, text.join("withheld ", text.exact(-amount), f": gate `{condition}` not met")),
         text.when(amount > 0, text.join("released ", text.exact(amount), f": gate `{condition}` met")),
-        " at the end of ", text.pick(period, labels), " (attainment ", shown, ")",
+        " at the end of ",
+        text.pick(period, labels),
+        " (attainment ",
+        shown,
+        ")",
     )
-    return make_lines(stream.size, payee=streams.payee[stream], role=streams.role[stream], component=component,
-                      kind=LineKind.GATE, period=period, phase=END, amount=amount, cut=np.maximum(-amount, 0),
-                      explanation=explanation, clause=clause)
+    return make_lines(
+        stream.size,
+        payee=streams.payee[stream],
+        role=streams.role[stream],
+        component=component,
+        kind=LineKind.GATE,
+        period=period,
+        phase=END,
+        amount=amount,
+        cut=np.maximum(-amount, 0),
+        explanation=explanation,
+        clause=clause,
+    )

@@ -68,8 +68,7 @@ class TextColumn:
         if len(self.chunks) != 1 or self.chunks[0].type not in (pa.string(), pa.large_string()):
             size = sum(chunk.nbytes for chunk in self.chunks)
             kind = pa.string() if size < _STRING_BYTES else pa.large_string()
-            whole = pa.concat_arrays([chunk.cast(kind) for chunk in self.chunks]) if self.chunks \
-                else pa.array([], kind)
+            whole = pa.concat_arrays([chunk.cast(kind) for chunk in self.chunks]) if self.chunks else pa.array([], kind)
             self.chunks[:] = [whole]  # in place: the columns sharing this list share the joined array too
         return self.chunks[0]
 
@@ -123,20 +122,45 @@ class Lines:
         return Lines(**values)
 
 
-def make_lines(n: int, *, payee, role, component: int, kind: str, period, phase: int, row=None, amount,
-               cut=None, rate=None, multiplier=None, tier=None, explanation, clause: int, exact=None) -> Lines:
+def make_lines(
+    n: int,
+    *,
+    payee,
+    role,
+    component: int,
+    kind: str,
+    period,
+    phase: int,
+    row=None,
+    amount,
+    cut=None,
+    rate=None,
+    multiplier=None,
+    tier=None,
+    explanation,
+    clause: int,
+    exact=None,
+) -> Lines:
     """Lines of one kind from one component; scalars broadcast."""
+
     def column(value, dtype, default):
         if value is None:
             value = default
         return np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
 
     return Lines(
-        payee=column(payee, np.int32, 0), role=column(role, np.int8, 0), component=column(component, np.int16, -1),
-        kind=column(KIND[kind], np.int8, 0), period=column(period, np.int16, 0), phase=column(phase, np.int8, ROW),
-        row=column(row, np.int64, -1), amount=column(amount, np.int64, 0), cut=column(cut, np.int64, 0),
+        payee=column(payee, np.int32, 0),
+        role=column(role, np.int8, 0),
+        component=column(component, np.int16, -1),
+        kind=column(KIND[kind], np.int8, 0),
+        period=column(period, np.int16, 0),
+        phase=column(phase, np.int8, ROW),
+        row=column(row, np.int64, -1),
+        amount=column(amount, np.int64, 0),
+        cut=column(cut, np.int64, 0),
         exact=column(amount if exact is None else exact, np.int64, 0),
-        rate=column(rate, np.float64, np.nan), multiplier=column(multiplier, np.float64, 1.0),
+        rate=column(rate, np.float64, np.nan),
+        multiplier=column(multiplier, np.float64, 1.0),
         tier=_text(tier if tier is not None else TextColumn.labels(np.full(n, -1), [])),
         explanation=_text(explanation),
         clause=column(clause, np.int32, -1),
@@ -148,8 +172,18 @@ def _text(values) -> TextColumn:
 
 
 def empty_lines() -> Lines:
-    return make_lines(0, payee=0, role=0, component=-1, kind=LineKind.EARNING, period=0, phase=ROW, amount=0,
-                      explanation=pa.array([], pa.string()), clause=-1)
+    return make_lines(
+        0,
+        payee=0,
+        role=0,
+        component=-1,
+        kind=LineKind.EARNING,
+        period=0,
+        phase=ROW,
+        amount=0,
+        explanation=pa.array([], pa.string()),
+        clause=-1,
+    )
 
 
 def in_ledger_order(lines: Lines, row_date: np.ndarray, row_txn: np.ndarray, key_rank: np.ndarray) -> Lines:
@@ -162,5 +196,6 @@ def in_ledger_order(lines: Lines, row_date: np.ndarray, row_txn: np.ndarray, key
     row = np.where(on_row, lines.row, 0)
     date = np.where(on_row, row_date[row], 0)
     rank = np.where(on_row, key_rank[row_txn[row]], 0)
-    return lines.take(order_by(lines.payee, lines.period, lines.phase, date, rank, lines.role, lines.component + 1,
-                               lines.kind))
+    return lines.take(
+        order_by(lines.payee, lines.period, lines.phase, date, rank, lines.role, lines.component + 1, lines.kind)
+    )

@@ -44,10 +44,14 @@ class RowValues:
                 failure = self.failure.slice(start, stop - start)
             else:
                 failure = self.failure.take(pa.array(np.asarray(index)))
-        return RowValues(self.selected[index], grouping.gather(self.multiplier, index),
-                        None if self.rate is None else grouping.gather(self.rate, index),
-                        None if self.pay is None else grouping.gather(self.pay, index),
-                        None if self.failed is None else self.failed[index], failure)
+        return RowValues(
+            self.selected[index],
+            grouping.gather(self.multiplier, index),
+            None if self.rate is None else grouping.gather(self.rate, index),
+            None if self.pay is None else grouping.gather(self.pay, index),
+            None if self.failed is None else self.failed[index],
+            failure,
+        )
 
 
 def row_columns(spec: ComponentSpec) -> set[str]:
@@ -115,13 +119,10 @@ def _require(selected: np.ndarray, valid: np.ndarray, frame: Frame, message: str
         frame.issues.append(Issue(empty, "missing_value", message))
 
 
-
-
 REASONS = tuple(POLICY_SUBJECTS)  # what keeps a component from paying a row (see RowValues.failed)
 
 
-def _unpayable(spec: ComponentSpec, values: RowValues, rows: CreditRows, issues: list, txns: Transactions
-               ) -> RowValues:
+def _unpayable(spec: ComponentSpec, values: RowValues, rows: CreditRows, issues: list, txns: Transactions) -> RowValues:
     """The component's rows it could not evaluate (``issues``: a lookup key not in its table, an empty rate, a
     division by zero) are rows it does not pay; the transaction is still credited, and the other components
     pay it. Unless the run is strict, or the plan says `on REASON error`: then the run stops."""
@@ -146,8 +147,9 @@ def _unpayable(spec: ComponentSpec, values: RowValues, rows: CreditRows, issues:
     return replace(values, selected=values.selected & (failed == 0), failed=failed, failure=failure)
 
 
-def component_row_values(plan: CheckedPlan, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict,
-                         basis: Basis) -> list[RowValues]:
+def component_row_values(
+    plan: CheckedPlan, rows: CreditRows, txns: Transactions, payees: Payees, lookups: dict, basis: Basis
+) -> list[RowValues]:
     """Evaluate every component's row expressions over the credit rows; reject rows they cannot read. A row's
     ``quota`` and ``target`` are its payee's annual quota and target incentive (rows whose payee has none
     were rejected by :func:`spmlang.engine.credit.basis.check_basis` where a component reads them)."""
@@ -158,9 +160,13 @@ def component_row_values(plan: CheckedPlan, rows: CreditRows, txns: Transactions
         def load() -> Vec:
             column = txns.frame.column(name)
             valid = np.asarray(column.valid)[rows.txn] if np.ndim(column.valid) else column.valid
-            values = column.values.take(index) if isinstance(column.values, pa.Array) else \
-                np.asarray(column.values)[rows.txn]
+            values = (
+                column.values.take(index)
+                if isinstance(column.values, pa.Array)
+                else np.asarray(column.values)[rows.txn]
+            )
             return Vec(values, valid, column.type)
+
         return load
 
     credit_type = plan.transactions.credit_type
@@ -175,13 +181,20 @@ def component_row_values(plan: CheckedPlan, rows: CreditRows, txns: Transactions
     for spec in plan.components:
         # A frame per component: the columns it gathers per credit row for
         # expressions of a row's credit, share or payee are let go before the next component's.
-        frame = Frame(n, {name: gathered(name) for name in txns.columns}, tables=lookups, builtins={
-            "credit": Vec(credit, True, credit_type),
-            "share": Vec(rows.share, True, Type.NUMBER),
-            "payee": lambda: Vec(payees.array.take(pa.array(rows.payee)), True, Type.TEXT),
-            "quota": lambda: Vec(annual_quota[rows.payee], True, credit_type),
-            "target": lambda: Vec(basis.target_annual[rows.payee], True, Type.MONEY),
-        }, source=transactions, source_rows=rows.txn)
+        frame = Frame(
+            n,
+            {name: gathered(name) for name in txns.columns},
+            tables=lookups,
+            builtins={
+                "credit": Vec(credit, True, credit_type),
+                "share": Vec(rows.share, True, Type.NUMBER),
+                "payee": lambda: Vec(payees.array.take(pa.array(rows.payee)), True, Type.TEXT),
+                "quota": lambda: Vec(annual_quota[rows.payee], True, credit_type),
+                "target": lambda: Vec(basis.target_annual[rows.payee], True, Type.MONEY),
+            },
+            source=transactions,
+            source_rows=rows.txn,
+        )
         one = evaluate_row_values(spec, rows, frame)
         if frame.issues:
             one = _unpayable(spec, one, rows, frame.issues, txns)

@@ -42,9 +42,17 @@ class Streams:
 
     def slice(self, rows: slice, streams: slice) -> Streams:
         """The streams ``streams``, whose rows are ``rows`` (consecutive), as views; stream ids restart at 0."""
-        return Streams(self.row_stream[rows] - streams.start, self.starts[rows], self.payee[streams],
-                       self.role[streams], self.m_before[rows], self.m_after[rows], self.period_credit[streams],
-                       self.period_count[streams], self.ytd)
+        return Streams(
+            self.row_stream[rows] - streams.start,
+            self.starts[rows],
+            self.payee[streams],
+            self.role[streams],
+            self.m_before[rows],
+            self.m_after[rows],
+            self.period_credit[streams],
+            self.period_count[streams],
+            self.ytd,
+        )
 
 
 def build_streams(rows: CreditRows, periods: int, ytd: bool) -> Streams:
@@ -64,5 +72,6 @@ def build_streams(rows: CreditRows, periods: int, ytd: bool) -> Streams:
         cell_stream, cell_period = row_stream[first], rows.period[first]
         period_credit[cell_stream, cell_period] = grouping.sums(rows.credit, cell_starts)
         period_count[cell_stream, cell_period] = np.diff(np.append(first, len(rows)))
-    return Streams(row_stream, starts, rows.payee[starts], rows.role[starts], m_before, m_after,
-                   period_credit, period_count, ytd)
+    return Streams(
+        row_stream, starts, rows.payee[starts], rows.role[starts], m_before, m_after, period_credit, period_count, ytd
+    )

@@ -41,8 +41,9 @@ class _Rejection:
 class RowAccounting:
     """The fate of each input row of the transactions table."""
 
-    def __init__(self, rows: int, label: str, row_offset: int, policies: dict[str, str], strict: bool,
-                 filter_names: list[str]):
+    def __init__(
+        self, rows: int, label: str, row_offset: int, policies: dict[str, str], strict: bool, filter_names: list[str]
+    ):
         self.rows = rows
         self.label = label
         self.row_offset = row_offset
@@ -79,20 +80,26 @@ class RowAccounting:
         """Whether a problem of this kind stops the run (``--strict``, or the plan's `on REASON error`)."""
         return self.strict or self.policies.get(reason) is PolicyAction.ERROR
 
-    def stop(self, rows: np.ndarray, reason: str, message, column: str | None = None,
-             what: str = "rejected row") -> None:
+    def stop(
+        self, rows: np.ndarray, reason: str, message, column: str | None = None, what: str = "rejected row"
+    ) -> None:
         """Stop the run for a problem of the input ``rows`` (their first ``message`` is said); ``what`` they
         would otherwise have been."""
         first = message if isinstance(message, str) else message[0].as_py()
         why = f"--strict makes every {what} an error" if self.strict else f"the plan says `on {reason} error`"
-        raise InputError(f"{first} ({rows.size} row(s) like this)", file=self.label, column=column,
-                         row=int(rows[0]) + 1 + self.row_offset, code="E510",
-                         hint=f"{REASON_HINTS.get(reason, '')}; {why}")
+        raise InputError(
+            f"{first} ({rows.size} row(s) like this)",
+            file=self.label,
+            column=column,
+            row=int(rows[0]) + 1 + self.row_offset,
+            code="E510",
+            hint=f"{REASON_HINTS.get(reason, '')}; {why}",
+        )
 
     def exclude(self, mask: np.ndarray, filter_index: int) -> None:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool) & (self.state == PENDING))  # an index: numpy writes
-        self.state[rows] = EXCLUDED                                                  # by it ~4x faster than by
-        self.excluded_by[rows] = filter_index                                        # a mask of 10M rows
+        self.state[rows] = EXCLUDED  # by it ~4x faster than by
+        self.excluded_by[rows] = filter_index  # a mask of 10M rows
 
     # ------------------------------------------------------------------ results
 
@@ -123,19 +130,28 @@ class RowAccounting:
         """One row per excluded input row: its number in the file, key, and the filter that excluded it."""
         rows = np.flatnonzero(self.state == EXCLUDED)
         names = pa.array(self.filter_names, pa.string())
-        return pa.table({
-            "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
-            "key": pc.take(pc.cast(keys, pa.string()), pa.array(rows)),
-            "filter": pc.take(names, pa.array(self.excluded_by[rows].astype(np.int64))) if rows.size else
-            pa.array([], pa.string()),
-        })
+        return pa.table(
+            {
+                "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
+                "key": pc.take(pc.cast(keys, pa.string()), pa.array(rows)),
+                "filter": pc.take(names, pa.array(self.excluded_by[rows].astype(np.int64)))
+                if rows.size
+                else pa.array([], pa.string()),
+            }
+        )
 
     def rejects(self, keys: pa.Array | None) -> pa.Table:
         """One row per rejected input row: its number in the file, key, reason, column and message."""
         if not self._rejections:
-            return pa.table({"row": pa.array([], pa.int64()), "key": pa.array([], pa.string()),
-                             "reason": pa.array([], pa.string()), "column": pa.array([], pa.string()),
-                             "message": pa.array([], pa.string())})
+            return pa.table(
+                {
+                    "row": pa.array([], pa.int64()),
+                    "key": pa.array([], pa.string()),
+                    "reason": pa.array([], pa.string()),
+                    "column": pa.array([], pa.string()),
+                    "message": pa.array([], pa.string()),
+                }
+            )
         rows = np.concatenate([r.rows for r in self._rejections])
         reasons, columns, messages = [], [], []
         for r in self._rejections:
@@ -146,13 +162,18 @@ class RowAccounting:
             else:
                 messages.append(pc.cast(r.message, pa.string()))
         order = np.argsort(rows, kind="stable")
-        key_values = pc.take(pc.cast(keys, pa.string()), pa.array(rows)) if keys is not None else \
-            pa.nulls(rows.size, pa.string())
-        table = pa.table({
-            "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
-            "key": key_values,
-            "reason": pa.concat_arrays(reasons),
-            "column": pa.concat_arrays(columns),
-            "message": pa.concat_arrays(messages),
-        })
+        key_values = (
+            pc.take(pc.cast(keys, pa.string()), pa.array(rows))
+            if keys is not None
+            else pa.nulls(rows.size, pa.string())
+        )
+        table = pa.table(
+            {
+                "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
+                "key": key_values,
+                "reason": pa.concat_arrays(reasons),
+                "column": pa.concat_arrays(columns),
+                "message": pa.concat_arrays(messages),
+            }
+        )
         return table.take(pa.array(order))

@@ -25,8 +25,13 @@ from spmlang.ir.plan import ColumnSpec
 _NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _INTEGER_RE = r"^[+-]?\d+$"
 _SEPARATORS = {  # number format -> (thousands separator, decimal mark)
-    "1234.56": ("", "."), "1,234.56": (",", "."), "1234,56": ("", ","), "1.234,56": (".", ","),
-    "1 234,56": (" ", ","), "1 234.56": (" ", "."), "1'234.56": ("'", "."),
+    "1234.56": ("", "."),
+    "1,234.56": (",", "."),
+    "1234,56": ("", ","),
+    "1.234,56": (".", ","),
+    "1 234,56": (" ", ","),
+    "1 234.56": (" ", "."),
+    "1'234.56": ("'", "."),
 }
 
 
@@ -86,7 +91,7 @@ class JoinedColumn:
         elif isinstance(piece.values, np.ndarray):
             if self.numbers is None:
                 self.numbers = np.empty(self.rows, dtype=piece.values.dtype)
-            self.numbers[self.filled:self.filled + size] = piece.values
+            self.numbers[self.filled : self.filled + size] = piece.values
         else:
             self.texts.append(piece.values)
         self.valid.append(piece.valid)
@@ -106,8 +111,9 @@ class JoinedColumn:
             self.number_pieces.clear()
         else:
             if len({chunk.type for chunk in self.texts}) > 1:  # a short last piece left plain among encoded ones
-                self.texts = [chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
-                              for chunk in self.texts]
+                self.texts = [
+                    chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk) for chunk in self.texts
+                ]
             values = pa.chunked_array(self.texts)
             self.texts.clear()
             if pa.types.is_dictionary(values.type):
@@ -118,8 +124,9 @@ class JoinedColumn:
         else:
             valid = np.concatenate(self.valid)
         if not self.any_invalid:  # as read, mostly: no array of ten million False (nor its page faults)
-            return ColumnValues(self.first.name, self.first.type, values, valid, grouping.uniform(False, self.filled),
-                                None)
+            return ColumnValues(
+                self.first.name, self.first.type, values, valid, grouping.uniform(False, self.filled), None
+            )
         invalid = np.concatenate(self.invalid)
         raw = notes = None
         if invalid.any():
@@ -131,12 +138,15 @@ class JoinedColumn:
 
 def _joined_text(pieces: list[pa.Array | None], sizes: list[np.ndarray]) -> pa.Array:
     """The pieces of a column as one text array, a piece that is None as nulls (of its size's length)."""
-    return pa.concat_arrays([pc.cast(piece, pa.string()) if piece is not None else pa.nulls(len(size), pa.string())
-                             for piece, size in zip(pieces, sizes)])
+    return pa.concat_arrays(
+        [
+            pc.cast(piece, pa.string()) if piece is not None else pa.nulls(len(size), pa.string())
+            for piece, size in zip(pieces, sizes)
+        ]
+    )
 
 
-def convert_column(array, spec: ColumnSpec, label: str,
-                   plausible_dates: tuple[int, int] | None = None) -> ColumnValues:
+def convert_column(array, spec: ColumnSpec, label: str, plausible_dates: tuple[int, int] | None = None) -> ColumnValues:
     """Convert one input column to the type the plan declares for it. A date written as text before
     ``plausible_dates[0]`` or from ``plausible_dates[1]`` on (days), where given, was read in a wrong format:
     it cannot be read (see dates.plausible)."""
@@ -156,8 +166,13 @@ def convert_column(array, spec: ColumnSpec, label: str,
         else:
             column = _CONVERTERS[spec.type](array, spec, present)
     except _WrongType as error:
-        raise InputError(f"the column is {array.type}, which cannot be read as {spec.type}", file=label,
-                         column=spec.name, hint=str(error) or None, code="E502") from None
+        raise InputError(
+            f"the column is {array.type}, which cannot be read as {spec.type}",
+            file=label,
+            column=spec.name,
+            hint=str(error) or None,
+            code="E502",
+        ) from None
     if column.any_invalid and spec.type is not Type.TEXT:
         _blank_is_empty(column, array)
     return column
@@ -174,8 +189,9 @@ def _valid(array: pa.Array) -> np.ndarray:
 
 
 def _result(spec, values, valid, invalid, raw, notes: pa.Array | None = None) -> ColumnValues:
-    return ColumnValues(spec.name, spec.type, values, valid & ~invalid if np.any(invalid) else valid, invalid, raw,
-                        notes)
+    return ColumnValues(
+        spec.name, spec.type, values, valid & ~invalid if np.any(invalid) else valid, invalid, raw, notes
+    )
 
 
 def _nan_as_null(array: pa.Array) -> pa.Array:
@@ -219,7 +235,9 @@ def _clean_number_text(array: pa.Array, spec: ColumnSpec) -> pa.Array:
     return text
 
 
-def _parse_numbers(array: pa.Array, spec: ColumnSpec, present: np.ndarray, pattern: str) -> tuple[np.ndarray, np.ndarray]:
+def _parse_numbers(
+    array: pa.Array, spec: ColumnSpec, present: np.ndarray, pattern: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Text to float64; returns (values, invalid)."""
     text = _clean_number_text(array, spec)
     percent = None
@@ -265,7 +283,7 @@ def _to_float(array: pa.Array, spec: ColumnSpec, present: np.ndarray) -> tuple[n
 
 # Floats narrower than float64: the magnitude from which their steps are wider than a cent (amounts that large
 # cannot be held to the cent), and their names.
-_NARROW_FLOATS = {pa.float32(): 2 ** 17, pa.float16(): 2 ** 4}
+_NARROW_FLOATS = {pa.float32(): 2**17, pa.float16(): 2**4}
 _FLOAT_NAMES = {pa.float32(): "float32", pa.float16(): "float16"}
 
 
@@ -304,7 +322,7 @@ def _convert_integer(array, spec, present):
             plain = pc.fill_null(pc.match_substring_regex(text, r"^[+-]?\d{1,18}$"), False)
     values, invalid = _to_float(array, spec, present)  # 1.0, 1e3, $5, 1,234 (by the column's format)
     fractional = present & ~invalid & (values != np.round(values))
-    too_big = present & ~invalid & (np.abs(values) >= 2.0 ** 53)  # not held exactly by the float it was read as
+    too_big = present & ~invalid & (np.abs(values) >= 2.0**53)  # not held exactly by the float it was read as
     integers = np.where(invalid | fractional | too_big, 0, values).astype(np.int64)
     if plain is not None and pc.any(plain).as_py():  # written as digits: read exactly, however large
         digits = pc.replace_substring_regex(pc.if_else(plain, text, "0"), r"^\+", "")
@@ -318,8 +336,7 @@ def _convert_money(array, spec, present):
     if pa.types.is_integer(array.type):
         values = _integers(array)
         too_big = present & ((values > _MOST) | (values < -_MOST))
-        return _result(spec, np.where(too_big, 0, values) * UNIT, present, too_big, array,
-                       _too_large(too_big, array))
+        return _result(spec, np.where(too_big, 0, values) * UNIT, present, too_big, array, _too_large(too_big, array))
     if pa.types.is_decimal(array.type):
         exact = _decimal_to_units(array)
         if exact is not None:
@@ -345,9 +362,13 @@ def _convert_money(array, spec, present):
     notes = _too_large(too_big, array)
     if coarse is not None and coarse.any():
         stored, limit = _FLOAT_NAMES[array.type], f"{_NARROW_FLOATS[array.type]:,}"
-        coarse_notes = _noted(coarse, array, f"' cannot be held to the cent: the column is stored as {stored}, "
-                                             f"whose steps are wider than a cent from {limit} up; store money as "
-                                             "decimal (or float64)")
+        coarse_notes = _noted(
+            coarse,
+            array,
+            f"' cannot be held to the cent: the column is stored as {stored}, "
+            f"whose steps are wider than a cent from {limit} up; store money as "
+            "decimal (or float64)",
+        )
         notes = coarse_notes if notes is None else pc.coalesce(notes, coarse_notes)
     return _result(spec, units, present, invalid | too_big, array, notes)
 
@@ -376,8 +397,8 @@ def _float_units(values: np.ndarray, readable: np.ndarray, array: pa.Array, spec
     magnitude = np.abs(scaled)
     too_big = magnitude >= float(LIMIT)
     units = to_units(np.where(too_big, 0.0, scaled)) if too_big.any() else to_units(scaled)
-    if magnitude.size and magnitude.max() >= float(LIMIT) - 2.0 ** 14:
-        near = np.flatnonzero(readable & (np.abs(magnitude - float(LIMIT)) <= 2.0 ** 14))
+    if magnitude.size and magnitude.max() >= float(LIMIT) - 2.0**14:
+        near = np.flatnonzero(readable & (np.abs(magnitude - float(LIMIT)) <= 2.0**14))
         taken = array.take(pa.array(near))
         if pa.types.is_string(taken.type) or pa.types.is_large_string(taken.type):
             exact = [Decimal(value) for value in _clean_number_text(taken, spec).to_pylist()]
@@ -402,7 +423,7 @@ def _decimal_to_units(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
             return None  # not exact units: the caller reads such a column through floats, flagging what is too big
         scale = 6
     # A decimal128 is two little-endian int64 words: it fits in int64 where the high word is the low word's sign.
-    words = np.frombuffer(array.buffers()[1], dtype=np.int64)[2 * array.offset:2 * (array.offset + len(array))]
+    words = np.frombuffer(array.buffers()[1], dtype=np.int64)[2 * array.offset : 2 * (array.offset + len(array))]
     low, high = words[0::2], words[1::2]
     if array.null_count:
         present = _valid(array)
@@ -453,7 +474,7 @@ def _empty(text: pa.Array) -> np.ndarray | None:
     if len(text) == 0:
         return np.zeros(0, dtype=bool)
     kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    offsets = np.frombuffer(text.buffers()[1], dtype=kind)[text.offset:text.offset + len(text) + 1]
+    offsets = np.frombuffer(text.buffers()[1], dtype=kind)[text.offset : text.offset + len(text) + 1]
     return offsets[1:] == offsets[:-1]
 
 
@@ -479,8 +500,27 @@ def _white_bytes(*characters: str, last: bool) -> np.ndarray:
 
 # Every character Arrow's trim removes (Unicode white space; a test holds the two lists together), and from
 # them the bytes that can start or end one in UTF-8.
-_WHITE = ["\t", "\n", "\v", "\f", "\r", " ", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680",
-          *map(chr, range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
+_WHITE = [
+    "\t",
+    "\n",
+    "\v",
+    "\f",
+    "\r",
+    " ",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x1f",
+    "\x85",
+    "\xa0",
+    "\u1680",
+    *map(chr, range(0x2000, 0x200B)),
+    "\u2028",
+    "\u2029",
+    "\u202f",
+    "\u205f",
+    "\u3000",
+]
 _WHITE_FIRST, _WHITE_LAST = _white_bytes(*_WHITE, last=False), _white_bytes(*_WHITE, last=True)
 
 
@@ -493,7 +533,7 @@ def _may_have_white_ends(text: pa.Array) -> bool:
     if data is None or len(text) == 0:
         return False
     kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    offsets = np.frombuffer(offsets, dtype=kind)[text.offset:text.offset + len(text) + 1]
+    offsets = np.frombuffer(offsets, dtype=kind)[text.offset : text.offset + len(text) + 1]
     data = np.frombuffer(data, dtype=np.uint8)
     starts, ends = offsets[:-1], offsets[1:]
     filled = ends > starts  # empty and null values have no ends to look at
@@ -527,7 +567,7 @@ def _convert_date(array, spec, present, plausible: tuple[int, int] | None = None
         days = _integers(pc.cast(array if pa.types.is_date32(array.type) else pc.cast(array, pa.date32()), pa.int32()))
         return _result(spec, days, present, np.zeros(n, bool), array)
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        raise _WrongType("dates in a file are text (with `column NAME date \"FORMAT\"`) or a date type")
+        raise _WrongType('dates in a file are text (with `column NAME date "FORMAT"`) or a date type')
     if n <= _DISTINCT_FIRST:
         days, ok = dates.parse(array, spec.format, plausible)
         return _result(spec, days, present, present & ~ok, array)

@@ -17,8 +17,22 @@ from spmlang.engine.calendar import PlanCalendar, to_days
 
 DEFAULT = "%Y-%m-%d"
 # Tried on a column's unreadable dates, to say which format they are written in.
-COMMON = ["%Y-%m-%d", "%d-%m-%Y", "%m-%d-%Y", "%d-%m-%y", "%m-%d-%y", "%y-%m-%d", "%Y/%m/%d", "%d/%m/%Y",
-          "%m/%d/%Y", "%d/%m/%y", "%m/%d/%y", "%d.%m.%Y", "%d.%m.%y", "%Y%m%d"]
+COMMON = [
+    "%Y-%m-%d",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%d-%m-%y",
+    "%m-%d-%y",
+    "%y-%m-%d",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%d.%m.%Y",
+    "%d.%m.%y",
+    "%Y%m%d",
+]
 _PARTS = {"d": "day", "m": "month", "b": "month", "B": "month", "y": "year", "Y": "year"}
 
 
@@ -52,8 +66,9 @@ def plausible(calendar: PlanCalendar) -> tuple[int, int]:
     return to_days(dt.date(first, 1, 1)), to_days(dt.date(calendar.last_day.year + 100, 1, 1))
 
 
-def wrong_format_notes(raw: pa.Array, invalid: np.ndarray, column: str, fmt: str | None,
-                       calendar: PlanCalendar) -> pa.Array | None:
+def wrong_format_notes(
+    raw: pa.Array, invalid: np.ndarray, column: str, fmt: str | None, calendar: PlanCalendar
+) -> pa.Array | None:
     """For each row of ``raw`` (a date column as read) that is ``invalid`` because its text reads as a date a
     century or more from the plan year: what it reads as, that the column's format looks wrong, and the format
     to declare; null for other rows. None if no row is such. The work is on the distinct unreadable texts."""
@@ -65,8 +80,11 @@ def wrong_format_notes(raw: pa.Array, invalid: np.ndarray, column: str, fmt: str
     read_as = np.datetime_as_string(days[readable].astype("datetime64[D]"))
     shown = f'"{fmt}"' if fmt else f'"{DEFAULT}" (the default)'
     fix = _what_to_declare(texts, column, fmt or DEFAULT, calendar)
-    messages = [f"'{text}' reads as {date} in the format {shown}, a century or more from the plan year: the "
-                f"column's format looks wrong; {fix}" for text, date in zip(far.to_pylist(), read_as)]
+    messages = [
+        f"'{text}' reads as {date} in the format {shown}, a century or more from the plan year: the "
+        f"column's format looks wrong; {fix}"
+        for text, date in zip(far.to_pylist(), read_as)
+    ]
     return pc.take(pa.array(messages, pa.string()), pc.index_in(raw, value_set=far))
 
 

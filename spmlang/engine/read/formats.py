@@ -23,9 +23,19 @@ import pyarrow as pa
 from spmlang.diagnostics import InputError, did_you_mean
 from spmlang.hashing import sha256_file, sha256_in_background
 
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-           ".arrow": "arrow", ".feather": "arrow", ".ipc": "arrow", ".json": "json", ".jsonl": "json",
-           ".ndjson": "json"}
+FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
 
 
 # A parquet file is read and converted this many rows at a time (see LoadedTable.pieces), so that its columns
@@ -154,8 +164,10 @@ def _in_memory(source, what: str) -> pa.Table:
         return source.to_arrow()
     if hasattr(source, "__arrow_c_stream__"):
         return pa.table(source)
-    raise InputError(f"cannot read the {what} from a {type(source).__name__}",
-                     hint="pass a file path, a pyarrow Table, or a pandas or polars DataFrame")
+    raise InputError(
+        f"cannot read the {what} from a {type(source).__name__}",
+        hint="pass a file path, a pyarrow Table, or a pandas or polars DataFrame",
+    )
 
 
 def _load_file(path: Path, columns: list[str], what: str, in_pieces: bool) -> LoadedTable:
@@ -166,8 +178,9 @@ def _load_file(path: Path, columns: list[str], what: str, in_pieces: bool) -> Lo
         raise InputError("is a folder, not a file", file=label)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"unknown file type '{path.suffix}'", file=label,
-                         hint="use .parquet, .csv, .arrow/.feather or .jsonl")
+        raise InputError(
+            f"unknown file type '{path.suffix}'", file=label, hint="use .parquet, .csv, .arrow/.feather or .jsonl"
+        )
     if path.stat().st_size == 0:
         raise InputError("the file is empty", file=label, hint="a table needs at least a header row")
     digest = sha256_in_background(path)  # for the run id and the manifest, on another core as the file is read
@@ -214,8 +227,11 @@ def _reading(label: str, fmt: str) -> Iterator[None]:
         raise
     except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError, OSError, UnicodeDecodeError, ValueError) as error:
         message = str(error).splitlines()[0]
-        raise InputError(f"cannot read this {fmt} file: {message}", file=label,
-                         hint="is the file complete and of the type its name says?") from None
+        raise InputError(
+            f"cannot read this {fmt} file: {message}",
+            file=label,
+            hint="is the file complete and of the type its name says?",
+        ) from None
 
 
 def _load_csv(path: Path, columns: list[str], label: str, in_pieces: bool = False) -> LoadedTable:
@@ -259,6 +275,7 @@ def _load_csv(path: Path, columns: list[str], label: str, in_pieces: bool = Fals
         return _not_utf8(pacsv.read_csv(path, **options(pa.binary())), label)
 
     if in_pieces:
+
         def pieces() -> Iterator[pa.Table]:
             with _reading(label, "csv"):
                 try:
@@ -301,15 +318,20 @@ def _ragged_row(path: Path, delimiter: str, fields: int, label: str) -> InputErr
         for number, row in enumerate(rows, start=2):
             if row and len(row) != fields:  # an empty line is no row to Arrow
                 found = f"{len(row)} field" + ("s" if len(row) != 1 else "")
-                return InputError(f"this row has {found}, but the header has {fields}", file=label,
-                                  row=number, hint=f"a value with '{delimiter}' in it needs double quotes around "
-                                                   f"it; else a field is missing or one too many")
+                return InputError(
+                    f"this row has {found}, but the header has {fields}",
+                    file=label,
+                    row=number,
+                    hint=f"a value with '{delimiter}' in it needs double quotes around "
+                    f"it; else a field is missing or one too many",
+                )
     return None
 
 
 def _key_twice(path: Path, label: str) -> InputError | None:
     """The first object of a JSON lines file that has a key twice, as an error naming its line (Arrow names a row
     of the block it was reading). None if there is none at the top of an object."""
+
     def pairs(items: list) -> list:
         return items
 
@@ -321,8 +343,14 @@ def _key_twice(path: Path, label: str) -> InputError | None:
                 return None
             twice = [key for index, key in enumerate(keys) if key in keys[:index]]
             if twice:
-                return InputError(f"the column '{twice[0]}' appears twice in this row", file=label, row=number,
-                                  column=twice[0], code="E507", hint="remove or rename one of the two keys")
+                return InputError(
+                    f"the column '{twice[0]}' appears twice in this row",
+                    file=label,
+                    row=number,
+                    column=twice[0],
+                    code="E507",
+                    hint="remove or rename one of the two keys",
+                )
     return None
 
 
@@ -345,12 +373,13 @@ def _not_utf8(table: pa.Table, label: str) -> InputError:
     return InputError(f"'{shown}' is not UTF-8 text", file=label, row=index + 2, column=name, hint=_UTF8_HINT)
 
 
-_UTF8_HINT = "spm reads CSV files as UTF-8: save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8\")"
+_UTF8_HINT = 'spm reads CSV files as UTF-8: save the file as UTF-8 (in Excel: Save As, "CSV UTF-8")'
 
 
 def _first_not_utf8(values: pa.Array) -> int | None:
     """The index of the first value of ``values`` (binary) that is not UTF-8, if any: halving the range that
     holds it, each half checked by Arrow's cast."""
+
     def utf8(part: pa.Array) -> bool:
         try:
             part.cast(pa.string())
@@ -384,17 +413,27 @@ def _require_columns(available: list[str], needed: list[str], label: str, path: 
         if name not in available:
             hint = did_you_mean(name, available)
             shown = ", ".join(available[:12]) + (" ..." if len(available) > 12 else "")
-            raise InputError(f"the column '{name}' is missing", file=label, column=name,
-                             hint=(hint + " " if hint else "") + f"the file has: {shown}", code="E501")
+            raise InputError(
+                f"the column '{name}' is missing",
+                file=label,
+                column=name,
+                hint=(hint + " " if hint else "") + f"the file has: {shown}",
+                code="E501",
+            )
         first = available.index(name)
-        if name in available[first + 1:]:
+        if name in available[first + 1 :]:
             second = available.index(name, first + 1)
             spreadsheet = path is not None and FORMATS.get(path.suffix.lower()) == "csv"
-            places = [f"{place + 1} ({_letters(place)})" if spreadsheet else f"{place + 1}"
-                      for place in (first, second)]
-            raise InputError(f"the column '{name}' appears twice: columns {places[0]} and {places[1]}", file=label,
-                             column=name, code="E507", hint="rename or remove one of them: spm cannot tell which "
-                                                            "to read")
+            places = [
+                f"{place + 1} ({_letters(place)})" if spreadsheet else f"{place + 1}" for place in (first, second)
+            ]
+            raise InputError(
+                f"the column '{name}' appears twice: columns {places[0]} and {places[1]}",
+                file=label,
+                column=name,
+                code="E507",
+                hint="rename or remove one of them: spm cannot tell which to read",
+            )
 
 
 def _letters(index: int) -> str:

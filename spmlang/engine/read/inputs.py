@@ -55,8 +55,9 @@ def _table_source(plan: CheckedPlan, kind: str, inputs: RunInputs, base: Path | 
     return spec, source
 
 
-def read_basis_tables(plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None
-                      ) -> tuple[dict[str, str], PayeeAmounts | None, PayeeAmounts | None, dict]:
+def read_basis_tables(
+    plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None
+) -> tuple[dict[str, str], PayeeAmounts | None, PayeeAmounts | None, dict]:
     """The roster's managers, the quotas and the targets (None where the plan has none), and the sources
     they were read from."""
     sources: dict = {}
@@ -65,8 +66,9 @@ def read_basis_tables(plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInpu
     return managers_by_name, quotas, targets, sources
 
 
-def _amounts(plan: CheckedPlan, calendar: PlanCalendar, kind: str, inputs: RunInputs, base: Path | None,
-             sources: dict) -> PayeeAmounts | None:
+def _amounts(
+    plan: CheckedPlan, calendar: PlanCalendar, kind: str, inputs: RunInputs, base: Path | None, sources: dict
+) -> PayeeAmounts | None:
     spec, source = _table_source(plan, kind, inputs, base)
     if spec is None:
         return None

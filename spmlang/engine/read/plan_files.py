@@ -13,8 +13,9 @@ from spmlang.diagnostics import InputError
 from spmlang.ir.plan import CheckedPlan
 
 
-def resolve_plan_file(path: str | None, what: str, plan: CheckedPlan, base: Path | None,
-                      allow_outside: bool) -> Path | None:
+def resolve_plan_file(
+    path: str | None, what: str, plan: CheckedPlan, base: Path | None, allow_outside: bool
+) -> Path | None:
     """The file a plan names for ``what``, or None if it names none."""
     if path is None:
         return None
@@ -27,8 +28,9 @@ def resolve_plan_file(path: str | None, what: str, plan: CheckedPlan, base: Path
     if refused and not allow_outside:
         raise InputError(
             f"the plan names the {what} file '{path}', which is outside the plan's folder {folder}",
-            file=plan.path, code="E505",
+            file=plan.path,
+            code="E505",
             hint="pass the file on the command line (--deals, --quotas, --targets, --table NAME=PATH), "
-                 "or allow it with --allow-outside-paths",
+            "or allow it with --allow-outside-paths",
         )
     return resolved

@@ -56,9 +56,14 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
             row = int(bad[0])
             note = values.notes[row].as_py() if values.notes is not None else None  # too large, say
             message = note or f"'{values.raw[row].as_py()}' is not {column_spec.type}"
-            raise InputError(message, file=loaded.label, column=name,
-                             row=row + 1 + loaded.row_offset, code="E504",
-                             hint=f"{bad.size} value(s) in this column cannot be read; reference tables must be clean")
+            raise InputError(
+                message,
+                file=loaded.label,
+                column=name,
+                row=row + 1 + loaded.row_offset,
+                code="E504",
+                hint=f"{bad.size} value(s) in this column cannot be read; reference tables must be clean",
+            )
         columns[name] = values
     return TableData(spec, loaded.label, columns, loaded.table.num_rows, loaded.row_offset, loaded)
 
@@ -111,9 +116,14 @@ def _required(data: TableData, column: str) -> ColumnValues:
     values = data.columns[column]
     missing = np.flatnonzero(~values.valid)
     if missing.size:
-        raise InputError("a value is missing", file=data.label, column=column,
-                         row=int(missing[0]) + 1 + data.row_offset, code="E504",
-                         hint="every row of a reference table needs its key and amount")
+        raise InputError(
+            "a value is missing",
+            file=data.label,
+            column=column,
+            row=int(missing[0]) + 1 + data.row_offset,
+            code="E504",
+            hint="every row of a reference table needs its key and amount",
+        )
     return values
 
 
@@ -140,8 +150,13 @@ class LookupTable:
             self.keys = np.asarray(key.values)
             unique = len(np.unique(self.keys))
         if unique != data.rows:
-            raise InputError(f"table '{self.name}' has the same key on two rows", file=data.label, column=spec.key,
-                             hint="keys of a lookup table must be unique", code="E504")
+            raise InputError(
+                f"table '{self.name}' has the same key on two rows",
+                file=data.label,
+                column=spec.key,
+                hint="keys of a lookup table must be unique",
+                code="E504",
+            )
         self.columns = data.columns
         self.value_column = spec.value
         self.default = None
@@ -197,7 +212,9 @@ class LookupTable:
             close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.6)
             spaced = [k for k in known if k.replace(" ", "").lower() == str(value).replace(" ", "").lower()]
             guess = spaced or close
-            notes[value] = f"'{value}' is not in table {self.name}" + (f" (did you mean '{guess[0]}'?)" if guess else "")
+            notes[value] = f"'{value}' is not in table {self.name}" + (
+                f" (did you mean '{guess[0]}'?)" if guess else ""
+            )
         lookup = pa.array(list(notes), type=pa.string())
         position = pc.index_in(texts, value_set=lookup)
         return pc.take(pa.array(list(notes.values()), type=pa.string()), position)
@@ -239,9 +256,13 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
     if spec.per is Per.YEAR:
         for row, (payee, amount) in enumerate(zip(payees, amounts)):
             if payee in by_payee:
-                raise InputError(f"two {spec.kind} rows for '{payee}'", file=data.label,
-                                 row=row + 1 + data.row_offset, code="E504",
-                                 hint=f"{spec.kind} per year have one row per payee")
+                raise InputError(
+                    f"two {spec.kind} rows for '{payee}'",
+                    file=data.label,
+                    row=row + 1 + data.row_offset,
+                    code="E504",
+                    hint=f"{spec.kind} per year have one row per payee",
+                )
             by_payee[payee] = _spread(int(amount), calendar.count)
         return PayeeAmounts(spec.kind, by_payee, data.label)
     period_column = _required(data, spec.roles["period"])
@@ -249,13 +270,22 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
     for row, (payee, period_text, amount) in enumerate(zip(payees, _texts(period_column), amounts)):
         period = calendar.parse_period(period_text)
         if period is None:
-            raise InputError(f"'{period_text}' is not a period of this plan", file=data.label,
-                             column=spec.roles["period"], row=row + 1 + data.row_offset, code="E504",
-                             hint=f"periods run {calendar.labels[0]} .. {calendar.labels[-1]} "
-                                  f"(a label, Q1, or a date inside the period)")
+            raise InputError(
+                f"'{period_text}' is not a period of this plan",
+                file=data.label,
+                column=spec.roles["period"],
+                row=row + 1 + data.row_offset,
+                code="E504",
+                hint=f"periods run {calendar.labels[0]} .. {calendar.labels[-1]} "
+                f"(a label, Q1, or a date inside the period)",
+            )
         if (payee, period) in seen:
-            raise InputError(f"two {spec.kind} rows for '{payee}' in {calendar.labels[period]}", file=data.label,
-                             row=row + 1 + data.row_offset, code="E504")
+            raise InputError(
+                f"two {spec.kind} rows for '{payee}' in {calendar.labels[period]}",
+                file=data.label,
+                row=row + 1 + data.row_offset,
+                code="E504",
+            )
         seen.add((payee, period))
         by_payee.setdefault(payee, np.zeros(calendar.count, dtype=np.int64))[period] = int(amount)
     return PayeeAmounts(spec.kind, by_payee, data.label)
@@ -274,8 +304,13 @@ def _not_negative(data: TableData, amounts: np.ndarray, type_: Type) -> None:
     where = dict(file=data.label, row=row + 1 + data.row_offset)
     if data.loaded is None and spec.row_spans:  # rows written in the plan: the row's place in it
         where = dict(file=str(spec.row_spans[row]), row=None)
-    raise InputError(f"the {what} {shown} is negative", column=spec.roles["amount"], code="E504",
-                     hint=f"a {what} is zero or more ({negative.size} negative row(s) in this table)", **where)
+    raise InputError(
+        f"the {what} {shown} is negative",
+        column=spec.roles["amount"],
+        code="E504",
+        hint=f"a {what} is zero or more ({negative.size} negative row(s) in this table)",
+        **where,
+    )
 
 
 def _spread(amount: int, periods: int) -> np.ndarray:
@@ -294,8 +329,9 @@ def roster_managers(data: TableData) -> dict[str, str]:
     result: dict[str, str] = {}
     for row, (payee, manager) in enumerate(zip(payees, managers)):
         if payee in result:
-            raise InputError(f"the roster lists '{payee}' twice", file=data.label, row=row + 1 + data.row_offset,
-                             code="E504")
+            raise InputError(
+                f"the roster lists '{payee}' twice", file=data.label, row=row + 1 + data.row_offset, code="E504"
+            )
         if manager is not None and str(manager).strip():
             result[payee] = str(manager)
     for start in result:
@@ -303,9 +339,13 @@ def roster_managers(data: TableData) -> dict[str, str]:
         current = result.get(start)
         while current is not None:
             if current in seen:
-                chain = " -> ".join(seen[seen.index(current):] + [current])
-                raise InputError(f"the roster has a cycle: {chain}", file=data.label, code="E504",
-                                 hint="a manager cannot report, directly or not, to someone they manage")
+                chain = " -> ".join(seen[seen.index(current) :] + [current])
+                raise InputError(
+                    f"the roster has a cycle: {chain}",
+                    file=data.label,
+                    code="E504",
+                    hint="a manager cannot report, directly or not, to someone they manage",
+                )
             seen.append(current)
             current = result.get(current)
     return result

@@ -99,23 +99,26 @@ def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
     frame.issues.clear()
 
 
-def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, calendar: PlanCalendar,
-                      strict: bool) -> Transactions:
+def read_transactions(
+    plan: CheckedPlan, loaded: LoadedTable, tables: dict, calendar: PlanCalendar, strict: bool
+) -> Transactions:
     source = plan.transactions
     columns = _converted(loaded, source.columns, plausible_dates(calendar))
     n = loaded.rows  # known once read (a CSV file's rows are counted as its pieces come)
-    accounting = RowAccounting(n, loaded.label, loaded.row_offset, source.policies, strict,
-                               [f.name for f in source.filters])
+    accounting = RowAccounting(
+        n, loaded.label, loaded.row_offset, source.policies, strict, [f.name for f in source.filters]
+    )
     for name, column in columns.items():
         if column.any_invalid:
-            accounting.reject(column.invalid, "invalid_value", _unreadable(column, source.columns[name], calendar),
-                              name)
+            accounting.reject(
+                column.invalid, "invalid_value", _unreadable(column, source.columns[name], calendar), name
+            )
         column.raw = None  # read as it was only to say what could not be read
 
     frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
     key_column = columns[source.key]
     key_values = key_column.values
-    rank_type = np.int32 if n < 2 ** 31 else np.int64  # half the memory for the two largest arrays of a run
+    rank_type = np.int32 if n < 2**31 else np.int64  # half the memory for the two largest arrays of a run
     key_order, distinct = _key_order(key_values, key_column.valid)
     key_order = key_order.astype(rank_type, copy=False)
     key_rank = _key_rank(key_values, key_column.valid, key_order, distinct)
@@ -131,8 +134,9 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
     date_column = columns[source.date]
     accounting.reject(~date_column.valid, "missing_value", f"the date ({source.date}) is empty", source.date)
     first_payee = columns[source.payees[0].column]
-    accounting.reject(~first_payee.valid, "missing_value", f"the payee ({source.payees[0].column}) is empty",
-                      source.payees[0].column)
+    accounting.reject(
+        ~first_payee.valid, "missing_value", f"the payee ({source.payees[0].column}) is empty", source.payees[0].column
+    )
 
     dates = np.asarray(date_column.values, dtype=np.int64)
     outside = ~calendar.in_year(dates)
@@ -144,17 +148,33 @@ def read_transactions(plan: CheckedPlan, loaded: LoadedTable, tables: dict, cale
 
     credit_value = materialize(evaluate(source.credit, frame), n)
     reject_issues(frame, accounting)
-    accounting.reject(~np.asarray(credit_value.valid, bool), "missing_value",
-                      f"the credit (`{plan_text(plan, source.credit.span)}`) is empty",
-                      source.credit.name if isinstance(source.credit, ir.Column) else None)
+    accounting.reject(
+        ~np.asarray(credit_value.valid, bool),
+        "missing_value",
+        f"the credit (`{plan_text(plan, source.credit.span)}`) is empty",
+        source.credit.name if isinstance(source.credit, ir.Column) else None,
+    )
     if credit_value.type is Type.MONEY:
         credit = np.asarray(credit_value.values, dtype=np.int64)
     else:
         credit = to_units(as_float(credit_value) * UNIT)
 
     payee_names, shares = _payees_and_shares(plan, columns, frame, accounting)
-    return Transactions(loaded, columns, frame, accounting, key_values, np.asarray(key_column.valid), key_order,
-                        key_rank, dates, calendar, credit, payee_names, shares)
+    return Transactions(
+        loaded,
+        columns,
+        frame,
+        accounting,
+        key_values,
+        np.asarray(key_column.valid),
+        key_order,
+        key_rank,
+        dates,
+        calendar,
+        credit,
+        payee_names,
+        shares,
+    )
 
 
 def _converted(loaded: LoadedTable, specs: dict, plausible: tuple[int, int]) -> dict[str, ColumnValues]:
@@ -180,7 +200,7 @@ def _converted(loaded: LoadedTable, specs: dict, plausible: tuple[int, int]) -> 
             arrays = {name: piece.column(name) for name in specs}
             del piece
             for future in converting:  # the previous piece, converted while this one was read; in declaration
-                future.result()        # order: the first column that cannot be read raises
+                future.result()  # order: the first column that cannot be read raises
             converting = [pool.submit(convert, arrays.pop(name), name) for name in specs]
         for future in converting:
             future.result()
@@ -193,8 +213,8 @@ def plan_text(plan: CheckedPlan, span) -> str:
     if not 0 < span.line <= len(lines):
         return ""
     if span.end_line == span.line:
-        return lines[span.line - 1][span.column - 1:span.end_column - 1]
-    return lines[span.line - 1][span.column - 1:].strip()
+        return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    return lines[span.line - 1][span.column - 1 :].strip()
 
 
 def _unreadable(column: ColumnValues, spec, calendar: PlanCalendar) -> pa.Array:
@@ -204,14 +224,20 @@ def _unreadable(column: ColumnValues, spec, calendar: PlanCalendar) -> pa.Array:
     notes = column.notes
     if spec.type is Type.DATE:
         notes = wrong_format_notes(raw, column.invalid, spec.name, spec.format, calendar)
-    what = {Type.MONEY: "an amount of money", Type.NUMBER: "a number", Type.INTEGER: "a whole number",
-            Type.PERCENT: "a percentage", Type.DATE: "a date", Type.BOOL: "true or false",
-            Type.TEXT: "text"}[spec.type]
+    what = {
+        Type.MONEY: "an amount of money",
+        Type.NUMBER: "a number",
+        Type.INTEGER: "a whole number",
+        Type.PERCENT: "a percentage",
+        Type.DATE: "a date",
+        Type.BOOL: "true or false",
+        Type.TEXT: "text",
+    }[spec.type]
     if spec.format:
         what += f' in the format "{spec.format}"'
     if spec.type is Type.MONEY or spec.type is Type.NUMBER:
         if not spec.format:
-            what += " (write 1234.56, or declare a format such as \"1,234.56\")"
+            what += ' (write 1234.56, or declare a format such as "1,234.56")'
     unreadable = text.join("cannot read '", pc.fill_null(raw, ""), f"' as {what}")
     return unreadable if notes is None else pc.coalesce(notes, unreadable)
 
@@ -231,7 +257,7 @@ def _key_order(values, valid: np.ndarray) -> tuple[np.ndarray, bool]:
         order = _distinct_dense_order(values, np.asarray(valid, dtype=bool), base, low, high)
         if order is not None:
             return order, True
-    if high - low < 2 ** 62:  # as offsets from the lowest key: a fast value sort (empty keys after the highest)
+    if high - low < 2**62:  # as offsets from the lowest key: a fast value sort (empty keys after the highest)
         order = grouping.stable_order(np.where(valid, values - low, high - low + 1), (high - low + 1).bit_length())
         return order, False
     return np.argsort(np.where(valid, values, np.iinfo(np.int64).max), kind="stable"), False
@@ -256,20 +282,19 @@ def _key_rank(values, valid, order: np.ndarray, distinct: bool) -> np.ndarray:
 _DENSE_SPAN = 2
 
 
-def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, base: int, low: int,
-                          high: int) -> np.ndarray | None:
+def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, base: int, low: int, high: int) -> np.ndarray | None:
     """The key order of integer keys that are all distinct and span few values (ids from a sequence, however
     shuffled): each row is written into its key's slot and the slots read in order, with no sort (at 10M
     rows, ~5x faster than sorting); ``base`` is the key of the first slot, ``low`` and ``high`` the lowest and
     highest keys. None if a key repeats (the keys are then sorted)."""
     n = values.size
-    kind = np.int32 if n < 2 ** 31 else np.int64
+    kind = np.int32 if n < 2**31 else np.int64
     slots = np.full(high - base + 1, -1, dtype=kind)
     everyone = bool(valid.all())
     rows = np.arange(n, dtype=kind) if everyone else np.flatnonzero(valid).astype(kind)
     keys = values if everyone else values[rows]
     slots[keys - base if base else keys] = rows
-    used = slots[low - base:]  # from the lowest key's slot: the slots before it are empty
+    used = slots[low - base :]  # from the lowest key's slot: the slots before it are empty
     if used.size == rows.size and used.min() >= 0:  # as many rows as slots, each written: every key once
         order = used
     else:
@@ -279,8 +304,7 @@ def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, base: int, low:
     return order if everyone else np.concatenate([order, np.flatnonzero(~valid).astype(kind)])
 
 
-def key_text(values, valid: np.ndarray, index: np.ndarray | None = None,
-             present: np.ndarray | None = None) -> pa.Array:
+def key_text(values, valid: np.ndarray, index: np.ndarray | None = None, present: np.ndarray | None = None) -> pa.Array:
     """Keys as text for the given rows (all by default): null where empty, or where ``present`` is false. The
     nulls ride on the values' validity, so no text is copied to place them."""
     valid = np.asarray(valid, dtype=bool)
@@ -298,8 +322,9 @@ def key_text(values, valid: np.ndarray, index: np.ndarray | None = None,
     return pc.cast(pa.array(numbers, mask=null), pa.string())
 
 
-def _reject_duplicates(values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, row_offset: int,
-                       column: str) -> None:
+def _reject_duplicates(
+    values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, row_offset: int, column: str
+) -> None:
     """Each run of equal keys: the first row in file order is kept, later ones are rejected."""
     if order.size < 2:
         return
@@ -319,15 +344,21 @@ def _reject_duplicates(values, valid: np.ndarray, order: np.ndarray, accounting:
     rows = np.flatnonzero(duplicate & valid)
     first_row = np.empty(order.size, dtype=np.int64)
     first_row[order] = first_of_run
-    message = text.join("duplicate key '", key_text(values, valid, rows), "' (first seen at row ",
-                        pc.cast(pa.array(first_row[rows] + 1 + row_offset), pa.string()), ")")
+    message = text.join(
+        "duplicate key '",
+        key_text(values, valid, rows),
+        "' (first seen at row ",
+        pc.cast(pa.array(first_row[rows] + 1 + row_offset), pa.string()),
+        ")",
+    )
     mask = np.zeros(order.size, dtype=bool)
     mask[rows] = True
     accounting.reject(mask, "duplicate_key", text.spread(order.size, rows, message), column)
 
 
-def _payees_and_shares(plan: CheckedPlan, columns: dict[str, ColumnValues], frame: Frame,
-                       accounting: RowAccounting) -> tuple[list[pa.Array], list[np.ndarray]]:
+def _payees_and_shares(
+    plan: CheckedPlan, columns: dict[str, ColumnValues], frame: Frame, accounting: RowAccounting
+) -> tuple[list[pa.Array], list[np.ndarray]]:
     n = frame.n
     names, shares = [], []
     total = np.zeros(n, dtype=np.float64)
@@ -349,8 +380,12 @@ def _payees_and_shares(plan: CheckedPlan, columns: dict[str, ColumnValues], fram
             accounting.reject(has_payee & np.isnan(share), "bad_split", f"{spec.column} has no share", spec.column)
             stray = ~has_payee & ~np.isnan(share) & (np.nan_to_num(share) != 0)
             accounting.reject(stray, "bad_split", f"a share is given but {spec.column} is empty", spec.column)
-            accounting.reject(has_payee & (np.nan_to_num(share) < 0), "bad_split", f"the share of {spec.column} is "
-                              "negative", spec.column)
+            accounting.reject(
+                has_payee & (np.nan_to_num(share) < 0),
+                "bad_split",
+                f"the share of {spec.column} is negative",
+                spec.column,
+            )
             share = np.where(has_payee, np.nan_to_num(share), 0.0)
         shares.append(share)
         total += share

@@ -80,8 +80,12 @@ def ordered_map(work: Callable[[int], BatchResult], count: int, workers: int) ->
     try:
         for k in range(workers):
             parent_end, child_end = context.Pipe(duplex=True)
-            process = context.Process(target=_serve, args=(work, range(k, count, workers), child_end, folder),
-                                      daemon=True, name=f"spm-worker-{k}")
+            process = context.Process(
+                target=_serve,
+                args=(work, range(k, count, workers), child_end, folder),
+                daemon=True,
+                name=f"spm-worker-{k}",
+            )
             with warnings.catch_warnings():
                 # Python 3.12+ warns of forking a process with threads (Arrow's pools): the workers only
                 # compute with numpy and Arrow, whose pools are made anew after a fork.
@@ -154,8 +158,11 @@ def _pack(result: BatchResult, folder: Path, index: int) -> tuple:
     # The stream format, not the file format: it lets dictionaries (a chunk's payees) differ from batch to batch.
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, first.schema) as writer:
         for table in itertools.chain([first], tables):
-            writer.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
-                               pa.RecordBatch.from_pylist([], schema=table.schema))
+            writer.write_batch(
+                table.combine_chunks().to_batches()[0]
+                if table.num_rows
+                else pa.RecordBatch.from_pylist([], schema=table.schema)
+            )
             count += 1
     return str(path), count, result.value
 
@@ -179,7 +186,7 @@ def remove_abandoned(base: Path) -> None:
     only once no process of that number is left."""
     for folder in base.glob(f"{FOLDER_PREFIX}*-*"):
         try:
-            pid = int(folder.name[len(FOLDER_PREFIX):].split("-")[0])
+            pid = int(folder.name[len(FOLDER_PREFIX) :].split("-")[0])
             if folder.stat().st_uid != os.getuid() or _alive(pid):
                 continue
         except (ValueError, OSError):  # not one of spm's folders, or gone meanwhile

@@ -39,18 +39,26 @@ def _figure(label: str, value: str) -> str:
 
 
 def _lines_table(lines, total_label: str, total: Decimal) -> str:
-    rows = ['<table><thead><tr><th>Date</th><th>Deal</th><th class="num">Credit</th><th class="num">Amount</th>'
-            '</tr></thead><tbody>']
+    rows = [
+        '<table><thead><tr><th>Date</th><th>Deal</th><th class="num">Credit</th><th class="num">Amount</th>'
+        "</tr></thead><tbody>"
+    ]
     for line in lines:
         credit = money(line.credit) if line.credit is not None else ""
         what = escape(line.component) + (f" ({escape(line.kind)})" if line.kind != "earning" else "")
-        rows.append(f'<tr class="main"><td class="key">{escape(line.date)}</td><td class="key">'
-                    f'{escape(line.txn) or "—"}</td><td class="num">{escape(credit)}</td>'
-                    f'<td class="num">{escape(money(line.amount))}</td></tr>')
-        rows.append(f'<tr class="why"><td colspan="4"><b>{what}</b>: {escape(line.words)} '
-                    f'<span class="clause">{escape(line.clause)}</span></td></tr>')
-    rows.append(f'<tr class="total"><td colspan="3">{escape(total_label)}</td>'
-                f'<td class="num">{escape(money(total))}</td></tr></tbody></table>')
+        rows.append(
+            f'<tr class="main"><td class="key">{escape(line.date)}</td><td class="key">'
+            f'{escape(line.txn) or "—"}</td><td class="num">{escape(credit)}</td>'
+            f'<td class="num">{escape(money(line.amount))}</td></tr>'
+        )
+        rows.append(
+            f'<tr class="why"><td colspan="4"><b>{what}</b>: {escape(line.words)} '
+            f'<span class="clause">{escape(line.clause)}</span></td></tr>'
+        )
+    rows.append(
+        f'<tr class="total"><td colspan="3">{escape(total_label)}</td>'
+        f'<td class="num">{escape(money(total))}</td></tr></tbody></table>'
+    )
     return "".join(rows)
 
 
@@ -70,7 +78,9 @@ def statement_html(statement) -> str:
         figures.append(_figure(f"Target incentive {s.basis}", money(s.target)))
     components = "".join(
         f'<tr class="main"><td>{escape(name)}</td><td class="num">{escape(money(amount))}</td>'
-        f'<td class="num">{escape(money(ytd))}</td></tr>' for name, amount, ytd in s.components)
+        f'<td class="num">{escape(money(ytd))}</td></tr>'
+        for name, amount, ytd in s.components
+    )
     parts = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -101,10 +111,14 @@ def statement_html(statement) -> str:
 def index_html(entries) -> str:
     rows = "".join(
         f'<tr class="main"><td>{escape(s.payee)}</td><td><a href="{escape(href)}">{escape(s.period)}</a></td>'
-        f'<td class="num">{escape(money(s.payout))}</td></tr>' for s, href in entries)
+        f'<td class="num">{escape(money(s.payout))}</td></tr>'
+        for s, href in entries
+    )
     plan = escape(entries[0][0].plan) if entries else "Statements"
-    return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{plan} — statements</title><style>{STYLE}</style></head><body><main>"
-            f"<h1>{plan}</h1><p class=\"sub\">Pay statements</p><table><thead><tr><th>Payee</th><th>Period</th>"
-            f'<th class="num">Payout</th></tr></thead><tbody>{rows}</tbody></table></main></body></html>\n')
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{plan} — statements</title><style>{STYLE}</style></head><body><main>"
+        f'<h1>{plan}</h1><p class="sub">Pay statements</p><table><thead><tr><th>Payee</th><th>Period</th>'
+        f'<th class="num">Payout</th></tr></thead><tbody>{rows}</tbody></table></main></body></html>\n'
+    )

@@ -37,18 +37,35 @@ def payout_table(summary: Summary, limit: int | None = MAX_SHOWN) -> Sheet:
     rows = []
     for row in shown:
         credit = units_text(row.credit) if not summary.counted_credit else f"{row.credit / 1_000_000:g}"
-        rows.append([row.payee, row.period, credit, _attainment(row.attainment),
-                     *[cents_text(v) for v in row.by_component], cents_text(row.total)])
+        rows.append(
+            [
+                row.payee,
+                row.period,
+                credit,
+                _attainment(row.attainment),
+                *[cents_text(v) for v in row.by_component],
+                cents_text(row.total),
+            ]
+        )
     caption = None
     if len(shown) < len(summary.rows):
-        caption = (f"showing the {len(shown)} largest of {len(summary.rows):,} payee-periods; "
-                   "the totals cover all of them (write the ledger with --out)")
-    return Sheet(f"{summary.plan} — payout ({summary.currency})",
-                 [SheetColumn("payee", footer="total", heading=True), SheetColumn("period", heading=True),
-                  SheetColumn("credit", number=True), SheetColumn("attainment", number=True),
-                  *[SheetColumn(name, number=True, footer=cents_text(total)) for name, total in components],
-                  SheetColumn("total", number=True, footer=cents_text(summary.total), style="bold")],
-                 rows, caption=caption)
+        caption = (
+            f"showing the {len(shown)} largest of {len(summary.rows):,} payee-periods; "
+            "the totals cover all of them (write the ledger with --out)"
+        )
+    return Sheet(
+        f"{summary.plan} — payout ({summary.currency})",
+        [
+            SheetColumn("payee", footer="total", heading=True),
+            SheetColumn("period", heading=True),
+            SheetColumn("credit", number=True),
+            SheetColumn("attainment", number=True),
+            *[SheetColumn(name, number=True, footer=cents_text(total)) for name, total in components],
+            SheetColumn("total", number=True, footer=cents_text(summary.total), style="bold"),
+        ],
+        rows,
+        caption=caption,
+    )
 
 
 @dataclass
@@ -81,8 +98,9 @@ class Sheet:
         # escapes, before the columns' widths are taken.
         self.title = visible(self.title)
         self.caption = None if self.caption is None else visible(self.caption)
-        self.columns = [replace(column, name=visible(column.name), footer=visible(column.footer))
-                        for column in self.columns]
+        self.columns = [
+            replace(column, name=visible(column.name), footer=visible(column.footer)) for column in self.columns
+        ]
         self.rows = [[visible(cell) for cell in row] for row in self.rows]
 
     def widths(self, headers: bool = False) -> list[int]:
@@ -107,12 +125,23 @@ class Sheet:
         footers = any(column.footer for column in self.columns)
         options = {} if ruled else {"box": box.SIMPLE, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0)}
         # Text, not str: a payee named "[bold]x" is shown as it is, not read as markup.
-        table = Table(title=Text(self.title), title_justify="left", show_footer=footers,
-                      caption=None if self.caption is None else Text(self.caption), **options)
+        table = Table(
+            title=Text(self.title),
+            title_justify="left",
+            show_footer=footers,
+            caption=None if self.caption is None else Text(self.caption),
+            **options,
+        )
         for column, width in zip(self.columns, widths):
-            table.add_column(Text(_wrapped(column.name, width)), footer=Text(column.footer), style=column.style,
-                             justify="right" if column.number else "left", overflow="fold", min_width=width,
-                             max_width=None if column.fold else width)
+            table.add_column(
+                Text(_wrapped(column.name, width)),
+                footer=Text(column.footer),
+                style=column.style,
+                justify="right" if column.number else "left",
+                overflow="fold",
+                min_width=width,
+                max_width=None if column.fold else width,
+            )
         for row in self.rows:
             table.add_row(*map(Text, row))
         return table
@@ -122,8 +151,7 @@ class Sheet:
         parts = [Text(self.title, style="italic")]
         labels = [column.name for column in self.columns if not column.heading]
         label_width = max(map(cell_len, labels), default=0)
-        number_width = max([width for column, width in zip(self.columns, self.widths()) if column.number],
-                           default=0)
+        number_width = max([width for column, width in zip(self.columns, self.widths()) if column.number], default=0)
 
         def block(heading: str, cells: list[tuple[SheetColumn, str]]) -> None:
             parts.append(Text(f"\n{heading}", style="bold"))
@@ -134,11 +162,15 @@ class Sheet:
 
         for row in self.rows:
             named = [(column, value) for column, value in zip(self.columns, row)]
-            block(" · ".join(value for column, value in named if column.heading and value),
-                  [(column, value) for column, value in named if not column.heading])
+            block(
+                " · ".join(value for column, value in named if column.heading and value),
+                [(column, value) for column, value in named if not column.heading],
+            )
         if any(column.footer for column in self.columns if not column.heading):
-            block(" ".join(column.footer for column in self.columns if column.heading and column.footer),
-                  [(column, column.footer) for column in self.columns if not column.heading and column.footer])
+            block(
+                " ".join(column.footer for column in self.columns if column.heading and column.footer),
+                [(column, column.footer) for column in self.columns if not column.heading and column.footer],
+            )
         if self.caption:
             parts.append(Text(f"\n{self.caption}", style="dim"))
         return Group(*parts)
@@ -178,8 +210,10 @@ def accounting_text(summary: Summary) -> str:
     for name, label, rows in summary.inputs:
         label = visible(label)  # a file's name
         if name == "transactions":
-            lines.append(f"transactions ({label}): rows read {counts['read']:,}: credited {counts['credited']:,}, "
-                         f"excluded {excluded:,}, rejected {rejected:,}")
+            lines.append(
+                f"transactions ({label}): rows read {counts['read']:,}: credited {counts['credited']:,}, "
+                f"excluded {excluded:,}, rejected {rejected:,}"
+            )
             for filter_name, count in counts["excluded"].items():
                 lines.append(f"  excluded by filter {filter_name}: {count:,}")
             for reason, count in counts["rejected"].items():
@@ -211,8 +245,13 @@ def plain_text(renderable, width: int) -> str:
 def explanation_renderable(explanation):
     """The calculation trail of a payee, as a person reads it."""
 
-    parts = [Text(f"{visible(explanation.payee)} — {visible(explanation.plan)} (version "
-                  f"{visible(explanation.version)}, plan sha256 {explanation.plan_hash[:12]})", style="bold")]
+    parts = [
+        Text(
+            f"{visible(explanation.payee)} — {visible(explanation.plan)} (version "
+            f"{visible(explanation.version)}, plan sha256 {explanation.plan_hash[:12]})",
+            style="bold",
+        )
+    ]
     for period in explanation.periods:
         head = f"\n{period.period}   credit {money(period.credit)}"
         if period.attainment is not None:
@@ -221,8 +260,12 @@ def explanation_renderable(explanation):
         for line in period.lines:
             parts.append(_trail_line(line))
         components = ", ".join(f"{name} {money(amount)}" for name, amount in period.by_component.items())
-        parts.append(Text(f"  period total {money(period.total)} ({components})   year to date "
-                          f"{money(period.year_to_date)}", style="bold"))
+        parts.append(
+            Text(
+                f"  period total {money(period.total)} ({components})   year to date {money(period.year_to_date)}",
+                style="bold",
+            )
+        )
     if not explanation.periods:
         parts.append(Text("no ledger lines"))
     return Group(*parts)
@@ -230,14 +273,16 @@ def explanation_renderable(explanation):
 
 def _trail_line(line) -> Text:
 
-    what = "  ".join(visible(x) for x in (line.txn or "—", line.date or "", line.component or "(no component)",
-                                          line.kind) if x)
+    what = "  ".join(
+        visible(x) for x in (line.txn or "—", line.date or "", line.component or "(no component)", line.kind) if x
+    )
     text = Text(f"  {what}".ljust(70) + f"{money(line.amount):>14}\n", style="")
     text.append(f"      {visible(line.clause)}  {visible(line.source)}\n", style="dim")
     if line.credit is not None:
         alone = " (this row alone)" if line.own_measure else ""
-        measure = f"credit {money(line.credit)}   measure{alone} {money(line.measure_before)} → " \
-                  f"{money(line.measure_after)}"
+        measure = (
+            f"credit {money(line.credit)}   measure{alone} {money(line.measure_before)} → {money(line.measure_after)}"
+        )
         if line.attainment_after is not None:
             measure += f"   attainment {percent(line.attainment_before)} → {percent(line.attainment_after)}"
         text.append(f"      {measure}\n")
@@ -253,8 +298,9 @@ def _trail_line(line) -> Text:
     if line.amount_cut and line.kind in ("cap", "gate"):
         text.append(f"      cut {money(line.amount_cut)}\n")
     if line.rounding:
-        text.append(f"      exact {line.exact.normalize():f}, {money(line.amount)} after cumulative rounding\n",
-                    style="dim")
+        text.append(
+            f"      exact {line.exact.normalize():f}, {money(line.amount)} after cumulative rounding\n", style="dim"
+        )
     text.rstrip()
     return text
 
@@ -265,8 +311,11 @@ def statement_renderable(statement):
     s = statement
     head = Text(f"{visible(s.payee)} — {s.period} ({s.period_start} to {s.period_end})\n", style="bold")
     head.append(f"{visible(s.plan)}, version {visible(s.version)}\n", style="dim")
-    figures = [f"payout {money(s.payout)} {s.currency}", f"year to date {money(s.year_to_date)}",
-               f"credit {money(s.credit)}"]
+    figures = [
+        f"payout {money(s.payout)} {s.currency}",
+        f"year to date {money(s.year_to_date)}",
+        f"credit {money(s.credit)}",
+    ]
     if s.quota is not None:
         figures.append(f"quota {s.basis} {money(s.quota)}")
     if s.attainment is not None:
@@ -276,12 +325,33 @@ def statement_renderable(statement):
     for title, lines, total in (("Earnings", s.earnings, s.earned), ("Adjustments", s.adjustments, s.adjusted)):
         if not lines:
             continue
-        rows = [[line.date, line.txn or "—", line.component + ("" if line.kind == "earning" else f" ({line.kind})"),
-                 line.words, money(line.amount)] for line in lines]
-        parts.append(Sheet(title, [SheetColumn("date", footer=title.lower(), heading=True),
-                                   SheetColumn("deal", heading=True), SheetColumn("component", heading=True),
-                                   SheetColumn("how", fold=True), SheetColumn("amount", number=True,
-                                                                              footer=money(total))], rows))
-    parts.append(Text(f"payout {s.period}: earnings {money(s.earned)} + adjustments {money(s.adjusted)} = "
-                      f"{money(s.payout)}", style="bold"))
+        rows = [
+            [
+                line.date,
+                line.txn or "—",
+                line.component + ("" if line.kind == "earning" else f" ({line.kind})"),
+                line.words,
+                money(line.amount),
+            ]
+            for line in lines
+        ]
+        parts.append(
+            Sheet(
+                title,
+                [
+                    SheetColumn("date", footer=title.lower(), heading=True),
+                    SheetColumn("deal", heading=True),
+                    SheetColumn("component", heading=True),
+                    SheetColumn("how", fold=True),
+                    SheetColumn("amount", number=True, footer=money(total)),
+                ],
+                rows,
+            )
+        )
+    parts.append(
+        Text(
+            f"payout {s.period}: earnings {money(s.earned)} + adjustments {money(s.adjusted)} = {money(s.payout)}",
+            style="bold",
+        )
+    )
     return Group(*parts)
