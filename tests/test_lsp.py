@@ -191,9 +191,16 @@ def test_hover_on_a_column_a_table_a_value_and_a_keyword(client):
     assert "marginal tiers whose rates are R times each multiplier" in keyword
     assert "docs/language.md" in keyword
 
+    per = hover_text(at(client, "textDocument/hover", AE, text, "per", "cap 250%"))
+    assert per.startswith("**cap … per**") and "`cap AMOUNT per row|period|year`" in per
+    target = hover_text(at(client, "textDocument/hover", AE, text, "target", "cap 250%"))
+    assert "`P% of target` (of the annual target incentive)" in target
+
     crm = PLANS / "crm_agents.spm"
     crm_text = crm.read_text(encoding="utf-8")
     client.open(uri(crm), crm_text)
+    override = hover_text(at(client, "textDocument/hover", crm, crm_text, "on", "on rollup credit"))
+    assert "pay on the rollup credit of the people under the payee" in override
     table = hover_text(at(client, "textDocument/hover", crm, crm_text, "series_rates", "rate series_rates"))
     assert "**series_rates** · lookup table" in table and "`series_rates[…]` gives its `rate`" in table
     assert "3 rows written in the plan" in table and "| GTX | 6% |" in table

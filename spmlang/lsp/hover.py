@@ -12,10 +12,10 @@ from pathlib import Path
 
 from spmlang.lsp import plan_model as pm
 from spmlang.lsp.analysis import Analysis
-from spmlang.lsp.keywords import BUILTINS, FUNCTIONS_LINE, KEYWORDS, TEST_KEYWORDS
+from spmlang.lsp.keywords import BUILTINS, FUNCTIONS_LINE, INNER_WORDS, KEYWORDS, ON_CREDIT, TEST_KEYWORDS
 from spmlang.lsp.plan_model import Span, ast
 from spmlang.lsp.symbols import Occurrence, table_key
-from spmlang.lsp.text import source_text, word_at
+from spmlang.lsp.text import source_text, statement_words, word_at
 
 ROWS_SHOWN = 5
 
@@ -34,6 +34,17 @@ def hover(analysis: Analysis, line: int, column: int) -> str | None:
     word = word_at(analysis.text, line, column)
     if word is None:
         return None
+    statement = statement_words(analysis.text, line)
+    first = statement[0] if statement else word
+    if word == "on" and first == "on" and statement[-1:] == ["credit"]:
+        return f"**on … credit**\n\n{ON_CREDIT}\n\n*docs/language.md*"
+    if word == "target" and "of" in statement:
+        word = "of"
+    if word in INNER_WORDS and first != word:
+        if first in KEYWORDS and first != "expect":
+            return f"**{first} … {word}**\n\n{KEYWORDS[first]}\n\n*docs/language.md*"
+        if first in TEST_KEYWORDS:
+            return f"**{first} … {word}**\n\n{TEST_KEYWORDS[first]}\n\n*docs/review.md*"
     if analysis.is_test_file or word not in KEYWORDS:
         if word in TEST_KEYWORDS:
             return f"**{word}**\n\n{TEST_KEYWORDS[word]}\n\n*docs/review.md*"

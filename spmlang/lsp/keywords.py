@@ -62,6 +62,7 @@ KEYWORDS: dict[str, str] = {
                 "own tier's rate.",
     "retroactive": "`tiers retroactive on BASIS { ... }`: the rate of the tier reached applies to all the measure; "
                    "the row that lifts the payee into a higher tier carries the uplift on earlier credit.",
+    "of": "AMOUNT is money or `P% of target` (of the annual target incentive).",
     # expressions
     "if": "| choice | `if term_months >= 24 then 1.2 else 1` |",
     "and": "| logic | `and`, `or`, `not` (an unknown value is neither true nor false) |",
@@ -87,6 +88,13 @@ KEYWORDS: dict[str, str] = {
     "reject": "`reject` (the default: the row is left out, listed in the rejects with its reason, and counted)",
     "error": "`error` (the run stops)",
 }
+
+# `on` in a component (`on rollup credit`), where it means other than in the transactions block.
+ON_CREDIT = ("`on rollup credit`: pay on the rollup credit of the people under the payee (a manager's "
+             "override) instead of on their own credit.")
+
+# Words inside a statement: they mean what their statement means (`per` of `cap ... per year`).
+INNER_WORDS = frozenset({"per", "when", "by", "for", "to", "from", "starts"})
 
 # The words of tests, from docs/review.md.
 TEST_KEYWORDS: dict[str, str] = {

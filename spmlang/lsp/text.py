@@ -66,3 +66,13 @@ def word_at(text: str, line: int, column: int) -> str | None:
         if match.start() + 1 <= column <= match.end() + 1:
             return match.group()
     return None
+
+
+def statement_words(text: str, line: int) -> list[str]:
+    """The words of the statement on a line (after its last `{`, so `component c { rate 8%` gives rate, 8)."""
+    lines = lines_of(text)
+    if not 1 <= line <= len(lines):
+        return []
+    code = code_part(lines[line - 1])
+    code = code[code.rfind("{") + 1:]
+    return _WORD.findall(code.split(";")[0])
