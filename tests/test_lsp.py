@@ -295,7 +295,8 @@ def test_completion_by_what_the_statement_needs(client, tmp_path):
     text = AE.read_text(encoding="utf-8")
     path = tmp_path / "complete.spm"
     statement = _complete_after(client, path, text, "  ", "  rate 8%")
-    assert {"rate", "pay", "tiers", "accelerator", "curve", "multiplier", "cap", "gate", "where", "on"} <= set(statement)
+    assert {"rate", "pay", "tiers", "accelerator", "curve", "multiplier", "cap", "gate", "where",
+            "on"} <= set(statement)
     assert "column" not in statement and "amount" not in statement
     after_pay = _complete_after(client, path, text, "  pay $100 ", "  rate 8%")
     assert {"per", "once", "of"} <= set(after_pay)

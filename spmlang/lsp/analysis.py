@@ -80,8 +80,9 @@ class Analyses:
                 for item in tree.items:
                     diagnostics.extend(pm.test_case_diagnostics(item, plan.checked, path))
             else:
-                elsewhere = [d for d in plan.diagnostics if d.is_error]
-                diagnostics.append(_plan_has_errors(path, Path(plan_path).name, elsewhere))
+                elsewhere = [d for d in plan.diagnostics if d.is_error]  # a plan that does not check has some
+                if elsewhere:
+                    diagnostics.append(_plan_has_errors(path, Path(plan_path).name, elsewhere))
         if tree is None:
             tree = pm.recover_tree(analysable(text), path)
         _sort(diagnostics)
@@ -131,14 +132,14 @@ def tests_beside(plan_path: str) -> str:
 
 
 def _plan_has_errors(path: str, plan_name: str, errors: list[Diagnostic]) -> Diagnostic:
-    first = errors[0] if errors else None
+    """One diagnostic at the top of a test file for the errors of its plan (each a related place): its code is
+    the plan's first error's."""
+    first = errors[0]
     count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-    message = f"the plan {plan_name} has {count}, so its tests cannot be checked"
-    if first is not None:
-        message += f": {first.message}"
+    message = f"the plan {plan_name} has {count}, so its tests cannot be checked: {first.message}"
     notes = tuple((d.span, f"error[{d.code}]: {d.message}") for d in errors if d.span is not None)
-    return Diagnostic(first.code if first else "E400", message, Span(path, 1, 1, 1, 2),
-                      f"fix the plan first ({plan_name})", "error", notes)
+    return Diagnostic(first.code, message, Span(path, 1, 1, 1, 2), f"fix the plan first ({plan_name})", "error",
+                      notes)
 
 
 def _sort(diagnostics: list[Diagnostic]) -> None:

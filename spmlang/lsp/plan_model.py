@@ -5,6 +5,7 @@ the checked plan, the test cases, the formatter) move, only these lines follow t
 own about plans: what is an error, what a word means and how a rate is written are spm's.
 
 Surface:
+- ``VERSION``: spmlang's version, which the server reports to the editor.
 - ``ast``: the syntax tree's node classes; ``Span``, ``Diagnostic``, ``PlanError``, ``InputError``.
 - ``parse(text, path)`` and ``check(tree)``: exactly what ``spm check`` runs (raise ``PlanError``).
 - ``recover_tree(text, path)``: a syntax tree of what parses in a file with syntax errors.
@@ -17,6 +18,7 @@ Surface:
 
 from __future__ import annotations
 
+from spmlang import __version__ as VERSION  # noqa: N812
 from spmlang.check import check_plan
 from spmlang.check.checker import BASIS_WORDS, FREQUENCY_WORDS, MEASURE_WORDS, TYPE_ALIASES
 from spmlang.check.components import CAP_SCOPES, ROLE_WORDS
@@ -55,7 +57,7 @@ WORDS: dict[str, tuple[str, ...]] = {
     "tier mode": ("marginal", "retroactive"),  # checked in spmlang.check.components, not named there
     "basis": ("attainment", "credit", "row"),
     "extend": ("below", "above"),
-    "role": tuple(dict.fromkeys(ROLE_WORDS)),
+    "role": tuple(dict.fromkeys(ROLE_WORDS.values())),
     "cap per": ("row", "period", "year"),
     "table per": ("period", "year"),
     "rounding": ("cumulative",),

@@ -38,9 +38,7 @@ _MAX_FILE_BYTES = 4 * pm.MAX_PLAN_CHARS
 
 class SpmLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        from spmlang import __version__
-
-        super().__init__("spm", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("spm", pm.VERSION, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.analyses = Analyses(self.text_of)
         self.open_uris: dict[str, str] = {}  # path -> the uri the editor opened it by
 
