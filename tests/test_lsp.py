@@ -154,9 +154,14 @@ def test_a_test_file_is_checked_against_the_plan_as_it_is_being_edited(client, t
 
 def test_a_test_file_without_its_plan(client, tmp_path):
     path = tmp_path / "lonely.test.spm"
-    [error] = client.open(uri(path), 'test "t" {\n  expect payout ana == $1\n}\n')
+    text = 'test "t" {\n  expect payout ana == $1\n}\n'
+    [error] = client.open(uri(path), text)
     assert error["code"] == "E421"
     assert error["message"].startswith("no plan lonely.spm beside this test file")
+    shutil.copy(AE, tmp_path / "lonely.spm")  # the plan comes: the test is read against it
+    [error] = client.change(uri(path), text, 2)
+    assert error["code"] == "E422"
+    assert error["message"].startswith("test 't' gives no transactions\nhint: add: transactions")
 
 
 # ---------------------------------------------------------------------- hover

@@ -54,7 +54,7 @@ class Analyses:
         if text is None:
             return None
         cached = self._cache.get(path)
-        if cached is not None and cached.text == text and (cached.plan is None or self._plan_unchanged(cached)):
+        if cached is not None and cached.text == text and self._plan_unchanged(cached):
             return cached
         analysis = self._test_file(path, text) if path.endswith(pm.TEST_SUFFIX) else analyse_plan(path, text)
         self._cache[path] = analysis
@@ -64,8 +64,12 @@ class Analyses:
         self._cache.pop(path, None)
 
     def _plan_unchanged(self, analysis: Analysis) -> bool:
+        """Whether a test file's plan is as it was when the test file was read (it may have come or gone)."""
+        if not analysis.is_test_file:
+            return True
         plan = analysis.plan
-        return plan is not None and self.text_of(plan.path) == plan.text
+        now = self.text_of(plan_beside(analysis.path))
+        return now is None if plan is None else now == plan.text
 
     def _test_file(self, path: str, text: str) -> Analysis:
         tree, diagnostics = _parse(path, text)
