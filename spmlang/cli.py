@@ -639,6 +639,19 @@ def compile_plan(
             )
 
 
+@app.command(name="lsp")
+def lsp_command() -> None:
+    """Run the language server for editors over stdin and stdout (needs: pip install 'spmlang[lsp]'; see
+    docs/editors.md)."""
+    from spmlang import lsp
+
+    with handled():
+        why = lsp.missing()
+        if why is not None:
+            raise UsageError(why)
+        lsp.serve()
+
+
 # ---------------------------------------------------------------------- verify
 
 

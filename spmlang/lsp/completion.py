@@ -1,0 +1,256 @@
+"""What may be typed at the cursor: the keywords the grammar accepts there, and the names that fit.
+
+Keywords come from the parser itself: the text of the block the cursor is in, up to the cursor, is fed to
+spm's LALR parser, which says which words it accepts next (`per`, `once` after `pay $100`). Names come from the
+declarations, by what the statement needs: a declared column after `key`, a column type after
+`column NAME`, the table's columns after `products[product].`, components after `cap ... for`, and in an
+expression the columns, the values spm provides there (`credit`, `attainment` ...), lookup tables and
+functions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spmlang.lsp import plan_model as pm
+from spmlang.lsp.analysis import Analysis, analysable
+from spmlang.lsp.plan_model import ast
+from spmlang.lsp.symbols import PERIOD_END_BUILTINS, ROW_BUILTINS
+from spmlang.lsp.text import code_part, lines_of
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    kind: str  # keyword, column, table, component, filter, function, builtin, value
+    detail: str = ""
+
+
+# Statement words of each block, for when the parser cannot say (the block has an error before the cursor).
+STARTERS = {
+    "": ("plan", "transactions", "quotas", "targets", "roster", "table", "component", "spif", "bonus", "cap", "test"),
+    "plan": ("version", "currency", "year", "payout", "measure", "attainment"),
+    "transactions": ("file", "column", "key", "date", "payee", "credit", "where", "rollup", "on"),
+    "table": ("file", "column", "key", "value", "default", "rows"),
+    "quotas": ("file", "column", "per", "payee", "period", "amount", "rows"),
+    "targets": ("file", "column", "per", "payee", "period", "amount", "rows"),
+    "roster": ("file", "column", "payee", "manager", "rows"),
+    "component": ("on", "where", "rate", "pay", "tiers", "accelerator", "curve", "multiplier", "cap", "gate"),
+    "curve": ("extend",),
+    "test": ("transactions", "quotas", "targets", "roster", "table", "expect", "strict"),
+    "test transactions": ("columns", "rows"),
+}
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[$€£]?[0-9][0-9,._]*[%x]?|[A-Za-z_][A-Za-z0-9_]*|\.\.|->|[^\sA-Za-z0-9_]')
+_PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_EXPRESSION_WORDS = ("credit", "where", "share", "rate", "pay", "multiplier", "gate", "when")
+
+
+def complete(analysis: Analysis, line: int, column: int) -> list[Item]:
+    lines = lines_of(analysable(analysis.text))
+    if not 1 <= line <= len(lines):
+        return []
+    before_cursor = lines[line - 1][: column - 1]
+    code = code_part(before_cursor)
+    if len(code) < len(before_cursor) or code.count('"') % 2:
+        return []  # in a comment or a text
+    partial = _PARTIAL.search(code)
+    before = code[: partial.start()] if partial else code
+    home = analysis.declarations
+    lookup = _looked_up_table(before)
+    if lookup is not None:
+        return [
+            Item(name, "column", _column_type(home, ("table column", lookup, name)))
+            for name in home.index.names("table column", lookup)
+        ]
+    blocks, block_start = _enclosing_blocks(lines, line, before)
+    words = [t for t in _TOKEN.findall(_statement(before))]
+    accepted = _accepted(lines, block_start, line, before)
+    items: list[Item] = []
+    if accepted is not None:
+        keywords, name_accepted = accepted
+    else:
+        statement_start = not words
+        keywords = set(STARTERS.get(_block_word(blocks), ())) if statement_start else set()
+        name_accepted = not statement_start
+    items += [Item(word, "keyword") for word in sorted(keywords)]
+    if name_accepted:
+        items += _names(home, analysis, blocks, words)
+    return items
+
+
+def _statement(before: str) -> str:
+    """The statement being written: the line after its last `{`, `}` or `;`."""
+    cut = max(before.rfind("{"), before.rfind("}"), before.rfind(";"))
+    return before[cut + 1 :]
+
+
+def _looked_up_table(before: str) -> str | None:
+    """`products[product].` before the cursor: the table looked up (brackets may nest)."""
+    text = before.rstrip()
+    if not text.endswith("."):
+        return None
+    index = len(text) - 2
+    while index >= 0 and text[index] == " ":
+        index -= 1
+    if index < 0 or text[index] != "]":
+        return None
+    depth = 0
+    while index >= 0:
+        if text[index] == "]":
+            depth += 1
+        elif text[index] == "[":
+            depth -= 1
+            if depth == 0:
+                break
+        index -= 1
+    match = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[: max(index, 0)])
+    return match.group(1) if match and index >= 0 else None
+
+
+def _enclosing_blocks(lines: list[str], line: int, before: str) -> tuple[list[list[str]], int]:
+    """The headers (as words) of the blocks around the cursor, outermost first, and the line (1-based) where
+    the outermost one starts (the cursor's line if it is in none)."""
+    stack: list[tuple[list[str], int]] = []
+    texts = [code_part(text) for text in lines[: line - 1]] + [before]
+    for number, text in enumerate(texts, 1):
+        start = 0
+        for index, char in enumerate(text):
+            if char == "{":
+                header = text[start:index]
+                stack.append((_TOKEN.findall(header), number))
+                start = index + 1
+            elif char == "}":
+                if stack:
+                    stack.pop()
+                start = index + 1
+            elif char == ";":
+                start = index + 1
+    return [words for words, _ in stack], (stack[0][1] if stack else line)
+
+
+def _block_word(blocks: list[list[str]]) -> str:
+    if not blocks:
+        return ""
+    inner = blocks[-1][0] if blocks[-1] else ""
+    outer = blocks[0][0] if blocks[0] else ""
+    if outer == "test" and len(blocks) > 1 and inner == "transactions":
+        return "test transactions"
+    if inner in ("spif", "bonus"):
+        return "component"
+    return inner
+
+
+def _accepted(lines: list[str], block_start: int, line: int, before: str):
+    """The parser's word on what may come next, reading only the top-level block the cursor is in (an error
+    in another block does not matter here)."""
+    prefix = "\n".join(lines[block_start - 1 : line - 1] + [before])
+    return pm.accepted_words(prefix)
+
+
+def _column_type(home: Analysis, key) -> str:
+    stmt = home.index.declarations.get(key)
+    return stmt.type.text if isinstance(stmt, ast.ColumnStmt) else ""
+
+
+def _names(home: Analysis, analysis: Analysis, blocks: list[list[str]], words: list[str]) -> list[Item]:
+    block = _block_word(blocks)
+    first = words[0] if words else ""
+    last = words[-1] if words else ""
+    index = home.index
+
+    def values(kind: str, detail: str = "") -> list[Item]:
+        return [Item(word, "value", detail or kind) for word in pm.WORDS[kind]]
+
+    def columns() -> list[Item]:
+        return [Item(name, "column", _column_type(home, ("column", "", name))) for name in index.names("column")]
+
+    def components() -> list[Item]:
+        return [Item(name, "component", "component") for name in index.names("component")]
+
+    if block == "plan":
+        if words == ["payout"]:
+            return values("payout")
+        if words == ["measure"]:
+            return values("measure")
+        if words == ["attainment", "against"]:
+            return values("attainment basis")
+        return []
+    if first == "column" and len(words) == 2:
+        return values("column type")
+    if block == "transactions":
+        if words in (["key"], ["date"], ["payee"]):
+            return columns()
+        if words == ["on"]:
+            return values("policy subject")
+        if first == "on" and len(words) == 2:
+            return values("policy action")
+        if words == ["rollup", "to"]:
+            return [Item("manager", "value", "rollup")]
+        if words == ["rollup", "to", "manager", "from"]:
+            return [Item("roster", "table", "roster")]
+    if block in ("quotas", "targets", "roster", "table") and blocks and blocks[0] and blocks[0][0] != "test":
+        table = blocks[-1][1] if block == "table" and len(blocks[-1]) > 1 else block
+        if len(words) == 1 and first in ("key", "payee", "period", "amount", "manager", "value"):
+            return [
+                Item(name, "column", _column_type(home, ("table column", table, name)))
+                for name in index.names("table column", table)
+            ]
+        if words == ["per"]:
+            return values("table per")
+        return []
+    if blocks and blocks[0] and blocks[0][0] == "test":
+        return _test_names(home, blocks, words, columns, components)
+    if first == "cap":
+        if last == "per":
+            return values("cap per")
+        if "for" in words:
+            return components() + [Item("direct", "value", "direct credit"), Item("rollup", "value", "rollup credit")]
+        return _expression_names(home, ROW_BUILTINS if block == "component" else (), columns)
+    if block == "component" or block in ("tiers", "accelerator", "curve"):
+        if words == ["on"]:
+            return values("role")
+        if words == ["tiers"]:
+            return values("tier mode")
+        if first in ("tiers", "accelerator", "curve") and last == "on":
+            return values("basis")
+        if words == ["extend"]:
+            return values("extend")
+        if first == "gate" or first == "pay" and "once" in words:
+            return [Item(name, "builtin", "at each period end") for name in PERIOD_END_BUILTINS]
+        return _expression_names(home, ROW_BUILTINS, columns)
+    if block == "transactions" and (first in _EXPRESSION_WORDS or not words):
+        return _expression_names(home, (), columns)
+    return []
+
+
+def _expression_names(home: Analysis, builtins: tuple[str, ...], columns) -> list[Item]:
+    items = columns()
+    items += [
+        Item(name, "builtin", "provided by spm") for name in builtins if name not in {item.label for item in items}
+    ]
+    for name in home.index.names("table"):
+        block = home.index.declarations.get(("table", "", name))
+        if isinstance(block, ast.TableBlock) and block.kind.text in ("table", "roster"):
+            items.append(Item(name, "table", "lookup table: NAME[key]"))
+    items += [Item(name, "function", pm.FUNCTION_ARGUMENTS[name]) for name in pm.WORDS["function"]]
+    return items
+
+
+def _test_names(home: Analysis, blocks, words: list[str], columns, components) -> list[Item]:
+    first = words[0] if words else ""
+    last = words[-1] if words else ""
+    inner = blocks[-1]
+    if words == ["columns"] or first == "columns":
+        if inner and inner[0] == "transactions":
+            return columns()
+        table = inner[1] if inner and inner[0] == "table" and len(inner) > 1 else (inner[0] if inner else "")
+        return [Item(name, "column", "") for name in home.index.names("table column", table)]
+    if first == "expect":
+        if last == "for":
+            return components()
+        if len(words) == 3 and words[1] == "reject":
+            return [Item(word, "value", "reason") for word in pm.WORDS["policy subject"]]
+        if len(words) == 3 and words[1] == "excluded":
+            return [Item(name, "filter", "filter") for name in home.index.names("filter")]
+    return []

@@ -1,0 +1,376 @@
+"""What a hover says (Markdown): a column's type, format and where its values come from; a table's columns
+and first rows; a component's rule in one sentence with its tier table or curve, its modifiers and the clause
+its ledger lines cite; a keyword's line of the manual.
+
+Components are described from the checked plan, so that a hover says what the engine will pay (tiers as the
+checker read them, rates written as the ledger writes them); while the plan has errors, from what is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spmlang.lsp import plan_model as pm
+from spmlang.lsp.analysis import Analysis
+from spmlang.lsp.keywords import BUILTINS, FUNCTIONS_LINE, INNER_WORDS, KEYWORDS, ON_CREDIT, TEST_KEYWORDS
+from spmlang.lsp.plan_model import Span, ast
+from spmlang.lsp.symbols import Occurrence, table_key
+from spmlang.lsp.text import source_text, statement_words, word_at
+
+ROWS_SHOWN = 5
+
+_DATA_OPTION = {"quotas": "--quotas PATH", "targets": "--targets PATH", "roster": "--roster PATH"}
+_TABLE_KIND = {
+    "quotas": "quotas: payee × period → quota",
+    "targets": "targets: the target incentive per payee",
+    "roster": "roster: payee → manager, for rollups",
+}
+_BASIS = {"attainment": "attainment", "credit": "credit to date", "row": "each row's own credit"}
+
+
+def hover(analysis: Analysis, line: int, column: int) -> str | None:
+    occurrence = analysis.index.at(line, column)
+    if occurrence is not None:
+        text = _symbol(analysis, occurrence)
+        if text:
+            return text
+    word = word_at(analysis.text, line, column)
+    if word is None:
+        return None
+    statement = statement_words(analysis.text, line)
+    first = statement[0] if statement else word
+    if word == "on" and first == "on" and statement[-1:] == ["credit"]:
+        return f"**on … credit**\n\n{ON_CREDIT}\n\n*docs/language.md*"
+    if word == "target" and "of" in statement:
+        word = "of"
+    if word in INNER_WORDS and first != word:
+        if first in KEYWORDS and first != "expect":
+            return f"**{first} … {word}**\n\n{KEYWORDS[first]}\n\n*docs/language.md*"
+        if first in TEST_KEYWORDS:
+            return f"**{first} … {word}**\n\n{TEST_KEYWORDS[first]}\n\n*docs/review.md*"
+    if analysis.is_test_file or word not in KEYWORDS:
+        if word in TEST_KEYWORDS:
+            return f"**{word}**\n\n{TEST_KEYWORDS[word]}\n\n*docs/review.md*"
+    if word in KEYWORDS:
+        return f"**{word}**\n\n{KEYWORDS[word]}\n\n*docs/language.md*"
+    return None
+
+
+def _symbol(analysis: Analysis, occurrence: Occurrence) -> str | None:
+    kind, owner, name = occurrence.key
+    home = analysis.declarations
+    declaration = home.index.declarations.get(occurrence.key)
+    if kind == "builtin":
+        return f"**{name}** · provided by spm\n\n{BUILTINS.get(name, '')}\n\n*docs/language.md*"
+    if kind == "function":
+        arguments = pm.FUNCTION_ARGUMENTS.get(name)
+        if arguments is None:
+            return None
+        return f"**{name}(…)** · function: {arguments}\n\n{FUNCTIONS_LINE}"
+    if declaration is None:
+        return None
+    if kind == "column":
+        return _column(home, declaration, occurrence)
+    if kind == "table column":
+        return _table_column(home, owner, declaration)
+    if kind == "table":
+        return _table(home, declaration)
+    if kind == "component":
+        return _component(home, declaration)
+    if kind in ("filter", "component filter"):
+        return _filter(home, declaration, owner if kind == "component filter" else None)
+    return None
+
+
+def _where(span: Span) -> str:
+    return f"{Path(span.path).name}:{span.line}"
+
+
+# ---------------------------------------------------------------------- columns
+
+
+def _column(home: Analysis, stmt: ast.ColumnStmt, occurrence: Occurrence) -> str:
+    name = stmt.name.text
+    lines = [f"**{name}** · {stmt.type.text} column of the transactions"]
+    if stmt.format is not None:
+        lines[0] += f", read as {stmt.format.text}"
+    block = _transactions(home)
+    source = "the transactions: `--deals PATH` on the command line"
+    file = next((s for s in block.statements if isinstance(s, ast.FileStmt)), None) if block else None
+    if file is not None:
+        source += f", or the file the plan names: `file {file.path.text}`"
+    lines.append(f"From {source}; in a test, its `transactions` rows.")
+    roles = _column_roles(block, name) if block else []
+    if roles:
+        lines.append("It is " + ", ".join(roles) + ".")
+    uses = sorted(
+        {o.where for o in home.index.references(occurrence.key) if not o.definition} - {"the transactions block"}
+    )
+    if uses:
+        lines.append("Read by " + ", ".join(uses) + ".")
+    lines.append(f"Declared at `{_where(stmt.span)}`.")
+    return "\n\n".join(lines)
+
+
+def _column_roles(block: ast.TransactionsBlock, name: str) -> list[str]:
+    roles = []
+    for stmt in block.statements:
+        if isinstance(stmt, ast.KeyStmt) and stmt.column.text == name:
+            roles.append("the key (each transaction's unique id)")
+        elif isinstance(stmt, ast.DateStmt) and stmt.column.text == name:
+            roles.append("the date that puts each transaction in a period")
+        elif isinstance(stmt, ast.PayeeStmt) and stmt.column.text == name:
+            roles.append("the payee (who is credited)")
+    return roles
+
+
+def _transactions(home: Analysis) -> ast.TransactionsBlock | None:
+    if home.tree is None:
+        return None
+    return next((i for i in home.tree.items if isinstance(i, ast.TransactionsBlock)), None)
+
+
+def _table_column(home: Analysis, table: str, stmt) -> str:
+    name = stmt.name.text if isinstance(stmt, ast.ColumnStmt) else stmt.column.text
+    if isinstance(stmt, ast.ColumnStmt):
+        head = f"**{name}** · {stmt.type.text} column of {_table_name(table)}"
+    else:
+        role = stmt.role if isinstance(stmt, ast.RoleStmt) else "key"
+        head = f"**{name}** · the column of {_table_name(table)} that holds the {role}"
+    return f"{head}\n\nDeclared at `{_where(stmt.span)}`."
+
+
+def _table_name(key: str) -> str:
+    return f"the {key} table" if key in _DATA_OPTION else f"table {key}"
+
+
+# ---------------------------------------------------------------------- tables
+
+
+def _table(home: Analysis, block: ast.TableBlock) -> str:
+    key = table_key(block)
+    statements = block.statements
+    kind = block.kind.text
+    head = f"**{key}** · lookup table" if kind == "table" else f"**{key}** · {_TABLE_KIND[kind]}"
+    lines = [head]
+    facts = []
+    for stmt in statements:
+        if isinstance(stmt, ast.KeyStmt):
+            facts.append(f"looked up by `{stmt.column.text}`")
+        elif isinstance(stmt, ast.RoleStmt):
+            facts.append(f"{'returns' if stmt.role == 'value' else stmt.role} `{stmt.column.text}`")
+        elif isinstance(stmt, ast.PerStmt):
+            facts.append(f"per {stmt.unit.text}")
+        elif isinstance(stmt, ast.DefaultStmt):
+            facts.append(f"default {pm.literal_text(stmt.value)} for a key not in it")
+    spec = home.checked.tables.get(key) if home.checked is not None else None
+    if (
+        kind == "table"
+        and spec is not None
+        and spec.value
+        and not any(isinstance(stmt, ast.RoleStmt) and stmt.role == "value" for stmt in statements)
+    ):
+        facts.append(f"`{key}[…]` gives its `{spec.value}`")
+    if facts:
+        lines.append("; ".join(facts) + ".")
+    columns = [s for s in statements if isinstance(s, ast.ColumnStmt)]
+    rows = next((s for s in statements if isinstance(s, ast.RowsBlock)), None)
+    file = next((s for s in statements if isinstance(s, ast.FileStmt)), None)
+    if rows is not None:
+        lines.append(f"{len(rows.rows)} row{'s' if len(rows.rows) != 1 else ''} written in the plan:")
+        names = [c.name.text for c in columns] or _role_columns(statements)
+        width = max([len(names)] + [len(r) for r in rows.rows[:ROWS_SHOWN]])
+        names += [""] * (width - len(names))
+        table = ["| " + " | ".join(names) + " |", "|" + "---|" * width]
+        for row in rows.rows[:ROWS_SHOWN]:
+            cells = [_cell(pm.literal_text(v)) for v in row] + [""] * (width - len(row))
+            table.append("| " + " | ".join(cells) + " |")
+        if len(rows.rows) > ROWS_SHOWN:
+            table.append("| … |" + " |" * (width - 1))
+        lines.append("\n".join(table))
+    else:
+        option = _DATA_OPTION.get(kind, f"--table {key}=PATH")
+        if file is not None:
+            lines.append(
+                f"Its rows come from `file {file.path.text}` (in the plan's folder), or `{option}` on the command line."
+            )
+        else:
+            lines.append(f"Its rows come from the command line: `{option}`.")
+        if columns:
+            lines.append(
+                "\n".join(
+                    ["| column | type |", "|---|---|"]
+                    + [
+                        f"| {c.name.text} | {c.type.text}" + (f" {_cell(c.format.text)}" if c.format else "") + " |"
+                        for c in columns
+                    ]
+                )
+            )
+    lines.append(f"Declared at `{_where(block.span)}`.")
+    return "\n\n".join(lines)
+
+
+def _role_columns(statements) -> list[str]:
+    return [s.column.text for s in statements if isinstance(s, ast.RoleStmt)]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+# ---------------------------------------------------------------------- filters
+
+
+def _filter(home: Analysis, stmt: ast.WhereStmt, component: str | None) -> str:
+    condition = pm.expression_text(stmt.expr)
+    if component is None:
+        what = "A filter of the transactions: a row for which it is not true is excluded, and counted under this name."
+    else:
+        what = f"Which credit rows {component} pays (the others still move the measure)."
+    return f"**{stmt.name.text}** · `where {stmt.name.text}: {condition}`\n\n{what}\n\nAt `{_where(stmt.span)}`."
+
+
+# ---------------------------------------------------------------------- components
+
+
+def _component(home: Analysis, block: ast.ComponentBlock) -> str:
+    checked = home.checked
+    spec = None
+    if checked is not None:
+        spec = next((c for c in checked.components if c.name == block.name.text), None)
+    if spec is None:
+        written = source_text(home.text, block.span, max_lines=14)
+        return (
+            f"**{block.kind.text} {block.name.text}**\n\n```spm\n{written}\n```\n\n"
+            "*The plan has errors: its rule is described here once it checks.*"
+        )
+    return describe_component(spec, checked)
+
+
+def describe_component(spec: pm.ComponentSpec, checked: pm.CheckedPlan) -> str:
+    kind = {"earning": "earning", "spif": "SPIF", "bonus": "bonus"}[spec.line_kind]
+    credit = (
+        "each payee's own credit"
+        if spec.role == "direct"
+        else "the rollup credit of the people under each payee (a manager's override)"
+    )
+    lines = [f"**{spec.kind} {spec.name}** · pays {kind} lines on {credit}", rule_sentence(spec.rule, checked)]
+    table = rule_table(spec.rule)
+    if table:
+        lines.append(table)
+    modifiers = []
+    for row_filter in spec.filters:
+        condition = _span_text(checked, row_filter.expr.span)
+        named = f" ({row_filter.name})" if row_filter.name != condition else ""
+        modifiers.append(f"only rows where `{condition}`{named}")
+    modifiers += [f"`{m.text}`" for m in spec.multipliers]
+    modifiers += [f"`{cap.text}`" for cap in spec.caps]
+    if spec.gate_text:
+        modifiers.append(f"`gate {spec.gate_text}`: pays nothing for a period unless it holds at the period's end")
+    if modifiers:
+        lines.append("\n".join(f"- {m}" for m in modifiers))
+    clause = rule_span(spec)
+    lines.append(f"Its ledger lines cite the clause `{_where(clause)}`.")
+    return "\n\n".join(lines)
+
+
+def _span_text(checked: pm.CheckedPlan, span: Span) -> str:
+    return source_text(checked.source, span, max_lines=1)
+
+
+def rule_span(spec: pm.ComponentSpec) -> Span:
+    """The clause a component's earning lines cite: its rule's statement (or tier table, or curve)."""
+    rule = spec.rule
+    for attr in ("span", "table", "curve"):
+        value = getattr(rule, attr, None)
+        if isinstance(value, Span):
+            return value
+        if value is not None and hasattr(value, "span"):
+            return value.span
+    return spec.span
+
+
+def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
+    counted = checked.transactions.credit_type.value != "money"
+    if isinstance(rule, pm.RateRule) and rule.accelerator is None:
+        per = " per unit of credit" if counted else ""
+        return f"Each credit row pays its credit × {rule.rate_text}{per}."
+    if isinstance(rule, pm.RateRule):
+        basis = _BASIS[rule.accelerator.basis]
+        return (
+            f"Each slice of credit pays {rule.rate_text} times the multiplier of the {basis} tier it falls "
+            "in (an accelerator: marginal tiers)."
+        )
+    if isinstance(rule, pm.TierRule):
+        table = rule.table
+        if table.basis == "row":
+            how = (
+                "each slice of it at its own tier's rate"
+                if table.mode == "marginal"
+                else "all of it at the rate of the tier it reaches"
+            )
+            return f"Each row is paid on its own credit, {how} ({table.mode} tiers)."
+        if table.mode == "marginal":
+            return f"Each slice of {_BASIS[table.basis]} is paid at its own tier's rate (marginal tiers)."
+        return (
+            f"All the credit is paid at the rate of the {_BASIS[table.basis]} tier reached (retroactive "
+            "tiers): the row that lifts a payee into a higher tier carries the uplift on earlier credit."
+        )
+    if isinstance(rule, pm.CurveRule):
+        curve = rule.curve
+        below = (
+            "the first slope extended below the first point" if curve.extend_below else "nothing below the first point"
+        )
+        above = (
+            "the last slope extended above the last point"
+            if curve.extend_above
+            else "flat above the last point (the lines past it show the amount cut)"
+        )
+        on = "each row's own credit" if curve.basis == "row" else _BASIS[curve.basis]
+        return f"Pays along a curve on {on}, linear between its points; {below}, {above}."
+    if isinstance(rule, pm.PayPerRowRule):
+        return f"Each row it pays earns {rule.amount_text} (per {rule.unit})."
+    if isinstance(rule, pm.PayOnceRule):
+        amount = (
+            f"{pm.format_percent(rule.amount)} of the annual target incentive"
+            if rule.of_target
+            else pm.format_money(rule.amount)
+        )
+        by = f", ending by {rule.by.isoformat()}" if rule.by else ""
+        return f"Pays {amount} once per payee, at the end of the first period where {rule.condition_text}{by}."
+    return ""
+
+
+def rule_table(rule) -> str | None:
+    if isinstance(rule, pm.RateRule) and rule.accelerator is not None:
+        table = rule.accelerator
+        base = rule.rate.value if isinstance(rule.rate, pm.Const) else None
+        head = f"| {table.basis} | multiplier |" + (" rate |" if base is not None else "")
+        rows = [head, "|---|---|" + ("---|" if base is not None else "")]
+        for tier in table.tiers:
+            cells = [tier.label, f"{tier.rate.normalize():f}x"]
+            if base is not None:
+                cells.append(pm.format_percent(base * tier.rate))
+            rows.append("| " + " | ".join(cells) + " |")
+        return "\n".join(rows)
+    if isinstance(rule, pm.TierRule):
+        table = rule.table
+        rows = [f"| {_BASIS[table.basis]} | rate |", "|---|---|"]
+        for tier in table.tiers:
+            if table.rate_kind == "money":
+                value = f"{pm.format_money(tier.rate)} per unit"
+            elif table.rate_kind == "multiplier":
+                value = f"{tier.rate.normalize():f}x"
+            else:
+                value = pm.format_percent(tier.rate)
+            rows.append(f"| {tier.label} | {value} |")
+        return "\n".join(rows)
+    if isinstance(rule, pm.CurveRule):
+        curve = rule.curve
+        rows = [f"| {_BASIS[curve.basis]} | pays |", "|---|---|"]
+        for x, y in zip(curve.xs, curve.ys):
+            shown_x = pm.format_percent(x) if curve.basis == "attainment" else pm.format_money(x)
+            shown_y = f"{pm.format_percent(y)} of target" if curve.of_target else pm.format_money(y)
+            rows.append(f"| {shown_x} | {shown_y} |")
+        return "\n".join(rows)
+    return None
