@@ -22,6 +22,8 @@ from spmlang.engine import run as calculator
 from spmlang.engine.kernels.money import LIMIT
 
 PAYEES = ["ann", "bo", "cy"]
+MANAGERS = ["mia", "zoe"]
+ROSTER = {"ann": "mia", "bo": "mia", "mia": "zoe", "cy": "zoe"}  # zoe is above mia's team, and cy
 KINDS = ["new", "renewal", "void"]
 
 
@@ -61,7 +63,7 @@ def money(value: int, scale: int = 1) -> str:
 
 
 @st.composite
-def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
+def component(draw, index: int, scale: int = 1, rollup: bool = False) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger."""
     uses_target = False
     kind = "component"
@@ -142,6 +144,8 @@ def component(draw, index: int, scale: int = 1) -> tuple[str, bool]:
                 body.append(f"  cap {money(draw(st.integers(1, 60)) * 500, scale)} per {scope}")
     if draw(st.integers(0, 3)) == 0:
         body.append(f"  gate attainment >= {draw(st.integers(5, 120))}%")
+    if rollup and draw(st.integers(0, 2)) == 0:  # a manager's override on their team's credit
+        body.insert(0, "  on rollup credit")
     return f"{kind} c{index} {{\n" + "\n".join(body) + "\n}\n", uses_target
 
 
@@ -156,10 +160,14 @@ def plans(draw, scale: int = 1) -> str:
         )
     )
     credit = draw(st.sampled_from(["amount", "amount * 1.5"]))
+    split, rollup = draw(st.integers(0, 2)) == 0, draw(st.integers(0, 2)) == 0
+    payees = "  payee rep share share1\n  payee rep2 share share2\n" if split else "  payee rep\n"
     text = (
         f'plan "R" {{\n  year starts 2027-01-01\n  payout {payout}\n  measure {measure}\n{basis}}}\n'
         "transactions {\n  column id text\n  column rep text\n  column day date\n  column amount money\n"
-        f"  column kind text\n  key id\n  date day\n  payee rep\n  credit {credit}\n"
+        + ("  column rep2 text\n  column share1 number\n  column share2 number\n" if split else "")
+        + f"  column kind text\n  key id\n  date day\n{payees}  credit {credit}\n"
+        + ("  rollup to manager\n" if rollup else "")
     )
     if draw(st.booleans()):
         text += '  where not_void: kind != "void"\n'
@@ -176,10 +184,10 @@ def plans(draw, scale: int = 1) -> str:
     )
     count = draw(st.integers(1, 3))
     for index in range(count):
-        part, _ = draw(component(index, scale))
+        part, _ = draw(component(index, scale, rollup))
         text += part
     for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
-        covers = draw(st.sampled_from(["", "direct credit", "components"]))
+        covers = draw(st.sampled_from(["", "direct credit", "components"] + (["rollup credit"] if rollup else [])))
         if covers == "components":
             names = draw(st.lists(st.sampled_from([f"c{i}" for i in range(count)]), min_size=1, unique=True))
             covers = ", ".join(names)
@@ -204,17 +212,27 @@ def data(draw, periods: int, scale: int = 1):
         )
         negative = draw(st.integers(0, 9)) == 0
         cents = draw(st.integers(1, 500_000) if negative else st.integers(0, 20_000_000))
+        # A split: mostly 60/40 or whole, now and then over 100%, a payee without a share, a share without one.
+        share1, rep2, share2 = draw(st.sampled_from([
+            (Decimal("0.6"), "other", Decimal("0.4")), (Decimal("0.75"), "other", Decimal("0.25")),
+            (Decimal(1), None, None), (Decimal(1), None, Decimal(0)), (Decimal("0.5"), "same", Decimal("0.5")),
+            (Decimal("0.7"), "other", Decimal("0.5")), (Decimal("0.5"), "other", None), (Decimal(1), None, Decimal("0.2")),
+        ]))
+        rep = draw(st.sampled_from(PAYEES))
         rows.append(
             {
                 "id": f"T{draw(st.integers(0, 40)) if draw(st.integers(0, 14)) == 0 else i}",
-                "rep": draw(st.sampled_from(PAYEES)),
+                "rep": rep,
                 "day": day,
                 "amount": Decimal(-cents if negative else cents) * scale / 100,
                 "kind": draw(st.sampled_from(KINDS[:2] * 4 + KINDS[2:])),
+                "rep2": {"other": draw(st.sampled_from([p for p in PAYEES if p != rep])), "same": rep}.get(rep2),
+                "share1": share1,
+                "share2": share2,
             }
         )
     quotas, targets = {}, {}
-    for payee in PAYEES:
+    for payee in PAYEES + MANAGERS:
         if draw(st.integers(0, 9)) == 0:
             continue  # no quota at all
         for p in range(periods):
@@ -234,6 +252,9 @@ def as_tables(rows, quotas, targets, labels):
             "day": pa.array([r["day"] for r in rows], pa.date32()),
             "amount": pa.array([r["amount"] for r in rows], pa.decimal128(24, 2)),
             "kind": pa.array([r["kind"] for r in rows], pa.string()),
+            "rep2": pa.array([r.get("rep2") for r in rows], pa.string()),
+            "share1": pa.array([r.get("share1") for r in rows], pa.decimal128(9, 4)),
+            "share2": pa.array([r.get("share2") for r in rows], pa.decimal128(9, 4)),
         }
     )
 
@@ -250,9 +271,13 @@ def as_tables(rows, quotas, targets, labels):
     return deals, amounts(quotas), amounts(targets)
 
 
+def roster_table() -> pa.Table:
+    return pa.table({"payee": list(ROSTER), "manager": list(ROSTER.values())})
+
+
 def engine_lines(result, labels) -> list[tuple]:
     return [
-        (r["payee"], labels.index(r["period"]), r["component"] or "", r["kind"], r["txn"], r["amount"])
+        (r["payee"], labels.index(r["period"]), r["component"] or "", r["kind"], r["role"], r["txn"], r["amount"])
         for r in result.ledger.to_pylist()
     ]
 
@@ -279,21 +304,22 @@ def test_engine_equals_the_reference_to_the_cent(drawn):
     # Paying payees in batches (some of a single payee) must not change a line: the reference has no batches.
     batch_rows = drawn.draw(st.sampled_from([1, 3, 10, None]), label="batch rows")
     with mock.patch.object(calculator, "BATCH_ROWS", batch_rows or calculator.BATCH_ROWS):
-        result = plan.run(deals, quotas=quota_table, targets=target_table)
+        result = plan.run(deals, quotas=quota_table, targets=target_table, roster=roster_table())
         result.ledger
 
-    reference = Reference(plan.checked, rows, quotas, targets)
-    expected = [(line.payee, line.period, line.component, line.kind, line.txn, line.amount) for line in reference.run()]
+    reference = Reference(plan.checked, rows, quotas, targets, ROSTER)
+    expected = [(line.payee, line.period, line.component, line.kind, line.role, line.txn, line.amount) for line in reference.run()]
     kinds = sorted({line[3] for line in expected})
     event(f"line kinds: {', '.join(kinds) or 'none'}")
     event(f"credited rows: {'none' if not result.accounting['credited'] else 'some'}")
+    event(f"split: {len(plan.checked.transactions.payees) > 1}; rollup lines: {any(x[4] == 'rollup' for x in expected)}")
     assert engine_status(result, len(rows)) == reference.status
     actual = engine_lines(result, labels)
     totals = {}
-    for payee, period, component, _, _, amount in expected:
+    for payee, period, component, _, _, _, amount in expected:
         totals[(payee, period, component)] = totals.get((payee, period, component), Decimal(0)) + amount
     engine_totals = {}
-    for payee, period, component, _, _, amount in actual:
+    for payee, period, component, _, _, _, amount in actual:
         engine_totals[(payee, period, component)] = engine_totals.get((payee, period, component), Decimal(0)) + amount
     assert {k: v for k, v in engine_totals.items() if v} == {k: v for k, v in totals.items() if v}
     assert actual == expected
@@ -312,10 +338,10 @@ def test_amounts_near_the_limit_are_exact_or_an_error(drawn):
     labels = plan.periods
     rows, quotas, targets = drawn.draw(data(len(labels), scale), label="data")
     deals, quota_table, target_table = as_tables(rows, quotas, targets, labels)
-    reference = Reference(plan.checked, rows, quotas, targets)
-    expected = [(line.payee, line.period, line.component, line.kind, line.txn, line.amount) for line in reference.run()]
+    reference = Reference(plan.checked, rows, quotas, targets, ROSTER)
+    expected = [(line.payee, line.period, line.component, line.kind, line.role, line.txn, line.amount) for line in reference.run()]
     try:
-        result = plan.run(deals, quotas=quota_table, targets=target_table)
+        result = plan.run(deals, quotas=quota_table, targets=target_table, roster=roster_table())
         actual = engine_lines(result, labels)
     except spmlang.AmountTooLarge as error:
         event("stopped: too large")
@@ -325,7 +351,7 @@ def test_amounts_near_the_limit_are_exact_or_an_error(drawn):
             [abs(r["amount"]) for r in rows]
             + [abs(v) for v in quotas.values()]
             + [abs(v) for v in targets.values()]
-            + [abs(line[5]) for line in expected]
+            + [abs(line[6]) for line in expected]
         )
         assert sum(sizes) > Decimal(LIMIT) / 10**6 / 100
         return

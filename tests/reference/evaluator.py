@@ -8,8 +8,11 @@ to 10^-6 of the currency at the same points as the engine; each component's
 earnings are rounded to cents cumulatively over the year, and caps, gates and
 plan caps act on those cents.
 
-It covers what the differential tests generate: one payee column, rates
-(fixed, or per row from the payee's annual quota and target), marginal and
+It covers what the differential tests generate: split credit (several payee
+columns with shares), rollups to every manager above a payee (a roster),
+components on direct or rollup credit, lookups (a row a component cannot read
+is not paid by it), rates (fixed, per row from a lookup, or from the payee's
+annual quota and target), marginal and
 retroactive tiers (attainment, credit, row credit), accelerators, curves
 (attainment, row credit), multipliers, pay per row, pay once, gates, caps at
 every scope in money or % of target, plan caps, year- or period-to-date
@@ -49,8 +52,10 @@ class Line:
     txn: str | None
     exact: Decimal
     amount: Decimal = ZERO  # cents, after cumulative rounding
-    order: tuple = field(default=())
+    order: tuple = field(default=())  # (period, phase, date, key, place among the stream's rows, ...)
     unpaid: bool = False  # a row the component could not evaluate (a lookup key not in its table)
+    role: str = "direct"  # of the credit the line is paid on: direct, or rollup (a manager's team's)
+    rid: int | None = None  # the credit row a row line is on
 
 
 # ---------------------------------------------------------------------- the calendar
@@ -105,7 +110,10 @@ def evaluate(node, row: dict, builtins: dict | None = None, tables: dict | None 
         if a is None or b is None:
             return None
         result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[node.op]()
-        return q6(result) if node.type is ir.Type.MONEY else result
+        if node.type is ir.Type.MONEY:
+            return q6(result)
+        # A rate computed by a division (target / quota) is held to 15 significant digits (docs/calculation.md).
+        return Decimal(f"{result:.15g}") if node.op == "/" else result
     if isinstance(node, ir.Negate):
         value = evaluate(node.operand, row, builtins, tables)
         return None if value is None else -value
@@ -182,10 +190,15 @@ def curve_value(curve, m: Decimal, quota: Decimal, target: Decimal, extend_above
 # ---------------------------------------------------------------------- the run
 
 
+ROLES = ("direct", "rollup")
+
+
 class Reference:
-    def __init__(self, plan: CheckedPlan, rows: list[dict], quotas: dict, targets: dict):
-        """rows: dicts of column values (Decimal money, date, str); quotas/targets: {(payee, period): Decimal}."""
+    def __init__(self, plan: CheckedPlan, rows: list[dict], quotas: dict, targets: dict, roster: dict | None = None):
+        """rows: dicts of column values (Decimal money, date, str); quotas/targets: {(payee, period): Decimal};
+        roster: {payee: manager}, for rollups."""
         self.plan = plan
+        self.roster = roster or {}
         self.rows = rows
         self.periods = plan.settings.periods
         self.quota_period = quotas
@@ -220,6 +233,9 @@ class Reference:
             if failed is not None:
                 self.status[index] = f"excluded:{failed}"
                 continue
+            if row.get(source.payees[0].column) in (None, ""):
+                self.status[index] = "rejected:missing_value"
+                continue
             p = period_of(plan, row[source.date])
             if p is None:
                 self.status[index] = "rejected:outside_year"
@@ -229,72 +245,97 @@ class Reference:
             if credit is None:
                 self.status[index] = "rejected:missing_value"
                 continue
-            credited.append(
-                {
-                    "index": index,
-                    "row": row,
-                    "key": key,
-                    "payee": row[source.payees[0].column],
-                    "date": row[source.date],
-                    "period": p,
-                    "credit": credit,
-                }
-            )
+            splits = self._splits(row)
+            if splits is None:
+                self.status[index] = "rejected:bad_split"
+                continue
+            for split, payee, share in splits:
+                credited.append({"index": index, "row": row, "key": key, "payee": payee, "role": "direct",
+                                 "split": split, "level": 0, "share": share, "from": None, "date": row[source.date],
+                                 "period": p, "credit": credit if share == 1 else q6(credit * share)})
+        if source.rollup and any(c.role == "rollup" for c in plan.components):
+            for c in [c for c in credited]:  # every manager above the payee gets a rollup row
+                manager, level = self.roster.get(c["payee"]), 1
+                while manager:
+                    credited.append({**c, "payee": manager, "role": "rollup", "level": level, "from": c["payee"]})
+                    manager, level = self.roster.get(manager), level + 1
         credited = self._check_basis(credited)
         for c in credited:
             self.status[c["index"]] = "credited"
-        by_payee: dict[str, list[dict]] = {}
-        for c in sorted(credited, key=lambda c: (c["payee"], c["date"], c["key"])):
-            by_payee.setdefault(c["payee"], []).append(c)
+        streams: dict[tuple[str, str], list[dict]] = {}
+        for rid, c in enumerate(credited):
+            c["rid"] = rid
+        # Within a payee and role: by date, key, then (one transaction, several rows) level and payee column.
+        for c in sorted(credited, key=lambda c: (c["payee"], c["role"], c["date"], c["key"], c["level"], c["split"])):
+            streams.setdefault((c["payee"], c["role"]), []).append(c)
         lines: list[Line] = []
-        for payee, payee_rows in by_payee.items():
-            measure = ZERO
-            for c in payee_rows:
-                if plan.settings.measure == "period_to_date" and (c is payee_rows[0] or c["period"] != previous):
-                    measure = ZERO
-                c["before"], measure = measure, measure + c["credit"]
-                c["after"], previous = measure, c["period"]
+        for payee in sorted({payee for payee, _ in streams}):
             payee_lines = []
-            for index, component in enumerate(plan.components):
-                payee_lines += self._component(payee, payee_rows, component, index)
+            for role in ("direct", "rollup"):
+                stream = streams.get((payee, role), [])
+                measure, previous = ZERO, None
+                for position, c in enumerate(stream):
+                    if plan.settings.measure == "period_to_date" and c["period"] != previous:
+                        measure = ZERO
+                    c["before"], measure = measure, measure + c["credit"]
+                    c["after"], previous, c["pos"] = measure, c["period"], position
+                for index, component in enumerate(plan.components):
+                    if component.role == role and stream:
+                        payee_lines += self._component(payee, stream, component, index)
             lines += self._plan_caps(payee, payee_lines)
-            for c in payee_rows:  # a credited row no component paid still gets a zero line
-                if not any(line.txn == c["key"] and line.kind != "gate" for line in payee_lines):
-                    lines.append(
-                        Line(
-                            payee,
-                            "",
-                            c["period"],
-                            "earning",
-                            c["key"],
-                            ZERO,
-                            order=(c["period"], 1, c["date"], c["key"], 9, 0),
-                        )
-                    )
+            paid = {line.rid for line in payee_lines if line.rid is not None}
+            for role in ("direct", "rollup"):
+                for c in streams.get((payee, role), []):  # a credited row no component paid still gets a zero line
+                    if c["rid"] not in paid:
+                        lines.append(Line(payee, "", c["period"], "earning", c["key"], ZERO, role=role, rid=c["rid"],
+                                          order=(c["period"], 1, c["date"], c["key"], c["pos"], 0)))
         return self._round(lines)
 
+    def _splits(self, row: dict) -> list[tuple[int, str, Decimal]] | None:
+        """(payee column, payee, share) of each payee column with a payee; None if the split is bad (a payee
+        without a share, a share without a payee, a negative share, shares over 100%)."""
+        payees = self.plan.transactions.payees
+        splits, total = [], ZERO
+        for split, spec in enumerate(payees):
+            payee = row.get(spec.column)
+            has = payee not in (None, "")
+            share = Decimal(1) if spec.share is None else evaluate(spec.share, row, tables=self.tables)
+            if spec.share is not None:
+                if has and share is None or not has and share not in (None, 0) or has and share < 0:
+                    return None
+            if has:
+                splits.append((split, payee, share))
+                total += share
+        if len(payees) > 1 and total > 1 + Decimal("1e-9"):
+            return None
+        return splits
+
     def _check_basis(self, credited: list[dict]) -> list[dict]:
+        """A credit row whose payee lacks the quota or target its role's components need rejects its
+        transaction, every row of it."""
         from spmlang.ir.plan import component_needs_targets, components_need_quota_basis, components_need_quotas
 
-        direct = [c for c in self.plan.components if c.role == "direct"]
-        kept = []
+        rejected = set()
         for c in credited:
+            components = [x for x in self.plan.components if x.role == c["role"]]
             # attainment needs the quota basis of the row's period; a row reading `quota`, the annual quota
             if (
-                components_need_quota_basis(direct)
+                components_need_quota_basis(components)
                 and self.quota(c["payee"], c["period"]) <= 0
-                or components_need_quotas(direct)
+                or components_need_quotas(components)
+                and not components_need_quota_basis(components)
                 and self._row_builtins(c)["quota"] <= 0
             ):
-                self.status[c["index"]] = "rejected:missing_quota"
+                rejected.add(c["index"])
             elif (
-                any(component_needs_targets(x) for x in direct)
-                or any(cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps)
+                any(component_needs_targets(x) for x in components)
+                or c["role"] == "direct"
+                and any(cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps)
             ) and not any((c["payee"], p) in self.target_period for p in range(self.periods)):
-                self.status[c["index"]] = "rejected:missing_quota"
-            else:
-                kept.append(c)
-        return kept
+                rejected.add(c["index"])
+        for index in rejected:
+            self.status[index] = "rejected:missing_quota"
+        return [c for c in credited if c["index"] not in rejected]
 
     # ------------------------------------------------------------------ one component
     def _component(self, payee: str, rows: list[dict], component, index: int) -> list[Line]:
@@ -337,12 +378,14 @@ class Reference:
                     kind,
                     c["key"],
                     ZERO,
-                    order=(c["period"], 1, c["date"], c["key"], index, 0),
+                    order=(c["period"], 1, c["date"], c["key"], c["pos"], 0),
                     unpaid=True,
+                    role=c["role"],
+                    rid=c["rid"],
                 )
             )
         for c in chosen:
-            earned[c["key"]] = self._line_under(component, c, c["period"])
+            earned[c["rid"]] = self._line_under(component, c, c["period"])
             raw.append(
                 Line(
                     payee,
@@ -350,8 +393,10 @@ class Reference:
                     c["period"],
                     kind,
                     c["key"],
-                    earned[c["key"]],
-                    order=(c["period"], 1, c["date"], c["key"], index, 0),
+                    earned[c["rid"]],
+                    order=(c["period"], 1, c["date"], c["key"], c["pos"], 0),
+                    role=c["role"],
+                    rid=c["rid"],
                 )
             )
         if self._reprices(rule):
@@ -366,7 +411,8 @@ class Reference:
                 if repriced - so_far:
                     raw.append(
                         Line(
-                            payee, name, p, "true_up", None, repriced - so_far, order=(p, 0, dt.date.min, "", index, 0)
+                            payee, name, p, "true_up", None, repriced - so_far, order=(p, 0, dt.date.min, "", 0, 0),
+                            role=component.role,
                         )
                     )
         if isinstance(rule, PayOnceRule) and rows:
@@ -390,7 +436,8 @@ class Reference:
                 ):
                     annual = sum((self.target_period.get((payee, i), ZERO) for i in range(self.periods)), ZERO)
                     amount = q6(annual * rule.amount) if rule.of_target else rule.amount
-                    raw.append(Line(payee, name, p, "bonus", None, amount, order=(p, 2, dt.date.max, "", index, 0)))
+                    raw.append(Line(payee, name, p, "bonus", None, amount, order=(p, 2, dt.date.max, "", 0, 0),
+                                    role=component.role))
                     break
         raw.sort(key=lambda line: line.order)
         running = ZERO  # what the rule earned, rounded cumulatively over the year; caps and gates act on cents
@@ -482,6 +529,8 @@ class Reference:
                             keep - amount,
                             keep - amount,
                             order=line.order,
+                            role=line.role,
+                            rid=line.rid,
                         )
                     )
             paid = kept
@@ -520,7 +569,8 @@ class Reference:
                             None,
                             payout - earned[p],
                             payout - earned[p],
-                            order=(p, 2, dt.date.max, "", index, 1),
+                            order=(p, 2, dt.date.max, "", 0, 1),
+                            role=component.role,
                         )
                     )
         rule = component.rule
@@ -530,7 +580,7 @@ class Reference:
             for line in raw:
                 if line.txn is None or line.kind != component.line_kind or line.unpaid:
                     continue
-                c = next(r for r in rows if r["key"] == line.txn)
+                c = next(r for r in rows if r["rid"] == line.rid)
                 quota, target = self.quota(payee, c["period"]), self.target(payee, c["period"])
                 if rule.curve.basis == "row":
                     extended = curve_value(rule.curve, c["credit"], quota, target, True)
@@ -543,7 +593,8 @@ class Reference:
                 cut = cents(extended - line.exact)
                 if cut:
                     lines.append(
-                        Line(payee, line.component, line.period, "cap", line.txn, -cut, -cut, order=line.order)
+                        Line(payee, line.component, line.period, "cap", line.txn, -cut, -cut, order=line.order,
+                             role=line.role, rid=line.rid)
                     )
                     line.amount += cut
         return lines
@@ -566,6 +617,7 @@ class Reference:
                 line.order[1],
                 line.order[2],
                 line.order[3],
+                ROLES.index(line.role),
                 index_of.get(line.component, 99),
                 kind_order[line.kind],
             ),
@@ -576,8 +628,7 @@ class Reference:
             running: dict = {}
             kept = []
             for line, amount in zip(lines, amounts):
-                # every line here is on direct credit (the reference has no rollups)
-                if not (cap.covers_all or line.component in cap.components or "direct" in cap.roles):
+                if not (cap.covers_all or line.component in cap.components or line.role in cap.roles):
                     kept.append(amount)
                     continue
                 group = line.period if cap.scope == "period" else 0
@@ -597,6 +648,8 @@ class Reference:
                             keep - amount,
                             keep - amount,
                             order=line.order,
+                            role=line.role,
+                            rid=line.rid,
                         )
                     )
             amounts = kept
@@ -614,6 +667,7 @@ class Reference:
                 item[1].order[1],
                 item[1].order[2],
                 item[1].order[3],
+                ROLES.index(item[1].role),
                 index_of.get(item[1].component, -1),
                 kind_order[item[1].kind],
                 item[0],

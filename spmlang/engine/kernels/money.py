@@ -75,6 +75,9 @@ def to_units(
     :data:`LIMIT` or more (or not a number) raises :class:`TooLarge`.
     """
     values = np.asarray(values, dtype=np.float64)
+    if values.ndim > 1:  # ``exact`` and ``window`` speak of flat positions
+        window = None if window is None else np.broadcast_to(window, values.shape).reshape(-1)
+        return to_units(values.reshape(-1), exact, window).reshape(values.shape)
     magnitude = np.abs(values)
     largest = float(magnitude.max(initial=0.0))  # NaN if any is NaN
     in_range = largest < _LIMIT_FLOAT
@@ -120,6 +123,10 @@ def scaled(units: np.ndarray | int, *factors) -> np.ndarray:
     """``units`` times ``factors`` (float rates, shares, multipliers; arrays or scalars), snapped to units half
     away from zero, exactly whatever their size: products of :data:`EXACT_BELOW` units or more are recomputed in
     decimal. A product of :data:`LIMIT` or more raises :class:`TooLarge`."""
+    shape = np.broadcast_shapes(np.shape(units), *(np.shape(factor) for factor in factors))
+    if len(shape) > 1:  # element by element, as one flat array (the exact values are found by flat index)
+        flat = [np.broadcast_to(value, shape).reshape(-1) for value in (units, *factors)]
+        return scaled(flat[0], *flat[1:]).reshape(shape)
     product = np.asarray(units, dtype=np.float64)
     for factor in factors:
         product = product * factor

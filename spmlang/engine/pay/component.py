@@ -24,6 +24,7 @@ from spmlang.engine.pay.earnings import (
     RowBasis,
     RowLines,
     TierFunction,
+    Factors,
     apply_factor,
     cumulative_lines,
     describe_curve,
@@ -113,11 +114,10 @@ class CompiledComponent:
         quota basis grows period by period (quota to date), over a measure that runs through the year."""
         return self.cumulative and self.function.depends_on_basis and basis_varies and year_to_date
 
-    def _factor(self, values: RowValues, index: np.ndarray) -> np.ndarray:
-        factor = values.multiplier[index]
+    def _factor(self, values: RowValues, index: np.ndarray) -> Factors:
         if isinstance(self.spec.rule, RateRule) and self.fixed_rate is None:
-            factor = factor * values.rate[index]
-        return factor
+            return Factors((values.multiplier[index], values.rate[index]))
+        return Factors((values.multiplier[index],))
 
     # ------------------------------------------------------------------ row lines
     def row_lines(self, values: RowValues, rows: CreditRows, streams: Streams, basis: Basis) -> RowLines:
@@ -165,23 +165,34 @@ class CompiledComponent:
             zero = np.zeros(n, np.int64)
             tier = function.locate(credit, row_basis)
             amount = apply_factor(function.value(credit, row_basis, tier), factor)
-            explanation = describe_tiers(function, credit, zero, credit, (zero, tier), quota, amount, factor)
+            explanation = describe_tiers(function, credit, zero, credit, (zero, tier), quota, amount, factor.product)
             return RowLines(
-                index, amount, TextColumn.labels(tier, function.labels), function.rates[tier], factor, explanation
+                index,
+                amount,
+                TextColumn.labels(tier, function.labels),
+                function.rates[tier],
+                factor.product,
+                explanation,
             )
         if self.on_row_credit:  # a curve of each row's own credit
             pays = function.value(credit, row_basis)
             amount = apply_factor(pays, factor)
             if function.curve.extend_above:
+                shown_factor = factor.product
                 return RowLines(
-                    index, amount, no_tier, np.full(n, np.nan), factor, describe_row_curve(credit, pays, amount, factor)
+                    index,
+                    amount,
+                    no_tier,
+                    np.full(n, np.nan),
+                    shown_factor,
+                    describe_row_curve(credit, pays, amount, shown_factor),
                 )
             # Flat above its last point, as a cumulative curve is: the line shows what the last slope extended
             # pays, and a cap line the cut (see spmlang.engine.pay.batch._curve_top).
             extended = function.extended().value(credit, row_basis)
             shown = apply_factor(extended, factor)
-            explanation = describe_row_curve(credit, extended, shown, factor)
-            return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation, shown - amount)
+            explanation = describe_row_curve(credit, extended, shown, factor.product)
+            return RowLines(index, amount, no_tier, np.full(n, np.nan), factor.product, explanation, shown - amount)
         before, after = streams.m_before[index], streams.m_after[index]
         tiers = (
             (function.locate(before, row_basis), function.locate(after, row_basis))
@@ -199,14 +210,14 @@ class CompiledComponent:
             )
             return RowLines(index, amount, TextColumn.labels(tier, function.labels), rate, multiplier, explanation)
         if function.curve.extend_above:
-            explanation = describe_curve(function, before, after, quota, target, amount, factor)
-            return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation)
+            explanation = describe_curve(function, before, after, quota, target, amount, factor.product)
+            return RowLines(index, amount, no_tier, np.full(n, np.nan), factor.product, explanation)
         # Above its last point a curve is flat: a cap. A line past it shows what the extended last
         # slope pays, and a cap line the cut (see spmlang.engine.pay.batch._curve_top); the two add up to `amount`.
         extended = function.extended()
         shown = cumulative_lines(extended, before, after, row_basis, factor)
-        explanation = describe_curve(extended, before, after, quota, target, shown, factor)
-        return RowLines(index, amount, no_tier, np.full(n, np.nan), factor, explanation, shown - amount)
+        explanation = describe_curve(extended, before, after, quota, target, shown, factor.product)
+        return RowLines(index, amount, no_tier, np.full(n, np.nan), factor.product, explanation, shown - amount)
 
     def _credit_text(self, credit: np.ndarray) -> pa.Array:
         return text.amount(credit) if not self.counted else text.join(text.number(credit / UNIT), " credit")
@@ -240,7 +251,7 @@ class CompiledComponent:
         # other than 1 need their own E, for what the factor adds. Exact: E is one integer per measure.
         run_start = grouping.starts_from_keys(stream_of)
         run_start[1:] |= after[:-1] != before[1:]
-        scaled = factor != 1.0
+        scaled = factor.product != 1.0
 
         def value(m: np.ndarray, at: np.ndarray, p: int) -> np.ndarray:
             return function.value(m[at], _row_basis(basis, payee[at], p))

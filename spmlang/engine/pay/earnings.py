@@ -46,10 +46,32 @@ class RowBasis:
         return self.target_cells[self.cell]
 
 
-def apply_factor(delta: np.ndarray, factor: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class Factors:
+    """What multiplies a row's line: its multipliers, and its own rate where the rate is per row (`rate
+    rates[product]` under an accelerator). Kept apart, not multiplied out in float64, so that a product whose
+    rounding float64 could change is computed exactly from each one's decimal (see money.scaled)."""
+
+    parts: tuple[np.ndarray, ...]
+
+    @property
+    def product(self) -> np.ndarray:
+        """Their product in float64: for what a line shows, and to find where it is exactly 1."""
+        product = self.parts[0]
+        for part in self.parts[1:]:
+            product = product * part
+        return product
+
+    def __getitem__(self, index) -> "Factors":
+        return Factors(tuple(np.asarray(part)[index] for part in self.parts))
+
+
+def apply_factor(delta: np.ndarray, factor: "np.ndarray | Factors") -> np.ndarray:
     """factor x delta in exact units; delta itself where the factor is exactly 1."""
     delta = np.asarray(delta, dtype=np.int64)
-    return np.where(factor == 1.0, delta, scaled(delta, factor))
+    parts = factor.parts if isinstance(factor, Factors) else (factor,)
+    product = factor.product if isinstance(factor, Factors) else factor
+    return np.where(product == 1.0, delta, scaled(delta, *parts))
 
 
 class TierFunction:
@@ -254,7 +276,7 @@ def cumulative_lines(
     before: np.ndarray,
     after: np.ndarray,
     basis: RowBasis,
-    factor: np.ndarray,
+    factor: "np.ndarray | Factors",
     tiers: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """f x (E(b) - E(a)) for each row, in exact units. ``tiers`` (of a and b), if known, saves finding them."""

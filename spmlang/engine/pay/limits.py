@@ -33,11 +33,11 @@ def plan_caps_in_order(caps: tuple[CapSpec, ...]) -> list[int]:
 def cap_limit(cap: CapSpec, payee: np.ndarray, period: np.ndarray, basis: Basis) -> np.ndarray:
     """The cap for each line's payee and period, in units of whole cents (caps act on rounded amounts)."""
     if not cap.of_target:
-        limit = np.full(payee.size, decimal_to_units(cap.amount), dtype=np.int64)
-    else:
-        target = basis.target_annual[payee] if cap.scope is CapScope.YEAR else basis.target_period[payee, period]
-        limit = scaled(target, float(cap.amount))
-    return units_to_cents(limit) * CENT
+        return np.full(payee.size, units_to_cents(np.array([decimal_to_units(cap.amount)]))[0] * CENT, dtype=np.int64)
+    # One limit per payee (and period), not per line: a payee has many lines and few targets.
+    if cap.scope is CapScope.YEAR:
+        return (units_to_cents(scaled(basis.target_annual, float(cap.amount))) * CENT)[payee]
+    return (units_to_cents(scaled(basis.target_period, float(cap.amount))) * CENT)[payee, period]
 
 
 def _cumulative_cap(values: np.ndarray, starts: np.ndarray, limit: np.ndarray) -> np.ndarray:
