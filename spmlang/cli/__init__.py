@@ -6,9 +6,10 @@ column, a bad option); 3 an internal error in spm itself.
 
 A module per group of commands (``check``, ``run``, ``review``, ``compile``, ``lsp``); the options that name a
 run's data are defined once in ``data_options``; errors become messages and exit codes in ``errors``.
-"""
 
-from __future__ import annotations
+The modules that declare commands do without ``from __future__ import annotations``: Typer reads every
+command's parameters as each ``spm`` command starts, and would evaluate annotations written as strings anew.
+"""
 
 import sys
 from typing import Annotated

@@ -1,7 +1,5 @@
 """``spm check``: plan and test files checked, their diagnostics printed as text, JSON or GitHub annotations."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,7 +52,7 @@ def check_command(
             raise typer.Exit(worst)
 
 
-def _print_text(checked: FileCheck) -> None:
+def _print_text(checked: "FileCheck") -> None:
     rendered = checked.rendered(color=in_color(err))
     if rendered:
         print_rendered(rendered)

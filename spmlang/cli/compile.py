@@ -1,7 +1,5 @@
 """``spm compile``: a plan compiled into its calculator; with ``--explain``, the calculator's steps printed."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

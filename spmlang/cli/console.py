@@ -7,7 +7,6 @@ Text from data and files is printed as it is, but never raw: control characters 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -54,6 +53,8 @@ def print_rendered(text: str) -> None:
 
 def print_json(data: Any, ensure_ascii: bool = False) -> None:
     """``data`` as JSON on stdout; text from data or files stays valid JSON, with nothing raw on a terminal."""
+    import json
+
     print(visible_json(json.dumps(data, indent=2, ensure_ascii=ensure_ascii)))
 
 

@@ -2,8 +2,6 @@
 ``spm fmt`` (the canonical layout), ``spm diff`` (the cost of a change) and ``spm verify`` (a ledger reproduced
 from its manifest). See docs/review.md."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

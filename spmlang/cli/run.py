@@ -1,8 +1,6 @@
 """The commands that run a plan over data: ``spm run`` (the summary, the ledger), ``spm explain`` (a payee's
 calculation trail) and ``spm statement`` (pay statements)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
