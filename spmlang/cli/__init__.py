@@ -46,7 +46,7 @@ def _global_options(
         ),
     ] = False,
 ) -> None:
-    # No docstring: the app's own help is what `spm --help` shows.
+    """The options given before the command (``spm --debug run ...``)."""
     show_tracebacks(debug)
 
 
