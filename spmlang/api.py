@@ -169,6 +169,7 @@ class Result:
         """
         from spmlang.report.statements import build_statements
 
+        self._check_periods(periods)
         self._check_payees(payees)
         return build_statements(self.payout, self.ledger, self.run_id, payees, periods, progress)
 
@@ -180,11 +181,24 @@ class Result:
         and written in turn, never all held at once. Returns the files written."""
         from spmlang.report.statements import iter_statements, write_statements
 
+        self._check_periods(periods)
         self._check_payees(payees)
         made = iter_statements(
             self.payout, self.ledger, self.run_id, payees, periods, progress, step="making and writing statements"
         )
         return write_statements(made, Path(folder))
+
+    @property
+    def periods(self) -> list[str]:
+        """The payout periods of the plan year, in order: ``2027-Q1`` ... ``2027-Q4``."""
+        return list(self.payout.run.calendar.labels)
+
+    def _check_periods(self, periods: list[str] | None) -> None:
+        for period in periods or []:
+            if period not in self.payout.run.calendar.labels:
+                from spmlang.diagnostics import UsageError
+
+                raise UsageError(f"no period '{period}' in this plan; its periods are {', '.join(self.periods)}")
 
     def _check_payees(self, payees: list[str] | None) -> None:
         known = set(self.payout.run.payees.names)

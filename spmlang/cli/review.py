@@ -1,0 +1,192 @@
+"""The commands a plan change and a ledger are reviewed with: ``spm test`` (the tests written in the language),
+``spm fmt`` (the canonical layout), ``spm diff`` (the cost of a change) and ``spm verify`` (a ledger reproduced
+from its manifest). See docs/review.md."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from spmlang.cli.console import err, out
+from spmlang.cli.data_options import DataOptions, Deals, OutsidePaths, Quotas, Roster, Tables, Targets
+from spmlang.cli.errors import errors_to_exit_codes
+from spmlang.diagnostics import UsageError
+from spmlang.files import check_writable, write_text
+from spmlang.visible import visible, visible_json
+
+
+def tests_command(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="PATHS", help="Test files, plan files or folders (default: the current folder).", show_default=False
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", metavar="PATH", help="Also write the results as JUnit XML.")
+    ] = None,
+) -> None:
+    """Run the tests written in the language (plan.test.spm files and test blocks in plans)."""
+    import time
+
+    from spmlang.testing import junit_xml, report, run_tests
+
+    with errors_to_exit_codes():
+        if junit is not None:
+            check_writable(junit)
+        started = time.perf_counter()
+        outcomes = run_tests(list(paths or []))
+        seconds = time.perf_counter() - started
+        out.print(report(outcomes, seconds), markup=False, highlight=False)
+        if junit is not None:
+            write_text(junit, junit_xml(outcomes, seconds))
+        if not outcomes or not all(o.passed for o in outcomes):
+            raise typer.Exit(1)
+
+
+def fmt_command(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="PATHS", help="Plan and test files, or folders (default: the current folder).", show_default=False
+        ),
+    ] = None,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Change nothing: print a diff and exit 1 if a file is not formatted.")
+    ] = False,
+) -> None:
+    """Rewrite plan files in the canonical layout, keeping every comment."""
+    import difflib
+
+    from spmlang.diagnostics import InputError
+    from spmlang.syntax.format import format_source
+    from spmlang.testing.cases import discover
+
+    worst = 0
+    changed = 0
+    with errors_to_exit_codes():
+        files = discover(list(paths or [Path(".")]))
+    for path in files:  # each file on its own: one that cannot be formatted stops no other
+        try:
+            with errors_to_exit_codes():
+                if not path.exists():
+                    raise InputError("file not found", file=str(path))
+                source = path.read_text(encoding="utf-8-sig")
+                formatted = format_source(source, str(path))
+                if formatted == source:
+                    continue
+                changed += 1
+                if check_only:
+                    diff = difflib.unified_diff(
+                        source.splitlines(keepends=True),
+                        formatted.splitlines(keepends=True),
+                        f"{path} (as it is)",
+                        f"{path} (formatted)",
+                    )
+                    out.print("".join(diff), markup=False, highlight=False, end="")
+                    worst = max(worst, 1)
+                else:
+                    write_text(path, formatted)  # whole: a stopped run never leaves half a plan
+                    out.print(f"formatted {path}", markup=False)
+        except typer.Exit as stop:
+            worst = max(worst, stop.exit_code)
+    if check_only:
+        out.print(
+            f"{changed} of {len(files)} file(s) would be reformatted"
+            if changed
+            else f"{len(files)} file(s) already formatted",
+            markup=False,
+        )
+    if worst:
+        raise typer.Exit(worst)
+
+
+def diff_command(
+    old: Annotated[
+        str,
+        typer.Argument(
+            metavar="OLD",
+            help="The plan before: a file, or REV:path from git (HEAD~1:plans/ae.spm).",
+            show_default=False,
+        ),
+    ],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="The plan after: a file, or REV:path.", show_default=False)],
+    deals: Deals = None,
+    quotas: Quotas = None,
+    targets: Targets = None,
+    roster: Roster = None,
+    table: Tables = None,
+    output_format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="text, markdown (a PR comment) or json.")
+    ] = "text",
+    fail_over: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-over",
+            metavar="AMOUNT",
+            help="Exit 1 if the total payout grows by more than this amount, e.g. 10000 or $10,000.",
+        ),
+    ] = None,
+    allow_outside_paths: OutsidePaths = False,
+) -> None:
+    """The cost of a plan change: payout before and after, per component and payee, and the clauses changed."""
+    from decimal import Decimal, InvalidOperation
+
+    from spmlang.diff import diff_plans
+
+    data = DataOptions(deals, quotas, targets, roster, table, allow_outside_paths=allow_outside_paths)
+    with errors_to_exit_codes():
+        if output_format not in ("text", "markdown", "json"):
+            raise UsageError(f"--format is text, markdown or json, not '{output_format}'")
+        limit = None
+        if fail_over is not None:
+            try:
+                limit = Decimal(fail_over.replace("$", "").replace(",", "").strip())
+            except InvalidOperation:
+                raise UsageError(f"--fail-over takes an amount such as 10000 or $10,000, not '{fail_over}'") from None
+        report = diff_plans(old, new, **data.run_arguments())
+        rendered = {"text": report.to_text, "markdown": report.to_markdown, "json": report.to_json}[output_format]()
+        print(visible_json(rendered) if output_format == "json" else visible(rendered, lines=True), end="")
+        if limit is not None and report.total.change > limit:
+            err.print(
+                f"the total payout grows by {report.total.change:,}, more than --fail-over {limit:,}", markup=False
+            )
+            raise typer.Exit(1)
+
+
+def verify_command(
+    ledgers: Annotated[
+        list[Path],
+        typer.Argument(metavar="LEDGERS", help="Ledger files written by spm run --out.", show_default=False),
+    ],
+    roots: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--root",
+            metavar="DIR",
+            help="A folder the manifests' plans and inputs may "
+            "be under, besides the ledger's folder and the current one (repeatable).",
+        ),
+    ] = None,
+    allow_outside_paths: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside-paths",
+            help="Let a manifest name files anywhere (and its plan, files outside the plan's folder).",
+        ),
+    ] = False,
+) -> None:
+    """Re-run ledgers from their manifests: exit 0 if each is reproduced byte for byte, 1 if not (and why)."""
+    from spmlang.verify import verify
+
+    worst = 0
+    for ledger in ledgers:  # each ledger on its own: one that cannot be read stops no other
+        try:
+            with errors_to_exit_codes():
+                outcome = verify(ledger, roots or [], allow_outside_paths)
+                out.print(outcome.report(), markup=False)
+                worst = max(worst, 0 if outcome.identical else 1)
+        except typer.Exit as stop:
+            worst = max(worst, stop.exit_code)
+    if worst:
+        raise typer.Exit(worst)

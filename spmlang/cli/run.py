@@ -1,0 +1,159 @@
+"""The commands that run a plan over data: ``spm run`` (the summary, the ledger), ``spm explain`` (a payee's
+calculation trail) and ``spm statement`` (pay statements)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from spmlang.cli.console import out, print_json, progress_bar
+from spmlang.cli.data_options import (
+    DataOptions,
+    Deals,
+    OutsidePaths,
+    PlanFile,
+    Quotas,
+    Roster,
+    Strict,
+    Tables,
+    Targets,
+    run_plan,
+)
+from spmlang.cli.errors import errors_to_exit_codes
+from spmlang.diagnostics import UsageError
+from spmlang.files import check_writable
+
+
+def run_command(
+    plan: PlanFile,
+    deals: Deals = None,
+    quotas: Quotas = None,
+    targets: Targets = None,
+    roster: Roster = None,
+    table: Tables = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="PATH",
+            help="Write the ledger (.parquet, .csv, .json, .jsonl) and its manifest beside it.",
+        ),
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", metavar="PATH", help="Write rejected input rows with reasons.")
+    ] = None,
+    strict: Strict = False,
+    allow_outside_paths: OutsidePaths = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", metavar="N", min=1, help="Processes that pay a large run (default: every core; 1: one)."
+        ),
+    ] = None,
+) -> None:
+    """Run a plan over transactions: print payout per payee and period, write the ledger."""
+    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
+    with errors_to_exit_codes():
+        from spmlang.report.files import writable
+
+        for path in (output, rejects):  # a wrong extension is found before the run, not after it
+            if path is not None:
+                writable(path)
+        with progress_bar(quiet) as progress:
+            result = run_plan(plan, data, progress, workers)
+            written = result.write(output, rejects=rejects, progress=progress) if output is not None else None
+            summary = result.summary(progress) if not quiet else None
+        if summary is not None:
+            out.print(summary)
+        if written is not None:
+            from spmlang.report.manifest import manifest_path
+
+            if not quiet:
+                out.print(f"wrote {written} ({result.line_count:,} lines) and {manifest_path(written)}", markup=False)
+        if rejects is not None:
+            from spmlang.report.files import write_table
+
+            if output is None:
+                write_table(result.rejects, rejects)
+            if not quiet:
+                count = result.rejects.num_rows
+                out.print(f"wrote {rejects} ({count:,} rejected row{'' if count == 1 else 's'})", markup=False)
+
+
+def explain_command(
+    plan: PlanFile,
+    payee: Annotated[str, typer.Option("--payee", metavar="PAYEE", help="Whose pay to explain.")],
+    period: Annotated[
+        str | None, typer.Option("--period", metavar="PERIOD", help="Only this period, e.g. 2027-Q1.")
+    ] = None,
+    txn: Annotated[str | None, typer.Option("--txn", metavar="KEY", help="Only the lines of this transaction.")] = None,
+    output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text or json.")] = "text",
+    deals: Deals = None,
+    quotas: Quotas = None,
+    targets: Targets = None,
+    roster: Roster = None,
+    table: Tables = None,
+    strict: Strict = False,
+    allow_outside_paths: OutsidePaths = False,
+) -> None:
+    """Explain a payee's pay: each line's clause, credit, measure, tier slices, caps, gates and rounding."""
+    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
+    with errors_to_exit_codes():
+        if output_format not in ("text", "json"):
+            raise UsageError(f"--format is text or json, not '{output_format}'")
+        trail = run_plan(plan, data).explain(payee, period=period, txn=txn)
+        if output_format == "json":
+            print_json(trail.to_dict())
+        else:
+            out.print(trail)
+
+
+def statement_command(
+    plan: PlanFile,
+    payee: Annotated[
+        list[str] | None, typer.Option("--payee", metavar="PAYEE", help="Only these payees (repeatable).")
+    ] = None,
+    period: Annotated[
+        list[str] | None, typer.Option("--period", metavar="PERIOD", help="Only these periods (repeatable).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FOLDER",
+            help="A folder: one HTML and one CSV statement per payee and period, and an index.html.",
+        ),
+    ] = None,
+    deals: Deals = None,
+    quotas: Quotas = None,
+    targets: Targets = None,
+    roster: Roster = None,
+    table: Tables = None,
+    strict: Strict = False,
+    allow_outside_paths: OutsidePaths = False,
+) -> None:
+    """Pay statements: write them as HTML and CSV (--out), or show them in the terminal (--payee)."""
+    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
+    payees, periods = payee or None, period or None  # none named: every one
+    with errors_to_exit_codes():
+        if output is None and not payees:
+            raise UsageError("say where to write the statements (--out FOLDER) or whose to show (--payee NAME)")
+        if output is not None:  # a folder spm cannot write to is said before the run, not after it
+            check_writable(output / "index.html")
+        with progress_bar(quiet=False) as progress:
+            result = run_plan(plan, data, progress)
+            if output is not None:
+                written = result.write_statements(output, payees, periods, progress)
+            else:
+                statements = result.statements(payees, periods, progress)
+        if output is not None:
+            count = (len(written) - 1) // 2  # an HTML and a CSV file each, and the index
+            out.print(
+                f"wrote {count} statement(s) to {output} ({len(written)} files; open {output / 'index.html'})",
+                markup=False,
+            )
+        else:
+            for one in statements:
+                out.print(one)
+                out.print()
