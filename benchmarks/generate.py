@@ -17,8 +17,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spmlang.engine.money import cents_to_decimal_array
-
 PRODUCTS = ["Core", "Core Plus", "Analytics", "Analytics Pro", "Platform", "Add-on A", "Add-on B", "Services",
             "Support", "Training"]
 TYPES = ["new_logo", "expansion", "renewal"]
@@ -30,6 +28,15 @@ def data_paths(rows: int, payees: int, folder: Path) -> dict[str, Path]:
     size = f"{rows}x{payees}"
     return {"deals": folder / f"deals_{size}.parquet", "quotas": folder / f"quotas_{size}.parquet",
             "targets": folder / f"targets_{size}.parquet"}
+
+
+def decimal_cents(cents: np.ndarray) -> pa.Array:
+    """int64 cents as an Arrow decimal128(18, 2) array, exactly: each value's two 64-bit words, the high one
+    its sign extended (a cast from int64 would multiply by 100)."""
+    words = np.empty((cents.size, 2), dtype=np.int64)
+    words[:, 0] = cents
+    words[:, 1] = np.where(cents < 0, -1, 0)
+    return pa.Array.from_buffers(pa.decimal128(18, 2), cents.size, [None, pa.py_buffer(words)])
 
 
 def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str, Path]:
@@ -55,7 +62,7 @@ def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str
         "product": pa.DictionaryArray.from_arrays(pa.array(product.astype(np.int32)), pa.array(PRODUCTS)),
         "deal_type": pa.DictionaryArray.from_arrays(pa.array(deal_type.astype(np.int32)), pa.array(TYPES)),
         "term_months": pa.array(term),
-        "amount": cents_to_decimal_array(cents),  # exact money: decimal(18, 2)
+        "amount": decimal_cents(cents),  # exact money: decimal(18, 2)
     })
     deals, quota_path, target_path = data_paths(rows, payees, folder).values()
     pq.write_table(table, deals, compression="zstd", row_group_size=1 << 20)
