@@ -1,6 +1,10 @@
 """plans/bench.spm in DuckDB SQL, as an expert would write it: its own parquet reader, exact integer money,
 window functions over one ordering, the plan's algebra for true-ups (see expert_polars.py).
 
+Payees are an ENUM made from the file's distinct names: partitioned and sorted as 2-byte codes, not text
+(the window over the credited rows takes ~25% less time so; a packed (day, deal id) key instead of the two
+columns measured no faster in DuckDB).
+
 ``lines`` prices every credited row (its commission after cumulative rounding and the cap, its SPIF after
 the SPIF's cap) and every true-up, then sums the lines; ``totals`` computes the totals by the algebra: group
 sums per payee, and only the kicker rows priced at their place in the running credit.
@@ -23,17 +27,21 @@ CREATE MACRO basis(p, q0, q1, q2, q3) AS CASE p WHEN 0 THEN q0 WHEN 1 THEN q1 WH
 
 def _per_quarter(expression: str, alias: str, condition: str = "period <= {p}") -> str:
     """One aggregate per quarter: ``expression`` (with ``{p}``) over the rows meeting ``condition``."""
-    return ", ".join(f"coalesce(sum({expression.format(p=p)}) FILTER (WHERE {condition.format(p=p)}), 0) AS {alias}{p}"
+    return ", ".join(f"coalesce(sum({expression.format(p=p)}) FILTER (WHERE {condition.format(p=p)}), 0)::BIGINT "
+                     f"AS {alias}{p}"
                      for p in range(4))
 
 
-# The credited rows ordered once: each row's running credit and SPIF deals before it, per payee.
+# The credited rows ordered once: each row's running credit and SPIF deals before it, and how many kicker
+# rows up to it, per payee.
 ORDERED = f"""
+CREATE TYPE payee_name AS ENUM (SELECT DISTINCT payee FROM read_parquet({{deals}}));
 CREATE TEMP TABLE ordered AS
 SELECT payee, period, cents, kicker, spif, close_date, deal_id,
-       sum(cents) OVER w - cents AS before,
-       sum(spif::INTEGER) OVER w - spif::INTEGER AS spif_before
-FROM (SELECT payee, quarter(close_date) - 1 AS period, close_date, deal_id,
+       (sum(cents) OVER w)::BIGINT - cents AS before,  -- sums are HUGEINT in DuckDB: 128-bit arithmetic after
+       (sum(spif::INTEGER) OVER w)::BIGINT - spif::INTEGER AS spif_before,
+       (sum(kicker::INTEGER) OVER w)::BIGINT AS kickers
+FROM (SELECT payee::payee_name AS payee, quarter(close_date) - 1 AS period, close_date, deal_id,
              CAST(amount * 100 AS BIGINT) AS cents,  -- exact: decimal(18, 2) times 100
              term_months >= {KICKER_MONTHS} AS kicker,
              deal_type = 'new_logo' AND close_date BETWEEN DATE '{SPIF_FROM}' AND DATE '{SPIF_TO}' AS spif
@@ -47,10 +55,10 @@ WINDOW w AS (PARTITION BY payee ORDER BY close_date, deal_id ROWS UNBOUNDED PREC
 PAYEES = f"""
 CREATE TEMP TABLE payees AS
 WITH terms AS (
-  SELECT q.payee,
+  SELECT TRY_CAST(q.payee AS payee_name) AS payee,  -- NULL for a payee with no deals: left out
          {_per_quarter("CAST(round(q.amount) AS BIGINT)", "q", "CAST(right(q.period, 1) AS INTEGER) <= {p} + 1")},
          any_value(CAST(round(t.amount * {CAP_PER_TARGET}) AS BIGINT)) AS cap
-  FROM read_parquet({{quotas}}) q JOIN read_parquet({{targets}}) t ON t.payee = q.payee GROUP BY q.payee
+  FROM read_parquet({{quotas}}) q JOIN read_parquet({{targets}}) t ON t.payee = q.payee GROUP BY 1
 ), sums AS (
   SELECT payee, {_per_quarter("cents", "m")}, {_per_quarter("spif::INTEGER", "n")} FROM ordered GROUP BY payee
 ), kicked AS (
@@ -70,15 +78,24 @@ SELECT payee, {', '.join(f'least(cents(c{p}), cap) AS paid{p}' for p in range(4)
 FROM payees
 """
 
+# Every line, without a second sort of the rows. The year's exact earnings after row i of quarter p are
+#     E_p(credit after i) + sum over kicker rows j up to i of (E_p(b_j) - E_p(a_j))
+# (the rows before i telescope; a kicker row earns its gain once more). The sums over kicker rows, on each
+# quarter's basis, are running sums over the kicker rows alone (a sort of those), which every row finds by
+# its count of kicker rows so far.
 LINES = f"""
-WITH priced AS (
-  SELECT payee, period, spif, spif_before, cap, e,
-         -- the year's exact earnings after the row: its quarter's start and the quarter's rows so far
-         basis(period, r0, r1, r2, r3) + sum(e) OVER (PARTITION BY payee, period ORDER BY close_date, deal_id
-                                                      ROWS UNBOUNDED PRECEDING) AS after
-  FROM (SELECT *, (earned(before + cents, basis(period, q0, q1, q2, q3)) -
-                   earned(before, basis(period, q0, q1, q2, q3))) * CASE WHEN kicker THEN 2 ELSE 1 END AS e
-        FROM ordered JOIN payees USING (payee))
+WITH kicked AS (
+  SELECT payee, kickers, {', '.join(
+      f'(sum(earned(before + cents, q{p}) - earned(before, q{p})) OVER k)::BIGINT AS s{p}' for p in range(4))}
+  FROM ordered JOIN payees USING (payee) WHERE kicker
+  WINDOW k AS (PARTITION BY payee ORDER BY kickers ROWS UNBOUNDED PRECEDING)
+), priced AS (
+  SELECT payee, period, spif, spif_before, cap,
+         earned(before + cents, basis(period, q0, q1, q2, q3))
+           + coalesce(basis(period, s0, s1, s2, s3), 0) AS after,  -- the year's exact earnings after the row
+         (earned(before + cents, basis(period, q0, q1, q2, q3)) - earned(before, basis(period, q0, q1, q2, q3)))
+           * CASE WHEN kicker THEN 2 ELSE 1 END AS e
+  FROM ordered JOIN payees USING (payee) LEFT JOIN kicked USING (payee, kickers)
 ), lines AS (
   SELECT payee, period, least(cents(after), cap) - least(cents(after - e), cap) AS commission,
          CASE WHEN spif THEN least((spif_before + 1) * {SPIF}, {SPIF_CAP}) - least(spif_before * {SPIF}, {SPIF_CAP})
@@ -89,7 +106,7 @@ WITH priced AS (
                           - least(cents(basis(t.period - 1, c0, c1, c2, c3)), cap), 0
   FROM payees, (VALUES (1), (2), (3)) t(period)
 )
-SELECT payee, period, sum(commission), sum(spring_new_logos) FROM lines GROUP BY payee, period
+SELECT payee, period, sum(commission)::BIGINT, sum(spring_new_logos)::BIGINT FROM lines GROUP BY payee, period
 """
 
 
