@@ -33,7 +33,7 @@ def _per_quarter(expression: str, alias: str, condition: str = "period <= {p}") 
 
 
 # The credited rows ordered once: each row's running credit before it, per payee; for the lines also the SPIF
-# deals before it and how many kicker rows up to it (each window sum costs: ~15% of the query each).
+# deals before it and how many kicker rows up to it (each window sum adds ~0.35 s at 3M rows).
 ORDERED = f"""
 CREATE TYPE payee_name AS ENUM (SELECT DISTINCT payee FROM read_parquet({{deals}}));
 CREATE TEMP TABLE ordered AS
@@ -52,7 +52,7 @@ LINE_ORDER = """,
        (sum(kicker::INTEGER) OVER w)::BIGINT AS kickers"""
 
 # Per payee: quota to date and cap; credit and SPIF deals to date; what kicker rows earn beyond 1x on each
-# quarter's basis (k: rows of quarters up to p; r: rows before p); the year's earnings at each quarter's end
+# quarter's basis (k: rows of quarters up to p; x: rows before p); the year's earnings at each quarter's end
 # (c) and at its start after its true-up (r).
 PAYEES = f"""
 CREATE TEMP TABLE payees AS
@@ -65,12 +65,12 @@ WITH terms AS (
   SELECT payee, {_per_quarter("cents", "m")}, {_per_quarter("spif::INTEGER", "n")} FROM ordered GROUP BY payee
 ), kicked AS (
   SELECT o.payee, {_per_quarter("earned(o.before + o.cents, t.q{p}) - earned(o.before, t.q{p})", "k")},
-         {_per_quarter("earned(o.before + o.cents, t.q{p}) - earned(o.before, t.q{p})", "r", "period < {p}")}
+         {_per_quarter("earned(o.before + o.cents, t.q{p}) - earned(o.before, t.q{p})", "x", "period < {p}")}
   FROM ordered o JOIN terms t ON t.payee = o.payee WHERE o.kicker GROUP BY o.payee
 )
 SELECT s.payee, q0, q1, q2, q3, cap, n0, n1, n2, n3,
        {', '.join(f'earned(m{p}, q{p}) + coalesce(k{p}, 0) AS c{p}' for p in range(4))}, 0 AS r0,
-       {', '.join(f'earned(m{p - 1}, q{p}) + coalesce(r{p}, 0) AS r{p}' for p in range(1, 4))}
+       {', '.join(f'earned(m{p - 1}, q{p}) + coalesce(x{p}, 0) AS r{p}' for p in range(1, 4))}
 FROM sums s JOIN terms t ON t.payee = s.payee LEFT JOIN kicked k ON k.payee = s.payee
 """
 

@@ -68,6 +68,7 @@ def cents(x: pl.Expr) -> pl.Expr:
 
 
 def capped(paid: pl.Expr, cap: pl.Expr | int) -> pl.Expr:
+    """What a running total ``paid`` pays under a cap: its line is the difference of two of these."""
     return pl.min_horizontal(paid, cap)
 
 

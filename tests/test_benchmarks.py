@@ -140,3 +140,14 @@ def test_rounds_are_summed_up_as_medians_and_each_round_compared_with_spm_and_th
     assert row["duckdb-totals"][1:] == ["duckdb", "is", "not", "installed"]
     # the legend says what each contender is
     assert any(line.startswith("polars-lines") and "every credited row" in line for line in lines)
+
+
+def test_a_contender_whose_library_is_missing_is_reported_not_run(monkeypatch):
+    import importlib.util
+
+    from benchmarks.run import missing_library
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "duckdb" else found(name))
+    assert missing_library("duckdb-lines") == "duckdb is not installed (pip install -e '.[bench]')"
+    assert missing_library("polars-lines") is None and missing_library("spm") is None
