@@ -3,43 +3,51 @@
     python -m benchmarks.contender NAME DEALS QUOTAS TARGETS RESULT
     python -m benchmarks.contender ledger LEDGER - - RESULT     # the totals of spm's ledger
 
-Writes the payout totals it computed to RESULT (JSON) for the harness to verify.
+Writes the payout totals it computed to RESULT (JSON) for the harness to verify (the floor writes none).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
-NEEDED = ["deal_id", "payee", "close_date", "deal_type", "term_months", "amount"]
+PLAN = Path(__file__).parent / "plans" / "bench.spm"
 
-
-def floor(deals: Path) -> dict:
-    """No engine can do less: read the columns the plan needs and sort them by payee and date."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(deals, columns=NEEDED)
-    payee = pc.dictionary_encode(table["payee"]).combine_chunks() if not str(table.schema.field("payee").type) \
-        .startswith("dictionary") else table["payee"].combine_chunks()
-    order = pc.sort_indices(pa_table(payee.indices, table["close_date"]), sort_keys=[("p", "ascending"),
-                                                                                     ("d", "ascending")])
-    table.take(order)
-    return {}
-
-
-def pa_table(payee, day):
-    import pyarrow as pa
-
-    return pa.table({"p": payee, "d": day})
+# What each contender is, as the report's legend says it.
+CONTENDERS = {
+    "floor": "the true floor: read the 6 columns the plan needs, drop renewals, one sort by payee, date and "
+    "deal id, gather (polars)",
+    "spm": "`spm run`: parquet in, the explained parquet ledger out",
+    "spm-totals": "spm through its API, totals only: `spmlang.load(plan).run(...).totals()`, no ledger (with "
+    "the process settings `spm` makes)",
+    "polars-lines": "polars, expert: every credited row and true-up priced (rounded, capped), then summed",
+    "polars-totals": "polars, expert: totals by the plan's algebra (group sums; kicker rows priced in order)",
+    "duckdb-lines": "DuckDB SQL, expert: every credited row and true-up priced (rounded, capped), then summed",
+    "duckdb-totals": "DuckDB SQL, expert: totals by the plan's algebra",
+    "pandas": "naive: pandas, written straight from the plan (multi-key sorts, a second sort, floats read)",
+    "python": "naive: a plain Python loop over the rows",
+}
 
 
 def spm_command(deals: Path, quotas: Path, targets: Path, ledger: Path) -> list[str]:
     """spm end to end, as a comp analyst runs it: read parquet, pay, write a parquet ledger."""
-    plan = Path(__file__).parent / "plans" / "bench.spm"
-    return [spm_executable(), "run", str(plan), "--deals", str(deals), "--quotas", str(quotas), "--targets", str(targets),
-            "--out", str(ledger), "--quiet"]
+    return [
+        spm_executable(),
+        "run",
+        str(PLAN),
+        "--deals",
+        str(deals),
+        "--quotas",
+        str(quotas),
+        "--targets",
+        str(targets),
+        "--out",
+        str(ledger),
+        "--quiet",
+    ]
 
 
 def spm_executable() -> str:
@@ -48,45 +56,97 @@ def spm_executable() -> str:
     return str(beside) if beside.exists() else "spm"
 
 
-def spm_totals(ledger: Path) -> dict:
+def ledger_totals(ledger: Path) -> dict:
     """The payout per (payee, quarter, component) in cents, read back from spm's ledger."""
     import pyarrow.parquet as pq
 
-    return _spm_totals(pq.read_table(ledger, columns=["payee", "period", "component", "amount"]))
+    return arrow_totals(pq.read_table(ledger, columns=["payee", "period", "component", "amount"]))
 
 
-def _spm_totals(table) -> dict:
-    """Summed by Arrow (a 50M-line ledger as Python objects would take ~20 GB); lines of no component (a
-    transaction's unpaid rows) are left out."""
+def arrow_totals(table) -> dict:
+    """A ledger's or a totals table's payouts per (payee, quarter, component) in cents. Summed by Arrow (a
+    50M-line ledger as Python objects would take ~20 GB); lines of no component (a transaction's unpaid rows)
+    are left out."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     table = table.filter(pc.is_valid(table["component"]))
     cents = pc.cast(pc.multiply(table["amount"], pa.scalar(100)), pa.int64())  # exact: amounts have 2 places
-    summed = pa.table({"payee": table["payee"], "period": table["period"], "component": table["component"],
-                       "cents": cents}).group_by(["payee", "period", "component"]).aggregate([("cents", "sum")])
-    return {(payee, int(period[-1]) - 1, component): cents for payee, period, component, cents in
-            zip(*(summed[c].to_pylist() for c in ("payee", "period", "component", "cents_sum")))}
+    summed = (
+        pa.table({"payee": table["payee"], "period": table["period"], "component": table["component"], "cents": cents})
+        .group_by(["payee", "period", "component"])
+        .aggregate([("cents", "sum")])
+    )
+    return {
+        (payee, int(period[-1]) - 1, component): cents
+        for payee, period, component, cents in zip(
+            *(summed[c].to_pylist() for c in ("payee", "period", "component", "cents_sum"))
+        )
+    }
 
 
-def baseline(name: str, deals: Path, quotas: Path, targets: Path) -> dict:
-    import pyarrow.parquet as pq
+def spm_totals(deals: Path, quotas: Path, targets: Path) -> dict:
+    """spm's engine through the public API, totals only: no ledger is built."""
+    import spmlang
 
-    from benchmarks import baselines
+    return arrow_totals(spmlang.load(PLAN).run(deals, quotas=quotas, targets=targets).totals())
 
-    function = {"python": baselines.python_loop, "pandas": baselines.pandas_frames,
-                "polars": baselines.polars_frames, "duckdb": baselines.duckdb_sql}[name]
-    return function(pq.read_table(deals, columns=NEEDED), pq.read_table(quotas), pq.read_table(targets))
+
+def contender(name: str):
+    """The function that computes ``name``'s totals from the three files' paths."""
+    if name == "spm-totals":
+        return spm_totals
+    if name == "floor":
+        return _floor
+    if name in ("python", "pandas"):
+        return _naive(name)
+    library, kind = name.split("-")
+    return getattr(importlib.import_module(f"benchmarks.expert_{library}"), kind)
+
+
+def _floor(deals: Path, quotas: Path, targets: Path) -> dict:
+    from benchmarks.floor import floor
+
+    floor(deals)
+    return {}  # it pays nothing
+
+
+def _naive(name: str):
+    def run(deals: Path, quotas: Path, targets: Path) -> dict:
+        import pyarrow.parquet as pq
+
+        from benchmarks import naive
+        from benchmarks.floor import NEEDED
+
+        function = {"python": naive.python_loop, "pandas": naive.pandas_frames}[name]
+        return function(pq.read_table(deals, columns=NEEDED), pq.read_table(quotas), pq.read_table(targets))
+
+    return run
+
+
+class _WithoutPandas:
+    """An import finder for which pandas is not installed: pyarrow imports pandas (~0.35 s), when it is
+    installed, only to ask whether values are pandas objects. The `spm` command hides it so too."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def as_spm_starts() -> None:
+    """The process settings the `spm` command makes before it runs, for spm through its API: Arrow allocating
+    with malloc, one OpenBLAS thread, pandas hidden from pyarrow (docs/performance.md, "Embedding spmlang")."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    sys.meta_path.insert(0, _WithoutPandas())
 
 
 def main() -> None:
     name, deals, quotas, targets, result = sys.argv[1], *map(Path, sys.argv[2:6])
-    if name == "floor":
-        totals = floor(deals)
-    elif name == "ledger":  # not a contender: spm's ledger (DEALS) summed after it has been timed
-        totals = spm_totals(deals)
-    else:
-        totals = baseline(name, deals, quotas, targets)
+    if name == "spm-totals":
+        as_spm_starts()
+    totals = ledger_totals(deals) if name == "ledger" else contender(name)(deals, quotas, targets)
     rows = [[p, period, c, v] for (p, period, c), v in totals.items() if v]
     result.write_text(json.dumps(rows))
 

@@ -17,10 +17,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spmlang.engine.kernels.money import cents_to_decimal_array
-
-PRODUCTS = ["Core", "Core Plus", "Analytics", "Analytics Pro", "Platform", "Add-on A", "Add-on B", "Services",
-            "Support", "Training"]
+PRODUCTS = [
+    "Core",
+    "Core Plus",
+    "Analytics",
+    "Analytics Pro",
+    "Platform",
+    "Add-on A",
+    "Add-on B",
+    "Services",
+    "Support",
+    "Training",
+]
 TYPES = ["new_logo", "expansion", "renewal"]
 YEAR = dt.date(2027, 1, 1)
 
@@ -28,8 +36,20 @@ YEAR = dt.date(2027, 1, 1)
 def data_paths(rows: int, payees: int, folder: Path) -> dict[str, Path]:
     """Where the data of a size lives. Quotas follow the volume of deals, so every file is named by both."""
     size = f"{rows}x{payees}"
-    return {"deals": folder / f"deals_{size}.parquet", "quotas": folder / f"quotas_{size}.parquet",
-            "targets": folder / f"targets_{size}.parquet"}
+    return {
+        "deals": folder / f"deals_{size}.parquet",
+        "quotas": folder / f"quotas_{size}.parquet",
+        "targets": folder / f"targets_{size}.parquet",
+    }
+
+
+def decimal_cents(cents: np.ndarray) -> pa.Array:
+    """int64 cents as an Arrow decimal128(18, 2) array, exactly: each value's two 64-bit words, the high one
+    its sign extended (a cast from int64 would multiply by 100)."""
+    words = np.empty((cents.size, 2), dtype=np.int64)
+    words[:, 0] = cents
+    words[:, 1] = np.where(cents < 0, -1, 0)
+    return pa.Array.from_buffers(pa.decimal128(18, 2), cents.size, [None, pa.py_buffer(words)])
 
 
 def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str, Path]:
@@ -48,26 +68,30 @@ def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str
     term = rng.choice(np.array([12, 24, 36], dtype=np.int32), size=rows, p=[0.6, 0.25, 0.15])
     product = rng.integers(0, len(PRODUCTS), size=rows)
     start = (YEAR - dt.date(1970, 1, 1)).days
-    table = pa.table({
-        "deal_id": pa.array(rng.permutation(rows).astype(np.int64) + 1_000_000),
-        "payee": pa.DictionaryArray.from_arrays(pa.array(payee.astype(np.int32)), pa.array(names)),
-        "close_date": pa.array((day + start).astype(np.int32), pa.int32()).cast(pa.date32()),
-        "product": pa.DictionaryArray.from_arrays(pa.array(product.astype(np.int32)), pa.array(PRODUCTS)),
-        "deal_type": pa.DictionaryArray.from_arrays(pa.array(deal_type.astype(np.int32)), pa.array(TYPES)),
-        "term_months": pa.array(term),
-        "amount": cents_to_decimal_array(cents),  # exact money: decimal(18, 2)
-    })
+    table = pa.table(
+        {
+            "deal_id": pa.array(rng.permutation(rows).astype(np.int64) + 1_000_000),
+            "payee": pa.DictionaryArray.from_arrays(pa.array(payee.astype(np.int32)), pa.array(names)),
+            "close_date": pa.array((day + start).astype(np.int32), pa.int32()).cast(pa.date32()),
+            "product": pa.DictionaryArray.from_arrays(pa.array(product.astype(np.int32)), pa.array(PRODUCTS)),
+            "deal_type": pa.DictionaryArray.from_arrays(pa.array(deal_type.astype(np.int32)), pa.array(TYPES)),
+            "term_months": pa.array(term),
+            "amount": decimal_cents(cents),  # exact money: decimal(18, 2)
+        }
+    )
     deals, quota_path, target_path = data_paths(rows, payees, folder).values()
     pq.write_table(table, deals, compression="zstd", row_group_size=1 << 20)
 
     # Quotas per quarter in proportion to each rep's expected volume, so attainment spreads around 100%.
     expected = weights * rows * float(np.exp(8.6 + 0.5)) * 0.8
     quarter = np.round(expected / 4 / 1000) * 1000 + 10_000
-    quotas = pa.table({
-        "payee": np.repeat(names, 4),
-        "period": np.tile(np.array(["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]), payees),
-        "amount": pa.array(np.repeat(quarter, 4), pa.float64()),  # whole currency units
-    })
+    quotas = pa.table(
+        {
+            "payee": np.repeat(names, 4),
+            "period": np.tile(np.array(["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]), payees),
+            "amount": pa.array(np.repeat(quarter, 4), pa.float64()),  # whole currency units
+        }
+    )
     targets = pa.table({"payee": names, "amount": pa.array(np.round(quarter * 4 * 0.1 / 100) * 100, pa.float64())})
     pq.write_table(quotas, quota_path)
     pq.write_table(targets, target_path)

@@ -93,9 +93,16 @@ def main() -> None:
     sampler.join()
     # ru_maxrss is in kilobytes on Linux
     # The CPU time of the command and of every process it waited for (spm's workers, the threads of all)
-    print(json.dumps({"status": os.waitstatus_to_exitcode(status), "seconds": seconds,
-                      "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                      "peak_mb": max(peak_kb, usage.ru_maxrss) / 1024}))
+    print(
+        json.dumps(
+            {
+                "status": os.waitstatus_to_exitcode(status),
+                "seconds": seconds,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "peak_mb": max(peak_kb, usage.ru_maxrss) / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The benchmark stays honest: its data is reproducible and every baseline pays what spm pays, to the cent.
+"""The benchmark stays honest: its data is reproducible, every contender pays what spm pays, to the cent, and
+the floor does the least work it claims to.
 
 (Speed itself is measured by ``python -m benchmarks.run``, never by a test.)
 """
@@ -7,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
 
 import spmlang
-from benchmarks import baselines
-from benchmarks.contender import NEEDED, _spm_totals
+from benchmarks.contender import CONTENDERS, arrow_totals, contender
 from benchmarks.generate import generate
+
+PAYING = [name for name in CONTENDERS if name not in ("spm", "floor")]  # spm's ledger is the reference
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +25,26 @@ def data(tmp_path_factory):
     return generate(20_000, 60, tmp_path_factory.mktemp("bench"))
 
 
+@pytest.fixture(scope="module", params=["targets", "tight targets"])
+def case(request, data, tmp_path_factory):
+    """The benchmark's data, and the same with targets a tenth as large: there every payee's yearly cap binds
+    and credit notes come after it, so the caps are verified too."""
+    if request.param == "targets":
+        return {**data, "tight": False}
+    targets = pq.read_table(data["targets"])
+    tight = tmp_path_factory.mktemp("tight") / "targets.parquet"
+    pq.write_table(
+        targets.set_column(1, "amount", pa.array([round(a / 10) for a in targets["amount"].to_pylist()], pa.float64())),
+        tight,
+    )
+    return {**data, "targets": tight, "tight": True}
+
+
 @pytest.fixture(scope="module")
-def spm_totals(data):
+def spm_totals(case):
     plan = spmlang.load(ROOT / "benchmarks" / "plans" / "bench.spm")
-    result = plan.run(data["deals"], quotas=data["quotas"], targets=data["targets"], strict=True)
-    totals = _spm_totals(result.ledger.select(["payee", "period", "component", "amount"]))
+    result = plan.run(case["deals"], quotas=case["quotas"], targets=case["targets"], strict=True)
+    totals = arrow_totals(result.ledger.select(["payee", "period", "component", "amount"]))
     return {key: value for key, value in totals.items() if value}
 
 
@@ -36,22 +54,46 @@ def test_the_same_arguments_give_the_same_files(data, tmp_path):
         assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(again[name].read_bytes()).digest()
 
 
-def test_the_data_has_what_the_plan_exercises(data, spm_totals):
-    deals = pq.read_table(data["deals"]).to_pydict()
+def test_the_data_has_what_the_plan_exercises(case, spm_totals):
+    deals = pq.read_table(case["deals"]).to_pydict()
     assert any(amount < 0 for amount in deals["amount"])  # credit notes
     assert {"new_logo", "expansion", "renewal"} == set(deals["deal_type"])
     assert {key[2] for key in spm_totals} == {"commission", "spring_new_logos"}
+    yearly: dict = {}
+    for (payee, _, component), cents in spm_totals.items():
+        yearly[payee, component] = yearly.get((payee, component), 0) + cents
+    assert any(cents == 500_000 for (_, component), cents in yearly.items() if component == "spring_new_logos")
+    caps = dict(zip(*pq.read_table(case["targets"]).to_pydict().values()))
+    at_cap = [
+        payee
+        for (payee, component), cents in yearly.items()
+        if component == "commission" and cents == round(caps[payee] * 250)
+    ]
+    assert len(at_cap) > 40 if case["tight"] else not at_cap
 
 
-@pytest.mark.parametrize("name", ["python_loop", "pandas_frames", "polars_frames", "duckdb_sql"])
-def test_each_baseline_pays_what_spm_pays_to_the_cent(data, spm_totals, name):
-    if name == "duckdb_sql":
+@pytest.mark.parametrize("name", PAYING)
+def test_each_contender_pays_what_spm_pays_to_the_cent(case, spm_totals, name):
+    if name.startswith("duckdb"):
         pytest.importorskip("duckdb", reason="duckdb comes with the bench extra")
-    function = getattr(baselines, name)
-    totals = function(
-        pq.read_table(data["deals"], columns=NEEDED), pq.read_table(data["quotas"]), pq.read_table(data["targets"])
-    )
+    totals = contender(name)(case["deals"], case["quotas"], case["targets"])
     assert {key: value for key, value in totals.items() if value} == spm_totals
+
+
+def test_the_floor_puts_the_credited_rows_in_crediting_order_and_no_more(data):
+    from benchmarks.floor import NEEDED, floor
+
+    rows = floor(data["deals"])
+    table = pq.read_table(data["deals"], columns=NEEDED).to_pylist()
+    credited = sorted(
+        (r for r in table if r["deal_type"] != "renewal"), key=lambda r: (r["payee"], r["close_date"], r["deal_id"])
+    )
+    assert rows.columns[: len(NEEDED)] == NEEDED
+    got = rows.select(NEEDED).to_dicts()
+    # payees in the order of their codes, each payee's rows by date and deal id
+    order = list(dict.fromkeys(r["payee"] for r in got))
+    assert sorted(got, key=lambda r: (order.index(r["payee"]), r["close_date"], r["deal_id"])) == got
+    assert sorted(got, key=lambda r: (r["payee"], r["close_date"], r["deal_id"])) == credited
 
 
 def test_the_report_shows_growth_against_the_size_above_for_spm_and_the_floor():
@@ -75,8 +117,8 @@ def test_the_report_shows_growth_against_the_size_above_for_spm_and_the_floor():
     assert ten[:4] == ["10,000", "2.00", "20.00", "1.82"] and ten[-3:] == ["exit", "status", "1"]
 
 
-def test_repeated_timings_are_summed_up_as_their_median_and_range():
-    from benchmarks.run import render, summary
+def test_rounds_are_summed_up_as_medians_and_each_round_compared_with_spm_and_the_floor():
+    from benchmarks.run import compare, render, summary
 
     spm = summary(
         "spm",
@@ -98,46 +140,63 @@ def test_repeated_timings_are_summed_up_as_their_median_and_range():
         "floor", [{"seconds": 4.0, "peak_mb": 1.0}, {"seconds": 6.0, "peak_mb": 1.0}, {"seconds": 5.0, "peak_mb": 1.0}]
     )
     assert floor["seconds"] == 5.0 and "cpu_seconds" not in floor  # not measured: not made up
-    assert summary("duckdb", [{"seconds": 4.0, "peak_mb": 1.0}, {"name": "duckdb", "error": "exit status 1"}]) == {
-        "name": "duckdb",
+    assert summary("duckdb-lines", [{"seconds": 4.0, "peak_mb": 1.0}, {"name": "x", "error": "exit status 1"}]) == {
+        "name": "duckdb-lines",
         "error": "exit status 1",
     }
     spm.pop("totals")
+    polars = {
+        "name": "polars-lines",
+        "seconds": 6.0,
+        "cpu_seconds": 9.0,
+        "peak_mb": 300.0,
+        "runs": [6.0, 9.0, 5.5],
+        "verified": True,
+    }
+    results = compare([floor, spm, polars, {"name": "duckdb-totals", "error": "duckdb is not installed"}])
+    # each round's time against spm's and the floor's of the same round, then the median of those
+    assert polars["rounds_vs_spm"] == [0.5, 0.6, 0.5] and polars["vs_spm"] == 0.5
+    assert polars["rounds_vs_floor"] == [1.5, 1.5, 1.1] and polars["vs_floor"] == 1.5
+    assert spm["vs_floor"] == 2.5 and floor["vs_spm"] == 0.4  # 4/12, 6/15, 5/11
     report = {
         "rows": 1_200_000,
         "payees": 10,
         "columns_mb": 1.0,
-        "machine": {"cpus": 2},
+        "machine": {"cpus": 2, "load": 0.5},
         "scaling": [],
-        "results": [
-            floor,
-            spm,
-            {
-                "name": "polars",
-                "seconds": 13.2,
-                "cpu_seconds": 25.0,
-                "peak_mb": 3000.0,
-                "runs": [13.2, 13.0, 14.0],
-                "verified": True,
-            },
-        ],
+        "results": results,
     }
     lines = render(report).splitlines()
-    assert "the median of 3 runs" in lines[2]
-    spm_line = next(line for line in lines if line.startswith("spm "))
-    assert spm_line.split() == ["spm", "12.00", "20.0", "100,000", "1000", "1.00x", "11.00-15.00"]
-    assert lines[-3].split() == [
-        "polars",
-        "13.20",
-        "25.0",
-        "90,909",
-        "3000",
-        "1.10x",
+    assert lines[0].endswith("2 CPUs, load 0.5 when it ended")
+    assert "the median of 3 rounds" in lines[2]
+    header = next(i for i, line in enumerate(lines) if line.startswith("contender"))
+    table = lines[header + 1 : lines.index("", header)]
+    row = {line.split()[0]: line.split() for line in table}
+    assert row["spm"][1:] == ["12.00", "20.0", "100,000", "1000", "1.00x", "2.50x", "11.00-15.00"]
+    assert row["polars-lines"][1:] == [
+        "6.00",
+        "9.0",
+        "200,000",
+        "300",
+        "0.50x",
+        "1.50x",
         "to",
         "the",
         "cent",
-        "13.00-14.00",
+        "5.50-9.00",
     ]
-    assert next(line for line in lines if line.startswith("floor ")).split()[2] == "-"
-    # each round's spm against the same round's floor: 12/4, 15/6, 11/5
-    assert lines[-1] == "spm against the floor, round by round: 3.00x, 2.50x, 2.20x (median 2.50x)"
+    assert row["floor"][2] == "-"
+    assert row["duckdb-totals"][1:] == ["duckdb", "is", "not", "installed"]
+    # the legend says what each contender is
+    assert any(line.startswith("polars-lines") and "every credited row" in line for line in lines)
+
+
+def test_a_contender_whose_library_is_missing_is_reported_not_run(monkeypatch):
+    import importlib.util
+
+    from benchmarks.run import missing_library
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "duckdb" else found(name))
+    assert missing_library("duckdb-lines") == "duckdb is not installed (pip install -e '.[bench]')"
+    assert missing_library("polars-lines") is None and missing_library("spm") is None
