@@ -699,7 +699,7 @@ def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op
     )
     values = np.broadcast_to(result.values, (len(pairs),))
     valid = np.broadcast_to(result.valid, (len(pairs),))
-    assert [bool(v) if k else None for v, k in zip(values, valid)] == [kleene(a, b) for a, b in pairs]
+    assert [bool(v) if k else None for v, k in zip(values, valid, strict=True)] == [kleene(a, b) for a, b in pairs]
     # A comparison is known where both sides are, whichever side is known everywhere.
     for first, second in (("a", "b"), ("b", "a")):
         compared = evaluate(

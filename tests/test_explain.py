@@ -151,7 +151,7 @@ def test_statements_stopped_midway_leave_whole_files_and_the_previous_index(tmp_
 
     from spmlang.report import statements as module
 
-    given = dict(zip(AE_ARGS[1::2], AE_ARGS[2::2]))
+    given = dict(zip(AE_ARGS[1::2], AE_ARGS[2::2], strict=True))
     result = spmlang.load(ROOT / AE_ARGS[0]).run(
         ROOT / given["--deals"], quotas=ROOT / given["--quotas"], targets=ROOT / given["--targets"]
     )

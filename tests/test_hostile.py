@@ -570,6 +570,6 @@ def test_the_hint_for_a_rate_of_a_column_pays_the_same_both_ways():
 
     def paid(plan):
         totals = plan.run(deals, workers=1).totals()
-        return sorted(zip(totals.column("payee").to_pylist(), totals.column("amount").to_pylist()))
+        return sorted(zip(totals.column("payee").to_pylist(), totals.column("amount").to_pylist(), strict=True))
 
     assert paid(as_credit) == paid(by_row) == [("ann", Decimal("44.44")), ("bob", Decimal("29.63"))]

@@ -239,7 +239,7 @@ def test_decimal_money_converts_to_exact_units_at_any_scale(scale, digits, offse
 
 
 def _deals_table(rows: list[tuple]) -> pa.Table:
-    ids, reps, days, products, amounts = zip(*rows) if rows else ([], [], [], [], [])
+    ids, reps, days, products, amounts = zip(*rows, strict=True) if rows else ([], [], [], [], [])
     return pa.table(
         {
             "id": pa.array(ids, pa.string()),
@@ -309,7 +309,7 @@ def test_the_white_space_spm_looks_for_is_what_arrow_trims():
     by_arrow = pc.utf8_trim_whitespace(pa.array(["a" + c for c in every] + [c + "a" for c in every])).to_pylist()
     assert {
         c
-        for c, after, before in zip(every, by_arrow[: len(every)], by_arrow[len(every) :])
+        for c, after, before in zip(every, by_arrow[: len(every)], by_arrow[len(every) :], strict=True)
         if after == "a" or before == "a"
     } == set(_WHITE)
 
@@ -379,7 +379,7 @@ def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
     values = (pattern * (columns._DISTINCT_FIRST // len(pattern) + 2))[: columns._DISTINCT_FIRST + 7]
     whole = _convert(values, Type.DATE, fmt)  # read a distinct text at a time
     alone = [_convert([v], Type.DATE, fmt) for v in pattern]  # each read by itself
-    for got, single in zip(whole, zip(*alone)):
+    for got, single in zip(whole, zip(*alone, strict=True), strict=True):
         np.testing.assert_array_equal(got[: len(pattern)], np.concatenate(single))
 
 
@@ -586,6 +586,6 @@ def test_dates_read_in_a_wrong_format_are_rejected_before_filters_and_within_a_c
     fates = {r["key"]: r["reason"] for r in result.rejects.to_pylist()}  # are rejected first
     assert fates == {"A1": "invalid_value", "A2": "invalid_value", "A5": "invalid_value", "A7": "invalid_value"}
     assert result.accounting["excluded"] == {"big": 3}
-    long = pa.table({name: pa.array(list(values) * 700) for name, values in zip(table.column_names, table.columns)})
+    long = pa.table({name: pa.array(list(values) * 700) for name, values in zip(table.column_names, table.columns, strict=True)})
     long = long.set_column(0, "id", pa.array([f"k{i}" for i in range(long.num_rows)]))  # read by distinct text
     assert plan().run(long).accounting["rejected"] == {"invalid_value": 4 * 700, "outside_year": 2 * 700}

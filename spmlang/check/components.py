@@ -691,7 +691,7 @@ def _basis_suggestion(key: tuple[str, ...]) -> str | None:
             continue
         if all(
             word == want or (word in ROW_WORDS if want == "row" else did_you_mean(word, (want,)))
-            for word, want in zip(key, words)
+            for word, want in zip(key, words, strict=True)
         ):
             return basis
     return None

@@ -216,7 +216,7 @@ class TableChecker:
             return None
         key_index = [list(columns).index(k) for k in key_columns]
         ok = True
-        for values, span in zip(block.rows, block.row_spans):
+        for values, span in zip(block.rows, block.row_spans, strict=True):
             if len(values) != len(specs):
                 names = " ".join(s.name for s in specs)
                 c.error(
@@ -228,7 +228,7 @@ class TableChecker:
                 ok = False
                 continue
             row = []
-            for literal, spec in zip(values, specs):
+            for literal, spec in zip(values, specs, strict=True):
                 if literal.kind == "empty":
                     row.append(None)
                     continue

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,7 @@ def payee_batches(payee: np.ndarray, size: int | None = None) -> list[slice]:
     at = np.searchsorted(payee_starts, np.arange(size, n, size))
     cuts = np.unique(payee_starts[at[at < payee_starts.size]])
     bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
-    return [slice(r0, r1) for r0, r1 in zip(bounds[:-1], bounds[1:])]
+    return [slice(r0, r1) for r0, r1 in pairwise(bounds)]
 
 
 # ---------------------------------------------------------------------- reading and crediting
@@ -212,7 +213,7 @@ class Payout:
         if self.kept is None:
             run = self.run
             parts = [pay_batch(run, batch) for batch in run.batches]
-            for part, batch in zip(parts, run.batches):
+            for part, batch in zip(parts, run.batches, strict=True):
                 part.lines.row = np.where(part.lines.row >= 0, part.lines.row + batch.start, -1)
             offsets = np.cumsum([0, *[len(p.lines) for p in parts]])
             cents = np.concatenate([p.cents for p in parts]) if parts else np.zeros(0, np.int64)

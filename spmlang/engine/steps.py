@@ -106,7 +106,7 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
         ]
         if run.trues_up(compiled.basis_varies, compiled.year_to_date):
             details.append("true-up at each period start: re-price earlier credit on the new quota to date")
-        caps = sorted(zip(component.caps, compiled.cap_clauses[index]), key=lambda pair: CAP_ORDER[pair[0].scope])
+        caps = sorted(zip(component.caps, compiled.cap_clauses[index], strict=True), key=lambda pair: CAP_ORDER[pair[0].scope])
         for cap, clause in caps:
             details.append(
                 f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  "
@@ -176,7 +176,7 @@ def _rule(rule, basis: str, cumulative: bool) -> list[str]:
         points = ", ".join(
             f"({format_percent(x) if curve.basis == 'attainment' else format_money(x)}, "
             f"{format_percent(y) + ' of target' if curve.of_target else format_money(y)})"
-            for x, y in zip(curve.xs, curve.ys)
+            for x, y in zip(curve.xs, curve.ys, strict=True)
         )
         ends = [
             f"below the first point: {'the first slope extended' if curve.extend_below else 'nothing'}",

@@ -368,7 +368,7 @@ def rule_table(rule) -> str | None:
     if isinstance(rule, pm.CurveRule):
         curve = rule.curve
         rows = [f"| {_BASIS[curve.basis]} | pays |", "|---|---|"]
-        for x, y in zip(curve.xs, curve.ys):
+        for x, y in zip(curve.xs, curve.ys, strict=True):
             shown_x = pm.format_percent(x) if curve.basis == "attainment" else pm.format_money(x)
             shown_y = f"{pm.format_percent(y)} of target" if curve.of_target else pm.format_money(y)
             rows.append(f"| {shown_x} | {shown_y} |")

@@ -107,8 +107,8 @@ class Explanation:
             return value
 
         data = plain(asdict(self))
-        for period, source in zip(data["periods"], self.periods):
-            for line, trail in zip(period["lines"], source.lines):
+        for period, source in zip(data["periods"], self.periods, strict=True):
+            for line, trail in zip(period["lines"], source.lines, strict=True):
                 line["rounding"] = str(trail.rounding)
         return data
 
@@ -145,7 +145,7 @@ def explain(
     result = Explanation(settings.name, settings.version, payout.run.plan.sha256, payee)
     year_to_date = Decimal("0.00")
     for p, label in enumerate(labels):
-        in_period = [(i, r) for i, r in zip(indices, ledger_rows) if r["period"] == label]
+        in_period = [(i, r) for i, r in zip(indices, ledger_rows, strict=True) if r["period"] == label]
         total = sum((r["amount"] for _, r in in_period), Decimal("0.00"))
         year_to_date += total
         if period is not None and label != period:
@@ -158,7 +158,7 @@ def explain(
             name = r["component"] or "(none)"
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = _period_measures(payout, code, p)
-        trail = [_trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown))]
+        trail = [_trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown), strict=True)]
         result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment))
     return result
 
@@ -293,7 +293,7 @@ def _slices_of(payout: Payout, shown: list[tuple[int, dict]]) -> list[list[Slice
             groups.setdefault(int(payout.lines.component[index]), []).append(index)
     filled = {}
     for component, indices in groups.items():
-        filled.update(zip(indices, _filled(payout, component, np.array(indices, dtype=np.int64))))
+        filled.update(zip(indices, _filled(payout, component, np.array(indices, dtype=np.int64)), strict=True))
     return [_slices(payout, index, row, filled.get(index)) for index, row in shown]
 
 

@@ -126,7 +126,7 @@ def summarize(payout: Payout) -> Summary:
     has_quota = basis.quota > 0
     active = (credit != 0) | np.any(paid != 0, axis=2)
     rows = []
-    for p, q in zip(*np.nonzero(active)):
+    for p, q in zip(*np.nonzero(active), strict=True):
         attainment = float(measure[p, q] / basis.quota[p, q]) if has_quota[p, q] else None
         by_component = [int(v) for v in paid[p, q, :components]]
         rows.append(

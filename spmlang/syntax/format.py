@@ -339,7 +339,7 @@ class Formatter:
         elif isinstance(stmt, ast.TestData):
             self._block("transactions", stmt.span, list(stmt.statements), depth)
         elif isinstance(stmt, ast.RowsBlock):
-            rows = [_Row(values, span) for values, span in zip(stmt.rows, stmt.row_spans)]
+            rows = [_Row(values, span) for values, span in zip(stmt.rows, stmt.row_spans, strict=True)]
             self._block("rows", stmt.span, rows, depth)
         elif isinstance(stmt, ast.TiersBlock):
             header = f"tiers {stmt.mode.text} on {' '.join(w.text for w in stmt.basis)}"

@@ -276,7 +276,7 @@ def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnos
                 )
             order.append(name.text)  # an unknown column keeps its place, so the rows still line up
     values: dict[str, list] = {name: [] for name in columns}
-    for row, span in zip(rows_block.rows if rows_block else (), rows_block.row_spans if rows_block else ()):
+    for row, span in zip(rows_block.rows if rows_block else (), rows_block.row_spans if rows_block else (), strict=True):
         if len(row) != len(order):
             values_given = f"{len(row)} value{'s' if len(row) != 1 else ''}"
             diagnostics.append(
@@ -288,7 +288,7 @@ def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnos
                 )
             )
             continue
-        given = {name: literal for name, literal in zip(order, row) if name in columns}
+        given = {name: literal for name, literal in zip(order, row, strict=True) if name in columns}
         for name, spec in columns.items():
             literal = given.get(name)
             values[name].append(None if literal is None else _value(literal, spec, diagnostics))

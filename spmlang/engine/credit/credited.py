@@ -60,7 +60,7 @@ class CreditedRun:
     def unpaid(self) -> list[UnpaidRows]:
         """The credit rows each component could not pay (see RowValues.failed), by component and reason."""
         found = []
-        for spec, values in zip(self.plan.components, self.row_values):
+        for spec, values in zip(self.plan.components, self.row_values, strict=True):
             if values.failed is None:
                 continue
             for code in np.unique(values.failed[values.failed > 0]).tolist():

@@ -98,7 +98,7 @@ def split_rows(
     """Direct credit rows of the ``alive`` transactions, one per (transaction, payee column with a payee),
     in key order (and payee column order within a transaction): see :func:`crediting_order`."""
     parts = []
-    for split, (codes, share) in enumerate(zip(payee_codes, shares)):
+    for split, (codes, share) in enumerate(zip(payee_codes, shares, strict=True)):
         txn = key_order[(alive & (codes >= 0))[key_order]]
         share_taken = gather(share, txn)
         credit_taken = credit[txn]

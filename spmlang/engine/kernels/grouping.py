@@ -70,11 +70,11 @@ def order_by(*keys: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     lows = [int(k.min()) for k in keys]
-    bits = [max(int(k.max()) - low, 0).bit_length() for k, low in zip(keys, lows)]
+    bits = [max(int(k.max()) - low, 0).bit_length() for k, low in zip(keys, lows, strict=True)]
     if sum(bits) > 63:
         return np.lexsort(tuple(reversed(keys)))
     packed = np.zeros(n, dtype=np.int64)
-    for key, low, width in zip(keys, lows, bits):
+    for key, low, width in zip(keys, lows, bits, strict=True):
         if width:
             packed <<= width
             packed |= key.astype(np.int64, copy=False) - low  # widened first: an int8 key minus its low overflows

@@ -103,7 +103,7 @@ def to_units(
         doubtful |= ~(np.abs(values) < _LIMIT_FLOAT)
     if doubtful.any():
         index = np.flatnonzero(doubtful)
-        for position, value in zip(index.tolist(), exact(index)):
+        for position, value in zip(index.tolist(), exact(index), strict=True):
             if not -LIMIT < value < LIMIT:
                 raise TooLarge(position, float(value))
             result[position] = value

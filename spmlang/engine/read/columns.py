@@ -141,7 +141,7 @@ def _joined_text(pieces: list[pa.Array | None], sizes: list[np.ndarray]) -> pa.A
     return pa.concat_arrays(
         [
             pc.cast(piece, pa.string()) if piece is not None else pa.nulls(len(size), pa.string())
-            for piece, size in zip(pieces, sizes)
+            for piece, size in zip(pieces, sizes, strict=True)
         ]
     )
 
@@ -404,7 +404,7 @@ def _float_units(values: np.ndarray, readable: np.ndarray, array: pa.Array, spec
             exact = [Decimal(value) for value in _clean_number_text(taken, spec).to_pylist()]
         else:
             exact = [Decimal(value) for value in taken.to_pylist()]  # a float's own value, exactly
-        for row, value in zip(near.tolist(), exact):
+        for row, value in zip(near.tolist(), exact, strict=True):
             held = decimal_to_units(value)
             too_big[row] = abs(held) >= LIMIT
             units[row] = 0 if too_big[row] else held

@@ -83,7 +83,7 @@ def wrong_format_notes(
     messages = [
         f"'{text}' reads as {date} in the format {shown}, a century or more from the plan year: the "
         f"column's format looks wrong; {fix}"
-        for text, date in zip(far.to_pylist(), read_as)
+        for text, date in zip(far.to_pylist(), read_as, strict=True)
     ]
     return pc.take(pa.array(messages, pa.string()), pc.index_in(raw, value_set=far))
 

@@ -254,7 +254,7 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
     _not_negative(data, amounts, amount_column.type)
     by_payee: dict[str, np.ndarray] = {}
     if spec.per is Per.YEAR:
-        for row, (payee, amount) in enumerate(zip(payees, amounts)):
+        for row, (payee, amount) in enumerate(zip(payees, amounts, strict=True)):
             if payee in by_payee:
                 raise InputError(
                     f"two {spec.kind} rows for '{payee}'",
@@ -267,7 +267,7 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
         return PayeeAmounts(spec.kind, by_payee, data.label)
     period_column = _required(data, spec.roles["period"])
     seen: set[tuple[str, int]] = set()
-    for row, (payee, period_text, amount) in enumerate(zip(payees, _texts(period_column), amounts)):
+    for row, (payee, period_text, amount) in enumerate(zip(payees, _texts(period_column), amounts, strict=True)):
         period = calendar.parse_period(period_text)
         if period is None:
             raise InputError(
@@ -327,7 +327,7 @@ def roster_managers(data: TableData) -> dict[str, str]:
     manager_values = data.columns[spec.roles["manager"]]
     managers = manager_values.values.to_pylist()
     result: dict[str, str] = {}
-    for row, (payee, manager) in enumerate(zip(payees, managers)):
+    for row, (payee, manager) in enumerate(zip(payees, managers, strict=True)):
         if payee in result:
             raise InputError(
                 f"the roster lists '{payee}' twice", file=data.label, row=row + 1 + data.row_offset, code="E504"

@@ -132,7 +132,7 @@ class Sheet:
             caption=None if self.caption is None else Text(self.caption),
             **options,
         )
-        for column, width in zip(self.columns, widths):
+        for column, width in zip(self.columns, widths, strict=True):
             table.add_column(
                 Text(_wrapped(column.name, width)),
                 footer=Text(column.footer),
@@ -151,7 +151,7 @@ class Sheet:
         parts = [Text(self.title, style="italic")]
         labels = [column.name for column in self.columns if not column.heading]
         label_width = max(map(cell_len, labels), default=0)
-        number_width = max([width for column, width in zip(self.columns, self.widths()) if column.number], default=0)
+        number_width = max([width for column, width in zip(self.columns, self.widths(), strict=True) if column.number], default=0)
 
         def block(heading: str, cells: list[tuple[SheetColumn, str]]) -> None:
             parts.append(Text(f"\n{heading}", style="bold"))
@@ -161,7 +161,7 @@ class Sheet:
                 parts.append(line)
 
         for row in self.rows:
-            named = [(column, value) for column, value in zip(self.columns, row)]
+            named = [(column, value) for column, value in zip(self.columns, row, strict=True)]
             block(
                 " · ".join(value for column, value in named if column.heading and value),
                 [(column, value) for column, value in named if not column.heading],
