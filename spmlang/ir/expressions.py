@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import Enum
-from typing import Union
+from enum import StrEnum
 
 from spmlang.diagnostics import Span
 
 
-class Type(str, Enum):
+class Type(StrEnum):
     TEXT = "text"
     INTEGER = "integer"
     NUMBER = "number"
@@ -23,9 +22,6 @@ class Type(str, Enum):
     MONEY = "money"
     DATE = "date"
     BOOL = "bool"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def is_numeric(self) -> bool:
@@ -158,22 +154,22 @@ class Function:
     span: Span
 
 
-IR = Union[
-    Const,
-    Column,
-    Builtin,
-    Arith,
-    Negate,
-    Comparison,
-    Logical,
-    Not,
-    Member,
-    Between,
-    Missing,
-    Choose,
-    TableLookup,
-    Function,
-]
+IR = (
+    Const
+    | Column
+    | Builtin
+    | Arith
+    | Negate
+    | Comparison
+    | Logical
+    | Not
+    | Member
+    | Between
+    | Missing
+    | Choose
+    | TableLookup
+    | Function
+)
 
 
 def children(node: IR) -> tuple[IR, ...]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Union
 
 from spmlang.diagnostics import Diagnostic, Span
 from spmlang.ir.expressions import IR, Type
@@ -239,7 +238,7 @@ class PayOnceRule:
     span: Span
 
 
-EarningRule = Union[RateRule, TierRule, CurveRule, PayPerRowRule, PayOnceRule]
+EarningRule = RateRule | TierRule | CurveRule | PayPerRowRule | PayOnceRule
 
 
 @dataclass(frozen=True, slots=True)

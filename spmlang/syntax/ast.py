@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Union
 
 from spmlang.diagnostics import Span
 
@@ -110,7 +109,7 @@ class IfExpr:
     span: Span
 
 
-Expr = Union[Literal, Ref, Lookup, Call, Unary, Binary, Compare, InList, InRange, IsEmpty, IfExpr]
+Expr = Literal | Ref | Lookup | Call | Unary | Binary | Compare | InList | InRange | IsEmpty | IfExpr
 
 
 # ------------------------------------------------------------------ statements
@@ -403,7 +402,7 @@ class TestBlock:
     span: Span
 
 
-Item = Union[PlanBlock, TransactionsBlock, TableBlock, ComponentBlock, CapStmt, TestBlock]
+Item = PlanBlock | TransactionsBlock | TableBlock | ComponentBlock | CapStmt | TestBlock
 
 
 @dataclass(frozen=True, slots=True)
