@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -289,7 +290,7 @@ def _checked_units(values, valid, node, frame: Frame, exact=None) -> Vec:
         values = np.where(bad, 0.0, values)
     return Vec(
         to_units(
-            values, None if exact is None else lambda index: [in_decimals(lambda: exact(i)) for i in index.tolist()]
+            values, None if exact is None else lambda index: [in_decimals(partial(exact, i)) for i in index.tolist()]
         ),
         valid,
         Type.MONEY,
@@ -499,7 +500,10 @@ def _function(node: ir.Function, frame: Frame) -> Vec:
     if name == "replace":
         value, old, new = args  # the checker allows only fixed texts for old and new
         operand = _text_operand(value.values)
-        replaced = lambda d: pc.replace_substring(d, old.values, new.values)
+
+        def replaced(text):
+            return pc.replace_substring(text, old.values, new.values)
+
         return Vec(
             replaced(operand) if isinstance(operand, pa.Scalar) else on_text(operand, replaced), value.valid, Type.TEXT
         )

@@ -212,7 +212,10 @@ def _read_file(path: Path, fmt: str, columns: list[str], label: str, in_pieces: 
             try:
                 table = pajson.read_json(path)
             except pa.ArrowInvalid as error:
-                raise _key_twice(path, label) or error
+                twice = _key_twice(path, label)
+                if twice is None:
+                    raise
+                raise twice from error
             _require_columns(table.column_names, columns, label, path)
             return LoadedTable(table.select(columns), label, path, 0)
         return _load_csv(path, columns, label, in_pieces)
