@@ -8,7 +8,6 @@ import re
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, examples
@@ -153,7 +152,7 @@ def test_mutants_that_check_run_to_a_result_or_a_clean_error(mutant):
         try:
             result = plan.run(**data, workers=1)
             result.summary()
-            result.ledger
+            _ = result.ledger
             event("ran")
         except spmlang.SpmError as error:
             event(f"spm error {getattr(error, 'code', type(error).__name__)}")
