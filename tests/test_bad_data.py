@@ -365,7 +365,9 @@ def test_a_csv_file_read_in_pieces_pays_as_the_same_rows_in_one_table(tmp_path, 
         pa.table(
             {
                 name: pa.array(values)
-                for name, values in zip(HEADER.strip().split(","), zip(*(r.strip().split(",") for r in rows), strict=True), strict=True)
+                for name, values in zip(
+                    HEADER.strip().split(","), zip(*(r.strip().split(",") for r in rows), strict=True), strict=True
+                )
             }
         )
     )

@@ -16,7 +16,9 @@ def run_example(args: list[str], **options):
     """Run an example plan over its data, as its ``spm run`` arguments say (``options`` go to Plan.run)."""
     plan = spmlang.load(ROOT / args[0])
     given = dict(zip(args[1::2], args[2::2], strict=True))
-    tables = dict(item.split("=") for item in [v for k, v in zip(args[1::2], args[2::2], strict=True) if k == "--table"])
+    tables = dict(
+        item.split("=") for item in [v for k, v in zip(args[1::2], args[2::2], strict=True) if k == "--table"]
+    )
     return plan.run(
         ROOT / given["--deals"],
         quotas=ROOT / given["--quotas"],

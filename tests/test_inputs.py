@@ -586,6 +586,8 @@ def test_dates_read_in_a_wrong_format_are_rejected_before_filters_and_within_a_c
     fates = {r["key"]: r["reason"] for r in result.rejects.to_pylist()}  # are rejected first
     assert fates == {"A1": "invalid_value", "A2": "invalid_value", "A5": "invalid_value", "A7": "invalid_value"}
     assert result.accounting["excluded"] == {"big": 3}
-    long = pa.table({name: pa.array(list(values) * 700) for name, values in zip(table.column_names, table.columns, strict=True)})
+    long = pa.table(
+        {name: pa.array(list(values) * 700) for name, values in zip(table.column_names, table.columns, strict=True)}
+    )
     long = long.set_column(0, "id", pa.array([f"k{i}" for i in range(long.num_rows)]))  # read by distinct text
     assert plan().run(long).accounting["rejected"] == {"invalid_value": 4 * 700, "outside_year": 2 * 700}

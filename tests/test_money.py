@@ -118,7 +118,9 @@ def test_the_period_of_a_date_is_the_period_whose_days_hold_it(frequency, month,
     expected = [next((p for p in range(calendar.count) if bounds[p] <= day < bounds[p + 1]), -1) for day in days]
     assert calendar.period_of(np.array(days, dtype=np.int64)).tolist() == expected
     assert calendar.in_year(np.array(days, dtype=np.int64)).tolist() == [p >= 0 for p in expected]
-    inside = np.array([day for day, p in zip(days, expected, strict=True) if p >= 0], dtype=np.int32)  # as credit rows hold them
+    inside = np.array(
+        [day for day, p in zip(days, expected, strict=True) if p >= 0], dtype=np.int32
+    )  # as credit rows hold them
     assert calendar.period_in_year(inside).tolist() == [p for p in expected if p >= 0]
 
 

@@ -106,7 +106,9 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
         ]
         if run.trues_up(compiled.basis_varies, compiled.year_to_date):
             details.append("true-up at each period start: re-price earlier credit on the new quota to date")
-        caps = sorted(zip(component.caps, compiled.cap_clauses[index], strict=True), key=lambda pair: CAP_ORDER[pair[0].scope])
+        caps = sorted(
+            zip(component.caps, compiled.cap_clauses[index], strict=True), key=lambda pair: CAP_ORDER[pair[0].scope]
+        )
         for cap, clause in caps:
             details.append(
                 f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  "

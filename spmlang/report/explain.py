@@ -158,7 +158,9 @@ def explain(
             name = r["component"] or "(none)"
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = _period_measures(payout, code, p)
-        trail = [_trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown), strict=True)]
+        trail = [
+            _trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown), strict=True)
+        ]
         result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment))
     return result
 

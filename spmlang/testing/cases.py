@@ -276,7 +276,9 @@ def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnos
                 )
             order.append(name.text)  # an unknown column keeps its place, so the rows still line up
     values: dict[str, list] = {name: [] for name in columns}
-    for row, span in zip(rows_block.rows if rows_block else (), rows_block.row_spans if rows_block else (), strict=True):
+    for row, span in zip(
+        rows_block.rows if rows_block else (), rows_block.row_spans if rows_block else (), strict=True
+    ):
         if len(row) != len(order):
             values_given = f"{len(row)} value{'s' if len(row) != 1 else ''}"
             diagnostics.append(

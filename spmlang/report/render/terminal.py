@@ -151,7 +151,9 @@ class Sheet:
         parts = [Text(self.title, style="italic")]
         labels = [column.name for column in self.columns if not column.heading]
         label_width = max(map(cell_len, labels), default=0)
-        number_width = max([width for column, width in zip(self.columns, self.widths(), strict=True) if column.number], default=0)
+        number_width = max(
+            [width for column, width in zip(self.columns, self.widths(), strict=True) if column.number], default=0
+        )
 
         def block(heading: str, cells: list[tuple[SheetColumn, str]]) -> None:
             parts.append(Text(f"\n{heading}", style="bold"))
