@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from spmlang.check.context import CheckContext
 from spmlang.check.expressions import Scope
+from spmlang.check.words import BASIS, BASIS_TEXT, CURVE_EXTENDS, ROLE_WORDS, ROW_WORDS, TIER_MODES
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir.constants import constant_value, too_large, too_large_hint
 from spmlang.ir.expressions import Type
@@ -30,19 +31,11 @@ from spmlang.ir.plan import (
 from spmlang.syntax import ast
 from spmlang.syntax.words import CAP_SCOPES, FREQUENCY_UNIT
 
-if TYPE_CHECKING:
-    from spmlang.check.checker import Checker
-
 MAX_TIERS = 1_000
-ROLE_WORDS = {"direct": "direct", "rollup": "rollup", "team": "rollup"}
-BASIS = {("attainment",): "attainment", ("credit",): "credit", ("row", "credit"): "row"}
-BASIS_TEXT = {"attainment": "attainment", "credit": "credit", "row": "row credit"}
-# Words that mean "each row" in a basis (`on deal credit`): a hint may suggest `row credit` for them.
-ROW_WORDS = ("row", "rows", "deal", "transaction")
 
 
 class ComponentChecker:
-    def __init__(self, checker: Checker, settings: Settings, source: SourceSpec, tables: dict[str, TableSpec]):
+    def __init__(self, checker: CheckContext, settings: Settings, source: SourceSpec, tables: dict[str, TableSpec]):
         self.c = checker
         self.settings = settings
         self.source = source
@@ -255,12 +248,12 @@ class ComponentChecker:
             return RateRule(rate, c.text(stmt.expr.span), None, stmt.span)
         if isinstance(stmt, ast.TiersBlock):
             mode = stmt.mode.text
-            if mode not in ("marginal", "retroactive"):
+            if mode not in TIER_MODES:
                 c.error(
                     "E206",
                     f"unknown tier kind '{mode}'",
                     stmt.mode.span,
-                    did_you_mean(mode, ("marginal", "retroactive")) or "write `tiers marginal` or `tiers retroactive`",
+                    did_you_mean(mode, TIER_MODES) or "write `tiers marginal` or `tiers retroactive`",
                 )
                 return False
             table = self._tier_table(stmt.rows, stmt.basis, mode, stmt.span, accelerator=False)
@@ -518,7 +511,7 @@ class ComponentChecker:
                     "E206",
                     f"a curve extends 'above' or 'below', not '{word.text}'",
                     word.span,
-                    did_you_mean(word.text, ("above", "below")),
+                    did_you_mean(word.text, CURVE_EXTENDS),
                 )
                 ok = False
         if not ok:

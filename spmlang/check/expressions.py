@@ -48,13 +48,9 @@ class Scope:
 
 
 class ExpressionChecker:
-    def __init__(self, diagnostics: list[Diagnostic], plan_checker=None):
+    def __init__(self, diagnostics: list[Diagnostic], broken_columns: set[str]):
         self.diagnostics = diagnostics
-        self._plan_checker = plan_checker
-
-    def _broken(self, name: str) -> bool:
-        """A column whose declaration was already reported as wrong."""
-        return self._plan_checker is not None and name in self._plan_checker.broken_columns
+        self._broken_columns = broken_columns  # columns whose declaration was already reported as wrong
 
     def error(self, code: str, message: str, span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint))
@@ -154,7 +150,7 @@ class ExpressionChecker:
             return None
         if node.name in ("true", "false"):
             return ir.Const(node.name == "true", Type.BOOL, node.span)
-        if self._broken(node.name):
+        if node.name in self._broken_columns:
             return None
         candidates = list(scope.builtins) + (list(scope.columns) if scope.columns_allowed else [])
         hint = did_you_mean(node.name, candidates)

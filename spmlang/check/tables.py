@@ -8,8 +8,10 @@ row 3 of a quota table points at row 3 of the plan file.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from spmlang.check.columns import column_spec
+from spmlang.check.context import CheckContext
+from spmlang.check.words import DEFAULT_PER, PER_WORDS
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir.constants import too_large, too_large_hint
 from spmlang.ir.expressions import Type
@@ -17,20 +19,7 @@ from spmlang.ir.plan import ColumnSpec, TableSpec
 from spmlang.ir.tables import ROLES, role_types
 from spmlang.syntax import ast
 
-if TYPE_CHECKING:
-    from spmlang.check.checker import Checker
-
 MAX_INLINE_ROWS = 10_000
-DEFAULT_PER = {"quotas": "period", "targets": "year"}
-PER_WORDS = {
-    "period": "period",
-    "year": "year",
-    "annual": "year",
-    "yearly": "year",
-    "quarter": "period",
-    "month": "period",
-    "half": "period",
-}
 
 # Which literal kinds may fill a column of each type.
 _ACCEPTS = {
@@ -47,7 +36,7 @@ _ACCEPTS = {
 class TableChecker:
     """Checks table blocks. ``quota_type`` is the unit of credit (money, or a number for counted credit)."""
 
-    def __init__(self, checker: Checker, quota_type: Type = Type.MONEY):
+    def __init__(self, checker: CheckContext, quota_type: Type = Type.MONEY):
         self.checker = checker
         self.quota_type = quota_type
 
@@ -90,7 +79,7 @@ class TableChecker:
                 if stmt.name.text in columns:
                     c.error("E207", f"column '{stmt.name.text}' is declared twice", stmt.name.span)
                     continue
-                spec = c.column_spec(stmt)
+                spec = column_spec(c, stmt)
                 if spec is not None:
                     columns[spec.name] = spec
             elif isinstance(stmt, ast.FileStmt):
