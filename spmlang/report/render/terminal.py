@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rich import box
 from rich.cells import cell_len
@@ -20,8 +21,35 @@ from rich.text import Text
 from spmlang.figures import UPLIFT, cents_text, money, percent, reason_text, units_text
 from spmlang.visible import visible
 
-if TYPE_CHECKING:
-    from spmlang.report.summary import Summary
+
+# What the terminal reads of a run's summary (spmlang.report.summary): named here, not imported, because the
+# summary prints itself through this module (print(result.summary())).
+class SummaryRow(Protocol):
+    payee: str
+    period: str
+    credit: int  # units
+    attainment: float | None
+    by_component: list[int]  # cents, one per component
+    total: int  # cents
+
+
+class Summary(Protocol):
+    plan: str
+    currency: str
+    components: list[str]
+    accounting: dict
+    counted_credit: bool
+    inputs: list[tuple[str, str, int]]  # name, where it came from, rows read
+
+    @property
+    def rows(self) -> Sequence[SummaryRow]: ...
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def warnings(self) -> list[str]: ...
+
 
 MAX_SHOWN = 60  # payee-periods shown at a terminal
 
