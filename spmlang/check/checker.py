@@ -99,7 +99,7 @@ class Checker:
             names = tuple(dict.fromkeys(b.name.text for b in component_blocks))
             plan_caps = tuple(
                 cap
-                for cap in (checker.cap(s, plan_level=True, components=components, names=names) for s in cap_stmts)
+                for cap in (checker.caps.cap(s, plan_level=True, components=components, names=names) for s in cap_stmts)
                 if cap is not None
             )
             if not component_blocks:
