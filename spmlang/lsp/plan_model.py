@@ -19,7 +19,7 @@ Surface:
 from __future__ import annotations
 
 from spmlang.check import check_plan
-from spmlang.check.expressions import FUNCTIONS
+from spmlang.check.types import FUNCTIONS
 from spmlang.check.words import (
     BASIS_TEXT,
     BASIS_WORDS,
