@@ -676,7 +676,8 @@ def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op
     with unknowns, false and unknown is false and true or unknown is true. The shortcut and the full logic
     agree, whether 'known everywhere' comes as a scalar, stored once, or a full array."""
     from spmlang.diagnostics import Span
-    from spmlang.engine.evaluate import Frame, Vec, evaluate
+    from spmlang.engine.expressions.evaluate import evaluate
+    from spmlang.engine.expressions.values import Frame, Vec
     from spmlang.engine.kernels import grouping
     from spmlang.ir import expressions as ir
 

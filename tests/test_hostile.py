@@ -416,7 +416,8 @@ def test_a_text_function_is_bounded_at_run_time_too():
     import pyarrow as pa
 
     from spmlang.diagnostics import Span
-    from spmlang.engine.evaluate import Frame, Vec, evaluate
+    from spmlang.engine.expressions.evaluate import evaluate
+    from spmlang.engine.expressions.values import Frame, Vec
     from spmlang.ir import expressions as ir
     from spmlang.ir.expressions import Type
 
@@ -474,7 +475,8 @@ def test_a_text_that_passes_the_check_stays_within_the_bound(expression, product
     import numpy as np
     import pyarrow as pa
 
-    from spmlang.engine.evaluate import Frame, Vec, evaluate
+    from spmlang.engine.expressions.evaluate import evaluate
+    from spmlang.engine.expressions.values import Frame, Vec
     from spmlang.ir.expressions import Type
     from spmlang.ir.text_growth import MAX_TEXT_GROWTH
 

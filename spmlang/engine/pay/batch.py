@@ -18,7 +18,8 @@ from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis
 from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.credit.rows import CreditRows, Payees
-from spmlang.engine.evaluate import Frame, Vec, evaluate, truth
+from spmlang.engine.expressions.evaluate import evaluate
+from spmlang.engine.expressions.values import Frame, Vec, truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, UNIT, TooLarge, cumulative_cents, units_to_cents

@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 
 from spmlang.engine.credit.basis import Basis
 from spmlang.engine.credit.rows import CreditRows, Payees
-from spmlang.engine.evaluate import Frame, Issue, Vec, as_float, evaluate_rows, materialize, truth
+from spmlang.engine.expressions.evaluate import evaluate_rows
+from spmlang.engine.expressions.values import Frame, Issue, Vec, as_float, materialize, truth
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT
 from spmlang.engine.read.transactions import Transactions

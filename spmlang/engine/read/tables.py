@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.evaluate import Frame, Issue, Vec, const_value, on_text, plain_text
+from spmlang.engine.expressions.values import Frame, Issue, Vec, const_value, on_text, plain_text
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.columns import ColumnValues, convert_column
 from spmlang.engine.read.formats import LoadedTable, available_columns, load_table

@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
+from spmlang.engine.expressions.evaluate import evaluate
+from spmlang.engine.expressions.values import Frame, Vec, as_float, materialize, plain_text, truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, to_units
