@@ -23,11 +23,11 @@ from spmlang.engine.expressions.values import (
     and_valid,
     as_float,
     const_value,
+    decoded_operand,
+    decoded_text,
     known_everywhere,
     materialize,
     on_text,
-    plain_operand,
-    plain_text,
     text_operand,
 )
 from spmlang.engine.kernels import grouping
@@ -111,7 +111,7 @@ def _compare_values(op: str, left: Vec, right: Vec) -> object:
         elif isinstance(a, pa.Scalar):
             result = on_text(b, lambda d: function(a, d))
         else:
-            result = function(plain_text(a), plain_text(b))
+            result = function(decoded_text(a), decoded_text(b))
         return pc.fill_null(result, False).to_numpy(zero_copy_only=False)
     if left.type is Type.MONEY and right.type is Type.MONEY or left.type == right.type:
         a, b = left.values, right.values
@@ -200,7 +200,7 @@ def _choose(node: ir.Choose, frame: Frame) -> Vec:
     then, otherwise = evaluate(node.then, frame), evaluate(node.otherwise, frame)
     valid = condition.valid & np.where(picked, then.valid, otherwise.valid)
     if node.type is Type.TEXT:
-        values = pc.if_else(pa.array(picked), plain_operand(then.values), plain_operand(otherwise.values))
+        values = pc.if_else(pa.array(picked), decoded_operand(then.values), decoded_operand(otherwise.values))
         return Vec(values, valid, node.type)
     if then.type != otherwise.type:
         return Vec(np.where(picked, as_float(then), as_float(otherwise)), valid, node.type)

@@ -14,9 +14,9 @@ from spmlang.engine.expressions.values import (
     Vec,
     and_valid,
     as_float,
+    decoded_text,
     materialize,
     on_text,
-    plain_text,
     text_operand,
 )
 from spmlang.ir import expressions as ir
@@ -51,7 +51,7 @@ def _coalesce(node: ir.Function, args: list[Vec], frame: Frame) -> Vec:
     for arg in reversed(args[:-1]):
         arg = materialize(arg, frame.n)
         if node.type is Type.TEXT:
-            values = pc.if_else(pa.array(arg.valid), plain_text(arg.values), plain_text(result.values))
+            values = pc.if_else(pa.array(arg.valid), decoded_text(arg.values), decoded_text(result.values))
         elif arg.type == result.type:
             values = np.where(arg.valid, arg.values, result.values)
         else:

@@ -138,16 +138,17 @@ def on_text(values, function):
     return function(values)
 
 
-def plain_text(values):
+def decoded_text(values):
     """A text array without dictionary encoding (for the rare operations between two text columns)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     return pc.cast(values, pa.string()) if isinstance(values, pa.DictionaryArray) else values
 
 
-def plain_operand(values):
+def decoded_operand(values):
+    """A text operand (a constant as a scalar) without dictionary encoding."""
     operand = text_operand(values)
-    return operand if isinstance(operand, pa.Scalar) else plain_text(operand)
+    return operand if isinstance(operand, pa.Scalar) else decoded_text(operand)
 
 
 def text_operand(values):

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.expressions.values import Frame, Issue, Vec, const_value, on_text, plain_text
+from spmlang.engine.expressions.values import Frame, Issue, Vec, const_value, decoded_text, on_text
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.columns import ColumnValues, convert_column
 from spmlang.engine.read.formats import LoadedTable, available_columns, load_table
@@ -201,7 +201,7 @@ class LookupTable:
     def _messages(self, key: Vec, missing: np.ndarray) -> pa.Array:
         """One message per row: the key, the table, and the closest key if one is close."""
         if self.key_type is Type.TEXT:
-            texts = plain_text(key.values)
+            texts = decoded_text(key.values)
             known = [str(k) for k in self.keys.to_pylist()]
         else:
             texts = pa.array([str(v) for v in np.asarray(key.values)])

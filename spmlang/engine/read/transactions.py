@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.expressions.evaluate import evaluate
-from spmlang.engine.expressions.values import Frame, Vec, as_float, materialize, plain_text, truth
+from spmlang.engine.expressions.values import Frame, Vec, as_float, decoded_text, materialize, truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, to_units
@@ -330,7 +330,7 @@ def _reject_duplicates(
     if order.size < 2:
         return
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        sorted_keys = plain_text(values).take(pa.array(order))
+        sorted_keys = decoded_text(values).take(pa.array(order))
         same = pc.fill_null(pc.equal(sorted_keys[1:], sorted_keys[:-1]), False).to_numpy(zero_copy_only=False)
     else:
         sorted_keys = np.asarray(values)[order]
