@@ -228,7 +228,7 @@ def test_dictionary_encoded_text_gives_the_same_ledger(tmp_path):
 def test_decimal_money_converts_to_exact_units_at_any_scale(scale, digits, offset):
     from decimal import ROUND_HALF_UP
 
-    from spmlang.engine.read.columns import _decimal_to_units
+    from spmlang.engine.read.numbers import _decimal_to_units
 
     values = [None if v is None else Decimal(v).scaleb(-scale) for v in digits]
     array = pa.array([None] * offset + values, pa.decimal128(38, scale)).slice(offset)
@@ -303,7 +303,7 @@ def test_a_parquet_file_damaged_inside_is_an_input_error(tmp_path):
 
 
 def test_the_white_space_spm_looks_for_is_what_arrow_trims():
-    from spmlang.engine.read.columns import _WHITE
+    from spmlang.engine.read.text import _WHITE
 
     every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     by_arrow = pc.utf8_trim_whitespace(pa.array(["a" + c for c in every] + [c + "a" for c in every])).to_pylist()
@@ -331,7 +331,7 @@ def test_the_white_space_spm_looks_for_is_what_arrow_trims():
     st.booleans(),
 )
 def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, large, encoded):
-    from spmlang.engine.read.columns import trimmed
+    from spmlang.engine.read.text import trimmed
 
     array = pa.array(values, pa.large_string() if large else pa.string())[start:]
     for part in [array, *(array.slice(i, 1) for i in range(len(array)))]:  # alone, a value decides the look
@@ -373,10 +373,10 @@ def _convert(values, kind, fmt=None):
     st.sampled_from([None, "%Y-%m-%d"]),
 )
 def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
-    from spmlang.engine.read import columns
+    from spmlang.engine.read import column_values
     from spmlang.ir.plan import Type
 
-    values = (pattern * (columns._DISTINCT_FIRST // len(pattern) + 2))[: columns._DISTINCT_FIRST + 7]
+    values = (pattern * (column_values.DISTINCT_FIRST // len(pattern) + 2))[: column_values.DISTINCT_FIRST + 7]
     whole = _convert(values, Type.DATE, fmt)  # read a distinct text at a time
     alone = [_convert([v], Type.DATE, fmt) for v in pattern]  # each read by itself
     for got, single in zip(whole, zip(*alone, strict=True), strict=True):
@@ -412,15 +412,15 @@ def test_money_written_plainly_is_read_to_the_unit(amounts, with_a_dollar_sign):
 def test_a_long_column_of_many_distinct_dates_reads_each():
     import datetime as dt
 
-    from spmlang.engine.read import columns
+    from spmlang.engine.read import column_values
     from spmlang.ir.plan import Type
 
     start = dt.date(2020, 1, 1)
-    texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(columns._DISTINCT_FIRST * 2)]
+    texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(column_values.DISTINCT_FIRST * 2)]
     values, valid, invalid = _convert(texts + [None, "2027-02-30"], Type.DATE)
     assert values[:-2].tolist() == [(start - dt.date(1970, 1, 1)).days + i for i in range(len(texts))]
     assert valid.tolist()[-2:] == [False, False] and invalid.tolist()[-2:] == [False, True]
-    values, valid, invalid = _convert([None] * (columns._DISTINCT_FIRST + 1), Type.DATE)
+    values, valid, invalid = _convert([None] * (column_values.DISTINCT_FIRST + 1), Type.DATE)
     assert not valid.any() and not invalid.any()
 
 
