@@ -266,18 +266,18 @@ def test_a_parquet_file_read_in_pieces_gives_what_the_whole_table_gives(
 ):
     """Large parquet files are read and converted a piece at a time (memory); the ledger, the rejects and
     their messages (which quote values that could not be read) are those of the table read whole."""
-    from spmlang.engine.read import formats as inputs
+    from spmlang.engine.read import loaded
 
     table = _deals_table(rows)
     path = tmp_path_factory.mktemp("pieces") / "deals.parquet"
     pq.write_table(table, path, row_group_size=row_group_rows)  # each row group has its own dictionary
     expected = plan().run(table)
-    original = inputs.PIECE_ROWS
-    inputs.PIECE_ROWS = piece_rows
+    original = loaded.PIECE_ROWS
+    loaded.PIECE_ROWS = piece_rows
     try:
         result = plan().run(path)
     finally:
-        inputs.PIECE_ROWS = original
+        loaded.PIECE_ROWS = original
     assert result.accounting == expected.accounting
     assert result.rejects.equals(expected.rejects)
     assert result.ledger.drop(["run_id"]).equals(expected.ledger.drop(["run_id"]))
