@@ -18,7 +18,8 @@ import numpy as np
 from spmlang.diagnostics import UsageError, did_you_mean
 from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.kernels.money import UNIT
-from spmlang.engine.pay.earnings import RowBasis, TierFunction
+from spmlang.engine.pay.earnings import RowBasis
+from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.run import Payout
 from spmlang.figures import CENT, UPLIFT, to_cents
 

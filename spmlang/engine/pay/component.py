@@ -19,20 +19,13 @@ from spmlang.engine.credit.rows import CreditRows
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
-from spmlang.engine.pay.earnings import (
-    CurveFunction,
-    RowBasis,
-    RowLines,
-    TierFunction,
-    apply_factor,
-    cumulative_lines,
-    describe_curve,
-    describe_row_curve,
-    describe_tiers,
-)
+from spmlang.engine.pay.curves import CurveFunction
+from spmlang.engine.pay.descriptions import describe_curve, describe_row_curve, describe_tiers
+from spmlang.engine.pay.earnings import RowBasis, RowLines, apply_factor, cumulative_lines
 from spmlang.engine.pay.lines import TextColumn
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams
+from spmlang.engine.pay.tiers import TierFunction
 from spmlang.ir.constants import constant_value
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import MeasureBasis, Role
