@@ -11,8 +11,10 @@ them or after the statement they end. Formatting twice changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from spmlang.syntax import ast
 from spmlang.syntax.parser import parse
@@ -92,49 +94,81 @@ def _precedence(node) -> int:
 
 
 def expression(node, parent: int = 0, right: bool = False) -> str:
-    text = _expression(node)
+    text = _TEXT[type(node)](node)  # a table, not a chain of isinstance: one frame fewer per level of nesting
     own = _precedence(node)
     if own < parent or (right and own == parent and own < 9):
         return f"({text})"
     return text
 
 
-def _expression(node) -> str:
-    if isinstance(node, ast.Literal):
-        return literal(node)
-    if isinstance(node, ast.Ref):
-        return node.name
-    if isinstance(node, ast.Lookup):
-        column = f".{node.column.text}" if node.column else ""
-        return f"{node.table.text}[{expression(node.key)}]{column}"
-    if isinstance(node, ast.Call):
-        args = []
-        for arg in node.args:  # a loop, not a generator: one frame fewer per level of nesting
-            args.append(expression(arg))
-        return f"{node.function.text}({', '.join(args)})"
-    if isinstance(node, ast.Unary):
-        if node.op == "not":
-            return f"not {expression(node.operand, _PRECEDENCE['not'])}"
-        return f"-{expression(node.operand, _PRECEDENCE['neg'])}"
-    if isinstance(node, ast.Binary):
-        own = _PRECEDENCE[node.op]
-        return f"{expression(node.left, own)} {node.op} {expression(node.right, own, right=True)}"
-    compare = _PRECEDENCE["compare"] + 1
-    if isinstance(node, ast.Compare):
-        return f"{expression(node.left, compare)} {node.op} {expression(node.right, compare)}"
-    if isinstance(node, ast.InList):
-        values = ", ".join(literal(v) for v in node.values)
-        return f"{expression(node.operand, compare)} {'not in' if node.negated else 'in'} [{values}]"
-    if isinstance(node, ast.InRange):
-        return (
-            f"{expression(node.operand, compare)} in {expression(node.low, compare)} .. "
-            f"{expression(node.high, compare)}"
-        )
-    if isinstance(node, ast.IsEmpty):
-        return f"{expression(node.operand, compare)} is {'not empty' if node.negated else 'empty'}"
-    if isinstance(node, ast.IfExpr):
-        return f"if {expression(node.condition)} then {expression(node.then)} else {expression(node.otherwise)}"
-    raise AssertionError(type(node).__name__)
+def _call(node: ast.Call) -> str:
+    args = []
+    for arg in node.args:  # a loop, not a generator: one frame fewer per level of nesting
+        args.append(expression(arg))
+    return f"{node.function.text}({', '.join(args)})"
+
+
+def _unary(node: ast.Unary) -> str:
+    if node.op == "not":
+        return f"not {expression(node.operand, _PRECEDENCE['not'])}"
+    return f"-{expression(node.operand, _PRECEDENCE['neg'])}"
+
+
+def _binary(node: ast.Binary) -> str:
+    own = _PRECEDENCE[node.op]
+    return f"{expression(node.left, own)} {node.op} {expression(node.right, own, right=True)}"
+
+
+_COMPARED = _PRECEDENCE["compare"] + 1  # what a comparison's operands bind tighter than
+
+
+def _compare(node: ast.Compare) -> str:
+    return f"{expression(node.left, _COMPARED)} {node.op} {expression(node.right, _COMPARED)}"
+
+
+def _in_list(node: ast.InList) -> str:
+    values = ", ".join(literal(v) for v in node.values)
+    return f"{expression(node.operand, _COMPARED)} {'not in' if node.negated else 'in'} [{values}]"
+
+
+def _in_range(node: ast.InRange) -> str:
+    return (
+        f"{expression(node.operand, _COMPARED)} in {expression(node.low, _COMPARED)} .. "
+        f"{expression(node.high, _COMPARED)}"
+    )
+
+
+def _is_empty(node: ast.IsEmpty) -> str:
+    return f"{expression(node.operand, _COMPARED)} is {'not empty' if node.negated else 'empty'}"
+
+
+def _if(node: ast.IfExpr) -> str:
+    return f"if {expression(node.condition)} then {expression(node.then)} else {expression(node.otherwise)}"
+
+
+def _lookup(node: ast.Lookup) -> str:
+    column = f".{node.column.text}" if node.column else ""
+    return f"{node.table.text}[{expression(node.key)}]{column}"
+
+
+def _ref(node: ast.Ref) -> str:
+    return node.name
+
+
+# The text of each kind of expression node, its operands in parentheses where they bind looser than it.
+_TEXT: dict[type, Callable[[Any], str]] = {
+    ast.Literal: literal,
+    ast.Ref: _ref,
+    ast.Lookup: _lookup,
+    ast.Call: _call,
+    ast.Unary: _unary,
+    ast.Binary: _binary,
+    ast.Compare: _compare,
+    ast.InList: _in_list,
+    ast.InRange: _in_range,
+    ast.IsEmpty: _is_empty,
+    ast.IfExpr: _if,
+}
 
 
 def amount(node: ast.Amount) -> str:
@@ -151,72 +185,93 @@ def bound(node: ast.Bound) -> str:
 BLOCKS = (ast.TiersBlock, ast.AcceleratorBlock, ast.CurveBlock, ast.RowsBlock, ast.TestData, ast.TableBlock)
 
 
+@dataclass
+class _Row:
+    """A row of a table's rows block, aligned with the others."""
+
+    values: tuple
+    span: object
+
+
 def cells(stmt) -> tuple[str, list[str]]:
     """A one-line statement as (alignment group, cells). Cells of one group are aligned in columns."""
-    if isinstance(stmt, ast.Setting):
-        words = {"year": "year starts", "attainment": "attainment against"}.get(stmt.key, stmt.key)
-        values = [literal(v) if isinstance(v, ast.Literal) else v.text for v in stmt.values]
-        return "setting", [words, " ".join(values)]
-    if isinstance(stmt, ast.ColumnStmt):
-        row = ["column", stmt.name.text, stmt.type.text]
-        return "column", row + ([literal(stmt.format)] if stmt.format else [])
-    if isinstance(stmt, ast.KeyStmt):
-        return "role", ["key", stmt.column.text]
-    if isinstance(stmt, ast.DateStmt):
-        return "role", ["date", stmt.column.text]
-    if isinstance(stmt, ast.PayeeStmt):
-        share = f" share {expression(stmt.share)}" if stmt.share is not None else ""
-        return "role", ["payee", stmt.column.text + share]
-    if isinstance(stmt, ast.CreditStmt):
-        return "role", ["credit", expression(stmt.expr)]
-    if isinstance(stmt, ast.RoleStmt):
-        return "role", [stmt.role, stmt.column.text]
-    if isinstance(stmt, ast.FileStmt):
-        return "file", ["file", literal(stmt.path)]
-    if isinstance(stmt, ast.WhereStmt):
-        name = f"{stmt.name.text}: " if stmt.name else ""
-        return "where", [f"where {name}{expression(stmt.expr)}"]
-    if isinstance(stmt, ast.RollupStmt):
-        source = f" from {stmt.table.text}" if stmt.table else ""
-        return "rollup", [f"rollup to {stmt.column.text}{source}"]
-    if isinstance(stmt, ast.PolicyStmt):
-        return "policy", ["on", stmt.subject.text, stmt.action.text]
-    if isinstance(stmt, ast.PerStmt):
-        return "per", [f"per {stmt.unit.text}"]
-    if isinstance(stmt, ast.DefaultStmt):
-        return "default", [f"default {literal(stmt.value)}"]
-    if isinstance(stmt, ast.ColumnsStmt):
-        return "columns", ["columns " + " ".join(n.text for n in stmt.names)]
-    if isinstance(stmt, ast.OnCreditStmt):
-        return "on", [f"on {stmt.role.text} credit"]
-    if isinstance(stmt, ast.RateStmt):
-        return "rate", [f"rate {expression(stmt.expr)}"]
-    if isinstance(stmt, ast.PayRowStmt):
-        return "pay", [f"pay {expression(stmt.amount)} per {stmt.unit.text}"]
-    if isinstance(stmt, ast.PayOnceStmt):
-        by = f" by {stmt.by.text}" if stmt.by else ""
-        return "pay", [f"pay {amount(stmt.amount)} once when {expression(stmt.condition)}{by}"]
-    if isinstance(stmt, ast.MultiplierStmt):
-        return "multiplier", [f"multiplier {expression(stmt.factor)} when {expression(stmt.condition)}"]
-    if isinstance(stmt, ast.CapStmt):
-        covers = ", ".join(c.name.text + (" credit" if c.credit else "") for c in stmt.covers)
-        return "cap", [f"cap {amount(stmt.amount)} per {stmt.per.text}" + (f" for {covers}" if covers else "")]
-    if isinstance(stmt, ast.GateStmt):
-        return "gate", [f"gate {expression(stmt.condition)}"]
-    if isinstance(stmt, ast.TierRow):
-        value = f"rate {expression(stmt.rate)}" if stmt.rate is not None else literal(stmt.multiplier)
-        return "tier", [bound(stmt.low), "..", bound(stmt.high) if stmt.high else "", value]
-    if isinstance(stmt, ast.CurvePoint):
-        return "point", [bound(stmt.x), "->", amount(stmt.y)]
-    if isinstance(stmt, ast.Name):  # extend above / below in a curve
-        return "extend", [f"extend {stmt.text}"]
-    if isinstance(stmt, ast.StrictStmt):
-        return "strict", ["strict"]
-    if isinstance(stmt, ast.Expect):
-        return "expect", [expect(stmt)]
-    if isinstance(stmt, _Row):
-        return "row", [literal(v) for v in stmt.values]
-    raise AssertionError(type(stmt).__name__)
+    return _CELLS[type(stmt)](stmt)
+
+
+def _setting(stmt: ast.Setting) -> tuple[str, list[str]]:
+    words = {"year": "year starts", "attainment": "attainment against"}.get(stmt.key, stmt.key)
+    values = [literal(v) if isinstance(v, ast.Literal) else v.text for v in stmt.values]
+    return "setting", [words, " ".join(values)]
+
+
+def _column(stmt: ast.ColumnStmt) -> tuple[str, list[str]]:
+    row = ["column", stmt.name.text, stmt.type.text]
+    return "column", row + ([literal(stmt.format)] if stmt.format else [])
+
+
+def _payee(stmt: ast.PayeeStmt) -> tuple[str, list[str]]:
+    share = f" share {expression(stmt.share)}" if stmt.share is not None else ""
+    return "role", ["payee", stmt.column.text + share]
+
+
+def _where(stmt: ast.WhereStmt) -> tuple[str, list[str]]:
+    name = f"{stmt.name.text}: " if stmt.name else ""
+    return "where", [f"where {name}{expression(stmt.expr)}"]
+
+
+def _rollup(stmt: ast.RollupStmt) -> tuple[str, list[str]]:
+    source = f" from {stmt.table.text}" if stmt.table else ""
+    return "rollup", [f"rollup to {stmt.column.text}{source}"]
+
+
+def _pay_once(stmt: ast.PayOnceStmt) -> tuple[str, list[str]]:
+    by = f" by {stmt.by.text}" if stmt.by else ""
+    return "pay", [f"pay {amount(stmt.amount)} once when {expression(stmt.condition)}{by}"]
+
+
+def _cap(stmt: ast.CapStmt) -> tuple[str, list[str]]:
+    covers = ", ".join(c.name.text + (" credit" if c.credit else "") for c in stmt.covers)
+    return "cap", [f"cap {amount(stmt.amount)} per {stmt.per.text}" + (f" for {covers}" if covers else "")]
+
+
+def _tier(stmt: ast.TierRow) -> tuple[str, list[str]]:
+    value = f"rate {expression(stmt.rate)}" if stmt.rate is not None else literal(stmt.multiplier)
+    return "tier", [bound(stmt.low), "..", bound(stmt.high) if stmt.high else "", value]
+
+
+# Each one-line statement as its alignment group and cells.
+_CELLS: dict[type, Callable[[Any], tuple[str, list[str]]]] = {
+    ast.Setting: _setting,
+    ast.ColumnStmt: _column,
+    ast.KeyStmt: lambda stmt: ("role", ["key", stmt.column.text]),
+    ast.DateStmt: lambda stmt: ("role", ["date", stmt.column.text]),
+    ast.PayeeStmt: _payee,
+    ast.CreditStmt: lambda stmt: ("role", ["credit", expression(stmt.expr)]),
+    ast.RoleStmt: lambda stmt: ("role", [stmt.role, stmt.column.text]),
+    ast.FileStmt: lambda stmt: ("file", ["file", literal(stmt.path)]),
+    ast.WhereStmt: _where,
+    ast.RollupStmt: _rollup,
+    ast.PolicyStmt: lambda stmt: ("policy", ["on", stmt.subject.text, stmt.action.text]),
+    ast.PerStmt: lambda stmt: ("per", [f"per {stmt.unit.text}"]),
+    ast.DefaultStmt: lambda stmt: ("default", [f"default {literal(stmt.value)}"]),
+    ast.ColumnsStmt: lambda stmt: ("columns", ["columns " + " ".join(n.text for n in stmt.names)]),
+    ast.OnCreditStmt: lambda stmt: ("on", [f"on {stmt.role.text} credit"]),
+    ast.RateStmt: lambda stmt: ("rate", [f"rate {expression(stmt.expr)}"]),
+    ast.PayRowStmt: lambda stmt: ("pay", [f"pay {expression(stmt.amount)} per {stmt.unit.text}"]),
+    ast.PayOnceStmt: _pay_once,
+    ast.MultiplierStmt: lambda stmt: (
+        "multiplier",
+        [f"multiplier {expression(stmt.factor)} when {expression(stmt.condition)}"],
+    ),
+    ast.CapStmt: _cap,
+    ast.GateStmt: lambda stmt: ("gate", [f"gate {expression(stmt.condition)}"]),
+    ast.TierRow: _tier,
+    ast.CurvePoint: lambda stmt: ("point", [bound(stmt.x), "->", amount(stmt.y)]),
+    ast.Name: lambda stmt: ("extend", [f"extend {stmt.text}"]),  # extend above / below in a curve
+    ast.StrictStmt: lambda stmt: ("strict", ["strict"]),
+    ast.Expect: lambda stmt: ("expect", [expect(stmt)]),
+    _Row: lambda stmt: ("row", [literal(v) for v in stmt.values]),
+}
 
 
 def expect(stmt: ast.Expect) -> str:
@@ -232,12 +287,6 @@ def expect(stmt: ast.Expect) -> str:
     if stmt.payee is not None:
         parts.append(f"of {literal(stmt.payee)}")
     return " ".join(parts) + f" == {literal(stmt.value)}"
-
-
-@dataclass
-class _Row:
-    values: tuple
-    span: object
 
 
 def _line_text(group_cells: list[list[str]], row: list[str]) -> str:
