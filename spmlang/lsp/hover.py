@@ -153,24 +153,7 @@ def _table(home: Analysis, block: ast.TableBlock) -> str:
     kind = block.kind.text
     head = f"**{key}** · lookup table" if kind == "table" else f"**{key}** · {_TABLE_KIND[kind]}"
     lines = [head]
-    facts = []
-    for stmt in statements:
-        if isinstance(stmt, ast.KeyStmt):
-            facts.append(f"looked up by `{stmt.column.text}`")
-        elif isinstance(stmt, ast.RoleStmt):
-            facts.append(f"{'returns' if stmt.role == 'value' else stmt.role} `{stmt.column.text}`")
-        elif isinstance(stmt, ast.PerStmt):
-            facts.append(f"per {stmt.unit.text}")
-        elif isinstance(stmt, ast.DefaultStmt):
-            facts.append(f"default {pm.literal_text(stmt.value)} for a key not in it")
-    spec = home.checked.tables.get(key) if home.checked is not None else None
-    if (
-        kind == "table"
-        and spec is not None
-        and spec.value
-        and not any(isinstance(stmt, ast.RoleStmt) and stmt.role == "value" for stmt in statements)
-    ):
-        facts.append(f"`{key}[…]` gives its `{spec.value}`")
+    facts = _table_facts(home, block, key)
     if facts:
         lines.append("; ".join(facts) + ".")
     columns = [s for s in statements if isinstance(s, ast.ColumnStmt)]
@@ -208,6 +191,29 @@ def _table(home: Analysis, block: ast.TableBlock) -> str:
             )
     lines.append(f"Declared at `{_where(block.span)}`.")
     return "\n\n".join(lines)
+
+
+def _table_facts(home: Analysis, block: ast.TableBlock, key: str) -> list[str]:
+    """What a table block says of itself: its key, roles, per, default, and the value a lookup gives."""
+    facts = []
+    for stmt in block.statements:
+        if isinstance(stmt, ast.KeyStmt):
+            facts.append(f"looked up by `{stmt.column.text}`")
+        elif isinstance(stmt, ast.RoleStmt):
+            facts.append(f"{'returns' if stmt.role == 'value' else stmt.role} `{stmt.column.text}`")
+        elif isinstance(stmt, ast.PerStmt):
+            facts.append(f"per {stmt.unit.text}")
+        elif isinstance(stmt, ast.DefaultStmt):
+            facts.append(f"default {pm.literal_text(stmt.value)} for a key not in it")
+    spec = home.checked.tables.get(key) if home.checked is not None else None
+    if (
+        block.kind.text == "table"
+        and spec is not None
+        and spec.value
+        and not any(isinstance(stmt, ast.RoleStmt) and stmt.role == "value" for stmt in block.statements)
+    ):
+        facts.append(f"`{key}[…]` gives its `{spec.value}`")
+    return facts
 
 
 def _role_columns(statements) -> list[str]:
