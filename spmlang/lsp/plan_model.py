@@ -46,9 +46,9 @@ from spmlang.ir.plan import (  # noqa: F401 - re-exported for the server
 )
 from spmlang.syntax import ast  # noqa: F401
 from spmlang.syntax import parse as _parse
-from spmlang.syntax.format import expression as _expression
+from spmlang.syntax.canonical import expression as _expression
+from spmlang.syntax.canonical import literal as _literal
 from spmlang.syntax.format import format_source
-from spmlang.syntax.format import literal as _literal
 from spmlang.syntax.parser import MAX_PLAN_CHARS
 from spmlang.syntax.words import CAP_SCOPES
 from spmlang.version import __version__ as VERSION  # noqa: F401, N812 - the server's version

@@ -4,6 +4,9 @@ Plain frozen dataclasses; every node carries the :class:`Span` it was parsed
 from, so that the checker, the engine and the ledger can cite ``plan.spm:14``.
 The tree says what was written, not what it means: names are unresolved and
 enumerated words (``quarterly``, ``money``) are kept as :class:`Name`.
+
+One module on purpose, though long: a small class per construct of the grammar and nothing else, read by
+every stage as ``ast.Name``, ``ast.TierRow`` ...; split, a reader would look for a node in several files.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Literal values are read here (``$1,000`` -> Decimal 1000, ``12.5%`` -> 0.125,
 ``2027-02-30`` -> an error), so later stages never see raw token text.
+
+One module on purpose, though long: a method per rule of grammar/spm.lark, in the grammar's order, found by
+the rule's name; each is a line or two, and the grammar is read beside it.
 """
 
 from __future__ import annotations
