@@ -8,6 +8,7 @@ from spmlang.check.context import CheckContext
 from spmlang.check.expressions import Scope
 from spmlang.check.words import ROLE_WORDS
 from spmlang.diagnostics import Span, did_you_mean
+from spmlang.ir.kinds import CapScope, Role
 from spmlang.ir.plan import CapSpec, ComponentSpec, Settings, SourceSpec
 from spmlang.syntax import ast
 from spmlang.syntax.words import CAP_SCOPES, FREQUENCY_UNIT
@@ -33,7 +34,7 @@ class CapChecker:
         scope = self._scope(stmt.per)
         if scope is None:
             return None
-        if plan_level and scope == "row":
+        if plan_level and scope is CapScope.ROW:
             c.error("E407", "a plan-wide cap applies per period or per year, not per row", stmt.per.span)
             return None
         amount = constant_amount(c, self.row_scope, stmt.amount, "a cap")
@@ -47,7 +48,7 @@ class CapChecker:
             return None
         return CapSpec(amount, stmt.amount.of_target, scope, c.text(stmt.span), stmt.span, *covered)
 
-    def _scope(self, per: ast.Name) -> str | None:
+    def _scope(self, per: ast.Name) -> CapScope | None:
         """What ``per WORD`` limits: a row, a period or the year; the plan's period may be named by its unit."""
         word = per.text
         unit = FREQUENCY_UNIT[self.settings.frequency]
@@ -55,7 +56,7 @@ class CapChecker:
         if scope is None and word == unit:
             scope = "period" if unit != "year" else "year"
         if scope is not None:
-            return scope
+            return CapScope(scope)
         if word in ("month", "quarter", "half"):
             self.c.error(
                 "E407",
@@ -79,7 +80,7 @@ class CapChecker:
         plan_level: bool,
         components: tuple[ComponentSpec, ...],
         names: tuple[str, ...],
-    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    ) -> tuple[tuple[str, ...], tuple[Role, ...]] | None:
         """The components and roles a cap's ``for`` names (none: every line), or None after an error."""
         c = self.c
         if covers and not plan_level:
@@ -98,7 +99,7 @@ class CapChecker:
             )
             return None
         chosen: list[str] = []
-        roles: list[str] = []
+        roles: list[Role] = []
         ok = True
         for cover in covers:
             if cover.credit:
@@ -108,7 +109,7 @@ class CapChecker:
         known = {component.name for component in components}
         return (tuple(n for n in chosen if n in known), tuple(roles)) if ok else None
 
-    def _cover_role(self, cover: ast.CapCover, names: tuple[str, ...], roles: list[str]) -> bool:
+    def _cover_role(self, cover: ast.CapCover, names: tuple[str, ...], roles: list[Role]) -> bool:
         """Adds the role ``cover`` names (``rollup credit``) to ``roles``; False after an error."""
         word = cover.name.text
         role = ROLE_WORDS.get(word)
@@ -120,7 +121,7 @@ class CapChecker:
                 )
             self.c.error("E206", f"unknown credit '{word}'", cover.name.span, hint)
             return False
-        if role == "rollup" and not self.source.rollup:
+        if role is Role.ROLLUP and not self.source.rollup:
             self.c.error(
                 "E406",
                 "the cap covers rollup credit, but credit does not roll up",

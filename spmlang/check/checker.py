@@ -22,6 +22,7 @@ from spmlang.check.transactions import check_transactions
 from spmlang.diagnostics import PlanError, Span
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import TableKind
 from spmlang.ir.plan import (
     CheckedPlan,
     SourceSpec,
@@ -136,7 +137,11 @@ class Checker:
         needs_targets = any(cap.of_target for cap in plan_caps) or any(component_needs_targets(x) for x in components)
         needs_roster = source.rollup
         quota_type = Type.MONEY if source.credit_type is Type.MONEY else Type.NUMBER
-        for kind, needed in (("quotas", needs_quotas), ("targets", needs_targets), ("roster", needs_roster)):
+        for kind, needed in (
+            (TableKind.QUOTAS, needs_quotas),
+            (TableKind.TARGETS, needs_targets),
+            (TableKind.ROSTER, needs_roster),
+        ):
             if needed and kind not in tables:
                 tables[kind] = implicit_table(kind, quota_type, Span(self.file.path, 1, 1, 1, 2))
         quotas = tables.get("quotas")
@@ -156,7 +161,7 @@ class Checker:
         if c.has_errors:
             return  # expressions that failed to check may be the ones using a table
         for name, table in tables.items():
-            if table.kind == "lookup" and not self._table_used(name, source, components):
+            if table.kind is TableKind.LOOKUP and not self._table_used(name, source, components):
                 c.warn("W101", f"table '{name}' is never used", table.span)
 
     def _table_used(self, name: str, source: SourceSpec, components) -> bool:

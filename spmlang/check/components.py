@@ -17,6 +17,7 @@ from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir import expressions as ir
 from spmlang.ir.constants import constant_value
 from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import CapScope, ComponentKind, Role, TableKind, TierMode
 from spmlang.ir.plan import (
     CapSpec,
     ComponentSpec,
@@ -40,7 +41,7 @@ from spmlang.syntax import ast
 class _Parts:
     """What a component block's statements say, each checked; ``ok`` is False once one of them was wrong."""
 
-    role: str = "direct"
+    role: Role = Role.DIRECT
     filters: list[FilterSpec] = field(default_factory=list)
     multipliers: list[MultiplierSpec] = field(default_factory=list)
     caps: list[CapSpec] = field(default_factory=list)
@@ -57,7 +58,7 @@ class ComponentChecker:
         self.c = checker
         self.settings = settings
         self.source = source
-        self.lookups = {n: t for n, t in tables.items() if t.kind in ("lookup", "roster")}
+        self.lookups = {n: t for n, t in tables.items() if t.kind in (TableKind.LOOKUP, TableKind.ROSTER)}
         credit_type = source.credit_type
         # A row also sees its payee's annual quota and target incentive (`rate target / quota`: the base
         # commission rate). A declared column of either name stays the column it was.
@@ -103,7 +104,7 @@ class ComponentChecker:
             spec = self.check(block, len(components))
             if spec is not None:
                 components.append(spec)
-        rollup_components = [c for c in components if c.role == "rollup"]
+        rollup_components = [c for c in components if c.role is Role.ROLLUP]
         if rollup_components and not self.source.rollup:
             self.c.error(
                 "E406",
@@ -127,7 +128,7 @@ class ComponentChecker:
             return None
         return ComponentSpec(
             block.name.text,
-            block.kind.text,
+            ComponentKind(block.kind.text),
             index,
             parts.role,
             tuple(parts.filters),
@@ -171,7 +172,7 @@ class ComponentChecker:
                 stmt.role.span,
                 did_you_mean(stmt.role.text, ROLE_WORDS) or "write `on direct credit` or `on rollup credit`",
             )
-            parts.ok, role = False, "direct"
+            parts.ok, role = False, Role.DIRECT
         parts.role = role
 
     def _gate(self, stmt: ast.GateStmt, parts: _Parts) -> None:
@@ -193,7 +194,7 @@ class ComponentChecker:
             self.c.error("E401", "a component has one accelerator table", stmt.span)
             parts.ok = False
             return
-        table = self.tiers.tier_table(stmt.rows, stmt.basis, "marginal", stmt.span, accelerator=True)
+        table = self.tiers.tier_table(stmt.rows, stmt.basis, TierMode.MARGINAL, stmt.span, accelerator=True)
         parts.accelerator = (table, stmt)
 
     def _earning_rule(self, block: ast.ComponentBlock, parts: _Parts) -> EarningRule | None:
@@ -247,7 +248,7 @@ class ComponentChecker:
                 "put the condition in `pay ... once when ...`",
             )
             return False
-        if any(cap.scope == "row" for cap in parts.caps):
+        if any(cap.scope is CapScope.ROW for cap in parts.caps):
             self.c.error("E405", "a once-per-payee bonus has no rows to cap", parts.caps[0].span)
             return False
         return True
@@ -267,7 +268,7 @@ class ComponentChecker:
                     did_you_mean(mode, TIER_MODES) or "write `tiers marginal` or `tiers retroactive`",
                 )
                 return None
-            table = self.tiers.tier_table(stmt.rows, stmt.basis, mode, stmt.span, accelerator=False)
+            table = self.tiers.tier_table(stmt.rows, stmt.basis, TierMode(mode), stmt.span, accelerator=False)
             return None if table is None else TierRule(table)
         if isinstance(stmt, ast.CurveBlock):
             curve = self.tiers.curve(stmt)

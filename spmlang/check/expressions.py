@@ -140,7 +140,7 @@ class ExpressionChecker:
         key = self._check(node.key, scope, depth)
         if key is None:
             return None
-        key_column = table.columns.get(table.key or "")
+        key_column = table.columns.get(table.key)
         if key_column is not None and not comparable(key.type, key_column.type):
             self.error(
                 "E301",

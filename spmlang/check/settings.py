@@ -6,12 +6,17 @@ After an error the setting takes its default, so that the rest of the file is ch
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
+from typing import TypeVar
 
 from spmlang.check.context import CheckContext
 from spmlang.check.words import BASIS_WORDS, FREQUENCY_WORDS, MEASURE_WORDS
 from spmlang.diagnostics import did_you_mean
+from spmlang.ir.kinds import AttainmentBasis, Frequency, Measure
 from spmlang.ir.plan import Settings
 from spmlang.syntax import ast
+
+Word = TypeVar("Word", bound=StrEnum)
 
 
 def check_settings(c: CheckContext, block: ast.PlanBlock) -> Settings:
@@ -22,8 +27,8 @@ def check_settings(c: CheckContext, block: ast.PlanBlock) -> Settings:
     version = str(by_key["version"].values[0].value) if "version" in by_key else "1"
     currency = _currency(c, by_key.get("currency"))
     year_start = _year_start(c, by_key.get("year"), block)
-    frequency = _word(c, by_key.get("payout"), FREQUENCY_WORDS, "payout frequency", "quarterly")
-    measure = _word(c, by_key.get("measure"), MEASURE_WORDS, "measure", "year_to_date")
+    frequency = _word(c, by_key.get("payout"), FREQUENCY_WORDS, "payout frequency", Frequency.QUARTERLY)
+    measure = _word(c, by_key.get("measure"), MEASURE_WORDS, "measure", Measure.YEAR_TO_DATE)
     basis = _attainment_basis(c, by_key.get("attainment"), measure)
     _rounding(c, by_key.get("rounding"))
     c.year_known = year_start is not None
@@ -32,9 +37,9 @@ def check_settings(c: CheckContext, block: ast.PlanBlock) -> Settings:
         version,
         currency,
         year_start or dt.date(2000, 1, 1),
-        frequency or "quarterly",
-        measure or "year_to_date",
-        basis or "to_date",
+        frequency or Frequency.QUARTERLY,
+        measure or Measure.YEAR_TO_DATE,
+        basis or AttainmentBasis.TO_DATE,
         block.span,
     )
 
@@ -93,12 +98,12 @@ def _year_start(c: CheckContext, setting: ast.Setting | None, block: ast.PlanBlo
     return year_start
 
 
-def _attainment_basis(c: CheckContext, setting: ast.Setting | None, measure: str | None) -> str | None:
-    basis = "to_date" if measure == "year_to_date" else "period"
+def _attainment_basis(c: CheckContext, setting: ast.Setting | None, measure: Measure | None) -> AttainmentBasis | None:
+    default = AttainmentBasis.TO_DATE if measure is Measure.YEAR_TO_DATE else AttainmentBasis.PERIOD
     if setting is None:
-        return basis
+        return default
     words = [v.text for v in setting.values]
-    basis = _word(c, setting, BASIS_WORDS, "attainment basis", basis)
+    basis = _word(c, setting, BASIS_WORDS, "attainment basis", default)
     if len(words) > 1 and words[1] != "quota":
         c.error(
             "E206",
@@ -106,7 +111,7 @@ def _attainment_basis(c: CheckContext, setting: ast.Setting | None, measure: str
             setting.values[1].span,
             "write `attainment against annual quota` or `attainment against quota_to_date`",
         )
-    if measure == "period_to_date" and basis == "to_date":
+    if measure is Measure.PERIOD_TO_DATE and basis is AttainmentBasis.TO_DATE:
         c.error(
             "E404",
             "a period-to-date measure cannot be compared with a quota to date",
@@ -129,7 +134,10 @@ def _rounding(c: CheckContext, setting: ast.Setting | None) -> None:
         )
 
 
-def _word(c: CheckContext, setting: ast.Setting | None, words: dict[str, str], what: str, default: str) -> str | None:
+def _word(
+    c: CheckContext, setting: ast.Setting | None, words: dict[str, Word], what: str, default: Word
+) -> Word | None:
+    """The member of a closed set (a frequency, a measure ...) the setting's word means; None if none."""
     if setting is None:
         return default
     word = setting.values[0]

@@ -16,6 +16,7 @@ from spmlang.check.words import DEFAULT_PER, PER_WORDS
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir.constants import too_large, too_large_hint
 from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import Per, TableKind
 from spmlang.ir.plan import ColumnSpec, TableSpec
 from spmlang.ir.tables import ROLES, role_types
 from spmlang.syntax import ast
@@ -42,7 +43,7 @@ class _Declared:
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
     key: str | None = None
     value: str | None = None
-    per: str | None = None
+    per: Per | None = None
     file: str | None = None
     default_stmt: ast.DefaultStmt | None = None
     rows_block: ast.RowsBlock | None = None
@@ -63,7 +64,7 @@ class TableChecker:
             if spec is None:
                 continue
             if spec.name in tables:
-                what = f"table '{spec.name}'" if spec.kind == "lookup" else f"a {spec.name} block"
+                what = f"table '{spec.name}'" if spec.kind is TableKind.LOOKUP else f"a {spec.name} block"
                 self.checker.error(
                     "E401",
                     f"{what} is declared twice",
@@ -77,23 +78,25 @@ class TableChecker:
 
     def check(self, block: ast.TableBlock) -> TableSpec | None:
         c = self.checker
-        kind = "lookup" if block.kind.text == "table" else block.kind.text
-        if kind == "lookup" and block.name is None:
+        kind = TableKind.LOOKUP if block.kind.text == "table" else TableKind(block.kind.text)
+        if kind is TableKind.LOOKUP and block.name is None:
             c.error("E403", "a lookup table needs a name", block.kind.span, "write `table product_rates { ... }`")
             return None
-        if kind != "lookup" and block.name is not None:
+        if kind is not TableKind.LOOKUP and block.name is not None:
             c.error("E403", f"a {kind} block takes no name", block.name.span, f"write `{kind} {{ ... }}`")
             return None
         name = block.name.text if block.name else kind
         table = self._declared(block, kind)
         if kind in DEFAULT_PER:
             table.per = table.per or DEFAULT_PER[kind]
-            if table.per == "year":
+            if table.per is Per.YEAR:
                 table.roles.pop("period", None)
         shaped = (
-            self._role_columns(kind, table, block) if kind != "lookup" else self._lookup_columns(name, table, block)
+            self._lookup_columns(name, table, block)
+            if kind is TableKind.LOOKUP
+            else self._role_columns(kind, table, block)
         )
-        if not shaped:
+        if not shaped or table.key is None:  # a table that took its shape has its key
             return None
         if table.file is not None and table.rows_block is not None:
             c.error(
@@ -103,14 +106,16 @@ class TableChecker:
         rows, row_spans = None, ()
         if table.rows_block is not None:
             roles = table.roles
-            key_columns = [table.key] if kind == "lookup" else [roles[r] for r in ("payee", "period") if r in roles]
+            key_columns = (
+                [table.key] if kind is TableKind.LOOKUP else [roles[r] for r in ("payee", "period") if r in roles]
+            )
             rows = self._rows(name, table.rows_block, table.columns, key_columns)
             if rows is None:
                 return None
             row_spans = table.rows_block.row_spans
         default = None
         if table.default_stmt is not None:
-            if kind != "lookup" or table.value is None:
+            if kind is not TableKind.LOOKUP or table.value is None:
                 c.error("E206", "only a lookup table with a value column takes a default", table.default_stmt.span)
                 return None
             default = self._value(table.default_stmt.value, table.columns[table.value])
@@ -131,7 +136,7 @@ class TableChecker:
             block.span,
         )
 
-    def _declared(self, block: ast.TableBlock, kind: str) -> _Declared:
+    def _declared(self, block: ast.TableBlock, kind: TableKind) -> _Declared:
         """What the block's statements declare, each checked."""
         table = _Declared(roles=dict(ROLES[kind]))
         for stmt in block.statements:
@@ -167,9 +172,9 @@ class TableChecker:
                 )
         return table
 
-    def _role(self, stmt: ast.RoleStmt, kind: str, table: _Declared) -> None:
+    def _role(self, stmt: ast.RoleStmt, kind: TableKind, table: _Declared) -> None:
         """``payee rep``, ``amount quota`` ...: the column that plays a role (a lookup table's ``value``)."""
-        if stmt.role == "value" and kind == "lookup":
+        if stmt.role == "value" and kind is TableKind.LOOKUP:
             table.value = stmt.column.text
         elif stmt.role in table.roles:
             table.roles[stmt.role] = stmt.column.text
@@ -182,7 +187,7 @@ class TableChecker:
                 f"its roles are: {allowed}",
             )
 
-    def _per(self, stmt: ast.PerStmt, kind: str, table: _Declared) -> None:
+    def _per(self, stmt: ast.PerStmt, kind: TableKind, table: _Declared) -> None:
         if kind not in DEFAULT_PER:
             self.checker.error("E206", f"'per' applies to quotas and targets, not to a {kind} table", stmt.span)
             return
@@ -195,7 +200,7 @@ class TableChecker:
                 did_you_mean(stmt.unit.text, PER_WORDS) or "write `per period` or `per year`",
             )
 
-    def _role_columns(self, kind: str, table: _Declared, block: ast.TableBlock) -> bool:
+    def _role_columns(self, kind: TableKind, table: _Declared, block: ast.TableBlock) -> bool:
         """Quotas, targets, roster: a column for each role (those not declared take their usual type); inline
         rows have exactly these columns, in the roles' order. False after an error."""
         roles = table.roles

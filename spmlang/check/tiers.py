@@ -12,10 +12,13 @@ from spmlang.check.words import BASIS, BASIS_TEXT, CURVE_EXTENDS, ROW_WORDS
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir.constants import constant_value, too_large, too_large_hint
 from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import MeasureBasis, RateKind, TierMode
 from spmlang.ir.plan import CurveSpec, Tier, TierTable
 from spmlang.syntax import ast
 
 MAX_TIERS = 1_000
+# What an accelerator may be on: a measure that accumulates (not each row's own credit).
+_ACCUMULATED = (MeasureBasis.ATTAINMENT, MeasureBasis.CREDIT)
 
 
 class TierChecker:
@@ -28,7 +31,7 @@ class TierChecker:
         self.row_scope = row_scope
 
     # ------------------------------------------------------------ bases and bounds
-    def basis(self, words: tuple[ast.Name, ...], allowed: tuple[str, ...], what: str) -> str | None:
+    def basis(self, words: tuple[ast.Name, ...], allowed: tuple[MeasureBasis, ...], what: str) -> MeasureBasis | None:
         """The basis ``words`` name, if ``what`` (tiers, an accelerator, a curve) may be on it."""
         key = tuple(w.text for w in words)
         basis = BASIS.get(key)
@@ -42,7 +45,8 @@ class TierChecker:
             words[-1].span.end_column,
         )
         shown = " or ".join(f"`on {BASIS_TEXT[a]}`" for a in allowed)
-        if basis == "row":  # a basis, but not one an accumulated table can have: never suggest another meaning
+        # Row credit is a basis, but not one an accumulated table can have: never suggest another meaning.
+        if basis is MeasureBasis.ROW:
             self.c.error(
                 "E206",
                 f"{what} cannot be on row credit",
@@ -56,19 +60,19 @@ class TierChecker:
         self.c.error("E206", f"cannot measure on '{' '.join(key)}' here", span, f"{hint}write {shown}")
         return None
 
-    def _bound_kind(self, basis: str) -> str:
-        if basis == "attainment":
+    def _bound_kind(self, basis: MeasureBasis) -> str:
+        if basis is MeasureBasis.ATTAINMENT:
             return "percent"
         return "money" if self.money_credit else "number"
 
-    def _check_bound(self, bound: ast.Bound, basis: str) -> bool:
+    def _check_bound(self, bound: ast.Bound, basis: MeasureBasis) -> bool:
         if too_large(bound.value):
             self.c.error("E312", f"{bound.text} is too large to hold", bound.span, too_large_hint())
             return False
         kind = self._bound_kind(basis)
         if bound.kind != kind:
             example = {"percent": "50%", "money": "$10,000", "number": "10"}[kind]
-            what = "attainment" if basis == "attainment" else "credit"
+            what = "attainment" if basis is MeasureBasis.ATTAINMENT else "credit"
             self.c.error(
                 "E301", f"{bound.text} is {bound.kind}, but {what} bounds are {kind}: write e.g. {example}", bound.span
             )
@@ -77,10 +81,10 @@ class TierChecker:
 
     # ------------------------------------------------------------ tier tables
     def tier_table(
-        self, rows: tuple[ast.TierRow, ...], basis_words, mode: str, span: Span, accelerator: bool
+        self, rows: tuple[ast.TierRow, ...], basis_words, mode: TierMode, span: Span, accelerator: bool
     ) -> TierTable | None:
         c = self.c
-        allowed = ("attainment", "credit") if accelerator else ("attainment", "credit", "row")
+        allowed = _ACCUMULATED if accelerator else tuple(MeasureBasis)
         basis = self.basis(basis_words, allowed, "an accelerator" if accelerator else "tiers")
         if basis is None:
             return None
@@ -95,7 +99,7 @@ class TierChecker:
                 "a comp plan has a handful of tiers; a schedule this long belongs in a lookup table",
             )
             return None
-        rate_kind = "multiplier" if accelerator else ("rate" if self.money_credit else "money")
+        rate_kind = RateKind.MULTIPLIER if accelerator else (RateKind.RATE if self.money_credit else RateKind.MONEY)
         tiers, ok = [], True
         for i, row in enumerate(rows):
             ok = self._check_bound(row.low, basis) and ok
@@ -172,9 +176,9 @@ class TierChecker:
             return False
         return True
 
-    def _tier_value(self, row: ast.TierRow, rate_kind: str) -> Decimal | None:
+    def _tier_value(self, row: ast.TierRow, rate_kind: RateKind) -> Decimal | None:
         c = self.c
-        if rate_kind == "multiplier":
+        if rate_kind is RateKind.MULTIPLIER:
             if row.multiplier is None:
                 c.error("E301", "an accelerator tier gives a multiplier of the component's rate, e.g. 1.5x", row.span)
                 return None
@@ -190,10 +194,10 @@ class TierChecker:
         rate = c.exprs.check(row.rate, self.row_scope, None)
         if rate is None:
             return None
-        expected = (Type.PERCENT, Type.NUMBER) if rate_kind == "rate" else (Type.MONEY,)
+        expected = (Type.PERCENT, Type.NUMBER) if rate_kind is RateKind.RATE else (Type.MONEY,)
         value = constant_value(rate)
         if rate.type not in expected or value is None:
-            example = "8%" if rate_kind == "rate" else "$50"
+            example = "8%" if rate_kind is RateKind.RATE else "$50"
             c.error(
                 "E301",
                 f"a tier rate is a fixed {' or '.join(map(str, expected))}, e.g. `rate {example}`",
@@ -208,7 +212,7 @@ class TierChecker:
     # ------------------------------------------------------------ curves
     def curve(self, block: ast.CurveBlock) -> CurveSpec | None:
         c = self.c
-        basis = self.basis(block.basis, ("attainment", "credit", "row"), "a curve")
+        basis = self.basis(block.basis, tuple(MeasureBasis), "a curve")
         if basis is None:
             return None
         if len(block.points) > MAX_TIERS:
@@ -225,7 +229,7 @@ class TierChecker:
             )
             return None
         of_target = block.points[0].y.of_target
-        if basis == "row" and of_target:
+        if basis is MeasureBasis.ROW and of_target:
             c.error(
                 "E407",
                 "a curve on row credit pays an amount of money for each row, not % of target",
@@ -242,7 +246,7 @@ class TierChecker:
         return CurveSpec(basis, xs, ys, of_target, "below" in extends, "above" in extends, block.span)
 
     def _curve_points(
-        self, points: tuple[ast.CurvePoint, ...], basis: str, of_target: bool
+        self, points: tuple[ast.CurvePoint, ...], basis: MeasureBasis, of_target: bool
     ) -> tuple[tuple[Decimal, ...], tuple[Decimal, ...]] | None:
         """The points' xs and ys, if each is fine: increasing xs, every y the same kind of payout."""
         c = self.c
@@ -291,7 +295,7 @@ class TierChecker:
         return extends if ok else None
 
 
-def _basis_suggestion(key: tuple[str, ...]) -> str | None:
+def _basis_suggestion(key: tuple[str, ...]) -> MeasureBasis | None:
     """The basis ``key`` misspells, word by word (`row credt`, `atainment`, `deal credit`), if any. A basis of
     another number of words is never suggested: `total credit` is not a misspelt `credit`, nor `row credit`."""
     for basis, text in BASIS_TEXT.items():

@@ -11,6 +11,7 @@ from spmlang.check.expressions import Scope
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import PolicyAction, PolicySubject, TableKind
 from spmlang.ir.plan import (
     POLICY_ACTIONS,
     POLICY_SUBJECTS,
@@ -44,7 +45,7 @@ class _Statements:
     file: ast.FileStmt | None = None
     payees: list[ast.PayeeStmt] = field(default_factory=list)
     filters: list[ast.WhereStmt] = field(default_factory=list)
-    policies: dict = field(default_factory=lambda: dict(POLICY_SUBJECTS))
+    policies: dict[PolicySubject, PolicyAction] = field(default_factory=lambda: dict(POLICY_SUBJECTS))
 
 
 def check_transactions(
@@ -52,7 +53,7 @@ def check_transactions(
 ) -> SourceSpec | None:
     stmts = _sorted_statements(c, block)
     columns = stmts.columns
-    lookups = {n: t for n, t in tables.items() if t.kind in ("lookup", "roster")}
+    lookups = {n: t for n, t in tables.items() if t.kind in (TableKind.LOOKUP, TableKind.ROSTER)}
     key = _column_ref(
         c, stmts.key, "key", columns, block.span, (Type.TEXT, Type.INTEGER), "the unique id of each transaction"
     )
@@ -248,7 +249,7 @@ def _column_ref(
     return name.text
 
 
-def _policy(c: CheckContext, stmt: ast.PolicyStmt, policies: dict) -> None:
+def _policy(c: CheckContext, stmt: ast.PolicyStmt, policies: dict[PolicySubject, PolicyAction]) -> None:
     subject, action = stmt.subject.text, stmt.action.text
     if subject not in POLICY_SUBJECTS:
         hint = did_you_mean(subject, POLICY_SUBJECTS) or "one of: " + ", ".join(POLICY_SUBJECTS)
@@ -257,4 +258,4 @@ def _policy(c: CheckContext, stmt: ast.PolicyStmt, policies: dict) -> None:
     if action not in POLICY_ACTIONS:
         c.error("E206", f"unknown action '{action}'", stmt.action.span, "write `reject` or `error`")
         return
-    policies[subject] = action
+    policies[PolicySubject(subject)] = PolicyAction(action)

@@ -113,7 +113,7 @@ class TableSpec:
     file: str | None
     columns: dict[str, ColumnSpec]
     roles: dict[str, str]  # role (payee, period, amount, manager) -> column
-    key: str | None
+    key: str  # the payee's column in quotas, targets and roster
     value: str | None
     per: Per | None  # quotas and targets
     default: object | None

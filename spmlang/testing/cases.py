@@ -211,7 +211,7 @@ def _reference(case: TestCase, block: ast.TableBlock, checked, diagnostics: list
             return
         case.tables[name] = _table(block.statements, spec.columns, diagnostics, f"table '{name}' has")
         return
-    spec = checked.tables.get(kind) or implicit_table(kind, _quota_type(checked), block.span)
+    spec = checked.tables.get(kind) or implicit_table(TableKind(kind), _quota_type(checked), block.span)
     columns = _table_columns(spec, block.statements)
     owner = "the roster has" if kind == "roster" else f"the {kind} table has"
     setattr(case, kind, _table(block.statements, columns, diagnostics, owner))
