@@ -25,7 +25,11 @@ _TABLE_KIND = {
     "targets": "targets: the target incentive per payee",
     "roster": "roster: payee → manager, for rollups",
 }
-_BASIS = {"attainment": "attainment", "credit": "credit to date", "row": "each row's own credit"}
+_BASIS = {
+    pm.MeasureBasis.ATTAINMENT: "attainment",
+    pm.MeasureBasis.CREDIT: "credit to date",
+    pm.MeasureBasis.ROW: "each row's own credit",
+}
 
 
 def hover(analysis: Analysis, line: int, column: int) -> str | None:
@@ -254,10 +258,10 @@ def _component(home: Analysis, block: ast.ComponentBlock) -> str:
 
 
 def describe_component(spec: pm.ComponentSpec, checked: pm.CheckedPlan) -> str:
-    kind = {"earning": "earning", "spif": "SPIF", "bonus": "bonus"}[spec.line_kind]
+    kind = {pm.LineKind.EARNING: "earning", pm.LineKind.SPIF: "SPIF", pm.LineKind.BONUS: "bonus"}[spec.line_kind]
     credit = (
         "each payee's own credit"
-        if spec.role == "direct"
+        if spec.role is pm.Role.DIRECT
         else "the rollup credit of the people under each payee (a manager's override)"
     )
     lines = [f"**{spec.kind} {spec.name}** · pays {kind} lines on {credit}", rule_sentence(spec.rule, checked)]
@@ -297,7 +301,7 @@ def rule_span(spec: pm.ComponentSpec) -> Span:
 
 
 def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
-    counted = checked.transactions.credit_type.value != "money"
+    counted = checked.transactions.credit_type is not pm.Type.MONEY
     if isinstance(rule, pm.RateRule) and rule.accelerator is None:
         per = " per unit of credit" if counted else ""
         return f"Each credit row pays its credit × {rule.rate_text}{per}."
@@ -309,14 +313,14 @@ def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
         )
     if isinstance(rule, pm.TierRule):
         table = rule.table
-        if table.basis == "row":
+        if table.basis is pm.MeasureBasis.ROW:
             how = (
                 "each slice of it at its own tier's rate"
-                if table.mode == "marginal"
+                if table.mode is pm.TierMode.MARGINAL
                 else "all of it at the rate of the tier it reaches"
             )
             return f"Each row is paid on its own credit, {how} ({table.mode} tiers)."
-        if table.mode == "marginal":
+        if table.mode is pm.TierMode.MARGINAL:
             return f"Each slice of {_BASIS[table.basis]} is paid at its own tier's rate (marginal tiers)."
         return (
             f"All the credit is paid at the rate of the {_BASIS[table.basis]} tier reached (retroactive "
@@ -332,7 +336,7 @@ def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
             if curve.extend_above
             else "flat above the last point (the lines past it show the amount cut)"
         )
-        on = "each row's own credit" if curve.basis == "row" else _BASIS[curve.basis]
+        on = "each row's own credit" if curve.basis is pm.MeasureBasis.ROW else _BASIS[curve.basis]
         return f"Pays along a curve on {on}, linear between its points; {below}, {above}."
     if isinstance(rule, pm.PayPerRowRule):
         return f"Each row it pays earns {rule.amount_text} (per {rule.unit})."
@@ -363,9 +367,9 @@ def rule_table(rule) -> str | None:
         table = rule.table
         rows = [f"| {_BASIS[table.basis]} | rate |", "|---|---|"]
         for tier in table.tiers:
-            if table.rate_kind == "money":
+            if table.rate_kind is pm.RateKind.MONEY:
                 value = f"{pm.format_money(tier.rate)} per unit"
-            elif table.rate_kind == "multiplier":
+            elif table.rate_kind is pm.RateKind.MULTIPLIER:
                 value = f"{tier.rate.normalize():f}x"
             else:
                 value = pm.format_percent(tier.rate)
@@ -375,7 +379,7 @@ def rule_table(rule) -> str | None:
         curve = rule.curve
         rows = [f"| {_BASIS[curve.basis]} | pays |", "|---|---|"]
         for x, y in zip(curve.xs, curve.ys, strict=True):
-            shown_x = pm.format_percent(x) if curve.basis == "attainment" else pm.format_money(x)
+            shown_x = pm.format_percent(x) if curve.basis is pm.MeasureBasis.ATTAINMENT else pm.format_money(x)
             shown_y = f"{pm.format_percent(y)} of target" if curve.of_target else pm.format_money(y)
             rows.append(f"| {shown_x} | {shown_y} |")
         return "\n".join(rows)

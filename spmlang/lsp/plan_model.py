@@ -32,7 +32,8 @@ from spmlang.check.words import (
     TYPE_ALIASES,
 )
 from spmlang.diagnostics import Diagnostic, InputError, PlanError, Span  # noqa: F401
-from spmlang.ir.expressions import COLUMN_TYPES, Const  # noqa: F401
+from spmlang.ir.expressions import COLUMN_TYPES, Const, Type  # noqa: F401
+from spmlang.ir.kinds import LineKind, MeasureBasis, RateKind, Role, TierMode  # noqa: F401 - the kinds hover names
 from spmlang.ir.plan import (  # noqa: F401 - re-exported for the server
     POLICY_ACTIONS,
     POLICY_SUBJECTS,

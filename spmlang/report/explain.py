@@ -22,6 +22,7 @@ from spmlang.engine.pay.earnings import RowBasis
 from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.run import Payout
 from spmlang.figures import CENT, UPLIFT, to_cents
+from spmlang.ir.kinds import LineKind
 
 MICRO = Decimal("0.000001")
 
@@ -258,7 +259,7 @@ def _tiered(payout: Payout, index: int, row: dict):
     else None."""
     lines = payout.lines
     component, credit_row = int(lines.component[index]), int(lines.row[index])
-    if component < 0 or credit_row < 0 or row["kind"] not in ("earning", "spif"):
+    if component < 0 or credit_row < 0 or row["kind"] not in (LineKind.EARNING, LineKind.SPIF):
         return None
     run = payout.run.components[component]
     return (run, run.function) if isinstance(run.function, TierFunction) else None

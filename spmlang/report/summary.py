@@ -11,6 +11,7 @@ from spmlang.engine.credit.rows import DIRECT
 from spmlang.engine.kernels.money import cents_to_decimal_array, units_to_decimal_array
 from spmlang.engine.run import Payout
 from spmlang.figures import reason_text, units_text
+from spmlang.ir.expressions import Type
 
 
 def totals_table(payout: Payout) -> pa.Table:
@@ -148,7 +149,7 @@ def summarize(payout: Payout) -> Summary:
         [c.name for c in payout.run.plan.components],
         rows,
         payout.run.accounting.counts(),
-        payout.run.plan.transactions.credit_type.value != "money",
+        payout.run.plan.transactions.credit_type is not Type.MONEY,
         inputs,
         payout.run.accounting.first_messages(),
         [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in payout.run.unpaid()],

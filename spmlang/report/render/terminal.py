@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from spmlang.figures import UPLIFT, cents_text, money, percent, reason_text, units_text
+from spmlang.ir.kinds import LineKind
 from spmlang.visible import visible
 
 
@@ -325,7 +326,7 @@ def _trail_line(line) -> Text:
         text.append(f"      {visible(line.explanation)}\n")
     elif line.multiplier not in (None, Decimal(1)):
         text.append(f"      × multiplier {line.multiplier.normalize()}x = {money(line.exact)}\n")
-    if line.amount_cut and line.kind in ("cap", "gate"):
+    if line.amount_cut and line.kind in (LineKind.CAP, LineKind.GATE):
         text.append(f"      cut {money(line.amount_cut)}\n")
     if line.rounding:
         text.append(
@@ -359,7 +360,7 @@ def statement_renderable(statement):
             [
                 line.date,
                 line.txn or "—",
-                line.component + ("" if line.kind == "earning" else f" ({line.kind})"),
+                line.component + ("" if line.kind == LineKind.EARNING else f" ({line.kind})"),
                 line.words,
                 money(line.amount),
             ]
