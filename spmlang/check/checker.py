@@ -24,7 +24,9 @@ from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import TableKind
 from spmlang.ir.plan import (
+    CapSpec,
     CheckedPlan,
+    ComponentSpec,
     SourceSpec,
     component_needs_targets,
     components_need_quotas,
@@ -81,19 +83,19 @@ class Checker:
                 "add: transactions { key ID  date DATE  payee REP  credit AMOUNT  column ... }",
             )
         else:
-            for extra in sources[1:]:
+            for extra_source in sources[1:]:
                 c.error(
                     "E401",
                     "a plan has one transactions block; this is a second one",
-                    extra.span,
+                    extra_source.span,
                     notes=((sources[0].span, "the first transactions block"),),
                 )
             source = check_transactions(c, sources[0], tables)
         quota_type = Type.NUMBER if source is not None and source.credit_type is Type.NUMBER else Type.MONEY
         TableChecker(c, quota_type).check_all([b for b in table_blocks if b.kind.text in ("quotas", "targets")], tables)
 
-        components = ()
-        plan_caps = ()
+        components: tuple[ComponentSpec, ...] = ()
+        plan_caps: tuple[CapSpec, ...] = ()
         if settings is not None and source is not None:
             checker = ComponentChecker(c, settings, source, tables)
             components = checker.check_all(component_blocks)
@@ -117,6 +119,7 @@ class Checker:
         c.diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
         if errors:
             raise PlanError(c.diagnostics, {self.file.path: self.file.source})
+        assert settings is not None and source is not None  # each is None only after an error
         digest = hashlib.sha256(self.file.source.replace("\r\n", "\n").encode("utf-8")).hexdigest()
         return CheckedPlan(
             path=self.file.path,

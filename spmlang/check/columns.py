@@ -31,7 +31,7 @@ def column_spec(c: CheckContext, stmt: ast.ColumnStmt) -> ColumnSpec | None:
         if declared in _FORMATTED:
             c.broken_columns.add(stmt.name.text)
         return None
-    fmt = stmt.format.value if stmt.format is not None else None
+    fmt = str(stmt.format.value) if stmt.format is not None else None
     return ColumnSpec(stmt.name.text, declared, fmt, stmt.span)
 
 
@@ -40,7 +40,7 @@ _FORMATTED = (Type.DATE, Type.MONEY, Type.NUMBER, Type.INTEGER, Type.PERCENT)
 
 def _format_fits(c: CheckContext, declared: Type, fmt_literal: ast.Literal) -> bool:
     """Whether a column of type ``declared`` can take the format written; reports why not."""
-    fmt = fmt_literal.value
+    fmt = str(fmt_literal.value)
     if declared is Type.DATE:
         if _valid_date_format(fmt):
             return True

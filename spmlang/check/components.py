@@ -309,7 +309,9 @@ class ComponentChecker:
         amount = constant_amount(c, self.row_scope, stmt.amount, "a bonus")
         condition = c.exprs.check(stmt.condition, self.period_scope, (Type.BOOL,), "a bonus condition")
         by = stmt.by.value if stmt.by is not None else None
-        if by is not None and c.year_known and not self._in_plan_year(by):
+        if not (by is None or isinstance(by, dt.date)):
+            raise AssertionError("the grammar's `by` takes a date")
+        if stmt.by is not None and by is not None and c.year_known and not self._in_plan_year(by):
             c.error("E407", f"{stmt.by.text} is outside the plan year", stmt.by.span)
             return None
         if amount is None or condition is None:

@@ -8,8 +8,10 @@ transaction columns and lookup tables for a filter or a credit; the credit row
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from spmlang.check.types import (
@@ -94,7 +96,7 @@ class ExpressionChecker:
     def _literal(self, node: ast.Literal, scope: Scope, depth: int) -> ir.IR | None:
         const = literal_to_const(node)
         if const.type in (Type.MONEY, Type.PERCENT) or node.kind == "multiplier":
-            if too_large(const.value):
+            if isinstance(const.value, Decimal) and too_large(const.value):
                 self.error("E312", f"{node.text} is too large to hold", node.span, too_large_hint())
                 return None
         return const
@@ -161,8 +163,12 @@ class ExpressionChecker:
         column = table.columns.get(column_name)
         if column is None:
             span = node.column.span if node.column else node.span
-            hint = did_you_mean(column_name, table.columns)
-            self.error("E201", f"table '{table.name}' has no column '{column_name}'", span, hint)
+            self.error(
+                "E201",
+                f"table '{table.name}' has no column '{column_name}'",
+                span,
+                did_you_mean(column_name, table.columns),
+            )
             return None
         return ir.TableLookup(table.name, key, column.name, column.type, node.span)
 
@@ -172,10 +178,14 @@ class ExpressionChecker:
             hint = did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(sorted(FUNCTIONS))
             self.error("E205", f"unknown function '{name}'", node.function.span, hint)
             return None
-        args = []
+        args: list[ir.IR] = []
+        ok = True
         for arg in node.args:  # a loop, not a comprehension: one frame fewer per level of nesting
-            args.append(self._check(arg, scope, depth))
-        if any(a is None for a in args):
+            checked = self._check(arg, scope, depth)
+            ok = ok and checked is not None
+            if checked is not None:
+                args.append(checked)
+        if not ok:
             return None
         types = [a.type for a in args]
         if name == "replace" and len(args) == 3 and not all(isinstance(a, ir.Const) for a in args[1:]):
@@ -294,7 +304,7 @@ class ExpressionChecker:
             if not comparable(operand.type, bound.type) or operand.type in (Type.TEXT, Type.BOOL):
                 self.error("E301", f"a range of {bound.type} cannot hold {operand.type}", bound.span)
                 return None
-        if isinstance(low, ir.Const) and isinstance(high, ir.Const) and low.value > high.value:
+        if isinstance(low, ir.Const) and isinstance(high, ir.Const) and _after(low.value, high.value):
             self.error(
                 "E304",
                 "the range is empty: its start is after its end",
@@ -337,6 +347,16 @@ _CHECKS: dict[type, Callable[[ExpressionChecker, Any, Scope, int], ir.IR | None]
     ast.IsEmpty: ExpressionChecker._missing,
     ast.IfExpr: ExpressionChecker._if,
 }
+
+
+def _after(a: object, b: object) -> bool:
+    """Whether constant ``a`` comes after ``b`` (numbers with numbers, dates with dates)."""
+    if isinstance(a, Decimal) and isinstance(b, Decimal):
+        return a > b
+    if isinstance(a, dt.date) and isinstance(b, dt.date):
+        return a > b
+    return False
+
 
 # Where the values spm provides can be used, for a scope that has not got them: each hint names a use that works.
 _ELSEWHERE = {

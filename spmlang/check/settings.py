@@ -24,7 +24,7 @@ def check_settings(c: CheckContext, block: ast.PlanBlock) -> Settings:
     name = str(block.name.value).strip()
     if not name:
         c.error("E403", "the plan needs a name", block.name.span)
-    version = str(by_key["version"].values[0].value) if "version" in by_key else "1"
+    version = _text(by_key["version"]) if "version" in by_key else "1"
     currency = _currency(c, by_key.get("currency"))
     year_start = _year_start(c, by_key.get("year"), block)
     frequency = _word(c, by_key.get("payout"), FREQUENCY_WORDS, "payout frequency", Frequency.QUARTERLY)
@@ -59,6 +59,12 @@ def _settings_by_key(c: CheckContext, block: ast.PlanBlock) -> dict[str, ast.Set
     return by_key
 
 
+def _text(setting: ast.Setting) -> str:
+    """The setting's first value as text (``version 2`` or ``version "2027.1"``)."""
+    written = setting.values[0]
+    return str(written.value) if isinstance(written, ast.Literal) else written.text
+
+
 def _currency(c: CheckContext, setting: ast.Setting | None) -> str:
     if setting is None:
         return "USD"
@@ -84,7 +90,8 @@ def _year_start(c: CheckContext, setting: ast.Setting | None, block: ast.PlanBlo
             "add `year starts 2027-01-01` (the first day of the plan year) to the plan block",
         )
         return None
-    year_start = setting.values[0].value
+    written = setting.values[0]
+    year_start = written.value if isinstance(written, ast.Literal) else None
     if not isinstance(year_start, dt.date):
         return None
     if year_start.day > 28:

@@ -103,7 +103,8 @@ class TableChecker:
                 "E401", f"table '{name}' has both a file and inline rows", table.rows_block.span, "keep one of them"
             )
             return None
-        rows, row_spans = None, ()
+        rows: tuple[tuple[object, ...], ...] | None = None
+        row_spans: tuple[Span, ...] = ()
         if table.rows_block is not None:
             roles = table.roles
             key_columns = (
@@ -148,7 +149,7 @@ class TableChecker:
                 if spec is not None:
                     table.columns[spec.name] = spec
             elif isinstance(stmt, ast.FileStmt):
-                table.file = stmt.path.value
+                table.file = str(stmt.path.value)
             elif isinstance(stmt, ast.KeyStmt):
                 table.key = stmt.column.text
             elif isinstance(stmt, ast.RoleStmt):
@@ -257,7 +258,8 @@ class TableChecker:
     ) -> tuple[tuple[object, ...], ...] | None:
         c = self.checker
         specs = list(columns.values())
-        rows, seen = [], {}
+        rows: list[tuple[object, ...]] = []
+        seen: dict[tuple[object, ...], Span] = {}
         if len(block.rows) > MAX_INLINE_ROWS:
             c.error(
                 "E410",
@@ -279,7 +281,7 @@ class TableChecker:
                 )
                 ok = False
                 continue
-            row = []
+            row: list[object] = []
             for literal, spec in zip(values, specs, strict=True):
                 if literal.kind == "empty":
                     row.append(None)
@@ -311,12 +313,12 @@ class TableChecker:
             self.checker.error("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')", literal.span, hint)
             return None
         value = literal.value
-        if spec.type in (Type.MONEY, Type.PERCENT) and too_large(value):
+        if spec.type in (Type.MONEY, Type.PERCENT) and isinstance(value, Decimal) and too_large(value):
             self.checker.error(
                 "E312", f"{literal.text} is too large to hold (column '{spec.name}')", literal.span, too_large_hint()
             )
             return None
-        if spec.type is Type.INTEGER and value != Decimal(int(value)):
+        if spec.type is Type.INTEGER and isinstance(value, Decimal) and value != Decimal(int(value)):
             self.checker.error("E301", f"{literal.text} is not a whole number (column '{spec.name}')", literal.span)
             return None
         return value

@@ -179,7 +179,7 @@ class TierChecker:
     def _tier_value(self, row: ast.TierRow, rate_kind: RateKind) -> Decimal | None:
         c = self.c
         if rate_kind is RateKind.MULTIPLIER:
-            if row.multiplier is None:
+            if row.multiplier is None or not isinstance(row.multiplier.value, Decimal):
                 c.error("E301", "an accelerator tier gives a multiplier of the component's rate, e.g. 1.5x", row.span)
                 return None
             return row.multiplier.value

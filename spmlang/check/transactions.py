@@ -73,7 +73,7 @@ def check_transactions(
     if key is None or date is None or not payees or credit is None or stmts.credit is None:
         return None
     return SourceSpec(
-        stmts.file.path.value if stmts.file is not None else None,
+        str(stmts.file.path.value) if stmts.file is not None else None,
         columns,
         key,
         date,

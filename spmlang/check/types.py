@@ -4,6 +4,7 @@ instead of a type."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from spmlang.ir import expressions as ir
@@ -41,24 +42,22 @@ _FIXED = {
 
 
 def literal_to_const(node: ast.Literal) -> ir.Const:
-    kind = node.kind
+    kind, value = node.kind, node.value
     if kind in ("string", "word", "period"):
-        return ir.Const(str(node.value), Type.TEXT, node.span)
-    if kind == "number":
-        value = node.value
-        is_int = isinstance(value, Decimal) and value == value.to_integral_value() and "." not in node.text
+        return ir.Const(str(value), Type.TEXT, node.span)
+    if kind == "number" and isinstance(value, Decimal):
+        is_int = value == value.to_integral_value() and "." not in node.text
         return ir.Const(value, Type.INTEGER if is_int else Type.NUMBER, node.span)
-    if kind == "multiplier":
-        return ir.Const(node.value, Type.NUMBER, node.span)
-    if kind == "money":
-        return ir.Const(node.value, Type.MONEY, node.span)
-    if kind == "percent":
-        return ir.Const(node.value, Type.PERCENT, node.span)
-    if kind == "date":
-        return ir.Const(node.value, Type.DATE, node.span)
-    if kind == "bool":
-        return ir.Const(node.value, Type.BOOL, node.span)
+    if kind in _DECIMAL_KINDS and isinstance(value, Decimal):
+        return ir.Const(value, _DECIMAL_KINDS[kind], node.span)
+    if kind == "date" and isinstance(value, dt.date):
+        return ir.Const(value, Type.DATE, node.span)
+    if kind == "bool" and isinstance(value, bool):
+        return ir.Const(value, Type.BOOL, node.span)
     raise AssertionError(kind)
+
+
+_DECIMAL_KINDS = {"multiplier": Type.NUMBER, "money": Type.MONEY, "percent": Type.PERCENT}
 
 
 def comparable(a: Type, b: Type) -> bool:

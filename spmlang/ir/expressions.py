@@ -7,8 +7,10 @@ Every node knows its :class:`Type` and its span. Names are resolved (a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 from spmlang.diagnostics import Span
@@ -39,7 +41,7 @@ COLUMN_TYPES = {t.value: t for t in Type}
 
 @dataclass(frozen=True, slots=True)
 class Const:
-    value: object  # Decimal, str, datetime.date, bool
+    value: Decimal | str | dt.date | bool
     type: Type
     span: Span
 

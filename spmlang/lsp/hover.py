@@ -8,6 +8,7 @@ checker read them, rates written as the ledger writes them); while the plan has 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from spmlang.lsp import plan_model as pm
@@ -73,15 +74,15 @@ def _symbol(analysis: Analysis, occurrence: Occurrence) -> str | None:
         return f"**{name}(…)** · function: {arguments}\n\n{FUNCTIONS_LINE}"
     if declaration is None:
         return None
-    if kind == "column":
+    if kind == "column" and isinstance(declaration, ast.ColumnStmt):
         return _column(home, declaration, occurrence)
     if kind == "table column":
         return _table_column(home, owner, declaration)
-    if kind == "table":
+    if kind == "table" and isinstance(declaration, ast.TableBlock):
         return _table(home, declaration)
-    if kind == "component":
+    if kind == "component" and isinstance(declaration, ast.ComponentBlock):
         return _component(home, declaration)
-    if kind in ("filter", "component filter"):
+    if kind in ("filter", "component filter") and isinstance(declaration, ast.WhereStmt):
         return _filter(home, declaration, owner if kind == "component filter" else None)
     return None
 
@@ -232,12 +233,14 @@ def _cell(text: str) -> str:
 
 
 def _filter(home: Analysis, stmt: ast.WhereStmt, component: str | None) -> str:
+    """A named filter (only those are declarations)."""
     condition = pm.expression_text(stmt.expr)
+    name = stmt.name.text if stmt.name else condition
     if component is None:
         what = "A filter of the transactions: a row for which it is not true is excluded, and counted under this name."
     else:
         what = f"Which credit rows {component} pays (the others still move the measure)."
-    return f"**{stmt.name.text}** · `where {stmt.name.text}: {condition}`\n\n{what}\n\nAt `{_where(stmt.span)}`."
+    return f"**{name}** · `where {name}: {condition}`\n\n{what}\n\nAt `{_where(stmt.span)}`."
 
 
 # ---------------------------------------------------------------------- components
@@ -248,7 +251,7 @@ def _component(home: Analysis, block: ast.ComponentBlock) -> str:
     spec = None
     if checked is not None:
         spec = next((c for c in checked.components if c.name == block.name.text), None)
-    if spec is None:
+    if checked is None or spec is None:
         written = source_text(home.text, block.span, max_lines=14)
         return (
             f"**{block.kind.text} {block.name.text}**\n\n```spm\n{written}\n```\n\n"
@@ -305,7 +308,7 @@ def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
     if isinstance(rule, pm.RateRule) and rule.accelerator is None:
         per = " per unit of credit" if counted else ""
         return f"Each credit row pays its credit × {rule.rate_text}{per}."
-    if isinstance(rule, pm.RateRule):
+    if isinstance(rule, pm.RateRule) and rule.accelerator is not None:
         basis = _BASIS[rule.accelerator.basis]
         return (
             f"Each slice of credit pays {rule.rate_text} times the multiplier of the {basis} tier it falls "
@@ -354,7 +357,7 @@ def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
 def rule_table(rule) -> str | None:
     if isinstance(rule, pm.RateRule) and rule.accelerator is not None:
         table = rule.accelerator
-        base = rule.rate.value if isinstance(rule.rate, pm.Const) else None
+        base = rule.rate.value if isinstance(rule.rate, pm.Const) and isinstance(rule.rate.value, Decimal) else None
         head = f"| {table.basis} | multiplier |" + (" rate |" if base is not None else "")
         rows = [head, "|---|---|" + ("---|" if base is not None else "")]
         for tier in table.tiers:

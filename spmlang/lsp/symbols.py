@@ -186,8 +186,8 @@ def _table(b: _Builder, block: ast.TableBlock, in_test: str | None = None) -> No
             name = stmt.column.text
             b.add(("table column", key, name), stmt.column.span, name not in declared and in_test is None, where, stmt)
         elif isinstance(stmt, ast.ColumnsStmt):
-            for name in stmt.names:
-                b.add(("table column", key, name.text), name.span, False, where)
+            for column in stmt.names:
+                b.add(("table column", key, column.text), column.span, False, where)
 
 
 def _component(b: _Builder, block: ast.ComponentBlock) -> None:

@@ -11,10 +11,19 @@ every stage as ``ast.Name``, ``ast.TierRow`` ...; split, a reader would look for
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from spmlang.diagnostics import Span
+
+
+class Node(Protocol):
+    """A node of the tree, of whichever kind: it knows where it was written."""
+
+    @property
+    def span(self) -> Span: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +42,7 @@ class Literal:
 
     kind: str
     text: str
-    value: object  # str, Decimal, datetime.date, bool
+    value: str | Decimal | dt.date | bool | None  # by kind; None: empty
     span: Span
 
 
@@ -338,7 +347,7 @@ class PlanBlock:
 
 @dataclass(frozen=True, slots=True)
 class TransactionsBlock:
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 
@@ -346,7 +355,7 @@ class TransactionsBlock:
 class TableBlock:
     kind: Name  # quotas | targets | roster | table
     name: Name | None
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 
@@ -354,7 +363,7 @@ class TableBlock:
 class ComponentBlock:
     kind: Name  # component | spif | bonus
     name: Name
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 
@@ -373,7 +382,7 @@ class ColumnsStmt:
 class TestData:
     """A test's transactions: ``transactions { columns ...  rows { ... } }``."""
 
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 
@@ -388,7 +397,7 @@ class Expect:
     ``expect reject TXN REASON``, ``expect error CODE ["message"]``."""
 
     what: str  # payout | attainment | line | reject | excluded | error
-    subject: Literal | None
+    subject: Literal  # the payee, the transaction, or the error's code
     period: Literal | None
     component: Name | None
     payee: Literal | None
@@ -401,7 +410,7 @@ class Expect:
 @dataclass(frozen=True, slots=True)
 class TestBlock:
     name: Literal
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 

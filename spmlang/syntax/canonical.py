@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from spmlang.syntax import ast
@@ -20,16 +21,16 @@ def literal(node: ast.Literal) -> str:
     kind, value = node.kind, node.value
     if kind == "string":
         return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if kind == "money":
+    if kind == "money" and isinstance(value, Decimal):
         symbol = node.text.lstrip("-")[0]
         sign = "-" if value < 0 else ""
         magnitude = abs(value)
-        decimals = max(-magnitude.as_tuple().exponent, 0)
+        decimals = max(-int(magnitude.as_tuple().exponent), 0)
         return f"{sign}{symbol}{magnitude:,.{decimals}f}"
-    if kind == "percent":
+    if kind == "percent" and isinstance(value, Decimal):
         shown = (value * 100).normalize()
         return f"{shown:f}%"
-    if kind == "multiplier":
+    if kind == "multiplier" and isinstance(value, Decimal):
         return f"{value.normalize():f}x"
     if kind == "number":
         return node.text
@@ -190,7 +191,10 @@ def _cap(stmt: ast.CapStmt) -> tuple[str, list[str]]:
 
 
 def _tier(stmt: ast.TierRow) -> tuple[str, list[str]]:
-    value = f"rate {expression(stmt.rate)}" if stmt.rate is not None else literal(stmt.multiplier)
+    if stmt.rate is not None:
+        value = f"rate {expression(stmt.rate)}"
+    else:
+        value = literal(stmt.multiplier) if stmt.multiplier is not None else ""  # a tier has one or the other
     return "tier", [bound(stmt.low), "..", bound(stmt.high) if stmt.high else "", value]
 
 
@@ -230,15 +234,18 @@ _CELLS: dict[type, Callable[[Any], tuple[str, list[str]]]] = {
 
 
 def expect(stmt: ast.Expect) -> str:
+    subject, value = stmt.subject, stmt.value
     if stmt.what == "error":
-        return f"expect error {stmt.subject.text}" + (f" {literal(stmt.value)}" if stmt.value else "")
+        return f"expect error {subject.text}" + (f" {literal(value)}" if value else "")
     if stmt.what in ("reject", "excluded"):
-        return f"expect {stmt.what} {literal(stmt.subject)}" + (f" {stmt.reason.text}" if stmt.reason else "")
-    parts = [f"expect {stmt.what} {literal(stmt.subject)}"]
+        return f"expect {stmt.what} {literal(subject)}" + (f" {stmt.reason.text}" if stmt.reason else "")
+    if value is None:
+        raise AssertionError("the parser gives an expected figure its value")
+    parts = [f"expect {stmt.what} {literal(subject)}"]
     if stmt.period is not None:
         parts.append(f"in {literal(stmt.period)}")
     if stmt.component is not None:
         parts.append(f"for {stmt.component.text}")
     if stmt.payee is not None:
         parts.append(f"of {literal(stmt.payee)}")
-    return " ".join(parts) + f" == {literal(stmt.value)}"
+    return " ".join(parts) + f" == {literal(value)}"

@@ -160,15 +160,17 @@ class Formatter:
         elif isinstance(stmt, ast.TestData):
             self._block("transactions", stmt.span, list(stmt.statements), depth)
         elif isinstance(stmt, ast.RowsBlock):
-            rows = [TableRow(values, span) for values, span in zip(stmt.rows, stmt.row_spans, strict=True)]
-            self._block("rows", stmt.span, rows, depth)
+            table_rows = [TableRow(values, span) for values, span in zip(stmt.rows, stmt.row_spans, strict=True)]
+            self._block("rows", stmt.span, table_rows, depth)
         elif isinstance(stmt, ast.TiersBlock):
             header = f"tiers {stmt.mode.text} on {' '.join(w.text for w in stmt.basis)}"
             self._block(header, stmt.span, list(stmt.rows), depth)
         elif isinstance(stmt, ast.AcceleratorBlock):
             self._block(f"accelerator on {' '.join(w.text for w in stmt.basis)}", stmt.span, list(stmt.rows), depth)
         elif isinstance(stmt, ast.CurveBlock):
-            children = sorted([*stmt.points, *stmt.extends], key=lambda c: (c.span.line, c.span.column))
+            children: list[ast.CurvePoint | ast.Name] = sorted(
+                [*stmt.points, *stmt.extends], key=lambda c: (c.span.line, c.span.column)
+            )
             self._block(f"curve on {' '.join(w.text for w in stmt.basis)}", stmt.span, children, depth)
         else:
             _, row = cells(stmt)
