@@ -217,12 +217,12 @@ class Result:
                     {
                         "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
                         "key": payout.run.transactions.keys(txn),
-                        "payee": payout.run.payees.array.take(pa.array(payout.run.credit_rows.payee[unpaid.rows])),
+                        "payee": payout.run.payees.array.take(payout.run.credit_rows.payee[unpaid.rows]),
                         "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
                         "reason": pa.array([unpaid.reason] * unpaid.rows.size, pa.string()),
                         "message": payout.run.row_values[
                             [c.name for c in payout.run.plan.components].index(unpaid.component)
-                        ].failure.take(pa.array(unpaid.rows)),
+                        ].failure.take(unpaid.rows),
                     }
                 )
             )

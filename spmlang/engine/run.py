@@ -168,10 +168,13 @@ def _basis(
     try:
         return make_basis(*matrix(quotas), *matrix(targets), compiled.plan.settings.attainment_basis)
     except TooLarge as error:
-        source = sources.get(error.table)
+        table, payee = error.table, error.position
+        if table is None or payee is None:  # make_basis names both for every amount it finds too large
+            raise
+        source = sources.get(table)
         raise AmountTooLarge(
-            f"the {error.table[:-1]} of {payees.names[error.position]} over the year",
-            source.label if source is not None else error.table,
+            f"the {table[:-1]} of {payees.names[payee]} over the year",
+            source.label if source is not None else table,
             error.value,
         ) from None
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from spmlang.diagnostics import UsageError
+from spmlang.engine.kernels.column_text import join_element_wise
 from spmlang.files import check_writable, replacing
 
 WRITABLE = (".parquet", ".csv", ".json", ".jsonl")
@@ -221,7 +222,7 @@ def _safe_text(column):
     if not pc.any(starts).as_py():  # the usual case, found in one pass
         return column
     formula = pc.and_kleene(starts, pc.invert(pc.match_substring_regex(column, f"^(?:{_PLAIN_NUMBER})$")))
-    return pc.if_else(formula.fill_null(False), pc.binary_join_element_wise("'", column, ""), column)
+    return pc.if_else(formula.fill_null(False), join_element_wise("'", column, ""), column)
 
 
 def _parquet_options(schema: pa.Schema) -> dict:

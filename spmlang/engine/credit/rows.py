@@ -70,12 +70,12 @@ class Payees:
         table = np.append(self._codes(values.dictionary), np.int32(-1))  # the last slot: a null's
         indices = values.indices
         if indices.null_count:
-            indices = pc.fill_null(indices, len(values.dictionary))
+            indices = indices.fill_null(len(values.dictionary))
         return table[indices.to_numpy(zero_copy_only=False)]
 
     def _codes(self, names: pa.Array) -> np.ndarray:
         codes = pc.index_in(pc.cast(names, pa.string()), value_set=self.array)
-        return pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        return codes.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
 
 
 def distinct_names(values: pa.Array, mask: np.ndarray) -> list[str]:

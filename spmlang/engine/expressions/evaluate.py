@@ -7,7 +7,9 @@ here are the leaves, comparisons, logic, choices and lookups, and the walk over 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -48,15 +50,14 @@ def evaluate_rows(node: ir.IR, frame: Frame) -> Vec:
     result gathered: no column is gathered into every row first, and a transaction split between payees is
     evaluated once. What the source could not evaluate is left on ``frame`` as issues of its rows, in the order
     the expression met them."""
-    source = frame.source
-    if source is None or ir.builtins_used(node):
+    source, index = frame.source, frame.source_rows
+    if source is None or index is None or ir.builtins_used(node):
         return evaluate(node, frame)
     vec = evaluate(node, source)
-    index = frame.source_rows
     for issue in source.issues:
         mask = issue.mask[index]
         if mask.any():
-            message = issue.message if isinstance(issue.message, str) else issue.message.take(pa.array(index))
+            message = issue.message if isinstance(issue.message, str) else issue.message.take(index)
             frame.issues.append(Issue(mask, issue.subject, message, issue.column))
     source.issues.clear()
     valid = vec.valid
@@ -68,7 +69,7 @@ def evaluate_rows(node: ir.IR, frame: Frame) -> Vec:
 def _gathered(values, index: np.ndarray):
     """A value per row of a source's value (a constant stays one)."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return values.take(pa.array(index))
+        return values.take(index)
     if np.ndim(values) == 0:
         return values
     return grouping.gather(np.asarray(values), index)
@@ -112,7 +113,7 @@ def _compare_values(op: str, left: Vec, right: Vec) -> object:
             result = on_text(b, lambda d: function(a, d))
         else:
             result = function(decoded_text(a), decoded_text(b))
-        return pc.fill_null(result, False).to_numpy(zero_copy_only=False)
+        return result.fill_null(False).to_numpy(zero_copy_only=False)
     if left.type is Type.MONEY and right.type is Type.MONEY or left.type == right.type:
         a, b = left.values, right.values
     else:  # money against a plain number, or number kinds mixed: compare as floats
@@ -153,6 +154,7 @@ def _not(node: ir.Not, frame: Frame) -> Vec:
 
 def _member(node: ir.Member, frame: Frame) -> Vec:
     operand = evaluate(node.operand, frame)
+    values: np.ndarray | bool
     if operand.type is Type.TEXT:
         value_set = pa.array([str(c.value) for c in node.values], type=pa.string())
         operand_values = text_operand(operand.values)
@@ -160,11 +162,11 @@ def _member(node: ir.Member, frame: Frame) -> Vec:
             values = bool(pc.is_in(operand_values, value_set=value_set).as_py())
         else:
             result = on_text(operand_values, lambda d: pc.is_in(d, value_set=value_set))
-            values = pc.fill_null(result, False).to_numpy(zero_copy_only=False)
+            values = result.fill_null(False).to_numpy(zero_copy_only=False)
     else:
         if operand.type is Type.MONEY:
-            wanted = [decimal_to_units(Decimal(c.value)) for c in node.values]
-            values = np.isin(operand.values, np.array(wanted, dtype=np.int64))
+            units = [decimal_to_units(_decimal(c.value)) for c in node.values]
+            values = np.isin(operand.values, np.array(units, dtype=np.int64))
         else:
             wanted = [const_value(c.value, c.type) for c in node.values]
             values = np.isin(
@@ -174,6 +176,13 @@ def _member(node: ir.Member, frame: Frame) -> Vec:
     if node.negated:
         values = ~np.asarray(values, bool)
     return Vec(values, operand.valid, Type.BOOL)
+
+
+def _decimal(value: object) -> Decimal:
+    """A money constant's value (the checker's constants of money are Decimals)."""
+    if not isinstance(value, Decimal):
+        raise TypeError(f"a money constant is a Decimal, not {value!r}")
+    return value
 
 
 def _between(node: ir.Between, frame: Frame) -> Vec:
@@ -188,7 +197,8 @@ def _missing(node: ir.Missing, frame: Frame) -> Vec:
     operand = evaluate(node.operand, frame)
     valid = np.asarray(operand.valid, bool)
     if operand.type is Type.TEXT and isinstance(operand.values, (pa.Array, pa.ChunkedArray)):
-        blank = pc.fill_null(on_text(operand.values, lambda d: pc.equal(pc.utf8_trim_whitespace(d), "")), False)
+        nothing = pa.scalar("", pa.string())
+        blank = on_text(operand.values, lambda d: pc.equal(pc.utf8_trim_whitespace(d), nothing)).fill_null(False)
         valid = valid & ~blank.to_numpy(zero_copy_only=False)
     missing = ~valid
     return Vec(~missing if node.negated else missing, True, Type.BOOL)
@@ -226,7 +236,8 @@ def _function(node: ir.Function, frame: Frame) -> Vec:
     return call(node, args, frame)
 
 
-_HANDLERS = {
+# How each kind of node is evaluated (the node, of that kind, and the frame).
+_HANDLERS: dict[type, Callable[[Any, Frame], Vec]] = {
     ir.Const: _const,
     ir.Column: _column,
     ir.Builtin: _builtin,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -51,7 +52,7 @@ def _coalesce(node: ir.Function, args: list[Vec], frame: Frame) -> Vec:
     for arg in reversed(args[:-1]):
         arg = materialize(arg, frame.n)
         if node.type is Type.TEXT:
-            values = pc.if_else(pa.array(arg.valid), decoded_text(arg.values), decoded_text(result.values))
+            values = pc.if_else(pa.array(np.asarray(arg.valid)), decoded_text(arg.values), decoded_text(result.values))
         elif arg.type == result.type:
             values = np.where(arg.valid, arg.values, result.values)
         else:
@@ -62,7 +63,11 @@ def _coalesce(node: ir.Function, args: list[Vec], frame: Frame) -> Vec:
 
 # ---------------------------------------------------------------------- text
 
-_CASE_AND_TRIM = {"upper": pc.utf8_upper, "lower": pc.utf8_lower, "trim": pc.utf8_trim_whitespace}
+_CASE_AND_TRIM: dict[str, Callable[[Any], Any]] = {
+    "upper": pc.utf8_upper,
+    "lower": pc.utf8_lower,
+    "trim": pc.utf8_trim_whitespace,
+}
 
 
 def _case_or_trim(node: ir.Function, args: list[Vec], frame: Frame) -> Vec:

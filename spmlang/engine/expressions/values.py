@@ -9,7 +9,10 @@ on the :class:`Frame`, and the run rejects those rows with the reason.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -23,8 +26,11 @@ from spmlang.ir.expressions import Type
 
 @dataclass
 class Vec:
-    values: object
-    valid: object  # numpy bool array, or a bool for a scalar
+    # An array of a value per row, or one value for every row (a constant): numpy for numbers, money, dates
+    # and bools, Arrow for text (a Python str for a constant). Which of these it is follows ``type`` and
+    # whether it is a constant, which no static type says: Any, and the code reads ``type``.
+    values: Any
+    valid: np.ndarray | bool  # a bool for every row alike (a constant, a column without empty values)
     type: Type
 
 
@@ -34,8 +40,14 @@ class Issue:
 
     mask: np.ndarray
     subject: str  # a policy subject: missing_lookup, invalid_value ...
-    message: object  # str, or an Arrow string array with one message per row
+    message: str | pa.Array  # one message for every row, or one per row
     column: str | None = None
+
+
+class Lookup(Protocol):
+    """A table an expression looks values up in (spmlang.engine.read.tables.LookupTable)."""
+
+    def lookup(self, key: Vec, column: str, frame: Frame) -> Vec: ...
 
 
 @dataclass
@@ -43,38 +55,39 @@ class Frame:
     """What expressions are evaluated over: ``n`` rows of columns, builtins and lookup tables."""
 
     n: int
-    columns: dict = field(default_factory=dict)  # name -> Vec, or a callable returning one (lazy)
-    builtins: dict = field(default_factory=dict)
-    tables: dict = field(default_factory=dict)  # name -> LookupTable
-    issues: list = field(default_factory=list)
+    columns: dict[str, Vec | Callable[[], Vec]] = field(default_factory=dict)  # a callable: read when first used
+    builtins: dict[str, Vec | Callable[[], Vec]] = field(default_factory=dict)
+    tables: dict[str, Lookup] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
     source: Frame | None = None  # the rows these rows come from (credit rows: transactions); see evaluate_rows
     source_rows: np.ndarray | None = None  # each row's row in ``source``
 
     def column(self, name: str) -> Vec:
-        value = self.columns[name]
-        if callable(value):
-            value = value()
-            self.columns[name] = value
-        return value
+        return _read(self.columns, name)
 
     def builtin(self, name: str) -> Vec:
-        value = self.builtins[name]
-        if callable(value):
-            value = value()
-            self.builtins[name] = value
-        return value
+        return _read(self.builtins, name)
+
+
+def _read(values: dict[str, Vec | Callable[[], Vec]], name: str) -> Vec:
+    """The value of ``name``, read (and kept) on first use if it is read lazily."""
+    value = values[name]
+    if not isinstance(value, Vec):
+        value = values[name] = value()
+    return value
 
 
 def const_value(value: object, type_: Type) -> object:
-    """A literal's engine representation."""
-    if type_ is Type.MONEY:
-        return decimal_to_units(value)
-    if type_ is Type.INTEGER:
-        return int(value)
-    if type_ in (Type.NUMBER, Type.PERCENT):
-        return float(value)
-    if type_ is Type.DATE:
-        return to_days(value) if isinstance(value, dt.date) else value
+    """A literal's engine representation (a number is a Decimal, a date a date: the checker's)."""
+    if isinstance(value, Decimal):
+        if type_ is Type.MONEY:
+            return decimal_to_units(value)
+        if type_ is Type.INTEGER:
+            return int(value)
+        if type_ in (Type.NUMBER, Type.PERCENT):
+            return float(value)
+    if type_ is Type.DATE and isinstance(value, dt.date):
+        return to_days(value)
     return value
 
 
@@ -97,7 +110,7 @@ def truth(vec: Vec, n: int) -> np.ndarray:
     return np.asarray(vec.values, dtype=bool) & vec.valid
 
 
-def as_float(vec: Vec) -> object:
+def as_float(vec: Vec) -> np.ndarray:
     """Numbers as float64; money in currency units."""
     values = vec.values
     if vec.type is Type.MONEY:
@@ -134,7 +147,7 @@ def on_text(values, function):
         result = function(values.dictionary)
         if pa.types.is_string(result.type) or pa.types.is_large_string(result.type):
             return pa.DictionaryArray.from_arrays(values.indices, result)
-        return pc.take(result, values.indices)
+        return result.take(values.indices)
     return function(values)
 
 

@@ -42,12 +42,13 @@ class TooLarge(Exception):
     """An amount past :data:`LIMIT` (or not a number), met where it was computed. The caller, who knows what
     the amount is (a component's clause, a payee's credit in a period), turns it into
     :class:`spmlang.diagnostics.AmountTooLarge`. ``position``: the index of the first such value among those
-    checked; ``value``: about how large it is, in units."""
+    checked; ``value``: about how large it is, in units; ``table``: the quotas or targets it is of, if either."""
 
-    def __init__(self, position: int | None = None, value: float | None = None):
+    def __init__(self, position: int | None = None, value: float | None = None, table: str | None = None):
         super().__init__(f"an amount of about {value} units is too large to hold")
         self.position = position
         self.value = value
+        self.table = table
 
 
 def limit_text() -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from spmlang import figures
 from spmlang.diagnostics import AmountTooLarge
@@ -147,7 +146,7 @@ def _component_lines(
         )
     if values.failed is not None and values.failed.any():  # rows it could not evaluate: a zero line each
         r = np.flatnonzero(values.failed)
-        explanation = text.join("not paid by this component: ", values.failure.take(pa.array(r)))
+        explanation = text.join("not paid by this component: ", values.failure.take(r))
         parts.append(
             make_lines(
                 r.size,

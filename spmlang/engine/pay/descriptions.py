@@ -32,16 +32,15 @@ def describe_tiers(
     tier_before, tier_after = tiers
     credit = np.asarray(credit, dtype=np.int64)
     rate_labels = function.rate_labels
-    if row_rate is not None:  # a per-row rate times each tier's multiplier
+    row_labels = None  # with a per-row rate: each tier's label per row, the rate times the tier's multiplier
+    if row_rate is not None:
         shown = text.rate_percent(row_rate)
-        rate_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
+        row_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
     if function.retroactive:
         rate = function.rates[tier_after]
         own = scaled(credit, rate)
         uplift = np.asarray(amount) - own
-        reached_label = (
-            text.pick(tier_after, function.rate_labels) if row_rate is None else _pick_text(tier_after, rate_labels)
-        )
+        reached_label = text.pick(tier_after, rate_labels) if row_labels is None else _pick_text(tier_after, row_labels)
         body = text.join(
             text.amount(credit),
             " at ",
@@ -57,20 +56,20 @@ def describe_tiers(
     # Most rows stay in one tier: their text is the row's credit, the label of its tier and multiplier (one of
     # a few: " at 8% × 1.5x (100%–150%) × 2 = "), and the exact amount, made in one join.
     tail = None  # the multipliers' text (' × 2'), made only where needed
-    fixed_rates = all(isinstance(label, str) for label in rate_labels)
+    fixed_rates = row_labels is None
     middle = _at_tier_times(tier_after, rate_labels, function.labels, multiplier) if fixed_rates else None
     if middle is not None:
         described = text.join(*text.amount_then(credit, *middle), *text.exact_parts(amount))
     else:
         tail = _times(multiplier)
-        if fixed_rates:
+        if row_labels is None:
             at_tier = text.pick(
                 tier_after, [f" at {label} ({function.labels[k]})" for k, label in enumerate(rate_labels)]
             )
         else:
             at_tier = text.join(
                 " at ",
-                _pick_text(tier_after, rate_labels),
+                _pick_text(tier_after, row_labels),
                 text.pick(tier_after, [f" ({label})" for label in function.labels]),
             )
         described = text.join(text.amount(credit), at_tier, tail, " = ", text.exact(amount))
@@ -87,7 +86,7 @@ def describe_tiers(
         parts = []
         for k in range(slices.shape[1]):
             filled = np.flatnonzero(slices[:, k])
-            label = rate_labels[k] if isinstance(rate_labels[k], str) else rate_labels[k].take(pa.array(rows[filled]))
+            label = rate_labels[k] if row_labels is None else row_labels[k].take(rows[filled])
             part = text.join(text.amount(slices[filled, k]), " at ", label, f" ({function.labels[k]})")
             parts.append(text.spread(rows.size, filled, part))
         joined = text.join(*parts, separator=" + ")
@@ -95,7 +94,7 @@ def describe_tiers(
         several = np.asarray(multiplier)[rows] != 1.0
         joined = pc.if_else(pa.array(several), text.join("(", joined, ")"), joined)
         body = text.scatter(body, crosses, joined)
-    tail = tail.take(pa.array(special)) if tail is not None else _times(np.asarray(multiplier)[special])
+    tail = tail.take(special) if tail is not None else _times(np.asarray(multiplier)[special])
     fixed = text.join(body, tail, " = ", text.exact(np.asarray(amount)[special]))
     # Put in place when the ledger's text is gathered (see TextColumn), not by rebuilding the column here (at
     # 10M rows, replace_with_mask cost a tenth of paying).
@@ -115,9 +114,10 @@ def _at_tier_times(
     """' at {rate} ({tier}){ × multiplier} = ' for each row, as an index into its few combinations (tiers times
     the distinct multipliers, written as :func:`_times` writes them) and the combinations; None if the
     multipliers take many values."""
-    distinct, which = text.few_values(np.asarray(multiplier, dtype=np.float64).reshape(-1))
-    if distinct is None:
+    few = text.few_values(np.asarray(multiplier, dtype=np.float64).reshape(-1))
+    if few is None:
         return None
+    distinct, which = few
     times = ["" if m == 1.0 else " × " + ("" if m != m else figures.format_number(m)) for m in distinct.tolist()]
     options = [f" at {rate} ({labels[k]}){shown} = " for k, rate in enumerate(rate_labels) for shown in times]
     return np.asarray(tier, dtype=np.int64) * len(times) + which, options

@@ -59,7 +59,7 @@ class TextColumn:
     def resolve(self) -> pa.Array:
         if self.index is None and len(self.chunks) == 1:
             return self.chunks[0].cast(pa.string())
-        return self._whole().take(pa.array(self._positions())).cast(pa.string())
+        return self._whole().take(self._positions()).cast(pa.string())
 
     def _whole(self) -> pa.Array:
         """The strings as one array, made once and shared by every column taken from this one (the ledger

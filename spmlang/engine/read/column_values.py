@@ -6,10 +6,11 @@ Converters are per type: numbers.py (number, percent, integer, money), text.py (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from spmlang.engine.kernels import grouping
 from spmlang.ir.expressions import Type
@@ -33,7 +34,7 @@ class ColumnValues:
 
     name: str
     type: Type
-    values: object
+    values: Any  # numpy or Arrow, as ``type`` says (above): no static type follows it
     valid: np.ndarray
     invalid: np.ndarray
     raw: pa.Array | None  # the column as read (dropped once the rows that cannot be read are reported)
@@ -62,8 +63,17 @@ def typed(spec, values, valid, invalid, raw, notes: pa.Array | None = None) -> C
     )
 
 
+def buffer_view(buffer: pa.Buffer | None, dtype: npt.DTypeLike) -> np.ndarray:
+    """A numpy view of an Arrow buffer, without a copy."""
+    if buffer is None:
+        raise ValueError("the array has no such buffer")
+    # pyarrow's Buffer has the buffer protocol; numpy's stubs (before Python 3.12) take a list of the
+    # standard library's buffer types instead.
+    return np.frombuffer(cast(memoryview, buffer), dtype=dtype)
+
+
 def integers(array: pa.Array) -> np.ndarray:
     """An Arrow integer array as int64, 0 where null."""
     if array.null_count:
-        array = pc.fill_null(array, 0)
+        array = array.fill_null(0)
     return array.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)

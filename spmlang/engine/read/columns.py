@@ -41,6 +41,17 @@ class JoinedColumn:
         self.raw: list[pa.Array | None] = []
         self.notes: list[pa.Array | None] = []
 
+    def _joined_texts(self) -> pa.Array:
+        if len({chunk.type for chunk in self.texts}) > 1:  # a short last piece left plain among encoded ones
+            self.texts = [
+                chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk) for chunk in self.texts
+            ]
+        texts = pa.chunked_array(self.texts)
+        self.texts.clear()
+        if pa.types.is_dictionary(texts.type):
+            texts = texts.unify_dictionaries()
+        return texts.combine_chunks()
+
     def add(self, piece: ColumnValues) -> None:
         size = len(piece.invalid)
         if self.first is None:
@@ -61,38 +72,32 @@ class JoinedColumn:
         self.filled += size
 
     def result(self) -> ColumnValues:
+        first = self.first
+        if first is None:
+            raise ValueError("a column is joined from one piece or more")
         if len(self.invalid) == 1:
-            return self.first
+            return first
+        values: np.ndarray | pa.Array
         if self.numbers is not None:
             values = self.numbers
         elif self.number_pieces:
             values = np.concatenate(self.number_pieces)
             self.number_pieces.clear()
         else:
-            if len({chunk.type for chunk in self.texts}) > 1:  # a short last piece left plain among encoded ones
-                self.texts = [
-                    chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk) for chunk in self.texts
-                ]
-            values = pa.chunked_array(self.texts)
-            self.texts.clear()
-            if pa.types.is_dictionary(values.type):
-                values = values.unify_dictionaries()
-            values = values.combine_chunks()
+            values = self._joined_texts()
         if all(grouping.is_uniform(valid) and valid[:1].all() for valid in self.valid):
             valid = grouping.uniform(True, self.filled)
         else:
             valid = np.concatenate(self.valid)
         if not self.any_invalid:  # as read, mostly: no array of ten million False (nor its page faults)
-            return ColumnValues(
-                self.first.name, self.first.type, values, valid, grouping.uniform(False, self.filled), None
-            )
+            return ColumnValues(first.name, first.type, values, valid, grouping.uniform(False, self.filled), None)
         invalid = np.concatenate(self.invalid)
         raw = notes = None
         if invalid.any():
             raw = _joined_text(self.raw, self.invalid)
         if any(piece is not None for piece in self.notes):
             notes = _joined_text(self.notes, self.invalid)
-        return ColumnValues(self.first.name, self.first.type, values, valid, invalid, raw, notes)
+        return ColumnValues(first.name, first.type, values, valid, invalid, raw, notes)
 
 
 def _joined_text(pieces: list[pa.Array | None], sizes: list[np.ndarray]) -> pa.Array:
@@ -143,7 +148,7 @@ def _nan_as_null(array: pa.Array) -> pa.Array:
     nan = pc.is_nan(array)
     if not pc.any(nan).as_py():
         return array
-    return pc.if_else(pc.fill_null(nan, False), pa.scalar(None, array.type), array)
+    return pc.if_else(nan.fill_null(False), pa.scalar(None, array.type), array)
 
 
 def _blank_is_empty(column: ColumnValues, array: pa.Array) -> None:
@@ -152,7 +157,7 @@ def _blank_is_empty(column: ColumnValues, array: pa.Array) -> None:
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return
     rows = np.flatnonzero(column.invalid)
-    blank = rows[empty_text(pc.utf8_trim_whitespace(array.take(pa.array(rows))))]
+    blank = rows[empty_text(pc.utf8_trim_whitespace(array.take(rows)))]
     if blank.size == 0:
         return
     column.invalid = column.invalid.copy()

@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 
@@ -51,7 +52,7 @@ class _CsvFile:
             ),
         )
 
-    def _ragged_row(self, row) -> str:
+    def _ragged_row(self, row: object) -> Literal["error"]:
         self.ragged.append(row)
         return "error"
 
@@ -170,5 +171,5 @@ def sniff_delimiter(line: str, path: Path) -> str:
     if path.suffix.lower() == ".tsv":
         return "\t"
     counts = {d: line.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda delimiter: counts[delimiter])
     return best if counts[best] > 0 else ","

@@ -47,7 +47,7 @@ def parse(text: pa.Array, fmt: str | None, plausible: tuple[int, int] | None = N
     # back and compare, ignoring zero padding, so that such values are invalid.
     back = pc.strftime(parsed, format=fmt)
     same = pc.equal(_unpadded(pc.utf8_lower(back)), _unpadded(pc.utf8_lower(text)))
-    ok = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+    ok = same.fill_null(False).to_numpy(zero_copy_only=False)
     days = pc.cast(pc.cast(parsed, pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
     days = np.where(ok, np.nan_to_num(days.astype(np.float64)), 0).astype(np.int64)
     if plausible is not None:
@@ -73,7 +73,7 @@ def wrong_format_notes(
     """For each row of ``raw`` (a date column as read) that is ``invalid`` because its text reads as a date a
     century or more from the plan year: what it reads as, that the column's format looks wrong, and the format
     to declare; null for other rows. None if no row is such. The work is on the distinct unreadable texts."""
-    texts = pc.unique(raw.take(pa.array(np.flatnonzero(invalid)))).drop_null()
+    texts = pc.unique(raw.take(np.flatnonzero(invalid))).drop_null()
     days, readable = parse(texts, fmt)
     if not readable.any():
         return None
@@ -86,7 +86,7 @@ def wrong_format_notes(
         f"column's format looks wrong; {fix}"
         for text, date in zip(far.to_pylist(), read_as, strict=True)
     ]
-    return pc.take(pa.array(messages, pa.string()), pc.index_in(raw, value_set=far))
+    return pa.array(messages, pa.string()).take(pc.index_in(raw, value_set=far))
 
 
 def _what_to_declare(texts: pa.Array, column: str, current: str, calendar: PlanCalendar) -> str:

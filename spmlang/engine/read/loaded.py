@@ -7,10 +7,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 from spmlang.diagnostics import InputError, did_you_mean
 from spmlang.hashing import sha256_file
@@ -42,14 +46,20 @@ class LoadedTable:
     path: Path | None
     row_offset: int  # a data row's number in the file is row + row_offset (a CSV header is line 1)
     rows: int = -1  # known from the table or a parquet file's footer; a CSV file's once its pieces are read
-    parquet: object = None  # a pyarrow ParquetFile, when the file is read in pieces
-    columns: list[str] | None = None  # the columns read from ``parquet``
+    parquet: pq.ParquetFile | None = None  # when the file is read in pieces
+    columns: list[str] = field(default_factory=list)  # the columns read from ``parquet``
     digest: Future | None = None  # the file's sha256, hashed while it is read (see sha256)
     csv: Callable[[], Iterator[pa.Table]] | None = None  # a CSV file's pieces, when it is read in pieces
 
     def __post_init__(self) -> None:
         if self.rows < 0 and self.csv is None:
-            self.rows = self.table.num_rows
+            self.rows = self.whole().num_rows
+
+    def whole(self) -> pa.Table:
+        """The table, read whole (a parquet file read in pieces has none until then; see pieces)."""
+        if self.table is None:
+            raise ValueError(f"{self.label} is read in pieces, or was let go")
+        return self.table
 
     def pieces(self) -> Iterator[pa.Table]:
         """The table's rows in order, a piece at a time, once: a parquet file's in pieces of PIECE_ROWS rows,
@@ -81,13 +91,17 @@ class LoadedTable:
             file.close()
 
     def _handed_over(self) -> pa.Table:
-        table = self.table
+        table = self.whole()
         self.release()
         return table
 
     def sha256(self) -> str:
         """The sha256 of the file the table was read from (hashed on another thread as it was read)."""
-        return self.digest.result() if self.digest is not None else sha256_file(self.path)
+        if self.digest is not None:
+            return self.digest.result()
+        if self.path is None:
+            raise ValueError("a table given in memory has no file: its content is hashed (sha256_table)")
+        return sha256_file(self.path)
 
     def release(self) -> None:
         """Let go of the table read from a file once its columns are converted (the file stays the record

@@ -5,6 +5,7 @@ holds: a value that cannot be read, or is too large, is marked invalid with a no
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow.compute as pc
 
 from spmlang.engine.kernels import column_text
 from spmlang.engine.kernels.money import LIMIT, UNIT, decimal_to_units, to_units
-from spmlang.engine.read.column_values import WrongType, integers, present_mask, typed
+from spmlang.engine.read.column_values import WrongType, buffer_view, integers, present_mask, typed
 from spmlang.engine.read.text import as_text, trimmed
 from spmlang.ir.expressions import Type
 from spmlang.ir.plan import ColumnSpec
@@ -47,7 +48,7 @@ def _parse_numbers(
     text = _clean_number_text(array, spec)
     percent = None
     if spec.type is Type.PERCENT:
-        percent = pc.fill_null(pc.ends_with(text, "%"), False).to_numpy(zero_copy_only=False)
+        percent = pc.ends_with(text, "%").fill_null(False).to_numpy(zero_copy_only=False)
         text = pc.replace_substring_regex(text, r"\s*%$", "")
     safe, ok = _readable(text, pattern)
     values = pc.cast(safe, pa.float64()).to_numpy(zero_copy_only=False)
@@ -58,7 +59,7 @@ def _parse_numbers(
 
 def _readable(text: pa.Array, pattern: str) -> tuple[pa.Array, np.ndarray]:
     """``text`` where it matches ``pattern`` (else '0'), and where it does."""
-    ok = pc.fill_null(pc.match_substring_regex(text, pattern), False)
+    ok = pc.match_substring_regex(text, pattern).fill_null(False)
     return pc.if_else(ok, text, pa.scalar("0")), ok.to_numpy(zero_copy_only=False)
 
 
@@ -97,7 +98,7 @@ def _as_written(array: pa.Array) -> np.ndarray:
     was stored (0.085, not the 0.08500000089406967 float32 holds). Nulls are NaN."""
     if array.type == pa.float32():  # Arrow writes the shortest text that reads back as the same float32
         return pc.cast(pc.cast(array, pa.string()), pa.float64()).to_numpy(zero_copy_only=False)
-    halves = pc.fill_null(array, 0).to_numpy(zero_copy_only=False)  # float16: at most 65,536 distinct values
+    halves = array.fill_null(0).to_numpy(zero_copy_only=False)  # float16: at most 65,536 distinct values
     distinct, index = np.unique(halves, return_inverse=True)
     shortest = np.array([float(np.format_float_positional(value, unique=True)) for value in distinct])
     return np.where(present_mask(array), shortest[index], np.nan)
@@ -117,7 +118,8 @@ def convert_integer(array, spec, present):
         try:  # every value a plain integer (the usual file): exact, and read in one pass
             return typed(spec, integers(pc.cast(text, pa.int64())), present, np.zeros(len(array), bool), array)
         except pa.ArrowInvalid:  # some value is not plain digits, or too large
-            plain = pc.fill_null(pc.match_substring_regex(text, r"^[+-]?\d{1,18}$"), False)
+            # pyarrow-stubs: fill_null keeps no BooleanArray type
+            plain = cast(pa.BooleanArray, pc.match_substring_regex(text, r"^[+-]?\d{1,18}$").fill_null(False))
     values, invalid = _to_float(array, spec, present)  # 1.0, 1e3, $5, 1,234 (by the column's format)
     fractional = present & ~invalid & (values != np.round(values))
     too_big = present & ~invalid & (np.abs(values) >= 2.0**53)  # not held exactly by the float it was read as
@@ -158,7 +160,8 @@ def convert_money(array, spec, present):
         invalid = invalid | coarse
     units, too_big = _float_units(values, present & ~invalid, array, spec)
     notes = _too_large(too_big, array)
-    if coarse is not None and coarse.any():
+    coarse_notes = None
+    if coarse is not None:
         stored, limit = _FLOAT_NAMES[array.type], f"{_NARROW_FLOATS[array.type]:,}"
         coarse_notes = _noted(
             coarse,
@@ -167,6 +170,7 @@ def convert_money(array, spec, present):
             f"whose steps are wider than a cent from {limit} up; store money as "
             "decimal (or float64)",
         )
+    if coarse_notes is not None:  # some value cannot be held to the cent
         notes = coarse_notes if notes is None else pc.coalesce(notes, coarse_notes)
     return typed(spec, units, present, invalid | too_big, array, notes)
 
@@ -184,7 +188,7 @@ def _noted(mask: np.ndarray, array: pa.Array, after: str) -> pa.Array | None:
     rows = np.flatnonzero(mask)
     if rows.size == 0:
         return None
-    quoted = pc.cast(array.take(pa.array(rows)), pa.string())
+    quoted = pc.cast(array.take(rows), pa.string())
     return column_text.spread(len(array), rows, column_text.join("'", quoted, after))
 
 
@@ -197,11 +201,11 @@ def _float_units(values: np.ndarray, readable: np.ndarray, array: pa.Array, spec
     units = to_units(np.where(too_big, 0.0, scaled)) if too_big.any() else to_units(scaled)
     if magnitude.size and magnitude.max() >= float(LIMIT) - 2.0**14:
         near = np.flatnonzero(readable & (np.abs(magnitude - float(LIMIT)) <= 2.0**14))
-        taken = array.take(pa.array(near))
+        taken = array.take(near)
         if pa.types.is_string(taken.type) or pa.types.is_large_string(taken.type):
-            exact = [Decimal(value) for value in _clean_number_text(taken, spec).to_pylist()]
-        else:
-            exact = [Decimal(value) for value in taken.to_pylist()]  # a float's own value, exactly
+            exact = [Decimal(value) for value in _clean_number_text(taken, spec).to_pylist() if value is not None]
+        else:  # a float's own value, exactly
+            exact = [Decimal(value) for value in taken.to_pylist() if value is not None]
         for row, value in zip(near.tolist(), exact, strict=True):
             held = decimal_to_units(value)
             too_big[row] = abs(held) >= LIMIT
@@ -221,7 +225,7 @@ def _decimal_to_units(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
             return None  # not exact units: the caller reads such a column through floats, flagging what is too big
         scale = 6
     # A decimal128 is two little-endian int64 words: it fits in int64 where the high word is the low word's sign.
-    words = np.frombuffer(array.buffers()[1], dtype=np.int64)[2 * array.offset : 2 * (array.offset + len(array))]
+    words = buffer_view(array.buffers()[1], np.int64)[2 * array.offset : 2 * (array.offset + len(array))]
     low, high = words[0::2], words[1::2]
     if array.null_count:
         present = present_mask(array)

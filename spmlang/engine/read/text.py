@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.kernels import grouping
-from spmlang.engine.read.column_values import DISTINCT_FIRST, typed
+from spmlang.engine.read.column_values import DISTINCT_FIRST, buffer_view, typed
 
 
 def as_text(array: pa.Array) -> pa.Array:
@@ -41,7 +41,7 @@ def _encoded_if_repeating(text: pa.Array) -> pa.Array:
 
 def empty_text(text: pa.Array) -> np.ndarray | None:
     """Where ``text`` (string, large string, or a dictionary of them) is '' (null or not); None if unknown."""
-    if pa.types.is_dictionary(text.type):
+    if isinstance(text, pa.DictionaryArray):
         empty = empty_text(text.dictionary)
         if empty is None or not empty.any():
             return empty if empty is None else grouping.uniform(False, len(text))
@@ -51,7 +51,7 @@ def empty_text(text: pa.Array) -> np.ndarray | None:
     if len(text) == 0:
         return np.zeros(0, dtype=bool)
     kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    offsets = np.frombuffer(text.buffers()[1], dtype=kind)[text.offset : text.offset + len(text) + 1]
+    offsets = buffer_view(text.buffers()[1], kind)[text.offset : text.offset + len(text) + 1]
     return offsets[1:] == offsets[:-1]
 
 
@@ -59,7 +59,7 @@ def trimmed(text: pa.Array) -> pa.Array:
     """Text without white space before or after it: 'ann ' (as spreadsheets leave it) is the payee 'ann', and
     'renewal ' is 'renewal' to a filter. A dictionary's values are trimmed, not each element; a plain column
     is first looked at, byte by byte at the ends of its values, and left as it is where none can be white."""
-    if pa.types.is_dictionary(text.type):
+    if isinstance(text, pa.DictionaryArray):
         values = trimmed(text.dictionary)
         return text if values is text.dictionary else pa.DictionaryArray.from_arrays(text.indices, values)
     if not _may_have_white_ends(text):
@@ -110,13 +110,13 @@ def _may_have_white_ends(text: pa.Array) -> bool:
     if data is None or len(text) == 0:
         return False
     kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    offsets = np.frombuffer(offsets, dtype=kind)[text.offset : text.offset + len(text) + 1]
-    data = np.frombuffer(data, dtype=np.uint8)
-    starts, ends = offsets[:-1], offsets[1:]
+    ends_of_values = buffer_view(offsets, kind)[text.offset : text.offset + len(text) + 1]
+    data_bytes = buffer_view(data, np.uint8)
+    starts, ends = ends_of_values[:-1], ends_of_values[1:]
     filled = ends > starts  # empty and null values have no ends to look at
     if not filled.all():
         starts, ends = starts[filled], ends[filled]
-    return bool(_WHITE_FIRST[data[starts]].any() or _WHITE_LAST[data[ends - 1]].any())
+    return bool(_WHITE_FIRST[data_bytes[starts]].any() or _WHITE_LAST[data_bytes[ends - 1]].any())
 
 
 _TRUE = ["true", "t", "yes", "y", "1"]
@@ -125,9 +125,9 @@ _FALSE = ["false", "f", "no", "n", "0"]
 
 def convert_bool(array, spec, present):
     if pa.types.is_boolean(array.type):
-        values = pc.fill_null(array, False).to_numpy(zero_copy_only=False)
+        values = array.fill_null(False).to_numpy(zero_copy_only=False)
         return typed(spec, values, present, np.zeros(len(array), bool), array)
     text = pc.utf8_lower(pc.utf8_trim_whitespace(as_text(array)))
-    is_true = pc.fill_null(pc.is_in(text, value_set=pa.array(_TRUE)), False).to_numpy(zero_copy_only=False)
-    is_false = pc.fill_null(pc.is_in(text, value_set=pa.array(_FALSE)), False).to_numpy(zero_copy_only=False)
+    is_true = pc.is_in(text, value_set=pa.array(_TRUE)).fill_null(False).to_numpy(zero_copy_only=False)
+    is_false = pc.is_in(text, value_set=pa.array(_FALSE)).fill_null(False).to_numpy(zero_copy_only=False)
     return typed(spec, is_true, present, present & ~(is_true | is_false), array)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -43,13 +44,13 @@ class Transactions:
     columns: dict[str, ColumnValues]
     frame: Frame
     accounting: RowAccounting
-    key_values: object  # the key column in its own type: int64 numpy, or an Arrow string array
+    key_values: Any  # the key column in its own type: int64 numpy, or an Arrow string array
     key_valid: np.ndarray
     key_order: np.ndarray  # the input rows in key order (empty keys last)
     key_rank: np.ndarray  # each row's position in key order (numbers by value, text by text)
-    dates: np.ndarray  # int64 days
+    dates: np.ndarray | None  # int64 days (None once the credit rows are made: see release_credit)
     calendar: PlanCalendar
-    credit: np.ndarray  # int64 units per transaction
+    credit: np.ndarray | None  # int64 units per transaction (likewise)
     payee_names: list[pa.Array]  # one per payee column
     shares: list[np.ndarray]  # float per payee column
 
@@ -65,7 +66,17 @@ class Transactions:
     def periods(self) -> np.ndarray:
         """Each row's period (int16, -1 outside the plan year), made when asked for: credit rows made in
         crediting order read theirs off their dates (see :func:`direct_rows_in_order`)."""
-        return self.calendar.period_of(self.dates)
+        return self.calendar.period_of(self.credited_dates())
+
+    def credited_dates(self) -> np.ndarray:
+        if self.dates is None:
+            raise ValueError("the transactions' dates were let go once credited")
+        return self.dates
+
+    def credited_amounts(self) -> np.ndarray:
+        if self.credit is None:
+            raise ValueError("the transactions' credit was let go once credited")
+        return self.credit
 
     def release_credit(self) -> None:
         """Let go of each row's date, credit and shares, once the credit rows are made of them."""
@@ -83,7 +94,7 @@ class InputRows:
     """The rows of a credited run's transaction table: how many, each one's key, and what became of it."""
 
     accounting: RowAccounting
-    key_values: object
+    key_values: Any
     key_valid: np.ndarray
     rows: int
 
@@ -221,6 +232,8 @@ def plan_text(plan: CheckedPlan, span) -> str:
 def _unreadable(column: ColumnValues, spec, calendar: PlanCalendar) -> pa.Array:
     """Why each value of ``column`` that cannot be read cannot be: its note if it has one (too large, a date
     that reads centuries from the plan year), else that it cannot be read as its type."""
+    if column.raw is None:
+        raise ValueError("a column keeps the values it could not read, to quote them")
     raw = pc.cast(column.raw, pa.string()) if not pa.types.is_string(column.raw.type) else column.raw
     notes = column.notes
     if spec.type is Type.DATE:
@@ -239,7 +252,7 @@ def _unreadable(column: ColumnValues, spec, calendar: PlanCalendar) -> pa.Array:
     if spec.type is Type.MONEY or spec.type is Type.NUMBER:
         if not spec.format:
             what += ' (write 1234.56, or declare a format such as "1,234.56")'
-    unreadable = text.join("cannot read '", pc.fill_null(raw, ""), f"' as {what}")
+    unreadable = text.join("cannot read '", raw.fill_null(""), f"' as {what}")
     return unreadable if notes is None else pc.coalesce(notes, unreadable)
 
 
@@ -289,7 +302,7 @@ def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, base: int, low:
     rows, ~5x faster than sorting); ``base`` is the key of the first slot, ``low`` and ``high`` the lowest and
     highest keys. None if a key repeats (the keys are then sorted)."""
     n = values.size
-    kind = np.int32 if n < 2**31 else np.int64
+    kind: type[np.signedinteger[Any]] = np.int32 if n < 2**31 else np.int64
     slots = np.full(high - base + 1, -1, dtype=kind)
     everyone = bool(valid.all())
     rows = np.arange(n, dtype=kind) if everyone else np.flatnonzero(valid).astype(kind)
@@ -316,7 +329,8 @@ def key_text(values, valid: np.ndarray, index: np.ndarray | None = None, present
     null = None if np.all(valid) else ~np.broadcast_to(valid, (len(values) if index is None else len(index),))
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         if index is not None or null is not None:
-            values = values.take(pa.array(np.arange(len(values)) if index is None else index, mask=null))
+            positions = np.arange(len(values)) if index is None else index
+            values = values.take(pa.array(positions, type=pa.int64(), mask=null))
         return values if values.type == pa.string() else pc.cast(values, pa.string())
     numbers = np.asarray(values, dtype=np.int64)
     numbers = numbers[index] if index is not None else numbers
@@ -330,8 +344,8 @@ def _reject_duplicates(
     if order.size < 2:
         return
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        sorted_keys = decoded_text(values).take(pa.array(order))
-        same = pc.fill_null(pc.equal(sorted_keys[1:], sorted_keys[:-1]), False).to_numpy(zero_copy_only=False)
+        sorted_keys = decoded_text(values).take(order)
+        same = pc.equal(sorted_keys[1:], sorted_keys[:-1]).fill_null(False).to_numpy(zero_copy_only=False)
     else:
         sorted_keys = np.asarray(values)[order]
         sorted_valid = np.asarray(valid)[order]
