@@ -279,7 +279,8 @@ class Result:
         from spmlang.version import __version__
 
         plan = self.payout.run.plan
-        plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), base)
+        folder = Path(base) if base is not None else None
+        plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), folder)
         return RunManifest(
             engine=f"spmlang {__version__}",
             run_id=self.run_id,
@@ -291,8 +292,8 @@ class Result:
                 source=plan.source,
             ),
             inputs=[
-                record.model_copy(update={"path": relative(Path(record.path), base)})
-                if record.kind == "file" and base is not None
+                record.model_copy(update={"path": relative(Path(record.path), folder)})
+                if record.kind == "file" and folder is not None and record.path is not None
                 else record
                 for record in self._inputs
             ],

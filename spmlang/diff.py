@@ -263,13 +263,13 @@ def clause_changes(old: Plan, new: Plan) -> list[ClauseChange]:
     return changes
 
 
-def _blocks(plan: Plan) -> dict[str, tuple[object, list[str], str]]:
+def _blocks(plan: Plan) -> dict[str, tuple[ast.Node, list[str], str]]:
     from spmlang.syntax import parse
 
     source = plan.checked.source
     tree = parse(source, plan.path)
     lines = source.splitlines()
-    blocks = {}
+    blocks: dict[str, tuple[ast.Node, list[str], str]] = {}
     caps = 0
     for item in tree.items:
         if isinstance(item, ast.PlanBlock):

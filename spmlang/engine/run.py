@@ -12,14 +12,18 @@ components, payee columns, periods and batches.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from spmlang.diagnostics import AmountTooLarge, InputError
 from spmlang.engine.compile import CompiledPlan
@@ -225,7 +229,10 @@ class Payout:
         return self.kept.lines
 
     def in_batches(
-        self, make: Callable[[PaidLines], list] | None = None, progress: Report | None = None, step: str = "paying"
+        self,
+        make: Callable[[PaidLines], Iterable[pa.Table]] | None = None,
+        progress: Report | None = None,
+        step: str = "paying",
     ) -> Iterator:
         """Pay batch after batch, in order, and yield the Arrow tables ``make(paid)`` makes of each (none
         without ``make``); the totals per cell, the measures and the line count are kept on the way. Large
@@ -240,6 +247,8 @@ class Payout:
         results = parallel.ordered_map(pay, count, workers) if workers else map(pay, range(count))
         adding = BatchTotals()
         for result in tracked(results, count, step, progress):
+            if not isinstance(result.value, tuple):
+                raise TypeError("a batch's result carries its totals")
             adding.add(result.value)
             yield from result.tables
         cells, measures = adding.joined(self.run.calendar.count)

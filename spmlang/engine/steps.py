@@ -162,7 +162,7 @@ def _tiers(table: TierTable, unit: str) -> list[str]:
 def _rule(rule, basis: str, cumulative: bool) -> list[str]:
     if isinstance(rule, RateRule) and rule.accelerator is None:
         return [f"line = credit x {rule.rate_text}"]
-    if isinstance(rule, RateRule):
+    if isinstance(rule, RateRule) and rule.accelerator is not None:
         table = rule.accelerator
         return [
             f"E(m) = marginal tiers on {table.basis} with rate {rule.rate_text} times:",

@@ -18,6 +18,7 @@ import numpy as np
 from spmlang.diagnostics import UsageError, did_you_mean
 from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.kernels.money import UNIT
+from spmlang.engine.pay.component import CompiledComponent
 from spmlang.engine.pay.earnings import RowBasis
 from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.run import Payout
@@ -254,7 +255,7 @@ def _retroactive_slices(
     return pieces
 
 
-def _tiered(payout: Payout, index: int, row: dict):
+def _tiered(payout: Payout, index: int, row: dict) -> tuple[CompiledComponent, TierFunction] | None:
     """The component run and tier function of a line that has tier slices (a tiered earning on a credit row);
     else None."""
     lines = payout.lines
@@ -284,6 +285,8 @@ def _filled(payout: Payout, component: int, index: np.ndarray) -> np.ndarray:
         before, after = np.zeros(index.size, dtype=np.int64), payout.rows.credit[credit_row]
     else:
         before, after = payout.streams.m_before[credit_row], payout.streams.m_after[credit_row]
+    if not isinstance(run.function, TierFunction):
+        raise ValueError("only a tiered component's lines have tier slices")
     return run.function.slices(before, after, basis.quota)
 
 
@@ -295,7 +298,7 @@ def _slices_of(payout: Payout, shown: list[tuple[int, dict]]) -> list[list[Slice
         tiered = _tiered(payout, index, row)
         if tiered is not None and not _retroactive(tiered[0]):
             groups.setdefault(int(payout.lines.component[index]), []).append(index)
-    filled = {}
+    filled: dict[int, np.ndarray] = {}
     for component, indices in groups.items():
         filled.update(zip(indices, _filled(payout, component, np.array(indices, dtype=np.int64)), strict=True))
     return [_slices(payout, index, row, filled.get(index)) for index, row in shown]
@@ -326,6 +329,8 @@ def _slices(payout: Payout, index: int, row: dict, filled: np.ndarray | None) ->
             payout.run.basis.target_cells,
         )
         return _retroactive_slices(payout, function, credit_row, basis, factor)
+    if filled is None:
+        raise ValueError("a line of marginal tiers comes with the credit it puts in each tier")
     result = []
     for k, amount in enumerate(filled):
         if amount == 0:

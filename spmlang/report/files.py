@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pyarrow as pa
 
@@ -59,6 +60,11 @@ class _Hashed(io.RawIOBase):
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
 
+    def as_file(self) -> BinaryIO:
+        """This, as what writers take: Arrow's writers and TextIOWrapper write to any object with ``write``;
+        their stubs ask for ``typing.BinaryIO``, which an ``io.RawIOBase`` is not declared to be."""
+        return cast(BinaryIO, self)
+
 
 @contextlib.contextmanager
 def _hashed_file(path: Path) -> Iterator[_Hashed]:
@@ -81,11 +87,11 @@ def _write_whole(table: pa.Table, sink: _Hashed, suffix: str) -> None:
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        pq.write_table(table, sink, **_parquet_options(table.schema))
+        pq.write_table(table, sink.as_file(), **_parquet_options(table.schema))
     elif suffix == ".csv":
         import pyarrow.csv as pacsv
 
-        pacsv.write_csv(spreadsheet_safe(table), sink)
+        pacsv.write_csv(spreadsheet_safe(table), sink.as_file())
     else:
         with _JsonRecords(sink, lines=suffix == ".jsonl") as writer:
             writer.write_table(table)
@@ -99,7 +105,7 @@ class _JsonRecords:
     BATCH = 1 << 14  # rows made into Python records at a time
 
     def __init__(self, sink: _Hashed, lines: bool):
-        self._handle = io.TextIOWrapper(sink, encoding="utf-8")
+        self._handle = io.TextIOWrapper(sink.as_file(), encoding="utf-8")
         self._lines = lines
         self._count = 0
 
@@ -165,10 +171,10 @@ def _chunk_writer(sink: _Hashed, suffix: str, schema: pa.Schema):
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.ParquetWriter(sink, schema, store_schema=False, **_parquet_options(schema))
+        return pq.ParquetWriter(sink.as_file(), schema, store_schema=False, **_parquet_options(schema))
     import pyarrow.csv as pacsv
 
-    return pacsv.CSVWriter(sink, schema)
+    return pacsv.CSVWriter(sink.as_file(), schema)
 
 
 # A spreadsheet opening a CSV file reads a cell starting with one of these as a formula (=HYPERLINK(...) links
@@ -198,13 +204,10 @@ def spreadsheet_safe(table: pa.Table) -> pa.Table:
     columns = []
     for column in table.columns:
         if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
-            column = pa.chunked_array(
-                [
-                    pa.DictionaryArray.from_arrays(chunk.indices, _safe_text(chunk.dictionary))
-                    for chunk in column.chunks
-                ],
-                column.type,
-            )
+            # A dictionary column's chunks are dictionary arrays (pyarrow-stubs types them as any array).
+            chunks = [cast(pa.DictionaryArray, chunk) for chunk in column.chunks]
+            safe = [pa.DictionaryArray.from_arrays(chunk.indices, _safe_text(chunk.dictionary)) for chunk in chunks]
+            column = pa.chunked_array(safe, column.type)  # type: ignore[call-overload]  # stubs: no dictionary type
         elif _is_text(column.type):
             column = _safe_text(column)
         columns.append(column)

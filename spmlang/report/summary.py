@@ -65,7 +65,9 @@ class Summary:
         unpaid = [self._unpaid_text(*entry) for entry in self.unpaid]
         if counts["credited"]:
             return unpaid
-        fates = [(count, f"excluded by the filter {name}", None) for name, count in counts["excluded"].items()]
+        fates: list[tuple[int, str, str | None]] = [
+            (count, f"excluded by the filter {name}", None) for name, count in counts["excluded"].items()
+        ]
         fates += [
             (count, f"rejected ({reason_text(reason)})", self.first_rejects.get(reason))
             for reason, count in counts["rejected"].items()
@@ -87,7 +89,7 @@ class Summary:
         )
 
     def table(self) -> pa.Table:
-        data = {
+        data: dict[str, pa.Array | list[str]] = {
             "payee": [r.payee for r in self.rows],
             "period": [r.period for r in self.rows],
             "credit": units_to_decimal_array(np.array([r.credit for r in self.rows], np.int64)),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -228,7 +229,9 @@ def cents_to_decimal64_array(cents: np.ndarray, valid: np.ndarray | None = None,
 def _decimals(kind: pa.DataType, words: np.ndarray, n: int, valid: np.ndarray | None) -> pa.Array:
     if not np.little_endian:  # pragma: no cover - every supported platform is little endian
         raise RuntimeError("spmlang's ledger writer needs a little-endian machine")
-    buffers = [None, pa.py_buffer(words)]  # no copy: the Arrow buffer keeps the numpy array alive
+    # No copy: the Arrow buffer keeps the numpy array alive. (An ndarray has the buffer protocol; numpy's
+    # stubs say so only from Python 3.12.)
+    buffers = [None, pa.py_buffer(cast(memoryview, words))]
     null_count = 0
     if valid is not None and not bool(np.all(valid)):
         buffers[0] = pa.py_buffer(np.packbits(np.asarray(valid, dtype=bool), bitorder="little").tobytes())

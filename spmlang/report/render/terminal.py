@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from rich import box
 from rich.cells import cell_len
@@ -152,7 +152,9 @@ class Sheet:
     def table(self, widths: list[int], ruled: bool = True) -> Table:
         """The table with columns ``widths`` wide; a folded column may be given more, where there is room."""
         footers = any(column.footer for column in self.columns)
-        options = {} if ruled else {"box": box.SIMPLE, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0)}
+        options: dict[str, Any] = (
+            {} if ruled else {"box": box.SIMPLE, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0)}
+        )
         # Text, not str: a payee named "[bold]x" is shown as it is, not read as markup.
         table = Table(
             title=Text(self.title),
@@ -352,7 +354,7 @@ def statement_renderable(statement):
     if s.attainment is not None:
         figures.append(f"attainment {percent(s.attainment)}")
     head.append("   ".join(figures))
-    parts = [head]
+    parts: list[Text | Sheet] = [head]
     for title, lines, total in (("Earnings", s.earnings, s.earned), ("Adjustments", s.adjustments, s.adjusted)):
         if not lines:
             continue
