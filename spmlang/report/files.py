@@ -42,8 +42,8 @@ class Written:
 
 
 class _Hashed(io.RawIOBase):
-    """A file being written, hashed as it is written: the file need not be read back for its sha256 (at ten
-    million ledger lines that was a third of a second after the last line was written)."""
+    """A file being written, hashed as it is written: the file need not be read back for its sha256 (for a
+    large ledger, a noticeable wait after the last line was written)."""
 
     def __init__(self, handle) -> None:
         super().__init__()
@@ -247,7 +247,7 @@ def _parquet_options(schema: pa.Schema) -> dict:
 def _integers(schema: pa.Schema) -> list[str]:
     """Columns parquet stores as integers (money, ratios and dates among them), other than dictionaries.
     Delta-encoded, running amounts and ordered dates take fewer bytes, and what zstd then has to compress
-    is smaller: the ledger is written 10% faster and no larger."""
+    is smaller: the ledger is written faster and no larger."""
 
     def stored_as_integer(kind: pa.DataType) -> bool:
         return (
@@ -261,7 +261,7 @@ def _integers(schema: pa.Schema) -> list[str]:
 
 
 # The ledger's amounts and ratios that change from line to line: delta-encoded, they leave zstd nothing to
-# find (a ledger a few bytes in a thousand larger, written 5% faster without it).
+# find (without it a ledger is hardly larger, and written faster).
 _RUNNING = {"credit", "measure_before", "measure_after", "attainment_before", "attainment_after", "amount"}
 # Those of a few values (a rate, a multiplier, a share; a cut, mostly none): zstd finds the repeats in them
 # as they are, faster than after delta encoding, and as small.
@@ -281,7 +281,7 @@ def _low_cardinality(schema: pa.Schema) -> list[str]:
 
 # Min/max statistics let readers skip row groups, but only by a column the rows are ordered by: spm's tables
 # are ordered by payee and period (ledger, totals) or by row (rejects). On other columns every row group spans
-# nearly every value, and the statistics cost 12% of the time to write a ledger.
+# nearly every value, and the statistics cost a noticeable part of the time to write a ledger.
 _ORDERED_BY = ("payee", "period", "row")
 
 

@@ -156,7 +156,7 @@ def direct_rows_in_order(
     if payee_bits + date_bits + rank_bits > 63:
         return None
     # Packed for every transaction, in place, then the credited ones kept: one pass that picks rows instead
-    # of one per part (at 10M rows each array is ~80 MB). What the other rows pack is never read. Added, not
+    # of one per part (each array as long as the transactions). What the other rows pack is never read. Added, not
     # or-ed: the date is less than 2 ** date_bits days past the first, so the sums are the same bits.
     packed = payee_codes.astype(np.int64)
     packed <<= date_bits

@@ -59,7 +59,7 @@ _FEW_ENDINGS = 64  # amount_then's table of endings is at most a hundred times t
 
 def _cents_parts(cents: np.ndarray, negative: np.ndarray) -> list[pa.Array]:
     """Whole cents as text parts: the units with their sign, then '.CC' from a table of the hundred endings.
-    An integer cast and a take: about half the time of casting decimals to text."""
+    An integer cast and a take: faster than casting decimals to text."""
     whole, hundredths = _whole_and_hundredths(cents, negative)
     return [whole, _hundredths().take(hundredths)]
 

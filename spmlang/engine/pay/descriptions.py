@@ -96,8 +96,8 @@ def describe_tiers(
         body = text.scatter(body, crosses, joined)
     tail = tail.take(special) if tail is not None else _times(np.asarray(multiplier)[special])
     fixed = text.join(body, tail, " = ", text.exact(np.asarray(amount)[special]))
-    # Put in place when the ledger's text is gathered (see TextColumn), not by rebuilding the column here (at
-    # 10M rows, replace_with_mask cost a tenth of paying).
+    # Put in place when the ledger's text is gathered (see TextColumn), not by rebuilding the column here
+    # (replace_with_mask over every line cost a good part of paying).
     position = np.arange(credit.size, dtype=np.int64)
     position[special] = credit.size + np.arange(special.size)
     return TextColumn([described, fixed], position)

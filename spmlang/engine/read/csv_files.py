@@ -98,7 +98,8 @@ class _CsvFile:
             yield pa.table({name: pa.array([], pa.string()) for name in self.columns})
 
 
-# A CSV file read in pieces is read this many bytes of its text at a time (~250k rows of a typical deals file).
+# A CSV file read in pieces is read this many bytes of its text at a time: a piece of the size a parquet file is
+# read in (PIECE_ROWS) for a typical deals file.
 CSV_BLOCK_BYTES = 16 << 20
 
 

@@ -56,7 +56,8 @@ class Transactions:
 
     def release_columns(self, keep: set[str]) -> None:
         """Let go of the columns (and payee names) once the payees are encoded, but those in ``keep`` (what
-        the components read): at 10M rows, ~160 MB of the benchmark's. The key stays in :attr:`key_values`."""
+        the components read), which on a large table are much of what is held. The key stays in
+        :attr:`key_values`."""
         self.payee_names = []
         for name in [name for name in self.columns if name not in keep]:
             del self.columns[name]
@@ -85,7 +86,7 @@ class Transactions:
 
     def credited(self) -> InputRows:
         """What a run keeps of its transactions once they are credited: each row's key and fate. The typed
-        columns are then let go (at 10M rows, ~400 MB no longer held while the run is paid)."""
+        columns are then let go (no longer held while the run is paid)."""
         return InputRows(self.accounting, self.key_values, self.key_valid, self.loaded.rows)
 
 
@@ -298,8 +299,8 @@ _DENSE_SPAN = 2
 
 def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, base: int, low: int, high: int) -> np.ndarray | None:
     """The key order of integer keys that are all distinct and span few values (ids from a sequence, however
-    shuffled): each row is written into its key's slot and the slots read in order, with no sort (at 10M
-    rows, ~5x faster than sorting); ``base`` is the key of the first slot, ``low`` and ``high`` the lowest and
+    shuffled): each row is written into its key's slot and the slots read in order, with no sort (several
+    times faster than sorting); ``base`` is the key of the first slot, ``low`` and ``high`` the lowest and
     highest keys. None if a key repeats (the keys are then sorted)."""
     n = values.size
     kind: type[np.signedinteger[Any]] = np.int32 if n < 2**31 else np.int64
