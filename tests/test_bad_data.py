@@ -1,4 +1,6 @@
-"""Every kind of bad input ends in a reasoned reject or a clear error, through the API and through the CLI."""
+"""Every kind of bad input ends in a reasoned reject or a clear error, through the API and through the CLI.
+
+One file though long: the cases are a table (REJECTS) and the tests run each through both ways in."""
 
 from __future__ import annotations
 

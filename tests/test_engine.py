@@ -1,4 +1,7 @@
-"""Engine behaviour beyond the worked scenarios, on small plans written inline."""
+"""Engine behaviour beyond the worked scenarios, on small plans written inline.
+
+One file though long: each test is short and stands alone on the plan header and deals written here once.
+"""
 
 from __future__ import annotations
 

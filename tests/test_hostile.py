@@ -1,5 +1,7 @@
 """Hostile or broken plans: a diagnostic with a position every time, quickly; limits instead of hangs;
-a plan is data and cannot reach outside its folder."""
+a plan is data and cannot reach outside its folder.
+
+One file though long: every test is a separate attack, short and standing alone."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Reading real-world files: formats, separators, encodings, and a reason for every bad row."""
+"""Reading real-world files: formats, separators, encodings, and a reason for every bad row.
+
+One file though long: each test is one kind of file, short, on the plan written here once."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """`spm lsp`, through the protocol: the server is started as an editor starts it and spoken to in JSON-RPC over
-its stdin and stdout (tests/lsp_client.py), on the example plans and on broken ones."""
+its stdin and stdout (tests/lsp_client.py), on the example plans and on broken ones.
+
+One file though long: every test speaks to the one server the module starts (it takes a while to start)."""
 
 from __future__ import annotations
 
