@@ -31,8 +31,8 @@ from spmlang.check.words import (
     TIER_MODES,
     TYPE_ALIASES,
 )
-from spmlang.diagnostics import Diagnostic, InputError, PlanError, Span  # noqa: F401
-from spmlang.ir.expressions import COLUMN_TYPES, Const, Type  # noqa: F401
+from spmlang.diagnostics import Diagnostic, InputError, PlanError, Span  # noqa: F401 - re-exported for the server
+from spmlang.ir.expressions import COLUMN_TYPES, Const, Type  # noqa: F401 - re-exported for the server
 from spmlang.ir.kinds import LineKind, MeasureBasis, RateKind, Role, TierMode  # noqa: F401 - the kinds hover names
 from spmlang.ir.plan import (  # noqa: F401 - re-exported for the server
     POLICY_ACTIONS,
@@ -45,7 +45,7 @@ from spmlang.ir.plan import (  # noqa: F401 - re-exported for the server
     RateRule,
     TierRule,
 )
-from spmlang.syntax import ast  # noqa: F401
+from spmlang.syntax import ast  # noqa: F401 - re-exported for the server
 from spmlang.syntax import parse as _parse
 from spmlang.syntax.canonical import expression as _expression
 from spmlang.syntax.canonical import literal as _literal
