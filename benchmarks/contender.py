@@ -80,7 +80,8 @@ def arrow_totals(table) -> dict:
     return {
         (payee, int(period[-1]) - 1, component): cents
         for payee, period, component, cents in zip(
-            *(summed[c].to_pylist() for c in ("payee", "period", "component", "cents_sum"))
+            *(summed[c].to_pylist() for c in ("payee", "period", "component", "cents_sum")),
+            strict=True,
         )
     }
 

@@ -48,9 +48,9 @@ def python_loop(deals, quotas, targets) -> dict:
     ident = deals.column("deal_id").to_pylist()
     quota = {
         (p, int(q[-1]) - 1): int(a) * MICRO
-        for p, q, a in zip(*(quotas.column(c).to_pylist() for c in ("payee", "period", "amount")))
+        for p, q, a in zip(*(quotas.column(c).to_pylist() for c in ("payee", "period", "amount")), strict=True)
     }
-    target = dict(zip(targets.column("payee").to_pylist(), targets.column("amount").to_pylist()))
+    target = dict(zip(targets.column("payee").to_pylist(), targets.column("amount").to_pylist(), strict=True))
     rows_of: dict = {}
     for i in range(len(payee)):
         if deal_type[i] != "renewal":
@@ -60,7 +60,7 @@ def python_loop(deals, quotas, targets) -> dict:
         rows.sort(key=lambda i: (day[i], ident[i]))
         basis = [sum(quota[(who, q)] for q in range(p + 1)) for p in range(4)]
 
-        def earned(m: int, p: int) -> int:
+        def earned(m: int, p: int, basis: list = basis) -> int:
             lows = [b * basis[p] // 2 for b in BOUNDS]
             tier = sum(1 for low in lows[1:] if m >= low)
             value = sum(RATES[k] * (lows[k + 1] - lows[k]) for k in range(tier)) // 100

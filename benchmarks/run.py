@@ -173,7 +173,9 @@ def main() -> None:
             ["spm", "floor"],
             args.repeat,
             rows,
-            lambda name, first: run_contender(name, scaled["deals"], scaled["quotas"], scaled["targets"], totals=False),
+            lambda name, first, scaled=scaled: run_contender(
+                name, scaled["deals"], scaled["quotas"], scaled["targets"], totals=False
+            ),
         )
         scaling.append({"rows": rows, **summary("spm", measured["spm"]), "floor": summary("floor", measured["floor"])})
     report = {
@@ -214,7 +216,7 @@ def compare(results: list[dict]) -> list[dict]:
         for other, key in (("spm", "vs_spm"), ("floor", "vs_floor")):
             base = by_name.get(other)
             if "runs" in result and base and len(base["runs"]) == len(result["runs"]):
-                ratios = [mine / theirs for mine, theirs in zip(result["runs"], base["runs"])]
+                ratios = [mine / theirs for mine, theirs in zip(result["runs"], base["runs"], strict=True)]
                 result[key], result[f"rounds_{key}"] = statistics.median(ratios), ratios
     return results
 

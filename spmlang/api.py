@@ -231,12 +231,12 @@ class Result:
                     {
                         "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
                         "key": payout.run.transactions.keys(txn),
-                        "payee": payout.run.payees.array.take(pa.array(payout.run.credit_rows.payee[unpaid.rows])),
+                        "payee": payout.run.payees.array.take(payout.run.credit_rows.payee[unpaid.rows]),
                         "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
                         "reason": pa.array([unpaid.reason] * unpaid.rows.size, pa.string()),
                         "message": payout.run.row_values[
                             [c.name for c in payout.run.plan.components].index(unpaid.component)
-                        ].failure.take(pa.array(unpaid.rows)),
+                        ].failure.take(unpaid.rows),
                     }
                 )
             )
@@ -293,7 +293,8 @@ class Result:
         from spmlang.version import __version__
 
         plan = self.payout.run.plan
-        plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), base)
+        folder = Path(base) if base is not None else None
+        plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), folder)
         return RunManifest(
             engine=f"spmlang {__version__}",
             run_id=self.run_id,
@@ -305,8 +306,8 @@ class Result:
                 source=plan.source,
             ),
             inputs=[
-                record.model_copy(update={"path": relative(Path(record.path), base)})
-                if record.kind == "file" and base is not None
+                record.model_copy(update={"path": relative(Path(record.path), folder)})
+                if record.kind == "file" and folder is not None and record.path is not None
                 else record
                 for record in self._inputs
             ],

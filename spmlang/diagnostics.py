@@ -49,7 +49,12 @@ class Diagnostic:
         return self.severity == "error"
 
     def to_dict(self) -> dict:
-        data = {"severity": self.severity, "code": self.code, "message": self.message, "hint": self.hint}
+        data: dict[str, object] = {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
         if self.span is not None:
             data.update(
                 file=self.span.path,
@@ -165,7 +170,7 @@ class AmountTooLarge(SpmError):
         return f"error[{self.code}]: {where}{self.what} is too large to hold{about}\n  = hint: {self.hint}"
 
 
-def _restored(kind: type, args: tuple, state: dict) -> SpmError:
+def _restored(kind: type[SpmError], args: tuple, state: dict) -> SpmError:
     error = Exception.__new__(kind)
     error.args = args
     error.__dict__.update(state)

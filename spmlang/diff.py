@@ -257,19 +257,19 @@ def clause_changes(old: Plan, new: Plan) -> list[ClauseChange]:
                 if line[:1] in "+-" and not line.startswith(("---", "+++"))
             ]
             changes.append(ClauseChange(key, "changed", where, [f"{line[0]} {line[1:].strip()}" for line in diff]))
-    for key, (node, text, where) in old_blocks.items():
+    for key, (_node, text, where) in old_blocks.items():
         if key not in new_blocks:
             changes.append(ClauseChange(key, "removed", where, [f"- {line}" for line in text]))
     return changes
 
 
-def _blocks(plan: Plan) -> dict[str, tuple[object, list[str], str]]:
+def _blocks(plan: Plan) -> dict[str, tuple[ast.Node, list[str], str]]:
     from spmlang.syntax import parse
 
     source = plan.checked.source
     tree = parse(source, plan.path)
     lines = source.splitlines()
-    blocks = {}
+    blocks: dict[str, tuple[ast.Node, list[str], str]] = {}
     caps = 0
     for item in tree.items:
         if isinstance(item, ast.PlanBlock):

@@ -35,7 +35,8 @@ _REFUSED = {
 
 
 def _refused(path: Path, error: OSError) -> OutputError:
-    reason, fix = _REFUSED[error.errno]
+    """The error for an ``error`` of one of the _REFUSED kinds."""
+    reason, fix = _REFUSED[error.errno or 0]
     return OutputError(path, reason, hint=f"{fix}; nothing was written there (what the path held before is as it was)")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from spmlang.api import Plan, Result, load
 from spmlang.diagnostics import InputError, UsageError
 from spmlang.hashing import sha256_file
 from spmlang.report.manifest import RunManifest, manifest_path
@@ -59,8 +60,6 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     """Re-run ``ledger`` from its manifest. The manifest is data: the plan and inputs it records are read only
     from under the ledger's folder, the current folder or one of ``roots`` (else an error, E508), unless
     ``allow_outside_paths``; nor does its record of the run's own ``allow_outside_paths`` allow anything."""
-    from spmlang.api import load
-
     ledger = Path(ledger)
     manifest_file = manifest_path(ledger)
     if not ledger.exists():
@@ -77,17 +76,33 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     file_unchanged = sha256_file(ledger) == manifest.ledger.sha256
     if not file_unchanged:
         result.findings.append("the ledger file was changed after spm wrote it (its hash differs from the manifest)")
+    plan = _recorded_plan(manifest, folders, base, result)
+    inputs = _recorded_inputs(manifest, folders, base, result)
+    rerun = plan.run(**inputs, strict=bool(manifest.options.get("strict")), allow_outside_paths=allow_outside_paths)
+    # The recorded option allowed nothing here (a manifest is data: it cannot let the plan read outside its
+    # folder), but it is one of the run's options, and so part of the run id. A run that read no file outside is
+    # the same run, with the same ledger, either way.
+    rerun.options["allow_outside_paths"] = bool(manifest.options.get("allow_outside_paths"))
+    result.identical = _ledger_sha256(rerun, manifest.ledger.format) == manifest.ledger.sha256 and file_unchanged
+    if rerun.run_id != manifest.run_id and not result.findings:
+        result.findings.append("the run id differs")
+    if not result.identical:
+        _why_not_identical(result, manifest, rerun)
+    return result
 
+
+def _recorded_plan(manifest: RunManifest, folders: _Folders, base: Path, result: Verification) -> Plan:
+    """The plan the manifest records, loaded; noted in ``result`` (with a diff) if it changed."""
     if manifest.plan.path is None or manifest.plan.path.startswith("<"):
         raise UsageError(
-            f"the run read its plan from memory, not from a file: {ledger} cannot be re-run from its manifest"
+            f"the run read its plan from memory, not from a file: {result.ledger} cannot be re-run from its manifest"
         )
     plan_path = folders.resolve(base, manifest.plan.path, "the plan")
     if not plan_path.exists():
         raise InputError(
             "the plan recorded in the manifest is not there",
             file=str(plan_path),
-            hint=f"the manifest is {manifest_file}",
+            hint=f"the manifest is {folders.manifest}",
         )
     plan_text = plan_path.read_text(encoding="utf-8-sig")
     plan = load(plan_path)
@@ -100,8 +115,12 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
                 manifest.plan.source.splitlines(), plan_text.splitlines(), "recorded", "now", lineterm="", n=1
             )
         )[:80]
+    return plan
 
-    kwargs: dict = {"tables": {}}
+
+def _recorded_inputs(manifest: RunManifest, folders: _Folders, base: Path, result: Verification) -> dict:
+    """The inputs the manifest records, as arguments of ``Plan.run``; each that changed noted in ``result``."""
+    inputs: dict = {"tables": {}}
     for record in manifest.inputs:
         if record.kind == "inline":
             continue
@@ -115,46 +134,44 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
         if sha256_file(path) != record.sha256:
             result.findings.append(f"the input '{record.name}' changed: {path}")
         if record.name == "transactions":
-            kwargs["deals"] = path
+            inputs["deals"] = path
         elif record.name in SPECIAL_INPUTS:
-            kwargs[record.name] = path
+            inputs[record.name] = path
         else:
-            kwargs["tables"][record.name] = path
+            inputs["tables"][record.name] = path
+    return inputs
 
-    rerun = plan.run(**kwargs, strict=bool(manifest.options.get("strict")), allow_outside_paths=allow_outside_paths)
-    # The recorded option allowed nothing here (a manifest is data: it cannot let the plan read outside its
-    # folder), but it is one of the run's options, and so part of the run id. A run that read no file outside is
-    # the same run, with the same ledger, either way.
-    rerun.options["allow_outside_paths"] = bool(manifest.options.get("allow_outside_paths"))
+
+def _ledger_sha256(rerun: Result, ledger_format: str) -> str:
+    """The sha256 of the ledger the re-run writes, in the recorded ``format``."""
     from spmlang.report.files import write_chunks
     from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
 
     with tempfile.TemporaryDirectory() as folder:
         again = write_chunks(
-            ledger_chunks(rerun.payout, rerun.run_id), Path(folder) / f"ledger.{manifest.ledger.format}", LEDGER_SCHEMA
+            ledger_chunks(rerun.payout, rerun.run_id), Path(folder) / f"ledger.{ledger_format}", LEDGER_SCHEMA
         )
-        reproduced = again.sha256 == manifest.ledger.sha256
-    result.identical = reproduced and file_unchanged
-    if rerun.run_id != manifest.run_id and not result.findings:
-        result.findings.append("the run id differs")
-    if not result.identical:
-        from spmlang.version import __version__
+    return again.sha256
 
-        engine_only = not result.findings
-        if engine_only:
+
+def _why_not_identical(result: Verification, manifest: RunManifest, rerun: Result) -> None:
+    """Notes in ``result`` what else differs: the engine, if nothing recorded changed; the totals that moved."""
+    from spmlang.version import __version__
+
+    engine_only = not result.findings
+    if engine_only:
+        result.findings.append(
+            f"the plan and inputs are unchanged, but the engine computes or writes the "
+            f"ledger differently (recorded {manifest.engine}, now spmlang {__version__})"
+        )
+    try:
+        result.changed_totals = _changed_totals(result.ledger, rerun)
+        if engine_only and not result.changed_totals:
             result.findings.append(
-                f"the plan and inputs are unchanged, but the engine computes or writes the "
-                f"ledger differently (recorded {manifest.engine}, now spmlang {__version__})"
+                "every payee's total per period is as recorded: lines differ, or only the way the file is written"
             )
-        try:
-            result.changed_totals = _changed_totals(ledger, rerun)
-            if engine_only and not result.changed_totals:
-                result.findings.append(
-                    "every payee's total per period is as recorded: lines differ, or only the way the file is written"
-                )
-        except InputError as error:
-            result.findings.append(f"the recorded ledger cannot be read to compare totals: {error.message}")
-    return result
+    except InputError as error:
+        result.findings.append(f"the recorded ledger cannot be read to compare totals: {error.message}")
 
 
 class _Folders:

@@ -261,23 +261,47 @@ CODES = {
     ),
 }
 
-REJECTS = """## Rejected rows
+REJECTS_INTRO = """## Rejected rows
 
 A transaction row that cannot be paid is rejected with its reason, counted in
 the run summary and written with `--rejects FILE` (`result.rejects`); the run
 goes on. The plan can make a kind of problem an error (`on missing_lookup
 error`), and `--strict` makes them all errors (E510).
-
-| reason | example message | fix |
-|---|---|---|
-| `invalid_value` | cannot read '31-02-17' as a date in the format "%d-%m-%y" / '01-03-27' reads as 0001-03-27 in the format "%Y-%m-%d" (the default), a century or more from the plan year: the column's format looks wrong; declare `column day date "%d-%m-%y"` / '5000000000000' is too large | fix the value, or declare the right type or format |
-| `missing_value` | the payee (rep) is empty | fill it in, or exclude such rows with a `where` filter |
-| `missing_lookup` | 'GTXPro' is not in table products (did you mean 'GTX Pro'?) | add the key, give the table a `default`, or map it (`replace(product, "GTXPro", "GTX Pro")`) |
-| `outside_year` | the date 2028-01-05 is outside the plan year (2027-01-01 to 2027-12-31) | run the plan over its year, or filter |
-| `missing_quota` | no quota for cy in 2027-Q1 / the quota basis of bo is zero in 2027-Q1 / no target incentive for cy | add the quota or target |
-| `duplicate_key` | duplicate key 'G1' (first seen at row 2) | give each transaction its own key |
-| `bad_split` | shares add up to 130%, more than 100% | fix the shares |
 """
+
+# Each reason of a rejected row: (reason, example messages, fix); a row of the table in docs/errors.md.
+REJECT_REASONS = (
+    (
+        "invalid_value",
+        "cannot read '31-02-17' as a date in the format \"%d-%m-%y\" / '01-03-27' reads as 0001-03-27 in the "
+        'format "%Y-%m-%d" (the default), a century or more from the plan year: the column\'s format looks wrong; '
+        "declare `column day date \"%d-%m-%y\"` / '5000000000000' is too large",
+        "fix the value, or declare the right type or format",
+    ),
+    ("missing_value", "the payee (rep) is empty", "fill it in, or exclude such rows with a `where` filter"),
+    (
+        "missing_lookup",
+        "'GTXPro' is not in table products (did you mean 'GTX Pro'?)",
+        'add the key, give the table a `default`, or map it (`replace(product, "GTXPro", "GTX Pro")`)',
+    ),
+    (
+        "outside_year",
+        "the date 2028-01-05 is outside the plan year (2027-01-01 to 2027-12-31)",
+        "run the plan over its year, or filter",
+    ),
+    (
+        "missing_quota",
+        "no quota for cy in 2027-Q1 / the quota basis of bo is zero in 2027-Q1 / no target incentive for cy",
+        "add the quota or target",
+    ),
+    ("duplicate_key", "duplicate key 'G1' (first seen at row 2)", "give each transaction its own key"),
+    ("bad_split", "shares add up to 130%, more than 100%", "fix the shares"),
+)
+
+
+def rejects() -> str:
+    rows = [f"| `{reason}` | {example} | {fix} |" for reason, example, fix in REJECT_REASONS]
+    return "\n".join([REJECTS_INTRO, "| reason | example message | fix |", "|---|---|---|", *rows, ""])
 
 
 def build() -> str:
@@ -302,5 +326,5 @@ def build() -> str:
         lines += [f"## {code} — {title}", "", meaning, "", f"**Fix:** {fix}", ""]
         for name, command, output in examples[code]:
             lines += [f"`{command}` (reproducer `{name}`):", "", "```", output.rstrip(), "```", ""]
-    lines.append(REJECTS)
+    lines.append(rejects())
     return "\n".join(lines).rstrip() + "\n"

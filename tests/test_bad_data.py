@@ -1,4 +1,6 @@
-"""Every kind of bad input ends in a reasoned reject or a clear error, through the API and through the CLI."""
+"""Every kind of bad input ends in a reasoned reject or a clear error, through the API and through the CLI.
+
+One file though long: the cases are a table (REJECTS) and the tests run each through both ways in."""
 
 from __future__ import annotations
 
@@ -351,7 +353,7 @@ def test_a_row_with_several_problems_meets_the_first_in_the_order_of_the_steps(t
 
 @pytest.mark.parametrize("block", [4_096, 160_000])  # ~140 pieces; or one of ~4,500 rows and one of ~1,500
 def test_a_csv_file_read_in_pieces_pays_as_the_same_rows_in_one_table(tmp_path, monkeypatch, block):
-    from spmlang.engine.read import formats as inputs
+    from spmlang.engine.read import csv_files
 
     rows = [
         f"G{i},{'ann' if i % 3 else 'bo'},2027-0{1 + i % 6}-{1 + i % 28:02d},{'GTX Pro' if i % 2 else 'MG Special'},"
@@ -365,11 +367,13 @@ def test_a_csv_file_read_in_pieces_pays_as_the_same_rows_in_one_table(tmp_path, 
         pa.table(
             {
                 name: pa.array(values)
-                for name, values in zip(HEADER.strip().split(","), zip(*(r.strip().split(",") for r in rows)))
+                for name, values in zip(
+                    HEADER.strip().split(","), zip(*(r.strip().split(",") for r in rows), strict=True), strict=True
+                )
             }
         )
     )
-    monkeypatch.setattr(inputs, "CSV_BLOCK_BYTES", block)
+    monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", block)
     pieces = plan().run(deals)
     assert pieces.accounting == whole.accounting and pieces.accounting["read"] == 6_000
     (unreadable,) = [r for r in pieces.rejects.to_pylist() if r["reason"] == "invalid_value"]
@@ -378,9 +382,9 @@ def test_a_csv_file_read_in_pieces_pays_as_the_same_rows_in_one_table(tmp_path, 
 
 
 def test_a_csv_file_read_in_pieces_names_text_that_is_not_utf8_and_takes_a_header_alone(tmp_path, monkeypatch):
-    from spmlang.engine.read import formats as inputs
+    from spmlang.engine.read import csv_files
 
-    monkeypatch.setattr(inputs, "CSV_BLOCK_BYTES", 4_096)
+    monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", 4_096)
     deals = tmp_path / "deals.csv"
     deals.write_bytes((HEADER + GOOD * 3_000 + "G2,josé,2027-01-05,GTX Pro,10\n").encode("cp1252"))
     with pytest.raises(spmlang.InputError, match=r"row 3002, column 'rep': 'jos\\xe9' is not UTF-8 text"):

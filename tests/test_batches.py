@@ -15,8 +15,10 @@ from spmlang.engine import run as calculator
 def run_example(args: list[str], **options):
     """Run an example plan over its data, as its ``spm run`` arguments say (``options`` go to Plan.run)."""
     plan = spmlang.load(ROOT / args[0])
-    given = dict(zip(args[1::2], args[2::2]))
-    tables = dict(item.split("=") for item in [v for k, v in zip(args[1::2], args[2::2]) if k == "--table"])
+    given = dict(zip(args[1::2], args[2::2], strict=True))
+    tables = dict(
+        item.split("=") for item in [v for k, v in zip(args[1::2], args[2::2], strict=True) if k == "--table"]
+    )
     return plan.run(
         ROOT / given["--deals"],
         quotas=ROOT / given["--quotas"],
@@ -160,13 +162,13 @@ def test_json_ledgers_are_written_a_chunk_at_a_time_laid_out_as_json_dump(tmp_pa
         path = tmp_path / f"ledger{suffix}"
         sizes = []
 
-        def chunks():
+        def chunks(path, sizes):
             for start in range(0, len(made), 5_000):  # each chunk asked for once the one before is written
                 partial = next(tmp_path.glob(f".{path.name}.*.partial"), None)
                 sizes.append(partial.stat().st_size if partial else None)  # None: not being written yet
                 yield pa.Table.from_pylist(made[start : start + 5_000], schema)
 
-        write_chunks(chunks(), path, schema)
+        write_chunks(chunks(path, sizes), path, schema)
         assert sizes[0] == 0 and 0 < sizes[1] < sizes[2]
         records = [{**r, "amount": str(r["amount"]), "day": r["day"].isoformat()} for r in made]
         if suffix == ".json":

@@ -34,7 +34,7 @@ def test_a_per_row_minimum_is_paid_on_a_refund_and_check_says_so():
     [warning] = plan.warnings
     assert warning.code == "W103" and "`where credit > 0`" in warning.hint
     ledger = plan.run(deals, workers=1).ledger
-    assert dict(zip(ledger.column("txn").to_pylist(), ledger.column("amount").to_pylist())) == {
+    assert dict(zip(ledger.column("txn").to_pylist(), ledger.column("amount").to_pylist(), strict=True)) == {
         "d1": Decimal("80.00"),
         "r1": Decimal("25.00"),
     }

@@ -1,4 +1,7 @@
-"""Engine behaviour beyond the worked scenarios, on small plans written inline."""
+"""Engine behaviour beyond the worked scenarios, on small plans written inline.
+
+One file though long: each test is short and stands alone on the plan header and deals written here once.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spmlang
-from spmlang.engine.read.transactions import _key_order, _key_rank
+from spmlang.engine.read.keys import in_key_order, key_ranks
 
 HEADER = """plan "Test" {
   year starts 2027-01-01
@@ -510,7 +513,7 @@ def test_integer_keys_in_order_sorted_or_by_slot(keys, shift, ids, random):
             keys[keys.index(0)] = 1
     valid = np.array([k is not None for k in keys], dtype=bool)
     values = np.array([shift + (k or 0) for k in keys], dtype=np.int64)
-    order, distinct = _key_order(values, valid)
+    order, distinct = in_key_order(values, valid)
     expected = sorted(range(len(keys)), key=lambda i: (keys[i] is None, keys[i] or 0, i))
     assert order.tolist() == expected
     present = [k for k in keys if k is not None]
@@ -525,16 +528,16 @@ def test_integer_keys_in_order_sorted_or_by_slot(keys, shift, ids, random):
     st.booleans(),
     st.randoms(use_true_random=False),
 )
-def test_key_rank_is_each_rows_place_in_key_order(keys, shift, sequence, random):
+def test_key_rank_is_each_rows_place_inkey_order(keys, shift, sequence, random):
     """A row's key rank is its place in key order, whether found from the order or (for keys that are every
     number from the lowest to the highest) from the key itself."""
     if sequence:  # ids from a sequence, shuffled
         keys = random.sample(range(len(keys)), len(keys))
     valid = np.array([k is not None for k in keys], dtype=bool)
     values = np.array([shift + (k or 0) for k in keys], dtype=np.int64)
-    order, distinct = _key_order(values, valid)
+    order, distinct = in_key_order(values, valid)
     order = order.astype(np.int32)
-    rank = _key_rank(values, valid, order, distinct)
+    rank = key_ranks(values, valid, order, distinct)
     assert rank.dtype == np.int32
     assert rank[order].tolist() == list(range(len(keys)))
 
@@ -676,7 +679,8 @@ def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op
     with unknowns, false and unknown is false and true or unknown is true. The shortcut and the full logic
     agree, whether 'known everywhere' comes as a scalar, stored once, or a full array."""
     from spmlang.diagnostics import Span
-    from spmlang.engine.evaluate import Frame, Vec, evaluate
+    from spmlang.engine.expressions.evaluate import evaluate
+    from spmlang.engine.expressions.values import Frame, Vec
     from spmlang.engine.kernels import grouping
     from spmlang.ir import expressions as ir
 
@@ -699,7 +703,7 @@ def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op
     )
     values = np.broadcast_to(result.values, (len(pairs),))
     valid = np.broadcast_to(result.valid, (len(pairs),))
-    assert [bool(v) if k else None for v, k in zip(values, valid)] == [kleene(a, b) for a, b in pairs]
+    assert [bool(v) if k else None for v, k in zip(values, valid, strict=True)] == [kleene(a, b) for a, b in pairs]
     # A comparison is known where both sides are, whichever side is known everywhere.
     for first, second in (("a", "b"), ("b", "a")):
         compared = evaluate(

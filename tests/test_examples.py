@@ -18,7 +18,7 @@ GOLDEN = Path(__file__).parent / "golden" / "examples"
 
 def run_example(args: list[str]) -> spmlang.Result:
     plan, rest = args[0], args[1:]
-    options = dict(zip(rest[0::2], rest[1::2]))
+    options = dict(zip(rest[0::2], rest[1::2], strict=True))
     tables = {}
     if "--table" in options:
         name, path = options.pop("--table").split("=")

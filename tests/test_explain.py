@@ -151,7 +151,7 @@ def test_statements_stopped_midway_leave_whole_files_and_the_previous_index(tmp_
 
     from spmlang.report import statements as module
 
-    given = dict(zip(AE_ARGS[1::2], AE_ARGS[2::2]))
+    given = dict(zip(AE_ARGS[1::2], AE_ARGS[2::2], strict=True))
     result = spmlang.load(ROOT / AE_ARGS[0]).run(
         ROOT / given["--deals"], quotas=ROOT / given["--quotas"], targets=ROOT / given["--targets"]
     )
@@ -197,13 +197,13 @@ def test_tiered_explanations_read_the_same_whichever_way_they_are_made(tmp_path,
     from conftest import ROOT
 
     from benchmarks.generate import generate
-    from spmlang.engine.pay import earnings
+    from spmlang.engine.pay import descriptions
 
     data = generate(5_000, 20, tmp_path)
     plan = spmlang.load(ROOT / "benchmarks" / "plans" / "bench.spm")
     whole = plan.run(data["deals"], quotas=data["quotas"], targets=data["targets"]).ledger
     assert any(" × 2 = " in line for line in whole.column("explanation").to_pylist())  # the kicker shows
-    monkeypatch.setattr(earnings, "_at_tier_times", lambda *args: None)
+    monkeypatch.setattr(descriptions, "_at_tier_times", lambda *args: None)
     parts = plan.run(data["deals"], quotas=data["quotas"], targets=data["targets"]).ledger
     assert parts.drop(["run_id"]).equals(whole.drop(["run_id"]))
 

@@ -15,7 +15,9 @@ columns = st.integers(1, 4).flatmap(
 
 @given(columns)
 def test_order_by_is_a_stable_sort_by_its_keys_most_significant_first(table):
-    keys = [np.array(column, dtype=np.int64) for column in zip(*table)] if table else [np.zeros(0, np.int64)]
+    keys = (
+        [np.array(column, dtype=np.int64) for column in zip(*table, strict=True)] if table else [np.zeros(0, np.int64)]
+    )
     expected = np.lexsort(tuple(reversed(keys))) if table else np.zeros(0, np.int64)
     assert np.array_equal(grouping.order_by(*keys), expected)
 

@@ -1,5 +1,7 @@
 """Hostile or broken plans: a diagnostic with a position every time, quickly; limits instead of hangs;
-a plan is data and cannot reach outside its folder."""
+a plan is data and cannot reach outside its folder.
+
+One file though long: every test is a separate attack, short and standing alone."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import re
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, examples
@@ -153,7 +154,7 @@ def test_mutants_that_check_run_to_a_result_or_a_clean_error(mutant):
         try:
             result = plan.run(**data, workers=1)
             result.summary()
-            result.ledger
+            _ = result.ledger
             event("ran")
         except spmlang.SpmError as error:
             event(f"spm error {getattr(error, 'code', type(error).__name__)}")
@@ -417,7 +418,8 @@ def test_a_text_function_is_bounded_at_run_time_too():
     import pyarrow as pa
 
     from spmlang.diagnostics import Span
-    from spmlang.engine.evaluate import Frame, Vec, evaluate
+    from spmlang.engine.expressions.evaluate import evaluate
+    from spmlang.engine.expressions.values import Frame, Vec
     from spmlang.ir import expressions as ir
     from spmlang.ir.expressions import Type
 
@@ -475,7 +477,8 @@ def test_a_text_that_passes_the_check_stays_within_the_bound(expression, product
     import numpy as np
     import pyarrow as pa
 
-    from spmlang.engine.evaluate import Frame, Vec, evaluate
+    from spmlang.engine.expressions.evaluate import evaluate
+    from spmlang.engine.expressions.values import Frame, Vec
     from spmlang.ir.expressions import Type
     from spmlang.ir.text_growth import MAX_TEXT_GROWTH
 
@@ -570,6 +573,6 @@ def test_the_hint_for_a_rate_of_a_column_pays_the_same_both_ways():
 
     def paid(plan):
         totals = plan.run(deals, workers=1).totals()
-        return sorted(zip(totals.column("payee").to_pylist(), totals.column("amount").to_pylist()))
+        return sorted(zip(totals.column("payee").to_pylist(), totals.column("amount").to_pylist(), strict=True))
 
     assert paid(as_credit) == paid(by_row) == [("ann", Decimal("44.44")), ("bob", Decimal("29.63"))]

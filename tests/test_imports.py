@@ -1,8 +1,9 @@
 """The layout holds: no import cycle between spmlang's modules, and the engine reads the checked plan (ir/), never
 the checker's code.
 
-A static walk of every module's imports, those inside functions included (an import moved into a function to
-dodge a cycle is still a cycle); imports under ``if TYPE_CHECKING:`` are for type hints and never run.
+A static walk of every module's imports, those inside functions and under ``if TYPE_CHECKING:`` included: an
+import moved into a function to dodge a cycle is still a cycle, and so is one made for type hints only (the two
+modules still cannot be understood, or moved, one without the other).
 """
 
 import ast
@@ -19,14 +20,8 @@ def module_name(path: Path) -> str:
 def imports_of(path: Path, modules: set[str]) -> set[str]:
     """The spmlang modules ``path`` imports (``from spmlang.x import y`` names module x.y where y is one)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skipped.update(id(child) for stmt in node.body for child in ast.walk(stmt))
     found = set()
     for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("spmlang"))
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("spmlang") and node.level == 0:
@@ -74,6 +69,17 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_no_module_imports_itself_through_others():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_walk_counts_imports_for_type_hints_and_inside_functions(tmp_path):
+    module = tmp_path / "spmlang" / "a.py"
+    module.parent.mkdir()
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from spmlang.b import B\n"
+        "def f():\n    import spmlang.c\n"
+    )
+    assert imports_of(module, {"spmlang.a", "spmlang.b", "spmlang.c"}) == {"spmlang.b", "spmlang.c"}
 
 
 def test_the_walk_finds_a_cycle_where_there_is_one():

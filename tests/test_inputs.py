@@ -1,4 +1,6 @@
-"""Reading real-world files: formats, separators, encodings, and a reason for every bad row."""
+"""Reading real-world files: formats, separators, encodings, and a reason for every bad row.
+
+One file though long: each test is one kind of file, short, on the plan written here once."""
 
 from __future__ import annotations
 
@@ -228,7 +230,7 @@ def test_dictionary_encoded_text_gives_the_same_ledger(tmp_path):
 def test_decimal_money_converts_to_exact_units_at_any_scale(scale, digits, offset):
     from decimal import ROUND_HALF_UP
 
-    from spmlang.engine.read.columns import _decimal_to_units
+    from spmlang.engine.read.numbers import _decimal_to_units
 
     values = [None if v is None else Decimal(v).scaleb(-scale) for v in digits]
     array = pa.array([None] * offset + values, pa.decimal128(38, scale)).slice(offset)
@@ -239,7 +241,7 @@ def test_decimal_money_converts_to_exact_units_at_any_scale(scale, digits, offse
 
 
 def _deals_table(rows: list[tuple]) -> pa.Table:
-    ids, reps, days, products, amounts = zip(*rows) if rows else ([], [], [], [], [])
+    ids, reps, days, products, amounts = zip(*rows, strict=True) if rows else ([], [], [], [], [])
     return pa.table(
         {
             "id": pa.array(ids, pa.string()),
@@ -266,18 +268,18 @@ def test_a_parquet_file_read_in_pieces_gives_what_the_whole_table_gives(
 ):
     """Large parquet files are read and converted a piece at a time (memory); the ledger, the rejects and
     their messages (which quote values that could not be read) are those of the table read whole."""
-    from spmlang.engine.read import formats as inputs
+    from spmlang.engine.read import loaded
 
     table = _deals_table(rows)
     path = tmp_path_factory.mktemp("pieces") / "deals.parquet"
     pq.write_table(table, path, row_group_size=row_group_rows)  # each row group has its own dictionary
     expected = plan().run(table)
-    original = inputs.PIECE_ROWS
-    inputs.PIECE_ROWS = piece_rows
+    original = loaded.PIECE_ROWS
+    loaded.PIECE_ROWS = piece_rows
     try:
         result = plan().run(path)
     finally:
-        inputs.PIECE_ROWS = original
+        loaded.PIECE_ROWS = original
     assert result.accounting == expected.accounting
     assert result.rejects.equals(expected.rejects)
     assert result.ledger.drop(["run_id"]).equals(expected.ledger.drop(["run_id"]))
@@ -303,13 +305,13 @@ def test_a_parquet_file_damaged_inside_is_an_input_error(tmp_path):
 
 
 def test_the_white_space_spm_looks_for_is_what_arrow_trims():
-    from spmlang.engine.read.columns import _WHITE
+    from spmlang.engine.read.text import _WHITE
 
     every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     by_arrow = pc.utf8_trim_whitespace(pa.array(["a" + c for c in every] + [c + "a" for c in every])).to_pylist()
     assert {
         c
-        for c, after, before in zip(every, by_arrow[: len(every)], by_arrow[len(every) :])
+        for c, after, before in zip(every, by_arrow[: len(every)], by_arrow[len(every) :], strict=True)
         if after == "a" or before == "a"
     } == set(_WHITE)
 
@@ -331,7 +333,7 @@ def test_the_white_space_spm_looks_for_is_what_arrow_trims():
     st.booleans(),
 )
 def test_text_is_trimmed_as_arrow_trims_it_whatever_its_layout(values, start, large, encoded):
-    from spmlang.engine.read.columns import trimmed
+    from spmlang.engine.read.text import trimmed
 
     array = pa.array(values, pa.large_string() if large else pa.string())[start:]
     for part in [array, *(array.slice(i, 1) for i in range(len(array)))]:  # alone, a value decides the look
@@ -373,13 +375,13 @@ def _convert(values, kind, fmt=None):
     st.sampled_from([None, "%Y-%m-%d"]),
 )
 def test_a_long_column_of_dates_reads_as_its_values_one_at_a_time(pattern, fmt):
-    from spmlang.engine.read import columns
+    from spmlang.engine.read import column_values
     from spmlang.ir.plan import Type
 
-    values = (pattern * (columns._DISTINCT_FIRST // len(pattern) + 2))[: columns._DISTINCT_FIRST + 7]
+    values = (pattern * (column_values.DISTINCT_FIRST // len(pattern) + 2))[: column_values.DISTINCT_FIRST + 7]
     whole = _convert(values, Type.DATE, fmt)  # read a distinct text at a time
     alone = [_convert([v], Type.DATE, fmt) for v in pattern]  # each read by itself
-    for got, single in zip(whole, zip(*alone)):
+    for got, single in zip(whole, zip(*alone, strict=True), strict=True):
         np.testing.assert_array_equal(got[: len(pattern)], np.concatenate(single))
 
 
@@ -412,15 +414,15 @@ def test_money_written_plainly_is_read_to_the_unit(amounts, with_a_dollar_sign):
 def test_a_long_column_of_many_distinct_dates_reads_each():
     import datetime as dt
 
-    from spmlang.engine.read import columns
+    from spmlang.engine.read import column_values
     from spmlang.ir.plan import Type
 
     start = dt.date(2020, 1, 1)
-    texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(columns._DISTINCT_FIRST * 2)]
+    texts = [(start + dt.timedelta(days=i)).isoformat() for i in range(column_values.DISTINCT_FIRST * 2)]
     values, valid, invalid = _convert(texts + [None, "2027-02-30"], Type.DATE)
     assert values[:-2].tolist() == [(start - dt.date(1970, 1, 1)).days + i for i in range(len(texts))]
     assert valid.tolist()[-2:] == [False, False] and invalid.tolist()[-2:] == [False, True]
-    values, valid, invalid = _convert([None] * (columns._DISTINCT_FIRST + 1), Type.DATE)
+    values, valid, invalid = _convert([None] * (column_values.DISTINCT_FIRST + 1), Type.DATE)
     assert not valid.any() and not invalid.any()
 
 
@@ -586,6 +588,8 @@ def test_dates_read_in_a_wrong_format_are_rejected_before_filters_and_within_a_c
     fates = {r["key"]: r["reason"] for r in result.rejects.to_pylist()}  # are rejected first
     assert fates == {"A1": "invalid_value", "A2": "invalid_value", "A5": "invalid_value", "A7": "invalid_value"}
     assert result.accounting["excluded"] == {"big": 3}
-    long = pa.table({name: pa.array(list(values) * 700) for name, values in zip(table.column_names, table.columns)})
+    long = pa.table(
+        {name: pa.array(list(values) * 700) for name, values in zip(table.column_names, table.columns, strict=True)}
+    )
     long = long.set_column(0, "id", pa.array([f"k{i}" for i in range(long.num_rows)]))  # read by distinct text
     assert plan().run(long).accounting["rejected"] == {"invalid_value": 4 * 700, "outside_year": 2 * 700}

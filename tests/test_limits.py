@@ -83,7 +83,7 @@ def test_credit_summing_past_the_limit_is_an_error_naming_the_payee_and_period()
     # Each row is valid; two of them wrapped the running credit to -8,446,744,073,709.55.
     run = plan("component c {\n  rate 5%\n}\n").run(deals("3000000000000", "2500000000000", "1"))
     with pytest.raises(spmlang.AmountTooLarge) as caught:
-        run.ledger
+        _ = run.ledger
     message = str(caught.value)
     assert message.startswith("error[E511]: the credit of ani in 2027-Q1 is too large to hold")
     assert "credit amount / 1000" in message  # a way out for currencies of large amounts

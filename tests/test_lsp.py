@@ -1,5 +1,7 @@
 """`spm lsp`, through the protocol: the server is started as an editor starts it and spoken to in JSON-RPC over
-its stdin and stdout (tests/lsp_client.py), on the example plans and on broken ones."""
+its stdin and stdout (tests/lsp_client.py), on the example plans and on broken ones.
+
+One file though long: every test speaks to the one server the module starts (it takes a while to start)."""
 
 from __future__ import annotations
 
@@ -453,7 +455,7 @@ def test_positions_are_counted_as_the_editor_counts_them(client, tmp_path):
     text = AE.read_text(encoding="utf-8").replace('stage == "Closed Won"', 'stage == "🏆 Closed Won" and amount > $0')
     path = tmp_path / "emoji.spm"
     client.open(uri(path), text)
-    line = next(n for n, l in enumerate(text.split("\n")) if "🏆" in l)
+    line = next(n for n, text_line in enumerate(text.split("\n")) if "🏆" in text_line)
     character = len(text.split("\n")[line][: text.split("\n")[line].index("amount >")].encode("utf-16-le")) // 2
     shown = hover_text(client.at("textDocument/hover", uri(path), line, character + 1))
     assert shown.startswith("**amount**")

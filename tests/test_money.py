@@ -68,7 +68,7 @@ def test_an_amount_then_a_fixed_text_reads_as_the_amount_and_the_text(values, op
     index = np.array([i % options for _, i in values] + [0, options - 1])
     texts = [f" at {k}% = " for k in range(options)]
     joined = text.join(*text.amount_then(amounts, index, texts)).to_pylist()
-    assert joined == [a + texts[i] for a, i in zip(text.amount(amounts).to_pylist(), index)]
+    assert joined == [a + texts[i] for a, i in zip(text.amount(amounts).to_pylist(), index, strict=True)]
     assert joined[-2:] == ["-0.01 at 0% = ", f"-0.50 at {options - 1}% = "]
 
 
@@ -118,7 +118,9 @@ def test_the_period_of_a_date_is_the_period_whose_days_hold_it(frequency, month,
     expected = [next((p for p in range(calendar.count) if bounds[p] <= day < bounds[p + 1]), -1) for day in days]
     assert calendar.period_of(np.array(days, dtype=np.int64)).tolist() == expected
     assert calendar.in_year(np.array(days, dtype=np.int64)).tolist() == [p >= 0 for p in expected]
-    inside = np.array([day for day, p in zip(days, expected) if p >= 0], dtype=np.int32)  # as credit rows hold them
+    inside = np.array(
+        [day for day, p in zip(days, expected, strict=True) if p >= 0], dtype=np.int32
+    )  # as credit rows hold them
     assert calendar.period_in_year(inside).tolist() == [p for p in expected if p >= 0]
 
 
@@ -145,7 +147,7 @@ def test_ledger_ratios_are_six_decimal_rounding_of_the_values_shown(values, data
 
     valid = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))))
     got = _ratio(np.array(values, dtype=np.float64), valid).to_pylist()
-    for value, ok, shown in zip(values, valid, got):
+    for value, ok, shown in zip(values, valid, got, strict=True):
         if not ok:
             assert shown is None
         elif value != value:

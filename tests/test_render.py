@@ -83,7 +83,7 @@ def test_the_table_is_ruled_where_it_fits_plain_where_it_fits_without_rules_else
         lines = blocks.splitlines()
         for row in summary.rows:
             assert f"{row.payee} · {row.period}" in lines
-            for name, amount in zip(summary.components, row.by_component):
+            for name, amount in zip(summary.components, row.by_component, strict=True):
                 assert any(line.split() == [name, cents_text(amount)] for line in lines)
 
 

@@ -28,9 +28,17 @@ def _write(name: str, header: list[str], rows: list[list]) -> None:
 
 
 def account_executives(rng: np.random.Generator) -> None:
-    reps = ["ana.ruiz", "ben.okafor", "chloe.martin", "dev.patel", "emma.schulz", "farid.haddad",
-            "grace.liu", "henry.walsh"]
-    skill = dict(zip(reps, [1.35, 1.1, 0.95, 0.8, 1.05, 0.6, 1.2, 0.9]))
+    reps = [
+        "ana.ruiz",
+        "ben.okafor",
+        "chloe.martin",
+        "dev.patel",
+        "emma.schulz",
+        "farid.haddad",
+        "grace.liu",
+        "henry.walsh",
+    ]
+    skill = dict(zip(reps, [1.35, 1.1, 0.95, 0.8, 1.05, 0.6, 1.2, 0.9], strict=True))
     deals = []
     number = 1000
     for rep in reps:
@@ -48,15 +56,18 @@ def account_executives(rng: np.random.Generator) -> None:
     deals.append(["D-9002", "grace.liu", "2028-01-04", "Closed Won", "new_logo", "41000.00", 12])
     deals.sort(key=lambda d: (d[2], d[0]))
     _write("ae_deals.csv", ["deal_id", "owner", "close_date", "stage", "deal_type", "amount", "term_months"], deals)
-    quotas = [[rep, f"2027-Q{q}", f"{quota:.2f}"] for rep in reps for q, quota in
-              zip(range(1, 5), [200_000, 250_000, 250_000, 300_000])]
+    quotas = [
+        [rep, f"2027-Q{q}", f"{quota:.2f}"]
+        for rep in reps
+        for q, quota in zip(range(1, 5), [200_000, 250_000, 250_000, 300_000], strict=True)
+    ]
     _write("ae_quotas.csv", ["owner", "quarter", "quota"], quotas)
     _write("ae_targets.csv", ["owner", "target_incentive"], [[rep, "80000.00"] for rep in reps])
 
 
 def sales_development(rng: np.random.Generator) -> None:
     sdrs = ["ivy.chen", "jon.baker", "kai.moreno", "lena.fischer", "marco.rossi", "nina.sato"]
-    pace = dict(zip(sdrs, [1.3, 1.0, 0.7, 1.1, 0.45, 0.9]))
+    pace = dict(zip(sdrs, [1.3, 1.0, 0.7, 1.1, 0.45, 0.9], strict=True))
     rows = []
     number = 0
     for sdr in sdrs:
@@ -69,8 +80,7 @@ def sales_development(rng: np.random.Generator) -> None:
                 kind = rng.choice(["meeting", "opportunity"], p=[0.8, 0.2])
                 qualified = bool(rng.random() < 0.85)
                 pipeline = f"{float(np.round(rng.lognormal(10.5, 0.8), 2)):.2f}" if kind == "opportunity" else ""
-                rows.append([f"A{number:05d}", sdr, day.isoformat(), kind, "true" if qualified else "false",
-                             pipeline])
+                rows.append([f"A{number:05d}", sdr, day.isoformat(), kind, "true" if qualified else "false", pipeline])
     rows.sort(key=lambda r: (r[2], r[0]))
     _write("sdr_activities.csv", ["activity_id", "sdr", "activity_date", "activity", "qualified", "pipeline"], rows)
     quotas = [[sdr, f"2027-{m:02d}", 20] for sdr in sdrs for m in range(1, 13)]
@@ -81,8 +91,11 @@ def crm_quotas() -> None:
     """Quotas for the CRM sample (it has none): $300,000 a year, ramping in Q1, when deals start in March."""
     with (HERE / "crm" / "sales_teams.csv").open(encoding="utf-8") as handle:
         agents = [row["sales_agent"] for row in csv.DictReader(handle)]
-    rows = [[agent, f"2017-Q{q}", f"{amount:.2f}"] for agent in agents
-            for q, amount in zip(range(1, 5), [45_000, 85_000, 85_000, 85_000])]
+    rows = [
+        [agent, f"2017-Q{q}", f"{amount:.2f}"]
+        for agent in agents
+        for q, amount in zip(range(1, 5), [45_000, 85_000, 85_000, 85_000], strict=True)
+    ]
     _write("crm/quotas.csv", ["sales_agent", "quarter", "quota"], rows)
 
 

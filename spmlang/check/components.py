@@ -1,20 +1,28 @@
-"""Checking components: earning rules, tier tables, curves, multipliers, caps, gates."""
+"""Checking components: what each pays on (direct or rollup credit), its filters, its one earning rule, and
+what shapes it (multipliers, an accelerator, caps, a gate). Tier tables and curves are checked in
+``tiers.py``, caps in ``caps.py``."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
+from spmlang.check.amounts import constant_amount
+from spmlang.check.caps import CapChecker
+from spmlang.check.context import CheckContext
 from spmlang.check.expressions import Scope
+from spmlang.check.tiers import TierChecker
+from spmlang.check.words import ROLE_WORDS, TIER_MODES
 from spmlang.diagnostics import Span, did_you_mean
-from spmlang.ir.constants import constant_value, too_large, too_large_hint
+from spmlang.ir import expressions as ir
+from spmlang.ir.constants import constant_value
 from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import CapScope, ComponentKind, Role, TableKind, TierMode
 from spmlang.ir.plan import (
     CapSpec,
     ComponentSpec,
     CurveRule,
-    CurveSpec,
+    EarningRule,
     FilterSpec,
     MultiplierSpec,
     PayOnceRule,
@@ -23,30 +31,34 @@ from spmlang.ir.plan import (
     Settings,
     SourceSpec,
     TableSpec,
-    Tier,
     TierRule,
     TierTable,
 )
 from spmlang.syntax import ast
-from spmlang.syntax.words import CAP_SCOPES, FREQUENCY_UNIT
 
-if TYPE_CHECKING:
-    from spmlang.check.checker import Checker
 
-MAX_TIERS = 1_000
-ROLE_WORDS = {"direct": "direct", "rollup": "rollup", "team": "rollup"}
-BASIS = {("attainment",): "attainment", ("credit",): "credit", ("row", "credit"): "row"}
-BASIS_TEXT = {"attainment": "attainment", "credit": "credit", "row": "row credit"}
-# Words that mean "each row" in a basis (`on deal credit`): a hint may suggest `row credit` for them.
-ROW_WORDS = ("row", "rows", "deal", "transaction")
+@dataclass
+class _Parts:
+    """What a component block's statements say, each checked; ``ok`` is False once one of them was wrong."""
+
+    role: Role = Role.DIRECT
+    filters: list[FilterSpec] = field(default_factory=list)
+    multipliers: list[MultiplierSpec] = field(default_factory=list)
+    caps: list[CapSpec] = field(default_factory=list)
+    rules: list[tuple[EarningRule, Span]] = field(default_factory=list)
+    accelerator: tuple[TierTable | None, ast.AcceleratorBlock] | None = None
+    gate: ir.IR | None = None
+    gate_text: str | None = None
+    gate_span: Span | None = None
+    ok: bool = True
 
 
 class ComponentChecker:
-    def __init__(self, checker: Checker, settings: Settings, source: SourceSpec, tables: dict[str, TableSpec]):
+    def __init__(self, checker: CheckContext, settings: Settings, source: SourceSpec, tables: dict[str, TableSpec]):
         self.c = checker
         self.settings = settings
         self.source = source
-        self.lookups = {n: t for n, t in tables.items() if t.kind in ("lookup", "roster")}
+        self.lookups = {n: t for n, t in tables.items() if t.kind in (TableKind.LOOKUP, TableKind.ROSTER)}
         credit_type = source.credit_type
         # A row also sees its payee's annual quota and target incentive (`rate target / quota`: the base
         # commission rate). A declared column of either name stays the column it was.
@@ -72,6 +84,8 @@ class ComponentChecker:
             },
             columns_allowed=False,
         )
+        self.tiers = TierChecker(checker, credit_type, self.row_scope)
+        self.caps = CapChecker(checker, settings, source, self.row_scope)
 
     # ------------------------------------------------------------ components
     def check_all(self, blocks: list[ast.ComponentBlock]) -> tuple[ComponentSpec, ...]:
@@ -90,7 +104,7 @@ class ComponentChecker:
             spec = self.check(block, len(components))
             if spec is not None:
                 components.append(spec)
-        rollup_components = [c for c in components if c.role == "rollup"]
+        rollup_components = [c for c in components if c.role is Role.ROLLUP]
         if rollup_components and not self.source.rollup:
             self.c.error(
                 "E406",
@@ -108,68 +122,86 @@ class ComponentChecker:
         return tuple(components)
 
     def check(self, block: ast.ComponentBlock, index: int) -> ComponentSpec | None:
-        c = self.c
-        role = "direct"
-        filters, multipliers, caps = [], [], []
-        rules: list[tuple[object, Span]] = []
-        accelerator = None
-        gate = gate_text = gate_span = None
-        ok = True
+        parts = self._parts(block)
+        rule = self._earning_rule(block, parts)
+        if rule is None or not parts.ok:
+            return None
+        return ComponentSpec(
+            block.name.text,
+            ComponentKind(block.kind.text),
+            index,
+            parts.role,
+            tuple(parts.filters),
+            rule,
+            tuple(parts.multipliers),
+            tuple(parts.caps),
+            parts.gate,
+            parts.gate_text,
+            parts.gate_span,
+            block.span,
+        )
+
+    def _parts(self, block: ast.ComponentBlock) -> _Parts:
+        parts = _Parts()
         for stmt in block.statements:
             if isinstance(stmt, ast.OnCreditStmt):
-                role = ROLE_WORDS.get(stmt.role.text)
-                if role is None:
-                    c.error(
-                        "E206",
-                        f"unknown credit '{stmt.role.text}'",
-                        stmt.role.span,
-                        did_you_mean(stmt.role.text, ROLE_WORDS) or "write `on direct credit` or `on rollup credit`",
-                    )
-                    ok, role = False, "direct"
+                self._role(stmt, parts)
             elif isinstance(stmt, ast.WhereStmt):
-                name = stmt.name.text if stmt.name else c.text(stmt.expr.span)
-                expr = c.exprs.check(stmt.expr, self.row_scope, (Type.BOOL,), "a filter")
-                if expr is None:
-                    ok = False
-                else:
-                    filters.append(FilterSpec(name, expr, stmt.span))
+                name = stmt.name.text if stmt.name else self.c.text(stmt.expr.span)
+                expr = self.c.exprs.check(stmt.expr, self.row_scope, (Type.BOOL,), "a filter")
+                _keep(parts, None if expr is None else FilterSpec(name, expr, stmt.span), parts.filters)
             elif isinstance(stmt, ast.MultiplierStmt):
-                multiplier = self._multiplier(stmt)
-                ok = ok and multiplier is not None
-                if multiplier is not None:
-                    multipliers.append(multiplier)
+                _keep(parts, self._multiplier(stmt), parts.multipliers)
             elif isinstance(stmt, ast.CapStmt):
-                cap = self.cap(stmt, plan_level=False)
-                ok = ok and cap is not None
-                if cap is not None:
-                    caps.append(cap)
+                _keep(parts, self.caps.cap(stmt, plan_level=False), parts.caps)
             elif isinstance(stmt, ast.GateStmt):
-                if gate_span is not None:
-                    c.error(
-                        "E401",
-                        "a component has one gate; join conditions with 'and'",
-                        stmt.span,
-                        notes=((gate_span, "the first gate"),),
-                    )
-                    ok = False
-                    continue
-                gate = c.exprs.check(stmt.condition, self.period_scope, (Type.BOOL,), "a gate")
-                gate_text, gate_span = c.text(stmt.condition.span), stmt.span
-                ok = ok and gate is not None
+                self._gate(stmt, parts)
             elif isinstance(stmt, ast.AcceleratorBlock):
-                if accelerator is not None:
-                    c.error("E401", "a component has one accelerator table", stmt.span)
-                    ok = False
-                    continue
-                accelerator = (self._tier_table(stmt.rows, stmt.basis, "marginal", stmt.span, accelerator=True), stmt)
+                self._accelerator(stmt, parts)
             else:
                 rule = self._rule(stmt)
-                if rule is False:
-                    ok = False
-                elif rule is not None:
-                    rules.append((rule, stmt.span))
-        if not rules:
-            if ok:
+                _keep(parts, None if rule is None else (rule, stmt.span), parts.rules)
+        return parts
+
+    def _role(self, stmt: ast.OnCreditStmt, parts: _Parts) -> None:
+        role = ROLE_WORDS.get(stmt.role.text)
+        if role is None:
+            self.c.error(
+                "E206",
+                f"unknown credit '{stmt.role.text}'",
+                stmt.role.span,
+                did_you_mean(stmt.role.text, ROLE_WORDS) or "write `on direct credit` or `on rollup credit`",
+            )
+            parts.ok, role = False, Role.DIRECT
+        parts.role = role
+
+    def _gate(self, stmt: ast.GateStmt, parts: _Parts) -> None:
+        if parts.gate_span is not None:
+            self.c.error(
+                "E401",
+                "a component has one gate; join conditions with 'and'",
+                stmt.span,
+                notes=((parts.gate_span, "the first gate"),),
+            )
+            parts.ok = False
+            return
+        parts.gate = self.c.exprs.check(stmt.condition, self.period_scope, (Type.BOOL,), "a gate")
+        parts.gate_text, parts.gate_span = self.c.text(stmt.condition.span), stmt.span
+        parts.ok = parts.ok and parts.gate is not None
+
+    def _accelerator(self, stmt: ast.AcceleratorBlock, parts: _Parts) -> None:
+        if parts.accelerator is not None:
+            self.c.error("E401", "a component has one accelerator table", stmt.span)
+            parts.ok = False
+            return
+        table = self.tiers.tier_table(stmt.rows, stmt.basis, TierMode.MARGINAL, stmt.span, accelerator=True)
+        parts.accelerator = (table, stmt)
+
+    def _earning_rule(self, block: ast.ComponentBlock, parts: _Parts) -> EarningRule | None:
+        """The component's one earning rule, with its accelerator; None if it has none, or it does not fit."""
+        c = self.c
+        if not parts.rules:
+            if parts.ok:
                 c.error(
                     "E404",
                     f"component '{block.name.text}' pays nothing: it has no earning rule",
@@ -178,18 +210,18 @@ class ComponentChecker:
                     " `pay $500 per deal`, `pay $5,000 once when attainment >= 100%`",
                 )
             return None
-        if len(rules) > 1:
+        if len(parts.rules) > 1:
             c.error(
                 "E405",
                 f"component '{block.name.text}' has two earning rules",
-                rules[1][1],
+                parts.rules[1][1],
                 "split it into two components",
-                notes=((rules[0][1], "the first earning rule"),),
+                notes=((parts.rules[0][1], "the first earning rule"),),
             )
             return None
-        rule = rules[0][0]
-        if accelerator is not None:
-            table, stmt = accelerator
+        rule = parts.rules[0][0]
+        if parts.accelerator is not None:
+            table, stmt = parts.accelerator
             if not isinstance(rule, RateRule):
                 c.error(
                     "E405",
@@ -201,329 +233,90 @@ class ComponentChecker:
             if table is None:
                 return None
             rule = RateRule(rule.rate, rule.rate_text, table, rule.span)
-        if isinstance(rule, PayOnceRule) and (multipliers or filters):
-            span = (multipliers or filters)[0].span
-            c.error(
+        if isinstance(rule, PayOnceRule) and not self._fits_once(parts):
+            return None
+        return rule
+
+    def _fits_once(self, parts: _Parts) -> bool:
+        """Whether a once-per-payee bonus goes without what applies to rows: filters, multipliers, row caps."""
+        if parts.multipliers or parts.filters:
+            span = (parts.multipliers or parts.filters)[0].span
+            self.c.error(
                 "E405",
                 "a once-per-payee bonus has no rows to filter or multiply",
                 span,
                 "put the condition in `pay ... once when ...`",
             )
-            return None
-        if isinstance(rule, PayOnceRule) and any(cap.scope == "row" for cap in caps):
-            c.error("E405", "a once-per-payee bonus has no rows to cap", caps[0].span)
-            return None
-        if not ok:
-            return None
-        return ComponentSpec(
-            block.name.text,
-            block.kind.text,
-            index,
-            role,
-            tuple(filters),
-            rule,
-            tuple(multipliers),
-            tuple(caps),
-            gate,
-            gate_text,
-            gate_span,
-            block.span,
-        )
-
-    # ------------------------------------------------------------ earning rules
-    def _rule(self, stmt):
-        c = self.c
-        money_credit = self.source.credit_type is Type.MONEY
-        if isinstance(stmt, ast.RateStmt):
-            expected = (Type.PERCENT, Type.NUMBER) if money_credit else (Type.MONEY,)
-            rate = c.exprs.check(stmt.expr, self.row_scope, None)
-            if rate is None:
-                return False
-            if rate.type not in expected:
-                hint = (
-                    "credit is money, so a rate is a percentage, e.g. `rate 8%`"
-                    if money_credit
-                    else "credit here counts units, so the rate is money per unit, e.g. `rate $50`"
-                )
-                c.error(
-                    "E301",
-                    f"a rate here must be {' or '.join(map(str, expected))}, but it is {rate.type}",
-                    stmt.expr.span,
-                    hint,
-                )
-                return False
-            return RateRule(rate, c.text(stmt.expr.span), None, stmt.span)
-        if isinstance(stmt, ast.TiersBlock):
-            mode = stmt.mode.text
-            if mode not in ("marginal", "retroactive"):
-                c.error(
-                    "E206",
-                    f"unknown tier kind '{mode}'",
-                    stmt.mode.span,
-                    did_you_mean(mode, ("marginal", "retroactive")) or "write `tiers marginal` or `tiers retroactive`",
-                )
-                return False
-            table = self._tier_table(stmt.rows, stmt.basis, mode, stmt.span, accelerator=False)
-            return False if table is None else TierRule(table)
-        if isinstance(stmt, ast.CurveBlock):
-            curve = self._curve(stmt)
-            return False if curve is None else CurveRule(curve)
-        if isinstance(stmt, ast.PayRowStmt):
-            amount = c.exprs.check(stmt.amount, self.row_scope, (Type.MONEY,), "a payment")
-            if amount is None:
-                return False
-            return PayPerRowRule(amount, c.text(stmt.amount.span), stmt.unit.text, stmt.span)
-        if isinstance(stmt, ast.PayOnceStmt):
-            amount = self._constant_amount(stmt.amount, "a bonus")
-            condition = c.exprs.check(stmt.condition, self.period_scope, (Type.BOOL,), "a bonus condition")
-            by = stmt.by.value if stmt.by is not None else None
-            if by is not None and self.c.year_known and not self._in_plan_year(by):
-                c.error("E407", f"{stmt.by.text} is outside the plan year", stmt.by.span)
-                return False
-            if amount is None or condition is None:
-                return False
-            return PayOnceRule(amount, stmt.amount.of_target, condition, c.text(stmt.condition.span), by, stmt.span)
-        self.c.error("E206", "this statement does not belong in a component", getattr(stmt, "span", None))
-        return False
-
-    def _basis(self, words: tuple[ast.Name, ...], allowed: tuple[str, ...], what: str) -> str | None:
-        """The basis ``words`` name, if ``what`` (tiers, an accelerator, a curve) may be on it."""
-        key = tuple(w.text for w in words)
-        basis = BASIS.get(key)
-        if basis in allowed:
-            return basis
-        span = Span(
-            words[0].span.path,
-            words[0].span.line,
-            words[0].span.column,
-            words[-1].span.end_line,
-            words[-1].span.end_column,
-        )
-        shown = " or ".join(f"`on {BASIS_TEXT[a]}`" for a in allowed)
-        if basis == "row":  # a basis, but not one an accumulated table can have: never suggest another meaning
-            self.c.error(
-                "E206",
-                f"{what} cannot be on row credit",
-                span,
-                f"an accelerator grows the rate with the accumulated measure: write {shown}; for rates by "
-                "each row's own size, write `tiers marginal on row credit { ... }`",
-            )
-            return None
-        suggestion = _basis_suggestion(key)
-        hint = f"did you mean '{BASIS_TEXT[suggestion]}'? " if suggestion in allowed else ""
-        self.c.error("E206", f"cannot measure on '{' '.join(key)}' here", span, f"{hint}write {shown}")
-        return None
-
-    def _bound_kind(self, basis: str) -> str:
-        if basis == "attainment":
-            return "percent"
-        return "money" if self.source.credit_type is Type.MONEY else "number"
-
-    def _check_bound(self, bound: ast.Bound, basis: str) -> bool:
-        if too_large(bound.value):
-            self.c.error("E312", f"{bound.text} is too large to hold", bound.span, too_large_hint())
             return False
-        kind = self._bound_kind(basis)
-        if bound.kind != kind:
-            example = {"percent": "50%", "money": "$10,000", "number": "10"}[kind]
-            what = "attainment" if basis == "attainment" else "credit"
-            self.c.error(
-                "E301", f"{bound.text} is {bound.kind}, but {what} bounds are {kind}: write e.g. {example}", bound.span
-            )
+        if any(cap.scope is CapScope.ROW for cap in parts.caps):
+            self.c.error("E405", "a once-per-payee bonus has no rows to cap", parts.caps[0].span)
             return False
         return True
 
-    def _tier_table(
-        self, rows: tuple[ast.TierRow, ...], basis_words, mode: str, span: Span, accelerator: bool
-    ) -> TierTable | None:
-        c = self.c
-        allowed = ("attainment", "credit") if accelerator else ("attainment", "credit", "row")
-        basis = self._basis(basis_words, allowed, "an accelerator" if accelerator else "tiers")
-        if basis is None:
-            return None
-        if not rows:
-            c.error("E406", "the tier table is empty", span)
-            return None
-        if len(rows) > MAX_TIERS:
-            c.error(
-                "E410",
-                f"the tier table has {len(rows):,} tiers; a table holds at most {MAX_TIERS:,}",
-                span,
-                "a comp plan has a handful of tiers; a schedule this long belongs in a lookup table",
-            )
-            return None
-        money_credit = self.source.credit_type is Type.MONEY
-        rate_kind = "multiplier" if accelerator else ("rate" if money_credit else "money")
-        tiers, ok = [], True
-        for i, row in enumerate(rows):
-            ok = self._check_bound(row.low, basis) and ok
-            if row.high is not None:
-                ok = self._check_bound(row.high, basis) and ok
-            value = self._tier_value(row, rate_kind)
-            if value is None:
-                ok = False
-                continue
-            if row.high is not None and row.high.value <= row.low.value:
-                c.error(
-                    "E406",
-                    f"tier {row.low.text} .. {row.high.text} is empty or backwards",
-                    row.span,
-                    "write the lower bound first",
+    # ------------------------------------------------------------ earning rules
+    def _rule(self, stmt: object) -> EarningRule | None:
+        """The earning rule ``stmt`` states; None after an error."""
+        if isinstance(stmt, ast.RateStmt):
+            return self._rate(stmt)
+        if isinstance(stmt, ast.TiersBlock):
+            mode = stmt.mode.text
+            if mode not in TIER_MODES:
+                self.c.error(
+                    "E206",
+                    f"unknown tier kind '{mode}'",
+                    stmt.mode.span,
+                    did_you_mean(mode, TIER_MODES) or "write `tiers marginal` or `tiers retroactive`",
                 )
-                ok = False
-            if i == 0 and row.low.value != 0:
-                c.error(
-                    "E406",
-                    f"the first tier starts at {row.low.text}, not at 0",
-                    row.low.span,
-                    "tiers cover everything from 0 up: start the first at 0 (a threshold is a tier at rate 0%)",
-                )
-                ok = False
-            if i > 0:
-                previous = rows[i - 1]
-                if previous.high is None:
-                    c.error(
-                        "E406",
-                        "only the last tier can be open-ended",
-                        previous.span,
-                        f"give it an upper bound: {previous.low.text} .. {row.low.text}",
-                    )
-                    ok = False
-                elif previous.high.value < row.low.value:
-                    c.error(
-                        "E406",
-                        f"gap between tiers: nothing covers {previous.high.text} to {row.low.text}",
-                        row.low.span,
-                        f"start this tier at {previous.high.text}",
-                        notes=((previous.span, "the tier before"),),
-                    )
-                    ok = False
-                elif previous.high.value > row.low.value:
-                    c.error(
-                        "E406",
-                        f"tiers overlap: {row.low.text} is below the previous tier's end {previous.high.text}",
-                        row.low.span,
-                        f"start this tier at {previous.high.text}",
-                        notes=((previous.span, "the tier before"),),
-                    )
-                    ok = False
-            if ok:
-                label = f"{row.low.text}–{row.high.text}" if row.high is not None else f"{row.low.text}+"
-                tiers.append(Tier(row.low.value, row.high.value if row.high else None, value, label, row.span))
-        if ok and rows[-1].high is not None:
-            c.error(
-                "E406",
-                f"the last tier ends at {rows[-1].high.text}: what is paid above it?",
-                rows[-1].span,
-                f"make it open-ended ({rows[-1].low.text} ..) and use a cap to limit pay",
-            )
-            ok = False
-        return TierTable(mode, basis, tuple(tiers), rate_kind, span) if ok else None
-
-    def _tier_value(self, row: ast.TierRow, rate_kind: str) -> Decimal | None:
-        c = self.c
-        if rate_kind == "multiplier":
-            if row.multiplier is None:
-                c.error("E301", "an accelerator tier gives a multiplier of the component's rate, e.g. 1.5x", row.span)
                 return None
-            return row.multiplier.value
-        if row.rate is None:
-            c.error(
-                "E301",
-                "a tier pays a rate: write `rate 8%`",
-                row.span,
-                "multipliers such as 1.5x belong in an `accelerator` table",
-            )
-            return None
-        rate = c.exprs.check(row.rate, self.row_scope, None)
+            table = self.tiers.tier_table(stmt.rows, stmt.basis, TierMode(mode), stmt.span, accelerator=False)
+            return None if table is None else TierRule(table)
+        if isinstance(stmt, ast.CurveBlock):
+            curve = self.tiers.curve(stmt)
+            return None if curve is None else CurveRule(curve)
+        if isinstance(stmt, ast.PayRowStmt):
+            amount = self.c.exprs.check(stmt.amount, self.row_scope, (Type.MONEY,), "a payment")
+            if amount is None:
+                return None
+            return PayPerRowRule(amount, self.c.text(stmt.amount.span), stmt.unit.text, stmt.span)
+        if isinstance(stmt, ast.PayOnceStmt):
+            return self._pay_once(stmt)
+        self.c.error("E206", "this statement does not belong in a component", getattr(stmt, "span", None))
+        return None
+
+    def _rate(self, stmt: ast.RateStmt) -> RateRule | None:
+        money_credit = self.source.credit_type is Type.MONEY
+        expected = (Type.PERCENT, Type.NUMBER) if money_credit else (Type.MONEY,)
+        rate = self.c.exprs.check(stmt.expr, self.row_scope, None)
         if rate is None:
             return None
-        expected = (Type.PERCENT, Type.NUMBER) if rate_kind == "rate" else (Type.MONEY,)
-        value = constant_value(rate)
-        if rate.type not in expected or value is None:
-            example = "8%" if rate_kind == "rate" else "$50"
-            c.error(
+        if rate.type not in expected:
+            hint = (
+                "credit is money, so a rate is a percentage, e.g. `rate 8%`"
+                if money_credit
+                else "credit here counts units, so the rate is money per unit, e.g. `rate $50`"
+            )
+            self.c.error(
                 "E301",
-                f"a tier rate is a fixed {' or '.join(map(str, expected))}, e.g. `rate {example}`",
-                row.rate.span,
+                f"a rate here must be {' or '.join(map(str, expected))}, but it is {rate.type}",
+                stmt.expr.span,
+                hint,
             )
             return None
-        if value < 0:
-            c.error("E406", "a tier rate cannot be negative", row.rate.span)
-            return None
-        return value
+        return RateRule(rate, self.c.text(stmt.expr.span), None, stmt.span)
 
-    def _curve(self, block: ast.CurveBlock) -> CurveSpec | None:
+    def _pay_once(self, stmt: ast.PayOnceStmt) -> PayOnceRule | None:
         c = self.c
-        basis = self._basis(block.basis, ("attainment", "credit", "row"), "a curve")
-        if basis is None:
+        amount = constant_amount(c, self.row_scope, stmt.amount, "a bonus")
+        condition = c.exprs.check(stmt.condition, self.period_scope, (Type.BOOL,), "a bonus condition")
+        by = stmt.by.value if stmt.by is not None else None
+        if not (by is None or isinstance(by, dt.date)):
+            raise AssertionError("the grammar's `by` takes a date")
+        if stmt.by is not None and by is not None and c.year_known and not self._in_plan_year(by):
+            c.error("E407", f"{stmt.by.text} is outside the plan year", stmt.by.span)
             return None
-        if len(block.points) > MAX_TIERS:
-            c.error(
-                "E410", f"the curve has {len(block.points):,} points; a curve holds at most {MAX_TIERS:,}", block.span
-            )
+        if amount is None or condition is None:
             return None
-        if len(block.points) < 2:
-            c.error(
-                "E407",
-                "a payout curve needs at least two points",
-                block.span,
-                "e.g. 50% -> 25% of target, 100% -> 100% of target",
-            )
-            return None
-        xs, ys, ok = [], [], True
-        of_target = block.points[0].y.of_target
-        if basis == "row" and of_target:
-            c.error(
-                "E407",
-                "a curve on row credit pays an amount of money for each row, not % of target",
-                block.points[0].y.span,
-                "write money, e.g. $10,000 -> $500; a share of the target incentive "
-                "is paid by a curve on attainment or on credit",
-            )
-            return None
-        for i, point in enumerate(block.points):
-            ok = self._check_bound(point.x, basis) and ok
-            if point.y.of_target != of_target:
-                c.error(
-                    "E407",
-                    "mix of money and % of target in one curve",
-                    point.y.span,
-                    "give every point the same kind of payout",
-                )
-                ok = False
-                continue
-            y = self._constant_amount(point.y, "a curve point")
-            if y is None:
-                ok = False
-                continue
-            if i > 0 and point.x.value <= block.points[i - 1].x.value:
-                c.error(
-                    "E407",
-                    f"curve points must increase: {point.x.text} comes after {block.points[i - 1].x.text}",
-                    point.x.span,
-                    notes=((block.points[i - 1].span, "the point before"),),
-                )
-                ok = False
-            xs.append(point.x.value)
-            ys.append(y)
-        extend_below = extend_above = False
-        for word in block.extends:
-            if word.text == "below":
-                extend_below = True
-            elif word.text == "above":
-                extend_above = True
-            else:
-                c.error(
-                    "E206",
-                    f"a curve extends 'above' or 'below', not '{word.text}'",
-                    word.span,
-                    did_you_mean(word.text, ("above", "below")),
-                )
-                ok = False
-        if not ok:
-            return None
-        return CurveSpec(basis, tuple(xs), tuple(ys), of_target, extend_below, extend_above, block.span)
+        return PayOnceRule(amount, stmt.amount.of_target, condition, c.text(stmt.condition.span), by, stmt.span)
 
     # ------------------------------------------------------------ modifiers
     def _multiplier(self, stmt: ast.MultiplierStmt) -> MultiplierSpec | None:
@@ -540,139 +333,6 @@ class ComponentChecker:
             return None
         return MultiplierSpec(factor, condition, self.c.text(stmt.span), stmt.span)
 
-    def cap(
-        self,
-        stmt: ast.CapStmt,
-        plan_level: bool,
-        components: tuple[ComponentSpec, ...] = (),
-        names: tuple[str, ...] = (),
-    ) -> CapSpec | None:
-        """A cap. A plan cap may say what it covers (``for``): the ``components`` checked, of all those named
-        ``names`` in the plan."""
-        c = self.c
-        word = stmt.per.text
-        unit = FREQUENCY_UNIT[self.settings.frequency]
-        scope = CAP_SCOPES.get(word)
-        if scope is None and word == unit:
-            scope = "period" if unit != "year" else "year"
-        if scope is None:
-            if word in ("month", "quarter", "half"):
-                c.error(
-                    "E407",
-                    f"this plan pays {self.settings.frequency.replace('_', ' ')}: a cap per {word} does "
-                    "not line up with its periods",
-                    stmt.per.span,
-                    f"use `per {unit}` (a period) or `per year`",
-                )
-            else:
-                c.error(
-                    "E206",
-                    f"unknown cap scope '{word}'",
-                    stmt.per.span,
-                    did_you_mean(word, CAP_SCOPES) or "write `per row`, `per period` or `per year`",
-                )
-            return None
-        if plan_level and scope == "row":
-            c.error("E407", "a plan-wide cap applies per period or per year, not per row", stmt.per.span)
-            return None
-        amount = self._constant_amount(stmt.amount, "a cap")
-        if amount is None:
-            return None
-        if amount <= 0:
-            c.error("E408", "a cap must be more than zero", stmt.amount.span)
-            return None
-        covered = self._covers(stmt.covers, plan_level, components, names)
-        if covered is None:
-            return None
-        return CapSpec(amount, stmt.amount.of_target, scope, c.text(stmt.span), stmt.span, *covered)
-
-    def _covers(
-        self,
-        covers: tuple[ast.CapCover, ...],
-        plan_level: bool,
-        components: tuple[ComponentSpec, ...],
-        names: tuple[str, ...],
-    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-        """The components and roles a cap's ``for`` names (none: every line), or None after an error."""
-        c = self.c
-        if covers and not plan_level:
-            span = Span(
-                covers[0].span.path,
-                covers[0].span.line,
-                covers[0].span.column,
-                covers[-1].span.end_line,
-                covers[-1].span.end_column,
-            )
-            c.error(
-                "E407",
-                "a component's cap covers that component's lines: it takes no `for`",
-                span,
-                "a cap outside components may say what it covers: `cap $250,000 per year for commission`",
-            )
-            return None
-        chosen, roles, ok = [], [], True
-        for cover in covers:
-            word = cover.name.text
-            if cover.credit:
-                role = ROLE_WORDS.get(word)
-                if role is None:
-                    hint = did_you_mean(word, ROLE_WORDS)
-                    if hint is None:
-                        hint = "write `for direct credit` or `for rollup credit`" + (
-                            f"; '{word}' is a component: write `for {word}`" if word in names else ""
-                        )
-                    c.error("E206", f"unknown credit '{word}'", cover.name.span, hint)
-                    ok = False
-                elif role == "rollup" and not self.source.rollup:
-                    c.error(
-                        "E406",
-                        "the cap covers rollup credit, but credit does not roll up",
-                        cover.span,
-                        "add `rollup to manager` to the transactions block, or write `for direct credit`",
-                    )
-                    ok = False
-                elif role not in roles:
-                    roles.append(role)
-            elif word not in names:
-                hint = did_you_mean(word, names)
-                if hint is None and word in ROLE_WORDS:
-                    hint = f"for the lines on {ROLE_WORDS[word]} credit, write `for {word} credit`"
-                c.error(
-                    "E201",
-                    f"unknown component '{word}' in what the cap covers",
-                    cover.name.span,
-                    hint or "the plan's components are: " + ", ".join(names),
-                )
-                ok = False
-            elif word not in chosen:
-                chosen.append(word)
-        known = {component.name for component in components}
-        return (tuple(n for n in chosen if n in known), tuple(roles)) if ok else None
-
-    def _constant_amount(self, amount: ast.Amount, what: str) -> Decimal | None:
-        c = self.c
-        value_ir = c.exprs.check(amount.expr, self.row_scope, None)
-        if value_ir is None:
-            return None
-        value = constant_value(value_ir)
-        if amount.of_target:
-            if value is None or value_ir.type is not Type.PERCENT:
-                c.error("E301", f"{what} in % of target is a fixed percentage, e.g. 150% of target", amount.expr.span)
-                return None
-            return value
-        if value is None or value_ir.type is not Type.MONEY:
-            c.error(
-                "E301",
-                f"{what} is a fixed amount of money, e.g. $5,000, or a percentage of target",
-                amount.expr.span,
-                "write `150% of target` for a share of the target incentive",
-            )
-            return None
-        if too_large(value):
-            c.error("E312", f"{what} of {value:,} is too large to hold", amount.expr.span, too_large_hint())
-            return None
-        return value
-
     def _in_plan_year(self, day: dt.date) -> bool:
         start = self.settings.year_start
         try:
@@ -682,16 +342,9 @@ class ComponentChecker:
         return start <= day < end
 
 
-def _basis_suggestion(key: tuple[str, ...]) -> str | None:
-    """The basis ``key`` misspells, word by word (`row credt`, `atainment`, `deal credit`), if any. A basis of
-    another number of words is never suggested: `total credit` is not a misspelt `credit`, nor `row credit`."""
-    for basis, text in BASIS_TEXT.items():
-        words = text.split()
-        if len(words) != len(key):
-            continue
-        if all(
-            word == want or (word in ROW_WORDS if want == "row" else did_you_mean(word, (want,)))
-            for word, want in zip(key, words)
-        ):
-            return basis
-    return None
+def _keep(parts: _Parts, checked, into: list) -> None:
+    """Keeps what a statement gave, or notes that it was wrong (None: already reported)."""
+    if checked is None:
+        parts.ok = False
+    else:
+        into.append(checked)

@@ -8,9 +8,22 @@ transaction columns and lookup tables for a filter or a credit; the credit row
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+from spmlang.check.types import (
+    FUNCTIONS,
+    arith_hint,
+    arithmetic_type,
+    common_type,
+    comparable,
+    function_type,
+    hint_for_expected,
+    literal_to_const,
+)
 from spmlang.diagnostics import Diagnostic, did_you_mean
 from spmlang.ir import expressions as ir
 from spmlang.ir import text_growth as texts
@@ -19,21 +32,6 @@ from spmlang.ir.expressions import Type
 from spmlang.ir.plan import ColumnSpec, TableSpec
 from spmlang.syntax import ast
 from spmlang.syntax.parser import MAX_EXPRESSION_DEPTH
-
-# name -> (argument types or None for "any quantity", result rule)
-FUNCTIONS = {
-    "min": "same quantity, 2 or more",
-    "max": "same quantity, 2 or more",
-    "abs": "one quantity",
-    "coalesce": "same type, 2 or more",
-    "upper": "text",
-    "lower": "text",
-    "trim": "text",
-    "replace": "text, text, text",
-    "year": "date",
-    "month": "date",
-    "days_between": "date, date",
-}
 
 
 @dataclass
@@ -48,13 +46,9 @@ class Scope:
 
 
 class ExpressionChecker:
-    def __init__(self, diagnostics: list[Diagnostic], plan_checker=None):
+    def __init__(self, diagnostics: list[Diagnostic], broken_columns: set[str]):
         self.diagnostics = diagnostics
-        self._plan_checker = plan_checker
-
-    def _broken(self, name: str) -> bool:
-        """A column whose declaration was already reported as wrong."""
-        return self._plan_checker is not None and name in self._plan_checker.broken_columns
+        self._broken_columns = broken_columns  # columns whose declaration was already reported as wrong
 
     def error(self, code: str, message: str, span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint))
@@ -70,7 +64,7 @@ class ExpressionChecker:
                     "E302",
                     f"{what} must be a condition (true or false), but it is {result.type}",
                     node.span,
-                    _hint_for_expected(expect, result.type),
+                    hint_for_expected(expect, result.type),
                 )
                 return None
             names = " or ".join(str(t) for t in expect)
@@ -78,7 +72,7 @@ class ExpressionChecker:
                 "E301",
                 f"{what} must be {names}, but it is {result.type}",
                 node.span,
-                _hint_for_expected(expect, result.type),
+                hint_for_expected(expect, result.type),
             )
             return None
         return result
@@ -94,50 +88,21 @@ class ExpressionChecker:
                 "split it into simpler parts",
             )
             return None
-        depth += 1
-        if isinstance(node, ast.Literal):
-            const = literal_to_const(node)
-            if const.type in (Type.MONEY, Type.PERCENT) or node.kind == "multiplier":
-                if too_large(const.value):
-                    self.error("E312", f"{node.text} is too large to hold", node.span, too_large_hint())
-                    return None
-            return const
-        if isinstance(node, ast.Ref):
-            return self._ref(node, scope)
-        if isinstance(node, ast.Lookup):
-            return self._lookup(node, scope, depth)
-        if isinstance(node, ast.Call):
-            return self._call(node, scope, depth)
-        if isinstance(node, ast.Unary):
-            operand = self._check(node.operand, scope, depth)
-            if operand is None:
+        check = _CHECKS.get(type(node))
+        if check is None:
+            raise AssertionError(f"unknown expression node {type(node).__name__}")
+        return check(self, node, scope, depth + 1)
+
+    def _literal(self, node: ast.Literal, scope: Scope, depth: int) -> ir.IR | None:
+        const = literal_to_const(node)
+        if const.type in (Type.MONEY, Type.PERCENT) or node.kind == "multiplier":
+            if isinstance(const.value, Decimal) and too_large(const.value):
+                self.error("E312", f"{node.text} is too large to hold", node.span, too_large_hint())
                 return None
-            if node.op == "not":
-                if operand.type is not Type.BOOL:
-                    self.error("E302", f"'not' needs a condition, but this is {operand.type}", node.operand.span)
-                    return None
-                return ir.Not(operand, node.span)
-            if not operand.type.is_quantity:
-                self.error("E301", f"cannot negate {operand.type}", node.span)
-                return None
-            return ir.Negate(operand, operand.type, node.span)
-        if isinstance(node, ast.Binary):
-            return self._binary(node, scope, depth)
-        if isinstance(node, ast.Compare):
-            return self._compare(node, scope, depth)
-        if isinstance(node, ast.InList):
-            return self._in_list(node, scope, depth)
-        if isinstance(node, ast.InRange):
-            return self._in_range(node, scope, depth)
-        if isinstance(node, ast.IsEmpty):
-            operand = self._check(node.operand, scope, depth)
-            return None if operand is None else ir.Missing(operand, node.negated, node.span)
-        if isinstance(node, ast.IfExpr):
-            return self._if(node, scope, depth)
-        raise AssertionError(f"unknown expression node {type(node).__name__}")
+        return const
 
     # ------------------------------------------------------------ names
-    def _ref(self, node: ast.Ref, scope: Scope) -> ir.IR | None:
+    def _ref(self, node: ast.Ref, scope: Scope, depth: int) -> ir.IR | None:
         if node.name in scope.builtins:
             return ir.Builtin(node.name, scope.builtins[node.name], node.span)
         if node.name in scope.columns and scope.columns_allowed:
@@ -154,7 +119,7 @@ class ExpressionChecker:
             return None
         if node.name in ("true", "false"):
             return ir.Const(node.name == "true", Type.BOOL, node.span)
-        if self._broken(node.name):
+        if node.name in self._broken_columns:
             return None
         candidates = list(scope.builtins) + (list(scope.columns) if scope.columns_allowed else [])
         hint = did_you_mean(node.name, candidates)
@@ -177,8 +142,8 @@ class ExpressionChecker:
         key = self._check(node.key, scope, depth)
         if key is None:
             return None
-        key_column = table.columns.get(table.key or "")
-        if key_column is not None and not _comparable(key.type, key_column.type):
+        key_column = table.columns.get(table.key)
+        if key_column is not None and not comparable(key.type, key_column.type):
             self.error(
                 "E301",
                 f"table '{table.name}' is keyed by {key_column.type}, but the key given is {key.type}",
@@ -198,8 +163,12 @@ class ExpressionChecker:
         column = table.columns.get(column_name)
         if column is None:
             span = node.column.span if node.column else node.span
-            hint = did_you_mean(column_name, table.columns)
-            self.error("E201", f"table '{table.name}' has no column '{column_name}'", span, hint)
+            self.error(
+                "E201",
+                f"table '{table.name}' has no column '{column_name}'",
+                span,
+                did_you_mean(column_name, table.columns),
+            )
             return None
         return ir.TableLookup(table.name, key, column.name, column.type, node.span)
 
@@ -209,10 +178,14 @@ class ExpressionChecker:
             hint = did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(sorted(FUNCTIONS))
             self.error("E205", f"unknown function '{name}'", node.function.span, hint)
             return None
-        args = []
+        args: list[ir.IR] = []
+        ok = True
         for arg in node.args:  # a loop, not a comprehension: one frame fewer per level of nesting
-            args.append(self._check(arg, scope, depth))
-        if any(a is None for a in args):
+            checked = self._check(arg, scope, depth)
+            ok = ok and checked is not None
+            if checked is not None:
+                args.append(checked)
+        if not ok:
             return None
         types = [a.type for a in args]
         if name == "replace" and len(args) == 3 and not all(isinstance(a, ir.Const) for a in args[1:]):
@@ -223,7 +196,7 @@ class ExpressionChecker:
                 'e.g. replace(product, "GTXPro", "GTX Pro")',
             )
             return None
-        result = _function_type(name, types)
+        result = function_type(name, types)
         if not isinstance(result, Type):
             self.error("E303", f"{name}(): {result}", node.span, f"{name} takes {FUNCTIONS[name]}")
             return None
@@ -251,7 +224,25 @@ class ExpressionChecker:
             return None
         return function
 
+    def _missing(self, node: ast.IsEmpty, scope: Scope, depth: int) -> ir.IR | None:
+        operand = self._check(node.operand, scope, depth)
+        return None if operand is None else ir.Missing(operand, node.negated, node.span)
+
     # ------------------------------------------------------------ operators
+    def _unary(self, node: ast.Unary, scope: Scope, depth: int) -> ir.IR | None:
+        operand = self._check(node.operand, scope, depth)
+        if operand is None:
+            return None
+        if node.op == "not":
+            if operand.type is not Type.BOOL:
+                self.error("E302", f"'not' needs a condition, but this is {operand.type}", node.operand.span)
+                return None
+            return ir.Not(operand, node.span)
+        if not operand.type.is_quantity:
+            self.error("E301", f"cannot negate {operand.type}", node.span)
+            return None
+        return ir.Negate(operand, operand.type, node.span)
+
     def _binary(self, node: ast.Binary, scope: Scope, depth: int) -> ir.IR | None:
         left = self._check(node.left, scope, depth)
         right = self._check(node.right, scope, depth)
@@ -265,7 +256,7 @@ class ExpressionChecker:
             return ir.Logical(node.op, left, right, node.span)
         result = arithmetic_type(node.op, left.type, right.type)
         if not isinstance(result, Type):
-            self.error("E301", result, node.span, _arith_hint(node.op, left.type, right.type))
+            self.error("E301", result, node.span, arith_hint(node.op, left.type, right.type))
             return None
         return ir.Arith(node.op, left, right, result, node.span)
 
@@ -274,7 +265,7 @@ class ExpressionChecker:
         right = self._check(node.right, scope, depth)
         if left is None or right is None:
             return None
-        if not _comparable(left.type, right.type):
+        if not comparable(left.type, right.type):
             hint = None
             if Type.TEXT in (left.type, right.type):
                 hint = 'text is compared with text in quotes, e.g. stage == "won"'
@@ -292,7 +283,7 @@ class ExpressionChecker:
         values = []
         for literal in node.values:
             const = literal_to_const(literal)
-            if not _comparable(operand.type, const.type):
+            if not comparable(operand.type, const.type):
                 self.error(
                     "E301",
                     f"list value {literal.text} is {const.type}, but the value tested is {operand.type}",
@@ -310,10 +301,10 @@ class ExpressionChecker:
         if operand is None or low is None or high is None:
             return None
         for bound in (low, high):
-            if not _comparable(operand.type, bound.type) or operand.type in (Type.TEXT, Type.BOOL):
+            if not comparable(operand.type, bound.type) or operand.type in (Type.TEXT, Type.BOOL):
                 self.error("E301", f"a range of {bound.type} cannot hold {operand.type}", bound.span)
                 return None
-        if isinstance(low, ir.Const) and isinstance(high, ir.Const) and low.value > high.value:
+        if isinstance(low, ir.Const) and isinstance(high, ir.Const) and _after(low.value, high.value):
             self.error(
                 "E304",
                 "the range is empty: its start is after its end",
@@ -332,13 +323,39 @@ class ExpressionChecker:
         if condition.type is not Type.BOOL:
             self.error("E302", f"'if' needs a condition, but this is {condition.type}", node.condition.span)
             return None
-        result = _common_type(then.type, otherwise.type)
+        result = common_type(then.type, otherwise.type)
         if result is None:
             self.error(
                 "E301", f"the two branches differ: {then.type} after 'then', {otherwise.type} after 'else'", node.span
             )
             return None
         return ir.Choose(condition, then, otherwise, result, node.span)
+
+
+# How each kind of expression node is checked: (checker, node, scope, depth) -> the node's IR, or None after an
+# error. A table, not a chain of isinstance: one frame per level of nesting all the same.
+_CHECKS: dict[type, Callable[[ExpressionChecker, Any, Scope, int], ir.IR | None]] = {
+    ast.Literal: ExpressionChecker._literal,
+    ast.Ref: ExpressionChecker._ref,
+    ast.Lookup: ExpressionChecker._lookup,
+    ast.Call: ExpressionChecker._call,
+    ast.Unary: ExpressionChecker._unary,
+    ast.Binary: ExpressionChecker._binary,
+    ast.Compare: ExpressionChecker._compare,
+    ast.InList: ExpressionChecker._in_list,
+    ast.InRange: ExpressionChecker._in_range,
+    ast.IsEmpty: ExpressionChecker._missing,
+    ast.IfExpr: ExpressionChecker._if,
+}
+
+
+def _after(a: object, b: object) -> bool:
+    """Whether constant ``a`` comes after ``b`` (numbers with numbers, dates with dates)."""
+    if isinstance(a, Decimal) and isinstance(b, Decimal):
+        return a > b
+    if isinstance(a, dt.date) and isinstance(b, dt.date):
+        return a > b
+    return False
 
 
 # Where the values spm provides can be used, for a scope that has not got them: each hint names a use that works.
@@ -351,136 +368,3 @@ _ELSEWHERE = {
     "target": "the payee's target incentive is known in a component's where, rate, pay and multiplier (the annual "
     "target: `rate target / quota`) and in gates and bonus conditions",
 }
-
-
-def literal_to_const(node: ast.Literal) -> ir.Const:
-    kind = node.kind
-    if kind in ("string", "word", "period"):
-        return ir.Const(str(node.value), Type.TEXT, node.span)
-    if kind == "number":
-        value = node.value
-        is_int = isinstance(value, Decimal) and value == value.to_integral_value() and "." not in node.text
-        return ir.Const(value, Type.INTEGER if is_int else Type.NUMBER, node.span)
-    if kind == "multiplier":
-        return ir.Const(node.value, Type.NUMBER, node.span)
-    if kind == "money":
-        return ir.Const(node.value, Type.MONEY, node.span)
-    if kind == "percent":
-        return ir.Const(node.value, Type.PERCENT, node.span)
-    if kind == "date":
-        return ir.Const(node.value, Type.DATE, node.span)
-    if kind == "bool":
-        return ir.Const(node.value, Type.BOOL, node.span)
-    raise AssertionError(kind)
-
-
-def _comparable(a: Type, b: Type) -> bool:
-    if a == b:
-        return True
-    # Money compares with plain numbers (`amount > 1000`): the number is read as money.
-    return a.is_quantity and b.is_quantity
-
-
-def _common_type(a: Type, b: Type) -> Type | None:
-    if a == b:
-        return a
-    if a.is_numeric and b.is_numeric:
-        return Type.NUMBER
-    return None
-
-
-def arithmetic_type(op: str, a: Type, b: Type) -> Type | str:
-    """The type of ``a op b``, or a message saying why it has none."""
-    if op in ("+", "-"):
-        if a is Type.MONEY and b is Type.MONEY:
-            return Type.MONEY
-        if a.is_numeric and b.is_numeric:
-            if a is b:
-                return a
-            return Type.NUMBER
-        if a is Type.DATE and b is Type.DATE and op == "-":
-            return Type.INTEGER
-        if a is Type.DATE and b is Type.INTEGER:
-            return Type.DATE
-        return f"cannot {'add' if op == '+' else 'subtract'} {b} {'to' if op == '+' else 'from'} {a}"
-    if op == "*":
-        if a is Type.MONEY and b.is_numeric or a.is_numeric and b is Type.MONEY:
-            return Type.MONEY
-        if a.is_numeric and b.is_numeric:
-            if a is Type.INTEGER and b is Type.INTEGER:
-                return Type.INTEGER
-            if Type.PERCENT in (a, b) and Type.NUMBER not in (a, b) and a is not b:
-                return Type.PERCENT
-            return Type.NUMBER
-        return f"cannot multiply {a} by {b}"
-    if op == "/":
-        if a is Type.MONEY and b.is_numeric:
-            return Type.MONEY
-        if a is Type.MONEY and b is Type.MONEY:
-            return Type.NUMBER
-        if a.is_numeric and b.is_numeric:
-            return Type.NUMBER
-        return f"cannot divide {a} by {b}"
-    raise AssertionError(op)
-
-
-def _arith_hint(op: str, a: Type, b: Type) -> str | None:
-    if op == "*" and a is Type.MONEY and b is Type.MONEY:
-        return "one side should be a rate or a number, e.g. amount * 8%"
-    if Type.TEXT in (a, b):
-        return "text cannot take part in arithmetic; declare the column as number or money"
-    return None
-
-
-def _hint_for_expected(expect: tuple[Type, ...], got: Type) -> str | None:
-    if Type.BOOL in expect:
-        return 'a condition compares values, e.g. stage == "won"'
-    if Type.MONEY in expect and got.is_numeric:
-        return "write money with its symbol, e.g. $1,000"
-    if Type.PERCENT in expect and got is Type.MONEY:
-        return "a rate is a percentage, e.g. 8%"
-    return None
-
-
-def _function_type(name: str, types: list[Type]) -> Type | str:
-    if name in ("min", "max"):
-        if len(types) < 2:
-            return "needs at least two values"
-        result = types[0]
-        for t in types[1:]:
-            common = t if t == result else (_common_type(result, t))
-            if common is None or not result.is_quantity:
-                return f"cannot mix {result} and {t}"
-            result = common
-        return result
-    if name == "abs":
-        if len(types) != 1 or not types[0].is_quantity:
-            return "needs one number or amount"
-        return types[0]
-    if name == "coalesce":
-        if len(types) < 2:
-            return "needs at least two values"
-        result = types[0]
-        for t in types[1:]:
-            common = _common_type(result, t)
-            if common is None:
-                return f"cannot mix {result} and {t}"
-            result = common
-        return result
-    if name in ("upper", "lower", "trim"):
-        if types != [Type.TEXT]:
-            return "needs one text"
-        return Type.TEXT
-    if name == "replace":
-        if types != [Type.TEXT, Type.TEXT, Type.TEXT]:
-            return "needs three texts: the value, what to find, what to put instead"
-        return Type.TEXT
-    if name in ("year", "month"):
-        if types != [Type.DATE]:
-            return "needs one date"
-        return Type.INTEGER
-    if name == "days_between":
-        if types != [Type.DATE, Type.DATE]:
-            return "needs two dates"
-        return Type.INTEGER
-    raise AssertionError(name)

@@ -52,14 +52,21 @@ def _floors(node: ir.IR) -> Iterator[tuple[ir.Function, ir.Const]]:
     """``max(..., positive constant)`` calls in ``node`` that depend on the row: (the call, the constant)."""
     for part in ir.walk(node):
         if isinstance(part, ir.Function) and part.name == "max":
-            constants = [a for a in part.args if isinstance(a, ir.Const) and a.value > 0]
+            constants = [a for a in part.args if isinstance(a, ir.Const) and _at_least(a.value, 0, strictly=True)]
             if constants and any(not isinstance(a, ir.Const) for a in part.args):
                 yield part, constants[0]
 
 
+def _at_least(value: object, bound: int, strictly: bool = False) -> bool:
+    """Whether a constant is a number of at least ``bound`` (more than it, ``strictly``)."""
+    if not isinstance(value, Decimal):
+        return False
+    return value > bound if strictly else value >= bound
+
+
 def _can_be_negative(credit: ir.IR) -> bool:
     if isinstance(credit, ir.Const):
-        return Decimal(credit.value) < 0
+        return not _at_least(credit.value, 0)
     return not (isinstance(credit, ir.Function) and credit.name == "abs")
 
 
@@ -77,13 +84,13 @@ def _keeps_non_negative(condition: ir.IR, subjects: set[tuple[str, str]]) -> boo
             op in (">", ">=", "==")
             and _subject(left) in subjects
             and isinstance(right, ir.Const)
-            and Decimal(right.value) >= 0
+            and _at_least(right.value, 0)
         )
     if isinstance(condition, ir.Between):
         return (
             _subject(condition.operand) in subjects
             and isinstance(condition.low, ir.Const)
-            and Decimal(condition.low.value) >= 0
+            and _at_least(condition.low.value, 0)
         )
     return False
 

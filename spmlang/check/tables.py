@@ -7,30 +7,21 @@ row 3 of a quota table points at row 3 of the plan file.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from spmlang.check.columns import column_spec
+from spmlang.check.context import CheckContext
+from spmlang.check.words import DEFAULT_PER, PER_WORDS
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir.constants import too_large, too_large_hint
 from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import Per, TableKind
 from spmlang.ir.plan import ColumnSpec, TableSpec
 from spmlang.ir.tables import ROLES, role_types
 from spmlang.syntax import ast
 
-if TYPE_CHECKING:
-    from spmlang.check.checker import Checker
-
 MAX_INLINE_ROWS = 10_000
-DEFAULT_PER = {"quotas": "period", "targets": "year"}
-PER_WORDS = {
-    "period": "period",
-    "year": "year",
-    "annual": "year",
-    "yearly": "year",
-    "quarter": "period",
-    "month": "period",
-    "half": "period",
-}
 
 # Which literal kinds may fill a column of each type.
 _ACCEPTS = {
@@ -44,10 +35,24 @@ _ACCEPTS = {
 }
 
 
+@dataclass
+class _Declared:
+    """What a table block's statements declare."""
+
+    roles: dict[str, str]  # role (payee, period, amount, manager) -> column
+    columns: dict[str, ColumnSpec] = field(default_factory=dict)
+    key: str | None = None
+    value: str | None = None
+    per: Per | None = None
+    file: str | None = None
+    default_stmt: ast.DefaultStmt | None = None
+    rows_block: ast.RowsBlock | None = None
+
+
 class TableChecker:
     """Checks table blocks. ``quota_type`` is the unit of credit (money, or a number for counted credit)."""
 
-    def __init__(self, checker: Checker, quota_type: Type = Type.MONEY):
+    def __init__(self, checker: CheckContext, quota_type: Type = Type.MONEY):
         self.checker = checker
         self.quota_type = quota_type
 
@@ -59,7 +64,7 @@ class TableChecker:
             if spec is None:
                 continue
             if spec.name in tables:
-                what = f"table '{spec.name}'" if spec.kind == "lookup" else f"a {spec.name} block"
+                what = f"table '{spec.name}'" if spec.kind is TableKind.LOOKUP else f"a {spec.name} block"
                 self.checker.error(
                     "E401",
                     f"{what} is declared twice",
@@ -73,139 +78,188 @@ class TableChecker:
 
     def check(self, block: ast.TableBlock) -> TableSpec | None:
         c = self.checker
-        kind = "lookup" if block.kind.text == "table" else block.kind.text
-        if kind == "lookup" and block.name is None:
+        kind = TableKind.LOOKUP if block.kind.text == "table" else TableKind(block.kind.text)
+        if kind is TableKind.LOOKUP and block.name is None:
             c.error("E403", "a lookup table needs a name", block.kind.span, "write `table product_rates { ... }`")
             return None
-        if kind != "lookup" and block.name is not None:
+        if kind is not TableKind.LOOKUP and block.name is not None:
             c.error("E403", f"a {kind} block takes no name", block.name.span, f"write `{kind} {{ ... }}`")
             return None
         name = block.name.text if block.name else kind
-        columns: dict[str, ColumnSpec] = {}
-        roles = dict(ROLES[kind])
-        key = value = per = file = None
-        default_stmt = rows_block = None
+        table = self._declared(block, kind)
+        if kind in DEFAULT_PER:
+            table.per = table.per or DEFAULT_PER[kind]
+            if table.per is Per.YEAR:
+                table.roles.pop("period", None)
+        shaped = (
+            self._lookup_columns(name, table, block)
+            if kind is TableKind.LOOKUP
+            else self._role_columns(kind, table, block)
+        )
+        if not shaped or table.key is None:  # a table that took its shape has its key
+            return None
+        if table.file is not None and table.rows_block is not None:
+            c.error(
+                "E401", f"table '{name}' has both a file and inline rows", table.rows_block.span, "keep one of them"
+            )
+            return None
+        rows: tuple[tuple[object, ...], ...] | None = None
+        row_spans: tuple[Span, ...] = ()
+        if table.rows_block is not None:
+            roles = table.roles
+            key_columns = (
+                [table.key] if kind is TableKind.LOOKUP else [roles[r] for r in ("payee", "period") if r in roles]
+            )
+            rows = self._rows(name, table.rows_block, table.columns, key_columns)
+            if rows is None:
+                return None
+            row_spans = table.rows_block.row_spans
+        default = None
+        if table.default_stmt is not None:
+            if kind is not TableKind.LOOKUP or table.value is None:
+                c.error("E206", "only a lookup table with a value column takes a default", table.default_stmt.span)
+                return None
+            default = self._value(table.default_stmt.value, table.columns[table.value])
+            if default is None:
+                return None
+        return TableSpec(
+            kind,
+            name,
+            table.file,
+            table.columns,
+            table.roles,
+            table.key,
+            table.value,
+            table.per,
+            default,
+            rows,
+            row_spans,
+            block.span,
+        )
+
+    def _declared(self, block: ast.TableBlock, kind: TableKind) -> _Declared:
+        """What the block's statements declare, each checked."""
+        table = _Declared(roles=dict(ROLES[kind]))
         for stmt in block.statements:
             if isinstance(stmt, ast.ColumnStmt):
-                if stmt.name.text in columns:
-                    c.error("E207", f"column '{stmt.name.text}' is declared twice", stmt.name.span)
+                if stmt.name.text in table.columns:
+                    self.checker.error("E207", f"column '{stmt.name.text}' is declared twice", stmt.name.span)
                     continue
-                spec = c.column_spec(stmt)
+                spec = column_spec(self.checker, stmt)
                 if spec is not None:
-                    columns[spec.name] = spec
+                    table.columns[spec.name] = spec
             elif isinstance(stmt, ast.FileStmt):
-                file = stmt.path.value
+                table.file = str(stmt.path.value)
             elif isinstance(stmt, ast.KeyStmt):
-                key = stmt.column.text
+                table.key = stmt.column.text
             elif isinstance(stmt, ast.RoleStmt):
-                if stmt.role == "value" and kind == "lookup":
-                    value = stmt.column.text
-                elif stmt.role in roles:
-                    roles[stmt.role] = stmt.column.text
-                else:
-                    allowed = ", ".join(roles) if roles else "key, value"
-                    c.error(
-                        "E206",
-                        f"a {kind} table has no '{stmt.role}' column role",
-                        stmt.span,
-                        f"its roles are: {allowed}",
-                    )
+                self._role(stmt, kind, table)
             elif isinstance(stmt, ast.PerStmt):
-                if kind not in DEFAULT_PER:
-                    c.error("E206", f"'per' applies to quotas and targets, not to a {kind} table", stmt.span)
-                    continue
-                per = PER_WORDS.get(stmt.unit.text)
-                if per is None:
-                    c.error(
-                        "E206",
-                        f"unknown period '{stmt.unit.text}'",
-                        stmt.unit.span,
-                        did_you_mean(stmt.unit.text, PER_WORDS) or "write `per period` or `per year`",
-                    )
+                self._per(stmt, kind, table)
             elif isinstance(stmt, ast.DefaultStmt):
-                default_stmt = stmt
+                table.default_stmt = stmt
             elif isinstance(stmt, ast.RowsBlock):
-                rows_block = stmt
+                table.rows_block = stmt
             elif isinstance(stmt, ast.ColumnsStmt):
-                c.error(
+                self.checker.error(
                     "E206",
                     "`columns` orders the rows of a table in a test; a plan declares each column with "
                     "`column NAME TYPE`",
                     stmt.span,
                 )
             else:
-                c.error("E206", "this statement does not belong in a table", getattr(stmt, "span", block.span))
-
-        if kind in DEFAULT_PER:
-            per = per or DEFAULT_PER[kind]
-            if per == "year":
-                roles.pop("period", None)
-        if kind != "lookup":
-            key = roles["payee"]
-            types = role_types(kind, self.quota_type)
-            for role, column in roles.items():
-                if column not in columns:
-                    columns[column] = ColumnSpec(column, types[role], None, block.span)
-            if rows_block is not None and len(columns) != len(roles):
-                extra = [n for n in columns if n not in roles.values()]
-                c.error(
-                    "E206",
-                    f"inline {kind} rows have exactly the columns {', '.join(roles.values())}",
-                    columns[extra[0]].span,
-                    "remove the extra column",
+                self.checker.error(
+                    "E206", "this statement does not belong in a table", getattr(stmt, "span", block.span)
                 )
-                return None
-            if rows_block is not None:
-                ordered = [roles[r] for r in ROLES[kind] if r in roles]
-                if list(columns) != ordered:
-                    columns = {n: columns[n] for n in ordered}
+        return table
+
+    def _role(self, stmt: ast.RoleStmt, kind: TableKind, table: _Declared) -> None:
+        """``payee rep``, ``amount quota`` ...: the column that plays a role (a lookup table's ``value``)."""
+        if stmt.role == "value" and kind is TableKind.LOOKUP:
+            table.value = stmt.column.text
+        elif stmt.role in table.roles:
+            table.roles[stmt.role] = stmt.column.text
         else:
-            if not columns:
-                c.error(
-                    "E403",
-                    f"table '{name}' declares no columns",
-                    block.span,
-                    "declare them in order: `column product text`, `column rate percent`",
-                )
-                return None
-            if key is None:
-                c.error("E403", f"table '{name}' has no key", block.span, "add `key COLUMN`: the column looked up")
-                return None
-            if key not in columns:
-                c.error("E201", f"table '{name}' has no column '{key}'", block.span, did_you_mean(key, columns))
-                return None
-            if value is None and len(columns) == 2:
-                value = next(n for n in columns if n != key)
-            if value is not None and value not in columns:
-                c.error("E201", f"table '{name}' has no column '{value}'", block.span, did_you_mean(value, columns))
-                return None
+            allowed = ", ".join(table.roles) if table.roles else "key, value"
+            self.checker.error(
+                "E206",
+                f"a {kind} table has no '{stmt.role}' column role",
+                stmt.span,
+                f"its roles are: {allowed}",
+            )
 
-        if file is not None and rows_block is not None:
-            c.error("E401", f"table '{name}' has both a file and inline rows", rows_block.span, "keep one of them")
-            return None
-        rows, row_spans = None, ()
-        if rows_block is not None:
-            key_columns = [key] if kind == "lookup" else [roles[r] for r in ("payee", "period") if r in roles]
-            rows = self._rows(name, rows_block, columns, key_columns)
-            if rows is None:
-                return None
-            row_spans = rows_block.row_spans
-        default = None
-        if default_stmt is not None:
-            if kind != "lookup" or value is None:
-                c.error("E206", "only a lookup table with a value column takes a default", default_stmt.span)
-                return None
-            default = self._value(default_stmt.value, columns[value])
-            if default is None:
-                return None
-        return TableSpec(kind, name, file, columns, roles, key, value, per, default, rows, row_spans, block.span)
+    def _per(self, stmt: ast.PerStmt, kind: TableKind, table: _Declared) -> None:
+        if kind not in DEFAULT_PER:
+            self.checker.error("E206", f"'per' applies to quotas and targets, not to a {kind} table", stmt.span)
+            return
+        table.per = PER_WORDS.get(stmt.unit.text)
+        if table.per is None:
+            self.checker.error(
+                "E206",
+                f"unknown period '{stmt.unit.text}'",
+                stmt.unit.span,
+                did_you_mean(stmt.unit.text, PER_WORDS) or "write `per period` or `per year`",
+            )
+
+    def _role_columns(self, kind: TableKind, table: _Declared, block: ast.TableBlock) -> bool:
+        """Quotas, targets, roster: a column for each role (those not declared take their usual type); inline
+        rows have exactly these columns, in the roles' order. False after an error."""
+        roles = table.roles
+        table.key = roles["payee"]
+        types = role_types(kind, self.quota_type)
+        for role, column in roles.items():
+            if column not in table.columns:
+                table.columns[column] = ColumnSpec(column, types[role], None, block.span)
+        if table.rows_block is None:
+            return True
+        if len(table.columns) != len(roles):
+            extra = [n for n in table.columns if n not in roles.values()]
+            self.checker.error(
+                "E206",
+                f"inline {kind} rows have exactly the columns {', '.join(roles.values())}",
+                table.columns[extra[0]].span,
+                "remove the extra column",
+            )
+            return False
+        ordered = [roles[r] for r in ROLES[kind] if r in roles]
+        if list(table.columns) != ordered:
+            table.columns = {n: table.columns[n] for n in ordered}
+        return True
+
+    def _lookup_columns(self, name: str, table: _Declared, block: ast.TableBlock) -> bool:
+        """A lookup table: its columns, the key among them, and the value looked up (the other column of two).
+        False after an error."""
+        c, columns = self.checker, table.columns
+        if not columns:
+            c.error(
+                "E403",
+                f"table '{name}' declares no columns",
+                block.span,
+                "declare them in order: `column product text`, `column rate percent`",
+            )
+            return False
+        if table.key is None:
+            c.error("E403", f"table '{name}' has no key", block.span, "add `key COLUMN`: the column looked up")
+            return False
+        if table.key not in columns:
+            c.error("E201", f"table '{name}' has no column '{table.key}'", block.span, did_you_mean(table.key, columns))
+            return False
+        if table.value is None and len(columns) == 2:
+            table.value = next(n for n in columns if n != table.key)
+        if table.value is not None and table.value not in columns:
+            c.error(
+                "E201", f"table '{name}' has no column '{table.value}'", block.span, did_you_mean(table.value, columns)
+            )
+            return False
+        return True
 
     def _rows(
         self, name: str, block: ast.RowsBlock, columns: dict[str, ColumnSpec], key_columns: list[str]
     ) -> tuple[tuple[object, ...], ...] | None:
         c = self.checker
         specs = list(columns.values())
-        rows, seen = [], {}
+        rows: list[tuple[object, ...]] = []
+        seen: dict[tuple[object, ...], Span] = {}
         if len(block.rows) > MAX_INLINE_ROWS:
             c.error(
                 "E410",
@@ -216,7 +270,7 @@ class TableChecker:
             return None
         key_index = [list(columns).index(k) for k in key_columns]
         ok = True
-        for values, span in zip(block.rows, block.row_spans):
+        for values, span in zip(block.rows, block.row_spans, strict=True):
             if len(values) != len(specs):
                 names = " ".join(s.name for s in specs)
                 c.error(
@@ -227,8 +281,8 @@ class TableChecker:
                 )
                 ok = False
                 continue
-            row = []
-            for literal, spec in zip(values, specs):
+            row: list[object] = []
+            for literal, spec in zip(values, specs, strict=True):
                 if literal.kind == "empty":
                     row.append(None)
                     continue
@@ -259,12 +313,12 @@ class TableChecker:
             self.checker.error("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')", literal.span, hint)
             return None
         value = literal.value
-        if spec.type in (Type.MONEY, Type.PERCENT) and too_large(value):
+        if spec.type in (Type.MONEY, Type.PERCENT) and isinstance(value, Decimal) and too_large(value):
             self.checker.error(
                 "E312", f"{literal.text} is too large to hold (column '{spec.name}')", literal.span, too_large_hint()
             )
             return None
-        if spec.type is Type.INTEGER and value != Decimal(int(value)):
+        if spec.type is Type.INTEGER and isinstance(value, Decimal) and value != Decimal(int(value)):
             self.checker.error("E301", f"{literal.text} is not a whole number (column '{spec.name}')", literal.span)
             return None
         return value

@@ -12,13 +12,18 @@ components, payee columns, periods and batches.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from spmlang.diagnostics import AmountTooLarge, InputError
 from spmlang.engine.compile import CompiledPlan
@@ -62,7 +67,7 @@ def payee_batches(payee: np.ndarray, size: int | None = None) -> list[slice]:
     at = np.searchsorted(payee_starts, np.arange(size, n, size))
     cuts = np.unique(payee_starts[at[at < payee_starts.size]])
     bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
-    return [slice(r0, r1) for r0, r1 in zip(bounds[:-1], bounds[1:])]
+    return [slice(r0, r1) for r0, r1 in pairwise(bounds)]
 
 
 # ---------------------------------------------------------------------- reading and crediting
@@ -167,10 +172,13 @@ def _basis(
     try:
         return make_basis(*matrix(quotas), *matrix(targets), compiled.plan.settings.attainment_basis)
     except TooLarge as error:
-        source = sources.get(error.table)
+        table, payee = error.table, error.position
+        if table is None or payee is None:  # make_basis names both for every amount it finds too large
+            raise
+        source = sources.get(table)
         raise AmountTooLarge(
-            f"the {error.table[:-1]} of {payees.names[error.position]} over the year",
-            source.label if source is not None else error.table,
+            f"the {table[:-1]} of {payees.names[payee]} over the year",
+            source.label if source is not None else table,
             error.value,
         ) from None
 
@@ -212,7 +220,7 @@ class Payout:
         if self.kept is None:
             run = self.run
             parts = [pay_batch(run, batch) for batch in run.batches]
-            for part, batch in zip(parts, run.batches):
+            for part, batch in zip(parts, run.batches, strict=True):
                 part.lines.row = np.where(part.lines.row >= 0, part.lines.row + batch.start, -1)
             offsets = np.cumsum([0, *[len(p.lines) for p in parts]])
             cents = np.concatenate([p.cents for p in parts]) if parts else np.zeros(0, np.int64)
@@ -221,7 +229,10 @@ class Payout:
         return self.kept.lines
 
     def in_batches(
-        self, make: Callable[[PaidLines], list] | None = None, progress: Report | None = None, step: str = "paying"
+        self,
+        make: Callable[[PaidLines], Iterable[pa.Table]] | None = None,
+        progress: Report | None = None,
+        step: str = "paying",
     ) -> Iterator:
         """Pay batch after batch, in order, and yield the Arrow tables ``make(paid)`` makes of each (none
         without ``make``); the totals per cell, the measures and the line count are kept on the way. Large
@@ -236,6 +247,8 @@ class Payout:
         results = parallel.ordered_map(pay, count, workers) if workers else map(pay, range(count))
         adding = BatchTotals()
         for result in tracked(results, count, step, progress):
+            if not isinstance(result.value, tuple):
+                raise TypeError("a batch's result carries its totals")
             adding.add(result.value)
             yield from result.tables
         cells, measures = adding.joined(self.run.calendar.count)

@@ -9,7 +9,9 @@ apply in, and the clause of each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from spmlang.diagnostics import Span
 from spmlang.engine.compile import CompiledPlan
@@ -38,27 +40,35 @@ class Step:
 def plan_steps(compiled: CompiledPlan) -> list[Step]:
     """The steps of a run of ``compiled``, in order."""
     plan = compiled.plan
-    settings, source = plan.settings, plan.transactions
-    calendar = compiled.calendar
-    measure = "year to date" if compiled.year_to_date else "within each period"
-    basis = {"to_date": "the quota to date", "annual": "the annual quota", "period": "the period's quota"}[
-        settings.attainment_basis
-    ]
-    text = lambda span: plan_text(plan, span)  # noqa: E731 - a short alias keeps the steps readable
-    steps = [
-        Step(
-            f"calendar: plan year {calendar.describe()}, {calendar.count} {settings.frequency.replace('_', ' ')} "
-            f"periods ({calendar.labels[0]} .. {calendar.labels[-1]})",
-            clause=settings.span,
-        )
-    ]
+    text = partial(plan_text, plan)
+    steps = [_calendar_step(compiled), *_reading_steps(compiled), *_credit_steps(compiled, text)]
+    steps += [_component_step(compiled, index, text) for index in range(len(plan.components))]
+    for cap in (plan.plan_caps[i] for i in plan_caps_in_order(plan.plan_caps)):
+        covered = [f"of {', '.join(cap.components)}"] if cap.components else []
+        covered += [f"on {' and '.join(cap.roles)} credit"] if cap.roles else []
+        over = "all of a payee's lines" if cap.covers_all else f"a payee's lines {' and those '.join(covered)}"
+        steps.append(Step(f"plan cap: {cap.text}, over {over} in ledger order", clause=cap.span))
+    steps.append(Step("round each (payee, component, period) cumulatively to the cent, half away from zero"))
+    return steps
 
+
+def _calendar_step(compiled: CompiledPlan) -> Step:
+    calendar, settings = compiled.calendar, compiled.plan.settings
+    return Step(
+        f"calendar: plan year {calendar.describe()}, {calendar.count} {settings.frequency.replace('_', ' ')} "
+        f"periods ({calendar.labels[0]} .. {calendar.labels[-1]})",
+        clause=settings.span,
+    )
+
+
+def _reading_steps(compiled: CompiledPlan) -> list[Step]:
+    """Reading the transactions and the plan's tables."""
+    plan = compiled.plan
+    source = plan.transactions
     columns = ", ".join(
         f"{c.name} ({c.type}{' ' + repr(c.format) if c.format else ''})" for c in source.columns.values()
     )
-    steps.append(
-        Step("read transactions", [f"columns: {columns}", f"key {source.key}, date {source.date}"], source.span)
-    )
+    steps = [Step("read transactions", [f"columns: {columns}", f"key {source.key}, date {source.date}"], source.span)]
     for name, table in plan.tables.items():
         if table.kind is TableKind.LOOKUP:
             detail = f"lookup table {name}: key {table.key}" + (f", value {table.value}" if table.value else "")
@@ -74,7 +84,14 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
                 table.span,
             )
         )
-    steps.append(Step("reject rows with unreadable values, and later rows with a key seen before"))
+    return steps
+
+
+def _credit_steps(compiled: CompiledPlan, text: Callable[[Span], str]) -> list[Step]:
+    """From transaction rows to ordered credit rows and the measure: rejects, filters, credit, quotas."""
+    plan = compiled.plan
+    settings, source = plan.settings, plan.transactions
+    steps = [Step("reject rows with unreadable values, and later rows with a key seen before")]
     for row_filter in source.filters:
         steps.append(
             Step(f"exclude rows failing filter {row_filter.name}: {text(row_filter.expr.span)}", clause=row_filter.span)
@@ -90,44 +107,43 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
     elif plan.needs_quotas:
         steps.append(Step("reject rows whose payee has no quota (or a zero annual quota)"))
     steps.append(Step("order credit rows by role, payee, date, key"))
+    measure = "year to date" if compiled.year_to_date else "within each period"
+    basis = {"to_date": "the quota to date", "annual": "the annual quota", "period": "the period's quota"}[
+        settings.attainment_basis
+    ]
     steps.append(Step(f"measure: each payee's credit, accumulated {measure}; attainment = measure / {basis}"))
-
-    for index, component in enumerate(plan.components):
-        run = compiled.components[index]
-        details = [f"pays on {component.role} credit"]
-        for row_filter in component.filters:
-            condition = text(row_filter.expr.span)
-            named = f" ({row_filter.name})" if row_filter.name != condition else ""
-            details.append(f"only rows where {condition}{named}")
-        details += _rule(component.rule, settings.attainment_basis, run.cumulative)
-        details += [
-            f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}"
-            for m in component.multipliers
-        ]
-        if run.trues_up(compiled.basis_varies, compiled.year_to_date):
-            details.append("true-up at each period start: re-price earlier credit on the new quota to date")
-        caps = sorted(zip(component.caps, compiled.cap_clauses[index]), key=lambda pair: CAP_ORDER[pair[0].scope])
-        for cap, clause in caps:
-            details.append(
-                f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  "
-                f"[{compiled.clauses[clause].clause}]"
-            )
-        if component.gate is not None:
-            details.append(
-                f"gate at each period end: {component.gate_text}; withheld pay is "
-                f"{'released when it opens' if compiled.year_to_date else 'forfeited'}"
-                f"  [{compiled.clauses[compiled.gate_clause[index]].clause}]"
-            )
-        steps.append(
-            Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details, component.span)
-        )
-    for cap in (plan.plan_caps[i] for i in plan_caps_in_order(plan.plan_caps)):
-        covered = [f"of {', '.join(cap.components)}"] if cap.components else []
-        covered += [f"on {' and '.join(cap.roles)} credit"] if cap.roles else []
-        over = "all of a payee's lines" if cap.covers_all else f"a payee's lines {' and those '.join(covered)}"
-        steps.append(Step(f"plan cap: {cap.text}, over {over} in ledger order", clause=cap.span))
-    steps.append(Step("round each (payee, component, period) cumulatively to the cent, half away from zero"))
     return steps
+
+
+def _component_step(compiled: CompiledPlan, index: int, text: Callable[[Span], str]) -> Step:
+    """What a component does: which rows, its earning rule, multipliers, true-up, caps and gate."""
+    component = compiled.plan.components[index]
+    run = compiled.components[index]
+    details = [f"pays on {component.role} credit"]
+    for row_filter in component.filters:
+        condition = text(row_filter.expr.span)
+        named = f" ({row_filter.name})" if row_filter.name != condition else ""
+        details.append(f"only rows where {condition}{named}")
+    details += _rule(component.rule, compiled.plan.settings.attainment_basis, run.cumulative)
+    details += [
+        f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}" for m in component.multipliers
+    ]
+    if run.trues_up(compiled.basis_varies, compiled.year_to_date):
+        details.append("true-up at each period start: re-price earlier credit on the new quota to date")
+    caps = sorted(
+        zip(component.caps, compiled.cap_clauses[index], strict=True), key=lambda pair: CAP_ORDER[pair[0].scope]
+    )
+    for cap, clause in caps:
+        details.append(
+            f"{cap.text} (cumulative, in row order; cuts recorded as cap lines)  [{compiled.clauses[clause].clause}]"
+        )
+    if component.gate is not None:
+        details.append(
+            f"gate at each period end: {component.gate_text}; withheld pay is "
+            f"{'released when it opens' if compiled.year_to_date else 'forfeited'}"
+            f"  [{compiled.clauses[compiled.gate_clause[index]].clause}]"
+        )
+    return Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details, component.span)
 
 
 def _tiers(table: TierTable, unit: str) -> list[str]:
@@ -146,7 +162,7 @@ def _tiers(table: TierTable, unit: str) -> list[str]:
 def _rule(rule, basis: str, cumulative: bool) -> list[str]:
     if isinstance(rule, RateRule) and rule.accelerator is None:
         return [f"line = credit x {rule.rate_text}"]
-    if isinstance(rule, RateRule):
+    if isinstance(rule, RateRule) and rule.accelerator is not None:
         table = rule.accelerator
         return [
             f"E(m) = marginal tiers on {table.basis} with rate {rule.rate_text} times:",
@@ -176,7 +192,7 @@ def _rule(rule, basis: str, cumulative: bool) -> list[str]:
         points = ", ".join(
             f"({format_percent(x) if curve.basis == 'attainment' else format_money(x)}, "
             f"{format_percent(y) + ' of target' if curve.of_target else format_money(y)})"
-            for x, y in zip(curve.xs, curve.ys)
+            for x, y in zip(curve.xs, curve.ys, strict=True)
         )
         ends = [
             f"below the first point: {'the first slope extended' if curve.extend_below else 'nothing'}",

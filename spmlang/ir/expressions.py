@@ -7,15 +7,16 @@ Every node knows its :class:`Type` and its span. Names are resolved (a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import Enum
-from typing import Union
+from decimal import Decimal
+from enum import StrEnum
 
 from spmlang.diagnostics import Span
 
 
-class Type(str, Enum):
+class Type(StrEnum):
     TEXT = "text"
     INTEGER = "integer"
     NUMBER = "number"
@@ -23,9 +24,6 @@ class Type(str, Enum):
     MONEY = "money"
     DATE = "date"
     BOOL = "bool"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def is_numeric(self) -> bool:
@@ -43,7 +41,7 @@ COLUMN_TYPES = {t.value: t for t in Type}
 
 @dataclass(frozen=True, slots=True)
 class Const:
-    value: object  # Decimal, str, datetime.date, bool
+    value: Decimal | str | dt.date | bool
     type: Type
     span: Span
 
@@ -158,22 +156,22 @@ class Function:
     span: Span
 
 
-IR = Union[
-    Const,
-    Column,
-    Builtin,
-    Arith,
-    Negate,
-    Comparison,
-    Logical,
-    Not,
-    Member,
-    Between,
-    Missing,
-    Choose,
-    TableLookup,
-    Function,
-]
+IR = (
+    Const
+    | Column
+    | Builtin
+    | Arith
+    | Negate
+    | Comparison
+    | Logical
+    | Not
+    | Member
+    | Between
+    | Missing
+    | Choose
+    | TableLookup
+    | Function
+)
 
 
 def children(node: IR) -> tuple[IR, ...]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Union
 
 from spmlang.diagnostics import Diagnostic, Span
 from spmlang.ir.expressions import IR, Type
@@ -114,7 +113,7 @@ class TableSpec:
     file: str | None
     columns: dict[str, ColumnSpec]
     roles: dict[str, str]  # role (payee, period, amount, manager) -> column
-    key: str | None
+    key: str  # the payee's column in quotas, targets and roster
     value: str | None
     per: Per | None  # quotas and targets
     default: object | None
@@ -239,7 +238,7 @@ class PayOnceRule:
     span: Span
 
 
-EarningRule = Union[RateRule, TierRule, CurveRule, PayPerRowRule, PayOnceRule]
+EarningRule = RateRule | TierRule | CurveRule | PayPerRowRule | PayOnceRule
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 from spmlang.diagnostics import Span
 from spmlang.ir.expressions import Type
+from spmlang.ir.kinds import TableKind
 from spmlang.ir.plan import ColumnSpec, TableSpec
 
-ROLES = {
-    "quotas": {"payee": "payee", "period": "period", "amount": "amount"},
-    "targets": {"payee": "payee", "period": "period", "amount": "amount"},
-    "roster": {"payee": "payee", "manager": "manager"},
-    "lookup": {},
+ROLES: dict[TableKind, dict[str, str]] = {
+    TableKind.QUOTAS: {"payee": "payee", "period": "period", "amount": "amount"},
+    TableKind.TARGETS: {"payee": "payee", "period": "period", "amount": "amount"},
+    TableKind.ROSTER: {"payee": "payee", "manager": "manager"},
+    TableKind.LOOKUP: {},
 }
 
 
-def role_types(kind: str, quota_type: Type) -> dict[str, Type]:
-    amount = quota_type if kind == "quotas" else Type.MONEY
+def role_types(kind: TableKind, quota_type: Type) -> dict[str, Type]:
+    amount = quota_type if kind is TableKind.QUOTAS else Type.MONEY
     return {"payee": Type.TEXT, "period": Type.TEXT, "amount": amount, "manager": Type.TEXT}
 
 
-def implicit_table(kind: str, quota_type: Type, span: Span) -> TableSpec:
+def implicit_table(kind: TableKind, quota_type: Type, span: Span) -> TableSpec:
     """The shape a quotas, targets or roster table has when the plan does not declare it.
 
     Quotas and targets get ``per`` None: per period if their data has a ``period``
@@ -30,4 +31,4 @@ def implicit_table(kind: str, quota_type: Type, span: Span) -> TableSpec:
     per = None
     types = role_types(kind, quota_type)
     columns = {column: ColumnSpec(column, types[role], None, span) for role, column in roles.items()}
-    return TableSpec(kind, kind, None, columns, roles, "payee", None, per, None, None, (), span)
+    return TableSpec(kind, kind.value, None, columns, roles, "payee", None, per, None, None, (), span)

@@ -9,8 +9,8 @@ INSTALL_HINT = "pip install 'spmlang[lsp]'"
 def missing() -> str | None:
     """Why the server cannot start here (pygls is not installed), or None."""
     try:
-        import lsprotocol  # noqa: F401
-        import pygls  # noqa: F401
+        import lsprotocol  # noqa: F401 - imported only to learn whether it is installed
+        import pygls  # noqa: F401 - likewise
     except ImportError as error:
         return f"spm lsp needs the package {error.name or 'pygls'}, which is not installed: {INSTALL_HINT}"
     return None

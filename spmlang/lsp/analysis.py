@@ -80,10 +80,11 @@ class Analyses:
             problem = pm.test_file_problem(tree, Path(plan_path).name, plan is not None, path)
             if problem is not None:
                 diagnostics.append(problem)
-            elif plan.checked is not None:
+            elif plan is not None and plan.checked is not None:
                 for item in tree.items:
-                    diagnostics.extend(pm.test_case_diagnostics(item, plan.checked, path))
-            else:
+                    if isinstance(item, ast.TestBlock):  # a test file holds only these (else the problem above)
+                        diagnostics.extend(pm.test_case_diagnostics(item, plan.checked, path))
+            elif plan is not None:
                 elsewhere = [d for d in plan.diagnostics if d.is_error]  # a plan that does not check has some
                 if elsewhere:
                     diagnostics.append(_plan_has_errors(path, Path(plan_path).name, elsewhere))

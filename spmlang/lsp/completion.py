@@ -43,6 +43,8 @@ STARTERS = {
 }
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[$€£]?[0-9][0-9,._]*[%x]?|[A-Za-z_][A-Za-z0-9_]*|\.\.|->|[^\sA-Za-z0-9_]')
 _PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+# The plan block's settings that take a word of a closed set: what is written so far -> the set.
+_PLAN_SETTINGS = {("payout",): "payout", ("measure",): "measure", ("attainment", "against"): "attainment basis"}
 _EXPRESSION_WORDS = ("credit", "where", "share", "rate", "pay", "multiplier", "gate", "when")
 
 
@@ -154,74 +156,103 @@ def _column_type(home: Analysis, key) -> str:
 
 
 def _names(home: Analysis, analysis: Analysis, blocks: list[list[str]], words: list[str]) -> list[Item]:
-    block = _block_word(blocks)
-    first = words[0] if words else ""
-    last = words[-1] if words else ""
-    index = home.index
+    names = _Names(home, blocks, words)
+    block, first = names.block, names.first
+    in_test = bool(blocks and blocks[0] and blocks[0][0] == "test")
+    if block == "plan":
+        return names.plan()
+    if first == "column" and len(words) == 2:
+        return names.values("column type")
+    if block == "transactions":
+        found = names.transactions()
+        if found is not None:
+            return found
+    if block in ("quotas", "targets", "roster", "table") and blocks and blocks[0] and not in_test:
+        return names.table()
+    if in_test:
+        return _test_names(home, blocks, words, names.columns, names.components)
+    if first == "cap":
+        return names.cap()
+    if block in ("component", "tiers", "accelerator", "curve"):
+        return names.component()
+    if block == "transactions" and (first in _EXPRESSION_WORDS or not words):
+        return _expression_names(home, (), names.columns)
+    return []
 
-    def values(kind: str, detail: str = "") -> list[Item]:
+
+class _Names:
+    """The names that may come after ``words``, at the start of a statement in ``blocks`` (outermost first)."""
+
+    def __init__(self, home: Analysis, blocks: list[list[str]], words: list[str]):
+        self.home, self.blocks, self.words = home, blocks, words
+        self.block = _block_word(blocks)
+        self.first = words[0] if words else ""
+        self.last = words[-1] if words else ""
+
+    def values(self, kind: str, detail: str = "") -> list[Item]:
         return [Item(word, "value", detail or kind) for word in pm.WORDS[kind]]
 
-    def columns() -> list[Item]:
-        return [Item(name, "column", _column_type(home, ("column", "", name))) for name in index.names("column")]
+    def columns(self) -> list[Item]:
+        index = self.home.index
+        return [Item(name, "column", _column_type(self.home, ("column", "", name))) for name in index.names("column")]
 
-    def components() -> list[Item]:
-        return [Item(name, "component", "component") for name in index.names("component")]
+    def components(self) -> list[Item]:
+        return [Item(name, "component", "component") for name in self.home.index.names("component")]
 
-    if block == "plan":
-        if words == ["payout"]:
-            return values("payout")
-        if words == ["measure"]:
-            return values("measure")
-        if words == ["attainment", "against"]:
-            return values("attainment basis")
-        return []
-    if first == "column" and len(words) == 2:
-        return values("column type")
-    if block == "transactions":
+    def plan(self) -> list[Item]:
+        kind = _PLAN_SETTINGS.get(tuple(self.words))
+        return self.values(kind) if kind is not None else []
+
+    def transactions(self) -> list[Item] | None:
+        """What a transactions statement names next; None if it is no statement of its own (an expression)."""
+        words = self.words
         if words in (["key"], ["date"], ["payee"]):
-            return columns()
+            return self.columns()
         if words == ["on"]:
-            return values("policy subject")
-        if first == "on" and len(words) == 2:
-            return values("policy action")
+            return self.values("policy subject")
+        if self.first == "on" and len(words) == 2:
+            return self.values("policy action")
         if words == ["rollup", "to"]:
             return [Item("manager", "value", "rollup")]
         if words == ["rollup", "to", "manager", "from"]:
             return [Item("roster", "table", "roster")]
-    if block in ("quotas", "targets", "roster", "table") and blocks and blocks[0] and blocks[0][0] != "test":
-        table = blocks[-1][1] if block == "table" and len(blocks[-1]) > 1 else block
-        if len(words) == 1 and first in ("key", "payee", "period", "amount", "manager", "value"):
+        return None
+
+    def table(self) -> list[Item]:
+        blocks, words = self.blocks, self.words
+        table = blocks[-1][1] if self.block == "table" and len(blocks[-1]) > 1 else self.block
+        if len(words) == 1 and self.first in ("key", "payee", "period", "amount", "manager", "value"):
             return [
-                Item(name, "column", _column_type(home, ("table column", table, name)))
-                for name in index.names("table column", table)
+                Item(name, "column", _column_type(self.home, ("table column", table, name)))
+                for name in self.home.index.names("table column", table)
             ]
         if words == ["per"]:
-            return values("table per")
+            return self.values("table per")
         return []
-    if blocks and blocks[0] and blocks[0][0] == "test":
-        return _test_names(home, blocks, words, columns, components)
-    if first == "cap":
-        if last == "per":
-            return values("cap per")
-        if "for" in words:
-            return components() + [Item("direct", "value", "direct credit"), Item("rollup", "value", "rollup credit")]
-        return _expression_names(home, ROW_BUILTINS if block == "component" else (), columns)
-    if block == "component" or block in ("tiers", "accelerator", "curve"):
+
+    def cap(self) -> list[Item]:
+        if self.last == "per":
+            return self.values("cap per")
+        if "for" in self.words:
+            return self.components() + [
+                Item("direct", "value", "direct credit"),
+                Item("rollup", "value", "rollup credit"),
+            ]
+        return _expression_names(self.home, ROW_BUILTINS if self.block == "component" else (), self.columns)
+
+    def component(self) -> list[Item]:
+        words, first, last = self.words, self.first, self.last
         if words == ["on"]:
-            return values("role")
+            return self.values("role")
         if words == ["tiers"]:
-            return values("tier mode")
+            return self.values("tier mode")
         if first in ("tiers", "accelerator", "curve") and last == "on":
-            return values("basis")
+            return self.values("basis")
         if words == ["extend"]:
-            return values("extend")
+            return self.values("extend")
         if first == "gate" or first == "pay" and "once" in words:
             return [Item(name, "builtin", "at each period end") for name in PERIOD_END_BUILTINS]
-        return _expression_names(home, ROW_BUILTINS, columns)
-    if block == "transactions" and (first in _EXPRESSION_WORDS or not words):
-        return _expression_names(home, (), columns)
-    return []
+        return _expression_names(self.home, ROW_BUILTINS, self.columns)
 
 
 def _expression_names(home: Analysis, builtins: tuple[str, ...], columns) -> list[Item]:

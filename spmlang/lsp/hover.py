@@ -8,6 +8,7 @@ checker read them, rates written as the ledger writes them); while the plan has 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from spmlang.lsp import plan_model as pm
@@ -25,7 +26,11 @@ _TABLE_KIND = {
     "targets": "targets: the target incentive per payee",
     "roster": "roster: payee → manager, for rollups",
 }
-_BASIS = {"attainment": "attainment", "credit": "credit to date", "row": "each row's own credit"}
+_BASIS = {
+    pm.MeasureBasis.ATTAINMENT: "attainment",
+    pm.MeasureBasis.CREDIT: "credit to date",
+    pm.MeasureBasis.ROW: "each row's own credit",
+}
 
 
 def hover(analysis: Analysis, line: int, column: int) -> str | None:
@@ -69,15 +74,15 @@ def _symbol(analysis: Analysis, occurrence: Occurrence) -> str | None:
         return f"**{name}(…)** · function: {arguments}\n\n{FUNCTIONS_LINE}"
     if declaration is None:
         return None
-    if kind == "column":
+    if kind == "column" and isinstance(declaration, ast.ColumnStmt):
         return _column(home, declaration, occurrence)
     if kind == "table column":
         return _table_column(home, owner, declaration)
-    if kind == "table":
+    if kind == "table" and isinstance(declaration, ast.TableBlock):
         return _table(home, declaration)
-    if kind == "component":
+    if kind == "component" and isinstance(declaration, ast.ComponentBlock):
         return _component(home, declaration)
-    if kind in ("filter", "component filter"):
+    if kind in ("filter", "component filter") and isinstance(declaration, ast.WhereStmt):
         return _filter(home, declaration, owner if kind == "component filter" else None)
     return None
 
@@ -153,24 +158,7 @@ def _table(home: Analysis, block: ast.TableBlock) -> str:
     kind = block.kind.text
     head = f"**{key}** · lookup table" if kind == "table" else f"**{key}** · {_TABLE_KIND[kind]}"
     lines = [head]
-    facts = []
-    for stmt in statements:
-        if isinstance(stmt, ast.KeyStmt):
-            facts.append(f"looked up by `{stmt.column.text}`")
-        elif isinstance(stmt, ast.RoleStmt):
-            facts.append(f"{'returns' if stmt.role == 'value' else stmt.role} `{stmt.column.text}`")
-        elif isinstance(stmt, ast.PerStmt):
-            facts.append(f"per {stmt.unit.text}")
-        elif isinstance(stmt, ast.DefaultStmt):
-            facts.append(f"default {pm.literal_text(stmt.value)} for a key not in it")
-    spec = home.checked.tables.get(key) if home.checked is not None else None
-    if (
-        kind == "table"
-        and spec is not None
-        and spec.value
-        and not any(isinstance(stmt, ast.RoleStmt) and stmt.role == "value" for stmt in statements)
-    ):
-        facts.append(f"`{key}[…]` gives its `{spec.value}`")
+    facts = _table_facts(home, block, key)
     if facts:
         lines.append("; ".join(facts) + ".")
     columns = [s for s in statements if isinstance(s, ast.ColumnStmt)]
@@ -210,6 +198,29 @@ def _table(home: Analysis, block: ast.TableBlock) -> str:
     return "\n\n".join(lines)
 
 
+def _table_facts(home: Analysis, block: ast.TableBlock, key: str) -> list[str]:
+    """What a table block says of itself: its key, roles, per, default, and the value a lookup gives."""
+    facts = []
+    for stmt in block.statements:
+        if isinstance(stmt, ast.KeyStmt):
+            facts.append(f"looked up by `{stmt.column.text}`")
+        elif isinstance(stmt, ast.RoleStmt):
+            facts.append(f"{'returns' if stmt.role == 'value' else stmt.role} `{stmt.column.text}`")
+        elif isinstance(stmt, ast.PerStmt):
+            facts.append(f"per {stmt.unit.text}")
+        elif isinstance(stmt, ast.DefaultStmt):
+            facts.append(f"default {pm.literal_text(stmt.value)} for a key not in it")
+    spec = home.checked.tables.get(key) if home.checked is not None else None
+    if (
+        block.kind.text == "table"
+        and spec is not None
+        and spec.value
+        and not any(isinstance(stmt, ast.RoleStmt) and stmt.role == "value" for stmt in block.statements)
+    ):
+        facts.append(f"`{key}[…]` gives its `{spec.value}`")
+    return facts
+
+
 def _role_columns(statements) -> list[str]:
     return [s.column.text for s in statements if isinstance(s, ast.RoleStmt)]
 
@@ -222,12 +233,14 @@ def _cell(text: str) -> str:
 
 
 def _filter(home: Analysis, stmt: ast.WhereStmt, component: str | None) -> str:
+    """A named filter (only those are declarations)."""
     condition = pm.expression_text(stmt.expr)
+    name = stmt.name.text if stmt.name else condition
     if component is None:
         what = "A filter of the transactions: a row for which it is not true is excluded, and counted under this name."
     else:
         what = f"Which credit rows {component} pays (the others still move the measure)."
-    return f"**{stmt.name.text}** · `where {stmt.name.text}: {condition}`\n\n{what}\n\nAt `{_where(stmt.span)}`."
+    return f"**{name}** · `where {name}: {condition}`\n\n{what}\n\nAt `{_where(stmt.span)}`."
 
 
 # ---------------------------------------------------------------------- components
@@ -238,7 +251,7 @@ def _component(home: Analysis, block: ast.ComponentBlock) -> str:
     spec = None
     if checked is not None:
         spec = next((c for c in checked.components if c.name == block.name.text), None)
-    if spec is None:
+    if checked is None or spec is None:
         written = source_text(home.text, block.span, max_lines=14)
         return (
             f"**{block.kind.text} {block.name.text}**\n\n```spm\n{written}\n```\n\n"
@@ -248,10 +261,10 @@ def _component(home: Analysis, block: ast.ComponentBlock) -> str:
 
 
 def describe_component(spec: pm.ComponentSpec, checked: pm.CheckedPlan) -> str:
-    kind = {"earning": "earning", "spif": "SPIF", "bonus": "bonus"}[spec.line_kind]
+    kind = {pm.LineKind.EARNING: "earning", pm.LineKind.SPIF: "SPIF", pm.LineKind.BONUS: "bonus"}[spec.line_kind]
     credit = (
         "each payee's own credit"
-        if spec.role == "direct"
+        if spec.role is pm.Role.DIRECT
         else "the rollup credit of the people under each payee (a manager's override)"
     )
     lines = [f"**{spec.kind} {spec.name}** · pays {kind} lines on {credit}", rule_sentence(spec.rule, checked)]
@@ -291,11 +304,11 @@ def rule_span(spec: pm.ComponentSpec) -> Span:
 
 
 def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
-    counted = checked.transactions.credit_type.value != "money"
+    counted = checked.transactions.credit_type is not pm.Type.MONEY
     if isinstance(rule, pm.RateRule) and rule.accelerator is None:
         per = " per unit of credit" if counted else ""
         return f"Each credit row pays its credit × {rule.rate_text}{per}."
-    if isinstance(rule, pm.RateRule):
+    if isinstance(rule, pm.RateRule) and rule.accelerator is not None:
         basis = _BASIS[rule.accelerator.basis]
         return (
             f"Each slice of credit pays {rule.rate_text} times the multiplier of the {basis} tier it falls "
@@ -303,14 +316,14 @@ def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
         )
     if isinstance(rule, pm.TierRule):
         table = rule.table
-        if table.basis == "row":
+        if table.basis is pm.MeasureBasis.ROW:
             how = (
                 "each slice of it at its own tier's rate"
-                if table.mode == "marginal"
+                if table.mode is pm.TierMode.MARGINAL
                 else "all of it at the rate of the tier it reaches"
             )
             return f"Each row is paid on its own credit, {how} ({table.mode} tiers)."
-        if table.mode == "marginal":
+        if table.mode is pm.TierMode.MARGINAL:
             return f"Each slice of {_BASIS[table.basis]} is paid at its own tier's rate (marginal tiers)."
         return (
             f"All the credit is paid at the rate of the {_BASIS[table.basis]} tier reached (retroactive "
@@ -326,7 +339,7 @@ def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
             if curve.extend_above
             else "flat above the last point (the lines past it show the amount cut)"
         )
-        on = "each row's own credit" if curve.basis == "row" else _BASIS[curve.basis]
+        on = "each row's own credit" if curve.basis is pm.MeasureBasis.ROW else _BASIS[curve.basis]
         return f"Pays along a curve on {on}, linear between its points; {below}, {above}."
     if isinstance(rule, pm.PayPerRowRule):
         return f"Each row it pays earns {rule.amount_text} (per {rule.unit})."
@@ -344,7 +357,7 @@ def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
 def rule_table(rule) -> str | None:
     if isinstance(rule, pm.RateRule) and rule.accelerator is not None:
         table = rule.accelerator
-        base = rule.rate.value if isinstance(rule.rate, pm.Const) else None
+        base = rule.rate.value if isinstance(rule.rate, pm.Const) and isinstance(rule.rate.value, Decimal) else None
         head = f"| {table.basis} | multiplier |" + (" rate |" if base is not None else "")
         rows = [head, "|---|---|" + ("---|" if base is not None else "")]
         for tier in table.tiers:
@@ -357,9 +370,9 @@ def rule_table(rule) -> str | None:
         table = rule.table
         rows = [f"| {_BASIS[table.basis]} | rate |", "|---|---|"]
         for tier in table.tiers:
-            if table.rate_kind == "money":
+            if table.rate_kind is pm.RateKind.MONEY:
                 value = f"{pm.format_money(tier.rate)} per unit"
-            elif table.rate_kind == "multiplier":
+            elif table.rate_kind is pm.RateKind.MULTIPLIER:
                 value = f"{tier.rate.normalize():f}x"
             else:
                 value = pm.format_percent(tier.rate)
@@ -368,8 +381,8 @@ def rule_table(rule) -> str | None:
     if isinstance(rule, pm.CurveRule):
         curve = rule.curve
         rows = [f"| {_BASIS[curve.basis]} | pays |", "|---|---|"]
-        for x, y in zip(curve.xs, curve.ys):
-            shown_x = pm.format_percent(x) if curve.basis == "attainment" else pm.format_money(x)
+        for x, y in zip(curve.xs, curve.ys, strict=True):
+            shown_x = pm.format_percent(x) if curve.basis is pm.MeasureBasis.ATTAINMENT else pm.format_money(x)
             shown_y = f"{pm.format_percent(y)} of target" if curve.of_target else pm.format_money(y)
             rows.append(f"| {shown_x} | {shown_y} |")
         return "\n".join(rows)

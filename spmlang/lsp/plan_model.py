@@ -19,12 +19,21 @@ Surface:
 from __future__ import annotations
 
 from spmlang.check import check_plan
-from spmlang.check.checker import BASIS_WORDS, FREQUENCY_WORDS, MEASURE_WORDS, TYPE_ALIASES
-from spmlang.check.components import ROLE_WORDS
-from spmlang.check.expressions import FUNCTIONS
-from spmlang.check.tables import PER_WORDS
-from spmlang.diagnostics import Diagnostic, InputError, PlanError, Span  # noqa: F401
-from spmlang.ir.expressions import COLUMN_TYPES, Const  # noqa: F401
+from spmlang.check.types import FUNCTIONS
+from spmlang.check.words import (
+    BASIS_TEXT,
+    BASIS_WORDS,
+    CURVE_EXTENDS,
+    FREQUENCY_WORDS,
+    MEASURE_WORDS,
+    PER_WORDS,
+    ROLE_WORDS,
+    TIER_MODES,
+    TYPE_ALIASES,
+)
+from spmlang.diagnostics import Diagnostic, InputError, PlanError, Span  # noqa: F401 - re-exported for the server
+from spmlang.ir.expressions import COLUMN_TYPES, Const, Type  # noqa: F401 - re-exported for the server
+from spmlang.ir.kinds import LineKind, MeasureBasis, RateKind, Role, TierMode  # noqa: F401 - the kinds hover names
 from spmlang.ir.plan import (  # noqa: F401 - re-exported for the server
     POLICY_ACTIONS,
     POLICY_SUBJECTS,
@@ -36,11 +45,11 @@ from spmlang.ir.plan import (  # noqa: F401 - re-exported for the server
     RateRule,
     TierRule,
 )
-from spmlang.syntax import ast  # noqa: F401
+from spmlang.syntax import ast  # noqa: F401 - re-exported for the server
 from spmlang.syntax import parse as _parse
-from spmlang.syntax.format import expression as _expression
+from spmlang.syntax.canonical import expression as _expression
+from spmlang.syntax.canonical import literal as _literal
 from spmlang.syntax.format import format_source
-from spmlang.syntax.format import literal as _literal
 from spmlang.syntax.parser import MAX_PLAN_CHARS
 from spmlang.syntax.words import CAP_SCOPES
 from spmlang.version import __version__ as VERSION  # noqa: F401, N812 - the server's version
@@ -55,9 +64,9 @@ WORDS: dict[str, tuple[str, ...]] = {
     "column type": tuple(COLUMN_TYPES),
     "policy subject": tuple(POLICY_SUBJECTS),
     "policy action": tuple(POLICY_ACTIONS),
-    "tier mode": ("marginal", "retroactive"),  # checked in spmlang.check.components, not named there
-    "basis": ("attainment", "credit", "row"),
-    "extend": ("below", "above"),
+    "tier mode": TIER_MODES,
+    "basis": tuple(BASIS_TEXT),
+    "extend": CURVE_EXTENDS,
     "role": tuple(dict.fromkeys(ROLE_WORDS.values())),
     "cap per": ("row", "period", "year"),
     "table per": ("period", "year"),

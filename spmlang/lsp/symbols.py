@@ -102,23 +102,26 @@ class _Builder:
             elif isinstance(node, ast.Call):
                 self.add(("function", "", node.function.text), node.function.span, False, where)
                 stack.extend(node.args)
-            elif isinstance(node, ast.Unary):
-                stack.append(node.operand)
-            elif isinstance(node, (ast.Binary, ast.Compare)):
-                stack.extend((node.left, node.right))
-            elif isinstance(node, ast.InList):
-                stack.append(node.operand)
-            elif isinstance(node, ast.InRange):
-                stack.extend((node.operand, node.low, node.high))
-            elif isinstance(node, ast.IsEmpty):
-                stack.append(node.operand)
-            elif isinstance(node, ast.IfExpr):
-                stack.extend((node.condition, node.then, node.otherwise))
+            else:
+                stack.extend(_operands(node))
 
     def _resolve(self, name: str, builtins: tuple[str, ...], columns_first: bool) -> Key:
         if columns_first and name in self.columns or name not in builtins:
             return ("column", "", name)
         return ("builtin", "", name)
+
+
+def _operands(node) -> tuple:
+    """The expressions an operator node (not, -, +, ==, in, is empty, if) applies to; none for a literal."""
+    if isinstance(node, (ast.Unary, ast.InList, ast.IsEmpty)):
+        return (node.operand,)
+    if isinstance(node, (ast.Binary, ast.Compare)):
+        return (node.left, node.right)
+    if isinstance(node, ast.InRange):
+        return (node.operand, node.low, node.high)
+    if isinstance(node, ast.IfExpr):
+        return (node.condition, node.then, node.otherwise)
+    return ()
 
 
 def build_index(tree: ast.PlanFile) -> SymbolIndex:
@@ -183,8 +186,8 @@ def _table(b: _Builder, block: ast.TableBlock, in_test: str | None = None) -> No
             name = stmt.column.text
             b.add(("table column", key, name), stmt.column.span, name not in declared and in_test is None, where, stmt)
         elif isinstance(stmt, ast.ColumnsStmt):
-            for name in stmt.names:
-                b.add(("table column", key, name.text), name.span, False, where)
+            for column in stmt.names:
+                b.add(("table column", key, column.text), column.span, False, where)
 
 
 def _component(b: _Builder, block: ast.ComponentBlock) -> None:

@@ -18,9 +18,12 @@ import numpy as np
 from spmlang.diagnostics import UsageError, did_you_mean
 from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.kernels.money import UNIT
-from spmlang.engine.pay.earnings import RowBasis, TierFunction
+from spmlang.engine.pay.component import CompiledComponent
+from spmlang.engine.pay.earnings import RowBasis
+from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.run import Payout
 from spmlang.figures import CENT, UPLIFT, to_cents
+from spmlang.ir.kinds import LineKind
 
 MICRO = Decimal("0.000001")
 
@@ -107,8 +110,8 @@ class Explanation:
             return value
 
         data = plain(asdict(self))
-        for period, source in zip(data["periods"], self.periods):
-            for line, trail in zip(period["lines"], source.lines):
+        for period, source in zip(data["periods"], self.periods, strict=True):
+            for line, trail in zip(period["lines"], source.lines, strict=True):
                 line["rounding"] = str(trail.rounding)
         return data
 
@@ -145,7 +148,7 @@ def explain(
     result = Explanation(settings.name, settings.version, payout.run.plan.sha256, payee)
     year_to_date = Decimal("0.00")
     for p, label in enumerate(labels):
-        in_period = [(i, r) for i, r in zip(indices, ledger_rows) if r["period"] == label]
+        in_period = [(i, r) for i, r in zip(indices, ledger_rows, strict=True) if r["period"] == label]
         total = sum((r["amount"] for _, r in in_period), Decimal("0.00"))
         year_to_date += total
         if period is not None and label != period:
@@ -158,7 +161,9 @@ def explain(
             name = r["component"] or "(none)"
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = _period_measures(payout, code, p)
-        trail = [_trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown))]
+        trail = [
+            _trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown), strict=True)
+        ]
         result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment))
     return result
 
@@ -250,12 +255,12 @@ def _retroactive_slices(
     return pieces
 
 
-def _tiered(payout: Payout, index: int, row: dict):
+def _tiered(payout: Payout, index: int, row: dict) -> tuple[CompiledComponent, TierFunction] | None:
     """The component run and tier function of a line that has tier slices (a tiered earning on a credit row);
     else None."""
     lines = payout.lines
     component, credit_row = int(lines.component[index]), int(lines.row[index])
-    if component < 0 or credit_row < 0 or row["kind"] not in ("earning", "spif"):
+    if component < 0 or credit_row < 0 or row["kind"] not in (LineKind.EARNING, LineKind.SPIF):
         return None
     run = payout.run.components[component]
     return (run, run.function) if isinstance(run.function, TierFunction) else None
@@ -280,6 +285,8 @@ def _filled(payout: Payout, component: int, index: np.ndarray) -> np.ndarray:
         before, after = np.zeros(index.size, dtype=np.int64), payout.rows.credit[credit_row]
     else:
         before, after = payout.streams.m_before[credit_row], payout.streams.m_after[credit_row]
+    if not isinstance(run.function, TierFunction):
+        raise ValueError("only a tiered component's lines have tier slices")
     return run.function.slices(before, after, basis.quota)
 
 
@@ -291,9 +298,9 @@ def _slices_of(payout: Payout, shown: list[tuple[int, dict]]) -> list[list[Slice
         tiered = _tiered(payout, index, row)
         if tiered is not None and not _retroactive(tiered[0]):
             groups.setdefault(int(payout.lines.component[index]), []).append(index)
-    filled = {}
+    filled: dict[int, np.ndarray] = {}
     for component, indices in groups.items():
-        filled.update(zip(indices, _filled(payout, component, np.array(indices, dtype=np.int64))))
+        filled.update(zip(indices, _filled(payout, component, np.array(indices, dtype=np.int64)), strict=True))
     return [_slices(payout, index, row, filled.get(index)) for index, row in shown]
 
 
@@ -322,6 +329,8 @@ def _slices(payout: Payout, index: int, row: dict, filled: np.ndarray | None) ->
             payout.run.basis.target_cells,
         )
         return _retroactive_slices(payout, function, credit_row, basis, factor)
+    if filled is None:
+        raise ValueError("a line of marginal tiers comes with the credit it puts in each tier")
     result = []
     for k, amount in enumerate(filled):
         if amount == 0:

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pyarrow as pa
 
 from spmlang.diagnostics import UsageError
+from spmlang.engine.kernels.column_text import join_element_wise
 from spmlang.files import check_writable, replacing
 
 WRITABLE = (".parquet", ".csv", ".json", ".jsonl")
@@ -40,8 +42,8 @@ class Written:
 
 
 class _Hashed(io.RawIOBase):
-    """A file being written, hashed as it is written: the file need not be read back for its sha256 (at ten
-    million ledger lines that was a third of a second after the last line was written)."""
+    """A file being written, hashed as it is written: the file need not be read back for its sha256 (for a
+    large ledger, a noticeable wait after the last line was written)."""
 
     def __init__(self, handle) -> None:
         super().__init__()
@@ -57,6 +59,11 @@ class _Hashed(io.RawIOBase):
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
+
+    def as_file(self) -> BinaryIO:
+        """This, as what writers take: Arrow's writers and TextIOWrapper write to any object with ``write``;
+        their stubs ask for ``typing.BinaryIO``, which an ``io.RawIOBase`` is not declared to be."""
+        return cast(BinaryIO, self)
 
 
 @contextlib.contextmanager
@@ -80,11 +87,11 @@ def _write_whole(table: pa.Table, sink: _Hashed, suffix: str) -> None:
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        pq.write_table(table, sink, **_parquet_options(table.schema))
+        pq.write_table(table, sink.as_file(), **_parquet_options(table.schema))
     elif suffix == ".csv":
         import pyarrow.csv as pacsv
 
-        pacsv.write_csv(spreadsheet_safe(table), sink)
+        pacsv.write_csv(spreadsheet_safe(table), sink.as_file())
     else:
         with _JsonRecords(sink, lines=suffix == ".jsonl") as writer:
             writer.write_table(table)
@@ -98,7 +105,7 @@ class _JsonRecords:
     BATCH = 1 << 14  # rows made into Python records at a time
 
     def __init__(self, sink: _Hashed, lines: bool):
-        self._handle = io.TextIOWrapper(sink, encoding="utf-8")
+        self._handle = io.TextIOWrapper(sink.as_file(), encoding="utf-8")
         self._lines = lines
         self._count = 0
 
@@ -164,10 +171,10 @@ def _chunk_writer(sink: _Hashed, suffix: str, schema: pa.Schema):
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.ParquetWriter(sink, schema, store_schema=False, **_parquet_options(schema))
+        return pq.ParquetWriter(sink.as_file(), schema, store_schema=False, **_parquet_options(schema))
     import pyarrow.csv as pacsv
 
-    return pacsv.CSVWriter(sink, schema)
+    return pacsv.CSVWriter(sink.as_file(), schema)
 
 
 # A spreadsheet opening a CSV file reads a cell starting with one of these as a formula (=HYPERLINK(...) links
@@ -197,13 +204,10 @@ def spreadsheet_safe(table: pa.Table) -> pa.Table:
     columns = []
     for column in table.columns:
         if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
-            column = pa.chunked_array(
-                [
-                    pa.DictionaryArray.from_arrays(chunk.indices, _safe_text(chunk.dictionary))
-                    for chunk in column.chunks
-                ],
-                column.type,
-            )
+            # A dictionary column's chunks are dictionary arrays (pyarrow-stubs types them as any array).
+            chunks = [cast(pa.DictionaryArray, chunk) for chunk in column.chunks]
+            safe = [pa.DictionaryArray.from_arrays(chunk.indices, _safe_text(chunk.dictionary)) for chunk in chunks]
+            column = pa.chunked_array(safe, column.type)  # type: ignore[call-overload]  # stubs: no dictionary type
         elif _is_text(column.type):
             column = _safe_text(column)
         columns.append(column)
@@ -221,7 +225,7 @@ def _safe_text(column):
     if not pc.any(starts).as_py():  # the usual case, found in one pass
         return column
     formula = pc.and_kleene(starts, pc.invert(pc.match_substring_regex(column, f"^(?:{_PLAIN_NUMBER})$")))
-    return pc.if_else(formula.fill_null(False), pc.binary_join_element_wise("'", column, ""), column)
+    return pc.if_else(formula.fill_null(False), join_element_wise("'", column, ""), column)
 
 
 def _parquet_options(schema: pa.Schema) -> dict:
@@ -243,7 +247,7 @@ def _parquet_options(schema: pa.Schema) -> dict:
 def _integers(schema: pa.Schema) -> list[str]:
     """Columns parquet stores as integers (money, ratios and dates among them), other than dictionaries.
     Delta-encoded, running amounts and ordered dates take fewer bytes, and what zstd then has to compress
-    is smaller: the ledger is written 10% faster and no larger."""
+    is smaller: the ledger is written faster and no larger."""
 
     def stored_as_integer(kind: pa.DataType) -> bool:
         return (
@@ -257,7 +261,7 @@ def _integers(schema: pa.Schema) -> list[str]:
 
 
 # The ledger's amounts and ratios that change from line to line: delta-encoded, they leave zstd nothing to
-# find (a ledger a few bytes in a thousand larger, written 5% faster without it).
+# find (without it a ledger is hardly larger, and written faster).
 _RUNNING = {"credit", "measure_before", "measure_after", "attainment_before", "attainment_after", "amount"}
 # Those of a few values (a rate, a multiplier, a share; a cut, mostly none): zstd finds the repeats in them
 # as they are, faster than after delta encoding, and as small.
@@ -277,7 +281,7 @@ def _low_cardinality(schema: pa.Schema) -> list[str]:
 
 # Min/max statistics let readers skip row groups, but only by a column the rows are ordered by: spm's tables
 # are ordered by payee and period (ledger, totals) or by row (rejects). On other columns every row group spans
-# nearly every value, and the statistics cost 12% of the time to write a ledger.
+# nearly every value, and the statistics cost a noticeable part of the time to write a ledger.
 _ORDERED_BY = ("payee", "period", "row")
 
 

@@ -86,7 +86,7 @@ def input_records(sources: dict, base: Path | None) -> list[InputRecord]:
         loaded = getattr(source, "loaded", source)  # reference tables wrap the table they were read from
         rows = getattr(source, "rows", None)
         if loaded is None:  # rows written in the plan: covered by the plan's hash
-            records.append(InputRecord(name=name, kind="inline", path=None, rows=rows, sha256=""))
+            records.append(InputRecord(name=name, kind="inline", path=None, rows=rows or 0, sha256=""))
             continue
         if rows is None:
             rows = loaded.rows

@@ -11,6 +11,7 @@ from spmlang.engine.credit.rows import DIRECT
 from spmlang.engine.kernels.money import cents_to_decimal_array, units_to_decimal_array
 from spmlang.engine.run import Payout
 from spmlang.figures import reason_text, units_text
+from spmlang.ir.expressions import Type
 
 
 def totals_table(payout: Payout) -> pa.Table:
@@ -64,7 +65,9 @@ class Summary:
         unpaid = [self._unpaid_text(*entry) for entry in self.unpaid]
         if counts["credited"]:
             return unpaid
-        fates = [(count, f"excluded by the filter {name}", None) for name, count in counts["excluded"].items()]
+        fates: list[tuple[int, str, str | None]] = [
+            (count, f"excluded by the filter {name}", None) for name, count in counts["excluded"].items()
+        ]
         fates += [
             (count, f"rejected ({reason_text(reason)})", self.first_rejects.get(reason))
             for reason, count in counts["rejected"].items()
@@ -86,7 +89,7 @@ class Summary:
         )
 
     def table(self) -> pa.Table:
-        data = {
+        data: dict[str, pa.Array | list[str]] = {
             "payee": [r.payee for r in self.rows],
             "period": [r.period for r in self.rows],
             "credit": units_to_decimal_array(np.array([r.credit for r in self.rows], np.int64)),
@@ -126,7 +129,7 @@ def summarize(payout: Payout) -> Summary:
     has_quota = basis.quota > 0
     active = (credit != 0) | np.any(paid != 0, axis=2)
     rows = []
-    for p, q in zip(*np.nonzero(active)):
+    for p, q in zip(*np.nonzero(active), strict=True):
         attainment = float(measure[p, q] / basis.quota[p, q]) if has_quota[p, q] else None
         by_component = [int(v) for v in paid[p, q, :components]]
         rows.append(
@@ -148,7 +151,7 @@ def summarize(payout: Payout) -> Summary:
         [c.name for c in payout.run.plan.components],
         rows,
         payout.run.accounting.counts(),
-        payout.run.plan.transactions.credit_type.value != "money",
+        payout.run.plan.transactions.credit_type is not Type.MONEY,
         inputs,
         payout.run.accounting.first_messages(),
         [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in payout.run.unpaid()],

@@ -4,15 +4,26 @@ Plain frozen dataclasses; every node carries the :class:`Span` it was parsed
 from, so that the checker, the engine and the ledger can cite ``plan.spm:14``.
 The tree says what was written, not what it means: names are unresolved and
 enumerated words (``quarterly``, ``money``) are kept as :class:`Name`.
+
+One module on purpose, though long: a small class per construct of the grammar and nothing else, read by
+every stage as ``ast.Name``, ``ast.TierRow`` ...; split, a reader would look for a node in several files.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Union
+from typing import Protocol
 
 from spmlang.diagnostics import Span
+
+
+class Node(Protocol):
+    """A node of the tree, of whichever kind: it knows where it was written."""
+
+    @property
+    def span(self) -> Span: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +42,7 @@ class Literal:
 
     kind: str
     text: str
-    value: object  # str, Decimal, datetime.date, bool
+    value: str | Decimal | dt.date | bool | None  # by kind; None: empty
     span: Span
 
 
@@ -110,7 +121,7 @@ class IfExpr:
     span: Span
 
 
-Expr = Union[Literal, Ref, Lookup, Call, Unary, Binary, Compare, InList, InRange, IsEmpty, IfExpr]
+Expr = Literal | Ref | Lookup | Call | Unary | Binary | Compare | InList | InRange | IsEmpty | IfExpr
 
 
 # ------------------------------------------------------------------ statements
@@ -336,7 +347,7 @@ class PlanBlock:
 
 @dataclass(frozen=True, slots=True)
 class TransactionsBlock:
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 
@@ -344,7 +355,7 @@ class TransactionsBlock:
 class TableBlock:
     kind: Name  # quotas | targets | roster | table
     name: Name | None
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 
@@ -352,7 +363,7 @@ class TableBlock:
 class ComponentBlock:
     kind: Name  # component | spif | bonus
     name: Name
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 
@@ -371,7 +382,7 @@ class ColumnsStmt:
 class TestData:
     """A test's transactions: ``transactions { columns ...  rows { ... } }``."""
 
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 
@@ -386,7 +397,7 @@ class Expect:
     ``expect reject TXN REASON``, ``expect error CODE ["message"]``."""
 
     what: str  # payout | attainment | line | reject | excluded | error
-    subject: Literal | None
+    subject: Literal  # the payee, the transaction, or the error's code
     period: Literal | None
     component: Name | None
     payee: Literal | None
@@ -399,11 +410,11 @@ class Expect:
 @dataclass(frozen=True, slots=True)
 class TestBlock:
     name: Literal
-    statements: tuple[object, ...]
+    statements: tuple[Node, ...]
     span: Span
 
 
-Item = Union[PlanBlock, TransactionsBlock, TableBlock, ComponentBlock, CapStmt, TestBlock]
+Item = PlanBlock | TransactionsBlock | TableBlock | ComponentBlock | CapStmt | TestBlock
 
 
 @dataclass(frozen=True, slots=True)

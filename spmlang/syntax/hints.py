@@ -18,7 +18,7 @@ _PERIOD_END = re.compile(r"\b(attainment|quota|target)\b")
 
 def intent_hint(text: str, token: Token) -> str | None:
     """A hint for the unexpected ``token`` from the statement it ends, or None."""
-    if token.type in ("$END", "_NL") or token.line is None:
+    if token.type in ("$END", "_NL") or token.line is None or token.column is None or token.end_column is None:
         return None
     lines = text.split("\n")
     if not 1 <= token.line <= len(lines):

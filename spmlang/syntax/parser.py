@@ -124,8 +124,7 @@ def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
             line = getattr(error, "line", -1)
             if (
                 isinstance(error, UnexpectedEOF)
-                or getattr(error, "token", None) is not None
-                and error.token.type == "$END"
+                or getattr(getattr(error, "token", None), "type", None) == "$END"
                 or line in blanked_lines
                 or line < 1
                 or len(diagnostics) >= MAX_SYNTAX_ERRORS
@@ -261,7 +260,7 @@ def _syntax_diagnostic(error: UnexpectedInput, path: str, text: str) -> Diagnost
         end_column = token.end_column if token.end_line == token.line else column + 1
         if token.type == "_NL":
             end_column = column + 1
-        span = Span(path, token.line, token.column, token.line, end_column or column + 1)
+        span = Span(path, token.line, token.column or column, token.line, end_column or column + 1)
         message = f"unexpected {_describe_token(token)}"
     else:
         span = Span(path, line, column, line, column + 1)

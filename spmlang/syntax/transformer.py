@@ -2,6 +2,9 @@
 
 Literal values are read here (``$1,000`` -> Decimal 1000, ``12.5%`` -> 0.125,
 ``2027-02-30`` -> an error), so later stages never see raw token text.
+
+One module on purpose, though long: a method per rule of grammar/spm.lark, in the grammar's order, found by
+the rule's name; each is a line or two, and the grammar is read beside it.
 """
 
 from __future__ import annotations
@@ -65,7 +68,9 @@ class ToAst:
         return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _tspan(self, token: Token) -> Span:
-        return Span(self.path, token.line, token.column, token.end_line, token.end_column)
+        # lark types a token's position Optional (a token made by hand has none); a parsed one has it
+        line, column = token.line or 1, token.column or 1
+        return Span(self.path, line, column, token.end_line or line, token.end_column or column + 1)
 
     def _name(self, token: Token) -> ast.Name:
         return ast.Name(str(token), self._tspan(token))
@@ -185,7 +190,7 @@ class ToAst:
 
     # ------------------------------------------------------------ plan header
     def _setting(self, key: str, meta, children):
-        values = []
+        values: list[ast.Name | ast.Literal] = []
         for child in children:
             if child is None:
                 continue
@@ -338,6 +343,8 @@ class ToAst:
     def signed_number(self, meta, children):
         negative = len(children) == 2
         literal = self._literal_from_token(children[-1], negative=negative, span=self._span(meta))
+        if not isinstance(literal.value, Decimal):
+            raise AssertionError("the grammar's signed numbers are numbers, money or percentages")
         return ast.Bound(literal.value, literal.kind, literal.text, literal.span)
 
     def bound(self, meta, children):

@@ -48,7 +48,7 @@ class TestCase:
     name: str
     file: str
     span: Span
-    plan: Plan
+    plan: Plan | None  # None where the case is only checked, not run (the language server)
     source: str  # the text of the file the test is in
     deals: pa.Table | None = None
     quotas: pa.Table | None = None
@@ -211,7 +211,7 @@ def _reference(case: TestCase, block: ast.TableBlock, checked, diagnostics: list
             return
         case.tables[name] = _table(block.statements, spec.columns, diagnostics, f"table '{name}' has")
         return
-    spec = checked.tables.get(kind) or implicit_table(kind, _quota_type(checked), block.span)
+    spec = checked.tables.get(kind) or implicit_table(TableKind(kind), _quota_type(checked), block.span)
     columns = _table_columns(spec, block.statements)
     owner = "the roster has" if kind == "roster" else f"the {kind} table has"
     setattr(case, kind, _table(block.statements, columns, diagnostics, owner))
@@ -250,11 +250,11 @@ def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnos
     """The rows of a test's table, typed by ``columns``; ``owner`` says whose columns they are, in messages."""
     names_stmts = [s for s in statements if isinstance(s, ast.ColumnsStmt)]
     rows_blocks = [s for s in statements if isinstance(s, ast.RowsBlock)]
-    for given, what in ((names_stmts, "its columns once"), (rows_blocks, "its rows in one `rows` block")):
-        for extra in given[1:]:
+    for stmts, what in ((names_stmts, "its columns once"), (rows_blocks, "its rows in one `rows` block")):
+        for extra in stmts[1:]:
             diagnostics.append(
                 Diagnostic(
-                    "E401", f"a table in a test gives {what}", extra.span, notes=((given[0].span, "the first one"),)
+                    "E401", f"a table in a test gives {what}", extra.span, notes=((stmts[0].span, "the first one"),)
                 )
             )
     names_stmt = names_stmts[0] if names_stmts else None
@@ -276,7 +276,9 @@ def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnos
                 )
             order.append(name.text)  # an unknown column keeps its place, so the rows still line up
     values: dict[str, list] = {name: [] for name in columns}
-    for row, span in zip(rows_block.rows if rows_block else (), rows_block.row_spans if rows_block else ()):
+    for row, span in zip(
+        rows_block.rows if rows_block else (), rows_block.row_spans if rows_block else (), strict=True
+    ):
         if len(row) != len(order):
             values_given = f"{len(row)} value{'s' if len(row) != 1 else ''}"
             diagnostics.append(
@@ -288,10 +290,10 @@ def _table(statements, columns: dict[str, ColumnSpec], diagnostics: list[Diagnos
                 )
             )
             continue
-        given = {name: literal for name, literal in zip(order, row) if name in columns}
-        for name, spec in columns.items():
-            literal = given.get(name)
-            values[name].append(None if literal is None else _value(literal, spec, diagnostics))
+        given = {name: literal for name, literal in zip(order, row, strict=True) if name in columns}
+        for column, spec in columns.items():
+            literal = given.get(column)
+            values[column].append(None if literal is None else _value(literal, spec, diagnostics))
     return pa.table({name: pa.array(values[name], _ARROW[spec.type]) for name, spec in columns.items()})
 
 
@@ -299,20 +301,7 @@ def _value(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]
     if literal.kind == "empty":
         return None
     if spec.type is Type.DATE and literal.kind == "string":
-        # A date written as the data file has it ("01-03-17"), read with the column's format.
-        try:
-            return dt.datetime.strptime(str(literal.value), spec.format or "%Y-%m-%d").date()
-        except ValueError:
-            diagnostics.append(
-                Diagnostic(
-                    "E301",
-                    f"{literal.text} is not a date in the format "
-                    f"\"{spec.format or '%Y-%m-%d'}\" (column '{spec.name}')",
-                    literal.span,
-                    "or write the date as 2027-03-01",
-                )
-            )
-            return None
+        return _written_date(literal, spec, diagnostics)
     if literal.kind not in _ACCEPTS[spec.type]:
         diagnostics.append(
             Diagnostic("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')", literal.span)
@@ -325,6 +314,29 @@ def _value(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]
         return value if isinstance(value, dt.date) else None
     if spec.type is Type.BOOL:
         return bool(value)
+    if not isinstance(value, Decimal):  # what _ACCEPTS lets through for numbers and money is a number
+        raise AssertionError(literal.kind)
+    return _number(literal, value, spec, diagnostics)
+
+
+def _written_date(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]) -> dt.date | None:
+    """A date written as the data file has it ("01-03-17"), read with the column's format."""
+    try:
+        return dt.datetime.strptime(str(literal.value), spec.format or "%Y-%m-%d").date()
+    except ValueError:
+        diagnostics.append(
+            Diagnostic(
+                "E301",
+                f"{literal.text} is not a date in the format \"{spec.format or '%Y-%m-%d'}\" (column '{spec.name}')",
+                literal.span,
+                "or write the date as 2027-03-01",
+            )
+        )
+        return None
+
+
+def _number(literal: ast.Literal, value: Decimal, spec: ColumnSpec, diagnostics: list[Diagnostic]):
+    """A number, percentage or amount as its column's Arrow type holds it; None (reported) if it cannot be."""
     if spec.type is Type.INTEGER and value != value.to_integral_value():
         diagnostics.append(
             Diagnostic("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')", literal.span)

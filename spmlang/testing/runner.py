@@ -74,6 +74,8 @@ def run_case(case: TestCase) -> Outcome:
     if case.error is not None:
         outcome.error = case.error
         return outcome
+    if case.plan is None:
+        raise ValueError(f"{case.id} has no plan to run")  # discovery gives every case its plan
     wants_error = [e for e in case.expectations if e.what == "error"]
     try:
         result = case.plan.run(
@@ -131,60 +133,41 @@ def _check_error(case: TestCase, expectation: ast.Expect, error: SpmError, outco
 
 
 def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) -> None:
-    subject = _text(expectation.subject)
+    subject = str(expectation.subject.value)
     period = _text(expectation.period)
     component = expectation.component.text if expectation.component else None
     payee = _text(expectation.payee)
     ledger = result.ledger.to_pylist()
     written = _written(case, expectation)
     if expectation.what == "reject":
-        reasons = [r["reason"] for r in result.rejects.to_pylist() if r["key"] == subject]
-        if expectation.reason.text not in reasons:
-            got = (
-                ", ".join(reasons)
-                if reasons
-                else ("credited" if any(line["txn"] == subject for line in ledger) else "not rejected")
-            )
-            outcome.failures.append(
-                Failure(written, f"expected {subject} rejected for {expectation.reason.text}, got {got}")
-            )
+        _check_reject(expectation, subject, result, ledger, outcome, written)
         return
     if expectation.what == "excluded":
-        filters = [r["filter"] for r in result.excluded.to_pylist() if r["key"] == subject]
-        wanted = expectation.reason.text if expectation.reason else None
-        if not filters or (wanted is not None and wanted not in filters):
-            got = (
-                f"excluded by {filters[0]}"
-                if filters
-                else ("rejected" if subject in result.rejects.column("key").to_pylist() else "not excluded")
-            )
-            outcome.failures.append(
-                Failure(
-                    written,
-                    f"expected {subject} excluded" + (f" by filter {wanted}" if wanted else "") + f", got {got}",
-                )
-            )
+        _check_excluded(expectation, subject, result, outcome, written)
         return
-    expected = Decimal(expectation.value.value) if isinstance(expectation.value.value, Decimal) else None
+    value = expectation.value
+    if value is None:
+        raise AssertionError("the grammar gives an expected figure its value")
+    expected = Decimal(value.value) if isinstance(value.value, Decimal) else None
     if expected is None:
-        outcome.failures.append(Failure(written, f"{expectation.value.text} is not a number to compare with"))
+        outcome.failures.append(Failure(written, f"{value.text} is not a number to compare with"))
         return
     if expectation.what == "attainment":
-        got = _attainment(result, subject, period)
-        if got is None:
+        attainment = _attainment(result, subject, period)
+        if attainment is None:
             outcome.failures.append(Failure(written, f"{subject} has no attainment in {period or 'the plan'}"))
-        elif got.quantize(RATIO) != expected.quantize(RATIO):
+        elif attainment.quantize(RATIO) != expected.quantize(RATIO):
             outcome.failures.append(
                 Failure(
                     written,
-                    f"expected attainment {percent(expected)}, got {percent(got)}",
+                    f"expected attainment {percent(expected)}, got {percent(attainment)}",
                     _trail(result, subject, period, None),
                 )
             )
         return
     if expectation.what == "payout":
         chosen = [line for line in ledger if line["payee"] == subject]
-        who = subject
+        who: str | None = subject
     else:
         chosen = [line for line in ledger if line["txn"] == subject and (payee is None or line["payee"] == payee)]
         who = payee or (chosen[0]["payee"] if chosen else None)
@@ -201,6 +184,34 @@ def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) ->
         txn = subject if expectation.what == "line" else None
         outcome.failures.append(
             Failure(written, f"expected {money(expected)}, got {money(got)}", _trail(result, who, period, txn))
+        )
+
+
+def _check_reject(
+    expectation: ast.Expect, subject: str, result, ledger: list[dict], outcome: Outcome, written: str
+) -> None:
+    reason = expectation.reason.text if expectation.reason else ""  # the grammar makes a reject name one
+    reasons = [r["reason"] for r in result.rejects.to_pylist() if r["key"] == subject]
+    if reason not in reasons:
+        credited = any(line["txn"] == subject for line in ledger)
+        fate = ", ".join(reasons) if reasons else ("credited" if credited else "not rejected")
+        outcome.failures.append(Failure(written, f"expected {subject} rejected for {reason}, got {fate}"))
+
+
+def _check_excluded(expectation: ast.Expect, subject: str, result, outcome: Outcome, written: str) -> None:
+    filters = [r["filter"] for r in result.excluded.to_pylist() if r["key"] == subject]
+    wanted = expectation.reason.text if expectation.reason else None
+    if not filters or (wanted is not None and wanted not in filters):
+        fate = (
+            f"excluded by {filters[0]}"
+            if filters
+            else ("rejected" if subject in result.rejects.column("key").to_pylist() else "not excluded")
+        )
+        outcome.failures.append(
+            Failure(
+                written,
+                f"expected {subject} excluded" + (f" by filter {wanted}" if wanted else "") + f", got {fate}",
+            )
         )
 
 

@@ -205,7 +205,10 @@ class Reference:
         self.target_period = targets
         self.status: dict[int, str] = {}  # input row -> credited | excluded:NAME | rejected:REASON
         self.tables = {
-            name: {row[list(table.columns).index(table.key)]: dict(zip(table.columns, row)) for row in table.rows}
+            name: {
+                row[list(table.columns).index(table.key)]: dict(zip(table.columns, row, strict=False))
+                for row in table.rows
+            }
             for name, table in plan.tables.items()
             if table.kind == "lookup" and table.rows
         }
@@ -250,9 +253,22 @@ class Reference:
                 self.status[index] = "rejected:bad_split"
                 continue
             for split, payee, share in splits:
-                credited.append({"index": index, "row": row, "key": key, "payee": payee, "role": "direct",
-                                 "split": split, "level": 0, "share": share, "from": None, "date": row[source.date],
-                                 "period": p, "credit": credit if share == 1 else q6(credit * share)})
+                credited.append(
+                    {
+                        "index": index,
+                        "row": row,
+                        "key": key,
+                        "payee": payee,
+                        "role": "direct",
+                        "split": split,
+                        "level": 0,
+                        "share": share,
+                        "from": None,
+                        "date": row[source.date],
+                        "period": p,
+                        "credit": credit if share == 1 else q6(credit * share),
+                    }
+                )
         if source.rollup and any(c.role == "rollup" for c in plan.components):
             for c in [c for c in credited]:  # every manager above the payee gets a rollup row
                 manager, level = self.roster.get(c["payee"]), 1
@@ -287,8 +303,19 @@ class Reference:
             for role in ("direct", "rollup"):
                 for c in streams.get((payee, role), []):  # a credited row no component paid still gets a zero line
                     if c["rid"] not in paid:
-                        lines.append(Line(payee, "", c["period"], "earning", c["key"], ZERO, role=role, rid=c["rid"],
-                                          order=(c["period"], 1, c["date"], c["key"], c["pos"], 0)))
+                        lines.append(
+                            Line(
+                                payee,
+                                "",
+                                c["period"],
+                                "earning",
+                                c["key"],
+                                ZERO,
+                                role=role,
+                                rid=c["rid"],
+                                order=(c["period"], 1, c["date"], c["key"], c["pos"], 0),
+                            )
+                        )
         return self._round(lines)
 
     def _splits(self, row: dict) -> list[tuple[int, str, Decimal]] | None:
@@ -330,7 +357,9 @@ class Reference:
             elif (
                 any(component_needs_targets(x) for x in components)
                 or c["role"] == "direct"
-                and any(cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps)
+                and any(
+                    cap.of_target and cap.covers_role("direct", self.plan.components) for cap in self.plan.plan_caps
+                )
             ) and not any((c["payee"], p) in self.target_period for p in range(self.periods)):
                 rejected.add(c["index"])
         for index in rejected:
@@ -411,7 +440,13 @@ class Reference:
                 if repriced - so_far:
                     raw.append(
                         Line(
-                            payee, name, p, "true_up", None, repriced - so_far, order=(p, 0, dt.date.min, "", 0, 0),
+                            payee,
+                            name,
+                            p,
+                            "true_up",
+                            None,
+                            repriced - so_far,
+                            order=(p, 0, dt.date.min, "", 0, 0),
                             role=component.role,
                         )
                     )
@@ -436,8 +471,18 @@ class Reference:
                 ):
                     annual = sum((self.target_period.get((payee, i), ZERO) for i in range(self.periods)), ZERO)
                     amount = q6(annual * rule.amount) if rule.of_target else rule.amount
-                    raw.append(Line(payee, name, p, "bonus", None, amount, order=(p, 2, dt.date.max, "", 0, 0),
-                                    role=component.role))
+                    raw.append(
+                        Line(
+                            payee,
+                            name,
+                            p,
+                            "bonus",
+                            None,
+                            amount,
+                            order=(p, 2, dt.date.max, "", 0, 0),
+                            role=component.role,
+                        )
+                    )
                     break
         raw.sort(key=lambda line: line.order)
         running = ZERO  # what the rule earned, rounded cumulatively over the year; caps and gates act on cents
@@ -507,7 +552,7 @@ class Reference:
         for cap in sorted(component.caps, key=lambda c: ("row", "period", "year").index(c.scope)):
             kept = []
             running: dict = {}
-            for line, amount in zip(raw, paid):
+            for line, amount in zip(raw, paid, strict=False):
                 limit = cents(self._limit(cap, payee, line.period))
                 if cap.scope == "row":
                     keep = min(amount, limit) if line.kind not in ("true_up", "bonus") else amount
@@ -517,7 +562,7 @@ class Reference:
                     running[group] = before + amount
                     keep = min(running[group], limit) - min(before, limit)
                 kept.append(keep)
-            for line, amount, keep in zip(raw, paid, kept):
+            for line, amount, keep in zip(raw, paid, kept, strict=False):
                 if amount != keep:
                     cuts.append(
                         Line(
@@ -536,7 +581,10 @@ class Reference:
             paid = kept
         lines = raw + cuts
         if component.gate is not None:
-            earned = [sum((a for line, a in zip(raw, paid) if line.period == p), ZERO) for p in range(self.periods)]
+            earned = [
+                sum((a for line, a in zip(raw, paid, strict=False) if line.period == p), ZERO)
+                for p in range(self.periods)
+            ]
             payable = ZERO
             for p in range(self.periods):
                 end_rows = (
@@ -593,8 +641,18 @@ class Reference:
                 cut = cents(extended - line.exact)
                 if cut:
                     lines.append(
-                        Line(payee, line.component, line.period, "cap", line.txn, -cut, -cut, order=line.order,
-                             role=line.role, rid=line.rid)
+                        Line(
+                            payee,
+                            line.component,
+                            line.period,
+                            "cap",
+                            line.txn,
+                            -cut,
+                            -cut,
+                            order=line.order,
+                            role=line.role,
+                            rid=line.rid,
+                        )
                     )
                     line.amount += cut
         return lines
@@ -627,7 +685,7 @@ class Reference:
         for cap in sorted(self.plan.plan_caps, key=lambda c: ("row", "period", "year").index(c.scope)):
             running: dict = {}
             kept = []
-            for line, amount in zip(lines, amounts):
+            for line, amount in zip(lines, amounts, strict=False):
                 if not (cap.covers_all or line.component in cap.components or line.role in cap.roles):
                     kept.append(amount)
                     continue
@@ -636,7 +694,7 @@ class Reference:
                 running[group] = before + amount
                 limit = cents(self._limit(cap, payee, line.period))
                 kept.append(min(running[group], limit) - min(before, limit))
-            for line, amount, keep in zip(lines, amounts, kept):
+            for line, amount, keep in zip(lines, amounts, kept, strict=False):
                 if amount != keep:
                     extra.append(
                         Line(

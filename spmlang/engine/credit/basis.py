@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.credit.rows import DIRECT, ROLLUP, CreditRows, Payees
@@ -58,9 +57,7 @@ def make_basis(
         total = np.abs(matrix).sum(axis=1, dtype=np.float64)
         past = np.flatnonzero(total >= float(LIMIT) * (1 - 1e-9))
         if past.size:
-            error = TooLarge(int(past[0]), float(total[past[0]]))
-            error.table = table
-            raise error
+            raise TooLarge(int(past[0]), float(total[past[0]]), table=table)
 
     def on_basis(matrix: np.ndarray) -> np.ndarray:
         if attainment_basis is AttainmentBasis.TO_DATE:
@@ -149,5 +146,5 @@ def _reject_rows(
     else:
         slots = np.full(accounting.rows, -1, dtype=np.int64)
         slots[txn] = picked[first]
-        per_txn = message.take(pa.array(np.maximum(slots, 0)))
+        per_txn = message.take(np.maximum(slots, 0))
     accounting.reject(mask, reason, per_txn, column)

@@ -60,8 +60,8 @@ class CreditedRun:
     def unpaid(self) -> list[UnpaidRows]:
         """The credit rows each component could not pay (see RowValues.failed), by component and reason."""
         found = []
-        for spec, values in zip(self.plan.components, self.row_values):
-            if values.failed is None:
+        for spec, values in zip(self.plan.components, self.row_values, strict=True):
+            if values.failed is None or values.failure is None:  # the two come together
                 continue
             for code in np.unique(values.failed[values.failed > 0]).tolist():
                 rows = np.flatnonzero(values.failed == code)

@@ -28,14 +28,15 @@ def make_credit_rows(
     codes = [payees.encode(values) for values in txns.payee_names]
     txns.release_columns(keep=read)
     rollup = plan.transactions.rollup and any(c.role is Role.ROLLUP for c in plan.components)
+    credit, dates = txns.credited_amounts(), txns.credited_dates()
     rows = None
     if len(codes) == 1 and not rollup:  # the common case: rows made in crediting order
         rows = direct_rows_in_order(
-            codes[0], txns.shares[0], txns.credit, txns.dates, txns.calendar, alive, txns.key_order, txns.key_rank
+            codes[0], txns.shares[0], credit, dates, txns.calendar, alive, txns.key_order, txns.key_rank
         )
     in_order = rows is not None
-    if not in_order:
-        rows = split_rows(codes, txns.shares, txns.credit, txns.dates, txns.periods, alive, txns.key_order)
+    if rows is None:
+        rows = split_rows(codes, txns.shares, credit, dates, txns.periods, alive, txns.key_order)
     if rollup:
         managers = np.full(len(payees), -1, dtype=np.int32)
         for payee, manager in managers_by_name.items():

@@ -70,12 +70,12 @@ class Payees:
         table = np.append(self._codes(values.dictionary), np.int32(-1))  # the last slot: a null's
         indices = values.indices
         if indices.null_count:
-            indices = pc.fill_null(indices, len(values.dictionary))
+            indices = indices.fill_null(len(values.dictionary))
         return table[indices.to_numpy(zero_copy_only=False)]
 
     def _codes(self, names: pa.Array) -> np.ndarray:
         codes = pc.index_in(pc.cast(names, pa.string()), value_set=self.array)
-        return pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        return codes.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
 
 
 def distinct_names(values: pa.Array, mask: np.ndarray) -> list[str]:
@@ -98,7 +98,7 @@ def split_rows(
     """Direct credit rows of the ``alive`` transactions, one per (transaction, payee column with a payee),
     in key order (and payee column order within a transaction): see :func:`crediting_order`."""
     parts = []
-    for split, (codes, share) in enumerate(zip(payee_codes, shares)):
+    for split, (codes, share) in enumerate(zip(payee_codes, shares, strict=True)):
         txn = key_order[(alive & (codes >= 0))[key_order]]
         share_taken = gather(share, txn)
         credit_taken = credit[txn]
@@ -156,7 +156,7 @@ def direct_rows_in_order(
     if payee_bits + date_bits + rank_bits > 63:
         return None
     # Packed for every transaction, in place, then the credited ones kept: one pass that picks rows instead
-    # of one per part (at 10M rows each array is ~80 MB). What the other rows pack is never read. Added, not
+    # of one per part (each array as long as the transactions). What the other rows pack is never read. Added, not
     # or-ed: the date is less than 2 ** date_bits days past the first, so the sums are the same bits.
     packed = payee_codes.astype(np.int64)
     packed <<= date_bits

@@ -8,6 +8,8 @@ f-string per line.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +17,12 @@ import pyarrow.compute as pc
 
 from spmlang.engine.kernels.money import CENT, UNIT, units_to_decimal_array, units_to_scale
 from spmlang.figures import RATE_DECIMALS, format_number, percent_text
+
+Part = pa.Array | pa.ChunkedArray | pa.Scalar | str | None  # what join() joins; None: nothing
+
+# Arrow joins arrays, scalars and Python strings alike, the last argument the separator; pyarrow-stubs types
+# binary_join_element_wise as taking arguments all of one type, which no call here is.
+join_element_wise = cast("Callable[..., pa.Array]", pc.binary_join_element_wise)
 
 
 def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
@@ -24,7 +32,7 @@ def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
     :func:`pretty` adds them where people read a few lines (statements, explain).
     """
     if decimals == 2:
-        return pc.binary_join_element_wise(*amount_parts(units), "")
+        return join_element_wise(*amount_parts(units), "")
     return pc.cast(units_to_decimal_array(np.asarray(units, dtype=np.int64), scale=decimals), pa.string())
 
 
@@ -43,7 +51,7 @@ def amount_then(units: np.ndarray, index: np.ndarray, options: list[str]) -> lis
     cents = units_to_scale(np.asarray(units, dtype=np.int64), 2)
     whole, hundredths = _whole_and_hundredths(cents, cents < 0)
     endings = pa.array([f".{c:02d}{option}" for c in range(100) for option in options], pa.string())
-    return [whole, pc.take(endings, pa.array(hundredths * len(options) + np.asarray(index, dtype=np.int64)))]
+    return [whole, endings.take(hundredths * len(options) + np.asarray(index, dtype=np.int64))]
 
 
 _FEW_ENDINGS = 64  # amount_then's table of endings is at most a hundred times this long
@@ -51,9 +59,9 @@ _FEW_ENDINGS = 64  # amount_then's table of endings is at most a hundred times t
 
 def _cents_parts(cents: np.ndarray, negative: np.ndarray) -> list[pa.Array]:
     """Whole cents as text parts: the units with their sign, then '.CC' from a table of the hundred endings.
-    An integer cast and a take: about half the time of casting decimals to text."""
+    An integer cast and a take: faster than casting decimals to text."""
     whole, hundredths = _whole_and_hundredths(cents, negative)
-    return [whole, pc.take(_hundredths(), pa.array(hundredths))]
+    return [whole, _hundredths().take(hundredths)]
 
 
 def _whole_and_hundredths(cents: np.ndarray, negative: np.ndarray) -> tuple[pa.Array, np.ndarray]:
@@ -78,7 +86,7 @@ def exact(units: np.ndarray) -> pa.Array:
 
     The whole cents (truncated toward zero) are formatted as text, and the further digits (at most four) come
     from a table: one pass over the values, whatever decimals they need."""
-    return pc.binary_join_element_wise(*exact_parts(units), "")
+    return join_element_wise(*exact_parts(units), "")
 
 
 def exact_parts(units: np.ndarray) -> list[pa.Array]:
@@ -90,7 +98,7 @@ def exact_parts(units: np.ndarray) -> list[pa.Array]:
     cents = np.where(units < 0, -(magnitude // CENT), magnitude // CENT)
     parts = _cents_parts(cents, units < 0)  # -0.004: the sign shows though the whole cents are 0
     if rest.any():
-        parts.append(pc.take(_further_digits(), pa.array(rest)))
+        parts.append(_further_digits().take(rest))
     return parts
 
 
@@ -104,7 +112,7 @@ def scatter(base: pa.Array, index: np.ndarray, values: pa.Array) -> pa.Array:
     """``base`` with the elements at ``index`` replaced by ``values``."""
     position = np.arange(len(base), dtype=np.int64)
     position[index] = len(base) + np.arange(index.size)
-    return pc.take(pa.concat_arrays([base, values]), pa.array(position))
+    return pa.concat_arrays([base, values]).take(position)
 
 
 def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
@@ -112,10 +120,11 @@ def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
     with many distinct figures (attainment) are formatted as decimals with ``scale`` places, trailing
     zeros dropped. NaN (no value) is shown as ''."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
-    distinct, inverse = few_values(values)
-    if distinct is not None:
+    few = few_values(values)
+    if few is not None:
+        distinct, inverse = few
         labels = pa.array(["" if v != v else render(v) for v in distinct.tolist()], pa.string())
-        return pc.take(labels, pa.array(inverse))
+        return labels.take(inverse)
     step = 10**scale
     scaled = np.floor(np.abs(np.nan_to_num(values)) * step + 0.5).astype(np.int64) * np.where(values < 0, -1, 1)
     text = pc.cast(units_to_decimal_array(scaled * (UNIT // step), scale=scale), pa.string())
@@ -126,23 +135,23 @@ def _by_value(values: np.ndarray, render, scale: int) -> pa.Array:
 _FEW = 4096  # at most this many distinct values are formatted one by one
 
 
-def few_values(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+def few_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The distinct values of a column and each element's index among them, if there are at most a few (NaN,
     no value, last);
-    else (None, None). Rates and multipliers take a handful of values over millions of lines: they are
+    else None. Rates and multipliers take a handful of values over millions of lines: they are
     guessed from a sample and confirmed with a binary search, not found by sorting the whole column."""
     nan = np.isnan(values)
     step = max(1, values.size // (4 * _FEW))
     guess = np.unique(values[::step][~nan[::step]])
     if guess.size > _FEW:
-        return None, None
+        return None
     where = np.minimum(np.searchsorted(guess, values), max(guess.size - 1, 0))
     if guess.size and np.array_equal(guess[where][~nan], values[~nan]):
         distinct, inverse = guess, where
     else:  # the sample missed some: count them all
         distinct, some = np.unique(values[~nan], return_inverse=True)
         if distinct.size > _FEW:
-            return None, None
+            return None
         inverse = np.zeros(values.size, dtype=np.int64)
         inverse[~nan] = some.reshape(-1)
     if nan.any():  # NaN (no value) gets a label of its own
@@ -155,7 +164,7 @@ def percent(ratio: np.ndarray, decimals: int = 2) -> pa.Array:
     """0.625 -> '62.5%' (at most ``decimals`` decimals: two for attainment, :data:`RATE_DECIMALS` for rates)."""
     ratio = np.asarray(ratio, dtype=np.float64)
     encoded = _by_value(ratio * 100, lambda v: percent_text(v / 100, decimals)[:-1], decimals)
-    return pc.binary_join_element_wise(encoded, pa.scalar("%"), "")
+    return join_element_wise(encoded, pa.scalar("%"), "")
 
 
 def rate_percent(rate: np.ndarray) -> pa.Array:
@@ -183,37 +192,37 @@ def pretty(text):
     return text
 
 
-def join(*parts, separator: str = "") -> pa.Array:
-    """Concatenate string arrays and fixed strings; a null part drops out (with its separator).
+def join(*parts: Part, separator: str = "") -> pa.Array:
+    """Concatenate string arrays and fixed strings; a null part drops out (with its separator). At least one
+    part is an array.
 
     Not ``binary_join_element_wise(null_handling="skip")``: in pyarrow it drops the rows where every part is
     null, which would shift every later explanation onto the wrong line.
     """
     arrays = [p for p in parts if isinstance(p, (pa.Array, pa.ChunkedArray))]
     if not arrays:
-        return pa.scalar(separator.join(str(p) for p in parts if p is not None), pa.string())
+        raise ValueError("join makes a column: give it an array among its parts")
     if not separator:
-        filled = [
-            (pc.fill_null(p, "") if p.null_count else p)
-            if isinstance(p, (pa.Array, pa.ChunkedArray))
-            else pa.scalar(p, pa.string())
-            for p in parts
-            if p is not None and p != ""
-        ]
-        return pc.binary_join_element_wise(*filled, "")
+        filled: list[pa.Array | pa.ChunkedArray | pa.Scalar] = []
+        for p in parts:
+            if isinstance(p, (pa.Array, pa.ChunkedArray)):
+                filled.append(pc.fill_null(p, pa.scalar("", pa.string())) if p.null_count else p)
+            elif p is not None and p != "":
+                filled.append(p if isinstance(p, pa.Scalar) else pa.scalar(p, pa.string()))
+        return join_element_wise(*filled, "")
     result = pa.nulls(len(arrays[0]), pa.string())
     for part in parts:
-        part = part if isinstance(part, (pa.Array, pa.ChunkedArray)) else pa.array([part] * len(result), pa.string())
-        joined = pc.binary_join_element_wise(result, part, separator)
-        result = pc.if_else(pc.is_null(result), part, pc.if_else(pc.is_null(part), result, joined))
-    return pc.fill_null(result, "")
+        column = part if isinstance(part, (pa.Array, pa.ChunkedArray)) else pa.array([part] * len(result), pa.string())
+        joined = join_element_wise(result, column, separator)
+        result = pc.if_else(pc.is_null(result), column, pc.if_else(pc.is_null(column), result, joined))
+    return result.fill_null("")
 
 
 def spread(n: int, index: np.ndarray, values: pa.Array) -> pa.Array:
     """An array of ``n`` nulls with ``values`` at ``index``."""
     position = np.full(n, len(values), dtype=np.int64)
     position[index] = np.arange(index.size)
-    return pc.take(pa.concat_arrays([values.cast(pa.string()), pa.nulls(1, pa.string())]), pa.array(position))
+    return pa.concat_arrays([values.cast(pa.string()), pa.nulls(1, pa.string())]).take(position)
 
 
 def when(mask: np.ndarray, text) -> pa.Array:
@@ -247,7 +256,7 @@ def labelled(index: np.ndarray, labels) -> pa.DictionaryArray:
         present = np.flatnonzero(np.asarray(labels.is_valid()))
         place = np.full(len(labels) + 1, -1, dtype=np.int64)  # the last slot is index -1's
         place[present] = np.arange(present.size)
-        index, labels = place[index], labels.take(pa.array(present))
+        index, labels = place[index], labels.take(present)
     valid = index >= 0
     everywhere = bool(valid.all())
     if not everywhere and not valid.any():  # no label anywhere (no rollups): nulls, and no dictionary
@@ -261,8 +270,8 @@ def labelled(index: np.ndarray, labels) -> pa.DictionaryArray:
         index = position[index] if everywhere else np.where(valid, position[np.where(valid, index, 0)], -1)
         labels = labels.filter(pa.array(used))
     if everywhere:
-        return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32, copy=False)), labels)
-    indices = pa.array(np.where(valid, index, 0).astype(np.int32), mask=~valid)
+        return pa.DictionaryArray.from_arrays(index.astype(np.int32, copy=False), labels)
+    indices = pa.array(np.where(valid, index, 0).astype(np.int32), type=pa.int32(), mask=~valid)
     return pa.DictionaryArray.from_arrays(indices, labels)
 
 
@@ -271,6 +280,6 @@ def pick(index: np.ndarray, labels: list[str]) -> pa.Array:
     index = np.asarray(index)
     options = pa.array(labels, pa.string())
     if index.size == 0 or index.min() >= 0:
-        return pc.take(options, pa.array(index))
+        return options.take(index)
     valid = index >= 0
-    return pc.take(options, pa.array(np.where(valid, index, 0).astype(np.int64), mask=~valid))
+    return options.take(pa.array(np.where(valid, index, 0).astype(np.int64), type=pa.int64(), mask=~valid))

@@ -65,16 +65,16 @@ def order_by(*keys: np.ndarray) -> np.ndarray:
     When their value ranges fit in 63 bits together the keys are packed into one int64 and sorted once
     (see :func:`stable_order`), which is many times faster than ``np.lexsort`` on millions of rows.
     """
-    keys = [np.asarray(k) for k in keys]
-    n = keys[0].size if keys else 0
+    columns = [np.asarray(k) for k in keys]
+    n = columns[0].size if columns else 0
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    lows = [int(k.min()) for k in keys]
-    bits = [max(int(k.max()) - low, 0).bit_length() for k, low in zip(keys, lows)]
+    lows = [int(k.min()) for k in columns]
+    bits = [max(int(k.max()) - low, 0).bit_length() for k, low in zip(columns, lows, strict=True)]
     if sum(bits) > 63:
-        return np.lexsort(tuple(reversed(keys)))
+        return np.lexsort(tuple(reversed(columns)))
     packed = np.zeros(n, dtype=np.int64)
-    for key, low, width in zip(keys, lows, bits):
+    for key, low, width in zip(columns, lows, bits, strict=True):
         if width:
             packed <<= width
             packed |= key.astype(np.int64, copy=False) - low  # widened first: an int8 key minus its low overflows

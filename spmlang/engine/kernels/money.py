@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -42,12 +43,13 @@ class TooLarge(Exception):
     """An amount past :data:`LIMIT` (or not a number), met where it was computed. The caller, who knows what
     the amount is (a component's clause, a payee's credit in a period), turns it into
     :class:`spmlang.diagnostics.AmountTooLarge`. ``position``: the index of the first such value among those
-    checked; ``value``: about how large it is, in units."""
+    checked; ``value``: about how large it is, in units; ``table``: the quotas or targets it is of, if either."""
 
-    def __init__(self, position: int | None = None, value: float | None = None):
+    def __init__(self, position: int | None = None, value: float | None = None, table: str | None = None):
         super().__init__(f"an amount of about {value} units is too large to hold")
         self.position = position
         self.value = value
+        self.table = table
 
 
 def limit_text() -> str:
@@ -106,7 +108,7 @@ def to_units(
         doubtful |= ~(np.abs(values) < _LIMIT_FLOAT)
     if doubtful.any():
         index = np.flatnonzero(doubtful)
-        for position, value in zip(index.tolist(), exact(index)):
+        for position, value in zip(index.tolist(), exact(index), strict=True):
             if not -LIMIT < value < LIMIT:
                 raise TooLarge(position, float(value))
             result[position] = value
@@ -234,7 +236,9 @@ def cents_to_decimal64_array(cents: np.ndarray, valid: np.ndarray | None = None,
 def _decimals(kind: pa.DataType, words: np.ndarray, n: int, valid: np.ndarray | None) -> pa.Array:
     if not np.little_endian:  # pragma: no cover - every supported platform is little endian
         raise RuntimeError("spmlang's ledger writer needs a little-endian machine")
-    buffers = [None, pa.py_buffer(words)]  # no copy: the Arrow buffer keeps the numpy array alive
+    # No copy: the Arrow buffer keeps the numpy array alive. (An ndarray has the buffer protocol; numpy's
+    # stubs say so only from Python 3.12.)
+    buffers = [None, pa.py_buffer(cast(memoryview, words))]
     null_count = 0
     if valid is not None and not bool(np.all(valid)):
         buffers[0] = pa.py_buffer(np.packbits(np.asarray(valid, dtype=bool), bitorder="little").tobytes())

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from spmlang import figures
 from spmlang.diagnostics import AmountTooLarge
@@ -18,7 +17,8 @@ from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis
 from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.credit.rows import CreditRows, Payees
-from spmlang.engine.evaluate import Frame, Vec, evaluate, truth
+from spmlang.engine.expressions.evaluate import evaluate
+from spmlang.engine.expressions.values import Frame, Vec, truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, UNIT, TooLarge, cumulative_cents, units_to_cents
@@ -29,7 +29,7 @@ from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams, build_streams
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import LineKind, MeasureBasis, Role
-from spmlang.ir.plan import CapSpec, CheckedPlan, ComponentSpec, PayOnceRule
+from spmlang.ir.plan import CapSpec, CheckedPlan, ComponentSpec, CurveRule, PayOnceRule
 
 
 @dataclass
@@ -117,7 +117,7 @@ def _component_lines(
     calendar = compiled.calendar
     spec = run.spec
     clause = compiled.rule_clause[index]
-    parts = []
+    parts: list[Lines | None] = []
     row_lines = run.row_lines(values, rows, streams, basis)
     if row_lines.rows.size:
         r = row_lines.rows
@@ -144,9 +144,10 @@ def _component_lines(
                 clause=clause,
             )
         )
-    if values.failed is not None and values.failed.any():  # rows it could not evaluate: a zero line each
-        r = np.flatnonzero(values.failed)
-        explanation = text.join("not paid by this component: ", values.failure.take(pa.array(r)))
+    failed, failure = values.failed, values.failure
+    if failed is not None and failure is not None and failed.any():  # rows it could not evaluate: a zero line each
+        r = np.flatnonzero(failed)
+        explanation = text.join("not paid by this component: ", failure.take(r))
         parts.append(
             make_lines(
                 r.size,
@@ -167,7 +168,7 @@ def _component_lines(
     period_end = None
     if isinstance(spec.rule, PayOnceRule) or spec.gate is not None:
         period_end = _period_end_frame(compiled, streams, basis)
-    if isinstance(spec.rule, PayOnceRule):
+    if isinstance(spec.rule, PayOnceRule) and period_end is not None:
         met = truth(evaluate(spec.rule.condition, period_end), period_end.n).reshape(streams.count, calendar.count)
         ends = [calendar.end(p) for p in range(calendar.count)]
         bonuses = run.bonuses(streams, basis, met, ends, calendar.labels)
@@ -187,7 +188,7 @@ def _component_lines(
     lines.amount = cumulative_cents(lines.exact, grouping.starts_from_keys(stream_key)) * CENT
     paid, cap_lines = apply_caps(lines, stream_key, list(spec.caps), list(compiled.cap_clauses[index]), basis)
     extra = [cap_lines]
-    if spec.gate is not None:
+    if spec.gate is not None and period_end is not None:
         is_open = truth(evaluate(spec.gate, period_end), period_end.n).reshape(streams.count, calendar.count)
         attainment = period_end.builtin("attainment").values.reshape(streams.count, calendar.count)
         stream_of_line = _stream_of(lines, streams)
@@ -200,7 +201,7 @@ def _component_lines(
                 is_open,
                 attainment,
                 index,
-                spec.gate_text,
+                spec.gate_text or "",  # a gate has its text
                 calendar.labels,
                 compiled.gate_clause[index],
             )
@@ -215,7 +216,7 @@ def _curve_top(lines: Lines, beyond: np.ndarray, spec: ComponentSpec, clause: in
     on_row = (lines.row >= 0) & (lines.kind == KIND[spec.line_kind])
     cut = units_to_cents(np.where(on_row, beyond[np.maximum(lines.row, 0)], 0)) * CENT
     hit = np.flatnonzero(cut != 0)
-    if hit.size == 0:
+    if hit.size == 0 or not isinstance(spec.rule, CurveRule):  # only a curve is flat past its last point
         return None
     lines.amount[hit] += cut[hit]
     lines.exact[hit] += beyond[lines.row[hit]]
@@ -242,7 +243,7 @@ def _curve_top(lines: Lines, beyond: np.ndarray, spec: ComponentSpec, clause: in
 
 
 def _period_lines(
-    period_lines: PeriodLines, streams: Streams, component: int, kind: str, phase: int, clause: int
+    period_lines: PeriodLines, streams: Streams, component: int, kind: LineKind, phase: int, clause: int
 ) -> Lines | None:
     s = period_lines.stream
     if s.size == 0:

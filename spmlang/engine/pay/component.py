@@ -19,21 +19,13 @@ from spmlang.engine.credit.rows import CreditRows
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
-from spmlang.engine.pay.earnings import (
-    CurveFunction,
-    RowBasis,
-    RowLines,
-    TierFunction,
-    Factors,
-    apply_factor,
-    cumulative_lines,
-    describe_curve,
-    describe_row_curve,
-    describe_tiers,
-)
+from spmlang.engine.pay.curves import CurveFunction
+from spmlang.engine.pay.descriptions import describe_curve, describe_row_curve, describe_tiers
+from spmlang.engine.pay.earnings import Factors, RowBasis, RowLines, apply_factor, cumulative_lines
 from spmlang.engine.pay.lines import TextColumn
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams
+from spmlang.engine.pay.tiers import TierFunction
 from spmlang.ir.constants import constant_value
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import MeasureBasis, Role
@@ -76,8 +68,8 @@ class CompiledComponent:
         self.spec = spec
         self.counted = credit_type is not Type.MONEY
         rule = spec.rule
-        self.function = None
-        self.fixed_rate = None
+        self.function: TierFunction | CurveFunction | None = None  # the rule's E(m), if it accumulates
+        self.fixed_rate: float | None = None
         if isinstance(rule, RateRule):
             fixed = constant_value(rule.rate)
             if fixed is not None:
@@ -112,11 +104,18 @@ class CompiledComponent:
     def trues_up(self, basis_varies: bool, year_to_date: bool) -> bool:
         """Whether earlier credit is re-priced at each period start: a cumulative rule read on attainment, whose
         quota basis grows period by period (quota to date), over a measure that runs through the year."""
-        return self.cumulative and self.function.depends_on_basis and basis_varies and year_to_date
+        function = self.function
+        return (
+            function is not None
+            and not self.on_row_credit
+            and function.depends_on_basis
+            and basis_varies
+            and year_to_date
+        )
 
     def _factor(self, values: RowValues, index: np.ndarray) -> Factors:
         if isinstance(self.spec.rule, RateRule) and self.fixed_rate is None:
-            return Factors((values.multiplier[index], values.rate[index]))
+            return Factors((values.multiplier[index], values.rates()[index]))
         return Factors((values.multiplier[index],))
 
     # ------------------------------------------------------------------ row lines
@@ -133,9 +132,9 @@ class CompiledComponent:
                 empty, empty, pa.array([], pa.string()), np.zeros(0), np.zeros(0), pa.array([], pa.string())
             )
         if isinstance(rule, PayPerRowRule):
-            pay = values.pay[index]
+            pay = values.payments()[index]
             amount = apply_factor(pay, multiplier)
-            explanation = text.join(
+            explanation: pa.Array | TextColumn = text.join(
                 text.amount(pay),
                 f" per {rule.unit}",
                 text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
@@ -144,7 +143,7 @@ class CompiledComponent:
             )
             return RowLines(index, amount, no_tier, np.full(n, np.nan), multiplier, explanation)
         if isinstance(rule, RateRule) and rule.accelerator is None:
-            rate = values.rate[index]
+            rate = values.rates()[index]
             amount = scaled(credit, rate, multiplier)
             shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.rate_percent(rate)
             explanation = text.join(
@@ -161,7 +160,8 @@ class CompiledComponent:
         quota, target = row_basis.quota, row_basis.target
         factor = self._factor(values, index)
         function = self.function
-        if self.per_row_tiers:
+        assert function is not None  # tiers, a curve or an accelerator: the other rules were paid above
+        if self.on_row_credit and isinstance(function, TierFunction):
             zero = np.zeros(n, np.int64)
             tier = function.locate(credit, row_basis)
             amount = apply_factor(function.value(credit, row_basis, tier), factor)
@@ -174,7 +174,7 @@ class CompiledComponent:
                 factor.product,
                 explanation,
             )
-        if self.on_row_credit:  # a curve of each row's own credit
+        if self.on_row_credit and isinstance(function, CurveFunction):  # a curve of each row's own credit
             pays = function.value(credit, row_basis)
             amount = apply_factor(pays, factor)
             if function.curve.extend_above:
@@ -189,26 +189,23 @@ class CompiledComponent:
                 )
             # Flat above its last point, as a cumulative curve is: the line shows what the last slope extended
             # pays, and a cap line the cut (see spmlang.engine.pay.batch._curve_top).
-            extended = function.extended().value(credit, row_basis)
-            shown = apply_factor(extended, factor)
-            explanation = describe_row_curve(credit, extended, shown, factor.product)
+            extended_pays = function.extended().value(credit, row_basis)
+            shown = apply_factor(extended_pays, factor)
+            explanation = describe_row_curve(credit, extended_pays, shown, factor.product)
             return RowLines(index, amount, no_tier, np.full(n, np.nan), factor.product, explanation, shown - amount)
         before, after = streams.m_before[index], streams.m_after[index]
-        tiers = (
-            (function.locate(before, row_basis), function.locate(after, row_basis))
-            if isinstance(function, TierFunction)
-            else None
-        )
-        amount = cumulative_lines(function, before, after, row_basis, factor, tiers)
         if isinstance(function, TierFunction):
+            tiers = (function.locate(before, row_basis), function.locate(after, row_basis))
+            amount = cumulative_lines(function, before, after, row_basis, factor, tiers)
             tier = tiers[1]
             # With a per-row rate (rate rates[product]) the tiers hold multipliers of that rate.
-            row_rate = values.rate[index] if isinstance(rule, RateRule) and self.fixed_rate is None else None
+            row_rate = values.rates()[index] if isinstance(rule, RateRule) and self.fixed_rate is None else None
             rate = function.rates[tier] * (row_rate if row_rate is not None else 1)
             explanation = describe_tiers(
                 function, credit, before, after, tiers, quota, amount, multiplier, row_rate=row_rate
             )
             return RowLines(index, amount, TextColumn.labels(tier, function.labels), rate, multiplier, explanation)
+        amount = cumulative_lines(function, before, after, row_basis, factor)
         if function.curve.extend_above:
             explanation = describe_curve(function, before, after, quota, target, amount, factor.product)
             return RowLines(index, amount, no_tier, np.full(n, np.nan), factor.product, explanation)
@@ -232,7 +229,7 @@ class CompiledComponent:
                      - what the rows and true-ups before p earned.
         """
         function = self.function
-        if not self.trues_up(basis.varies, streams.ytd) or lines.rows.size == 0:
+        if function is None or not self.trues_up(basis.varies, streams.ytd) or lines.rows.size == 0:
             return PeriodLines.empty()
         index = lines.rows
         periods = basis.quota.shape[1]
@@ -297,6 +294,7 @@ class CompiledComponent:
         """A once-per-payee bonus: paid at the end of the first period whose condition holds (and ends by
         its date)."""
         rule = self.spec.rule
+        assert isinstance(rule, PayOnceRule)  # only a bonus pays at period ends
         role = 1 if self.spec.role is Role.ROLLUP else 0
         met = condition_met & (streams.role == role)[:, None]
         if rule.by is not None:

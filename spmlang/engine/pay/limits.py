@@ -54,7 +54,7 @@ def apply_caps(
     and the ``cap`` lines that record every cut."""
     paid = lines.amount.copy()
     cut_lines = []
-    for cap, clause in sorted(zip(caps, clauses), key=lambda pair: CAP_ORDER[pair[0].scope]):
+    for cap, clause in sorted(zip(caps, clauses, strict=True), key=lambda pair: CAP_ORDER[pair[0].scope]):
         limit = cap_limit(cap, lines.payee, lines.period, basis)
         if cap.scope is CapScope.ROW:
             on_row = lines.phase == ROW

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -59,7 +61,7 @@ class TextColumn:
     def resolve(self) -> pa.Array:
         if self.index is None and len(self.chunks) == 1:
             return self.chunks[0].cast(pa.string())
-        return self._whole().take(pa.array(self._positions())).cast(pa.string())
+        return self._whole().take(self._positions()).cast(pa.string())
 
     def _whole(self) -> pa.Array:
         """The strings as one array, made once and shared by every column taken from this one (the ledger
@@ -101,20 +103,21 @@ class Lines:
         """Some of the lines: an index array (copies) or a slice (views, nothing copied)."""
         if not isinstance(index, slice):
             index = np.asarray(index, dtype=np.int64)
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             values[f.name] = value.take(index) if isinstance(value, TextColumn) else value[index]
         return Lines(**values)
 
     @staticmethod
-    def concat(parts: list[Lines]) -> Lines:
-        parts = [p for p in parts if p is not None]
-        if not parts:
+    def concat(parts: Sequence[Lines | None]) -> Lines:
+        """The lines of ``parts`` in order (None: no lines)."""
+        present = [p for p in parts if p is not None]
+        if not present:
             return empty_lines()
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(Lines):
-            items = [getattr(p, f.name) for p in parts]
+            items = [getattr(p, f.name) for p in present]
             if isinstance(items[0], TextColumn):
                 values[f.name] = TextColumn.concat(items)
             else:
@@ -127,10 +130,10 @@ def make_lines(
     *,
     payee,
     role,
-    component: int,
-    kind: str,
+    component: int | np.ndarray,
+    kind: LineKind,
     period,
-    phase: int,
+    phase: int | np.ndarray,
     row=None,
     amount,
     cut=None,

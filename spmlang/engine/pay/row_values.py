@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 
 from spmlang.engine.credit.basis import Basis
 from spmlang.engine.credit.rows import CreditRows, Payees
-from spmlang.engine.evaluate import Frame, Issue, Vec, as_float, evaluate_rows, materialize, truth
+from spmlang.engine.expressions.evaluate import evaluate_rows
+from spmlang.engine.expressions.values import Frame, Issue, Vec, as_float, materialize, truth
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT
 from spmlang.engine.read.transactions import Transactions
@@ -35,6 +36,18 @@ class RowValues:
     failed: np.ndarray | None = None
     failure: pa.Array | None = None  # why, per row (null where not failed)
 
+    def rates(self) -> np.ndarray:
+        """Each row's rate (a rate rule's component has one)."""
+        if self.rate is None:
+            raise ValueError("the component's rule has no rate")
+        return self.rate
+
+    def payments(self) -> np.ndarray:
+        """Each row's payment (a pay-per-row rule's component has one)."""
+        if self.pay is None:
+            raise ValueError("the component's rule pays no amount per row")
+        return self.pay
+
     def take(self, index) -> RowValues:
         """The values of the given rows: an index array (a copy) or a slice (views)."""
         failure = None
@@ -43,7 +56,7 @@ class RowValues:
                 start, stop, _ = index.indices(len(self.failure))
                 failure = self.failure.slice(start, stop - start)
             else:
-                failure = self.failure.take(pa.array(np.asarray(index)))
+                failure = self.failure.take(np.asarray(index))
         return RowValues(
             self.selected[index],
             grouping.gather(self.multiplier, index),
@@ -138,7 +151,7 @@ def _unpayable(spec: ComponentSpec, values: RowValues, rows: CreditRows, issues:
         message = issue.message if isinstance(issue.message, str) else issue.message.cast(pa.string())
         if accounting.stops(issue.subject):
             picked = np.flatnonzero(mask)
-            said = message if isinstance(message, str) else message.take(pa.array(picked))
+            said = message if isinstance(message, str) else message.take(picked)
             accounting.stop(rows.txn[picked], issue.subject, said, issue.column, "row a component cannot pay")
         failed[mask] = 1 + REASONS.index(issue.subject)
         failure = pc.if_else(pa.array(mask), message, failure)
@@ -188,7 +201,7 @@ def component_row_values(
             builtins={
                 "credit": Vec(credit, True, credit_type),
                 "share": Vec(rows.share, True, Type.NUMBER),
-                "payee": lambda: Vec(payees.array.take(pa.array(rows.payee)), True, Type.TEXT),
+                "payee": lambda: Vec(payees.array.take(rows.payee), True, Type.TEXT),
                 "quota": lambda: Vec(annual_quota[rows.payee], True, credit_type),
                 "target": lambda: Vec(basis.target_annual[rows.payee], True, Type.MONEY),
             },

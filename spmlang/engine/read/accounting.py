@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
-from spmlang.ir.kinds import PolicyAction
+from spmlang.ir.kinds import PolicyAction, PolicySubject
 
 PENDING, EXCLUDED, REJECTED = 0, 1, 2
 
@@ -34,7 +34,7 @@ REASON_HINTS = {
 class _Rejection:
     rows: np.ndarray  # input row indices
     reason: str
-    message: object  # str or Arrow string array aligned with rows
+    message: str | pa.Array  # one for every row, or one per row
     column: str | None
 
 
@@ -42,7 +42,13 @@ class RowAccounting:
     """The fate of each input row of the transactions table."""
 
     def __init__(
-        self, rows: int, label: str, row_offset: int, policies: dict[str, str], strict: bool, filter_names: list[str]
+        self,
+        rows: int,
+        label: str,
+        row_offset: int,
+        policies: dict[PolicySubject, PolicyAction],
+        strict: bool,
+        filter_names: list[str],
     ):
         self.rows = rows
         self.label = label
@@ -70,7 +76,7 @@ class RowAccounting:
         if rows.size == 0:
             return
         if isinstance(message, (pa.Array, pa.ChunkedArray)):
-            message = pc.take(message, pa.array(rows))
+            message = message.take(rows)
         if self.stops(reason):
             self.stop(rows, reason, message, column)
         self.state[rows] = REJECTED
@@ -78,7 +84,7 @@ class RowAccounting:
 
     def stops(self, reason: str) -> bool:
         """Whether a problem of this kind stops the run (``--strict``, or the plan's `on REASON error`)."""
-        return self.strict or self.policies.get(reason) is PolicyAction.ERROR
+        return self.strict or self.policies.get(PolicySubject(reason)) is PolicyAction.ERROR
 
     def stop(
         self, rows: np.ndarray, reason: str, message, column: str | None = None, what: str = "rejected row"
@@ -98,8 +104,8 @@ class RowAccounting:
 
     def exclude(self, mask: np.ndarray, filter_index: int) -> None:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool) & (self.state == PENDING))  # an index: numpy writes
-        self.state[rows] = EXCLUDED  # by it ~4x faster than by
-        self.excluded_by[rows] = filter_index  # a mask of 10M rows
+        self.state[rows] = EXCLUDED  # by it faster than by a mask
+        self.excluded_by[rows] = filter_index  # of every row
 
     # ------------------------------------------------------------------ results
 
@@ -133,8 +139,8 @@ class RowAccounting:
         return pa.table(
             {
                 "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
-                "key": pc.take(pc.cast(keys, pa.string()), pa.array(rows)),
-                "filter": pc.take(names, pa.array(self.excluded_by[rows].astype(np.int64)))
+                "key": pc.cast(keys, pa.string()).take(rows),
+                "filter": names.take(self.excluded_by[rows].astype(np.int64))
                 if rows.size
                 else pa.array([], pa.string()),
             }
@@ -153,7 +159,9 @@ class RowAccounting:
                 }
             )
         rows = np.concatenate([r.rows for r in self._rejections])
-        reasons, columns, messages = [], [], []
+        reasons: list[pa.Array] = []
+        columns: list[pa.Array] = []
+        messages: list[pa.Array] = []
         for r in self._rejections:
             reasons.append(pa.array([r.reason] * r.rows.size, pa.string()))
             columns.append(pa.array([r.column] * r.rows.size, pa.string()))
@@ -162,11 +170,7 @@ class RowAccounting:
             else:
                 messages.append(pc.cast(r.message, pa.string()))
         order = np.argsort(rows, kind="stable")
-        key_values = (
-            pc.take(pc.cast(keys, pa.string()), pa.array(rows))
-            if keys is not None
-            else pa.nulls(rows.size, pa.string())
-        )
+        key_values = pc.cast(keys, pa.string()).take(rows) if keys is not None else pa.nulls(rows.size, pa.string())
         table = pa.table(
             {
                 "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
@@ -176,4 +180,4 @@ class RowAccounting:
                 "message": pa.concat_arrays(messages),
             }
         )
-        return table.take(pa.array(order))
+        return table.take(order)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.calendar import PlanCalendar, to_days
+from spmlang.engine.read.column_values import DISTINCT_FIRST, WrongType, integers, typed
 
 DEFAULT = "%Y-%m-%d"
 # Tried on a column's unreadable dates, to say which format they are written in.
@@ -46,7 +47,7 @@ def parse(text: pa.Array, fmt: str | None, plausible: tuple[int, int] | None = N
     # back and compare, ignoring zero padding, so that such values are invalid.
     back = pc.strftime(parsed, format=fmt)
     same = pc.equal(_unpadded(pc.utf8_lower(back)), _unpadded(pc.utf8_lower(text)))
-    ok = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+    ok = same.fill_null(False).to_numpy(zero_copy_only=False)
     days = pc.cast(pc.cast(parsed, pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
     days = np.where(ok, np.nan_to_num(days.astype(np.float64)), 0).astype(np.int64)
     if plausible is not None:
@@ -72,7 +73,7 @@ def wrong_format_notes(
     """For each row of ``raw`` (a date column as read) that is ``invalid`` because its text reads as a date a
     century or more from the plan year: what it reads as, that the column's format looks wrong, and the format
     to declare; null for other rows. None if no row is such. The work is on the distinct unreadable texts."""
-    texts = pc.unique(raw.take(pa.array(np.flatnonzero(invalid)))).drop_null()
+    texts = pc.unique(raw.take(np.flatnonzero(invalid))).drop_null()
     days, readable = parse(texts, fmt)
     if not readable.any():
         return None
@@ -83,9 +84,9 @@ def wrong_format_notes(
     messages = [
         f"'{text}' reads as {date} in the format {shown}, a century or more from the plan year: the "
         f"column's format looks wrong; {fix}"
-        for text, date in zip(far.to_pylist(), read_as)
+        for text, date in zip(far.to_pylist(), read_as, strict=True)
     ]
-    return pc.take(pa.array(messages, pa.string()), pc.index_in(raw, value_set=far))
+    return pa.array(messages, pa.string()).take(pc.index_in(raw, value_set=far))
 
 
 def _what_to_declare(texts: pa.Array, column: str, current: str, calendar: PlanCalendar) -> str:
@@ -114,3 +115,22 @@ def _what_to_declare(texts: pa.Array, column: str, current: str, calendar: PlanC
 def _order(fmt: str) -> str:
     """The order of a format's parts: ``%d-%m-%y`` -> ``day-month-year``."""
     return "-".join(_PARTS[code[:1]] for code in fmt.split("%")[1:] if code[:1] in _PARTS)
+
+
+def convert_date(array, spec, present, plausible: tuple[int, int] | None = None):
+    n = len(array)
+    if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
+        days = integers(pc.cast(array if pa.types.is_date32(array.type) else pc.cast(array, pa.date32()), pa.int32()))
+        return typed(spec, days, present, np.zeros(n, bool), array)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        raise WrongType('dates in a file are text (with `column NAME date "FORMAT"`) or a date type')
+    if n <= DISTINCT_FIRST:
+        days, ok = parse(array, spec.format, plausible)
+        return typed(spec, days, present, present & ~ok, array)
+    # A year has a few hundred days: each distinct text is read once, then spread to its rows.
+    encoded = pc.dictionary_encode(array)
+    if len(encoded.dictionary) == 0:  # no date at all
+        return typed(spec, np.zeros(n, np.int64), present, np.zeros(n, bool), array)
+    days, ok = parse(encoded.dictionary, spec.format, plausible)
+    index = integers(encoded.indices)  # 0 where null: masked by present
+    return typed(spec, np.where(present, days[index], 0), present, present & ~ok[index], array)

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.evaluate import Frame, Issue, Vec, const_value, on_text, plain_text
+from spmlang.engine.expressions.values import Frame, Issue, Vec, const_value, decoded_text, on_text
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.columns import ColumnValues, convert_column
 from spmlang.engine.read.formats import LoadedTable, available_columns, load_table
@@ -42,7 +42,7 @@ class TableData:
 def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
     """Read a table from ``source`` (path or in-memory table) or from the plan's inline rows."""
     if source is None and spec.rows is not None:
-        return _inline(spec, plan_label)
+        return _inline(spec, spec.rows, plan_label)
     if source is None:
         raise InputError(f"no data for the {_describe(spec)}", hint=_how_to_pass(spec), code="E503")
     if spec.kind in (TableKind.QUOTAS, TableKind.TARGETS) and spec.per is None:
@@ -50,12 +50,13 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
     loaded = load_table(source, list(spec.columns), _describe(spec))
     columns = {}
     for name, column_spec in spec.columns.items():
-        values = convert_column(loaded.table.column(name), column_spec, loaded.label)
+        values = convert_column(loaded.whole().column(name), column_spec, loaded.label)
         bad = np.flatnonzero(values.invalid)
         if bad.size:
             row = int(bad[0])
             note = values.notes[row].as_py() if values.notes is not None else None  # too large, say
-            message = note or f"'{values.raw[row].as_py()}' is not {column_spec.type}"
+            raw = values.raw[row].as_py() if values.raw is not None else None
+            message = note or f"'{raw}' is not {column_spec.type}"
             raise InputError(
                 message,
                 file=loaded.label,
@@ -65,17 +66,17 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
                 hint=f"{bad.size} value(s) in this column cannot be read; reference tables must be clean",
             )
         columns[name] = values
-    return TableData(spec, loaded.label, columns, loaded.table.num_rows, loaded.row_offset, loaded)
+    return TableData(spec, loaded.label, columns, loaded.whole().num_rows, loaded.row_offset, loaded)
 
 
 def _shape_from_data(spec: TableSpec, available: list[str]) -> TableSpec:
     """An undeclared quotas or targets table is per period when its data has a period column."""
     period_column = spec.roles["period"]
     if period_column in available:
-        return replace(spec, per="period")
+        return replace(spec, per=Per.PERIOD)
     roles = {role: column for role, column in spec.roles.items() if role != "period"}
     columns = {name: column for name, column in spec.columns.items() if name != period_column}
-    return replace(spec, per="year", roles=roles, columns=columns)
+    return replace(spec, per=Per.YEAR, roles=roles, columns=columns)
 
 
 def _describe(spec: TableSpec) -> str:
@@ -88,14 +89,15 @@ def _how_to_pass(spec: TableSpec) -> str:
     return f"pass --table {spec.name}=PATH, or give the table a file or rows in the plan"
 
 
-def _inline(spec: TableSpec, plan_label: str) -> TableData:
+def _inline(spec: TableSpec, rows: tuple[tuple[object, ...], ...], plan_label: str) -> TableData:
+    """The table of the rows written in the plan."""
     columns = {}
     for index, (name, column_spec) in enumerate(spec.columns.items()):
-        python_values = [row[index] for row in spec.rows]
+        python_values = [row[index] for row in rows]
         array = _python_array(python_values, column_spec.type)
         values = convert_column(array, column_spec, plan_label)
         columns[name] = values
-    return TableData(spec, f"{_describe(spec)} in {plan_label}", columns, len(spec.rows), 0)
+    return TableData(spec, f"{_describe(spec)} in {plan_label}", columns, len(rows), 0)
 
 
 def _python_array(values: list, type_: Type) -> pa.Array:
@@ -180,7 +182,7 @@ class LookupTable:
         safe = np.where(found, index, 0).astype(np.int64)
         valid = np.asarray(key.valid, bool) & found
         if target.type is Type.TEXT:
-            values = target.values.take(pa.array(safe)) if len(target.values) else pa.nulls(frame.n, pa.string())
+            values = target.values.take(safe) if len(target.values) else pa.nulls(frame.n, pa.string())
         else:
             values = np.asarray(target.values)[safe] if len(target.values) else np.zeros(frame.n)
         valid = valid & (target.valid[safe] if len(target.valid) else False)
@@ -201,7 +203,7 @@ class LookupTable:
     def _messages(self, key: Vec, missing: np.ndarray) -> pa.Array:
         """One message per row: the key, the table, and the closest key if one is close."""
         if self.key_type is Type.TEXT:
-            texts = plain_text(key.values)
+            texts = decoded_text(key.values)
             known = [str(k) for k in self.keys.to_pylist()]
         else:
             texts = pa.array([str(v) for v in np.asarray(key.values)])
@@ -217,7 +219,7 @@ class LookupTable:
             )
         lookup = pa.array(list(notes), type=pa.string())
         position = pc.index_in(texts, value_set=lookup)
-        return pc.take(pa.array(list(notes.values()), type=pa.string()), position)
+        return pa.array(list(notes.values()), type=pa.string()).take(position)
 
 
 # ---------------------------------------------------------------------- quotas, targets, roster
@@ -254,7 +256,7 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
     _not_negative(data, amounts, amount_column.type)
     by_payee: dict[str, np.ndarray] = {}
     if spec.per is Per.YEAR:
-        for row, (payee, amount) in enumerate(zip(payees, amounts)):
+        for row, (payee, amount) in enumerate(zip(payees, amounts, strict=True)):
             if payee in by_payee:
                 raise InputError(
                     f"two {spec.kind} rows for '{payee}'",
@@ -267,7 +269,7 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
         return PayeeAmounts(spec.kind, by_payee, data.label)
     period_column = _required(data, spec.roles["period"])
     seen: set[tuple[str, int]] = set()
-    for row, (payee, period_text, amount) in enumerate(zip(payees, _texts(period_column), amounts)):
+    for row, (payee, period_text, amount) in enumerate(zip(payees, _texts(period_column), amounts, strict=True)):
         period = calendar.parse_period(period_text)
         if period is None:
             raise InputError(
@@ -301,15 +303,17 @@ def _not_negative(data: TableData, amounts: np.ndarray, type_: Type) -> None:
     amount = Decimal(int(amounts[row])) / UNIT
     shown = f"{amount:,.2f}" if type_ is Type.MONEY else f"{amount.normalize():,f}"
     what = "quota" if spec.kind is TableKind.QUOTAS else "target incentive"
-    where = dict(file=data.label, row=row + 1 + data.row_offset)
+    file = data.label
+    row_number: int | None = row + 1 + data.row_offset
     if data.loaded is None and spec.row_spans:  # rows written in the plan: the row's place in it
-        where = dict(file=str(spec.row_spans[row]), row=None)
+        file, row_number = str(spec.row_spans[row]), None
     raise InputError(
         f"the {what} {shown} is negative",
+        file=file,
+        row=row_number,
         column=spec.roles["amount"],
         code="E504",
         hint=f"a {what} is zero or more ({negative.size} negative row(s) in this table)",
-        **where,
     )
 
 
@@ -327,7 +331,7 @@ def roster_managers(data: TableData) -> dict[str, str]:
     manager_values = data.columns[spec.roles["manager"]]
     managers = manager_values.values.to_pylist()
     result: dict[str, str] = {}
-    for row, (payee, manager) in enumerate(zip(payees, managers)):
+    for row, (payee, manager) in enumerate(zip(payees, managers, strict=True)):
         if payee in result:
             raise InputError(
                 f"the roster lists '{payee}' twice", file=data.label, row=row + 1 + data.row_offset, code="E504"

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.evaluate import Frame, Vec, as_float, evaluate, materialize, plain_text, truth
+from spmlang.engine.expressions.evaluate import evaluate
+from spmlang.engine.expressions.values import Frame, Vec, as_float, materialize, truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, to_units
@@ -26,6 +28,7 @@ from spmlang.engine.read.columns import ColumnValues, JoinedColumn, convert_colu
 from spmlang.engine.read.dates import plausible as plausible_dates
 from spmlang.engine.read.dates import wrong_format_notes
 from spmlang.engine.read.formats import LoadedTable
+from spmlang.engine.read.keys import in_key_order, key_ranks, key_text, reject_duplicates
 from spmlang.engine.runtime import parallel
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
@@ -42,19 +45,20 @@ class Transactions:
     columns: dict[str, ColumnValues]
     frame: Frame
     accounting: RowAccounting
-    key_values: object  # the key column in its own type: int64 numpy, or an Arrow string array
+    key_values: Any  # the key column in its own type: int64 numpy, or an Arrow string array
     key_valid: np.ndarray
     key_order: np.ndarray  # the input rows in key order (empty keys last)
     key_rank: np.ndarray  # each row's position in key order (numbers by value, text by text)
-    dates: np.ndarray  # int64 days
+    dates: np.ndarray | None  # int64 days (None once the credit rows are made: see release_credit)
     calendar: PlanCalendar
-    credit: np.ndarray  # int64 units per transaction
+    credit: np.ndarray | None  # int64 units per transaction (likewise)
     payee_names: list[pa.Array]  # one per payee column
     shares: list[np.ndarray]  # float per payee column
 
     def release_columns(self, keep: set[str]) -> None:
         """Let go of the columns (and payee names) once the payees are encoded, but those in ``keep`` (what
-        the components read): at 10M rows, ~160 MB of the benchmark's. The key stays in :attr:`key_values`."""
+        the components read), which on a large table are much of what is held. The key stays in
+        :attr:`key_values`."""
         self.payee_names = []
         for name in [name for name in self.columns if name not in keep]:
             del self.columns[name]
@@ -64,7 +68,17 @@ class Transactions:
     def periods(self) -> np.ndarray:
         """Each row's period (int16, -1 outside the plan year), made when asked for: credit rows made in
         crediting order read theirs off their dates (see :func:`direct_rows_in_order`)."""
-        return self.calendar.period_of(self.dates)
+        return self.calendar.period_of(self.credited_dates())
+
+    def credited_dates(self) -> np.ndarray:
+        if self.dates is None:
+            raise ValueError("the transactions' dates were let go once credited")
+        return self.dates
+
+    def credited_amounts(self) -> np.ndarray:
+        if self.credit is None:
+            raise ValueError("the transactions' credit was let go once credited")
+        return self.credit
 
     def release_credit(self) -> None:
         """Let go of each row's date, credit and shares, once the credit rows are made of them."""
@@ -73,7 +87,7 @@ class Transactions:
 
     def credited(self) -> InputRows:
         """What a run keeps of its transactions once they are credited: each row's key and fate. The typed
-        columns are then let go (at 10M rows, ~400 MB no longer held while the run is paid)."""
+        columns are then let go (no longer held while the run is paid)."""
         return InputRows(self.accounting, self.key_values, self.key_valid, self.loaded.rows)
 
 
@@ -82,7 +96,7 @@ class InputRows:
     """The rows of a credited run's transaction table: how many, each one's key, and what became of it."""
 
     accounting: RowAccounting
-    key_values: object
+    key_values: Any
     key_valid: np.ndarray
     rows: int
 
@@ -119,11 +133,11 @@ def read_transactions(
     key_column = columns[source.key]
     key_values = key_column.values
     rank_type = np.int32 if n < 2**31 else np.int64  # half the memory for the two largest arrays of a run
-    key_order, distinct = _key_order(key_values, key_column.valid)
+    key_order, distinct = in_key_order(key_values, key_column.valid)
     key_order = key_order.astype(rank_type, copy=False)
-    key_rank = _key_rank(key_values, key_column.valid, key_order, distinct)
+    key_rank = key_ranks(key_values, key_column.valid, key_order, distinct)
     if not distinct:
-        _reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
+        reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
 
     for index, row_filter in enumerate(source.filters):
         passed = truth(evaluate(row_filter.expr, frame), n)
@@ -220,6 +234,8 @@ def plan_text(plan: CheckedPlan, span) -> str:
 def _unreadable(column: ColumnValues, spec, calendar: PlanCalendar) -> pa.Array:
     """Why each value of ``column`` that cannot be read cannot be: its note if it has one (too large, a date
     that reads centuries from the plan year), else that it cannot be read as its type."""
+    if column.raw is None:
+        raise ValueError("a column keeps the values it could not read, to quote them")
     raw = pc.cast(column.raw, pa.string()) if not pa.types.is_string(column.raw.type) else column.raw
     notes = column.notes
     if spec.type is Type.DATE:
@@ -238,122 +254,8 @@ def _unreadable(column: ColumnValues, spec, calendar: PlanCalendar) -> pa.Array:
     if spec.type is Type.MONEY or spec.type is Type.NUMBER:
         if not spec.format:
             what += ' (write 1234.56, or declare a format such as "1,234.56")'
-    unreadable = text.join("cannot read '", pc.fill_null(raw, ""), f"' as {what}")
+    unreadable = text.join("cannot read '", raw.fill_null(""), f"' as {what}")
     return unreadable if notes is None else pc.coalesce(notes, unreadable)
-
-
-def _key_order(values, valid: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Input rows in key order (stable: equal keys keep file order; empty keys last), and whether the keys
-    are known to be distinct (if not, they may still be)."""
-    if isinstance(values, pa.DictionaryArray):
-        values = pc.cast(values, pa.string())
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return pc.array_sort_indices(values, null_placement="at_end").to_numpy(zero_copy_only=False), False
-    values = np.asarray(values, dtype=np.int64)
-    present = values[valid] if not np.all(valid) else values
-    low, high = (int(present.min()), int(present.max())) if present.size else (0, 0)
-    if present.size and high - low < _DENSE_SPAN * values.size:
-        base = 0 if 0 <= low and high < _DENSE_SPAN * values.size else low  # 0: no keys shifted (a copy)
-        order = _distinct_dense_order(values, np.asarray(valid, dtype=bool), base, low, high)
-        if order is not None:
-            return order, True
-    if high - low < 2**62:  # as offsets from the lowest key: a fast value sort (empty keys after the highest)
-        order = grouping.stable_order(np.where(valid, values - low, high - low + 1), (high - low + 1).bit_length())
-        return order, False
-    return np.argsort(np.where(valid, values, np.iinfo(np.int64).max), kind="stable"), False
-
-
-def _key_rank(values, valid, order: np.ndarray, distinct: bool) -> np.ndarray:
-    """Each row's position in key order (``order``, of the type a rank takes). Distinct integer keys that
-    are every number from the lowest to the highest (ids from a sequence, however shuffled) are their own
-    rank, less the lowest: no scatter of ten million positions at random. The lowest and highest keys are
-    the first and last in key order."""
-    n = order.size
-    rank = np.empty(n, dtype=order.dtype)
-    if distinct and isinstance(values, np.ndarray) and n and np.all(valid):
-        low = int(values[order[0]])
-        if int(values[order[-1]]) - low == n - 1:
-            return np.subtract(values, low, out=rank, casting="unsafe")  # less than n: fits the rank's type
-    rank[order] = np.arange(n, dtype=order.dtype)
-    return rank
-
-
-# Integer keys spanning fewer values than this many times the rows are put in order by slot, not sorted.
-_DENSE_SPAN = 2
-
-
-def _distinct_dense_order(values: np.ndarray, valid: np.ndarray, base: int, low: int, high: int) -> np.ndarray | None:
-    """The key order of integer keys that are all distinct and span few values (ids from a sequence, however
-    shuffled): each row is written into its key's slot and the slots read in order, with no sort (at 10M
-    rows, ~5x faster than sorting); ``base`` is the key of the first slot, ``low`` and ``high`` the lowest and
-    highest keys. None if a key repeats (the keys are then sorted)."""
-    n = values.size
-    kind = np.int32 if n < 2**31 else np.int64
-    slots = np.full(high - base + 1, -1, dtype=kind)
-    everyone = bool(valid.all())
-    rows = np.arange(n, dtype=kind) if everyone else np.flatnonzero(valid).astype(kind)
-    keys = values if everyone else values[rows]
-    slots[keys - base if base else keys] = rows
-    used = slots[low - base :]  # from the lowest key's slot: the slots before it are empty
-    if used.size == rows.size and used.min() >= 0:  # as many rows as slots, each written: every key once
-        order = used
-    else:
-        order = used[used >= 0]
-        if order.size < rows.size:  # two rows wrote into one slot
-            return None
-    return order if everyone else np.concatenate([order, np.flatnonzero(~valid).astype(kind)])
-
-
-def key_text(values, valid: np.ndarray, index: np.ndarray | None = None, present: np.ndarray | None = None) -> pa.Array:
-    """Keys as text for the given rows (all by default): null where empty, or where ``present`` is false. The
-    nulls ride on the values' validity, so no text is copied to place them."""
-    valid = np.asarray(valid, dtype=bool)
-    if index is not None:
-        valid = valid[index] if valid.ndim else valid
-    if present is not None:
-        valid = valid & present
-    null = None if np.all(valid) else ~np.broadcast_to(valid, (len(values) if index is None else len(index),))
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        if index is not None or null is not None:
-            values = values.take(pa.array(np.arange(len(values)) if index is None else index, mask=null))
-        return values if values.type == pa.string() else pc.cast(values, pa.string())
-    numbers = np.asarray(values, dtype=np.int64)
-    numbers = numbers[index] if index is not None else numbers
-    return pc.cast(pa.array(numbers, mask=null), pa.string())
-
-
-def _reject_duplicates(
-    values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, row_offset: int, column: str
-) -> None:
-    """Each run of equal keys: the first row in file order is kept, later ones are rejected."""
-    if order.size < 2:
-        return
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        sorted_keys = plain_text(values).take(pa.array(order))
-        same = pc.fill_null(pc.equal(sorted_keys[1:], sorted_keys[:-1]), False).to_numpy(zero_copy_only=False)
-    else:
-        sorted_keys = np.asarray(values)[order]
-        sorted_valid = np.asarray(valid)[order]
-        same = (sorted_keys[1:] == sorted_keys[:-1]) & sorted_valid[1:] & sorted_valid[:-1]
-    if not np.any(same):
-        return
-    run_start = np.concatenate(([True], ~same))
-    first_of_run = order[np.maximum.accumulate(np.where(run_start, np.arange(order.size), 0))]
-    duplicate = np.zeros(order.size, dtype=bool)
-    duplicate[order[1:][same]] = True
-    rows = np.flatnonzero(duplicate & valid)
-    first_row = np.empty(order.size, dtype=np.int64)
-    first_row[order] = first_of_run
-    message = text.join(
-        "duplicate key '",
-        key_text(values, valid, rows),
-        "' (first seen at row ",
-        pc.cast(pa.array(first_row[rows] + 1 + row_offset), pa.string()),
-        ")",
-    )
-    mask = np.zeros(order.size, dtype=bool)
-    mask[rows] = True
-    accounting.reject(mask, "duplicate_key", text.spread(order.size, rows, message), column)
 
 
 def _payees_and_shares(

@@ -4,8 +4,8 @@ Arrow's pool (mimalloc) and glibc's heaps keep memory a run has freed, to reuse 
 memory is worth returning: once the transactions are read (the pieces read and converted are gone, and
 crediting would otherwise run on top of them), and before workers are forked (free memory at the fork is
 shared with the workers, and the parent's next allocations write into it: copy-on-write would then copy it
-for the parent while the workers keep the old pages, which they never use). At 10M rows each is worth
-~100 to ~250 MB of the run's peak.
+for the parent while the workers keep the old pages, which they never use). On a large run each is a good
+part of the run's peak.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def use_system_allocator() -> None:
     ``ARROW_DEFAULT_MEMORY_POOL`` environment variable already chooses. Arrow reads that variable once, when
     it first allocates, so this must come before any use of pyarrow: ``spm`` does it as it starts.
 
-    For runs over large data: mimalloc keeps the pieces a large table was read in after they are freed (at
-    10M rows ~100 MB more at the peak, which :func:`give_back_free_memory` cannot return), where malloc's free
+    For runs over large data: mimalloc keeps the pieces a large table was read in after they are freed (more
+    at the peak, which :func:`give_back_free_memory` cannot return), where malloc's free
     memory is returned or reused; the speed is the same. Not done on import: a program embedding spmlang
     chooses its own allocator (setting the variable before importing pyarrow does it; see
     docs/performance.md)."""

@@ -6,6 +6,7 @@ from decimal import Decimal
 from html import escape
 
 from spmlang.figures import money, percent
+from spmlang.ir.kinds import LineKind
 
 STYLE = """
 :root { color-scheme: light; }
@@ -45,7 +46,7 @@ def _lines_table(lines, total_label: str, total: Decimal) -> str:
     ]
     for line in lines:
         credit = money(line.credit) if line.credit is not None else ""
-        what = escape(line.component) + (f" ({escape(line.kind)})" if line.kind != "earning" else "")
+        what = escape(line.component) + (f" ({escape(line.kind)})" if line.kind != LineKind.EARNING else "")
         rows.append(
             f'<tr class="main"><td class="key">{escape(line.date)}</td><td class="key">'
             f'{escape(line.txn) or "—"}</td><td class="num">{escape(credit)}</td>'

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from rich import box
 from rich.cells import cell_len
@@ -18,10 +19,38 @@ from rich.table import Table
 from rich.text import Text
 
 from spmlang.figures import UPLIFT, cents_text, money, percent, reason_text, units_text
+from spmlang.ir.kinds import LineKind
 from spmlang.visible import visible
 
-if TYPE_CHECKING:
-    from spmlang.report.summary import Summary
+
+# What the terminal reads of a run's summary (spmlang.report.summary): named here, not imported, because the
+# summary prints itself through this module (print(result.summary())).
+class SummaryRow(Protocol):
+    payee: str
+    period: str
+    credit: int  # units
+    attainment: float | None
+    by_component: list[int]  # cents, one per component
+    total: int  # cents
+
+
+class Summary(Protocol):
+    plan: str
+    currency: str
+    components: list[str]
+    accounting: dict
+    counted_credit: bool
+    inputs: list[tuple[str, str, int]]  # name, where it came from, rows read
+
+    @property
+    def rows(self) -> Sequence[SummaryRow]: ...
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def warnings(self) -> list[str]: ...
+
 
 MAX_SHOWN = 60  # payee-periods shown at a terminal
 
@@ -123,7 +152,9 @@ class Sheet:
     def table(self, widths: list[int], ruled: bool = True) -> Table:
         """The table with columns ``widths`` wide; a folded column may be given more, where there is room."""
         footers = any(column.footer for column in self.columns)
-        options = {} if ruled else {"box": box.SIMPLE, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0)}
+        options: dict[str, Any] = (
+            {} if ruled else {"box": box.SIMPLE, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0)}
+        )
         # Text, not str: a payee named "[bold]x" is shown as it is, not read as markup.
         table = Table(
             title=Text(self.title),
@@ -132,7 +163,7 @@ class Sheet:
             caption=None if self.caption is None else Text(self.caption),
             **options,
         )
-        for column, width in zip(self.columns, widths):
+        for column, width in zip(self.columns, widths, strict=True):
             table.add_column(
                 Text(_wrapped(column.name, width)),
                 footer=Text(column.footer),
@@ -151,7 +182,9 @@ class Sheet:
         parts = [Text(self.title, style="italic")]
         labels = [column.name for column in self.columns if not column.heading]
         label_width = max(map(cell_len, labels), default=0)
-        number_width = max([width for column, width in zip(self.columns, self.widths()) if column.number], default=0)
+        number_width = max(
+            [width for column, width in zip(self.columns, self.widths(), strict=True) if column.number], default=0
+        )
 
         def block(heading: str, cells: list[tuple[SheetColumn, str]]) -> None:
             parts.append(Text(f"\n{heading}", style="bold"))
@@ -161,7 +194,7 @@ class Sheet:
                 parts.append(line)
 
         for row in self.rows:
-            named = [(column, value) for column, value in zip(self.columns, row)]
+            named = [(column, value) for column, value in zip(self.columns, row, strict=True)]
             block(
                 " · ".join(value for column, value in named if column.heading and value),
                 [(column, value) for column, value in named if not column.heading],
@@ -295,7 +328,7 @@ def _trail_line(line) -> Text:
         text.append(f"      {visible(line.explanation)}\n")
     elif line.multiplier not in (None, Decimal(1)):
         text.append(f"      × multiplier {line.multiplier.normalize()}x = {money(line.exact)}\n")
-    if line.amount_cut and line.kind in ("cap", "gate"):
+    if line.amount_cut and line.kind in (LineKind.CAP, LineKind.GATE):
         text.append(f"      cut {money(line.amount_cut)}\n")
     if line.rounding:
         text.append(
@@ -321,7 +354,7 @@ def statement_renderable(statement):
     if s.attainment is not None:
         figures.append(f"attainment {percent(s.attainment)}")
     head.append("   ".join(figures))
-    parts = [head]
+    parts: list[Text | Sheet] = [head]
     for title, lines, total in (("Earnings", s.earnings, s.earned), ("Adjustments", s.adjustments, s.adjusted)):
         if not lines:
             continue
@@ -329,7 +362,7 @@ def statement_renderable(statement):
             [
                 line.date,
                 line.txn or "—",
-                line.component + ("" if line.kind == "earning" else f" ({line.kind})"),
+                line.component + ("" if line.kind == LineKind.EARNING else f" ({line.kind})"),
                 line.words,
                 money(line.amount),
             ]

@@ -1,0 +1,1 @@
+"""Checked expressions evaluated over whole columns: values, arithmetic, functions and the walk."""

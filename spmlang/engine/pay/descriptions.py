@@ -1,0 +1,170 @@
+"""The ledger's text of what a row earned under tiers or a curve: '20000.00 at 4% (0%–50%) + 20000.00 at 8%
+(50%–100%) = 2400.00'. Made column-wise: most rows share a few texts, joined once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang import figures
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels.money import scaled, to_units
+from spmlang.engine.pay.curves import CurveFunction
+from spmlang.engine.pay.lines import TextColumn
+from spmlang.engine.pay.tiers import TierFunction
+
+
+def describe_tiers(
+    function: TierFunction,
+    credit: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    tiers: tuple[np.ndarray, np.ndarray],
+    quota: np.ndarray,
+    amount: np.ndarray,
+    multiplier: np.ndarray,
+    row_rate: np.ndarray | None = None,
+) -> pa.Array | TextColumn:
+    """'20000.00 at 4% (0%–50%) + 20000.00 at 8% (50%–100%) = 2400.00' (credit and attainment have their own
+    ledger columns; explain and statements add thousands separators). ``tiers``: the tier of each row's measure
+    before and after it."""
+    tier_before, tier_after = tiers
+    credit = np.asarray(credit, dtype=np.int64)
+    rate_labels = function.rate_labels
+    row_labels = None  # with a per-row rate: each tier's label per row, the rate times the tier's multiplier
+    if row_rate is not None:
+        shown = text.rate_percent(row_rate)
+        row_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
+    if function.retroactive:
+        rate = function.rates[tier_after]
+        own = scaled(credit, rate)
+        uplift = np.asarray(amount) - own
+        reached_label = text.pick(tier_after, rate_labels) if row_labels is None else _pick_text(tier_after, row_labels)
+        body = text.join(
+            text.amount(credit),
+            " at ",
+            reached_label,
+            " (",
+            text.pick(tier_after, function.labels),
+            ")",
+            text.when(
+                uplift != 0, text.join(" = ", text.exact(own), " + uplift ", text.exact(uplift), " on earlier credit")
+            ),
+        )
+        return text.join(body, _times(multiplier), " = ", text.exact(amount))
+    # Most rows stay in one tier: their text is the row's credit, the label of its tier and multiplier (one of
+    # a few: " at 8% × 1.5x (100%–150%) × 2 = "), and the exact amount, made in one join.
+    tail = None  # the multipliers' text (' × 2'), made only where needed
+    fixed_rates = row_labels is None
+    middle = _at_tier_times(tier_after, rate_labels, function.labels, multiplier) if fixed_rates else None
+    if middle is not None:
+        described = text.join(*text.amount_then(credit, *middle), *text.exact_parts(amount))
+    else:
+        tail = _times(multiplier)
+        if row_labels is None:
+            at_tier = text.pick(
+                tier_after, [f" at {label} ({function.labels[k]})" for k, label in enumerate(rate_labels)]
+            )
+        else:
+            at_tier = text.join(
+                " at ",
+                _pick_text(tier_after, row_labels),
+                text.pick(tier_after, [f" ({label})" for label in function.labels]),
+            )
+        described = text.join(text.amount(credit), at_tier, tail, " = ", text.exact(amount))
+    crossing = tier_before != tier_after
+    special = np.flatnonzero(crossing | (credit == 0))
+    if special.size == 0:
+        return described
+    # Rows that cross a boundary show every slice; a row with no credit changes nothing.
+    body = text.constant("no change", special.size)
+    crosses = np.flatnonzero(crossing[special])
+    if crosses.size:
+        rows = special[crosses]
+        slices = function.slices(before[rows], after[rows], np.asarray(quota)[rows])
+        parts = []
+        for k in range(slices.shape[1]):
+            filled = np.flatnonzero(slices[:, k])
+            label = rate_labels[k] if row_labels is None else row_labels[k].take(rows[filled])
+            part = text.join(text.amount(slices[filled, k]), " at ", label, f" ({function.labels[k]})")
+            parts.append(text.spread(rows.size, filled, part))
+        joined = text.join(*parts, separator=" + ")
+        # A multiplier applies to the whole sum: (a + b) x 1.2, not a + b x 1.2.
+        several = np.asarray(multiplier)[rows] != 1.0
+        joined = pc.if_else(pa.array(several), text.join("(", joined, ")"), joined)
+        body = text.scatter(body, crosses, joined)
+    tail = tail.take(special) if tail is not None else _times(np.asarray(multiplier)[special])
+    fixed = text.join(body, tail, " = ", text.exact(np.asarray(amount)[special]))
+    # Put in place when the ledger's text is gathered (see TextColumn), not by rebuilding the column here
+    # (replace_with_mask over every line cost a good part of paying).
+    position = np.arange(credit.size, dtype=np.int64)
+    position[special] = credit.size + np.arange(special.size)
+    return TextColumn([described, fixed], position)
+
+
+def _times(multiplier: np.ndarray) -> pa.Array:
+    """' × 2' where a row's multiplier is not 1; null (nothing) where it is."""
+    return text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
+
+
+def _at_tier_times(
+    tier: np.ndarray, rate_labels: list[str], labels: list[str], multiplier: np.ndarray
+) -> tuple[np.ndarray, list[str]] | None:
+    """' at {rate} ({tier}){ × multiplier} = ' for each row, as an index into its few combinations (tiers times
+    the distinct multipliers, written as :func:`_times` writes them) and the combinations; None if the
+    multipliers take many values."""
+    few = text.few_values(np.asarray(multiplier, dtype=np.float64).reshape(-1))
+    if few is None:
+        return None
+    distinct, which = few
+    times = ["" if m == 1.0 else " × " + ("" if m != m else figures.format_number(m)) for m in distinct.tolist()]
+    options = [f" at {rate} ({labels[k]}){shown} = " for k, rate in enumerate(rate_labels) for shown in times]
+    return np.asarray(tier, dtype=np.int64) * len(times) + which, options
+
+
+def _pick_text(index: np.ndarray, options: list[pa.Array]) -> pa.Array:
+    """Element i of options[index[i]]."""
+    result = options[0]
+    for k in range(1, len(options)):
+        result = pc.if_else(pa.array(np.asarray(index) == k), options[k], result)
+    return result
+
+
+def describe_curve(
+    function: CurveFunction,
+    before: np.ndarray,
+    after: np.ndarray,
+    quota: np.ndarray,
+    target: np.ndarray,
+    amount: np.ndarray,
+    multiplier: np.ndarray,
+) -> pa.Array:
+    x_before, x_after = function.x_of(before, quota), function.x_of(after, quota)
+    if function.on_attainment:
+        moves = text.join("attainment ", text.percent(x_before), " → ", text.percent(x_after))
+    else:
+        moves = text.join("credit so far ", text.amount(before), " → ", text.amount(after))
+    y_before, y_after = function.y_of(x_before), function.y_of(x_after)
+    if function.curve.of_target:
+        pays = text.join(
+            "curve pays ",
+            text.rate_percent(y_before),
+            " → ",
+            text.rate_percent(y_after),
+            " of target ",
+            text.amount(target),
+        )
+    else:
+        pays = text.join("curve pays ", text.amount(to_units(y_before)), " → ", text.amount(to_units(y_after)))
+    tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
+    return text.join(moves, ": ", pays, tail, " = ", text.exact(amount))
+
+
+def describe_row_curve(credit: np.ndarray, pays: np.ndarray, amount: np.ndarray, multiplier: np.ndarray) -> pa.Array:
+    """'row credit 25000.00: curve pays 1250.00 × 1.5 = 1875.00': a curve of each row's own credit, which
+    pays ``pays`` (units) for it."""
+    tail = text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
+    return text.join(
+        "row credit ", text.amount(credit), ": curve pays ", text.amount(pays), tail, " = ", text.exact(amount)
+    )
