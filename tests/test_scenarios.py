@@ -1,4 +1,4 @@
-"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S10), and those of features since (S11-)."""
+"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S12), and those of features since (S13-)."""
 
 from __future__ import annotations
 
@@ -127,8 +127,8 @@ def test_s10_gate_withholds_then_releases():
     assert [line["amount"] for line in released] == [d("4,000.00")]
 
 
-def test_s11_base_commission_rate_is_each_reps_annual_target_over_annual_quota():
-    result = run_scenario("s11_base_commission_rate", "s11.csv", quotas="s11_quotas.csv", targets="s11_targets.csv")
+def test_s13_base_commission_rate_is_each_reps_annual_target_over_annual_quota():
+    result = run_scenario("s13_base_commission_rate", "s13.csv", quotas="s13_quotas.csv", targets="s13_targets.csv")
     # ann 60,000 / 600,000 = 10%; bob 60,000 / 400,000 = 15%; cy 60,000 / 360,000 = 1/6, rounded cumulatively.
     assert by_txn(result) == {
         "A1": d("10,000.00"),
@@ -146,8 +146,8 @@ def test_s11_base_commission_rate_is_each_reps_annual_target_over_annual_quota()
     }
 
 
-def test_s12_plan_caps_cover_what_they_name():
-    result = run_scenario("s12_plan_cap_for", "s12.csv")
+def test_s14_plan_caps_cover_what_they_name():
+    result = run_scenario("s14_plan_cap_for", "s14.csv")
     # ann's commission and SPIF share one $1,200 cap: A pays 600 + 500, B's 600 crosses it, C pays nothing.
     assert payout(result, "ann") == d("1,200.00")
     assert [
@@ -159,14 +159,14 @@ def test_s12_plan_caps_cover_what_they_name():
         ("C", d("500.00"))
     ]
     # Without `for`, a plan cap covers every line, the override too (as it always has).
-    source = (SCENARIOS / "s12_plan_cap_for.spm").read_text()
+    source = (SCENARIOS / "s14_plan_cap_for.spm").read_text()
     every_line = source.replace(" for commission, new_logo", "").replace("cap $2,500 per year for rollup credit\n", "")
-    result = spmlang.loads(every_line, "s12.spm").run(DATA / "s12.csv")
+    result = spmlang.loads(every_line, "s12.spm").run(DATA / "s14.csv")
     assert payout(result, "ann") == d("1,200.00") and payout(result, "mia") == d("1,200.00")
 
 
 def test_s12_a_plan_caps_for_formats_to_one_layout():
-    source = (SCENARIOS / "s12_plan_cap_for.spm").read_text()
+    source = (SCENARIOS / "s14_plan_cap_for.spm").read_text()
     messy = source.replace("for commission, new_logo", "for  commission ,new_logo").replace(
         "for rollup credit", "for rollup   credit"
     )
