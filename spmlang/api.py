@@ -71,6 +71,8 @@ class Plan:
         allow_outside_paths: bool = False,
         progress=None,
         workers: int | None = None,
+        paid=None,
+        through: str | None = None,
     ) -> Result:
         """Pay the plan's payees from ``deals``.
 
@@ -93,9 +95,13 @@ class Plan:
             strict=strict,
             allow_outside_paths=allow_outside_paths,
             workers=workers,
+            paid=[paid] if isinstance(paid, (str, Path)) else list(paid or []),
+            through=through,
         )
         payout = Payout(credit_run(self.compiled, inputs, progress))
-        options = {"strict": strict, "allow_outside_paths": allow_outside_paths}
+        options: dict = {"strict": strict, "allow_outside_paths": allow_outside_paths}
+        if through is not None:
+            options["through"] = through
         return Result(payout, options)
 
     def __repr__(self) -> str:
@@ -313,6 +319,8 @@ class Result:
             ],
             options=dict(self.options),
             accounting=self.accounting,
+            currency=plan.settings.currency,
+            through=self.options.get("through"),
         )
 
 

@@ -78,7 +78,16 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
         result.findings.append("the ledger file was changed after spm wrote it (its hash differs from the manifest)")
     plan = _recorded_plan(manifest, folders, base, result)
     inputs = _recorded_inputs(manifest, folders, base, result)
-    rerun = plan.run(**inputs, strict=bool(manifest.options.get("strict")), allow_outside_paths=allow_outside_paths)
+    for earlier in inputs.get("paid", []):  # the chain of runs: each earlier ledger is reproduced too
+        checked = verify(earlier, roots, allow_outside_paths) if manifest_path(earlier).exists() else None
+        if checked is not None and not checked.identical:
+            result.findings.append(f"the earlier ledger {earlier} is not reproduced: " + "; ".join(checked.findings))
+    rerun = plan.run(
+        **inputs,
+        through=manifest.options.get("through"),
+        strict=bool(manifest.options.get("strict")),
+        allow_outside_paths=allow_outside_paths,
+    )
     # The recorded option allowed nothing here (a manifest is data: it cannot let the plan read outside its
     # folder), but it is one of the run's options, and so part of the run id. A run that read no file outside is
     # the same run, with the same ledger, either way.
@@ -135,6 +144,8 @@ def _recorded_inputs(manifest: RunManifest, folders: _Folders, base: Path, resul
             result.findings.append(f"the input '{record.name}' changed: {path}")
         if record.name == "transactions":
             inputs["deals"] = path
+        elif record.name.startswith("paid "):  # an earlier ledger the run built on: verified in turn
+            inputs.setdefault("paid", []).append(path)
         elif record.name in SPECIAL_INPUTS:
             inputs[record.name] = path
         else:
@@ -230,7 +241,7 @@ def _read_ledger(path: Path) -> list[dict]:
             import pyarrow as pa
             import pyarrow.csv as pacsv
 
-            from spmlang.report.files import from_spreadsheet_text
+            from spmlang.spreadsheet import from_spreadsheet_text
 
             types = {"payee": pa.string(), "period": pa.string(), "amount": pa.string()}
             rows = pacsv.read_csv(

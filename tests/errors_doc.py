@@ -246,6 +246,12 @@ CODES = {
         "and the data's amounts (a misplaced decimal point?); in a currency of large amounts (IDR, VND, KRW) "
         "count credit in thousands: `credit amount / 1000`.",
     ),
+    "E512": (
+        "An earlier ledger that cannot be used",
+        "`--paid LEDGER` names a file that is not a ledger spm wrote, one in another currency (its manifest "
+        "says), or one with a period this plan year does not have.",
+        "Pass the ledgers earlier runs of this plan year wrote with --out; a new plan year starts without --paid.",
+    ),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
     "W102": (
         "Credit that rolls up to no one",

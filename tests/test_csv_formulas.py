@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import spmlang
-from spmlang.report.files import from_spreadsheet_text, spreadsheet_text
+from spmlang.spreadsheet import from_spreadsheet_text, spreadsheet_text
 from spmlang.verify import verify
 
 PLAN = """plan "Formulas" {

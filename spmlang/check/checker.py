@@ -15,6 +15,7 @@ import hashlib
 
 from spmlang.check.components import ComponentChecker
 from spmlang.check.context import CheckContext
+from spmlang.check.cycle import check_draw
 from spmlang.check.refunds import minimums_paid_on_refunds
 from spmlang.check.settings import check_settings
 from spmlang.check.tables import TableChecker
@@ -50,6 +51,7 @@ class Checker:
         table_blocks = [i for i in items if isinstance(i, ast.TableBlock)]
         component_blocks = [i for i in items if isinstance(i, ast.ComponentBlock)]
         cap_stmts = [i for i in items if isinstance(i, ast.CapStmt)]
+        draw_blocks = [i for i in items if isinstance(i, ast.DrawBlock)]
         start = Span(self.file.path, 1, 1, 1, 2)
 
         settings = None
@@ -95,6 +97,7 @@ class Checker:
         TableChecker(c, quota_type).check_all([b for b in table_blocks if b.kind.text in ("quotas", "targets")], tables)
 
         components: tuple[ComponentSpec, ...] = ()
+        draw = None
         plan_caps: tuple[CapSpec, ...] = ()
         if settings is not None and source is not None:
             checker = ComponentChecker(c, settings, source, tables)
@@ -111,6 +114,14 @@ class Checker:
                     "the plan has no components: nothing would be paid",
                     start,
                     "add one, e.g. component commission { rate 8% }",
+                )
+            draw = check_draw(c, draw_blocks, settings)
+            if settings.clawback is not None and settings.clawback.span is not None and source.cancelled is None:
+                c.error(
+                    "E403",
+                    "a clawback needs to know when a transaction was cancelled",
+                    settings.clawback.span,
+                    "add `cancelled DATE_COLUMN` to the transactions block",
                 )
             self._implicit_tables(components, plan_caps, source, tables)
             c.diagnostics.extend(minimums_paid_on_refunds(components, source, c.text))
@@ -130,6 +141,7 @@ class Checker:
             tables=tables,
             components=components,
             plan_caps=plan_caps,
+            draw=draw,
             warnings=tuple(d for d in c.diagnostics if not d.is_error),
         )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from spmlang.check.amounts import constant_amount
 from spmlang.check.caps import CapChecker
 from spmlang.check.context import CheckContext
+from spmlang.check.cycle import clawback_spec
 from spmlang.check.expressions import Scope
 from spmlang.check.tiers import TierChecker
 from spmlang.check.words import ROLE_WORDS, TIER_MODES
@@ -20,6 +21,7 @@ from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import CapScope, ComponentKind, Role, TableKind, TierMode
 from spmlang.ir.plan import (
     CapSpec,
+    ClawbackSpec,
     ComponentSpec,
     CurveRule,
     EarningRule,
@@ -50,6 +52,10 @@ class _Parts:
     gate: ir.IR | None = None
     gate_text: str | None = None
     gate_span: Span | None = None
+    clawback: ClawbackSpec | None = None
+    clawback_span: Span | None = None
+    payable: ir.IR | None = None
+    payable_span: Span | None = None
     ok: bool = True
 
 
@@ -139,6 +145,10 @@ class ComponentChecker:
             parts.gate_text,
             parts.gate_span,
             block.span,
+            parts.clawback,
+            parts.payable,
+            self.c.text(parts.payable_span) if parts.payable_span is not None else None,
+            parts.payable_span,
         )
 
     def _parts(self, block: ast.ComponentBlock) -> _Parts:
@@ -156,6 +166,10 @@ class ComponentChecker:
                 _keep(parts, self.caps.cap(stmt, plan_level=False), parts.caps)
             elif isinstance(stmt, ast.GateStmt):
                 self._gate(stmt, parts)
+            elif isinstance(stmt, ast.ClawbackStmt):
+                self._clawback(stmt, parts)
+            elif isinstance(stmt, ast.PayableStmt):
+                self._payable(stmt, parts)
             elif isinstance(stmt, ast.AcceleratorBlock):
                 self._accelerator(stmt, parts)
             else:
@@ -188,6 +202,37 @@ class ComponentChecker:
         parts.gate = self.c.exprs.check(stmt.condition, self.period_scope, (Type.BOOL,), "a gate")
         parts.gate_text, parts.gate_span = self.c.text(stmt.condition.span), stmt.span
         parts.ok = parts.ok and parts.gate is not None
+
+    def _clawback(self, stmt: ast.ClawbackStmt, parts: _Parts) -> None:
+        if parts.clawback_span is not None:
+            self.c.error("E401", "a component has one clawback", stmt.span, notes=((parts.clawback_span, "the first"),))
+            parts.ok = False
+            return
+        if self.source.cancelled is None:
+            self.c.error(
+                "E403",
+                "a clawback needs to know when a transaction was cancelled",
+                stmt.span,
+                "add `cancelled DATE_COLUMN` to the transactions block",
+            )
+            parts.ok = False
+            return
+        parts.clawback, parts.clawback_span = clawback_spec(self.c, stmt), stmt.span
+        parts.ok = parts.ok and parts.clawback is not None
+
+    def _payable(self, stmt: ast.PayableStmt, parts: _Parts) -> None:
+        if parts.payable_span is not None:
+            self.c.error(
+                "E401",
+                "a component has one `payable when`; join conditions with 'and'",
+                stmt.span,
+                notes=((parts.payable_span, "the first"),),
+            )
+            parts.ok = False
+            return
+        parts.payable = self.c.exprs.check(stmt.condition, self.row_scope, (Type.BOOL,), "a payable condition")
+        parts.payable_span = stmt.condition.span
+        parts.ok = parts.ok and parts.payable is not None
 
     def _accelerator(self, stmt: ast.AcceleratorBlock, parts: _Parts) -> None:
         if parts.accelerator is not None:

@@ -6,14 +6,16 @@ After an error the setting takes its default, so that the rest of the file is ch
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
 from spmlang.check.context import CheckContext
+from spmlang.check.cycle import clawback_spec, payout_floor
 from spmlang.check.words import BASIS_WORDS, FREQUENCY_WORDS, MEASURE_WORDS
-from spmlang.diagnostics import did_you_mean
+from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir.kinds import AttainmentBasis, Frequency, Measure
-from spmlang.ir.plan import Settings
+from spmlang.ir.plan import ClawbackSpec, Settings
 from spmlang.syntax import ast
 
 Word = TypeVar("Word", bound=StrEnum)
@@ -32,6 +34,7 @@ def check_settings(c: CheckContext, block: ast.PlanBlock) -> Settings:
     basis = _attainment_basis(c, by_key.get("attainment"), measure)
     _rounding(c, by_key.get("rounding"))
     c.year_known = year_start is not None
+    clawback, floor, floor_span = _cycle(c, block)
     return Settings(
         name,
         version,
@@ -41,12 +44,29 @@ def check_settings(c: CheckContext, block: ast.PlanBlock) -> Settings:
         measure or Measure.YEAR_TO_DATE,
         basis or AttainmentBasis.TO_DATE,
         block.span,
+        clawback,
+        floor,
+        floor_span,
     )
+
+
+def _cycle(c: CheckContext, block: ast.PlanBlock) -> tuple[ClawbackSpec | None, Decimal | None, Span | None]:
+    """The plan's clawback and payout floor, each given at most once."""
+    clawbacks = [s for s in block.settings if isinstance(s, ast.ClawbackStmt)]
+    floors = [s for s in block.settings if isinstance(s, ast.PayoutFloorStmt)]
+    extras: list[ast.ClawbackStmt | ast.PayoutFloorStmt] = [*clawbacks[1:], *floors[1:]]
+    for extra in extras:
+        c.error("E401", "set twice in the plan block", extra.span)
+    clawback = clawback_spec(c, clawbacks[0]) if clawbacks else None
+    floor = payout_floor(c, floors[0]) if floors else None
+    return clawback, floor, floors[0].span if floor is not None else None
 
 
 def _settings_by_key(c: CheckContext, block: ast.PlanBlock) -> dict[str, ast.Setting]:
     by_key: dict[str, ast.Setting] = {}
     for setting in block.settings:
+        if not isinstance(setting, ast.Setting):
+            continue
         if setting.key in by_key:
             c.error(
                 "E401",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from spmlang.check.columns import column_spec
 from spmlang.check.context import CheckContext
+from spmlang.check.cycle import cancelled_column
 from spmlang.check.expressions import Scope
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir import expressions as ir
@@ -30,6 +31,8 @@ _ONCE = {
     ast.CreditStmt: "credit",
     ast.RollupStmt: "rollup",
     ast.FileStmt: "file",
+    ast.CancelledStmt: "cancelled",
+    ast.RefundedStmt: "refunded",
 }
 
 
@@ -43,6 +46,8 @@ class _Statements:
     credit: ast.CreditStmt | None = None
     rollup: ast.RollupStmt | None = None
     file: ast.FileStmt | None = None
+    cancelled: ast.CancelledStmt | None = None
+    refunded: ast.RefundedStmt | None = None
     payees: list[ast.PayeeStmt] = field(default_factory=list)
     filters: list[ast.WhereStmt] = field(default_factory=list)
     policies: dict[PolicySubject, PolicyAction] = field(default_factory=lambda: dict(POLICY_SUBJECTS))
@@ -70,6 +75,7 @@ def check_transactions(
     credit = _credit(c, stmts.credit, columns, lookups, block.span)
     filters = _filters(c, stmts.filters, columns, lookups)
     rollup_span = _rollup_span(c, stmts.rollup)
+    cancelled, refunded = _cancellation(c, stmts, columns, lookups, credit)
     if key is None or date is None or not payees or credit is None or stmts.credit is None:
         return None
     return SourceSpec(
@@ -85,7 +91,39 @@ def check_transactions(
         rollup_span,
         stmts.policies,
         block.span,
+        cancelled,
+        refunded,
+        stmts.cancelled.span if stmts.cancelled is not None else None,
     )
+
+
+def _cancellation(
+    c: CheckContext, stmts: _Statements, columns: dict[str, ColumnSpec], lookups: dict[str, TableSpec], credit
+) -> tuple[str | None, ir.IR | None]:
+    """The date column of a cancellation, and the refunded share of the credit: in the credit's unit."""
+    cancelled = cancelled_column(c, stmts.cancelled, columns) if stmts.cancelled is not None else None
+    if stmts.refunded is None:
+        return cancelled, None
+    if stmts.cancelled is None:
+        c.error(
+            "E403",
+            "`refunded` says how much of a cancelled transaction was refunded, but nothing says when",
+            stmts.refunded.span,
+            "add `cancelled DATE_COLUMN`: the date of the refund",
+        )
+        return None, None
+    refunded = c.exprs.check(
+        stmts.refunded.expr, Scope("the refunded amount", columns, lookups), (Type.MONEY, Type.NUMBER, Type.INTEGER)
+    )
+    if refunded is not None and credit is not None and (refunded.type is Type.MONEY) != (credit.type is Type.MONEY):
+        c.error(
+            "E301",
+            f"the refunded amount is {refunded.type}, but credit is {credit.type}",
+            stmts.refunded.expr.span,
+            "give the refund in the credit's unit: the share of the credit that was refunded",
+        )
+        return cancelled, None
+    return cancelled, refunded
 
 
 def _sorted_statements(c: CheckContext, block: ast.TransactionsBlock) -> _Statements:

@@ -6,7 +6,17 @@ hover), so that the two never disagree about the language.
 
 from __future__ import annotations
 
-from spmlang.ir.kinds import AttainmentBasis, Frequency, Measure, MeasureBasis, Per, Role, TableKind, TierMode
+from spmlang.ir.kinds import (
+    AttainmentBasis,
+    ClawbackMode,
+    Frequency,
+    Measure,
+    MeasureBasis,
+    Per,
+    Role,
+    TableKind,
+    TierMode,
+)
 
 # plan { payout quarterly }: the frequency each word means.
 FREQUENCY_WORDS = {
@@ -76,3 +86,13 @@ PER_WORDS = {
     "half": Per.PERIOD,
 }
 DEFAULT_PER = {TableKind.QUOTAS: Per.PERIOD, TableKind.TARGETS: Per.YEAR}
+# clawback as_paid: how a cancelled transaction is clawed back.
+CLAWBACK_WORDS = {
+    "as_paid": ClawbackMode.AS_PAID,
+    "at_rate": ClawbackMode.AT_RATE,
+    "recalculate": ClawbackMode.RECALCULATE,
+}
+# draw { recoverable }: whether what a draw tops up is taken back from later pay.
+DRAW_KIND_WORDS = {"recoverable": True, "non_recoverable": False}
+# draw { amount $2,000 per month }: the units a draw's amount may be given per, in months.
+DRAW_PER_MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}

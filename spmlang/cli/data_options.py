@@ -34,6 +34,17 @@ Tables = Annotated[
     list[str] | None, typer.Option("--table", metavar="NAME=PATH", help="A lookup table: NAME=PATH (repeatable).")
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Any rejected row is an error (exit 2).")]
+Paid = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--paid",
+        metavar="LEDGER",
+        help="An earlier ledger of this plan year (repeatable): its periods are closed, changes since are adjusted.",
+    ),
+]
+Through = Annotated[
+    str | None, typer.Option("--through", metavar="PERIOD", help="Pay up to and including this period, e.g. 2027-Q2.")
+]
 OutsidePaths = Annotated[
     bool, typer.Option("--allow-outside-paths", help="Let the plan name files outside its own folder.")
 ]
@@ -50,6 +61,8 @@ class DataOptions:
     tables: list[str] | None = None  # NAME=PATH, as --table takes them
     strict: bool = False
     allow_outside_paths: bool = False
+    paid: list[Path] | None = None
+    through: str | None = None
 
     def run_arguments(self) -> dict[str, Any]:
         """:meth:`spmlang.api.Plan.run`'s keyword arguments for this data."""
@@ -61,6 +74,8 @@ class DataOptions:
             "tables": named_tables(self.tables or []),
             "strict": self.strict,
             "allow_outside_paths": self.allow_outside_paths,
+            "paid": list(self.paid or []),
+            "through": self.through,
         }
 
 

@@ -11,12 +11,14 @@ from spmlang.cli.data_options import (
     DataOptions,
     Deals,
     OutsidePaths,
+    Paid,
     PlanFile,
     Quotas,
     Roster,
     Strict,
     Tables,
     Targets,
+    Through,
     run_plan,
 )
 from spmlang.cli.errors import errors_to_exit_codes
@@ -42,6 +44,8 @@ def run_command(
     rejects: Annotated[
         Path | None, typer.Option("--rejects", metavar="PATH", help="Write rejected input rows with reasons.")
     ] = None,
+    paid: Paid = None,
+    through: Through = None,
     strict: Strict = False,
     allow_outside_paths: OutsidePaths = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
@@ -53,7 +57,7 @@ def run_command(
     ] = None,
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
-    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
+    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths, paid, through)
     with errors_to_exit_codes():
         from spmlang.report.files import writable
 
@@ -94,11 +98,13 @@ def explain_command(
     targets: Targets = None,
     roster: Roster = None,
     table: Tables = None,
+    paid: Paid = None,
+    through: Through = None,
     strict: Strict = False,
     allow_outside_paths: OutsidePaths = False,
 ) -> None:
     """Explain a payee's pay: each line's clause, credit, measure, tier slices, caps, gates and rounding."""
-    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
+    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths, paid, through)
     with errors_to_exit_codes():
         if output_format not in ("text", "json"):
             raise UsageError(f"--format is text or json, not '{output_format}'")
@@ -130,11 +136,13 @@ def statement_command(
     targets: Targets = None,
     roster: Roster = None,
     table: Tables = None,
+    paid: Paid = None,
+    through: Through = None,
     strict: Strict = False,
     allow_outside_paths: OutsidePaths = False,
 ) -> None:
     """Pay statements: write them as HTML and CSV (--out), or show them in the terminal (--payee)."""
-    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
+    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths, paid, through)
     payees, periods = payee or None, period or None  # none named: every one
     with errors_to_exit_codes():
         if output is None and not payees:

@@ -31,6 +31,11 @@ class CompiledPlan:
     cap_clauses: tuple[tuple[int, ...], ...]  # per component: each of its caps' clause
     gate_clause: tuple[int, ...]  # per component: its gate's clause (-1: none)
     plan_cap_clauses: tuple[int, ...]  # each plan cap's clause
+    # The pay cycle's clauses (appended after the others: a plan without them numbers its clauses as before).
+    clawback_clause: tuple[int, ...] = ()  # per component: how it claws back (-1: it cannot)
+    payable_clause: tuple[int, ...] = ()  # per component: its `payable when` (-1: none)
+    draw_clause: int = -1
+    floor_clause: int = -1
 
     @property
     def basis_varies(self) -> bool:
@@ -50,6 +55,13 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
     cap_clauses = tuple(tuple(clause(cap.span) for cap in c.caps) for c in plan.components)
     gate_clause = tuple(clause(c.gate_span) if c.gate_span else -1 for c in plan.components)
     plan_cap_clauses = tuple(clause(cap.span) for cap in plan.plan_caps)
+    cancelled = plan.transactions.cancelled_span
+    clawback_clause = tuple(
+        -1 if cancelled is None else clause(plan.clawback(c).span or cancelled) for c in plan.components
+    )
+    payable_clause = tuple(clause(c.payable_span) if c.payable_span else -1 for c in plan.components)
+    draw_clause = clause(plan.draw.span) if plan.draw is not None else -1
+    floor_clause = clause(settings.payout_floor_span) if settings.payout_floor_span is not None else -1
     return CompiledPlan(
         plan=plan,
         calendar=PlanCalendar(settings.year_start, settings.frequency),
@@ -60,6 +72,10 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
         cap_clauses=cap_clauses,
         gate_clause=gate_clause,
         plan_cap_clauses=plan_cap_clauses,
+        clawback_clause=clawback_clause,
+        payable_clause=payable_clause,
+        draw_clause=draw_clause,
+        floor_clause=floor_clause,
     )
 
 

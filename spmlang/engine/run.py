@@ -30,13 +30,15 @@ from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis, check_basis, make_basis
 from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.credit.crediting import make_credit_rows
+from spmlang.engine.credit.reversals import add_reversals
 from spmlang.engine.credit.rows import CreditRows, Payees, crediting_order, distinct_names
 from spmlang.engine.kernels import grouping
-from spmlang.engine.kernels.money import TooLarge
+from spmlang.engine.kernels.money import UNIT, TooLarge
 from spmlang.engine.pay.batch import PaidLines, pay_batch
 from spmlang.engine.pay.lines import Lines
 from spmlang.engine.pay.row_values import component_row_values, row_columns
 from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.engine.read.earlier import EarlierLedgers, read_earlier
 from spmlang.engine.read.formats import load_table
 from spmlang.engine.read.inputs import RunInputs, lookup_tables, read_basis_tables
 from spmlang.engine.read.plan_files import resolve_plan_file
@@ -44,6 +46,8 @@ from spmlang.engine.read.tables import PayeeAmounts
 from spmlang.engine.read.transactions import read_transactions
 from spmlang.engine.runtime import parallel
 from spmlang.engine.runtime.memory import give_back_free_memory
+from spmlang.engine.settle.cycle import plan_cycle
+from spmlang.engine.settle.draws import Guarantees
 from spmlang.progress import Report, Steps, tracked
 from spmlang.settings import count_setting
 
@@ -76,9 +80,12 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     spmlang.progress)."""
     plan = compiled.plan
     step = Steps(progress, 4)
+    earlier = read_earlier(inputs.paid, plan, compiled.calendar) if inputs.paid else None
     step("reading transactions")
     base = Path(plan.path).resolve().parent if plan.path and not plan.path.startswith("<") else None
     sources: dict = {}
+    for number, paid in enumerate(earlier.files if earlier is not None else [], 1):
+        sources[f"paid {number}"] = paid
     lookups = lookup_tables(plan, inputs, base, sources)
     deals = (
         inputs.deals
@@ -106,7 +113,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     managers_by_name, quotas, targets, read = basis_tables.result()
     sources.update(read)
     alive = accounting.pending()
-    payees = _payees(txns.payee_names, alive, managers_by_name, quotas, targets)
+    payees = _payees(txns.payee_names, alive, managers_by_name, quotas, targets, earlier)
     step("crediting")
     rows, in_order = make_credit_rows(
         plan, txns, payees, managers_by_name, alive, set().union(*(row_columns(c) for c in plan.components))
@@ -121,24 +128,46 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         keep = np.flatnonzero(accounting.pending()[rows.txn])
         rows = rows.take(keep)
         values = [v.take(keep) for v in values]
+    rows, values, reversed_any = add_reversals(plan, compiled.calendar, rows, values, txns.cancellations)
     step("ordering the credit rows")
-    if not in_order:
+    if not in_order or reversed_any:
         order = crediting_order(rows)
         rows = rows.take(order)
         values = [v.take(order) for v in values]
         del order
     step.finish()
+    credited = txns.credited()
+    floor = plan.settings.payout_floor
+    guarantees = Guarantees(
+        plan.draw, None if floor is None else int(floor * UNIT), compiled.draw_clause, compiled.floor_clause
+    )
+    cycle = plan_cycle(
+        plan,
+        compiled.calendar,
+        inputs.through,
+        earlier,
+        rows,
+        payees,
+        compiled.rule_clause,
+        len(compiled.clauses),
+        credited.keys,
+        guarantees,
+    )
+    batches = payee_batches(rows.payee)
+    if cycle.unrowed.size:  # payees with no credit row still settle: draws, adjustments of closed periods
+        batches.append(slice(len(rows), len(rows)))
     return CreditedRun(
         compiled,
         payees,
         rows,
         values,
-        payee_batches(rows.payee),
+        batches,
         basis,
-        txns.credited(),
+        credited,
         txns.key_rank,
         sources,
         inputs.workers,
+        cycle,
     )
 
 
@@ -148,9 +177,13 @@ def _payees(
     managers_by_name: dict[str, str],
     quotas: PayeeAmounts | None,
     targets: PayeeAmounts | None,
+    earlier: EarlierLedgers | None,
 ) -> Payees:
-    """Every payee of the run: of a live transaction, a manager in the roster, or in the quotas or targets."""
+    """Every payee of the run: of a live transaction, a manager in the roster, in the quotas or targets, or
+    paid by an earlier ledger."""
     names = set().union(*(distinct_names(values, alive) for values in payee_names))
+    if earlier is not None:
+        names.update(earlier.payee)
     if managers_by_name:
         names.update(managers_by_name.values())
     for amounts in (quotas, targets):
@@ -210,10 +243,12 @@ class Payout:
             return pay_batch(self.run, batch)
         part = self.kept.lines.take(slice(self.kept.offsets[index], self.kept.offsets[index + 1]))
         part.lines.row = np.where(part.lines.row >= 0, part.lines.row - batch.start, -1)
-        first, last = (int(self.streams.row_stream[r]) for r in (batch.start, batch.stop - 1))
-        return PaidLines(
-            part.lines, part.cents, self.run.credit_rows.take(batch), self.streams.slice(batch, slice(first, last + 1))
-        )
+        if batch.start == batch.stop:  # payees with no credit row (see credit_run)
+            streams = self.streams.slice(batch, slice(0, 0))
+        else:
+            first, last = (int(self.streams.row_stream[r]) for r in (batch.start, batch.stop - 1))
+            streams = self.streams.slice(batch, slice(first, last + 1))
+        return PaidLines(part.lines, part.cents, self.run.credit_rows.take(batch), streams)
 
     def whole(self) -> PaidLines:
         """Every line of the run, in ledger order (``row`` indexes the run's credit rows), kept."""
@@ -251,8 +286,8 @@ class Payout:
                 raise TypeError("a batch's result carries its totals")
             adding.add(result.value)
             yield from result.tables
-        cells, measures = adding.joined(self.run.calendar.count)
-        self.totals = RunTotals(cells, measures, adding.lines)
+        cells, measures, owed = adding.joined(self.run.calendar.count)
+        self.totals = RunTotals(cells, measures, adding.lines, owed)
 
     def workers(self) -> int:
         """How many worker processes would pay this run's batches (0: this process pays them)."""
@@ -290,13 +325,17 @@ class Payout:
         :meth:`PaidLines.measures`)."""
         return self.totalled().measures
 
+    def owed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(payee, draw owed, floor owed, held) at the end of the run (see :meth:`PaidLines.owed`)."""
+        return self.totalled().owed
+
     def totalled(self, progress: Report | None = None) -> RunTotals:
         """The run's totals (the summary's figures): from the kept lines, else by paying every batch without
         keeping its lines."""
         if self.totals is None:
             if self.kept is not None:
                 whole = self.kept.lines
-                self.totals = RunTotals(whole.cells(), whole.measures(), len(whole.lines))
+                self.totals = RunTotals(whole.cells(), whole.measures(), len(whole.lines), whole.owed())
             else:
                 deque(self.in_batches(progress=progress), maxlen=0)  # yields nothing without `make`
         assert self.totals is not None
@@ -319,6 +358,7 @@ class RunTotals:
     cells: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     measures: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     lines: int
+    owed: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # payee, draw owed, floor owed, held
 
 
 @dataclass
@@ -330,15 +370,16 @@ class BatchTotals:
     lines: int = 0
 
     def add(self, totals: tuple) -> None:
-        cells, measures, lines = totals
-        self.parts.append((cells, measures))
+        cells, measures, lines, owed = totals
+        self.parts.append((cells, measures, owed))
         self.lines += lines
 
-    def joined(self, periods: int) -> tuple[tuple, tuple]:
-        """(cells, measures), each concatenated over the batches in order."""
-        cells = _concat([c for c, _ in self.parts], [np.zeros(0, np.int64)] * 4)
+    def joined(self, periods: int) -> tuple[tuple, tuple, tuple]:
+        """(cells, measures, owed), each concatenated over the batches in order."""
+        cells = _concat([c for c, _, _ in self.parts], [np.zeros(0, np.int64)] * 4)
+        owed = _concat([o for _, _, o in self.parts], [np.zeros(0, np.int64)] * 4)
         measures = _concat(
-            [m for _, m in self.parts],
+            [m for _, m, _ in self.parts],
             [
                 np.zeros(0, np.int32),
                 np.zeros(0, np.int8),
@@ -346,7 +387,7 @@ class BatchTotals:
                 np.zeros((0, periods), np.int64),
             ],
         )
-        return cells, measures
+        return cells, measures, owed
 
 
 def _concat(parts: list[tuple], empty: list[np.ndarray]) -> tuple:

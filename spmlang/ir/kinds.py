@@ -92,6 +92,19 @@ class LineKind(StrEnum):
     DRAW = "draw"
     DRAW_RECOVERY = "draw_recovery"
     CLAWBACK = "clawback"
+    ADJUSTMENT = "adjustment"  # a closed period's pay corrected in the first open one (runs with --paid)
+    HOLD = "hold"  # earned, not yet payable (`payable when`)
+    RELEASE = "release"  # a held amount, now payable
+    FLOOR = "floor"  # a period's pay topped up to the payout floor
+    FLOOR_RECOVERY = "floor_recovery"  # what a floor topped up, taken back from later pay
+
+
+class ClawbackMode(StrEnum):
+    """How a cancelled or refunded transaction is clawed back (`clawback as_paid`)."""
+
+    AS_PAID = "as_paid"  # reverse what its lines paid
+    AT_RATE = "at_rate"  # its credit at the rate it earned; fixed amounts are kept
+    RECALCULATE = "recalculate"  # its credit leaves the measure on the cancellation date; the year re-priced
 
 
 class CapScope(StrEnum):

@@ -16,6 +16,7 @@ from spmlang.ir.kinds import (
     PERIODS_PER_YEAR,
     AttainmentBasis,
     CapScope,
+    ClawbackMode,
     ComponentKind,
     Frequency,
     LineKind,
@@ -46,6 +47,9 @@ class Settings:
     measure: Measure
     attainment_basis: AttainmentBasis
     span: Span
+    clawback: ClawbackSpec | None = None  # the plan's; None: as paid, with no window
+    payout_floor: Decimal | None = None  # `payout floor $0`; None: pay may go negative
+    payout_floor_span: Span | None = None
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
         object.__setattr__(self, "frequency", as_kind(Frequency, self.frequency))
@@ -55,6 +59,32 @@ class Settings:
     @property
     def periods(self) -> int:
         return PERIODS_PER_YEAR[self.frequency]
+
+
+@dataclass(frozen=True, slots=True)
+class ClawbackSpec:
+    """How cancellations are clawed back: the mode, and the window (days after the transaction's date)
+    outside which a cancellation is counted but not clawed back."""
+
+    mode: ClawbackMode
+    within_days: int | None
+    span: Span | None
+
+
+DEFAULT_CLAWBACK = ClawbackSpec(ClawbackMode.AS_PAID, None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class DrawSpec:
+    """A draw: a guaranteed pay per payout period (``amount`` money), recoverable or not."""
+
+    amount: Decimal
+    recoverable: bool
+    recover_limit: Decimal | None  # at most this share of a period's pay above the draw is recovered
+    recover_from: dt.date | None  # no recovery in periods that end before this date
+    until: dt.date | None  # no draw in periods that start after this date (recovery goes on)
+    text: str
+    span: Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +125,9 @@ class SourceSpec:
     rollup_span: Span | None
     policies: dict[PolicySubject, PolicyAction]
     span: Span
+    cancelled: str | None = None  # the date column of a cancellation or refund
+    refunded: IR | None = None  # how much of the credit was refunded (empty or none: all of it)
+    cancelled_span: Span | None = None
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
         object.__setattr__(self, "policies", {PolicySubject(s): PolicyAction(a) for s, a in self.policies.items()})
@@ -255,6 +288,10 @@ class ComponentSpec:
     gate_text: str | None
     gate_span: Span | None
     span: Span
+    clawback: ClawbackSpec | None = None  # its own; None: the plan's
+    payable: IR | None = None  # `payable when`: a row's lines are held while this is not true for it
+    payable_text: str | None = None
+    payable_span: Span | None = None
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
         object.__setattr__(self, "kind", as_kind(ComponentKind, self.kind))
@@ -290,6 +327,18 @@ class CheckedPlan:
     components: tuple[ComponentSpec, ...]
     plan_caps: tuple[CapSpec, ...]
     warnings: tuple[Diagnostic, ...] = field(default=())
+    draw: DrawSpec | None = None
+
+    def clawback(self, component: ComponentSpec) -> ClawbackSpec:
+        """How ``component`` claws back a cancelled transaction: its own way, else the plan's."""
+        return component.clawback or self.settings.clawback or DEFAULT_CLAWBACK
+
+    @property
+    def recalculates(self) -> bool:
+        """Whether any component re-prices the year without a cancelled transaction's credit."""
+        return self.transactions.cancelled is not None and any(
+            self.clawback(c).mode is ClawbackMode.RECALCULATE for c in self.components
+        )
 
     def table(self, kind: str) -> TableSpec | None:
         """The quotas, targets or roster table, if the plan has one."""

@@ -36,12 +36,20 @@ _RULES = (
 )
 
 
+def _setting_name(setting: ast.Setting | ast.ClawbackStmt | ast.PayoutFloorStmt) -> str:
+    if isinstance(setting, ast.ClawbackStmt):
+        return "clawback"
+    if isinstance(setting, ast.PayoutFloorStmt):
+        return "payout floor"
+    return setting.key
+
+
 def outline(tree: ast.PlanFile, text: str) -> list[Entry]:
     entries = []
     for item in tree.items:
         if isinstance(item, ast.PlanBlock):
             children = [
-                Entry(setting.key, "setting", setting.span, setting.span, source_text(text, setting.span))
+                Entry(_setting_name(setting), "setting", setting.span, setting.span, source_text(text, setting.span))
                 for setting in item.settings
             ]
             entries.append(Entry(f"plan {pm.literal_text(item.name)}", "plan", item.span, item.name.span, "", children))

@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import io
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +17,7 @@ import pyarrow as pa
 from spmlang.diagnostics import UsageError
 from spmlang.engine.kernels.column_text import join_element_wise
 from spmlang.files import check_writable, replacing
+from spmlang.spreadsheet import FORMULA_STARTS, PLAIN_NUMBER
 
 WRITABLE = (".parquet", ".csv", ".json", ".jsonl")
 
@@ -177,27 +177,6 @@ def _chunk_writer(sink: _Hashed, suffix: str, schema: pa.Schema):
     return pacsv.CSVWriter(sink.as_file(), schema)
 
 
-# A spreadsheet opening a CSV file reads a cell starting with one of these as a formula (=HYPERLINK(...) links
-# out, =WEBSERVICE(...) sends data away, -2+3 and @SUM(...) compute) or drops the tab or carriage return.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
-
-
-def spreadsheet_text(text: str) -> str:
-    """A text cell of a CSV file as spreadsheets expect it: one a spreadsheet would read as a formula is
-    prefixed with a single quote (``'=HYPERLINK(...)``); a plain number (``-12.50``) is left as it is."""
-    if text[:1] in FORMULA_STARTS and not re.fullmatch(_PLAIN_NUMBER, text):
-        return "'" + text
-    return text
-
-
-def from_spreadsheet_text(text: str) -> str:
-    """The text :func:`spreadsheet_text` was given (for a CSV file spm wrote, read back)."""
-    if text[:1] == "'" and text[1:2] in FORMULA_STARTS and not re.fullmatch(_PLAIN_NUMBER, text[1:]):
-        return text[1:]
-    return text
-
-
 def spreadsheet_safe(table: pa.Table) -> pa.Table:
     """``table`` with :func:`spreadsheet_text` applied to its text columns (dictionary-encoded ones through
     their dictionaries), a whole column at a time; numbers, dates and amounts are left as they are."""
@@ -224,7 +203,7 @@ def _safe_text(column):
     starts = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=pa.array(FORMULA_STARTS, column.type))
     if not pc.any(starts).as_py():  # the usual case, found in one pass
         return column
-    formula = pc.and_kleene(starts, pc.invert(pc.match_substring_regex(column, f"^(?:{_PLAIN_NUMBER})$")))
+    formula = pc.and_kleene(starts, pc.invert(pc.match_substring_regex(column, f"^(?:{PLAIN_NUMBER})$")))
     return pc.if_else(formula.fill_null(False), join_element_wise("'", column, ""), column)
 
 

@@ -21,7 +21,7 @@ from spmlang.engine.credit.rows import ROLE_NAMES
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import cents_to_decimal64_array, to_units, units_to_cents, units_to_scale
-from spmlang.engine.pay.lines import KINDS
+from spmlang.engine.pay.lines import KINDS, NO_BALANCE
 from spmlang.engine.run import PaidLines, Payout
 
 MONEY = pa.decimal128(18, 2)
@@ -73,6 +73,8 @@ LEDGER_SCHEMA = pa.schema(
             ("amount_cut", MONEY),
             ("explanation", pa.string()),
             ("clause", pa.string()),
+            ("for_period", pa.string()),
+            ("balance", MONEY),
         ]
     ]
 )
@@ -93,6 +95,7 @@ LABEL_COLUMNS = (
     "rollup_from",
     "tier",
     "clause",
+    "for_period",
 )
 LABELS = pa.dictionary(pa.int32(), pa.string())
 
@@ -201,7 +204,10 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
     # A ledger cites its plan by file name (plan.spm:14), not by the path it was run with: the same plan and
     # inputs give the same ledger wherever they were run from.
     clause_text = [f"{PurePath(span.path).name}:{span.line}" for span in payout.run.clauses]
+    clause_text += payout.run.cycle.foreign_clauses  # cited by earlier ledgers, as they cited them
     payees = payout.run.payees.array
+    labels = list(payout.run.calendar.labels)
+    has_balance = lines.balance != NO_BALANCE
     first = np.zeros(n, dtype=np.int32)  # the indices of the four one-value columns, made once
 
     def constant(value: str) -> pa.DictionaryArray:
@@ -213,8 +219,8 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
         "plan_version": constant(settings.version),
         "plan_hash": constant(plan.sha256),
         "payee": text.labelled(payee, payees),
-        "period": text.labelled(period, payout.run.calendar.labels),
-        "component": text.labelled(lines.component, [c.name for c in plan.components]),
+        "period": text.labelled(period, labels),
+        "component": text.labelled(lines.component, payout.run.component_names),
         "kind": text.labelled(lines.kind, list(KINDS)),
         "role": text.labelled(lines.role, list(ROLE_NAMES)),
         "rollup_from": text.labelled(np.where(on_row, rollup_from, -1), payees),
@@ -233,6 +239,9 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
         "amount_cut": cents_to_decimal64_array(units_to_cents(lines.cut)),
         "explanation": lines.explanation.resolve(),
         "clause": text.labelled(lines.clause, clause_text),
+        # The period an adjustment corrects (empty where it is the line's own period).
+        "for_period": text.labelled(np.where(lines.for_period != period, lines.for_period, -1), labels),
+        "balance": _money(np.where(has_balance, lines.balance, 0), has_balance),
     }
     empty = [name for name in BUILT_SCHEMA.names if name in ALWAYS and columns[name].null_count]
     if empty:  # a defect of spm's, not of the data: said here, not as a parquet error or a silent null

@@ -51,6 +51,8 @@ class RunManifest(BaseModel):
     inputs: list[InputRecord]
     options: dict
     accounting: dict
+    currency: str | None = None  # the plan's: a later run against this ledger must pay in it
+    through: str | None = None  # --through: the last period paid; later runs with --paid start after it
     ledger: FileRecord | None = None
     rejects: FileRecord | None = None
 

@@ -82,8 +82,8 @@ class Statement:
 
     def to_csv(self) -> str:
         """The statement as CSV; a text cell a spreadsheet would read as a formula starts with a quote
-        (see :func:`spmlang.report.files.spreadsheet_text`)."""
-        from spmlang.report.files import spreadsheet_text as text
+        (see :func:`spmlang.spreadsheet.spreadsheet_text`)."""
+        from spmlang.spreadsheet import spreadsheet_text as text
 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

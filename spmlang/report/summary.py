@@ -51,6 +51,7 @@ class Summary:
     inputs: list[tuple[str, str, int]]  # name, where it came from, rows read
     first_rejects: dict[str, str] = field(default_factory=dict)  # reason -> the message of its first row
     unpaid: list = field(default_factory=list)  # (component, reason, credit rows, credit in units, first message)
+    cycle: list[str] = field(default_factory=list)  # which periods are closed, paid now, later; what is owed
 
     @property
     def total(self) -> int:
@@ -114,7 +115,8 @@ class Summary:
 
 def summarize(payout: Payout) -> Summary:
     payee, period, component, cents = payout.cells()
-    components = len(payout.run.plan.components)
+    names = payout.run.component_names
+    components = len(names)
     periods = payout.run.calendar.count
     paid = np.zeros((len(payout.run.payees), periods, components + 1), dtype=np.int64)
     if payee.size:
@@ -128,10 +130,14 @@ def summarize(payout: Payout) -> Summary:
     measure[stream_payee[direct]] = measure_at_end[direct]
     has_quota = basis.quota > 0
     active = (credit != 0) | np.any(paid != 0, axis=2)
+    cycle = payout.run.cycle
+    active[:, : cycle.first_open] = False  # closed: their changes are adjustments in the first open period
+    active[:, cycle.last + 1 :] = False  # later: not paid by this run
+    settled = bool(np.any(paid[:, :, components])) or cycle.guarantees is not None and cycle.guarantees.any
     rows = []
     for p, q in zip(*np.nonzero(active), strict=True):
         attainment = float(measure[p, q] / basis.quota[p, q]) if has_quota[p, q] else None
-        by_component = [int(v) for v in paid[p, q, :components]]
+        by_component = [int(v) for v in paid[p, q, : components + (1 if settled else 0)]]
         rows.append(
             SummaryRow(
                 payout.run.payees.names[p],
@@ -148,14 +154,44 @@ def summarize(payout: Payout) -> Summary:
     return Summary(
         payout.run.plan.settings.name,
         payout.run.plan.settings.currency,
-        [c.name for c in payout.run.plan.components],
+        names + (["draws and floor"] if settled else []),
         rows,
         payout.run.accounting.counts(),
         payout.run.plan.transactions.credit_type is not Type.MONEY,
         inputs,
         payout.run.accounting.first_messages(),
         [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in payout.run.unpaid()],
+        _cycle_notes(payout),
     )
+
+
+def _cycle_notes(payout: Payout) -> list[str]:
+    """Where the run stands in the pay cycle, and what payees owe or have held at its end."""
+    cycle, labels = payout.run.cycle, payout.run.calendar.labels
+    notes = []
+    if cycle.first_open or cycle.through is not None:
+        closed = f"closed {_span(labels, 0, cycle.first_open - 1)}" if cycle.first_open else "none closed"
+        later = f"; later {_span(labels, cycle.last + 1, len(labels) - 1)}" if cycle.last + 1 < len(labels) else ""
+        notes.append(f"periods: {closed}; paid now {_span(labels, cycle.first_open, cycle.last)}{later}")
+        for file in cycle.files:
+            notes.append(f"already paid: {file.path} (through {file.through}, sha256 {file.digest[:12]})")
+    payee, draw, floor, held = payout.owed()
+    names = payout.run.payees.names
+    for label, amounts in (
+        ("draw to recover", draw),
+        ("payout floor to recover", floor),
+        ("held, not yet payable", held),
+    ):
+        owing = [(names[p], int(a)) for p, a in zip(payee.tolist(), amounts.tolist(), strict=True) if a]
+        if owing:
+            shown = ", ".join(f"{who} {units_text(a)}" for who, a in owing[:10])
+            more = f" and {len(owing) - 10} more" if len(owing) > 10 else ""
+            notes.append(f"{label} at the end of {labels[cycle.last]}: {shown}{more}")
+    return notes
+
+
+def _span(labels: list[str], first: int, last: int) -> str:
+    return labels[first] if first == last else f"{labels[first]}–{labels[last]}"
 
 
 def _were(count: int) -> str:

@@ -335,13 +335,92 @@ class GateStmt:
     span: Span
 
 
+@dataclass(frozen=True, slots=True)
+class ClawbackStmt:
+    """``clawback as_paid|at_rate|recalculate [within 90 days]``, in the plan block or a component."""
+
+    mode: Name
+    within: Literal | None  # a number
+    unit: Name | None  # days
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutFloorStmt:
+    """``payout floor $0``: a period's pay never goes below it; what it tops up is recovered later."""
+
+    amount: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PayableStmt:
+    """``payable when CONDITION``: a row's lines are held until the condition holds for it."""
+
+    condition: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CancelledStmt:
+    """``cancelled COLUMN``: the date a transaction was cancelled or refunded (empty: it was not)."""
+
+    column: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RefundedStmt:
+    """``refunded EXPR``: how much of a cancelled transaction's credit was refunded (empty: all of it)."""
+
+    expr: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DrawAmountStmt:
+    amount: Expr
+    per: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DrawKindStmt:
+    kind: Name  # recoverable | non_recoverable
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RecoverLimitStmt:
+    share: Expr  # at most this share of a period's pay above the draw
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RecoverFromStmt:
+    date: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DrawUntilStmt:
+    date: Literal
+    span: Span
+
+
 # ------------------------------------------------------------------ blocks
 
 
 @dataclass(frozen=True, slots=True)
 class PlanBlock:
     name: Literal
-    settings: tuple[Setting, ...]
+    settings: tuple[Setting | ClawbackStmt | PayoutFloorStmt, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DrawBlock:
+    statements: tuple[Node, ...]
     span: Span
 
 
@@ -414,7 +493,7 @@ class TestBlock:
     span: Span
 
 
-Item = PlanBlock | TransactionsBlock | TableBlock | ComponentBlock | CapStmt | TestBlock
+Item = PlanBlock | TransactionsBlock | TableBlock | ComponentBlock | CapStmt | DrawBlock | TestBlock
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,6 +190,11 @@ def _cap(stmt: ast.CapStmt) -> tuple[str, list[str]]:
     return "cap", [f"cap {amount(stmt.amount)} per {stmt.per.text}" + (f" for {covers}" if covers else "")]
 
 
+def _clawback(stmt: ast.ClawbackStmt) -> tuple[str, list[str]]:
+    within = f" within {literal(stmt.within)} {stmt.unit.text}" if stmt.within is not None and stmt.unit else ""
+    return "clawback", ["clawback", stmt.mode.text + within]
+
+
 def _tier(stmt: ast.TierRow) -> tuple[str, list[str]]:
     if stmt.rate is not None:
         value = f"rate {expression(stmt.rate)}"
@@ -225,6 +230,16 @@ _CELLS: dict[type, Callable[[Any], tuple[str, list[str]]]] = {
     ast.CapStmt: _cap,
     ast.GateStmt: lambda stmt: ("gate", [f"gate {expression(stmt.condition)}"]),
     ast.TierRow: _tier,
+    ast.ClawbackStmt: _clawback,
+    ast.PayoutFloorStmt: lambda stmt: ("setting", ["payout floor", expression(stmt.amount)]),
+    ast.PayableStmt: lambda stmt: ("payable", [f"payable when {expression(stmt.condition)}"]),
+    ast.CancelledStmt: lambda stmt: ("role", ["cancelled", stmt.column.text]),
+    ast.RefundedStmt: lambda stmt: ("role", ["refunded", expression(stmt.expr)]),
+    ast.DrawAmountStmt: lambda stmt: ("draw", [f"amount {expression(stmt.amount)} per {stmt.per.text}"]),
+    ast.DrawKindStmt: lambda stmt: ("draw", [stmt.kind.text]),
+    ast.RecoverLimitStmt: lambda stmt: ("draw", [f"recover at most {expression(stmt.share)}"]),
+    ast.RecoverFromStmt: lambda stmt: ("draw", [f"recover from {literal(stmt.date)}"]),
+    ast.DrawUntilStmt: lambda stmt: ("draw", [f"until {literal(stmt.date)}"]),
     ast.CurvePoint: lambda stmt: ("point", [bound(stmt.x), "->", amount(stmt.y)]),
     ast.Name: lambda stmt: ("extend", [f"extend {stmt.text}"]),  # extend above / below in a curve
     ast.StrictStmt: lambda stmt: ("strict", ["strict"]),

@@ -133,7 +133,9 @@ class Formatter:
         current: list[list[str]] = []
         previous = None
         for child in children:
-            if isinstance(child, BLOCKS) or isinstance(child, (ast.PlanBlock, ast.ComponentBlock, ast.TestBlock)):
+            if isinstance(child, BLOCKS) or isinstance(
+                child, (ast.PlanBlock, ast.ComponentBlock, ast.TestBlock, ast.DrawBlock)
+            ):
                 current, previous = [], None
                 result.append([])
                 continue
@@ -155,10 +157,11 @@ class Formatter:
             self._block(f"{stmt.kind.text}{name}", stmt.span, list(stmt.statements), depth)
         elif isinstance(stmt, ast.ComponentBlock):
             self._block(f"{stmt.kind.text} {stmt.name.text}", stmt.span, list(stmt.statements), depth)
+        elif isinstance(stmt, (ast.DrawBlock, ast.TestData)):
+            header = "draw" if isinstance(stmt, ast.DrawBlock) else "transactions"
+            self._block(header, stmt.span, list(stmt.statements), depth)
         elif isinstance(stmt, ast.TestBlock):
             self._block(f"test {literal(stmt.name)}", stmt.span, list(stmt.statements), depth)
-        elif isinstance(stmt, ast.TestData):
-            self._block("transactions", stmt.span, list(stmt.statements), depth)
         elif isinstance(stmt, ast.RowsBlock):
             table_rows = [TableRow(values, span) for values, span in zip(stmt.rows, stmt.row_spans, strict=True)]
             self._block("rows", stmt.span, table_rows, depth)

@@ -221,6 +221,14 @@ class ToAst:
     def rounding_stmt(self, meta, children):
         return self._setting("rounding", meta, children)
 
+    def clawback_stmt(self, meta, children):
+        within = self._literal_from_token(children[1]) if len(children) > 1 and children[1] is not None else None
+        unit = self._name(children[2]) if len(children) > 2 and children[2] is not None else None
+        return ast.ClawbackStmt(self._name(children[0]), within, unit, self._span(meta))
+
+    def payout_floor_stmt(self, meta, children):
+        return ast.PayoutFloorStmt(children[0], self._span(meta))
+
     def plan_block(self, meta, children):
         name = self._literal_from_token(children[0])
         return ast.PlanBlock(name, tuple(children[1:]), self._span(meta))
@@ -257,6 +265,12 @@ class ToAst:
 
     def policy_stmt(self, meta, children):
         return ast.PolicyStmt(self._name(children[0]), self._name(children[1]), self._span(meta))
+
+    def cancelled_stmt(self, meta, children):
+        return ast.CancelledStmt(self._name(children[0]), self._span(meta))
+
+    def refunded_stmt(self, meta, children):
+        return ast.RefundedStmt(children[0], self._span(meta))
 
     def transactions_block(self, meta, children):
         return ast.TransactionsBlock(tuple(children), self._span(meta))
@@ -323,6 +337,28 @@ class ToAst:
 
     def gate_stmt(self, meta, children):
         return ast.GateStmt(children[0], self._span(meta))
+
+    def payable_stmt(self, meta, children):
+        return ast.PayableStmt(children[0], self._span(meta))
+
+    # ------------------------------------------------------------ draws
+    def draw_block(self, meta, children):
+        return ast.DrawBlock(tuple(children), self._span(meta))
+
+    def draw_amount_stmt(self, meta, children):
+        return ast.DrawAmountStmt(children[0], self._name(children[1]), self._span(meta))
+
+    def draw_kind_stmt(self, meta, children):
+        return ast.DrawKindStmt(self._name(children[0]), self._span(meta))
+
+    def recover_limit_stmt(self, meta, children):
+        return ast.RecoverLimitStmt(children[0], self._span(meta))
+
+    def recover_from_stmt(self, meta, children):
+        return ast.RecoverFromStmt(self._literal_from_token(children[0]), self._span(meta))
+
+    def draw_until_stmt(self, meta, children):
+        return ast.DrawUntilStmt(self._literal_from_token(children[0]), self._span(meta))
 
     def cap_stmt(self, meta, children):
         covers = children[2] if len(children) > 2 and children[2] is not None else ()

@@ -6,7 +6,7 @@ batch of its payees (:func:`spmlang.engine.pay.batch.pay_batch`), in this proces
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from spmlang.engine.pay.component import CompiledComponent
 from spmlang.engine.pay.row_values import REASONS, RowValues
 from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.read.transactions import InputRows
+from spmlang.engine.settle.cycle import PayCycle
 from spmlang.ir.plan import CheckedPlan
 
 
@@ -36,6 +37,12 @@ class CreditedRun:
     key_rank: np.ndarray  # per input row
     sources: dict  # input name -> LoadedTable or TableData label info
     workers_wanted: int | None = None
+    cycle: PayCycle = field(default_factory=lambda: PayCycle(0))  # which periods it pays (see engine.settle)
+
+    @property
+    def component_names(self) -> list[str]:
+        """The names a line's component code stands for: the plan's, then those only earlier ledgers cite."""
+        return [c.name for c in self.plan.components] + self.cycle.foreign_components
 
     @property
     def plan(self) -> CheckedPlan:

@@ -36,6 +36,7 @@ class CreditRows:
     date: np.ndarray  # int32 days
     period: np.ndarray  # int16
     split: np.ndarray  # int8: which payee column (0 for the first)
+    reversal: np.ndarray  # bool: the credit of a cancelled transaction leaving the measure (see credit.reversals)
 
     def __len__(self) -> int:
         return int(self.txn.size)
@@ -115,6 +116,7 @@ def split_rows(
                 date=dates[txn].astype(np.int32),
                 period=periods[txn].astype(np.int16, copy=False),
                 split=uniform(split, txn.size, np.int8),
+                reversal=uniform(False, txn.size, np.bool_),
             )
         )
     return parts[0] if len(parts) == 1 else CreditRows.concat(parts)
@@ -190,6 +192,7 @@ def direct_rows_in_order(
         date=date,
         period=calendar.period_in_year(date),
         split=uniform(0, txn.size, np.int8),
+        reversal=uniform(False, txn.size, np.bool_),
     )
 
 
@@ -215,6 +218,7 @@ def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
             date=level.date,
             period=level.period,
             split=level.split,
+            reversal=level.reversal,
         )
         parts.append(level)
     if not parts:

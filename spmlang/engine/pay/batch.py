@@ -24,9 +24,21 @@ from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, UNIT, TooLarge, cumulative_cents, units_to_cents
 from spmlang.engine.pay.component import PeriodLines
 from spmlang.engine.pay.limits import apply_caps, gate_lines, plan_caps_in_order
-from spmlang.engine.pay.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
+from spmlang.engine.pay.lines import (
+    END,
+    KIND,
+    NO_BALANCE,
+    ROW,
+    START,
+    Lines,
+    TextColumn,
+    in_ledger_order,
+    make_lines,
+)
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.engine.settle.clawbacks import mark_twins, money_clawbacks, reprice_twins
+from spmlang.engine.settle.cycle import hold_lines, settle
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import LineKind, MeasureBasis, Role
 from spmlang.ir.plan import CapSpec, CheckedPlan, ComponentSpec, CurveRule, PayOnceRule
@@ -61,9 +73,27 @@ class PaidLines:
         streams = self.streams
         return streams.payee, streams.role, streams.period_credit, streams.measure_at_end()
 
+    def owed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(payee, draw owed, floor owed, held) after the last line of each payee that owes or has held
+        anything (units): what is left to recover or to release."""
+        lines = self.lines
+        codes = {kind: KIND[kind] for kind in LineKind}
+        parts = []
+        for kinds in ((LineKind.DRAW, LineKind.DRAW_RECOVERY), (LineKind.FLOOR, LineKind.FLOOR_RECOVERY)):
+            mine = np.flatnonzero(np.isin(lines.kind, [codes[k] for k in kinds]) & (lines.balance != NO_BALANCE))
+            last = mine[np.append(lines.payee[mine][1:] != lines.payee[mine][:-1], True)] if mine.size else mine
+            parts.append((lines.payee[last], lines.balance[last]))
+        held_lines = np.flatnonzero(np.isin(lines.kind, [codes[LineKind.HOLD], codes[LineKind.RELEASE]]))
+        payee = np.unique(np.concatenate([parts[0][0], parts[1][0], lines.payee[held_lines]])).astype(np.int64)
+        owed = [np.zeros(payee.size, np.int64) for _ in range(3)]
+        for (who, balance), target in zip(parts, owed, strict=False):
+            target[np.searchsorted(payee, who)] = balance
+        np.add.at(owed[2], np.searchsorted(payee, lines.payee[held_lines]), -lines.amount[held_lines])
+        return payee, owed[0], owed[1], owed[2]
+
     def totals(self) -> tuple:
-        """(cells, measures, number of lines): all the summary needs of these lines."""
-        return self.cells(), self.measures(), len(self.lines)
+        """(cells, measures, number of lines, what is owed): all the summary needs of these lines."""
+        return self.cells(), self.measures(), len(self.lines), self.owed()
 
 
 def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
@@ -80,10 +110,21 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
             f"the credit of {payees.names[rows.payee[row]]} in {calendar.labels[rows.period[row]]}", None, error.value
         ) from None
     component_lines = []
+    batch_values = []
     for i, component in enumerate(compiled.components):
+        values = run.row_values[i].take(batch)
+        batch_values.append(values)
         try:
             component_lines.append(
-                _component_lines(compiled, i, run.row_values[i].take(batch), rows, streams, basis, payees)
+                _component_lines(
+                    compiled,
+                    i,
+                    values,
+                    rows,
+                    _streams_of(streams, rows, values, calendar.count, compiled),
+                    basis,
+                    payees,
+                )
             )
         except TooLarge as error:
             raise AmountTooLarge(
@@ -98,8 +139,27 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     except TooLarge as error:
         clause = compiled.clauses[compiled.plan_cap_clauses[0]].clause if compiled.plan_cap_clauses else None
         raise AmountTooLarge("a payee's total under the plan cap", clause, error.value) from None
-    lines = in_ledger_order(capped, rows.date, rows.txn, ranks)
+    held = hold_lines(compiled.plan, capped, rows, batch_values, compiled.payable_clause)
+    capped = Lines.concat([capped, held]) if held is not None else capped
+    clawed = money_clawbacks(
+        compiled.plan, calendar, capped, rows, run.transactions.cancellations, compiled.clawback_clause
+    )
+    lines = Lines.concat([capped, clawed]) if clawed is not None else capped
+    cycle = run.cycle
+    if cycle.active:
+        unrowed = batch.start == batch.stop == len(run.credit_rows)
+        payees_here = cycle.unrowed if unrowed else np.unique(rows.payee)
+        lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
+    lines = in_ledger_order(lines, rows.date, rows.txn, ranks)
     return PaidLines(lines, _round(lines), rows, streams)
+
+
+def _streams_of(streams: Streams, rows: CreditRows, values: RowValues, periods: int, compiled: CompiledPlan) -> Streams:
+    """The streams a component is priced on: the batch's, unless reversal rows move the measure of some
+    components and not of this one (see credit.reversals)."""
+    if values.reverses is None or not rows.reversal.any() or np.array_equal(values.reverses, rows.reversal):
+        return streams
+    return build_streams(rows, periods, compiled.year_to_date, values.reverses)
 
 
 def _component_lines(
@@ -118,7 +178,7 @@ def _component_lines(
     spec = run.spec
     clause = compiled.rule_clause[index]
     parts: list[Lines | None] = []
-    row_lines = run.row_lines(values, rows, streams, basis)
+    row_lines = reprice_twins(not run.cumulative, rows, run.row_lines(values, rows, streams, basis))
     if row_lines.rows.size:
         r = row_lines.rows
         explanation = row_lines.explanation
@@ -144,6 +204,8 @@ def _component_lines(
                 clause=clause,
             )
         )
+    if parts and parts[-1] is not None:
+        parts[-1] = mark_twins(parts[-1], rows, compiled.clawback_clause[index] if compiled.clawback_clause else clause)
     failed, failure = values.failed, values.failure
     if failed is not None and failure is not None and failed.any():  # rows it could not evaluate: a zero line each
         r = np.flatnonzero(failed)
@@ -290,7 +352,7 @@ def _period_end_frame(compiled: CompiledPlan, streams: Streams, basis: Basis) ->
 
 def _unpaid_rows(rows: CreditRows, component_lines: list[Lines]) -> Lines | None:
     """A zero line for each credit row no component paid, so that every credited row shows."""
-    paid = np.zeros(len(rows), dtype=bool)
+    paid = rows.reversal.copy()  # a reversal row is the clawback of a row that shows
     for lines in component_lines:
         on_rows = lines.row[lines.row >= 0]
         paid[on_rows] = True

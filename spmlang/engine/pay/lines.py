@@ -13,8 +13,10 @@ from spmlang.ir.kinds import LineKind
 
 KINDS = tuple(LineKind)  # a line's kind is its index here (an int8 column)
 KIND = {name: code for code, name in enumerate(KINDS)}
-# Where a line sits in its period: re-pricing first, then the rows, then period-end decisions.
-START, ROW, END = 0, 1, 2
+# Where a line sits in its period: re-pricing first, then the rows, then period-end decisions, then what the pay
+# cycle settles on the period's pay (clawbacks, holds, adjustments of closed periods, draws and floors).
+START, ROW, END, SETTLE = 0, 1, 2, 3
+NO_BALANCE = np.iinfo(np.int64).min  # the balance of a line that carries none
 
 
 class TextColumn:
@@ -95,6 +97,8 @@ class Lines:
     tier: TextColumn
     explanation: TextColumn
     clause: np.ndarray  # int32: index into the run's clause list
+    for_period: np.ndarray  # int16: the period the amount belongs to (an adjustment's closed period; else period)
+    balance: np.ndarray  # int64 units: owed by the payee after a draw or floor line (NO_BALANCE elsewhere)
 
     def __len__(self) -> int:
         return int(self.amount.size)
@@ -141,8 +145,10 @@ def make_lines(
     multiplier=None,
     tier=None,
     explanation,
-    clause: int,
+    clause: int | np.ndarray,
     exact=None,
+    for_period=None,
+    balance=None,
 ) -> Lines:
     """Lines of one kind from one component; scalars broadcast."""
 
@@ -167,6 +173,8 @@ def make_lines(
         tier=_text(tier if tier is not None else TextColumn.labels(np.full(n, -1), [])),
         explanation=_text(explanation),
         clause=column(clause, np.int32, -1),
+        for_period=column(period if for_period is None else for_period, np.int16, 0),
+        balance=column(balance, np.int64, NO_BALANCE),
     )
 
 
@@ -196,9 +204,12 @@ def in_ledger_order(lines: Lines, row_date: np.ndarray, row_txn: np.ndarray, key
     from spmlang.engine.kernels.grouping import order_by
 
     on_row = lines.row >= 0
-    row = np.where(on_row, lines.row, 0)
-    date = np.where(on_row, row_date[row], 0)
-    rank = np.where(on_row, key_rank[row_txn[row]], 0)
+    if row_date.size == 0:  # payees with no credit row: their lines are of periods only
+        date = rank = np.zeros(len(lines), np.int64)
+    else:
+        row = np.where(on_row, lines.row, 0)
+        date = np.where(on_row, row_date[row], 0)
+        rank = np.where(on_row, key_rank[row_txn[row]], 0)
     return lines.take(
         order_by(lines.payee, lines.period, lines.phase, date, rank, lines.role, lines.component + 1, lines.kind)
     )

@@ -35,6 +35,10 @@ class RowValues:
     # the problem in REASONS (None: there are none).
     failed: np.ndarray | None = None
     failure: pa.Array | None = None  # why, per row (null where not failed)
+    # The reversal rows (see credit.reversals) that move this component's measure: of a component that
+    # re-prices the year without a cancelled transaction, within its window (None: there are none).
+    reverses: np.ndarray | None = None
+    payable: np.ndarray | None = None  # bool per row: its `payable when` holds (None: the component has none)
 
     def rates(self) -> np.ndarray:
         """Each row's rate (a rate rule's component has one)."""
@@ -64,12 +68,16 @@ class RowValues:
             None if self.pay is None else grouping.gather(self.pay, index),
             None if self.failed is None else self.failed[index],
             failure,
+            None if self.reverses is None else self.reverses[index],
+            None if self.payable is None else self.payable[index],
         )
 
 
 def row_columns(spec: ComponentSpec) -> set[str]:
     """The transaction columns :func:`evaluate_row_values` reads for ``spec``."""
     read = [f.expr for f in spec.filters] + [m.condition for m in spec.multipliers]
+    if spec.payable is not None:
+        read.append(spec.payable)
     if isinstance(spec.rule, RateRule):
         read.append(spec.rule.rate)
     elif isinstance(spec.rule, PayPerRowRule):
@@ -114,7 +122,8 @@ def evaluate_row_values(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> 
         value, rows_of = _per_row(evaluated(rule.amount), n)
         pay = rows_of(np.where(value.valid, np.asarray(value.values, np.int64), 0))
         _require(selected, value.valid, frame, f"the payment of component '{spec.name}' is empty ({rule.amount_text})")
-    return RowValues(selected, multiplier, rate, pay)
+    payable = None if spec.payable is None else np.array(truth(evaluated(spec.payable), n), dtype=bool)
+    return RowValues(selected, multiplier, rate, pay, payable=payable)
 
 
 def _per_row(vec, n: int):

@@ -55,14 +55,22 @@ class Streams:
         )
 
 
-def build_streams(rows: CreditRows, periods: int, ytd: bool) -> Streams:
-    """Rows must be in stream order (see :func:`crediting.in_order`)."""
+def build_streams(rows: CreditRows, periods: int, ytd: bool, reversals: np.ndarray | None = None) -> Streams:
+    """Rows must be in stream order (see :func:`crediting.in_order`). A reversal row (the credit of a
+    cancelled transaction leaving the measure) counts as one row fewer; ``reversals``, if given, says which
+    reversal rows count at all (the others move nothing: a component that does not re-price cancellations)."""
     starts = grouping.starts_from_keys(rows.role, rows.payee)
     row_stream = grouping.ids(starts)
     measure_starts = starts if ytd else grouping.starts_from_keys(rows.role, rows.payee, rows.period)
-    ensure_sums_fit(rows.credit, starts)  # year to date, so within each period too
-    m_after = grouping.cumsum(rows.credit, measure_starts)
-    m_before = m_after - rows.credit
+    credit = rows.credit
+    counted: np.ndarray | None = None
+    if rows.reversal.any():
+        applies = rows.reversal if reversals is None else rows.reversal & reversals
+        credit = np.where(rows.reversal & ~applies, 0, credit)
+        counted = np.where(applies, -1, np.where(rows.reversal, 0, 1)).astype(np.int64)
+    ensure_sums_fit(credit, starts)  # year to date, so within each period too
+    m_after = grouping.cumsum(credit, measure_starts)
+    m_before = m_after - credit
     count = int(np.count_nonzero(starts))
     period_credit = np.zeros((count, periods), dtype=np.int64)
     period_count = np.zeros((count, periods), dtype=np.int64)
@@ -70,8 +78,11 @@ def build_streams(rows: CreditRows, periods: int, ytd: bool) -> Streams:
         cell_starts = grouping.starts_from_keys(row_stream, rows.period)
         first = np.flatnonzero(cell_starts)
         cell_stream, cell_period = row_stream[first], rows.period[first]
-        period_credit[cell_stream, cell_period] = grouping.sums(rows.credit, cell_starts)
-        period_count[cell_stream, cell_period] = np.diff(np.append(first, len(rows)))
+        period_credit[cell_stream, cell_period] = grouping.sums(credit, cell_starts)
+        if counted is None:
+            period_count[cell_stream, cell_period] = np.diff(np.append(first, len(rows)))
+        else:
+            period_count[cell_stream, cell_period] = grouping.sums(counted, cell_starts)
     return Streams(
         row_stream, starts, rows.payee[starts], rows.role[starts], m_before, m_after, period_credit, period_count, ytd
     )

@@ -123,6 +123,8 @@ def convert_column(array, spec: ColumnSpec, label: str, plausible_dates: tuple[i
             array = array.dictionary_decode()
     if pa.types.is_floating(array.type):
         array = _nan_as_null(array)
+    if pa.types.is_null(array.type):  # a column with no value at all (pandas, Arrow): empty, whatever its type
+        array = pa.nulls(len(array), pa.string())
     present = present_mask(array)
     try:
         if spec.type is Type.DATE:

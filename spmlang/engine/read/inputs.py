@@ -25,6 +25,8 @@ class RunInputs:
     strict: bool = False
     allow_outside_paths: bool = False
     workers: int | None = None  # processes to pay batches with (None: spm decides; see engine.runtime.parallel)
+    paid: list = field(default_factory=list)  # earlier ledgers: what was already paid (their periods are closed)
+    through: str | None = None  # the last period to pay (None: the plan year's last)
 
 
 def lookup_tables(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> dict:

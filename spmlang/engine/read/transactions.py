@@ -10,7 +10,7 @@ and bad splits rejected.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.accounting import RowAccounting
+from spmlang.engine.read.cancellations import Cancellations, read_cancellations
 from spmlang.engine.read.columns import ColumnValues, JoinedColumn, convert_column
 from spmlang.engine.read.dates import plausible as plausible_dates
 from spmlang.engine.read.dates import wrong_format_notes
@@ -54,6 +55,7 @@ class Transactions:
     credit: np.ndarray | None  # int64 units per transaction (likewise)
     payee_names: list[pa.Array]  # one per payee column
     shares: list[np.ndarray]  # float per payee column
+    cancellations: Cancellations = field(default_factory=Cancellations.none)
 
     def release_columns(self, keep: set[str]) -> None:
         """Let go of the columns (and payee names) once the payees are encoded, but those in ``keep`` (what
@@ -88,7 +90,7 @@ class Transactions:
     def credited(self) -> InputRows:
         """What a run keeps of its transactions once they are credited: each row's key and fate. The typed
         columns are then let go (no longer held while the run is paid)."""
-        return InputRows(self.accounting, self.key_values, self.key_valid, self.loaded.rows)
+        return InputRows(self.accounting, self.key_values, self.key_valid, self.loaded.rows, self.cancellations)
 
 
 @dataclass
@@ -99,6 +101,7 @@ class InputRows:
     key_values: Any
     key_valid: np.ndarray
     rows: int
+    cancellations: Cancellations = field(default_factory=Cancellations.none)
 
     def keys(self, index: np.ndarray | None = None, present: np.ndarray | None = None) -> pa.Array:
         """The keys of the given input rows (all rows by default) as text, for messages and the ledger; null
@@ -173,6 +176,7 @@ def read_transactions(
     else:
         credit = to_units(as_float(credit_value) * UNIT)
 
+    cancellations = read_cancellations(source, frame, dates, credit, accounting)
     payee_names, shares = _payees_and_shares(plan, columns, frame, accounting)
     return Transactions(
         loaded,
@@ -188,6 +192,7 @@ def read_transactions(
         credit,
         payee_names,
         shares,
+        cancellations,
     )
 
 

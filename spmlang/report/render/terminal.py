@@ -41,6 +41,7 @@ class Summary(Protocol):
     accounting: dict
     counted_credit: bool
     inputs: list[tuple[str, str, int]]  # name, where it came from, rows read
+    cycle: list[str]  # where the run stands in the pay cycle, what is owed
 
     @property
     def rows(self) -> Sequence[SummaryRow]: ...
@@ -261,7 +262,8 @@ def summary_renderable(summary: Summary, limit: int | None = MAX_SHOWN):
     counts = summary.accounting
     style = "yellow" if sum(counts["rejected"].values()) else "dim"
     warnings = [Text(f"warning: {warning}", style="bold yellow") for warning in summary.warnings]
-    return Group(payout_table(summary, limit), Text(accounting_text(summary), style=style), *warnings)
+    cycle = [Text(note, style="cyan") for note in summary.cycle]
+    return Group(payout_table(summary, limit), Text(accounting_text(summary), style=style), *cycle, *warnings)
 
 
 def render_text(summary: Summary, width: int = 160) -> str:

@@ -1,0 +1,94 @@
+"""Cancelled and refunded transactions: when, and how much of their credit.
+
+The plan names the date column of a cancellation (`cancelled cancel_date`) and, for partial refunds, the
+refunded amount in the credit's unit (`refunded refund_amount`; empty: all of it). A transaction is then
+clawed back (see :mod:`spmlang.engine.settle.clawbacks` and, to re-price the year without it,
+:mod:`spmlang.engine.credit.reversals`). Only the cancelled rows are kept: most transactions are not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.engine.expressions.evaluate import evaluate
+from spmlang.engine.expressions.values import Frame, as_float, materialize
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels.money import UNIT, to_units
+from spmlang.engine.read.accounting import RowAccounting
+from spmlang.ir.expressions import Type
+from spmlang.ir.plan import SourceSpec
+
+
+@dataclass
+class Cancellations:
+    """The cancelled transactions of a run, by input row (sorted)."""
+
+    txn: np.ndarray  # int64 input rows, ascending
+    day: np.ndarray  # int32 days since 1970: the date of the cancellation
+    refunded: np.ndarray  # int64 units of credit refunded
+    credit: np.ndarray  # int64 units: the transaction's credit (refunded == credit: all of it)
+
+    @staticmethod
+    def none() -> Cancellations:
+        empty = np.zeros(0, np.int64)
+        return Cancellations(empty, np.zeros(0, np.int32), empty, empty)
+
+    def __len__(self) -> int:
+        return int(self.txn.size)
+
+    def of(self, txn: np.ndarray) -> np.ndarray:
+        """For each input row of ``txn``: its index among the cancellations, or -1 if it was not cancelled."""
+        if not len(self):
+            return np.full(np.shape(txn), -1, np.int64)
+        at = np.searchsorted(self.txn, txn)
+        at = np.minimum(at, self.txn.size - 1)
+        return np.where(self.txn[at] == txn, at, -1)
+
+    def take(self, keep: np.ndarray) -> Cancellations:
+        return Cancellations(self.txn[keep], self.day[keep], self.refunded[keep], self.credit[keep])
+
+
+def read_cancellations(
+    source: SourceSpec, frame: Frame, dates: np.ndarray, credit: np.ndarray, accounting: RowAccounting
+) -> Cancellations:
+    """The cancelled rows among those still pending; rows whose cancellation cannot be right are rejected: a
+    cancellation before the transaction's date, a refund below zero or above the credit, or a refund with no
+    date."""
+    if source.cancelled is None:
+        return Cancellations.none()
+    n = frame.n
+    column = frame.column(source.cancelled)
+    has_date = np.asarray(column.valid, bool) & accounting.pending()
+    day = np.where(has_date, np.asarray(column.values, np.int64), 0)
+    refunded = credit.copy()
+    refund_given = np.zeros(n, bool)
+    if source.refunded is not None:
+        value = materialize(evaluate(source.refunded, frame), n)
+        refund_given = np.asarray(value.valid, bool)
+        amounts = np.asarray(value.values, np.int64) if value.type is Type.MONEY else to_units(as_float(value) * UNIT)
+        refunded = np.where(refund_given, amounts, credit)
+        frame.issues.clear()  # an unreadable refund is an empty one: the row was read as a row already
+    name = source.cancelled
+    early = has_date & (day < dates)
+    if early.any():
+        message = text.join(f"cancelled ({name}) on ", _shown(day), ", before the transaction's date ", _shown(dates))
+        accounting.reject(early, "invalid_value", message, name)
+    no_date = refund_given & ~has_date & accounting.pending() & (refunded != 0)
+    accounting.reject(no_date, "missing_value", f"a refund is given but the cancellation date ({name}) is empty", name)
+    sign_ok = (np.sign(refunded) * np.sign(credit) >= 0) & (np.abs(refunded) <= np.abs(credit))
+    wrong = has_date & refund_given & ~sign_ok
+    if wrong.any():
+        message = text.join(
+            "the refund of ", text.amount(refunded), " is not between zero and the credit ", text.amount(credit)
+        )
+        accounting.reject(wrong, "invalid_value", message, name)
+    rows = np.flatnonzero(has_date & accounting.pending())
+    return Cancellations(rows.astype(np.int64), day[rows].astype(np.int32), refunded[rows], credit[rows])
+
+
+def _shown(days: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(days.astype(np.int32), pa.int32()).cast(pa.date32()), pa.string())

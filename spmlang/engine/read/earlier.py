@@ -1,0 +1,231 @@
+"""Earlier ledgers: what was already paid (`spm run ... --paid LEDGER`).
+
+The periods an earlier ledger paid are closed: a run never writes lines in them again. What it pays in them
+now and what they paid then are compared in :mod:`spmlang.engine.settle.earlier`; here the ledgers are read,
+checked against the plan (its periods, its currency) and their lines encoded against the run: payees,
+components, periods and transactions by this run's codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.diagnostics import InputError
+from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.kernels.money import UNIT
+from spmlang.ir.kinds import LineKind
+from spmlang.ir.plan import CheckedPlan
+from spmlang.spreadsheet import from_spreadsheet_text
+
+_COLUMNS = ("payee", "period", "component", "kind", "role", "txn", "credit", "amount", "clause")
+_OPTIONAL = ("for_period", "balance")
+_TEXT = ("payee", "period", "component", "kind", "role", "txn", "clause", "for_period")
+
+# The kinds whose amount a later run recomputes and compares; draws and floors are decided once, when their
+# period is paid, and carried as balances.
+SETTLED_ONCE = (LineKind.DRAW, LineKind.DRAW_RECOVERY, LineKind.FLOOR, LineKind.FLOOR_RECOVERY)
+
+
+@dataclass
+class PaidFile:
+    """One earlier ledger file: where it is, its hash, and the last period it paid. A run records it among
+    its inputs (``paid 1``, ``paid 2`` ...), so that its manifest names the ledgers it builds on and
+    ``spm verify`` finds one that changed since."""
+
+    path: str
+    digest: str
+    through: str
+    rows: int = 0
+
+    @property
+    def loaded(self) -> PaidFile:  # read as an input record (report.manifest.input_records)
+        return self
+
+    def sha256(self) -> str:
+        return self.digest
+
+    @property
+    def label(self) -> str:
+        return Path(self.path).name
+
+
+@dataclass
+class EarlierLedgers:
+    """The lines of the earlier ledgers of a run, as plain columns (one element per line)."""
+
+    files: list[PaidFile]
+    closed: int  # the last closed period (index); -1: none
+    payee: list[str]
+    period: np.ndarray  # int16 index: the period the line was paid in
+    for_period: np.ndarray  # int16 index: the period its amount belongs to
+    component: list[str | None]
+    kind: list[str]
+    role: list[str]
+    txn: list[str | None]
+    credit: np.ndarray  # int64 units (0 where none)
+    amount: np.ndarray  # int64 units
+    balance: np.ndarray  # int64 units, or NO_BALANCE
+    clause: list[str]
+    encoded: dict = field(default_factory=dict)  # codes against a run (see EncodedEarlier)
+
+    def __len__(self) -> int:
+        return int(self.amount.size)
+
+
+def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> EarlierLedgers:
+    """Read the earlier ledgers (files spm wrote: parquet, CSV or JSON lines); clean errors for a ledger of
+    another currency, with periods this plan does not have, or that is not a ledger."""
+    from spmlang.engine.pay.lines import NO_BALANCE
+
+    files, parts, closed = [], [], -1
+    for given in paths:
+        path = Path(given)
+        table = _read(path)
+        manifest = _manifest(path)
+        currency = manifest.get("currency")
+        if currency and currency != plan.settings.currency:
+            raise InputError(
+                f"the earlier ledger is in {currency}, this plan pays in {plan.settings.currency}",
+                file=str(path),
+                hint="pass the ledgers of this plan's currency",
+                code="E512",
+            )
+        periods = [_period_index(calendar, p, path) for p in table.column("period").to_pylist()]
+        through = manifest.get("through")
+        last = _period_index(calendar, through, path) if through else max(periods, default=-1)
+        closed = max(closed, last)
+        files.append(PaidFile(str(path), _sha256(path), calendar.labels[last] if last >= 0 else "", table.num_rows))
+        parts.append((table, periods))
+    columns: dict[str, list] = {name: [] for name in (*_COLUMNS, *_OPTIONAL)}
+    period_index: list[int] = []
+    for table, periods in parts:
+        for name in (*_COLUMNS, *_OPTIONAL):
+            values = table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
+            columns[name].extend(values)
+        period_index.extend(periods)
+    period = np.asarray(period_index, np.int16)
+    for_period = np.asarray(
+        [
+            period_index[i] if f is None else _period_index(calendar, f, Path(files[0].path))
+            for i, f in enumerate(columns["for_period"])
+        ],
+        np.int16,
+    )
+    return EarlierLedgers(
+        files,
+        closed,
+        columns["payee"],
+        period,
+        for_period,
+        columns["component"],
+        columns["kind"],
+        columns["role"],
+        columns["txn"],
+        _units(columns["credit"], 0),
+        _units(columns["amount"], 0),
+        _units(columns["balance"], NO_BALANCE),
+        [c or "" for c in columns["clause"]],
+    )
+
+
+def _units(values: list, missing: int) -> np.ndarray:
+    return np.asarray(
+        [missing if v is None else int((Decimal(str(v)) * UNIT).to_integral_value()) for v in values], np.int64
+    )
+
+
+def _period_index(calendar: PlanCalendar, label: str | None, path: Path) -> int:
+    if label is not None and label in calendar.labels:
+        return calendar.labels.index(label)
+    raise InputError(
+        f"the earlier ledger has the period {label!r}, which is not a period of this plan "
+        f"({calendar.labels[0]} to {calendar.labels[-1]})",
+        file=str(path),
+        hint="pass ledgers of this plan year; a ledger of another year is not an earlier run of this one",
+        code="E512",
+    )
+
+
+def _read(path: Path) -> pa.Table:
+    if not path.is_file():
+        raise InputError(
+            "the earlier ledger does not exist",
+            file=str(path),
+            hint="pass the ledger a run wrote with --out",
+            code="E500",
+        )
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+        elif suffix == ".csv":
+            import pyarrow.csv as pacsv
+
+            header = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 20)).column_names
+            types = {name: pa.string() for name in header}
+            table = pacsv.read_csv(
+                path, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
+            )
+            table = _unescaped(table)
+        else:
+            import pyarrow.json as pajson
+
+            table = pajson.read_json(path)
+    except (pa.ArrowInvalid, OSError, ValueError) as error:
+        raise InputError(
+            f"cannot read the earlier ledger: {error}",
+            file=str(path),
+            hint="pass a ledger spm wrote (.parquet, .csv or .jsonl)",
+            code="E512",
+        ) from None
+    missing = [name for name in _COLUMNS if name not in table.column_names]
+    if missing:
+        raise InputError(
+            f"this is not a ledger spm wrote: it has no column {', '.join(missing)}",
+            file=str(path),
+            hint="pass the ledger a run wrote with --out",
+            code="E512",
+        )
+    for name in _TEXT:
+        if name in table.column_names and pa.types.is_dictionary(table.column(name).type):
+            table = table.set_column(table.column_names.index(name), name, pc.cast(table.column(name), pa.string()))
+    return table
+
+
+def _unescaped(table: pa.Table) -> pa.Table:
+    """A CSV ledger's text as spm wrote it before making it safe for spreadsheets."""
+    for name in ("payee", "component", "txn", "clause"):
+        if name in table.column_names:
+            values = [None if v is None else from_spreadsheet_text(v) for v in table.column(name).to_pylist()]
+            table = table.set_column(table.column_names.index(name), name, pa.array(values, pa.string()))
+    return table
+
+
+def _manifest(ledger: Path) -> dict:
+    """The manifest beside a ledger (``ledger.manifest.json``), if there is one."""
+    path = ledger.with_name(ledger.stem + ".manifest.json")
+    if not path.is_file():
+        return {}
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

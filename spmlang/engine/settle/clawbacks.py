@@ -1,0 +1,208 @@
+"""Clawbacks: the lines that take back what a cancelled or refunded transaction was paid.
+
+Three modes (docs/calculation.md, "Clawbacks"), chosen by the plan or a component:
+
+- ``as_paid`` (the default): a line of kind ``clawback`` in the period of the cancellation reverses what the
+  transaction's lines of that component paid, after rounding and caps; a partial refund in proportion.
+- ``at_rate``: the cancelled credit at the rate it earned; fixed amounts (paid per deal) and a retroactive
+  tier's uplift on earlier credit are kept.
+- ``recalculate``: the credit leaves the measure on the cancellation date (a reversal row, see
+  :mod:`spmlang.engine.credit.reversals`); its line, of kind ``clawback``, is what the year is worth without it.
+
+A cancellation more than the window's days after the transaction's date is counted, on a zero line that says
+so, and not clawed back. Money modes act on lines already rounded: their amounts are whole cents, rounded half
+away from zero where a refund is partial.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.credit.reversals import refunded_part
+from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.money import CENT, UNIT, to_units, units_to_cents
+from spmlang.engine.pay.earnings import RowLines
+from spmlang.engine.pay.lines import KIND, SETTLE, Lines, TextColumn, make_lines
+from spmlang.engine.read.cancellations import Cancellations
+from spmlang.ir.kinds import ClawbackMode, LineKind, TierMode
+from spmlang.ir.plan import CheckedPlan, PayOnceRule, PayPerRowRule, TierRule
+
+
+def shown_days(days: np.ndarray) -> pa.Array:
+    """Days since 1970 as ISO dates."""
+    return pc.cast(pa.array(np.asarray(days).astype(np.int32), pa.int32()).cast(pa.date32()), pa.string())
+
+
+def twin_origins(rows: CreditRows) -> tuple[np.ndarray, np.ndarray]:
+    """Each reversal row among ``rows`` and the credit row it reverses (same transaction, payee, role, origin
+    of a rollup and payee column)."""
+    if not rows.reversal.any():
+        empty = np.zeros(0, np.int64)
+        return empty, empty
+    order = np.lexsort((rows.reversal, rows.split, rows.rollup_from, rows.role, rows.payee, rows.txn))
+    at = np.flatnonzero(rows.reversal[order])
+    return order[at].astype(np.int64), order[at - 1].astype(np.int64)  # a twin sorts right after its original
+
+
+def reprice_twins(per_row: bool, rows: CreditRows, row_lines: RowLines) -> RowLines:
+    """A rule paid per row (not on a measure) reverses each cancelled row's own line on its twin: what the
+    twin's own credit would earn means nothing there (a fixed amount per deal, tiers on a deal's size)."""
+    if not per_row or not rows.reversal.any():
+        return row_lines
+    twins, origins = twin_origins(rows)
+    position = np.full(len(rows), -1, np.int64)
+    position[row_lines.rows] = np.arange(row_lines.rows.size)
+    have = (position[twins] >= 0) & (position[origins] >= 0)
+    twins, origins = twins[have], origins[have]
+    if twins.size == 0:
+        return row_lines
+    amount = row_lines.amount.copy()
+    paid = amount[position[origins]]
+    amount[position[twins]] = -refunded_part(paid, -rows.credit[twins], rows.credit[origins])
+    return RowLines(
+        row_lines.rows,
+        amount,
+        row_lines.tier,
+        row_lines.rate,
+        row_lines.multiplier,
+        row_lines.explanation,
+        row_lines.beyond_curve,
+    )
+
+
+def mark_twins(lines: Lines, rows: CreditRows, clause: int) -> Lines:
+    """A reversal row's lines are clawbacks, cite the plan's clawback, and say so."""
+    on_twin = np.zeros(len(lines), bool)
+    on_row = lines.row >= 0
+    on_twin[on_row] = rows.reversal[lines.row[on_row]]
+    if not on_twin.any():
+        return lines
+    twins = lines.take(np.flatnonzero(on_twin))
+    twins.kind = np.full(len(twins), KIND[LineKind.CLAWBACK], np.int8)
+    twins.clause = np.full(len(twins), clause, np.int32)
+    plain = twins.explanation.resolve()
+    twins.explanation = TextColumn(
+        [text.join("cancelled on ", shown_days(rows.date[twins.row]), ", its credit leaves the measure: ", plain)]
+    )
+    return Lines.concat([lines.take(np.flatnonzero(~on_twin)), twins])
+
+
+def money_clawbacks(
+    plan: CheckedPlan,
+    calendar: PlanCalendar,
+    lines: Lines,
+    rows: CreditRows,
+    cancellations: Cancellations,
+    clauses: tuple[int, ...],
+) -> Lines | None:
+    """The clawback lines of the components that claw back money (as paid, at rate), and a zero line for each
+    cancellation outside a component's window; ``lines`` are rounded and capped (amounts in whole cents)."""
+    if not len(cancellations) or not len(rows):
+        return None
+    at = cancellations.of(rows.txn.astype(np.int64))
+    cancelled = (at >= 0) & ~rows.reversal
+    if not cancelled.any():
+        return None
+    day = np.where(cancelled, cancellations.day[np.maximum(at, 0)], 0).astype(np.int64)
+    cancelled &= calendar.in_year(day)  # cancelled after the plan year: the next year's plan claws it back
+    parts = []
+    for index, spec in enumerate(plan.components):
+        clawback = plan.clawback(spec)
+        mine = np.flatnonzero((lines.component == index) & (lines.row >= 0))
+        mine = mine[cancelled[lines.row[mine]]]
+        if mine.size == 0:
+            continue
+        row = lines.row[mine]
+        waited = day[row] - rows.date[row]
+        outside = waited > clawback.within_days if clawback.within_days is not None else np.zeros(row.size, bool)
+        money = clawback.mode is not ClawbackMode.RECALCULATE
+        amount = _clawed(spec, clawback.mode, lines, mine, rows) if money else np.zeros(mine.size, np.int64)
+        # One line per cancelled row: the sum of what its lines would claw back.
+        order = np.argsort(row, kind="stable")
+        row, amount, outside, waited = row[order], amount[order], outside[order], waited[order]
+        starts = grouping.starts_from_keys(row)
+        first = np.flatnonzero(starts)
+        row, outside, waited = row[first], outside[first], waited[first]
+        amount = grouping.sums(amount, starts)
+        keep = outside | money
+        row, amount, outside, waited = row[keep], amount[keep], outside[keep], waited[keep]
+        if row.size == 0:
+            continue
+        which = at[row]
+        part = -refunded_part(amount // CENT, cancellations.refunded[which], cancellations.credit[which]) * CENT
+        part = np.where(outside, 0, part)
+        parts.append(
+            _lines(
+                spec.name,
+                index,
+                clawback,
+                rows,
+                row,
+                day,
+                part,
+                outside,
+                waited,
+                which,
+                cancellations,
+                calendar,
+                clauses[index],
+            )
+        )
+    return Lines.concat(parts) if parts else None
+
+
+def _clawed(spec, mode: ClawbackMode, lines: Lines, mine: np.ndarray, rows: CreditRows) -> np.ndarray:
+    """What each of a component's lines on a cancelled row claws back in full: what it paid (as paid), or
+    what its rate earned on the row's credit (at rate; its earning line only)."""
+    amount = lines.amount[mine]
+    if mode is ClawbackMode.AS_PAID:
+        return amount
+    earning = lines.kind[mine] == KIND[spec.line_kind]
+    if isinstance(spec.rule, (PayPerRowRule, PayOnceRule)):
+        return np.zeros(mine.size, np.int64)
+    if isinstance(spec.rule, TierRule) and spec.rule.table.mode is TierMode.RETROACTIVE:
+        # The row's own credit at the rate of the tier it reached: the uplift on earlier credit is kept.
+        rate = np.nan_to_num(lines.rate[mine]) * lines.multiplier[mine]
+        exact = to_units(rows.credit[lines.row[mine]] * rate)
+        return np.where(earning, units_to_cents(exact) * CENT, 0)
+    return np.where(earning, amount, 0)
+
+
+def _lines(name, index, clawback, rows, row, day, amount, outside, waited, which, cancellations, calendar, clause):
+    dates = shown_days(day[row])
+    partial = cancellations.refunded[which] != cancellations.credit[which]
+    how = {
+        ClawbackMode.AS_PAID: "reverses what it was paid",
+        ClawbackMode.AT_RATE: "reverses its credit at the rate it earned",
+        ClawbackMode.RECALCULATE: "re-priced without it",
+    }[clawback.mode]
+    share = text.join(
+        "refunded ", text.amount(cancellations.refunded[which]), " of ", text.amount(cancellations.credit[which]), ": "
+    )
+    share = pc.if_else(pa.array(partial), share, pa.scalar("", pa.string()))
+    window = f"outside the {clawback.within_days}-day window, not clawed back" if clawback.within_days else ""
+    waited_text = text.join(text.amount(waited * UNIT, 0), " days after the transaction: ", window)
+    body = pc.if_else(
+        pa.array(outside),
+        waited_text,
+        text.join(share, how, " in ", text.pick(rows.period[row], list(calendar.labels)), ": ", text.amount(amount)),
+    )
+    explanation = text.join("cancelled on ", dates, ", ", body)
+    return make_lines(
+        row.size,
+        payee=rows.payee[row],
+        role=rows.role[row],
+        component=index,
+        kind=LineKind.CLAWBACK,
+        period=calendar.period_in_year(day[row].astype(np.int32)),
+        phase=SETTLE,
+        row=row,
+        amount=amount,
+        explanation=explanation,
+        clause=clause,
+    )

@@ -1,0 +1,178 @@
+"""Draws and the payout floor: what a period's pay is topped up to, and how it is taken back.
+
+A draw guarantees a payee an amount per payout period: a period that earns less is topped up (a ``draw``
+line). A recoverable draw adds what it topped up to a balance the payee owes, recovered from later periods'
+pay above the draw (``draw_recovery`` lines; at most the plan's share of that excess, and never taking pay
+below the draw while it runs). A non-recoverable draw is never recovered. A payout floor (``payout floor
+$0``) keeps a period's pay from going below it after clawbacks and true-ups (a ``floor`` line); what it tops
+up is always recovered from later pay above the floor (``floor_recovery``). Each of these lines carries the
+balance owed after it; a balance left at the end of the year is reported, never deducted.
+
+Periods are settled in order, from the first open one (earlier ones were paid: see
+:mod:`spmlang.engine.settle.earlier`) to the last one the run pays, starting from the balances the earlier
+ledgers left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from spmlang.engine.calendar import PlanCalendar, to_days
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels.money import CENT, UNIT
+from spmlang.engine.pay.lines import SETTLE, Lines, make_lines
+from spmlang.ir.kinds import LineKind
+from spmlang.ir.plan import DrawSpec
+
+
+@dataclass
+class Guarantees:
+    """What a run tops pay up to: the draw per period and the payout floor (units; None: none)."""
+
+    draw: DrawSpec | None
+    floor: int | None
+    draw_clause: int
+    floor_clause: int
+
+    @property
+    def any(self) -> bool:
+        return self.draw is not None or self.floor is not None
+
+
+def settle_guarantees(
+    guarantees: Guarantees,
+    calendar: PlanCalendar,
+    payees: np.ndarray,
+    pay: np.ndarray,
+    periods: range,
+    draw_owed: np.ndarray,
+    floor_owed: np.ndarray,
+) -> Lines | None:
+    """The draw and floor lines of ``payees`` (int32 codes) over ``periods``, given each one's pay per
+    period (``pay``: payees x periods, units, whole cents) and the balances owed when the first of them
+    opens (units)."""
+    if not guarantees.any or payees.size == 0:
+        return None
+    draw, floor = guarantees.draw, guarantees.floor
+    draw_owed, floor_owed = draw_owed.astype(np.int64).copy(), floor_owed.astype(np.int64).copy()
+    parts = []
+    for period in periods:
+        paid = pay[:, period].astype(np.int64).copy()
+        start, end = to_days(calendar.starts[period]), to_days(calendar.end(period))
+        if draw is not None:
+            amount = int(draw.amount * UNIT)
+            running = draw.until is None or start <= to_days(draw.until)
+            level = amount if running else 0
+            if running:
+                top = np.maximum(amount - paid, 0)
+                if draw.recoverable:
+                    draw_owed += top
+                parts.append(
+                    _lines(
+                        payees,
+                        period,
+                        LineKind.DRAW,
+                        top,
+                        draw_owed if draw.recoverable else None,
+                        guarantees.draw_clause,
+                        _draw_text(draw, amount),
+                    )
+                )
+                paid += top
+            recovering = draw.recoverable and (draw.recover_from is None or end >= to_days(draw.recover_from))
+            if recovering:
+                excess = np.maximum(paid - level, 0)
+                if draw.recover_limit is not None:
+                    excess = _share_in_cents(excess, draw.recover_limit)
+                taken = np.minimum(draw_owed, excess)
+                draw_owed -= taken
+                parts.append(
+                    _lines(
+                        payees,
+                        period,
+                        LineKind.DRAW_RECOVERY,
+                        -taken,
+                        draw_owed,
+                        guarantees.draw_clause,
+                        _recovery_text(draw),
+                    )
+                )
+                paid -= taken
+        if floor is not None:
+            top = np.maximum(floor - paid, 0)
+            floor_owed += top
+            parts.append(
+                _lines(
+                    payees,
+                    period,
+                    LineKind.FLOOR,
+                    top,
+                    floor_owed,
+                    guarantees.floor_clause,
+                    f"pay below the payout floor of {_money(floor)} is topped up to it; "
+                    "recovered from later pay above the floor",
+                )
+            )
+            paid += top
+            taken = np.minimum(floor_owed, np.maximum(paid - floor, 0))
+            floor_owed -= taken
+            parts.append(
+                _lines(
+                    payees,
+                    period,
+                    LineKind.FLOOR_RECOVERY,
+                    -taken,
+                    floor_owed,
+                    guarantees.floor_clause,
+                    f"recovers what the payout floor of {_money(floor)} topped up",
+                )
+            )
+    return Lines.concat(parts)
+
+
+def _lines(payees, period, kind, amount, owed, clause, why: str) -> Lines | None:
+    hit = np.flatnonzero(amount != 0)
+    if hit.size == 0:
+        return None
+    balance = owed[hit] if owed is not None else None
+    explanation = text.join(f"{why}: ", text.amount(amount[hit]))
+    if balance is not None:
+        explanation = text.join(explanation, "; owed after it ", text.amount(balance))
+    return make_lines(
+        hit.size,
+        payee=payees[hit],
+        role=0,
+        component=-1,
+        kind=kind,
+        period=period,
+        phase=SETTLE,
+        amount=amount[hit],
+        explanation=explanation,
+        clause=clause,
+        balance=balance,
+    )
+
+
+def _share_in_cents(units: np.ndarray, share: Decimal) -> np.ndarray:
+    """share x units, rounded down to the cent, exactly (Python's integers: a payee's pay times a share could
+    pass int64)."""
+    numerator, denominator = share.as_integer_ratio()
+    cents = [c * numerator // denominator for c in (units // CENT).tolist()]
+    return np.asarray(cents, np.int64) * CENT
+
+
+def _money(units: int) -> str:
+    return f"{Decimal(units).scaleb(-6):,.2f}"
+
+
+def _draw_text(draw: DrawSpec, amount: int) -> str:
+    kind = "recoverable" if draw.recoverable else "non-recoverable"
+    return f"a {kind} draw tops the period's pay up to {_money(amount)}"
+
+
+def _recovery_text(draw: DrawSpec) -> str:
+    share = f"{draw.recover_limit * 100:g}% of " if draw.recover_limit is not None else ""
+    return f"recovers the draw from {share}pay above it"

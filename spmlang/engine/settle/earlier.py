@@ -1,0 +1,294 @@
+"""Closed periods: what a run pays now against what earlier ledgers paid (`--paid`).
+
+A run recomputes the whole year. In a closed period (one an earlier ledger paid) it writes nothing; instead,
+for each (payee, component, period it belongs to, transaction, class) whose amount differs from what was paid,
+one line in the first open period: an ``adjustment`` (the money of a late, changed or cancelled transaction, a
+new quota, a changed plan), a ``release`` (an amount held then, payable now) or a ``hold``. Each names the
+transaction and the period it corrects, and says why: what was paid, what is due now, and the cause.
+
+Draws and floors are not recomputed for closed periods: their balances carry over (see settle.draws).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.engine.credit.rows import ROLE_NAMES, CreditRows
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels import grouping
+from spmlang.engine.pay.lines import KIND, KINDS, SETTLE, Lines, make_lines
+from spmlang.engine.read.earlier import SETTLED_ONCE, EarlierLedgers
+from spmlang.ir.kinds import LineKind
+
+_COLUMNS = (
+    "payee",
+    "role",
+    "component",
+    "kind",
+    "period",
+    "for_period",
+    "txn",
+    "credit",
+    "amount",
+    "balance",
+    "clause",
+)
+MONEY, HOLD, CLAWBACK, ONCE = 0, 1, 2, -1  # classes of lines compared apart
+_CLASS_OF_KIND = np.array(
+    [
+        HOLD
+        if kind in (LineKind.HOLD, LineKind.RELEASE)
+        else CLAWBACK
+        if kind is LineKind.CLAWBACK
+        else ONCE
+        if kind in SETTLED_ONCE
+        else MONEY
+        for kind in KINDS
+    ],
+    np.int8,
+)
+
+
+@dataclass
+class EarlierLines:
+    """The lines of earlier ledgers, encoded against a run: codes of its payees, components and clauses, and
+    of its transactions (the input row; -2 - j for the j-th key no longer among them)."""
+
+    payee: np.ndarray  # int32
+    role: np.ndarray  # int8
+    component: np.ndarray  # int16: this plan's, then the earlier ledgers' own (see foreign); -1: none
+    kind: np.ndarray  # int8 index into KINDS
+    period: np.ndarray  # int16
+    for_period: np.ndarray  # int16
+    txn: np.ndarray  # int64
+    credit: np.ndarray  # int64 units
+    amount: np.ndarray  # int64 units
+    balance: np.ndarray  # int64 units or NO_BALANCE
+    clause: np.ndarray  # int32: the run's clause numbering, then the earlier ledgers' own (see foreign)
+    gone: list[str]  # keys of transactions not in this run (txn -2 - j)
+
+    def take(self, index) -> EarlierLines:
+        return EarlierLines(
+            self.payee[index],
+            self.role[index],
+            self.component[index],
+            self.kind[index],
+            self.period[index],
+            self.for_period[index],
+            self.txn[index],
+            self.credit[index],
+            self.amount[index],
+            self.balance[index],
+            self.clause[index],
+            self.gone,
+        )
+
+
+def encode_earlier(
+    earlier: EarlierLedgers,
+    payee_code: dict[str, int],
+    components: list[str],
+    rule_clause: tuple[int, ...],
+    clause_count: int,
+    run_keys: pa.Array,
+) -> tuple[EarlierLines, list[str], list[str]]:
+    """The earlier ledgers' lines in a run's codes; the components and clauses (file:line) they cite that
+    this plan does not have, numbered after the plan's own."""
+    foreign_components: list[str] = []
+    foreign_clauses: list[str] = []
+    component_index = {name: i for i, name in enumerate(components)}
+    clause_index: dict[str, int] = {}
+
+    def component(name: str | None) -> int:
+        if name is None:
+            return -1
+        if name not in component_index:
+            component_index[name] = len(components) + len(foreign_components)
+            foreign_components.append(name)
+        return component_index[name]
+
+    codes = [component(name) for name in earlier.component]
+    clauses = []
+    for code, cited in zip(codes, earlier.clause, strict=True):
+        if 0 <= code < len(components):
+            clauses.append(rule_clause[code])
+            continue
+        if cited not in clause_index:
+            clause_index[cited] = clause_count + len(foreign_clauses)
+            foreign_clauses.append(cited)
+        clauses.append(clause_index[cited])
+    keys = pa.array(earlier.txn, pa.string())
+    found = pc.index_in(keys, value_set=pc.cast(run_keys, pa.string())).to_numpy(zero_copy_only=False)
+    txn = np.where(np.isnan(found.astype(np.float64)), -1, found).astype(np.int64)
+    gone: list[str] = []
+    missing = np.flatnonzero((txn < 0) & pc.is_valid(keys).to_numpy(zero_copy_only=False))
+    if missing.size:
+        names = [earlier.txn[i] for i in missing.tolist()]
+        distinct = sorted(set(names))  # type: ignore[type-var]  # keys of present rows are text
+        number = {key: j for j, key in enumerate(distinct)}
+        txn[missing] = [-2 - number[key] for key in names]
+        gone = [str(key) for key in distinct]
+    kind_code = {str(kind): code for code, kind in enumerate(KINDS)}
+    kinds = np.asarray([kind_code.get(k, KIND[LineKind.ADJUSTMENT]) for k in earlier.kind], np.int8)
+    roles = {str(role): code for code, role in enumerate(ROLE_NAMES)}
+    return (
+        EarlierLines(
+            np.asarray([payee_code[p] for p in earlier.payee], np.int32),
+            np.asarray([roles.get(r, 0) for r in earlier.role], np.int8),
+            np.asarray(codes, np.int16),
+            kinds,
+            earlier.period,
+            earlier.for_period,
+            txn,
+            earlier.credit,
+            earlier.amount,
+            earlier.balance,
+            np.asarray(clauses, np.int32),
+            gone,
+        ),
+        foreign_components,
+        foreign_clauses,
+    )
+
+
+def adjust_closed(
+    lines: Lines, rows: CreditRows, paid: EarlierLines, first_open: int, labels: list[str], key_of: Callable
+) -> Lines:
+    """``lines`` (a batch's, the whole year recomputed) without those of closed periods, and the adjustments,
+    releases and holds that make each closed period's pay what it is due now, in the first open period."""
+    if first_open <= 0:
+        return lines
+    closed = lines.period < first_open
+    now = lines.take(np.flatnonzero(closed))
+    on_row = now.row >= 0
+    txn_now = np.where(on_row, rows.txn[np.maximum(now.row, 0)].astype(np.int64) if len(rows) else -1, -1)
+    cls_now = _CLASS_OF_KIND[now.kind]
+    keep_now = cls_now != ONCE
+    cls_paid = _CLASS_OF_KIND[paid.kind]
+    keep_paid = (cls_paid != ONCE) & (paid.for_period < first_open)
+    n_now, n_paid = int(np.count_nonzero(keep_now)), int(np.count_nonzero(keep_paid))
+    if n_now + n_paid == 0:
+        return lines.take(np.flatnonzero(~closed))
+    now_i, paid_i = np.flatnonzero(keep_now), np.flatnonzero(keep_paid)
+    payee = np.concatenate([now.payee[now_i], paid.payee[paid_i]]).astype(np.int64)
+    component = np.concatenate([now.component[now_i], paid.component[paid_i]]).astype(np.int64)
+    for_period = np.concatenate([now.period[now_i], paid.for_period[paid_i]]).astype(np.int64)
+    txn = np.concatenate([txn_now[now_i], paid.txn[paid_i]])
+    cls = np.concatenate([cls_now[now_i], cls_paid[paid_i]]).astype(np.int64)
+    is_now = np.concatenate([np.ones(n_now, bool), np.zeros(n_paid, bool)])
+    amount = np.concatenate([now.amount[now_i], paid.amount[paid_i]])
+    order = grouping.order_by(payee, component + 1, for_period, txn, cls, ~is_now)
+    starts = grouping.starts_from_keys(payee[order], component[order], for_period[order], txn[order], cls[order])
+    signed = np.where(is_now, amount, -amount)[order]
+    difference = grouping.sums(signed, starts)
+    due = grouping.sums(np.where(is_now[order], amount[order], 0), starts)
+    first = np.flatnonzero(starts)
+    group = grouping.ids(starts)
+    # Per group: a line of the run now (its row and clause) and a line of the earlier ledger (its credit), if any.
+    now_at = np.full(first.size, -1, np.int64)
+    paid_at = np.full(first.size, -1, np.int64)
+    sorted_now = is_now[order]
+    position = np.arange(order.size)
+    now_at[group[sorted_now]] = now_i[order[position[sorted_now]]]
+    paid_pos = order[position[~sorted_now]] - n_now
+    paid_at[group[~sorted_now]] = paid_i[paid_pos]
+    hit = np.flatnonzero(difference != 0)
+    if hit.size == 0:
+        return lines.take(np.flatnonzero(~closed))
+    head = order[first[hit]]
+    g_now, g_paid = now_at[hit], paid_at[hit]
+    has_now, has_paid = g_now >= 0, g_paid >= 0
+    row = np.where(has_now, now.row[np.maximum(g_now, 0)], -1)
+    cls_hit = cls[head]
+    diff = difference[hit]
+    kind = np.where(
+        cls_hit == HOLD,
+        np.where(diff > 0, KIND[LineKind.RELEASE], KIND[LineKind.HOLD]),
+        KIND[LineKind.ADJUSTMENT],
+    ).astype(np.int8)
+    role = np.where(has_now, now.role[np.maximum(g_now, 0)], paid.role[np.maximum(g_paid, 0)])
+    clause = np.where(has_now, now.clause[np.maximum(g_now, 0)], paid.clause[np.maximum(g_paid, 0)])
+    credit_now = np.where(row >= 0, rows.credit[np.maximum(row, 0)] if len(rows) else 0, 0)
+    credit_then = np.where(has_paid, paid.credit[np.maximum(g_paid, 0)], 0)
+    txn_hit = txn[head]
+    explanation = _why(
+        labels,
+        for_period[head],
+        txn_hit,
+        key_of,
+        paid.gone,
+        cls_hit,
+        has_now,
+        has_paid,
+        credit_now,
+        credit_then,
+        due[hit],
+        due[hit] - diff,
+        diff,
+    )
+    adjustments = make_lines(
+        hit.size,
+        payee=payee[head],
+        role=role,
+        component=component[head],
+        kind=LineKind.ADJUSTMENT,
+        period=first_open,
+        phase=SETTLE,
+        row=row,
+        amount=diff,
+        explanation=explanation,
+        clause=clause,
+        for_period=for_period[head],
+    )
+    adjustments.kind = kind
+    return Lines.concat([lines.take(np.flatnonzero(~closed)), adjustments])
+
+
+def _why(labels, for_period, txn, key_of, gone, cls, has_now, has_paid, credit_now, credit_then, due, paid, diff):
+    """What an adjustment corrects and why, as a rep reads it: 'for 2027-Q1, D-17: credit 40000.00 -> 35000.00:
+    paid 1600.00, due now 1400.00'."""
+    n = txn.size
+    present = txn >= 0
+    key = key_of(np.where(present, txn, 0)) if present.any() else pa.nulls(n, pa.string())
+    key = pc.if_else(pa.array(present), pc.cast(key, pa.string()), pa.scalar(None, pa.string()))
+    gone_key = pa.array([gone[-2 - t] if t <= -2 else None for t in txn.tolist()], pa.string())
+    key = pc.coalesce(key, gone_key, pa.scalar("the period's own lines", pa.string()))
+    changed = has_now & has_paid & (credit_now != credit_then) & (txn >= 0)
+    cause = np.select(
+        [cls == HOLD, cls == CLAWBACK, ~has_paid & (txn >= 0), ~has_now & (txn != -1), changed],
+        [0, 1, 2, 3, 4],
+        5,
+    )
+    causes = [
+        "payable now (or held again)",
+        "cancelled after the period closed",
+        "not in the earlier ledger (late, or newly credited)",
+        "no longer paid (removed, excluded or rejected now)",
+        "its credit changed",
+        "re-priced (the plan, a quota or an earlier row changed)",
+    ]
+    credit_text = pc.if_else(
+        pa.array(changed),
+        text.join(" ", text.amount(credit_then), " -> ", text.amount(credit_now)),
+        pa.scalar("", pa.string()),
+    )
+    return text.join(
+        "for ",
+        text.pick(for_period, list(labels)),
+        ", ",
+        key,
+        ": ",
+        text.pick(cause, causes),
+        credit_text,
+        ": paid ",
+        text.amount(paid),
+        ", due now ",
+        text.amount(due),
+        ", ",
+        text.amount(diff),
+    )
