@@ -148,6 +148,13 @@ class Result:
 
         return totals_table(self.payout)
 
+    def owed(self) -> pa.Table:
+        """What each payee still owes of draws and of the payout floor, and has held (earned, not yet payable),
+        at the end of the run (earlier ledgers' balances included): payee, draw, floor, held."""
+        from spmlang.report.summary import owed_table
+
+        return owed_table(self.payout)
+
     def summary(self, progress=None):
         """What the CLI prints: payout per payee and period by component, and the row accounting.
 

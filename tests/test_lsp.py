@@ -342,6 +342,17 @@ def test_completion_by_what_the_statement_needs(client, tmp_path):
     assert {"row", "period", "year"} <= set(cap_per)
 
 
+def test_completion_of_the_pay_cycle_s_words(client, tmp_path):
+    text = (Path(__file__).parent.parent / "examples" / "pay-cycle" / "plan.spm").read_text(encoding="utf-8")
+    path = tmp_path / "cycle.spm"
+    assert {"amount", "recoverable", "non_recoverable", "recover", "until"} <= set(
+        _complete_after(client, path, text, "  ", "  recoverable")
+    )
+    assert {"as_paid", "at_rate", "recalculate"} <= set(_complete_after(client, path, text, "  clawback ", "  payout "))
+    assert {"clawback", "payable"} <= set(_complete_after(client, path, text, "  ", "  pay $1,000 per deal"))
+    assert {"cancelled", "refunded"} <= set(_complete_after(client, path, text, "  ", "  credit    amount"))
+
+
 def test_completion_of_a_table_s_columns_after_a_lookup(client, tmp_path):
     text = (PLANS / "crm_agents.spm").read_text(encoding="utf-8")
     path = tmp_path / "lookup.spm"

@@ -48,6 +48,8 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
     clauses: list[Span] = [plan.transactions.credit_span]
 
     def clause(span: Span) -> int:
+        if span in clauses:  # one statement, one clause (a plan's clawback is every component's)
+            return clauses.index(span)
         clauses.append(span)
         return len(clauses) - 1
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from spmlang.check.words import DRAW_KIND_WORDS
 from spmlang.lsp import plan_model as pm
 from spmlang.lsp.analysis import Analysis, analysable
 from spmlang.lsp.plan_model import ast
@@ -29,14 +30,53 @@ class Item:
 
 # Statement words of each block, for when the parser cannot say (the block has an error before the cursor).
 STARTERS = {
-    "": ("plan", "transactions", "quotas", "targets", "roster", "table", "component", "spif", "bonus", "cap", "test"),
-    "plan": ("version", "currency", "year", "payout", "measure", "attainment"),
-    "transactions": ("file", "column", "key", "date", "payee", "credit", "where", "rollup", "on"),
+    "": (
+        "plan",
+        "transactions",
+        "quotas",
+        "targets",
+        "roster",
+        "table",
+        "component",
+        "spif",
+        "bonus",
+        "cap",
+        "draw",
+        "test",
+    ),
+    "plan": ("version", "currency", "year", "payout", "measure", "attainment", "clawback"),
+    "transactions": (
+        "file",
+        "column",
+        "key",
+        "date",
+        "payee",
+        "credit",
+        "where",
+        "rollup",
+        "on",
+        "cancelled",
+        "refunded",
+    ),
     "table": ("file", "column", "key", "value", "default", "rows"),
     "quotas": ("file", "column", "per", "payee", "period", "amount", "rows"),
     "targets": ("file", "column", "per", "payee", "period", "amount", "rows"),
     "roster": ("file", "column", "payee", "manager", "rows"),
-    "component": ("on", "where", "rate", "pay", "tiers", "accelerator", "curve", "multiplier", "cap", "gate"),
+    "component": (
+        "on",
+        "where",
+        "rate",
+        "pay",
+        "tiers",
+        "accelerator",
+        "curve",
+        "multiplier",
+        "cap",
+        "gate",
+        "clawback",
+        "payable",
+    ),
+    "draw": ("amount", "recoverable", "non_recoverable", "recover", "until"),
     "curve": ("extend",),
     "test": ("transactions", "quotas", "targets", "roster", "table", "expect", "strict"),
     "test transactions": ("columns", "rows"),
@@ -44,8 +84,13 @@ STARTERS = {
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[$€£]?[0-9][0-9,._]*[%x]?|[A-Za-z_][A-Za-z0-9_]*|\.\.|->|[^\sA-Za-z0-9_]')
 _PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 # The plan block's settings that take a word of a closed set: what is written so far -> the set.
-_PLAN_SETTINGS = {("payout",): "payout", ("measure",): "measure", ("attainment", "against"): "attainment basis"}
-_EXPRESSION_WORDS = ("credit", "where", "share", "rate", "pay", "multiplier", "gate", "when")
+_PLAN_SETTINGS = {
+    ("payout",): "payout",
+    ("measure",): "measure",
+    ("attainment", "against"): "attainment basis",
+    ("clawback",): "clawback",
+}
+_EXPRESSION_WORDS = ("credit", "where", "share", "rate", "pay", "multiplier", "gate", "when", "refunded")
 
 
 def complete(analysis: Analysis, line: int, column: int) -> list[Item]:
@@ -75,6 +120,8 @@ def complete(analysis: Analysis, line: int, column: int) -> list[Item]:
         statement_start = not words
         keywords = set(STARTERS.get(_block_word(blocks), ())) if statement_start else set()
         name_accepted = not statement_start
+    if not words and _block_word(blocks) == "draw":  # the words a draw's kind is written in (a name, to the parser)
+        keywords = set(keywords) | set(DRAW_KIND_WORDS)
     items += [Item(word, "keyword") for word in sorted(keywords)]
     if name_accepted:
         items += _names(home, analysis, blocks, words)

@@ -23,6 +23,7 @@ from spmlang.check.types import FUNCTIONS
 from spmlang.check.words import (
     BASIS_TEXT,
     BASIS_WORDS,
+    CLAWBACK_WORDS,
     CURVE_EXTENDS,
     FREQUENCY_WORDS,
     MEASURE_WORDS,
@@ -61,6 +62,7 @@ WORDS: dict[str, tuple[str, ...]] = {
     "payout": tuple(dict.fromkeys(FREQUENCY_WORDS.values())),
     "measure": tuple(dict.fromkeys(MEASURE_WORDS.values())),
     "attainment basis": ("annual", "period", "quota_to_date"),
+    "clawback": tuple(CLAWBACK_WORDS),
     "column type": tuple(COLUMN_TYPES),
     "policy subject": tuple(POLICY_SUBJECTS),
     "policy action": tuple(POLICY_ACTIONS),

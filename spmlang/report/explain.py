@@ -70,6 +70,11 @@ class TrailLine:
     amount_cut: Decimal
     explanation: str
     own_measure: bool = False  # the rule measures this row's credit alone (`on row credit`): 0 -> credit
+    for_period: str | None = None  # the closed period an adjustment corrects
+    balance: Decimal | None = None  # owed after a draw or floor line
+    # An adjustment's or a clawback's original lines: of the same transaction and component in other periods
+    # of this ledger, and what the earlier ledgers paid for it ("2027-Q1 earning 1,600.00: ...").
+    original: list[str] = field(default_factory=list)
 
     @property
     def rounding(self) -> Decimal:
@@ -164,8 +169,40 @@ def explain(
         trail = [
             _trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown), strict=True)
         ]
+        for line in trail:
+            if line.kind in _CORRECTIONS and line.txn is not None:
+                line.original = _originals(payout, code, line, ledger_rows)
         result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment))
     return result
+
+
+_CORRECTIONS = (LineKind.CLAWBACK, LineKind.ADJUSTMENT, LineKind.RELEASE, LineKind.HOLD)
+
+
+def _originals(payout: Payout, code: int, line: TrailLine, rows: list[dict]) -> list[str]:
+    """What a clawback or an adjustment corrects: the transaction's other lines of the component in this
+    ledger, and its lines in the earlier ledgers (the period, kind and amount each paid)."""
+    found = [
+        f"{r['period']} {r['kind']} {r['amount']:,}: {pretty(r['explanation'])}"
+        for r in rows
+        if r["txn"] == line.txn and r["component"] == line.component and r["kind"] not in _CORRECTIONS
+    ]
+    earlier = payout.run.cycle.earlier
+    if earlier is not None and line.component is not None:
+        names = payout.run.component_names
+        labels = payout.run.calendar.labels
+        keys = payout.run.transactions.keys(np.maximum(earlier.txn, 0)).to_pylist() if len(earlier.txn) else []
+        for i in np.flatnonzero(earlier.payee == code).tolist():
+            component = int(earlier.component[i])
+            key = (
+                keys[i]
+                if earlier.txn[i] >= 0
+                else (earlier.gone[-2 - int(earlier.txn[i])] if earlier.txn[i] <= -2 else None)
+            )
+            if component >= 0 and names[component] == line.component and key == line.txn:
+                amount = units(earlier.amount[i]).quantize(CENT)
+                found.append(f"paid by an earlier ledger in {labels[int(earlier.period[i])]}: {amount:,}")
+    return found
 
 
 class LinesByPayee:
@@ -202,7 +239,8 @@ def _source_lines(source: str) -> list[str]:
 def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> TrailLine:
     lines = payout.lines
     clause_index = int(lines.clause[index])
-    span = payout.run.clauses[clause_index] if clause_index >= 0 else None
+    clauses = payout.run.clauses
+    span = clauses[clause_index] if 0 <= clause_index < len(clauses) else None  # else: an earlier ledger's
     source = ""
     if span is not None:
         text_lines = _source_lines(payout.run.plan.source)
@@ -234,6 +272,8 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
         amount_cut=row["amount_cut"],
         explanation=pretty(row["explanation"]),
         own_measure=own_measure,
+        for_period=row.get("for_period"),
+        balance=row.get("balance"),
     )
 
 

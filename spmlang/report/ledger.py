@@ -143,6 +143,13 @@ def _money(units: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     return cents_to_decimal64_array(units_to_scale(units, 2), valid)
 
 
+def _distinct(labels: list[str]) -> tuple[list[str], np.ndarray]:
+    """Each label once, and where each of ``labels`` went among them."""
+    first: dict[str, int] = {}
+    where = np.array([first.setdefault(label, len(first)) for label in labels], dtype=np.int64)
+    return list(first), where
+
+
 CHUNK = 1 << 16  # ledger lines built and written at a time, at most
 
 
@@ -205,6 +212,7 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
     # inputs give the same ledger wherever they were run from.
     clause_text = [f"{PurePath(span.path).name}:{span.line}" for span in payout.run.clauses]
     clause_text += payout.run.cycle.foreign_clauses  # cited by earlier ledgers, as they cited them
+    clause_text, clause_of = _distinct(clause_text)  # a dictionary with a label twice is written unpredictably
     payees = payout.run.payees.array
     labels = list(payout.run.calendar.labels)
     has_balance = lines.balance != NO_BALANCE
@@ -238,7 +246,7 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
         "amount": cents_to_decimal64_array(cents_all),
         "amount_cut": cents_to_decimal64_array(units_to_cents(lines.cut)),
         "explanation": lines.explanation.resolve(),
-        "clause": text.labelled(lines.clause, clause_text),
+        "clause": text.labelled(np.where(lines.clause >= 0, clause_of[lines.clause], -1), clause_text),
         # The period an adjustment corrects (empty where it is the line's own period).
         "for_period": text.labelled(np.where(lines.for_period != period, lines.for_period, -1), labels),
         "balance": _money(np.where(has_balance, lines.balance, 0), has_balance),

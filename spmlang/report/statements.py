@@ -13,18 +13,34 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator, Sized
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+
 from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.run import Payout
+from spmlang.engine.settle.cycle import opening
 from spmlang.figures import CENT
 from spmlang.files import make_folder, write_text
 from spmlang.progress import Report, tracked
 from spmlang.report.explain import LinesByPayee, TrailLine, explain, units
 
-ADJUSTMENT_KINDS = ("true_up", "cap", "gate", "bonus", "draw", "draw_recovery", "clawback")
+ADJUSTMENT_KINDS = (
+    "true_up",
+    "cap",
+    "gate",
+    "bonus",
+    "draw",
+    "draw_recovery",
+    "clawback",
+    "adjustment",
+    "hold",
+    "release",
+    "floor",
+    "floor_recovery",
+)
 KIND_WORDS = {
     "earning": "earning",
     "spif": "SPIF",
@@ -35,6 +51,11 @@ KIND_WORDS = {
     "draw": "draw",
     "draw_recovery": "draw recovery",
     "clawback": "clawback",
+    "adjustment": "adjustment of a closed period",
+    "hold": "held",
+    "release": "released",
+    "floor": "payout floor",
+    "floor_recovery": "floor recovery",
 }
 
 
@@ -71,6 +92,8 @@ class Statement:
     components: list[tuple[str, Decimal, Decimal]]  # name, this period, year to date
     earnings: list[StatementLine]
     adjustments: list[StatementLine]
+    # What the payee owes or has held after this period: ("draw to recover", 500.00), ... (none: nothing).
+    owed: list[tuple[str, Decimal]] = field(default_factory=list)
 
     @property
     def earned(self) -> Decimal:
@@ -162,9 +185,11 @@ def iter_statements(
         trail = explain(payout, ledger, payee, lines_of=lines_of)
         code = payout.run.payees.code[payee]
         ytd_by_component: dict[str, Decimal] = {}
+        owed = _Owed(*opening(payout.run.cycle, np.array([code], np.int64)))
         for period in trail.periods:
             for name, amount in period.by_component.items():
                 ytd_by_component[name] = ytd_by_component.get(name, Decimal("0.00")) + amount
+            owed.add(period.lines)
             if periods is not None and period.period not in periods:
                 continue
             index = calendar.labels.index(period.period)
@@ -193,7 +218,34 @@ def iter_statements(
                 ],
                 earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
                 adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
+                owed=owed.now(),
             )
+
+
+class _Owed:
+    """A payee's balances as their periods go by: draw and floor owed (the last such line's balance), and
+    what is held (holds less releases)."""
+
+    def __init__(self, draw: np.ndarray, floor: np.ndarray, held: np.ndarray) -> None:
+        """Each starts from what the earlier ledgers left (one payee's: arrays of one)."""
+        self.draw, self.floor, self.held = (units(int(a[0])).quantize(CENT) for a in (draw, floor, held))
+
+    def add(self, lines: list[TrailLine]) -> None:
+        for line in lines:
+            if line.kind in ("draw", "draw_recovery") and line.balance is not None:
+                self.draw = line.balance
+            elif line.kind in ("floor", "floor_recovery") and line.balance is not None:
+                self.floor = line.balance
+            elif line.kind in ("hold", "release"):
+                self.held -= line.amount
+
+    def now(self) -> list[tuple[str, Decimal]]:
+        shown = (
+            ("draw to recover", self.draw),
+            ("payout floor to recover", self.floor),
+            ("held, not yet payable", self.held),
+        )
+        return [(label, amount) for label, amount in shown if amount]
 
 
 def _line(trail: TrailLine) -> StatementLine:

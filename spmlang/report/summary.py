@@ -9,7 +9,9 @@ import pyarrow as pa
 
 from spmlang.engine.credit.rows import DIRECT
 from spmlang.engine.kernels.money import cents_to_decimal_array, units_to_decimal_array
+from spmlang.engine.pay.lines import NO_BALANCE
 from spmlang.engine.run import Payout
+from spmlang.engine.settle.cycle import opening
 from spmlang.figures import reason_text, units_text
 from spmlang.ir.expressions import Type
 
@@ -175,19 +177,49 @@ def _cycle_notes(payout: Payout) -> list[str]:
         notes.append(f"periods: {closed}; paid now {_span(labels, cycle.first_open, cycle.last)}{later}")
         for file in cycle.files:
             notes.append(f"already paid: {file.path} (through {file.through}, sha256 {file.digest[:12]})")
-    payee, draw, floor, held = payout.owed()
+    payee, draw, floor, held = _owed(payout)
     names = payout.run.payees.names
     for label, amounts in (
-        ("draw to recover", draw),
-        ("payout floor to recover", floor),
+        ("draw still to recover", draw),
+        ("payout floor still to recover", floor),
         ("held, not yet payable", held),
     ):
         owing = [(names[p], int(a)) for p, a in zip(payee.tolist(), amounts.tolist(), strict=True) if a]
         if owing:
             shown = ", ".join(f"{who} {units_text(a)}" for who, a in owing[:10])
             more = f" and {len(owing) - 10} more" if len(owing) > 10 else ""
-            notes.append(f"{label} at the end of {labels[cycle.last]}: {shown}{more}")
+            notes.append(f"{label}: {shown}{more}")
     return notes
+
+
+def owed_table(payout: Payout) -> pa.Table:
+    """What payees owe or have held at the end of the run (see :func:`_owed`), those with anything."""
+    payee, draw, floor, held = _owed(payout)
+    keep = (draw != 0) | (floor != 0) | (held != 0)
+    names = payout.run.payees.names
+    return pa.table(
+        {
+            "payee": pa.array([names[p] for p in payee[keep].tolist()], pa.string()),
+            "draw": units_to_decimal_array(draw[keep]),
+            "floor": units_to_decimal_array(floor[keep]),
+            "held": units_to_decimal_array(held[keep]),
+        }
+    )
+
+
+def _owed(payout: Payout) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(payee, draw owed, floor owed, held) at the end of the run: this run's balances where it has any, else
+    the earlier ledgers'; held amounts of both."""
+    cycle = payout.run.cycle
+    payee, draw, floor, held = payout.owed()
+    earlier = cycle.earlier.payee.astype(np.int64) if cycle.earlier is not None else np.zeros(0, np.int64)
+    everyone = np.unique(np.concatenate([payee, earlier]))
+    draw_now, floor_now, held_now = opening(cycle, everyone)
+    at = np.searchsorted(everyone, payee)
+    draw_now[at] = np.where(draw != NO_BALANCE, draw, draw_now[at])  # this run's last balance, if it has one
+    floor_now[at] = np.where(floor != NO_BALANCE, floor, floor_now[at])
+    held_now[at] += held
+    return everyone, draw_now, floor_now, held_now
 
 
 def _span(labels: list[str], first: int, last: int) -> str:

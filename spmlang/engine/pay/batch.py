@@ -75,9 +75,13 @@ class PaidLines:
 
     def owed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(payee, draw owed, floor owed, held) after the last line of each payee that owes or has held
-        anything (units): what is left to recover or to release."""
+        anything (units): what is left to recover or to release; NO_BALANCE where a payee has no draw (or
+        floor) line here."""
         lines = self.lines
         codes = {kind: KIND[kind] for kind in LineKind}
+        if not np.any(lines.kind >= min(codes[LineKind.DRAW], codes[LineKind.HOLD])):  # most plans: one pass
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty, empty
         parts = []
         for kinds in ((LineKind.DRAW, LineKind.DRAW_RECOVERY), (LineKind.FLOOR, LineKind.FLOOR_RECOVERY)):
             mine = np.flatnonzero(np.isin(lines.kind, [codes[k] for k in kinds]) & (lines.balance != NO_BALANCE))
@@ -85,7 +89,8 @@ class PaidLines:
             parts.append((lines.payee[last], lines.balance[last]))
         held_lines = np.flatnonzero(np.isin(lines.kind, [codes[LineKind.HOLD], codes[LineKind.RELEASE]]))
         payee = np.unique(np.concatenate([parts[0][0], parts[1][0], lines.payee[held_lines]])).astype(np.int64)
-        owed = [np.zeros(payee.size, np.int64) for _ in range(3)]
+        owed = [np.full(payee.size, NO_BALANCE, np.int64), np.full(payee.size, NO_BALANCE, np.int64)]
+        owed.append(np.zeros(payee.size, np.int64))
         for (who, balance), target in zip(parts, owed, strict=False):
             target[np.searchsorted(payee, who)] = balance
         np.add.at(owed[2], np.searchsorted(payee, lines.payee[held_lines]), -lines.amount[held_lines])

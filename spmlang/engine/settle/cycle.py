@@ -126,6 +126,22 @@ def settle(
     return Lines.concat([lines, settled])
 
 
+def opening(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What each of ``payees`` (sorted codes) owed of draws and floors, and had held, when the earlier ledgers
+    closed (units): where this run's balances start from."""
+    draw_owed, floor_owed = _balances(cycle, payees)
+    held = np.zeros(payees.size, np.int64)
+    paid = cycle.earlier
+    if paid is not None and payees.size:
+        from spmlang.engine.pay.lines import KIND
+
+        mine = np.flatnonzero(np.isin(paid.kind, [KIND[LineKind.HOLD], KIND[LineKind.RELEASE]]))
+        at = np.searchsorted(payees, paid.payee[mine])
+        inside = (at < payees.size) & (payees[np.minimum(at, payees.size - 1)] == paid.payee[mine])
+        np.add.at(held, at[inside], -paid.amount[mine[inside]])
+    return draw_owed, floor_owed, held
+
+
 def _balances(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What each payee owed of draws and floors when the earlier ledgers closed (their last balance)."""
     draw_owed = np.zeros(payees.size, np.int64)

@@ -204,6 +204,7 @@ def adjust_closed(
     g_now, g_paid = now_at[hit], paid_at[hit]
     has_now, has_paid = g_now >= 0, g_paid >= 0
     row = np.where(has_now, now.row[np.maximum(g_now, 0)], -1)
+    row = _rows_of_transactions(row, txn[head], payee[head], rows)
     cls_hit = cls[head]
     diff = difference[hit]
     kind = np.where(
@@ -249,6 +250,22 @@ def adjust_closed(
     return Lines.concat([lines.take(np.flatnonzero(~closed)), adjustments])
 
 
+def _rows_of_transactions(row: np.ndarray, txn: np.ndarray, payee: np.ndarray, rows: CreditRows) -> np.ndarray:
+    """Each adjustment's credit row: its line's now, else the payee's credit row of the transaction (a release
+    has no line now, the hold is gone): its txn and date show on the ledger line. -1: none (removed)."""
+    wanted = np.flatnonzero((row < 0) & (txn >= 0))
+    if wanted.size == 0 or not len(rows):
+        return row
+    row = row.copy()
+    original = np.flatnonzero(~rows.reversal)
+    where = {
+        (int(t), int(p)): int(r) for r, t, p in zip(original, rows.txn[original], rows.payee[original], strict=True)
+    }
+    for i in wanted.tolist():
+        row[i] = where.get((int(txn[i]), int(payee[i])), -1)
+    return row
+
+
 def _why(labels, for_period, txn, key_of, gone, cls, has_now, has_paid, credit_now, credit_then, due, paid, diff):
     """What an adjustment corrects and why, as a rep reads it: 'for 2027-Q1, D-17: credit 40000.00 -> 35000.00:
     paid 1600.00, due now 1400.00'."""
@@ -265,7 +282,7 @@ def _why(labels, for_period, txn, key_of, gone, cls, has_now, has_paid, credit_n
         5,
     )
     causes = [
-        "payable now (or held again)",
+        "held until payable",
         "cancelled after the period closed",
         "not in the earlier ledger (late, or newly credited)",
         "no longer paid (removed, excluded or rejected now)",
@@ -277,18 +294,8 @@ def _why(labels, for_period, txn, key_of, gone, cls, has_now, has_paid, credit_n
         text.join(" ", text.amount(credit_then), " -> ", text.amount(credit_now)),
         pa.scalar("", pa.string()),
     )
-    return text.join(
-        "for ",
-        text.pick(for_period, list(labels)),
-        ", ",
-        key,
-        ": ",
-        text.pick(cause, causes),
-        credit_text,
-        ": paid ",
-        text.amount(paid),
-        ", due now ",
-        text.amount(due),
-        ", ",
-        text.amount(diff),
-    )
+    money = text.join(": paid ", text.amount(paid), ", due now ", text.amount(due), ", ", text.amount(diff))
+    held = text.join(": held ", text.amount(-paid), ", now held ", text.amount(-due))
+    figures = pc.if_else(pa.array(cls == HOLD), held, money)
+    cause_text = text.pick(cause, causes)
+    return text.join("for ", text.pick(for_period, list(labels)), ", ", key, ": ", cause_text, credit_text, figures)

@@ -102,6 +102,18 @@ def statement_html(statement) -> str:
         f'</td></tr><tr class="main"><td>Adjustments</td><td class="num">{escape(money(s.adjusted))}</td></tr>'
         f'<tr class="total"><td>Payout {escape(s.period)}</td><td class="num">{escape(money(s.payout))}</td></tr>'
         "</tbody></table>",
+        *(
+            [
+                "<h2>Owed and held after this period</h2><table><tbody>"
+                + "".join(
+                    f'<tr><td>{escape(label)}</td><td class="num">{escape(money(amount))}</td></tr>'
+                    for label, amount in s.owed
+                )
+                + "</tbody></table>"
+            ]
+            if s.owed
+            else []
+        ),
         f"<footer>Every figure is a line of ledger run {escape(s.run_id)} of plan {escape(s.plan_hash[:12])}. "
         "Each line shows how it was computed and the plan clause that made it; the lines add up to the payout."
         "</footer></main></body></html>\n",

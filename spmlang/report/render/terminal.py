@@ -332,6 +332,12 @@ def _trail_line(line) -> Text:
         text.append(f"      × multiplier {line.multiplier.normalize()}x = {money(line.exact)}\n")
     if line.amount_cut and line.kind in (LineKind.CAP, LineKind.GATE):
         text.append(f"      cut {money(line.amount_cut)}\n")
+    if line.for_period:
+        text.append(f"      corrects {visible(line.for_period)}, a closed period\n")
+    for original in line.original:
+        text.append(f"      original: {visible(original)}\n", style="dim")
+    if line.balance is not None:
+        text.append(f"      owed after this line {money(line.balance)}\n")
     if line.rounding:
         text.append(
             f"      exact {line.exact.normalize():f}, {money(line.amount)} after cumulative rounding\n", style="dim"
@@ -389,4 +395,7 @@ def statement_renderable(statement):
             style="bold",
         )
     )
+    if s.owed:
+        owed = "; ".join(f"{label} {money(amount)}" for label, amount in s.owed)
+        parts.append(Text(f"after {s.period}: {owed}"))
     return Group(*parts)

@@ -1,0 +1,272 @@
+"""The pay cycle, case by case: clawback modes, windows and refunds, holds, draws, the payout floor, and runs
+against earlier ledgers (docs/calculation.md §6). Figures are worked by hand in each test."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+import spmlang
+from spmlang.diagnostics import InputError, UsageError
+
+HEADER = """plan "Cycle" {{
+  year starts 2027-01-01
+  payout      quarterly
+{settings}}}
+
+transactions {{
+  column id         text
+  column rep        text
+  column day        date
+  column kind       text
+  column amount     money
+  column cancelled  date
+  column refund     money
+  column paid       date
+  key       id
+  date      day
+  payee     rep
+  credit    amount
+  cancelled cancelled
+  refunded  refund
+}}
+"""
+
+COMMISSION_AND_SPIF = """
+component commission {{
+  rate 10%
+{commission}}}
+
+spif logo {{
+  pay $500 per deal
+  where kind == "new"
+{spif}}}
+"""
+
+
+def plan(settings: str = "", commission: str = "", spif: str = "", extra: str = ""):
+    text = HEADER.format(settings=settings) + COMMISSION_AND_SPIF.format(commission=commission, spif=spif) + extra
+    return spmlang.loads(text, "cycle.spm")
+
+
+def deals(*rows) -> pa.Table:
+    """Rows of (id, rep, day, kind, amount, cancelled, refund, paid); None for empty."""
+    names = ["id", "rep", "day", "kind", "amount", "cancelled", "refund", "paid"]
+    padded = [tuple(row) + (None,) * (len(names) - len(row)) for row in rows]
+    return pa.table(
+        {
+            name: pa.array([str(r[i]) if r[i] is not None else None for r in padded], pa.string())
+            for i, name in enumerate(names)
+        }
+    )
+
+
+def lines(result, **where) -> list[dict]:
+    return [r for r in result.ledger.to_pylist() if all(r[k] == v for k, v in where.items())]
+
+
+def amounts(result, **where) -> list[Decimal]:
+    return [r["amount"] for r in lines(result, **where)]
+
+
+def pay(result, payee: str, period: str | None = None) -> Decimal:
+    return sum((r["amount"] for r in lines(result, payee=payee) if period in (None, r["period"])), Decimal("0.00"))
+
+
+def test_as_paid_claws_back_a_fixed_amount_and_at_rate_keeps_it():
+    data = deals(("N1", "ann", "2027-02-01", "new", 20000, "2027-05-01"))
+    as_paid = plan().run(data)
+    at_rate = plan("  clawback at_rate\n").run(data)
+    # Q1: 2,000.00 commission + 500.00 SPIF. Cancelled in Q2.
+    assert amounts(as_paid, kind="clawback", period="2027-Q2") == [Decimal("-2000.00"), Decimal("-500.00")]
+    assert amounts(at_rate, kind="clawback", period="2027-Q2") == [Decimal("-2000.00"), Decimal("0.00")]
+    assert pay(as_paid, "ann") == Decimal("0.00") and pay(at_rate, "ann") == Decimal("500.00")
+
+
+def test_a_partial_refund_claws_back_in_proportion_rounded_to_the_cent():
+    # 1,000.01 at 10% pays 100.00 (cumulative rounding); a third refunded: -33.33 of it (100.00 x 333.34 / 1000.01).
+    result = plan().run(deals(("P1", "ann", "2027-01-10", "renewal", "1000.01", "2027-02-01", "333.34")))
+    clawback = lines(result, kind="clawback")
+    assert [c["amount"] for c in clawback] == [Decimal("-33.33")]
+    assert "refunded 333.34 of 1000.01" in clawback[0]["explanation"]
+
+
+def test_a_cancellation_outside_the_window_is_counted_not_clawed_back():
+    result = plan("  clawback as_paid within 90 days\n").run(
+        deals(
+            ("W1", "ann", "2027-01-10", "renewal", 10000, "2027-06-01"),
+            ("W2", "ann", "2027-01-10", "renewal", 10000, "2027-03-01"),
+        )
+    )
+    outside = lines(result, kind="clawback", txn="W1")
+    assert [c["amount"] for c in outside] == [Decimal("0.00")]
+    assert "142 days after the transaction: outside the 90-day window" in outside[0]["explanation"]
+    assert amounts(result, kind="clawback", txn="W2") == [Decimal("-1000.00")]
+
+
+def test_cancellations_after_the_year_or_before_the_deal():
+    result = plan().run(
+        deals(
+            ("A1", "ann", "2027-03-10", "renewal", 10000, "2028-01-15"),  # next plan year's to claw back
+            ("A2", "ann", "2027-03-10", "renewal", 10000, "2027-03-01"),  # before its own date: bad data
+        )
+    )
+    assert not lines(result, kind="clawback")
+    assert amounts(result, txn="A1") == [Decimal("1000.00")]
+    assert result.accounting["rejected"] == {"invalid_value": 1}
+    rejected = result.rejects.to_pylist()
+    assert rejected[0]["key"] == "A2" and "before the transaction's date" in rejected[0]["message"]
+
+
+def test_a_refund_larger_than_the_credit_is_rejected():
+    result = plan().run(deals(("R1", "ann", "2027-03-10", "renewal", 1000, "2027-04-01", 1500)))
+    assert result.accounting["rejected"] == {"invalid_value": 1}
+    assert "not between zero and the credit" in result.rejects.to_pylist()[0]["message"]
+
+
+def test_recalculate_re_prices_later_rows_and_reverses_a_per_deal_amount():
+    tiers = """  clawback recalculate
+  tiers marginal on credit {
+    $0      .. $50,000 rate 5%
+    $50,000 ..         rate 10%
+  }
+"""
+    text = HEADER.format(settings="") + COMMISSION_AND_SPIF.format(commission="", spif="").replace(
+        "  rate 10%\n", tiers
+    )
+    recalculating = spmlang.loads(text, "cycle.spm")
+    result = recalculating.run(
+        deals(
+            ("C1", "ann", "2027-01-10", "new", 40000, "2027-04-20"),
+            ("C2", "ann", "2027-02-10", "renewal", 20000),
+            ("C3", "ann", "2027-05-10", "renewal", 10000),
+        )
+    )
+    # Q1: C1 40,000 at 5% = 2,000; C2: 10,000 at 5% + 10,000 at 10% = 1,500. Q2: C1 leaves the measure
+    # (60,000 -> 20,000): E(20,000) - E(60,000) = 1,000 - 3,500 = -2,500, then C3 20,000 -> 30,000 at 5% = 500.
+    assert amounts(result, component="commission", kind="clawback") == [Decimal("-2500.00")]
+    assert amounts(result, component="commission", txn="C3") == [Decimal("500.00")]
+    # The SPIF is paid per deal: its clawback is the deal's own line, not what a negative deal would earn.
+    assert amounts(result, component="logo", kind="clawback") == [Decimal("-500.00")]
+    assert pay(result, "ann") == Decimal("1500.00")  # 30,000 at 5%, as if C1 had never been
+
+
+def test_a_component_that_claws_back_money_is_priced_without_the_reversal():
+    text = HEADER.format(settings="  clawback recalculate\n") + COMMISSION_AND_SPIF.format(
+        commission="  clawback as_paid\n", spif=""
+    )
+    result = spmlang.loads(text, "cycle.spm").run(
+        deals(
+            ("M1", "ann", "2027-01-10", "renewal", 40000, "2027-04-20"), ("M2", "ann", "2027-05-10", "renewal", 10000)
+        )
+    )
+    assert amounts(result, component="commission", kind="clawback") == [Decimal("-4000.00")]
+    assert amounts(result, component="commission", txn="M2") == [Decimal("1000.00")]
+
+
+def test_payable_when_holds_until_a_later_run_finds_the_row_payable(tmp_path):
+    cycle = plan(spif="  payable when paid is not empty\n")
+    unpaid = deals(("H1", "ann", "2027-02-10", "new", 10000))
+    q1 = cycle.run(unpaid, through="2027-Q1")
+    assert amounts(q1, component="logo") == [Decimal("500.00"), Decimal("-500.00")]
+    assert [r["kind"] for r in lines(q1, component="logo")] == ["spif", "hold"]
+    q1.write(tmp_path / "q1.parquet")
+    collected = deals(("H1", "ann", "2027-02-10", "new", 10000, None, None, "2027-04-03"))
+    q2 = cycle.run(collected, paid=[tmp_path / "q1.parquet"], through="2027-Q2")
+    release = lines(q2, kind="release")
+    assert [(r["amount"], r["txn"], r["for_period"]) for r in release] == [(Decimal("500.00"), "H1", "2027-Q1")]
+
+
+def test_the_payout_floor_tops_up_and_recovers_later():
+    floored = plan("  payout floor $0\n")
+    # F1 cancelled in Q2, as paid: Q2 = 100 - 3,000 = -2,900 -> floor 2,900;
+    # Q3 pays 2,000, all of it recovers the floor: Q3 0, owed 900.
+    cancelled = floored.run(
+        deals(
+            ("F1", "ann", "2027-01-10", "renewal", 30000, "2027-05-01"),
+            ("F1x", "ann", "2027-04-10", "renewal", 1000),
+            ("F2", "ann", "2027-07-10", "renewal", 20000),
+        )
+    )
+    assert [pay(cancelled, "ann", p) for p in ("2027-Q1", "2027-Q2", "2027-Q3")] == [
+        Decimal("3000.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+    ]
+    floor = lines(cancelled, kind="floor")
+    recovery = lines(cancelled, kind="floor_recovery")
+    assert [(r["amount"], r["balance"]) for r in floor] == [(Decimal("2900.00"), Decimal("2900.00"))]
+    assert [(r["amount"], r["balance"]) for r in recovery] == [(Decimal("-2000.00"), Decimal("900.00"))]
+    assert "payout floor still to recover: ann 900.00" in str(cancelled.summary())
+
+
+def test_a_draw_runs_until_its_date_and_recovers_from_its_date_at_most_its_share():
+    draw = """
+draw {
+  amount $1,000 per quarter
+  recoverable
+  recover at most 50%
+  recover from 2027-07-01
+  until 2027-04-30
+}
+"""
+    result = plan(extra=draw).run(
+        deals(
+            ("D1", "ann", "2027-01-10", "renewal", 2000),  # Q1 earns 200: draw 800, owed 800
+            ("D2", "ann", "2027-04-10", "renewal", 30000),  # Q2 earns 3,000: no recovery before July
+            ("D3", "ann", "2027-07-10", "renewal", 3000),  # Q3 earns 300, the draw ended: recover 50% = 150
+            ("D4", "ann", "2027-10-10", "renewal", 20000),  # Q4 earns 2,000: recover min(650, 1,000) = 650
+        )
+    )
+    rows = [(r["period"], r["kind"], r["amount"], r["balance"]) for r in lines(result) if r["balance"] is not None]
+    assert rows == [
+        ("2027-Q1", "draw", Decimal("800.00"), Decimal("800.00")),
+        ("2027-Q3", "draw_recovery", Decimal("-150.00"), Decimal("650.00")),
+        ("2027-Q4", "draw_recovery", Decimal("-650.00"), Decimal("0.00")),
+    ]
+
+
+def test_a_ledger_of_another_plan_is_adjusted_under_its_own_component_and_clause(tmp_path):
+    old = plan()
+    data = deals(("O1", "ann", "2027-02-01", "new", 10000))
+    old.run(data, through="2027-Q1").write(tmp_path / "q1.parquet")
+    renamed = HEADER.format(settings="") + "\ncomponent commission {\n  rate 12%\n}\n"
+    new = spmlang.loads(renamed, "cycle-v2.spm").run(data, paid=[tmp_path / "q1.parquet"], through="2027-Q2")
+    adjusted = {(r["component"], r["clause"]): (r["amount"], r["for_period"]) for r in lines(new, kind="adjustment")}
+    assert adjusted == {
+        ("commission", "cycle-v2.spm:24"): (Decimal("200.00"), "2027-Q1"),  # 12% now, 10% then
+        ("logo", "cycle.spm:28"): (Decimal("-500.00"), "2027-Q1"),  # a component the plan no longer has
+    }
+
+
+def test_earlier_ledgers_that_cannot_be_used(tmp_path):
+    cycle = plan()
+    data = deals(("E1", "ann", "2027-02-01", "renewal", 10000))
+    cycle.run(data, through="2027-Q2").write(tmp_path / "h1.parquet")
+    with pytest.raises(UsageError, match="--through 2027-Q1 is closed"):
+        cycle.run(data, paid=[tmp_path / "h1.parquet"], through="2027-Q1")
+    cycle.run(data, through="2027-Q4").write(tmp_path / "year.parquet")
+    with pytest.raises(UsageError, match="every period of the plan year is closed"):
+        cycle.run(data, paid=[tmp_path / "year.parquet"])
+    manifest = tmp_path / "h1.manifest.json"
+    recorded = json.loads(manifest.read_text())
+    recorded["currency"] = "EUR"
+    manifest.write_text(json.dumps(recorded))
+    with pytest.raises(InputError, match="the earlier ledger is in EUR, this plan pays in USD"):
+        cycle.run(data, paid=[tmp_path / "h1.parquet"])
+    with pytest.raises(UsageError, match="not a period of this plan"):
+        cycle.run(data, through="2027-Q9")
+
+
+def test_what_payees_owe_at_the_end_is_a_table_too():
+    draw = "\ndraw {\n  amount $1,000 per quarter\n  recoverable\n}\n"
+    result = plan(spif="  payable when paid is not empty\n", extra=draw).run(
+        deals(("T1", "ann", "2027-01-10", "new", 2000), ("T2", "bob", "2027-01-10", "renewal", 20000))
+    )
+    # ann earns 200 + 500 held: the draw tops her up by 800 (owed); bob earns 2,000: nothing owed.
+    assert result.owed().to_pylist() == [
+        {"payee": "ann", "draw": Decimal("800.00"), "floor": Decimal("0.00"), "held": Decimal("500.00")}
+    ]
