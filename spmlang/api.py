@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spmlang.check import CheckedPlan, check_plan
-from spmlang.diagnostics import Diagnostic, InputError, PlanError
+from spmlang.diagnostics import Diagnostic
 from spmlang.syntax import parse
+from spmlang.syntax.source import read_source
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -324,17 +325,4 @@ def loads(text: str, path: str = "<plan>") -> Plan:
 def load(path: str | Path) -> Plan:
     """Read, parse and check a plan file. Raises :class:`spmlang.PlanError` or :class:`spmlang.InputError`."""
     path = Path(path)
-    from spmlang.syntax.parser import MAX_PLAN_CHARS, too_large
-
-    try:
-        size = path.stat().st_size
-        if size > 4 * MAX_PLAN_CHARS:  # at most 4 bytes a character: too large whatever it holds; do not read it
-            raise PlanError([too_large(str(path), size)], {})
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("plan file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a plan file", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("the plan file is not UTF-8 text", file=str(path)) from None
-    return loads(text, str(path))
+    return loads(read_source(path), str(path))

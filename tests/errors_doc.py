@@ -180,9 +180,9 @@ CODES = {
     "E500": (
         "A file that cannot be read",
         "Not found, a folder, an unknown type, not readable as its type, a "
-        "CSV file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
-        "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV files as UTF-8; quote values "
-        "that hold the delimiter.",
+        "CSV, plan or test file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
+        "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV, plan and test files as UTF-8; "
+        "quote values that hold the delimiter.",
     ),
     "E501": (
         "A declared column missing from the data",

@@ -40,8 +40,11 @@ def tests_command(
         out.print(report(outcomes, seconds), markup=False, highlight=False)
         if junit is not None:
             write_text(junit, junit_xml(outcomes, seconds))
-        if not outcomes or not all(o.passed for o in outcomes):
+        if not outcomes:
             raise typer.Exit(1)
+        worst = max(outcome.exit_code for outcome in outcomes)
+        if worst:
+            raise typer.Exit(worst)
 
 
 def fmt_command(
