@@ -25,6 +25,7 @@ class RunInputs:
     strict: bool = False
     allow_outside_paths: bool = False
     workers: int | None = None  # processes to pay batches with (None: spm decides; see engine.runtime.parallel)
+    keep_transactions: bool = False  # read the transactions whole and keep them (what-ifs run on them again)
 
 
 def lookup_tables(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> dict:
