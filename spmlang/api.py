@@ -10,6 +10,7 @@ print(result.summary())                    # what `spm run` prints
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,6 +73,7 @@ class Plan:
         allow_outside_paths: bool = False,
         progress=None,
         workers: int | None = None,
+        keep_transactions: bool = False,
     ) -> Result:
         """Pay the plan's payees from ``deals``.
 
@@ -81,6 +83,8 @@ class Plan:
         error instead. ``progress``, if given, is called as ``progress(step, done, total)`` as the run
         goes (see :mod:`spmlang.progress`). ``workers`` is how many processes pay a large run when its ledger is
         written or totalled (default: every core, on Linux; 1: this process alone); it never changes a figure.
+        ``keep_transactions`` keeps the transactions as read, for what-ifs (:meth:`Result.whatif`), which then
+        never read their file again; it never changes a figure either.
         Raises :class:`spmlang.InputError` for unusable inputs.
         """
         from spmlang.engine.run import Payout, RunInputs, credit_run
@@ -94,6 +98,7 @@ class Plan:
             strict=strict,
             allow_outside_paths=allow_outside_paths,
             workers=workers,
+            keep_transactions=keep_transactions,
         )
         payout = Payout(credit_run(self.compiled, inputs, progress))
         options = {"strict": strict, "allow_outside_paths": allow_outside_paths}
@@ -188,6 +193,42 @@ class Result:
             self.payout, self.ledger, self.run_id, payees, periods, progress, step="making and writing statements"
         )
         return write_statements(made, Path(folder))
+
+    def whatif(self, deal: Mapping[str, object] | Sequence[Mapping[str, object]], payee: str | None = None):
+        """What a deal (or several) would pay, and change: this run again with the deals after the data's rows,
+        by the same engine, so it is exact to the cent (a :class:`spmlang.whatif.WhatIf`; print it).
+
+        A deal maps the plan's transaction columns to values: text as a CSV file has it (``"50000"``,
+        ``"2027-09-15"``, in the column's format if it has one), or Python values (``Decimal``,
+        ``datetime.date``). Columns it does not give are empty; a deal without a key gets one (``whatif-1``
+        ...); ``payee`` fills in the plan's first payee column unless the deal gives it. ``.lines`` are the
+        deal's own ledger lines, explained; ``.changes`` every cell of payee, period and component whose
+        payout it changes (later periods, and other payees through splits and rollups); ``.after`` the run
+        with the deal. Raises :class:`spmlang.InputError` (E512) for a column the plan does not read, a value
+        that does not read as its column's type, or a key a transaction has already.
+
+        The transactions are not read again if the run kept them (``Plan.run(..., keep_transactions=True)``,
+        or given as a table); else the first what-if reads their file once more, checked to be the file the
+        run read, and later ones reuse it."""
+        from spmlang.engine.run import Payout, credit_run
+        from spmlang.whatif import compared, deal_values, rerun_inputs, shown
+
+        run = self.payout.run
+        deals = deal_values(run, [deal] if isinstance(deal, Mapping) else list(deal), payee)
+        read = self._transactions_as_read
+        after = Result(
+            Payout(credit_run(run.compiled, rerun_inputs(run, read, deals, self.options))),
+            {**self.options, "whatif": shown(deals)},
+        )
+        return compared(self, after, deals, read)
+
+    @cached_property
+    def _transactions_as_read(self):
+        """The run's transactions as read, for what-ifs: kept by the run, else read again once."""
+        from spmlang.whatif import read_again
+
+        run = self.payout.run
+        return read_again(run.sources["transactions"], list(run.plan.transactions.columns))
 
     @property
     def periods(self) -> list[str]:

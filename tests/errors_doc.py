@@ -246,6 +246,14 @@ CODES = {
         "and the data's amounts (a misplaced decimal point?); in a currency of large amounts (IDR, VND, KRW) "
         "count credit in thousands: `credit amount / 1000`.",
     ),
+    "E512": (
+        "A what-if deal that cannot be used",
+        "`spm whatif --deal` (or `Result.whatif`) names a column the plan does not read, gives a value that does "
+        "not read as its column's type, gives a key a transaction has already, or no payee; or the transactions "
+        "file changed since the run the what-if was asked of.",
+        "Name the plan's transaction columns and write values as the data writes them; leave the key out (spm "
+        "makes one: `whatif-1`), say whose deal it is with `--payee`; run the plan again on a changed file.",
+    ),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
     "W102": (
         "Credit that rolls up to no one",
