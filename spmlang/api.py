@@ -107,6 +107,13 @@ class Plan:
     def __repr__(self) -> str:
         return f"<spmlang.Plan {self.name!r} version {self.version!r}: {', '.join(self.components)}>"
 
+    def _repr_html_(self) -> str:
+        """The plan in a notebook: its year and periods, each component's rule in one sentence with its tier
+        table, and what narrows it (static HTML)."""
+        from spmlang.report.render.notebook import plan_html
+
+        return plan_html(self.checked, self.compiled.calendar.describe(), self.periods)
+
 
 class Result:
     """The outcome of a run: the ledger, totals, the summary, the rejected rows."""
@@ -141,6 +148,32 @@ class Result:
         from spmlang.report.ledger import build_ledger, public
 
         return public(build_ledger(self.payout, self.run_id))
+
+    def to_pandas(self):
+        """The ledger (:attr:`ledger`) as a pandas DataFrame, one row per line. Money (``credit``, the
+        measures, ``amount``, ``amount_cut``) and ratios (``share``, the attainments, ``rate``,
+        ``multiplier``) are exact :class:`decimal.Decimal` values (object columns), never floats; ``date`` is
+        :class:`datetime.date`. Needs pandas (``pip install pandas``): an ImportError says so."""
+        _needs("pandas", "to_pandas")
+        return self.ledger.to_pandas()
+
+    def to_polars(self):
+        """The ledger (:attr:`ledger`) as a polars DataFrame, one row per line. Money and ratios are exact
+        ``pl.Decimal`` columns (2 and 6 decimals), never floats; ``date`` is ``pl.Date``. Needs polars
+        (``pip install polars``): an ImportError says so."""
+        _needs("polars", "to_polars")
+        import polars as pl
+
+        frame = pl.from_arrow(self.ledger)
+        assert isinstance(frame, pl.DataFrame)  # a table gives a frame (a column would give a series)
+        return frame
+
+    def _repr_html_(self) -> str:
+        """The run in a notebook: what ``spm run`` prints (payout per payee and period by component, the row
+        accounting, warnings) as static HTML. Pays the run for its totals, as :meth:`summary` does."""
+        from spmlang.report.render.notebook import summary_html
+
+        return summary_html(self.summary())
 
     def totals(self) -> pa.Table:
         """Payout per payee, period and component."""
@@ -261,35 +294,9 @@ class Result:
         """Credit rows a component could not pay (a lookup key not in its table, an empty rate): the input row,
         its key, the payee, the component, the reason and the message. The transaction is credited and the other
         components pay it; the ledger has a zero line for each saying why."""
-        import numpy as np
-        import pyarrow as pa
+        from spmlang.report.summary import unpaid_table
 
-        payout = self.payout
-        parts = []
-        for unpaid in payout.run.unpaid():
-            txn = payout.run.credit_rows.txn[unpaid.rows]
-            parts.append(
-                pa.table(
-                    {
-                        "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
-                        "key": payout.run.transactions.keys(txn),
-                        "payee": payout.run.payees.array.take(payout.run.credit_rows.payee[unpaid.rows]),
-                        "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
-                        "reason": pa.array([unpaid.reason] * unpaid.rows.size, pa.string()),
-                        "message": payout.run.row_values[
-                            [c.name for c in payout.run.plan.components].index(unpaid.component)
-                        ].failure.take(unpaid.rows),
-                    }
-                )
-            )
-        if not parts:
-            return pa.table(
-                {
-                    "row": pa.array([], pa.int64()),
-                    **{name: pa.array([], pa.string()) for name in ("key", "payee", "component", "reason", "message")},
-                }
-            )
-        return pa.concat_tables(parts).sort_by("row")  # stable: by row, then the components in plan order
+        return unpaid_table(self.payout)
 
     @property
     def excluded(self) -> pa.Table:
@@ -356,6 +363,14 @@ class Result:
             options=dict(self.options),
             accounting=self.accounting,
         )
+
+
+def _needs(module: str, method: str) -> None:
+    """An ImportError that says what to install, where ``module`` is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ImportError(f"Result.{method}() needs {module}, which is not installed: pip install {module}")
 
 
 def loads(text: str, path: str = "<plan>") -> Plan:
