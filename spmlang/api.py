@@ -10,13 +10,15 @@ print(result.summary())                    # what `spm run` prints
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spmlang.check import CheckedPlan, check_plan
-from spmlang.diagnostics import Diagnostic, InputError, PlanError
+from spmlang.diagnostics import Diagnostic
 from spmlang.syntax import parse
+from spmlang.syntax.source import read_source
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -73,6 +75,7 @@ class Plan:
         workers: int | None = None,
         paid=None,
         through: str | None = None,
+        keep_transactions: bool = False,
     ) -> Result:
         """Pay the plan's payees from ``deals``.
 
@@ -82,6 +85,8 @@ class Plan:
         error instead. ``progress``, if given, is called as ``progress(step, done, total)`` as the run
         goes (see :mod:`spmlang.progress`). ``workers`` is how many processes pay a large run when its ledger is
         written or totalled (default: every core, on Linux; 1: this process alone); it never changes a figure.
+        ``keep_transactions`` keeps the transactions as read, for what-ifs (:meth:`Result.whatif`), which then
+        never read their file again; it never changes a figure either.
         Raises :class:`spmlang.InputError` for unusable inputs.
         """
         from spmlang.engine.run import Payout, RunInputs, credit_run
@@ -97,6 +102,7 @@ class Plan:
             workers=workers,
             paid=[paid] if isinstance(paid, (str, Path)) else list(paid or []),
             through=through,
+            keep_transactions=keep_transactions,
         )
         payout = Payout(credit_run(self.compiled, inputs, progress))
         options: dict = {"strict": strict, "allow_outside_paths": allow_outside_paths}
@@ -106,6 +112,13 @@ class Plan:
 
     def __repr__(self) -> str:
         return f"<spmlang.Plan {self.name!r} version {self.version!r}: {', '.join(self.components)}>"
+
+    def _repr_html_(self) -> str:
+        """The plan in a notebook: its year and periods, each component's rule in one sentence with its tier
+        table, and what narrows it (static HTML)."""
+        from spmlang.report.render.notebook import plan_html
+
+        return plan_html(self.checked, self.compiled.calendar.describe(), self.periods)
 
 
 class Result:
@@ -141,6 +154,32 @@ class Result:
         from spmlang.report.ledger import build_ledger, public
 
         return public(build_ledger(self.payout, self.run_id))
+
+    def to_pandas(self):
+        """The ledger (:attr:`ledger`) as a pandas DataFrame, one row per line. Money (``credit``, the
+        measures, ``amount``, ``amount_cut``) and ratios (``share``, the attainments, ``rate``,
+        ``multiplier``) are exact :class:`decimal.Decimal` values (object columns), never floats; ``date`` is
+        :class:`datetime.date`. Needs pandas (``pip install pandas``): an ImportError says so."""
+        _needs("pandas", "to_pandas")
+        return self.ledger.to_pandas()
+
+    def to_polars(self):
+        """The ledger (:attr:`ledger`) as a polars DataFrame, one row per line. Money and ratios are exact
+        ``pl.Decimal`` columns (2 and 6 decimals), never floats; ``date`` is ``pl.Date``. Needs polars
+        (``pip install polars``): an ImportError says so."""
+        _needs("polars", "to_polars")
+        import polars as pl
+
+        frame = pl.from_arrow(self.ledger)
+        assert isinstance(frame, pl.DataFrame)  # a table gives a frame (a column would give a series)
+        return frame
+
+    def _repr_html_(self) -> str:
+        """The run in a notebook: what ``spm run`` prints (payout per payee and period by component, the row
+        accounting, warnings) as static HTML. Pays the run for its totals, as :meth:`summary` does."""
+        from spmlang.report.render.notebook import summary_html
+
+        return summary_html(self.summary())
 
     def totals(self) -> pa.Table:
         """Payout per payee, period and component."""
@@ -201,6 +240,42 @@ class Result:
         )
         return write_statements(made, Path(folder))
 
+    def whatif(self, deal: Mapping[str, object] | Sequence[Mapping[str, object]], payee: str | None = None):
+        """What a deal (or several) would pay, and change: this run again with the deals after the data's rows,
+        by the same engine, so it is exact to the cent (a :class:`spmlang.whatif.WhatIf`; print it).
+
+        A deal maps the plan's transaction columns to values: text as a CSV file has it (``"50000"``,
+        ``"2027-09-15"``, in the column's format if it has one), or Python values (``Decimal``,
+        ``datetime.date``). Columns it does not give are empty; a deal without a key gets one (``whatif-1``
+        ...); ``payee`` fills in the plan's first payee column unless the deal gives it. ``.lines`` are the
+        deal's own ledger lines, explained; ``.changes`` every cell of payee, period and component whose
+        payout it changes (later periods, and other payees through splits and rollups); ``.after`` the run
+        with the deal. Raises :class:`spmlang.InputError` (E513) for a column the plan does not read, a value
+        that does not read as its column's type, or a key a transaction has already.
+
+        The transactions are not read again if the run kept them (``Plan.run(..., keep_transactions=True)``,
+        or given as a table); else the first what-if reads their file once more, checked to be the file the
+        run read, and later ones reuse it."""
+        from spmlang.engine.run import Payout, credit_run
+        from spmlang.whatif import compared, deal_values, rerun_inputs, shown
+
+        run = self.payout.run
+        deals = deal_values(run, [deal] if isinstance(deal, Mapping) else list(deal), payee)
+        read = self._transactions_as_read
+        after = Result(
+            Payout(credit_run(run.compiled, rerun_inputs(run, read, deals, self.options))),
+            {**self.options, "whatif": shown(deals)},
+        )
+        return compared(self, after, deals, read)
+
+    @cached_property
+    def _transactions_as_read(self):
+        """The run's transactions as read, for what-ifs: kept by the run, else read again once."""
+        from spmlang.whatif import read_again
+
+        run = self.payout.run
+        return read_again(run.sources["transactions"], list(run.plan.transactions.columns))
+
     @property
     def periods(self) -> list[str]:
         """The payout periods of the plan year, in order: ``2027-Q1`` ... ``2027-Q4``."""
@@ -232,35 +307,9 @@ class Result:
         """Credit rows a component could not pay (a lookup key not in its table, an empty rate): the input row,
         its key, the payee, the component, the reason and the message. The transaction is credited and the other
         components pay it; the ledger has a zero line for each saying why."""
-        import numpy as np
-        import pyarrow as pa
+        from spmlang.report.summary import unpaid_table
 
-        payout = self.payout
-        parts = []
-        for unpaid in payout.run.unpaid():
-            txn = payout.run.credit_rows.txn[unpaid.rows]
-            parts.append(
-                pa.table(
-                    {
-                        "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
-                        "key": payout.run.transactions.keys(txn),
-                        "payee": payout.run.payees.array.take(payout.run.credit_rows.payee[unpaid.rows]),
-                        "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
-                        "reason": pa.array([unpaid.reason] * unpaid.rows.size, pa.string()),
-                        "message": payout.run.row_values[
-                            [c.name for c in payout.run.plan.components].index(unpaid.component)
-                        ].failure.take(unpaid.rows),
-                    }
-                )
-            )
-        if not parts:
-            return pa.table(
-                {
-                    "row": pa.array([], pa.int64()),
-                    **{name: pa.array([], pa.string()) for name in ("key", "payee", "component", "reason", "message")},
-                }
-            )
-        return pa.concat_tables(parts).sort_by("row")  # stable: by row, then the components in plan order
+        return unpaid_table(self.payout)
 
     @property
     def excluded(self) -> pa.Table:
@@ -331,6 +380,14 @@ class Result:
         )
 
 
+def _needs(module: str, method: str) -> None:
+    """An ImportError that says what to install, where ``module`` is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ImportError(f"Result.{method}() needs {module}, which is not installed: pip install {module}")
+
+
 def loads(text: str, path: str = "<plan>") -> Plan:
     """Parse and check plan text. Raises :class:`spmlang.PlanError` listing every error."""
     return Plan(check_plan(parse(text, path)))
@@ -339,17 +396,4 @@ def loads(text: str, path: str = "<plan>") -> Plan:
 def load(path: str | Path) -> Plan:
     """Read, parse and check a plan file. Raises :class:`spmlang.PlanError` or :class:`spmlang.InputError`."""
     path = Path(path)
-    from spmlang.syntax.parser import MAX_PLAN_CHARS, too_large
-
-    try:
-        size = path.stat().st_size
-        if size > 4 * MAX_PLAN_CHARS:  # at most 4 bytes a character: too large whatever it holds; do not read it
-            raise PlanError([too_large(str(path), size)], {})
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("plan file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a plan file", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("the plan file is not UTF-8 text", file=str(path)) from None
-    return loads(text, str(path))
+    return loads(read_source(path), str(path))

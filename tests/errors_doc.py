@@ -180,9 +180,9 @@ CODES = {
     "E500": (
         "A file that cannot be read",
         "Not found, a folder, an unknown type, not readable as its type, a "
-        "CSV file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
-        "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV files as UTF-8; quote values "
-        "that hold the delimiter.",
+        "CSV, plan or test file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
+        "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV, plan and test files as UTF-8; "
+        "quote values that hold the delimiter.",
     ),
     "E501": (
         "A declared column missing from the data",
@@ -251,6 +251,14 @@ CODES = {
         "`--paid LEDGER` names a file that is not a ledger spm wrote, one in another currency (its manifest "
         "says), or one with a period this plan year does not have.",
         "Pass the ledgers earlier runs of this plan year wrote with --out; a new plan year starts without --paid.",
+    ),
+    "E513": (
+        "A what-if deal that cannot be used",
+        "`spm whatif --deal` (or `Result.whatif`) names a column the plan does not read, gives a value that does "
+        "not read as its column's type, gives a key a transaction has already, or no payee; or the transactions "
+        "file changed since the run the what-if was asked of.",
+        "Name the plan's transaction columns and write values as the data writes them; leave the key out (spm "
+        "makes one: `whatif-1`), say whose deal it is with `--payee`; run the plan again on a changed file.",
     ),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
     "W102": (

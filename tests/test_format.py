@@ -154,6 +154,42 @@ def test_fmt_check_exit_codes_and_rewrite(spm, tmp_path):
     assert spm("fmt", broken).returncode == 1
 
 
+def test_format_files_is_the_library_spm_fmt_calls(tmp_path):
+    """spm fmt's work is the library's (spmlang.formatting): each file formatted or compared, and one that
+    cannot be read or parsed an outcome of its own, which stops no other."""
+    from spmlang.diagnostics import InputError, PlanError
+    from spmlang.formatting import format_files
+
+    messy, tidy = tmp_path / "messy.spm", tmp_path / "tidy.spm"
+    messy.write_text((GOLDEN / "messy.spm").read_text())
+    tidy.write_text((GOLDEN / "messy.formatted.spm").read_text())
+    broken, latin1 = tmp_path / "broken.spm", tmp_path / "latin1.spm"
+    broken.write_text('plan "x" {\n  payout = quarterly\n}\n')
+    latin1.write_bytes("# caf\u00e9\n".encode("latin-1"))
+    files = [broken, latin1, messy, tidy]
+
+    checked = list(format_files(files, check=True))
+    assert [(o.path, o.changed) for o in checked] == [(broken, False), (latin1, False), (messy, True), (tidy, False)]
+    assert isinstance(checked[0].error, PlanError)
+    assert isinstance(checked[1].error, InputError) and "not UTF-8" in str(checked[1].error)
+    assert checked[2].diff.startswith(f"--- {messy} (as it is)\n+++ {messy} (formatted)\n")
+    assert messy.read_text() == (GOLDEN / "messy.spm").read_text()  # checking changes nothing
+
+    rewritten = list(format_files(files))
+    assert [o.changed for o in rewritten] == [False, False, True, False] and rewritten[2].diff == ""
+    assert messy.read_text() == (GOLDEN / "messy.formatted.spm").read_text()
+
+
+def test_fmt_says_a_file_that_is_not_utf8_is_an_input_error(spm, tmp_path):
+    latin1 = tmp_path / "latin1.spm"
+    latin1.write_bytes("# caf\u00e9\n".encode("latin-1"))
+    result = spm("fmt", "--check", latin1, tmp_path / "missing.spm")
+    assert result.returncode == 2, result.stderr
+    assert f"error[E500]: {latin1}: the plan file is not UTF-8 text" in result.stderr
+    assert f"error[E500]: {tmp_path / 'missing.spm'}: plan file not found" in result.stderr
+    assert "internal error" not in result.stderr
+
+
 def test_fmt_rewrites_a_plan_whole_keeping_its_permissions_and_links(spm, tmp_path):
     """A formatted plan is written beside itself and moved into place (so that a stopped run never leaves half
     a plan: see the next test); it still keeps its permissions, and a plan reached through a symbolic link

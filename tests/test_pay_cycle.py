@@ -270,3 +270,15 @@ def test_what_payees_owe_at_the_end_is_a_table_too():
     assert result.owed().to_pylist() == [
         {"payee": "ann", "draw": Decimal("800.00"), "floor": Decimal("0.00"), "held": Decimal("500.00")}
     ]
+
+
+def test_a_what_if_runs_at_the_same_place_in_the_pay_cycle(tmp_path):
+    cycle = plan()
+    q1 = deals(("W1", "ann", "2027-02-01", "renewal", 10000))
+    cycle.run(q1, through="2027-Q1").write(tmp_path / "q1.parquet")
+    q2 = cycle.run(q1, paid=[tmp_path / "q1.parquet"], through="2027-Q2")
+    late = q2.whatif(deal={"id": "W9", "rep": "ann", "day": "2027-03-20", "kind": "renewal", "amount": "5000"})
+    # A Q1 deal reported now is paid as an adjustment in Q2: Q1 is closed.
+    assert [(line.period, line.trail.kind, line.amount) for line in late.lines] == [
+        ("2027-Q2", "adjustment", Decimal("500.00"))
+    ]

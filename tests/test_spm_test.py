@@ -51,6 +51,29 @@ def test_a_test_file_needs_its_plan(spm, tmp_path):
     assert "no plan orphan.spm beside this test file" in result.stdout
 
 
+def test_a_file_that_cannot_be_read_is_an_input_error_and_the_others_still_run(spm, tmp_path):
+    import shutil
+
+    import pytest
+
+    import spmlang
+    from spmlang.testing.cases import read_cases
+
+    with pytest.raises(spmlang.InputError, match="test file not found") as caught:
+        read_cases(tmp_path / "missing.test.spm")
+    assert caught.value.file == str(tmp_path / "missing.test.spm")
+    (tmp_path / "latin1.test.spm").write_bytes('test "caf\u00e9" {\n}\n'.encode("latin-1"))
+    with pytest.raises(spmlang.InputError, match="the test file is not UTF-8 text"):
+        read_cases(tmp_path / "latin1.test.spm")
+
+    for suffix in (".spm", ".test.spm"):
+        shutil.copy(Path(__file__).parent / "scenarios" / f"s01_flat_rate{suffix}", tmp_path / f"s01_flat_rate{suffix}")
+    result = spm("test", tmp_path / "missing.test.spm", tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr  # as any input error, once the others ran
+    assert "error[E500]: " in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert re.search(r"^\d+ passed, 2 error\(s\)", result.stdout, re.M)
+
+
 def _project(tmp_path, exclude: str):
     """A plan repository: passing tests in plans/, the golden failing ones in fixtures/ and archive/."""
     import shutil

@@ -23,7 +23,7 @@ from spmlang.cli.errors import report_internal_error, show_tracebacks
 from spmlang.cli.lsp import lsp_command
 from spmlang.cli.process import set_process_defaults
 from spmlang.cli.review import diff_command, fmt_command, tests_command, verify_command
-from spmlang.cli.run import explain_command, run_command, statement_command
+from spmlang.cli.run import explain_command, run_command, statement_command, whatif_command
 
 EXIT_CODES = """Exit codes: 0 success; 1 plan errors; 2 usage or input errors; 3 an internal error in spm."""
 
@@ -55,6 +55,7 @@ app.command(name="check")(check_command)
 app.command(name="run")(run_command)
 app.command(name="explain")(explain_command)
 app.command(name="statement")(statement_command)
+app.command(name="whatif")(whatif_command)
 app.command(name="test")(tests_command)
 app.command(name="fmt")(fmt_command)
 app.command(name="diff")(diff_command)

@@ -40,8 +40,11 @@ def tests_command(
         out.print(report(outcomes, seconds), markup=False, highlight=False)
         if junit is not None:
             write_text(junit, junit_xml(outcomes, seconds))
-        if not outcomes or not all(o.passed for o in outcomes):
+        if not outcomes:
             raise typer.Exit(1)
+        worst = max(outcome.exit_code for outcome in outcomes)
+        if worst:
+            raise typer.Exit(worst)
 
 
 def fmt_command(
@@ -56,40 +59,29 @@ def fmt_command(
     ] = False,
 ) -> None:
     """Rewrite plan files in the canonical layout, keeping every comment."""
-    import difflib
-
-    from spmlang.diagnostics import InputError
-    from spmlang.syntax.format import format_source
+    from spmlang.formatting import format_files
     from spmlang.testing.cases import discover
 
     worst = 0
-    changed = 0
     with errors_to_exit_codes():
         files = discover(list(paths or [Path(".")]))
-    for path in files:  # each file on its own: one that cannot be formatted stops no other
-        try:
-            with errors_to_exit_codes():
-                if not path.exists():
-                    raise InputError("file not found", file=str(path))
-                source = path.read_text(encoding="utf-8-sig")
-                formatted = format_source(source, str(path))
-                if formatted == source:
-                    continue
-                changed += 1
-                if check_only:
-                    diff = difflib.unified_diff(
-                        source.splitlines(keepends=True),
-                        formatted.splitlines(keepends=True),
-                        f"{path} (as it is)",
-                        f"{path} (formatted)",
-                    )
-                    out.print("".join(diff), markup=False, highlight=False, end="")
-                    worst = max(worst, 1)
-                else:
-                    write_text(path, formatted)  # whole: a stopped run never leaves half a plan
-                    out.print(f"formatted {path}", markup=False)
-        except typer.Exit as stop:
-            worst = max(worst, stop.exit_code)
+    changed = 0
+    for outcome in format_files(files, check_only):
+        if outcome.error is not None:
+            try:
+                with errors_to_exit_codes():  # says what it was, as any command does
+                    raise outcome.error
+            except typer.Exit as stop:
+                worst = max(worst, stop.exit_code)
+            continue
+        if not outcome.changed:
+            continue
+        changed += 1
+        if check_only:
+            out.print(outcome.diff, markup=False, highlight=False, end="")
+            worst = max(worst, 1)
+        else:
+            out.print(f"formatted {outcome.path}", markup=False)
     if check_only:
         out.print(
             f"{changed} of {len(files)} file(s) would be reformatted"

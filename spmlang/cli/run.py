@@ -1,6 +1,7 @@
 """The commands that run a plan over data: ``spm run`` (the summary, the ledger), ``spm explain`` (a payee's
-calculation trail) and ``spm statement`` (pay statements)."""
+calculation trail), ``spm statement`` (pay statements) and ``spm whatif`` (what a deal would pay)."""
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -165,3 +166,69 @@ def statement_command(
             for one in statements:
                 out.print(one)
                 out.print()
+
+
+def whatif_command(
+    plan: PlanFile,
+    deal: Annotated[
+        list[str],
+        typer.Option(
+            "--deal",
+            metavar="COLUMN=VALUE,...",
+            help="A hypothetical deal: the plan's transaction columns and their values, as the data writes them "
+            '(amount=50000,close_date=2027-09-15,stage="Closed Won"); repeatable. Columns not given are empty; a '
+            "deal without a key gets one (whatif-1 ...).",
+        ),
+    ],
+    payee: Annotated[
+        str | None,
+        typer.Option("--payee", metavar="PAYEE", help="Whose deal it is (unless the deal names its payee column)."),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text or json.")] = "text",
+    deals: Deals = None,
+    quotas: Quotas = None,
+    targets: Targets = None,
+    roster: Roster = None,
+    table: Tables = None,
+    strict: Strict = False,
+    allow_outside_paths: OutsidePaths = False,
+) -> None:
+    """What a deal would pay, line by line and explained, and what it changes in later periods and for others."""
+    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
+    with errors_to_exit_codes():
+        if output_format not in ("text", "json"):
+            raise UsageError(f"--format is text or json, not '{output_format}'")
+        hypothetical = [deal_option(text) for text in deal]
+        from spmlang.api import load
+
+        with progress_bar(quiet=output_format == "json") as progress:
+            result = load(plan).run(**data.run_arguments(), progress=progress, keep_transactions=True)
+            whatif = result.whatif(hypothetical, payee=payee)
+        if output_format == "json":
+            print_json(whatif.to_dict())
+        else:
+            out.print(whatif)
+
+
+# A pair's name starts a new pair only where a comma is followed by NAME=: a value may hold commas (50,000).
+_NEXT_PAIR = re.compile(r",(?=\s*[A-Za-z_][A-Za-z0-9_]*\s*=)")
+
+
+def deal_option(text: str) -> dict[str, str]:
+    """``--deal amount=50,000,close_date=2027-09-15`` as the deal's values by column. A value in double quotes
+    is taken as it is inside them."""
+    values: dict[str, str] = {}
+    for pair in _NEXT_PAIR.split(text):
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise UsageError(
+                f"--deal takes COLUMN=VALUE pairs separated by commas, not '{pair.strip()}' "
+                "(e.g. --deal amount=50000,close_date=2027-09-15)"
+            )
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if name in values:
+            raise UsageError(f"--deal gives {name} twice: '{text}'")
+        values[name] = value
+    return values

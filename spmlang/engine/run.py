@@ -102,7 +102,9 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     # the GIL); a problem with the transactions is still the one reported first.
     with ThreadPoolExecutor(1, thread_name_prefix="spm-references") as pool:
         basis_tables = pool.submit(read_basis_tables, plan, compiled.calendar, inputs, base)
-        loaded = load_table(deals, list(plan.transactions.columns), "transactions", in_pieces=True)
+        whole = inputs.keep_transactions
+        loaded = load_table(deals, list(plan.transactions.columns), "transactions", in_pieces=not whole)
+        loaded.kept = loaded.kept or whole
         sources["transactions"] = loaded
         txns = read_transactions(plan, loaded, lookups, compiled.calendar, inputs.strict)
     if loaded.rows >= parallel.MIN_ROWS:  # what reading freed: crediting runs in it, not on top of it

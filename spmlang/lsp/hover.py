@@ -4,11 +4,11 @@ its ledger lines cite; a keyword's line of the manual.
 
 Components are described from the checked plan, so that a hover says what the engine will pay (tiers as the
 checker read them, rates written as the ledger writes them); while the plan has errors, from what is written.
+The words of a component are report/rules.py's, which a plan shown in a notebook says too.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 from spmlang.lsp import plan_model as pm
@@ -25,11 +25,6 @@ _TABLE_KIND = {
     "quotas": "quotas: payee × period → quota",
     "targets": "targets: the target incentive per payee",
     "roster": "roster: payee → manager, for rollups",
-}
-_BASIS = {
-    pm.MeasureBasis.ATTAINMENT: "attainment",
-    pm.MeasureBasis.CREDIT: "credit to date",
-    pm.MeasureBasis.ROW: "each row's own credit",
 }
 
 
@@ -261,34 +256,16 @@ def _component(home: Analysis, block: ast.ComponentBlock) -> str:
 
 
 def describe_component(spec: pm.ComponentSpec, checked: pm.CheckedPlan) -> str:
-    kind = {pm.LineKind.EARNING: "earning", pm.LineKind.SPIF: "SPIF", pm.LineKind.BONUS: "bonus"}[spec.line_kind]
-    credit = (
-        "each payee's own credit"
-        if spec.role is pm.Role.DIRECT
-        else "the rollup credit of the people under each payee (a manager's override)"
-    )
-    lines = [f"**{spec.kind} {spec.name}** · pays {kind} lines on {credit}", rule_sentence(spec.rule, checked)]
-    table = rule_table(spec.rule)
+    lines = [f"**{spec.kind} {spec.name}** · {pm.pays_what(spec)}", pm.rule_sentence(spec.rule, checked)]
+    table = pm.rule_table(spec.rule)
     if table:
-        lines.append(table)
-    modifiers = []
-    for row_filter in spec.filters:
-        condition = _span_text(checked, row_filter.expr.span)
-        named = f" ({row_filter.name})" if row_filter.name != condition else ""
-        modifiers.append(f"only rows where `{condition}`{named}")
-    modifiers += [f"`{m.text}`" for m in spec.multipliers]
-    modifiers += [f"`{cap.text}`" for cap in spec.caps]
-    if spec.gate_text:
-        modifiers.append(f"`gate {spec.gate_text}`: pays nothing for a period unless it holds at the period's end")
+        lines.append(table.markdown())
+    modifiers = [f"{before}`{code}`{after}" for before, code, after in pm.modifiers(spec, checked)]
     if modifiers:
         lines.append("\n".join(f"- {m}" for m in modifiers))
     clause = rule_span(spec)
     lines.append(f"Its ledger lines cite the clause `{_where(clause)}`.")
     return "\n\n".join(lines)
-
-
-def _span_text(checked: pm.CheckedPlan, span: Span) -> str:
-    return source_text(checked.source, span, max_lines=1)
 
 
 def rule_span(spec: pm.ComponentSpec) -> Span:
@@ -301,89 +278,3 @@ def rule_span(spec: pm.ComponentSpec) -> Span:
         if value is not None and hasattr(value, "span"):
             return value.span
     return spec.span
-
-
-def rule_sentence(rule, checked: pm.CheckedPlan) -> str:
-    counted = checked.transactions.credit_type is not pm.Type.MONEY
-    if isinstance(rule, pm.RateRule) and rule.accelerator is None:
-        per = " per unit of credit" if counted else ""
-        return f"Each credit row pays its credit × {rule.rate_text}{per}."
-    if isinstance(rule, pm.RateRule) and rule.accelerator is not None:
-        basis = _BASIS[rule.accelerator.basis]
-        return (
-            f"Each slice of credit pays {rule.rate_text} times the multiplier of the {basis} tier it falls "
-            "in (an accelerator: marginal tiers)."
-        )
-    if isinstance(rule, pm.TierRule):
-        table = rule.table
-        if table.basis is pm.MeasureBasis.ROW:
-            how = (
-                "each slice of it at its own tier's rate"
-                if table.mode is pm.TierMode.MARGINAL
-                else "all of it at the rate of the tier it reaches"
-            )
-            return f"Each row is paid on its own credit, {how} ({table.mode} tiers)."
-        if table.mode is pm.TierMode.MARGINAL:
-            return f"Each slice of {_BASIS[table.basis]} is paid at its own tier's rate (marginal tiers)."
-        return (
-            f"All the credit is paid at the rate of the {_BASIS[table.basis]} tier reached (retroactive "
-            "tiers): the row that lifts a payee into a higher tier carries the uplift on earlier credit."
-        )
-    if isinstance(rule, pm.CurveRule):
-        curve = rule.curve
-        below = (
-            "the first slope extended below the first point" if curve.extend_below else "nothing below the first point"
-        )
-        above = (
-            "the last slope extended above the last point"
-            if curve.extend_above
-            else "flat above the last point (the lines past it show the amount cut)"
-        )
-        on = "each row's own credit" if curve.basis is pm.MeasureBasis.ROW else _BASIS[curve.basis]
-        return f"Pays along a curve on {on}, linear between its points; {below}, {above}."
-    if isinstance(rule, pm.PayPerRowRule):
-        return f"Each row it pays earns {rule.amount_text} (per {rule.unit})."
-    if isinstance(rule, pm.PayOnceRule):
-        amount = (
-            f"{pm.format_percent(rule.amount)} of the annual target incentive"
-            if rule.of_target
-            else pm.format_money(rule.amount)
-        )
-        by = f", ending by {rule.by.isoformat()}" if rule.by else ""
-        return f"Pays {amount} once per payee, at the end of the first period where {rule.condition_text}{by}."
-    return ""
-
-
-def rule_table(rule) -> str | None:
-    if isinstance(rule, pm.RateRule) and rule.accelerator is not None:
-        table = rule.accelerator
-        base = rule.rate.value if isinstance(rule.rate, pm.Const) and isinstance(rule.rate.value, Decimal) else None
-        head = f"| {table.basis} | multiplier |" + (" rate |" if base is not None else "")
-        rows = [head, "|---|---|" + ("---|" if base is not None else "")]
-        for tier in table.tiers:
-            cells = [tier.label, f"{tier.rate.normalize():f}x"]
-            if base is not None:
-                cells.append(pm.format_percent(base * tier.rate))
-            rows.append("| " + " | ".join(cells) + " |")
-        return "\n".join(rows)
-    if isinstance(rule, pm.TierRule):
-        table = rule.table
-        rows = [f"| {_BASIS[table.basis]} | rate |", "|---|---|"]
-        for tier in table.tiers:
-            if table.rate_kind is pm.RateKind.MONEY:
-                value = f"{pm.format_money(tier.rate)} per unit"
-            elif table.rate_kind is pm.RateKind.MULTIPLIER:
-                value = f"{tier.rate.normalize():f}x"
-            else:
-                value = pm.format_percent(tier.rate)
-            rows.append(f"| {tier.label} | {value} |")
-        return "\n".join(rows)
-    if isinstance(rule, pm.CurveRule):
-        curve = rule.curve
-        rows = [f"| {_BASIS[curve.basis]} | pays |", "|---|---|"]
-        for x, y in zip(curve.xs, curve.ys, strict=True):
-            shown_x = pm.format_percent(x) if curve.basis is pm.MeasureBasis.ATTAINMENT else pm.format_money(x)
-            shown_y = f"{pm.format_percent(y)} of target" if curve.of_target else pm.format_money(y)
-            rows.append(f"| {shown_x} | {shown_y} |")
-        return "\n".join(rows)
-    return None

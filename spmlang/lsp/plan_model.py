@@ -13,6 +13,7 @@ Surface:
 - ``test_case_diagnostics(test, checked, path, text)``: what ``spm check`` says of a test block.
 - ``format_plan(text, path)``, ``expression_text(node)``, ``literal_text(node)``: spm fmt's layout.
 - ``format_percent``, ``format_money``: rates and amounts as the ledger writes them.
+- ``pays_what``, ``rule_sentence``, ``rule_table``, ``modifiers``: a component in words (as a notebook shows it).
 - the checked plan's classes (``RateRule`` ...) and ``WORDS``: the words each setting takes.
 """
 
@@ -46,6 +47,7 @@ from spmlang.ir.plan import (  # noqa: F401 - re-exported for the server
     RateRule,
     TierRule,
 )
+from spmlang.report.rules import modifiers, pays_what, rule_sentence, rule_table  # noqa: F401 - for the server
 from spmlang.syntax import ast  # noqa: F401 - re-exported for the server
 from spmlang.syntax import parse as _parse
 from spmlang.syntax.canonical import expression as _expression

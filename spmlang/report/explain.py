@@ -10,6 +10,7 @@ reconciles with the ledger to the cent.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -132,10 +133,11 @@ def explain(
     payee: str,
     period: str | None = None,
     txn: str | None = None,
-    lines_of: LinesByPayee | None = None,
+    lines_of: Callable[[int], np.ndarray] | None = None,
 ) -> Explanation:
     """The calculation trail of ``payee``'s lines (of ``period``, of transaction ``txn``). ``lines_of`` finds a
-    payee's lines without looking through every line of the run, for callers explaining many payees."""
+    payee's lines (by the payee's code) without looking through every line of the run, for callers explaining
+    many payees (:class:`LinesByPayee`); ``ledger`` need only have those lines, taken by their index."""
     names = payout.run.payees.names
     if payee not in payout.run.payees.code:
         hint = did_you_mean(payee, names)

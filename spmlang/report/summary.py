@@ -30,6 +30,37 @@ def totals_table(payout: Payout) -> pa.Table:
     )
 
 
+def unpaid_table(payout: Payout) -> pa.Table:
+    """The credit rows a component could not pay (see :attr:`spmlang.Result.unpaid`), by input row."""
+    parts = []
+    names = [c.name for c in payout.run.plan.components]
+    for unpaid in payout.run.unpaid():
+        txn = payout.run.credit_rows.txn[unpaid.rows]
+        failure = payout.run.row_values[names.index(unpaid.component)].failure
+        if failure is None:
+            raise ValueError("a component's unpaid rows come with their messages (see CreditedRun.unpaid)")
+        parts.append(
+            pa.table(
+                {
+                    "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
+                    "key": payout.run.transactions.keys(txn),
+                    "payee": payout.run.payees.array.take(payout.run.credit_rows.payee[unpaid.rows]),
+                    "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
+                    "reason": pa.array([unpaid.reason] * unpaid.rows.size, pa.string()),
+                    "message": failure.take(unpaid.rows),
+                }
+            )
+        )
+    if not parts:
+        return pa.table(
+            {
+                "row": pa.array([], pa.int64()),
+                **{name: pa.array([], pa.string()) for name in ("key", "payee", "component", "reason", "message")},
+            }
+        )
+    return pa.concat_tables(parts).sort_by("row")  # stable: by row, then the components in plan order
+
+
 @dataclass
 class SummaryRow:
     payee: str

@@ -21,6 +21,7 @@ from spmlang.ir.kinds import TableKind
 from spmlang.ir.plan import ColumnSpec, TableSpec
 from spmlang.ir.tables import implicit_table
 from spmlang.syntax import ast, parse
+from spmlang.syntax.source import read_source
 
 TEST_SUFFIX = ".test.spm"
 _ACCEPTS = {
@@ -101,8 +102,12 @@ def discover(paths: list[Path]) -> list[Path]:
 
 
 def read_cases(path: Path) -> list[TestCase]:
-    """The tests of one file (none for a plan file without test blocks)."""
-    text = path.read_text(encoding="utf-8-sig")
+    """The tests of one file (none for a plan file without test blocks). A file that cannot be read is an
+    :class:`~spmlang.diagnostics.InputError` naming it."""
+    if path.name.endswith(TEST_SUFFIX):
+        text = read_source(path, "test file", hint="check the path: a plan's tests are in plan.test.spm beside it")
+    else:
+        text = read_source(path)
     label = str(path)
     tree = parse(text, label)
     tests = [item for item in tree.items if isinstance(item, ast.TestBlock)]

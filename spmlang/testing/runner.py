@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from spmlang.diagnostics import SpmError
+from spmlang.diagnostics import InputError, SpmError
 from spmlang.figures import money, percent
 from spmlang.syntax import ast
 from spmlang.testing.cases import TestCase, TestFileError, discover, read_cases
@@ -34,10 +34,17 @@ class Outcome:
     seconds: float
     failures: list[Failure] = field(default_factory=list)
     error: str | None = None  # the test could not run (a bad test file, an unexpected error)
+    unreadable: bool = False  # the file could not be read (not found, not UTF-8): an input error
 
     @property
     def passed(self) -> bool:
         return not self.failures and self.error is None
+
+    @property
+    def exit_code(self) -> int:
+        """What ``spm test`` exits with for this outcome alone: 0 passed, 1 failed, 2 a file it cannot read (as
+        any input error)."""
+        return 0 if self.passed else 2 if self.unreadable else 1
 
 
 def run_tests(paths: list[Path]) -> list[Outcome]:
@@ -60,6 +67,7 @@ def run_tests(paths: list[Path]) -> list[Outcome]:
                     "(file)",
                     time.perf_counter() - started,
                     error=render() if render else str(error),
+                    unreadable=isinstance(error, InputError),
                 )
             )
             continue

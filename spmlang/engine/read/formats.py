@@ -27,6 +27,9 @@ def load_table(source, columns: list[str], what: str, in_pieces: bool = False) -
     parquet file is only opened: its rows are read as :meth:`LoadedTable.pieces` are asked for."""
     if isinstance(source, (str, Path)):
         return _load_file(Path(source), columns, what, in_pieces)
+    if isinstance(source, LoadedTable):  # read before, and kept: a what-if runs again over what a run read
+        require_columns(list(source.whole().column_names), columns, source.label, source.path)
+        return source
     label = f"the {what} table"
     if _is_pandas(source):  # only the columns read are made Arrow's: a name repeated among the others is no matter
         names = _pandas_names(source)
@@ -41,6 +44,8 @@ def available_columns(source) -> list[str]:
     """The column names of a source, read without loading its data (for a file: its header or schema)."""
     if _is_pandas(source):
         return _pandas_names(source)
+    if isinstance(source, LoadedTable):
+        return list(source.whole().column_names)
     if not isinstance(source, (str, Path)):
         return list(_in_memory(source, "table").column_names)
     path = Path(source)

@@ -27,6 +27,7 @@ class RunInputs:
     workers: int | None = None  # processes to pay batches with (None: spm decides; see engine.runtime.parallel)
     paid: list = field(default_factory=list)  # earlier ledgers: what was already paid (their periods are closed)
     through: str | None = None  # the last period to pay (None: the plan year's last)
+    keep_transactions: bool = False  # read the transactions whole and keep them (what-ifs run on them again)
 
 
 def lookup_tables(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,10 +50,18 @@ class LoadedTable:
     columns: list[str] = field(default_factory=list)  # the columns read from ``parquet``
     digest: Future | None = None  # the file's sha256, hashed while it is read (see sha256)
     csv: Callable[[], Iterator[pa.Table]] | None = None  # a CSV file's pieces, when it is read in pieces
+    kept: bool = False  # the table stays once read (see release): a what-if reads it again, with rows added
+    more: tuple[pa.Table, ...] = ()  # rows after the table's own (see with_rows)
 
     def __post_init__(self) -> None:
         if self.rows < 0 and self.csv is None:
-            self.rows = self.whole().num_rows
+            self.rows = self.whole().num_rows + sum(piece.num_rows for piece in self.more)
+
+    def with_rows(self, more: pa.Table) -> LoadedTable:
+        """This table, read whole, with the rows of ``more`` after its own: a new table to read, its own rows
+        as they were read (the file is not read again) and the rows of ``more`` as pieces of their own, each
+        column converted by the same converter (what-ifs: the data and a hypothetical deal)."""
+        return replace(self, rows=-1, kept=True, more=(*self.more, more))
 
     def whole(self) -> pa.Table:
         """The table, read whole (a parquet file read in pieces has none until then; see pieces)."""
@@ -74,6 +82,7 @@ class LoadedTable:
             return
         if self.parquet is None:
             yield self._handed_over()
+            yield from self.more
             return
         file, self.parquet = self.parquet, None
         try:
@@ -105,8 +114,8 @@ class LoadedTable:
 
     def release(self) -> None:
         """Let go of the table read from a file once its columns are converted (the file stays the record
-        of it, for the manifest); a table given in memory is kept, to be hashed."""
-        if self.path is not None:
+        of it, for the manifest); a table given in memory is kept, to be hashed, and so is one asked to be."""
+        if self.path is not None and not self.kept:
             self.table = None
 
 

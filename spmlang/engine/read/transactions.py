@@ -33,7 +33,7 @@ from spmlang.engine.read.keys import in_key_order, key_ranks, key_text, reject_d
 from spmlang.engine.runtime import parallel
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
-from spmlang.ir.plan import CheckedPlan
+from spmlang.ir.plan import CheckedPlan, ColumnSpec
 
 _SHARE_TOLERANCE = 1e-9
 
@@ -245,6 +245,12 @@ def _unreadable(column: ColumnValues, spec, calendar: PlanCalendar) -> pa.Array:
     notes = column.notes
     if spec.type is Type.DATE:
         notes = wrong_format_notes(raw, column.invalid, spec.name, spec.format, calendar)
+    unreadable = text.join("cannot read '", raw.fill_null(""), f"' as {value_words(spec)}")
+    return unreadable if notes is None else pc.coalesce(notes, unreadable)
+
+
+def value_words(spec: ColumnSpec) -> str:
+    """What a column's values must be, as a message says it: 'a date in the format "%d-%m-%y"'."""
     what = {
         Type.MONEY: "an amount of money",
         Type.NUMBER: "a number",
@@ -259,8 +265,7 @@ def _unreadable(column: ColumnValues, spec, calendar: PlanCalendar) -> pa.Array:
     if spec.type is Type.MONEY or spec.type is Type.NUMBER:
         if not spec.format:
             what += ' (write 1234.56, or declare a format such as "1,234.56")'
-    unreadable = text.join("cannot read '", raw.fill_null(""), f"' as {what}")
-    return unreadable if notes is None else pc.coalesce(notes, unreadable)
+    return what
 
 
 def _payees_and_shares(
