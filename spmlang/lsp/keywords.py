@@ -57,14 +57,12 @@ KEYWORDS: dict[str, str] = {
     "cap": "`cap AMOUNT per row|period|year` (also `per quarter`/`per month`... when that is the plan's period): "
     "money, or `P% of target`.",
     "gate": "`gate CONDITION`: the component pays nothing for a period unless the condition holds at its end.",
-    "clawback": "`clawback as_paid|at_rate|recalculate [within N days]`: how a cancelled transaction is clawed back, "
-    "in the period of its cancellation (in the plan block, or a component's own).",
-    "payable": "`payable when CONDITION`: a row's earnings are held until the condition holds for it (pay on "
-    "collection); a later run with --paid releases them.",
-    "cancelled": "cancelled cancel_date                   # the day a transaction was cancelled or refunded",
-    "refunded": "refunded refund_amount                 # how much of its credit was refunded (empty: all)",
-    "draw": "`draw { amount $2,000 per month  recoverable }`: pay topped up to the draw each period; a "
-    "recoverable draw is owed back from later pay above it.",
+    "clawback": "clawback as_paid               # as_paid (the default) | at_rate | recalculate",
+    "payable": "payable when paid_date is not empty   # pay on cash collection: held until the condition holds",
+    "cancelled": "cancelled cancel_date          # the day the transaction was cancelled or refunded "
+    "(empty: it was not)",
+    "refunded": "refunded  refunded             # optional: how much of its credit was refunded (empty: all of it)",
+    "draw": "draw {                           # a pay guaranteed per period: earnings below it are topped up",
     "extend": "`extend below` / `extend above` extend the first or last slope instead.",
     "marginal": "`tiers marginal on BASIS { LOW .. HIGH rate R ... }`: each slice of the measure is paid at its "
     "own tier's rate.",
