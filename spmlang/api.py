@@ -330,6 +330,11 @@ class Result:
         from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
         from spmlang.report.manifest import FileRecord, manifest_path, relative
 
+        paid = {Path(file.path).resolve() for file in self.payout.run.cycle.files}
+        if Path(path).resolve() in paid:
+            from spmlang.diagnostics import UsageError
+
+            raise UsageError(f"{path} is an earlier ledger this run was paid against: a paid ledger is never rewritten")
         # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
         ledger = write_chunks(ledger_chunks(self.payout, self.run_id, progress), path, LEDGER_SCHEMA)
         base = ledger.path.resolve().parent

@@ -82,12 +82,18 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
         checked = verify(earlier, roots, allow_outside_paths) if manifest_path(earlier).exists() else None
         if checked is not None and not checked.identical:
             result.findings.append(f"the earlier ledger {earlier} is not reproduced: " + "; ".join(checked.findings))
-    rerun = plan.run(
-        **inputs,
-        through=manifest.options.get("through"),
-        strict=bool(manifest.options.get("strict")),
-        allow_outside_paths=allow_outside_paths,
-    )
+    try:
+        rerun = plan.run(
+            **inputs,
+            through=manifest.options.get("through"),
+            strict=bool(manifest.options.get("strict")),
+            allow_outside_paths=allow_outside_paths,
+        )
+    except InputError as error:
+        if error.code != "E512":
+            raise
+        result.findings.append(f"it cannot be re-run against its earlier ledgers: {error.file}: {error.message}")
+        return result
     # The recorded option allowed nothing here (a manifest is data: it cannot let the plan read outside its
     # folder), but it is one of the run's options, and so part of the run id. A run that read no file outside is
     # the same run, with the same ledger, either way.

@@ -282,3 +282,112 @@ def test_a_what_if_runs_at_the_same_place_in_the_pay_cycle(tmp_path):
     assert [(line.period, line.trail.kind, line.amount) for line in late.lines] == [
         ("2027-Q2", "adjustment", Decimal("500.00"))
     ]
+
+
+@pytest.mark.parametrize("mode", ["as_paid", "at_rate", "recalculate"])
+def test_a_held_row_that_is_cancelled_is_neither_paid_nor_clawed_back(mode):
+    held = plan(
+        f"  clawback {mode}\n",
+        commission="  payable when paid is not empty\n",
+        spif="  payable when paid is not empty\n",
+    )
+    result = held.run(
+        deals(
+            ("L1", "lee", "2027-02-01", "new", 40000, "2027-05-03"),  # never paid for, then cancelled
+            ("L2", "lee", "2027-03-01", "renewal", 30000, None, None, "2027-03-20"),
+        )
+    )
+    assert pay(result, "lee") == Decimal("3000.00")  # L2 at 10%: L1 neither paid nor clawed back
+    assert pay(result, "lee", "2027-Q2") == Decimal("0.00")
+    assert result.owed().num_rows == 0  # nothing left held
+
+
+def test_a_clawback_after_the_last_transaction_still_meets_the_floor():
+    result = plan("  payout floor $0\n").run(
+        deals(
+            ("F1", "ann", "2027-02-01", "renewal", 40000, "2027-08-03"),
+            ("F2", "ann", "2027-05-01", "renewal", 1000),
+        )
+    )
+    assert pay(result, "ann", "2027-Q3") == Decimal("0.00")
+    assert amounts(result, kind="floor") == [Decimal("4000.00")]
+
+
+def test_a_payee_whose_closed_lines_are_gone_is_adjusted(tmp_path):
+    cycle = plan()
+    cycle.run(
+        deals(("G1", "gus", "2027-02-01", "renewal", 10000), ("G2", "ann", "2027-02-01", "renewal", 5000)),
+        through="2027-Q1",
+    ).write(tmp_path / "q1.parquet")
+    # gus's deal was entered by mistake, and G2 was really closed in April.
+    now = cycle.run(
+        deals(("G2", "ann", "2027-04-01", "renewal", 5000)), paid=[tmp_path / "q1.parquet"], through="2027-Q2"
+    )
+    assert {(r["payee"], r["kind"], r["txn"], r["amount"]) for r in lines(now)} == {
+        ("gus", "adjustment", None, Decimal("-1000.00")),  # G1 is in no file now: its key is in the words
+        ("ann", "adjustment", "G2", Decimal("-500.00")),
+        ("ann", "earning", "G2", Decimal("500.00")),
+    }
+    gone = next(r for r in lines(now) if r["payee"] == "gus")
+    assert gone["explanation"].startswith("for 2027-Q1, G1: no longer paid") and gone["for_period"] == "2027-Q1"
+
+
+def test_earlier_ledgers_given_twice_overlapping_incomplete_or_edited_are_refused(tmp_path):
+    cycle = plan()
+    data = deals(("E1", "ann", "2027-02-01", "renewal", 10000), ("E2", "ann", "2027-05-01", "renewal", 10000))
+    cycle.run(data, through="2027-Q1").write(tmp_path / "q1.parquet")
+    q2 = cycle.run(data, paid=[tmp_path / "q1.parquet"], through="2027-Q2")
+    q2.write(tmp_path / "q2.parquet")
+    cycle.run(data, through="2027-Q2").write(tmp_path / "h1.parquet")
+    with pytest.raises(InputError, match="given twice"):
+        cycle.run(data, paid=[tmp_path / "q1.parquet", tmp_path / "q1.parquet"])
+    with pytest.raises(InputError, match="2027-Q1 was paid by q1.parquet too"):
+        cycle.run(data, paid=[tmp_path / "q1.parquet", tmp_path / "h1.parquet"])
+    with pytest.raises(InputError, match="paid against the earlier ledger q1.parquet, which is not given"):
+        cycle.run(data, paid=[tmp_path / "q2.parquet"])
+    with pytest.raises(UsageError, match="never rewritten"):
+        q2.write(tmp_path / "q1.parquet")
+    table = pa.parquet.read_table(tmp_path / "q1.parquet") if hasattr(pa, "parquet") else None
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "q1.parquet")
+    pq.write_table(
+        table.set_column(
+            table.column_names.index("amount"),
+            "amount",
+            pa.array([a * 2 for a in table.column("amount").to_pylist()], table.schema.field("amount").type),
+        ),
+        tmp_path / "q1.parquet",
+    )
+    with pytest.raises(InputError, match="changed after spm wrote it"):
+        cycle.run(data, paid=[tmp_path / "q1.parquet"])
+
+
+def test_a_hand_edited_csv_ledger_is_a_clean_error(tmp_path):
+    cycle = plan()
+    data = deals(("X1", "ann", "2027-02-01", "renewal", 10000))
+    cycle.run(data, through="2027-Q1").write(tmp_path / "q1.csv")
+    text = (tmp_path / "q1.csv").read_text()
+    (tmp_path / "q1.manifest.json").unlink()  # no manifest to compare with: the values themselves are checked
+    for edit, message in (
+        (text.replace(",1000.00,", ",abc,"), "'abc' is not an amount spm writes"),
+        (text.replace(",1000.00,", ",,"), "a ledger line with no amount"),
+        (text.replace(',"ann",', ',"",'), "a ledger line with no payee"),
+        (text.splitlines()[0] + "\n", "the earlier ledger has no lines"),
+    ):
+        (tmp_path / "q1.csv").write_text(edit)
+        with pytest.raises(InputError, match=message):
+            cycle.run(data, paid=[tmp_path / "q1.csv"])
+
+
+def test_year_to_date_counts_what_earlier_ledgers_paid(tmp_path):
+    cycle = plan()
+    data = deals(("Y1", "ann", "2027-02-01", "renewal", 10000), ("Y2", "ann", "2027-05-01", "renewal", 20000))
+    cycle.run(data, through="2027-Q1").write(tmp_path / "q1.parquet")
+    q2 = cycle.run(data, paid=[tmp_path / "q1.parquet"], through="2027-Q2")
+    (statement,) = q2.statements(payees=["ann"])
+    assert (statement.period, statement.payout, statement.year_to_date) == (
+        "2027-Q2",
+        Decimal("2000.00"),
+        Decimal("3000.00"),
+    )

@@ -85,3 +85,5 @@ def test_the_manifest_chains_the_runs_and_verify_finds_a_changed_earlier_ledger(
     checked = verify(ledgers / "2027-Q2.parquet", roots=[project])
     assert not checked.identical
     assert any("paid 1" in finding for finding in checked.findings), checked.findings
+    assert any("2027-Q1.parquet is not reproduced" in finding for finding in checked.findings)
+    assert any("changed after spm wrote it" in finding for finding in checked.findings)

@@ -65,6 +65,8 @@ def run_command(
         for path in (output, rejects):  # a wrong extension is found before the run, not after it
             if path is not None:
                 writable(path)
+        if output is not None and any(output.resolve() == Path(earlier).resolve() for earlier in paid or []):
+            raise UsageError(f"--out {output} is an earlier ledger given with --paid: a paid ledger is never rewritten")
         with progress_bar(quiet) as progress:
             result = run_plan(plan, data, progress, workers)
             written = result.write(output, rejects=rejects, progress=progress) if output is not None else None
@@ -190,11 +192,13 @@ def whatif_command(
     targets: Targets = None,
     roster: Roster = None,
     table: Tables = None,
+    paid: Paid = None,
+    through: Through = None,
     strict: Strict = False,
     allow_outside_paths: OutsidePaths = False,
 ) -> None:
     """What a deal would pay, line by line and explained, and what it changes in later periods and for others."""
-    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
+    data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths, paid, through)
     with errors_to_exit_codes():
         if output_format not in ("text", "json"):
             raise UsageError(f"--format is text or json, not '{output_format}'")

@@ -154,6 +154,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         len(compiled.clauses),
         credited.keys,
         guarantees,
+        credited.cancellations,
     )
     batches = payee_batches(rows.payee)
     if cycle.unrowed.size:  # payees with no credit row still settle: draws, adjustments of closed periods

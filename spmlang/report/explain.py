@@ -153,7 +153,9 @@ def explain(
 
     settings = payout.run.plan.settings
     result = Explanation(settings.name, settings.version, payout.run.plan.sha256, payee)
-    year_to_date = Decimal("0.00")
+    earlier = payout.run.cycle.earlier  # what earlier ledgers paid is paid this year too
+    paid_before = int(earlier.amount[earlier.payee == code].sum()) if earlier is not None else 0
+    year_to_date = units(paid_before).quantize(CENT)
     for p, label in enumerate(labels):
         in_period = [(i, r) for i, r in zip(indices, ledger_rows, strict=True) if r["period"] == label]
         total = sum((r["amount"] for _, r in in_period), Decimal("0.00"))

@@ -207,7 +207,9 @@ def _cycle_notes(payout: Payout) -> list[str]:
         later = f"; later {_span(labels, cycle.last + 1, len(labels) - 1)}" if cycle.last + 1 < len(labels) else ""
         notes.append(f"periods: {closed}; paid now {_span(labels, cycle.first_open, cycle.last)}{later}")
         for file in cycle.files:
-            notes.append(f"already paid: {file.path} (through {file.through}, sha256 {file.digest[:12]})")
+            notes.append(
+                f"already paid: {file.path} ({file.rows:,} lines, through {file.through}, sha256 {file.digest[:12]})"
+            )
     payee, draw, floor, held = _owed(payout)
     names = payout.run.payees.names
     for label, amounts in (

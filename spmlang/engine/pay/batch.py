@@ -79,7 +79,8 @@ class PaidLines:
         floor) line here."""
         lines = self.lines
         codes = {kind: KIND[kind] for kind in LineKind}
-        if not np.any(lines.kind >= min(codes[LineKind.DRAW], codes[LineKind.HOLD])):  # most plans: one pass
+        owing = [codes[k] for k in (LineKind.DRAW, LineKind.DRAW_RECOVERY, LineKind.FLOOR, LineKind.FLOOR_RECOVERY)]
+        if not np.isin(lines.kind, [*owing, codes[LineKind.HOLD], codes[LineKind.RELEASE]]).any():
             empty = np.zeros(0, np.int64)
             return empty, empty, empty, empty
         parts = []

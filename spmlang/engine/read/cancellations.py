@@ -19,6 +19,7 @@ from spmlang.engine.expressions.values import Frame, as_float, materialize
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.accounting import RowAccounting
+from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
 from spmlang.ir.plan import SourceSpec
 
@@ -85,7 +86,8 @@ def read_cancellations(
         message = text.join(
             "the refund of ", text.amount(refunded), " is not between zero and the credit ", text.amount(credit)
         )
-        accounting.reject(wrong, "invalid_value", message, name)
+        refund_column = source.refunded.name if isinstance(source.refunded, ir.Column) else name
+        accounting.reject(wrong, "invalid_value", message, refund_column)
     rows = np.flatnonzero(has_date & accounting.pending())
     return Cancellations(rows.astype(np.int64), day[rows].astype(np.int32), refunded[rows], credit[rows])
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -74,72 +74,168 @@ class EarlierLedgers:
     amount: np.ndarray  # int64 units
     balance: np.ndarray  # int64 units, or NO_BALANCE
     clause: list[str]
-    encoded: dict = field(default_factory=dict)  # codes against a run (see EncodedEarlier)
 
     def __len__(self) -> int:
         return int(self.amount.size)
 
 
 def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> EarlierLedgers:
-    """Read the earlier ledgers (files spm wrote: parquet, CSV or JSON lines); clean errors for a ledger of
-    another currency, with periods this plan does not have, or that is not a ledger."""
+    """Read the earlier ledgers (files spm wrote: parquet, CSV or JSON lines). Clean errors (E512) for a file
+    that is not a ledger or was changed since spm wrote it, a ledger of another currency or with periods this
+    plan does not have, the same ledger twice or two that paid one period, and a ledger paid against another
+    one that is not given."""
     from spmlang.engine.pay.lines import NO_BALANCE
 
-    files, parts, closed = [], [], -1
+    files: list[PaidFile] = []
+    tables: list[tuple[pa.Table, list[int], Path]] = []
+    paid_by: dict[int, str] = {}  # period -> the ledger that paid it
+    built_on: list[tuple[str, str, Path]] = []  # (sha256, path) of the ledgers each one was paid against
     for given in paths:
         path = Path(given)
         table = _read(path)
         manifest = _manifest(path)
-        currency = manifest.get("currency")
-        if currency and currency != plan.settings.currency:
-            raise InputError(
-                f"the earlier ledger is in {currency}, this plan pays in {plan.settings.currency}",
-                file=str(path),
-                hint="pass the ledgers of this plan's currency",
-                code="E512",
-            )
+        digest = _sha256(path)
+        _check_manifest(manifest, digest, path, plan)
+        if any(file.digest == digest for file in files):
+            raise _error("this ledger is given twice", path, "pass each earlier ledger once")
         periods = [_period_index(calendar, p, path) for p in table.column("period").to_pylist()]
+        for period in sorted(set(periods)):
+            if period in paid_by:
+                raise _error(
+                    f"{calendar.labels[period]} was paid by {paid_by[period]} too: two ledgers paid one period",
+                    path,
+                    "pass the ledgers of the runs that closed each period once (run after run, each with --paid)",
+                )
+            paid_by[period] = path.name
         through = manifest.get("through")
         last = _period_index(calendar, through, path) if through else max(periods, default=-1)
-        closed = max(closed, last)
-        files.append(PaidFile(str(path), _sha256(path), calendar.labels[last] if last >= 0 else "", table.num_rows))
-        parts.append((table, periods))
+        files.append(PaidFile(str(path), digest, calendar.labels[last] if last >= 0 else "", table.num_rows))
+        tables.append((table, periods, path))
+        built_on += [
+            (record["sha256"], str(record.get("path")), path)
+            for record in manifest.get("inputs", [])
+            if isinstance(record, dict) and str(record.get("name", "")).startswith("paid ") and record.get("sha256")
+        ]
+    given = {file.digest for file in files}
+    for digest, recorded, by in built_on:
+        if digest not in given:
+            raise _error(
+                f"this ledger was paid against the earlier ledger {recorded}, which is not given",
+                by,
+                "pass every earlier ledger of the plan year (--paid each one): its periods are closed too",
+            )
     columns: dict[str, list] = {name: [] for name in (*_COLUMNS, *_OPTIONAL)}
     period_index: list[int] = []
-    for table, periods in parts:
+    for_period: list[int] = []
+    for table, periods, path in tables:
         for name in (*_COLUMNS, *_OPTIONAL):
             values = table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
             columns[name].extend(values)
         period_index.extend(periods)
-    period = np.asarray(period_index, np.int16)
-    for_period = np.asarray(
-        [
-            period_index[i] if f is None else _period_index(calendar, f, Path(files[0].path))
-            for i, f in enumerate(columns["for_period"])
-        ],
-        np.int16,
-    )
+        own = table.column("for_period").to_pylist() if "for_period" in table.column_names else [None] * len(periods)
+        for_period += [p if f is None else _period_index(calendar, f, path) for p, f in zip(periods, own, strict=True)]
+    _check_values(columns, tables)
     return EarlierLedgers(
         files,
-        closed,
+        _closed(files, calendar),
         columns["payee"],
-        period,
-        for_period,
+        np.asarray(period_index, np.int16),
+        np.asarray(for_period, np.int16),
         columns["component"],
         columns["kind"],
         columns["role"],
         columns["txn"],
-        _units(columns["credit"], 0),
-        _units(columns["amount"], 0),
-        _units(columns["balance"], NO_BALANCE),
+        _units(columns["credit"], 0, "credit", tables),
+        _units(columns["amount"], None, "amount", tables),
+        _units(columns["balance"], NO_BALANCE, "balance", tables),
         [c or "" for c in columns["clause"]],
     )
 
 
-def _units(values: list, missing: int) -> np.ndarray:
-    return np.asarray(
-        [missing if v is None else int((Decimal(str(v)) * UNIT).to_integral_value()) for v in values], np.int64
-    )
+def _closed(files: list[PaidFile], calendar: PlanCalendar) -> int:
+    """The last period the earlier ledgers closed."""
+    return max((calendar.labels.index(file.through) for file in files if file.through), default=-1)
+
+
+def _error(message: str, path: Path, hint: str) -> InputError:
+    return InputError(message, file=str(path), hint=hint, code="E512")
+
+
+def _check_manifest(manifest: dict, digest: str, path: Path, plan: CheckedPlan) -> None:
+    currency = manifest.get("currency")
+    if currency and currency != plan.settings.currency:
+        raise _error(
+            f"the earlier ledger is in {currency}, this plan pays in {plan.settings.currency}",
+            path,
+            "pass the ledgers of this plan's currency",
+        )
+    recorded = manifest.get("ledger")
+    if isinstance(recorded, dict) and recorded.get("sha256") and recorded["sha256"] != digest:
+        raise _error(
+            "the earlier ledger was changed after spm wrote it (its hash differs from its manifest's)",
+            path,
+            "a paid ledger is never edited: pass the file spm wrote (spm verify finds what changed)",
+        )
+
+
+_NEEDED = ("payee", "period", "kind", "amount")
+
+
+def _check_values(columns: dict[str, list], tables: list) -> None:
+    """Every line names its payee, period and kind, and has an amount."""
+    for name in _NEEDED:
+        for index, value in enumerate(columns[name]):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                path, row = _where(index, tables)
+                raise InputError(
+                    f"a ledger line with no {name}",
+                    file=str(path),
+                    column=name,
+                    row=row,
+                    hint="a paid ledger is never edited: pass the file spm wrote",
+                    code="E512",
+                )
+
+
+def _where(index: int, tables: list) -> tuple[Path, int]:
+    """The file and row (1-based, as a spreadsheet counts data rows) of the ``index``-th line of all."""
+    for table, _, path in tables:
+        if index < table.num_rows:
+            return path, index + 1
+        index -= table.num_rows
+    raise IndexError(index)
+
+
+def _units(values: list, missing: int | None, name: str, tables: list) -> np.ndarray:
+    """Money of a ledger column in units; an empty one is ``missing`` (None: an error), a value that is not a
+    decimal amount or that is too large an error naming its file and row."""
+    units = []
+    for index, value in enumerate(values):
+        if value is None:
+            if missing is None:
+                path, row = _where(index, tables)
+                raise InputError(f"a ledger line with no {name}", file=str(path), column=name, row=row, code="E512")
+            units.append(missing)
+            continue
+        try:
+            amount = Decimal(str(value))
+            if not amount.is_finite() or abs(amount) >= _LARGEST:
+                raise InvalidOperation
+        except InvalidOperation:
+            path, row = _where(index, tables)
+            raise InputError(
+                f"'{value}' is not an amount spm writes",
+                file=str(path),
+                column=name,
+                row=row,
+                hint="a paid ledger is never edited: pass the file spm wrote",
+                code="E512",
+            ) from None
+        units.append(int((amount * UNIT).to_integral_value()))
+    return np.asarray(units, np.int64)
+
+
+_LARGEST = Decimal(2**62) / UNIT  # the largest amount spm holds (see kernels.money.LIMIT)
 
 
 def _period_index(calendar: PlanCalendar, label: str | None, path: Path) -> int:
@@ -188,6 +284,8 @@ def _read(path: Path) -> pa.Table:
             hint="pass a ledger spm wrote (.parquet, .csv or .jsonl)",
             code="E512",
         ) from None
+    if table.num_rows == 0:
+        raise _error("the earlier ledger has no lines", path, "pass the ledger of a run that paid a period")
     missing = [name for name in _COLUMNS if name not in table.column_names]
     if missing:
         raise InputError(

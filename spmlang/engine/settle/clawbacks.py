@@ -121,14 +121,24 @@ def money_clawbacks(
         waited = day[row] - rows.date[row]
         outside = waited > clawback.within_days if clawback.within_days is not None else np.zeros(row.size, bool)
         money = clawback.mode is not ClawbackMode.RECALCULATE
+        held = lines.kind[mine] == KIND[LineKind.HOLD]
+        lifted = np.where(held, -lines.amount[mine], 0)  # what was held of the row: never paid
+        earned = np.where(held, 0, lines.amount[mine])  # what the row's lines earned, held or not
         amount = _clawed(spec, clawback.mode, lines, mine, rows) if money else np.zeros(mine.size, np.int64)
+        amount = np.where(held, 0, amount)
         # One line per cancelled row: the sum of what its lines would claw back.
         order = np.argsort(row, kind="stable")
         row, amount, outside, waited = row[order], amount[order], outside[order], waited[order]
+        lifted = lifted[order]
         starts = grouping.starts_from_keys(row)
         first = np.flatnonzero(starts)
         row, outside, waited = row[first], outside[first], waited[first]
-        amount = grouping.sums(amount, starts)
+        amount, lifted = grouping.sums(amount, starts), grouping.sums(lifted, starts)
+        # A held row was never paid: whatever the mode, all it earned goes, and its hold is lifted (a row is held
+        # whole or not at all), so that it neither pays nor is clawed back.
+        amount = np.where(lifted != 0, grouping.sums(earned[order], starts), amount)
+        if np.any(lifted != 0):
+            parts.append(_lifted(index, rows, row, lifted, outside, day, at, cancellations, calendar, clauses[index]))
         keep = outside | money
         row, amount, outside, waited = row[keep], amount[keep], outside[keep], waited[keep]
         if row.size == 0:
@@ -138,7 +148,6 @@ def money_clawbacks(
         part = np.where(outside, 0, part)
         parts.append(
             _lines(
-                spec.name,
                 index,
                 clawback,
                 rows,
@@ -154,6 +163,33 @@ def money_clawbacks(
             )
         )
     return Lines.concat(parts) if parts else None
+
+
+def _lifted(index, rows, row, held, outside, day, at, cancellations, calendar, clause) -> Lines | None:
+    """The hold of a cancelled row lifted (in proportion to a partial refund): it was never paid, so nothing of
+    it is clawed back, and nothing of it is held any more. A cancellation outside the window lifts nothing."""
+    keep = (held != 0) & ~outside
+    row, held = row[keep], held[keep]
+    if row.size == 0:
+        return None
+    which = at[row]
+    lift = refunded_part(held // CENT, cancellations.refunded[which], cancellations.credit[which]) * CENT
+    explanation = text.join(
+        "cancelled on ", shown_days(day[row]), ": no longer held (never paid, so not clawed back): ", text.amount(lift)
+    )
+    return make_lines(
+        row.size,
+        payee=rows.payee[row],
+        role=rows.role[row],
+        component=index,
+        kind=LineKind.HOLD,
+        period=calendar.period_in_year(day[row].astype(np.int32)),
+        phase=SETTLE,
+        row=row,
+        amount=lift,
+        explanation=explanation,
+        clause=clause,
+    )
 
 
 def _clawed(spec, mode: ClawbackMode, lines: Lines, mine: np.ndarray, rows: CreditRows) -> np.ndarray:
@@ -173,7 +209,7 @@ def _clawed(spec, mode: ClawbackMode, lines: Lines, mine: np.ndarray, rows: Cred
     return np.where(earning, amount, 0)
 
 
-def _lines(name, index, clawback, rows, row, day, amount, outside, waited, which, cancellations, calendar, clause):
+def _lines(index, clawback, rows, row, day, amount, outside, waited, which, cancellations, calendar, clause):
     dates = shown_days(day[row])
     partial = cancellations.refunded[which] != cancellations.credit[which]
     how = {

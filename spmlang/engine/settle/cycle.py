@@ -19,8 +19,9 @@ from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.credit.rows import CreditRows, Payees
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
-from spmlang.engine.pay.lines import NO_BALANCE, SETTLE, Lines, make_lines
+from spmlang.engine.pay.lines import KIND, NO_BALANCE, SETTLE, Lines, make_lines
 from spmlang.engine.pay.row_values import RowValues
+from spmlang.engine.read.cancellations import Cancellations
 from spmlang.engine.read.earlier import EarlierLedgers, PaidFile
 from spmlang.engine.settle.draws import Guarantees, settle_guarantees
 from spmlang.engine.settle.earlier import EarlierLines, adjust_closed, encode_earlier
@@ -51,9 +52,6 @@ class PayCycle:
     def active(self) -> bool:
         """Whether settling can change a batch's lines at all."""
         return self.first_open > 0 or self.through is not None or (self.guarantees is not None and self.guarantees.any)
-
-    def closed_labels(self, labels: list[str]) -> list[str]:
-        return labels[: self.first_open]
 
 
 def hold_lines(
@@ -133,8 +131,6 @@ def opening(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarray
     held = np.zeros(payees.size, np.int64)
     paid = cycle.earlier
     if paid is not None and payees.size:
-        from spmlang.engine.pay.lines import KIND
-
         mine = np.flatnonzero(np.isin(paid.kind, [KIND[LineKind.HOLD], KIND[LineKind.RELEASE]]))
         at = np.searchsorted(payees, paid.payee[mine])
         inside = (at < payees.size) & (payees[np.minimum(at, payees.size - 1)] == paid.payee[mine])
@@ -149,8 +145,6 @@ def _balances(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarr
     paid = cycle.earlier
     if paid is None:
         return draw_owed, floor_owed
-    from spmlang.engine.pay.lines import KIND
-
     for owed, kinds in (
         (draw_owed, (LineKind.DRAW, LineKind.DRAW_RECOVERY)),
         (floor_owed, (LineKind.FLOOR, LineKind.FLOOR_RECOVERY)),
@@ -178,6 +172,7 @@ def plan_cycle(
     clause_count: int,
     key_of: Callable,
     guarantees: Guarantees,
+    cancellations: Cancellations,
 ) -> PayCycle:
     """The run's place in the pay cycle: the periods earlier ledgers closed, the last period it pays, the
     earlier lines in its codes, and the payees it settles without a credit row of their own."""
@@ -200,9 +195,13 @@ def plan_cycle(
             f"--through {calendar.labels[last]} is closed: the earlier ledgers paid through "
             f"{calendar.labels[first_open - 1]}; pay {calendar.labels[first_open]} or later"
         )
-    # Draws are settled up to the last period with a transaction (a run made in May pays no draw for
-    # December), or the first open period when earlier ledgers closed the rest; --through says otherwise.
+    # Draws are settled up to the last period with a transaction or a cancellation (a run made in May pays no
+    # draw for December), or the first open period when earlier ledgers closed the rest; --through says otherwise.
     with_data = int(rows.period.max(initial=-1)) if len(rows) else -1
+    if len(cancellations) and len(rows):
+        at = cancellations.of(rows.txn.astype(np.int64))
+        days = cancellations.day[at[at >= 0]].astype(np.int64)
+        with_data = max(with_data, int(calendar.period_of(days).max(initial=-1)))
     guarantees_through = last if last is not None else max(with_data, first_open if earlier is not None else -1)
     paid = None
     foreign_components: list[str] = []

@@ -165,7 +165,7 @@ def _share_in_cents(units: np.ndarray, share: Decimal) -> np.ndarray:
 
 
 def _money(units: int) -> str:
-    return f"{Decimal(units).scaleb(-6):,.2f}"
+    return f"{Decimal(units).scaleb(-6):.2f}"  # as the ledger writes amounts; statements add separators
 
 
 def _draw_text(draw: DrawSpec, amount: int) -> str:

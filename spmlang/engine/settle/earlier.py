@@ -25,19 +25,6 @@ from spmlang.engine.pay.lines import KIND, KINDS, SETTLE, Lines, make_lines
 from spmlang.engine.read.earlier import SETTLED_ONCE, EarlierLedgers
 from spmlang.ir.kinds import LineKind
 
-_COLUMNS = (
-    "payee",
-    "role",
-    "component",
-    "kind",
-    "period",
-    "for_period",
-    "txn",
-    "credit",
-    "amount",
-    "balance",
-    "clause",
-)
 MONEY, HOLD, CLAWBACK, ONCE = 0, 1, 2, -1  # classes of lines compared apart
 _CLASS_OF_KIND = np.array(
     [
@@ -203,7 +190,7 @@ def adjust_closed(
     head = order[first[hit]]
     g_now, g_paid = now_at[hit], paid_at[hit]
     has_now, has_paid = g_now >= 0, g_paid >= 0
-    row = np.where(has_now, now.row[np.maximum(g_now, 0)], -1)
+    row = _pick(has_now, now.row, g_now, -1)
     row = _rows_of_transactions(row, txn[head], payee[head], rows)
     cls_hit = cls[head]
     diff = difference[hit]
@@ -212,10 +199,10 @@ def adjust_closed(
         np.where(diff > 0, KIND[LineKind.RELEASE], KIND[LineKind.HOLD]),
         KIND[LineKind.ADJUSTMENT],
     ).astype(np.int8)
-    role = np.where(has_now, now.role[np.maximum(g_now, 0)], paid.role[np.maximum(g_paid, 0)])
-    clause = np.where(has_now, now.clause[np.maximum(g_now, 0)], paid.clause[np.maximum(g_paid, 0)])
+    role = np.where(has_now, _pick(has_now, now.role, g_now, 0), _pick(has_paid, paid.role, g_paid, 0))
+    clause = np.where(has_now, _pick(has_now, now.clause, g_now, 0), _pick(has_paid, paid.clause, g_paid, 0))
     credit_now = np.where(row >= 0, rows.credit[np.maximum(row, 0)] if len(rows) else 0, 0)
-    credit_then = np.where(has_paid, paid.credit[np.maximum(g_paid, 0)], 0)
+    credit_then = _pick(has_paid, paid.credit, g_paid, 0)
     txn_hit = txn[head]
     explanation = _why(
         labels,
@@ -248,6 +235,13 @@ def adjust_closed(
     )
     adjustments.kind = kind
     return Lines.concat([lines.take(np.flatnonzero(~closed)), adjustments])
+
+
+def _pick(has: np.ndarray, values: np.ndarray, at: np.ndarray, missing: int) -> np.ndarray:
+    """values[at] where ``has`` (a group with a line on that side), else ``missing``: a side may have no line."""
+    if values.size == 0:
+        return np.full(at.size, missing, dtype=values.dtype)
+    return np.where(has, values[np.maximum(at, 0)], missing)
 
 
 def _rows_of_transactions(row: np.ndarray, txn: np.ndarray, payee: np.ndarray, rows: CreditRows) -> np.ndarray:

@@ -252,7 +252,7 @@ def accounting_text(summary: Summary) -> str:
                 lines.append(f"  excluded by filter {filter_name}: {count:,}")
             for reason, count in counts["rejected"].items():
                 lines.append(f"  rejected, {reason_text(reason)}: {count:,}")
-        else:
+        elif not name.startswith("paid "):  # earlier ledgers: said with the pay cycle's notes
             lines.append(f"{name} ({label}): rows read {rows:,}, all used")
     return "\n".join(lines)
 
@@ -262,7 +262,7 @@ def summary_renderable(summary: Summary, limit: int | None = MAX_SHOWN):
     counts = summary.accounting
     style = "yellow" if sum(counts["rejected"].values()) else "dim"
     warnings = [Text(f"warning: {warning}", style="bold yellow") for warning in summary.warnings]
-    cycle = [Text(note, style="cyan") for note in summary.cycle]
+    cycle = [Text(visible(note), style="cyan") for note in summary.cycle]  # they name files and payees
     return Group(payout_table(summary, limit), Text(accounting_text(summary), style=style), *cycle, *warnings)
 
 
