@@ -1,0 +1,206 @@
+"""Charts drawn with matplotlib: a plan's curves (``spm plot``), a plan change (``spm diff --plot``) and the charts
+of a pay statement, as SVG or PNG.
+
+The points are :mod:`spmlang.report.curves`' (the compiled plan's own); this module only draws them. matplotlib is
+an optional dependency (``pip install 'spmlang[plot]'``), imported here and only when a chart is drawn, never with
+the figure classes of pyplot (no global state, no window). SVG is written with its text as text and without a
+date, so the same chart gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from spmlang.diagnostics import UsageError
+from spmlang.report.curves import ATTAINMENT, ROWS, ComponentCurve
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+FORMATS = ("svg", "png")
+INK, BEFORE, GRID, CAP, GATE, NOTE = "#1f5fa8", "#8a8a8a", "#e3e3e3", "#b3261e", "#6b6b6b", "#555555"
+STYLE: dict[Any, Any] = {  # rc settings of every chart
+    "svg.fonttype": "none",  # text as text: smaller, and it reads and prints as the page's
+    "svg.hashsalt": "spm",  # ids from the content, not from chance (see _svg)
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
+    "font.size": 9,
+    "axes.edgecolor": "#9a9a9a",
+    "axes.grid": True,
+    "grid.color": GRID,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+MISSING = "charts need matplotlib"
+MISSING_HINT = "install it with: pip install 'spmlang[plot]'"
+
+
+def require_matplotlib() -> None:
+    """A clear error, before any work, where matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401  (only whether it imports)
+    except ImportError:
+        raise UsageError(f"{MISSING}; {MISSING_HINT}") from None
+
+
+def _figure(width: float, height: float) -> Figure:
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def plan_figure(title: str, curves: Sequence[ComponentCurve], before: Sequence[ComponentCurve | None] = ()) -> Figure:
+    """Each component's pay along its measure, the marginal rate beneath; with ``before`` (a curve or None per
+    curve), a plan change: the plan before dashed, after solid."""
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):
+        figure = _figure(8.0, 0.4 + 4.4 * max(len(curves), 1))
+        figure.suptitle(_wrapped(title, 95), fontsize=11, x=0.01, ha="left")
+        grid = figure.add_gridspec(max(len(curves), 1) * 3, 1, height_ratios=[3.0, 1.2, 0.5] * max(len(curves), 1))
+        for i, curve in enumerate(curves):
+            earnings = figure.add_subplot(grid[i * 3])
+            rate = figure.add_subplot(grid[i * 3 + 1], sharex=earnings)
+            old = before[i] if i < len(before) else None
+            draw_curve(earnings, rate, curve, old, changed=bool(before))
+            notes = curve.notes + ([f"before: {note}" for note in old.notes if note not in curve.notes] if old else [])
+            if notes:
+                text = figure.add_subplot(grid[i * 3 + 2])
+                text.axis("off")
+                wrapped = "\n".join(textwrap.fill(note, 110) for note in notes)
+                text.text(0, 1, wrapped, va="top", fontsize=8, color=NOTE, style="italic")
+    return figure
+
+
+def draw_curve(
+    earnings: Axes, rate: Axes, curve: ComponentCurve, before: ComponentCurve | None = None, changed: bool = False
+) -> None:
+    """One component: what it pays (each series; the plan before dashed), its tiers, caps, gate and jumps, and its
+    marginal rate on ``rate``."""
+    earnings.set_title(textwrap.fill(curve.title, 90), loc="left", fontsize=10)
+    if curve.paid is None and (before is None or before.paid is None):
+        earnings.text(0.5, 0.5, "nothing to draw", ha="center", va="center", transform=earnings.transAxes)
+        rate.axis("off")
+        return
+    if before is not None and before.paid is not None:
+        earnings.plot(before.paid.x, before.paid.y, color=BEFORE, linestyle="--", linewidth=1.6, label="before")
+        rate.stairs(before.rate, before.rate_x, color=BEFORE, linestyle="--", linewidth=1.2, baseline=None)
+    if curve.paid is not None:
+        label = "after" if changed else curve.paid.label
+        earnings.plot(curve.paid.x, curve.paid.y, color=INK, linewidth=2.0, label=label)
+        for series in curve.series[1:]:
+            shown = textwrap.shorten(series.label, 70)
+            earnings.plot(series.x, series.y, color=INK, linewidth=1.0, linestyle=":", alpha=0.8, label=shown)
+        rate.stairs(curve.rate, curve.rate_x, color=INK, linewidth=1.4, baseline=None)
+        _features(earnings, curve)
+    elif changed:
+        earnings.plot([], [], color=INK, linewidth=2.0, label="after: removed")
+    _axes(earnings, rate, curve if curve.paid is not None else before or curve)
+    earnings.legend(loc="lower right", fontsize=8, framealpha=0.9, edgecolor="none")
+
+
+def _features(axes: Axes, curve: ComponentCurve) -> None:
+    """Tier starts and curve points, jumps, caps and where the gate holds pay back."""
+    paid = curve.paid
+    assert paid is not None  # only a drawn curve has features
+    heights = [series.y.max(initial=0) for series in curve.series] + [level.y for level in curve.levels if level.y]
+    top = float(max(*heights, 1e-9))
+    for mark in curve.marks:
+        if mark.x > 0:
+            axes.axvline(mark.x, color=BEFORE, linewidth=0.8, linestyle=":")
+        axes.text(mark.x, top * 1.02, f" {mark.label}", fontsize=7.5, color=NOTE, va="bottom", rotation=0)
+    for x in curve.jumps:
+        y = float(paid.y[paid.x >= x][0]) if (paid.x >= x).any() else 0.0
+        axes.plot([x], [y], marker="o", markersize=4, color=INK)
+    for level in curve.levels:
+        if level.y is not None:
+            axes.axhline(level.y, color=CAP, linewidth=1.0, linestyle="--")
+            axes.text(paid.x[-1], level.y, f"{level.label} ", color=CAP, fontsize=8, ha="right", va="bottom")
+    for low, high in curve.closed:
+        axes.axvspan(low, high, color=GATE, alpha=0.12, linewidth=0)
+        axes.text((low + high) / 2, top * 0.5, "gate closed", color=GATE, fontsize=8, ha="center")
+    axes.set_ylim(bottom=min(0.0, float(paid.y.min(initial=0))), top=top * 1.15)
+
+
+def _axes(earnings: Axes, rate: Axes, curve: ComponentCurve) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    percent = FuncFormatter(lambda value, _: f"{value:,.0f}%")
+    amount = FuncFormatter(lambda value, _: f"{value:,.2f}".rstrip("0").rstrip("."))
+    earnings.xaxis.set_major_formatter(percent if curve.axis == ATTAINMENT else amount)
+    if curve.axis == ROWS:
+        earnings.xaxis.set_major_locator(MaxNLocator(integer=True))
+    earnings.yaxis.set_major_formatter(percent if curve.y_label.startswith("paid (%") else amount)
+    earnings.set_ylabel(textwrap.fill(curve.y_label, 28))
+    earnings.tick_params(labelbottom=False)
+    earnings.set_xlim(left=0)
+    rate.set_xlabel(curve.x_label)
+    rate.set_ylabel(textwrap.fill(curve.rate_label, 22), fontsize=8)
+    if curve.rate_label.startswith("marginal rate"):
+        rate.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+    finite = curve.rate[~_nan(curve.rate)] if curve.rate.size else curve.rate
+    high = float(finite.max(initial=0)) if finite.size else 0.0
+    rate.set_ylim(bottom=min(0.0, float(finite.min(initial=0)) if finite.size else 0.0), top=high * 1.25 or 1.0)
+
+
+def _wrapped(text: str, width: int) -> str:
+    """Each line of ``text`` wrapped at ``width``."""
+    return "\n".join(textwrap.fill(line, width) for line in text.splitlines())
+
+
+def _nan(values):
+    import numpy as np
+
+    return np.isnan(values)
+
+
+# ---------------------------------------------------------------------- out
+
+
+def figure_bytes(figure: Figure, format: str) -> bytes:
+    """The figure as an SVG or PNG file."""
+    if format == "svg":
+        return _svg(figure, "c").encode()
+    import matplotlib
+
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(STYLE):
+        figure.savefig(buffer, format=format, metadata={"Software": None}, dpi=150)
+    return buffer.getvalue()
+
+
+def inline_svg(figure: Figure, label: str, prefix: str) -> str:
+    """The figure as an ``<svg>`` element for a page: as wide as its box (its height follows), labelled for
+    screen readers, its ids its own (``prefix``) so that several charts share a page."""
+    from html import escape
+
+    svg = _svg(figure, prefix)
+    svg = svg[svg.index("<svg") :]
+    opening = svg[: svg.index(">") + 1]
+    cleaned = re.sub(r'\s(width|height)="[^"]*"', "", opening)
+    cleaned = cleaned.replace("<svg", f'<svg class="chart" role="img" aria-label="{escape(label)}"', 1)
+    return cleaned + svg[len(opening) :]
+
+
+def _svg(figure: Figure, prefix: str) -> str:
+    """The figure as SVG text, the same for the same figure: no date, no metadata, and its ids numbered in
+    order (matplotlib names some clip paths after where they lie in memory)."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context(STYLE):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", buffer.getvalue(), flags=re.S)
+    names: dict[str, str] = {}
+
+    def renamed(match: re.Match) -> str:
+        return names.setdefault(match.group(0), f"{len(names)}")
+
+    svg = re.sub(r"\b[pm][0-9a-f]{10}\b", renamed, svg)
+    return re.sub(r'(\bid="|url\(#|href="#)([^")]*)', rf"\1{prefix}-\2", svg)
