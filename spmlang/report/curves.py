@@ -508,3 +508,47 @@ def _rounded_up(units: int) -> int:
     digits = max(len(str(units)) - 2, 0)
     step = 10**digits
     return -(-units // step) * step
+
+
+def changed_curves(
+    old: CompiledPlan, new: CompiledPlan, scale: Scale = Scale()
+) -> list[tuple[ComponentCurve | None, ComponentCurve | None]]:
+    """(before, after) for each component whose pay differs between two plans (None where a plan lacks it), in
+    the order of the old plan then the new: both drawn over the same stretch of the measure, compared at the
+    points of both."""
+    names = [c.name for c in old.plan.components]
+    names += [c.name for c in new.plan.components if c.name not in names]
+    pairs: list[tuple[ComponentCurve | None, ComponentCurve | None]] = []
+    for name in names:
+        pays = [_pay_of(plan, name, scale) for plan in (old, new)]
+        if pays[0] is not None and pays[1] is not None and pays[0].axis == pays[1].axis:
+            span = max(pays[0].natural_span(), pays[1].natural_span())
+            before, after = pays[0].curve(span), pays[1].curve(span)
+            if not _differ(pays[0], pays[1], before, after):
+                continue
+            pairs.append((before, after))
+        else:
+            old_pay, new_pay = pays
+            pairs.append((old_pay.curve() if old_pay else None, new_pay.curve() if new_pay else None))
+    return pairs
+
+
+def _pay_of(compiled: CompiledPlan, name: str, scale: Scale) -> Pay | None:
+    index = next((i for i, c in enumerate(compiled.plan.components) if c.name == name), None)
+    return Pay(compiled, index, scale) if index is not None else None
+
+
+def _differ(old: Pay, new: Pay, before: ComponentCurve, after: ComponentCurve) -> bool:
+    """Whether two plans pay a component differently: at any point of either chart, in any series, or in what
+    their charts say of it (tiers, caps, notes)."""
+    said = [
+        ([s.label for s in curve.series], [m.label for m in curve.marks], [v.label for v in curve.levels], curve.notes)
+        for curve in (before, after)
+    ]
+    if said[0] != said[1] or (before.paid is None) != (after.paid is None):
+        return True
+    if before.paid is None or after.paid is None:
+        return False
+    grid = np.union1d(before.paid.measure, after.paid.measure)
+    factors = [float(m.factor) for m in old.spec.multipliers] or [1.0]
+    return any(not np.array_equal(old.paid(grid, factor)[0], new.paid(grid, factor)[0]) for factor in [1.0, *factors])

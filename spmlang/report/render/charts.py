@@ -55,21 +55,34 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def plan_figure(title: str, curves: Sequence[ComponentCurve], before: Sequence[ComponentCurve | None] = ()) -> Figure:
-    """Each component's pay along its measure, the marginal rate beneath; with ``before`` (a curve or None per
-    curve), a plan change: the plan before dashed, after solid."""
+def plan_figure(title: str, curves: Sequence[ComponentCurve]) -> Figure:
+    """Each component's pay along its measure, the marginal rate beneath."""
+    return change_figure(title, [(None, curve) for curve in curves], changed=False)
+
+
+def change_figure(
+    title: str, pairs: Sequence[tuple[ComponentCurve | None, ComponentCurve | None]], changed: bool = True
+) -> Figure:
+    """A plan change: for each (before, after) pair of curves of a component (None: the plan lacks it), both on
+    one chart, the plan before dashed and after solid."""
     import matplotlib
 
+    rows = max(len(pairs), 1)
     with matplotlib.rc_context(STYLE):
-        figure = _figure(8.0, 0.4 + 4.4 * max(len(curves), 1))
+        figure = _figure(8.0, 0.4 + 4.4 * rows)
         figure.suptitle(_wrapped(title, 95), fontsize=11, x=0.01, ha="left")
-        grid = figure.add_gridspec(max(len(curves), 1) * 3, 1, height_ratios=[3.0, 1.2, 0.5] * max(len(curves), 1))
-        for i, curve in enumerate(curves):
+        grid = figure.add_gridspec(rows * 3, 1, height_ratios=[3.0, 1.2, 0.5] * rows)
+        if not pairs:
+            empty = figure.add_subplot(grid[0])
+            empty.axis("off")
+            empty.text(0.5, 0.5, "no component pays differently", ha="center", va="center", fontsize=11)
+        for i, (before, after) in enumerate(pairs):
             earnings = figure.add_subplot(grid[i * 3])
             rate = figure.add_subplot(grid[i * 3 + 1], sharex=earnings)
-            old = before[i] if i < len(before) else None
-            draw_curve(earnings, rate, curve, old, changed=bool(before))
-            notes = curve.notes + ([f"before: {note}" for note in old.notes if note not in curve.notes] if old else [])
+            draw_curve(earnings, rate, after, before, changed)
+            notes = after.notes if after is not None else []
+            if before is not None and changed:
+                notes = notes + [f"before: {note}" for note in before.notes if note not in notes]
             if notes:
                 text = figure.add_subplot(grid[i * 3 + 2])
                 text.axis("off")
@@ -79,34 +92,42 @@ def plan_figure(title: str, curves: Sequence[ComponentCurve], before: Sequence[C
 
 
 def draw_curve(
-    earnings: Axes, rate: Axes, curve: ComponentCurve, before: ComponentCurve | None = None, changed: bool = False
+    earnings: Axes,
+    rate: Axes,
+    curve: ComponentCurve | None,
+    before: ComponentCurve | None = None,
+    changed: bool = False,
 ) -> None:
     """One component: what it pays (each series; the plan before dashed), its tiers, caps, gate and jumps, and its
     marginal rate on ``rate``."""
-    earnings.set_title(textwrap.fill(curve.title, 90), loc="left", fontsize=10)
-    if curve.paid is None and (before is None or before.paid is None):
+    shown = curve or before
+    assert shown is not None  # a component is in one plan at least
+    what = "" if not changed else " (added)" if before is None else " (removed)" if curve is None else ""
+    earnings.set_title(textwrap.fill(shown.title + what, 90), loc="left", fontsize=10)
+    if (curve is None or curve.paid is None) and (before is None or before.paid is None):
         earnings.text(0.5, 0.5, "nothing to draw", ha="center", va="center", transform=earnings.transAxes)
         rate.axis("off")
         return
+    tops = []
     if before is not None and before.paid is not None:
         earnings.plot(before.paid.x, before.paid.y, color=BEFORE, linestyle="--", linewidth=1.6, label="before")
         rate.stairs(before.rate, before.rate_x, color=BEFORE, linestyle="--", linewidth=1.2, baseline=None)
-    if curve.paid is not None:
+        tops.append(_features(earnings, before, BEFORE, "before: "))
+    if curve is not None and curve.paid is not None:
         label = "after" if changed else curve.paid.label
         earnings.plot(curve.paid.x, curve.paid.y, color=INK, linewidth=2.0, label=label)
         for series in curve.series[1:]:
-            shown = textwrap.shorten(series.label, 70)
-            earnings.plot(series.x, series.y, color=INK, linewidth=1.0, linestyle=":", alpha=0.8, label=shown)
+            name = textwrap.shorten(series.label, 70)
+            earnings.plot(series.x, series.y, color=INK, linewidth=1.0, linestyle=":", alpha=0.8, label=name)
         rate.stairs(curve.rate, curve.rate_x, color=INK, linewidth=1.4, baseline=None)
-        _features(earnings, curve)
-    elif changed:
-        earnings.plot([], [], color=INK, linewidth=2.0, label="after: removed")
-    _axes(earnings, rate, curve if curve.paid is not None else before or curve)
+        tops.append(_features(earnings, curve, INK))
+    earnings.set_ylim(top=max(tops) * 1.2)
+    _axes(earnings, rate, [c for c in (curve, before) if c is not None and c.paid is not None])
     earnings.legend(loc="lower right", fontsize=8, framealpha=0.9, edgecolor="none")
 
 
-def _features(axes: Axes, curve: ComponentCurve) -> None:
-    """Tier starts and curve points, jumps, caps and where the gate holds pay back."""
+def _features(axes: Axes, curve: ComponentCurve, ink: str, prefix: str = "") -> float:
+    """Tier starts and curve points, jumps, caps and where the gate holds pay back; returns the chart's top."""
     paid = curve.paid
     assert paid is not None  # only a drawn curve has features
     heights = [series.y.max(initial=0) for series in curve.series] + [level.y for level in curve.levels if level.y]
@@ -114,23 +135,31 @@ def _features(axes: Axes, curve: ComponentCurve) -> None:
     for mark in curve.marks:
         if mark.x > 0:
             axes.axvline(mark.x, color=BEFORE, linewidth=0.8, linestyle=":")
-        axes.text(mark.x, top * 1.02, f" {mark.label}", fontsize=7.5, color=NOTE, va="bottom", rotation=0)
+        if not prefix:  # the tiers of the plan before show as its line's kinks
+            axes.text(
+                mark.x, 0.99, f" {mark.label}", fontsize=7.5, color=NOTE, va="top", transform=axes.get_xaxis_transform()
+            )
     for x in curve.jumps:
         y = float(paid.y[paid.x >= x][0]) if (paid.x >= x).any() else 0.0
-        axes.plot([x], [y], marker="o", markersize=4, color=INK)
+        axes.plot([x], [y], marker="o", markersize=4, color=ink)
     for level in curve.levels:
         if level.y is not None:
-            axes.axhline(level.y, color=CAP, linewidth=1.0, linestyle="--")
-            axes.text(paid.x[-1], level.y, f"{level.label} ", color=CAP, fontsize=8, ha="right", va="bottom")
+            color = CAP if not prefix else BEFORE
+            axes.axhline(level.y, color=color, linewidth=1.0, linestyle="--")
+            label = f"{prefix}{level.label} "
+            axes.text(paid.x[-1], level.y, label, color=color, fontsize=8, ha="right", va="top" if prefix else "bottom")
     for low, high in curve.closed:
-        axes.axvspan(low, high, color=GATE, alpha=0.12, linewidth=0)
-        axes.text((low + high) / 2, top * 0.5, "gate closed", color=GATE, fontsize=8, ha="center")
-    axes.set_ylim(bottom=min(0.0, float(paid.y.min(initial=0))), top=top * 1.15)
+        axes.axvspan(low, high, color=GATE if not prefix else BEFORE, alpha=0.12, linewidth=0)
+        axes.text((low + high) / 2, top * 0.5, f"{prefix}gate closed", color=GATE, fontsize=8, ha="center")
+    axes.set_ylim(bottom=min(0.0, float(paid.y.min(initial=0))))
+    return top
 
 
-def _axes(earnings: Axes, rate: Axes, curve: ComponentCurve) -> None:
+def _axes(earnings: Axes, rate: Axes, curves: list[ComponentCurve]) -> None:
+    import numpy as np
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    curve = curves[0]
     percent = FuncFormatter(lambda value, _: f"{value:,.0f}%")
     amount = FuncFormatter(lambda value, _: f"{value:,.2f}".rstrip("0").rstrip("."))
     earnings.xaxis.set_major_formatter(percent if curve.axis == ATTAINMENT else amount)
@@ -144,20 +173,13 @@ def _axes(earnings: Axes, rate: Axes, curve: ComponentCurve) -> None:
     rate.set_ylabel(textwrap.fill(curve.rate_label, 22), fontsize=8)
     if curve.rate_label.startswith("marginal rate"):
         rate.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
-    finite = curve.rate[~_nan(curve.rate)] if curve.rate.size else curve.rate
-    high = float(finite.max(initial=0)) if finite.size else 0.0
-    rate.set_ylim(bottom=min(0.0, float(finite.min(initial=0)) if finite.size else 0.0), top=high * 1.25 or 1.0)
+    rates = np.concatenate([c.rate[~np.isnan(c.rate)] for c in curves])
+    rate.set_ylim(bottom=min(0.0, float(rates.min(initial=0))), top=float(rates.max(initial=0)) * 1.25 or 1.0)
 
 
 def _wrapped(text: str, width: int) -> str:
     """Each line of ``text`` wrapped at ``width``."""
     return "\n".join(textwrap.fill(line, width) for line in text.splitlines())
-
-
-def _nan(values):
-    import numpy as np
-
-    return np.isnan(values)
 
 
 # ---------------------------------------------------------------------- out
