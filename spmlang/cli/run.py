@@ -132,6 +132,14 @@ def statement_command(
     table: Tables = None,
     strict: Strict = False,
     allow_outside_paths: OutsidePaths = False,
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            "--template",
+            metavar="DIR",
+            help="A folder of templates (statement.html, index.html, style.css), each in place of spm's.",
+        ),
+    ] = None,
 ) -> None:
     """Pay statements: write them as HTML and CSV (--out), or show them in the terminal (--payee)."""
     data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
@@ -141,10 +149,16 @@ def statement_command(
             raise UsageError("say where to write the statements (--out FOLDER) or whose to show (--payee NAME)")
         if output is not None:  # a folder spm cannot write to is said before the run, not after it
             check_writable(output / "index.html")
+        if template is not None:
+            if output is None:
+                raise UsageError("--template makes HTML statements: say where to write them (--out FOLDER)")
+            from spmlang.report.render.html import Templates
+
+            Templates(template)  # a template that does not read is said before the run
         with progress_bar(quiet=False) as progress:
             result = run_plan(plan, data, progress)
             if output is not None:
-                written = result.write_statements(output, payees, periods, progress)
+                written = result.write_statements(output, payees, periods, progress, template)
             else:
                 statements = result.statements(payees, periods, progress)
         if output is not None:

@@ -118,10 +118,12 @@ class Statement:
         )
         return buffer.getvalue()
 
-    def to_html(self) -> str:
+    def to_html(self, templates=None) -> str:
+        """The statement as a page; ``templates``: a :class:`~spmlang.report.render.html.Templates` (default:
+        spm's own)."""
         from spmlang.report.render.html import statement_html
 
-        return statement_html(self)
+        return statement_html(self, templates)
 
     def __rich__(self):
         from spmlang.report.render.terminal import statement_renderable
@@ -215,9 +217,12 @@ def slug(name: str) -> str:
     return cleaned[:80]
 
 
-def write_statements(statements: Iterable[Statement], folder: Path, progress: Report | None = None) -> list[Path]:
+def write_statements(
+    statements: Iterable[Statement], folder: Path, progress: Report | None = None, templates=None
+) -> list[Path]:
     """statements/<payee>/<period>.html and .csv, and statements/index.html linking them all. Each statement
-    is written as it comes (an iterator of them is not held whole); ``progress`` hears of each of a list."""
+    is written as it comes (an iterator of them is not held whole); ``progress`` hears of each of a list.
+    ``templates``: the pages' templates (:class:`~spmlang.report.render.html.Templates`; default: spm's)."""
     make_folder(folder)
     written, index = [], []
     taken: dict[str, str] = {}
@@ -229,7 +234,7 @@ def write_statements(statements: Iterable[Statement], folder: Path, progress: Re
             name = f"{name}-{hashlib.sha256(statement.payee.encode()).hexdigest()[:8]}"
         target = folder / name
         make_folder(target)
-        for suffix, content in ((".html", statement.to_html()), (".csv", statement.to_csv())):
+        for suffix, content in ((".html", statement.to_html(templates)), (".csv", statement.to_csv())):
             path = target / f"{slug(statement.period)}{suffix}"
             write_text(path, content)  # whole or not at all
             written.append(path)
@@ -237,6 +242,6 @@ def write_statements(statements: Iterable[Statement], folder: Path, progress: Re
     from spmlang.report.render.html import index_html
 
     index_path = folder / "index.html"
-    write_text(index_path, index_html(index))  # last: until then, the index of the statements before
+    write_text(index_path, index_html(index, templates))  # last: until then, the index of the statements before
     written.append(index_path)
     return written
