@@ -3,9 +3,12 @@ the charts they carry."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import AE_ARGS
 
@@ -116,3 +119,76 @@ def test_template_folders_that_cannot_be_used(spm, tmp_path):
     done = spm("statement", *AE_ARGS, "--payee", "ben.okafor", "--template", tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == "error: --template makes HTML statements: say where to write them (--out FOLDER)"
+
+
+# ---------------------------------------------------------------------- charts
+
+AE = Path(__file__).resolve().parent.parent / "examples"
+
+
+def ae_result():
+    return spmlang.load(AE / "plans" / "account_executive.spm").run(
+        AE / "data" / "ae_deals.csv", quotas=AE / "data" / "ae_quotas.csv", targets=AE / "data" / "ae_targets.csv"
+    )
+
+
+def test_where_a_payee_stands_is_said_from_the_statements_own_figures():
+    from decimal import Decimal
+
+    from spmlang.figures import money, percent
+
+    for statement in ae_result().statements(["dev.patel"]):
+        standing = statement.standing
+        credit = (statement.attainment * statement.quota).quantize(Decimal("0.01"))  # to date: the measure
+        (position,) = standing.positions  # commission; the SPIF pays per deal: no curve to stand on
+        assert (
+            position.words[0] == f"You are here: {percent(statement.attainment)} attainment, {money(credit)} of credit."
+        )
+        tiers = [(Decimal("0.5"), "8% × 1x"), (Decimal("1"), "8% × 1.5x"), (Decimal("1.5"), "8% × 2x")]
+        low, rate = next((low, rate) for low, rate in tiers if low * statement.quota > credit)
+        assert (
+            position.words[1] == f"The next tier ({rate}) starts in {money(low * statement.quota - credit)} of credit."
+        )
+        # The attainment line ends where the statement's attainment is, at the period's end.
+        assert standing.path[-1] == (dt.date.fromisoformat(statement.period_end), float(statement.attainment))
+        days = {day.isoformat() for day, _ in standing.path}
+        assert {line.date for line in statement.earnings if line.component == "commission"} <= days
+        assert [x for x, _ in standing.breakpoints] == [0.5, 1.0, 1.5]
+    q3 = ae_result().statements(["dev.patel"], ["2027-Q3"])[0]
+    assert q3.standing.positions[0].words[1] == "The next tier (8% × 1.5x) starts in 146,626.96 of credit."
+
+
+def test_the_you_are_here_mark_is_on_the_curve_at_the_payees_measure():
+    (statement,) = ae_result().statements(["ben.okafor"], ["2027-Q2"])
+    (position,) = statement.standing.positions
+    paid = position.curve.paid
+    assert position.x == pytest.approx(float(statement.attainment) * 100)
+    assert position.y == pytest.approx(float(np.interp(position.x, paid.x, paid.y)), rel=1e-6)
+
+
+def test_a_statement_page_carries_its_charts_inline():
+    (statement,) = ae_result().statements(["dev.patel"], ["2027-Q3"])
+    page = statement.to_html()
+    svgs = re.findall(r"<svg [^>]*>", page)
+    assert len(svgs) == 2 and all('class="chart"' in svg and "viewBox" in svg for svg in svgs)
+    assert not any(re.search(r'\s(width|height)="', svg) for svg in svgs), "as wide as the page, not fixed"
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/", "")
+    assert not re.search(r'(src|href)="(?!#)', page.split("<main>")[1]), "no file and no address outside the page"
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "two charts on one page share no id"
+    assert '<p class="standing">The next tier (8% × 1.5x) starts in 146,626.96 of credit.</p>' in page
+    assert 'aria-label="attainment through the year: 79.05%"' in page
+    assert page == ae_result().statements(["dev.patel"], ["2027-Q3"])[0].to_html(), "the same page, the same bytes"
+
+
+def test_without_matplotlib_statements_are_written_without_charts(spm, tmp_path):
+    blocked = tmp_path / "blocked" / "matplotlib"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
+    path = os.pathsep.join([str(blocked.parent), os.environ.get("PYTHONPATH", "")])
+    out = tmp_path / "out"
+    done = spm("statement", *AE_ARGS, "--payee", "dev.patel", "--out", out, env={"PYTHONPATH": path})
+    assert done.returncode == 0, done.stderr
+    assert "note: the statements have no charts: charts need matplotlib; install it with: pip install " in done.stderr
+    page = (out / "dev.patel" / "2027-Q3.html").read_text()
+    assert "<svg" not in page and "Where you stand" not in page and "Payout 2027-Q3" in page

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from spmlang.cli.console import out, print_json, progress_bar
+from spmlang.cli.console import err, out, print_json, progress_bar
 from spmlang.cli.data_options import (
     DataOptions,
     Deals,
@@ -162,6 +162,10 @@ def statement_command(
             else:
                 statements = result.statements(payees, periods, progress)
         if output is not None:
+            from spmlang.report.render.charts import MISSING, MISSING_HINT, charts_available
+
+            if not charts_available():
+                err.print(f"note: the statements have no charts: {MISSING}; {MISSING_HINT}", markup=False)
             count = (len(written) - 1) // 2  # an HTML and a CSV file each, and the index
             out.print(
                 f"wrote {count} statement(s) to {output} ({len(written)} files; open {output / 'index.html'})",

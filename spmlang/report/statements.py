@@ -23,6 +23,7 @@ from spmlang.figures import CENT
 from spmlang.files import make_folder, write_text
 from spmlang.progress import Report, tracked
 from spmlang.report.explain import LinesByPayee, TrailLine, explain, units
+from spmlang.report.standing import Standing, standing
 
 ADJUSTMENT_KINDS = ("true_up", "cap", "gate", "bonus", "draw", "draw_recovery", "clawback")
 KIND_WORDS = {
@@ -71,6 +72,7 @@ class Statement:
     components: list[tuple[str, Decimal, Decimal]]  # name, this period, year to date
     earnings: list[StatementLine]
     adjustments: list[StatementLine]
+    standing: Standing | None = None  # where the payee stands: the statement's charts (see report/standing.py)
 
     @property
     def earned(self) -> Decimal:
@@ -195,6 +197,7 @@ def iter_statements(
                 ],
                 earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
                 adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
+                standing=standing(payout, code, index),
             )
 
 
@@ -238,7 +241,8 @@ def write_statements(
             path = target / f"{slug(statement.period)}{suffix}"
             write_text(path, content)  # whole or not at all
             written.append(path)
-        index.append((replace(statement, earnings=[], adjustments=[]), f"{name}/{slug(statement.period)}.html"))
+        entry = replace(statement, earnings=[], adjustments=[], standing=None)  # the index needs its figures alone
+        index.append((entry, f"{name}/{slug(statement.period)}.html"))
     from spmlang.report.render.html import index_html
 
     index_path = folder / "index.html"

@@ -57,7 +57,15 @@ class Templates:
 
 
 def statement_html(statement, templates: Templates | None = None) -> str:
-    return (templates or default_templates()).statement(statement)
+    """A statement's page, with its charts where matplotlib is installed (without them where it is not)."""
+    from markupsafe import Markup
+
+    from spmlang.report.render.charts import charts_available, standing_charts
+
+    charts = []
+    if statement.standing is not None and charts_available():
+        charts = [{**chart, "svg": Markup(chart["svg"])} for chart in standing_charts(statement.standing)]
+    return (templates or default_templates()).statement(statement, charts=charts)
 
 
 def index_html(entries, templates: Templates | None = None) -> str:
