@@ -180,11 +180,13 @@ class Result:
         periods: list[str] | None = None,
         progress=None,
         templates: str | Path | None = None,
+        charts: bool = True,
     ) -> list[Path]:
         """Write the statements (as :meth:`statements` makes them) into ``folder``: ``<payee>/<period>.html``
         and ``.csv``, and an ``index.html`` linking them all, each file written whole. Each statement is made
         and written in turn, never all held at once. ``templates``: a folder of the pages' templates, each in
-        place of spm's of its name (docs/cli.md). Returns the files written."""
+        place of spm's of its name (docs/cli.md); ``charts=False``: pages without charts (drawing them takes
+        most of the time). Returns the files written."""
         from spmlang.report.render.html import Templates
         from spmlang.report.statements import iter_statements, write_statements
 
@@ -193,7 +195,14 @@ class Result:
         self._check_periods(periods)
         self._check_payees(payees)
         made = iter_statements(
-            self.payout, self.ledger, self.run_id, payees, periods, progress, step="making and writing statements"
+            self.payout,
+            self.ledger,
+            self.run_id,
+            payees,
+            periods,
+            progress,
+            step="making and writing statements",
+            charts=charts,
         )
         return write_statements(made, Path(folder), templates=pages)
 

@@ -10,6 +10,7 @@ where it must run.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -65,12 +66,18 @@ class Browser:
     def __init__(self, binary: str, profile: str):
         commands_read, self._commands = os.pipe()
         self._replies, replies_write = os.pipe()
+
         # Chromium reads its commands on fd 3 and writes its replies on fd 4: the pipes' ends are put there as it
         # starts (inheritable copies; the rest of this process's files are not inherited, being non-inheritable).
+        # They are first copied above 4, so that neither is overwritten by the other, whatever their numbers.
+        def on_fds_3_and_4() -> None:
+            commands, replies = (fcntl.fcntl(fd, fcntl.F_DUPFD, 5) for fd in (commands_read, replies_write))
+            os.dup2(commands, 3), os.dup2(replies, 4)
+
         self._process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
             close_fds=False,
-            preexec_fn=lambda: (os.dup2(commands_read, 3), os.dup2(replies_write, 4)),
+            preexec_fn=on_fds_3_and_4,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -192,3 +192,16 @@ def test_without_matplotlib_statements_are_written_without_charts(spm, tmp_path)
     assert "note: the statements have no charts: charts need matplotlib; install it with: pip install " in done.stderr
     page = (out / "dev.patel" / "2027-Q3.html").read_text()
     assert "<svg" not in page and "Where you stand" not in page and "Payout 2027-Q3" in page
+
+
+def test_no_charts_leaves_the_page_as_it_is_without_them(spm, tmp_path):
+    for folder, extra in (("with", []), ("without", ["--no-charts"])):
+        done = spm(
+            "statement", *AE_ARGS, "--payee", "dev.patel", "--period", "2027-Q3", "--out", tmp_path / folder, *extra
+        )
+        assert done.returncode == 0, done.stderr
+    with_charts = (tmp_path / "with" / "dev.patel" / "2027-Q3.html").read_text()
+    without = (tmp_path / "without" / "dev.patel" / "2027-Q3.html").read_text()
+    assert "<svg" in with_charts and "<svg" not in without
+    charts = re.search(r"<h2>Where you stand</h2>.*?(?=<h2>By component</h2>)", with_charts, re.S)
+    assert with_charts.replace(charts.group(0), "") == without

@@ -140,6 +140,9 @@ def statement_command(
             help="A folder of templates (statement.html, index.html, style.css), each in place of spm's.",
         ),
     ] = None,
+    no_charts: Annotated[
+        bool, typer.Option("--no-charts", help="HTML statements without charts (drawing them takes most of the time).")
+    ] = False,
 ) -> None:
     """Pay statements: write them as HTML and CSV (--out), or show them in the terminal (--payee)."""
     data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths)
@@ -158,13 +161,13 @@ def statement_command(
         with progress_bar(quiet=False) as progress:
             result = run_plan(plan, data, progress)
             if output is not None:
-                written = result.write_statements(output, payees, periods, progress, template)
+                written = result.write_statements(output, payees, periods, progress, template, not no_charts)
             else:
                 statements = result.statements(payees, periods, progress)
         if output is not None:
             from spmlang.report.render.charts import MISSING, MISSING_HINT, charts_available
 
-            if not charts_available():
+            if not charts_available() and not no_charts:
                 err.print(f"note: the statements have no charts: {MISSING}; {MISSING_HINT}", markup=False)
             count = (len(written) - 1) // 2  # an HTML and a CSV file each, and the index
             out.print(

@@ -154,9 +154,11 @@ def iter_statements(
     periods: list[str] | None = None,
     progress: Report | None = None,
     step: str = "making statements",
+    charts: bool = True,
 ) -> Iterator[Statement]:
     """:func:`build_statements` one payee at a time, as they are asked for: a run's statements need not all
-    be held at once (a line of the ledger is a few Python objects in a statement)."""
+    be held at once (a line of the ledger is a few Python objects in a statement). Without ``charts`` they
+    have no standing, and their pages no charts."""
     if payees is None:
         payees = sorted(set(ledger.column("payee").to_pylist()))
     settings = payout.run.plan.settings
@@ -197,7 +199,7 @@ def iter_statements(
                 ],
                 earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
                 adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
-                standing=standing(payout, code, index),
+                standing=standing(payout, code, index) if charts else None,
             )
 
 
