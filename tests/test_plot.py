@@ -14,7 +14,7 @@ from conftest import EXAMPLES
 
 import spmlang
 from spmlang.engine.kernels.money import UNIT
-from spmlang.report.curves import REFERENCE, ROWS, Pay, Scale, plan_curves
+from spmlang.report.curves import REFERENCE, ROWS, Pay, Scale, component_curve, plan_curves
 
 PLANS = EXAMPLES / "plans"
 CRM = EXAMPLES / "data" / "crm"
@@ -115,7 +115,7 @@ def test_crm_commission_points_at_a_rows_rate_are_what_the_engine_pays(product, 
     up has the kicker)."""
     plan = spmlang.load(PLANS / "crm_agents.spm")
     scale = Scale(quota=10_000 * UNIT)
-    curve = Pay(plan.compiled, 0, scale, row_rate=Decimal(rate)).curve()
+    curve = component_curve(Pay(plan.compiled, 0, scale, row_rate=Decimal(rate)))
     series = curve.series[1 if multiplied else 0]
     keep = series.measure >= 55 * UNIT if multiplied else np.ones(series.measure.size, dtype=bool)
     measures = series.measure[keep]
@@ -131,7 +131,7 @@ def test_crm_commission_points_at_a_rows_rate_are_what_the_engine_pays(product, 
     totals = paid(result, "commission")
     for payee, cents, x in zip(payees, series.cents[keep], series.x[keep], strict=True):
         assert totals.get(payee, Decimal(0)) == Decimal(int(cents)) / 100, f"commission at {x}% attainment"
-    assert Pay(plan.compiled, 0, scale).curve().y_label.endswith("per unit of the row's rate")
+    assert component_curve(Pay(plan.compiled, 0, scale)).y_label.endswith("per unit of the row's rate")
 
 
 def test_crm_manager_override_points_are_what_the_engine_pays():
@@ -251,7 +251,7 @@ def test_each_rule_plotted_is_what_the_engine_pays(rule):
     )
     plan = spmlang.loads(text, "charts.spm")
     # The chart's payee: its quota and target on the plan's basis (the year's at its end, or the period's).
-    curve = Pay(plan.compiled, 0, Scale(quota=QUOTA * UNIT, target=TARGET * UNIT)).curve()
+    curve = component_curve(Pay(plan.compiled, 0, Scale(quota=QUOTA * UNIT, target=TARGET * UNIT)))
     assert curve.series and not curve.notes, curve.notes
     day, each = ("2027-02-15", QUOTA) if per_period else ("2027-11-15", QUOTA // 4)
     for series, size in zip(curve.series, ("small", "large", "large"), strict=False):
@@ -286,7 +286,7 @@ def test_retroactive_tiers_jump_where_a_tier_starts_and_a_marginal_rate_is_each_
         ),
         "charts.spm",
     )
-    curve = Pay(plan.compiled, 0).curve()
+    curve = component_curve(Pay(plan.compiled, 0))
     assert curve.jumps == [50.0, 100.0]
     assert [mark.label for mark in curve.marks] == ["2%", "5%", "9%"]
     rates = curve.rate[~np.isnan(curve.rate)]
@@ -296,8 +296,8 @@ def test_retroactive_tiers_jump_where_a_tier_starts_and_a_marginal_rate_is_each_
 
 def test_without_a_quota_a_chart_reads_in_percent_of_it():
     plan = spmlang.load(PLANS / "account_executive.spm")
-    relative = Pay(plan.compiled, 0).curve()
-    given = Pay(plan.compiled, 0, Scale(quota=REFERENCE)).curve(span=int(relative.paid.measure[-1]))
+    relative = component_curve(Pay(plan.compiled, 0))
+    given = component_curve(Pay(plan.compiled, 0, Scale(quota=REFERENCE)), span=int(relative.paid.measure[-1]))
     assert relative.y_label == "paid (% of quota)" and given.y_label == "paid (USD)"
     np.testing.assert_array_equal(relative.paid.cents, given.paid.cents)
     np.testing.assert_allclose(relative.paid.y * float(REFERENCE) / UNIT / 100, given.paid.y)

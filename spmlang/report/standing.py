@@ -19,7 +19,7 @@ from spmlang.engine.kernels.money import UNIT
 from spmlang.engine.pay.curves import CurveFunction
 from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.run import Payout
-from spmlang.report.curves import ATTAINMENT, CREDIT, ComponentCurve, Pay, Scale
+from spmlang.report.curves import ATTAINMENT, CREDIT, ComponentCurve, Pay, Scale, component_curve
 
 
 @dataclass
@@ -120,7 +120,7 @@ def _position(payout: Payout, index: int, scale: Scale, measure: int) -> Positio
     if pay.axis not in (ATTAINMENT, CREDIT) or pay.per_row_rate or (pay.axis == ATTAINMENT and scale.quota is None):
         return None
     span = max(pay.natural_span(), int(measure * 1.25))
-    curve = pay.curve(span)
+    curve = component_curve(pay, span)
     if curve.paid is None:
         return None
     cents, _ = pay.paid(np.array([measure]))
