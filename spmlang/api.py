@@ -226,19 +226,37 @@ class Result:
         return build_statements(self.payout, self.ledger, self.run_id, payees, periods, progress)
 
     def write_statements(
-        self, folder: str | Path, payees: list[str] | None = None, periods: list[str] | None = None, progress=None
+        self,
+        folder: str | Path,
+        payees: list[str] | None = None,
+        periods: list[str] | None = None,
+        progress=None,
+        templates: str | Path | None = None,
+        charts: bool = True,
     ) -> list[Path]:
         """Write the statements (as :meth:`statements` makes them) into ``folder``: ``<payee>/<period>.html``
         and ``.csv``, and an ``index.html`` linking them all, each file written whole. Each statement is made
-        and written in turn, never all held at once. Returns the files written."""
+        and written in turn, never all held at once. ``templates``: a folder of the pages' templates, each in
+        place of spm's of its name (docs/cli.md); ``charts=False``: pages without charts (drawing them takes
+        most of the time). Returns the files written."""
+        from spmlang.report.render.html import Templates
         from spmlang.report.statements import iter_statements, write_statements
+
+        pages = Templates(templates) if templates is not None else None
 
         self._check_periods(periods)
         self._check_payees(payees)
         made = iter_statements(
-            self.payout, self.ledger, self.run_id, payees, periods, progress, step="making and writing statements"
+            self.payout,
+            self.ledger,
+            self.run_id,
+            payees,
+            periods,
+            progress,
+            step="making and writing statements",
+            charts=charts,
         )
-        return write_statements(made, Path(folder))
+        return write_statements(made, Path(folder), templates=pages)
 
     def whatif(self, deal: Mapping[str, object] | Sequence[Mapping[str, object]], payee: str | None = None):
         """What a deal (or several) would pay, and change: this run again with the deals after the data's rows,

@@ -54,6 +54,7 @@ class PlanDiff:
     payees: list[Cost]
     clauses: list[ClauseChange]
     rows: tuple[int, int]  # rows credited under each plan
+    plans: tuple[Plan, Plan] | None = field(default=None, repr=False, compare=False)  # for spm diff --plot
 
     @property
     def total(self) -> Cost:
@@ -218,6 +219,7 @@ def diff_plans(old_reference: str, new_reference: str, **inputs) -> PlanDiff:
         payees,
         clause_changes(old_plan, new_plan),
         (old_result.accounting["credited"], new_result.accounting["credited"]),
+        (old_plan, new_plan),
     )
 
 

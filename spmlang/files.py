@@ -85,6 +85,12 @@ def replacing(path: Path) -> Iterator[Path]:
             partial.unlink(missing_ok=True)
 
 
+def write_bytes(path: Path, content: bytes) -> None:
+    """``content`` as the bytes of ``path``, written whole (see :func:`replacing`): a chart, an image."""
+    with replacing(Path(path)) as partial:
+        partial.write_bytes(content)
+
+
 def write_text(path: Path, content: str) -> None:
     """``content`` as the UTF-8 text of ``path``, written whole (see :func:`replacing`). A file that is there
     already keeps its permissions, and a symbolic link is written through (its target is what changes): a

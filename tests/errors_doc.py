@@ -232,6 +232,14 @@ CODES = {
         "Verify from a folder that holds "
         "them, name it with `--root DIR`, or allow it with `--allow-outside-paths` if you trust the manifest.",
     ),
+    "E509": (
+        "A statement template that cannot be used",
+        "`spm statement --template DIR` names a folder that is not there or holds none of spm's templates "
+        "(statement.html, index.html, style.css), or a template in it does not read, asks for a figure it is not "
+        "given, or does what a template may not (it runs in a sandbox: it reads the figures it is given, and calls "
+        "no code of its own).",
+        "Fix the template at the line named; docs/cli.md lists what each template receives.",
+    ),
     "E510": (
         "A rejected row that must be an error",
         "With `--strict`, or where the plan says `on SUBJECT error`, a row that would be rejected stops the run.",

@@ -8,6 +8,7 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 from conftest import ROOT
 
 import spmlang
@@ -142,3 +143,52 @@ def test_a_git_reference_cannot_pass_options_to_git(spm, tmp_path):
     assert empty.returncode == 2 and empty.stderr == (
         "error: cannot read ':ae.spm': a plan is a file, or REV:PATH from git (HEAD~1:plans/ae.spm)\n"
     )
+
+
+def test_diff_plot_draws_each_changed_component_before_and_after(spm, tmp_path):
+    from spmlang.engine.kernels.money import UNIT
+    from spmlang.report.curves import Scale, changed_curves, plan_curves
+    from spmlang.report.render.charts import change_figure
+
+    new = changed_plan(tmp_path)
+    old_plan, new_plan = spmlang.load(PLAN), spmlang.load(new)
+    scale = Scale(quota=1_000_000 * UNIT, target=80_000 * UNIT)
+    assert changed_curves(old_plan.compiled, old_plan.compiled, scale) == []
+    pairs = changed_curves(old_plan.compiled, new_plan.compiled, scale)
+    assert [(before and before.name, after.name) for before, after in pairs] == [
+        ("commission", "commission"),
+        ("new_logo_q1", "new_logo_q1"),
+        (None, "big_deal"),
+    ]
+    (before, after) = pairs[0]
+    assert before.paid.measure[-1] == after.paid.measure[-1]  # one stretch for both
+    assert before.levels[0].y == 200_000 and after.levels[0].y == 160_000  # 250% and 200% of 80,000
+    # Before and after are each plan's own curve over that stretch.
+    span = int(after.paid.measure[-1])
+    np.testing.assert_array_equal(
+        before.paid.cents, plan_curves(old_plan.compiled, scale, ["commission"], {"commission": span})[0].paid.cents
+    )
+    figure = change_figure("change", pairs)
+    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    assert lines["before"].get_linestyle() == "--" and lines["after"].get_linestyle() == "-"
+    np.testing.assert_array_equal(lines["before"].get_ydata(), before.paid.y)
+    np.testing.assert_array_equal(lines["after"].get_ydata(), after.paid.y)
+
+    chart = tmp_path / "change.svg"
+    args = ["diff", "examples/plans/account_executive.spm", new, *DATA_ARGS]
+    plotted = spm(*args, "--plot", chart, "--plot-quota", "1,000,000", "--plot-target", "80000")
+    assert plotted.returncode == 0, plotted.stderr
+    assert plotted.stdout == spm(*args).stdout, "the report is the same, with or without the chart"
+    assert plotted.stderr.strip() == (
+        f"wrote {chart} (3 component(s) whose pay changed: commission, new_logo_q1, big_deal)"
+    )
+    assert "before: cap 250% of target per year" in chart.read_text()
+
+
+def test_diff_plot_is_refused_before_the_runs(spm, tmp_path):
+    args = ["diff", "examples/plans/account_executive.spm", "examples/plans/account_executive.spm", *DATA_ARGS]
+    refused = spm(*args, "--plot", tmp_path / "change.gif")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip() == f"error: {tmp_path / 'change.gif'}: a chart is written as .svg or .png, not '.gif'"
+    same = spm(*args, "--plot", tmp_path / "same.png")
+    assert same.returncode == 0 and same.stderr.strip() == f"wrote {tmp_path / 'same.png'} (no component's pay changed)"

@@ -4,7 +4,7 @@ Exit codes: 0 success; 1 the plan has errors (or, for commands that judge,
 the judgement failed); 2 a usage or input error (a missing file, a missing
 column, a bad option); 3 an internal error in spm itself.
 
-A module per group of commands (``check``, ``run``, ``review``, ``compile``, ``lsp``); the options that name a
+A module per group of commands (``check``, ``run``, ``review``, ``plot``, ``compile``, ``lsp``); the options that name a
 run's data are defined once in ``data_options``; errors become messages and exit codes in ``errors``.
 
 The modules that declare commands do without ``from __future__ import annotations``: Typer reads every
@@ -21,6 +21,7 @@ from spmlang.cli.compile import compile_command
 from spmlang.cli.console import err
 from spmlang.cli.errors import report_internal_error, show_tracebacks
 from spmlang.cli.lsp import lsp_command
+from spmlang.cli.plot import plot_command
 from spmlang.cli.process import set_process_defaults
 from spmlang.cli.review import diff_command, fmt_command, tests_command, verify_command
 from spmlang.cli.run import explain_command, run_command, statement_command, whatif_command
@@ -59,6 +60,7 @@ app.command(name="whatif")(whatif_command)
 app.command(name="test")(tests_command)
 app.command(name="fmt")(fmt_command)
 app.command(name="diff")(diff_command)
+app.command(name="plot")(plot_command)
 app.command(name="compile")(compile_command)
 app.command(name="lsp")(lsp_command)
 app.command(name="verify")(verify_command)

@@ -120,6 +120,24 @@ def diff_command(
         ),
     ] = None,
     allow_outside_paths: OutsidePaths = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            metavar="PATH",
+            help="Also draw each component whose pay changed, before (dashed) and after (solid): .svg or .png.",
+        ),
+    ] = None,
+    plot_quota: Annotated[
+        str | None,
+        typer.Option("--plot-quota", metavar="AMOUNT", help="Draw for a payee with this quota (as spm plot --quota)."),
+    ] = None,
+    plot_target: Annotated[
+        str | None,
+        typer.Option(
+            "--plot-target", metavar="AMOUNT", help="Draw for a payee with this target (as spm plot --target)."
+        ),
+    ] = None,
 ) -> None:
     """The cost of a plan change: payout before and after, per component and payee, and the clauses changed."""
     from decimal import Decimal, InvalidOperation
@@ -130,6 +148,15 @@ def diff_command(
     with errors_to_exit_codes():
         if output_format not in ("text", "markdown", "json"):
             raise UsageError(f"--format is text, markdown or json, not '{output_format}'")
+        if plot is not None:  # a chart that cannot be written is said before the runs, not after them
+            from spmlang.cli.plot import amount_option, chart_format
+            from spmlang.report.render.charts import require_matplotlib
+
+            chart_format(plot)
+            check_writable(plot)
+            amount_option(plot_quota, "--plot-quota")
+            amount_option(plot_target, "--plot-target")
+            require_matplotlib()
         limit = None
         if fail_over is not None:
             try:
@@ -139,11 +166,32 @@ def diff_command(
         report = diff_plans(old, new, **data.run_arguments())
         rendered = {"text": report.to_text, "markdown": report.to_markdown, "json": report.to_json}[output_format]()
         print(visible_json(rendered) if output_format == "json" else visible(rendered, lines=True), end="")
+        if plot is not None:
+            _plot_change(report, plot, plot_quota, plot_target)
         if limit is not None and report.total.change > limit:
             err.print(
                 f"the total payout grows by {report.total.change:,}, more than --fail-over {limit:,}", markup=False
             )
             raise typer.Exit(1)
+
+
+def _plot_change(report, path: Path, quota: str | None, target: str | None) -> None:
+    """Draw the components whose pay changed, before and after, and say so on stderr (stdout is the report)."""
+    from spmlang.cli.plot import chart_format, chart_scale, scale_words
+    from spmlang.files import write_bytes
+    from spmlang.report.curves import changed_curves
+    from spmlang.report.render.charts import change_figure, figure_bytes
+
+    old, new = report.plans
+    scale = chart_scale(new.compiled, quota, target)
+    pairs = changed_curves(old.compiled, new.compiled, scale)
+    title = f"{report.old} → {report.new}\n{scale_words(new.compiled, scale)}: before dashed, after solid"
+    write_bytes(path, figure_bytes(change_figure(title, pairs), chart_format(path)))
+    names = [next(curve.name for curve in pair if curve is not None) for pair in pairs]
+    drawn = (
+        f"{len(names)} component(s) whose pay changed: {', '.join(names)}" if names else "no component's pay changed"
+    )
+    err.print(visible(f"wrote {path} ({drawn})"), markup=False)
 
 
 def verify_command(

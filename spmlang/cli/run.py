@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from spmlang.cli.console import out, print_json, progress_bar
+from spmlang.cli.console import err, out, print_json, progress_bar
 from spmlang.cli.data_options import (
     DataOptions,
     Deals,
@@ -143,6 +143,17 @@ def statement_command(
     through: Through = None,
     strict: Strict = False,
     allow_outside_paths: OutsidePaths = False,
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            "--template",
+            metavar="DIR",
+            help="A folder of templates (statement.html, index.html, style.css), each in place of spm's.",
+        ),
+    ] = None,
+    no_charts: Annotated[
+        bool, typer.Option("--no-charts", help="HTML statements without charts (drawing them takes most of the time).")
+    ] = False,
 ) -> None:
     """Pay statements: write them as HTML and CSV (--out), or show them in the terminal (--payee)."""
     data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths, paid, through)
@@ -152,13 +163,23 @@ def statement_command(
             raise UsageError("say where to write the statements (--out FOLDER) or whose to show (--payee NAME)")
         if output is not None:  # a folder spm cannot write to is said before the run, not after it
             check_writable(output / "index.html")
+        if template is not None:
+            if output is None:
+                raise UsageError("--template makes HTML statements: say where to write them (--out FOLDER)")
+            from spmlang.report.render.html import Templates
+
+            Templates(template)  # a template that does not read is said before the run
         with progress_bar(quiet=False) as progress:
             result = run_plan(plan, data, progress)
             if output is not None:
-                written = result.write_statements(output, payees, periods, progress)
+                written = result.write_statements(output, payees, periods, progress, template, not no_charts)
             else:
                 statements = result.statements(payees, periods, progress)
         if output is not None:
+            from spmlang.report.render.charts import MISSING, MISSING_HINT, charts_available
+
+            if not charts_available() and not no_charts:
+                err.print(f"note: the statements have no charts: {MISSING}; {MISSING_HINT}", markup=False)
             count = (len(written) - 1) // 2  # an HTML and a CSV file each, and the index
             out.print(
                 f"wrote {count} statement(s) to {output} ({len(written)} files; open {output / 'index.html'})",

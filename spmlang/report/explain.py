@@ -167,7 +167,7 @@ def explain(
             continue
         by_component: dict[str, Decimal] = {}
         for _, r in in_period:
-            name = r["component"] or "(none)"
+            name = r["component"] or ("draws and floor" if r["kind"] in _GUARANTEES else "(none)")
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = _period_measures(payout, code, p)
         trail = [
@@ -180,6 +180,7 @@ def explain(
     return result
 
 
+_GUARANTEES = (LineKind.DRAW, LineKind.DRAW_RECOVERY, LineKind.FLOOR, LineKind.FLOOR_RECOVERY)
 _CORRECTIONS = (LineKind.CLAWBACK, LineKind.ADJUSTMENT, LineKind.RELEASE, LineKind.HOLD)
 
 

@@ -26,6 +26,7 @@ from spmlang.figures import CENT
 from spmlang.files import make_folder, write_text
 from spmlang.progress import Report, tracked
 from spmlang.report.explain import LinesByPayee, TrailLine, explain, units
+from spmlang.report.standing import Standing, standing
 
 ADJUSTMENT_KINDS = (
     "true_up",
@@ -94,6 +95,7 @@ class Statement:
     adjustments: list[StatementLine]
     # What the payee owes or has held after this period: ("draw to recover", 500.00), ... (none: nothing).
     owed: list[tuple[str, Decimal]] = field(default_factory=list)
+    standing: Standing | None = None  # where the payee stands: the statement's charts (see report/standing.py)
 
     @property
     def earned(self) -> Decimal:
@@ -141,10 +143,12 @@ class Statement:
         )
         return buffer.getvalue()
 
-    def to_html(self) -> str:
+    def to_html(self, templates=None) -> str:
+        """The statement as a page; ``templates``: a :class:`~spmlang.report.render.html.Templates` (default:
+        spm's own)."""
         from spmlang.report.render.html import statement_html
 
-        return statement_html(self)
+        return statement_html(self, templates)
 
     def __rich__(self):
         from spmlang.report.render.terminal import statement_renderable
@@ -173,9 +177,11 @@ def iter_statements(
     periods: list[str] | None = None,
     progress: Report | None = None,
     step: str = "making statements",
+    charts: bool = True,
 ) -> Iterator[Statement]:
     """:func:`build_statements` one payee at a time, as they are asked for: a run's statements need not all
-    be held at once (a line of the ledger is a few Python objects in a statement)."""
+    be held at once (a line of the ledger is a few Python objects in a statement). Without ``charts`` they
+    have no standing, and their pages no charts."""
     if payees is None:
         payees = sorted(set(ledger.column("payee").to_pylist()))
     settings = payout.run.plan.settings
@@ -219,6 +225,7 @@ def iter_statements(
                 earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
                 adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
                 owed=owed.now(),
+                standing=standing(payout, code, index) if charts else None,
             )
 
 
@@ -267,9 +274,12 @@ def slug(name: str) -> str:
     return cleaned[:80]
 
 
-def write_statements(statements: Iterable[Statement], folder: Path, progress: Report | None = None) -> list[Path]:
+def write_statements(
+    statements: Iterable[Statement], folder: Path, progress: Report | None = None, templates=None
+) -> list[Path]:
     """statements/<payee>/<period>.html and .csv, and statements/index.html linking them all. Each statement
-    is written as it comes (an iterator of them is not held whole); ``progress`` hears of each of a list."""
+    is written as it comes (an iterator of them is not held whole); ``progress`` hears of each of a list.
+    ``templates``: the pages' templates (:class:`~spmlang.report.render.html.Templates`; default: spm's)."""
     make_folder(folder)
     written, index = [], []
     taken: dict[str, str] = {}
@@ -281,14 +291,15 @@ def write_statements(statements: Iterable[Statement], folder: Path, progress: Re
             name = f"{name}-{hashlib.sha256(statement.payee.encode()).hexdigest()[:8]}"
         target = folder / name
         make_folder(target)
-        for suffix, content in ((".html", statement.to_html()), (".csv", statement.to_csv())):
+        for suffix, content in ((".html", statement.to_html(templates)), (".csv", statement.to_csv())):
             path = target / f"{slug(statement.period)}{suffix}"
             write_text(path, content)  # whole or not at all
             written.append(path)
-        index.append((replace(statement, earnings=[], adjustments=[]), f"{name}/{slug(statement.period)}.html"))
+        entry = replace(statement, earnings=[], adjustments=[], standing=None)  # the index needs its figures alone
+        index.append((entry, f"{name}/{slug(statement.period)}.html"))
     from spmlang.report.render.html import index_html
 
     index_path = folder / "index.html"
-    write_text(index_path, index_html(index))  # last: until then, the index of the statements before
+    write_text(index_path, index_html(index, templates))  # last: until then, the index of the statements before
     written.append(index_path)
     return written

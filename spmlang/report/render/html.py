@@ -1,137 +1,179 @@
-"""Statements as self-contained HTML: no scripts, no external files; printable and readable on a phone."""
+"""Statements as self-contained HTML: no scripts, no external files; printable and readable on a phone.
+
+The pages are Jinja2 templates (``templates/``: statement.html, index.html and the style.css both include),
+autoescaped. A company brings its own with ``--template DIR``: a template there replaces spm's of the same name,
+and the others stay spm's. A template is run in Jinja2's sandbox: it reads the figures it is given and calls no
+Python of its own. docs/cli.md lists what each template receives.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from html import escape
+import contextlib
+import functools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from spmlang.diagnostics import InputError
 from spmlang.figures import money, percent
-from spmlang.ir.kinds import LineKind
 
-STYLE = """
-:root { color-scheme: light; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; padding: 16px;
-       color: #1b1b1b; background: #fff; line-height: 1.4; }
-main { max-width: 860px; margin: 0 auto; }
-h1 { font-size: 1.35rem; margin: 0 0 2px; }
-h2 { font-size: 1.05rem; margin: 24px 0 8px; }
-.sub { color: #555; margin: 0 0 16px; }
-.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 8px; }
-.figure { border: 1px solid #d8d8d8; border-radius: 8px; padding: 10px 12px; }
-.figure .label { font-size: .78rem; color: #555; text-transform: uppercase; letter-spacing: .03em; }
-.figure .value { font-size: 1.2rem; font-weight: 600; font-variant-numeric: tabular-nums; }
-table { width: 100%; border-collapse: collapse; font-size: .92rem; }
-th, td { text-align: left; padding: 6px 4px; vertical-align: top; }
-th { font-size: .78rem; color: #555; border-bottom: 1px solid #ccc; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.key { white-space: nowrap; }
-tr.main td { border-top: 1px solid #eee; }
-tr.why td { color: #444; font-size: .84rem; padding-top: 0; overflow-wrap: anywhere; }
-tr.total td { border-top: 2px solid #999; font-weight: 600; }
-.clause { color: #888; font-size: .78rem; }
-footer { color: #666; font-size: .8rem; margin-top: 28px; border-top: 1px solid #eee; padding-top: 8px; }
-@media (max-width: 560px) { body { padding: 10px; } }
-@media print { body { padding: 0; } .figure { border-color: #999; } a { color: inherit; text-decoration: none; } }
-"""
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+NAMES = ("statement.html", "index.html", "style.css")
+BUILT_IN = Path(__file__).parent / "templates"
+HINT = "fix the template; docs/cli.md (spm statement --template) lists what each template receives"
 
 
-def _figure(label: str, value: str) -> str:
-    return f'<div class="figure"><div class="label">{escape(label)}</div><div class="value">{escape(value)}</div></div>'
+class Templates:
+    """The statement pages' templates: spm's own, or a company's folder of them in front of spm's."""
 
-
-def _lines_table(lines, total_label: str, total: Decimal) -> str:
-    rows = [
-        '<table><thead><tr><th>Date</th><th>Deal</th><th class="num">Credit</th><th class="num">Amount</th>'
-        "</tr></thead><tbody>"
-    ]
-    for line in lines:
-        credit = money(line.credit) if line.credit is not None else ""
-        what = escape(line.component) + (f" ({escape(line.kind)})" if line.kind != LineKind.EARNING else "")
-        rows.append(
-            f'<tr class="main"><td class="key">{escape(line.date)}</td><td class="key">'
-            f'{escape(line.txn) or "—"}</td><td class="num">{escape(credit)}</td>'
-            f'<td class="num">{escape(money(line.amount))}</td></tr>'
-        )
-        rows.append(
-            f'<tr class="why"><td colspan="4"><b>{what}</b>: {escape(line.words)} '
-            f'<span class="clause">{escape(line.clause)}</span></td></tr>'
-        )
-    rows.append(
-        f'<tr class="total"><td colspan="3">{escape(total_label)}</td>'
-        f'<td class="num">{escape(money(total))}</td></tr></tbody></table>'
-    )
-    return "".join(rows)
-
-
-def statement_html(statement) -> str:
-    s = statement
-    title = f"{s.payee} — {s.period} — {s.plan}"
-    figures = [
-        _figure(f"Payout {s.period}", f"{money(s.payout)} {s.currency}"),
-        _figure("Paid year to date", f"{money(s.year_to_date)} {s.currency}"),
-        _figure(f"Credit {s.period}", money(s.credit)),
-    ]
-    if s.quota is not None:
-        figures.append(_figure(f"Quota {s.basis}", money(s.quota)))
-    if s.attainment is not None:
-        figures.append(_figure("Attainment", percent(s.attainment)))
-    if s.target is not None:
-        figures.append(_figure(f"Target incentive {s.basis}", money(s.target)))
-    components = "".join(
-        f'<tr class="main"><td>{escape(name)}</td><td class="num">{escape(money(amount))}</td>'
-        f'<td class="num">{escape(money(ytd))}</td></tr>'
-        for name, amount, ytd in s.components
-    )
-    parts = [
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body><main>",
-        f"<h1>{escape(s.payee)}</h1>",
-        f'<p class="sub">{escape(s.plan)} (version {escape(s.version)}) · {escape(s.period)}: '
-        f"{escape(s.period_start)} to {escape(s.period_end)}</p>",
-        f'<section class="figures">{"".join(figures)}</section>',
-        '<h2>By component</h2><table><thead><tr><th>Component</th><th class="num">This period</th>'
-        f'<th class="num">Year to date</th></tr></thead><tbody>{components}</tbody></table>',
-        "<h2>Earnings</h2>",
-        _lines_table(s.earnings, "Earnings", s.earned) if s.earnings else "<p>No earnings this period.</p>",
-    ]
-    if s.adjustments:
-        parts += ["<h2>Adjustments</h2>", _lines_table(s.adjustments, "Adjustments", s.adjusted)]
-    parts += [
-        f'<h2>Payout</h2><table><tbody><tr class="main"><td>Earnings</td><td class="num">{escape(money(s.earned))}'
-        f'</td></tr><tr class="main"><td>Adjustments</td><td class="num">{escape(money(s.adjusted))}</td></tr>'
-        f'<tr class="total"><td>Payout {escape(s.period)}</td><td class="num">{escape(money(s.payout))}</td></tr>'
-        "</tbody></table>",
-        *(
-            [
-                "<h2>Owed and held after this period</h2><table><tbody>"
-                + "".join(
-                    f'<tr><td>{escape(label)}</td><td class="num">{escape(money(amount))}</td></tr>'
-                    for label, amount in s.owed
+    def __init__(self, folder: str | Path | None = None):
+        self.folder = Path(folder) if folder is not None else None
+        if self.folder is not None:
+            if not self.folder.is_dir():
+                raise InputError("not a folder of templates", file=str(self.folder), code="E509", hint=_names())
+            if not any((self.folder / name).is_file() for name in NAMES):
+                raise InputError(
+                    "holds none of the statement templates", file=str(self.folder), code="E509", hint=_names()
                 )
-                + "</tbody></table>"
-            ]
-            if s.owed
-            else []
-        ),
-        f"<footer>Every figure is a line of ledger run {escape(s.run_id)} of plan {escape(s.plan_hash[:12])}. "
-        "Each line shows how it was computed and the plan clause that made it; the lines add up to the payout."
-        "</footer></main></body></html>\n",
-    ]
-    return "".join(parts)
+        self.environment = _environment(str(self.folder) if self.folder is not None else None)
+        with self._reporting():  # a template that does not parse is said before any statement is made
+            self._statement, self._index = (self.environment.get_template(n) for n in ("statement.html", "index.html"))
+            self.environment.get_template("style.css")
+
+    def statement(self, statement, **extra: Any) -> str:
+        with self._reporting():
+            return self._statement.render(statement=statement, **extra)
+
+    def index(self, entries: list[tuple[Any, str]]) -> str:
+        plan = entries[0][0].plan if entries else "Statements"
+        with self._reporting():
+            return self._index.render(plan=plan, entries=[{"statement": s, "href": href} for s, href in entries])
+
+    def _reporting(self):
+        return _template_errors()
 
 
-def index_html(entries) -> str:
-    rows = "".join(
-        f'<tr class="main"><td>{escape(s.payee)}</td><td><a href="{escape(href)}">{escape(s.period)}</a></td>'
-        f'<td class="num">{escape(money(s.payout))}</td></tr>'
-        for s, href in entries
+def statement_html(statement, templates: Templates | None = None) -> str:
+    """A statement's page, with its charts where matplotlib is installed (without them where it is not)."""
+    from markupsafe import Markup
+
+    from spmlang.report.render.charts import charts_available, standing_charts
+
+    charts = []
+    if statement.standing is not None and charts_available():
+        charts = [{**chart, "svg": Markup(chart["svg"])} for chart in standing_charts(statement.standing)]
+    return (templates or default_templates()).statement(statement, charts=charts)
+
+
+def index_html(entries, templates: Templates | None = None) -> str:
+    return (templates or default_templates()).index(entries)
+
+
+@functools.cache
+def default_templates() -> Templates:
+    return Templates()
+
+
+@functools.cache
+def _environment(folder: str | None) -> Environment:
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class Sandbox(ImmutableSandboxedEnvironment):
+        """Jinja2's sandbox, where a template calls nothing but its own macros and Jinja2's helpers (range,
+        loop.cycle ...): not a method of the figures it is given."""
+
+        def is_safe_callable(self, obj: Any) -> bool:
+            from jinja2.runtime import LoopContext, Macro
+
+            helper = isinstance(obj, Macro) or any(obj is value for value in self.globals.values())
+            helper = helper or isinstance(getattr(obj, "__self__", None), LoopContext)
+            return helper and super().is_safe_callable(obj)
+
+    loaders = [FileSystemLoader(folder)] if folder is not None else []
+    environment = Sandbox(
+        loader=ChoiceLoader([*loaders, FileSystemLoader(str(BUILT_IN))]),
+        autoescape=True,
+        undefined=StrictUndefined,  # a misspelt variable is an error, not an empty space on a pay statement
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-    plan = escape(entries[0][0].plan) if entries else "Statements"
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{plan} — statements</title><style>{STYLE}</style></head><body><main>"
-        f'<h1>{plan}</h1><p class="sub">Pay statements</p><table><thead><tr><th>Payee</th><th>Period</th>'
-        f'<th class="num">Payout</th></tr></thead><tbody>{rows}</tbody></table></main></body></html>\n'
-    )
+    environment.filters.update(money=money, percent=percent)
+    return environment
+
+
+@contextlib.contextmanager
+def _template_errors() -> Iterator[None]:
+    """A template's mistake as an error naming its file and line (E509), never a traceback."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as error:
+        trace = error.__traceback__
+        if not _from_jinja(error, trace):
+            raise
+        from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
+        from jinja2.exceptions import SecurityError
+
+        if isinstance(error, UndefinedError):
+            message = _undefined(str(error.message))
+        elif isinstance(error, TemplateSyntaxError):
+            message = f"the template does not read: {error.message}"
+        elif isinstance(error, TemplateNotFound):
+            message = f"the template includes '{error.name}', which is not there"
+        elif isinstance(error, SecurityError):
+            message = f"the template does what a statement template may not: {_unsafe(str(error))}"
+        else:
+            message = f"the template cannot be made: {error}"
+        raise InputError(message, file=_where(error, trace), code="E509", hint=HINT) from None
+
+
+def _undefined(message: str) -> str:
+    """Jinja2's word for a name a template is not given, as a person reads it."""
+    attribute = re.fullmatch(r"'(?:[\w.]+\.)?(\w+) object' has no attribute '(.+)'", message)
+    if attribute:
+        return f"the template asks for '{attribute.group(2)}', which a {attribute.group(1).lower()} does not have"
+    name = re.fullmatch(r"'(.+)' is undefined", message)
+    if name:
+        return f"the template asks for '{name.group(1)}', which it is not given"
+    return f"the template asks for what it is not given: {message}"
+
+
+def _unsafe(message: str) -> str:
+    attribute = re.match(r"access to attribute '(.+)' of '(\w+)' object is unsafe", message)
+    if attribute:
+        return f"it reads '{attribute.group(1)}' of a {attribute.group(2).lower()}"
+    return "it calls a function (a template reads the figures it is given, and calls only its own macros)"
+
+
+def _from_jinja(error: BaseException, trace) -> bool:
+    """Whether the error is a template's: Jinja2's own, or raised as a template ran (a filter given text)."""
+    from jinja2 import TemplateError
+
+    if isinstance(error, TemplateError):
+        return True
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename.endswith((".html", ".css")):
+            return True
+        trace = trace.tb_next
+    return False
+
+
+def _where(error: BaseException, trace) -> str:
+    """``file:line`` of the template the error is in."""
+    filename, line = getattr(error, "filename", None), getattr(error, "lineno", None)
+    while trace is not None:  # Jinja2 rewrites the traceback: the template's frames carry its file and line
+        name = trace.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".css")):
+            filename, line = name, trace.tb_lineno
+        trace = trace.tb_next
+    return f"{filename}:{line}" if line else str(filename or "a template")
+
+
+def _names() -> str:
+    return f"give a folder holding any of {', '.join(NAMES)} (each replaces spm's of the same name)"

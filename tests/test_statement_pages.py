@@ -1,0 +1,207 @@
+"""Statement pages: spm's templates, a company's own (--template DIR) in Jinja2's sandbox, autoescaped; and
+the charts they carry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import AE_ARGS
+
+import spmlang
+from spmlang.diagnostics import InputError
+from spmlang.report.render.html import Templates
+
+PLAN = """
+plan "Pages" {
+  year starts 2027-01-01
+  payout quarterly
+}
+
+transactions {
+  column id     text
+  column rep    text
+  column day    date
+  column amount money
+  key    id
+  date   day
+  payee  rep
+  credit amount
+}
+
+component commission {
+  rate 8%
+}
+"""
+DEALS = "id,rep,day,amount\nA1,<b>eve</b>,2027-01-05,100.00\nA2,ann,2027-02-05,2500.00\n"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "plan.spm").write_text(PLAN)
+    (tmp_path / "deals.csv").write_text(DEALS)
+    return tmp_path
+
+
+def without_style(page: str) -> str:
+    return re.sub(r"<style>.*?</style>", "<style></style>", page, flags=re.S)
+
+
+def test_a_company_style_replaces_spms_and_nothing_else(spm, workspace):
+    (workspace / "brand").mkdir()
+    (workspace / "brand" / "style.css").write_text("body { font-family: 'Acme Sans'; color: #003366; }\n")
+    for folder, extra in (("plain", []), ("branded", ["--template", "brand"])):
+        done = spm("statement", "plan.spm", "--deals", "deals.csv", "--out", folder, *extra, cwd=workspace)
+        assert done.returncode == 0, done.stderr
+    plain = (workspace / "plain" / "ann" / "2027-Q1.html").read_text()
+    branded = (workspace / "branded" / "ann" / "2027-Q1.html").read_text()
+    assert "Acme Sans" in branded and "Acme Sans" not in plain
+    assert without_style(branded) == without_style(plain)
+    assert "Acme Sans" in (workspace / "branded" / "index.html").read_text()
+
+
+def test_a_company_template_gets_the_statement_and_escapes_what_it_shows(spm, workspace):
+    (workspace / "brand").mkdir()
+    (workspace / "brand" / "statement.html").write_text(
+        "<h1>Acme pay: {{ statement.payee }}</h1>\n"
+        "<p>{{ statement.period }}: {{ statement.payout | money }} {{ statement.currency }}</p>\n"
+        "{% for line in statement.earnings %}<p>{{ line.txn }} {{ line.words }}</p>{% endfor %}\n"
+    )
+    done = spm("statement", "plan.spm", "--deals", "deals.csv", "--out", "out", "--template", "brand", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    (eve,) = (workspace / "out").glob("b_eve_b/*.html")
+    assert (
+        eve.read_text()
+        == "<h1>Acme pay: &lt;b&gt;eve&lt;/b&gt;</h1>\n<p>2027-Q1: 8.00 USD</p>\n<p>A1 100.00 × 8% = 8.00</p>"
+    )
+    assert "&lt;b&gt;eve&lt;/b&gt;" in (workspace / "out" / "index.html").read_text()  # spm's own index
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (
+            "{{ statement.__class__.__mro__ }}",
+            "the template does what a statement template may not: it reads '__class__' of a statement",
+        ),
+        ("{{ statement.to_csv() }}", "the template does what a statement template may not: it calls a function"),
+        ("{{ statement.payot }}", "the template asks for 'payot', which a statement does not have"),
+        ("{{ statement.payout | money | int + 'x' }}", "the template cannot be made:"),
+        ("{% include 'header.html' %}", "the template includes 'header.html', which is not there"),
+    ],
+)
+def test_a_template_runs_in_a_sandbox_and_its_mistakes_name_its_line(tmp_path, template, message):
+    (tmp_path / "statement.html").write_text("<p>fine</p>\n" + template + "\n")
+    result = spmlang.loads(PLAN, str(tmp_path / "plan.spm")).run(_deals(tmp_path))
+    with pytest.raises(InputError) as raised:
+        result.statements()[0].to_html(Templates(tmp_path))
+    assert raised.value.code == "E509"
+    assert raised.value.file == f"{tmp_path / 'statement.html'}:2"
+    assert raised.value.message.startswith(message), raised.value.message
+
+
+def _deals(folder: Path) -> Path:
+    path = folder / "deals.csv"
+    path.write_text(DEALS)
+    return path
+
+
+def test_template_folders_that_cannot_be_used(spm, tmp_path):
+    (tmp_path / "empty").mkdir()
+    for folder, message in ((tmp_path / "missing", "not a folder of templates"), (tmp_path / "empty", "holds none")):
+        with pytest.raises(InputError) as raised:
+            Templates(folder)
+        assert raised.value.code == "E509" and message in raised.value.message
+    done = spm("statement", *AE_ARGS, "--payee", "ben.okafor", "--template", tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --template makes HTML statements: say where to write them (--out FOLDER)"
+
+
+# ---------------------------------------------------------------------- charts
+
+AE = Path(__file__).resolve().parent.parent / "examples"
+
+
+def ae_result():
+    return spmlang.load(AE / "plans" / "account_executive.spm").run(
+        AE / "data" / "ae_deals.csv", quotas=AE / "data" / "ae_quotas.csv", targets=AE / "data" / "ae_targets.csv"
+    )
+
+
+def test_where_a_payee_stands_is_said_from_the_statements_own_figures():
+    from decimal import Decimal
+
+    from spmlang.figures import money, percent
+
+    for statement in ae_result().statements(["dev.patel"]):
+        standing = statement.standing
+        credit = (statement.attainment * statement.quota).quantize(Decimal("0.01"))  # to date: the measure
+        (position,) = standing.positions  # commission; the SPIF pays per deal: no curve to stand on
+        assert (
+            position.words[0] == f"You are here: {percent(statement.attainment)} attainment, {money(credit)} of credit."
+        )
+        tiers = [(Decimal("0.5"), "8% × 1x"), (Decimal("1"), "8% × 1.5x"), (Decimal("1.5"), "8% × 2x")]
+        low, rate = next((low, rate) for low, rate in tiers if low * statement.quota > credit)
+        assert (
+            position.words[1] == f"The next tier ({rate}) starts in {money(low * statement.quota - credit)} of credit."
+        )
+        # The attainment line ends where the statement's attainment is, at the period's end.
+        assert standing.path[-1] == (dt.date.fromisoformat(statement.period_end), float(statement.attainment))
+        days = {day.isoformat() for day, _ in standing.path}
+        assert {line.date for line in statement.earnings if line.component == "commission"} <= days
+        assert [x for x, _ in standing.breakpoints] == [0.5, 1.0, 1.5]
+    q3 = ae_result().statements(["dev.patel"], ["2027-Q3"])[0]
+    assert q3.standing.positions[0].words[1] == "The next tier (8% × 1.5x) starts in 146,626.96 of credit."
+
+
+def test_the_you_are_here_mark_is_on_the_curve_at_the_payees_measure():
+    (statement,) = ae_result().statements(["ben.okafor"], ["2027-Q2"])
+    (position,) = statement.standing.positions
+    paid = position.curve.paid
+    assert position.x == pytest.approx(float(statement.attainment) * 100)
+    assert position.y == pytest.approx(float(np.interp(position.x, paid.x, paid.y)), rel=1e-6)
+
+
+def test_a_statement_page_carries_its_charts_inline():
+    (statement,) = ae_result().statements(["dev.patel"], ["2027-Q3"])
+    page = statement.to_html()
+    svgs = re.findall(r"<svg [^>]*>", page)
+    assert len(svgs) == 2 and all('class="chart"' in svg and "viewBox" in svg for svg in svgs)
+    assert not any(re.search(r'\s(width|height)="', svg) for svg in svgs), "as wide as the page, not fixed"
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/", "")
+    assert not re.search(r'(src|href)="(?!#)', page.split("<main>")[1]), "no file and no address outside the page"
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "two charts on one page share no id"
+    assert '<p class="standing">The next tier (8% × 1.5x) starts in 146,626.96 of credit.</p>' in page
+    assert 'aria-label="attainment through the year: 79.05%"' in page
+    assert page == ae_result().statements(["dev.patel"], ["2027-Q3"])[0].to_html(), "the same page, the same bytes"
+
+
+def test_without_matplotlib_statements_are_written_without_charts(spm, tmp_path):
+    blocked = tmp_path / "blocked" / "matplotlib"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
+    path = os.pathsep.join([str(blocked.parent), os.environ.get("PYTHONPATH", "")])
+    out = tmp_path / "out"
+    done = spm("statement", *AE_ARGS, "--payee", "dev.patel", "--out", out, env={"PYTHONPATH": path})
+    assert done.returncode == 0, done.stderr
+    assert "note: the statements have no charts: charts need matplotlib; install it with: pip install " in done.stderr
+    page = (out / "dev.patel" / "2027-Q3.html").read_text()
+    assert "<svg" not in page and "Where you stand" not in page and "Payout 2027-Q3" in page
+
+
+def test_no_charts_leaves_the_page_as_it_is_without_them(spm, tmp_path):
+    for folder, extra in (("with", []), ("without", ["--no-charts"])):
+        done = spm(
+            "statement", *AE_ARGS, "--payee", "dev.patel", "--period", "2027-Q3", "--out", tmp_path / folder, *extra
+        )
+        assert done.returncode == 0, done.stderr
+    with_charts = (tmp_path / "with" / "dev.patel" / "2027-Q3.html").read_text()
+    without = (tmp_path / "without" / "dev.patel" / "2027-Q3.html").read_text()
+    assert "<svg" in with_charts and "<svg" not in without
+    charts = re.search(r"<h2>Where you stand</h2>.*?(?=<h2>By component</h2>)", with_charts, re.S)
+    assert with_charts.replace(charts.group(0), "") == without
