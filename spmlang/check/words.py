@@ -6,7 +6,18 @@ hover), so that the two never disagree about the language.
 
 from __future__ import annotations
 
-from spmlang.ir.kinds import AttainmentBasis, Frequency, Measure, MeasureBasis, Per, Role, TableKind, TierMode
+from spmlang.ir.kinds import (
+    AttainmentBasis,
+    Conversion,
+    Frequency,
+    Measure,
+    MeasureBasis,
+    Per,
+    Prorate,
+    Role,
+    TableKind,
+    TierMode,
+)
 
 # plan { payout quarterly }: the frequency each word means.
 FREQUENCY_WORDS = {
@@ -76,3 +87,19 @@ PER_WORDS = {
     "half": Per.PERIOD,
 }
 DEFAULT_PER = {TableKind.QUOTAS: Per.PERIOD, TableKind.TARGETS: Per.YEAR}
+
+# roster { prorate by days }: how a dated roster prorates quotas and targets.
+PRORATE_WORDS = {
+    "days": Prorate.DAYS,
+    "day": Prorate.DAYS,
+    "months": Prorate.MONTHS,
+    "month": Prorate.MONTHS,
+    "none": Prorate.NONE,
+}
+# transactions { currency cur at period end }: the words after `at`, and the rate each means.
+CONVERSION_WORDS: dict[tuple[str, ...], Conversion] = {
+    ("transaction", "date"): Conversion.TRANSACTION_DATE,
+    ("period", "end"): Conversion.PERIOD_END,
+    ("fixed", "rate"): Conversion.FIXED,
+    ("fixed", "rates"): Conversion.FIXED,
+}
