@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from spmlang.diagnostics import Span
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.pay.component import CompiledComponent
-from spmlang.ir.kinds import AttainmentBasis, Measure
+from spmlang.ir.kinds import AttainmentBasis, Measure, TableKind
 from spmlang.ir.plan import CheckedPlan, ComponentSpec
 
 
@@ -31,6 +31,7 @@ class CompiledPlan:
     cap_clauses: tuple[tuple[int, ...], ...]  # per component: each of its caps' clause
     gate_clause: tuple[int, ...]  # per component: its gate's clause (-1: none)
     plan_cap_clauses: tuple[int, ...]  # each plan cap's clause
+    pay_currency_clause: int = -1  # the roster's `currency` line: where payees are paid in other currencies
 
     @property
     def basis_varies(self) -> bool:
@@ -50,6 +51,10 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
     cap_clauses = tuple(tuple(clause(cap.span) for cap in c.caps) for c in plan.components)
     gate_clause = tuple(clause(c.gate_span) if c.gate_span else -1 for c in plan.components)
     plan_cap_clauses = tuple(clause(cap.span) for cap in plan.plan_caps)
+    roster = plan.tables.get(TableKind.ROSTER)
+    pay_currency_clause = -1
+    if roster is not None and "currency" in roster.roles:
+        pay_currency_clause = clause(roster.columns[roster.roles["currency"]].span)
     return CompiledPlan(
         plan=plan,
         calendar=PlanCalendar(settings.year_start, settings.frequency),
@@ -60,6 +65,7 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
         cap_clauses=cap_clauses,
         gate_clause=gate_clause,
         plan_cap_clauses=plan_cap_clauses,
+        pay_currency_clause=pay_currency_clause,
     )
 
 

@@ -85,6 +85,7 @@ class TrailPeriod:
     year_to_date: Decimal
     credit: Decimal
     attainment: Decimal | None
+    proration: str | None = None  # how a roster with dates prorated the quota and target: "46 of 90 days"
 
 
 @dataclass
@@ -158,13 +159,17 @@ def explain(
             continue
         by_component: dict[str, Decimal] = {}
         for _, r in in_period:
+            if r["kind"] == LineKind.FX:  # the payout again, in another currency: of no component
+                continue
             name = r["component"] or "(none)"
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = _period_measures(payout, code, p)
         trail = [
             _trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown), strict=True)
         ]
-        result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment))
+        proration = payout.run.basis.proration
+        note = proration.note(code, p) if proration is not None else None
+        result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment, note))
     return result
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+
 from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.run import Payout
 from spmlang.figures import CENT
@@ -35,6 +37,7 @@ KIND_WORDS = {
     "draw": "draw",
     "draw_recovery": "draw recovery",
     "clawback": "clawback",
+    "fx": "paid in",
 }
 
 
@@ -46,6 +49,16 @@ class StatementLine:
     kind: str
     credit: Decimal | None
     amount: Decimal
+    words: str
+    clause: str
+
+
+@dataclass
+class PaidIn:
+    """A period's payout in the currency its payee is paid in (their ledger's fx line)."""
+
+    amount: Decimal
+    currency: str
     words: str
     clause: str
 
@@ -71,6 +84,8 @@ class Statement:
     components: list[tuple[str, Decimal, Decimal]]  # name, this period, year to date
     earnings: list[StatementLine]
     adjustments: list[StatementLine]
+    proration: str | None = None  # how a roster with dates prorated quota and target: "46 of 90 days"
+    paid_in: PaidIn | None = None  # the payout in another currency, for a payee paid in one
 
     @property
     def earned(self) -> Decimal:
@@ -116,6 +131,9 @@ class Statement:
                 "",
             ]
         )
+        if self.paid_in is not None:  # the payout again, in the payee's currency
+            paid = self.paid_in
+            writer.writerow(["paid", "", "", "", "fx", "", str(paid.amount), text(paid.words), text(paid.clause)])
         return buffer.getvalue()
 
     def to_html(self) -> str:
@@ -169,6 +187,7 @@ def iter_statements(
                 continue
             index = calendar.labels.index(period.period)
             quota = int(payout.run.basis.quota[code, index])
+            fx_lines = [t for t in period.lines if t.kind == "fx"]
             target_known = bool(payout.run.basis.target_known[code])
             yield Statement(
                 plan=settings.name,
@@ -191,9 +210,25 @@ def iter_statements(
                     (name, period.by_component.get(name, Decimal("0.00")), ytd)
                     for name, ytd in ytd_by_component.items()
                 ],
-                earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
+                earnings=[_line(t) for t in period.lines if t.kind not in (*ADJUSTMENT_KINDS, "fx")],
                 adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
+                proration=period.proration,
+                paid_in=_paid_in(payout, code, index, fx_lines[0]) if fx_lines else None,
             )
+
+
+def _paid_in(payout: Payout, payee: int, period: int, trail: TrailLine) -> PaidIn | None:
+    """The payout of a payee's period in the currency they are paid in, from the run's payments."""
+    terms = payout.run.terms
+    payments = payout.whole().payments
+    if terms is None or terms.rates is None or payments is None:
+        return None
+    at = int(payments.of_lines(np.array([payee]), np.array([period]), payout.run.calendar.count)[0])
+    if at < 0:
+        return None
+    rates = terms.rates
+    currency = rates.currencies[int(rates.currency[int(payments.fx_row[at])])]
+    return PaidIn(Decimal(int(payments.paid[at])) / 100, currency, pretty(trail.explanation), trail.clause)
 
 
 def _line(trail: TrailLine) -> StatementLine:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from spmlang import figures
 from spmlang.diagnostics import AmountTooLarge
@@ -25,6 +26,7 @@ from spmlang.engine.kernels.money import CENT, UNIT, TooLarge, cumulative_cents,
 from spmlang.engine.pay.component import PeriodLines
 from spmlang.engine.pay.limits import apply_caps, gate_lines, plan_caps_in_order
 from spmlang.engine.pay.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
+from spmlang.engine.pay.payments import Payments, payment_lines
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams, build_streams
 from spmlang.ir.expressions import Type
@@ -40,10 +42,11 @@ class PaidLines:
     cents: np.ndarray  # int64 per line, after cumulative rounding
     rows: CreditRows  # the credit rows of these payees, in crediting order
     streams: Streams  # their streams (measures)
+    payments: Payments | None = None  # their payouts paid in other currencies (the fx lines')
 
     def take(self, index: np.ndarray | slice) -> PaidLines:
-        """Some of the lines (their rows and streams stay whole): an index array, or a slice (views)."""
-        return PaidLines(self.lines.take(index), self.cents[index], self.rows, self.streams)
+        """Some of the lines (their rows, streams and payments stay whole): an index array, or a slice (views)."""
+        return PaidLines(self.lines.take(index), self.cents[index], self.rows, self.streams, self.payments)
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(payee, period, component, cents): the exact sum of the lines of each cell (component -1: none)."""
@@ -80,10 +83,11 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
             f"the credit of {payees.names[rows.payee[row]]} in {calendar.labels[rows.period[row]]}", None, error.value
         ) from None
     component_lines = []
+    fallback = run.terms.fallback_reasons(rows) if run.terms is not None else None
     for i, component in enumerate(compiled.components):
         try:
             component_lines.append(
-                _component_lines(compiled, i, run.row_values[i].take(batch), rows, streams, basis, payees)
+                _component_lines(compiled, i, run.row_values[i].take(batch), rows, streams, basis, payees, fallback)
             )
         except TooLarge as error:
             raise AmountTooLarge(
@@ -99,7 +103,13 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
         clause = compiled.clauses[compiled.plan_cap_clauses[0]].clause if compiled.plan_cap_clauses else None
         raise AmountTooLarge("a payee's total under the plan cap", clause, error.value) from None
     lines = in_ledger_order(capped, rows.date, rows.txn, ranks)
-    return PaidLines(lines, _round(lines), rows, streams)
+    payments = None
+    if run.terms is not None and run.terms.pay_rates is not None and run.terms.rates is not None:
+        _round(lines)  # whole cents, before they are added up and converted
+        fx_lines, payments = payment_lines(lines, run.terms.pay_rates, run.terms.rates, compiled.pay_currency_clause)
+        if fx_lines is not None:
+            lines = in_ledger_order(Lines.concat([lines, fx_lines]), rows.date, rows.txn, ranks)
+    return PaidLines(lines, _round(lines), rows, streams, payments)
 
 
 def _component_lines(
@@ -110,9 +120,11 @@ def _component_lines(
     streams: Streams,
     basis: Basis,
     payees: Payees,
+    fallback: pa.Array | None = None,
 ) -> Lines:
     """The lines of one component over a batch's credit rows: its row lines, true-ups and bonuses, rounded
-    cumulatively to the cent, then its caps, its gate and a curve's flat top."""
+    cumulatively to the cent, then its caps, its gate and a curve's flat top. ``fallback``: why each row was
+    credited to the fallback payee, if any was (null for the others)."""
     run = compiled.components[index]
     calendar = compiled.calendar
     spec = run.spec
@@ -126,6 +138,10 @@ def _component_lines(
             whose = text.pick(rows.rollup_from[r], payees.names)
             plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
             explanation = text.join("rollup of ", whose, "'s credit: ", plain)
+        elif fallback is not None:  # in place of a payee outside their employment: why
+            why = fallback.take(r)
+            plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
+            explanation = text.join(text.join("fallback: ", why, "; "), plain)
         parts.append(
             make_lines(
                 r.size,

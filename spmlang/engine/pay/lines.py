@@ -13,8 +13,9 @@ from spmlang.ir.kinds import LineKind
 
 KINDS = tuple(LineKind)  # a line's kind is its index here (an int8 column)
 KIND = {name: code for code, name in enumerate(KINDS)}
-# Where a line sits in its period: re-pricing first, then the rows, then period-end decisions.
-START, ROW, END = 0, 1, 2
+# Where a line sits in its period: re-pricing first, then the rows, then period-end decisions; last, the
+# period's payout converted to the currency its payee is paid in (engine/pay/payments.py).
+START, ROW, END, PAID = 0, 1, 2, 3
 
 
 class TextColumn:

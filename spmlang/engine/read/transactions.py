@@ -25,6 +25,7 @@ from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.read.columns import ColumnValues, JoinedColumn, convert_column
+from spmlang.engine.read.currencies import Rates, convert_transactions
 from spmlang.engine.read.dates import plausible as plausible_dates
 from spmlang.engine.read.dates import wrong_format_notes
 from spmlang.engine.read.formats import LoadedTable
@@ -54,6 +55,7 @@ class Transactions:
     credit: np.ndarray | None  # int64 units per transaction (likewise)
     payee_names: list[pa.Array]  # one per payee column
     shares: list[np.ndarray]  # float per payee column
+    fx_rows: np.ndarray | None = None  # per row: the fx table row its money was converted at (-1: plan currency)
 
     def release_columns(self, keep: set[str]) -> None:
         """Let go of the columns (and payee names) once the payees are encoded, but those in ``keep`` (what
@@ -114,7 +116,12 @@ def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
 
 
 def read_transactions(
-    plan: CheckedPlan, loaded: LoadedTable, tables: dict, calendar: PlanCalendar, strict: bool
+    plan: CheckedPlan,
+    loaded: LoadedTable,
+    tables: dict,
+    calendar: PlanCalendar,
+    strict: bool,
+    rates: Rates | None = None,
 ) -> Transactions:
     source = plan.transactions
     columns = _converted(loaded, source.columns, plausible_dates(calendar))
@@ -129,7 +136,6 @@ def read_transactions(
             )
         column.raw = None  # read as it was only to say what could not be read
 
-    frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
     key_column = columns[source.key]
     key_values = key_column.values
     rank_type = np.int32 if n < 2**31 else np.int64  # half the memory for the two largest arrays of a run
@@ -138,6 +144,11 @@ def read_transactions(
     key_rank = key_ranks(key_values, key_column.valid, key_order, distinct)
     if not distinct:
         reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
+    # Money in other currencies is converted before any filter compares it with the plan's amounts.
+    fx_rows = None
+    if rates is not None and source.currency is not None:
+        fx_rows = convert_transactions(plan, columns, accounting, rates, calendar)
+    frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
 
     for index, row_filter in enumerate(source.filters):
         passed = truth(evaluate(row_filter.expr, frame), n)
@@ -188,6 +199,7 @@ def read_transactions(
         credit,
         payee_names,
         shares,
+        fx_rows,
     )
 
 

@@ -63,6 +63,16 @@ def _lines_table(lines, total_label: str, total: Decimal) -> str:
     return "".join(rows)
 
 
+def _paid_in(paid) -> str:
+    """The payout in the currency the payee is paid in, and how it was converted."""
+    if paid is None:
+        return ""
+    return (
+        f"<p><b>Paid in {escape(paid.currency)}: {escape(money(paid.amount))}</b> — {escape(paid.words)} "
+        f'<span class="clause">{escape(paid.clause)}</span></p>'
+    )
+
+
 def statement_html(statement) -> str:
     s = statement
     title = f"{s.payee} — {s.period} — {s.plan}"
@@ -77,6 +87,10 @@ def statement_html(statement) -> str:
         figures.append(_figure("Attainment", percent(s.attainment)))
     if s.target is not None:
         figures.append(_figure(f"Target incentive {s.basis}", money(s.target)))
+    if s.proration is not None:
+        figures.append(_figure("Quota and target prorated", s.proration))
+    if s.paid_in is not None:
+        figures.append(_figure(f"Paid in {s.paid_in.currency}", f"{money(s.paid_in.amount)} {s.paid_in.currency}"))
     components = "".join(
         f'<tr class="main"><td>{escape(name)}</td><td class="num">{escape(money(amount))}</td>'
         f'<td class="num">{escape(money(ytd))}</td></tr>'
@@ -102,6 +116,7 @@ def statement_html(statement) -> str:
         f'</td></tr><tr class="main"><td>Adjustments</td><td class="num">{escape(money(s.adjusted))}</td></tr>'
         f'<tr class="total"><td>Payout {escape(s.period)}</td><td class="num">{escape(money(s.payout))}</td></tr>'
         "</tbody></table>",
+        _paid_in(s.paid_in),
         f"<footer>Every figure is a line of ledger run {escape(s.run_id)} of plan {escape(s.plan_hash[:12])}. "
         "Each line shows how it was computed and the plan clause that made it; the lines add up to the payout."
         "</footer></main></body></html>\n",

@@ -289,6 +289,8 @@ def explanation_renderable(explanation):
         head = f"\n{period.period}   credit {money(period.credit)}"
         if period.attainment is not None:
             head += f"   attainment {percent(period.attainment)}"
+        if period.proration is not None:
+            head += f"   quota and target prorated: {period.proration}"
         parts.append(Text(head, style="bold"))
         for line in period.lines:
             parts.append(_trail_line(line))
@@ -353,6 +355,8 @@ def statement_renderable(statement):
         figures.append(f"quota {s.basis} {money(s.quota)}")
     if s.attainment is not None:
         figures.append(f"attainment {percent(s.attainment)}")
+    if s.proration is not None:
+        figures.append(f"quota and target prorated: {s.proration}")
     head.append("   ".join(figures))
     parts: list[Text | Sheet] = [head]
     for title, lines, total in (("Earnings", s.earnings, s.earned), ("Adjustments", s.adjustments, s.adjusted)):
@@ -387,4 +391,6 @@ def statement_renderable(statement):
             style="bold",
         )
     )
+    if s.paid_in is not None:
+        parts.append(Text(f"{visible(s.paid_in.words)}   {visible(s.paid_in.clause)}", style="bold"))
     return Group(*parts)
