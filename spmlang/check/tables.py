@@ -242,12 +242,12 @@ class TableChecker:
         return True
 
     def _dated_shape(self, kind: TableKind, table: _Declared) -> bool:
-        """The roles of a table as its dates shape them: a roster with dates or plans needs no manager unless it
+        """The roles of a table as its dates shape them: a roster with dates or terms needs no manager unless it
         names one; a dated quotas or targets table holds an amount per year (else per its `per`, whose default
         is the kind's); an fx table has no dates where the plan converts at fixed rates. False after an
         error."""
         c, named = self.checker, table.named
-        if kind is TableKind.ROSTER and {"start", "end", "plan"} & set(named) and "manager" not in named:
+        if kind is TableKind.ROSTER and set(OPTIONAL_ROLES[kind]) & set(named) and "manager" not in named:
             table.roles.pop("manager")  # rollups, which need managers, say so (see check_transactions)
         dated = [named[role] for role in ("start", "end") if role in named]
         if kind in (TableKind.QUOTAS, TableKind.TARGETS) and dated:
@@ -286,7 +286,12 @@ class TableChecker:
         if stmt is None:
             return Prorate.DAYS if prorates else None
         if kind is not TableKind.ROSTER:
-            c.error("E206", f"'prorate' applies to the roster, not to a {kind} table", stmt.span)
+            c.error(
+                "E206",
+                f"'prorate' applies to the roster, not to a {kind} table",
+                stmt.span,
+                "write it in the roster block: the roster's dates prorate quotas and targets alike",
+            )
             return None
         rule = PRORATE_WORDS.get(stmt.rule.text)
         if rule is None:

@@ -163,12 +163,12 @@ def _fallback(
     if stmt is None:
         return None
     if roster is None or not roster.employment:
+        has = "the plan has no roster" if roster is None else "the roster has no dates"
         c.error(
             "E404",
-            "a fallback payee takes the transactions dated outside their payee's employment, but the roster "
-            "has no dates",
+            f"a fallback payee takes the transactions dated outside their payee's employment, but {has}",
             stmt.span,
-            "give the roster `start COLUMN` and `end COLUMN` (see docs/language.md, A roster with dates)",
+            "give the plan a roster with `start COLUMN` and `end COLUMN` (docs/language.md, A roster with dates)",
         )
         return None
     if policies[PolicySubject.OUTSIDE_EMPLOYMENT] is PolicyAction.ERROR:
