@@ -70,6 +70,7 @@ class TrailLine:
     amount_cut: Decimal
     explanation: str
     own_measure: bool = False  # the rule measures this row's credit alone (`on row credit`): 0 -> credit
+    converted: str | None = None  # the credit's money converted: "EUR at 1.08531, the rate of 2027-03-01"
 
     @property
     def rounding(self) -> Decimal:
@@ -239,7 +240,17 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
         amount_cut=row["amount_cut"],
         explanation=pretty(row["explanation"]),
         own_measure=own_measure,
+        converted=_converted(row, payout.run.plan.settings.currency),
     )
+
+
+def _converted(row: dict, plan_currency: str) -> str | None:
+    """How a row line's money was converted to the plan currency, in words (None: it was in it already)."""
+    currency, rate, day = row.get("currency"), row.get("fx_rate"), row.get("fx_date")
+    if currency is None or currency == plan_currency or rate is None:
+        return None
+    of = f"the rate of {day.isoformat()}" if day is not None else "the fixed rate"
+    return f"{currency} at {rate.normalize():f}, {of}"
 
 
 def _retroactive_slices(

@@ -131,6 +131,8 @@ class Statement:
                 "",
             ]
         )
+        if self.proration is not None:
+            writer.writerow(["prorated", "", "", "", "", "", "", f"quota and target prorated: {self.proration}", ""])
         if self.paid_in is not None:  # the payout again, in the payee's currency
             paid = self.paid_in
             writer.writerow(["paid", "", "", "", "fx", "", str(paid.amount), text(paid.words), text(paid.clause)])
@@ -239,7 +241,7 @@ def _line(trail: TrailLine) -> StatementLine:
         KIND_WORDS.get(trail.kind, trail.kind),
         trail.credit,
         trail.amount,
-        pretty(trail.explanation),
+        pretty(trail.explanation) + (f" (credit converted from {trail.converted})" if trail.converted else ""),
         trail.clause,
     )
 

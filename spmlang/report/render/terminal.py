@@ -321,6 +321,8 @@ def _trail_line(line) -> Text:
         if line.attainment_after is not None:
             measure += f"   attainment {percent(line.attainment_before)} → {percent(line.attainment_after)}"
         text.append(f"      {measure}\n")
+        if line.converted is not None:
+            text.append(f"      credit converted from {visible(line.converted)}\n")
     for piece in line.slices:
         if piece.tier == UPLIFT:
             text.append(f"      {UPLIFT} {money(piece.credit)} ({piece.rate}) = {money(piece.amount)}\n")
