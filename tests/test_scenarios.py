@@ -206,7 +206,7 @@ def test_s13_the_statement_and_explain_show_the_proration():
     [hana] = result.statements(["hana"], ["2027-Q1"])
     assert (hana.quota, hana.proration) == (d("45,000.00"), "45 of 90 days")
     assert "prorated,,,,,,,quota and target prorated: 45 of 90 days," in hana.to_csv()
-    assert "Quota and target prorated</div><div class=\"value\">45 of 90 days" in hana.to_html()
+    assert 'Quota and target prorated</div><div class="value">45 of 90 days' in hana.to_html()
     [ivan] = result.statements(["ivan"], ["2027-Q1"])
     assert (ivan.quota, ivan.proration) == (d("45,000.00"), "at 50% eligibility")
     assert result.explain("hana", "2027-Q2").periods[0].proration is None  # every day of Q2, at 100%

@@ -141,7 +141,8 @@ def _component_lines(
         elif fallback is not None:  # in place of a payee outside their employment: why
             why = fallback.take(r)
             plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
-            explanation = text.join(text.join("fallback: ", why, "; "), plain)
+            instead = why.is_valid().to_numpy(zero_copy_only=False)
+            explanation = text.join(text.when(instead, text.join("fallback: ", why, "; ")), plain)
         parts.append(
             make_lines(
                 r.size,

@@ -112,7 +112,7 @@ def _close_open_ends(payees: list[str], start: np.ndarray, end: np.ndarray, open
 def _check_days(
     data: TableData, payees: list[str], start: np.ndarray, end: np.ndarray, rows: list[str], employment: bool
 ) -> None:
-    where = data.label if data.loaded is not None else "the roster"
+    where = data.label  # the file, or "roster in plan.spm" (each row then named by its place in the plan)
     for i, payee in enumerate(payees):
         if start[i] > end[i]:
             raise InputError(

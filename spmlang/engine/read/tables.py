@@ -44,7 +44,7 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
     if source is None and spec.rows is not None:
         return _inline(spec, spec.rows, plan_label)
     if source is None:
-        raise InputError(f"no data for the {_describe(spec)}", hint=_how_to_pass(spec), code="E503")
+        raise InputError(f"no data for the {_named(spec)}", hint=_how_to_pass(spec), code="E503")
     if spec.kind in (TableKind.QUOTAS, TableKind.TARGETS) and spec.per is None:
         spec = _shape_from_data(spec, available_columns(source))
     loaded = load_table(source, list(spec.columns), _describe(spec))
@@ -80,9 +80,13 @@ def _shape_from_data(spec: TableSpec, available: list[str]) -> TableSpec:
 
 
 def _describe(spec: TableSpec) -> str:
-    if spec.kind is TableKind.FX:
-        return "fx table"
+    """What a table is called where it is read: an in-memory one is "the fx table", "the quotas table" ..."""
     return f"table '{spec.name}'" if spec.kind is TableKind.LOOKUP else spec.kind
+
+
+def _named(spec: TableSpec) -> str:
+    """What a table is called in a sentence: "the fx table", "the quotas" ..."""
+    return "fx table" if spec.kind is TableKind.FX else _describe(spec)
 
 
 def _how_to_pass(spec: TableSpec) -> str:
@@ -101,7 +105,7 @@ def _inline(spec: TableSpec, rows: tuple[tuple[object, ...], ...], plan_label: s
         array = _python_array(python_values, column_spec.type)
         values = convert_column(array, column_spec, plan_label)
         columns[name] = values
-    return TableData(spec, f"{_describe(spec)} in {plan_label}", columns, len(rows), 0)
+    return TableData(spec, f"{_named(spec)} in {plan_label}", columns, len(rows), 0)
 
 
 def _python_array(values: list, type_: Type) -> pa.Array:
