@@ -115,7 +115,9 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     alive = accounting.pending()
     payees = _payees(txns.payee_names, alive, managers_by_name, quotas, targets, roster, plan.transactions.fallback)
     step("crediting")
-    employment = Employment.of(roster, payees, plan.transactions.fallback, accounting) if roster else None
+    employment = (
+        Employment.of(roster, payees, plan.transactions.fallback, accounting, compiled.calendar) if roster else None
+    )
     rows, in_order = make_credit_rows(
         plan,
         txns,

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
-from spmlang.engine.calendar import from_days
+from spmlang.engine.calendar import PlanCalendar, from_days
 from spmlang.engine.credit.rows import ROLLUP, CreditRows, Payees
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.read.accounting import RowAccounting
@@ -49,6 +49,7 @@ class Employment:
     payees: Payees
     fallback: int | None  # the fallback payee's code (None: reject such rows)
     accounting: RowAccounting
+    year: tuple[int, int]  # the plan year's first and last day
     managers: np.ndarray = field(init=False)  # per roster row: its manager's payee code (-1: none)
     fallbacks: Fallbacks | None = field(default=None, init=False)  # what credited() gave the fallback payee
 
@@ -57,9 +58,12 @@ class Employment:
         self.managers = np.array([code.get(m, -1) if m else -1 for m in self.roster.manager], dtype=np.int32)
 
     @staticmethod
-    def of(roster: RosterRows, payees: Payees, fallback: str | None, accounting: RowAccounting) -> Employment:
+    def of(
+        roster: RosterRows, payees: Payees, fallback: str | None, accounting: RowAccounting, calendar: PlanCalendar
+    ) -> Employment:
         fallback_code = payees.code[fallback] if fallback is not None else None
-        return Employment(roster, RosterIndex(roster, payees.code), payees, fallback_code, accounting)
+        year = (int(calendar.bounds[0]), int(calendar.bounds[-1]) - 1)
+        return Employment(roster, RosterIndex(roster, payees.code), payees, fallback_code, accounting, year)
 
     def credited(self, codes: list[np.ndarray], dates: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Check each payee column's payee against the roster on each live transaction's date: reject those
@@ -68,10 +72,16 @@ class Employment:
         if not self.roster.employment:
             return alive
         reasons, keys = [], []
+        throughout = np.append(self.index.employed_throughout(*self.year), False)  # the last slot: no payee's
         for split, split_codes in enumerate(codes):
-            row = self.index.in_force(split_codes, dates)
+            # Only payees not employed all year are looked up by day (rows outside the year are rejected already).
+            looked_up = alive & (split_codes >= 0) & ~throughout[split_codes]
+            if not looked_up.any():
+                continue
+            row = np.full(split_codes.size, -1, dtype=np.int64)
+            row[looked_up] = self.index.in_force(split_codes[looked_up], dates[looked_up])
             on_plan = np.where(row >= 0, self.roster.on_plan[np.maximum(row, 0)], False)
-            outside = alive & (split_codes >= 0) & ~on_plan
+            outside = looked_up & ~on_plan
             if not outside.any():
                 continue
             why = self._why(split_codes, dates, row, outside)

@@ -45,6 +45,20 @@ class Proration:
         return self.notes.get((payee, period))
 
 
+@dataclass(frozen=True)
+class PeriodTerms:
+    """What a roster gives a payee in one period: the share of an amount that holds all period (by days: the
+    weighted days over the days; by months: the weighted whole months over the months), the days employed,
+    the whole months employed, and the eligibilities of those days."""
+
+    factor: Fraction
+    days: int
+    of_days: int
+    months: int
+    of_months: int
+    shares: tuple[Fraction, ...]
+
+
 class PeriodAmounts:
     """Quotas or targets per payee and period, as the roster weighs them."""
 
@@ -60,6 +74,9 @@ class PeriodAmounts:
         months = [to_days(add_months(calendar.year_start, m)) for m in range(13)]
         self.months = [(months[m], months[m + 1]) for m in range(12)]
         self.months_per_period = 12 // calendar.count
+        self._terms: dict[str, list[PeriodTerms]] = {}  # each payee's, made once for quotas and targets alike
+        # each row's eligibility, as the decimal it stands for (see money.decimal_of), made once
+        self.shares = [Fraction(decimal_of(float(e))) for e in roster.eligibility] if roster is not None else []
 
     def matrix(self, amounts: PayeeAmounts | None, payees: Payees) -> tuple[np.ndarray, np.ndarray]:
         """(amounts, known): int64 units shaped (payees, periods), and which payees the table has."""
@@ -76,9 +93,11 @@ class PeriodAmounts:
                     continue
                 known[i] = True
                 matrix[i] = row
-                if weighs:
+                if weighs:  # an amount that holds all period: its share, where a roster row leaves out some
+                    terms = self.terms(payee)
                     matrix[i] = [
-                        self._weighed(payee, p, [self._whole(p, value)]) for p, value in enumerate(row.tolist())
+                        value if t.factor == 1 else _rounded(value * t.factor)
+                        for value, t in zip(row.tolist(), terms, strict=True)
                     ]
                 continue
             dated = amounts.dated.get(payee)
@@ -95,21 +114,65 @@ class PeriodAmounts:
         if self.rule is Prorate.NONE or self.roster is None:
             return None
         notes = {}
-        for payee, rows in self.rows_of.items():
+        for payee in self.rows_of:
             code = payees.code.get(payee)
             if code is None:
                 continue
-            for p in range(self.calendar.count):
-                note = self._note(rows, p)
+            for p, terms in enumerate(self.terms(payee)):
+                note = self._note(terms)
                 if note is not None:
                     notes[(code, p)] = note
         return Proration(self.rule, notes)
 
-    # ------------------------------------------------------------------ pieces
+    def terms(self, payee: str) -> list[PeriodTerms]:
+        """What the roster gives ``payee`` in each period."""
+        found = self._terms.get(payee)
+        if found is None:
+            if self._throughout(payee):  # most payees: no period of theirs needs its days counted
+                months = self.months_per_period
+                found = [
+                    PeriodTerms(Fraction(1), end - first, end - first, months, months, (Fraction(1),))
+                    for first, end in self.periods
+                ]
+            else:
+                found = [self._period_terms(payee, p) for p in range(self.calendar.count)]
+            self._terms[payee] = found
+        return found
 
-    def _whole(self, period: int, value: int) -> Piece:
+    def _throughout(self, payee: str) -> bool:
+        """Whether the payee's rows hold, on this plan, at 100%, one after another, all the plan year."""
+        roster = self.roster
+        if roster is None:
+            return False
+        reached = self.periods[0][0] - 1  # the last day covered so far, without a gap
+        for row in self.rows_of.get(payee, ()):  # by start
+            if int(roster.start[row]) > reached + 1 or not roster.on_plan[row] or self.shares[row] != 1:
+                if int(roster.end[row]) >= self.periods[0][0] and int(roster.start[row]) <= self.periods[-1][1] - 1:
+                    return False  # a gap, another plan or a part time within the year
+                continue
+            reached = max(reached, int(roster.end[row]))
+        return reached >= self.periods[-1][1] - 1
+
+    def _period_terms(self, payee: str, period: int) -> PeriodTerms:
         first, end = self.periods[period]
-        return first, end, Fraction(value)
+        weights = self._weights(payee, first, end)
+        days = sum(hi - lo for lo, hi, _ in weights)
+        shares = tuple(sorted({w for _, _, w in weights}))
+        months = self.months[period * self.months_per_period : (period + 1) * self.months_per_period]
+        if days == end - first and shares == (Fraction(1),):  # every day, at 100%: most payees, most periods
+            return PeriodTerms(Fraction(1), days, end - first, len(months), len(months), shares)
+        if self.rule is Prorate.DAYS:
+            factor = _overlap_sum([(first, end, Fraction(1))], weights) / (end - first)
+            return PeriodTerms(factor, days, end - first, 0, len(months), shares)
+        whole, full = Fraction(0), 0
+        for lo, hi in months:
+            in_month = self._weights(payee, lo, hi)
+            if sum(w_hi - w_lo for w_lo, w_hi, _ in in_month) == hi - lo:  # employed every day of the month
+                whole += _overlap_sum([(lo, hi, Fraction(1))], in_month) / (hi - lo)
+                full += 1
+        return PeriodTerms(whole / len(months), days, end - first, full, len(months), shares)
+
+    # ------------------------------------------------------------------ pieces
 
     def _dated_pieces(self, dated: list[tuple[int, int, int]], period: int) -> list[Piece]:
         """The days of ``period`` each dated row holds, with its share of the period: the annual amount spread
@@ -133,7 +196,7 @@ class PeriodAmounts:
                 continue
             lo, hi = max(int(roster.start[row]), first), min(int(roster.end[row]) + 1, end)
             if lo < hi:
-                weights.append((lo, hi, Fraction(decimal_of(float(roster.eligibility[row])))))
+                weights.append((lo, hi, self.shares[row]))
         return weights
 
     # ------------------------------------------------------------------ amounts
@@ -143,6 +206,7 @@ class PeriodAmounts:
         return _rounded(sum((value * (hi - lo) for lo, hi, value in pieces), Fraction(0)) / (end - first))
 
     def _weighed(self, payee: str, period: int, pieces: list[Piece]) -> int:
+        """A dated table's amount of a period, its pieces weighed day by day (by days) or month by month."""
         first, end = self.periods[period]
         if self.rule is Prorate.DAYS:
             return _rounded(_overlap_sum(pieces, self._weights(payee, first, end)) / (end - first))
@@ -153,29 +217,17 @@ class PeriodAmounts:
                 total += _overlap_sum(pieces, weights) / (hi - lo)
         return _rounded(total / self.months_per_period)
 
-    def _note(self, rows: list[int], period: int) -> str | None:
-        roster = self.roster
-        if roster is None:
-            return None
-        first, end = self.periods[period]
-        weights = self._weights(roster.payee[rows[0]], first, end)
-        shares = sorted({w for _, _, w in weights})
+    def _note(self, terms: PeriodTerms) -> str | None:
         if self.rule is Prorate.MONTHS:
-            months = self.months[period * self.months_per_period : (period + 1) * self.months_per_period]
-            full = sum(
-                1
-                for lo, hi in months
-                if sum(w_hi - w_lo for w_lo, w_hi, _ in self._weights(roster.payee[rows[0]], lo, hi)) == hi - lo
-            )
-            counted = f"{full} of {len(months)} whole months"
-            whole = full == len(months)
+            counted = f"{terms.months} of {terms.of_months} whole months"
+            whole = terms.months == terms.of_months
         else:
-            active = sum(hi - lo for lo, hi, _ in weights)
-            counted = f"{active} of {end - first} days"
-            whole = active == end - first
-        if whole and shares in ([], [Fraction(1)]):
+            counted = f"{terms.days} of {terms.of_days} days"
+            whole = terms.days == terms.of_days
+        shares = terms.shares
+        if whole and shares in ((), (Fraction(1),)):
             return None
-        if not shares or shares == [Fraction(1)]:
+        if not shares or shares == (Fraction(1),):
             return counted
         eligibility = " to ".join(dict.fromkeys(_percent(share) for share in (shares[0], shares[-1])))
         return f"at {eligibility} eligibility" if whole else f"{counted} at {eligibility} eligibility"

@@ -47,26 +47,28 @@ def pay_rates(roster: RosterRows, payees: Payees, calendar: PlanCalendar, rates:
     if rates is None:  # pragma: no cover - the checker gives a roster with currencies an fx table
         raise ValueError("a roster with currencies comes with an fx table")
     index = RosterIndex(roster, payees.code)
+    codes = np.array(sorted({payees.code[p] for p in roster.payee if p in payees.code}), dtype=np.int64)
+    ends = calendar.bounds[1:] - 1  # each period's last day
+    code_of, day_of = np.repeat(codes, ends.size), np.tile(ends, codes.size)
+    row = index.latest_started(code_of, day_of)
+    names = [roster.currency[r] if r >= 0 else None for r in row.tolist()]
+    paid_in = np.array([name is not None and name != rates.plan_currency for name in names], dtype=bool)
+    currency = rates.codes(
+        pa.array([name if wanted else None for name, wanted in zip(names, paid_in, strict=True)], pa.string())
+    )
+    found = rates.find(currency, None if rates.fixed else day_of)
+    missing = np.flatnonzero(paid_in & (found < 0))
+    if missing.size:
+        first = int(missing[0])
+        payee, period, name = payees.names[int(code_of[first])], first % ends.size, names[first]
+        day = "" if rates.fixed else f" on or before {calendar.end(period).isoformat()}"
+        raise InputError(
+            f"no {name} rate{day}, which paying {payee} in {name} for {calendar.labels[period]} needs",
+            file=rates.label,
+            code="E504",
+            hint=f"add a {name} rate to the fx table (or pay {payee} in the plan currency: leave the roster's "
+            "currency empty)",
+        )
     result = np.full((len(payees), calendar.count), -1, dtype=np.int64)
-    ends = [int(calendar.bounds[p + 1]) - 1 for p in range(calendar.count)]
-    for payee in sorted(set(roster.payee)):
-        code = payees.code.get(payee)
-        if code is None:
-            continue
-        for period, end in enumerate(ends):
-            row = index.latest_started(code, end)
-            currency = roster.currency[row] if row >= 0 else None
-            if currency is None or currency == rates.plan_currency:
-                continue
-            found = int(rates.find(rates.codes(pa.array([currency])), None if rates.fixed else np.array([end]))[0])
-            if found < 0:
-                day = "" if rates.fixed else f" on or before {calendar.end(period).isoformat()}"
-                raise InputError(
-                    f"no {currency} rate{day}, which paying {payee} in {currency} for {calendar.labels[period]} needs",
-                    file=rates.label,
-                    code="E504",
-                    hint=f"add a {currency} rate to the fx table (or pay {payee} in the plan currency: leave the "
-                    "roster's currency empty)",
-                )
-            result[code, period] = found
+    result[code_of[paid_in], np.tile(np.arange(ends.size), codes.size)[paid_in]] = found[paid_in]
     return result

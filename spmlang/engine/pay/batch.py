@@ -26,7 +26,7 @@ from spmlang.engine.kernels.money import CENT, UNIT, TooLarge, cumulative_cents,
 from spmlang.engine.pay.component import PeriodLines
 from spmlang.engine.pay.limits import apply_caps, gate_lines, plan_caps_in_order
 from spmlang.engine.pay.lines import END, KIND, ROW, START, Lines, TextColumn, in_ledger_order, make_lines
-from spmlang.engine.pay.payments import Payments, payment_lines
+from spmlang.engine.pay.payments import Payments, payment_lines, with_payment_lines
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams, build_streams
 from spmlang.ir.expressions import Type
@@ -108,7 +108,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
         _round(lines)  # whole cents, before they are added up and converted
         fx_lines, payments = payment_lines(lines, run.terms.pay_rates, run.terms.rates, compiled.pay_currency_clause)
         if fx_lines is not None:
-            lines = in_ledger_order(Lines.concat([lines, fx_lines]), rows.date, rows.txn, ranks)
+            lines = with_payment_lines(lines, fx_lines)
     return PaidLines(lines, _round(lines), rows, streams, payments)
 
 

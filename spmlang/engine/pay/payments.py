@@ -87,6 +87,21 @@ def payment_lines(
     return fx_lines, Payments(payee, period, paid.astype(np.int64), fx_row)
 
 
+def with_payment_lines(lines: Lines, fx_lines: Lines) -> Lines:
+    """``lines`` (in ledger order) with each fx line placed last among its payee's lines of its period, where
+    ledger order puts it: one gather, not a sort of them all."""
+    ends = np.flatnonzero(grouping.starts_from_keys(lines.payee, lines.period)[1:])  # each group's last line
+    ends = np.append(ends, len(lines) - 1)
+    key = lines.payee.astype(np.int64) * (1 << 16) + lines.period
+    fx_key = fx_lines.payee.astype(np.int64) * (1 << 16) + fx_lines.period
+    after = ends[np.searchsorted(key[ends], fx_key)]  # the group each fx line closes (its keys are sorted)
+    inserted_before = np.searchsorted(after, np.arange(len(lines)), side="left")  # fx lines of earlier groups
+    place = np.empty(len(lines) + len(fx_lines), dtype=np.int64)
+    place[np.arange(len(lines)) + inserted_before] = np.arange(len(lines))
+    place[after + 1 + np.arange(len(fx_lines))] = len(lines) + np.arange(len(fx_lines))
+    return Lines.concat([lines, fx_lines]).take(place)
+
+
 def _converted(cents: int, rate: Decimal) -> int:
     """Cents of the plan currency in cents of a currency worth ``rate`` of it, half away from zero."""
     with localcontext() as context:

@@ -137,10 +137,7 @@ def convert_transactions(
         f"the currency ({spec.column}) is empty",
         spec.column,
     )
-    names = pc.utf8_trim_whitespace(pc.cast(currency_column.values, pa.string()))
-    in_plan_currency = pc.fill_null(pc.equal(names, pa.scalar(rates.plan_currency, pa.string())), True).to_numpy(
-        zero_copy_only=False
-    )
+    codes, in_plan_currency = _currency_codes(currency_column.values, rates)
     foreign = accounting.pending() & ~in_plan_currency
     days = None
     if spec.conversion is not Conversion.FIXED:
@@ -148,15 +145,33 @@ def convert_transactions(
         foreign &= accounting.pending()
     rows = np.full(n, PLAN_CURRENCY, dtype=np.int64)
     picked = np.flatnonzero(foreign)
-    found = rates.find(rates.codes(names.take(pa.array(picked))), None if days is None else days[picked])
+    found = rates.find(codes[picked], None if days is None else days[picked])
     missing = np.zeros(n, dtype=bool)
     missing[picked[found < 0]] = True
     if missing.any():
+        names = pc.cast(currency_column.values, pa.string())
         message = _missing_messages(names, days, rates, spec.conversion)
         accounting.reject(missing, "missing_fx_rate", message, spec.column)
     rows[picked] = found  # -1 where there is none: those rows are rejected
     _convert_money(plan, columns, accounting, rates, rows)
     return rows
+
+
+def _currency_codes(values: pa.Array, rates: Rates) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's currency as its index in the fx table (-1: not in it), and whether it is the plan currency
+    (an empty one counts as it: such rows are rejected already). Text read from a file is dictionary-encoded:
+    each distinct currency is looked up once."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    plan = pa.scalar(rates.plan_currency, pa.string())
+    if isinstance(values, pa.DictionaryArray):
+        dictionary = pc.cast(values.dictionary, pa.string())
+        codes = np.append(rates.codes(dictionary), -1)  # the last slot: an empty value's
+        is_plan = np.append(pc.equal(dictionary, plan).to_numpy(zero_copy_only=False), True)
+        index = values.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+        return codes[index], is_plan[index]
+    same = pc.equal(pc.cast(values, pa.string()), plan)
+    return rates.codes(values), np.asarray(same.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _rate_days(

@@ -187,6 +187,27 @@ class RosterIndex:
         self.listed = np.zeros(max(code_of.values(), default=-1) + 1, dtype=bool)
         self.listed[codes[known]] = True
 
+    def employed_throughout(self, first: int, last: int) -> np.ndarray:
+        """Per payee code: whether rows of theirs on this plan hold on every day from ``first`` to ``last`` (the
+        plan year), one after another, so that no transaction of the year need be looked up."""
+        roster = self.roster
+        covered = np.zeros(self.listed.size, dtype=bool)
+        reached: dict[int, int] = {}  # code -> the last day its rows cover, from ``first`` on, without a gap
+        for row in self.rows.tolist():  # by code, then start
+            code = int(self.codes[row])
+            if not roster.on_plan[row]:
+                reached[code] = -(1 << 62)  # a gap: another plan's days
+                continue
+            start, end = int(roster.start[row]), int(roster.end[row])
+            so_far = reached.get(code, first - 1)
+            if start <= so_far + 1 and so_far >= first - 1:
+                reached[code] = max(so_far, end)
+            else:
+                reached[code] = -(1 << 62)
+        for code, day in reached.items():
+            covered[code] = day >= last
+        return covered
+
     def in_force(self, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
         """The roster row in force for each payee code on each day; -1 where none (or a code < 0)."""
         codes = np.asarray(codes, dtype=np.int64)
@@ -198,12 +219,14 @@ class RosterIndex:
         hit = (at >= 0) & (codes >= 0) & (self.codes[found] == codes) & (self.roster.end[found] >= days)
         return np.where(hit, found, -1)
 
-    def latest_started(self, code: int, day: int) -> int:
-        """The payee's last row that starts on or before ``day`` (the terms they were last given); -1 if none."""
-        at = int(np.searchsorted(self.keys, _key(np.array([code]), np.array([day]))[0], side="right")) - 1
-        if at < 0 or self.codes[self.rows[at]] != code:
-            return -1
-        return int(self.rows[at])
+    def latest_started(self, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Each payee's last row that starts on or before each day (the terms they were last given); -1 if none."""
+        codes = np.asarray(codes, dtype=np.int64)
+        if self.rows.size == 0 or codes.size == 0:
+            return np.full(codes.size, -1, dtype=np.int64)
+        at = np.searchsorted(self.keys, _key(codes, np.asarray(days, dtype=np.int64)), side="right") - 1
+        found = self.rows[np.maximum(at, 0)]
+        return np.where((at >= 0) & (codes >= 0) & (self.codes[found] == codes), found, -1)
 
 
 def _key(codes: np.ndarray, days: np.ndarray) -> np.ndarray:
