@@ -1,7 +1,9 @@
 """From the transaction table to credit rows, with every row accounted for.
 
 The steps, in order (the first decision about a row wins): unreadable values
-are rejected; duplicate keys are rejected; the plan's filters exclude rows,
+are rejected; duplicate keys are rejected; money in other currencies is
+converted to the plan's (currencies.py: rows without a rate are rejected);
+the plan's filters exclude rows,
 each counted by name; rows without a key, date, payee or credit are rejected,
 as are dates outside the plan year; then the credit and shares are computed
 and bad splits rejected.
