@@ -81,6 +81,8 @@ def _reading_steps(compiled: CompiledPlan) -> list[Step]:
         else:
             shape = {None: "per period or per year, as the data has it", "period": "per period", "year": "per year"}
             detail = f"{table.kind}: {shape[table.per]}"
+            if table.dated:  # each row's annual amount holds for its days
+                detail += ", each row from " + " to ".join(table.roles[r] for r in ("start", "end") if r in table.roles)
         steps.append(
             Step(
                 f"read {detail}",
