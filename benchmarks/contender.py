@@ -15,12 +15,16 @@ import sys
 from pathlib import Path
 
 PLAN = Path(__file__).parent / "plans" / "bench.spm"
+DATED_PLAN = Path(__file__).parent / "plans" / "bench_dated.spm"
 
 # What each contender is, as the report's legend says it.
 CONTENDERS = {
     "floor": "the true floor: read the 6 columns the plan needs, drop renewals, one sort by payee, date and "
     "deal id, gather (polars)",
     "spm": "`spm run`: parquet in, the explained parquet ledger out",
+    "spm-dated": "`spm run` as spm, with a roster with dates (employment checked, quotas prorated by days, half "
+    "the payees paid in GBP) and deals in three currencies converted by an fx table (rates of 1: the same "
+    "payouts)",
     "spm-totals": "spm through its API, totals only: `spmlang.load(plan).run(...).totals()`, no ledger (with "
     "the process settings `spm` makes)",
     "polars-lines": "polars, expert: every credited row and true-up priced (rounded, capped), then summed",
@@ -48,6 +52,17 @@ def spm_command(deals: Path, quotas: Path, targets: Path, ledger: Path) -> list[
         str(ledger),
         "--quiet",
     ]
+
+
+def spm_dated_command(deals: Path, quotas: Path, targets: Path, ledger: Path) -> list[str]:
+    """spm as :func:`spm_command` runs it, over the same deals with their currencies, a roster with dates and an
+    fx table (see bench_dated.spm)."""
+    from benchmarks.generate import dated_paths
+
+    dated = dated_paths(deals, quotas)
+    command = spm_command(dated["deals_dated"], quotas, targets, ledger)
+    command[2] = str(DATED_PLAN)
+    return [*command, "--roster", str(dated["roster"]), "--table", f"fx={dated['fx']}"]
 
 
 def spm_executable() -> str:
@@ -93,10 +108,25 @@ def spm_totals(deals: Path, quotas: Path, targets: Path) -> dict:
     return arrow_totals(spmlang.load(PLAN).run(deals, quotas=quotas, targets=targets).totals())
 
 
+def spm_dated_totals(deals: Path, quotas: Path, targets: Path) -> dict:
+    """spm-dated's totals, through the public API (the benchmark times it as `spm run`)."""
+    import spmlang
+    from benchmarks.generate import dated_paths
+
+    dated = dated_paths(deals, quotas)
+    plan = spmlang.load(DATED_PLAN)
+    result = plan.run(
+        dated["deals_dated"], quotas=quotas, targets=targets, roster=dated["roster"], tables={"fx": dated["fx"]}
+    )
+    return arrow_totals(result.ledger.select(["payee", "period", "component", "amount"]))
+
+
 def contender(name: str):
     """The function that computes ``name``'s totals from the three files' paths."""
     if name == "spm-totals":
         return spm_totals
+    if name == "spm-dated":
+        return spm_dated_totals
     if name == "floor":
         return _floor
     if name in ("python", "pandas"):

@@ -30,6 +30,7 @@ PRODUCTS = [
     "Training",
 ]
 TYPES = ["new_logo", "expansion", "renewal"]
+CURRENCIES = ["USD", "EUR", "GBP"]
 YEAR = dt.date(2027, 1, 1)
 
 
@@ -40,6 +41,17 @@ def data_paths(rows: int, payees: int, folder: Path) -> dict[str, Path]:
         "deals": folder / f"deals_{size}.parquet",
         "quotas": folder / f"quotas_{size}.parquet",
         "targets": folder / f"targets_{size}.parquet",
+        **dated_paths(folder / f"deals_{size}.parquet", folder / f"quotas_{size}.parquet"),
+    }
+
+
+def dated_paths(deals: Path, quotas: Path) -> dict[str, Path]:
+    """The files of the `spm-dated` contender beside a size's deals and quotas: the deals with their currency,
+    the roster with dates, the fx table (and beside a sample of the deals, the sample's own deals)."""
+    return {
+        "deals_dated": deals.with_name(f"{deals.stem}_dated{deals.suffix}"),
+        "roster": quotas.with_name(quotas.name.replace("quotas_", "roster_")),
+        "fx": quotas.with_name(quotas.name.replace("quotas_", "fx_")),
     }
 
 
@@ -79,7 +91,8 @@ def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str
             "amount": decimal_cents(cents),  # exact money: decimal(18, 2)
         }
     )
-    deals, quota_path, target_path = data_paths(rows, payees, folder).values()
+    paths = data_paths(rows, payees, folder)
+    deals, quota_path, target_path = paths["deals"], paths["quotas"], paths["targets"]
     pq.write_table(table, deals, compression="zstd", row_group_size=1 << 20)
 
     # Quotas per quarter in proportion to each rep's expected volume, so attainment spreads around 100%.
@@ -95,7 +108,38 @@ def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str
     targets = pa.table({"payee": names, "amount": pa.array(np.round(quarter * 4 * 0.1 / 100) * 100, pa.float64())})
     pq.write_table(quotas, quota_path)
     pq.write_table(targets, target_path)
-    return {"deals": deals, "quotas": quota_path, "targets": target_path}
+    dated = dated_paths(deals, quota_path)
+    _dated_files(table, names, dated, np.random.default_rng(seed + 1))  # its own draws: the files above are as before
+    return {"deals": deals, "quotas": quota_path, "targets": target_path, **dated}
+
+
+def _dated_files(deals: pa.Table, names: np.ndarray, paths: dict[str, Path], rng: np.random.Generator) -> None:
+    """The `spm-dated` contender's data: each deal's currency; a roster of two rows a payee (to June 30, and from
+    July 1, paid in GBP for every other payee); monthly rates of 1, so that it pays what spm pays."""
+    currency = rng.choice(3, size=deals.num_rows, p=[0.5, 0.3, 0.2])
+    with_currency = deals.append_column(
+        "deal_currency", pa.DictionaryArray.from_arrays(pa.array(currency.astype(np.int32)), pa.array(CURRENCIES))
+    )
+    pq.write_table(with_currency, paths["deals_dated"], compression="zstd", row_group_size=1 << 20)
+    count = names.size
+    roster = pa.table(
+        {
+            "payee": np.repeat(names, 2),
+            "start": pa.array([dt.date(2026, 1, 1), dt.date(2027, 7, 1)] * count, pa.date32()),
+            "end": pa.array([dt.date(2027, 6, 30), None] * count, pa.date32()),
+            "paid_in": pa.array([v for i in range(count) for v in (None, "GBP" if i % 2 else None)], pa.string()),
+        }
+    )
+    pq.write_table(roster, paths["roster"])
+    months = [dt.date(2027, month, 1) for month in range(1, 13)]
+    fx = pa.table(
+        {
+            "date": pa.array(months * 2, pa.date32()),
+            "currency": ["EUR"] * 12 + ["GBP"] * 12,
+            "rate": pa.array([1.0] * 24, pa.float64()),
+        }
+    )
+    pq.write_table(fx, paths["fx"])
 
 
 def main() -> None:

@@ -35,13 +35,14 @@ NAIVE_UP_TO = 2_000_000  # the plain Python loop is left out above this many row
 def run_contender(name: str, deals: Path, quotas: Path, targets: Path, totals: bool = True) -> dict:
     """Time one contender in a process of its own; its payout totals (unless ``totals`` is false) are read
     after the clock stops."""
-    from benchmarks.contender import spm_command
+    from benchmarks.contender import spm_command, spm_dated_command
 
+    ledgers = {"spm": spm_command, "spm-dated": spm_dated_command}  # run as `spm run`, the ledger summed after
     with tempfile.TemporaryDirectory() as folder:
-        result = Path(folder) / ("ledger.parquet" if name == "spm" else "totals.json")
+        result = Path(folder) / ("ledger.parquet" if name in ledgers else "totals.json")
         command = (
-            spm_command(deals, quotas, targets, result)
-            if name == "spm"
+            ledgers[name](deals, quotas, targets, result)
+            if name in ledgers
             else [
                 sys.executable,
                 "-m",
@@ -66,7 +67,7 @@ def run_contender(name: str, deals: Path, quotas: Path, targets: Path, totals: b
         measures = {key: outcome[key] for key in ("seconds", "cpu_seconds", "peak_mb")}
         if not totals:
             return {"name": name, **measures}
-        if name == "spm":  # the ledger summed in another process: this one stays small
+        if name in ledgers:  # the ledger summed in another process: this one stays small
             totals_file = Path(folder) / "totals.json"
             subprocess.run(
                 [sys.executable, "-m", "benchmarks.contender", "ledger", str(result), "-", "-", str(totals_file)],
@@ -78,11 +79,17 @@ def run_contender(name: str, deals: Path, quotas: Path, targets: Path, totals: b
         return {"name": name, **measures, "totals": totals}
 
 
-def sample(deals: Path, rows: int, folder: Path) -> Path:
+def sample(deals: Path, rows: int, folder: Path, quotas: Path) -> Path:
+    """The first ``rows`` deals, and (for spm-dated) the same of the deals with their currencies."""
     import pyarrow.parquet as pq
+
+    from benchmarks.generate import dated_paths
 
     path = folder / "sample.parquet"
     pq.write_table(pq.read_table(deals).slice(0, rows), path)
+    dated = dated_paths(deals, quotas)["deals_dated"]
+    if dated.exists():
+        pq.write_table(pq.read_table(dated).slice(0, rows), dated_paths(path, quotas)["deals_dated"])
     return path
 
 
@@ -136,7 +143,7 @@ def main() -> None:
         name: {"name": name, "error": missing} for name in chosen if (missing := missing_library(name))
     }
     with tempfile.TemporaryDirectory() as folder:
-        small = sample(paths["deals"], 200_000, Path(folder))
+        small = sample(paths["deals"], 200_000, Path(folder), paths["quotas"])
         reference = run_contender("spm", small, paths["quotas"], paths["targets"])
         if "totals" not in reference:
             sys.exit(f"spm failed on the 200,000-row sample ({reference['error']}); nothing was timed")

@@ -345,7 +345,7 @@ class Result:
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
         from spmlang.files import write_text
         from spmlang.report.files import write_chunks, write_table
-        from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
+        from spmlang.report.ledger import ledger_chunks, ledger_schema
         from spmlang.report.manifest import FileRecord, manifest_path, relative
 
         paid = {Path(file.path).resolve() for file in self.payout.run.cycle.files}
@@ -354,7 +354,9 @@ class Result:
 
             raise UsageError(f"{path} is an earlier ledger this run was paid against: a paid ledger is never rewritten")
         # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
-        ledger = write_chunks(ledger_chunks(self.payout, self.run_id, progress), path, LEDGER_SCHEMA)
+        ledger = write_chunks(
+            ledger_chunks(self.payout, self.run_id, progress), path, ledger_schema(self.payout.run.plan)
+        )
         base = ledger.path.resolve().parent
         manifest = self.manifest(base)
 

@@ -162,11 +162,13 @@ def _recorded_inputs(manifest: RunManifest, folders: _Folders, base: Path, resul
 def _ledger_sha256(rerun: Result, ledger_format: str) -> str:
     """The sha256 of the ledger the re-run writes, in the recorded ``format``."""
     from spmlang.report.files import write_chunks
-    from spmlang.report.ledger import LEDGER_SCHEMA, ledger_chunks
+    from spmlang.report.ledger import ledger_chunks, ledger_schema
 
     with tempfile.TemporaryDirectory() as folder:
         again = write_chunks(
-            ledger_chunks(rerun.payout, rerun.run_id), Path(folder) / f"ledger.{ledger_format}", LEDGER_SCHEMA
+            ledger_chunks(rerun.payout, rerun.run_id),
+            Path(folder) / f"ledger.{ledger_format}",
+            ledger_schema(rerun.payout.run.plan),
         )
     return again.sha256
 

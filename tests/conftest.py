@@ -71,3 +71,16 @@ CRM_ARGS = [
     "--table",
     "products=examples/data/crm/products.csv",
 ]
+EMEA_ARGS = [
+    "examples/plans/emea.spm",
+    "--deals",
+    "examples/data/emea/deals.csv",
+    "--quotas",
+    "examples/data/emea/quotas.csv",
+    "--targets",
+    "examples/data/emea/targets.csv",
+    "--roster",
+    "examples/data/emea/roster.csv",
+    "--table",
+    "fx=examples/data/emea/fx.csv",
+]

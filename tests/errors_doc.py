@@ -65,7 +65,8 @@ CODES = {
     ),
     "E206": (
         "An unknown word",
-        "A setting, type, role, scope or policy that is not one of the language's words.",
+        "A setting, type, role, scope, policy, proration or conversion that is not one of the language's words, "
+        "or one written where it does not belong (`prorate` outside the roster).",
         "Use the word the hint suggests.",
     ),
     "E207": (
@@ -122,12 +123,15 @@ CODES = {
     ),
     "E403": (
         "A missing statement",
-        "The plan year, a transaction key, date, payee or credit, a share, a table's key or name.",
+        "The plan year, a transaction key, date, payee or credit, a share, a table's key or name, the managers "
+        "of a roster with dates that credit rolls up through.",
         "Add it as the hint shows.",
     ),
     "E404": (
         "Settings that do not fit together",
-        "A component with no earning rule, or a measure and attainment basis that contradict each other.",
+        "A component with no earning rule, a measure and attainment basis that contradict each other, a fallback "
+        "payee without a roster with dates (or with `on outside_employment error`), dated quotas per period, an fx "
+        "table with dates where the plan converts at fixed rates, or proration without dates or eligibility.",
         "See the hint.",
     ),
     "E405": (
@@ -196,13 +200,15 @@ CODES = {
     ),
     "E503": (
         "No data for a table",
-        "The plan needs quotas, targets, a roster or a lookup table, and none was given.",
-        "Pass it (`--quotas PATH` ...) or write its rows in the plan.",
+        "The plan needs quotas, targets, a roster, an fx table or a lookup table, and none was given.",
+        "Pass it (`--quotas PATH`, `--table fx=PATH` ...) or write its rows in the plan.",
     ),
     "E504": (
         "A bad reference table",
-        "Quotas, targets, rosters and lookup tables must be clean: every value "
-        "readable, periods of the plan, no duplicates, no cycles, no negative quota or target.",
+        "Quotas, targets, rosters, fx tables and lookup tables must be clean: every value "
+        "readable, periods of the plan, no duplicates, no cycles, no negative quota or target, a roster's rows "
+        "apart and each ending on or after its start, rates above zero (and one per currency and day), a rate for "
+        "every currency a payee is paid in.",
         "Fix the file (or the plan's rows) at the row named.",
     ),
     "E505": (
@@ -318,6 +324,17 @@ REJECT_REASONS = (
     ),
     ("duplicate_key", "duplicate key 'G1' (first seen at row 2)", "give each transaction its own key"),
     ("bad_split", "shares add up to 130%, more than 100%", "fix the shares"),
+    (
+        "outside_employment",
+        "ann is not employed on 2027-08-14 / ann is not in the roster / ann is on plan 'SE 2027' on 2027-08-14, "
+        "not this one",
+        "correct the date or the payee, add the employment to the roster, or name a `fallback` payee",
+    ),
+    (
+        "missing_fx_rate",
+        "no JPY rate on or before 2027-04-15 in fx.csv",
+        "add the rate to the fx table (a rate holds from its date until the currency's next one)",
+    ),
 )
 
 

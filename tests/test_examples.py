@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections import defaultdict
 from decimal import Decimal
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pytest
-from conftest import AE_ARGS, CRM_ARGS, ROOT, SDR_ARGS
+from conftest import AE_ARGS, CRM_ARGS, EMEA_ARGS, ROOT, SDR_ARGS
 
 import spmlang
 
@@ -28,7 +29,7 @@ def run_example(args: list[str]) -> spmlang.Result:
     return spmlang.load(ROOT / plan).run(deals, tables=tables, **kwargs)
 
 
-EXAMPLES = {"account_executive": AE_ARGS, "sdr": SDR_ARGS, "crm_agents": CRM_ARGS}
+EXAMPLES = {"account_executive": AE_ARGS, "sdr": SDR_ARGS, "crm_agents": CRM_ARGS, "emea": EMEA_ARGS}
 
 
 @pytest.fixture(scope="module", params=sorted(EXAMPLES))
@@ -100,3 +101,19 @@ def test_without_the_mapping_commission_does_not_pay_gtxpro_deals_and_says_why(t
     assert warning.startswith("component commission did not pay 729 credit rows (missing lookup; credit ")
     overrides = {line["txn"] for line in result.ledger.to_pylist() if line["component"] == "manager_override"}
     assert {r["key"] for r in unpaid} <= overrides
+
+
+def test_the_emea_roster_and_currencies_show_in_the_ledger():
+    result = run_example(EMEA_ARGS)
+    assert result.accounting["rejected"] == {"missing_fx_rate": 1}  # E-9003, in CHF
+    ledger = result.ledger.to_pylist()
+    house = {line["txn"]: line["explanation"] for line in ledger if line["payee"] == "house"}
+    assert house["E-9001"].startswith("fallback: sofia.rossi is not employed on 2027-08-20; ")
+    assert house["E-9002"].startswith("fallback: oliver.hughes is not employed on 2027-02-03; ")
+    paid = {(line["payee"], line["period"]): line["currency_paid"] for line in ledger if line["kind"] == "fx"}
+    assert paid[("noah.fischer", "2027-Q1")] == "EUR" and paid[("noah.fischer", "2027-Q2")] == "GBP"
+    assert ("house", "2027-Q1") not in paid  # the house account is paid in the plan currency
+    # noah.fischer's deals roll up to claire.martin before June 1, to james.taylor from then on
+    noah = [(line["date"], line["payee"]) for line in ledger if line["rollup_from"] == "noah.fischer"]
+    assert {payee for _, payee in noah} == {"claire.martin", "james.taylor"}
+    assert all((payee == "claire.martin") == (day < dt.date(2027, 6, 1)) for day, payee in noah)

@@ -100,3 +100,51 @@ def test_credit_rows_made_in_order_pay_as_rows_ordered_after(deals, random):
         general = PLAN.run(table, quotas=QUOTAS, targets=TARGETS)
     assert direct.ledger.equals(general.ledger)
     assert direct.rejects.equals(general.rejects)
+
+
+EMEA = spmlang.load(ROOT / "examples/plans/emea.spm")
+EMEA_DATA = ROOT / "examples/data/emea"
+EMEA_TABLES = {
+    "quotas": EMEA_DATA / "quotas.csv",
+    "targets": EMEA_DATA / "targets.csv",
+    "roster": EMEA_DATA / "roster.csv",
+    "tables": {"fx": EMEA_DATA / "fx.csv"},
+}
+emea_deal = st.fixed_dictionaries(
+    {
+        "owner": st.sampled_from(["amelie.dubois", "oliver.hughes", "sofia.rossi", "noah.fischer", "nobody.known"]),
+        "close_date": st.dates(
+            min_value=__import__("datetime").date(2026, 12, 25), max_value=__import__("datetime").date(2028, 1, 5)
+        ).map(lambda d: d.isoformat()),
+        "stage": st.sampled_from(["Closed Won", "Closed Won", "Closed Lost"]),
+        "deal_currency": st.sampled_from(["EUR", "GBP", "USD", "CHF", ""]),
+        "amount": st.decimals(min_value=-50_000, max_value=400_000, places=2).map(str),
+    }
+)
+
+
+@settings(max_examples=examples(30))
+@given(st.lists(emea_deal, max_size=50))
+def test_a_dated_roster_and_currencies_keep_lines_statements_and_payments_in_agreement(deals):
+    columns = {name: [d[name] for d in deals] for name in ("owner", "close_date", "stage", "deal_currency", "amount")}
+    columns["deal_id"] = [f"E{i % 89}" for i in range(len(deals))]  # some duplicate keys
+    result = EMEA.run(pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}), **EMEA_TABLES)
+    counts = result.accounting
+    assert counts["credited"] + sum(counts["excluded"].values()) + sum(counts["rejected"].values()) == len(deals)
+    ledger = result.ledger.to_pylist()
+    by_cell = defaultdict(Decimal)
+    for line in ledger:
+        by_cell[(line["payee"], line["period"])] += line["amount"]
+    for line in ledger:
+        if line["kind"] == "fx":  # the period's payout, converted once, to the cent
+            expected = (by_cell[(line["payee"], line["period"])] / line["fx_rate"]).quantize(
+                Decimal("0.01"), "ROUND_HALF_UP"
+            )
+            assert (line["amount"], line["amount_paid"]) == (Decimal("0.00"), expected)
+        elif line["payee"] == "house" and line["txn"] is not None:
+            assert line["explanation"].startswith("fallback: ")
+    for payee in sorted({line["payee"] for line in ledger}):
+        for statement in result.statements([payee]):
+            assert statement.earned + statement.adjusted == statement.payout == by_cell[(payee, statement.period)]
+            if statement.paid_in is not None:
+                assert statement.paid_in.currency in ("EUR", "GBP")

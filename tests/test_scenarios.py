@@ -1,6 +1,9 @@
-"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S12), and those of features since (S13-)."""
+"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S12), and those of features since (S13-): S15-S17
+are worked by hand in docs/calculation.md."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from helpers import DATA, SCENARIOS, by_txn, d, lines, payout, run_scenario
 
@@ -171,3 +174,77 @@ def test_s12_a_plan_caps_for_formats_to_one_layout():
         "for rollup credit", "for rollup   credit"
     )
     assert messy != source and format_source(messy) == source
+
+
+def test_s15_a_mid_quarter_hire_has_the_quarter_s_quota_for_her_days():
+    result = run_scenario("s15_mid_quarter_hire", "s15.csv")
+    # Hired Feb 15: 45 of Q1's 90 days, so a Q1 quota of 90,000 x 45 / 90 = 45,000; 60,000 of credit is 133.33%.
+    assert [r["message"] for r in result.rejects.to_pylist()] == ["hana is not employed on 2027-02-01"]
+    assert by_txn(result) == {"H1": d("2,000.00"), "H2": d("1,750.00"), "H3": d("1,500.00"), "I1": d("2,250.00")}
+    h2 = lines(result, txn="H2")[0]
+    assert (h2["attainment_before"], h2["attainment_after"]) == (d("0.888889"), d("1.333333"))
+    assert payout(result, "hana", "2027-Q1") == d("3,750.00")
+    # Q2's whole quota joins: 45,000 + 90,000 to date; the Q1 credit re-priced under 100% gives back 750.
+    assert [line["amount"] for line in lines(result, payee="hana", kind="true_up")] == [d("-750.00")]
+    assert payout(result, "hana", "2027-Q2") == d("750.00")
+    # ivan, at 50% eligibility all year: half of each quarter's quota; 45,000 is exactly 100%.
+    assert lines(result, txn="I1")[0]["attainment_after"] == d("1.000000")
+
+
+def test_s15_by_whole_months_counts_march_alone():
+    source = (SCENARIOS / "s15_mid_quarter_hire.spm").read_text().replace("prorate by days", "prorate by months")
+    result = spmlang.loads(source, "s15.spm").run(DATA / "s15.csv")
+    # Feb is not a whole month employed (from the 15th), March is: 1 of 3 months, a Q1 quota of 30,000.
+    assert by_txn(result)["H1"] == d("2,500.00")  # 30,000 at 5% + 10,000 at 10%
+    assert by_txn(result)["H2"] == d("2,000.00")  # all above 100%: 20,000 at 10%
+    statement = result.statements(["hana"], ["2027-Q1"])[0]
+    assert statement.proration == "1 of 3 whole months"
+
+
+def test_s15_the_statement_and_explain_show_the_proration():
+    result = run_scenario("s15_mid_quarter_hire", "s15.csv")
+    [hana] = result.statements(["hana"], ["2027-Q1"])
+    assert (hana.quota, hana.proration) == (d("45,000.00"), "45 of 90 days")
+    assert "prorated,,,,,,,quota and target prorated: 45 of 90 days," in hana.to_csv()
+    assert 'Quota and target prorated</div><div class="value">45 of 90 days' in hana.to_html()
+    [ivan] = result.statements(["ivan"], ["2027-Q1"])
+    assert (ivan.quota, ivan.proration) == (d("45,000.00"), "at 50% eligibility")
+    assert result.explain("hana", "2027-Q2").periods[0].proration is None  # every day of Q2, at 100%
+
+
+def test_s16_rollups_follow_the_manager_in_force_on_the_deal_s_date():
+    result = run_scenario("s16_transfer", "s16.csv")
+    assert payout(result, "raj") == d("5,000.00")
+    overrides = {(line["payee"], line["txn"]): line["amount"] for line in lines(result, role="rollup")}
+    # R1 (May 20) under mia; R2 (June 1, his first day on zoe's team) and R3 under zoe: 2% of each.
+    assert overrides == {("mia", "R1"): d("1,000.00"), ("zoe", "R2"): d("600.00"), ("zoe", "R3"): d("400.00")}
+    assert {line["rollup_from"] for line in lines(result, role="rollup")} == {"raj"}
+
+
+def test_s17_a_eur_deal_in_a_usd_plan_paid_to_a_gbp_payee():
+    result = run_scenario("s17_currencies", "s17.csv")
+    g1 = lines(result, txn="G1")[0]
+    # 12,345.67 EUR x 1.08531 (the rate from Mar 1) = 13,398.8791077, held as 13,398.879108; 8% of it.
+    assert (g1["currency"], g1["fx_rate"], g1["fx_date"]) == ("EUR", d("1.08531"), dt.date(2027, 3, 1))
+    assert (g1["credit"], g1["amount"]) == (d("13,398.88"), d("1,071.91"))
+    e1 = lines(result, txn="E1")[0]  # Feb 10: the rate from Jan 1
+    assert (e1["fx_rate"], e1["credit"], e1["amount"]) == (d("1.10"), d("1,100.00"), d("88.00"))
+    g2 = lines(result, txn="G2")[0]
+    assert (g2["currency"], g2["fx_rate"], g2["fx_date"]) == ("USD", d("1"), None)
+    # gwen is paid in GBP: her Q1 payout of 1,471.91 USD at 1.2741 (the rate of Mar 31) is 1,155.25 GBP.
+    [fx] = lines(result, payee="gwen", kind="fx")
+    assert (fx["amount"], fx["amount_paid"], fx["currency_paid"], fx["fx_rate"]) == (
+        d("0.00"),
+        d("1,155.25"),
+        "GBP",
+        d("1.2741"),
+    )
+    assert payout(result, "gwen") == d("1,471.91")  # the ledger's amounts stay in the plan currency
+    assert not lines(result, payee="ed", kind="fx")  # ed is paid in the plan currency
+    assert [(r["key"], r["reason"]) for r in result.rejects.to_pylist()] == [("J1", "missing_fx_rate")]
+    [statement] = result.statements(["gwen"])
+    assert statement.paid_in is not None and (statement.paid_in.amount, statement.paid_in.currency) == (
+        d("1155.25"),
+        "GBP",
+    )
+    assert "credit converted from EUR at 1.08531, the rate of 2027-03-01" in statement.earnings[0].words

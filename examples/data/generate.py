@@ -1,4 +1,4 @@
-"""Make the example data for the AE and SDR plans (seeded: the same files every time).
+"""Make the example data for the AE, SDR and EMEA plans (seeded: the same files every time).
 
     python examples/data/generate.py
 
@@ -99,8 +99,78 @@ def crm_quotas() -> None:
     _write("crm/quotas.csv", ["sales_agent", "quarter", "quota"], rows)
 
 
+EMEA = {  # rep -> (manager, market currency, the currency they are paid in)
+    "amelie.dubois": ("claire.martin", "EUR", "EUR"),
+    "oliver.hughes": ("james.taylor", "GBP", "GBP"),
+    "sofia.rossi": ("claire.martin", "EUR", "EUR"),
+    "lukas.weber": ("claire.martin", "EUR", "EUR"),
+    "noah.fischer": ("claire.martin", "EUR", "EUR"),
+}
+
+
+def _employed(rep: str, day: dt.date) -> bool:
+    if rep == "oliver.hughes":
+        return day >= dt.date(2027, 2, 15)
+    if rep == "sofia.rossi":
+        return not dt.date(2027, 8, 1) <= day <= dt.date(2027, 9, 30)
+    return True
+
+
+def emea(rng: np.random.Generator) -> None:
+    """A year of an EMEA team's deals in EUR, GBP and USD, its roster with dates (a hire, a leave, a part-timer,
+    a transfer), monthly rates and a promotion's target from July 1. A few deals fall outside their owner's
+    employment (credited to the house account) and one is in a currency the fx table lacks."""
+    folder = HERE / "emea"
+    folder.mkdir(exist_ok=True)
+    deals = []
+    number = 5000
+    for rep, (_, market, _) in EMEA.items():
+        for _ in range(int(rng.integers(28, 40))):
+            number += 1
+            day = YEAR + dt.timedelta(days=int(rng.integers(0, 365)))
+            while not _employed(rep, day):  # deals come while their owner works: the few that do not are below
+                day = YEAR + dt.timedelta(days=int(rng.integers(0, 365)))
+            currency = rng.choice([market, "USD"], p=[0.8, 0.2])
+            stage = rng.choice(["Closed Won", "Closed Lost"], p=[0.85, 0.15])
+            amount = float(np.round(rng.lognormal(10.2, 0.6), 2))
+            deals.append([f"E-{number}", rep, day.isoformat(), stage, str(currency), f"{amount:.2f}"])
+    deals.append(["E-9001", "sofia.rossi", "2027-08-20", "Closed Won", "EUR", "18500.00"])  # on leave: the house's
+    deals.append(["E-9002", "oliver.hughes", "2027-02-03", "Closed Won", "GBP", "9000.00"])  # before his start
+    deals.append(["E-9003", "lukas.weber", "2027-05-12", "Closed Won", "CHF", "12000.00"])  # no CHF rate
+    deals.sort(key=lambda d: (d[2], d[0]))
+    _write("emea/deals.csv", ["deal_id", "owner", "close_date", "stage", "deal_currency", "amount"], deals)
+    roster = [
+        ["amelie.dubois", "claire.martin", "2025-04-01", "", "EUR", ""],
+        ["oliver.hughes", "james.taylor", "2027-02-15", "", "GBP", ""],
+        ["sofia.rossi", "claire.martin", "2024-09-01", "2027-07-31", "EUR", ""],
+        ["sofia.rossi", "claire.martin", "2027-10-01", "", "EUR", ""],  # back after two months' leave
+        ["lukas.weber", "claire.martin", "2026-01-01", "", "EUR", "60%"],
+        ["noah.fischer", "claire.martin", "2026-06-01", "2027-05-31", "EUR", ""],
+        ["noah.fischer", "james.taylor", "2027-06-01", "", "GBP", ""],  # moves to London on June 1
+        ["claire.martin", "", "2020-01-01", "", "EUR", ""],
+        ["james.taylor", "", "2021-03-01", "", "GBP", ""],
+    ]
+    _write("emea/roster.csv", ["rep", "manager", "start", "end", "paid_in", "fte"], roster)
+    rates = []
+    for currency, level in (("EUR", 1.08), ("GBP", 1.27)):
+        for month in range(1, 13):
+            level = float(np.round(level * (1 + rng.normal(0, 0.01)), 4))
+            rates.append([dt.date(2027, month, 1).isoformat(), currency, f"{level:.4f}"])
+    _write("emea/fx.csv", ["date", "currency", "rate"], rates)
+    quotas = [
+        [person, f"2027-Q{q}", "250000.00"]
+        for person in [*EMEA, "claire.martin", "james.taylor", "house"]
+        for q in range(1, 5)
+    ]
+    _write("emea/quotas.csv", ["owner", "quarter", "quota"], quotas)
+    targets = [[person, "", "60000.00"] for person in [*EMEA, "claire.martin", "james.taylor", "house"]]
+    targets.append(["amelie.dubois", "2027-07-01", "75000.00"])  # promoted on July 1
+    _write("emea/targets.csv", ["owner", "effective", "target_incentive"], sorted(targets))
+
+
 if __name__ == "__main__":
     generator = np.random.default_rng(2027)
     account_executives(generator)
     sales_development(generator)
     crm_quotas()
+    emea(np.random.default_rng(2028))  # a generator of its own: the files above stay as they were

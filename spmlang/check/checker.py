@@ -12,6 +12,7 @@ part to its own module: ``settings`` (the plan block), ``transactions``, ``table
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from spmlang.check.components import ComponentChecker
 from spmlang.check.context import CheckContext
@@ -23,12 +24,13 @@ from spmlang.check.transactions import check_transactions
 from spmlang.diagnostics import PlanError, Span
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
-from spmlang.ir.kinds import TableKind
+from spmlang.ir.kinds import Conversion, TableKind
 from spmlang.ir.plan import (
     CapSpec,
     CheckedPlan,
     ComponentSpec,
     SourceSpec,
+    TableSpec,
     component_needs_targets,
     components_need_quotas,
 )
@@ -95,6 +97,9 @@ class Checker:
             source = check_transactions(c, sources[0], tables)
         quota_type = Type.NUMBER if source is not None and source.credit_type is Type.NUMBER else Type.MONEY
         TableChecker(c, quota_type).check_all([b for b in table_blocks if b.kind.text in ("quotas", "targets")], tables)
+        # The fx table's shape follows the transactions': no dates where they convert at fixed rates.
+        fixed = source is not None and source.currency is not None and source.currency.conversion is Conversion.FIXED
+        TableChecker(c, fixed_rates=fixed).check_all([b for b in table_blocks if b.kind.text == "fx"], tables)
 
         components: tuple[ComponentSpec, ...] = ()
         draw = None
@@ -151,14 +156,29 @@ class Checker:
         needs_quotas = components_need_quotas(components)
         needs_targets = any(cap.of_target for cap in plan_caps) or any(component_needs_targets(x) for x in components)
         needs_roster = source.rollup
+        roster = tables.get(TableKind.ROSTER)
+        paid_in_currencies = roster is not None and "currency" in roster.roles
+        needs_fx = source.currency is not None or paid_in_currencies
         quota_type = Type.MONEY if source.credit_type is Type.MONEY else Type.NUMBER
         for kind, needed in (
             (TableKind.QUOTAS, needs_quotas),
             (TableKind.TARGETS, needs_targets),
             (TableKind.ROSTER, needs_roster),
+            (TableKind.FX, needs_fx),
         ):
             if needed and kind not in tables:
-                tables[kind] = implicit_table(kind, quota_type, Span(self.file.path, 1, 1, 1, 2))
+                table = implicit_table(kind, quota_type, Span(self.file.path, 1, 1, 1, 2))
+                if kind is TableKind.FX and source.currency and source.currency.conversion is Conversion.FIXED:
+                    table = _without_dates(table)
+                tables[kind] = table
+        if TableKind.FX in tables and not needs_fx:
+            c.warn(
+                "W101",
+                "the fx table is never used",
+                tables[TableKind.FX].span,
+                "say which column holds each transaction's currency (`currency COLUMN` in the transactions "
+                "block), or which currency each payee is paid in (`currency COLUMN` in the roster)",
+            )
         quotas = tables.get("quotas")
         if quotas is not None:
             amount = quotas.columns.get(quotas.roles["amount"])
@@ -193,6 +213,13 @@ class Checker:
                 ):
                     exprs.append(value)
         return any(name in ir.tables_used(e) for e in exprs)
+
+
+def _without_dates(table: TableSpec) -> TableSpec:
+    """An implicit fx table of one rate per currency (the plan converts at fixed rates)."""
+    roles = {role: column for role, column in table.roles.items() if role != "date"}
+    columns = {name: spec for name, spec in table.columns.items() if name != table.roles["date"]}
+    return replace(table, roles=roles, columns=columns)
 
 
 def check_plan(plan_file: ast.PlanFile) -> CheckedPlan:

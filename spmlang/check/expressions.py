@@ -137,6 +137,8 @@ class ExpressionChecker:
         table = scope.tables.get(node.table.text)
         if table is None:
             hint = did_you_mean(node.table.text, scope.tables) or "declare it with `table NAME { ... }`"
+            if node.table.text == "roster":  # declared, maybe, but with dates or plans: several rows a payee
+                hint = "a roster is looked up by payee where it has one row a payee: not with dates or plans"
             self.error("E202", f"unknown table '{node.table.text}'", node.table.span, hint)
             return None
         key = self._check(node.key, scope, depth)

@@ -1,4 +1,4 @@
-"""Checking reference tables: quotas, targets, roster and lookup tables.
+"""Checking reference tables: quotas, targets, the roster, the fx table and lookup tables.
 
 A table's data comes from a file (named in the plan or on the command line) or
 from rows written inline. Inline rows are read and typed here, so an error in
@@ -12,13 +12,13 @@ from decimal import Decimal
 
 from spmlang.check.columns import column_spec
 from spmlang.check.context import CheckContext
-from spmlang.check.words import DEFAULT_PER, PER_WORDS
+from spmlang.check.words import DEFAULT_PER, PER_WORDS, PRORATE_WORDS
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir.constants import too_large, too_large_hint
 from spmlang.ir.expressions import Type
-from spmlang.ir.kinds import Per, TableKind
+from spmlang.ir.kinds import Per, Prorate, TableKind
 from spmlang.ir.plan import ColumnSpec, TableSpec
-from spmlang.ir.tables import ROLES, role_types
+from spmlang.ir.tables import OPTIONAL_ROLES, ROLES, role_types
 from spmlang.syntax import ast
 
 MAX_INLINE_ROWS = 10_000
@@ -47,14 +47,32 @@ class _Declared:
     file: str | None = None
     default_stmt: ast.DefaultStmt | None = None
     rows_block: ast.RowsBlock | None = None
+    named: dict[str, ast.RoleStmt] = field(default_factory=dict)  # the roles the block names a column for
+    per_stmt: ast.PerStmt | None = None
+    prorate_stmt: ast.ProrateStmt | None = None
+
+
+# Statements a table block holds at most once, checked once its shape is known: where _Declared keeps each.
+_ONE_STATEMENT = {ast.ProrateStmt: "prorate_stmt", ast.DefaultStmt: "default_stmt", ast.RowsBlock: "rows_block"}
+
+
+def _row_key(kind: TableKind, table: _Declared) -> list[str]:
+    """The columns no two inline rows of a table may share: a lookup table's key; a payee's period, or its start
+    in a dated table; an fx table's currency and date."""
+    if kind is TableKind.LOOKUP and table.key is not None:
+        return [table.key]
+    roles = table.roles
+    key = [roles[r] for r in ("payee", "period", "start", "date") if r in roles]
+    return [roles["currency"], *key] if kind is TableKind.FX else key
 
 
 class TableChecker:
     """Checks table blocks. ``quota_type`` is the unit of credit (money, or a number for counted credit)."""
 
-    def __init__(self, checker: CheckContext, quota_type: Type = Type.MONEY):
+    def __init__(self, checker: CheckContext, quota_type: Type = Type.MONEY, fixed_rates: bool = False):
         self.checker = checker
         self.quota_type = quota_type
+        self.fixed_rates = fixed_rates  # the plan converts at the fx table's one rate per currency: no dates
 
     def check_all(self, blocks: list[ast.TableBlock], tables: dict[str, TableSpec]) -> dict[str, TableSpec]:
         """Adds the tables of ``blocks`` to ``tables`` (which may already hold some) and returns it."""
@@ -87,10 +105,8 @@ class TableChecker:
             return None
         name = block.name.text if block.name else kind
         table = self._declared(block, kind)
-        if kind in DEFAULT_PER:
-            table.per = table.per or DEFAULT_PER[kind]
-            if table.per is Per.YEAR:
-                table.roles.pop("period", None)
+        if not self._dated_shape(kind, table):
+            return None
         shaped = (
             self._lookup_columns(name, table, block)
             if kind is TableKind.LOOKUP
@@ -106,11 +122,7 @@ class TableChecker:
         rows: tuple[tuple[object, ...], ...] | None = None
         row_spans: tuple[Span, ...] = ()
         if table.rows_block is not None:
-            roles = table.roles
-            key_columns = (
-                [table.key] if kind is TableKind.LOOKUP else [roles[r] for r in ("payee", "period") if r in roles]
-            )
-            rows = self._rows(name, table.rows_block, table.columns, key_columns)
+            rows = self._rows(name, table.rows_block, table.columns, _row_key(kind, table))
             if rows is None:
                 return None
             row_spans = table.rows_block.row_spans
@@ -135,6 +147,7 @@ class TableChecker:
             rows,
             row_spans,
             block.span,
+            self._prorate(kind, table),
         )
 
     def _declared(self, block: ast.TableBlock, kind: TableKind) -> _Declared:
@@ -155,11 +168,10 @@ class TableChecker:
             elif isinstance(stmt, ast.RoleStmt):
                 self._role(stmt, kind, table)
             elif isinstance(stmt, ast.PerStmt):
+                table.per_stmt = stmt
                 self._per(stmt, kind, table)
-            elif isinstance(stmt, ast.DefaultStmt):
-                table.default_stmt = stmt
-            elif isinstance(stmt, ast.RowsBlock):
-                table.rows_block = stmt
+            elif isinstance(stmt, (ast.ProrateStmt, ast.DefaultStmt, ast.RowsBlock)):
+                setattr(table, _ONE_STATEMENT[type(stmt)], stmt)  # checked with the table's shape
             elif isinstance(stmt, ast.ColumnsStmt):
                 self.checker.error(
                     "E206",
@@ -177,10 +189,11 @@ class TableChecker:
         """``payee rep``, ``amount quota`` ...: the column that plays a role (a lookup table's ``value``)."""
         if stmt.role == "value" and kind is TableKind.LOOKUP:
             table.value = stmt.column.text
-        elif stmt.role in table.roles:
+        elif stmt.role in table.roles or stmt.role in OPTIONAL_ROLES[kind]:
             table.roles[stmt.role] = stmt.column.text
+            table.named[stmt.role] = stmt
         else:
-            allowed = ", ".join(table.roles) if table.roles else "key, value"
+            allowed = ", ".join([*table.roles, *OPTIONAL_ROLES[kind]]) if table.roles else "key, value"
             self.checker.error(
                 "E206",
                 f"a {kind} table has no '{stmt.role}' column role",
@@ -205,11 +218,13 @@ class TableChecker:
         """Quotas, targets, roster: a column for each role (those not declared take their usual type); inline
         rows have exactly these columns, in the roles' order. False after an error."""
         roles = table.roles
-        table.key = roles["payee"]
+        table.key = roles["payee"] if "payee" in roles else roles["currency"]  # an fx table has no payee
         types = role_types(kind, self.quota_type)
         for role, column in roles.items():
             if column not in table.columns:
-                table.columns[column] = ColumnSpec(column, types[role], None, block.span)
+                # A roster's terms are cited by their own line (a ledger's fx lines cite `currency COLUMN`).
+                span = table.named[role].span if role in OPTIONAL_ROLES[kind] else block.span
+                table.columns[column] = ColumnSpec(column, types[role], None, span)
         if table.rows_block is None:
             return True
         if len(table.columns) != len(roles):
@@ -221,10 +236,81 @@ class TableChecker:
                 "remove the extra column",
             )
             return False
-        ordered = [roles[r] for r in ROLES[kind] if r in roles]
+        ordered = [roles[r] for r in (*ROLES[kind], *OPTIONAL_ROLES[kind]) if r in roles]
         if list(table.columns) != ordered:
             table.columns = {n: table.columns[n] for n in ordered}
         return True
+
+    def _dated_shape(self, kind: TableKind, table: _Declared) -> bool:
+        """The roles of a table as its dates shape them: a roster with dates or terms needs no manager unless it
+        names one; a dated quotas or targets table holds an amount per year (else per its `per`, whose default
+        is the kind's); an fx table has no dates where the plan converts at fixed rates. False after an
+        error."""
+        c, named = self.checker, table.named
+        if kind is TableKind.ROSTER and set(OPTIONAL_ROLES[kind]) & set(named) and "manager" not in named:
+            table.roles.pop("manager")  # rollups, which need managers, say so (see check_transactions)
+        dated = [named[role] for role in ("start", "end") if role in named]
+        if kind in (TableKind.QUOTAS, TableKind.TARGETS) and dated:
+            if table.per is Per.PERIOD and table.per_stmt is not None:
+                c.error(
+                    "E404",
+                    f"dated {kind} hold an amount per year",
+                    table.per_stmt.span,
+                    f"write `per year`: each row's annual amount holds from its start to its end (a {kind} "
+                    "table per period names its periods instead)",
+                )
+                return False
+            table.per = Per.YEAR
+        if kind is TableKind.FX and self.fixed_rates:
+            if "date" in named:
+                c.error(
+                    "E404",
+                    "the plan converts at fixed rates, but the fx table gives dates",
+                    named["date"].span,
+                    "remove the `date` line: at a fixed rate the fx table has one rate per currency "
+                    "(or convert at the transaction's date: `currency COLUMN`)",
+                )
+                return False
+            table.roles.pop("date")
+        if kind in DEFAULT_PER:
+            table.per = table.per or DEFAULT_PER[kind]
+            if table.per is Per.YEAR:
+                table.roles.pop("period", None)
+        return True
+
+    def _prorate(self, kind: TableKind, table: _Declared) -> Prorate | None:
+        """How a roster prorates quotas and targets: as its `prorate` says, by days where it has dates or
+        eligibility and says nothing, else not at all."""
+        stmt, c = table.prorate_stmt, self.checker
+        prorates = kind is TableKind.ROSTER and bool({"start", "end", "eligibility"} & set(table.named))
+        if stmt is None:
+            return Prorate.DAYS if prorates else None
+        if kind is not TableKind.ROSTER:
+            c.error(
+                "E206",
+                f"'prorate' applies to the roster, not to a {kind} table",
+                stmt.span,
+                "write it in the roster block: the roster's dates prorate quotas and targets alike",
+            )
+            return None
+        rule = PRORATE_WORDS.get(stmt.rule.text)
+        if rule is None:
+            c.error(
+                "E206",
+                f"unknown proration '{stmt.rule.text}'",
+                stmt.rule.span,
+                did_you_mean(stmt.rule.text, PRORATE_WORDS) or "write `prorate by days`, `by months` or `none`",
+            )
+            return None
+        if not prorates:
+            c.error(
+                "E404",
+                "a roster without dates or eligibility has nothing to prorate by",
+                stmt.span,
+                "give the roster `start COLUMN` and `end COLUMN` (employment), or `eligibility COLUMN`",
+            )
+            return None
+        return rule
 
     def _lookup_columns(self, name: str, table: _Declared, block: ast.TableBlock) -> bool:
         """A lookup table: its columns, the key among them, and the value looked up (the other column of two).

@@ -9,14 +9,16 @@ from spmlang.check.columns import column_spec
 from spmlang.check.context import CheckContext
 from spmlang.check.cycle import cancelled_column
 from spmlang.check.expressions import Scope
+from spmlang.check.words import CONVERSION_WORDS
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
-from spmlang.ir.kinds import PolicyAction, PolicySubject, TableKind
+from spmlang.ir.kinds import Conversion, PolicyAction, PolicySubject, TableKind
 from spmlang.ir.plan import (
     POLICY_ACTIONS,
     POLICY_SUBJECTS,
     ColumnSpec,
+    CurrencySpec,
     FilterSpec,
     PayeeSpec,
     SourceSpec,
@@ -33,6 +35,8 @@ _ONCE = {
     ast.FileStmt: "file",
     ast.CancelledStmt: "cancelled",
     ast.RefundedStmt: "refunded",
+    ast.CurrencyStmt: "currency",
+    ast.FallbackStmt: "fallback",
 }
 
 
@@ -48,6 +52,8 @@ class _Statements:
     file: ast.FileStmt | None = None
     cancelled: ast.CancelledStmt | None = None
     refunded: ast.RefundedStmt | None = None
+    currency: ast.CurrencyStmt | None = None
+    fallback: ast.FallbackStmt | None = None
     payees: list[ast.PayeeStmt] = field(default_factory=list)
     filters: list[ast.WhereStmt] = field(default_factory=list)
     policies: dict[PolicySubject, PolicyAction] = field(default_factory=lambda: dict(POLICY_SUBJECTS))
@@ -58,7 +64,7 @@ def check_transactions(
 ) -> SourceSpec | None:
     stmts = _sorted_statements(c, block)
     columns = stmts.columns
-    lookups = {n: t for n, t in tables.items() if t.kind in (TableKind.LOOKUP, TableKind.ROSTER)}
+    lookups = {n: t for n, t in tables.items() if t.kind is TableKind.LOOKUP or _looked_up_roster(t)}
     key = _column_ref(
         c, stmts.key, "key", columns, block.span, (Type.TEXT, Type.INTEGER), "the unique id of each transaction"
     )
@@ -76,6 +82,16 @@ def check_transactions(
     filters = _filters(c, stmts.filters, columns, lookups)
     rollup_span = _rollup_span(c, stmts.rollup)
     cancelled, refunded = _cancellation(c, stmts, columns, lookups, credit)
+    roster = tables.get(TableKind.ROSTER)
+    if rollup_span is not None and roster is not None and "manager" not in roster.roles:
+        c.error(
+            "E403",
+            "credit rolls up to managers, but the roster names no manager column",
+            rollup_span,
+            "add `manager COLUMN` to the roster block",
+        )
+    currency = _currency(c, stmts.currency, columns)
+    fallback = _fallback(c, stmts.fallback, roster, stmts.policies)
     if key is None or date is None or not payees or credit is None or stmts.credit is None:
         return None
     return SourceSpec(
@@ -94,6 +110,8 @@ def check_transactions(
         cancelled,
         refunded,
         stmts.cancelled.span if stmts.cancelled is not None else None,
+        currency,
+        fallback,
     )
 
 
@@ -124,6 +142,87 @@ def _cancellation(
         )
         return cancelled, None
     return cancelled, refunded
+
+
+def _looked_up_roster(table: TableSpec) -> bool:
+    """Whether expressions may look the roster up (`roster[payee].manager`): one row per payee, no dates."""
+    return table.kind is TableKind.ROSTER and not table.employment
+
+
+def _currency(c: CheckContext, stmt: ast.CurrencyStmt | None, columns: dict[str, ColumnSpec]) -> CurrencySpec | None:
+    """``currency COLUMN [at period end | at fixed rate]``: a text column, and at which rate its rows convert."""
+    if stmt is None:
+        return None
+    name = stmt.column
+    column = columns.get(name.text)
+    if column is None:
+        if name.text not in c.broken_columns:
+            hint = did_you_mean(name.text, columns) or f"declare it: `column {name.text} text`"
+            c.error("E201", f"unknown column '{name.text}'", name.span, hint)
+        return None
+    if column.type is not Type.TEXT:
+        c.error(
+            "E301",
+            f"the currency column must be text (EUR, GBP ...), but '{name.text}' is declared as {column.type}",
+            name.span,
+            notes=((column.span, "declared here"),),
+        )
+        return None
+    conversion = Conversion.TRANSACTION_DATE
+    if stmt.at:
+        words = tuple(word.text for word in stmt.at)
+        found = CONVERSION_WORDS.get(words)
+        if found is None:
+            c.error(
+                "E206",
+                f"unknown rate 'at {' '.join(words)}'",
+                Span(
+                    stmt.span.path,
+                    stmt.at[0].span.line,
+                    stmt.at[0].span.column,
+                    stmt.at[-1].span.end_line,
+                    stmt.at[-1].span.end_column,
+                ),
+                "write `at transaction date` (the default), `at period end` or `at fixed rate`",
+            )
+            return None
+        conversion = found
+    return CurrencySpec(name.text, conversion, stmt.span)
+
+
+def _fallback(
+    c: CheckContext,
+    stmt: ast.FallbackStmt | None,
+    roster: TableSpec | None,
+    policies: dict[PolicySubject, PolicyAction],
+) -> str | None:
+    """``fallback PAYEE``: who is credited with a transaction outside its payee's employment, which only a
+    roster with dates (or plans) says."""
+    if stmt is None:
+        return None
+    if roster is None or not roster.employment:
+        has = "the plan has no roster" if roster is None else "the roster has no dates"
+        c.error(
+            "E404",
+            f"a fallback payee takes the transactions dated outside their payee's employment, but {has}",
+            stmt.span,
+            "give the plan a roster with `start COLUMN` and `end COLUMN` (docs/language.md, A roster with dates)",
+        )
+        return None
+    if policies[PolicySubject.OUTSIDE_EMPLOYMENT] is PolicyAction.ERROR:
+        c.error(
+            "E404",
+            "the plan both credits a fallback payee and stops at rows outside employment",
+            stmt.span,
+            "keep `fallback` or `on outside_employment error`, not both",
+        )
+        return None
+    written = stmt.payee
+    payee = str(written.value) if isinstance(written, ast.Literal) else written.text
+    if not payee.strip():
+        c.error("E403", "the fallback payee has no name", stmt.span, 'write `fallback "House Account"`')
+        return None
+    return payee.strip()
 
 
 def _sorted_statements(c: CheckContext, block: ast.TransactionsBlock) -> _Statements:

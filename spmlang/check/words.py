@@ -9,10 +9,12 @@ from __future__ import annotations
 from spmlang.ir.kinds import (
     AttainmentBasis,
     ClawbackMode,
+    Conversion,
     Frequency,
     Measure,
     MeasureBasis,
     Per,
+    Prorate,
     Role,
     TableKind,
     TierMode,
@@ -96,3 +98,19 @@ CLAWBACK_WORDS = {
 DRAW_KIND_WORDS = {"recoverable": True, "non_recoverable": False}
 # draw { amount $2,000 per month }: the units a draw's amount may be given per, in months.
 DRAW_PER_MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
+
+# roster { prorate by days }: how a dated roster prorates quotas and targets.
+PRORATE_WORDS = {
+    "days": Prorate.DAYS,
+    "day": Prorate.DAYS,
+    "months": Prorate.MONTHS,
+    "month": Prorate.MONTHS,
+    "none": Prorate.NONE,
+}
+# transactions { currency cur at period end }: the words after `at`, and the rate each means.
+CONVERSION_WORDS: dict[tuple[str, ...], Conversion] = {
+    ("transaction", "date"): Conversion.TRANSACTION_DATE,
+    ("period", "end"): Conversion.PERIOD_END,
+    ("fixed", "rate"): Conversion.FIXED,
+    ("fixed", "rates"): Conversion.FIXED,
+}

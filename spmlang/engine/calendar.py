@@ -18,6 +18,10 @@ from spmlang.ir.kinds import Frequency
 from spmlang.ir.plan import PERIODS_PER_YEAR
 
 EPOCH = dt.date(1970, 1, 1)
+# The first and last day of a dated row (a roster's, a dated quota's) that leaves them open: before and after
+# any plan year, as int64 days.
+OPEN_START = -(1 << 31)
+OPEN_END = (1 << 31) - 1
 
 
 def to_days(day: dt.date) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from spmlang.diagnostics import Span
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.pay.component import CompiledComponent
-from spmlang.ir.kinds import AttainmentBasis, Measure
+from spmlang.ir.kinds import AttainmentBasis, Measure, TableKind
 from spmlang.ir.plan import CheckedPlan, ComponentSpec
 
 
@@ -36,6 +36,7 @@ class CompiledPlan:
     payable_clause: tuple[int, ...] = ()  # per component: its `payable when` (-1: none)
     draw_clause: int = -1
     floor_clause: int = -1
+    pay_currency_clause: int = -1  # the roster's `currency` line: where payees are paid in other currencies
 
     @property
     def basis_varies(self) -> bool:
@@ -64,6 +65,10 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
     payable_clause = tuple(clause(c.payable_span) if c.payable_span else -1 for c in plan.components)
     draw_clause = clause(plan.draw.span) if plan.draw is not None else -1
     floor_clause = clause(settings.payout_floor_span) if settings.payout_floor_span is not None else -1
+    roster = plan.tables.get(TableKind.ROSTER)
+    pay_currency_clause = -1
+    if roster is not None and "currency" in roster.roles:
+        pay_currency_clause = clause(roster.columns[roster.roles["currency"]].span)
     return CompiledPlan(
         plan=plan,
         calendar=PlanCalendar(settings.year_start, settings.frequency),
@@ -78,6 +83,7 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
         payable_clause=payable_clause,
         draw_clause=draw_clause,
         floor_clause=floor_clause,
+        pay_currency_clause=pay_currency_clause,
     )
 
 

@@ -30,18 +30,23 @@ from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis, check_basis, make_basis
 from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.credit.crediting import make_credit_rows
+from spmlang.engine.credit.employment import Employment
+from spmlang.engine.credit.proration import PeriodAmounts
 from spmlang.engine.credit.reversals import add_reversals
 from spmlang.engine.credit.rows import CreditRows, Payees, crediting_order, distinct_names
+from spmlang.engine.credit.terms import Terms, pay_rates
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, TooLarge
 from spmlang.engine.pay.batch import PaidLines, pay_batch
 from spmlang.engine.pay.lines import Lines
+from spmlang.engine.pay.payments import Payments
 from spmlang.engine.pay.row_values import component_row_values, row_columns
 from spmlang.engine.pay.streams import Streams, build_streams
 from spmlang.engine.read.earlier import EarlierLedgers, read_earlier
 from spmlang.engine.read.formats import load_table
-from spmlang.engine.read.inputs import RunInputs, lookup_tables, read_basis_tables
+from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables
 from spmlang.engine.read.plan_files import resolve_plan_file
+from spmlang.engine.read.roster import RosterRows
 from spmlang.engine.read.tables import PayeeAmounts
 from spmlang.engine.read.transactions import read_transactions
 from spmlang.engine.runtime import parallel
@@ -98,6 +103,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
             hint="pass --deals PATH (or deals=... in Python), or name a file in the plan's transactions block",
             code="E503",
         )
+    rates = fx_rates(plan, inputs, base, sources)
     # Quotas, targets and the roster are read on another thread while the transactions are (Arrow lets go of
     # the GIL); a problem with the transactions is still the one reported first.
     with ThreadPoolExecutor(1, thread_name_prefix="spm-references") as pool:
@@ -106,23 +112,44 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         loaded = load_table(deals, list(plan.transactions.columns), "transactions", in_pieces=not whole)
         loaded.kept = loaded.kept or whole
         sources["transactions"] = loaded
-        txns = read_transactions(plan, loaded, lookups, compiled.calendar, inputs.strict)
+        txns = read_transactions(plan, loaded, lookups, compiled.calendar, inputs.strict, rates)
     if loaded.rows >= parallel.MIN_ROWS:  # what reading freed: crediting runs in it, not on top of it
         give_back_free_memory()
     accounting = txns.accounting
 
     step("reading quotas, targets and the roster")
-    managers_by_name, quotas, targets, read = basis_tables.result()
-    sources.update(read)
+    tables = basis_tables.result()
+    managers_by_name, quotas, targets, roster = tables.managers, tables.quotas, tables.targets, tables.roster
+    sources.update(tables.sources)
     alive = accounting.pending()
-    payees = _payees(txns.payee_names, alive, managers_by_name, quotas, targets, earlier)
+    payees = _payees(
+        txns.payee_names, alive, managers_by_name, quotas, targets, earlier, roster, plan.transactions.fallback
+    )
     step("crediting")
+    employment = (
+        Employment.of(roster, payees, plan.transactions.fallback, accounting, compiled.calendar) if roster else None
+    )
     rows, in_order = make_credit_rows(
-        plan, txns, payees, managers_by_name, alive, set().union(*(row_columns(c) for c in plan.components))
+        plan,
+        txns,
+        payees,
+        managers_by_name,
+        alive,
+        set().union(*(row_columns(c) for c in plan.components)),
+        employment,
     )
     del alive
-    basis = _basis(compiled, payees, quotas, targets, sources)
+    basis = _basis(compiled, payees, quotas, targets, sources, roster)
     rows = check_basis(plan, compiled.calendar, rows, basis, payees, accounting)
+    terms = None
+    if roster is not None or rates is not None:
+        terms = Terms(
+            roster,
+            rates,
+            txns.fx_rows,
+            employment.fallbacks if employment is not None else None,
+            pay_rates(roster, payees, compiled.calendar, rates) if roster is not None else None,
+        )
 
     rejections = accounting.rejections
     values = component_row_values(plan, rows, txns, payees, lookups, basis)
@@ -171,6 +198,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         sources,
         inputs.workers,
         cycle,
+        terms,
     )
 
 
@@ -181,32 +209,50 @@ def _payees(
     quotas: PayeeAmounts | None,
     targets: PayeeAmounts | None,
     earlier: EarlierLedgers | None,
+    roster: RosterRows | None = None,
+    fallback: str | None = None,
 ) -> Payees:
-    """Every payee of the run: of a live transaction, a manager in the roster, in the quotas or targets, or
-    paid by an earlier ledger."""
+    """Every payee of the run: of a live transaction, a manager in the roster, in the quotas or targets, the
+    fallback payee, everyone a roster with dates or terms names, and everyone an earlier ledger paid."""
     names = set().union(*(distinct_names(values, alive) for values in payee_names))
     if earlier is not None:
         names.update(earlier.payee)
     if managers_by_name:
         names.update(managers_by_name.values())
+    if roster is not None:
+        names.update(roster.names())
+    if fallback is not None:
+        names.add(fallback)
     for amounts in (quotas, targets):
         if amounts is not None:
-            names.update(amounts.by_payee)
+            names.update(amounts.names())
     return Payees(sorted(names))
 
 
 def _basis(
-    compiled: CompiledPlan, payees: Payees, quotas: PayeeAmounts | None, targets: PayeeAmounts | None, sources: dict
+    compiled: CompiledPlan,
+    payees: Payees,
+    quotas: PayeeAmounts | None,
+    targets: PayeeAmounts | None,
+    sources: dict,
+    roster: RosterRows | None = None,
 ) -> Basis:
     periods = compiled.calendar.count
+    proration = None
+    dated = any(amounts is not None and amounts.dated is not None for amounts in (quotas, targets))
+    if dated or (roster is not None and roster.prorate is not None):  # amounts that hold day by day
+        by_day = PeriodAmounts(compiled.calendar, roster)
+        proration = by_day.proration(payees)
 
     def matrix(amounts: PayeeAmounts | None) -> tuple[np.ndarray, np.ndarray]:
+        if proration is not None or dated:
+            return by_day.matrix(amounts, payees)
         if amounts is None:
             return np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool)
         return amounts.matrix(payees.names, periods)
 
     try:
-        return make_basis(*matrix(quotas), *matrix(targets), compiled.plan.settings.attainment_basis)
+        return make_basis(*matrix(quotas), *matrix(targets), compiled.plan.settings.attainment_basis, proration)
     except TooLarge as error:
         table, payee = error.table, error.position
         if table is None or payee is None:  # make_basis names both for every amount it finds too large
@@ -251,7 +297,7 @@ class Payout:
         else:
             first, last = (int(self.streams.row_stream[r]) for r in (batch.start, batch.stop - 1))
             streams = self.streams.slice(batch, slice(first, last + 1))
-        return PaidLines(part.lines, part.cents, self.run.credit_rows.take(batch), streams)
+        return PaidLines(part.lines, part.cents, self.run.credit_rows.take(batch), streams, self.kept.lines.payments)
 
     def whole(self) -> PaidLines:
         """Every line of the run, in ledger order (``row`` indexes the run's credit rows), kept."""
@@ -262,7 +308,8 @@ class Payout:
                 part.lines.row = np.where(part.lines.row >= 0, part.lines.row + batch.start, -1)
             offsets = np.cumsum([0, *[len(p.lines) for p in parts]])
             cents = np.concatenate([p.cents for p in parts]) if parts else np.zeros(0, np.int64)
-            lines = PaidLines(Lines.concat([p.lines for p in parts]), cents, run.credit_rows, self.streams)
+            payments = Payments.concat([p.payments for p in parts])
+            lines = PaidLines(Lines.concat([p.lines for p in parts]), cents, run.credit_rows, self.streams, payments)
             self.kept = KeptLines(lines, offsets)
         return self.kept.lines
 

@@ -24,6 +24,7 @@ from spmlang.ir.plan import (
     PayOnceRule,
     PayPerRowRule,
     RateRule,
+    TableSpec,
     TierRule,
     TierTable,
     components_need_quota_basis,
@@ -73,10 +74,15 @@ def _reading_steps(compiled: CompiledPlan) -> list[Step]:
         if table.kind is TableKind.LOOKUP:
             detail = f"lookup table {name}: key {table.key}" + (f", value {table.value}" if table.value else "")
         elif table.kind is TableKind.ROSTER:
-            detail = f"roster: {table.roles['payee']} -> {table.roles['manager']}"
+            detail = _roster(table)
+        elif table.kind is TableKind.FX:
+            dated = f" from {table.roles['date']}" if "date" in table.roles else " (fixed rates)"
+            detail = f"fx table: {table.roles['currency']} -> {table.roles['rate']}{dated}"
         else:
             shape = {None: "per period or per year, as the data has it", "period": "per period", "year": "per year"}
             detail = f"{table.kind}: {shape[table.per]}"
+            if table.dated:  # each row's annual amount holds for its days
+                detail += ", each row from " + " to ".join(table.roles[r] for r in ("start", "end") if r in table.roles)
         steps.append(
             Step(
                 f"read {detail}",
@@ -87,11 +93,32 @@ def _reading_steps(compiled: CompiledPlan) -> list[Step]:
     return steps
 
 
+def _roster(table: TableSpec) -> str:
+    """What a roster gives: payee -> manager, and its dates and terms where it has them."""
+    roles = table.roles
+    detail = f"roster: {roles['payee']} -> {roles['manager']}" if "manager" in roles else f"roster: {roles['payee']}"
+    terms = [f"{role} {roles[role]}" for role in ("start", "end", "plan", "currency", "eligibility") if role in roles]
+    if terms:
+        detail += f" ({', '.join(terms)})"
+    if table.prorate is not None:
+        detail += f"; quotas and targets prorated by {table.prorate}" if table.prorate != "none" else "; no proration"
+    return detail
+
+
 def _credit_steps(compiled: CompiledPlan, text: Callable[[Span], str]) -> list[Step]:
     """From transaction rows to ordered credit rows and the measure: rejects, filters, credit, quotas."""
     plan = compiled.plan
     settings, source = plan.settings, plan.transactions
     steps = [Step("reject rows with unreadable values, and later rows with a key seen before")]
+    if source.currency is not None:
+        at = {"transaction_date": "on its date", "period_end": "at its period's end", "fixed": "at its fixed rate"}
+        steps.append(
+            Step(
+                f"convert money columns from the currency in {source.currency.column} to {settings.currency}, "
+                f"{at[source.currency.conversion]}; reject rows with no rate",
+                clause=source.currency.span,
+            )
+        )
     for row_filter in source.filters:
         steps.append(
             Step(f"exclude rows failing filter {row_filter.name}: {text(row_filter.expr.span)}", clause=row_filter.span)
@@ -99,7 +126,13 @@ def _credit_steps(compiled: CompiledPlan, text: Callable[[Span], str]) -> list[S
     steps.append(Step("reject rows with an empty key, date, payee or credit, or a date outside the plan year"))
     payees = [p.column + (f" with share {text(p.share.span)}" if p.share is not None else "") for p in source.payees]
     credit_steps = [f"payee: {', '.join(payees)}", f"credit = {text(source.credit.span)}"]
-    if source.rollup:
+    roster = plan.tables.get(TableKind.ROSTER)
+    if roster is not None and roster.employment:
+        fallback = f"credit {source.fallback}" if source.fallback else "reject"
+        credit_steps.append(f"{fallback} where the payee is not employed on the transaction's date")
+    if source.rollup and roster is not None and roster.dated:
+        credit_steps.append("roll credit up to every manager above the payee on the transaction's date (role: rollup)")
+    elif source.rollup:
         credit_steps.append("roll credit up to every manager above the payee in the roster (role: rollup)")
     steps.append(Step("credit rows: one per transaction and payee", credit_steps, source.credit_span))
     if components_need_quota_basis(plan.components):

@@ -98,6 +98,8 @@ class LineKind(StrEnum):
     FLOOR = "floor"  # a period's pay topped up to the payout floor
     FLOOR_RECOVERY = "floor_recovery"  # what a floor topped up, taken back from later pay
 
+    FX = "fx"  # a period's payout converted to the currency the payee is paid in (amount 0; amount_paid)
+
 
 class ClawbackMode(StrEnum):
     """How a cancelled or refunded transaction is clawed back (`clawback as_paid`)."""
@@ -120,6 +122,7 @@ class TableKind(StrEnum):
     TARGETS = "targets"
     ROSTER = "roster"
     LOOKUP = "lookup"
+    FX = "fx"
 
 
 class Per(StrEnum):
@@ -139,6 +142,8 @@ class PolicySubject(StrEnum):
     MISSING_QUOTA = "missing_quota"  # attainment needed but no (or a zero) quota
     DUPLICATE_KEY = "duplicate_key"  # a transaction key seen before
     BAD_SPLIT = "bad_split"  # shares over 100%, or a share without a payee
+    OUTSIDE_EMPLOYMENT = "outside_employment"  # dated before, after or between its payee's rows in the roster
+    MISSING_FX_RATE = "missing_fx_rate"  # no rate to convert the row's currency at
 
 
 class PolicyAction(StrEnum):
@@ -147,6 +152,25 @@ class PolicyAction(StrEnum):
 
     REJECT = "reject"
     ERROR = "error"
+
+
+# ---------------------------------------------------------------------- a dated roster, currencies
+
+
+class Prorate(StrEnum):
+    """How a dated roster prorates a period's quota and target incentive (`prorate by days` ...)."""
+
+    DAYS = "days"  # x days employed (times eligibility) / days in the period
+    MONTHS = "months"  # x whole months employed / months in the period
+    NONE = "none"  # the whole amount, whatever the dates
+
+
+class Conversion(StrEnum):
+    """At which rate a transaction's money converts to the plan currency (`currency cur at period end` ...)."""
+
+    TRANSACTION_DATE = "transaction_date"  # the rate in force on the transaction's date
+    PERIOD_END = "period_end"  # the rate in force on the last day of its period
+    FIXED = "fixed"  # the fx table's one rate per currency
 
 
 def as_kind(kind: type[StrEnum], value):

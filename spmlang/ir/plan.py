@@ -18,6 +18,7 @@ from spmlang.ir.kinds import (
     CapScope,
     ClawbackMode,
     ComponentKind,
+    Conversion,
     Frequency,
     LineKind,
     Measure,
@@ -25,6 +26,7 @@ from spmlang.ir.kinds import (
     Per,
     PolicyAction,
     PolicySubject,
+    Prorate,
     RateKind,
     Role,
     TableKind,
@@ -128,6 +130,10 @@ class SourceSpec:
     cancelled: str | None = None  # the date column of a cancellation or refund
     refunded: IR | None = None  # how much of the credit was refunded (empty or none: all of it)
     cancelled_span: Span | None = None
+    # A dated roster and currencies (see CurrencySpec): the column of each row's currency, and who is credited
+    # with a transaction outside its payee's employment (None: such a row is rejected, `outside_employment`).
+    currency: CurrencySpec | None = None
+    fallback: str | None = None
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
         object.__setattr__(self, "policies", {PolicySubject(s): PolicyAction(a) for s, a in self.policies.items()})
@@ -135,6 +141,19 @@ class SourceSpec:
     @property
     def rollup(self) -> bool:
         return self.rollup_span is not None
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencySpec:
+    """``currency COLUMN [at ...]``: the column that says each row's currency, and at which rate its money
+    converts to the plan currency."""
+
+    column: str
+    conversion: Conversion
+    span: Span
+
+    def __post_init__(self) -> None:  # members, not words, whoever made the plan
+        object.__setattr__(self, "conversion", as_kind(Conversion, self.conversion))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +172,23 @@ class TableSpec:
     rows: tuple[tuple[object, ...], ...] | None  # inline rows, in column order
     row_spans: tuple[Span, ...]
     span: Span
+    prorate: Prorate | None = None  # a roster: how it prorates quotas and targets (None: it does not)
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
         object.__setattr__(self, "kind", as_kind(TableKind, self.kind))
         object.__setattr__(self, "per", as_kind(Per, self.per))
+        object.__setattr__(self, "prorate", as_kind(Prorate, self.prorate))
+
+    @property
+    def dated(self) -> bool:
+        """Whether the table's rows hold from a start to an end (a roster's employment, a quota in force)."""
+        return "start" in self.roles or "end" in self.roles
+
+    @property
+    def employment(self) -> bool:
+        """A roster that says who is employed on this plan, and when: with dates, or with each row's plan. A
+        payee it does not list is then not employed at all (see docs/language.md, "A roster with dates")."""
+        return self.kind is TableKind.ROSTER and (self.dated or "plan" in self.roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,8 +373,13 @@ class CheckedPlan:
         )
 
     def table(self, kind: str) -> TableSpec | None:
-        """The quotas, targets or roster table, if the plan has one."""
+        """The quotas, targets, roster or fx table, if the plan has one."""
         return self.tables.get(kind)
+
+    @property
+    def converts_currencies(self) -> bool:
+        """Whether the plan has an fx table: its transactions, or its payees' pay, are in other currencies."""
+        return TableKind.FX in self.tables
 
     @property
     def needs_quotas(self) -> bool:

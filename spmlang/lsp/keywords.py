@@ -36,6 +36,13 @@ KEYWORDS: dict[str, str] = {
     "amount": "amount quota",
     "manager": "manager manager",
     "value": "value series            # optional: the column `products[x]` returns",
+    "fx": "fx {                       # rates to the plan currency: 1 EUR = 1.08531 USD in a USD plan",
+    "start": "start       hired        # a row's first day (empty: before the plan year)",
+    "end": "end         left         # its last day (empty: until the payee's next row starts, or on)",
+    "eligibility": "eligibility fte          # optional: a share of quota and target, 0% to 100% (empty: 100%)",
+    "prorate": "prorate by days          # by days (the default) | by months | none",
+    "fallback": "fallback house                          # optional: credited in place of a payee not employed "
+    "(see A roster with dates)",
     "default": 'default "other"         # optional: the value for a key not in the table',
     "rows": "In table rows (below) a bare word is text: `alice 2027-Q1 $100,000`.",
     # components
@@ -102,7 +109,7 @@ ON_CREDIT = (
 )
 
 # Words inside a statement: they mean what their statement means (`per` of `cap ... per year`).
-INNER_WORDS = frozenset({"per", "when", "by", "for", "to", "from", "starts"})
+INNER_WORDS = frozenset({"per", "when", "by", "for", "to", "from", "starts", "at"})
 
 # The words of tests, from docs/review.md.
 TEST_KEYWORDS: dict[str, str] = {

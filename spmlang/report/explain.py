@@ -76,6 +76,7 @@ class TrailLine:
     # An adjustment's or a clawback's original lines: of the same transaction and component in other periods
     # of this ledger, and what the earlier ledgers paid for it ("2027-Q1 earning 1,600.00: ...").
     original: list[str] = field(default_factory=list)
+    converted: str | None = None  # the credit's money converted: "EUR at 1.08531, the rate of 2027-03-01"
 
     @property
     def rounding(self) -> Decimal:
@@ -91,6 +92,7 @@ class TrailPeriod:
     year_to_date: Decimal
     credit: Decimal
     attainment: Decimal | None
+    proration: str | None = None  # how a roster with dates prorated the quota and target: "46 of 90 days"
 
 
 @dataclass
@@ -167,6 +169,8 @@ def explain(
             continue
         by_component: dict[str, Decimal] = {}
         for _, r in in_period:
+            if r["kind"] == LineKind.FX:  # the payout again, in another currency: of no component
+                continue
             name = r["component"] or ("draws and floor" if r["kind"] in _GUARANTEES else "(none)")
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = _period_measures(payout, code, p)
@@ -176,7 +180,9 @@ def explain(
         for line in trail:
             if line.kind in _CORRECTIONS and line.txn is not None:
                 line.original = _originals(payout, code, line, ledger_rows)
-        result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment))
+        proration = payout.run.basis.proration
+        note = proration.note(code, p) if proration is not None else None
+        result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment, note))
     return result
 
 
@@ -279,7 +285,17 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
         own_measure=own_measure,
         for_period=row.get("for_period"),
         balance=row.get("balance"),
+        converted=_converted(row, payout.run.plan.settings.currency),
     )
+
+
+def _converted(row: dict, plan_currency: str) -> str | None:
+    """How a row line's money was converted to the plan currency, in words (None: it was in it already)."""
+    currency, rate, day = row.get("currency"), row.get("fx_rate"), row.get("fx_date")
+    if currency is None or currency == plan_currency or rate is None:
+        return None
+    of = f"the rate of {day.isoformat()}" if day is not None else "the fixed rate"
+    return f"{currency} at {rate.normalize():f}, {of}"
 
 
 def _retroactive_slices(

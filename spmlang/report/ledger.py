@@ -23,6 +23,9 @@ from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import cents_to_decimal64_array, to_units, units_to_cents, units_to_scale
 from spmlang.engine.pay.lines import KINDS, NO_BALANCE
 from spmlang.engine.run import PaidLines, Payout
+from spmlang.ir.kinds import LineKind
+from spmlang.ir.plan import CheckedPlan
+from spmlang.report import currency_columns
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 6)
@@ -112,8 +115,31 @@ BUILT_SCHEMA = pa.schema([_built(f) for f in LEDGER_SCHEMA])
 
 
 def public(table: pa.Table) -> pa.Table:
-    """A ledger table as users get it (:data:`LEDGER_SCHEMA`), from the form it is built in."""
-    return table.cast(LEDGER_SCHEMA)
+    """A ledger table as users get it (:func:`ledger_schema`), from the form it is built in."""
+    public_types = {field.name: field for field in LEDGER_SCHEMA}
+    public_types.update((name, pa.field(name, kind)) for name, kind, _ in currency_columns.FIELDS)
+    return table.cast(pa.schema([public_types[name] for name in table.schema.names]))
+
+
+# ---------------------------------------------------------------------- a plan's own columns
+# A plan with currencies has the columns of report/currency_columns.py after these; a plan without has none
+# of them, and its ledger is what it always was, byte for byte.
+
+
+def _kinds(plan: CheckedPlan) -> list[str | None]:
+    """The kinds a plan's lines can be, for the ``kind`` column's dictionary: a plan without currencies has no
+    fx line, and not its kind (its ledger stays what it was, dictionary page and all)."""
+    return [None if kind is LineKind.FX and not plan.converts_currencies else kind for kind in KINDS]
+
+
+def ledger_schema(plan: CheckedPlan) -> pa.Schema:
+    """The columns of ``plan``'s ledger, as users get them."""
+    return pa.schema([*LEDGER_SCHEMA, *currency_columns.fields(plan, built=False)])
+
+
+def built_schema(plan: CheckedPlan) -> pa.Schema:
+    """The columns of ``plan``'s ledger, as built (see :data:`BUILT_SCHEMA`)."""
+    return pa.schema([*BUILT_SCHEMA, *currency_columns.fields(plan, built=True)])
 
 
 def run_id(payout: Payout, input_hashes: dict[str, dict], options: dict) -> str:
@@ -229,7 +255,7 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
         "payee": text.labelled(payee, payees),
         "period": text.labelled(period, labels),
         "component": text.labelled(lines.component, payout.run.component_names),
-        "kind": text.labelled(lines.kind, list(KINDS)),
+        "kind": text.labelled(lines.kind, _kinds(plan)),
         "role": text.labelled(lines.role, list(ROLE_NAMES)),
         "rollup_from": text.labelled(np.where(on_row, rollup_from, -1), payees),
         "txn": txn,
@@ -254,4 +280,9 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
     empty = [name for name in BUILT_SCHEMA.names if name in ALWAYS and columns[name].null_count]
     if empty:  # a defect of spm's, not of the data: said here, not as a parquet error or a silent null
         raise AssertionError(f"ledger lines without {', '.join(empty)}, which every line has")
-    return pa.table(columns, schema=BUILT_SCHEMA)
+    terms = payout.run.terms
+    if not plan.converts_currencies or terms is None or terms.rates is None:
+        return pa.table(columns, schema=BUILT_SCHEMA)
+    periods = payout.run.calendar.count
+    columns.update(currency_columns.currency_columns(paid, terms.rates, terms.fx_rows, periods))
+    return pa.table(columns, schema=built_schema(plan))

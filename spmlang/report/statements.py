@@ -57,6 +57,7 @@ KIND_WORDS = {
     "release": "released",
     "floor": "payout floor",
     "floor_recovery": "floor recovery",
+    "fx": "paid in",
 }
 
 
@@ -68,6 +69,16 @@ class StatementLine:
     kind: str
     credit: Decimal | None
     amount: Decimal
+    words: str
+    clause: str
+
+
+@dataclass
+class PaidIn:
+    """A period's payout in the currency its payee is paid in (their ledger's fx line)."""
+
+    amount: Decimal
+    currency: str
     words: str
     clause: str
 
@@ -96,6 +107,8 @@ class Statement:
     # What the payee owes or has held after this period: ("draw to recover", 500.00), ... (none: nothing).
     owed: list[tuple[str, Decimal]] = field(default_factory=list)
     standing: Standing | None = None  # where the payee stands: the statement's charts (see report/standing.py)
+    proration: str | None = None  # how a roster with dates prorated quota and target: "46 of 90 days"
+    paid_in: PaidIn | None = None  # the payout in another currency, for a payee paid in one
 
     @property
     def earned(self) -> Decimal:
@@ -141,6 +154,11 @@ class Statement:
                 "",
             ]
         )
+        if self.proration is not None:
+            writer.writerow(["prorated", "", "", "", "", "", "", f"quota and target prorated: {self.proration}", ""])
+        if self.paid_in is not None:  # the payout again, in the payee's currency
+            paid = self.paid_in
+            writer.writerow(["paid", "", "", "", "fx", "", str(paid.amount), text(paid.words), text(paid.clause)])
         return buffer.getvalue()
 
     def to_html(self, templates=None) -> str:
@@ -200,6 +218,7 @@ def iter_statements(
                 continue
             index = calendar.labels.index(period.period)
             quota = int(payout.run.basis.quota[code, index])
+            fx_lines = [t for t in period.lines if t.kind == "fx"]
             target_known = bool(payout.run.basis.target_known[code])
             yield Statement(
                 plan=settings.name,
@@ -222,10 +241,12 @@ def iter_statements(
                     (name, period.by_component.get(name, Decimal("0.00")), ytd)
                     for name, ytd in ytd_by_component.items()
                 ],
-                earnings=[_line(t) for t in period.lines if t.kind not in ADJUSTMENT_KINDS],
+                earnings=[_line(t) for t in period.lines if t.kind not in (*ADJUSTMENT_KINDS, "fx")],
                 adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
                 owed=owed.now(),
                 standing=standing(payout, code, index) if charts else None,
+                proration=period.proration,
+                paid_in=_paid_in(payout, code, index, fx_lines[0]) if fx_lines else None,
             )
 
 
@@ -255,6 +276,20 @@ class _Owed:
         return [(label, amount) for label, amount in shown if amount]
 
 
+def _paid_in(payout: Payout, payee: int, period: int, trail: TrailLine) -> PaidIn | None:
+    """The payout of a payee's period in the currency they are paid in, from the run's payments."""
+    terms = payout.run.terms
+    payments = payout.whole().payments
+    if terms is None or terms.rates is None or payments is None:
+        return None
+    at = int(payments.of_lines(np.array([payee]), np.array([period]), payout.run.calendar.count)[0])
+    if at < 0:
+        return None
+    rates = terms.rates
+    currency = rates.currencies[int(rates.currency[int(payments.fx_row[at])])]
+    return PaidIn(Decimal(int(payments.paid[at])) / 100, currency, pretty(trail.explanation), trail.clause)
+
+
 def _line(trail: TrailLine) -> StatementLine:
     return StatementLine(
         trail.date or "",
@@ -263,7 +298,7 @@ def _line(trail: TrailLine) -> StatementLine:
         KIND_WORDS.get(trail.kind, trail.kind),
         trail.credit,
         trail.amount,
-        pretty(trail.explanation),
+        pretty(trail.explanation) + (f" (credit converted from {trail.converted})" if trail.converted else ""),
         trail.clause,
     )
 

@@ -197,8 +197,33 @@ class PolicyStmt:
 
 
 @dataclass(frozen=True, slots=True)
+class CurrencyStmt:
+    """``currency COLUMN [at period end | at fixed rate | at transaction date]`` in the transactions block."""
+
+    column: Name
+    at: tuple[Name, ...]  # the words after `at` (none: at the transaction's date)
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackStmt:
+    """``fallback PAYEE``: who is credited with a transaction dated outside its payee's employment."""
+
+    payee: Name | Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ProrateStmt:
+    """``prorate by days|months``, ``prorate none`` in a roster block."""
+
+    rule: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class RoleStmt:
-    role: str  # payee, period, amount, manager, value
+    role: str  # payee, period, amount, manager, value; start, end, plan, currency, eligibility; date, rate
     column: Name
     span: Span
 
@@ -432,7 +457,7 @@ class TransactionsBlock:
 
 @dataclass(frozen=True, slots=True)
 class TableBlock:
-    kind: Name  # quotas | targets | roster | table
+    kind: Name  # quotas | targets | roster | table | fx
     name: Name | None
     statements: tuple[Node, ...]
     span: Span

@@ -203,6 +203,21 @@ def _tier(stmt: ast.TierRow) -> tuple[str, list[str]]:
     return "tier", [bound(stmt.low), "..", bound(stmt.high) if stmt.high else "", value]
 
 
+def _currency(stmt: ast.CurrencyStmt) -> tuple[str, list[str]]:
+    at = " at " + " ".join(word.text for word in stmt.at) if stmt.at else ""
+    return "role", ["currency", stmt.column.text + at]
+
+
+def _fallback(stmt: ast.FallbackStmt) -> tuple[str, list[str]]:
+    payee = literal(stmt.payee) if isinstance(stmt.payee, ast.Literal) else stmt.payee.text
+    return "role", ["fallback", payee]
+
+
+def _prorate(stmt: ast.ProrateStmt) -> tuple[str, list[str]]:
+    rule = stmt.rule.text
+    return "prorate", ["prorate none" if rule == "none" else f"prorate by {rule}"]
+
+
 # Each one-line statement as its alignment group and cells.
 _CELLS: dict[type, Callable[[Any], tuple[str, list[str]]]] = {
     ast.Setting: _setting,
@@ -217,6 +232,9 @@ _CELLS: dict[type, Callable[[Any], tuple[str, list[str]]]] = {
     ast.RollupStmt: _rollup,
     ast.PolicyStmt: lambda stmt: ("policy", ["on", stmt.subject.text, stmt.action.text]),
     ast.PerStmt: lambda stmt: ("per", [f"per {stmt.unit.text}"]),
+    ast.CurrencyStmt: _currency,
+    ast.FallbackStmt: _fallback,
+    ast.ProrateStmt: _prorate,
     ast.DefaultStmt: lambda stmt: ("default", [f"default {literal(stmt.value)}"]),
     ast.ColumnsStmt: lambda stmt: ("columns", ["columns " + " ".join(n.text for n in stmt.names)]),
     ast.OnCreditStmt: lambda stmt: ("on", [f"on {stmt.role.text} credit"]),

@@ -272,6 +272,18 @@ class ToAst:
     def refunded_stmt(self, meta, children):
         return ast.RefundedStmt(children[0], self._span(meta))
 
+    def tx_currency_stmt(self, meta, children):
+        words = tuple(self._name(word) for word in children[1:] if word is not None)
+        return ast.CurrencyStmt(self._name(children[0]), words, self._span(meta))
+
+    def fallback_stmt(self, meta, children):
+        payee = children[0]
+        written = self._literal_from_token(payee) if payee.type == "STRING" else self._name(payee)
+        return ast.FallbackStmt(written, self._span(meta))
+
+    def prorate_stmt(self, meta, children):
+        return ast.ProrateStmt(self._name(children[0]), self._span(meta))
+
     def transactions_block(self, meta, children):
         return ast.TransactionsBlock(tuple(children), self._span(meta))
 

@@ -216,6 +216,20 @@ def _reference(case: TestCase, block: ast.TableBlock, checked, diagnostics: list
             return
         case.tables[name] = _table(block.statements, spec.columns, diagnostics, f"table '{name}' has")
         return
+    if kind == TableKind.FX:  # rates to the plan currency: given to the run as the table named fx
+        spec = checked.tables.get(TableKind.FX)
+        if spec is None:
+            diagnostics.append(
+                Diagnostic(
+                    "E202",
+                    "the plan has no fx table",
+                    block.kind.span,
+                    "the plan converts currencies where its transactions name a `currency` column, or its roster one",
+                )
+            )
+            return
+        case.tables[TableKind.FX.value] = _table(block.statements, spec.columns, diagnostics, "the fx table has")
+        return
     spec = checked.tables.get(kind) or implicit_table(TableKind(kind), _quota_type(checked), block.span)
     columns = _table_columns(spec, block.statements)
     owner = "the roster has" if kind == "roster" else f"the {kind} table has"

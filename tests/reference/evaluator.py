@@ -9,7 +9,12 @@ earnings are rounded to cents cumulatively over the year, and caps, gates and
 plan caps act on those cents.
 
 It covers what the differential tests generate: split credit (several payee
-columns with shares), rollups to every manager above a payee (a roster),
+columns with shares), rollups to every manager above a payee (a roster, or a
+roster with dates: the manager in force on the transaction's date; employment,
+a fallback payee, proration of quotas and targets by days or months, and
+eligibility: see dated.py), currencies (money converted at the rate of the
+transaction's date, its period's end or a fixed rate; a payee paid in another
+currency, with an fx line a period), dated quota and target tables,
 components on direct or rollup credit, lookups (a row a component cannot read
 is not paid by it), rates (fixed, per row from a lookup, or from the payee's
 annual quota and target), marginal and
@@ -28,6 +33,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from spmlang.ir import expressions as ir
 from spmlang.ir.constants import constant_value
 from spmlang.ir.plan import CheckedPlan, CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule
+
+from .dated import Rates, Roster, RosterRow, period_amount, spread
 
 MICRO = Decimal("0.000001")
 CENT = Decimal("0.01")
@@ -56,6 +63,7 @@ class Line:
     unpaid: bool = False  # a row the component could not evaluate (a lookup key not in its table)
     role: str = "direct"  # of the credit the line is paid on: direct, or rollup (a manager's team's)
     rid: int | None = None  # the credit row a row line is on
+    paid: Decimal | None = None  # an fx line's payout, in the currency its payee is paid in
 
 
 # ---------------------------------------------------------------------- the calendar
@@ -194,15 +202,41 @@ ROLES = ("direct", "rollup")
 
 
 class Reference:
-    def __init__(self, plan: CheckedPlan, rows: list[dict], quotas: dict, targets: dict, roster: dict | None = None):
+    def __init__(
+        self,
+        plan: CheckedPlan,
+        rows: list[dict],
+        quotas: dict,
+        targets: dict,
+        roster: dict | None = None,
+        *,
+        roster_rows: list[RosterRow] | None = None,
+        fx: list[dict] | None = None,
+        dated_quotas: dict | None = None,
+        dated_targets: dict | None = None,
+    ):
         """rows: dicts of column values (Decimal money, date, str); quotas/targets: {(payee, period): Decimal};
-        roster: {payee: manager}, for rollups."""
+        roster: {payee: manager}, for rollups. A roster with dates or terms (``roster_rows``) stands for the
+        roster; ``fx``: rows {date, currency, rate}; a dated quotas or targets table: {payee: [(start, end,
+        annual amount)]} in place of quotas or targets."""
         self.plan = plan
         self.roster = roster or {}
         self.rows = rows
         self.periods = plan.settings.periods
         self.quota_period = quotas
         self.target_period = targets
+        spec = plan.tables.get("roster")
+        self.dated = None
+        if roster_rows is not None and spec is not None:
+            prorate = spec.prorate.value if spec.prorate is not None else None
+            self.dated = Roster(roster_rows, plan.settings.name, prorate, spec.employment)
+        self.rates = None
+        if fx is not None:
+            currency = plan.transactions.currency
+            self.rates = Rates(fx, fixed=currency is not None and currency.conversion == "fixed")
+        if self.dated is not None or dated_quotas is not None or dated_targets is not None:
+            self.quota_period = self._by_day(quotas, dated_quotas)
+            self.target_period = self._by_day(targets, dated_targets)
         self.status: dict[int, str] = {}  # input row -> credited | excluded:NAME | rejected:REASON
         self.tables = {
             name: {
@@ -212,6 +246,40 @@ class Reference:
             for name, table in plan.tables.items()
             if table.kind == "lookup" and table.rows
         }
+
+    def _by_day(self, amounts: dict, dated: dict | None) -> dict:
+        """Period amounts that hold day by day: a dated table's, or any prorated by a roster with dates."""
+        start, count = self.plan.settings.year_start, self.periods
+        step = 12 // count
+        months = [(add_months(start, m), add_months(start, m + 1)) for m in range(12)]
+        payees = set(dated) if dated is not None else {payee for payee, _ in amounts}
+        if dated is not None:  # a row without an end holds until the day before the payee's next row starts
+            dated = {
+                payee: [
+                    (start, end or (rows[i + 1][0] - dt.timedelta(days=1) if i + 1 < len(rows) else None), annual)
+                    for i, (start, end, annual) in enumerate(rows)
+                ]
+                for payee, rows in (
+                    (payee, sorted(rows, key=lambda r: r[0] or dt.date.min)) for payee, rows in dated.items()
+                )
+            }
+        result = {}
+        for payee in payees:
+            for p in range(count):
+                first, end = add_months(start, p * step), add_months(start, (p + 1) * step)
+
+                def amount_on(day, p=p, payee=payee):
+                    if dated is None:
+                        return amounts.get((payee, p), ZERO)
+                    for row_start, row_end, annual in dated[payee]:
+                        if (row_start or dt.date.min) <= day <= (row_end or dt.date.max):
+                            return spread(annual, count)[p]
+                    return None
+
+                result[(payee, p)] = period_amount(
+                    amount_on, payee, first, end, months[p * step : (p + 1) * step], self.dated
+                )
+        return result
 
     def quota(self, payee: str, p: int) -> Decimal:
         per = [self.quota_period.get((payee, i), ZERO) for i in range(self.periods)]
@@ -232,6 +300,11 @@ class Reference:
                 self.status[index] = "rejected:duplicate_key"
                 continue
             seen_keys.add(key)
+            if source.currency is not None:  # money converts to the plan currency before any filter
+                row, fate = self._converted(row)
+                if fate is not None:
+                    self.status[index] = f"rejected:{fate}"
+                    continue
             failed = next((f.name for f in source.filters if evaluate(f.expr, row) is not True), None)
             if failed is not None:
                 self.status[index] = f"excluded:{failed}"
@@ -252,6 +325,10 @@ class Reference:
             if splits is None:
                 self.status[index] = "rejected:bad_split"
                 continue
+            splits, instead = self._employed(splits, row[source.date])
+            if splits is None:
+                self.status[index] = "rejected:outside_employment"
+                continue
             for split, payee, share in splits:
                 credited.append(
                     {
@@ -267,14 +344,15 @@ class Reference:
                         "date": row[source.date],
                         "period": p,
                         "credit": credit if share == 1 else q6(credit * share),
+                        "fallback": instead.get(split),
                     }
                 )
         if source.rollup and any(c.role == "rollup" for c in plan.components):
             for c in [c for c in credited]:  # every manager above the payee gets a rollup row
-                manager, level = self.roster.get(c["payee"]), 1
+                manager, level = self._manager(c["payee"], c["date"]), 1
                 while manager:
                     credited.append({**c, "payee": manager, "role": "rollup", "level": level, "from": c["payee"]})
-                    manager, level = self.roster.get(manager), level + 1
+                    manager, level = self._manager(manager, c["date"]), level + 1
         credited = self._check_basis(credited)
         for c in credited:
             self.status[c["index"]] = "credited"
@@ -316,7 +394,79 @@ class Reference:
                                 order=(c["period"], 1, c["date"], c["key"], c["pos"], 0),
                             )
                         )
-        return self._round(lines)
+        return self._round(lines + self._fx_lines(lines))
+
+    # ------------------------------------------------------------------ a roster with dates, currencies
+    def _converted(self, row: dict) -> tuple[dict, str | None]:
+        """The row with its money in the plan currency, or why it cannot be (a reason it is rejected for)."""
+        plan, source = self.plan, self.plan.transactions
+        currency = row.get(source.currency.column)
+        if currency in (None, ""):
+            return row, "missing_value"
+        if currency == plan.settings.currency:
+            return row, None
+        fixed = source.currency.conversion == "fixed"
+        day = None
+        if not fixed:
+            date = row.get(source.date)
+            if date is None:
+                return row, "missing_value"
+            p = period_of(plan, date)
+            if p is None:
+                return row, "outside_year"
+            day = date if source.currency.conversion == "transaction_date" else period_end(plan, p)
+        found = self.rates.rate(currency, day) if self.rates is not None else None
+        if found is None:
+            return row, "missing_fx_rate"
+        rate = found[0]
+        converted = dict(row)
+        for name, column in source.columns.items():
+            if column.type is ir.Type.MONEY and row.get(name) is not None:
+                converted[name] = q6(row[name] * rate)
+        return converted, None
+
+    def _employed(self, splits: list, day: dt.date) -> tuple[list | None, dict]:
+        """The splits with each payee outside employment replaced by the fallback payee (and why, by split);
+        None if one is outside and there is no fallback."""
+        if self.dated is None or not self.dated.employment:
+            return splits, {}
+        fallback, kept, why = self.plan.transactions.fallback, [], {}
+        for split, payee, share in splits:
+            if not self.dated.employed(payee, day):
+                if fallback is None:
+                    return None, {}
+                why[split] = self.dated.why_not(payee, day)
+                payee = fallback
+            kept.append((split, payee, share))
+        return kept, why
+
+    def _manager(self, payee: str, day: dt.date) -> str | None:
+        if self.dated is not None:
+            return self.dated.manager(payee, day)
+        return self.roster.get(payee)
+
+    def _fx_lines(self, lines: list[Line]) -> list[Line]:
+        """An fx line for each payee and period with lines whose payee is paid in another currency: the
+        period's payout over the rate of its last day (or the fixed rate), to the cent."""
+        if self.dated is None or self.rates is None:
+            return []
+        currency = self.plan.settings.currency
+        totals: dict[tuple[str, int], Decimal] = {}
+        for line in lines:
+            totals[(line.payee, line.period)] = totals.get((line.payee, line.period), ZERO) + line.amount
+        extra = []
+        for (payee, p), total in totals.items():
+            last_day = period_end(self.plan, p)
+            pay_in = self.dated.currency(payee, last_day)
+            if pay_in is None or pay_in == currency:
+                continue
+            found = self.rates.rate(pay_in, None if self.rates.fixed else last_day)
+            if found is None:
+                raise AssertionError(f"no {pay_in} rate for {last_day}: the engine stops, the test gives rates")
+            line = Line(payee, "", p, "fx", None, ZERO, order=(p, 3, dt.date.max, "", 0, 0))
+            line.paid = (total / found[0]).quantize(CENT, rounding=ROUND_HALF_UP)
+            extra.append(line)
+        return extra
 
     def _splits(self, row: dict) -> list[tuple[int, str, Decimal]] | None:
         """(payee column, payee, share) of each payee column with a payee; None if the split is bad (a payee
@@ -666,7 +816,7 @@ class Reference:
         return q6(self.target_period.get((payee, p), ZERO) * cap.amount)
 
     def _plan_caps(self, payee: str, lines: list[Line]) -> list[Line]:
-        kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5}
+        kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5, "fx": 6}
         index_of = {c.name: i for i, c in enumerate(self.plan.components)}
         lines = sorted(
             lines,
@@ -715,7 +865,7 @@ class Reference:
 
     def _round(self, lines: list[Line]) -> list[Line]:
         """The lines in ledger order (their amounts are cents already)."""
-        kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5}
+        kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5, "fx": 6}
         index_of = {c.name: i for i, c in enumerate(self.plan.components)}
         ordered = sorted(
             enumerate(lines),

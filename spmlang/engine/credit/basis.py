@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.credit.proration import Proration
 from spmlang.engine.credit.rows import DIRECT, ROLLUP, CreditRows, Payees
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
@@ -32,6 +33,7 @@ class Basis:
     target_annual: np.ndarray  # per payee
     target_known: np.ndarray
     varies: bool  # the basis grows period by period (quota to date): earlier credit is re-priced
+    proration: Proration | None = None  # how a roster with dates prorated quotas and targets, in words
 
     def __post_init__(self):
         # Flat per-(payee, period) cells, made once: earning functions cache their breakpoints by them.
@@ -50,6 +52,7 @@ def make_basis(
     target_period: np.ndarray,
     target_known: np.ndarray,
     attainment_basis: str,
+    proration: Proration | None = None,
 ) -> Basis:
     """Raises :class:`TooLarge` (``table``: quotas or targets, ``position``: the payee) where a payee's
     amounts over the year add up to more than the engine holds."""
@@ -75,6 +78,7 @@ def make_basis(
         target_annual=target_period.sum(axis=1),
         target_known=target_known,
         varies=attainment_basis is AttainmentBasis.TO_DATE and quota_period.shape[1] > 1,
+        proration=proration,
     )
 
 

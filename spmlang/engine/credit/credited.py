@@ -15,6 +15,7 @@ from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis
 from spmlang.engine.credit.rows import CreditRows, Payees
+from spmlang.engine.credit.terms import Terms
 from spmlang.engine.pay.component import CompiledComponent
 from spmlang.engine.pay.row_values import REASONS, RowValues
 from spmlang.engine.read.accounting import RowAccounting
@@ -38,6 +39,7 @@ class CreditedRun:
     sources: dict  # input name -> LoadedTable or TableData label info
     workers_wanted: int | None = None
     cycle: PayCycle = field(default_factory=lambda: PayCycle(0))  # which periods it pays (see engine.settle)
+    terms: Terms | None = None  # a roster with dates or terms, and currencies (None: the plan has neither)
 
     @property
     def component_names(self) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from spmlang.engine.credit.employment import Employment
 from spmlang.engine.credit.rows import CreditRows, Payees, direct_rows_in_order, rollup_rows, split_rows
 from spmlang.engine.kernels import grouping
 from spmlang.engine.read.transactions import Transactions
@@ -22,10 +23,15 @@ def make_credit_rows(
     managers_by_name: dict[str, str],
     alive: np.ndarray,
     read: set[str],
+    employment: Employment | None = None,
 ) -> tuple[CreditRows, bool]:
     """The credit rows of the ``alive`` transactions, and whether they are in crediting order already (else
-    they are in key order). The transactions' columns but those in ``read`` are let go on the way."""
+    they are in key order). The transactions' columns but those in ``read`` are let go on the way. With a
+    roster with dates (``employment``), a transaction outside its payee's employment is rejected or credited to
+    the fallback payee, and credit rolls up to the managers in force on its date."""
     codes = [payees.encode(values) for values in txns.payee_names]
+    if employment is not None:
+        alive = employment.credited(codes, txns.credited_dates(), alive)
     txns.release_columns(keep=read)
     rollup = plan.transactions.rollup and any(c.role is Role.ROLLUP for c in plan.components)
     credit, dates = txns.credited_amounts(), txns.credited_dates()
@@ -37,7 +43,9 @@ def make_credit_rows(
     in_order = rows is not None
     if rows is None:
         rows = split_rows(codes, txns.shares, credit, dates, txns.periods, alive, txns.key_order)
-    if rollup:
+    if rollup and employment is not None:
+        rows = CreditRows.concat([rows, employment.rollup_rows(rows)])
+    elif rollup:
         managers = np.full(len(payees), -1, dtype=np.int32)
         for payee, manager in managers_by_name.items():
             if payee in payees.code:

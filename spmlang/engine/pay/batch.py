@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from spmlang import figures
 from spmlang.diagnostics import AmountTooLarge
@@ -35,6 +36,7 @@ from spmlang.engine.pay.lines import (
     in_ledger_order,
     make_lines,
 )
+from spmlang.engine.pay.payments import Payments, payment_lines, with_payment_lines
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams, build_streams
 from spmlang.engine.settle.clawbacks import mark_twins, money_clawbacks, reprice_twins
@@ -52,10 +54,11 @@ class PaidLines:
     cents: np.ndarray  # int64 per line, after cumulative rounding
     rows: CreditRows  # the credit rows of these payees, in crediting order
     streams: Streams  # their streams (measures)
+    payments: Payments | None = None  # their payouts paid in other currencies (the fx lines')
 
     def take(self, index: np.ndarray | slice) -> PaidLines:
-        """Some of the lines (their rows and streams stay whole): an index array, or a slice (views)."""
-        return PaidLines(self.lines.take(index), self.cents[index], self.rows, self.streams)
+        """Some of the lines (their rows, streams and payments stay whole): an index array, or a slice (views)."""
+        return PaidLines(self.lines.take(index), self.cents[index], self.rows, self.streams, self.payments)
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(payee, period, component, cents): the exact sum of the lines of each cell (component -1: none)."""
@@ -117,6 +120,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
         ) from None
     component_lines = []
     batch_values = []
+    fallback = run.terms.fallback_reasons(rows) if run.terms is not None else None
     for i, component in enumerate(compiled.components):
         values = run.row_values[i].take(batch)
         batch_values.append(values)
@@ -130,6 +134,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
                     _streams_of(streams, rows, values, calendar.count, compiled),
                     basis,
                     payees,
+                    fallback,
                 )
             )
         except TooLarge as error:
@@ -157,7 +162,13 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
         payees_here = cycle.unrowed if unrowed else np.unique(rows.payee)
         lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
     lines = in_ledger_order(lines, rows.date, rows.txn, ranks)
-    return PaidLines(lines, _round(lines), rows, streams)
+    payments = None
+    if run.terms is not None and run.terms.pay_rates is not None and run.terms.rates is not None:
+        _round(lines)  # whole cents, before they are added up and converted
+        fx_lines, payments = payment_lines(lines, run.terms.pay_rates, run.terms.rates, compiled.pay_currency_clause)
+        if fx_lines is not None:
+            lines = with_payment_lines(lines, fx_lines)
+    return PaidLines(lines, _round(lines), rows, streams, payments)
 
 
 def _streams_of(streams: Streams, rows: CreditRows, values: RowValues, periods: int, compiled: CompiledPlan) -> Streams:
@@ -176,9 +187,11 @@ def _component_lines(
     streams: Streams,
     basis: Basis,
     payees: Payees,
+    fallback: pa.Array | None = None,
 ) -> Lines:
     """The lines of one component over a batch's credit rows: its row lines, true-ups and bonuses, rounded
-    cumulatively to the cent, then its caps, its gate and a curve's flat top."""
+    cumulatively to the cent, then its caps, its gate and a curve's flat top. ``fallback``: why each row was
+    credited to the fallback payee, if any was (null for the others)."""
     run = compiled.components[index]
     calendar = compiled.calendar
     spec = run.spec
@@ -192,6 +205,11 @@ def _component_lines(
             whose = text.pick(rows.rollup_from[r], payees.names)
             plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
             explanation = text.join("rollup of ", whose, "'s credit: ", plain)
+        elif fallback is not None:  # in place of a payee outside their employment: why
+            why = fallback.take(r)
+            plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
+            instead = why.is_valid().to_numpy(zero_copy_only=False)
+            explanation = text.join(text.when(instead, text.join("fallback: ", why, "; ")), plain)
         parts.append(
             make_lines(
                 r.size,

@@ -14,9 +14,10 @@ from spmlang.ir.kinds import LineKind
 KINDS = tuple(LineKind)  # a line's kind is its index here (an int8 column)
 KIND = {name: code for code, name in enumerate(KINDS)}
 # Where a line sits in its period: re-pricing first, then the rows, then period-end decisions, then what the pay
-# cycle settles on the period's pay (clawbacks, holds, adjustments of closed periods), and last the draws and
-# floors, decided on all of it.
-START, ROW, END, SETTLE, GUARANTEE = 0, 1, 2, 3, 4
+# cycle settles on the period's pay (clawbacks, holds, adjustments of closed periods), then the draws and floors,
+# decided on all of it; last, the period's payout converted to the currency its payee is paid in
+# (engine/pay/payments.py).
+START, ROW, END, SETTLE, GUARANTEE, PAID = 0, 1, 2, 3, 4, 5
 NO_BALANCE = np.iinfo(np.int64).min  # the balance of a line that carries none
 
 

@@ -27,6 +27,8 @@ REASON_HINTS = {
     "missing_quota": "add a quota for this payee and period",
     "duplicate_key": "each transaction needs its own key; remove or renumber the duplicate",
     "bad_split": "shares of one transaction add up to at most 100%, and each share needs a payee",
+    "outside_employment": "correct the date or the payee, add the employment to the roster, or name a `fallback` payee",
+    "missing_fx_rate": "add the rate to the fx table: a rate holds from its date until the currency's next one",
 }
 
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.read.currencies import Rates, read_rates
 from spmlang.engine.read.plan_files import resolve_plan_file
+from spmlang.engine.read.roster import RosterRows, read_roster
 from spmlang.engine.read.tables import LookupTable, PayeeAmounts, load_reference, payee_amounts, roster_managers
 from spmlang.ir.kinds import TableKind
-from spmlang.ir.plan import CheckedPlan
+from spmlang.ir.plan import CheckedPlan, TableSpec
 
 
 @dataclass
@@ -35,8 +37,8 @@ def lookup_tables(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sourc
     told where each was read from."""
     tables = {}
     for name, spec in plan.tables.items():
-        if spec.kind not in (TableKind.LOOKUP, TableKind.ROSTER):
-            continue
+        if spec.kind not in (TableKind.LOOKUP, TableKind.ROSTER) or spec.employment:
+            continue  # a roster with dates has several rows a payee: it is no lookup table (see _roster)
         source = inputs.tables.get(name)
         if spec.kind is TableKind.ROSTER and inputs.roster is not None:
             source = inputs.roster
@@ -58,15 +60,38 @@ def _table_source(plan: CheckedPlan, kind: str, inputs: RunInputs, base: Path | 
     return spec, source
 
 
-def read_basis_tables(
-    plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None
-) -> tuple[dict[str, str], PayeeAmounts | None, PayeeAmounts | None, dict]:
-    """The roster's managers, the quotas and the targets (None where the plan has none), and the sources
-    they were read from."""
+@dataclass
+class BasisTables:
+    """The tables read beside the transactions: the roster, the quotas and the targets (None where the plan
+    has none), and the sources they were read from."""
+
+    managers: dict[str, str]  # payee -> manager, of a roster of payees and managers alone
+    roster: RosterRows | None  # a roster with dates or terms (start, end, plan, currency, eligibility)
+    quotas: PayeeAmounts | None
+    targets: PayeeAmounts | None
+    sources: dict
+
+
+def read_basis_tables(plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None) -> BasisTables:
+    """The roster, the quotas and the targets, and the sources they were read from."""
     sources: dict = {}
-    managers_by_name = _roster(plan, inputs, base, sources)
+    managers_by_name, roster = _roster(plan, inputs, base, sources)
     quotas, targets = (_amounts(plan, calendar, kind, inputs, base, sources) for kind in ("quotas", "targets"))
-    return managers_by_name, quotas, targets, sources
+    return BasisTables(managers_by_name, roster, quotas, targets, sources)
+
+
+def fx_rates(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> Rates | None:
+    """The fx table, if the plan has one: from ``--table fx=PATH`` (``tables={"fx": ...}``), else the file or
+    rows the plan gives it."""
+    spec = plan.tables.get(TableKind.FX)
+    if spec is None:
+        return None
+    source = inputs.tables.get(TableKind.FX)
+    if source is None and spec.rows is None:
+        source = resolve_plan_file(spec.file, "the fx table", plan, base, inputs.allow_outside_paths)
+    data = load_reference(spec, source, plan.path)
+    sources[TableKind.FX.value] = data
+    return read_rates(data, plan.settings.currency)
 
 
 def _amounts(
@@ -80,10 +105,22 @@ def _amounts(
     return payee_amounts(data, calendar)
 
 
-def _roster(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> dict[str, str]:
-    if not plan.transactions.rollup:
-        return {}
+def _roster(
+    plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict
+) -> tuple[dict[str, str], RosterRows | None]:
+    """An undated roster's managers (where credit rolls up), or a roster with dates or terms, read whole."""
+    declared = plan.tables.get(TableKind.ROSTER)
+    termed = declared is not None and has_terms(declared)
+    if not plan.transactions.rollup and not termed:
+        return {}, None
     spec, source = _table_source(plan, "roster", inputs, base)
     data = load_reference(spec, source, plan.path)
     sources["roster"] = data
-    return roster_managers(data)
+    if termed:
+        return {}, read_roster(data, plan.settings.name)
+    return roster_managers(data), None
+
+
+def has_terms(roster: TableSpec) -> bool:
+    """Whether a roster says more than who manages whom: employment (dates, plans), currency or eligibility."""
+    return roster.employment or roster.prorate is not None or "currency" in roster.roles

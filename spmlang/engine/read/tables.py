@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
-from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.calendar import OPEN_END, OPEN_START, PlanCalendar
 from spmlang.engine.expressions.values import Frame, Issue, Vec, const_value, decoded_text, on_text
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.columns import ColumnValues, convert_column
@@ -44,7 +44,7 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
     if source is None and spec.rows is not None:
         return _inline(spec, spec.rows, plan_label)
     if source is None:
-        raise InputError(f"no data for the {_describe(spec)}", hint=_how_to_pass(spec), code="E503")
+        raise InputError(f"no data for the {_named(spec)}", hint=_how_to_pass(spec), code="E503")
     if spec.kind in (TableKind.QUOTAS, TableKind.TARGETS) and spec.per is None:
         spec = _shape_from_data(spec, available_columns(source))
     loaded = load_table(source, list(spec.columns), _describe(spec))
@@ -80,12 +80,20 @@ def _shape_from_data(spec: TableSpec, available: list[str]) -> TableSpec:
 
 
 def _describe(spec: TableSpec) -> str:
+    """What a table is called where it is read: an in-memory one is "the fx table", "the quotas table" ..."""
     return f"table '{spec.name}'" if spec.kind is TableKind.LOOKUP else spec.kind
+
+
+def _named(spec: TableSpec) -> str:
+    """What a table is called in a sentence: "the fx table", "the quotas" ..."""
+    return "fx table" if spec.kind is TableKind.FX else _describe(spec)
 
 
 def _how_to_pass(spec: TableSpec) -> str:
     if spec.kind in (TableKind.QUOTAS, TableKind.TARGETS):
         return f"pass --{spec.kind} PATH, or write the rows in the plan's {spec.kind} block"
+    if spec.kind is TableKind.FX:
+        return "pass --table fx=PATH, or give the plan's fx block a file or rows"
     return f"pass --table {spec.name}=PATH, or give the table a file or rows in the plan"
 
 
@@ -97,7 +105,7 @@ def _inline(spec: TableSpec, rows: tuple[tuple[object, ...], ...], plan_label: s
         array = _python_array(python_values, column_spec.type)
         values = convert_column(array, column_spec, plan_label)
         columns[name] = values
-    return TableData(spec, f"{_describe(spec)} in {plan_label}", columns, len(rows), 0)
+    return TableData(spec, f"{_named(spec)} in {plan_label}", columns, len(rows), 0)
 
 
 def _python_array(values: list, type_: Type) -> pa.Array:
@@ -114,7 +122,7 @@ def _python_array(values: list, type_: Type) -> pa.Array:
     return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
-def _required(data: TableData, column: str) -> ColumnValues:
+def required_values(data: TableData, column: str) -> ColumnValues:
     values = data.columns[column]
     missing = np.flatnonzero(~values.valid)
     if missing.size:
@@ -129,7 +137,7 @@ def _required(data: TableData, column: str) -> ColumnValues:
     return values
 
 
-def _texts(values: ColumnValues) -> list[str]:
+def texts(values: ColumnValues) -> list[str]:
     return [str(v) for v in values.values.to_pylist()]
 
 
@@ -143,7 +151,7 @@ class LookupTable:
         spec = data.spec
         self.name = spec.name
         self.label = data.label
-        key = _required(data, spec.key)
+        key = required_values(data, spec.key)
         self.key_type = key.type
         if key.type is Type.TEXT:
             self.keys = key.values
@@ -227,11 +235,17 @@ class LookupTable:
 
 @dataclass
 class PayeeAmounts:
-    """Quotas or target incentives: an amount per payee and period, in units."""
+    """Quotas or target incentives: an amount per payee and period, in units; or, for a dated table, each
+    payee's annual amounts and the days each holds (see engine.credit.proration, which makes periods of them)."""
 
     kind: str
     by_payee: dict[str, np.ndarray]  # payee -> int64 units per period
     label: str
+    dated: dict[str, list[tuple[int, int, int]]] | None = None  # payee -> (first day, last day, annual units)
+
+    def names(self) -> set[str]:
+        """The payees the table has amounts for."""
+        return set(self.dated) if self.dated is not None else set(self.by_payee)
 
     def matrix(self, payees: list[str], periods: int) -> tuple[np.ndarray, np.ndarray]:
         """(amounts, known): int64 units and a mask, shaped (payees, periods)."""
@@ -247,14 +261,16 @@ class PayeeAmounts:
 
 def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
     spec = data.spec
-    payee_column = _required(data, spec.roles["payee"])
-    amount_column = _required(data, spec.roles["amount"])
-    payees = _texts(payee_column)
+    payee_column = required_values(data, spec.roles["payee"])
+    amount_column = required_values(data, spec.roles["amount"])
+    payees = texts(payee_column)
     amounts = np.asarray(amount_column.values, dtype=np.int64)
     if amount_column.type is not Type.MONEY:  # counted credit: quotas are numbers of units
         amounts = to_units(np.asarray(amount_column.values, dtype=np.float64) * UNIT)
     _not_negative(data, amounts, amount_column.type)
     by_payee: dict[str, np.ndarray] = {}
+    if spec.dated:
+        return PayeeAmounts(spec.kind, by_payee, data.label, _dated_amounts(data, payees, amounts))
     if spec.per is Per.YEAR:
         for row, (payee, amount) in enumerate(zip(payees, amounts, strict=True)):
             if payee in by_payee:
@@ -265,11 +281,11 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
                     code="E504",
                     hint=f"{spec.kind} per year have one row per payee",
                 )
-            by_payee[payee] = _spread(int(amount), calendar.count)
+            by_payee[payee] = spread(int(amount), calendar.count)
         return PayeeAmounts(spec.kind, by_payee, data.label)
-    period_column = _required(data, spec.roles["period"])
+    period_column = required_values(data, spec.roles["period"])
     seen: set[tuple[str, int]] = set()
-    for row, (payee, period_text, amount) in enumerate(zip(payees, _texts(period_column), amounts, strict=True)):
+    for row, (payee, period_text, amount) in enumerate(zip(payees, texts(period_column), amounts, strict=True)):
         period = calendar.parse_period(period_text)
         if period is None:
             raise InputError(
@@ -291,6 +307,46 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
         seen.add((payee, period))
         by_payee.setdefault(payee, np.zeros(calendar.count, dtype=np.int64))[period] = int(amount)
     return PayeeAmounts(spec.kind, by_payee, data.label)
+
+
+def _dated_amounts(data: TableData, payees: list[str], amounts: np.ndarray) -> dict[str, list[tuple[int, int, int]]]:
+    """Each payee's annual amounts and the days each holds: from its start (empty: before the year) to its end
+    (empty: the day before the payee's next row starts, or on). A payee's rows may not overlap."""
+    spec, roles = data.spec, data.spec.roles
+    n = len(payees)
+
+    def days(role: str, open_day: int) -> np.ndarray:
+        if role not in roles:
+            return np.full(n, open_day, dtype=np.int64)
+        values = data.columns[roles[role]]
+        return np.where(np.asarray(values.valid, bool), np.asarray(values.values, dtype=np.int64), open_day)
+
+    start, end = days("start", OPEN_START), days("end", OPEN_END)
+    open_end = end == OPEN_END
+    dated: dict[str, list[tuple[int, int, int]]] = {}
+    order = sorted(range(n), key=lambda i: (payees[i], int(start[i])))
+    for position, i in enumerate(order):
+        last = int(end[i])
+        after = order[position + 1] if position + 1 < n else None
+        if after is not None and payees[after] == payees[i] and open_end[i] and start[after] != OPEN_START:
+            last = int(start[after]) - 1
+        rows = dated.setdefault(payees[i], [])
+        if int(start[i]) > last or (rows and rows[-1][1] >= int(start[i])):
+            file, row = data.label, i + 1 + data.row_offset
+            row_number: int | None = row
+            if data.loaded is None and spec.row_spans:
+                file, row_number = str(spec.row_spans[i]), None
+            what = "ends before it starts" if int(start[i]) > last else "overlaps the one before it"
+            raise InputError(
+                f"the {spec.kind} row of '{payees[i]}' {what}",
+                file=file,
+                row=row_number,
+                code="E504",
+                hint=f"each row's amount holds from its start to its end; a payee's {spec.kind} rows follow "
+                "one another",
+            )
+        rows.append((int(start[i]), last, int(amounts[i])))
+    return dated
 
 
 def _not_negative(data: TableData, amounts: np.ndarray, type_: Type) -> None:
@@ -317,7 +373,7 @@ def _not_negative(data: TableData, amounts: np.ndarray, type_: Type) -> None:
     )
 
 
-def _spread(amount: int, periods: int) -> np.ndarray:
+def spread(amount: int, periods: int) -> np.ndarray:
     """An annual amount spread evenly over the periods; the last period takes the remainder."""
     share = amount // periods if amount >= 0 else -((-amount) // periods)
     spread = np.full(periods, share, dtype=np.int64)
@@ -327,7 +383,7 @@ def _spread(amount: int, periods: int) -> np.ndarray:
 
 def roster_managers(data: TableData) -> dict[str, str]:
     spec = data.spec
-    payees = _texts(_required(data, spec.roles["payee"]))
+    payees = texts(required_values(data, spec.roles["payee"]))
     manager_values = data.columns[spec.roles["manager"]]
     managers = manager_values.values.to_pylist()
     result: dict[str, str] = {}

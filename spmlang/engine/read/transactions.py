@@ -1,7 +1,9 @@
 """From the transaction table to credit rows, with every row accounted for.
 
 The steps, in order (the first decision about a row wins): unreadable values
-are rejected; duplicate keys are rejected; the plan's filters exclude rows,
+are rejected; duplicate keys are rejected; money in other currencies is
+converted to the plan's (currencies.py: rows without a rate are rejected);
+the plan's filters exclude rows,
 each counted by name; rows without a key, date, payee or credit are rejected,
 as are dates outside the plan year; then the credit and shares are computed
 and bad splits rejected.
@@ -26,6 +28,7 @@ from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.read.cancellations import Cancellations, read_cancellations
 from spmlang.engine.read.columns import ColumnValues, JoinedColumn, convert_column
+from spmlang.engine.read.currencies import Rates, convert_transactions
 from spmlang.engine.read.dates import plausible as plausible_dates
 from spmlang.engine.read.dates import wrong_format_notes
 from spmlang.engine.read.formats import LoadedTable
@@ -56,6 +59,7 @@ class Transactions:
     payee_names: list[pa.Array]  # one per payee column
     shares: list[np.ndarray]  # float per payee column
     cancellations: Cancellations = field(default_factory=Cancellations.none)
+    fx_rows: np.ndarray | None = None  # per row: the fx table row its money was converted at (-1: plan currency)
 
     def release_columns(self, keep: set[str]) -> None:
         """Let go of the columns (and payee names) once the payees are encoded, but those in ``keep`` (what
@@ -117,7 +121,12 @@ def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
 
 
 def read_transactions(
-    plan: CheckedPlan, loaded: LoadedTable, tables: dict, calendar: PlanCalendar, strict: bool
+    plan: CheckedPlan,
+    loaded: LoadedTable,
+    tables: dict,
+    calendar: PlanCalendar,
+    strict: bool,
+    rates: Rates | None = None,
 ) -> Transactions:
     source = plan.transactions
     columns = _converted(loaded, source.columns, plausible_dates(calendar))
@@ -132,7 +141,6 @@ def read_transactions(
             )
         column.raw = None  # read as it was only to say what could not be read
 
-    frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
     key_column = columns[source.key]
     key_values = key_column.values
     rank_type = np.int32 if n < 2**31 else np.int64  # half the memory for the two largest arrays of a run
@@ -141,6 +149,11 @@ def read_transactions(
     key_rank = key_ranks(key_values, key_column.valid, key_order, distinct)
     if not distinct:
         reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
+    # Money in other currencies is converted before any filter compares it with the plan's amounts.
+    fx_rows = None
+    if rates is not None and source.currency is not None:
+        fx_rows = convert_transactions(plan, columns, accounting, rates, calendar)
+    frame = Frame(n, {name: Vec(c.values, c.valid, c.type) for name, c in columns.items()}, tables=tables)
 
     for index, row_filter in enumerate(source.filters):
         passed = truth(evaluate(row_filter.expr, frame), n)
@@ -193,6 +206,7 @@ def read_transactions(
         payee_names,
         shares,
         cancellations,
+        fx_rows,
     )
 
 

@@ -291,6 +291,8 @@ def explanation_renderable(explanation):
         head = f"\n{period.period}   credit {money(period.credit)}"
         if period.attainment is not None:
             head += f"   attainment {percent(period.attainment)}"
+        if period.proration is not None:
+            head += f"   quota and target prorated: {period.proration}"
         parts.append(Text(head, style="bold"))
         for line in period.lines:
             parts.append(_trail_line(line))
@@ -321,6 +323,8 @@ def _trail_line(line) -> Text:
         if line.attainment_after is not None:
             measure += f"   attainment {percent(line.attainment_before)} → {percent(line.attainment_after)}"
         text.append(f"      {measure}\n")
+        if line.converted is not None:
+            text.append(f"      credit converted from {visible(line.converted)}\n")
     for piece in line.slices:
         if piece.tier == UPLIFT:
             text.append(f"      {UPLIFT} {money(piece.credit)} ({piece.rate}) = {money(piece.amount)}\n")
@@ -332,18 +336,23 @@ def _trail_line(line) -> Text:
         text.append(f"      × multiplier {line.multiplier.normalize()}x = {money(line.exact)}\n")
     if line.amount_cut and line.kind in (LineKind.CAP, LineKind.GATE):
         text.append(f"      cut {money(line.amount_cut)}\n")
-    if line.for_period:
-        text.append(f"      corrects {visible(line.for_period)}, a closed period\n")
-    for original in line.original:
-        text.append(f"      original: {visible(original)}\n", style="dim")
-    if line.balance is not None:
-        text.append(f"      owed after this line {money(line.balance)}\n")
+    _cycle_of(line, text)
     if line.rounding:
         text.append(
             f"      exact {line.exact.normalize():f}, {money(line.amount)} after cumulative rounding\n", style="dim"
         )
     text.rstrip()
     return text
+
+
+def _cycle_of(line, text: Text) -> None:
+    """What the pay cycle adds to a line: the closed period it corrects, the lines it corrects, a balance."""
+    if line.for_period:
+        text.append(f"      corrects {visible(line.for_period)}, a closed period\n")
+    for original in line.original:
+        text.append(f"      original: {visible(original)}\n", style="dim")
+    if line.balance is not None:
+        text.append(f"      owed after this line {money(line.balance)}\n")
 
 
 def statement_renderable(statement):
@@ -361,6 +370,8 @@ def statement_renderable(statement):
         figures.append(f"quota {s.basis} {money(s.quota)}")
     if s.attainment is not None:
         figures.append(f"attainment {percent(s.attainment)}")
+    if s.proration is not None:
+        figures.append(f"quota and target prorated: {s.proration}")
     head.append("   ".join(figures))
     parts: list[Text | Sheet] = [head]
     for title, lines, total in (("Earnings", s.earnings, s.earned), ("Adjustments", s.adjustments, s.adjusted)):
@@ -398,4 +409,6 @@ def statement_renderable(statement):
     if s.owed:
         owed = "; ".join(f"{label} {money(amount)}" for label, amount in s.owed)
         parts.append(Text(f"after {s.period}: {owed}"))
+    if s.paid_in is not None:
+        parts.append(Text(f"{visible(s.paid_in.words)}   {visible(s.paid_in.clause)}", style="bold"))
     return Group(*parts)

@@ -1,0 +1,74 @@
+"""What a roster with dates or terms and currencies add to a credited run (:class:`Terms`), and the rate each
+payee's payout converts at, where they are paid in another currency than the plan's.
+
+A payee is paid in the currency of their roster row that last started by a period's end (empty: the plan's).
+Their payout of the period converts at the rate that holds on its last day (at fixed rates: the currency's
+one rate); a rate the fx table lacks is an error naming the payee, the currency and the day (their pay cannot
+be converted, and is never converted 1:1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from spmlang.diagnostics import InputError
+from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.credit.employment import Fallbacks
+from spmlang.engine.credit.rows import CreditRows, Payees
+from spmlang.engine.read.currencies import Rates
+from spmlang.engine.read.roster import RosterIndex, RosterRows
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A run's roster with dates or terms, its fx table, and what they did to its rows."""
+
+    roster: RosterRows | None
+    rates: Rates | None
+    fx_rows: np.ndarray | None  # per input row: the fx table row its money converted at (-1: the plan currency)
+    fallbacks: Fallbacks | None  # rows credited to the fallback payee, and why
+    pay_rates: np.ndarray | None  # (payees, periods): the fx row a payee's payout converts at (-1: not converted)
+
+    def fallback_reasons(self, rows: CreditRows) -> pa.Array | None:
+        """Why each of ``rows`` went to the fallback payee (null for the others); None where none did."""
+        if self.fallbacks is None:
+            return None
+        return self.fallbacks.of_rows(rows)
+
+
+def pay_rates(roster: RosterRows, payees: Payees, calendar: PlanCalendar, rates: Rates | None) -> np.ndarray | None:
+    """(payees, periods): the fx table row each payee's payout of each period converts at; -1 where they are
+    paid in the plan currency. None where the roster names no other currency."""
+    if all(currency is None or (rates is not None and currency == rates.plan_currency) for currency in roster.currency):
+        return None
+    if rates is None:  # pragma: no cover - the checker gives a roster with currencies an fx table
+        raise ValueError("a roster with currencies comes with an fx table")
+    index = RosterIndex(roster, payees.code)
+    codes = np.array(sorted({payees.code[p] for p in roster.payee if p in payees.code}), dtype=np.int64)
+    ends = calendar.bounds[1:] - 1  # each period's last day
+    code_of, day_of = np.repeat(codes, ends.size), np.tile(ends, codes.size)
+    row = index.latest_started(code_of, day_of)
+    names = [roster.currency[r] if r >= 0 else None for r in row.tolist()]
+    paid_in = np.array([name is not None and name != rates.plan_currency for name in names], dtype=bool)
+    currency = rates.codes(
+        pa.array([name if wanted else None for name, wanted in zip(names, paid_in, strict=True)], pa.string())
+    )
+    found = rates.find(currency, None if rates.fixed else day_of)
+    missing = np.flatnonzero(paid_in & (found < 0))
+    if missing.size:
+        first = int(missing[0])
+        payee, period, name = payees.names[int(code_of[first])], first % ends.size, names[first]
+        day = "" if rates.fixed else f" on or before {calendar.end(period).isoformat()}"
+        raise InputError(
+            f"no {name} rate{day}, which paying {payee} in {name} for {calendar.labels[period]} needs",
+            file=rates.label,
+            code="E504",
+            hint=f"add a {name} rate to the fx table (or pay {payee} in the plan currency: leave the roster's "
+            "currency empty)",
+        )
+    result = np.full((len(payees), calendar.count), -1, dtype=np.int64)
+    result[code_of[paid_in], np.tile(np.arange(ends.size), codes.size)[paid_in]] = found[paid_in]
+    return result

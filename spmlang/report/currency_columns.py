@@ -1,0 +1,81 @@
+"""The ledger's currency columns, in the ledger of a plan with an fx table (and in no other: a plan without
+currencies writes the ledger it always did, byte for byte).
+
+- ``currency``: a row line's transaction's currency (with ``currency COLUMN`` in the transactions block);
+- ``fx_rate``: the rate its money converted at (1 in the plan currency), or an fx line's payout's;
+- ``fx_date``: the day that rate holds from (empty in the plan currency, and at fixed rates);
+- ``amount_paid``, ``currency_paid``: an fx line's payout in the currency its payee is paid in.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels.money import cents_to_decimal64_array
+from spmlang.engine.pay.batch import PaidLines
+from spmlang.engine.pay.lines import KIND
+from spmlang.engine.read.currencies import PLAN_CURRENCY, Rates
+from spmlang.ir.kinds import LineKind
+from spmlang.ir.plan import CheckedPlan
+
+FX_RATE = pa.decimal128(38, 18)
+_SCALE = Decimal(1).scaleb(-18)
+
+# (name, type as users get it, type as built); every one may be empty.
+FIELDS = [
+    ("currency", pa.string(), pa.dictionary(pa.int32(), pa.string())),
+    ("fx_rate", FX_RATE, FX_RATE),
+    ("fx_date", pa.date32(), pa.date32()),
+    ("amount_paid", pa.decimal128(18, 2), pa.decimal64(18, 2)),
+    ("currency_paid", pa.string(), pa.dictionary(pa.int32(), pa.string())),
+]
+
+
+def fields(plan: CheckedPlan, built: bool) -> list[pa.Field]:
+    """The currency columns of ``plan``'s ledger (none without an fx table)."""
+    if not plan.converts_currencies:
+        return []
+    return [pa.field(name, kind_built if built else kind) for name, kind, kind_built in FIELDS]
+
+
+def currency_columns(paid: PaidLines, rates: Rates, fx_rows: np.ndarray | None, periods: int) -> dict[str, pa.Array]:
+    """The currency columns of ``paid``'s lines (``fx_rows``: each input row's fx table row, if the plan converts
+    its transactions)."""
+    lines, rows = paid.lines, paid.rows
+    n = len(lines)
+    on_row = lines.row >= 0
+    row = np.where(on_row, lines.row, 0)
+    fx_row = np.full(n, -1, dtype=np.int64)  # the rate of each line, if any
+    currency = np.full(n, -1, dtype=np.int64)  # an index into the currency names below (-1: none)
+    names = [*rates.currencies, rates.plan_currency]
+    plan_currency = len(rates.currencies)
+    if fx_rows is not None and len(rows):
+        txn_row = fx_rows[rows.txn[row]]
+        fx_row = np.where(on_row, txn_row, -1)
+        currency = np.where(on_row, np.where(txn_row >= 0, rates.currency[np.maximum(txn_row, 0)], plan_currency), -1)
+    in_plan_currency = on_row & (fx_row == PLAN_CURRENCY) if fx_rows is not None else np.zeros(n, bool)
+    amount_paid = np.zeros(n, dtype=np.int64)
+    currency_paid = np.full(n, -1, dtype=np.int64)
+    is_fx = lines.kind == KIND[LineKind.FX]
+    if paid.payments is not None and is_fx.any():
+        payment = paid.payments.of_lines(lines.payee, lines.period, periods)
+        at = np.flatnonzero(is_fx & (payment >= 0))
+        fx_row[at] = paid.payments.fx_row[payment[at]]
+        amount_paid[at] = paid.payments.paid[payment[at]]
+        currency_paid[at] = rates.currency[fx_row[at]]
+    has_rate = fx_row >= 0
+    rate_values = pa.array([value.quantize(_SCALE) for value in rates.decimals] + [Decimal(1)], FX_RATE)
+    rate_index = np.where(has_rate, fx_row, np.where(in_plan_currency, len(rates.decimals), -1))
+    dated = has_rate & (rates.day is not None)
+    days = np.zeros(n, dtype=np.int32) if rates.day is None else rates.day[np.maximum(fx_row, 0)].astype(np.int32)
+    return {
+        "currency": text.labelled(currency, names),
+        "fx_rate": rate_values.take(pa.array(np.maximum(rate_index, 0), pa.int64(), mask=rate_index < 0)),
+        "fx_date": pa.array(days, pa.int32(), mask=~dated).cast(pa.date32()),
+        "amount_paid": cents_to_decimal64_array(amount_paid, is_fx & (currency_paid >= 0)),
+        "currency_paid": text.labelled(currency_paid, names),
+    }

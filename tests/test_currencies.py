@@ -1,0 +1,202 @@
+"""Currencies: money converted at the rate of a transaction's date, of its period's end, or a fixed rate; rows
+without a rate rejected; payouts paid in another currency; the fx table read strictly.
+
+The worked scenario is S15 (tests/test_scenarios.py); here, each rule on a small plan written inline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+from helpers import by_txn, d, lines
+
+import spmlang
+
+PLAN = """plan "FX" {
+  currency USD
+  year starts 2027-01-01
+  payout quarterly
+}
+transactions {
+  column id     text
+  column rep    text
+  column day    date
+  column amount money
+  column cur    text
+  key id
+  date day
+  payee rep
+  credit amount
+  currency cur AT
+  where big: amount >= $1,000
+}
+component commission {
+  rate 10%
+}
+"""
+
+RATES = pa.table(
+    {
+        "date": pa.array([dt.date(2027, 1, 1), dt.date(2027, 3, 15), dt.date(2027, 1, 1)], pa.date32()),
+        "currency": ["EUR", "EUR", "GBP"],
+        "rate": [1.1, 1.2, 1.25],
+    }
+)
+
+
+def plan(at: str = "") -> spmlang.Plan:
+    return spmlang.loads(PLAN.replace(" AT", f" {at}" if at else ""), "fx.spm")
+
+
+def deals(*rows) -> pa.Table:
+    """rows: (id, 'YYYY-MM-DD' or None, amount, currency)"""
+    return pa.table(
+        {
+            "id": [r[0] for r in rows],
+            "rep": ["ann"] * len(rows),
+            "day": pa.array([dt.date.fromisoformat(r[1]) if r[1] else None for r in rows], pa.date32()),
+            "amount": pa.array([Decimal(str(r[2])) for r in rows], pa.decimal128(24, 2)),
+            "cur": pa.array([r[3] for r in rows], pa.string()),
+        }
+    )
+
+
+DEALS = deals(
+    ("E1", "2027-03-14", 1000, "EUR"),  # the day before EUR's second rate
+    ("E2", "2027-03-15", 1000, "EUR"),
+    ("G1", "2027-02-01", 1000, "GBP"),
+    ("U1", "2027-02-01", 1000, "USD"),
+)
+
+
+def test_at_the_transaction_s_date_the_rate_in_force_that_day():
+    result = plan().run(DEALS, tables={"fx": RATES})
+    assert by_txn(result) == {"E1": d("110.00"), "E2": d("120.00"), "G1": d("125.00"), "U1": d("100.00")}
+    assert {line["txn"]: line["fx_date"] for line in lines(result)} == {
+        "E1": dt.date(2027, 1, 1),
+        "E2": dt.date(2027, 3, 15),
+        "G1": dt.date(2027, 1, 1),
+        "U1": None,
+    }
+
+
+def test_at_period_end_the_rate_of_the_period_s_last_day():
+    result = plan("at period end").run(DEALS, tables={"fx": RATES})
+    assert by_txn(result) == {"E1": d("120.00"), "E2": d("120.00"), "G1": d("125.00"), "U1": d("100.00")}
+
+
+def test_at_fixed_rates_the_fx_table_s_one_rate_per_currency():
+    fixed = pa.table({"currency": ["EUR", "GBP"], "rate": [1.05, 1.3]})
+    result = plan("at fixed rate").run(DEALS, tables={"fx": fixed})
+    assert by_txn(result) == {"E1": d("105.00"), "E2": d("105.00"), "G1": d("130.00"), "U1": d("100.00")}
+    assert {line["fx_date"] for line in lines(result)} == {None}
+
+
+def test_money_converts_before_the_filters_compare_it():
+    # 950 EUR is 1,045 USD at 1.10: over the filter's $1,000. 950 USD is not.
+    result = plan().run(deals(("E1", "2027-02-01", 950, "EUR"), ("U1", "2027-02-01", 950, "USD")), tables={"fx": RATES})
+    assert by_txn(result) == {"E1": d("104.50")}
+    assert result.accounting["excluded"] == {"big": 1}
+
+
+def test_a_row_without_a_currency_or_a_rate_is_rejected_never_taken_1_to_1():
+    result = plan().run(
+        deals(
+            ("E0", "2026-12-31", 5000, "EUR"),  # outside the year: its reason, though no rate holds then either
+            ("E1", "2027-02-01", 5000, None),
+            ("J1", "2027-02-01", 5000, "JPY"),
+            ("D1", None, 5000, "EUR"),
+            ("B1", "2027-02-01", 4_611_686_018_427, "EUR"),  # too large once converted
+        ),
+        tables={"fx": RATES},
+    )
+    assert {r["key"]: (r["reason"], r["message"]) for r in result.rejects.to_pylist()} == {
+        "E0": ("outside_year", "the date 2026-12-31 is outside the plan year (2027-01-01 to 2027-12-31)"),
+        "E1": ("missing_value", "the currency (cur) is empty"),
+        "J1": ("missing_fx_rate", "no JPY rate on or before 2027-02-01 in the fx table"),
+        "D1": ("missing_value", "the date (day) is empty"),
+        "B1": ("invalid_value", "the amount of amount converted is too large to hold"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("rates", "message"),
+    [
+        ({"currency": ["EUR"], "rate": [0.0]}, "the EUR rate 0 is not a rate"),
+        ({"currency": ["USD"], "rate": [1.1]}, "the plan currency's rate is 1.1"),
+        ({"currency": ["EUR", "EUR"], "rate": [1.1, 1.2]}, "two EUR rates"),
+    ],
+)
+def test_the_fx_table_must_be_clean(rates, message):
+    with pytest.raises(spmlang.InputError, match=message) as error:
+        plan("at fixed rate").run(DEALS, tables={"fx": pa.table(rates)})
+    assert error.value.code == "E504"
+
+
+PAID_IN = """plan "Paid in" {
+  currency USD
+  year starts 2027-01-01
+  payout quarterly
+}
+transactions {
+  column id     text
+  column rep    text
+  column day    date
+  column amount money
+  key id
+  date day
+  payee rep
+  credit amount
+}
+roster {
+  payee    rep
+  start    hired
+  currency paid_in
+}
+fx {
+  file "fx.csv"
+}
+component commission {
+  rate 10%
+}
+"""
+
+
+def test_a_payee_is_paid_in_the_currency_of_their_row_at_each_period_s_end(tmp_path):
+    # ann is paid in GBP until June 30, in EUR from July 1: Q1 and Q2 in GBP, Q3 in EUR.
+    (tmp_path / "plan.spm").write_text(PAID_IN)
+    (tmp_path / "fx.csv").write_text(
+        "date,currency,rate\n2027-01-01,GBP,1.25\n2027-06-30,GBP,1.3\n2027-01-01,EUR,1.1\n"
+    )
+    (tmp_path / "deals.csv").write_text(
+        "id,rep,day,amount\nA1,ann,2027-02-01,1000\nA2,ann,2027-05-01,1300\nA3,ann,2027-08-01,1000\n"
+    )
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\nann,2027-07-01,EUR\n")
+    result = spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    paid = [(line["period"], line["amount_paid"], line["currency_paid"]) for line in lines(result, kind="fx")]
+    assert paid == [("2027-Q1", d("80.00"), "GBP"), ("2027-Q2", d("100.00"), "GBP"), ("2027-Q3", d("90.91"), "EUR")]
+    assert lines(result, kind="fx")[1]["explanation"] == (
+        "paid in GBP: 130.00 USD ÷ 1.3 (the GBP rate of 2027-06-30) = 100.00 GBP"
+    )
+    # The ledger's columns say it too, and the statement's CSV has the payout paid.
+    assert lines(result, txn="A1")[0]["currency"] is None  # the plan names no transaction currency
+    [q3] = result.statements(["ann"], ["2027-Q3"])
+    assert q3.to_csv().splitlines()[-1] == (
+        "paid,,,,fx,,90.91,paid in EUR: 100.00 USD ÷ 1.1 (the EUR rate of 2027-01-01) = 90.91 EUR,plan.spm:19"
+    )
+
+
+def test_spm_verify_reproduces_a_ledger_with_currencies(spm, tmp_path):
+    (tmp_path / "plan.spm").write_text(PAID_IN)
+    (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,1.25\n")
+    (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,ann,2027-02-01,1000\n")
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\n")
+    run = spm(
+        "run", "plan.spm", "--deals", "deals.csv", "--roster", "roster.csv", "--out", "ledger.parquet", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    verified = spm("verify", "ledger.parquet", cwd=tmp_path)
+    assert verified.returncode == 0 and "identical" in verified.stdout, verified.stdout + verified.stderr
