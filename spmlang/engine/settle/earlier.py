@@ -203,7 +203,7 @@ def adjust_closed(
     head = order[first[hit]]
     g_now, g_paid = now_at[hit], paid_at[hit]
     has_now, has_paid = g_now >= 0, g_paid >= 0
-    row = np.where(has_now, now.row[np.maximum(g_now, 0)], -1)
+    row = np.where(has_now, _at(now.row, g_now), -1)
     cls_hit = cls[head]
     diff = difference[hit]
     kind = np.where(
@@ -211,10 +211,10 @@ def adjust_closed(
         np.where(diff > 0, KIND[LineKind.RELEASE], KIND[LineKind.HOLD]),
         KIND[LineKind.ADJUSTMENT],
     ).astype(np.int8)
-    role = np.where(has_now, now.role[np.maximum(g_now, 0)], paid.role[np.maximum(g_paid, 0)])
-    clause = np.where(has_now, now.clause[np.maximum(g_now, 0)], paid.clause[np.maximum(g_paid, 0)])
-    credit_now = np.where(row >= 0, rows.credit[np.maximum(row, 0)] if len(rows) else 0, 0)
-    credit_then = np.where(has_paid, paid.credit[np.maximum(g_paid, 0)], 0)
+    role = np.where(has_now, _at(now.role, g_now), _at(paid.role, g_paid))
+    clause = np.where(has_now, _at(now.clause, g_now), _at(paid.clause, g_paid))
+    credit_now = np.where(row >= 0, _at(rows.credit, row), 0)
+    credit_then = np.where(has_paid, _at(paid.credit, g_paid), 0)
     txn_hit = txn[head]
     explanation = _why(
         labels,
@@ -247,6 +247,14 @@ def adjust_closed(
     )
     adjustments.kind = kind
     return Lines.concat([lines.take(np.flatnonzero(~closed)), adjustments])
+
+
+def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values[index] where index >= 0, and 0 elsewhere: a batch may have no lines now in the closed periods (a
+    payee whose transactions are gone), or none in the earlier ledgers (a payee new to the run)."""
+    if values.size == 0:
+        return np.zeros(index.size, values.dtype)
+    return values[np.maximum(index, 0)]
 
 
 def _why(labels, for_period, txn, key_of, gone, cls, has_now, has_paid, credit_now, credit_then, due, paid, diff):
