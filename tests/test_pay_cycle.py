@@ -68,6 +68,24 @@ def test_a_payee_whose_only_paid_transaction_is_gone_gets_its_adjustment(tmp_pat
     assert "D1: no longer paid" in line["explanation"]
 
 
+def test_an_adjustment_of_a_transaction_no_longer_paid_names_it(tmp_path):
+    """A transaction paid in a closed period and now gone from the data, or rejected, is taken back on a line
+    whose `txn` names it, as every adjustment of a transaction does (it was empty: only the explanation said)."""
+    plan = spmlang.loads(PLAN, "cycle.spm")
+    q1 = tmp_path / "q1.parquet"
+    paid = deals(
+        ("D1", "ann", "2027-02-01", "1000"), ("D2", "ann", "2027-02-02", "500"), ("D3", "bo", "2027-03-01", "10")
+    )
+    plan.run(paid, through="2027-Q1").write(q1)
+    now = deals(("D2", "ann", "2027-02-02", "500"), ("D3", "bo", "2027-03-01", "10", "2027-02-01"))  # D3: rejected
+    result = plan.run(now, paid=[q1], through="2027-Q2")
+    assert result.accounting["rejected"] == {"invalid_value": 1}  # cancelled before its date
+    assert lines(result) == [
+        ("ann", "2027-Q2", "adjustment", "D1", Decimal("-100.00")),
+        ("bo", "2027-Q2", "adjustment", "D3", Decimal("-1.00")),
+    ]
+
+
 def test_a_late_transaction_of_a_payee_new_to_the_run_is_paid_as_an_adjustment(tmp_path):
     """cy was not in the earlier ledger: the deal cy closed in the closed quarter, reported late, is paid in
     the first open one. Paid in a batch of its own (as in a large run), it stopped with an IndexError."""

@@ -244,6 +244,7 @@ def adjust_closed(
         explanation=explanation,
         clause=clause,
         for_period=for_period[head],
+        txn=np.where(row >= 0, -1, txn_hit),  # a transaction no longer paid is named, not on a row
     )
     adjustments.kind = kind
     return Lines.concat([lines.take(np.flatnonzero(~closed)), adjustments])
