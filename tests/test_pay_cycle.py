@@ -97,3 +97,21 @@ def test_a_late_transaction_of_a_payee_new_to_the_run_is_paid_as_an_adjustment(t
         result = plan.run(late, paid=[q1], through="2027-Q2")
     assert lines(result) == [("cy", "2027-Q2", "adjustment", "D9", Decimal("200.00"))]
     assert "D9: not in the earlier ledger" in result.ledger.column("explanation")[0].as_py()
+
+
+def test_a_recalculated_cancellation_leaves_the_measure_in_key_order_on_its_day():
+    """Credit rows are ordered by date, then key (docs/calculation.md §2); a cancellation's reversal row too.
+    D1's credit leaves the measure on 2027-03-01 before D2, closed that day, is priced: D2 earns at 1% from
+    zero. (The reversal row went after every row of its day, and D2 was priced at 10% above $50,000.)"""
+    plan = spmlang.loads(
+        PLAN.replace("payout quarterly\n}", "payout quarterly\n  clawback recalculate\n}").replace(
+            "rate 10%", "tiers marginal on credit {\n    $0 .. $50,000 rate 1%\n    $50,000 .. rate 10%\n  }"
+        ),
+        "cycle.spm",
+    )
+    result = plan.run(deals(("D1", "ann", "2027-01-10", "60000", "2027-03-01"), ("D2", "ann", "2027-03-01", "30000")))
+    assert lines(result) == [
+        ("ann", "2027-Q1", "earning", "D1", Decimal("1500.00")),
+        ("ann", "2027-Q1", "clawback", "D1", Decimal("-1500.00")),
+        ("ann", "2027-Q1", "earning", "D2", Decimal("300.00")),
+    ]
