@@ -115,3 +115,15 @@ def test_a_recalculated_cancellation_leaves_the_measure_in_key_order_on_its_day(
         ("ann", "2027-Q1", "clawback", "D1", Decimal("-1500.00")),
         ("ann", "2027-Q1", "earning", "D2", Decimal("300.00")),
     ]
+
+
+def test_draws_run_to_the_last_period_with_a_transaction_whatever_the_clawback_mode():
+    """Without --through, draws are paid up to the last period with a transaction (docs/calculation.md §6). A
+    cancellation in a later quarter is no transaction there, in every mode (with `clawback recalculate`, its
+    reversal row counted, and draws ran to the quarter of the cancellation)."""
+    drawn = PLAN + "\ndraw {\n  amount $100 per period\n  non_recoverable\n}\n"
+    data = deals(("D1", "ann", "2027-02-01", "100", "2027-08-01"))
+    for mode in ("as_paid", "at_rate", "recalculate"):
+        plan = spmlang.loads(drawn.replace("payout quarterly\n}", f"payout quarterly\n  clawback {mode}\n}}"), "c.spm")
+        draws = [(r["period"], r["amount"]) for r in plan.run(data).ledger.to_pylist() if r["kind"] == "draw"]
+        assert draws == [("2027-Q1", Decimal("90.00"))], mode

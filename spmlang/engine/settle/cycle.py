@@ -186,7 +186,7 @@ def plan_cycle(
         )
     # Draws are settled up to the last period with a transaction (a run made in May pays no draw for
     # December), or the first open period when earlier ledgers closed the rest; --through says otherwise.
-    with_data = int(rows.period.max(initial=-1)) if len(rows) else -1
+    with_data = int(rows.period[~rows.reversal].max(initial=-1))  # a cancellation's reversal row is no transaction
     guarantees_through = last if last is not None else max(with_data, first_open if earlier is not None else -1)
     paid = None
     foreign_components: list[str] = []
