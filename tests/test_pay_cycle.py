@@ -127,3 +127,21 @@ def test_draws_run_to_the_last_period_with_a_transaction_whatever_the_clawback_m
         plan = spmlang.loads(drawn.replace("payout quarterly\n}", f"payout quarterly\n  clawback {mode}\n}}"), "c.spm")
         draws = [(r["period"], r["amount"]) for r in plan.run(data).ledger.to_pylist() if r["kind"] == "draw"]
         assert draws == [("2027-Q1", Decimal("90.00"))], mode
+
+
+def test_a_periods_draw_comes_after_what_it_tops_up():
+    """The ledger settles a period's pay in order (docs/calculation.md §7): clawbacks, holds and adjustments,
+    then the draw and the floor on what they left. The draw line came first: its row-less line sorted before
+    every clawback of a transaction."""
+    plan = spmlang.loads(
+        PLAN.replace("payout quarterly\n}", "payout quarterly\n  payout floor $0\n}")
+        + "\ndraw {\n  amount $50 per period\n  recoverable\n}\n",
+        "c.spm",
+    )
+    result = plan.run(deals(("D1", "ann", "2027-02-01", "1000", "2027-05-01"), ("D2", "ann", "2027-05-02", "100")))
+    assert lines(result) == [
+        ("ann", "2027-Q1", "earning", "D1", Decimal("100.00")),
+        ("ann", "2027-Q2", "earning", "D2", Decimal("10.00")),
+        ("ann", "2027-Q2", "clawback", "D1", Decimal("-100.00")),
+        ("ann", "2027-Q2", "draw", None, Decimal("140.00")),
+    ]

@@ -14,8 +14,9 @@ from spmlang.ir.kinds import LineKind
 KINDS = tuple(LineKind)  # a line's kind is its index here (an int8 column)
 KIND = {name: code for code, name in enumerate(KINDS)}
 # Where a line sits in its period: re-pricing first, then the rows, then period-end decisions, then what the pay
-# cycle settles on the period's pay (clawbacks, holds, adjustments of closed periods, draws and floors).
-START, ROW, END, SETTLE = 0, 1, 2, 3
+# cycle settles on the period's pay (clawbacks, holds, adjustments of closed periods), then the draw and the
+# floor on what that left.
+START, ROW, END, SETTLE, GUARANTEE = 0, 1, 2, 3, 4
 NO_BALANCE = np.iinfo(np.int64).min  # the balance of a line that carries none
 
 
@@ -87,7 +88,7 @@ class Lines:
     component: np.ndarray  # int16, -1 for a line of no component
     kind: np.ndarray  # int8, an index into KINDS
     period: np.ndarray  # int16
-    phase: np.ndarray  # int8: START, ROW or END
+    phase: np.ndarray  # int8: START, ROW, END, SETTLE or GUARANTEE
     row: np.ndarray  # int64: ordered credit row, -1 for an adjustment
     amount: np.ndarray  # int64 units: what the line pays (whole cents once the earnings are rounded)
     exact: np.ndarray  # int64 units: what the rule earned before rounding (= amount for adjustments)

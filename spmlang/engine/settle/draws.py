@@ -23,7 +23,7 @@ import numpy as np
 from spmlang.engine.calendar import PlanCalendar, to_days
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels.money import CENT, UNIT
-from spmlang.engine.pay.lines import SETTLE, Lines, make_lines
+from spmlang.engine.pay.lines import GUARANTEE, Lines, make_lines
 from spmlang.ir.kinds import LineKind
 from spmlang.ir.plan import DrawSpec
 
@@ -148,7 +148,7 @@ def _lines(payees, period, kind, amount, owed, clause, why: str) -> Lines | None
         component=-1,
         kind=kind,
         period=period,
-        phase=SETTLE,
+        phase=GUARANTEE,
         amount=amount[hit],
         explanation=explanation,
         clause=clause,
