@@ -145,3 +145,18 @@ def test_a_periods_draw_comes_after_what_it_tops_up():
         ("ann", "2027-Q2", "clawback", "D1", Decimal("-100.00")),
         ("ann", "2027-Q2", "draw", None, Decimal("140.00")),
     ]
+
+
+def test_every_ledger_spm_writes_can_be_paid_against(tmp_path):
+    """A ledger written as .json (an array), or as .jsonl with no line (nothing paid in the closed quarter),
+    is an earlier ledger like any other (both stopped with E512 'cannot read the earlier ledger')."""
+    plan = spmlang.loads(PLAN, "cycle.spm")
+    for suffix in ("parquet", "csv", "json", "jsonl"):
+        for day, paid_then in (("2027-02-01", Decimal("100.00")), ("2027-05-01", None)):
+            q1 = tmp_path / f"q1-{day}.{suffix}"
+            plan.run(deals(("D1", "ann", day, "1000")), through="2027-Q1").write(q1)
+            now = plan.run(deals(("D1", "ann", day, "1000"), ("D2", "ann", "2027-02-02", "50")), paid=[q1])
+            expected = [("ann", "2027-Q2", "adjustment", "D2", Decimal("5.00"))]
+            if paid_then is None:
+                expected.insert(0, ("ann", "2027-Q2", "earning", "D1", Decimal("100.00")))
+            assert lines(now) == expected, suffix
