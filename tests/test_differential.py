@@ -17,6 +17,7 @@ payout floor); a second test runs the year against an earlier ledger.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from collections import Counter
 from decimal import Decimal
@@ -37,6 +38,7 @@ from spmlang.engine.kernels.money import LIMIT
 
 PRICED = ("earning", "spif", "bonus", "true_up", "cap", "gate")  # the kinds the rules price, in ledger order
 GUARANTEES = ("draw", "draw_recovery", "floor", "floor_recovery")
+FORMATS = ("parquet", "csv", "json", "jsonl")  # an earlier ledger as spm writes it
 
 
 def engine_lines(result, labels) -> list[tuple]:
@@ -173,36 +175,60 @@ def test_runs_against_earlier_ledgers_equal_the_reference(drawn):
     closes = sorted(drawn.draw(st.sets(st.integers(0, len(labels) - 2), min_size=1, max_size=2), label="closes"))
     tables = {"roster": roster_table()}
     paid: list[dict] = []
+    through_then: list[int] = []  # the last period each earlier ledger closed
+
+    def closed(through: list[int]) -> str | None:
+        return labels[max(through)] if max(through) >= 0 else None
+
     with tempfile.TemporaryDirectory() as folder:
         ledgers: list[Path] = []
         for i, k in enumerate(closes):
             then = known_then(rows, period_end(plan.checked, k), drawn)
             deals, tables["quotas"], tables["targets"] = as_tables(then, quotas, targets, labels)
             result = plan.run(deals, **tables, paid=list(ledgers), through=labels[k])
-            earlier = {"paid": list(paid), "closed": labels[closes[i - 1]]} if i else {}
+            earlier = {"paid": list(paid), "closed": closed(through_then)} if i else {}
             reference = Reference(
                 plan.checked, then, quotas, targets, ROSTER, labels=labels, through=labels[k], **earlier
             )
             assert_same_lines(engine_lines(result, labels), reference_lines(reference))
-            ledgers.append(Path(folder) / f"{labels[k]}.parquet")
+            # Written as parquet, CSV or JSON lines; now and then without its manifest (then it closed its last
+            # period with a line, not the one it was paid through).
+            ledgers.append(Path(folder) / f"{labels[k]}.{drawn.draw(st.sampled_from(FORMATS), label='format')}")
             result.write(ledgers[-1])
-            paid += pq.read_table(ledgers[-1]).to_pylist()
+            result.write(Path(folder) / "read.parquet")
+            lines = pq.read_table(Path(folder) / "read.parquet").to_pylist()
+            paid += lines
+            through_then.append(k)
+            if drawn.draw(st.integers(0, 3), label="no manifest") == 0:
+                ledgers[-1].with_name(ledgers[-1].stem + ".manifest.json").unlink()
+                through_then[-1] = max((labels.index(line["period"]) for line in lines), default=-1)
         # Now and then a row the earlier runs paid is no longer in today's data.
         ids = sorted({row["id"] for row in rows})
         gone = drawn.draw(st.sets(st.sampled_from(ids), max_size=2) if ids else st.just(set()), label="gone")
         now = [row for row in rows if row["id"] not in gone]
         through = drawn.draw(st.sampled_from([None, *labels[closes[-1] + 1 :]]), label="through")
+        if drawn.draw(st.integers(0, 4), label="plan changed") == 0:  # a component renamed: the earlier lines
+            text = re.sub(r"\bc0\b", "c0_new", text)  # of c0 keep their name, and are taken back
+            plan = spmlang.loads(text, "random.spm")
         deals, _, _ = as_tables(now, quotas, targets, labels)
         result = plan.run(deals, **tables, paid=ledgers, through=through)
         actual = engine_lines(result, labels)
     reference = Reference(
-        plan.checked, now, quotas, targets, ROSTER, labels=labels, paid=paid, closed=labels[closes[-1]], through=through
+        plan.checked,
+        now,
+        quotas,
+        targets,
+        ROSTER,
+        labels=labels,
+        paid=paid,
+        closed=closed(through_then),
+        through=through,
     )
     expected = reference_lines(reference)
     describe(text, expected)
     event(f"closes: {len(closes)}; adjustments: {'some' if any(x[3] == 'adjustment' for x in expected) else 'none'}")
     assert engine_status(result, len(now)) == reference.status
-    assert all(x[1] > closes[-1] for x in actual), "a line in a closed period"
+    assert all(x[1] > max(through_then) for x in actual), "a line in a closed period"
     assert_same_lines(actual, expected)
 
 
