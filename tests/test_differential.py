@@ -160,7 +160,7 @@ def known_then(rows: list[dict], closed: dt.date, drawn) -> list[dict]:
 
 
 @settings(
-    max_examples=examples(100), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
+    max_examples=examples(60), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
 )
 @given(st.data())
 def test_runs_against_earlier_ledgers_equal_the_reference(drawn):
