@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from reference.dated import RosterRow
 from reference.evaluator import Reference
-from test_differential import KINDS, component, engine_status, money
+from strategies import KINDS, component, money
+from test_differential import engine_status
 
 import spmlang
 from spmlang.engine import run as calculator

@@ -20,6 +20,8 @@ def test_example_and_scenario_tests_pass(spm, tmp_path):
     assert {s.get("name") for s in suites} >= {
         "examples/plans/account_executive.test.spm",
         "tests/scenarios/s05_payout_curve.test.spm",
+        "tests/scenarios/s11c_clawback_recalculate.test.spm",
+        "tests/scenarios/s12a_draw_recoverable.test.spm",
     }
 
 

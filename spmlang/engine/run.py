@@ -160,7 +160,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     rows, values, reversed_any = add_reversals(plan, compiled.calendar, rows, values, txns.cancellations)
     step("ordering the credit rows")
     if not in_order or reversed_any:
-        order = crediting_order(rows)
+        order = crediting_order(rows, txns.key_rank)
         rows = rows.take(order)
         values = [v.take(order) for v in values]
         del order

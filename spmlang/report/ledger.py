@@ -201,6 +201,17 @@ def _chunked(payout: Payout, run: str, paid: PaidLines, size: int) -> Iterator[p
         yield build_ledger(payout, run, paid.take(slice(start, min(start + size, count))))  # views
 
 
+def _named(txn: pa.Array, named: np.ndarray, payout: Payout) -> pa.Array:
+    """``txn`` where a line is on a credit row, else the transaction ``named`` (Lines.txn): an input row's
+    key, or a key gone from the data."""
+    present = named >= 0
+    keys = payout.run.transactions.keys(np.maximum(named, 0), present) if payout.run.transactions.rows else txn
+    earlier = payout.run.cycle.earlier
+    gone = earlier.gone if earlier is not None else []
+    gone_keys = pa.array([*gone, None], pa.string()).take(np.where(named <= -2, -2 - named, len(gone)))
+    return pc.coalesce(txn, pc.cast(keys, pa.string()), gone_keys)
+
+
 def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.Table:
     """The ledger lines of ``paid`` (by default every line of the run) as an Arrow table of
     :data:`BUILT_SCHEMA` (see :func:`public`)."""
@@ -218,6 +229,8 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
         if n and payout.run.transactions.rows
         else pa.nulls(n, pa.string())
     )
+    if np.any(lines.txn != -1):  # adjustments of transactions no longer paid: named as the earlier ledger did
+        txn = _named(txn, lines.txn, payout)
     days = pa.array(np.where(on_row, rows.date[row] if len(rows) else 0, 0).astype(np.int32), pa.int32())
     dates = (
         pc.if_else(pa.array(on_row), days.cast(pa.date32()), pa.scalar(None, pa.date32()))

@@ -21,135 +21,27 @@ annual quota and target), marginal and
 retroactive tiers (attainment, credit, row credit), accelerators, curves
 (attainment, row credit), multipliers, pay per row, pay once, gates, caps at
 every scope in money or % of target, plan caps, year- or period-to-date
-measures and every quota basis.
+measures and every quota basis; and the pay cycle (cycle.py): cancellations
+clawed back in every mode, holds, earlier ledgers, `through`, draws and the
+payout floor.
+
+One file though long: it is the model's steps in order, each a method of one
+run; what a run settles after pricing is cycle.py, what both read is basics.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from reference import cycle
+from reference.basics import CENT, MICRO, ZERO, Line, LookupMiss, add_months, cents, evaluate, period_end, period_of, q6
 from spmlang.ir import expressions as ir
 from spmlang.ir.constants import constant_value
+from spmlang.ir.kinds import LineKind
 from spmlang.ir.plan import CheckedPlan, CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule
 
 from .dated import Rates, Roster, RosterRow, period_amount, spread
-
-MICRO = Decimal("0.000001")
-CENT = Decimal("0.01")
-ZERO = Decimal(0)
-
-
-def q6(value: Decimal) -> Decimal:
-    """Half away from zero to 10^-6 (Decimal's ROUND_HALF_UP rounds halves away from zero)."""
-    return value.quantize(MICRO, rounding=ROUND_HALF_UP)
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-@dataclass
-class Line:
-    payee: str
-    component: str
-    period: int
-    kind: str
-    txn: str | None
-    exact: Decimal
-    amount: Decimal = ZERO  # cents, after cumulative rounding
-    order: tuple = field(default=())  # (period, phase, date, key, place among the stream's rows, ...)
-    unpaid: bool = False  # a row the component could not evaluate (a lookup key not in its table)
-    role: str = "direct"  # of the credit the line is paid on: direct, or rollup (a manager's team's)
-    rid: int | None = None  # the credit row a row line is on
-    paid: Decimal | None = None  # an fx line's payout, in the currency its payee is paid in
-
-
-# ---------------------------------------------------------------------- the calendar
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    index = day.month - 1 + months
-    return day.replace(year=day.year + index // 12, month=index % 12 + 1)
-
-
-def period_of(plan: CheckedPlan, day: dt.date) -> int | None:
-    start, count = plan.settings.year_start, plan.settings.periods
-    step = 12 // count
-    for p in range(count):
-        if add_months(start, p * step) <= day < add_months(start, (p + 1) * step):
-            return p
-    return None
-
-
-def period_end(plan: CheckedPlan, p: int) -> dt.date:
-    step = 12 // plan.settings.periods
-    return add_months(plan.settings.year_start, (p + 1) * step) - dt.timedelta(days=1)
-
-
-# ---------------------------------------------------------------------- expressions, one row at a time
-
-
-class LookupMiss(Exception):
-    """A key not in its lookup table: the row cannot be evaluated."""
-
-
-def evaluate(node, row: dict, builtins: dict | None = None, tables: dict | None = None):
-    """The value of a checked expression for one row (None when unknown). ``tables``: name -> {key: {column:
-    value}} for lookups; a key not there raises :class:`LookupMiss`."""
-    builtins = builtins or {}
-    if isinstance(node, ir.TableLookup):
-        key = evaluate(node.key, row, builtins, tables)
-        if key is None:
-            return None
-        found = (tables or {})[node.table].get(key)
-        if found is None:
-            raise LookupMiss(key)
-        return found[node.column]
-    if isinstance(node, ir.Const):
-        return node.value
-    if isinstance(node, ir.Column):
-        return row.get(node.name)
-    if isinstance(node, ir.Builtin):
-        return builtins[node.name]
-    if isinstance(node, ir.Arith):
-        a, b = evaluate(node.left, row, builtins, tables), evaluate(node.right, row, builtins, tables)
-        if a is None or b is None:
-            return None
-        result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[node.op]()
-        if node.type is ir.Type.MONEY:
-            return q6(result)
-        # A rate computed by a division (target / quota) is held to 15 significant digits (docs/calculation.md).
-        return Decimal(f"{result:.15g}") if node.op == "/" else result
-    if isinstance(node, ir.Negate):
-        value = evaluate(node.operand, row, builtins, tables)
-        return None if value is None else -value
-    if isinstance(node, ir.Comparison):
-        a, b = evaluate(node.left, row, builtins, tables), evaluate(node.right, row, builtins, tables)
-        if a is None or b is None:
-            return None
-        return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.op]
-    if isinstance(node, ir.Logical):
-        a, b = evaluate(node.left, row, builtins, tables), evaluate(node.right, row, builtins, tables)
-        if node.op == "and":
-            return False if a is False or b is False else (None if a is None or b is None else True)
-        return True if a is True or b is True else (None if a is None or b is None else False)
-    if isinstance(node, ir.Not):
-        value = evaluate(node.operand, row, builtins, tables)
-        return None if value is None else not value
-    if isinstance(node, ir.Member):
-        value = evaluate(node.operand, row, builtins, tables)
-        if value is None:
-            return None
-        found = value in [c.value for c in node.values]
-        return not found if node.negated else found
-    if isinstance(node, ir.Between):
-        value = evaluate(node.operand, row, builtins, tables)
-        low, high = evaluate(node.low, row, builtins, tables), evaluate(node.high, row, builtins, tables)
-        return None if value is None else low <= value <= high
-    raise NotImplementedError(f"the reference evaluator does not read {type(node).__name__}")
-
 
 # ---------------------------------------------------------------------- earning functions
 
@@ -199,6 +91,7 @@ def curve_value(curve, m: Decimal, quota: Decimal, target: Decimal, extend_above
 
 
 ROLES = ("direct", "rollup")
+KIND_ORDER = {str(kind): code for code, kind in enumerate(LineKind)}  # a period's lines of one row, in this order
 
 
 class Reference:
@@ -210,6 +103,10 @@ class Reference:
         targets: dict,
         roster: dict | None = None,
         *,
+        labels: list[str] | None = None,
+        paid: list[dict] | None = None,
+        closed: str | None = None,
+        through: str | None = None,
         roster_rows: list[RosterRow] | None = None,
         fx: list[dict] | None = None,
         dated_quotas: dict | None = None,
@@ -218,13 +115,18 @@ class Reference:
         """rows: dicts of column values (Decimal money, date, str); quotas/targets: {(payee, period): Decimal};
         roster: {payee: manager}, for rollups. A roster with dates or terms (``roster_rows``) stands for the
         roster; ``fx``: rows {date, currency, rate}; a dated quotas or targets table: {payee: [(start, end,
-        annual amount)]} in place of quotas or targets."""
+        annual amount)]} in place of quotas or targets. The pay cycle: ``labels``, the plan's periods as a ledger
+        names them; ``paid``, the lines of earlier ledgers (dicts of a ledger's columns), which closed every
+        period up to ``closed`` (their manifest's `through`; else their last period with a line); ``through``,
+        the last period this run pays."""
         self.plan = plan
         self.roster = roster or {}
         self.rows = rows
         self.periods = plan.settings.periods
         self.quota_period = quotas
         self.target_period = targets
+        self.labels = labels or []
+        self.paid, self.closed, self.through = paid, closed, through
         spec = plan.tables.get("roster")
         self.dated = None
         if roster_rows is not None and spec is not None:
@@ -238,6 +140,9 @@ class Reference:
             self.quota_period = self._by_day(quotas, dated_quotas)
             self.target_period = self._by_day(targets, dated_targets)
         self.status: dict[int, str] = {}  # input row -> credited | excluded:NAME | rejected:REASON
+        self.cancellations: dict[int, cycle.Cancellation] = {}  # input row -> its cancellation
+        self.credited: list[dict] = []  # the credit rows (no twins)
+        self.payees: set[str] = set()  # every payee of the run: draws and floors settle each
         self.tables = {
             name: {
                 row[list(table.columns).index(table.key)]: dict(zip(table.columns, row, strict=False))
@@ -321,6 +226,12 @@ class Reference:
             if credit is None:
                 self.status[index] = "rejected:missing_value"
                 continue
+            problem, cancelled = cycle.cancellation(self, row, row[source.date], credit)
+            if problem is not None:
+                self.status[index] = f"rejected:{problem}"
+                continue
+            if cancelled is not None:
+                self.cancellations[index] = cancelled
             splits = self._splits(row)
             if splits is None:
                 self.status[index] = "rejected:bad_split"
@@ -353,47 +264,59 @@ class Reference:
                 while manager:
                     credited.append({**c, "payee": manager, "role": "rollup", "level": level, "from": c["payee"]})
                     manager, level = self._manager(manager, c["date"]), level + 1
+        # Every payee of the run: of a transaction read, a manager in the roster, in the quotas or targets,
+        # or paid by an earlier ledger.
+        self.payees = {c["payee"] for c in credited} | {d["payee"] for d in self.paid or []}
+        for kind, amounts in (("quotas", self.quota_period), ("targets", self.target_period)):
+            self.payees |= {payee for payee, _ in amounts} if kind in plan.tables else set()  # if the plan reads it
+        self.payees |= set(self.roster.values()) if source.rollup else set()
         credited = self._check_basis(credited)
         for c in credited:
             self.status[c["index"]] = "credited"
-        streams: dict[tuple[str, str], list[dict]] = {}
-        for rid, c in enumerate(credited):
+        self.credited = credited
+        twins = cycle.twins(self, credited)
+        for rid, c in enumerate(credited + twins):
             c["rid"] = rid
-        # Within a payee and role: by date, key, then (one transaction, several rows) level and payee column.
-        for c in sorted(credited, key=lambda c: (c["payee"], c["role"], c["date"], c["key"], c["level"], c["split"])):
+        # Within a payee and role: by date, key, then (one transaction, several rows) level and payee column; a
+        # twin after its original on the same day.
+        streams: dict[tuple[str, str], list[dict]] = {}
+        for c in sorted(
+            credited + twins,
+            key=lambda c: (c["payee"], c["role"], c["date"], c["key"], c["level"], c["split"], "twin" in c),
+        ):
             streams.setdefault((c["payee"], c["role"]), []).append(c)
         lines: list[Line] = []
         for payee in sorted({payee for payee, _ in streams}):
             payee_lines = []
-            for role in ("direct", "rollup"):
+            own = []  # the payee's credit rows (not twins), in stream order
+            for role in ROLES:
                 stream = streams.get((payee, role), [])
-                measure, previous = ZERO, None
                 for position, c in enumerate(stream):
-                    if plan.settings.measure == "period_to_date" and c["period"] != previous:
-                        measure = ZERO
-                    c["before"], measure = measure, measure + c["credit"]
-                    c["after"], previous, c["pos"] = measure, c["period"], position
+                    c["pos"] = position
+                own += [c for c in stream if "twin" not in c]
                 for index, component in enumerate(plan.components):
                     if component.role == role and stream:
-                        payee_lines += self._component(payee, stream, component, index)
-            lines += self._plan_caps(payee, payee_lines)
+                        payee_lines += self._component(payee, cycle.measured(self, stream, component), component, index)
+            capped = self._plan_caps(payee, payee_lines)
+            capped += cycle.holds(self, payee, capped, own)
+            lines += capped + cycle.clawbacks(self, payee, capped, own)
             paid = {line.rid for line in payee_lines if line.rid is not None}
-            for role in ("direct", "rollup"):
-                for c in streams.get((payee, role), []):  # a credited row no component paid still gets a zero line
-                    if c["rid"] not in paid:
-                        lines.append(
-                            Line(
-                                payee,
-                                "",
-                                c["period"],
-                                "earning",
-                                c["key"],
-                                ZERO,
-                                role=role,
-                                rid=c["rid"],
-                                order=(c["period"], 1, c["date"], c["key"], c["pos"], 0),
-                            )
+            for c in own:  # a credited row no component paid still gets a zero line
+                if c["rid"] not in paid:
+                    lines.append(
+                        Line(
+                            payee,
+                            "",
+                            c["period"],
+                            "earning",
+                            c["key"],
+                            ZERO,
+                            role=c["role"],
+                            rid=c["rid"],
+                            order=(c["period"], 1, c["date"], c["key"], c["pos"], 0),
                         )
+                    )
+        lines = cycle.settle(self, lines)
         return self._round(lines + self._fx_lines(lines))
 
     # ------------------------------------------------------------------ a roster with dates, currencies
@@ -522,6 +445,13 @@ class Reference:
         kind = component.line_kind
         chosen, failed = [], []
         for c in rows if not isinstance(rule, PayOnceRule) else []:
+            origin = c.get("twin")
+            if origin is not None:  # a twin: paid as its original is, on its multipliers and rate
+                if any(x is origin for x in chosen):
+                    c.setdefault("own", {})[name] = origin["own"][name]
+                    c.setdefault("mult", {})[name] = origin["mult"][name]
+                    chosen.append(c)
+                continue
             # Conditions in order (the first that is not true decides), then the multipliers and the rate or
             # payment of a row it pays. A key not in its table: the component does not pay the row (a zero line).
             builtins = self._row_builtins(c)
@@ -570,12 +500,13 @@ class Reference:
                     payee,
                     name,
                     c["period"],
-                    kind,
+                    "clawback" if "twin" in c else kind,  # a twin's line is its transaction's clawback
                     c["key"],
                     earned[c["rid"]],
                     order=(c["period"], 1, c["date"], c["key"], c["pos"], 0),
                     role=c["role"],
                     rid=c["rid"],
+                    at_rate=None if "twin" in c else self._at_rate(component, c),
                 )
             )
         if self._reprices(rule):
@@ -614,7 +545,7 @@ class Reference:
                     "credit": m,
                     "quota": quota,
                     "target": self.target(payee, p),
-                    "count": len(end_rows),
+                    "count": sum(-1 if "twin" in c else 1 for c in end_rows),  # a twin, one fewer
                 }
                 if evaluate(rule.condition, {}, builtins) is True and (
                     rule.by is None or period_end(self.plan, p) <= rule.by
@@ -666,6 +597,10 @@ class Reference:
     def _line_under(self, component, c: dict, p: int) -> Decimal:
         """What row c earns from ``component`` under the basis of period p."""
         rule, name = component.rule, component.name
+        origin = c.get("twin")
+        if origin is not None and cycle.per_row(rule):  # a twin reverses its original's own line, in part
+            line = self._line_under(component, origin, origin["period"])
+            return -cycle.portion(line, -c["credit"], origin["credit"], MICRO)
         mult = c["mult"][name]
         payee = c["payee"]
         quota, target = self.quota(payee, p), self.target(payee, p)
@@ -695,6 +630,16 @@ class Reference:
         else:
             raise AssertionError(rule)
         return times(value(c["after"]) - value(c["before"]))
+
+    def _at_rate(self, component, c: dict) -> Decimal | None:
+        """A retroactive tier's row: its own credit at the rate of the tier it reached, times its multipliers
+        (what `clawback at_rate` takes back; the uplift on earlier credit is kept)."""
+        rule = component.rule
+        if not isinstance(rule, TierRule) or rule.table.mode != "retroactive":
+            return None
+        lows = tier_breakpoints(rule.table, self.quota(c["payee"], c["period"]))
+        reached = tier_index(lows, c["credit"] if rule.table.basis == "row" else c["after"])
+        return q6(c["credit"] * rule.table.tiers[reached].rate * c["mult"][component.name])
 
     def _caps_and_gate(self, payee: str, rows: list[dict], component, index: int, raw: list[Line]) -> list[Line]:
         paid = [line.amount for line in raw]
@@ -749,7 +694,7 @@ class Reference:
                     "credit": m,
                     "quota": quota,
                     "target": self.target(payee, p),
-                    "count": len(end_rows),
+                    "count": sum(-1 if "twin" in c else 1 for c in end_rows),  # a twin, one fewer
                 }
                 is_open = evaluate(component.gate, {}, builtins) is True
                 if self.plan.settings.measure == "year_to_date":
@@ -816,7 +761,6 @@ class Reference:
         return q6(self.target_period.get((payee, p), ZERO) * cap.amount)
 
     def _plan_caps(self, payee: str, lines: list[Line]) -> list[Line]:
-        kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5, "fx": 6}
         index_of = {c.name: i for i, c in enumerate(self.plan.components)}
         lines = sorted(
             lines,
@@ -827,7 +771,7 @@ class Reference:
                 line.order[3],
                 ROLES.index(line.role),
                 index_of.get(line.component, 99),
-                kind_order[line.kind],
+                KIND_ORDER[line.kind],
             ),
         )
         amounts = [line.amount for line in lines]
@@ -865,7 +809,6 @@ class Reference:
 
     def _round(self, lines: list[Line]) -> list[Line]:
         """The lines in ledger order (their amounts are cents already)."""
-        kind_order = {"earning": 0, "spif": 1, "bonus": 2, "true_up": 3, "cap": 4, "gate": 5, "fx": 6}
         index_of = {c.name: i for i, c in enumerate(self.plan.components)}
         ordered = sorted(
             enumerate(lines),
@@ -877,7 +820,7 @@ class Reference:
                 item[1].order[3],
                 ROLES.index(item[1].role),
                 index_of.get(item[1].component, -1),
-                kind_order[item[1].kind],
+                KIND_ORDER[item[1].kind],
                 item[0],
             ),
         )

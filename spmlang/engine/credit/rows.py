@@ -226,11 +226,16 @@ def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
     return CreditRows.concat(parts)
 
 
-def crediting_order(rows: CreditRows) -> np.ndarray:
+def crediting_order(rows: CreditRows, key_rank: np.ndarray | None = None) -> np.ndarray:
     """The order of credit rows: by payee and role (all the rows of a payee are consecutive, so the run can
     pay payees in batches), then date. Rows must come in key order, and in payee column order within a
     transaction: the stable sort keeps that order between rows of one date, and it decides which of them
-    crosses a tier or a cap first."""
+    crosses a tier or a cap first. Reversal rows (added after the others, see credit.reversals) take their
+    place among the rows of their date by key (``key_rank``, per input row), after the row they reverse."""
     from spmlang.engine.kernels.grouping import order_by
 
-    return order_by(rows.payee, rows.role, rows.date).astype(rows.txn.dtype, copy=False)  # as narrow as the rows
+    if key_rank is not None and rows.reversal.any():
+        order = order_by(rows.payee, rows.role, rows.date, key_rank[rows.txn], rows.reversal)
+    else:
+        order = order_by(rows.payee, rows.role, rows.date)
+    return order.astype(rows.txn.dtype, copy=False)  # as narrow as the rows

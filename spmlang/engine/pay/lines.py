@@ -89,7 +89,7 @@ class Lines:
     component: np.ndarray  # int16, -1 for a line of no component
     kind: np.ndarray  # int8, an index into KINDS
     period: np.ndarray  # int16
-    phase: np.ndarray  # int8: START, ROW or END
+    phase: np.ndarray  # int8: START, ROW, END, SETTLE or GUARANTEE
     row: np.ndarray  # int64: ordered credit row, -1 for an adjustment
     amount: np.ndarray  # int64 units: what the line pays (whole cents once the earnings are rounded)
     exact: np.ndarray  # int64 units: what the rule earned before rounding (= amount for adjustments)
@@ -101,6 +101,9 @@ class Lines:
     clause: np.ndarray  # int32: index into the run's clause list
     for_period: np.ndarray  # int16: the period the amount belongs to (an adjustment's closed period; else period)
     balance: np.ndarray  # int64 units: owed by the payee after a draw or floor line (NO_BALANCE elsewhere)
+    # The transaction of a line on no credit row, as an earlier ledger named it (the adjustment of one no longer
+    # paid): its input row, or -2 - j for the j-th key gone from the data (EarlierLines.gone); -1 elsewhere.
+    txn: np.ndarray  # int64
 
     def __len__(self) -> int:
         return int(self.amount.size)
@@ -151,6 +154,7 @@ def make_lines(
     exact=None,
     for_period=None,
     balance=None,
+    txn=None,
 ) -> Lines:
     """Lines of one kind from one component; scalars broadcast."""
 
@@ -177,6 +181,7 @@ def make_lines(
         clause=column(clause, np.int32, -1),
         for_period=column(period if for_period is None else for_period, np.int16, 0),
         balance=column(balance, np.int64, NO_BALANCE),
+        txn=column(txn, np.int64, -1),
     )
 
 

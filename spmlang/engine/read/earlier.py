@@ -96,7 +96,7 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
         manifest = _manifest(path)
         digest = _sha256(path)
         _check_manifest(manifest, digest, path, plan)
-        if any(file.digest == digest for file in files):
+        if any(Path(file.path).resolve() == path.resolve() for file in files):
             raise _error("this ledger is given twice", path, "pass each earlier ledger once")
         periods = [_period_index(calendar, p, path) for p in table.column("period").to_pylist()]
         for period in sorted(set(periods)):
@@ -273,19 +273,19 @@ def _read(path: Path) -> pa.Table:
                 path, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
             )
             table = _unescaped(table)
+        elif suffix == ".json":  # one array of lines, as spm writes it
+            table = _from_records(json.loads(path.read_text(encoding="utf-8")))
         else:
             import pyarrow.json as pajson
 
-            table = pajson.read_json(path)
+            table = pajson.read_json(path) if path.stat().st_size else _from_records([])  # a run that paid nothing
     except (pa.ArrowInvalid, OSError, ValueError) as error:
         raise InputError(
             f"cannot read the earlier ledger: {error}",
             file=str(path),
-            hint="pass a ledger spm wrote (.parquet, .csv or .jsonl)",
+            hint="pass a ledger spm wrote (.parquet, .csv, .json or .jsonl)",
             code="E512",
         ) from None
-    if table.num_rows == 0:
-        raise _error("the earlier ledger has no lines", path, "pass the ledger of a run that paid a period")
     missing = [name for name in _COLUMNS if name not in table.column_names]
     if missing:
         raise InputError(
@@ -298,6 +298,15 @@ def _read(path: Path) -> pa.Table:
         if name in table.column_names and pa.types.is_dictionary(table.column(name).type):
             table = table.set_column(table.column_names.index(name), name, pc.cast(table.column(name), pa.string()))
     return table
+
+
+def _from_records(records) -> pa.Table:
+    """The lines of a JSON ledger (money as its exact text); with none, the columns a ledger has."""
+    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+        raise ValueError("it is not an array of ledger lines")
+    if not records:
+        return pa.table({name: pa.array([], pa.string()) for name in (*_COLUMNS, *_OPTIONAL)})
+    return pa.Table.from_pylist(records)
 
 
 def _unescaped(table: pa.Table) -> pa.Table:

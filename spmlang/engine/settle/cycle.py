@@ -196,8 +196,9 @@ def plan_cycle(
             f"{calendar.labels[first_open - 1]}; pay {calendar.labels[first_open]} or later"
         )
     # Draws are settled up to the last period with a transaction or a cancellation (a run made in May pays no
-    # draw for December), or the first open period when earlier ledgers closed the rest; --through says otherwise.
-    with_data = int(rows.period.max(initial=-1)) if len(rows) else -1
+    # draw for December; a clawback after the last deal still meets the floor), or the first open period when
+    # earlier ledgers closed the rest; --through says otherwise.
+    with_data = int(rows.period[~rows.reversal].max(initial=-1))  # a cancellation's reversal row is no transaction
     if len(cancellations) and len(rows):
         at = cancellations.of(rows.txn.astype(np.int64))
         days = cancellations.day[at[at >= 0]].astype(np.int64)

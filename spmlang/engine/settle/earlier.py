@@ -232,6 +232,7 @@ def adjust_closed(
         explanation=explanation,
         clause=clause,
         for_period=for_period[head],
+        txn=np.where(row >= 0, -1, txn_hit),  # a transaction no longer paid is named, not on a row
     )
     adjustments.kind = kind
     return Lines.concat([lines.take(np.flatnonzero(~closed)), adjustments])
@@ -258,6 +259,14 @@ def _rows_of_transactions(row: np.ndarray, txn: np.ndarray, payee: np.ndarray, r
     for i in wanted.tolist():
         row[i] = where.get((int(txn[i]), int(payee[i])), -1)
     return row
+
+
+def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values[index] where index >= 0, and 0 elsewhere: a batch may have no lines now in the closed periods (a
+    payee whose transactions are gone), or none in the earlier ledgers (a payee new to the run)."""
+    if values.size == 0:
+        return np.zeros(index.size, values.dtype)
+    return values[np.maximum(index, 0)]
 
 
 def _why(labels, for_period, txn, key_of, gone, cls, has_now, has_paid, credit_now, credit_then, due, paid, diff):
