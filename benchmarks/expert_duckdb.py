@@ -175,9 +175,9 @@ WITH cells AS (
   SELECT payee::VARCHAR AS payee, period, sum(commission)::BIGINT AS commission,
          sum(spring_new_logos)::BIGINT AS spring_new_logos
   FROM ({{cells}}) GROUP BY ALL
-), everyone AS (
+), everyone AS (  -- every payee with a credited deal has a line
   SELECT payee FROM read_parquet({{quotas}}) UNION SELECT payee FROM read_parquet({{targets}})
-  UNION SELECT DISTINCT payee::VARCHAR FROM ordered
+  UNION SELECT payee FROM cells
 ), running AS (
   SELECT payee, t.period, sum({DRAW} - coalesce(commission + spring_new_logos, 0)) OVER w AS s
   FROM everyone CROSS JOIN range((SELECT max(period) + 1 FROM ordered)) t(period)

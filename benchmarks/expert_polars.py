@@ -342,15 +342,20 @@ def settled(cells: pl.LazyFrame, ordered: pl.DataFrame, payees: pl.DataFrame, qu
     )
     everyone = every_payee(quotas, targets, summed["payee"]).join(pay, on="payee", how="left").fill_null(0)
     drawn = draws(everyone, int(ordered["period"].max()))
-    found = {
-        (payee, period, component): value
-        for payee, period, *amounts in summed.select("payee", "period", *COMPONENTS).iter_rows()
-        for component, value in zip(COMPONENTS, amounts, strict=True)
-    }
     columns = [c for c in drawn.columns if c.startswith("draw")]
-    for payee, *amounts in drawn.select("payee", *columns).iter_rows():
-        found.update(((payee, int(c[4:]), "draw"), value) for c, value in zip(columns, amounts, strict=True))
-    return found
+    found = pl.concat(
+        [
+            summed.unpivot(COMPONENTS, index=["payee", "period"], variable_name="component"),
+            drawn.unpivot(columns, index="payee", variable_name="component").select(
+                "payee",
+                pl.col("component").str.slice(4).cast(pl.Int8).alias("period"),
+                pl.lit("draw").alias("component"),
+                "value",
+            ),
+        ]
+    )
+    keys = zip(*(found[c].to_list() for c in ("payee", "period", "component")), strict=True)
+    return dict(zip(keys, found["value"].to_list(), strict=True))
 
 
 def draws(pay: pl.DataFrame, last: int) -> pl.DataFrame:
