@@ -6,8 +6,9 @@ Payees are an ENUM made from the file's distinct names: partitioned and sorted a
 columns measured no faster in DuckDB).
 
 ``lines`` prices every credited row (its commission after cumulative rounding and the cap, its SPIF after
-the SPIF's cap) and every true-up, then sums the lines; ``totals`` computes the totals by the algebra: group
-sums per payee, and only the kicker rows priced at their place in the running credit.
+the SPIF's cap), every true-up and every clawback, then sums the lines; ``totals`` computes the totals by the
+algebra: group sums per payee, and only the kicker and the cancelled rows priced at their place in the running
+credit. Both then settle the draw on each payee's pay per quarter (``SETTLED``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from pathlib import Path
 
 from benchmarks.terms import (
     CAP_PER_TARGET,
+    CLAWBACK_WITHIN,
+    DRAW,
     KICKER_MONTHS,
+    NEXT_YEAR,
     SPIF,
     SPIF_CAP,
     SPIF_FROM,
@@ -42,20 +46,25 @@ def _per_quarter(expression: str, alias: str, condition: str = "period <= {p}") 
     )
 
 
-# The credited rows ordered once: each row's running credit before it, per payee; for the lines also the SPIF
-# deals before it and how many kicker rows up to it (each window sum adds ~0.35 s at 3M rows).
+# The credited rows ordered once: each row's running credit before it, per payee, and the quarter it is clawed
+# back in (NULL: it is not); for the lines also the SPIF deals before it and how many kicker rows up to it
+# (each window sum adds ~0.35 s at 3M rows), for the totals the order itself (date and deal id).
 ORDERED = f"""
 CREATE TYPE payee_name AS ENUM (SELECT DISTINCT payee FROM read_parquet({{deals}}));
 CREATE TEMP TABLE ordered AS
-SELECT payee, period, cents, kicker, spif,  -- sums are HUGEINT in DuckDB: cast, or 128-bit arithmetic follows
+SELECT payee, period, cents, kicker, spif, clawed_in,  -- sums are HUGEINT in DuckDB: cast, or 128-bit follows
        (sum(cents) OVER w)::BIGINT - cents AS before{{lines}}
 FROM (SELECT payee::payee_name AS payee, quarter(close_date) - 1 AS period, close_date, deal_id,
              CAST(amount * 100 AS BIGINT) AS cents,  -- exact: decimal(18, 2) times 100
              term_months >= {KICKER_MONTHS} AS kicker,
-             deal_type = 'new_logo' AND close_date BETWEEN DATE '{SPIF_FROM}' AND DATE '{SPIF_TO}' AS spif
+             deal_type = 'new_logo' AND close_date BETWEEN DATE '{SPIF_FROM}' AND DATE '{SPIF_TO}' AS spif,
+             CASE WHEN cancelled < DATE '{NEXT_YEAR}' AND cancelled - close_date <= {CLAWBACK_WITHIN}
+                  THEN quarter(cancelled) - 1 END AS clawed_in
       FROM read_parquet({{deals}}) WHERE deal_type <> 'renewal')
 WINDOW w AS (PARTITION BY payee ORDER BY close_date, deal_id ROWS UNBOUNDED PRECEDING)
 """
+
+TOTAL_ORDER = ", close_date, deal_id"
 
 LINE_ORDER = """,
        (sum(spif::INTEGER) OVER w)::BIGINT - spif::INTEGER AS spif_before,
@@ -79,22 +88,53 @@ WITH terms AS (
   FROM ordered o JOIN terms t ON t.payee = o.payee WHERE o.kicker GROUP BY o.payee
 )
 SELECT s.payee, q0, q1, q2, q3, cap, n0, n1, n2, n3,
+       0 AS x0, {", ".join(f"coalesce(x{p}, 0) AS x{p}" for p in range(1, 4))},
        {", ".join(f"earned(m{p}, q{p}) + coalesce(k{p}, 0) AS c{p}" for p in range(4))}, 0 AS r0,
        {", ".join(f"earned(m{p - 1}, q{p}) + coalesce(x{p}, 0) AS r{p}" for p in range(1, 4))}
 FROM sums s JOIN terms t ON t.payee = s.payee LEFT JOIN kicked k ON k.payee = s.payee
 """
 
+# The clawbacks by the algebra: the cancelled rows priced alone. The year's exact earnings after row i of
+# quarter p are E_p(b_i), plus what the kicker rows of earlier quarters earn beyond 1x on p's basis (x), plus
+# the same of the quarter's kicker rows up to i: a window over the kicker and cancelled rows. A SPIF row's pay
+# depends on the SPIF deals before it: a window over the SPIF and cancelled rows.
+CLAWED_BACK = f"""
+SELECT payee, clawed_in AS period,
+       least(cents(year - gain * CASE WHEN kicker THEN 2 ELSE 1 END), cap) - least(cents(year), cap) AS commission,
+       CASE WHEN spif THEN least(spif_before * {SPIF}, {SPIF_CAP}) - least((spif_before + 1) * {SPIF}, {SPIF_CAP})
+            ELSE 0 END AS spring_new_logos
+FROM (
+  SELECT *, earlier + earned(before + cents, basis) + (sum(CASE WHEN kicker THEN gain ELSE 0 END) OVER k)::BIGINT
+              AS year,
+         (sum(spif::INTEGER) OVER s)::BIGINT - spif::INTEGER AS spif_before
+  FROM (SELECT o.*, cap, basis(period, x0, x1, x2, x3) AS earlier, basis(period, q0, q1, q2, q3) AS basis,
+               earned(before + cents, basis) - earned(before, basis) AS gain
+        FROM ordered o JOIN payees USING (payee) WHERE kicker OR spif OR clawed_in IS NOT NULL)
+  WINDOW k AS (PARTITION BY payee, period ORDER BY close_date, deal_id ROWS UNBOUNDED PRECEDING),
+         s AS (PARTITION BY payee ORDER BY close_date, deal_id ROWS UNBOUNDED PRECEDING)
+)
+WHERE clawed_in IS NOT NULL
+"""
+
+# The totals by the algebra: what each quarter pays is what the year has paid by its end less by the end of the
+# quarter before (the commission rounded and capped, the SPIF capped), and the clawbacks.
 TOTALS = f"""
-SELECT payee, {", ".join(f"least(cents(c{p}), cap) AS paid{p}" for p in range(4))},
-       {", ".join(f"least(n{p} * {SPIF}, {SPIF_CAP}) AS spif{p}" for p in range(4))}
-FROM payees
+SELECT payee, p AS period,
+       least(cents(basis(p, c0, c1, c2, c3)), cap)
+         - CASE WHEN p > 0 THEN least(cents(basis(p - 1, c0, c1, c2, c3)), cap) ELSE 0 END AS commission,
+       least(basis(p, n0, n1, n2, n3) * {SPIF}, {SPIF_CAP})
+         - CASE WHEN p > 0 THEN least(basis(p - 1, n0, n1, n2, n3) * {SPIF}, {SPIF_CAP}) ELSE 0 END
+         AS spring_new_logos
+FROM payees, range(4) t(p)
+UNION ALL {CLAWED_BACK}
 """
 
 # Every line, without a second sort of the rows. The year's exact earnings after row i of quarter p are
 #     E_p(credit after i) + sum over kicker rows j up to i of (E_p(b_j) - E_p(a_j))
 # (the rows before i telescope; a kicker row earns its gain once more). The sums over kicker rows, on each
 # quarter's basis, are running sums over the kicker rows alone (a sort of those), which every row finds by
-# its count of kicker rows so far.
+# its count of kicker rows so far. The row lines are summed per payee, quarter and quarter of cancellation:
+# the sums give both the quarter's lines and, negated, the clawbacks, in one pass over the rows.
 LINES = f"""
 WITH kicked AS (
   SELECT payee, kickers, {
@@ -103,23 +143,53 @@ WITH kicked AS (
   FROM ordered JOIN payees USING (payee) WHERE kicker
   WINDOW k AS (PARTITION BY payee ORDER BY kickers ROWS UNBOUNDED PRECEDING)
 ), priced AS (
-  SELECT payee, period, spif, spif_before, cap,
+  SELECT payee, period, clawed_in, spif, spif_before, cap,
          earned(before + cents, basis(period, q0, q1, q2, q3))
            + coalesce(basis(period, s0, s1, s2, s3), 0) AS after,  -- the year's exact earnings after the row
          (earned(before + cents, basis(period, q0, q1, q2, q3)) - earned(before, basis(period, q0, q1, q2, q3)))
            * CASE WHEN kicker THEN 2 ELSE 1 END AS e
   FROM ordered JOIN payees USING (payee) LEFT JOIN kicked USING (payee, kickers)
-), lines AS (
-  SELECT payee, period, least(cents(after), cap) - least(cents(after - e), cap) AS commission,
-         CASE WHEN spif THEN least((spif_before + 1) * {SPIF}, {SPIF_CAP}) - least(spif_before * {SPIF}, {SPIF_CAP})
-              ELSE 0 END AS spring_new_logos
-  FROM priced
-  UNION ALL  -- the true-up at p takes the year from c(p - 1) to r(p)
-  SELECT payee, t.period, least(cents(basis(t.period, r0, r1, r2, r3)), cap)
-                          - least(cents(basis(t.period - 1, c0, c1, c2, c3)), cap), 0
-  FROM payees, (VALUES (1), (2), (3)) t(period)
+), row_lines AS MATERIALIZED (
+  SELECT payee, period, clawed_in,
+         sum(least(cents(after), cap) - least(cents(after - e), cap))::BIGINT AS commission,
+         sum(CASE WHEN spif THEN least((spif_before + 1) * {SPIF}, {SPIF_CAP}) - least(spif_before * {SPIF}, {SPIF_CAP})
+                  ELSE 0 END)::BIGINT AS spring_new_logos
+  FROM priced GROUP BY payee, period, clawed_in
 )
-SELECT payee, period, sum(commission)::BIGINT, sum(spring_new_logos)::BIGINT FROM lines GROUP BY payee, period
+SELECT payee, period, commission, spring_new_logos FROM row_lines
+UNION ALL  -- the clawbacks: minus what the cancelled rows were paid, in the quarter of the cancellation
+SELECT payee, clawed_in, -commission, -spring_new_logos FROM row_lines WHERE clawed_in IS NOT NULL
+UNION ALL  -- the true-up at p takes the year from c(p - 1) to r(p)
+SELECT payee, t.period, least(cents(basis(t.period, r0, r1, r2, r3)), cap)
+                        - least(cents(basis(t.period - 1, c0, c1, c2, c3)), cap), 0
+FROM payees, (VALUES (1), (2), (3)) t(period)
+"""
+
+# The lines summed per payee and quarter, and the draw: for every payee of the run (of the quotas, the targets
+# and the credited deals) and every quarter up to the last one with a credited deal, in order, pay below the
+# draw is topped up to it and owed, and what is owed is recovered from pay above the draw. The balance after
+# quarter p is so max(0, balance before + draw - pay); with S_p the running sum of (draw - pay), it is
+# S_p - min(0, S_0, ..., S_p), and the quarter's draw lines add up to its change.
+SETTLED = f"""
+WITH cells AS (
+  SELECT payee::VARCHAR AS payee, period, sum(commission)::BIGINT AS commission,
+         sum(spring_new_logos)::BIGINT AS spring_new_logos
+  FROM ({{cells}}) GROUP BY ALL
+), everyone AS (  -- every payee with a credited deal has a line
+  SELECT payee FROM read_parquet({{quotas}}) UNION SELECT payee FROM read_parquet({{targets}})
+  UNION SELECT payee FROM cells
+), running AS (
+  SELECT payee, t.period, sum({DRAW} - coalesce(commission + spring_new_logos, 0)) OVER w AS s
+  FROM everyone CROSS JOIN range((SELECT max(period) + 1 FROM ordered)) t(period)
+       LEFT JOIN cells USING (payee, period)
+  WINDOW w AS (PARTITION BY payee ORDER BY t.period)
+), owed AS (
+  SELECT payee, period, s - least(0, min(s) OVER w) AS owed
+  FROM running WINDOW w AS (PARTITION BY payee ORDER BY period)
+)
+SELECT payee, period, coalesce(commission, 0), coalesce(spring_new_logos, 0),
+       coalesce(owed - coalesce(lag(owed) OVER (PARTITION BY payee ORDER BY period), 0), 0)::BIGINT AS draw
+FROM cells FULL JOIN owed USING (payee, period)
 """
 
 
@@ -128,32 +198,34 @@ def _connect(deals: Path, quotas: Path, targets: Path, lines: bool = False):
 
     connection = duckdb.connect()
     connection.execute(MACROS)
-    files = {
-        name: "'" + str(path).replace("'", "''") + "'"
-        for name, path in (("deals", deals), ("quotas", quotas), ("targets", targets))
-    }
-    connection.execute(ORDERED.format(**files, lines=LINE_ORDER if lines else ""))
+    files = _files(deals, quotas, targets)
+    connection.execute(ORDERED.format(**files, lines=LINE_ORDER if lines else TOTAL_ORDER))
     connection.execute(PAYEES.format(**files))
     return connection
 
 
+def _files(deals: Path, quotas: Path, targets: Path) -> dict[str, str]:
+    """Each file's path as an SQL string."""
+    return {
+        name: "'" + str(path).replace("'", "''") + "'"
+        for name, path in (("deals", deals), ("quotas", quotas), ("targets", targets))
+    }
+
+
+def _settled(connection, cells: str, deals: Path, quotas: Path, targets: Path) -> dict:
+    rows = connection.execute(SETTLED.format(cells=cells, **_files(deals, quotas, targets))).fetchall()
+    return {
+        (payee, period, component): int(value)
+        for payee, period, *amounts in rows
+        for component, value in zip(("commission", "spring_new_logos", "draw"), amounts, strict=True)
+    }
+
+
 def totals(deals: Path, quotas: Path, targets: Path) -> dict:
-    """The totals by the algebra: what is paid by the end of each quarter, then the differences."""
-    rows = _connect(deals, quotas, targets).execute(TOTALS).fetchall()
-    found = {}
-    for payee, *paid in rows:
-        commission, spif = paid[:4], paid[4:]
-        for p in range(4):
-            found[(payee, p, "commission")] = int(commission[p] - (commission[p - 1] if p else 0))
-            found[(payee, p, "spring_new_logos")] = int(spif[p] - (spif[p - 1] if p else 0))
-    return found
+    """The totals by the algebra, the clawbacks of the cancelled rows, then the draw."""
+    return _settled(_connect(deals, quotas, targets), TOTALS, deals, quotas, targets)
 
 
 def lines(deals: Path, quotas: Path, targets: Path) -> dict:
-    """Every line priced, then summed per payee and quarter."""
-    rows = _connect(deals, quotas, targets, lines=True).execute(LINES).fetchall()
-    return {
-        (payee, period, component): int(value)
-        for payee, period, commission, spif in rows
-        for component, value in (("commission", commission), ("spring_new_logos", spif))
-    }
+    """Every line priced, then summed per payee and quarter; then the draw."""
+    return _settled(_connect(deals, quotas, targets, lines=True), LINES, deals, quotas, targets)

@@ -16,6 +16,14 @@ f * (E_p(b) - E_p(a)). Where f is 1 the sum telescopes to E_p(M_p), M_p the cred
 Cumulative rounding and a yearly cap telescope as well: the cents paid by the end of p are
 min(round(C(p)), cap). Only the kicker rows need their place in the payee's running credit: one sort of
 the credited rows by a packed key (payee code, day, deal id) gives it.
+
+A clawback takes back what a cancelled row was paid: the difference of the capped, rounded year before and
+after it. The year after row i of quarter p is a sum over the rows up to it, which telescopes as C(p) does:
+
+    E_p(b_i) + sum over kicker rows j <= i of (E_p(b_j) - E_p(a_j))
+
+so the totals price only the cancelled rows, with a running sum over the kicker rows of their quarter. The
+draw then settles each payee's pay per quarter, in order (``draws``).
 """
 
 from __future__ import annotations
@@ -27,7 +35,10 @@ import polars as pl
 from benchmarks.floor import crediting_key
 from benchmarks.terms import (
     CAP_PER_TARGET,
+    CLAWBACK_WITHIN,
+    DRAW,
     KICKER_MONTHS,
+    NEXT_YEAR,
     PERIODS,
     SPIF,
     SPIF_CAP,
@@ -39,11 +50,15 @@ from benchmarks.terms import (
 )
 
 Q = [f"q{p}" for p in range(PERIODS)]  # quota to date at each quarter, whole units
+COMPONENTS = ("commission", "spring_new_logos")
 
 
 def credited(deals: Path) -> pl.LazyFrame:
-    """The credited rows: the deals the plan's filter keeps, with the packed key of crediting order."""
+    """The credited rows: the deals the plan's filter keeps, with the packed key of crediting order, and the
+    quarter a row is clawed back in (null: it is not)."""
     scan = pl.scan_parquet(deals).filter(pl.col("deal_type") != "renewal")
+    cancelled = pl.col("cancelled")
+    clawed = (cancelled < NEXT_YEAR) & ((cancelled - pl.col("close_date")).dt.total_days() <= CLAWBACK_WITHIN)
     return scan.select(
         crediting_key().alias("key"),
         pl.col("payee").to_physical().alias("code"),
@@ -51,6 +66,7 @@ def credited(deals: Path) -> pl.LazyFrame:
         pl.col("amount").to_physical().cast(pl.Int64).alias("cents"),  # decimal(18, 2): its integer is cents
         (pl.col("term_months") >= KICKER_MONTHS).alias("kicker"),
         ((pl.col("deal_type") == "new_logo") & pl.col("close_date").is_between(SPIF_FROM, SPIF_TO)).alias("spif"),
+        pl.when(clawed).then((cancelled.dt.quarter() - 1).cast(pl.Int8)).alias("clawed_in"),
         pl.col("payee"),
     )
 
@@ -69,6 +85,12 @@ def payee_terms(quotas: Path, targets: Path) -> pl.LazyFrame:
         pl.col("payee"), (pl.col("amount") * CAP_PER_TARGET).round().cast(pl.Int64).alias("cap")
     )
     return to_date.join(cap, on="payee", how="left")
+
+
+def every_payee(quotas: Path, targets: Path, credited_payees: pl.Series) -> pl.DataFrame:
+    """The payees of the run, whom the draw guarantees: those of the quotas, the targets and credited deals."""
+    named = [pl.scan_parquet(path).select(pl.col("payee").cast(pl.String)) for path in (quotas, targets)]
+    return pl.concat([*named, credited_payees.cast(pl.String).to_frame("payee").lazy()]).unique().collect()
 
 
 def earned(m: pl.Expr, q: pl.Expr) -> pl.Expr:
@@ -117,7 +139,8 @@ def _payees(deals: Path, quotas: Path, targets: Path, spif_order: bool = False) 
     """The credited rows sorted once, with each row's running credit (and, with ``spif_order``, SPIF deals)
     before it; and per payee code (every code, in order): the quota to date (``q{p}``) and the cap; the year's
     exact earnings to date at the end of each quarter (``c{p}``) and at its start, after its true-up (``r{p}``);
-    credit (``m{p}``) and SPIF deals (``n{p}``) to date."""
+    what the kicker rows of earlier quarters earn beyond 1x on the quarter's basis (``x{p}``); credit (``m{p}``)
+    and SPIF deals (``n{p}``) to date."""
     ordered = (
         credited(deals)
         .sort("key")
@@ -173,6 +196,7 @@ def _payees(deals: Path, quotas: Path, targets: Path, spif_order: bool = False) 
                 for p in range(PERIODS)
             ),
             pl.lit(0, pl.Int64).alias("r0"),
+            pl.lit(0, pl.Int64).alias("x0"),
             *(
                 (earned(pl.col(f"m{p - 1}"), pl.col(Q[p])) + pl.col(f"x{p}").fill_null(0)).alias(f"r{p}")
                 for p in range(1, PERIODS)
@@ -184,25 +208,68 @@ def _payees(deals: Path, quotas: Path, targets: Path, spif_order: bool = False) 
 
 
 def totals(deals: Path, quotas: Path, targets: Path) -> dict:
-    """The totals by the algebra: group sums per payee, and the kicker rows priced in order."""
-    _, payees = _payees(deals, quotas, targets)
+    """The totals by the algebra: group sums per payee, the kicker rows priced in order, and the cancelled rows
+    priced for their clawbacks; then the draw."""
+    ordered, payees = _payees(deals, quotas, targets)
     paid = [capped(cents(pl.col(f"c{p}")), pl.col("cap")) for p in range(PERIODS)]
     spif = [capped(pl.col(f"n{p}") * SPIF, SPIF_CAP) for p in range(PERIODS)]
-    table = payees.filter(pl.col("payee").is_not_null()).select(
-        "payee",
-        *((paid[p] - (paid[p - 1] if p else 0)).alias(f"commission{p}") for p in range(PERIODS)),
-        *((spif[p] - (spif[p - 1] if p else 0)).alias(f"spif{p}") for p in range(PERIODS)),
+    earned_cells = [
+        payees.lazy()
+        .filter(pl.col("payee").is_not_null())
+        .select(
+            "code",
+            pl.lit(p, pl.Int8).alias("period"),
+            (paid[p] - (paid[p - 1] if p else 0)).alias("commission"),
+            (spif[p] - (spif[p - 1] if p else 0)).alias("spring_new_logos"),
+        )
+        for p in range(PERIODS)
+    ]
+    return settled(pl.concat([*earned_cells, clawed_back(ordered, payees)]), ordered, payees, quotas, targets)
+
+
+def clawed_back(ordered: pl.DataFrame, payees: pl.DataFrame) -> pl.LazyFrame:
+    """The clawbacks by the algebra, per (code, quarter of the cancellation): the cancelled rows priced alone.
+    The year's exact earnings after row i of quarter p are E_p(b_i), plus what the kicker rows of earlier
+    quarters earn beyond 1x on p's basis (``x{p}``), plus the same of the quarter's kicker rows up to i: a
+    running sum over the kicker rows. A SPIF row's pay depends on the SPIF deals before it: a running count."""
+    after = pl.col("before") + pl.col("cents")
+    gain = earned(after, pl.col("basis")) - earned(pl.col("before"), pl.col("basis"))
+    year = pl.col("earlier") + earned(after, pl.col("basis")) + running("kick", "cell") + pl.col("kick")
+    line = pl.col("gain") * pl.when(pl.col("kicker")).then(2).otherwise(1)
+    spif_before = pl.col("spif_before").cast(pl.Int64) * SPIF
+    return (
+        ordered.lazy()
+        .filter(pl.col("kicker") | pl.col("spif") | pl.col("clawed_in").is_not_null())
+        .with_columns((pl.col("code").cast(pl.Int64) * PERIODS + pl.col("period")).alias("cell"))
+        .with_columns(
+            by_cell(payees, Q, "basis"),
+            by_cell(payees, [f"x{p}" for p in range(PERIODS)], "earlier"),
+            *spread(payees, "cap"),
+        )
+        .with_columns(gain.alias("gain"))
+        .with_columns(
+            pl.when(pl.col("kicker")).then(pl.col("gain")).otherwise(0).alias("kick"),
+            running("spif", "code").alias("spif_before"),
+        )
+        .with_columns(year.alias("year"))
+        .filter(pl.col("clawed_in").is_not_null())
+        .select(
+            "code",
+            pl.col("clawed_in").alias("period"),
+            (capped(cents(pl.col("year") - line), pl.col("cap")) - capped(cents(pl.col("year")), pl.col("cap"))).alias(
+                "commission"
+            ),
+            pl.when(pl.col("spif"))
+            .then(capped(spif_before, SPIF_CAP) - capped(spif_before + SPIF, SPIF_CAP))
+            .otherwise(0)
+            .alias("spring_new_logos"),
+        )
     )
-    found = {}
-    for row in table.iter_rows(named=True):
-        for p in range(PERIODS):
-            found[(row["payee"], p, "commission")] = row[f"commission{p}"]
-            found[(row["payee"], p, "spring_new_logos")] = row[f"spif{p}"]
-    return found
 
 
 def lines(deals: Path, quotas: Path, targets: Path) -> dict:
-    """Every line priced: each credited row's commission and SPIF, in order, and each quarter's true-up."""
+    """Every line priced: each credited row's commission and SPIF, in order, each quarter's true-up, the
+    clawback of each cancelled row (minus what it was paid, in the quarter of the cancellation), and the draw."""
     ordered, payees = _payees(deals, quotas, targets, spif_order=True)
     credit_after = pl.col("before") + pl.col("cents")
     earning = (earned(credit_after, pl.col("basis")) - earned(pl.col("before"), pl.col("basis"))) * pl.when(
@@ -224,6 +291,7 @@ def lines(deals: Path, quotas: Path, targets: Path) -> dict:
         .select(
             "code",
             "period",
+            "clawed_in",
             (
                 capped(cents(pl.col("year")), pl.col("cap"))
                 - capped(cents(pl.col("year") - pl.col("earning")), pl.col("cap"))
@@ -235,9 +303,15 @@ def lines(deals: Path, quotas: Path, targets: Path) -> dict:
         )
         .collect()
     )
+    clawbacks = (
+        priced.lazy()
+        .filter(pl.col("clawed_in").is_not_null())
+        .select("code", pl.col("clawed_in").alias("period"), *(-pl.col(c) for c in COMPONENTS))
+    )
     # The true-up at p (p > 0) takes the year from c(p - 1) to r(p); paid after rounding and the cap
     true_ups = (
-        payees.filter(pl.col("payee").is_not_null())
+        payees.lazy()
+        .filter(pl.col("payee").is_not_null())
         .select(
             "code",
             *(
@@ -250,16 +324,51 @@ def lines(deals: Path, quotas: Path, targets: Path) -> dict:
         .unpivot(index="code", variable_name="period", value_name="commission")
         .select("code", pl.col("period").cast(pl.Int8), "commission", pl.lit(0).alias("spring_new_logos"))
     )
+    cells = pl.concat([priced.lazy().drop("clawed_in"), true_ups, clawbacks], how="vertical_relaxed")
+    return settled(cells, ordered, payees, quotas, targets)
+
+
+def settled(cells: pl.LazyFrame, ordered: pl.DataFrame, payees: pl.DataFrame, quotas: Path, targets: Path) -> dict:
+    """The payout per (payee, quarter, component) of ``cells`` (code, period, and an amount per component, any
+    number of them per payee and quarter), and the payee's draw lines per quarter (as ``draw``)."""
     summed = (
-        pl.concat([priced, true_ups], how="vertical_relaxed")
-        .group_by("code", "period")
-        .agg(pl.col("commission").sum(), pl.col("spring_new_logos").sum())
-        .join(payees.select("code", "payee"), on="code")
+        cells.group_by("code", "period")
+        .agg(pl.col(c).sum() for c in COMPONENTS)
+        .join(payees.lazy().select("code", "payee"), on="code")
+        .collect()
     )
-    return {
-        (payee, period, component): value
-        for payee, period, commission, spif in summed.select(
-            "payee", "period", "commission", "spring_new_logos"
-        ).iter_rows()
-        for component, value in (("commission", commission), ("spring_new_logos", spif))
-    }
+    pay = summed.group_by("payee").agg(
+        pl.sum_horizontal(COMPONENTS).filter(pl.col("period") == p).sum().alias(f"pay{p}") for p in range(PERIODS)
+    )
+    everyone = every_payee(quotas, targets, summed["payee"]).join(pay, on="payee", how="left").fill_null(0)
+    drawn = draws(everyone, int(ordered["period"].max()))
+    columns = [c for c in drawn.columns if c.startswith("draw")]
+    found = pl.concat(
+        [
+            summed.unpivot(COMPONENTS, index=["payee", "period"], variable_name="component"),
+            drawn.unpivot(columns, index="payee", variable_name="component").select(
+                "payee",
+                pl.col("component").str.slice(4).cast(pl.Int8).alias("period"),
+                pl.lit("draw").alias("component"),
+                "value",
+            ),
+        ]
+    )
+    keys = zip(*(found[c].to_list() for c in ("payee", "period", "component")), strict=True)
+    return dict(zip(keys, found["value"].to_list(), strict=True))
+
+
+def draws(pay: pl.DataFrame, last: int) -> pl.DataFrame:
+    """``pay`` (a payee a row, its pay in each quarter: ``pay{p}``) with the sum of its draw lines in each quarter up
+    to ``last`` (``draw{p}``). In quarter order: pay below the draw is topped up to it, and the top-up is owed;
+    what is owed is recovered from pay above the draw, never taking it below."""
+    frame = pay.with_columns(pl.lit(0, pl.Int64).alias("owed"))
+    for p in range(last + 1):
+        paid = pl.col(f"pay{p}")
+        frame = frame.with_columns((DRAW - paid).clip(lower_bound=0).alias("top"))
+        recovered = pl.min_horizontal(pl.col("owed") + pl.col("top"), (paid + pl.col("top") - DRAW).clip(lower_bound=0))
+        frame = frame.with_columns(recovered.alias("recovered")).with_columns(
+            (pl.col("top") - pl.col("recovered")).alias(f"draw{p}"),
+            (pl.col("owed") + pl.col("top") - pl.col("recovered")).alias("owed"),
+        )
+    return frame

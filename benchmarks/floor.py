@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmarks.terms import YEAR
 
-NEEDED = ["deal_id", "payee", "close_date", "deal_type", "term_months", "amount"]
+NEEDED = ["deal_id", "payee", "close_date", "deal_type", "term_months", "amount", "cancelled"]
 
 
 def crediting_key():

@@ -4,7 +4,10 @@
 
 Deals per payee are skewed (a few reps close far more than most), dates cover
 the plan year, amounts are log-normal with a few percent of credit notes
-(negative amounts). The same arguments give the same files.
+(negative amounts). About 1.5% of the deals (not credit notes) are cancelled, 10
+to 200 days after they closed: some within the plan's 180-day clawback window,
+some outside it, some after the plan year (the next year's to claw back); the
+rest have no cancellation date. The same arguments give the same files.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ PRODUCTS = [
 TYPES = ["new_logo", "expansion", "renewal"]
 CURRENCIES = ["USD", "EUR", "GBP"]
 YEAR = dt.date(2027, 1, 1)
+CANCELLED = 0.015  # the share of deals cancelled
+CANCELLED_AFTER = (10, 200)  # days after the deal closed, the least and the most
 
 
 def data_paths(rows: int, payees: int, folder: Path) -> dict[str, Path]:
@@ -80,15 +85,22 @@ def generate(rows: int, payees: int, folder: Path, seed: int = 2027) -> dict[str
     term = rng.choice(np.array([12, 24, 36], dtype=np.int32), size=rows, p=[0.6, 0.25, 0.15])
     product = rng.integers(0, len(PRODUCTS), size=rows)
     start = (YEAR - dt.date(1970, 1, 1)).days
+    deal_id = rng.permutation(rows).astype(np.int64) + 1_000_000
+    # drawn after every other column, so that those are what they were before cancellations were added
+    cancelled = (rng.random(rows) < CANCELLED) & (cents > 0)
+    waited = rng.integers(CANCELLED_AFTER[0], CANCELLED_AFTER[1] + 1, size=rows)
     table = pa.table(
         {
-            "deal_id": pa.array(rng.permutation(rows).astype(np.int64) + 1_000_000),
+            "deal_id": pa.array(deal_id),
             "payee": pa.DictionaryArray.from_arrays(pa.array(payee.astype(np.int32)), pa.array(names)),
             "close_date": pa.array((day + start).astype(np.int32), pa.int32()).cast(pa.date32()),
             "product": pa.DictionaryArray.from_arrays(pa.array(product.astype(np.int32)), pa.array(PRODUCTS)),
             "deal_type": pa.DictionaryArray.from_arrays(pa.array(deal_type.astype(np.int32)), pa.array(TYPES)),
             "term_months": pa.array(term),
             "amount": decimal_cents(cents),  # exact money: decimal(18, 2)
+            "cancelled": pa.array((day + waited + start).astype(np.int32), pa.int32(), mask=~cancelled).cast(
+                pa.date32()
+            ),
         }
     )
     paths = data_paths(rows, payees, folder)

@@ -6,6 +6,7 @@ the floor does the least work it claims to.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pyarrow as pa
@@ -41,10 +42,15 @@ def case(request, data, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def spm_totals(case):
+def spm_ledger(case):
     plan = spmlang.load(ROOT / "benchmarks" / "plans" / "bench.spm")
     result = plan.run(case["deals"], quotas=case["quotas"], targets=case["targets"], strict=True)
-    totals = arrow_totals(result.ledger.select(["payee", "period", "component", "amount"]))
+    return result.ledger.select(["payee", "period", "component", "kind", "amount", "balance", "explanation"])
+
+
+@pytest.fixture(scope="module")
+def spm_totals(spm_ledger):
+    totals = arrow_totals(spm_ledger.select(["payee", "period", "component", "amount"]))
     return {key: value for key, value in totals.items() if value}
 
 
@@ -54,14 +60,17 @@ def test_the_same_arguments_give_the_same_files(data, tmp_path):
         assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(again[name].read_bytes()).digest()
 
 
-def test_the_data_has_what_the_plan_exercises(case, spm_totals):
+def test_the_data_has_what_the_plan_exercises(case, spm_ledger, spm_totals):
     deals = pq.read_table(case["deals"]).to_pydict()
     assert any(amount < 0 for amount in deals["amount"])  # credit notes
     assert {"new_logo", "expansion", "renewal"} == set(deals["deal_type"])
-    assert {key[2] for key in spm_totals} == {"commission", "spring_new_logos"}
+    assert {key[2] for key in spm_totals} == {"commission", "spring_new_logos", "draw"}
+    # what the year paid before clawbacks: up to the caps
     yearly: dict = {}
-    for (payee, _, component), cents in spm_totals.items():
-        yearly[payee, component] = yearly.get((payee, component), 0) + cents
+    for line in spm_ledger.select(["payee", "component", "kind", "amount"]).to_pylist():
+        if line["component"] is not None and line["kind"] != "clawback":
+            key = line["payee"], line["component"]
+            yearly[key] = yearly.get(key, 0) + round(line["amount"] * 100)
     assert any(cents == 500_000 for (_, component), cents in yearly.items() if component == "spring_new_logos")
     caps = dict(zip(*pq.read_table(case["targets"]).to_pydict().values(), strict=False))
     at_cap = [
@@ -70,6 +79,29 @@ def test_the_data_has_what_the_plan_exercises(case, spm_totals):
         if component == "commission" and cents == round(caps[payee] * 250)
     ]
     assert len(at_cap) > 40 if case["tight"] else not at_cap
+
+
+def test_the_data_has_cancellations_and_the_plan_claws_them_back_and_draws(case, spm_ledger):
+    deals = pq.read_table(case["deals"], columns=["close_date", "cancelled"]).to_pydict()
+    waited = [(c - d).days for d, c in zip(deals["close_date"], deals["cancelled"], strict=True) if c is not None]
+    assert 0.01 < len(waited) / len(deals["cancelled"]) < 0.02
+    assert min(waited) >= 10 and max(waited) <= 200
+    assert any(w > 180 for w in waited)  # outside the plan's window
+    assert any(c >= dt.date(2028, 1, 1) for c in deals["cancelled"] if c is not None)  # next year's to claw back
+    lines = spm_ledger.to_pylist()
+    clawbacks = [line for line in lines if line["kind"] == "clawback"]
+    assert {line["component"] for line in clawbacks if line["amount"] < 0} == {"commission", "spring_new_logos"}
+    assert any("outside the 180-day window" in line["explanation"] for line in clawbacks)
+    # a draw topped up, and recovered later from pay above it
+    drawn = {(line["payee"], line["period"]) for line in lines if line["kind"] == "draw" and line["amount"] > 0}
+    recovered = [(line["payee"], line["period"]) for line in lines if line["kind"] == "draw_recovery"]
+    assert recovered and all(line["amount"] < 0 for line in lines if line["kind"] == "draw_recovery")
+    assert any(
+        (payee, earlier) in drawn
+        for payee, period in recovered
+        for earlier in ("2027-Q1", "2027-Q2")
+        if earlier < period
+    )
 
 
 @pytest.mark.parametrize("name", PAYING)

@@ -192,7 +192,7 @@ def _cap(stmt: ast.CapStmt) -> tuple[str, list[str]]:
 
 def _clawback(stmt: ast.ClawbackStmt) -> tuple[str, list[str]]:
     within = f" within {literal(stmt.within)} {stmt.unit.text}" if stmt.within is not None and stmt.unit else ""
-    return "clawback", ["clawback", stmt.mode.text + within]
+    return "setting", ["clawback", stmt.mode.text + within]
 
 
 def _tier(stmt: ast.TierRow) -> tuple[str, list[str]]:

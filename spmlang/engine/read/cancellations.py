@@ -63,33 +63,50 @@ def read_cancellations(
         return Cancellations.none()
     n = frame.n
     column = frame.column(source.cancelled)
+    name = source.cancelled
+    # Most rows are not cancelled: what is checked is checked on the rows with a date (or a refund) alone, and
+    # a message is made over every row only when some row needs it.
     has_date = np.asarray(column.valid, bool) & accounting.pending()
-    day = np.where(has_date, np.asarray(column.values, np.int64), 0)
-    refunded = credit.copy()
-    refund_given = np.zeros(n, bool)
+    cancelled = np.flatnonzero(has_date)
+    day = np.asarray(column.values, np.int64)[cancelled]
+    early = day < dates[cancelled]
+    if early.any():
+        every_day = np.where(has_date, np.asarray(column.values, np.int64), 0)
+        message = text.join(
+            f"cancelled ({name}) on ", _shown(every_day), ", before the transaction's date ", _shown(dates)
+        )
+        accounting.reject(_mask(cancelled[early], n), "invalid_value", message, name)
+    refunded = credit[cancelled]
     if source.refunded is not None:
         value = materialize(evaluate(source.refunded, frame), n)
-        refund_given = np.asarray(value.valid, bool)
-        amounts = np.asarray(value.values, np.int64) if value.type is Type.MONEY else to_units(as_float(value) * UNIT)
-        refunded = np.where(refund_given, amounts, credit)
         frame.issues.clear()  # an unreadable refund is an empty one: the row was read as a row already
-    name = source.cancelled
-    early = has_date & (day < dates)
-    if early.any():
-        message = text.join(f"cancelled ({name}) on ", _shown(day), ", before the transaction's date ", _shown(dates))
-        accounting.reject(early, "invalid_value", message, name)
-    no_date = refund_given & ~has_date & accounting.pending() & (refunded != 0)
-    accounting.reject(no_date, "missing_value", f"a refund is given but the cancellation date ({name}) is empty", name)
-    sign_ok = (np.sign(refunded) * np.sign(credit) >= 0) & (np.abs(refunded) <= np.abs(credit))
-    wrong = has_date & refund_given & ~sign_ok
-    if wrong.any():
-        message = text.join(
-            "the refund of ", text.amount(refunded), " is not between zero and the credit ", text.amount(credit)
+        given = np.asarray(value.valid, bool)
+        amounts = np.asarray(value.values, np.int64) if value.type is Type.MONEY else to_units(as_float(value) * UNIT)
+        no_date = given & ~has_date & accounting.pending() & (amounts != 0)
+        accounting.reject(
+            no_date, "missing_value", f"a refund is given but the cancellation date ({name}) is empty", name
         )
-        refund_column = source.refunded.name if isinstance(source.refunded, ir.Column) else name
-        accounting.reject(wrong, "invalid_value", message, refund_column)
-    rows = np.flatnonzero(has_date & accounting.pending())
-    return Cancellations(rows.astype(np.int64), day[rows].astype(np.int32), refunded[rows], credit[rows])
+        given_here = given[cancelled] if np.ndim(given) else np.full(cancelled.size, bool(given))
+        refunded = np.where(given_here, amounts[cancelled] if np.ndim(amounts) else amounts, refunded)
+        whole = credit[cancelled]
+        wrong = given_here & ~((np.sign(refunded) * np.sign(whole) >= 0) & (np.abs(refunded) <= np.abs(whole)))
+        if wrong.any():
+            every = np.where(given, amounts, credit)
+            message = text.join(
+                "the refund of ", text.amount(every), " is not between zero and the credit ", text.amount(credit)
+            )
+            refund_column = source.refunded.name if isinstance(source.refunded, ir.Column) else name
+            accounting.reject(_mask(cancelled[wrong], n), "invalid_value", message, refund_column)
+    keep = accounting.pending()[cancelled]
+    return Cancellations(
+        cancelled[keep].astype(np.int64), day[keep].astype(np.int32), refunded[keep], credit[cancelled][keep]
+    )
+
+
+def _mask(rows: np.ndarray, n: int) -> np.ndarray:
+    mask = np.zeros(n, bool)
+    mask[rows] = True
+    return mask
 
 
 def _shown(days: np.ndarray) -> pa.Array:
