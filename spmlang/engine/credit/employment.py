@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar, from_days
-from spmlang.engine.credit.rows import ROLLUP, CreditRows, Payees
+from spmlang.engine.credit.rows import ROLLUP, CreditRows, Payees, rollups
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.read.roster import RosterIndex, RosterRows
@@ -118,35 +118,15 @@ class Employment:
         """A rollup row for every manager above each direct row's payee on the row's date: each payee's manager
         is the one their roster row in force on that day names. A cycle among the rows in force on a day is an
         error naming it."""
-        parts = []
-        level = direct
-        origin = direct.payee
-        for _ in range(len(self.payees) + 1):
+
+        def manager_of(level: CreditRows) -> np.ndarray:
             row = self.index.in_force(level.payee, level.date)
-            above = np.where(row >= 0, self.managers[np.maximum(row, 0)], -1)
-            keep = above >= 0
-            if not np.any(keep):
-                break
-            level = level.take(keep)
-            origin = origin[keep]
-            level = CreditRows(
-                txn=level.txn,
-                payee=above[keep].astype(np.int32),
-                role=np.full(len(level), ROLLUP, np.int8),
-                rollup_from=origin.astype(np.int32),
-                share=level.share,
-                credit=level.credit,
-                date=level.date,
-                period=level.period,
-                split=level.split,
-                reversal=level.reversal,
-            )
-            parts.append(level)
-        else:
+            return np.where(row >= 0, self.managers[np.maximum(row, 0)], -1)
+
+        def too_deep(level: CreditRows) -> None:
             self._cycle(int(level.payee[0]), int(level.date[0]))
-        if not parts:
-            return direct.take(np.zeros(0, dtype=np.int64))
-        return CreditRows.concat(parts)
+
+        return rollups(direct, manager_of, len(self.payees), too_deep)
 
     def _cycle(self, payee: int, day: int) -> None:
         chain = [payee]

@@ -9,6 +9,7 @@ role, then date, then transaction key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -198,11 +199,23 @@ def direct_rows_in_order(
 
 def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
     """A rollup row for every manager above each direct row's payee (the roster is acyclic)."""
+    return rollups(direct, lambda level: managers[level.payee], len(managers))
+
+
+def rollups(
+    direct: CreditRows,
+    manager_of: Callable[[CreditRows], np.ndarray],
+    depth: int,
+    too_deep: Callable[[CreditRows], None] | None = None,
+) -> CreditRows:
+    """A rollup row for every manager above each direct row's payee, level after level: ``manager_of(rows)``
+    is each row's payee's manager (-1: none). Past ``depth`` levels the managers go round in a cycle:
+    ``too_deep(rows)`` says so (a roster checked acyclic never gets there)."""
     parts = []
     level = direct
     origin = direct.payee
-    for _ in range(len(managers) + 1):
-        above = managers[level.payee]
+    for _ in range(depth + 1):
+        above = manager_of(level)
         keep = above >= 0
         if not np.any(keep):
             break
@@ -221,6 +234,9 @@ def rollup_rows(direct: CreditRows, managers: np.ndarray) -> CreditRows:
             reversal=level.reversal,
         )
         parts.append(level)
+    else:
+        if too_deep is not None:
+            too_deep(level)
     if not parts:
         return direct.take(np.zeros(0, dtype=np.int64))
     return CreditRows.concat(parts)
