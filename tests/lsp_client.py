@@ -17,7 +17,7 @@ SERVER = [sys.executable, "-c", "from spmlang.cli import main; main()", "lsp"]
 
 
 class ServerError(Exception):
-    pass
+    """The server answered a request with an error."""
 
 
 class LspClient:

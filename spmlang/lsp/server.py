@@ -6,6 +6,7 @@ show as a crash: a handler that fails logs why (to stderr and the editor's log) 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from pathlib import Path
@@ -170,15 +171,13 @@ def guarded(default=None):
                 return handler(ls, params)
             except Exception as error:  # noqa: BLE001 - an editor's request must never take the server down
                 logger.exception("spm lsp: %s failed", handler.__name__)
-                try:
+                with contextlib.suppress(Exception):  # telling the editor may fail too: the answer below still goes
                     ls.window_log_message(
                         lsp.LogMessageParams(
                             type=lsp.MessageType.Error,
                             message=f"spm lsp: {handler.__name__} failed: {type(error).__name__}: {error}",
                         )
                     )
-                except Exception:  # noqa: BLE001 - telling the editor failed too: the answer below still goes
-                    pass
                 return default() if callable(default) else default
 
         return guarded_handler
