@@ -101,6 +101,14 @@ class LineKind(StrEnum):
     FX = "fx"  # a period's payout converted to the currency the payee is paid in (amount 0; amount_paid)
 
 
+# The lines of a recoverable draw and of the payout floor carry the balance owed after them; holds and releases
+# move what is held. Draws and floors are decided once, when their period is paid (never re-priced later).
+DRAW_KINDS = (LineKind.DRAW, LineKind.DRAW_RECOVERY)
+FLOOR_KINDS = (LineKind.FLOOR, LineKind.FLOOR_RECOVERY)
+GUARANTEE_KINDS = DRAW_KINDS + FLOOR_KINDS
+HOLD_KINDS = (LineKind.HOLD, LineKind.RELEASE)
+
+
 class ClawbackMode(StrEnum):
     """How a cancelled or refunded transaction is clawed back (`clawback as_paid`)."""
 

@@ -24,7 +24,7 @@ from spmlang.engine.pay.earnings import RowBasis
 from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.run import Payout
 from spmlang.figures import CENT, UPLIFT, to_cents
-from spmlang.ir.kinds import LineKind
+from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind
 
 MICRO = Decimal("0.000001")
 
@@ -171,7 +171,7 @@ def explain(
         for _, r in in_period:
             if r["kind"] == LineKind.FX:  # the payout again, in another currency: of no component
                 continue
-            name = r["component"] or ("draws and floor" if r["kind"] in _GUARANTEES else "(none)")
+            name = r["component"] or ("draws and floor" if r["kind"] in GUARANTEE_KINDS else "(none)")
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = _period_measures(payout, code, p)
         trail = [
@@ -186,7 +186,6 @@ def explain(
     return result
 
 
-_GUARANTEES = (LineKind.DRAW, LineKind.DRAW_RECOVERY, LineKind.FLOOR, LineKind.FLOOR_RECOVERY)
 _CORRECTIONS = (LineKind.CLAWBACK, LineKind.ADJUSTMENT, LineKind.RELEASE, LineKind.HOLD)
 
 

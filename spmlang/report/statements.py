@@ -24,6 +24,7 @@ from spmlang.engine.run import Payout
 from spmlang.engine.settle.cycle import opening
 from spmlang.figures import CENT
 from spmlang.files import make_folder, write_text
+from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, HOLD_KINDS
 from spmlang.progress import Report, tracked
 from spmlang.report.explain import LinesByPayee, TrailLine, explain, units
 from spmlang.report.standing import Standing, standing
@@ -260,11 +261,11 @@ class _Owed:
 
     def add(self, lines: list[TrailLine]) -> None:
         for line in lines:
-            if line.kind in ("draw", "draw_recovery") and line.balance is not None:
+            if line.kind in DRAW_KINDS and line.balance is not None:
                 self.draw = line.balance
-            elif line.kind in ("floor", "floor_recovery") and line.balance is not None:
+            elif line.kind in FLOOR_KINDS and line.balance is not None:
                 self.floor = line.balance
-            elif line.kind in ("hold", "release"):
+            elif line.kind in HOLD_KINDS:
                 self.held -= line.amount
 
     def now(self) -> list[tuple[str, Decimal]]:

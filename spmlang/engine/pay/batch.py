@@ -34,6 +34,7 @@ from spmlang.engine.pay.lines import (
     Lines,
     TextColumn,
     in_ledger_order,
+    last_balances,
     make_lines,
 )
 from spmlang.engine.pay.payments import Payments, payment_lines, with_payment_lines
@@ -42,7 +43,7 @@ from spmlang.engine.pay.streams import Streams, build_streams
 from spmlang.engine.settle.clawbacks import mark_twins, money_clawbacks, reprice_twins
 from spmlang.engine.settle.cycle import hold_lines, settle
 from spmlang.ir.expressions import Type
-from spmlang.ir.kinds import LineKind, MeasureBasis, Role
+from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, GUARANTEE_KINDS, HOLD_KINDS, LineKind, MeasureBasis, Role
 from spmlang.ir.plan import CapSpec, CheckedPlan, ComponentSpec, CurveRule, PayOnceRule
 
 
@@ -81,17 +82,11 @@ class PaidLines:
         anything (units): what is left to recover or to release; NO_BALANCE where a payee has no draw (or
         floor) line here."""
         lines = self.lines
-        codes = {kind: KIND[kind] for kind in LineKind}
-        owing = [codes[k] for k in (LineKind.DRAW, LineKind.DRAW_RECOVERY, LineKind.FLOOR, LineKind.FLOOR_RECOVERY)]
-        if not np.isin(lines.kind, [*owing, codes[LineKind.HOLD], codes[LineKind.RELEASE]]).any():
+        if not np.isin(lines.kind, [KIND[k] for k in GUARANTEE_KINDS + HOLD_KINDS]).any():  # most plans: one pass
             empty = np.zeros(0, np.int64)
             return empty, empty, empty, empty
-        parts = []
-        for kinds in ((LineKind.DRAW, LineKind.DRAW_RECOVERY), (LineKind.FLOOR, LineKind.FLOOR_RECOVERY)):
-            mine = np.flatnonzero(np.isin(lines.kind, [codes[k] for k in kinds]) & (lines.balance != NO_BALANCE))
-            last = mine[np.append(lines.payee[mine][1:] != lines.payee[mine][:-1], True)] if mine.size else mine
-            parts.append((lines.payee[last], lines.balance[last]))
-        held_lines = np.flatnonzero(np.isin(lines.kind, [codes[LineKind.HOLD], codes[LineKind.RELEASE]]))
+        parts = [last_balances(lines.payee, lines.kind, lines.balance, kinds) for kinds in (DRAW_KINDS, FLOOR_KINDS)]
+        held_lines = np.flatnonzero(np.isin(lines.kind, [KIND[k] for k in HOLD_KINDS]))
         payee = np.unique(np.concatenate([parts[0][0], parts[1][0], lines.payee[held_lines]])).astype(np.int64)
         owed = [np.full(payee.size, NO_BALANCE, np.int64), np.full(payee.size, NO_BALANCE, np.int64)]
         owed.append(np.zeros(payee.size, np.int64))

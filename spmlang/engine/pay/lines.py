@@ -204,6 +204,17 @@ def empty_lines() -> Lines:
     )
 
 
+def last_balances(
+    payee: np.ndarray, kind: np.ndarray, balance: np.ndarray, kinds: tuple, order: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(payee, balance) after the last line of each payee among those of ``kinds`` that carry a balance; the
+    lines taken in ``order`` (an index; by default as they come, each payee's lines together and in order)."""
+    index = np.arange(payee.size) if order is None else order
+    mine = index[np.isin(kind[index], [KIND[k] for k in kinds]) & (balance[index] != NO_BALANCE)]
+    last = mine[np.append(payee[mine][1:] != payee[mine][:-1], True)] if mine.size else mine
+    return payee[last], balance[last]
+
+
 def in_ledger_order(lines: Lines, row_date: np.ndarray, row_txn: np.ndarray, key_rank: np.ndarray) -> Lines:
     """The lines in ledger order: payee, period, phase, then the date and key of the line's credit row (none
     for adjustments), role, component, kind. ``row_date`` and ``row_txn`` are per credit row (``lines.row``

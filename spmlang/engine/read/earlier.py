@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.kernels.money import UNIT
-from spmlang.ir.kinds import LineKind
+from spmlang.ir.kinds import GUARANTEE_KINDS
 from spmlang.ir.plan import CheckedPlan
 from spmlang.spreadsheet import from_spreadsheet_text
 
@@ -31,7 +31,7 @@ _TEXT = ("payee", "period", "component", "kind", "role", "txn", "clause", "for_p
 
 # The kinds whose amount a later run recomputes and compares; draws and floors are decided once, when their
 # period is paid, and carried as balances.
-SETTLED_ONCE = (LineKind.DRAW, LineKind.DRAW_RECOVERY, LineKind.FLOOR, LineKind.FLOOR_RECOVERY)
+SETTLED_ONCE = GUARANTEE_KINDS
 
 
 @dataclass

@@ -19,13 +19,13 @@ from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.credit.rows import CreditRows, Payees
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
-from spmlang.engine.pay.lines import KIND, NO_BALANCE, SETTLE, Lines, make_lines
+from spmlang.engine.pay.lines import KIND, SETTLE, Lines, last_balances, make_lines
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.read.cancellations import Cancellations
 from spmlang.engine.read.earlier import EarlierLedgers, PaidFile
 from spmlang.engine.settle.draws import Guarantees, settle_guarantees
 from spmlang.engine.settle.earlier import EarlierLines, adjust_closed, encode_earlier
-from spmlang.ir.kinds import LineKind
+from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, HOLD_KINDS, LineKind
 from spmlang.ir.plan import CheckedPlan
 
 
@@ -131,7 +131,7 @@ def opening(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarray
     held = np.zeros(payees.size, np.int64)
     paid = cycle.earlier
     if paid is not None and payees.size:
-        mine = np.flatnonzero(np.isin(paid.kind, [KIND[LineKind.HOLD], KIND[LineKind.RELEASE]]))
+        mine = np.flatnonzero(np.isin(paid.kind, [KIND[k] for k in HOLD_KINDS]))
         at = np.searchsorted(payees, paid.payee[mine])
         inside = (at < payees.size) & (payees[np.minimum(at, payees.size - 1)] == paid.payee[mine])
         np.add.at(held, at[inside], -paid.amount[mine[inside]])
@@ -145,16 +145,9 @@ def _balances(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarr
     paid = cycle.earlier
     if paid is None:
         return draw_owed, floor_owed
-    for owed, kinds in (
-        (draw_owed, (LineKind.DRAW, LineKind.DRAW_RECOVERY)),
-        (floor_owed, (LineKind.FLOOR, LineKind.FLOOR_RECOVERY)),
-    ):
-        has = np.flatnonzero(np.isin(paid.kind, [KIND[k] for k in kinds]) & (paid.balance != NO_BALANCE))
-        if has.size == 0:
-            continue
-        last = has[np.lexsort((has, paid.period[has], paid.payee[has]))]  # by payee, then period, then order
-        ends = np.flatnonzero(np.append(paid.payee[last][1:] != paid.payee[last][:-1], True))
-        who, balance = paid.payee[last[ends]], paid.balance[last[ends]]
+    order = np.lexsort((np.arange(paid.payee.size), paid.period, paid.payee))  # by payee, period, then line
+    for owed, kinds in ((draw_owed, DRAW_KINDS), (floor_owed, FLOOR_KINDS)):
+        who, balance = last_balances(paid.payee, paid.kind, paid.balance, kinds, order)
         at = np.searchsorted(payees, who)
         inside = (at < payees.size) & (payees[np.minimum(at, payees.size - 1)] == who)
         owed[at[inside]] = balance[inside]

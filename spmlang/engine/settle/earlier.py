@@ -23,13 +23,13 @@ from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.pay.lines import KIND, KINDS, SETTLE, Lines, make_lines
 from spmlang.engine.read.earlier import SETTLED_ONCE, EarlierLedgers
-from spmlang.ir.kinds import LineKind
+from spmlang.ir.kinds import HOLD_KINDS, LineKind
 
 MONEY, HOLD, CLAWBACK, ONCE = 0, 1, 2, -1  # classes of lines compared apart
 _CLASS_OF_KIND = np.array(
     [
         HOLD
-        if kind in (LineKind.HOLD, LineKind.RELEASE)
+        if kind in HOLD_KINDS
         else CLAWBACK
         if kind is LineKind.CLAWBACK
         else ONCE
