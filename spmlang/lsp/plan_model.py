@@ -236,33 +236,7 @@ def test_case_diagnostics(test: ast.TestBlock, checked: CheckedPlan, path: str) 
     from spmlang.testing import cases
 
     case = cases.TestCase(str(test.name.value), path, test.span, None, "")
-    diagnostics: list[Diagnostic] = []
-    for stmt in test.statements:
-        if isinstance(stmt, ast.TestData):
-            case.deals = cases._table(stmt.statements, checked.transactions.columns, diagnostics, "the plan declares")
-        elif isinstance(stmt, ast.TableBlock):
-            cases._reference(case, stmt, checked, diagnostics)
-        elif isinstance(stmt, ast.Expect):
-            case.expectations.append(stmt)
-    if case.deals is None:
-        diagnostics.append(
-            Diagnostic(
-                "E422",
-                f"test '{case.name}' gives no transactions",
-                test.span,
-                "add: transactions { columns ...  rows { ... } }",
-            )
-        )
-    if not case.expectations:
-        diagnostics.append(
-            Diagnostic(
-                "E422",
-                f"test '{case.name}' expects nothing",
-                test.span,
-                "add an expectation, e.g. expect payout alice == $1,000",
-            )
-        )
-    return diagnostics
+    return cases.case_diagnostics(case, test, checked)
 
 
 def test_file_problem(tree: ast.PlanFile, plan_name: str, plan_exists: bool, path: str) -> Diagnostic | None:

@@ -18,7 +18,7 @@ from spmlang.api import Plan, load
 from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import TableKind
-from spmlang.ir.plan import ColumnSpec, TableSpec
+from spmlang.ir.plan import CheckedPlan, ColumnSpec, TableSpec
 from spmlang.ir.tables import implicit_table
 from spmlang.syntax import ast, parse
 from spmlang.syntax.source import read_source
@@ -143,10 +143,10 @@ def read_cases(path: Path) -> list[TestCase]:
     return [_case(test, plan, label, text) for test in tests]
 
 
-def _case(test: ast.TestBlock, plan: Plan, label: str, text: str) -> TestCase:
-    case = TestCase(str(test.name.value), label, test.span, plan, text)
+def case_diagnostics(case: TestCase, test: ast.TestBlock, checked: CheckedPlan) -> list[Diagnostic]:
+    """Read a test block into ``case`` (its tables, expectations, strictness), and what is wrong with it: the
+    one reading of a test, for spm test and for spm check (and the language server)."""
     diagnostics: list[Diagnostic] = []
-    checked = plan.checked
     for stmt in test.statements:
         if isinstance(stmt, ast.TestData):
             case.deals = _table(stmt.statements, checked.transactions.columns, diagnostics, "the plan declares")
@@ -174,6 +174,12 @@ def _case(test: ast.TestBlock, plan: Plan, label: str, text: str) -> TestCase:
                 "add an expectation, e.g. expect payout alice == $1,000",
             )
         )
+    return diagnostics
+
+
+def _case(test: ast.TestBlock, plan: Plan, label: str, text: str) -> TestCase:
+    case = TestCase(str(test.name.value), label, test.span, plan, text)
+    diagnostics = case_diagnostics(case, test, plan.checked)
     if diagnostics:
         diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
         case.error = PlanError(diagnostics, {label: text}).render()
