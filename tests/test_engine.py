@@ -322,6 +322,31 @@ cap 10% of target per year for rollup credit
     assert "plan cap: cap 10% of target per year for rollup credit, over a payee's lines on rollup credit" in steps
 
 
+def test_a_manager_without_a_target_is_not_capped_at_nothing_by_a_plan_cap_in_percent_of_target():
+    plan = make_plan(
+        """
+roster {
+  rows {
+    a m
+  }
+}
+component base { rate 10% }
+component override {
+  on rollup credit
+  rate 20%
+}
+cap 10% of target per year for rollup credit
+""",
+        rollup="rollup to manager",
+    )
+    targets = pa.table({"payee": ["a"], "amount": [10_000.0]})  # the rep's, not the manager's
+    result = plan.run(deals(("D1", "a", "2027-01-10", 4000)), targets=targets)
+    # Capping m's override at 10% of no target would pay m nothing, silently: the deal is rejected instead.
+    assert [(r["key"], r["reason"], r["message"]) for r in result.rejects.to_pylist()] == [
+        ("D1", "missing_quota", "no target incentive for m")
+    ]
+
+
 def test_what_a_plan_cap_covers_is_checked():
     def error(caps: str) -> str:
         with pytest.raises(spmlang.PlanError) as caught:

@@ -123,9 +123,11 @@ def check_basis(
                     text.pick(rows.period, calendar.labels),
                 )
                 _reject_rows(rows, bad, "missing_quota", message, accounting)
-        needs_targets = any(component_needs_targets(c) for c in components) or (
-            role == DIRECT
-            and any(cap.of_target and cap.covers_role(Role.DIRECT, plan.components) for cap in plan.plan_caps)
+        # A plan cap in % of target limits the lines it covers by their payee's target: without one it would
+        # cap them at nothing, so a manager whose overrides it covers needs a target as a rep does.
+        covered = Role.DIRECT if role == DIRECT else Role.ROLLUP
+        needs_targets = any(component_needs_targets(c) for c in components) or any(
+            cap.of_target and cap.covers_role(covered, plan.components) for cap in plan.plan_caps
         )
         if needs_targets and not basis.target_known.all():
             bad = in_role & ~basis.target_known[rows.payee]
