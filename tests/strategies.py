@@ -99,11 +99,13 @@ def component(
         of_target = draw(st.booleans())
         uses_target = of_target
         xs = sorted(draw(st.lists(st.integers(1, 250), min_size=2, max_size=4, unique=True)))
+        extends = [f"    extend {w}" for w in ("below", "above") if draw(st.booleans())]
+        if "    extend below" in extends:  # a cumulative curve pays nothing at zero (E407): it starts there
+            xs = [0, *xs]
         points = []
         for x in xs:
-            y = draw(st.integers(0, 300))
+            y = draw(st.integers(0, 300)) if x else 0
             points.append(f"    {x}% -> " + (f"{y}% of target" if of_target else money(y * 100, scale)))
-        extends = [f"    extend {w}" for w in ("below", "above") if draw(st.booleans())]
         body.append("  curve on attainment {\n" + "\n".join(points + extends) + "\n  }")
     elif rule == "row_curve":  # a payout per deal by its size
         xs = sorted(draw(st.lists(st.integers(0, 200), min_size=2, max_size=4, unique=True)))

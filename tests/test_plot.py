@@ -217,7 +217,7 @@ RULES = {
         "curve on attainment {\n 50% -> 25% of target\n 100% -> 100% of target\n 150% -> 200% of target\n}"
     ),
     "a curve in money, extended both ways": (
-        "curve on attainment {\n 50% -> $10,000\n 100% -> $40,000\n extend below\n extend above\n}"
+        "curve on attainment {\n 50% -> $20,000\n 100% -> $40,000\n extend below\n extend above\n}"
     ),
     "retroactive tiers on row credit, a cap per row": (
         "tiers retroactive on row credit {\n $0 .. $10,000 rate 2%\n $10,000 .. rate 4%\n}\ncap $600 per row"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from spmlang import figures
 from spmlang.check.amounts import constant_amount
 from spmlang.check.context import CheckContext
 from spmlang.check.expressions import Scope
@@ -243,7 +244,50 @@ class TierChecker:
         if points is None or extends is None:
             return None
         xs, ys = points
+        if basis is not MeasureBasis.ROW and not self._pays_nothing_at_zero(block, xs, ys, "below" in extends):
+            return None
         return CurveSpec(basis, xs, ys, of_target, "below" in extends, "above" in extends, block.span)
+
+    def _pays_nothing_at_zero(
+        self, block: ast.CurveBlock, xs: tuple[Decimal, ...], ys: tuple[Decimal, ...], extend_below: bool
+    ) -> bool:
+        """A cumulative curve's lines pay what it adds as the measure grows from zero: what it would pay at zero
+        could never be paid, so every such line would be off by it. It must be nothing."""
+        if xs[0] > 0 and not extend_below:
+            return True  # below its first point a curve pays nothing
+        slope = (ys[1] - ys[0]) / (xs[1] - xs[0])
+        at_zero = ys[0] - xs[0] * slope if extend_below or xs[0] < 0 else ys[0]
+        if at_zero == 0:
+            return True
+        of_target = block.points[0].y.of_target
+        on_attainment = block.points[0].x.text.endswith("%")
+
+        def x_text(x: Decimal) -> str:
+            return figures.format_percent(x) if on_attainment else figures.format_money(x)
+
+        def y_text(y: Decimal) -> str:
+            return f"{figures.format_percent(y)} of target" if of_target else figures.format_money(y)
+
+        where = "extended below its first point, " if extend_below else ""
+        zero = x_text(Decimal(0))
+        crossing = xs[0] - ys[0] / slope if slope else None
+        if extend_below and crossing is not None and 0 < crossing < xs[0]:
+            hint = (
+                f"to pay along that slope from where it pays nothing, give that point ({x_text(crossing)} -> "
+                f"{y_text(Decimal(0))}) and drop `extend below`: below its first point a curve pays nothing"
+            )
+        elif extend_below:
+            hint = "drop `extend below`: below its first point a curve then pays nothing"
+        else:
+            hint = f"start the curve at nothing ({zero} -> {y_text(Decimal(0))}); a guaranteed amount is a draw"
+        self.c.error(
+            "E407",
+            f"{where}this curve pays {y_text(at_zero)} at {zero}, but its lines pay what it adds from there: a "
+            f"payee would be paid {y_text(abs(at_zero))} {'less' if at_zero > 0 else 'more'} than it says",
+            next(w.span for w in block.extends if w.text == "below") if extend_below else block.points[0].span,
+            hint,
+        )
+        return False
 
     def _curve_points(
         self, points: tuple[ast.CurvePoint, ...], basis: MeasureBasis, of_target: bool
