@@ -37,8 +37,10 @@ class Payments:
         wanted = np.asarray(payee, dtype=np.int64) * periods + np.asarray(period, dtype=np.int64)
         if keys.size == 0:
             return np.full(wanted.size, -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
-        return np.where(keys[at] == wanted, at, -1)
+        # Sorted within a batch, not across them: payees with no credit row are paid in a last batch of their own.
+        order = np.argsort(keys, kind="stable")
+        at = np.minimum(np.searchsorted(keys[order], wanted), keys.size - 1)
+        return np.where(keys[order[at]] == wanted, order[at], -1)
 
     @staticmethod
     def concat(parts: list[Payments | None]) -> Payments | None:
