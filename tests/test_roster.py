@@ -298,3 +298,63 @@ def test_a_plan_without_a_roster_with_dates_or_currencies_has_the_ledger_it_alwa
     result = undated.run(deals(("A1", "ann", "2027-02-01", 1000)))
     assert result.ledger.schema.equals(LEDGER_SCHEMA)
     assert result.ledger.column("kind").to_pylist() == ["earning"]
+
+
+MONTHLY_DRAW = """plan "Draw" {
+  year starts 2027-01-01
+  payout monthly
+}
+transactions {
+  column id     text
+  column rep    text
+  column day    date
+  column amount money
+  key id
+  date day
+  payee rep
+  credit amount
+}
+roster {
+  payee rep
+  start hired
+  end   left
+  eligibility fte
+  PRORATE
+}
+component commission {
+  rate 5%
+}
+draw {
+  amount $1,000 per month
+  recoverable
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "february"),
+    [("", "500.00"), ("prorate by days", "500.00"), ("prorate by months", None), ("prorate none", "1,000.00")],
+)
+def test_a_draw_is_paid_only_while_the_payee_works_prorated_as_quotas_are(rule, february):
+    # hana is hired on Feb 15 (14 of February's 28 days); ivan leaves on Mar 31; jo works half time; kim is not in
+    # the roster, which says who is employed: no draw before a hire, after a leaving, or for someone it does not
+    # list.
+    people = staff(("hana", "2027-02-15", None, None), ("ivan", None, "2027-03-31", None), ("jo", None, None, 0.5))
+    plan = spmlang.loads(MONTHLY_DRAW.replace("PRORATE", rule), "draw.spm")
+    result = plan.run(
+        deals(("H1", "hana", "2027-03-01", 1000), ("K1", "kim", "2027-01-05", 1000), ("J1", "jo", "2027-05-10", 1000)),
+        roster=people,
+    )
+    drawn = {(line["payee"], line["period"]): line["amount"] for line in lines(result, kind="draw")}
+    assert ("hana", "2027-01") not in drawn
+    assert drawn.get(("hana", "2027-02")) == (d(february) if february else None)
+    assert drawn[("hana", "2027-03")] == d("950.00")  # 1,000.00 less the 50.00 earned
+    assert drawn[("ivan", "2027-03")] == d("1,000.00") and ("ivan", "2027-04") not in drawn
+    assert drawn[("jo", "2027-01")] == (d("1,000.00") if rule == "prorate none" else d("500.00"))
+    assert not [key for key in drawn if key[0] == "kim"]  # rejected: not in the roster
+    if february == "500.00":
+        [line] = lines(result, kind="draw", payee="hana", period="2027-02")
+        assert line["explanation"] == (
+            "a recoverable draw tops the period's pay up to 500.00 (the draw of 1000.00 prorated: 14 of 28 days): "
+            "500.00; owed after it 500.00"
+        )

@@ -170,6 +170,9 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     guarantees = Guarantees(
         plan.draw, None if floor is None else int(floor * UNIT), compiled.draw_clause, compiled.floor_clause
     )
+    if plan.draw is not None and roster is not None:  # no draw outside employment; prorated as quotas are
+        by_day = PeriodAmounts(compiled.calendar, roster)
+        guarantees.draw_levels, guarantees.draw_notes = by_day.guaranteed(int(plan.draw.amount * UNIT), payees)
     cycle = plan_cycle(
         plan,
         compiled.calendar,

@@ -19,8 +19,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
 
 from reference.basics import CENT, MICRO, ZERO, Line, add_months, cents, evaluate, period_end, period_of, q6
+from reference.dated import days
 from spmlang.ir.kinds import ClawbackMode
 from spmlang.ir.plan import CurveRule, PayOnceRule, PayPerRowRule, RateRule, TierRule
 
@@ -354,9 +356,10 @@ def guarantees(ref, lines: list, periods: range) -> list:
             pay = sum((x.amount for x in lines if x.payee == payee and x.period == p), ZERO)
             if draw is not None:
                 running = draw.until is None or add_months(plan.settings.year_start, p * step) <= draw.until
-                level = draw.amount if running else ZERO
-                if running:
-                    top = max(draw.amount - pay, ZERO)
+                drawn = draw_level(ref, payee, p)
+                level = drawn if running else ZERO
+                if running and drawn:
+                    top = max(drawn - pay, ZERO)
                     draw_owed += top if draw.recoverable else ZERO
                     if top:
                         made.append(line(p, "draw", top, draw_owed if draw.recoverable else None))
@@ -381,3 +384,35 @@ def guarantees(ref, lines: list, periods: range) -> list:
                 if taken:
                     made.append(line(p, "floor_recovery", -taken, floor_owed))
     return made
+
+
+def draw_level(ref, payee: str, p: int) -> Decimal:
+    """The draw of ``payee`` in period ``p``: for a payee a roster with dates does not list, nothing if it says
+    who is employed, else the plan's; for one it lists,
+    nothing in a period without a day on this plan, and otherwise prorated as the roster prorates quotas (by
+    days: each day's eligibility over the period's days; by months: each month employed every day, at its days'
+    eligibility, over the period's months), rounded once, half up, to the cent."""
+    amount, roster = ref.plan.draw.amount, ref.dated
+    if roster is None:
+        return amount
+    if payee not in roster.rows:  # not employed, where the roster says who is
+        return ZERO if roster.employment else amount
+    step = 12 // ref.periods
+    start = ref.plan.settings.year_start
+    first, end = add_months(start, p * step), add_months(start, (p + 1) * step)
+    if not any(roster.employed(payee, day) for day in days(first, end)):
+        return ZERO
+    if roster.prorate in (None, "none"):
+        return amount
+    if roster.prorate == "days":
+        share = sum((roster.weight(payee, day) for day in days(first, end)), Fraction(0)) / (end - first).days
+    else:
+        share = Fraction(0)
+        for m in range(step):
+            month_first, month_end = add_months(first, m), add_months(first, m + 1)
+            month = list(days(month_first, month_end))
+            if all(roster.employed(payee, day) for day in month):
+                share += sum((roster.weight(payee, day) for day in month), Fraction(0)) / len(month)
+        share /= step
+    exact = Fraction(amount) * share
+    return (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(CENT, rounding=ROUND_HALF_UP)

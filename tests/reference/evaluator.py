@@ -265,11 +265,14 @@ class Reference:
                     credited.append({**c, "payee": manager, "role": "rollup", "level": level, "from": c["payee"]})
                     manager, level = self._manager(manager, c["date"]), level + 1
         # Every payee of the run: of a transaction read, a manager in the roster, in the quotas or targets,
-        # or paid by an earlier ledger.
+        # paid by an earlier ledger, or named by a roster with dates.
         self.payees = {c["payee"] for c in credited} | {d["payee"] for d in self.paid or []}
         for kind, amounts in (("quotas", self.quota_period), ("targets", self.target_period)):
             self.payees |= {payee for payee, _ in amounts} if kind in plan.tables else set()  # if the plan reads it
         self.payees |= set(self.roster.values()) if source.rollup else set()
+        if self.dated is not None:  # a roster with dates or terms: everyone it names, and the fallback payee
+            self.payees |= set(self.dated.rows)
+            self.payees |= {plan.transactions.fallback} if plan.transactions.fallback else set()
         credited = self._check_basis(credited)
         for c in credited:
             self.status[c["index"]] = "credited"

@@ -24,7 +24,7 @@ import numpy as np
 
 from spmlang.engine.calendar import PlanCalendar, add_months, to_days
 from spmlang.engine.credit.rows import Payees
-from spmlang.engine.kernels.money import decimal_of
+from spmlang.engine.kernels.money import CENT, decimal_of
 from spmlang.engine.read.roster import RosterRows
 from spmlang.engine.read.tables import PayeeAmounts, spread
 from spmlang.figures import format_percent
@@ -108,6 +108,32 @@ class PeriodAmounts:
                 pieces = self._dated_pieces(dated, p)
                 matrix[i, p] = self._weighed(payee, p, pieces) if weighs else self._unweighed(p, pieces)
         return matrix, known
+
+    def guaranteed(self, amount: int, payees: Payees) -> tuple[np.ndarray, dict[tuple[int, int], str]]:
+        """An amount guaranteed every period a payee works on this plan (a draw, in units, whole cents) per
+        payee and period, and the notes of the periods it was prorated in: prorated as quotas are, and nothing
+        in a period without a day on this plan, whatever the rule (a draw is not paid before a hire or after a
+        leaving). A payee the roster does not list has nothing where it says who is employed (dates, or plans),
+        else the whole amount."""
+        employs = self.roster is not None and self.roster.employment
+        levels = np.full((len(payees), self.calendar.count), 0 if employs else amount, dtype=np.int64)
+        notes: dict[tuple[int, int], str] = {}
+        for payee in self.rows_of:
+            code = payees.code.get(payee)
+            if code is None:
+                continue
+            for p, terms in enumerate(self.terms(payee)):
+                if terms.days == 0:
+                    levels[code, p] = 0
+                    continue
+                if self.rule is Prorate.NONE or terms.factor == 1:
+                    levels[code, p] = amount
+                    continue
+                levels[code, p] = _rounded(Fraction(amount, CENT) * terms.factor) * CENT
+                note = self._note(terms)
+                if note is not None:
+                    notes[(code, p)] = note
+        return levels, notes
 
     def proration(self, payees: Payees) -> Proration | None:
         """The notes of every period a roster row prorated (None where the roster prorates nothing)."""

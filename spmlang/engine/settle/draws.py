@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
+import pyarrow as pa
 
 from spmlang.engine.calendar import PlanCalendar, to_days
 from spmlang.engine.kernels import column_text as text
@@ -36,6 +37,10 @@ class Guarantees:
     floor: int | None
     draw_clause: int
     floor_clause: int
+    # With a roster: the draw of each payee (rows, by code) per period (columns), in units, as the roster
+    # prorates it (nothing outside employment), and the notes of the prorated ones (see PeriodAmounts.guaranteed)
+    draw_levels: np.ndarray | None = None
+    draw_notes: dict[tuple[int, int], str] | None = None
 
     @property
     def any(self) -> bool:
@@ -65,9 +70,10 @@ def settle_guarantees(
         if draw is not None:
             amount = int(draw.amount * UNIT)
             running = draw.until is None or start <= to_days(draw.until)
-            level = amount if running else 0
+            levels = _draw_levels(guarantees, amount, payees, period)
+            level = levels if running else np.zeros_like(levels)
             if running:
-                top = np.maximum(amount - paid, 0)
+                top = np.where(levels > 0, np.maximum(levels - paid, 0), 0)  # none where the payee did not work
                 if draw.recoverable:
                     draw_owed += top
                 parts.append(
@@ -78,7 +84,7 @@ def settle_guarantees(
                         top,
                         draw_owed if draw.recoverable else None,
                         guarantees.draw_clause,
-                        _draw_text(draw, amount),
+                        _draw_text(draw, amount, levels, _notes(guarantees, payees, period)),
                     )
                 )
                 paid += top
@@ -133,12 +139,13 @@ def settle_guarantees(
     return Lines.concat(parts)
 
 
-def _lines(payees, period, kind, amount, owed, clause, why: str) -> Lines | None:
+def _lines(payees, period, kind, amount, owed, clause, why: str | pa.Array) -> Lines | None:
+    """The lines of the payees ``amount`` is not zero for; ``why`` says why (one text, or one per payee)."""
     hit = np.flatnonzero(amount != 0)
     if hit.size == 0:
         return None
     balance = owed[hit] if owed is not None else None
-    explanation = text.join(f"{why}: ", text.amount(amount[hit]))
+    explanation = text.join(why if isinstance(why, str) else why.take(hit), ": ", text.amount(amount[hit]))
     if balance is not None:
         explanation = text.join(explanation, "; owed after it ", text.amount(balance))
     return make_lines(
@@ -168,9 +175,35 @@ def _money(units: int) -> str:
     return f"{Decimal(units).scaleb(-6):.2f}"  # as the ledger writes amounts; statements add separators
 
 
-def _draw_text(draw: DrawSpec, amount: int) -> str:
+def _draw_levels(guarantees: Guarantees, amount: int, payees: np.ndarray, period: int) -> np.ndarray:
+    """Each payee's draw in ``period`` (units)."""
+    if guarantees.draw_levels is None:
+        return np.full(payees.size, amount, dtype=np.int64)
+    return guarantees.draw_levels[payees.astype(np.int64), period]
+
+
+def _notes(guarantees: Guarantees, payees: np.ndarray, period: int) -> list[str | None] | None:
+    """How the roster prorated each payee's draw in ``period`` (None: no payee's was)."""
+    notes = guarantees.draw_notes
+    if not notes:
+        return None
+    found = [notes.get((int(payee), period)) for payee in payees.tolist()]
+    return found if any(note is not None for note in found) else None
+
+
+def _draw_text(draw: DrawSpec, amount: int, levels: np.ndarray, notes: list[str | None] | None) -> str | pa.Array:
     kind = "recoverable" if draw.recoverable else "non-recoverable"
-    return f"a {kind} draw tops the period's pay up to {_money(amount)}"
+    if notes is None:
+        return f"a {kind} draw tops the period's pay up to {_money(amount)}"
+    prorated = np.array([note is not None for note in notes])
+    return text.join(
+        f"a {kind} draw tops the period's pay up to ",
+        text.amount(levels, decimals=2),
+        text.when(
+            prorated,
+            text.join(f" (the draw of {_money(amount)} prorated: ", pa.array([n or "" for n in notes]), ")"),
+        ),
+    )
 
 
 def _recovery_text(draw: DrawSpec) -> str:
