@@ -83,6 +83,16 @@ class CompiledComponent:
             self.function = TierFunction(rule.table)
         elif isinstance(rule, CurveRule):
             self.function = CurveFunction(rule.curve)
+        # Each version's rule compiled, in date order (the first is this one): a row is paid under the version
+        # in force on its date (RowValues.version).
+        self.versions: tuple[CompiledComponent, ...] = (self,) + tuple(
+            CompiledComponent(version, credit_type) for version in spec.in_versions()[1:]
+        )
+
+    def version_note(self, version: int) -> str:
+        """What a line of ``version`` adds to its explanation: nothing for the first (so that a plan without
+        versions explains as it always did), the version's date for the others."""
+        return "" if version == 0 else f" (rates from {self.spec.versions[version - 1].start.isoformat()})"
 
     @property
     def on_row_credit(self) -> bool:
