@@ -10,16 +10,27 @@ gate over the year. Dates are strictly increasing, inside the plan year and afte
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from spmlang.check.context import CheckContext
+from spmlang.check.tiers import TierChecker
 from spmlang.diagnostics import Span
 from spmlang.ir.kinds import TierMode
 from spmlang.ir.plan import EarningRule, MultiplierSpec, PayOnceRule, RateRule, Settings, VersionSpec
 from spmlang.syntax import ast
 
-if TYPE_CHECKING:
-    from spmlang.check.components import ComponentChecker
+
+class ComponentChecker(Protocol):
+    """What of check/components.py's checker a version is checked with: its rules, multipliers and tiers."""
+
+    c: CheckContext
+    settings: Settings
+    tiers: TierChecker
+
+    def _rule(self, stmt: object) -> EarningRule | None: ...
+
+    def _multiplier(self, stmt: ast.MultiplierStmt) -> MultiplierSpec | None: ...
+
 
 # What a version may not hold, and why it stays the component's: said in the error.
 _SHARED = {
