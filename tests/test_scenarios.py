@@ -1,4 +1,4 @@
-"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S12), and those of features since (S13-): S15-S17
+"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S12), and those of features since (S13-): S15-S18
 are worked by hand in docs/calculation.md."""
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ a fallback payee, proration of quotas and targets by days or months, and
 eligibility: see dated.py), currencies (money converted at the rate of the
 transaction's date, its period's end or a fixed rate; a payee paid in another
 currency, with an fx line a period), dated quota and target tables,
-components on direct or rollup credit, lookups (a row a component cannot read
+components on direct or rollup credit, dated versions of a component (each row priced and
+trued up under the version in force on its date), lookups (a row a component cannot read
 is not paid by it), rates (fixed, per row from a lookup, or from the payee's
 annual quota and target), marginal and
 retroactive tiers (attainment, credit, row credit), accelerators, curves
