@@ -19,6 +19,8 @@ from spmlang.ir.kinds import TierMode
 from spmlang.ir.plan import EarningRule, MultiplierSpec, PayOnceRule, RateRule, Settings, VersionSpec
 from spmlang.syntax import ast
 
+_NESTED_HINT = "versions do not nest: write each `from` block in the component, one after another, in date order"
+
 
 class ComponentChecker(Protocol):
     """What of check/components.py's checker a version is checked with: its rules, multipliers and tiers."""
@@ -185,7 +187,8 @@ def _statements(components: ComponentChecker, block: ast.FromBlock):
     for stmt in block.statements:
         shared = next((what for kind, what in _SHARED.items() if isinstance(stmt, kind)), None)
         if shared is not None:
-            c.error("E412", f"{shared} does not belong in a version", getattr(stmt, "span", None), _SHARED_HINT)
+            hint = _NESTED_HINT if isinstance(stmt, ast.FromBlock) else _SHARED_HINT
+            c.error("E412", f"{shared} does not belong in a version", getattr(stmt, "span", None), hint)
             ok = False
         elif isinstance(stmt, ast.MultiplierStmt):
             multiplier = components._multiplier(stmt)
