@@ -19,8 +19,6 @@ from spmlang.ir.kinds import TierMode
 from spmlang.ir.plan import EarningRule, MultiplierSpec, PayOnceRule, RateRule, Settings, VersionSpec
 from spmlang.syntax import ast
 
-_NESTED_HINT = "versions do not nest: write each `from` block in the component, one after another, in date order"
-
 
 class ComponentChecker(Protocol):
     """What of check/components.py's checker a version is checked with: its rules, multipliers and tiers."""
@@ -48,6 +46,7 @@ _SHARED_HINT = (
     "a version changes the earning rule and multipliers from its date; the measure, filters, caps and gate are "
     "the component's, for every version: write it in the component, outside `from`"
 )
+_NESTED_HINT = "versions do not nest: write each `from` block in the component, one after another, in date order"
 
 
 def check_versions(
