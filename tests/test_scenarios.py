@@ -300,6 +300,12 @@ def test_s18b_a_change_mid_quarter_re_prices_each_segment_on_its_own():
     q4 = [(line["amount"], line["clause"]) for line in lines(result, kind="true_up", period="2027-Q4")]
     # One true-up per segment: the old rates' rows (160,000) and the new rates' (20,000), each on its own rule.
     assert q4 == [(d("-400.00"), "s18b_mid_quarter_change.spm:30"), (d("-1,000.00"), "s18b_mid_quarter_change.spm:36")]
+    assert [line["explanation"] for line in lines(result, kind="true_up", period="2027-Q4")] == [
+        "quota to date rises to 200000.00: credit so far 180000.00, 160000.00 of it at the rates before 2027-08-15,"
+        " re-priced from 13200.00 to 12800.00",
+        "quota to date rises to 200000.00: credit so far 180000.00, 20000.00 of it at the rates from 2027-08-15,"
+        " re-priced from 2800.00 to 1800.00",
+    ]
     assert payout(result, "alice", "2027-Q3") == d("8,800.00")
     assert payout(result, "alice", "2027-Q4") == d("-500.00")
     assert payout(result, "alice") == d("15,500.00")

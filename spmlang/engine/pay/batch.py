@@ -207,9 +207,7 @@ def _component_lines(
             parts.append(_row_lines(compiled, index, row_lines, rows, payees, fallback, rule_clause, note))
         if row_lines.beyond_curve is not None:
             beyond[row_lines.rows] = row_lines.beyond_curve
-        true_ups = compiled_rule.true_ups(version_values, row_lines, rows, streams, basis)
-        if note and true_ups.stream.size:
-            true_ups.explanation = text.join(true_ups.explanation, note)
+        true_ups = compiled_rule.true_ups(version_values, row_lines, rows, streams, basis, run.segment(version))
         true_up_parts.append(_period_lines(true_ups, streams, index, LineKind.TRUE_UP, START, rule_clause))
     failed, failure = values.failed, values.failure
     if failed is not None and failure is not None and failed.any():  # rows it could not evaluate: a zero line each
