@@ -430,6 +430,11 @@ def test_a_dated_version_in_the_outline_hover_and_references(client):
     assert "| 150%+ | 2.5x | 22.5% |" in shown and "cite the clause `account_executive_july.spm:65`" in shown
     keyword = hover_text(at(client, "textDocument/hover", july, text, "from", "from 2027-07-01"))
     assert keyword.startswith("**from**") and "earning rule (and multipliers) from that date on" in keyword
+    # Inside the version: what a statement there may say, and the columns its conditions read.
+    inside = _complete_after(client, july, text, "    multiplier 2x when ", "    rate 9%")
+    assert {"amount", "term_months", "credit", "quota"} <= set(inside)
+    statement = _complete_after(client, july, text, "  ", "  cap 250% of target per year")
+    assert "from" in statement
 
 
 def test_outline_and_definition_survive_syntax_errors(client, tmp_path):
