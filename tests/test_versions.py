@@ -83,3 +83,14 @@ def test_at_rate_claws_back_what_the_transaction_s_version_earned_at_its_rate():
     result = run(plan, deals({"D1": "2027-09-01", "D3": "2027-09-02"}))
     clawed = {line["txn"]: line["amount"] for line in lines(result, kind="clawback")}
     assert clawed == {"D1": d("-5,200.00"), "D3": d("0.00")}
+
+
+def test_a_version_s_errors_are_reported_with_the_component_s():
+    plan = S18.replace("    0%   .. 100% rate 8%", "    0%   .. 100% rate 8")
+    plan = plan.replace("from 2027-07-01", "from 2028-07-01")
+    try:
+        spmlang.loads(plan, "s18.spm")
+    except spmlang.PlanError as error:
+        assert [d.code for d in error.diagnostics] == ["E301", "E411"]
+    else:
+        raise AssertionError("the plan has two errors")

@@ -132,10 +132,9 @@ class ComponentChecker:
     def check(self, block: ast.ComponentBlock, index: int) -> ComponentSpec | None:
         parts = self._parts(block)
         rule = self._earning_rule(block, parts)
-        if rule is None or not parts.ok:
-            return None
+        # The versions are checked even where the component's own statements are wrong: every error at once.
         versions = check_versions(self, block, rule, parts.versions) if parts.versions else ()
-        if versions is None:
+        if rule is None or not parts.ok or versions is None:
             return None
         return ComponentSpec(
             block.name.text,

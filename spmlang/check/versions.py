@@ -50,9 +50,10 @@ _NESTED_HINT = "versions do not nest: write each `from` block in the component, 
 
 
 def check_versions(
-    components: ComponentChecker, block: ast.ComponentBlock, rule: EarningRule, blocks: list[ast.FromBlock]
+    components: ComponentChecker, block: ast.ComponentBlock, rule: EarningRule | None, blocks: list[ast.FromBlock]
 ) -> tuple[VersionSpec, ...] | None:
-    """The component's versions, in date order; None after an error (reported)."""
+    """The component's versions, in date order; None after an error (reported). ``rule``: the component's own
+    (None: it was wrong, and said so)."""
     c = components.c
     if isinstance(rule, PayOnceRule):
         c.error(
