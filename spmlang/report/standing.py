@@ -104,16 +104,18 @@ def _breakpoints(payout: Payout) -> list[tuple[float, str]]:
     found: dict[float, list[str]] = {}
     components = [c for c in payout.run.components if c.spec.uses_attainment]
     for component in components:
-        function = component.function
         name = f"{component.spec.name}: " if len(components) > 1 else ""
-        if isinstance(function, TierFunction):
-            for tier, label in zip(function.table.tiers, function.rate_labels, strict=True):
-                if tier.low > 0:
-                    found.setdefault(float(tier.low), []).append(f"{name}{label}")
-        elif isinstance(function, CurveFunction):
-            for x, y in zip(function.curve.xs, function.curve.ys, strict=True):
-                paid = f"{figures.format_percent(y)} of target" if function.curve.of_target else figures.money(y)
-                found.setdefault(float(x), []).append(f"{name}{paid}")
+        for version, rule in enumerate(component.versions):  # a dated version's: with its date
+            function = rule.function
+            since = f" from {component.spec.versions[version - 1].start.isoformat()}" if version else ""
+            if isinstance(function, TierFunction):
+                for tier, label in zip(function.table.tiers, function.rate_labels, strict=True):
+                    if tier.low > 0:
+                        found.setdefault(float(tier.low), []).append(f"{name}{label}{since}")
+            elif isinstance(function, CurveFunction):
+                for x, y in zip(function.curve.xs, function.curve.ys, strict=True):
+                    paid = f"{figures.format_percent(y)} of target" if function.curve.of_target else figures.money(y)
+                    found.setdefault(float(x), []).append(f"{name}{paid}{since}")
     return [(x, ", ".join(labels)) for x, labels in sorted(found.items())]
 
 
