@@ -136,7 +136,8 @@ CODES = {
     ),
     "E405": (
         "Two things where one belongs",
-        "Two earning rules in a component, or a table row with the wrong number of values.",
+        "Two earning rules in a component or in one of its versions (`from DATE`), or a table row with the wrong "
+        "number of values.",
         "Split the component; fix the row.",
     ),
     "E406": (
@@ -159,6 +160,20 @@ CODES = {
         "Too many tiers or rows",
         "A tier table holds at most 1,000 tiers, a plan at most 10,000 inline rows.",
         "Put long schedules and tables in data files.",
+    ),
+    "E411": (
+        "A version's date that does not fit",
+        "A component's versions (`from DATE { ... }`) start inside the plan year, after its first day (the "
+        "component's own rule holds until the first version), each after the one before.",
+        "Give each `from` a day of the plan year after its first, in date order.",
+    ),
+    "E412": (
+        "A statement a version does not take",
+        "A version holds an earning rule and, optionally, multipliers. Its filters, caps, gate, clawback, "
+        "`payable when` and the credit it pays on are the component's, shared by every version; a once-per-payee "
+        "bonus has no versions.",
+        "Give the version its rule; move what is the component's out of `from`; write a bonus that changes as a "
+        "second bonus with `by DATE`.",
     ),
     "E420": (
         "A test file with a plan in it",

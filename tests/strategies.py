@@ -61,19 +61,17 @@ def clawback(draw) -> str:
     return f"clawback {mode}" + (f" within {draw(st.integers(1, 120))} days" if draw(st.booleans()) else "")
 
 
+RULES = ["rate", "bcr", "accelerator", "tiers", "row_tiers", "curve", "row_curve", "pay", "once", "looked_up"]
+
+
 @st.composite
-def component(
-    draw, index: int, scale: int = 1, rollup: bool = False, cycle: bool = False, cancelled: bool = False
-) -> tuple[str, bool]:
-    """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
-    ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback."""
+def earning_rule(
+    draw, scale: int = 1, rules: tuple[str, ...] | list[str] = tuple(RULES)
+) -> tuple[str, list[str], bool, str]:
+    """(which rule, its lines, whether it pays % of target, the component's kind) of one of ``rules``."""
     uses_target = False
     kind = "component"
-    rule = draw(
-        st.sampled_from(
-            ["rate", "bcr", "accelerator", "tiers", "row_tiers", "curve", "row_curve", "pay", "once", "looked_up"]
-        )
-    )
+    rule = draw(st.sampled_from(rules))
     body = []
     if rule == "rate":
         body.append(f"  rate {draw(st.integers(1, 1500)) / 100:g}%")
@@ -126,6 +124,16 @@ def component(
         amount = f"{draw(st.integers(1, 50))}% of target" if of_target else money(draw(st.integers(100, 9000)), scale)
         by = f" by 2027-{draw(st.integers(3, 12)):02d}-{draw(st.integers(1, 28)):02d}" if draw(st.booleans()) else ""
         body.append(f"  pay {amount} once when attainment >= {draw(st.integers(10, 150))}%{by}")
+    return rule, body, uses_target, kind
+
+
+@st.composite
+def component(
+    draw, index: int, scale: int = 1, rollup: bool = False, cycle: bool = False, cancelled: bool = False
+) -> tuple[str, bool]:
+    """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
+    ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback."""
+    rule, body, uses_target, kind = draw(earning_rule(scale))
     if rule != "once":
         if draw(st.booleans()):
             condition = draw(st.sampled_from(['kind == "new"', 'kind == "renewal"', "credit >= quota / 20"]))
@@ -136,6 +144,16 @@ def component(
             body.append(
                 f"  multiplier {draw(st.sampled_from(['0.5', '1.5', '2']))}x when amount > "
                 f"{money(draw(st.integers(1, 100)) * 1000, scale)}"
+            )
+    if rule != "once" and draw(st.integers(0, 3)) == 0:  # dated versions: another rule from a day of the year on
+        days = sorted(draw(st.sets(st.dates(dt.date(2027, 1, 2), dt.date(2027, 12, 31)), min_size=1, max_size=2)))
+        for day in days:
+            _, version, version_target, _ = draw(earning_rule(scale, [r for r in RULES if r != "once"]))
+            uses_target = uses_target or version_target
+            if draw(st.integers(0, 2)) == 0:
+                version.append(f'  multiplier {draw(st.sampled_from(["0.5", "1.5", "3"]))}x when kind == "new"')
+            body.append(
+                f"  from {day} {{\n" + "\n".join("  " + line for line in "\n".join(version).split("\n")) + "\n  }"
             )
     for scope in ("row", "period", "year"):
         if rule == "once" and scope == "row":

@@ -41,7 +41,7 @@ def assert_no_traceback(result):
 def test_check_examples_exit_0(spm):
     result = spm("check", *sorted((ROOT / "examples" / "plans").glob("*.spm")))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count(": ok") == 8  # four plans and their four test files
+    assert result.stdout.count(": ok") == 10  # five plans and their five test files
 
 
 def test_check_reports_every_error_with_position_caret_and_hint(spm, tmp_path):

@@ -192,3 +192,26 @@ def test_diff_plot_is_refused_before_the_runs(spm, tmp_path):
     assert refused.stderr.strip() == f"error: {tmp_path / 'change.gif'}: a chart is written as .svg or .png, not '.gif'"
     same = spm(*args, "--plot", tmp_path / "same.png")
     assert same.returncode == 0 and same.stderr.strip() == f"wrote {tmp_path / 'same.png'} (no component's pay changed)"
+
+
+def test_the_cost_of_a_rate_change_on_july_1_per_payee():
+    """A dated version added to a plan: `spm diff` prices it per payee, and only from July 1 on."""
+    july = ROOT / "examples/plans/account_executive_july.spm"
+    report = diff_plans(str(PLAN), str(july), **DATA)
+    old, new = spmlang.load(PLAN).run(**DATA), spmlang.load(july).run(**DATA)
+
+    def by_payee(result, periods=None) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = {}
+        for row in result.ledger.to_pylist():
+            if periods is None or row["period"] in periods:
+                totals[row["payee"]] = totals.get(row["payee"], Decimal("0.00")) + row["amount"]
+        return totals
+
+    before, after = by_payee(old), by_payee(new)
+    assert {p.name: p.change for p in report.payees} == {name: after[name] - before[name] for name in before}
+    assert report.gainers and not report.losers  # a higher rate from July: every payee with deals after it gains
+    assert report.total.change == sum(p.change for p in report.payees) == Decimal("68960.13")
+    # Deals before July 1 keep the old rates: the first half of the year pays what it paid.
+    assert by_payee(old, {"2027-Q1", "2027-Q2"}) == by_payee(new, {"2027-Q1", "2027-Q2"})
+    [commission] = [c for c in report.clauses if c.what == "component commission"]
+    assert commission.change == "changed" and any("from 2027-07-01" in line for line in commission.lines)

@@ -103,6 +103,7 @@ def describe(text: str, expected: list[tuple]) -> None:
     event(f"line kinds: {', '.join(kinds) or 'none'}")
     cycle = [w for w in ("cancelled", "refunded", "payable when", "draw {", "payout floor", "recalculate") if w in text]
     event(f"pay cycle: {', '.join(cycle) or 'none'}")
+    event(f"dated versions: {len(re.findall(r'^  from 2027', text, re.M))}")
 
 
 @settings(

@@ -66,6 +66,20 @@ def test_explain_of_every_tiered_line_reconciles_slices_multiplier_and_ledger():
         assert sum(s.amount for s in line.slices) * line.multiplier == line.exact, line
 
 
+def test_explain_slices_a_line_by_its_own_version_s_tiers_as_in_s18():
+    trail = run_scenario("s18_rate_change", "s18.csv").explain("alice")
+    d1 = next(line for period in trail.periods for line in period.lines if line.txn == "D1")
+    d4 = next(line for period in trail.periods for line in period.lines if line.txn == "D4")
+    assert [(s.credit, s.rate) for s in d1.slices] == [(d("50,000"), "8%"), (d("10,000"), "12%")]
+    # From July 1: the version's rates, on the measure carried over (130,000 -> 180,000 of 150,000 to date).
+    assert [(s.credit, s.rate, s.amount) for s in d4.slices] == [
+        (d("20,000"), "9%", d("1,800")),
+        (d("30,000"), "14%", d("4,200")),
+    ]
+    assert d4.clause == "s18_rate_change.spm:36" and "tiers marginal on attainment" in d4.source
+    assert d4.explanation.endswith("(rates from 2027-07-01)")
+
+
 def test_explain_shows_the_cap_and_how_much_it_cut_as_in_s8():
     trail = run_scenario("s08_period_cap", "s08.csv").explain("carl", txn="C3")
     assert [(line.kind, line.amount, line.amount_cut) for line in trail.lines] == [
@@ -324,6 +338,19 @@ def test_compile_explain_writes_rates_to_four_decimals():
     steps = render_steps(plan_steps(compile_plan(plan)), plan)
     assert "$1,000+: 16.6667%" in steps and "multiply by 1.3333x when amount > $10" in steps
     assert "16.66666" not in steps and "1.33333" not in steps
+
+
+def test_compile_explain_says_each_version_with_its_dates_and_clause():
+    from spmlang.engine.compile import compile_plan
+    from spmlang.engine.steps import plan_steps, render_steps
+
+    plan = spmlang.load(HERE / "scenarios" / "s18_rate_change.spm").checked
+    steps = render_steps(plan_steps(compile_plan(plan)), plan)
+    first = steps.index("version from the start of the plan year to 2027-06-30 (rows dated then)")
+    second = steps.index("version from 2027-07-01 (rows dated then)  [")
+    assert steps[second:].split("\n")[0].endswith("s18_rate_change.spm:36]")
+    assert first < steps.index("0%–100%: 8%") < steps.index("100%+: 12%") < second < steps.index("100%+: 14%")
+    assert "re-price earlier credit on the new quota to date (each version its own rows)" in steps
 
 
 def test_explain_measures_tiers_on_row_credit_on_the_row_alone():

@@ -123,6 +123,12 @@ def plans(draw):
             lines.append(f"  multiplier 1.5x when {draw(conditions())}{draw(comments)}")
         if draw(st.booleans()):
             lines.append(f"  cap $5,000 per {draw(st.sampled_from(['row', 'period', 'year']))}")
+        if draw(st.booleans()):  # a dated version
+            lines.append(f"{draw(space)}from 2027-07-01{draw(space)}{{{draw(comments)}")
+            lines.append(f"    rate{draw(space)}{draw(st.sampled_from(['9%', '1.5%']))}{draw(comments)}")
+            if draw(st.booleans()):
+                lines.append(f"  multiplier 2x when {draw(conditions())}")
+            lines.append(f"{draw(space)}}}")
         lines.append("}")
     return "\n".join(lines) + "\n"
 

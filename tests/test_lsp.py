@@ -416,6 +416,27 @@ def test_the_outline_of_a_plan_and_of_a_test_file(client):
     assert test_symbols[0]["children"][0]["name"] == "expect payout ana in 2027-Q1 for commission == $2,000"
 
 
+def test_a_dated_version_in_the_outline_hover_and_references(client):
+    july = PLANS / "account_executive_july.spm"
+    text = july.read_text(encoding="utf-8")
+    client.open(uri(july), text)
+    symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri(july)}})
+    commission = next(s for s in symbols if s["name"] == "component commission")
+    version = next(c for c in commission["children"] if c["name"] == "from 2027-07-01")
+    assert [c["name"] for c in version["children"]] == ["rate 9%", "accelerator on attainment {"]
+    shown = hover_text(at(client, "textDocument/hover", july, text, "commission", "component"))
+    assert "Its ledger lines (rows dated before 2027-07-01) cite the clause `account_executive_july.spm:54`" in shown
+    assert "**From 2027-07-01** (rows dated then): Each slice of credit pays 9%" in shown
+    assert "| 150%+ | 2.5x | 22.5% |" in shown and "cite the clause `account_executive_july.spm:65`" in shown
+    keyword = hover_text(at(client, "textDocument/hover", july, text, "from", "from 2027-07-01"))
+    assert keyword.startswith("**from**") and "earning rule (and multipliers) from that date on" in keyword
+    # Inside the version: what a statement there may say, and the columns its conditions read.
+    inside = _complete_after(client, july, text, "    multiplier 2x when ", "    rate 9%")
+    assert {"amount", "term_months", "credit", "quota"} <= set(inside)
+    statement = _complete_after(client, july, text, "  ", "  cap 250% of target per year")
+    assert "from" in statement
+
+
 def test_outline_and_definition_survive_syntax_errors(client, tmp_path):
     text = AE.read_text(encoding="utf-8")
     text = text.replace("  multiplier 1.2x when term_months >= 24", "  multiplier 1.2x when term_months >=")

@@ -83,6 +83,14 @@ def test_a_plan_shows_its_year_periods_and_each_rule_with_its_tier_table():
     }
 
 
+def test_a_plan_shows_each_dated_version_of_a_component():
+    html = spmlang.load(AE.with_name("account_executive_july.spm"))._repr_html_()
+    text = " ".join(parsed(html).text)
+    assert "Each slice of credit pays 8% times the multiplier" in text  # before July
+    assert "<strong>From 2027-07-01</strong> (rows dated then): Each slice of credit pays 9% times the" in html
+    assert "<tr><td>150%+</td><td>2.5x</td><td>22.5%</td></tr>" in html
+
+
 def test_a_plan_escapes_what_it_was_written_with():
     source = (
         f'plan "{HOSTILE.replace(chr(34), chr(39))}" {{\n  version "<b>1</b>"\n  year starts 2027-01-01\n'

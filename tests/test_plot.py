@@ -85,6 +85,34 @@ def test_account_executive_points_are_what_the_engine_pays():
     assert_engine_pays(series, payees, paid(result, "new_logo_q1"), "new_logo_q1")
 
 
+def test_a_dated_version_is_drawn_on_its_own_and_its_points_are_what_the_engine_pays():
+    plan = spmlang.load(PLANS / "account_executive_july.spm")
+    scale = Scale(quota=1_000_000 * UNIT, target=80_000 * UNIT)
+    before, after, _ = plan_curves(plan.compiled, scale)
+    assert before.title == "component commission: rate 8%"
+    assert after.title == "component commission from 2027-07-01: rate 9%"
+    series = after.series[0]
+    payees = [f"p{i:04d}" for i in range(series.measure.size)]
+    deals = {
+        "deal_id": payees,
+        "owner": payees,
+        "close_date": ["2027-11-15"] * len(payees),  # under the July version; quota to date is the year's
+        "stage": ["Closed Won"] * len(payees),
+        "deal_type": ["expansion"] * len(payees),
+        "amount": pa.array([money(m) for m in series.measure], MONEY),
+        "term_months": [12] * len(payees),
+    }
+    result = plan.run(
+        pa.table(deals), quotas=_quarters(payees, "owner", "quarter", "quota", 250_000), targets=_ae_targets(payees)
+    )
+    assert_engine_pays(series, payees, paid(result, "commission"), "commission")
+    # spm diff --plot: the change from July 1 is drawn against the old plan's rule then.
+    from spmlang.report.curves import changed_curves
+
+    [(old, new)] = changed_curves(spmlang.load(PLANS / "account_executive.spm").compiled, plan.compiled, scale)
+    assert old is not None and new is not None and new.title == after.title
+
+
 def test_sdr_points_are_what_the_engine_pays():
     plan = spmlang.load(PLANS / "sdr.spm")
     meetings, opportunities = plan_curves(plan.compiled, Scale(quota=20 * UNIT))

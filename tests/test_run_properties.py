@@ -44,10 +44,14 @@ def table_of(deals: list[dict]) -> pa.Table:
     return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
 
 
+# The same plan with its rates changed from July 1 (a dated version of its commission).
+JULY = spmlang.load(ROOT / "examples/plans/account_executive_july.spm")
+
+
 @settings(max_examples=examples(40))
-@given(st.lists(deal, max_size=60))
-def test_lines_statements_explain_and_accounting_agree(deals):
-    result = PLAN.run(table_of(deals), quotas=QUOTAS, targets=TARGETS)
+@given(st.lists(deal, max_size=60), st.sampled_from([PLAN, JULY]))
+def test_lines_statements_explain_and_accounting_agree(deals, plan):
+    result = plan.run(table_of(deals), quotas=QUOTAS, targets=TARGETS)
     ledger = result.ledger.to_pylist()
     counts = result.accounting
     assert counts["read"] == len(deals)
@@ -70,6 +74,27 @@ def test_lines_statements_explain_and_accounting_agree(deals):
         if line["component"] == "commission":
             commission[line["payee"]] += line["amount"]
     assert all(total <= Decimal("200000.00") for total in commission.values())
+
+
+@settings(max_examples=examples(30))
+@given(st.lists(deal, max_size=60))
+def test_a_rate_change_on_july_1_leaves_the_first_half_as_it_was(deals):
+    """A version from July 1 changes no line of a period before it, and of the periods after it only the lines
+    of deals dated from July 1 (and their caps) and the new rates' true-ups: the first half's rows, re-priced at
+    each true-up under the old rates, earn what they earned without the change."""
+    old = PLAN.run(table_of(deals), quotas=QUOTAS, targets=TARGETS).ledger.to_pylist()
+    new = JULY.run(table_of(deals), quotas=QUOTAS, targets=TARGETS).ledger.to_pylist()
+
+    def first_half(ledger):
+        return [(x["payee"], x["period"], x["kind"], x["txn"], x["amount"]) for x in ledger if x["period"] < "2027-Q3"]
+
+    assert first_half(old) == first_half(new)
+    before_july = [x for x in new if x["date"] is not None and x["date"].isoformat() < "2027-07-01"]
+    assert all(not x["explanation"].endswith("(rates from 2027-07-01)") for x in before_july)
+    after = [
+        x for x in new if x["kind"] == "earning" and x["date"] is not None and x["date"].isoformat() >= "2027-07-01"
+    ]
+    assert all(x["clause"] == "account_executive_july.spm:65" for x in after)
 
 
 @settings(max_examples=examples(15))

@@ -1,4 +1,4 @@
-"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S12), and those of features since (S13-): S15-S17
+"""The worked scenarios of ../shared/scenarios, as exact figures (S1-S12), and those of features since (S13-): S15-S18
 are worked by hand in docs/calculation.md."""
 
 from __future__ import annotations
@@ -248,3 +248,64 @@ def test_s17_a_eur_deal_in_a_usd_plan_paid_to_a_gbp_payee():
         "GBP",
     )
     assert "credit converted from EUR at 1.08531, the rate of 2027-03-01" in statement.earnings[0].words
+
+
+def test_s18_a_rate_change_on_july_1_with_ytd_tiers_carrying_on():
+    result = run_scenario("s18_rate_change", "s18.csv")
+    assert by_txn(result) == {
+        "D1": d("5,200.00"),
+        "D2": d("2,400.00"),
+        "D3": d("3,600.00"),  # 90,000 -> 130,000 of a 150,000 quota to date: all at the new 9%
+        "D4": d("6,000.00"),  # 20,000 at 9% to 150,000, 30,000 at the new 14% above
+        "D5": d("900.00"),
+    }
+    clause = {line["txn"]: line["clause"] for line in lines(result, kind="earning")}
+    assert clause == {
+        "D1": "s18_rate_change.spm:30",
+        "D2": "s18_rate_change.spm:30",
+        "D3": "s18_rate_change.spm:36",
+        "D4": "s18_rate_change.spm:36",
+        "D5": "s18_rate_change.spm:36",
+    }
+    assert [line["explanation"].endswith("(rates from 2027-07-01)") for line in lines(result, kind="earning")] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
+    true_ups = [(line["period"], line["amount"], line["clause"]) for line in lines(result, kind="true_up")]
+    # Q2: D1 re-priced at the old rates; Q4: D3 and D4 re-priced at the new ones on a quota to date of 200,000.
+    assert true_ups == [
+        ("2027-Q2", d("-400.00"), "s18_rate_change.spm:30"),
+        ("2027-Q4", d("-1,500.00"), "s18_rate_change.spm:36"),
+    ]
+    assert [payout(result, "alice", f"2027-Q{q}") for q in range(1, 5)] == [
+        d("5,200.00"),
+        d("2,000.00"),
+        d("9,600.00"),
+        d("-600.00"),
+    ]
+
+
+def test_s18b_a_change_mid_quarter_re_prices_each_segment_on_its_own():
+    result = run_scenario("s18b_mid_quarter_change", "s18b.csv")
+    assert by_txn(result) == {
+        "D1": d("5,200.00"),
+        "D2": d("2,400.00"),
+        "D3": d("6,000.00"),  # Aug 1, before the change: 60,000 at 8%, 10,000 at 12%
+        "D4": d("2,800.00"),  # Sep 20, after it: 20,000 at 14%
+        "D5": d("900.00"),
+    }
+    q4 = [(line["amount"], line["clause"]) for line in lines(result, kind="true_up", period="2027-Q4")]
+    # One true-up per segment: the old rates' rows (160,000) and the new rates' (20,000), each on its own rule.
+    assert q4 == [(d("-400.00"), "s18b_mid_quarter_change.spm:30"), (d("-1,000.00"), "s18b_mid_quarter_change.spm:36")]
+    assert [line["explanation"] for line in lines(result, kind="true_up", period="2027-Q4")] == [
+        "quota to date rises to 200000.00: credit so far 180000.00, 160000.00 of it at the rates before 2027-08-15,"
+        " re-priced from 13200.00 to 12800.00",
+        "quota to date rises to 200000.00: credit so far 180000.00, 20000.00 of it at the rates from 2027-08-15,"
+        " re-priced from 2800.00 to 1800.00",
+    ]
+    assert payout(result, "alice", "2027-Q3") == d("8,800.00")
+    assert payout(result, "alice", "2027-Q4") == d("-500.00")
+    assert payout(result, "alice") == d("15,500.00")

@@ -14,9 +14,9 @@ def test_example_and_scenario_tests_pass(spm, tmp_path):
     junit = tmp_path / "junit.xml"
     result = spm("test", "examples/plans", "tests/scenarios", "--junit", junit)
     assert result.returncode == 0, result.stdout
-    assert re.search(r"^32 passed in \d+\.\d\ds$", result.stdout, re.M)
+    assert re.search(r"^35 passed in \d+\.\d\ds$", result.stdout, re.M)
     suites = ET.parse(junit).getroot()
-    assert suites.get("tests") == "32" and suites.get("failures") == "0" and suites.get("errors") == "0"
+    assert suites.get("tests") == "35" and suites.get("failures") == "0" and suites.get("errors") == "0"
     assert {s.get("name") for s in suites} >= {
         "examples/plans/account_executive.test.spm",
         "tests/scenarios/s05_payout_curve.test.spm",

@@ -158,6 +158,17 @@ def test_where_a_payee_stands_is_said_from_the_statements_own_figures():
     assert q3.standing.positions[0].words[1] == "The next tier (8% × 1.5x) starts in 146,626.96 of credit."
 
 
+def test_where_a_payee_stands_under_a_rate_change_is_on_the_rule_in_force_at_the_period_s_end():
+    result = spmlang.load(AE / "plans" / "account_executive_july.spm").run(
+        AE / "data" / "ae_deals.csv", quotas=AE / "data" / "ae_quotas.csv", targets=AE / "data" / "ae_targets.csv"
+    )
+    q2, q3 = result.statements(["dev.patel"], ["2027-Q2", "2027-Q3"])
+    assert "8% × " in q2.standing.positions[0].words[1] and "9% × " in q3.standing.positions[0].words[1]
+    assert q3.standing.positions[0].curve.title == "component commission from 2027-07-01: rate 9%"
+    labels = dict(q3.standing.breakpoints)
+    assert labels[1.5] == "8% × 2x, 9% × 2.5x from 2027-07-01"
+
+
 def test_the_you_are_here_mark_is_on_the_curve_at_the_payees_measure():
     (statement,) = ae_result().statements(["ben.okafor"], ["2027-Q2"])
     (position,) = statement.standing.positions

@@ -201,7 +201,7 @@ class Checker:
 
     def _table_used(self, name: str, source: SourceSpec, components) -> bool:
         exprs = [source.credit, *(f.expr for f in source.filters), *(p.share for p in source.payees if p.share)]
-        for component in components:
+        for component in (version for c in components for version in c.in_versions()):
             exprs.extend(f.expr for f in component.filters)
             exprs.extend(m.condition for m in component.multipliers)
             rule = component.rule

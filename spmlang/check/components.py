@@ -13,6 +13,7 @@ from spmlang.check.context import CheckContext
 from spmlang.check.cycle import clawback_spec
 from spmlang.check.expressions import Scope
 from spmlang.check.tiers import TierChecker
+from spmlang.check.versions import check_versions
 from spmlang.check.words import ROLE_WORDS, TIER_MODES
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir import expressions as ir
@@ -56,6 +57,7 @@ class _Parts:
     clawback_span: Span | None = None
     payable: ir.IR | None = None
     payable_span: Span | None = None
+    versions: list[ast.FromBlock] = field(default_factory=list)  # checked once the rule is (check/versions.py)
     ok: bool = True
 
 
@@ -130,7 +132,9 @@ class ComponentChecker:
     def check(self, block: ast.ComponentBlock, index: int) -> ComponentSpec | None:
         parts = self._parts(block)
         rule = self._earning_rule(block, parts)
-        if rule is None or not parts.ok:
+        # The versions are checked even where the component's own statements are wrong: every error at once.
+        versions = check_versions(self, block, rule, parts.versions) if parts.versions else ()
+        if rule is None or not parts.ok or versions is None:
             return None
         return ComponentSpec(
             block.name.text,
@@ -149,6 +153,7 @@ class ComponentChecker:
             parts.payable,
             self.c.text(parts.payable_span) if parts.payable_span is not None else None,
             parts.payable_span,
+            versions,
         )
 
     def _parts(self, block: ast.ComponentBlock) -> _Parts:
@@ -172,6 +177,8 @@ class ComponentChecker:
                 self._payable(stmt, parts)
             elif isinstance(stmt, ast.AcceleratorBlock):
                 self._accelerator(stmt, parts)
+            elif isinstance(stmt, ast.FromBlock):
+                parts.versions.append(stmt)
             else:
                 rule = self._rule(stmt)
                 _keep(parts, None if rule is None else (rule, stmt.span), parts.rules)

@@ -25,7 +25,7 @@ def minimums_paid_on_refunds(components: tuple[ComponentSpec, ...], source: Sour
     if isinstance(source.credit, ir.Column):
         subjects.add(("column", source.credit.name))
     warnings = []
-    for component in components:
+    for component in (version for c in components for version in c.in_versions()):
         if not isinstance(component.rule, PayPerRowRule):
             continue  # a rate times a negative credit is negative: no minimum is paid on a refund
         floors = list(_floors(component.rule.amount))

@@ -37,6 +37,12 @@ class CompiledPlan:
     draw_clause: int = -1
     floor_clause: int = -1
     pay_currency_clause: int = -1  # the roster's `currency` line: where payees are paid in other currencies
+    # Per component: each version's rule clause, in date order (the first is rule_clause's); appended last.
+    version_clauses: tuple[tuple[int, ...], ...] = ()
+
+    def rule_clauses(self, component: int) -> tuple[int, ...]:
+        """The clause of each version's rule of ``component`` (one, without versions)."""
+        return self.version_clauses[component] if self.version_clauses else (self.rule_clause[component],)
 
     @property
     def basis_varies(self) -> bool:
@@ -69,6 +75,9 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
     pay_currency_clause = -1
     if roster is not None and "currency" in roster.roles:
         pay_currency_clause = clause(roster.columns[roster.roles["currency"]].span)
+    version_clauses = tuple(
+        (rule_clause[i], *(clause(_rule_span(v)) for v in c.in_versions()[1:])) for i, c in enumerate(plan.components)
+    )
     return CompiledPlan(
         plan=plan,
         calendar=PlanCalendar(settings.year_start, settings.frequency),
@@ -84,6 +93,7 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
         draw_clause=draw_clause,
         floor_clause=floor_clause,
         pay_currency_clause=pay_currency_clause,
+        version_clauses=version_clauses,
     )
 
 

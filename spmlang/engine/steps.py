@@ -9,6 +9,7 @@ apply in, and the clause of each.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -157,12 +158,25 @@ def _component_step(compiled: CompiledPlan, index: int, text: Callable[[Span], s
         condition = text(row_filter.expr.span)
         named = f" ({row_filter.name})" if row_filter.name != condition else ""
         details.append(f"only rows where {condition}{named}")
-    details += _rule(component.rule, compiled.plan.settings.attainment_basis, run.cumulative)
-    details += [
-        f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}" for m in component.multipliers
-    ]
-    if run.trues_up(compiled.basis_varies, compiled.year_to_date):
-        details.append("true-up at each period start: re-price earlier credit on the new quota to date")
+    versions = list(zip(component.in_versions(), run.versions, compiled.rule_clauses(index), strict=True))
+    for v, (version, version_run, clause) in enumerate(versions):
+        rule = _rule(version.rule, compiled.plan.settings.attainment_basis, version_run.cumulative)
+        rule += [
+            f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}" for m in version.multipliers
+        ]
+        if len(versions) > 1:  # each version's rule, indented under the dates it holds
+            last = (
+                f" to {(component.versions[v].start - dt.timedelta(days=1)).isoformat()}"
+                if v + 1 < len(versions)
+                else ""
+            )
+            first = component.versions[v - 1].start.isoformat() if v else "the start of the plan year"
+            details.append(f"version from {first}{last} (rows dated then)  [{compiled.clauses[clause].clause}]")
+            rule = ["  " + line for line in rule]
+        details += rule
+    if any(version_run.trues_up(compiled.basis_varies, compiled.year_to_date) for _, version_run, _ in versions):
+        each = " (each version its own rows)" if len(versions) > 1 else ""
+        details.append(f"true-up at each period start: re-price earlier credit on the new quota to date{each}")
     caps = sorted(
         zip(component.caps, compiled.cap_clauses[index], strict=True), key=lambda pair: CAP_ORDER[pair[0].scope]
     )

@@ -7,7 +7,7 @@ already known to be well formed; the engine adds no plan validation of its own.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from spmlang.diagnostics import Diagnostic, Span
@@ -307,6 +307,16 @@ EarningRule = RateRule | TierRule | CurveRule | PayPerRowRule | PayOnceRule
 
 
 @dataclass(frozen=True, slots=True)
+class VersionSpec:
+    """``from DATE { ... }``: a component's earning rule (and multipliers, where given) from ``start`` on."""
+
+    start: dt.date
+    rule: EarningRule
+    multipliers: tuple[MultiplierSpec, ...] | None  # None: the component's (or the version's before) continue
+    span: Span  # the `from` line
+
+
+@dataclass(frozen=True, slots=True)
 class ComponentSpec:
     name: str
     kind: ComponentKind
@@ -324,10 +334,25 @@ class ComponentSpec:
     payable: IR | None = None  # `payable when`: a row's lines are held while this is not true for it
     payable_text: str | None = None
     payable_span: Span | None = None
+    # Dated versions (`from DATE { ... }`), dates increasing: each replaces the rule (and the multipliers it
+    # gives) from its date on; the component's own statements are the version in force before the first.
+    versions: tuple[VersionSpec, ...] = ()
 
     def __post_init__(self) -> None:  # members, not words, whoever made the plan
         object.__setattr__(self, "kind", as_kind(ComponentKind, self.kind))
         object.__setattr__(self, "role", as_kind(Role, self.role))
+
+    def in_versions(self) -> tuple[ComponentSpec, ...]:
+        """The component as each version says it, in date order: the first is the component's own statements;
+        each later one has that version's rule, and its multipliers where it gives them (else the ones before).
+        Everything else (the measure, filters, caps, gate) is the component's, shared by every version."""
+        if not self.versions:
+            return (self,)
+        specs = [replace(self, versions=())]
+        for version in self.versions:
+            multipliers = specs[-1].multipliers if version.multipliers is None else version.multipliers
+            specs.append(replace(specs[-1], rule=version.rule, multipliers=multipliers))
+        return tuple(specs)
 
     @property
     def line_kind(self) -> LineKind:
@@ -338,6 +363,8 @@ class ComponentSpec:
 
     @property
     def uses_attainment(self) -> bool:
+        if self.versions:
+            return any(version.uses_attainment for version in self.in_versions())
         rule = self.rule
         if isinstance(rule, TierRule):
             return rule.table.basis is MeasureBasis.ATTAINMENT
@@ -391,6 +418,8 @@ def builtins_read(component: ComponentSpec, rows: bool = True, period_ends: bool
     ``quota`` ...: where, rate, pay, multiplier) and in its period-end conditions (``attainment`` ...)."""
     from spmlang.ir.expressions import builtins_used
 
+    if component.versions:
+        return set().union(*(builtins_read(v, rows, period_ends) for v in component.in_versions()))
     rule = component.rule
     exprs = []
     if rows:
@@ -424,6 +453,8 @@ def components_need_quotas(components) -> bool:
 
 def component_needs_targets(component: ComponentSpec) -> bool:
     """Whether a component pays or caps in % of target incentive (or reads ``target``)."""
+    if component.versions:
+        return any(component_needs_targets(version) for version in component.in_versions())
     if any(cap.of_target for cap in component.caps):
         return True
     rule = component.rule

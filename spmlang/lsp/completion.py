@@ -91,6 +91,7 @@ STARTERS = {
         "gate",
         "clawback",
         "payable",
+        "from",
     ),
     "draw": ("amount", "recoverable", "non_recoverable", "recover", "until"),
     "curve": ("extend",),
@@ -201,7 +202,7 @@ def _block_word(blocks: list[list[str]]) -> str:
     outer = blocks[0][0] if blocks[0] else ""
     if outer == "test" and len(blocks) > 1 and inner == "transactions":
         return "test transactions"
-    if inner in ("spif", "bonus"):
+    if inner in ("spif", "bonus", "from"):  # a dated version (`from DATE`) reads as its component does
         return "component"
     return inner
 

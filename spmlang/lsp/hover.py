@@ -264,7 +264,16 @@ def describe_component(spec: pm.ComponentSpec, checked: pm.CheckedPlan) -> str:
     if modifiers:
         lines.append("\n".join(f"- {m}" for m in modifiers))
     clause = rule_span(spec)
-    lines.append(f"Its ledger lines cite the clause `{_where(clause)}`.")
+    before = f" (rows dated before {spec.versions[0].start.isoformat()})" if spec.versions else ""
+    lines.append(f"Its ledger lines{before} cite the clause `{_where(clause)}`.")
+    for version, dated in zip(spec.in_versions()[1:], spec.versions, strict=True):
+        lines.append(f"**From {dated.start.isoformat()}** (rows dated then): {pm.rule_sentence(version.rule, checked)}")
+        table = pm.rule_table(version.rule)
+        if table:
+            lines.append(table.markdown())
+        if dated.multipliers is not None:
+            lines.append("\n".join(f"- `{m.text}`" for m in dated.multipliers))
+        lines.append(f"Its lines cite the clause `{_where(rule_span(version))}`.")
     return "\n\n".join(lines)
 
 

@@ -48,6 +48,8 @@ KEYWORDS: dict[str, str] = {
     # components
     "component": "component NAME { ... }     # kind `earning` lines",
     "spif": "spif NAME { ... }          # kind `spif` lines",
+    "from": "`from DATE { ... }`: the component's earning rule (and multipliers) from that date on; rows dated "
+    "before are paid as before.",
     "bonus": "bonus NAME { ... }         # for `pay ... once` bonuses",
     "rate": "`rate R`: credit x R. R is a percentage (or money per unit, for counted credit), and may be an "
     "expression (`rate rates[product]`, or `rate target / quota`: each payee's annual target incentive "

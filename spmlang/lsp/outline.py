@@ -15,7 +15,7 @@ from spmlang.lsp.text import source_text
 @dataclass
 class Entry:
     name: str
-    kind: str  # plan, setting, transactions, column, filter, table, component, rule, cap, test, expectation
+    kind: str  # plan, setting, transactions, column, filter, table, component, rule, version, cap, test, expectation
     span: Span  # the whole of it
     name_span: Span  # what to select: its name
     detail: str = ""
@@ -60,16 +60,7 @@ def outline(tree: ast.PlanFile, text: str) -> list[Entry]:
         elif isinstance(item, ast.TableBlock):
             entries.append(_table(item))
         elif isinstance(item, ast.ComponentBlock):
-            children = [
-                Entry(
-                    source_text(text, stmt.span),
-                    "filter" if isinstance(stmt, ast.WhereStmt) else "rule",
-                    stmt.span,
-                    _first_line(stmt.span),
-                )
-                for stmt in item.statements
-                if isinstance(stmt, (*_RULES, ast.WhereStmt))
-            ]
+            children = _component_children(item.statements, text)
             entries.append(
                 Entry(
                     f"{item.kind.text} {item.name.text}",
@@ -92,6 +83,19 @@ def outline(tree: ast.PlanFile, text: str) -> list[Entry]:
                 Entry(f"test {pm.literal_text(item.name)}", "test", item.span, item.name.span, "", expectations)
             )
     return entries
+
+
+def _component_children(statements, text: str) -> list[Entry]:
+    """A component's rule and modifiers, and each dated version (`from DATE`) with its own."""
+    children = []
+    for stmt in statements:
+        if isinstance(stmt, ast.FromBlock):
+            inner = _component_children(stmt.statements, text)
+            children.append(Entry(f"from {stmt.date.text}", "version", stmt.span, stmt.date.span, "version", inner))
+        elif isinstance(stmt, (*_RULES, ast.WhereStmt)):
+            kind = "filter" if isinstance(stmt, ast.WhereStmt) else "rule"
+            children.append(Entry(source_text(text, stmt.span), kind, stmt.span, _first_line(stmt.span)))
+    return children
 
 
 def _first_line(span: Span) -> Span:

@@ -43,6 +43,7 @@ _SYMBOL_KINDS = {
     "table": lsp.SymbolKind.Class,
     "component": lsp.SymbolKind.Function,
     "rule": lsp.SymbolKind.Property,
+    "version": lsp.SymbolKind.Event,
     "cap": lsp.SymbolKind.Constant,
     "test": lsp.SymbolKind.Module,
     "expectation": lsp.SymbolKind.Property,

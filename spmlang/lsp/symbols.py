@@ -194,28 +194,39 @@ def _component(b: _Builder, block: ast.ComponentBlock) -> None:
     name = block.name.text
     where = f"{block.kind.text} {name}"
     b.add(("component", "", name), block.name.span, True, where, block)
-    for stmt in block.statements:
-        if isinstance(stmt, ast.WhereStmt):
-            if stmt.name is not None:
-                b.add(("component filter", name, stmt.name.text), stmt.name.span, True, where, stmt)
-            b.expression(stmt.expr, where, ROW_BUILTINS)
-        elif isinstance(stmt, ast.RateStmt):
-            b.expression(stmt.expr, where, ROW_BUILTINS)
-        elif isinstance(stmt, ast.PayRowStmt):
-            b.expression(stmt.amount, where, ROW_BUILTINS)
-        elif isinstance(stmt, ast.PayOnceStmt):
-            b.expression(stmt.amount.expr, where, PERIOD_END_BUILTINS, columns_first=False)
-            b.expression(stmt.condition, where, PERIOD_END_BUILTINS, columns_first=False)
-        elif isinstance(stmt, ast.MultiplierStmt):
-            b.expression(stmt.factor, where, ROW_BUILTINS)
-            b.expression(stmt.condition, where, ROW_BUILTINS)
-        elif isinstance(stmt, ast.GateStmt):
-            b.expression(stmt.condition, where, PERIOD_END_BUILTINS, columns_first=False)
-        elif isinstance(stmt, (ast.TiersBlock, ast.AcceleratorBlock)):
-            for row in stmt.rows:
-                b.expression(row.rate, where, ROW_BUILTINS)
-        elif isinstance(stmt, ast.CapStmt):
-            _cap(b, stmt, where)
+    _component_statements(b, name, where, block.statements)
+
+
+def _component_statements(b: _Builder, name: str, where: str, statements) -> None:
+    for stmt in statements:
+        if isinstance(stmt, ast.FromBlock):  # a dated version: its rule and multipliers read the same names
+            _component_statements(b, name, f"{where} from {stmt.date.text}", stmt.statements)
+        else:
+            _component_statement(b, name, where, stmt)
+
+
+def _component_statement(b: _Builder, name: str, where: str, stmt) -> None:
+    if isinstance(stmt, ast.WhereStmt):
+        if stmt.name is not None:
+            b.add(("component filter", name, stmt.name.text), stmt.name.span, True, where, stmt)
+        b.expression(stmt.expr, where, ROW_BUILTINS)
+    elif isinstance(stmt, ast.RateStmt):
+        b.expression(stmt.expr, where, ROW_BUILTINS)
+    elif isinstance(stmt, ast.PayRowStmt):
+        b.expression(stmt.amount, where, ROW_BUILTINS)
+    elif isinstance(stmt, ast.PayOnceStmt):
+        b.expression(stmt.amount.expr, where, PERIOD_END_BUILTINS, columns_first=False)
+        b.expression(stmt.condition, where, PERIOD_END_BUILTINS, columns_first=False)
+    elif isinstance(stmt, ast.MultiplierStmt):
+        b.expression(stmt.factor, where, ROW_BUILTINS)
+        b.expression(stmt.condition, where, ROW_BUILTINS)
+    elif isinstance(stmt, ast.GateStmt):
+        b.expression(stmt.condition, where, PERIOD_END_BUILTINS, columns_first=False)
+    elif isinstance(stmt, (ast.TiersBlock, ast.AcceleratorBlock)):
+        for row in stmt.rows:
+            b.expression(row.rate, where, ROW_BUILTINS)
+    elif isinstance(stmt, ast.CapStmt):
+        _cap(b, stmt, where)
 
 
 def _cap(b: _Builder, stmt: ast.CapStmt, where: str) -> None:

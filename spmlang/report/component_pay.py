@@ -52,10 +52,20 @@ class Scale:
 class Pay:
     """A component's pay as a function of its measure, for one payee (``scale``) over the chart's stretch."""
 
-    def __init__(self, compiled: CompiledPlan, index: int, scale: Scale = Scale(), row_rate: Decimal | None = None):
+    def __init__(
+        self,
+        compiled: CompiledPlan,
+        index: int,
+        scale: Scale = Scale(),
+        row_rate: Decimal | None = None,
+        version: int = 0,
+    ):
         self.compiled, self.index = compiled, index
-        self.run = compiled.components[index]
+        # A component with dated versions pays by one version's rule and multipliers at a time: ``version``'s.
+        self.run = compiled.components[index].versions[version]
         self.spec: ComponentSpec = self.run.spec
+        versions = compiled.plan.components[index].versions
+        self.since = versions[version - 1].start if version else None  # the first day of the version drawn
         self.counted = compiled.plan.transactions.credit_type is not Type.MONEY
         self.year = compiled.year_to_date or compiled.calendar.count == 1  # the stretch is the plan year
         rule = self.spec.rule

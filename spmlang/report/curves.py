@@ -8,6 +8,7 @@ with its tier starts, jumps, caps, closed gate, marginal rate and the notes on w
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -90,9 +91,10 @@ def plan_curves(
     """The curve of each component (of ``names``, in plan order); ``spans`` may set a component's x range (its
     largest measure), as ``spm diff --plot`` does to draw two plans alike."""
     return [
-        component_curve(Pay(compiled, index, scale or Scale()), (spans or {}).get(spec.name))
+        component_curve(Pay(compiled, index, scale or Scale(), version=version), (spans or {}).get(spec.name))
         for index, spec in enumerate(compiled.plan.components)
         if names is None or spec.name in names
+        for version in range(len(spec.in_versions()))  # each dated version: a chart of its own
     ]
 
 
@@ -101,7 +103,7 @@ def component_curve(pay: Pay, span: int | None = None) -> ComponentCurve:
     and gate, its marginal rate, and what it cannot draw."""
     spec = pay.spec
     curve = ComponentCurve(
-        spec.name, _title(pay.compiled, spec), pay.axis, _x_label(pay), _y_label(pay), _rate_label(pay)
+        spec.name, _title(pay.compiled, spec, pay.since), pay.axis, _x_label(pay), _y_label(pay), _rate_label(pay)
     )
     curve.notes = list(pay.notes)
     rule = spec.rule
@@ -193,13 +195,14 @@ def _hint(unknown: list[str]) -> str:
     return f"; give {' and '.join(wanted)} to draw it" if wanted and "count" not in unknown else ""
 
 
-def _title(compiled: CompiledPlan, spec: ComponentSpec) -> str:
+def _title(compiled: CompiledPlan, spec: ComponentSpec, since: dt.date | None = None) -> str:
     source = compiled.plan.source.splitlines()
     rule = spec.rule
     span = getattr(rule, "span", None) or getattr(getattr(rule, "table", None), "span", None)
     span = span or getattr(getattr(rule, "curve", None), "span", None)
     words = source[span.line - 1].strip().rstrip("{").strip() if span is not None else ""
-    return f"{spec.kind} {spec.name}" + (f": {words}" if words else "")
+    dated = f" from {since.isoformat()}" if since is not None else ""
+    return f"{spec.kind} {spec.name}{dated}" + (f": {words}" if words else "")
 
 
 def _money(value: Decimal) -> str:
@@ -222,8 +225,9 @@ def changed_curves(
     names = [c.name for c in old.plan.components]
     names += [c.name for c in new.plan.components if c.name not in names]
     pairs: list[tuple[ComponentCurve | None, ComponentCurve | None]] = []
-    for name in names:
-        pays = [_pay_of(plan, name, scale or Scale()) for plan in (old, new)]
+    for name, day in [(each, day) for each in names for day in _version_days(old, new, each)]:
+        # From each day a version of either plan starts, the rules in force then in each plan.
+        pays = [_pay_of(plan, name, scale or Scale(), day) for plan in (old, new)]
         if pays[0] is not None and pays[1] is not None and pays[0].axis == pays[1].axis:
             span = max(pays[0].natural_span(), pays[1].natural_span())
             before, after = component_curve(pays[0], span), component_curve(pays[1], span)
@@ -236,9 +240,20 @@ def changed_curves(
     return pairs
 
 
-def _pay_of(compiled: CompiledPlan, name: str, scale: Scale) -> Pay | None:
+def _version_days(old: CompiledPlan, new: CompiledPlan, name: str) -> list[dt.date | None]:
+    """None (the start of the year), and each day a dated version of the component starts in either plan."""
+    days = {v.start for plan in (old, new) for c in plan.plan.components if c.name == name for v in c.versions}
+    return [None, *sorted(days)]
+
+
+def _pay_of(compiled: CompiledPlan, name: str, scale: Scale, day: dt.date | None = None) -> Pay | None:
+    """The component's pay under its version in force on ``day`` (None: the start of the year)."""
     index = next((i for i, c in enumerate(compiled.plan.components) if c.name == name), None)
-    return Pay(compiled, index, scale) if index is not None else None
+    if index is None:
+        return None
+    versions = compiled.plan.components[index].versions
+    version = sum(1 for v in versions if day is not None and v.start <= day)
+    return Pay(compiled, index, scale, version=version)
 
 
 def _differ(old: Pay, new: Pay, before: ComponentCurve, after: ComponentCurve) -> bool:

@@ -258,7 +258,7 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
     exact = units(lines.exact[index])
     measure = (row["measure_before"], row["measure_after"], row["attainment_before"], row["attainment_after"])
     component = int(lines.component[index])
-    own_measure = bool(component >= 0 and lines.row[index] >= 0 and payout.run.components[component].on_row_credit)
+    own_measure = bool(component >= 0 and lines.row[index] >= 0 and _rule_of(payout, index).on_row_credit)
     if own_measure:  # tiers or a curve on row credit measure the row alone, not the payee's year to date
         measure = (Decimal("0.00"), row["credit"], None, None)
     return TrailLine(
@@ -322,8 +322,19 @@ def _tiered(payout: Payout, index: int, row: dict) -> tuple[CompiledComponent, T
     component, credit_row = int(lines.component[index]), int(lines.row[index])
     if component < 0 or credit_row < 0 or row["kind"] not in (LineKind.EARNING, LineKind.SPIF):
         return None
-    run = payout.run.components[component]
+    run = _rule_of(payout, index)
     return (run, run.function) if isinstance(run.function, TierFunction) else None
+
+
+def _rule_of(payout: Payout, index: int) -> CompiledComponent:
+    """The compiled rule a line of a component was priced by: its version's, which the line's clause names."""
+    component = int(payout.lines.component[index])
+    run = payout.run.components[component]
+    if len(run.versions) == 1:
+        return run
+    clauses = payout.run.compiled.rule_clauses(component)
+    clause = int(payout.lines.clause[index])
+    return run.versions[clauses.index(clause)] if clause in clauses else run
 
 
 def _retroactive(run) -> bool:
@@ -332,10 +343,10 @@ def _retroactive(run) -> bool:
     return run.function.retroactive and not run.per_row_tiers
 
 
-def _filled(payout: Payout, component: int, index: np.ndarray) -> np.ndarray:
-    """(lines, tiers): the credit each line of ``index`` (lines of one component, tiers marginal or per row)
-    puts in each tier of its component, all at once."""
-    lines, run = payout.lines, payout.run.components[component]
+def _filled(payout: Payout, run: CompiledComponent, index: np.ndarray) -> np.ndarray:
+    """(lines, tiers): the credit each line of ``index`` (lines of one component's rule ``run``, tiers marginal
+    or per row) puts in each tier of its component, all at once."""
+    lines = payout.lines
     credit_row = lines.row[index]
     periods = payout.run.basis.quota.shape[1]
     basis = RowBasis(
@@ -353,14 +364,14 @@ def _filled(payout: Payout, component: int, index: np.ndarray) -> np.ndarray:
 def _slices_of(payout: Payout, shown: list[tuple[int, dict]]) -> list[list[Slice]]:
     """The tier slices of each line (see :func:`_slices`); those of each component's marginal tiers computed
     together (one line at a time, the tier function's small arrays would cost more than the work)."""
-    groups: dict[int, list[int]] = {}
+    groups: dict[int, tuple[CompiledComponent, list[int]]] = {}
     for index, row in shown:
         tiered = _tiered(payout, index, row)
         if tiered is not None and not _retroactive(tiered[0]):
-            groups.setdefault(int(payout.lines.component[index]), []).append(index)
+            groups.setdefault(id(tiered[0]), (tiered[0], []))[1].append(index)
     filled: dict[int, np.ndarray] = {}
-    for component, indices in groups.items():
-        filled.update(zip(indices, _filled(payout, component, np.array(indices, dtype=np.int64)), strict=True))
+    for run, indices in groups.values():
+        filled.update(zip(indices, _filled(payout, run, np.array(indices, dtype=np.int64)), strict=True))
     return [_slices(payout, index, row, filled.get(index)) for index, row in shown]
 
 

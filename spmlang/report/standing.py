@@ -65,7 +65,10 @@ def standing(payout: Payout, payee: int, period: int) -> Standing:
             year_target=int(basis.target_annual[payee]) if basis.target_known[payee] else None,
             period_target=int(basis.target_period[payee, period]) if basis.target_known[payee] else None,
         )
-        position = _position(payout, index, scale, int(streams.measure_at_end()[stream, period]))
+        # Where the payee stands on the rule in force at the period's end (a component's dated version).
+        end = payout.run.calendar.end(period)
+        version = sum(1 for v in payout.run.plan.components[index].versions if v.start <= end)
+        position = _position(payout, index, scale, int(streams.measure_at_end()[stream, period]), version)
         if position is not None:
             result.positions.append(position)
     return result
@@ -101,22 +104,25 @@ def _breakpoints(payout: Payout) -> list[tuple[float, str]]:
     found: dict[float, list[str]] = {}
     components = [c for c in payout.run.components if c.spec.uses_attainment]
     for component in components:
-        function = component.function
         name = f"{component.spec.name}: " if len(components) > 1 else ""
-        if isinstance(function, TierFunction):
-            for tier, label in zip(function.table.tiers, function.rate_labels, strict=True):
-                if tier.low > 0:
-                    found.setdefault(float(tier.low), []).append(f"{name}{label}")
-        elif isinstance(function, CurveFunction):
-            for x, y in zip(function.curve.xs, function.curve.ys, strict=True):
-                paid = f"{figures.format_percent(y)} of target" if function.curve.of_target else figures.money(y)
-                found.setdefault(float(x), []).append(f"{name}{paid}")
+        for version, rule in enumerate(component.versions):  # a dated version's: with its date
+            function = rule.function
+            since = f" from {component.spec.versions[version - 1].start.isoformat()}" if version else ""
+            if isinstance(function, TierFunction):
+                for tier, label in zip(function.table.tiers, function.rate_labels, strict=True):
+                    if tier.low > 0:
+                        found.setdefault(float(tier.low), []).append(f"{name}{label}{since}")
+            elif isinstance(function, CurveFunction):
+                for x, y in zip(function.curve.xs, function.curve.ys, strict=True):
+                    paid = f"{figures.format_percent(y)} of target" if function.curve.of_target else figures.money(y)
+                    found.setdefault(float(x), []).append(f"{name}{paid}{since}")
     return [(x, ", ".join(labels)) for x, labels in sorted(found.items())]
 
 
-def _position(payout: Payout, index: int, scale: Scale, measure: int) -> Position | None:
-    """The payee on the component's curve, where it has one to stand on (an accumulated measure)."""
-    pay = Pay(payout.run.compiled, index, scale)
+def _position(payout: Payout, index: int, scale: Scale, measure: int, version: int = 0) -> Position | None:
+    """The payee on the component's curve (of its ``version``), where it has one to stand on (an accumulated
+    measure)."""
+    pay = Pay(payout.run.compiled, index, scale, version=version)
     if pay.axis not in (ATTAINMENT, CREDIT) or pay.per_row_rate or (pay.axis == ATTAINMENT and scale.quota is None):
         return None
     span = max(pay.natural_span(), int(measure * 1.25))

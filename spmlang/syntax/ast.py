@@ -464,6 +464,15 @@ class TableBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class FromBlock:
+    """``from 2027-07-01 { ... }``: a component's version from that date on (its earning rule, multipliers)."""
+
+    date: Literal
+    statements: tuple[Node, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class ComponentBlock:
     kind: Name  # component | spif | bonus
     name: Name

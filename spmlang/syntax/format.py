@@ -58,7 +58,15 @@ def format_source(source: str, path: str = "<plan>") -> str:
 
 # ---------------------------------------------------------------------- layout
 
-BLOCKS = (ast.TiersBlock, ast.AcceleratorBlock, ast.CurveBlock, ast.RowsBlock, ast.TestData, ast.TableBlock)
+BLOCKS = (
+    ast.TiersBlock,
+    ast.AcceleratorBlock,
+    ast.CurveBlock,
+    ast.RowsBlock,
+    ast.TestData,
+    ast.TableBlock,
+    ast.FromBlock,
+)
 
 
 def _line_text(group_cells: list[list[str]], row: list[str]) -> str:
@@ -148,28 +156,12 @@ class Formatter:
         return result
 
     def _statement(self, stmt, depth: int, group: list[list[str]]) -> None:
-        if isinstance(stmt, ast.PlanBlock):
-            self._block(f"plan {literal(stmt.name)}", stmt.span, list(stmt.settings), depth)
-        elif isinstance(stmt, ast.TransactionsBlock):
-            self._block("transactions", stmt.span, list(stmt.statements), depth)
-        elif isinstance(stmt, ast.TableBlock):
-            name = f" {stmt.name.text}" if stmt.name else ""
-            self._block(f"{stmt.kind.text}{name}", stmt.span, list(stmt.statements), depth)
-        elif isinstance(stmt, ast.ComponentBlock):
-            self._block(f"{stmt.kind.text} {stmt.name.text}", stmt.span, list(stmt.statements), depth)
-        elif isinstance(stmt, (ast.DrawBlock, ast.TestData)):
-            header = "draw" if isinstance(stmt, ast.DrawBlock) else "transactions"
-            self._block(header, stmt.span, list(stmt.statements), depth)
-        elif isinstance(stmt, ast.TestBlock):
-            self._block(f"test {literal(stmt.name)}", stmt.span, list(stmt.statements), depth)
+        header = _header(stmt)
+        if header is not None:
+            self._block(header[0], stmt.span, header[1], depth)
         elif isinstance(stmt, ast.RowsBlock):
             table_rows = [TableRow(values, span) for values, span in zip(stmt.rows, stmt.row_spans, strict=True)]
             self._block("rows", stmt.span, table_rows, depth)
-        elif isinstance(stmt, ast.TiersBlock):
-            header = f"tiers {stmt.mode.text} on {' '.join(w.text for w in stmt.basis)}"
-            self._block(header, stmt.span, list(stmt.rows), depth)
-        elif isinstance(stmt, ast.AcceleratorBlock):
-            self._block(f"accelerator on {' '.join(w.text for w in stmt.basis)}", stmt.span, list(stmt.rows), depth)
         elif isinstance(stmt, ast.CurveBlock):
             children: list[ast.CurvePoint | ast.Name] = sorted(
                 [*stmt.points, *stmt.extends], key=lambda c: (c.span.line, c.span.column)
@@ -183,6 +175,29 @@ class Formatter:
             if trailing:  # trailing comments of a group line up in one column
                 text = text.ljust(max(len(_line_text(rows, other)) for other in rows))
             self.out.append(INDENT * depth + text + trailing)
+
+
+def _header(stmt) -> tuple[str, list] | None:
+    """A block's header line (without its brace) and the statements inside it; None for another statement."""
+    if isinstance(stmt, ast.PlanBlock):
+        return f"plan {literal(stmt.name)}", list(stmt.settings)
+    if isinstance(stmt, ast.TableBlock):
+        return stmt.kind.text + (f" {stmt.name.text}" if stmt.name else ""), list(stmt.statements)
+    if isinstance(stmt, ast.ComponentBlock):
+        return f"{stmt.kind.text} {stmt.name.text}", list(stmt.statements)
+    if isinstance(stmt, ast.FromBlock):
+        return f"from {stmt.date.text}", list(stmt.statements)
+    if isinstance(stmt, ast.DrawBlock):
+        return "draw", list(stmt.statements)
+    if isinstance(stmt, (ast.TransactionsBlock, ast.TestData)):
+        return "transactions", list(stmt.statements)
+    if isinstance(stmt, ast.TestBlock):
+        return f"test {literal(stmt.name)}", list(stmt.statements)
+    if isinstance(stmt, ast.TiersBlock):
+        return f"tiers {stmt.mode.text} on {' '.join(w.text for w in stmt.basis)}", list(stmt.rows)
+    if isinstance(stmt, ast.AcceleratorBlock):
+        return f"accelerator on {' '.join(w.text for w in stmt.basis)}", list(stmt.rows)
+    return None
 
 
 def is_formatted(source: str, path: str = "<plan>") -> bool:

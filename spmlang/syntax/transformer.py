@@ -325,6 +325,9 @@ class ToAst:
     def component_block(self, meta, children):
         return ast.ComponentBlock(children[0], self._name(children[1]), tuple(children[2:]), self._span(meta))
 
+    def from_block(self, meta, children):
+        return ast.FromBlock(self._literal_from_token(children[0]), tuple(children[1:]), self._span(meta))
+
     def on_credit_stmt(self, meta, children):
         return ast.OnCreditStmt(self._name(children[0]), self._span(meta))
 

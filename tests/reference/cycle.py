@@ -220,7 +220,8 @@ def clawbacks(ref, payee: str, lines: list, rows: list[dict]) -> list:
                 full = sum((x.amount for x in mine if x.kind != "hold"), ZERO)
                 amount = -portion(full, found.refunded, found.credit, CENT)
             else:
-                full = sum((_clawed(component, mode, x) for x in mine if x.kind != "hold"), ZERO)
+                version = ref.version_of(component, c)  # at rate: as the row's version priced it
+                full = sum((_clawed(version, mode, x) for x in mine if x.kind != "hold"), ZERO)
                 amount = -portion(full, found.refunded, found.credit, CENT)
             made.append(
                 Line(

@@ -15,7 +15,8 @@ a fallback payee, proration of quotas and targets by days or months, and
 eligibility: see dated.py), currencies (money converted at the rate of the
 transaction's date, its period's end or a fixed rate; a payee paid in another
 currency, with an fx line a period), dated quota and target tables,
-components on direct or rollup credit, lookups (a row a component cannot read
+components on direct or rollup credit, dated versions of a component (each row priced and
+trued up under the version in force on its date), lookups (a row a component cannot read
 is not paid by it), rates (fixed, per row from a lookup, or from the payee's
 annual quota and target), marginal and
 retroactive tiers (attainment, credit, row credit), accelerators, curves
@@ -458,22 +459,26 @@ class Reference:
             # Conditions in order (the first that is not true decides), then the multipliers and the rate or
             # payment of a row it pays. A key not in its table: the component does not pay the row (a zero line).
             builtins = self._row_builtins(c)
+            version = self.version_of(component, c)  # its multipliers and rule are the row's version's
             try:
                 if not all(evaluate(f.expr, c["row"], builtins, self.tables) is True for f in component.filters):
                     continue
                 mult = Decimal(1)
-                for m in component.multipliers:
+                for m in version.multipliers:
                     if evaluate(m.condition, c["row"], builtins, self.tables) is True:
                         mult *= m.factor
                 own = None
-                if isinstance(rule, (RateRule, PayPerRowRule)):
+                if isinstance(version.rule, (RateRule, PayPerRowRule)):
                     own = evaluate(
-                        rule.rate if isinstance(rule, RateRule) else rule.amount, c["row"], builtins, self.tables
+                        version.rule.rate if isinstance(version.rule, RateRule) else version.rule.amount,
+                        c["row"],
+                        builtins,
+                        self.tables,
                     )
             except LookupMiss:
                 failed.append(c)
                 continue
-            if own is None and isinstance(rule, (RateRule, PayPerRowRule)):
+            if own is None and isinstance(version.rule, (RateRule, PayPerRowRule)):
                 failed.append(c)  # an empty rate or payment
                 continue
             c.setdefault("own", {})[name] = own
@@ -512,17 +517,24 @@ class Reference:
                     at_rate=None if "twin" in c else self._at_rate(component, c),
                 )
             )
-        if self._reprices(rule):
+        # Each version re-prices its own rows: one true-up per period and version.
+        for v, version in enumerate(component.in_versions()):
+            if not self._reprices(version.rule):
+                continue
+            mine = [c for c in chosen if self.version_index(component, c) == v]
+            rids = {c["rid"] for c in mine}
+            ups: list[Line] = []
             so_far = ZERO
             for p in range(1, self.periods):
-                so_far += sum((line.exact for line in raw if line.period == p - 1), ZERO)
-                earlier = [c for c in chosen if c["period"] < p]
+                so_far += sum((line.exact for line in raw if line.period == p - 1 and line.rid in rids), ZERO)
+                so_far += sum((line.exact for line in ups if line.period == p - 1), ZERO)
+                earlier = [c for c in mine if c["period"] < p]
                 if not earlier:
                     continue
                 repriced = sum((self._line_under(component, c, p) for c in earlier), ZERO)
                 # true_up(p) = earlier rows on p's basis - what they and earlier true-ups earned
                 if repriced - so_far:
-                    raw.append(
+                    ups.append(
                         Line(
                             payee,
                             name,
@@ -534,6 +546,7 @@ class Reference:
                             role=component.role,
                         )
                     )
+            raw += ups
         if isinstance(rule, PayOnceRule) and rows:
             for p in range(self.periods):
                 end_rows = (
@@ -587,6 +600,15 @@ class Reference:
             return rule.curve.basis == "attainment" or rule.curve.of_target
         return False
 
+    def version_index(self, component, c: dict) -> int:
+        """Which version of the component is in force on row c's date (a twin: its original's); 0 without."""
+        day = (c.get("twin") or c)["date"]
+        return sum(1 for version in component.versions if version.start <= day)
+
+    def version_of(self, component, c: dict):
+        """The component as its version in force on row c's date says it (its rule and multipliers)."""
+        return component.in_versions()[self.version_index(component, c)] if component.versions else component
+
     def _row_builtins(self, c: dict) -> dict:
         """What a component's row expressions see besides the columns: the row's credit, and its payee's annual
         quota and target incentive."""
@@ -599,6 +621,7 @@ class Reference:
 
     def _line_under(self, component, c: dict, p: int) -> Decimal:
         """What row c earns from ``component`` under the basis of period p."""
+        component = self.version_of(component, c)
         rule, name = component.rule, component.name
         origin = c.get("twin")
         if origin is not None and cycle.per_row(rule):  # a twin reverses its original's own line, in part
@@ -637,7 +660,7 @@ class Reference:
     def _at_rate(self, component, c: dict) -> Decimal | None:
         """A retroactive tier's row: its own credit at the rate of the tier it reached, times its multipliers
         (what `clawback at_rate` takes back; the uplift on earlier credit is kept)."""
-        rule = component.rule
+        rule = self.version_of(component, c).rule
         if not isinstance(rule, TierRule) or rule.table.mode != "retroactive":
             return None
         lows = tier_breakpoints(rule.table, self.quota(c["payee"], c["period"]))
@@ -719,14 +742,14 @@ class Reference:
                             role=component.role,
                         )
                     )
-        rule = component.rule
-        if isinstance(rule, CurveRule) and not rule.curve.extend_above:
-            # A curve is flat above its last point: the row line shows what the last slope extended would
-            # pay, and a cap line the cut (the two add up to what was paid).
-            for line in raw:
-                if line.txn is None or line.kind != component.line_kind or line.unpaid:
-                    continue
-                c = next(r for r in rows if r["rid"] == line.rid)
+        # A curve is flat above its last point: the row line shows what the last slope extended would pay, and a
+        # cap line the cut (the two add up to what was paid). Each row by the curve of its version.
+        for line in raw:
+            if line.txn is None or line.kind != component.line_kind or line.unpaid:
+                continue
+            c = next(r for r in rows if r["rid"] == line.rid)
+            rule = self.version_of(component, c).rule
+            if isinstance(rule, CurveRule) and not rule.curve.extend_above:
                 quota, target = self.quota(payee, c["period"]), self.target(payee, c["period"])
                 if rule.curve.basis == "row":
                     extended = curve_value(rule.curve, c["credit"], quota, target, True)

@@ -95,6 +95,14 @@ test("periods, lookups, functions and test words", async () => {
   assert.strictEqual(scopeOf(tests, "test"), "storage.type.block.spm");
 });
 
+test("a dated version is a block; `from` in a rollup is a word of its statement", async () => {
+  const spm = await grammar();
+  const july = tokens(spm, fs.readFileSync(path.join(PLANS, "account_executive_july.spm"), "utf8"));
+  assert.strictEqual(scopeOf(july, "from"), "storage.type.block.spm");
+  const rollup = tokens(spm, "transactions {\n  rollup to manager from roster\n}");
+  assert.strictEqual(scopeOf(rollup, "from"), "keyword.other.spm");
+});
+
 test("a column named like a keyword is not one inside an expression", async () => {
   const spm = await grammar();
   const found = tokens(spm, "transactions {\n  column date date\n  where recent: date >= 2027-01-01\n}");

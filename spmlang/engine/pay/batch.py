@@ -24,6 +24,7 @@ from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, UNIT, TooLarge, cumulative_cents, units_to_cents
 from spmlang.engine.pay.component import PeriodLines
+from spmlang.engine.pay.earnings import RowLines
 from spmlang.engine.pay.limits import apply_caps, gate_lines, plan_caps_in_order
 from spmlang.engine.pay.lines import (
     END,
@@ -192,43 +193,27 @@ def _component_lines(
     spec = run.spec
     clause = compiled.rule_clause[index]
     parts: list[Lines | None] = []
-    row_lines = reprice_twins(not run.cumulative, rows, run.row_lines(values, rows, streams, basis))
-    if row_lines.rows.size:
-        r = row_lines.rows
-        explanation = row_lines.explanation
-        if spec.role is Role.ROLLUP:
-            whose = text.pick(rows.rollup_from[r], payees.names)
-            plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
-            explanation = text.join("rollup of ", whose, "'s credit: ", plain)
-        elif fallback is not None:  # in place of a payee outside their employment: why
-            why = fallback.take(r)
-            plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
-            instead = why.is_valid().to_numpy(zero_copy_only=False)
-            explanation = text.join(text.when(instead, text.join("fallback: ", why, "; ")), plain)
-        parts.append(
-            make_lines(
-                r.size,
-                payee=rows.payee[r],
-                role=rows.role[r],
-                component=index,
-                kind=spec.line_kind,
-                period=rows.period[r],
-                phase=ROW,
-                row=r,
-                amount=row_lines.amount,
-                rate=row_lines.rate,
-                multiplier=row_lines.multiplier,
-                tier=row_lines.tier,
-                explanation=explanation,
-                clause=clause,
-            )
-        )
-    if parts and parts[-1] is not None:
-        parts[-1] = mark_twins(parts[-1], rows, compiled.clawback_clause[index] if compiled.clawback_clause else clause)
+    beyond = np.zeros(len(rows), dtype=np.int64)
+    true_up_parts = []
+    # Each version pays the rows of its dates, and re-prices only them at period starts: one true-up line per
+    # stream, period and version (the segments of a period a version change splits). Without versions: one.
+    versions = list(zip(run.versions, compiled.rule_clauses(index), strict=True))
+    for version, (compiled_rule, rule_clause) in enumerate(versions):
+        version_values = values.of_version(version)
+        note = run.version_note(version)
+        row_lines = compiled_rule.row_lines(version_values, rows, streams, basis)
+        row_lines = reprice_twins(not compiled_rule.cumulative, rows, row_lines)
+        if row_lines.rows.size:
+            parts.append(_row_lines(compiled, index, row_lines, rows, payees, fallback, rule_clause, note))
+        if row_lines.beyond_curve is not None:
+            beyond[row_lines.rows] = row_lines.beyond_curve
+        true_ups = compiled_rule.true_ups(version_values, row_lines, rows, streams, basis, run.segment(version))
+        true_up_parts.append(_period_lines(true_ups, streams, index, LineKind.TRUE_UP, START, rule_clause))
     failed, failure = values.failed, values.failure
     if failed is not None and failure is not None and failed.any():  # rows it could not evaluate: a zero line each
         r = np.flatnonzero(failed)
         explanation = text.join("not paid by this component: ", failure.take(r))
+        failed_clause = clause if values.version is None else np.array(compiled.rule_clauses(index))[values.version[r]]
         parts.append(
             make_lines(
                 r.size,
@@ -241,11 +226,10 @@ def _component_lines(
                 row=r,
                 amount=0,
                 explanation=explanation,
-                clause=clause,
+                clause=failed_clause,
             )
         )
-    true_ups = run.true_ups(values, row_lines, rows, streams, basis)
-    parts.append(_period_lines(true_ups, streams, index, LineKind.TRUE_UP, START, clause))
+    parts.extend(true_up_parts)
     period_end = None
     if isinstance(spec.rule, PayOnceRule) or spec.gate is not None:
         period_end = _period_end_frame(compiled, streams, basis)
@@ -257,9 +241,6 @@ def _component_lines(
     lines = Lines.concat(parts)
     if len(lines) == 0:
         return lines
-    beyond = np.zeros(len(rows), dtype=np.int64)
-    if row_lines.beyond_curve is not None:
-        beyond[row_lines.rows] = row_lines.beyond_curve
     stream_key = lines.role.astype(np.int64) * (len(streams.payee) + 1) + lines.payee
     order = grouping.order_by(lines.role, lines.payee, lines.period, lines.phase, lines.row + 1)
     lines = lines.take(order)
@@ -287,14 +268,65 @@ def _component_lines(
                 compiled.gate_clause[index],
             )
         )
-    extra.append(_curve_top(lines, beyond, spec, clause))
+    for version, (compiled_rule, rule_clause) in enumerate(versions):
+        in_version = None if values.version is None else values.version == version
+        extra.append(_curve_top(lines, beyond, compiled_rule.spec, rule_clause, in_version))
     return Lines.concat([lines, *extra])
 
 
-def _curve_top(lines: Lines, beyond: np.ndarray, spec: ComponentSpec, clause: int) -> Lines | None:
+def _row_lines(
+    compiled: CompiledPlan,
+    index: int,
+    row_lines: RowLines,
+    rows: CreditRows,
+    payees: Payees,
+    fallback: pa.Array | None,
+    clause: int,
+    note: str,
+) -> Lines:
+    """A component's lines on the rows one version of its rule paid (``note``: what the explanations add)."""
+    spec = compiled.components[index].spec
+    r = row_lines.rows
+    explanation = row_lines.explanation
+    if spec.role is Role.ROLLUP:
+        whose = text.pick(rows.rollup_from[r], payees.names)
+        plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
+        explanation = text.join("rollup of ", whose, "'s credit: ", plain)
+    elif fallback is not None:  # in place of a payee outside their employment: why
+        why = fallback.take(r)
+        plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
+        instead = why.is_valid().to_numpy(zero_copy_only=False)
+        explanation = text.join(text.when(instead, text.join("fallback: ", why, "; ")), plain)
+    if note:
+        explanation = text.join(explanation.resolve() if isinstance(explanation, TextColumn) else explanation, note)
+    lines = make_lines(
+        r.size,
+        payee=rows.payee[r],
+        role=rows.role[r],
+        component=index,
+        kind=spec.line_kind,
+        period=rows.period[r],
+        phase=ROW,
+        row=r,
+        amount=row_lines.amount,
+        rate=row_lines.rate,
+        multiplier=row_lines.multiplier,
+        tier=row_lines.tier,
+        explanation=explanation,
+        clause=clause,
+    )
+    return mark_twins(lines, rows, compiled.clawback_clause[index] if compiled.clawback_clause else clause)
+
+
+def _curve_top(
+    lines: Lines, beyond: np.ndarray, spec: ComponentSpec, clause: int, in_version: np.ndarray | None = None
+) -> Lines | None:
     """Split each row line past a curve's last point into what the last slope would pay and a cap
-    line for the cut. Caps and gates above worked on the line as paid; the split keeps its sum."""
+    line for the cut. Caps and gates above worked on the line as paid; the split keeps its sum.
+    ``in_version``: the credit rows of the version whose curve ``spec`` has (None: every row)."""
     on_row = (lines.row >= 0) & (lines.kind == KIND[spec.line_kind])
+    if in_version is not None:
+        on_row &= in_version[np.maximum(lines.row, 0)]
     cut = units_to_cents(np.where(on_row, beyond[np.maximum(lines.row, 0)], 0)) * CENT
     hit = np.flatnonzero(cut != 0)
     if hit.size == 0 or not isinstance(spec.rule, CurveRule):  # only a curve is flat past its last point

@@ -83,6 +83,24 @@ class CompiledComponent:
             self.function = TierFunction(rule.table)
         elif isinstance(rule, CurveRule):
             self.function = CurveFunction(rule.curve)
+        # Each version's rule compiled, in date order (the first is this one): a row is paid under the version
+        # in force on its date (RowValues.version).
+        self.versions: tuple[CompiledComponent, ...] = (self,) + tuple(
+            CompiledComponent(version, credit_type) for version in spec.in_versions()[1:]
+        )
+
+    def version_note(self, version: int) -> str:
+        """What a line of ``version`` adds to its explanation: nothing for the first (so that a plan without
+        versions explains as it always did), the version's date for the others."""
+        return "" if version == 0 else f" (rates from {self.spec.versions[version - 1].start.isoformat()})"
+
+    def segment(self, version: int) -> str | None:
+        """Which rates a true-up of ``version`` re-prices the credit of (None: the component has no versions)."""
+        if not self.spec.versions:
+            return None
+        if version == 0:
+            return f"at the rates before {self.spec.versions[0].start.isoformat()}"
+        return f"at the rates from {self.spec.versions[version - 1].start.isoformat()}"
 
     @property
     def on_row_credit(self) -> bool:
@@ -221,12 +239,21 @@ class CompiledComponent:
 
     # ------------------------------------------------------------------ true-ups
     def true_ups(
-        self, values: RowValues, lines: RowLines, rows: CreditRows, streams: Streams, basis: Basis
+        self,
+        values: RowValues,
+        lines: RowLines,
+        rows: CreditRows,
+        streams: Streams,
+        basis: Basis,
+        segment: str | None = None,
     ) -> PeriodLines:
         """Re-price earlier credit when the basis grows at a period boundary (quota to date).
 
         true_up(p) = earnings of all rows before p, evaluated on p's basis
                      - what the rows and true-ups before p earned.
+
+        ``segment``: for one version of a component with dated versions (``lines`` are its rows'), which rates
+        it is ("at the rates from 2027-07-01"): the explanation says how much of the credit so far it re-prices.
         """
         function = self.function
         if function is None or not self.trues_up(basis.varies, streams.ytd) or lines.rows.size == 0:
@@ -275,11 +302,18 @@ class CompiledComponent:
         amount = true_up[stream, period]
         payee = streams.payee[stream]
         measure = streams.measure_at_end()[stream, period - 1]
+        of_it: pa.Array | str = ""
+        if segment is not None:  # the credit of this version's rows before the period: what it re-prices
+            credit = np.zeros((streams.count, periods), dtype=np.int64)
+            np.add.at(credit, (stream_of, period_of), rows.credit[index])
+            before_p = np.cumsum(credit, axis=1)[stream, period - 1]
+            of_it = text.join(", ", text.amount(before_p), f" of it {segment},")
         explanation = text.join(
             "quota to date rises to ",
             text.amount(basis.quota[payee, period]),
             ": credit so far ",
             text.amount(measure),
+            of_it,
             " re-priced from ",
             text.exact(repriced[stream, period] - amount),
             " to ",

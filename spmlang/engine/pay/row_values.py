@@ -7,6 +7,7 @@ rows it does not pay, unless the plan or ``--strict`` says to stop; the other co
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -39,6 +40,9 @@ class RowValues:
     # re-prices the year without a cancelled transaction, within its window (None: there are none).
     reverses: np.ndarray | None = None
     payable: np.ndarray | None = None  # bool per row: its `payable when` holds (None: the component has none)
+    # int8 per row: the version of the component in force on the row's date (None: it has no versions). A
+    # reversal row (see credit.reversals) has its original row's: what was paid under a version is undone by it.
+    version: np.ndarray | None = None
 
     def rates(self) -> np.ndarray:
         """Each row's rate (a rate rule's component has one)."""
@@ -70,11 +74,20 @@ class RowValues:
             failure,
             None if self.reverses is None else self.reverses[index],
             None if self.payable is None else self.payable[index],
+            None if self.version is None else self.version[index],
         )
+
+    def of_version(self, version: int) -> RowValues:
+        """These values with only the rows paid under ``version`` selected (all of them without versions)."""
+        if self.version is None:
+            return self
+        return replace(self, selected=self.selected & (self.version == version))
 
 
 def row_columns(spec: ComponentSpec) -> set[str]:
     """The transaction columns :func:`evaluate_row_values` reads for ``spec``."""
+    if spec.versions:
+        return set().union(*(row_columns(version) for version in spec.in_versions()))
     read = [f.expr for f in spec.filters] + [m.condition for m in spec.multipliers]
     if spec.payable is not None:
         read.append(spec.payable)
@@ -85,26 +98,52 @@ def row_columns(spec: ComponentSpec) -> set[str]:
     return set().union(*(columns_used(expr) for expr in read))
 
 
-def evaluate_row_values(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> RowValues:
+def evaluate_row_values(
+    spec: ComponentSpec, rows: CreditRows, frame: Frame, version: np.ndarray | None = None
+) -> RowValues:
     """Evaluate the component's row expressions. Rows it cannot evaluate leave issues on ``frame``: only the
     rows it still considers at that point, as its conditions are read in order (a row its first `where` left
-    out is not a problem of its second), and only rows of its role."""
+    out is not a problem of its second), and only rows of its role. ``version``: the version in force on each
+    row, for a component with versions: each row's multipliers and rate are its version's."""
     n = len(rows)
     role = spec.role.code
     selected = rows.role == role
 
-    def evaluated(node):
+    def evaluated(node, among: np.ndarray):
         mark = len(frame.issues)
         value = evaluate_rows(node, frame)
         for issue in frame.issues[mark:]:
-            issue.mask = issue.mask & selected  # a copy: `selected` changes in place below
+            issue.mask = issue.mask & among  # a copy: `selected` changes in place below
         return value
 
     for row_filter in spec.filters:
-        selected &= truth(evaluated(row_filter.expr), n)
+        selected &= truth(evaluated(row_filter.expr, selected), n)
+
+    def payable() -> np.ndarray | None:
+        return None if spec.payable is None else np.array(truth(evaluated(spec.payable, selected), n), dtype=bool)
+
+    if version is None:
+        multiplier, rate, pay = _shaping(spec, selected, n, frame, evaluated)
+        return RowValues(selected, multiplier, rate, pay, payable=payable())
+    # Each version's multipliers and rate, on the rows of its dates; a row's values are its version's.
+    multiplier, rate, pay = np.ones(n), None, None
+    for v, version_spec in enumerate(spec.in_versions()):
+        here = selected & (version == v)
+        shaped = _shaping(version_spec, here, n, frame, evaluated)
+        in_version = version == v
+        multiplier = np.where(in_version, shaped[0], multiplier)
+        if shaped[1] is not None:
+            rate = np.where(in_version, shaped[1], np.nan if rate is None else rate)
+        if shaped[2] is not None:
+            pay = np.where(in_version, shaped[2], 0 if pay is None else pay)
+    return RowValues(selected, multiplier, rate, pay, payable=payable(), version=version)
+
+
+def _shaping(spec: ComponentSpec, selected: np.ndarray, n: int, frame: Frame, evaluated):
+    """(multiplier, rate, pay) of ``spec``'s rule over the rows: those ``selected`` are the ones it pays."""
     multiplier = grouping.uniform(1.0, n)
     for m in spec.multipliers:
-        applies = truth(evaluated(m.condition), n)
+        applies = truth(evaluated(m.condition, selected), n)
         if not applies.any():
             continue
         if grouping.is_uniform(multiplier):  # no copy of the column made for the product
@@ -114,16 +153,23 @@ def evaluate_row_values(spec: ComponentSpec, rows: CreditRows, frame: Frame) -> 
     rate = pay = None
     rule = spec.rule
     if isinstance(rule, RateRule):
-        value, rows_of = _per_row(evaluated(rule.rate), n)
+        value, rows_of = _per_row(evaluated(rule.rate, selected), n)
         rate = as_float(value) if value.type is not Type.MONEY else np.asarray(value.values, np.float64) / UNIT
         rate = rows_of(np.where(value.valid, rate, np.nan))
         _require(selected, value.valid, frame, f"the rate of component '{spec.name}' is empty ({rule.rate_text})")
     elif isinstance(rule, PayPerRowRule):
-        value, rows_of = _per_row(evaluated(rule.amount), n)
+        value, rows_of = _per_row(evaluated(rule.amount, selected), n)
         pay = rows_of(np.where(value.valid, np.asarray(value.values, np.int64), 0))
         _require(selected, value.valid, frame, f"the payment of component '{spec.name}' is empty ({rule.amount_text})")
-    payable = None if spec.payable is None else np.array(truth(evaluated(spec.payable), n), dtype=bool)
-    return RowValues(selected, multiplier, rate, pay, payable=payable)
+    return multiplier, rate, pay
+
+
+def versions_of(spec: ComponentSpec, dates: np.ndarray) -> np.ndarray | None:
+    """The version of ``spec`` in force on each date (days since 1970); None for a component without versions."""
+    if not spec.versions:
+        return None
+    starts = np.array([(v.start - dt.date(1970, 1, 1)).days for v in spec.versions], dtype=np.int64)
+    return np.searchsorted(starts, np.asarray(dates, np.int64), side="right").astype(np.int8)
 
 
 def _per_row(vec, n: int):
@@ -217,7 +263,8 @@ def component_row_values(
             source=transactions,
             source_rows=rows.txn,
         )
-        one = evaluate_row_values(spec, rows, frame)
+        version = versions_of(spec, rows.date)
+        one = evaluate_row_values(spec, rows, frame, version)
         if frame.issues:
             one = _unpayable(spec, one, rows, frame.issues, txns)
         frame.issues.clear()

@@ -28,6 +28,7 @@ from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, UNIT, to_units, units_to_cents
 from spmlang.engine.pay.earnings import RowLines
 from spmlang.engine.pay.lines import KIND, SETTLE, Lines, TextColumn, make_lines
+from spmlang.engine.pay.row_values import versions_of
 from spmlang.engine.read.cancellations import Cancellations
 from spmlang.ir.kinds import ClawbackMode, LineKind, TierMode
 from spmlang.ir.plan import CheckedPlan, PayOnceRule, PayPerRowRule, TierRule
@@ -194,10 +195,17 @@ def _lifted(index, rows, row, held, outside, day, at, cancellations, calendar, c
 
 def _clawed(spec, mode: ClawbackMode, lines: Lines, mine: np.ndarray, rows: CreditRows) -> np.ndarray:
     """What each of a component's lines on a cancelled row claws back in full: what it paid (as paid), or
-    what its rate earned on the row's credit (at rate; its earning line only)."""
+    what its rate earned on the row's credit (at rate; its earning line only), under the version of the
+    component in force on the row's date."""
     amount = lines.amount[mine]
     if mode is ClawbackMode.AS_PAID:
         return amount
+    version = versions_of(spec, rows.date[lines.row[mine]])
+    if version is not None:
+        clawed = np.zeros(mine.size, np.int64)
+        for v, version_spec in enumerate(spec.in_versions()):
+            clawed = np.where(version == v, _clawed(version_spec, mode, lines, mine, rows), clawed)
+        return clawed
     earning = lines.kind[mine] == KIND[spec.line_kind]
     if isinstance(spec.rule, (PayPerRowRule, PayOnceRule)):
         return np.zeros(mine.size, np.int64)

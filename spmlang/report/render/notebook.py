@@ -33,11 +33,16 @@ def plan_html(plan, year: str, periods: list[str]) -> str:
     for spec in plan.components:
         parts.append(f"<h4>{_text(spec.kind)} {_text(spec.name)}</h4>")
         parts.append(f"<p><em>{_text(pays_what(spec))}</em>. {_text(rule_sentence(spec.rule, plan))}</p>")
-        table = rule_table(spec.rule)
-        if table is not None:
-            head = "".join(f"<th>{_text(cell)}</th>" for cell in table.header)
-            rows = "".join("<tr>" + "".join(f"<td>{_text(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
-            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        parts += _rule_table(spec.rule)
+        for version, dated in zip(spec.in_versions()[1:], spec.versions, strict=True):  # its dated versions
+            since = f"From {dated.start.isoformat()}"
+            parts.append(
+                f"<p><strong>{since}</strong> (rows dated then): {_text(rule_sentence(version.rule, plan))}</p>"
+            )
+            parts += _rule_table(version.rule)
+            if dated.multipliers is not None:
+                items = "".join(f"<li><code>{_text(m.text)}</code></li>" for m in dated.multipliers)
+                parts.append(f"<ul>{items}</ul>")
         found = modifiers(spec, plan)
         if found:
             items = "".join(
@@ -49,6 +54,16 @@ def plan_html(plan, year: str, periods: list[str]) -> str:
         parts.append(f"<h4>plan caps</h4><ul>{caps}</ul>")
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def _rule_table(rule) -> list[str]:
+    """A rule's tier table or curve points as an HTML table (none for a flat rule)."""
+    table = rule_table(rule)
+    if table is None:
+        return []
+    head = "".join(f"<th>{_text(cell)}</th>" for cell in table.header)
+    rows = "".join("<tr>" + "".join(f"<td>{_text(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
+    return [f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"]
 
 
 def summary_html(summary: Summary, limit: int | None = MAX_SHOWN) -> str:
