@@ -8,6 +8,7 @@ f-string per line.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import cast
 
@@ -177,16 +178,22 @@ def number(values: np.ndarray) -> pa.Array:
     return _by_value(values, format_number, 4)
 
 
+# The whole digits of an amount of four or more: a run of digits before a decimal point (or a comma) and a digit.
+_AMOUNT_DIGITS = re.compile(r"\d{4,}(?=[,.]\d)")
+
+
+def _grouped(match: re.Match) -> str:
+    """Digits in threes from the right, as written at once: '1234567' -> '1,234,567'."""
+    digits = match[0]
+    head = len(digits) % 3 or 3
+    return digits[:head] + "".join("," + digits[i : i + 3] for i in range(head, len(digits), 3))
+
+
 def pretty(text):
     """Thousands separators in the amounts of a text ('30000.00 at 4%' -> '30,000.00 at 4%'), for the few lines
     people read; works on one string or an Arrow array."""
     if isinstance(text, str):
-        import re
-
-        previous = None
-        while previous != text:
-            previous, text = text, re.sub(r"(\d)(\d{3})(?=[,.]\d)", r"\1,\2", text)
-        return text
+        return _AMOUNT_DIGITS.sub(_grouped, text)
     for _ in range(5):
         text = pc.replace_substring_regex(text, r"(\d)(\d{3})([,.]\d)", r"\1,\2\3")
     return text
