@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -205,6 +206,19 @@ def test_check_works_with_an_unwritable_cache_folder(spm, tmp_path):
     locked.write_text("not a folder")  # the cache folder cannot be made: the parser is built afresh
     result = spm("check", "examples/plans/sdr.spm", env={"XDG_CACHE_HOME": str(locked)})
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_two_versions_of_the_grammar_keep_their_parse_tables_apart(tmp_path, monkeypatch):
+    """Two versions of spm side by side (two projects, a CI matrix) do not rebuild each other's tables."""
+    from spmlang.syntax import parser
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("SPM_NO_CACHE", raising=False)
+    grammar = parser.grammar_path().read_text(encoding="utf-8")
+    here, other = parser._table_cache(grammar), parser._table_cache(grammar + "\n// another version\n")
+    assert isinstance(here, str) and isinstance(other, str) and here != other
+    assert Path(here).parent == Path(other).parent == tmp_path / "spmlang"
+    assert parser._table_cache(grammar) == here
 
 
 def test_a_ledger_path_spm_cannot_write_is_refused_before_the_run(spm, tmp_path):
