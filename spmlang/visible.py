@@ -10,15 +10,18 @@ text or move the cursor; bidi overrides show text in another order than it is.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 # Zero-width joiners and non-joiners are format characters, but names in Persian, Indic scripts and emoji
 # need them to be written at all.
 _JOINERS = "\u200c\u200d"
-_CANDIDATES = re.compile(r"[^\x20-\x7e]")  # what is not printable ASCII: only these need looking at
+# What is neither printable ASCII nor a box-drawing character (tables' rules): only these need looking at.
+_CANDIDATES = re.compile(r"[^\x20-\x7e\u2500-\u257f]")
 
 
+@functools.lru_cache(maxsize=4096)  # a table's rules ask of the same few characters on every line
 def hidden(char: str) -> bool:
     """Whether ``char`` does something other than show a glyph: C0 and C1 controls, DEL, format characters
     (bidi overrides, zero-width spaces, soft hyphens), line and paragraph separators, lone surrogates."""
@@ -37,9 +40,12 @@ def _escape(char: str) -> str:
 def visible(text: str, *, lines: bool = False) -> str:
     """``text`` with every :func:`hidden` character shown as its escape. With ``lines``, line breaks and tabs
     stay as they are (text of several lines spm made itself, with values already made visible in it)."""
-    if _CANDIDATES.search(text) is None:
+    found = _CANDIDATES.findall(text)
+    if not found:
         return text
     kept = "\n\t" if lines else ""
+    if not any(hidden(char) and char not in kept for char in set(found)):
+        return text
     return _CANDIDATES.sub(lambda m: _escape(m[0]) if hidden(m[0]) and m[0] not in kept else m[0], text)
 
 

@@ -177,3 +177,21 @@ def test_json_ledgers_are_written_a_chunk_at_a_time_laid_out_as_json_dump(tmp_pa
             assert path.read_text() == "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         write_chunks(iter([]), path, schema)
         assert path.read_text() == ("[]\n" if suffix == ".json" else "")
+
+
+@pytest.mark.parametrize("args", [AE_ARGS, SDR_ARGS, CRM_ARGS], ids=["ae", "sdr", "crm"])
+def test_totals_are_paid_without_writing_the_lines_text_and_are_the_ledger_s(args, monkeypatch):
+    from spmlang.engine.kernels import column_text as text
+
+    written = []
+    join = text.join_element_wise
+    monkeypatch.setattr(text, "join_element_wise", lambda *parts: written.append(1) or join(*parts))
+    totalled = run_example(args, workers=1)
+    written.clear()  # what reading the data wrote (why a row was rejected)
+    totals = totalled.totals()
+    assert totalled.payout.kept is None and not written  # paid for the totals alone: no line's text made
+    summary = str(totalled.summary())
+    whole = run_example(args, workers=1)
+    ledger = whole.ledger  # every line kept, and explained
+    assert written and ledger.column("explanation").null_count == 0
+    assert totals.equals(whole.totals()) and summary == str(whole.summary())

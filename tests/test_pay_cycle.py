@@ -4,10 +4,14 @@ against earlier ledgers (docs/calculation.md §6). Figures are worked by hand in
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import spmlang
 from spmlang.diagnostics import InputError, UsageError
@@ -390,3 +394,35 @@ def test_year_to_date_counts_what_earlier_ledgers_paid(tmp_path):
         Decimal("2000.00"),
         Decimal("3000.00"),
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 300), unique=True), st.lists(st.integers(-5, 320), max_size=60))
+def test_a_transaction_is_found_among_the_cancellations_by_its_input_row(cancelled, rows):
+    from spmlang.engine.read.cancellations import Cancellations
+
+    txn = np.array(sorted(cancelled), np.int64)
+    cancellations = Cancellations(txn, np.zeros(txn.size, np.int32), txn, txn)
+    index = {row: i for i, row in enumerate(txn.tolist())}
+    assert cancellations.of(np.array(rows, np.int64)).tolist() == [index.get(row, -1) for row in rows]
+
+
+def test_finding_the_few_cancelled_rows_among_a_million_costs_less_than_searching_for_each():
+    from spmlang.engine.read.cancellations import Cancellations
+
+    rng = np.random.default_rng(7)
+    rows = rng.permutation(1_000_000).astype(np.int64)  # a batch's rows are in crediting order, not input order
+    txn = np.sort(rng.choice(1_000_000, 15_000, replace=False)).astype(np.int64)
+    cancellations = Cancellations(txn, np.zeros(txn.size, np.int32), txn, txn)
+
+    def cpu(work) -> float:
+        times = []
+        for _ in range(3):
+            started = time.process_time()
+            work()
+            times.append(time.process_time() - started)
+        return min(times)
+
+    found = cancellations.of(rows)
+    assert (found >= 0).sum() == txn.size
+    assert cpu(lambda: cancellations.of(rows)) < cpu(lambda: np.searchsorted(txn, rows)) / 3

@@ -35,6 +35,7 @@ from spmlang.engine.credit.proration import PeriodAmounts
 from spmlang.engine.credit.reversals import add_reversals
 from spmlang.engine.credit.rows import CreditRows, Payees, crediting_order, distinct_names
 from spmlang.engine.credit.terms import Terms, pay_rates
+from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, TooLarge
 from spmlang.engine.pay.batch import PaidLines, pay_batch
@@ -328,7 +329,11 @@ class Payout:
         count = len(self.run.batches)
 
         def pay(index: int) -> parallel.BatchResult:  # in whichever process pays the batch
-            paid = self.batch(index)
+            if make is not None:
+                paid = self.batch(index)
+            else:  # totals alone: the lines are dropped unread, their text unwritten
+                with text.unwritten():
+                    paid = self.batch(index)
             return parallel.BatchResult(make(paid) if make else [], paid.totals())
 
         workers = self.workers()

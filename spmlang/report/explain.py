@@ -25,6 +25,7 @@ from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.run import Payout
 from spmlang.figures import CENT, UPLIFT, to_cents
 from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind
+from spmlang.report.python_rows import python_rows
 
 MICRO = Decimal("0.000001")
 
@@ -149,7 +150,7 @@ def explain(
     if period is not None and period not in labels:
         raise UsageError(f"no period '{period}' in this plan; its periods are {', '.join(labels)}")
     indices = lines_of(code) if lines_of is not None else np.flatnonzero(payout.lines.payee == code)
-    ledger_rows = ledger.take(indices).to_pylist()
+    ledger_rows = python_rows(ledger.take(indices))
     if txn is not None and not any(r["txn"] == txn for r in ledger_rows):
         raise UsageError(f"{payee} has no ledger line for transaction '{txn}'")
 

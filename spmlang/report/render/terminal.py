@@ -20,6 +20,7 @@ from rich.text import Text
 
 from spmlang.figures import UPLIFT, cents_text, money, percent, reason_text, units_text
 from spmlang.ir.kinds import LineKind
+from spmlang.report.render.ruled import drawable, ruled_lines
 from spmlang.visible import visible
 
 
@@ -214,9 +215,27 @@ class Sheet:
             for headers in (True, False):
                 widths = self.widths(headers)
                 if self.needed(widths, ruled) <= options.max_width:
-                    yield self.table(widths, ruled)
+                    if ruled and headers and not any(column.fold for column in self.columns):
+                        yield from self._drawn(console, options, widths)
+                    else:
+                        yield self.table(widths, ruled)
                     return
         yield self.blocks()
+
+    def _drawn(self, console: Console, options: ConsoleOptions, widths: list[int]):
+        """The ruled table with headers of columns ``widths`` wide: its lines drawn at once where that is what
+        rich would print (:mod:`spmlang.report.render.ruled`: no colour, cells of one line), else rich's."""
+        header = [column.name for column in self.columns]
+        footer = [column.footer for column in self.columns] if any(column.footer for column in self.columns) else None
+        if not self.columns or not drawable(console, [header, *self.rows, footer or []]):
+            yield self.table(widths)
+            return
+        around = options.update(width=self.needed(widths, True), highlight=False, height=None)
+        if self.title:  # as rich: an empty title or caption is none
+            yield from console.render(Text(self.title), around.update(justify="left"))
+        yield from ruled_lines(console, options, widths, [c.number for c in self.columns], header, self.rows, footer)
+        if self.caption:
+            yield from console.render(Text(self.caption), around.update(justify="center"))
 
 
 def _wrapped(name: str, width: int) -> str:
