@@ -55,9 +55,9 @@ def money(value: int, scale: int = 1) -> str:
 
 
 @st.composite
-def clawback(draw) -> str:
-    """How cancellations are clawed back, with a window now and then."""
-    mode = draw(st.sampled_from(["as_paid", "at_rate", "recalculate"]))
+def clawback(draw, modes: tuple[str, ...] = ("as_paid", "at_rate", "recalculate")) -> str:
+    """How cancellations are clawed back (one of ``modes``), with a window now and then."""
+    mode = draw(st.sampled_from(modes))
     return f"clawback {mode}" + (f" within {draw(st.integers(1, 120))} days" if draw(st.booleans()) else "")
 
 
@@ -166,8 +166,11 @@ def component(
                 body.append(f"  cap {money(draw(st.integers(1, 60)) * 500, scale)} per {scope}")
     if draw(st.integers(0, 3)) == 0:
         body.append(f"  gate attainment >= {draw(st.integers(5, 120))}%")
-    if cancelled and draw(st.integers(0, 3)) == 0:
-        body.append(f"  {draw(clawback())}")
+    versioned = any(line.startswith("  from ") for line in body)
+    if cancelled and (versioned or draw(st.integers(0, 3)) == 0):
+        # A component with versions does not recalculate (E412): its own way, whatever the plan's.
+        modes = ("as_paid", "at_rate") if versioned else ("as_paid", "at_rate", "recalculate")
+        body.append(f"  {draw(clawback(modes))}")
     if cycle and rule != "once" and draw(st.integers(0, 3)) == 0:  # held until the row says it is payable
         condition = draw(st.sampled_from(["paid is not empty", 'kind == "new"']))
         body.append(f"  payable when {condition}")

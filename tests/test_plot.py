@@ -356,7 +356,7 @@ def test_spm_plot_writes_svg_and_png(spm, tmp_path):
     svg, png = tmp_path / "ae.svg", tmp_path / "sdr.png"
     done = spm("plot", PLANS / "account_executive.spm", "--out", svg, "--quota", "$1,000,000", "--target", "80000")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"wrote {svg} (2 components)"
+    assert done.stdout.strip() == f"wrote {svg} (2 charts)"
     text = svg.read_text()
     assert "<svg" in text and "commission" in text and "cap 250% of target per year" in text
     assert "a quota of 1,000,000.00 and a target incentive of 80,000.00" in text

@@ -7,6 +7,7 @@ the quota to date, 9% / 14% from July 1) with one thing changed, worked by hand.
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 from helpers import DATA, SCENARIOS, by_txn, d, lines, payout
 
 import spmlang
@@ -63,16 +64,19 @@ def deals(cancelled: dict[str, str]) -> pa.Table:
     )
 
 
-def test_a_recalculated_cancellation_is_priced_under_its_transaction_s_version():
-    # D2 (May 15, 30,000) cancelled on Aug 20: its credit leaves the measure (130,000 -> 100,000) at the rates
-    # it was paid at, 8%: -2,400 (at the new 9% it would be -2,700). D4 then earns 100,000 -> 150,000 at 9%.
+def test_a_component_with_versions_does_not_recalculate_a_cancellation():
+    # Re-pricing the year without a cancelled deal telescopes under one rule only: across a change it would price
+    # later rows' lost uplift at the cancelled deal's rates (A: 60,000 paid at 4%/10% in February, cancelled in
+    # September; B: 30,000 in August at 5%/12% would be paid 1,800 for the year, not B's own 1,500).
     plan = CANCELLED.replace("  measure     year_to_date\n", "  measure     year_to_date\n  clawback recalculate\n")
-    result = run(plan, deals({"D2": "2027-08-20"}))
+    with pytest.raises(spmlang.PlanError) as caught:
+        spmlang.loads(plan, "s18.spm")
+    assert [(d.code, d.span.line) for d in caught.value.diagnostics] == [("E412", 6)]
+    # Its own way, as paid, it may have.
+    own = plan.replace("  from 2027-07-01 {", "  clawback as_paid\n  from 2027-07-01 {", 1)
+    result = run(own, deals({"D2": "2027-08-20"}))
     [clawback] = lines(result, kind="clawback")
-    assert (clawback["txn"], clawback["period"], clawback["amount"]) == ("D2", "2027-Q3", d("-2,400.00"))
-    assert not clawback["explanation"].endswith("(rates from 2027-07-01)")
-    assert by_txn(result, "earning")["D4"] == d("4,500.00")
-    assert payout(result, "alice") == d("13,800.00")  # 4,800 at 8% (D1) + 100,000 at 9% (D3, D4, D5) = 13,800
+    assert (clawback["txn"], clawback["amount"]) == ("D2", d("-2,400.00"))  # what D2 was paid, at 8%
 
 
 def test_at_rate_claws_back_what_the_transaction_s_version_earned_at_its_rate():

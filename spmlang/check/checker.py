@@ -24,11 +24,12 @@ from spmlang.check.transactions import check_transactions
 from spmlang.diagnostics import PlanError, Span
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
-from spmlang.ir.kinds import Conversion, TableKind
+from spmlang.ir.kinds import ClawbackMode, Conversion, TableKind
 from spmlang.ir.plan import (
     CapSpec,
     CheckedPlan,
     ComponentSpec,
+    Settings,
     SourceSpec,
     TableSpec,
     component_needs_targets,
@@ -128,6 +129,8 @@ class Checker:
                     settings.clawback.span,
                     "add `cancelled DATE_COLUMN` to the transactions block",
                 )
+            if source.cancelled is not None:
+                _no_recalculated_versions(c, components, settings)
             self._implicit_tables(components, plan_caps, source, tables)
             c.diagnostics.extend(minimums_paid_on_refunds(components, source, c.text))
 
@@ -225,3 +228,19 @@ def _without_dates(table: TableSpec) -> TableSpec:
 def check_plan(plan_file: ast.PlanFile) -> CheckedPlan:
     """Check a parsed plan. Raises :class:`PlanError` with every error of the file."""
     return Checker(plan_file).check()
+
+
+def _no_recalculated_versions(c: CheckContext, components: tuple[ComponentSpec, ...], settings: Settings) -> None:
+    """Re-pricing the year without a cancelled transaction telescopes only under one rule: across a version's
+    date it would re-price the later rows under the cancelled one's version, not their own. Until that is
+    exact, a component with versions claws back as paid or at its rate."""
+    for component in components:
+        way = component.clawback or settings.clawback
+        if component.versions and way is not None and way.mode is ClawbackMode.RECALCULATE:
+            c.error(
+                "E412",
+                f"'{component.name}' has dated versions and claws back by recalculating the year: spm cannot yet "
+                "re-price the year without a cancelled transaction across a change of rule",
+                way.span or component.span,
+                f"give '{component.name}' its own `clawback as_paid` or `clawback at_rate`",
+            )

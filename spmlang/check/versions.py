@@ -32,6 +32,8 @@ class ComponentChecker(Protocol):
     def _multiplier(self, stmt: ast.MultiplierStmt) -> MultiplierSpec | None: ...
 
 
+MAX_VERSIONS = 53  # a version a week; each is a rule to compile, price, explain and draw
+
 # What a version may not hold, and why it stays the component's: said in the error.
 _SHARED = {
     ast.WhereStmt: "a filter",
@@ -61,6 +63,15 @@ def check_versions(
             f"'{block.name.text}' pays a once-per-payee bonus, which has no versions",
             blocks[0].span,
             "a bonus is decided once, at a period end: write a second bonus component with `by DATE` instead",
+        )
+        return None
+    if len(blocks) > MAX_VERSIONS:
+        c.error(
+            "E410",
+            f"'{block.name.text}' has {len(blocks):,} versions; a component holds at most {MAX_VERSIONS}",
+            blocks[MAX_VERSIONS].span,
+            "a version a week is the most a plan year needs; a rate that moves with each deal belongs in a "
+            "table (`rate rates[kind].rate`) or a column",
         )
         return None
     versions: list[VersionSpec] = []

@@ -69,7 +69,7 @@ def plot_command(
         title = f"{loaded.name} (version {loaded.version})\n{scale_words(loaded.compiled, scale)}"
         write_bytes(output, figure_bytes(plan_figure(title, curves), chart_format(output)))
         drawn = len(curves)
-        out.print(f"wrote {output} ({drawn} component{'' if drawn == 1 else 's'})", markup=False)
+        out.print(f"wrote {output} ({drawn} chart{'' if drawn == 1 else 's'})", markup=False)
 
 
 def chart_format(path: Path) -> str:

@@ -53,12 +53,16 @@ class CompiledPlan:
 def compile_plan(plan: CheckedPlan) -> CompiledPlan:
     settings = plan.settings
     clauses: list[Span] = [plan.transactions.credit_span]
+    numbered: dict[Span, int] = {clauses[0]: 0}
 
     def clause(span: Span) -> int:
-        if span in clauses:  # one statement, one clause (a plan's clawback is every component's)
-            return clauses.index(span)
-        clauses.append(span)
-        return len(clauses) - 1
+        # One statement, one clause (a plan's clawback is every component's); a dict keeps a plan of many
+        # versions, caps and components from numbering its clauses in time of their square.
+        found = numbered.get(span)
+        if found is None:
+            found = numbered[span] = len(clauses)
+            clauses.append(span)
+        return found
 
     rule_clause = tuple(clause(_rule_span(c)) for c in plan.components)
     cap_clauses = tuple(tuple(clause(cap.span) for cap in c.caps) for c in plan.components)
