@@ -10,8 +10,15 @@ from pathlib import Path
 BLOCK = 1 << 20
 
 
+PARTS = "part-*.parquet"  # the files of a ledger written as a folder (spm run --cluster)
+
+
 def sha256_file(path: Path) -> str:
-    """The sha256 of a file's bytes, as hex."""
+    """The sha256 of a file's bytes, as hex. Of a folder of ledger parts: of each part's name and hash, in name
+    order, one per line (a part changed, added or removed changes it)."""
+    if Path(path).is_dir():
+        listing = "".join(f"{part.name} {sha256_file(part)}\n" for part in sorted(Path(path).glob(PARTS)))
+        return hashlib.sha256(listing.encode()).hexdigest()
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(BLOCK), b""):

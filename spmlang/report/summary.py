@@ -42,7 +42,7 @@ def unpaid_table(payout: Payout) -> pa.Table:
         parts.append(
             pa.table(
                 {
-                    "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
+                    "row": pa.array(payout.run.accounting.numbers(txn.astype(np.int64)), pa.int64()),
                     "key": payout.run.transactions.keys(txn),
                     "payee": payout.run.payees.array.take(payout.run.credit_rows.payee[unpaid.rows]),
                     "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),

@@ -98,7 +98,7 @@ def key_text(values, valid: np.ndarray, index: np.ndarray | None = None, present
 
 
 def reject_duplicates(
-    values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, row_offset: int, column: str
+    values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, column: str
 ) -> None:
     """Each run of equal keys: the first row in file order is kept, later ones are rejected."""
     if order.size < 2:
@@ -123,7 +123,7 @@ def reject_duplicates(
         "duplicate key '",
         key_text(values, valid, rows),
         "' (first seen at row ",
-        pc.cast(pa.array(first_row[rows] + 1 + row_offset), pa.string()),
+        pc.cast(pa.array(accounting.numbers(first_row[rows])), pa.string()),
         ")",
     )
     mask = np.zeros(order.size, dtype=bool)
