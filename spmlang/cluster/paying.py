@@ -1,0 +1,88 @@
+"""Paying one payee group on a worker: the engine of a run on one machine over the group's transactions, whose
+lines are kept for the group's own payees only (the others are paid, whole, in their own groups)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.cluster.groups import group_of
+from spmlang.cluster.work import GroupPaid, Job
+from spmlang.engine.compile import CompiledPlan
+from spmlang.engine.read.loaded import LoadedTable
+from spmlang.engine.run import Payout, credit_run
+from spmlang.report.files import write_chunks
+from spmlang.report.ledger import ledger_chunks, ledger_schema
+from spmlang.report.manifest import input_records
+from spmlang.report.summary import owed, period_notes, summarize
+
+
+def part_name(group: int) -> str:
+    return f"part-{group:05d}.parquet"
+
+
+def pay(group: int, loaded: LoadedTable, home: np.ndarray, job: Job, compiled: CompiledPlan) -> GroupPaid:
+    """Pay the group ``group`` from its transactions ``loaded`` (``home``: the rows it accounts for)."""
+    run = credit_run(compiled, replace(job.inputs, deals=loaded, workers=1))
+    payout = Payout(run)
+    names = run.payees.names
+    mine = np.array([group_of(name, job.groups) == group for name in names], bool)
+    part = None
+    chunks = (_own(chunk, mine, names) for chunk in ledger_chunks(payout, job.run_id))
+    if job.folder is not None:
+        written = write_chunks(chunks, Path(job.folder) / part_name(group), ledger_schema(run.plan))
+        part, lines = (written.path.name, written.rows, written.sha256), written.rows
+    else:
+        lines = sum(chunk.num_rows for chunk in chunks)
+    summary = summarize(payout)
+    summary.rows = [row for row in summary.rows if mine[run.payees.code[row.payee]]]
+    summary.unpaid, unpaid_first = _unpaid(run, mine)
+    owed_names, draw, floor, held = owed(payout)
+    keep = np.array([mine[run.payees.code[name]] for name in owed_names], bool)
+    rejects = run.accounting.rejects(run.transactions.keys())
+    home_numbers = pa.array(run.accounting.numbers(np.flatnonzero(home)), pa.int64())
+    rejects = rejects.filter(pc.is_in(rejects.column("row"), value_set=home_numbers))
+    return GroupPaid(
+        group,
+        part,
+        lines,
+        run.accounting.counts(among=home),
+        rejects,
+        summary,
+        unpaid_first,
+        ([n for n, k in zip(owed_names, keep.tolist(), strict=True) if k], draw[keep], floor[keep], held[keep]),
+        period_notes(payout),
+        input_records({name: s for name, s in run.sources.items() if name != "transactions"}, None),
+    )
+
+
+def _own(chunk: pa.Table, mine: np.ndarray, names: list[str]) -> pa.Table:
+    """The lines of a ledger chunk whose payee is in the group."""
+    payee = chunk.column("payee").combine_chunks()
+    if not pa.types.is_dictionary(payee.type):
+        payee = pc.dictionary_encode(payee)
+    code = {name: i for i, name in enumerate(names)}
+    in_group = np.array([mine[code[name]] for name in payee.dictionary.to_pylist()] or [False], bool)
+    indices = payee.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return chunk.filter(pa.array(in_group[indices]))
+
+
+def _unpaid(run, mine: np.ndarray) -> tuple[list, dict]:
+    """The credit rows of the group's payees each component could not pay (as Summary.unpaid has them), and
+    the first payee of each (component, reason): the merge keeps the message of the first row of all."""
+    found, first = [], {}
+    component_index = {spec.name: i for i, spec in enumerate(run.plan.components)}
+    for unpaid in run.unpaid():
+        rows = unpaid.rows[mine[run.credit_rows.payee[unpaid.rows]]]
+        if rows.size == 0:
+            continue
+        values = run.row_values[component_index[unpaid.component]]
+        credit = int(run.credit_rows.credit[rows].astype(object).sum())
+        message = values.failure[int(rows[0])].as_py() if values.failure is not None else unpaid.message
+        found.append((unpaid.component, unpaid.reason, int(rows.size), credit, message))
+        first[(unpaid.component, unpaid.reason)] = run.payees.names[int(run.credit_rows.payee[rows[0]])]
+    return found, first
