@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -84,19 +85,25 @@ class Reach:
         """The masks of the rows whose payee columns are ``payee_columns`` (text, null where empty)."""
         masks = np.zeros((rows, words(self.groups)), np.uint64)
         for column in payee_columns:
-            encoded = pc.dictionary_encode(column)
-            if isinstance(encoded, pa.ChunkedArray):
-                encoded = encoded.combine_chunks()
+            encoded = dictionary(column)
             names = encoded.dictionary.to_pylist()
             if not names:
                 continue
-            table = np.stack([self.mask(name) for name in names])
+            table = np.stack([self.mask(str(name)) for name in names])
             codes = encoded.indices.to_numpy(zero_copy_only=False)
-            valid = np.asarray(encoded.indices.is_valid().to_numpy(zero_copy_only=False), bool)
+            valid = encoded.indices.is_valid().to_numpy(zero_copy_only=False).astype(bool)
             masks[valid] |= table[codes[valid].astype(np.int64)]
         if self.fallback is not None:
             masks |= self.fallback
         return masks
+
+
+def dictionary(column) -> pa.DictionaryArray:
+    """A text column dictionary-encoded, in one chunk."""
+    encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return cast(pa.DictionaryArray, encoded)
 
 
 def add_by_key(masks: np.ndarray, keys: pa.Array, by_key: dict[str, np.ndarray]) -> None:
@@ -117,7 +124,7 @@ def homeless(masks: np.ndarray, keys: pa.Array, first_row: int, groups: int) -> 
     empty = np.flatnonzero(~masks.any(axis=1))
     if empty.size == 0:
         return
-    key_text = keys.take(pa.array(empty)).to_pylist()
+    key_text = keys.take(pa.array(empty, pa.int64())).to_pylist()
     for row, key in zip(empty.tolist(), key_text, strict=True):
         group = group_of(key, groups) if key is not None else (first_row + row) % groups
         masks[row] = bits([group], groups)

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.cluster.groups import group_of
+from spmlang.cluster.groups import dictionary, group_of
 from spmlang.cluster.work import GroupPaid, Job
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.read.loaded import LoadedTable
@@ -62,11 +62,9 @@ def pay(group: int, loaded: LoadedTable, home: np.ndarray, job: Job, compiled: C
 
 def _own(chunk: pa.Table, mine: np.ndarray, names: list[str]) -> pa.Table:
     """The lines of a ledger chunk whose payee is in the group."""
-    payee = chunk.column("payee").combine_chunks()
-    if not pa.types.is_dictionary(payee.type):
-        payee = pc.dictionary_encode(payee)
+    payee = dictionary(chunk.column("payee"))
     code = {name: i for i, name in enumerate(names)}
-    in_group = np.array([mine[code[name]] for name in payee.dictionary.to_pylist()] or [False], bool)
+    in_group = np.array([bool(mine[code[str(name)]]) for name in payee.dictionary.to_pylist()] or [False])
     indices = payee.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     return chunk.filter(pa.array(in_group[indices]))
 

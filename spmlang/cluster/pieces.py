@@ -65,7 +65,7 @@ def pieces_of(deals, label: str | None = None) -> list[Piece]:
 def _files(text: str) -> list[str]:
     """The files a path, glob or folder names, in name order."""
     if "://" in text and not text.startswith("file://"):
-        import fsspec
+        import fsspec  # type: ignore[import-untyped]  # dask's own dependency
 
         fs, _, paths = fsspec.core.get_fs_token_paths(text)
         if len(paths) == 1 and fs.isdir(paths[0]):

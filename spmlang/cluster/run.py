@@ -87,7 +87,6 @@ def run_on_cluster(
         deals = resolve_plan_file(plan.transactions.file, "transactions", plan, base, inputs.allow_outside_paths)
     if deals is None:
         raise InputError("no transactions given", hint="pass --deals PATH (or deals=... in Python)", code="E503")
-    inputs = _absolute(inputs)
     # The tables every group reads are read here first: a problem with them is said before any work is sent.
     sources: dict = {}
     earlier = read_earlier(inputs.paid, plan, compiled.calendar) if inputs.paid else None
@@ -219,7 +218,7 @@ def _gathered(paid, compiled, read, label, inputs, run_id, options, count) -> Cl
     periods = {label: i for i, label in enumerate(compiled.calendar.labels)}
     rows.sort(key=lambda row: (row.payee, periods[row.period]))
     rejects = pa.concat_tables([p.rejects for p in paid]).sort_by("row") if paid else pa.table({})
-    first_rejects: dict[str, str] = {}
+    first_rejects: dict = {}
     for reason, message in zip(
         rejects.column("reason").to_pylist(), rejects.column("message").to_pylist(), strict=True
     ):
@@ -312,22 +311,6 @@ def _label(deals) -> str | None:
         return None
     text = str(deals)
     return text if "://" in text or any(c in text for c in "*?[") else str(Path(text))
-
-
-def _absolute(inputs: RunInputs) -> RunInputs:
-    """The inputs with their paths absolute: workers need not share the client's current folder."""
-
-    def fixed(value):
-        return str(Path(value).resolve()) if isinstance(value, Path) else value
-
-    return replace(
-        inputs,
-        quotas=fixed(inputs.quotas),
-        targets=fixed(inputs.targets),
-        roster=fixed(inputs.roster),
-        tables={name: fixed(v) for name, v in inputs.tables.items()},
-        paid=[fixed(Path(p)) for p in inputs.paid],
-    )
 
 
 def _without_deals(inputs: RunInputs) -> RunInputs:

@@ -19,6 +19,7 @@ from spmlang.cluster import groups as g
 from spmlang.cluster.pieces import Piece
 from spmlang.diagnostics import InputError
 from spmlang.engine.compile import CompiledPlan, compile_plan
+from spmlang.engine.read.currencies import Rates
 from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables
 from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.read.transactions import read_transactions
@@ -46,7 +47,7 @@ class Job:
 class _Context:
     compiled: CompiledPlan
     lookups: dict
-    rates: object
+    rates: Rates | None
     reach: g.Reach
 
 
@@ -176,7 +177,10 @@ class GroupPaid:
 
 def pay_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str) -> pd.DataFrame:
     """Pay every group of a shuffled partition: one run of the engine per group."""
-    paid = [pay_group(int(group), rows, job, bases, label) for group, rows in frame.groupby("group", sort=True)]
+    paid = [
+        pay_group(group, frame[frame["group"] == group], job, bases, label)
+        for group in sorted(set(frame["group"].tolist()))
+    ]
     return pd.DataFrame({"group": [p.group for p in paid], "paid": pd.Series(paid, dtype=object)})
 
 
@@ -194,7 +198,7 @@ def pay_group(group: int, frame: pd.DataFrame, job: Job, bases: list[int], label
     numbers = np.concatenate(
         [
             np.asarray(t.column(ROW).to_numpy(), np.int64) + 1 + bases[int(piece)]
-            for t, piece in zip(tables, frame["piece"], strict=True)
+            for t, piece in zip(tables, frame["piece"].tolist(), strict=True)
         ]
         or [np.zeros(0, np.int64)]
     )
