@@ -25,9 +25,10 @@ def read_ledger_folder(folder: Path, columns: list[str] | None = None) -> pa.Tab
     if not parts:
         raise InputError("the folder holds no ledger parts (part-*.parquet)", file=str(folder), code="E500")
     try:
-        table = pa.concat_tables([pq.read_table(part, columns=columns) for part in parts])
+        table = pa.concat_tables([pq.read_table(part, columns=columns) for part in parts], promote_options="permissive")
     except (OSError, pa.ArrowInvalid) as error:
-        raise InputError(f"cannot read the ledger: {error}", file=str(folder), code="E500") from None
+        reason = str(error).splitlines()[0]
+        raise InputError(f"cannot read the ledger: {reason}", file=str(folder), code="E500") from None
     if "payee" not in table.column_names:
         return table
     return table.take(pc.sort_indices(table, sort_keys=[("payee", "ascending")]))  # stable
