@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from spmlang.cluster.groups import dictionary, group_of
 from spmlang.cluster.work import GroupPaid, Job
 from spmlang.engine.compile import CompiledPlan
+from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.run import Payout, credit_run
 from spmlang.report.files import write_chunks
@@ -25,9 +26,16 @@ def part_name(group: int) -> str:
     return f"part-{group:05d}.parquet"
 
 
-def pay(group: int, loaded: LoadedTable, home: np.ndarray, job: Job, compiled: CompiledPlan) -> GroupPaid:
-    """Pay the group ``group`` from its transactions ``loaded`` (``home``: the rows it accounts for)."""
-    run = credit_run(compiled, replace(job.inputs, deals=loaded, workers=1))
+def credit(loaded: LoadedTable, job: Job, compiled: CompiledPlan) -> CreditedRun:
+    """A group's transactions ``loaded``, read and credited as on one machine."""
+    return credit_run(compiled, replace(job.inputs, deals=loaded, workers=1))
+
+
+def pay(group: int, run: CreditedRun, home: np.ndarray, job: Job, guarantees_through: int) -> GroupPaid:
+    """Pay the group ``group`` from its credited run (``home``: the rows it accounts for). Draws and the payout
+    floor are settled up to the last period with data in the whole run, ``guarantees_through``: a group sees
+    only some of the data, and that is the one fact of the pay cycle that depends on all of it."""
+    run = replace(run, cycle=replace(run.cycle, guarantees_through=guarantees_through))
     payout = Payout(run)
     names = run.payees.names
     mine = np.array([group_of(name, job.groups) == group for name in names], bool)

@@ -32,6 +32,7 @@ from spmlang.engine.read.plan_files import resolve_plan_file
 from spmlang.ir.kinds import PolicyAction
 from spmlang.report.manifest import FileRecord, InputRecord, input_records
 from spmlang.report.summary import Summary, owed_notes
+from spmlang.settings import count_setting
 
 NOT_YET = "E515"  # a plan feature or option a cluster does not run yet
 FAILED = "E514"  # the cluster could not be used, or the run could not finish on it
@@ -97,7 +98,8 @@ def run_on_cluster(
     tables = read_basis_tables(plan, compiled.calendar, inputs, base)
     sources.update(tables.sources)
     pieces = pieces_of(deals, _label(deals))
-    count = groups or max(1, 2 * sum(client.nthreads().values()))
+    count = groups or count_setting("SPM_CLUSTER_GROUPS", "16 (payee groups)") or 2 * sum(client.nthreads().values())
+    count = max(1, count)
     managers = _managers(tables)
     by_key = _earlier_keys(earlier, count)
     options = dict(options or {"strict": inputs.strict, "allow_outside_paths": inputs.allow_outside_paths})
@@ -146,14 +148,13 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
             meta=work.BLOB_META,
             verify_meta=False,
         )
-        paid_frame = blobs.shuffle(on="group", npartitions=count).map_partitions(
-            work.pay_partition, job_d, bases, label, meta=work.PAID_META
+        credited = blobs.shuffle(on="group", npartitions=count).map_partitions(
+            work.credit_partition, job_d, bases, label, meta=work.CREDITED_META
         )
-        paid_frame = client.persist(paid_frame)
-        if progress:
-            from distributed import progress as dask_progress
-
-            dask_progress(paid_frame)
+        credited = _persisted(client, credited, progress)
+        through = int(client.compute(credited["through"].max(), sync=True))
+        paid_frame = credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META)
+        paid_frame = _persisted(client, paid_frame, progress)
         paid = sorted(client.compute(paid_frame, sync=True)["paid"], key=lambda p: p.group)
     except SpmError:
         raise
@@ -172,6 +173,16 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
         _into_place(folder, out)
         result.path = out
     return result
+
+
+def _persisted(client, frame, progress: bool):
+    """``frame`` computed and kept on the workers, with Dask's progress bar if asked for."""
+    frame = client.persist(frame)
+    if progress:
+        from distributed import progress as dask_progress
+
+        dask_progress(frame)
+    return frame
 
 
 def _managers(tables) -> dict[str, set[str]]:

@@ -175,18 +175,48 @@ class GroupPaid:
     inputs: list = field(default_factory=list)  # the records of the inputs but the transactions
 
 
-def pay_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str) -> pd.DataFrame:
-    """Pay every group of a shuffled partition: one run of the engine per group."""
+CREDITED_META = pd.DataFrame(
+    {
+        "group": pd.Series([], dtype=np.int64),
+        "credited": pd.Series([], dtype=object),
+        "through": pd.Series([], dtype=np.int64),
+    }
+)
+
+
+def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str) -> pd.DataFrame:
+    """Read and credit every group of a shuffled partition: one run of the engine per group, kept on the worker
+    until it is paid (with how far its draws would be settled: see :func:`pay_partition`)."""
+    from spmlang.cluster.paying import credit
+
+    made = []
+    for group in sorted(set(frame["group"].tolist())):
+        loaded, home = group_rows(frame[frame["group"] == group], bases, label)
+        run = credit(loaded, job, context(job).compiled)
+        made.append((group, (run, home), run.cycle.guarantees_through))
+    return pd.DataFrame(
+        {
+            "group": pd.Series([m[0] for m in made], dtype=np.int64),
+            "credited": pd.Series([m[1] for m in made], dtype=object),
+            "through": pd.Series([m[2] for m in made], dtype=np.int64),
+        }
+    )
+
+
+def pay_partition(frame: pd.DataFrame, job: Job, guarantees_through: int) -> pd.DataFrame:
+    """Pay every credited group of a partition; draws and the floor settled up to ``guarantees_through``, the
+    latest of every group's (the last period with data in the whole run)."""
+    from spmlang.cluster.paying import pay
+
     paid = [
-        pay_group(group, frame[frame["group"] == group], job, bases, label)
-        for group in sorted(set(frame["group"].tolist()))
+        pay(group, run, home, job, guarantees_through)
+        for group, (run, home) in zip(frame["group"].tolist(), frame["credited"], strict=True)
     ]
     return pd.DataFrame({"group": [p.group for p in paid], "paid": pd.Series(paid, dtype=object)})
 
 
-def pay_group(group: int, frame: pd.DataFrame, job: Job, bases: list[int], label: str) -> GroupPaid:
-    from spmlang.cluster.paying import pay
-
+def group_rows(frame: pd.DataFrame, bases: list[int], label: str) -> tuple[LoadedTable, np.ndarray]:
+    """A group's rows from every piece, in file order, numbered as in their files; and which it accounts for."""
     frame = frame.sort_values("piece", kind="stable")
     tables = [_table(data) for data in frame["data"]]
     try:
@@ -204,7 +234,7 @@ def pay_group(group: int, frame: pd.DataFrame, job: Job, bases: list[int], label
     )
     home = np.asarray(table.column(HOME).to_numpy(zero_copy_only=False), bool)
     table = table.drop_columns([ROW, HOME])
-    return pay(group, LoadedTable(table, label, None, 0, row_numbers=numbers), home, job, context(job).compiled)
+    return LoadedTable(table, label, None, 0, row_numbers=numbers), home
 
 
 def _bytes(table: pa.Table) -> bytes:
