@@ -143,8 +143,10 @@ def test_random_plans_pay_the_same_lines_from_several_files(client, tmp_path_fac
     expected, actual = single.ledger, clustered.ledger
     assert actual.num_rows == expected.num_rows
     # The run ids differ (files here, a table there): every other column is the same.
-    assert actual.drop_columns(["run_id"]).cast(expected.drop_columns(["run_id"]).schema).equals(
-        expected.drop_columns(["run_id"])
+    assert (
+        actual.drop_columns(["run_id"])
+        .cast(expected.drop_columns(["run_id"]).schema)
+        .equals(expected.drop_columns(["run_id"]))
     )
     assert clustered.accounting == single.accounting
     assert clustered.rejects.equals(single.rejects)
@@ -167,8 +169,10 @@ def test_a_key_in_two_files_is_rejected_as_on_one_machine(client, tmp_path, monk
     assert single.accounting["rejected"].get("duplicate_key") == 1
     assert clustered.accounting == single.accounting
     assert clustered.rejects.equals(single.rejects)  # "duplicate key ... (first seen at row 11)"
-    assert clustered.ledger.drop_columns(["run_id"]).cast(single.ledger.drop_columns(["run_id"]).schema).equals(
-        single.ledger.drop_columns(["run_id"])
+    assert (
+        clustered.ledger.drop_columns(["run_id"])
+        .cast(single.ledger.drop_columns(["run_id"]).schema)
+        .equals(single.ledger.drop_columns(["run_id"]))
     )
 
 

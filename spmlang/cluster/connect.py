@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from spmlang.diagnostics import InputError, UsageError
 
 INSTALL = "pip install 'spmlang[dask]'"
-CONNECT_SECONDS = 10
+CONNECT_SECONDS = 5
 
 
 def need_dask() -> None:

@@ -11,14 +11,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.cluster.groups import dictionary, group_of
-from spmlang.cluster.work import GroupPaid, Job
+from spmlang.cluster.job import GroupPaid, Job
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.run import Payout, credit_run
 from spmlang.report.files import write_chunks
 from spmlang.report.ledger import ledger_chunks, ledger_schema
-from spmlang.report.manifest import input_records
 from spmlang.report.summary import owed, period_notes, summarize
 
 
@@ -28,7 +27,10 @@ def part_name(group: int) -> str:
 
 def credit(loaded: LoadedTable, job: Job, compiled: CompiledPlan) -> CreditedRun:
     """A group's transactions ``loaded``, read and credited as on one machine."""
-    return credit_run(compiled, replace(job.inputs, deals=loaded, workers=1))
+    run = credit_run(compiled, replace(job.inputs, deals=loaded, workers=1))
+    # Kept on the worker until paid, and moved if Dask moves it: without the files it read (their hashes are
+    # computed on threads, which do not travel). The client has its own record of them.
+    return replace(run, sources={})
 
 
 def pay(group: int, run: CreditedRun, home: np.ndarray, job: Job, guarantees_through: int) -> GroupPaid:
@@ -64,7 +66,6 @@ def pay(group: int, run: CreditedRun, home: np.ndarray, job: Job, guarantees_thr
         unpaid_first,
         ([n for n, k in zip(owed_names, keep.tolist(), strict=True) if k], draw[keep], floor[keep], held[keep]),
         period_notes(payout),
-        input_records({name: s for name, s in run.sources.items() if name != "transactions"}, None),
     )
 
 

@@ -165,7 +165,7 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
             hint="Dask retries a task whose worker was lost; this one failed each time. Check the workers' "
             "logs and memory (docs/scale.md); nothing was written",
         ) from None
-    result = _gathered(paid, compiled, sum(rows), label, transactions + records, run_id, options, count)
+    result = _gathered(paid, compiled, sum(rows), label, transactions + records, sources, run_id, options, count)
     if folder is not None and out is not None:
         result.parts = [
             FileRecord(path=p.part[0], format="parquet", sha256=p.part[2], rows=p.part[1]) for p in paid if p.part
@@ -208,7 +208,7 @@ def _earlier_keys(earlier, count: int) -> dict[str, np.ndarray]:
     return by_key
 
 
-def _gathered(paid, compiled, read, label, inputs, run_id, options, count) -> ClusterRun:
+def _gathered(paid, compiled, read, label, inputs, sources, run_id, options, count) -> ClusterRun:
     """The groups' results as one run's: accounting added up, summary rows in payee order."""
     plan = compiled.plan
     accounting: dict = {"read": 0, "credited": 0, "excluded": {}, "rejected": {}}
@@ -239,7 +239,7 @@ def _gathered(paid, compiled, read, label, inputs, run_id, options, count) -> Cl
     order = np.argsort(np.array(names, dtype=object), kind="stable") if names else np.zeros(0, np.int64)
     arrays = [np.concatenate([o[i] for o in owed])[order] for i in (1, 2, 3)] if names else [np.zeros(0)] * 3
     notes = list(paid[0].period_notes) + owed_notes([names[i] for i in order.tolist()], *arrays)
-    inputs_shown = [(name, where, n) for name, where, n in first.inputs if name != "transactions"]
+    inputs_shown = [(name, source.label, source.rows) for name, source in sources.items()]
     summary = Summary(
         first.plan,
         first.currency,

@@ -8,67 +8,21 @@ back plain values (pandas frames for Dask's shuffle, Arrow tables as IPC bytes i
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from spmlang.cluster import groups as g
+from spmlang.cluster.job import Job, context
+from spmlang.cluster.paying import credit, pay
 from spmlang.cluster.pieces import Piece
 from spmlang.diagnostics import InputError
-from spmlang.engine.compile import CompiledPlan, compile_plan
-from spmlang.engine.read.currencies import Rates
-from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables
 from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.read.transactions import read_transactions
-from spmlang.ir.plan import CheckedPlan
 
 ROW, HOME = "__spm_row", "__spm_home"  # columns a piece's rows carry to their groups
-
-
-@dataclass
-class Job:
-    """Everything a worker needs of the run, sent once: the plan, the inputs but the transactions (paths, or
-    tables in memory), the groups, and where the ledger's parts go."""
-
-    token: str
-    plan: CheckedPlan
-    inputs: RunInputs
-    groups: int
-    managers: dict[str, set[str]]  # payee -> the managers above it in the roster
-    by_key: dict[str, np.ndarray]  # keys earlier ledgers cite -> the groups of the payees they paid
-    run_id: str
-    folder: str | None  # the ledger's parts are written here (None: no ledger is written)
-
-
-@dataclass
-class _Context:
-    compiled: CompiledPlan
-    lookups: dict
-    rates: Rates | None
-    reach: g.Reach
-
-
-_CONTEXTS: dict[str, _Context] = {}  # per worker process: the job's plan compiled and its tables read, once
-
-
-def context(job: Job) -> _Context:
-    found = _CONTEXTS.get(job.token)
-    if found is None:
-        _CONTEXTS.clear()  # one run at a time keeps its tables
-        plan = job.plan
-        base = Path(plan.path).resolve().parent if plan.path and not plan.path.startswith("<") else None
-        sources: dict = {}
-        found = _Context(
-            compile_plan(plan),
-            lookup_tables(plan, job.inputs, base, sources),
-            fx_rates(plan, job.inputs, base, sources),
-            g.Reach(job.groups, job.managers, plan.transactions.fallback),
-        )
-        _CONTEXTS[job.token] = found
-    return found
 
 
 @dataclass
@@ -158,23 +112,6 @@ BLOB_META = pd.DataFrame(
 PAID_META = pd.DataFrame({"group": pd.Series([], dtype=np.int64), "paid": pd.Series([], dtype=object)})
 
 
-@dataclass
-class GroupPaid:
-    """What a group sends back: its part of the ledger (written), its home rows' accounting and rejects, and
-    its payees' summary rows."""
-
-    group: int
-    part: tuple[str, int, str] | None  # file name, lines, sha256
-    lines: int
-    accounting: dict
-    rejects: pa.Table
-    summary: object  # a report.summary.Summary of the group's payees
-    unpaid_first: dict = field(default_factory=dict)  # (component, reason) -> first payee, for the merge
-    owed: tuple = ((), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-    period_notes: list[str] = field(default_factory=list)
-    inputs: list = field(default_factory=list)  # the records of the inputs but the transactions
-
-
 CREDITED_META = pd.DataFrame(
     {
         "group": pd.Series([], dtype=np.int64),
@@ -187,8 +124,6 @@ CREDITED_META = pd.DataFrame(
 def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str) -> pd.DataFrame:
     """Read and credit every group of a shuffled partition: one run of the engine per group, kept on the worker
     until it is paid (with how far its draws would be settled: see :func:`pay_partition`)."""
-    from spmlang.cluster.paying import credit
-
     made = []
     for group in sorted(set(frame["group"].tolist())):
         loaded, home = group_rows(frame[frame["group"] == group], bases, label)
@@ -206,8 +141,6 @@ def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str
 def pay_partition(frame: pd.DataFrame, job: Job, guarantees_through: int) -> pd.DataFrame:
     """Pay every credited group of a partition; draws and the floor settled up to ``guarantees_through``, the
     latest of every group's (the last period with data in the whole run)."""
-    from spmlang.cluster.paying import pay
-
     paid = [
         pay(group, run, home, job, guarantees_through)
         for group, (run, home) in zip(frame["group"].tolist(), frame["credited"], strict=True)
