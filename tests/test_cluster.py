@@ -197,9 +197,9 @@ def test_an_earlier_ledger_of_either_kind_pays_the_same_lines(client, tmp_path):
     plan_path, deals, tables = CRM
     plan = spmlang.load(plan_path)
     half = plan.periods[len(plan.periods) // 2 - 1]
-    plan.run(deals, **tables, through=half).write(tmp_path / "first.parquet")
-    plan.run(deals, **tables, through=half, cluster=client, out=tmp_path / "first")
-    for earlier in (tmp_path / "first.parquet", tmp_path / "first"):
+    plan.run(deals, **tables, through=half).write(tmp_path / "file" / "first.parquet")
+    plan.run(deals, **tables, through=half, cluster=client, out=tmp_path / "folder" / "first")
+    for earlier in (tmp_path / "file" / "first.parquet", tmp_path / "folder" / "first"):
         single = plan.run(deals, **tables, paid=earlier)
         clustered = plan.run(deals, **tables, paid=earlier, cluster=client, out=tmp_path / "second")
         assert_same_run(single, clustered)

@@ -29,6 +29,7 @@ class Job:
     by_key: dict[str, np.ndarray]  # keys earlier ledgers cite -> the groups of the payees they paid
     run_id: str
     folder: str | None  # the ledger's parts are written here (None: no ledger is written)
+    paid_shown: list[str]  # the earlier ledgers as the run was given them (the workers read them by full path)
 
 
 @dataclass

@@ -124,7 +124,17 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
 
     plan = compiled.plan
     records = input_records(sources, None)
-    job = work.Job(uuid.uuid4().hex, plan, _without_deals(inputs), count, managers, by_key, "", folder)
+    job = work.Job(
+        uuid.uuid4().hex,
+        plan,
+        _for_workers(inputs, sources),
+        count,
+        managers,
+        by_key,
+        "",
+        folder,
+        [str(p) for p in inputs.paid],
+    )
     label = pieces[0].label
     try:
         reading = delayed(job, pure=False)
@@ -324,8 +334,25 @@ def _label(deals) -> str | None:
     return text if "://" in text or any(c in text for c in "*?[") else str(Path(text))
 
 
-def _without_deals(inputs: RunInputs) -> RunInputs:
-    return replace(inputs, deals=None, workers=1)
+def _for_workers(inputs: RunInputs, sources: dict) -> RunInputs:
+    """The inputs as the workers read them: every file the client read (those the plan names too) by its
+    absolute path, so that a worker started in another folder reads the same files; tables in memory as
+    they are."""
+    files: dict = {}
+    for name, source in sources.items():
+        path = getattr(getattr(source, "loaded", source), "path", None)
+        if path is not None and not name.startswith("paid "):
+            files[name] = str(Path(path).resolve())
+    return replace(
+        inputs,
+        deals=None,
+        workers=1,
+        quotas=files.pop("quotas", inputs.quotas),
+        targets=files.pop("targets", inputs.targets),
+        roster=files.pop("roster", inputs.roster),
+        tables={**inputs.tables, **files},
+        paid=[str(Path(p).resolve()) for p in inputs.paid],
+    )
 
 
 def _partial_folder(out: Path) -> str:
