@@ -35,6 +35,7 @@ STEPS = {  # task-name prefixes, by the step they are part of
     "repeated_keys": "keys seen twice (shuffle)",
     "blob_frame": "rows to groups (shuffle)",
     "shuffle": "rows to groups (shuffle)",
+    "p2pshuffle": "both shuffles: moving the data (p2p shuffle)",
     "credit_partition": "credit",
     "pay_partition": "pay and write",
 }
@@ -60,10 +61,10 @@ def totals(ledger) -> dict[str, Decimal]:
 
 def step_of(key: str) -> str:
     name = key.strip("('").split("-")[0]
-    for prefix, step in STEPS.items():
+    for prefix, step in sorted(STEPS.items(), key=lambda item: -len(item[0])):  # the longest prefix first
         if name.startswith(prefix):
             return step
-    return "other (scheduling, sums)"
+    return f"other: {name}"
 
 
 def on_cluster(workers: int, folder: Path, paths: dict, expected: dict[str, Decimal]) -> dict:

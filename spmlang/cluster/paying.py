@@ -37,11 +37,15 @@ def pay(group: int, run: CreditedRun, home: np.ndarray, job: Job, guarantees_thr
     """Pay the group ``group`` from its credited run (``home``: the rows it accounts for). Draws and the payout
     floor are settled up to the last period with data in the whole run, ``guarantees_through``: a group sees
     only some of the data, and that is the one fact of the pay cycle that depends on all of it."""
-    files = [replace(file, path=shown) for file, shown in zip(run.cycle.files, job.paid_shown, strict=True)]
-    run = replace(run, cycle=replace(run.cycle, guarantees_through=guarantees_through, files=files))
-    payout = Payout(run)
     names = run.payees.names
     mine = np.array([group_of(name, job.groups) == group for name in names], bool)
+    cycle = run.cycle
+    files = [replace(file, path=shown) for file, shown in zip(cycle.files, job.paid_shown, strict=True)]
+    # Payees with no credit row here are settled (draws, the floor) only in their own group: every group knows
+    # every payee of the tables, and would otherwise settle them all.
+    unrowed = cycle.unrowed[mine[cycle.unrowed]]
+    run = replace(run, cycle=replace(cycle, guarantees_through=guarantees_through, files=files, unrowed=unrowed))
+    payout = Payout(run)
     part = None
     chunks = (_own(chunk, mine, names) for chunk in ledger_chunks(payout, job.run_id))
     if job.folder is not None:

@@ -163,6 +163,7 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
         )
         credited = _persisted(client, credited, progress)
         through = int(client.compute(credited["through"].max(), sync=True))
+        del routed, keys, repeated, blobs  # credited: the pieces as read and routed are let go on the workers
         paid_frame = credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META)
         paid_frame = _persisted(client, paid_frame, progress)
         paid = sorted(client.compute(paid_frame, sync=True)["paid"], key=lambda p: p.group)
