@@ -178,10 +178,10 @@ def _verify_folder(
     allow_outside_paths: bool,
     result: Verification,
 ) -> Verification:
-    """A ledger folder a cluster wrote, re-run on this machine: the same lines, in ledger order, as its parts
-    put in payee order (every column; with several transaction files, all but the run id, which records them
-    as files where this machine reads them as one table)."""
-    from spmlang.report.dataset import read_ledger_folder
+    """A ledger folder a cluster wrote, re-run on this machine: the same lines, payee by payee, each payee's in
+    the same order (every column; with several transaction files, all but the run id, which records them as
+    files where this machine reads them as one table)."""
+    from spmlang.report.dataset import by_payee, read_ledger_folder
 
     result.folder = True
     files = inputs.pop("deal_files", None)
@@ -194,7 +194,7 @@ def _verify_folder(
         allow_outside_paths=allow_outside_paths,
     )
     rerun.options["allow_outside_paths"] = bool(manifest.options.get("allow_outside_paths"))
-    now = rerun.ledger
+    now = by_payee(rerun.ledger)
     try:
         recorded = read_ledger_folder(ledger)
         if files:

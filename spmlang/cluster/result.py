@@ -50,7 +50,7 @@ class ClusterResult:
 
     @property
     def ledger(self) -> pa.Table:
-        """Every line of the written ledger, in ledger order (read from its parts)."""
+        """Every line of the written ledger, payee by payee, each payee's in ledger order (read from its parts)."""
         if self.run.path is None:
             raise UsageError("this run on a cluster wrote no ledger: pass out=FOLDER to Plan.run")
         from spmlang.report.dataset import read_ledger_folder

@@ -1,6 +1,7 @@
-"""A ledger written as a folder of parquet parts (``spm run --cluster``): read back in ledger order, and its
-manifest. Each part holds whole payees, in ledger order; the parts together, put in payee order, are the
-ledger a run on one machine writes, line for line."""
+"""A ledger written as a folder of parquet parts (``spm run --cluster``): read back in payee order, and its
+manifest. Each part holds whole payees, each payee's lines in ledger order: put in payee order, the parts are
+the lines a run on one machine writes, in :func:`by_payee` order (one machine writes the payees paid only
+without a transaction, draws and floors, after the others)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,13 @@ def is_ledger_folder(path: Path) -> bool:
     return Path(path).is_dir()
 
 
+def by_payee(ledger: pa.Table) -> pa.Table:
+    """A ledger's lines by payee, each payee's in the order they have (a stable sort)."""
+    return ledger.take(pc.sort_indices(ledger, sort_keys=[("payee", "ascending")]))
+
+
 def read_ledger_folder(folder: Path, columns: list[str] | None = None) -> pa.Table:
-    """Every line of the folder's parts, in ledger order: by payee, and in each payee's part as written."""
+    """Every line of the folder's parts by payee (see :func:`by_payee`), each payee's as written."""
     import pyarrow.parquet as pq
 
     parts = sorted(Path(folder).glob(PARTS))
@@ -29,9 +35,7 @@ def read_ledger_folder(folder: Path, columns: list[str] | None = None) -> pa.Tab
     except (OSError, pa.ArrowInvalid) as error:
         reason = str(error).splitlines()[0]
         raise InputError(f"cannot read the ledger: {reason}", file=str(folder), code="E500") from None
-    if "payee" not in table.column_names:
-        return table
-    return table.take(pc.sort_indices(table, sort_keys=[("payee", "ascending")]))  # stable
+    return by_payee(table) if "payee" in table.column_names else table
 
 
 def folder_manifest(plan, run, rejects=None):
