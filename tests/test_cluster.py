@@ -11,6 +11,7 @@ from pathlib import Path
 from unittest import mock
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT, examples
@@ -163,7 +164,7 @@ def test_a_key_in_two_files_is_rejected_as_on_one_machine(client, tmp_path, monk
     """The second row of a key is a duplicate however far from the first, even credited to another payee."""
     monkeypatch.setenv("SPM_CLUSTER_GROUPS", "7")
     plan, deals, tables = AE
-    table = pa.csv.read_csv(deals, convert_options=pa.csv.ConvertOptions(strings_can_be_null=False))
+    table = pacsv.read_csv(deals, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
     table = pa.table({name: table.column(name).cast(pa.string()) for name in table.column_names})
     copy = table.slice(10, 1).to_pylist()[0]
     owners = table.column("owner").to_pylist()
@@ -213,7 +214,7 @@ def test_an_earlier_ledger_of_either_kind_pays_the_same_lines(client, tmp_path):
 def test_a_run_that_fails_leaves_no_ledger(client, tmp_path):
     plan, deals, tables = AE
     folder = tmp_path / "deals"
-    table = pa.csv.read_csv(deals)
+    table = pacsv.read_csv(deals)
     write_files(table, folder, [100])
     pq.write_table(table.drop_columns(["amount"]).slice(0, 5), folder / "deals-999.parquet")  # a file short a column
     (tmp_path / "ledger").mkdir()
