@@ -284,3 +284,25 @@ def test_without_dask_the_error_says_what_to_install(monkeypatch):
     with pytest.raises(InputError) as raised:
         need_dask()
     assert raised.value.code == "E514" and "pip install 'spmlang[dask]'" in str(raised.value)
+
+
+def test_spm_run_on_a_local_cluster_prints_what_one_machine_prints(spm, tmp_path):
+    """The command: the same summary and rejects as without --cluster; the folder is an earlier ledger
+    `spm statement --paid` reads as it reads the file."""
+    from conftest import AE_ARGS
+
+    half = [*AE_ARGS, "--through", "2027-Q2"]
+    alone = spm("run", *half, "--out", tmp_path / "one" / "ledger.parquet", "--rejects", tmp_path / "one.csv")
+    clustered = spm("run", *half, "--cluster", "local:1", "--out", tmp_path / "ledger", "--rejects", tmp_path / "r.csv")
+    assert clustered.returncode == 0, clustered.stderr
+    assert "Traceback" not in clustered.stderr
+    assert clustered.stdout.split("\nwrote ")[0] == alone.stdout.split("\nwrote ")[0]
+    assert re.search(rf"wrote {tmp_path / 'ledger'} \(\d+ lines in 2 parts\)", clustered.stdout)
+    assert (tmp_path / "r.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    statements = [
+        spm("statement", *AE_ARGS, "--paid", paid, "--payee", "ben.okafor")
+        for paid in (tmp_path / "one" / "ledger.parquet", tmp_path / "ledger")
+    ]
+    assert statements[0].returncode == statements[1].returncode == 0, statements[1].stderr
+    assert "2027-Q3" in statements[1].stdout
+    assert statements[1].stdout == statements[0].stdout
