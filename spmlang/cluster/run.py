@@ -24,7 +24,7 @@ import pyarrow as pa
 from spmlang.cluster import groups as g
 from spmlang.cluster import work
 from spmlang.cluster.pieces import pieces_of
-from spmlang.diagnostics import InputError, SpmError
+from spmlang.diagnostics import InputError
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.read.earlier import read_earlier
 from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables
@@ -79,7 +79,8 @@ def run_on_cluster(
     groups: int | None = None,
 ) -> ClusterRun:
     """Run ``compiled`` over ``inputs`` on the Dask ``client``'s cluster; the ledger, if ``out`` is given, is
-    written as a folder of parquet parts there (the manifest beside it is the caller's: see write_manifest)."""
+    written as a folder of parquet parts there (its manifest is written by the caller:
+    :func:`spmlang.cluster.result.run_on`)."""
     plan = compiled.plan
     refuse_what_is_not_yet_distributed(plan, inputs)
     base = Path(plan.path).resolve().parent if plan.path and not plan.path.startswith("<") else None
@@ -167,9 +168,7 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
         paid_frame = credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META)
         paid_frame = _persisted(client, paid_frame, progress)
         paid = sorted(client.compute(paid_frame, sync=True)["paid"], key=lambda p: p.group)
-    except SpmError:
-        raise
-    except Exception as error:  # noqa: BLE001 - a worker lost, a task that failed: said as such, no traceback
+    except _lost() as error:  # a worker lost again and again, a connection closed: said as such, no traceback
         raise InputError(
             f"the run could not finish on the cluster: {type(error).__name__}: {error}",
             code=FAILED,
@@ -184,6 +183,17 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
         _into_place(folder, out)
         result.path = out
     return result
+
+
+def _lost() -> tuple[type[BaseException], ...]:
+    """What Dask raises when a run cannot finish on its cluster (not a mistake in the data, nor a bug)."""
+    from asyncio import CancelledError as TaskCancelled
+    from concurrent.futures import CancelledError
+
+    from distributed.comm.core import CommClosedError
+    from distributed.scheduler import KilledWorker
+
+    return (KilledWorker, CommClosedError, CancelledError, TaskCancelled, TimeoutError, OSError)
 
 
 def _persisted(client, frame, progress: bool):
