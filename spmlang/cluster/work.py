@@ -79,23 +79,28 @@ def repeated_keys(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def blob_frame(routed: Routed, piece: int, by_key: dict[str, np.ndarray], first_row: int, job: Job) -> pd.DataFrame:
-    """The piece's rows for each group (Arrow IPC bytes, one row per group, empty ones too: every group gets
-    the columns' types), with each row's number in the piece and whether the group is its home."""
+    """The piece's rows for each group it has rows for (Arrow IPC bytes, one row per group), with each row's
+    number in the piece and whether the group is its home. The first piece sends every group its rows, none
+    or some: each group gets the columns' types, and a group no row goes to is still paid (its payees with no
+    transaction: draws)."""
     masks = routed.masks.copy()
     g.add_by_key(masks, routed.keys, by_key)
     g.add_by_key(masks, routed.keys, job.by_key)
     g.homeless(masks, routed.keys, first_row, job.groups)
     home = g.lowest(masks, job.groups)
-    blobs = []
+    groups, blobs = [], []
     for group in range(job.groups):
         rows = np.flatnonzero(g.has(masks, group))
+        if rows.size == 0 and piece > 0:
+            continue
         part = routed.table.take(pa.array(rows, pa.int64()))
         part = part.append_column(ROW, pa.array(rows, pa.int64()))
         part = part.append_column(HOME, pa.array(home[rows] == group, pa.bool_()))
+        groups.append(group)
         blobs.append(_bytes(part))
     return pd.DataFrame(
         {
-            "group": np.arange(job.groups, dtype=np.int64),
+            "group": pd.Series(groups, dtype=np.int64),
             "piece": np.int64(piece),
             "data": pd.Series(blobs, dtype=object),
         }
