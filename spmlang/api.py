@@ -76,6 +76,9 @@ class Plan:
         paid=None,
         through: str | None = None,
         keep_transactions: bool = False,
+        cluster=None,
+        out: str | Path | None = None,
+        rejects: str | Path | None = None,
     ) -> Result:
         """Pay the plan's payees from ``deals``.
 
@@ -87,6 +90,13 @@ class Plan:
         written or totalled (default: every core, on Linux; 1: this process alone); it never changes a figure.
         ``keep_transactions`` keeps the transactions as read, for what-ifs (:meth:`Result.whatif`), which then
         never read their file again; it never changes a figure either.
+
+        ``cluster`` runs it on a Dask cluster (``pip install 'spmlang[dask]'``; docs/scale.md): a
+        ``distributed.Client``, ``"local:N"`` (N worker processes, for the run) or a scheduler's address
+        (``"tcp://host:8786"``). ``deals`` may then also be a glob, a folder of parquet files, an fsspec URL
+        (``s3://...``) or a dask DataFrame. The ledger is written as it is paid, as a folder of parquet parts
+        ``out`` (its manifest beside it), the rejects to ``rejects``; it gives a
+        :class:`spmlang.cluster.result.ClusterResult`, whose lines are those a run on one machine gives.
         Raises :class:`spmlang.InputError` for unusable inputs.
         """
         from spmlang.engine.run import Payout, RunInputs, credit_run
@@ -104,10 +114,19 @@ class Plan:
             through=through,
             keep_transactions=keep_transactions,
         )
-        payout = Payout(credit_run(self.compiled, inputs, progress))
         options: dict = {"strict": strict, "allow_outside_paths": allow_outside_paths}
         if through is not None:
             options["through"] = through
+        if cluster is not None:
+            from spmlang.cluster.result import run_on
+
+            # A ClusterResult: the summary, accounting, rejects and ledger of a Result, paid elsewhere.
+            return run_on(self, inputs, cluster, out, rejects, options, progress)  # type: ignore[return-value]
+        if out is not None or rejects is not None:
+            from spmlang.diagnostics import UsageError
+
+            raise UsageError("out= and rejects= are for a run on a cluster; else: Result.write(path, rejects)")
+        payout = Payout(credit_run(self.compiled, inputs, progress))
         return Result(payout, options)
 
     def __repr__(self) -> str:

@@ -10,13 +10,26 @@ from pathlib import Path
 BLOCK = 1 << 20
 
 
+PARTS = "part-*.parquet"  # the files of a ledger written as a folder (spm run --cluster)
+
+
 def sha256_file(path: Path) -> str:
-    """The sha256 of a file's bytes, as hex."""
+    """The sha256 of a file's bytes, as hex. Of a folder of ledger parts: of each part's name and hash, in name
+    order, one per line (a part changed, added or removed changes it)."""
+    if Path(path).is_dir():
+        return parts_sha256([(part.name, sha256_file(part)) for part in Path(path).glob(PARTS)])
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def parts_sha256(parts: list[tuple[str, str]]) -> str:
+    """The sha256 of a folder of ledger parts, from each part's (name, sha256): of one line per part, in name
+    order."""
+    listing = "".join(f"{name} {digest}\n" for name, digest in sorted(parts))
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def sha256_in_background(path: Path) -> Future:

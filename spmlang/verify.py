@@ -32,12 +32,18 @@ class Verification:
     findings: list[str] = field(default_factory=list)
     plan_diff: list[str] = field(default_factory=list)
     changed_totals: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
+    folder: bool = False  # a ledger folder (a cluster's): compared line for line, not byte for byte
 
     def report(self) -> str:
         """What people read; text from the ledger, its manifest and the plan made visible."""
         lines = []
         ledger = visible(str(self.ledger))
-        if self.identical:
+        if self.identical and self.folder:
+            lines.append(
+                f"{ledger}: identical — re-running its plan over its inputs on this machine gives the same lines, "
+                "and its parts are as written"
+            )
+        elif self.identical:
             lines.append(
                 f"{ledger}: identical — re-running its plan over its inputs gives the same ledger, byte for byte"
             )
@@ -82,6 +88,8 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
         checked = verify(earlier, roots, allow_outside_paths) if manifest_path(earlier).exists() else None
         if checked is not None and not checked.identical:
             result.findings.append(f"the earlier ledger {earlier} is not reproduced: " + "; ".join(checked.findings))
+    if ledger.is_dir():  # written by a cluster: re-run on this machine, compared line for line
+        return _verify_folder(ledger, manifest, plan, inputs, file_unchanged, allow_outside_paths, result)
     try:
         rerun = plan.run(
             **inputs,
@@ -150,6 +158,8 @@ def _recorded_inputs(manifest: RunManifest, folders: _Folders, base: Path, resul
             result.findings.append(f"the input '{record.name}' changed: {path}")
         if record.name == "transactions":
             inputs["deals"] = path
+        elif record.name.startswith("transactions "):  # one of the files of a run on a cluster, in name order
+            inputs.setdefault("deal_files", []).append(path)
         elif record.name.startswith("paid "):  # an earlier ledger the run built on: verified in turn
             inputs.setdefault("paid", []).append(path)
         elif record.name in SPECIAL_INPUTS:
@@ -157,6 +167,55 @@ def _recorded_inputs(manifest: RunManifest, folders: _Folders, base: Path, resul
         else:
             inputs["tables"][record.name] = path
     return inputs
+
+
+def _verify_folder(
+    ledger: Path,
+    manifest: RunManifest,
+    plan: Plan,
+    inputs: dict,
+    file_unchanged: bool,
+    allow_outside_paths: bool,
+    result: Verification,
+) -> Verification:
+    """A ledger folder a cluster wrote, re-run on this machine: the same lines, payee by payee, each payee's in
+    the same order (every column; with several transaction files, all but the run id, which records them as
+    files where this machine reads them as one table)."""
+    from spmlang.report.dataset import by_payee, read_ledger_folder
+
+    result.folder = True
+    files = inputs.pop("deal_files", None)
+    if files:
+        inputs["deals"] = _one_table(files, list(plan.checked.transactions.columns))
+    rerun = plan.run(
+        **inputs,
+        through=manifest.options.get("through"),
+        strict=bool(manifest.options.get("strict")),
+        allow_outside_paths=allow_outside_paths,
+    )
+    rerun.options["allow_outside_paths"] = bool(manifest.options.get("allow_outside_paths"))
+    now = by_payee(rerun.ledger)
+    try:
+        recorded = read_ledger_folder(ledger)
+        if files:
+            recorded, now = recorded.drop_columns(["run_id"]), now.drop_columns(["run_id"])
+        same = bool(recorded.num_rows == now.num_rows and recorded.cast(now.schema).equals(now))
+    except (InputError, ValueError, KeyError) as error:  # an edited part may not read, or not as a ledger
+        result.findings.append(f"the recorded ledger cannot be read as a ledger: {error}")
+        same = False
+    result.identical = same and file_unchanged
+    if not result.identical:
+        _why_not_identical(result, manifest, rerun)
+    return result
+
+
+def _one_table(files: list[Path], columns: list[str]):
+    """The transaction files of a run on a cluster as one table, in name order (as the cluster numbered them)."""
+    import pyarrow as pa
+
+    from spmlang.engine.read.formats import load_table
+
+    return pa.concat_tables([load_table(f, columns, "transactions").whole() for f in sorted(files)])
 
 
 def _ledger_sha256(rerun: Result, ledger_format: str) -> str:
@@ -241,6 +300,10 @@ def _totals(rows) -> dict[tuple[str, str], Decimal]:
 def _read_ledger(path: Path) -> list[dict]:
     suffix = path.suffix.lower()
     try:
+        if path.is_dir():
+            from spmlang.report.dataset import read_ledger_folder
+
+            return read_ledger_folder(path, ["payee", "period", "amount"]).to_pylist()
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 

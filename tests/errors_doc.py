@@ -289,6 +289,20 @@ CODES = {
         "Name the plan's transaction columns and write values as the data writes them; leave the key out (spm "
         "makes one: `whatif-1`), say whose deal it is with `--payee`; run the plan again on a changed file.",
     ),
+    "E514": (
+        "A run on a cluster that cannot start or finish",
+        "`--cluster` (or `Plan.run(cluster=...)`) needs Dask, which is not installed; or the scheduler at the "
+        "address given cannot be reached; or a task failed on the cluster each time Dask retried it (a worker "
+        "lost, out of memory). Nothing is written: a ledger folder there before is left as it was.",
+        "`pip install 'spmlang[dask]'`; start the scheduler and workers, or check the address; give the workers "
+        "more memory or more payee groups (docs/scale.md).",
+    ),
+    "E515": (
+        "Not yet on a cluster",
+        "A run on a cluster pays the lines a run on one machine pays, or stops: `--strict` and a plan's "
+        "`on SUBJECT error` (a rejected row that stops the run) are not run on a cluster yet.",
+        "Run without `--cluster`, or let such rows be rejected and read them in `--rejects`.",
+    ),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),
     "W102": (
         "Credit that rolls up to no one",

@@ -22,8 +22,14 @@ if TYPE_CHECKING:
 
 PlanFile = Annotated[Path, typer.Argument(metavar="PLAN", help="The plan file.", show_default=False)]
 Deals = Annotated[
-    Path | None,
-    typer.Option("--deals", "--transactions", metavar="PATH", help="Transactions: parquet, CSV, Arrow or JSON lines."),
+    str | None,
+    typer.Option(
+        "--deals",
+        "--transactions",
+        metavar="PATH",
+        help="Transactions: parquet, CSV, Arrow or JSON lines. With --cluster also a glob ('data/*.parquet'), a "
+        "folder of parquet files or a URL (s3://...).",
+    ),
 ]
 Quotas = Annotated[Path | None, typer.Option("--quotas", metavar="PATH", help="Quotas (payee, period, amount).")]
 Targets = Annotated[
@@ -45,6 +51,15 @@ Paid = Annotated[
 Through = Annotated[
     str | None, typer.Option("--through", metavar="PERIOD", help="Pay up to and including this period, e.g. 2027-Q2.")
 ]
+Cluster = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        metavar="CLUSTER",
+        help="Run on a Dask cluster: local:N (N worker processes) or a scheduler's address (tcp://host:8786); "
+        "the ledger is then a folder of parquet parts (docs/scale.md). Needs pip install 'spmlang[dask]'.",
+    ),
+]
 OutsidePaths = Annotated[
     bool, typer.Option("--allow-outside-paths", help="Let the plan name files outside its own folder.")
 ]
@@ -54,7 +69,7 @@ OutsidePaths = Annotated[
 class DataOptions:
     """The data a command runs its plan over, as its options name it."""
 
-    deals: Path | None = None
+    deals: str | Path | None = None
     quotas: Path | None = None
     targets: Path | None = None
     roster: Path | None = None
@@ -95,3 +110,11 @@ def run_plan(plan: Path, data: DataOptions, progress: Report | None = None, work
     from spmlang.api import load
 
     return load(plan).run(**data.run_arguments(), progress=progress, workers=workers)
+
+
+def run_on_cluster(plan: Path, data: DataOptions, cluster: str, out: Path | None, rejects: Path | None, bar: bool):
+    """Load ``plan`` and run it over ``data`` on ``cluster`` (a :class:`spmlang.cluster.result.ClusterResult`);
+    ``bar``: show Dask's progress bar."""
+    from spmlang.api import load
+
+    return load(plan).run(**data.run_arguments(), cluster=cluster, out=out, rejects=rejects, progress=bar or None)

@@ -44,3 +44,8 @@ class WithoutPandas:
         if name == "pandas" or name.startswith("pandas."):
             raise ModuleNotFoundError(f"No module named {name!r} (the spm command does not use it)", name=name)
         return None
+
+
+def allow_pandas() -> None:
+    """pandas importable again: a run on a Dask cluster needs it (Dask's DataFrames are pandas')."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, WithoutPandas)]

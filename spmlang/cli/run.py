@@ -9,6 +9,7 @@ import typer
 
 from spmlang.cli.console import err, out, print_json, progress_bar
 from spmlang.cli.data_options import (
+    Cluster,
     DataOptions,
     Deals,
     OutsidePaths,
@@ -20,6 +21,7 @@ from spmlang.cli.data_options import (
     Tables,
     Targets,
     Through,
+    run_on_cluster,
     run_plan,
 )
 from spmlang.cli.errors import errors_to_exit_codes
@@ -56,10 +58,16 @@ def run_command(
             "--workers", metavar="N", min=1, help="Processes that pay a large run (default: every core; 1: one)."
         ),
     ] = None,
+    cluster: Cluster = None,
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
     data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths, paid, through)
     with errors_to_exit_codes():
+        if cluster is not None:
+            if workers is not None:
+                raise UsageError("--workers is for a run on one machine; a cluster's workers are its own")
+            _run_on_cluster(plan, data, cluster, output, rejects, quiet)
+            return
         from spmlang.report.files import writable
 
         for path in (output, rejects):  # a wrong extension is found before the run, not after it
@@ -86,6 +94,31 @@ def run_command(
             if not quiet:
                 count = result.rejects.num_rows
                 out.print(f"wrote {rejects} ({count:,} rejected row{'' if count == 1 else 's'})", markup=False)
+
+
+def _run_on_cluster(
+    plan: Path, data: DataOptions, cluster: str, output: Path | None, rejects: Path | None, quiet: bool
+) -> None:
+    """``spm run --cluster``: Dask's progress bar while the groups are paid, then what ``spm run`` prints."""
+    from spmlang.cli.process import allow_pandas
+
+    allow_pandas()
+    result = run_on_cluster(plan, data, cluster, output, rejects, bar=not quiet and out.is_terminal)
+    if quiet:
+        return
+    if out.is_terminal:
+        out.print()  # after Dask's progress bar
+    out.print(result.summary())
+    if output is not None:
+        from spmlang.report.manifest import manifest_path
+
+        parts = len(result.run.parts or [])
+        out.print(
+            f"wrote {output} ({result.line_count:,} lines in {parts} parts) and {manifest_path(output)}", markup=False
+        )
+    if rejects is not None:
+        count = result.rejects.num_rows
+        out.print(f"wrote {rejects} ({count:,} rejected row{'' if count == 1 else 's'})", markup=False)
 
 
 def explain_command(

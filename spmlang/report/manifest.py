@@ -55,9 +55,13 @@ class RunManifest(BaseModel):
     through: str | None = None  # --through: the last period paid; later runs with --paid start after it
     ledger: FileRecord | None = None
     rejects: FileRecord | None = None
+    # A ledger written as a folder (spm run --cluster): its parquet parts; ``ledger`` is then the folder, its
+    # sha256 that of the parts' names and hashes (see spmlang.hashing.parts_sha256).
+    parts: list[FileRecord] | None = None
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        fields = self.model_dump(mode="json", exclude={"parts"} if self.parts is None else None)
+        return json.dumps(fields, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     @staticmethod
     def read(path: Path) -> RunManifest:

@@ -42,7 +42,7 @@ def unpaid_table(payout: Payout) -> pa.Table:
         parts.append(
             pa.table(
                 {
-                    "row": pa.array(txn.astype(np.int64) + 1 + payout.run.accounting.row_offset, pa.int64()),
+                    "row": pa.array(payout.run.accounting.numbers(txn.astype(np.int64)), pa.int64()),
                     "key": payout.run.transactions.keys(txn),
                     "payee": payout.run.payees.array.take(payout.run.credit_rows.payee[unpaid.rows]),
                     "component": pa.array([unpaid.component] * unpaid.rows.size, pa.string()),
@@ -200,6 +200,13 @@ def summarize(payout: Payout) -> Summary:
 
 def _cycle_notes(payout: Payout) -> list[str]:
     """Where the run stands in the pay cycle, and what payees owe or have held at its end."""
+    payee, draw, floor, held = _owed(payout)
+    names = payout.run.payees.names
+    return period_notes(payout) + owed_notes([names[p] for p in payee.tolist()], draw, floor, held)
+
+
+def period_notes(payout: Payout) -> list[str]:
+    """Which periods are closed, paid now and later, and the earlier ledgers that closed them."""
     cycle, labels = payout.run.cycle, payout.run.calendar.labels
     notes = []
     if cycle.first_open or cycle.through is not None:
@@ -210,19 +217,30 @@ def _cycle_notes(payout: Payout) -> list[str]:
             notes.append(
                 f"already paid: {file.path} ({file.rows:,} lines, through {file.through}, sha256 {file.digest[:12]})"
             )
-    payee, draw, floor, held = _owed(payout)
-    names = payout.run.payees.names
+    return notes
+
+
+def owed_notes(names: list[str], draw: np.ndarray, floor: np.ndarray, held: np.ndarray) -> list[str]:
+    """What the payees ``names`` (in payee order) owe or have held (units, one per payee), the first ten of each."""
+    notes = []
     for label, amounts in (
         ("draw still to recover", draw),
         ("payout floor still to recover", floor),
         ("held, not yet payable", held),
     ):
-        owing = [(names[p], int(a)) for p, a in zip(payee.tolist(), amounts.tolist(), strict=True) if a]
+        owing = [(who, int(a)) for who, a in zip(names, amounts.tolist(), strict=True) if a]
         if owing:
             shown = ", ".join(f"{who} {units_text(a)}" for who, a in owing[:10])
             more = f" and {len(owing) - 10} more" if len(owing) > 10 else ""
             notes.append(f"{label}: {shown}{more}")
     return notes
+
+
+def owed(payout: Payout) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(payee names, draw owed, floor owed, held) at the end of the run, in payee order (see :func:`_owed`)."""
+    payee, draw, floor, held = _owed(payout)
+    names = payout.run.payees.names
+    return [names[p] for p in payee.tolist()], draw, floor, held
 
 
 def owed_table(payout: Payout) -> pa.Table:

@@ -51,8 +51,10 @@ class RowAccounting:
         policies: dict[PolicySubject, PolicyAction],
         strict: bool,
         filter_names: list[str],
+        row_numbers: np.ndarray | None = None,
     ):
         self.rows = rows
+        self.row_numbers = row_numbers  # each row's number where not row + 1 + row_offset (see LoadedTable)
         self.label = label
         self.row_offset = row_offset
         self.policies = policies
@@ -61,6 +63,12 @@ class RowAccounting:
         self.filter_names = list(filter_names)
         self.excluded_by = np.full(rows, -1, dtype=np.int16)
         self._rejections: list[_Rejection] = []
+
+    def numbers(self, rows: np.ndarray) -> np.ndarray:
+        """The numbers people know the input ``rows`` (indices) by: their line in the file."""
+        if self.row_numbers is not None:
+            return self.row_numbers[rows]
+        return np.asarray(rows, dtype=np.int64) + 1 + self.row_offset
 
     def pending(self) -> np.ndarray:
         return self.state == PENDING
@@ -99,7 +107,7 @@ class RowAccounting:
             f"{first} ({rows.size} row(s) like this)",
             file=self.label,
             column=column,
-            row=int(rows[0]) + 1 + self.row_offset,
+            row=int(self.numbers(rows[:1])[0]),
             code="E510",
             hint=f"{REASON_HINTS.get(reason, '')}; {why}",
         )
@@ -111,15 +119,21 @@ class RowAccounting:
 
     # ------------------------------------------------------------------ results
 
-    def counts(self) -> dict:
-        """Rows read, credited, excluded by each filter, rejected by each reason. They add up."""
-        excluded = {name: int(np.count_nonzero(self.excluded_by == i)) for i, name in enumerate(self.filter_names)}
+    def counts(self, among: np.ndarray | None = None) -> dict:
+        """Rows read, credited, excluded by each filter, rejected by each reason. They add up. ``among``: only
+        the rows it marks (bool per row) are counted."""
+        state, excluded_by = self.state, self.excluded_by
+        if among is not None:
+            state, excluded_by = np.where(among, state, -1), np.where(among, excluded_by, -1)
+        excluded = {name: int(np.count_nonzero(excluded_by == i)) for i, name in enumerate(self.filter_names)}
         rejected: dict[str, int] = {}
         for rejection in self._rejections:
-            rejected[rejection.reason] = rejected.get(rejection.reason, 0) + int(rejection.rows.size)
+            counted = rejection.rows.size if among is None else np.count_nonzero(among[rejection.rows])
+            if counted:
+                rejected[rejection.reason] = rejected.get(rejection.reason, 0) + int(counted)
         return {
-            "read": self.rows,
-            "credited": int(np.count_nonzero(self.state == PENDING)),
+            "read": self.rows if among is None else int(np.count_nonzero(among)),
+            "credited": int(np.count_nonzero(state == PENDING)),
             "excluded": excluded,
             "rejected": rejected,
         }
@@ -140,7 +154,7 @@ class RowAccounting:
         names = pa.array(self.filter_names, pa.string())
         return pa.table(
             {
-                "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
+                "row": pa.array(self.numbers(rows), pa.int64()),
                 "key": pc.cast(keys, pa.string()).take(rows),
                 "filter": names.take(self.excluded_by[rows].astype(np.int64))
                 if rows.size
@@ -175,7 +189,7 @@ class RowAccounting:
         key_values = pc.cast(keys, pa.string()).take(rows) if keys is not None else pa.nulls(rows.size, pa.string())
         table = pa.table(
             {
-                "row": pa.array(rows + 1 + self.row_offset, pa.int64()),
+                "row": pa.array(self.numbers(rows), pa.int64()),
                 "key": key_values,
                 "reason": pa.concat_arrays(reasons),
                 "column": pa.concat_arrays(columns),

@@ -8,7 +8,6 @@ components, periods and transactions by this run's codes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -21,6 +20,7 @@ import pyarrow.compute as pc
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.kernels.money import UNIT
+from spmlang.hashing import PARTS, sha256_file
 from spmlang.ir.kinds import GUARANTEE_KINDS
 from spmlang.ir.plan import CheckedPlan
 from spmlang.spreadsheet import from_spreadsheet_text
@@ -251,6 +251,8 @@ def _period_index(calendar: PlanCalendar, label: str | None, path: Path) -> int:
 
 
 def _read(path: Path) -> pa.Table:
+    if path.is_dir():  # a ledger a cluster wrote: a folder of parquet parts (see spmlang.cluster)
+        return _read_parts(path)
     if not path.is_file():
         raise InputError(
             "the earlier ledger does not exist",
@@ -331,8 +333,23 @@ def _manifest(ledger: Path) -> dict:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
+
+
+def _read_parts(folder: Path) -> pa.Table:
+    """A ledger written as a folder of parquet parts, its parts in name order: the lines of each payee are in
+    one part, in ledger order."""
+    import pyarrow.parquet as pq
+
+    parts = sorted(folder.glob(PARTS))
+    if not parts:
+        raise InputError(
+            "the folder holds no ledger parts (part-*.parquet)",
+            file=str(folder),
+            hint="pass a ledger folder spm run --cluster wrote with --out",
+            code="E500",
+        )
+    try:
+        return pa.concat_tables([pq.read_table(part) for part in parts])
+    except (OSError, pa.ArrowInvalid) as error:
+        raise InputError(f"cannot read the earlier ledger: {error}", file=str(folder), code="E500") from None

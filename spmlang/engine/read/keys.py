@@ -97,9 +97,7 @@ def key_text(values, valid: np.ndarray, index: np.ndarray | None = None, present
     return pc.cast(pa.array(numbers, mask=null), pa.string())
 
 
-def reject_duplicates(
-    values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, row_offset: int, column: str
-) -> None:
+def reject_duplicates(values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, column: str) -> None:
     """Each run of equal keys: the first row in file order is kept, later ones are rejected."""
     if order.size < 2:
         return
@@ -123,7 +121,7 @@ def reject_duplicates(
         "duplicate key '",
         key_text(values, valid, rows),
         "' (first seen at row ",
-        pc.cast(pa.array(first_row[rows] + 1 + row_offset), pa.string()),
+        pc.cast(pa.array(accounting.numbers(first_row[rows])), pa.string()),
         ")",
     )
     mask = np.zeros(order.size, dtype=bool)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow.parquet as pq
 
 from spmlang.diagnostics import InputError, did_you_mean
@@ -52,6 +53,9 @@ class LoadedTable:
     csv: Callable[[], Iterator[pa.Table]] | None = None  # a CSV file's pieces, when it is read in pieces
     kept: bool = False  # the table stays once read (see release): a what-if reads it again, with rows added
     more: tuple[pa.Table, ...] = ()  # rows after the table's own (see with_rows)
+    # Each row's number where it is not row + 1 + row_offset: some rows of larger files (a cluster's partition
+    # of a payee group's transactions, see spmlang.cluster), numbered as in their files.
+    row_numbers: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.rows < 0 and self.csv is None:

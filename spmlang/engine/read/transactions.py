@@ -132,7 +132,13 @@ def read_transactions(
     columns = _converted(loaded, source.columns, plausible_dates(calendar))
     n = loaded.rows  # known once read (a CSV file's rows are counted as its pieces come)
     accounting = RowAccounting(
-        n, loaded.label, loaded.row_offset, source.policies, strict, [f.name for f in source.filters]
+        n,
+        loaded.label,
+        loaded.row_offset,
+        source.policies,
+        strict,
+        [f.name for f in source.filters],
+        loaded.row_numbers,
     )
     for name, column in columns.items():
         if column.any_invalid:
@@ -148,7 +154,7 @@ def read_transactions(
     key_order = key_order.astype(rank_type, copy=False)
     key_rank = key_ranks(key_values, key_column.valid, key_order, distinct)
     if not distinct:
-        reject_duplicates(key_values, key_column.valid, key_order, accounting, loaded.row_offset, source.key)
+        reject_duplicates(key_values, key_column.valid, key_order, accounting, source.key)
     # Money in other currencies is converted before any filter compares it with the plan's amounts.
     fx_rows = None
     if rates is not None and source.currency is not None:

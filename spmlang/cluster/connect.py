@@ -1,0 +1,72 @@
+"""The cluster a run goes to: ``local:N`` (a ``LocalCluster`` of N worker processes, started for the run and
+stopped after it), a scheduler's address (``tcp://host:8786``), or a ``distributed.Client`` already made."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterator
+
+from spmlang.diagnostics import InputError, UsageError
+
+INSTALL = "pip install 'spmlang[dask]'"
+CONNECT_SECONDS = 5
+
+
+def need_dask() -> None:
+    """A clean error (E514) where Dask is not installed, with the command that installs it."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise InputError(
+            "running on a cluster needs Dask (dask.distributed and dask.dataframe), which is not installed",
+            code="E514",
+            hint=f"{INSTALL} (a run on one machine needs nothing more: leave out --cluster)",
+        ) from None
+
+
+@contextlib.contextmanager
+def connected(cluster) -> Iterator:
+    """A ``distributed.Client`` of ``cluster`` (see the module), closed after the run if made here."""
+    need_dask()
+    from distributed import Client
+
+    if isinstance(cluster, Client):
+        yield cluster
+        return
+    spec = str(cluster)
+    local = re.fullmatch(r"local(?::(\d+))?", spec)
+    if local:
+        workers = int(local.group(1) or 2)
+        if workers < 1:
+            raise UsageError("--cluster local:N needs at least one worker")
+        yield from _local(workers)
+        return
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://\S+", spec):
+        raise UsageError(f"--cluster is local:N or a scheduler's address (tcp://host:8786), not '{spec}'")
+    try:
+        client = Client(spec, timeout=CONNECT_SECONDS)
+    except (OSError, TimeoutError) as error:
+        raise InputError(
+            f"cannot reach the Dask scheduler at {spec}: {error}",
+            code="E514",
+            hint="start the scheduler and its workers (docs/scale.md), or check the address and port",
+        ) from None
+    with client:
+        yield client
+
+
+def _local(workers: int) -> Iterator:
+    from distributed import Client, LocalCluster
+
+    # The shuffle's own notes (started, finished) are for people running Dask, not for a comp analyst.
+    logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
+    with (
+        LocalCluster(
+            n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

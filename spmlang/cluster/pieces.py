@@ -1,0 +1,109 @@
+"""The transactions of a cluster run, in pieces: one a file (a path, a glob, a folder of parquet files), one a
+partition of a dask DataFrame, or slices of a table in memory. Each piece is read on a worker, by the same
+reader as a run on one machine.
+
+Rows are numbered as spm numbers them in one file: with one file, as a run on one machine numbers them (a
+CSV file's header is line 1); with several, through the files in name order, counting data rows.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from spmlang.diagnostics import InputError
+from spmlang.engine.read.formats import load_table
+from spmlang.engine.read.loaded import LoadedTable
+
+TABLE_ROWS = 1 << 20  # a table in memory is cut into pieces of this many rows
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Where one piece of the transactions is: a file (a local path, or an fsspec URL), a partition of a
+    dask DataFrame (a Delayed), or a table in memory."""
+
+    source: object
+    label: str  # how messages name the transactions
+
+    @property
+    def path(self) -> str | None:
+        return self.source if isinstance(self.source, str) else None
+
+    def load(self, columns: list[str]) -> LoadedTable:
+        """The piece as spm reads a table: the plan's columns, typed as on one machine."""
+        source = self.source
+        if isinstance(source, str):
+            if "://" in source and not source.startswith("file://"):
+                source = _remote(source, columns)
+            else:
+                loaded = load_table(Path(source.removeprefix("file://")), columns, "transactions")
+                return LoadedTable(loaded.whole(), self.label, None, loaded.row_offset)
+        loaded = load_table(source, columns, "transactions")
+        return LoadedTable(loaded.whole(), self.label, None, loaded.row_offset)
+
+
+def pieces_of(deals, label: str | None = None) -> list[Piece]:
+    """The pieces of ``deals``: a path, a glob, a folder of parquet files (a partitioned dataset), an fsspec
+    URL of any of these, a dask DataFrame, or a table in memory (pyarrow, pandas, polars)."""
+    if _is_dask(deals):
+        name = label or "the transactions DataFrame"
+        return [Piece(part, name) for part in deals.to_delayed()]
+    if isinstance(deals, (str, Path)):
+        text = str(deals)
+        files = _files(text)
+        return [Piece(file, label or text) for file in files]
+    table = load_table(deals, _all_columns(deals), "transactions").whole()
+    name = label or "the transactions table"
+    step = TABLE_ROWS
+    return [Piece(table.slice(start, step), name) for start in range(0, max(table.num_rows, 1), step)]
+
+
+def _files(text: str) -> list[str]:
+    """The files a path, glob or folder names, in name order."""
+    if "://" in text and not text.startswith("file://"):
+        import fsspec  # type: ignore[import-untyped]  # dask's own dependency
+
+        fs, _, paths = fsspec.core.get_fs_token_paths(text)
+        if len(paths) == 1 and fs.isdir(paths[0]):
+            paths = sorted(p for p in fs.find(paths[0]) if p.endswith(".parquet"))
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        found = [f"{protocol}://{p}" for p in paths]
+    elif any(c in text for c in "*?["):
+        found = sorted(str(Path(p).resolve()) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+    elif Path(text).is_dir():
+        found = sorted(str(p.resolve()) for p in Path(text).rglob("*.parquet"))
+    else:
+        found = [str(Path(text).resolve())] if Path(text).exists() else []
+    if not found:
+        raise InputError(
+            "no transactions file found",
+            file=text,
+            hint="check the path; a glob ('data/*.parquet') or a folder of parquet files names several",
+            code="E500",
+        )
+    return found
+
+
+def _remote(url: str, columns: list[str]) -> pa.Table:
+    """A parquet file any fsspec filesystem holds (s3://, gs://, abfs://), read by pyarrow."""
+    import fsspec
+    import pyarrow.parquet as pq
+
+    if not url.endswith(".parquet"):
+        raise InputError("only parquet files are read from a remote filesystem", file=url, code="E500")
+    fs, _, paths = fsspec.core.get_fs_token_paths(url)
+    return pq.read_table(paths[0], columns=columns, filesystem=fs)
+
+
+def _all_columns(table) -> list[str]:
+    from spmlang.engine.read.formats import available_columns
+
+    return list(available_columns(table))
+
+
+def _is_dask(value) -> bool:
+    return type(value).__module__.startswith("dask") and hasattr(value, "to_delayed")

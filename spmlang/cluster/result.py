@@ -1,0 +1,109 @@
+"""The outcome of a run on a cluster, as the Python API and ``spm run --cluster`` give it: the summary, the row
+accounting, the rejects and the ledger folder with its manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from spmlang.cluster.run import ClusterRun
+from spmlang.diagnostics import UsageError
+from spmlang.engine.read.inputs import RunInputs
+
+FILE_FORMATS = (".csv", ".json", ".jsonl")  # a cluster writes parquet parts, never one file of these
+
+
+class ClusterResult:
+    """A run paid on a cluster (see :meth:`spmlang.Plan.run`'s ``cluster``)."""
+
+    def __init__(self, run: ClusterRun, plan):
+        self.run = run
+        self.plan = plan  # the spmlang.Plan
+
+    @property
+    def line_count(self) -> int:
+        return self.run.line_count
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def path(self) -> Path | None:
+        """The ledger folder, if the run wrote one."""
+        return self.run.path
+
+    @property
+    def accounting(self) -> dict:
+        """Rows read, credited, excluded (by filter) and rejected (by reason), over every group; they add up."""
+        return self.run.accounting
+
+    @property
+    def rejects(self) -> pa.Table:
+        """The input rows that were rejected, each with its reason, in row order."""
+        return self.run.rejects
+
+    def summary(self, progress=None):
+        """What ``spm run`` prints: payout per payee and period by component, and the row accounting."""
+        return self.run.summary
+
+    @property
+    def ledger(self) -> pa.Table:
+        """Every line of the written ledger, payee by payee, each payee's in ledger order (read from its parts)."""
+        if self.run.path is None:
+            raise UsageError("this run on a cluster wrote no ledger: pass out=FOLDER to Plan.run")
+        from spmlang.report.dataset import read_ledger_folder
+
+        return read_ledger_folder(self.run.path)
+
+    def __repr__(self) -> str:
+        where = f" in {self.run.path}" if self.run.path is not None else ""
+        return f"<spmlang.ClusterResult {self.run.line_count:,} lines{where}, {self.run.groups} payee groups>"
+
+
+def run_on(plan, inputs: RunInputs, cluster, out, rejects, options: dict, progress) -> ClusterResult:
+    """Run ``plan`` on ``cluster`` (a Client, ``local:N`` or an address); the ledger folder ``out`` and the
+    rejects file ``rejects``, if given, written with the manifest beside the folder."""
+    from spmlang.cluster.connect import connected, need_dask
+    from spmlang.cluster.run import refuse_what_is_not_yet_distributed, run_on_cluster
+
+    out = Path(out) if out is not None else None
+    check_outputs(out, rejects, inputs.paid)
+    refuse_what_is_not_yet_distributed(plan.checked, inputs)
+    need_dask()
+    with connected(cluster) as client:
+        run = run_on_cluster(plan.compiled, inputs, client, out, options, progress=bool(progress))
+    result = ClusterResult(run, plan)
+    written_rejects = None
+    if rejects is not None:
+        from spmlang.report.files import write_table
+
+        written_rejects = write_table(run.rejects, rejects)
+    if out is not None:
+        from spmlang.files import write_text
+        from spmlang.report.dataset import folder_manifest
+        from spmlang.report.manifest import manifest_path
+
+        manifest = folder_manifest(plan, run, written_rejects)
+        write_text(manifest_path(out), manifest.to_json())
+    return result
+
+
+def check_outputs(out: Path | None, rejects, paid: list) -> None:
+    """Refuse, before any work, a ledger folder or rejects file that cannot be written."""
+    from spmlang.files import check_writable
+    from spmlang.report.files import writable
+
+    if rejects is not None:
+        writable(rejects)
+    if out is None:
+        return
+    if out.suffix.lower() in FILE_FORMATS:
+        raise UsageError(
+            f"a run on a cluster writes its ledger as a folder of parquet parts, not one {out.suffix} file: "
+            f"give a folder (--out {out.with_suffix('')}/)"
+        )
+    check_writable(out / "part-00000.parquet")
+    if any(out.resolve() == Path(earlier).resolve() for earlier in paid):
+        raise UsageError(f"--out {out} is an earlier ledger given with --paid: a paid ledger is never rewritten")

@@ -1,0 +1,389 @@
+"""A run on a Dask cluster, from the client: the steps, what the groups sent back added up, the ledger folder.
+
+1. Each piece of the transactions is read on a worker and routed: the groups of the payees each row may
+   credit (:mod:`spmlang.cluster.groups`).
+2. Keys seen in several rows are found with Dask's shuffle (by key), so that the rows of a key meet.
+3. The rows are shuffled by group (Dask's shuffle), and each group is paid by the engine of a run on one
+   machine, its part of the ledger written as it is paid (:mod:`spmlang.cluster.paying`).
+4. The client adds up the row accounting of every group (each row counted by one), writes the rejects and the
+   manifest, and renames the folder of parts into place: a run that fails leaves no ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from spmlang.cluster import groups as g
+from spmlang.cluster import work
+from spmlang.cluster.pieces import pieces_of
+from spmlang.diagnostics import InputError
+from spmlang.engine.compile import CompiledPlan
+from spmlang.engine.read.earlier import read_earlier
+from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables
+from spmlang.engine.read.plan_files import resolve_plan_file
+from spmlang.ir.kinds import PolicyAction
+from spmlang.report.manifest import FileRecord, InputRecord, input_records
+from spmlang.report.summary import Summary, owed_notes
+from spmlang.settings import count_setting
+
+NOT_YET = "E515"  # a plan feature or option a cluster does not run yet
+FAILED = "E514"  # the cluster could not be used, or the run could not finish on it
+
+
+@dataclass
+class ClusterRun:
+    """What a run on a cluster gave: the summary, the row accounting, the rejects, and the ledger folder (with
+    its parts) if one was written."""
+
+    summary: Summary
+    accounting: dict
+    rejects: pa.Table
+    line_count: int
+    run_id: str
+    inputs: list[InputRecord]
+    options: dict
+    groups: int
+    path: Path | None = None
+    parts: list[FileRecord] | None = None
+
+
+def refuse_what_is_not_yet_distributed(plan, inputs: RunInputs) -> None:
+    """A clean error (E515) for what a cluster run would not do as one machine does."""
+    stops = [str(subject) for subject, action in plan.transactions.policies.items() if action is PolicyAction.ERROR]
+    if inputs.strict or stops:
+        what = "--strict" if inputs.strict else f"`on {stops[0]} error`"
+        raise InputError(
+            f"not yet on a cluster: {what} (a rejected row that stops the run)",
+            code=NOT_YET,
+            hint="run without --cluster, or let such rows be rejected and read them in --rejects",
+        )
+    if inputs.keep_transactions:
+        raise InputError("not yet on a cluster: what-ifs (keep_transactions)", code=NOT_YET)
+
+
+def run_on_cluster(
+    compiled: CompiledPlan,
+    inputs: RunInputs,
+    client,
+    out: Path | None = None,
+    options: dict | None = None,
+    progress: bool = False,
+    groups: int | None = None,
+) -> ClusterRun:
+    """Run ``compiled`` over ``inputs`` on the Dask ``client``'s cluster; the ledger, if ``out`` is given, is
+    written as a folder of parquet parts there (its manifest is written by the caller:
+    :func:`spmlang.cluster.result.run_on`)."""
+    plan = compiled.plan
+    refuse_what_is_not_yet_distributed(plan, inputs)
+    base = Path(plan.path).resolve().parent if plan.path and not plan.path.startswith("<") else None
+    deals = inputs.deals
+    if deals is None:
+        deals = resolve_plan_file(plan.transactions.file, "transactions", plan, base, inputs.allow_outside_paths)
+    if deals is None:
+        raise InputError("no transactions given", hint="pass --deals PATH (or deals=... in Python)", code="E503")
+    # The tables every group reads are read here first: a problem with them is said before any work is sent.
+    sources: dict = {}
+    earlier = read_earlier(inputs.paid, plan, compiled.calendar) if inputs.paid else None
+    for number, paid in enumerate(earlier.files if earlier is not None else [], 1):
+        sources[f"paid {number}"] = paid
+    lookup_tables(plan, inputs, base, sources)
+    fx_rates(plan, inputs, base, sources)
+    tables = read_basis_tables(plan, compiled.calendar, inputs, base)
+    sources.update(tables.sources)
+    pieces = pieces_of(deals, _label(deals))
+    count = groups or count_setting("SPM_CLUSTER_GROUPS", "16 (payee groups)") or 2 * sum(client.nthreads().values())
+    count = max(1, count)
+    managers = _managers(tables)
+    by_key = _earlier_keys(earlier, count)
+    options = dict(options or {"strict": inputs.strict, "allow_outside_paths": inputs.allow_outside_paths})
+    folder = _partial_folder(out) if out is not None else None
+    import dask
+
+    try:
+        # The rows travel as Arrow bytes in object columns: Dask must not make text of them.
+        with dask.config.set({"dataframe.convert-string": False}):
+            return _run(
+                compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress
+            )
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress):
+    import dask.dataframe as dd
+    from dask import delayed
+
+    plan = compiled.plan
+    records = input_records(sources, None)
+    job = work.Job(
+        uuid.uuid4().hex,
+        plan,
+        _for_workers(inputs, sources),
+        count,
+        managers,
+        by_key,
+        "",
+        folder,
+        [str(p) for p in inputs.paid],
+    )
+    label = pieces[0].label
+    try:
+        reading = delayed(job, pure=False)
+        routed = client.persist([delayed(work.route_piece)(p.source, p.label, reading) for p in pieces])
+        rows = client.compute([delayed(work.rows_of)(r) for r in routed], sync=True)
+        bases = _bases(rows, routed, client)
+        transactions = _transaction_records(client, pieces, rows)
+        run_id = _run_id(plan.sha256, transactions + records, options)
+        job_d = delayed(replace(job, run_id=run_id), pure=False)
+        meta = work.keys_meta(g.words(count))
+        keys = dd.from_delayed([delayed(work.keys_frame)(r) for r in routed], meta=meta, verify_meta=False)
+        repeated = keys.shuffle(on="key", npartitions=max(1, len(pieces))).map_partitions(work.repeated_keys, meta=meta)
+        found = client.compute(repeated, sync=True)
+        words = [c for c in found.columns if c != "key"]
+        same_key = {
+            str(key): np.asarray(masks, np.int64).view(np.uint64)
+            for key, masks in zip(found["key"], found[words].to_numpy(), strict=True)
+        }
+        blobs = dd.from_delayed(
+            [delayed(work.blob_frame)(r, i, same_key, bases[i], job_d) for i, r in enumerate(routed)],
+            meta=work.BLOB_META,
+            verify_meta=False,
+        )
+        credited = blobs.shuffle(on="group", npartitions=count).map_partitions(
+            work.credit_partition, job_d, bases, label, meta=work.CREDITED_META
+        )
+        credited = _persisted(client, credited, progress)
+        through = int(client.compute(credited["through"].max(), sync=True))
+        del routed, keys, repeated, blobs  # credited: the pieces as read and routed are let go on the workers
+        paid_frame = credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META)
+        paid_frame = _persisted(client, paid_frame, progress)
+        paid = sorted(client.compute(paid_frame, sync=True)["paid"], key=lambda p: p.group)
+    except _lost() as error:  # a worker lost again and again, a connection closed: said as such, no traceback
+        raise InputError(
+            f"the run could not finish on the cluster: {type(error).__name__}: {error}",
+            code=FAILED,
+            hint="Dask retries a task whose worker was lost; this one failed each time. Check the workers' "
+            "logs and memory (docs/scale.md); nothing was written",
+        ) from None
+    result = _gathered(paid, compiled, sum(rows), label, transactions + records, sources, run_id, options, count)
+    if folder is not None and out is not None:
+        result.parts = [
+            FileRecord(path=p.part[0], format="parquet", sha256=p.part[2], rows=p.part[1]) for p in paid if p.part
+        ]
+        _into_place(folder, out)
+        result.path = out
+    return result
+
+
+def _lost() -> tuple[type[BaseException], ...]:
+    """What Dask raises when a run cannot finish on its cluster (not a mistake in the data, nor a bug)."""
+    from asyncio import CancelledError as TaskCancelled
+    from concurrent.futures import CancelledError
+
+    from distributed.comm.core import CommClosedError
+    from distributed.scheduler import KilledWorker
+
+    return (KilledWorker, CommClosedError, CancelledError, TaskCancelled, TimeoutError, OSError)
+
+
+def _persisted(client, frame, progress: bool):
+    """``frame`` computed and kept on the workers, with Dask's progress bar if asked for."""
+    frame = client.persist(frame)
+    if progress:
+        from distributed import progress as dask_progress
+
+        dask_progress(frame)
+    return frame
+
+
+def _managers(tables) -> dict[str, set[str]]:
+    """Each payee's managers in the roster, on any date (credit may roll up to any of them)."""
+    managers: dict[str, set[str]] = {}
+    for payee, manager in tables.managers.items():
+        managers.setdefault(payee, set()).add(manager)
+    if tables.roster is not None:
+        for payee, manager in zip(tables.roster.payee, tables.roster.manager, strict=True):
+            if manager:
+                managers.setdefault(payee, set()).add(manager)
+    return managers
+
+
+def _earlier_keys(earlier, count: int) -> dict[str, np.ndarray]:
+    """The keys earlier ledgers cite, each with the groups of the payees they paid it to."""
+    by_key: dict[str, np.ndarray] = {}
+    if earlier is not None:
+        for payee, key in zip(earlier.payee, earlier.txn, strict=True):
+            if key is not None:
+                mask = by_key.setdefault(str(key), np.zeros(g.words(count), np.uint64))
+                mask |= g.bits([g.group_of(payee, count)], count)
+    return by_key
+
+
+def _gathered(paid, compiled, read, label, inputs, sources, run_id, options, count) -> ClusterRun:
+    """The groups' results as one run's: accounting added up, summary rows in payee order."""
+    plan = compiled.plan
+    accounting: dict = {"read": 0, "credited": 0, "excluded": {}, "rejected": {}}
+    for p in paid:
+        accounting["read"] += p.accounting["read"]
+        accounting["credited"] += p.accounting["credited"]
+        for kind in ("excluded", "rejected"):
+            for name, n in p.accounting[kind].items():
+                accounting[kind][name] = accounting[kind].get(name, 0) + n
+    if accounting["read"] != read:  # every row has one home: a mismatch is a bug, never a number to print
+        raise RuntimeError(f"the groups accounted for {accounting['read']} rows of {read}")
+    summaries = [p.summary for p in paid]
+    first = summaries[0]
+    components = max((s.components for s in summaries), key=len)  # with "draws and floor" if any group has it
+    rows = [row for s in summaries for row in s.rows]
+    for row in rows:
+        row.by_component += [0] * (len(components) - len(row.by_component))
+    periods = {label: i for i, label in enumerate(compiled.calendar.labels)}
+    rows.sort(key=lambda row: (row.payee, periods[row.period]))
+    rejects = pa.concat_tables([p.rejects for p in paid]).sort_by("row") if paid else pa.table({})
+    first_rejects: dict = {}
+    for reason, message in zip(
+        rejects.column("reason").to_pylist(), rejects.column("message").to_pylist(), strict=True
+    ):
+        first_rejects.setdefault(reason, message)
+    owed = [p.owed for p in paid]
+    names = [n for o in owed for n in o[0]]
+    order = np.argsort(np.array(names, dtype=object), kind="stable") if names else np.zeros(0, np.int64)
+    arrays = [np.concatenate([o[i] for o in owed])[order] for i in (1, 2, 3)] if names else [np.zeros(0)] * 3
+    notes = list(paid[0].period_notes) + owed_notes([names[i] for i in order.tolist()], *arrays)
+    inputs_shown = [(name, source.label, source.rows) for name, source in sources.items()]
+    summary = Summary(
+        first.plan,
+        first.currency,
+        components,
+        rows,
+        accounting,
+        first.counted_credit,
+        [("transactions", label, read), *inputs_shown],
+        first_rejects,
+        _unpaid(paid, plan),
+        notes,
+    )
+    records = inputs
+    return ClusterRun(summary, accounting, rejects, sum(p.lines for p in paid), run_id, records, options, count)
+
+
+def _unpaid(paid, plan) -> list:
+    """Each component's unpaid credit rows over every group, the message of the first row of all."""
+    merged: dict = {}
+    for p in paid:
+        for component, reason, rows, credit, message in p.summary.unpaid:
+            key = (component, reason)
+            payee = p.unpaid_first[key]
+            if key not in merged:
+                merged[key] = [component, reason, rows, credit, message, payee]
+                continue
+            entry = merged[key]
+            entry[2] += rows
+            entry[3] += credit
+            if payee < entry[5]:
+                entry[4], entry[5] = message, payee
+    from spmlang.engine.pay.row_values import REASONS
+
+    index = {spec.name: i for i, spec in enumerate(plan.components)}
+    ordered = sorted(merged.values(), key=lambda e: (index.get(e[0], len(index)), REASONS.index(e[1])))
+    return [tuple(entry[:5]) for entry in ordered]
+
+
+def _bases(rows: list[int], routed, client) -> list[int]:
+    """The number before each piece's first row: one file's own numbering, else through the files."""
+    if len(rows) == 1:
+        return [client.compute(_offset(routed[0]), sync=True)]
+    return [int(x) for x in np.concatenate([[0], np.cumsum(rows)[:-1]])]
+
+
+def _offset(routed):
+    from dask import delayed
+
+    return delayed(lambda r: r.row_offset)(routed)
+
+
+def _transaction_records(client, pieces, rows: list[int]) -> list[InputRecord]:
+    """The transaction files (``rows`` each), each hashed on a worker (read where it is, not through the
+    client). Several files are ``transactions 1``, ``transactions 2`` ... in name order."""
+    from spmlang.hashing import sha256_file
+
+    files = [p.path for p in pieces]
+    if any(f is None or "://" in f for f in files):
+        return [InputRecord(name="transactions", kind="in-memory", path=None, rows=sum(rows), sha256="")]
+    hashes = client.gather(client.map(sha256_file, files, pure=False))
+    names = ["transactions"] if len(files) == 1 else [f"transactions {i}" for i in range(1, len(files) + 1)]
+    return [
+        InputRecord(name=name, kind="file", path=str(f), rows=n, sha256=h)
+        for name, f, n, h in zip(names, files, rows, hashes, strict=True)
+    ]
+
+
+def _run_id(plan_sha: str, records: list[InputRecord], options: dict) -> str:
+    """As :func:`spmlang.report.ledger.run_id` makes it, of these inputs: the same ledger lines as one machine."""
+    import hashlib
+
+    inputs = {r.name: {"kind": r.kind, "rows": r.rows, "sha256": r.sha256} for r in records}
+    material = json.dumps({"plan": plan_sha, "inputs": inputs, "options": options}, sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def _label(deals) -> str | None:
+    """How messages name the transactions: a file as a run on one machine names it, a glob or URL as given."""
+    if not isinstance(deals, (str, Path)):
+        return None
+    text = str(deals)
+    return text if "://" in text or any(c in text for c in "*?[") else str(Path(text))
+
+
+def _for_workers(inputs: RunInputs, sources: dict) -> RunInputs:
+    """The inputs as the workers read them: every file the client read (those the plan names too) by its
+    absolute path, so that a worker started in another folder reads the same files; tables in memory as
+    they are."""
+    files: dict = {}
+    for name, source in sources.items():
+        path = getattr(getattr(source, "loaded", source), "path", None)
+        if path is not None and not name.startswith("paid "):
+            files[name] = str(Path(path).resolve())
+    return replace(
+        inputs,
+        deals=None,
+        workers=1,
+        quotas=files.pop("quotas", inputs.quotas),
+        targets=files.pop("targets", inputs.targets),
+        roster=files.pop("roster", inputs.roster),
+        tables={**inputs.tables, **files},
+        paid=[str(Path(p).resolve()) for p in inputs.paid],
+    )
+
+
+def _partial_folder(out: Path) -> str:
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        from spmlang.diagnostics import OutputError
+
+        raise OutputError(out, "a file is there, and a cluster writes the ledger as a folder", "give a folder name")
+    partial = out.parent / f".{out.name}.{os.getpid()}.partial"
+    partial.mkdir(parents=True, exist_ok=False)
+    return str(partial.resolve())
+
+
+def _into_place(folder: str, out: Path) -> None:
+    """The folder of parts becomes ``out``; a ledger folder there before is replaced whole."""
+    out = Path(out)
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.{os.getpid()}.old"
+        os.replace(out, old)
+    os.replace(folder, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

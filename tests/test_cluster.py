@@ -1,0 +1,308 @@
+"""Runs on a Dask cluster (a LocalCluster of two worker processes) pay the lines a run on one machine pays, to
+the cent: the examples, the scenarios, random plans of the property tests, several transaction files, a dask
+DataFrame, keys seen in two files, earlier ledgers; and account for every row as it does."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from unittest import mock
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from conftest import ROOT, examples
+from helpers import DATA, SCENARIOS
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from strategies import as_tables, data, plans, roster_table
+
+import spmlang
+from spmlang.diagnostics import InputError, UsageError
+
+distributed = pytest.importorskip("distributed", reason="the cluster tests need dask[distributed]")
+pytest.importorskip("dask.dataframe", reason="the cluster tests need dask[dataframe]")
+
+EXAMPLES = ROOT / "examples"
+AE = (
+    EXAMPLES / "plans/account_executive.spm",
+    EXAMPLES / "data/ae_deals.csv",
+    {"quotas": EXAMPLES / "data/ae_quotas.csv", "targets": EXAMPLES / "data/ae_targets.csv"},
+)
+SDR = (EXAMPLES / "plans/sdr.spm", EXAMPLES / "data/sdr_activities.csv", {"quotas": EXAMPLES / "data/sdr_quotas.csv"})
+CRM = (
+    EXAMPLES / "plans/crm_agents.spm",
+    EXAMPLES / "data/crm/sales_pipeline.csv",
+    {
+        "quotas": EXAMPLES / "data/crm/quotas.csv",
+        "roster": EXAMPLES / "data/crm/sales_teams.csv",
+        "tables": {"products": EXAMPLES / "data/crm/products.csv"},
+    },
+)
+
+
+def scenario_runs() -> list[tuple]:
+    """Every scenario run of test_scenarios.py: its plan, its transactions and its tables."""
+    text = (Path(__file__).parent / "test_scenarios.py").read_text()
+    runs = {}
+    for plan, deals, tables in re.findall(r'run_scenario\("(\w+)", "([\w.]+)"((?:, \w+="[\w.]+")*)\)', text):
+        named = {name: DATA / value for name, value in re.findall(r'(\w+)="([\w.]+)"', tables)}
+        runs[plan] = (SCENARIOS / f"{plan}.spm", DATA / deals, named)
+    return list(runs.values())
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        distributed.Client(cluster) as made,
+    ):
+        yield made
+
+
+def ledger_of(result) -> pa.Table:
+    """A run's ledger payee by payee, each payee's lines in ledger order (one machine writes the payees paid
+    without a transaction after the others)."""
+    from spmlang.report.dataset import by_payee
+
+    return by_payee(result.ledger)
+
+
+def assert_same_run(single, clustered) -> None:
+    """The same lines, in ledger order, every column; the same accounting, rejects and summary."""
+    expected, actual = ledger_of(single), ledger_of(clustered)
+    assert actual.num_rows == expected.num_rows == clustered.line_count
+    assert actual.cast(expected.schema).equals(expected)
+    assert clustered.accounting == single.accounting
+    assert clustered.rejects.equals(single.rejects)
+    assert str(clustered.summary()) == str(single.summary())
+
+
+def both(client, tmp_path: Path, plan_path, deals, tables: dict, **options):
+    plan = spmlang.load(plan_path) if not isinstance(plan_path, spmlang.Plan) else plan_path
+    single = plan.run(deals, **tables, **options)
+    clustered = plan.run(deals, **tables, **options, cluster=client, out=tmp_path / "ledger")
+    return single, clustered
+
+
+@pytest.mark.parametrize("example", [AE, SDR, CRM], ids=["ae", "sdr", "crm"])
+def test_the_examples_pay_the_same_lines(client, tmp_path, example, monkeypatch):
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "5")  # more groups than workers: most payees' rows cross groups
+    assert_same_run(*both(client, tmp_path, *example))
+
+
+@pytest.mark.parametrize("run", scenario_runs(), ids=lambda run: run[0].stem)
+def test_the_scenarios_pay_the_same_lines(client, tmp_path, run, monkeypatch):
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "3")
+    assert_same_run(*both(client, tmp_path, *run))
+
+
+def test_the_ledger_folder_has_parts_and_one_manifest(client, tmp_path):
+    plan, deals, tables = AE
+    single, clustered = both(client, tmp_path, plan, deals, tables)
+    folder = tmp_path / "ledger"
+    parts = sorted(p.name for p in folder.iterdir())
+    assert parts == [f"part-{g:05d}.parquet" for g in range(clustered.run.groups)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger", "ledger.manifest.json"]  # nothing left over
+    from spmlang.report.manifest import RunManifest
+
+    manifest = RunManifest.read(tmp_path / "ledger.manifest.json")
+    assert manifest.run_id == single.run_id  # the same inputs and options: the same run
+    assert manifest.accounting == single.accounting
+    assert manifest.ledger is not None and manifest.ledger.rows == single.line_count
+    assert sum(p.rows for p in manifest.parts or []) == single.line_count
+
+
+def write_files(table: pa.Table, folder: Path, cuts: list[int]) -> None:
+    """``table`` as parquet files of a folder, cut at ``cuts`` (file names in row order)."""
+    folder.mkdir()
+    bounds = [0, *cuts, table.num_rows]
+    for i, (start, stop) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        pq.write_table(table.slice(start, stop - start), folder / f"deals-{i:03d}.parquet")
+
+
+@settings(
+    max_examples=examples(6),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking runs the cluster hundreds of times
+)
+@given(st.data())
+def test_random_plans_pay_the_same_lines_from_several_files(client, tmp_path_factory, drawn):
+    """Random plans of the property tests (splits, rollups, caps, gates, the pay cycle), their transactions
+    in several files: the lines, accounting and rejects of one machine over the same rows as one table."""
+    text = drawn.draw(plans(cycle=drawn.draw(st.booleans(), label="pay cycle")), label="plan")
+    plan = spmlang.loads(text, "random.spm")
+    rows, quotas, targets = drawn.draw(data(len(plan.periods)), label="data")
+    deals, quota_table, target_table = as_tables(rows, quotas, targets, plan.periods)
+    folder = tmp_path_factory.mktemp("random") / "deals"
+    cuts = sorted(set(drawn.draw(st.lists(st.integers(0, deals.num_rows), max_size=3), label="cuts")))
+    write_files(deals, folder, cuts)
+    tables = {"quotas": quota_table, "targets": target_table, "roster": roster_table()}
+    single = plan.run(deals, **tables)
+    groups = drawn.draw(st.sampled_from(["1", "3", "7"]), label="payee groups")
+    with mock.patch.dict(os.environ, {"SPM_CLUSTER_GROUPS": groups}):
+        clustered = plan.run(str(folder), **tables, cluster=client, out=folder.parent / "ledger")
+    expected, actual = ledger_of(single), ledger_of(clustered)
+    assert actual.num_rows == expected.num_rows
+    # The run ids differ (files here, a table there): every other column is the same.
+    assert (
+        actual.drop_columns(["run_id"])
+        .cast(expected.drop_columns(["run_id"]).schema)
+        .equals(expected.drop_columns(["run_id"]))
+    )
+    assert clustered.accounting == single.accounting
+    assert clustered.rejects.equals(single.rejects)
+
+
+def test_a_key_in_two_files_is_rejected_as_on_one_machine(client, tmp_path, monkeypatch):
+    """The second row of a key is a duplicate however far from the first, even credited to another payee."""
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "7")
+    plan, deals, tables = AE
+    table = pacsv.read_csv(deals, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+    table = pa.table({name: table.column(name).cast(pa.string()) for name in table.column_names})
+    copy = table.slice(10, 1).to_pylist()[0]
+    owners = table.column("owner").to_pylist()
+    copy["owner"] = next(o for o in owners if o != copy["owner"])  # another payee, most likely another group
+    doubled = pa.concat_tables([table, pa.Table.from_pylist([copy], schema=table.schema)])
+    write_files(doubled, tmp_path / "deals", [150])
+    loaded = spmlang.load(plan)
+    single = loaded.run(doubled, **tables)
+    clustered = loaded.run(str(tmp_path / "deals"), **tables, cluster=client, out=tmp_path / "ledger")
+    assert single.accounting["rejected"].get("duplicate_key") == 1
+    assert clustered.accounting == single.accounting
+    assert clustered.rejects.equals(single.rejects)  # "duplicate key ... (first seen at row 11)"
+    expected, actual = ledger_of(single).drop_columns(["run_id"]), ledger_of(clustered).drop_columns(["run_id"])
+    assert actual.cast(expected.schema).equals(expected)
+
+
+def test_a_dask_dataframe_pays_the_same_lines(client, tmp_path):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    plan, deals, tables = AE
+    frame = pd.read_csv(deals, dtype=str, keep_default_na=False)
+    loaded = spmlang.load(plan)
+    single = loaded.run(frame, **tables)
+    clustered = loaded.run(dd.from_pandas(frame, npartitions=3), **tables, cluster=client)
+    assert clustered.accounting == single.accounting
+    assert str(clustered.summary()).split("transactions")[0] == str(single.summary()).split("transactions")[0]
+    assert clustered.line_count == single.line_count
+    assert clustered.path is None  # no out=: no ledger written
+
+
+def test_an_earlier_ledger_of_either_kind_pays_the_same_lines(client, tmp_path):
+    """--paid: a ledger file of one machine, or a ledger folder of a cluster; the later run, on one machine or
+    on the cluster, pays the same lines."""
+    plan_path, deals, tables = CRM
+    plan = spmlang.load(plan_path)
+    half = plan.periods[len(plan.periods) // 2 - 1]
+    plan.run(deals, **tables, through=half).write(tmp_path / "file" / "first.parquet")
+    plan.run(deals, **tables, through=half, cluster=client, out=tmp_path / "folder" / "first")
+    for earlier in (tmp_path / "file" / "first.parquet", tmp_path / "folder" / "first"):
+        single = plan.run(deals, **tables, paid=earlier)
+        clustered = plan.run(deals, **tables, paid=earlier, cluster=client, out=tmp_path / "second")
+        assert_same_run(single, clustered)
+        assert "already paid" in str(single.summary())
+
+
+def test_a_run_that_fails_leaves_no_ledger(client, tmp_path):
+    plan, deals, tables = AE
+    folder = tmp_path / "deals"
+    table = pacsv.read_csv(deals)
+    write_files(table, folder, [100])
+    pq.write_table(table.drop_columns(["amount"]).slice(0, 5), folder / "deals-999.parquet")  # a file short a column
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger" / "part-00000.parquet").write_bytes(b"the ledger before")
+    with pytest.raises(InputError) as raised:
+        spmlang.load(plan).run(str(folder), **tables, cluster=client, out=tmp_path / "ledger")
+    assert raised.value.code == "E501" and "deals-999.parquet" in str(raised.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deals", "ledger"]  # no partial folder, no manifest
+    assert (tmp_path / "ledger" / "part-00000.parquet").read_bytes() == b"the ledger before"
+
+
+def test_strict_is_not_yet_run_on_a_cluster(client, tmp_path):
+    plan, deals, tables = AE
+    with pytest.raises(InputError) as raised:
+        spmlang.load(plan).run(deals, **tables, strict=True, cluster=client, out=tmp_path / "ledger")
+    assert raised.value.code == "E515" and "not yet on a cluster: --strict" in str(raised.value)
+    assert not (tmp_path / "ledger").exists()
+
+
+def test_a_csv_ledger_is_refused_before_any_work(client, tmp_path):
+    plan, deals, tables = AE
+    with pytest.raises(UsageError, match="folder of parquet parts"):
+        spmlang.load(plan).run(deals, **tables, cluster=client, out=tmp_path / "ledger.csv")
+
+
+def test_verify_reruns_a_ledger_folder(client, tmp_path, monkeypatch):
+    from spmlang.verify import verify
+
+    plan_path, deals, tables = AE
+    copied = tmp_path / "work"
+    shutil.copytree(EXAMPLES, copied)
+    monkeypatch.chdir(copied)
+    spmlang.load("plans/account_executive.spm").run(
+        "data/ae_deals.csv",
+        quotas="data/ae_quotas.csv",
+        targets="data/ae_targets.csv",
+        cluster=client,
+        out="ledger",
+    )
+    checked = verify("ledger")
+    assert checked.identical, checked.report()
+    assert "the same lines" in checked.report()
+    part = next(iter(sorted(Path("ledger").glob("part-*.parquet"))))
+    table = pq.read_table(part)
+    if table.num_rows == 0:
+        part = sorted(Path("ledger").glob("part-*.parquet"))[1]
+        table = pq.read_table(part)
+    pq.write_table(table.slice(1), part)  # a line taken out
+    checked = verify("ledger")
+    assert not checked.identical
+    assert "changed after spm wrote it" in checked.report()
+
+
+def test_without_dask_the_error_says_what_to_install(monkeypatch):
+    import builtins
+
+    from spmlang.cluster.connect import need_dask
+
+    real = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.split(".")[0] in ("dask", "distributed"):
+            raise ImportError(f"No module named {name!r}")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    with pytest.raises(InputError) as raised:
+        need_dask()
+    assert raised.value.code == "E514" and "pip install 'spmlang[dask]'" in str(raised.value)
+
+
+def test_spm_run_on_a_local_cluster_prints_what_one_machine_prints(spm, tmp_path):
+    """The command: the same summary and rejects as without --cluster; the folder is an earlier ledger
+    `spm statement --paid` reads as it reads the file."""
+    from conftest import AE_ARGS
+
+    half = [*AE_ARGS, "--through", "2027-Q2"]
+    alone = spm("run", *half, "--out", tmp_path / "one" / "ledger.parquet", "--rejects", tmp_path / "one.csv")
+    clustered = spm("run", *half, "--cluster", "local:1", "--out", tmp_path / "ledger", "--rejects", tmp_path / "r.csv")
+    assert clustered.returncode == 0, clustered.stderr
+    assert "Traceback" not in clustered.stderr
+    assert clustered.stdout.split("\nwrote ")[0] == alone.stdout.split("\nwrote ")[0]
+    assert re.search(rf"wrote {tmp_path / 'ledger'} \(\d+ lines in 2 parts\)", clustered.stdout)
+    assert (tmp_path / "r.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    statements = [
+        spm("statement", *AE_ARGS, "--paid", paid, "--payee", "ben.okafor")
+        for paid in (tmp_path / "one" / "ledger.parquet", tmp_path / "ledger")
+    ]
+    assert statements[0].returncode == statements[1].returncode == 0, statements[1].stderr
+    assert "2027-Q3" in statements[1].stdout
+    assert statements[1].stdout == statements[0].stdout
