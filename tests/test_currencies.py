@@ -203,8 +203,8 @@ def test_spm_verify_reproduces_a_ledger_with_currencies(spm, tmp_path):
 
 
 def test_a_payee_paid_a_draw_alone_in_another_currency_has_the_payment_on_the_fx_line(tmp_path, monkeypatch):
-    # bo has no transaction: paid a draw only, in the last batch of a run paid in many (one credit row each),
-    # after payees of higher codes. The fx line still finds bo's payment.
+    # bo has no transaction: paid a draw only, by a batch of a run paid in many (one credit row each). The fx
+    # line finds bo's payment among every batch's.
     (tmp_path / "plan.spm").write_text(PAID_IN + "draw {\n  amount $125 per period\n  non_recoverable\n}\n")
     (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,1.25\n")
     (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,cy,2027-02-01,5000\nA2,dee,2027-02-01,5000\n")
@@ -216,7 +216,7 @@ def test_a_payee_paid_a_draw_alone_in_another_currency_has_the_payment_on_the_fx
     monkeypatch.setattr(calculator, "BATCH_ROWS", 1)
     result = spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
     assert [(line["payee"], line["amount_paid"]) for line in lines(result, kind="fx", period="2027-Q1")] == [
+        ("bo", d("100.00")),
         ("cy", d("400.00")),
         ("dee", d("400.00")),
-        ("bo", d("100.00")),
     ]

@@ -90,10 +90,10 @@ def assert_same_lines(actual: list[tuple], expected: list[tuple]) -> None:
     only_engine, only_reference = Counter(actual) - Counter(expected), Counter(expected) - Counter(actual)
     assert not only_engine and not only_reference, f"engine only: {only_engine}; reference only: {only_reference}"
     assert [x for x in actual if x[3] in PRICED] == [x for x in expected if x[3] in PRICED]
-    # Each payee's lines together, by period (payees with no credit row come last: paid in a batch of their own),
-    # a period's draw and floor last.
+    # Each payee's lines together, payees in order (those with no credit row too), by period, a period's draw and
+    # floor last.
     payees = [payee for i, (payee, *_) in enumerate(actual) if i == 0 or actual[i - 1][0] != payee]
-    assert len(payees) == len(set(payees))
+    assert payees == sorted(set(payees))
     for a, b in zip(actual, actual[1:], strict=False):
         assert a[0] != b[0] or a[1] < b[1] or a[1] == b[1] and (a[3] not in GUARANTEES or b[3] in GUARANTEES)
 

@@ -317,7 +317,7 @@ def test_a_dated_roster_and_currencies_pay_what_the_reference_pays(drawn):
     event(f"fx lines: {any(line[3] == 'fx' for line in expected)}")
     event(f"fallback lines: {any(line[0] == 'house' for line in expected)}")
     assert engine_status(result, len(rows)) == reference.status
-    # The same lines; the priced ones in the same order. (Payees with no credit row, paid a draw, come last in
-    # the engine's ledger, in a batch of their own; a period's fx line follows its draw there.)
+    # The same lines; the priced ones in the same order. (A period's fx line follows its draw in the engine's
+    # ledger: it converts the period's pay, the draw included.)
     assert Counter(actual) == Counter(expected)
     assert [x for x in actual if x[3] in PRICED] == [x for x in expected if x[3] in PRICED]

@@ -358,3 +358,16 @@ def test_a_draw_is_paid_only_while_the_payee_works_prorated_as_quotas_are(rule, 
             "a recoverable draw tops the period's pay up to 500.00 (the draw of 1000.00 prorated: 14 of 28 days): "
             "500.00; owed after it 500.00"
         )
+
+
+def test_a_payee_paid_only_a_draw_has_their_lines_in_payee_order(monkeypatch):
+    # bo has no transaction, only a draw; the run is paid in batches of one credit row: bo's lines still come
+    # between ann's and cy's, as the ledger's order (payee, period, ...) says.
+    from spmlang.engine import run as calculator
+
+    monkeypatch.setattr(calculator, "BATCH_ROWS", 1)
+    people = staff(("ann", None, None, None), ("bo", None, None, None), ("cy", None, None, None))
+    plan = spmlang.loads(MONTHLY_DRAW.replace("PRORATE", ""), "draw.spm")
+    result = plan.run(deals(("A1", "ann", "2027-01-05", 1000), ("C1", "cy", "2027-02-05", 1000)), roster=people)
+    payees = [line["payee"] for line in result.ledger.to_pylist()]
+    assert payees == sorted(payees) and "bo" in payees

@@ -188,8 +188,8 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         credited.cancellations,
     )
     batches = payee_batches(rows.payee)
-    if cycle.unrowed.size:  # payees with no credit row still settle: draws, adjustments of closed periods
-        batches.append(slice(len(rows), len(rows)))
+    if cycle.unrowed.size and not batches:  # payees with no credit row still settle: draws, closed periods
+        batches.append(slice(0, 0))  # (among credit rows, each batch settles those between its payees)
     return CreditedRun(
         compiled,
         payees,

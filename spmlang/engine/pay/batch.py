@@ -101,6 +101,21 @@ class PaidLines:
         return self.cells(), self.measures(), len(self.lines), self.owed()
 
 
+def _unrowed_in(run: CreditedRun, batch: slice) -> np.ndarray:
+    """The payees with no credit row that ``batch`` settles (draws, the floor, closed periods): those whose codes
+    fall between its first payee and the next batch's (the first batch from the lowest code, the last to the
+    highest), so that the ledger stays in payee order."""
+    unrowed, payee = run.cycle.unrowed, run.credit_rows.payee
+    low = int(payee[batch.start]) if batch.start > 0 else None
+    high = int(payee[batch.stop]) if batch.stop < len(payee) else None
+    keep = np.ones(unrowed.size, bool)
+    if low is not None:
+        keep &= unrowed >= low
+    if high is not None:
+        keep &= unrowed < high
+    return unrowed[keep]
+
+
 def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     """The lines of one batch of payees, in ledger order; amounts rounded cumulatively to cents."""
     compiled = run.compiled
@@ -154,8 +169,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     lines = Lines.concat([capped, clawed]) if clawed is not None else capped
     cycle = run.cycle
     if cycle.active:
-        unrowed = batch.start == batch.stop == len(run.credit_rows)
-        payees_here = cycle.unrowed if unrowed else np.unique(rows.payee)
+        payees_here = np.union1d(np.unique(rows.payee), _unrowed_in(run, batch)).astype(np.int32)
         lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
     lines = in_ledger_order(lines, rows.date, rows.txn, ranks)
     payments = None

@@ -37,7 +37,7 @@ class Payments:
         wanted = np.asarray(payee, dtype=np.int64) * periods + np.asarray(period, dtype=np.int64)
         if keys.size == 0:
             return np.full(wanted.size, -1, dtype=np.int64)
-        # Sorted within a batch, not across them: payees with no credit row are paid in a last batch of their own.
+        # Searched whatever their order: a whole run's payments are its batches', one after another.
         order = np.argsort(keys, kind="stable")
         at = np.minimum(np.searchsorted(keys[order], wanted), keys.size - 1)
         return np.where(keys[order[at]] == wanted, order[at], -1)
