@@ -98,3 +98,12 @@ def test_a_version_s_errors_are_reported_with_the_component_s():
         assert [d.code for d in error.diagnostics] == ["E301", "E411"]
     else:
         raise AssertionError("the plan has two errors")
+
+
+def test_explain_says_which_version_a_rule_s_line_is():
+    # Both versions' rules read `tiers marginal on attainment {`: the trail says the later one's date.
+    trail = run(S18).explain("alice")
+    sources = {line.txn: line.source for line in trail.lines if line.kind == "earning"}
+    assert sources["D1"] == "tiers marginal on attainment {"
+    assert sources["D3"] == "tiers marginal on attainment {   (from 2027-07-01)"
+    assert "(from 2027-07-01)" in str(trail)

@@ -259,6 +259,11 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
     exact = units(lines.exact[index])
     measure = (row["measure_before"], row["measure_after"], row["attainment_before"], row["attainment_after"])
     component = int(lines.component[index])
+    if component >= 0 and source:  # a rule's line reads alike in every version: say which one it is
+        clauses_of = payout.run.compiled.rule_clauses(component)
+        if clause_index in clauses_of[1:]:
+            start = payout.run.plan.components[component].versions[clauses_of.index(clause_index) - 1].start
+            source = f"{source}   (from {start.isoformat()})"
     own_measure = bool(component >= 0 and lines.row[index] >= 0 and _rule_of(payout, index).on_row_credit)
     if own_measure:  # tiers or a curve on row credit measure the row alone, not the payee's year to date
         measure = (Decimal("0.00"), row["credit"], None, None)
