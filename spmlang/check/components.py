@@ -253,7 +253,16 @@ class ComponentChecker:
         """The component's one earning rule, with its accelerator; None if it has none, or it does not fit."""
         c = self.c
         if not parts.rules:
-            if parts.ok:
+            if parts.ok and parts.versions:  # a version's rule starts on its date: before it, nothing says
+                first = parts.versions[0].date.text
+                c.error(
+                    "E404",
+                    f"component '{block.name.text}' has no earning rule of its own: nothing says what it pays "
+                    f"before its version from {first}",
+                    block.name.span,
+                    f"write its rule before {first} in the component (`rate 0%` if it pays nothing then)",
+                )
+            elif parts.ok:
                 c.error(
                     "E404",
                     f"component '{block.name.text}' pays nothing: it has no earning rule",
