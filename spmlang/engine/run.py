@@ -140,7 +140,9 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         employment,
     )
     del alive
-    basis = _basis(compiled, payees, quotas, targets, sources, roster)
+    # Each payee's days on this plan, per period, counted once for quotas, targets and the draw alike.
+    by_day = PeriodAmounts(compiled.calendar, roster) if roster is not None else None
+    basis = _basis(compiled, payees, quotas, targets, sources, roster, by_day)
     rows = check_basis(plan, compiled.calendar, rows, basis, payees, accounting)
     terms = None
     if roster is not None or rates is not None:
@@ -171,8 +173,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     guarantees = Guarantees(
         plan.draw, None if floor is None else int(floor * UNIT), compiled.draw_clause, compiled.floor_clause
     )
-    if plan.draw is not None and roster is not None:  # no draw outside employment; prorated as quotas are
-        by_day = PeriodAmounts(compiled.calendar, roster)
+    if plan.draw is not None and by_day is not None:  # no draw outside employment; prorated as quotas are
         guarantees.draw_levels, guarantees.draw_notes = by_day.guaranteed(int(plan.draw.amount * UNIT), payees)
     cycle = plan_cycle(
         plan,
@@ -240,17 +241,19 @@ def _basis(
     targets: PayeeAmounts | None,
     sources: dict,
     roster: RosterRows | None = None,
+    by_day: PeriodAmounts | None = None,
 ) -> Basis:
     periods = compiled.calendar.count
     proration = None
     dated = any(amounts is not None and amounts.dated is not None for amounts in (quotas, targets))
     if dated or (roster is not None and roster.prorate is not None):  # amounts that hold day by day
-        by_day = PeriodAmounts(compiled.calendar, roster)
+        by_day = by_day or PeriodAmounts(compiled.calendar, roster)
         proration = by_day.proration(payees)
+    weighed = by_day if proration is not None or dated else None
 
     def matrix(amounts: PayeeAmounts | None) -> tuple[np.ndarray, np.ndarray]:
-        if proration is not None or dated:
-            return by_day.matrix(amounts, payees)
+        if weighed is not None:
+            return weighed.matrix(amounts, payees)
         if amounts is None:
             return np.zeros((len(payees), periods), np.int64), np.zeros(len(payees), bool)
         return amounts.matrix(payees.names, periods)
