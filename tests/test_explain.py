@@ -177,16 +177,16 @@ def test_statements_stopped_midway_leave_whole_files_and_the_previous_index(tmp_
     index = (tmp_path / "index.html").read_text()
     before = {path: path.read_text() for path in tmp_path.rglob("*") if path.is_file()}
     calls = {"n": 0}
-    write_text = Path.write_text
+    write_bytes = Path.write_bytes
 
     def stopped_midway(self, content, *args, **kwargs):  # the third file: half written, then the run stops
         calls["n"] += 1
         if calls["n"] == 3:
-            write_text(self, content[: len(content) // 2], *args, **kwargs)
+            write_bytes(self, content[: len(content) // 2], *args, **kwargs)
             raise KeyboardInterrupt
-        return write_text(self, content, *args, **kwargs)
+        return write_bytes(self, content, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_text", stopped_midway)
+    monkeypatch.setattr(Path, "write_bytes", stopped_midway)
     with pytest.raises(KeyboardInterrupt):
         module.write_statements(statements, tmp_path)
     monkeypatch.undo()

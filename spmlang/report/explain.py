@@ -174,7 +174,7 @@ def explain(
                 continue
             name = r["component"] or ("draws and floor" if r["kind"] in GUARANTEE_KINDS else "(none)")
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
-        credit, attainment = _period_measures(payout, code, p)
+        credit, attainment = period_measures(payout, code, p)
         trail = [
             _trail_line(payout, i, r, slices) for (i, r), slices in zip(shown, _slices_of(payout, shown), strict=True)
         ]
@@ -228,12 +228,24 @@ class LinesByPayee:
         return self._order[self._bounds[code] : self._bounds[code + 1]]
 
 
-def _period_measures(payout: Payout, payee: int, period: int) -> tuple[Decimal, Decimal | None]:
+def direct_streams(payout: Payout) -> np.ndarray:
+    """Each payee's stream of their own credit (by payee code; -1: none), for many look-ups."""
+    streams = payout.streams
+    own = np.flatnonzero(streams.role == 0)[::-1]  # reversed: where a payee had two, the first is kept
+    found = np.full(len(payout.run.payees), -1, np.int64)
+    found[streams.payee[own]] = own
+    return found
+
+
+def period_measures(
+    payout: Payout, payee: int, period: int, direct: np.ndarray | None = None
+) -> tuple[Decimal, Decimal | None]:
+    """A payee's credit in a period, and attainment (None without a quota), of their own credit. ``direct``:
+    :func:`direct_streams`, for callers asking of many payees."""
     streams, basis = payout.streams, payout.run.basis
-    direct = np.flatnonzero((streams.payee == payee) & (streams.role == 0))
-    if direct.size == 0:
+    stream = int((direct if direct is not None else direct_streams(payout))[payee])
+    if stream < 0:
         return Decimal("0.00"), None
-    stream = int(direct[0])
     credit = units(streams.period_credit[stream, period]).quantize(CENT)
     quota = int(basis.quota[payee, period])
     measure = int(

@@ -19,59 +19,24 @@ from pathlib import Path
 
 import numpy as np
 
-from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.run import Payout
 from spmlang.engine.settle.cycle import opening
 from spmlang.figures import CENT
-from spmlang.files import make_folder, write_text
-from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, HOLD_KINDS
+from spmlang.files import make_folder, write_bytes, write_text
 from spmlang.progress import Report, tracked
-from spmlang.report.explain import LinesByPayee, TrailLine, explain, units
+from spmlang.report.explain import LinesByPayee, direct_streams, period_measures, units
 from spmlang.report.standing import Standing, standing
-
-ADJUSTMENT_KINDS = (
-    "true_up",
-    "cap",
-    "gate",
-    "bonus",
-    "draw",
-    "draw_recovery",
-    "clawback",
-    "adjustment",
-    "hold",
-    "release",
-    "floor",
-    "floor_recovery",
+from spmlang.report.statement_lines import (
+    ADJUSTMENT_KINDS,
+    KIND_WORDS,
+    LinesBlock,
+    PeriodFigures,
+    StatementLine,
+    StatementLines,
+    blocks_of,
 )
-KIND_WORDS = {
-    "earning": "earning",
-    "spif": "SPIF",
-    "bonus": "bonus",
-    "true_up": "true-up",
-    "cap": "cap",
-    "gate": "gate",
-    "draw": "draw",
-    "draw_recovery": "draw recovery",
-    "clawback": "clawback",
-    "adjustment": "adjustment of a closed period",
-    "hold": "held",
-    "release": "released",
-    "floor": "payout floor",
-    "floor_recovery": "floor recovery",
-    "fx": "paid in",
-}
 
-
-@dataclass
-class StatementLine:
-    date: str
-    txn: str
-    component: str
-    kind: str
-    credit: Decimal | None
-    amount: Decimal
-    words: str
-    clause: str
+__all__ = ["ADJUSTMENT_KINDS", "KIND_WORDS", "PaidIn", "Statement", "StatementLine", "build_statements"]
 
 
 @dataclass
@@ -103,8 +68,8 @@ class Statement:
     target: Decimal | None
     basis: str  # what quota and target are measured over: "to date", "annual", "this period"
     components: list[tuple[str, Decimal, Decimal]]  # name, this period, year to date
-    earnings: list[StatementLine]
-    adjustments: list[StatementLine]
+    earnings: StatementLines  # a sequence of StatementLine, also as rows of HTML and CSV (see statement_lines.py)
+    adjustments: StatementLines
     # What the payee owes or has held after this period: ("draw to recover", 500.00), ... (none: nothing).
     owed: list[tuple[str, Decimal]] = field(default_factory=list)
     standing: Standing | None = None  # where the payee stands: the statement's charts (see report/standing.py)
@@ -113,11 +78,11 @@ class Statement:
 
     @property
     def earned(self) -> Decimal:
-        return sum((line.amount for line in self.earnings), Decimal("0.00"))
+        return self.earnings.total.quantize(CENT)
 
     @property
     def adjusted(self) -> Decimal:
-        return sum((line.amount for line in self.adjustments), Decimal("0.00"))
+        return self.adjustments.total.quantize(CENT)
 
     def to_csv(self) -> str:
         """The statement as CSV; a text cell a spreadsheet would read as a formula starts with a quote
@@ -127,21 +92,8 @@ class Statement:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["section", "date", "txn", "component", "kind", "credit", "amount", "explanation", "clause"])
-        for section, lines in (("earning", self.earnings), ("adjustment", self.adjustments)):
-            for line in lines:
-                writer.writerow(
-                    [
-                        section,
-                        line.date,
-                        text(line.txn),
-                        text(line.component),
-                        line.kind,
-                        "" if line.credit is None else str(line.credit),
-                        str(line.amount),
-                        text(line.words),
-                        text(line.clause),
-                    ]
-                )
+        buffer.write(self.earnings.csv)  # the lines' rows, made column by column with the others' (statement_lines)
+        buffer.write(self.adjustments.csv)
         writer.writerow(
             [
                 "payout",
@@ -199,55 +151,68 @@ def iter_statements(
     charts: bool = True,
 ) -> Iterator[Statement]:
     """:func:`build_statements` one payee at a time, as they are asked for: a run's statements need not all
-    be held at once (a line of the ledger is a few Python objects in a statement). Without ``charts`` they
-    have no standing, and their pages no charts."""
+    be held at once. Their lines are made into text a block of payees at a time (see
+    :mod:`spmlang.report.statement_lines`). Without ``charts`` they have no standing, and their pages no charts."""
     if payees is None:
         payees = sorted(set(ledger.column("payee").to_pylist()))
-    settings = payout.run.plan.settings
-    calendar = payout.run.calendar
+    run = payout.run
+    settings = run.plan.settings
+    calendar = run.calendar
     lines_of = LinesByPayee(payout)
-    for payee in tracked(payees, len(payees), step, progress):
-        trail = explain(payout, ledger, payee, lines_of=lines_of)
-        code = payout.run.payees.code[payee]
+    earlier = run.cycle.earlier  # what earlier ledgers paid is paid this year too
+    codes = [run.payees.code[payee] for payee in payees]
+    direct = direct_streams(payout)
+    made = (
+        (code, figures)
+        for block in blocks_of(payout, codes, lines_of)
+        for code, figures in zip(block, LinesBlock(payout, ledger, block, lines_of).periods_of(), strict=True)
+    )
+    for payee, (code, payee_periods) in tracked(zip(payees, made, strict=True), len(payees), step, progress):
+        paid_before = int(earlier.amount[earlier.payee == code].sum()) if earlier is not None else 0
+        year_to_date = units(paid_before).quantize(CENT)
         ytd_by_component: dict[str, Decimal] = {}
-        owed = _Owed(*opening(payout.run.cycle, np.array([code], np.int64)))
-        for period in trail.periods:
+        owed = _Owed(*opening(run.cycle, np.array([code], np.int64)))
+        for period in payee_periods:
+            total = period.total.quantize(CENT)
+            year_to_date += total
             for name, amount in period.by_component.items():
                 ytd_by_component[name] = ytd_by_component.get(name, Decimal("0.00")) + amount
-            owed.add(period.lines)
-            if periods is not None and period.period not in periods:
+            owed.add(period)
+            label = calendar.labels[period.period]
+            if periods is not None and label not in periods:
                 continue
-            index = calendar.labels.index(period.period)
-            quota = int(payout.run.basis.quota[code, index])
-            fx_lines = [t for t in period.lines if t.kind == "fx"]
-            target_known = bool(payout.run.basis.target_known[code])
+            index = period.period
+            credit, attainment = period_measures(payout, code, index, direct)
+            quota = int(run.basis.quota[code, index])
+            target_known = bool(run.basis.target_known[code])
+            proration = run.basis.proration
             yield Statement(
                 plan=settings.name,
                 version=settings.version,
                 currency=settings.currency,
                 run_id=run_id,
-                plan_hash=payout.run.plan.sha256,
+                plan_hash=run.plan.sha256,
                 payee=payee,
-                period=period.period,
+                period=label,
                 period_start=calendar.starts[index].isoformat(),
                 period_end=calendar.end(index).isoformat(),
-                payout=period.total,
-                year_to_date=period.year_to_date,
-                credit=period.credit,
+                payout=total,
+                year_to_date=year_to_date,
+                credit=credit,
                 quota=units(quota).quantize(CENT) if quota > 0 else None,
-                attainment=period.attainment,
-                target=units(payout.run.basis.target[code, index]).quantize(CENT) if target_known else None,
+                attainment=attainment,
+                target=units(run.basis.target[code, index]).quantize(CENT) if target_known else None,
                 basis={"to_date": "to date", "annual": "annual", "period": "this period"}[settings.attainment_basis],
                 components=[
-                    (name, period.by_component.get(name, Decimal("0.00")), ytd)
+                    (name, period.by_component.get(name, Decimal("0.00")).quantize(CENT), ytd.quantize(CENT))
                     for name, ytd in ytd_by_component.items()
                 ],
-                earnings=[_line(t) for t in period.lines if t.kind not in (*ADJUSTMENT_KINDS, "fx")],
-                adjustments=[_line(t) for t in period.lines if t.kind in ADJUSTMENT_KINDS],
+                earnings=period.earnings,
+                adjustments=period.adjustments,
                 owed=owed.now(),
                 standing=standing(payout, code, index) if charts else None,
-                proration=period.proration,
-                paid_in=_paid_in(payout, code, index, fx_lines[0]) if fx_lines else None,
+                proration=proration.note(code, index) if proration is not None else None,
+                paid_in=_paid_in(payout, code, index, period.paid_in) if period.paid_in is not None else None,
             )
 
 
@@ -259,14 +224,12 @@ class _Owed:
         """Each starts from what the earlier ledgers left (one payee's: arrays of one)."""
         self.draw, self.floor, self.held = (units(int(a[0])).quantize(CENT) for a in (draw, floor, held))
 
-    def add(self, lines: list[TrailLine]) -> None:
-        for line in lines:
-            if line.kind in DRAW_KINDS and line.balance is not None:
-                self.draw = line.balance
-            elif line.kind in FLOOR_KINDS and line.balance is not None:
-                self.floor = line.balance
-            elif line.kind in HOLD_KINDS:
-                self.held -= line.amount
+    def add(self, period: PeriodFigures) -> None:
+        if period.draw is not None:
+            self.draw = period.draw
+        if period.floor is not None:
+            self.floor = period.floor
+        self.held = (self.held + period.held).quantize(CENT)
 
     def now(self) -> list[tuple[str, Decimal]]:
         shown = (
@@ -277,8 +240,9 @@ class _Owed:
         return [(label, amount) for label, amount in shown if amount]
 
 
-def _paid_in(payout: Payout, payee: int, period: int, trail: TrailLine) -> PaidIn | None:
-    """The payout of a payee's period in the currency they are paid in, from the run's payments."""
+def _paid_in(payout: Payout, payee: int, period: int, line: tuple[str, str]) -> PaidIn | None:
+    """The payout of a payee's period in the currency they are paid in, from the run's payments (``line``: the
+    explanation and clause of the period's fx line)."""
     terms = payout.run.terms
     payments = payout.whole().payments
     if terms is None or terms.rates is None or payments is None:
@@ -288,20 +252,7 @@ def _paid_in(payout: Payout, payee: int, period: int, trail: TrailLine) -> PaidI
         return None
     rates = terms.rates
     currency = rates.currencies[int(rates.currency[int(payments.fx_row[at])])]
-    return PaidIn(Decimal(int(payments.paid[at])) / 100, currency, pretty(trail.explanation), trail.clause)
-
-
-def _line(trail: TrailLine) -> StatementLine:
-    return StatementLine(
-        trail.date or "",
-        trail.txn or "",
-        trail.component or "",
-        KIND_WORDS.get(trail.kind, trail.kind),
-        trail.credit,
-        trail.amount,
-        pretty(trail.explanation) + (f" (credit converted from {trail.converted})" if trail.converted else ""),
-        trail.clause,
-    )
+    return PaidIn(Decimal(int(payments.paid[at])) / 100, currency, line[0], line[1])
 
 
 def slug(name: str) -> str:
@@ -329,9 +280,10 @@ def write_statements(
         make_folder(target)
         for suffix, content in ((".html", statement.to_html(templates)), (".csv", statement.to_csv())):
             path = target / f"{slug(statement.period)}{suffix}"
-            write_text(path, content)  # whole or not at all
+            write_bytes(path, content.encode())  # whole or not at all, in a folder of spm's own
             written.append(path)
-        entry = replace(statement, earnings=[], adjustments=[], standing=None)  # the index needs its figures alone
+        # The index needs its figures alone.
+        entry = replace(statement, earnings=StatementLines(), adjustments=StatementLines(), standing=None)
         index.append((entry, f"{name}/{slug(statement.period)}.html"))
     from spmlang.report.render.html import index_html
 

@@ -1,0 +1,463 @@
+"""The lines of many statements at once, made column by column.
+
+A statement shows each of its ledger lines as a row of HTML and a row of CSV. Made one line at a time in
+Python, that text is most of the cost of the statements of a large run; here it is made with Arrow's string
+kernels for the lines of a block of payees together, and each statement takes its rows as one slice of the
+block's text. A line becomes a Python record (:class:`StatementLine`) only where one is asked for: the API, the
+terminal, or a company's own template that loops over the lines.
+
+The figures of each statement's head (payout, year to date, by component, what is owed) are sums over the same
+lines, made with numpy per block (:class:`PeriodFigures`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast, overload
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.column_text import join_element_wise, pretty
+from spmlang.engine.pay.lines import KIND
+from spmlang.engine.run import Payout
+from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, GUARANTEE_KINDS, HOLD_KINDS, LineKind
+from spmlang.report.python_rows import python_rows
+from spmlang.spreadsheet import FORMULA_STARTS, PLAIN_NUMBER
+
+ADJUSTMENT_KINDS = (
+    "true_up",
+    "cap",
+    "gate",
+    "bonus",
+    "draw",
+    "draw_recovery",
+    "clawback",
+    "adjustment",
+    "hold",
+    "release",
+    "floor",
+    "floor_recovery",
+)
+KIND_WORDS = {
+    "earning": "earning",
+    "spif": "SPIF",
+    "bonus": "bonus",
+    "true_up": "true-up",
+    "cap": "cap",
+    "gate": "gate",
+    "draw": "draw",
+    "draw_recovery": "draw recovery",
+    "clawback": "clawback",
+    "adjustment": "adjustment of a closed period",
+    "hold": "held",
+    "release": "released",
+    "floor": "payout floor",
+    "floor_recovery": "floor recovery",
+    "fx": "paid in",
+}
+EARNINGS, ADJUSTMENTS, PAID_IN = 0, 1, 2  # a line's section of its statement (PAID_IN: shown apart)
+BLOCK_LINES = 1 << 18  # about this many ledger lines are made into text at once (a block of whole payees)
+
+_SECTION_OF_KIND = np.array(
+    [PAID_IN if k is LineKind.FX else ADJUSTMENTS if k.value in ADJUSTMENT_KINDS else EARNINGS for k in LineKind],
+    np.int8,
+)
+
+
+@dataclass
+class StatementLine:
+    date: str
+    txn: str
+    component: str
+    kind: str
+    credit: Decimal | None
+    amount: Decimal
+    words: str
+    clause: str
+
+
+class StatementLines(Sequence[StatementLine]):
+    """A statement's earnings (or its adjustments): the rows of HTML and CSV that show them, cut from their
+    block's, and the lines as :class:`StatementLine` records, made when first asked for."""
+
+    def __init__(self, block: LinesBlock | None = None, start: int = 0, stop: int = 0):
+        self._block, self._start, self._stop = block, start, stop
+        self._records: list[StatementLine] | None = None if block is not None else []
+
+    @property
+    def html(self) -> Any:
+        """The lines as rows of the statement page's table (HTML, escaped)."""
+        from markupsafe import Markup
+
+        return Markup(self._block.html(self._start, self._stop) if self._block is not None else "")
+
+    @property
+    def csv(self) -> str:
+        """The lines as rows of the statement's CSV file (without its section, which the rows begin with)."""
+        return self._block.csv(self._start, self._stop) if self._block is not None else ""
+
+    @property
+    def total(self) -> Decimal:
+        """The sum of the lines' amounts."""
+        cents = self._block.cents_between(self._start, self._stop) if self._block is not None else 0
+        return Decimal(cents) / 100
+
+    def _lines(self) -> list[StatementLine]:
+        if self._records is None:
+            assert self._block is not None  # only lines of a block are made late
+            self._records = self._block.records(self._start, self._stop)
+        return self._records
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    @overload
+    def __getitem__(self, index: int) -> StatementLine: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[StatementLine]: ...
+
+    def __getitem__(self, index: int | slice) -> StatementLine | list[StatementLine]:
+        return self._lines()[index]
+
+    def __iter__(self) -> Iterator[StatementLine]:
+        return iter(self._lines())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (StatementLines, list)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._lines())
+
+
+@dataclass
+class PeriodFigures:
+    """What a statement's head shows of one payee's period, from its lines."""
+
+    period: int
+    total: Decimal
+    by_component: dict[str, Decimal]  # in the order the names first appear among the period's lines
+    draw: Decimal | None  # the balance after the period's last draw line (None: it has none)
+    floor: Decimal | None
+    held: Decimal  # held less released in the period
+    paid_in: tuple[str, str] | None  # the explanation and clause of the period's first fx line
+    earnings: StatementLines
+    adjustments: StatementLines
+
+
+class LinesBlock:
+    """The ledger lines of some payees, in the order asked for, as their statements show them."""
+
+    def __init__(self, payout: Payout, ledger: pa.Table, codes: list[int], lines_of: Callable[[int], np.ndarray]):
+        found = [lines_of(code) for code in codes]
+        index = np.concatenate(found) if found else np.zeros(0, np.int64)
+        self.payee = np.repeat(np.arange(len(codes)), [part.size for part in found])  # position in ``codes``
+        lines = payout.lines
+        self.period = lines.period[index].astype(np.int64)
+        kind = lines.kind[index]
+        self.cents = payout.cents[index]
+        self.section = _SECTION_OF_KIND[kind]
+        self.periods = payout.run.calendar.count
+        self.table = ledger.take(index)
+        self.currency = currency = payout.run.plan.settings.currency
+        # The lines of each (payee, period, section) together, each's in ledger order: a statement's slice.
+        self.order = grouping.order_by(self.payee, self.period, self.section.astype(np.int64))
+        self._cents_before = np.concatenate(([0], np.cumsum(self.cents[self.order])))
+        texts = _LineTexts.of(self.table.take(self.order), currency)
+        self._html = _joined(_html_rows(texts))
+        self._csv = _joined(_csv_rows(texts))
+        self._kind = kind
+
+    # ------------------------------------------------------------------ text of a slice of ``order``
+    def html(self, start: int, stop: int) -> str:
+        return self._html(start, stop)
+
+    def csv(self, start: int, stop: int) -> str:
+        return self._csv(start, stop)
+
+    def cents_between(self, start: int, stop: int) -> int:
+        return int(self._cents_before[stop] - self._cents_before[start])
+
+    def records(self, start: int, stop: int) -> list[StatementLine]:
+        """The lines of a slice of ``order`` as Python records."""
+        rows = python_rows(self.table.take(self.order[start:stop]))
+        return [_record(row, self.currency) for row in rows]
+
+    # ------------------------------------------------------------------ the figures of each payee's periods
+    def periods_of(self) -> list[list[PeriodFigures]]:
+        """For each payee of the block, the figures of each period it has lines in, in period order."""
+        n = self.payee.size
+        result: list[list[PeriodFigures]] = [[] for _ in range(int(self.payee.max(initial=-1)) + 1)]
+        if n == 0:
+            return result
+        # Lines are in ledger order: each payee's together, their periods in order.
+        group_starts = np.flatnonzero(grouping.starts_from_keys(self.payee, self.period))
+        group = grouping.ids(grouping.starts_from_keys(self.payee, self.period))
+        totals = np.add.reduceat(self.cents, group_starts)
+        components = self._by_component(group)
+        draws = self._last_balances(group, DRAW_KINDS)
+        floors = self._last_balances(group, FLOOR_KINDS)
+        held = np.zeros(group_starts.size, np.int64)
+        holding = np.isin(self._kind, [KIND[k] for k in HOLD_KINDS])
+        np.add.at(held, group[holding], -self.cents[holding])
+        paid_in = self._first_paid_in(group)
+        sorted_key = (self.payee[self.order] * self.periods + self.period[self.order]) * 3 + self.section[self.order]
+        for g, start in enumerate(group_starts.tolist()):
+            payee, period = int(self.payee[start]), int(self.period[start])
+            key = (payee * self.periods + period) * 3
+            bounds = np.searchsorted(sorted_key, [key + EARNINGS, key + ADJUSTMENTS, key + PAID_IN]).tolist()
+            result[payee].append(
+                PeriodFigures(
+                    period,
+                    Decimal(int(totals[g])) / 100,
+                    components.get(g, {}),
+                    draws.get(g),
+                    floors.get(g),
+                    Decimal(int(held[g])) / 100,
+                    paid_in.get(g),
+                    StatementLines(self, bounds[0], bounds[1]),
+                    StatementLines(self, bounds[1], bounds[2]),
+                )
+            )
+        return result
+
+    def _by_component(self, group: np.ndarray) -> dict[int, dict[str, Decimal]]:
+        """Each period's sum per component (draws and floors under one name), the names in the order they
+        first appear among its lines; fx lines (the payout again, in another currency) belong to none."""
+        shown = np.flatnonzero(self.section != PAID_IN)
+        if shown.size == 0:
+            return {}
+        guarantee = np.isin(self._kind[shown], [KIND[k] for k in GUARANTEE_KINDS])
+        names = pc.coalesce(
+            _array(self.table.column("component").take(shown)),
+            pc.if_else(pa.array(guarantee), "draws and floor", "(none)"),
+        )
+        encoded = cast(pa.DictionaryArray, pc.dictionary_encode(names))
+        name_code = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        labels = [str(label) for label in encoded.dictionary.to_pylist()]
+        shown_group = group[shown]
+        order = grouping.order_by(shown_group, name_code)  # stable: the first of each name comes first
+        starts = grouping.starts_from_keys(shown_group[order], name_code[order])
+        sums = grouping.sums(self.cents[shown][order], starts)
+        first = order[starts]  # each cell's first line (positions in ``shown``, in ledger order)
+        cells = np.argsort(first, kind="stable")  # by period, then by where each name first appears
+        result: dict[int, dict[str, Decimal]] = {}
+        for cell in cells.tolist():
+            at = int(first[cell])
+            result.setdefault(int(shown_group[at]), {})[labels[int(name_code[at])]] = Decimal(int(sums[cell])) / 100
+        return result
+
+    def _last_balances(self, group: np.ndarray, kinds: tuple) -> dict[int, Decimal]:
+        """The balance after each period's last line of ``kinds`` that has one."""
+        balance = self.table.column("balance")
+        has = np.isin(self._kind, [KIND[k] for k in kinds]) & balance.is_valid().to_numpy(zero_copy_only=False)
+        mine = np.flatnonzero(has)
+        if mine.size == 0:
+            return {}
+        last = mine[np.append(group[mine][1:] != group[mine][:-1], True)]
+        values = balance.take(last).to_pylist()
+        return {int(group[i]): cast(Decimal, value) for i, value in zip(last.tolist(), values, strict=True)}
+
+    def _first_paid_in(self, group: np.ndarray) -> dict[int, tuple[str, str]]:
+        """The explanation and clause of each period's first fx line."""
+        mine = np.flatnonzero(self.section == PAID_IN)
+        if mine.size == 0:
+            return {}
+        first = mine[np.append(True, group[mine][1:] != group[mine][:-1])]
+        rows = self.table.select(["explanation", "clause"]).take(first).to_pylist()
+        return {int(group[i]): (pretty(row["explanation"]), row["clause"]) for i, row in zip(first, rows, strict=True)}
+
+
+def blocks_of(payout: Payout, codes: list[int], lines_of: Callable[[int], np.ndarray]) -> Iterator[list[int]]:
+    """``codes`` cut into runs of payees of about :data:`BLOCK_LINES` lines together (at least one payee)."""
+    block: list[int] = []
+    count = 0
+    for code in codes:
+        block.append(code)
+        count += lines_of(code).size
+        if count >= BLOCK_LINES:
+            yield block
+            block, count = [], 0
+    if block:
+        yield block
+
+
+# ---------------------------------------------------------------------- a line as a record
+def _record(row: dict, plan_currency: str) -> StatementLine:
+    converted = converted_words(row.get("currency"), row.get("fx_rate"), row.get("fx_date"), plan_currency)
+    return StatementLine(
+        row["date"].isoformat() if row["date"] else "",
+        row["txn"] or "",
+        row["component"] or "",
+        KIND_WORDS.get(row["kind"], row["kind"]),
+        row["credit"],
+        row["amount"],
+        pretty(row["explanation"]) + (f" (credit converted from {converted})" if converted else ""),
+        row["clause"] or "",
+    )
+
+
+def converted_words(currency: str | None, rate: Decimal | None, day, plan_currency: str) -> str | None:
+    """How a row line's money was converted to the plan currency, in words (None: it was in it already)."""
+    if currency is None or currency == plan_currency or rate is None:
+        return None
+    of = f"the rate of {day.isoformat()}" if day is not None else "the fixed rate"
+    return f"{currency} at {rate.normalize():f}, {of}"
+
+
+# ---------------------------------------------------------------------- lines as text, column by column
+def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _joined(rows: pa.Array | pa.ChunkedArray) -> Callable[[int, int], str]:
+    """A function giving the text of rows[start:stop] joined, each slice one cut of one buffer."""
+    array = pc.cast(rows, pa.large_string())
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    if array.null_count:
+        raise ValueError("every line has its text")
+    buffers = array.buffers()
+    assert buffers[1] is not None  # a string array has its offsets
+    offsets = np.frombuffer(cast(memoryview, buffers[1]), dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    data = memoryview(buffers[2]) if buffers[2] is not None else memoryview(b"")
+
+    def text(start: int, stop: int) -> str:
+        return bytes(data[offsets[start] : offsets[stop]]).decode()
+
+    return text
+
+
+@dataclass
+class _LineTexts:
+    """The texts of each line that both its HTML and its CSV row show."""
+
+    date: pa.Array
+    txn: pa.Array
+    component: pa.Array
+    kind: pa.Array  # the kind in words (true-up)
+    credit: pa.Array  # -1234.50, empty where none
+    amount: pa.Array
+    words: pa.Array  # the explanation for people
+    clause: pa.Array
+    adjustment: pa.Array  # whether the line is among the statement's adjustments
+
+    @staticmethod
+    def of(table: pa.Table, currency: str) -> _LineTexts:
+        kind = table.column("kind")
+        return _LineTexts(
+            _text(table.column("date")),
+            _text(table.column("txn")),
+            _text(table.column("component")),
+            _kind_words(kind),
+            _text(table.column("credit")),
+            _text(table.column("amount")),
+            _words(table, currency),
+            _text(table.column("clause")),
+            pc.is_in(kind, pa.array(ADJUSTMENT_KINDS)),
+        )
+
+
+def _html_rows(line: _LineTexts) -> pa.Array:
+    """Each line as two rows of a statement page's table (what statement.html's loop over lines wrote)."""
+    txn = _escaped(line.txn)
+    kind = join_element_wise(" (", _escaped(line.kind), ")", "")
+    kind = pc.if_else(pc.equal(line.kind, pa.scalar("earning")), "", kind)  # an earning line says no kind
+    return join_element_wise(
+        '<tr class="main"><td class="key">',
+        line.date,
+        '</td><td class="key">',
+        pc.if_else(pc.equal(txn, pa.scalar("")), "—", txn),
+        '</td>\n<td class="num">',
+        pretty(line.credit),
+        '</td><td class="num">',
+        pretty(line.amount),
+        '</td></tr>\n<tr class="why"><td colspan="4"><b>',
+        _escaped(line.component),
+        kind,
+        "</b>:\n",
+        _escaped(line.words),
+        ' <span class="clause">',
+        _escaped(line.clause),
+        "</span></td></tr>",
+        "",
+    )
+
+
+def _csv_rows(line: _LineTexts) -> pa.Array:
+    """Each line as a row of a statement's CSV file: section, date, txn, component, kind, credit, amount,
+    explanation, clause (what csv.writer wrote of each, a text cell safe in a spreadsheet)."""
+    return join_element_wise(
+        pc.if_else(line.adjustment, "adjustment", "earning"),
+        _csv_cell(line.date),
+        _csv_cell(_spreadsheet(line.txn)),
+        _csv_cell(_spreadsheet(line.component)),
+        _csv_cell(line.kind),
+        _csv_cell(line.credit),
+        _csv_cell(line.amount),
+        _csv_cell(_spreadsheet(line.words)),
+        join_element_wise(_csv_cell(_spreadsheet(line.clause)), "\n", ""),
+        ",",
+    )
+
+
+def _text(column) -> pa.Array:
+    """A column as text, empty where it is null (a date as 2027-01-31, an amount as -1234.50)."""
+    text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+    return pc.fill_null(text, "")
+
+
+def _kind_words(kind) -> pa.Array:
+    """Each line's kind as a statement says it: true_up -> true-up."""
+    encoded = cast(pa.DictionaryArray, pc.dictionary_encode(_array(kind)))
+    words = pa.array([KIND_WORDS.get(str(k), str(k)) for k in encoded.dictionary.to_pylist()], pa.string())
+    return words.take(encoded.indices)
+
+
+def _words(table: pa.Table, currency: str) -> pa.Array:
+    """A line's explanation for people: thousands separated, and how its credit was converted, if it was."""
+    words = pretty(_text(table.column("explanation")))
+    if "currency" not in table.column_names:
+        return words
+    other, rate, day = table.column("currency"), table.column("fx_rate"), table.column("fx_date")
+    other_currency = cast(pa.ChunkedArray, pc.fill_null(pc.not_equal(other, pa.scalar(currency)), pa.scalar(False)))
+    converted = pc.and_(pc.and_(other.is_valid(), other_currency), rate.is_valid())
+    rate_text = pc.replace_substring_regex(
+        pc.replace_substring_regex(_text(rate), r"(\.\d*?)0+$", r"\1"), r"\.$", ""
+    )  # as Decimal.normalize() writes it: 1.085310 -> 1.08531, 1.000000 -> 1
+    of = pc.if_else(day.is_valid(), join_element_wise("the rate of ", _text(day), ""), "the fixed rate")
+    note = join_element_wise(" (credit converted from ", _text(other), " at ", rate_text, ", ", of, ")", "")
+    return join_element_wise(words, pc.if_else(converted, note, ""), "")
+
+
+def _escaped(text) -> pa.Array:
+    """Text as HTML shows it (what Jinja2's autoescape writes): & < > " ' escaped."""
+    text = _text(text)
+    for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
+        if pc.any(pc.match_substring(text, character)).as_py():  # most texts have none: a look, not a copy
+            text = pc.replace_substring(text, character, entity)
+    return text
+
+
+_FORMULA = "^[" + "".join("\\" + c if c in "-" else c for c in FORMULA_STARTS) + "]"
+
+
+def _spreadsheet(text: pa.Array) -> pa.Array:
+    """Text cells safe in a spreadsheet (see :func:`spmlang.spreadsheet.spreadsheet_text`), column-wise."""
+    formula = pc.and_(
+        pc.match_substring_regex(text, _FORMULA), pc.invert(pc.match_substring_regex(text, f"^(?:{PLAIN_NUMBER})$"))
+    )
+    return pc.if_else(formula, join_element_wise("'", text, ""), text)
+
+
+def _csv_cell(text: pa.Array) -> pa.Array:
+    """A CSV cell as csv.writer writes it (the excel dialect): quoted, its quotes doubled, where it holds a
+    comma, a quote or a line break."""
+    quoted = join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.if_else(pc.match_substring_regex(text, '[,"\r\n]'), quoted, text)
