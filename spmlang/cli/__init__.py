@@ -7,7 +7,7 @@ column, a bad option); 3 an internal error in spm itself.
 The commands are declared with typer in ``commands`` (``app``), a module per group of commands (``check``,
 ``run``, ``review``, ``plot``, ``compile``, ``lsp``); the options that name a run's data are defined once in
 ``data_options``; errors become messages and exit codes in ``errors``. A plain ``spm check`` is run before
-typer is imported (``fast_check``): it starts in under half the time.
+typer is imported (``fast_check``): it starts in about half the time.
 """
 
 import sys

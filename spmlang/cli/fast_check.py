@@ -1,6 +1,6 @@
 """``spm check``'s work, and the command lines of it that ``spm`` runs without typer.
 
-``spm check`` runs on every save, in editors and pre-commit hooks: it starts in well under half the time when
+``spm check`` runs on every save, in editors and pre-commit hooks: it starts in about half the time when
 typer (and pydantic, which typer converts every value with) is never imported. :func:`fast_check` runs the
 plain command lines (``spm check PLANS... [--format FORMAT]``); any other (``--help``, ``--debug``, a path that
 starts with ``-``, an unknown option or format, no plan at all) goes to typer, which says what it says for it.
