@@ -59,13 +59,13 @@ def run_spm(args: list[str], way: str = "fast", bug: str = "", color: bool = Fal
 
 
 def test_a_plain_check_imports_neither_typer_nor_pydantic_nor_the_engine():
-    for args in (
-        ["check", "examples/plans/account_executive.spm"],
-        ["check", "--format", "json", "examples/plans/sdr.spm", "tests/golden/errors/E402-no-plan-block.spm"],
-        ["check", "examples/plans/emea.spm", "--format=github"],
+    for args, exit_code in (
+        (["check", "examples/plans/account_executive.spm"], "0"),
+        (["check", "--format", "json", "examples/plans/sdr.spm", "tests/golden/errors/E402-no-plan-block.spm"], "1"),
+        (["check", "examples/plans/emea.spm", "--format=github"], "0"),
     ):
         *_, (imported, code) = run_spm(args)
-        assert imported == "-", (args, imported)
+        assert (imported, code) == ("-", exit_code), args
     *_, (imported, code) = run_spm(["check", "examples/plans/sdr.test.spm"])
     assert code == "0" and not set(imported.split(",")) & set(COMMAND_LINE), imported
 
