@@ -140,3 +140,10 @@ def test_every_other_command_line_goes_to_typer(args):
 def test_a_shell_asking_for_completions_goes_to_typer(monkeypatch):
     monkeypatch.setenv("_SPM_COMPLETE", "bash_complete")
     assert plain_check(["check", "a.spm"]) is None
+
+
+def test_on_windows_typer_reads_every_command_line(monkeypatch):
+    """There typer expands wildcards in the arguments (``spm check plans\\*.spm``): the shell does not."""
+    assert plain_check(["check", "a.spm"]) is not None
+    monkeypatch.setattr(os, "name", "nt")
+    assert plain_check(["check", "a.spm"]) is None

@@ -2,9 +2,9 @@
 
 ``spm check`` runs on every save, in editors and pre-commit hooks: it starts in about half the time when
 typer (and pydantic, which typer converts every value with) is never imported. :func:`fast_check` runs the
-plain command lines (``spm check PLANS... [--format FORMAT]``); any other (``--help``, ``--debug``, a path that
-starts with ``-``, an unknown option or format, no plan at all) goes to typer, which says what it says for it.
-Either way the check is :func:`check_plans`, with the same messages and exit codes.
+plain command lines (``spm check PLANS... [--format FORMAT]``); any other (``--help``, ``--debug``, a path
+that starts with ``-``, an unknown option or format, no plan at all, any on Windows) goes to typer, which
+says what it says for it. Either way the check is :func:`check_plans`, with the same messages and exit codes.
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ def _print_text(checked: FileCheck) -> None:
 
 def plain_check(args: Sequence[str]) -> tuple[list[Path], str] | None:
     """The plans and format of ``spm check PLANS... [--format FORMAT]`` (``args`` after ``spm``), or None for
-    any other command line: those typer reads."""
-    if not args or args[0] != "check" or _completing():
+    any other command line: those typer reads. On Windows typer reads them all: there it expands wildcards
+    (``spm check plans\\*.spm``), which the shell does elsewhere."""
+    if not args or args[0] != "check" or os.name == "nt" or _completing():
         return None
     plans: list[Path] = []
     formats: list[str] = []
