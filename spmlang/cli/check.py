@@ -1,18 +1,14 @@
-"""``spm check``: plan and test files checked, their diagnostics printed as text, JSON or GitHub annotations."""
+"""``spm check``: plan and test files checked, their diagnostics printed as text, JSON or GitHub annotations.
+
+The command as typer reads it; a plain ``spm check`` never comes here (see :mod:`spmlang.cli.fast_check`).
+"""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from spmlang.cli.console import err, in_color, out, print_json, print_rendered
-from spmlang.cli.errors import errors_to_exit_codes
-from spmlang.diagnostics import UsageError
-
-if TYPE_CHECKING:
-    from spmlang.check_report import FileCheck
-
-CHECK_FORMATS = ("text", "json", "github")
+from spmlang.cli.fast_check import check_plans
 
 
 def check_command(
@@ -30,33 +26,6 @@ def check_command(
     ] = "text",
 ) -> None:
     """Check plan files: names, types, tiers, curves, caps. Prints every error with its position."""
-    with errors_to_exit_codes():
-        if output_format not in CHECK_FORMATS:
-            raise UsageError(f"--format is one of {', '.join(CHECK_FORMATS)}, not '{output_format}'")
-        from spmlang.check_report import check_file
-        from spmlang.report.render.github import github_annotations
-
-        checks = []
-        for path in plans:
-            checked = check_file(path)
-            checks.append(checked)
-            if output_format == "text":
-                _print_text(checked)
-            elif output_format == "github":
-                for line in github_annotations(checked.diagnostics, checked.file):
-                    print(line)
-        if output_format == "json":
-            print_json([checked.to_dict() for checked in checks], ensure_ascii=True)
-        worst = max((checked.exit_code for checked in checks), default=0)
-        if worst:
-            raise typer.Exit(worst)
-
-
-def _print_text(checked: "FileCheck") -> None:
-    rendered = checked.rendered(color=in_color(err))
-    if rendered:
-        print_rendered(rendered)
-    if checked.ok:
-        out.print(f"{checked.file}: ok ({checked.summary})", markup=False)
-    else:
-        err.print(f"{checked.file}: {checked.errors} error(s)\n", markup=False)
+    worst = check_plans(plans, output_format)
+    if worst:
+        raise typer.Exit(worst)

@@ -1,5 +1,9 @@
 """spm's errors as messages and exit codes: a user's mistake is a message (never a traceback) and exit 1 or 2;
-a bug in spm says so in one line, with how to report it, and exit 3 (see :mod:`spmlang.cli` for the codes)."""
+a bug in spm says so in one line, with how to report it, and exit 3 (see :mod:`spmlang.cli` for the codes).
+
+The exit code ends the command as typer's ``Exit``; typer is imported only then, since ``spm check`` starts
+without it (:mod:`spmlang.cli.fast_check`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-
-import typer
+from typing import NoReturn
 
 from spmlang.cli.console import err, in_color, print_rendered
 from spmlang.diagnostics import PlanError, SpmError
@@ -36,18 +39,29 @@ def errors_to_exit_codes() -> Iterator[None]:
         print_rendered(error.render(color=in_color(err)))
         errors = sum(1 for d in error.diagnostics if d.is_error)
         err.print(f"\n{errors} error(s)", markup=False)
-        raise typer.Exit(1) from None
+        _exit(1)
     except SpmError as error:
         err.print(plain_error(error), markup=False)
-        raise typer.Exit(error.exit_code) from None
+        _exit(error.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
-        raise typer.Exit(130) from None
-    except typer.Exit:
-        raise
-    except Exception as error:  # a bug in spm: say so plainly
-        report_internal_error(error)
-        raise typer.Exit(3) from None
+        _exit(130)
+    except Exception as error:
+        if _is_exit(error):  # the command's own exit code
+            raise
+        report_internal_error(error)  # a bug in spm: say so plainly
+        _exit(3)
+
+
+def _exit(code: int) -> NoReturn:
+    import typer
+
+    raise typer.Exit(code) from None
+
+
+def _is_exit(error: Exception) -> bool:
+    typer = sys.modules.get("typer")  # without typer imported, nothing raised its Exit
+    return typer is not None and isinstance(error, typer.Exit)
 
 
 def plain_error(error: SpmError) -> str:

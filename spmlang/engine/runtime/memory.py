@@ -11,12 +11,13 @@ part of the run's peak.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 
 
 def give_back_free_memory() -> None:
     """Return the free memory of Arrow's pool and (on glibc) of the C heap to the system."""
+    import ctypes  # here: the spm command imports this module as it starts (use_system_allocator)
+
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
