@@ -61,7 +61,7 @@ KIND_WORDS = {
     "fx": "paid in",
 }
 EARNINGS, ADJUSTMENTS, PAID_IN = 0, 1, 2  # a line's section of its statement (PAID_IN: shown apart)
-BLOCK_LINES = 1 << 18  # about this many ledger lines are made into text at once (a block of whole payees)
+BLOCK_LINES = 1 << 16  # about this many ledger lines are made into text at once (a block of whole payees)
 
 _SECTION_OF_KIND = np.array(
     [PAID_IN if k is LineKind.FX else ADJUSTMENTS if k.value in ADJUSTMENT_KINDS else EARNINGS for k in LineKind],
