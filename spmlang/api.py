@@ -99,7 +99,8 @@ class Plan:
         :class:`spmlang.cluster.result.ClusterResult`, whose lines are those a run on one machine gives.
         Raises :class:`spmlang.InputError` for unusable inputs.
         """
-        from spmlang.engine.run import Payout, RunInputs, credit_run
+        from spmlang.engine.payout import Payout
+        from spmlang.engine.run import RunInputs, credit_run
 
         inputs = RunInputs(
             deals=deals,
@@ -144,7 +145,7 @@ class Result:
     """The outcome of a run: the ledger, totals, the summary, the rejected rows."""
 
     def __init__(self, payout, options: dict):
-        self.payout = payout  # a spmlang.engine.run.Payout: the credited run, and what paying it gave so far
+        self.payout = payout  # a spmlang.engine.payout.Payout: the credited run, and what paying it gave so far
         self.options = options
 
     @cached_property
@@ -293,7 +294,8 @@ class Result:
         The transactions are not read again if the run kept them (``Plan.run(..., keep_transactions=True)``,
         or given as a table); else the first what-if reads their file once more, checked to be the file the
         run read, and later ones reuse it."""
-        from spmlang.engine.run import Payout, credit_run
+        from spmlang.engine.payout import Payout
+        from spmlang.engine.run import credit_run
         from spmlang.whatif import compared, deal_values, rerun_inputs, shown
 
         run = self.payout.run

@@ -11,6 +11,7 @@ import pytest
 from conftest import AE_ARGS, CRM_ARGS, SDR_ARGS
 from test_batches import run_example
 
+from spmlang.engine import payout as paying
 from spmlang.engine import run as calculator
 from spmlang.engine.runtime import parallel
 
@@ -42,14 +43,14 @@ def test_workers_write_the_same_bytes_and_totals_as_one_process(args, monkeypatc
 def test_a_failing_worker_is_reported_and_leaves_nothing_behind(monkeypatch, tmp_path):
     monkeypatch.setattr(calculator, "BATCH_ROWS", 30)
     parent = os.getpid()
-    pay = calculator.pay_batch
+    pay = paying.pay_batch
 
     def broken(run, batch):
         if os.getpid() != parent and batch.start > 0:
             raise ValueError("a bug while paying")
         return pay(run, batch)
 
-    monkeypatch.setattr(calculator, "pay_batch", broken)
+    monkeypatch.setattr(paying, "pay_batch", broken)
     before = set(shipments_left())
     result = run_example(AE_ARGS, workers=2)
     with pytest.raises(

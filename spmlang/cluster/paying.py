@@ -14,8 +14,9 @@ from spmlang.cluster.groups import dictionary, group_of
 from spmlang.cluster.job import GroupPaid, Job
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.credited import CreditedRun
+from spmlang.engine.payout import Payout
 from spmlang.engine.read.loaded import LoadedTable
-from spmlang.engine.run import Payout, credit_run
+from spmlang.engine.run import credit_run
 from spmlang.report.files import write_chunks
 from spmlang.report.ledger import ledger_chunks, ledger_schema
 from spmlang.report.summary import owed, period_notes, summarize

@@ -22,7 +22,7 @@ from spmlang.engine.kernels.money import UNIT
 from spmlang.engine.pay.component import CompiledComponent
 from spmlang.engine.pay.earnings import RowBasis
 from spmlang.engine.pay.tiers import TierFunction
-from spmlang.engine.run import Payout
+from spmlang.engine.payout import Payout
 from spmlang.figures import CENT, UPLIFT, to_cents
 from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind
 from spmlang.report.python_rows import python_rows

@@ -22,7 +22,7 @@ from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import cents_to_decimal64_array, to_units, units_to_cents, units_to_scale
 from spmlang.engine.pay.lines import KINDS, NO_BALANCE
-from spmlang.engine.run import PaidLines, Payout
+from spmlang.engine.payout import PaidLines, Payout
 from spmlang.ir.kinds import LineKind
 from spmlang.ir.plan import CheckedPlan
 from spmlang.report import currency_columns

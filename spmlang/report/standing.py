@@ -18,7 +18,7 @@ from spmlang.engine.calendar import from_days
 from spmlang.engine.kernels.money import UNIT
 from spmlang.engine.pay.curves import CurveFunction
 from spmlang.engine.pay.tiers import TierFunction
-from spmlang.engine.run import Payout
+from spmlang.engine.payout import Payout
 from spmlang.report.curves import ATTAINMENT, CREDIT, ComponentCurve, Pay, Scale, component_curve
 
 

@@ -19,16 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from spmlang.engine.run import Payout
+from spmlang.engine.payout import Payout
 from spmlang.engine.settle.cycle import opening
 from spmlang.figures import CENT
 from spmlang.files import make_folder, write_bytes, write_text
 from spmlang.progress import Report, tracked
 from spmlang.report.explain import LinesByPayee, direct_streams, period_measures, units
+from spmlang.report.line_texts import ADJUSTMENT_KINDS, KIND_WORDS
 from spmlang.report.standing import Standing, standing
 from spmlang.report.statement_lines import (
-    ADJUSTMENT_KINDS,
-    KIND_WORDS,
     LinesBlock,
     PeriodFigures,
     StatementLine,

@@ -10,7 +10,7 @@ import pyarrow as pa
 from spmlang.engine.credit.rows import DIRECT
 from spmlang.engine.kernels.money import cents_to_decimal_array, units_to_decimal_array
 from spmlang.engine.pay.lines import NO_BALANCE
-from spmlang.engine.run import Payout
+from spmlang.engine.payout import Payout
 from spmlang.engine.settle.cycle import opening
 from spmlang.figures import reason_text, units_text
 from spmlang.ir.expressions import Type

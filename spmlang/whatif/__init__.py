@@ -20,10 +20,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spmlang.engine.payout import Payout
 from spmlang.engine.read.accounting import EXCLUDED, REJECTED
 from spmlang.engine.read.formats import LoadedTable
 from spmlang.engine.read.transactions import plan_text
-from spmlang.engine.run import Payout
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import columns_used
 from spmlang.ir.plan import CheckedPlan
