@@ -177,7 +177,7 @@ def test_blocks_of_payees_make_the_same_statements(monkeypatch):
 
 
 # Keys and amounts of any text: HTML escaping, CSV quoting, formulas in spreadsheets, thousands separators.
-keys = st.text(alphabet=st.sampled_from(list("ab1-=+@<>&\"', \n\t.")), min_size=1, max_size=8).filter(
+keys = st.text(alphabet=st.sampled_from(list("ab1١２-=+@<>&\"', \n\r\t.")), min_size=1, max_size=8).filter(
     lambda key: key.strip() != ""
 )
 
@@ -198,3 +198,59 @@ def test_any_key_and_amount_shows_as_line_by_line(deal_keys, cents):
         }
     )
     assert assert_as_line_by_line(scenario("s01_flat_rate", deals)) > 0
+
+
+def s01_deals(rows: list[tuple[str, str, dt.date, int]]) -> pa.Table:
+    return pa.table(
+        {
+            "id": [r[0] for r in rows],
+            "rep": [r[1] for r in rows],
+            "close_date": [r[2] for r in rows],
+            "stage": ["won"] * len(rows),
+            "amount": pa.array([Decimal(r[3]) for r in rows], pa.decimal128(18, 2)),
+        }
+    )
+
+
+def test_a_payee_asked_for_without_lines_has_no_statement(tmp_path):
+    """bob sold in Q1 alone: a Q2 run against the Q1 ledger has no line of his (his Q1 is closed)."""
+    plan = spmlang.load(SCENARIOS / "s01_flat_rate.spm")
+    q1 = s01_deals([("A1", "ann", D(2027, 2, 1), 1000), ("B1", "bob", D(2027, 2, 2), 2000)])
+    plan.run(q1).write(tmp_path / "q1.parquet")
+    q2 = pa.concat_tables([q1, s01_deals([("A2", "ann", D(2027, 5, 1), 3000)])])
+    result = plan.run(q2, paid=[tmp_path / "q1.parquet"], through="2027-Q2")
+    for asked in (["ann", "bob"], ["bob", "ann"], ["bob"]):
+        assert [(s.payee, s.period) for s in result.statements(asked)] == [("ann", "2027-Q2")] * ("ann" in asked)
+    written = result.write_statements(tmp_path / "out", ["ann", "bob"], charts=False)
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == [
+        "ann/2027-Q2.csv",
+        "ann/2027-Q2.html",
+        "index.html",
+    ]
+
+
+def test_a_statements_lines_as_python_values():
+    """Lines add up as lists do, pickle, and lines given as records (replace) make the same page and CSV."""
+    import pickle
+    from dataclasses import replace
+
+    [statement] = RUNS["a draw"]().statements(["rae"], ["2027-01"])
+    lines = statement.earnings + statement.adjustments
+    assert lines == [*statement.earnings, *statement.adjustments] and len(lines) == 2
+    assert [] + statement.adjustments == list(statement.adjustments)
+    again = pickle.loads(pickle.dumps(statement))
+    assert (again.to_html(), again.to_csv()) == (statement.to_html(), statement.to_csv())
+    given = replace(statement, earnings=list(statement.earnings), adjustments=list(statement.adjustments))
+    assert (given.to_html(), given.to_csv()) == (statement.to_html(), statement.to_csv())
+    assert (given.earned, given.adjusted) == (statement.earned, statement.adjusted)
+
+
+def test_a_tiny_fx_rate_is_written_as_the_trail_writes_it(tmp_path):
+    """A rate below a millionth: written out (0.0000001), never in E-notation."""
+    plan = (SCENARIOS / "s17_currencies.spm").read_text().replace("2027-01-01 EUR 1.10", "2027-01-01 EUR 0.0000001")
+    assert "0.0000001" in plan
+    (tmp_path / "plan.spm").write_text(plan)
+    result = spmlang.load(tmp_path / "plan.spm").run(DATA / "s17.csv")
+    pages = "".join(s.to_html() + s.to_csv() for s in result.statements())
+    assert "EUR at 0.0000001, the rate of" in pages and "E-" not in pages
+    assert assert_as_line_by_line(result) > 0

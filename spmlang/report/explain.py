@@ -25,6 +25,7 @@ from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.payout import Payout
 from spmlang.figures import CENT, UPLIFT, to_cents
 from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind
+from spmlang.report.line_texts import converted_words
 from spmlang.report.python_rows import python_rows
 
 MICRO = Decimal("0.000001")
@@ -302,17 +303,10 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
         own_measure=own_measure,
         for_period=row.get("for_period"),
         balance=row.get("balance"),
-        converted=_converted(row, payout.run.plan.settings.currency),
+        converted=converted_words(
+            row.get("currency"), row.get("fx_rate"), row.get("fx_date"), payout.run.plan.settings.currency
+        ),
     )
-
-
-def _converted(row: dict, plan_currency: str) -> str | None:
-    """How a row line's money was converted to the plan currency, in words (None: it was in it already)."""
-    currency, rate, day = row.get("currency"), row.get("fx_rate"), row.get("fx_date")
-    if currency is None or currency == plan_currency or rate is None:
-        return None
-    of = f"the rate of {day.isoformat()}" if day is not None else "the fixed rate"
-    return f"{currency} at {rate.normalize():f}, {of}"
 
 
 def _retroactive_slices(

@@ -26,7 +26,16 @@ from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.pay.lines import KIND
 from spmlang.engine.payout import Payout
 from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, GUARANTEE_KINDS, HOLD_KINDS, LineKind
-from spmlang.report.line_texts import ADJUSTMENT_KINDS, KIND_WORDS, LineTexts, as_array, csv_rows, html_rows, joined
+from spmlang.report.line_texts import (
+    ADJUSTMENT_KINDS,
+    KIND_WORDS,
+    JoinedText,
+    LineTexts,
+    as_array,
+    converted_words,
+    csv_rows,
+    html_rows,
+)
 from spmlang.report.python_rows import python_rows
 
 EARNINGS, ADJUSTMENTS, PAID_IN = 0, 1, 2  # a line's section of its statement (PAID_IN: shown apart)
@@ -51,30 +60,53 @@ class StatementLine:
 
 
 class StatementLines(Sequence[StatementLine]):
-    """A statement's earnings (or its adjustments): the rows of HTML and CSV that show them, cut from their
-    block's, and the lines as :class:`StatementLine` records, made when first asked for."""
+    """A statement's earnings (or its adjustments): a sequence of :class:`StatementLine`, and the same lines as
+    rows of the statement's page (:attr:`html`) and CSV file (:attr:`csv`). Lines of a run are cut from their
+    block's text (see :class:`LinesBlock`), their records made when first asked for; lines given as records
+    (``StatementLines(records=[...])``) are made into text from them. Read-only: a record changed afterwards
+    does not change the text."""
 
-    def __init__(self, block: LinesBlock | None = None, start: int = 0, stop: int = 0):
+    def __init__(
+        self,
+        block: LinesBlock | None = None,
+        start: int = 0,
+        stop: int = 0,
+        *,
+        records: Sequence[StatementLine] = (),
+        adjustments: bool = False,
+    ):
         self._block, self._start, self._stop = block, start, stop
-        self._records: list[StatementLine] | None = None if block is not None else []
+        self._records: list[StatementLine] | None = None if block is not None else list(records)
+        self._adjustments = adjustments  # lines given as records: which of the statement's tables they are in
 
     @property
     def html(self) -> Any:
         """The lines as rows of the statement page's table (HTML, escaped)."""
         from markupsafe import Markup
 
-        return Markup(self._block.html(self._start, self._stop) if self._block is not None else "")
+        if self._block is not None:
+            return Markup(self._block.html[self._start : self._stop])
+        return Markup(self._given(html_rows))
 
     @property
     def csv(self) -> str:
-        """The lines as rows of the statement's CSV file (without its section, which the rows begin with)."""
-        return self._block.csv(self._start, self._stop) if self._block is not None else ""
+        """The lines as rows of the statement's CSV file, each starting with its section."""
+        if self._block is not None:
+            return self._block.csv[self._start : self._stop]
+        return self._given(csv_rows)
+
+    def _given(self, rows: Callable[[LineTexts], pa.Array]) -> str:
+        records = self._lines()
+        if not records:
+            return ""
+        return JoinedText(rows(LineTexts.of_records(records, self._adjustments)))[0 : len(records)]
 
     @property
     def total(self) -> Decimal:
         """The sum of the lines' amounts."""
-        cents = self._block.cents_between(self._start, self._stop) if self._block is not None else 0
-        return Decimal(cents) / 100
+        if self._block is not None:
+            return Decimal(self._block.cents_between(self._start, self._stop)) / 100
+        return sum((line.amount for line in self._lines()), Decimal("0.00"))
 
     def _lines(self) -> list[StatementLine]:
         if self._records is None:
@@ -83,7 +115,7 @@ class StatementLines(Sequence[StatementLine]):
         return self._records
 
     def __len__(self) -> int:
-        return self._stop - self._start
+        return self._stop - self._start if self._block is not None else len(self._lines())
 
     @overload
     def __getitem__(self, index: int) -> StatementLine: ...
@@ -96,6 +128,12 @@ class StatementLines(Sequence[StatementLine]):
 
     def __iter__(self) -> Iterator[StatementLine]:
         return iter(self._lines())
+
+    def __add__(self, other: Sequence[StatementLine]) -> list[StatementLine]:
+        return [*self, *other]
+
+    def __radd__(self, other: Sequence[StatementLine]) -> list[StatementLine]:
+        return [*other, *self]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (StatementLines, list)):
@@ -127,29 +165,23 @@ class LinesBlock:
     def __init__(self, payout: Payout, ledger: pa.Table, codes: list[int], lines_of: Callable[[int], np.ndarray]):
         found = [lines_of(code) for code in codes]
         index = np.concatenate(found) if found else np.zeros(0, np.int64)
+        self.payees = len(codes)
         self.payee = np.repeat(np.arange(len(codes)), [part.size for part in found])  # position in ``codes``
         lines = payout.lines
         self.period = lines.period[index].astype(np.int64)
         kind = lines.kind[index]
         self.cents = payout.cents[index]
         self.section = _SECTION_OF_KIND[kind]
-        self.periods = payout.run.calendar.count
+        self.period_count = payout.run.calendar.count
         self.table = ledger.take(index)
         self.currency = currency = payout.run.plan.settings.currency
         # The lines of each (payee, period, section) together, each's in ledger order: a statement's slice.
         self.order = grouping.order_by(self.payee, self.period, self.section.astype(np.int64))
         self._cents_before = np.concatenate(([0], np.cumsum(self.cents[self.order])))
         texts = LineTexts.of(self.table.take(self.order), currency)
-        self._html = joined(html_rows(texts))
-        self._csv = joined(csv_rows(texts))
+        self.html = JoinedText(html_rows(texts))  # the rows of a slice of ``order``: html[start:stop]
+        self.csv = JoinedText(csv_rows(texts))
         self._kind = kind
-
-    # ------------------------------------------------------------------ text of a slice of ``order``
-    def html(self, start: int, stop: int) -> str:
-        return self._html(start, stop)
-
-    def csv(self, start: int, stop: int) -> str:
-        return self._csv(start, stop)
 
     def cents_between(self, start: int, stop: int) -> int:
         return int(self._cents_before[stop] - self._cents_before[start])
@@ -162,13 +194,15 @@ class LinesBlock:
     # ------------------------------------------------------------------ the figures of each payee's periods
     def periods_of(self) -> list[list[PeriodFigures]]:
         """For each payee of the block, the figures of each period it has lines in, in period order."""
-        n = self.payee.size
-        result: list[list[PeriodFigures]] = [[] for _ in range(int(self.payee.max(initial=-1)) + 1)]
-        if n == 0:
+        result: list[list[PeriodFigures]] = [[] for _ in range(self.payees)]  # a payee without lines: none
+        if self.payee.size == 0:
             return result
         # Lines are in ledger order: each payee's together, their periods in order.
-        group_starts = np.flatnonzero(grouping.starts_from_keys(self.payee, self.period))
-        group = grouping.ids(grouping.starts_from_keys(self.payee, self.period))
+        starts = grouping.starts_from_keys(self.payee, self.period)
+        group_starts = np.flatnonzero(starts)
+        if np.any(np.diff(self.period[group_starts])[np.diff(self.payee[group_starts]) == 0] <= 0):
+            raise ValueError("a payee's ledger lines are in period order")
+        group = grouping.ids(starts)
         totals = np.add.reduceat(self.cents, group_starts)
         components = self._by_component(group)
         draws = self._last_balances(group, DRAW_KINDS)
@@ -177,10 +211,11 @@ class LinesBlock:
         holding = np.isin(self._kind, [KIND[k] for k in HOLD_KINDS])
         np.add.at(held, group[holding], -self.cents[holding])
         paid_in = self._first_paid_in(group)
-        sorted_key = (self.payee[self.order] * self.periods + self.period[self.order]) * 3 + self.section[self.order]
+        periods = self.period_count
+        sorted_key = (self.payee[self.order] * periods + self.period[self.order]) * 3 + self.section[self.order]
         for g, start in enumerate(group_starts.tolist()):
             payee, period = int(self.payee[start]), int(self.period[start])
-            key = (payee * self.periods + period) * 3
+            key = (payee * periods + period) * 3
             bounds = np.searchsorted(sorted_key, [key + EARNINGS, key + ADJUSTMENTS, key + PAID_IN]).tolist()
             result[payee].append(
                 PeriodFigures(
@@ -244,7 +279,7 @@ class LinesBlock:
         return {int(group[i]): (pretty(row["explanation"]), row["clause"]) for i, row in zip(first, rows, strict=True)}
 
 
-def blocks_of(payout: Payout, codes: list[int], lines_of: Callable[[int], np.ndarray]) -> Iterator[list[int]]:
+def blocks_of(codes: list[int], lines_of: Callable[[int], np.ndarray]) -> Iterator[list[int]]:
     """``codes`` cut into runs of payees of about :data:`BLOCK_LINES` lines together (at least one payee)."""
     block: list[int] = []
     count = 0
@@ -271,11 +306,3 @@ def _record(row: dict, plan_currency: str) -> StatementLine:
         pretty(row["explanation"]) + (f" (credit converted from {converted})" if converted else ""),
         row["clause"] or "",
     )
-
-
-def converted_words(currency: str | None, rate: Decimal | None, day, plan_currency: str) -> str | None:
-    """How a row line's money was converted to the plan currency, in words (None: it was in it already)."""
-    if currency is None or currency == plan_currency or rate is None:
-        return None
-    of = f"the rate of {day.isoformat()}" if day is not None else "the fixed rate"
-    return f"{currency} at {rate.normalize():f}, {of}"

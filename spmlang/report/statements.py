@@ -3,7 +3,8 @@
 A statement shows the payout of the period and of the year to date, credit,
 quota and attainment, each earning line with its plain-words explanation, and
 the adjustments (true-ups, caps, gates, bonuses) as such. It is built from the
-explanation of the run, so its figures are the ledger's.
+run's ledger lines, so its figures are the ledger's: a block of payees' lines at a
+time, made into text column by column (statement_lines.py, line_texts.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass, field, replace
@@ -67,13 +69,20 @@ class Statement:
     target: Decimal | None
     basis: str  # what quota and target are measured over: "to date", "annual", "this period"
     components: list[tuple[str, Decimal, Decimal]]  # name, this period, year to date
-    earnings: StatementLines  # a sequence of StatementLine, also as rows of HTML and CSV (see statement_lines.py)
+    earnings: StatementLines  # a sequence of StatementLine, also as rows of HTML and CSV (a list given: made one)
     adjustments: StatementLines
     # What the payee owes or has held after this period: ("draw to recover", 500.00), ... (none: nothing).
     owed: list[tuple[str, Decimal]] = field(default_factory=list)
     standing: Standing | None = None  # where the payee stands: the statement's charts (see report/standing.py)
     proration: str | None = None  # how a roster with dates prorated quota and target: "46 of 90 days"
     paid_in: PaidIn | None = None  # the payout in another currency, for a payee paid in one
+
+    def __post_init__(self) -> None:
+        # Lines given as records (a list, as dataclasses.replace may give them) become StatementLines.
+        if not isinstance(self.earnings, StatementLines):
+            self.earnings = StatementLines(records=self.earnings)
+        if not isinstance(self.adjustments, StatementLines):
+            self.adjustments = StatementLines(records=self.adjustments, adjustments=True)
 
     @property
     def earned(self) -> Decimal:
@@ -163,7 +172,7 @@ def iter_statements(
     direct = direct_streams(payout)
     made = (
         (code, figures)
-        for block in blocks_of(payout, codes, lines_of)
+        for block in blocks_of(codes, lines_of)
         for code, figures in zip(block, LinesBlock(payout, ledger, block, lines_of).periods_of(), strict=True)
     )
     for payee, (code, payee_periods) in tracked(zip(payees, made, strict=True), len(payees), step, progress):
@@ -279,7 +288,8 @@ def write_statements(
         make_folder(target)
         for suffix, content in ((".html", statement.to_html(templates)), (".csv", statement.to_csv())):
             path = target / f"{slug(statement.period)}{suffix}"
-            write_bytes(path, content.encode())  # whole or not at all, in a folder of spm's own
+            # Whole or not at all, in a folder of spm's own; line ends as the system writes text.
+            write_bytes(path, content.replace("\n", os.linesep).encode() if os.linesep != "\n" else content.encode())
             written.append(path)
         # The index needs its figures alone.
         entry = replace(statement, earnings=StatementLines(), adjustments=StatementLines(), standing=None)

@@ -234,8 +234,9 @@ def pretty(text):
         return _AMOUNT_DIGITS.sub(_grouped, text)
     # Each pass puts one separator into each amount that still lacks one (1234567.50 -> 1234,567.50 ->
     # 1,234,567.50); most texts need one or two passes, and looking for what is left costs less than a pass.
-    while pc.any(pc.match_substring_regex(text, r"\d{4}[,.]\d")).as_py():
-        text = pc.replace_substring_regex(text, r"(\d)(\d{3})([,.]\d)", r"\1,\2\3")
+    # \p{Nd}: any decimal digit of Unicode, as Python's \d (Arrow's \d is 0-9 alone).
+    while pc.any(pc.match_substring_regex(text, r"\p{Nd}{4}[,.]\p{Nd}")).as_py():
+        text = pc.replace_substring_regex(text, r"(\p{Nd})(\p{Nd}{3})([,.]\p{Nd})", r"\1,\2\3")
     return text
 
 
