@@ -220,3 +220,30 @@ def test_a_payee_paid_a_draw_alone_in_another_currency_has_the_payment_on_the_fx
         ("cy", d("400.00")),
         ("dee", d("400.00")),
     ]
+
+
+def test_rows_looked_up_and_converted_in_parts_are_as_all_at_once(monkeypatch):
+    """The rows in other currencies are converted a part at a time (PART_ROWS): every part boundary, a row
+    without a rate and an amount too large to hold converted among them, gives the same ledger and rejects."""
+    from spmlang.engine.read import currencies
+
+    rows = deals(
+        ("E1", "2027-03-14", 1000, "EUR"),
+        ("X1", "2027-02-01", 1000, "XXX"),  # no rate
+        ("G1", "2027-02-01", 1000, "GBP"),
+        ("U1", "2027-02-01", 1000, "USD"),
+        ("E2", "2027-03-15", "9000000000000", "EUR"),  # too large once converted
+        ("E3", "2027-04-01", 2500, "EUR"),
+        ("G2", "2027-05-01", 3000, "GBP"),
+    )
+
+    def run():
+        result = plan().run(rows, tables={"fx": RATES})
+        return result.ledger.drop_columns(["run_id"]), result.rejects
+
+    whole = run()
+    for part in (1, 2, 3):
+        monkeypatch.setattr(currencies, "PART_ROWS", part)
+        assert run() == whole
+    reasons = sorted(whole[1].column("reason").to_pylist())
+    assert reasons == ["invalid_value", "missing_fx_rate"]

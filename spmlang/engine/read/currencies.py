@@ -143,18 +143,29 @@ def convert_transactions(
     if spec.conversion is not Conversion.FIXED:
         days = _rate_days(plan, columns, accounting, calendar, foreign, spec.conversion)
         foreign &= accounting.pending()
-    rows = np.full(n, PLAN_CURRENCY, dtype=np.int64)
-    picked = np.flatnonzero(foreign)
-    found = rates.find(codes[picked], None if days is None else days[picked])
+    rows = np.full(n, PLAN_CURRENCY, dtype=np.int32)  # an fx table has fewer rows than 2**31
     missing = np.zeros(n, dtype=bool)
-    missing[picked[found < 0]] = True
+    for part in _parts(np.flatnonzero(foreign)):
+        found = rates.find(codes[part], None if days is None else days[part])
+        missing[part[found < 0]] = True
+        rows[part] = found  # -1 where there is none: those rows are rejected
+    del codes
     if missing.any():
         names = pc.cast(currency_column.values, pa.string())
         message = _missing_messages(names, days, rates, spec.conversion)
         accounting.reject(missing, "missing_fx_rate", message, spec.column)
-    rows[picked] = found  # -1 where there is none: those rows are rejected
     _convert_money(plan, columns, accounting, rates, rows)
     return rows
+
+
+# The rows in other currencies are looked up and converted this many at a time: the lookup's and the product's
+# temporaries (a few int64 and float64 arrays of the rows) stay small however many rows there are.
+PART_ROWS = 1 << 20
+
+
+def _parts(index: np.ndarray) -> list[np.ndarray]:
+    """``index`` in parts of at most :data:`PART_ROWS` (views)."""
+    return [index[start : start + PART_ROWS] for start in range(0, index.size, PART_ROWS)]
 
 
 def _currency_codes(values: pa.Array, rates: Rates) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +177,7 @@ def _currency_codes(values: pa.Array, rates: Rates) -> tuple[np.ndarray, np.ndar
     plan = pa.scalar(rates.plan_currency, pa.string())
     if isinstance(values, pa.DictionaryArray):
         dictionary = pc.cast(values.dictionary, pa.string())
-        codes = np.append(rates.codes(dictionary), -1)  # the last slot: an empty value's
+        codes = np.append(rates.codes(dictionary), -1).astype(np.int32)  # the last slot: an empty value's
         is_plan = np.append(pc.equal(dictionary, plan).to_numpy(zero_copy_only=False), True)
         index = values.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
         return codes[index], is_plan[index]
@@ -225,12 +236,13 @@ def _convert_money(
         present = converted[np.asarray(column.valid, bool)[converted]]
         if present.size == 0:
             continue
-        product = values[present].astype(np.float64) * rates.rate[rows[present]]
-        too_large = np.abs(product) >= float(LIMIT) * (1 - 1e-9)
+        too_large = np.zeros(accounting.rows, dtype=bool)
+        for part in _parts(present):
+            rate = rates.rate[rows[part]]
+            over = np.abs(values[part].astype(np.float64) * rate) >= float(LIMIT) * (1 - 1e-9)
+            too_large[part[over]] = True
+            kept = ~over
+            values[part[kept]] = scaled(values[part[kept]], rate[kept])
         if too_large.any():
-            mask = np.zeros(accounting.rows, dtype=bool)
-            mask[present[too_large]] = True
-            accounting.reject(mask, "invalid_value", f"the amount of {name} converted is too large to hold", name)
-            present = present[~too_large]
-        values[present] = scaled(values[present], rates.rate[rows[present]])
+            accounting.reject(too_large, "invalid_value", f"the amount of {name} converted is too large to hold", name)
         column.values = values
