@@ -1,15 +1,20 @@
 """Statements made column by column (spmlang/report/statement_lines.py) against statements made line by line.
 
 The reference is the way statements were made before: from each payee's calculation trail (`explain`), a line
-at a time, their pages rendered by a template that loops over the lines (tests/templates/lines_loop), their
+at a time, their pages rendered by spm's template with a loop over the lines in place of `lines.html`, their
 CSV written by csv.writer a row at a time. Every field, page and file must be the same, byte for byte.
 """
 
 from __future__ import annotations
 
+import atexit
 import csv
 import datetime as dt
+import functools
 import io
+import re
+import shutil
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +31,28 @@ from spmlang.report.statements import ADJUSTMENT_KINDS, KIND_WORDS
 from spmlang.spreadsheet import spreadsheet_text
 from tests.helpers import DATA, SCENARIOS
 
-LOOP = Templates(Path(__file__).parent / "templates" / "lines_loop")
+# spm's statement.html with its lines made as they were before: a loop over the lines, one at a time.
+LINES_LOOP = """{%- for line in lines %}
+<tr class="main"><td class="key">{{ line.date }}</td><td class="key">{{ line.txn or "—" }}</td>
+<td class="num">{{ line.credit | money }}</td><td class="num">{{ line.amount | money }}</td></tr>
+<tr class="why"><td colspan="4"><b>{{ line.component }}{% if line.kind != "earning" %} ({{ line.kind }}){% endif %}</b>:
+{{ line.words }} <span class="clause">{{ line.clause }}</span></td></tr>
+{%- endfor %}
+"""
+
+
+@functools.cache
+def loop_templates() -> Templates:
+    """A folder with spm's statement.html, its lines made by LINES_LOOP."""
+    page = (Path(spmlang.__file__).parent / "report" / "render" / "templates" / "statement.html").read_text()
+    made = re.sub(r"\{#- Each line as two rows.*?-#\}\n\{\{ lines\.html \}\}", lambda _: LINES_LOOP, page, flags=re.S)
+    assert made != page, "spm's statement.html shows its lines with {{ lines.html }}"
+    folder = Path(tempfile.mkdtemp(prefix="spm-lines-loop-"))
+    atexit.register(shutil.rmtree, folder, True)
+    (folder / "statement.html").write_text(made)
+    return Templates(folder)
+
+
 EXAMPLES = Path(__file__).parent.parent / "examples"
 D = dt.date
 
@@ -96,7 +122,7 @@ def assert_as_line_by_line(result) -> int:
         assert [tuple(vars(line).values()) for line in statement.adjustments] == adjustments
         assert statement.earned == sum((line[5] for line in earnings), Decimal("0.00"))
         assert statement.adjusted == sum((line[5] for line in adjustments), Decimal("0.00"))
-        assert statement.to_html() == statement.to_html(LOOP)
+        assert statement.to_html() == statement.to_html(loop_templates())
         head, _, rest = statement.to_csv().partition("\n")
         assert rest.startswith(line_by_line_csv(statement))
     return len(statements)
