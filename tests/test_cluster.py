@@ -306,3 +306,71 @@ def test_spm_run_on_a_local_cluster_prints_what_one_machine_prints(spm, tmp_path
     assert statements[0].returncode == statements[1].returncode == 0, statements[1].stderr
     assert "2027-Q3" in statements[1].stdout
     assert statements[1].stdout == statements[0].stdout
+
+
+@pytest.fixture(scope="module")
+def killing(tmp_path_factory):
+    """A LocalCluster of two worker processes whose tasks end their process when a flag file says so (see
+    spmlang.cluster.work.TEST_KILL): its path, and a client of the cluster."""
+    flag = tmp_path_factory.mktemp("kill") / "flag"
+    with (
+        mock.patch.dict(os.environ, {"SPM_CLUSTER_TEST_KILL": str(flag)}),
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        distributed.Client(cluster) as made,
+    ):
+        yield flag, made
+
+
+@pytest.mark.parametrize("step", ["route", "credit", "pay"])
+def test_a_worker_lost_once_is_retried_and_the_lines_are_the_same(killing, tmp_path, step):
+    flag, client = killing
+    flag.write_text(f"{step} once")
+    try:
+        single, clustered = both(client, tmp_path, *AE)
+    finally:
+        flag.unlink(missing_ok=True)
+    assert Path(f"{flag}.claimed").exists()  # a worker process did end, in that step
+    Path(f"{flag}.claimed").unlink()
+    assert_same_run(single, clustered)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger", "ledger.manifest.json"]
+
+
+def test_a_task_that_always_ends_its_worker_is_e514_and_leaves_the_ledger_as_it_was(killing, tmp_path):
+    flag, client = killing
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger" / "part-00000.parquet").write_bytes(b"the ledger before")
+    flag.write_text("pay always")  # the parts are being written when it fails
+    try:
+        with pytest.raises(InputError) as raised:
+            spmlang.load(AE[0]).run(AE[1], **AE[2], cluster=client, out=tmp_path / "ledger")
+    finally:
+        flag.unlink()
+    assert raised.value.code == "E514"
+    assert str(raised.value).startswith(
+        "error[E514]: the run could not finish on the cluster: the worker process paying payee groups ended, "
+        "each of the 4 times the task was tried\n  = hint: Dask retries a task whose worker was lost"
+    )
+    assert raised.value.exit_code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger"]  # no hidden folder of parts, no manifest
+    assert [p.name for p in (tmp_path / "ledger").iterdir()] == ["part-00000.parquet"]
+    assert (tmp_path / "ledger" / "part-00000.parquet").read_bytes() == b"the ledger before"
+
+
+def test_spm_run_that_cannot_finish_says_e514_alone_and_exits_2(spm, tmp_path):
+    """`--cluster local:2`, a task that ends its worker each time: one clean error on stderr (the workers' own
+    logs of a lost worker are not the user's), exit 2, no ledger folder nor any hidden one."""
+    from conftest import AE_ARGS
+
+    flag = tmp_path / "flag"
+    flag.write_text("credit always")
+    out = tmp_path / "out"
+    out.mkdir()
+    done = spm(
+        "run", *AE_ARGS, "--cluster", "local:2", "--out", out / "ledger", env={"SPM_CLUSTER_TEST_KILL": str(flag)}
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error[E514]: the run could not finish on the cluster: the worker process ")
+    assert len(done.stderr.splitlines()) == 2, done.stderr  # the error and its hint
+    assert list(out.iterdir()) == []

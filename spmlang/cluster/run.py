@@ -107,19 +107,30 @@ def run_on_cluster(
     folder = _partial_folder(out) if out is not None else None
     import dask
 
+    held: list = []  # what the run keeps on the workers: let go if it fails
     try:
         # The rows travel as Arrow bytes in object columns: Dask must not make text of them.
         with dask.config.set({"dataframe.convert-string": False}):
             return _run(
-                compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress
+                compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress, held
             )
     except BaseException:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        _given_up(held, folder)
         raise
 
 
-def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress):
+def _given_up(held: list, folder: str | None) -> None:
+    """A run that failed: what it kept on the workers let go (Dask drops the tasks no one waits for), and its
+    folder of parts removed. A task still running may be writing a part: the folder is renamed first, and a
+    part is written only into a folder that is there (never made by a worker), so none is left behind."""
+    held.clear()
+    if folder is not None and os.path.isdir(folder):
+        gone = f"{folder}.failed"
+        os.replace(folder, gone)
+        shutil.rmtree(gone, ignore_errors=True)
+
+
+def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress, held):
     import dask.dataframe as dd
     from dask import delayed
 
@@ -140,6 +151,7 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
     try:
         reading = delayed(job, pure=False)
         routed = client.persist([delayed(work.route_piece)(p.source, p.label, reading) for p in pieces])
+        held.append(routed)
         rows = client.compute([delayed(work.rows_of)(r) for r in routed], sync=True)
         bases = _bases(rows, routed, client)
         transactions = _transaction_records(client, pieces, rows)
@@ -163,14 +175,16 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
             work.credit_partition, job_d, bases, label, meta=work.CREDITED_META
         )
         credited = _persisted(client, credited, progress)
+        held.append(credited)
         through = int(client.compute(credited["through"].max(), sync=True))
-        del routed, keys, repeated, blobs  # credited: the pieces as read and routed are let go on the workers
+        del routed, keys, repeated, blobs, held[0]  # credited: the pieces as read and routed are let go
         paid_frame = credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META)
         paid_frame = _persisted(client, paid_frame, progress)
+        held.append(paid_frame)
         paid = sorted(client.compute(paid_frame, sync=True)["paid"], key=lambda p: p.group)
     except _lost() as error:  # a worker lost again and again, a connection closed: said as such, no traceback
         raise InputError(
-            f"the run could not finish on the cluster: {type(error).__name__}: {error}",
+            f"the run could not finish on the cluster: {_why_lost(error)}",
             code=FAILED,
             hint="Dask retries a task whose worker was lost; this one failed each time. Check the workers' "
             "logs and memory (docs/scale.md); nothing was written",
@@ -194,6 +208,26 @@ def _lost() -> tuple[type[BaseException], ...]:
     from distributed.scheduler import KilledWorker
 
     return (KilledWorker, CommClosedError, CancelledError, TaskCancelled, TimeoutError, OSError)
+
+
+_STEPS = {  # the tasks of a run, as its error says them
+    "route_piece": "reading and routing a piece of the transactions",
+    "credit_partition": "crediting payee groups",
+    "pay_partition": "paying payee groups",
+}
+
+
+def _why_lost(error: BaseException) -> str:
+    """What a run lost, in a sentence: a task whose worker process ended each time it ran it, by its step."""
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        key = error.task[0] if isinstance(error.task, tuple) else error.task
+        step = _STEPS.get(str(key).split("-")[0])
+        tried = error.allowed_failures + 1
+        what = f"{step} ended" if step else "running one of its tasks ended"
+        return f"the worker process {what}, each of the {tried} times the task was tried"
+    return f"{type(error).__name__}: {error}"
 
 
 def _persisted(client, frame, progress: bool):

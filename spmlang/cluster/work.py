@@ -8,7 +8,9 @@ back plain values (pandas frames for Dask's shuffle, Arrow tables as IPC bytes i
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,25 @@ from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.read.transactions import read_transactions
 
 ROW, HOME = "__spm_row", "__spm_home"  # columns a piece's rows carry to their groups
+# For tests only: a file named by this variable (in the workers' environment), holding "STEP once" or "STEP
+# always", makes a task of STEP (route, credit, pay) end its worker process: once (the first task to claim the
+# file), or every time. How a lost worker is retried, or a run that cannot finish fails, is tested so.
+TEST_KILL = "SPM_CLUSTER_TEST_KILL"
+
+
+def _killed_for_tests(step: str) -> None:
+    flag = os.environ.get(TEST_KILL)
+    if not flag or not Path(flag).is_file():
+        return
+    said = Path(flag).read_text().split()
+    if said[:1] != [step]:
+        return
+    if said[1:] != ["always"]:
+        try:
+            os.rename(flag, f"{flag}.claimed")  # one task claims it, whichever worker runs it
+        except FileNotFoundError:
+            return
+    os._exit(1)
 
 
 @dataclass
@@ -37,6 +58,7 @@ class Routed:
 
 def route_piece(source, label: str, job: Job) -> Routed:
     """Read a piece as the engine reads transactions, and find the groups of the payees each row may credit."""
+    _killed_for_tests("route")
     ctx = context(job)
     plan = ctx.compiled.plan
     loaded = Piece(source, label).load(list(plan.transactions.columns))
@@ -129,6 +151,7 @@ CREDITED_META = pd.DataFrame(
 def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str) -> pd.DataFrame:
     """Read and credit every group of a shuffled partition: one run of the engine per group, kept on the worker
     until it is paid (with how far its draws would be settled: see :func:`pay_partition`)."""
+    _killed_for_tests("credit")
     made = []
     for group in sorted(set(frame["group"].tolist())):
         loaded, home = group_rows(frame[frame["group"] == group], bases, label)
@@ -146,6 +169,7 @@ def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str
 def pay_partition(frame: pd.DataFrame, job: Job, guarantees_through: int) -> pd.DataFrame:
     """Pay every credited group of a partition; draws and the floor settled up to ``guarantees_through``, the
     latest of every group's (the last period with data in the whole run)."""
+    _killed_for_tests("pay")
     paid = [
         pay(group, run, home, job, guarantees_through)
         for group, (run, home) in zip(frame["group"].tolist(), frame["credited"], strict=True)
