@@ -226,6 +226,60 @@ def test_a_run_that_fails_leaves_no_ledger(client, tmp_path):
     assert (tmp_path / "ledger" / "part-00000.parquet").read_bytes() == b"the ledger before"
 
 
+INPUT_ERRORS = ROOT / "tests/golden/input_errors"
+
+
+def error_of(run) -> tuple:
+    """What a user is told of a run that fails: the error's type, code, text (file, row, column, hint) and
+    exit code."""
+    with pytest.raises(InputError) as raised:
+        run()
+    error = raised.value
+    return type(error), error.code, str(error), error.exit_code
+
+
+@pytest.mark.parametrize(
+    ("case", "tables"),
+    [
+        ("E500-csv-not-utf8", {}),  # a CSV row that cannot be read
+        ("E500-ragged-csv-row", {}),
+        ("E500-unknown-file-type", {}),
+        ("E500-file-not-found", {}),
+        ("E501-column-missing", {}),
+        ("E502-column-of-the-wrong-type", {}),
+        ("E507-a-column-appears-twice", {}),
+        ("E503-no-data-for-a-table", {}),
+        ("E504-negative-quota", {"quotas": "quotas.csv"}),
+        ("E504-negative-quota", {"quotas": "no-such-quotas.csv"}),  # a missing quota file
+    ],
+)
+def test_an_input_error_is_said_as_on_one_machine(client, tmp_path, monkeypatch, case, tables):
+    """The error a worker meets (or the client, before sending work) reaches the user as the same error, code,
+    file, row, column, hint and exit code, as a run on one machine: not an E514, nor a traceback."""
+    folder = INPUT_ERRORS / case
+    monkeypatch.chdir(folder)
+    deals = (folder / "args").read_text().split("--deals")[1].split()[0]
+    plan = spmlang.load("plan.spm")
+    alone = error_of(lambda: plan.run(deals, **tables))
+    clustered = error_of(lambda: plan.run(deals, **tables, cluster=client, out=tmp_path / "ledger"))
+    assert clustered == alone
+    assert not (tmp_path / "ledger").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_file_among_several_is_named_as_the_glob_names_it(client, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("deals").mkdir()
+    header_and_first_row = (INPUT_ERRORS / "E500-ragged-csv-row/deals.csv").read_text().splitlines()[:2]
+    Path("deals/a.csv").write_text("\n".join(header_and_first_row) + "\n")
+    shutil.copy(INPUT_ERRORS / "E500-ragged-csv-row/deals.csv", "deals/b.csv")
+    plan = spmlang.load(INPUT_ERRORS / "E500-ragged-csv-row/plan.spm")
+    with pytest.raises(InputError) as raised:
+        plan.run("deals/*.csv", cluster=client, out="ledger")
+    assert raised.value.code == "E500" and raised.value.file == "deals/b.csv" and raised.value.row == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deals"]
+
+
 def test_strict_is_not_yet_run_on_a_cluster(client, tmp_path):
     plan, deals, tables = AE
     with pytest.raises(InputError) as raised:

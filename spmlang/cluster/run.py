@@ -150,7 +150,7 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
     label = pieces[0].label
     try:
         reading = delayed(job, pure=False)
-        routed = client.persist([delayed(work.route_piece)(p.source, p.label, reading) for p in pieces])
+        routed = client.persist([delayed(work.route_piece)(p.source, p.label, p.shown, reading) for p in pieces])
         held.append(routed)
         rows = client.compute([delayed(work.rows_of)(r) for r in routed], sync=True)
         bases = _bases(rows, routed, client)

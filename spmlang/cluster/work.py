@@ -56,12 +56,12 @@ class Routed:
     row_offset: int  # a row's number in its file is row + 1 + row_offset
 
 
-def route_piece(source, label: str, job: Job) -> Routed:
+def route_piece(source, label: str, shown: str | None, job: Job) -> Routed:
     """Read a piece as the engine reads transactions, and find the groups of the payees each row may credit."""
     _killed_for_tests("route")
     ctx = context(job)
     plan = ctx.compiled.plan
-    loaded = Piece(source, label).load(list(plan.transactions.columns))
+    loaded = Piece(source, label, shown).load(list(plan.transactions.columns))
     table = loaded.whole()
     # Read with the accounting of this piece alone: only the payee columns and the keys are used here; the
     # rows are read again, and accounted for, in their groups.
