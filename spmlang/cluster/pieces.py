@@ -84,7 +84,7 @@ def _files(text: str) -> list[tuple[str, str | None]]:
         if len(paths) == 1 and fs.isdir(paths[0]):
             paths = sorted(p for p in fs.find(paths[0]) if p.endswith(".parquet"))
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-        found = [(f"{protocol}://{p}", None) for p in paths]
+        found: list[tuple[str, str | None]] = [(f"{protocol}://{p}", None) for p in paths]
     elif any(c in text for c in "*?["):
         found = sorted((str(Path(p).resolve()), p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
     elif Path(text).is_dir():
