@@ -267,6 +267,51 @@ def test_an_input_error_is_said_as_on_one_machine(client, tmp_path, monkeypatch,
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_row_a_component_cannot_pay_stops_the_run_as_on_one_machine(client, tmp_path, monkeypatch, strict):
+    """A component's lookup that finds no product, where the plan says `on missing_lookup error` (or --strict):
+    one machine names the first credit row of the step in its order (key order), not the first in the file."""
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "7")
+    plan_path, deals, tables = CRM
+    text = plan_path.read_text().replace(
+        "  key    opportunity_id\n", "  key    opportunity_id\n  on missing_lookup error\n"
+    )
+    plan = spmlang.loads(text, str(plan_path))
+    products = pacsv.read_csv(tables["tables"]["products"])
+    pacsv.write_csv(products.filter(pa.compute.not_equal(products.column("product"), "MG Special")), tmp_path / "p.csv")
+    tables = {**tables, "tables": {"products": tmp_path / "p.csv"}}
+    alone = error_of(lambda: plan.run(deals, **tables, strict=strict))
+    clustered = error_of(lambda: plan.run(deals, **tables, strict=strict, cluster=client, out=tmp_path / "ledger"))
+    assert alone[1] == "E510" and "row(s) like this" in alone[2]
+    assert clustered == alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]
+
+
+def test_a_stop_whose_count_cannot_be_told_on_a_cluster_is_e515(client, tmp_path, monkeypatch):
+    """Two filters, one place in spm: each looks up the owner in a table that lacks another payee. One machine
+    stops at the first filter; the groups' counts of the two cannot be told apart: E515, never a wrong count."""
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "5")
+    plan_path, deals, tables = AE
+    owners = sorted(set(pacsv.read_csv(deals).column("owner").to_pylist()))
+
+    def table(name: str, without: str) -> str:
+        rows = "\n".join(f'    "{owner}" y' for owner in owners if owner != without)
+        return f"table {name} {{\n  column owner text\n  column ok text\n  key owner\n  rows {{\n{rows}\n  }}\n}}\n"
+
+    text = plan_path.read_text().replace(
+        "  key    deal_id\n",
+        "  key    deal_id\n  on missing_lookup error\n"
+        '  where in_t1: t1[owner].ok == "y"\n  where in_t2: t2[owner].ok == "y"\n',
+    )
+    plan = spmlang.loads(table("t1", owners[0]) + table("t2", owners[1]) + text, str(plan_path))
+    alone = error_of(lambda: plan.run(deals, **tables))
+    clustered = error_of(lambda: plan.run(deals, **tables, cluster=client, out=tmp_path / "ledger"))
+    assert alone[1] == "E510" and f"'{owners[0]}' is not in table t1" in alone[2]
+    assert clustered[1] == "E515" and clustered[3] == 2
+    assert "saying which rejected row stops this run" in clustered[2]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_bad_file_among_several_is_named_as_the_glob_names_it(client, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("deals").mkdir()
@@ -280,12 +325,58 @@ def test_a_bad_file_among_several_is_named_as_the_glob_names_it(client, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["deals"]
 
 
-def test_strict_is_not_yet_run_on_a_cluster(client, tmp_path):
-    plan, deals, tables = AE
-    with pytest.raises(InputError) as raised:
-        spmlang.load(plan).run(deals, **tables, strict=True, cluster=client, out=tmp_path / "ledger")
-    assert raised.value.code == "E515" and "not yet on a cluster: --strict" in str(raised.value)
-    assert not (tmp_path / "ledger").exists()
+def ae_with_bad_rows(bad: set[str]) -> pa.Table:
+    """The AE deals as text, with rows that are rejected (``bad``: which), each of another payee (another group,
+    most likely), several in places: a stop must be found over all the groups."""
+    table = pacsv.read_csv(AE[1], convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+    rows = pa.table({name: table.column(name).cast(pa.string()) for name in table.column_names}).to_pylist()
+    if "invalid" in bad:  # read first: an amount that is no number
+        rows[230]["amount"] = "12,3x4"
+        rows[90]["amount"] = "about 5000"
+    if "duplicate" in bad:  # then keys seen twice
+        rows[150] = {**rows[12], "owner": next(r["owner"] for r in rows if r["owner"] != rows[12]["owner"])}
+    if "outside" in bad:  # then dates outside the plan year
+        rows[201]["close_date"] = "2029-03-01"
+        rows[40]["close_date"] = "2026-12-31"
+        rows[260]["close_date"] = "2031-06-30"
+    if "unknown" in bad:  # crediting: a payee with no quota
+        for at in (280, 77):
+            rows[at] = {**rows[at], "owner": "zoe.unknown", "stage": "Closed Won"}
+    return pa.Table.from_pylist(rows, schema=pa.schema([(n, pa.string()) for n in rows[0]]))
+
+
+@pytest.mark.parametrize(
+    ("bad", "policy"),
+    [
+        ({"invalid", "duplicate", "outside", "unknown"}, None),
+        ({"duplicate", "outside", "unknown"}, None),
+        ({"outside", "unknown"}, None),
+        ({"unknown"}, None),
+        ({"invalid", "outside", "unknown"}, "outside_year"),
+        ({"invalid", "duplicate", "unknown"}, "missing_quota"),
+    ],
+)
+def test_a_row_that_stops_the_run_is_said_as_on_one_machine(client, tmp_path, monkeypatch, bad, policy):
+    """--strict, or a plan's `on SUBJECT error`: every group runs, then the client names the row one machine
+    names (the first of the first step that meets such rows), with the same count, and writes no ledger."""
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "5")
+    plan_path, _, tables = AE
+    text = plan_path.read_text()
+    if policy is not None:
+        text = text.replace("  key    deal_id\n", f"  key    deal_id\n  on {policy} error\n")
+    plan = spmlang.loads(text, str(plan_path))
+    deals = ae_with_bad_rows(bad)
+    write_files(deals, tmp_path / "deals", [70, 180])
+    strict = policy is None
+    alone = error_of(lambda: plan.run(deals, **tables, strict=strict))
+    clustered = error_of(
+        lambda: plan.run(str(tmp_path / "deals"), **tables, strict=strict, cluster=client, out=tmp_path / "ledger")
+    )
+    assert alone[1] == "E510"
+    assert clustered[:2] == alone[:2]
+    # The same words, row, count and hint; the file named as given (a table here, a folder there).
+    assert clustered[2].split(": ", 1)[1].split(", row")[1] == alone[2].split(": ", 1)[1].split(", row")[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deals"]  # no ledger, no hidden folder of parts
 
 
 def test_a_csv_ledger_is_refused_before_any_work(client, tmp_path):

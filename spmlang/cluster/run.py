@@ -22,14 +22,13 @@ import numpy as np
 import pyarrow as pa
 
 from spmlang.cluster import groups as g
-from spmlang.cluster import work
+from spmlang.cluster import stops, work
 from spmlang.cluster.pieces import pieces_of
 from spmlang.diagnostics import InputError
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.read.earlier import read_earlier
 from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables
 from spmlang.engine.read.plan_files import resolve_plan_file
-from spmlang.ir.kinds import PolicyAction
 from spmlang.report.manifest import FileRecord, InputRecord, input_records
 from spmlang.report.summary import Summary, owed_notes
 from spmlang.settings import count_setting
@@ -57,14 +56,6 @@ class ClusterRun:
 
 def refuse_what_is_not_yet_distributed(plan, inputs: RunInputs) -> None:
     """A clean error (E515) for what a cluster run would not do as one machine does."""
-    stops = [str(subject) for subject, action in plan.transactions.policies.items() if action is PolicyAction.ERROR]
-    if inputs.strict or stops:
-        what = "--strict" if inputs.strict else f"`on {stops[0]} error`"
-        raise InputError(
-            f"not yet on a cluster: {what} (a rejected row that stops the run)",
-            code=NOT_YET,
-            hint="run without --cluster, or let such rows be rejected and read them in --rejects",
-        )
     if inputs.keep_transactions:
         raise InputError("not yet on a cluster: what-ifs (keep_transactions)", code=NOT_YET)
 
@@ -176,6 +167,10 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
         )
         credited = _persisted(client, credited, progress)
         held.append(credited)
+        if stops.may_stop(plan, inputs.strict):  # every group credited: the row one machine would stop at
+            stopped = [s for s in client.compute(credited["stops"], sync=True) if s is not None]
+            if stopped:
+                raise stops.said(stopped, compiled, inputs, label)
         through = int(client.compute(credited["through"].max(), sync=True))
         del routed, keys, repeated, blobs, held[0]  # credited: the pieces as read and routed are let go
         paid_frame = credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META)

@@ -20,6 +20,7 @@ from spmlang.cluster import groups as g
 from spmlang.cluster.job import Job, context
 from spmlang.cluster.paying import credit, pay
 from spmlang.cluster.pieces import Piece
+from spmlang.cluster.stops import group_stops, may_stop, recorded
 from spmlang.diagnostics import InputError
 from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.read.transactions import read_transactions
@@ -64,10 +65,16 @@ def route_piece(source, label: str, shown: str | None, job: Job) -> Routed:
     loaded = Piece(source, label, shown).load(list(plan.transactions.columns))
     table = loaded.whole()
     # Read with the accounting of this piece alone: only the payee columns and the keys are used here; the
-    # rows are read again, and accounted for, in their groups.
-    txns = read_transactions(
-        plan, LoadedTable(table, label, None, loaded.row_offset), ctx.lookups, ctx.compiled.calendar, False, ctx.rates
-    )
+    # rows are read again, and accounted for (a row that stops the run too), in their groups.
+    with recorded():
+        txns = read_transactions(
+            plan,
+            LoadedTable(table, label, None, loaded.row_offset),
+            ctx.lookups,
+            ctx.compiled.calendar,
+            False,
+            ctx.rates,
+        )
     masks = ctx.reach.of_rows(txns.payee_names, table.num_rows)
     return Routed(table, masks, txns.credited().keys(), loaded.row_offset)
 
@@ -144,24 +151,39 @@ CREDITED_META = pd.DataFrame(
         "group": pd.Series([], dtype=np.int64),
         "credited": pd.Series([], dtype=object),
         "through": pd.Series([], dtype=np.int64),
+        "stops": pd.Series([], dtype=object),
     }
 )
 
 
 def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str) -> pd.DataFrame:
     """Read and credit every group of a shuffled partition: one run of the engine per group, kept on the worker
-    until it is paid (with how far its draws would be settled: see :func:`pay_partition`)."""
+    until it is paid (with how far its draws would be settled: see :func:`pay_partition`). Where a rejected
+    row stops the run, a group that met such rows sends them back instead (see :mod:`spmlang.cluster.stops`)."""
     _killed_for_tests("credit")
-    made = []
+    compiled = context(job).compiled
+    stopping = may_stop(compiled.plan, job.inputs.strict)
+    made: list[tuple] = []
     for group in sorted(set(frame["group"].tolist())):
         loaded, home = group_rows(frame[frame["group"] == group], bases, label)
-        run = credit(loaded, job, context(job).compiled)
-        made.append((group, (run, home), run.cycle.guarantees_through))
+        if not stopping:
+            run = credit(loaded, job, compiled)
+            made.append((group, (run, home), run.cycle.guarantees_through, None))
+            continue
+        table, numbers = loaded.whole(), loaded.row_numbers
+        with recorded() as stops:
+            run = credit(loaded, job, compiled)
+        if stops:
+            assert numbers is not None  # a group's rows are always numbered (group_rows)
+            made.append((group, None, -1, group_stops(stops, home, table, numbers, run.transactions.keys())))
+        else:
+            made.append((group, (run, home), run.cycle.guarantees_through, None))
     return pd.DataFrame(
         {
             "group": pd.Series([m[0] for m in made], dtype=np.int64),
             "credited": pd.Series([m[1] for m in made], dtype=object),
             "through": pd.Series([m[2] for m in made], dtype=np.int64),
+            "stops": pd.Series([m[3] for m in made], dtype=object),
         }
     )
 
