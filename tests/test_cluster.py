@@ -160,6 +160,40 @@ def test_random_plans_pay_the_same_lines_from_several_files(client, tmp_path_fac
     assert clustered.rejects.equals(single.rejects)
 
 
+@settings(
+    max_examples=examples(6),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(st.data())
+def test_random_plans_with_strict_stop_as_on_one_machine(client, tmp_path_factory, drawn):
+    """Random plans and data (duplicate keys, dates outside the year, payees without a quota, splits, rollups)
+    with --strict, in several files and groups: the run stops where one machine stops, said the same way, or
+    pays as it pays."""
+    text = drawn.draw(plans(cycle=drawn.draw(st.booleans(), label="pay cycle")), label="plan")
+    plan = spmlang.loads(text, "random.spm")
+    rows, quotas, targets = drawn.draw(data(len(plan.periods)), label="data")
+    deals, quota_table, target_table = as_tables(rows, quotas, targets, plan.periods)
+    folder = tmp_path_factory.mktemp("strict") / "deals"
+    cuts = sorted(set(drawn.draw(st.lists(st.integers(0, deals.num_rows), max_size=3), label="cuts")))
+    write_files(deals, folder, cuts)
+    tables = {"quotas": quota_table, "targets": target_table, "roster": roster_table()}
+    groups = drawn.draw(st.sampled_from(["1", "3", "7"]), label="payee groups")
+
+    def outcome(run):
+        try:
+            return run().accounting
+        except InputError as error:
+            # The file is named as given: a table in memory here, a folder there.
+            return error.code, error.row, error.column, error.message, error.hint
+
+    alone = outcome(lambda: plan.run(deals, **tables, strict=True))
+    with mock.patch.dict(os.environ, {"SPM_CLUSTER_GROUPS": groups}):
+        clustered = outcome(lambda: plan.run(str(folder), **tables, strict=True, cluster=client))
+    assert clustered == alone
+
+
 def test_a_key_in_two_files_is_rejected_as_on_one_machine(client, tmp_path, monkeypatch):
     """The second row of a key is a duplicate however far from the first, even credited to another payee."""
     monkeypatch.setenv("SPM_CLUSTER_GROUPS", "7")
