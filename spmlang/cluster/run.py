@@ -165,17 +165,20 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
         credited = blobs.shuffle(on="group", npartitions=count).map_partitions(
             work.credit_partition, job_d, bases, label, meta=work.CREDITED_META
         )
-        credited = _persisted(client, credited, progress)
+        credited = client.persist(credited)
         held.append(credited)
+        # The pieces as read and routed are let go: Dask drops each once the rows it sent are credited (not
+        # when all are), and reads it again if a lost worker's part must be made again.
+        del routed, keys, repeated, blobs, held[0]
+        _progress(credited, progress)
         if stops.may_stop(plan, inputs.strict):  # every group credited: the row one machine would stop at
             stopped = [s for s in client.compute(credited["stops"], sync=True) if s is not None]
             if stopped:
                 raise stops.said(stopped, compiled, inputs, label)
         through = int(client.compute(credited["through"].max(), sync=True))
-        del routed, keys, repeated, blobs, held[0]  # credited: the pieces as read and routed are let go
-        paid_frame = credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META)
-        paid_frame = _persisted(client, paid_frame, progress)
+        paid_frame = client.persist(credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META))
         held.append(paid_frame)
+        _progress(paid_frame, progress)
         paid = sorted(client.compute(paid_frame, sync=True)["paid"], key=lambda p: p.group)
     except _lost() as error:  # a worker lost again and again, a connection closed: said as such, no traceback
         raise InputError(
@@ -225,14 +228,12 @@ def _why_lost(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _persisted(client, frame, progress: bool):
-    """``frame`` computed and kept on the workers, with Dask's progress bar if asked for."""
-    frame = client.persist(frame)
+def _progress(frame, progress: bool) -> None:
+    """Dask's progress bar of ``frame`` (persisted), if asked for: until it is computed."""
     if progress:
         from distributed import progress as dask_progress
 
         dask_progress(frame)
-    return frame
 
 
 def _managers(tables) -> dict[str, set[str]]:

@@ -24,6 +24,7 @@ from spmlang.cluster.stops import group_stops, may_stop, recorded
 from spmlang.diagnostics import InputError
 from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.read.transactions import read_transactions
+from spmlang.engine.runtime.memory import give_back_free_memory
 
 ROW, HOME = "__spm_row", "__spm_home"  # columns a piece's rows carry to their groups
 # For tests only: a file named by this variable (in the workers' environment), holding "STEP once" or "STEP
@@ -76,7 +77,10 @@ def route_piece(source, label: str, shown: str | None, job: Job) -> Routed:
             ctx.rates,
         )
     masks = ctx.reach.of_rows(txns.payee_names, table.num_rows)
-    return Routed(table, masks, txns.credited().keys(), loaded.row_offset)
+    routed = Routed(table, masks, txns.credited().keys(), loaded.row_offset)
+    del txns
+    give_back_free_memory()  # what reading took for a while, back before the next task
+    return routed
 
 
 def rows_of(routed: Routed) -> int:
@@ -178,6 +182,8 @@ def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str
             made.append((group, None, -1, group_stops(stops, home, table, numbers, run.transactions.keys())))
         else:
             made.append((group, (run, home), run.cycle.guarantees_through, None))
+        del loaded
+        give_back_free_memory()  # a group's rows as read, let go before the next group is read
     return pd.DataFrame(
         {
             "group": pd.Series([m[0] for m in made], dtype=np.int64),
@@ -192,10 +198,10 @@ def pay_partition(frame: pd.DataFrame, job: Job, guarantees_through: int) -> pd.
     """Pay every credited group of a partition; draws and the floor settled up to ``guarantees_through``, the
     latest of every group's (the last period with data in the whole run)."""
     _killed_for_tests("pay")
-    paid = [
-        pay(group, run, home, job, guarantees_through)
-        for group, (run, home) in zip(frame["group"].tolist(), frame["credited"], strict=True)
-    ]
+    paid = []
+    for group, (run, home) in zip(frame["group"].tolist(), frame["credited"], strict=True):
+        paid.append(pay(group, run, home, job, guarantees_through))
+        give_back_free_memory()
     return pd.DataFrame({"group": [p.group for p in paid], "paid": pd.Series(paid, dtype=object)})
 
 
