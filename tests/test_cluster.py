@@ -321,9 +321,16 @@ def test_a_row_a_component_cannot_pay_stops_the_run_as_on_one_machine(client, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]
 
 
-def test_a_stop_whose_count_cannot_be_told_on_a_cluster_is_e515(client, tmp_path, monkeypatch):
-    """Two filters, one place in spm: each looks up the owner in a table that lacks another payee. One machine
-    stops at the first filter; the groups' counts of the two cannot be told apart: E515, never a wrong count."""
+TWO_FILTERS = '  where in_t1: t1[owner].ok == "y"\n  where in_t2: t2[owner].ok == "y"\n'
+ONE_FILTER = "  where in_both: t1[owner].ok == t2[owner].ok\n"
+
+
+@pytest.mark.parametrize("filters", [TWO_FILTERS, ONE_FILTER], ids=["two filters", "one filter"])
+def test_two_lookups_that_stop_the_run_are_told_apart_or_e515(client, tmp_path, monkeypatch, filters):
+    """The owner looked up in two tables, each lacking another payee, where the plan says `on missing_lookup
+    error`. One machine stops at the first table's. Two filters are two steps told apart (each its own clause):
+    the same error. One filter meets both at one place in spm, and the groups' counts of the two cannot be
+    told apart: E515, never a wrong count."""
     monkeypatch.setenv("SPM_CLUSTER_GROUPS", "5")
     plan_path, deals, tables = AE
     owners = sorted(set(pacsv.read_csv(deals).column("owner").to_pylist()))
@@ -333,17 +340,30 @@ def test_a_stop_whose_count_cannot_be_told_on_a_cluster_is_e515(client, tmp_path
         return f"table {name} {{\n  column owner text\n  column ok text\n  key owner\n  rows {{\n{rows}\n  }}\n}}\n"
 
     text = plan_path.read_text().replace(
-        "  key    deal_id\n",
-        "  key    deal_id\n  on missing_lookup error\n"
-        '  where in_t1: t1[owner].ok == "y"\n  where in_t2: t2[owner].ok == "y"\n',
+        "  key    deal_id\n", f"  key    deal_id\n  on missing_lookup error\n{filters}"
     )
     plan = spmlang.loads(table("t1", owners[0]) + table("t2", owners[1]) + text, str(plan_path))
     alone = error_of(lambda: plan.run(deals, **tables))
     clustered = error_of(lambda: plan.run(deals, **tables, cluster=client, out=tmp_path / "ledger"))
     assert alone[1] == "E510" and f"'{owners[0]}' is not in table t1" in alone[2]
-    assert clustered[1] == "E515" and clustered[3] == 2
-    assert "saying which rejected row stops this run" in clustered[2]
+    if filters == TWO_FILTERS:
+        assert clustered == alone
+    else:
+        assert clustered[1] == "E515" and clustered[3] == 2
+        assert "saying which rejected row stops this run" in clustered[2]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_rejected_row_names_the_tables_as_one_machine_does(client, tmp_path, monkeypatch):
+    """A row with no fx rate: its message names the fx table as it was given, in the rejects and the summary
+    (the workers are sent the tables the client read; they read no file of their own)."""
+    monkeypatch.chdir(INPUT_ERRORS / "E510-missing-fx-rate-with-strict")
+    plan = spmlang.load("plan.spm")
+    single = plan.run("deals.csv", tables={"fx": "fx.csv"})
+    clustered = plan.run("deals.csv", tables={"fx": "fx.csv"}, cluster=client, out=tmp_path / "ledger")
+    assert single.rejects.column("message").to_pylist() == ["no EUR rate on or before 2027-01-05 in fx.csv"]
+    assert clustered.rejects.equals(single.rejects)
+    assert str(clustered.summary()) == str(single.summary())
 
 
 def test_a_bad_file_among_several_is_named_as_the_glob_names_it(client, tmp_path, monkeypatch):

@@ -28,6 +28,7 @@ from spmlang.diagnostics import InputError
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.read.earlier import read_earlier
 from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables
+from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.read.plan_files import resolve_plan_file
 from spmlang.report.manifest import FileRecord, InputRecord, input_records
 from spmlang.report.summary import Summary, owed_notes
@@ -376,22 +377,23 @@ def _label(deals) -> str | None:
 
 
 def _for_workers(inputs: RunInputs, sources: dict) -> RunInputs:
-    """The inputs as the workers read them: every file the client read (those the plan names too) by its
-    absolute path, so that a worker started in another folder reads the same files; tables in memory as
-    they are."""
-    files: dict = {}
+    """The inputs as the workers read them: every table the client read (those the plan names too) sent as it
+    was read, once to each worker, so that a worker neither needs the files nor names them otherwise than the
+    client does (a rejected row's message names the fx table as it was given); earlier ledgers by their
+    absolute paths."""
+    tables: dict = {}
     for name, source in sources.items():
-        path = getattr(getattr(source, "loaded", source), "path", None)
-        if path is not None and not name.startswith("paid "):
-            files[name] = str(Path(path).resolve())
+        loaded = getattr(source, "loaded", None)
+        if isinstance(loaded, LoadedTable) and not name.startswith("paid "):
+            tables[name] = replace(loaded, digest=None)  # its hash is the client's (the manifest's) alone
     return replace(
         inputs,
         deals=None,
         workers=1,
-        quotas=files.pop("quotas", inputs.quotas),
-        targets=files.pop("targets", inputs.targets),
-        roster=files.pop("roster", inputs.roster),
-        tables={**inputs.tables, **files},
+        quotas=tables.pop("quotas", inputs.quotas),
+        targets=tables.pop("targets", inputs.targets),
+        roster=tables.pop("roster", inputs.roster),
+        tables={**inputs.tables, **tables},
         paid=[str(Path(p).resolve()) for p in inputs.paid],
     )
 

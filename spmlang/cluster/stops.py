@@ -11,8 +11,9 @@ with the other rows of that row's key. The client credits those few rows, in fil
 recorded too: the first it meets is where one machine stops, on the same row (every row's fate up to that
 step is its own, as in its group), and the count is the sum over the groups of that step's home rows.
 
-One case is left as E515: one place in spm that met such rows for two steps (a loop over the plan's filters,
-two of which look up a key a table lacks, say): the groups' counts of each cannot be told apart.
+Steps are told apart by where in spm they were met and the plan clauses (a filter, a component) it was at. One
+case is left as E515: one clause that met such rows at one place for two steps alike (one filter looking a key
+up in two tables, each lacking a different key): the groups' counts of each cannot be told apart.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.diagnostics import InputError
+from spmlang.diagnostics import InputError, Span
 from spmlang.ir.kinds import PolicyAction, PolicySubject
 
 PENDING, EXCLUDED, REJECTED = 0, 1, 2
@@ -56,6 +56,21 @@ class _Rejection:
     reason: str
     message: str | pa.Array  # one for every row, or one per row
     column: str | None
+
+
+def _site(frame: FrameType | None) -> list:
+    """Where in spm a stop was met: each call's function and line, with the plan clauses (a component, a
+    filter) it was at; the same in every group that meets it."""
+    site = []
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("spmlang.engine"):
+        clauses = sorted(
+            str(value.span)
+            for value in frame.f_locals.values()
+            if type(value).__module__.startswith("spmlang.ir") and isinstance(getattr(value, "span", None), Span)
+        )
+        site.append((frame.f_code.co_qualname, frame.f_lineno, *clauses))
+        frame = frame.f_back
+    return site
 
 
 class RowAccounting:
@@ -132,12 +147,7 @@ class RowAccounting:
         recorded = STOPS_RECORDED.get()
         if recorded is None:
             raise error
-        frame: FrameType | None = sys._getframe(1)
-        site = []
-        while frame is not None and frame.f_globals.get("__name__", "").startswith("spmlang.engine"):
-            site.append((frame.f_code.co_qualname, frame.f_lineno))
-            frame = frame.f_back
-        recorded.append(RecordedStop(error, np.asarray(rows), (reason, column, what, *site)))
+        recorded.append(RecordedStop(error, np.asarray(rows), (reason, column, what, *_site(sys._getframe(1)))))
 
     def exclude(self, mask: np.ndarray, filter_index: int) -> None:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool) & (self.state == PENDING))  # an index: numpy writes
