@@ -170,19 +170,19 @@ def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str
     made: list[tuple] = []
     for group in sorted(set(frame["group"].tolist())):
         loaded, home = group_rows(frame[frame["group"] == group], bases, label)
-        if not stopping:
-            run = credit(loaded, job, compiled)
-            made.append((group, (run, home), run.cycle.guarantees_through, None))
-            continue
         table, numbers = loaded.whole(), loaded.row_numbers
-        with recorded() as stops:
+        stops: list = []
+        if stopping:
+            with recorded() as stops:
+                run = credit(loaded, job, compiled)
+        else:
             run = credit(loaded, job, compiled)
         if stops:
             assert numbers is not None  # a group's rows are always numbered (group_rows)
             made.append((group, None, -1, group_stops(stops, home, table, numbers, run.transactions.keys())))
         else:
             made.append((group, (run, home), run.cycle.guarantees_through, None))
-        del loaded
+        del loaded, table, run
         give_back_free_memory()  # a group's rows as read, let go before the next group is read
     return pd.DataFrame(
         {
