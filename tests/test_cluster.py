@@ -58,7 +58,7 @@ def scenario_runs() -> list[tuple]:
 def client():
     with (
         distributed.LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=50
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0", silence_logs=50
         ) as cluster,
         distributed.Client(cluster) as made,
     ):
@@ -515,7 +515,7 @@ def killing(tmp_path_factory):
     with (
         mock.patch.dict(os.environ, {"SPM_CLUSTER_TEST_KILL": str(flag)}),
         distributed.LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=50
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0", silence_logs=50
         ) as cluster,
         distributed.Client(cluster) as made,
     ):
