@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from spmlang.cluster import groups as g
-from spmlang.cluster.job import Job, context
+from spmlang.cluster.job import GroupPaid, Job, context
 from spmlang.cluster.paying import credit, pay
 from spmlang.cluster.pieces import Piece
 from spmlang.cluster.stops import group_stops, may_stop, recorded
@@ -166,7 +166,11 @@ def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str
     row stops the run, a group that met such rows sends them back instead (see :mod:`spmlang.cluster.stops`)."""
     _killed_for_tests("credit")
     compiled = context(job).compiled
-    stopping = may_stop(compiled.plan, job.inputs.strict)
+    plan = compiled.plan
+    stopping = may_stop(plan, job.inputs.strict)
+    # Without a draw or a payout floor, nothing a group pays waits for the others: it is paid at once, and
+    # its credited run let go before the next group is read (see pay_partition).
+    at_once = not stopping and plan.draw is None and plan.settings.payout_floor is None
     made: list[tuple] = []
     for group in sorted(set(frame["group"].tolist())):
         loaded, home = group_rows(frame[frame["group"] == group], bases, label)
@@ -180,6 +184,8 @@ def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str
         if stops:
             assert numbers is not None  # a group's rows are always numbered (group_rows)
             made.append((group, None, -1, group_stops(stops, home, table, numbers, run.transactions.keys())))
+        elif at_once:
+            made.append((group, pay(group, run, home, job, run.cycle.guarantees_through), -1, None))
         else:
             made.append((group, (run, home), run.cycle.guarantees_through, None))
         del loaded, table, run
@@ -199,7 +205,11 @@ def pay_partition(frame: pd.DataFrame, job: Job, guarantees_through: int) -> pd.
     latest of every group's (the last period with data in the whole run)."""
     _killed_for_tests("pay")
     paid = []
-    for group, (run, home) in zip(frame["group"].tolist(), frame["credited"], strict=True):
+    for group, credited in zip(frame["group"].tolist(), frame["credited"], strict=True):
+        if isinstance(credited, GroupPaid):  # paid as it was credited (no draw nor floor to settle)
+            paid.append(credited)
+            continue
+        run, home = credited
         paid.append(pay(group, run, home, job, guarantees_through))
         give_back_free_memory()
     return pd.DataFrame({"group": [p.group for p in paid], "paid": pd.Series(paid, dtype=object)})
