@@ -66,12 +66,14 @@ def make_folder(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def replacing(path: Path) -> Iterator[Path]:
+def replacing(path: Path, make: bool = True) -> Iterator[Path]:
     """A file to write in place of ``path``: it becomes ``path`` only once written whole. Interrupted or
     failed, it is removed, and whatever ``path`` held before is left as it was (never half a ledger). The
     file system refusing the file (a full disk, no permission) is an :class:`~spmlang.diagnostics.OutputError`
-    naming ``path``."""
-    make_folder(path.parent)
+    naming ``path``. Its folder is made where missing, unless ``make`` is false (a part of a cluster's ledger:
+    its folder gone means the run was given up, and must stay gone)."""
+    if make:
+        make_folder(path.parent)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         yield partial

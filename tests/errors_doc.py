@@ -299,8 +299,10 @@ CODES = {
     ),
     "E515": (
         "Not yet on a cluster",
-        "A run on a cluster pays the lines a run on one machine pays, or stops: `--strict` and a plan's "
-        "`on SUBJECT error` (a rejected row that stops the run) are not run on a cluster yet.",
+        "A run on a cluster pays the lines a run on one machine pays, or stops as it stops. Not yet done there: "
+        "what-ifs (`Plan.run(..., keep_transactions=True)`); and, with `--strict` or a plan's `on SUBJECT "
+        "error`, saying which rejected row stops the run when one place in spm met such rows for two steps "
+        "(one `where` filter that looks a key up in two tables, each lacking a different key; docs/scale.md).",
         "Run without `--cluster`, or let such rows be rejected and read them in `--rejects`.",
     ),
     "W101": ("A table never used", "A lookup table no expression reads.", "Use it or remove it."),

@@ -58,7 +58,7 @@ def scenario_runs() -> list[tuple]:
 def client():
     with (
         distributed.LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=50
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0", silence_logs=50
         ) as cluster,
         distributed.Client(cluster) as made,
     ):
@@ -160,6 +160,40 @@ def test_random_plans_pay_the_same_lines_from_several_files(client, tmp_path_fac
     assert clustered.rejects.equals(single.rejects)
 
 
+@settings(
+    max_examples=examples(6),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(st.data())
+def test_random_plans_with_strict_stop_as_on_one_machine(client, tmp_path_factory, drawn):
+    """Random plans and data (duplicate keys, dates outside the year, payees without a quota, splits, rollups)
+    with --strict, in several files and groups: the run stops where one machine stops, said the same way, or
+    pays as it pays."""
+    text = drawn.draw(plans(cycle=drawn.draw(st.booleans(), label="pay cycle")), label="plan")
+    plan = spmlang.loads(text, "random.spm")
+    rows, quotas, targets = drawn.draw(data(len(plan.periods)), label="data")
+    deals, quota_table, target_table = as_tables(rows, quotas, targets, plan.periods)
+    folder = tmp_path_factory.mktemp("strict") / "deals"
+    cuts = sorted(set(drawn.draw(st.lists(st.integers(0, deals.num_rows), max_size=3), label="cuts")))
+    write_files(deals, folder, cuts)
+    tables = {"quotas": quota_table, "targets": target_table, "roster": roster_table()}
+    groups = drawn.draw(st.sampled_from(["1", "3", "7"]), label="payee groups")
+
+    def outcome(run):
+        try:
+            return run().accounting
+        except InputError as error:
+            # The file is named as given: a table in memory here, a folder there.
+            return error.code, error.row, error.column, error.message, error.hint
+
+    alone = outcome(lambda: plan.run(deals, **tables, strict=True))
+    with mock.patch.dict(os.environ, {"SPM_CLUSTER_GROUPS": groups}):
+        clustered = outcome(lambda: plan.run(str(folder), **tables, strict=True, cluster=client))
+    assert clustered == alone
+
+
 def test_a_key_in_two_files_is_rejected_as_on_one_machine(client, tmp_path, monkeypatch):
     """The second row of a key is a duplicate however far from the first, even credited to another payee."""
     monkeypatch.setenv("SPM_CLUSTER_GROUPS", "7")
@@ -226,12 +260,177 @@ def test_a_run_that_fails_leaves_no_ledger(client, tmp_path):
     assert (tmp_path / "ledger" / "part-00000.parquet").read_bytes() == b"the ledger before"
 
 
-def test_strict_is_not_yet_run_on_a_cluster(client, tmp_path):
-    plan, deals, tables = AE
+INPUT_ERRORS = ROOT / "tests/golden/input_errors"
+
+
+def error_of(run) -> tuple:
+    """What a user is told of a run that fails: the error's type, code, text (file, row, column, hint) and
+    exit code."""
     with pytest.raises(InputError) as raised:
-        spmlang.load(plan).run(deals, **tables, strict=True, cluster=client, out=tmp_path / "ledger")
-    assert raised.value.code == "E515" and "not yet on a cluster: --strict" in str(raised.value)
+        run()
+    error = raised.value
+    return type(error), error.code, str(error), error.exit_code
+
+
+@pytest.mark.parametrize(
+    ("case", "tables"),
+    [
+        ("E500-csv-not-utf8", {}),  # a CSV row that cannot be read
+        ("E500-ragged-csv-row", {}),
+        ("E500-unknown-file-type", {}),
+        ("E500-file-not-found", {}),
+        ("E501-column-missing", {}),
+        ("E502-column-of-the-wrong-type", {}),
+        ("E507-a-column-appears-twice", {}),
+        ("E503-no-data-for-a-table", {}),
+        ("E504-negative-quota", {"quotas": "quotas.csv"}),
+        ("E504-negative-quota", {"quotas": "no-such-quotas.csv"}),  # a missing quota file
+    ],
+)
+def test_an_input_error_is_said_as_on_one_machine(client, tmp_path, monkeypatch, case, tables):
+    """The error a worker meets (or the client, before sending work) reaches the user as the same error, code,
+    file, row, column, hint and exit code, as a run on one machine: not an E514, nor a traceback."""
+    folder = INPUT_ERRORS / case
+    monkeypatch.chdir(folder)
+    deals = (folder / "args").read_text().split("--deals")[1].split()[0]
+    plan = spmlang.load("plan.spm")
+    alone = error_of(lambda: plan.run(deals, **tables))
+    clustered = error_of(lambda: plan.run(deals, **tables, cluster=client, out=tmp_path / "ledger"))
+    assert clustered == alone
     assert not (tmp_path / "ledger").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_row_a_component_cannot_pay_stops_the_run_as_on_one_machine(client, tmp_path, monkeypatch, strict):
+    """A component's lookup that finds no product, where the plan says `on missing_lookup error` (or --strict):
+    one machine names the first credit row of the step in its order (key order), not the first in the file."""
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "7")
+    plan_path, deals, tables = CRM
+    text = plan_path.read_text().replace(
+        "  key    opportunity_id\n", "  key    opportunity_id\n  on missing_lookup error\n"
+    )
+    plan = spmlang.loads(text, str(plan_path))
+    products = pacsv.read_csv(tables["tables"]["products"])
+    pacsv.write_csv(products.filter(pa.compute.not_equal(products.column("product"), "MG Special")), tmp_path / "p.csv")
+    tables = {**tables, "tables": {"products": tmp_path / "p.csv"}}
+    alone = error_of(lambda: plan.run(deals, **tables, strict=strict))
+    clustered = error_of(lambda: plan.run(deals, **tables, strict=strict, cluster=client, out=tmp_path / "ledger"))
+    assert alone[1] == "E510" and "row(s) like this" in alone[2]
+    assert clustered == alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]
+
+
+TWO_FILTERS = '  where in_t1: t1[owner].ok == "y"\n  where in_t2: t2[owner].ok == "y"\n'
+ONE_FILTER = "  where in_both: t1[owner].ok == t2[owner].ok\n"
+
+
+@pytest.mark.parametrize("filters", [TWO_FILTERS, ONE_FILTER], ids=["two filters", "one filter"])
+def test_two_lookups_that_stop_the_run_are_told_apart_or_e515(client, tmp_path, monkeypatch, filters):
+    """The owner looked up in two tables, each lacking another payee, where the plan says `on missing_lookup
+    error`. One machine stops at the first table's. Two filters are two steps told apart (each its own clause):
+    the same error. One filter meets both at one place in spm, and the groups' counts of the two cannot be
+    told apart: E515, never a wrong count."""
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "5")
+    plan_path, deals, tables = AE
+    owners = sorted(set(pacsv.read_csv(deals).column("owner").to_pylist()))
+
+    def table(name: str, without: str) -> str:
+        rows = "\n".join(f'    "{owner}" y' for owner in owners if owner != without)
+        return f"table {name} {{\n  column owner text\n  column ok text\n  key owner\n  rows {{\n{rows}\n  }}\n}}\n"
+
+    text = plan_path.read_text().replace(
+        "  key    deal_id\n", f"  key    deal_id\n  on missing_lookup error\n{filters}"
+    )
+    plan = spmlang.loads(table("t1", owners[0]) + table("t2", owners[1]) + text, str(plan_path))
+    alone = error_of(lambda: plan.run(deals, **tables))
+    clustered = error_of(lambda: plan.run(deals, **tables, cluster=client, out=tmp_path / "ledger"))
+    assert alone[1] == "E510" and f"'{owners[0]}' is not in table t1" in alone[2]
+    if filters == TWO_FILTERS:
+        assert clustered == alone
+    else:
+        assert clustered[1] == "E515" and clustered[3] == 2
+        assert "saying which rejected row stops this run" in clustered[2]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_rejected_row_names_the_tables_as_one_machine_does(client, tmp_path, monkeypatch):
+    """A row with no fx rate: its message names the fx table as it was given, in the rejects and the summary
+    (the workers are sent the tables the client read; they read no file of their own)."""
+    monkeypatch.chdir(INPUT_ERRORS / "E510-missing-fx-rate-with-strict")
+    plan = spmlang.load("plan.spm")
+    single = plan.run("deals.csv", tables={"fx": "fx.csv"})
+    clustered = plan.run("deals.csv", tables={"fx": "fx.csv"}, cluster=client, out=tmp_path / "ledger")
+    assert single.rejects.column("message").to_pylist() == ["no EUR rate on or before 2027-01-05 in fx.csv"]
+    assert clustered.rejects.equals(single.rejects)
+    assert str(clustered.summary()) == str(single.summary())
+
+
+def test_a_bad_file_among_several_is_named_as_the_glob_names_it(client, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("deals").mkdir()
+    header_and_first_row = (INPUT_ERRORS / "E500-ragged-csv-row/deals.csv").read_text().splitlines()[:2]
+    Path("deals/a.csv").write_text("\n".join(header_and_first_row) + "\n")
+    shutil.copy(INPUT_ERRORS / "E500-ragged-csv-row/deals.csv", "deals/b.csv")
+    plan = spmlang.load(INPUT_ERRORS / "E500-ragged-csv-row/plan.spm")
+    with pytest.raises(InputError) as raised:
+        plan.run("deals/*.csv", cluster=client, out="ledger")
+    assert raised.value.code == "E500" and raised.value.file == "deals/b.csv" and raised.value.row == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deals"]
+
+
+def ae_with_bad_rows(bad: set[str]) -> pa.Table:
+    """The AE deals as text, with rows that are rejected (``bad``: which), each of another payee (another group,
+    most likely), several in places: a stop must be found over all the groups."""
+    table = pacsv.read_csv(AE[1], convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+    rows = pa.table({name: table.column(name).cast(pa.string()) for name in table.column_names}).to_pylist()
+    if "invalid" in bad:  # read first: an amount that is no number
+        rows[230]["amount"] = "12,3x4"
+        rows[90]["amount"] = "about 5000"
+    if "duplicate" in bad:  # then keys seen twice
+        rows[150] = {**rows[12], "owner": next(r["owner"] for r in rows if r["owner"] != rows[12]["owner"])}
+    if "outside" in bad:  # then dates outside the plan year
+        rows[201]["close_date"] = "2029-03-01"
+        rows[40]["close_date"] = "2026-12-31"
+        rows[260]["close_date"] = "2031-06-30"
+    if "unknown" in bad:  # crediting: a payee with no quota
+        for at in (280, 77):
+            rows[at] = {**rows[at], "owner": "zoe.unknown", "stage": "Closed Won"}
+    return pa.Table.from_pylist(rows, schema=pa.schema([(n, pa.string()) for n in rows[0]]))
+
+
+@pytest.mark.parametrize(
+    ("bad", "policy"),
+    [
+        ({"invalid", "duplicate", "outside", "unknown"}, None),
+        ({"duplicate", "outside", "unknown"}, None),
+        ({"outside", "unknown"}, None),
+        ({"unknown"}, None),
+        ({"invalid", "outside", "unknown"}, "outside_year"),
+        ({"invalid", "duplicate", "unknown"}, "missing_quota"),
+    ],
+)
+def test_a_row_that_stops_the_run_is_said_as_on_one_machine(client, tmp_path, monkeypatch, bad, policy):
+    """--strict, or a plan's `on SUBJECT error`: every group runs, then the client names the row one machine
+    names (the first of the first step that meets such rows), with the same count, and writes no ledger."""
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "5")
+    plan_path, _, tables = AE
+    text = plan_path.read_text()
+    if policy is not None:
+        text = text.replace("  key    deal_id\n", f"  key    deal_id\n  on {policy} error\n")
+    plan = spmlang.loads(text, str(plan_path))
+    deals = ae_with_bad_rows(bad)
+    write_files(deals, tmp_path / "deals", [70, 180])
+    strict = policy is None
+    alone = error_of(lambda: plan.run(deals, **tables, strict=strict))
+    clustered = error_of(
+        lambda: plan.run(str(tmp_path / "deals"), **tables, strict=strict, cluster=client, out=tmp_path / "ledger")
+    )
+    assert alone[1] == "E510"
+    assert clustered[:2] == alone[:2]
+    # The same words, row, count and hint; the file named as given (a table here, a folder there).
+    assert clustered[2].split(": ", 1)[1].split(", row")[1] == alone[2].split(": ", 1)[1].split(", row")[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deals"]  # no ledger, no hidden folder of parts
 
 
 def test_a_csv_ledger_is_refused_before_any_work(client, tmp_path):
@@ -306,3 +505,71 @@ def test_spm_run_on_a_local_cluster_prints_what_one_machine_prints(spm, tmp_path
     assert statements[0].returncode == statements[1].returncode == 0, statements[1].stderr
     assert "2027-Q3" in statements[1].stdout
     assert statements[1].stdout == statements[0].stdout
+
+
+@pytest.fixture(scope="module")
+def killing(tmp_path_factory):
+    """A LocalCluster of two worker processes whose tasks end their process when a flag file says so (see
+    spmlang.cluster.work.TEST_KILL): its path, and a client of the cluster."""
+    flag = tmp_path_factory.mktemp("kill") / "flag"
+    with (
+        mock.patch.dict(os.environ, {"SPM_CLUSTER_TEST_KILL": str(flag)}),
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0", silence_logs=50
+        ) as cluster,
+        distributed.Client(cluster) as made,
+    ):
+        yield flag, made
+
+
+@pytest.mark.parametrize("step", ["route", "credit", "pay"])
+def test_a_worker_lost_once_is_retried_and_the_lines_are_the_same(killing, tmp_path, step):
+    flag, client = killing
+    flag.write_text(f"{step} once")
+    try:
+        single, clustered = both(client, tmp_path, *AE)
+    finally:
+        flag.unlink(missing_ok=True)
+    assert Path(f"{flag}.claimed").exists()  # a worker process did end, in that step
+    Path(f"{flag}.claimed").unlink()
+    assert_same_run(single, clustered)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger", "ledger.manifest.json"]
+
+
+def test_a_task_that_always_ends_its_worker_is_e514_and_leaves_the_ledger_as_it_was(killing, tmp_path):
+    flag, client = killing
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger" / "part-00000.parquet").write_bytes(b"the ledger before")
+    flag.write_text("pay always")  # the parts are being written when it fails
+    try:
+        with pytest.raises(InputError) as raised:
+            spmlang.load(AE[0]).run(AE[1], **AE[2], cluster=client, out=tmp_path / "ledger")
+    finally:
+        flag.unlink()
+    assert raised.value.code == "E514"
+    assert str(raised.value).startswith(
+        "error[E514]: the run could not finish on the cluster: the worker process paying payee groups ended, "
+        "each of the 4 times the task was tried\n  = hint: Dask retries a task whose worker was lost"
+    )
+    assert raised.value.exit_code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger"]  # no hidden folder of parts, no manifest
+    assert [p.name for p in (tmp_path / "ledger").iterdir()] == ["part-00000.parquet"]
+    assert (tmp_path / "ledger" / "part-00000.parquet").read_bytes() == b"the ledger before"
+
+
+def test_spm_run_that_cannot_finish_says_e514_alone_and_exits_2(spm, tmp_path):
+    """`--cluster local:2`, a task that ends its worker each time: one clean error on stderr (the workers' own
+    logs of a lost worker are not the user's), exit 2, no ledger folder nor any hidden one."""
+    from conftest import AE_ARGS
+
+    flag = tmp_path / "flag"
+    flag.write_text("credit always")
+    out = tmp_path / "out"
+    out.mkdir()
+    done = spm(
+        "run", *AE_ARGS, "--cluster", "local:2", "--out", out / "ledger", env={"SPM_CLUSTER_TEST_KILL": str(flag)}
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error[E514]: the run could not finish on the cluster: the worker process ")
+    assert len(done.stderr.splitlines()) == 2, done.stderr  # the error and its hint
+    assert list(out.iterdir()) == []

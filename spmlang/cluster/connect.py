@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 from collections.abc import Iterator
 
@@ -61,11 +62,22 @@ def connected(cluster) -> Iterator:
 def _local(workers: int) -> Iterator:
     from distributed import Client, LocalCluster
 
-    # The shuffle's own notes (started, finished) are for people running Dask, not for a comp analyst.
+    # Arrow on the C library's malloc, as `spm` itself runs (spmlang.engine.runtime.memory): the memory a task
+    # let go is given back before the next, where Arrow's bundled allocator keeps it (docs/scale.md).
+    allocator = {"ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "system")}
+    # The shuffle's own notes (started, finished) are for people running Dask, not for a comp analyst; so are
+    # the workers' logs of a worker lost (tracebacks from its connections): a run that cannot finish says so
+    # itself (E514), and Dask retries the rest unseen. The dashboard's port is any free one (8787 may be taken).
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     with (
         LocalCluster(
-            n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+            n_workers=workers,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL + 1,
+            preload=["dask.dataframe"],
+            env=allocator,
         ) as cluster,
         Client(cluster) as client,
     ):

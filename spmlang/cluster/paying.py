@@ -50,7 +50,8 @@ def pay(group: int, run: CreditedRun, home: np.ndarray, job: Job, guarantees_thr
     part = None
     chunks = (_own(chunk, mine, names) for chunk in ledger_chunks(payout, job.run_id))
     if job.folder is not None:
-        written = write_chunks(chunks, Path(job.folder) / part_name(group), ledger_schema(run.plan))
+        # Into the folder the client made; never made here: gone, the run was given up (see run.py).
+        written = write_chunks(chunks, Path(job.folder) / part_name(group), ledger_schema(run.plan), make_folder=False)
         part, lines = (written.path.name, written.rows, written.sha256), written.rows
     else:
         lines = sum(chunk.num_rows for chunk in chunks)

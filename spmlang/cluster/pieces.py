@@ -28,6 +28,7 @@ class Piece:
 
     source: object
     label: str  # how messages name the transactions
+    shown: str | None = None  # how messages name the file, if one: as it was given (source: its full path)
 
     @property
     def path(self) -> str | None:
@@ -40,7 +41,19 @@ class Piece:
             if "://" in source and not source.startswith("file://"):
                 source = _remote(source, columns)
             else:
-                loaded = load_table(Path(source.removeprefix("file://")), columns, "transactions")
+                try:
+                    loaded = load_table(Path(source.removeprefix("file://")), columns, "transactions")
+                except InputError as error:  # the file named as it was given, as a run on one machine names it
+                    if self.shown is None or error.file != source or type(error) is not InputError:
+                        raise
+                    raise InputError(
+                        error.message,
+                        file=self.shown,
+                        column=error.column,
+                        row=error.row,
+                        hint=error.hint,
+                        code=error.code,
+                    ) from None
                 return LoadedTable(loaded.whole(), self.label, None, loaded.row_offset)
         loaded = load_table(source, columns, "transactions")
         return LoadedTable(loaded.whole(), self.label, None, loaded.row_offset)
@@ -54,16 +67,16 @@ def pieces_of(deals, label: str | None = None) -> list[Piece]:
         return [Piece(part, name) for part in deals.to_delayed()]
     if isinstance(deals, (str, Path)):
         text = str(deals)
-        files = _files(text)
-        return [Piece(file, label or text) for file in files]
+        return [Piece(file, label or text, shown) for file, shown in _files(text)]
     table = load_table(deals, _all_columns(deals), "transactions").whole()
     name = label or "the transactions table"
     step = TABLE_ROWS
     return [Piece(table.slice(start, step), name) for start in range(0, max(table.num_rows, 1), step)]
 
 
-def _files(text: str) -> list[str]:
-    """The files a path, glob or folder names, in name order."""
+def _files(text: str) -> list[tuple[str, str | None]]:
+    """The files a path, glob or folder names, in name order: each by its full path (what the workers read) and
+    as messages name it (as it was given, or as the glob or folder names it)."""
     if "://" in text and not text.startswith("file://"):
         import fsspec  # type: ignore[import-untyped]  # dask's own dependency
 
@@ -71,13 +84,15 @@ def _files(text: str) -> list[str]:
         if len(paths) == 1 and fs.isdir(paths[0]):
             paths = sorted(p for p in fs.find(paths[0]) if p.endswith(".parquet"))
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-        found = [f"{protocol}://{p}" for p in paths]
+        found: list[tuple[str, str | None]] = [(f"{protocol}://{p}", None) for p in paths]
     elif any(c in text for c in "*?["):
-        found = sorted(str(Path(p).resolve()) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        found = sorted((str(Path(p).resolve()), p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
     elif Path(text).is_dir():
-        found = sorted(str(p.resolve()) for p in Path(text).rglob("*.parquet"))
+        found = sorted((str(p.resolve()), str(p)) for p in Path(text).rglob("*.parquet"))
+    elif not Path(text).exists():  # one file: said as a run on one machine says it
+        raise InputError("file not found", file=str(Path(text)), hint="check the path of the transactions file")
     else:
-        found = [str(Path(text).resolve())] if Path(text).exists() else []
+        found = [(str(Path(text).resolve()), str(Path(text)))]
     if not found:
         raise InputError(
             "no transactions file found",

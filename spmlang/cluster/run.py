@@ -22,14 +22,14 @@ import numpy as np
 import pyarrow as pa
 
 from spmlang.cluster import groups as g
-from spmlang.cluster import work
+from spmlang.cluster import stops, work
 from spmlang.cluster.pieces import pieces_of
 from spmlang.diagnostics import InputError
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.read.earlier import read_earlier
 from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables
+from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.read.plan_files import resolve_plan_file
-from spmlang.ir.kinds import PolicyAction
 from spmlang.report.manifest import FileRecord, InputRecord, input_records
 from spmlang.report.summary import Summary, owed_notes
 from spmlang.settings import count_setting
@@ -57,14 +57,6 @@ class ClusterRun:
 
 def refuse_what_is_not_yet_distributed(plan, inputs: RunInputs) -> None:
     """A clean error (E515) for what a cluster run would not do as one machine does."""
-    stops = [str(subject) for subject, action in plan.transactions.policies.items() if action is PolicyAction.ERROR]
-    if inputs.strict or stops:
-        what = "--strict" if inputs.strict else f"`on {stops[0]} error`"
-        raise InputError(
-            f"not yet on a cluster: {what} (a rejected row that stops the run)",
-            code=NOT_YET,
-            hint="run without --cluster, or let such rows be rejected and read them in --rejects",
-        )
     if inputs.keep_transactions:
         raise InputError("not yet on a cluster: what-ifs (keep_transactions)", code=NOT_YET)
 
@@ -107,19 +99,30 @@ def run_on_cluster(
     folder = _partial_folder(out) if out is not None else None
     import dask
 
+    held: list = []  # what the run keeps on the workers: let go if it fails
     try:
         # The rows travel as Arrow bytes in object columns: Dask must not make text of them.
         with dask.config.set({"dataframe.convert-string": False}):
             return _run(
-                compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress
+                compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress, held
             )
     except BaseException:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        _given_up(held, folder)
         raise
 
 
-def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress):
+def _given_up(held: list, folder: str | None) -> None:
+    """A run that failed: what it kept on the workers let go (Dask drops the tasks no one waits for), and its
+    folder of parts removed. A task still running may be writing a part: the folder is renamed first, and a
+    part is written only into a folder that is there (never made by a worker), so none is left behind."""
+    held.clear()
+    if folder is not None and os.path.isdir(folder):
+        gone = f"{folder}.failed"
+        os.replace(folder, gone)
+        shutil.rmtree(gone, ignore_errors=True)
+
+
+def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, options, folder, out, progress, held):
     import dask.dataframe as dd
     from dask import delayed
 
@@ -139,7 +142,8 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
     label = pieces[0].label
     try:
         reading = delayed(job, pure=False)
-        routed = client.persist([delayed(work.route_piece)(p.source, p.label, reading) for p in pieces])
+        routed = client.persist([delayed(work.route_piece)(p.source, p.label, p.shown, reading) for p in pieces])
+        held.append(routed)
         rows = client.compute([delayed(work.rows_of)(r) for r in routed], sync=True)
         bases = _bases(rows, routed, client)
         transactions = _transaction_records(client, pieces, rows)
@@ -162,15 +166,24 @@ def _run(compiled, inputs, client, pieces, count, managers, by_key, sources, opt
         credited = blobs.shuffle(on="group", npartitions=count).map_partitions(
             work.credit_partition, job_d, bases, label, meta=work.CREDITED_META
         )
-        credited = _persisted(client, credited, progress)
+        credited = client.persist(credited)
+        held.append(credited)
+        # The pieces as read and routed are let go: Dask drops each once the rows it sent are credited (not
+        # when all are), and reads it again if a lost worker's part must be made again.
+        del routed, keys, repeated, blobs, held[0]
+        _progress(credited, progress)
+        if stops.may_stop(plan, inputs.strict):  # every group credited: the row one machine would stop at
+            stopped = [s for s in client.compute(credited["stops"], sync=True) if s is not None]
+            if stopped:
+                raise stops.said(stopped, compiled, inputs, label)
         through = int(client.compute(credited["through"].max(), sync=True))
-        del routed, keys, repeated, blobs  # credited: the pieces as read and routed are let go on the workers
-        paid_frame = credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META)
-        paid_frame = _persisted(client, paid_frame, progress)
+        paid_frame = client.persist(credited.map_partitions(work.pay_partition, job_d, through, meta=work.PAID_META))
+        held.append(paid_frame)
+        _progress(paid_frame, progress)
         paid = sorted(client.compute(paid_frame, sync=True)["paid"], key=lambda p: p.group)
     except _lost() as error:  # a worker lost again and again, a connection closed: said as such, no traceback
         raise InputError(
-            f"the run could not finish on the cluster: {type(error).__name__}: {error}",
+            f"the run could not finish on the cluster: {_why_lost(error)}",
             code=FAILED,
             hint="Dask retries a task whose worker was lost; this one failed each time. Check the workers' "
             "logs and memory (docs/scale.md); nothing was written",
@@ -196,14 +209,32 @@ def _lost() -> tuple[type[BaseException], ...]:
     return (KilledWorker, CommClosedError, CancelledError, TaskCancelled, TimeoutError, OSError)
 
 
-def _persisted(client, frame, progress: bool):
-    """``frame`` computed and kept on the workers, with Dask's progress bar if asked for."""
-    frame = client.persist(frame)
+_STEPS = {  # the tasks of a run, as its error says them
+    "route_piece": "reading and routing a piece of the transactions",
+    "credit_partition": "crediting payee groups",
+    "pay_partition": "paying payee groups",
+}
+
+
+def _why_lost(error: BaseException) -> str:
+    """What a run lost, in a sentence: a task whose worker process ended each time it ran it, by its step."""
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        key = error.task[0] if isinstance(error.task, tuple) else error.task
+        step = _STEPS.get(str(key).split("-")[0])
+        tried = error.allowed_failures + 1
+        what = f"{step} ended" if step else "running one of its tasks ended"
+        return f"the worker process {what}, each of the {tried} times the task was tried"
+    return f"{type(error).__name__}: {error}"
+
+
+def _progress(frame, progress: bool) -> None:
+    """Dask's progress bar of ``frame`` (persisted), if asked for: until it is computed."""
     if progress:
         from distributed import progress as dask_progress
 
         dask_progress(frame)
-    return frame
 
 
 def _managers(tables) -> dict[str, set[str]]:
@@ -346,22 +377,23 @@ def _label(deals) -> str | None:
 
 
 def _for_workers(inputs: RunInputs, sources: dict) -> RunInputs:
-    """The inputs as the workers read them: every file the client read (those the plan names too) by its
-    absolute path, so that a worker started in another folder reads the same files; tables in memory as
-    they are."""
-    files: dict = {}
+    """The inputs as the workers read them: every table the client read (those the plan names too) sent as it
+    was read, once to each worker, so that a worker neither needs the files nor names them otherwise than the
+    client does (a rejected row's message names the fx table as it was given); earlier ledgers by their
+    absolute paths."""
+    tables: dict = {}
     for name, source in sources.items():
-        path = getattr(getattr(source, "loaded", source), "path", None)
-        if path is not None and not name.startswith("paid "):
-            files[name] = str(Path(path).resolve())
+        loaded = getattr(source, "loaded", None)
+        if isinstance(loaded, LoadedTable) and not name.startswith("paid "):
+            tables[name] = replace(loaded, digest=None)  # its hash is the client's (the manifest's) alone
     return replace(
         inputs,
         deals=None,
         workers=1,
-        quotas=files.pop("quotas", inputs.quotas),
-        targets=files.pop("targets", inputs.targets),
-        roster=files.pop("roster", inputs.roster),
-        tables={**inputs.tables, **files},
+        quotas=tables.pop("quotas", inputs.quotas),
+        targets=tables.pop("targets", inputs.targets),
+        roster=tables.pop("roster", inputs.roster),
+        tables={**inputs.tables, **tables},
         paid=[str(Path(p).resolve()) for p in inputs.paid],
     )
 

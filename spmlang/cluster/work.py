@@ -8,21 +8,44 @@ back plain values (pandas frames for Dask's shuffle, Arrow tables as IPC bytes i
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from spmlang.cluster import groups as g
-from spmlang.cluster.job import Job, context
+from spmlang.cluster.job import GroupPaid, Job, context
 from spmlang.cluster.paying import credit, pay
 from spmlang.cluster.pieces import Piece
+from spmlang.cluster.stops import group_stops, may_stop, recorded
 from spmlang.diagnostics import InputError
 from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.read.transactions import read_transactions
+from spmlang.engine.runtime.memory import give_back_free_memory
 
 ROW, HOME = "__spm_row", "__spm_home"  # columns a piece's rows carry to their groups
+# For tests only: a file named by this variable (in the workers' environment), holding "STEP once" or "STEP
+# always", makes a task of STEP (route, credit, pay) end its worker process: once (the first task to claim the
+# file), or every time. How a lost worker is retried, or a run that cannot finish fails, is tested so.
+TEST_KILL = "SPM_CLUSTER_TEST_KILL"
+
+
+def _killed_for_tests(step: str) -> None:
+    flag = os.environ.get(TEST_KILL)
+    if not flag or not Path(flag).is_file():
+        return
+    said = Path(flag).read_text().split()
+    if said[:1] != [step]:
+        return
+    if said[1:] != ["always"]:
+        try:
+            os.rename(flag, f"{flag}.claimed")  # one task claims it, whichever worker runs it
+        except FileNotFoundError:
+            return
+    os._exit(1)
 
 
 @dataclass
@@ -35,19 +58,29 @@ class Routed:
     row_offset: int  # a row's number in its file is row + 1 + row_offset
 
 
-def route_piece(source, label: str, job: Job) -> Routed:
+def route_piece(source, label: str, shown: str | None, job: Job) -> Routed:
     """Read a piece as the engine reads transactions, and find the groups of the payees each row may credit."""
+    _killed_for_tests("route")
     ctx = context(job)
     plan = ctx.compiled.plan
-    loaded = Piece(source, label).load(list(plan.transactions.columns))
+    loaded = Piece(source, label, shown).load(list(plan.transactions.columns))
     table = loaded.whole()
     # Read with the accounting of this piece alone: only the payee columns and the keys are used here; the
-    # rows are read again, and accounted for, in their groups.
-    txns = read_transactions(
-        plan, LoadedTable(table, label, None, loaded.row_offset), ctx.lookups, ctx.compiled.calendar, False, ctx.rates
-    )
+    # rows are read again, and accounted for (a row that stops the run too), in their groups.
+    with recorded():
+        txns = read_transactions(
+            plan,
+            LoadedTable(table, label, None, loaded.row_offset),
+            ctx.lookups,
+            ctx.compiled.calendar,
+            False,
+            ctx.rates,
+        )
     masks = ctx.reach.of_rows(txns.payee_names, table.num_rows)
-    return Routed(table, masks, txns.credited().keys(), loaded.row_offset)
+    routed = Routed(table, masks, txns.credited().keys(), loaded.row_offset)
+    del txns
+    give_back_free_memory()  # what reading took for a while, back before the next task
+    return routed
 
 
 def rows_of(routed: Routed) -> int:
@@ -122,23 +155,47 @@ CREDITED_META = pd.DataFrame(
         "group": pd.Series([], dtype=np.int64),
         "credited": pd.Series([], dtype=object),
         "through": pd.Series([], dtype=np.int64),
+        "stops": pd.Series([], dtype=object),
     }
 )
 
 
 def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str) -> pd.DataFrame:
     """Read and credit every group of a shuffled partition: one run of the engine per group, kept on the worker
-    until it is paid (with how far its draws would be settled: see :func:`pay_partition`)."""
-    made = []
+    until it is paid (with how far its draws would be settled: see :func:`pay_partition`). Where a rejected
+    row stops the run, a group that met such rows sends them back instead (see :mod:`spmlang.cluster.stops`)."""
+    _killed_for_tests("credit")
+    compiled = context(job).compiled
+    plan = compiled.plan
+    stopping = may_stop(plan, job.inputs.strict)
+    # Without a draw or a payout floor, nothing a group pays waits for the others: it is paid at once, and
+    # its credited run let go before the next group is read (see pay_partition).
+    at_once = not stopping and plan.draw is None and plan.settings.payout_floor is None
+    made: list[tuple] = []
     for group in sorted(set(frame["group"].tolist())):
         loaded, home = group_rows(frame[frame["group"] == group], bases, label)
-        run = credit(loaded, job, context(job).compiled)
-        made.append((group, (run, home), run.cycle.guarantees_through))
+        table, numbers = loaded.whole(), loaded.row_numbers
+        stops: list = []
+        if stopping:
+            with recorded() as stops:
+                run = credit(loaded, job, compiled)
+        else:
+            run = credit(loaded, job, compiled)
+        if stops:
+            assert numbers is not None  # a group's rows are always numbered (group_rows)
+            made.append((group, None, -1, group_stops(stops, home, table, numbers, run.transactions.keys())))
+        elif at_once:
+            made.append((group, pay(group, run, home, job, run.cycle.guarantees_through), -1, None))
+        else:
+            made.append((group, (run, home), run.cycle.guarantees_through, None))
+        del loaded, table, run
+        give_back_free_memory()  # a group's rows as read, let go before the next group is read
     return pd.DataFrame(
         {
             "group": pd.Series([m[0] for m in made], dtype=np.int64),
             "credited": pd.Series([m[1] for m in made], dtype=object),
             "through": pd.Series([m[2] for m in made], dtype=np.int64),
+            "stops": pd.Series([m[3] for m in made], dtype=object),
         }
     )
 
@@ -146,10 +203,15 @@ def credit_partition(frame: pd.DataFrame, job: Job, bases: list[int], label: str
 def pay_partition(frame: pd.DataFrame, job: Job, guarantees_through: int) -> pd.DataFrame:
     """Pay every credited group of a partition; draws and the floor settled up to ``guarantees_through``, the
     latest of every group's (the last period with data in the whole run)."""
-    paid = [
-        pay(group, run, home, job, guarantees_through)
-        for group, (run, home) in zip(frame["group"].tolist(), frame["credited"], strict=True)
-    ]
+    _killed_for_tests("pay")
+    paid = []
+    for group, credited in zip(frame["group"].tolist(), frame["credited"], strict=True):
+        if isinstance(credited, GroupPaid):  # paid as it was credited (no draw nor floor to settle)
+            paid.append(credited)
+            continue
+        run, home = credited
+        paid.append(pay(group, run, home, job, guarantees_through))
+        give_back_free_memory()
     return pd.DataFrame({"group": [p.group for p in paid], "paid": pd.Series(paid, dtype=object)})
 
 

@@ -133,19 +133,19 @@ class _JsonRecords:
         self._handle.detach()  # the sink is closed with its file
 
 
-def write_chunks(chunks, path: str | Path, schema: pa.Schema) -> Written:
+def write_chunks(chunks, path: str | Path, schema: pa.Schema, make_folder: bool = True) -> Written:
     """Write tables one after another into one file (parquet row groups, CSV batches).
 
     ``schema`` is what the file holds. The chunks may hold text columns dictionary-encoded (as the ledger is
     built): parquet stores those as dictionaries, and they read back as ``schema`` says, since spm stores no
     Arrow schema beside parquet's own types (those of ``schema`` are the same). Other formats get the chunks
     cast to ``schema``, and JSON records are made a batch at a time. The bytes depend only on the data and the
-    chunking. The file appears only once written whole (see :func:`replacing`).
+    chunking. The file appears only once written whole (see :func:`replacing`, and ``make_folder``).
     """
     path = writable(path)
     suffix = path.suffix.lower()
     rows = 0
-    with replacing(path) as partial, _hashed_file(partial) as sink, contextlib.ExitStack() as stack:
+    with replacing(path, make_folder) as partial, _hashed_file(partial) as sink, contextlib.ExitStack() as stack:
         writer = None
         for chunk in chunks:
             if writer is None:

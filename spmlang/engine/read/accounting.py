@@ -8,16 +8,34 @@ that kind of problem says `error`, or when the run is strict.
 
 from __future__ import annotations
 
+import sys
+from contextvars import ContextVar
 from dataclasses import dataclass
+from types import FrameType
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.diagnostics import InputError
+from spmlang.diagnostics import InputError, Span
 from spmlang.ir.kinds import PolicyAction, PolicySubject
 
 PENDING, EXCLUDED, REJECTED = 0, 1, 2
+
+# A run on a cluster credits each payee group apart: there a row that stops the run is recorded here (with where
+# it was met, and every row like it), not raised, and the client says the one a whole run stops at
+# (spmlang.cluster.stops).
+STOPS_RECORDED: ContextVar[list | None] = ContextVar("stops_recorded", default=None)
+
+
+@dataclass
+class RecordedStop:
+    """A stop met but not raised (see ``STOPS_RECORDED``): the error and the input rows it was met for."""
+
+    error: InputError
+    rows: np.ndarray  # input row indices (one per credit row, for a row a component cannot pay)
+    site: tuple  # where in spm it was met: the lines of the calls that led to it
+
 
 REASON_HINTS = {
     "invalid_value": "fix the value in the file, or declare the column with the right type or format",
@@ -38,6 +56,21 @@ class _Rejection:
     reason: str
     message: str | pa.Array  # one for every row, or one per row
     column: str | None
+
+
+def _site(frame: FrameType | None) -> list:
+    """Where in spm a stop was met: each call's function and line, with the plan clauses (a component, a
+    filter) it was at; the same in every group that meets it."""
+    site = []
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("spmlang.engine"):
+        clauses = sorted(
+            str(value.span)
+            for value in frame.f_locals.values()
+            if type(value).__module__.startswith("spmlang.ir") and isinstance(getattr(value, "span", None), Span)
+        )
+        site.append((frame.f_code.co_qualname, frame.f_lineno, *clauses))
+        frame = frame.f_back
+    return site
 
 
 class RowAccounting:
@@ -103,7 +136,7 @@ class RowAccounting:
         would otherwise have been."""
         first = message if isinstance(message, str) else message[0].as_py()
         why = f"--strict makes every {what} an error" if self.strict else f"the plan says `on {reason} error`"
-        raise InputError(
+        error = InputError(
             f"{first} ({rows.size} row(s) like this)",
             file=self.label,
             column=column,
@@ -111,6 +144,10 @@ class RowAccounting:
             code="E510",
             hint=f"{REASON_HINTS.get(reason, '')}; {why}",
         )
+        recorded = STOPS_RECORDED.get()
+        if recorded is None:
+            raise error
+        recorded.append(RecordedStop(error, np.asarray(rows), (reason, column, what, *_site(sys._getframe(1)))))
 
     def exclude(self, mask: np.ndarray, filter_index: int) -> None:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool) & (self.state == PENDING))  # an index: numpy writes
