@@ -3,6 +3,7 @@ against earlier ledgers (docs/calculation.md §6). Figures are worked by hand in
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from decimal import Decimal
@@ -426,3 +427,54 @@ def test_finding_the_few_cancelled_rows_among_a_million_costs_less_than_searchin
     found = cancellations.of(rows)
     assert (found >= 0).sum() == txn.size
     assert cpu(lambda: cancellations.of(rows)) < cpu(lambda: np.searchsorted(txn, rows)) / 3
+
+
+def test_everyone_on_the_roster_is_paid_the_draw_deals_or_not():
+    """A rep hired with no deal yet, and managers on the roster, get the draw: the plan reads its roster (of
+    payees and managers) for a draw or a floor, not only to roll up."""
+    plan = spmlang.loads(
+        """plan "Draws" {
+  year starts 2027-01-01
+  payout quarterly
+}
+transactions {
+  column id text
+  column rep text
+  column day date
+  column amount money
+  key id
+  date day
+  payee rep
+  credit amount
+}
+roster {
+  payee payee
+  manager manager
+}
+component commission {
+  rate 10%
+}
+draw {
+  amount $50 per period
+  non_recoverable
+}
+""",
+        "draws.spm",
+    )
+    deals = pa.table(
+        {
+            "id": ["A1"],
+            "rep": ["ann"],
+            "day": [dt.date(2027, 2, 1)],
+            "amount": pa.array([Decimal("100")], pa.decimal128(18, 2)),
+        }
+    )
+    roster = pa.table({"payee": ["ann", "cy", "mia"], "manager": ["mia", "mia", "zoe"]})
+    result = plan.run(deals, roster=roster)
+    draws = {(r["payee"], r["period"]): r["amount"] for r in result.ledger.to_pylist() if r["kind"] == "draw"}
+    assert draws == {
+        ("ann", "2027-Q1"): Decimal("40.00"),  # 10.00 earned, topped up to 50.00
+        ("cy", "2027-Q1"): Decimal("50.00"),
+        ("mia", "2027-Q1"): Decimal("50.00"),
+        ("zoe", "2027-Q1"): Decimal("50.00"),
+    }

@@ -113,7 +113,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     sources.update(tables.sources)
     alive = accounting.pending()
     payees = _payees(
-        txns.payee_names, alive, managers_by_name, quotas, targets, earlier, roster, plan.transactions.fallback
+        txns.payee_names, alive, tables.named, quotas, targets, earlier, roster, plan.transactions.fallback
     )
     step("crediting")
     employment = (
@@ -199,20 +199,20 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
 def _payees(
     payee_names: list,
     alive: np.ndarray,
-    managers_by_name: dict[str, str],
+    named: list[str],
     quotas: PayeeAmounts | None,
     targets: PayeeAmounts | None,
     earlier: EarlierLedgers | None,
     roster: RosterRows | None = None,
     fallback: str | None = None,
 ) -> Payees:
-    """Every payee of the run: of a live transaction, a manager in the roster, in the quotas or targets, the
-    fallback payee, everyone a roster with dates or terms names, and everyone an earlier ledger paid."""
+    """Every payee of the run: of a live transaction, everyone a roster names (read where the plan rolls up or
+    pays a draw or a floor), in the quotas or targets, the fallback payee, and everyone an earlier ledger
+    paid."""
     names = set().union(*(distinct_names(values, alive) for values in payee_names))
     if earlier is not None:
         names.update(earlier.payee)
-    if managers_by_name:
-        names.update(managers_by_name.values())
+    names.update(named)
     if roster is not None:
         names.update(roster.names())
     if fallback is not None:

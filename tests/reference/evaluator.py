@@ -265,12 +265,15 @@ class Reference:
                 while manager:
                     credited.append({**c, "payee": manager, "role": "rollup", "level": level, "from": c["payee"]})
                     manager, level = self._manager(manager, c["date"]), level + 1
-        # Every payee of the run: of a transaction read, a manager in the roster, in the quotas or targets,
-        # paid by an earlier ledger, or named by a roster with dates.
+        # Every payee of the run: of a transaction read, everyone the roster names (where the plan reads it: to
+        # roll up, or to pay a draw or a floor to the people on it), in the quotas or targets, paid by an earlier
+        # ledger, or named by a roster with dates.
         self.payees = {c["payee"] for c in credited} | {d["payee"] for d in self.paid or []}
         for kind, amounts in (("quotas", self.quota_period), ("targets", self.target_period)):
             self.payees |= {payee for payee, _ in amounts} if kind in plan.tables else set()  # if the plan reads it
-        self.payees |= set(self.roster.values()) if source.rollup else set()
+        guarantees = plan.draw is not None or plan.settings.payout_floor is not None
+        if source.rollup or (guarantees and "roster" in plan.tables):
+            self.payees |= set(self.roster) | set(self.roster.values())
         if self.dated is not None:  # a roster with dates or terms: everyone it names, and the fallback payee
             self.payees |= set(self.dated.rows)
             self.payees |= {plan.transactions.fallback} if plan.transactions.fallback else set()

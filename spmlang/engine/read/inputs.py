@@ -10,7 +10,14 @@ from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.read.currencies import Rates, read_rates
 from spmlang.engine.read.plan_files import resolve_plan_file
 from spmlang.engine.read.roster import RosterRows, read_roster
-from spmlang.engine.read.tables import LookupTable, PayeeAmounts, load_reference, payee_amounts, roster_managers
+from spmlang.engine.read.tables import (
+    LookupTable,
+    PayeeAmounts,
+    load_reference,
+    payee_amounts,
+    roster_managers,
+    roster_payees,
+)
 from spmlang.ir.kinds import TableKind
 from spmlang.ir.plan import CheckedPlan, TableSpec
 
@@ -65,8 +72,9 @@ class BasisTables:
     """The tables read beside the transactions: the roster, the quotas and the targets (None where the plan
     has none), and the sources they were read from."""
 
-    managers: dict[str, str]  # payee -> manager, of a roster of payees and managers alone
+    managers: dict[str, str]  # payee -> manager, of a roster of payees and managers alone, for rollups
     roster: RosterRows | None  # a roster with dates or terms (start, end, plan, currency, eligibility)
+    named: list[str]  # everyone a roster of payees and managers names (draws and the floor pay them)
     quotas: PayeeAmounts | None
     targets: PayeeAmounts | None
     sources: dict
@@ -75,9 +83,9 @@ class BasisTables:
 def read_basis_tables(plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None) -> BasisTables:
     """The roster, the quotas and the targets, and the sources they were read from."""
     sources: dict = {}
-    managers_by_name, roster = _roster(plan, inputs, base, sources)
+    managers_by_name, roster, named = _roster(plan, inputs, base, sources)
     quotas, targets = (_amounts(plan, calendar, kind, inputs, base, sources) for kind in ("quotas", "targets"))
-    return BasisTables(managers_by_name, roster, quotas, targets, sources)
+    return BasisTables(managers_by_name, roster, named, quotas, targets, sources)
 
 
 def fx_rates(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> Rates | None:
@@ -107,18 +115,22 @@ def _amounts(
 
 def _roster(
     plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict
-) -> tuple[dict[str, str], RosterRows | None]:
-    """An undated roster's managers (where credit rolls up), or a roster with dates or terms, read whole."""
+) -> tuple[dict[str, str], RosterRows | None, list[str]]:
+    """An undated roster's managers (where credit rolls up) and everyone it names (a plan with a draw or a
+    payout floor pays them, with a transaction or not), or a roster with dates or terms, read whole."""
     declared = plan.tables.get(TableKind.ROSTER)
     termed = declared is not None and has_terms(declared)
-    if not plan.transactions.rollup and not termed:
-        return {}, None
+    guarantees = plan.draw is not None or plan.settings.payout_floor is not None
+    if not plan.transactions.rollup and not termed and not (declared is not None and guarantees):
+        return {}, None, []
     spec, source = _table_source(plan, "roster", inputs, base)
     data = load_reference(spec, source, plan.path)
     sources["roster"] = data
     if termed:
-        return {}, read_roster(data, plan.settings.name)
-    return roster_managers(data), None
+        return {}, read_roster(data, plan.settings.name), []
+    managers = roster_managers(data)
+    named = sorted({*roster_payees(data), *managers.values()})
+    return (managers if plan.transactions.rollup else {}), None, named
 
 
 def has_terms(roster: TableSpec) -> bool:

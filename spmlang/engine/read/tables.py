@@ -393,6 +393,11 @@ def spread(amount: int, periods: int) -> np.ndarray:
     return spread
 
 
+def roster_payees(data: TableData) -> list[str]:
+    """The payees a roster of payees and managers lists (its payee column)."""
+    return texts(required_values(data, data.spec.roles["payee"]))
+
+
 def roster_managers(data: TableData) -> dict[str, str]:
     spec = data.spec
     payees = texts(required_values(data, spec.roles["payee"]))
