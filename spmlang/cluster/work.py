@@ -135,16 +135,19 @@ def blob_frame(routed: Routed, piece: int, by_key: dict[str, np.ndarray], first_
         {
             "group": pd.Series(groups, dtype=np.int64),
             "piece": np.int64(piece),
-            "data": pd.Series(blobs, dtype=object),
+            "data": pd.Series(blobs, dtype=BLOBS),
         }
     )
 
 
+# Large binary (64-bit offsets): a group's rows from every piece are one partition of the shuffle, over 2 GB
+# with tens of millions of rows a group, where plain binary's offsets overflow.
+BLOBS = pd.ArrowDtype(pa.large_binary())
 BLOB_META = pd.DataFrame(
     {
         "group": pd.Series([], dtype=np.int64),
         "piece": pd.Series([], dtype=np.int64),
-        "data": pd.Series([], dtype=object),
+        "data": pd.Series([], dtype=BLOBS),
     }
 )
 PAID_META = pd.DataFrame({"group": pd.Series([], dtype=np.int64), "paid": pd.Series([], dtype=object)})
