@@ -84,13 +84,11 @@ def peak_memory() -> int:
     this one, so a worker started by a client that had run a million rows would report the client's peak."""
     import resource
 
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    status = Path("/proc/self/status")
+    if status.exists():  # Linux
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

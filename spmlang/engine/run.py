@@ -12,12 +12,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    pass
 
 from spmlang.diagnostics import AmountTooLarge, InputError
 from spmlang.engine.compile import CompiledPlan

@@ -108,8 +108,8 @@ class LineTexts:
     amount_shown: pa.Array
 
     @staticmethod
-    def of(table: pa.Table, currency: str) -> LineTexts:
-        """The texts of ledger lines."""
+    def of(table: pa.Table, currency: str, adjustment: np.ndarray) -> LineTexts:
+        """The texts of ledger lines (``adjustment``: whether each is among its statement's adjustments)."""
         kind = table.column("kind")
         credit, amount = _text(table.column("credit")), _text(table.column("amount"))
         return LineTexts(
@@ -121,7 +121,7 @@ class LineTexts:
             amount,
             _words(table, currency),
             _text(table.column("clause")),
-            pc.is_in(kind, pa.array(ADJUSTMENT_KINDS)),
+            pa.array(adjustment, pa.bool_()),
             pretty(credit),
             pretty(amount),
         )

@@ -178,7 +178,7 @@ class LinesBlock:
         # The lines of each (payee, period, section) together, each's in ledger order: a statement's slice.
         self.order = grouping.order_by(self.payee, self.period, self.section.astype(np.int64))
         self._cents_before = np.concatenate(([0], np.cumsum(self.cents[self.order])))
-        texts = LineTexts.of(self.table.take(self.order), currency)
+        texts = LineTexts.of(self.table.take(self.order), currency, self.section[self.order] == ADJUSTMENTS)
         self.html = JoinedText(html_rows(texts))  # the rows of a slice of ``order``: html[start:stop]
         self.csv = JoinedText(csv_rows(texts))
         self._kind = kind

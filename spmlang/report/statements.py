@@ -167,19 +167,24 @@ def iter_statements(
     settings = run.plan.settings
     calendar = run.calendar
     lines_of = LinesByPayee(payout)
-    earlier = run.cycle.earlier  # what earlier ledgers paid is paid this year too
     codes = [run.payees.code[payee] for payee in payees]
     direct = direct_streams(payout)
+    # What earlier ledgers paid (paid this year too) and left owed or held, of every payee at once: per payee,
+    # each would be a pass over the earlier ledgers' lines.
+    everyone = np.arange(len(run.payees), dtype=np.int64)
+    paid_before = np.zeros(everyone.size, np.int64)
+    if run.cycle.earlier is not None:
+        np.add.at(paid_before, run.cycle.earlier.payee.astype(np.int64), run.cycle.earlier.amount)
+    draw_owed, floor_owed, held = opening(run.cycle, everyone)
     made = (
         (code, figures)
         for block in blocks_of(codes, lines_of)
         for code, figures in zip(block, LinesBlock(payout, ledger, block, lines_of).periods_of(), strict=True)
     )
     for payee, (code, payee_periods) in tracked(zip(payees, made, strict=True), len(payees), step, progress):
-        paid_before = int(earlier.amount[earlier.payee == code].sum()) if earlier is not None else 0
-        year_to_date = units(paid_before).quantize(CENT)
+        year_to_date = units(paid_before[code]).quantize(CENT)
         ytd_by_component: dict[str, Decimal] = {}
-        owed = _Owed(*opening(run.cycle, np.array([code], np.int64)))
+        owed = _Owed(draw_owed[code], floor_owed[code], held[code])
         for period in payee_periods:
             total = period.total.quantize(CENT)
             year_to_date += total
@@ -228,9 +233,9 @@ class _Owed:
     """A payee's balances as their periods go by: draw and floor owed (the last such line's balance), and
     what is held (holds less releases)."""
 
-    def __init__(self, draw: np.ndarray, floor: np.ndarray, held: np.ndarray) -> None:
-        """Each starts from what the earlier ledgers left (one payee's: arrays of one)."""
-        self.draw, self.floor, self.held = (units(int(a[0])).quantize(CENT) for a in (draw, floor, held))
+    def __init__(self, draw: int, floor: int, held: int) -> None:
+        """Each starts from what the earlier ledgers left (units)."""
+        self.draw, self.floor, self.held = (units(int(a)).quantize(CENT) for a in (draw, floor, held))
 
     def add(self, period: PeriodFigures) -> None:
         if period.draw is not None:
