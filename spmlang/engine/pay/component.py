@@ -21,7 +21,7 @@ from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
 from spmlang.engine.pay.curves import CurveFunction
 from spmlang.engine.pay.descriptions import describe_curve, describe_row_curve, describe_tiers
-from spmlang.engine.pay.earnings import Factors, RowBasis, RowLines, apply_factor, cumulative_lines
+from spmlang.engine.pay.earnings import Factors, RowBasis, RowLines, RowStarts, apply_factor, cumulative_lines
 from spmlang.engine.pay.lines import TextColumn
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams
@@ -213,7 +213,8 @@ class CompiledComponent:
             return RowLines(index, amount, no_tier, np.full(n, np.nan), factor.product, explanation, shown - amount)
         before, after = streams.m_before[index], streams.m_after[index]
         if isinstance(function, TierFunction):
-            tiers = (function.locate(before, row_basis), function.locate(after, row_basis))
+            tier_after = function.locate(after, row_basis)
+            tiers = (RowStarts(before, after, row_basis).of(tier_after, function.locate), tier_after)
             amount = cumulative_lines(function, before, after, row_basis, factor, tiers)
             tier = tiers[1]
             # With a per-row rate (rate rates[product]) the tiers hold multipliers of that rate.

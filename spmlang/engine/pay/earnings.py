@@ -12,6 +12,7 @@ descriptions.py's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,6 +41,32 @@ class RowBasis:
     @property
     def target(self) -> np.ndarray:
         return self.target_cells[self.cell]
+
+    def take(self, index: np.ndarray) -> RowBasis:
+        return RowBasis(self.cell[index], self.quota_cells, self.target_cells)
+
+
+class RowStarts:
+    """Where each row's measure starts: mostly where the row before ended, in the same (payee, period) cell of
+    the basis, so that E (or the tier) there is the row before's at its end and is not computed again. Only
+    the other rows (``fresh``: a stream's first row, a period's, one after rows the component does not pay)
+    are computed. E is a function of the measure and the cell alone, so the values are the same either way."""
+
+    def __init__(self, before: np.ndarray, after: np.ndarray, basis: RowBasis):
+        same = np.zeros(before.size, bool)
+        same[1:] = (before[1:] == after[:-1]) & (basis.cell[1:] == basis.cell[:-1])
+        self.same = same
+        self.fresh = np.flatnonzero(~same)
+        self.before = before
+        self.basis = basis
+
+    def of(self, at_end: np.ndarray, compute: Callable[[np.ndarray, RowBasis], np.ndarray]) -> np.ndarray:
+        """Each row's value at its start, given every row's ``at_end``; ``compute(m, basis)`` for the fresh rows."""
+        at_start = np.empty_like(at_end)
+        at_start[1:] = at_end[:-1]
+        fresh = self.fresh
+        at_start[fresh] = compute(self.before[fresh], self.basis.take(fresh))
+        return at_start
 
 
 @dataclass(frozen=True)
@@ -98,8 +125,13 @@ def cumulative_lines(
     tiers: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """f x (E(b) - E(a)) for each row, in exact units. ``tiers`` (of a and b), if known, saves finding them."""
+    starts = RowStarts(before, after, basis)
     if tiers is None:
-        delta = function.value(after, basis) - function.value(before, basis)
+        at_end = function.value(after, basis)
+        at_start = starts.of(at_end, function.value)
     else:
-        delta = function.value(after, basis, tiers[1]) - function.value(before, basis, tiers[0])
-    return apply_factor(within_limit(delta), factor)  # each E is within the limit; their difference may not be
+        at_end = function.value(after, basis, tiers[1])
+        fresh_tiers = tiers[0][starts.fresh]
+        at_start = starts.of(at_end, lambda m, cells: function.value(m, cells, fresh_tiers))
+    # Each E is within the limit; their difference may not be.
+    return apply_factor(within_limit(at_end - at_start), factor)
