@@ -129,10 +129,18 @@ def earning_rule(
 
 @st.composite
 def component(
-    draw, index: int, scale: int = 1, rollup: bool = False, cycle: bool = False, cancelled: bool = False
+    draw,
+    index: int,
+    scale: int = 1,
+    rollup: bool = False,
+    cycle: bool = False,
+    cancelled: bool = False,
+    summable: bool = False,
 ) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
-    ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback."""
+    ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback.
+    ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no dated versions, cap per
+    row, gate, `payable when`, nor a clawback other than as paid."""
     rule, body, uses_target, kind = draw(earning_rule(scale))
     if rule != "once":
         if draw(st.booleans()):
@@ -145,7 +153,8 @@ def component(
                 f"  multiplier {draw(st.sampled_from(['0.5', '1.5', '2']))}x when amount > "
                 f"{money(draw(st.integers(1, 100)) * 1000, scale)}"
             )
-    if rule != "once" and draw(st.integers(0, 3)) == 0:  # dated versions: another rule from a day of the year on
+    # Dated versions: another rule from a day of the year on.
+    if rule != "once" and not summable and draw(st.integers(0, 3)) == 0:
         days = sorted(draw(st.sets(st.dates(dt.date(2027, 1, 2), dt.date(2027, 12, 31)), min_size=1, max_size=2)))
         for day in days:
             _, version, version_target, _ = draw(earning_rule(scale, [r for r in RULES if r != "once"]))
@@ -156,7 +165,7 @@ def component(
                 f"  from {day} {{\n" + "\n".join("  " + line for line in "\n".join(version).split("\n")) + "\n  }"
             )
     for scope in ("row", "period", "year"):
-        if rule == "once" and scope == "row":
+        if (rule == "once" or summable) and scope == "row":
             continue
         if draw(st.integers(0, 3)) == 0:
             if draw(st.booleans()):
@@ -164,14 +173,16 @@ def component(
                 body.append(f"  cap {draw(st.integers(10, 300))}% of target per {scope}")
             else:
                 body.append(f"  cap {money(draw(st.integers(1, 60)) * 500, scale)} per {scope}")
-    if draw(st.integers(0, 3)) == 0:
+    if not summable and draw(st.integers(0, 3)) == 0:
         body.append(f"  gate attainment >= {draw(st.integers(5, 120))}%")
     versioned = any(line.startswith("  from ") for line in body)
     if cancelled and (versioned or draw(st.integers(0, 3)) == 0):
         # A component with versions does not recalculate (E412): its own way, whatever the plan's.
         modes = ("as_paid", "at_rate") if versioned else ("as_paid", "at_rate", "recalculate")
+        modes = ("as_paid",) if summable else modes
         body.append(f"  {draw(clawback(modes))}")
-    if cycle and rule != "once" and draw(st.integers(0, 3)) == 0:  # held until the row says it is payable
+    # Held until the row says it is payable.
+    if cycle and rule != "once" and not summable and draw(st.integers(0, 3)) == 0:
         condition = draw(st.sampled_from(["paid is not empty", 'kind == "new"']))
         body.append(f"  payable when {condition}")
     if rollup and draw(st.integers(0, 2)) == 0:  # a manager's override on their team's credit
@@ -198,9 +209,10 @@ def draw_block(draw, scale: int = 1, most: int = 10_000, recoverable: bool | Non
 
 
 @st.composite
-def plans(draw, scale: int = 1, cycle: bool = False) -> str:
+def plans(draw, scale: int = 1, cycle: bool = False, summable: bool = False) -> str:
     """A plan's text. With ``cycle``, the pay cycle: a cancellation column (a refunded amount now and then),
-    clawback modes in the plan and its components, `payable when`, a draw, a payout floor."""
+    clawback modes in the plan and its components, `payable when`, a draw, a payout floor. ``summable``: only
+    what totals by group sums take (see :func:`component`; no plan cap)."""
     payout = draw(st.sampled_from(["quarterly", "monthly", "half_yearly"]))
     measure = draw(st.sampled_from(["year_to_date", "period_to_date"]))
     basis = draw(
@@ -215,7 +227,7 @@ def plans(draw, scale: int = 1, cycle: bool = False) -> str:
     settled = ""  # the plan's own way of clawing back, and its payout floor
     cancelled = cycle and draw(st.integers(0, 4)) > 0
     if cancelled and draw(st.booleans()):
-        settled += f"  {draw(clawback())}\n"
+        settled += f"  {draw(clawback(('as_paid',) if summable else ('as_paid', 'at_rate', 'recalculate')))}\n"
     if cycle and draw(st.integers(0, 3)) == 0:
         settled += f"  payout floor {money(draw(st.sampled_from([0, 0, 100, 2500])), scale)}\n"
     text = (
@@ -243,9 +255,9 @@ def plans(draw, scale: int = 1, cycle: bool = False) -> str:
     )
     count = draw(st.integers(1, 3))
     for index in range(count):
-        part, _ = draw(component(index, scale, rollup, cycle, cancelled))
+        part, _ = draw(component(index, scale, rollup, cycle, cancelled, summable))
         text += part
-    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
+    for _ in range(0 if summable else draw(st.sampled_from([0, 0, 0, 1, 2]))):
         covers = draw(st.sampled_from(["", "direct credit", "components"] + (["rollup credit"] if rollup else [])))
         if covers == "components":
             names = draw(st.lists(st.sampled_from([f"c{i}" for i in range(count)]), min_size=1, unique=True))

@@ -23,6 +23,7 @@ from spmlang.engine.pay.batch import PaidLines, pay_batch
 from spmlang.engine.pay.lines import Lines
 from spmlang.engine.pay.payments import Payments
 from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.engine.pay.sums import batch_sums, run_needs_lines
 from spmlang.engine.runtime import parallel
 from spmlang.progress import Report, tracked
 
@@ -87,7 +88,13 @@ class Payout:
         runs are paid on every core (see :mod:`spmlang.engine.runtime.parallel`), ``make`` included."""
         count = len(self.run.batches)
 
+        by_sums = make is None and run_needs_lines(self.run) is None
+
         def pay(index: int) -> parallel.BatchResult:  # in whichever process pays the batch
+            if by_sums:  # totals alone, without the lines (see spmlang.engine.pay.sums)
+                sums = batch_sums(self.run, self.run.batches[index])
+                if sums is not None:
+                    return parallel.BatchResult([], sums)
             if make is not None:
                 paid = self.batch(index)
             else:  # totals alone: the lines are dropped unread, their text unwritten
@@ -129,7 +136,7 @@ class Payout:
 
     @property
     def line_count(self) -> int:
-        if self.totals is not None:
+        if self.totals is not None and self.totals.lines is not None:
             return self.totals.lines
         return len(self.lines)
 
@@ -170,11 +177,11 @@ class KeptLines:
 @dataclass
 class RunTotals:
     """What the summary needs of a paid run: the exact sum of each (payee, period, component) cell, each
-    stream's measures, and how many lines it has."""
+    stream's measures, and how many lines it has (None: paid by group sums, no line was made)."""
 
     cells: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     measures: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    lines: int
+    lines: int | None
     owed: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # payee, draw owed, floor owed, held
 
 
@@ -184,12 +191,12 @@ class BatchTotals:
     :meth:`PaidLines.totals`)."""
 
     parts: list = field(default_factory=list)
-    lines: int = 0
+    lines: int | None = 0  # None once a batch was paid by group sums
 
     def add(self, totals: tuple) -> None:
         cells, measures, lines, owed = totals
         self.parts.append((cells, measures, owed))
-        self.lines += lines
+        self.lines = None if lines is None or self.lines is None else self.lines + lines
 
     def joined(self, periods: int) -> tuple[tuple, tuple, tuple]:
         """(cells, measures, owed), each concatenated over the batches in order."""

@@ -17,6 +17,7 @@ from functools import partial
 from spmlang.diagnostics import Span
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.pay.limits import CAP_ORDER, plan_caps_in_order
+from spmlang.engine.pay.sums import component_path, lines_needed
 from spmlang.engine.read.transactions import plan_text
 from spmlang.figures import format_money, format_number, format_percent
 from spmlang.ir.kinds import MeasureBasis, RateKind, TableKind, TierMode
@@ -51,7 +52,21 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
         over = "all of a payee's lines" if cap.covers_all else f"a payee's lines {' and those '.join(covered)}"
         steps.append(Step(f"plan cap: {cap.text}, over {over} in ledger order", clause=cap.span))
     steps.append(Step("round each (payee, component, period) cumulatively to the cent, half away from zero"))
+    steps.append(_totals_step(compiled))
     return steps
+
+
+def _totals_step(compiled: CompiledPlan) -> Step:
+    """Which way a run pays: every line for a ledger, or only the totals (see engine/pay/sums.py)."""
+    why = lines_needed(compiled)
+    alone = "by group sums, no line made" if why is None else f"added up from the lines: {why}"
+    return Step(
+        "pay",
+        [
+            "with a ledger (--out, explain, statements): every line, over the credit rows in the order above",
+            f"totals alone (spm run without --out, spm diff, Result.totals()): {alone}",
+        ],
+    )
 
 
 def _calendar_step(compiled: CompiledPlan) -> Step:
@@ -190,6 +205,7 @@ def _component_step(compiled: CompiledPlan, index: int, text: Callable[[Span], s
             f"{'released when it opens' if compiled.year_to_date else 'forfeited'}"
             f"  [{compiled.clauses[compiled.gate_clause[index]].clause}]"
         )
+    details.append(component_path(compiled, index))
     return Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details, component.span)
 
 

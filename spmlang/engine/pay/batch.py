@@ -92,7 +92,7 @@ class PaidLines:
         return self.cells(), self.measures(), len(self.lines), self.owed()
 
 
-def _unrowed_in(run: CreditedRun, batch: slice) -> np.ndarray:
+def unrowed_in(run: CreditedRun, batch: slice) -> np.ndarray:
     """The payees with no credit row that ``batch`` settles (draws, the floor, closed periods): those whose codes
     fall between its first payee and the next batch's (the first batch from the lowest code, the last to the
     highest), so that the ledger stays in payee order."""
@@ -160,7 +160,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     lines = Lines.concat([capped, clawed]) if clawed is not None else capped
     cycle = run.cycle
     if cycle.active:
-        payees_here = np.union1d(np.unique(rows.payee), _unrowed_in(run, batch)).astype(np.int32)
+        payees_here = np.union1d(np.unique(rows.payee), unrowed_in(run, batch)).astype(np.int32)
         lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
     lines = in_ledger_order(lines, rows.date, rows.txn, ranks)
     payments = None

@@ -87,9 +87,7 @@ def component_lines(
     if isinstance(spec.rule, PayOnceRule) or spec.gate is not None:
         period_end = _period_end_frame(compiled, streams, basis)
     if isinstance(spec.rule, PayOnceRule) and period_end is not None:
-        met = truth(evaluate(spec.rule.condition, period_end), period_end.n).reshape(streams.count, calendar.count)
-        ends = [calendar.end(p) for p in range(calendar.count)]
-        bonuses = run.bonuses(streams, basis, met, ends, calendar.labels)
+        bonuses = bonus_lines(compiled, index, streams, basis, period_end)
         parts.append(_period_lines(bonuses, streams, index, LineKind.BONUS, END, clause))
     lines = Lines.concat(parts)
     if len(lines) == 0:
@@ -125,6 +123,19 @@ def component_lines(
         in_version = None if values.version is None else values.version == version
         extra.append(_curve_top(lines, beyond, compiled_rule.spec, rule_clause, in_version))
     return Lines.concat([lines, *extra])
+
+
+def bonus_lines(
+    compiled: CompiledPlan, index: int, streams: Streams, basis: Basis, period_end: Frame | None = None
+) -> PeriodLines:
+    """What a `pay ... once when` component pays, at the end of the first period its condition holds."""
+    calendar = compiled.calendar
+    rule = compiled.components[index].spec.rule
+    assert isinstance(rule, PayOnceRule)  # only a bonus pays once
+    period_end = period_end if period_end is not None else _period_end_frame(compiled, streams, basis)
+    met = truth(evaluate(rule.condition, period_end), period_end.n).reshape(streams.count, calendar.count)
+    ends = [calendar.end(p) for p in range(calendar.count)]
+    return compiled.components[index].bonuses(streams, basis, met, ends, calendar.labels)
 
 
 def _row_lines(

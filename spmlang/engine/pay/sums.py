@@ -1,0 +1,306 @@
+"""A batch's totals by group sums, without its lines: what ``spm run`` without ``--out``, ``spm diff`` and
+``Result.totals()`` read of a run.
+
+A (payee, period, component) total is what the cell's lines add up to, and every step after a rule prices a
+row acts on running totals (docs/calculation.md §4–5): rounding is cumulative, so the cents paid through a
+period's end are round(X), X the exact earnings through it (rows and true-ups); a cap per period keeps
+min(the period's total, limit), a cap per year min(the year's total so far, limit). A cell's total is read
+off X at period ends: the rows' amounts are summed per period, and no line is made, ordered or explained. Only
+a clawback as paid reads a row's own line: the same functions, at the running total before and after the row.
+
+Where a step depends on the lines themselves, :func:`lines_needed` says which, and the run's totals are added up
+from its lines (:func:`spmlang.engine.pay.batch.pay_batch`). The two paths give the same totals to the cent:
+tests/test_sums.py compares them on the examples, the scenarios and random plans.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from spmlang.engine.compile import CompiledPlan
+from spmlang.engine.credit.credited import CreditedRun
+from spmlang.engine.credit.reversals import refunded_part
+from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.money import CENT, TooLarge, ensure_sums_fit, units_to_cents
+from spmlang.engine.pay.batch import PaidLines, unrowed_in
+from spmlang.engine.pay.component_lines import bonus_lines
+from spmlang.engine.pay.limits import cap_limit
+from spmlang.engine.pay.lines import ROW, SETTLE, Lines, make_lines
+from spmlang.engine.pay.row_values import RowValues
+from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.engine.settle.cycle import settle
+from spmlang.ir.kinds import CapScope, ClawbackMode, LineKind
+from spmlang.ir.plan import CheckedPlan, ComponentSpec, PayOnceRule
+
+__all__ = ["batch_sums", "component_path", "lines_needed", "run_needs_lines"]
+
+
+def lines_needed(compiled: CompiledPlan) -> str | None:
+    """Why the totals of a run of ``compiled`` must be added up from its lines (None: by group sums)."""
+    plan = compiled.plan
+    if plan.plan_caps:
+        return "a plan cap cuts a payee's lines in ledger order, across components"
+    if compiled.pay_currency_clause >= 0:
+        return "payees paid in other currencies are paid on fx lines"
+    for spec in plan.components:
+        why = component_needs_lines(plan, spec)
+        if why is not None:
+            return f"{spec.kind} '{spec.name}' {why}"
+    return None
+
+
+def component_needs_lines(plan: CheckedPlan, spec: ComponentSpec) -> str | None:
+    """Why a component's totals must be added up from its lines (None: by group sums)."""
+    if spec.versions:
+        return "has dated versions"
+    if spec.gate is not None:
+        return "has a gate, decided on its lines as paid"
+    if any(cap.scope is CapScope.ROW for cap in spec.caps):
+        return "has a cap per row"
+    if spec.payable is not None:
+        return "holds the lines of rows not yet payable"
+    if plan.transactions.cancelled is not None and plan.clawback(spec).mode is not ClawbackMode.AS_PAID:
+        return f"claws back {plan.clawback(spec).mode.value}"
+    return None
+
+
+def component_path(compiled: CompiledPlan, index: int) -> str:
+    """How a run asked only for its totals pays component ``index``, and why (``spm compile --explain``)."""
+    plan = compiled.plan
+    spec = plan.components[index]
+    own = component_needs_lines(plan, spec)
+    if own is not None:
+        return f"totals alone: added up from its lines: it {own}"
+    why = lines_needed(compiled)
+    if why is not None:
+        return f"totals alone: added up from the lines: {why}"
+    rule = compiled.components[index]
+    if isinstance(spec.rule, PayOnceRule):
+        how = "its condition on the measures at each period end"
+    elif rule.cumulative:
+        how = "E at each row's running measure (a payee's rows in date order), summed per period"
+    else:
+        how = "each row's amount (in any order), summed per period"
+    claws = "; a cancelled row's own line from the running total before and after it"
+    claws = claws if plan.transactions.cancelled is not None else ""
+    return f"totals alone: by group sums: {how}; rounded and capped on running totals at period ends{claws}"
+
+
+def run_needs_lines(run: CreditedRun) -> str | None:
+    """Why this run's totals must be added up from its lines (None: by group sums)."""
+    why = lines_needed(run.compiled)
+    if why is not None:
+        return why
+    if run.cycle.earlier is not None and run.cycle.first_open > 0:
+        return "earlier ledgers closed periods: their changes are adjustments, line by line"
+    if run.terms is not None and run.terms.pay_rates is not None:
+        return "payees paid in other currencies are paid on fx lines"
+    return None
+
+
+def batch_sums(run: CreditedRun, batch: slice) -> tuple | None:
+    """The totals of one batch (as :meth:`PaidLines.totals`, with no line count), or None where an amount
+    comes near the money limit: the lines then say which amount of which clause, or pay it."""
+    try:
+        return _batch_sums(run, batch)
+    except TooLarge:
+        return None
+
+
+def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
+    compiled = run.compiled
+    calendar = compiled.calendar
+    rows = run.credit_rows.take(batch)
+    streams = build_streams(rows, calendar.count, compiled.year_to_date)
+    claws = _Cancelled.of(run, rows)
+    parts: list[Lines | None] = []
+    has_line = rows.reversal.copy()
+    for index in range(len(compiled.components)):
+        values = run.row_values[index].take(batch)
+        cells, on_rows = _component_cells(run, index, values, rows, streams, claws)
+        parts.append(cells)
+        has_line |= on_rows
+    unpaid = np.flatnonzero(~has_line)  # a zero line each, of no component (see batch._unpaid_rows)
+    parts.append(_cell_lines(rows.payee[unpaid], rows.period[unpaid], -1, LineKind.EARNING, np.zeros(unpaid.size)))
+    lines = Lines.concat(parts)
+    cycle = run.cycle
+    if cycle.active:  # draws and floors are decided on each period's pay: the cells' sums are that
+        payees_here = np.union1d(np.unique(rows.payee), unrowed_in(run, batch)).astype(np.int32)
+        lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
+    paid = PaidLines(lines, lines.amount // CENT, rows, streams)
+    return paid.cells(), paid.measures(), None, paid.owed()
+
+
+class _Cancelled:
+    """The batch's credit rows cancelled within the plan year: the date and the share refunded of each."""
+
+    def __init__(self, at: np.ndarray, day: np.ndarray, mask: np.ndarray):
+        self.at, self.day, self.mask = at, day, mask
+
+    @staticmethod
+    def of(run: CreditedRun, rows: CreditRows) -> _Cancelled | None:
+        cancellations = run.transactions.cancellations
+        if not len(cancellations) or not len(rows):
+            return None
+        at = cancellations.of(rows.txn.astype(np.int64))
+        mask = (at >= 0) & ~rows.reversal
+        day = np.where(mask, cancellations.day[np.maximum(at, 0)], 0).astype(np.int64)
+        mask &= run.compiled.calendar.in_year(day)
+        return _Cancelled(at, day, mask) if mask.any() else None
+
+
+def _component_cells(
+    run: CreditedRun, index: int, values: RowValues, rows: CreditRows, streams: Streams, claws: _Cancelled | None
+) -> tuple[Lines | None, np.ndarray]:
+    """One line per (payee, period) the component has lines in, with what they add up to after rounding and
+    caps, and one per cancelled row it clawed back, in the period of the cancellation; and the rows it has a
+    line on."""
+    compiled = run.compiled
+    rule = compiled.components[index]
+    spec = rule.spec
+    basis = run.basis
+    periods = compiled.calendar.count
+    with text.unwritten():
+        row_lines = rule.row_lines(values, rows, streams, basis)
+        # Lines at period boundaries: true-ups (before the period's rows), or a bonus's (after them: a bonus has
+        # no row lines, so only the period's total sees it).
+        at_bounds = rule.true_ups(values, row_lines, rows, streams, basis)
+        if isinstance(spec.rule, PayOnceRule):
+            at_bounds = bonus_lines(compiled, index, streams, basis)
+    r, amount = row_lines.rows, row_lines.amount
+    ensure_sums_fit(np.concatenate([np.abs(amount), np.abs(at_bounds.amount)]))  # every sum below fits, then
+    stream_of, period_of = streams.row_stream[r], rows.period[r]
+    earned = np.zeros((streams.count, periods), np.int64)  # exact, per stream and period
+    if r.size:  # rows are in stream order, and by date within a stream: each cell's rows are consecutive
+        cells = grouping.starts_from_keys(stream_of, period_of)
+        first = np.flatnonzero(cells)
+        earned[stream_of[first], period_of[first]] = grouping.sums(amount, cells)
+    trued = np.zeros_like(earned)
+    trued[at_bounds.stream, at_bounds.period] = at_bounds.amount
+    through = units_to_cents(np.cumsum(earned + trued, axis=1)) * CENT  # paid through each period's end
+    caps = _Caps(spec, streams, basis, periods)
+    period_total = caps.kept(np.diff(through, axis=1, prepend=0))
+    present = np.zeros((streams.count, periods), bool)
+    on_rows = _on_rows(values, r, len(rows))
+    present[streams.row_stream[on_rows], rows.period[on_rows]] = True
+    present[at_bounds.stream, at_bounds.period] = True
+    stream, period = np.nonzero(present)
+    parts = [_cell_lines(streams.payee[stream], period, index, spec.line_kind, period_total[stream, period])]
+    if claws is not None and run.plan.transactions.cancelled is not None:
+        # The running total just after each paid row: its stream's rows so far, and the true-ups before it.
+        after = (
+            grouping.cumsum(amount, grouping.starts_from_keys(stream_of))
+            + np.cumsum(trued, axis=1)[stream_of, period_of]
+        )
+        paid_rows = (r, after, amount)
+        parts.append(_clawbacks(run, index, on_rows, rows, claws, streams.row_stream, paid_rows, through, caps))
+    return Lines.concat(parts), on_rows
+
+
+def _on_rows(values: RowValues, paid: np.ndarray, count: int) -> np.ndarray:
+    """The rows a component has a line on: those it ``paid``, and a zero line on each it could not evaluate."""
+    on_rows = np.zeros(count, bool)
+    on_rows[paid] = True
+    return on_rows if values.failed is None else on_rows | values.failed.astype(bool)
+
+
+class _Caps:
+    """A component's caps per period and per year on running totals (units of whole cents): several of a
+    scope act as the lowest of them, each on what the ones before it left."""
+
+    def __init__(self, spec: ComponentSpec, streams: Streams, basis, periods: int):
+        payee = np.repeat(streams.payee[:, None], periods, axis=1).reshape(-1)
+        period = np.tile(np.arange(periods), streams.count)
+        self.period_limit: np.ndarray | None = None
+        self.year_limit: np.ndarray | None = None
+        for cap in spec.caps:
+            limit = cap_limit(cap, payee, period, basis).reshape(streams.count, periods)
+            if cap.scope is CapScope.PERIOD:
+                self.period_limit = limit if self.period_limit is None else np.minimum(self.period_limit, limit)
+            elif cap.scope is CapScope.YEAR:
+                self.year_limit = limit if self.year_limit is None else np.minimum(self.year_limit, limit)
+        self.before: np.ndarray | None = None  # per-period-capped totals of the periods before each
+
+    def kept(self, total: np.ndarray) -> np.ndarray:
+        """What each (stream, period) keeps of its total."""
+        if self.period_limit is not None:
+            total = np.minimum(total, self.period_limit)
+        self.before = np.cumsum(total, axis=1) - total
+        if self.year_limit is not None:
+            total = np.diff(np.minimum(np.cumsum(total, axis=1), self.year_limit), axis=1, prepend=0)
+        return total
+
+    def paid_at(self, within: np.ndarray, stream: np.ndarray, period: np.ndarray) -> np.ndarray:
+        """What the caps let through of a running total ``within`` its period (cents since the period began),
+        up to a constant per (stream, period): differences of it are what a line between two points keeps."""
+        if self.period_limit is not None:
+            within = np.minimum(within, self.period_limit[stream, period])
+        if self.year_limit is not None:
+            assert self.before is not None  # kept() ran first
+            within = np.minimum(self.before[stream, period] + within, self.year_limit[stream, period])
+        return within
+
+
+def _clawbacks(
+    run: CreditedRun,
+    index: int,
+    on_rows: np.ndarray,
+    rows: CreditRows,
+    claws: _Cancelled,
+    row_stream: np.ndarray,
+    paid_rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+    through: np.ndarray,
+    caps: _Caps,
+) -> Lines | None:
+    """A component's clawback lines as paid (see :func:`spmlang.engine.settle.clawbacks.money_clawbacks`):
+    for each cancelled row it has a line on, minus what the row's lines paid, in the cancellation's period;
+    zero outside the window."""
+    row = np.flatnonzero(on_rows & claws.mask)
+    if row.size == 0:
+        return None
+    r, after, amount = paid_rows
+    paid = np.zeros(row.size, np.int64)
+    position = np.searchsorted(r, row)
+    priced = position < r.size
+    priced[priced] = r[position[priced]] == row[priced]  # a failed row has a zero line: nothing paid
+    j = position[priced]
+    stream, period = row_stream[row[priced]], rows.period[row[priced]]
+    before_period = np.where(period > 0, through[stream, np.maximum(period - 1, 0)], 0)
+
+    def at(exact: np.ndarray) -> np.ndarray:
+        return caps.paid_at(units_to_cents(exact) * CENT - before_period, stream, period)
+
+    paid[priced] = at(after[j]) - at(after[j] - amount[j])
+    clawback = run.plan.clawback(run.plan.components[index])
+    day = claws.day[row]
+    waited = day - rows.date[row]
+    outside = waited > clawback.within_days if clawback.within_days is not None else np.zeros(row.size, bool)
+    cancellations = run.transactions.cancellations
+    which = claws.at[row]
+    part = -refunded_part(paid // CENT, cancellations.refunded[which], cancellations.credit[which]) * CENT
+    part = np.where(outside, 0, part)
+    period_of_claw = run.compiled.calendar.period_in_year(day.astype(np.int32))
+    return _cell_lines(rows.payee[row], period_of_claw, index, LineKind.CLAWBACK, part, SETTLE)
+
+
+def _cell_lines(
+    payee: np.ndarray, period: np.ndarray, component: int, kind: LineKind, amount: np.ndarray, phase: int = ROW
+) -> Lines | None:
+    """Lines standing for what a cell's lines add up to: only their sums are read."""
+    if payee.size == 0:
+        return None
+    return make_lines(
+        payee.size,
+        payee=payee,
+        role=0,
+        component=component,
+        kind=kind,
+        period=period,
+        phase=phase,
+        amount=amount,
+        explanation=pa.nulls(payee.size, pa.string()),
+        clause=-1,
+    )
