@@ -166,3 +166,28 @@ def test_compile_explain_says_which_way_each_component_pays_its_totals():
     steps = render_steps(plan_steps(sdr.compiled), sdr.checked)
     assert "totals alone: added up from its lines: it has a gate, decided on its lines as paid" in steps
     assert "added up from the lines: a plan cap cuts a payee's lines in ledger order, across components" in steps
+
+
+@settings(
+    max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
+)
+@given(st.data())
+def test_totals_near_the_money_limit_are_exact_or_an_error(drawn):
+    """Plans and data scaled toward the largest amount spm holds: every total by group sums is the reference's to
+    the cent, or the run stops with E511 (the lines then say which amount of which clause). Never a wrapped
+    number."""
+    scale = drawn.draw(st.sampled_from([10**5, 10**6, 10**7]), label="scale")
+    text = drawn.draw(plans(scale, summable=True), label="plan")
+    plan = spmlang.loads(text, "random.spm")
+    labels = plan.periods
+    rows, quotas, targets = drawn.draw(data(len(labels), scale), label="data")
+    deals, quota_table, target_table = as_tables(rows, quotas, targets, labels)
+    reference = Reference(plan.checked, rows, quotas, targets, ROSTER, labels=labels)
+    try:
+        actual = totals(plan.run(deals, quotas=quota_table, targets=target_table, roster=roster_table()))
+    except spmlang.AmountTooLarge as error:
+        event("stopped: too large")
+        assert error.code == "E511" and "too large to hold" in str(error)
+        return
+    event("paid")
+    assert actual == reference_totals(reference, labels)
