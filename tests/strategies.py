@@ -140,7 +140,7 @@ def component(
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
     ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback.
     ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no dated versions, cap per
-    row, gate, `payable when`, nor a clawback other than as paid."""
+    row, `payable when`, nor a clawback other than as paid."""
     rule, body, uses_target, kind = draw(earning_rule(scale))
     if rule != "once":
         if draw(st.booleans()):
@@ -173,7 +173,7 @@ def component(
                 body.append(f"  cap {draw(st.integers(10, 300))}% of target per {scope}")
             else:
                 body.append(f"  cap {money(draw(st.integers(1, 60)) * 500, scale)} per {scope}")
-    if not summable and draw(st.integers(0, 3)) == 0:
+    if draw(st.integers(0, 3)) == 0:
         body.append(f"  gate attainment >= {draw(st.integers(5, 120))}%")
     versioned = any(line.startswith("  from ") for line in body)
     if cancelled and (versioned or draw(st.integers(0, 3)) == 0):

@@ -172,7 +172,7 @@ class Pay:
 
     def condition(self, condition, m: np.ndarray) -> np.ndarray:
         """A period-end condition (a gate, a bonus's) at each measure m, as the engine decides it at the end of
-        the chart's stretch (see engine/pay/batch.py: _period_end_frame)."""
+        the chart's stretch (see engine/pay/component_lines.py: period_end_frame)."""
         m = np.asarray(m, dtype=np.int64)
         rows = m if self.axis == ROWS else np.ones(m.size, dtype=np.int64)
         measure = m * decimal_to_units(self.credit_per_row or Decimal(0)) if self.axis == ROWS else m

@@ -85,7 +85,7 @@ def component_lines(
     parts.extend(true_up_parts)
     period_end = None
     if isinstance(spec.rule, PayOnceRule) or spec.gate is not None:
-        period_end = _period_end_frame(compiled, streams, basis)
+        period_end = period_end_frame(compiled, streams, basis)
     if isinstance(spec.rule, PayOnceRule) and period_end is not None:
         bonuses = bonus_lines(compiled, index, streams, basis, period_end)
         parts.append(_period_lines(bonuses, streams, index, LineKind.BONUS, END, clause))
@@ -132,7 +132,7 @@ def bonus_lines(
     calendar = compiled.calendar
     rule = compiled.components[index].spec.rule
     assert isinstance(rule, PayOnceRule)  # only a bonus pays once
-    period_end = period_end if period_end is not None else _period_end_frame(compiled, streams, basis)
+    period_end = period_end if period_end is not None else period_end_frame(compiled, streams, basis)
     met = truth(evaluate(rule.condition, period_end), period_end.n).reshape(streams.count, calendar.count)
     ends = [calendar.end(p) for p in range(calendar.count)]
     return compiled.components[index].bonuses(streams, basis, met, ends, calendar.labels)
@@ -239,7 +239,7 @@ def _period_lines(
     )
 
 
-def _period_end_frame(compiled: CompiledPlan, streams: Streams, basis: Basis) -> Frame:
+def period_end_frame(compiled: CompiledPlan, streams: Streams, basis: Basis) -> Frame:
     """Period-end values of every stream, as a frame of streams x periods (row-major)."""
     periods = compiled.calendar.count
     measure = streams.measure_at_end()

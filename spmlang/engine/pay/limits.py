@@ -99,6 +99,26 @@ def _cut_lines(cut_from: Lines, cut: np.ndarray, limit: np.ndarray, cap: CapSpec
     )
 
 
+def gate_adjustments(earned: np.ndarray, is_open: np.ndarray, ytd: bool, has_lines: np.ndarray) -> np.ndarray:
+    """What a gate adds to each (stream, period)'s ``earned`` (capped, whole cents): minus what it withholds at a
+    period end it is closed, plus (year to date) what it releases when it opens; nothing for a stream without
+    lines of the component."""
+    periods = is_open.shape[1]
+    payout = np.zeros_like(earned)
+    if ytd:
+        running = np.cumsum(earned, axis=1)
+        payable = np.zeros(earned.shape[0], dtype=np.int64)
+        for p in range(periods):
+            new_payable = np.where(is_open[:, p], running[:, p], payable)
+            payout[:, p] = new_payable - payable
+            payable = new_payable
+    else:
+        payout = np.where(is_open, earned, 0)
+    adjustment = payout - earned
+    adjustment[~has_lines] = 0
+    return adjustment
+
+
 def gate_lines(
     lines: Lines,
     paid: np.ndarray,
@@ -122,18 +142,7 @@ def gate_lines(
         earned[stream_of_line[first], lines.period[first]] = grouping.sums(paid, cells)
     has_lines = np.zeros(streams.count, dtype=bool)
     has_lines[np.unique(stream_of_line)] = True
-    payout = np.zeros_like(earned)
-    if streams.ytd:
-        running = np.cumsum(earned, axis=1)
-        payable = np.zeros(streams.count, dtype=np.int64)
-        for p in range(periods):
-            new_payable = np.where(is_open[:, p], running[:, p], payable)
-            payout[:, p] = new_payable - payable
-            payable = new_payable
-    else:
-        payout = np.where(is_open, earned, 0)
-    adjustment = payout - earned
-    adjustment[~has_lines] = 0
+    adjustment = gate_adjustments(earned, is_open, streams.ytd, has_lines)
     stream, period = np.nonzero(adjustment)
     if stream.size == 0:
         return None

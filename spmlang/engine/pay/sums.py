@@ -22,12 +22,14 @@ from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.credit.reversals import refunded_part
 from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.expressions.evaluate import evaluate
+from spmlang.engine.expressions.values import truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, TooLarge, ensure_sums_fit, units_to_cents
 from spmlang.engine.pay.batch import PaidLines, unrowed_in
-from spmlang.engine.pay.component_lines import bonus_lines
-from spmlang.engine.pay.limits import cap_limit
+from spmlang.engine.pay.component_lines import bonus_lines, period_end_frame
+from spmlang.engine.pay.limits import cap_limit, gate_adjustments
 from spmlang.engine.pay.lines import ROW, SETTLE, Lines, make_lines
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams, build_streams
@@ -56,8 +58,6 @@ def component_needs_lines(plan: CheckedPlan, spec: ComponentSpec) -> str | None:
     """Why a component's totals must be added up from its lines (None: by group sums)."""
     if spec.versions:
         return "has dated versions"
-    if spec.gate is not None:
-        return "has a gate, decided on its lines as paid"
     if any(cap.scope is CapScope.ROW for cap in spec.caps):
         return "has a cap per row"
     if spec.payable is not None:
@@ -187,6 +187,12 @@ def _component_cells(
     on_rows = _on_rows(values, r, len(rows))
     present[streams.row_stream[on_rows], rows.period[on_rows]] = True
     present[at_bounds.stream, at_bounds.period] = True
+    if spec.gate is not None:  # decided at period ends on the capped totals: withheld, or released
+        frame = period_end_frame(compiled, streams, basis)
+        is_open = truth(evaluate(spec.gate, frame), frame.n).reshape(streams.count, periods)
+        gated = gate_adjustments(period_total, is_open, streams.ytd, present.any(axis=1))
+        present |= gated != 0
+        period_total = period_total + gated
     stream, period = np.nonzero(present)
     parts = [_cell_lines(streams.payee[stream], period, index, spec.line_kind, period_total[stream, period])]
     if claws is not None and run.plan.transactions.cancelled is not None:
