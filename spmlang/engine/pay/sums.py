@@ -190,7 +190,7 @@ def _component_cells(
     if spec.gate is not None:  # decided at period ends on the capped totals: withheld, or released
         frame = period_end_frame(compiled, streams, basis)
         is_open = truth(evaluate(spec.gate, frame), frame.n).reshape(streams.count, periods)
-        gated = gate_adjustments(period_total, is_open, streams.ytd, present.any(axis=1))
+        gated = gate_adjustments(period_total, is_open, streams.ytd, np.any(present, axis=1))
         present |= gated != 0
         period_total = period_total + gated
     stream, period = np.nonzero(present)
