@@ -140,7 +140,7 @@ def component(
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
     ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback.
     ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no dated versions, cap per
-    row, `payable when`, nor a clawback other than as paid."""
+    row, nor a clawback other than as paid."""
     rule, body, uses_target, kind = draw(earning_rule(scale))
     if rule != "once":
         if draw(st.booleans()):
@@ -182,7 +182,7 @@ def component(
         modes = ("as_paid",) if summable else modes
         body.append(f"  {draw(clawback(modes))}")
     # Held until the row says it is payable.
-    if cycle and rule != "once" and not summable and draw(st.integers(0, 3)) == 0:
+    if cycle and rule != "once" and draw(st.integers(0, 3)) == 0:
         condition = draw(st.sampled_from(["paid is not empty", 'kind == "new"']))
         body.append(f"  payable when {condition}")
     if rollup and draw(st.integers(0, 2)) == 0:  # a manager's override on their team's credit

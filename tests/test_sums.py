@@ -145,7 +145,7 @@ def test_the_benchmark_plan_totals_by_group_sums_making_no_line(tmp_path, tight)
     [
         ("cap $1,000 per year\n", "a plan cap cuts a payee's lines in ledger order"),
         ("component extra {\n  rate 1%\n  cap $10 per row\n}\n", "component 'extra' has a cap per row"),
-        ("component extra {\n  rate 1%\n  payable when amount > $0\n}\n", "component 'extra' holds the lines"),
+        ("component extra {\n  rate 1%\n  from 2027-07-01 {\n    rate 2%\n  }\n}\n", "'extra' has dated versions"),
     ],
 )
 def test_what_needs_lines_is_said(change, why):

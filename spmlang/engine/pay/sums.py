@@ -60,8 +60,6 @@ def component_needs_lines(plan: CheckedPlan, spec: ComponentSpec) -> str | None:
         return "has dated versions"
     if any(cap.scope is CapScope.ROW for cap in spec.caps):
         return "has a cap per row"
-    if spec.payable is not None:
-        return "holds the lines of rows not yet payable"
     if plan.transactions.cancelled is not None and plan.clawback(spec).mode is not ClawbackMode.AS_PAID:
         return f"claws back {plan.clawback(spec).mode.value}"
     return None
@@ -195,14 +193,23 @@ def _component_cells(
         period_total = period_total + gated
     stream, period = np.nonzero(present)
     parts = [_cell_lines(streams.payee[stream], period, index, spec.line_kind, period_total[stream, period])]
-    if claws is not None and run.plan.transactions.cancelled is not None:
+    holds = spec.payable is not None and values.payable is not None
+    if holds or (claws is not None and run.plan.transactions.cancelled is not None):
         # The running total just after each paid row: its stream's rows so far, and the true-ups before it.
         after = (
             grouping.cumsum(amount, grouping.starts_from_keys(stream_of))
             + np.cumsum(trued, axis=1)[stream_of, period_of]
         )
-        paid_rows = (r, after, amount)
-        parts.append(_clawbacks(run, index, on_rows, rows, claws, streams.row_stream, paid_rows, through, caps))
+        paid = _RowsPaid(r, after, amount, streams.row_stream, rows.period, through, caps)
+        held = np.zeros(len(rows), np.int64)
+        if holds:
+            assert values.payable is not None  # a component with `payable when` has it per row
+            held_rows = np.flatnonzero(on_rows & ~values.payable & ~rows.reversal)
+            held[held_rows] = paid.on(held_rows)
+            kept = held_rows[held[held_rows] != 0]
+            parts.append(_cell_lines(rows.payee[kept], rows.period[kept], index, LineKind.HOLD, -held[kept], SETTLE))
+        if claws is not None:
+            parts.append(_clawbacks(run, index, np.flatnonzero(on_rows & claws.mask), rows, claws, paid, held))
     return Lines.concat(parts), on_rows
 
 
@@ -250,46 +257,61 @@ class _Caps:
         return within
 
 
+class _RowsPaid:
+    """What a component's lines on a row paid after its caps, at the running totals before and after it (each row
+    of ``r``, in order, earned ``amount``; ``after`` is the exact running total just after it)."""
+
+    def __init__(self, r, after, amount, row_stream, row_period, through: np.ndarray, caps: _Caps):
+        self.r, self.after, self.amount = r, after, amount
+        self.row_stream, self.row_period, self.through, self.caps = row_stream, row_period, through, caps
+
+    def on(self, row: np.ndarray) -> np.ndarray:
+        """What the lines on each of ``row`` paid (a row it could not evaluate: its zero line)."""
+        paid = np.zeros(row.size, np.int64)
+        position = np.searchsorted(self.r, row)
+        priced = position < self.r.size
+        priced[priced] = self.r[position[priced]] == row[priced]
+        j = position[priced]
+        stream, period = self.row_stream[row[priced]], self.row_period[row[priced]]
+        before_period = np.where(period > 0, self.through[stream, np.maximum(period - 1, 0)], 0)
+
+        def at(exact: np.ndarray) -> np.ndarray:
+            return self.caps.paid_at(units_to_cents(exact) * CENT - before_period, stream, period)
+
+        paid[priced] = at(self.after[j]) - at(self.after[j] - self.amount[j])
+        return paid
+
+
 def _clawbacks(
     run: CreditedRun,
     index: int,
-    on_rows: np.ndarray,
+    row: np.ndarray,
     rows: CreditRows,
     claws: _Cancelled,
-    row_stream: np.ndarray,
-    paid_rows: tuple[np.ndarray, np.ndarray, np.ndarray],
-    through: np.ndarray,
-    caps: _Caps,
+    paid: _RowsPaid,
+    held: np.ndarray,
 ) -> Lines | None:
-    """A component's clawback lines as paid (see :func:`spmlang.engine.settle.clawbacks.money_clawbacks`):
-    for each cancelled row it has a line on, minus what the row's lines paid, in the cancellation's period;
-    zero outside the window."""
-    row = np.flatnonzero(on_rows & claws.mask)
+    """A component's clawback lines as paid (see :func:`spmlang.engine.settle.clawbacks.money_clawbacks`): for
+    each cancelled ``row`` it has a line on, minus what the row's lines paid, in the cancellation's period, zero
+    outside the window; and a row that was ``held`` (never paid) has its hold lifted there as well."""
     if row.size == 0:
         return None
-    r, after, amount = paid_rows
-    paid = np.zeros(row.size, np.int64)
-    position = np.searchsorted(r, row)
-    priced = position < r.size
-    priced[priced] = r[position[priced]] == row[priced]  # a failed row has a zero line: nothing paid
-    j = position[priced]
-    stream, period = row_stream[row[priced]], rows.period[row[priced]]
-    before_period = np.where(period > 0, through[stream, np.maximum(period - 1, 0)], 0)
-
-    def at(exact: np.ndarray) -> np.ndarray:
-        return caps.paid_at(units_to_cents(exact) * CENT - before_period, stream, period)
-
-    paid[priced] = at(after[j]) - at(after[j] - amount[j])
     clawback = run.plan.clawback(run.plan.components[index])
     day = claws.day[row]
     waited = day - rows.date[row]
     outside = waited > clawback.within_days if clawback.within_days is not None else np.zeros(row.size, bool)
     cancellations = run.transactions.cancellations
     which = claws.at[row]
-    part = -refunded_part(paid // CENT, cancellations.refunded[which], cancellations.credit[which]) * CENT
+    refunded, whole = cancellations.refunded[which], cancellations.credit[which]
+    part = -refunded_part(paid.on(row) // CENT, refunded, whole) * CENT
     part = np.where(outside, 0, part)
     period_of_claw = run.compiled.calendar.period_in_year(day.astype(np.int32))
-    return _cell_lines(rows.payee[row], period_of_claw, index, LineKind.CLAWBACK, part, SETTLE)
+    lines = [_cell_lines(rows.payee[row], period_of_claw, index, LineKind.CLAWBACK, part, SETTLE)]
+    lifted = np.flatnonzero((held[row] != 0) & ~outside)
+    if lifted.size:
+        lift = refunded_part(held[row[lifted]] // CENT, refunded[lifted], whole[lifted]) * CENT
+        lines.append(_cell_lines(rows.payee[row[lifted]], period_of_claw[lifted], index, LineKind.HOLD, lift, SETTLE))
+    return Lines.concat(lines)
 
 
 def _cell_lines(
