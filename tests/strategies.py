@@ -139,8 +139,8 @@ def component(
 ) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
     ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback.
-    ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no dated versions, cap per
-    row, nor a clawback other than as paid."""
+    ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no cap per row, nor a
+    clawback other than as paid."""
     rule, body, uses_target, kind = draw(earning_rule(scale))
     if rule != "once":
         if draw(st.booleans()):
@@ -154,7 +154,7 @@ def component(
                 f"{money(draw(st.integers(1, 100)) * 1000, scale)}"
             )
     # Dated versions: another rule from a day of the year on.
-    if rule != "once" and not summable and draw(st.integers(0, 3)) == 0:
+    if rule != "once" and draw(st.integers(0, 3)) == 0:
         days = sorted(draw(st.sets(st.dates(dt.date(2027, 1, 2), dt.date(2027, 12, 31)), min_size=1, max_size=2)))
         for day in days:
             _, version, version_target, _ = draw(earning_rule(scale, [r for r in RULES if r != "once"]))

@@ -45,8 +45,6 @@ def lines_needed(compiled: CompiledPlan) -> str | None:
     plan = compiled.plan
     if plan.plan_caps:
         return "a plan cap cuts a payee's lines in ledger order, across components"
-    if compiled.pay_currency_clause >= 0:
-        return "payees paid in other currencies are paid on fx lines"
     for spec in plan.components:
         why = component_needs_lines(plan, spec)
         if why is not None:
@@ -56,8 +54,6 @@ def lines_needed(compiled: CompiledPlan) -> str | None:
 
 def component_needs_lines(plan: CheckedPlan, spec: ComponentSpec) -> str | None:
     """Why a component's totals must be added up from its lines (None: by group sums)."""
-    if spec.versions:
-        return "has dated versions"
     if any(cap.scope is CapScope.ROW for cap in spec.caps):
         return "has a cap per row"
     if plan.transactions.cancelled is not None and plan.clawback(spec).mode is not ClawbackMode.AS_PAID:
@@ -94,8 +90,6 @@ def run_needs_lines(run: CreditedRun) -> str | None:
         return why
     if run.cycle.earlier is not None and run.cycle.first_open > 0:
         return "earlier ledgers closed periods: their changes are adjustments, line by line"
-    if run.terms is not None and run.terms.pay_rates is not None:
-        return "payees paid in other currencies are paid on fx lines"
     return None
 
 
@@ -128,6 +122,16 @@ def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
     if cycle.active:  # draws and floors are decided on each period's pay: the cells' sums are that
         payees_here = np.union1d(np.unique(rows.payee), unrowed_in(run, batch)).astype(np.int32)
         lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
+    terms = run.terms
+    if terms is not None and terms.pay_rates is not None and terms.rates is not None and len(lines):
+        # A payee paid in another currency has an fx line in each period with lines: it converts their sum, and
+        # adds nothing in the plan's currency (see pay/payments.py).
+        order = grouping.order_by(lines.payee, lines.period)
+        first = order[np.flatnonzero(grouping.starts_from_keys(lines.payee[order], lines.period[order]))]
+        payee, period = lines.payee[first], lines.period[first]
+        converted = terms.pay_rates[payee.astype(np.int64), period.astype(np.int64)] >= 0
+        fx = _cell_lines(payee[converted], period[converted], -1, LineKind.FX, np.zeros(int(converted.sum())))
+        lines = Lines.concat([lines, fx])
     paid = PaidLines(lines, lines.amount // CENT, rows, streams)
     return paid.cells(), paid.measures(), None, paid.owed()
 
@@ -161,15 +165,25 @@ def _component_cells(
     spec = rule.spec
     basis = run.basis
     periods = compiled.calendar.count
+    # Each version prices the rows of its dates and trues up only them (one version without dated versions).
+    # Lines at period boundaries are true-ups (before the period's rows), or a bonus's (after them: a bonus has
+    # no row lines, so only the period's total sees it).
+    paid_rows, at_bounds = [], []
     with text.unwritten():
-        row_lines = rule.row_lines(values, rows, streams, basis)
-        # Lines at period boundaries: true-ups (before the period's rows), or a bonus's (after them: a bonus has
-        # no row lines, so only the period's total sees it).
-        at_bounds = rule.true_ups(values, row_lines, rows, streams, basis)
+        for version, version_rule in enumerate(rule.versions):
+            version_values = values.of_version(version)
+            row_lines = version_rule.row_lines(version_values, rows, streams, basis)
+            paid_rows.append((row_lines.rows, row_lines.amount))
+            at_bounds.append(version_rule.true_ups(version_values, row_lines, rows, streams, basis))
         if isinstance(spec.rule, PayOnceRule):
-            at_bounds = bonus_lines(compiled, index, streams, basis)
-    r, amount = row_lines.rows, row_lines.amount
-    ensure_sums_fit(np.concatenate([np.abs(amount), np.abs(at_bounds.amount)]))  # every sum below fits, then
+            at_bounds = [bonus_lines(compiled, index, streams, basis)]
+    r = np.concatenate([rows_of for rows_of, _ in paid_rows])
+    in_order = np.argsort(r, kind="stable")  # the versions' rows, in row order again
+    r, amount = r[in_order], np.concatenate([amount_of for _, amount_of in paid_rows])[in_order]
+    bound_stream, bound_period, bound_amount = (
+        np.concatenate([getattr(lines, name) for lines in at_bounds]) for name in ("stream", "period", "amount")
+    )
+    ensure_sums_fit(np.concatenate([np.abs(amount), np.abs(bound_amount)]))  # every sum below fits, then
     stream_of, period_of = streams.row_stream[r], rows.period[r]
     earned = np.zeros((streams.count, periods), np.int64)  # exact, per stream and period
     if r.size:  # rows are in stream order, and by date within a stream: each cell's rows are consecutive
@@ -177,14 +191,14 @@ def _component_cells(
         first = np.flatnonzero(cells)
         earned[stream_of[first], period_of[first]] = grouping.sums(amount, cells)
     trued = np.zeros_like(earned)
-    trued[at_bounds.stream, at_bounds.period] = at_bounds.amount
+    np.add.at(trued, (bound_stream, bound_period.astype(np.int64)), bound_amount)
     through = units_to_cents(np.cumsum(earned + trued, axis=1)) * CENT  # paid through each period's end
     caps = _Caps(spec, streams, basis, periods)
     period_total = caps.kept(np.diff(through, axis=1, prepend=0))
     present = np.zeros((streams.count, periods), bool)
     on_rows = _on_rows(values, r, len(rows))
     present[streams.row_stream[on_rows], rows.period[on_rows]] = True
-    present[at_bounds.stream, at_bounds.period] = True
+    present[bound_stream, bound_period] = True
     if spec.gate is not None:  # decided at period ends on the capped totals: withheld, or released
         frame = period_end_frame(compiled, streams, basis)
         is_open = truth(evaluate(spec.gate, frame), frame.n).reshape(streams.count, periods)
