@@ -139,8 +139,8 @@ def component(
 ) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
     ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback.
-    ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no cap per row, nor a
-    clawback other than as paid."""
+    ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no clawback other than as
+    paid."""
     rule, body, uses_target, kind = draw(earning_rule(scale))
     if rule != "once":
         if draw(st.booleans()):
@@ -165,7 +165,7 @@ def component(
                 f"  from {day} {{\n" + "\n".join("  " + line for line in "\n".join(version).split("\n")) + "\n  }"
             )
     for scope in ("row", "period", "year"):
-        if (rule == "once" or summable) and scope == "row":
+        if rule == "once" and scope == "row":
             continue
         if draw(st.integers(0, 3)) == 0:
             if draw(st.booleans()):

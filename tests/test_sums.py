@@ -146,11 +146,11 @@ def test_the_benchmark_plan_totals_by_group_sums_making_no_line(tmp_path, tight)
     ("change", "why"),
     [
         ("cap $1,000 per year\n", "a plan cap cuts a payee's lines in ledger order"),
-        ("component extra {\n  rate 1%\n  cap $10 per row\n}\n", "component 'extra' has a cap per row"),
+        ("component extra {\n  rate 1%\n  clawback at_rate\n}\n", "component 'extra' claws back at_rate"),
     ],
 )
 def test_what_needs_lines_is_said(change, why):
-    text = (ROOT / "examples/plans/account_executive.spm").read_text() + "\n" + change
+    text = (ROOT / "examples/pay-cycle/plan.spm").read_text() + "\n" + change
     plan = spmlang.loads(text, "plan.spm")
     assert why in (lines_needed(plan.compiled) or "")
 

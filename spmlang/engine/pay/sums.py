@@ -54,8 +54,6 @@ def lines_needed(compiled: CompiledPlan) -> str | None:
 
 def component_needs_lines(plan: CheckedPlan, spec: ComponentSpec) -> str | None:
     """Why a component's totals must be added up from its lines (None: by group sums)."""
-    if any(cap.scope is CapScope.ROW for cap in spec.caps):
-        return "has a cap per row"
     if plan.transactions.cancelled is not None and plan.clawback(spec).mode is not ClawbackMode.AS_PAID:
         return f"claws back {plan.clawback(spec).mode.value}"
     return None
@@ -194,7 +192,15 @@ def _component_cells(
     np.add.at(trued, (bound_stream, bound_period.astype(np.int64)), bound_amount)
     through = units_to_cents(np.cumsum(earned + trued, axis=1)) * CENT  # paid through each period's end
     caps = _Caps(spec, streams, basis, periods)
-    period_total = caps.kept(np.diff(through, axis=1, prepend=0))
+    total = np.diff(through, axis=1, prepend=0)
+    holds = spec.payable is not None and values.payable is not None
+    claws = claws if run.plan.transactions.cancelled is not None else None
+    paid = None
+    if caps.row is not None or holds or claws is not None:  # a row's own line is read: where it runs from and to
+        paid = _RowsPaid(r, amount, stream_of, period_of, trued, through, caps)
+        if caps.row is not None:
+            total -= paid.cut_rows(rows.payee[r], basis, earned.shape)
+    period_total = caps.kept(total)
     present = np.zeros((streams.count, periods), bool)
     on_rows = _on_rows(values, r, len(rows))
     present[streams.row_stream[on_rows], rows.period[on_rows]] = True
@@ -207,14 +213,7 @@ def _component_cells(
         period_total = period_total + gated
     stream, period = np.nonzero(present)
     parts = [_cell_lines(streams.payee[stream], period, index, spec.line_kind, period_total[stream, period])]
-    holds = spec.payable is not None and values.payable is not None
-    if holds or (claws is not None and run.plan.transactions.cancelled is not None):
-        # The running total just after each paid row: its stream's rows so far, and the true-ups before it.
-        after = (
-            grouping.cumsum(amount, grouping.starts_from_keys(stream_of))
-            + np.cumsum(trued, axis=1)[stream_of, period_of]
-        )
-        paid = _RowsPaid(r, after, amount, streams.row_stream, rows.period, through, caps)
+    if paid is not None:
         held = np.zeros(len(rows), np.int64)
         if holds:
             assert values.payable is not None  # a component with `payable when` has it per row
@@ -243,6 +242,7 @@ class _Caps:
         period = np.tile(np.arange(periods), streams.count)
         self.period_limit: np.ndarray | None = None
         self.year_limit: np.ndarray | None = None
+        self.row = [cap for cap in spec.caps if cap.scope is CapScope.ROW] or None
         for cap in spec.caps:
             limit = cap_limit(cap, payee, period, basis).reshape(streams.count, periods)
             if cap.scope is CapScope.PERIOD:
@@ -272,12 +272,35 @@ class _Caps:
 
 
 class _RowsPaid:
-    """What a component's lines on a row paid after its caps, at the running totals before and after it (each row
-    of ``r``, in order, earned ``amount``; ``after`` is the exact running total just after it)."""
+    """Where each paid row's line runs from and to, within its period (cents of the component since the period
+    began, true-up included, after any cap per row), and so what it paid after the caps per period and year.
 
-    def __init__(self, r, after, amount, row_stream, row_period, through: np.ndarray, caps: _Caps):
-        self.r, self.after, self.amount = r, after, amount
-        self.row_stream, self.row_period, self.through, self.caps = row_stream, row_period, through, caps
+    ``r``: the paid rows, in order; ``amount``: what each earned, exact; ``trued``: the true-ups (streams x
+    periods); ``through``: the cents paid through each period's end, before caps."""
+
+    def __init__(self, r, amount, stream_of, period_of, trued: np.ndarray, through: np.ndarray, caps: _Caps):
+        self.r, self.stream_of, self.period_of, self.caps = r, stream_of, period_of, caps
+        # The exact running total just after each row: its stream's rows so far, and the true-ups before it.
+        after = grouping.cumsum(amount, grouping.starts_from_keys(stream_of))
+        after += np.cumsum(trued, axis=1)[stream_of, period_of]
+        start = np.where(period_of > 0, through[stream_of, np.maximum(period_of - 1, 0)], 0)
+        self.after = units_to_cents(after) * CENT - start
+        self.before = units_to_cents(after - amount) * CENT - start
+
+    def cut_rows(self, payee: np.ndarray, basis, shape: tuple[int, int]) -> np.ndarray:
+        """Cap each row's line on its own (caps per row: the lowest); what they cut, per stream and period."""
+        assert self.caps.row is not None  # only called for a component with a cap per row
+        line = self.after - self.before
+        limit = np.min([cap_limit(cap, payee, self.period_of, basis) for cap in self.caps.row], axis=0)
+        cut = line - np.minimum(line, limit)
+        cells = grouping.starts_from_keys(self.stream_of, self.period_of)
+        cut_so_far = grouping.cumsum(cut, cells)
+        self.after = self.after - cut_so_far
+        self.before = self.before - (cut_so_far - cut)
+        per_cell = np.zeros(shape, np.int64)
+        first = np.flatnonzero(cells)
+        per_cell[self.stream_of[first], self.period_of[first]] = grouping.sums(cut, cells)
+        return per_cell
 
     def on(self, row: np.ndarray) -> np.ndarray:
         """What the lines on each of ``row`` paid (a row it could not evaluate: its zero line)."""
@@ -286,13 +309,9 @@ class _RowsPaid:
         priced = position < self.r.size
         priced[priced] = self.r[position[priced]] == row[priced]
         j = position[priced]
-        stream, period = self.row_stream[row[priced]], self.row_period[row[priced]]
-        before_period = np.where(period > 0, self.through[stream, np.maximum(period - 1, 0)], 0)
-
-        def at(exact: np.ndarray) -> np.ndarray:
-            return self.caps.paid_at(units_to_cents(exact) * CENT - before_period, stream, period)
-
-        paid[priced] = at(self.after[j]) - at(self.after[j] - self.amount[j])
+        stream, period = self.stream_of[j], self.period_of[j]
+        caps = self.caps
+        paid[priced] = caps.paid_at(self.after[j], stream, period) - caps.paid_at(self.before[j], stream, period)
         return paid
 
 
