@@ -139,8 +139,7 @@ def component(
 ) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
     ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback.
-    ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no clawback other than as
-    paid."""
+    ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no clawback at rate."""
     rule, body, uses_target, kind = draw(earning_rule(scale))
     if rule != "once":
         if draw(st.booleans()):
@@ -179,7 +178,7 @@ def component(
     if cancelled and (versioned or draw(st.integers(0, 3)) == 0):
         # A component with versions does not recalculate (E412): its own way, whatever the plan's.
         modes = ("as_paid", "at_rate") if versioned else ("as_paid", "at_rate", "recalculate")
-        modes = ("as_paid",) if summable else modes
+        modes = tuple(m for m in modes if m != "at_rate") if summable else modes
         body.append(f"  {draw(clawback(modes))}")
     # Held until the row says it is payable.
     if cycle and rule != "once" and draw(st.integers(0, 3)) == 0:
@@ -227,7 +226,8 @@ def plans(draw, scale: int = 1, cycle: bool = False, summable: bool = False) -> 
     settled = ""  # the plan's own way of clawing back, and its payout floor
     cancelled = cycle and draw(st.integers(0, 4)) > 0
     if cancelled and draw(st.booleans()):
-        settled += f"  {draw(clawback(('as_paid',) if summable else ('as_paid', 'at_rate', 'recalculate')))}\n"
+        modes = ("as_paid", "recalculate") if summable else ("as_paid", "at_rate", "recalculate")
+        settled += f"  {draw(clawback(modes))}\n"
     if cycle and draw(st.integers(0, 3)) == 0:
         settled += f"  payout floor {money(draw(st.sampled_from([0, 0, 100, 2500])), scale)}\n"
     text = (

@@ -69,6 +69,7 @@ def test_totals_by_group_sums_equal_the_reference_to_the_cent(drawn):
     reference = Reference(plan.checked, rows, quotas, targets, ROSTER, labels=labels, through=through)
     why = lines_needed(result.payout.run.compiled)
     event(f"paid by group sums: {why is None}")
+    event(f"by group sums, recalculating clawbacks: {why is None and plan.checked.recalculates}")
     assert by_sums(result) == (why is None) or not result.accounting["credited"]
     expected = reference_totals(reference, labels)  # runs the reference, which then knows each row's fate
     assert engine_status(result, len(rows)) == reference.status

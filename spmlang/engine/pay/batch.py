@@ -133,7 +133,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
                     i,
                     values,
                     rows,
-                    _streams_of(streams, rows, values, calendar.count, compiled),
+                    streams_of(streams, rows, values, calendar.count, compiled),
                     basis,
                     payees,
                     fallback,
@@ -172,7 +172,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     return PaidLines(lines, _round(lines), rows, streams, payments)
 
 
-def _streams_of(streams: Streams, rows: CreditRows, values: RowValues, periods: int, compiled: CompiledPlan) -> Streams:
+def streams_of(streams: Streams, rows: CreditRows, values: RowValues, periods: int, compiled: CompiledPlan) -> Streams:
     """The streams a component is priced on: the batch's, unless reversal rows move the measure of some
     components and not of this one (see credit.reversals)."""
     if values.reverses is None or not rows.reversal.any() or np.array_equal(values.reverses, rows.reversal):

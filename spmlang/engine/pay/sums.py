@@ -27,12 +27,13 @@ from spmlang.engine.expressions.values import truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, TooLarge, ensure_sums_fit, units_to_cents
-from spmlang.engine.pay.batch import PaidLines, unrowed_in
+from spmlang.engine.pay.batch import PaidLines, streams_of, unrowed_in
 from spmlang.engine.pay.component_lines import bonus_lines, period_end_frame
 from spmlang.engine.pay.limits import cap_limit, gate_adjustments
 from spmlang.engine.pay.lines import ROW, SETTLE, Lines, make_lines
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.engine.settle.clawbacks import reprice_twins
 from spmlang.engine.settle.cycle import settle
 from spmlang.ir.kinds import CapScope, ClawbackMode, LineKind
 from spmlang.ir.plan import CheckedPlan, ComponentSpec, PayOnceRule
@@ -54,7 +55,7 @@ def lines_needed(compiled: CompiledPlan) -> str | None:
 
 def component_needs_lines(plan: CheckedPlan, spec: ComponentSpec) -> str | None:
     """Why a component's totals must be added up from its lines (None: by group sums)."""
-    if plan.transactions.cancelled is not None and plan.clawback(spec).mode is not ClawbackMode.AS_PAID:
+    if plan.transactions.cancelled is not None and plan.clawback(spec).mode is ClawbackMode.AT_RATE:
         return f"claws back {plan.clawback(spec).mode.value}"
     return None
 
@@ -110,7 +111,8 @@ def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
     has_line = rows.reversal.copy()
     for index in range(len(compiled.components)):
         values = run.row_values[index].take(batch)
-        cells, on_rows = _component_cells(run, index, values, rows, streams, claws)
+        priced_on = streams_of(streams, rows, values, calendar.count, compiled)  # with or without reversals
+        cells, on_rows = _component_cells(run, index, values, rows, priced_on, claws)
         parts.append(cells)
         has_line |= on_rows
     unpaid = np.flatnonzero(~has_line)  # a zero line each, of no component (see batch._unpaid_rows)
@@ -171,6 +173,7 @@ def _component_cells(
         for version, version_rule in enumerate(rule.versions):
             version_values = values.of_version(version)
             row_lines = version_rule.row_lines(version_values, rows, streams, basis)
+            row_lines = reprice_twins(not version_rule.cumulative, rows, row_lines)
             paid_rows.append((row_lines.rows, row_lines.amount))
             at_bounds.append(version_rule.true_ups(version_values, row_lines, rows, streams, basis))
         if isinstance(spec.rule, PayOnceRule):
@@ -336,10 +339,12 @@ def _clawbacks(
     cancellations = run.transactions.cancellations
     which = claws.at[row]
     refunded, whole = cancellations.refunded[which], cancellations.credit[which]
-    part = -refunded_part(paid.on(row) // CENT, refunded, whole) * CENT
+    money = clawback.mode is not ClawbackMode.RECALCULATE  # else its reversal row's line re-prices the year
+    part = -refunded_part(paid.on(row) // CENT, refunded, whole) * CENT if money else np.zeros(row.size, np.int64)
     part = np.where(outside, 0, part)
     period_of_claw = run.compiled.calendar.period_in_year(day.astype(np.int32))
-    lines = [_cell_lines(rows.payee[row], period_of_claw, index, LineKind.CLAWBACK, part, SETTLE)]
+    shown = outside | money  # a zero line says a cancellation outside the window was not clawed back
+    lines = [_cell_lines(rows.payee[row[shown]], period_of_claw[shown], index, LineKind.CLAWBACK, part[shown], SETTLE)]
     lifted = np.flatnonzero((held[row] != 0) & ~outside)
     if lifted.size:
         lift = refunded_part(held[row[lifted]] // CENT, refunded[lifted], whole[lifted]) * CENT
