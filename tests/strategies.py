@@ -135,11 +135,9 @@ def component(
     rollup: bool = False,
     cycle: bool = False,
     cancelled: bool = False,
-    summable: bool = False,
 ) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
-    ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback.
-    ``summable``: only what totals by group sums take (spmlang/engine/pay/sums.py): no clawback at rate."""
+    ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback."""
     rule, body, uses_target, kind = draw(earning_rule(scale))
     if rule != "once":
         if draw(st.booleans()):
@@ -178,7 +176,6 @@ def component(
     if cancelled and (versioned or draw(st.integers(0, 3)) == 0):
         # A component with versions does not recalculate (E412): its own way, whatever the plan's.
         modes = ("as_paid", "at_rate") if versioned else ("as_paid", "at_rate", "recalculate")
-        modes = tuple(m for m in modes if m != "at_rate") if summable else modes
         body.append(f"  {draw(clawback(modes))}")
     # Held until the row says it is payable.
     if cycle and rule != "once" and draw(st.integers(0, 3)) == 0:
@@ -210,8 +207,8 @@ def draw_block(draw, scale: int = 1, most: int = 10_000, recoverable: bool | Non
 @st.composite
 def plans(draw, scale: int = 1, cycle: bool = False, summable: bool = False) -> str:
     """A plan's text. With ``cycle``, the pay cycle: a cancellation column (a refunded amount now and then),
-    clawback modes in the plan and its components, `payable when`, a draw, a payout floor. ``summable``: only
-    what totals by group sums take (see :func:`component`; no plan cap)."""
+    clawback modes in the plan and its components, `payable when`, a draw, a payout floor. ``summable``: no plan
+    cap, the one thing totals by group sums do not take (spmlang/engine/pay/sums.py)."""
     payout = draw(st.sampled_from(["quarterly", "monthly", "half_yearly"]))
     measure = draw(st.sampled_from(["year_to_date", "period_to_date"]))
     basis = draw(
@@ -226,8 +223,7 @@ def plans(draw, scale: int = 1, cycle: bool = False, summable: bool = False) -> 
     settled = ""  # the plan's own way of clawing back, and its payout floor
     cancelled = cycle and draw(st.integers(0, 4)) > 0
     if cancelled and draw(st.booleans()):
-        modes = ("as_paid", "recalculate") if summable else ("as_paid", "at_rate", "recalculate")
-        settled += f"  {draw(clawback(modes))}\n"
+        settled += f"  {draw(clawback())}\n"
     if cycle and draw(st.integers(0, 3)) == 0:
         settled += f"  payout floor {money(draw(st.sampled_from([0, 0, 100, 2500])), scale)}\n"
     text = (
@@ -255,7 +251,7 @@ def plans(draw, scale: int = 1, cycle: bool = False, summable: bool = False) -> 
     )
     count = draw(st.integers(1, 3))
     for index in range(count):
-        part, _ = draw(component(index, scale, rollup, cycle, cancelled, summable))
+        part, _ = draw(component(index, scale, rollup, cycle, cancelled))
         text += part
     for _ in range(0 if summable else draw(st.sampled_from([0, 0, 0, 1, 2]))):
         covers = draw(st.sampled_from(["", "direct credit", "components"] + (["rollup credit"] if rollup else [])))

@@ -16,11 +16,9 @@ tests/test_sums.py compares them on the examples, the scenarios and random plans
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.credited import CreditedRun
-from spmlang.engine.credit.reversals import refunded_part
 from spmlang.engine.credit.rows import CreditRows
 from spmlang.engine.expressions.evaluate import evaluate
 from spmlang.engine.expressions.values import truth
@@ -29,34 +27,23 @@ from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, TooLarge, ensure_sums_fit, units_to_cents
 from spmlang.engine.pay.batch import PaidLines, streams_of, unrowed_in
 from spmlang.engine.pay.component_lines import bonus_lines, period_end_frame
-from spmlang.engine.pay.limits import cap_limit, gate_adjustments
-from spmlang.engine.pay.lines import ROW, SETTLE, Lines, make_lines
+from spmlang.engine.pay.limits import gate_adjustments
+from spmlang.engine.pay.lines import SETTLE, Lines
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.engine.pay.sums_rows import AtRate, Cancelled, Caps, RowsPaid, cell_lines, clawback_cells
 from spmlang.engine.settle.clawbacks import reprice_twins
 from spmlang.engine.settle.cycle import settle
-from spmlang.ir.kinds import CapScope, ClawbackMode, LineKind
-from spmlang.ir.plan import CheckedPlan, ComponentSpec, PayOnceRule
+from spmlang.ir.kinds import LineKind
+from spmlang.ir.plan import PayOnceRule
 
 __all__ = ["batch_sums", "component_path", "lines_needed", "run_needs_lines"]
 
 
 def lines_needed(compiled: CompiledPlan) -> str | None:
     """Why the totals of a run of ``compiled`` must be added up from its lines (None: by group sums)."""
-    plan = compiled.plan
-    if plan.plan_caps:
+    if compiled.plan.plan_caps:
         return "a plan cap cuts a payee's lines in ledger order, across components"
-    for spec in plan.components:
-        why = component_needs_lines(plan, spec)
-        if why is not None:
-            return f"{spec.kind} '{spec.name}' {why}"
-    return None
-
-
-def component_needs_lines(plan: CheckedPlan, spec: ComponentSpec) -> str | None:
-    """Why a component's totals must be added up from its lines (None: by group sums)."""
-    if plan.transactions.cancelled is not None and plan.clawback(spec).mode is ClawbackMode.AT_RATE:
-        return f"claws back {plan.clawback(spec).mode.value}"
     return None
 
 
@@ -64,9 +51,6 @@ def component_path(compiled: CompiledPlan, index: int) -> str:
     """How a run asked only for its totals pays component ``index``, and why (``spm compile --explain``)."""
     plan = compiled.plan
     spec = plan.components[index]
-    own = component_needs_lines(plan, spec)
-    if own is not None:
-        return f"totals alone: added up from its lines: it {own}"
     why = lines_needed(compiled)
     if why is not None:
         return f"totals alone: added up from the lines: {why}"
@@ -77,9 +61,9 @@ def component_path(compiled: CompiledPlan, index: int) -> str:
         how = "E at each row's running measure (a payee's rows in date order), summed per period"
     else:
         how = "each row's amount (in any order), summed per period"
-    claws = "; a cancelled row's own line from the running total before and after it"
-    claws = claws if plan.transactions.cancelled is not None else ""
-    return f"totals alone: by group sums: {how}; rounded and capped on running totals at period ends{claws}"
+    rows = "; a cancelled or held row's own line from the running total before and after it"
+    rows = rows if plan.transactions.cancelled is not None or spec.payable is not None else ""
+    return f"totals alone: by group sums: {how}; rounded and capped on running totals at period ends{rows}"
 
 
 def run_needs_lines(run: CreditedRun) -> str | None:
@@ -106,7 +90,7 @@ def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
     calendar = compiled.calendar
     rows = run.credit_rows.take(batch)
     streams = build_streams(rows, calendar.count, compiled.year_to_date)
-    claws = _Cancelled.of(run, rows)
+    claws = Cancelled.of(run, rows)
     parts: list[Lines | None] = []
     has_line = rows.reversal.copy()
     for index in range(len(compiled.components)):
@@ -116,7 +100,7 @@ def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
         parts.append(cells)
         has_line |= on_rows
     unpaid = np.flatnonzero(~has_line)  # a zero line each, of no component (see batch._unpaid_rows)
-    parts.append(_cell_lines(rows.payee[unpaid], rows.period[unpaid], -1, LineKind.EARNING, np.zeros(unpaid.size)))
+    parts.append(cell_lines(rows.payee[unpaid], rows.period[unpaid], -1, LineKind.EARNING, np.zeros(unpaid.size)))
     lines = Lines.concat(parts)
     cycle = run.cycle
     if cycle.active:  # draws and floors are decided on each period's pay: the cells' sums are that
@@ -130,32 +114,14 @@ def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
         first = order[np.flatnonzero(grouping.starts_from_keys(lines.payee[order], lines.period[order]))]
         payee, period = lines.payee[first], lines.period[first]
         converted = terms.pay_rates[payee.astype(np.int64), period.astype(np.int64)] >= 0
-        fx = _cell_lines(payee[converted], period[converted], -1, LineKind.FX, np.zeros(int(converted.sum())))
+        fx = cell_lines(payee[converted], period[converted], -1, LineKind.FX, np.zeros(int(converted.sum())))
         lines = Lines.concat([lines, fx])
     paid = PaidLines(lines, lines.amount // CENT, rows, streams)
     return paid.cells(), paid.measures(), None, paid.owed()
 
 
-class _Cancelled:
-    """The batch's credit rows cancelled within the plan year: the date and the share refunded of each."""
-
-    def __init__(self, at: np.ndarray, day: np.ndarray, mask: np.ndarray):
-        self.at, self.day, self.mask = at, day, mask
-
-    @staticmethod
-    def of(run: CreditedRun, rows: CreditRows) -> _Cancelled | None:
-        cancellations = run.transactions.cancellations
-        if not len(cancellations) or not len(rows):
-            return None
-        at = cancellations.of(rows.txn.astype(np.int64))
-        mask = (at >= 0) & ~rows.reversal
-        day = np.where(mask, cancellations.day[np.maximum(at, 0)], 0).astype(np.int64)
-        mask &= run.compiled.calendar.in_year(day)
-        return _Cancelled(at, day, mask) if mask.any() else None
-
-
 def _component_cells(
-    run: CreditedRun, index: int, values: RowValues, rows: CreditRows, streams: Streams, claws: _Cancelled | None
+    run: CreditedRun, index: int, values: RowValues, rows: CreditRows, streams: Streams, claws: Cancelled | None
 ) -> tuple[Lines | None, np.ndarray]:
     """One line per (payee, period) the component has lines in, with what they add up to after rounding and
     caps, and one per cancelled row it clawed back, in the period of the cancellation; and the rows it has a
@@ -168,7 +134,7 @@ def _component_cells(
     # Each version prices the rows of its dates and trues up only them (one version without dated versions).
     # Lines at period boundaries are true-ups (before the period's rows), or a bonus's (after them: a bonus has
     # no row lines, so only the period's total sees it).
-    paid_rows, at_bounds = [], []
+    paid_rows, at_bounds, at_rate = [], [], []
     with text.unwritten():
         for version, version_rule in enumerate(rule.versions):
             version_values = values.of_version(version)
@@ -176,11 +142,13 @@ def _component_cells(
             row_lines = reprice_twins(not version_rule.cumulative, rows, row_lines)
             paid_rows.append((row_lines.rows, row_lines.amount))
             at_bounds.append(version_rule.true_ups(version_values, row_lines, rows, streams, basis))
+            at_rate.append(AtRate.of(version_rule.spec, row_lines, rows))
         if isinstance(spec.rule, PayOnceRule):
             at_bounds = [bonus_lines(compiled, index, streams, basis)]
     r = np.concatenate([rows_of for rows_of, _ in paid_rows])
     in_order = np.argsort(r, kind="stable")  # the versions' rows, in row order again
     r, amount = r[in_order], np.concatenate([amount_of for _, amount_of in paid_rows])[in_order]
+    clawed_at_rate = AtRate.joined(at_rate, in_order)
     bound_stream, bound_period, bound_amount = (
         np.concatenate([getattr(lines, name) for lines in at_bounds]) for name in ("stream", "period", "amount")
     )
@@ -194,13 +162,13 @@ def _component_cells(
     trued = np.zeros_like(earned)
     np.add.at(trued, (bound_stream, bound_period.astype(np.int64)), bound_amount)
     through = units_to_cents(np.cumsum(earned + trued, axis=1)) * CENT  # paid through each period's end
-    caps = _Caps(spec, streams, basis, periods)
+    caps = Caps(spec, streams, basis, periods)
     total = np.diff(through, axis=1, prepend=0)
     holds = spec.payable is not None and values.payable is not None
     claws = claws if run.plan.transactions.cancelled is not None else None
     paid = None
     if caps.row is not None or holds or claws is not None:  # a row's own line is read: where it runs from and to
-        paid = _RowsPaid(r, amount, stream_of, period_of, trued, through, caps)
+        paid = RowsPaid(r, amount, stream_of, period_of, trued, through, caps)
         if caps.row is not None:
             total -= paid.cut_rows(rows.payee[r], basis, earned.shape)
     period_total = caps.kept(total)
@@ -215,7 +183,7 @@ def _component_cells(
         present |= gated != 0
         period_total = period_total + gated
     stream, period = np.nonzero(present)
-    parts = [_cell_lines(streams.payee[stream], period, index, spec.line_kind, period_total[stream, period])]
+    parts = [cell_lines(streams.payee[stream], period, index, spec.line_kind, period_total[stream, period])]
     if paid is not None:
         held = np.zeros(len(rows), np.int64)
         if holds:
@@ -223,9 +191,10 @@ def _component_cells(
             held_rows = np.flatnonzero(on_rows & ~values.payable & ~rows.reversal)
             held[held_rows] = paid.on(held_rows)
             kept = held_rows[held[held_rows] != 0]
-            parts.append(_cell_lines(rows.payee[kept], rows.period[kept], index, LineKind.HOLD, -held[kept], SETTLE))
+            parts.append(cell_lines(rows.payee[kept], rows.period[kept], index, LineKind.HOLD, -held[kept], SETTLE))
         if claws is not None:
-            parts.append(_clawbacks(run, index, np.flatnonzero(on_rows & claws.mask), rows, claws, paid, held))
+            cancelled = np.flatnonzero(on_rows & claws.mask)
+            parts.append(clawback_cells(run, index, cancelled, rows, claws, paid, held, clawed_at_rate))
     return Lines.concat(parts), on_rows
 
 
@@ -234,139 +203,3 @@ def _on_rows(values: RowValues, paid: np.ndarray, count: int) -> np.ndarray:
     on_rows = np.zeros(count, bool)
     on_rows[paid] = True
     return on_rows if values.failed is None else on_rows | values.failed.astype(bool)
-
-
-class _Caps:
-    """A component's caps per period and per year on running totals (units of whole cents): several of a
-    scope act as the lowest of them, each on what the ones before it left."""
-
-    def __init__(self, spec: ComponentSpec, streams: Streams, basis, periods: int):
-        payee = np.repeat(streams.payee[:, None], periods, axis=1).reshape(-1)
-        period = np.tile(np.arange(periods), streams.count)
-        self.period_limit: np.ndarray | None = None
-        self.year_limit: np.ndarray | None = None
-        self.row = [cap for cap in spec.caps if cap.scope is CapScope.ROW] or None
-        for cap in spec.caps:
-            limit = cap_limit(cap, payee, period, basis).reshape(streams.count, periods)
-            if cap.scope is CapScope.PERIOD:
-                self.period_limit = limit if self.period_limit is None else np.minimum(self.period_limit, limit)
-            elif cap.scope is CapScope.YEAR:
-                self.year_limit = limit if self.year_limit is None else np.minimum(self.year_limit, limit)
-        self.before: np.ndarray | None = None  # per-period-capped totals of the periods before each
-
-    def kept(self, total: np.ndarray) -> np.ndarray:
-        """What each (stream, period) keeps of its total."""
-        if self.period_limit is not None:
-            total = np.minimum(total, self.period_limit)
-        self.before = np.cumsum(total, axis=1) - total
-        if self.year_limit is not None:
-            total = np.diff(np.minimum(np.cumsum(total, axis=1), self.year_limit), axis=1, prepend=0)
-        return total
-
-    def paid_at(self, within: np.ndarray, stream: np.ndarray, period: np.ndarray) -> np.ndarray:
-        """What the caps let through of a running total ``within`` its period (cents since the period began),
-        up to a constant per (stream, period): differences of it are what a line between two points keeps."""
-        if self.period_limit is not None:
-            within = np.minimum(within, self.period_limit[stream, period])
-        if self.year_limit is not None:
-            assert self.before is not None  # kept() ran first
-            within = np.minimum(self.before[stream, period] + within, self.year_limit[stream, period])
-        return within
-
-
-class _RowsPaid:
-    """Where each paid row's line runs from and to, within its period (cents of the component since the period
-    began, true-up included, after any cap per row), and so what it paid after the caps per period and year.
-
-    ``r``: the paid rows, in order; ``amount``: what each earned, exact; ``trued``: the true-ups (streams x
-    periods); ``through``: the cents paid through each period's end, before caps."""
-
-    def __init__(self, r, amount, stream_of, period_of, trued: np.ndarray, through: np.ndarray, caps: _Caps):
-        self.r, self.stream_of, self.period_of, self.caps = r, stream_of, period_of, caps
-        # The exact running total just after each row: its stream's rows so far, and the true-ups before it.
-        after = grouping.cumsum(amount, grouping.starts_from_keys(stream_of))
-        after += np.cumsum(trued, axis=1)[stream_of, period_of]
-        start = np.where(period_of > 0, through[stream_of, np.maximum(period_of - 1, 0)], 0)
-        self.after = units_to_cents(after) * CENT - start
-        self.before = units_to_cents(after - amount) * CENT - start
-
-    def cut_rows(self, payee: np.ndarray, basis, shape: tuple[int, int]) -> np.ndarray:
-        """Cap each row's line on its own (caps per row: the lowest); what they cut, per stream and period."""
-        assert self.caps.row is not None  # only called for a component with a cap per row
-        line = self.after - self.before
-        limit = np.min([cap_limit(cap, payee, self.period_of, basis) for cap in self.caps.row], axis=0)
-        cut = line - np.minimum(line, limit)
-        cells = grouping.starts_from_keys(self.stream_of, self.period_of)
-        cut_so_far = grouping.cumsum(cut, cells)
-        self.after = self.after - cut_so_far
-        self.before = self.before - (cut_so_far - cut)
-        per_cell = np.zeros(shape, np.int64)
-        first = np.flatnonzero(cells)
-        per_cell[self.stream_of[first], self.period_of[first]] = grouping.sums(cut, cells)
-        return per_cell
-
-    def on(self, row: np.ndarray) -> np.ndarray:
-        """What the lines on each of ``row`` paid (a row it could not evaluate: its zero line)."""
-        paid = np.zeros(row.size, np.int64)
-        position = np.searchsorted(self.r, row)
-        priced = position < self.r.size
-        priced[priced] = self.r[position[priced]] == row[priced]
-        j = position[priced]
-        stream, period = self.stream_of[j], self.period_of[j]
-        caps = self.caps
-        paid[priced] = caps.paid_at(self.after[j], stream, period) - caps.paid_at(self.before[j], stream, period)
-        return paid
-
-
-def _clawbacks(
-    run: CreditedRun,
-    index: int,
-    row: np.ndarray,
-    rows: CreditRows,
-    claws: _Cancelled,
-    paid: _RowsPaid,
-    held: np.ndarray,
-) -> Lines | None:
-    """A component's clawback lines as paid (see :func:`spmlang.engine.settle.clawbacks.money_clawbacks`): for
-    each cancelled ``row`` it has a line on, minus what the row's lines paid, in the cancellation's period, zero
-    outside the window; and a row that was ``held`` (never paid) has its hold lifted there as well."""
-    if row.size == 0:
-        return None
-    clawback = run.plan.clawback(run.plan.components[index])
-    day = claws.day[row]
-    waited = day - rows.date[row]
-    outside = waited > clawback.within_days if clawback.within_days is not None else np.zeros(row.size, bool)
-    cancellations = run.transactions.cancellations
-    which = claws.at[row]
-    refunded, whole = cancellations.refunded[which], cancellations.credit[which]
-    money = clawback.mode is not ClawbackMode.RECALCULATE  # else its reversal row's line re-prices the year
-    part = -refunded_part(paid.on(row) // CENT, refunded, whole) * CENT if money else np.zeros(row.size, np.int64)
-    part = np.where(outside, 0, part)
-    period_of_claw = run.compiled.calendar.period_in_year(day.astype(np.int32))
-    shown = outside | money  # a zero line says a cancellation outside the window was not clawed back
-    lines = [_cell_lines(rows.payee[row[shown]], period_of_claw[shown], index, LineKind.CLAWBACK, part[shown], SETTLE)]
-    lifted = np.flatnonzero((held[row] != 0) & ~outside)
-    if lifted.size:
-        lift = refunded_part(held[row[lifted]] // CENT, refunded[lifted], whole[lifted]) * CENT
-        lines.append(_cell_lines(rows.payee[row[lifted]], period_of_claw[lifted], index, LineKind.HOLD, lift, SETTLE))
-    return Lines.concat(lines)
-
-
-def _cell_lines(
-    payee: np.ndarray, period: np.ndarray, component: int, kind: LineKind, amount: np.ndarray, phase: int = ROW
-) -> Lines | None:
-    """Lines standing for what a cell's lines add up to: only their sums are read."""
-    if payee.size == 0:
-        return None
-    return make_lines(
-        payee.size,
-        payee=payee,
-        role=0,
-        component=component,
-        kind=kind,
-        period=period,
-        phase=phase,
-        amount=amount,
-        explanation=pa.nulls(payee.size, pa.string()),
-        clause=-1,
-    )
