@@ -34,7 +34,7 @@ from spmlang.engine.pay.streams import Streams, build_streams
 from spmlang.engine.pay.sums_rows import AtRate, Cancelled, Caps, RowsPaid, cell_lines, clawback_cells
 from spmlang.engine.settle.clawbacks import reprice_twins
 from spmlang.engine.settle.cycle import settle
-from spmlang.ir.kinds import LineKind
+from spmlang.ir.kinds import ClawbackMode, LineKind
 from spmlang.ir.plan import PayOnceRule
 
 __all__ = ["batch_sums", "component_path", "lines_needed", "run_needs_lines"]
@@ -135,6 +135,7 @@ def _component_cells(
     # Lines at period boundaries are true-ups (before the period's rows), or a bonus's (after them: a bonus has
     # no row lines, so only the period's total sees it).
     paid_rows, at_bounds, at_rate = [], [], []
+    by_rate = claws is not None and run.plan.clawback(spec).mode is ClawbackMode.AT_RATE
     with text.unwritten():
         for version, version_rule in enumerate(rule.versions):
             version_values = values.of_version(version)
@@ -142,13 +143,14 @@ def _component_cells(
             row_lines = reprice_twins(not version_rule.cumulative, rows, row_lines)
             paid_rows.append((row_lines.rows, row_lines.amount))
             at_bounds.append(version_rule.true_ups(version_values, row_lines, rows, streams, basis))
-            at_rate.append(AtRate.of(version_rule.spec, row_lines, rows))
+            if by_rate:
+                at_rate.append(AtRate.of(version_rule.spec, row_lines, rows))
         if isinstance(spec.rule, PayOnceRule):
             at_bounds = [bonus_lines(compiled, index, streams, basis)]
     r = np.concatenate([rows_of for rows_of, _ in paid_rows])
     in_order = np.argsort(r, kind="stable")  # the versions' rows, in row order again
     r, amount = r[in_order], np.concatenate([amount_of for _, amount_of in paid_rows])[in_order]
-    clawed_at_rate = AtRate.joined(at_rate, in_order)
+    clawed_at_rate = AtRate.joined(at_rate, in_order) if by_rate else None
     bound_stream, bound_period, bound_amount = (
         np.concatenate([getattr(lines, name) for lines in at_bounds]) for name in ("stream", "period", "amount")
     )

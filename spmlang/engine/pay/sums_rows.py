@@ -177,7 +177,7 @@ def clawback_cells(
     claws: Cancelled,
     paid: RowsPaid,
     held: np.ndarray,
-    at_rate: AtRate,
+    at_rate: AtRate | None,
 ) -> Lines | None:
     """A component's clawback lines (see :func:`spmlang.engine.settle.clawbacks.money_clawbacks`): for each
     cancelled ``row`` it has a line on, in the cancellation's period, minus what the row's lines paid (as paid)
@@ -194,7 +194,7 @@ def clawback_cells(
     which = claws.at[row]
     refunded, whole = cancellations.refunded[which], cancellations.credit[which]
     money = clawback.mode is not ClawbackMode.RECALCULATE
-    if clawback.mode is ClawbackMode.AT_RATE:
+    if clawback.mode is ClawbackMode.AT_RATE and at_rate is not None:
         clawed = np.where(held[row] != 0, paid.on(row), paid.at_rate(row, at_rate))
     else:
         clawed = paid.on(row) if money else np.zeros(row.size, np.int64)
