@@ -20,6 +20,7 @@ import datetime as dt
 import re
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
@@ -106,24 +107,58 @@ def describe(text: str, expected: list[tuple]) -> None:
     event(f"dated versions: {len(re.findall(r'^  from 2027', text, re.M))}")
 
 
+@dataclass
+class DrawnYear:
+    """A random plan's year: its data, as the reference reads it (rows, quotas, targets) and as spm does (the
+    tables), and the last period the run pays (None: the year)."""
+
+    plan: spmlang.Plan
+    rows: list[dict]
+    quotas: dict
+    targets: dict
+    tables: dict
+    through: str | None
+
+    @staticmethod
+    def draw(drawn, text: str) -> DrawnYear:
+        plan = spmlang.loads(text, "random.spm")
+        labels = plan.periods
+        rows, quotas, targets = drawn.draw(data(len(labels)), label="data")
+        deals, quota_table, target_table = as_tables(rows, quotas, targets, labels)
+        tables = {"deals": deals, "quotas": quota_table, "targets": target_table, "roster": roster_table()}
+        through = drawn.draw(st.sampled_from([None, None, None, *labels]), label="through")
+        return DrawnYear(plan, rows, quotas, targets, tables, through)
+
+    def run(self, drawn, read):
+        """The run (``read`` of it: what is read while paid) in batches of a drawn size: some of a single payee
+        must not change a line, for the reference has no batches."""
+        batch_rows = drawn.draw(st.sampled_from([1, 3, 10, None]), label="batch rows")
+        with mock.patch.object(calculator, "BATCH_ROWS", batch_rows or calculator.BATCH_ROWS):
+            result = self.plan.run(**self.tables, through=self.through)
+            return result, read(result)
+
+    def reference(self) -> Reference:
+        return Reference(
+            self.plan.checked,
+            self.rows,
+            self.quotas,
+            self.targets,
+            ROSTER,
+            labels=self.plan.periods,
+            through=self.through,
+        )
+
+
 @settings(
     max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
 )
 @given(st.data())
 def test_engine_equals_the_reference_to_the_cent(drawn):
     text = drawn.draw(plans(cycle=drawn.draw(st.booleans(), label="pay cycle")), label="plan")
-    plan = spmlang.loads(text, "random.spm")
-    labels = plan.periods
-    rows, quotas, targets = drawn.draw(data(len(labels)), label="data")
-    deals, quota_table, target_table = as_tables(rows, quotas, targets, labels)
-    through = drawn.draw(st.sampled_from([None, None, None, *labels]), label="through")
-    # Paying payees in batches (some of a single payee) must not change a line: the reference has no batches.
-    batch_rows = drawn.draw(st.sampled_from([1, 3, 10, None]), label="batch rows")
-    with mock.patch.object(calculator, "BATCH_ROWS", batch_rows or calculator.BATCH_ROWS):
-        result = plan.run(deals, quotas=quota_table, targets=target_table, roster=roster_table(), through=through)
-        actual = engine_lines(result, labels)  # paid in those batches
-
-    reference = Reference(plan.checked, rows, quotas, targets, ROSTER, labels=labels, through=through)
+    year = DrawnYear.draw(drawn, text)
+    plan, rows, labels = year.plan, year.rows, year.plan.periods
+    result, actual = year.run(drawn, lambda result: engine_lines(result, labels))
+    reference = year.reference()
     expected = reference_lines(reference)
     describe(text, expected)
     event(f"credited rows: {'none' if not result.accounting['credited'] else 'some'}")

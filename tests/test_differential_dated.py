@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from unittest import mock
 
@@ -281,23 +282,55 @@ def engine_lines(result, labels) -> list[tuple]:
     ]
 
 
+@dataclass
+class DrawnDatedYear:
+    """A random plan with a roster with dates (``shape``: what it declares), its roster, fx rates and data as the
+    reference reads them, and the run's inputs as spm does."""
+
+    plan: spmlang.Plan
+    shape: dict
+    roster: list[RosterRow]
+    fx: list[dict]
+    rows: list[dict]
+    quotas: dict
+    targets: dict
+    dated_quotas: dict
+    dated_targets: dict
+    inputs: dict
+
+    @staticmethod
+    def draw(drawn) -> DrawnDatedYear:
+        text, shape = drawn.draw(dated_plans(), label="plan")
+        plan = spmlang.loads(text, "random.spm")
+        labels = plan.periods
+        roster = drawn.draw(roster_rows(shape), label="roster")
+        fx = drawn.draw(fx_rows(shape), label="fx")
+        rows, quotas, targets, dated_quotas, dated_targets = drawn.draw(dated_data(len(labels), shape), label="data")
+        deals, quota_table, target_table, roster_table, fx_table = tables(
+            rows, quotas, targets, dated_quotas, dated_targets, roster, fx, labels, shape
+        )
+        inputs = {
+            "deals": deals,
+            "quotas": quota_table,
+            "targets": target_table,
+            "roster": roster_table,
+            "tables": {"fx": fx_table},
+        }
+        return DrawnDatedYear(plan, shape, roster, fx, rows, quotas, targets, dated_quotas, dated_targets, inputs)
+
+
 @settings(
     max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
 )
 @given(st.data())
 def test_a_dated_roster_and_currencies_pay_what_the_reference_pays(drawn):
-    text, shape = drawn.draw(dated_plans(), label="plan")
-    plan = spmlang.loads(text, "random.spm")
-    labels = plan.periods
-    roster = drawn.draw(roster_rows(shape), label="roster")
-    fx = drawn.draw(fx_rows(shape), label="fx")
-    rows, quotas, targets, dated_quotas, dated_targets = drawn.draw(dated_data(len(labels), shape), label="data")
-    deals, quota_table, target_table, roster_table, fx_table = tables(
-        rows, quotas, targets, dated_quotas, dated_targets, roster, fx, labels, shape
-    )
+    year = DrawnDatedYear.draw(drawn)
+    plan, shape, labels = year.plan, year.shape, year.plan.periods
+    roster, fx, rows, quotas, targets = year.roster, year.fx, year.rows, year.quotas, year.targets
+    dated_quotas, dated_targets = year.dated_quotas, year.dated_targets
     batch_rows = drawn.draw(st.sampled_from([1, 3, None]), label="batch rows")
     with mock.patch.object(calculator, "BATCH_ROWS", batch_rows or calculator.BATCH_ROWS):
-        result = plan.run(deals, quotas=quota_table, targets=target_table, roster=roster_table, tables={"fx": fx_table})
+        result = plan.run(**year.inputs)
         actual = engine_lines(result, labels)
     reference = Reference(
         plan.checked,

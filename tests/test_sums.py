@@ -20,14 +20,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from reference.evaluator import Reference
 from strategies import ROSTER, as_tables, data, plans, roster_table
-from test_differential import engine_status, reference_lines
-from test_differential_dated import dated_data, dated_plans, fx_rows, roster_rows
-from test_differential_dated import tables as dated_tables
+from test_differential import DrawnYear, engine_status, reference_lines
+from test_differential_dated import DrawnDatedYear
 
 import spmlang
 from benchmarks.generate import generate
 from spmlang.engine import payout as payout_module
-from spmlang.engine import run as calculator
 from spmlang.engine.pay.sums import lines_needed, run_needs_lines
 
 BENCH = ROOT / "benchmarks" / "plans" / "bench.spm"
@@ -57,16 +55,10 @@ def test_totals_by_group_sums_equal_the_reference_to_the_cent(drawn):
     cycle = drawn.draw(st.booleans(), label="pay cycle")
     summable = drawn.draw(st.sampled_from([True, True, False]), label="summable")  # most, or anything
     text = drawn.draw(plans(cycle=cycle, summable=summable), label="plan")
-    plan = spmlang.loads(text, "random.spm")
-    labels = plan.periods
-    rows, quotas, targets = drawn.draw(data(len(labels)), label="data")
-    deals, quota_table, target_table = as_tables(rows, quotas, targets, labels)
-    through = drawn.draw(st.sampled_from([None, None, None, *labels]), label="through")
-    batch_rows = drawn.draw(st.sampled_from([1, 3, 10, None]), label="batch rows")
-    with mock.patch.object(calculator, "BATCH_ROWS", batch_rows or calculator.BATCH_ROWS):
-        result = plan.run(deals, quotas=quota_table, targets=target_table, roster=roster_table(), through=through)
-        actual = totals(result)
-    reference = Reference(plan.checked, rows, quotas, targets, ROSTER, labels=labels, through=through)
+    year = DrawnYear.draw(drawn, text)
+    plan, rows, labels = year.plan, year.rows, year.plan.periods
+    result, actual = year.run(drawn, totals)
+    reference = year.reference()
     why = lines_needed(result.payout.run.compiled)
     event(f"paid by group sums: {why is None}")
     checked = plan.checked
@@ -201,19 +193,10 @@ def test_a_dated_roster_and_currencies_total_the_same_by_group_sums(drawn):
     """A roster with dates (employment, proration, a fallback payee), dated quotas and targets, money in other
     currencies and payees paid in theirs (an fx line a period, nothing in the plan's currency): the totals by
     group sums are the lines'."""
-    text, shape = drawn.draw(dated_plans(), label="plan")
-    plan = spmlang.loads(text, "random.spm")
-    labels = plan.periods
-    roster = drawn.draw(roster_rows(shape), label="roster")
-    fx = drawn.draw(fx_rows(shape), label="fx")
-    rows, quotas, targets, dated_quotas, dated_targets = drawn.draw(dated_data(len(labels), shape), label="data")
-    deals, quota_table, target_table, roster_table, fx_table = dated_tables(
-        rows, quotas, targets, dated_quotas, dated_targets, roster, fx, labels, shape
-    )
-    inputs = {"quotas": quota_table, "targets": target_table, "roster": roster_table, "tables": {"fx": fx_table}}
-    summed, lined = (plan.run(deals, **inputs) for _ in range(2))
+    year = DrawnDatedYear.draw(drawn)
+    summed, lined = (year.plan.run(**year.inputs) for _ in range(2))
     lined.ledger  # noqa: B018
     assert totals(summed) == totals(lined)
     assert summed.owed().to_pylist() == lined.owed().to_pylist()
     event(f"paid by group sums: {by_sums(summed) if summed.accounting['credited'] else 'no rows'}")
-    event(f"payees paid in other currencies: {shape['pay_in']}")
+    event(f"payees paid in other currencies: {year.shape['pay_in']}")
