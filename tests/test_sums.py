@@ -200,3 +200,23 @@ def test_a_dated_roster_and_currencies_total_the_same_by_group_sums(drawn):
     assert summed.owed().to_pylist() == lined.owed().to_pylist()
     event(f"paid by group sums: {by_sums(summed) if summed.accounting['credited'] else 'no rows'}")
     event(f"payees paid in other currencies: {year.shape['pay_in']}")
+
+
+def test_compile_explain_says_what_each_component_sums_and_names_earlier_ledgers():
+    """A bonus has no line on a row, so nothing of it is clawed back, and a component without a cap is not
+    capped: the explanation says neither of them. The run's own reason to add up lines, earlier ledgers that
+    closed periods, is said beside `by group sums`."""
+    from spmlang.engine.steps import plan_steps, render_steps
+
+    text = BENCH.read_text() + "\nbonus kicker {\n  pay $1,000 once when attainment >= 50%\n}\n"
+    plan = spmlang.loads(text, "bench.spm")
+    assert lines_needed(plan.compiled) is None
+    steps = render_steps(plan_steps(plan.compiled), plan.checked)
+    bonus = steps[steps.index("bonus kicker") :]
+    bonus = bonus[: bonus.index("\n", bonus.index("totals alone"))]
+    assert "its condition on the measures at each period end" in bonus
+    assert "cancelled or held row" not in bonus and "capped" not in bonus  # nor has it a cap
+    commission = steps[steps.index("component commission") :]
+    commission = commission[: commission.index("\n", commission.index("totals alone"))]
+    assert "rounded and capped on running totals at period ends; a cancelled or held row's own line" in commission
+    assert "by group sums, no line made (from the lines where earlier ledgers, --paid, closed periods)" in steps

@@ -59,7 +59,12 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
 def _totals_step(compiled: CompiledPlan) -> Step:
     """Which way a run pays: every line for a ledger, or only the totals (see engine/pay/sums.py)."""
     why = lines_needed(compiled)
-    alone = "by group sums, no line made" if why is None else f"added up from the lines: {why}"
+    # Earlier ledgers are known only at a run: the periods they closed are adjusted line by line.
+    alone = (
+        "by group sums, no line made (from the lines where earlier ledgers, --paid, closed periods)"
+        if why is None
+        else f"added up from the lines: {why}"
+    )
     return Step(
         "pay",
         [

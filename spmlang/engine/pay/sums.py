@@ -61,9 +61,12 @@ def component_path(compiled: CompiledPlan, index: int) -> str:
         how = "E at each row's running measure (a payee's rows in date order), summed per period"
     else:
         how = "each row's amount (in any order), summed per period"
-    rows = "; a cancelled or held row's own line from the running total before and after it"
-    rows = rows if plan.transactions.cancelled is not None or spec.payable is not None else ""
-    return f"totals alone: by group sums: {how}; rounded and capped on running totals at period ends{rows}"
+    # A bonus has no line on a row: nothing of it is held or clawed back.
+    by_row = not isinstance(spec.rule, PayOnceRule) and (plan.transactions.cancelled is not None or spec.payable)
+    rows = "; a cancelled or held row's own line from the running totals before and after it" if by_row else ""
+    limits = "rounded and capped" if spec.caps else "rounded"
+    gated = "; gated on the capped period totals" if spec.gate is not None else ""
+    return f"totals alone: by group sums: {how}; {limits} on running totals at period ends{gated}{rows}"
 
 
 def run_needs_lines(run: CreditedRun) -> str | None:
