@@ -160,7 +160,7 @@ def _credit_steps(compiled: CompiledPlan, text: Callable[[Span], str]) -> list[S
         steps.append(Step("reject rows whose payee has no quota (or a zero quota basis) in their period"))
     elif plan.needs_quotas:
         steps.append(Step("reject rows whose payee has no quota (or a zero annual quota)"))
-    steps.append(Step("order credit rows by role, payee, date, key"))
+    steps.append(Step("order credit rows by payee, role (direct, then rollup), date, key"))
     measure = "year to date" if compiled.year_to_date else "within each period"
     basis = {"to_date": "the quota to date", "annual": "the annual quota", "period": "the period's quota"}[
         settings.attainment_basis
