@@ -547,9 +547,12 @@ def test_a_task_that_always_ends_its_worker_is_e514_and_leaves_the_ledger_as_it_
     finally:
         flag.unlink()
     assert raised.value.code == "E514"
-    assert str(raised.value).startswith(
-        "error[E514]: the run could not finish on the cluster: the worker process paying payee groups ended, "
-        "each of the 4 times the task was tried\n  = hint: Dask retries a task whose worker was lost"
+    # Dask counts a lost worker against every task it had been given, queued ones too: the crediting of a
+    # partition queued behind the paying that ends the worker may reach the limit first, on a busy machine.
+    assert re.match(
+        r"error\[E514\]: the run could not finish on the cluster: the worker process (paying|crediting) payee "
+        r"groups ended, each of the 4 times the task was tried\n  = hint: Dask retries a task whose worker was lost",
+        str(raised.value),
     )
     assert raised.value.exit_code == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger"]  # no hidden folder of parts, no manifest
