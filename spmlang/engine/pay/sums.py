@@ -150,9 +150,13 @@ def _component_cells(
                 at_rate.append(AtRate.of(version_rule.spec, row_lines, rows))
         if isinstance(spec.rule, PayOnceRule):
             at_bounds = [bonus_lines(compiled, index, streams, basis)]
-    r = np.concatenate([rows_of for rows_of, _ in paid_rows])
-    in_order = np.argsort(r, kind="stable")  # the versions' rows, in row order again
-    r, amount = r[in_order], np.concatenate([amount_of for _, amount_of in paid_rows])[in_order]
+    in_order: np.ndarray | slice = slice(None)
+    if len(paid_rows) == 1:
+        r, amount = paid_rows[0]
+    else:
+        r = np.concatenate([rows_of for rows_of, _ in paid_rows])
+        in_order = np.argsort(r, kind="stable")  # the versions' rows, in row order again
+        r, amount = r[in_order], np.concatenate([amount_of for _, amount_of in paid_rows])[in_order]
     clawed_at_rate = AtRate.joined(at_rate, in_order) if by_rate else None
     bound_stream, bound_period, bound_amount = (
         np.concatenate([getattr(lines, name) for lines in at_bounds]) for name in ("stream", "period", "amount")

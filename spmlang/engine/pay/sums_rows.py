@@ -70,7 +70,7 @@ class AtRate:
         return AtRate(lines.rows, fixed, cut)
 
     @staticmethod
-    def joined(parts: list[AtRate], in_order: np.ndarray) -> AtRate:
+    def joined(parts: list[AtRate], in_order: np.ndarray | slice) -> AtRate:
         """The versions' parts as one, its rows in ``in_order`` (of their concatenation)."""
         return AtRate(*(np.concatenate([getattr(p, name) for p in parts])[in_order] for name in AtRate.__annotations__))
 
@@ -116,30 +116,45 @@ class Caps:
 class RowsPaid:
     """Where each paid row's line runs from and to, within its period (cents of the component since the period
     began, true-up included, after any cap per row), and so what it paid after the caps per period and year.
+    Found for the rows asked about only, but for every row where a cap per row cuts them (each cut moves what
+    comes after it).
 
     ``r``: the paid rows, in order; ``amount``: what each earned, exact; ``trued``: the true-ups (streams x
     periods); ``through``: the cents paid through each period's end, before caps."""
 
     def __init__(self, r, amount, stream_of, period_of, trued: np.ndarray, through: np.ndarray, caps: Caps):
-        self.r, self.stream_of, self.period_of, self.caps = r, stream_of, period_of, caps
+        self.r, self.amount, self.stream_of, self.period_of, self.caps = r, amount, stream_of, period_of, caps
+        self.through = through
         # The exact running total just after each row: its stream's rows so far, and the true-ups before it.
-        after = grouping.cumsum(amount, grouping.starts_from_keys(stream_of))
-        after += np.cumsum(trued, axis=1)[stream_of, period_of]
-        start = np.where(period_of > 0, through[stream_of, np.maximum(period_of - 1, 0)], 0)
-        self.after = units_to_cents(after) * CENT - start
-        self.before = units_to_cents(after - amount) * CENT - start
-        self.line = self.after - self.before  # each row's line, rounded, before any cap
+        self.exact_after = grouping.cumsum(amount, grouping.starts_from_keys(stream_of))
+        self.exact_after += np.cumsum(trued, axis=1)[stream_of, period_of]
+        self.cut: tuple[np.ndarray, np.ndarray] | None = None  # per row: its cut, and the cuts of its period so far
+
+    def _line(self, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the lines of rows ``j`` (of ``r``) start and end within their period, before caps per row."""
+        period = self.period_of[j]
+        start = np.where(period > 0, self.through[self.stream_of[j], np.maximum(period - 1, 0)], 0)
+        after = units_to_cents(self.exact_after[j]) * CENT - start
+        before = units_to_cents(self.exact_after[j] - self.amount[j]) * CENT - start
+        return before, after
+
+    def _within(self, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`_line`, after caps per row."""
+        before, after = self._line(j)
+        if self.cut is not None:
+            cut, so_far = self.cut[0][j], self.cut[1][j]
+            before, after = before - (so_far - cut), after - so_far
+        return before, after
 
     def cut_rows(self, payee: np.ndarray, basis, shape: tuple[int, int]) -> np.ndarray:
         """Cap each row's line on its own (caps per row: the lowest); what they cut, per stream and period."""
         assert self.caps.row is not None  # only called for a component with a cap per row
-        line = self.after - self.before
+        before, after = self._line(np.arange(self.r.size))
+        line = after - before
         limit = np.min([cap_limit(cap, payee, self.period_of, basis) for cap in self.caps.row], axis=0)
         cut = line - np.minimum(line, limit)
         cells = grouping.starts_from_keys(self.stream_of, self.period_of)
-        cut_so_far = grouping.cumsum(cut, cells)
-        self.after = self.after - cut_so_far
-        self.before = self.before - (cut_so_far - cut)
+        self.cut = (cut, grouping.cumsum(cut, cells))
         per_cell = np.zeros(shape, np.int64)
         first = np.flatnonzero(cells)
         per_cell[self.stream_of[first], self.period_of[first]] = grouping.sums(cut, cells)
@@ -157,15 +172,16 @@ class RowsPaid:
         paid = np.zeros(row.size, np.int64)
         priced, j = self._found(row)
         stream, period = self.stream_of[j], self.period_of[j]
-        caps = self.caps
-        paid[priced] = caps.paid_at(self.after[j], stream, period) - caps.paid_at(self.before[j], stream, period)
+        before, after = self._within(j)
+        paid[priced] = self.caps.paid_at(after, stream, period) - self.caps.paid_at(before, stream, period)
         return paid
 
     def at_rate(self, row: np.ndarray, at_rate: AtRate) -> np.ndarray:
         """What a clawback at rate takes back of each of ``row`` in full (see :class:`AtRate`)."""
         clawed = np.zeros(row.size, np.int64)
         priced, j = self._found(row)
-        clawed[priced] = np.where(at_rate.fixed[j] >= 0, at_rate.fixed[j], self.line[j] + at_rate.curve_cut[j])
+        before, after = self._line(j)  # the earning line, rounded; its caps are lines of their own
+        clawed[priced] = np.where(at_rate.fixed[j] >= 0, at_rate.fixed[j], after - before + at_rate.curve_cut[j])
         return clawed
 
 
