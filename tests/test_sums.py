@@ -220,3 +220,23 @@ def test_compile_explain_says_what_each_component_sums_and_names_earlier_ledgers
     commission = commission[: commission.index("\n", commission.index("totals alone"))]
     assert "rounded and capped on running totals at period ends; a cancelled or held row's own line" in commission
     assert "by group sums, no line made (from the lines where earlier ledgers, --paid, closed periods)" in steps
+
+
+def test_a_credit_note_clawed_back_at_rate_by_a_retroactive_tier(tmp_path):
+    """Clawed back at rate, a row of a retroactive tier gives back its own credit at the tier's rate, rounded on its
+    own: here -0.03 for a credit note whose line, rounded cumulatively after 4.40484, paid -0.02. A negative amount
+    must not be taken for "no fixed amount" (found by the test above)."""
+    plan = spmlang.loads(
+        'plan "P" {\n  year starts 2027-01-01\n  payout quarterly\n  clawback at_rate\n}\n'
+        "transactions {\n  column id text\n  column rep text\n  column day date\n  column amount money\n"
+        "  column cancel date\n  key id\n  date day\n  payee rep\n  credit amount\n  cancelled cancel\n}\n"
+        "component c {\n  tiers retroactive on row credit {\n"
+        "    $0 .. $87,000 rate 0.44%\n    $87,000 .. rate 1%\n  }\n}\n",
+        "plan.spm",
+    )
+    deals = tmp_path / "deals.csv"
+    deals.write_text("id,rep,day,amount,cancel\nA,ann,2027-02-01,1001.10,\nB,ann,2027-05-01,-6.39,2027-10-09\n")
+    summed, lined = (plan.run(deals) for _ in range(2))
+    lines = [(r["period"], r["kind"], r["amount"]) for r in lined.ledger.to_pylist()]
+    assert ("2027-Q2", "earning", Decimal("-0.02")) in lines and ("2027-Q4", "clawback", Decimal("0.03")) in lines
+    assert totals(summed) == totals(lined)

@@ -52,22 +52,25 @@ class AtRate:
     from it, shown on a cap line of its own)."""
 
     rows: np.ndarray  # the version's paid rows
-    fixed: np.ndarray  # units of whole cents where the amount does not depend on the row's line (-1: it does)
+    by_line: np.ndarray  # bool: the row's earning line is taken back (else ``fixed``)
+    fixed: np.ndarray  # units of whole cents taken back where not the line (a credit note's are negative)
     curve_cut: np.ndarray  # units of whole cents a curve's flat top cut from the row's line
 
     @staticmethod
     def of(spec: ComponentSpec, lines: RowLines, rows: CreditRows) -> AtRate:
         n = lines.rows.size
-        fixed = np.full(n, -1, np.int64)
+        by_line = np.ones(n, bool)
+        fixed = np.zeros(n, np.int64)
         if isinstance(spec.rule, (PayPerRowRule, PayOnceRule)):
-            fixed[:] = 0
+            by_line[:] = False
         elif isinstance(spec.rule, TierRule) and spec.rule.table.mode is TierMode.RETROACTIVE:
+            by_line[:] = False
             rate = np.nan_to_num(lines.rate) * lines.multiplier
             fixed = units_to_cents(to_units(rows.credit[lines.rows] * rate)) * CENT
         cut = np.zeros(n, np.int64)
         if isinstance(spec.rule, CurveRule) and lines.beyond_curve is not None:
             cut = units_to_cents(lines.beyond_curve) * CENT
-        return AtRate(lines.rows, fixed, cut)
+        return AtRate(lines.rows, by_line, fixed, cut)
 
     @staticmethod
     def joined(parts: list[AtRate], in_order: np.ndarray | slice) -> AtRate:
@@ -181,7 +184,7 @@ class RowsPaid:
         clawed = np.zeros(row.size, np.int64)
         priced, j = self._found(row)
         before, after = self._line(j)  # the earning line, rounded; its caps are lines of their own
-        clawed[priced] = np.where(at_rate.fixed[j] >= 0, at_rate.fixed[j], after - before + at_rate.curve_cut[j])
+        clawed[priced] = np.where(at_rate.by_line[j], after - before + at_rate.curve_cut[j], at_rate.fixed[j])
         return clawed
 
 
