@@ -229,7 +229,7 @@ def test_rows_looked_up_and_converted_in_parts_are_as_all_at_once(monkeypatch):
 
     rows = deals(
         ("E1", "2027-03-14", 1000, "EUR"),
-        ("X1", "2027-02-01", 1000, "XXX"),  # the fx table has no XXX rate: rejected
+        ("S1", "2027-02-01", 1000, "SEK"),  # the fx table has no SEK rate: rejected
         ("G1", "2027-02-01", 1000, "GBP"),
         ("U1", "2027-02-01", 1000, "USD"),
         ("E2", "2027-03-15", "9000000000000", "EUR"),  # too large once converted
