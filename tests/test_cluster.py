@@ -226,8 +226,8 @@ def test_a_dask_dataframe_pays_the_same_lines(client, tmp_path):
     clustered = loaded.run(dd.from_pandas(frame, npartitions=3), **tables, cluster=client)
     assert clustered.accounting == single.accounting
     assert str(clustered.summary()).split("transactions")[0] == str(single.summary()).split("transactions")[0]
-    assert clustered.line_count == single.line_count
-    assert clustered.path is None  # no out=: no ledger written
+    assert clustered.path is None  # no out=: no ledger written, and no line made to count
+    assert clustered.line_count is None and "no ledger written" in repr(clustered)
 
 
 def test_an_earlier_ledger_of_either_kind_pays_the_same_lines(client, tmp_path):
@@ -576,3 +576,31 @@ def test_spm_run_that_cannot_finish_says_e514_alone_and_exits_2(spm, tmp_path):
     assert done.stderr.startswith("error[E514]: the run could not finish on the cluster: the worker process ")
     assert len(done.stderr.splitlines()) == 2, done.stderr  # the error and its hint
     assert list(out.iterdir()) == []
+
+
+def _pay_batches_refused(refuse: bool) -> None:
+    """On a worker: paying a batch line by line raises (``refuse``), or works again."""
+    from spmlang.engine import payout
+    from spmlang.engine.pay import batch
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a batch paid line by line")
+
+    payout.pay_batch = refused if refuse else batch.pay_batch  # type: ignore[assignment]
+
+
+def test_without_a_ledger_the_groups_are_paid_by_group_sums(client):
+    """No out=: nothing reads the lines, so no worker makes one (the plans need none: no plan cap, no earlier
+    ledger); the summary is a run's on one machine, clawbacks and draws included."""
+    runs = [AE, (EXAMPLES / "pay-cycle/plan.spm", EXAMPLES / "pay-cycle/deals-Q2.csv", {})]
+    for plan_path, deals, tables in runs:
+        plan = spmlang.load(plan_path)
+        single = plan.run(deals, **tables)
+        client.run(_pay_batches_refused, True)
+        try:
+            clustered = plan.run(deals, **tables, cluster=client)
+        finally:
+            client.run(_pay_batches_refused, False)
+        assert clustered.line_count is None
+        assert str(clustered.summary()) == str(single.summary())
+        assert clustered.accounting == single.accounting

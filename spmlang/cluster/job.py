@@ -67,7 +67,7 @@ class GroupPaid:
 
     group: int
     part: tuple[str, int, str] | None  # file name, lines, sha256
-    lines: int
+    lines: int | None  # None: no ledger was written, and the lines were not made
     accounting: dict
     rejects: pa.Table
     summary: object  # a report.summary.Summary of the group's payees

@@ -47,14 +47,14 @@ def pay(group: int, run: CreditedRun, home: np.ndarray, job: Job, guarantees_thr
     unrowed = cycle.unrowed[mine[cycle.unrowed]]
     run = replace(run, cycle=replace(cycle, guarantees_through=guarantees_through, files=files, unrowed=unrowed))
     payout = Payout(run)
-    part = None
-    chunks = (_own(chunk, mine, names) for chunk in ledger_chunks(payout, job.run_id))
+    part, lines = None, None
     if job.folder is not None:
+        chunks = (_own(chunk, mine, names) for chunk in ledger_chunks(payout, job.run_id))
         # Into the folder the client made; never made here: gone, the run was given up (see run.py).
         written = write_chunks(chunks, Path(job.folder) / part_name(group), ledger_schema(run.plan), make_folder=False)
         part, lines = (written.path.name, written.rows, written.sha256), written.rows
-    else:
-        lines = sum(chunk.num_rows for chunk in chunks)
+    # Without a folder nothing reads the lines: the summary below is paid by group sums where the plan allows
+    # (spmlang.engine.pay.sums), as a run on one machine without --out is.
     summary = summarize(payout)
     summary.rows = [row for row in summary.rows if mine[run.payees.code[row.payee]]]
     summary.unpaid, unpaid_first = _unpaid(run, mine)

@@ -22,7 +22,9 @@ class ClusterResult:
         self.plan = plan  # the spmlang.Plan
 
     @property
-    def line_count(self) -> int:
+    def line_count(self) -> int | None:
+        """The lines of the written ledger; None where the run wrote none (without a ledger the lines are not
+        made: the totals are group sums, see docs/calculation.md)."""
         return self.run.line_count
 
     @property
@@ -58,8 +60,10 @@ class ClusterResult:
         return read_ledger_folder(self.run.path)
 
     def __repr__(self) -> str:
-        where = f" in {self.run.path}" if self.run.path is not None else ""
-        return f"<spmlang.ClusterResult {self.run.line_count:,} lines{where}, {self.run.groups} payee groups>"
+        if self.run.path is None:
+            return f"<spmlang.ClusterResult no ledger written, {self.run.groups} payee groups>"
+        lines = f"{self.run.line_count:,} lines in {self.run.path}"
+        return f"<spmlang.ClusterResult {lines}, {self.run.groups} payee groups>"
 
 
 def run_on(plan, inputs: RunInputs, cluster, out, rejects, options: dict, progress) -> ClusterResult:

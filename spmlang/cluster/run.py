@@ -46,7 +46,7 @@ class ClusterRun:
     summary: Summary
     accounting: dict
     rejects: pa.Table
-    line_count: int
+    line_count: int | None  # None: no ledger was written (its lines were not made)
     run_id: str
     inputs: list[InputRecord]
     options: dict
@@ -305,7 +305,8 @@ def _gathered(paid, compiled, read, label, inputs, sources, run_id, options, cou
         notes,
     )
     records = inputs
-    return ClusterRun(summary, accounting, rejects, sum(p.lines for p in paid), run_id, records, options, count)
+    lines = None if any(p.lines is None for p in paid) else sum(p.lines or 0 for p in paid)
+    return ClusterRun(summary, accounting, rejects, lines, run_id, records, options, count)
 
 
 def _unpaid(paid, plan) -> list:
