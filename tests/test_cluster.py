@@ -66,8 +66,8 @@ def client():
 
 
 def ledger_of(result) -> pa.Table:
-    """A run's ledger payee by payee, each payee's lines in ledger order (one machine writes the payees paid
-    without a transaction after the others)."""
+    """A run's ledger payee by payee, each payee's lines in ledger order (as one machine writes it; a cluster's
+    parts are groups of payees)."""
     from spmlang.report.dataset import by_payee
 
     return by_payee(result.ledger)
