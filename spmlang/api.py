@@ -260,23 +260,15 @@ class Result:
         place of spm's of its name (docs/cli.md); ``charts=False``: pages without charts (drawing them takes
         most of the time). Returns the files written."""
         from spmlang.report.render.html import Templates
-        from spmlang.report.statements import iter_statements, write_statements
+        from spmlang.report.statement_files import write_run_statements
+        from spmlang.report.statements import StatementMaker
 
         pages = Templates(templates) if templates is not None else None
 
         self._check_periods(periods)
         self._check_payees(payees)
-        made = iter_statements(
-            self.payout,
-            self.ledger,
-            self.run_id,
-            payees,
-            periods,
-            progress,
-            step="making and writing statements",
-            charts=charts,
-        )
-        return write_statements(made, Path(folder), templates=pages)
+        maker = StatementMaker(self.payout, self.ledger, self.run_id, charts)
+        return write_run_statements(maker, Path(folder), payees, periods, pages, progress)
 
     def whatif(self, deal: Mapping[str, object] | Sequence[Mapping[str, object]], payee: str | None = None):
         """What a deal (or several) would pay, and change: this run again with the deals after the data's rows,

@@ -261,14 +261,14 @@ def test_statements_written_from_a_run_are_made_one_payee_at_a_time_and_match_th
     )
     listed = result.statements()
     on_disk_when_made = []
-    made = module.iter_statements
+    made = module.StatementMaker.statements
 
     def watched(*args, **kwargs):  # as each statement is made, how many statement files are on disk
         for statement in made(*args, **kwargs):
             on_disk_when_made.append(len(list(tmp_path.rglob("*.html"))))
             yield statement
 
-    monkeypatch.setattr(module, "iter_statements", watched)
+    monkeypatch.setattr(module.StatementMaker, "statements", watched)
     written = result.write_statements(tmp_path / "statements")
     assert on_disk_when_made == list(range(len(listed)))  # each written before the next is made
     assert len(written) == 2 * len(listed) + 1

@@ -161,30 +161,60 @@ def iter_statements(
     """:func:`build_statements` one payee at a time, as they are asked for: a run's statements need not all
     be held at once. Their lines are made into text a block of payees at a time (see
     :mod:`spmlang.report.statement_lines`). Without ``charts`` they have no standing, and their pages no charts."""
-    if payees is None:
-        payees = sorted(set(ledger.column("payee").to_pylist()))
-    run = payout.run
-    settings = run.plan.settings
-    calendar = run.calendar
-    lines_of = LinesByPayee(payout)
-    codes = [run.payees.code[payee] for payee in payees]
-    direct = direct_streams(payout)
-    # What earlier ledgers paid (paid this year too) and left owed or held, of every payee at once: per payee,
-    # each would be a pass over the earlier ledgers' lines.
-    everyone = np.arange(len(run.payees), dtype=np.int64)
-    paid_before = np.zeros(everyone.size, np.int64)
-    if run.cycle.earlier is not None:
-        np.add.at(paid_before, run.cycle.earlier.payee.astype(np.int64), run.cycle.earlier.amount)
-    draw_owed, floor_owed, held = opening(run.cycle, everyone)
-    made = (
-        (code, figures)
-        for block in blocks_of(codes, lines_of)
-        for code, figures in zip(block, LinesBlock(payout, ledger, block, lines_of).periods_of(), strict=True)
-    )
-    for payee, (code, payee_periods) in tracked(zip(payees, made, strict=True), len(payees), step, progress):
-        year_to_date = units(paid_before[code]).quantize(CENT)
+    maker = StatementMaker(payout, ledger, run_id, charts)
+    return maker.statements(payees if payees is not None else maker.payees(), periods, progress, step)
+
+
+class StatementMaker:
+    """What every statement of a run needs, found once (each payee's lines, their own credit's streams, what
+    earlier ledgers paid and left owed); :meth:`statements` makes those of some payees."""
+
+    def __init__(self, payout: Payout, ledger, run_id: str, charts: bool = True) -> None:
+        self.payout, self.ledger, self.run_id, self.charts = payout, ledger, run_id, charts
+        run = payout.run
+        self.lines_of = LinesByPayee(payout)
+        self.direct = direct_streams(payout)
+        # What earlier ledgers paid (paid this year too) and left owed or held, of every payee at once: per
+        # payee, each would be a pass over the earlier ledgers' lines.
+        everyone = np.arange(len(run.payees), dtype=np.int64)
+        self.paid_before = np.zeros(everyone.size, np.int64)
+        if run.cycle.earlier is not None:
+            np.add.at(self.paid_before, run.cycle.earlier.payee.astype(np.int64), run.cycle.earlier.amount)
+        self.draw_owed, self.floor_owed, self.held = opening(run.cycle, everyone)
+
+    def payees(self) -> list[str]:
+        """Every payee with a ledger line, in order."""
+        return sorted(set(self.ledger.column("payee").to_pylist()))
+
+    def statements(
+        self,
+        payees: list[str],
+        periods: list[str] | None = None,
+        progress: Report | None = None,
+        step: str = "making statements",
+    ) -> Iterator[Statement]:
+        """The statements of ``payees``, payee after payee, each payee's periods in order (only ``periods``,
+        if given); ``progress`` hears of each payee's."""
+        payout, run = self.payout, self.payout.run
+        codes = [run.payees.code[payee] for payee in payees]
+        made = (
+            (code, figures)
+            for block in blocks_of(codes, self.lines_of)
+            for code, figures in zip(
+                block, LinesBlock(payout, self.ledger, block, self.lines_of).periods_of(), strict=True
+            )
+        )
+        for payee, (code, payee_periods) in tracked(zip(payees, made, strict=True), len(payees), step, progress):
+            yield from self._of_payee(payee, code, payee_periods, periods)
+
+    def _of_payee(
+        self, payee: str, code: int, payee_periods: list[PeriodFigures], periods: list[str] | None
+    ) -> Iterator[Statement]:
+        payout, run = self.payout, self.payout.run
+        settings, calendar = run.plan.settings, run.calendar
+        year_to_date = units(self.paid_before[code]).quantize(CENT)
         ytd_by_component: dict[str, Decimal] = {}
-        owed = _Owed(draw_owed[code], floor_owed[code], held[code])
+        owed = _Owed(self.draw_owed[code], self.floor_owed[code], self.held[code])
         for period in payee_periods:
             total = period.total.quantize(CENT)
             year_to_date += total
@@ -195,7 +225,7 @@ def iter_statements(
             if periods is not None and label not in periods:
                 continue
             index = period.period
-            credit, attainment = period_measures(payout, code, index, direct)
+            credit, attainment = period_measures(payout, code, index, self.direct)
             quota = int(run.basis.quota[code, index])
             target_known = bool(run.basis.target_known[code])
             proration = run.basis.proration
@@ -203,7 +233,7 @@ def iter_statements(
                 plan=settings.name,
                 version=settings.version,
                 currency=settings.currency,
-                run_id=run_id,
+                run_id=self.run_id,
                 plan_hash=run.plan.sha256,
                 payee=payee,
                 period=label,
@@ -223,7 +253,7 @@ def iter_statements(
                 earnings=period.earnings,
                 adjustments=period.adjustments,
                 owed=owed.now(),
-                standing=standing(payout, code, index) if charts else None,
+                standing=standing(payout, code, index) if self.charts else None,
                 proration=proration.note(code, index) if proration is not None else None,
                 paid_in=_paid_in(payout, code, index, period.paid_in) if period.paid_in is not None else None,
             )
@@ -279,29 +309,60 @@ def write_statements(
 ) -> list[Path]:
     """statements/<payee>/<period>.html and .csv, and statements/index.html linking them all. Each statement
     is written as it comes (an iterator of them is not held whole); ``progress`` hears of each of a list.
-    ``templates``: the pages' templates (:class:`~spmlang.report.render.html.Templates`; default: spm's)."""
+    ``templates``: the pages' templates (:class:`~spmlang.report.render.html.Templates`; default: spm's).
+    A run's statements are written on every core by :func:`spmlang.report.statement_files.write_run_statements`."""
     make_folder(folder)
     written, index = [], []
-    taken: dict[str, str] = {}
+    folders = PayeeFolders()
     if progress is not None and isinstance(statements, Sized):
         statements = tracked(statements, len(statements), "writing statements", progress)
     for statement in statements:
-        name = slug(statement.payee)
-        if taken.setdefault(name, statement.payee) != statement.payee:  # two payees, one slug: keep them apart
-            name = f"{name}-{hashlib.sha256(statement.payee.encode()).hexdigest()[:8]}"
-        target = folder / name
-        make_folder(target)
-        for suffix, content in ((".html", statement.to_html(templates)), (".csv", statement.to_csv())):
-            path = target / f"{slug(statement.period)}{suffix}"
-            # Whole or not at all, in a folder of spm's own; line ends as the system writes text.
-            write_bytes(path, content.replace("\n", os.linesep).encode() if os.linesep != "\n" else content.encode())
-            written.append(path)
-        # The index needs its figures alone.
-        entry = replace(statement, earnings=StatementLines(), adjustments=StatementLines(), standing=None)
-        index.append((entry, f"{name}/{slug(statement.period)}.html"))
+        paths, entry = write_statement(statement, folder, folders.of(statement.payee), templates)
+        written += paths
+        index.append(entry)
+    written.append(write_index(folder, index, templates))
+    return written
+
+
+class PayeeFolders:
+    """Each payee's folder of statements: the slug of their name, or, where a payee before them took that slug,
+    the slug and a hash of the name (two payees never share a folder)."""
+
+    def __init__(self) -> None:
+        self._taken: dict[str, str] = {}
+        self._named: dict[str, str] = {}
+
+    def of(self, payee: str) -> str:
+        if payee not in self._named:
+            name = slug(payee)
+            if self._taken.setdefault(name, payee) != payee:
+                name = f"{name}-{hashlib.sha256(payee.encode()).hexdigest()[:8]}"
+            self._named[payee] = name
+        return self._named[payee]
+
+
+IndexEntry = tuple[Statement, str]  # a statement's figures (no lines, no standing), and its page in the folder
+
+
+def write_statement(statement: Statement, folder: Path, name: str, templates=None) -> tuple[list[Path], IndexEntry]:
+    """A statement's page and CSV, in the payee's folder ``name`` of ``folder``; what the index needs of it."""
+    target = folder / name
+    make_folder(target)
+    written = []
+    for suffix, content in ((".html", statement.to_html(templates)), (".csv", statement.to_csv())):
+        path = target / f"{slug(statement.period)}{suffix}"
+        # Whole or not at all, in a folder of spm's own; line ends as the system writes text.
+        write_bytes(path, content.replace("\n", os.linesep).encode() if os.linesep != "\n" else content.encode())
+        written.append(path)
+    entry = replace(statement, earnings=StatementLines(), adjustments=StatementLines(), standing=None)
+    return written, (entry, f"{name}/{slug(statement.period)}.html")
+
+
+def write_index(folder: Path, index: list[IndexEntry], templates=None) -> Path:
+    """index.html, linking every statement written: written last, so that until then the index is of the
+    statements written before."""
     from spmlang.report.render.html import index_html
 
     index_path = folder / "index.html"
-    write_text(index_path, index_html(index, templates))  # last: until then, the index of the statements before
-    written.append(index_path)
-    return written
+    write_text(index_path, index_html(index, templates))
+    return index_path

@@ -44,16 +44,17 @@ class BatchResult:
     value: object = None
 
 
-def worker_count(batches: int, rows: int, wanted: int | None = None) -> int:
+def worker_count(batches: int, rows: int, wanted: int | None = None, enough: int = MIN_ROWS) -> int:
     """How many worker processes to use for ``batches`` batches of ``rows`` credit rows in all (0: none).
 
     ``wanted`` (else the ``SPM_WORKERS`` environment variable) asks for a number; 0 or 1 means none. Left to
-    itself spm uses every core it may run on, for runs of at least :data:`MIN_ROWS` credit rows.
+    itself spm uses every core it may run on, for runs of at least ``enough`` rows (:data:`MIN_ROWS` credit
+    rows; other work counts its own units).
     """
     if wanted is None:
         wanted = count_setting("SPM_WORKERS", "2 (1: spm's own process alone)")
     if wanted is None:
-        wanted = cores() if rows >= MIN_ROWS else 0
+        wanted = cores() if rows >= enough else 0
     if wanted <= 1 or batches < 2 or not sys.platform.startswith("linux"):
         return 0
     return min(wanted, batches)

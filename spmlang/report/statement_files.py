@@ -1,0 +1,67 @@
+"""A run's statements written into a folder on every core: payees are cut into groups, each group's statements
+made and written by one worker process (charts drawn, pages rendered, files written), and the index written
+last by this process, from what the workers sent back. The files are those one process writes, byte for byte:
+each payee's folder is named here, before the work is shared out (see :class:`PayeeFolders`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+from spmlang.engine.runtime import parallel
+from spmlang.files import make_folder
+from spmlang.progress import Report, silent
+from spmlang.report.statements import IndexEntry, PayeeFolders, StatementMaker, write_index, write_statement
+
+GROUP_PAYEES = 16  # payees whose statements one worker makes and writes at a time
+# How many statements are worth starting other processes for: one with charts takes ~0.1 s (matplotlib),
+# without ~1 ms and two small files.
+ENOUGH_WITH_CHARTS, ENOUGH_WITHOUT = 32, 4000
+
+
+def write_run_statements(
+    maker: StatementMaker,
+    folder: Path,
+    payees: list[str] | None = None,
+    periods: list[str] | None = None,
+    templates=None,
+    progress: Report | None = None,
+    step: str = "making and writing statements",
+) -> list[Path]:
+    """Write the statements ``maker`` makes of ``payees`` (default: every payee with a ledger line) and
+    ``periods`` into ``folder``, with its index; the files written, in order. ``progress`` hears of each
+    group of payees done."""
+    payees = payees if payees is not None else maker.payees()
+    make_folder(folder)
+    folders = PayeeFolders()
+    names = {payee: folders.of(payee) for payee in payees}
+    groups = [payees[start : start + GROUP_PAYEES] for start in range(0, len(payees), GROUP_PAYEES)]
+
+    def write(index: int) -> parallel.BatchResult:  # in whichever process writes the group
+        written: list[Path] = []
+        entries: list[IndexEntry] = []
+        for statement in maker.statements(groups[index], periods):
+            paths, entry = write_statement(statement, folder, names[statement.payee], templates)
+            written += paths
+            entries.append(entry)
+        return parallel.BatchResult([], (written, entries))
+
+    count = len(payees) * (len(periods) if periods is not None else maker.payout.run.calendar.count)
+    enough = ENOUGH_WITH_CHARTS if maker.charts else ENOUGH_WITHOUT
+    workers = parallel.worker_count(len(groups), count, maker.payout.run.workers_wanted, enough)
+    results = parallel.ordered_map(write, len(groups), workers) if workers else map(write, range(len(groups)))
+    report = progress or silent
+    report(step, 0, max(len(payees), 1))
+    written: list[Path] = []
+    index: list[IndexEntry] = []
+    done = 0
+    for group, result in zip(groups, results, strict=True):
+        paths, entries = cast("tuple[list[Path], list[IndexEntry]]", result.value)
+        written += paths
+        index += entries
+        done += len(group)
+        report(step, done, len(payees))
+    if not groups:
+        report(step, 1, 1)
+    written.append(write_index(folder, index, templates))
+    return written

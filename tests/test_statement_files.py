@@ -1,0 +1,104 @@
+"""A run's statements written on several cores (report/statement_files.py): the files one process writes, byte
+for byte, in the same order, whichever worker wrote them; two payees whose names make the same folder name kept
+apart though different workers write them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import spmlang
+from spmlang.engine.runtime import parallel
+from spmlang.report import statement_files
+from spmlang.report.statements import write_statements
+
+PLAN = """
+plan "Files" {
+  year starts 2027-01-01
+  payout quarterly
+}
+
+transactions {
+  column id     text
+  column rep    text
+  column day    date
+  column amount money
+  key    id
+  date   day
+  payee  rep
+  credit amount
+}
+
+quotas { per year }
+
+component commission {
+  tiers marginal on attainment {
+    0%   .. 100% rate 5%
+    100% ..      rate 9%
+  }
+}
+"""
+# "ann smith" and "ann_smith" make the same folder name: the second in payee order gets a hash after it.
+REPS = ["ann smith", "ann_smith", *[f"rep{n:02d}" for n in range(9)]]
+
+
+def run():
+    rows = [
+        (f"D{n}", REPS[n % len(REPS)], f"2027-{1 + n % 12:02d}-{1 + n % 27:02d}", f"{1000 + 37 * n}.00")
+        for n in range(120)
+    ]
+    deals = pa.table({name: [row[i] for row in rows] for i, name in enumerate(["id", "rep", "day", "amount"])})
+    quotas = pa.table({"payee": REPS, "amount": ["20000"] * len(REPS)})
+    return spmlang.loads(PLAN, "files.spm").run(deals, quotas=quotas)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize("charts", [False, True])
+def test_statements_written_by_workers_are_one_process_s_files(tmp_path, monkeypatch, charts):
+    if charts:
+        pytest.importorskip("matplotlib", reason="charts need matplotlib")
+    monkeypatch.setattr(statement_files, "GROUP_PAYEES", 2)  # six groups: every worker writes several
+    monkeypatch.setenv("SPM_WORKERS", "2")
+    monkeypatch.setattr(statement_files, "ENOUGH_WITH_CHARTS", 1)
+    monkeypatch.setattr(statement_files, "ENOUGH_WITHOUT", 1)
+    forked = []
+    ordered_map = parallel.ordered_map
+
+    def watched(work, count, workers):
+        forked.append(workers)
+        return ordered_map(work, count, workers)
+
+    monkeypatch.setattr(parallel, "ordered_map", watched)
+    result = run()
+    shared = result.write_statements(tmp_path / "shared", charts=charts)
+    assert forked == [2]
+    listed = result.statements()
+    assert all(s.standing is not None for s in listed)  # each page has its charts, if charts are drawn
+    alone = write_statements(listed if charts else [replace(s, standing=None) for s in listed], tmp_path / "alone")
+    assert [p.relative_to(tmp_path / "shared") for p in shared] == [p.relative_to(tmp_path / "alone") for p in alone]
+    assert tree(tmp_path / "shared") == tree(tmp_path / "alone")
+    folders = sorted(p.name for p in (tmp_path / "shared").iterdir() if p.is_dir())
+    assert folders[:2] == ["ann_smith", f"ann_smith-{hashlib.sha256(b'ann_smith').hexdigest()[:8]}"]
+    assert len(folders) == len(REPS) and len(shared) == 2 * 4 * len(REPS) + 1
+
+
+def test_a_small_run_s_statements_are_written_by_this_process(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPM_WORKERS", raising=False)
+    pids = []
+    write = statement_files.write_statement
+
+    def watched(*args, **kwargs):
+        pids.append(os.getpid())
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(statement_files, "write_statement", watched)
+    run().write_statements(tmp_path, charts=False)
+    assert set(pids) == {os.getpid()} and len(pids) == 4 * len(REPS)
