@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import AE_ARGS, ROOT
+from conftest import AE_ARGS, CRM_ARGS, EMEA_ARGS, ROOT, SDR_ARGS
 
 import spmlang
 from spmlang.diagnostics import InputError
@@ -242,3 +242,36 @@ def test_spm_s_own_templates_make_the_same_page_outside_the_sandbox_in_less_time
     ours, in_sandbox = cpu(Templates()), cpu(Templates(tmp_path))
     assert ours[0] == in_sandbox[0]
     assert ours[1] < in_sandbox[1] * 0.85
+
+
+def _result_of(args: list[str]):
+    """The run a command line of the examples' (conftest's *_ARGS) makes, through the API."""
+    options: dict = {"tables": {}}
+    for option, value in zip(args[1::2], args[2::2], strict=True):
+        name = option.lstrip("-")
+        if name == "table":
+            table, path = value.split("=")
+            options["tables"][table] = ROOT / path
+        else:
+            options[name] = ROOT / value
+    return spmlang.load(ROOT / args[0]).run(options.pop("deals"), **options)
+
+
+@pytest.mark.parametrize("args", [AE_ARGS, SDR_ARGS, CRM_ARGS, EMEA_ARGS], ids=["ae", "sdr", "crm", "emea"])
+def test_statement_charts_drawn_on_the_shared_figure_are_those_of_a_new_one(args):
+    # Statements draw their charts on one figure of each kind, emptied each time (render/charts.py): what each
+    # chart shows must not depend on the charts drawn before it, whatever their scales, marks and labels.
+    pytest.importorskip("matplotlib", reason="charts need matplotlib")
+    from spmlang.report.render import charts
+
+    standings = [s.standing for s in _result_of(args).statements() if s.standing is not None and s.standing.path]
+    assert standings
+    standings = standings[:: max(1, len(standings) // 16)]  # a few of each payee's and period's, in order
+    drawn = 0
+    for standing in [*standings, *reversed(standings)]:
+        pairs = [(charts.attainment_figure, standing)] + [(charts.position_figure, p) for p in standing.positions]
+        for figure_of, shown in pairs:
+            shared = charts.inline_svg(figure_of(shown), "chart", "s")
+            assert shared == charts.inline_svg(figure_of(shown, fresh=True), "chart", "s")
+            drawn += 1
+    assert drawn >= len(standings) * 2
