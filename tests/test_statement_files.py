@@ -65,7 +65,8 @@ def tree(folder: Path) -> dict[str, bytes]:
 def test_statements_written_by_workers_are_one_process_s_files(tmp_path, monkeypatch, charts):
     if charts:
         pytest.importorskip("matplotlib", reason="charts need matplotlib")
-    monkeypatch.setattr(statement_files, "GROUP_PAYEES", 2)  # six groups: every worker writes several
+    monkeypatch.setattr(statement_files, "GROUP_PAYEES_WITH_CHARTS", 2)  # six groups: each worker writes several
+    monkeypatch.setattr(statement_files, "BLOCK_LINES", 60)  # without charts too
     monkeypatch.setenv("SPM_WORKERS", "2")
     monkeypatch.setattr(statement_files, "ENOUGH_WITH_CHARTS", 1)
     monkeypatch.setattr(statement_files, "ENOUGH_WITHOUT", 1)

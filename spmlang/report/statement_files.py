@@ -11,9 +11,12 @@ from typing import cast
 from spmlang.engine.runtime import parallel
 from spmlang.files import make_folder
 from spmlang.progress import Report, silent
+from spmlang.report.statement_lines import BLOCK_LINES
 from spmlang.report.statements import IndexEntry, PayeeFolders, StatementMaker, write_index, write_statement
 
-GROUP_PAYEES = 16  # payees whose statements one worker makes and writes at a time
+# A worker makes and writes the statements of a group of whole payees at a time: about as many lines as the
+# lines of statements are made into text at once, and with charts (~0.1 s a statement) at most this many payees.
+GROUP_PAYEES_WITH_CHARTS = 16
 # How many statements are worth starting other processes for: one with charts takes ~0.1 s (matplotlib),
 # without ~1 ms and two small files.
 ENOUGH_WITH_CHARTS, ENOUGH_WITHOUT = 32, 4000
@@ -35,7 +38,7 @@ def write_run_statements(
     make_folder(folder)
     folders = PayeeFolders()
     names = {payee: folders.of(payee) for payee in payees}
-    groups = [payees[start : start + GROUP_PAYEES] for start in range(0, len(payees), GROUP_PAYEES)]
+    groups = _groups(maker, payees)
 
     def write(index: int) -> parallel.BatchResult:  # in whichever process writes the group
         written: list[Path] = []
@@ -65,3 +68,23 @@ def write_run_statements(
         report(step, 1, 1)
     written.append(write_index(folder, index, templates))
     return written
+
+
+def _groups(maker: StatementMaker, payees: list[str]) -> list[list[str]]:
+    """``payees`` cut into groups of whole payees of about :data:`BLOCK_LINES` lines (their lines are made into
+    text a block at a time: smaller blocks cost more a line), and with charts at most
+    :data:`GROUP_PAYEES_WITH_CHARTS` payees, so that the work is shared out evenly."""
+    most = GROUP_PAYEES_WITH_CHARTS if maker.charts else len(payees)
+    code = maker.payout.run.payees.code
+    groups: list[list[str]] = []
+    group: list[str] = []
+    lines = 0
+    for payee in payees:
+        group.append(payee)
+        lines += maker.lines_of(code[payee]).size
+        if lines >= BLOCK_LINES or len(group) >= most:
+            groups.append(group)
+            group, lines = [], 0
+    if group:
+        groups.append(group)
+    return groups
