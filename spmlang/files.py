@@ -75,21 +75,25 @@ def replacing(path: Path, make: bool = True) -> Iterator[Path]:
     if make:
         make_folder(path.parent)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    replaced = False
     try:
         yield partial
         os.replace(partial, path)
+        replaced = True
     except OSError as error:
         if error.errno not in _REFUSED:
             raise
         raise _refused(path, error) from error
     finally:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
+        if not replaced:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
 
 
-def write_bytes(path: Path, content: bytes) -> None:
-    """``content`` as the bytes of ``path``, written whole (see :func:`replacing`): a chart, an image."""
-    with replacing(Path(path)) as partial:
+def write_bytes(path: Path, content: bytes, make: bool = True) -> None:
+    """``content`` as the bytes of ``path``, written whole (see :func:`replacing`): a chart, an image, a
+    statement (``make`` false: its folder is there, made once for the many files written into it)."""
+    with replacing(Path(path), make) as partial:
         partial.write_bytes(content)
 
 

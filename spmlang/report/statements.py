@@ -352,7 +352,8 @@ def write_statement(statement: Statement, folder: Path, name: str, templates=Non
     for suffix, content in ((".html", statement.to_html(templates)), (".csv", statement.to_csv())):
         path = target / f"{slug(statement.period)}{suffix}"
         # Whole or not at all, in a folder of spm's own; line ends as the system writes text.
-        write_bytes(path, content.replace("\n", os.linesep).encode() if os.linesep != "\n" else content.encode())
+        data = content.replace("\n", os.linesep).encode() if os.linesep != "\n" else content.encode()
+        write_bytes(path, data, make=False)
         written.append(path)
     entry = replace(statement, earnings=StatementLines(), adjustments=StatementLines(), standing=None)
     return written, (entry, f"{name}/{slug(statement.period)}.html")

@@ -105,6 +105,7 @@ def _environment(folder: str | None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # the templates do not change during a run: not a look at the file per page
     )
     environment.filters.update(money=money, percent=percent)
     return environment
