@@ -103,3 +103,17 @@ def test_a_small_run_s_statements_are_written_by_this_process(tmp_path, monkeypa
     monkeypatch.setattr(statement_files, "write_statement", watched)
     run().write_statements(tmp_path, charts=False)
     assert set(pids) == {os.getpid()} and len(pids) == 4 * len(REPS)
+
+
+def test_a_template_s_mistake_met_by_a_worker_is_said_and_makes_no_payee_folder(tmp_path, monkeypatch):
+    from spmlang.diagnostics import InputError
+
+    monkeypatch.setenv("SPM_WORKERS", "2")
+    monkeypatch.setattr(statement_files, "ENOUGH_WITHOUT", 1)
+    monkeypatch.setattr(statement_files, "BLOCK_LINES", 60)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "statement.html").write_text("{{ statement.nope }}\n")
+    with pytest.raises(InputError, match="asks for 'nope'") as raised:
+        run().write_statements(tmp_path / "out", templates=tmp_path / "templates", charts=False)
+    assert raised.value.code == "E509"
+    assert [p for p in (tmp_path / "out").iterdir()] == []  # no folder of a payee whose page failed

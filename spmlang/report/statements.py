@@ -347,9 +347,10 @@ IndexEntry = tuple[Statement, str]  # a statement's figures (no lines, no standi
 def write_statement(statement: Statement, folder: Path, name: str, templates=None) -> tuple[list[Path], IndexEntry]:
     """A statement's page and CSV, in the payee's folder ``name`` of ``folder``; what the index needs of it."""
     target = folder / name
+    pages = ((".html", statement.to_html(templates)), (".csv", statement.to_csv()))  # a template's error: no folder
     make_folder(target)
     written = []
-    for suffix, content in ((".html", statement.to_html(templates)), (".csv", statement.to_csv())):
+    for suffix, content in pages:
         path = target / f"{slug(statement.period)}{suffix}"
         # Whole or not at all, in a folder of spm's own; line ends as the system writes text.
         data = content.replace("\n", os.linesep).encode() if os.linesep != "\n" else content.encode()
