@@ -47,14 +47,14 @@ component commission {
 REPS = ["ann smith", "ann_smith", *[f"rep{n:02d}" for n in range(9)]]
 
 
-def run():
+def run(workers: int | None = None):
     rows = [
         (f"D{n}", REPS[n % len(REPS)], f"2027-{1 + n % 12:02d}-{1 + n % 27:02d}", f"{1000 + 37 * n}.00")
         for n in range(120)
     ]
     deals = pa.table({name: [row[i] for row in rows] for i, name in enumerate(["id", "rep", "day", "amount"])})
     quotas = pa.table({"payee": REPS, "amount": ["20000"] * len(REPS)})
-    return spmlang.loads(PLAN, "files.spm").run(deals, quotas=quotas)
+    return spmlang.loads(PLAN, "files.spm").run(deals, quotas=quotas, workers=workers)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -91,8 +91,12 @@ def test_statements_written_by_workers_are_one_process_s_files(tmp_path, monkeyp
     assert len(folders) == len(REPS) and len(shared) == 2 * 4 * len(REPS) + 1
 
 
-def test_a_small_run_s_statements_are_written_by_this_process(tmp_path, monkeypatch):
+@pytest.mark.parametrize("asked", [None, 1])
+def test_statements_are_written_by_this_process_for_a_small_run_or_when_asked(tmp_path, monkeypatch, asked):
     monkeypatch.delenv("SPM_WORKERS", raising=False)
+    if asked is not None:  # however many statements: spm statement --workers 1, plan.run(..., workers=1)
+        monkeypatch.setattr(statement_files, "ENOUGH_WITHOUT", 1)
+        monkeypatch.setattr(statement_files, "BLOCK_LINES", 60)
     pids = []
     write = statement_files.write_statement
 
@@ -101,8 +105,16 @@ def test_a_small_run_s_statements_are_written_by_this_process(tmp_path, monkeypa
         return write(*args, **kwargs)
 
     monkeypatch.setattr(statement_files, "write_statement", watched)
-    run().write_statements(tmp_path, charts=False)
+    run(workers=asked).write_statements(tmp_path, charts=False)
     assert set(pids) == {os.getpid()} and len(pids) == 4 * len(REPS)
+
+
+def test_spm_statement_takes_workers(spm, tmp_path):
+    args = ["--deals", "examples/data/ae_deals.csv", "--quotas", "examples/data/ae_quotas.csv"]
+    args += ["--targets", "examples/data/ae_targets.csv", "--no-charts", "--workers", "1"]
+    done = spm("statement", "examples/plans/account_executive.spm", *args, "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wrote 32 statement(s)" in done.stdout
 
 
 def test_a_template_s_mistake_met_by_a_worker_is_said_and_makes_no_payee_folder(tmp_path, monkeypatch):

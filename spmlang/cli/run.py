@@ -28,6 +28,17 @@ from spmlang.cli.errors import errors_to_exit_codes
 from spmlang.diagnostics import UsageError
 from spmlang.files import check_writable
 
+_EVERY_CORE = "(default: every core; 1: one)"
+Workers = Annotated[
+    int | None, typer.Option("--workers", metavar="N", min=1, help=f"Processes that pay a large run {_EVERY_CORE}.")
+]
+StatementWorkers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", metavar="N", min=1, help=f"Processes that pay a large run and write its statements {_EVERY_CORE}."
+    ),
+]
+
 
 def run_command(
     plan: PlanFile,
@@ -52,12 +63,7 @@ def run_command(
     strict: Strict = False,
     allow_outside_paths: OutsidePaths = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", metavar="N", min=1, help="Processes that pay a large run (default: every core; 1: one)."
-        ),
-    ] = None,
+    workers: Workers = None,
     cluster: Cluster = None,
 ) -> None:
     """Run a plan over transactions: print payout per payee and period, write the ledger."""
@@ -187,6 +193,7 @@ def statement_command(
     no_charts: Annotated[
         bool, typer.Option("--no-charts", help="HTML statements without charts (drawing them takes most of the time).")
     ] = False,
+    workers: StatementWorkers = None,
 ) -> None:
     """Pay statements: write them as HTML and CSV (--out), or show them in the terminal (--payee)."""
     data = DataOptions(deals, quotas, targets, roster, table, strict, allow_outside_paths, paid, through)
@@ -203,7 +210,7 @@ def statement_command(
 
             Templates(template)  # a template that does not read is said before the run
         with progress_bar(quiet=False) as progress:
-            result = run_plan(plan, data, progress)
+            result = run_plan(plan, data, progress, workers)
             if output is not None:
                 written = result.write_statements(output, payees, periods, progress, template, not no_charts)
             else:
