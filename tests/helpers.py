@@ -13,6 +13,27 @@ SCENARIOS = HERE / "scenarios"
 DATA = SCENARIOS / "data"
 
 
+DEALS_COLUMNS = """transactions {
+  column id     text
+  column rep    text
+  column day    date
+  column amount money
+  key    id
+  date   day
+  payee  rep
+  credit amount
+}
+"""
+
+
+def quarterly_plan(name: str, blocks: str, settings: str = "") -> str:
+    """A plan's text: ``name``, a quarterly year from 2027-01-01 (and ``settings``, lines of the plan block),
+    deals of an id, a rep, a day and an amount (:data:`DEALS_COLUMNS`), then ``blocks`` (components, a roster
+    ...): the skeleton most tests' plans share."""
+    head = f'plan "{name}" {{\n{settings}  year starts 2027-01-01\n  payout quarterly\n}}\n'
+    return head + DEALS_COLUMNS + blocks
+
+
 def run_scenario(plan: str, deals: str, **tables):
     """Run tests/scenarios/<plan>.spm over tests/scenarios/data/<deals>."""
     loaded = spmlang.load(SCENARIOS / f"{plan}.spm")

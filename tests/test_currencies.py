@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
-from helpers import by_txn, d, lines
+from helpers import by_txn, d, lines, quarterly_plan
 
 import spmlang
 
@@ -136,22 +136,9 @@ def test_the_fx_table_must_be_clean(rates, message):
     assert error.value.code == "E504"
 
 
-PAID_IN = """plan "Paid in" {
-  currency USD
-  year starts 2027-01-01
-  payout quarterly
-}
-transactions {
-  column id     text
-  column rep    text
-  column day    date
-  column amount money
-  key id
-  date day
-  payee rep
-  credit amount
-}
-roster {
+PAID_IN = quarterly_plan(
+    "Paid in",
+    """roster {
   payee    rep
   start    hired
   currency paid_in
@@ -162,7 +149,9 @@ fx {
 component commission {
   rate 10%
 }
-"""
+""",
+    "  currency USD\n",
+)
 
 
 def test_a_payee_is_paid_in_the_currency_of_their_row_at_each_period_s_end(tmp_path):

@@ -11,6 +11,7 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 import pytest
+from helpers import quarterly_plan
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -433,21 +434,9 @@ def test_everyone_on_the_roster_is_paid_the_draw_deals_or_not():
     """A rep hired with no deal yet, and managers on the roster, get the draw: the plan reads its roster (of
     payees and managers) for a draw or a floor, not only to roll up."""
     plan = spmlang.loads(
-        """plan "Draws" {
-  year starts 2027-01-01
-  payout quarterly
-}
-transactions {
-  column id text
-  column rep text
-  column day date
-  column amount money
-  key id
-  date day
-  payee rep
-  credit amount
-}
-roster {
+        quarterly_plan(
+            "Draws",
+            """roster {
   payee payee
   manager manager
 }
@@ -459,6 +448,7 @@ draw {
   non_recoverable
 }
 """,
+        ),
         "draws.spm",
     )
     deals = pa.table(

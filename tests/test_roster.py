@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
-from helpers import by_txn, d, lines, payout
+from helpers import by_txn, d, lines, payout, quarterly_plan
 
 import spmlang
 
@@ -169,21 +169,9 @@ def test_a_cycle_among_the_managers_in_force_on_a_day_is_an_error():
         run.run(deals(("A1", "ann", "2027-06-02", 1000)), roster=staff)
 
 
-PRORATED = """plan "Prorated" {
-  year starts 2027-01-01
-  payout quarterly
-}
-transactions {
-  column id     text
-  column rep    text
-  column day    date
-  column amount money
-  key id
-  date day
-  payee rep
-  credit amount
-}
-roster {
+PRORATED = quarterly_plan(
+    "Prorated",
+    """roster {
   payee       rep
   start       hired
   end         left
@@ -195,7 +183,8 @@ component commission {
   rate 10%
   cap 100% of target per period
 }
-"""
+""",
+)
 
 
 def prorated(rule: str = "", quotas: str = "") -> spmlang.Plan:

@@ -11,29 +11,16 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from helpers import quarterly_plan
 
 import spmlang
 from spmlang.engine.runtime import parallel
 from spmlang.report import statement_files
 from spmlang.report.statements import write_statements
 
-PLAN = """
-plan "Files" {
-  year starts 2027-01-01
-  payout quarterly
-}
-
-transactions {
-  column id     text
-  column rep    text
-  column day    date
-  column amount money
-  key    id
-  date   day
-  payee  rep
-  credit amount
-}
-
+PLAN = quarterly_plan(
+    "Files",
+    """
 quotas { per year }
 
 component commission {
@@ -42,7 +29,8 @@ component commission {
     100% ..      rate 9%
   }
 }
-"""
+""",
+)
 # "ann smith" and "ann_smith" make the same folder name: the second in payee order gets a hash after it.
 REPS = ["ann smith", "ann_smith", *[f"rep{n:02d}" for n in range(9)]]
 

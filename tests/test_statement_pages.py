@@ -11,32 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import AE_ARGS, CRM_ARGS, EMEA_ARGS, ROOT, SDR_ARGS
+from helpers import quarterly_plan
 
 import spmlang
 from spmlang.diagnostics import InputError
 from spmlang.report.render.html import Templates
 
-PLAN = """
-plan "Pages" {
-  year starts 2027-01-01
-  payout quarterly
-}
-
-transactions {
-  column id     text
-  column rep    text
-  column day    date
-  column amount money
-  key    id
-  date   day
-  payee  rep
-  credit amount
-}
-
-component commission {
-  rate 8%
-}
-"""
+PLAN = quarterly_plan("Pages", "component commission {\n  rate 8%\n}\n")
 DEALS = "id,rep,day,amount\nA1,<b>eve</b>,2027-01-05,100.00\nA2,ann,2027-02-05,2500.00\n"
 
 
