@@ -173,3 +173,13 @@ def test_a_worker_stopped_while_writing_a_statement_leaves_no_part_of_it(tmp_pat
     assert multiprocessing.active_children() == []
     second = f"ann_smith-{hashlib.sha256(b'ann_smith').hexdigest()[:8]}"  # "ann smith" took "ann_smith"
     assert [str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*")] == [second]
+
+
+def test_a_payee_named_twice_is_written_once(spm, tmp_path):
+    # spm statement --payee X --payee X: X's statements, each once, listed once in the index, counted once.
+    args = ["--deals", "examples/data/ae_deals.csv", "--quotas", "examples/data/ae_quotas.csv"]
+    args += ["--targets", "examples/data/ae_targets.csv", "--no-charts", "--payee", "ana.ruiz"]
+    done = spm("statement", "examples/plans/account_executive.spm", *args, "--payee", "ana.ruiz", "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wrote 4 statement(s)" in done.stdout and "(9 files;" in done.stdout
+    assert (tmp_path / "index.html").read_text().count('href="ana.ruiz/2027-Q1.html"') == 1
