@@ -117,3 +117,57 @@ def test_a_template_s_mistake_met_by_a_worker_is_said_and_makes_no_payee_folder(
         run().write_statements(tmp_path / "out", templates=tmp_path / "templates", charts=False)
     assert raised.value.code == "E509"
     assert [p for p in (tmp_path / "out").iterdir()] == []  # no folder of a payee whose page failed
+
+
+def test_a_worker_stopped_while_writing_a_statement_leaves_no_part_of_it(tmp_path, monkeypatch):
+    # One worker meets a template's mistake while the other is writing a file: spm stops that worker, and the
+    # file it was writing is removed as it stops, not left half-written in the payee's folder.
+    import multiprocessing
+    import time
+
+    from spmlang.diagnostics import InputError
+    from spmlang.files import replacing
+    from spmlang.report import statements
+    from spmlang.report.render.html import Templates
+
+    monkeypatch.setenv("SPM_WORKERS", "2")
+    monkeypatch.setattr(statement_files, "ENOUGH_WITHOUT", 1)
+    monkeypatch.setattr(statement_files, "BLOCK_LINES", 1)  # a group per payee: "ann_smith" is the second worker's
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "statement.html").write_text("{{ statement.nope }}\n")
+    writing = tmp_path / "writing"
+
+    def slow(path, content, make=True):  # the second worker, stopped in the middle of its first file
+        with replacing(path, make) as partial:
+            partial.write_bytes(content)
+            writing.touch()
+            time.sleep(20)
+
+    write = statement_files.write_statement
+
+    def fails_once_the_other_writes(statement, folder, name, templates=None):
+        if statement.payee != "ann smith":
+            return write(statement, folder, name, templates)
+        while not writing.exists():
+            time.sleep(0.01)
+        return write(statement, folder, name, Templates(tmp_path / "templates"))
+
+    monkeypatch.setattr(statements, "write_bytes", slow)
+    monkeypatch.setattr(statement_files, "write_statement", fails_once_the_other_writes)
+    started = time.monotonic()
+    with pytest.raises(InputError, match="asks for 'nope'"):
+        run().write_statements(tmp_path / "out", charts=False)
+    assert time.monotonic() - started < 15  # the worker was stopped, not waited for
+    assert multiprocessing.active_children() == []
+    second = f"ann_smith-{hashlib.sha256(b'ann_smith').hexdigest()[:8]}"  # "ann smith" took "ann_smith"
+    assert [str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*")] == [second]
+
+
+def test_a_payee_named_twice_is_written_once(spm, tmp_path):
+    # spm statement --payee X --payee X: X's statements, each once, listed once in the index, counted once.
+    args = ["--deals", "examples/data/ae_deals.csv", "--quotas", "examples/data/ae_quotas.csv"]
+    args += ["--targets", "examples/data/ae_targets.csv", "--no-charts", "--payee", "ana.ruiz"]
+    done = spm("statement", "examples/plans/account_executive.spm", *args, "--payee", "ana.ruiz", "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wrote 4 statement(s)" in done.stdout and "(9 files;" in done.stdout
+    assert (tmp_path / "index.html").read_text().count('href="ana.ruiz/2027-Q1.html"') == 1

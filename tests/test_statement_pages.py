@@ -255,3 +255,27 @@ def test_statement_charts_drawn_on_the_shared_figure_are_those_of_a_new_one(args
             assert shared == charts.inline_svg(figure_of(shown, fresh=True), "chart", "s")
             drawn += 1
     assert drawn >= len(standings) * 2
+
+
+def test_statement_charts_made_in_threads_at_once_are_each_their_own():
+    # matplotlib's settings are the process's, and statements share one figure of each kind: pages made in
+    # several threads at once (a web server's) must each show their own payee's charts, not a mix.
+    pytest.importorskip("matplotlib", reason="charts need matplotlib")
+    import threading
+
+    from spmlang.report.render import charts
+
+    standings = [s.standing for s in _result_of(CRM_ARGS).statements() if s.standing is not None][:48:6]
+    wanted = [charts.standing_charts(standing) for standing in standings]
+    assert len({str(w) for w in wanted}) == len(standings)
+    got: dict[int, list] = {}
+
+    def make(n: int) -> None:
+        got[n] = [charts.standing_charts(standings[n]) for _ in range(3)]
+
+    threads = [threading.Thread(target=make, args=(n,)) for n in range(len(standings))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [got.get(n) for n in range(len(standings))] == [[w] * 3 for w in wanted]

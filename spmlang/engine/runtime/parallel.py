@@ -18,6 +18,7 @@ import itertools
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import traceback
@@ -122,9 +123,20 @@ def ordered_map(work: Callable[[int], BatchResult], count: int, workers: int) ->
         shutil.rmtree(folder, ignore_errors=True)
 
 
+class _Stopped(BaseException):
+    """The parent stopped this worker (SIGTERM: a batch failed, or the run was interrupted)."""
+
+
+def _stop(signum, frame) -> None:
+    raise _Stopped
+
+
 def _serve(work: Callable[[int], BatchResult], indices: range, pipe, folder: Path) -> None:
     """A worker: make each result, send it, and stay at most :data:`AHEAD` ahead of the parent."""
     waiting = 0
+    # Stopped, a worker unwinds rather than dies at once: a file it was writing (a statement) is removed as
+    # it would be in spm's own process (see spmlang.files.replacing), not left half-written.
+    signal.signal(signal.SIGTERM, _stop)
     try:
         for index in indices:
             if waiting >= AHEAD:
@@ -135,6 +147,8 @@ def _serve(work: Callable[[int], BatchResult], indices: range, pipe, folder: Pat
         while waiting:
             pipe.recv()
             waiting -= 1
+    except _Stopped:  # nobody waits to hear of it: the parent is not reading
+        pass
     except SpmError as error:
         with contextlib.suppress(BrokenPipeError, OSError):
             pipe.send(("spm-error", error))

@@ -10,8 +10,10 @@ date, so the same chart gives the same bytes.
 from __future__ import annotations
 
 import io
+import os
 import re
 import textwrap
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -266,9 +268,28 @@ def charts_available() -> bool:
     return True
 
 
+_DRAWING = threading.Lock()  # one statement's charts at a time: matplotlib's settings are the process's, and
+# statements share their figures (see _page_axes); pages made in several threads at once would mix them
+
+
+def _drawing_anew() -> None:
+    """In a forked process: another thread of the parent may have held the lock, and it is not there."""
+    global _DRAWING
+    _DRAWING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drawing_anew)
+
+
 def standing_charts(standing: Standing) -> list[dict[str, Any]]:
     """A statement's charts as inline SVG, each with its title and its words: the payee's attainment through the
     year against the tiers, then where they stand on each component's curve."""
+    with _DRAWING:
+        return _standing_charts(standing)
+
+
+def _standing_charts(standing: Standing) -> list[dict[str, Any]]:
     charts = []
     if standing.path:
         attainment = f"{standing.path[-1][1] * 100:.2f}%"
