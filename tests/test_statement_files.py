@@ -171,3 +171,22 @@ def test_a_payee_named_twice_is_written_once(spm, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "wrote 4 statement(s)" in done.stdout and "(9 files;" in done.stdout
     assert (tmp_path / "index.html").read_text().count('href="ana.ruiz/2027-Q1.html"') == 1
+
+
+def test_a_payee_named_as_the_index_has_a_folder_of_their_own(tmp_path):
+    deals = pa.table(
+        {"id": ["A1", "A2"], "rep": ["index.html", "ann"], "day": ["2027-01-05"] * 2, "amount": ["100"] * 2}
+    )
+    result = spmlang.loads(quarterly_plan("Index", "component commission {\n  rate 8%\n}\n"), "index.spm").run(deals)
+    written = result.write_statements(tmp_path, charts=False)
+    folder = f"index.html-{hashlib.sha256(b'index.html').hexdigest()[:8]}"
+    assert (tmp_path / "index.html").is_file() and (tmp_path / folder / "2027-Q1.html").is_file()
+    assert f'href="{folder}/2027-Q1.html"' in (tmp_path / "index.html").read_text()
+    assert len(written) == 2 * 2 + 1  # a page and a CSV of each payee's one period with lines, the index
+
+
+def test_a_payee_asked_for_twice_has_their_statements_once():
+    result = run()
+    twice, once = (result.statements(p) for p in (["ann smith", "rep01", "ann smith"], ["ann smith", "rep01"]))
+    assert [(s.payee, s.period, s.to_csv()) for s in twice] == [(s.payee, s.period, s.to_csv()) for s in once]
+    assert len(once) == 2 * 4

@@ -196,6 +196,7 @@ class StatementMaker:
         """The statements of ``payees``, payee after payee, each payee's periods in order (only ``periods``,
         if given); ``progress`` hears of each payee's."""
         payout, run = self.payout, self.payout.run
+        payees = list(dict.fromkeys(payees))  # a payee named twice: their statements once
         codes = [run.payees.code[payee] for payee in payees]
         made = (
             (code, figures)
@@ -325,11 +326,13 @@ def write_statements(
 
 
 class PayeeFolders:
-    """Each payee's folder of statements: the slug of their name, or, where a payee before them took that slug,
-    the slug and a hash of the name (two payees never share a folder)."""
+    """Each payee's folder of statements: the slug of their name, or, where a payee before them took that slug
+    (or the index's name), the slug and a hash of the name (two payees never share a folder)."""
+
+    INDEX = "index.html"
 
     def __init__(self) -> None:
-        self._taken: dict[str, str] = {}
+        self._taken: dict[str, str | None] = {self.INDEX: None}  # the index is the folder's own
         self._named: dict[str, str] = {}
 
     def of(self, payee: str) -> str:
@@ -365,6 +368,6 @@ def write_index(folder: Path, index: list[IndexEntry], templates=None) -> Path:
     statements written before."""
     from spmlang.report.render.html import index_html
 
-    index_path = folder / "index.html"
+    index_path = folder / PayeeFolders.INDEX
     write_text(index_path, index_html(index, templates))
     return index_path
