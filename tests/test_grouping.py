@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,3 +62,18 @@ def test_a_uniform_column_gathers_like_a_full_one_and_stays_one_value(n, value, 
 def test_stable_order_of_narrow_keys_does_not_overflow(values):
     keys = np.array(values, dtype=np.int32)  # as key ranks are, in runs of fewer than 2**31 rows
     assert np.array_equal(grouping.stable_order(keys), np.argsort(keys, kind="stable"))
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=300), st.integers(1, 5), st.integers(2, 64))
+def test_a_sort_on_several_cores_is_numpy_s_sort(values, cores, threshold):
+    # Small arrays stand for large ones: parts sorted on threads, then merged (kernels/grouping.py).
+    array = np.array(values, dtype=np.int64)
+    expected = np.sort(array)
+    with (
+        mock.patch.object(grouping, "THREADED_SORT", threshold),
+        mock.patch.object(grouping, "cores", lambda: cores),
+        mock.patch.object(grouping, "_sorted_on_threads", wraps=grouping._sorted_on_threads) as threaded,
+    ):
+        grouping.sort_in_place(array)
+    assert np.array_equal(array, expected)
+    assert threaded.called == (cores > 1 and array.size >= threshold)

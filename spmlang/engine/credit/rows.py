@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.kernels.grouping import gather, uniform
+from spmlang.engine.kernels.grouping import gather, sort_in_place, uniform
 from spmlang.engine.kernels.money import scaled
 from spmlang.ir.kinds import Role
 
@@ -170,7 +170,7 @@ def direct_rows_in_order(
     if not everyone:  # the others sorted before the credited ones (packed keys are never negative) and cut off:
         np.copyto(packed, -1, where=~credited)  # no copy of the credited
     del credited
-    packed.sort()
+    sort_in_place(packed)
     packed = packed[packed.size - count :]
     txn = key_order[packed & ((1 << rank_bits) - 1)]
     packed >>= rank_bits

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spmlang.diagnostics import SpmError
+from spmlang.engine.runtime.cores import cores
 from spmlang.engine.runtime.memory import give_back_free_memory
 from spmlang.settings import count_setting
 
@@ -59,13 +60,6 @@ def worker_count(batches: int, rows: int, wanted: int | None = None, enough: int
     if wanted <= 1 or batches < 2 or not sys.platform.startswith("linux"):
         return 0
     return min(wanted, batches)
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 
 def ordered_map(work: Callable[[int], BatchResult], count: int, workers: int) -> Iterator[BatchResult]:
