@@ -140,3 +140,17 @@ def test_a_run_sweeps_what_killed_runs_left_in_shared_memory(monkeypatch, tmp_pa
     shipments = list(parallel.ordered_map(_table_of, 3, 2))
     assert [s.value for s in shipments] == [0, 1, 2]
     assert list(tmp_path.iterdir()) == []  # the abandoned folder, and the run's own once done
+
+
+def _tables_of(index: int) -> parallel.BatchResult:
+    import pyarrow as pa
+
+    return parallel.BatchResult([pa.table({"batch": [index]})], index)
+
+
+def test_workers_that_finish_are_not_stopped_and_say_nothing(capfd):
+    # Every result taken, the workers end on their own: stopping them as they end printed a traceback.
+    for _ in range(30):
+        results = list(parallel.ordered_map(_tables_of, 6, 2))
+        assert [r.value for r in results] == list(range(6))
+    assert capfd.readouterr().err == ""

@@ -73,6 +73,7 @@ def ordered_map(work: Callable[[int], BatchResult], count: int, workers: int) ->
     remove_abandoned(Path(base or tempfile.gettempdir()))
     folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=base))
     pipes, processes = [], []
+    completed = False
     try:
         for k in range(workers):
             parent_end, child_end = context.Pipe(duplex=True)
@@ -106,9 +107,12 @@ def ordered_map(work: Callable[[int], BatchResult], count: int, workers: int) ->
             with contextlib.suppress(BrokenPipeError, OSError):
                 pipe.send(index)
             yield result
+        completed = True
     finally:
         for process in processes:
-            if process.is_alive():
+            # Every result taken, each worker ends on its own; stopped otherwise (a batch failed, the run was
+            # interrupted, or the results were not all asked for).
+            if not completed and process.is_alive():
                 process.terminate()
         for process in processes:
             process.join()
@@ -150,7 +154,9 @@ def _serve(work: Callable[[int], BatchResult], indices: range, pipe, folder: Pat
         with contextlib.suppress(BrokenPipeError, OSError):  # unless it is gone: then nobody is left to tell
             pipe.send(("error", traceback.format_exc()))
     finally:
-        pipe.close()
+        with contextlib.suppress(_Stopped):  # stopped as it ends: it ends all the same, with no traceback
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            pipe.close()
         os._exit(0)  # no atexit handlers or buffers of the parent's, inherited by the fork, run twice
 
 
