@@ -15,10 +15,10 @@ from spmlang.report.statement_lines import BLOCK_LINES
 from spmlang.report.statements import IndexEntry, PayeeFolders, StatementMaker, write_index, write_statement
 
 # A worker makes and writes the statements of a group of whole payees at a time: about as many lines as the
-# lines of statements are made into text at once, and with charts (~0.1 s a statement) at most this many payees.
+# lines of statements are made into text at once, and with charts (~45 ms a statement) at most this many payees.
 GROUP_PAYEES_WITH_CHARTS = 16
-# How many statements are worth starting other processes for: one with charts takes ~0.1 s (matplotlib),
-# without ~1 ms and two small files.
+# How many statements are worth starting other processes for: one with charts takes ~45 ms (matplotlib),
+# without ~0.5 ms and two small files.
 ENOUGH_WITH_CHARTS, ENOUGH_WITHOUT = 32, 4000
 
 
