@@ -5,6 +5,8 @@ from __future__ import annotations
 from unittest import mock
 
 import numpy as np
+import pytest
+from conftest import AE_ARGS, CRM_ARGS
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -77,3 +79,19 @@ def test_a_sort_on_several_cores_is_numpy_s_sort(values, cores, threshold):
         grouping.sort_in_place(array)
     assert np.array_equal(array, expected)
     assert threaded.called == (cores > 1 and array.size >= threshold)
+
+
+@pytest.mark.parametrize("args", [AE_ARGS, CRM_ARGS], ids=["ae", "crm"])
+def test_a_run_whose_sorts_are_made_on_threads_pays_the_same_ledger(args, tmp_path):
+    # The crediting sort, and every other large one, as a run of millions of rows makes them.
+    from test_batches import run_example
+
+    run_example(args, workers=1).write(tmp_path / "one.parquet")
+    with (
+        mock.patch.object(grouping, "THREADED_SORT", 16),
+        mock.patch.object(grouping, "cores", lambda: 3),
+        mock.patch.object(grouping, "_sorted_on_threads", wraps=grouping._sorted_on_threads) as threaded,
+    ):
+        run_example(args, workers=1).write(tmp_path / "threads.parquet")
+    assert threaded.call_count > 1
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "threads.parquet").read_bytes()

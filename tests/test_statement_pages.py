@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import AE_ARGS, CRM_ARGS, EMEA_ARGS, ROOT, SDR_ARGS
 from helpers import quarterly_plan
+from test_batches import run_example
 
 import spmlang
 from spmlang.diagnostics import InputError
@@ -224,19 +225,6 @@ def test_spm_s_own_templates_make_the_same_page_outside_the_sandbox(tmp_path, mo
     assert ours == in_sandbox and len(checked) > 20
 
 
-def _result_of(args: list[str]):
-    """The run a command line of the examples' (conftest's *_ARGS) makes, through the API."""
-    options: dict = {"tables": {}}
-    for option, value in zip(args[1::2], args[2::2], strict=True):
-        name = option.lstrip("-")
-        if name == "table":
-            table, path = value.split("=")
-            options["tables"][table] = ROOT / path
-        else:
-            options[name] = ROOT / value
-    return spmlang.load(ROOT / args[0]).run(options.pop("deals"), **options)
-
-
 @pytest.mark.parametrize("args", [AE_ARGS, SDR_ARGS, CRM_ARGS, EMEA_ARGS], ids=["ae", "sdr", "crm", "emea"])
 def test_statement_charts_drawn_on_the_shared_figure_are_those_of_a_new_one(args):
     # Statements draw their charts on one figure of each kind, emptied each time (render/charts.py): what each
@@ -244,7 +232,7 @@ def test_statement_charts_drawn_on_the_shared_figure_are_those_of_a_new_one(args
     pytest.importorskip("matplotlib", reason="charts need matplotlib")
     from spmlang.report.render import charts
 
-    standings = [s.standing for s in _result_of(args).statements() if s.standing is not None and s.standing.path]
+    standings = [s.standing for s in run_example(args).statements() if s.standing is not None and s.standing.path]
     assert standings
     standings = standings[:: max(1, len(standings) // 16)]  # a few of each payee's and period's, in order
     drawn = 0
@@ -265,7 +253,7 @@ def test_statement_charts_made_in_threads_at_once_are_each_their_own():
 
     from spmlang.report.render import charts
 
-    standings = [s.standing for s in _result_of(CRM_ARGS).statements() if s.standing is not None][:48:6]
+    standings = [s.standing for s in run_example(CRM_ARGS).statements() if s.standing is not None][:48:6]
     wanted = [charts.standing_charts(standing) for standing in standings]
     assert len({str(w) for w in wanted}) == len(standings)
     got: dict[int, list] = {}
