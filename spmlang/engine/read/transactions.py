@@ -293,7 +293,8 @@ def _payees_and_shares(
 ) -> tuple[list[pa.Array], list[np.ndarray]]:
     n = frame.n
     names, shares = [], []
-    total = np.zeros(n, dtype=np.float64)
+    split = len(plan.transactions.payees) > 1  # shares only add up where there are several (a row each)
+    total = np.zeros(n if split else 0, dtype=np.float64)
     for spec in plan.transactions.payees:
         payee = columns[spec.column]
         if payee.type is Type.TEXT:
@@ -320,8 +321,9 @@ def _payees_and_shares(
             )
             share = np.where(has_payee, np.nan_to_num(share), 0.0)
         shares.append(share)
-        total += share
-    if len(plan.transactions.payees) > 1:
+        if split:
+            total += share
+    if split:
         over = total > 1.0 + _SHARE_TOLERANCE
         message = text.join("shares add up to ", text.percent(total), ", more than 100%")
         accounting.reject(over, "bad_split", message)
