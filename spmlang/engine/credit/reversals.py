@@ -48,7 +48,7 @@ def add_reversals(
     original is), and whether any was added."""
     if not plan.recalculates or not len(cancellations):
         return rows, values, False
-    at = cancellations.of(rows.txn.astype(np.int64))
+    at = cancellations.of(rows.txn)
     day = cancellations.day[np.maximum(at, 0)] if len(cancellations) else np.zeros(len(rows), np.int32)
     origin = np.flatnonzero((at >= 0) & calendar.in_year(day.astype(np.int64)))
     if origin.size == 0:

@@ -37,7 +37,7 @@ class Cancelled:
         cancellations = run.transactions.cancellations
         if not len(cancellations) or not len(rows):
             return None
-        at = cancellations.of(rows.txn.astype(np.int64))
+        at = cancellations.of(rows.txn)
         mask = (at >= 0) & ~rows.reversal
         day = np.where(mask, cancellations.day[np.maximum(at, 0)], 0).astype(np.int64)
         mask &= run.compiled.calendar.in_year(day)

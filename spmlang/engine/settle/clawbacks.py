@@ -105,7 +105,7 @@ def money_clawbacks(
     cancellation outside a component's window; ``lines`` are rounded and capped (amounts in whole cents)."""
     if not len(cancellations) or not len(rows):
         return None
-    at = cancellations.of(rows.txn.astype(np.int64))
+    at = cancellations.of(rows.txn)
     cancelled = (at >= 0) & ~rows.reversal
     if not cancelled.any():
         return None

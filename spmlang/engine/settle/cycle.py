@@ -193,8 +193,7 @@ def plan_cycle(
     # earlier ledgers closed the rest; --through says otherwise.
     with_data = int(rows.period[~rows.reversal].max(initial=-1))  # a cancellation's reversal row is no transaction
     if len(cancellations) and len(rows):
-        at = cancellations.of(rows.txn.astype(np.int64))
-        days = cancellations.day[at[at >= 0]].astype(np.int64)
+        days = cancellations.day[cancellations.found(rows.txn)[1]].astype(np.int64)
         with_data = max(with_data, int(calendar.period_of(days).max(initial=-1)))
     guarantees_through = last if last is not None else max(with_data, first_open if earlier is not None else -1)
     paid = None
