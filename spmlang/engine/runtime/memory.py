@@ -36,3 +36,20 @@ def use_system_allocator() -> None:
     chooses its own allocator (setting the variable before importing pyarrow does it; see
     docs/performance.md)."""
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+KEPT_FREE = 256 << 20  # what a worker process keeps of the memory it frees, to use again
+
+
+def keep_freed_memory() -> None:
+    """In a worker process, which pays batch after batch with arrays of the same few sizes: keep what is freed
+    for the next batch (up to :data:`KEPT_FREE`, and arrays of that size or less from the heap, not mapped
+    anew), rather than give it back to the system and fault it in again page by page. glibc only."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, KEPT_FREE)
+        libc.mallopt(_M_TRIM_THRESHOLD, KEPT_FREE)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from spmlang.diagnostics import SpmError
 from spmlang.engine.runtime.cores import cores
-from spmlang.engine.runtime.memory import give_back_free_memory
+from spmlang.engine.runtime.memory import give_back_free_memory, keep_freed_memory
 from spmlang.settings import count_setting
 
 AHEAD = 1  # results a worker may have ready before the parent has taken them (bounds memory)
@@ -135,6 +135,7 @@ def _serve(work: Callable[[int], BatchResult], indices: range, pipe, folder: Pat
     # Stopped, a worker unwinds rather than dies at once: a file it was writing (a statement) is removed as
     # it would be in spm's own process (see spmlang.files.replacing), not left half-written.
     signal.signal(signal.SIGTERM, _stop)
+    keep_freed_memory()
     try:
         for index in indices:
             if waiting >= AHEAD:
