@@ -7,6 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import AE_ARGS, CRM_ARGS, ROOT, SDR_ARGS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import spmlang
 from spmlang.engine import run as calculator
@@ -195,3 +197,29 @@ def test_totals_are_paid_without_writing_the_lines_text_and_are_the_ledger_s(arg
     ledger = whole.ledger  # every line kept, and explained
     assert written and ledger.column("explanation").null_count == 0
     assert totals.equals(whole.totals()) and summary == str(whole.summary())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 3), st.integers(-1, 4), st.integers(-(10**15), 10**15)),
+        max_size=80,
+    ),
+    st.booleans(),
+)
+def test_cell_sums_are_each_cell_s_exact_sum_in_cell_order(lines, in_ledger_order):
+    # Lines in ledger order (each payee's periods in turn) are summed without a sort; any other order is sorted.
+    from spmlang.engine.pay.batch import cell_sums
+
+    if in_ledger_order:
+        lines = sorted(lines, key=lambda line: line[:2])
+    expected: dict[tuple[int, int, int], int] = {}
+    for payee, period, component, cents in lines:
+        expected[(payee, period, component)] = expected.get((payee, period, component), 0) + cents
+    columns = [np.array([line[i] for line in lines], dtype) for i, dtype in enumerate([np.int32, np.int8, np.int16])]
+    cents = np.array([line[3] for line in lines], np.int64)
+    payee, period, component, total = cell_sums(*columns, cents)
+    assert list(zip(payee.tolist(), period.tolist(), component.tolist(), total.tolist(), strict=True)) == [
+        (*key, value) for key, value in sorted(expected.items())
+    ]
+    assert component.dtype == np.int16 or not lines

@@ -54,15 +54,9 @@ class PaidLines:
         return PaidLines(self.lines.take(index), self.cents[index], self.rows, self.streams, self.payments)
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(payee, period, component, cents): the exact sum of the lines of each cell (component -1: none)."""
-        lines = self.lines
-        if len(lines) == 0:
-            empty = np.zeros(0, np.int64)
-            return empty, empty, empty, empty
-        order = grouping.order_by(lines.payee, lines.period, lines.component + 1)
-        payee, period, component = lines.payee[order], lines.period[order], lines.component[order]
-        starts = grouping.starts_from_keys(payee, period, component)
-        return payee[starts], period[starts], component[starts], grouping.sums(self.cents[order], starts)
+        """(payee, period, component, cents): the exact sum of the lines of each cell (component -1: none), in
+        that order."""
+        return cell_sums(self.lines.payee, self.lines.period, self.lines.component, self.cents)
 
     def measures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(payee, role, credit per period, measure at each period end) of each stream."""
@@ -90,6 +84,32 @@ class PaidLines:
     def totals(self) -> tuple:
         """(cells, measures, number of lines, what is owed): all the summary needs of these lines."""
         return self.cells(), self.measures(), len(self.lines), self.owed()
+
+
+def cell_sums(
+    payee: np.ndarray, period: np.ndarray, component: np.ndarray, cents: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The sum of ``cents`` of each (payee, period, component) cell, the cells in that order. Lines in ledger
+    order (each payee's periods in turn) are summed in place, a table of each (payee, period)'s few components
+    at a time: no sort of the lines, which took three quarters of the time."""
+    if payee.size == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, empty
+    later = payee[1:] > payee[:-1]
+    if not np.all(later | ((payee[1:] == payee[:-1]) & (period[1:] >= period[:-1]))):
+        order = grouping.order_by(payee, period, component + 1)
+        payee, period, component = payee[order], period[order], component[order]
+        starts = grouping.starts_from_keys(payee, period, component)
+        return payee[starts], period[starts], component[starts], grouping.sums(cents[order], starts)
+    runs = grouping.starts_from_keys(payee, period)
+    width = int(component.max()) + 2  # the components' codes, and -1 (none)
+    cell = (np.cumsum(runs) - 1) * width + (component.astype(np.int64) + 1)
+    count = np.bincount(cell)
+    total = np.zeros(count.size, np.int64)
+    np.add.at(total, cell, np.asarray(cents, np.int64))  # exact: integers, no floats
+    found = np.flatnonzero(count)
+    first = np.flatnonzero(runs)[found // width]
+    return payee[first], period[first], (found % width - 1).astype(component.dtype), total[found]
 
 
 def unrowed_in(run: CreditedRun, batch: slice) -> np.ndarray:
