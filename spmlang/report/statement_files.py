@@ -34,7 +34,7 @@ def write_run_statements(
     """Write the statements ``maker`` makes of ``payees`` (default: every payee with a ledger line) and
     ``periods`` into ``folder``, with its index; the files written, in order. ``progress`` hears of each
     group of payees done."""
-    payees = list(dict.fromkeys(payees)) if payees is not None else maker.payees()  # a payee named twice: once
+    payees = maker.payees(payees)
     make_folder(folder)
     folders = PayeeFolders()
     names = {payee: folders.of(payee) for payee in payees}

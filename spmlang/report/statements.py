@@ -162,7 +162,7 @@ def iter_statements(
     be held at once. Their lines are made into text a block of payees at a time (see
     :mod:`spmlang.report.statement_lines`). Without ``charts`` they have no standing, and their pages no charts."""
     maker = StatementMaker(payout, ledger, run_id, charts)
-    return maker.statements(payees if payees is not None else maker.payees(), periods, progress, step)
+    return maker.statements(maker.payees(payees), periods, progress, step)
 
 
 class StatementMaker:
@@ -182,9 +182,10 @@ class StatementMaker:
             np.add.at(self.paid_before, run.cycle.earlier.payee.astype(np.int64), run.cycle.earlier.amount)
         self.draw_owed, self.floor_owed, self.held = opening(run.cycle, everyone)
 
-    def payees(self) -> list[str]:
-        """Every payee with a ledger line, in order."""
-        return sorted(set(self.ledger.column("payee").to_pylist()))
+    def payees(self, asked: list[str] | None = None) -> list[str]:
+        """The payees ``asked`` for, each once (a payee named twice: their statements once); by default every
+        payee with a ledger line, in order."""
+        return list(dict.fromkeys(asked)) if asked is not None else sorted(set(self.ledger.column("payee").to_pylist()))
 
     def statements(
         self,
@@ -193,10 +194,9 @@ class StatementMaker:
         progress: Report | None = None,
         step: str = "making statements",
     ) -> Iterator[Statement]:
-        """The statements of ``payees``, payee after payee, each payee's periods in order (only ``periods``,
-        if given); ``progress`` hears of each payee's."""
+        """The statements of ``payees`` (each once: see :meth:`payees`), payee after payee, each payee's periods in
+        order (only ``periods``, if given); ``progress`` hears of each payee's."""
         payout, run = self.payout, self.payout.run
-        payees = list(dict.fromkeys(payees))  # a payee named twice: their statements once
         codes = [run.payees.code[payee] for payee in payees]
         made = (
             (code, figures)

@@ -214,8 +214,9 @@ class CompiledComponent:
         before, after = streams.m_before[index], streams.m_after[index]
         if isinstance(function, TierFunction):
             tier_after = function.locate(after, row_basis)
-            tiers = (RowStarts(before, after, row_basis).of(tier_after, function.locate), tier_after)
-            amount = cumulative_lines(function, before, after, row_basis, factor, tiers)
+            starts = RowStarts(before, after, row_basis)
+            tiers = (starts.of(tier_after, function.locate), tier_after)
+            amount = cumulative_lines(function, before, after, row_basis, factor, tiers, starts)
             tier = tiers[1]
             # With a per-row rate (rate rates[product]) the tiers hold multipliers of that rate.
             row_rate = values.rates()[index] if isinstance(rule, RateRule) and self.fixed_rate is None else None

@@ -123,9 +123,11 @@ def cumulative_lines(
     basis: RowBasis,
     factor: np.ndarray | Factors,
     tiers: tuple[np.ndarray, np.ndarray] | None = None,
+    starts: RowStarts | None = None,
 ) -> np.ndarray:
-    """f x (E(b) - E(a)) for each row, in exact units. ``tiers`` (of a and b), if known, saves finding them."""
-    starts = RowStarts(before, after, basis)
+    """f x (E(b) - E(a)) for each row, in exact units. ``tiers`` (of a and b) and ``starts``, if known, save
+    finding them."""
+    starts = starts if starts is not None else RowStarts(before, after, basis)
     if tiers is None:
         at_end = function.value(after, basis)
         at_start = starts.of(at_end, function.value)

@@ -174,7 +174,6 @@ def _component_cells(
     caps = Caps(spec, streams, basis, periods)
     total = np.diff(through, axis=1, prepend=0)
     holds = spec.payable is not None and values.payable is not None
-    claws = claws if run.plan.transactions.cancelled is not None else None
     paid = None
     if caps.row is not None or holds or claws is not None:  # a row's own line is read: where it runs from and to
         paid = RowsPaid(r, amount, stream_of, period_of, trued, through, caps)

@@ -137,17 +137,16 @@ def _serve(work: Callable[[int], BatchResult], indices: range, pipe, folder: Pat
     signal.signal(signal.SIGTERM, _stop)
     keep_freed_memory()
     try:
-        for index in indices:
-            if waiting >= AHEAD:
+        with contextlib.suppress(_Stopped):  # stopped, it tells nobody: the parent is not reading
+            for index in indices:
+                if waiting >= AHEAD:
+                    pipe.recv()
+                    waiting -= 1
+                pipe.send(("ok", _pack(work(index), folder, index)))
+                waiting += 1
+            while waiting:
                 pipe.recv()
                 waiting -= 1
-            pipe.send(("ok", _pack(work(index), folder, index)))
-            waiting += 1
-        while waiting:
-            pipe.recv()
-            waiting -= 1
-    except _Stopped:  # nobody waits to hear of it: the parent is not reading
-        pass
     except SpmError as error:
         with contextlib.suppress(BrokenPipeError, OSError):
             pipe.send(("spm-error", error))
