@@ -6,7 +6,7 @@ result = plan.run(deals="deals.parquet", quotas="quotas.csv")
 print(result.summary())
 """
 
-from spmlang.api import Plan, Result, load, loads
+from spmlang.api import Plan, Result, load, loads, read_ledger
 from spmlang.diagnostics import AmountTooLarge, Diagnostic, InputError, OutputError, PlanError, SpmError, UsageError
 from spmlang.version import __version__
 
@@ -22,5 +22,6 @@ __all__ = [
     "UsageError",
     "load",
     "loads",
+    "read_ledger",
     "__version__",
 ]

@@ -426,6 +426,16 @@ def _needs(module: str, method: str) -> None:
         raise ImportError(f"Result.{method}() needs {module}, which is not installed: pip install {module}")
 
 
+def read_ledger(path: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """A parquet ledger spm wrote (a file, or the folder of parts a run on a cluster writes), as
+    :attr:`Result.ledger` gives it: one row per line, the explanations as sentences (the file keeps most of
+    them as templates, '{credit} at 8% (0%–50%) = {exact}', the numbers in the line's columns). Raises
+    :class:`spmlang.InputError` if it cannot be read."""
+    from spmlang.report.dataset import read_ledger as read
+
+    return read(path, columns)
+
+
 def loads(text: str, path: str = "<plan>") -> Plan:
     """Parse and check plan text. Raises :class:`spmlang.PlanError` listing every error."""
     return Plan(check_plan(parse(text, path)))

@@ -49,7 +49,7 @@ def test_small_batches_give_the_same_ledger_and_totals(args, monkeypatch, tmp_pa
     # Written as it is paid (nothing kept), then read back: the same lines as the whole run's ledger.
     batched.write(tmp_path / "ledger.parquet")
     assert output.kept is None
-    assert pq.read_table(tmp_path / "ledger.parquet").equals(whole.ledger)
+    assert spmlang.read_ledger(tmp_path / "ledger.parquet").equals(whole.ledger)
     assert str(batched.summary()) == str(whole.summary())
     assert batched.totals().equals(whole.totals())
     assert batched.ledger.equals(whole.ledger)

@@ -1,7 +1,7 @@
-"""A ledger written as a folder of parquet parts (``spm run --cluster``): read back in payee order, and its
-manifest. Each part holds whole payees, each payee's lines in ledger order: put in payee order, the parts are
-the lines a run on one machine writes, in :func:`by_payee` order (one machine writes the payees paid only
-without a transaction, draws and floors, after the others)."""
+"""A ledger read back (:func:`read_ledger`), and one written as a folder of parquet parts (``spm run
+--cluster``): read back in payee order, and its manifest. Each part holds whole payees, each payee's lines in
+ledger order: put in payee order, the parts are the lines a run on one machine writes, in :func:`by_payee` order
+(one machine writes the payees paid only without a transaction, draws and floors, after the others)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
 from spmlang.hashing import PARTS, parts_sha256
+from spmlang.report.explanations import NAMED, readable
 
 
 def is_ledger_folder(path: Path) -> bool:
@@ -35,7 +36,29 @@ def read_ledger_folder(folder: Path, columns: list[str] | None = None) -> pa.Tab
     except (OSError, pa.ArrowInvalid) as error:
         reason = str(error).splitlines()[0]
         raise InputError(f"cannot read the ledger: {reason}", file=str(folder), code="E500") from None
+    table = readable(table)  # the explanations as sentences
     return by_payee(table) if "payee" in table.column_names else table
+
+
+def read_ledger(path: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """A parquet ledger spm wrote, a file or a folder of parts a cluster wrote (see :func:`read_ledger_folder`),
+    as :attr:`spmlang.Result.ledger` gives a run's: the explanations as sentences. ``columns``: only these
+    (the explanations need the columns their templates name to be sentences, and are read with them)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    wanted = columns
+    if columns is not None and "explanation" in columns:
+        wanted = list(dict.fromkeys([*columns, *NAMED]))
+    if is_ledger_folder(path):
+        table = read_ledger_folder(path, wanted)
+    else:
+        try:
+            table = readable(pq.read_table(path, columns=wanted))
+        except (OSError, pa.ArrowInvalid) as error:
+            reason = str(error).splitlines()[0]
+            raise InputError(f"cannot read the ledger: {reason}", file=str(path), code="E500") from None
+    return table.select(columns) if columns is not None else table
 
 
 def folder_manifest(plan, run, rejects=None):

@@ -17,6 +17,7 @@ import pyarrow as pa
 from spmlang.diagnostics import UsageError
 from spmlang.engine.kernels.column_text import join_element_wise
 from spmlang.files import check_writable, replacing
+from spmlang.report.explanations import readable
 from spmlang.spreadsheet import FORMULA_STARTS, PLAIN_NUMBER
 
 WRITABLE = (".parquet", ".csv", ".json", ".jsonl")
@@ -152,6 +153,8 @@ def write_chunks(chunks, path: str | Path, schema: pa.Schema, make_folder: bool 
                 writer = stack.enter_context(
                     _chunk_writer(sink, suffix, chunk.schema if suffix == ".parquet" else schema)
                 )
+            if suffix != ".parquet":  # a ledger's explanations as sentences (parquet keeps templates)
+                chunk = readable(chunk)
             writer.write_table(
                 chunk
                 if suffix == ".parquet"

@@ -26,9 +26,13 @@ from spmlang.engine.payout import PaidLines, Payout
 from spmlang.ir.kinds import LineKind
 from spmlang.ir.plan import CheckedPlan
 from spmlang.report import currency_columns
+from spmlang.report.explanations import readable
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 6)
+# What a line's rule earned before rounding, in millionths: as parquet INT64 (fast to write, small), so below
+# 10 ** 18 millionths; a line's larger exact amount is left out, and its explanation says it.
+EXACT_BOUND = 10**18
 
 # Columns every line has a value in. Parquet stores them as required: no definition levels to write or read
 # (less work to write a ledger), and readers learn from the schema that they are never null.
@@ -74,6 +78,7 @@ LEDGER_SCHEMA = pa.schema(
             ("multiplier", RATIO),
             ("amount", MONEY),
             ("amount_cut", MONEY),
+            ("exact", RATIO),
             ("explanation", pa.string()),
             ("clause", pa.string()),
             ("for_period", pa.string()),
@@ -104,7 +109,7 @@ LABELS = pa.dictionary(pa.int32(), pa.string())
 
 
 def _built(field: pa.Field) -> pa.Field:
-    if field.name in LABEL_COLUMNS:
+    if field.name in LABEL_COLUMNS or field.name == "explanation":  # most explanations: one of a few templates
         return field.with_type(LABELS)
     if pa.types.is_decimal(field.type):
         return field.with_type(pa.decimal64(field.type.precision, field.type.scale))
@@ -115,10 +120,11 @@ BUILT_SCHEMA = pa.schema([_built(f) for f in LEDGER_SCHEMA])
 
 
 def public(table: pa.Table) -> pa.Table:
-    """A ledger table as users get it (:func:`ledger_schema`), from the form it is built in."""
+    """A ledger table as users get it (:func:`ledger_schema`), from the form it is built in: its explanations
+    as sentences."""
     public_types = {field.name: field for field in LEDGER_SCHEMA}
     public_types.update((name, pa.field(name, kind)) for name, kind, _ in currency_columns.FIELDS)
-    return table.cast(pa.schema([public_types[name] for name in table.schema.names]))
+    return readable(table.cast(pa.schema([public_types[name] for name in table.schema.names])))
 
 
 # ---------------------------------------------------------------------- a plan's own columns
@@ -176,6 +182,7 @@ def _distinct(labels: list[str]) -> tuple[list[str], np.ndarray]:
     return list(first), where
 
 
+NO_EXACT = np.iinfo(np.int64).min  # the exact amount of a line whose own is left out: no template's
 CHUNK = 1 << 16  # ledger lines built and written at a time, at most
 
 
@@ -255,6 +262,8 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
     payees = payout.run.payees.array
     labels = list(payout.run.calendar.labels)
     has_balance = lines.balance != NO_BALANCE
+    exact_held = (lines.exact > -EXACT_BOUND) & (lines.exact < EXACT_BOUND)
+    exact = lines.exact if exact_held.all() else np.where(exact_held, lines.exact, 0)
     first = np.zeros(n, dtype=np.int32)  # the indices of the four one-value columns, made once
 
     def constant(value: str) -> pa.DictionaryArray:
@@ -284,7 +293,14 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
         "multiplier": _ratio(lines.multiplier, on_row),
         "amount": cents_to_decimal64_array(cents_all),
         "amount_cut": cents_to_decimal64_array(units_to_cents(lines.cut)),
-        "explanation": lines.explanation.resolve(),
+        "exact": cents_to_decimal64_array(exact, exact_held, scale=6),
+        # A template where the line's `credit`, `exact` and `rollup_from` say what it names
+        # (spmlang.report.explanations); a sentence where they do not.
+        "explanation": lines.explanation.for_ledger(
+            np.where(on_row, credit, 0),
+            np.where(exact_held, exact, NO_EXACT),
+            np.where(on_row, rollup_from, -1),
+        ),
         "clause": text.labelled(np.where(lines.clause >= 0, clause_of[lines.clause], -1), clause_text),
         # The period an adjustment corrects (empty where it is the line's own period).
         "for_period": text.labelled(np.where(lines.for_period != period, lines.for_period, -1), labels),

@@ -44,6 +44,11 @@ def unwritten() -> Iterator[None]:
         _UNWRITTEN.reset(token)
 
 
+def is_unwritten() -> bool:
+    """Whether text is left unwritten here (see :func:`unwritten`)."""
+    return _UNWRITTEN.get()
+
+
 def _none(n: int) -> pa.Array:
     return pa.nulls(n, pa.string())
 

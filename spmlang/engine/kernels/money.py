@@ -24,6 +24,7 @@ from typing import cast
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 UNIT = 1_000_000  # units per currency unit
 CENT = UNIT // 100  # units per cent
@@ -244,6 +245,16 @@ def _decimals(kind: pa.DataType, words: np.ndarray, n: int, valid: np.ndarray | 
         buffers[0] = pa.py_buffer(np.packbits(np.asarray(valid, dtype=bool), bitorder="little").tobytes())
         null_count = int(n - np.count_nonzero(valid))
     return pa.Array.from_buffers(kind, n, buffers, null_count=null_count)
+
+
+def decimal_units(array: pa.Array) -> np.ndarray:
+    """Exact decimals of at most 6 places that spm wrote (a ledger's money and ratios: within the limit) back
+    to int64 units; 0 where null."""
+    array = pc.cast(array, pa.decimal128(38, 6))  # exact: no value has more places
+    # A decimal128 is two little-endian int64 words; within the limit the high one is the low one's sign.
+    words = np.frombuffer(cast(memoryview, array.buffers()[1]), dtype=np.int64)
+    low = words[2 * array.offset : 2 * (array.offset + len(array))][0::2]
+    return np.where(np.asarray(array.is_valid()), low, 0) if array.null_count else low.copy()
 
 
 def units_to_scale(units: np.ndarray, scale: int = 2) -> np.ndarray:

@@ -20,7 +20,7 @@ from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
 from spmlang.engine.pay.curves import CurveFunction
-from spmlang.engine.pay.descriptions import describe_curve, describe_row_curve, describe_tiers
+from spmlang.engine.pay.descriptions import describe_curve, describe_rate, describe_row_curve, describe_tiers
 from spmlang.engine.pay.earnings import Factors, RowBasis, RowLines, RowStarts, apply_factor, cumulative_lines
 from spmlang.engine.pay.lines import TextColumn
 from spmlang.engine.pay.row_values import RowValues
@@ -163,11 +163,13 @@ class CompiledComponent:
         if isinstance(rule, RateRule) and rule.accelerator is None:
             rate = values.rates()[index]
             amount = scaled(credit, rate, multiplier)
-            shown_rate = text.amount(to_units(rate * UNIT)) if self.counted else text.rate_percent(rate)
-            explanation = text.join(
-                self._credit_text(credit),
-                " × ",
-                shown_rate,
+            if not self.counted:
+                explanation = describe_rate(credit, rate, multiplier, amount)
+                return RowLines(index, amount, no_tier, rate, multiplier, explanation)
+            explanation = text.join(  # so much a unit counted: '3 credit × 250.00 = 750.00'
+                text.number(credit / UNIT),
+                " credit × ",
+                text.amount(to_units(rate * UNIT)),
                 text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
                 " = ",
                 text.exact(amount),
@@ -235,9 +237,6 @@ class CompiledComponent:
         shown = cumulative_lines(extended, before, after, row_basis, factor)
         explanation = describe_curve(extended, before, after, quota, target, shown, factor.product)
         return RowLines(index, amount, no_tier, np.full(n, np.nan), factor.product, explanation, shown - amount)
-
-    def _credit_text(self, credit: np.ndarray) -> pa.Array:
-        return text.amount(credit) if not self.counted else text.join(text.number(credit / UNIT), " credit")
 
     # ------------------------------------------------------------------ true-ups
     def true_ups(

@@ -153,9 +153,8 @@ def _row_lines(
     r = row_lines.rows
     explanation = row_lines.explanation
     if spec.role is Role.ROLLUP:
-        whose = text.pick(rows.rollup_from[r], payees.names)
-        plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation
-        explanation = text.join("rollup of ", whose, "'s credit: ", plain)
+        explanation = explanation if isinstance(explanation, TextColumn) else TextColumn([explanation])
+        explanation = explanation.of_rollup(rows.rollup_from[r], payees.names)
     elif fallback is not None:  # in place of a payee outside their employment: why
         why = fallback.take(r)
         plain = explanation.resolve() if isinstance(explanation, TextColumn) else explanation

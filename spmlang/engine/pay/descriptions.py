@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from spmlang import figures
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels.money import scaled, to_units
+from spmlang.engine.kernels.templates import CreditThenExact
 from spmlang.engine.pay.curves import CurveFunction
 from spmlang.engine.pay.lines import TextColumn
 from spmlang.engine.pay.tiers import TierFunction
@@ -32,10 +33,19 @@ def describe_tiers(
     tier_before, tier_after = tiers
     credit = np.asarray(credit, dtype=np.int64)
     rate_labels = function.rate_labels
-    row_labels = None  # with a per-row rate: each tier's label per row, the rate times the tier's multiplier
-    if row_rate is not None:
-        shown = text.rate_percent(row_rate)
-        row_labels = [text.join(shown, f" × {label}") for label in function.rate_labels]
+    # Most rows stay in one tier: their text is the row's credit, one of a few middles (" at 8% × 1.5x
+    # (100%–150%) × 2 = ": the tier, its rate, the multipliers) and the exact amount, kept as templates.
+    middle = (
+        None if function.retroactive else _at_tier_times(tier_after, rate_labels, function.labels, multiplier, row_rate)
+    )
+
+    def row_labels_of(rows: np.ndarray | slice) -> list[pa.Array]:
+        """With a per-row rate: each tier's label for ``rows``, the row's rate times the tier's multiplier."""
+        assert row_rate is not None
+        shown = text.rate_percent(np.asarray(row_rate)[rows])
+        return [text.join(shown, f" × {label}") for label in function.rate_labels]
+
+    row_labels = row_labels_of(slice(None)) if row_rate is not None and middle is None else None
     if function.retroactive:
         rate = function.rates[tier_after]
         own = scaled(credit, rate)
@@ -53,13 +63,10 @@ def describe_tiers(
             ),
         )
         return text.join(body, _times(multiplier), " = ", text.exact(amount))
-    # Most rows stay in one tier: their text is the row's credit, the label of its tier and multiplier (one of
-    # a few: " at 8% × 1.5x (100%–150%) × 2 = "), and the exact amount, made in one join.
     tail = None  # the multipliers' text (' × 2'), made only where needed
-    fixed_rates = row_labels is None
-    middle = _at_tier_times(tier_after, rate_labels, function.labels, multiplier) if fixed_rates else None
-    if middle is not None:
-        described = text.join(*text.amount_then(credit, *middle), *text.exact_parts(amount))
+    described: pa.Array | CreditThenExact
+    if middle is not None:  # kept as the numbers and which middle: sentences or, in a ledger, templates
+        described = CreditThenExact(credit, middle[0], middle[1], amount)
     else:
         tail = _times(multiplier)
         if row_labels is None:
@@ -76,7 +83,7 @@ def describe_tiers(
     crossing = tier_before != tier_after
     special = np.flatnonzero(crossing | (credit == 0))
     if special.size == 0:
-        return described
+        return TextColumn([described]) if isinstance(described, CreditThenExact) else described
     # Rows that cross a boundary show every slice; a row with no credit changes nothing.
     body = text.constant("no change", special.size)
     crosses = np.flatnonzero(crossing[special])
@@ -86,7 +93,7 @@ def describe_tiers(
         parts = []
         for k in range(slices.shape[1]):
             filled = np.flatnonzero(slices[:, k])
-            label = rate_labels[k] if row_labels is None else row_labels[k].take(rows[filled])
+            label = rate_labels[k] if row_rate is None else row_labels_of(rows[filled])[k]
             part = text.join(text.amount(slices[filled, k]), " at ", label, f" ({function.labels[k]})")
             parts.append(text.spread(rows.size, filled, part))
         joined = text.join(*parts, separator=" + ")
@@ -103,24 +110,71 @@ def describe_tiers(
     return TextColumn([described, fixed], position)
 
 
+def describe_rate(credit: np.ndarray, rate: np.ndarray, multiplier: np.ndarray, amount: np.ndarray) -> TextColumn:
+    """'3000.00 × 16.6667% × 1.2 = 600.00': a flat rate (no tiers) on each row's credit. Kept as templates
+    (the credit, one of a few middles, the exact amount) where rates and multipliers take few values."""
+    rates = text.few_values(np.asarray(rate, dtype=np.float64).reshape(-1))
+    times = text.few_values(np.asarray(multiplier, dtype=np.float64).reshape(-1))
+    if text.is_unwritten() or rates is None or times is None or rates[0].size * times[0].size > _FEW_MIDDLES:
+        return TextColumn(
+            [
+                text.join(
+                    text.amount(credit),
+                    " × ",
+                    text.rate_percent(rate),
+                    text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
+                    " = ",
+                    text.exact(amount),
+                )
+            ]
+        )
+    # Each distinct rate and multiplier written by the functions that write a whole column: the same text.
+    rate_text = text.rate_percent(rates[0]).to_pylist()
+    times_text = text.join(" × ", text.number(times[0])).to_pylist()
+    shown = ["" if m == 1.0 else said for m, said in zip(times[0].tolist(), times_text, strict=True)]
+    middles = [f" × {r}{t} = " for r in rate_text for t in shown]
+    which = rates[1] * len(shown) + times[1]
+    return TextColumn([CreditThenExact(credit, which, middles, amount)])
+
+
+_FEW_MIDDLES = 4096  # the middles of a column's templates, at most
+
+
 def _times(multiplier: np.ndarray) -> pa.Array:
     """' × 2' where a row's multiplier is not 1; null (nothing) where it is."""
     return text.when(np.asarray(multiplier) != 1.0, text.join(" × ", text.number(multiplier)))
 
 
 def _at_tier_times(
-    tier: np.ndarray, rate_labels: list[str], labels: list[str], multiplier: np.ndarray
+    tier: np.ndarray,
+    rate_labels: list[str],
+    labels: list[str],
+    multiplier: np.ndarray,
+    row_rate: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]] | None:
-    """' at {rate} ({tier}){ × multiplier} = ' for each row, as an index into its few combinations (tiers times
-    the distinct multipliers, written as :func:`_times` writes them) and the combinations; None if the
-    multipliers take many values."""
+    """' at {rate} ({tier}){ × multiplier} = ' for each row, as an index into its few combinations (the
+    distinct per-row rates, if any, times the tiers times the distinct multipliers, each written as the whole
+    column's text writes it) and the combinations; None if they are many."""
     few = text.few_values(np.asarray(multiplier, dtype=np.float64).reshape(-1))
-    if few is None:
+    rates = text.few_values(np.asarray(row_rate, dtype=np.float64).reshape(-1)) if row_rate is not None else None
+    if text.is_unwritten() or few is None or (row_rate is not None and rates is None):
         return None
     distinct, which = few
     times = ["" if m == 1.0 else " × " + ("" if m != m else figures.format_number(m)) for m in distinct.tolist()]
-    options = [f" at {rate} ({labels[k]}){shown} = " for k, rate in enumerate(rate_labels) for shown in times]
-    return np.asarray(tier, dtype=np.int64) * len(times) + which, options
+    tier = np.asarray(tier, dtype=np.int64)
+    if rates is None:
+        options = [f" at {rate} ({labels[k]}){shown} = " for k, rate in enumerate(rate_labels) for shown in times]
+        return tier * len(times) + which, options
+    if rates[0].size * len(rate_labels) * len(times) > _FEW_MIDDLES:
+        return None
+    row_rates = text.rate_percent(rates[0]).to_pylist()  # each rate as the whole column's text writes it
+    options = [
+        f" at {shown_rate} × {rate} ({labels[k]}){shown} = "
+        for shown_rate in row_rates
+        for k, rate in enumerate(rate_labels)
+        for shown in times
+    ]
+    return (rates[1] * len(rate_labels) + tier) * len(times) + which, options
 
 
 def _pick_text(index: np.ndarray, options: list[pa.Array]) -> pa.Array:

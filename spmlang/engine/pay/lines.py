@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels.templates import ROLLUP, CreditThenExact, escaped_array
 from spmlang.ir.kinds import LineKind
 
 KINDS = tuple(LineKind)  # a line's kind is its index here (an int8 column)
@@ -21,15 +24,106 @@ START, ROW, END, SETTLE, GUARANTEE, PAID = 0, 1, 2, 3, 4, 5
 NO_BALANCE = np.iinfo(np.int64).min  # the balance of a line that carries none
 
 
-class TextColumn:
-    """Strings of lines that are reordered many times: the strings stay where they were made, and only an
-    index into their concatenation moves. :meth:`resolve` gathers them once, at the end."""
+class _Strings:
+    """The chunks of strings a text column and every column taken from it share, and what is made of them
+    once: their sentences joined, and what a ledger stores of them."""
 
-    def __init__(self, chunks: list, index: np.ndarray | None = None):
+    def __init__(self, chunks: list):
         if any(isinstance(c, pa.ChunkedArray) for c in chunks):
             chunks = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in chunks]
-        self.chunks = chunks  # the same list object in every column taken from this one (see _whole)
+        self.chunks = chunks
+        self.whole: pa.Array | None = None
+        self.stored: _Stored | None = None
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
+    def sentences(self) -> pa.Array:
+        """Every string as one array, made once and shared by every column taken from this one (the ledger
+        is resolved a chunk at a time; a take from a chunked array would join the chunks on every call).
+        Large offsets only past 2 GiB of text (millions of explanations)."""
+        if self.whole is None:
+            chunks = [c.sentences() if isinstance(c, CreditThenExact) else c for c in self.chunks]
+            if len(chunks) == 1 and chunks[0].type in (pa.string(), pa.large_string()):
+                self.whole = chunks[0]
+            else:
+                size = sum(chunk.nbytes for chunk in chunks)
+                kind = pa.string() if size < _STRING_BYTES else pa.large_string()
+                self.whole = pa.concat_arrays([c.cast(kind) for c in chunks]) if chunks else pa.array([], kind)
+            if not self.templated():  # the chunks are no longer needed: only their sentences are read
+                self.chunks = [self.whole]
+        return self.whole
+
+    def templated(self) -> bool:
+        return any(isinstance(c, CreditThenExact) for c in self.chunks)
+
+    def for_ledger(self) -> _Stored:
+        if self.stored is None:
+            self.stored = _Stored(self.chunks)
+        return self.stored
+
+
+class _Stored:
+    """What a ledger stores of a text column's strings (see TextColumn.for_ledger), made once for all of
+    them: the strings, each string's place among them, and, for a templated explanation, its numbers."""
+
+    def __init__(self, chunks: list):
+        stored: list[pa.Array] = []
+        place, credit, exact, templated, rollup_from = [], [], [], [], []
+        offset = 0
+        for chunk in chunks:
+            n = len(chunk)
+            if isinstance(chunk, CreditThenExact):
+                stored.append(pa.array(chunk.templates(), pa.string()))
+                place.append(offset + chunk.which)
+                offset += len(chunk.middles)
+                credit.append(chunk.credit)
+                exact.append(chunk.exact)
+                templated.append(np.ones(n, bool))
+                rollup_from.append(np.full(n, -1, np.int64) if chunk.rollup is None else chunk.rollup[0])
+            else:
+                stored.append(escaped_array(chunk.cast(pa.string())))
+                place.append(offset + np.arange(n, dtype=np.int64))
+                offset += n
+                credit.append(np.zeros(n, np.int64))
+                exact.append(np.zeros(n, np.int64))
+                templated.append(np.zeros(n, bool))
+                rollup_from.append(np.full(n, -1, np.int64))
+        self.strings = pa.concat_arrays(stored) if stored else pa.array([], pa.string())
+        self.place = np.concatenate(place) if place else np.zeros(0, np.int64)
+        self.credit = np.concatenate(credit) if credit else np.zeros(0, np.int64)
+        self.exact = np.concatenate(exact) if exact else np.zeros(0, np.int64)
+        self.templated = np.concatenate(templated) if templated else np.zeros(0, bool)
+        self.rollup_from = np.concatenate(rollup_from) if rollup_from else np.zeros(0, np.int64)
+        self.chunks = chunks  # for the sentences of a templated string whose line does not hold what it says
+
+    def sentences(self, positions: np.ndarray) -> pa.Array:
+        """The sentences of templated strings at ``positions``, as the engine wrote them."""
+        starts = np.cumsum([0, *(len(chunk) for chunk in self.chunks)])
+        chunk_of = np.searchsorted(starts, positions, side="right") - 1
+        said = [
+            self.chunks[k].take(positions[chunk_of == k] - starts[k]).sentences() for k in np.unique(chunk_of).tolist()
+        ]
+        order = np.argsort(chunk_of, kind="stable")  # the sentences above are by chunk: back in the asked order
+        back = np.empty_like(order)
+        back[order] = np.arange(order.size)
+        return pa.concat_arrays(said).take(back)
+
+
+class TextColumn:
+    """Strings of lines that are reordered many times: the strings stay where they were made, and only an
+    index into their concatenation moves. :meth:`resolve` gathers them once, at the end. A chunk may be
+    explanations kept as templates (:class:`CreditThenExact`): sentences when resolved, templates in a ledger
+    (:meth:`for_ledger`)."""
+
+    def __init__(self, chunks: list | _Strings, index: np.ndarray | None = None):
+        # The same strings in every column taken from this one (see _Strings).
+        self.strings = chunks if isinstance(chunks, _Strings) else _Strings(chunks)
         self.index = index
+
+    @property
+    def chunks(self) -> list:
+        return self.strings.chunks
 
     @staticmethod
     def labels(index: np.ndarray, labels: list[str]) -> TextColumn:
@@ -38,20 +132,18 @@ class TextColumn:
         return TextColumn([pa.array([*labels, None], pa.string())], np.where(index >= 0, index, len(labels)))
 
     def __len__(self) -> int:
-        return int(self.index.size) if self.index is not None else sum(len(c) for c in self.chunks)
+        return int(self.index.size) if self.index is not None else len(self.strings)
 
     def labelled(self) -> pa.DictionaryArray:
         """The strings dictionary-encoded (see text.labelled): for a column of a few labels (tiers), made of
         :meth:`labels`, no string is copied per element."""
-        from spmlang.engine.kernels import column_text as text
-
-        return text.labelled(self._positions(), self._whole().cast(pa.string()))
+        return text.labelled(self._positions(), self.strings.sentences().cast(pa.string()))
 
     def _positions(self) -> np.ndarray:
         return self.index if self.index is not None else np.arange(len(self), dtype=np.int64)
 
     def take(self, index: np.ndarray | slice) -> TextColumn:
-        return TextColumn(self.chunks, self._positions()[index])
+        return TextColumn(self.strings, self._positions()[index])
 
     @staticmethod
     def concat(columns: list[TextColumn]) -> TextColumn:
@@ -59,24 +151,67 @@ class TextColumn:
         for column in columns:
             chunks.extend(column.chunks)
             positions.append(column._positions() + offset)
-            offset += sum(len(c) for c in column.chunks)
+            offset += len(column.strings)
         return TextColumn(chunks, np.concatenate(positions) if positions else np.zeros(0, np.int64))
 
-    def resolve(self) -> pa.Array:
-        if self.index is None and len(self.chunks) == 1:
-            return self.chunks[0].cast(pa.string())
-        return self._whole().take(self._positions()).cast(pa.string())
+    def of_rollup(self, rollup_from: np.ndarray, names: list[str]) -> TextColumn:
+        """Each string said of a rollup line: "rollup of {name}'s credit: " before it (``rollup_from``: each
+        element's payee code). Templated explanations stay templates."""
+        positions = self._positions()
+        starts = np.cumsum([0, *(len(chunk) for chunk in self.chunks)])
+        whose = np.full(int(starts[-1]), -1, np.int64)  # of each string: its line's (strings not shared here)
+        whose[positions] = rollup_from
+        chunks: list[CreditThenExact | pa.Array] = []
+        for k, chunk in enumerate(self.chunks):
+            own = whose[starts[k] : starts[k + 1]]
+            if isinstance(chunk, CreditThenExact):
+                chunks.append(chunk.of_rollup(own, names))
+            else:
+                chunks.append(text.join(ROLLUP[0], text.pick(own, names), ROLLUP[1], chunk.cast(pa.string())))
+        return TextColumn(chunks, self.index)
 
-    def _whole(self) -> pa.Array:
-        """The strings as one array, made once and shared by every column taken from this one (the ledger
-        is resolved a chunk at a time; a take from a chunked array would join the chunks on every call).
-        Large offsets only past 2 GiB of text (millions of explanations)."""
-        if len(self.chunks) != 1 or self.chunks[0].type not in (pa.string(), pa.large_string()):
-            size = sum(chunk.nbytes for chunk in self.chunks)
-            kind = pa.string() if size < _STRING_BYTES else pa.large_string()
-            whole = pa.concat_arrays([chunk.cast(kind) for chunk in self.chunks]) if self.chunks else pa.array([], kind)
-            self.chunks[:] = [whole]  # in place: the columns sharing this list share the joined array too
-        return self.chunks[0]
+    def resolve(self) -> pa.Array:
+        """The strings, as sentences."""
+        chunks = self.chunks
+        if self.index is None and len(chunks) == 1 and isinstance(chunks[0], pa.Array):
+            return chunks[0].cast(pa.string())
+        return self.strings.sentences().take(self._positions()).cast(pa.string())
+
+    def for_ledger(self, credit: np.ndarray, exact: np.ndarray, rollup_from: np.ndarray) -> pa.DictionaryArray:
+        """The strings as a ledger stores them, for lines of these ``credit`` and ``exact`` units and
+        ``rollup_from`` payees: a templated explanation as its template where the line's own columns hold what
+        it says (else as its sentence), and any other text with its braces doubled (see
+        :mod:`spmlang.engine.kernels.templates`). Dictionary-encoded: most lines share a few templates."""
+        if not self.strings.templated():
+            return _encoded(escaped_array(self.resolve()))
+        stored = self.strings.for_ledger()
+        positions = self._positions()
+        place = stored.place[positions]
+        strings = stored.strings
+        misfit = np.flatnonzero(
+            stored.templated[positions]
+            & (
+                (stored.credit[positions] != credit)
+                | (stored.exact[positions] != exact)
+                | ((stored.rollup_from[positions] >= 0) & (stored.rollup_from[positions] != rollup_from))
+            )
+        )
+        if misfit.size:  # what its line does not hold: the sentence the engine wrote
+            place[misfit] = len(strings) + np.arange(misfit.size)
+            strings = pa.concat_arrays([strings, escaped_array(stored.sentences(positions[misfit]))])
+        # Each string used once in the dictionary (parquet writes a dictionary with a string twice unpredictably):
+        # the templates of several components, or a text many lines share, are one entry each.
+        used = np.zeros(len(strings), bool)
+        used[place] = True
+        rank = np.cumsum(used, dtype=np.int64) - 1
+        distinct = _encoded(strings.filter(pa.array(used)))
+        indices = np.asarray(distinct.indices, dtype=np.int32)[rank[place]]
+        return pa.DictionaryArray.from_arrays(indices, distinct.dictionary)
+
+
+def _encoded(strings: pa.Array) -> pa.DictionaryArray:
+    # pyarrow-stubs type dictionary_encode as taking and giving any array; it gives a dictionary array.
+    return cast(pa.DictionaryArray, pc.dictionary_encode(cast(Any, strings)))
 
 
 _STRING_BYTES = 1 << 30  # text (with offsets) held in one Arrow string array, at most: its offsets are int32

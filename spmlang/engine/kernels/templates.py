@@ -1,0 +1,77 @@
+"""Explanations as templates: '{credit} at 8% × 1.5x (100%–150%) = {exact}'.
+
+Most ledger lines are explained by one of a few sentences with two numbers in them: the line's credit and what
+its rule earned before rounding. A ledger stores such a line's explanation as its template, and the two numbers
+in the line's own ``credit`` and ``exact`` columns: the text repeats, so it costs next to nothing to build and to
+write, and the sentence is made where a person reads it (``spmlang.report.explanations``). Every other
+explanation is stored as its sentence, with ``{`` and ``}`` doubled, as in Python's ``str.format``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.engine.kernels import column_text as text
+
+CREDIT = "{credit}"  # the line's credit (its ledger column `credit`), as text.amount writes it
+EXACT = "{exact}"  # what the line's rule earned before rounding (its column `exact`), as text.exact writes it
+ROLLUP_FROM = "{rollup_from}"  # whose credit a rollup line's is (its column `rollup_from`)
+ROLLUP = ("rollup of ", "'s credit: ")  # what a rollup line's explanation starts with, around the name
+
+
+def escaped(words: str) -> str:
+    """``words`` as a template that says just them."""
+    return words.replace("{", "{{").replace("}", "}}")
+
+
+def escaped_array(words: pa.Array) -> pa.Array:
+    """Each of ``words`` as a template that says just it (most hold no brace: then ``words`` itself)."""
+    if not len(words) or not pc.any(pc.match_substring_regex(words, r"[{}]")).as_py():
+        return words
+    return pc.replace_substring(pc.replace_substring(words, "{", "{{"), "}", "}}")
+
+
+class CreditThenExact:
+    """The explanations of lines on credit rows that read '{credit}' + a middle + '{exact}', the middle one of
+    a few (' at 8% (0%–50%) = '): kept as the numbers and an index into the middles until asked for as text,
+    either as sentences (as the engine's other explanations are) or as templates (in a ledger)."""
+
+    def __init__(
+        self,
+        credit: np.ndarray,
+        which: np.ndarray,
+        middles: list[str],
+        exact: np.ndarray,
+        rollup: tuple[np.ndarray, list[str]] | None = None,
+    ):
+        self.credit = np.asarray(credit, dtype=np.int64)
+        self.which = np.asarray(which, dtype=np.int64)
+        self.middles = middles
+        self.exact = np.asarray(exact, dtype=np.int64)
+        self.rollup = rollup  # of rollup lines: whose credit each is (payee codes), and the payees' names
+
+    def take(self, index: np.ndarray) -> CreditThenExact:
+        rollup = None if self.rollup is None else (self.rollup[0][index], self.rollup[1])
+        return CreditThenExact(self.credit[index], self.which[index], self.middles, self.exact[index], rollup)
+
+    def of_rollup(self, rollup_from: np.ndarray, names: list[str]) -> CreditThenExact:
+        """The same, each line a rollup of ``rollup_from``'s credit (said before the rest)."""
+        return CreditThenExact(self.credit, self.which, self.middles, self.exact, (rollup_from, names))
+
+    def __len__(self) -> int:
+        return int(self.which.size)
+
+    def sentences(self) -> pa.Array:
+        """'13435.28 at 8% × 0.5x (0%–50%) = 537.4112' for each line."""
+        said = text.join(*text.amount_then(self.credit, self.which, self.middles), *text.exact_parts(self.exact))
+        if self.rollup is None:
+            return said
+        whose, names = self.rollup
+        return text.join(ROLLUP[0], text.pick(whose, names), ROLLUP[1], said)
+
+    def templates(self) -> list[str]:
+        """The few templates, in the order of the middles."""
+        start = "" if self.rollup is None else escaped(ROLLUP[0]) + ROLLUP_FROM + escaped(ROLLUP[1])
+        return [start + CREDIT + escaped(middle) + EXACT for middle in self.middles]

@@ -1,0 +1,118 @@
+"""A ledger's explanations as sentences, where a person reads them.
+
+A ledger stores the explanation of most lines as a template ('{credit} at 8% (0%–50%) = {exact}'), the two
+numbers in the line's ``credit`` and ``exact`` columns, and every other explanation as its sentence with its
+braces doubled (see :mod:`spmlang.engine.kernels.templates`). :func:`readable` makes the sentences again,
+exactly as the engine would have written them, a whole column at a time: for the Python API's ledger,
+explain, statements, and ledgers written as CSV or JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels.money import decimal_units
+
+_PIECE = re.compile(r"\{\{|\}\}|\{credit\}|\{exact\}|\{rollup_from\}|[^{}]+|[{}]")
+_NUMBERS = {"{credit}": "credit", "{exact}": "exact", "{rollup_from}": "rollup_from"}  # what a template names
+NAMED = tuple(_NUMBERS.values())  # the columns a ledger's templates name
+
+
+def readable(table: pa.Table) -> pa.Table:
+    """``table`` (ledger lines) with its explanations as sentences. A ledger without an ``exact`` column
+    (written before explanations were stored as templates) holds sentences already: returned as it is."""
+    names = table.schema.names
+    if any(name not in names for name in ("explanation", *NAMED)):
+        return table
+    words = sentences(
+        table.column("explanation"), table.column("credit"), table.column("exact"), table.column("rollup_from")
+    )
+    return table.set_column(names.index("explanation"), pa.field("explanation", pa.string(), nullable=False), words)
+
+
+def sentences(stored, credit, exact, rollup_from) -> pa.Array:
+    """The sentences of a ledger's stored explanations, given each line's ``credit``, ``exact`` and
+    ``rollup_from``."""
+    stored = _plain(stored)
+    if not len(stored) or not pc.any(pc.match_substring_regex(stored, r"[{}]")).as_py():
+        return stored  # no template and no brace: the sentences are what is stored
+    encoded = pc.dictionary_encode(stored)
+    index = np.asarray(encoded.indices, dtype=np.int64)
+    distinct = encoded.dictionary
+    braced = np.flatnonzero(np.asarray(pc.match_substring_regex(distinct, r"[{}]")))
+    templates: dict[int, list[str | _Named]] = {}  # distinct value -> its pieces, where it names a column
+    said: list[str | None] = []  # each braced value as it reads (None: a template)
+    for k, value in zip(braced.tolist(), distinct.take(braced).to_pylist(), strict=True):
+        pieces = _pieces(value)
+        if any(isinstance(piece, _Named) for piece in pieces):
+            templates[k] = pieces
+            said.append(None)
+        else:
+            said.append("".join(str(piece) for piece in pieces))
+    words = text.scatter(distinct, braced, pa.array(said, pa.string())).take(index)
+    if not templates:
+        return words
+    lines = np.flatnonzero(np.isin(index, list(templates)))
+    columns = {"credit": credit, "exact": exact, "rollup_from": rollup_from}
+    return text.scatter(words, lines, _filled(templates, index[lines], columns, lines))
+
+
+@dataclass(frozen=True)
+class _Named:
+    """Where a template names one of its line's columns (``{credit}``)."""
+
+    column: str
+
+
+def _pieces(template: str) -> list[str | _Named]:
+    """A template's pieces: text (its doubled braces single again) and the columns it names."""
+    pieces: list[str | _Named] = []
+    for match in _PIECE.finditer(template):
+        piece = match[0]
+        if piece in _NUMBERS:
+            pieces.append(_Named(_NUMBERS[piece]))
+            continue
+        piece = {"{{": "{", "}}": "}"}.get(piece, piece)
+        if pieces and isinstance(pieces[-1], str):
+            pieces[-1] += piece
+        else:
+            pieces.append(piece)
+    return pieces
+
+
+# Each column a template names, written as the engine writes it in a sentence.
+_WRITTEN = {
+    "credit": lambda column: text.amount(decimal_units(column)),
+    "exact": lambda column: text.exact(decimal_units(column)),
+    "rollup_from": lambda column: column.cast(pa.string()),
+}
+
+
+def _filled(templates: dict[int, list], which: np.ndarray, columns: dict, lines: np.ndarray) -> pa.Array:
+    """The sentences of ``lines``, each of the template ``which`` names, what it names from the line's
+    columns."""
+    named = sorted({piece.column for pieces in templates.values() for piece in pieces if isinstance(piece, _Named)})
+    values = {name: _WRITTEN[name](_plain(columns[name]).take(lines)) for name in named}
+    order = sorted(templates)
+    slot = np.searchsorted(np.array(order), which)
+    parts: list[pa.Array] = []
+    for position in range(max(len(pieces) for pieces in templates.values())):
+        at = [templates[k][position] if position < len(templates[k]) else "" for k in order]
+        part = pa.array([piece if isinstance(piece, str) else None for piece in at], pa.string()).take(slot)
+        for name, written in values.items():
+            uses = np.array([piece == _Named(name) for piece in at])[slot]
+            if uses.any():
+                part = pc.if_else(pa.array(uses), written, part)
+        parts.append(part)
+    return text.join(*parts)
+
+
+def _plain(column) -> pa.Array:
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return column.dictionary_decode() if pa.types.is_dictionary(column.type) else column

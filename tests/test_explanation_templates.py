@@ -1,0 +1,140 @@
+"""Explanations stored as templates ('{credit} at 8% (0%–50%) = {exact}') and made sentences where read.
+
+Two independent ways make every sentence: the engine joins it while paying (what a line's explanation resolves
+to), and spmlang.report.explanations renders the ledger's stored template from the line's `credit` and `exact`
+columns. They must agree on every line, to the character, and a parquet ledger must hold the templates.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import AE_ARGS, CRM_ARGS, SDR_ARGS, examples
+from helpers import quarterly_plan
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import plans
+from test_differential import DrawnYear
+from test_examples import run_example
+
+import spmlang
+from spmlang.engine.kernels.templates import escaped
+from spmlang.report.explanations import sentences
+from spmlang.report.ledger import build_ledger
+
+
+def engine_sentences(result) -> list[str]:
+    """Each line's explanation as the engine joined it while paying."""
+    return result.payout.whole().lines.explanation.resolve().to_pylist()
+
+
+def stored(result) -> pa.Table:
+    return build_ledger(result.payout, result.run_id)
+
+
+@pytest.mark.parametrize("args", [AE_ARGS, SDR_ARGS, CRM_ARGS], ids=["ae", "sdr", "crm"])
+def test_the_examples_sentences_are_the_engines_and_their_file_holds_templates(args, tmp_path):
+    result = run_example(args)
+    said = engine_sentences(result)
+    assert result.ledger.column("explanation").to_pylist() == said
+    path = result.write(tmp_path / "ledger.parquet")
+    in_file = pq.read_table(path).column("explanation").to_pylist()
+    # Most lines are a credit at a rate (a template of a few) or a fixed amount (the same text again).
+    repeated = [text for text in in_file if in_file.count(text) > 1]
+    assert len(repeated) > 0.75 * len(in_file)
+    assert len({text for text in in_file if "{credit}" in text}) < 50
+    assert spmlang.read_ledger(path).column("explanation").to_pylist() == said
+    assert spmlang.read_ledger(path, ["payee", "explanation"]).column_names == ["payee", "explanation"]
+
+
+def test_a_sentence_renders_from_its_lines_columns():
+    """'{credit} × 10% = {exact}' with credit 2000.00 and exact 200.000 reads as the engine writes it; a
+    literal brace, doubled in the file, reads single."""
+    stored_text = pa.array(["{credit} × 10% = {exact}", "payee {{ann}}: fallback", "no change", "{credit}{exact}"])
+    credit = pa.array([Decimal("2000.00"), None, Decimal("-1.50"), Decimal("-0.50")], pa.decimal128(18, 2))
+    exact = pa.array([Decimal("200.000000"), Decimal("0"), Decimal("0"), Decimal("-0.004000")], pa.decimal128(19, 6))
+    assert sentences(stored_text, credit, exact, pa.nulls(4, pa.string())).to_pylist() == [
+        "2000.00 × 10% = 200.00",
+        "payee {ann}: fallback",
+        "no change",
+        "-0.50-0.004",
+    ]
+
+
+@given(st.lists(st.text(alphabet="{}credixat ×0%=", max_size=12), min_size=1, max_size=8))
+def test_any_text_stored_escaped_reads_as_it_was(words):
+    """Text with braces, even one that reads '{credit}', is stored with them doubled and read back as it was."""
+    n = len(words)
+    credit = pa.array([Decimal("1.00")] * n, pa.decimal128(18, 2))
+    exact = pa.array([Decimal("1.000000")] * n, pa.decimal128(19, 6))
+    assert (
+        sentences(pa.array([escaped(w) for w in words]), credit, exact, pa.nulls(n, pa.string())).to_pylist() == words
+    )
+
+
+def test_braces_in_a_payees_name_and_a_rollup_survive_the_file(tmp_path):
+    """A rollup line cites the rep by name, and names may hold braces: stored escaped, read back as written."""
+    text = quarterly_plan(
+        "Braces",
+        "roster {\n  payee rep\n  manager boss\n}\n"
+        "component commission {\n  rate 10%\n}\ncomponent override {\n  on rollup credit\n  rate 1%\n}\n",
+    ).replace("  credit amount\n", "  credit amount\n  rollup to manager\n")
+    plan = spmlang.loads(text, "plan.spm")
+    deals = tmp_path / "deals.csv"
+    deals.write_text("id,rep,day,amount\nA,{ann},2027-02-01,1000.00\nB,{ann},2027-05-01,2500.50\n")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("rep,boss\n{ann},{boss}}\n{boss}},\n")
+    result = plan.run(deals, roster=roster)
+    said = engine_sentences(result)
+    assert any("{ann}'s credit" in line for line in said)
+    path = result.write(tmp_path / "ledger.parquet")
+    assert spmlang.read_ledger(path).column("explanation").to_pylist() == said
+    result.write(tmp_path / "ledger.csv")
+    assert "{ann}'s credit" in (tmp_path / "ledger.csv").read_text()
+
+
+def test_exact_is_what_the_rule_earned_and_amounts_round_it_cumulatively():
+    """The `exact` column: a line's earning before rounding (its true-ups' included); each payee's amounts of a
+    component are their running sum rounded to the cent (no cap in this plan)."""
+    result = run_example(AE_ARGS)
+    running: dict[tuple, Decimal] = {}
+    paid: dict[tuple, Decimal] = {}
+    lines = result.ledger.to_pylist()
+    assert {line["kind"] for line in lines} == {"earning", "true_up", "spif"}
+    for line in lines:
+        key = (line["payee"], line["component"])
+        running[key] = running.get(key, Decimal(0)) + line["exact"]
+        paid[key] = paid.get(key, Decimal(0)) + line["amount"]
+        assert paid[key] == running[key].quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert any(line["exact"] != line["amount"] for line in lines)
+
+
+@settings(
+    max_examples=examples(100), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
+)
+@given(st.data())
+def test_random_plans_render_every_line_as_the_engine_wrote_it(drawn):
+    text = drawn.draw(plans(cycle=drawn.draw(st.booleans(), label="pay cycle")), label="plan")
+    year = DrawnYear.draw(drawn, text)
+    result, _ = year.run(drawn, lambda result: None)
+    built = stored(result)
+    rendered = sentences(*(built.column(name) for name in ("explanation", "credit", "exact", "rollup_from")))
+    assert rendered.to_pylist() == engine_sentences(result)
+
+
+def test_an_exact_amount_too_wide_for_its_column_is_said_in_the_sentence(tmp_path):
+    """`exact` holds 18 digits (parquet INT64): a line that earned 10^12 or more leaves it empty, and its
+    explanation is stored as the sentence, which states the amount in full."""
+    plan = spmlang.loads(quarterly_plan("Wide", "component commission {\n  rate 100%\n}\n"), "plan.spm")
+    deals = tmp_path / "deals.csv"
+    deals.write_text("id,rep,day,amount\nA,ann,2027-02-01,2000000000000.25\nB,ann,2027-05-01,10.50\n")
+    result = plan.run(deals)
+    path = result.write(tmp_path / "ledger.parquet")
+    in_file = pq.read_table(path).to_pylist()
+    assert [line["exact"] for line in in_file] == [None, Decimal("10.500000")]
+    assert in_file[0]["explanation"] == "2000000000000.25 × 100% = 2000000000000.25"
+    assert in_file[1]["explanation"] == "{credit} × 100% = {exact}"
+    assert spmlang.read_ledger(path).column("explanation").to_pylist() == engine_sentences(result)
