@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import plans
 from test_differential import DrawnYear
+from test_differential_dated import DrawnDatedYear
 from test_examples import run_example
 
 import spmlang
@@ -120,6 +121,19 @@ def test_random_plans_render_every_line_as_the_engine_wrote_it(drawn):
     text = drawn.draw(plans(cycle=drawn.draw(st.booleans(), label="pay cycle")), label="plan")
     year = DrawnYear.draw(drawn, text)
     result, _ = year.run(drawn, lambda result: None)
+    built = stored(result)
+    rendered = sentences(*(built.column(name) for name in ("explanation", "credit", "exact", "rollup_from")))
+    assert rendered.to_pylist() == engine_sentences(result)
+
+
+@settings(
+    max_examples=examples(50), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
+)
+@given(st.data())
+def test_random_dated_plans_render_every_line_as_the_engine_wrote_it(drawn):
+    """A roster with dates (a fallback payee's lines say why), currencies (fx lines), prorated quotas."""
+    year = DrawnDatedYear.draw(drawn)
+    result = year.plan.run(**year.inputs)
     built = stored(result)
     rendered = sentences(*(built.column(name) for name in ("explanation", "credit", "exact", "rollup_from")))
     assert rendered.to_pylist() == engine_sentences(result)

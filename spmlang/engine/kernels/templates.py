@@ -9,6 +9,8 @@ explanation is stored as its sentence, with ``{`` and ``}`` doubled, as in Pytho
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,39 +35,44 @@ def escaped_array(words: pa.Array) -> pa.Array:
     return pc.replace_substring(pc.replace_substring(words, "{", "{{"), "}", "}}")
 
 
+@dataclass
 class CreditThenExact:
     """The explanations of lines on credit rows that read '{credit}' + a middle + '{exact}', the middle one of
     a few (' at 8% (0%–50%) = '): kept as the numbers and an index into the middles until asked for as text,
     either as sentences (as the engine's other explanations are) or as templates (in a ledger)."""
 
-    def __init__(
-        self,
-        credit: np.ndarray,
-        which: np.ndarray,
-        middles: list[str],
-        exact: np.ndarray,
-        rollup: tuple[np.ndarray, list[str]] | None = None,
-    ):
-        self.credit = np.asarray(credit, dtype=np.int64)
-        self.which = np.asarray(which, dtype=np.int64)
-        self.middles = middles
-        self.exact = np.asarray(exact, dtype=np.int64)
-        self.rollup = rollup  # of rollup lines: whose credit each is (payee codes), and the payees' names
+    credit: np.ndarray  # int64 units
+    which: np.ndarray  # int64: each line's middle
+    middles: list[str]
+    exact: np.ndarray  # int64 units
+    rollup: tuple[np.ndarray, list[str]] | None = None  # of rollup lines: whose credit (payee codes), the names
+    after: str = ""  # what every line says last (a version's ' (rates from 2027-07-01)')
+
+    def __post_init__(self) -> None:
+        self.credit, self.which, self.exact = (
+            np.asarray(values, dtype=np.int64) for values in (self.credit, self.which, self.exact)
+        )
 
     def take(self, index: np.ndarray) -> CreditThenExact:
         rollup = None if self.rollup is None else (self.rollup[0][index], self.rollup[1])
-        return CreditThenExact(self.credit[index], self.which[index], self.middles, self.exact[index], rollup)
+        return replace(self, credit=self.credit[index], which=self.which[index], exact=self.exact[index], rollup=rollup)
 
     def of_rollup(self, rollup_from: np.ndarray, names: list[str]) -> CreditThenExact:
         """The same, each line a rollup of ``rollup_from``'s credit (said before the rest)."""
-        return CreditThenExact(self.credit, self.which, self.middles, self.exact, (rollup_from, names))
+        return replace(self, rollup=(rollup_from, names))
+
+    def then(self, words: str) -> CreditThenExact:
+        """The same, ``words`` said after the rest."""
+        return replace(self, after=self.after + words)
 
     def __len__(self) -> int:
         return int(self.which.size)
 
     def sentences(self) -> pa.Array:
         """'13435.28 at 8% × 0.5x (0%–50%) = 537.4112' for each line."""
-        said = text.join(*text.amount_then(self.credit, self.which, self.middles), *text.exact_parts(self.exact))
+        said = text.join(
+            *text.amount_then(self.credit, self.which, self.middles), *text.exact_parts(self.exact), self.after
+        )
         if self.rollup is None:
             return said
         whose, names = self.rollup
@@ -74,4 +81,4 @@ class CreditThenExact:
     def templates(self) -> list[str]:
         """The few templates, in the order of the middles."""
         start = "" if self.rollup is None else escaped(ROLLUP[0]) + ROLLUP_FROM + escaped(ROLLUP[1])
-        return [start + CREDIT + escaped(middle) + EXACT for middle in self.middles]
+        return [start + CREDIT + escaped(middle) + EXACT + escaped(self.after) for middle in self.middles]

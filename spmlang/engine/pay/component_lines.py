@@ -161,7 +161,7 @@ def _row_lines(
         instead = why.is_valid().to_numpy(zero_copy_only=False)
         explanation = text.join(text.when(instead, text.join("fallback: ", why, "; ")), plain)
     if note:
-        explanation = text.join(explanation.resolve() if isinstance(explanation, TextColumn) else explanation, note)
+        explanation = (explanation if isinstance(explanation, TextColumn) else TextColumn([explanation])).then(note)
     lines = make_lines(
         r.size,
         payee=rows.payee[r],

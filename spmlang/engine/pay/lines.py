@@ -170,6 +170,11 @@ class TextColumn:
                 chunks.append(text.join(ROLLUP[0], text.pick(own, names), ROLLUP[1], chunk.cast(pa.string())))
         return TextColumn(chunks, self.index)
 
+    def then(self, words: str) -> TextColumn:
+        """Each string with ``words`` after it. Templated explanations stay templates."""
+        chunks = [c.then(words) if isinstance(c, CreditThenExact) else text.join(c, words) for c in self.chunks]
+        return TextColumn(chunks, self.index)
+
     def resolve(self) -> pa.Array:
         """The strings, as sentences."""
         chunks = self.chunks
