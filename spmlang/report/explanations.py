@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -25,26 +26,37 @@ NAMED = tuple(_NUMBERS.values())  # the columns a ledger's templates name
 
 
 def readable(table: pa.Table) -> pa.Table:
-    """``table`` (ledger lines) with its explanations as sentences. A ledger without an ``exact`` column
-    (written before explanations were stored as templates) holds sentences already: returned as it is."""
+    """``table`` (ledger lines) with its explanations as sentences, made a block of lines at a time (what is
+    made on the way stays small however long the ledger). A ledger without an ``exact`` column (written before
+    explanations were stored as templates) holds sentences already: returned as it is."""
     names = table.schema.names
     if any(name not in names for name in ("explanation", *NAMED)):
         return table
-    words = sentences(
-        table.column("explanation"), table.column("credit"), table.column("exact"), table.column("rollup_from")
-    )
+    blocks = table.select(["explanation", *NAMED]).to_batches(max_chunksize=_LINES)
+    words = pa.chunked_array([sentences(*block.columns) for block in blocks], pa.string())
     return table.set_column(names.index("explanation"), pa.field("explanation", pa.string(), nullable=False), words)
 
 
+_LINES = 1 << 16  # lines made sentences at a time
+
+
 def sentences(stored, credit, exact, rollup_from) -> pa.Array:
-    """The sentences of a ledger's stored explanations, given each line's ``credit``, ``exact`` and
-    ``rollup_from``."""
-    stored = _plain(stored)
-    if not len(stored) or not pc.any(pc.match_substring_regex(stored, r"[{}]")).as_py():
-        return stored  # no template and no brace: the sentences are what is stored
-    encoded = pc.dictionary_encode(stored)
-    index = np.asarray(encoded.indices, dtype=np.int64)
-    distinct = encoded.dictionary
+    """The sentences of a ledger's stored explanations (text, or dictionary-encoded as a ledger is built),
+    given each line's ``credit``, ``exact`` and ``rollup_from``."""
+    stored = stored.combine_chunks() if isinstance(stored, pa.ChunkedArray) else stored
+    if pa.types.is_dictionary(stored.type):
+        distinct = stored.dictionary
+        index = np.asarray(stored.indices, dtype=np.int64)
+        if len(distinct) > index.size:  # a block of a longer column: only the strings its lines use
+            used, index = np.unique(index, return_inverse=True)
+            distinct = distinct.take(used)
+        distinct = distinct.cast(pa.string())
+    elif not len(stored) or not pc.any(pc.match_substring_regex(stored, r"[{}]")).as_py():
+        return stored.cast(pa.string())  # no template and no brace: the sentences are what is stored
+    else:
+        encoded = cast(pa.DictionaryArray, pc.dictionary_encode(stored))
+        distinct = encoded.dictionary.cast(pa.string())
+        index = np.asarray(encoded.indices, dtype=np.int64)
     braced = np.flatnonzero(np.asarray(pc.match_substring_regex(distinct, r"[{}]")))
     templates: dict[int, list[str | _Named]] = {}  # distinct value -> its pieces, where it names a column
     said: list[str | None] = []  # each braced value as it reads (None: a template)

@@ -124,7 +124,7 @@ def public(table: pa.Table) -> pa.Table:
     as sentences."""
     public_types = {field.name: field for field in LEDGER_SCHEMA}
     public_types.update((name, pa.field(name, kind)) for name, kind, _ in currency_columns.FIELDS)
-    return readable(table.cast(pa.schema([public_types[name] for name in table.schema.names])))
+    return readable(table).cast(pa.schema([public_types[name] for name in table.schema.names]))
 
 
 # ---------------------------------------------------------------------- a plan's own columns
