@@ -211,3 +211,27 @@ def test_a_ledger_edited_by_hand_is_an_error_naming_the_column_its_explanation_r
     with pytest.raises(spmlang.InputError, match="cannot read the ledger's explanations") as raised:
         spmlang.read_ledger(folder)
     assert raised.value.file == str(folder) and raised.value.column == column
+
+
+def test_the_recipe_in_the_docs_makes_every_sentence_of_a_ledger_with_braces_in_its_names(tmp_path, monkeypatch):
+    """docs/calculation.md §7 tells a reader of the raw parquet how to make the sentences: its Python, run on a
+    ledger whose names read '{credit}' and '{{x}}', prints what spmlang.read_ledger gives."""
+    docs = (Path(__file__).parent.parent / "docs" / "calculation.md").read_text(encoding="utf-8")
+    recipe = docs.split("**Explanations as templates.**")[1].split("```python\n")[1].split("```")[0]
+    text = quarterly_plan(
+        "Braces",
+        "roster {\n  payee rep\n  manager boss\n}\n"
+        "component commission {\n  rate 10%\n}\ncomponent override {\n  on rollup credit\n  rate 1%\n}\n",
+    ).replace("  credit amount\n", "  credit amount\n  rollup to manager\n")
+    deals = tmp_path / "deals.csv"
+    deals.write_text("id,rep,day,amount\nA,{credit},2027-02-01,1000.00\nB,{{x}},2027-05-01,2500.55\n")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("rep,boss\n{credit},{{x}}\n{{x}},{exact}}\n{exact}},\n")
+    result = spmlang.loads(text, "plan.spm").run(deals, roster=roster)
+    monkeypatch.chdir(tmp_path)
+    result.write("ledger.parquet")
+    said = spmlang.read_ledger("ledger.parquet").column("explanation").to_pylist()
+    assert "rollup of {credit}'s credit: 1000.00 × 1% = 10.00" in said
+    printed: list[str] = []
+    exec(recipe, {"print": printed.append})
+    assert printed == said
