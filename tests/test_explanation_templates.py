@@ -235,3 +235,15 @@ def test_the_recipe_in_the_docs_makes_every_sentence_of_a_ledger_with_braces_in_
     printed: list[str] = []
     exec(recipe, {"print": printed.append})
     assert printed == said
+
+
+def test_read_ledger_of_a_missing_file_or_a_csv_ledger_says_what_to_pass(tmp_path):
+    """Not 'cannot read the ledger: <the path again>': the file is not there, or is not a parquet ledger."""
+    with pytest.raises(spmlang.InputError, match="file not found") as raised:
+        spmlang.read_ledger(tmp_path / "ledger.parquet")
+    assert "pass a parquet ledger spm wrote" in str(raised.value)
+    path, _ = _small_ledger(tmp_path)
+    csv = path.with_suffix(".csv")
+    csv.write_text("payee,explanation\nann,1000.00 × 10% = 100.00\n")
+    with pytest.raises(spmlang.InputError, match="a CSV or JSON ledger holds sentences already"):
+        spmlang.read_ledger(csv)

@@ -68,6 +68,9 @@ def read_ledger(path: str | Path, columns: list[str] | None = None) -> pa.Table:
 
     path = Path(path)
     folder = is_ledger_folder(path)
+    hint = "pass a parquet ledger spm wrote, or its folder of parts: a CSV or JSON ledger holds sentences already"
+    if not folder and not path.is_file():
+        raise InputError("file not found", file=str(path), hint=hint, code="E500")
     wanted = columns
     try:
         if columns is not None and "explanation" in columns:
@@ -78,7 +81,7 @@ def read_ledger(path: str | Path, columns: list[str] | None = None) -> pa.Table:
         table = read_ledger_folder(path, wanted) if folder else pq.read_table(path, columns=wanted)
     except (OSError, pa.ArrowInvalid) as error:
         reason = str(error).splitlines()[0]
-        raise InputError(f"cannot read the ledger: {reason}", file=str(path), code="E500") from None
+        raise InputError(f"cannot read the ledger: {reason}", file=str(path), hint=hint, code="E500") from None
     table = table if folder else _readable(table, path)
     return table.select(columns) if columns is not None else table
 
