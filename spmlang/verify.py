@@ -199,7 +199,9 @@ def _verify_folder(
         recorded = read_ledger_folder(ledger)
         if files:
             recorded, now = recorded.drop_columns(["run_id"]), now.drop_columns(["run_id"])
-        same = bool(recorded.num_rows == now.num_rows and recorded.cast(now.schema).equals(now))
+        # Other columns: written by another version of spm (before `exact`, say), which the finding below says.
+        same = recorded.column_names == now.column_names and recorded.num_rows == now.num_rows
+        same = same and bool(recorded.cast(now.schema).equals(now))
     except (InputError, ValueError, KeyError) as error:  # an edited part may not read, or not as a ledger
         result.findings.append(f"the recorded ledger cannot be read as a ledger: {error}")
         same = False

@@ -467,6 +467,37 @@ def test_verify_reruns_a_ledger_folder(client, tmp_path, monkeypatch):
     assert "changed after spm wrote it" in checked.report()
 
 
+def test_verify_of_a_folder_an_earlier_spm_wrote_says_the_engine_differs(client, tmp_path, monkeypatch):
+    """A folder written before ledgers had an `exact` column (its explanations sentences), unchanged since: the
+    engine writes it differently now, and every total is as recorded; not 'cannot be read as a ledger'."""
+    import json
+
+    from spmlang.hashing import sha256_file
+    from spmlang.verify import verify
+
+    copied = tmp_path / "work"
+    shutil.copytree(EXAMPLES, copied)
+    monkeypatch.chdir(copied)
+    spmlang.load("plans/account_executive.spm").run(
+        "data/ae_deals.csv",
+        quotas="data/ae_quotas.csv",
+        targets="data/ae_targets.csv",
+        cluster=client,
+        out="ledger",
+    )
+    for part in sorted(Path("ledger").glob("part-*.parquet")):  # as the spm before templates wrote it
+        pq.write_table(spmlang.read_ledger(part).drop_columns(["exact"]), part)
+    manifest = json.loads(Path("ledger.manifest.json").read_text())
+    manifest["ledger"]["sha256"] = sha256_file(Path("ledger"))
+    Path("ledger.manifest.json").write_text(json.dumps(manifest))
+    checked = verify("ledger")
+    assert not checked.identical
+    report = checked.report()
+    assert "the engine computes or writes the ledger differently" in report
+    assert "every payee's total per period is as recorded" in report
+    assert "cannot be read" not in report
+
+
 def test_without_dask_the_error_says_what_to_install(monkeypatch):
     import builtins
 

@@ -7,7 +7,9 @@ columns. They must agree on every line, to the character, and a parquet ledger m
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -152,3 +154,96 @@ def test_an_exact_amount_too_wide_for_its_column_is_said_in_the_sentence(tmp_pat
     assert in_file[0]["explanation"] == "2000000000000.25 × 100% = 2000000000000.25"
     assert in_file[1]["explanation"] == "{credit} × 100% = {exact}"
     assert spmlang.read_ledger(path).column("explanation").to_pylist() == engine_sentences(result)
+
+
+def _small_ledger(tmp_path) -> tuple[Path, list[str]]:
+    """A parquet ledger of two templated lines, and their sentences."""
+    plan = spmlang.loads(quarterly_plan("Small", "component commission {\n  rate 10%\n}\n"), "plan.spm")
+    deals = tmp_path / "deals.csv"
+    deals.write_text("id,rep,day,amount\nA,ann,2027-02-01,1000.00\nB,bo,2027-05-01,2500.50\n")
+    result = plan.run(deals)
+    return result.write(tmp_path / "ledger.parquet"), result.ledger.column("explanation").to_pylist()
+
+
+def test_a_ledger_written_before_templates_reads_back_with_some_of_its_columns(tmp_path):
+    """A ledger with no `exact` column holds sentences: read as it is, also when only some columns are asked
+    for (the columns a template names are read with the explanations only where the file has them)."""
+    path, said = _small_ledger(tmp_path)
+    pq.write_table(spmlang.read_ledger(path).drop_columns(["exact"]), tmp_path / "old.parquet")
+    folder = tmp_path / "old-folder"
+    folder.mkdir()
+    pq.write_table(spmlang.read_ledger(path).drop_columns(["exact"]), folder / "part-00000.parquet")
+    for old in (tmp_path / "old.parquet", folder):
+        read = spmlang.read_ledger(old, ["payee", "explanation"])
+        assert read.column_names == ["payee", "explanation"]
+        assert sorted(read.column("explanation").to_pylist()) == sorted(said)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "said"),
+    [
+        ("exact", pa.array([Decimal(10**13), Decimal(5)], pa.decimal128(38, 6)), "larger than any amount spm writes"),
+        ("exact", pa.array(["x", "y"]), "is not a valid decimal128 number"),
+        ("credit", pa.nulls(2, pa.decimal128(18, 2)), "row 1, column 'credit'"),
+        ("rollup_from", pa.array([None, "ann"], pa.string()), "row 1, column 'rollup_from'"),
+    ],
+    ids=["exact-too-large", "exact-text", "credit-empty", "rollup-from-empty"],
+)
+def test_a_ledger_edited_by_hand_is_an_error_naming_the_column_its_explanation_reads(tmp_path, column, values, said):
+    """Not a sentence with a wrapped-around number or 'None' in it: the file and the column (and the row, in
+    one file), for a ledger file and a folder of parts alike."""
+    path, _ = _small_ledger(tmp_path)
+    table = pq.read_table(path)
+    if column == "rollup_from":  # a rollup line's template names its rep
+        table = table.set_column(
+            table.schema.get_field_index("explanation"),
+            "explanation",
+            pa.array(["rollup of {rollup_from}'s credit"] * 2),
+        )
+    table = table.set_column(table.schema.get_field_index(column), column, values)
+    pq.write_table(table, tmp_path / "edited.parquet")
+    with pytest.raises(spmlang.InputError, match=re.escape(said)) as raised:
+        spmlang.read_ledger(tmp_path / "edited.parquet")
+    assert raised.value.file == str(tmp_path / "edited.parquet") and raised.value.column == column
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    pq.write_table(table, folder / "part-00000.parquet")
+    with pytest.raises(spmlang.InputError, match="cannot read the ledger's explanations") as raised:
+        spmlang.read_ledger(folder)
+    assert raised.value.file == str(folder) and raised.value.column == column
+
+
+def test_the_recipe_in_the_docs_makes_every_sentence_of_a_ledger_with_braces_in_its_names(tmp_path, monkeypatch):
+    """docs/calculation.md §7 tells a reader of the raw parquet how to make the sentences: its Python, run on a
+    ledger whose names read '{credit}' and '{{x}}', prints what spmlang.read_ledger gives."""
+    docs = (Path(__file__).parent.parent / "docs" / "calculation.md").read_text(encoding="utf-8")
+    recipe = docs.split("**Explanations as templates.**")[1].split("```python\n")[1].split("```")[0]
+    text = quarterly_plan(
+        "Braces",
+        "roster {\n  payee rep\n  manager boss\n}\n"
+        "component commission {\n  rate 10%\n}\ncomponent override {\n  on rollup credit\n  rate 1%\n}\n",
+    ).replace("  credit amount\n", "  credit amount\n  rollup to manager\n")
+    deals = tmp_path / "deals.csv"
+    deals.write_text("id,rep,day,amount\nA,{credit},2027-02-01,1000.00\nB,{{x}},2027-05-01,2500.55\n")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("rep,boss\n{credit},{{x}}\n{{x}},{exact}}\n{exact}},\n")
+    result = spmlang.loads(text, "plan.spm").run(deals, roster=roster)
+    monkeypatch.chdir(tmp_path)
+    result.write("ledger.parquet")
+    said = spmlang.read_ledger("ledger.parquet").column("explanation").to_pylist()
+    assert "rollup of {credit}'s credit: 1000.00 × 1% = 10.00" in said
+    printed: list[str] = []
+    exec(recipe, {"print": printed.append})
+    assert printed == said
+
+
+def test_read_ledger_of_a_missing_file_or_a_csv_ledger_says_what_to_pass(tmp_path):
+    """Not 'cannot read the ledger: <the path again>': the file is not there, or is not a parquet ledger."""
+    with pytest.raises(spmlang.InputError, match="file not found") as raised:
+        spmlang.read_ledger(tmp_path / "ledger.parquet")
+    assert "pass a parquet ledger spm wrote" in str(raised.value)
+    path, _ = _small_ledger(tmp_path)
+    csv = path.with_suffix(".csv")
+    csv.write_text("payee,explanation\nann,1000.00 × 10% = 100.00\n")
+    with pytest.raises(spmlang.InputError, match="a CSV or JSON ledger holds sentences already"):
+        spmlang.read_ledger(csv)

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
 from spmlang.hashing import PARTS, parts_sha256
-from spmlang.report.explanations import NAMED, readable
+from spmlang.report.explanations import NAMED, ColumnError, readable
 
 
 def is_ledger_folder(path: Path) -> bool:
@@ -36,8 +36,28 @@ def read_ledger_folder(folder: Path, columns: list[str] | None = None) -> pa.Tab
     except (OSError, pa.ArrowInvalid) as error:
         reason = str(error).splitlines()[0]
         raise InputError(f"cannot read the ledger: {reason}", file=str(folder), code="E500") from None
-    table = readable(table)  # the explanations as sentences
+    table = _readable(table, folder, folder=True)
     return by_payee(table) if "payee" in table.column_names else table
+
+
+def _readable(table: pa.Table, path: Path, folder: bool = False) -> pa.Table:
+    """``table``'s explanations as sentences (see :func:`readable`); an error naming the file, and the column
+    and row where known, if the columns its templates name hold what spm never writes there."""
+    try:
+        return readable(table)
+    except ColumnError as error:
+        row = None if folder or error.line is None else error.line + 1  # a folder's rows: in no one file
+        raise InputError(
+            f"cannot read the ledger's explanations: {error}",
+            file=str(path),
+            column=error.column,
+            row=row,
+            hint="a ledger's explanations are made from its columns: pass the file spm wrote, not edited",
+            code="E500",
+        ) from None
+    except (pa.ArrowException, ValueError) as error:
+        reason = str(error).splitlines()[0]
+        raise InputError(f"cannot read the ledger's explanations: {reason}", file=str(path), code="E500") from None
 
 
 def read_ledger(path: str | Path, columns: list[str] | None = None) -> pa.Table:
@@ -47,17 +67,22 @@ def read_ledger(path: str | Path, columns: list[str] | None = None) -> pa.Table:
     import pyarrow.parquet as pq
 
     path = Path(path)
+    folder = is_ledger_folder(path)
+    hint = "pass a parquet ledger spm wrote, or its folder of parts: a CSV or JSON ledger holds sentences already"
+    if not folder and not path.is_file():
+        raise InputError("file not found", file=str(path), hint=hint, code="E500")
     wanted = columns
-    if columns is not None and "explanation" in columns:
-        wanted = list(dict.fromkeys([*columns, *NAMED]))
-    if is_ledger_folder(path):
-        table = read_ledger_folder(path, wanted)
-    else:
-        try:
-            table = readable(pq.read_table(path, columns=wanted))
-        except (OSError, pa.ArrowInvalid) as error:
-            reason = str(error).splitlines()[0]
-            raise InputError(f"cannot read the ledger: {reason}", file=str(path), code="E500") from None
+    try:
+        if columns is not None and "explanation" in columns:
+            # Those it has: a ledger written before templates has no `exact`, and holds sentences.
+            first = min(path.glob(PARTS), default=path) if folder else path
+            has = set(pq.read_schema(first).names) if first.is_file() else set(NAMED)  # else: said below
+            wanted = list(dict.fromkeys([*columns, *(name for name in NAMED if name in has)]))
+        table = read_ledger_folder(path, wanted) if folder else pq.read_table(path, columns=wanted)
+    except (OSError, pa.ArrowInvalid) as error:
+        reason = str(error).splitlines()[0]
+        raise InputError(f"cannot read the ledger: {reason}", file=str(path), hint=hint, code="E500") from None
+    table = table if folder else _readable(table, path)
     return table.select(columns) if columns is not None else table
 
 

@@ -28,13 +28,22 @@ NAMED = tuple(_NUMBERS.values())  # the columns a ledger's templates name
 def readable(table: pa.Table) -> pa.Table:
     """``table`` (ledger lines) with its explanations as sentences, made a block of lines at a time (what is
     made on the way stays small however long the ledger). A ledger without an ``exact`` column (written before
-    explanations were stored as templates) holds sentences already: returned as it is."""
+    explanations were stored as templates) holds sentences already: returned as it is. A :class:`ColumnError`
+    where a column a template names is empty or holds what spm never writes there."""
     names = table.schema.names
     if any(name not in names for name in ("explanation", *NAMED)):
         return table
-    blocks = table.select(["explanation", *NAMED]).to_batches(max_chunksize=_LINES)
-    words = pa.chunked_array([sentences(*block.columns) for block in blocks], pa.string())
-    return table.set_column(names.index("explanation"), pa.field("explanation", pa.string(), nullable=False), words)
+    words: list[pa.Array] = []
+    offset = 0
+    for block in table.select(["explanation", *NAMED]).to_batches(max_chunksize=_LINES):
+        try:
+            words.append(sentences(*block.columns))
+        except ColumnError as error:  # its line in the block: in the ledger
+            error.line = None if error.line is None else error.line + offset
+            raise
+        offset += block.num_rows
+    field = pa.field("explanation", pa.string(), nullable=False)
+    return table.set_column(names.index("explanation"), field, pa.chunked_array(words, pa.string()))
 
 
 _LINES = 1 << 16  # lines made sentences at a time
@@ -106,11 +115,36 @@ _WRITTEN = {
 }
 
 
+class ColumnError(ValueError):
+    """A column a line's template names holds no value spm writes there: the ledger was edited by hand."""
+
+    def __init__(self, column: str, reason: str, line: int | None = None):
+        super().__init__(reason)
+        self.column, self.line = column, line  # the line (its index in the ledger), where known
+
+
+def _written(name: str, column, which: np.ndarray, uses: list[int], lines: np.ndarray) -> pa.Array:
+    """Column ``name`` of ``lines`` as the engine writes it in a sentence; a :class:`ColumnError` where a
+    line whose template names it (``uses``: which templates do) has none, or one spm does not write."""
+    values = _plain(column).take(lines)
+    named = np.isin(which, uses)
+    empty = np.flatnonzero(named & ~np.asarray(values.is_valid()))
+    if empty.size:
+        raise ColumnError(name, "the line's explanation names this column, which is empty", int(lines[empty[0]]))
+    try:
+        return _WRITTEN[name](values)
+    except (pa.ArrowException, ValueError) as error:  # a value of another type, more places, too large
+        raise ColumnError(name, str(error).splitlines()[0]) from None
+
+
 def _filled(templates: dict[int, list], which: np.ndarray, columns: dict, lines: np.ndarray) -> pa.Array:
     """The sentences of ``lines``, each of the template ``which`` names, what it names from the line's
     columns."""
     named = sorted({piece.column for pieces in templates.values() for piece in pieces if isinstance(piece, _Named)})
-    values = {name: _WRITTEN[name](_plain(columns[name]).take(lines)) for name in named}
+    values = {
+        name: _written(name, columns[name], which, [k for k in templates if _Named(name) in templates[k]], lines)
+        for name in named
+    }
     order = sorted(templates)
     slot = np.searchsorted(np.array(order), which)
     parts: list[pa.Array] = []

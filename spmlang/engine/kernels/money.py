@@ -249,12 +249,18 @@ def _decimals(kind: pa.DataType, words: np.ndarray, n: int, valid: np.ndarray | 
 
 def decimal_units(array: pa.Array) -> np.ndarray:
     """Exact decimals of at most 6 places that spm wrote (a ledger's money and ratios: within the limit) back
-    to int64 units; 0 where null."""
+    to int64 units; 0 where null. A ValueError (an ArrowInvalid) for a value with more places or beyond
+    int64 units, which spm never writes (a ledger edited by hand)."""
     array = pc.cast(array, pa.decimal128(38, 6))  # exact: no value has more places
     # A decimal128 is two little-endian int64 words; within the limit the high one is the low one's sign.
     words = np.frombuffer(cast(memoryview, array.buffers()[1]), dtype=np.int64)
-    low = words[2 * array.offset : 2 * (array.offset + len(array))][0::2]
-    return np.where(np.asarray(array.is_valid()), low, 0) if array.null_count else low.copy()
+    pairs = words[2 * array.offset : 2 * (array.offset + len(array))]
+    low, high = pairs[0::2], pairs[1::2]
+    valid = np.asarray(array.is_valid()) if array.null_count else np.ones(low.size, bool)
+    beyond = np.flatnonzero(valid & (high != low >> 63))
+    if beyond.size:
+        raise ValueError(f"{array[int(beyond[0])].as_py()} is larger than any amount spm writes")
+    return np.where(valid, low, 0) if array.null_count else low.copy()
 
 
 def units_to_scale(units: np.ndarray, scale: int = 2) -> np.ndarray:
