@@ -173,7 +173,7 @@ class Result:
         """Every ledger line, in order: payee, period, then the line's place in the period."""
         from spmlang.report.ledger import build_ledger, public
 
-        return public(build_ledger(self.payout, self.run_id))
+        return public(build_ledger(self.payout, self.run_id, sentences=True))
 
     def to_pandas(self):
         """The ledger (:attr:`ledger`) as a pandas DataFrame, one row per line. Money (``credit``, the

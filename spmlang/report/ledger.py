@@ -121,10 +121,12 @@ BUILT_SCHEMA = pa.schema([_built(f) for f in LEDGER_SCHEMA])
 
 def public(table: pa.Table) -> pa.Table:
     """A ledger table as users get it (:func:`ledger_schema`), from the form it is built in: its explanations
-    as sentences."""
+    as sentences (made of the templates where it was built with them)."""
     public_types = {field.name: field for field in LEDGER_SCHEMA}
     public_types.update((name, pa.field(name, kind)) for name, kind, _ in currency_columns.FIELDS)
-    return readable(table).cast(pa.schema([public_types[name] for name in table.schema.names]))
+    if pa.types.is_dictionary(table.schema.field("explanation").type):  # templates (see build_ledger)
+        table = readable(table)
+    return table.cast(pa.schema([public_types[name] for name in table.schema.names]))
 
 
 # ---------------------------------------------------------------------- a plan's own columns
@@ -219,9 +221,11 @@ def _named(txn: pa.Array, named: np.ndarray, payout: Payout) -> pa.Array:
     return pc.coalesce(txn, pc.cast(keys, pa.string()), gone_keys)
 
 
-def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.Table:
+def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None, sentences: bool = False) -> pa.Table:
     """The ledger lines of ``paid`` (by default every line of the run) as an Arrow table of
-    :data:`BUILT_SCHEMA` (see :func:`public`)."""
+    :data:`BUILT_SCHEMA` (see :func:`public`): most explanations as templates, as a ledger file stores them, or,
+    with ``sentences``, every one as its sentence (a ledger read in memory: made at once, as the engine joins
+    them, not from templates)."""
     paid = paid if paid is not None else payout.whole()
     lines, cents_all = paid.lines, paid.cents
     rows, streams, basis = paid.rows, paid.streams, payout.run.basis
@@ -296,7 +300,9 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
         "exact": cents_to_decimal64_array(exact, exact_held, scale=6),
         # A template where the line's `credit`, `exact` and `rollup_from` say what it names
         # (spmlang.report.explanations); a sentence where they do not.
-        "explanation": lines.explanation.for_ledger(
+        "explanation": lines.explanation.resolve()
+        if sentences
+        else lines.explanation.for_ledger(
             np.where(on_row, credit, 0),
             np.where(exact_held, exact, NO_EXACT),
             np.where(on_row, rollup_from, -1),
@@ -311,7 +317,15 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None) -> pa.
         raise AssertionError(f"ledger lines without {', '.join(empty)}, which every line has")
     terms = payout.run.terms
     if not plan.converts_currencies or terms is None or terms.rates is None:
-        return pa.table(columns, schema=BUILT_SCHEMA)
+        return pa.table(columns, schema=_said(BUILT_SCHEMA, sentences))
     periods = payout.run.calendar.count
     columns.update(currency_columns.currency_columns(paid, terms.rates, terms.fx_rows, periods))
-    return pa.table(columns, schema=built_schema(plan))
+    return pa.table(columns, schema=_said(built_schema(plan), sentences))
+
+
+def _said(schema: pa.Schema, sentences: bool) -> pa.Schema:
+    """``schema``, its explanations as sentences (text) where they are."""
+    if not sentences:
+        return schema
+    index = schema.get_field_index("explanation")
+    return schema.set(index, schema.field(index).with_type(pa.string()))

@@ -261,7 +261,7 @@ def _explanations(after: RunResult, deals: list[Deal], first: int) -> list[Expla
         return []
     codes = [payout.run.payees.code[payee] for payee, _ in pairs]
     theirs = np.flatnonzero(np.isin(lines.payee, codes))
-    ledger = _SomeLines(public(build_ledger(payout, "what-if", whole.take(theirs))), theirs, len(lines))
+    ledger = _SomeLines(public(build_ledger(payout, "what-if", whole.take(theirs), sentences=True)), theirs, len(lines))
 
     def lines_of(code: int) -> np.ndarray:
         return theirs[lines.payee[theirs] == code]
