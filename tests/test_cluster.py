@@ -439,10 +439,9 @@ def test_a_csv_ledger_is_refused_before_any_work(client, tmp_path):
         spmlang.load(plan).run(deals, **tables, cluster=client, out=tmp_path / "ledger.csv")
 
 
-def test_verify_reruns_a_ledger_folder(client, tmp_path, monkeypatch):
-    from spmlang.verify import verify
-
-    plan_path, deals, tables = AE
+def ae_ledger_folder(client, tmp_path, monkeypatch) -> None:
+    """The AE example paid on the cluster into the folder `ledger`, in a copy of the examples made the current
+    folder (a manifest's paths are relative)."""
     copied = tmp_path / "work"
     shutil.copytree(EXAMPLES, copied)
     monkeypatch.chdir(copied)
@@ -453,6 +452,12 @@ def test_verify_reruns_a_ledger_folder(client, tmp_path, monkeypatch):
         cluster=client,
         out="ledger",
     )
+
+
+def test_verify_reruns_a_ledger_folder(client, tmp_path, monkeypatch):
+    from spmlang.verify import verify
+
+    ae_ledger_folder(client, tmp_path, monkeypatch)
     checked = verify("ledger")
     assert checked.identical, checked.report()
     assert "the same lines" in checked.report()
@@ -475,16 +480,7 @@ def test_verify_of_a_folder_an_earlier_spm_wrote_says_the_engine_differs(client,
     from spmlang.hashing import sha256_file
     from spmlang.verify import verify
 
-    copied = tmp_path / "work"
-    shutil.copytree(EXAMPLES, copied)
-    monkeypatch.chdir(copied)
-    spmlang.load("plans/account_executive.spm").run(
-        "data/ae_deals.csv",
-        quotas="data/ae_quotas.csv",
-        targets="data/ae_targets.csv",
-        cluster=client,
-        out="ledger",
-    )
+    ae_ledger_folder(client, tmp_path, monkeypatch)
     for part in sorted(Path("ledger").glob("part-*.parquet")):  # as the spm before templates wrote it
         pq.write_table(spmlang.read_ledger(part).drop_columns(["exact"]), part)
     manifest = json.loads(Path("ledger.manifest.json").read_text())
