@@ -177,7 +177,7 @@ class Result:
 
     def to_pandas(self):
         """The ledger (:attr:`ledger`) as a pandas DataFrame, one row per line. Money (``credit``, the
-        measures, ``amount``, ``amount_cut``) and ratios (``share``, the attainments, ``rate``,
+        measures, ``amount``, ``amount_cut``, ``exact``) and ratios (``share``, the attainments, ``rate``,
         ``multiplier``) are exact :class:`decimal.Decimal` values (object columns), never floats; ``date`` is
         :class:`datetime.date`. Needs pandas (``pip install pandas``): an ImportError says so."""
         _needs("pandas", "to_pandas")
