@@ -247,3 +247,25 @@ def test_read_ledger_of_a_missing_file_or_a_csv_ledger_says_what_to_pass(tmp_pat
     csv.write_text("payee,explanation\nann,1000.00 × 10% = 100.00\n")
     with pytest.raises(spmlang.InputError, match="a CSV or JSON ledger holds sentences already"):
         spmlang.read_ledger(csv)
+
+
+def dictionary_encoded(path, column: str) -> bool:
+    metadata = pq.ParquetFile(path).metadata
+    index = metadata.schema.names.index(column)
+    return any("DICTIONARY" in encoding for encoding in metadata.row_group(0).column(index).encodings)
+
+
+def test_a_plan_of_curves_stores_its_explanations_as_text(tmp_path):
+    """Dictionary-encoded where a plan explains most lines by templates (a rate); as text where its lines say
+    things of their own (a curve's points): a dictionary of distinct strings would cost more to make and to
+    write. Either way they read back as the engine wrote them."""
+    deals = tmp_path / "deals.csv"
+    deals.write_text("id,rep,day,amount\nA,ann,2027-02-01,1000.00\nB,ann,2027-05-01,2500.50\nC,bo,2027-05-02,10\n")
+    rate = "component commission {\n  rate 10%\n}\n"
+    curve = "component commission {\n  curve on row credit {\n    $0 -> $0\n    $5,000 -> $400\n  }\n}\n"
+    for blocks, encoded in ((rate, True), (curve, False)):
+        result = spmlang.loads(quarterly_plan("P", blocks), "plan.spm").run(deals)
+        assert result.payout.run.compiled.explained_by_templates is encoded
+        path = result.write(tmp_path / f"{encoded}.parquet")
+        assert dictionary_encoded(path, "explanation") is encoded
+        assert spmlang.read_ledger(path).column("explanation").to_pylist() == engine_sentences(result)

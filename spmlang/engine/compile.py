@@ -45,6 +45,13 @@ class CompiledPlan:
         return self.version_clauses[component] if self.version_clauses else (self.rule_clause[component],)
 
     @property
+    def explained_by_templates(self) -> bool:
+        """Whether most of its ledger lines are explained by templates (every version of every component's
+        rule is: see CompiledComponent.explained_by_templates): its ledger then stores the explanations
+        dictionary-encoded, which would only cost more for text of its own on most lines."""
+        return all(version.explained_by_templates for c in self.components for version in c.versions)
+
+    @property
     def basis_varies(self) -> bool:
         """Whether the quota basis grows period by period (quota to date, more than one period)."""
         return self.plan.settings.attainment_basis is AttainmentBasis.TO_DATE and self.calendar.count > 1

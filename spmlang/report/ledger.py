@@ -26,7 +26,6 @@ from spmlang.engine.payout import PaidLines, Payout
 from spmlang.ir.kinds import LineKind
 from spmlang.ir.plan import CheckedPlan
 from spmlang.report import currency_columns
-from spmlang.report.explanations import readable
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 6)
@@ -120,12 +119,10 @@ BUILT_SCHEMA = pa.schema([_built(f) for f in LEDGER_SCHEMA])
 
 
 def public(table: pa.Table) -> pa.Table:
-    """A ledger table as users get it (:func:`ledger_schema`), from the form it is built in: its explanations
-    as sentences (made of the templates where it was built with them)."""
+    """A ledger table built with its sentences (``build_ledger(..., sentences=True)``) as users get it
+    (:func:`ledger_schema`)."""
     public_types = {field.name: field for field in LEDGER_SCHEMA}
     public_types.update((name, pa.field(name, kind)) for name, kind, _ in currency_columns.FIELDS)
-    if pa.types.is_dictionary(table.schema.field("explanation").type):  # templates (see build_ledger)
-        table = readable(table)
     return table.cast(pa.schema([public_types[name] for name in table.schema.names]))
 
 
@@ -223,9 +220,9 @@ def _named(txn: pa.Array, named: np.ndarray, payout: Payout) -> pa.Array:
 
 def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None, sentences: bool = False) -> pa.Table:
     """The ledger lines of ``paid`` (by default every line of the run) as an Arrow table of
-    :data:`BUILT_SCHEMA` (see :func:`public`): most explanations as templates, as a ledger file stores them, or,
-    with ``sentences``, every one as its sentence (a ledger read in memory: made at once, as the engine joins
-    them, not from templates)."""
+    :data:`BUILT_SCHEMA`: most explanations as templates, as a ledger file stores them (dictionary-encoded where
+    the plan explains most lines so), or, with ``sentences``, every one as its sentence, as the engine joins
+    them (a ledger read in memory: see :func:`public`)."""
     paid = paid if paid is not None else payout.whole()
     lines, cents_all = paid.lines, paid.cents
     rows, streams, basis = paid.rows, paid.streams, payout.run.basis
@@ -267,6 +264,7 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None, senten
     labels = list(payout.run.calendar.labels)
     has_balance = lines.balance != NO_BALANCE
     exact_held = (lines.exact > -EXACT_BOUND) & (lines.exact < EXACT_BOUND)
+    encoded = not sentences and payout.run.compiled.explained_by_templates  # explanations: a dictionary
     exact = lines.exact if exact_held.all() else np.where(exact_held, lines.exact, 0)
     first = np.zeros(n, dtype=np.int32)  # the indices of the four one-value columns, made once
 
@@ -306,6 +304,7 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None, senten
             np.where(on_row, credit, 0),
             np.where(exact_held, exact, NO_EXACT),
             np.where(on_row, rollup_from, -1),
+            encoded=encoded,
         ),
         "clause": text.labelled(np.where(lines.clause >= 0, clause_of[lines.clause], -1), clause_text),
         # The period an adjustment corrects (empty where it is the line's own period).
@@ -317,15 +316,15 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None, senten
         raise AssertionError(f"ledger lines without {', '.join(empty)}, which every line has")
     terms = payout.run.terms
     if not plan.converts_currencies or terms is None or terms.rates is None:
-        return pa.table(columns, schema=_said(BUILT_SCHEMA, sentences))
+        return pa.table(columns, schema=_said(BUILT_SCHEMA, not encoded))
     periods = payout.run.calendar.count
     columns.update(currency_columns.currency_columns(paid, terms.rates, terms.fx_rows, periods))
-    return pa.table(columns, schema=_said(built_schema(plan), sentences))
+    return pa.table(columns, schema=_said(built_schema(plan), not encoded))
 
 
-def _said(schema: pa.Schema, sentences: bool) -> pa.Schema:
-    """``schema``, its explanations as sentences (text) where they are."""
-    if not sentences:
+def _said(schema: pa.Schema, as_text: bool) -> pa.Schema:
+    """``schema``, its explanations as text (not dictionary-encoded) where they are."""
+    if not as_text:
         return schema
     index = schema.get_field_index("explanation")
     return schema.set(index, schema.field(index).with_type(pa.string()))

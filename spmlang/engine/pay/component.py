@@ -89,6 +89,15 @@ class CompiledComponent:
             CompiledComponent(version, credit_type) for version in spec.in_versions()[1:]
         )
 
+    @property
+    def explained_by_templates(self) -> bool:
+        """Whether its row lines are explained by a few sentences with the line's credit and exact amount in
+        them (kept as templates: see describe_rate, describe_tiers), or by text of their own (a curve's, a
+        retroactive tier's uplift, counted credit)."""
+        if self.counted or isinstance(self.function, CurveFunction):
+            return False
+        return not (isinstance(self.function, TierFunction) and self.function.retroactive)
+
     def version_note(self, version: int) -> str:
         """What a line of ``version`` adds to its explanation: nothing for the first (so that a plan without
         versions explains as it always did), the version's date for the others."""

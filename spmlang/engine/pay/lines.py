@@ -182,13 +182,17 @@ class TextColumn:
             return chunks[0].cast(pa.string())
         return self.strings.sentences().take(self._positions()).cast(pa.string())
 
-    def for_ledger(self, credit: np.ndarray, exact: np.ndarray, rollup_from: np.ndarray) -> pa.DictionaryArray:
+    def for_ledger(
+        self, credit: np.ndarray, exact: np.ndarray, rollup_from: np.ndarray, encoded: bool = True
+    ) -> pa.Array:
         """The strings as a ledger stores them, for lines of these ``credit`` and ``exact`` units and
         ``rollup_from`` payees: a templated explanation as its template where the line's own columns hold what
         it says (else as its sentence), and any other text with its braces doubled (see
-        :mod:`spmlang.engine.kernels.templates`). Dictionary-encoded: most lines share a few templates."""
+        :mod:`spmlang.engine.kernels.templates`). Dictionary-``encoded``, where most lines share a few templates
+        (else text: a dictionary of mostly distinct strings costs more to make and to write)."""
         if not self.strings.templated():
-            return _encoded(escaped_array(self.resolve()))
+            said = escaped_array(self.resolve())
+            return _encoded(said) if encoded else said
         stored = self.strings.for_ledger()
         positions = self._positions()
         place = stored.place[positions]
@@ -204,6 +208,8 @@ class TextColumn:
         if misfit.size:  # what its line does not hold: the sentence the engine wrote
             place[misfit] = len(strings) + np.arange(misfit.size)
             strings = pa.concat_arrays([strings, escaped_array(stored.sentences(positions[misfit]))])
+        if not encoded:
+            return strings.take(place)
         # Each string used once in the dictionary (parquet writes a dictionary with a string twice unpredictably):
         # the templates of several components, or a text many lines share, are one entry each.
         used = np.zeros(len(strings), bool)
