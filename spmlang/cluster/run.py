@@ -224,8 +224,10 @@ def _why_lost(error: BaseException) -> str:
         key = error.task[0] if isinstance(error.task, tuple) else error.task
         step = _STEPS.get(str(key).split("-")[0])
         tried = error.allowed_failures + 1
-        what = f"{step} ended" if step else "running one of its tasks ended"
-        return f"the worker process {what}, each of the {tried} times the task was tried"
+        # Dask counts a lost worker against every task it had been given, queued ones too: the task it names
+        # was on the worker each time, but another task there may have ended it.
+        doing = step or "running one of the run's tasks"
+        return f"a worker process ended each of the {tried} times it was {doing} (or running another task beside it)"
     return f"{type(error).__name__}: {error}"
 
 
