@@ -3,8 +3,9 @@
 A ledger stores the explanation of most lines as a template ('{credit} at 8% (0%–50%) = {exact}'), the two
 numbers in the line's ``credit`` and ``exact`` columns, and every other explanation as its sentence with its
 braces doubled (see :mod:`spmlang.engine.kernels.templates`). :func:`readable` makes the sentences again,
-exactly as the engine would have written them, a whole column at a time: for the Python API's ledger,
-explain, statements, and ledgers written as CSV or JSON.
+exactly as the engine would have written them, a block of lines at a time: for a parquet ledger read back
+(``spmlang.read_ledger``, ``spm verify`` of a folder) and ledgers written as CSV or JSON. (A ledger made in
+memory, ``Result.ledger``, is made with the sentences the engine joins.)
 """
 
 from __future__ import annotations
