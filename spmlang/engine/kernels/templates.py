@@ -36,10 +36,11 @@ def escaped_array(words: pa.Array) -> pa.Array:
 
 
 @dataclass
-class CreditThenExact:
-    """The explanations of lines on credit rows that read '{credit}' + a middle + '{exact}', the middle one of
-    a few (' at 8% (0%–50%) = '): kept as the numbers and an index into the middles until asked for as text,
-    either as sentences (as the engine's other explanations are) or as templates (in a ledger)."""
+class Templated:
+    """The explanations of lines on credit rows that read '{credit}' + a middle + '{exact}' (or, of a fixed
+    amount per row, the middle + '{exact}'), the middle one of a few (' at 8% (0%–50%) = ', '500.00 per deal =
+    '): kept as the numbers and an index into the middles until asked for as text, either as sentences (as the
+    engine's other explanations are) or as templates (in a ledger)."""
 
     credit: np.ndarray  # int64 units
     which: np.ndarray  # int64: each line's middle
@@ -47,21 +48,22 @@ class CreditThenExact:
     exact: np.ndarray  # int64 units
     rollup: tuple[np.ndarray, list[str]] | None = None  # of rollup lines: whose credit (payee codes), the names
     after: str = ""  # what every line says last (a version's ' (rates from 2027-07-01)')
+    says_credit: bool = True  # whether each line starts with its credit (not a fixed amount's)
 
     def __post_init__(self) -> None:
         self.credit, self.which, self.exact = (
             np.asarray(values, dtype=np.int64) for values in (self.credit, self.which, self.exact)
         )
 
-    def take(self, index: np.ndarray) -> CreditThenExact:
+    def take(self, index: np.ndarray) -> Templated:
         rollup = None if self.rollup is None else (self.rollup[0][index], self.rollup[1])
         return replace(self, credit=self.credit[index], which=self.which[index], exact=self.exact[index], rollup=rollup)
 
-    def of_rollup(self, rollup_from: np.ndarray, names: list[str]) -> CreditThenExact:
+    def of_rollup(self, rollup_from: np.ndarray, names: list[str]) -> Templated:
         """The same, each line a rollup of ``rollup_from``'s credit (said before the rest)."""
         return replace(self, rollup=(rollup_from, names))
 
-    def then(self, words: str) -> CreditThenExact:
+    def then(self, words: str) -> Templated:
         """The same, ``words`` said after the rest."""
         return replace(self, after=self.after + words)
 
@@ -70,9 +72,12 @@ class CreditThenExact:
 
     def sentences(self) -> pa.Array:
         """'13435.28 at 8% × 0.5x (0%–50%) = 537.4112' for each line."""
-        said = text.join(
-            *text.amount_then(self.credit, self.which, self.middles), *text.exact_parts(self.exact), self.after
+        start = (
+            text.amount_then(self.credit, self.which, self.middles)
+            if self.says_credit
+            else [text.pick(self.which, self.middles)]
         )
+        said = text.join(*start, *text.exact_parts(self.exact), self.after)
         if self.rollup is None:
             return said
         whose, names = self.rollup
@@ -81,4 +86,5 @@ class CreditThenExact:
     def templates(self) -> list[str]:
         """The few templates, in the order of the middles."""
         start = "" if self.rollup is None else escaped(ROLLUP[0]) + ROLLUP_FROM + escaped(ROLLUP[1])
-        return [start + CREDIT + escaped(middle) + EXACT + escaped(self.after) for middle in self.middles]
+        start += CREDIT if self.says_credit else ""
+        return [start + escaped(middle) + EXACT + escaped(self.after) for middle in self.middles]

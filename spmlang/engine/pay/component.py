@@ -20,7 +20,13 @@ from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, decimal_to_units, ensure_sums_fit, scaled, to_units, within_limit
 from spmlang.engine.pay.curves import CurveFunction
-from spmlang.engine.pay.descriptions import describe_curve, describe_rate, describe_row_curve, describe_tiers
+from spmlang.engine.pay.descriptions import (
+    describe_curve,
+    describe_per_row,
+    describe_rate,
+    describe_row_curve,
+    describe_tiers,
+)
 from spmlang.engine.pay.earnings import Factors, RowBasis, RowLines, RowStarts, apply_factor, cumulative_lines
 from spmlang.engine.pay.lines import TextColumn
 from spmlang.engine.pay.row_values import RowValues
@@ -91,12 +97,14 @@ class CompiledComponent:
 
     @property
     def explained_by_templates(self) -> bool:
-        """Whether its row lines are explained by a few sentences with the line's credit and exact amount in
-        them (kept as templates: see describe_rate, describe_tiers), or by text of their own (a curve's, a
-        retroactive tier's uplift, counted credit)."""
-        if self.counted or isinstance(self.function, CurveFunction):
+        """Whether its row lines are explained by a few sentences with the line's credit or fixed amount and its
+        exact amount in them (kept as templates: see describe_rate, describe_tiers, describe_per_row), or by text
+        of their own (a curve's, a retroactive tier's uplift, a rate on counted credit)."""
+        if isinstance(self.function, CurveFunction):
             return False
-        return not (isinstance(self.function, TierFunction) and self.function.retroactive)
+        if isinstance(self.function, TierFunction):
+            return not self.function.retroactive
+        return not (isinstance(self.spec.rule, RateRule) and self.counted)  # '3 credit × 250.00': text
 
     def version_note(self, version: int) -> str:
         """What a line of ``version`` adds to its explanation: nothing for the first (so that a plan without
@@ -161,13 +169,7 @@ class CompiledComponent:
         if isinstance(rule, PayPerRowRule):
             pay = values.payments()[index]
             amount = apply_factor(pay, multiplier)
-            explanation: pa.Array | TextColumn = text.join(
-                text.amount(pay),
-                f" per {rule.unit}",
-                text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
-                " = ",
-                text.exact(amount),
-            )
+            explanation: pa.Array | TextColumn = describe_per_row(pay, rule.unit, multiplier, amount)
             return RowLines(index, amount, no_tier, np.full(n, np.nan), multiplier, explanation)
         if isinstance(rule, RateRule) and rule.accelerator is None:
             rate = values.rates()[index]

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from spmlang import figures
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels.money import scaled, to_units
-from spmlang.engine.kernels.templates import CreditThenExact
+from spmlang.engine.kernels.templates import Templated
 from spmlang.engine.pay.curves import CurveFunction
 from spmlang.engine.pay.lines import TextColumn
 from spmlang.engine.pay.tiers import TierFunction
@@ -64,9 +64,9 @@ def describe_tiers(
         )
         return text.join(body, _times(multiplier), " = ", text.exact(amount))
     tail = None  # the multipliers' text (' × 2'), made only where needed
-    described: pa.Array | CreditThenExact
+    described: pa.Array | Templated
     if middle is not None:  # kept as the numbers and which middle: sentences or, in a ledger, templates
-        described = CreditThenExact(credit, middle[0], middle[1], amount)
+        described = Templated(credit, middle[0], middle[1], amount)
     else:
         tail = _times(multiplier)
         if row_labels is None:
@@ -83,7 +83,7 @@ def describe_tiers(
     crossing = tier_before != tier_after
     special = np.flatnonzero(crossing | (credit == 0))
     if special.size == 0:
-        return TextColumn([described]) if isinstance(described, CreditThenExact) else described
+        return TextColumn([described]) if isinstance(described, Templated) else described
     # Rows that cross a boundary show every slice; a row with no credit changes nothing.
     body = text.constant("no change", special.size)
     crosses = np.flatnonzero(crossing[special])
@@ -134,7 +134,35 @@ def describe_rate(credit: np.ndarray, rate: np.ndarray, multiplier: np.ndarray, 
     shown = ["" if m == 1.0 else said for m, said in zip(times[0].tolist(), times_text, strict=True)]
     middles = [f" × {r}{t} = " for r in rate_text for t in shown]
     which = rates[1] * len(shown) + times[1]
-    return TextColumn([CreditThenExact(credit, which, middles, amount)])
+    return TextColumn([Templated(credit, which, middles, amount)])
+
+
+def describe_per_row(pay: np.ndarray, unit: str, multiplier: np.ndarray, amount: np.ndarray) -> TextColumn:
+    """'500.00 per deal × 2 = 1000.00': a fixed amount per row. Kept as templates (one of a few middles, the
+    exact amount) where the amounts and multipliers take few values."""
+    pay = np.asarray(pay, dtype=np.int64)
+    exactly = pay.size == 0 or int(np.abs(pay).max()) < 2**53  # each amount held exactly as a float below
+    pays = text.few_values(pay.astype(np.float64)) if exactly else None
+    times = text.few_values(np.asarray(multiplier, dtype=np.float64).reshape(-1))
+    if text.is_unwritten() or pays is None or times is None or pays[0].size * times[0].size > _FEW_MIDDLES:
+        return TextColumn(
+            [
+                text.join(
+                    text.amount(pay),
+                    f" per {unit}",
+                    text.when(multiplier != 1.0, text.join(" × ", text.number(multiplier))),
+                    " = ",
+                    text.exact(amount),
+                )
+            ]
+        )
+    # Each distinct amount and multiplier written by the functions that write a whole column: the same text.
+    pay_text = text.amount(pays[0].astype(np.int64)).to_pylist()
+    times_text = text.join(" × ", text.number(times[0])).to_pylist()
+    shown = ["" if m == 1.0 else said for m, said in zip(times[0].tolist(), times_text, strict=True)]
+    middles = [f"{p} per {unit}{t} = " for p in pay_text for t in shown]
+    which = pays[1] * len(shown) + times[1]
+    return TextColumn([Templated(np.zeros(pay.size, np.int64), which, middles, amount, says_credit=False)])
 
 
 _FEW_MIDDLES = 4096  # the middles of a column's templates, at most

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.kernels import column_text as text
-from spmlang.engine.kernels.templates import ROLLUP, CreditThenExact, escaped_array
+from spmlang.engine.kernels.templates import ROLLUP, Templated, escaped_array
 from spmlang.ir.kinds import LineKind
 
 KINDS = tuple(LineKind)  # a line's kind is its index here (an int8 column)
@@ -22,6 +22,7 @@ KIND = {name: code for code, name in enumerate(KINDS)}
 # (engine/pay/payments.py).
 START, ROW, END, SETTLE, GUARANTEE, PAID = 0, 1, 2, 3, 4, 5
 NO_BALANCE = np.iinfo(np.int64).min  # the balance of a line that carries none
+ANY_CREDIT = np.iinfo(np.int64).min  # the credit of a templated line whose template does not say it
 
 
 class _Strings:
@@ -43,7 +44,7 @@ class _Strings:
         is resolved a chunk at a time; a take from a chunked array would join the chunks on every call).
         Large offsets only past 2 GiB of text (millions of explanations)."""
         if self.whole is None:
-            chunks = [c.sentences() if isinstance(c, CreditThenExact) else c for c in self.chunks]
+            chunks = [c.sentences() if isinstance(c, Templated) else c for c in self.chunks]
             if len(chunks) == 1 and chunks[0].type in (pa.string(), pa.large_string()):
                 self.whole = chunks[0]
             else:
@@ -55,7 +56,7 @@ class _Strings:
         return self.whole
 
     def templated(self) -> bool:
-        return any(isinstance(c, CreditThenExact) for c in self.chunks)
+        return any(isinstance(c, Templated) for c in self.chunks)
 
     def for_ledger(self) -> _Stored:
         if self.stored is None:
@@ -73,11 +74,11 @@ class _Stored:
         offset = 0
         for chunk in chunks:
             n = len(chunk)
-            if isinstance(chunk, CreditThenExact):
+            if isinstance(chunk, Templated):
                 stored.append(pa.array(chunk.templates(), pa.string()))
                 place.append(offset + chunk.which)
                 offset += len(chunk.middles)
-                credit.append(chunk.credit)
+                credit.append(chunk.credit if chunk.says_credit else np.full(n, ANY_CREDIT, np.int64))
                 exact.append(chunk.exact)
                 templated.append(np.ones(n, bool))
                 rollup_from.append(np.full(n, -1, np.int64) if chunk.rollup is None else chunk.rollup[0])
@@ -113,7 +114,7 @@ class _Stored:
 class TextColumn:
     """Strings of lines that are reordered many times: the strings stay where they were made, and only an
     index into their concatenation moves. :meth:`resolve` gathers them once, at the end. A chunk may be
-    explanations kept as templates (:class:`CreditThenExact`): sentences when resolved, templates in a ledger
+    explanations kept as templates (:class:`Templated`): sentences when resolved, templates in a ledger
     (:meth:`for_ledger`)."""
 
     def __init__(self, chunks: list | _Strings, index: np.ndarray | None = None):
@@ -161,10 +162,10 @@ class TextColumn:
         starts = np.cumsum([0, *(len(chunk) for chunk in self.chunks)])
         whose = np.full(int(starts[-1]), -1, np.int64)  # of each string: its line's (strings not shared here)
         whose[positions] = rollup_from
-        chunks: list[CreditThenExact | pa.Array] = []
+        chunks: list[Templated | pa.Array] = []
         for k, chunk in enumerate(self.chunks):
             own = whose[starts[k] : starts[k + 1]]
-            if isinstance(chunk, CreditThenExact):
+            if isinstance(chunk, Templated):
                 chunks.append(chunk.of_rollup(own, names))
             else:
                 chunks.append(text.join(ROLLUP[0], text.pick(own, names), ROLLUP[1], chunk.cast(pa.string())))
@@ -172,7 +173,7 @@ class TextColumn:
 
     def then(self, words: str) -> TextColumn:
         """Each string with ``words`` after it. Templated explanations stay templates."""
-        chunks = [c.then(words) if isinstance(c, CreditThenExact) else text.join(c, words) for c in self.chunks]
+        chunks = [c.then(words) if isinstance(c, Templated) else text.join(c, words) for c in self.chunks]
         return TextColumn(chunks, self.index)
 
     def resolve(self) -> pa.Array:
@@ -200,7 +201,7 @@ class TextColumn:
         misfit = np.flatnonzero(
             stored.templated[positions]
             & (
-                (stored.credit[positions] != credit)
+                ((stored.credit[positions] != ANY_CREDIT) & (stored.credit[positions] != credit))
                 | (stored.exact[positions] != exact)
                 | ((stored.rollup_from[positions] >= 0) & (stored.rollup_from[positions] != rollup_from))
             )
