@@ -265,17 +265,10 @@ class Result:
 
         plan = self.payout.run.plan
         folder = Path(base) if base is not None else None
-        plan_path = plan.path if plan.path.startswith("<") else relative(Path(plan.path), folder)
         return RunManifest(
             engine=f"spmlang {__version__}",
             run_id=self.run_id,
-            plan=PlanRecord(
-                name=plan.settings.name,
-                version=plan.settings.version,
-                path=plan_path,
-                sha256=plan.sha256,
-                source=plan.source,
-            ),
+            plan=PlanRecord.of(plan, folder),
             inputs=[
                 record.model_copy(update={"path": relative(Path(record.path), folder)})
                 if record.kind == "file" and folder is not None and record.path is not None

@@ -98,13 +98,7 @@ def folder_manifest(plan, run, rejects=None):
     return RunManifest(
         engine=f"spmlang {__version__}",
         run_id=run.run_id,
-        plan=PlanRecord(
-            name=checked.settings.name,
-            version=checked.settings.version,
-            path=checked.path if checked.path.startswith("<") else relative(Path(checked.path), base),
-            sha256=checked.sha256,
-            source=checked.source,
-        ),
+        plan=PlanRecord.of(checked, base),
         inputs=[
             r.model_copy(update={"path": relative(Path(r.path), base)}) if r.kind == "file" and r.path else r
             for r in run.inputs

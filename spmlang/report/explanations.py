@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.kernels import column_text as text
-from spmlang.engine.kernels.money import decimal_units
+from spmlang.engine.read.numbers import decimal_units
 
 _PIECE = re.compile(r"\{\{|\}\}|\{credit\}|\{exact\}|\{rollup_from\}|[^{}]+|[{}]")
 _NUMBERS = {"{credit}": "credit", "{exact}": "exact", "{rollup_from}": "rollup_from"}  # what a template names

@@ -27,6 +27,18 @@ class PlanRecord(BaseModel):
     sha256: str
     source: str = Field(description="The plan text, so that a changed plan can be shown as a diff.")
 
+    @staticmethod
+    def of(plan, base: Path | None) -> PlanRecord:
+        """The record of a checked ``plan``, its path relative to ``base`` (a plan given as text keeps its
+        name, such as ``<plan>``)."""
+        return PlanRecord(
+            name=plan.settings.name,
+            version=plan.settings.version,
+            path=plan.path if plan.path.startswith("<") else relative(Path(plan.path), base),
+            sha256=plan.sha256,
+            source=plan.source,
+        )
+
 
 class InputRecord(BaseModel):
     name: str  # transactions, quotas, targets, roster, or a lookup table's name

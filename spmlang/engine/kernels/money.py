@@ -24,7 +24,6 @@ from typing import cast
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 UNIT = 1_000_000  # units per currency unit
 CENT = UNIT // 100  # units per cent
@@ -245,22 +244,6 @@ def _decimals(kind: pa.DataType, words: np.ndarray, n: int, valid: np.ndarray | 
         buffers[0] = pa.py_buffer(np.packbits(np.asarray(valid, dtype=bool), bitorder="little").tobytes())
         null_count = int(n - np.count_nonzero(valid))
     return pa.Array.from_buffers(kind, n, buffers, null_count=null_count)
-
-
-def decimal_units(array: pa.Array) -> np.ndarray:
-    """Exact decimals of at most 6 places that spm wrote (a ledger's money and ratios: within the limit) back
-    to int64 units; 0 where null. A ValueError (an ArrowInvalid) for a value with more places or beyond
-    int64 units, which spm never writes (a ledger edited by hand)."""
-    array = pc.cast(array, pa.decimal128(38, 6))  # exact: no value has more places
-    # A decimal128 is two little-endian int64 words; within the limit the high one is the low one's sign.
-    words = np.frombuffer(cast(memoryview, array.buffers()[1]), dtype=np.int64)
-    pairs = words[2 * array.offset : 2 * (array.offset + len(array))]
-    low, high = pairs[0::2], pairs[1::2]
-    valid = np.asarray(array.is_valid()) if array.null_count else np.ones(low.size, bool)
-    beyond = np.flatnonzero(valid & (high != low >> 63))
-    if beyond.size:
-        raise ValueError(f"{array[int(beyond[0])].as_py()} is larger than any amount spm writes")
-    return np.where(valid, low, 0) if array.null_count else low.copy()
 
 
 def units_to_scale(units: np.ndarray, scale: int = 2) -> np.ndarray:

@@ -128,10 +128,9 @@ def describe_rate(credit: np.ndarray, rate: np.ndarray, multiplier: np.ndarray, 
                 )
             ]
         )
-    # Each distinct rate and multiplier written by the functions that write a whole column: the same text.
+    # Each distinct rate written by the function that writes a whole column: the same text.
     rate_text = text.rate_percent(rates[0]).to_pylist()
-    times_text = text.join(" × ", text.number(times[0])).to_pylist()
-    shown = ["" if m == 1.0 else said for m, said in zip(times[0].tolist(), times_text, strict=True)]
+    shown = _times_of(times[0])
     middles = [f" × {r}{t} = " for r in rate_text for t in shown]
     which = rates[1] * len(shown) + times[1]
     return TextColumn([Templated(credit, which, middles, amount)])
@@ -156,16 +155,20 @@ def describe_per_row(pay: np.ndarray, unit: str, multiplier: np.ndarray, amount:
                 )
             ]
         )
-    # Each distinct amount and multiplier written by the functions that write a whole column: the same text.
+    # Each distinct amount written by the function that writes a whole column: the same text.
     pay_text = text.amount(pays[0].astype(np.int64)).to_pylist()
-    times_text = text.join(" × ", text.number(times[0])).to_pylist()
-    shown = ["" if m == 1.0 else said for m, said in zip(times[0].tolist(), times_text, strict=True)]
+    shown = _times_of(times[0])
     middles = [f"{p} per {unit}{t} = " for p in pay_text for t in shown]
     which = pays[1] * len(shown) + times[1]
     return TextColumn([Templated(np.zeros(pay.size, np.int64), which, middles, amount, says_credit=False)])
 
 
 _FEW_MIDDLES = 4096  # the middles of a column's templates, at most
+
+
+def _times_of(distinct: np.ndarray) -> list[str]:
+    """' × 2' for each of a few distinct multipliers, as :func:`_times` writes it; '' for 1."""
+    return ["" if m == 1.0 else " × " + ("" if m != m else figures.format_number(m)) for m in distinct.tolist()]
 
 
 def _times(multiplier: np.ndarray) -> pa.Array:
@@ -188,7 +191,7 @@ def _at_tier_times(
     if text.is_unwritten() or few is None or (row_rate is not None and rates is None):
         return None
     distinct, which = few
-    times = ["" if m == 1.0 else " × " + ("" if m != m else figures.format_number(m)) for m in distinct.tolist()]
+    times = _times_of(distinct)
     tier = np.asarray(tier, dtype=np.int64)
     if rates is None:
         options = [f" at {rate} ({labels[k]}){shown} = " for k, rate in enumerate(rate_labels) for shown in times]

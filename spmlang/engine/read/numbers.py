@@ -213,6 +213,21 @@ def _float_units(values: np.ndarray, readable: np.ndarray, array: pa.Array, spec
     return units, too_big
 
 
+def decimal_units(array: pa.Array) -> np.ndarray:
+    """Exact decimals of at most 6 places, as spm writes them (a ledger's money and ratios), back to units; 0
+    where null. A ValueError for a value with more places, or too large to hold, which spm never writes (a
+    ledger edited by hand)."""
+    if not pa.types.is_decimal(array.type):  # text that reads as decimals, or an ArrowInvalid saying why not
+        array = pc.cast(array, pa.decimal128(38, 6))
+    if array.type.scale > 6:
+        raise ValueError(f"decimals of {array.type.scale} places: spm writes at most 6")
+    converted = _decimal_to_units(array)
+    if converted is None or converted[1].any():
+        at = 0 if converted is None else int(np.flatnonzero(converted[1])[0])
+        raise ValueError(f"{array[at].as_py()} is larger than any amount spm writes")
+    return converted[0]
+
+
 def _decimal_to_units(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     """Exact decimals to units (0 where null), and where a value is too large to hold (its units then 0): of
     LIMIT units or more in magnitude. None if a value is wider than 38 digits at six decimals."""
