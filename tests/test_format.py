@@ -231,3 +231,40 @@ def test_a_text_file_stopped_midway_leaves_what_was_there(tmp_path, monkeypatch)
         write_text(path, "after, and much longer\n")
     monkeypatch.undo()
     assert path.read_text() == "before\n" and [p.name for p in tmp_path.iterdir()] == ["plan.spm"]
+
+
+# A line of plan text: code, strings with escapes and a comment, as the grammar's tokens read it.
+_STRING = st.builds(
+    lambda parts: '"' + "".join(parts) + '"',
+    st.lists(st.sampled_from(["a", " ", "#", "{", "}", ";", '\\"', "\\\\", "é"]), max_size=6),
+)
+_CODE = st.sampled_from(["rate", " ", "8%", "{", "}", ";", "x == ", "é"])
+
+
+@given(
+    st.lists(st.one_of(_CODE, _STRING), max_size=8),
+    st.one_of(st.none(), st.text(alphabet='ab #"{\\', max_size=8)),
+)
+def test_the_code_of_a_line_is_what_the_grammar_reads_outside_strings_and_comments(pieces, comment):
+    from lark import Lark
+
+    from spmlang.syntax.lexical import code_part, comment_of
+
+    line = "".join(pieces) + ("" if comment is None else "#" + comment)
+    tokens = Lark(
+        r"""start: (STRING | CODE)* COMMENT?
+            STRING: /"([^"\\\n]|\\.)*"/
+            CODE: /[^"#]+/
+            COMMENT: /#[^\n]*/""",
+        parser="lalr",
+    ).lex(line)
+    expected_code, expected_comment = "", None
+    for token in tokens:
+        if token.type == "COMMENT":
+            expected_comment = str(token)
+        elif token.type == "STRING":
+            expected_code += '"' + " " * (len(token) - 2) + '"'
+        else:
+            expected_code += str(token)
+    assert code_part(line) == expected_code
+    assert comment_of(line) == expected_comment

@@ -11,6 +11,7 @@ Surface:
 - ``recover_tree(text, path)``: a syntax tree of what parses in a file with syntax errors.
 - ``accepted_words(prefix)``: which keywords (and whether a name) may come next after ``prefix``.
 - ``test_case_diagnostics(test, checked, path, text)``: what ``spm check`` says of a test block.
+- ``code_part(line)``: a line's code, strings blanked, its comment cut (as the grammar reads it).
 - ``format_plan(text, path)``, ``expression_text(node)``, ``literal_text(node)``: spm fmt's layout.
 - ``format_percent``, ``format_money``: rates and amounts as the ledger writes them.
 - ``pays_what``, ``rule_sentence``, ``rule_table``, ``modifiers``: a component in words (as a notebook shows it).
@@ -53,6 +54,7 @@ from spmlang.syntax import parse as _parse
 from spmlang.syntax.canonical import expression as _expression
 from spmlang.syntax.canonical import literal as _literal
 from spmlang.syntax.format import format_source
+from spmlang.syntax.lexical import code_part
 from spmlang.syntax.parser import MAX_PLAN_CHARS
 from spmlang.syntax.words import CAP_SCOPES
 from spmlang.version import __version__ as VERSION  # noqa: F401, N812 - the server's version
@@ -166,26 +168,8 @@ def recover_tree(text: str, path: str) -> ast.PlanFile | None:
 
 def _open_braces(text: str) -> int:
     """How many `{` are left open, outside strings and comments."""
-    depth = 0
-    for line in text.split("\n"):
-        in_string = escaped = False
-        for char in line:
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif char == "\\":
-                    escaped = True
-                elif char == '"':
-                    in_string = False
-            elif char == '"':
-                in_string = True
-            elif char == "#":
-                break
-            elif char == "{":
-                depth += 1
-            elif char == "}":
-                depth -= 1
-    return depth
+    codes = [code_part(line) for line in text.split("\n")]
+    return sum(code.count("{") - code.count("}") for code in codes)
 
 
 def accepted_words(prefix: str) -> tuple[set[str], bool] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from spmlang.lsp.plan_model import Span
+from spmlang.lsp.plan_model import Span, code_part
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -30,30 +30,6 @@ def source_text(text: str, span: Span, max_lines: int = 1) -> str:
     if len(chosen) > max_lines:
         chosen = chosen[: max_lines - 1] + ["  …", chosen[-1]]
     return "\n".join(chosen)
-
-
-def code_part(line: str) -> str:
-    """The line up to its comment, with the text inside strings blanked (same length)."""
-    out = []
-    in_string = escaped = False
-    for char in line:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-                out.append(char)
-                continue
-            out.append(" ")
-            continue
-        if char == '"':
-            in_string = True
-        elif char == "#":
-            break
-        out.append(char)
-    return "".join(out)
 
 
 def word_at(text: str, line: int, column: int) -> str | None:

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from spmlang.syntax import ast
 from spmlang.syntax.canonical import TableRow, cells, literal
+from spmlang.syntax.lexical import comment_of
 from spmlang.syntax.parser import parse
 
 INDENT = "  "
@@ -34,20 +35,9 @@ def find_comments(source: str) -> list[Comment]:
     """Every ``#`` comment outside strings, with its line and whether it stands on a line of its own."""
     comments = []
     for number, line in enumerate(source.splitlines(), 1):
-        in_string = escaped = False
-        for index, char in enumerate(line):
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif char == "\\":
-                    escaped = True
-                elif char == '"':
-                    in_string = False
-            elif char == '"':
-                in_string = True
-            elif char == "#":
-                comments.append(Comment(number, line[index:].rstrip(), not line[:index].strip()))
-                break
+        comment = comment_of(line)
+        if comment is not None:
+            comments.append(Comment(number, comment.rstrip(), not line[: len(line) - len(comment)].strip()))
     return comments
 
 

@@ -11,6 +11,8 @@ import re
 
 from lark import Token
 
+from spmlang.syntax.lexical import code_part
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 # Known only at the end of a period: a gate may use them, a row filter may not.
 _PERIOD_END = re.compile(r"\b(attainment|quota|target)\b")
@@ -74,13 +76,9 @@ def _cap_per(words: list[str], after: str) -> str | None:
 
 def _code(text: str) -> str:
     """``text`` up to a comment or the end of its statement (outside quotes)."""
-    in_string = False
-    for index, char in enumerate(text):
-        if char == '"':
-            in_string = not in_string
-        elif not in_string and char in "#;}":
-            return text[:index]
-    return text
+    code = code_part(text)
+    ends = [index for index in (code.find(";"), code.find("}")) if index >= 0]
+    return text[: min(ends, default=len(code))]
 
 
 def _has_space_outside_brackets(text: str) -> bool:
