@@ -18,21 +18,10 @@ from spmlang.ir.constants import too_large, too_large_hint
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import Per, Prorate, TableKind
 from spmlang.ir.plan import ColumnSpec, TableSpec
-from spmlang.ir.tables import OPTIONAL_ROLES, ROLES, role_types
+from spmlang.ir.tables import LITERAL_KINDS, OPTIONAL_ROLES, ROLES, role_types
 from spmlang.syntax import ast
 
 MAX_INLINE_ROWS = 10_000
-
-# Which literal kinds may fill a column of each type.
-_ACCEPTS = {
-    Type.TEXT: {"string", "word", "period"},
-    Type.INTEGER: {"number"},
-    Type.NUMBER: {"number", "percent", "multiplier"},
-    Type.PERCENT: {"percent", "number"},
-    Type.MONEY: {"money", "number"},
-    Type.DATE: {"date"},
-    Type.BOOL: {"bool"},
-}
 
 
 @dataclass
@@ -390,7 +379,7 @@ class TableChecker:
         return tuple(rows) if ok else None
 
     def _value(self, literal: ast.Literal, spec: ColumnSpec) -> object | None:
-        if literal.kind not in _ACCEPTS[spec.type]:
+        if literal.kind not in LITERAL_KINDS[spec.type]:
             hint = None
             if spec.type is Type.MONEY and literal.kind == "percent":
                 hint = "write money as $1,000"

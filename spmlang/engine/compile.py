@@ -14,7 +14,7 @@ from spmlang.diagnostics import Span
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.pay.component import CompiledComponent
 from spmlang.ir.kinds import AttainmentBasis, Measure, TableKind
-from spmlang.ir.plan import CheckedPlan, ComponentSpec
+from spmlang.ir.plan import CheckedPlan
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
             clauses.append(span)
         return found
 
-    rule_clause = tuple(clause(_rule_span(c)) for c in plan.components)
+    rule_clause = tuple(clause(c.rule_span) for c in plan.components)
     cap_clauses = tuple(tuple(clause(cap.span) for cap in c.caps) for c in plan.components)
     gate_clause = tuple(clause(c.gate_span) if c.gate_span else -1 for c in plan.components)
     plan_cap_clauses = tuple(clause(cap.span) for cap in plan.plan_caps)
@@ -87,7 +87,7 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
     if roster is not None and "currency" in roster.roles:
         pay_currency_clause = clause(roster.columns[roster.roles["currency"]].span)
     version_clauses = tuple(
-        (rule_clause[i], *(clause(_rule_span(v)) for v in c.in_versions()[1:])) for i, c in enumerate(plan.components)
+        (rule_clause[i], *(clause(v.rule_span) for v in c.in_versions()[1:])) for i, c in enumerate(plan.components)
     )
     return CompiledPlan(
         plan=plan,
@@ -106,14 +106,3 @@ def compile_plan(plan: CheckedPlan) -> CompiledPlan:
         pay_currency_clause=pay_currency_clause,
         version_clauses=version_clauses,
     )
-
-
-def _rule_span(component: ComponentSpec) -> Span:
-    rule = component.rule
-    for attr in ("span", "table", "curve"):
-        value = getattr(rule, attr, None)
-        if isinstance(value, Span):
-            return value
-        if value is not None and hasattr(value, "span"):
-            return value.span
-    return component.span

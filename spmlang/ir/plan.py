@@ -355,6 +355,17 @@ class ComponentSpec:
         return tuple(specs)
 
     @property
+    def rule_span(self) -> Span:
+        """The clause a component's earning lines cite: its rule's statement (or tier table, or curve)."""
+        for attr in ("span", "table", "curve"):
+            value = getattr(self.rule, attr, None)
+            if isinstance(value, Span):
+                return value
+            if value is not None and hasattr(value, "span"):
+                return value.span
+        return self.span
+
+    @property
     def line_kind(self) -> LineKind:
         """The ledger kind of this component's own lines."""
         if isinstance(self.rule, PayOnceRule):

@@ -16,6 +16,16 @@ ROLES: dict[TableKind, dict[str, str]] = {
     TableKind.LOOKUP: {},
     TableKind.FX: {"date": "date", "currency": "currency", "rate": "rate"},
 }
+# Which literal kinds may fill a column of each type, in a table's rows written in a plan or a test.
+LITERAL_KINDS: dict[Type, set[str]] = {
+    Type.TEXT: {"string", "word", "period"},
+    Type.INTEGER: {"number"},
+    Type.NUMBER: {"number", "percent", "multiplier"},
+    Type.PERCENT: {"percent", "number"},
+    Type.MONEY: {"money", "number"},
+    Type.DATE: {"date"},
+    Type.BOOL: {"bool"},
+}
 # Roles a table has only where the plan names their column: a roster's dates and terms, a dated quota's days.
 # With them, inline rows give these columns after those of ROLES, in this order.
 OPTIONAL_ROLES: dict[TableKind, tuple[str, ...]] = {

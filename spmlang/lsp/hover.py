@@ -263,7 +263,7 @@ def describe_component(spec: pm.ComponentSpec, checked: pm.CheckedPlan) -> str:
     modifiers = [f"{before}`{code}`{after}" for before, code, after in pm.modifiers(spec, checked)]
     if modifiers:
         lines.append("\n".join(f"- {m}" for m in modifiers))
-    clause = rule_span(spec)
+    clause = spec.rule_span
     before = f" (rows dated before {spec.versions[0].start.isoformat()})" if spec.versions else ""
     lines.append(f"Its ledger lines{before} cite the clause `{_where(clause)}`.")
     for version, dated in zip(spec.in_versions()[1:], spec.versions, strict=True):
@@ -273,17 +273,5 @@ def describe_component(spec: pm.ComponentSpec, checked: pm.CheckedPlan) -> str:
             lines.append(table.markdown())
         if dated.multipliers is not None:
             lines.append("\n".join(f"- `{m.text}`" for m in dated.multipliers))
-        lines.append(f"Its lines cite the clause `{_where(rule_span(version))}`.")
+        lines.append(f"Its lines cite the clause `{_where(version.rule_span)}`.")
     return "\n\n".join(lines)
-
-
-def rule_span(spec: pm.ComponentSpec) -> Span:
-    """The clause a component's earning lines cite: its rule's statement (or tier table, or curve)."""
-    rule = spec.rule
-    for attr in ("span", "table", "curve"):
-        value = getattr(rule, attr, None)
-        if isinstance(value, Span):
-            return value
-        if value is not None and hasattr(value, "span"):
-            return value.span
-    return spec.span

@@ -19,20 +19,11 @@ from spmlang.diagnostics import Diagnostic, PlanError, Span, did_you_mean
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import TableKind
 from spmlang.ir.plan import CheckedPlan, ColumnSpec, TableSpec
-from spmlang.ir.tables import implicit_table
+from spmlang.ir.tables import LITERAL_KINDS, implicit_table
 from spmlang.syntax import ast, parse
 from spmlang.syntax.source import read_source
 
 TEST_SUFFIX = ".test.spm"
-_ACCEPTS = {
-    Type.TEXT: {"string", "word", "period"},
-    Type.INTEGER: {"number"},
-    Type.NUMBER: {"number", "percent", "multiplier"},
-    Type.PERCENT: {"percent", "number"},
-    Type.MONEY: {"money", "number"},
-    Type.DATE: {"date"},
-    Type.BOOL: {"bool"},
-}
 _ARROW = {
     Type.TEXT: pa.string(),
     Type.INTEGER: pa.int64(),
@@ -327,7 +318,7 @@ def _value(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]
         return None
     if spec.type is Type.DATE and literal.kind == "string":
         return _written_date(literal, spec, diagnostics)
-    if literal.kind not in _ACCEPTS[spec.type]:
+    if literal.kind not in LITERAL_KINDS[spec.type]:
         diagnostics.append(
             Diagnostic("E301", f"{literal.text} is not {spec.type} (column '{spec.name}')", literal.span)
         )
@@ -339,7 +330,7 @@ def _value(literal: ast.Literal, spec: ColumnSpec, diagnostics: list[Diagnostic]
         return value if isinstance(value, dt.date) else None
     if spec.type is Type.BOOL:
         return bool(value)
-    if not isinstance(value, Decimal):  # what _ACCEPTS lets through for numbers and money is a number
+    if not isinstance(value, Decimal):  # what LITERAL_KINDS lets through for numbers and money is a number
         raise AssertionError(literal.kind)
     return _number(literal, value, spec, diagnostics)
 
