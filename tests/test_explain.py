@@ -452,3 +452,53 @@ def test_a_ledger_is_made_python_records_in_a_fraction_of_pyarrow_s_time():
 
     assert python_rows(ledger) == ledger.to_pylist()
     assert cpu(python_rows) < 0.75 * cpu(pa.Table.to_pylist)
+
+
+def test_compile_explain_says_the_pay_cycle_steps_with_their_clauses():
+    from spmlang.engine.compile import compile_plan
+    from spmlang.engine.steps import plan_steps, render_steps
+
+    path = HERE.parent / "examples" / "pay-cycle" / "plan.spm"
+    source = path.read_text()
+    plan = spmlang.loads(source, "plan.spm").checked
+    steps = render_steps(plan_steps(compile_plan(plan)), plan).split("\n")
+
+    def step(start: str) -> str:
+        (found,) = [line for line in steps if start in line]
+        return found
+
+    assert step("cancellations: a date in column cancelled cancels the row").endswith("[plan.spm:23]")
+    clawbacks = [line for line in steps if "clawback as_paid, in the period of the cancellation" in line]
+    assert len(clawbacks) == 2  # the commission's and the spif's: the plan's clawback, with its window
+    assert all("more than 180 days after the row's date is not clawed back  [plan.spm:7]" in c for c in clawbacks)
+    assert step("hold a row's lines until paid_date is not empty (hold lines)")
+    assert step("draw: top each period's pay up to it (amount $6,000 per quarter; draw lines)").endswith(
+        "[plan.spm:49]"
+    )
+    assert step("recoverable: owed back from later pay above the draw, at most 50% of it (draw_recovery lines)")
+    assert step("no draw in periods that start after 2027-06-30")
+    assert step("payout floor 0.00 USD: a period's pay below it topped up (floor lines)").endswith("[plan.spm:8]")
+    order = [steps.index(step(s)) for s in ("round each", "earlier ledgers (--paid)", "draw:", "payout floor")]
+    assert order == sorted(order) and steps[order[-1] + 1].endswith(". pay")
+    assert not any("twinned" in line for line in steps)
+
+    # A component that recalculates: its cancelled rows get reversed twins, and it says so.
+    recalculating = source.replace(
+        "  tiers marginal on attainment {", "  clawback recalculate\n  tiers marginal on attainment {"
+    )
+    plan = spmlang.loads(recalculating, "plan.spm").checked
+    steps = render_steps(plan_steps(compile_plan(plan)), plan).split("\n")
+    assert step("a cancelled row's credit rows twinned on the cancellation date, their credit reversed")
+    assert step("clawback recalculate, in the period of the cancellation: its reversal priced as a row").endswith(
+        "[plan.spm:36]"
+    )
+
+
+def test_compile_explain_says_how_a_payee_paid_in_another_currency_is_paid():
+    from spmlang.engine.compile import compile_plan
+    from spmlang.engine.steps import plan_steps, render_steps
+
+    plan = spmlang.load(HERE.parent / "examples" / "plans" / "emea.spm").checked
+    steps = render_steps(plan_steps(compile_plan(plan)), plan)
+    assert "pay each payee in the currency of their roster row (paid_in): each period's pay in USD converted" in steps
+    assert "cancellations" not in steps and "draw:" not in steps and "payout floor" not in steps

@@ -20,7 +20,7 @@ from spmlang.engine.pay.limits import CAP_ORDER, plan_caps_in_order
 from spmlang.engine.pay.sums import component_path, lines_needed
 from spmlang.engine.read.transactions import plan_text
 from spmlang.figures import format_money, format_number, format_percent
-from spmlang.ir.kinds import MeasureBasis, RateKind, TableKind, TierMode
+from spmlang.ir.kinds import ClawbackMode, MeasureBasis, RateKind, TableKind, TierMode
 from spmlang.ir.plan import (
     CurveRule,
     PayOnceRule,
@@ -52,6 +52,7 @@ def plan_steps(compiled: CompiledPlan) -> list[Step]:
         over = "all of a payee's lines" if cap.covers_all else f"a payee's lines {' and those '.join(covered)}"
         steps.append(Step(f"plan cap: {cap.text}, over {over} in ledger order", clause=cap.span))
     steps.append(Step("round each (payee, component, period) cumulatively to the cent, half away from zero"))
+    steps += _settling_steps(compiled)
     steps.append(_totals_step(compiled))
     return steps
 
@@ -145,6 +146,17 @@ def _credit_steps(compiled: CompiledPlan, text: Callable[[Span], str]) -> list[S
             Step(f"exclude rows failing filter {row_filter.name}: {text(row_filter.expr.span)}", clause=row_filter.span)
         )
     steps.append(Step("reject rows with an empty key, date, payee or credit, or a date outside the plan year"))
+    if source.cancelled is not None:
+        refunded = (
+            f", {text(source.refunded.span)} the part of the credit refunded (empty: all)" if source.refunded else ""
+        )
+        steps.append(
+            Step(
+                f"cancellations: a date in column {source.cancelled} cancels the row on that date{refunded}; reject a "
+                "cancellation before the row's date or a refund outside 0 .. its credit",
+                clause=source.cancelled_span,
+            )
+        )
     payees = [p.column + (f" with share {text(p.share.span)}" if p.share is not None else "") for p in source.payees]
     credit_steps = [f"payee: {', '.join(payees)}", f"credit = {text(source.credit.span)}"]
     roster = plan.tables.get(TableKind.ROSTER)
@@ -155,6 +167,8 @@ def _credit_steps(compiled: CompiledPlan, text: Callable[[Span], str]) -> list[S
         credit_steps.append("roll credit up to every manager above the payee on the transaction's date (role: rollup)")
     elif source.rollup:
         credit_steps.append("roll credit up to every manager above the payee in the roster (role: rollup)")
+    if plan.recalculates:
+        credit_steps.append("a cancelled row's credit rows twinned on the cancellation date, their credit reversed")
     steps.append(Step("credit rows: one per transaction and payee", credit_steps, source.credit_span))
     if components_need_quota_basis(plan.components):
         steps.append(Step("reject rows whose payee has no quota (or a zero quota basis) in their period"))
@@ -210,8 +224,82 @@ def _component_step(compiled: CompiledPlan, index: int, text: Callable[[Span], s
             f"{'released when it opens' if compiled.year_to_date else 'forfeited'}"
             f"  [{compiled.clauses[compiled.gate_clause[index]].clause}]"
         )
+    details += _cycle_details(compiled, index)
     details.append(component_path(compiled, index))
     return Step(f"{component.kind} {component.name} (lines of kind {component.line_kind})", details, component.span)
+
+
+_CLAWBACKS = {
+    ClawbackMode.AS_PAID: "reverse what the row's lines paid (x the share refunded)",
+    ClawbackMode.AT_RATE: "the cancelled credit at the rate the row earned (fixed amounts kept)",
+    ClawbackMode.RECALCULATE: "its reversal priced as a row on the lower measure; later rows and true-ups without it",
+}
+
+
+def _cycle_details(compiled: CompiledPlan, index: int) -> list[str]:
+    """A component's clawbacks and holds."""
+    plan = compiled.plan
+    component = plan.components[index]
+    details = []
+    if plan.transactions.cancelled is not None and not isinstance(component.rule, PayOnceRule):
+        clawback = plan.clawback(component)
+        window = (
+            f"; a cancellation more than {clawback.within_days} days after the row's date is not clawed back"
+            if clawback.within_days is not None
+            else ""
+        )
+        where = f"  [{clawback.span.clause}]" if clawback.span is not None else ""
+        details.append(
+            f"clawback {clawback.mode}, in the period of the cancellation: {_CLAWBACKS[clawback.mode]}{window}{where}"
+        )
+    if component.payable is not None:
+        details.append(
+            f"hold a row's lines until {component.payable_text} (hold lines); a later run (--paid) that finds it "
+            "so releases them (release lines)"
+        )
+    return details
+
+
+def _settling_steps(compiled: CompiledPlan) -> list[Step]:
+    """After the lines: what the pay cycle settles on each payee's period pay."""
+    plan = compiled.plan
+    steps = [
+        Step(
+            "earlier ledgers (--paid): their periods stay as paid; what changed in them is paid in the first open "
+            "period (adjustment, release and clawback lines); --through PERIOD pays no later period"
+        )
+    ]
+    draw = plan.draw
+    if draw is not None:
+        details = []
+        if draw.recoverable:
+            limit = f", at most {format_percent(draw.recover_limit)} of it" if draw.recover_limit else ""
+            start = f", from {draw.recover_from.isoformat()}" if draw.recover_from else ""
+            details.append(f"recoverable: owed back from later pay above the draw{limit}{start} (draw_recovery lines)")
+        else:
+            details.append("not recoverable")
+        if draw.until is not None:
+            details.append(f"no draw in periods that start after {draw.until.isoformat()}")
+        steps.append(Step(f"draw: top each period's pay up to it ({draw.text}; draw lines)", details, draw.span))
+    floor = plan.settings.payout_floor
+    if floor is not None:
+        steps.append(
+            Step(
+                f"payout floor {format_money(floor)} {plan.settings.currency}: a period's pay below it topped up (floor lines), recovered from "
+                "later pay above it (floor_recovery lines)",
+                clause=plan.settings.payout_floor_span,
+            )
+        )
+    roster = plan.tables.get(TableKind.ROSTER)
+    if roster is not None and "currency" in roster.roles:
+        steps.append(
+            Step(
+                f"pay each payee in the currency of their roster row ({roster.roles['currency']}): each period's "
+                f"pay in {plan.settings.currency} converted at the rate of the period's last day (fx lines)",
+                clause=roster.columns[roster.roles["currency"]].span,
+            )
+        )
+    return steps
 
 
 def _tiers(table: TierTable, unit: str) -> list[str]:
