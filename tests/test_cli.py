@@ -157,6 +157,20 @@ def test_plan_error_in_run_exit_1(spm, tmp_path):
     assert "error[E201]" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["run", "explain", "compile"])
+def test_a_test_file_given_for_its_plan_names_the_plan(spm, command):
+    test_file = "examples/plans/account_executive.test.spm"
+    args = ["--payee", "ana.ruiz"] if command == "explain" else ["--explain"] if command == "compile" else []
+    result = spm(command, test_file, *args)
+    assert result.returncode == 1
+    assert "error[E402]: this file holds tests, not a plan" in result.stdout + result.stderr
+    assert (
+        "hint: give the plan they test (examples/plans/account_executive.spm); "
+        f"`spm test {test_file}` runs the tests" in result.stdout + result.stderr
+    )
+    assert (result.stdout + result.stderr).count("error[") == 1
+
+
 def test_help_lists_commands_and_exit_codes(spm):
     result = spm("--help")
     assert result.returncode == 0

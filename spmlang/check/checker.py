@@ -57,6 +57,17 @@ class Checker:
         draw_blocks = [i for i in items if isinstance(i, ast.DrawBlock)]
         start = Span(self.file.path, 1, 1, 1, 2)
 
+        tests = [i for i in items if isinstance(i, ast.TestBlock)]
+        if tests and not plans and not sources:  # a test file given where its plan is wanted
+            path = self.file.path
+            hint = (
+                f"give the plan they test ({path[: -len('.test.spm')]}.spm); `spm test {path}` runs the tests"
+                if path.endswith(".test.spm")
+                else "tests go in the plan's file, or in a file beside it named after it: PLAN.test.spm"
+            )
+            c.error("E402", "this file holds tests, not a plan", tests[0].span, hint)
+            raise PlanError(c.diagnostics, {path: self.file.source})
+
         settings = None
         if not plans:
             c.error(

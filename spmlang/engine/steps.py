@@ -285,8 +285,8 @@ def _settling_steps(compiled: CompiledPlan) -> list[Step]:
     if floor is not None:
         steps.append(
             Step(
-                f"payout floor {format_money(floor)} {plan.settings.currency}: a period's pay below it topped up (floor lines), recovered from "
-                "later pay above it (floor_recovery lines)",
+                f"payout floor {format_money(floor)} {plan.settings.currency}: a period's pay below it topped up "
+                "(floor lines), recovered from later pay above it (floor_recovery lines)",
                 clause=plan.settings.payout_floor_span,
             )
         )
