@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.kernels import grouping
-from spmlang.engine.read.column_values import DISTINCT_FIRST, buffer_view, typed
+from spmlang.engine.read.column_values import DISTINCT_FIRST, WrongType, buffer_view, typed
 
 
 def as_text(array: pa.Array) -> pa.Array:
@@ -16,7 +16,10 @@ def as_text(array: pa.Array) -> pa.Array:
         return array
     if pa.types.is_dictionary(array.type):
         return array
-    return pc.cast(array, pa.string())
+    try:
+        return pc.cast(array, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # lists, structs, maps: not one value a row
+        raise WrongType("a column holds one value a row: text, a number or a date") from None
 
 
 def convert_text(array, spec, present):
