@@ -593,3 +593,37 @@ def test_dates_read_in_a_wrong_format_are_rejected_before_filters_and_within_a_c
     )
     long = long.set_column(0, "id", pa.array([f"k{i}" for i in range(long.num_rows)]))  # read by distinct text
     assert plan().run(long).accounting["rejected"] == {"invalid_value": 4 * 700, "outside_year": 2 * 700}
+
+
+def test_a_text_column_nothing_reads_is_found_in_the_file_and_not_read(tmp_path, monkeypatch):
+    """Any text is text: a declared text column that no expression, key, date or payee names can reject no row,
+    so it is not read (a memory and time cost of every row, for nothing); it must still be in the file."""
+    from spmlang.engine.read import transactions
+
+    with_notes = PLAN.replace("  column amount  money", "  column notes   text\n  column amount  money")
+    with_notes = with_notes.replace("DATE_FORMAT", "").replace("MONEY_FORMAT", "")
+    deals = pa.table(
+        {
+            "id": ["A1", "A2"],
+            "rep": ["alice", "bob"],
+            "day": [dt.date(2027, 1, 5), dt.date(2027, 2, 5)],
+            "product": ["GTX Pro", "MG Special"],
+            "notes": pa.array([[1, 2], None], pa.list_(pa.int64())),  # not even text: never read
+            "amount": [1000.0, 2000.0],
+        }
+    )
+    path = tmp_path / "deals.parquet"
+    pq.write_table(deals, path)
+    converted = []
+    convert = transactions.convert_column
+    monkeypatch.setattr(
+        transactions,
+        "convert_column",
+        lambda array, spec, *rest: converted.append(spec.name) or convert(array, spec, *rest),
+    )
+    result = spmlang.loads(with_notes, "notes.spm").run(path)
+    assert set(converted) == {"id", "rep", "day", "product", "amount"}
+    assert result.accounting["credited"] == 2 and sum(result.ledger["amount"].to_pylist()) == Decimal("110.00")
+
+    with pytest.raises(spmlang.InputError, match="the column 'notes' is missing"):
+        spmlang.loads(with_notes, "notes.spm").run(deals.drop(["notes"]))

@@ -27,14 +27,14 @@ from spmlang.engine.credit.rows import Payees, crediting_order, distinct_names
 from spmlang.engine.credit.terms import Terms, pay_rates
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, TooLarge
-from spmlang.engine.pay.row_values import component_row_values, row_columns
+from spmlang.engine.pay.row_values import component_row_values
 from spmlang.engine.read.earlier import EarlierLedgers, read_earlier
 from spmlang.engine.read.formats import load_table
 from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables
 from spmlang.engine.read.plan_files import resolve_plan_file
 from spmlang.engine.read.roster import RosterRows
 from spmlang.engine.read.tables import PayeeAmounts
-from spmlang.engine.read.transactions import read_transactions
+from spmlang.engine.read.transactions import columns_read, read_transactions
 from spmlang.engine.runtime import parallel
 from spmlang.engine.runtime.memory import give_back_free_memory
 from spmlang.engine.settle.cycle import plan_cycle
@@ -96,6 +96,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         basis_tables = pool.submit(read_basis_tables, plan, compiled.calendar, inputs, base)
         whole = inputs.keep_transactions
         loaded = load_table(deals, list(plan.transactions.columns), "transactions", in_pieces=not whole)
+        loaded.read_only(columns_read(plan))
         loaded.kept = loaded.kept or whole
         sources["transactions"] = loaded
         txns = read_transactions(plan, loaded, lookups, compiled.calendar, inputs.strict, rates)
@@ -121,7 +122,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         payees,
         managers_by_name,
         alive,
-        set().union(*(row_columns(c) for c in plan.components)),
+        set().union(*(c.columns_read() for c in plan.components)),
         employment,
     )
     del alive

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from spmlang.diagnostics import Diagnostic, Span
-from spmlang.ir.expressions import IR, Type
+from spmlang.ir.expressions import IR, Type, columns_used
 from spmlang.ir.kinds import (
     PERIODS_PER_YEAR,
     AttainmentBasis,
@@ -353,6 +353,20 @@ class ComponentSpec:
             multipliers = specs[-1].multipliers if version.multipliers is None else version.multipliers
             specs.append(replace(specs[-1], rule=version.rule, multipliers=multipliers))
         return tuple(specs)
+
+    def columns_read(self) -> set[str]:
+        """The transaction columns this component reads of each row: its filters, multipliers, `payable when`,
+        rate or amount per row (of every version)."""
+        if self.versions:
+            return set().union(*(version.columns_read() for version in self.in_versions()))
+        read = [f.expr for f in self.filters] + [m.condition for m in self.multipliers]
+        if self.payable is not None:
+            read.append(self.payable)
+        if isinstance(self.rule, RateRule):
+            read.append(self.rule.rate)
+        elif isinstance(self.rule, PayPerRowRule):
+            read.append(self.rule.amount)
+        return set().union(*(columns_used(expr) for expr in read))
 
     @property
     def rule_span(self) -> Span:

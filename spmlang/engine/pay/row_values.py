@@ -21,7 +21,7 @@ from spmlang.engine.expressions.values import Frame, Issue, Vec, as_float, mater
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT
 from spmlang.engine.read.transactions import Transactions
-from spmlang.ir.expressions import Type, columns_used
+from spmlang.ir.expressions import Type
 from spmlang.ir.plan import POLICY_SUBJECTS, CheckedPlan, ComponentSpec, PayPerRowRule, RateRule
 
 
@@ -82,20 +82,6 @@ class RowValues:
         if self.version is None:
             return self
         return replace(self, selected=self.selected & (self.version == version))
-
-
-def row_columns(spec: ComponentSpec) -> set[str]:
-    """The transaction columns :func:`evaluate_row_values` reads for ``spec``."""
-    if spec.versions:
-        return set().union(*(row_columns(version) for version in spec.in_versions()))
-    read = [f.expr for f in spec.filters] + [m.condition for m in spec.multipliers]
-    if spec.payable is not None:
-        read.append(spec.payable)
-    if isinstance(spec.rule, RateRule):
-        read.append(spec.rule.rate)
-    elif isinstance(spec.rule, PayPerRowRule):
-        read.append(spec.rule.amount)
-    return set().union(*(columns_used(expr) for expr in read))
 
 
 def evaluate_row_values(

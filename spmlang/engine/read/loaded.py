@@ -67,6 +67,12 @@ class LoadedTable:
         column converted by the same converter (what-ifs: the data and a hypothetical deal)."""
         return replace(self, rows=-1, kept=True, more=(*self.more, more))
 
+    def read_only(self, names: list[str]) -> None:
+        """Of a parquet file read in pieces, read only the columns ``names`` (the others were found in it, and
+        are not needed); a table read or given whole is left as it is."""
+        if self.parquet is not None:
+            self.columns = [name for name in self.columns if name in names]
+
     def whole(self) -> pa.Table:
         """The table, read whole (a parquet file read in pieces has none until then; see pieces)."""
         if self.table is None:

@@ -120,6 +120,19 @@ def reject_issues(frame: Frame, accounting: RowAccounting) -> None:
     frame.issues.clear()
 
 
+def columns_read(plan: CheckedPlan) -> list[str]:
+    """The declared transaction columns a run reads, in declaration order: all but text that nothing of the plan
+    names (no expression, nor the key, date, payees, cancellation or currency). Any text is text, so such a
+    column can reject no row: it is checked to be in the file, and not read."""
+    source = plan.transactions
+    named = {source.key, source.date, *(p.column for p in source.payees)}
+    named |= {name for name in (source.cancelled, source.currency and source.currency.column) if name}
+    for expr in (source.credit, source.refunded, *(f.expr for f in source.filters), *(p.share for p in source.payees)):
+        named |= ir.columns_used(expr)
+    named = named.union(*(component.columns_read() for component in plan.components))
+    return [name for name, spec in source.columns.items() if spec.type is not Type.TEXT or name in named]
+
+
 def read_transactions(
     plan: CheckedPlan,
     loaded: LoadedTable,
@@ -129,7 +142,8 @@ def read_transactions(
     rates: Rates | None = None,
 ) -> Transactions:
     source = plan.transactions
-    columns = _converted(loaded, source.columns, plausible_dates(calendar))
+    specs = {name: source.columns[name] for name in columns_read(plan)}
+    columns = _converted(loaded, specs, plausible_dates(calendar))
     n = loaded.rows  # known once read (a CSV file's rows are counted as its pieces come)
     accounting = RowAccounting(
         n,
