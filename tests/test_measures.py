@@ -264,3 +264,56 @@ def test_a_cancellation_outside_the_window_leaves_every_measure():
     assert kept.ledger.num_rows == result.line_count  # every line kept: the summary is added up from them
     assert str(kept.summary()) == str(result.summary())
 
+
+def test_a_transaction_cancelled_on_its_own_day_leaves_after_all_its_rows():
+    # T1 (100.00) is split 60/40 between two payee columns that both name ann: two rows in one stream, then their
+    # twins, in the same order, after both. E(m) = 1% to 50, 10% above.
+    #   T1 (60%)   0 -> 60      E(60) = 0.50 + 1.00                  =  1.50
+    #   T1 (40%)   60 -> 100    E(100) - E(60) = 5.50 - 1.50         =  4.00
+    #   twin (60%) 100 -> 40    E(40) - E(100) = 0.40 - 5.50         = -5.10
+    #   twin (40%) 40 -> 0      E(0) - E(40)                         = -0.40
+    text = """plan "Same day" {
+  year starts 2027-01-01
+  payout      quarterly
+  clawback    recalculate
+}
+
+transactions {
+  column id         text
+  column rep        text
+  column rep2       text
+  column amount     money
+  column day        date
+  column cancelled  date
+  key       id
+  date      day
+  payee     rep  share 60%
+  payee     rep2 share 40%
+  credit    amount
+  cancelled cancelled
+}
+
+component commission {
+  tiers marginal on credit {
+    $0  .. $50 rate 1%
+    $50 ..     rate 10%
+  }
+}
+"""
+    data = pa.table(
+        {
+            "id": ["T1"],
+            "rep": ["ann"],
+            "rep2": ["ann"],
+            "amount": ["100"],
+            "day": ["2027-01-10"],
+            "cancelled": ["2027-01-10"],
+        }
+    )
+    rows = spmlang.loads(text, "same.spm").run(data).ledger.to_pylist()
+    assert [(r["kind"], r["credit"], r["measure_before"], r["measure_after"], r["amount"]) for r in rows] == [
+        ("earning", d("60"), d("0"), d("60"), d("1.50")),
+        ("earning", d("40"), d("60"), d("100"), d("4.00")),
+        ("clawback", d("-60"), d("100"), d("40"), d("-5.10")),
+        ("clawback", d("-40"), d("40"), d("0"), d("-0.40")),
+    ]
