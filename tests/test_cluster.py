@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+import test_measures as worked
 from conftest import ROOT, examples
 from helpers import DATA, SCENARIOS
 from hypothesis import HealthCheck, Phase, given, settings
@@ -100,6 +101,18 @@ def test_the_examples_pay_the_same_lines(client, tmp_path, example, monkeypatch)
 def test_the_scenarios_pay_the_same_lines(client, tmp_path, run, monkeypatch):
     monkeypatch.setenv("SPM_CLUSTER_GROUPS", "3")
     assert_same_run(*both(client, tmp_path, *run))
+
+
+def test_each_line_shows_the_measure_that_priced_it(client, tmp_path, monkeypatch):
+    """A plan that recalculates, with components that claw back money (tests/test_measures.py, worked by hand):
+    the groups' lines show each component's own measure, as one machine's do."""
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "3")
+    pacsv.write_csv(worked.deals("ann", "bo", "cy"), tmp_path / "deals.csv")
+    single, clustered = both(client, tmp_path, worked.mixed(), tmp_path / "deals.csv", {})
+    assert_same_run(single, clustered)
+    rows = ledger_of(clustered).to_pylist()
+    for payee in ("ann", "bo", "cy"):
+        assert worked.measured(rows, payee) == worked.expected(payee)
 
 
 def test_the_ledger_folder_has_parts_and_one_manifest(client, tmp_path):

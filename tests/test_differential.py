@@ -5,7 +5,8 @@ rejected for which reason) and every ledger line the same amount, to the cent,
 line by line: the same lines (payee, period, component, kind, role,
 transaction, amount, the period an adjustment corrects, the balance owed after a
 draw or floor), and the lines the rules price (earnings, true-ups, bonuses,
-caps, gates) in the same order. The order among what the pay cycle settles in
+caps, gates) in the same order; each component's line on a credit row shows
+the same measure before and after it. The order among what the pay cycle settles in
 a period (clawbacks of money, holds, adjustments, draws and floors) is left
 out: it is the engine's tie-breaking, not part of the model.
 
@@ -29,7 +30,7 @@ import pyarrow.parquet as pq
 from conftest import examples
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from reference.basics import period_end
+from reference.basics import Line, cents, period_end
 from reference.evaluator import Reference
 from strategies import ROSTER, as_tables, data, plans, roster_table
 
@@ -63,10 +64,41 @@ def ledger_lines(rows: list[dict], labels) -> list[tuple]:
     ]
 
 
-def reference_lines(reference: Reference) -> list[tuple]:
+# The kinds of a component's lines on a credit row: its earnings, and clawbacks (of money, on the cancelled row;
+# recalculated, on its twin). Each shows the measure before and after the row that component is priced on.
+ON_ROWS = ("earning", "spif", "clawback")
+
+
+def engine_measures(rows: list[dict], labels) -> Counter:
+    return Counter(
+        (
+            r["payee"],
+            labels.index(r["period"]),
+            r["component"],
+            r["kind"],
+            r["role"],
+            r["txn"],
+            r["measure_before"],
+            r["measure_after"],
+        )
+        for r in rows
+        if r["component"] and r["kind"] in ON_ROWS and r["measure_before"] is not None
+    )
+
+
+def reference_measures(lines: list[Line]) -> Counter:
+    return Counter(
+        (x.payee, x.period, x.component, x.kind, x.role, x.txn, cents(x.measure[0]), cents(x.measure[1]))
+        for x in lines
+        if x.kind in ON_ROWS and x.measure is not None
+    )
+
+
+def reference_lines(reference: Reference, lines: list[Line] | None = None) -> list[tuple]:
+    """The reference's lines (``lines``, if it was run already) as :func:`ledger_lines` has the engine's."""
     return [
         (x.payee, x.period, x.component, x.kind, x.role, x.txn, x.amount, x.for_period, x.balance)
-        for x in reference.run()
+        for x in (reference.run() if lines is None else lines)
     ]
 
 
@@ -157,9 +189,12 @@ def test_engine_equals_the_reference_to_the_cent(drawn):
     text = drawn.draw(plans(cycle=drawn.draw(st.booleans(), label="pay cycle")), label="plan")
     year = DrawnYear.draw(drawn, text)
     plan, rows, labels = year.plan, year.rows, year.plan.periods
-    result, actual = year.run(drawn, lambda result: engine_lines(result, labels))
+    result, (actual, measures) = year.run(
+        drawn, lambda result: (engine_lines(result, labels), engine_measures(result.ledger.to_pylist(), labels))
+    )
     reference = year.reference()
-    expected = reference_lines(reference)
+    ran = reference.run()
+    expected = reference_lines(reference, ran)
     describe(text, expected)
     event(f"credited rows: {'none' if not result.accounting['credited'] else 'some'}")
     event(
@@ -167,6 +202,9 @@ def test_engine_equals_the_reference_to_the_cent(drawn):
     )
     assert engine_status(result, len(rows)) == reference.status
     assert_same_lines(actual, expected)
+    # Every line a component made on a credit row shows the measure that priced it (a plan that recalculates:
+    # with the twins of cancelled transactions for the components that re-price, without them for the others).
+    assert measures == reference_measures(ran)
 
 
 def known_then(rows: list[dict], closed: dt.date, drawn) -> list[dict]:

@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.credit.rows import CreditRows
 from spmlang.engine.kernels import column_text as text
-from spmlang.engine.pay.batch import PaidLines, pay_batch
+from spmlang.engine.pay.batch import PaidLines, pay_batch, streams_by_component
 from spmlang.engine.pay.lines import Lines
 from spmlang.engine.pay.payments import Payments
-from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.engine.pay.streams import StreamsByComponent
 from spmlang.engine.pay.sums import batch_sums, run_needs_lines
 from spmlang.engine.runtime import parallel
 from spmlang.progress import Report, tracked
@@ -44,10 +44,10 @@ class Payout:
     totals: RunTotals | None = field(default=None, repr=False)  # once every batch was paid
 
     @cached_property
-    def streams(self) -> Streams:
-        """The streams (measures) of every credit row."""
+    def streams(self) -> StreamsByComponent:
+        """The streams (measures) of every credit row, as each component and the payee's figures count them."""
         run = self.run
-        return build_streams(run.credit_rows, run.calendar.count, run.compiled.year_to_date)
+        return streams_by_component(run, run.credit_rows, slice(None))
 
     def batch(self, index: int) -> PaidLines:
         """The lines of batch ``index``."""
@@ -59,7 +59,7 @@ class Payout:
         if batch.start == batch.stop:  # payees with no credit row (see credit_run)
             streams = self.streams.slice(batch, slice(0, 0))
         else:
-            first, last = (int(self.streams.row_stream[r]) for r in (batch.start, batch.stop - 1))
+            first, last = (int(self.streams.of_payee.row_stream[r]) for r in (batch.start, batch.stop - 1))
             streams = self.streams.slice(batch, slice(first, last + 1))
         return PaidLines(part.lines, part.cents, self.run.credit_rows.take(batch), streams, self.kept.lines.payments)
 

@@ -231,7 +231,7 @@ class LinesByPayee:
 
 def direct_streams(payout: Payout) -> np.ndarray:
     """Each payee's stream of their own credit (by payee code; -1: none), for many look-ups."""
-    streams = payout.streams
+    streams = payout.streams.of_payee
     own = np.flatnonzero(streams.role == 0)[::-1]  # reversed: where a payee had two, the first is kept
     found = np.full(len(payout.run.payees), -1, np.int64)
     found[streams.payee[own]] = own
@@ -243,7 +243,7 @@ def period_measures(
 ) -> tuple[Decimal, Decimal | None]:
     """A payee's credit in a period, and attainment (None without a quota), of their own credit. ``direct``:
     :func:`direct_streams`, for callers asking of many payees."""
-    streams, basis = payout.streams, payout.run.basis
+    streams, basis = payout.streams.of_payee, payout.run.basis
     stream = int((direct if direct is not None else direct_streams(payout))[payee])
     if stream < 0:
         return Decimal("0.00"), None
@@ -310,11 +310,13 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
 
 
 def _retroactive_slices(
-    payout: Payout, function: TierFunction, credit_row: int, basis: RowBasis, factor: Decimal
+    payout: Payout, function: TierFunction, index: int, basis: RowBasis, factor: Decimal
 ) -> list[Slice]:
-    """A retroactive line before its multipliers: the row's own credit at the rate of the tier reached, and the
-    uplift on earlier credit."""
-    before, after = payout.streams.m_before[credit_row], payout.streams.m_after[credit_row]
+    """A retroactive line (line ``index``) before its multipliers: the row's own credit at the rate of the tier
+    reached, and the uplift on earlier credit."""
+    credit_row = int(payout.lines.row[index])
+    streams = payout.streams.of(int(payout.lines.component[index]))
+    before, after = streams.m_before[credit_row], streams.m_after[credit_row]
     was, now = (int(function.locate(np.array([m]), basis)[0]) for m in (before, after))
     credit = units(payout.rows.credit[credit_row])
     own = micro(credit * function.decimal_rates[now] * factor)
@@ -357,7 +359,7 @@ def _retroactive(run) -> bool:
 
 def _filled(payout: Payout, run: CompiledComponent, index: np.ndarray) -> np.ndarray:
     """(lines, tiers): the credit each line of ``index`` (lines of one component's rule ``run``, tiers marginal
-    or per row) puts in each tier of its component, all at once."""
+    or per row) puts in each tier of its component, all at once, on the measure the component is priced on."""
     lines = payout.lines
     credit_row = lines.row[index]
     periods = payout.run.basis.quota.shape[1]
@@ -367,7 +369,8 @@ def _filled(payout: Payout, run: CompiledComponent, index: np.ndarray) -> np.nda
     if run.per_row_tiers:
         before, after = np.zeros(index.size, dtype=np.int64), payout.rows.credit[credit_row]
     else:
-        before, after = payout.streams.m_before[credit_row], payout.streams.m_after[credit_row]
+        streams = payout.streams.of(int(lines.component[index[0]]))
+        before, after = streams.m_before[credit_row], streams.m_after[credit_row]
     if not isinstance(run.function, TierFunction):
         raise ValueError("only a tiered component's lines have tier slices")
     return run.function.slices(before, after, basis.quota)
@@ -411,7 +414,7 @@ def _slices(payout: Payout, index: int, row: dict, filled: np.ndarray | None) ->
             payout.run.basis.quota_cells,
             payout.run.basis.target_cells,
         )
-        return _retroactive_slices(payout, function, credit_row, basis, factor)
+        return _retroactive_slices(payout, function, index, basis, factor)
     if filled is None:
         raise ValueError("a line of marginal tiers comes with the credit it puts in each tier")
     result = []

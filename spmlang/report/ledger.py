@@ -247,8 +247,8 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None, senten
     )
 
     credit = rows.credit[row] if len(rows) else np.zeros(n, np.int64)
-    before = streams.m_before[row] if len(rows) else np.zeros(n, np.int64)
-    after = streams.m_after[row] if len(rows) else np.zeros(n, np.int64)
+    # Each line's measure is the one that priced it: its component's (see StreamsByComponent).
+    before, after = streams.around(row, lines.component) if len(rows) else (np.zeros(n, np.int64),) * 2
     payee, period = lines.payee, lines.period
     quota = basis.quota[payee, period] if n else np.zeros(0, np.int64)
     has_quota = on_row & (quota > 0)

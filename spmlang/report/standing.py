@@ -44,7 +44,7 @@ class Standing:
 
 def standing(payout: Payout, payee: int, period: int) -> Standing:
     """Where ``payee`` (code) stands at the end of ``period`` (index)."""
-    run, streams, basis = payout.run, payout.streams, payout.run.basis
+    run, basis = payout.run, payout.run.basis
     calendar = run.calendar
     result = Standing(
         path=[],
@@ -68,20 +68,22 @@ def standing(payout: Payout, payee: int, period: int) -> Standing:
         # Where the payee stands on the rule in force at the period's end (a component's dated version).
         end = payout.run.calendar.end(period)
         version = sum(1 for v in payout.run.plan.components[index].versions if v.start <= end)
-        position = _position(payout, index, scale, int(streams.measure_at_end()[stream, period]), version)
+        measure = int(payout.streams.of(index).measure_at_end()[stream, period])  # the one it is priced on
+        position = _position(payout, index, scale, measure, version)
         if position is not None:
             result.positions.append(position)
     return result
 
 
 def _stream(payout: Payout, payee: int, role: int) -> int | None:
-    found = np.flatnonzero((payout.streams.payee == payee) & (payout.streams.role == role))
+    streams = payout.streams.of_payee  # every component's has the same streams, in the same order
+    found = np.flatnonzero((streams.payee == payee) & (streams.role == role))
     return int(found[0]) if found.size else None
 
 
 def _path(payout: Payout, stream: int, payee: int, period: int) -> list[tuple[dt.date, float]]:
     """Attainment after each row, at each period's start (on its quota basis) and end, to ``period``'s end."""
-    streams, rows, calendar = payout.streams, payout.rows, payout.run.calendar
+    streams, rows, calendar = payout.streams.of_payee, payout.rows, payout.run.calendar
     first, last = np.searchsorted(streams.row_stream, [stream, stream + 1])  # a stream's rows lie together
     carried = 0
     path: list[tuple[dt.date, float]] = []

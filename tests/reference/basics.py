@@ -41,6 +41,9 @@ class Line:
     for_period: int | None = None  # the closed period an adjustment, release or hold corrects
     balance: Decimal | None = None  # owed after a draw or floor line
     paid: Decimal | None = None  # an fx line's payout, in the currency its payee is paid in
+    # A component's line on a credit row (its earning, a recalculated clawback on a twin, a clawback of money on
+    # the cancelled row): the measure before and after the row, on the stream that component is priced on.
+    measure: tuple[Decimal, Decimal] | None = None
 
 
 # ---------------------------------------------------------------------- the calendar

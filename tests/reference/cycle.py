@@ -235,6 +235,7 @@ def clawbacks(ref, payee: str, lines: list, rows: list[dict]) -> list:
                     order=(p, SETTLE, c["date"], c["key"], c["pos"], 0),
                     role=c["role"],
                     rid=c["rid"],
+                    measure=next((x.measure for x in mine if x.measure is not None), None),  # the row's
                 )
             )
     return made

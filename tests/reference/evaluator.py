@@ -285,11 +285,12 @@ class Reference:
         for rid, c in enumerate(credited + twins):
             c["rid"] = rid
         # Within a payee and role: by date, key, then (one transaction, several rows) level and payee column; a
-        # twin after its original on the same day.
+        # transaction cancelled on its own day has its twins after all its rows (its credit comes in whole, then
+        # leaves), in the same order.
         streams: dict[tuple[str, str], list[dict]] = {}
         for c in sorted(
             credited + twins,
-            key=lambda c: (c["payee"], c["role"], c["date"], c["key"], c["level"], c["split"], "twin" in c),
+            key=lambda c: (c["payee"], c["role"], c["date"], c["key"], "twin" in c, c["level"], c["split"]),
         ):
             streams.setdefault((c["payee"], c["role"]), []).append(c)
         lines: list[Line] = []
@@ -502,6 +503,7 @@ class Reference:
                     unpaid=True,
                     role=c["role"],
                     rid=c["rid"],
+                    measure=(c["before"], c["after"]),
                 )
             )
         for c in chosen:
@@ -518,6 +520,7 @@ class Reference:
                     role=c["role"],
                     rid=c["rid"],
                     at_rate=None if "twin" in c else self._at_rate(component, c),
+                    measure=(c["before"], c["after"]),  # this component's (cycle.measured), set just before
                 )
             )
         # Each version re-prices its own rows: one true-up per period and version.

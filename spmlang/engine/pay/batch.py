@@ -31,8 +31,7 @@ from spmlang.engine.pay.lines import (
     make_lines,
 )
 from spmlang.engine.pay.payments import Payments, payment_lines, with_payment_lines
-from spmlang.engine.pay.row_values import RowValues
-from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.engine.pay.streams import StreamsByComponent, build_streams_by_component
 from spmlang.engine.settle.clawbacks import money_clawbacks
 from spmlang.engine.settle.cycle import hold_lines, settle
 from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, GUARANTEE_KINDS, HOLD_KINDS, LineKind
@@ -46,7 +45,7 @@ class PaidLines:
     lines: Lines  # ``row`` indexes ``rows``
     cents: np.ndarray  # int64 per line, after cumulative rounding
     rows: CreditRows  # the credit rows of these payees, in crediting order
-    streams: Streams  # their streams (measures)
+    streams: StreamsByComponent  # their streams (measures), as each component and the payee's figures count them
     payments: Payments | None = None  # their payouts paid in other currencies (the fx lines')
 
     def take(self, index: np.ndarray | slice) -> PaidLines:
@@ -60,7 +59,7 @@ class PaidLines:
 
     def measures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(payee, role, credit per period, measure at each period end) of each stream."""
-        streams = self.streams
+        streams = self.streams.of_payee
         return streams.payee, streams.role, streams.period_credit, streams.measure_at_end()
 
     def owed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -134,7 +133,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     rows = run.credit_rows.take(batch)  # views: the rows are in crediting order
     basis, payees = run.basis, run.payees
     try:
-        streams = build_streams(rows, calendar.count, compiled.year_to_date)
+        streams = streams_by_component(run, rows, batch)
     except TooLarge as error:
         row = error.position
         raise AmountTooLarge(
@@ -153,7 +152,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
                     i,
                     values,
                     rows,
-                    streams_of(streams, rows, values, calendar.count, compiled),
+                    streams.of(i),
                     basis,
                     payees,
                     fallback,
@@ -192,12 +191,11 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     return PaidLines(lines, _round(lines), rows, streams, payments)
 
 
-def streams_of(streams: Streams, rows: CreditRows, values: RowValues, periods: int, compiled: CompiledPlan) -> Streams:
-    """The streams a component is priced on: the batch's, unless reversal rows move the measure of some
-    components and not of this one (see credit.reversals)."""
-    if values.reverses is None or not rows.reversal.any() or np.array_equal(values.reverses, rows.reversal):
-        return streams
-    return build_streams(rows, periods, compiled.year_to_date, values.reverses)
+def streams_by_component(run: CreditedRun, rows: CreditRows, batch: slice) -> StreamsByComponent:
+    """The streams of the batch's ``rows`` each component is priced on: with or without the reversal rows of
+    cancelled transactions (see credit.reversals)."""
+    reverses = [values.reverses[batch] if values.reverses is not None else None for values in run.row_values]
+    return build_streams_by_component(rows, run.calendar.count, run.compiled.year_to_date, reverses)
 
 
 def _unpaid_rows(rows: CreditRows, component_lines: list[Lines]) -> Lines | None:

@@ -4,10 +4,15 @@ A *stream* is the ordered credit rows of one payee in one role (direct or
 rollup). Its measure accumulates credit year-to-date (or period-to-date, if the
 plan says so); attainment divides it by the quota basis (see
 :mod:`spmlang.engine.credit.basis`).
+
+A cancelled transaction's reversal rows (:mod:`spmlang.engine.credit.reversals`) move the measure of the
+components that re-price without it and not of the others: :class:`StreamsByComponent` holds the streams each
+component is priced on, and those of the payee's own figures.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,3 +91,59 @@ def build_streams(rows: CreditRows, periods: int, ytd: bool, reversals: np.ndarr
     return Streams(
         row_stream, starts, rows.payee[starts], rows.role[starts], m_before, m_after, period_credit, period_count, ytd
     )
+
+
+@dataclass
+class StreamsByComponent:
+    """The streams of some credit rows as each component counts them, and as the payee's own figures do (the
+    summary's credit and attainment, a statement's). Without reversal rows, or where every component counts
+    them alike, all are one :class:`Streams`; else there is one for each way of counting them, shared by the
+    components that count alike (a component that claws back money, or recalculates within a window, counts
+    fewer). Their rows and streams are the same: only the measures differ."""
+
+    of_payee: Streams  # the payee's own figures: a reversal row counts where some component counts it
+    components: list[Streams]  # per component: the streams it is priced on
+
+    def of(self, component: int) -> Streams:
+        """The streams component ``component`` is priced on (-1, a line of no component: the payee's)."""
+        return self.of_payee if component < 0 else self.components[component]
+
+    def around(self, row: np.ndarray, component: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The measure before and after credit row ``row`` of each line, on the streams its component is priced
+        on (``row`` valid on every line: a line on no row reads row 0, to be masked)."""
+        before, after = self.of_payee.m_before[row], self.of_payee.m_after[row]
+        for index, streams in enumerate(self.components):
+            if streams is not self.of_payee:
+                on = np.flatnonzero(component == index)
+                before[on], after[on] = streams.m_before[row[on]], streams.m_after[row[on]]
+        return before, after
+
+    def slice(self, rows: slice, streams: slice) -> StreamsByComponent:
+        """:meth:`Streams.slice` of each, still shared alike."""
+        sliced = {id(s): s.slice(rows, streams) for s in [self.of_payee, *self.components]}
+        return StreamsByComponent(sliced[id(self.of_payee)], [sliced[id(s)] for s in self.components])
+
+
+def build_streams_by_component(
+    rows: CreditRows, periods: int, ytd: bool, reverses: Sequence[np.ndarray | None]
+) -> StreamsByComponent:
+    """The streams of ``rows`` for each component, ``reverses`` saying which reversal rows move its measure
+    (None: all of them, see :func:`build_streams`)."""
+    if not rows.reversal.any():
+        streams = build_streams(rows, periods, ytd)
+        return StreamsByComponent(streams, [streams] * len(reverses))
+    ways: list[np.ndarray] = []  # the distinct ways of counting the reversal rows, the payee's first
+    counts = np.zeros(len(rows), np.bool_)
+    for mask in reverses:
+        counts |= rows.reversal if mask is None else mask
+    ways.append(counts & rows.reversal)
+    chosen = []
+    for mask in reverses:
+        mask = rows.reversal if mask is None else mask & rows.reversal
+        found = next((i for i, way in enumerate(ways) if np.array_equal(way, mask)), None)
+        if found is None:
+            found = len(ways)
+            ways.append(mask)
+        chosen.append(found)
+    built = [build_streams(rows, periods, ytd, way) for way in ways]
+    return StreamsByComponent(built[0], [built[i] for i in chosen])

@@ -25,12 +25,12 @@ from spmlang.engine.expressions.values import truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, TooLarge, ensure_sums_fit, units_to_cents
-from spmlang.engine.pay.batch import PaidLines, streams_of, unrowed_in
+from spmlang.engine.pay.batch import PaidLines, streams_by_component, unrowed_in
 from spmlang.engine.pay.component_lines import bonus_lines, period_end_frame
 from spmlang.engine.pay.limits import gate_adjustments
 from spmlang.engine.pay.lines import SETTLE, Lines
 from spmlang.engine.pay.row_values import RowValues
-from spmlang.engine.pay.streams import Streams, build_streams
+from spmlang.engine.pay.streams import Streams
 from spmlang.engine.pay.sums_rows import AtRate, Cancelled, Caps, RowsPaid, cell_lines, clawback_cells
 from spmlang.engine.settle.clawbacks import reprice_twins
 from spmlang.engine.settle.cycle import settle
@@ -92,14 +92,13 @@ def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
     compiled = run.compiled
     calendar = compiled.calendar
     rows = run.credit_rows.take(batch)
-    streams = build_streams(rows, calendar.count, compiled.year_to_date)
+    streams = streams_by_component(run, rows, batch)  # each component's: with or without reversal rows
     claws = Cancelled.of(run, rows)
     parts: list[Lines | None] = []
     has_line = rows.reversal.copy()
     for index in range(len(compiled.components)):
         values = run.row_values[index].take(batch)
-        priced_on = streams_of(streams, rows, values, calendar.count, compiled)  # with or without reversals
-        cells, on_rows = _component_cells(run, index, values, rows, priced_on, claws)
+        cells, on_rows = _component_cells(run, index, values, rows, streams.of(index), claws)
         parts.append(cells)
         has_line |= on_rows
     unpaid = np.flatnonzero(~has_line)  # a zero line each, of no component (see batch._unpaid_rows)
