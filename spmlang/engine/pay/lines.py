@@ -137,8 +137,19 @@ class TextColumn:
 
     def labelled(self) -> pa.DictionaryArray:
         """The strings dictionary-encoded (see text.labelled): for a column of a few labels (tiers), made of
-        :meth:`labels`, no string is copied per element."""
-        return text.labelled(self._positions(), self.strings.sentences().cast(pa.string()))
+        :meth:`labels`, no string is copied per element. The dictionary is the labels used, in sorted order:
+        which parts the strings came in (the lines of a batch, or of a whole run cut into batches; in a worker
+        or not) leaves no trace in a ledger's bytes."""
+        encoded = cast(pa.DictionaryArray, pc.dictionary_encode(self.strings.sentences().cast(pa.string())))
+        code = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)[self._positions()]
+        distinct = encoded.dictionary
+        used = np.zeros(len(distinct) + 1, dtype=bool)  # the last slot is no label's (-1)
+        used[code] = True
+        kept = np.flatnonzero(used[:-1])
+        order = kept[np.asarray(pc.sort_indices(distinct.take(kept)))]
+        place = np.full(len(distinct) + 1, -1, dtype=np.int64)
+        place[order] = np.arange(order.size)
+        return text.labelled(place[code], distinct.take(order))
 
     def _positions(self) -> np.ndarray:
         return self.index if self.index is not None else np.arange(len(self), dtype=np.int64)
