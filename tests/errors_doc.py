@@ -278,7 +278,9 @@ CODES = {
     "E512": (
         "An earlier ledger that cannot be used",
         "`--paid LEDGER` names a file that is not a ledger spm wrote, one in another currency (its manifest "
-        "says), or one with a period this plan year does not have.",
+        "says), one with a period this plan year does not have, or one with a line no run writes (an amount "
+        "that is not whole cents or not written as spm writes it, a kind or role spm does not write, a line "
+        "correcting a period after its own).",
         "Pass the ledgers earlier runs of this plan year wrote with --out; a new plan year starts without --paid.",
     ),
     "E513": (

@@ -379,6 +379,16 @@ def test_a_hand_edited_csv_ledger_is_a_clean_error(tmp_path):
         (text.replace(",1000.00,", ",abc,"), "'abc' is not an amount spm writes"),
         (text.replace(",1000.00,", ",,"), "a ledger line with no amount"),
         (text.replace(',"ann",', ',"",'), "a ledger line with no payee"),
+        # What Decimal reads but spm never writes: not whole cents (paid, then adjusted by a fraction of one),
+        # exponents, digit separators, other digits, spaces.
+        (text.replace(",1000.00,", ",1000.005,"), "'1000.005' is not an amount spm writes"),
+        (text.replace(",1000.00,", ",1e3,"), "'1e3' is not an amount spm writes"),
+        (text.replace(",1000.00,", ",1_000,"), "'1_000' is not an amount spm writes"),
+        (text.replace(",1000.00,", ",１０００,"), "'１０００' is not an amount spm writes"),
+        # Lines no run writes: settled as what they are not (an adjustment; a later period paid twice).
+        (text.replace(',"earning",', ',"bonus_extra",'), "a ledger line of kind 'bonus_extra'"),
+        (text.replace(',"direct",', ',"boss",'), "a ledger line of role 'boss'"),
+        (text.replace('",,\n', '","2027-Q3",\n', 1), "a line paid in 2027-Q1 corrects 2027-Q3, a later period"),
     ):
         (tmp_path / "q1.csv").write_text(edit)
         with pytest.raises(InputError, match=message):
