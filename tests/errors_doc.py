@@ -199,7 +199,8 @@ CODES = {
     "E500": (
         "A file that cannot be read",
         "Not found, a folder, an unknown type, not readable as its type, a "
-        "CSV, plan or test file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
+        "CSV, plan or test file whose text is not UTF-8, a CSV row with more or fewer fields than the header, or a "
+        "ledger's manifest that is not the JSON spm wrote.",
         "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV, plan and test files as UTF-8; "
         "quote values that hold the delimiter.",
     ),

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.kernels.money import UNIT
-from spmlang.hashing import PARTS, sha256_file
+from spmlang.hashing import PARTS, manifest_path, records, sha256_file
 from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind, Role
 from spmlang.ir.plan import CheckedPlan
 from spmlang.spreadsheet import from_spreadsheet_text
@@ -172,6 +172,13 @@ def _check_manifest(manifest: dict, digest: str, path: Path, plan: CheckedPlan) 
             "pass the ledgers of this plan's currency",
         )
     recorded = manifest.get("ledger")
+    if isinstance(recorded, dict) and not records(path, recorded.get("format"), "parts" in manifest):
+        raise _error(
+            f"no manifest of this ledger beside it: {manifest_path(path).name} is that of {recorded.get('path')}, a "
+            "ledger written under the same name since",
+            path,
+            "write each ledger under a name of its own (spm run --out writes a manifest beside each)",
+        )
     if isinstance(recorded, dict) and recorded.get("sha256") and recorded["sha256"] != digest:
         raise _error(
             "the earlier ledger was changed after spm wrote it (its hash differs from its manifest's)",
@@ -361,7 +368,7 @@ def _unescaped(table: pa.Table) -> pa.Table:
 
 def _manifest(ledger: Path) -> dict:
     """The manifest beside a ledger (``ledger.manifest.json``), if there is one."""
-    path = ledger.with_name(ledger.stem + ".manifest.json")
+    path = manifest_path(ledger)
     if not path.is_file():
         return {}
     try:
