@@ -257,7 +257,8 @@ CODES = {
     "E509": (
         "A statement template that cannot be used",
         "`spm statement --template DIR` names a folder that is not there or holds none of spm's templates "
-        "(statement.html, index.html, style.css), or a template in it does not read, asks for a figure it is not "
+        "(statement.html, index.html, style.css), or a template in it is a link to a file outside the folder, is "
+        "not UTF-8 text, does not read, asks for a figure it is not "
         "given, or does what a template may not (it runs in a sandbox: it reads the figures it is given, and calls "
         "no code of its own).",
         "Fix the template at the line named; docs/cli.md lists what each template receives.",
