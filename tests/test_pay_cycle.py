@@ -395,6 +395,22 @@ def test_a_hand_edited_csv_ledger_is_a_clean_error(tmp_path):
             cycle.run(data, paid=[tmp_path / "q1.csv"])
 
 
+def test_a_ledger_folder_of_parts_of_two_kinds_is_one_line_of_error(tmp_path):
+    """Not Arrow's two schemas of thirty lines each, a line a column, in the message."""
+    import pyarrow.parquet as pq
+
+    cycle = plan()
+    data = deals(("P1", "ann", "2027-02-01", "renewal", 10000))
+    cycle.run(data, through="2027-Q1").write(tmp_path / "q1.parquet")
+    (tmp_path / "q1").mkdir()
+    (tmp_path / "q1.parquet").rename(tmp_path / "q1" / "part-00000.parquet")
+    pq.write_table(pa.table({"payee": ["ann"], "amount": [1]}), tmp_path / "q1" / "part-00001.parquet")
+    with pytest.raises(InputError) as raised:
+        cycle.run(data, paid=[tmp_path / "q1"], through="2027-Q2")
+    assert raised.value.message == "cannot read the earlier ledger: Schema at index 1 was different"
+    assert raised.value.hint == "pass a ledger folder spm run --cluster wrote with --out, with only its parts"
+
+
 def test_year_to_date_counts_what_earlier_ledgers_paid(tmp_path):
     cycle = plan()
     data = deals(("Y1", "ann", "2027-02-01", "renewal", 10000), ("Y2", "ann", "2027-05-01", "renewal", 20000))

@@ -329,7 +329,7 @@ def _read(path: Path) -> pa.Table:
             table = pajson.read_json(path) if path.stat().st_size else _from_records([])  # a run that paid nothing
     except (pa.ArrowInvalid, OSError, ValueError) as error:
         raise InputError(
-            f"cannot read the earlier ledger: {error}",
+            f"cannot read the earlier ledger: {str(error).splitlines()[0]}",
             file=str(path),
             hint="pass a ledger spm wrote (.parquet, .csv, .json or .jsonl)",
             code="E512",
@@ -398,4 +398,10 @@ def _read_parts(folder: Path) -> pa.Table:
     try:
         return pa.concat_tables([pq.read_table(part) for part in parts])
     except (OSError, pa.ArrowInvalid) as error:
-        raise InputError(f"cannot read the earlier ledger: {error}", file=str(folder), code="E500") from None
+        reason = str(error).splitlines()[0].rstrip(": ")  # Arrow's first line: the rest is two parts' schemas
+        raise InputError(
+            f"cannot read the earlier ledger: {reason}",
+            file=str(folder),
+            hint="pass a ledger folder spm run --cluster wrote with --out, with only its parts",
+            code="E500",
+        ) from None
