@@ -46,3 +46,16 @@ def sha256_in_background(path: Path) -> Future:
 
     threading.Thread(target=work, name=f"spm-hash-{Path(path).name}", daemon=True).start()
     return future
+
+
+def manifest_path(ledger: Path) -> Path:
+    """ledger.parquet -> ledger.manifest.json"""
+    return ledger.with_name(ledger.stem + ".manifest.json")
+
+
+def records(ledger: Path, format: object, parts: bool) -> bool:
+    """Whether the manifest beside ``ledger``, recording a ledger of ``format`` (a folder of parts, if ``parts``),
+    can be ``ledger``'s: not that of a ledger of another format written under the same name since (``--out
+    q2.csv`` after ``--out q2.parquet`` writes its manifest over the first's)."""
+    folder = Path(ledger).is_dir()
+    return format == ("parquet" if folder else Path(ledger).suffix.lower().lstrip(".")) and parts == folder

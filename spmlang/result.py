@@ -228,9 +228,10 @@ class Result:
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
         from spmlang.files import write_text
+        from spmlang.hashing import manifest_path
         from spmlang.report.files import write_chunks, write_table
         from spmlang.report.ledger import ledger_chunks, ledger_schema
-        from spmlang.report.manifest import FileRecord, manifest_path, relative
+        from spmlang.report.manifest import FileRecord, relative
 
         paid = {Path(file.path).resolve() for file in self.payout.run.cycle.files}
         if Path(path).resolve() in paid:

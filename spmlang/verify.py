@@ -18,8 +18,8 @@ from pathlib import Path
 
 from spmlang.api import Plan, Result, load
 from spmlang.diagnostics import InputError, UsageError
-from spmlang.hashing import sha256_file
-from spmlang.report.manifest import RunManifest, manifest_path
+from spmlang.hashing import manifest_path, records, sha256_file
+from spmlang.report.manifest import RunManifest
 from spmlang.visible import visible
 
 SPECIAL_INPUTS = ("quotas", "targets", "roster")
@@ -68,17 +68,12 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     ``allow_outside_paths``; nor does its record of the run's own ``allow_outside_paths`` allow anything."""
     ledger = Path(ledger)
     manifest_file = manifest_path(ledger)
-    if not ledger.exists():
-        raise InputError("ledger file not found", file=str(ledger))
-    if not manifest_file.exists():
-        raise UsageError(f"no manifest beside {ledger} (expected {manifest_file}); spm run --out writes one")
-    manifest = RunManifest.read(manifest_file)
+    manifest = _manifest(ledger, manifest_file)
+    assert manifest.ledger is not None
     base = ledger.resolve().parent
     folders = _Folders([base, Path.cwd(), *map(Path, roots)], manifest_file, allow_outside_paths)
     result = Verification(ledger, identical=False)
 
-    if manifest.ledger is None:
-        raise UsageError(f"{manifest_file} records no ledger file")
     file_unchanged = sha256_file(ledger) == manifest.ledger.sha256
     if not file_unchanged:
         result.findings.append("the ledger file was changed after spm wrote it (its hash differs from the manifest)")
@@ -112,6 +107,23 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     if not result.identical:
         _why_not_identical(result, manifest, rerun)
     return result
+
+
+def _manifest(ledger: Path, manifest_file: Path) -> RunManifest:
+    """The manifest beside ``ledger``, where it is that of ``ledger``."""
+    if not ledger.exists():
+        raise InputError("ledger file not found", file=str(ledger))
+    if not manifest_file.exists():
+        raise UsageError(f"no manifest beside {ledger} (expected {manifest_file}); spm run --out writes one")
+    manifest = RunManifest.read(manifest_file)
+    if manifest.ledger is None:
+        raise UsageError(f"{manifest_file} records no ledger file")
+    if not records(ledger, manifest.ledger.format, manifest.parts is not None):
+        raise UsageError(
+            f"no manifest of {ledger} beside it: {manifest_file} is that of {manifest.ledger.path}, a ledger written "
+            "under the same name since; write each ledger under a name of its own (spm run --out writes one)"
+        )
+    return manifest
 
 
 def _recorded_plan(manifest: RunManifest, folders: _Folders, base: Path, result: Verification) -> Plan:

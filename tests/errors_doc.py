@@ -199,7 +199,8 @@ CODES = {
     "E500": (
         "A file that cannot be read",
         "Not found, a folder, an unknown type, not readable as its type, a "
-        "CSV, plan or test file whose text is not UTF-8, or a CSV row with more or fewer fields than the header.",
+        "CSV, plan or test file whose text is not UTF-8, a CSV row with more or fewer fields than the header, or a "
+        "ledger's manifest that is not the JSON spm wrote.",
         "Check the path and the file; use .parquet, .csv, .arrow or .jsonl; save CSV, plan and test files as UTF-8; "
         "quote values that hold the delimiter.",
     ),
@@ -256,7 +257,8 @@ CODES = {
     "E509": (
         "A statement template that cannot be used",
         "`spm statement --template DIR` names a folder that is not there or holds none of spm's templates "
-        "(statement.html, index.html, style.css), or a template in it does not read, asks for a figure it is not "
+        "(statement.html, index.html, style.css), or a template in it is a link to a file outside the folder, is "
+        "not UTF-8 text, does not read, asks for a figure it is not "
         "given, or does what a template may not (it runs in a sandbox: it reads the figures it is given, and calls "
         "no code of its own).",
         "Fix the template at the line named; docs/cli.md lists what each template receives.",
@@ -278,7 +280,9 @@ CODES = {
     "E512": (
         "An earlier ledger that cannot be used",
         "`--paid LEDGER` names a file that is not a ledger spm wrote, one in another currency (its manifest "
-        "says), or one with a period this plan year does not have.",
+        "says), one with a period this plan year does not have, or one with a line no run writes (an amount "
+        "that is not whole cents or not written as spm writes it, a kind or role spm does not write, a line "
+        "correcting a period after its own).",
         "Pass the ledgers earlier runs of this plan year wrote with --out; a new plan year starts without --paid.",
     ),
     "E513": (

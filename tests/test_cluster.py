@@ -645,3 +645,21 @@ def test_without_a_ledger_the_groups_are_paid_by_group_sums(client):
         assert clustered.line_count is None
         assert str(clustered.summary()) == str(single.summary())
         assert clustered.accounting == single.accounting
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ("local:0", "--cluster local:N needs at least one worker"),
+        ("bogus", "--cluster is local:N or a scheduler's address (tcp://host:8786), not 'bogus'"),
+        # Before: a million worker processes started, one after the other, until the machine gave out.
+        ("local:999999", "--cluster local:999999 starts 999,999 worker processes on this machine, which has 2 cores"),
+        ("local:9", "give at most 8 (or a scheduler's address for a larger cluster)"),
+    ],
+)
+def test_a_cluster_spm_cannot_or_should_not_start_is_a_usage_error_before_any_worker(spec, said, monkeypatch):
+    from spmlang.cluster import connect
+
+    monkeypatch.setattr(connect, "cores", lambda: 2)
+    with pytest.raises(UsageError, match=re.escape(said)), connect.connected(spec):
+        pass

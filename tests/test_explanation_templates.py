@@ -213,6 +213,29 @@ def test_a_ledger_edited_by_hand_is_an_error_naming_the_column_its_explanation_r
     assert raised.value.file == str(folder) and raised.value.column == column
 
 
+def test_a_ledger_with_a_column_its_templates_name_dropped_is_an_error_not_its_templates(tmp_path):
+    """A ledger of templates (it has `exact`) without `credit`, or with explanations that are not text: an error
+    naming the column, not '{credit} at 10% = {exact}' read back as if it were a sentence."""
+    path, _ = _small_ledger(tmp_path)
+    table = pq.read_table(path)
+    for name, edited, said in (
+        ("credit", table.drop_columns(["credit"]), "row 1, column 'credit': .* which the ledger does not have"),
+        (
+            "explanation",
+            table.set_column(table.schema.get_field_index("explanation"), "explanation", pa.array([1, 2])),
+            "column 'explanation': .* it holds int64, not text",
+        ),
+    ):
+        pq.write_table(edited, tmp_path / f"no-{name}.parquet")
+        with pytest.raises(spmlang.InputError, match=said) as raised:
+            spmlang.read_ledger(tmp_path / f"no-{name}.parquet")
+        assert raised.value.column == name
+    pq.write_table(table.drop_columns(["rollup_from"]), tmp_path / "no-rollup.parquet")  # no template names it
+    assert spmlang.read_ledger(tmp_path / "no-rollup.parquet").column("explanation") == spmlang.read_ledger(
+        path
+    ).column("explanation")
+
+
 def test_the_recipe_in_the_docs_makes_every_sentence_of_a_ledger_with_braces_in_its_names(tmp_path, monkeypatch):
     """docs/calculation.md §7 tells a reader of the raw parquet how to make the sentences: its Python, run on a
     ledger whose names read '{credit}' and '{{x}}', prints what spmlang.read_ledger gives."""

@@ -379,10 +379,36 @@ def test_a_hand_edited_csv_ledger_is_a_clean_error(tmp_path):
         (text.replace(",1000.00,", ",abc,"), "'abc' is not an amount spm writes"),
         (text.replace(",1000.00,", ",,"), "a ledger line with no amount"),
         (text.replace(',"ann",', ',"",'), "a ledger line with no payee"),
+        # What Decimal reads but spm never writes: not whole cents (paid, then adjusted by a fraction of one),
+        # exponents, digit separators, other digits, spaces.
+        (text.replace(",1000.00,", ",1000.005,"), "'1000.005' is not an amount spm writes"),
+        (text.replace(",1000.00,", ",1e3,"), "'1e3' is not an amount spm writes"),
+        (text.replace(",1000.00,", ",1_000,"), "'1_000' is not an amount spm writes"),
+        (text.replace(",1000.00,", ",１０００,"), "'１０００' is not an amount spm writes"),
+        # Lines no run writes: settled as what they are not (an adjustment; a later period paid twice).
+        (text.replace(',"earning",', ',"bonus_extra",'), "a ledger line of kind 'bonus_extra'"),
+        (text.replace(',"direct",', ',"boss",'), "a ledger line of role 'boss'"),
+        (text.replace('",,\n', '","2027-Q3",\n', 1), "a line paid in 2027-Q1 corrects 2027-Q3, a later period"),
     ):
         (tmp_path / "q1.csv").write_text(edit)
         with pytest.raises(InputError, match=message):
             cycle.run(data, paid=[tmp_path / "q1.csv"])
+
+
+def test_a_ledger_folder_of_parts_of_two_kinds_is_one_line_of_error(tmp_path):
+    """Not Arrow's two schemas of thirty lines each, a line a column, in the message."""
+    import pyarrow.parquet as pq
+
+    cycle = plan()
+    data = deals(("P1", "ann", "2027-02-01", "renewal", 10000))
+    cycle.run(data, through="2027-Q1").write(tmp_path / "q1.parquet")
+    (tmp_path / "q1").mkdir()
+    (tmp_path / "q1.parquet").rename(tmp_path / "q1" / "part-00000.parquet")
+    pq.write_table(pa.table({"payee": ["ann"], "amount": [1]}), tmp_path / "q1" / "part-00001.parquet")
+    with pytest.raises(InputError) as raised:
+        cycle.run(data, paid=[tmp_path / "q1"], through="2027-Q2")
+    assert raised.value.message == "cannot read the earlier ledger: Schema at index 1 was different"
+    assert raised.value.hint == "pass a ledger folder spm run --cluster wrote with --out, with only its parts"
 
 
 def test_year_to_date_counts_what_earlier_ledgers_paid(tmp_path):

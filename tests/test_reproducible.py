@@ -138,6 +138,39 @@ def test_verify_without_a_manifest_is_a_usage_error(spm, tmp_path):
     assert result.returncode == 2 and "no manifest beside" in result.stderr
 
 
+def test_a_ledger_whose_manifest_another_ledger_of_its_name_replaced_is_said_so(workspace):
+    """`--out q2.csv` after `--out q2.parquet` writes q2.manifest.json over the parquet ledger's: verify and
+    --paid say so, rather than that the parquet ledger was changed after spm wrote it."""
+    plan = spmlang.load(workspace / "examples/pay-cycle/plan.spm")
+    result = plan.run(workspace / "examples/pay-cycle/deals-Q1.csv", through="2027-Q1")
+    parquet = result.write(workspace / "q1.parquet")
+    result.write(workspace / "q1.csv")
+    assert verify(workspace / "q1.csv").identical
+    with pytest.raises(spmlang.UsageError, match="q1.manifest.json is that of q1.csv, a ledger written under"):
+        verify(parquet)
+    with pytest.raises(
+        spmlang.InputError, match="no manifest of this ledger beside it: q1.manifest.json is that of q1.csv"
+    ):
+        plan.run(workspace / "examples/pay-cycle/deals-Q2.csv", paid=[parquet], through="2027-Q2")
+
+
+def test_a_manifest_spm_did_not_write_is_an_error_naming_it(spm, workspace):
+    assert spm("run", *AE_ARGS, "--out", "out/ledger.csv", "-q", cwd=workspace).returncode == 0
+    manifest = workspace / "out" / "ledger.manifest.json"
+    for text, said in (
+        (b"{", "Invalid JSON: EOF while parsing an object"),
+        (b"[]", "Input should be an object"),
+        (b"\xff\xfe{}", "Invalid JSON"),
+        (b'{"engine": "spmlang"}', "Field required (at run_id)"),
+    ):
+        manifest.write_bytes(text)
+        result = spm("verify", "out/ledger.csv", cwd=workspace)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith(
+            f"error[E500]: {manifest.relative_to(workspace)}: cannot read the manifest: {said}"
+        )
+
+
 def test_compile_explain_prints_the_steps_with_their_clauses(spm):
     result = spm("compile", "examples/plans/account_executive.spm", "--explain")
     assert result.returncode == 0

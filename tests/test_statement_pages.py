@@ -74,6 +74,11 @@ def test_a_company_template_gets_the_statement_and_escapes_what_it_shows(spm, wo
         ("{{ statement.payot }}", "the template asks for 'payot', which a statement does not have"),
         ("{{ statement.payout | money | int + 'x' }}", "the template cannot be made:"),
         ("{% include 'header.html' %}", "the template includes 'header.html', which is not there"),
+        # Nor a page of a size no statement needs: 5.6 GB of statements from `'a' * 1000000000` before.
+        ("{{ '-' * 1000000000 }}", "the template does what a statement template may not: it repeats a text"),
+        ("{{ [0] * 100001 }}", "the template does what a statement template may not: it repeats a text or a list"),
+        ("{{ 2 ** 1000000 }}", "the template does what a statement template may not: it raises to a power above"),
+        ("{{ lipsum(1000000) }}", "the template does what a statement template may not: it calls a function"),
     ],
 )
 def test_a_template_runs_in_a_sandbox_and_its_mistakes_name_its_line(tmp_path, template, message):
@@ -84,6 +89,37 @@ def test_a_template_runs_in_a_sandbox_and_its_mistakes_name_its_line(tmp_path, t
     assert raised.value.code == "E509"
     assert raised.value.file == f"{tmp_path / 'statement.html'}:2"
     assert raised.value.message.startswith(message), raised.value.message
+
+
+def test_a_template_reads_its_own_folder_as_utf8_text_and_nothing_else(tmp_path):
+    """A link in the template folder to a file outside it (a statement that would show /etc/passwd) and a
+    template saved in another encoding: errors naming the file, never a page or a traceback."""
+    result = spmlang.loads(PLAN, str(tmp_path / "plan.spm")).run(_deals(tmp_path))
+    (tmp_path / "secret.txt").write_text("the payroll password\n")
+    for name, make, message in (
+        ("link", lambda f: (f / "statement.html").symlink_to(tmp_path / "secret.txt"), "is a link to"),
+        ("include", lambda f: _include_link(f, tmp_path / "secret.txt"), "the template 'part.html' is a link to"),
+        (
+            "latin-1",
+            lambda f: (f / "statement.html").write_bytes("<p>Gehalt für {{ x }}</p>".encode("latin-1")),
+            "the template is not UTF-8 text (byte 12 is not)",
+        ),
+    ):
+        folder = tmp_path / name
+        folder.mkdir()
+        make(folder)
+        with pytest.raises(InputError) as raised:
+            result.statements()[0].to_html(Templates(folder))
+        assert raised.value.code == "E509" and message in raised.value.message, raised.value.message
+    (tmp_path / "inside").mkdir()  # a link within the folder is its own file
+    (tmp_path / "inside" / "page.html").write_text("<p>{{ statement.payee }}</p>")
+    (tmp_path / "inside" / "statement.html").symlink_to("page.html")
+    assert result.statements()[0].to_html(Templates(tmp_path / "inside")) == "<p>&lt;b&gt;eve&lt;/b&gt;</p>"
+
+
+def _include_link(folder: Path, target: Path) -> None:
+    (folder / "statement.html").write_text("{% include 'part.html' %}")
+    (folder / "part.html").symlink_to(target)
 
 
 def _deals(folder: Path) -> Path:

@@ -88,7 +88,7 @@ def run_command(
         if summary is not None:
             out.print(summary)
         if written is not None:
-            from spmlang.report.manifest import manifest_path
+            from spmlang.hashing import manifest_path
 
             if not quiet:
                 out.print(f"wrote {written} ({result.line_count:,} lines) and {manifest_path(written)}", markup=False)
@@ -116,7 +116,7 @@ def _run_on_cluster(
         out.print()  # after Dask's progress bar
     out.print(result.summary())
     if output is not None:
-        from spmlang.report.manifest import manifest_path
+        from spmlang.hashing import manifest_path
 
         parts = len(result.run.parts or [])
         out.print(

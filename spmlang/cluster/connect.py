@@ -10,8 +10,10 @@ import re
 from collections.abc import Iterator
 
 from spmlang.diagnostics import InputError, UsageError
+from spmlang.engine.runtime.cores import cores
 
 INSTALL = "pip install 'spmlang[dask]'"
+LOCAL_PER_CORE = 4  # local:N starts at most this many worker processes per core
 CONNECT_SECONDS = 5
 
 
@@ -43,6 +45,12 @@ def connected(cluster) -> Iterator:
         workers = int(local.group(1) or 2)
         if workers < 1:
             raise UsageError("--cluster local:N needs at least one worker")
+        most = LOCAL_PER_CORE * cores()
+        if workers > most:  # each is a process of its own: a mistyped N would start a machine's worth of them
+            raise UsageError(
+                f"--cluster local:{workers} starts {workers:,} worker processes on this machine, which has "
+                f"{cores()} cores: give at most {most} (or a scheduler's address for a larger cluster)"
+            )
         yield from _local(workers)
         return
     if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://\S+", spec):

@@ -86,8 +86,8 @@ def run_on(plan, inputs: RunInputs, cluster, out, rejects, options: dict, progre
         written_rejects = write_table(run.rejects, rejects)
     if out is not None:
         from spmlang.files import write_text
+        from spmlang.hashing import manifest_path
         from spmlang.report.dataset import folder_manifest
-        from spmlang.report.manifest import manifest_path
 
         manifest = folder_manifest(plan, run, written_rejects)
         write_text(manifest_path(out), manifest.to_json())

@@ -30,15 +30,22 @@ def readable(table: pa.Table) -> pa.Table:
     """``table`` (ledger lines) with its explanations as sentences, made a block of lines at a time (what is
     made on the way stays small however long the ledger). A ledger without an ``exact`` column (written before
     explanations were stored as templates) holds sentences already: returned as it is. A :class:`ColumnError`
-    where a column a template names is empty or holds what spm never writes there."""
+    where the explanations are not text, or a column a template names is missing, empty or holds what spm never
+    writes there."""
     names = table.schema.names
-    if any(name not in names for name in ("explanation", *NAMED)):
+    if "explanation" not in names or "exact" not in names:
         return table
+    stored = table.schema.field("explanation").type
+    held = stored.value_type if pa.types.is_dictionary(stored) else stored
+    if not (pa.types.is_string(held) or pa.types.is_large_string(held)):
+        raise ColumnError("explanation", f"it holds {stored}, not text")
+    present = [name for name in NAMED if name in names]  # one missing: said where a template names it
     words: list[pa.Array] = []
     offset = 0
-    for block in table.select(["explanation", *NAMED]).to_batches(max_chunksize=_LINES):
+    for block in table.select(["explanation", *present]).to_batches(max_chunksize=_LINES):
+        columns = dict(zip(present, block.columns[1:], strict=True))
         try:
-            words.append(sentences(*block.columns))
+            words.append(sentences(block.column(0), *(columns.get(name) for name in NAMED)))
         except ColumnError as error:  # its line in the block: in the ledger
             error.line = None if error.line is None else error.line + offset
             raise
@@ -127,8 +134,11 @@ class ColumnError(ValueError):
 def _written(name: str, column, which: np.ndarray, uses: list[int], lines: np.ndarray) -> pa.Array:
     """Column ``name`` of ``lines`` as the engine writes it in a sentence; a :class:`ColumnError` where a
     line whose template names it (``uses``: which templates do) has none, or one spm does not write."""
-    values = _plain(column).take(lines)
     named = np.isin(which, uses)
+    if column is None:
+        said = "the line's explanation names this column, which the ledger does not have"
+        raise ColumnError(name, said, int(lines[np.flatnonzero(named)[0]]))
+    values = _plain(column).take(lines)
     empty = np.flatnonzero(named & ~np.asarray(values.is_valid()))
     if empty.size:
         raise ColumnError(name, "the line's explanation names this column, which is empty", int(lines[empty[0]]))

@@ -15,7 +15,9 @@ import json
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+from spmlang.diagnostics import InputError
 
 MANIFEST_VERSION = 1
 
@@ -77,12 +79,21 @@ class RunManifest(BaseModel):
 
     @staticmethod
     def read(path: Path) -> RunManifest:
-        return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
-
-
-def manifest_path(ledger: Path) -> Path:
-    """ledger.parquet -> ledger.manifest.json"""
-    return ledger.with_name(ledger.stem + ".manifest.json")
+        """The manifest at ``path``; an error naming it where it is not one spm wrote (a manifest is data)."""
+        try:
+            return RunManifest.model_validate_json(path.read_bytes())
+        except OSError as error:
+            reason = error.strerror or str(error)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(map(str, first["loc"]))
+            reason = f"{first['msg']}" + (f" (at {where})" if where else "")
+        raise InputError(
+            f"cannot read the manifest: {reason}",
+            file=str(path),
+            hint="a manifest is the file spm run --out wrote beside the ledger, as it wrote it",
+            code="E500",
+        )
 
 
 def sha256_table(table) -> str:

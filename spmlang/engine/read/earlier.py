@@ -9,6 +9,7 @@ components, periods and transactions by this run's codes.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,8 +21,8 @@ import pyarrow.compute as pc
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.kernels.money import UNIT
-from spmlang.hashing import PARTS, sha256_file
-from spmlang.ir.kinds import GUARANTEE_KINDS
+from spmlang.hashing import PARTS, manifest_path, records, sha256_file
+from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind, Role
 from spmlang.ir.plan import CheckedPlan
 from spmlang.spreadsheet import from_spreadsheet_text
 
@@ -135,6 +136,7 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
         own = table.column("for_period").to_pylist() if "for_period" in table.column_names else [None] * len(periods)
         for_period += [p if f is None else _period_index(calendar, f, path) for p, f in zip(periods, own, strict=True)]
     _check_values(columns, tables)
+    _check_lines(columns, period_index, for_period, tables)
     return EarlierLedgers(
         files,
         _closed(files, calendar),
@@ -170,6 +172,13 @@ def _check_manifest(manifest: dict, digest: str, path: Path, plan: CheckedPlan) 
             "pass the ledgers of this plan's currency",
         )
     recorded = manifest.get("ledger")
+    if isinstance(recorded, dict) and not records(path, recorded.get("format"), "parts" in manifest):
+        raise _error(
+            f"no manifest of this ledger beside it: {manifest_path(path).name} is that of {recorded.get('path')}, a "
+            "ledger written under the same name since",
+            path,
+            "write each ledger under a name of its own (spm run --out writes a manifest beside each)",
+        )
     if isinstance(recorded, dict) and recorded.get("sha256") and recorded["sha256"] != digest:
         raise _error(
             "the earlier ledger was changed after spm wrote it (its hash differs from its manifest's)",
@@ -197,6 +206,39 @@ def _check_values(columns: dict[str, list], tables: list) -> None:
                 )
 
 
+_KINDS = frozenset(map(str, LineKind))
+_ROLES = frozenset(map(str, Role))
+
+
+def _check_lines(columns: dict[str, list], period: list[int], for_period: list[int], tables: list) -> None:
+    """Every line is one spm writes: of a kind and role it has, and correcting (``for_period``) no period after
+    the one it was paid in. A line made by hand otherwise would be settled as what it is not (a kind spm does
+    not know as an adjustment, a correction of a later period as paid twice)."""
+    for name, known in (("kind", _KINDS), ("role", _ROLES)):
+        for index, value in enumerate(columns[name]):
+            if value not in known:
+                path, row = _where(index, tables)
+                raise InputError(
+                    f"a ledger line of {name} {value!r}, which spm does not write",
+                    file=str(path),
+                    column=name,
+                    row=row,
+                    hint=f"a paid ledger is never edited: pass the file spm wrote ({name}: {', '.join(sorted(known))})",
+                    code="E512",
+                )
+    for index, (paid, corrected) in enumerate(zip(period, for_period, strict=True)):
+        if corrected > paid:
+            path, row = _where(index, tables)
+            raise InputError(
+                f"a line paid in {columns['period'][index]} corrects {columns['for_period'][index]}, a later period",
+                file=str(path),
+                column="for_period",
+                row=row,
+                hint="a paid ledger is never edited: pass the file spm wrote (adjustments correct earlier periods)",
+                code="E512",
+            )
+
+
 def _where(index: int, tables: list) -> tuple[Path, int]:
     """The file and row (1-based, as a spreadsheet counts data rows) of the ``index``-th line of all."""
     for table, _, path in tables:
@@ -218,8 +260,10 @@ def _units(values: list, missing: int | None, name: str, tables: list) -> np.nda
             units.append(missing)
             continue
         try:
+            if isinstance(value, str) and not _AMOUNT.fullmatch(value):
+                raise InvalidOperation
             amount = Decimal(str(value))
-            if not amount.is_finite() or abs(amount) >= _LARGEST:
+            if not amount.is_finite() or abs(amount) >= _LARGEST or amount != amount.quantize(_CENT):
                 raise InvalidOperation
         except InvalidOperation:
             path, row = _where(index, tables)
@@ -236,6 +280,8 @@ def _units(values: list, missing: int | None, name: str, tables: list) -> np.nda
 
 
 _LARGEST = Decimal(2**62) / UNIT  # the largest amount spm holds (see kernels.money.LIMIT)
+_CENT = Decimal("0.01")  # a ledger's money is whole cents
+_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # money as spm writes it in a CSV or JSON ledger: 1234.50
 
 
 def _period_index(calendar: PlanCalendar, label: str | None, path: Path) -> int:
@@ -283,7 +329,7 @@ def _read(path: Path) -> pa.Table:
             table = pajson.read_json(path) if path.stat().st_size else _from_records([])  # a run that paid nothing
     except (pa.ArrowInvalid, OSError, ValueError) as error:
         raise InputError(
-            f"cannot read the earlier ledger: {error}",
+            f"cannot read the earlier ledger: {str(error).splitlines()[0]}",
             file=str(path),
             hint="pass a ledger spm wrote (.parquet, .csv, .json or .jsonl)",
             code="E512",
@@ -322,7 +368,7 @@ def _unescaped(table: pa.Table) -> pa.Table:
 
 def _manifest(ledger: Path) -> dict:
     """The manifest beside a ledger (``ledger.manifest.json``), if there is one."""
-    path = ledger.with_name(ledger.stem + ".manifest.json")
+    path = manifest_path(ledger)
     if not path.is_file():
         return {}
     try:
@@ -352,4 +398,10 @@ def _read_parts(folder: Path) -> pa.Table:
     try:
         return pa.concat_tables([pq.read_table(part) for part in parts])
     except (OSError, pa.ArrowInvalid) as error:
-        raise InputError(f"cannot read the earlier ledger: {error}", file=str(folder), code="E500") from None
+        reason = str(error).splitlines()[0].rstrip(": ")  # Arrow's first line: the rest is two parts' schemas
+        raise InputError(
+            f"cannot read the earlier ledger: {reason}",
+            file=str(folder),
+            hint="pass a ledger folder spm run --cluster wrote with --out, with only its parts",
+            code="E500",
+        ) from None

@@ -85,7 +85,10 @@ def _environment(folder: str | None) -> Environment:
 
     class Sandbox(ImmutableSandboxedEnvironment):
         """Jinja2's sandbox, where a template calls nothing but its own macros and Jinja2's helpers (range,
-        loop.cycle ...): not a method of the figures it is given."""
+        loop.cycle ...): not a method of the figures it is given. Nor does it make a text or a number of a size
+        no page needs (`'a' * 10**9`, a power of a power), as the sandbox's `range` makes no long list."""
+
+        intercepted_binops = frozenset({"*", "**"})
 
         def is_safe_callable(self, obj: Any) -> bool:
             from jinja2.runtime import LoopContext, Macro
@@ -94,10 +97,22 @@ def _environment(folder: str | None) -> Environment:
             helper = helper or isinstance(getattr(obj, "__self__", None), LoopContext)
             return helper and super().is_safe_callable(obj)
 
+        def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+            from jinja2.exceptions import SecurityError
+
+            if operator == "**" and isinstance(right, int | float) and abs(right) > _POWER:
+                raise SecurityError(f"it raises to a power above {_POWER}")
+            if operator == "*":
+                for times, repeated in ((right, left), (left, right)):
+                    if isinstance(repeated, str | list | tuple) and isinstance(times, int):
+                        if len(repeated) * times > _LONGEST:
+                            raise SecurityError(f"it repeats a text or a list to more than {_LONGEST:,} items")
+            return super().call_binop(context, operator, left, right)
+
     # spm's own templates are spm's code, and need no sandbox: rendered in Jinja2's plain environment, a page
     # takes ~half the time (a sandbox checks every attribute and call). With a company's folder, all run in it.
     kind = Sandbox if folder is not None else Environment
-    loaders = [FileSystemLoader(folder)] if folder is not None else []
+    loaders = [_folder_loader(folder)] if folder is not None else []
     environment = kind(
         loader=ChoiceLoader([*loaders, FileSystemLoader(str(BUILT_IN))]),
         autoescape=True,
@@ -108,7 +123,44 @@ def _environment(folder: str | None) -> Environment:
         auto_reload=False,  # the templates do not change during a run: not a look at the file per page
     )
     environment.filters.update(money=money, percent=percent)
+    if folder is not None:
+        environment.globals.pop("lipsum", None)  # placeholder text, made as long as asked: no statement's
     return environment
+
+
+_POWER = 100  # the largest power a template raises to
+_LONGEST = 100_000  # the longest text or list a template makes by repeating one
+
+
+def _folder_loader(folder: str):
+    """A company's folder of templates: its own files, read as UTF-8 text; not a file a link in it leads to
+    outside it (a template reads only the folder it is given, as a plan reads only its own)."""
+    from jinja2 import FileSystemLoader
+    from jinja2.loaders import split_template_path
+
+    root = Path(folder).resolve()
+
+    class FolderLoader(FileSystemLoader):
+        def get_source(self, environment, template):
+            path = Path(folder, *split_template_path(template))
+            if path.is_file() and not path.resolve().is_relative_to(root):
+                raise InputError(
+                    f"the template '{template}' is a link to {path.resolve()}, outside the template folder",
+                    file=str(path),
+                    code="E509",
+                    hint="a template reads only the folder given with --template: copy the file into it",
+                )
+            try:
+                return super().get_source(environment, template)
+            except UnicodeDecodeError as error:
+                raise InputError(
+                    f"the template is not UTF-8 text (byte {error.start + 1} is not)",
+                    file=str(path),
+                    code="E509",
+                    hint="save the template as UTF-8",
+                ) from None
+
+    return FolderLoader(folder)
 
 
 @contextlib.contextmanager
@@ -150,6 +202,8 @@ def _undefined(message: str) -> str:
 
 
 def _unsafe(message: str) -> str:
+    if message.startswith("it "):  # said by the sandbox's own operators, above
+        return message
     attribute = re.match(r"access to attribute '(.+)' of '(\w+)' object is unsafe", message)
     if attribute:
         return f"it reads '{attribute.group(1)}' of a {attribute.group(2).lower()}"
