@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -53,6 +54,28 @@ def check_writable(path: Path) -> None:
         raise OutputError(path, f"'{folder}' is a file, not a folder", hint=_ELSEWHERE)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(path, f"permission denied in '{folder}'", hint="choose a folder you can write to")
+
+
+def check_manifest_free(ledger: Path) -> None:
+    """Refuse to write ``ledger`` where its manifest would replace that of another ledger still there (``--out
+    q2.csv`` beside ``q2.parquet``: both have ``q2.manifest.json``). A ledger is verified, and paid against, by
+    its manifest. A manifest spm cannot read, or whose ledger is gone, is no other ledger's."""
+    from spmlang.hashing import manifest_path
+
+    ledger = Path(ledger)
+    manifest = manifest_path(ledger)
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))["ledger"]["path"]
+        other = manifest.parent / recorded
+        mine = other.resolve() == ledger.resolve() or not other.exists()
+    except (OSError, ValueError, KeyError, TypeError):  # none, or not one spm wrote
+        return
+    if not mine:
+        raise OutputError(
+            ledger,
+            f"its manifest, {manifest}, is that of {other}, another ledger of the same name",
+            hint=f"write it under another name, or remove {other} and its manifest first",
+        )
 
 
 def make_folder(folder: Path) -> None:

@@ -139,13 +139,23 @@ def test_verify_without_a_manifest_is_a_usage_error(spm, tmp_path):
 
 
 def test_a_ledger_whose_manifest_another_ledger_of_its_name_replaced_is_said_so(workspace):
-    """`--out q2.csv` after `--out q2.parquet` writes q2.manifest.json over the parquet ledger's: verify and
-    --paid say so, rather than that the parquet ledger was changed after spm wrote it."""
+    """`--out q2.csv` beside `q2.parquet` would write q2.manifest.json over the parquet ledger's: it is refused.
+    Where it happened all the same (files copied over, an older spm), verify and --paid say so, rather than
+    that the parquet ledger was changed after spm wrote it."""
     plan = spmlang.load(workspace / "examples/pay-cycle/plan.spm")
     result = plan.run(workspace / "examples/pay-cycle/deals-Q1.csv", through="2027-Q1")
     parquet = result.write(workspace / "q1.parquet")
+    with pytest.raises(spmlang.InputError, match="its manifest, .*q1.manifest.json, is that of .*q1.parquet"):
+        result.write(workspace / "q1.csv")
+    assert not (workspace / "q1.csv").exists() and verify(parquet).identical
+    parquet.rename(workspace / "away.parquet")  # its manifest is then no other ledger's: q1.csv may replace it
     result.write(workspace / "q1.csv")
+    (workspace / "away.parquet").rename(parquet)
     assert verify(workspace / "q1.csv").identical
+    from spmlang.cluster.result import check_outputs  # a cluster's ledger folder q1/ is refused alike
+
+    with pytest.raises(spmlang.InputError, match="its manifest, .*q1.manifest.json, is that of .*q1.csv"):
+        check_outputs(workspace / "q1", None, [])
     with pytest.raises(spmlang.UsageError, match="q1.manifest.json is that of q1.csv, a ledger written under"):
         verify(parquet)
     with pytest.raises(

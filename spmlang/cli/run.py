@@ -26,7 +26,7 @@ from spmlang.cli.data_options import (
 )
 from spmlang.cli.errors import errors_to_exit_codes
 from spmlang.diagnostics import UsageError
-from spmlang.files import check_writable
+from spmlang.files import check_manifest_free, check_writable
 
 _EVERY_CORE = "(default: every core; 1: one)"
 Workers = Annotated[
@@ -74,13 +74,7 @@ def run_command(
                 raise UsageError("--workers is for a run on one machine; a cluster's workers are its own")
             _run_on_cluster(plan, data, cluster, output, rejects, quiet)
             return
-        from spmlang.report.files import writable
-
-        for path in (output, rejects):  # a wrong extension is found before the run, not after it
-            if path is not None:
-                writable(path)
-        if output is not None and any(output.resolve() == Path(earlier).resolve() for earlier in paid or []):
-            raise UsageError(f"--out {output} is an earlier ledger given with --paid: a paid ledger is never rewritten")
+        _check_outputs(output, rejects, paid or [])
         with progress_bar(quiet) as progress:
             result = run_plan(plan, data, progress, workers)
             written = result.write(output, rejects=rejects, progress=progress) if output is not None else None
@@ -100,6 +94,21 @@ def run_command(
             if not quiet:
                 count = result.rejects.num_rows
                 out.print(f"wrote {rejects} ({count:,} rejected row{'' if count == 1 else 's'})", markup=False)
+
+
+def _check_outputs(output: Path | None, rejects: Path | None, paid: list[Path]) -> None:
+    """Refuse, before the run, a ledger or rejects file spm would not write (a wrong extension, a folder it
+    cannot write to, an earlier ledger's place or its manifest's)."""
+    from spmlang.report.files import writable
+
+    for path in (output, rejects):
+        if path is not None:
+            writable(path)
+    if output is None:
+        return
+    check_manifest_free(output)
+    if any(output.resolve() == Path(earlier).resolve() for earlier in paid):
+        raise UsageError(f"--out {output} is an earlier ledger given with --paid: a paid ledger is never rewritten")
 
 
 def _run_on_cluster(
