@@ -303,3 +303,23 @@ def test_statement_charts_made_in_threads_at_once_are_each_their_own():
     for thread in threads:
         thread.join()
     assert [got.get(n) for n in range(len(standings))] == [[w] * 3 for w in wanted]
+
+
+def test_a_template_writes_figures_with_spms_filters_from_numbers_and_their_text(tmp_path):
+    result = spmlang.loads(PLAN, str(tmp_path / "plan.spm")).run(_deals(tmp_path))
+    statement = result.statements()[0]
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    page = folder / "statement.html"
+    page.write_text("{{ 1234.5 | money }} {{ '8000' | money }} {{ statement.payout | money }} {{ 0.125 | percent }}")
+    assert statement.to_html(Templates(folder)) == f"1,234.50 8,000.00 {statement.payout:,} 12.5%"
+    for number, (bad, message) in enumerate(
+        (("'abc' | money", "the money filter takes an amount, not 'abc'"), ("[1] | percent", "takes a ratio"))
+    ):
+        folder = tmp_path / f"bad{number}"  # a folder's templates are read once
+        folder.mkdir()
+        (folder / "statement.html").write_text("{{ " + bad + " }}")
+        with pytest.raises(InputError) as raised:
+            statement.to_html(Templates(folder))
+        assert raised.value.code == "E509" and message in raised.value.message, raised.value.message
+        assert "quantize" not in raised.value.message and "has no attribute" not in raised.value.message

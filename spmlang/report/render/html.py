@@ -13,6 +13,7 @@ import contextlib
 import functools
 import re
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,10 +123,30 @@ def _environment(folder: str | None) -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,  # the templates do not change during a run: not a look at the file per page
     )
-    environment.filters.update(money=money, percent=percent)
+    environment.filters.update(money=_figure(money, "an amount"), percent=_figure(percent, "a ratio (0.25 is 25%)"))
     if folder is not None:
         environment.globals.pop("lipsum", None)  # placeholder text, made as long as asked: no statement's
     return environment
+
+
+def _figure(show, what: str):
+    """A template filter writing a figure as statements do, from a Decimal (what spm gives), a number or its
+    text; anything else is a template's error saying what the filter takes."""
+
+    def shown(value):
+        if value is None or isinstance(value, Decimal):
+            return show(value)
+        try:
+            if isinstance(value, bool):
+                raise InvalidOperation
+            number = Decimal(str(value).strip())
+            if not number.is_finite():
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"the {show.__name__} filter takes {what}, not {value!r}") from None
+        return show(number)
+
+    return shown
 
 
 _POWER = 100  # the largest power a template raises to
