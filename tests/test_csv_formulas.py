@@ -96,15 +96,15 @@ def test_ledger_and_rejects_csv_quote_formulas_and_keep_numbers(workspace):
     assert refund["explanation"].startswith("'-300.00")  # text that starts with '-' and is no number
     rejects = read_csv(workspace / "rejects.csv")
     assert [(r["row"], r["key"]) for r in rejects] == [("5", REJECTED_KEY)]
-    # the ledger as parquet and JSON keeps the data as it is
-    result.write(workspace / "ledger.parquet")
-    assert set(pq.read_table(workspace / "ledger.parquet").column("payee").to_pylist()) == {
+    # the ledger as parquet and JSON keeps the data as it is (each under a name of its own: see its manifest)
+    result.write(workspace / "as-parquet.parquet")
+    assert set(pq.read_table(workspace / "as-parquet.parquet").column("payee").to_pylist()) == {
         LINK,
         "+cmd|' /C calc'!A0",
         "-ann",
     }
-    result.write(workspace / "ledger.json")
-    assert {line["payee"] for line in json.loads((workspace / "ledger.json").read_text())} == {
+    result.write(workspace / "as-json.json")
+    assert {line["payee"] for line in json.loads((workspace / "as-json.json").read_text())} == {
         LINK,
         "+cmd|' /C calc'!A0",
         "-ann",

@@ -95,8 +95,8 @@ def test_braces_in_a_payees_name_and_a_rollup_survive_the_file(tmp_path):
     assert any("{ann}'s credit" in line for line in said)
     path = result.write(tmp_path / "ledger.parquet")
     assert spmlang.read_ledger(path).column("explanation").to_pylist() == said
-    result.write(tmp_path / "ledger.csv")
-    assert "{ann}'s credit" in (tmp_path / "ledger.csv").read_text()
+    result.write(tmp_path / "sheet.csv")
+    assert "{ann}'s credit" in (tmp_path / "sheet.csv").read_text()
 
 
 def test_exact_is_what_the_rule_earned_and_amounts_round_it_cumulatively():

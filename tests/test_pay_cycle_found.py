@@ -158,7 +158,7 @@ def test_every_ledger_spm_writes_can_be_paid_against(tmp_path):
     plan = spmlang.loads(PLAN, "cycle.spm")
     for suffix in ("parquet", "csv", "json", "jsonl"):
         for day, paid_then in (("2027-02-01", Decimal("100.00")), ("2027-05-01", None)):
-            q1 = tmp_path / f"q1-{day}.{suffix}"
+            q1 = tmp_path / suffix / f"q1-{day}.{suffix}"  # a folder a format: a ledger has its own manifest
             plan.run(deals(("D1", "ann", day, "1000")), through="2027-Q1").write(q1)
             now = plan.run(deals(("D1", "ann", day, "1000"), ("D2", "ann", "2027-02-02", "50")), paid=[q1])
             expected = [("ann", "2027-Q2", "adjustment", "D2", Decimal("5.00"))]
