@@ -235,9 +235,10 @@ CODES = {
     "E506": (
         "A file that cannot be written",
         "The ledger, rejects, statements or a report cannot be written "
-        "where asked: the path is a folder, a part of it is a file, no permission, a full disk. Paths are checked "
+        "where asked: the path is a folder, a part of it is a file, no permission, a full disk; or a ledger's "
+        "manifest would replace that of another ledger of the same name beside it. Paths are checked "
         "before the run; a write that fails midway leaves what the path held before.",
-        "Choose another path, or free some space.",
+        "Choose another path (a name of its own for each ledger), or free some space.",
     ),
     "E507": (
         "A column appears twice",
