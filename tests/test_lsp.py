@@ -543,3 +543,32 @@ def test_a_failing_handler_is_logged_and_answered_empty(caplog):
     assert broken(editor, None) == []
     assert editor.logged == ["spm lsp: broken failed: ValueError: a bug"]
     assert "spm lsp: broken failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [
+        (b"Content-Length: 99999999999\r\n\r\n{}", "the editor sent a message of 99,999,999,999 bytes, more than"),
+        (b"x" * 10_000, "the editor sent a header line longer than 4,096 bytes"),
+    ],
+)
+def test_a_broken_editor_ends_the_session_with_a_line_saying_why(sent, said):
+    """A message larger than an editor sends (a broken client) would take all memory as pygls reads it."""
+    from lsp_client import SERVER
+
+    done = subprocess.run(SERVER, input=sent, capture_output=True, timeout=60)
+    assert done.returncode == 1
+    assert said in done.stderr.decode() and "Traceback" not in done.stderr.decode()
+
+
+def test_a_message_that_is_not_json_is_logged_in_one_line_and_the_session_goes_on():
+    from lsp_client import SERVER
+
+    def framed(body: bytes) -> bytes:
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    initialize = b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}'
+    done = subprocess.run(SERVER, input=framed(b"hello") + framed(initialize), capture_output=True, timeout=60)
+    log = done.stderr.decode()
+    assert "Unable to handle message: JSONDecodeError: Expecting value" in log and "Traceback" not in log
+    assert b'"id": 1' in done.stdout and b'"capabilities"' in done.stdout  # the next message was answered

@@ -350,5 +350,14 @@ def on_formatting(ls: SpmLanguageServer, params: lsp.DocumentFormattingParams) -
 
 
 def serve() -> None:
+    import sys
+
+    from spmlang.lsp.transport import BoundedInput, OneLine
+
     logging.basicConfig(level=logging.WARNING, format="spm lsp: %(levelname)s %(message)s")
-    server.start_io()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLine())
+    editor = BoundedInput(sys.stdin.buffer, logger)
+    server.start_io(editor)  # type: ignore[arg-type]  # it reads as pygls reads
+    if editor.ended:  # a session the editor broke off: not ended as the protocol ends one
+        raise SystemExit(1)
