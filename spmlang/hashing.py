@@ -58,4 +58,5 @@ def records(ledger: Path, format: object, parts: bool) -> bool:
     can be ``ledger``'s: not that of a ledger of another format written under the same name since (``--out
     q2.csv`` after ``--out q2.parquet`` writes its manifest over the first's)."""
     folder = Path(ledger).is_dir()
-    return format == ("parquet" if folder else Path(ledger).suffix.lower().lstrip(".")) and parts == folder
+    written = "parquet" if folder else Path(ledger).suffix.lower().lstrip(".")
+    return str(format).lower() == written and parts == folder  # recorded as given: Q2.CSV's format is CSV

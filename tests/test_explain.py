@@ -454,6 +454,18 @@ def test_a_ledger_is_made_python_records_in_a_fraction_of_pyarrow_s_time():
     assert cpu(python_rows) < 0.75 * cpu(pa.Table.to_pylist)
 
 
+def test_compile_explain_says_which_columns_are_read():
+    """The benchmark's `product` is text that nothing names: in the file, not read (docs/language.md)."""
+    from spmlang.engine.compile import compile_plan
+    from spmlang.engine.steps import plan_steps, render_steps
+
+    plan = spmlang.load(HERE.parent / "benchmarks" / "plans" / "bench.spm").checked
+    steps = render_steps(plan_steps(compile_plan(plan)), plan).split("\n")
+    (columns,) = [line.strip() for line in steps if line.strip().startswith("columns:")]
+    assert "deal_type (text)" in columns and "product" not in columns
+    assert "in the file, not read (text that nothing names): product" in [line.strip() for line in steps]
+
+
 def test_compile_explain_says_the_pay_cycle_steps_with_their_clauses():
     from spmlang.engine.compile import compile_plan
     from spmlang.engine.steps import plan_steps, render_steps

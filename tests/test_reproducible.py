@@ -164,6 +164,16 @@ def test_a_ledger_whose_manifest_another_ledger_of_its_name_replaced_is_said_so(
         plan.run(workspace / "examples/pay-cycle/deals-Q2.csv", paid=[parquet], through="2027-Q2")
 
 
+def test_a_ledger_named_in_capitals_is_its_manifests(workspace):
+    """`--out Q1.CSV` is a CSV ledger (the extension read in any case): verify and --paid find its manifest its
+    own, not that of a ledger written under the same name since."""
+    plan = spmlang.load(workspace / "examples/pay-cycle/plan.spm")
+    written = plan.run(workspace / "examples/pay-cycle/deals-Q1.csv", through="2027-Q1").write(workspace / "Q1.CSV")
+    assert verify(written).identical
+    later = plan.run(workspace / "examples/pay-cycle/deals-Q2.csv", paid=[written], through="2027-Q2")
+    assert set(later.ledger.column("period").to_pylist()) == {"2027-Q2"}  # Q1 paid by Q1.CSV
+
+
 def test_a_manifest_spm_did_not_write_is_an_error_naming_it(spm, workspace):
     assert spm("run", *AE_ARGS, "--out", "out/ledger.csv", "-q", cwd=workspace).returncode == 0
     manifest = workspace / "out" / "ledger.manifest.json"

@@ -78,6 +78,9 @@ def test_a_company_template_gets_the_statement_and_escapes_what_it_shows(spm, wo
         ("{{ '-' * 1000000000 }}", "the template does what a statement template may not: it repeats a text"),
         ("{{ [0] * 100001 }}", "the template does what a statement template may not: it repeats a text or a list"),
         ("{{ 2 ** 1000000 }}", "the template does what a statement template may not: it raises to a power above"),
+        # A power of a power took minutes and gigabytes at the fourth: 10 ** 100 ** 4 digits.
+        ("{{ ((10 ** 100) ** 100) ** 100 > 0 }}", "the template does what a statement template may not: it makes a"),
+        ("{{ (10 ** 100) ** 25 * (10 ** 100) ** 25 > 0 }}", "the template does what a statement template may not: it"),
         ("{{ lipsum(1000000) }}", "the template does what a statement template may not: it calls a function"),
     ],
 )

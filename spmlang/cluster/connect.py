@@ -45,11 +45,13 @@ def connected(cluster) -> Iterator:
         workers = int(local.group(1) or 2)
         if workers < 1:
             raise UsageError("--cluster local:N needs at least one worker")
-        most = LOCAL_PER_CORE * cores()
+        here = cores()
+        most = LOCAL_PER_CORE * here
         if workers > most:  # each is a process of its own: a mistyped N would start a machine's worth of them
             raise UsageError(
                 f"--cluster local:{workers} starts {workers:,} worker processes on this machine, which has "
-                f"{cores()} cores: give at most {most} (or a scheduler's address for a larger cluster)"
+                f"{here} core{'' if here == 1 else 's'}: give at most {most} (or a scheduler's address for a larger "
+                "cluster)"
             )
         yield from _local(workers)
         return

@@ -18,7 +18,7 @@ from spmlang.diagnostics import Span
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.pay.limits import CAP_ORDER, plan_caps_in_order
 from spmlang.engine.pay.sums import component_path, lines_needed
-from spmlang.engine.read.transactions import plan_text
+from spmlang.engine.read.transactions import columns_read, plan_text
 from spmlang.figures import format_money, format_number, format_percent
 from spmlang.ir.kinds import ClawbackMode, MeasureBasis, RateKind, TableKind, TierMode
 from spmlang.ir.plan import (
@@ -88,10 +88,17 @@ def _reading_steps(compiled: CompiledPlan) -> list[Step]:
     """Reading the transactions and the plan's tables."""
     plan = compiled.plan
     source = plan.transactions
+    read = columns_read(plan)
     columns = ", ".join(
-        f"{c.name} ({c.type}{' ' + repr(c.format) if c.format else ''})" for c in source.columns.values()
+        f"{c.name} ({c.type}{' ' + repr(c.format) if c.format else ''})"
+        for c in source.columns.values()
+        if c.name in read
     )
-    steps = [Step("read transactions", [f"columns: {columns}", f"key {source.key}, date {source.date}"], source.span)]
+    details = [f"columns: {columns}"]
+    unread = [name for name in source.columns if name not in read]
+    if unread:  # see columns_read
+        details.append(f"in the file, not read (text that nothing names): {', '.join(unread)}")
+    steps = [Step("read transactions", [*details, f"key {source.key}, date {source.date}"], source.span)]
     for name, table in plan.tables.items():
         if table.kind is TableKind.LOOKUP:
             detail = f"lookup table {name}: key {table.key}" + (f", value {table.value}" if table.value else "")

@@ -195,15 +195,7 @@ def _check_values(columns: dict[str, list], tables: list) -> None:
     for name in _NEEDED:
         for index, value in enumerate(columns[name]):
             if value is None or (isinstance(value, str) and not value.strip()):
-                path, row = _where(index, tables)
-                raise InputError(
-                    f"a ledger line with no {name}",
-                    file=str(path),
-                    column=name,
-                    row=row,
-                    hint="a paid ledger is never edited: pass the file spm wrote",
-                    code="E512",
-                )
+                raise _line_error(f"a ledger line with no {name}", index, tables, name)
 
 
 _KINDS = frozenset(map(str, LineKind))
@@ -217,33 +209,21 @@ def _check_lines(columns: dict[str, list], period: list[int], for_period: list[i
     for name, known in (("kind", _KINDS), ("role", _ROLES)):
         for index, value in enumerate(columns[name]):
             if value not in known:
-                path, row = _where(index, tables)
-                raise InputError(
-                    f"a ledger line of {name} {value!r}, which spm does not write",
-                    file=str(path),
-                    column=name,
-                    row=row,
-                    hint=f"a paid ledger is never edited: pass the file spm wrote ({name}: {', '.join(sorted(known))})",
-                    code="E512",
-                )
+                said = f"a ledger line of {name} {value!r}, which spm does not write"
+                raise _line_error(said, index, tables, name, f" ({name}: {', '.join(sorted(known))})")
     for index, (paid, corrected) in enumerate(zip(period, for_period, strict=True)):
         if corrected > paid:
-            path, row = _where(index, tables)
-            raise InputError(
-                f"a line paid in {columns['period'][index]} corrects {columns['for_period'][index]}, a later period",
-                file=str(path),
-                column="for_period",
-                row=row,
-                hint="a paid ledger is never edited: pass the file spm wrote (adjustments correct earlier periods)",
-                code="E512",
-            )
+            said = f"a line paid in {columns['period'][index]} corrects {columns['for_period'][index]}, a later period"
+            raise _line_error(said, index, tables, "for_period", " (adjustments correct earlier periods)")
 
 
-def _where(index: int, tables: list) -> tuple[Path, int]:
-    """The file and row (1-based, as a spreadsheet counts data rows) of the ``index``-th line of all."""
+def _line_error(message: str, index: int, tables: list, column: str, more: str = "") -> InputError:
+    """E512 naming the file, row (1-based, as a spreadsheet counts data rows) and column of the ``index``-th
+    line of all: a line spm does not write."""
     for table, _, path in tables:
         if index < table.num_rows:
-            return path, index + 1
+            hint = f"a paid ledger is never edited: pass the file spm wrote{more}"
+            return InputError(message, file=str(path), column=column, row=index + 1, hint=hint, code="E512")
         index -= table.num_rows
     raise IndexError(index)
 
@@ -255,8 +235,7 @@ def _units(values: list, missing: int | None, name: str, tables: list) -> np.nda
     for index, value in enumerate(values):
         if value is None:
             if missing is None:
-                path, row = _where(index, tables)
-                raise InputError(f"a ledger line with no {name}", file=str(path), column=name, row=row, code="E512")
+                raise _line_error(f"a ledger line with no {name}", index, tables, name)
             units.append(missing)
             continue
         try:
@@ -266,15 +245,7 @@ def _units(values: list, missing: int | None, name: str, tables: list) -> np.nda
             if not amount.is_finite() or abs(amount) >= _LARGEST or amount != amount.quantize(_CENT):
                 raise InvalidOperation
         except InvalidOperation:
-            path, row = _where(index, tables)
-            raise InputError(
-                f"'{value}' is not an amount spm writes",
-                file=str(path),
-                column=name,
-                row=row,
-                hint="a paid ledger is never edited: pass the file spm wrote",
-                code="E512",
-            ) from None
+            raise _line_error(f"'{value}' is not an amount spm writes", index, tables, name) from None
         units.append(int((amount * UNIT).to_integral_value()))
     return np.asarray(units, np.int64)
 

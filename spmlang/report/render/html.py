@@ -103,6 +103,8 @@ def _environment(folder: str | None) -> Environment:
 
             if operator == "**" and isinstance(right, int | float) and abs(right) > _POWER:
                 raise SecurityError(f"it raises to a power above {_POWER}")
+            if _digits(operator, left, right) > _DIGITS:  # a power of a power, a square squared in a loop
+                raise SecurityError(f"it makes a number of more than {_DIGITS:,} digits")
             if operator == "*":
                 for times, repeated in ((right, left), (left, right)):
                     if isinstance(repeated, str | list | tuple) and isinstance(times, int):
@@ -151,6 +153,16 @@ def _figure(show, what: str):
 
 _POWER = 100  # the largest power a template raises to
 _LONGEST = 100_000  # the longest text or list a template makes by repeating one
+_DIGITS = 3_000  # the most digits of a whole number a template makes (Python writes none of over 4,300)
+
+
+def _digits(operator: str, left: Any, right: Any) -> float:
+    """About how many digits the whole number ``left * right`` or ``left ** right`` has (0: not whole
+    numbers), known before it is made: a power of a huge number takes minutes and gigabytes to make."""
+    if not (isinstance(left, int) and isinstance(right, int)):
+        return 0
+    bits = left.bit_length() + right.bit_length() if operator == "*" else left.bit_length() * max(right, 0)
+    return bits * 0.30103  # log10(2)
 
 
 def _folder_loader(folder: str):
