@@ -627,3 +627,20 @@ def test_a_text_column_nothing_reads_is_found_in_the_file_and_not_read(tmp_path,
 
     with pytest.raises(spmlang.InputError, match="the column 'notes' is missing"):
         spmlang.loads(with_notes, "notes.spm").run(deals.drop(["notes"]))
+    # A CSV file read in pieces: the column is not even parsed.
+    from spmlang.engine.read import csv_files
+
+    parsed: list[list[str]] = []
+    options = csv_files._CsvFile.options
+    monkeypatch.setattr(
+        csv_files._CsvFile,
+        "options",
+        lambda self, kind, block=None, columns=None: (
+            parsed.append(columns or self.columns) or options(self, kind, block, columns)
+        ),
+    )
+    csv_path = tmp_path / "deals.csv"
+    csv_path.write_text('id,rep,day,product,notes,amount\nA1,alice,2027-01-05,GTX Pro,"a, b",1000\n')
+    result = spmlang.loads(with_notes, "notes.spm").run(csv_path)
+    assert parsed == [["id", "rep", "day", "product", "amount"]]
+    assert sum(result.ledger["amount"].to_pylist()) == Decimal("50.00")

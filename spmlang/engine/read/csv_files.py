@@ -18,7 +18,7 @@ from spmlang.engine.read.loaded import LoadedTable, reading, require_columns
 def load_csv(path: Path, columns: list[str], label: str, in_pieces: bool = False) -> LoadedTable:
     file = _CsvFile(path, columns, label)
     if in_pieces:
-        return LoadedTable(None, label, path, 1, csv=file.pieces)
+        return LoadedTable(None, label, path, 1, columns=list(columns), csv=file.pieces)
     return LoadedTable(file.whole(), label, path, 1)
 
 
@@ -37,15 +37,15 @@ class _CsvFile:
         require_columns(self.header, columns, label, path)
         self.ragged: list = []  # rows with more or fewer fields than the header, as Arrow met them
 
-    def options(self, kind: pa.DataType, block: dict | None = None) -> dict:
+    def options(self, kind: pa.DataType, block: dict | None = None, columns: list[str] | None = None) -> dict:
         import pyarrow.csv as pacsv
 
         return dict(
             read_options=pacsv.ReadOptions(column_names=self.header, skip_rows=1, **(block or {})),
             parse_options=pacsv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=self._ragged_row),
             convert_options=pacsv.ConvertOptions(
-                include_columns=self.columns,
-                column_types={c: kind for c in self.columns},
+                include_columns=self.columns if columns is None else columns,
+                column_types={c: kind for c in (self.columns if columns is None else columns)},
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
                 null_values=[""],
@@ -75,12 +75,14 @@ class _CsvFile:
         except pa.ArrowInvalid as error:
             raise self.problem(error) from None
 
-    def pieces(self) -> Iterator[pa.Table]:
+    def pieces(self, columns: list[str]) -> Iterator[pa.Table]:
+        """The file's ``columns`` (of those it was opened with), a block of rows at a time."""
         import pyarrow.csv as pacsv
 
         with reading(self.label, "csv"):
             try:
-                reader = pacsv.open_csv(self.path, **self.options(pa.string(), {"block_size": CSV_BLOCK_BYTES}))
+                block = {"block_size": CSV_BLOCK_BYTES}
+                reader = pacsv.open_csv(self.path, **self.options(pa.string(), block, columns))
             except pa.ArrowInvalid as error:
                 raise self.problem(error) from None
         empty = True
@@ -95,7 +97,7 @@ class _CsvFile:
             empty = False
             yield pa.Table.from_batches([batch])
         if empty:  # a header and no rows: the columns still come, as text
-            yield pa.table({name: pa.array([], pa.string()) for name in self.columns})
+            yield pa.table({name: pa.array([], pa.string()) for name in columns})
 
 
 # A CSV file read in pieces is read this many bytes of its text at a time: a piece of the size a parquet file is

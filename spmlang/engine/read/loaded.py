@@ -48,9 +48,9 @@ class LoadedTable:
     row_offset: int  # a data row's number in the file is row + row_offset (a CSV header is line 1)
     rows: int = -1  # known from the table or a parquet file's footer; a CSV file's once its pieces are read
     parquet: pq.ParquetFile | None = None  # when the file is read in pieces
-    columns: list[str] = field(default_factory=list)  # the columns read from ``parquet``
+    columns: list[str] = field(default_factory=list)  # the columns read from ``parquet`` or ``csv``
     digest: Future | None = None  # the file's sha256, hashed while it is read (see sha256)
-    csv: Callable[[], Iterator[pa.Table]] | None = None  # a CSV file's pieces, when it is read in pieces
+    csv: Callable[[list[str]], Iterator[pa.Table]] | None = None  # a CSV file's pieces of these columns
     kept: bool = False  # the table stays once read (see release): a what-if reads it again, with rows added
     more: tuple[pa.Table, ...] = ()  # rows after the table's own (see with_rows)
     # Each row's number where it is not row + 1 + row_offset: some rows of larger files (a cluster's partition
@@ -68,9 +68,9 @@ class LoadedTable:
         return replace(self, rows=-1, kept=True, more=(*self.more, more))
 
     def read_only(self, names: list[str]) -> None:
-        """Of a parquet file read in pieces, read only the columns ``names`` (the others were found in it, and
-        are not needed); a table read or given whole is left as it is."""
-        if self.parquet is not None:
+        """Of a parquet or CSV file read in pieces, read only the columns ``names`` (the others were found in
+        it, and are not needed); a table read or given whole is left as it is."""
+        if self.parquet is not None or self.csv is not None:
             self.columns = [name for name in self.columns if name in names]
 
     def whole(self) -> pa.Table:
@@ -86,7 +86,7 @@ class LoadedTable:
         as they come."""
         if self.csv is not None:
             pieces, self.csv, self.rows = self.csv, None, 0
-            for piece in pieces():
+            for piece in pieces(self.columns):
                 self.rows += piece.num_rows
                 yield piece
             return
