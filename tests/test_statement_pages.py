@@ -326,3 +326,30 @@ def test_a_template_writes_figures_with_spms_filters_from_numbers_and_their_text
             statement.to_html(Templates(folder))
         assert raised.value.code == "E509" and message in raised.value.message, raised.value.message
         assert "quantize" not in raised.value.message and "has no attribute" not in raised.value.message
+
+
+def test_a_template_makes_a_page_within_a_size_and_a_time(tmp_path, monkeypatch):
+    """Loops of loops (each `range` of the sandbox is short, their product is not) would write a page of
+    gigabytes, or run for hours: a company's template stops at a page's size, or its time."""
+    from spmlang.report.render import html
+
+    result = spmlang.loads(PLAN, str(tmp_path / "plan.spm")).run(_deals(tmp_path))
+    statement = result.statements()[0]
+    loops = "{% for a in range(100000) %}{% for b in range(100000) %}<td>{{ a }}</td>{% endfor %}{% endfor %}"
+    for name, patch, said in (
+        ("long", ("_PAGE_CHARS", 1_000_000), "the template makes a page longer than 1,000,000 characters"),
+        ("slow", ("_PAGE_SECONDS", 0.2), "the template takes more than 0.2 s to make a page"),
+    ):
+        monkeypatch.setattr(html, *patch)
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "statement.html").write_text(loops)
+        with pytest.raises(InputError) as raised:
+            statement.to_html(Templates(folder))
+        assert raised.value.code == "E509" and raised.value.message == said
+        assert raised.value.file == str(folder / "statement.html")
+        monkeypatch.undo()
+    folder = tmp_path / "fine"  # a page of a usual size is made as before
+    folder.mkdir()
+    (folder / "statement.html").write_text("{% for a in range(1000) %}<td>{{ a }}</td>{% endfor %}")
+    assert statement.to_html(Templates(folder)).count("<td>") == 1000

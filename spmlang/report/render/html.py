@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import time
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -47,12 +48,32 @@ class Templates:
 
     def statement(self, statement, **extra: Any) -> str:
         with self._reporting():
-            return self._statement.render(statement=statement, **extra)
+            return self._render(self._statement, statement=statement, **extra)
 
     def index(self, entries: list[tuple[Any, str]]) -> str:
         plan = entries[0][0].plan if entries else "Statements"
         with self._reporting():
-            return self._index.render(plan=plan, entries=[{"statement": s, "href": href} for s, href in entries])
+            entries_of = [{"statement": s, "href": href} for s, href in entries]
+            return self._render(self._index, plan=plan, entries=entries_of)
+
+    def _render(self, template, **context: Any) -> str:
+        """A page; a company's template makes it a piece at a time, within a size and a time (spm's own are
+        spm's code: rendered whole)."""
+        if self.folder is None:
+            return template.render(**context)
+        made, size, started = [], 0, time.monotonic()
+        for piece in template.generate(**context):
+            made.append(piece)
+            size += len(piece)
+            if size > _PAGE_CHARS:
+                raise self._beyond(template, f"makes a page longer than {_PAGE_CHARS:,} characters")
+            if time.monotonic() - started > _PAGE_SECONDS:
+                raise self._beyond(template, f"takes more than {_PAGE_SECONDS} s to make a page")
+        return "".join(made)
+
+    def _beyond(self, template, what: str) -> InputError:
+        assert self.folder is not None  # spm's own templates are not bounded
+        return InputError(f"the template {what}", file=str(self.folder / template.name), code="E509", hint=HINT)
 
     def _reporting(self):
         return _template_errors()
@@ -151,6 +172,8 @@ def _figure(show, what: str):
     return shown
 
 
+_PAGE_CHARS = 20_000_000  # the longest page a company's template makes (spm's own are a few hundred kB at most)
+_PAGE_SECONDS = 30  # the longest a company's template takes to make a page
 _POWER = 100  # the largest power a template raises to
 _LONGEST = 100_000  # the longest text or list a template makes by repeating one
 _DIGITS = 3_000  # the most digits of a whole number a template makes (Python writes none of over 4,300)
