@@ -150,7 +150,8 @@ CODES = {
     ),
     "E407": (
         "A curve, cap or date that does not fit",
-        "Curve points must increase; a cap per month needs a monthly plan; a `by` date must be in the plan year.",
+        "Curve points must increase; a cap per month needs a monthly plan; a `by` date must be in the plan year; "
+        "a draw cannot end before the plan year starts, nor be recovered only from after it ends.",
         "See the hint.",
     ),
     "E408": (

@@ -207,9 +207,43 @@ def check_draw(c: CheckContext, blocks: list[ast.DrawBlock], settings: Settings)
     if recover_from is not None and not recoverable:
         c.error("E404", "a non-recoverable draw is never recovered", found[ast.RecoverFromStmt].span)
         return None
+    if not _draw_dates_fit(c, found, settings, until, recover_from):
+        return None
     if amount is None:
         return None
     return DrawSpec(amount, recoverable, limit, recover_from, until, c.text(amount_stmt.span), block.span)
+
+
+def _draw_dates_fit(
+    c: CheckContext,
+    found: dict[type, ast.Node],
+    settings: Settings,
+    until: dt.date | None,
+    recover_from: dt.date | None,
+) -> bool:
+    """A draw that would end before the plan year starts never pays, and one recovered only from after it ends is
+    never recovered: such a date is a typo of the year (2026 for 2027), not a plan."""
+    if not c.year_known:
+        return True
+    start = settings.year_start
+    end = dt.date(start.year + 1, start.month, start.day) - dt.timedelta(days=1)  # the year starts on day 1 to 28
+    if until is not None and until < start:
+        c.error(
+            "E407",
+            f"the draw ends on {until}, before the plan year starts ({start}): it would never be paid",
+            found[ast.DrawUntilStmt].span,
+            "give a day of the plan year, or leave `until` out: the draw then runs all year",
+        )
+        return False
+    if recover_from is not None and recover_from > end:
+        c.error(
+            "E407",
+            f"the draw is recovered from {recover_from}, after the plan year ends ({end}): it would never be recovered",
+            found[ast.RecoverFromStmt].span,
+            "give a day of the plan year, or make the draw `non_recoverable`",
+        )
+        return False
+    return True
 
 
 def _recovery_limit(c: CheckContext, stmt: ast.RecoverLimitStmt, recoverable: bool) -> Decimal | None:
