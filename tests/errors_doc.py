@@ -131,7 +131,9 @@ CODES = {
         "Settings that do not fit together",
         "A component with no earning rule, a measure and attainment basis that contradict each other, a fallback "
         "payee without a roster with dates (or with `on outside_employment error`), dated quotas per period, an fx "
-        "table with dates where the plan converts at fixed rates, or proration without dates or eligibility.",
+        "table with dates where the plan converts at fixed rates, proration without dates or eligibility, or a "
+        "component that claws back by recalculating while capped per row or per period, or priced on a "
+        "period-to-date measure.",
         "See the hint.",
     ),
     "E405": (
@@ -148,7 +150,8 @@ CODES = {
     ),
     "E407": (
         "A curve, cap or date that does not fit",
-        "Curve points must increase; a cap per month needs a monthly plan; a `by` date must be in the plan year.",
+        "Curve points must increase; a cap per month needs a monthly plan; a `by` date must be in the plan year; "
+        "a draw cannot end before the plan year starts, nor be recovered only from after it ends.",
         "See the hint.",
     ),
     "E408": (

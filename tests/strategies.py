@@ -135,9 +135,13 @@ def component(
     rollup: bool = False,
     cycle: bool = False,
     cancelled: bool = False,
+    plan_clawback: str = "",
+    period_measure: bool = False,
 ) -> tuple[str, bool]:
     """A component's text, and whether it pays % of target. Amounts of money are ``scale`` times larger. With
-    ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback."""
+    ``cycle``, now and then `payable when`, and (if the plan has ``cancelled`` transactions) its own clawback.
+    A component that recalculates (its own way, else the plan's ``plan_clawback``) is capped per year alone, and
+    on a ``period_measure`` prices rows on the row alone (E404)."""
     rule, body, uses_target, kind = draw(earning_rule(scale))
     if rule != "once":
         if draw(st.booleans()):
@@ -173,10 +177,18 @@ def component(
     if draw(st.integers(0, 3)) == 0:
         body.append(f"  gate attainment >= {draw(st.integers(5, 120))}%")
     versioned = any(line.startswith("  from ") for line in body)
-    if cancelled and (versioned or draw(st.integers(0, 3)) == 0):
+    # Nor does one on a measure that starts afresh each period (E404).
+    measured = period_measure and any(
+        "accelerator on" in line or " on attainment {" in line or " on credit {" in line for line in body
+    )
+    own = ""
+    if cancelled and (versioned or (measured and "recalculate" in plan_clawback) or draw(st.integers(0, 3)) == 0):
         # A component with versions does not recalculate (E412): its own way, whatever the plan's.
-        modes = ("as_paid", "at_rate") if versioned else ("as_paid", "at_rate", "recalculate")
-        body.append(f"  {draw(clawback(modes))}")
+        modes = ("as_paid", "at_rate") if versioned or measured else ("as_paid", "at_rate", "recalculate")
+        own = draw(clawback(modes))
+        body.append(f"  {own}")
+    if cancelled and rule != "once" and "recalculate" in (own or plan_clawback):  # capped per year alone (E404)
+        body = [line for line in body if not (line.startswith("  cap ") and not line.endswith(" per year"))]
     # Held until the row says it is payable.
     if cycle and rule != "once" and draw(st.integers(0, 3)) == 0:
         condition = draw(st.sampled_from(["paid is not empty", 'kind == "new"']))
@@ -250,9 +262,14 @@ def plans(draw, scale: int = 1, cycle: bool = False, summable: bool = False) -> 
         f"  rows {{\n{rows}\n  }}\n}}\n"
     )
     count = draw(st.integers(1, 3))
+    recalculates = False
     for index in range(count):
-        part, _ = draw(component(index, scale, rollup, cycle, cancelled))
+        part, _ = draw(component(index, scale, rollup, cycle, cancelled, settled, measure == "period_to_date"))
         text += part
+        # A component that recalculates is capped per year alone (E404), by the plan's caps too.
+        recalculates = recalculates or (
+            cancelled and "clawback recalculate" in (part if "clawback" in part else settled)
+        )
     for _ in range(0 if summable else draw(st.sampled_from([0, 0, 0, 1, 2]))):
         covers = draw(st.sampled_from(["", "direct credit", "components"] + (["rollup credit"] if rollup else [])))
         if covers == "components":
@@ -260,7 +277,9 @@ def plans(draw, scale: int = 1, cycle: bool = False, summable: bool = False) -> 
             covers = ", ".join(names)
         text += (
             f"cap {money(draw(st.integers(1, 80)) * 1000, scale)} per "
-            f"{draw(st.sampled_from(['period', 'year']))}" + (f" for {covers}" if covers else "") + "\n"
+            f"{draw(st.sampled_from(['year'] if recalculates else ['period', 'year']))}"
+            + (f" for {covers}" if covers else "")
+            + "\n"
         )
     if cycle and draw(st.integers(0, 2)) == 0:
         text += draw(draw_block(scale))

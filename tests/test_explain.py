@@ -49,6 +49,21 @@ def test_explain_slices_are_at_their_tier_rate_and_the_multiplier_applies_to_the
     (line,) = result.explain("alice", txn="D2").lines
     assert [(s.credit, s.amount) for s in line.slices] == [(d("40,000"), d("3,200")), (d("30,000"), d("1,200"))]
     assert (line.multiplier, line.exact, line.amount) == (d("1.5"), d("6,600"), d("6,600.00"))
+    # The ledger says the same: the multiplier applies to the sum, and the uplift is the earlier credit's.
+    (d2,) = [row for row in result.ledger.to_pylist() if row["txn"] == "D2"]
+    assert d2["explanation"].endswith("= (3200.00 + uplift 1200.00 on earlier credit) × 1.5 = 6600.00")
+
+
+def test_a_multiplied_row_of_retroactive_tiers_that_lifts_no_earlier_credit_has_no_uplift():
+    # S3's D1 (30,000, in the first tier) with a 2x kicker: 30,000 at 4% x 2 = 2,400, nothing on earlier credit.
+    source = (
+        (HERE / "scenarios" / "s03_retro_tiers.spm")
+        .read_text()
+        .replace("    100% ..      rate 12%\n  }", '    100% ..      rate 12%\n  }\n  multiplier 2x when id == "D1"')
+    )
+    ledger = spmlang.loads(source).run(DATA / "s02.csv").ledger.to_pylist()
+    (d1,) = [row for row in ledger if row["txn"] == "D1"]
+    assert (d1["amount"], d1["explanation"]) == (d("2,400.00"), "30000.00 at 4% (0%–50%) × 2 = 2400.00")
 
 
 def test_explain_of_every_tiered_line_reconciles_slices_multiplier_and_ledger():

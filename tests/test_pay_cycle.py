@@ -233,6 +233,25 @@ draw {
         ("2027-Q3", "draw_recovery", Decimal("-150.00"), Decimal("650.00")),
         ("2027-Q4", "draw_recovery", Decimal("-650.00"), Decimal("0.00")),
     ]
+    recovery = lines(result, kind="draw_recovery")[0]["explanation"]
+    assert recovery == "recovers the draw from 50% of pay above it: -150.00; owed after it 650.00"
+
+
+def test_a_recovery_limit_is_said_as_written():
+    draw = "\ndraw {\n  amount $1,000 per quarter\n  recoverable\n  recover at most 33.333%\n}\n"
+    result = plan(extra=draw).run(
+        deals(
+            ("D1", "ann", "2027-01-10", "renewal", 2000),  # Q1 earns 200: draw 800, owed 800
+            ("D2", "ann", "2027-04-10", "renewal", 20000),  # Q2 earns 2,000: 33.333% of 1,000 = 333.33
+        )
+    )
+    recovery = lines(result, kind="draw_recovery")
+    assert [(r["amount"], r["explanation"]) for r in recovery] == [
+        (
+            Decimal("-333.33"),
+            "recovers the draw from 33.333% of pay above it: -333.33; owed after it 466.67",
+        )
+    ]
 
 
 def test_a_ledger_of_another_plan_is_adjusted_under_its_own_component_and_clause(tmp_path):

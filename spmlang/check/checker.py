@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from spmlang.check.components import ComponentChecker
 from spmlang.check.context import CheckContext
-from spmlang.check.cycle import check_draw
+from spmlang.check.cycle import check_draw, recalculated_within_one_period
 from spmlang.check.refunds import minimums_paid_on_refunds
 from spmlang.check.settings import check_settings
 from spmlang.check.tables import TableChecker
@@ -142,6 +142,7 @@ class Checker:
                 )
             if source.cancelled is not None:
                 _no_recalculated_versions(c, components, settings)
+                recalculated_within_one_period(c, components, plan_caps, settings)
             self._implicit_tables(components, plan_caps, source, tables)
             c.diagnostics.extend(minimums_paid_on_refunds(components, source, c.text))
 

@@ -12,8 +12,19 @@ from spmlang.check.words import CLAWBACK_WORDS, DRAW_KIND_WORDS, DRAW_PER_MONTHS
 from spmlang.diagnostics import did_you_mean
 from spmlang.ir.constants import constant_value, too_large, too_large_hint
 from spmlang.ir.expressions import Type
-from spmlang.ir.kinds import PERIODS_PER_YEAR
-from spmlang.ir.plan import ClawbackSpec, ColumnSpec, DrawSpec, Settings
+from spmlang.ir.kinds import PERIODS_PER_YEAR, CapScope, ClawbackMode, Measure, MeasureBasis
+from spmlang.ir.plan import (
+    CapSpec,
+    ClawbackSpec,
+    ColumnSpec,
+    ComponentSpec,
+    CurveRule,
+    DrawSpec,
+    PayOnceRule,
+    RateRule,
+    Settings,
+    TierRule,
+)
 from spmlang.syntax import ast
 
 # A window longer than this is no window (ten years), and a number this large would not fit a day count.
@@ -47,6 +58,65 @@ def clawback_spec(c: CheckContext, stmt: ast.ClawbackStmt) -> ClawbackSpec | Non
             return None
         days = int(value)
     return ClawbackSpec(mode, days, stmt.span)
+
+
+def recalculated_within_one_period(
+    c: CheckContext, components: tuple[ComponentSpec, ...], plan_caps: tuple[CapSpec, ...], settings: Settings
+) -> None:
+    """A recalculated clawback is a reversal row on the cancellation's date, priced and capped like any row there.
+    That re-prices the year without the transaction only where nothing starts afresh between the two dates: a
+    measure of each period alone, or a cap per row or per period, would price or cap the reversal apart from what
+    the transaction was paid (taking back more than a capped row was paid, or less than a deal earned at the
+    higher tier of its own period). Until that is exact, such a component claws back as paid or at its rate."""
+    for component in components:
+        way = component.clawback or settings.clawback
+        if way is None or way.mode is not ClawbackMode.RECALCULATE or isinstance(component.rule, PayOnceRule):
+            continue  # a bonus has no line on a row to take back
+        hint = f"give '{component.name}' its own `clawback as_paid` or `clawback at_rate`"
+        if settings.measure is Measure.PERIOD_TO_DATE and _on_the_measure(component):
+            why = (
+                "its measure starts afresh each period: a cancellation in a later period would leave that "
+                "period's measure, not the one the transaction was paid on"
+            )
+            c.error(
+                "E404",
+                f"'{component.name}' claws back by recalculating the year, but {why}",
+                way.span or component.span,
+                hint,
+            )
+            continue
+        covering = [cap for cap in component.caps if cap.scope is not CapScope.YEAR] + [
+            cap for cap in plan_caps if cap.scope is not CapScope.YEAR and _covers(cap, component)
+        ]
+        if covering:
+            cap = covering[0]
+            each = "row" if cap.scope is CapScope.ROW else "period"
+            c.error(
+                "E404",
+                f"'{component.name}' claws back by recalculating the year, but `{cap.text}` caps each {each} on its "
+                "own: recalculating would take back a cancelled transaction's whole earnings, even what the cap did "
+                "not pay",
+                way.span or component.span,
+                hint + " (or cap it per year)",
+                notes=((cap.span, "the cap"),),
+            )
+
+
+def _on_the_measure(component: ComponentSpec) -> bool:
+    """Whether the component's rule prices a row on the accumulated measure (not on the row alone)."""
+    rule = component.rule
+    if isinstance(rule, RateRule):
+        return rule.accelerator is not None
+    if isinstance(rule, TierRule):
+        return rule.table.basis is not MeasureBasis.ROW
+    if isinstance(rule, CurveRule):
+        return rule.curve.basis is not MeasureBasis.ROW
+    return False
+
+
+def _covers(cap: CapSpec, component: ComponentSpec) -> bool:
+    """Whether a plan cap covers the lines of ``component``."""
+    return cap.covers_all or component.name in cap.components or component.role in cap.roles
 
 
 def payout_floor(c: CheckContext, stmt: ast.PayoutFloorStmt) -> Decimal | None:
@@ -137,9 +207,43 @@ def check_draw(c: CheckContext, blocks: list[ast.DrawBlock], settings: Settings)
     if recover_from is not None and not recoverable:
         c.error("E404", "a non-recoverable draw is never recovered", found[ast.RecoverFromStmt].span)
         return None
+    if not _draw_dates_fit(c, found, settings, until, recover_from):
+        return None
     if amount is None:
         return None
     return DrawSpec(amount, recoverable, limit, recover_from, until, c.text(amount_stmt.span), block.span)
+
+
+def _draw_dates_fit(
+    c: CheckContext,
+    found: dict[type, ast.Node],
+    settings: Settings,
+    until: dt.date | None,
+    recover_from: dt.date | None,
+) -> bool:
+    """A draw that would end before the plan year starts never pays, and one recovered only from after it ends is
+    never recovered: such a date is a typo of the year (2026 for 2027), not a plan."""
+    if not c.year_known:
+        return True
+    start = settings.year_start
+    end = dt.date(start.year + 1, start.month, start.day) - dt.timedelta(days=1)  # the year starts on day 1 to 28
+    if until is not None and until < start:
+        c.error(
+            "E407",
+            f"the draw ends on {until}, before the plan year starts ({start}): it would never be paid",
+            found[ast.DrawUntilStmt].span,
+            "give a day of the plan year, or leave `until` out: the draw then runs all year",
+        )
+        return False
+    if recover_from is not None and recover_from > end:
+        c.error(
+            "E407",
+            f"the draw is recovered from {recover_from}, after the plan year ends ({end}): it would never be recovered",
+            found[ast.RecoverFromStmt].span,
+            "give a day of the plan year, or make the draw `non_recoverable`",
+        )
+        return False
+    return True
 
 
 def _recovery_limit(c: CheckContext, stmt: ast.RecoverLimitStmt, recoverable: bool) -> Decimal | None:

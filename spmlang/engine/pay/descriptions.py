@@ -47,9 +47,13 @@ def describe_tiers(
 
     row_labels = row_labels_of(slice(None)) if row_rate is not None and middle is None else None
     if function.retroactive:
+        # E(m) is the rate reached times m: the row's own credit at that rate, plus the uplift of the earlier
+        # credit to it; their sum times the row's multipliers is its line (as spm explain slices it).
+        per_row = () if row_rate is None else (np.asarray(row_rate),)
         rate = function.rates[tier_after]
-        own = scaled(credit, rate)
-        uplift = np.asarray(amount) - own
+        own = scaled(credit, rate, *per_row)
+        uplift = scaled(after, rate, *per_row) - scaled(before, function.rates[tier_before], *per_row) - own
+        multiplied = np.asarray(multiplier) != 1.0
         reached_label = text.pick(tier_after, rate_labels) if row_labels is None else _pick_text(tier_after, row_labels)
         body = text.join(
             text.amount(credit),
@@ -58,11 +62,21 @@ def describe_tiers(
             " (",
             text.pick(tier_after, function.labels),
             ")",
+            text.when(uplift == 0, _times(multiplier)),
             text.when(
-                uplift != 0, text.join(" = ", text.exact(own), " + uplift ", text.exact(uplift), " on earlier credit")
+                uplift != 0,
+                text.join(
+                    text.when(multiplied, " = ("),
+                    text.when(~multiplied, " = "),
+                    text.exact(own),
+                    " + uplift ",
+                    text.exact(uplift),
+                    " on earlier credit",
+                    text.when(multiplied, text.join(")", _times(multiplier))),
+                ),
             ),
         )
-        return text.join(body, _times(multiplier), " = ", text.exact(amount))
+        return text.join(body, " = ", text.exact(amount))
     tail = None  # the multipliers' text (' × 2'), made only where needed
     described: pa.Array | Templated
     if middle is not None:  # kept as the numbers and which middle: sentences or, in a ledger, templates

@@ -148,9 +148,22 @@ def gate_lines(
         return None
     amount = adjustment[stream, period]
     shown = text.percent(attainment[stream, period])
+    # Said by whether the gate holds, not by the sign: a closed gate also keeps a period's earnings below zero
+    # (a clawback, a credit note) from being taken, and one that opens takes back what fell while it was closed.
+    met = is_open[stream, period]
+    what = np.where(met, np.where(amount > 0, 0, 1), np.where(amount < 0, 2, 3)).astype(np.int8)
     explanation = text.join(
-        text.when(amount < 0, text.join("withheld ", text.exact(-amount), f": gate `{condition}` not met")),
-        text.when(amount > 0, text.join("released ", text.exact(amount), f": gate `{condition}` met")),
+        text.pick(what, ["released ", "taken back ", "withheld ", "not taken back "]),
+        text.exact(np.abs(amount)),
+        text.pick(
+            what,
+            [
+                f": gate `{condition}` met",
+                f" (what the earnings fell by while it was closed): gate `{condition}` met",
+                f": gate `{condition}` not met",
+                f" (the period's earnings below zero): gate `{condition}` not met",
+            ],
+        ),
         " at the end of ",
         text.pick(period, labels),
         " (attainment ",

@@ -25,6 +25,7 @@ from spmlang.engine.calendar import PlanCalendar, to_days
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels.money import CENT, UNIT
 from spmlang.engine.pay.lines import GUARANTEE, Lines, make_lines
+from spmlang.figures import format_percent
 from spmlang.ir.kinds import LineKind
 from spmlang.ir.plan import DrawSpec
 
@@ -207,5 +208,5 @@ def _draw_text(draw: DrawSpec, amount: int, levels: np.ndarray, notes: list[str 
 
 
 def _recovery_text(draw: DrawSpec) -> str:
-    share = f"{draw.recover_limit * 100:g}% of " if draw.recover_limit is not None else ""
+    share = f"{format_percent(draw.recover_limit)} of " if draw.recover_limit is not None else ""
     return f"recovers the draw from {share}pay above it"
