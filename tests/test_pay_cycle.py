@@ -428,6 +428,7 @@ def test_a_ledger_folder_of_parts_of_two_kinds_is_one_line_of_error(tmp_path):
         cycle.run(data, paid=[tmp_path / "q1"], through="2027-Q2")
     assert raised.value.message == "cannot read the earlier ledger: Schema at index 1 was different"
     assert raised.value.hint == "pass a ledger folder spm run --cluster wrote with --out, with only its parts"
+    assert raised.value.code == "E512"  # as an earlier ledger's file that cannot be read
 
 
 def test_year_to_date_counts_what_earlier_ledgers_paid(tmp_path):

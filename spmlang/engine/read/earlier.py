@@ -374,5 +374,5 @@ def _read_parts(folder: Path) -> pa.Table:
             f"cannot read the earlier ledger: {reason}",
             file=str(folder),
             hint="pass a ledger folder spm run --cluster wrote with --out, with only its parts",
-            code="E500",
+            code="E512",
         ) from None
