@@ -248,21 +248,22 @@ def _cycle_details(compiled: CompiledPlan, index: int) -> list[str]:
     plan = compiled.plan
     component = plan.components[index]
     details = []
-    if plan.transactions.cancelled is not None and not isinstance(component.rule, PayOnceRule):
+    cites = compiled.clawback_clause[index] if compiled.clawback_clause else -1  # what a clawback line cites
+    if cites >= 0 and not isinstance(component.rule, PayOnceRule):
         clawback = plan.clawback(component)
         window = (
             f"; a cancellation more than {clawback.within_days} days after the row's date is not clawed back"
             if clawback.within_days is not None
             else ""
         )
-        where = f"  [{clawback.span.clause}]" if clawback.span is not None else ""
         details.append(
-            f"clawback {clawback.mode}, in the period of the cancellation: {_CLAWBACKS[clawback.mode]}{window}{where}"
+            f"clawback {clawback.mode}, in the period of the cancellation: {_CLAWBACKS[clawback.mode]}{window}"
+            f"  [{compiled.clauses[cites].clause}]"
         )
     if component.payable is not None:
         details.append(
             f"hold a row's lines until {component.payable_text} (hold lines); a later run (--paid) that finds it "
-            "so releases them (release lines)"
+            f"so releases them (release lines)  [{compiled.clauses[compiled.payable_clause[index]].clause}]"
         )
     return details
 
@@ -287,23 +288,24 @@ def _settling_steps(compiled: CompiledPlan) -> list[Step]:
             details.append("not recoverable")
         if draw.until is not None:
             details.append(f"no draw in periods that start after {draw.until.isoformat()}")
-        steps.append(Step(f"draw: top each period's pay up to it ({draw.text}; draw lines)", details, draw.span))
+        clause = compiled.clauses[compiled.draw_clause]
+        steps.append(Step(f"draw: top each period's pay up to it ({draw.text}; draw lines)", details, clause))
     floor = plan.settings.payout_floor
     if floor is not None:
         steps.append(
             Step(
                 f"payout floor {format_money(floor)} {plan.settings.currency}: a period's pay below it topped up "
                 "(floor lines), recovered from later pay above it (floor_recovery lines)",
-                clause=plan.settings.payout_floor_span,
+                clause=compiled.clauses[compiled.floor_clause],
             )
         )
-    roster = plan.tables.get(TableKind.ROSTER)
-    if roster is not None and "currency" in roster.roles:
+    if compiled.pay_currency_clause >= 0:
+        roster = plan.tables[TableKind.ROSTER]
         steps.append(
             Step(
                 f"pay each payee in the currency of their roster row ({roster.roles['currency']}): each period's "
                 f"pay in {plan.settings.currency} converted at the rate of the period's last day (fx lines)",
-                clause=roster.columns[roster.roles["currency"]].span,
+                clause=compiled.clauses[compiled.pay_currency_clause],
             )
         )
     return steps
