@@ -60,17 +60,17 @@ def check_manifest_free(ledger: Path) -> None:
     """Refuse to write ``ledger`` where its manifest would replace that of another ledger still there (``--out
     q2.csv`` beside ``q2.parquet``: both have ``q2.manifest.json``). A ledger is verified, and paid against, by
     its manifest. A manifest spm cannot read, or whose ledger is gone, is no other ledger's."""
-    from spmlang.hashing import manifest_path
+    from spmlang.hashing import ledger_beside, manifest_path, records
 
     ledger = Path(ledger)
     manifest = manifest_path(ledger)
     try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8"))["ledger"]["path"]
-        other = manifest.parent / recorded
-        mine = other.resolve() == ledger.resolve() or not other.exists()
+        written = json.loads(manifest.read_text(encoding="utf-8"))
+        format, parts = str(written["ledger"]["format"]), written.get("parts") is not None
     except (OSError, ValueError, KeyError, TypeError):  # none, or not one spm wrote
         return
-    if not mine:
+    other = ledger_beside(manifest, format, parts)
+    if not records(ledger, format, parts) and other.exists():
         raise OutputError(
             ledger,
             f"its manifest, {manifest}, is that of {other}, another ledger of the same name",

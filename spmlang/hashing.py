@@ -53,6 +53,13 @@ def manifest_path(ledger: Path) -> Path:
     return ledger.with_name(ledger.stem + ".manifest.json")
 
 
+def ledger_beside(manifest: Path, format: object, parts: bool) -> Path:
+    """The ledger a manifest stands beside: named as it is, in the ``format`` it records (a folder of parts, if
+    ``parts``). A ledger renamed with its manifest is still its manifest's."""
+    stem = manifest.name.removesuffix(".manifest.json")
+    return manifest.with_name(stem if parts else f"{stem}.{format}")
+
+
 def records(ledger: Path, format: object, parts: bool) -> bool:
     """Whether the manifest beside ``ledger``, recording a ledger of ``format`` (a folder of parts, if ``parts``),
     can be ``ledger``'s: not that of a ledger of another format written under the same name since (``--out

@@ -231,3 +231,16 @@ def test_an_interrupted_write_leaves_the_previous_ledger_whole_and_no_partial_fi
         write_chunks(interrupted(), path, LEDGER_SCHEMA)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, "ledger.manifest.json"])
+
+
+def test_a_ledger_renamed_with_its_manifest_keeps_its_manifest(workspace):
+    """q1.parquet and its manifest renamed q2.*: the manifest still records q1.parquet, and is q2.parquet's all
+    the same (verify reads it so): `--out q2.csv` beside it is refused, and q2.parquet itself may be written."""
+    plan = spmlang.load(workspace / "examples/pay-cycle/plan.spm")
+    result = plan.run(workspace / "examples/pay-cycle/deals-Q1.csv", through="2027-Q1")
+    result.write(workspace / "q1.parquet")
+    (workspace / "q1.parquet").rename(workspace / "q2.parquet")
+    (workspace / "q1.manifest.json").rename(workspace / "q2.manifest.json")
+    with pytest.raises(spmlang.InputError, match="its manifest, .*q2.manifest.json, is that of .*q2.parquet"):
+        result.write(workspace / "q2.csv")
+    assert result.write(workspace / "q2.parquet") == workspace / "q2.parquet"
