@@ -172,7 +172,7 @@ def _check_manifest(manifest: dict, digest: str, path: Path, plan: CheckedPlan) 
             "pass the ledgers of this plan's currency",
         )
     recorded = manifest.get("ledger")
-    if isinstance(recorded, dict) and not records(path, recorded.get("format"), "parts" in manifest):
+    if isinstance(recorded, dict) and not records(path, recorded.get("format"), manifest.get("parts") is not None):
         raise _error(
             f"no manifest of this ledger beside it: {manifest_path(path).name} is that of {recorded.get('path')}, a "
             "ledger written under the same name since",
