@@ -662,4 +662,4 @@ def test_a_cluster_spm_cannot_or_should_not_start_is_a_usage_error_before_any_wo
 
     monkeypatch.setattr(connect, "cores", lambda: 2)
     with pytest.raises(UsageError, match=re.escape(said)), connect.connected(spec):
-        pass
+        pytest.fail(f"a cluster was started for {spec}")

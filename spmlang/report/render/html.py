@@ -159,14 +159,12 @@ def _figure(show, what: str):
     def shown(value):
         if value is None or isinstance(value, Decimal):
             return show(value)
-        try:
-            if isinstance(value, bool):
-                raise InvalidOperation
-            number = Decimal(str(value).strip())
-            if not number.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            raise ValueError(f"the {show.__name__} filter takes {what}, not {value!r}") from None
+        number = None
+        if not isinstance(value, bool):  # True is no amount, though Python counts it 1
+            with contextlib.suppress(InvalidOperation):
+                number = Decimal(str(value).strip())
+        if number is None or not number.is_finite():
+            raise ValueError(f"the {show.__name__} filter takes {what}, not {value!r}")
         return show(number)
 
     return shown
