@@ -299,19 +299,17 @@ def _read(path: Path) -> pa.Table:
 
             table = pajson.read_json(path) if path.stat().st_size else _from_records([])  # a run that paid nothing
     except (pa.ArrowInvalid, OSError, ValueError) as error:
-        raise InputError(
+        raise _error(
             f"cannot read the earlier ledger: {str(error).splitlines()[0]}",
-            file=str(path),
-            hint="pass a ledger spm wrote (.parquet, .csv, .json or .jsonl)",
-            code="E512",
+            path,
+            "pass a ledger spm wrote (.parquet, .csv, .json or .jsonl)",
         ) from None
     missing = [name for name in _COLUMNS if name not in table.column_names]
     if missing:
-        raise InputError(
+        raise _error(
             f"this is not a ledger spm wrote: it has no column {', '.join(missing)}",
-            file=str(path),
-            hint="pass the ledger a run wrote with --out",
-            code="E512",
+            path,
+            "pass the ledger a run wrote with --out",
         )
     for name in _TEXT:
         if name in table.column_names and pa.types.is_dictionary(table.column(name).type):
@@ -370,9 +368,8 @@ def _read_parts(folder: Path) -> pa.Table:
         return pa.concat_tables([pq.read_table(part) for part in parts])
     except (OSError, pa.ArrowInvalid) as error:
         reason = str(error).splitlines()[0].rstrip(": ")  # Arrow's first line: the rest is two parts' schemas
-        raise InputError(
+        raise _error(
             f"cannot read the earlier ledger: {reason}",
-            file=str(folder),
-            hint="pass a ledger folder spm run --cluster wrote with --out, with only its parts",
-            code="E512",
+            folder,
+            "pass a ledger folder spm run --cluster wrote with --out, with only its parts",
         ) from None
