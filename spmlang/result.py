@@ -114,7 +114,7 @@ class Result:
 
         self._check_periods(periods)
         self._check_payees(payees)
-        return build_statements(self.payout, self.ledger, self.run_id, payees, periods, progress)
+        return build_statements(self.payout, self.run_id, payees, periods, progress)
 
     def write_statements(
         self,
@@ -138,7 +138,7 @@ class Result:
 
         self._check_periods(periods)
         self._check_payees(payees)
-        maker = StatementMaker(self.payout, self.ledger, self.run_id, charts)
+        maker = StatementMaker(self.payout, self.run_id, charts)
         return write_run_statements(maker, Path(folder), payees, periods, pages, progress)
 
     def whatif(self, deal: Mapping[str, object] | Sequence[Mapping[str, object]], payee: str | None = None):

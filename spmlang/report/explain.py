@@ -228,6 +228,10 @@ class LinesByPayee:
     def __call__(self, code: int) -> np.ndarray:
         return self._order[self._bounds[code] : self._bounds[code + 1]]
 
+    def payees_with_lines(self) -> np.ndarray:
+        """The codes of the payees with a line, in order."""
+        return np.flatnonzero(np.diff(self._bounds))
+
 
 def direct_streams(payout: Payout) -> np.ndarray:
     """Each payee's stream of their own credit (by payee code; -1: none), for many look-ups."""

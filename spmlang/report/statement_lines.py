@@ -26,6 +26,7 @@ from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.pay.lines import KIND
 from spmlang.engine.payout import Payout
 from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, GUARANTEE_KINDS, HOLD_KINDS, LineKind
+from spmlang.report.ledger import build_ledger, public
 from spmlang.report.line_texts import (
     ADJUSTMENT_KINDS,
     KIND_WORDS,
@@ -162,7 +163,7 @@ class PeriodFigures:
 class LinesBlock:
     """The ledger lines of some payees, in the order asked for, as their statements show them."""
 
-    def __init__(self, payout: Payout, ledger: pa.Table, codes: list[int], lines_of: Callable[[int], np.ndarray]):
+    def __init__(self, payout: Payout, run_id: str, codes: list[int], lines_of: Callable[[int], np.ndarray]):
         found = [lines_of(code) for code in codes]
         index = np.concatenate(found) if found else np.zeros(0, np.int64)
         self.payees = len(codes)
@@ -173,7 +174,9 @@ class LinesBlock:
         self.cents = payout.cents[index]
         self.section = _SECTION_OF_KIND[kind]
         self.period_count = payout.run.calendar.count
-        self.table = ledger.take(index)
+        # The block's ledger lines, as the run's ledger (Result.ledger) has them: built here, so that a worker
+        # builds its own payees' and nobody the whole ledger.
+        self.table = public(build_ledger(payout, run_id, payout.whole().take(index), sentences=True))
         self.currency = currency = payout.run.plan.settings.currency
         # The lines of each (payee, period, section) together, each's in ledger order: a statement's slice.
         self.order = grouping.order_by(self.payee, self.period, self.section.astype(np.int64))

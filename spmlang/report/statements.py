@@ -137,7 +137,6 @@ class Statement:
 
 def build_statements(
     payout: Payout,
-    ledger,
     run_id: str,
     payees: list[str] | None = None,
     periods: list[str] | None = None,
@@ -145,12 +144,11 @@ def build_statements(
 ) -> list[Statement]:
     """Statements for the given payees (default: every payee with a ledger line) and periods; ``progress``
     hears of each payee's (see :mod:`spmlang.progress`)."""
-    return list(iter_statements(payout, ledger, run_id, payees, periods, progress))
+    return list(iter_statements(payout, run_id, payees, periods, progress))
 
 
 def iter_statements(
     payout: Payout,
-    ledger,
     run_id: str,
     payees: list[str] | None = None,
     periods: list[str] | None = None,
@@ -161,16 +159,17 @@ def iter_statements(
     """:func:`build_statements` one payee at a time, as they are asked for: a run's statements need not all
     be held at once. Their lines are made into text a block of payees at a time (see
     :mod:`spmlang.report.statement_lines`). Without ``charts`` they have no standing, and their pages no charts."""
-    maker = StatementMaker(payout, ledger, run_id, charts)
+    maker = StatementMaker(payout, run_id, charts)
     return maker.statements(maker.payees(payees), periods, progress, step)
 
 
 class StatementMaker:
     """What every statement of a run needs, found once (each payee's lines, their own credit's streams, what
-    earlier ledgers paid and left owed); :meth:`statements` makes those of some payees."""
+    earlier ledgers paid and left owed); :meth:`statements` makes those of some payees, their ledger lines
+    built a block of payees at a time (never the whole ledger at once: see :class:`LinesBlock`)."""
 
-    def __init__(self, payout: Payout, ledger, run_id: str, charts: bool = True) -> None:
-        self.payout, self.ledger, self.run_id, self.charts = payout, ledger, run_id, charts
+    def __init__(self, payout: Payout, run_id: str, charts: bool = True) -> None:
+        self.payout, self.run_id, self.charts = payout, run_id, charts
         run = payout.run
         self.lines_of = LinesByPayee(payout)
         self.direct = direct_streams(payout)
@@ -185,7 +184,10 @@ class StatementMaker:
     def payees(self, asked: list[str] | None = None) -> list[str]:
         """The payees ``asked`` for, each once (a payee named twice: their statements once); by default every
         payee with a ledger line, in order."""
-        return list(dict.fromkeys(asked)) if asked is not None else sorted(set(self.ledger.column("payee").to_pylist()))
+        if asked is not None:
+            return list(dict.fromkeys(asked))
+        names = self.payout.run.payees.names  # in order: payee codes are given by sorted name
+        return [names[code] for code in self.lines_of.payees_with_lines().tolist()]
 
     def statements(
         self,
@@ -202,7 +204,7 @@ class StatementMaker:
             (code, figures)
             for block in blocks_of(codes, self.lines_of)
             for code, figures in zip(
-                block, LinesBlock(payout, self.ledger, block, self.lines_of).periods_of(), strict=True
+                block, LinesBlock(payout, self.run_id, block, self.lines_of).periods_of(), strict=True
             )
         )
         for payee, (code, payee_periods) in tracked(zip(payees, made, strict=True), len(payees), step, progress):
