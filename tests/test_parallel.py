@@ -37,7 +37,8 @@ def test_workers_write_the_same_bytes_and_totals_as_one_process(args, monkeypatc
     # Totals without a ledger (spm run with no --out) are paid by the workers as well.
     totalled = run_example(args, workers=2)
     assert totalled.totals().equals(one.totals()) and str(totalled.summary()) == str(one.summary())
-    assert set(shipments_left()) == before  # every shipment file removed
+    # Every shipment file removed (and any an earlier process abandoned, see parallel.remove_abandoned).
+    assert set(shipments_left()) <= before
 
 
 def test_a_failing_worker_is_reported_and_leaves_nothing_behind(monkeypatch, tmp_path):
@@ -57,7 +58,7 @@ def test_a_failing_worker_is_reported_and_leaves_nothing_behind(monkeypatch, tmp
         RuntimeError, match=r"(?s)a worker process failed on batch \d+:.*ValueError: a bug while paying"
     ):
         result.write(tmp_path / "ledger.parquet")
-    assert set(shipments_left()) == before
+    assert set(shipments_left()) <= before  # nothing of its own left
     assert not [p for p in __import__("multiprocessing").active_children() if p.name.startswith("spm-worker")]
 
 
