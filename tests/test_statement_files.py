@@ -79,6 +79,47 @@ def test_statements_written_by_workers_are_one_process_s_files(tmp_path, monkeyp
     assert len(folders) == len(REPS) and len(shared) == 2 * 4 * len(REPS) + 1
 
 
+@pytest.mark.parametrize(("workers", "charts"), [("1", False), ("2", False), ("2", True)])
+def test_every_payee_s_statements_are_written_batch_by_batch_without_keeping_the_run_s_lines(
+    tmp_path, monkeypatch, workers, charts
+):
+    if charts:
+        pytest.importorskip("matplotlib", reason="charts need matplotlib")
+    # Names of distinct folders, a run of several batches: each worker pays a batch and writes its payees'
+    # statements. "zoe" sells nothing and is paid the draw alone: the batch her code falls in settles her.
+    plan = PLAN + "\ndraw {\n  amount $300 per quarter\n  recoverable\n}\n"
+    reps = [f"rep{n:02d}" for n in range(9)]
+    rows = [
+        (f"D{n}", reps[n % 9], f"2027-{1 + n % 12:02d}-{1 + n % 27:02d}", f"{1000 + 37 * n}.00") for n in range(120)
+    ]
+    deals = pa.table({name: [row[i] for row in rows] for i, name in enumerate(["id", "rep", "day", "amount"])})
+    quotas = pa.table({"payee": [*reps, "zoe"], "amount": ["20000"] * 10})
+    monkeypatch.setattr(statement_files, "BATCH_ROWS", 25)
+    monkeypatch.setattr(statement_files, "BATCH_ROWS_WITH_CHARTS", 25)
+    monkeypatch.setenv("SPM_WORKERS", workers)
+    monkeypatch.setattr(statement_files, "ENOUGH_WITHOUT", 1)
+    monkeypatch.setattr(statement_files, "ENOUGH_WITH_CHARTS", 1)
+    forked = []
+    ordered_map = parallel.ordered_map
+
+    def watched(work, count, workers):
+        forked.append((count, workers))
+        return ordered_map(work, count, workers)
+
+    monkeypatch.setattr(parallel, "ordered_map", watched)
+    result = spmlang.loads(plan, "files.spm").run(deals, quotas=quotas)
+    batches = len(statement_files.payee_batches(result.payout.run.credit_rows.payee, 25))
+    assert batches >= 4 and len(result.payout.run.batches) == 1  # not the run's own batches
+    shared = result.write_statements(tmp_path / "batches", charts=charts)
+    assert result.payout.kept is None  # no line of the run was kept: each batch's were made by whoever wrote them
+    assert forked == ([(batches, 2)] if workers == "2" else [])
+    listed = result.statements()
+    alone = write_statements(listed if charts else [replace(s, standing=None) for s in listed], tmp_path / "alone")
+    assert [p.relative_to(tmp_path / "batches") for p in shared] == [p.relative_to(tmp_path / "alone") for p in alone]
+    assert tree(tmp_path / "batches") == tree(tmp_path / "alone")
+    assert (tmp_path / "batches" / "zoe" / "2027-Q1.html").is_file() and len(shared) == 2 * 4 * 10 + 1
+
+
 @pytest.mark.parametrize("asked", [None, 1])
 def test_statements_are_written_by_this_process_for_a_small_run_or_when_asked(tmp_path, monkeypatch, asked):
     monkeypatch.delenv("SPM_WORKERS", raising=False)

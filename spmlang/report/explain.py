@@ -218,10 +218,11 @@ def _originals(payout: Payout, code: int, line: TrailLine, rows: list[dict]) -> 
 
 
 class LinesByPayee:
-    """The indices of each payee's lines among a run's (in ledger order), found with one sort."""
+    """The indices of each payee's lines among some lines (``payee``: each line's payee code; by default every
+    line of the run), in ledger order, found with one sort."""
 
-    def __init__(self, payout: Payout):
-        payee = payout.lines.payee
+    def __init__(self, payout: Payout, payee: np.ndarray | None = None):
+        payee = payee if payee is not None else payout.lines.payee
         self._order = np.argsort(payee, kind="stable")
         self._bounds = np.searchsorted(payee[self._order], np.arange(len(payout.run.payees) + 1))
 

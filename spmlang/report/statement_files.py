@@ -1,22 +1,37 @@
 """A run's statements written into a folder on every core: payees are cut into groups, each group's statements
 made and written by one worker process (charts drawn, pages rendered, files written), and the index written
-last by this process, from what the workers sent back. The files are those one process writes, byte for byte:
-each payee's folder is named here, before the work is shared out (see :class:`PayeeFolders`)."""
+last by this process, from what the workers sent back. Every payee's statements of a large run are grouped by
+the run's batches, each paid by the worker that writes its statements, as `spm run` pays and writes a ledger:
+no process holds every line. The files are those one process writes, byte for byte: each payee's folder is
+named here, before the work is shared out (see :class:`PayeeFolders`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import cast
 
+from spmlang.engine.run import payee_batches
 from spmlang.engine.runtime import parallel
 from spmlang.files import make_folder
 from spmlang.progress import Report, silent
 from spmlang.report.statement_lines import BLOCK_LINES
-from spmlang.report.statements import IndexEntry, PayeeFolders, StatementMaker, write_index, write_statement
+from spmlang.report.statements import (
+    IndexEntry,
+    PayeeFolders,
+    Statement,
+    StatementMaker,
+    write_index,
+    write_statement,
+)
 
 # A worker makes and writes the statements of a group of whole payees at a time: about as many lines as the
 # lines of statements are made into text at once, and with charts (~45 ms a statement) at most this many payees.
 GROUP_PAYEES_WITH_CHARTS = 16
+# Every payee's statements of a large run: credit rows a worker pays and writes the statements of, at least (a
+# batch of whole payees): fewer with charts, which cost most of the time, so that the work is shared out evenly.
+BATCH_ROWS, BATCH_ROWS_WITH_CHARTS = 1 << 16, 1 << 12
 # How many statements are worth starting other processes for: one with charts takes ~45 ms (matplotlib),
 # without ~0.5 ms and two small files.
 ENOUGH_WITH_CHARTS, ENOUGH_WITHOUT = 32, 4000
@@ -34,37 +49,48 @@ def write_run_statements(
     """Write the statements ``maker`` makes of ``payees`` (default: every payee with a ledger line) and
     ``periods`` into ``folder``, with its index; the files written, in order. ``progress`` hears of each
     group of payees done."""
-    payees = maker.payees(payees)
+    run = maker.payout.run
     make_folder(folder)
-    folders = PayeeFolders()
-    names = {payee: folders.of(payee) for payee in payees}
-    groups = _groups(maker, payees)
+    # Every payee's statements of a run of several batches: each worker pays a batch of the run's payees and
+    # writes theirs, and no line of the run is kept (as `spm run` writes a ledger), where each payee's folder
+    # is known without paying (the slug of their name, no other payee's). Else the run's lines are paid first,
+    # then shared out in groups of payees (with charts, groups smaller than a batch).
+    size = BATCH_ROWS_WITH_CHARTS if maker.charts else BATCH_ROWS
+    batches = payee_batches(run.credit_rows.payee, size) if payees is None and not maker.payout.kept else []
+    names = PayeeFolders.distinct(run.payees.names) if len(batches) > 1 else None
+    jobs: list[Callable[[], Iterator[Statement]]]  # each worker's: the statements of a group of payees
+    if names is not None:
+        jobs = [partial(maker.of_batch, batch, periods) for batch in batches]
+        count = len(run.payees) * (len(periods) if periods is not None else run.calendar.count)
+    else:
+        payees = maker.payees(payees)
+        folders = PayeeFolders()
+        names = {payee: folders.of(payee) for payee in payees}
+        jobs = [partial(maker.statements, group, periods) for group in _groups(maker, payees)]
+        count = len(payees) * (len(periods) if periods is not None else run.calendar.count)
 
     def write(index: int) -> parallel.BatchResult:  # in whichever process writes the group
         written: list[Path] = []
         entries: list[IndexEntry] = []
-        for statement in maker.statements(groups[index], periods):
+        for statement in jobs[index]():
             paths, entry = write_statement(statement, folder, names[statement.payee], templates)
             written += paths
             entries.append(entry)
         return parallel.BatchResult([], (written, entries))
 
-    count = len(payees) * (len(periods) if periods is not None else maker.payout.run.calendar.count)
     enough = ENOUGH_WITH_CHARTS if maker.charts else ENOUGH_WITHOUT
-    workers = parallel.worker_count(len(groups), count, maker.payout.run.workers_wanted, enough)
-    results = parallel.ordered_map(write, len(groups), workers) if workers else map(write, range(len(groups)))
+    workers = parallel.worker_count(len(jobs), count, run.workers_wanted, enough)
+    results = parallel.ordered_map(write, len(jobs), workers) if workers else map(write, range(len(jobs)))
     report = progress or silent
-    report(step, 0, max(len(payees), 1))
+    report(step, 0, max(len(jobs), 1))
     written: list[Path] = []
     index: list[IndexEntry] = []
-    done = 0
-    for group, result in zip(groups, results, strict=True):
+    for done, result in enumerate(results, 1):
         paths, entries = cast("tuple[list[Path], list[IndexEntry]]", result.value)
         written += paths
         index += entries
-        done += len(group)
-        report(step, done, len(payees))
-    if not groups:
+        report(step, done, len(jobs))
+    if not jobs:
         report(step, 1, 1)
     written.append(write_index(folder, index, templates))
     return written

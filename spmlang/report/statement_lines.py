@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.pay.lines import KIND
-from spmlang.engine.payout import Payout
+from spmlang.engine.payout import PaidLines, Payout
 from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, GUARANTEE_KINDS, HOLD_KINDS, LineKind
 from spmlang.report.ledger import build_ledger, public
 from spmlang.report.line_texts import (
@@ -163,20 +163,24 @@ class PeriodFigures:
 class LinesBlock:
     """The ledger lines of some payees, in the order asked for, as their statements show them."""
 
-    def __init__(self, payout: Payout, run_id: str, codes: list[int], lines_of: Callable[[int], np.ndarray]):
+    def __init__(
+        self, payout: Payout, paid: PaidLines, run_id: str, codes: list[int], lines_of: Callable[[int], np.ndarray]
+    ):
+        """The lines of the payees ``codes`` among ``paid`` (a batch's lines, or the run's), which ``lines_of``
+        finds by payee code."""
         found = [lines_of(code) for code in codes]
         index = np.concatenate(found) if found else np.zeros(0, np.int64)
         self.payees = len(codes)
         self.payee = np.repeat(np.arange(len(codes)), [part.size for part in found])  # position in ``codes``
-        lines = payout.lines
+        lines = paid.lines
         self.period = lines.period[index].astype(np.int64)
         kind = lines.kind[index]
-        self.cents = payout.cents[index]
+        self.cents = paid.cents[index]
         self.section = _SECTION_OF_KIND[kind]
         self.period_count = payout.run.calendar.count
         # The block's ledger lines, as the run's ledger (Result.ledger) has them: built here, so that a worker
         # builds its own payees' and nobody the whole ledger.
-        self.table = public(build_ledger(payout, run_id, payout.whole().take(index), sentences=True))
+        self.table = public(build_ledger(payout, run_id, paid.take(index), sentences=True))
         self.currency = currency = payout.run.plan.settings.currency
         # The lines of each (payee, period, section) together, each's in ledger order: a statement's slice.
         self.order = grouping.order_by(self.payee, self.period, self.section.astype(np.int64))

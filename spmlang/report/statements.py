@@ -17,11 +17,14 @@ import re
 from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from spmlang.engine.payout import Payout
+from spmlang.engine.pay.batch import pay_batch
+from spmlang.engine.pay.payments import Payments
+from spmlang.engine.payout import PaidLines, Payout
 from spmlang.engine.settle.cycle import opening
 from spmlang.figures import CENT
 from spmlang.files import make_folder, write_bytes, write_text
@@ -166,12 +169,12 @@ def iter_statements(
 class StatementMaker:
     """What every statement of a run needs, found once (each payee's lines, their own credit's streams, what
     earlier ledgers paid and left owed); :meth:`statements` makes those of some payees, their ledger lines
-    built a block of payees at a time (never the whole ledger at once: see :class:`LinesBlock`)."""
+    built a block of payees at a time (never the whole ledger at once: see :class:`LinesBlock`), and
+    :meth:`of_batch` those of a batch of the run's payees, paying it (no line of the run kept)."""
 
     def __init__(self, payout: Payout, run_id: str, charts: bool = True) -> None:
         self.payout, self.run_id, self.charts = payout, run_id, charts
         run = payout.run
-        self.lines_of = LinesByPayee(payout)
         self.direct = direct_streams(payout)
         # What earlier ledgers paid (paid this year too) and left owed or held, of every payee at once: per
         # payee, each would be a pass over the earlier ledgers' lines.
@@ -189,6 +192,11 @@ class StatementMaker:
         names = self.payout.run.payees.names  # in order: payee codes are given by sorted name
         return [names[code] for code in self.lines_of.payees_with_lines().tolist()]
 
+    @cached_property
+    def lines_of(self) -> LinesByPayee:
+        """Each payee's lines among the run's, every line of which is paid and kept once asked for."""
+        return LinesByPayee(self.payout)
+
     def statements(
         self,
         payees: list[str],
@@ -200,18 +208,35 @@ class StatementMaker:
         order (only ``periods``, if given); ``progress`` hears of each payee's."""
         payout, run = self.payout, self.payout.run
         codes = [run.payees.code[payee] for payee in payees]
-        made = (
-            (code, figures)
-            for block in blocks_of(codes, self.lines_of)
-            for code, figures in zip(
-                block, LinesBlock(payout, self.run_id, block, self.lines_of).periods_of(), strict=True
-            )
-        )
+        made = self._made(payout.whole(), codes, self.lines_of)
         for payee, (code, payee_periods) in tracked(zip(payees, made, strict=True), len(payees), step, progress):
-            yield from self._of_payee(payee, code, payee_periods, periods)
+            yield from self._of_payee(payee, code, payee_periods, periods, payout.whole().payments)
+
+    def of_batch(self, batch: slice, periods: list[str] | None = None) -> Iterator[Statement]:
+        """The statements of every payee with a line among those a batch of the run's credit rows pays (whole
+        payees, and those with no credit row between them: see :func:`~spmlang.engine.run.payee_batches`), in
+        order; the batch is paid for them, and its lines dropped after."""
+        paid = pay_batch(self.payout.run, batch)
+        lines_of = LinesByPayee(self.payout, paid.lines.payee)
+        codes = lines_of.payees_with_lines().tolist()
+        names = self.payout.run.payees.names
+        for code, payee_periods in self._made(paid, codes, lines_of):
+            yield from self._of_payee(names[code], code, payee_periods, periods, paid.payments)
+
+    def _made(self, paid: PaidLines, codes: list[int], lines_of: LinesByPayee) -> Iterator:
+        """(code, each period's figures) of each payee ``codes`` names, their lines among ``paid`` made into
+        text a block of payees at a time."""
+        for block in blocks_of(codes, lines_of):
+            made = LinesBlock(self.payout, paid, self.run_id, block, lines_of).periods_of()
+            yield from zip(block, made, strict=True)
 
     def _of_payee(
-        self, payee: str, code: int, payee_periods: list[PeriodFigures], periods: list[str] | None
+        self,
+        payee: str,
+        code: int,
+        payee_periods: list[PeriodFigures],
+        periods: list[str] | None,
+        payments: Payments | None,
     ) -> Iterator[Statement]:
         payout, run = self.payout, self.payout.run
         settings, calendar = run.plan.settings, run.calendar
@@ -258,7 +283,9 @@ class StatementMaker:
                 owed=owed.now(),
                 standing=standing(payout, code, index) if self.charts else None,
                 proration=proration.note(code, index) if proration is not None else None,
-                paid_in=_paid_in(payout, code, index, period.paid_in) if period.paid_in is not None else None,
+                paid_in=(
+                    _paid_in(payout, payments, code, index, period.paid_in) if period.paid_in is not None else None
+                ),
             )
 
 
@@ -286,11 +313,12 @@ class _Owed:
         return [(label, amount) for label, amount in shown if amount]
 
 
-def _paid_in(payout: Payout, payee: int, period: int, line: tuple[str, str]) -> PaidIn | None:
-    """The payout of a payee's period in the currency they are paid in, from the run's payments (``line``: the
-    explanation and clause of the period's fx line)."""
+def _paid_in(
+    payout: Payout, payments: Payments | None, payee: int, period: int, line: tuple[str, str]
+) -> PaidIn | None:
+    """The payout of a payee's period in the currency they are paid in, from the payments of the lines it is
+    among (``line``: the explanation and clause of the period's fx line)."""
     terms = payout.run.terms
-    payments = payout.whole().payments
     if terms is None or terms.rates is None or payments is None:
         return None
     at = int(payments.of_lines(np.array([payee]), np.array([period]), payout.run.calendar.count)[0])
@@ -336,6 +364,15 @@ class PayeeFolders:
     def __init__(self) -> None:
         self._taken: dict[str, str | None] = {self.INDEX: None}  # the index is the folder's own
         self._named: dict[str, str] = {}
+
+    @classmethod
+    def distinct(cls, payees: list[str]) -> dict[str, str] | None:
+        """Each of ``payees``' folder where it is the slug of their name and no other's (None where two share a
+        slug, or one is the index's name): then every payee's folder is known before anyone's statements are
+        made, whichever of them have statements."""
+        folders = {payee: slug(payee) for payee in payees}
+        taken = set(folders.values())
+        return folders if len(taken) == len(folders) and cls.INDEX not in taken else None
 
     def of(self, payee: str) -> str:
         if payee not in self._named:
