@@ -82,6 +82,27 @@ def test_a_company_template_gets_the_statement_and_escapes_what_it_shows(spm, wo
         ("{{ ((10 ** 100) ** 100) ** 100 > 0 }}", "the template does what a statement template may not: it makes a"),
         ("{{ (10 ** 100) ** 25 * (10 ** 100) ** 25 > 0 }}", "the template does what a statement template may not: it"),
         ("{{ lipsum(1000000) }}", "the template does what a statement template may not: it calls a function"),
+        # Nor a text of gigabytes by any other way, though the page shows only its length: each took the
+        # machine's memory before.
+        *[
+            (f"{{{{ ({grown})|length }}}}", "the template does what a statement template may not: it makes a text")
+            for grown in (
+                "'%*d' % (1000000000, 1)",
+                "'-'|center(1000000000)",
+                "('\\n' * 50000)|indent(1000000)",
+                "('-' * 100000)|replace('', '-' * 100000)",
+                "(['-' * 100000] * 1000)|join",
+                "([['-'] * 100000] * 1000)|sum(start=[])",
+            )
+        ],
+        *[
+            (
+                "{% set ns = namespace(s='-' * 100000) %}{% for i in range(40) %}"
+                f"{{% set ns.s = ns.s {joined} ns.s %}}{{% endfor %}}{{{{ ns.s|length }}}}",
+                "the template does what a statement template may not: it makes a text or a list of more than",
+            )
+            for joined in ("~", "+")
+        ],
     ],
 )
 def test_a_template_runs_in_a_sandbox_and_its_mistakes_name_its_line(tmp_path, template, message):
@@ -336,14 +357,16 @@ def test_a_template_makes_a_page_within_a_size_and_a_time(tmp_path, monkeypatch)
     result = spmlang.loads(PLAN, str(tmp_path / "plan.spm")).run(_deals(tmp_path))
     statement = result.statements()[0]
     loops = "{% for a in range(100000) %}{% for b in range(100000) %}<td>{{ a }}</td>{% endfor %}{% endfor %}"
-    for name, patch, said in (
-        ("long", ("_PAGE_CHARS", 1_000_000), "the template makes a page longer than 1,000,000 characters"),
-        ("slow", ("_PAGE_SECONDS", 0.2), "the template takes more than 0.2 s to make a page"),
+    silent = loops.replace("<td>{{ a }}</td>", "{% set x = a %}")  # writes nothing while it loops, for hours
+    for name, patch, said, template in (
+        ("long", ("_PAGE_CHARS", 1_000_000), "the template makes a page longer than 1,000,000 characters", loops),
+        ("slow", ("_PAGE_SECONDS", 0.2), "the template takes more than 0.2 s to make a page", loops),
+        ("silent", ("_PAGE_SECONDS", 0.2), "the template takes more than 0.2 s to make a page", silent),
     ):
         monkeypatch.setattr(html, *patch)
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "statement.html").write_text(loops)
+        (folder / "statement.html").write_text(template)
         with pytest.raises(InputError) as raised:
             statement.to_html(Templates(folder))
         assert raised.value.code == "E509" and raised.value.message == said
@@ -353,3 +376,30 @@ def test_a_template_makes_a_page_within_a_size_and_a_time(tmp_path, monkeypatch)
     folder.mkdir()
     (folder / "statement.html").write_text("{% for a in range(1000) %}<td>{{ a }}</td>{% endfor %}")
     assert statement.to_html(Templates(folder)).count("<td>") == 1000
+
+
+def test_a_page_s_time_limit_gives_a_program_its_own_timer_back():
+    """spm times a company's page with the process's timer signal; a program embedding spm that set its own
+    timer has it back afterwards, with what was left of it."""
+    import signal
+    import time
+
+    from spmlang.report.render.sandbox import Slow, deadline
+
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("no timer signal on this system: pages are stopped between the pieces they write")
+    fired: list[float] = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(time.monotonic()))
+    try:
+        started = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with deadline(5):
+            time.sleep(0.1)
+        time.sleep(0.8)
+        assert len(fired) == 1 and 0.45 < fired[0] - started < 0.8
+        with pytest.raises(Slow), deadline(0.05):
+            while True:
+                pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -61,14 +61,21 @@ class Templates:
         spm's code: rendered whole)."""
         if self.folder is None:
             return template.render(**context)
+        from spmlang.report.render.sandbox import Slow, deadline
+
         made, size, started = [], 0, time.monotonic()
-        for piece in template.generate(**context):
-            made.append(piece)
-            size += len(piece)
-            if size > _PAGE_CHARS:
-                raise self._beyond(template, f"makes a page longer than {_PAGE_CHARS:,} characters")
-            if time.monotonic() - started > _PAGE_SECONDS:
-                raise self._beyond(template, f"takes more than {_PAGE_SECONDS} s to make a page")
+        slow = f"takes more than {_PAGE_SECONDS} s to make a page"
+        try:
+            with deadline(_PAGE_SECONDS):
+                for piece in template.generate(**context):
+                    made.append(piece)
+                    size += len(piece)
+                    if size > _PAGE_CHARS:
+                        raise self._beyond(template, f"makes a page longer than {_PAGE_CHARS:,} characters")
+                    if time.monotonic() - started > _PAGE_SECONDS:  # where no timer could be set
+                        raise self._beyond(template, slow)
+        except Slow:
+            raise self._beyond(template, slow) from None
         return "".join(made)
 
     def _beyond(self, template, what: str) -> InputError:
@@ -103,35 +110,8 @@ def default_templates() -> Templates:
 @functools.cache
 def _environment(folder: str | None) -> Environment:
     from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    class Sandbox(ImmutableSandboxedEnvironment):
-        """Jinja2's sandbox, where a template calls nothing but its own macros and Jinja2's helpers (range,
-        loop.cycle ...): not a method of the figures it is given. Nor does it make a text or a number of a size
-        no page needs (`'a' * 10**9`, a power of a power), as the sandbox's `range` makes no long list."""
-
-        intercepted_binops = frozenset({"*", "**"})
-
-        def is_safe_callable(self, obj: Any) -> bool:
-            from jinja2.runtime import LoopContext, Macro
-
-            helper = isinstance(obj, Macro) or any(obj is value for value in self.globals.values())
-            helper = helper or isinstance(getattr(obj, "__self__", None), LoopContext)
-            return helper and super().is_safe_callable(obj)
-
-        def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
-            from jinja2.exceptions import SecurityError
-
-            if operator == "**" and isinstance(right, int | float) and abs(right) > _POWER:
-                raise SecurityError(f"it raises to a power above {_POWER}")
-            if _digits(operator, left, right) > _DIGITS:  # a power of a power, a square squared in a loop
-                raise SecurityError(f"it makes a number of more than {_DIGITS:,} digits")
-            if operator == "*":
-                for times, repeated in ((right, left), (left, right)):
-                    if isinstance(repeated, str | list | tuple) and isinstance(times, int):
-                        if len(repeated) * times > _LONGEST:
-                            raise SecurityError(f"it repeats a text or a list to more than {_LONGEST:,} items")
-            return super().call_binop(context, operator, left, right)
+    from spmlang.report.render.sandbox import Sandbox
 
     # spm's own templates are spm's code, and need no sandbox: rendered in Jinja2's plain environment, a page
     # takes ~half the time (a sandbox checks every attribute and call). With a company's folder, all run in it.
@@ -172,18 +152,6 @@ def _figure(show, what: str):
 
 _PAGE_CHARS = 20_000_000  # the longest page a company's template makes (spm's own are a few hundred kB at most)
 _PAGE_SECONDS = 30  # the longest a company's template takes to make a page
-_POWER = 100  # the largest power a template raises to
-_LONGEST = 100_000  # the longest text or list a template makes by repeating one
-_DIGITS = 3_000  # the most digits of a whole number a template makes (Python writes none of over 4,300)
-
-
-def _digits(operator: str, left: Any, right: Any) -> float:
-    """About how many digits the whole number ``left * right`` or ``left ** right`` has (0: not whole
-    numbers), known before it is made: a power of a huge number takes minutes and gigabytes to make."""
-    if not (isinstance(left, int) and isinstance(right, int)):
-        return 0
-    bits = left.bit_length() + right.bit_length() if operator == "*" else left.bit_length() * max(right, 0)
-    return bits * 0.30103  # log10(2)
 
 
 def _folder_loader(folder: str):
