@@ -115,6 +115,62 @@ def test_a_template_runs_in_a_sandbox_and_its_mistakes_name_its_line(tmp_path, t
     assert raised.value.message.startswith(message), raised.value.message
 
 
+# Each of the ways a template has to grow a text or a list from a small one, at a small scale: ten times the
+# limit, which is made small here (each took the machine's memory at the real one, the page showing a length).
+GROWN = [
+    "{{ ('%s%s%s%s%s%s%s%s%s%s' % (('-' * 900,) * 10))|length }}",
+    "{% set ns = namespace(s='-' * 500) %}{% for i in range(6) %}{% set ns.s = '%s%s' % (ns.s, ns.s) %}"
+    "{% endfor %}{{ ns.s|length }}",
+    "{{ ('%(a)s' * 20)|format(a='-' * 900)|length }}",
+    "{{ ('%(a)5000d' % {'a': 1})|length }}",
+    "{{ ('%(a)5000d'|format(a=1))|length }}",
+    "{{ (('-' * 100)|replace('', '-' * 100, -1))|length }}",
+    "{{ (('-' * 100)|join('-' * 100))|length }}",
+    "{{ (range(100)|join('-' * 100))|length }}",
+    "{{ ([('-' * 100)] * 100)|string|length }}",
+    "{{ ('' ~ [('-' * 100)] * 100)|length }}",
+    "{{ ([{'a': ['-'] * 100}] * 100)|sum(attribute='a', start=[])|length }}",
+    "{{ ([['-'] * 100] * 100)|select|sum(start=[])|length }}",
+    "{{ ([1]|batch(100000, 0)|first)|length }}",
+    "{{ ([1]|slice(20000)|list)|length }}",
+    "{{ (('-' * 100)|wordwrap(1, wrapstring='-' * 100))|length }}",
+    "{{ (('http://a ' * 100)|urlize(target='-' * 100))|length }}",
+    "{{ (range(100)|list|tojson(100))|length }}",
+    "{% macro m() %}{% for i in range(100) %}{{ '-' * 100 }}{% endfor %}{% endmacro %}{{ m()|length }}",
+    "{% set big %}{% for i in range(100) %}{{ '-' * 100 }}{% endfor %}{% endset %}{{ big|length }}",
+    "{% set s = '-' * 900 %}{{ (s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s)|length }}",
+    "{{ ('-' * 100)|center(5000)|length }}",
+]
+
+
+@pytest.mark.parametrize("template", GROWN)
+def test_a_template_grows_no_text_or_list_past_a_page_s_length(tmp_path, monkeypatch, template):
+    from spmlang.report.render import sandbox
+
+    monkeypatch.setattr(sandbox, "LONGEST_TEXT", 1000)
+    (tmp_path / "statement.html").write_text(template)
+    result = spmlang.loads(PLAN, str(tmp_path / "plan.spm")).run(_deals(tmp_path))
+    with pytest.raises(InputError) as raised:
+        result.statements()[0].to_html(Templates(tmp_path))
+    assert raised.value.code == "E509"
+    assert raised.value.message.startswith(
+        "the template does what a statement template may not: it makes a text or a list of more than 1,000"
+    ), raised.value.message
+
+
+def test_a_template_s_arithmetic_and_filters_within_a_page_work_as_in_jinja2(tmp_path):
+    template = (
+        "{{ 5000 + 5000 }} {{ 2027 + 2027 }} {{ 123456 % 10000 }} {{ '%5d'|format(3) }}|"
+        "{{ 'ab'|center(6) }}|{{ ['a', 'b']|join(',') }}|{{ [[1], [2]]|sum(start=[]) }}|{{ 'x' ~ 'y' }}|"
+        "{{ '%s-%s' % ('a', 1) }}|{{ [1, 2, 3]|batch(2)|list }}|{{ range(3)|map('string')|join('-') }}|"
+        "{{ 'a b c'|wordwrap(3) }}|{{ 'aXb'|replace('X', '-') }}|{{ 3|string }}|{{ [1]|tojson }}"
+    )
+    (tmp_path / "statement.html").write_text(template)
+    result = spmlang.loads(PLAN, str(tmp_path / "plan.spm")).run(_deals(tmp_path))
+    page = result.statements()[0].to_html(Templates(tmp_path))
+    assert page == ("10000 4054 3456     3|  ab  |a,b|[1, 2]|xy|a-1|[[1, 2], [3]]|0-1-2|a b\nc|a-b|3|[1]"), page
+
+
 def test_a_template_reads_its_own_folder_as_utf8_text_and_nothing_else(tmp_path):
     """A link in the template folder to a file outside it (a statement that would show /etc/passwd) and a
     template saved in another encoding: errors naming the file, never a page or a traceback."""

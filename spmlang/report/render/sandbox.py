@@ -1,16 +1,20 @@
 """The sandbox a company's statement templates run in (``spm statement --template DIR``): Jinja2's, where a
 template calls nothing but its own macros and Jinja2's helpers (range, loop.cycle ...), not a method of the
-figures it is given; and within what a page needs. A template makes no text or list longer than a page could
-show, by any of the ways Jinja2 has to grow one (repeating, joining, ``~``, ``+``, padding, replacing), nor a
-number of more digits than a page could print, and a page stops at a time whether or not it writes anything
-(:func:`deadline`): a template is the company's file, but a mistake in it must not take the machine's memory or
-hang a pay run."""
+figures it is given; and within what a page needs. A template is the company's file, but a mistake in it must
+not take the machine's memory or hang a pay run: it makes no text or list larger than a page could show by the
+ways Jinja2 has to grow one from a small template (repeating, ``~``, ``+``, ``%``, a macro's or a block's
+output, and the filters that pad, join, replace, wrap, batch or sum), no number of more digits than a page could
+print, and a page stops at its time whether or not it writes anything (:func:`deadline`).
+
+Sizes are counted in characters and items, as Python would write them (:func:`size`), before a value is made.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import inspect
+import itertools
 import re
 import signal
 import threading
@@ -20,13 +24,15 @@ from typing import Any
 
 from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import LoopContext, Macro
+from jinja2.filters import make_attrgetter
+from jinja2.runtime import LoopContext, Macro, markup_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg
 
 POWER = 100  # the largest power a template raises to
-LONGEST = 100_000  # the longest text or list a template makes by repeating one
+LONGEST = 100_000  # the most items a template makes by repeating a text or a list
 DIGITS = 3_000  # the most digits of a whole number a template makes (Python writes none of over 4,300)
-LONGEST_TEXT = 20_000_000  # the longest text or list a template makes any other way (a page's most characters)
+LONGEST_TEXT = 20_000_000  # the most characters (or items) of anything a template makes (a page's most)
 
 
 class Slow(BaseException):
@@ -38,33 +44,70 @@ class Slow(BaseException):
 def deadline(seconds: float) -> Iterator[None]:
     """Raise :class:`Slow` in the code run within, once ``seconds`` have passed: a template's loop stops though
     it writes nothing (``{% set %}`` in loops of loops). A timer signal, so only where one can be had (the main
-    thread, a system with ``setitimer``); elsewhere the page is still stopped between the pieces it writes."""
+    thread, a system with ``setitimer``); elsewhere the page is still stopped between the pieces it writes. A
+    program's own timer and handler are given back after (its timer with what was left of it)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
+    armed = [True]
 
     def expired(signum, frame) -> None:
-        raise Slow
+        if armed[0]:  # not once the page is done: a signal due as it ends is let go
+            raise Slow
 
     previous = signal.signal(signal.SIGALRM, expired)
     started = time.monotonic()
-    delay, interval = signal.setitimer(signal.ITIMER_REAL, seconds)  # a timer of the program's own, if any
+    delay, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
+        armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if delay > 0:  # the program's own timer, given back what is left of it
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        if delay > 0:
             signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - started), 1e-6), interval)
 
 
+def size(value: Any, most: int = LONGEST_TEXT) -> int:
+    """About how many characters ``value`` takes written as text (items, for a list of numbers): texts by their
+    length, lists, tuples and mappings by their items', recursively. Counting stops past ``most``: a list
+    repeating one long text counts every repeat, and costs no more to count than ``most`` allows."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | tuple | dict):
+        items = itertools.chain.from_iterable(value.items()) if isinstance(value, dict) else value
+        total = 0
+        for item in items:
+            total += size(item, most - total) + 2  # ", " between items
+            if total > most:
+                break
+        return total
+    if isinstance(value, range):
+        return len(value) * (len(str(value[-1])) + 2 if len(value) else 0)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(len(str(value)) if value.bit_length() < 64 else int(value.bit_length() * 0.30103) + 1, 1)
+    return 8  # a number, a date, a figure: as it is written
+
+
+def _within(count: int) -> None:
+    if count > LONGEST_TEXT:
+        raise SecurityError(f"it makes a text or a list of more than {LONGEST_TEXT:,} characters or items")
+
+
 class _BoundedConcat(CodeGenerator):
-    """Jinja2's code generator, with each ``~`` (concatenation) checked for its length."""
+    """Jinja2's code generator, each ``~`` (concatenation) joined by :meth:`Sandbox.joined`, which counts the
+    parts before joining them."""
 
     def visit_Concat(self, node, frame) -> None:
-        self.write("environment.bounded_text(")
-        super().visit_Concat(node, frame)
-        self.write(")")
+        if frame.eval_ctx.volatile:
+            markup = "context.eval_ctx.volatile"
+        else:
+            markup = "True" if frame.eval_ctx.autoescape else "False"
+        self.write("environment.joined((")
+        for argument in node.nodes:
+            self.visit(argument, frame)
+            self.write(", ")
+        self.write(f"), {markup})")
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
@@ -76,7 +119,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, made in _FILTER_SIZES.items():
-            self.filters[name] = _checked(self.filters[name], made)
+            self.filters[name] = _checked(self, name, self.filters[name], made)
 
     def is_safe_callable(self, obj: Any) -> bool:
         helper = isinstance(obj, Macro) or any(obj is value for value in self.globals.values())
@@ -93,105 +136,134 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 if isinstance(repeated, str | list | tuple) and isinstance(times, int):
                     if len(repeated) * times > LONGEST:
                         raise SecurityError(f"it repeats a text or a list to more than {LONGEST:,} items")
-        if operator == "+" and _sized(left) and _sized(right):
-            _within(len(left) + len(right))
+                    _within(size(repeated) * times)  # a list of long texts, repeated
+        if operator == "+" and isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+            _within(size(left) + size(right))
         if operator == "%" and isinstance(left, str):
-            _within(len(left) + _widths(left, right))
+            _within(_formatted(left, right))
         return super().call_binop(context, operator, left, right)
 
-    def bounded_text(self, text: Any) -> Any:
-        """``text`` (what a ``~`` made), unless it is longer than any page."""
-        _within(len(text))
-        return text
+    def joined(self, parts: tuple, markup: bool) -> str:
+        """The parts of a ``~`` joined (as Jinja2 joins them), once their length is known to be a page's."""
+        _within(sum(size(part) for part in parts))
+        return markup_join(parts) if markup else "".join(map(str, parts))
 
-
-def _sized(value: Any) -> bool:
-    return isinstance(value, str | list | tuple)
-
-
-def _within(size: int) -> None:
-    if size > LONGEST_TEXT:
-        raise SecurityError(f"it makes a text or a list of more than {LONGEST_TEXT:,} characters or items")
+    def concat(self, pieces) -> str:  # Jinja2's is "".join
+        """A macro's, a block's or a filter block's output (Jinja2 joins it with this), within a page's length."""
+        pieces = list(pieces)
+        _within(sum(len(piece) for piece in pieces))
+        return "".join(pieces)
 
 
 def _digits(operator: str, left: Any, right: Any) -> float:
-    """About how many digits the whole number ``left * right`` or ``left ** right`` has (0: not whole
-    numbers), known before it is made: a power of a huge number takes minutes and gigabytes to make."""
-    if not (isinstance(left, int) and isinstance(right, int)):
+    """About how many digits the whole number ``left * right`` or ``left ** right`` has (0: another operator,
+    or not whole numbers), known before it is made: a power of a huge number takes minutes and gigabytes."""
+    if operator not in ("*", "**") or not (isinstance(left, int) and isinstance(right, int)):
         return 0
     bits = left.bit_length() + right.bit_length() if operator == "*" else left.bit_length() * max(right, 0)
     return bits * 0.30103  # log10(2)
 
 
-_WIDTH = re.compile(r"%[#0 +\-]*(\*|\d+)?(?:\.(\*|\d+))?")
+# A printf conversion: %, a mapping key, flags, a width and a precision (either may be *), a type.
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[#0 +\-]*(\*|\d+)?(?:\.(\*|\d+))?[a-zA-Z%]?")
 
 
-def _widths(form: str, values: Any) -> int:
-    """How many characters the widths and precisions of printf-style ``form`` can add, at most (a width given
-    as ``*`` is taken from ``values``)."""
-    given = [v for v in (values if isinstance(values, tuple) else (values,)) if isinstance(v, int)]
-    total = 0
-    for match in _WIDTH.finditer(form):
+def _formatted(form: str, values: Any) -> int:
+    """At most how long ``form % values`` is: the form, and each conversion as wide as its width or precision
+    (a ``*`` one as the largest whole number given) and as long as the longest value given."""
+    given = (
+        list(values.values()) if isinstance(values, dict) else list(values) if isinstance(values, tuple) else [values]
+    )
+    widest = max((abs(v) for v in given if isinstance(v, int) and not isinstance(v, bool)), default=0)
+    longest = max((size(v) for v in given), default=0)
+    total = len(form)
+    for match in _CONVERSION.finditer(form):
+        total += longest
         for part in match.groups():
-            if part == "*":
-                total += max((abs(v) for v in given), default=0)
-            elif part:
-                total += int(part)
+            total += widest if part == "*" else int(part) if part else 0
     return total
 
 
 # How long each of Jinja2's filters that can make a long text or list from a short one would make it, from its
-# arguments (by name, as the filter takes them), before it is made.
+# arguments (by name, as the filter takes them), before it is made; an iterable given as a generator is taken
+# into a list first, at most LONGEST_TEXT items of it (see _checked).
+def _whole_number(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 def _lines(text: Any) -> int:
-    return str(text).count("\n") + 1
+    return str(text).count("\n") + 1 if isinstance(text, str) else 1
 
 
 def _replaced(a: dict) -> int:
-    text, old, new = str(a["s"]), str(a["old"]), str(a["new"])
+    text, old, new = a["s"], a["old"], a["new"]
+    if not all(isinstance(v, str) for v in (text, old, new)):
+        return size(text) + size(new) * (size(text) + 1)
     found = text.count(old) if old else len(text) + 1
-    if a.get("count") is not None:
-        found = min(found, max(int(a["count"]), 0))
+    count = a.get("count")
+    if isinstance(count, int) and count >= 0:  # a negative count, as none, replaces every one
+        found = min(found, count)
     return len(text) + found * max(len(new) - len(old), 0)
 
 
 def _joined(a: dict) -> int:
-    items = a["value"]
-    if not isinstance(items, list | tuple):
-        return 0  # made one at a time by another filter, each already bounded
-    return sum(len(str(item)) for item in items) + len(str(a.get("d", ""))) * len(items)
+    items, between = a["value"], size(a.get("d", ""))
+    count = len(items) if hasattr(items, "__len__") else 1
+    return size(items) + between * count
 
 
-def _summed(a: dict) -> int:
-    items, start = a["iterable"], a.get("start", 0)
-    if not (isinstance(items, list | tuple) and (_sized(start) or any(_sized(item) for item in items))):
-        return 0
-    return (len(start) if _sized(start) else 0) + sum(len(item) for item in items if _sized(item))
+def _summed(a: dict, environment) -> int:
+    items = a["iterable"]
+    if a.get("attribute") is not None:
+        get = make_attrgetter(environment, a["attribute"])
+        items = [get(item) for item in items]
+    return size(a.get("start", 0)) + size(items)
 
 
-_FILTER_SIZES: dict[str, Callable[[dict], int]] = {
-    "center": lambda a: len(str(a["value"])) + (a.get("width", 80) if isinstance(a.get("width", 80), int) else 0),
-    "indent": lambda a: (
-        len(str(a["s"]))
-        + _lines(a["s"]) * (a.get("width", 4) if isinstance(a.get("width", 4), int) else len(str(a.get("width"))))
-    ),
-    "format": lambda a: len(str(a["value"])) + _widths(str(a["value"]), tuple(a.get("args", ()))),
+_FILTER_SIZES: dict[str, Callable[..., int]] = {
+    "center": lambda a: size(a["value"]) + _whole_number(a.get("width", 80)),
+    "indent": lambda a: size(a["s"]) + _lines(a["s"]) * max(_whole_number(a.get("width", 4)), size(a.get("width"))),
+    "format": lambda a: _formatted(str(a["value"]), tuple(a.get("args", ())) or a.get("kwargs", {})),
     "replace": _replaced,
     "join": _joined,
     "sum": _summed,
+    "wordwrap": lambda a: size(a["s"]) * (1 + size(a.get("wrapstring") or "\n")),
+    "urlize": lambda a: size(a["value"]) * (2 + size(a.get("target") or "") + size(a.get("rel") or "")),
+    "batch": lambda a: size(a["value"]) + _whole_number(a.get("linecount")) * (1 + size(a.get("fill_with"))),
+    "slice": lambda a: size(a["value"]) + _whole_number(a.get("slices")) * (2 + size(a.get("fill_with"))),
+    "tojson": lambda a: size(a["value"]) * (2 + max(_whole_number(a.get("indent")), 0)),
+    "pprint": lambda a: size(a["value"]) * 2,
+    "string": lambda a: size(a["s"]),
+    "list": lambda a: size(a["value"]),
 }
+# Filters given an iterable to go through: a generator is taken into a list (of at most LONGEST_TEXT items) so that
+# it can be counted, and the filter given the list.
+_ITERABLES = {"join": "value", "sum": "iterable", "batch": "value", "slice": "value", "list": "value"}
 
 
-def _checked(original: Callable, size: Callable[[dict], int]) -> Callable:
-    """``original`` (a filter), refusing to make what would be longer than any page."""
+def _checked(environment, name: str, original: Callable, made: Callable[..., int]) -> Callable:
+    """``original`` (the filter ``name``), refusing to make what would be longer than any page."""
     signature = inspect.signature(original)
+    # Jinja2 passes some filters a context first (an eval context, the environment) that their signature, as
+    # inspect sees it through Jinja2's wrapper of filters that may run async, does not name.
+    first = next(iter(signature.parameters), "")
+    unnamed = _PassArg.from_obj(original) is not None and first not in ("eval_ctx", "context", "environment")
+    iterable = _ITERABLES.get(name)
+    needs_environment = len(inspect.signature(made).parameters) == 2
 
     @functools.wraps(original)  # keeps Jinja2's mark of what the filter is passed first (a context ...)
     def bounded(*args: Any, **kwargs: Any) -> Any:
+        passed, args = (args[:1], args[1:]) if unnamed else ((), args)
         try:
-            named = signature.bind(*args, **kwargs).arguments
+            bound = signature.bind(*args, **kwargs)
         except TypeError:  # the filter's own error, said by the filter
-            return original(*args, **kwargs)
-        _within(size(named))
-        return original(*args, **kwargs)
+            return original(*passed, *args, **kwargs)
+        named = bound.arguments
+        if iterable is not None and not isinstance(named.get(iterable), str | list | tuple | dict | range):
+            items = list(itertools.islice(iter(named[iterable]), LONGEST_TEXT + 1))
+            _within(len(items))
+            named[iterable] = items
+        _within(made(named, environment) if needs_environment else made(named))
+        return original(*passed, *bound.args, **bound.kwargs)
 
     return bounded
