@@ -14,6 +14,7 @@ import pytest
 from helpers import quarterly_plan
 
 import spmlang
+from spmlang.engine.payout import Payout
 from spmlang.engine.runtime import parallel
 from spmlang.report import statement_files
 from spmlang.report.statements import write_statements
@@ -79,23 +80,30 @@ def test_statements_written_by_workers_are_one_process_s_files(tmp_path, monkeyp
     assert len(folders) == len(REPS) and len(shared) == 2 * 4 * len(REPS) + 1
 
 
-@pytest.mark.parametrize(("workers", "charts"), [("1", False), ("2", False), ("2", True)])
+def _drawn_run(reps: list[str]):
+    """A run of several statement batches (see _batches, made small below): the deals of ``reps``, and a draw
+    that pays "aaa", "rep04x" and "zoe" alone (they sell nothing): first, among and after the others."""
+    plan = PLAN + "\ndraw {\n  amount $300 per quarter\n  recoverable\n}\n"
+    rows = [
+        (f"D{n}", reps[n % len(reps)], f"2027-{1 + n % 12:02d}-{1 + n % 27:02d}", f"{1000 + 37 * n}.00")
+        for n in range(120)
+    ]
+    deals = pa.table({name: [row[i] for row in rows] for i, name in enumerate(["id", "rep", "day", "amount"])})
+    payees = [*reps, "aaa", "rep04x", "zoe"]
+    quotas = pa.table({"payee": payees, "amount": ["20000"] * len(payees)})
+    return spmlang.loads(plan, "files.spm").run(deals, quotas=quotas), payees
+
+
+@pytest.mark.parametrize(("workers", "charts"), [("1", False), ("2", False), ("1", True), ("2", True)])
 def test_every_payee_s_statements_are_written_batch_by_batch_without_keeping_the_run_s_lines(
     tmp_path, monkeypatch, workers, charts
 ):
     if charts:
         pytest.importorskip("matplotlib", reason="charts need matplotlib")
     # Names of distinct folders, a run of several batches: each worker pays a batch and writes its payees'
-    # statements. "zoe" sells nothing and is paid the draw alone: the batch her code falls in settles her.
-    plan = PLAN + "\ndraw {\n  amount $300 per quarter\n  recoverable\n}\n"
-    reps = [f"rep{n:02d}" for n in range(9)]
-    rows = [
-        (f"D{n}", reps[n % 9], f"2027-{1 + n % 12:02d}-{1 + n % 27:02d}", f"{1000 + 37 * n}.00") for n in range(120)
-    ]
-    deals = pa.table({name: [row[i] for row in rows] for i, name in enumerate(["id", "rep", "day", "amount"])})
-    quotas = pa.table({"payee": [*reps, "zoe"], "amount": ["20000"] * 10})
+    # statements, and nobody pays the whole run (the workers are forked: they see the patched Payout too).
     monkeypatch.setattr(statement_files, "BATCH_ROWS", 25)
-    monkeypatch.setattr(statement_files, "BATCH_ROWS_WITH_CHARTS", 25)
+    monkeypatch.setattr(statement_files, "GROUP_PAYEES_WITH_CHARTS", 2)
     monkeypatch.setenv("SPM_WORKERS", workers)
     monkeypatch.setattr(statement_files, "ENOUGH_WITHOUT", 1)
     monkeypatch.setattr(statement_files, "ENOUGH_WITH_CHARTS", 1)
@@ -106,18 +114,40 @@ def test_every_payee_s_statements_are_written_batch_by_batch_without_keeping_the
         forked.append((count, workers))
         return ordered_map(work, count, workers)
 
+    def whole(self):
+        raise AssertionError("the run's lines paid whole")
+
     monkeypatch.setattr(parallel, "ordered_map", watched)
-    result = spmlang.loads(plan, "files.spm").run(deals, quotas=quotas)
-    batches = len(statement_files.payee_batches(result.payout.run.credit_rows.payee, 25))
-    assert batches >= 4 and len(result.payout.run.batches) == 1  # not the run's own batches
+    result, payees = _drawn_run([f"rep{n:02d}" for n in range(9)])
+    batches = len(statement_files._batches(result.payout.run.credit_rows.payee, charts))
+    assert batches >= 4 and len(result.payout.run.batches) == 1  # the statements' batches, not the run's
+    whole_run = Payout.whole
+    monkeypatch.setattr(Payout, "whole", whole)
     shared = result.write_statements(tmp_path / "batches", charts=charts)
-    assert result.payout.kept is None  # no line of the run was kept: each batch's were made by whoever wrote them
+    monkeypatch.setattr(Payout, "whole", whole_run)
+    assert result.payout.kept is None
     assert forked == ([(batches, 2)] if workers == "2" else [])
     listed = result.statements()
     alone = write_statements(listed if charts else [replace(s, standing=None) for s in listed], tmp_path / "alone")
     assert [p.relative_to(tmp_path / "batches") for p in shared] == [p.relative_to(tmp_path / "alone") for p in alone]
     assert tree(tmp_path / "batches") == tree(tmp_path / "alone")
-    assert (tmp_path / "batches" / "zoe" / "2027-Q1.html").is_file() and len(shared) == 2 * 4 * 10 + 1
+    assert len(shared) == 2 * 4 * len(payees) + 1
+    assert all((tmp_path / "batches" / payee / "2027-Q1.html").is_file() for payee in ("aaa", "rep04x", "zoe"))
+
+
+def test_payees_whose_folders_share_a_name_are_written_from_the_run_s_lines(tmp_path, monkeypatch):
+    # "ann smith" and "ann_smith": which gets the plain folder name depends on who has statements, known once
+    # the run is paid: the run's lines are paid first (and kept), then shared out, in a run of several batches.
+    monkeypatch.setattr(statement_files, "BATCH_ROWS", 25)
+    monkeypatch.setattr(statement_files, "ENOUGH_WITHOUT", 1)
+    monkeypatch.setenv("SPM_WORKERS", "2")
+    result, payees = _drawn_run(REPS)
+    assert len(statement_files._batches(result.payout.run.credit_rows.payee, False)) >= 4
+    shared = result.write_statements(tmp_path / "shared", charts=False)
+    assert result.payout.kept is not None
+    alone = write_statements([replace(s, standing=None) for s in result.statements()], tmp_path / "alone")
+    assert [p.relative_to(tmp_path / "shared") for p in shared] == [p.relative_to(tmp_path / "alone") for p in alone]
+    assert tree(tmp_path / "shared") == tree(tmp_path / "alone") and len(shared) == 2 * 4 * len(payees) + 1
 
 
 @pytest.mark.parametrize("asked", [None, 1])

@@ -1,17 +1,21 @@
 """A run's statements written into a folder on every core: payees are cut into groups, each group's statements
 made and written by one worker process (charts drawn, pages rendered, files written), and the index written
-last by this process, from what the workers sent back. Every payee's statements of a large run are grouped by
-the run's batches, each paid by the worker that writes its statements, as `spm run` pays and writes a ledger:
-no process holds every line. The files are those one process writes, byte for byte: each payee's folder is
-named here, before the work is shared out (see :class:`PayeeFolders`)."""
+last by this process, from what the workers sent back. Every payee's statements of a large run are cut into
+batches of whole payees of their own, each paid by the worker that writes its statements, as `spm run` pays and
+writes a ledger: no process holds every line. The files are those one process writes, byte for byte: each
+payee's folder is named here, before the work is shared out (see :class:`PayeeFolders`)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import cast
 
+import numpy as np
+
+from spmlang.engine.kernels import grouping
 from spmlang.engine.run import payee_batches
 from spmlang.engine.runtime import parallel
 from spmlang.files import make_folder
@@ -29,9 +33,9 @@ from spmlang.report.statements import (
 # A worker makes and writes the statements of a group of whole payees at a time: about as many lines as the
 # lines of statements are made into text at once, and with charts (~45 ms a statement) at most this many payees.
 GROUP_PAYEES_WITH_CHARTS = 16
-# Every payee's statements of a large run: credit rows a worker pays and writes the statements of, at least (a
-# batch of whole payees): fewer with charts, which cost most of the time, so that the work is shared out evenly.
-BATCH_ROWS, BATCH_ROWS_WITH_CHARTS = 1 << 16, 1 << 12
+# Every payee's statements of a large run without charts: credit rows a worker pays and writes the statements of,
+# at least (a batch of whole payees; with charts, GROUP_PAYEES_WITH_CHARTS payees).
+BATCH_ROWS = 1 << 16
 # How many statements are worth starting other processes for: one with charts takes ~45 ms (matplotlib),
 # without ~0.5 ms and two small files.
 ENOUGH_WITH_CHARTS, ENOUGH_WITHOUT = 32, 4000
@@ -55,9 +59,8 @@ def write_run_statements(
     # writes theirs, and no line of the run is kept (as `spm run` writes a ledger), where each payee's folder
     # is known without paying (the slug of their name, no other payee's). Else the run's lines are paid first,
     # then shared out in groups of payees (with charts, groups smaller than a batch).
-    size = BATCH_ROWS_WITH_CHARTS if maker.charts else BATCH_ROWS
-    batches = payee_batches(run.credit_rows.payee, size) if payees is None and not maker.payout.kept else []
-    names = PayeeFolders.distinct(run.payees.names) if len(batches) > 1 else None
+    batches = _batches(run.credit_rows.payee, maker.charts) if payees is None and not maker.payout.kept else []
+    names = PayeeFolders.distinct(_with_lines(run)) if len(batches) > 1 else None
     jobs: list[Callable[[], Iterator[Statement]]]  # each worker's: the statements of a group of payees
     if names is not None:
         jobs = [partial(maker.of_batch, batch, periods) for batch in batches]
@@ -94,6 +97,24 @@ def write_run_statements(
         report(step, 1, 1)
     written.append(write_index(folder, index, templates))
     return written
+
+
+def _batches(payee: np.ndarray, charts: bool) -> list[slice]:
+    """The run's credit rows (``payee``: each one's payee, in crediting order) cut into batches of whole payees
+    for the workers: of about :data:`BATCH_ROWS` rows, or with charts (whose cost is a statement's, not a
+    row's) :data:`GROUP_PAYEES_WITH_CHARTS` payees each."""
+    if not charts:
+        return payee_batches(payee, BATCH_ROWS)
+    starts = np.flatnonzero(grouping.starts_from_keys(payee))
+    bounds = [*starts[::GROUP_PAYEES_WITH_CHARTS].tolist(), payee.size]
+    return [slice(start, stop) for start, stop in itertools.pairwise(bounds) if stop > start]
+
+
+def _with_lines(run) -> list[str]:
+    """The payees a run's ledger can have lines of: every payee with a credit row (each has a line), and those
+    with none that the pay cycle settles (draws, the floor, closed periods)."""
+    codes = np.union1d(run.credit_rows.payee, run.cycle.unrowed).astype(np.int64)
+    return [run.payees.names[code] for code in codes.tolist()]
 
 
 def _groups(maker: StatementMaker, payees: list[str]) -> list[list[str]]:

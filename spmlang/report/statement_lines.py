@@ -42,6 +42,13 @@ from spmlang.report.python_rows import python_rows
 EARNINGS, ADJUSTMENTS, PAID_IN = 0, 1, 2  # a line's section of its statement (PAID_IN: shown apart)
 BLOCK_LINES = 1 << 16  # about this many ledger lines are made into text at once (a block of whole payees)
 
+# The ledger columns a statement shows of a line (or reads: a draw's balance), the currency ones where a plan has
+# them: what its StatementLine records and its rows of HTML and CSV are made of.
+_SHOWN = [
+    *("date", "txn", "component", "kind", "credit", "amount", "explanation", "clause", "balance"),
+    *("currency", "fx_rate", "fx_date"),
+]
+
 _SECTION_OF_KIND = np.array(
     [PAID_IN if k is LineKind.FX else ADJUSTMENTS if k.value in ADJUSTMENT_KINDS else EARNINGS for k in LineKind],
     np.int8,
@@ -178,9 +185,10 @@ class LinesBlock:
         self.cents = paid.cents[index]
         self.section = _SECTION_OF_KIND[kind]
         self.period_count = payout.run.calendar.count
-        # The block's ledger lines, as the run's ledger (Result.ledger) has them: built here, so that a worker
-        # builds its own payees' and nobody the whole ledger.
-        self.table = public(build_ledger(payout, run_id, paid.take(index), sentences=True))
+        # The block's ledger lines, the columns a statement shows of them as the run's ledger (Result.ledger) has
+        # them: built here, so that a worker builds its own payees' and nobody the whole ledger.
+        built = build_ledger(payout, run_id, paid.take(index), sentences=True)
+        self.table = public(built.select([name for name in _SHOWN if name in built.column_names]))
         self.currency = currency = payout.run.plan.settings.currency
         # The lines of each (payee, period, section) together, each's in ledger order: a statement's slice.
         self.order = grouping.order_by(self.payee, self.period, self.section.astype(np.int64))
