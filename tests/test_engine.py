@@ -739,9 +739,22 @@ def test_and_or_follow_kleene_logic_whatever_form_their_validity_takes(pairs, op
         assert known == [a is not None and b is not None for a, b in pairs]
 
 
+def test_a_gate_line_says_the_figures_its_condition_read():
+    plan = make_plan(
+        "quotas {\n  per period\n}\ncomponent commission {\n  rate 10%\n  gate count >= 2 and attainment >= 10%\n}\n"
+    )
+    result = plan.run(deals(("A1", "a", "2027-01-10", 6000), ("A2", "a", "2027-02-10", 1000)), quotas=QUOTAS)
+    gates = [line["explanation"] for line in lines(result, kind="gate")]
+    assert gates == [
+        "withheld 700.00: gate `count >= 2 and attainment >= 10%` not met at the end of 2027-Q1 "
+        "(attainment 7%, count 2)"
+    ]
+
+
 def test_a_gate_line_says_whether_the_gate_held_whatever_its_sign():
     # A credit note while the gate is closed: the period's -200.00 is not taken back (a gate line of +200.00,
     # the gate not met); when it opens, the 200.00 the earnings fell by is (a line of -200.00, the gate met).
+    # Each says what the condition read at the period's end (the plan has no quotas: no attainment to say).
     plan = make_plan("component commission {\n  rate 10%\n  gate credit >= $5,000\n}\n")
     result = plan.run(
         deals(("A1", "a", "2027-01-10", 6000), ("A2", "a", "2027-05-10", -2000), ("A3", "a", "2027-08-10", 1000))
@@ -752,13 +765,13 @@ def test_a_gate_line_says_whether_the_gate_held_whatever_its_sign():
             "2027-Q2",
             d("200.00"),
             "not taken back 200.00 (the period's earnings below zero): gate `credit >= $5,000` not met at the end "
-            "of 2027-Q2 (attainment 0%)",
+            "of 2027-Q2 (credit 4000.00)",
         ),
         (
             "2027-Q3",
             d("-200.00"),
             "taken back 200.00 (what the earnings fell by while it was closed): gate `credit >= $5,000` met at the "
-            "end of 2027-Q3 (attainment 0%)",
+            "end of 2027-Q3 (credit 5000.00)",
         ),
     ]
     assert [payout(result, "a", p) for p in ("2027-Q1", "2027-Q2", "2027-Q3")] == [d("600.00"), d("0.00"), d("-100.00")]

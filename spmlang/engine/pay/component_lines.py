@@ -18,12 +18,12 @@ from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, UNIT, cumulative_cents, units_to_cents
 from spmlang.engine.pay.component import PeriodLines
 from spmlang.engine.pay.earnings import RowLines
-from spmlang.engine.pay.limits import apply_caps, gate_lines
+from spmlang.engine.pay.limits import GATE_FIGURES, apply_caps, gate_lines
 from spmlang.engine.pay.lines import END, KIND, ROW, START, Lines, TextColumn, make_lines
 from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams
 from spmlang.engine.settle.clawbacks import mark_twins, reprice_twins
-from spmlang.ir.expressions import Type
+from spmlang.ir.expressions import Type, builtins_used
 from spmlang.ir.kinds import LineKind, MeasureBasis, Role
 from spmlang.ir.plan import ComponentSpec, CurveRule, PayOnceRule
 
@@ -103,7 +103,9 @@ def component_lines(
     extra = [cap_lines]
     if spec.gate is not None and period_end is not None:
         is_open = truth(evaluate(spec.gate, period_end), period_end.n).reshape(streams.count, calendar.count)
-        attainment = period_end.builtin("attainment").values.reshape(streams.count, calendar.count)
+        # What a gate line shows of the period's end: the figures its condition reads, as they stood.
+        read = builtins_used(spec.gate)
+        shown = {name: period_end.builtin(name) for name in GATE_FIGURES if name in read}
         stream_of_line = _stream_of(lines, streams)
         extra.append(
             gate_lines(
@@ -112,7 +114,7 @@ def component_lines(
                 stream_of_line,
                 streams,
                 is_open,
-                attainment,
+                {name: (vec.values.reshape(streams.count, calendar.count), vec.type) for name, vec in shown.items()},
                 index,
                 spec.gate_text or "",  # a gate has its text
                 calendar.labels,

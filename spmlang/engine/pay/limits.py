@@ -18,6 +18,7 @@ from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, decimal_to_units, ensure_sums_fit, scaled, units_to_cents
 from spmlang.engine.pay.lines import END, ROW, Lines, make_lines
 from spmlang.engine.pay.streams import Streams
+from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import CapScope, LineKind
 from spmlang.ir.plan import CapSpec
 
@@ -119,20 +120,40 @@ def gate_adjustments(earned: np.ndarray, is_open: np.ndarray, ytd: bool, has_lin
     return adjustment
 
 
+# The period-end figures a gate's condition can read, in the order its lines say them.
+GATE_FIGURES = ("credit", "quota", "attainment", "target", "count")
+
+
+def _figures_read(figures: dict[str, tuple[np.ndarray, Type]], stream: np.ndarray, period: np.ndarray) -> list:
+    """' (credit 4000.00, attainment 40%)': each figure at a line's stream and period end (nothing if none)."""
+    parts: list = []
+    for name, (matrix, kind) in figures.items():
+        value = matrix[stream, period]
+        if kind is Type.PERCENT:
+            shown = text.percent(value)
+        elif kind is Type.MONEY:
+            shown = text.amount(value)
+        else:  # a count, or credit counted (deals, units)
+            shown = text.number(np.asarray(value, dtype=np.float64))
+        parts += [", " if parts else " (", f"{name} ", shown]
+    return [*parts, ")"] if parts else []
+
+
 def gate_lines(
     lines: Lines,
     paid: np.ndarray,
     stream_of_line: np.ndarray,
     streams: Streams,
     is_open: np.ndarray,
-    attainment: np.ndarray,
+    figures: dict[str, tuple[np.ndarray, Type]],
     component: int,
     condition: str,
     labels: list[str],
     clause: int,
 ) -> Lines | None:
     """The ``gate`` lines of one component: what is withheld while its gate is closed at a period end,
-    and (year to date) released when it opens."""
+    and (year to date) released when it opens; each says the ``figures`` its condition read there (by name: a
+    streams x periods matrix, and its type)."""
     periods = is_open.shape[1]
     earned = np.zeros((streams.count, periods), dtype=np.int64)
     if len(lines):
@@ -147,7 +168,6 @@ def gate_lines(
     if stream.size == 0:
         return None
     amount = adjustment[stream, period]
-    shown = text.percent(attainment[stream, period])
     # Said by whether the gate holds, not by the sign: a closed gate also keeps a period's earnings below zero
     # (a clawback, a credit note) from being taken, and one that opens takes back what fell while it was closed.
     met = is_open[stream, period]
@@ -166,9 +186,7 @@ def gate_lines(
         ),
         " at the end of ",
         text.pick(period, labels),
-        " (attainment ",
-        shown,
-        ")",
+        *_figures_read(figures, stream, period),
     )
     return make_lines(
         stream.size,
