@@ -101,8 +101,10 @@ class Result:
         Print it, or call ``.to_dict()`` for the same as data.
         """
         from spmlang.report.explain import explain
+        from spmlang.report.ledger import LedgerLines
 
-        return explain(self.payout, self.ledger, payee, period, txn)
+        # Only the payee's lines are built, as the ledger has them: not every line of a large run.
+        return explain(self.payout, LedgerLines(self.payout, self.run_id), payee, period, txn)
 
     def statements(self, payees: list[str] | None = None, periods: list[str] | None = None, progress=None) -> list:
         """Pay statements, one per payee and period (default: every payee with a ledger line).

@@ -31,6 +31,27 @@ def test_explain_gives_the_figures_of_scenario_s2():
     assert q2.total == d("800.00") and q2.year_to_date == d("10,400.00")
 
 
+def test_explain_builds_the_ledger_lines_of_the_payee_alone_as_the_ledger_has_them(monkeypatch):
+    from spmlang.report import ledger
+
+    result = run_scenario("s09_split_rollup", "s09.csv")
+    assert len({line["payee"] for line in result.ledger.to_pylist()}) >= 3
+    before = result.explain("alice").to_dict()
+    built = []
+    build = ledger.build_ledger
+
+    def watched(payout, run, paid=None, sentences=False):
+        table = build(payout, run, paid, sentences)
+        built.append(table.column("payee").to_pylist() if paid is not None else None)
+        return table
+
+    monkeypatch.setattr(ledger, "build_ledger", watched)
+    again = spmlang.load(result.payout.run.plan.path).run(DATA / "s09.csv").explain("alice")
+    assert built and all(names is not None and set(names) == {"alice"} for names in built)
+    assert again.to_dict() == before
+    assert json.dumps(again.to_dict(), default=str) == json.dumps(before, default=str)
+
+
 def test_explain_shows_the_uplift_of_retroactive_tiers_as_in_s3():
     trail = run_scenario("s03_retro_tiers", "s02.csv").explain("alice", txn="D3")
     (line,) = trail.lines

@@ -16,7 +16,7 @@ from helpers import quarterly_plan
 import spmlang
 from spmlang.engine.payout import Payout
 from spmlang.engine.runtime import parallel
-from spmlang.report import statement_files
+from spmlang.report import statement_files, statements
 from spmlang.report.statements import write_statements
 
 PLAN = quarterly_plan(
@@ -84,14 +84,18 @@ def _drawn_run(reps: list[str]):
     """A run of several statement batches (see _batches, made small below): the deals of ``reps``, and a draw
     that pays "aaa", "rep04x" and "zoe" alone (they sell nothing): first, among and after the others."""
     plan = PLAN + "\ndraw {\n  amount $300 per quarter\n  recoverable\n}\n"
+    deals, quotas = _drawn_inputs(reps)
+    return spmlang.loads(plan, "files.spm").run(deals, quotas=quotas), [*reps, "aaa", "rep04x", "zoe"]
+
+
+def _drawn_inputs(reps: list[str]):
     rows = [
         (f"D{n}", reps[n % len(reps)], f"2027-{1 + n % 12:02d}-{1 + n % 27:02d}", f"{1000 + 37 * n}.00")
         for n in range(120)
     ]
     deals = pa.table({name: [row[i] for row in rows] for i, name in enumerate(["id", "rep", "day", "amount"])})
     payees = [*reps, "aaa", "rep04x", "zoe"]
-    quotas = pa.table({"payee": payees, "amount": ["20000"] * len(payees)})
-    return spmlang.loads(plan, "files.spm").run(deals, quotas=quotas), payees
+    return deals, pa.table({"payee": payees, "amount": ["20000"] * len(payees)})
 
 
 @pytest.mark.parametrize(("workers", "charts"), [("1", False), ("2", False), ("1", True), ("2", True)])
@@ -133,6 +137,32 @@ def test_every_payee_s_statements_are_written_batch_by_batch_without_keeping_the
     assert tree(tmp_path / "batches") == tree(tmp_path / "alone")
     assert len(shared) == 2 * 4 * len(payees) + 1
     assert all((tmp_path / "batches" / payee / "2027-Q1.html").is_file() for payee in ("aaa", "rep04x", "zoe"))
+
+
+def test_a_few_payees_statements_pay_only_the_batches_they_are_in(monkeypatch):
+    # A rep's statement of a large run (spm statement --payee) pays the batch that holds their lines, not the
+    # run: "aaa" and "zoe" (paid the draw alone) are settled by the first and the last batch, "rep04x" between.
+    monkeypatch.setenv("SPM_BATCH_ROWS", "25")
+    result, payees = _drawn_run([f"rep{n:02d}" for n in range(9)])
+    run = result.payout.run
+    assert len(run.batches) >= 4
+    asked = ["zoe", "rep03", "aaa", "rep04x", "rep04", "rep08"]
+    paid = []
+    batch = Payout.batch
+
+    def watched(self, index):
+        paid.append(index)
+        return batch(self, index)
+
+    monkeypatch.setattr(Payout, "batch", watched)
+    few = result.statements(asked)
+    assert result.payout.kept is None and len(set(paid)) == len(paid) < len(run.batches)
+    assert set(paid) == set(statements.settling_batches(run, [run.payees.code[p] for p in asked]))
+    whole = {(s.payee, s.period): s for s in result.statements()}  # every payee's: of the run's lines
+    assert result.payout.kept is not None
+    assert [(s.payee, s.period) for s in few] == [(p, f"2027-Q{q}") for p in asked for q in range(1, 5)]
+    assert all(s.to_csv() == whole[s.payee, s.period].to_csv() for s in few)
+    assert all(s.to_html() == whole[s.payee, s.period].to_html() for s in few)
 
 
 def test_payees_whose_folders_share_a_name_are_written_from_the_run_s_lines(tmp_path, monkeypatch):

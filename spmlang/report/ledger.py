@@ -181,6 +181,17 @@ def _distinct(labels: list[str]) -> tuple[list[str], np.ndarray]:
     return list(first), where
 
 
+class LedgerLines:
+    """A run's ledger as :attr:`spmlang.Result.ledger` has it, built only for the lines taken (``take``, by their
+    index among the run's): a payee's, to explain them, without building every line of a large run."""
+
+    def __init__(self, payout: Payout, run: str) -> None:
+        self.payout, self.run = payout, run
+
+    def take(self, index: np.ndarray) -> pa.Table:
+        return public(build_ledger(self.payout, self.run, self.payout.whole().take(index), sentences=True))
+
+
 NO_EXACT = np.iinfo(np.int64).min  # the exact amount of a line whose own is left out: no template's
 CHUNK = 1 << 16  # ledger lines built and written at a time, at most
 

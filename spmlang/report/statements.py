@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator, Sized
@@ -206,11 +207,32 @@ class StatementMaker:
     ) -> Iterator[Statement]:
         """The statements of ``payees`` (each once: see :meth:`payees`), payee after payee, each payee's periods in
         order (only ``periods``, if given); ``progress`` hears of each payee's."""
-        payout, run = self.payout, self.payout.run
+        run = self.payout.run
         codes = [run.payees.code[payee] for payee in payees]
-        made = self._made(payout.whole(), codes, self.lines_of)
-        for payee, (code, payee_periods) in tracked(zip(payees, made, strict=True), len(payees), step, progress):
-            yield from self._of_payee(payee, code, payee_periods, periods, payout.whole().payments)
+
+        def made() -> Iterator:
+            for paid, lines_of, group in self._paid(codes):
+                for code, figures in self._made(paid, group, lines_of):
+                    yield code, figures, paid.payments
+
+        for payee, (code, figures, payments) in tracked(zip(payees, made(), strict=True), len(payees), step, progress):
+            yield from self._of_payee(payee, code, figures, periods, payments)
+
+    def _paid(self, codes: list[int]) -> Iterator[tuple[PaidLines, LinesByPayee, list[int]]]:
+        """The lines of the payees ``codes`` (in that order, a run of them at a time), each run's lines with its
+        :class:`LinesByPayee`: of the batches that pay them, each paid once, where those are not every batch of
+        the run (a few payees' statements of a large run: one batch paid, not the whole run); else the run's."""
+        payout, run = self.payout, self.payout.run
+        batch_of = settling_batches(run, codes) if payout.kept is None and run.batches else None
+        if batch_of is None or len(set(batch_of)) >= len(run.batches):
+            yield payout.whole(), self.lines_of, codes
+            return
+        paid: dict[int, tuple[PaidLines, LinesByPayee]] = {}
+        for batch, group in itertools.groupby(zip(batch_of, codes, strict=True), key=lambda pair: pair[0]):
+            if batch not in paid:
+                lines = payout.batch(batch)
+                paid[batch] = (lines, LinesByPayee(payout, lines.lines.payee))
+            yield *paid[batch], [code for _, code in group]
 
     def of_batch(self, batch: slice, periods: list[str] | None = None) -> Iterator[Statement]:
         """The statements of every payee with a line among those a batch of the run's credit rows pays (whole
@@ -311,6 +333,16 @@ class _Owed:
             ("held, not yet payable", self.held),
         )
         return [(label, amount) for label, amount in shown if amount]
+
+
+def settling_batches(run, codes: list[int]) -> list[int]:
+    """The batch of the run (an index into ``run.batches``) whose lines each payee's (by code) are among: the one
+    holding their credit rows, or, for a payee with none, the one that settles them (see
+    :func:`~spmlang.engine.pay.batch.unrowed_in`: the batch of the last row of a payee before them)."""
+    payee = run.credit_rows.payee  # in crediting order: by payee
+    starts = np.array([batch.start for batch in run.batches], dtype=np.int64)
+    last = np.maximum(np.searchsorted(payee, np.asarray(codes, dtype=np.int64), side="right") - 1, 0)
+    return (np.maximum(np.searchsorted(starts, last, side="right") - 1, 0)).tolist()
 
 
 def _paid_in(
