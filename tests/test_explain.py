@@ -186,7 +186,7 @@ component c { rate 10% }
             "amount": ["100", "200"],
         }
     )
-    from spmlang.report.statements import write_statements
+    from spmlang.report.statement_files import write_statements
 
     written = write_statements(plan.run(deals).statements(), tmp_path)
     assert all(tmp_path in path.parents for path in written)
@@ -202,7 +202,7 @@ def test_statements_stopped_midway_leave_whole_files_and_the_previous_index(tmp_
 
     from conftest import AE_ARGS, ROOT
 
-    from spmlang.report import statements as module
+    from spmlang.report import statement_files as module
 
     given = dict(zip(AE_ARGS[1::2], AE_ARGS[2::2], strict=True))
     result = spmlang.load(ROOT / AE_ARGS[0]).run(
@@ -288,6 +288,7 @@ def test_every_tiered_explanation_is_of_its_own_line(tmp_path):
 
 
 def test_statements_written_from_a_run_are_made_one_payee_at_a_time_and_match_those_listed(tmp_path, monkeypatch):
+    from spmlang.report import statement_files
     from spmlang.report import statements as module
 
     result = spmlang.load(EXAMPLES / "plans" / "account_executive.spm").run(
@@ -309,7 +310,7 @@ def test_statements_written_from_a_run_are_made_one_payee_at_a_time_and_match_th
     assert on_disk_when_made == list(range(len(listed)))  # each written before the next is made
     assert len(written) == 2 * len(listed) + 1
     for statement in listed:
-        page = tmp_path / "statements" / module.slug(statement.payee) / f"{statement.period}.html"
+        page = tmp_path / "statements" / statement_files.slug(statement.payee) / f"{statement.period}.html"
         assert page.read_text() == statement.to_html()
     with pytest.raises(spmlang.UsageError, match="no payee 'ben.okafr' in this run; did you mean 'ben.okafor'"):
         result.write_statements(tmp_path / "other", payees=["ben.okafr"])

@@ -170,7 +170,7 @@ def test_a_tracked_step_is_reported_before_its_first_item_is_made():
 
 
 def test_making_and_writing_statements_report_each_payee_and_statement(tmp_path):
-    from spmlang.report.statements import write_statements
+    from spmlang.report.statement_files import write_statements
 
     result = ae_run()
     heard = []

@@ -17,7 +17,7 @@ import spmlang
 from spmlang.engine.payout import Payout
 from spmlang.engine.runtime import parallel
 from spmlang.report import statement_files, statements
-from spmlang.report.statements import write_statements
+from spmlang.report.statement_files import write_statements
 
 PLAN = quarterly_plan(
     "Files",
@@ -253,7 +253,7 @@ def test_a_worker_stopped_while_writing_a_statement_leaves_no_part_of_it(tmp_pat
             time.sleep(0.01)
         return write(statement, folder, name, Templates(tmp_path / "templates"))
 
-    monkeypatch.setattr(statements, "write_bytes", slow)
+    monkeypatch.setattr(statement_files, "write_bytes", slow)
     monkeypatch.setattr(statement_files, "write_statement", fails_once_the_other_writes)
     started = time.monotonic()
     with pytest.raises(InputError, match="asks for 'nope'"):

@@ -10,16 +10,12 @@ time, made into text column by column (statement_lines.py, line_texts.py).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import itertools
-import os
-import re
-from collections.abc import Iterable, Iterator, Sized
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +24,6 @@ from spmlang.engine.pay.payments import Payments
 from spmlang.engine.payout import PaidLines, Payout
 from spmlang.engine.settle.cycle import opening
 from spmlang.figures import CENT
-from spmlang.files import make_folder, write_bytes, write_text
 from spmlang.progress import Report, tracked
 from spmlang.report.explain import LinesByPayee, direct_streams, period_measures, units
 from spmlang.report.line_texts import ADJUSTMENT_KINDS, KIND_WORDS
@@ -359,86 +354,3 @@ def _paid_in(
     rates = terms.rates
     currency = rates.currencies[int(rates.currency[int(payments.fx_row[at])])]
     return PaidIn(Decimal(int(payments.paid[at])) / 100, currency, line[0], line[1])
-
-
-def slug(name: str) -> str:
-    """A payee or period name as a safe file name: letters, digits, '.', '-', '_' only, never a path."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "payee"
-    return cleaned[:80]
-
-
-def write_statements(
-    statements: Iterable[Statement], folder: Path, progress: Report | None = None, templates=None
-) -> list[Path]:
-    """statements/<payee>/<period>.html and .csv, and statements/index.html linking them all. Each statement
-    is written as it comes (an iterator of them is not held whole); ``progress`` hears of each of a list.
-    ``templates``: the pages' templates (:class:`~spmlang.report.render.html.Templates`; default: spm's).
-    A run's statements are written on every core by :func:`spmlang.report.statement_files.write_run_statements`."""
-    make_folder(folder)
-    written, index = [], []
-    folders = PayeeFolders()
-    if progress is not None and isinstance(statements, Sized):
-        statements = tracked(statements, len(statements), "writing statements", progress)
-    for statement in statements:
-        paths, entry = write_statement(statement, folder, folders.of(statement.payee), templates)
-        written += paths
-        index.append(entry)
-    written.append(write_index(folder, index, templates))
-    return written
-
-
-class PayeeFolders:
-    """Each payee's folder of statements: the slug of their name, or, where a payee before them took that slug
-    (or the index's name), the slug and a hash of the name (two payees never share a folder)."""
-
-    INDEX = "index.html"
-
-    def __init__(self) -> None:
-        self._taken: dict[str, str | None] = {self.INDEX: None}  # the index is the folder's own
-        self._named: dict[str, str] = {}
-
-    @classmethod
-    def distinct(cls, payees: list[str]) -> dict[str, str] | None:
-        """Each of ``payees``' folder where it is the slug of their name and no other's (None where two share a
-        slug, or one is the index's name): then every payee's folder is known before anyone's statements are
-        made, whichever of them have statements."""
-        folders = {payee: slug(payee) for payee in payees}
-        taken = set(folders.values())
-        return folders if len(taken) == len(folders) and cls.INDEX not in taken else None
-
-    def of(self, payee: str) -> str:
-        if payee not in self._named:
-            name = slug(payee)
-            if self._taken.setdefault(name, payee) != payee:
-                name = f"{name}-{hashlib.sha256(payee.encode()).hexdigest()[:8]}"
-            self._named[payee] = name
-        return self._named[payee]
-
-
-IndexEntry = tuple[Statement, str]  # a statement's figures (no lines, no standing), and its page in the folder
-
-
-def write_statement(statement: Statement, folder: Path, name: str, templates=None) -> tuple[list[Path], IndexEntry]:
-    """A statement's page and CSV, in the payee's folder ``name`` of ``folder``; what the index needs of it."""
-    target = folder / name
-    pages = ((".html", statement.to_html(templates)), (".csv", statement.to_csv()))  # a template's error: no folder
-    make_folder(target)
-    written = []
-    for suffix, content in pages:
-        path = target / f"{slug(statement.period)}{suffix}"
-        # Whole or not at all, in a folder of spm's own; line ends as the system writes text.
-        data = content.replace("\n", os.linesep).encode() if os.linesep != "\n" else content.encode()
-        write_bytes(path, data, make=False)
-        written.append(path)
-    entry = replace(statement, earnings=StatementLines(), adjustments=StatementLines(), standing=None)
-    return written, (entry, f"{name}/{slug(statement.period)}.html")
-
-
-def write_index(folder: Path, index: list[IndexEntry], templates=None) -> Path:
-    """index.html, linking every statement written: written last, so that until then the index is of the
-    statements written before."""
-    from spmlang.report.render.html import index_html
-
-    index_path = folder / PayeeFolders.INDEX
-    write_text(index_path, index_html(index, templates))
-    return index_path
