@@ -228,7 +228,6 @@ def test_a_worker_stopped_while_writing_a_statement_leaves_no_part_of_it(tmp_pat
 
     from spmlang.diagnostics import InputError
     from spmlang.files import replacing
-    from spmlang.report import statements
     from spmlang.report.render.html import Templates
 
     monkeypatch.setenv("SPM_WORKERS", "2")
