@@ -165,6 +165,28 @@ def test_a_few_payees_statements_pay_only_the_batches_they_are_in(monkeypatch):
     assert all(s.to_html() == whole[s.payee, s.period].to_html() for s in few)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_named_payees_statements_are_written_paying_only_their_batches(tmp_path, monkeypatch, workers):
+    # spm statement --payee ... --out: each group of named payees pays the batch holding them, in whichever
+    # process writes it (forked workers see the patched Payout.whole too); the files are the run's.
+    monkeypatch.setenv("SPM_BATCH_ROWS", "25")
+    monkeypatch.setenv("SPM_WORKERS", workers)
+    monkeypatch.setattr(statement_files, "ENOUGH_WITHOUT", 1)
+    asked = ["zoe", "rep03", "aaa", "rep04x", "rep04"]
+    result, _ = _drawn_run([f"rep{n:02d}" for n in range(9)])
+
+    def whole(self):
+        raise AssertionError("the run's lines paid whole")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Payout, "whole", whole)
+        written = result.write_statements(tmp_path / "named", asked, charts=False)
+    listed = [replace(s, standing=None) for s in result.statements(asked)]
+    alone = write_statements(listed, tmp_path / "alone")
+    assert [p.relative_to(tmp_path / "named") for p in written] == [p.relative_to(tmp_path / "alone") for p in alone]
+    assert tree(tmp_path / "named") == tree(tmp_path / "alone") and len(written) == 2 * 4 * len(asked) + 1
+
+
 def test_payees_whose_folders_share_a_name_are_written_from_the_run_s_lines(tmp_path, monkeypatch):
     # "ann smith" and "ann_smith": which gets the plain folder name depends on who has statements, known once
     # the run is paid: the run's lines are paid first (and kept), then shared out, in a run of several batches.

@@ -27,7 +27,7 @@ from spmlang.engine.runtime import parallel
 from spmlang.files import make_folder, write_bytes, write_text
 from spmlang.progress import Report, silent, tracked
 from spmlang.report.statement_lines import BLOCK_LINES, StatementLines
-from spmlang.report.statements import Statement, StatementMaker
+from spmlang.report.statements import Statement, StatementMaker, settling_batches
 
 # A worker makes and writes the statements of a group of whole payees at a time: about as many lines as the
 # lines of statements are made into text at once, and with charts (~45 ms a statement) at most this many payees.
@@ -65,10 +65,14 @@ def write_run_statements(
         jobs = [partial(maker.of_batch, batch, periods) for batch in batches]
         count = len(run.payees) * (len(periods) if periods is not None else run.calendar.count)
     else:
+        asked = payees is not None
         payees = maker.payees(payees)
         folders = PayeeFolders()
         names = {payee: folders.of(payee) for payee in payees}
-        jobs = [partial(maker.statements, group, periods) for group in _groups(maker, payees)]
+        # Payees named (spm statement --payee ... --out): grouped by the batch that pays them, which each group
+        # pays alone, unless the run's lines are kept already.
+        groups = _by_batch(maker, payees) if asked and not maker.payout.kept else _groups(maker, payees)
+        jobs = [partial(maker.statements, group, periods) for group in groups]
         count = len(payees) * (len(periods) if periods is not None else run.calendar.count)
 
     def write(index: int) -> parallel.BatchResult:  # in whichever process writes the group
@@ -114,6 +118,20 @@ def _with_lines(run) -> list[str]:
     with none that the pay cycle settles (draws, the floor, closed periods)."""
     codes = np.union1d(run.credit_rows.payee, run.cycle.unrowed).astype(np.int64)
     return [run.payees.names[code] for code in codes.tolist()]
+
+
+def _by_batch(maker: StatementMaker, payees: list[str]) -> list[list[str]]:
+    """``payees``, in order, cut where the batch of the run that pays them changes (see
+    :func:`~spmlang.report.statements.settling_batches`), and with charts at most
+    :data:`GROUP_PAYEES_WITH_CHARTS` payees a group."""
+    run = maker.payout.run
+    most = GROUP_PAYEES_WITH_CHARTS if maker.charts else len(payees)
+    batch_of = settling_batches(run, [run.payees.code[payee] for payee in payees]) if run.batches else [0] * len(payees)
+    groups: list[list[str]] = []
+    for _, same in itertools.groupby(zip(batch_of, payees, strict=True), key=lambda pair: pair[0]):
+        named = [payee for _, payee in same]
+        groups += [named[i : i + most] for i in range(0, len(named), most)]
+    return groups
 
 
 def _groups(maker: StatementMaker, payees: list[str]) -> list[list[str]]:

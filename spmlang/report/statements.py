@@ -223,11 +223,15 @@ class StatementMaker:
             yield payout.whole(), self.lines_of, codes
             return
         paid: dict[int, tuple[PaidLines, LinesByPayee]] = {}
+        last = {batch: at for at, batch in enumerate(batch_of)}  # after its last payee, a batch's lines are let go
+        at = 0
         for batch, group in itertools.groupby(zip(batch_of, codes, strict=True), key=lambda pair: pair[0]):
             if batch not in paid:
                 lines = payout.batch(batch)
                 paid[batch] = (lines, LinesByPayee(payout, lines.lines.payee))
-            yield *paid[batch], [code for _, code in group]
+            named = [code for _, code in group]
+            at += len(named)
+            yield *(paid[batch] if last[batch] >= at else paid.pop(batch)), named
 
     def of_batch(self, batch: slice, periods: list[str] | None = None) -> Iterator[Statement]:
         """The statements of every payee with a line among those a batch of the run's credit rows pays (whole
