@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,8 @@ def test_a_template_runs_in_a_sandbox_and_its_mistakes_name_its_line(tmp_path, t
 # Each of the ways a template has to grow a text or a list from a small one, at a small scale: ten times the
 # limit, which is made small here (each took the machine's memory at the real one, the page showing a length).
 GROWN = [
+    "{% set ns = namespace(big='x' * 100) %}{% set y = ([ns] * 30) ~ '' %}{{ y|length }}",
+    "{% set ns = namespace(big='x' * 100) %}{{ ([ns] * 30)|join(attribute='big')|length }}",
     "{{ ('%s%s%s%s%s%s%s%s%s%s' % (('-' * 900,) * 10))|length }}",
     "{% set ns = namespace(s='-' * 500) %}{% for i in range(6) %}{% set ns.s = '%s%s' % (ns.s, ns.s) %}"
     "{% endfor %}{{ ns.s|length }}",
@@ -156,6 +159,41 @@ def test_a_template_grows_no_text_or_list_past_a_page_s_length(tmp_path, monkeyp
     assert raised.value.message.startswith(
         "the template does what a statement template may not: it makes a text or a list of more than 1,000"
     ), raised.value.message
+
+
+def test_a_template_growing_a_text_any_other_way_stops_at_a_page_s_memory(tmp_path, monkeypatch):
+    """Past the ways counted (the limit raised here so that none of them stops it), the process holds at most a
+    page's memory more while a company's template runs (Linux): the doubling is said, not the machine's memory
+    taken. And a decimal of a huge exponent is refused before ``|int`` writes its million digits."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the process's memory is bounded on Linux")
+    import resource
+
+    from spmlang.report.render import sandbox
+
+    monkeypatch.setattr(sandbox, "LONGEST_TEXT", 10**15)
+    monkeypatch.setattr(sandbox, "HEADROOM", 200 << 20)
+    result = spmlang.loads(PLAN, str(tmp_path / "plan.spm")).run(_deals(tmp_path))
+    statement = result.statements()[0]
+    for name, template, said in (
+        (
+            "doubled",
+            "{% set ns = namespace(s='-' * 100000) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+            "{% endfor %}{{ ns.s|length }}",
+            "the template needs more memory than a page may take (200 MB)",
+        ),
+        (
+            "exponent",
+            "{{ (((statement.payout * 10 ** 100) ** 100) ** 99)|int }}",
+            "the template does what a statement template may not: it makes a number of more than 3,000 digits",
+        ),
+    ):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "statement.html").write_text(template)
+        with pytest.raises(InputError) as raised:
+            statement.to_html(Templates(tmp_path / name))
+        assert raised.value.code == "E509" and raised.value.message == said, raised.value.message
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY  # given back
 
 
 def test_a_template_s_arithmetic_and_filters_within_a_page_work_as_in_jinja2(tmp_path):

@@ -61,12 +61,12 @@ class Templates:
         spm's code: rendered whole)."""
         if self.folder is None:
             return template.render(**context)
-        from spmlang.report.render.sandbox import Slow, deadline
+        from spmlang.report.render import sandbox
 
         made, size, started = [], 0, time.monotonic()
         slow = f"takes more than {_PAGE_SECONDS} s to make a page"
         try:
-            with deadline(_PAGE_SECONDS):
+            with sandbox.deadline(_PAGE_SECONDS), sandbox.memory_bound():
                 for piece in template.generate(**context):
                     made.append(piece)
                     size += len(piece)
@@ -74,8 +74,13 @@ class Templates:
                         raise self._beyond(template, f"makes a page longer than {_PAGE_CHARS:,} characters")
                     if time.monotonic() - started > _PAGE_SECONDS:  # where no timer could be set
                         raise self._beyond(template, slow)
-        except Slow:
+        except sandbox.Slow:
             raise self._beyond(template, slow) from None
+        except MemoryError:
+            made.clear()
+            raise self._beyond(
+                template, f"needs more memory than a page may take ({sandbox.HEADROOM >> 20:,} MB)"
+            ) from None
         return "".join(made)
 
     def _beyond(self, template, what: str) -> InputError:

@@ -17,9 +17,11 @@ import inspect
 import itertools
 import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from jinja2.compiler import CodeGenerator
@@ -68,25 +70,66 @@ def deadline(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - started), 1e-6), interval)
 
 
-def size(value: Any, most: int = LONGEST_TEXT) -> int:
+HEADROOM = 1 << 30  # the memory a page may take beyond what the process holds as it begins (bytes)
+
+
+@contextlib.contextmanager
+def memory_bound(headroom: int | None = None) -> Iterator[None]:
+    """Within, the process may hold at most ``headroom`` (:data:`HEADROOM`) more memory than as it enters: an
+    allocation past it is a ``MemoryError``, not the machine's memory taken. Whatever way a template finds to
+    grow a value that the counting of this module misses ends so. Linux, on the main thread (the limit is the
+    process's address space: another thread allocating meanwhile would be held to it too); elsewhere nothing."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as statm:
+        held = int(statm.read().split()[0]) * resource.getpagesize()
+    limit = held + (HEADROOM if headroom is None else headroom)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft != resource.RLIM_INFINITY and soft <= limit:  # the program's own limit is tighter already
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def size(value: Any, most: int = LONGEST_TEXT, _seen: dict[int, int] | None = None) -> int:
     """About how many characters ``value`` takes written as text (items, for a list of numbers): texts by their
-    length, lists, tuples and mappings by their items', recursively. Counting stops past ``most``: a list
-    repeating one long text counts every repeat, and costs no more to count than ``most`` allows."""
+    length, lists, tuples and mappings by their items', recursively, anything else by its text as a list writes
+    it (found once per object). Counting stops past ``most``: a list repeating one long text counts every
+    repeat, and costs no more to count than ``most`` allows."""
     if isinstance(value, str):
         return len(value)
+    if isinstance(value, int | float | Decimal | bool) or value is None:
+        return _magnitude_chars(value)
+    seen = {} if _seen is None else _seen
+    if id(value) in seen:
+        return seen[id(value)]
     if isinstance(value, list | tuple | dict):
         items = itertools.chain.from_iterable(value.items()) if isinstance(value, dict) else value
         total = 0
         for item in items:
-            total += size(item, most - total) + 2  # ", " between items
+            total += size(item, most - total, seen) + 2  # ", " between items
             if total > most:
                 break
-        return total
-    if isinstance(value, range):
-        return len(value) * (len(str(value[-1])) + 2 if len(value) else 0)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return max(len(str(value)) if value.bit_length() < 64 else int(value.bit_length() * 0.30103) + 1, 1)
-    return 8  # a number, a date, a figure: as it is written
+    elif isinstance(value, range):
+        total = len(value) * (len(str(value[-1])) + 2 if len(value) else 0)
+    else:  # a figure, a date, a namespace: its text, as a list writes it
+        total = len(repr(value))
+    seen[id(value)] = total
+    return total
+
+
+def _magnitude_chars(value: Any) -> int:
+    digits = _magnitude(value)
+    return int(digits) + 8 if digits is not None else 8
 
 
 def _within(count: int) -> None:
@@ -156,12 +199,26 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
 
 def _digits(operator: str, left: Any, right: Any) -> float:
-    """About how many digits the whole number ``left * right`` or ``left ** right`` has (0: another operator,
-    or not whole numbers), known before it is made: a power of a huge number takes minutes and gigabytes."""
-    if operator not in ("*", "**") or not (isinstance(left, int) and isinstance(right, int)):
+    """About how many digits the number ``left * right`` or ``left ** right`` has before its point (0: another
+    operator, or not numbers), known before it is made: a power of a huge number takes minutes and gigabytes,
+    and a decimal of a huge exponent as long to write as a whole number (``|int``)."""
+    if operator not in ("*", "**") or _magnitude(left) is None or _magnitude(right) is None:
         return 0
-    bits = left.bit_length() + right.bit_length() if operator == "*" else left.bit_length() * max(right, 0)
-    return bits * 0.30103  # log10(2)
+    if operator == "*":
+        return (_magnitude(left) or 0) + (_magnitude(right) or 0)
+    times = right if isinstance(right, int) else int(right) if isinstance(right, Decimal) and right.is_finite() else 0
+    return (_magnitude(left) or 0) * max(times, 0)
+
+
+def _magnitude(value: Any) -> float | None:
+    """How many digits ``value`` has before its point, about (None: not a whole number or a decimal)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value.bit_length() * 0.30103  # log10(2)
+    if isinstance(value, Decimal):
+        return float(max(value.adjusted() + 1, 0)) if value.is_finite() and value else 0.0
+    return None
 
 
 # A printf conversion: %, a mapping key, flags, a width and a precision (either may be *), a type.
@@ -206,8 +263,11 @@ def _replaced(a: dict) -> int:
     return len(text) + found * max(len(new) - len(old), 0)
 
 
-def _joined(a: dict) -> int:
+def _joined(a: dict, environment) -> int:
     items, between = a["value"], size(a.get("d", ""))
+    if a.get("attribute") is not None and isinstance(items, list | tuple):
+        get = make_attrgetter(environment, a["attribute"])
+        items = [get(item) for item in items]
     count = len(items) if hasattr(items, "__len__") else 1
     return size(items) + between * count
 
