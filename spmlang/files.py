@@ -12,7 +12,7 @@ import errno
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from spmlang.diagnostics import OutputError
@@ -54,6 +54,17 @@ def check_writable(path: Path) -> None:
         raise OutputError(path, f"'{folder}' is a file, not a folder", hint=_ELSEWHERE)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(path, f"permission denied in '{folder}'", hint="choose a folder you can write to")
+
+
+def check_new_ledger(ledger: Path, paid: Iterable[str | Path], named: str) -> None:
+    """Refuse to write a ledger at ``ledger`` (said as ``named``: '--out q2.parquet') where one of the earlier
+    ledgers the run is paid against is (a paid ledger is never rewritten), or where its manifest would replace
+    another ledger's (:func:`check_manifest_free`)."""
+    from spmlang.diagnostics import UsageError
+
+    if any(Path(ledger).resolve() == Path(earlier).resolve() for earlier in paid):
+        raise UsageError(f"{named} is an earlier ledger this run is paid against: a paid ledger is never rewritten")
+    check_manifest_free(ledger)
 
 
 def check_manifest_free(ledger: Path) -> None:

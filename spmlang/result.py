@@ -229,18 +229,13 @@ class Result:
         """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
-        from spmlang.files import check_manifest_free, write_text
+        from spmlang.files import check_new_ledger, write_text
         from spmlang.hashing import manifest_path
         from spmlang.report.files import write_chunks, write_table
         from spmlang.report.ledger import ledger_chunks, ledger_schema
         from spmlang.report.manifest import FileRecord, relative
 
-        paid = {Path(file.path).resolve() for file in self.payout.run.cycle.files}
-        if Path(path).resolve() in paid:
-            from spmlang.diagnostics import UsageError
-
-            raise UsageError(f"{path} is an earlier ledger this run was paid against: a paid ledger is never rewritten")
-        check_manifest_free(Path(path))
+        check_new_ledger(Path(path), [file.path for file in self.payout.run.cycle.files], str(path))
         # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
         ledger = write_chunks(
             ledger_chunks(self.payout, self.run_id, progress), path, ledger_schema(self.payout.run.plan)

@@ -26,7 +26,7 @@ from spmlang.cli.data_options import (
 )
 from spmlang.cli.errors import errors_to_exit_codes
 from spmlang.diagnostics import UsageError
-from spmlang.files import check_manifest_free, check_writable
+from spmlang.files import check_new_ledger, check_writable
 
 _EVERY_CORE = "(default: every core; 1: one)"
 Workers = Annotated[
@@ -104,11 +104,8 @@ def _check_outputs(output: Path | None, rejects: Path | None, paid: list[Path]) 
     for path in (output, rejects):
         if path is not None:
             writable(path)
-    if output is None:
-        return
-    check_manifest_free(output)
-    if any(output.resolve() == Path(earlier).resolve() for earlier in paid):
-        raise UsageError(f"--out {output} is an earlier ledger given with --paid: a paid ledger is never rewritten")
+    if output is not None:
+        check_new_ledger(output, paid, f"--out {output}")
 
 
 def _run_on_cluster(

@@ -96,7 +96,7 @@ def run_on(plan, inputs: RunInputs, cluster, out, rejects, options: dict, progre
 
 def check_outputs(out: Path | None, rejects, paid: list) -> None:
     """Refuse, before any work, a ledger folder or rejects file that cannot be written."""
-    from spmlang.files import check_manifest_free, check_writable
+    from spmlang.files import check_new_ledger, check_writable
     from spmlang.report.files import writable
 
     if rejects is not None:
@@ -109,6 +109,4 @@ def check_outputs(out: Path | None, rejects, paid: list) -> None:
             f"give a folder (--out {out.with_suffix('')}/)"
         )
     check_writable(out / "part-00000.parquet")
-    check_manifest_free(out)
-    if any(out.resolve() == Path(earlier).resolve() for earlier in paid):
-        raise UsageError(f"--out {out} is an earlier ledger given with --paid: a paid ledger is never rewritten")
+    check_new_ledger(out, paid, f"--out {out}")

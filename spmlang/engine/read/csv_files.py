@@ -40,12 +40,13 @@ class _CsvFile:
     def options(self, kind: pa.DataType, block: dict | None = None, columns: list[str] | None = None) -> dict:
         import pyarrow.csv as pacsv
 
+        read = self.columns if columns is None else columns
         return dict(
             read_options=pacsv.ReadOptions(column_names=self.header, skip_rows=1, **(block or {})),
             parse_options=pacsv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=self._ragged_row),
             convert_options=pacsv.ConvertOptions(
-                include_columns=self.columns if columns is None else columns,
-                column_types={c: kind for c in (self.columns if columns is None else columns)},
+                include_columns=read,
+                column_types={c: kind for c in read},
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
                 null_values=[""],
