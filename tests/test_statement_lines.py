@@ -18,9 +18,10 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import spmlang
@@ -280,3 +281,90 @@ def test_a_tiny_fx_rate_is_written_as_the_trail_writes_it(tmp_path):
     pages = "".join(s.to_html() + s.to_csv() for s in result.statements())
     assert "EUR at 0.0000001, the rate of" in pages and "E-" not in pages
     assert assert_as_line_by_line(result) > 0
+
+
+ROLLUP_PLAN = """
+plan "Rollups" {
+  year starts 2027-01-01
+  payout      quarterly
+}
+
+transactions {
+  column id         text
+  column rep        text
+  column close_date date
+  column amount     money
+  key    id
+  date   close_date
+  payee  rep
+  credit amount
+  rollup to manager
+}
+
+component commission {
+  rate 5%
+}
+
+component override {
+  on rollup credit
+  rate 1%
+}
+"""
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(keys, min_size=2, max_size=4, unique_by=lambda key: key.strip()),
+    st.lists(st.integers(-(10**11), 10**11), min_size=3, max_size=3),
+)
+@example(["1234.5", '=1,"x', "١٢٣٤.٥"], [123456, -100, 0])
+def test_any_payee_name_in_a_rollup_shows_as_line_by_line(names, cents):
+    """A rollup line's explanation names whose credit it is ('rollup of 1,000.5"x's credit: ...'): a name
+    with digits, points, commas, quotes or a formula's start reads as the line-by-line statement reads it."""
+    reps, manager = names[:-1], names[-1]
+    deals = pa.table(
+        {
+            "id": [f"D{i}" for i in range(len(reps))],
+            "rep": reps,
+            "close_date": [D(2027, 2 + i, 5) for i in range(len(reps))],
+            "amount": pa.array([Decimal(c) / 100 for c in cents[: len(reps)]], pa.decimal128(18, 2)),
+        }
+    )
+    roster = pa.table({"payee": reps, "manager": [manager] * len(reps)})
+    result = spmlang.loads(ROLLUP_PLAN).run(deals, roster=roster)
+    assert "rollup" in result.ledger.column("role").to_pylist()  # what this test is for
+    assert assert_as_line_by_line(result) > 0
+
+
+@pytest.mark.parametrize("name", ["tiers and true-ups", "splits and rollups", "a clawback"])
+def test_statements_of_sentences_are_those_of_templates(monkeypatch, name):
+    """Where a template's words touch its figures (no template spm writes), a statement is made of each
+    line's sentence instead: the same statements."""
+    from spmlang.report import line_texts
+
+    made = [(s.to_html(), s.to_csv()) for s in RUNS[name]().statements()]
+    monkeypatch.setattr(line_texts, "explanation_cells", lambda *columns: None)
+    assert [(s.to_html(), s.to_csv()) for s in RUNS[name]().statements()] == made
+
+
+def test_a_template_whose_words_touch_a_figure_is_not_made_by_pieces():
+    """pretty('1234.50' + '5,000 more') reads one number across the two: such a template is left to sentences."""
+    from spmlang.report.line_words import explanation_cells
+
+    credit = pa.array(["1,234.50"], pa.large_string())
+    exact = pa.array([Decimal("61.725")], pa.decimal128(18, 6))
+    rollup = pa.array([None], pa.string())
+    for template in ("{credit}5 at 5% = {exact}", "{credit} at 5% = {exact}.0", "{credit}{exact}", "x1{credit}"):
+        assert explanation_cells(pa.array([template]), credit, exact, rollup) is None, template
+    html, cell = explanation_cells(pa.array(["{credit} at 5%, = {exact}"]), credit, exact, rollup)
+    assert (html.to_pylist(), cell.to_pylist()) == (["1,234.50 at 5%, = 61.725"], ['"1,234.50 at 5%, = 61.725"'])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**63) + 1, 2**63 - 1) | st.integers(-(10**9), 10**9), min_size=1, max_size=20))
+def test_amounts_grouped_by_numbers_as_pretty_groups_their_text(units):
+    from spmlang.engine.kernels import column_text as text
+
+    values = np.array(units, np.int64)
+    assert text.grouped_amount(values).to_pylist() == text.pretty(text.amount(values)).to_pylist()
+    assert text.grouped_exact(values).to_pylist() == text.pretty(text.exact(values)).to_pylist()

@@ -75,11 +75,11 @@ def sentences(stored, credit, exact, rollup_from) -> pa.Array:
         distinct = encoded.dictionary.cast(pa.string())
         index = np.asarray(encoded.indices, dtype=np.int64)
     braced = np.flatnonzero(np.asarray(pc.match_substring_regex(distinct, r"[{}]")))
-    templates: dict[int, list[str | _Named]] = {}  # distinct value -> its pieces, where it names a column
+    templates: dict[int, list[str | Named]] = {}  # distinct value -> its pieces, where it names a column
     said: list[str | None] = []  # each braced value as it reads (None: a template)
     for k, value in zip(braced.tolist(), distinct.take(braced).to_pylist(), strict=True):
-        pieces = _pieces(value)
-        if any(isinstance(piece, _Named) for piece in pieces):
+        pieces = template_pieces(value)
+        if any(isinstance(piece, Named) for piece in pieces):
             templates[k] = pieces
             said.append(None)
         else:
@@ -93,19 +93,19 @@ def sentences(stored, credit, exact, rollup_from) -> pa.Array:
 
 
 @dataclass(frozen=True)
-class _Named:
+class Named:
     """Where a template names one of its line's columns (``{credit}``)."""
 
     column: str
 
 
-def _pieces(template: str) -> list[str | _Named]:
+def template_pieces(template: str) -> list[str | Named]:
     """A template's pieces: text (its doubled braces single again) and the columns it names."""
-    pieces: list[str | _Named] = []
+    pieces: list[str | Named] = []
     for match in _PIECE.finditer(template):
         piece = match[0]
         if piece in _NUMBERS:
-            pieces.append(_Named(_NUMBERS[piece]))
+            pieces.append(Named(_NUMBERS[piece]))
             continue
         piece = {"{{": "{", "}}": "}"}.get(piece, piece)
         if pieces and isinstance(pieces[-1], str):
@@ -151,23 +151,34 @@ def _written(name: str, column, which: np.ndarray, uses: list[int], lines: np.nd
 def _filled(templates: dict[int, list], which: np.ndarray, columns: dict, lines: np.ndarray) -> pa.Array:
     """The sentences of ``lines``, each of the template ``which`` names, what it names from the line's
     columns."""
-    named = sorted({piece.column for pieces in templates.values() for piece in pieces if isinstance(piece, _Named)})
+    named = sorted({piece.column for pieces in templates.values() for piece in pieces if isinstance(piece, Named)})
     values = {
-        name: _written(name, columns[name], which, [k for k in templates if _Named(name) in templates[k]], lines)
+        name: _written(name, columns[name], which, [k for k in templates if Named(name) in templates[k]], lines)
         for name in named
     }
+    return fill(templates, which, values)
+
+
+_TEXT = pa.string()
+
+
+def fill(
+    templates: dict[int, list], which: np.ndarray, values: dict[str, pa.Array], kind: pa.DataType = _TEXT
+) -> pa.Array:
+    """Each line's template (``which``: a key of ``templates``, a line's list of pieces) filled: its text as it
+    is, and what it names (:class:`Named`) from ``values``, the lines' own, by name (text of ``kind``)."""
     order = sorted(templates)
     slot = np.searchsorted(np.array(order), which)
     parts: list[pa.Array] = []
     for position in range(max(len(pieces) for pieces in templates.values())):
         at = [templates[k][position] if position < len(templates[k]) else "" for k in order]
-        part = pa.array([piece if isinstance(piece, str) else None for piece in at], pa.string()).take(slot)
+        part = pa.array([piece if isinstance(piece, str) else "" for piece in at], kind).take(slot)
         for name, written in values.items():
-            uses = np.array([piece == _Named(name) for piece in at])[slot]
+            uses = np.array([piece == Named(name) for piece in at])[slot]
             if uses.any():
                 part = pc.if_else(pa.array(uses), written, part)
         parts.append(part)
-    return text.join(*parts)
+    return text.join_element_wise(*parts, pa.scalar("", kind))
 
 
 def _plain(column) -> pa.Array:

@@ -1,11 +1,10 @@
 """Ledger lines as a statement shows them, a whole column at a time: each line's two rows of a page's table
 (escaped as Jinja2 escapes), and its row of the statement's CSV file (quoted as csv.writer quotes, a text cell safe
-in a spreadsheet), made with Arrow's string kernels for many lines at once (see statement_lines.py)."""
+in a spreadsheet), made with Arrow's string kernels for many lines at once (see statement_lines.py): labels once
+for each distinct one, amounts by numbers, explanations from their templates (line_words.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
@@ -14,19 +13,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine.kernels.column_text import join_element_wise, pretty
+from spmlang.engine.kernels.column_text import grouped_amount, join_element_wise, pretty
+from spmlang.engine.read.numbers import decimal_units
 from spmlang.figures import money
-from spmlang.spreadsheet import FORMULA_STARTS, PLAIN_NUMBER
-
-
-def _large(value: str) -> pa.Scalar:
-    return pa.scalar(value, pa.large_string())
-
-
-def _join(*parts: pa.Array | pa.ChunkedArray | str) -> pa.Array:
-    """The parts joined, row by row: large-string arrays and fixed texts."""
-    return join_element_wise(*[_large(p) if isinstance(p, str) else p for p in parts], _large(""))
-
+from spmlang.report import cells
+from spmlang.report.cells import as_array, join, large
+from spmlang.report.explanations import sentences
+from spmlang.report.line_words import explanation_cells
 
 ADJUSTMENT_KINDS = (
     "true_up",
@@ -61,10 +54,6 @@ KIND_WORDS = {
 }
 
 
-def as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
 class JoinedText:
     """Text of many rows, each slice of them as one string: ``text[start:stop]`` is rows start to stop joined,
     cut from one buffer."""
@@ -93,7 +82,8 @@ def converted_words(currency: str | None, rate: Decimal | None, day, plan_curren
 
 @dataclass
 class LineTexts:
-    """The texts of each line that both its HTML and its CSV row show."""
+    """The texts of a few statement lines given as records (StatementLine): as they read, before a page or a
+    CSV file writes them."""
 
     date: pa.Array
     txn: pa.Array
@@ -108,28 +98,7 @@ class LineTexts:
     amount_shown: pa.Array
 
     @staticmethod
-    def of(table: pa.Table, currency: str, adjustment: np.ndarray) -> LineTexts:
-        """The texts of ledger lines (``adjustment``: whether each is among its statement's adjustments)."""
-        kind = table.column("kind")
-        credit, amount = _text(table.column("credit")), _text(table.column("amount"))
-        return LineTexts(
-            _text(table.column("date")),
-            _text(table.column("txn")),
-            _text(table.column("component")),
-            _kind_words(kind),
-            credit,
-            amount,
-            _words(table, currency),
-            _text(table.column("clause")),
-            pa.array(adjustment, pa.bool_()),
-            pretty(credit),
-            pretty(amount),
-        )
-
-    @staticmethod
     def of_records(lines: list, adjustment: bool) -> LineTexts:
-        """The texts of a few statement lines given as records (StatementLine), one at a time."""
-
         def column(values: list[str]) -> pa.Array:
             return pa.array(values, pa.large_string())
 
@@ -148,65 +117,161 @@ class LineTexts:
         )
 
 
-def html_rows(line: LineTexts) -> pa.Array:
+@dataclass
+class LineCells:
+    """Each line's cells: as a statement page's table shows them (HTML, escaped) and as its CSV file writes
+    them (quoted where they must be, safe in a spreadsheet)."""
+
+    date: pa.Array  # both: 2027-01-31, empty where none
+    txn_html: pa.Array  # — where none
+    component_html: pa.Array
+    kind_html: pa.Array  # ' (true-up)'; nothing for an earning
+    credit_html: pa.Array  # -1,234.50, empty where none
+    amount_html: pa.Array
+    words_html: pa.Array
+    clause_html: pa.Array
+    section_csv: pa.Array  # earning or adjustment
+    txn_csv: pa.Array
+    component_csv: pa.Array
+    kind_csv: pa.Array
+    credit_csv: pa.Array  # -1234.50: never quoted
+    amount_csv: pa.Array
+    words_csv: pa.Array
+    clause_csv: pa.Array
+
+    @staticmethod
+    def of_texts(line: LineTexts) -> LineCells:
+        """The cells of lines given as their texts, each made from its line's."""
+        return LineCells(
+            line.date,
+            _txn_html(line.txn),
+            cells.escaped(line.component),
+            _kind_html(line.kind),
+            line.credit_shown,
+            line.amount_shown,
+            cells.escaped(line.words),
+            cells.escaped(line.clause),
+            _section(line.adjustment),
+            _spreadsheet_cell(line.txn),
+            _spreadsheet_cell(line.component),
+            cells.csv_cell(line.kind),
+            cells.csv_cell(line.credit),
+            cells.csv_cell(line.amount),
+            _spreadsheet_cell(line.words),
+            _spreadsheet_cell(line.clause),
+        )
+
+    @staticmethod
+    def of_ledger(table: pa.Table, currency: str, adjustment: np.ndarray) -> LineCells:
+        """The cells of ledger lines as build_ledger makes them (labels dictionary-encoded, explanations as a
+        ledger stores them); ``adjustment``: whether each is among its statement's adjustments. A label's cells
+        are made once, an amount's by numbers, an explanation from its template (see line_words.py)."""
+        credit, amount = _shown(table.column("credit")), table.column("amount")
+        words = None if "currency" in table.column_names else _template_words(table, credit)
+        if words is None:  # each line's sentence, as the engine writes it, made into cells
+            said = _words(table, currency)
+            words = (cells.escaped(said), _spreadsheet_cell(said))
+        return LineCells(
+            cells.text(table.column("date")),
+            _txn_html(table.column("txn")),
+            cells.each_distinct(table.column("component"), cells.escaped),
+            cells.each_distinct(table.column("kind"), lambda kinds: _kind_html(_kind_words(kinds))),
+            credit,
+            _shown(amount),
+            words[0],
+            cells.each_distinct(table.column("clause"), cells.escaped),
+            _section(pa.array(adjustment, pa.bool_())),
+            _spreadsheet_cell(table.column("txn")),
+            cells.each_distinct(table.column("component"), _spreadsheet_cell),
+            cells.each_distinct(table.column("kind"), lambda kinds: cells.csv_cell(_kind_words(kinds))),
+            cells.text(as_array(table.column("credit")).cast(_MONEY)),
+            cells.text(as_array(amount).cast(_MONEY)),
+            words[1],
+            cells.each_distinct(table.column("clause"), _spreadsheet_cell),
+        )
+
+
+_MONEY = pa.decimal128(18, 2)  # cast to text as the ledger's public column is: -1234.50
+
+
+def html_rows(line: LineCells) -> pa.Array:
     """Each line as two rows of a statement page's table (what statement.html's loop over lines wrote)."""
-    txn = _escaped(line.txn)
-    kind = _join(" (", _escaped(line.kind), ")")
-    kind = pc.if_else(pc.equal(line.kind, _large("earning")), _large(""), kind)  # an earning line says no kind
-    return _join(
+    return join(
         '<tr class="main"><td class="key">',
         line.date,
         '</td><td class="key">',
-        pc.if_else(pc.equal(txn, _large("")), _large("—"), txn),
+        line.txn_html,
         '</td>\n<td class="num">',
-        line.credit_shown,
+        line.credit_html,
         '</td><td class="num">',
-        line.amount_shown,
+        line.amount_html,
         '</td></tr>\n<tr class="why"><td colspan="4"><b>',
-        _escaped(line.component),
-        kind,
+        line.component_html,
+        line.kind_html,
         "</b>:\n",
-        _escaped(line.words),
+        line.words_html,
         ' <span class="clause">',
-        _escaped(line.clause),
+        line.clause_html,
         "</span></td></tr>",
     )
 
 
-def csv_rows(line: LineTexts) -> pa.Array:
+def csv_rows(line: LineCells) -> pa.Array:
     """Each line as a row of a statement's CSV file: section, date, txn, component, kind, credit, amount,
     explanation, clause (what csv.writer wrote of each, a text cell safe in a spreadsheet)."""
     return join_element_wise(
-        pc.if_else(line.adjustment, _large("adjustment"), _large("earning")),
-        _csv_cell(line.date),
-        _csv_cell(_spreadsheet(line.txn)),
-        _csv_cell(_spreadsheet(line.component)),
-        _csv_cell(line.kind),
-        _csv_cell(line.credit),
-        _csv_cell(line.amount),
-        _csv_cell(_spreadsheet(line.words)),
-        _join(_csv_cell(_spreadsheet(line.clause)), "\n"),
-        _large(","),
+        line.section_csv,
+        line.date,
+        line.txn_csv,
+        line.component_csv,
+        line.kind_csv,
+        line.credit_csv,
+        line.amount_csv,
+        line.words_csv,
+        join(line.clause_csv, "\n"),
+        large(","),
     )
 
 
-def _text(column) -> pa.Array:
-    """A column as text, empty where it is null (a date as 2027-01-31, an amount as -1234.50). Large strings
-    (64-bit offsets): the lines of one payee may hold more than 2 GB of text."""
-    text = column if pa.types.is_large_string(column.type) else pc.cast(column, pa.large_string())
-    return pc.fill_null(text, pa.scalar("", pa.large_string()))
+def _section(adjustment: pa.Array) -> pa.Array:
+    return pc.if_else(adjustment, large("adjustment"), large("earning"))
 
 
-def _kind_words(kind) -> pa.Array:
+def _txn_html(txn) -> pa.Array:
+    escaped = cells.escaped(txn)
+    return pc.if_else(pc.equal(escaped, large("")), large("—"), escaped)
+
+
+def _kind_html(kind: pa.Array) -> pa.Array:
+    """' (true-up)' after a line's component; an earning line says no kind."""
+    said = join(" (", cells.escaped(kind), ")")
+    return pc.if_else(pc.equal(kind, large("earning")), large(""), said)
+
+
+def _spreadsheet_cell(words) -> pa.Array:
+    return cells.csv_cell(cells.spreadsheet(cells.text(words)))
+
+
+def _shown(column) -> pa.Array:
+    """An amount as a page shows it (-1,234.50), empty where none."""
+    column = as_array(column)
+    shown = grouped_amount(decimal_units(column)).cast(pa.large_string())
+    return pc.if_else(column.is_valid(), shown, large("")) if column.null_count else shown
+
+
+def _kind_words(kind: pa.Array) -> pa.Array:
     """Each line's kind as a statement says it: true_up -> true-up."""
-    encoded = cast(pa.DictionaryArray, pc.dictionary_encode(as_array(kind)))
-    words = pa.array([KIND_WORDS.get(str(k), str(k)) for k in encoded.dictionary.to_pylist()], pa.large_string())
-    return words.take(encoded.indices)
+    return pa.array([KIND_WORDS.get(str(k), str(k)) for k in kind.to_pylist()], pa.large_string())
+
+
+def _template_words(table: pa.Table, credit: pa.Array) -> tuple[pa.Array, pa.Array] | None:
+    return explanation_cells(table.column("explanation"), credit, table.column("exact"), table.column("rollup_from"))
 
 
 def _words(table: pa.Table, currency: str) -> pa.Array:
     """A line's explanation for people: thousands separated, and how its credit was converted, if it was."""
-    words = pretty(_text(table.column("explanation")))
+    columns = [table.column(name) for name in ("explanation", "credit", "exact", "rollup_from")]
+    words = pretty(cells.text(sentences(*columns)))
     if "currency" not in table.column_names:
         return words
     other, rate, day = table.column("currency"), table.column("fx_rate"), table.column("fx_date")
@@ -215,44 +280,7 @@ def _words(table: pa.Table, currency: str) -> pa.Array:
     # Each distinct rate written once, as Decimal.normalize() writes it (1.085310 -> 1.08531, 1E-7 -> 0.0000001).
     rates = cast(pa.DictionaryArray, pc.dictionary_encode(as_array(rate)))
     written = ["" if value is None else f"{value.normalize():f}" for value in rates.dictionary.to_pylist()]
-    rate_text = cast(pa.Array, pc.fill_null(pa.array(written, pa.large_string()).take(rates.indices), _large("")))
-    of = pc.if_else(day.is_valid(), _join("the rate of ", _text(day)), _large("the fixed rate"))
-    note = _join(" (credit converted from ", _text(other), " at ", rate_text, ", ", of, ")")
-    return _join(words, pc.if_else(converted, note, _large("")))
-
-
-def _escaped(text) -> pa.Array:
-    """Text as HTML shows it (what Jinja2's autoescape writes): & < > " ' escaped."""
-    text = _text(text)
-    for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
-        if pc.any(pc.match_substring(text, character)).as_py():  # most texts have none: a look, not a copy
-            text = pc.replace_substring(text, character, entity)
-    return text
-
-
-def _csv_module_quotes(cell: str) -> bool:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([cell, ""])
-    return buffer.getvalue().startswith('"')
-
-
-_FORMULA = "^[" + "".join("\\" + c if c in "-" else c for c in FORMULA_STARTS) + "]"
-# Python's \d is any decimal digit of Unicode (Nd); Arrow's (RE2's) is 0-9 alone.
-_PLAIN_NUMBER = "^(?:" + PLAIN_NUMBER.replace("\\d", "\\p{Nd}") + ")$"
-# csv.writer quotes a cell with a carriage return alone in some versions of Python, not in others: as it does.
-_QUOTED = '[,"\r\n]' if _csv_module_quotes("a\rb") else '[,"\n]'
-
-
-def _spreadsheet(text: pa.Array) -> pa.Array:
-    """Text cells safe in a spreadsheet (see :func:`spmlang.spreadsheet.spreadsheet_text`), column-wise."""
-    formula = pc.and_(
-        pc.match_substring_regex(text, _FORMULA), pc.invert(pc.match_substring_regex(text, _PLAIN_NUMBER))
-    )
-    return pc.if_else(formula, _join("'", text), text)
-
-
-def _csv_cell(text: pa.Array) -> pa.Array:
-    """A CSV cell as csv.writer writes it (the excel dialect): quoted, its quotes doubled, where it holds a
-    comma, a quote or a line break."""
-    quoted = _join('"', pc.replace_substring(text, '"', '""'), '"')
-    return pc.if_else(pc.match_substring_regex(text, _QUOTED), quoted, text)
+    rate_text = cast(pa.Array, pc.fill_null(pa.array(written, pa.large_string()).take(rates.indices), large("")))
+    of = pc.if_else(day.is_valid(), join("the rate of ", cells.text(day)), large("the fixed rate"))
+    note = join(" (credit converted from ", cells.text(other), " at ", rate_text, ", ", of, ")")
+    return join(words, pc.if_else(converted, note, large("")))

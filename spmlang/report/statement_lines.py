@@ -26,11 +26,13 @@ from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.pay.lines import KIND
 from spmlang.engine.payout import PaidLines, Payout
 from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, GUARANTEE_KINDS, HOLD_KINDS, LineKind
+from spmlang.report.explanations import readable
 from spmlang.report.ledger import build_ledger, public
 from spmlang.report.line_texts import (
     ADJUSTMENT_KINDS,
     KIND_WORDS,
     JoinedText,
+    LineCells,
     LineTexts,
     as_array,
     converted_words,
@@ -47,6 +49,7 @@ BLOCK_LINES = 1 << 16  # about this many ledger lines are made into text at once
 _SHOWN = [
     *("date", "txn", "component", "kind", "credit", "amount", "explanation", "clause", "balance"),
     *("currency", "fx_rate", "fx_date"),
+    *("exact", "rollup_from"),  # what templated explanations name
 ]
 
 _SECTION_OF_KIND = np.array(
@@ -103,11 +106,12 @@ class StatementLines(Sequence[StatementLine]):
             return self._block.csv[self._start : self._stop]
         return self._given(csv_rows)
 
-    def _given(self, rows: Callable[[LineTexts], pa.Array]) -> str:
+    def _given(self, rows: Callable[[LineCells], pa.Array]) -> str:
         records = self._lines()
         if not records:
             return ""
-        return JoinedText(rows(LineTexts.of_records(records, self._adjustments)))[0 : len(records)]
+        made = LineCells.of_texts(LineTexts.of_records(records, self._adjustments))
+        return JoinedText(rows(made))[0 : len(records)]
 
     @property
     def total(self) -> Decimal:
@@ -185,25 +189,31 @@ class LinesBlock:
         self.cents = paid.cents[index]
         self.section = _SECTION_OF_KIND[kind]
         self.period_count = payout.run.calendar.count
-        # The block's ledger lines, the columns a statement shows of them as the run's ledger (Result.ledger) has
+        # The block's ledger lines, the columns a statement shows of them, their explanations as a ledger stores
         # them: built here, so that a worker builds its own payees' and nobody the whole ledger.
-        built = build_ledger(payout, run_id, paid.take(index), sentences=True)
-        self.table = public(built.select([name for name in _SHOWN if name in built.column_names]))
+        built = build_ledger(payout, run_id, paid.take(index))
+        self._built = built.select([name for name in _SHOWN if name in built.column_names])
         self.currency = currency = payout.run.plan.settings.currency
         # The lines of each (payee, period, section) together, each's in ledger order: a statement's slice.
         self.order = grouping.order_by(self.payee, self.period, self.section.astype(np.int64))
         self._cents_before = np.concatenate(([0], np.cumsum(self.cents[self.order])))
-        texts = LineTexts.of(self.table.take(self.order), currency, self.section[self.order] == ADJUSTMENTS)
-        self.html = JoinedText(html_rows(texts))  # the rows of a slice of ``order``: html[start:stop]
-        self.csv = JoinedText(csv_rows(texts))
+        made = LineCells.of_ledger(self._built.take(self.order), currency, self.section[self.order] == ADJUSTMENTS)
+        self.html = JoinedText(html_rows(made))  # the rows of a slice of ``order``: html[start:stop]
+        self.csv = JoinedText(csv_rows(made))
         self._kind = kind
+
+    def _public(self, index: np.ndarray) -> pa.Table:
+        """Lines of the block (``index``: where they are in it) as the run's ledger (Result.ledger) has them,
+        with their sentences: for lines asked for as records."""
+        taken = public(readable(self._built.take(index)))
+        return taken.select([name for name in _SHOWN[:-2] if name in taken.column_names])
 
     def cents_between(self, start: int, stop: int) -> int:
         return int(self._cents_before[stop] - self._cents_before[start])
 
     def records(self, start: int, stop: int) -> list[StatementLine]:
         """The lines of a slice of ``order`` as Python records."""
-        rows = python_rows(self.table.take(self.order[start:stop]))
+        rows = python_rows(self._public(self.order[start:stop]))
         return [_record(row, self.currency) for row in rows]
 
     # ------------------------------------------------------------------ the figures of each payee's periods
@@ -255,7 +265,7 @@ class LinesBlock:
             return {}
         guarantee = np.isin(self._kind[shown], [KIND[k] for k in GUARANTEE_KINDS])
         names = pc.coalesce(
-            as_array(self.table.column("component").take(shown)),
+            as_array(self._built.column("component").take(shown)).cast(pa.string()),
             pc.if_else(pa.array(guarantee), "draws and floor", "(none)"),
         )
         encoded = cast(pa.DictionaryArray, pc.dictionary_encode(names))
@@ -275,7 +285,7 @@ class LinesBlock:
 
     def _last_balances(self, group: np.ndarray, kinds: tuple) -> dict[int, Decimal]:
         """The balance after each period's last line of ``kinds`` that has one."""
-        balance = self.table.column("balance")
+        balance = self._built.column("balance")
         has = np.isin(self._kind, [KIND[k] for k in kinds]) & balance.is_valid().to_numpy(zero_copy_only=False)
         mine = np.flatnonzero(has)
         if mine.size == 0:
@@ -290,7 +300,7 @@ class LinesBlock:
         if mine.size == 0:
             return {}
         first = mine[np.append(True, group[mine][1:] != group[mine][:-1])]
-        rows = self.table.select(["explanation", "clause"]).take(first).to_pylist()
+        rows = self._public(first).select(["explanation", "clause"]).to_pylist()
         return {int(group[i]): (pretty(row["explanation"]), row["clause"]) for i, row in zip(first, rows, strict=True)}
 
 

@@ -140,6 +140,52 @@ def exact_parts(units: np.ndarray) -> list[pa.Array]:
     return parts
 
 
+def grouped_amount(units: np.ndarray) -> pa.Array:
+    """:func:`amount` with thousands separators, as :func:`pretty` writes it: '-1,234.50'. Numbers, not regular
+    expressions: a table of the thousand groups of digits taken from, once for each group the largest has."""
+    cents = units_to_scale(np.asarray(units, dtype=np.int64), 2)
+    return join_element_wise(*_grouped_whole(cents, cents < 0), _hundredths().take(np.abs(cents) % 100), "")
+
+
+def grouped_exact(units: np.ndarray) -> pa.Array:
+    """:func:`exact` with thousands separators, as :func:`pretty` writes it: '-12,345.6789'."""
+    units = np.asarray(units, dtype=np.int64)
+    magnitude = np.abs(units)
+    parts = _grouped_whole(magnitude // CENT, units < 0)
+    parts.append(_hundredths().take((magnitude // CENT) % 100))
+    rest = magnitude % CENT
+    if rest.any():
+        parts.append(_further_digits().take(rest))
+    return join_element_wise(*parts, "")
+
+
+def _grouped_whole(cents: np.ndarray, negative: np.ndarray) -> list[pa.Array]:
+    """The whole units of ``cents`` as parts of text: the leading digits with their sign ('-1', '-0' where
+    ``negative`` and less than one), then ',234' for each further group of three (empty where a value has
+    fewer groups than the largest)."""
+    whole = np.abs(cents) // 100
+    levels = 0
+    while np.any(whole >= 1000 ** (levels + 1)):  # whole < 10**17: at most five groups after the first
+        levels += 1
+    head = whole
+    groups: list[pa.Array] = []
+    for level in range(1, levels + 1):  # a value with a group at one level has one at each below it
+        has = whole >= 1000**level
+        head = np.where(has, whole // 1000**level, head)
+        groups.insert(0, _thousands().take(np.where(has, (whole // 1000 ** (level - 1)) % 1000, 1000)))
+    text = pc.cast(pa.array(np.where(negative, -head, head)), pa.string())
+    small = np.flatnonzero(negative & (whole == 0))  # -0.50: no sign left in the units
+    if small.size:
+        text = scatter(text, small, pa.repeat(pa.scalar("-0", pa.string()), small.size))
+    return [text, *groups]
+
+
+@functools.lru_cache(maxsize=1)
+def _thousands() -> pa.Array:
+    """',000' to ',999', then nothing (a group a value does not have)."""
+    return pa.array([f",{group:03d}" for group in range(1000)] + [""], pa.string())
+
+
 @functools.lru_cache(maxsize=1)
 def _further_digits() -> pa.Array:
     """For each remainder below a cent (0 to 9999 units), its digits after the cents: 2720 -> '272'."""
