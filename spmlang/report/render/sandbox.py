@@ -55,6 +55,9 @@ def deadline(seconds: float) -> Iterator[None]:
 
     def expired(signum, frame) -> None:
         if armed[0]:  # not once the page is done: a signal due as it ends is let go
+            # Again soon, until the page is done: raised where Python cannot pass it on (a garbage collector's
+            # callback, a destructor), it is printed and lost.
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
             raise Slow
 
     previous = signal.signal(signal.SIGALRM, expired)
