@@ -312,3 +312,25 @@ def test_a_payee_asked_for_twice_has_their_statements_once():
     twice, once = (result.statements(p) for p in (["ann smith", "rep01", "ann smith"], ["ann smith", "rep01"]))
     assert [(s.payee, s.period, s.to_csv()) for s in twice] == [(s.payee, s.period, s.to_csv()) for s in once]
     assert len(once) == 2 * 4
+
+
+@pytest.mark.parametrize("payee", ["rep00", "x\x00spm statement lines\x00y"])
+def test_a_written_page_is_the_statement_s_page(tmp_path, payee):
+    """A page is written with its lines' rows as the bytes they were made as (never decoded): the file is the
+    page, whatever the payee is called, a marker of the lines in the name too."""
+    from spmlang.report.statement_lines import MARKER
+
+    assert MARKER in "x\x00spm statement lines\x00y"  # what the second name is for
+    result = spmlang.loads(PLAN, "files.spm").run(
+        pa.table(
+            {"id": ["D1", "D2"], "rep": [payee] * 2, "day": ["2027-01-05", "2027-05-05"], "amount": ["25000.00"] * 2}
+        ),
+        quotas=pa.table({"payee": [payee], "amount": ["20000"]}),
+    )
+    written = result.write_statements(tmp_path, charts=False)
+    by_file = {path.stem: path.read_bytes() for path in written if path.suffix == ".html" and path.stem != "index"}
+    for statement in result.statements():
+        assert by_file[statement.period] == replace(statement, standing=None).to_html().encode()  # no charts
+        assert (
+            tmp_path / written[0].parent.name / f"{statement.period}.csv"
+        ).read_bytes() == statement.to_csv().encode()

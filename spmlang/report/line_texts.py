@@ -69,7 +69,11 @@ class JoinedText:
         self.data = buffers[2].to_pybytes() if buffers[2] is not None else b""
 
     def __getitem__(self, rows: slice) -> str:
-        return self.data[int(self.offsets[rows.start]) : int(self.offsets[rows.stop])].decode()
+        return self.bytes_of(rows).decode()
+
+    def bytes_of(self, rows: slice) -> bytes:
+        """Rows start to stop joined, as UTF-8."""
+        return self.data[int(self.offsets[rows.start]) : int(self.offsets[rows.stop])]
 
 
 def converted_words(currency: str | None, rate: Decimal | None, day, plan_currency: str) -> str | None:

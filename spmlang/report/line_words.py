@@ -27,6 +27,9 @@ from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.read.numbers import decimal_units
 from spmlang.report import cells
 from spmlang.report.explanations import Named, fill, template_pieces
+from spmlang.spreadsheet import FORMULA_STARTS
+
+_FORMULA_STARTS = pa.array(FORMULA_STARTS, pa.large_string())
 
 
 def explanation_cells(
@@ -41,7 +44,10 @@ def explanation_cells(
     figure (see above)."""
     encoded = _encoded(stored)
     index = np.asarray(encoded.indices, dtype=np.int64)
-    used, which = np.unique(index, return_inverse=True)
+    used = np.flatnonzero(np.bincount(index, minlength=len(encoded.dictionary)))  # of a longer column's dictionary
+    place = np.zeros(len(encoded.dictionary), np.int64)
+    place[used] = np.arange(used.size)
+    which = place[index]
     distinct = encoded.dictionary.take(used).cast(pa.large_string())
     # Values that name no figure are sentences (their braces doubled): made into cells all together.
     named = np.flatnonzero(np.asarray(pc.match_substring_regex(distinct, r"\{(credit|exact|rollup_from)\}")))
@@ -133,11 +139,23 @@ def _filled(templates: dict[int, _Template], which: np.ndarray, credit, exact, r
             words_of[name] = html_of[name] = csv_of[name] = shown
             holds = np.asarray(pc.match_substring(shown, ","))  # a number's only: its separators
         quoted |= uses & holds
-    words = fill({k: t.words for k, t in templates.items()}, which, words_of, pa.large_string())
     html = fill({k: t.html for k, t in templates.items()}, which, html_of, pa.large_string())
-    body = fill({k: t.csv for k, t in templates.items()}, which, csv_of, pa.large_string())
-    # A cell that a spreadsheet would read as a formula starts with an apostrophe (see cells.spreadsheet).
-    formula = cells.formula(words)
+    same = all(t.html == t.csv for t in templates.values()) and all(html_of[n].equals(csv_of[n]) for n in csv_of)
+    body = html if same else fill({k: t.csv for k, t in templates.items()}, which, csv_of, pa.large_string())
+    # A cell that a spreadsheet would read as a formula starts with an apostrophe (see cells.spreadsheet): of
+    # the lines that start as a formula does (by their template's first piece), the words that are no number.
+    formula = np.zeros(lines.size, bool)
+    first = [t.words[0] if t.words else "" for t in (templates[k] for k in order)]
+    starts = np.array([isinstance(piece, str) and piece[:1] in FORMULA_STARTS for piece in first])[slot]
+    for name, shown in words_of.items():
+        leads = np.array([piece == Named(name) for piece in first])[slot]
+        if leads.any():
+            starts |= leads & np.asarray(pc.is_in(pc.utf8_slice_codeunits(shown, 0, 1), value_set=_FORMULA_STARTS))
+    at = np.flatnonzero(starts)
+    if at.size:
+        some = {name: shown.take(at) for name, shown in words_of.items()}
+        words = fill({k: t.words for k, t in templates.items()}, which[at], some, pa.large_string())
+        formula[at] = cells.formula(words)
     apostrophe = pc.if_else(pa.array(formula), cells.large("'"), cells.large(""))
     csv = pc.if_else(pa.array(quoted), cells.join('"', apostrophe, body, '"'), cells.join(apostrophe, body))
     return html, csv

@@ -26,7 +26,7 @@ from spmlang.engine.run import payee_batches
 from spmlang.engine.runtime import parallel
 from spmlang.files import make_folder, write_bytes, write_text
 from spmlang.progress import Report, silent, tracked
-from spmlang.report.statement_lines import BLOCK_LINES, StatementLines
+from spmlang.report.statement_lines import BLOCK_LINES, StatementLines, lines_as_bytes, spliced
 from spmlang.report.statements import Statement, StatementMaker, settling_batches
 
 # A worker makes and writes the statements of a group of whole payees at a time: about as many lines as the
@@ -214,17 +214,37 @@ IndexEntry = tuple[Statement, str]  # a statement's figures (no lines, no standi
 def write_statement(statement: Statement, folder: Path, name: str, templates=None) -> tuple[list[Path], IndexEntry]:
     """A statement's page and CSV, in the payee's folder ``name`` of ``folder``; what the index needs of it."""
     target = folder / name
-    pages = ((".html", statement.to_html(templates)), (".csv", statement.to_csv()))  # a template's error: no folder
+    pages = ((".html", _page(statement, templates)), (".csv", _text(statement)))  # a template's error: no folder
     make_folder(target)
     written = []
-    for suffix, content in pages:
+    for suffix, data in pages:
         path = target / f"{slug(statement.period)}{suffix}"
-        # Whole or not at all, in a folder of spm's own; line ends as the system writes text.
-        data = content.replace("\n", os.linesep).encode() if os.linesep != "\n" else content.encode()
-        write_bytes(path, data, make=False)
+        write_bytes(path, data, make=False)  # whole or not at all, in a folder of spm's own
         written.append(path)
     entry = replace(statement, earnings=StatementLines(), adjustments=StatementLines(), standing=None)
     return written, (entry, f"{name}/{slug(statement.period)}.html")
+
+
+def _page(statement: Statement, templates) -> bytes:
+    """A statement's page as its file holds it. With spm's own templates, its lines' rows go in as the bytes
+    they were made as (see statement_lines.lines_as_bytes); a company's template may do anything with them."""
+    if os.linesep == "\n" and (templates is None or templates.folder is None):
+        with lines_as_bytes() as rows:
+            page = statement.to_html(templates)
+        made = spliced(page, rows)
+        if made is not None:
+            return made
+    return _system_lines(statement.to_html(templates))
+
+
+def _text(statement: Statement) -> bytes:
+    """A statement's CSV as its file holds it."""
+    return statement.csv_bytes() if os.linesep == "\n" else _system_lines(statement.to_csv())
+
+
+def _system_lines(content: str) -> bytes:
+    """Text with its line ends as the system writes text, as UTF-8."""
+    return content.replace("\n", os.linesep).encode()
 
 
 def write_index(folder: Path, index: list[IndexEntry], templates=None) -> Path:

@@ -12,7 +12,9 @@ lines, made with numpy per block (:class:`PeriodFigures`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast, overload
@@ -70,6 +72,36 @@ class StatementLine:
     clause: str
 
 
+# Within lines_as_bytes: the rows of each page's lines, in the order the page shows them.
+_SPLICED: ContextVar[list[bytes] | None] = ContextVar("spm_statement_lines_spliced", default=None)
+MARKER = "\x00spm statement lines\x00"  # where a page shows its lines, within lines_as_bytes
+
+
+@contextlib.contextmanager
+def lines_as_bytes() -> Iterator[list[bytes]]:
+    """Within, a page made of statement lines shows a marker in place of each's rows, and the rows' UTF-8 go
+    into the list given, in order: the page encoded, with the rows put in the markers' places (:func:`spliced`),
+    is the page encoded, without decoding and encoding every row (most of a page's bytes)."""
+    made: list[bytes] = []
+    token = _SPLICED.set(made)
+    try:
+        yield made
+    finally:
+        _SPLICED.reset(token)
+
+
+def spliced(page: str, rows: list[bytes]) -> bytes | None:
+    """``page`` (made within :func:`lines_as_bytes`) as UTF-8, ``rows`` in the places of its markers; None
+    where it does not show each once, in order (its text held a marker of its own)."""
+    parts = page.encode().split(MARKER.encode())
+    if len(parts) != len(rows) + 1:
+        return None
+    made = [parts[0]]
+    for row, part in zip(rows, parts[1:], strict=True):
+        made += (row, part)
+    return b"".join(made)
+
+
 class StatementLines(Sequence[StatementLine]):
     """A statement's earnings (or its adjustments): a sequence of :class:`StatementLine`, and the same lines as
     rows of the statement's page (:attr:`html`) and CSV file (:attr:`csv`). Lines of a run are cut from their
@@ -92,11 +124,17 @@ class StatementLines(Sequence[StatementLine]):
 
     @property
     def html(self) -> Any:
-        """The lines as rows of the statement page's table (HTML, escaped)."""
+        """The lines as rows of the statement page's table (HTML, escaped); within :func:`lines_as_bytes`, a
+        marker in their place."""
         from markupsafe import Markup
 
         if self._block is not None:
-            return Markup(self._block.html[self._start : self._stop])
+            rows = slice(self._start, self._stop)
+            spliced = _SPLICED.get()
+            if spliced is None:
+                return Markup(self._block.html[rows])
+            spliced.append(self._block.html.bytes_of(rows))
+            return Markup(MARKER)
         return Markup(self._given(html_rows))
 
     @property
@@ -105,6 +143,12 @@ class StatementLines(Sequence[StatementLine]):
         if self._block is not None:
             return self._block.csv[self._start : self._stop]
         return self._given(csv_rows)
+
+    def csv_bytes(self) -> bytes:
+        """:attr:`csv` as UTF-8."""
+        if self._block is not None:
+            return self._block.csv.bytes_of(slice(self._start, self._stop))
+        return self.csv.encode()
 
     def _given(self, rows: Callable[[LineCells], pa.Array]) -> str:
         records = self._lines()

@@ -94,13 +94,24 @@ class Statement:
     def to_csv(self) -> str:
         """The statement as CSV; a text cell a spreadsheet would read as a formula starts with a quote
         (see :func:`spmlang.spreadsheet.spreadsheet_text`)."""
+        head, foot = self._csv_around()
+        return head + self.earnings.csv + self.adjustments.csv + foot  # the lines' rows: see statement_lines
+
+    def csv_bytes(self) -> bytes:
+        """:meth:`to_csv` as UTF-8 (its lines' rows as they were made: never decoded)."""
+        head, foot = self._csv_around()
+        return b"".join((head.encode(), self.earnings.csv_bytes(), self.adjustments.csv_bytes(), foot.encode()))
+
+    def _csv_around(self) -> tuple[str, str]:
+        """The CSV's rows before the lines' (the header) and after them."""
         from spmlang.spreadsheet import spreadsheet_text as text
 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["section", "date", "txn", "component", "kind", "credit", "amount", "explanation", "clause"])
-        buffer.write(self.earnings.csv)  # the lines' rows, made column by column with the others' (statement_lines)
-        buffer.write(self.adjustments.csv)
+        head = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
         writer.writerow(
             [
                 "payout",
@@ -119,7 +130,7 @@ class Statement:
         if self.paid_in is not None:  # the payout again, in the payee's currency
             paid = self.paid_in
             writer.writerow(["paid", "", "", "", "fx", "", str(paid.amount), text(paid.words), text(paid.clause)])
-        return buffer.getvalue()
+        return head, buffer.getvalue()
 
     def to_html(self, templates=None) -> str:
         """The statement as a page; ``templates``: a :class:`~spmlang.report.render.html.Templates` (default:
