@@ -172,6 +172,9 @@ def fill(
     parts: list[pa.Array] = []
     for position in range(max(len(pieces) for pieces in templates.values())):
         at = [templates[k][position] if position < len(templates[k]) else "" for k in order]
+        if all(piece == at[0] for piece in at) and isinstance(at[0], Named):  # every line's the same column
+            parts.append(values[at[0].column])
+            continue
         part = pa.array([piece if isinstance(piece, str) else "" for piece in at], kind).take(slot)
         for name, written in values.items():
             uses = np.array([piece == Named(name) for piece in at])[slot]
