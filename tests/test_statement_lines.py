@@ -368,3 +368,14 @@ def test_amounts_grouped_by_numbers_as_pretty_groups_their_text(units):
     values = np.array(units, np.int64)
     assert text.grouped_amount(values).to_pylist() == text.pretty(text.amount(values)).to_pylist()
     assert text.grouped_exact(values).to_pylist() == text.pretty(text.exact(values)).to_pylist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-(10**14), 10**14) | st.integers(-1000, 1000), min_size=1, max_size=20))
+def test_amounts_written_from_cents_as_decimals_cast_to_text(cents):
+    """A statement's CSV writes a line's credit and amount from their cents, as Arrow writes the decimals."""
+    from spmlang.engine.kernels import column_text as text
+
+    decimals = pa.array([Decimal(c).scaleb(-2) for c in cents], pa.decimal128(18, 2))
+    units = np.array(cents, np.int64) * 10_000
+    assert text.amount(units).to_pylist() == decimals.cast(pa.string()).to_pylist()

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spmlang.engine.kernels.column_text import amount as plain_amount
 from spmlang.engine.kernels.column_text import grouped_amount, join_element_wise, pretty
 from spmlang.engine.read.numbers import decimal_units
 from spmlang.figures import money
@@ -170,32 +171,30 @@ class LineCells:
         """The cells of ledger lines as build_ledger makes them (labels dictionary-encoded, explanations as a
         ledger stores them); ``adjustment``: whether each is among its statement's adjustments. A label's cells
         are made once, an amount's by numbers, an explanation from its template (see line_words.py)."""
-        credit, amount = _shown(table.column("credit")), table.column("amount")
-        words = None if "currency" in table.column_names else _template_words(table, credit)
+        credit, shown_credit = _amount_texts(table.column("credit"))
+        amount, shown_amount = _amount_texts(table.column("amount"))
+        words = None if "currency" in table.column_names else _template_words(table, shown_credit)
         if words is None:  # each line's sentence, as the engine writes it, made into cells
             said = _words(table, currency)
             words = (cells.escaped(said), _spreadsheet_cell(said))
         return LineCells(
-            cells.text(table.column("date")),
+            cells.each_distinct(pc.dictionary_encode(as_array(table.column("date"))), lambda days: days),
             _txn_html(table.column("txn")),
             cells.each_distinct(table.column("component"), cells.escaped),
             cells.each_distinct(table.column("kind"), lambda kinds: _kind_html(_kind_words(kinds))),
-            credit,
-            _shown(amount),
+            shown_credit,
+            shown_amount,
             words[0],
             cells.each_distinct(table.column("clause"), cells.escaped),
             _section(pa.array(adjustment, pa.bool_())),
             _spreadsheet_cell(table.column("txn")),
             cells.each_distinct(table.column("component"), _spreadsheet_cell),
             cells.each_distinct(table.column("kind"), lambda kinds: cells.csv_cell(_kind_words(kinds))),
-            cells.text(as_array(table.column("credit")).cast(_MONEY)),
-            cells.text(as_array(amount).cast(_MONEY)),
+            credit,
+            amount,
             words[1],
             cells.each_distinct(table.column("clause"), _spreadsheet_cell),
         )
-
-
-_MONEY = pa.decimal128(18, 2)  # cast to text as the ledger's public column is: -1234.50
 
 
 def html_rows(line: LineCells) -> pa.Array:
@@ -256,11 +255,15 @@ def _spreadsheet_cell(words) -> pa.Array:
     return cells.csv_cell(cells.spreadsheet(cells.text(words)))
 
 
-def _shown(column) -> pa.Array:
-    """An amount as a page shows it (-1,234.50), empty where none."""
+def _amount_texts(column) -> tuple[pa.Array, pa.Array]:
+    """Amounts as a statement's CSV has them (-1234.50) and as its page shows them (-1,234.50), empty where
+    none: written from their cents, not cast from decimals."""
     column = as_array(column)
-    shown = grouped_amount(decimal_units(column)).cast(pa.large_string())
-    return pc.if_else(column.is_valid(), shown, large("")) if column.null_count else shown
+    units = decimal_units(column)
+    made = [plain_amount(units).cast(pa.large_string()), grouped_amount(units).cast(pa.large_string())]
+    if column.null_count:
+        made = [pc.if_else(column.is_valid(), text, large("")) for text in made]
+    return made[0], made[1]
 
 
 def _kind_words(kind: pa.Array) -> pa.Array:

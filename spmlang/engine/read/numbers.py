@@ -232,6 +232,9 @@ def _decimal_to_units(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     """Exact decimals to units (0 where null), and where a value is too large to hold (its units then 0): of
     LIMIT units or more in magnitude. None if a value is wider than 38 digits at six decimals."""
     scale = array.type.scale
+    if isinstance(array.type, pa.Decimal64Type) and scale <= 6:  # one int64 word a value (a ledger as built)
+        low = buffer_view(array.buffers()[1], np.int64)[array.offset : array.offset + len(array)]
+        return _scaled(np.where(present_mask(array), low, 0) if array.null_count else low, scale)
     if scale > 6 or not isinstance(array.type, pa.Decimal128Type):
         try:
             rounded = pc.round(array, ndigits=6, round_mode="half_towards_infinity") if scale > 6 else array
@@ -245,9 +248,17 @@ def _decimal_to_units(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     if array.null_count:
         present = present_mask(array)
         low, high = np.where(present, low, 0), np.where(present, high, 0)
+    return _scaled(low, scale, high != low >> 63)
+
+
+def _scaled(low: np.ndarray, scale: int, wide: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Decimals of ``scale`` places given as int64 (``wide``: where one is wider than int64) in units, 0 where
+    too large to hold, and where they are."""
     factor = 10 ** (6 - scale)
     bound = -(-LIMIT // factor)  # the least value of LIMIT units or more
-    too_big = (high != low >> 63) | (low >= bound) | (low <= -bound)  # not np.abs: it overflows on the least int64
+    too_big = (low >= bound) | (low <= -bound)  # not np.abs: it overflows on the least int64
+    if wide is not None:
+        too_big |= wide
     if too_big.any():
         low = np.where(too_big, 0, low)
     elif factor == 1:
