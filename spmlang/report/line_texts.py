@@ -57,7 +57,7 @@ KIND_WORDS = {
 
 class JoinedText:
     """Text of many rows, each slice of them as one string: ``text[start:stop]`` is rows start to stop joined,
-    cut from one buffer."""
+    cut from one buffer (Arrow's: not copied whole)."""
 
     def __init__(self, rows: pa.Array | pa.ChunkedArray):
         array = as_array(pc.cast(rows, pa.large_string()))
@@ -67,13 +67,13 @@ class JoinedText:
         assert buffers[1] is not None  # a string array has its offsets
         offsets = np.frombuffer(cast(memoryview, buffers[1]), dtype=np.int64)
         self.offsets = offsets[array.offset : array.offset + len(array) + 1]
-        self.data = buffers[2].to_pybytes() if buffers[2] is not None else b""
+        self.data = memoryview(buffers[2]) if buffers[2] is not None else memoryview(b"")
 
     def __getitem__(self, rows: slice) -> str:
-        return self.bytes_of(rows).decode()
+        return str(self.bytes_of(rows), "utf-8")
 
-    def bytes_of(self, rows: slice) -> bytes:
-        """Rows start to stop joined, as UTF-8."""
+    def bytes_of(self, rows: slice) -> memoryview:
+        """Rows start to stop joined, as UTF-8 (a view of the buffer: bytes(), or join them, to keep them)."""
         return self.data[int(self.offsets[rows.start]) : int(self.offsets[rows.stop])]
 
 

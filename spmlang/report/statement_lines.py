@@ -73,16 +73,16 @@ class StatementLine:
 
 
 # Within lines_as_bytes: the rows of each page's lines, in the order the page shows them.
-_SPLICED: ContextVar[list[bytes] | None] = ContextVar("spm_statement_lines_spliced", default=None)
+_SPLICED: ContextVar[list[memoryview] | None] = ContextVar("spm_statement_lines_spliced", default=None)
 MARKER = "\x00spm statement lines\x00"  # where a page shows its lines, within lines_as_bytes
 
 
 @contextlib.contextmanager
-def lines_as_bytes() -> Iterator[list[bytes]]:
+def lines_as_bytes() -> Iterator[list[memoryview]]:
     """Within, a page made of statement lines shows a marker in place of each's rows, and the rows' UTF-8 go
     into the list given, in order: the page encoded, with the rows put in the markers' places (:func:`spliced`),
     is the page encoded, without decoding and encoding every row (most of a page's bytes)."""
-    made: list[bytes] = []
+    made: list[memoryview] = []
     token = _SPLICED.set(made)
     try:
         yield made
@@ -90,13 +90,13 @@ def lines_as_bytes() -> Iterator[list[bytes]]:
         _SPLICED.reset(token)
 
 
-def spliced(page: str, rows: list[bytes]) -> bytes | None:
+def spliced(page: str, rows: list[memoryview]) -> bytes | None:
     """``page`` (made within :func:`lines_as_bytes`) as UTF-8, ``rows`` in the places of its markers; None
     where it does not show each once, in order (its text held a marker of its own)."""
     parts = page.encode().split(MARKER.encode())
     if len(parts) != len(rows) + 1:
         return None
-    made = [parts[0]]
+    made: list[bytes | memoryview] = [parts[0]]
     for row, part in zip(rows, parts[1:], strict=True):
         made += (row, part)
     return b"".join(made)
@@ -144,7 +144,7 @@ class StatementLines(Sequence[StatementLine]):
             return self._block.csv[self._start : self._stop]
         return self._given(csv_rows)
 
-    def csv_bytes(self) -> bytes:
+    def csv_bytes(self) -> bytes | memoryview:
         """:attr:`csv` as UTF-8."""
         if self._block is not None:
             return self._block.csv.bytes_of(slice(self._start, self._stop))
@@ -282,21 +282,24 @@ class LinesBlock:
         paid_in = self._first_paid_in(group)
         periods = self.period_count
         sorted_key = (self.payee[self.order] * periods + self.period[self.order]) * 3 + self.section[self.order]
-        for g, start in enumerate(group_starts.tolist()):
-            payee, period = int(self.payee[start]), int(self.period[start])
-            key = (payee * periods + period) * 3
-            bounds = np.searchsorted(sorted_key, [key + EARNINGS, key + ADJUSTMENTS, key + PAID_IN]).tolist()
+        # Where each group's earnings, adjustments and fx lines start in ``order``: one search for them all.
+        payee_of, period_of = self.payee[group_starts], self.period[group_starts]
+        key = (payee_of * periods + period_of) * 3
+        bounds = np.searchsorted(sorted_key, key[:, None] + [EARNINGS, ADJUSTMENTS, PAID_IN]).tolist()
+        totals_of, held_of = totals.tolist(), held.tolist()
+        for g, (payee, period) in enumerate(zip(payee_of.tolist(), period_of.tolist(), strict=True)):
+            first, middle, last = bounds[g]
             result[payee].append(
                 PeriodFigures(
                     period,
-                    Decimal(int(totals[g])) / 100,
+                    Decimal(totals_of[g]) / 100,
                     components.get(g, {}),
                     draws.get(g),
                     floors.get(g),
-                    Decimal(int(held[g])) / 100,
+                    Decimal(held_of[g]) / 100,
                     paid_in.get(g),
-                    StatementLines(self, bounds[0], bounds[1]),
-                    StatementLines(self, bounds[1], bounds[2]),
+                    StatementLines(self, first, middle),
+                    StatementLines(self, middle, last),
                 )
             )
         return result
