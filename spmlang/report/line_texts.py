@@ -69,6 +69,13 @@ class JoinedText:
         self.offsets = offsets[array.offset : array.offset + len(array) + 1]
         self.data = memoryview(buffers[2]) if buffers[2] is not None else memoryview(b"")
 
+    def __getstate__(self) -> tuple:
+        return self.offsets, bytes(self.data)  # a view does not pickle: its bytes do
+
+    def __setstate__(self, state: tuple) -> None:
+        self.offsets, data = state
+        self.data = memoryview(data)
+
     def __getitem__(self, rows: slice) -> str:
         return str(self.bytes_of(rows), "utf-8")
 
