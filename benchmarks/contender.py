@@ -2,6 +2,7 @@
 
     python -m benchmarks.contender NAME DEALS QUOTAS TARGETS RESULT
     python -m benchmarks.contender ledger LEDGER - - RESULT     # the totals of spm's ledger
+    python -m benchmarks.contender statements FOLDER - - RESULT # the totals of spm's statements
 
 Writes the payout totals it computed to RESULT (JSON) for the harness to verify (the floor writes none).
 """
@@ -25,6 +26,8 @@ CONTENDERS = {
     "spm-dated": "`spm run` as spm, with a roster with dates (employment checked, quotas prorated by days, half "
     "the payees paid in GBP) and deals in three currencies converted by an fx table (rates of 1: the same "
     "payouts)",
+    "spm-statements": "`spm statement --no-charts`: every payee's pay statements (an HTML page and a CSV file a "
+    "payee and quarter) written to memory (/dev/shm), its lines summed from the CSV files",
     "spm-totals": "spm through its API, totals only: `spmlang.load(plan).run(...).totals()`, no ledger (with "
     "the process settings `spm` makes)",
     "polars-lines": "polars, expert: every credited row, true-up and clawback priced (rounded, capped), summed; "
@@ -66,6 +69,42 @@ def spm_dated_command(deals: Path, quotas: Path, targets: Path, ledger: Path) ->
     command = spm_command(dated["deals_dated"], quotas, targets, ledger)
     command[2] = str(DATED_PLAN)
     return [*command, "--roster", str(dated["roster"]), "--table", f"fx={dated['fx']}"]
+
+
+def spm_statements_command(deals: Path, quotas: Path, targets: Path, folder: Path) -> list[str]:
+    """spm's pay statements for every payee, as a comp team makes them each period (without charts)."""
+    command = spm_command(deals, quotas, targets, folder)
+    command[1] = "statement"
+    command.remove("--quiet")  # spm statement shows no progress bar where nothing reads it
+    return [*command, "--no-charts"]
+
+
+def statements_totals(folder: Path) -> dict:
+    """The payout per (payee, quarter, component) in cents, summed from the lines of every statement's CSV file
+    (``payee/2027-Q1.csv``: the benchmark's payees make folders of their own names)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    types = {"section": pa.string(), "component": pa.string(), "amount": pa.decimal128(18, 2)}
+    options = pacsv.ConvertOptions(column_types=types, include_columns=list(types), strings_can_be_null=False)
+    tables = []
+    for path in sorted(Path(folder).glob("*/*.csv")):
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=False), convert_options=options)
+        table = table.filter(pc.is_in(table["section"], pa.array(["earning", "adjustment"])))
+        component = pc.if_else(pc.equal(table["component"], ""), pa.scalar(None, pa.string()), table["component"])
+        n = table.num_rows
+        tables.append(
+            pa.table(
+                {
+                    "payee": pa.array([path.parent.name] * n, pa.string()),
+                    "period": pa.array([path.stem] * n, pa.string()),
+                    "component": component,
+                    "amount": table["amount"],
+                }
+            )
+        )
+    return arrow_totals(pa.concat_tables(tables))
 
 
 def spm_executable() -> str:
@@ -125,10 +164,25 @@ def spm_dated_totals(deals: Path, quotas: Path, targets: Path) -> dict:
     return arrow_totals(result.ledger.select(["payee", "period", "component", "amount"]))
 
 
+def spm_statements_totals(deals: Path, quotas: Path, targets: Path) -> dict:
+    """spm-statements' totals, through the public API (the benchmark times it as `spm statement`): every
+    payee's statements written, their lines summed."""
+    import tempfile
+
+    import spmlang
+
+    result = spmlang.load(PLAN).run(deals, quotas=quotas, targets=targets)
+    with tempfile.TemporaryDirectory() as folder:
+        result.write_statements(Path(folder), charts=False)
+        return statements_totals(Path(folder))
+
+
 def contender(name: str):
     """The function that computes ``name``'s totals from the three files' paths."""
     if name == "spm-totals":
         return spm_totals
+    if name == "spm-statements":
+        return spm_statements_totals
     if name == "spm-dated":
         return spm_dated_totals
     if name == "floor":
@@ -181,7 +235,12 @@ def main() -> None:
     name, deals, quotas, targets, result = sys.argv[1], *map(Path, sys.argv[2:6])
     if name == "spm-totals":
         as_spm_starts()
-    totals = ledger_totals(deals) if name == "ledger" else contender(name)(deals, quotas, targets)
+    if name == "ledger":
+        totals = ledger_totals(deals)
+    elif name == "statements":
+        totals = statements_totals(deals)
+    else:
+        totals = contender(name)(deals, quotas, targets)
     rows = [[p, period, c, v] for (p, period, c), v in totals.items() if v]
     result.write_text(json.dumps(rows))
 

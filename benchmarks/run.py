@@ -35,11 +35,16 @@ NAIVE_UP_TO = 2_000_000  # the plain Python loop is left out above this many row
 def run_contender(name: str, deals: Path, quotas: Path, targets: Path, totals: bool = True) -> dict:
     """Time one contender in a process of its own; its payout totals (unless ``totals`` is false) are read
     after the clock stops."""
-    from benchmarks.contender import spm_command, spm_dated_command
+    from benchmarks.contender import spm_command, spm_dated_command, spm_statements_command
 
-    ledgers = {"spm": spm_command, "spm-dated": spm_dated_command}  # run as `spm run`, the ledger summed after
-    with tempfile.TemporaryDirectory() as folder:
-        result = Path(folder) / ("ledger.parquet" if name in ledgers else "totals.json")
+    # Run as `spm run` (or `spm statement`), the ledger (or the statements) summed after.
+    ledgers = {"spm": spm_command, "spm-dated": spm_dated_command, "spm-statements": spm_statements_command}
+    # Statements are written to memory where there is a place for it: tens of thousands of files on a shared disk
+    # time the disk. (Not named spm-*: benchmarks.measure counts those as spm's own memory.)
+    memory = Path("/dev/shm") if name == "spm-statements" and Path("/dev/shm").is_dir() else None
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory(dir=memory) as written:
+        kept = {"spm-statements": Path(written) / "statements"}
+        result = kept.get(name) or Path(folder) / ("ledger.parquet" if name in ledgers else "totals.json")
         command = (
             ledgers[name](deals, quotas, targets, result)
             if name in ledgers
@@ -69,8 +74,9 @@ def run_contender(name: str, deals: Path, quotas: Path, targets: Path, totals: b
             return {"name": name, **measures}
         if name in ledgers:  # the ledger summed in another process: this one stays small
             totals_file = Path(folder) / "totals.json"
+            kind = "statements" if name == "spm-statements" else "ledger"
             subprocess.run(
-                [sys.executable, "-m", "benchmarks.contender", "ledger", str(result), "-", "-", str(totals_file)],
+                [sys.executable, "-m", "benchmarks.contender", kind, str(result), "-", "-", str(totals_file)],
                 cwd=HERE.parent,
                 check=True,
             )
