@@ -287,16 +287,20 @@ class Pay:
         grid = np.array(sorted(points), dtype=np.int64)
         _, regime = self.paid(grid)
         edges = []
-        for i in np.flatnonzero(np.diff(regime) != 0):
-            low, high = int(grid[i]), int(grid[i + 1])  # regime[low] differs from regime[high]: find the edge
-            while high - low > 1:
-                middle = (low + high) // 2
-                if self.paid(np.array([middle]))[1][0] == regime[i + 1]:
-                    high = middle
-                else:
-                    low = middle
-            edges += [low, high]
+        for i in np.flatnonzero(np.diff(regime) != 0):  # regime[low] differs from regime[high]: find the edge
+            edges += self._edge(int(grid[i]), int(grid[i + 1]), int(regime[i + 1]))
         return np.unique(np.concatenate([grid, np.array(edges, dtype=np.int64)]))
+
+    def _edge(self, low: int, high: int, regime: int) -> list[int]:
+        """The two measures, a unit apart, between ``low`` (not in ``regime``) and ``high`` (in it) where the
+        regime is first reached: looked for at many measures at once (a few passes, not one per bit)."""
+        while high - low > 1:
+            step = max((high - low) // _EDGE_POINTS, 1)
+            points = np.append(np.arange(low, high, step, dtype=np.int64), high)
+            reached = np.flatnonzero(self.paid(points)[1] == regime)
+            first = int(reached[0])  # high is in it, low is not: 0 < first
+            low, high = int(points[first - 1]), int(points[first])
+        return [low, high]
 
     # ------------------------------------------------------------------ how the axes read
     def x_of(self, measure: np.ndarray) -> np.ndarray:
@@ -342,6 +346,9 @@ def _axis(spec: ComponentSpec) -> str:
 def period_end_condition(rule):
     """A bonus's condition (None for another rule): decided at a period's end, as a gate is."""
     return rule.condition if isinstance(rule, PayOnceRule) else None
+
+
+_EDGE_POINTS = 256  # the measures looked at in each pass of finding where a regime starts
 
 
 def _rounded_up(units: int) -> int:
