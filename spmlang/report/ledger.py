@@ -8,6 +8,7 @@ The statement total of a payee and period is the sum of its lines.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
@@ -229,11 +230,14 @@ def _named(txn: pa.Array, named: np.ndarray, payout: Payout) -> pa.Array:
     return pc.coalesce(txn, pc.cast(keys, pa.string()), gone_keys)
 
 
-def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None, sentences: bool = False) -> pa.Table:
+def build_ledger(
+    payout: Payout, run: str, paid: PaidLines | None = None, sentences: bool = False, only: list[str] | None = None
+) -> pa.Table:
     """The ledger lines of ``paid`` (by default every line of the run) as an Arrow table of
     :data:`BUILT_SCHEMA`: most explanations as templates, as a ledger file stores them (dictionary-encoded where
     the plan explains most lines so), or, with ``sentences``, every one as its sentence, as the engine joins
-    them (a ledger read in memory: see :func:`public`)."""
+    them (a ledger read in memory: see :func:`public`). ``only``: just these columns, in the ledger's order (a
+    statement's: the others are not made)."""
     paid = paid if paid is not None else payout.whole()
     lines, cents_all = paid.lines, paid.cents
     rows, streams, basis = paid.rows, paid.streams, payout.run.basis
@@ -242,29 +246,37 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None, senten
     row = np.where(on_row, lines.row, 0)
     plan = payout.run.plan
     settings = plan.settings
-    txn_index = rows.txn[row] if len(rows) else np.zeros(n, np.int64)
-    txn = (
-        payout.run.transactions.keys(txn_index, on_row)
-        if n and payout.run.transactions.rows
-        else pa.nulls(n, pa.string())
-    )
-    if np.any(lines.txn != -1):  # adjustments of transactions no longer paid: named as the earlier ledger did
-        txn = _named(txn, lines.txn, payout)
-    days = pa.array(np.where(on_row, rows.date[row] if len(rows) else 0, 0).astype(np.int32), pa.int32())
-    dates = (
-        pc.if_else(pa.array(on_row), days.cast(pa.date32()), pa.scalar(None, pa.date32()))
-        if n
-        else pa.array([], pa.date32())
-    )
+
+    def txn() -> pa.Array:
+        txn_index = rows.txn[row] if len(rows) else np.zeros(n, np.int64)
+        keys = (
+            payout.run.transactions.keys(txn_index, on_row)
+            if n and payout.run.transactions.rows
+            else pa.nulls(n, pa.string())
+        )
+        if np.any(lines.txn != -1):  # adjustments of transactions no longer paid: named as the earlier ledger did
+            keys = _named(keys, lines.txn, payout)
+        return keys
+
+    def dates() -> pa.Array:
+        days = pa.array(np.where(on_row, rows.date[row] if len(rows) else 0, 0).astype(np.int32), pa.int32())
+        if not n:
+            return pa.array([], pa.date32())
+        return pc.if_else(pa.array(on_row), days.cast(pa.date32()), pa.scalar(None, pa.date32()))
 
     credit = rows.credit[row] if len(rows) else np.zeros(n, np.int64)
-    # Each line's measure is the one that priced it: its component's (see StreamsByComponent).
-    before, after = streams.around(row, lines.component) if len(rows) else (np.zeros(n, np.int64),) * 2
-    payee, period = lines.payee, lines.period
-    quota = basis.quota[payee, period] if n else np.zeros(0, np.int64)
-    has_quota = on_row & (quota > 0)
-    safe_quota = np.where(quota > 0, quota, 1).astype(np.float64)
 
+    @functools.cache
+    def measures() -> tuple[np.ndarray, np.ndarray]:
+        # Each line's measure is the one that priced it: its component's (see StreamsByComponent).
+        return streams.around(row, lines.component) if len(rows) else (np.zeros(n, np.int64),) * 2
+
+    @functools.cache
+    def quota() -> tuple[np.ndarray, np.ndarray]:
+        of_line = basis.quota[lines.payee, lines.period] if n else np.zeros(0, np.int64)
+        return on_row & (of_line > 0), np.where(of_line > 0, of_line, 1).astype(np.float64)
+
+    payee, period = lines.payee, lines.period
     rollup_from = rows.rollup_from[row] if len(rows) else np.full(n, -1)
     # A ledger cites its plan by file name (plan.spm:14), not by the path it was run with: the same plan and
     # inputs give the same ledger wherever they were run from.
@@ -282,55 +294,69 @@ def build_ledger(payout: Payout, run: str, paid: PaidLines | None = None, senten
     def constant(value: str) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(first, pa.array([value], pa.string()))
 
-    columns = {
-        "run_id": constant(run),
-        "plan": constant(settings.name),
-        "plan_version": constant(settings.version),
-        "plan_hash": constant(plan.sha256),
-        "payee": text.labelled(payee, payees),
-        "period": text.labelled(period, labels),
-        "component": text.labelled(lines.component, payout.run.component_names),
-        "kind": text.labelled(lines.kind, _kinds(plan)),
-        "role": text.labelled(lines.role, list(ROLE_NAMES)),
-        "rollup_from": text.labelled(np.where(on_row, rollup_from, -1), payees),
-        "txn": txn,
-        "date": dates,
-        "share": _ratio(grouping.gather(rows.share, row) if len(rows) else np.zeros(n), on_row),
-        "credit": _money(credit, on_row),
-        "measure_before": _money(before, on_row),
-        "measure_after": _money(after, on_row),
-        "attainment_before": _ratio(before / safe_quota, has_quota),
-        "attainment_after": _ratio(after / safe_quota, has_quota),
-        "tier": lines.tier.labelled(),
-        "rate": _ratio(lines.rate, ~np.isnan(lines.rate)),
-        "multiplier": _ratio(lines.multiplier, on_row),
-        "amount": cents_to_decimal64_array(cents_all),
-        "amount_cut": cents_to_decimal64_array(units_to_cents(lines.cut)),
-        "exact": cents_to_decimal64_array(exact, exact_held, scale=6),
+    def explanation() -> pa.Array:
         # A template where the line's `credit`, `exact` and `rollup_from` say what it names
         # (spmlang.report.explanations); a sentence where they do not.
-        "explanation": lines.explanation.resolve()
-        if sentences
-        else lines.explanation.for_ledger(
+        if sentences:
+            return lines.explanation.resolve()
+        return lines.explanation.for_ledger(
             np.where(on_row, credit, 0),
             np.where(exact_held, exact, NO_EXACT),
             np.where(on_row, rollup_from, -1),
             encoded=encoded,
-        ),
-        "clause": text.labelled(np.where(lines.clause >= 0, clause_of[lines.clause], -1), clause_text),
+        )
+
+    made = {
+        "run_id": lambda: constant(run),
+        "plan": lambda: constant(settings.name),
+        "plan_version": lambda: constant(settings.version),
+        "plan_hash": lambda: constant(plan.sha256),
+        "payee": lambda: text.labelled(payee, payees),
+        "period": lambda: text.labelled(period, labels),
+        "component": lambda: text.labelled(lines.component, payout.run.component_names),
+        "kind": lambda: text.labelled(lines.kind, _kinds(plan)),
+        "role": lambda: text.labelled(lines.role, list(ROLE_NAMES)),
+        "rollup_from": lambda: text.labelled(np.where(on_row, rollup_from, -1), payees),
+        "txn": txn,
+        "date": dates,
+        "share": lambda: _ratio(grouping.gather(rows.share, row) if len(rows) else np.zeros(n), on_row),
+        "credit": lambda: _money(credit, on_row),
+        "measure_before": lambda: _money(measures()[0], on_row),
+        "measure_after": lambda: _money(measures()[1], on_row),
+        "attainment_before": lambda: _ratio(measures()[0] / quota()[1], quota()[0]),
+        "attainment_after": lambda: _ratio(measures()[1] / quota()[1], quota()[0]),
+        "tier": lambda: lines.tier.labelled(),
+        "rate": lambda: _ratio(lines.rate, ~np.isnan(lines.rate)),
+        "multiplier": lambda: _ratio(lines.multiplier, on_row),
+        "amount": lambda: cents_to_decimal64_array(cents_all),
+        "amount_cut": lambda: cents_to_decimal64_array(units_to_cents(lines.cut)),
+        "exact": lambda: cents_to_decimal64_array(exact, exact_held, scale=6),
+        "explanation": explanation,
+        "clause": lambda: text.labelled(np.where(lines.clause >= 0, clause_of[lines.clause], -1), clause_text),
         # The period an adjustment corrects (empty where it is the line's own period).
-        "for_period": text.labelled(np.where(lines.for_period != period, lines.for_period, -1), labels),
-        "balance": _money(np.where(has_balance, lines.balance, 0), has_balance),
+        "for_period": lambda: text.labelled(np.where(lines.for_period != period, lines.for_period, -1), labels),
+        "balance": lambda: _money(np.where(has_balance, lines.balance, 0), has_balance),
     }
-    empty = [name for name in BUILT_SCHEMA.names if name in ALWAYS and columns[name].null_count]
+    columns = {name: make() for name, make in made.items() if only is None or name in only}
+    empty = [name for name, column in columns.items() if name in ALWAYS and column.null_count]
     if empty:  # a defect of spm's, not of the data: said here, not as a parquet error or a silent null
         raise AssertionError(f"ledger lines without {', '.join(empty)}, which every line has")
-    terms = payout.run.terms
-    if not plan.converts_currencies or terms is None or terms.rates is None:
-        return pa.table(columns, schema=_said(BUILT_SCHEMA, not encoded))
-    periods = payout.run.calendar.count
-    columns.update(currency_columns.currency_columns(paid, terms.rates, terms.fx_rows, periods))
-    return pa.table(columns, schema=_said(built_schema(plan), not encoded))
+    return _table(payout, paid, columns, not encoded, only)
+
+
+def _table(payout: Payout, paid: PaidLines, columns: dict, as_text: bool, only: list[str] | None) -> pa.Table:
+    """The built columns as a table, with a plan's currency columns after them (``as_text``: its explanations
+    are text, not dictionary-encoded; ``only``: just these columns)."""
+    plan, terms = payout.run.plan, payout.run.terms
+    if plan.converts_currencies and terms is not None and terms.rates is not None:
+        periods = payout.run.calendar.count
+        columns.update(currency_columns.currency_columns(paid, terms.rates, terms.fx_rows, periods))
+        schema = _said(built_schema(plan), as_text)
+    else:
+        schema = _said(BUILT_SCHEMA, as_text)
+    if only is not None:
+        schema = pa.schema([field for field in schema if field.name in only])
+    return pa.table({name: columns[name] for name in schema.names}, schema=schema)
 
 
 def _said(schema: pa.Schema, as_text: bool) -> pa.Schema:

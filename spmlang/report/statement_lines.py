@@ -235,7 +235,7 @@ class LinesBlock:
         self.period_count = payout.run.calendar.count
         # The block's ledger lines, the columns a statement shows of them, their explanations as a ledger stores
         # them: built here, so that a worker builds its own payees' and nobody the whole ledger.
-        built = build_ledger(payout, run_id, paid.take(index))
+        built = build_ledger(payout, run_id, paid.take(index), only=_SHOWN)
         self._built = built.select([name for name in _SHOWN if name in built.column_names])
         self.currency = currency = payout.run.plan.settings.currency
         # The lines of each (payee, period, section) together, each's in ledger order: a statement's slice.
