@@ -354,10 +354,15 @@ def test_a_template_whose_words_touch_a_figure_is_not_made_by_pieces():
     credit = pa.array(["1,234.50"], pa.large_string())
     exact = pa.array([Decimal("61.725")], pa.decimal128(18, 6))
     rollup = pa.array([None], pa.string())
-    for template in ("{credit}5 at 5% = {exact}", "{credit} at 5% = {exact}.0", "{credit}{exact}", "x1{credit}"):
+    touching = ["{credit}5 at 5% = {exact}", "{credit} at 5% = {exact}.0", "{credit}{exact}", "x1{credit}"]
+    touching.append("\U00011f50{credit}")  # a digit of Unicode 15 (Kawi): Arrow's regular expressions know it
+    for template in touching:
         assert explanation_cells(pa.array([template]), credit, exact, rollup) is None, template
     html, cell = explanation_cells(pa.array(["{credit} at 5%, = {exact}"]), credit, exact, rollup)
     assert (html.to_pylist(), cell.to_pylist()) == (["1,234.50 at 5%, = 61.725"], ['"1,234.50 at 5%, = 61.725"'])
+    # The words of a template read as the sentence's: with Arrow's digits, not only Python's.
+    html, _ = explanation_cells(pa.array(["{credit} per \U00011f50234.5 deal = {exact}"]), credit, exact, rollup)
+    assert html.to_pylist() == ["1,234.50 per \U00011f50,234.5 deal = 61.725"]
 
 
 @settings(max_examples=200, deadline=None)

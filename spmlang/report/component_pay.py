@@ -298,7 +298,9 @@ class Pay:
             step = max((high - low) // _EDGE_POINTS, 1)
             points = np.append(np.arange(low, high, step, dtype=np.int64), high)
             reached = np.flatnonzero(self.paid(points)[1] == regime)
-            first = int(reached[0])  # high is in it, low is not: 0 < first
+            if not reached.size or reached[0] == 0:  # paid() said otherwise of low or high before
+                raise AssertionError(f"the regime {regime} is not reached between {low} and {high} alone")
+            first = int(reached[0])
             low, high = int(points[first - 1]), int(points[first])
         return [low, high]
 

@@ -155,22 +155,22 @@ class LineCells:
     def of_texts(line: LineTexts) -> LineCells:
         """The cells of lines given as their texts, each made from its line's."""
         return LineCells(
-            line.date,
-            _txn_html(line.txn),
-            cells.escaped(line.component),
-            _kind_html(line.kind),
-            line.credit_shown,
-            line.amount_shown,
-            cells.escaped(line.words),
-            cells.escaped(line.clause),
-            _section(line.adjustment),
-            _spreadsheet_cell(line.txn),
-            _spreadsheet_cell(line.component),
-            cells.csv_cell(line.kind),
-            cells.csv_cell(line.credit),
-            cells.csv_cell(line.amount),
-            _spreadsheet_cell(line.words),
-            _spreadsheet_cell(line.clause),
+            date=line.date,
+            txn_html=_txn_html(line.txn),
+            component_html=cells.escaped(line.component),
+            kind_html=_kind_html(line.kind),
+            credit_html=line.credit_shown,
+            amount_html=line.amount_shown,
+            words_html=cells.escaped(line.words),
+            clause_html=cells.escaped(line.clause),
+            section_csv=_section(line.adjustment),
+            txn_csv=_spreadsheet_cell(line.txn),
+            component_csv=_spreadsheet_cell(line.component),
+            kind_csv=cells.csv_cell(line.kind),
+            credit_csv=cells.csv_cell(line.credit),
+            amount_csv=cells.csv_cell(line.amount),
+            words_csv=_spreadsheet_cell(line.words),
+            clause_csv=_spreadsheet_cell(line.clause),
         )
 
     @staticmethod
@@ -184,23 +184,24 @@ class LineCells:
         if words is None:  # each line's sentence, as the engine writes it, made into cells
             said = _words(table, currency)
             words = (cells.escaped(said), _spreadsheet_cell(said))
+        component, kind, clause = table.column("component"), table.column("kind"), table.column("clause")
         return LineCells(
-            cells.each_distinct(pc.dictionary_encode(as_array(table.column("date"))), lambda days: days),
-            _txn_html(table.column("txn")),
-            cells.each_distinct(table.column("component"), cells.escaped),
-            cells.each_distinct(table.column("kind"), lambda kinds: _kind_html(_kind_words(kinds))),
-            shown_credit,
-            shown_amount,
-            words[0],
-            cells.each_distinct(table.column("clause"), cells.escaped),
-            _section(pa.array(adjustment, pa.bool_())),
-            _spreadsheet_cell(table.column("txn")),
-            cells.each_distinct(table.column("component"), _spreadsheet_cell),
-            cells.each_distinct(table.column("kind"), lambda kinds: cells.csv_cell(_kind_words(kinds))),
-            credit,
-            amount,
-            words[1],
-            cells.each_distinct(table.column("clause"), _spreadsheet_cell),
+            date=cells.each_distinct(pc.dictionary_encode(as_array(table.column("date"))), lambda days: days),
+            txn_html=_txn_html(table.column("txn")),
+            component_html=cells.each_distinct(component, cells.escaped),
+            kind_html=cells.each_distinct(kind, lambda kinds: _kind_html(_kind_words(kinds))),
+            credit_html=shown_credit,
+            amount_html=shown_amount,
+            words_html=words[0],
+            clause_html=cells.each_distinct(clause, cells.escaped),
+            section_csv=_section(pa.array(adjustment, pa.bool_())),
+            txn_csv=_spreadsheet_cell(table.column("txn")),
+            component_csv=cells.each_distinct(component, _spreadsheet_cell),
+            kind_csv=cells.each_distinct(kind, lambda kinds: cells.csv_cell(_kind_words(kinds))),
+            credit_csv=credit,
+            amount_csv=amount,
+            words_csv=words[1],
+            clause_csv=cells.each_distinct(clause, _spreadsheet_cell),
         )
 
 

@@ -9,7 +9,8 @@ line's cells are its template's pieces joined with its own figures, written with
 
 The two ways give the same text wherever no digit, comma or point of a template's words touches a figure
 (``pretty`` then reads no number across the two): :func:`explanation_cells` checks that, and says None where a
-template does not keep to it; no template spm writes breaks it.
+template does not keep to it (no template spm writes breaks it). A template's words are read as a sentence is,
+with Arrow's regular expressions: its Unicode may know digits that Python's does not.
 """
 
 from __future__ import annotations
@@ -73,9 +74,14 @@ def _encoded(stored: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
 
 
 def _touches_number(character: str) -> bool:
-    """Whether pretty reads ``character`` as part of a number: a digit (Unicode's Nd, as its \\p{Nd}: what
-    str.isdecimal says), a comma or a point."""
-    return character.isdecimal() or character in ",."
+    """Whether pretty reads ``character`` as part of a number: a digit (Unicode's Nd, as Arrow's regular
+    expressions know it, which may be a later Unicode than Python's), a comma or a point."""
+    return bool(pc.match_substring_regex(pa.array([character]), r"^[\p{Nd},.]$")[0].as_py())
+
+
+def _pretty(words: str) -> str:
+    """:func:`pretty` of a template's words as it reads a line's sentence: with Arrow's regular expressions."""
+    return str(pretty(pa.array([words], pa.string()))[0].as_py())
 
 
 @dataclass
@@ -104,7 +110,7 @@ class _Template:
                 made.html.append(piece)
                 made.csv.append(piece)
                 continue
-            words = pretty(piece)
+            words = _pretty(piece)
             made.words.append(words)
             made.html.append(str(escape(words)))
             made.csv.append(words.replace('"', '""'))
@@ -129,7 +135,7 @@ def _filled(templates: dict[int, _Template], which: np.ndarray, credit, exact, r
             shown = pretty(cells.text(cells.as_array(rollup_from).take(lines)))
             words_of[name], html_of[name] = shown, cells.escaped(shown)
             csv_of[name] = pc.replace_substring(shown, '"', '""')
-            holds = np.asarray(pc.match_substring_regex(shown, cells.QUOTED))
+            quoting = np.asarray(pc.match_substring_regex(shown, cells.QUOTED))  # makes a cell quoted
         else:
             shown = (
                 cells.as_array(credit).take(lines)
@@ -137,8 +143,8 @@ def _filled(templates: dict[int, _Template], which: np.ndarray, credit, exact, r
                 else text.grouped_exact(decimal_units(cells.as_array(exact).take(lines))).cast(pa.large_string())
             )
             words_of[name] = html_of[name] = csv_of[name] = shown
-            holds = np.asarray(pc.match_substring(shown, ","))  # a number's only: its separators
-        quoted |= uses & holds
+            quoting = np.asarray(pc.match_substring(shown, ","))  # a number: only its separators do
+        quoted |= uses & quoting
     html = fill({k: t.html for k, t in templates.items()}, which, html_of, pa.large_string())
     same = all(t.html == t.csv for t in templates.values()) and all(html_of[n].equals(csv_of[n]) for n in csv_of)
     body = html if same else fill({k: t.csv for k, t in templates.items()}, which, csv_of, pa.large_string())

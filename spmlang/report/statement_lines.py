@@ -48,11 +48,11 @@ BLOCK_LINES = 1 << 16  # about this many ledger lines are made into text at once
 
 # The ledger columns a statement shows of a line (or reads: a draw's balance), the currency ones where a plan has
 # them: what its StatementLine records and its rows of HTML and CSV are made of.
-_SHOWN = [
+_RECORDED = [
     *("date", "txn", "component", "kind", "credit", "amount", "explanation", "clause", "balance"),
     *("currency", "fx_rate", "fx_date"),
-    *("exact", "rollup_from"),  # what templated explanations name
 ]
+_SHOWN = [*_RECORDED, "exact", "rollup_from"]  # and what templated explanations name
 
 _SECTION_OF_KIND = np.array(
     [PAID_IN if k is LineKind.FX else ADJUSTMENTS if k.value in ADJUSTMENT_KINDS else EARNINGS for k in LineKind],
@@ -129,11 +129,11 @@ class StatementLines(Sequence[StatementLine]):
         from markupsafe import Markup
 
         if self._block is not None:
-            rows = slice(self._start, self._stop)
-            spliced = _SPLICED.get()
-            if spliced is None:
-                return Markup(self._block.html[rows])
-            spliced.append(self._block.html.bytes_of(rows))
+            lines = slice(self._start, self._stop)
+            rows = _SPLICED.get()  # each marker's rows, in the order the page asks for them
+            if rows is None:
+                return Markup(self._block.html[lines])
+            rows.append(self._block.html.bytes_of(lines))
             return Markup(MARKER)
         return Markup(self._given(html_rows))
 
@@ -250,7 +250,7 @@ class LinesBlock:
         """Lines of the block (``index``: where they are in it) as the run's ledger (Result.ledger) has them,
         with their sentences: for lines asked for as records."""
         taken = public(readable(self._built.take(index)))
-        return taken.select([name for name in _SHOWN[:-2] if name in taken.column_names])
+        return taken.select([name for name in _RECORDED if name in taken.column_names])
 
     def cents_between(self, start: int, stop: int) -> int:
         return int(self._cents_before[stop] - self._cents_before[start])

@@ -143,12 +143,16 @@ def exact_parts(units: np.ndarray) -> list[pa.Array]:
 def grouped_amount(units: np.ndarray) -> pa.Array:
     """:func:`amount` with thousands separators, as :func:`pretty` writes it: '-1,234.50'. Numbers, not regular
     expressions: a table of the thousand groups of digits taken from, once for each group the largest has."""
+    if _UNWRITTEN.get():
+        return _none(np.size(units))
     cents = units_to_scale(np.asarray(units, dtype=np.int64), 2)
     return join_element_wise(*_grouped_whole(cents, cents < 0), _hundredths().take(np.abs(cents) % 100), "")
 
 
 def grouped_exact(units: np.ndarray) -> pa.Array:
     """:func:`exact` with thousands separators, as :func:`pretty` writes it: '-12,345.6789'."""
+    if _UNWRITTEN.get():
+        return _none(np.size(units))
     units = np.asarray(units, dtype=np.int64)
     magnitude = np.abs(units)
     parts = _grouped_whole(magnitude // CENT, units < 0)

@@ -232,10 +232,12 @@ def _decimal_to_units(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     """Exact decimals to units (0 where null), and where a value is too large to hold (its units then 0): of
     LIMIT units or more in magnitude. None if a value is wider than 38 digits at six decimals."""
     scale = array.type.scale
-    if isinstance(array.type, pa.Decimal64Type) and scale <= 6:  # one int64 word a value (a ledger as built)
-        low = buffer_view(array.buffers()[1], np.int64)[array.offset : array.offset + len(array)]
-        return _scaled(np.where(present_mask(array), low, 0) if array.null_count else low, scale)
-    if scale > 6 or not isinstance(array.type, pa.Decimal128Type):
+    if isinstance(array.type, pa.Decimal64Type):
+        if 0 <= scale <= 6:  # one int64 word a value (a ledger as built)
+            low = buffer_view(array.buffers()[1], np.int64)[array.offset : array.offset + len(array)]
+            return _scaled(np.where(present_mask(array), low, 0) if array.null_count else low, scale)
+        array = array.cast(pa.decimal128(array.type.precision, scale))  # exact: Arrow rounds decimal128 alone
+    if not 0 <= scale <= 6 or not isinstance(array.type, pa.Decimal128Type):  # 1E+20 at scale -20: cast
         try:
             rounded = pc.round(array, ndigits=6, round_mode="half_towards_infinity") if scale > 6 else array
             array = pc.cast(rounded, pa.decimal128(38, 6))

@@ -66,7 +66,8 @@ class Templates:
         made, size, started = [], 0, time.monotonic()
         slow = f"takes more than {_PAGE_SECONDS} s to make a page"
         try:
-            with sandbox.deadline(_PAGE_SECONDS), sandbox.memory_bound():
+            # The timer undone before the memory bound: no Slow while the process's limit is given back.
+            with sandbox.memory_bound(), sandbox.deadline(_PAGE_SECONDS):
                 for piece in template.generate(**context):
                     made.append(piece)
                     size += len(piece)

@@ -66,11 +66,20 @@ def deadline(seconds: float) -> Iterator[None]:
     try:
         yield
     finally:
+        # No Slow while the timer is undone (it fires again until then): held back, and one due let go.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}) if _MASKS else None
         armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
+        if mask is not None and signal.SIGALRM in signal.sigpending():
+            signal.sigwait({signal.SIGALRM})
         signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
         if delay > 0:
             signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - started), 1e-6), interval)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+_MASKS = hasattr(signal, "pthread_sigmask") and hasattr(signal, "sigpending")
 
 
 HEADROOM = 1 << 30  # the memory a page may take beyond what the process holds as it begins (bytes)
