@@ -15,6 +15,7 @@ with Arrow's regular expressions: its Unicode may know digits that Python's does
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -97,6 +98,7 @@ class _Template:
     safe: bool = True  # no word touches a figure, nor a figure another
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # the same few templates in every block of lines: made once (not changed)
     def of(stored: str) -> _Template:
         pieces = template_pieces(stored)
         made = _Template(pieces)

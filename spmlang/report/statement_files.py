@@ -30,12 +30,12 @@ from spmlang.report.statement_lines import BLOCK_LINES, StatementLines, lines_as
 from spmlang.report.statements import Statement, StatementMaker, settling_batches
 
 # A worker makes and writes the statements of a group of whole payees at a time: about as many lines as the
-# lines of statements are made into text at once, and with charts (~45 ms a statement) at most this many payees.
+# lines of statements are made into text at once, and with charts (~40 ms a statement) at most this many payees.
 GROUP_PAYEES_WITH_CHARTS = 16
 # Every payee's statements of a large run without charts: credit rows a worker pays and writes the statements of,
 # at least (a batch of whole payees; with charts, GROUP_PAYEES_WITH_CHARTS payees).
 BATCH_ROWS = 1 << 16
-# How many statements are worth starting other processes for: one with charts takes ~45 ms (matplotlib),
+# How many statements are worth starting other processes for: one with charts takes ~40 ms (matplotlib),
 # without ~0.5 ms and two small files.
 ENOUGH_WITH_CHARTS, ENOUGH_WITHOUT = 32, 4000
 
@@ -63,7 +63,7 @@ def write_run_statements(
     jobs: list[Callable[[], Iterator[Statement]]]  # each worker's: the statements of a group of payees
     if names is not None:
         jobs = [partial(maker.of_batch, batch, periods) for batch in batches]
-        count = len(run.payees) * (len(periods) if periods is not None else run.calendar.count)
+        payee_count = len(run.payees)
     else:
         asked = payees is not None
         payees = maker.payees(payees)
@@ -73,7 +73,8 @@ def write_run_statements(
         # pays alone, unless the run's lines are kept already.
         groups = _by_batch(maker, payees) if asked and not maker.payout.kept else _groups(maker, payees)
         jobs = [partial(maker.statements, group, periods) for group in groups]
-        count = len(payees) * (len(periods) if periods is not None else run.calendar.count)
+        payee_count = len(payees)
+    count = payee_count * (len(periods) if periods is not None else run.calendar.count)
 
     def write(index: int) -> parallel.BatchResult:  # in whichever process writes the group
         written: list[Path] = []

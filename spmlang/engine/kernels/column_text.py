@@ -66,12 +66,13 @@ def amount(units: np.ndarray, decimals: int = 2) -> pa.Array:
     return pc.cast(units_to_decimal_array(np.asarray(units, dtype=np.int64), scale=decimals), pa.string())
 
 
-def amount_parts(units: np.ndarray) -> list[pa.Array]:
-    """:func:`amount` with 2 decimals as parts to join (see :func:`exact_parts`)."""
+def amount_parts(units: np.ndarray, grouped: bool = False) -> list[pa.Array]:
+    """:func:`amount` with 2 decimals as parts to join (see :func:`exact_parts`); ``grouped``: with thousands
+    separators (see :func:`grouped_amount`)."""
     if _UNWRITTEN.get():
         return [_none(np.size(units))]
     cents = units_to_scale(np.asarray(units, dtype=np.int64), 2)
-    return _cents_parts(cents, cents < 0)
+    return _cents_parts(cents, cents < 0, grouped)
 
 
 def amount_then(units: np.ndarray, index: np.ndarray, options: list[str]) -> list[pa.Array]:
@@ -91,23 +92,19 @@ def amount_then(units: np.ndarray, index: np.ndarray, options: list[str]) -> lis
 _FEW_ENDINGS = 64  # amount_then's table of endings is at most a hundred times this long
 
 
-def _cents_parts(cents: np.ndarray, negative: np.ndarray) -> list[pa.Array]:
-    """Whole cents as text parts: the units with their sign, then '.CC' from a table of the hundred endings.
-    An integer cast and a take: faster than casting decimals to text."""
-    whole, hundredths = _whole_and_hundredths(cents, negative)
-    return [whole, _hundredths().take(hundredths)]
+def _cents_parts(cents: np.ndarray, negative: np.ndarray, grouped: bool = False) -> list[pa.Array]:
+    """Whole cents as text parts: the units with their sign (``grouped``: their groups of three apart, see
+    :func:`_whole_parts`), then '.CC' from a table of the hundred endings. An integer cast and a take: faster
+    than casting decimals to text."""
+    magnitude = np.abs(cents)
+    return [*_whole_parts(magnitude // 100, negative, grouped), _hundredths().take(magnitude % 100)]
 
 
 def _whole_and_hundredths(cents: np.ndarray, negative: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """Whole cents' units as text with their sign ('-12', or '-0' where ``negative`` and less than one), and
     the cents that follow them (0 to 99)."""
     magnitude = np.abs(cents)
-    whole = magnitude // 100
-    text = pc.cast(pa.array(np.where(negative, -whole, whole)), pa.string())
-    small = np.flatnonzero(negative & (whole == 0))  # -0.50: no sign left in the units
-    if small.size:
-        text = scatter(text, small, pa.repeat(pa.scalar("-0", pa.string()), small.size))
-    return text, magnitude % 100
+    return _whole_parts(magnitude // 100, negative)[0], magnitude % 100
 
 
 @functools.lru_cache(maxsize=1)
@@ -125,16 +122,15 @@ def exact(units: np.ndarray) -> pa.Array:
     return join_element_wise(*exact_parts(units), "")
 
 
-def exact_parts(units: np.ndarray) -> list[pa.Array]:
+def exact_parts(units: np.ndarray, grouped: bool = False) -> list[pa.Array]:
     """:func:`exact` as parts to join (the units, the cents, then any further digits), so that a caller
-    joining it into a longer text joins once."""
+    joining it into a longer text joins once; ``grouped``: with thousands separators."""
     if _UNWRITTEN.get():
         return [_none(np.size(units))]
     units = np.asarray(units, dtype=np.int64)
     magnitude = np.abs(units)
     rest = magnitude % CENT
-    cents = np.where(units < 0, -(magnitude // CENT), magnitude // CENT)
-    parts = _cents_parts(cents, units < 0)  # -0.004: the sign shows though the whole cents are 0
+    parts = _cents_parts(magnitude // CENT, units < 0, grouped)  # -0.004: the sign shows though no cent does
     if rest.any():
         parts.append(_further_digits().take(rest))
     return parts
@@ -145,31 +141,22 @@ def grouped_amount(units: np.ndarray) -> pa.Array:
     expressions: a table of the thousand groups of digits taken from, once for each group the largest has."""
     if _UNWRITTEN.get():
         return _none(np.size(units))
-    cents = units_to_scale(np.asarray(units, dtype=np.int64), 2)
-    return join_element_wise(*_grouped_whole(cents, cents < 0), _hundredths().take(np.abs(cents) % 100), "")
+    return join_element_wise(*amount_parts(units, grouped=True), "")
 
 
 def grouped_exact(units: np.ndarray) -> pa.Array:
     """:func:`exact` with thousands separators, as :func:`pretty` writes it: '-12,345.6789'."""
     if _UNWRITTEN.get():
         return _none(np.size(units))
-    units = np.asarray(units, dtype=np.int64)
-    magnitude = np.abs(units)
-    parts = _grouped_whole(magnitude // CENT, units < 0)
-    parts.append(_hundredths().take((magnitude // CENT) % 100))
-    rest = magnitude % CENT
-    if rest.any():
-        parts.append(_further_digits().take(rest))
-    return join_element_wise(*parts, "")
+    return join_element_wise(*exact_parts(units, grouped=True), "")
 
 
-def _grouped_whole(cents: np.ndarray, negative: np.ndarray) -> list[pa.Array]:
-    """The whole units of ``cents`` as parts of text: the leading digits with their sign ('-1', '-0' where
-    ``negative`` and less than one), then ',234' for each further group of three (empty where a value has
+def _whole_parts(whole: np.ndarray, negative: np.ndarray, grouped: bool = False) -> list[pa.Array]:
+    """Whole units (not negative) as parts of text: the leading digits with their sign ('-12'; '-0' where
+    ``negative`` and none), then, ``grouped``, ',234' for each further group of three (empty where a value has
     fewer groups than the largest)."""
-    whole = np.abs(cents) // 100
     levels = 0
-    while np.any(whole >= 1000 ** (levels + 1)):  # whole < 10**17: at most five groups after the first
+    while grouped and np.any(whole >= 1000 ** (levels + 1)):  # whole < 10**17: five groups after the first
         levels += 1
     head = whole
     groups: list[pa.Array] = []
