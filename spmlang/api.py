@@ -116,8 +116,9 @@ class Plan:
             keep_transactions=keep_transactions,
         )
         options: dict = {"strict": strict, "allow_outside_paths": allow_outside_paths}
-        if through is not None:
-            options["through"] = through
+        if through is not None:  # recorded as the period's label: the next run reads it off the manifest
+            index = self.compiled.calendar.parse_period(through)
+            options["through"] = self.compiled.calendar.labels[index] if index is not None else through
         if cluster is not None:
             from spmlang.cluster.result import run_on
 

@@ -444,6 +444,23 @@ def test_year_to_date_counts_what_earlier_ledgers_paid(tmp_path):
     )
 
 
+@pytest.mark.parametrize("through", ["Q1", "q1", "2027-03", "2027-02-14"])
+def test_a_period_given_in_short_closes_a_ledger_the_next_run_can_pay_against(tmp_path, through):
+    cycle = plan()
+    data = deals(("Y1", "ann", "2027-02-01", "renewal", 10000), ("Y2", "ann", "2027-05-01", "renewal", 20000))
+    q1 = cycle.run(data, through=through)
+    q1.write(tmp_path / "q1.parquet")
+    manifest = json.loads((tmp_path / "q1.manifest.json").read_text())
+    assert manifest["options"]["through"] == "2027-Q1"  # the next run reads the period it closed off it
+    q2 = cycle.run(data, paid=[tmp_path / "q1.parquet"], through="Q2")
+    assert pay(q2, "ann", "2027-Q2") == Decimal("2000.00")
+    assert pay(q2, "ann", "2027-Q1") == Decimal("0.00")  # closed: nothing of it paid again
+    manifest["options"]["through"] = through  # as spm 0.1 recorded it
+    (tmp_path / "q1.manifest.json").write_text(json.dumps(manifest))
+    again = cycle.run(data, paid=[tmp_path / "q1.parquet"], through="Q2")
+    assert pay(again, "ann", "2027-Q2") == Decimal("2000.00")
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 300), unique=True), st.lists(st.integers(-5, 320), max_size=60))
 def test_a_transaction_is_found_among_the_cancellations_by_its_input_row(cancelled, rows):

@@ -109,6 +109,8 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
                 )
             paid_by[period] = path.name
         through = manifest.get("through")
+        if through:  # a ledger of an earlier version may record --through as given: Q1, 2027-03
+            through = _through_label(calendar, str(through))
         last = _period_index(calendar, through, path) if through else max(periods, default=-1)
         files.append(PaidFile(str(path), digest, calendar.labels[last] if last >= 0 else "", table.num_rows))
         tables.append((table, periods, path))
@@ -265,6 +267,11 @@ def _period_index(calendar: PlanCalendar, label: str | None, path: Path) -> int:
         hint="pass ledgers of this plan year; a ledger of another year is not an earlier run of this one",
         code="E512",
     )
+
+
+def _through_label(calendar: PlanCalendar, through: str) -> str:
+    index = calendar.parse_period(through)
+    return calendar.labels[index] if index is not None else through
 
 
 def _read(path: Path) -> pa.Table:
