@@ -442,6 +442,8 @@ def test_year_to_date_counts_what_earlier_ledgers_paid(tmp_path):
         Decimal("2000.00"),
         Decimal("3000.00"),
     )
+    (whole,) = cycle.run(data, through="2027-Q2").statements(payees=["ann"], periods=["2027-Q2"])
+    assert statement.components == whole.components == [("commission", Decimal("2000.00"), Decimal("3000.00"))]
 
 
 @pytest.mark.parametrize("through", ["Q1", "q1", "2027-03", "2027-02-14"])

@@ -19,11 +19,14 @@ from functools import cached_property
 
 import numpy as np
 
+from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.pay.batch import pay_batch
+from spmlang.engine.pay.lines import KIND
 from spmlang.engine.pay.payments import Payments
 from spmlang.engine.payout import PaidLines, Payout
 from spmlang.engine.settle.cycle import opening
 from spmlang.figures import CENT
+from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind
 from spmlang.progress import Report, tracked
 from spmlang.report.explain import LinesByPayee, direct_streams, period_measures, units
 from spmlang.report.line_texts import ADJUSTMENT_KINDS, KIND_WORDS
@@ -189,6 +192,7 @@ class StatementMaker:
         self.paid_before = np.zeros(everyone.size, np.int64)
         if run.cycle.earlier is not None:
             np.add.at(self.paid_before, run.cycle.earlier.payee.astype(np.int64), run.cycle.earlier.amount)
+        self.paid_before_by_component = _paid_by_component(run)
         self.draw_owed, self.floor_owed, self.held = opening(run.cycle, everyone)
 
     def payees(self, asked: list[str] | None = None) -> list[str]:
@@ -273,7 +277,7 @@ class StatementMaker:
         payout, run = self.payout, self.payout.run
         settings, calendar = run.plan.settings, run.calendar
         year_to_date = units(self.paid_before[code]).quantize(CENT)
-        ytd_by_component: dict[str, Decimal] = {}
+        ytd_by_component = dict(self.paid_before_by_component.get(code, {}))
         owed = _Owed(self.draw_owed[code], self.floor_owed[code], self.held[code])
         for period in payee_periods:
             total = period.total.quantize(CENT)
@@ -319,6 +323,26 @@ class StatementMaker:
                     _paid_in(payout, payments, code, index, period.paid_in) if period.paid_in is not None else None
                 ),
             )
+
+
+def _paid_by_component(run: CreditedRun) -> dict[int, dict[str, Decimal]]:
+    """What the earlier ledgers paid each payee (by code) per component, named as a statement names them
+    (draws and floors under one name), in the order the names first appear."""
+    paid: dict[int, dict[str, Decimal]] = {}
+    earlier = run.cycle.earlier
+    if earlier is None:
+        return paid
+    names = run.component_names
+    fx, guarantees = KIND[LineKind.FX], {KIND[kind] for kind in GUARANTEE_KINDS}
+    for payee, component, kind, amount in zip(
+        earlier.payee.tolist(), earlier.component.tolist(), earlier.kind.tolist(), earlier.amount.tolist(), strict=True
+    ):
+        if kind == fx:  # the payout again, in another currency: of no component
+            continue
+        name = names[component] if component >= 0 else "draws and floor" if kind in guarantees else "(none)"
+        own = paid.setdefault(payee, {})
+        own[name] = own.get(name, Decimal("0.00")) + units(amount)
+    return paid
 
 
 class _Owed:
