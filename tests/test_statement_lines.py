@@ -25,7 +25,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import spmlang
+from spmlang.engine.pay.lines import KINDS
 from spmlang.figures import CENT
+from spmlang.ir.kinds import GUARANTEE_KINDS
 from spmlang.report.explain import explain
 from spmlang.report.render.html import Templates
 from spmlang.report.statements import ADJUSTMENT_KINDS, KIND_WORDS
@@ -69,7 +71,13 @@ def trail_statement_figures(result) -> list[tuple]:
         trail = explain(payout, result.ledger, payee)
         paid_before = int(earlier.amount[earlier.payee == code].sum()) if earlier is not None else 0
         ytd = (Decimal(paid_before) / 1_000_000).quantize(CENT)
-        by_component: dict[str, Decimal] = {}
+        by_component: dict[str, Decimal] = {}  # year to date: what the earlier ledgers paid first
+        for i in np.flatnonzero(earlier.payee == code).tolist() if earlier is not None else []:
+            kind, component = KINDS[int(earlier.kind[i])], int(earlier.component[i])
+            if kind != "fx":
+                name = payout.run.component_names[component] if component >= 0 else None
+                name = name or ("draws and floor" if kind in GUARANTEE_KINDS else "(none)")
+                by_component[name] = by_component.get(name, Decimal("0.00")) + Decimal(int(earlier.amount[i])) / 10**6
         for period in trail.periods:
             for name, amount in period.by_component.items():
                 by_component[name] = by_component.get(name, Decimal("0.00")) + amount
