@@ -446,6 +446,20 @@ def test_year_to_date_counts_what_earlier_ledgers_paid(tmp_path):
     assert statement.components == whole.components == [("commission", Decimal("2000.00"), Decimal("3000.00"))]
 
 
+def test_a_cancellation_inside_a_closed_period_is_adjusted_once(tmp_path):
+    cycle = plan()
+    paid = deals(("A1", "ann", "2027-02-01", "renewal", 1000))
+    cancelled = deals(("A1", "ann", "2027-02-01", "renewal", 1000, "2027-03-15"))
+    cycle.run(paid, through="2027-Q1").write(tmp_path / "q1.parquet")
+    q2 = cycle.run(cancelled, paid=[tmp_path / "q1.parquet"], through="2027-Q2")
+    (line,) = lines(q2, txn="A1")
+    assert (line["kind"], line["for_period"], line["amount"]) == ("adjustment", "2027-Q1", Decimal("-100.00"))
+    assert "cancelled after the period closed: paid 100.00, due now 0.00, -100.00" in line["explanation"]
+    q2.write(tmp_path / "q2.parquet")
+    q3 = cycle.run(cancelled, paid=[tmp_path / "q1.parquet", tmp_path / "q2.parquet"], through="2027-Q3")
+    assert lines(q3, txn="A1") == []  # answered in Q2: no pair of +100 and -100 in every later run
+
+
 @pytest.mark.parametrize("through", ["Q1", "q1", "2027-03", "2027-02-14"])
 def test_a_period_given_in_short_closes_a_ledger_the_next_run_can_pay_against(tmp_path, through):
     cycle = plan()

@@ -31,8 +31,8 @@ from spmlang.ir.plan import CurveRule, PayOnceRule, PayPerRowRule, RateRule, Tie
 SETTLE, GUARANTEE = 3, 4
 
 # Classes of lines an earlier ledger is compared by; draws and floors are decided once and carried as balances.
-MONEY, HOLD, CLAWBACK, ONCE = "money", "hold", "clawback", "once"
-CLASS_OF = {"hold": HOLD, "release": HOLD, "clawback": CLAWBACK}
+MONEY, HOLD, ONCE = "money", "hold", "once"
+CLASS_OF = {"hold": HOLD, "release": HOLD}  # a clawback is money: an earlier adjustment of it reads as money
 CLASS_OF.update({kind: ONCE for kind in ("draw", "draw_recovery", "floor", "floor_recovery")})
 
 
@@ -279,7 +279,7 @@ def settle(ref, lines: list) -> list:
 
 
 def adjustments(ref, lines: list, first_open: int) -> list:
-    """For each (payee, component, closed period, transaction, class): what is due now less what was paid,
+    """For each (payee, component, closed period, transaction, money or hold): what is due now less what was paid,
     as one line in the first open period where they differ."""
     labels = ref.labels
     groups: dict[tuple, dict] = {}

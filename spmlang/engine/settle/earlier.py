@@ -1,7 +1,7 @@
 """Closed periods: what a run pays now against what earlier ledgers paid (`--paid`).
 
 A run recomputes the whole year. In a closed period (one an earlier ledger paid) it writes nothing; instead,
-for each (payee, component, period it belongs to, transaction, class) whose amount differs from what was paid,
+for each (payee, component, period it belongs to, transaction, money or hold) whose amount differs from what was paid,
 one line in the first open period: an ``adjustment`` (the money of a late, changed or cancelled transaction, a
 new quota, a changed plan), a ``release`` (an amount held then, payable now) or a ``hold``. Each names the
 transaction and the period it corrects, and says why: what was paid, what is due now, and the cause.
@@ -25,7 +25,7 @@ from spmlang.engine.pay.lines import KIND, KINDS, SETTLE, Lines, make_lines
 from spmlang.engine.read.earlier import SETTLED_ONCE, EarlierLedgers
 from spmlang.ir.kinds import HOLD_KINDS, LineKind
 
-MONEY, HOLD, CLAWBACK, ONCE = 0, 1, 2, -1  # classes of lines compared apart
+MONEY, HOLD, CLAWBACK, ONCE = 0, 1, 2, -1  # classes of lines (money and clawbacks are compared together)
 _CLASS_OF_KIND = np.array(
     [
         HOLD
@@ -167,23 +167,32 @@ def adjust_closed(
     for_period = np.concatenate([now.period[now_i], paid.for_period[paid_i]]).astype(np.int64)
     txn = np.concatenate([txn_now[now_i], paid.txn[paid_i]])
     cls = np.concatenate([cls_now[now_i], cls_paid[paid_i]]).astype(np.int64)
+    # Holds apart from money; a clawback is money: an earlier ledger's adjustment of it reads as money.
+    compared = np.where(cls == HOLD, HOLD, MONEY)
     is_now = np.concatenate([np.ones(n_now, bool), np.zeros(n_paid, bool)])
     amount = np.concatenate([now.amount[now_i], paid.amount[paid_i]])
-    order = grouping.order_by(payee, component + 1, for_period, txn, cls, ~is_now)
-    starts = grouping.starts_from_keys(payee[order], component[order], for_period[order], txn[order], cls[order])
+    order = grouping.order_by(payee, component + 1, for_period, txn, compared, ~is_now, cls)
+    starts = grouping.starts_from_keys(payee[order], component[order], for_period[order], txn[order], compared[order])
     signed = np.where(is_now, amount, -amount)[order]
     difference = grouping.sums(signed, starts)
     due = grouping.sums(np.where(is_now[order], amount[order], 0), starts)
+    clawed = cls[order] == CLAWBACK
+    sorted_now = is_now[order]
+    # Cancelled after the period closed: a clawback now that no earlier clawback line answers.
+    cancelled = (grouping.sums((clawed & sorted_now).astype(np.int64), starts) > 0) & (
+        grouping.sums((clawed & ~sorted_now).astype(np.int64), starts) == 0
+    )
     first = np.flatnonzero(starts)
     group = grouping.ids(starts)
-    # Per group: a line of the run now (its row and clause) and a line of the earlier ledger (its credit), if any.
+    # Per group: a line of the run now (its row and clause: a clawback's, if any) and a line of the earlier
+    # ledger (its credit), if any: the last of each side, in the order sorted.
     now_at = np.full(first.size, -1, np.int64)
     paid_at = np.full(first.size, -1, np.int64)
-    sorted_now = is_now[order]
     position = np.arange(order.size)
-    now_at[group[sorted_now]] = now_i[order[position[sorted_now]]]
-    paid_pos = order[position[~sorted_now]] - n_now
-    paid_at[group[~sorted_now]] = paid_i[paid_pos]
+    for side, at, index, offset in ((sorted_now, now_at, now_i, 0), (~sorted_now, paid_at, paid_i, n_now)):
+        mine = position[side]
+        last = mine[np.append(group[mine][1:] != group[mine][:-1], True)] if mine.size else mine
+        at[group[last]] = index[order[last] - offset]
     hit = np.flatnonzero(difference != 0)
     if hit.size == 0:
         return lines.take(np.flatnonzero(~closed))
@@ -192,7 +201,7 @@ def adjust_closed(
     has_now, has_paid = g_now >= 0, g_paid >= 0
     row = _pick(has_now, now.row, g_now, -1)
     row = _rows_of_transactions(row, txn[head], payee[head], rows)
-    cls_hit = cls[head]
+    cls_hit = np.where(cancelled[hit], CLAWBACK, compared[head])
     diff = difference[hit]
     kind = np.where(
         cls_hit == HOLD,
