@@ -258,6 +258,20 @@ def test_an_earlier_ledger_of_either_kind_pays_the_same_lines(client, tmp_path):
         assert "already paid" in str(single.summary())
 
 
+def test_the_pay_cycle_example_against_its_q1_ledger_pays_the_same_lines(client, tmp_path, monkeypatch):
+    """Draws, a floor, holds and clawbacks against an earlier ledger, in more groups than payees: a group that
+    settles no payee starts from no balance (it once failed on finding none)."""
+    monkeypatch.setenv("SPM_CLUSTER_GROUPS", "5")
+    cycle = EXAMPLES / "pay-cycle"
+    plan = spmlang.load(cycle / "plan.spm")
+    plan.run(cycle / "deals-Q1.csv", through="2027-Q1").write(tmp_path / "q1.parquet")
+    single, clustered = both(
+        client, tmp_path, plan, cycle / "deals-Q2.csv", {}, paid=tmp_path / "q1.parquet", through="2027-Q2"
+    )
+    assert_same_run(single, clustered)
+    assert {"draw", "adjustment", "hold"} <= set(single.ledger.column("kind").to_pylist())
+
+
 def test_a_run_that_fails_leaves_no_ledger(client, tmp_path):
     plan, deals, tables = AE
     folder = tmp_path / "deals"

@@ -143,7 +143,7 @@ def _balances(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarr
     draw_owed = np.zeros(payees.size, np.int64)
     floor_owed = np.zeros(payees.size, np.int64)
     paid = cycle.earlier
-    if paid is None:
+    if paid is None or payees.size == 0:  # a cluster's group may settle no payee
         return draw_owed, floor_owed
     order = np.lexsort((np.arange(paid.payee.size), paid.period, paid.payee))  # by payee, period, then line
     for owed, kinds in ((draw_owed, DRAW_KINDS), (floor_owed, FLOOR_KINDS)):
