@@ -64,14 +64,23 @@ def deals(*amounts, units=None, reps=None) -> pa.Table:
         "rate 8%\n  cap $999999999999999 per quarter",
         "rate 8%\n  multiplier 5000000000000x when units > 1",
         "tiers marginal on credit {\n    $0 .. $5,000,000,000,000 rate 1%\n    $5,000,000,000,000 .. rate 2%\n  }",
+        # Numbers and sums of constants, not only amounts: these passed the check, then ended in an internal
+        # error (a number past int64; a credit of 5e12 made units past the limit) or in a row not paid.
+        "pay $1 * 99999999999999999999 per deal",
+        "pay $1 * 5000000000000 per deal",
+        "pay $2 * 3000000000000 per deal",
+        "pay $4,000,000,000,000 + $4,000,000,000,000 per deal",
+        "pay -(-$3,000,000,000,000 - $3,000,000,000,000) per deal",
+        "rate 1%\n}\ncomponent d {\n  rate $1",  # with `credit 5000000000000`
     ],
 )
 def test_a_constant_that_cannot_be_paid_is_a_located_error(statement):
+    credit = "5000000000000" if "rate $1" in statement else "amount"
     with pytest.raises(spmlang.PlanError) as caught:
-        plan("component c {\n  " + statement + "\n}\n")
+        plan("component c {\n  " + statement + "\n}\n", credit=credit)
     codes = {d.code for d in caught.value.diagnostics}
     assert codes == {"E312"}, caught.value.render()
-    assert caught.value.diagnostics[0].span.line >= 18
+    assert caught.value.diagnostics[0].span.line >= (18 if credit == "amount" else 15)  # 15: the credit's line
     assert "too large to hold" in caught.value.diagnostics[0].message
 
 
@@ -128,6 +137,11 @@ def test_row_arithmetic_past_the_limit_rejects_the_row():
     )
     assert counted.accounting["rejected"] == {"invalid_value": 1}
     assert counted.totals().column("amount").to_pylist() == [Decimal("49.00")]
+    # A count as credit, past the limit once in units: the row is rejected, not an internal error.
+    many = plan("component c {\n  rate $1\n}\n", credit="units").run(deals("1", "1", units=[5_000_000_000_000, 7]))
+    assert many.accounting["rejected"] == {"invalid_value": 1}
+    assert many.rejects.column("message")[0].as_py().startswith("the credit (`units`) is too large to hold")
+    assert many.totals().column("amount").to_pylist() == [Decimal("7.00")]
 
 
 # ---------------------------------------------------------------------- the arithmetic itself

@@ -27,7 +27,7 @@ from spmlang.check.types import (
 from spmlang.diagnostics import Diagnostic, did_you_mean
 from spmlang.ir import expressions as ir
 from spmlang.ir import text_growth as texts
-from spmlang.ir.constants import too_large, too_large_hint
+from spmlang.ir.constants import constant_value, too_large, too_large_hint
 from spmlang.ir.expressions import Type
 from spmlang.ir.plan import ColumnSpec, TableSpec
 from spmlang.syntax import ast
@@ -91,14 +91,22 @@ class ExpressionChecker:
         check = _CHECKS.get(type(node))
         if check is None:
             raise AssertionError(f"unknown expression node {type(node).__name__}")
-        return check(self, node, scope, depth + 1)
+        checked = check(self, node, scope, depth + 1)
+        if isinstance(checked, (ir.Arith, ir.Negate)):
+            # Made of literals alone (`$1 * 5000000000000`): its value is known now, and past the limit it
+            # could never be computed, so it is refused here rather than met on every row.
+            value = constant_value(checked)
+            if value is not None and too_large(value):
+                self.error("E312", f"this is {value:,}: too large to hold", node.span, too_large_hint())
+                return None
+        return checked
 
     def _literal(self, node: ast.Literal, scope: Scope, depth: int) -> ir.IR | None:
         const = literal_to_const(node)
-        if const.type in (Type.MONEY, Type.PERCENT) or node.kind == "multiplier":
-            if isinstance(const.value, Decimal) and too_large(const.value):
-                self.error("E312", f"{node.text} is too large to hold", node.span, too_large_hint())
-                return None
+        # Every number, not only amounts: a count or a factor past the limit makes an amount past it too.
+        if isinstance(const.value, Decimal) and too_large(const.value):
+            self.error("E312", f"{node.text} is too large to hold", node.span, too_large_hint())
+            return None
         return const
 
     # ------------------------------------------------------------ names

@@ -24,7 +24,7 @@ from spmlang.engine.expressions.evaluate import evaluate
 from spmlang.engine.expressions.values import Frame, Vec, as_float, materialize, truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
-from spmlang.engine.kernels.money import UNIT, to_units
+from spmlang.engine.kernels.money import LIMIT, UNIT, limit_text, to_units
 from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.read.cancellations import Cancellations, read_cancellations
 from spmlang.engine.read.columns import ColumnValues, JoinedColumn, convert_column
@@ -206,8 +206,17 @@ def read_transactions(
     )
     if credit_value.type is Type.MONEY:
         credit = np.asarray(credit_value.values, dtype=np.int64)
-    else:
-        credit = to_units(as_float(credit_value) * UNIT)
+    else:  # a count or a number: past the money limit in units, a row's issue, never a wrapped amount
+        scaled = as_float(credit_value) * UNIT
+        too_large = ~(np.abs(scaled) < float(LIMIT)) & np.asarray(credit_value.valid, bool)
+        if too_large.any():
+            accounting.reject(
+                too_large,
+                "invalid_value",
+                f"the credit (`{plan_text(plan, source.credit.span)}`) is too large to hold (more than {limit_text()})",
+                source.credit.name if isinstance(source.credit, ir.Column) else None,
+            )
+        credit = to_units(np.where(np.abs(scaled) < float(LIMIT), scaled, 0.0))
 
     cancellations = read_cancellations(source, frame, dates, credit, accounting)
     payee_names, shares = _payees_and_shares(plan, columns, frame, accounting)
