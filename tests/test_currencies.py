@@ -178,6 +178,29 @@ def test_a_payee_is_paid_in_the_currency_of_their_row_at_each_period_s_end(tmp_p
     )
 
 
+def test_a_closed_period_keeps_the_currency_it_was_paid_in(tmp_path):
+    # Q1 was paid to ann in GBP. A roster rewritten to pay her in EUR from the start would say Q1 was paid in
+    # EUR: refused; a change from an open period on is a row that starts then.
+    (tmp_path / "plan.spm").write_text(PAID_IN)
+    (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,1.25\n2027-01-01,EUR,1.1\n")
+    (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,ann,2027-02-01,1000\nA2,ann,2027-05-01,1300\n")
+    plan = spmlang.load(tmp_path / "plan.spm")
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\n")
+    plan.run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv", through="2027-Q1").write(tmp_path / "q1.parquet")
+    for roster, said in [
+        ("rep,hired,paid_in\nann,2026-01-01,EUR\n", "the roster now pays them in EUR"),
+        ("rep,hired,paid_in\nann,2026-01-01,\n", "the roster now pays them in USD"),
+    ]:
+        (tmp_path / "roster.csv").write_text(roster)
+        with pytest.raises(spmlang.InputError) as raised:
+            plan.run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv", paid=tmp_path / "q1.parquet")
+        assert raised.value.code == "E512"
+        assert raised.value.message == f"ann was paid in GBP for 2027-Q1, a closed period; {said}"
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\nann,2027-04-01,EUR\n")
+    q2 = plan.run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv", paid=tmp_path / "q1.parquet")
+    assert [(line["period"], line["currency_paid"]) for line in lines(q2, kind="fx")][0] == ("2027-Q2", "EUR")
+
+
 def test_spm_verify_reproduces_a_ledger_with_currencies(spm, tmp_path):
     (tmp_path / "plan.spm").write_text(PAID_IN)
     (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,1.25\n")

@@ -24,7 +24,7 @@ from spmlang.engine.credit.employment import Employment
 from spmlang.engine.credit.proration import PeriodAmounts
 from spmlang.engine.credit.reversals import add_reversals
 from spmlang.engine.credit.rows import Payees, crediting_order, distinct_names
-from spmlang.engine.credit.terms import Terms, pay_rates
+from spmlang.engine.credit.terms import Terms, check_paid_in, pay_rates
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, TooLarge
 from spmlang.engine.pay.row_values import component_row_values
@@ -140,6 +140,8 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
             pay_rates(roster, payees, compiled.calendar, rates) if roster is not None else None,
         )
 
+    if earlier is not None:
+        check_paid_in(earlier, roster, payees, compiled.calendar, plan.settings.currency)
     rejections = accounting.rejections
     values = component_row_values(plan, rows, txns, payees, lookups, basis)
     if accounting.rejections > rejections:  # rows a component could not read: their transactions go

@@ -19,6 +19,7 @@ from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.credit.employment import Fallbacks
 from spmlang.engine.credit.rows import CreditRows, Payees
 from spmlang.engine.read.currencies import Rates
+from spmlang.engine.read.earlier import EarlierLedgers
 from spmlang.engine.read.roster import RosterIndex, RosterRows
 
 
@@ -72,3 +73,37 @@ def pay_rates(roster: RosterRows, payees: Payees, calendar: PlanCalendar, rates:
     result = np.full((len(payees), calendar.count), -1, dtype=np.int64)
     result[code_of[paid_in], np.tile(np.arange(ends.size), codes.size)[paid_in]] = found[paid_in]
     return result
+
+
+def check_paid_in(
+    earlier: EarlierLedgers, roster: RosterRows | None, payees: Payees, calendar: PlanCalendar, plan_currency: str
+) -> None:
+    """A closed period was paid in the currency its earlier ledger says (an fx line names it; none: the plan's).
+    A roster that now pays a payee of a closed period in another currency would rewrite what was paid: E512."""
+    closed = np.flatnonzero(earlier.period <= earlier.closed)
+    then: dict[tuple[str, int], str | None] = {}
+    for i in closed.tolist():
+        pair = (earlier.payee[i], int(earlier.period[i]))
+        if earlier.kind[i] == "fx" or pair not in then:
+            then[pair] = earlier.currency_paid[i] if earlier.kind[i] == "fx" else None
+    if not then:
+        return
+    pairs = list(then)
+    now: list[str | None] = [None] * len(pairs)
+    if roster is not None:
+        index = RosterIndex(roster, payees.code)
+        codes = np.array([payees.code.get(payee, -1) for payee, _ in pairs], np.int64)
+        ends = calendar.bounds[1:] - 1
+        row = index.latest_started(codes, ends[[period for _, period in pairs]])
+        now = [roster.currency[r] if r >= 0 else None for r in row.tolist()]
+    for (payee, period), was, current in zip(pairs, then.values(), now, strict=True):
+        was, current = was or plan_currency, current or plan_currency
+        if was != current:
+            raise InputError(
+                f"{payee} was paid in {was} for {calendar.labels[period]}, a closed period; the roster now pays "
+                f"them in {current}",
+                file=earlier.files[0].path if len(earlier.files) == 1 else None,
+                hint=f"keep the roster's currency of {payee} for the periods the earlier ledgers paid; a change "
+                "takes effect from an open period (a roster row that starts then)",
+                code="E512",
+            )

@@ -27,8 +27,8 @@ from spmlang.ir.plan import CheckedPlan
 from spmlang.spreadsheet import from_spreadsheet_text
 
 _COLUMNS = ("payee", "period", "component", "kind", "role", "txn", "credit", "amount", "clause")
-_OPTIONAL = ("for_period", "balance")
-_TEXT = ("payee", "period", "component", "kind", "role", "txn", "clause", "for_period")
+_OPTIONAL = ("for_period", "balance", "currency_paid")
+_TEXT = ("payee", "period", "component", "kind", "role", "txn", "clause", "for_period", "currency_paid")
 
 # The kinds whose amount a later run recomputes and compares; draws and floors are decided once, when their
 # period is paid, and carried as balances.
@@ -75,6 +75,7 @@ class EarlierLedgers:
     amount: np.ndarray  # int64 units
     balance: np.ndarray  # int64 units, or NO_BALANCE
     clause: list[str]
+    currency_paid: list[str | None]  # of an fx line: the currency the period's payout was paid in
 
     def __len__(self) -> int:
         return int(self.amount.size)
@@ -153,6 +154,7 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
         _units(columns["amount"], None, "amount", tables),
         _units(columns["balance"], NO_BALANCE, "balance", tables),
         [c or "" for c in columns["clause"]],
+        columns["currency_paid"],
     )
 
 
