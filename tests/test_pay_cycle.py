@@ -414,6 +414,20 @@ def test_a_hand_edited_csv_ledger_is_a_clean_error(tmp_path):
             cycle.run(data, paid=[tmp_path / "q1.csv"])
 
 
+def test_an_earlier_ledger_without_its_manifest_is_paid_against_with_a_warning(tmp_path):
+    cycle = plan()
+    data = deals(("W1", "ann", "2027-02-01", "renewal", 10000), ("W2", "ann", "2027-05-01", "renewal", 10000))
+    cycle.run(data, through="2027-Q1").write(tmp_path / "q1.csv")
+    assert cycle.run(data, paid=[tmp_path / "q1.csv"]).summary().warnings == []
+    (tmp_path / "q1.manifest.json").unlink()  # nothing left to tell an edited ledger from the one spm wrote
+    q2 = cycle.run(data, paid=[tmp_path / "q1.csv"])
+    assert q2.summary().warnings == [
+        f"the earlier ledger {tmp_path / 'q1.csv'} has no manifest beside it: spm cannot tell whether it was "
+        "edited since it was written, and takes its lines as they are (keep each ledger's .manifest.json beside it)"
+    ]
+    assert "warning: the earlier ledger" in str(q2.summary())
+
+
 def test_a_ledger_folder_of_parts_of_two_kinds_is_one_line_of_error(tmp_path):
     """Not Arrow's two schemas of thirty lines each, a line a column, in the message."""
     import pyarrow.parquet as pq

@@ -85,6 +85,7 @@ class Summary:
     first_rejects: dict[str, str] = field(default_factory=dict)  # reason -> the message of its first row
     unpaid: list = field(default_factory=list)  # (component, reason, credit rows, credit in units, first message)
     cycle: list[str] = field(default_factory=list)  # which periods are closed, paid now, later; what is owed
+    unchecked: list[str] = field(default_factory=list)  # earlier ledgers with no manifest to check them against
 
     @property
     def total(self) -> int:
@@ -94,9 +95,14 @@ class Summary:
     def warnings(self) -> list[str]:
         """What looks like a mistake in the inputs although the run went through: nothing credited."""
         counts = self.accounting
+        unchecked = [
+            f"the earlier ledger {path} has no manifest beside it: spm cannot tell whether it was edited since "
+            "it was written, and takes its lines as they are (keep each ledger's .manifest.json beside it)"
+            for path in self.unchecked
+        ]
         if counts["read"] == 0:
-            return ["the transactions table has no rows: nothing was paid"]
-        unpaid = [self._unpaid_text(*entry) for entry in self.unpaid]
+            return ["the transactions table has no rows: nothing was paid", *unchecked]
+        unpaid = [self._unpaid_text(*entry) for entry in self.unpaid] + unchecked
         if counts["credited"]:
             return unpaid
         fates: list[tuple[int, str, str | None]] = [
@@ -195,6 +201,7 @@ def summarize(payout: Payout) -> Summary:
         payout.run.accounting.first_messages(),
         [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in payout.run.unpaid()],
         _cycle_notes(payout),
+        [file.path for file in payout.run.cycle.files if not file.checked],
     )
 
 

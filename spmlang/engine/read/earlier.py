@@ -45,6 +45,7 @@ class PaidFile:
     digest: str
     through: str
     rows: int = 0
+    checked: bool = True  # against the hash its manifest recorded (False: no manifest beside it says one)
 
     @property
     def loaded(self) -> PaidFile:  # read as an input record (report.manifest.input_records)
@@ -113,7 +114,9 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
         if through:  # a ledger of an earlier version may record --through as given: Q1, 2027-03
             through = _through_label(calendar, str(through))
         last = _period_index(calendar, through, path) if through else max(periods, default=-1)
-        files.append(PaidFile(str(path), digest, calendar.labels[last] if last >= 0 else "", table.num_rows))
+        recorded = manifest.get("ledger")
+        checked = isinstance(recorded, dict) and bool(recorded.get("sha256"))
+        files.append(PaidFile(str(path), digest, calendar.labels[last] if last >= 0 else "", table.num_rows, checked))
         tables.append((table, periods, path))
         built_on += [
             (record["sha256"], str(record.get("path")), path)
