@@ -54,6 +54,7 @@ class PlanDiff:
     payees: list[Cost]
     clauses: list[ClauseChange]
     rows: tuple[int, int]  # rows credited under each plan
+    periods: str = ""  # against earlier ledgers: which periods are closed and which are paid now (both runs')
     plans: tuple[Plan, Plan] | None = field(default=None, repr=False, compare=False)  # for spm diff --plot
 
     @property
@@ -81,6 +82,7 @@ class PlanDiff:
             "payees": [cost(p) for p in self.payees if p.change],
             "unchanged_payees": sum(1 for p in self.payees if not p.change),
             "clauses": [{"what": c.what, "change": c.change, "where": c.where, "lines": c.lines} for c in self.clauses],
+            **({"periods": self.periods} if self.periods else {}),
         }
 
     def to_json(self) -> str:
@@ -97,6 +99,7 @@ class PlanDiff:
         width = max([len(c.name) for c in self.components] + [9])
         lines = [
             f"cost of the change: {self.old} (version {self.old_version}) -> {self.new} (version {self.new_version})",
+            *([self.periods] if self.periods else []),
             "",
             f"{'component'.ljust(width)}  {'old':>15}  {'new':>15}  {'change':>15}",
         ]
@@ -131,6 +134,7 @@ class PlanDiff:
             f"### Cost of this plan change: {signed_money(total.change)}{self._percent()}",
             "",
             f"`{self.old}` (version {self.old_version}) → `{self.new}` (version {self.new_version})",
+            *(["", self.periods] if self.periods else []),
             "",
             "| component | before | after | change |",
             "|---|---:|---:|---:|",
@@ -219,8 +223,19 @@ def diff_plans(old_reference: str, new_reference: str, **inputs) -> PlanDiff:
         payees,
         clause_changes(old_plan, new_plan),
         (old_result.accounting["credited"], new_result.accounting["credited"]),
+        _periods(new_result),
         (old_plan, new_plan),
     )
+
+
+def _periods(result: Result) -> str:
+    """Against earlier ledgers, what the figures cover: the periods paid now, with the closed ones' changes."""
+    from spmlang.report.summary import period_notes
+
+    notes = period_notes(result.payout)
+    if not notes or not result.payout.run.cycle.first_open:
+        return ""
+    return f"{notes[0]} (the figures: what each plan pays now, changes to closed periods as adjustments)"
 
 
 def _run(plan: Plan, label: str, inputs: dict) -> Result:

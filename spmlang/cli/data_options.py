@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 PlanFile = Annotated[Path, typer.Argument(metavar="PLAN", help="The plan file.", show_default=False)]
 Deals = Annotated[
     str | None,
+    typer.Option("--deals", "--transactions", metavar="PATH", help="Transactions: parquet, CSV, Arrow or JSON lines."),
+]
+ClusterDeals = Annotated[  # spm run's: it alone takes --cluster
+    str | None,
     typer.Option(
         "--deals",
         "--transactions",

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from spmlang.cli.console import err, out
-from spmlang.cli.data_options import DataOptions, Deals, OutsidePaths, Quotas, Roster, Tables, Targets
+from spmlang.cli.data_options import (
+    DataOptions,
+    Deals,
+    OutsidePaths,
+    Paid,
+    Quotas,
+    Roster,
+    Tables,
+    Targets,
+    Through,
+)
 from spmlang.cli.errors import errors_to_exit_codes
 from spmlang.diagnostics import UsageError
 from spmlang.files import check_writable, write_text
@@ -108,6 +118,8 @@ def diff_command(
     targets: Targets = None,
     roster: Roster = None,
     table: Tables = None,
+    paid: Paid = None,
+    through: Through = None,
     output_format: Annotated[
         str, typer.Option("--format", metavar="FORMAT", help="text, markdown (a PR comment) or json.")
     ] = "text",
@@ -144,7 +156,9 @@ def diff_command(
 
     from spmlang.diff import diff_plans
 
-    data = DataOptions(deals, quotas, targets, roster, table, allow_outside_paths=allow_outside_paths)
+    data = DataOptions(
+        deals, quotas, targets, roster, table, allow_outside_paths=allow_outside_paths, paid=paid, through=through
+    )
     with errors_to_exit_codes():
         if output_format not in ("text", "markdown", "json"):
             raise UsageError(f"--format is text, markdown or json, not '{output_format}'")

@@ -10,6 +10,7 @@ import typer
 from spmlang.cli.console import err, out, print_json, progress_bar
 from spmlang.cli.data_options import (
     Cluster,
+    ClusterDeals,
     DataOptions,
     Deals,
     OutsidePaths,
@@ -42,7 +43,7 @@ StatementWorkers = Annotated[
 
 def run_command(
     plan: PlanFile,
-    deals: Deals = None,
+    deals: ClusterDeals = None,
     quotas: Quotas = None,
     targets: Targets = None,
     roster: Roster = None,
