@@ -272,6 +272,19 @@ def test_the_pay_cycle_example_against_its_q1_ledger_pays_the_same_lines(client,
     assert {"draw", "adjustment", "hold"} <= set(single.ledger.column("kind").to_pylist())
 
 
+def test_a_file_url_names_the_files_its_path_names(tmp_path):
+    from spmlang.cluster.pieces import pieces_of
+
+    (tmp_path / "deals 2027").mkdir()
+    for name in ("b.parquet", "a.parquet"):
+        pq.write_table(pa.table({"id": ["x"]}), tmp_path / "deals 2027" / name)
+    folder = tmp_path / "deals 2027"
+    by_path = [piece.source for piece in pieces_of(str(folder))]
+    assert len(by_path) == 2 and by_path == sorted(by_path)
+    assert [piece.source for piece in pieces_of(folder.as_uri())] == by_path  # file:///.../deals%202027
+    assert [piece.source for piece in pieces_of((folder / "a.parquet").as_uri())] == by_path[:1]
+
+
 def test_a_run_that_fails_leaves_no_ledger(client, tmp_path):
     plan, deals, tables = AE
     folder = tmp_path / "deals"

@@ -77,7 +77,11 @@ def pieces_of(deals, label: str | None = None) -> list[Piece]:
 def _files(text: str) -> list[tuple[str, str | None]]:
     """The files a path, glob or folder names, in name order: each by its full path (what the workers read) and
     as messages name it (as it was given, or as the glob or folder names it)."""
-    if "://" in text and not text.startswith("file://"):
+    if text.startswith("file://"):  # a local path written as a URL: file:///data/deals/
+        from urllib.parse import unquote, urlparse
+
+        text = unquote(urlparse(text).path)
+    if "://" in text:
         import fsspec  # type: ignore[import-untyped]  # dask's own dependency
 
         fs, _, paths = fsspec.core.get_fs_token_paths(text)
