@@ -203,6 +203,10 @@ def test_a_basis_hint_never_suggests_a_basis_of_another_meaning():
     assert "did you mean 'attainment'?" in error(
         "component c {\n  tiers marginal on atainment {\n    0% .. rate 1%\n  }\n}\n"
     )
+    # Two words written as one (`row_credit`, `rowcredit`) are the basis they join, never `credit`.
+    for written in ("row_credit", "rowcredit", "Row_Credit"):
+        message = error(f"component c {{\n  curve on {written} {{\n    $0 -> $0\n    $10 -> $1\n  }}\n}}\n")
+        assert "did you mean 'row credit'?" in message, written
     # Words of another meaning get no suggestion, only the bases that may be written.
     message = error("component c {\n  tiers marginal on total credit {\n    $0 .. rate 1%\n  }\n}\n")
     assert "did you mean" not in message and "`on attainment` or `on credit` or `on row credit`" in message

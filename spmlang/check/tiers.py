@@ -3,6 +3,7 @@ payout curves, each on a basis (attainment, accumulated credit, or each row's cr
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from spmlang import figures
@@ -342,6 +343,11 @@ class TierChecker:
 def _basis_suggestion(key: tuple[str, ...]) -> MeasureBasis | None:
     """The basis ``key`` misspells, word by word (`row credt`, `atainment`, `deal credit`), if any. A basis of
     another number of words is never suggested: `total credit` is not a misspelt `credit`, nor `row credit`."""
+    joined = "".join(key).replace("_", "").replace("-", "").lower()
+    for basis, text in BASIS_TEXT.items():  # `row_credit`, `rowcredit`: one word for two
+        if joined == text.replace(" ", ""):
+            return basis
+    key = tuple(word for written in key for word in re.split(r"[_-]", written) if word)
     for basis, text in BASIS_TEXT.items():
         words = text.split()
         if len(words) != len(key):
