@@ -105,15 +105,6 @@ def _check_tests(path: Path) -> FileCheck:
         ok=False,
         exit_code=1,
         summary=summary,
-        diagnostics=[
-            {
-                "severity": "error",
-                "message": f"test '{case.name}' is not valid",
-                "file": str(path),
-                "line": case.span.line,
-                "column": case.span.column,
-            }
-            for case in broken
-        ],
+        diagnostics=[diagnostic.to_dict() for case in broken for diagnostic in case.diagnostics],
         text="\n\n".join(case.error or "" for case in broken),
     )

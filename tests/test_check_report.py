@@ -74,11 +74,17 @@ def test_a_test_file_with_an_invalid_test_names_it_where_it_starts(tmp_path):
     tests = tmp_path / "plan.test.spm"
     tests.write_text('# no data, no expectation\ntest "nothing" {\n}\n')
     checked = check_file(tests)
-    assert (checked.ok, checked.exit_code, checked.summary, checked.errors) == (False, 1, "1 test(s)", 1)
-    assert checked.diagnostics == [
-        {"severity": "error", "message": "test 'nothing' is not valid", "file": str(tests), "line": 2, "column": 1}
+    # Each of its errors, as printed and counted: no transactions, no expectation (once "1 error(s)" for both).
+    assert (checked.ok, checked.exit_code, checked.summary, checked.errors) == (False, 1, "1 test(s)", 2)
+    assert [(d["code"], d["file"], d["line"], d["column"]) for d in checked.diagnostics] == [
+        ("E422", str(tests), 2, 1),
+        ("E422", str(tests), 2, 1),
     ]
-    assert checked.rendered().count("error[E422]") == 2  # no transactions, no expectation
+    assert [d["message"] for d in checked.diagnostics] == [
+        "test 'nothing' gives no transactions",
+        "test 'nothing' expects nothing",
+    ]
+    assert checked.rendered().count("error[E422]") == 2
     assert check_file(ROOT / "examples" / "plans" / "sdr.test.spm").summary == "3 test(s)"
 
 

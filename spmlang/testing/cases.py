@@ -50,6 +50,7 @@ class TestCase:
     strict: bool = False
     expectations: list[ast.Expect] = field(default_factory=list)
     error: str | None = None  # the test itself is wrong (rendered diagnostics): it fails without running
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # what is wrong with it, if anything
 
     @property
     def id(self) -> str:
@@ -174,6 +175,7 @@ def _case(test: ast.TestBlock, plan: Plan, label: str, text: str) -> TestCase:
     if diagnostics:
         diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
         case.error = PlanError(diagnostics, {label: text}).render()
+        case.diagnostics = diagnostics
     return case
 
 
