@@ -136,3 +136,20 @@ def test_test_tables_read_wrongly_are_located_errors(spm):
     tested = spm("test", folder)
     assert tested.returncode == 1 and "Traceback" not in tested.stdout + tested.stderr
     assert re.search(r"^0 passed, 4 error\(s\) in", tested.stdout, re.M), tested.stdout
+
+
+def test_expect_paid_checks_the_amount_and_currency_a_payee_is_paid_in(spm, tmp_path):
+    scenarios = Path(__file__).parent / "scenarios"
+    (tmp_path / "s17.spm").write_text((scenarios / "s17_currencies.spm").read_text())
+    written = (scenarios / "s17_currencies.test.spm").read_text()
+    (tmp_path / "s17.test.spm").write_text(
+        written.replace("== 1155.25 GBP", "== 1155.26 GBP").replace("== 88 USD", "== 88 GBP")
+    )
+    failed = spm("test", tmp_path)
+    assert failed.returncode == 1
+    assert "  expected 1,155.26 GBP paid, got 1,155.25 GBP\n" in failed.stdout
+    assert "  expected 88.00 GBP paid, got 88.00 USD\n" in failed.stdout
+    (tmp_path / "s17.test.spm").write_text(written.replace("paid gwen in 2027-Q1", "paid gwen for commission"))
+    checked = spm("check", tmp_path / "s17.test.spm")
+    assert checked.returncode == 1
+    assert "error[E104]: expect paid takes a payee and a period, not for COMPONENT" in checked.stderr

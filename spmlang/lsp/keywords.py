@@ -120,6 +120,8 @@ TEST_KEYWORDS: dict[str, str] = {
     "columns": "`columns` says which columns the rows give, in order (others are empty)",
     "expect": "| `expect payout PAYEE [in PERIOD] [for COMPONENT] == $X` | the sum of the payee's lines |",
     "line": "| `expect line TXN [for COMPONENT] [of PAYEE] == $X` | the sum of a transaction's lines |",
+    "paid": "| `expect paid PAYEE [in PERIOD] == X [CURRENCY]` | the payout in the currency the payee is paid in (a "
+    "roster with currencies: their `fx` lines' amounts paid; else the payout), and that currency |",
     "excluded": "| `expect excluded TXN [FILTER]` | the row is excluded (by FILTER) |",
     "strict": '| `expect error CODE ["text"]` | the run fails with CODE (add `strict` to make rejects errors) |',
 }

@@ -507,16 +507,17 @@ class StrictStmt:
 @dataclass(frozen=True, slots=True)
 class Expect:
     """``expect payout|attainment|line SUBJECT [in PERIOD] [for COMPONENT] [of PAYEE] == VALUE``,
-    ``expect reject TXN REASON``, ``expect error CODE ["message"]``."""
+    ``expect paid PAYEE [in PERIOD] == VALUE [CURRENCY]``, ``expect reject TXN REASON``,
+    ``expect error CODE ["message"]``."""
 
-    what: str  # payout | attainment | line | reject | excluded | error
+    what: str  # payout | attainment | line | paid | reject | excluded | error
     subject: Literal  # the payee, the transaction, or the error's code
     period: Literal | None
     component: Name | None
     payee: Literal | None
     op: str | None
     value: Literal | None
-    reason: Name | None
+    reason: Name | None  # of reject and excluded; of paid, the currency
     span: Span
 
 

@@ -281,4 +281,5 @@ def expect(stmt: ast.Expect) -> str:
         parts.append(f"for {stmt.component.text}")
     if stmt.payee is not None:
         parts.append(f"of {literal(stmt.payee)}")
-    return " ".join(parts) + f" == {literal(value)}"
+    currency = f" {stmt.reason.text}" if stmt.what == "paid" and stmt.reason is not None else ""
+    return " ".join(parts) + f" == {literal(value)}{currency}"

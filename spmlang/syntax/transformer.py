@@ -9,6 +9,7 @@ the rule's name; each is a line or two, and the grammar is read beside it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
@@ -481,6 +482,23 @@ class ToAst:
 
     def expect_line(self, meta, children):
         return self._expect_compare("line", meta, children)
+
+    def expect_paid(self, meta, children):
+        """``expect paid PAYEE in PERIOD == AMOUNT [CURRENCY]``: the payout in the currency the payee is paid in."""
+        currency = children[-1]
+        children = children[:-1]
+        expect = self._expect_compare("paid", meta, children)
+        for where, name in (("component", "for COMPONENT"), ("payee", "of PAYEE")):
+            if getattr(expect, where) is not None:
+                self._error(
+                    "E104",
+                    f"expect paid takes a payee and a period, not {name}",
+                    getattr(expect, where).span,
+                    "write expect paid PAYEE in PERIOD == AMOUNT CURRENCY",
+                )
+        if currency is None:
+            return expect
+        return dataclasses.replace(expect, reason=self._name(currency))
 
     def expect_reject(self, meta, children):
         return ast.Expect(

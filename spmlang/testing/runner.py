@@ -173,6 +173,9 @@ def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) ->
                 )
             )
         return
+    if expectation.what == "paid":
+        _check_paid(expectation, subject, period, expected, result, ledger, outcome, written)
+        return
     if expectation.what == "payout":
         chosen = [line for line in ledger if line["payee"] == subject]
         who: str | None = subject
@@ -192,6 +195,40 @@ def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) ->
         txn = subject if expectation.what == "line" else None
         outcome.failures.append(
             Failure(written, f"expected {money(expected)}, got {money(got)}", _trail(result, who, period, txn))
+        )
+
+
+def _check_paid(
+    expectation: ast.Expect,
+    payee: str,
+    period: str | None,
+    expected: Decimal,
+    result,
+    ledger: list[dict],
+    outcome: Outcome,
+    written: str,
+) -> None:
+    """The payout in the currency the payee is paid in: the fx lines' amounts paid where they are paid in
+    another currency than the plan's, else the payout itself."""
+    mine = [line for line in ledger if line["payee"] == payee and period in (None, line["period"])]
+    fx = [line for line in mine if line["kind"] == "fx"]
+    plan_currency = result.payout.run.plan.settings.currency
+    by_period = {line["period"]: line for line in fx}
+    got = sum((line["amount"] for line in mine if line["period"] not in by_period), Decimal("0.00"))
+    got += sum((line["amount_paid"] for line in fx), Decimal("0.00"))
+    currencies = sorted(
+        {line["currency_paid"] for line in fx}
+        | ({plan_currency} if len(fx) < len({line["period"] for line in mine}) else set())
+    )
+    wanted = expectation.reason.text if expectation.reason is not None else None
+    said = "/".join(currencies) or plan_currency
+    if got != expected or (wanted is not None and currencies != [wanted]):
+        outcome.failures.append(
+            Failure(
+                written,
+                f"expected {money(expected)}{f' {wanted}' if wanted else ''} paid, got {money(got)} {said}",
+                _trail(result, payee, period, None),
+            )
         )
 
 
