@@ -6,11 +6,13 @@ The worked scenarios are S13 and S14 (tests/test_scenarios.py); here, each rule 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 from helpers import by_txn, d, lines, payout, quarterly_plan
+from rich.console import Console
 
 import spmlang
 
@@ -135,6 +137,24 @@ def test_a_fallback_payee_is_credited_in_their_place_and_the_line_says_why():
     assert lines(result, payee="ann", txn="S2")[0]["explanation"] == "500.00 × 10% = 50.00"
     # the house account is in no roster: no manager above it; ann's own credit rolls up to mia
     assert [(line["txn"], line["rollup_from"]) for line in lines(result, payee="mia")] == [("A1", "ann"), ("S2", "ann")]
+
+
+def test_explain_says_why_a_fallback_payee_was_credited_where_tiers_show_their_slices():
+    tiered = PLAN.replace("component commission {\n  rate 10%\n}", "")
+    tiered += "component commission {\n  tiers marginal on credit {\n    $0 .. rate 5%\n  }\n}\n"
+    result = spmlang.loads(tiered.replace("EXTRA", 'fallback "house account"'), "test.spm").run(
+        deals(("A2", "ann", "2027-04-15", 2000)), roster=STAFF
+    )
+    (period,) = result.explain("house account").periods
+    (line,) = period.lines
+    assert line.fallback == "ann is not employed on 2027-04-15" and line.slices
+    from spmlang.report.render.terminal import explanation_renderable
+
+    console = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    console.print(explanation_renderable(result.explain("house account")))
+    shown = console.export_text()
+    assert "credited to the fallback payee: ann is not employed on 2027-04-15" in shown
+    assert "2,000.00 at 5% in tier" in shown
 
 
 def test_an_employment_roster_row_without_an_end_lasts_until_the_next_row():

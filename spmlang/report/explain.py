@@ -79,6 +79,7 @@ class TrailLine:
     # of this ledger, and what the earlier ledgers paid for it ("2027-Q1 earning 1,600.00: ...").
     original: list[str] = field(default_factory=list)
     converted: str | None = None  # the credit's money converted: "EUR at 1.08531, the rate of 2027-03-01"
+    fallback: str | None = None  # why the fallback payee was credited: "hana is not employed on 2027-02-01"
 
     @property
     def rounding(self) -> Decimal:
@@ -311,7 +312,17 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
         converted=converted_words(
             row.get("currency"), row.get("fx_rate"), row.get("fx_date"), payout.run.plan.settings.currency
         ),
+        fallback=_fallback(payout, int(lines.row[index])),
     )
+
+
+def _fallback(payout: Payout, credit_row: int) -> str | None:
+    """Why a credit row went to the fallback payee, if it did."""
+    terms = payout.run.terms
+    if terms is None or credit_row < 0:
+        return None
+    reasons = terms.fallback_reasons(payout.rows.take(np.array([credit_row])))
+    return None if reasons is None else reasons[0].as_py()
 
 
 def _retroactive_slices(

@@ -344,6 +344,8 @@ def _trail_line(line) -> Text:
         text.append(f"      {measure}\n")
         if line.converted is not None:
             text.append(f"      credit converted from {visible(line.converted)}\n")
+    if line.fallback is not None and line.slices:  # else the explanation below says it
+        text.append(f"      credited to the fallback payee: {visible(line.fallback)}\n")
     for piece in line.slices:
         if piece.tier == UPLIFT:
             text.append(f"      {UPLIFT} {money(piece.credit)} ({piece.rate}) = {money(piece.amount)}\n")
