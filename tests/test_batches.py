@@ -209,7 +209,7 @@ def test_totals_are_paid_without_writing_the_lines_text_and_are_the_ledger_s(arg
 )
 def test_cell_sums_are_each_cell_s_exact_sum_in_cell_order(lines, in_ledger_order):
     # Lines in ledger order (each payee's periods in turn) are summed without a sort; any other order is sorted.
-    from spmlang.engine.pay.batch import cell_sums
+    from spmlang.engine.batch import cell_sums
 
     if in_ledger_order:
         lines = sorted(lines, key=lambda line: line[:2])

@@ -102,3 +102,29 @@ def test_the_ir_imports_no_stage():
         for name in graph
         if name.startswith("spmlang.ir") and any(t.startswith(stages) for t in graph[name])
     }
+
+
+# The engine's stages, in the order a transaction goes through them. A stage imports the stages before it, and
+# the values the engine's top-level modules hold (calendar.py, compile.py: the compiled plan; credited.py: the
+# run read and credited); the steps that drive them (run.py, payout.py, batch.py, steps.py) import any stage and
+# no stage imports them.
+ENGINE_STAGES = ("runtime", "kernels", "expressions", "read", "credit", "pay", "settle")
+ENGINE_DRIVERS = ("run", "payout", "batch", "steps")
+
+
+def test_each_engine_stage_imports_only_the_stages_before_it():
+    graph = import_graph()
+    wrong = {}
+    for name, targets in graph.items():
+        parts = name.split(".")
+        if parts[:2] != ["spmlang", "engine"] or len(parts) < 4 or parts[2] not in ENGINE_STAGES:
+            continue
+        own = ENGINE_STAGES.index(parts[2])
+        for target in targets:
+            into = target.split(".")
+            if into[:2] != ["spmlang", "engine"] or len(into) < 3:
+                continue
+            later = into[2] in ENGINE_STAGES and ENGINE_STAGES.index(into[2]) > own
+            if later or into[2] in ENGINE_DRIVERS:
+                wrong.setdefault(name, []).append(target)
+    assert not wrong, wrong

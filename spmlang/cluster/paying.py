@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from spmlang.cluster.groups import dictionary, group_of
 from spmlang.cluster.job import GroupPaid, Job
 from spmlang.engine.compile import CompiledPlan
-from spmlang.engine.credit.credited import CreditedRun
+from spmlang.engine.credited import CreditedRun
 from spmlang.engine.payout import Payout
 from spmlang.engine.read.loaded import LoadedTable
 from spmlang.engine.run import credit_run

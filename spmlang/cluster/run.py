@@ -7,6 +7,8 @@
    machine, its part of the ledger written as it is paid (:mod:`spmlang.cluster.paying`).
 4. The client adds up the row accounting of every group (each row counted by one), writes the rejects and the
    manifest, and renames the folder of parts into place: a run that fails leaves no ledger.
+
+One module, though long: the client's steps in the order they run, each handing its work to Dask.
 """
 
 from __future__ import annotations
@@ -327,7 +329,7 @@ def _unpaid(paid, plan) -> list:
             entry[3] += credit
             if payee < entry[5]:
                 entry[4], entry[5] = message, payee
-    from spmlang.engine.pay.row_values import REASONS
+    from spmlang.engine.credit.row_values import REASONS
 
     index = {spec.name: i for i, spec in enumerate(plan.components)}
     ordered = sorted(merged.values(), key=lambda e: (index.get(e[0], len(index)), REASONS.index(e[1])))

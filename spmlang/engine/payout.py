@@ -1,4 +1,4 @@
-"""Paying a credited run: :class:`Payout` pays it batch after batch (:func:`~spmlang.engine.pay.batch.pay_batch`).
+"""Paying a credited run: :class:`Payout` pays it batch after batch (:func:`~spmlang.engine.batch.pay_batch`).
 A payee's lines never depend on another payee's, so batches bound the memory a run needs, stream to the ledger
 writer, and are paid on every core for large runs (:mod:`~spmlang.engine.runtime.parallel`); what the summary needs
 of them (:class:`RunTotals`) is kept on the way."""
@@ -16,14 +16,14 @@ import numpy as np
 if TYPE_CHECKING:
     import pyarrow as pa
 
-from spmlang.engine.credit.credited import CreditedRun
+from spmlang.engine.batch import PaidLines, batch_sums, pay_batch, streams_by_component
 from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.credited import CreditedRun
 from spmlang.engine.kernels import column_text as text
-from spmlang.engine.pay.batch import PaidLines, pay_batch, streams_by_component
 from spmlang.engine.pay.lines import Lines
 from spmlang.engine.pay.payments import Payments
 from spmlang.engine.pay.streams import StreamsByComponent
-from spmlang.engine.pay.sums import batch_sums, run_needs_lines
+from spmlang.engine.pay.sums import run_needs_lines
 from spmlang.engine.runtime import parallel
 from spmlang.progress import Report, tracked
 

@@ -3,7 +3,7 @@ a batch of payees at a time).
 
 :func:`credit_run` reads the inputs (:mod:`~spmlang.engine.read`), credits them and accounts for every row
 (:mod:`~spmlang.engine.credit`), and evaluates each component's values per credit row: a
-:class:`~spmlang.engine.credit.credited.CreditedRun`, cut into batches of whole payees (:func:`payee_batches`).
+:class:`~spmlang.engine.credited.CreditedRun`, cut into batches of whole payees (:func:`payee_batches`).
 Each step is a whole-array operation; the only Python loops are over components, payee columns and periods.
 """
 
@@ -18,16 +18,16 @@ import numpy as np
 from spmlang.diagnostics import AmountTooLarge, InputError
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis, check_basis, make_basis
-from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.credit.crediting import make_credit_rows
 from spmlang.engine.credit.employment import Employment
 from spmlang.engine.credit.proration import PeriodAmounts
 from spmlang.engine.credit.reversals import add_reversals
+from spmlang.engine.credit.row_values import component_row_values
 from spmlang.engine.credit.rows import Payees, crediting_order, distinct_names
 from spmlang.engine.credit.terms import Terms, check_paid_in, pay_rates
+from spmlang.engine.credited import CreditedRun
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, TooLarge
-from spmlang.engine.pay.row_values import component_row_values
 from spmlang.engine.read.earlier import EarlierLedgers, read_earlier
 from spmlang.engine.read.formats import load_table
 from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables

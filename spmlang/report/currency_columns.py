@@ -14,9 +14,9 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 
+from spmlang.engine.batch import PaidLines
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels.money import cents_to_decimal64_array
-from spmlang.engine.pay.batch import PaidLines
 from spmlang.engine.pay.lines import KIND
 from spmlang.engine.read.currencies import PLAN_CURRENCY, Rates
 from spmlang.ir.kinds import LineKind

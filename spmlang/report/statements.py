@@ -19,8 +19,8 @@ from functools import cached_property
 
 import numpy as np
 
-from spmlang.engine.credit.credited import CreditedRun
-from spmlang.engine.pay.batch import pay_batch
+from spmlang.engine.batch import pay_batch
+from spmlang.engine.credited import CreditedRun
 from spmlang.engine.pay.lines import KIND
 from spmlang.engine.pay.payments import Payments
 from spmlang.engine.payout import PaidLines, Payout
@@ -372,7 +372,7 @@ class _Owed:
 def settling_batches(run, codes: list[int]) -> list[int]:
     """The batch of the run (an index into ``run.batches``) whose lines each payee's (by code) are among: the one
     holding their credit rows, or, for a payee with none, the one that settles them (see
-    :func:`~spmlang.engine.pay.batch.unrowed_in`: the batch of the last row of a payee before them)."""
+    :func:`~spmlang.engine.batch.unrowed_in`: the batch of the last row of a payee before them)."""
     payee = run.credit_rows.payee  # in crediting order: by payee
     starts = np.array([batch.start for batch in run.batches], dtype=np.int64)
     last = np.maximum(np.searchsorted(payee, np.asarray(codes, dtype=np.int64), side="right") - 1, 0)

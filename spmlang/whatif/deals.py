@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError, UsageError, did_you_mean
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.credit.credited import CreditedRun
+from spmlang.engine.credited import CreditedRun
 from spmlang.engine.read.columns import convert_column
 from spmlang.engine.read.dates import plausible
 from spmlang.engine.read.formats import LoadedTable, load_table

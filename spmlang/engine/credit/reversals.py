@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.credit.row_values import RowValues
 from spmlang.engine.credit.rows import CreditRows
-from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.read.cancellations import Cancellations
 from spmlang.ir.kinds import ClawbackMode
 from spmlang.ir.plan import CheckedPlan

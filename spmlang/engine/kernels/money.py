@@ -30,6 +30,7 @@ CENT = UNIT // 100  # units per cent
 _TIE_TOLERANCE = 2.0**-50  # relative: float error of a few operations, far below one unit
 
 LIMIT = 1 << 62  # units: every amount the engine holds is below this in magnitude
+NO_BALANCE = -(1 << 63)  # the balance of a ledger line that carries none (a draw's or floor's lines carry one)
 # Relative: how far a float64 result of a few operations (a product of units and up to three factors, a tier's
 # value) may be from the exact one, with room to spare (each operation adds at most 2**-53).
 _DOUBT = 2.0**-47

@@ -1,6 +1,6 @@
 """A component compiled: its earning rule, ready to run over the ordered credit rows of a batch.
 
-Given the component's values per row (:mod:`spmlang.engine.pay.row_values`), :class:`CompiledComponent`
+Given the component's values per row (:mod:`spmlang.engine.credit.row_values`), :class:`CompiledComponent`
 computes its row lines, the true-ups at period boundaries where the quota basis grows, and the once-per-payee
 bonus of a ``pay ... once when`` rule.
 """
@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from spmlang import figures
 from spmlang.engine.credit.basis import Basis
+from spmlang.engine.credit.row_values import RowValues
 from spmlang.engine.credit.rows import CreditRows
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
@@ -29,7 +30,6 @@ from spmlang.engine.pay.descriptions import (
 )
 from spmlang.engine.pay.earnings import Factors, RowBasis, RowLines, RowStarts, apply_factor, cumulative_lines
 from spmlang.engine.pay.lines import TextColumn
-from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams
 from spmlang.engine.pay.tiers import TierFunction
 from spmlang.ir.constants import constant_value
@@ -219,7 +219,7 @@ class CompiledComponent:
                     describe_row_curve(credit, pays, amount, shown_factor),
                 )
             # Flat above its last point, as a cumulative curve is: the line shows what the last slope extended
-            # pays, and a cap line the cut (see spmlang.engine.pay.batch._curve_top).
+            # pays, and a cap line the cut (see spmlang.engine.batch._curve_top).
             extended_pays = function.extended().value(credit, row_basis)
             shown = apply_factor(extended_pays, factor)
             explanation = describe_row_curve(credit, extended_pays, shown, factor.product)
@@ -243,7 +243,7 @@ class CompiledComponent:
             explanation = describe_curve(function, before, after, quota, target, amount, factor.product)
             return RowLines(index, amount, no_tier, np.full(n, np.nan), factor.product, explanation)
         # Above its last point a curve is flat: a cap. A line past it shows what the extended last
-        # slope pays, and a cap line the cut (see spmlang.engine.pay.batch._curve_top); the two add up to `amount`.
+        # slope pays, and a cap line the cut (see spmlang.engine.batch._curve_top); the two add up to `amount`.
         extended = function.extended()
         shown = cumulative_lines(extended, before, after, row_basis, factor)
         explanation = describe_curve(extended, before, after, quota, target, shown, factor.product)

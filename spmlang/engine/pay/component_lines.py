@@ -1,6 +1,6 @@
 """A component's lines over a batch's credit rows: its row lines (each version's rule on the rows of its
 dates), true-ups and bonuses, rounded cumulatively to the cent, then its caps, its gate and a curve's flat top.
-:func:`spmlang.engine.pay.batch.pay_batch` makes them for each component, then settles the payee's pay."""
+:func:`spmlang.engine.batch.pay_batch` makes them for each component, then settles the payee's pay."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pyarrow as pa
 from spmlang import figures
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis
+from spmlang.engine.credit.row_values import RowValues
 from spmlang.engine.credit.rows import CreditRows, Payees
 from spmlang.engine.expressions.evaluate import evaluate
 from spmlang.engine.expressions.values import Frame, Vec, truth
@@ -20,9 +21,8 @@ from spmlang.engine.pay.component import PeriodLines
 from spmlang.engine.pay.earnings import RowLines
 from spmlang.engine.pay.limits import GATE_FIGURES, apply_caps, gate_lines
 from spmlang.engine.pay.lines import END, KIND, ROW, START, Lines, TextColumn, make_lines
-from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams
-from spmlang.engine.settle.clawbacks import mark_twins, reprice_twins
+from spmlang.engine.pay.twins import mark_twins, reprice_twins
 from spmlang.ir.expressions import Type, builtins_used
 from spmlang.ir.kinds import LineKind, MeasureBasis, Role
 from spmlang.ir.plan import ComponentSpec, CurveRule, PayOnceRule

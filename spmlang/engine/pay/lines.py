@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spmlang.engine.kernels import column_text as text
+from spmlang.engine.kernels.money import NO_BALANCE
 from spmlang.engine.kernels.templates import ROLLUP, Templated, escaped_array
 from spmlang.ir.kinds import LineKind
 
@@ -21,7 +22,6 @@ KIND = {name: code for code, name in enumerate(KINDS)}
 # decided on all of it; last, the period's payout converted to the currency its payee is paid in
 # (engine/pay/payments.py).
 START, ROW, END, SETTLE, GUARANTEE, PAID = 0, 1, 2, 3, 4, 5
-NO_BALANCE = np.iinfo(np.int64).min  # the balance of a line that carries none
 ANY_CREDIT = np.iinfo(np.int64).min  # the credit of a templated line whose template does not say it
 
 

@@ -9,7 +9,7 @@ off X at period ends: the rows' amounts are summed per period, and no line is ma
 a clawback as paid reads a row's own line: the same functions, at the running total before and after the row.
 
 Where a step depends on the lines themselves, :func:`lines_needed` says which, and the run's totals are added up
-from its lines (:func:`spmlang.engine.pay.batch.pay_batch`). The two paths give the same totals to the cent:
+from its lines (:func:`spmlang.engine.batch.pay_batch`). The two paths give the same totals to the cent:
 tests/test_sums.py compares them on the examples, the scenarios and random plans.
 """
 
@@ -18,26 +18,24 @@ from __future__ import annotations
 import numpy as np
 
 from spmlang.engine.compile import CompiledPlan
-from spmlang.engine.credit.credited import CreditedRun
+from spmlang.engine.credit.row_values import RowValues
 from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.credited import CreditedRun
 from spmlang.engine.expressions.evaluate import evaluate
 from spmlang.engine.expressions.values import truth
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
-from spmlang.engine.kernels.money import CENT, TooLarge, ensure_sums_fit, units_to_cents
-from spmlang.engine.pay.batch import PaidLines, streams_by_component, unrowed_in
+from spmlang.engine.kernels.money import CENT, ensure_sums_fit, units_to_cents
 from spmlang.engine.pay.component_lines import bonus_lines, period_end_frame
 from spmlang.engine.pay.limits import gate_adjustments
 from spmlang.engine.pay.lines import SETTLE, Lines
-from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.pay.streams import Streams
 from spmlang.engine.pay.sums_rows import AtRate, Cancelled, Caps, RowsPaid, cell_lines, clawback_cells
-from spmlang.engine.settle.clawbacks import reprice_twins
-from spmlang.engine.settle.cycle import settle
+from spmlang.engine.pay.twins import reprice_twins
 from spmlang.ir.kinds import ClawbackMode, LineKind
 from spmlang.ir.plan import PayOnceRule
 
-__all__ = ["batch_sums", "component_path", "lines_needed", "run_needs_lines"]
+__all__ = ["component_cells", "component_path", "lines_needed", "run_needs_lines"]
 
 
 def lines_needed(compiled: CompiledPlan) -> str | None:
@@ -79,50 +77,7 @@ def run_needs_lines(run: CreditedRun) -> str | None:
     return None
 
 
-def batch_sums(run: CreditedRun, batch: slice) -> tuple | None:
-    """The totals of one batch (as :meth:`PaidLines.totals`, with no line count), or None where an amount
-    comes near the money limit: the lines then say which amount of which clause, or pay it."""
-    try:
-        return _batch_sums(run, batch)
-    except TooLarge:
-        return None
-
-
-def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
-    compiled = run.compiled
-    calendar = compiled.calendar
-    rows = run.credit_rows.take(batch)
-    streams = streams_by_component(run, rows, batch)  # each component's: with or without reversal rows
-    claws = Cancelled.of(run, rows)
-    parts: list[Lines | None] = []
-    has_line = rows.reversal.copy()
-    for index in range(len(compiled.components)):
-        values = run.row_values[index].take(batch)
-        cells, on_rows = _component_cells(run, index, values, rows, streams.of(index), claws)
-        parts.append(cells)
-        has_line |= on_rows
-    unpaid = np.flatnonzero(~has_line)  # a zero line each, of no component (see batch._unpaid_rows)
-    parts.append(cell_lines(rows.payee[unpaid], rows.period[unpaid], -1, LineKind.EARNING, np.zeros(unpaid.size)))
-    lines = Lines.concat(parts)
-    cycle = run.cycle
-    if cycle.active:  # draws and floors are decided on each period's pay: the cells' sums are that
-        payees_here = np.union1d(np.unique(rows.payee), unrowed_in(run, batch)).astype(np.int32)
-        lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
-    terms = run.terms
-    if terms is not None and terms.pay_rates is not None and terms.rates is not None and len(lines):
-        # A payee paid in another currency has an fx line in each period with lines: it converts their sum, and
-        # adds nothing in the plan's currency (see pay/payments.py).
-        order = grouping.order_by(lines.payee, lines.period)
-        first = order[np.flatnonzero(grouping.starts_from_keys(lines.payee[order], lines.period[order]))]
-        payee, period = lines.payee[first], lines.period[first]
-        converted = terms.pay_rates[payee.astype(np.int64), period.astype(np.int64)] >= 0
-        fx = cell_lines(payee[converted], period[converted], -1, LineKind.FX, np.zeros(int(converted.sum())))
-        lines = Lines.concat([lines, fx])
-    paid = PaidLines(lines, lines.amount // CENT, rows, streams)
-    return paid.cells(), paid.measures(), None, paid.owed()
-
-
-def _component_cells(
+def component_cells(
     run: CreditedRun, index: int, values: RowValues, rows: CreditRows, streams: Streams, claws: Cancelled | None
 ) -> tuple[Lines | None, np.ndarray]:
     """One line per (payee, period) the component has lines in, with what they add up to after rounding and

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.credit.reversals import refunded_part
 from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.credited import CreditedRun
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, to_units, units_to_cents
 from spmlang.engine.pay.earnings import RowLines

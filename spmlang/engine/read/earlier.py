@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.kernels.money import UNIT
+from spmlang.engine.kernels.money import NO_BALANCE, UNIT
 from spmlang.hashing import PARTS, manifest_path, records, sha256_file
 from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind, Role
 from spmlang.ir.plan import CheckedPlan
@@ -87,8 +87,6 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
     that is not a ledger or was changed since spm wrote it, a ledger of another currency or with periods this
     plan does not have, the same ledger twice or two that paid one period, and a ledger paid against another
     one that is not given."""
-    from spmlang.engine.pay.lines import NO_BALANCE
-
     files: list[PaidFile] = []
     tables: list[tuple[pa.Table, list[int], Path]] = []
     paid_by: dict[int, str] = {}  # period -> the ledger that paid it

@@ -16,11 +16,11 @@ import numpy as np
 
 from spmlang.diagnostics import UsageError
 from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.credit.row_values import RowValues
 from spmlang.engine.credit.rows import CreditRows, Payees
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.pay.lines import KIND, SETTLE, Lines, last_balances, make_lines
-from spmlang.engine.pay.row_values import RowValues
 from spmlang.engine.read.cancellations import Cancellations
 from spmlang.engine.read.earlier import EarlierLedgers, PaidFile
 from spmlang.engine.settle.draws import Guarantees, settle_guarantees

@@ -1,7 +1,7 @@
 """A credited run: everything known before paying, as a plain value.
 
 Reading and crediting make it once (:func:`spmlang.engine.run.credit_run`); paying is a function of it and a
-batch of its payees (:func:`spmlang.engine.pay.batch.pay_batch`), in this process or a forked worker.
+batch of its payees (:func:`spmlang.engine.batch.pay_batch`), in this process or a forked worker.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from spmlang.diagnostics import Span
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis
+from spmlang.engine.credit.row_values import REASONS, RowValues
 from spmlang.engine.credit.rows import CreditRows, Payees
 from spmlang.engine.credit.terms import Terms
 from spmlang.engine.pay.component import CompiledComponent
-from spmlang.engine.pay.row_values import REASONS, RowValues
 from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.read.transactions import InputRows
 from spmlang.engine.settle.cycle import PayCycle

@@ -1,4 +1,6 @@
-"""Paying one batch of payees: every component's lines, the plan caps, in ledger order, rounded to cents.
+"""Paying one batch of payees: every component's lines (engine/pay/), the plan caps, in ledger order, rounded to
+cents, then settled for the pay cycle (engine/settle/) and converted where a payee is paid in another currency;
+or, where only totals are asked for, the same by group sums (:func:`batch_sums`, engine/pay/sums.py).
 
 A batch is a range of the credited run's rows holding whole payees (see :func:`spmlang.engine.run.payee_batches`):
 a payee's lines never depend on another payee's, so batches are paid apart, in any process, and give the same
@@ -14,8 +16,8 @@ import numpy as np
 from spmlang.diagnostics import AmountTooLarge
 from spmlang.engine.compile import CompiledPlan
 from spmlang.engine.credit.basis import Basis
-from spmlang.engine.credit.credited import CreditedRun
 from spmlang.engine.credit.rows import CreditRows
+from spmlang.engine.credited import CreditedRun
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import CENT, TooLarge
@@ -32,6 +34,8 @@ from spmlang.engine.pay.lines import (
 )
 from spmlang.engine.pay.payments import Payments, payment_lines, with_payment_lines
 from spmlang.engine.pay.streams import StreamsByComponent, build_streams_by_component
+from spmlang.engine.pay.sums import component_cells
+from spmlang.engine.pay.sums_rows import Cancelled, cell_lines
 from spmlang.engine.settle.clawbacks import money_clawbacks
 from spmlang.engine.settle.cycle import hold_lines, settle
 from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, GUARANTEE_KINDS, HOLD_KINDS, LineKind
@@ -259,3 +263,46 @@ def _round(lines: Lines) -> np.ndarray:
     if np.any(rest):  # pragma: no cover - a broken invariant of the engine, not a user error
         raise AssertionError("a ledger line is not a whole number of cents")
     return cents
+
+
+def batch_sums(run: CreditedRun, batch: slice) -> tuple | None:
+    """The totals of one batch (as :meth:`PaidLines.totals`, with no line count), or None where an amount
+    comes near the money limit: the lines then say which amount of which clause, or pay it."""
+    try:
+        return _batch_sums(run, batch)
+    except TooLarge:
+        return None
+
+
+def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
+    compiled = run.compiled
+    calendar = compiled.calendar
+    rows = run.credit_rows.take(batch)
+    streams = streams_by_component(run, rows, batch)  # each component's: with or without reversal rows
+    claws = Cancelled.of(run, rows)
+    parts: list[Lines | None] = []
+    has_line = rows.reversal.copy()
+    for index in range(len(compiled.components)):
+        values = run.row_values[index].take(batch)
+        cells, on_rows = component_cells(run, index, values, rows, streams.of(index), claws)
+        parts.append(cells)
+        has_line |= on_rows
+    unpaid = np.flatnonzero(~has_line)  # a zero line each, of no component (see batch._unpaid_rows)
+    parts.append(cell_lines(rows.payee[unpaid], rows.period[unpaid], -1, LineKind.EARNING, np.zeros(unpaid.size)))
+    lines = Lines.concat(parts)
+    cycle = run.cycle
+    if cycle.active:  # draws and floors are decided on each period's pay: the cells' sums are that
+        payees_here = np.union1d(np.unique(rows.payee), unrowed_in(run, batch)).astype(np.int32)
+        lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
+    terms = run.terms
+    if terms is not None and terms.pay_rates is not None and terms.rates is not None and len(lines):
+        # A payee paid in another currency has an fx line in each period with lines: it converts their sum, and
+        # adds nothing in the plan's currency (see pay/payments.py).
+        order = grouping.order_by(lines.payee, lines.period)
+        first = order[np.flatnonzero(grouping.starts_from_keys(lines.payee[order], lines.period[order]))]
+        payee, period = lines.payee[first], lines.period[first]
+        converted = terms.pay_rates[payee.astype(np.int64), period.astype(np.int64)] >= 0
+        fx = cell_lines(payee[converted], period[converted], -1, LineKind.FX, np.zeros(int(converted.sum())))
+        lines = Lines.concat([lines, fx])
+    paid = PaidLines(lines, lines.amount // CENT, rows, streams)
+    return paid.cells(), paid.measures(), None, paid.owed()
