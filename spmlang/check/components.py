@@ -1,6 +1,7 @@
 """Checking components: what each pays on (direct or rollup credit), its filters, its one earning rule, and
 what shapes it (multipliers, an accelerator, caps, a gate). Tier tables and curves are checked in
-``tiers.py``, caps in ``caps.py``."""
+``tiers.py``, caps in ``caps.py``; a component's statements are checked here in the order the language allows
+them, which makes the module long."""
 
 from __future__ import annotations
 
@@ -166,7 +167,7 @@ class ComponentChecker:
                 expr = self.c.exprs.check(stmt.expr, self.row_scope, (Type.BOOL,), "a filter")
                 _keep(parts, None if expr is None else FilterSpec(name, expr, stmt.span), parts.filters)
             elif isinstance(stmt, ast.MultiplierStmt):
-                _keep(parts, self._multiplier(stmt), parts.multipliers)
+                _keep(parts, self.multiplier(stmt), parts.multipliers)
             elif isinstance(stmt, ast.CapStmt):
                 _keep(parts, self.caps.cap(stmt, plan_level=False), parts.caps)
             elif isinstance(stmt, ast.GateStmt):
@@ -180,7 +181,7 @@ class ComponentChecker:
             elif isinstance(stmt, ast.FromBlock):
                 parts.versions.append(stmt)
             else:
-                rule = self._rule(stmt)
+                rule = self.rule(stmt)
                 _keep(parts, None if rule is None else (rule, stmt.span), parts.rules)
         return parts
 
@@ -315,7 +316,7 @@ class ComponentChecker:
         return True
 
     # ------------------------------------------------------------ earning rules
-    def _rule(self, stmt: object) -> EarningRule | None:
+    def rule(self, stmt: object) -> EarningRule | None:
         """The earning rule ``stmt`` states; None after an error."""
         if isinstance(stmt, ast.RateStmt):
             return self._rate(stmt)
@@ -380,7 +381,7 @@ class ComponentChecker:
         return PayOnceRule(amount, stmt.amount.of_target, condition, c.text(stmt.condition.span), by, stmt.span)
 
     # ------------------------------------------------------------ modifiers
-    def _multiplier(self, stmt: ast.MultiplierStmt) -> MultiplierSpec | None:
+    def multiplier(self, stmt: ast.MultiplierStmt) -> MultiplierSpec | None:
         factor_ir = self.c.exprs.check(stmt.factor, self.row_scope, None)
         condition = self.c.exprs.check(stmt.condition, self.row_scope, (Type.BOOL,), "a multiplier's condition")
         if factor_ir is None or condition is None:

@@ -27,9 +27,9 @@ class ComponentChecker(Protocol):
     settings: Settings
     tiers: TierChecker
 
-    def _rule(self, stmt: object) -> EarningRule | None: ...
+    def rule(self, stmt: object) -> EarningRule | None: ...
 
-    def _multiplier(self, stmt: ast.MultiplierStmt) -> MultiplierSpec | None: ...
+    def multiplier(self, stmt: ast.MultiplierStmt) -> MultiplierSpec | None: ...
 
 
 MAX_VERSIONS = 53  # a version a week; each is a rule to compile, price, explain and draw
@@ -202,7 +202,7 @@ def _statements(components: ComponentChecker, block: ast.FromBlock):
             c.error("E412", f"{shared} does not belong in a version", getattr(stmt, "span", None), hint)
             ok = False
         elif isinstance(stmt, ast.MultiplierStmt):
-            multiplier = components._multiplier(stmt)
+            multiplier = components.multiplier(stmt)
             ok = ok and multiplier is not None
             if multiplier is not None:
                 multipliers.append(multiplier)
@@ -212,5 +212,5 @@ def _statements(components: ComponentChecker, block: ast.FromBlock):
                 ok = False
             accelerator = stmt
         else:
-            rules.append((components._rule(stmt), getattr(stmt, "span", block.span)))
+            rules.append((components.rule(stmt), getattr(stmt, "span", block.span)))
     return (rules, multipliers, accelerator) if ok else None

@@ -181,7 +181,8 @@ def _credit_steps(compiled: CompiledPlan, text: Callable[[Span], str]) -> list[S
         steps.append(Step("reject rows whose payee has no quota (or a zero quota basis) in their period"))
     elif plan.needs_quotas:
         steps.append(Step("reject rows whose payee has no quota (or a zero annual quota)"))
-    steps.append(Step("order credit rows by payee, role (direct, then rollup), date, key"))
+    role = "role (direct, then rollup), " if source.rollup else ""
+    steps.append(Step(f"order credit rows by payee, {role}date, key"))
     measure = "year to date" if compiled.year_to_date else "within each period"
     basis = {"to_date": "the quota to date", "annual": "the annual quota", "period": "the period's quota"}[
         settings.attainment_basis
@@ -193,15 +194,15 @@ def _credit_steps(compiled: CompiledPlan, text: Callable[[Span], str]) -> list[S
 def _component_step(compiled: CompiledPlan, index: int, text: Callable[[Span], str]) -> Step:
     """What a component does: which rows, its earning rule, multipliers, true-up, caps and gate."""
     component = compiled.plan.components[index]
-    run = compiled.components[index]
     details = [f"pays on {component.role} credit"]
     for row_filter in component.filters:
         condition = text(row_filter.expr.span)
         named = f" ({row_filter.name})" if row_filter.name != condition else ""
         details.append(f"only rows where {condition}{named}")
-    versions = list(zip(component.in_versions(), run.versions, compiled.rule_clauses(index), strict=True))
-    for v, (version, version_run, clause) in enumerate(versions):
-        rule = _rule(version.rule, compiled.plan.settings.attainment_basis, version_run.cumulative)
+    compiled_versions = compiled.components[index].versions
+    versions = list(zip(component.in_versions(), compiled_versions, compiled.rule_clauses(index), strict=True))
+    for v, (version, _compiled, clause) in enumerate(versions):
+        rule = _rule(version.rule)
         rule += [
             f"multiply by {format_number(float(m.factor))}x when {text(m.condition.span)}" for m in version.multipliers
         ]
@@ -324,7 +325,7 @@ def _tiers(table: TierTable, unit: str) -> list[str]:
     return lines
 
 
-def _rule(rule, basis: str, cumulative: bool) -> list[str]:
+def _rule(rule) -> list[str]:
     if isinstance(rule, RateRule) and rule.accelerator is None:
         return [f"line = credit x {rule.rate_text}"]
     if isinstance(rule, RateRule) and rule.accelerator is not None:
@@ -385,7 +386,7 @@ def _rule(rule, basis: str, cumulative: bool) -> list[str]:
 
 def render_steps(steps: list[Step], plan) -> str:
     lines = [
-        f'calculator for "{plan.settings.name}" version {plan.settings.version} '
+        f'the compiled plan "{plan.settings.name}" version {plan.settings.version} '
         f"({plan.path}, sha256 {plan.sha256[:12]})"
     ]
     for number, step in enumerate(steps, 1):

@@ -2,6 +2,9 @@
 
 This is the contract between the checker and the engine. Everything here is
 already known to be well formed; the engine adds no plan validation of its own.
+
+One module on purpose, though long: the whole contract in one place, a frozen dataclass per part of a plan, so
+that what the engine may assume is read in one file.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def recover_tree(text: str, path: str) -> ast.PlanFile | None:
     at the end. Positions stay those of ``text``. None if nothing can be made of it."""
     from lark import UnexpectedInput
 
-    from spmlang.syntax.parser import _blank_statement, _parser, _too_deep
+    from spmlang.syntax.parser import blank_statement, grammar_parser, too_deep
     from spmlang.syntax.transformer import ToAst
 
     if len(text) > MAX_PLAN_CHARS:
@@ -143,7 +143,7 @@ def recover_tree(text: str, path: str) -> ast.PlanFile | None:
     working = text
     for _ in range(_MAX_ROUNDS):
         try:
-            tree = _parser().parse(working)
+            tree = grammar_parser().parse(working)
         except UnexpectedInput as error:
             line = getattr(error, "line", -1)
             token = getattr(error, "token", None)
@@ -154,12 +154,12 @@ def recover_tree(text: str, path: str) -> ast.PlanFile | None:
                     return None
                 working += "\n" + "}" * missing
                 continue
-            blanked, _lines = _blank_statement(working, line)
+            blanked, _lines = blank_statement(working, line)
             if blanked == working:
                 return None
             working = blanked
             continue
-        if _too_deep(tree, path):
+        if too_deep(tree, path):
             return None
         items = ToAst(path).transform(tree)
         return ast.PlanFile(path=path, source=text, items=tuple(items))
@@ -177,9 +177,9 @@ def accepted_words(prefix: str) -> tuple[set[str], bool] | None:
     and whether it accepts a name. None if the prefix itself does not parse."""
     from lark import UnexpectedInput
 
-    from spmlang.syntax.parser import _parser
+    from spmlang.syntax.parser import grammar_parser
 
-    parser = _parser()
+    parser = grammar_parser()
     try:
         interactive = parser.parse_interactive(prefix)
         interactive.exhaust_lexer()
@@ -202,10 +202,10 @@ def accepted_words(prefix: str) -> tuple[set[str], bool] | None:
 
 def grammar_keywords() -> set[str]:
     """Every keyword the grammar spells out (its word string literals, and true/false)."""
-    from spmlang.syntax.parser import _parser
+    from spmlang.syntax.parser import grammar_parser
 
     words = set()
-    for terminal in _parser().terminals:
+    for terminal in grammar_parser().terminals:
         pattern = terminal.pattern
         if pattern.type == "str" and pattern.value.isidentifier():
             words.add(pattern.value)

@@ -5,6 +5,9 @@ credit, the measure before and after, the tier slices, multipliers, the cap or
 gate that acted and by how much, and the rounding; then each period's total
 and the year to date. Every figure comes from the run's own arrays, so it
 reconciles with the ledger to the cent.
+
+One module, though long: each kind of line (a tier's slices, a retroactive uplift, a clawback's or an
+adjustment's original lines, a fallback) is traced here beside the others, as the trail shows them.
 """
 
 from __future__ import annotations

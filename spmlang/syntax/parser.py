@@ -40,7 +40,7 @@ def grammar_path() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def _parser() -> Lark:
+def grammar_parser() -> Lark:
     grammar = grammar_path().read_text(encoding="utf-8")
     return Lark(
         grammar,
@@ -100,7 +100,7 @@ _FRIENDLY = {
 def _describe_terminal(name: str) -> str:
     if name in _FRIENDLY:
         return _FRIENDLY[name]
-    terminal = _parser().get_terminal(name) if name in {t.name for t in _parser().terminals} else None
+    terminal = grammar_parser().get_terminal(name) if name in {t.name for t in grammar_parser().terminals} else None
     if terminal is not None and terminal.pattern.type == "str":
         return f"'{terminal.pattern.value}'"
     return name.lower()
@@ -123,7 +123,7 @@ def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
     blanked_lines: set[int] = set()
     while True:
         try:
-            tree = _parser().parse(working)
+            tree = grammar_parser().parse(working)
         except UnexpectedInput as error:
             diagnostics.append(_syntax_diagnostic(error, path, working))
             line = getattr(error, "line", -1)
@@ -135,15 +135,15 @@ def parse(text: str, path: str = "<plan>") -> ast.PlanFile:
                 or len(diagnostics) >= MAX_SYNTAX_ERRORS
             ):
                 raise PlanError(diagnostics, {path: text}) from None
-            working, lines = _blank_statement(working, line)
+            working, lines = blank_statement(working, line)
             blanked_lines.update(lines)
             continue
         break
     if diagnostics:
         raise PlanError(diagnostics, {path: text})
-    too_deep = _too_deep(tree, path)
-    if too_deep:
-        raise PlanError(too_deep, {path: text})
+    nested = too_deep(tree, path)
+    if nested:
+        raise PlanError(nested, {path: text})
     builder = ToAst(path)
     items = builder.transform(tree)
     if builder.diagnostics:
@@ -190,7 +190,7 @@ _EXPRESSION_RULES = frozenset(
 )
 
 
-def _too_deep(tree: Tree, path: str) -> list[Diagnostic]:
+def too_deep(tree: Tree, path: str) -> list[Diagnostic]:
     """An error for each expression nested more than MAX_EXPRESSION_DEPTH levels, at its deepest point.
 
     Measured without recursion, on the parse tree, as deep as the syntax tree will be: `a and b and c` is one
@@ -281,7 +281,7 @@ def _syntax_diagnostic(error: UnexpectedInput, path: str, text: str) -> Diagnost
     return Diagnostic("E100", message, span, hint)
 
 
-def _blank_statement(text: str, line: int) -> tuple[str, set[int]]:
+def blank_statement(text: str, line: int) -> tuple[str, set[int]]:
     """Replace the statement on ``line`` with spaces, keeping every position.
 
     A line that opens a block takes its whole block with it, so that a broken

@@ -1,6 +1,7 @@
-"""Reference tables loaded for a run: lookups, quotas, targets, the roster.
+"""The plan's tables loaded for a run: lookups, quotas, targets, the roster.
 
-Reference data must be clean: a bad value in a quota file is an
+One module, though long: every table read beside the transactions is found, read and checked the same way.
+Their data must be clean: a bad value in a quota file is an
 :class:`InputError` naming the file, row and column (a run that silently
 dropped a quota would pay the wrong amounts). Transactions, by contrast, are
 rejected row by row.

@@ -4,7 +4,7 @@ of a pay statement, as SVG or PNG.
 The points are :mod:`spmlang.report.curves`' (the compiled plan's own); this module only draws them. matplotlib is
 an optional dependency (``pip install 'spmlang[plot]'``), imported here and only when a chart is drawn, never with
 the figure classes of pyplot (no global state, no window). SVG is written with its text as text and without a
-date, so the same chart gives the same bytes.
+date, so the same chart gives the same bytes. One module, though long: the only one that imports matplotlib.
 """
 
 from __future__ import annotations

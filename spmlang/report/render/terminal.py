@@ -1,6 +1,7 @@
 """What people read in a terminal: the run summary, the calculation trail, pay statements.
 
 Tables are sheets (:class:`Sheet`): at any width every amount and name is shown whole (never "133,828…").
+One module, though long: every view a terminal shows (summary, trail, statement) shares the sheets' layout.
 """
 
 from __future__ import annotations
