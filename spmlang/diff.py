@@ -17,7 +17,7 @@ from pathlib import Path
 
 from spmlang.api import Plan, Result, loads
 from spmlang.diagnostics import InputError, UsageError
-from spmlang.figures import money, signed_money
+from spmlang.figures import change_percent, money, signed_money
 from spmlang.syntax import ast
 from spmlang.syntax.format import strip_positions
 from spmlang.visible import visible
@@ -92,7 +92,7 @@ class PlanDiff:
         total = self.total
         if total.old == 0:
             return ""
-        return f" ({total.change / total.old * 100:+.2f}%)"
+        return f" ({change_percent(total.change / total.old)})"
 
     def to_text(self) -> str:
         total = self.total

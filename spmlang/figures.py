@@ -75,6 +75,16 @@ def units_text(units: int) -> str:
     return cents_text(-cents if units < 0 else cents)
 
 
+def change_percent(ratio: Decimal) -> str:
+    """A change as a share of what it changes, signed, two decimals: Decimal('0.18372') -> '+18.37%'."""
+    return f"{ratio * 100:+.2f}%"
+
+
+def ledger_amount(units: int) -> str:
+    """An amount in units as the ledger's explanations write it: two decimals, no separators (1234.50)."""
+    return f"{Decimal(units).scaleb(-6):.2f}"
+
+
 def reason_text(reason: str) -> str:
     """A reject reason as people read it: ``outside_year`` -> ``outside year``."""
     return reason.replace("_", " ")

@@ -21,6 +21,7 @@ from spmlang.cli.data_options import (
 )
 from spmlang.cli.errors import errors_to_exit_codes
 from spmlang.diagnostics import UsageError
+from spmlang.figures import money
 from spmlang.files import check_writable, write_text
 from spmlang.visible import visible, visible_json
 
@@ -184,7 +185,8 @@ def diff_command(
             _plot_change(report, plot, plot_quota, plot_target)
         if limit is not None and report.total.change > limit:
             err.print(
-                f"the total payout grows by {report.total.change:,}, more than --fail-over {limit:,}", markup=False
+                f"the total payout grows by {money(report.total.change)}, more than --fail-over {money(limit)}",
+                markup=False,
             )
             raise typer.Exit(1)
 

@@ -26,7 +26,7 @@ from spmlang.engine.pay.component import CompiledComponent
 from spmlang.engine.pay.earnings import RowBasis
 from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.payout import Payout
-from spmlang.figures import CENT, UPLIFT, to_cents
+from spmlang.figures import CENT, UPLIFT, money, to_cents
 from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind
 from spmlang.report.line_texts import converted_words
 from spmlang.report.python_rows import python_rows
@@ -217,7 +217,7 @@ def _originals(payout: Payout, code: int, line: TrailLine, rows: list[dict]) -> 
             )
             if component >= 0 and names[component] == line.component and key == line.txn:
                 amount = units(earlier.amount[i]).quantize(CENT)
-                found.append(f"paid by an earlier ledger in {labels[int(earlier.period[i])]}: {amount:,}")
+                found.append(f"paid by an earlier ledger in {labels[int(earlier.period[i])]}: {money(amount)}")
     return found
 
 

@@ -23,6 +23,7 @@ from spmlang.engine.expressions.values import Frame, Issue, Vec, const_value, de
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.columns import ColumnValues, convert_column
 from spmlang.engine.read.formats import LoadedTable, available_columns, load_table
+from spmlang.figures import format_money
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import Per, TableKind
 from spmlang.ir.plan import TableSpec
@@ -370,7 +371,7 @@ def _not_negative(data: TableData, amounts: np.ndarray, type_: Type) -> None:
         return
     spec, row = data.spec, int(negative[0])
     amount = Decimal(int(amounts[row])) / UNIT
-    shown = f"{amount:,.2f}" if type_ is Type.MONEY else f"{amount.normalize():,f}"
+    shown = format_money(amount) if type_ is Type.MONEY else f"{amount.normalize():,f}"
     what = "quota" if spec.kind is TableKind.QUOTAS else "target incentive"
     file = data.label
     row_number: int | None = row + 1 + data.row_offset

@@ -25,7 +25,7 @@ from spmlang.engine.calendar import PlanCalendar, to_days
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels.money import CENT, UNIT
 from spmlang.engine.pay.lines import GUARANTEE, Lines, make_lines
-from spmlang.figures import format_percent
+from spmlang.figures import format_percent, ledger_amount
 from spmlang.ir.kinds import LineKind
 from spmlang.ir.plan import DrawSpec
 
@@ -119,7 +119,7 @@ def settle_guarantees(
                     top,
                     floor_owed,
                     guarantees.floor_clause,
-                    f"pay below the payout floor of {_money(floor)} is topped up to it; "
+                    f"pay below the payout floor of {ledger_amount(floor)} is topped up to it; "
                     "recovered from later pay above the floor",
                 )
             )
@@ -134,7 +134,7 @@ def settle_guarantees(
                     -taken,
                     floor_owed,
                     guarantees.floor_clause,
-                    f"recovers what the payout floor of {_money(floor)} topped up",
+                    f"recovers what the payout floor of {ledger_amount(floor)} topped up",
                 )
             )
     return Lines.concat(parts)
@@ -172,10 +172,6 @@ def _share_in_cents(units: np.ndarray, share: Decimal) -> np.ndarray:
     return np.asarray(cents, np.int64) * CENT
 
 
-def _money(units: int) -> str:
-    return f"{Decimal(units).scaleb(-6):.2f}"  # as the ledger writes amounts; statements add separators
-
-
 def _draw_levels(guarantees: Guarantees, amount: int, payees: np.ndarray, period: int) -> np.ndarray:
     """Each payee's draw in ``period`` (units)."""
     if guarantees.draw_levels is None:
@@ -195,14 +191,14 @@ def _notes(guarantees: Guarantees, payees: np.ndarray, period: int) -> list[str 
 def _draw_text(draw: DrawSpec, amount: int, levels: np.ndarray, notes: list[str | None] | None) -> str | pa.Array:
     kind = "recoverable" if draw.recoverable else "non-recoverable"
     if notes is None:
-        return f"a {kind} draw tops the period's pay up to {_money(amount)}"
+        return f"a {kind} draw tops the period's pay up to {ledger_amount(amount)}"
     prorated = np.array([note is not None for note in notes])
     return text.join(
         f"a {kind} draw tops the period's pay up to ",
         text.amount(levels, decimals=2),
         text.when(
             prorated,
-            text.join(f" (the draw of {_money(amount)} prorated: ", pa.array([n or "" for n in notes]), ")"),
+            text.join(f" (the draw of {ledger_amount(amount)} prorated: ", pa.array([n or "" for n in notes]), ")"),
         ),
     )
 
