@@ -4,6 +4,7 @@ against earlier ledgers (docs/calculation.md §6). Figures are worked by hand in
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 from decimal import Decimal
@@ -386,6 +387,12 @@ def test_earlier_ledgers_given_twice_overlapping_incomplete_or_edited_are_refuse
     )
     with pytest.raises(InputError, match="changed after spm wrote it"):
         cycle.run(data, paid=[tmp_path / "q1.parquet"])
+    # Its manifest's hash mended to hide the edit: the ledger paid against it still knows what it was.
+    manifest = json.loads((tmp_path / "q1.manifest.json").read_text())
+    manifest["ledger"]["sha256"] = hashlib.sha256((tmp_path / "q1.parquet").read_bytes()).hexdigest()
+    (tmp_path / "q1.manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="the earlier ledger q1.parquet, which was changed since"):
+        cycle.run(data, paid=[tmp_path / "q1.parquet", tmp_path / "q2.parquet"])
 
 
 def test_a_hand_edited_csv_ledger_is_a_clean_error(tmp_path):

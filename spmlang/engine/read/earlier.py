@@ -122,13 +122,22 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
             if isinstance(record, dict) and str(record.get("name", "")).startswith("paid ") and record.get("sha256")
         ]
     given = {file.digest for file in files}
+    given_paths = {Path(file.path).resolve() for file in files}
     for digest, recorded, by in built_on:
-        if digest not in given:
+        if digest in given:
+            continue
+        if (by.parent / recorded).resolve() in given_paths:  # given, but not as it was when it was paid against
             raise _error(
-                f"this ledger was paid against the earlier ledger {recorded}, which is not given",
+                f"this ledger was paid against the earlier ledger {recorded}, which was changed since (its hash "
+                "differs from the one this ledger's manifest recorded)",
                 by,
-                "pass every earlier ledger of the plan year (--paid each one): its periods are closed too",
+                "a paid ledger is never edited: pass the file as it was (spm verify finds what changed)",
             )
+        raise _error(
+            f"this ledger was paid against the earlier ledger {recorded}, which is not given",
+            by,
+            "pass every earlier ledger of the plan year (--paid each one): its periods are closed too",
+        )
     columns: dict[str, list] = {name: [] for name in (*_COLUMNS, *_OPTIONAL)}
     period_index: list[int] = []
     for_period: list[int] = []
