@@ -112,7 +112,8 @@ CODES = {
         "A constant too large to hold",
         "An amount, rate or multiplier written in the plan past the largest "
         "amount spm holds (4,611,686,018,427.38: a millionth of the currency unit in 64 bits): it could never be "
-        "paid.",
+        "paid. So is an amount made of constants alone (`$2 * 3000000000000`, or a part of a sum), a constant "
+        "credit past it, and a whole number past 64 bits.",
         "Fix the digits; in a currency of large amounts count credit in thousands.",
     ),
     "E401": ("Given twice", "A setting or single statement appears twice.", "Keep one."),

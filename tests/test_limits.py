@@ -86,6 +86,9 @@ def test_a_constant_that_cannot_be_paid_is_a_located_error(statement):
 
 def test_the_largest_constant_spm_holds_is_accepted():
     plan("component c {\n  rate 8%\n  cap $4,611,686,018,427 per quarter\n}\n")
+    # Counts and numbers compared, not amounts: they may be larger (a filter on a count column).
+    plan("component c {\n  rate 8%\n  where units < 10000000000000 and units != 99999999999999\n}\n")
+    plan("component c {\n  pay $1 * 1000000 * 1000000 / 1000000 per deal\n}\n")
 
 
 def test_credit_summing_past_the_limit_is_an_error_naming_the_payee_and_period():

@@ -92,19 +92,21 @@ class ExpressionChecker:
         if check is None:
             raise AssertionError(f"unknown expression node {type(node).__name__}")
         checked = check(self, node, scope, depth + 1)
-        if isinstance(checked, (ir.Arith, ir.Negate)):
-            # Made of literals alone (`$1 * 5000000000000`): its value is known now, and past the limit it
-            # could never be computed, so it is refused here rather than met on every row.
+        if isinstance(checked, (ir.Arith, ir.Negate)) and checked.type is Type.MONEY:
+            # An amount of literals alone (`$1 * 5000000000000`): its value is known now, and past the limit
+            # the engine could never compute it (nor a sum it is part of), so it is refused here, not on every row.
             value = constant_value(checked)
             if value is not None and too_large(value):
-                self.error("E312", f"this is {value:,}: too large to hold", node.span, too_large_hint())
+                self.error("E312", f"this amount is {value:,}: too large to hold", node.span, too_large_hint())
                 return None
         return checked
 
     def _literal(self, node: ast.Literal, scope: Scope, depth: int) -> ir.IR | None:
         const = literal_to_const(node)
-        # Every number, not only amounts: a count or a factor past the limit makes an amount past it too.
-        if isinstance(const.value, Decimal) and too_large(const.value):
+        amount = const.type in (Type.MONEY, Type.PERCENT) or node.kind == "multiplier"
+        if isinstance(const.value, Decimal) and (
+            (amount and too_large(const.value)) or (const.type is Type.INTEGER and abs(const.value) >= 2**63)
+        ):  # an amount past the money limit; a whole number past 64 bits (a count compared may be large)
             self.error("E312", f"{node.text} is too large to hold", node.span, too_large_hint())
             return None
         return const

@@ -12,6 +12,7 @@ from spmlang.check.expressions import Scope
 from spmlang.check.words import CONVERSION_WORDS
 from spmlang.diagnostics import Span, did_you_mean
 from spmlang.ir import expressions as ir
+from spmlang.ir.constants import constant_value, too_large, too_large_hint
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import Conversion, PolicyAction, PolicySubject, TableKind
 from spmlang.ir.plan import (
@@ -309,9 +310,14 @@ def _credit(
             "add `credit COLUMN` or an expression such as `credit amount * 1.2`; `credit 1` counts rows",
         )
         return None
-    return c.exprs.check(
+    credit = c.exprs.check(
         stmt.expr, Scope("the credit", columns, lookups), (Type.MONEY, Type.NUMBER, Type.INTEGER), "the credit"
     )
+    value = constant_value(credit) if credit is not None else None
+    if value is not None and too_large(value):  # a count credited as amounts: every row's credit past the limit
+        c.error("E312", f"a credit of {value:,} is too large to hold", stmt.expr.span, too_large_hint())
+        return None
+    return credit
 
 
 def _filters(
