@@ -481,6 +481,28 @@ def test_a_cancellation_inside_a_closed_period_is_adjusted_once(tmp_path):
     assert lines(q3, txn="A1") == []  # answered in Q2: no pair of +100 and -100 in every later run
 
 
+def test_an_adjustment_names_the_cause_that_moved_the_money(tmp_path):
+    # Cancelled outside the window (a zero clawback line): the credit's change is the cause, not the cancellation.
+    window = plan("  clawback as_paid within 10 days\n")
+    window.run(deals(("C1", "cy", "2027-01-05", "renewal", 1000)), through="2027-Q1").write(tmp_path / "c1.parquet")
+    changed = window.run(
+        deals(("C1", "cy", "2027-01-05", "renewal", 1200, "2027-03-01")), paid=[tmp_path / "c1.parquet"]
+    )
+    (line,) = lines(changed, txn="C1", kind="adjustment")
+    assert line["explanation"].endswith("C1: its credit changed 1000.00 -> 1200.00: paid 100.00, due now 120.00, 20.00")
+    # Recalculated without it: the cancellation is the cause, cited by the clawback's clause; the credit is the
+    # transaction's own (not its reversal's).
+    again = plan("  clawback recalculate\n")
+    data = [("R1", "ann", "2027-01-10", "renewal", 1000), ("R2", "ann", "2027-02-10", "renewal", 3000)]
+    again.run(deals(*data), through="2027-Q1").write(tmp_path / "r1.parquet")
+    cancelled = again.run(deals((*data[0], "2027-03-20"), data[1]), paid=[tmp_path / "r1.parquet"])
+    (line,) = lines(cancelled, txn="R1", kind="adjustment")
+    assert line["explanation"] == (
+        "for 2027-Q1, R1: cancelled after the period closed: paid 100.00, due now 0.00, -100.00"
+    )
+    assert (line["credit"], line["clause"]) == (Decimal("1000.00"), "cycle.spm:4")
+
+
 @pytest.mark.parametrize("through", ["Q1", "q1", "2027-03", "2027-02-14"])
 def test_a_period_given_in_short_closes_a_ledger_the_next_run_can_pay_against(tmp_path, through):
     cycle = plan()

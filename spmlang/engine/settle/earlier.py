@@ -176,7 +176,7 @@ def adjust_closed(
     signed = np.where(is_now, amount, -amount)[order]
     difference = grouping.sums(signed, starts)
     due = grouping.sums(np.where(is_now[order], amount[order], 0), starts)
-    clawed = cls[order] == CLAWBACK
+    clawed = (cls[order] == CLAWBACK) & (amount[order] != 0)  # a zero line: cancelled outside the window
     sorted_now = is_now[order]
     # Cancelled after the period closed: a clawback now that no earlier clawback line answers.
     cancelled = (grouping.sums((clawed & sorted_now).astype(np.int64), starts) > 0) & (
@@ -184,15 +184,21 @@ def adjust_closed(
     )
     first = np.flatnonzero(starts)
     group = grouping.ids(starts)
-    # Per group: a line of the run now (its row and clause: a clawback's, if any) and a line of the earlier
-    # ledger (its credit), if any: the last of each side, in the order sorted.
-    now_at = np.full(first.size, -1, np.int64)
-    paid_at = np.full(first.size, -1, np.int64)
+    # Per group: a line of the run now (the first: the transaction's own row and credit, not a reversal's; and
+    # the last, a clawback where there is one, whose clause a cancellation cites) and a line of the earlier
+    # ledger (its credit), if any.
+    now_at, claw_at, paid_at = (np.full(first.size, -1, np.int64) for _ in range(3))
     position = np.arange(order.size)
-    for side, at, index, offset in ((sorted_now, now_at, now_i, 0), (~sorted_now, paid_at, paid_i, n_now)):
+    for side, at, index, offset, take_first in (
+        (sorted_now, now_at, now_i, 0, True),
+        (sorted_now, claw_at, now_i, 0, False),
+        (~sorted_now, paid_at, paid_i, n_now, False),
+    ):
         mine = position[side]
-        last = mine[np.append(group[mine][1:] != group[mine][:-1], True)] if mine.size else mine
-        at[group[last]] = index[order[last] - offset]
+        if mine.size:
+            change = group[mine][1:] != group[mine][:-1]
+            ends = mine[np.append(True, change)] if take_first else mine[np.append(change, True)]
+            at[group[ends]] = index[order[ends] - offset]
     hit = np.flatnonzero(difference != 0)
     if hit.size == 0:
         return lines.take(np.flatnonzero(~closed))
@@ -210,6 +216,7 @@ def adjust_closed(
     ).astype(np.int8)
     role = np.where(has_now, _pick(has_now, now.role, g_now, 0), _pick(has_paid, paid.role, g_paid, 0))
     clause = np.where(has_now, _pick(has_now, now.clause, g_now, 0), _pick(has_paid, paid.clause, g_paid, 0))
+    clause = np.where(cancelled[hit], _pick(cancelled[hit], now.clause, claw_at[hit], 0), clause)
     credit_now = np.where(row >= 0, rows.credit[np.maximum(row, 0)] if len(rows) else 0, 0)
     credit_then = _pick(has_paid, paid.credit, g_paid, 0)
     txn_hit = txn[head]
@@ -302,7 +309,7 @@ def _why(labels, for_period, txn, key_of, gone, cls, has_now, has_paid, credit_n
         "re-priced (the plan, a quota or an earlier row changed)",
     ]
     credit_text = pc.if_else(
-        pa.array(changed),
+        pa.array(cause == 4),  # its credit changed (not where a cancellation is the cause)
         text.join(" ", text.amount(credit_then), " -> ", text.amount(credit_now)),
         pa.scalar("", pa.string()),
     )
