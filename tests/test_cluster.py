@@ -648,8 +648,7 @@ def test_spm_run_that_cannot_finish_says_e514_alone_and_exits_2(spm, tmp_path):
 
 def _pay_batches_refused(refuse: bool) -> None:
     """On a worker: paying a batch line by line raises (``refuse``), or works again."""
-    from spmlang.engine import payout
-    from spmlang.engine import batch
+    from spmlang.engine import batch, payout
 
     def refused(*args, **kwargs):
         raise AssertionError("a batch paid line by line")

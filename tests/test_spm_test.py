@@ -153,3 +153,11 @@ def test_expect_paid_checks_the_amount_and_currency_a_payee_is_paid_in(spm, tmp_
     checked = spm("check", tmp_path / "s17.test.spm")
     assert checked.returncode == 1
     assert "error[E104]: expect paid takes a payee and a period, not for COMPONENT" in checked.stderr
+
+
+def test_expect_paid_over_periods_in_two_currencies_names_no_sum(spm):
+    result = spm("test", Path(__file__).parent / "golden" / "spm_test_paid")
+    assert result.returncode == 1
+    failures = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ") and "expect" not in line]
+    # The lowercase currency and the four figures of one currency pass; the sum over both currencies does not.
+    assert failures == ["ann is paid in EUR and GBP over these periods: name one period"], result.stdout
