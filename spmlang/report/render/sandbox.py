@@ -70,8 +70,8 @@ def deadline(seconds: float) -> Iterator[None]:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}) if _MASKS else None
         armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        if mask is not None:  # a poll, never a wait: another thread may take a signal pending for the process
-            signal.sigtimedwait({signal.SIGALRM}, 0)
+        if mask is not None:  # a signal pending is discarded (POSIX), never waited for: another thread may take it
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
         signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
         if delay > 0:
             signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - started), 1e-6), interval)
@@ -79,7 +79,7 @@ def deadline(seconds: float) -> Iterator[None]:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
-_MASKS = hasattr(signal, "pthread_sigmask") and hasattr(signal, "sigtimedwait")
+_MASKS = hasattr(signal, "pthread_sigmask")
 
 
 HEADROOM = 1 << 30  # the memory a page may take beyond what the process holds as it begins (bytes)
