@@ -54,7 +54,7 @@ class PlanDiff:
     payees: list[Cost]
     clauses: list[ClauseChange]
     rows: tuple[int, int]  # rows credited under each plan
-    periods: str = ""  # against earlier ledgers: which periods are closed and which are paid now (both runs')
+    periods: str = ""  # with --paid or --through: which periods are closed, paid now and later (as the runs pay)
     plans: tuple[Plan, Plan] | None = field(default=None, repr=False, compare=False)  # for spm diff --plot
 
     @property
@@ -232,9 +232,12 @@ def _periods(result: Result) -> str:
     """Against earlier ledgers, what the figures cover: the periods paid now, with the closed ones' changes."""
     from spmlang.report.summary import period_notes
 
-    notes = period_notes(result.payout)
-    if not notes or not result.payout.run.cycle.first_open:
+    notes = period_notes(result.payout)  # none unless earlier ledgers closed periods or --through stops short
+    if not notes:
         return ""
+    run = result.payout.run
+    if not run.cycle.first_open:
+        return f"{notes[0]} (the figures: what each plan pays through {run.calendar.labels[run.cycle.last]})"
     return f"{notes[0]} (the figures: what each plan pays now, changes to closed periods as adjustments)"
 
 

@@ -194,7 +194,7 @@ def test_a_closed_period_keeps_the_currency_it_was_paid_in(tmp_path):
         (tmp_path / "roster.csv").write_text(roster)
         with pytest.raises(spmlang.InputError) as raised:
             plan.run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv", paid=tmp_path / "q1.parquet")
-        assert raised.value.code == "E512"
+        assert (raised.value.code, raised.value.file) == ("E512", str(tmp_path / "q1.parquet"))
         assert raised.value.message == f"ann was paid in GBP for 2027-Q1, a closed period; {said}"
     (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\nann,2027-04-01,EUR\n")
     q2 = plan.run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv", paid=tmp_path / "q1.parquet")

@@ -63,8 +63,8 @@ def test_diff_totals_equal_the_difference_of_the_two_runs(tmp_path):
 
 
 def test_diff_against_earlier_ledgers_costs_the_open_periods(spm, tmp_path):
-    """With --paid (a ledger file, or the folder a cluster writes), each plan pays the open periods, and
-    changes to the closed ones as adjustments: the diff is what each would pay now, and says so."""
+    """With --paid, each plan pays the open periods, and changes to the closed ones as adjustments: the diff is
+    what each would pay now, and says so."""
     new = changed_plan(tmp_path)
     spmlang.load(PLAN).run(**DATA, through="2027-Q2").write(tmp_path / "h1.parquet")
     against = {**DATA, "paid": [tmp_path / "h1.parquet"]}
@@ -75,7 +75,9 @@ def test_diff_against_earlier_ledgers_costs_the_open_periods(spm, tmp_path):
     result = spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--paid", tmp_path / "h1.parquet")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1] == report.periods
-    assert diff_plans(str(PLAN), str(new), **DATA).periods == ""  # nothing closed: nothing to say
+    assert diff_plans(str(PLAN), str(new), **DATA).periods == ""  # nothing closed, nothing held back
+    halfway = diff_plans(str(PLAN), str(new), **DATA, through="2027-Q2").periods
+    assert halfway.startswith("periods: none closed; paid now 2027-Q1–2027-Q2; later 2027-Q3–2027-Q4")
 
 
 def test_diff_text_and_markdown_golden(spm, tmp_path):

@@ -429,8 +429,9 @@ def test_an_earlier_ledger_without_its_manifest_is_paid_against_with_a_warning(t
     (tmp_path / "q1.manifest.json").unlink()  # nothing left to tell an edited ledger from the one spm wrote
     q2 = cycle.run(data, paid=[tmp_path / "q1.csv"])
     assert q2.summary().warnings == [
-        f"the earlier ledger {tmp_path / 'q1.csv'} has no manifest beside it: spm cannot tell whether it was "
-        "edited since it was written, and takes its lines as they are (keep each ledger's .manifest.json beside it)"
+        f"the earlier ledger {tmp_path / 'q1.csv'} has no manifest beside it that spm can read: spm cannot tell "
+        "whether it was edited since it was written, and takes its lines as they are (keep each ledger's "
+        ".manifest.json beside it)"
     ]
     assert "warning: the earlier ledger" in str(q2.summary())
 

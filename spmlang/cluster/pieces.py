@@ -38,11 +38,11 @@ class Piece:
         """The piece as spm reads a table: the plan's columns, typed as on one machine."""
         source = self.source
         if isinstance(source, str):
-            if "://" in source and not source.startswith("file://"):
+            if "://" in source:  # a file:// URL is a path by now (see _files)
                 source = _remote(source, columns)
             else:
                 try:
-                    loaded = load_table(Path(source.removeprefix("file://")), columns, "transactions")
+                    loaded = load_table(Path(source), columns, "transactions")
                 except InputError as error:  # the file named as it was given, as a run on one machine names it
                     if self.shown is None or error.file != source or type(error) is not InputError:
                         raise

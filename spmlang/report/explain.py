@@ -177,7 +177,7 @@ def explain(
         for _, r in in_period:
             if r["kind"] == LineKind.FX:  # the payout again, in another currency: of no component
                 continue
-            name = r["component"] or ("draws and floor" if r["kind"] in GUARANTEE_KINDS else "(none)")
+            name = component_shown(r["component"], r["kind"])
             by_component[name] = by_component.get(name, Decimal("0.00")) + r["amount"]
         credit, attainment = period_measures(payout, code, p)
         trail = [
@@ -219,6 +219,11 @@ def _originals(payout: Payout, code: int, line: TrailLine, rows: list[dict]) -> 
                 amount = units(earlier.amount[i]).quantize(CENT)
                 found.append(f"paid by an earlier ledger in {labels[int(earlier.period[i])]}: {money(amount)}")
     return found
+
+
+def component_shown(component: str | None, kind: str) -> str:
+    """A line's component as a payee's figures name it: draws and floors under one name."""
+    return component or ("draws and floor" if kind in GUARANTEE_KINDS else "(none)")
 
 
 class LinesByPayee:

@@ -21,14 +21,14 @@ import numpy as np
 
 from spmlang.engine.batch import pay_batch
 from spmlang.engine.credited import CreditedRun
-from spmlang.engine.pay.lines import KIND
+from spmlang.engine.pay.lines import KIND, KINDS
 from spmlang.engine.pay.payments import Payments
 from spmlang.engine.payout import PaidLines, Payout
 from spmlang.engine.settle.cycle import opening
 from spmlang.figures import CENT
-from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind
+from spmlang.ir.kinds import LineKind
 from spmlang.progress import Report, tracked
-from spmlang.report.explain import LinesByPayee, direct_streams, period_measures, units
+from spmlang.report.explain import LinesByPayee, component_shown, direct_streams, period_measures, units
 from spmlang.report.line_texts import ADJUSTMENT_KINDS, KIND_WORDS
 from spmlang.report.standing import Standing, standing
 from spmlang.report.statement_lines import (
@@ -333,13 +333,13 @@ def _paid_by_component(run: CreditedRun) -> dict[int, dict[str, Decimal]]:
     if earlier is None:
         return paid
     names = run.component_names
-    fx, guarantees = KIND[LineKind.FX], {KIND[kind] for kind in GUARANTEE_KINDS}
+    fx = KIND[LineKind.FX]
     for payee, component, kind, amount in zip(
         earlier.payee.tolist(), earlier.component.tolist(), earlier.kind.tolist(), earlier.amount.tolist(), strict=True
     ):
         if kind == fx:  # the payout again, in another currency: of no component
             continue
-        name = names[component] if component >= 0 else "draws and floor" if kind in guarantees else "(none)"
+        name = component_shown(names[component] if component >= 0 else None, KINDS[kind])
         own = paid.setdefault(payee, {})
         own[name] = own.get(name, Decimal("0.00")) + units(amount)
     return paid

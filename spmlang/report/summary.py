@@ -96,8 +96,8 @@ class Summary:
         """What looks like a mistake in the inputs although the run went through: nothing credited."""
         counts = self.accounting
         unchecked = [
-            f"the earlier ledger {path} has no manifest beside it: spm cannot tell whether it was edited since "
-            "it was written, and takes its lines as they are (keep each ledger's .manifest.json beside it)"
+            f"the earlier ledger {path} has no manifest beside it that spm can read: spm cannot tell whether it was "
+            "edited since it was written, and takes its lines as they are (keep each ledger's .manifest.json beside it)"
             for path in self.unchecked
         ]
         if counts["read"] == 0:

@@ -96,13 +96,22 @@ def check_paid_in(
         ends = calendar.bounds[1:] - 1
         row = index.latest_started(codes, ends[[period for _, period in pairs]])
         now = [roster.currency[r] if r >= 0 else None for r in row.tolist()]
+    labels = list(calendar.labels)
     for (payee, period), was, current in zip(pairs, then.values(), now, strict=True):
         was, current = was or plan_currency, current or plan_currency
         if was != current:
+            # The ledger that paid it: the first to close a period from it on.
+            paid_by = min(
+                (f for f in earlier.files if f.through and labels.index(f.through) >= period),
+                key=lambda f: labels.index(f.through),
+                default=earlier.files[0],
+            )
+            now_paid = (
+                f"the roster now pays them in {current}" if roster is not None else f"this run pays them in {current}"
+            )
             raise InputError(
-                f"{payee} was paid in {was} for {calendar.labels[period]}, a closed period; the roster now pays "
-                f"them in {current}",
-                file=earlier.files[0].path if len(earlier.files) == 1 else None,
+                f"{payee} was paid in {was} for {calendar.labels[period]}, a closed period; {now_paid}",
+                file=paid_by.path,
                 hint=f"keep the roster's currency of {payee} for the periods the earlier ledgers paid; a change "
                 "takes effect from an open period (a roster row that starts then)",
                 code="E512",
