@@ -251,7 +251,13 @@ def _why_not_identical(result: Verification, manifest: RunManifest, rerun: Resul
     from spmlang.version import __version__
 
     engine_only = not result.findings
-    if engine_only:
+    if engine_only and manifest.engine == f"spmlang {__version__}":
+        result.findings.append(
+            f"the plan, the inputs and spm's version ({manifest.engine}) are as recorded, yet the ledger is not what "
+            "they give: it was edited after spm wrote it (its manifest's hash with it), or spm changed without a "
+            "new version"
+        )
+    elif engine_only:
         result.findings.append(
             f"the plan and inputs are unchanged, but the engine computes or writes the "
             f"ledger differently (recorded {manifest.engine}, now spmlang {__version__})"

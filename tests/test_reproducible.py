@@ -128,8 +128,31 @@ def test_verify_says_when_only_the_way_the_ledger_is_written_changed(workspace, 
     )
     outcome = verify(ledger)
     assert not outcome.identical and outcome.changed_totals == []
-    assert "computes or writes the ledger differently" in outcome.findings[0]
+    assert outcome.findings[0].endswith("or spm changed without a new version")  # both same version here
     assert "every payee's total per period is as recorded" in outcome.report()
+
+
+def test_verify_of_an_older_spm_s_ledger_says_the_engine_differs(workspace):
+    import json
+
+    result = spmlang.load(workspace / "examples/plans/sdr.spm").run(
+        workspace / "examples/data/sdr_activities.csv", quotas=workspace / "examples/data/sdr_quotas.csv"
+    )
+    ledger = result.write(workspace / "out" / "ledger.parquet")
+    table = spmlang.read_ledger(ledger)
+    import pyarrow.parquet as pq
+
+    pq.write_table(table.drop_columns(["exact"]), ledger)  # as an spm before explanation templates wrote it
+    manifest_file = workspace / "out" / "ledger.manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["engine"] = "spmlang 0.0.9"
+    from spmlang.hashing import sha256_file
+
+    manifest["ledger"]["sha256"] = sha256_file(ledger)
+    manifest_file.write_text(json.dumps(manifest))
+    outcome = verify(ledger)
+    assert not outcome.identical
+    assert "the engine computes or writes the ledger differently (recorded spmlang 0.0.9" in outcome.findings[0]
 
 
 def test_verify_without_a_manifest_is_a_usage_error(spm, tmp_path):
