@@ -51,19 +51,13 @@ class Result:
         measures, ``amount``, ``amount_cut``, ``exact``) and ratios (``share``, the attainments, ``rate``,
         ``multiplier``) are exact :class:`decimal.Decimal` values (object columns), never floats; ``date`` is
         :class:`datetime.date`. Needs pandas (``pip install pandas``): an ImportError says so."""
-        _needs("pandas", "to_pandas")
-        return self.ledger.to_pandas()
+        return pandas_frame(self.ledger)
 
     def to_polars(self):
         """The ledger (:attr:`ledger`) as a polars DataFrame, one row per line. Money and ratios are exact
         ``pl.Decimal`` columns (2 and 6 decimals), never floats; ``date`` is ``pl.Date``. Needs polars
         (``pip install polars``): an ImportError says so."""
-        _needs("polars", "to_polars")
-        import polars as pl
-
-        frame = pl.from_arrow(self.ledger)
-        assert isinstance(frame, pl.DataFrame)  # a table gives a frame (a column would give a series)
-        return frame
+        return polars_frame(self.ledger)
 
     def _repr_html_(self) -> str:
         """The run in a notebook: what ``spm run`` prints (payout per payee and period by component, the row
@@ -279,6 +273,22 @@ class Result:
             currency=plan.settings.currency,
             through=self.options.get("through"),
         )
+
+
+def pandas_frame(ledger: pa.Table):
+    """A ledger as a pandas DataFrame (see :meth:`Result.to_pandas`)."""
+    _needs("pandas", "to_pandas")
+    return ledger.to_pandas()
+
+
+def polars_frame(ledger: pa.Table):
+    """A ledger as a polars DataFrame (see :meth:`Result.to_polars`)."""
+    _needs("polars", "to_polars")
+    import polars as pl
+
+    frame = pl.from_arrow(ledger)
+    assert isinstance(frame, pl.DataFrame)  # a table gives a frame (a column would give a series)
+    return frame
 
 
 def _needs(module: str, method: str) -> None:

@@ -285,6 +285,17 @@ def test_a_file_url_names_the_files_its_path_names(tmp_path):
     assert [piece.source for piece in pieces_of((folder / "a.parquet").as_uri())] == by_path[:1]
 
 
+def test_a_cluster_result_shows_in_a_notebook_and_as_frames_as_one_machine_s(client, tmp_path):
+    single, clustered = both(client, tmp_path, *AE)
+    assert clustered._repr_html_() == single._repr_html_()
+    expected = ledger_of(single).drop_columns(["run_id"])
+    assert pa.Table.from_pandas(clustered.to_pandas(), preserve_index=False).drop_columns(["run_id"]).num_rows == (
+        expected.num_rows
+    )
+    frame = clustered.to_polars()
+    assert sorted(map(str, frame["amount"].to_list())) == sorted(map(str, expected.column("amount").to_pylist()))
+
+
 def test_a_run_that_fails_leaves_no_ledger(client, tmp_path):
     plan, deals, tables = AE
     folder = tmp_path / "deals"

@@ -59,6 +59,24 @@ class ClusterResult:
 
         return read_ledger_folder(self.run.path)
 
+    def to_pandas(self):
+        """The ledger as a pandas DataFrame, money exact (see :meth:`spmlang.result.Result.to_pandas`)."""
+        from spmlang.result import pandas_frame
+
+        return pandas_frame(self.ledger)
+
+    def to_polars(self):
+        """The ledger as a polars DataFrame, money exact (see :meth:`spmlang.result.Result.to_polars`)."""
+        from spmlang.result import polars_frame
+
+        return polars_frame(self.ledger)
+
+    def _repr_html_(self) -> str:
+        """The run in a notebook, as one machine's result shows it: the summary as static HTML."""
+        from spmlang.report.render.notebook import summary_html
+
+        return summary_html(self.summary())
+
     def __repr__(self) -> str:
         if self.run.path is None:
             return f"<spmlang.ClusterResult no ledger written, {self.run.groups} payee groups>"
