@@ -54,6 +54,8 @@ class RunResult(Protocol):
     @property
     def rejects(self) -> pa.Table: ...
 
+    def owed(self) -> pa.Table: ...
+
 
 ZERO = Decimal("0.00")
 
@@ -107,6 +109,17 @@ class Change:
 
 
 @dataclass
+class OwedChange:
+    """What the deals change in what a payee owes or has held at the end of the run: ``what`` is 'draw to
+    recover', 'floor to recover' or 'held'."""
+
+    payee: str
+    what: str
+    before: Decimal
+    after: Decimal
+
+
+@dataclass
 class WhatIf:
     """The outcome of a what-if: the deals, their lines explained, and every cell of payout they change."""
 
@@ -118,6 +131,7 @@ class WhatIf:
     changes: list[Change]  # only the cells that change
     before: RunResult = field(repr=False)  # the run asked (a spmlang.Result)
     after: RunResult = field(repr=False)  # the run with the deals added (a spmlang.Result): its ledger, totals ...
+    owed: list[OwedChange] = field(default_factory=list)  # what payees owe or have held at the end, if changed
 
     @property
     def lines(self) -> list[DealLine]:
@@ -169,6 +183,9 @@ class WhatIf:
                 for c in self.changes
             ],
             "difference": str(self.difference),
+            "owed": [
+                {"payee": o.payee, "what": o.what, "before": str(o.before), "after": str(o.after)} for o in self.owed
+            ],
         }
 
     def __rich__(self):
@@ -194,7 +211,15 @@ def compared(before: RunResult, after: RunResult, deals: list[dict[str, object]]
         deal.paid = sum((line.amount for line in lines if line.txn == deal.key), ZERO)
     settings = plan.settings
     return WhatIf(
-        settings.name, settings.version, settings.currency, made, explanations, _changes(before, after), before, after
+        settings.name,
+        settings.version,
+        settings.currency,
+        made,
+        explanations,
+        _changes(before, after),
+        before,
+        after,
+        _owed_changes(before, after),
     )
 
 
@@ -299,6 +324,23 @@ def _changes(before: RunResult, after: RunResult) -> list[Change]:
         if was != now:
             changed.append(Change(cell[0], cell[1], cell[2], _money(was), _money(now)))
     return changed
+
+
+_OWED = {"draw": "draw to recover", "floor": "floor to recover", "held": "held"}
+
+
+def _owed_changes(before: RunResult, after: RunResult) -> list[OwedChange]:
+    """What payees owe or have held at the end of the run (draws, the floor, held amounts), where the deals
+    change it."""
+    was, now = (
+        {(row["payee"], what): row[column] for row in result.owed().to_pylist() for column, what in _OWED.items()}
+        for result in (before, after)
+    )
+    return [
+        OwedChange(payee, what, was.get((payee, what), ZERO), now.get((payee, what), ZERO))
+        for payee, what in sorted(set(was) | set(now))
+        if was.get((payee, what), ZERO) != now.get((payee, what), ZERO)
+    ]
 
 
 def _cells(result: RunResult) -> dict[tuple[str, str, str | None], int]:
