@@ -75,6 +75,13 @@ class PeriodAmounts:
         self.months = [(months[m], months[m + 1]) for m in range(12)]
         self.months_per_period = 12 // calendar.count
         self._terms: dict[str, list[PeriodTerms]] = {}  # each payee's, made once for quotas and targets alike
+        per_period = self.months_per_period
+        # The terms of a payee on this plan at 100% all year (most payees): one list, shared, and nothing to do
+        # for them wherever a period's amount would be prorated.
+        self.full_year = [
+            PeriodTerms(Fraction(1), end - first, end - first, per_period, per_period, (Fraction(1),))
+            for first, end in self.periods
+        ]
         # each row's eligibility, as the decimal it stands for (see money.decimal_of), made once
         self.shares = [Fraction(decimal_of(float(e))) for e in roster.eligibility] if roster is not None else []
 
@@ -93,8 +100,8 @@ class PeriodAmounts:
                     continue
                 known[i] = True
                 matrix[i] = row
-                if weighs:  # an amount that holds all period: its share, where a roster row leaves out some
-                    terms = self.terms(payee)
+                terms = self.terms(payee) if weighs else self.full_year
+                if terms is not self.full_year:  # an amount that holds all period: its share, where rows leave out some
                     matrix[i] = [
                         value if t.factor == 1 else _rounded(value * t.factor)
                         for value, t in zip(row.tolist(), terms, strict=True)
@@ -122,7 +129,11 @@ class PeriodAmounts:
             code = payees.code.get(payee)
             if code is None:
                 continue
-            for p, terms in enumerate(self.terms(payee)):
+            payee_terms = self.terms(payee)
+            if payee_terms is self.full_year:
+                levels[code] = amount
+                continue
+            for p, terms in enumerate(payee_terms):
                 if terms.days == 0:
                     levels[code, p] = 0
                     continue
@@ -144,7 +155,10 @@ class PeriodAmounts:
             code = payees.code.get(payee)
             if code is None:
                 continue
-            for p, terms in enumerate(self.terms(payee)):
+            payee_terms = self.terms(payee)
+            if payee_terms is self.full_year:  # nothing prorated: no note
+                continue
+            for p, terms in enumerate(payee_terms):
                 note = self._note(terms)
                 if note is not None:
                     notes[(code, p)] = note
@@ -155,11 +169,7 @@ class PeriodAmounts:
         found = self._terms.get(payee)
         if found is None:
             if self._throughout(payee):  # most payees: no period of theirs needs its days counted
-                months = self.months_per_period
-                found = [
-                    PeriodTerms(Fraction(1), end - first, end - first, months, months, (Fraction(1),))
-                    for first, end in self.periods
-                ]
+                found = self.full_year
             else:
                 found = [self._period_terms(payee, p) for p in range(self.calendar.count)]
             self._terms[payee] = found
