@@ -254,8 +254,8 @@ def _why_not_identical(result: Verification, manifest: RunManifest, rerun: Resul
     if engine_only and manifest.engine == f"spmlang {__version__}":
         result.findings.append(
             f"the plan, the inputs and spm's version ({manifest.engine}) are as recorded, yet the ledger is not what "
-            "they give: it was edited after spm wrote it (its manifest's hash with it), or spm changed without a "
-            "new version"
+            "they give: another build of spm or of the libraries it writes with (pyarrow) wrote it, or it was "
+            "edited after it was written (its manifest's hash with it)"
         )
     elif engine_only:
         result.findings.append(

@@ -88,7 +88,11 @@ def assert_a_rerun(plan_path: Path, data: dict, deals: list[dict], payee: str | 
     owed = {
         (r["payee"], what): (r[column], now[column])
         for r, now in _owed_pairs(before, rerun)
-        for column, what in (("draw", "draw to recover"), ("floor", "floor to recover"), ("held", "held"))
+        for column, what in (
+            ("draw", "draw to recover"),
+            ("floor", "payout floor to recover"),
+            ("held", "held, not yet payable"),
+        )
         if r[column] != now[column]
     }
     assert {(o.payee, o.what): (o.before, o.after) for o in whatif.owed} == owed

@@ -111,7 +111,7 @@ class Change:
 @dataclass
 class OwedChange:
     """What the deals change in what a payee owes or has held at the end of the run: ``what`` is 'draw to
-    recover', 'floor to recover' or 'held'."""
+    recover', 'payout floor to recover' or 'held, not yet payable' (as a statement says them)."""
 
     payee: str
     what: str
@@ -326,7 +326,7 @@ def _changes(before: RunResult, after: RunResult) -> list[Change]:
     return changed
 
 
-_OWED = {"draw": "draw to recover", "floor": "floor to recover", "held": "held"}
+_OWED = {"draw": "draw to recover", "floor": "payout floor to recover", "held": "held, not yet payable"}
 
 
 def _owed_changes(before: RunResult, after: RunResult) -> list[OwedChange]:

@@ -74,14 +74,14 @@ class PeriodAmounts:
         months = [to_days(add_months(calendar.year_start, m)) for m in range(13)]
         self.months = [(months[m], months[m + 1]) for m in range(12)]
         self.months_per_period = 12 // calendar.count
-        self._terms: dict[str, list[PeriodTerms]] = {}  # each payee's, made once for quotas and targets alike
+        self._terms: dict[str, tuple[PeriodTerms, ...]] = {}  # each payee's, made once for quotas and targets alike
         per_period = self.months_per_period
         # The terms of a payee on this plan at 100% all year (most payees): one list, shared, and nothing to do
         # for them wherever a period's amount would be prorated.
-        self.full_year = [
+        self.full_year = tuple(
             PeriodTerms(Fraction(1), end - first, end - first, per_period, per_period, (Fraction(1),))
             for first, end in self.periods
-        ]
+        )
         # each row's eligibility, as the decimal it stands for (see money.decimal_of), made once
         self.shares = [Fraction(decimal_of(float(e))) for e in roster.eligibility] if roster is not None else []
 
@@ -164,14 +164,14 @@ class PeriodAmounts:
                     notes[(code, p)] = note
         return Proration(self.rule, notes)
 
-    def terms(self, payee: str) -> list[PeriodTerms]:
+    def terms(self, payee: str) -> tuple[PeriodTerms, ...]:
         """What the roster gives ``payee`` in each period."""
         found = self._terms.get(payee)
         if found is None:
             if self._throughout(payee):  # most payees: no period of theirs needs its days counted
                 found = self.full_year
             else:
-                found = [self._period_terms(payee, p) for p in range(self.calendar.count)]
+                found = tuple(self._period_terms(payee, p) for p in range(self.calendar.count))
             self._terms[payee] = found
         return found
 

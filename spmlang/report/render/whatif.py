@@ -27,7 +27,7 @@ def whatif_renderable(whatif):
     else:
         parts.append(Text("No payout changes: every payee is paid as before.", style="bold"))
     if whatif.owed:
-        owed = Text("At the end of the run:", style="bold")
+        owed = Text("\nAt the end of the run:", style="bold")
         for o in whatif.owed:
             owed.append(f"\n  {visible(o.payee)}: {o.what} {money(o.before)} -> {money(o.after)}")
         parts.append(owed)
