@@ -21,12 +21,12 @@ import numpy as np
 
 from spmlang.engine.batch import pay_batch
 from spmlang.engine.credited import CreditedRun
-from spmlang.engine.pay.lines import KIND, KINDS
+from spmlang.engine.pay.lines import KIND
 from spmlang.engine.pay.payments import Payments
 from spmlang.engine.payout import PaidLines, Payout
 from spmlang.engine.settle.cycle import opening
 from spmlang.figures import CENT
-from spmlang.ir.kinds import LineKind
+from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind
 from spmlang.progress import Report, tracked
 from spmlang.report.explain import LinesByPayee, component_shown, direct_streams, period_measures, units
 from spmlang.report.line_texts import ADJUSTMENT_KINDS, KIND_WORDS
@@ -327,21 +327,27 @@ class StatementMaker:
 
 def _paid_by_component(run: CreditedRun) -> dict[int, dict[str, Decimal]]:
     """What the earlier ledgers paid each payee (by code) per component, named as a statement names them
-    (draws and floors under one name), in the order the names first appear."""
+    (draws and floors under one name), in the order the names first appear. Summed by numpy: an earlier ledger
+    may hold millions of lines; only each (payee, name) is made in Python."""
     paid: dict[int, dict[str, Decimal]] = {}
     earlier = run.cycle.earlier
     if earlier is None:
         return paid
     names = run.component_names
-    fx = KIND[LineKind.FX]
-    for payee, component, kind, amount in zip(
-        earlier.payee.tolist(), earlier.component.tolist(), earlier.kind.tolist(), earlier.amount.tolist(), strict=True
-    ):
-        if kind == fx:  # the payout again, in another currency: of no component
-            continue
-        name = component_shown(names[component] if component >= 0 else None, KINDS[kind])
-        own = paid.setdefault(payee, {})
-        own[name] = own.get(name, Decimal("0.00")) + units(amount)
+    guarantees = np.isin(earlier.kind, [KIND[kind] for kind in GUARANTEE_KINDS])
+    # Each line's name: a component's code, else -1 "(none)" or -2 "draws and floor"; fx lines (the payout
+    # again, in another currency) belong to none and are left out.
+    shown = np.flatnonzero(earlier.kind != KIND[LineKind.FX])
+    name = np.where(earlier.component >= 0, earlier.component, np.where(guarantees, -2, -1)).astype(np.int64)[shown]
+    key = earlier.payee[shown].astype(np.int64) * (len(names) + 2) + name + 2
+    distinct, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    sums = np.zeros(distinct.size, np.int64)
+    np.add.at(sums, inverse, earlier.amount[shown])
+    none, guarantee = component_shown(None, LineKind.EARNING), component_shown(None, next(iter(GUARANTEE_KINDS)))
+    labels = {-1: none, -2: guarantee, **dict(enumerate(names))}
+    for group in np.argsort(first, kind="stable").tolist():  # in the order each name first appears
+        payee, code = divmod(int(distinct[group]), len(names) + 2)
+        paid.setdefault(payee, {})[labels[code - 2]] = units(int(sums[group]))
     return paid
 
 
