@@ -80,6 +80,9 @@ def check_paid_in(
 ) -> None:
     """A closed period was paid in the currency its earlier ledger says (an fx line names it; none: the plan's).
     A roster that now pays a payee of a closed period in another currency would rewrite what was paid: E512."""
+    now_elsewhere = roster is not None and any(c not in (None, plan_currency) for c in roster.currency)
+    if not now_elsewhere and not any(earlier.currency_paid):  # paid in the plan currency then and now: the
+        return  # usual plan, and no pass over the earlier ledgers' lines
     closed = np.flatnonzero(earlier.period <= earlier.closed)
     then: dict[tuple[str, int], str | None] = {}
     for i in closed.tolist():
