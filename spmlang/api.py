@@ -117,8 +117,7 @@ class Plan:
         )
         options: dict = {"strict": strict, "allow_outside_paths": allow_outside_paths}
         if through is not None:  # recorded as the period's label: the next run reads it off the manifest
-            index = self.compiled.calendar.parse_period(through)
-            options["through"] = self.compiled.calendar.labels[index] if index is not None else through
+            options["through"] = self.compiled.calendar.label_of(through)
         if cluster is not None:
             from spmlang.cluster.result import run_on
 

@@ -116,5 +116,11 @@ class PlanCalendar:
         index = int(self.period_of(np.array([to_days(day)]))[0])
         return index if index >= 0 else None
 
+    def label_of(self, text: str) -> str:
+        """The label of the period ``text`` names in any form :meth:`parse_period` reads (``Q1`` -> ``2027-Q1``);
+        ``text`` as it is where it names none (its caller says so)."""
+        index = self.parse_period(text)
+        return self.labels[index] if index is not None else text
+
     def describe(self) -> str:
         return f"{self.year_start.isoformat()} to {self.last_day.isoformat()}"

@@ -110,7 +110,7 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
             paid_by[period] = path.name
         through = manifest.get("through")
         if through:  # a ledger of an earlier version may record --through as given: Q1, 2027-03
-            through = _through_label(calendar, str(through))
+            through = calendar.label_of(str(through))
         last = _period_index(calendar, through, path) if through else max(periods, default=-1)
         recorded = manifest.get("ledger")
         checked = isinstance(recorded, dict) and bool(recorded.get("sha256"))
@@ -279,11 +279,6 @@ def _period_index(calendar: PlanCalendar, label: str | None, path: Path) -> int:
         hint="pass ledgers of this plan year; a ledger of another year is not an earlier run of this one",
         code="E512",
     )
-
-
-def _through_label(calendar: PlanCalendar, through: str) -> str:
-    index = calendar.parse_period(through)
-    return calendar.labels[index] if index is not None else through
 
 
 def _read(path: Path) -> pa.Table:

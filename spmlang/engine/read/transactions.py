@@ -208,7 +208,8 @@ def read_transactions(
         credit = np.asarray(credit_value.values, dtype=np.int64)
     else:  # a count or a number: past the money limit in units, a row's issue, never a wrapped amount
         scaled = as_float(credit_value) * UNIT
-        too_large = ~(np.abs(scaled) < float(LIMIT)) & np.asarray(credit_value.valid, bool)
+        fits = np.abs(scaled) < float(LIMIT)  # False for not a number too
+        too_large = ~fits & np.asarray(credit_value.valid, bool)
         if too_large.any():
             accounting.reject(
                 too_large,
@@ -216,7 +217,7 @@ def read_transactions(
                 f"the credit (`{plan_text(plan, source.credit.span)}`) is too large to hold (more than {limit_text()})",
                 source.credit.name if isinstance(source.credit, ir.Column) else None,
             )
-        credit = to_units(np.where(np.abs(scaled) < float(LIMIT), scaled, 0.0))
+        credit = to_units(np.where(fits, scaled, 0.0))
 
     cancellations = read_cancellations(source, frame, dates, credit, accounting)
     payee_names, shares = _payees_and_shares(plan, columns, frame, accounting)
