@@ -213,13 +213,11 @@ def _check_paid(
     mine = [line for line in ledger if line["payee"] == payee and period in (None, line["period"])]
     fx = [line for line in mine if line["kind"] == "fx"]
     plan_currency = result.payout.run.plan.settings.currency
-    by_period = {line["period"]: line for line in fx}
-    got = sum((line["amount"] for line in mine if line["period"] not in by_period), Decimal("0.00"))
+    converted = {line["period"] for line in fx}  # periods paid in another currency: their fx line says what
+    got = sum((line["amount"] for line in mine if line["period"] not in converted), Decimal("0.00"))
     got += sum((line["amount_paid"] for line in fx), Decimal("0.00"))
-    currencies = sorted(
-        {line["currency_paid"] for line in fx}
-        | ({plan_currency} if len(fx) < len({line["period"] for line in mine}) else set())
-    )
+    in_plan_currency = {line["period"] for line in mine} - converted
+    currencies = sorted({line["currency_paid"] for line in fx} | ({plan_currency} if in_plan_currency else set()))
     if len(currencies) > 1:  # amounts of several currencies have no sum
         outcome.failures.append(
             Failure(written, f"{payee} is paid in {' and '.join(currencies)} over these periods: name one period")
