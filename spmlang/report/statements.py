@@ -351,6 +351,10 @@ def _paid_by_component(run: CreditedRun) -> dict[int, dict[str, Decimal]]:
     return paid
 
 
+# What a payee owes or has held, as a statement (and a what-if) says it: by the column of Result.owed().
+OWED_WORDS = {"draw": "draw to recover", "floor": "payout floor to recover", "held": "held, not yet payable"}
+
+
 class _Owed:
     """A payee's balances as their periods go by: draw and floor owed (the last such line's balance), and
     what is held (holds less releases)."""
@@ -367,11 +371,7 @@ class _Owed:
         self.held = (self.held + period.held).quantize(CENT)
 
     def now(self) -> list[tuple[str, Decimal]]:
-        shown = (
-            ("draw to recover", self.draw),
-            ("payout floor to recover", self.floor),
-            ("held, not yet payable", self.held),
-        )
+        shown = ((OWED_WORDS["draw"], self.draw), (OWED_WORDS["floor"], self.floor), (OWED_WORDS["held"], self.held))
         return [(label, amount) for label, amount in shown if amount]
 
 

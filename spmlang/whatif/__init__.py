@@ -29,6 +29,7 @@ from spmlang.ir.expressions import columns_used
 from spmlang.ir.plan import CheckedPlan
 from spmlang.report.explain import Explanation, TrailLine, explain
 from spmlang.report.ledger import build_ledger, public
+from spmlang.report.statements import OWED_WORDS
 from spmlang.whatif.deals import KEY_PREFIX, as_text, deal_values, read_again, rerun_inputs, shown
 
 __all__ = [
@@ -326,14 +327,11 @@ def _changes(before: RunResult, after: RunResult) -> list[Change]:
     return changed
 
 
-_OWED = {"draw": "draw to recover", "floor": "payout floor to recover", "held": "held, not yet payable"}
-
-
 def _owed_changes(before: RunResult, after: RunResult) -> list[OwedChange]:
     """What payees owe or have held at the end of the run (draws, the floor, held amounts), where the deals
     change it."""
     was, now = (
-        {(row["payee"], what): row[column] for row in result.owed().to_pylist() for column, what in _OWED.items()}
+        {(row["payee"], what): row[column] for row in result.owed().to_pylist() for column, what in OWED_WORDS.items()}
         for result in (before, after)
     )
     return [
