@@ -30,6 +30,7 @@ from spmlang.engine.pay.lines import (
     Lines,
     in_ledger_order,
     last_balances,
+    ledger_order,
     make_lines,
 )
 from spmlang.engine.pay.payments import Payments, payment_lines, with_payment_lines
@@ -185,13 +186,18 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     if cycle.active:
         payees_here = np.union1d(np.unique(rows.payee), unrowed_in(run, batch)).astype(np.int32)
         lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
-    lines = in_ledger_order(lines, rows.date, rows.txn, ranks)
+    order = ledger_order(lines, rows.date, rows.txn, ranks)
     payments = None
     if run.terms is not None and run.terms.pay_rates is not None and run.terms.rates is not None:
         _round(lines)  # whole cents, before they are added up and converted
-        fx_lines, payments = payment_lines(lines, run.terms.pay_rates, run.terms.rates, compiled.pay_currency_clause)
+        payee, period = lines.payee[order], lines.period[order]
+        fx_lines, payments = payment_lines(
+            payee, period, lines.amount[order], run.terms.pay_rates, run.terms.rates, compiled.pay_currency_clause
+        )
         if fx_lines is not None:
-            lines = with_payment_lines(lines, fx_lines)
+            order = with_payment_lines(payee, period, order, fx_lines)
+            lines = Lines.concat([lines, fx_lines])
+    lines = lines.take(order)
     return PaidLines(lines, _round(lines), rows, streams, payments)
 
 

@@ -47,35 +47,41 @@ def currency_columns(paid: PaidLines, rates: Rates, fx_rows: np.ndarray | None, 
     its transactions)."""
     lines, rows = paid.lines, paid.rows
     n = len(lines)
-    on_row = lines.row >= 0
-    row = np.where(on_row, lines.row, 0)
-    fx_row = np.full(n, -1, dtype=np.int64)  # the rate of each line, if any
-    currency = np.full(n, -1, dtype=np.int64)  # an index into the currency names below (-1: none)
     names = [*rates.currencies, rates.plan_currency]
     plan_currency = len(rates.currencies)
+    # Each line's rate (an fx table row; -1: none) and currency (an index into names; -1: none).
     if fx_rows is not None and len(rows):
-        txn_row = fx_rows[rows.txn[row]]
-        fx_row = np.where(on_row, txn_row, -1)
-        currency = np.where(on_row, np.where(txn_row >= 0, rates.currency[np.maximum(txn_row, 0)], plan_currency), -1)
-    in_plan_currency = on_row & (fx_row == PLAN_CURRENCY) if fx_rows is not None else np.zeros(n, bool)
+        on_row = np.flatnonzero(lines.row >= 0)
+        fx_row = np.full(n, -1, dtype=np.int64)
+        fx_row[on_row] = fx_rows[rows.txn[lines.row[on_row]]]
+        currency = np.full(n, -1, dtype=np.int64)
+        currency[on_row] = plan_currency
+        foreign = on_row[fx_row[on_row] >= 0]
+        currency[foreign] = rates.currency[fx_row[foreign]]
+        in_plan_currency = on_row[fx_row[on_row] == PLAN_CURRENCY]
+    else:
+        fx_row = np.full(n, -1, dtype=np.int64)
+        currency = fx_row.copy()
+        in_plan_currency = np.zeros(0, dtype=np.int64)
     amount_paid = np.zeros(n, dtype=np.int64)
     currency_paid = np.full(n, -1, dtype=np.int64)
-    is_fx = lines.kind == KIND[LineKind.FX]
-    if paid.payments is not None and is_fx.any():
-        payment = paid.payments.of_lines(lines.payee, lines.period, periods)
-        at = np.flatnonzero(is_fx & (payment >= 0))
-        fx_row[at] = paid.payments.fx_row[payment[at]]
-        amount_paid[at] = paid.payments.paid[payment[at]]
+    fx_lines = np.flatnonzero(lines.kind == KIND[LineKind.FX])
+    if paid.payments is not None and fx_lines.size:  # looked up for the fx lines alone: a few per payee
+        payment = paid.payments.of_lines(lines.payee[fx_lines], lines.period[fx_lines], periods)
+        at, payment = fx_lines[payment >= 0], payment[payment >= 0]
+        fx_row[at] = paid.payments.fx_row[payment]
+        amount_paid[at] = paid.payments.paid[payment]
         currency_paid[at] = rates.currency[fx_row[at]]
     has_rate = fx_row >= 0
     rate_values = pa.array([value.quantize(_SCALE) for value in rates.decimals] + [Decimal(1)], FX_RATE)
-    rate_index = np.where(has_rate, fx_row, np.where(in_plan_currency, len(rates.decimals), -1))
-    dated = has_rate & (rates.day is not None)
     days = np.zeros(n, dtype=np.int32) if rates.day is None else rates.day[np.maximum(fx_row, 0)].astype(np.int32)
+    dated = has_rate & (rates.day is not None)
+    rate_index = fx_row  # no longer needed as it was: the plan currency's rate of 1 is the last of rate_values
+    rate_index[in_plan_currency] = len(rates.decimals)
     return {
         "currency": text.labelled(currency, names),
         "fx_rate": rate_values.take(pa.array(np.maximum(rate_index, 0), pa.int64(), mask=rate_index < 0)),
         "fx_date": pa.array(days, pa.int32(), mask=~dated).cast(pa.date32()),
-        "amount_paid": cents_to_decimal64_array(amount_paid, is_fx & (currency_paid >= 0)),
+        "amount_paid": cents_to_decimal64_array(amount_paid, currency_paid >= 0),
         "currency_paid": text.labelled(currency_paid, names),
     }

@@ -374,9 +374,14 @@ def last_balances(
 
 
 def in_ledger_order(lines: Lines, row_date: np.ndarray, row_txn: np.ndarray, key_rank: np.ndarray) -> Lines:
-    """The lines in ledger order: payee, period, phase, then the date and key of the line's credit row (none
-    for adjustments), role, component, kind. ``row_date`` and ``row_txn`` are per credit row (``lines.row``
-    indexes them), ``key_rank`` per input row."""
+    """The lines in ledger order (see :func:`ledger_order`)."""
+    return lines.take(ledger_order(lines, row_date, row_txn, key_rank))
+
+
+def ledger_order(lines: Lines, row_date: np.ndarray, row_txn: np.ndarray, key_rank: np.ndarray) -> np.ndarray:
+    """The order of ``lines`` in the ledger: payee, period, phase, then the date and key of the line's credit row
+    (none for adjustments), role, component, kind. ``row_date`` and ``row_txn`` are per credit row
+    (``lines.row`` indexes them), ``key_rank`` per input row."""
     from spmlang.engine.kernels.grouping import order_by
 
     on_row = lines.row >= 0
@@ -386,6 +391,4 @@ def in_ledger_order(lines: Lines, row_date: np.ndarray, row_txn: np.ndarray, key
         row = np.where(on_row, lines.row, 0)
         date = np.where(on_row, row_date[row], 0)
         rank = np.where(on_row, key_rank[row_txn[row]], 0)
-    return lines.take(
-        order_by(lines.payee, lines.period, lines.phase, date, rank, lines.role, lines.component + 1, lines.kind)
-    )
+    return order_by(lines.payee, lines.period, lines.phase, date, rank, lines.role, lines.component + 1, lines.kind)

@@ -51,20 +51,20 @@ class Payments:
 
 
 def payment_lines(
-    lines: Lines, pay_rates: np.ndarray, rates: Rates, clause: int
+    payee: np.ndarray, period: np.ndarray, amount: np.ndarray, pay_rates: np.ndarray, rates: Rates, clause: int
 ) -> tuple[Lines | None, Payments | None]:
-    """The fx line of each (payee, period) of ``lines`` (in ledger order) whose payee is paid in another currency,
-    and the payments they stand for."""
-    if len(lines) == 0:
+    """The fx line of each (payee, period) whose payee is paid in another currency, and the payments they stand
+    for; ``payee``, ``period`` and ``amount`` (whole cents in units) are the lines', in ledger order."""
+    if payee.size == 0:
         return None, None
-    starts = grouping.starts_from_keys(lines.payee, lines.period)
+    starts = grouping.starts_from_keys(payee, period)
     first = np.flatnonzero(starts)
-    payee, period = lines.payee[first].astype(np.int64), lines.period[first].astype(np.int64)
+    payee, period = payee[first].astype(np.int64), period[first].astype(np.int64)
     fx_row = pay_rates[payee, period]
     converted = np.flatnonzero(fx_row >= 0)
     if converted.size == 0:
         return None, None
-    totals = grouping.sums(lines.amount, starts)[converted] // CENT  # whole cents (checked in pay_batch)
+    totals = grouping.sums(amount, starts)[converted] // CENT  # whole cents (checked in pay_batch)
     payee, period, fx_row = payee[converted], period[converted], fx_row[converted]
     paid = np.array([_converted(int(c), rates.decimals[int(r)]) for c, r in zip(totals, fx_row, strict=True)])
     explanation = pa.array(
@@ -89,19 +89,21 @@ def payment_lines(
     return fx_lines, Payments(payee, period, paid.astype(np.int64), fx_row)
 
 
-def with_payment_lines(lines: Lines, fx_lines: Lines) -> Lines:
-    """``lines`` (in ledger order) with each fx line placed last among its payee's lines of its period, where
-    ledger order puts it: one gather, not a sort of them all."""
-    ends = np.flatnonzero(grouping.starts_from_keys(lines.payee, lines.period)[1:])  # each group's last line
-    ends = np.append(ends, len(lines) - 1)
-    key = lines.payee.astype(np.int64) * (1 << 16) + lines.period
+def with_payment_lines(payee: np.ndarray, period: np.ndarray, order: np.ndarray, fx_lines: Lines) -> np.ndarray:
+    """The ledger order of ``Lines.concat([lines, fx_lines])``: ``order`` (that of ``lines``; ``payee`` and
+    ``period`` are theirs in it) with each fx line placed last among its payee's lines of its period. The lines
+    are then gathered once, in that order: no sort of them all, no second gather."""
+    n = order.size
+    ends = np.flatnonzero(grouping.starts_from_keys(payee, period)[1:])  # each group's last line
+    ends = np.append(ends, n - 1)
+    key = payee.astype(np.int64) * (1 << 16) + period
     fx_key = fx_lines.payee.astype(np.int64) * (1 << 16) + fx_lines.period
     after = ends[np.searchsorted(key[ends], fx_key)]  # the group each fx line closes (its keys are sorted)
-    inserted_before = np.searchsorted(after, np.arange(len(lines)), side="left")  # fx lines of earlier groups
-    place = np.empty(len(lines) + len(fx_lines), dtype=np.int64)
-    place[np.arange(len(lines)) + inserted_before] = np.arange(len(lines))
-    place[after + 1 + np.arange(len(fx_lines))] = len(lines) + np.arange(len(fx_lines))
-    return Lines.concat([lines, fx_lines]).take(place)
+    inserted_before = np.searchsorted(after, np.arange(n), side="left")  # fx lines of earlier groups
+    place = np.empty(n + len(fx_lines), dtype=np.int64)
+    place[np.arange(n) + inserted_before] = order
+    place[after + 1 + np.arange(len(fx_lines))] = n + np.arange(len(fx_lines))
+    return place
 
 
 def _converted(cents: int, rate: Decimal) -> int:
