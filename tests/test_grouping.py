@@ -70,7 +70,7 @@ def test_stable_order_of_narrow_keys_does_not_overflow(values):
 def test_a_sort_on_several_cores_is_numpy_s_sort(values, cores, threshold):
     # Small arrays stand for large ones: parts sorted on threads, then merged (kernels/grouping.py).
     array = np.array(values, dtype=np.int64)
-    expected = np.sort(array)
+    unsorted, expected = array.copy(), np.sort(array)
     with (
         mock.patch.object(grouping, "THREADED_SORT", threshold),
         mock.patch.object(grouping, "cores", lambda: cores),
@@ -78,7 +78,19 @@ def test_a_sort_on_several_cores_is_numpy_s_sort(values, cores, threshold):
     ):
         grouping.sort_in_place(array)
     assert np.array_equal(array, expected)
-    assert threaded.called == (cores > 1 and array.size >= threshold)
+    falls = np.count_nonzero(unsorted[1:] < unsorted[:-1])
+    in_runs = array.size >= 2 * grouping.RUN_LENGTH and falls * grouping.RUN_LENGTH <= array.size
+    assert threaded.called == (cores > 1 and array.size >= threshold and not in_runs)
+
+
+@given(st.lists(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=200), min_size=1, max_size=6))
+def test_values_in_a_few_sorted_runs_are_sorted_as_numpy_sorts_them(runs):
+    # Lines of one component after another's, each in crediting order: merged, not sorted again.
+    array = np.concatenate([np.sort(np.array(run, dtype=np.int64)) for run in runs])
+    expected = np.sort(array)
+    with mock.patch.object(grouping, "RUN_LENGTH", 4):  # runs as long as the small arrays allow
+        grouping.sort_in_place(array)
+    assert np.array_equal(array, expected)
 
 
 @pytest.mark.parametrize("args", [AE_ARGS, CRM_ARGS], ids=["ae", "crm"])
@@ -89,6 +101,7 @@ def test_a_run_whose_sorts_are_made_on_threads_pays_the_same_ledger(args, tmp_pa
     run_example(args, workers=1).write(tmp_path / "one.parquet")
     with (
         mock.patch.object(grouping, "THREADED_SORT", 16),
+        mock.patch.object(grouping, "RUN_LENGTH", 1 << 40),  # every sort made as a large random one is
         mock.patch.object(grouping, "cores", lambda: 3),
         mock.patch.object(grouping, "_sorted_on_threads", wraps=grouping._sorted_on_threads) as threaded,
     ):
