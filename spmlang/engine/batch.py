@@ -184,8 +184,7 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     parts = [capped] if clawed is None else [capped, clawed]
     cycle = run.cycle
     if cycle.active:
-        payees_here = np.union1d(np.unique(rows.payee), unrowed_in(run, batch)).astype(np.int32)
-        parts = settle_parts(cycle, calendar, parts, rows, payees_here, run.transactions.keys)
+        parts = settle_parts(cycle, calendar, parts, rows, _payees_here(run, rows, batch), run.transactions.keys)
     lines = Lines.concat(parts) if len(parts) > 1 else parts[0]  # joined once: each join copies every line
     order = ledger_order(lines, rows.date, rows.txn, ranks)
     payments = None
@@ -207,6 +206,12 @@ def streams_by_component(run: CreditedRun, rows: CreditRows, batch: slice) -> St
     cancelled transactions (see credit.reversals)."""
     reverses = [values.reverses[batch] if values.reverses is not None else None for values in run.row_values]
     return build_streams_by_component(rows, run.calendar.count, run.compiled.year_to_date, reverses)
+
+
+def _payees_here(run: CreditedRun, rows: CreditRows, batch: slice) -> np.ndarray:
+    """The batch's payees (sorted codes): of its credit rows, which are in payee order (each run's first: no
+    sort), and those it settles with no credit row."""
+    return np.union1d(rows.payee[grouping.starts_from_keys(rows.payee)], unrowed_in(run, batch)).astype(np.int32)
 
 
 def _unpaid_rows(rows: CreditRows, by_component: list[Lines]) -> Lines | None:
@@ -299,8 +304,7 @@ def _batch_sums(run: CreditedRun, batch: slice) -> tuple:
     lines = Lines.concat(parts)
     cycle = run.cycle
     if cycle.active:  # draws and floors are decided on each period's pay: the cells' sums are that
-        payees_here = np.union1d(np.unique(rows.payee), unrowed_in(run, batch)).astype(np.int32)
-        lines = settle(cycle, calendar, lines, rows, payees_here, run.transactions.keys)
+        lines = settle(cycle, calendar, lines, rows, _payees_here(run, rows, batch), run.transactions.keys)
     terms = run.terms
     if terms is not None and terms.pay_rates is not None and terms.rates is not None and len(lines):
         # A payee paid in another currency has an fx line in each period with lines: it converts their sum, and
