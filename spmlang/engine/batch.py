@@ -38,7 +38,7 @@ from spmlang.engine.pay.streams import StreamsByComponent, build_streams_by_comp
 from spmlang.engine.pay.sums import component_cells
 from spmlang.engine.pay.sums_rows import Cancelled, cell_lines
 from spmlang.engine.settle.clawbacks import money_clawbacks
-from spmlang.engine.settle.cycle import hold_lines, settle, settle_parts
+from spmlang.engine.settle.cycle import hold_lines, settle
 from spmlang.ir.kinds import DRAW_KINDS, FLOOR_KINDS, GUARANTEE_KINDS, HOLD_KINDS, LineKind
 from spmlang.ir.plan import CapSpec, CheckedPlan
 
@@ -144,14 +144,14 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
         raise AmountTooLarge(
             f"the credit of {payees.names[rows.payee[row]]} in {calendar.labels[rows.period[row]]}", None, error.value
         ) from None
-    by_component: list[Lines] = []  # every component's parts
+    by_component: list[Lines] = []
     batch_values = []
     fallback = run.terms.fallback_reasons(rows) if run.terms is not None else None
     for i, component in enumerate(compiled.components):
         values = run.row_values[i].take(batch)
         batch_values.append(values)
         try:
-            by_component.extend(
+            by_component.append(
                 component_lines(
                     compiled,
                     i,
@@ -181,11 +181,10 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     clawed = money_clawbacks(
         compiled.plan, calendar, capped, rows, run.transactions.cancellations, compiled.clawback_clause
     )
-    parts = [capped] if clawed is None else [capped, clawed]
+    lines = Lines.concat([capped, clawed]) if clawed is not None else capped
     cycle = run.cycle
     if cycle.active:
-        parts = settle_parts(cycle, calendar, parts, rows, _payees_here(run, rows, batch), run.transactions.keys)
-    lines = Lines.concat(parts) if len(parts) > 1 else parts[0]  # joined once: each join copies every line
+        lines = settle(cycle, calendar, lines, rows, _payees_here(run, rows, batch), run.transactions.keys)
     order = ledger_order(lines, rows.date, rows.txn, ranks)
     payments = None
     if run.terms is not None and run.terms.pay_rates is not None and run.terms.rates is not None:
@@ -214,10 +213,10 @@ def _payees_here(run: CreditedRun, rows: CreditRows, batch: slice) -> np.ndarray
     return np.union1d(rows.payee[grouping.starts_from_keys(rows.payee)], unrowed_in(run, batch)).astype(np.int32)
 
 
-def _unpaid_rows(rows: CreditRows, by_component: list[Lines]) -> Lines | None:
+def _unpaid_rows(rows: CreditRows, component_lines: list[Lines]) -> Lines | None:
     """A zero line for each credit row no component paid, so that every credited row shows."""
     paid = rows.reversal.copy()  # a reversal row is the clawback of a row that shows
-    for lines in by_component:
+    for lines in component_lines:
         on_rows = lines.row[lines.row >= 0]
         paid[on_rows] = True
     unpaid = np.flatnonzero(~paid)

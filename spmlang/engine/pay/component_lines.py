@@ -37,11 +37,10 @@ def component_lines(
     basis: Basis,
     payees: Payees,
     fallback: pa.Array | None = None,
-) -> list[Lines]:
+) -> Lines:
     """The lines of one component over a batch's credit rows: its row lines, true-ups and bonuses, rounded
-    cumulatively to the cent, then its caps, its gate and a curve's flat top, in parts (the batch joins every
-    component's parts once: each join copies every line). ``fallback``: why each row was credited to the
-    fallback payee, if any was (null for the others)."""
+    cumulatively to the cent, then its caps, its gate and a curve's flat top. ``fallback``: why each row was
+    credited to the fallback payee, if any was (null for the others)."""
     run = compiled.components[index]
     calendar = compiled.calendar
     spec = run.spec
@@ -92,7 +91,7 @@ def component_lines(
         parts.append(_period_lines(bonuses, streams, index, LineKind.BONUS, END, clause))
     lines = Lines.concat(parts)
     if len(lines) == 0:
-        return [lines]
+        return lines
     stream_key = lines.role.astype(np.int64) * (len(streams.payee) + 1) + lines.payee
     order = grouping.order_by(lines.role, lines.payee, lines.period, lines.phase, lines.row + 1)
     lines = lines.take(order)
@@ -125,7 +124,7 @@ def component_lines(
     for version, (compiled_rule, rule_clause) in enumerate(versions):
         in_version = None if values.version is None else values.version == version
         extra.append(_curve_top(lines, beyond, compiled_rule.spec, rule_clause, in_version))
-    return [lines, *(part for part in extra if part is not None)]
+    return Lines.concat([lines, *extra])
 
 
 def bonus_lines(

@@ -107,40 +107,21 @@ def settle(
     key_of: Callable,
 ) -> Lines:
     """A batch's lines (of ``payees``, its payees) settled for the run's place in the pay cycle."""
-    parts = settle_parts(cycle, calendar, [lines], rows, payees, key_of)
-    return parts[0] if len(parts) == 1 else Lines.concat(parts)
-
-
-def settle_parts(
-    cycle: PayCycle,
-    calendar: PlanCalendar,
-    parts: list[Lines],
-    rows: CreditRows,
-    payees: np.ndarray,
-    key_of: Callable,
-) -> list[Lines]:
-    """As :func:`settle`, of a batch's lines in ``parts``; the lines it adds are a part of their own (joining
-    parts copies every line: the caller joins them once)."""
-    if cycle.earlier is not None and cycle.first_open > 0 or cycle.through is not None:
-        lines = Lines.concat(parts) if len(parts) > 1 else parts[0]
-        if cycle.earlier is not None and cycle.first_open > 0:
-            mine = np.flatnonzero(np.isin(cycle.earlier.payee, payees))
-            lines = adjust_closed(
-                lines, rows, cycle.earlier.take(mine), cycle.first_open, list(calendar.labels), key_of
-            )
-        if cycle.through is not None:
-            lines = lines.take(np.flatnonzero(lines.period <= cycle.through))
-        parts = [lines]
+    if cycle.earlier is not None and cycle.first_open > 0:
+        mine = np.flatnonzero(np.isin(cycle.earlier.payee, payees))
+        lines = adjust_closed(lines, rows, cycle.earlier.take(mine), cycle.first_open, list(calendar.labels), key_of)
+    if cycle.through is not None:
+        lines = lines.take(np.flatnonzero(lines.period <= cycle.through))
     guarantees = cycle.guarantees
     if guarantees is None or not guarantees.any or cycle.guarantees_through < cycle.first_open:
-        return parts
+        return lines
     pay = np.zeros((payees.size, calendar.count), np.int64)
-    for part in parts:
-        np.add.at(pay, (np.searchsorted(payees, part.payee), part.period.astype(np.int64)), part.amount)
+    at = np.searchsorted(payees, lines.payee)
+    np.add.at(pay, (at, lines.period.astype(np.int64)), lines.amount)
     draw_owed, floor_owed = _balances(cycle, payees)
     periods = range(cycle.first_open, cycle.guarantees_through + 1)
     settled = settle_guarantees(guarantees, calendar, payees, pay, periods, draw_owed, floor_owed)
-    return [*parts, settled]
+    return Lines.concat([lines, settled])
 
 
 def opening(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
