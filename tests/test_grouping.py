@@ -70,7 +70,7 @@ def test_stable_order_of_narrow_keys_does_not_overflow(values):
 def test_a_sort_on_several_cores_is_numpy_s_sort(values, cores, threshold):
     # Small arrays stand for large ones: parts sorted on threads, then merged (kernels/grouping.py).
     array = np.array(values, dtype=np.int64)
-    unsorted, expected = array.copy(), np.sort(array)
+    expected = np.sort(array)
     with (
         mock.patch.object(grouping, "THREADED_SORT", threshold),
         mock.patch.object(grouping, "cores", lambda: cores),
@@ -78,19 +78,42 @@ def test_a_sort_on_several_cores_is_numpy_s_sort(values, cores, threshold):
     ):
         grouping.sort_in_place(array)
     assert np.array_equal(array, expected)
-    falls = np.count_nonzero(unsorted[1:] < unsorted[:-1])
-    in_runs = array.size >= 2 * grouping.RUN_LENGTH and falls * grouping.RUN_LENGTH <= array.size
-    assert threaded.called == (cores > 1 and array.size >= threshold and not in_runs)
+    assert threaded.called == (cores > 1 and array.size >= threshold)
 
 
-@given(st.lists(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=200), min_size=1, max_size=6))
-def test_values_in_a_few_sorted_runs_are_sorted_as_numpy_sorts_them(runs):
-    # Lines of one component after another's, each in crediting order: merged, not sorted again.
+def test_values_fall_rarely_in_long_sorted_runs_and_often_at_random():
+    rng = np.random.default_rng(7)
+    three_runs = np.concatenate([np.sort(rng.integers(0, 1000, 200)) for _ in range(3)])  # 2 falls in 600
+    assert grouping.in_sorted_runs(three_runs)
+    assert not grouping.in_sorted_runs(rng.integers(0, 1000, 600))
+    assert not grouping.in_sorted_runs(np.arange(2 * grouping.RUN_LENGTH - 1))  # too few to say
+    assert grouping.in_sorted_runs(np.zeros(2 * grouping.RUN_LENGTH, np.int64))  # equal values never fall
+    # A fall once in RUN_LENGTH values is the most there may be: 4 in 4 x RUN_LENGTH values, not 5.
+    values = np.ones(4 * grouping.RUN_LENGTH, np.int64)
+    values[[grouping.RUN_LENGTH, 2 * grouping.RUN_LENGTH, 3 * grouping.RUN_LENGTH]] = 0  # a fall before each
+    values[1] = 2  # and after it
+    assert np.count_nonzero(np.diff(values) < 0) == 4 and grouping.in_sorted_runs(values)
+    values[5] = 2
+    assert not grouping.in_sorted_runs(values)
+
+
+@given(st.lists(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=200), min_size=1, max_size=6), st.integers(1, 3))
+def test_values_in_a_few_sorted_runs_are_merged_on_every_core(runs, cores):
+    # Lines of one component after another's, each in crediting order: merged by the stable sort, in parts on
+    # threads where there are many.
     array = np.concatenate([np.sort(np.array(run, dtype=np.int64)) for run in runs])
     expected = np.sort(array)
-    with mock.patch.object(grouping, "RUN_LENGTH", 4):  # runs as long as the small arrays allow
+    in_runs = array.size >= 8 and np.count_nonzero(array[1:] < array[:-1]) * 4 <= array.size
+    with (
+        mock.patch.object(grouping, "RUN_LENGTH", 4),  # runs as long as the small arrays allow
+        mock.patch.object(grouping, "THREADED_SORT", 16),
+        mock.patch.object(grouping, "cores", lambda: cores),
+        mock.patch.object(grouping, "_sorted_on_threads", wraps=grouping._sorted_on_threads) as threaded,
+    ):
         grouping.sort_in_place(array)
     assert np.array_equal(array, expected)
+    if threaded.called:
+        assert threaded.call_args.args[2] == ("stable" if in_runs else "quicksort")
 
 
 @pytest.mark.parametrize("args", [AE_ARGS, CRM_ARGS], ids=["ae", "crm"])
@@ -101,7 +124,6 @@ def test_a_run_whose_sorts_are_made_on_threads_pays_the_same_ledger(args, tmp_pa
     run_example(args, workers=1).write(tmp_path / "one.parquet")
     with (
         mock.patch.object(grouping, "THREADED_SORT", 16),
-        mock.patch.object(grouping, "RUN_LENGTH", 1 << 40),  # every sort made as a large random one is
         mock.patch.object(grouping, "cores", lambda: 3),
         mock.patch.object(grouping, "_sorted_on_threads", wraps=grouping._sorted_on_threads) as threaded,
     ):

@@ -6,6 +6,8 @@ group (and always on element 0). Sums of int64 stay exact.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from spmlang.engine.runtime.cores import cores
@@ -113,27 +115,33 @@ THREADED_SORT = 1 << 21  # values from which sort_in_place sorts parts of them o
 RUN_LENGTH = 64
 
 
+def in_sorted_runs(values: np.ndarray) -> bool:
+    """Whether ``values`` fall from one to the next at most once in :data:`RUN_LENGTH` (and are long enough
+    for that to say anything)."""
+    if values.size < 2 * RUN_LENGTH:
+        return False
+    return int(np.count_nonzero(values[1:] < values[:-1])) * RUN_LENGTH <= values.size
+
+
 def sort_in_place(values: np.ndarray) -> None:
-    """``values.sort()``, on every core for a large array: numpy sorts on one, releasing the GIL, so parts
-    sorted on threads at once and then merged (a stable sort finds the sorted runs and merges them) take about
-    half the time on two cores. Values mostly in order already are merged as they are. The same values in the
-    same order: it is a sort."""
-    if values.size >= 2 * RUN_LENGTH and np.count_nonzero(values[1:] < values[:-1]) * RUN_LENGTH <= values.size:
-        values.sort(kind="stable")
-        return
+    """``values.sort()`` of integer values, on every core for a large array: numpy sorts on one, releasing the
+    GIL, so parts sorted on threads at once and then merged (a stable sort finds the sorted runs and merges
+    them) take about half the time on two cores. Values mostly in sorted runs are sorted by the stable sort,
+    which merges the runs where they are. The same values in the same order: it is a sort."""
+    kind: Literal["stable", "quicksort"] = "stable" if in_sorted_runs(values) else "quicksort"
     parts = min(cores(), values.size // max(THREADED_SORT // 2, 1)) if values.size >= THREADED_SORT else 1
     if parts < 2:
-        values.sort()
+        values.sort(kind=kind)
     else:
-        _sorted_on_threads(values, parts)
+        _sorted_on_threads(values, parts, kind)
 
 
-def _sorted_on_threads(values: np.ndarray, parts: int) -> None:
+def _sorted_on_threads(values: np.ndarray, parts: int, kind: Literal["stable", "quicksort"] = "quicksort") -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     bounds = np.linspace(0, values.size, parts + 1, dtype=np.int64)
     with ThreadPoolExecutor(parts) as pool:
-        list(pool.map(lambda k: values[bounds[k] : bounds[k + 1]].sort(), range(parts)))
+        list(pool.map(lambda k: values[bounds[k] : bounds[k + 1]].sort(kind=kind), range(parts)))
     values.sort(kind="stable")
 
 
