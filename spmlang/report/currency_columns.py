@@ -76,11 +76,12 @@ def currency_columns(paid: PaidLines, rates: Rates, fx_rows: np.ndarray | None, 
     rate_values = pa.array([value.quantize(_SCALE) for value in rates.decimals] + [Decimal(1)], FX_RATE)
     days = np.zeros(n, dtype=np.int32) if rates.day is None else rates.day[np.maximum(fx_row, 0)].astype(np.int32)
     dated = has_rate & (rates.day is not None)
-    rate_index = fx_row  # no longer needed as it was: the plan currency's rate of 1 is the last of rate_values
-    rate_index[in_plan_currency] = len(rates.decimals)
+    # From here fx_row is each line's index into rate_values (-1: none), where the plan currency's rate of 1 is
+    # the last: changed in place, not copied (an array as long as the lines).
+    fx_row[in_plan_currency] = len(rates.decimals)
     return {
         "currency": text.labelled(currency, names),
-        "fx_rate": rate_values.take(pa.array(np.maximum(rate_index, 0), pa.int64(), mask=rate_index < 0)),
+        "fx_rate": rate_values.take(pa.array(np.maximum(fx_row, 0), pa.int64(), mask=fx_row < 0)),
         "fx_date": pa.array(days, pa.int32(), mask=~dated).cast(pa.date32()),
         "amount_paid": cents_to_decimal64_array(amount_paid, currency_paid >= 0),
         "currency_paid": text.labelled(currency_paid, names),
