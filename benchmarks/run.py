@@ -107,15 +107,19 @@ def columns_size(deals: Path) -> float:
     return pq.read_table(deals, columns=NEEDED).nbytes / 2**20
 
 
-def compile_spm() -> None:
-    """spm's modules compiled to bytecode, as an installed package's are (pip compiles a wheel's as it installs
-    it, as it did polars' and DuckDB's). Where Python writes no bytecode of its own (PYTHONDONTWRITEBYTECODE, as
-    on the machines these figures come from), every spm process would otherwise compile spm again, ~0.1 s."""
+def compile_spm(chosen: list[str]) -> None:
+    """For the spm contenders among ``chosen``: spm's modules compiled to bytecode, as Python caches them after
+    a first run and pip compiles a wheel's as it installs it (as it did polars' and DuckDB's). Where Python
+    writes no bytecode of its own (PYTHONDONTWRITEBYTECODE, as on the machines these figures come from), every
+    spm process would otherwise compile spm again, ~0.1 s."""
     import compileall
 
     import spmlang
 
-    compileall.compile_dir(Path(spmlang.__file__).parent, quiet=1)
+    if not any(name.startswith("spm") for name in chosen):
+        return
+    if not compileall.compile_dir(Path(spmlang.__file__).parent, quiet=1):
+        sys.exit("could not compile spm's modules to bytecode (is its folder writable?)")
 
 
 def main() -> None:
@@ -154,7 +158,7 @@ def main() -> None:
         chosen.remove("python")
     from benchmarks.generate import generate
 
-    compile_spm()
+    compile_spm(chosen)
     data = HERE / "data"
     paths = generate_if_needed(args.rows, args.payees, data, generate)
     results: dict[str, dict] = {
