@@ -14,7 +14,7 @@ import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sized
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import partial
 from pathlib import Path
 from typing import cast
@@ -77,12 +77,12 @@ def write_run_statements(
     count = payee_count * (len(periods) if periods is not None else run.calendar.count)
 
     def write(index: int) -> parallel.BatchResult:  # in whichever process writes the group
-        written: list[Path] = []
-        entries: list[IndexEntry] = []
+        written: list[str] = []
+        entries: list[tuple] = []
         for statement in jobs[index]():
             paths, entry = write_statement(statement, folder, names[statement.payee], templates)
-            written += paths
-            entries.append(entry)
+            written += map(str, paths)
+            entries.append(_sent(entry))
         return parallel.BatchResult([], (written, entries))
 
     enough = ENOUGH_WITH_CHARTS if maker.charts else ENOUGH_WITHOUT
@@ -93,9 +93,9 @@ def write_run_statements(
     written: list[Path] = []
     index: list[IndexEntry] = []
     for done, result in enumerate(results, 1):
-        paths, entries = cast("tuple[list[Path], list[IndexEntry]]", result.value)
-        written += paths
-        index += entries
+        paths, entries = cast("tuple[list[str], list[tuple]]", result.value)
+        written += map(Path, paths)
+        index += map(_received, entries)
         report(step, done, len(jobs))
     if not jobs:
         report(step, 1, 1)
@@ -210,6 +210,22 @@ class PayeeFolders:
 
 
 IndexEntry = tuple[Statement, str]  # a statement's figures (no lines, no standing), and its page in the folder
+
+
+# What a worker sends back of an index entry: its statement's figures as plain values, not the dataclass, which
+# takes ~10 times as long to unpickle (~40 against ~4 microseconds; 40,000 statements of a large run).
+_INDEX_FIELDS = [f.name for f in fields(Statement) if f.name not in ("earnings", "adjustments", "standing")]
+
+
+def _sent(entry: IndexEntry) -> tuple:
+    statement, href = entry
+    return tuple(getattr(statement, name) for name in _INDEX_FIELDS), href
+
+
+def _received(sent: tuple) -> IndexEntry:
+    values, href = sent
+    figures = dict(zip(_INDEX_FIELDS, values, strict=True))
+    return Statement(**figures, earnings=StatementLines(), adjustments=StatementLines()), href
 
 
 def write_statement(statement: Statement, folder: Path, name: str, templates=None) -> tuple[list[Path], IndexEntry]:
