@@ -14,6 +14,7 @@ import functools
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,16 @@ if TYPE_CHECKING:
 NAMES = ("statement.html", "index.html", "style.css")
 BUILT_IN = Path(__file__).parent / "templates"
 HINT = "fix the template; docs/cli.md (spm statement --template) lists what each template receives"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """A statement as the index page gets it: ``entry.statement`` and ``entry.href`` (``entry["href"]`` reads
+    the same in a template). Attributes, not a dict's keys: Jinja2 tries an attribute first, and a missed one
+    costs an exception, ~2.5 microseconds twice a statement (40,000 in a large run)."""
+
+    statement: Any
+    href: str
 
 
 class Templates:
@@ -53,7 +64,7 @@ class Templates:
     def index(self, entries: list[tuple[Any, str]]) -> str:
         plan = entries[0][0].plan if entries else "Statements"
         with self._reporting():
-            entries_of = [{"statement": s, "href": href} for s, href in entries]
+            entries_of = [IndexRow(s, href) for s, href in entries]
             return self._render(self._index, plan=plan, entries=entries_of)
 
     def _render(self, template, **context: Any) -> str:
