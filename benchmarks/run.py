@@ -112,12 +112,12 @@ def compile_spm(chosen: list[str]) -> None:
     a first run and pip compiles a wheel's as it installs it (as it did polars' and DuckDB's). Where Python
     writes no bytecode of its own (PYTHONDONTWRITEBYTECODE, as on the machines these figures come from), every
     spm process would otherwise compile spm again, ~0.1 s."""
+    if not any(name.startswith("spm") for name in chosen):
+        return
     import compileall
 
     import spmlang
 
-    if not any(name.startswith("spm") for name in chosen):
-        return
     if not compileall.compile_dir(Path(spmlang.__file__).parent, quiet=1):
         sys.exit("could not compile spm's modules to bytecode (is its folder writable?)")
 

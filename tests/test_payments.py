@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spmlang.engine.pay.lines import PAID, ROW, Lines, make_lines
-from spmlang.engine.pay.payments import with_payment_lines
+from spmlang.engine.pay.payments import order_with_payment_lines
 from spmlang.ir.kinds import LineKind
 
 cells = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3)), min_size=1, max_size=40)
@@ -47,7 +47,7 @@ def test_an_fx_line_follows_the_last_line_of_its_payee_and_period_whatever_order
         clause=0,
     )
 
-    place = with_payment_lines(payee[order], period[order], order, fx)
+    place = order_with_payment_lines(payee[order], period[order], order, fx)
 
     expected = []
     for at, line in enumerate(order):

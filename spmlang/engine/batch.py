@@ -33,7 +33,7 @@ from spmlang.engine.pay.lines import (
     ledger_order,
     make_lines,
 )
-from spmlang.engine.pay.payments import Payments, payment_lines, with_payment_lines
+from spmlang.engine.pay.payments import Payments, order_with_payment_lines, payment_lines
 from spmlang.engine.pay.streams import StreamsByComponent, build_streams_by_component
 from spmlang.engine.pay.sums import component_cells
 from spmlang.engine.pay.sums_rows import Cancelled, cell_lines
@@ -188,13 +188,12 @@ def pay_batch(run: CreditedRun, batch: slice) -> PaidLines:
     order = ledger_order(lines, rows.date, rows.txn, ranks)
     payments = None
     if run.terms is not None and run.terms.pay_rates is not None and run.terms.rates is not None:
-        _round(lines)  # whole cents, before they are added up and converted
-        payee, period = lines.payee[order], lines.period[order]
+        payee, period = lines.payee[order], lines.period[order]  # whole cents: _round below checks it
         fx_lines, payments = payment_lines(
             payee, period, lines.amount[order], run.terms.pay_rates, run.terms.rates, compiled.pay_currency_clause
         )
         if fx_lines is not None:
-            order = with_payment_lines(payee, period, order, fx_lines)
+            order = order_with_payment_lines(payee, period, order, fx_lines)
             lines = Lines.concat([lines, fx_lines])
     lines = lines.take(order)
     return PaidLines(lines, _round(lines), rows, streams, payments)

@@ -80,9 +80,9 @@ def write_run_statements(
         written: list[str] = []
         entries: list[tuple] = []
         for statement in jobs[index]():
-            paths, entry = write_statement(statement, folder, names[statement.payee], templates)
+            paths, href = write_statement(statement, folder, names[statement.payee], templates)
             written += map(str, paths)
-            entries.append(_sent(entry))
+            entries.append(_sent(statement, href))
         return parallel.BatchResult([], (written, entries))
 
     enough = ENOUGH_WITH_CHARTS if maker.charts else ENOUGH_WITHOUT
@@ -174,9 +174,9 @@ def write_statements(
     if progress is not None and isinstance(statements, Sized):
         statements = tracked(statements, len(statements), "writing statements", progress)
     for statement in statements:
-        paths, entry = write_statement(statement, folder, folders.of(statement.payee), templates)
+        paths, href = write_statement(statement, folder, folders.of(statement.payee), templates)
         written += paths
-        index.append(entry)
+        index.append((replace(statement, earnings=StatementLines(), adjustments=StatementLines(), standing=None), href))
     written.append(write_index(folder, index, templates))
     return written
 
@@ -217,8 +217,7 @@ IndexEntry = tuple[Statement, str]  # a statement's figures (no lines, no standi
 _INDEX_FIELDS = [f.name for f in fields(Statement) if f.name not in ("earnings", "adjustments", "standing")]
 
 
-def _sent(entry: IndexEntry) -> tuple:
-    statement, href = entry
+def _sent(statement: Statement, href: str) -> tuple:
     return tuple(getattr(statement, name) for name in _INDEX_FIELDS), href
 
 
@@ -228,8 +227,9 @@ def _received(sent: tuple) -> IndexEntry:
     return Statement(**figures, earnings=StatementLines(), adjustments=StatementLines()), href
 
 
-def write_statement(statement: Statement, folder: Path, name: str, templates=None) -> tuple[list[Path], IndexEntry]:
-    """A statement's page and CSV, in the payee's folder ``name`` of ``folder``; what the index needs of it."""
+def write_statement(statement: Statement, folder: Path, name: str, templates=None) -> tuple[list[Path], str]:
+    """A statement's page and CSV, in the payee's folder ``name`` of ``folder``; the page, as the index links
+    it."""
     target = folder / name
     pages = ((".html", _page(statement, templates)), (".csv", _text(statement)))  # a template's error: no folder
     make_folder(target)
@@ -238,8 +238,7 @@ def write_statement(statement: Statement, folder: Path, name: str, templates=Non
         path = target / f"{slug(statement.period)}{suffix}"
         write_bytes(path, data, make=False)  # whole or not at all, in a folder of spm's own
         written.append(path)
-    entry = replace(statement, earnings=StatementLines(), adjustments=StatementLines(), standing=None)
-    return written, (entry, f"{name}/{slug(statement.period)}.html")
+    return written, f"{name}/{slug(statement.period)}.html"
 
 
 def _page(statement: Statement, templates) -> bytes:

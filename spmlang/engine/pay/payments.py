@@ -89,7 +89,7 @@ def payment_lines(
     return fx_lines, Payments(payee, period, paid.astype(np.int64), fx_row)
 
 
-def with_payment_lines(payee: np.ndarray, period: np.ndarray, order: np.ndarray, fx_lines: Lines) -> np.ndarray:
+def order_with_payment_lines(payee: np.ndarray, period: np.ndarray, order: np.ndarray, fx_lines: Lines) -> np.ndarray:
     """The ledger order of ``Lines.concat([lines, fx_lines])``: ``order`` (that of ``lines``; ``payee`` and
     ``period`` are theirs in it) with each fx line placed last among its payee's lines of its period. The lines
     are then gathered once, in that order: no sort of them all, no second gather."""
