@@ -257,10 +257,11 @@ def _earlier_keys(earlier, count: int) -> dict[str, np.ndarray]:
     """The keys earlier ledgers cite, each with the groups of the payees they paid it to."""
     by_key: dict[str, np.ndarray] = {}
     if earlier is not None:
-        for payee, key in zip(earlier.payee, earlier.txn, strict=True):
+        group = earlier.payee.codes(lambda payee: g.group_of(payee, count), -1)
+        for key, number in zip(earlier.txn.to_pylist(), group.tolist(), strict=True):
             if key is not None:
-                mask = by_key.setdefault(str(key), np.zeros(g.words(count), np.uint64))
-                mask |= g.bits([g.group_of(payee, count)], count)
+                mask = by_key.setdefault(key, np.zeros(g.words(count), np.uint64))
+                mask |= g.bits([number], count)
     return by_key
 
 

@@ -172,7 +172,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         payees,
         compiled.rule_clause,
         len(compiled.clauses),
-        credited.keys,
+        credited.rows_of,
         guarantees,
         credited.cancellations,
     )
@@ -210,7 +210,7 @@ def _payees(
     paid."""
     names = set().union(*(distinct_names(values, alive) for values in payee_names))
     if earlier is not None:
-        names.update(earlier.payee)
+        names.update(earlier.payee.values)
     names.update(named)
     if roster is not None:
         names.update(roster.names())

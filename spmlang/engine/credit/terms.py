@@ -75,20 +75,37 @@ def pay_rates(roster: RosterRows, payees: Payees, calendar: PlanCalendar, rates:
     return result
 
 
+def _paid_in(earlier: EarlierLedgers) -> dict[tuple[str, int], str | None]:
+    """Each (payee, closed period) of the earlier ledgers, in the order their lines first name them, and the
+    currency its payout was paid in: its fx line's (the last, if several), None (the plan's) without one."""
+    closed = np.flatnonzero(earlier.period <= earlier.closed)
+    payee = earlier.payee.index[closed].astype(np.int64)
+    pair = payee * (int(earlier.period.max(initial=0)) + 1) + earlier.period[closed]
+    distinct, first_at = np.unique(pair, return_index=True)
+    fx = earlier.kind.where(lambda kind: kind == "fx")[closed]
+    currency = np.full(distinct.size, -1, np.int64)
+    fx_lines = np.flatnonzero(fx)[::-1]  # the last fx line of a pair first: the one that says
+    fx_pairs, last = np.unique(pair[fx_lines], return_index=True)
+    currency[np.searchsorted(distinct, fx_pairs)] = earlier.currency_paid.index[closed[fx_lines[last]]]
+    then: dict[tuple[str, int], str | None] = {}
+    for at in np.argsort(first_at, kind="stable").tolist():
+        line = int(closed[first_at[at]])
+        paid_in = int(currency[at])
+        then[(earlier.payee.values[earlier.payee.index[line]], int(earlier.period[line]))] = (
+            earlier.currency_paid.values[paid_in] if paid_in >= 0 else None
+        )
+    return then
+
+
 def check_paid_in(
     earlier: EarlierLedgers, roster: RosterRows | None, payees: Payees, calendar: PlanCalendar, plan_currency: str
 ) -> None:
     """A closed period was paid in the currency its earlier ledger says (an fx line names it; none: the plan's).
     A roster that now pays a payee of a closed period in another currency would rewrite what was paid: E512."""
     now_elsewhere = roster is not None and any(c not in (None, plan_currency) for c in roster.currency)
-    if not now_elsewhere and not any(earlier.currency_paid):  # paid in the plan currency then and now: the
-        return  # usual plan, and no pass over the earlier ledgers' lines
-    closed = np.flatnonzero(earlier.period <= earlier.closed)
-    then: dict[tuple[str, int], str | None] = {}
-    for i in closed.tolist():
-        pair = (earlier.payee[i], int(earlier.period[i]))
-        if earlier.kind[i] == "fx" or pair not in then:
-            then[pair] = earlier.currency_paid[i] if earlier.kind[i] == "fx" else None
+    if not now_elsewhere and not any(earlier.currency_paid.values):  # paid in the plan currency then and now:
+        return  # the usual plan, and no pass over the earlier ledgers' lines
+    then = _paid_in(earlier)
     if not then:
         return
     pairs = list(then)

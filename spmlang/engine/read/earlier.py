@@ -9,9 +9,7 @@ components, periods and transactions by this run's codes.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,8 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import InputError
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.kernels.money import NO_BALANCE, UNIT
+from spmlang.engine.kernels.money import NO_BALANCE
+from spmlang.engine.read.earlier_columns import Labels, LedgerFile, first, line_error, money_units
 from spmlang.hashing import PARTS, manifest_path, records, sha256_file
 from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind, Role
 from spmlang.ir.plan import CheckedPlan
@@ -28,7 +27,6 @@ from spmlang.spreadsheet import from_spreadsheet_text
 
 _COLUMNS = ("payee", "period", "component", "kind", "role", "txn", "credit", "amount", "clause")
 _OPTIONAL = ("for_period", "balance", "currency_paid")
-_TEXT = ("payee", "period", "component", "kind", "role", "txn", "clause", "for_period", "currency_paid")
 
 # The kinds whose amount a later run recomputes and compares; draws and floors are decided once, when their
 # period is paid, and carried as balances.
@@ -61,22 +59,22 @@ class PaidFile:
 
 @dataclass
 class EarlierLedgers:
-    """The lines of the earlier ledgers of a run, as plain columns (one element per line)."""
+    """The lines of the earlier ledgers of a run, a column at a time (see read.earlier_columns)."""
 
     files: list[PaidFile]
     closed: int  # the last closed period (index); -1: none
-    payee: list[str]
+    payee: Labels
     period: np.ndarray  # int16 index: the period the line was paid in
     for_period: np.ndarray  # int16 index: the period its amount belongs to
-    component: list[str | None]
-    kind: list[str]
-    role: list[str]
-    txn: list[str | None]
+    component: Labels
+    kind: Labels
+    role: Labels
+    txn: pa.Array  # text: the transaction's key; null where a line names none
     credit: np.ndarray  # int64 units (0 where none)
     amount: np.ndarray  # int64 units
     balance: np.ndarray  # int64 units, or NO_BALANCE
-    clause: list[str]
-    currency_paid: list[str | None]  # of an fx line: the currency the period's payout was paid in
+    clause: Labels
+    currency_paid: Labels  # of an fx line: the currency the period's payout was paid in
 
     def __len__(self) -> int:
         return int(self.amount.size)
@@ -88,7 +86,7 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
     plan does not have, the same ledger twice or two that paid one period, and a ledger paid against another
     one that is not given."""
     files: list[PaidFile] = []
-    tables: list[tuple[pa.Table, list[int], Path]] = []
+    tables: list[tuple[pa.Table, np.ndarray, Path]] = []
     paid_by: dict[int, str] = {}  # period -> the ledger that paid it
     built_on: list[tuple[str, str, Path]] = []  # (sha256, path) of the ledgers each one was paid against
     for given in paths:
@@ -99,8 +97,8 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
         _check_manifest(manifest, digest, path, plan)
         if any(Path(file.path).resolve() == path.resolve() for file in files):
             raise _error("this ledger is given twice", path, "pass each earlier ledger once")
-        periods = [_period_index(calendar, p, path) for p in table.column("period").to_pylist()]
-        for period in sorted(set(periods)):
+        periods = _periods(Labels.of(table.column("period"), table.num_rows), calendar, path)
+        for period in np.unique(periods).tolist():
             if period in paid_by:
                 raise _error(
                     f"{calendar.labels[period]} was paid by {paid_by[period]} too: two ledgers paid one period",
@@ -111,7 +109,7 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
         through = manifest.get("through")
         if through:  # a ledger of an earlier version may record --through as given: Q1, 2027-03
             through = calendar.label_of(str(through))
-        last = _period_index(calendar, through, path) if through else max(periods, default=-1)
+        last = _period_index(calendar, through, path) if through else int(periods.max(initial=-1))
         recorded = manifest.get("ledger")
         checked = isinstance(recorded, dict) and bool(recorded.get("sha256"))
         files.append(PaidFile(str(path), digest, calendar.labels[last] if last >= 0 else "", table.num_rows, checked))
@@ -138,34 +136,77 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
             by,
             "pass every earlier ledger of the plan year (--paid each one): its periods are closed too",
         )
-    columns: dict[str, list] = {name: [] for name in (*_COLUMNS, *_OPTIONAL)}
-    period_index: list[int] = []
-    for_period: list[int] = []
-    for table, periods, path in tables:
-        for name in (*_COLUMNS, *_OPTIONAL):
-            values = table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
-            columns[name].extend(values)
-        period_index.extend(periods)
-        own = table.column("for_period").to_pylist() if "for_period" in table.column_names else [None] * len(periods)
-        for_period += [p if f is None else _period_index(calendar, f, path) for p, f in zip(periods, own, strict=True)]
-    _check_values(columns, tables)
-    _check_lines(columns, period_index, for_period, tables)
+    return _lines(files, tables, calendar)
+
+
+def _lines(files: list[PaidFile], tables: list[tuple[pa.Table, np.ndarray, Path]], calendar: PlanCalendar):
+    """The lines of every earlier ledger, checked to be lines spm writes."""
+    where = [LedgerFile(path, table.num_rows) for table, _, path in tables]
+
+    def labels(name: str) -> Labels:
+        return Labels.concat([Labels.of(_column(table, name), table.num_rows) for table, _, _ in tables])
+
+    def money(name: str, missing: int | None) -> np.ndarray:
+        return money_units([_column(table, name) for table, _, _ in tables], missing, name, where)
+
+    period = np.concatenate([periods for _, periods, _ in tables]) if tables else np.zeros(0, np.int16)
+    for_period = [
+        _periods(Labels.of(_column(table, "for_period"), table.num_rows), calendar, path, periods)
+        for table, periods, path in tables
+    ]
+    payee, kind, role = labels("payee"), labels("kind"), labels("role")
+    for name, column in (("payee", payee), ("kind", kind)):  # every line names its payee and kind
+        blank = first(column.where(lambda value: not value.strip()) | (column.index < 0))
+        if blank is not None:
+            raise line_error(f"a ledger line with no {name}", blank, where, name)
+    for name, column, known in (("kind", kind, _KINDS), ("role", role, _ROLES)):
+        unknown = first(~column.where(known.__contains__))
+        if unknown is not None:
+            said = f"a ledger line of {name} {column[unknown]!r}, which spm does not write"
+            raise line_error(said, unknown, where, name, f" ({name}: {', '.join(sorted(known))})")
+    corrected = np.concatenate(for_period) if for_period else np.zeros(0, np.int16)
+    later = first(corrected > period)
+    if later is not None:
+        labels_of = calendar.labels
+        said = f"a line paid in {labels_of[period[later]]} corrects {labels_of[corrected[later]]}, a later period"
+        raise line_error(said, later, where, "for_period", " (adjustments correct earlier periods)")
+    amount = money("amount", None)
+    txns = [table.column("txn") for table, _, _ in tables]
     return EarlierLedgers(
         files,
         _closed(files, calendar),
-        columns["payee"],
-        np.asarray(period_index, np.int16),
-        np.asarray(for_period, np.int16),
-        columns["component"],
-        columns["kind"],
-        columns["role"],
-        columns["txn"],
-        _units(columns["credit"], 0, "credit", tables),
-        _units(columns["amount"], None, "amount", tables),
-        _units(columns["balance"], NO_BALANCE, "balance", tables),
-        [c or "" for c in columns["clause"]],
-        columns["currency_paid"],
+        payee,
+        period,
+        corrected,
+        labels("component"),
+        kind,
+        role,
+        pa.chunked_array([pc.cast(t, pa.string()) for t in txns], pa.string()).combine_chunks(),
+        money("credit", 0),
+        amount,
+        money("balance", NO_BALANCE),
+        labels("clause"),
+        labels("currency_paid"),
     )
+
+
+def _column(table: pa.Table, name: str) -> pa.ChunkedArray | None:
+    return table.column(name) if name in table.column_names else None
+
+
+def _periods(column: Labels, calendar: PlanCalendar, path: Path, paid: np.ndarray | None = None) -> np.ndarray:
+    """A ledger's periods (int16 indices); ``paid``: of a for_period column, the period a line without one
+    was paid in."""
+    known = {label: i for i, label in enumerate(calendar.labels)}
+    index = column.codes(lambda label: known.get(label, -2), -1)
+    unknown = first(index == -2)
+    if unknown is not None:
+        _period_index(calendar, column[unknown], path)  # says which, and where
+    if paid is not None:
+        index = np.where(index < 0, paid, index)
+    elif index.size and index.min() < 0:  # a line without a period
+        _period_index(calendar, None, path)
+    return index.astype(np.int16)
 
 
 def _closed(files: list[PaidFile], calendar: PlanCalendar) -> int:
@@ -201,72 +242,8 @@ def _check_manifest(manifest: dict, digest: str, path: Path, plan: CheckedPlan) 
         )
 
 
-_NEEDED = ("payee", "period", "kind", "amount")
-
-
-def _check_values(columns: dict[str, list], tables: list) -> None:
-    """Every line names its payee, period and kind, and has an amount."""
-    for name in _NEEDED:
-        for index, value in enumerate(columns[name]):
-            if value is None or (isinstance(value, str) and not value.strip()):
-                raise _line_error(f"a ledger line with no {name}", index, tables, name)
-
-
 _KINDS = frozenset(map(str, LineKind))
 _ROLES = frozenset(map(str, Role))
-
-
-def _check_lines(columns: dict[str, list], period: list[int], for_period: list[int], tables: list) -> None:
-    """Every line is one spm writes: of a kind and role it has, and correcting (``for_period``) no period after
-    the one it was paid in. A line made by hand otherwise would be settled as what it is not (a kind spm does
-    not know as an adjustment, a correction of a later period as paid twice)."""
-    for name, known in (("kind", _KINDS), ("role", _ROLES)):
-        for index, value in enumerate(columns[name]):
-            if value not in known:
-                said = f"a ledger line of {name} {value!r}, which spm does not write"
-                raise _line_error(said, index, tables, name, f" ({name}: {', '.join(sorted(known))})")
-    for index, (paid, corrected) in enumerate(zip(period, for_period, strict=True)):
-        if corrected > paid:
-            said = f"a line paid in {columns['period'][index]} corrects {columns['for_period'][index]}, a later period"
-            raise _line_error(said, index, tables, "for_period", " (adjustments correct earlier periods)")
-
-
-def _line_error(message: str, index: int, tables: list, column: str, more: str = "") -> InputError:
-    """E512 naming the file, row (1-based, as a spreadsheet counts data rows) and column of the ``index``-th
-    line of all: a line spm does not write."""
-    for table, _, path in tables:
-        if index < table.num_rows:
-            hint = f"a paid ledger is never edited: pass the file spm wrote{more}"
-            return InputError(message, file=str(path), column=column, row=index + 1, hint=hint, code="E512")
-        index -= table.num_rows
-    raise IndexError(index)
-
-
-def _units(values: list, missing: int | None, name: str, tables: list) -> np.ndarray:
-    """Money of a ledger column in units; an empty one is ``missing`` (None: an error), a value that is not a
-    decimal amount or that is too large an error naming its file and row."""
-    units = []
-    for index, value in enumerate(values):
-        if value is None:
-            if missing is None:
-                raise _line_error(f"a ledger line with no {name}", index, tables, name)
-            units.append(missing)
-            continue
-        try:
-            if isinstance(value, str) and not _AMOUNT.fullmatch(value):
-                raise InvalidOperation
-            amount = Decimal(str(value))
-            if not amount.is_finite() or abs(amount) >= _LARGEST or amount != amount.quantize(_CENT):
-                raise InvalidOperation
-        except InvalidOperation:
-            raise _line_error(f"'{value}' is not an amount spm writes", index, tables, name) from None
-        units.append(int((amount * UNIT).to_integral_value()))
-    return np.asarray(units, np.int64)
-
-
-_LARGEST = Decimal(2**62) / UNIT  # the largest amount spm holds (see kernels.money.LIMIT)
-_CENT = Decimal("0.01")  # a ledger's money is whole cents
-_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # money as spm writes it in a CSV or JSON ledger: 1234.50
 
 
 def _period_index(calendar: PlanCalendar, label: str | None, path: Path) -> int:
@@ -294,9 +271,7 @@ def _read(path: Path) -> pa.Table:
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
+            table = _read_parquet(path)
         elif suffix == ".csv":
             import pyarrow.csv as pacsv
 
@@ -325,10 +300,15 @@ def _read(path: Path) -> pa.Table:
             path,
             "pass the ledger a run wrote with --out",
         )
-    for name in _TEXT:
-        if name in table.column_names and pa.types.is_dictionary(table.column(name).type):
-            table = table.set_column(table.column_names.index(name), name, pc.cast(table.column(name), pa.string()))
     return table
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    """A parquet ledger's columns a run reads (not its explanations, measures and rates)."""
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
+    return pq.read_table(path, columns=[name for name in (*_COLUMNS, *_OPTIONAL) if name in names])
 
 
 def _from_records(records) -> pa.Table:
@@ -343,9 +323,16 @@ def _from_records(records) -> pa.Table:
 def _unescaped(table: pa.Table) -> pa.Table:
     """A CSV ledger's text as spm wrote it before making it safe for spreadsheets."""
     for name in ("payee", "component", "txn", "clause"):
-        if name in table.column_names:
-            values = [None if v is None else from_spreadsheet_text(v) for v in table.column(name).to_pylist()]
-            table = table.set_column(table.column_names.index(name), name, pa.array(values, pa.string()))
+        if name not in table.column_names:
+            continue
+        column = table.column(name).combine_chunks()
+        quoted = np.flatnonzero(pc.starts_with(column, "'").fill_null(False).to_numpy(zero_copy_only=False))
+        if quoted.size:  # only a text starting with a quote can be one spm made safe
+            was = pa.array([from_spreadsheet_text(str(v)) for v in column.take(quoted).to_pylist()], pa.string())
+            position = np.arange(len(column))
+            position[quoted] = len(column) + np.arange(quoted.size)
+            unquoted = pa.concat_arrays([column, was]).take(position)
+            table = table.set_column(table.column_names.index(name), name, unquoted)
     return table
 
 
@@ -368,7 +355,6 @@ def _sha256(path: Path) -> str:
 def _read_parts(folder: Path) -> pa.Table:
     """A ledger written as a folder of parquet parts, its parts in name order: the lines of each payee are in
     one part, in ledger order."""
-    import pyarrow.parquet as pq
 
     parts = sorted(folder.glob(PARTS))
     if not parts:
@@ -379,7 +365,7 @@ def _read_parts(folder: Path) -> pa.Table:
             code="E500",
         )
     try:
-        return pa.concat_tables([pq.read_table(part) for part in parts])
+        return pa.concat_tables([_read_parquet(part) for part in parts])
     except (OSError, pa.ArrowInvalid) as error:
         reason = str(error).splitlines()[0].rstrip(": ")  # Arrow's first line: the rest is two parts' schemas
         raise _error(

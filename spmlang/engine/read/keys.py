@@ -97,6 +97,27 @@ def key_text(values, valid: np.ndarray, index: np.ndarray | None = None, present
     return pc.cast(pa.array(numbers, mask=null), pa.string())
 
 
+def key_rows(values, valid: np.ndarray, keys: pa.Array) -> np.ndarray:
+    """The input row (int64) of each of ``keys`` (text, as a ledger writes them); -1 where none has it or it
+    is null. Integer keys are compared as integers, each text first checked to be the one spm writes of its
+    number (``007`` is no row's key 7)."""
+    run: pa.Array | pa.ChunkedArray
+    if isinstance(values, np.ndarray):
+        try:
+            numbers = pc.cast(keys, pa.int64())
+        except pa.ArrowInvalid:  # a text that is no integer: no row has it
+            numbers = None
+        if numbers is not None:
+            written = pc.equal(pc.cast(numbers, pa.string()), keys).fill_null(False)
+            keys = pc.if_else(written, numbers, pa.scalar(None, pa.int64()))
+            run = pa.array(np.asarray(values, np.int64), mask=~np.broadcast_to(np.asarray(valid, bool), values.shape))
+            found = pc.index_in(keys, value_set=run, skip_nulls=True)
+            return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    run = key_text(values, valid)
+    found = pc.index_in(keys, value_set=run, skip_nulls=True)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def reject_duplicates(values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, column: str) -> None:
     """Each run of equal keys: the first row in file order is kept, later ones are rejected."""
     if order.size < 2:

@@ -32,7 +32,7 @@ from spmlang.engine.read.currencies import Rates, convert_transactions
 from spmlang.engine.read.dates import plausible as plausible_dates
 from spmlang.engine.read.dates import wrong_format_notes
 from spmlang.engine.read.formats import LoadedTable
-from spmlang.engine.read.keys import in_key_order, key_ranks, key_text, reject_duplicates
+from spmlang.engine.read.keys import in_key_order, key_ranks, key_rows, key_text, reject_duplicates
 from spmlang.engine.runtime import parallel
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
@@ -111,6 +111,10 @@ class InputRows:
         """The keys of the given input rows (all rows by default) as text, for messages and the ledger; null
         where ``present`` (if given) is false."""
         return key_text(self.key_values, self.key_valid, index, present)
+
+    def rows_of(self, keys: pa.Array) -> np.ndarray:
+        """The input row of each of ``keys`` (text); -1 where none has it (see keys.key_rows)."""
+        return key_rows(self.key_values, self.key_valid, keys)
 
 
 def reject_issues(frame: Frame, accounting: RowAccounting) -> None:

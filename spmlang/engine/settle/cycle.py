@@ -163,7 +163,7 @@ def plan_cycle(
     payees: Payees,
     rule_clause: tuple[int, ...],
     clause_count: int,
-    key_of: Callable,
+    rows_of: Callable,
     guarantees: Guarantees,
     cancellations: Cancellations,
 ) -> PayCycle:
@@ -201,7 +201,7 @@ def plan_cycle(
     foreign_clauses: list[str] = []
     if earlier is not None:
         paid, foreign_components, foreign_clauses = encode_earlier(
-            earlier, payees.code, [c.name for c in plan.components], rule_clause, clause_count, key_of()
+            earlier, payees.code, [c.name for c in plan.components], rule_clause, clause_count, rows_of
         )
     has_rows = np.zeros(len(payees), bool)
     has_rows[rows.payee] = True

@@ -82,65 +82,65 @@ def encode_earlier(
     components: list[str],
     rule_clause: tuple[int, ...],
     clause_count: int,
-    run_keys: pa.Array,
+    rows_of: Callable[[pa.Array], np.ndarray],
 ) -> tuple[EarlierLines, list[str], list[str]]:
     """The earlier ledgers' lines in a run's codes; the components and clauses (file:line) they cite that
     this plan does not have, numbered after the plan's own."""
-    foreign_components: list[str] = []
-    foreign_clauses: list[str] = []
     component_index = {name: i for i, name in enumerate(components)}
-    clause_index: dict[str, int] = {}
-
-    def component(name: str | None) -> int:
-        if name is None:
-            return -1
-        if name not in component_index:
-            component_index[name] = len(components) + len(foreign_components)
-            foreign_components.append(name)
-        return component_index[name]
-
-    codes = [component(name) for name in earlier.component]
-    clauses = []
-    for code, cited in zip(codes, earlier.clause, strict=True):
-        if 0 <= code < len(components):
-            clauses.append(rule_clause[code])
-            continue
-        if cited not in clause_index:
-            clause_index[cited] = clause_count + len(foreign_clauses)
-            foreign_clauses.append(cited)
-        clauses.append(clause_index[cited])
-    keys = pa.array(earlier.txn, pa.string())
-    found = pc.index_in(keys, value_set=pc.cast(run_keys, pa.string())).to_numpy(zero_copy_only=False)
-    txn = np.where(np.isnan(found.astype(np.float64)), -1, found).astype(np.int64)
+    foreign_components = [name for name in earlier.component.values if name not in component_index]
+    component_index.update((name, len(components) + j) for j, name in enumerate(foreign_components))
+    codes = earlier.component.codes(component_index.__getitem__, -1)
+    own = (codes >= 0) & (codes < len(components))
+    clauses = np.zeros(codes.size, np.int64)
+    clauses[own] = np.asarray(rule_clause, np.int64)[codes[own]]
+    foreign_clauses = _cited(earlier.clause.index, ~own, earlier.clause.values, clause_count, clauses)
+    keys = earlier.txn
+    txn = rows_of(keys)  # the input row each line names
     gone: list[str] = []
     missing = np.flatnonzero((txn < 0) & pc.is_valid(keys).to_numpy(zero_copy_only=False))
     if missing.size:
-        names = [earlier.txn[i] for i in missing.tolist()]
-        distinct = sorted(set(names))  # type: ignore[type-var]  # keys of present rows are text
+        names = [str(key) for key in keys.take(missing).to_pylist()]  # valid: text
+        distinct = sorted(set(names))
         number = {key: j for j, key in enumerate(distinct)}
         txn[missing] = [-2 - number[key] for key in names]
-        gone = [str(key) for key in distinct]
+        gone = distinct
     kind_code = {str(kind): code for code, kind in enumerate(KINDS)}
-    kinds = np.asarray([kind_code.get(k, KIND[LineKind.ADJUSTMENT]) for k in earlier.kind], np.int8)
+    adjustment = KIND[LineKind.ADJUSTMENT]
     roles = {str(role): code for code, role in enumerate(ROLE_NAMES)}
     return (
         EarlierLines(
-            np.asarray([payee_code[p] for p in earlier.payee], np.int32),
-            np.asarray([roles.get(r, 0) for r in earlier.role], np.int8),
-            np.asarray(codes, np.int16),
-            kinds,
+            earlier.payee.codes(payee_code.__getitem__, -1).astype(np.int32),
+            earlier.role.codes(lambda role: roles.get(role, 0), 0).astype(np.int8),
+            codes.astype(np.int16),
+            earlier.kind.codes(lambda kind: kind_code.get(kind, adjustment), adjustment).astype(np.int8),
             earlier.period,
             earlier.for_period,
             txn,
             earlier.credit,
             earlier.amount,
             earlier.balance,
-            np.asarray(clauses, np.int32),
+            clauses.astype(np.int32),
             gone,
         ),
         foreign_components,
         foreign_clauses,
     )
+
+
+def _cited(index: np.ndarray, lines: np.ndarray, texts: list[str], count: int, clauses: np.ndarray) -> list[str]:
+    """The clauses (file:line, as the ledgers cite them) of ``lines``, which cite none of this plan's
+    components, numbered from ``count`` in the order first cited, into ``clauses``; the texts so numbered."""
+    rows = np.flatnonzero(lines)
+    if not rows.size:
+        return []
+    cited = index[rows]
+    distinct, first_at = np.unique(cited, return_index=True)
+    numbers: dict[str, int] = {}
+    for at in distinct[np.argsort(first_at)].tolist():
+        numbers.setdefault(texts[at] if at >= 0 else "", count + len(numbers))  # none cited: ""
+    table = np.array([numbers[texts[at] if at >= 0 else ""] for at in distinct.tolist()], np.int64)
+    clauses[rows] = table[np.searchsorted(distinct, cited)]
+    return list(numbers)
 
 
 def adjust_closed(

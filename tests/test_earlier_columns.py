@@ -1,0 +1,114 @@
+"""Earlier ledgers read a column at a time (engine/read/earlier_columns.py): labels as distinct values and
+each line's position, money as units, keys found among the run's rows; the same lines, whatever the file's
+encoding, as the values one by one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spmlang.diagnostics import InputError
+from spmlang.engine.kernels.money import UNIT
+from spmlang.engine.read.earlier_columns import Labels, LedgerFile, money_units
+from spmlang.engine.read.keys import key_rows
+
+texts = st.lists(st.one_of(st.none(), st.sampled_from(["ann", "bob", "cy", "", " x"])), max_size=40)
+
+
+def _as_read(values: list[str | None], labels: Labels) -> list[str | None]:
+    return [labels[i] for i in range(len(labels))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts, texts)
+def test_labels_are_the_lines_values_in_the_order_first_met(first, second):
+    """As plain text, dictionary-encoded, or a dictionary with values no line has (as a parquet dictionary may
+    hold), in one chunk or two: the same values a line, each distinct one once, in the order lines meet them."""
+    expected = first + second
+    met = list(dict.fromkeys(v for v in expected if v is not None))
+    unused = pa.array(["zz", "ann", "bob", "cy", "", " x", "yy"])  # in another order, with values unused
+
+    def dictionary(values):
+        codes = [None if v is None else unused.to_pylist().index(v) for v in values]
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), unused)
+
+    for column in (
+        pa.chunked_array([pa.array(first, pa.string()), pa.array(second, pa.string())]),
+        pa.chunked_array([dictionary(first), dictionary(second)]),
+        pa.array(expected, pa.string()).dictionary_encode(),
+    ):
+        labels = Labels.of(column, len(expected))
+        assert _as_read(expected, labels) == expected
+        assert labels.values == met
+        assert labels.index.dtype == np.int32
+
+
+def test_labels_of_several_files_and_of_a_column_a_file_has_not():
+    one = Labels.of(pa.array(["b", "a", None]), 3)
+    none = Labels.of(None, 2)
+    two = Labels.of(pa.array(["a", "c"]).dictionary_encode(), 2)
+    both = Labels.concat([one, none, two])
+    assert [both[i] for i in range(7)] == ["b", "a", None, None, None, "a", "c"]
+    assert both.values == ["b", "a", "c"]
+    assert both.codes({"a": 10, "b": 20, "c": 30}.__getitem__, -1).tolist() == [20, 10, -1, -1, -1, 10, 30]
+    assert both.where(lambda v: v != "a").tolist() == [True, False, False, False, False, False, True]
+
+
+def test_a_null_among_a_dictionarys_values_is_a_line_without_one():
+    column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 1], pa.int32()), pa.array(["a", None, "b"]))
+    labels = Labels.of(column, 4)
+    assert [labels[i] for i in range(4)] == ["a", None, "b", None]
+    assert labels.values == ["a", "b"]
+
+
+amounts = st.lists(st.one_of(st.none(), st.integers(-(4 * 10**14), 4 * 10**14)), max_size=30)  # below the limit
+
+
+@settings(max_examples=200, deadline=None)
+@given(amounts)
+def test_money_as_decimals_or_text_reads_as_the_cents_written(cents):
+    """Decimals as a parquet ledger holds them, text as a CSV or JSON one: exact units, ``missing`` where
+    empty."""
+    expected = [-1 if c is None else c * (UNIT // 100) for c in cents]
+    text = pa.array([None if c is None else _text(c) for c in cents], pa.string())
+    where = [LedgerFile("q1.parquet", len(cents))]
+    for column in (text.cast(pa.decimal128(18, 2)), text):
+        assert money_units([pa.chunked_array([column])], -1, "credit", where).tolist() == expected
+
+
+def _text(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+@pytest.mark.parametrize(
+    ("values", "message", "row"),
+    [
+        (["1.00", "2.005", "3"], "'2.005' is not an amount spm writes", 2),
+        (["1.00", None], "a ledger line with no amount", 2),
+        (["1.00", " "], "a ledger line with no amount", 2),
+        (["1.1234567", "1"], "'1.1234567' is not an amount spm writes", 1),
+        (["4611686018427.39"], "'4611686018427.39' is not an amount spm writes", 1),
+        (["1" * 40], f"'{'1' * 40}' is not an amount spm writes", 1),
+    ],
+)
+def test_money_spm_does_not_write_names_its_file_and_row(values, message, row):
+    where = [LedgerFile("q1.csv", 2), LedgerFile("q2.csv", len(values))]
+    columns = [pa.chunked_array([pa.array(["5.00", "6.00"])]), pa.chunked_array([pa.array(values, pa.string())])]
+    with pytest.raises(InputError, match=message) as raised:
+        money_units(columns, None, "amount", where)
+    assert (raised.value.file, raised.value.row, raised.value.column) == ("q2.csv", row, "amount")
+
+
+def test_a_ledgers_keys_are_found_among_the_runs_rows():
+    ints = np.array([5, 7, 12, 0, 99], np.int64)
+    valid = np.array([True, True, True, False, False])  # rows 3 and 4 have no key (read as 0 and 99)
+    numbers = pa.array(["12", "007", "7", None, "99", "5", "0", "-0"])  # every one read as an integer
+    assert key_rows(ints, valid, numbers).tolist() == [2, -1, 1, -1, -1, 0, -1, -1]
+    others = pa.array(["12", "+12", "x", " 5", "5"])  # some not integers: compared as text
+    assert key_rows(ints, valid, others).tolist() == [2, -1, -1, -1, 0]
+    text = pa.array(["5", "007", "12", None])
+    assert key_rows(text, np.array([True, True, True, False]), numbers).tolist() == [2, 1, -1, -1, -1, 0, -1, -1]
