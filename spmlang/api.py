@@ -10,6 +10,7 @@ print(result.summary())                    # what `spm run` prints
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,8 +112,8 @@ class Plan:
             strict=strict,
             allow_outside_paths=allow_outside_paths,
             workers=workers,
-            paid=[paid] if isinstance(paid, (str, Path)) else list(paid or []),
-            through=through,
+            paid=_earlier_ledgers(paid),
+            through=_period_named(through),
             keep_transactions=keep_transactions,
         )
         options: dict = {"strict": strict, "allow_outside_paths": allow_outside_paths}
@@ -160,3 +161,30 @@ def load(path: str | Path) -> Plan:
     """Read, parse and check a plan file. Raises :class:`spmlang.PlanError` or :class:`spmlang.InputError`."""
     path = Path(path)
     return loads(read_source(path), str(path))
+
+
+def _earlier_ledgers(paid) -> list:
+    """``paid=``: the path of an earlier ledger, or a list of them. A ledger in memory (a Table, a Result) is
+    refused: the manifest beside a ledger's file is what chains the runs (and what ``spm verify`` walks)."""
+    from spmlang.diagnostics import UsageError
+
+    if paid is None:
+        return []
+    several = list(paid) if isinstance(paid, (list, tuple)) else [paid]
+    for one in several:
+        if not isinstance(one, (str, os.PathLike)):
+            raise UsageError(
+                f"paid= takes the paths of earlier ledgers (one, or a list of them), not a {type(one).__name__}: "
+                "write the earlier run's ledger first (result.write('2027-Q1.parquet')) and pass its path; the "
+                "manifest written beside it chains the runs"
+            )
+    return several
+
+
+def _period_named(through) -> str | None:
+    """``through=``: a period's label, as ``--through`` takes it ("2027-Q2", "Q2", "2027-06")."""
+    if through is None or isinstance(through, str):
+        return through
+    from spmlang.diagnostics import UsageError
+
+    raise UsageError(f"through= takes a period's label, such as '2027-Q2' or 'Q2', not a {type(through).__name__}")

@@ -79,12 +79,16 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
         result.findings.append("the ledger file was changed after spm wrote it (its hash differs from the manifest)")
     plan = _recorded_plan(manifest, folders, base, result)
     inputs = _recorded_inputs(manifest, folders, base, result)
+    chain_holds = True  # a ledger paid against one that is not reproduced is not reproduced either
     for earlier in inputs.get("paid", []):  # the chain of runs: each earlier ledger is reproduced too
         checked = verify(earlier, roots, allow_outside_paths) if manifest_path(earlier).exists() else None
         if checked is not None and not checked.identical:
+            chain_holds = False
             result.findings.append(f"the earlier ledger {earlier} is not reproduced: " + "; ".join(checked.findings))
     if ledger.is_dir():  # written by a cluster: re-run on this machine, compared line for line
-        return _verify_folder(ledger, manifest, plan, inputs, file_unchanged, allow_outside_paths, result)
+        result = _verify_folder(ledger, manifest, plan, inputs, file_unchanged, allow_outside_paths, result)
+        result.identical = result.identical and chain_holds
+        return result
     try:
         rerun = plan.run(
             **inputs,
@@ -101,7 +105,8 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     # folder), but it is one of the run's options, and so part of the run id. A run that read no file outside is
     # the same run, with the same ledger, either way.
     rerun.options["allow_outside_paths"] = bool(manifest.options.get("allow_outside_paths"))
-    result.identical = _ledger_sha256(rerun, manifest.ledger.format) == manifest.ledger.sha256 and file_unchanged
+    same = _ledger_sha256(rerun, manifest.ledger.format) == manifest.ledger.sha256
+    result.identical = same and file_unchanged and chain_holds
     if rerun.run_id != manifest.run_id and not result.findings:
         result.findings.append("the run id differs")
     if not result.identical:

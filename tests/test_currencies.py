@@ -259,3 +259,39 @@ def test_rows_looked_up_and_converted_in_parts_are_as_all_at_once(monkeypatch):
         assert run() == whole
     reasons = sorted(whole[1].column("reason").to_pylist())
     assert reasons == ["invalid_value", "missing_fx_rate"]
+
+
+def test_dates_of_the_fx_table_and_the_roster_in_another_format_are_refused_as_transactions_are(tmp_path):
+    """'27-06-01' read by the default format is the year 27: a rate or a hire date a century off would be used
+    silently (a deal of 2027 converted at a rate of the year 27's June)."""
+    (tmp_path / "plan.spm").write_text(PAID_IN)
+    (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,ann,2027-02-01,1000\n")
+    (tmp_path / "fx.csv").write_text("date,currency,rate\n27-01-01,GBP,1.25\n")
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\n")
+    run = spmlang.load(tmp_path / "plan.spm")
+    with pytest.raises(spmlang.InputError) as error:
+        run.run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    assert (error.value.code, error.value.column, error.value.row) == ("E504", "date", 2)  # as a spreadsheet counts
+    assert error.value.message == (
+        "'27-01-01' reads as 0027-01-01 in the format \"%Y-%m-%d\" (the default), a century or more from the plan "
+        'year: the column\'s format looks wrong; declare `column date date "%y-%m-%d"`'
+    )
+    (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,1.25\n")
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,26-01-01,GBP\n")
+    with pytest.raises(spmlang.InputError, match="'26-01-01' reads as 0026-01-01") as error:
+        run.run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    assert (error.value.file, error.value.column) == (str(tmp_path / "roster.csv"), "hired")
+
+
+def test_a_payout_too_large_in_the_payees_currency_is_an_error_not_a_wrapped_number(tmp_path):
+    (tmp_path / "plan.spm").write_text(PAID_IN)
+    (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,ann,2027-02-01,250000\n")
+    (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,0.00000000000001\n")
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\n")
+    result = spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    with pytest.raises(spmlang.AmountTooLarge) as error:
+        result.write(tmp_path / "ledger.parquet")
+    assert error.value.code == "E511"
+    assert str(error.value).startswith(
+        "error[E511]: the fx table: a payout converted to GBP at 0.00000000000001 is too large to hold (about "
+    )

@@ -50,10 +50,11 @@ def context(job: Job) -> _Context:
         plan = job.plan
         base = Path(plan.path).resolve().parent if plan.path and not plan.path.startswith("<") else None
         sources: dict = {}
+        compiled = compile_plan(plan)
         found = _Context(
-            compile_plan(plan),
-            lookup_tables(plan, job.inputs, base, sources),
-            fx_rates(plan, job.inputs, base, sources),
+            compiled,
+            lookup_tables(plan, compiled.calendar, job.inputs, base, sources),
+            fx_rates(plan, compiled.calendar, job.inputs, base, sources),
             g.Reach(job.groups, job.managers, plan.transactions.fallback),
         )
         _CONTEXTS[job.token] = found

@@ -88,8 +88,8 @@ def run_on_cluster(
     earlier = read_earlier(inputs.paid, plan, compiled.calendar) if inputs.paid else None
     for number, paid in enumerate(earlier.files if earlier is not None else [], 1):
         sources[f"paid {number}"] = paid
-    lookup_tables(plan, inputs, base, sources)
-    fx_rates(plan, inputs, base, sources)
+    lookup_tables(plan, compiled.calendar, inputs, base, sources)
+    fx_rates(plan, compiled.calendar, inputs, base, sources)
     tables = read_basis_tables(plan, compiled.calendar, inputs, base)
     sources.update(tables.sources)
     pieces = pieces_of(deals, _label(deals))
@@ -309,6 +309,7 @@ def _gathered(paid, compiled, read, label, inputs, sources, run_id, options, cou
         _unpaid(paid, plan),
         notes,
         first.unchecked,  # every group reads the same earlier ledgers
+        first.other_plans,
     )
     records = inputs
     lines = None if any(p.lines is None for p in paid) else sum(p.lines or 0 for p in paid)

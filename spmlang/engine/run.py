@@ -77,7 +77,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
     sources: dict = {}
     for number, paid in enumerate(earlier.files if earlier is not None else [], 1):
         sources[f"paid {number}"] = paid
-    lookups = lookup_tables(plan, inputs, base, sources)
+    lookups = lookup_tables(plan, compiled.calendar, inputs, base, sources)
     deals = (
         inputs.deals
         if inputs.deals is not None
@@ -89,7 +89,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
             hint="pass --deals PATH (or deals=... in Python), or name a file in the plan's transactions block",
             code="E503",
         )
-    rates = fx_rates(plan, inputs, base, sources)
+    rates = fx_rates(plan, compiled.calendar, inputs, base, sources)
     # Quotas, targets and the roster are read on another thread while the transactions are (Arrow lets go of
     # the GIL); a problem with the transactions is still the one reported first.
     with ThreadPoolExecutor(1, thread_name_prefix="spm-references") as pool:

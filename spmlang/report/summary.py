@@ -86,6 +86,7 @@ class Summary:
     unpaid: list = field(default_factory=list)  # (component, reason, credit rows, credit in units, first message)
     cycle: list[str] = field(default_factory=list)  # which periods are closed, paid now, later; what is owed
     unchecked: list[str] = field(default_factory=list)  # earlier ledgers with no manifest to check them against
+    other_plans: list[tuple[str, str]] = field(default_factory=list)  # earlier ledgers of another plan: (path, name)
 
     @property
     def total(self) -> int:
@@ -99,6 +100,12 @@ class Summary:
             f"the earlier ledger {path} has no manifest beside it that spm can read: spm cannot tell whether it was "
             "edited since it was written, and takes its lines as they are (keep each ledger's .manifest.json beside it)"
             for path in self.unchecked
+        ]
+        unchecked += [
+            f'the earlier ledger {path} was written by the plan "{name}", not "{self.plan}": its lines are '
+            "settled under their own components and clauses (pass this plan's earlier ledgers, unless the plan "
+            "was renamed)"
+            for path, name in self.other_plans
         ]
         if counts["read"] == 0:
             return ["the transactions table has no rows: nothing was paid", *unchecked]
@@ -202,6 +209,11 @@ def summarize(payout: Payout) -> Summary:
         [(u.component, u.reason, int(u.rows.size), u.credit, u.message) for u in payout.run.unpaid()],
         _cycle_notes(payout),
         [file.path for file in payout.run.cycle.files if not file.checked],
+        [
+            (file.path, file.plan)
+            for file in payout.run.cycle.files
+            if file.plan is not None and file.plan != payout.run.plan.settings.name
+        ],
     )
 
 

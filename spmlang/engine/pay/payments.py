@@ -14,8 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 import numpy as np
 import pyarrow as pa
 
+from spmlang.diagnostics import AmountTooLarge
 from spmlang.engine.kernels import grouping
-from spmlang.engine.kernels.money import CENT
+from spmlang.engine.kernels.money import CENT, LIMIT
 from spmlang.engine.pay.lines import PAID, Lines, make_lines
 from spmlang.engine.read.currencies import Rates
 from spmlang.ir.kinds import LineKind
@@ -66,7 +67,17 @@ def payment_lines(
         return None, None
     totals = grouping.sums(amount, starts)[converted] // CENT  # whole cents (checked in pay_batch)
     payee, period, fx_row = payee[converted], period[converted], fx_row[converted]
-    paid = np.array([_converted(int(c), rates.decimals[int(r)]) for c, r in zip(totals, fx_row, strict=True)])
+    converted_cents = [_converted(int(c), rates.decimals[int(r)]) for c, r in zip(totals, fx_row, strict=True)]
+    too_large = [i for i, cents in enumerate(converted_cents) if abs(cents) * CENT >= LIMIT]
+    if too_large:  # a rate of a tiny fraction of the plan currency: more of the payee's than spm holds
+        at = too_large[0]
+        currency = rates.currencies[int(rates.currency[int(fx_row[at])])]
+        raise AmountTooLarge(
+            f"a payout converted to {currency} at {rates.decimals[int(fx_row[at])]:f}",
+            "the fx table",
+            float(converted_cents[at] * CENT),
+        )
+    paid = np.array(converted_cents, dtype=np.int64)
     explanation = pa.array(
         [
             _explanation(int(c), int(p), rates, int(r))

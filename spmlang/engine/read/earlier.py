@@ -44,6 +44,7 @@ class PaidFile:
     through: str
     rows: int = 0
     checked: bool = True  # against the hash its manifest recorded (False: no manifest beside it says one)
+    plan: str | None = None  # the name of the plan that wrote it, as its manifest records it
 
     @property
     def loaded(self) -> PaidFile:  # read as an input record (report.manifest.input_records)
@@ -110,9 +111,17 @@ def read_earlier(paths: list, plan: CheckedPlan, calendar: PlanCalendar) -> Earl
         if through:  # a ledger of an earlier version may record --through as given: Q1, 2027-03
             through = calendar.label_of(str(through))
         last = _period_index(calendar, through, path) if through else int(periods.max(initial=-1))
+        later = np.flatnonzero(periods > last)
+        if later.size:  # --through wrote no line after its period: one there was added since
+            rows_before = sum(table.num_rows for table, _, _ in tables)
+            where = [LedgerFile(p, t.num_rows) for t, _, p in tables] + [LedgerFile(path, table.num_rows)]
+            said = f"a line paid in {calendar.labels[periods[later[0]]]}, after {calendar.labels[last]}, the last "
+            raise line_error(said + "period this ledger paid", rows_before + int(later[0]), where, "period")
         recorded = manifest.get("ledger")
         checked = isinstance(recorded, dict) and bool(recorded.get("sha256"))
-        files.append(PaidFile(str(path), digest, calendar.labels[last] if last >= 0 else "", table.num_rows, checked))
+        plan_name = manifest.get("plan", {}).get("name") if isinstance(manifest.get("plan"), dict) else None
+        through_label = calendar.labels[last] if last >= 0 else ""
+        files.append(PaidFile(str(path), digest, through_label, table.num_rows, checked, plan_name))
         tables.append((table, periods, path))
         built_on += [
             (record["sha256"], str(record.get("path")), path)

@@ -39,7 +39,9 @@ class RunInputs:
     keep_transactions: bool = False  # read the transactions whole and keep them (what-ifs run on them again)
 
 
-def lookup_tables(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> dict:
+def lookup_tables(
+    plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None, sources: dict
+) -> dict:
     """The plan's lookup tables (and the roster, read as one: roster[payee].manager), by name; ``sources`` is
     told where each was read from."""
     tables = {}
@@ -53,7 +55,7 @@ def lookup_tables(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sourc
             source = resolve_plan_file(spec.file, f"table '{name}'", plan, base, inputs.allow_outside_paths)
         if source is None and spec.kind is TableKind.ROSTER:
             continue  # loaded, with its error, by _roster when a rollup needs it
-        data = load_reference(spec, source, plan.path)
+        data = load_reference(spec, source, plan.path, calendar)
         sources[name] = data
         tables[name] = LookupTable(data)  # the roster too: roster[payee].manager
     return tables
@@ -83,12 +85,14 @@ class BasisTables:
 def read_basis_tables(plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None) -> BasisTables:
     """The roster, the quotas and the targets, and the sources they were read from."""
     sources: dict = {}
-    managers_by_name, roster, named = _roster(plan, inputs, base, sources)
+    managers_by_name, roster, named = _roster(plan, calendar, inputs, base, sources)
     quotas, targets = (_amounts(plan, calendar, kind, inputs, base, sources) for kind in ("quotas", "targets"))
     return BasisTables(managers_by_name, roster, named, quotas, targets, sources)
 
 
-def fx_rates(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict) -> Rates | None:
+def fx_rates(
+    plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None, sources: dict
+) -> Rates | None:
     """The fx table, if the plan has one: from ``--table fx=PATH`` (``tables={"fx": ...}``), else the file or
     rows the plan gives it."""
     spec = plan.tables.get(TableKind.FX)
@@ -97,7 +101,7 @@ def fx_rates(plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: d
     source = inputs.tables.get(TableKind.FX)
     if source is None and spec.rows is None:
         source = resolve_plan_file(spec.file, "the fx table", plan, base, inputs.allow_outside_paths)
-    data = load_reference(spec, source, plan.path)
+    data = load_reference(spec, source, plan.path, calendar)
     sources[TableKind.FX.value] = data
     return read_rates(data, plan.settings.currency)
 
@@ -108,13 +112,13 @@ def _amounts(
     spec, source = _table_source(plan, kind, inputs, base)
     if spec is None:
         return None
-    data = load_reference(spec, source, plan.path)
+    data = load_reference(spec, source, plan.path, calendar)
     sources[kind] = data
     return payee_amounts(data, calendar)
 
 
 def _roster(
-    plan: CheckedPlan, inputs: RunInputs, base: Path | None, sources: dict
+    plan: CheckedPlan, calendar: PlanCalendar, inputs: RunInputs, base: Path | None, sources: dict
 ) -> tuple[dict[str, str], RosterRows | None, list[str]]:
     """An undated roster's managers (where credit rolls up) and everyone it names (a plan with a draw or a
     payout floor pays them, with a transaction or not), or a roster with dates or terms, read whole."""
@@ -124,7 +128,7 @@ def _roster(
     if not plan.transactions.rollup and not termed and not (declared is not None and guarantees):
         return {}, None, []
     spec, source = _table_source(plan, "roster", inputs, base)
-    data = load_reference(spec, source, plan.path)
+    data = load_reference(spec, source, plan.path, calendar)
     sources["roster"] = data
     if termed:
         return {}, read_roster(data, plan.settings.name), []

@@ -22,6 +22,7 @@ from spmlang.engine.calendar import OPEN_END, OPEN_START, PlanCalendar
 from spmlang.engine.expressions.values import Frame, Issue, Vec, const_value, decoded_text, on_text
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.columns import ColumnValues, convert_column
+from spmlang.engine.read.dates import plausible, wrong_format_notes
 from spmlang.engine.read.formats import LoadedTable, available_columns, load_table
 from spmlang.figures import format_money
 from spmlang.ir.expressions import Type
@@ -41,8 +42,9 @@ class TableData:
     loaded: LoadedTable | None = None  # where it was read from (None: rows written in the plan)
 
 
-def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
-    """Read a table from ``source`` (path or in-memory table) or from the plan's inline rows."""
+def load_reference(spec: TableSpec, source, plan_label: str, calendar: PlanCalendar | None = None) -> TableData:
+    """Read a table from ``source`` (path or in-memory table) or from the plan's inline rows. A date a century
+    or more from ``calendar``'s year (where given) was written in another format: an error that says which."""
     if source is None and spec.rows is not None:
         return _inline(spec, spec.rows, plan_label)
     if source is None:
@@ -52,11 +54,16 @@ def load_reference(spec: TableSpec, source, plan_label: str) -> TableData:
     loaded = load_table(source, list(spec.columns), _describe(spec))
     columns = {}
     for name, column_spec in spec.columns.items():
-        values = convert_column(loaded.whole().column(name), column_spec, loaded.label)
+        window = plausible(calendar) if calendar is not None else None
+        values = convert_column(loaded.whole().column(name), column_spec, loaded.label, window)
         bad = np.flatnonzero(values.invalid)
         if bad.size:
             row = int(bad[0])
-            note = values.notes[row].as_py() if values.notes is not None else None  # too large, say
+            notes = values.notes
+            if column_spec.type is Type.DATE and calendar is not None and values.raw is not None:
+                written = pc.cast(values.raw, pa.string())  # a date a century off: which format reads it
+                notes = wrong_format_notes(written, values.invalid, name, column_spec.format, calendar)
+            note = notes[row].as_py() if notes is not None else None  # too large, say
             raw = values.raw[row].as_py() if values.raw is not None else None
             message = note or f"'{raw}' is not {column_spec.type}"
             raise InputError(
