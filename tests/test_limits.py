@@ -101,6 +101,17 @@ def test_credit_summing_past_the_limit_is_an_error_naming_the_payee_and_period()
     assert "credit amount / 1000" in message  # a way out for currencies of large amounts
 
 
+def test_a_target_just_below_the_limit_is_held_and_targets_summing_past_it_are_not():
+    """The year's sum is first added up in floats, which cannot tell an amount within ~4,600 of the limit from
+    one past it: such sums are added again exactly (a target of 4,611,686,018,000 was refused)."""
+    capped = plan("targets {\n  per period\n}\ncomponent c {\n  rate 5%\n  cap 100% of target per year\n}\n")
+    near = pa.table({"payee": ["ani"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"], "amount": [4_611_686_018_000, 0, 0, 0]})
+    assert capped.run(deals("1000"), targets=near).totals().column("amount").to_pylist() == [Decimal("50.00")]
+    past = near.set_column(2, "amount", pa.array([2_305_843_009_214, 2_305_843_009_214, 0, 0]))
+    with pytest.raises(spmlang.AmountTooLarge, match="the target of ani over the year is too large"):
+        capped.run(deals("1000"), targets=past)
+
+
 def test_earnings_past_the_limit_are_an_error_naming_the_clause():
     run = plan("component big {\n  rate 1000000%\n}\n").run(deals("5000000000", "1"))
     with pytest.raises(spmlang.AmountTooLarge) as caught:

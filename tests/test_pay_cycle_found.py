@@ -165,3 +165,22 @@ def test_every_ledger_spm_writes_can_be_paid_against(tmp_path):
             if paid_then is None:
                 expected.insert(0, ("ann", "2027-Q2", "earning", "D1", Decimal("100.00")))
             assert lines(now) == expected, suffix
+
+
+def test_a_true_up_is_not_what_a_deal_was_paid_when_it_is_clawed_back():
+    """docs/calculation.md §6: `as_paid` and `at_rate` take back a deal's own lines, not the true-up that cut
+    them when the quota to date grew; `recalculate` leaves the year as if the deal had never been."""
+    tiers = PLAN.replace(
+        "component commission {\n  rate 10%\n}",
+        "quotas {\n  per period\n  rows {\n    a 2027-Q1 $10,000\n    a 2027-Q2 $10,000\n"
+        "    a 2027-Q3 $10,000\n    a 2027-Q4 $10,000\n  }\n}\n"
+        "component commission {\n  tiers marginal on attainment {\n    0% .. 100% rate 5%\n"
+        "    100% .. rate 20%\n  }\n}",
+    )
+    data = deals(("R1", "a", "2027-02-01", "20000", "2027-08-01"))
+    for mode, year in (("as_paid", "-1500.00"), ("at_rate", "-1500.00"), ("recalculate", "0.00")):
+        plan = spmlang.loads(tiers.replace("payout quarterly", f"payout quarterly\n  clawback {mode}"), "c.spm")
+        result = plan.run(data, through="2027-Q4")
+        got = [(period, kind, amount) for _, period, kind, _, amount in lines(result)]
+        assert got[:2] == [("2027-Q1", "earning", Decimal("2500.00")), ("2027-Q2", "true_up", Decimal("-1500.00"))]
+        assert sum(amount for _, _, amount in got) == Decimal(year), (mode, got)

@@ -58,9 +58,10 @@ def make_basis(
     amounts over the year add up to more than the engine holds."""
     for table, matrix in (("quotas", quota_period), ("targets", target_period)):
         total = np.abs(matrix).sum(axis=1, dtype=np.float64)
-        past = np.flatnonzero(total >= float(LIMIT) * (1 - 1e-9))
-        if past.size:
-            raise TooLarge(int(past[0]), float(total[past[0]]), table=table)
+        near = np.flatnonzero(total >= float(LIMIT) * (1 - 1e-9))  # a float cannot tell: added up exactly
+        for payee in near.tolist():
+            if sum(abs(amount) for amount in matrix[payee].tolist()) >= LIMIT:
+                raise TooLarge(payee, float(total[payee]), table=table)
 
     def on_basis(matrix: np.ndarray) -> np.ndarray:
         if attainment_basis is AttainmentBasis.TO_DATE:
