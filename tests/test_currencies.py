@@ -14,6 +14,7 @@ import pytest
 from helpers import by_txn, d, lines, quarterly_plan
 
 import spmlang
+from spmlang.engine.read.currencies import CODES
 
 PLAN = """plan "FX" {
   currency USD
@@ -110,6 +111,8 @@ def test_a_row_without_a_currency_or_a_rate_is_rejected_never_taken_1_to_1():
             ("J1", "2027-02-01", 5000, "JPY"),
             ("D1", None, 5000, "EUR"),
             ("B1", "2027-02-01", 4_611_686_018_427, "EUR"),  # too large once converted
+            ("L1", "2027-02-01", 5000, "usd"),  # the plan currency's code, not in capitals: no code at all
+            ("L2", "2027-02-01", 5000, "EURO"),
         ),
         tables={"fx": RATES},
     )
@@ -119,6 +122,8 @@ def test_a_row_without_a_currency_or_a_rate_is_rejected_never_taken_1_to_1():
         "J1": ("missing_fx_rate", "no JPY rate on or before 2027-02-01 in the fx table"),
         "D1": ("missing_value", "the date (day) is empty"),
         "B1": ("invalid_value", "the amount of amount converted is too large to hold"),
+        "L1": ("invalid_value", f"'usd' is not a currency code: {CODES}"),
+        "L2": ("invalid_value", f"'EURO' is not a currency code: {CODES}"),
     }
 
 
@@ -128,6 +133,8 @@ def test_a_row_without_a_currency_or_a_rate_is_rejected_never_taken_1_to_1():
         ({"currency": ["EUR"], "rate": [0.0]}, "the EUR rate 0 is not a rate"),
         ({"currency": ["USD"], "rate": [1.1]}, "the plan currency's rate is 1.1"),
         ({"currency": ["EUR", "EUR"], "rate": [1.1, 1.2]}, "two EUR rates"),
+        ({"currency": ["EUR", "eur"], "rate": [1.1, 1.2]}, "'eur' is not a currency code"),
+        ({"currency": ["EURO"], "rate": [1.1]}, "'EURO' is not a currency code"),
     ],
 )
 def test_the_fx_table_must_be_clean(rates, message):

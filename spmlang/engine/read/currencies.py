@@ -10,6 +10,7 @@ zero, to the engine's unit (10^-6 of the plan currency); docs/calculation.md §1
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -86,6 +87,9 @@ def read_rates(data: TableData, plan_currency: str) -> Rates:
             return InputError(message, file=str(data.spec.row_spans[row]), code="E504", hint=hint)
         return InputError(message, file=where, row=row + 1 + data.row_offset, code="E504", hint=hint)
 
+    for row, name in enumerate(names):
+        if not re.fullmatch("[A-Z]{3}", name):
+            raise fail(row, f"'{name}' is not a currency code", CODES)
     bad = np.flatnonzero(~(rates > 0) | ~np.isfinite(rates))
     if bad.size:
         row = int(bad[0])
@@ -137,6 +141,10 @@ def convert_transactions(
         f"the currency ({spec.column}) is empty",
         spec.column,
     )
+    not_code = _not_codes(currency_column.values)
+    if not_code is not None:
+        said = text.join("'", pc.cast(currency_column.values, pa.string()), f"' is not a currency code: {CODES}")
+        accounting.reject(not_code, "invalid_value", said, spec.column)
     codes, in_plan_currency = _currency_codes(currency_column.values, rates)
     foreign = accounting.pending() & ~in_plan_currency
     days = None
@@ -166,6 +174,28 @@ PART_ROWS = 1 << 20
 def _parts(index: np.ndarray) -> list[np.ndarray]:
     """``index`` in parts of at most :data:`PART_ROWS` (views)."""
     return [index[start : start + PART_ROWS] for start in range(0, index.size, PART_ROWS)]
+
+
+CODES = "a code is three capital letters, as ISO 4217 writes them (USD, EUR, JPY)"
+
+
+def _not_codes(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """Where a row's currency is there but no currency code (``usd``, ``EURO``); None where every one is.
+    Text read from a file is dictionary-encoded: each distinct value is looked at once."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.DictionaryArray):
+        fine = pc.match_substring_regex(pc.cast(values.dictionary, pa.string()), _CODE).to_numpy(zero_copy_only=False)
+        if fine.all():
+            return None
+        index = values.indices.fill_null(len(fine)).to_numpy(zero_copy_only=False)
+        return ~np.append(fine, True)[index]
+    matched = pc.match_substring_regex(pc.cast(values, pa.string()), _CODE).fill_null(True)
+    wrong = np.logical_not(matched.to_numpy(zero_copy_only=False))
+    return wrong if wrong.any() else None
+
+
+_CODE = "^[A-Z]{3}$"
 
 
 def _currency_codes(values: pa.Array, rates: Rates) -> tuple[np.ndarray, np.ndarray]:
