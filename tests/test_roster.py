@@ -249,6 +249,23 @@ def test_a_leave_and_a_part_time_row_prorate_the_target_day_by_day():
     assert statement.target == d("2,066.67")
 
 
+def test_a_quota_prorated_to_nothing_says_so_where_it_rejects_a_deal():
+    """A hire on the last day of a quarter has no whole month in it: the quarter's quota prorated by months is
+    zero, and a deal that day has no attainment. The reason says the proration, not only the zero."""
+    quotas = "quotas {\n  per period\n  rows {\n    ann 2027-Q1 $30,000\n    ann 2027-Q2 $30,000\n  }\n}"
+    plan = spmlang.loads(
+        PRORATED.replace("PRORATE", "prorate by months")
+        .replace("QUOTAS", quotas)
+        .replace("rate 10%", "tiers marginal on attainment {\n    0% .. rate 10%\n  }")
+        .replace("  cap 100% of target per period\n", ""),
+        "prorated.spm",
+    )
+    result = plan.run(deals(("A1", "ann", "2027-03-31", 1_000)), roster=staff(("ann", "2027-03-31", None, None)))
+    assert [(r["key"], r["message"]) for r in result.rejects.to_pylist()] == [
+        ("A1", "the quota basis of ann is zero in 2027-Q1 (prorated: 0 of 3 whole months)")
+    ]
+
+
 def test_prorate_none_pays_the_whole_target_whatever_the_dates():
     targets = pa.table({"payee": ["ann"] * 4, "period": ["Q1", "Q2", "Q3", "Q4"], "amount": [4000.0] * 4})
     people = staff(("ann", "2027-03-01", None, 0.5))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from spmlang.engine.calendar import PlanCalendar
 from spmlang.engine.credit.proration import Proration
@@ -122,6 +123,7 @@ def check_basis(
                     ),
                     " in ",
                     text.pick(rows.period, calendar.labels),
+                    _prorated(basis, rows, bad & known, calendar.count),
                 )
                 _reject_rows(rows, bad, "missing_quota", message, accounting)
         # A plan cap in % of target limits the lines it covers by their payee's target: without one it would
@@ -138,6 +140,20 @@ def check_basis(
     if accounting.rejections == rejections:
         return rows
     return rows.take(np.flatnonzero(accounting.pending()[rows.txn]))
+
+
+def _prorated(basis: Basis, rows: CreditRows, rows_said: np.ndarray, periods: int) -> pa.Array | str:
+    """Of each row of ``rows_said`` whose payee's quota a roster prorated in its period, how: `` (prorated: 0 of
+    3 whole months)`` (a hire late in the period, a manager who starts after it); "" for the others."""
+    if basis.proration is None or not rows_said.any():
+        return ""
+    at = np.flatnonzero(rows_said)
+    distinct, inverse = np.unique(rows.payee[at].astype(np.int64) * periods + rows.period[at], return_inverse=True)
+    notes = [basis.proration.note(int(key) // periods, int(key) % periods) for key in distinct.tolist()]
+    words = pa.array(["", *(f" (prorated: {note})" if note else "" for note in notes)], pa.string())
+    index = np.zeros(len(rows), np.int32)
+    index[at] = inverse.reshape(-1) + 1
+    return words.take(index)
 
 
 def _reject_rows(
