@@ -180,6 +180,26 @@ def test_a_roster_s_rows_that_overlap_in_the_plan_are_an_error_naming_both():
     )
 
 
+def test_two_rows_of_a_payee_that_start_on_one_day_are_said_to_as_written():
+    """Not "row 2 ends (2027-02-28) before it starts": that end is the one spm would give it, no one's."""
+    with pytest.raises(spmlang.InputError) as error:
+        prorated().run(
+            deals(("A1", "ann", "2027-04-01", 1000)),
+            roster=staff(("ann", "2027-03-01", None, None), ("ann", "2027-03-01", None, 0.5)),
+        )
+    assert (error.value.code, error.value.message) == (
+        "E504",
+        "the roster's row 1 and row 2 for 'ann' both start on 2027-03-01",
+    )
+    quotas = "quotas {\n  per year\n  payee rep\n  start from\n  amount quota\n}\n"
+    july = dt.date(2027, 7, 1)
+    twice = pa.table({"rep": ["ann", "ann"], "from": [july, july], "quota": [400_000, 800_000]})
+    with pytest.raises(spmlang.InputError, match="the quotas row of 'ann' starts on the day another of theirs does"):
+        prorated("", quotas).run(
+            deals(("A1", "ann", "2027-04-01", 1000)), roster=staff(("ann", None, None, None)), quotas=twice
+        )
+
+
 def test_a_cycle_among_the_managers_in_force_on_a_day_is_an_error():
     staff = roster(("ann", "bo", None, None), ("bo", "ann", "2027-06-01", None), ("bo", None, None, "2027-05-31"))
     run = plan("rollup to manager", "component o {\n  on rollup credit\n  rate 1%\n}\n")

@@ -114,6 +114,14 @@ def _check_days(
 ) -> None:
     where = data.label  # the file, or "roster in plan.spm" (each row then named by its place in the plan)
     for i, payee in enumerate(payees):
+        if employment and i + 1 < len(payees) and payees[i + 1] == payee and start[i + 1] == start[i]:
+            day = "with no start" if start[i] == OPEN_START else f"on {from_days(int(start[i]))}"
+            raise InputError(  # not "ends before it starts": the end the first would have is no one's
+                f"the roster's {rows[i]} and {rows[i + 1]} for '{payee}' both start {day}",
+                file=where,
+                code="E504",
+                hint="a payee's rows follow one another: each starts after the one before it",
+            )
         if start[i] > end[i]:
             raise InputError(
                 f"the roster's {rows[i]} for '{payee}' ends ({from_days(int(end[i]))}) before it starts "

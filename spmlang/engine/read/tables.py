@@ -358,6 +358,8 @@ def _dated_amounts(data: TableData, payees: list[str], amounts: np.ndarray) -> d
             if data.loaded is None and spec.row_spans:
                 file, row_number = str(spec.row_spans[i]), None
             what = "ends before it starts" if int(start[i]) > last else "overlaps the one before it"
+            if after is not None and payees[after] == payees[i] and start[after] == start[i]:
+                what = "starts on the day another of theirs does"  # not "ends before": no one wrote that end
             raise InputError(
                 f"the {spec.kind} row of '{payees[i]}' {what}",
                 file=file,
