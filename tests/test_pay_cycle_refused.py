@@ -99,3 +99,18 @@ def test_paid_takes_the_paths_of_ledgers_spm_wrote(paid, message):
 def test_through_takes_a_periods_label(through):
     with pytest.raises(UsageError, match="through= takes a period's label, such as '2027-Q2' or 'Q2', not a"):
         plan().run(deals(("D1", "ann", "2027-02-01", "renewal", 10000)), through=through)
+
+
+def test_earlier_lines_adding_up_past_the_limit_are_an_error_not_a_number_past_it(tmp_path):
+    """Each line below the limit (E512 otherwise), two of them past it: a ledger edited by hand, its manifest
+    gone. A run adding them up (what was paid, a draw's balance) would hold more than spm holds."""
+    cycle = plan()
+    data = deals(("F1", "ann", "2027-02-01", "renewal", 10000), ("F2", "ann", "2027-05-01", "renewal", 10000))
+    cycle.run(data, through="2027-Q1").write(tmp_path / "q1.csv")
+    (tmp_path / "q1.manifest.json").unlink()
+    text = (tmp_path / "q1.csv").read_text().splitlines()
+    big = text[1].replace(",1000.00,", ",3000000000000.00,")
+    assert big != text[1]
+    (tmp_path / "q1.csv").write_text("\n".join([text[0], big, big.replace('"F1"', '"F3"')]) + "\n")
+    with pytest.raises(spmlang.AmountTooLarge, match="what the earlier ledgers paid ann is too large to hold"):
+        cycle.run(data, paid=[tmp_path / "q1.csv"])

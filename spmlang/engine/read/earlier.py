@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.diagnostics import InputError
+from spmlang.diagnostics import AmountTooLarge, InputError
 from spmlang.engine.calendar import PlanCalendar
-from spmlang.engine.kernels.money import NO_BALANCE
+from spmlang.engine.kernels.money import LIMIT, NO_BALANCE
 from spmlang.engine.read.earlier_columns import Labels, LedgerFile, first, line_error, money_units
 from spmlang.hashing import PARTS, manifest_path, records, sha256_file
 from spmlang.ir.kinds import GUARANTEE_KINDS, LineKind, Role
@@ -180,6 +180,7 @@ def _lines(files: list[PaidFile], tables: list[tuple[pa.Table, np.ndarray, Path]
         said = f"a line paid in {labels_of[period[later]]} corrects {labels_of[corrected[later]]}, a later period"
         raise line_error(said, later, where, "for_period", " (adjustments correct earlier periods)")
     amount = money("amount", None)
+    _check_sums(payee, amount, where)
     txns = [table.column("txn") for table, _, _ in tables]
     return EarlierLedgers(
         files,
@@ -197,6 +198,17 @@ def _lines(files: list[PaidFile], tables: list[tuple[pa.Table, np.ndarray, Path]
         labels("clause"),
         labels("currency_paid"),
     )
+
+
+def _check_sums(payee: Labels, amount: np.ndarray, where: list[LedgerFile]) -> None:
+    """A payee's earlier lines add up to less than the largest amount spm holds (each line does: see
+    money_units), as every sum a run makes does; else E511 (a ledger edited by hand, with no manifest to tell)."""
+    magnitude = np.zeros(len(payee.values) + 1)
+    np.add.at(magnitude, payee.index, np.abs(amount).astype(np.float64))
+    for at in np.flatnonzero(magnitude[:-1] >= float(LIMIT) * (1 - 1e-9)).tolist():  # a float cannot tell:
+        if sum(abs(units) for units in amount[payee.index == at].tolist()) >= LIMIT:  # added up exactly
+            files = ", ".join(str(file.path) for file in where)
+            raise AmountTooLarge(f"what the earlier ledgers paid {payee.values[at]}", files, magnitude[at])
 
 
 def _column(table: pa.Table, name: str) -> pa.ChunkedArray | None:
