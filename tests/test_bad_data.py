@@ -258,6 +258,16 @@ ERRORS = {
         "deals.csv",
         "row 5002, column 'rep': 'jos\\xe9' is not UTF-8 text\n  = hint: spm reads CSV files as UTF-8",
     ),
+    "a CSV file saved as Excel's Unicode Text": (  # UTF-16 with its byte order mark; the header read garbled
+        lambda p: p.write_bytes("id,rep,day,product,amount\nG1,ann,2027-01-05,GTX Pro,10\n".encode("utf-16")) or p,
+        "deals.csv",
+        "the file is UTF-16 text, not UTF-8\n  = hint: spm reads CSV files as UTF-8",
+    ),
+    "a CSV file in UTF-16 without a byte order mark": (
+        lambda p: p.write_bytes("id,rep,day,product,amount\nG1,ann,2027-01-05,GTX Pro,10\n".encode("utf-16-le")) or p,
+        "deals.csv",
+        "the file is UTF-16 text, not UTF-8",
+    ),
 }
 
 

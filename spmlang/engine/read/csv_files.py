@@ -29,6 +29,12 @@ class _CsvFile:
         self.path, self.columns, self.label = path, columns, label
         with path.open("rb") as handle:
             head = handle.read(64 * 1024)
+        if _utf16(head):
+            raise InputError(
+                "the file is UTF-16 text, not UTF-8",
+                file=label,
+                hint=_UTF8_HINT,
+            )
         text = head.decode("utf-8-sig", errors="replace")
         first_line = text.splitlines()[0] if text.splitlines() else ""
         self.delimiter = sniff_delimiter(first_line, path)
@@ -124,6 +130,15 @@ def _ragged_row(path: Path, delimiter: str, fields: int, label: str) -> InputErr
                     f"it; else a field is missing or one too many",
                 )
     return None
+
+
+def _utf16(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is UTF-16 text (Excel's "Unicode Text"): a byte order mark, or
+    letters of two bytes, one of them zero."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    sample = head[:4096]
+    return len(sample) >= 4 and any(sample[i::2].count(0) >= 0.9 * len(sample[i::2]) for i in (0, 1))
 
 
 def _not_utf8(table: pa.Table, label: str) -> InputError:

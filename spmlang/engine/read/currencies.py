@@ -269,7 +269,8 @@ def _convert_money(
         too_large = np.zeros(accounting.rows, dtype=bool)
         for part in _parts(present):
             rate = rates.rate[rows[part]]
-            over = np.abs(values[part].astype(np.float64) * rate) >= float(LIMIT) * (1 - 1e-9)
+            with np.errstate(over="ignore"):  # a rate of 1e300: inf, past the limit (no warning to the user)
+                over = np.abs(values[part].astype(np.float64) * rate) >= float(LIMIT) * (1 - 1e-9)
             too_large[part[over]] = True
             kept = ~over
             values[part[kept]] = scaled(values[part[kept]], rate[kept])
