@@ -302,3 +302,13 @@ def test_a_payout_too_large_in_the_payees_currency_is_an_error_not_a_wrapped_num
     assert str(error.value).startswith(
         "error[E511]: the fx table: a payout converted to GBP at 0.00000000000001 is too large to hold (about "
     )
+
+
+def test_a_statement_shows_the_payout_paid_in_another_currency_in_cents(tmp_path):
+    (tmp_path / "plan.spm").write_text(PAID_IN)
+    (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,1\n")
+    (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,ann,2027-02-01,4004\nA2,ann,2027-05-01,4400\n")
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\n")
+    result = spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    paid = [s.to_csv().splitlines()[-1].split(",")[6] for s in result.statements(["ann"])]
+    assert paid == ["400.40", "440.00"]  # as every other amount of the file: not 400.4 and 440

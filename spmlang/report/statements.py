@@ -398,4 +398,4 @@ def _paid_in(
         return None
     rates = terms.rates
     currency = rates.currencies[int(rates.currency[int(payments.fx_row[at])])]
-    return PaidIn(Decimal(int(payments.paid[at])) / 100, currency, line[0], line[1])
+    return PaidIn(Decimal(int(payments.paid[at])).scaleb(-2), currency, line[0], line[1])  # 440.00, not 440
