@@ -312,3 +312,22 @@ def test_a_statement_shows_the_payout_paid_in_another_currency_in_cents(tmp_path
     result = spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
     paid = [s.to_csv().splitlines()[-1].split(",")[6] for s in result.statements(["ann"])]
     assert paid == ["400.40", "440.00"]  # as every other amount of the file: not 400.4 and 440
+
+
+def test_explain_gives_the_currency_figures_of_a_line_as_values(tmp_path):
+    """Not only in the sentence: the transaction's currency and rate on its lines, the payout paid on the fx
+    line, as the ledger's columns have them (the rate as written)."""
+    (tmp_path / "plan.spm").write_text(PAID_IN)
+    (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,1.25\n")
+    (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,ann,2027-02-01,1000\n")
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\n")
+    result = spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    [q1] = result.explain("ann").to_dict()["periods"]
+    fx = [line for line in q1["lines"] if line["kind"] == "fx"]
+    assert [(x["fx_rate"], x["fx_date"], x["amount_paid"], x["currency_paid"]) for x in fx] == [
+        ("1.25", "2027-01-01", "80.00", "GBP")
+    ]
+    assert {line["currency_paid"] for line in q1["lines"] if line["kind"] != "fx"} == {None}
+    converted = plan().run(deals(("E1", "2027-03-20", 5000, "EUR")), tables={"fx": RATES}).explain("ann")
+    [line] = converted.to_dict()["periods"][0]["lines"]
+    assert (line["currency"], line["fx_rate"], line["fx_date"]) == ("EUR", "1.2", "2027-03-15")

@@ -83,6 +83,14 @@ class TrailLine:
     original: list[str] = field(default_factory=list)
     converted: str | None = None  # the credit's money converted: "EUR at 1.08531, the rate of 2027-03-01"
     fallback: str | None = None  # why the fallback payee was credited: "hana is not employed on 2027-02-01"
+    # A plan with currencies (the ledger's columns of the same names): the currency the transaction's money was
+    # in, the rate it converted at and the day that rate holds from; on an fx line, the period's payout in the
+    # currency its payee is paid in.
+    currency: str | None = None
+    fx_rate: Decimal | None = None
+    fx_date: str | None = None
+    amount_paid: Decimal | None = None
+    currency_paid: str | None = None
 
     @property
     def rounding(self) -> Decimal:
@@ -321,6 +329,11 @@ def _trail_line(payout: Payout, index: int, row: dict, slices: list[Slice]) -> T
             row.get("currency"), row.get("fx_rate"), row.get("fx_date"), payout.run.plan.settings.currency
         ),
         fallback=_fallback(payout, int(lines.row[index])),
+        currency=row.get("currency"),
+        fx_rate=Decimal(format(row["fx_rate"].normalize(), "f")) if row.get("fx_rate") is not None else None,
+        fx_date=row["fx_date"].isoformat() if row.get("fx_date") else None,
+        amount_paid=row.get("amount_paid"),
+        currency_paid=row.get("currency_paid"),
     )
 
 
