@@ -265,7 +265,7 @@ def test_a_leave_and_a_part_time_row_prorate_the_target_day_by_day():
     assert payout(result, "ann", "2027-Q1") == d("2,066.67")
     assert payout(result, "ann", "2027-Q2") == d("2,000.00")  # every day at 50%
     statement = result.statements(["ann"], ["2027-Q1"])[0]
-    assert statement.proration == "62 of 90 days at 50% to 100% eligibility"
+    assert statement.proration == "62 of 90 days: 31 at 100%, 31 at 50%"  # 31 + 15.5 = 46.5 days
     assert statement.target == d("2,066.67")
 
 

@@ -57,6 +57,7 @@ class PeriodTerms:
     months: int
     of_months: int
     shares: tuple[Fraction, ...]
+    days_at: tuple[tuple[Fraction, int], ...] = ()  # the days at each eligibility, in the order they come
 
 
 class PeriodAmounts:
@@ -199,7 +200,10 @@ class PeriodAmounts:
             return PeriodTerms(Fraction(1), days, end - first, len(months), len(months), shares)
         if self.rule is Prorate.DAYS:
             factor = _overlap_sum([(first, end, Fraction(1))], weights) / (end - first)
-            return PeriodTerms(factor, days, end - first, 0, len(months), shares)
+            days_at: dict[Fraction, int] = {}
+            for lo, hi, share in sorted(weights):
+                days_at[share] = days_at.get(share, 0) + hi - lo
+            return PeriodTerms(factor, days, end - first, 0, len(months), shares, tuple(days_at.items()))
         whole, full = Fraction(0), 0
         for lo, hi in months:
             in_month = self._weights(payee, lo, hi)
@@ -265,6 +269,8 @@ class PeriodAmounts:
             return None
         if not shares or shares == (Fraction(1),):
             return counted
+        if len(terms.days_at) > 1:  # the days at each: what the amount is rebuilt from (62 of 90 days: 31 at ...)
+            return f"{counted}: " + ", ".join(f"{n} at {_percent(share)}" for share, n in terms.days_at)
         eligibility = " to ".join(dict.fromkeys(_percent(share) for share in (shares[0], shares[-1])))
         return f"at {eligibility} eligibility" if whole else f"{counted} at {eligibility} eligibility"
 
