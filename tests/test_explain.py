@@ -551,3 +551,18 @@ def test_compile_explain_says_how_a_payee_paid_in_another_currency_is_paid():
     steps = render_steps(plan_steps(compile_plan(plan)), plan)
     assert "pay each payee in the currency of their roster row (paid_in): each period's pay in USD converted" in steps
     assert "cancellations" not in steps and "draw:" not in steps and "payout floor" not in steps
+
+
+def test_explaining_a_closed_period_says_which_ledger_paid_it(tmp_path):
+    from test_pay_cycle import deals, plan
+
+    cycle = plan()
+    data = deals(("X1", "ann", "2027-02-01", "renewal", 10000), ("X2", "ann", "2027-05-01", "renewal", 10000))
+    cycle.run(data, through="2027-Q1").write(tmp_path / "q1.parquet")
+    trail = cycle.run(data, paid=[tmp_path / "q1.parquet"]).explain("ann", period="2027-Q1")
+    assert trail.periods == []
+    assert trail.closed == (
+        f"2027-Q1 is closed: it was paid by {tmp_path / 'q1.parquet'}; this run writes nothing in it: what changed "
+        "in it since is adjusted in 2027-Q2"
+    )
+    assert cycle.run(data, paid=[tmp_path / "q1.parquet"]).explain("ann", period="2027-Q2").closed is None

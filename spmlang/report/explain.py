@@ -116,6 +116,7 @@ class Explanation:
     plan_hash: str
     payee: str
     periods: list[TrailPeriod] = field(default_factory=list)
+    closed: str | None = None  # of a period asked for that earlier ledgers paid: which, and where its changes go
 
     @property
     def lines(self) -> list[TrailLine]:
@@ -197,6 +198,17 @@ def explain(
         proration = payout.run.basis.proration
         note = proration.note(code, p) if proration is not None else None
         result.periods.append(TrailPeriod(label, trail, total, by_component, year_to_date, credit, attainment, note))
+    cycle = payout.run.cycle
+    if period is not None and labels.index(period) < cycle.first_open:
+        closing = [f for f in cycle.files if f.through and labels.index(f.through) >= labels.index(period)]
+        first = min(closing, key=lambda f: labels.index(f.through), default=None)  # the ledger that paid it
+        by = f" by {first.path}" if first is not None else ""
+        result.closed = (
+            f"{period} is closed: it was paid{by}; this run writes nothing in it: what changed in it since is "
+            f"adjusted in {labels[cycle.first_open]}"
+            if cycle.first_open < len(labels)
+            else f"{period} is closed: it was paid{by}"
+        )
     return result
 
 

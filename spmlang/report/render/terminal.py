@@ -323,7 +323,9 @@ def explanation_renderable(explanation):
                 style="bold",
             )
         )
-    if not explanation.periods:
+    if explanation.closed is not None:
+        parts.append(Text(visible(explanation.closed)))
+    elif not explanation.periods:
         parts.append(Text("no ledger lines"))
     return Group(*parts)
 
