@@ -566,3 +566,17 @@ def test_explaining_a_closed_period_says_which_ledger_paid_it(tmp_path):
         "in it since is adjusted in 2027-Q2"
     )
     assert cycle.run(data, paid=[tmp_path / "q1.parquet"]).explain("ann", period="2027-Q2").closed is None
+
+
+def test_a_release_shows_what_the_earlier_ledger_paid_and_held_each_by_kind(tmp_path):
+    from test_pay_cycle import deals, plan
+
+    cycle = plan(spif="  payable when paid is not empty\n")
+    cycle.run(deals(("H1", "ann", "2027-02-10", "new", 10000)), through="2027-Q1").write(tmp_path / "q1.parquet")
+    collected = deals(("H1", "ann", "2027-02-10", "new", 10000, None, None, "2027-04-03"))
+    trail = cycle.run(collected, paid=[tmp_path / "q1.parquet"], through="2027-Q2").explain("ann", period="2027-Q2")
+    [release] = [line for line in trail.lines if line.kind == "release"]
+    assert release.original == [
+        "paid by an earlier ledger in 2027-Q1: spif 500.00",
+        "paid by an earlier ledger in 2027-Q1: hold -500.00",
+    ]

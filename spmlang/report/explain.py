@@ -24,6 +24,7 @@ from spmlang.engine.kernels.column_text import pretty
 from spmlang.engine.kernels.money import UNIT
 from spmlang.engine.pay.component import CompiledComponent
 from spmlang.engine.pay.earnings import RowBasis
+from spmlang.engine.pay.lines import KINDS
 from spmlang.engine.pay.tiers import TierFunction
 from spmlang.engine.payout import Payout
 from spmlang.figures import CENT, UPLIFT, money, to_cents
@@ -227,17 +228,16 @@ def _originals(payout: Payout, code: int, line: TrailLine, rows: list[dict]) -> 
     if earlier is not None and line.component is not None:
         names = payout.run.component_names
         labels = payout.run.calendar.labels
-        keys = payout.run.transactions.keys(np.maximum(earlier.txn, 0)).to_pylist() if len(earlier.txn) else []
-        for i in np.flatnonzero(earlier.payee == code).tolist():
+        mine = np.flatnonzero(earlier.payee == code)  # the payee's earlier lines alone: their keys, not all
+        keys = payout.run.transactions.keys(np.maximum(earlier.txn[mine], 0)).to_pylist() if mine.size else []
+        for i, key in zip(mine.tolist(), keys, strict=True):
             component = int(earlier.component[i])
-            key = (
-                keys[i]
-                if earlier.txn[i] >= 0
-                else (earlier.gone[-2 - int(earlier.txn[i])] if earlier.txn[i] <= -2 else None)
-            )
+            if earlier.txn[i] < 0:
+                key = earlier.gone[-2 - int(earlier.txn[i])] if earlier.txn[i] <= -2 else None
             if component >= 0 and names[component] == line.component and key == line.txn:
                 amount = units(earlier.amount[i]).quantize(CENT)
-                found.append(f"paid by an earlier ledger in {labels[int(earlier.period[i])]}: {money(amount)}")
+                kind = KINDS[int(earlier.kind[i])]
+                found.append(f"paid by an earlier ledger in {labels[int(earlier.period[i])]}: {kind} {money(amount)}")
     return found
 
 
