@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
+from unittest import mock
 
 import pyarrow as pa
 import pytest
@@ -15,6 +16,7 @@ from helpers import by_txn, d, lines, payout, quarterly_plan
 from rich.console import Console
 
 import spmlang
+from spmlang.engine.credit import employment
 
 PLAN = """plan "Test" {
   year starts 2027-01-01
@@ -207,6 +209,15 @@ def test_a_cycle_among_the_managers_in_force_on_a_day_is_an_error():
     assert (payout(before, "ann"), payout(before, "bo")) == (d("100.00"), d("10.00"))
     with pytest.raises(spmlang.InputError, match=r"the roster has a cycle on 2027-06-02: bo -> ann -> bo"):
         run.run(deals(("A1", "ann", "2027-06-02", 1000)), roster=staff)
+    # Found after as many levels as there are managers (2), not as payees (2,002): each level is a rollup row a
+    # deal, held until the cycle is found.
+    others = roster(*[(f"rep{i}", None, None, None) for i in range(2000)])
+    levels = []
+    real = employment.rollups
+    with mock.patch.object(employment, "rollups", lambda *a: levels.append(a[2]) or real(*a)):
+        with pytest.raises(spmlang.InputError, match="cycle"):
+            run.run(deals(("A1", "ann", "2027-06-02", 1000)), roster=pa.concat_tables([staff, others]))
+    assert levels == [2]
 
 
 PRORATED = quarterly_plan(

@@ -126,7 +126,10 @@ class Employment:
         def too_deep(level: CreditRows) -> None:
             self._cycle(int(level.payee[0]), int(level.date[0]))
 
-        return rollups(direct, manager_of, len(self.payees), too_deep)
+        # A chain of managers without a cycle names each at most once: past as many levels as there are managers,
+        # it goes round (found after a few levels, not one a payee of the run, each as many rows as the deals).
+        levels = int(np.unique(self.managers[self.managers >= 0]).size)
+        return rollups(direct, manager_of, levels, too_deep)
 
     def _cycle(self, payee: int, day: int) -> None:
         chain = [payee]
