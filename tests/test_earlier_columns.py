@@ -112,3 +112,24 @@ def test_a_ledgers_keys_are_found_among_the_runs_rows():
     assert key_rows(ints, valid, others).tolist() == [2, -1, -1, -1, 0]
     text = pa.array(["5", "007", "12", None])
     assert key_rows(text, np.array([True, True, True, False]), numbers).tolist() == [2, 1, -1, -1, -1, 0, -1, -1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-5, 40), st.booleans()), max_size=30),
+    st.lists(
+        st.one_of(st.none(), st.integers(-6, 45).map(str), st.sampled_from(["007", "-0", "+3", "1e1"])), max_size=20
+    ),
+    st.sampled_from([0, 10**12]),
+)
+def test_integer_keys_are_found_at_the_first_row_that_has_them(rows, wanted, shift):
+    """By slot (keys spanning few numbers) or in the sorted keys (shifted apart: many numbers), with keys twice
+    and rows without one: the first row, in file order, that has the key, as a text search finds it."""
+    values = np.array([v + (shift if i % 2 else 0) for i, (v, _) in enumerate(rows)], np.int64)
+    valid = np.array([ok for _, ok in rows], bool)
+    texts = [None if t is None else t for t in wanted]
+    expected = []
+    for t in texts:
+        hits = [i for i in range(values.size) if valid[i] and t is not None and str(values[i]) == t]
+        expected.append(hits[0] if hits else -1)
+    assert key_rows(values, valid, pa.array(texts, pa.string())).tolist() == expected

@@ -27,6 +27,7 @@ from spmlang.spreadsheet import from_spreadsheet_text
 
 _COLUMNS = ("payee", "period", "component", "kind", "role", "txn", "credit", "amount", "clause")
 _OPTIONAL = ("for_period", "balance", "currency_paid")
+_LABELS = {"payee", "period", "component", "kind", "role", "clause", "for_period", "currency_paid"}
 
 # The kinds whose amount a later run recomputes and compares; draws and floors are decided once, when their
 # period is paid, and carried as balances.
@@ -191,7 +192,7 @@ def _lines(files: list[PaidFile], tables: list[tuple[pa.Table, np.ndarray, Path]
         labels("component"),
         kind,
         role,
-        pa.chunked_array([pc.cast(t, pa.string()) for t in txns], pa.string()).combine_chunks(),
+        pa.chunked_array([c for t in txns for c in pc.cast(t, pa.string()).chunks], pa.string()).combine_chunks(),
         money("credit", 0),
         amount,
         money("balance", NO_BALANCE),
@@ -325,11 +326,14 @@ def _read(path: Path) -> pa.Table:
 
 
 def _read_parquet(path: Path) -> pa.Table:
-    """A parquet ledger's columns a run reads (not its explanations, measures and rates)."""
+    """A parquet ledger's columns a run reads (not its explanations, measures and rates); its labels as the
+    file holds them, dictionary-encoded (a few distinct values, each line's an index into them), not as text a
+    line."""
     import pyarrow.parquet as pq
 
     names = pq.read_schema(path).names
-    return pq.read_table(path, columns=[name for name in (*_COLUMNS, *_OPTIONAL) if name in names])
+    read = [name for name in (*_COLUMNS, *_OPTIONAL) if name in names]
+    return pq.read_table(path, columns=read, read_dictionary=[name for name in read if name in _LABELS])
 
 
 def _from_records(records) -> pa.Table:

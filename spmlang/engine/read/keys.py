@@ -101,21 +101,46 @@ def key_rows(values, valid: np.ndarray, keys: pa.Array) -> np.ndarray:
     """The input row (int64) of each of ``keys`` (text, as a ledger writes them); -1 where none has it or it
     is null. Integer keys are compared as integers, each text first checked to be the one spm writes of its
     number (``007`` is no row's key 7)."""
-    run: pa.Array | pa.ChunkedArray
     if isinstance(values, np.ndarray):
         try:
             numbers = pc.cast(keys, pa.int64())
         except pa.ArrowInvalid:  # a text that is no integer: no row has it
             numbers = None
         if numbers is not None:
-            written = pc.equal(pc.cast(numbers, pa.string()), keys).fill_null(False)
-            keys = pc.if_else(written, numbers, pa.scalar(None, pa.int64()))
-            run = pa.array(np.asarray(values, np.int64), mask=~np.broadcast_to(np.asarray(valid, bool), values.shape))
-            found = pc.index_in(keys, value_set=run, skip_nulls=True)
-            return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            written = pc.match_substring_regex(keys, "^(0|-?[1-9][0-9]*)$").fill_null(False)
+            wanted = np.asarray(written.to_numpy(zero_copy_only=False), bool)
+            return _integer_rows(np.asarray(values, np.int64), valid, numbers.fill_null(0).to_numpy(), wanted)
     run = key_text(values, valid)
     found = pc.index_in(keys, value_set=run, skip_nulls=True)
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _integer_rows(values: np.ndarray, valid, wanted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The first row (in file order) with each of ``wanted_keys`` (where ``wanted``) among ``values`` (where
+    ``valid``); -1 where none. Keys that span few numbers (ids from a sequence) are found by slot, as
+    _distinct_dense_order orders them; others in the sorted keys."""
+    rows = np.flatnonzero(np.broadcast_to(np.asarray(valid, bool), values.shape))
+    found = np.full(wanted_keys.size, -1, np.int64)
+    if rows.size == 0:
+        return found
+    keys = values[rows]
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < _DENSE_SPAN * keys.size:
+        slots = np.full(high - low + 1, -1, np.int64)
+        slots[keys - low] = rows
+        if np.count_nonzero(slots >= 0) != rows.size:  # a key twice: the first row has it
+            slots.fill(np.iinfo(np.int64).max)
+            np.minimum.at(slots, keys - low, rows)
+            slots[slots == np.iinfo(np.int64).max] = -1
+        inside = wanted & (wanted_keys >= low) & (wanted_keys <= high)
+        found[inside] = slots[wanted_keys[inside] - low]
+        return found
+    order = np.argsort(keys, kind="stable")  # equal keys in file order: the first found first
+    ordered = keys[order]
+    at = np.minimum(np.searchsorted(ordered, wanted_keys), ordered.size - 1)
+    hit = wanted & (ordered[at] == wanted_keys)
+    found[hit] = rows[order[at[hit]]]
+    return found
 
 
 def reject_duplicates(values, valid: np.ndarray, order: np.ndarray, accounting: RowAccounting, column: str) -> None:

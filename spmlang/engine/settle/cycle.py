@@ -43,6 +43,40 @@ class PayCycle:
     unrowed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # payees with no credit row
     foreign_components: list[str] = field(default_factory=list)
     foreign_clauses: list[str] = field(default_factory=list)
+    # Made once a process from the earlier lines, for every batch: their order by payee (and the payees in it),
+    # and each payee's last draw and floor balances (payee, balance).
+    _by_payee: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    _balances: tuple[tuple[np.ndarray, np.ndarray], ...] | None = field(default=None, repr=False, compare=False)
+
+    def earlier_of(self, payees: np.ndarray) -> EarlierLines:
+        """The earlier ledgers' lines of ``payees`` (sorted codes), in the ledgers' order: found among the lines
+        in payee order (the batch's payees are a few of the run's), not by looking at every line a batch."""
+        earlier = self.earlier
+        if earlier is None:
+            raise ValueError("a run against no earlier ledger has no earlier lines")
+        if self._by_payee is None:
+            order = np.argsort(earlier.payee, kind="stable")
+            self._by_payee = (order, earlier.payee[order])
+        order, in_order = self._by_payee
+        if payees.size == 0:
+            return earlier.take(np.zeros(0, np.int64))
+        lo, hi = np.searchsorted(in_order, payees[0]), np.searchsorted(in_order, payees[-1], side="right")
+        return earlier.take(np.sort(order[lo:hi][np.isin(in_order[lo:hi], payees)]))
+
+    def last_balances(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """(payee, balance) of each payee's last draw line, then of their last floor line, in the earlier ledgers."""
+        if self._balances is None:
+            paid = self.earlier
+            if paid is None:
+                none = (np.zeros(0, np.int32), np.zeros(0, np.int64))
+                self._balances = (none, none)
+            else:
+                order = np.lexsort((np.arange(paid.payee.size), paid.period, paid.payee))  # payee, period, line
+                self._balances = tuple(
+                    last_balances(paid.payee, paid.kind, paid.balance, kinds, order)
+                    for kinds in (DRAW_KINDS, FLOOR_KINDS)
+                )
+        return self._balances
 
     @property
     def last(self) -> int:
@@ -108,8 +142,7 @@ def settle(
 ) -> Lines:
     """A batch's lines (of ``payees``, its payees) settled for the run's place in the pay cycle."""
     if cycle.earlier is not None and cycle.first_open > 0:
-        mine = np.flatnonzero(np.isin(cycle.earlier.payee, payees))
-        lines = adjust_closed(lines, rows, cycle.earlier.take(mine), cycle.first_open, list(calendar.labels), key_of)
+        lines = adjust_closed(lines, rows, cycle.earlier_of(payees), cycle.first_open, list(calendar.labels), key_of)
     if cycle.through is not None:
         lines = lines.take(np.flatnonzero(lines.period <= cycle.through))
     guarantees = cycle.guarantees
@@ -142,12 +175,9 @@ def _balances(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """What each payee owed of draws and floors when the earlier ledgers closed (their last balance)."""
     draw_owed = np.zeros(payees.size, np.int64)
     floor_owed = np.zeros(payees.size, np.int64)
-    paid = cycle.earlier
-    if paid is None or payees.size == 0:  # a cluster's group may settle no payee
+    if cycle.earlier is None or payees.size == 0:  # a cluster's group may settle no payee
         return draw_owed, floor_owed
-    order = np.lexsort((np.arange(paid.payee.size), paid.period, paid.payee))  # by payee, period, then line
-    for owed, kinds in ((draw_owed, DRAW_KINDS), (floor_owed, FLOOR_KINDS)):
-        who, balance = last_balances(paid.payee, paid.kind, paid.balance, kinds, order)
+    for owed, (who, balance) in zip((draw_owed, floor_owed), cycle.last_balances(), strict=True):
         at = np.searchsorted(payees, who)
         inside = (at < payees.size) & (payees[np.minimum(at, payees.size - 1)] == who)
         owed[at[inside]] = balance[inside]
