@@ -326,6 +326,9 @@ def test_a_held_row_that_is_cancelled_is_neither_paid_nor_clawed_back(mode):
     assert pay(result, "lee") == Decimal("3000.00")  # L2 at 10%: L1 neither paid nor clawed back
     assert pay(result, "lee", "2027-Q2") == Decimal("0.00")
     assert result.owed().num_rows == 0  # nothing left held
+    if mode != "recalculate":  # the line says what it takes back: what L1 earned, which was never paid
+        said = [r["explanation"] for r in lines(result, txn="L1", kind="clawback", component="commission")]
+        assert said == ["cancelled on 2027-05-03, reverses what it earned (held, never paid) in 2027-Q1: -4000.00"]
 
 
 def test_a_clawback_after_the_last_transaction_still_meets_the_floor():

@@ -82,6 +82,7 @@ def money_clawbacks(
         if np.any(lifted != 0):
             parts.append(_lifted(index, rows, row, lifted, outside, day, at, cancellations, calendar, clauses[index]))
         keep = outside | money
+        was_held = (lifted != 0)[keep]
         row, amount, outside, waited = row[keep], amount[keep], outside[keep], waited[keep]
         if row.size == 0:
             continue
@@ -102,6 +103,7 @@ def money_clawbacks(
                 cancellations,
                 calendar,
                 clauses[index],
+                was_held,
             )
         )
     return Lines.concat(parts) if parts else None
@@ -158,7 +160,9 @@ def _clawed(spec, mode: ClawbackMode, lines: Lines, mine: np.ndarray, rows: Cred
     return np.where(earning, amount, 0)
 
 
-def _lines(index, clawback, rows, row, day, amount, outside, waited, which, cancellations, calendar, clause):
+def _lines(index, clawback, rows, row, day, amount, outside, waited, which, cancellations, calendar, clause, held):
+    """The clawback line of each cancelled row; ``held``: the row's earnings were held, never paid (what it
+    earned goes, and its hold is lifted on a line of its own)."""
     dates = shown_days(day[row])
     partial = cancellations.refunded[which] != cancellations.credit[which]
     how = {
@@ -170,6 +174,7 @@ def _lines(index, clawback, rows, row, day, amount, outside, waited, which, canc
         "refunded ", text.amount(cancellations.refunded[which]), " of ", text.amount(cancellations.credit[which]), ": "
     )
     share = pc.if_else(pa.array(partial), share, pa.scalar("", pa.string()))
+    how = pc.if_else(pa.array(held), pa.scalar("reverses what it earned (held, never paid)"), pa.scalar(how))
     window = f"outside the {clawback.within_days}-day window, not clawed back" if clawback.within_days else ""
     waited_text = text.join(text.amount(waited * UNIT, 0), " days after the transaction: ", window)
     body = pc.if_else(
