@@ -133,3 +133,37 @@ def test_integer_keys_are_found_at_the_first_row_that_has_them(rows, wanted, shi
         hits = [i for i in range(values.size) if valid[i] and t is not None and str(values[i]) == t]
         expected.append(hits[0] if hits else -1)
     assert key_rows(values, valid, pa.array(texts, pa.string())).tolist() == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3), st.booleans()), max_size=25),
+    st.lists(st.tuples(st.integers(-3, 7), st.integers(0, 4), st.booleans()), max_size=15),
+)
+def test_an_adjustment_without_a_line_now_is_put_on_its_transactions_row(credit_rows, adjustments):
+    """The payee's credit row of the transaction, not a reversal's; of a transaction credited twice to one
+    payee, the last; -1 where there is none or the adjustment names no transaction (txn < 0)."""
+    from spmlang.engine.credit.rows import CreditRows
+    from spmlang.engine.settle.earlier import _rows_of_transactions
+
+    n = len(credit_rows)
+    rows = CreditRows(
+        txn=np.array([t for t, _, _ in credit_rows], np.int32),
+        payee=np.array([p for _, p, _ in credit_rows], np.int32),
+        role=np.zeros(n, np.int8),
+        rollup_from=np.full(n, -1, np.int32),
+        share=np.ones(n),
+        credit=np.zeros(n, np.int64),
+        date=np.zeros(n, np.int32),
+        period=np.zeros(n, np.int16),
+        split=np.zeros(n, np.int8),
+        reversal=np.array([r for _, _, r in credit_rows], bool),
+    )
+    row = np.array([5 if has else -1 for _, _, has in adjustments], np.int64)  # 5: a line now, kept
+    txn = np.array([t for t, _, _ in adjustments], np.int64)
+    payee = np.array([p for _, p, _ in adjustments], np.int32)
+    expected = []
+    for t, p, has in adjustments:
+        found = [i for i, (rt, rp, rev) in enumerate(credit_rows) if (rt, rp) == (t, p) and not rev]
+        expected.append(5 if has else (found[-1] if found and t >= 0 else -1))
+    assert _rows_of_transactions(row, txn, payee, rows).tolist() == expected

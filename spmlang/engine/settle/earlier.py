@@ -269,11 +269,17 @@ def _rows_of_transactions(row: np.ndarray, txn: np.ndarray, payee: np.ndarray, r
         return row
     row = row.copy()
     original = np.flatnonzero(~rows.reversal)
-    where = {
-        (int(t), int(p)): int(r) for r, t, p in zip(original, rows.txn[original], rows.payee[original], strict=True)
-    }
-    for i in wanted.tolist():
-        row[i] = where.get((int(txn[i]), int(payee[i])), -1)
+    if original.size == 0:
+        row[wanted] = -1
+        return row
+    # (transaction, payee) packed in one int64 (input rows and payees are fewer than 2**31), searched in order:
+    # of a transaction credited twice to one payee (a split naming them twice), the last row, as ever.
+    packed = (rows.txn[original].astype(np.int64) << 32) | rows.payee[original].astype(np.int64)
+    order = np.argsort(packed, kind="stable")
+    in_order = packed[order]
+    sought = (txn[wanted].astype(np.int64) << 32) | payee[wanted].astype(np.int64)
+    at = np.maximum(np.searchsorted(in_order, sought, side="right") - 1, 0)
+    row[wanted] = np.where(in_order[at] == sought, original[order[at]], -1)
     return row
 
 
