@@ -298,7 +298,7 @@ def _why(labels, for_period, txn, key_of, gone, cls, has_now, has_paid, credit_n
     present = txn >= 0
     key = key_of(np.where(present, txn, 0)) if present.any() else pa.nulls(n, pa.string())
     key = pc.if_else(pa.array(present), pc.cast(key, pa.string()), pa.scalar(None, pa.string()))
-    gone_key = pa.array([gone[-2 - t] if t <= -2 else None for t in txn.tolist()], pa.string())
+    gone_key = pa.array([*gone, None], pa.string()).take(np.where(txn <= -2, -2 - txn, len(gone)))
     key = pc.coalesce(key, gone_key, pa.scalar("the period's own lines", pa.string()))
     changed = has_now & has_paid & (credit_now != credit_then) & (txn >= 0)
     cause = np.select(
