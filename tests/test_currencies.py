@@ -288,6 +288,10 @@ def test_dates_of_the_fx_table_and_the_roster_in_another_format_are_refused_as_t
     with pytest.raises(spmlang.InputError, match="'26-01-01' reads as 0026-01-01") as error:
         run.run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
     assert (error.value.file, error.value.column) == (str(tmp_path / "roster.csv"), "hired")
+    # A date far off on purpose, which no other format reads near the plan year, is as written: HR's 'unknown'.
+    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,1900-01-01,GBP\n")
+    paid = run.run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    assert [line["amount_paid"] for line in lines(paid, kind="fx")] == [d("80.00")]
 
 
 def test_a_payout_too_large_in_the_payees_currency_is_an_error_not_a_wrapped_number(tmp_path):

@@ -22,7 +22,7 @@ from spmlang.engine.calendar import OPEN_END, OPEN_START, PlanCalendar
 from spmlang.engine.expressions.values import Frame, Issue, Vec, const_value, decoded_text, on_text
 from spmlang.engine.kernels.money import UNIT, to_units
 from spmlang.engine.read.columns import ColumnValues, convert_column
-from spmlang.engine.read.dates import plausible, wrong_format_notes
+from spmlang.engine.read.dates import COMMON, DEFAULT, parse, plausible, wrong_format_notes
 from spmlang.engine.read.formats import LoadedTable, available_columns, load_table
 from spmlang.figures import format_money
 from spmlang.ir.expressions import Type
@@ -43,8 +43,9 @@ class TableData:
 
 
 def load_reference(spec: TableSpec, source, plan_label: str, calendar: PlanCalendar | None = None) -> TableData:
-    """Read a table from ``source`` (path or in-memory table) or from the plan's inline rows. A date a century
-    or more from ``calendar``'s year (where given) was written in another format: an error that says which."""
+    """Read a table from ``source`` (path or in-memory table) or from the plan's inline rows. A date its format
+    reads a century or more from ``calendar``'s year (where given), which another format reads near it, was
+    written in that other format (``27-03-01``): an error that says which."""
     if source is None and spec.rows is not None:
         return _inline(spec, spec.rows, plan_label)
     if source is None:
@@ -54,15 +55,15 @@ def load_reference(spec: TableSpec, source, plan_label: str, calendar: PlanCalen
     loaded = load_table(source, list(spec.columns), _describe(spec))
     columns = {}
     for name, column_spec in spec.columns.items():
-        window = plausible(calendar) if calendar is not None else None
-        values = convert_column(loaded.whole().column(name), column_spec, loaded.label, window)
-        bad = np.flatnonzero(values.invalid)
+        values = convert_column(loaded.whole().column(name), column_spec, loaded.label)
+        misread = _misread_dates(values, column_spec, calendar) if column_spec.type is Type.DATE else None
+        bad = np.flatnonzero(values.invalid if misread is None else values.invalid | misread)
         if bad.size:
             row = int(bad[0])
             notes = values.notes
-            if column_spec.type is Type.DATE and calendar is not None and values.raw is not None:
-                written = pc.cast(values.raw, pa.string())  # a date a century off: which format reads it
-                notes = wrong_format_notes(written, values.invalid, name, column_spec.format, calendar)
+            if misread is not None and misread[row] and calendar is not None and values.raw is not None:
+                written = pc.cast(values.raw, pa.string())  # which format reads it near the plan year
+                notes = wrong_format_notes(written, misread, name, column_spec.format, calendar)
             note = notes[row].as_py() if notes is not None else None  # too large, say
             raw = values.raw[row].as_py() if values.raw is not None else None
             message = note or f"'{raw}' is not {column_spec.type}"
@@ -76,6 +77,31 @@ def load_reference(spec: TableSpec, source, plan_label: str, calendar: PlanCalen
             )
         columns[name] = values
     return TableData(spec, loaded.label, columns, loaded.whole().num_rows, loaded.row_offset, loaded)
+
+
+def _misread_dates(values: ColumnValues, spec, calendar: PlanCalendar | None) -> np.ndarray | None:
+    """The rows of a date column written as text whose format reads them a century or more from the plan year
+    where another common format reads them near it: ``27-03-01`` read as the year 27, a format mistaken. A date
+    far off that no other format reads near (``9999-12-31`` for no end, ``1900-01-01`` for unknown) is as
+    written. None where there is none."""
+    raw = values.raw
+    if calendar is None or raw is None or not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
+        return None
+    low, high = plausible(calendar)
+    days = np.asarray(values.values, np.int64)
+    far = np.flatnonzero(np.asarray(values.valid, bool) & ~values.invalid & ((days < low) | (days >= high)))
+    if far.size == 0:
+        return None
+    texts = pc.cast(raw.take(far), pa.string())
+    near = np.zeros(far.size, bool)
+    for fmt in COMMON:
+        if fmt != (spec.format or DEFAULT):
+            near |= parse(texts, fmt, (low, high))[1]
+    if not near.any():
+        return None
+    misread = np.zeros(days.size, bool)
+    misread[far[near]] = True
+    return misread
 
 
 def _shape_from_data(spec: TableSpec, available: list[str]) -> TableSpec:
