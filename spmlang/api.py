@@ -11,6 +11,7 @@ print(result.summary())                    # what `spm run` prints
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,15 +171,21 @@ def _earlier_ledgers(paid) -> list:
 
     if paid is None:
         return []
-    several = list(paid) if isinstance(paid, (list, tuple)) else [paid]
+    # A list, a set, a generator (Path.glob): each a path. A Table or a DataFrame iterates too, but is one thing.
+    several = list(paid) if isinstance(paid, (list, tuple, set, frozenset, Iterator)) else [paid]
     for one in several:
         if not isinstance(one, (str, os.PathLike)):
+            kind = type(one).__name__
             raise UsageError(
-                f"paid= takes the paths of earlier ledgers (one, or a list of them), not a {type(one).__name__}: "
-                "write the earlier run's ledger first (result.write('2027-Q1.parquet')) and pass its path; the "
-                "manifest written beside it chains the runs"
+                f"paid= takes the paths of earlier ledgers (one, or a list of them), not {_a(kind)} {kind}: write "
+                "the earlier run's ledger first (result.write('2027-Q1.parquet')) and pass its path; the manifest "
+                "written beside it chains the runs"
             )
     return several
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _period_named(through) -> str | None:
@@ -187,4 +194,5 @@ def _period_named(through) -> str | None:
         return through
     from spmlang.diagnostics import UsageError
 
-    raise UsageError(f"through= takes a period's label, such as '2027-Q2' or 'Q2', not a {type(through).__name__}")
+    kind = type(through).__name__
+    raise UsageError(f"through= takes a period's label, such as '2027-Q2' or 'Q2', not {_a(kind)} {kind}")

@@ -335,3 +335,11 @@ def test_explain_gives_the_currency_figures_of_a_line_as_values(tmp_path):
     converted = plan().run(deals(("E1", "2027-03-20", 5000, "EUR")), tables={"fx": RATES}).explain("ann")
     [line] = converted.to_dict()["periods"][0]["lines"]
     assert (line["currency"], line["fx_rate"], line["fx_date"]) == ("EUR", "1.2", "2027-03-15")
+
+
+def test_currencies_no_code_are_found_once_a_distinct_value():
+    from spmlang.engine.read.currencies import _not_codes
+
+    column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, None, 0], pa.int32()), pa.array(["EUR", None, "usd"]))
+    assert _not_codes(column).tolist() == [False, False, True, False, False]  # an empty one is said elsewhere
+    assert _not_codes(pa.array(["EUR", None, "GBP"])) is None

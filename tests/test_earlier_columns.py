@@ -18,7 +18,7 @@ from spmlang.engine.read.keys import key_rows
 texts = st.lists(st.one_of(st.none(), st.sampled_from(["ann", "bob", "cy", "", " x"])), max_size=40)
 
 
-def _as_read(values: list[str | None], labels: Labels) -> list[str | None]:
+def _as_read(labels: Labels) -> list[str | None]:
     return [labels[i] for i in range(len(labels))]
 
 
@@ -30,18 +30,20 @@ def test_labels_are_the_lines_values_in_the_order_first_met(first, second):
     expected = first + second
     met = list(dict.fromkeys(v for v in expected if v is not None))
     unused = pa.array(["zz", "ann", "bob", "cy", "", " x", "yy"])  # in another order, with values unused
+    other = pa.array([" x", "", "cy", "bob", "ann"])  # a second row group's own dictionary
 
-    def dictionary(values):
-        codes = [None if v is None else unused.to_pylist().index(v) for v in values]
-        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), unused)
+    def dictionary(values, words=unused):
+        codes = [None if v is None else words.to_pylist().index(v) for v in values]
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), words)
 
     for column in (
         pa.chunked_array([pa.array(first, pa.string()), pa.array(second, pa.string())]),
         pa.chunked_array([dictionary(first), dictionary(second)]),
+        pa.chunked_array([dictionary(first), dictionary(second, other)]),
         pa.array(expected, pa.string()).dictionary_encode(),
     ):
         labels = Labels.of(column, len(expected))
-        assert _as_read(expected, labels) == expected
+        assert _as_read(labels) == expected
         assert labels.values == met
         assert labels.index.dtype == np.int32
 
@@ -77,6 +79,16 @@ def test_money_as_decimals_or_text_reads_as_the_cents_written(cents):
     where = [LedgerFile("q1.parquet", len(cents))]
     for column in (text.cast(pa.decimal128(18, 2)), text):
         assert money_units([pa.chunked_array([column])], -1, "credit", where).tolist() == expected
+
+
+def test_a_money_column_without_a_value_is_what_a_line_without_one_is():
+    """A JSON ledger of a plan without draws has a balance column of nulls alone (null-typed): each line has
+    none, read at once."""
+    where = [LedgerFile("q1.jsonl", 3)]
+    for column in (pa.nulls(3), pa.nulls(3, pa.string()), pa.nulls(3, pa.decimal128(18, 2))):
+        assert money_units([pa.chunked_array([column])], -7, "balance", where).tolist() == [-7, -7, -7]
+    with pytest.raises(InputError, match="a ledger line with no amount"):
+        money_units([pa.chunked_array([pa.nulls(3)])], None, "amount", where)
 
 
 def _text(cents: int) -> str:

@@ -185,7 +185,8 @@ def _not_codes(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.DictionaryArray):
-        fine = pc.match_substring_regex(pc.cast(values.dictionary, pa.string()), _CODE).to_numpy(zero_copy_only=False)
+        matched = pc.match_substring_regex(pc.cast(values.dictionary, pa.string()), _CODE).fill_null(True)
+        fine = np.asarray(matched.to_numpy(zero_copy_only=False), bool)  # a null value: empty, said elsewhere
         if fine.all():
             return None
         index = values.indices.fill_null(len(fine)).to_numpy(zero_copy_only=False)

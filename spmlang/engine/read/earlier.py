@@ -207,9 +207,12 @@ def _check_sums(payee: Labels, amount: np.ndarray, where: list[LedgerFile]) -> N
     magnitude = np.zeros(len(payee.values) + 1)
     np.add.at(magnitude, payee.index, np.abs(amount).astype(np.float64))
     for at in np.flatnonzero(magnitude[:-1] >= float(LIMIT) * (1 - 1e-9)).tolist():  # a float cannot tell:
-        if sum(abs(units) for units in amount[payee.index == at].tolist()) >= LIMIT:  # added up exactly
-            files = ", ".join(str(file.path) for file in where)
-            raise AmountTooLarge(f"what the earlier ledgers paid {payee.values[at]}", files, magnitude[at])
+        lines = np.flatnonzero(payee.index == at)
+        if sum(abs(units) for units in amount[lines].tolist()) >= LIMIT:  # added up exactly
+            ends = np.cumsum([file.rows for file in where])
+            holding = np.unique(np.searchsorted(ends, lines, side="right")).tolist()  # the files with their lines
+            what = f"the sum of the amounts of {payee.values[at]}'s earlier lines, each taken as positive,"
+            raise AmountTooLarge(what, ", ".join(str(where[i].path) for i in holding), magnitude[at])
 
 
 def _column(table: pa.Table, name: str) -> pa.ChunkedArray | None:

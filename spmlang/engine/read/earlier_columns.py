@@ -164,6 +164,8 @@ def _whole_cents(array: pa.Array, missing: int | None) -> np.ndarray | None:
     """Units of a column whose every value is what spm writes (whole cents, below the limit), else None."""
     if array.null_count and missing is None:
         return None
+    if array.null_count == len(array):  # a column of no value (no draw in the plan): null-typed in JSON
+        return np.full(len(array), missing, np.int64)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         if not pc.all(pc.match_substring_regex(array, _AMOUNT_RE)).as_py():  # nulls are skipped
             return None

@@ -45,8 +45,10 @@ class PayCycle:
     foreign_clauses: list[str] = field(default_factory=list)
     # Made once a process from the earlier lines, for every batch: their order by payee (and the payees in it),
     # and each payee's last draw and floor balances (payee, balance).
-    _by_payee: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
-    _balances: tuple[tuple[np.ndarray, np.ndarray], ...] | None = field(default=None, repr=False, compare=False)
+    _by_payee: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
+    _balances: tuple[tuple[np.ndarray, np.ndarray], ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def earlier_of(self, payees: np.ndarray) -> EarlierLines:
         """The earlier ledgers' lines of ``payees`` (sorted codes), in the ledgers' order: found among the lines
