@@ -294,12 +294,17 @@ def test_dates_of_the_fx_table_and_the_roster_in_another_format_are_refused_as_t
     assert [line["amount_paid"] for line in lines(paid, kind="fx")] == [d("80.00")]
 
 
-def test_a_payout_too_large_in_the_payees_currency_is_an_error_not_a_wrapped_number(tmp_path):
+def paid_in_gbp(tmp_path, deals: str, rate: str = "1.25"):
+    """The run of ann, paid in GBP at ``rate`` from 2027-01-01, and her ``deals`` (CSV rows: id,rep,day,amount)."""
     (tmp_path / "plan.spm").write_text(PAID_IN)
-    (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,ann,2027-02-01,250000\n")
-    (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,0.00000000000001\n")
+    (tmp_path / "fx.csv").write_text(f"date,currency,rate\n2027-01-01,GBP,{rate}\n")
+    (tmp_path / "deals.csv").write_text("id,rep,day,amount\n" + deals)
     (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\n")
-    result = spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    return spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+
+
+def test_a_payout_too_large_in_the_payees_currency_is_an_error_not_a_wrapped_number(tmp_path):
+    result = paid_in_gbp(tmp_path, "A1,ann,2027-02-01,250000\n", rate="0.00000000000001")
     with pytest.raises(spmlang.AmountTooLarge) as error:
         result.write(tmp_path / "ledger.parquet")
     assert error.value.code == "E511"
@@ -309,11 +314,7 @@ def test_a_payout_too_large_in_the_payees_currency_is_an_error_not_a_wrapped_num
 
 
 def test_a_statement_shows_the_payout_paid_in_another_currency_in_cents(tmp_path):
-    (tmp_path / "plan.spm").write_text(PAID_IN)
-    (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,1\n")
-    (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,ann,2027-02-01,4004\nA2,ann,2027-05-01,4400\n")
-    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\n")
-    result = spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    result = paid_in_gbp(tmp_path, "A1,ann,2027-02-01,4004\nA2,ann,2027-05-01,4400\n", rate="1")
     paid = [s.to_csv().splitlines()[-1].split(",")[6] for s in result.statements(["ann"])]
     assert paid == ["400.40", "440.00"]  # as every other amount of the file: not 400.4 and 440
 
@@ -321,11 +322,7 @@ def test_a_statement_shows_the_payout_paid_in_another_currency_in_cents(tmp_path
 def test_explain_gives_the_currency_figures_of_a_line_as_values(tmp_path):
     """Not only in the sentence: the transaction's currency and rate on its lines, the payout paid on the fx
     line, as the ledger's columns have them (the rate as written)."""
-    (tmp_path / "plan.spm").write_text(PAID_IN)
-    (tmp_path / "fx.csv").write_text("date,currency,rate\n2027-01-01,GBP,1.25\n")
-    (tmp_path / "deals.csv").write_text("id,rep,day,amount\nA1,ann,2027-02-01,1000\n")
-    (tmp_path / "roster.csv").write_text("rep,hired,paid_in\nann,2026-01-01,GBP\n")
-    result = spmlang.load(tmp_path / "plan.spm").run(tmp_path / "deals.csv", roster=tmp_path / "roster.csv")
+    result = paid_in_gbp(tmp_path, "A1,ann,2027-02-01,1000\n")
     [q1] = result.explain("ann").to_dict()["periods"]
     fx = [line for line in q1["lines"] if line["kind"] == "fx"]
     assert [(x["fx_rate"], x["fx_date"], x["amount_paid"], x["currency_paid"]) for x in fx] == [
