@@ -340,3 +340,13 @@ def test_currencies_no_code_are_found_once_a_distinct_value():
     column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, None, 0], pa.int32()), pa.array(["EUR", None, "usd"]))
     assert _not_codes(column).tolist() == [False, False, True, False, False]  # an empty one is said elsewhere
     assert _not_codes(pa.array(["EUR", None, "GBP"])) is None
+
+
+@pytest.mark.parametrize("written", ["eur", '"EURO"'])
+def test_an_fx_row_in_the_plan_names_its_currency_by_code(written):
+    text = PLAN.replace(" AT", "") + "fx {\n  rows {\n    2027-01-01 " + written + " 1.1\n  }\n}\n"
+    with pytest.raises(spmlang.PlanError) as error:
+        spmlang.loads(text, "fx.spm")
+    code = written.strip('"')
+    assert str(error.value).splitlines()[0] == f"fx.spm:24:5: '{code}' is not a currency code"
+    assert error.value.diagnostics[0].code == "E301"

@@ -14,6 +14,7 @@ from spmlang.check.context import CheckContext
 from spmlang.check.cycle import clawback_spec, payout_floor
 from spmlang.check.words import BASIS_WORDS, FREQUENCY_WORDS, MEASURE_WORDS
 from spmlang.diagnostics import Span, did_you_mean
+from spmlang.ir.constants import is_currency_code
 from spmlang.ir.kinds import AttainmentBasis, Frequency, Measure
 from spmlang.ir.plan import ClawbackSpec, Settings
 from spmlang.syntax import ast
@@ -90,7 +91,7 @@ def _currency(c: CheckContext, setting: ast.Setting | None) -> str:
         return "USD"
     word = setting.values[0]
     currency = word.text
-    if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
+    if not is_currency_code(currency):
         c.error(
             "E206",
             f"'{currency}' is not a currency code",

@@ -14,7 +14,7 @@ from spmlang.check.columns import column_spec
 from spmlang.check.context import CheckContext
 from spmlang.check.words import DEFAULT_PER, PER_WORDS, PRORATE_WORDS
 from spmlang.diagnostics import Span, did_you_mean
-from spmlang.ir.constants import too_large, too_large_hint
+from spmlang.ir.constants import CURRENCY_CODES, is_currency_code, too_large, too_large_hint
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import Per, Prorate, TableKind
 from spmlang.ir.plan import ColumnSpec, TableSpec
@@ -115,6 +115,8 @@ class TableChecker:
             if rows is None:
                 return None
             row_spans = table.rows_block.row_spans
+            if kind is TableKind.FX and not self._currency_codes(table, rows, row_spans):
+                return None
         default = None
         if table.default_stmt is not None:
             if kind is not TableKind.LOOKUP or table.value is None:
@@ -377,6 +379,17 @@ class TableChecker:
             seen[row_key] = span
             rows.append(tuple(row))
         return tuple(rows) if ok else None
+
+    def _currency_codes(self, table: _Declared, rows: tuple[tuple[object, ...], ...], spans: tuple[Span, ...]) -> bool:
+        """An fx table's rows in the plan name currencies by their codes (EUR), as a run reads them."""
+        at = list(table.columns).index(table.roles["currency"])
+        ok = True
+        for row, span in zip(rows, spans, strict=True):
+            code = row[at]
+            if isinstance(code, str) and not is_currency_code(code):
+                self.checker.error("E301", f"'{code}' is not a currency code", span, CURRENCY_CODES)
+                ok = False
+        return ok
 
     def _value(self, literal: ast.Literal, spec: ColumnSpec) -> object | None:
         if literal.kind not in LITERAL_KINDS[spec.type]:

@@ -6,9 +6,18 @@ tiers) need them: they are part of the contract between the two.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from spmlang.ir import expressions as ir
+
+# Currencies are named by their ISO 4217 codes, in the plan and in the data alike.
+CURRENCY_CODES = "a code is three capital letters, as ISO 4217 writes them (USD, EUR, JPY)"
+
+
+def is_currency_code(text: str) -> bool:
+    return re.fullmatch("[A-Z]{3}", text) is not None
+
 
 # The largest amount a plan may write, in currency units: the engine holds amounts below 2**62 millionths of the
 # currency unit (spmlang.engine.money.LIMIT); a constant past it could never be paid.

@@ -10,7 +10,6 @@ zero, to the engine's unit (10^-6 of the plan currency); docs/calculation.md §1
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -25,6 +24,7 @@ from spmlang.engine.kernels.money import LIMIT, decimal_of, scaled
 from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.read.columns import ColumnValues
 from spmlang.engine.read.tables import TableData, required_values, texts
+from spmlang.ir.constants import CURRENCY_CODES, is_currency_code
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import Conversion
 from spmlang.ir.plan import CheckedPlan
@@ -88,7 +88,7 @@ def read_rates(data: TableData, plan_currency: str) -> Rates:
         return InputError(message, file=where, row=row + 1 + data.row_offset, code="E504", hint=hint)
 
     for row, name in enumerate(names):
-        if not re.fullmatch("[A-Z]{3}", name):
+        if not is_currency_code(name):
             raise fail(row, f"'{name}' is not a currency code", CODES)
     bad = np.flatnonzero(~(rates > 0) | ~np.isfinite(rates))
     if bad.size:
@@ -176,7 +176,7 @@ def _parts(index: np.ndarray) -> list[np.ndarray]:
     return [index[start : start + PART_ROWS] for start in range(0, index.size, PART_ROWS)]
 
 
-CODES = "a code is three capital letters, as ISO 4217 writes them (USD, EUR, JPY)"
+CODES = CURRENCY_CODES
 
 
 def _not_codes(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
