@@ -67,6 +67,52 @@ def check_new_ledger(ledger: Path, paid: Iterable[str | Path], named: str) -> No
     check_manifest_free(ledger)
 
 
+def check_not_read(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str, Path]]) -> None:
+    """Refuse an output (``("--rejects q1.csv", path)``) that is a file the run reads (``("the quotas", path)``:
+    the plan, its data, an earlier ledger or that ledger's manifest), or another of its outputs: written over,
+    an input would be gone, and a paid ledger rewritten."""
+    from spmlang.diagnostics import UsageError
+
+    taken: dict[Path, str] = {}
+    for what, path in inputs:
+        taken.setdefault(Path(path).resolve(), what)
+    for named, path in outputs:
+        where = Path(path).resolve()
+        if where in taken:
+            raise UsageError(
+                f"{named} is {taken[where]}: spm never writes over a file it reads, nor one of its "
+                "outputs over another; write it elsewhere"
+            )
+        taken[where] = f"also {named}"
+
+
+def ledger_outputs(
+    ledger: str | Path | None, named: str, rejects: str | Path | None, rejects_named: str
+) -> list[tuple[str, Path]]:
+    """What a run writes: the ledger and its manifest, the rejected rows, each said as a message names it."""
+    from spmlang.hashing import manifest_path
+
+    outputs = []
+    if ledger is not None:
+        outputs += [(named, Path(ledger)), (f"the manifest of {named}", manifest_path(Path(ledger)))]
+    if rejects is not None:
+        outputs.append((rejects_named, Path(rejects)))
+    return outputs
+
+
+def earlier_ledgers(paid: Iterable[str | Path]) -> list[tuple[str, Path]]:
+    """The earlier ledgers a run is paid against, and their manifests, as files it reads."""
+    from spmlang.hashing import manifest_path
+
+    found = []
+    for ledger in paid:
+        found += [
+            (f"the earlier ledger {ledger}", Path(ledger)),
+            (f"the manifest of the earlier ledger {ledger}", manifest_path(Path(ledger))),
+        ]
+    return found
+
+
 def check_manifest_free(ledger: Path) -> None:
     """Refuse to write ``ledger`` where its manifest would replace that of another ledger still there (``--out
     q2.csv`` beside ``q2.parquet``: both have ``q2.manifest.json``). A ledger is verified, and paid against, by

@@ -219,17 +219,32 @@ class Result:
         """Rows read, credited, excluded (by filter) and rejected (by reason); they add up."""
         return self.payout.run.accounting.counts()
 
+    def _files_read(self) -> list[tuple[str, Path]]:
+        """The files this run read (the plan, its data, the earlier ledgers and their manifests), each with what
+        it is, as a message says it."""
+        from spmlang.files import earlier_ledgers
+
+        run = self.payout.run
+        found = [("the plan", Path(run.plan.path))] if run.plan.path and not run.plan.path.startswith("<") else []
+        for name, source in run.sources.items():
+            loaded = getattr(source, "loaded", source)  # a reference table wraps the table it was read from
+            path = getattr(loaded, "path", None)
+            if path is not None and not name.startswith("paid "):
+                found.append((f"the {name} this run read", Path(path)))
+        return found + earlier_ledgers(file.path for file in run.cycle.files)
+
     def write(self, path: str | Path, rejects: str | Path | None = None, progress=None) -> Path:
         """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
-        from spmlang.files import check_new_ledger, write_text
+        from spmlang.files import check_new_ledger, check_not_read, ledger_outputs, write_text
         from spmlang.hashing import manifest_path
         from spmlang.report.files import write_chunks, write_table
         from spmlang.report.ledger import ledger_chunks, ledger_schema
         from spmlang.report.manifest import FileRecord, relative
 
         check_new_ledger(Path(path), [file.path for file in self.payout.run.cycle.files], str(path))
+        check_not_read(ledger_outputs(Path(path), str(path), rejects, f"the rejects {rejects}"), self._files_read())
         # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
         ledger = write_chunks(
             ledger_chunks(self.payout, self.run_id, progress), path, ledger_schema(self.payout.run.plan)

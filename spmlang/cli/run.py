@@ -75,7 +75,7 @@ def run_command(
                 raise UsageError("--workers is for a run on one machine; a cluster's workers are its own")
             _run_on_cluster(plan, data, cluster, output, rejects, quiet)
             return
-        _check_outputs(output, rejects, paid or [])
+        _check_outputs(plan, data, output, rejects)
         with progress_bar(quiet) as progress:
             result = run_plan(plan, data, progress, workers)
             written = result.write(output, rejects=rejects, progress=progress) if output is not None else None
@@ -97,16 +97,19 @@ def run_command(
                 out.print(f"wrote {rejects} ({count:,} rejected row{'' if count == 1 else 's'})", markup=False)
 
 
-def _check_outputs(output: Path | None, rejects: Path | None, paid: list[Path]) -> None:
+def _check_outputs(plan: Path, data: DataOptions, output: Path | None, rejects: Path | None) -> None:
     """Refuse, before the run, a ledger or rejects file spm would not write (a wrong extension, a folder it
-    cannot write to, an earlier ledger's place or its manifest's)."""
+    cannot write to, an earlier ledger's place or its manifest's, a file the run reads, the other output)."""
+    from spmlang.files import check_not_read, ledger_outputs
     from spmlang.report.files import writable
 
     for path in (output, rejects):
         if path is not None:
             writable(path)
     if output is not None:
-        check_new_ledger(output, paid, f"--out {output}")
+        check_new_ledger(output, data.paid or [], f"--out {output}")
+    outputs = ledger_outputs(output, f"--out {output}", rejects, f"--rejects {rejects}")
+    check_not_read(outputs, data.files_read(plan))
 
 
 def _run_on_cluster(

@@ -10,6 +10,7 @@ import pyarrow as pa
 from spmlang.cluster.run import ClusterRun
 from spmlang.diagnostics import UsageError
 from spmlang.engine.read.inputs import RunInputs
+from spmlang.files import check_not_read, earlier_ledgers, ledger_outputs
 
 FILE_FORMATS = (".csv", ".json", ".jsonl")  # a cluster writes parquet parts, never one file of these
 
@@ -92,6 +93,7 @@ def run_on(plan, inputs: RunInputs, cluster, out, rejects, options: dict, progre
 
     out = Path(out) if out is not None else None
     check_outputs(out, rejects, inputs.paid)
+    check_not_read(ledger_outputs(out, f"--out {out}", rejects, f"--rejects {rejects}"), _files_given(plan, inputs))
     refuse_what_is_not_yet_distributed(plan.checked, inputs)
     need_dask()
     with connected(cluster) as client:
@@ -110,6 +112,17 @@ def run_on(plan, inputs: RunInputs, cluster, out, rejects, options: dict, progre
         manifest = folder_manifest(plan, run, written_rejects)
         write_text(manifest_path(out), manifest.to_json())
     return result
+
+
+def _files_given(plan, inputs: RunInputs) -> list[tuple[str, Path]]:
+    """The plan and the data files a cluster run is given (a glob or a URL is no file: never written over)."""
+    found = [("the plan", Path(plan.path))] if plan.path and not str(plan.path).startswith("<") else []
+    given = [("deals", inputs.deals), ("quotas", inputs.quotas), ("targets", inputs.targets), ("roster", inputs.roster)]
+    given += list(inputs.tables.items())
+    for name, source in given:
+        if isinstance(source, (str, Path)):
+            found.append((f"the {name} the run reads", Path(source)))
+    return found + earlier_ledgers(inputs.paid)
 
 
 def check_outputs(out: Path | None, rejects, paid: list) -> None:

@@ -1,0 +1,77 @@
+"""What a run writes is never what it reads: a ledger or rejects file over the data, the plan, an earlier
+ledger or its manifest, or over the run's other output, is refused before anything is written (found by
+trying hostile command lines: each of these destroyed a file, exit 0)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import ROOT
+
+import spmlang
+from spmlang.diagnostics import UsageError
+
+SDR = ["--deals", "data/sdr_activities.csv", "--quotas", "data/sdr_quotas.csv"]
+
+
+@pytest.fixture
+def examples(tmp_path):
+    """A copy of the examples this needs: the plans, the SDR data, the pay cycle."""
+    copy = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples" / "plans", copy / "plans")
+    shutil.copytree(ROOT / "examples" / "pay-cycle", copy / "pay-cycle")
+    (copy / "data").mkdir()
+    for data in (ROOT / "examples" / "data").glob("sdr_*.csv"):
+        shutil.copy(data, copy / "data")
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("outputs", "said"),
+    [
+        (["--out", "data/sdr_activities.csv"], "--out data/sdr_activities.csv is read by --deals"),
+        (["--rejects", "data/sdr_quotas.csv"], "--rejects data/sdr_quotas.csv is read by --quotas"),
+        (["--out", "l.csv", "--rejects", "l.csv"], "--rejects l.csv is also --out l.csv"),
+        (["--out", "l.csv", "--rejects", "l.manifest.json"], "is also the manifest of --out l.csv"),
+    ],
+)
+def test_a_run_never_writes_over_what_it_reads_or_writes(spm, examples, outputs, said):
+    before = {path: path.read_bytes() for path in (examples / "data").iterdir()}
+    result = spm("run", "plans/sdr.spm", *SDR, *outputs, cwd=examples)
+    assert result.returncode == 2 and said in result.stderr and "Traceback" not in result.stderr
+    assert {path: path.read_bytes() for path in (examples / "data").iterdir()} == before
+    assert not (examples / "l.csv").exists()
+
+
+def test_the_rejects_never_replace_an_earlier_ledger(spm, examples):
+    cycle = examples / "pay-cycle"
+    first = spm("run", "plan.spm", "--deals", "deals-Q1.csv", "--through", "Q1", "--out", "q1.parquet", cwd=cycle)
+    assert first.returncode == 0, first.stderr
+    paid = (cycle / "q1.parquet").read_bytes()
+    again = ["--deals", "deals-Q2.csv", "--paid", "q1.parquet", "--out", "q2.parquet"]
+    for rejects in ("q1.parquet", "q1.manifest.json"):
+        result = spm("run", "plan.spm", *again, "--rejects", rejects, cwd=cycle)
+        assert result.returncode == 2 and f"--rejects {rejects} is the " in result.stderr
+    assert (cycle / "q1.parquet").read_bytes() == paid
+
+
+def test_result_write_refuses_the_files_the_run_read(examples):
+    plan = spmlang.load(examples / "plans" / "sdr.spm")
+    result = plan.run(examples / "data" / "sdr_activities.csv", quotas=examples / "data" / "sdr_quotas.csv")
+    for ledger, rejects in (
+        (examples / "data" / "sdr_quotas.csv", None),
+        (examples / "l.parquet", examples / "data" / "sdr_activities.csv"),
+        (examples / "l.parquet", examples / "plans" / "sdr.spm"),
+    ):
+        with pytest.raises(UsageError, match="spm never writes over a file it reads"):
+            result.write(ledger, rejects=rejects)
+    assert not (examples / "l.parquet").exists()
+
+
+def test_the_junit_report_is_never_written_over_a_plan_or_its_tests(spm, examples):
+    source = (examples / "plans" / "sdr.test.spm").read_text()
+    for junit in ("plans/sdr.test.spm", "plans/sdr.spm"):
+        result = spm("test", "plans/sdr.test.spm", "--junit", junit, cwd=examples)
+        assert result.returncode == 2 and "is a plan or test file" in result.stderr
+    assert (examples / "plans" / "sdr.test.spm").read_text() == source
