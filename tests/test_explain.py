@@ -580,3 +580,13 @@ def test_a_release_shows_what_the_earlier_ledger_paid_and_held_each_by_kind(tmp_
         "paid by an earlier ledger in 2027-Q1: spif 500.00",
         "paid by an earlier ledger in 2027-Q1: hold -500.00",
     ]
+
+
+def test_print_shows_what_spm_prints_not_the_fields():
+    """README: print(whatif) prints what `spm whatif` prints; likewise a trail and a statement."""
+    from test_pay_cycle import deals, plan
+
+    result = plan().run(deals(("P1", "ann", "2027-02-01", "renewal", 10000)), keep_transactions=True)
+    for shown in (result.explain("ann"), result.statements(["ann"])[0], result.whatif({"amount": "5000"}, "ann")):
+        text = str(shown)
+        assert "ann" in text and type(shown).__name__ + "(" not in text and "\x1b[" not in text

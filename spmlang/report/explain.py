@@ -139,6 +139,11 @@ class Explanation:
                 line["rounding"] = str(trail.rounding)
         return data
 
+    def __str__(self) -> str:  # print(): the text `spm` prints, not the dataclass's fields
+        from spmlang.report.render.terminal import plain_text
+
+        return plain_text(self, 120)
+
     def __rich__(self):
         from spmlang.report.render.terminal import explanation_renderable
 

@@ -142,6 +142,11 @@ class Statement:
 
         return statement_html(self, templates)
 
+    def __str__(self) -> str:  # print(): the text `spm` prints, not the dataclass's fields
+        from spmlang.report.render.terminal import plain_text
+
+        return plain_text(self, 120)
+
     def __rich__(self):
         from spmlang.report.render.terminal import statement_renderable
 

@@ -189,6 +189,11 @@ class WhatIf:
             ],
         }
 
+    def __str__(self) -> str:  # print(): the text `spm` prints, not the dataclass's fields
+        from spmlang.report.render.terminal import plain_text
+
+        return plain_text(self, 120)
+
     def __rich__(self):
         from spmlang.report.render.whatif import whatif_renderable
 
