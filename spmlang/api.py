@@ -109,7 +109,7 @@ class Plan:
             quotas=quotas,
             targets=targets,
             roster=roster,
-            tables=dict(tables or {}),
+            tables=self._tables_named(tables),
             strict=strict,
             allow_outside_paths=allow_outside_paths,
             workers=workers,
@@ -131,6 +131,26 @@ class Plan:
             raise UsageError("out= and rejects= are for a run on a cluster; else: Result.write(path, rejects)")
         payout = Payout(credit_run(self.compiled, inputs, progress))
         return Result(payout, options)
+
+    def _tables_named(self, tables) -> dict:
+        """``tables=``, checked to name the plan's tables: a name it has not (a typo: `series_rate`) would
+        otherwise be left unread, and the plan's own rows or file used in its place."""
+        from collections.abc import Mapping
+
+        from spmlang.diagnostics import UsageError, did_you_mean
+
+        if tables is None:
+            return {}
+        if not isinstance(tables, Mapping):
+            kind = type(tables).__name__
+            raise UsageError(f"tables= maps the plan's table names to their data (a dict), not {_a(kind)} {kind}")
+        known = [str(name) for name in self.checked.tables] + ["quotas", "targets", "roster"]
+        for name in tables:
+            if str(name) not in known:
+                hint = did_you_mean(str(name), known)
+                have = ", ".join(str(n) for n in self.checked.tables) or "none"
+                raise UsageError(f"the plan has no table '{name}' (its tables: {have})" + (f"; {hint}" if hint else ""))
+        return dict(tables)
 
     def __repr__(self) -> str:
         return f"<spmlang.Plan {self.name!r} version {self.version!r}: {', '.join(self.components)}>"

@@ -203,8 +203,10 @@ def read_plan(reference: str) -> tuple[Plan, str]:
 def diff_plans(old_reference: str, new_reference: str, **inputs) -> PlanDiff:
     old_plan, old_label = read_plan(old_reference)
     new_plan, new_label = read_plan(new_reference)
-    old_result = _run(old_plan, old_label, inputs)
-    new_result = _run(new_plan, new_label, inputs)
+    tables = inputs.pop("tables", None) or {}
+    either = {str(name) for plan in (old_plan, new_plan) for name in plan.checked.tables}
+    old_result = _run(old_plan, old_label, {**inputs, "tables": _own(tables, old_plan, either)})
+    new_result = _run(new_plan, new_label, {**inputs, "tables": _own(tables, new_plan, either)})
     names = [c.name for c in old_plan.checked.components]
     names += [c.name for c in new_plan.checked.components if c.name not in names]
     old_by = _by(old_result, "component")
@@ -226,6 +228,12 @@ def diff_plans(old_reference: str, new_reference: str, **inputs) -> PlanDiff:
         _periods(new_result),
         (old_plan, new_plan),
     )
+
+
+def _own(tables: dict, plan: Plan, either: set[str]) -> dict:
+    """The tables given that ``plan`` has: the data of a table one of the two plans adds is not the other's (a
+    name neither has is refused by the run, as a typo)."""
+    return {name: data for name, data in tables.items() if str(name) in plan.checked.tables or name not in either}
 
 
 def _periods(result: Result) -> str:

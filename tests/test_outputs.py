@@ -75,3 +75,58 @@ def test_the_junit_report_is_never_written_over_a_plan_or_its_tests(spm, example
         result = spm("test", "plans/sdr.test.spm", "--junit", junit, cwd=examples)
         assert result.returncode == 2 and "is a plan or test file" in result.stderr
     assert (examples / "plans" / "sdr.test.spm").read_text() == source
+
+
+def test_a_table_the_plan_has_not_is_refused_not_left_unread(spm, tmp_path):
+    """A typo (series_rate for series_rates) left the data unread and paid the plan's own rows, silently."""
+    crm = spmlang.load(ROOT / "examples" / "plans" / "crm_agents.spm")
+    deals = ROOT / "examples" / "data" / "crm" / "sales_pipeline.csv"
+    with pytest.raises(UsageError) as error:
+        crm.run(deals, tables={"series_rate": tmp_path / "rates.csv"})
+    assert str(error.value) == (
+        "the plan has no table 'series_rate' (its tables: roster, products, series_rates, quotas); did you mean "
+        "'series_rates'?"
+    )
+    with pytest.raises(UsageError, match="tables= maps the plan's table names to their data .*, not a list"):
+        crm.run(deals, tables=[1, 2])
+    products = str(ROOT / "examples" / "data" / "crm" / "products.csv")
+    twice = spm(
+        "run",
+        ROOT / "examples/plans/crm_agents.spm",
+        "--deals",
+        deals,
+        "--table",
+        f"products={products}",
+        "--table",
+        "products=other.csv",
+    )
+    assert twice.returncode == 2 and "--table products is given twice" in twice.stderr
+
+
+def test_spm_diff_gives_each_plan_the_tables_it_has(tmp_path):
+    """A table the new plan adds is the new plan's data, not a typo the old plan refuses."""
+    from spmlang.diff import diff_plans
+
+    old = ROOT / "examples" / "plans" / "sdr.spm"
+    new = tmp_path / "sdr_new.spm"
+    text = old.read_text()
+    new.write_text(text + "\ntable bonus_rates {\n  column kind text\n  column rate percent\n  key kind\n}\n")
+    data = ROOT / "examples" / "data"
+    rates = tmp_path / "rates.csv"
+    rates.write_text("kind,rate\nmeeting,5%\n")
+    report = diff_plans(
+        str(old),
+        str(new),
+        deals=data / "sdr_activities.csv",
+        quotas=data / "sdr_quotas.csv",
+        tables={"bonus_rates": rates},
+    )
+    assert report.rows[0] == report.rows[1] > 0 and report.total.old == report.total.new  # the table read, unused
+    with pytest.raises(UsageError, match="no table 'bonus_rate'"):
+        diff_plans(
+            str(old),
+            str(new),
+            deals=data / "sdr_activities.csv",
+            quotas=data / "sdr_quotas.csv",
+            tables={"bonus_rate": rates},
+        )

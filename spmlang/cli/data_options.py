@@ -120,6 +120,8 @@ def named_tables(tables: list[str]) -> dict[str, Path]:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise UsageError(f"--table takes NAME=PATH, not '{item}'")
+        if name.strip() in result:
+            raise UsageError(f"--table {name.strip()} is given twice: give each table once")
         result[name.strip()] = Path(path.strip())
     return result
 
