@@ -112,7 +112,7 @@ class Plan:
             tables=self._tables_named(tables),
             strict=strict,
             allow_outside_paths=allow_outside_paths,
-            workers=workers,
+            workers=_processes(workers),
             paid=_earlier_ledgers(paid),
             through=_period_named(through),
             keep_transactions=keep_transactions,
@@ -216,3 +216,14 @@ def _period_named(through) -> str | None:
 
     kind = type(through).__name__
     raise UsageError(f"through= takes a period's label, such as '2027-Q2' or 'Q2', not {_a(kind)} {kind}")
+
+
+def _processes(workers) -> int | None:
+    """``workers=``: how many processes pay a large run (None: every core), a whole number from 1."""
+    if workers is None or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1):
+        return workers
+    from spmlang.diagnostics import UsageError
+
+    raise UsageError(
+        f"workers= is how many processes pay the run, a whole number from 1 (1: this one), not {workers!r}"
+    )

@@ -3,6 +3,7 @@ explanations, statements, what-ifs, the files written)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -97,6 +98,9 @@ class Result:
         from spmlang.report.explain import explain
         from spmlang.report.ledger import LedgerLines
 
+        [payee] = self._check_payees([payee]) or [payee]
+        if period is not None:
+            [period] = self._check_periods([period]) or [period]
         # Only the payee's lines are built, as the ledger has them: not every line of a large run.
         return explain(self.payout, LedgerLines(self.payout, self.run_id), payee, period, txn)
 
@@ -108,8 +112,7 @@ class Result:
         """
         from spmlang.report.statements import build_statements
 
-        self._check_periods(periods)
-        self._check_payees(payees)
+        periods, payees = self._check_periods(periods), self._check_payees(payees)
         return build_statements(self.payout, self.run_id, payees, periods, progress)
 
     def write_statements(
@@ -132,8 +135,7 @@ class Result:
 
         pages = Templates(templates) if templates is not None else None
 
-        self._check_periods(periods)
-        self._check_payees(payees)
+        periods, payees = self._check_periods(periods), self._check_payees(payees)
         maker = StatementMaker(self.payout, self.run_id, charts)
         return write_run_statements(maker, Path(folder), payees, periods, pages, progress)
 
@@ -179,21 +181,33 @@ class Result:
         """The payout periods of the plan year, in order: ``2027-Q1`` ... ``2027-Q4``."""
         return list(self.payout.run.calendar.labels)
 
-    def _check_periods(self, periods: list[str] | None) -> None:
-        for period in periods or []:
-            if period not in self.payout.run.calendar.labels:
-                from spmlang.diagnostics import UsageError
+    def _check_periods(self, periods) -> list[str] | None:
+        """Periods asked for (one, or several), as their labels (``Q3`` is ``2027-Q3``, as ``--through`` reads
+        it); a period the plan has not is an error."""
+        from spmlang.diagnostics import UsageError
 
+        calendar = self.payout.run.calendar
+        labels = []
+        for period in _several(periods, "periods"):
+            label = calendar.label_of(period) if isinstance(period, str) else period
+            if label not in calendar.labels:
                 raise UsageError(f"no period '{period}' in this plan; its periods are {', '.join(self.periods)}")
+            labels.append(label)
+        return labels if periods is not None else None
 
-    def _check_payees(self, payees: list[str] | None) -> None:
+    def _check_payees(self, payees) -> list[str] | None:
+        """Payees asked for (one, or several), each one of the run's."""
+        from spmlang.diagnostics import UsageError, did_you_mean
+
         known = set(self.payout.run.payees.names)
-        for payee in payees or []:
+        several = _several(payees, "payees")
+        for payee in several:
+            if not isinstance(payee, str):
+                raise UsageError(f"a payee is named by text, not {type(payee).__name__} ({payee!r})")
             if payee not in known:
-                from spmlang.diagnostics import UsageError, did_you_mean
-
                 hint = did_you_mean(payee, known)
                 raise UsageError(f"no payee '{payee}' in this run" + (f"; {hint}" if hint else ""))
+        return several if payees is not None else None
 
     @property
     def rejects(self) -> pa.Table:
@@ -237,12 +251,18 @@ class Result:
         """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
+        from spmlang.diagnostics import UsageError
         from spmlang.files import check_new_ledger, check_not_read, ledger_outputs, write_text
         from spmlang.hashing import manifest_path
-        from spmlang.report.files import write_chunks, write_table
+        from spmlang.report.files import writable, write_chunks, write_table
         from spmlang.report.ledger import ledger_chunks, ledger_schema
         from spmlang.report.manifest import FileRecord, relative
 
+        if not isinstance(path, (str, os.PathLike)):
+            raise UsageError(f"write() takes the ledger's path (ledger.parquet), not {type(path).__name__}")
+        for output in (path, rejects):  # by its extension, where it is: before any line is paid
+            if output is not None:
+                writable(output)
         check_new_ledger(Path(path), [file.path for file in self.payout.run.cycle.files], str(path))
         check_not_read(ledger_outputs(Path(path), str(path), rejects, f"the rejects {rejects}"), self._files_read())
         # A batch of payees at a time, paid as it is written: bounded memory, the same bytes for the same run.
@@ -312,3 +332,17 @@ def _needs(module: str, method: str) -> None:
 
     if importlib.util.find_spec(module) is None:
         raise ImportError(f"Result.{method}() needs {module}, which is not installed: pip install {module}")
+
+
+def _several(given, what: str) -> list:
+    """One name (text) or several (a list, a set, a generator: each read once) as a list."""
+    if given is None:
+        return []
+    if isinstance(given, str):
+        return [given]
+    try:
+        return list(given)
+    except TypeError:
+        from spmlang.diagnostics import UsageError
+
+        raise UsageError(f"{what}: a name or a list of names, not {type(given).__name__}") from None

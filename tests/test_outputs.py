@@ -62,7 +62,7 @@ def test_result_write_refuses_the_files_the_run_read(examples):
     for ledger, rejects in (
         (examples / "data" / "sdr_quotas.csv", None),
         (examples / "l.parquet", examples / "data" / "sdr_activities.csv"),
-        (examples / "l.parquet", examples / "plans" / "sdr.spm"),
+        (examples / "l.parquet", examples / "l.manifest.json"),
     ):
         with pytest.raises(UsageError, match="spm never writes over a file it reads"):
             result.write(ledger, rejects=rejects)
@@ -130,3 +130,45 @@ def test_spm_diff_gives_each_plan_the_tables_it_has(tmp_path):
             quotas=data / "sdr_quotas.csv",
             tables={"bonus_rate": rates},
         )
+
+
+@pytest.fixture(scope="module")
+def sdr():
+    data = ROOT / "examples" / "data"
+    plan = spmlang.load(ROOT / "examples" / "plans" / "sdr.spm")
+    return plan, plan.run(data / "sdr_activities.csv", quotas=data / "sdr_quotas.csv")
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda r: r.write(None), "write() takes the ledger's path (ledger.parquet), not NoneType"),
+        (lambda r: r.write("."), "cannot write '.': the format follows the extension"),
+        (lambda r: r.write("l.parquet", rejects="r.xlsx"), "cannot write 'r.xlsx'"),
+        (lambda r: r.explain(None), "a payee is named by text, not NoneType (None)"),
+        (lambda r: r.explain("ivy.chen", period="Q9"), "no period 'Q9' in this plan"),
+        (lambda r: r.statements([None]), "a payee is named by text, not NoneType"),
+        (lambda r: r.statements(5), "payees: a name or a list of names, not int"),
+    ],
+)
+def test_results_wrong_arguments_are_usage_errors(sdr, call, said):
+    with pytest.raises(UsageError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        call(sdr[1])
+
+
+def test_payees_and_periods_are_one_name_or_several_in_any_form(sdr):
+    """A name alone is one payee (not its letters), a generator is read once, a period as --through takes it."""
+    _, result = sdr
+    everyone = result.statements()
+    one = everyone[0].payee
+    assert len(result.statements(one)) == len(result.statements(iter([one]))) == len(result.statements([one]))
+    assert [s.period for s in result.statements([one], "02")] == ["2027-02"]
+    assert result.explain(one, period="02").periods[0].period == "2027-02"
+
+
+@pytest.mark.parametrize("workers", [0, -1, 2.5, "2", True])
+def test_workers_is_a_whole_number_from_one(sdr, workers):
+    plan, _ = sdr
+    data = ROOT / "examples" / "data"
+    with pytest.raises(UsageError, match="workers= is how many processes pay the run, a whole number from 1"):
+        plan.run(data / "sdr_activities.csv", quotas=data / "sdr_quotas.csv", workers=workers)
