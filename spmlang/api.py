@@ -170,16 +170,26 @@ def read_ledger(path: str | Path, columns: list[str] | None = None) -> pa.Table:
     :class:`spmlang.InputError` if it cannot be read."""
     from spmlang.report.dataset import read_ledger as read
 
-    return read(path, columns)
+    _path_given(path, "read_ledger()", "ledger.parquet")
+    if columns is not None and (isinstance(columns, str) or not all(isinstance(c, str) for c in columns)):
+        from spmlang.diagnostics import UsageError
+
+        raise UsageError(f"columns= is a list of the ledger's column names (['payee', 'amount']), not {columns!r}")
+    return read(path, None if columns is None else list(columns))
 
 
 def loads(text: str, path: str = "<plan>") -> Plan:
     """Parse and check plan text. Raises :class:`spmlang.PlanError` listing every error."""
-    return Plan(check_plan(parse(text, path)))
+    if not isinstance(text, str):
+        from spmlang.diagnostics import UsageError
+
+        raise UsageError(f"loads() takes a plan's text (str), not {type(text).__name__}; a file: spmlang.load(path)")
+    return Plan(check_plan(parse(text, str(path))))
 
 
 def load(path: str | Path) -> Plan:
     """Read, parse and check a plan file. Raises :class:`spmlang.PlanError` or :class:`spmlang.InputError`."""
+    _path_given(path, "load()", "plan.spm")
     path = Path(path)
     return loads(read_source(path), str(path))
 
@@ -227,3 +237,10 @@ def _processes(workers) -> int | None:
     raise UsageError(
         f"workers= is how many processes pay the run, a whole number from 1 (1: this one), not {workers!r}"
     )
+
+
+def _path_given(path, call: str, example: str) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        from spmlang.diagnostics import UsageError
+
+        raise UsageError(f"{call} takes a path ('{example}'), not {type(path).__name__}")

@@ -172,3 +172,18 @@ def test_workers_is_a_whole_number_from_one(sdr, workers):
     data = ROOT / "examples" / "data"
     with pytest.raises(UsageError, match="workers= is how many processes pay the run, a whole number from 1"):
         plan.run(data / "sdr_activities.csv", quotas=data / "sdr_quotas.csv", workers=workers)
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda: spmlang.load(None), "load() takes a path ('plan.spm'), not NoneType"),
+        (lambda: spmlang.loads(b"plan"), "loads() takes a plan's text (str), not bytes; a file: spmlang.load(path)"),
+        (lambda: spmlang.read_ledger(3), "read_ledger() takes a path ('ledger.parquet'), not int"),
+        (lambda: spmlang.read_ledger("l.parquet", columns="payee"), "columns= is a list of the ledger's column"),
+    ],
+)
+def test_loading_with_the_wrong_kind_of_argument_says_what_it_takes(call, said):
+    with pytest.raises(UsageError) as error:
+        call()
+    assert str(error.value).startswith(said)
