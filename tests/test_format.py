@@ -158,6 +158,12 @@ def test_fmt_check_exit_codes_and_rewrite(spm, tmp_path):
     broken = tmp_path / "broken.spm"
     broken.write_text('plan "x" {\n  payout = quarterly\n}\n')
     assert spm("fmt", broken).returncode == 1
+    # A file that cannot be read is said, and not counted as formatted; a folder without plans is no success.
+    missing = spm("fmt", "--check", plan, tmp_path / "nope.spm")
+    assert missing.returncode == 2 and "1 file(s) already formatted" in missing.stdout
+    (tmp_path / "empty").mkdir()
+    empty = spm("fmt", tmp_path / "empty")
+    assert empty.returncode == 2 and f"no plan files (.spm) in {tmp_path / 'empty'}" in empty.stderr
 
 
 def test_format_files_is_the_library_spm_fmt_calls(tmp_path):

@@ -78,9 +78,12 @@ def fmt_command(
     worst = 0
     with errors_to_exit_codes():
         files = discover(list(paths or [Path(".")]))
-    changed = 0
+        if not files:
+            raise UsageError(f"no plan files (.spm) in {', '.join(str(p) for p in paths or [Path('.')])}")
+    changed = failed = 0
     for outcome in format_files(files, check_only):
         if outcome.error is not None:
+            failed += 1
             try:
                 with errors_to_exit_codes():  # says what it was, as any command does
                     raise outcome.error
@@ -96,10 +99,9 @@ def fmt_command(
         else:
             out.print(f"formatted {outcome.path}", markup=False)
     if check_only:
+        read = len(files) - failed  # a file that cannot be read is said above, and is no formatted one
         out.print(
-            f"{changed} of {len(files)} file(s) would be reformatted"
-            if changed
-            else f"{len(files)} file(s) already formatted",
+            f"{changed} of {read} file(s) would be reformatted" if changed else f"{read} file(s) already formatted",
             markup=False,
         )
     if worst:
