@@ -104,6 +104,11 @@ class Plan:
         from spmlang.engine.payout import Payout
         from spmlang.engine.run import RunInputs, credit_run
 
+        if progress is not None and not callable(progress):
+            from spmlang.diagnostics import UsageError
+
+            raise UsageError(f"progress= is called as progress(step, done, total), not {type(progress).__name__}")
+
         inputs = RunInputs(
             deals=deals,
             quotas=quotas,

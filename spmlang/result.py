@@ -160,7 +160,19 @@ class Result:
         from spmlang.whatif import compared, deal_values, rerun_inputs, shown
 
         run = self.payout.run
-        deals = deal_values(run, [deal] if isinstance(deal, Mapping) else list(deal), payee)
+        given = [deal] if isinstance(deal, Mapping) else list(deal) if isinstance(deal, (list, tuple)) else None
+        if given is None or not all(isinstance(one, Mapping) for one in given):
+            from spmlang.diagnostics import UsageError
+
+            raise UsageError(
+                "whatif() takes a deal as a dict of the plan's transaction columns ({'amount': '50000', ...}), or "
+                f"a list of them, not {type(deal).__name__}"
+            )
+        if payee is not None and not isinstance(payee, str):
+            from spmlang.diagnostics import UsageError
+
+            raise UsageError(f"payee= names a payee by text, not {type(payee).__name__}")
+        deals = deal_values(run, given, payee)
         read = self._transactions_as_read
         after = Result(
             Payout(credit_run(run.compiled, rerun_inputs(run, read, deals, self.options))),

@@ -187,3 +187,19 @@ def test_loading_with_the_wrong_kind_of_argument_says_what_it_takes(call, said):
     with pytest.raises(UsageError) as error:
         call()
     assert str(error.value).startswith(said)
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda p, r, d: p.run(d, quotas={"a": 1}), "cannot read the quotas from this dict"),
+        (lambda p, r, d: p.run(d, progress="x"), "progress= is called as progress(step, done, total), not str"),
+        (lambda p, r, d: r.whatif("abc"), "whatif() takes a deal as a dict of the plan's transaction columns"),
+        (lambda p, r, d: r.whatif({"meetings": "1"}, payee=5), "payee= names a payee by text, not int"),
+    ],
+)
+def test_running_with_the_wrong_kind_of_argument_says_what_it_takes(sdr, call, said):
+    plan, result = sdr
+    with pytest.raises(spmlang.SpmError) as error:
+        call(plan, result, ROOT / "examples" / "data" / "sdr_activities.csv")
+    assert said in str(error.value)

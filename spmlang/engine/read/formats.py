@@ -79,11 +79,19 @@ def _in_memory(source, what: str) -> pa.Table:
     if isinstance(source, pa.RecordBatch):
         return pa.Table.from_batches([source])
     if isinstance(source, dict):
-        return pa.table(source)
+        try:
+            return pa.table(source)
+        except (TypeError, ValueError, pa.ArrowException) as error:  # not columns of values: {"a": 1}
+            raise InputError(
+                f"cannot read the {what} from this dict: {str(error).splitlines()[0]}",
+                hint="a dict of columns, each a list of values: {'payee': ['ann'], 'amount': [1000]}",
+            ) from None
     module = type(source).__module__.split(".")[0]
     if module == "pandas":
         return pa.Table.from_pandas(source, preserve_index=False)
     if module == "polars":
+        if not hasattr(source, "to_arrow"):  # a LazyFrame: a query, not yet its rows
+            raise InputError(f"cannot read the {what} from a polars {type(source).__name__}", hint="collect() it first")
         return source.to_arrow()
     if hasattr(source, "__arrow_c_stream__"):
         return pa.table(source)
