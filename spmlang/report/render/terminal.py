@@ -273,7 +273,7 @@ def accounting_text(summary: Summary) -> str:
             for reason, count in counts["rejected"].items():
                 lines.append(f"  rejected, {reason_text(reason)}: {count:,}")
         elif not name.startswith("paid "):  # earlier ledgers: said with the pay cycle's notes
-            lines.append(f"{name} ({label}): rows read {rows:,}, all used")
+            lines.append(f"{name} ({label}): rows read {rows:,}, none rejected")  # a bad one is an error
     return "\n".join(lines)
 
 
