@@ -149,7 +149,7 @@ class Plan:
         if not isinstance(tables, Mapping):
             kind = type(tables).__name__
             raise UsageError(f"tables= maps the plan's table names to their data (a dict), not {_a(kind)} {kind}")
-        known = [str(name) for name in self.checked.tables] + ["quotas", "targets", "roster"]
+        known = [str(name) for name in self.checked.tables] + ["quotas", "targets", "roster", "fx"]  # data of any plan
         for name in tables:
             if str(name) not in known:
                 hint = did_you_mean(str(name), known)
