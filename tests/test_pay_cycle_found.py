@@ -184,3 +184,17 @@ def test_a_true_up_is_not_what_a_deal_was_paid_when_it_is_clawed_back():
         got = [(period, kind, amount) for _, period, kind, _, amount in lines(result)]
         assert got[:2] == [("2027-Q1", "earning", Decimal("2500.00")), ("2027-Q2", "true_up", Decimal("-1500.00"))]
         assert sum(amount for _, _, amount in got) == Decimal(year), (mode, got)
+
+
+def test_a_withdrawn_cancellation_is_said_as_such_not_as_a_deal_no_longer_paid(tmp_path):
+    """Clawed back in a closed quarter, then the cancellation withdrawn: the deal is still paid, and the
+    adjustment that gives the money back says why (review: it said 'no longer paid (removed, ...)')."""
+    plan = spmlang.loads(PLAN, "cycle.spm")
+    cancelled = deals(("C1", "ann", "2027-02-01", "1000", "2027-05-10"))
+    plan.run(cancelled, through="2027-Q2").write(tmp_path / "h1.parquet")
+    kept = plan.run(deals(("C1", "ann", "2027-02-01", "1000")), paid=[tmp_path / "h1.parquet"], through="2027-Q3")
+    [back] = [r for r in kept.ledger.to_pylist() if r["kind"] == "adjustment"]
+    assert (back["txn"], back["for_period"], back["amount"]) == ("C1", "2027-Q2", Decimal("100.00"))
+    assert back["explanation"].startswith(
+        "for 2027-Q2, C1: no longer cancelled in this period (its cancellation withdrawn or moved): paid -100.00"
+    )
