@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spmlang.check import CheckedPlan, check_plan
-from spmlang.diagnostics import Diagnostic
+from spmlang.diagnostics import Diagnostic, UsageError, did_you_mean
+from spmlang.files import check_path_given
 from spmlang.result import Result
 from spmlang.syntax import parse
 from spmlang.syntax.source import read_source
@@ -105,8 +106,6 @@ class Plan:
         from spmlang.engine.run import RunInputs, credit_run
 
         if progress is not None and not callable(progress):
-            from spmlang.diagnostics import UsageError
-
             raise UsageError(f"progress= is called as progress(step, done, total), not {type(progress).__name__}")
 
         inputs = RunInputs(
@@ -131,8 +130,6 @@ class Plan:
             # A ClusterResult: the summary, accounting, rejects and ledger of a Result, paid elsewhere.
             return run_on(self, inputs, cluster, out, rejects, options, progress)  # type: ignore[return-value]
         if out is not None or rejects is not None:
-            from spmlang.diagnostics import UsageError
-
             raise UsageError("out= and rejects= are for a run on a cluster; else: Result.write(path, rejects)")
         payout = Payout(credit_run(self.compiled, inputs, progress))
         return Result(payout, options)
@@ -141,8 +138,6 @@ class Plan:
         """``tables=``, checked to name the plan's tables: a name it has not (a typo: `series_rate`) would
         otherwise be left unread, and the plan's own rows or file used in its place."""
         from collections.abc import Mapping
-
-        from spmlang.diagnostics import UsageError, did_you_mean
 
         if tables is None:
             return {}
@@ -175,10 +170,8 @@ def read_ledger(path: str | Path, columns: list[str] | None = None) -> pa.Table:
     :class:`spmlang.InputError` if it cannot be read."""
     from spmlang.report.dataset import read_ledger as read
 
-    _path_given(path, "read_ledger()", "ledger.parquet")
+    check_path_given(path, "read_ledger()", "a path ('ledger.parquet')")
     if columns is not None and (isinstance(columns, str) or not all(isinstance(c, str) for c in columns)):
-        from spmlang.diagnostics import UsageError
-
         raise UsageError(f"columns= is a list of the ledger's column names (['payee', 'amount']), not {columns!r}")
     return read(path, None if columns is None else list(columns))
 
@@ -186,15 +179,13 @@ def read_ledger(path: str | Path, columns: list[str] | None = None) -> pa.Table:
 def loads(text: str, path: str = "<plan>") -> Plan:
     """Parse and check plan text. Raises :class:`spmlang.PlanError` listing every error."""
     if not isinstance(text, str):
-        from spmlang.diagnostics import UsageError
-
         raise UsageError(f"loads() takes a plan's text (str), not {type(text).__name__}; a file: spmlang.load(path)")
     return Plan(check_plan(parse(text, str(path))))
 
 
 def load(path: str | Path) -> Plan:
     """Read, parse and check a plan file. Raises :class:`spmlang.PlanError` or :class:`spmlang.InputError`."""
-    _path_given(path, "load()", "plan.spm")
+    check_path_given(path, "load()", "a path ('plan.spm')")
     path = Path(path)
     return loads(read_source(path), str(path))
 
@@ -202,8 +193,6 @@ def load(path: str | Path) -> Plan:
 def _earlier_ledgers(paid) -> list:
     """``paid=``: the path of an earlier ledger, or a list of them. A ledger in memory (a Table, a Result) is
     refused: the manifest beside a ledger's file is what chains the runs (and what ``spm verify`` walks)."""
-    from spmlang.diagnostics import UsageError
-
     if paid is None:
         return []
     # A list, a set, a generator (Path.glob): each a path. A Table or a DataFrame iterates too, but is one thing.
@@ -227,8 +216,6 @@ def _period_named(through) -> str | None:
     """``through=``: a period's label, as ``--through`` takes it ("2027-Q2", "Q2", "2027-06")."""
     if through is None or isinstance(through, str):
         return through
-    from spmlang.diagnostics import UsageError
-
     kind = type(through).__name__
     raise UsageError(f"through= takes a period's label, such as '2027-Q2' or 'Q2', not {_a(kind)} {kind}")
 
@@ -237,15 +224,6 @@ def _processes(workers) -> int | None:
     """``workers=``: how many processes pay a large run (None: every core), a whole number from 1."""
     if workers is None or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1):
         return workers
-    from spmlang.diagnostics import UsageError
-
     raise UsageError(
         f"workers= is how many processes pay the run, a whole number from 1 (1: this one), not {workers!r}"
     )
-
-
-def _path_given(path, call: str, example: str) -> None:
-    if not isinstance(path, (str, os.PathLike)):
-        from spmlang.diagnostics import UsageError
-
-        raise UsageError(f"{call} takes a path ('{example}'), not {type(path).__name__}")

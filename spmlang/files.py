@@ -67,6 +67,22 @@ def check_new_ledger(ledger: Path, paid: Iterable[str | Path], named: str) -> No
     check_manifest_free(ledger)
 
 
+def check_path_given(path, call: str, takes: str) -> None:
+    """A usage error unless ``path`` is a path (text or a ``Path``): ``load(None)`` says what it ``takes``."""
+    from spmlang.diagnostics import UsageError
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"{call} takes {takes}, not {type(path).__name__}")
+
+
+def files_given(plan, named: Iterable[tuple[str, object]], paid: Iterable[str | Path]) -> list[tuple[str, Path]]:
+    """The files a run is given, as a message says each (``named``: what it is, and its source; a table or a
+    DataFrame is no file), with the plan's and the earlier ledgers' (and their manifests)."""
+    found = [("the plan", Path(plan))] if plan and not str(plan).startswith("<") else []
+    found += [(what, Path(source)) for what, source in named if isinstance(source, (str, os.PathLike))]
+    return found + earlier_ledgers(paid)
+
+
 def check_not_read(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str, Path]]) -> None:
     """Refuse an output (``("--rejects q1.csv", path)``) that is a file the run reads (``("the quotas", path)``:
     the plan, its data, an earlier ledger or that ledger's manifest), or another of its outputs: written over,

@@ -3,7 +3,6 @@ explanations, statements, what-ifs, the files written)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -263,15 +262,13 @@ class Result:
         """Write the ledger (the format follows the extension: .parquet, .csv, .json, .jsonl), the rejected
         rows if ``rejects`` is given, and the run manifest ``<ledger>.manifest.json`` beside the ledger.
         ``progress`` is called as in :meth:`Plan.run`, once per batch of payees paid and written."""
-        from spmlang.diagnostics import UsageError
-        from spmlang.files import check_new_ledger, check_not_read, ledger_outputs, write_text
+        from spmlang.files import check_new_ledger, check_not_read, check_path_given, ledger_outputs, write_text
         from spmlang.hashing import manifest_path
         from spmlang.report.files import writable, write_chunks, write_table
         from spmlang.report.ledger import ledger_chunks, ledger_schema
         from spmlang.report.manifest import FileRecord, relative
 
-        if not isinstance(path, (str, os.PathLike)):
-            raise UsageError(f"write() takes the ledger's path (ledger.parquet), not {type(path).__name__}")
+        check_path_given(path, "write()", "the ledger's path (ledger.parquet)")
         for output in (path, rejects):  # by its extension, where it is: before any line is paid
             if output is not None:
                 writable(output)

@@ -14,7 +14,7 @@ import pytest
 from helpers import by_txn, d, lines, quarterly_plan
 
 import spmlang
-from spmlang.engine.read.currencies import CODES
+from spmlang.ir.constants import CURRENCY_CODES as CODES
 
 PLAN = """plan "FX" {
   currency USD

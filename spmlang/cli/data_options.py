@@ -86,17 +86,13 @@ class DataOptions:
     def files_read(self, plan: Path) -> list[tuple[str, Path]]:
         """The files a run reads as these options name them (the plan's own files are known once it runs), each
         with what it is, as a message says it."""
-        from spmlang.files import earlier_ledgers
+        from spmlang.files import files_given
 
-        found: list[tuple[str, Path]] = [("the plan", Path(plan))]
-        for option, path in (("--deals", self.deals), ("--quotas", self.quotas), ("--targets", self.targets)):
-            if path is not None:
-                found.append((f"read by {option} {path}", Path(path)))
-        if self.roster is not None:
-            found.append((f"read by --roster {self.roster}", Path(self.roster)))
-        for name, path in named_tables(self.tables or []).items():
-            found.append((f"read by --table {name}={path}", Path(path)))
-        return found + earlier_ledgers(self.paid or [])
+        given = [("--deals", self.deals), ("--quotas", self.quotas), ("--targets", self.targets)]
+        given += [("--roster", self.roster)]
+        named = [(f"read by {option} {path}", path) for option, path in given if path is not None]
+        named += [(f"read by --table {name}={path}", path) for name, path in named_tables(self.tables or []).items()]
+        return files_given(plan, named, self.paid or [])
 
     def run_arguments(self) -> dict[str, Any]:
         """:meth:`spmlang.api.Plan.run`'s keyword arguments for this data."""

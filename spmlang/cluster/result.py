@@ -10,7 +10,7 @@ import pyarrow as pa
 from spmlang.cluster.run import ClusterRun
 from spmlang.diagnostics import UsageError
 from spmlang.engine.read.inputs import RunInputs
-from spmlang.files import check_not_read, earlier_ledgers, ledger_outputs
+from spmlang.files import check_not_read, files_given, ledger_outputs
 
 FILE_FORMATS = (".csv", ".json", ".jsonl")  # a cluster writes parquet parts, never one file of these
 
@@ -116,13 +116,9 @@ def run_on(plan, inputs: RunInputs, cluster, out, rejects, options: dict, progre
 
 def _files_given(plan, inputs: RunInputs) -> list[tuple[str, Path]]:
     """The plan and the data files a cluster run is given (a glob or a URL is no file: never written over)."""
-    found = [("the plan", Path(plan.path))] if plan.path and not str(plan.path).startswith("<") else []
     given = [("deals", inputs.deals), ("quotas", inputs.quotas), ("targets", inputs.targets), ("roster", inputs.roster)]
-    given += list(inputs.tables.items())
-    for name, source in given:
-        if isinstance(source, (str, Path)):
-            found.append((f"the {name} the run reads", Path(source)))
-    return found + earlier_ledgers(inputs.paid)
+    named = [(f"the {name} the run reads", source) for name, source in [*given, *inputs.tables.items()]]
+    return files_given(plan.path, named, inputs.paid)
 
 
 def check_outputs(out: Path | None, rejects, paid: list) -> None:

@@ -15,8 +15,11 @@ from spmlang.ir import expressions as ir
 CURRENCY_CODES = "a code is three capital letters, as ISO 4217 writes them (USD, EUR, JPY)"
 
 
+CURRENCY_CODE = "^[A-Z]{3}$"  # as a regular expression (Python's and Arrow's alike)
+
+
 def is_currency_code(text: str) -> bool:
-    return re.fullmatch("[A-Z]{3}", text) is not None
+    return re.fullmatch(CURRENCY_CODE, text) is not None  # not "EUR\n", which $ alone would let through
 
 
 # The largest amount a plan may write, in currency units: the engine holds amounts below 2**62 millionths of the

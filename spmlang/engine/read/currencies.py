@@ -24,7 +24,7 @@ from spmlang.engine.kernels.money import LIMIT, decimal_of, scaled
 from spmlang.engine.read.accounting import RowAccounting
 from spmlang.engine.read.columns import ColumnValues
 from spmlang.engine.read.tables import TableData, required_values, texts
-from spmlang.ir.constants import CURRENCY_CODES, is_currency_code
+from spmlang.ir.constants import CURRENCY_CODE, CURRENCY_CODES, is_currency_code
 from spmlang.ir.expressions import Type
 from spmlang.ir.kinds import Conversion
 from spmlang.ir.plan import CheckedPlan
@@ -89,7 +89,7 @@ def read_rates(data: TableData, plan_currency: str) -> Rates:
 
     for row, name in enumerate(names):
         if not is_currency_code(name):
-            raise fail(row, f"'{name}' is not a currency code", CODES)
+            raise fail(row, f"'{name}' is not a currency code", CURRENCY_CODES)
     bad = np.flatnonzero(~(rates > 0) | ~np.isfinite(rates))
     if bad.size:
         row = int(bad[0])
@@ -143,7 +143,9 @@ def convert_transactions(
     )
     not_code = _not_codes(currency_column.values)
     if not_code is not None:
-        said = text.join("'", pc.cast(currency_column.values, pa.string()), f"' is not a currency code: {CODES}")
+        said = text.join(
+            "'", pc.cast(currency_column.values, pa.string()), f"' is not a currency code: {CURRENCY_CODES}"
+        )
         accounting.reject(not_code, "invalid_value", said, spec.column)
     codes, in_plan_currency = _currency_codes(currency_column.values, rates)
     foreign = accounting.pending() & ~in_plan_currency
@@ -176,27 +178,21 @@ def _parts(index: np.ndarray) -> list[np.ndarray]:
     return [index[start : start + PART_ROWS] for start in range(0, index.size, PART_ROWS)]
 
 
-CODES = CURRENCY_CODES
-
-
 def _not_codes(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     """Where a row's currency is there but no currency code (``usd``, ``EURO``); None where every one is.
     Text read from a file is dictionary-encoded: each distinct value is looked at once."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.DictionaryArray):
-        matched = pc.match_substring_regex(pc.cast(values.dictionary, pa.string()), _CODE).fill_null(True)
+        matched = pc.match_substring_regex(pc.cast(values.dictionary, pa.string()), CURRENCY_CODE).fill_null(True)
         fine = np.asarray(matched.to_numpy(zero_copy_only=False), bool)  # a null value: empty, said elsewhere
         if fine.all():
             return None
         index = values.indices.fill_null(len(fine)).to_numpy(zero_copy_only=False)
         return ~np.append(fine, True)[index]
-    matched = pc.match_substring_regex(pc.cast(values, pa.string()), _CODE).fill_null(True)
+    matched = pc.match_substring_regex(pc.cast(values, pa.string()), CURRENCY_CODE).fill_null(True)
     wrong = np.logical_not(matched.to_numpy(zero_copy_only=False))
     return wrong if wrong.any() else None
-
-
-_CODE = "^[A-Z]{3}$"
 
 
 def _currency_codes(values: pa.Array, rates: Rates) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from spmlang.diagnostics import AmountTooLarge, InputError
 from spmlang.engine.calendar import PlanCalendar
+from spmlang.engine.kernels.column_text import scatter
 from spmlang.engine.kernels.money import LIMIT, NO_BALANCE
 from spmlang.engine.read.earlier_columns import Labels, LedgerFile, first, line_error, money_units
 from spmlang.hashing import PARTS, manifest_path, records, sha256_file
@@ -357,10 +358,7 @@ def _unescaped(table: pa.Table) -> pa.Table:
         quoted = np.flatnonzero(pc.starts_with(column, "'").fill_null(False).to_numpy(zero_copy_only=False))
         if quoted.size:  # only a text starting with a quote can be one spm made safe
             was = pa.array([from_spreadsheet_text(str(v)) for v in column.take(quoted).to_pylist()], pa.string())
-            position = np.arange(len(column))
-            position[quoted] = len(column) + np.arange(quoted.size)
-            unquoted = pa.concat_arrays([column, was]).take(position)
-            table = table.set_column(table.column_names.index(name), name, unquoted)
+            table = table.set_column(table.column_names.index(name), name, scatter(column, quoted, was))
     return table
 
 

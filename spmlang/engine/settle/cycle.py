@@ -65,7 +65,7 @@ class PayCycle:
         lo, hi = np.searchsorted(in_order, payees[0]), np.searchsorted(in_order, payees[-1], side="right")
         return earlier.take(np.sort(order[lo:hi][np.isin(in_order[lo:hi], payees)]))
 
-    def last_balances(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    def closing_balances(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
         """(payee, balance) of each payee's last draw line, then of their last floor line, in the earlier ledgers."""
         if self._balances is None:
             paid = self.earlier
@@ -179,7 +179,7 @@ def _balances(cycle: PayCycle, payees: np.ndarray) -> tuple[np.ndarray, np.ndarr
     floor_owed = np.zeros(payees.size, np.int64)
     if cycle.earlier is None or payees.size == 0:  # a cluster's group may settle no payee
         return draw_owed, floor_owed
-    for owed, (who, balance) in zip((draw_owed, floor_owed), cycle.last_balances(), strict=True):
+    for owed, (who, balance) in zip((draw_owed, floor_owed), cycle.closing_balances(), strict=True):
         at = np.searchsorted(payees, who)
         inside = (at < payees.size) & (payees[np.minimum(at, payees.size - 1)] == who)
         owed[at[inside]] = balance[inside]
