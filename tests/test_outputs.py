@@ -103,6 +103,32 @@ def test_a_table_the_plan_has_not_is_refused_not_left_unread(spm, tmp_path):
     assert twice.returncode == 2 and "--table products is given twice" in twice.stderr
 
 
+def test_a_table_the_plan_never_reads_is_a_warning(spm, examples):
+    """--targets, --roster or an fx table given to a plan that uses none were dropped without a word."""
+    targets = examples / "data" / "targets.csv"
+    targets.write_text("payee,amount\nnina.sato,10000\n")
+    result = spm(
+        "run", "plans/sdr.spm", *SDR, "--targets", "data/targets.csv", "--table", "fx=data/fx.csv", cwd=examples
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "warning: the targets table given (data/targets.csv) was not read: the plan uses no target incentive; is it "
+        "meant for another plan?" in result.stdout + result.stderr
+    )
+    assert "the fx table given (data/fx.csv) was not read: the plan has no fx table" in result.stdout + result.stderr
+    plan = spmlang.load(examples / "plans" / "sdr.spm")
+    data = examples / "data"
+    quiet = plan.run(data / "sdr_activities.csv", quotas=data / "sdr_quotas.csv")
+    assert not any("was not read" in warning for warning in quiet.summary().warnings)
+    roster = {"payee": ["nina.sato"], "manager": ["ann"]}
+    given = plan.run(data / "sdr_activities.csv", quotas=data / "sdr_quotas.csv", roster=roster)
+    assert given.summary().warnings == [
+        "the roster table given (a dict) was not read: the plan neither rolls up to managers, nor pays a draw or a "
+        "payout floor, nor has a roster block; is it meant for another plan?"
+    ]
+    assert given.totals().equals(quiet.totals())
+
+
 def test_spm_diff_gives_each_plan_the_tables_it_has(tmp_path):
     """A table the new plan adds is the new plan's data, not a typo the old plan refuses."""
     from spmlang.diff import diff_plans

@@ -310,6 +310,7 @@ def _gathered(paid, compiled, read, label, inputs, sources, run_id, options, cou
         notes,
         first.unchecked,  # every group reads the same earlier ledgers
         first.other_plans,
+        first.unread,
     )
     records = inputs
     lines = None if any(p.lines is None for p in paid) else sum(p.lines or 0 for p in paid)

@@ -40,6 +40,7 @@ class CreditedRun:
     workers_wanted: int | None = None
     cycle: PayCycle = field(default_factory=lambda: PayCycle(0))  # which periods it pays (see engine.settle)
     terms: Terms | None = None  # a roster with dates or terms, and currencies (None: the plan has neither)
+    unread: list = field(default_factory=list)  # tables given that the plan never read: (name, given as, why)
 
     @property
     def component_names(self) -> list[str]:

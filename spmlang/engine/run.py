@@ -30,7 +30,7 @@ from spmlang.engine.kernels import grouping
 from spmlang.engine.kernels.money import UNIT, TooLarge
 from spmlang.engine.read.earlier import EarlierLedgers, read_earlier
 from spmlang.engine.read.formats import load_table
-from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables
+from spmlang.engine.read.inputs import RunInputs, fx_rates, lookup_tables, read_basis_tables, unread_tables
 from spmlang.engine.read.plan_files import resolve_plan_file
 from spmlang.engine.read.roster import RosterRows
 from spmlang.engine.read.tables import PayeeAmounts
@@ -192,6 +192,7 @@ def credit_run(compiled: CompiledPlan, inputs: RunInputs, progress: Report | Non
         inputs.workers,
         cycle,
         terms,
+        unread_tables(inputs, sources),
     )
 
 

@@ -87,6 +87,7 @@ class Summary:
     cycle: list[str] = field(default_factory=list)  # which periods are closed, paid now, later; what is owed
     unchecked: list[str] = field(default_factory=list)  # earlier ledgers with no manifest to check them against
     other_plans: list[tuple[str, str]] = field(default_factory=list)  # earlier ledgers of another plan: (path, name)
+    unread: list[tuple[str, str, str]] = field(default_factory=list)  # tables given, never read: (name, given as, why)
 
     @property
     def total(self) -> int:
@@ -106,6 +107,10 @@ class Summary:
             "settled under their own components and clauses (pass this plan's earlier ledgers, unless the plan "
             "was renamed)"
             for path, name in self.other_plans
+        ]
+        unchecked += [
+            f"the {name} table given ({given}) was not read: {why}; is it meant for another plan?"
+            for name, given, why in self.unread
         ]
         if counts["read"] == 0:
             return ["the transactions table has no rows: nothing was paid", *unchecked]
@@ -214,6 +219,7 @@ def summarize(payout: Payout) -> Summary:
             for file in payout.run.cycle.files
             if file.plan is not None and file.plan != payout.run.plan.settings.name
         ],
+        payout.run.unread,
     )
 
 

@@ -140,3 +140,26 @@ def _roster(
 def has_terms(roster: TableSpec) -> bool:
     """Whether a roster says more than who manages whom: employment (dates, plans), currency or eligibility."""
     return roster.employment or roster.prorate is not None or "currency" in roster.roles
+
+
+# Why a table given to a run was left unread: the plan has no use for it.
+_UNUSED = {
+    "quotas": "the plan uses no quota",
+    "targets": "the plan uses no target incentive",
+    "roster": "the plan neither rolls up to managers, nor pays a draw or a payout floor, nor has a roster block",
+    "fx": "the plan has no fx table",
+}
+
+
+def unread_tables(inputs: RunInputs, sources: dict) -> list[tuple[str, str, str]]:
+    """The quotas, targets, roster or fx table given to a run that the plan never read, each as (name, what it
+    was given as, why it went unread): the summary warns of them, as they may be meant for another plan."""
+    unread = []
+    for name, why in _UNUSED.items():
+        given = getattr(inputs, name, None)
+        given = given if given is not None else inputs.tables.get(name)
+        if given is None or name in sources:
+            continue
+        what = str(given) if isinstance(given, (str, Path)) else f"a {type(given).__name__}"
+        unread.append((name, what, why))
+    return unread
