@@ -202,6 +202,22 @@ def test_fmt_says_a_file_that_is_not_utf8_is_an_input_error(spm, tmp_path):
     assert "internal error" not in result.stderr
 
 
+def test_a_data_file_given_as_the_plan_is_named_for_what_it_is(spm, tmp_path):
+    """spm explain ledger.parquet said the plan file was not UTF-8 text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ledger = tmp_path / "ledger.parquet"
+    pq.write_table(pa.table({"payee": ["ann"]}), ledger)
+    for command in (["check", ledger], ["explain", ledger, "--payee", "ann"]):
+        result = spm(*command)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(
+            f"error[E500]: {ledger}: is a parquet file, not a plan file\n  = hint: give the plan (.spm) here, and "
+            "its data with the options (--deals, --quotas, --paid ...)"
+        )
+
+
 def test_fmt_rewrites_a_plan_whole_keeping_its_permissions_and_links(spm, tmp_path):
     """A formatted plan is written beside itself and moved into place (so that a stopped run never leaves half
     a plan: see the next test); it still keeps its permissions, and a plan reached through a symbolic link
