@@ -198,3 +198,27 @@ def test_a_withdrawn_cancellation_is_said_as_such_not_as_a_deal_no_longer_paid(t
     assert back["explanation"].startswith(
         "for 2027-Q2, C1: no longer cancelled in this period (its cancellation withdrawn or moved): paid -100.00"
     )
+
+
+def test_a_refund_changed_after_its_period_closed_says_so(tmp_path):
+    """A partial refund raised from 4,000 to 6,000 after Q1 closed: the adjustment said 're-priced (the plan, a
+    quota or an earlier row changed)', which none of them had."""
+    plan = spmlang.loads(
+        PLAN.replace("column cancel date", "column cancel date\n  column refund money").replace(
+            "cancelled cancel", "cancelled cancel\n  refunded refund"
+        ),
+        "refund.spm",
+    )
+
+    def refunded(amount: str) -> pa.Table:
+        table = deals(("R1", "ann", "2027-01-10", "10000", "2027-02-10"))
+        return table.append_column("refund", pa.array([Decimal(amount)], pa.decimal128(18, 2)))
+
+    plan.run(refunded("4000"), through="2027-Q1").write(tmp_path / "q1.parquet")
+    later = plan.run(refunded("6000"), paid=[tmp_path / "q1.parquet"], through="2027-Q2")
+    [line] = [r for r in later.ledger.to_pylist() if r["kind"] == "adjustment"]
+    assert (line["txn"], line["for_period"], line["amount"]) == ("R1", "2027-Q1", Decimal("-200.00"))
+    assert line["explanation"] == (
+        "for 2027-Q1, R1: its clawback changed (the refund, the cancellation, or what it reverses): paid 600.00, "
+        "due now 400.00, -200.00"
+    )

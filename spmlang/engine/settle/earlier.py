@@ -186,6 +186,10 @@ def adjust_closed(
     uncancelled = (grouping.sums((clawed & ~sorted_now).astype(np.int64), starts) > 0) & (
         grouping.sums(sorted_now.astype(np.int64), starts) == 0
     )
+    # Clawed back then and now, for other amounts: the refund, the cancellation or what it reverses changed.
+    reclawed = (grouping.sums((clawed & ~sorted_now).astype(np.int64), starts) > 0) & (
+        grouping.sums((clawed & sorted_now).astype(np.int64), starts) > 0
+    )
     first = np.flatnonzero(starts)
     group = grouping.ids(starts)
     # Per group: a line of the run now (the first: the transaction's own row and credit, not a reversal's; and
@@ -239,6 +243,7 @@ def adjust_closed(
         due[hit] - diff,
         diff,
         uncancelled[hit] & (row >= 0),  # the transaction still credited: not removed
+        reclawed[hit],
     )
     adjustments = make_lines(
         hit.size,
@@ -297,7 +302,21 @@ def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 
 def _why(
-    labels, for_period, txn, key_of, gone, cls, has_now, has_paid, credit_now, credit_then, due, paid, diff, uncancelled
+    labels,
+    for_period,
+    txn,
+    key_of,
+    gone,
+    cls,
+    has_now,
+    has_paid,
+    credit_now,
+    credit_then,
+    due,
+    paid,
+    diff,
+    uncancelled,
+    reclawed,
 ):
     """What an adjustment corrects and why, as a rep reads it: 'for 2027-Q1, D-17: credit 40000.00 -> 35000.00:
     paid 1600.00, due now 1400.00'."""
@@ -309,8 +328,8 @@ def _why(
     key = pc.coalesce(key, gone_key, pa.scalar("the period's own lines", pa.string()))
     changed = has_now & has_paid & (credit_now != credit_then) & (txn >= 0)
     cause = np.select(
-        [cls == HOLD, cls == CLAWBACK, ~has_paid & (txn >= 0), uncancelled, ~has_now & (txn != -1), changed],
-        [0, 1, 2, 6, 3, 4],
+        [cls == HOLD, cls == CLAWBACK, ~has_paid & (txn >= 0), uncancelled, ~has_now & (txn != -1), changed, reclawed],
+        [0, 1, 2, 6, 3, 4, 7],
         5,
     )
     causes = [
@@ -321,6 +340,7 @@ def _why(
         "its credit changed",
         "re-priced (the plan, a quota or an earlier row changed)",
         "no longer cancelled in this period (its cancellation withdrawn or moved)",
+        "its clawback changed (the refund, the cancellation, or what it reverses)",
     ]
     credit_text = pc.if_else(
         pa.array(cause == 4),  # its credit changed (not where a cancellation is the cause)
