@@ -73,7 +73,18 @@ def buffer_view(buffer: pa.Buffer | None, dtype: npt.DTypeLike) -> np.ndarray:
 
 
 def integers(array: pa.Array) -> np.ndarray:
-    """An Arrow integer array as int64, 0 where null."""
+    """An Arrow integer array as int64, 0 where null (an unsigned value past int64's range: see
+    :func:`past_int64`)."""
     if array.null_count:
         array = array.fill_null(0)
     return array.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def past_int64(array: pa.Array) -> np.ndarray | None:
+    """Where an unsigned 64-bit array holds a value int64 cannot (2**63 or more: as int64 it would wrap to a
+    negative number), or None if it holds none."""
+    if array.type != pa.uint64():
+        return None
+    values = array.fill_null(0).to_numpy(zero_copy_only=False)
+    over = values > np.uint64(2**63 - 1)
+    return over if over.any() else None

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from spmlang.engine.kernels import column_text
 from spmlang.engine.kernels.money import LIMIT, UNIT, decimal_to_units, to_units
-from spmlang.engine.read.column_values import WrongType, buffer_view, integers, present_mask, typed
+from spmlang.engine.read.column_values import WrongType, buffer_view, integers, past_int64, present_mask, typed
 from spmlang.engine.read.text import as_text, trimmed
 from spmlang.ir.expressions import Type
 from spmlang.ir.plan import ColumnSpec
@@ -111,7 +111,18 @@ def convert_number(array, spec, present):
 
 def convert_integer(array, spec, present):
     if pa.types.is_integer(array.type):
-        return typed(spec, integers(array), present, np.zeros(len(array), bool), array)
+        over = past_int64(array)
+        if over is None:
+            return typed(spec, integers(array), present, np.zeros(len(array), bool), array)
+        values = np.where(over, 0, integers(array))
+        return typed(
+            spec,
+            values,
+            present,
+            over,
+            array,
+            _noted(over, array, f"' is too large: integers must be less than {2**63:,}"),
+        )
     plain = None
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         text = trimmed(array)
@@ -136,6 +147,9 @@ def convert_money(array, spec, present):
     if pa.types.is_integer(array.type):
         values = integers(array)
         too_big = present & ((values > _MOST) | (values < -_MOST))
+        over = past_int64(array)  # wrapped to a negative amount as int64
+        if over is not None:
+            too_big |= over
         return typed(spec, np.where(too_big, 0, values) * UNIT, present, too_big, array, _too_large(too_big, array))
     if pa.types.is_decimal(array.type):
         exact = _decimal_to_units(array)
