@@ -194,7 +194,7 @@ class LookupTable:
         key = required_values(data, spec.key)
         self.key_type = key.type
         if key.type is Type.TEXT:
-            self.keys = key.values
+            self.keys = decoded_text(key.values)  # a dictionary's keys (a pandas category) as the text they are
             unique = pc.count_distinct(self.keys).as_py()
         else:
             self.keys = np.asarray(key.values)
