@@ -78,3 +78,46 @@ def test_a_lookup_table_or_roster_keyed_by_a_category_column_is_read(tmp_path):
         )
     categories = plan.run(crm / "sales_pipeline.csv", quotas=crm / "quotas.csv", tables=encoded)
     assert categories.totals().equals(plain.totals()) and plain.totals().num_rows > 0
+
+
+def _run_with(table: pa.Table):
+    return spmlang.loads(PLAN, "found.spm").run(table)
+
+
+def test_a_whatif_on_category_or_large_string_text_is_priced():
+    """A what-if over a run whose payees were a category (int8 indices), or whose keys were large_string while
+    the deal gave a number, crashed: 'Array chunks must all be same type'."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "id": pd.Series(["a", "b"], dtype="string[pyarrow]"),
+            "rep": pd.Series(["ann", "bo"]).astype("category"),
+            "day": [DAY, DAY],
+            "amount": [100.0, 200.0],
+            "units": [1, 2],
+        }
+    )
+    result = spmlang.loads(PLAN, "found.spm").run(frame)
+    for deal in ({"amount": 50, "day": dt.date(2027, 3, 1)}, {"id": 5, "amount": 50, "day": dt.date(2027, 3, 1)}):
+        assert str(result.whatif(deal, payee="ann")).splitlines()[3] == "  its own lines pay 5.00"
+
+
+def test_a_whatif_date_is_read_as_a_row_of_the_data_would_be():
+    """An aware datetime was taken in UTC (2027-03-31 23:00 in New York paid in Q2, where the same row in the
+    data is paid in Q1); numpy's datetime64 and an int past int64 were tracebacks, not E513."""
+    import numpy as np
+    import pandas as pd
+
+    evening = pd.Timestamp("2027-03-31 23:00", tz="America/New_York")
+    result = _run_with(_deals(amount=[100.0]))
+    [line] = result.whatif({"amount": 50, "day": evening}, payee="ann").lines
+    assert (line.period, line.trail.date) == ("2027-Q1", "2027-03-31")
+    [line] = result.whatif({"amount": 50, "day": np.datetime64("2027-05-02")}, payee="ann").lines
+    assert (line.period, line.trail.date) == ("2027-Q2", "2027-05-02")
+    try:
+        result.whatif({"amount": 10**20, "day": DAY}, payee="ann")
+    except spmlang.InputError as error:
+        assert "'100000000000000000000' is too large" in str(error) and error.code == "E513"
+    else:
+        raise AssertionError("an amount of 10**20 was priced")

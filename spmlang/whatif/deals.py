@@ -186,11 +186,16 @@ def _whole_number(text: str) -> int | None:
 def _arrow(value: object) -> pa.Array:
     """A value given for a column as a one-row Arrow array: text as text (read as a CSV cell is), Python values
     in their own type (read as a parquet file's are)."""
+    if isinstance(value, np.generic):  # numpy's scalars (a datetime64, an int64) as the Python values they hold
+        value = value.item()
     if value is None or isinstance(value, str):
         return pa.array([value], pa.string())
-    if isinstance(value, dt.datetime):
-        return pa.array([value], pa.timestamp("us"))
-    return pa.array([value])
+    if isinstance(value, dt.datetime):  # with its time zone, if it has one: its date is the local one, as a row's
+        return pa.array([value]) if value.tzinfo is not None else pa.array([value], pa.timestamp("us"))
+    try:
+        return pa.array([value])
+    except (OverflowError, TypeError, pa.ArrowException):  # 10**20, say: read as its text, which says what is wrong
+        return pa.array([str(value)], pa.string())
 
 
 def _piece(plan: CheckedPlan, values: dict[str, object], data: pa.Schema) -> pa.Table:

@@ -42,10 +42,11 @@ class JoinedColumn:
         self.notes: list[pa.Array | None] = []
 
     def _joined_texts(self) -> pa.Array:
-        if len({chunk.type for chunk in self.texts}) > 1:  # a short last piece left plain among encoded ones
-            self.texts = [
-                chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk) for chunk in self.texts
-            ]
+        if len({chunk.type for chunk in self.texts}) > 1:  # a short last piece left plain among encoded ones,
+            # or a what-if deal's text beside a category's (int8 indices) or a large_string's: one type for all
+            encoded = [chunk.type for chunk in self.texts if pa.types.is_dictionary(chunk.type)]
+            target = max(encoded, key=encoded.count) if encoded else pa.dictionary(pa.int32(), pa.string())
+            self.texts = [chunk if chunk.type == target else _encoded_as(chunk, target) for chunk in self.texts]
         texts = pa.chunked_array(self.texts)
         self.texts.clear()
         if pa.types.is_dictionary(texts.type):
@@ -98,6 +99,13 @@ class JoinedColumn:
         if any(piece is not None for piece in self.notes):
             notes = _joined_text(self.notes, self.invalid)
         return ColumnValues(first.name, first.type, values, valid, invalid, raw, notes)
+
+
+def _encoded_as(chunk: pa.Array, target: pa.DataType) -> pa.Array:
+    """Text as the dictionary type ``target``."""
+    plain = chunk.dictionary_decode() if isinstance(chunk, pa.DictionaryArray) else chunk
+    value_type = target.value_type if isinstance(target, pa.DictionaryType) else pa.string()
+    return pc.dictionary_encode(plain.cast(value_type)).cast(target)
 
 
 def _joined_text(pieces: list[pa.Array | None], sizes: list[np.ndarray]) -> pa.Array:
