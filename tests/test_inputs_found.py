@@ -4,6 +4,7 @@ message), each pinned on its own."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.csv
@@ -121,3 +122,31 @@ def test_a_whatif_date_is_read_as_a_row_of_the_data_would_be():
         assert "'100000000000000000000' is too large" in str(error) and error.code == "E513"
     else:
         raise AssertionError("an amount of 10**20 was priced")
+
+
+def test_a_dataframe_column_of_mixed_values_is_read_value_by_value():
+    """A pandas object column mixing 100, "200.5" and 300.0 (or a Decimal infinity) was pyarrow's error about
+    the whole table; a Series an AttributeError. Each value is now read as a CSV cell is: a bad one is its row's
+    reject."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "id": [1, "b", "c"],
+            "rep": ["ann"] * 3,
+            "day": [DAY, "2027-02-03", DAY],
+            "amount": [100, "200.5", Decimal("Infinity")],
+            "units": [1, 2, 3],
+        }
+    )
+    result = spmlang.loads(PLAN, "found.spm").run(frame)
+    assert [r["amount"] for r in result.totals().to_pylist()] == [Decimal("30.05")]
+    [reject] = result.rejects.to_pylist()
+    assert (reject["row"], reject["key"], reject["column"]) == (3, "c", "amount")
+    assert reject["message"].startswith("cannot read 'Infinity' as an amount of money")
+    try:
+        spmlang.loads(PLAN, "found.spm").run(pd.Series([1, 2]))
+    except spmlang.InputError as error:
+        assert "cannot read the transactions from a pandas Series" in str(error)
+    else:
+        raise AssertionError("a Series was read as a table")

@@ -31,6 +31,9 @@ def load_table(source, columns: list[str], what: str, in_pieces: bool = False) -
         require_columns(list(source.whole().column_names), columns, source.label, source.path)
         return source
     label = f"the {what} table"
+    if _is_pandas(source) and not hasattr(source, "columns"):  # a Series, an Index: no table of columns
+        kind = type(source).__name__
+        raise InputError(f"cannot read the {what} from a pandas {kind}", hint="pass a DataFrame: series.to_frame()")
     if _is_pandas(source):  # only the columns read are made Arrow's: a name repeated among the others is no matter
         names = _pandas_names(source)
         require_columns(names, columns, label, None)
@@ -65,6 +68,22 @@ def available_columns(source) -> list[str]:
     return []
 
 
+def _pandas_column_by_column(frame) -> pa.Table:
+    """A DataFrame Arrow cannot convert whole: a column of values of mixed kinds (100, "200.5", a Decimal) as
+    the text of each value, read as a CSV file's cells are, so that a value that cannot be read is one row's
+    reject, named by its row, not an error about the whole table."""
+    columns = {}
+    for name in frame.columns:
+        values = frame[name]
+        try:
+            columns[str(name)] = pa.array(values, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            missing = values.isna().tolist()
+            texts = [None if gone else str(value) for value, gone in zip(values.tolist(), missing, strict=True)]
+            columns[str(name)] = pa.array(texts, pa.string())
+    return pa.table(columns)
+
+
 def _is_pandas(source) -> bool:
     return type(source).__module__.split(".")[0] == "pandas"
 
@@ -88,7 +107,10 @@ def _in_memory(source, what: str) -> pa.Table:
             ) from None
     module = type(source).__module__.split(".")[0]
     if module == "pandas":
-        return pa.Table.from_pandas(source, preserve_index=False)
+        try:
+            return pa.Table.from_pandas(source, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):  # values of mixed kinds in a column
+            return _pandas_column_by_column(source)
     if module == "polars":
         if not hasattr(source, "to_arrow"):  # a LazyFrame: a query, not yet its rows
             raise InputError(f"cannot read the {what} from a polars {type(source).__name__}", hint="collect() it first")
