@@ -202,3 +202,23 @@ def write_text(path: Path, content: str) -> None:
         partial.write_text(content, encoding="utf-8")
         if path.exists():
             shutil.copymode(path, partial)
+
+
+# How the data files spm reads (and a spreadsheet) begin, and what a message calls each.
+_MAGIC = {b"PAR1": "parquet", b"ARROW1": "arrow", b"\xff\xff\xff\xff": "arrow stream", b"PK\x03\x04": "zip"}
+DATA_FILE_WORDS = {
+    "parquet": "a parquet file",
+    "arrow": "an Arrow file",
+    "arrow stream": "an Arrow stream",
+    "zip": "a zip file (a spreadsheet?)",
+}
+
+
+def data_file_kind(path: Path) -> str | None:
+    """Which binary data file ``path`` is by its first bytes (a key of :data:`DATA_FILE_WORDS`), if one."""
+    try:
+        with Path(path).open("rb") as handle:
+            start = handle.read(8)
+    except OSError:
+        return None
+    return next((kind for magic, kind in _MAGIC.items() if start.startswith(magic)), None)

@@ -150,3 +150,24 @@ def test_a_dataframe_column_of_mixed_values_is_read_value_by_value():
         assert "cannot read the transactions from a pandas Series" in str(error)
     else:
         raise AssertionError("a Series was read as a table")
+
+
+def test_a_file_is_read_for_what_it_is_or_named_for_it(spm, tmp_path):
+    """A parquet file named .csv said 'the column id is missing; the file has: PAR1...'; an Arrow stream named
+    .arrow 'Not a Feather V1 or Arrow IPC file'; a CSV header with no line end after it 'Could not skip initial
+    1 rows'."""
+    table = _deals(amount=[100.0])
+    pq.write_table(table, tmp_path / "deals.csv")
+    (tmp_path / "found.spm").write_text(PLAN)
+    result = spm("run", tmp_path / "found.spm", "--deals", tmp_path / "deals.csv")
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"error[E500]: {tmp_path / 'deals.csv'}: is a parquet file, not a CSV file\n  = hint: name it .parquet\n"
+    )
+    with pa.OSFile(str(tmp_path / "stream.arrow"), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    plan = spmlang.loads(PLAN, "found.spm")
+    assert plan.run(tmp_path / "stream.arrow").totals().equals(plan.run(table).totals())
+    (tmp_path / "header.csv").write_text("id,rep,day,amount,units")
+    assert plan.run(tmp_path / "header.csv").summary().accounting["read"] == 0

@@ -23,10 +23,12 @@ def read_source(path: Path, what: str = "plan file", hint: str | None = None) ->
     except IsADirectoryError:
         raise InputError(f"is a folder, not a {what}", file=str(path)) from None
     except UnicodeDecodeError:
-        kind = _data_kind(path)
+        from spmlang.files import DATA_FILE_WORDS, data_file_kind  # here: spm check starts without it
+
+        kind = data_file_kind(path)
         if kind is not None:  # spm explain ledger.parquet: the data where the plan goes
             raise InputError(
-                f"is {kind}, not a {what}",
+                f"is {DATA_FILE_WORDS[kind]}, not a {what}",
                 file=str(path),
                 hint="give the plan (.spm) here, and its data with the options (--deals, --quotas, --paid ...)",
             ) from None
@@ -35,17 +37,3 @@ def read_source(path: Path, what: str = "plan file", hint: str | None = None) ->
         ) from None
     except OSError as error:  # no permission to read it, a disk error
         raise InputError(f"cannot read the {what}: {(error.strerror or str(error)).lower()}", file=str(path)) from None
-
-
-# How data files spm reads begin, and what they are called in a message.
-_DATA_MAGIC = {b"PAR1": "a parquet file", b"ARROW1": "an Arrow file", b"PK\x03\x04": "a zip file (a spreadsheet?)"}
-
-
-def _data_kind(path: Path) -> str | None:
-    """What data file ``path`` is, by its first bytes, if it is one."""
-    try:
-        with path.open("rb") as handle:
-            start = handle.read(8)
-    except OSError:
-        return None
-    return next((kind for magic, kind in _DATA_MAGIC.items() if start.startswith(magic)), None)

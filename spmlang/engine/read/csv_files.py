@@ -41,6 +41,9 @@ class _CsvFile:
         header = next(csv.reader(io.StringIO(first_line), delimiter=self.delimiter), [])
         self.header = [h.strip() for h in header]
         require_columns(self.header, columns, label, path)
+        # A header and nothing after it but a line end, or none (which Arrow cannot skip): no rows.
+        text_end = head.rstrip(b"\r\n")
+        self.header_alone = len(head) < 64 * 1024 and b"\n" not in text_end and b"\r" not in text_end
         self.ragged: list = []  # rows with more or fewer fields than the header, as Arrow met them
 
     def options(self, kind: pa.DataType, block: dict | None = None, columns: list[str] | None = None) -> dict:
@@ -77,6 +80,8 @@ class _CsvFile:
     def whole(self) -> pa.Table:
         import pyarrow.csv as pacsv
 
+        if self.header_alone:
+            return self._no_rows(self.columns)
         try:
             return pacsv.read_csv(self.path, **self.options(pa.string()))
         except pa.ArrowInvalid as error:
@@ -86,6 +91,9 @@ class _CsvFile:
         """The file's ``columns`` (of those it was opened with), a block of rows at a time."""
         import pyarrow.csv as pacsv
 
+        if self.header_alone:
+            yield self._no_rows(columns)
+            return
         with reading(self.label, "csv"):
             try:
                 block = {"block_size": CSV_BLOCK_BYTES}
@@ -104,7 +112,11 @@ class _CsvFile:
             empty = False
             yield pa.Table.from_batches([batch])
         if empty:  # a header and no rows: the columns still come, as text
-            yield pa.table({name: pa.array([], pa.string()) for name in columns})
+            yield self._no_rows(columns)
+
+    @staticmethod
+    def _no_rows(columns: list[str]) -> pa.Table:
+        return pa.table({name: pa.array([], pa.string()) for name in columns})
 
 
 # A CSV file read in pieces is read this many bytes of its text at a time: a piece of the size a parquet file is

@@ -19,6 +19,7 @@ import pyarrow as pa
 from spmlang.diagnostics import InputError
 from spmlang.engine.read.csv_files import load_csv, sniff_delimiter
 from spmlang.engine.read.loaded import FORMATS, LoadedTable, reading, require_columns
+from spmlang.files import DATA_FILE_WORDS, data_file_kind
 from spmlang.hashing import sha256_in_background
 
 
@@ -136,10 +137,17 @@ def _load_file(path: Path, columns: list[str], what: str, in_pieces: bool) -> Lo
         )
     if path.stat().st_size == 0:
         raise InputError("the file is empty", file=label, hint="a table needs at least a header row")
+    kind = data_file_kind(path)
+    if kind is not None and kind.split()[0] != fmt:  # a parquet file named .csv: its bytes read as a header
+        hint = f"name it {_SUFFIX[kind]}" if kind in _SUFFIX else "save it as CSV or parquet"
+        raise InputError(f"is {DATA_FILE_WORDS[kind]}, not a {fmt.upper()} file", file=label, hint=hint)
     digest = sha256_in_background(path)  # for the run id and the manifest, on another core as the file is read
     loaded = _read_file(path, fmt, columns, label, in_pieces)
     loaded.digest = digest
     return loaded
+
+
+_SUFFIX = {"parquet": ".parquet", "arrow": ".arrow", "arrow stream": ".arrow"}
 
 
 def _read_file(path: Path, fmt: str, columns: list[str], label: str, in_pieces: bool) -> LoadedTable:
@@ -158,7 +166,11 @@ def _read_file(path: Path, fmt: str, columns: list[str], label: str, in_pieces: 
         if fmt == "arrow":
             import pyarrow.feather as feather
 
-            table = feather.read_table(path)
+            if data_file_kind(path) == "arrow stream":  # the IPC stream format, as pyarrow.ipc.new_stream writes
+                with pa.OSFile(str(path), "rb") as source, pa.ipc.open_stream(source) as stream:
+                    table = stream.read_all()
+            else:
+                table = feather.read_table(path)
             require_columns(table.column_names, columns, label, path)
             return LoadedTable(table.select(columns), label, path, 0)
         if fmt == "json":
