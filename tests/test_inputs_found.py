@@ -171,3 +171,15 @@ def test_a_file_is_read_for_what_it_is_or_named_for_it(spm, tmp_path):
     assert plan.run(tmp_path / "stream.arrow").totals().equals(plan.run(table).totals())
     (tmp_path / "header.csv").write_text("id,rep,day,amount,units")
     assert plan.run(tmp_path / "header.csv").summary().accounting["read"] == 0
+
+
+def test_one_amount_with_seven_decimals_leaves_the_others_exact(tmp_path):
+    """One value with more than six decimals sent the whole column through floats: 98765432109.015 was paid as
+    98,765,432,109.01."""
+    plan = spmlang.loads(PLAN.replace("rate 10%", "rate 100%"), "found.spm")
+    head = "id,rep,day,amount,units\nA,ann,2027-01-05,98765432109.015,1\n"
+    (tmp_path / "six.csv").write_text(head + "B,bo,2027-01-05,1.5,1\n")
+    (tmp_path / "seven.csv").write_text(head + "B,bo,2027-01-05,1.5000001,1\nC,bo,2027-01-05,2E-7,1\n")
+    for name in ("six.csv", "seven.csv"):
+        [ann] = [r for r in plan.run(tmp_path / name).totals().to_pylist() if r["payee"] == "ann"]
+        assert ann["amount"] == Decimal("98765432109.02"), name

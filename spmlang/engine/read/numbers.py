@@ -19,6 +19,7 @@ from spmlang.ir.expressions import Type
 from spmlang.ir.plan import ColumnSpec
 
 _NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_SIX_DECIMALS_RE = r"^[+-]?(\d+\.?\d{0,6}|\.\d{1,6})$"  # read exactly as units
 _SEPARATORS = {  # number format -> (thousands separator, decimal mark)
     "1234.56": ("", "."),
     "1,234.56": (",", "."),
@@ -156,6 +157,7 @@ def convert_money(array, spec, present):
         if exact is not None:
             units, too_big = exact
             return typed(spec, units, present, too_big, array, _too_large(too_big, array))
+    safe = None
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         # Every value plain digits with at most six decimals (the usual file): exact, and read in one pass.
         exact = _exact_units(trimmed(array)) if spec.format in (None, "1234.56") else None
@@ -173,6 +175,8 @@ def convert_money(array, spec, present):
         coarse = present & ~invalid & (np.abs(values) >= _NARROW_FLOATS[array.type])
         invalid = invalid | coarse
     units, too_big = _float_units(values, present & ~invalid, array, spec)
+    if safe is not None:  # text: only the values with more than six decimals or an exponent are read as floats
+        units, too_big = _exact_where_plain(safe, units, too_big)
     notes = _too_large(too_big, array)
     coarse_notes = None
     if coarse is not None:
@@ -204,6 +208,17 @@ def _noted(mask: np.ndarray, array: pa.Array, after: str) -> pa.Array | None:
         return None
     quoted = pc.cast(array.take(rows), pa.string())
     return column_text.spread(len(array), rows, column_text.join("'", quoted, after))
+
+
+def _exact_where_plain(text: pa.Array, units: np.ndarray, too_big: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``units`` and ``too_big`` as read through floats, with the numbers of ``text`` written with at most six
+    decimals read again exactly."""
+    plain = pc.match_substring_regex(text, _SIX_DECIMALS_RE).fill_null(False)
+    exact = _exact_units(pc.if_else(plain, text, "0"))
+    if exact is None:
+        return units, too_big
+    read = plain.to_numpy(zero_copy_only=False)
+    return np.where(read, exact[0], units), np.where(read, exact[1], too_big)
 
 
 def _float_units(values: np.ndarray, readable: np.ndarray, array: pa.Array, spec) -> tuple[np.ndarray, np.ndarray]:
