@@ -112,8 +112,11 @@ def earning_rule(
         body.append("  curve on row credit {\n" + "\n".join(points + extends) + "\n  }")
     elif rule == "pay":
         kind = "spif"
-        if draw(st.booleans()):
+        form = draw(st.integers(0, 2))
+        if form == 0:
             body.append(f"  pay {money(draw(st.integers(1, 2000)), scale)} per deal")
+        elif form == 1:  # arithmetic of constants alone (it was an internal error)
+            body.append(f"  pay {money(draw(st.integers(1, 2000)), scale)} * {draw(st.integers(1, 12)) / 4:g} per deal")
         else:
             uses_target = True
             body.append(f"  pay target * {draw(st.integers(1, 300)) / 100:g}% per deal")

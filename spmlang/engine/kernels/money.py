@@ -78,6 +78,9 @@ def to_units(
     :data:`LIMIT` or more (or not a number) raises :class:`TooLarge`.
     """
     values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 0:  # a constant ($1 * 2): worked as an array of one, and given back as the scalar it was
+        window = None if window is None else np.reshape(window, 1)
+        return to_units(values.reshape(1), exact, window).reshape(())
     if values.ndim > 1:  # ``exact`` and ``window`` speak of flat positions
         window = None if window is None else np.broadcast_to(window, values.shape).reshape(-1)
         return to_units(values.reshape(-1), exact, window).reshape(values.shape)
