@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -168,6 +169,14 @@ def replacing(path: Path, make: bool = True) -> Iterator[Path]:
     file system refusing the file (a full disk, no permission) is an :class:`~spmlang.diagnostics.OutputError`
     naming ``path``. Its folder is made where missing, unless ``make`` is false (a part of a cluster's ledger:
     its folder gone means the run was given up, and must stay gone)."""
+    if _special(path):  # /dev/null, a named pipe: written into, never replaced by a file of their name
+        try:
+            yield path
+        except OSError as error:
+            if error.errno not in _REFUSED:
+                raise
+            raise _refused(path, error) from error
+        return
     if make:
         make_folder(path.parent)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
@@ -186,6 +195,15 @@ def replacing(path: Path, make: bool = True) -> Iterator[Path]:
                 partial.unlink(missing_ok=True)
 
 
+def _special(path: Path) -> bool:
+    """Whether ``path`` is a device or a named pipe (``/dev/null``, ``mkfifo``), not a file or a folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 def write_bytes(path: Path, content: bytes, make: bool = True) -> None:
     """``content`` as the bytes of ``path``, written whole (see :func:`replacing`): a chart, an image, a
     statement (``make`` false: its folder is there, made once for the many files written into it)."""
@@ -200,7 +218,7 @@ def write_text(path: Path, content: str) -> None:
     path = Path(os.path.realpath(path))
     with replacing(path) as partial:
         partial.write_text(content, encoding="utf-8")
-        if path.exists():
+        if partial != path and path.exists():
             shutil.copymode(path, partial)
 
 

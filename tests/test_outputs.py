@@ -77,6 +77,28 @@ def test_the_junit_report_is_never_written_over_a_plan_or_its_tests(spm, example
     assert (examples / "plans" / "sdr.test.spm").read_text() == source
 
 
+def test_the_junit_report_follows_no_link_onto_a_plan_and_writes_into_a_pipe(spm, examples):
+    """A link named report.xml to the plan was written through (the plan became XML); a named pipe (as
+    /dev/null is a device) was replaced by a file of its name."""
+    import os
+    import threading
+
+    source = (examples / "plans" / "sdr.spm").read_text()
+    (examples / "report.xml").symlink_to(examples / "plans" / "sdr.spm")
+    linked = spm("test", "plans/sdr.test.spm", "--junit", "report.xml", cwd=examples)
+    assert linked.returncode == 2 and "is a plan or test file" in linked.stderr
+    assert (examples / "plans" / "sdr.spm").read_text() == source
+    pipe = examples / "pipe"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    piped = spm("test", "plans/sdr.test.spm", "--junit", "pipe", cwd=examples)
+    reader.join(timeout=60)
+    assert piped.returncode == 0, piped.stderr
+    assert got and got[0].startswith(b"<?xml") and pipe.is_fifo()
+
+
 def test_a_table_the_plan_has_not_is_refused_not_left_unread(spm, tmp_path):
     """A typo (series_rate for series_rates) left the data unread and paid the plan's own rows, silently."""
     crm = spmlang.load(ROOT / "examples" / "plans" / "crm_agents.spm")

@@ -45,7 +45,8 @@ def tests_command(
     with errors_to_exit_codes():
         if junit is not None:
             check_writable(junit)
-            if junit.suffix.lower() == ".spm" or any(junit.resolve() == Path(p).resolve() for p in paths or []):
+            target = junit.resolve()  # a link to the plan is the plan
+            if target.suffix.lower() == ".spm" or any(target == Path(p).resolve() for p in paths or []):
                 raise UsageError(f"--junit {junit} is a plan or test file: the JUnit report is written elsewhere")
         started = time.perf_counter()
         outcomes = run_tests(list(paths or []))
