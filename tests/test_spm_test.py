@@ -161,3 +161,37 @@ def test_expect_paid_over_periods_in_two_currencies_names_no_sum(spm):
     failures = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ") and "expect" not in line]
     # The lowercase currency and the four figures of one currency pass; the sum over both currencies does not.
     assert failures == ["ann is paid in EUR and GBP over these periods: name one period"], result.stdout
+
+
+def test_an_expectation_of_a_name_nothing_has_fails_and_short_periods_are_read(spm, tmp_path):
+    """`expect payout anna == $0` (a typo), a component or period the plan has not, passed: zero of nothing.
+    And a period written short (`in Q1`, a date in it) was compared with the ledger's '2027-Q1' as text: 0."""
+    import shutil
+
+    shutil.copy("examples/plans/sdr.spm", tmp_path / "sdr.spm")
+    (tmp_path / "sdr.test.spm").write_text(
+        'test "names" {\n'
+        "  transactions {\n"
+        "    columns activity_id sdr activity_date activity qualified pipeline\n"
+        "    rows {\n"
+        "      A1 ivy 2027-01-10 meeting true empty\n"
+        "      A2 bo 2027-01-11 meeting false empty\n"
+        "    }\n"
+        "  }\n"
+        "  quotas { rows { ivy 2027-01 2 } }\n"
+        "  expect payout ivy in 2027-01 == $75\n"
+        "  expect payout ivy in 2027-01-10 == $75\n"
+        "  expect payout bo == $0\n"
+        "  expect payout ivi == $0\n"
+        "  expect payout ivy for meeting == $0\n"
+        "  expect payout ivy in 2026-12 == $0\n"
+        "}\n"
+    )
+    result = spm("test", tmp_path / "sdr.test.spm")
+    assert result.returncode == 1
+    failures = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ") and "|" not in line]
+    assert failures == [
+        "no payee 'ivi' in the test's data; did you mean 'ivy'?",
+        "no component 'meeting' in the plan; did you mean 'meetings'?",
+        "no period '2026-12' in this plan; its periods are " + ", ".join(f"2027-{m:02d}" for m in range(1, 13)),
+    ]

@@ -147,6 +147,12 @@ def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) ->
     payee = _text(expectation.payee)
     ledger = result.ledger.to_pylist()
     written = _written(case, expectation)
+    unknown = _unknown_name(case, expectation, result, ledger)
+    if unknown is not None:  # expected 0 of a name nothing has would pass, and test nothing
+        outcome.failures.append(Failure(written, unknown))
+        return
+    if period is not None:  # Q1 is 2027-Q1, as --through reads it
+        period = result.payout.run.calendar.label_of(period)
     if expectation.what == "reject":
         _check_reject(expectation, subject, result, ledger, outcome, written)
         return
@@ -161,17 +167,7 @@ def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) ->
         outcome.failures.append(Failure(written, f"{value.text} is not a number to compare with"))
         return
     if expectation.what == "attainment":
-        attainment = _attainment(result, subject, period)
-        if attainment is None:
-            outcome.failures.append(Failure(written, f"{subject} has no attainment in {period or 'the plan'}"))
-        elif attainment.quantize(RATIO) != expected.quantize(RATIO):
-            outcome.failures.append(
-                Failure(
-                    written,
-                    f"expected attainment {percent(expected)}, got {percent(attainment)}",
-                    _trail(result, subject, period, None),
-                )
-            )
+        _check_attainment(subject, period, expected, result, outcome, written)
         return
     if expectation.what == "paid":
         _check_paid(expectation, subject, period, expected, result, ledger, outcome, written)
@@ -196,6 +192,51 @@ def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) ->
         outcome.failures.append(
             Failure(written, f"expected {money(expected)}, got {money(got)}", _trail(result, who, period, txn))
         )
+
+
+def _check_attainment(
+    payee: str, period: str | None, expected: Decimal, result, outcome: Outcome, written: str
+) -> None:
+    attainment = _attainment(result, payee, period)
+    if attainment is None:
+        outcome.failures.append(Failure(written, f"{payee} has no attainment in {period or 'the plan'}"))
+    elif attainment.quantize(RATIO) != expected.quantize(RATIO):
+        outcome.failures.append(
+            Failure(
+                written,
+                f"expected attainment {percent(expected)}, got {percent(attainment)}",
+                _trail(result, payee, period, None),
+            )
+        )
+
+
+def _unknown_name(case: TestCase, expectation: ast.Expect, result, ledger: list[dict]) -> str | None:
+    """What an expectation names that neither the plan nor the test's data has (a period, a payee, a
+    component), said with the closest name it has, if any; None if every name is known."""
+    from spmlang.diagnostics import did_you_mean
+
+    period = _text(expectation.period)
+    calendar = result.payout.run.calendar
+    if period is not None and calendar.parse_period(period) is None:
+        return f"no period '{period}' in this plan; its periods are {', '.join(calendar.labels)}"
+    named = expectation.payee if expectation.what == "line" else expectation.subject
+    payee = _text(named) if expectation.what in ("payout", "paid", "attainment", "line") else None
+    if payee is not None:
+        known = set(result.payout.run.payees.names)
+        if case.deals is not None:
+            for source in result.payout.run.plan.transactions.payees:
+                if source.column in case.deals.column_names:
+                    known.update(str(name) for name in case.deals.column(source.column).to_pylist() if name)
+        if payee not in known:
+            hint = did_you_mean(payee, sorted(known))
+            return f"no payee '{payee}' in the test's data" + (f"; {hint}" if hint else "")
+    component = expectation.component.text if expectation.component else None
+    if component is not None:
+        known = {c.name for c in result.payout.run.plan.components} | {line["component"] for line in ledger}
+        if component not in known:
+            hint = did_you_mean(component, sorted(name for name in known if name))
+            return f"no component '{component}' in the plan" + (f"; {hint}" if hint else "")
+    return None
 
 
 def _check_paid(
