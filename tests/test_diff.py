@@ -107,6 +107,9 @@ def test_diff_json_and_fail_over(spm, tmp_path):
     over = spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over", f"{change - 1}")
     assert over.returncode == 1 and "more than --fail-over" in over.stderr
     assert spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over", "lots").returncode == 2
+    for meaningless in ("nan", "-inf", "1e400"):  # NaN was an internal error; inf a threshold never crossed
+        refused = spm("diff", "examples/plans/account_executive.spm", new, *DATA_ARGS, "--fail-over", meaningless)
+        assert refused.returncode == 2 and f"not '{meaningless}'" in refused.stderr
 
 
 def test_diff_reads_the_old_plan_from_git(spm, tmp_path):

@@ -183,3 +183,27 @@ def test_one_amount_with_seven_decimals_leaves_the_others_exact(tmp_path):
     for name in ("six.csv", "seven.csv"):
         [ann] = [r for r in plan.run(tmp_path / name).totals().to_pylist() if r["payee"] == "ann"]
         assert ann["amount"] == Decimal("98765432109.02"), name
+
+
+def test_a_plan_year_spm_cannot_count_is_an_error_where_it_is_written():
+    """year starts 9999-02-01 passed spm check and was an internal error at run time (year 10000); year 0001 was
+    accepted and every row then rejected."""
+    for year in ("9999-02-01", "0001-01-01"):
+        try:
+            spmlang.loads(PLAN.replace("year starts 2027-01-01", f"year starts {year}"), "found.spm")
+        except spmlang.PlanError as error:
+            assert "E404" in error.render() and "a plan year starts between 1900 and 2999" in str(error)
+        else:
+            raise AssertionError(f"year starts {year} was accepted")
+
+
+def test_a_quota_period_given_as_a_datetime_is_read_as_its_date():
+    """A pandas datetime64 period column was read as '2027-01-01 00:00:00.000000', 'not a period of this plan'."""
+    import pandas as pd
+
+    plan = spmlang.loads(
+        PLAN.replace("component commission {", "quotas {\n  per period\n}\ncomponent commission {"), "q.spm"
+    )
+    quotas = pd.DataFrame({"payee": ["ann"], "period": pd.to_datetime(["2027-01-01"]), "amount": [1000.0]})
+    result = plan.run(_deals(amount=[100.0]), quotas=quotas)
+    assert result.totals().num_rows == 1

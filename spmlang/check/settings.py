@@ -115,6 +115,14 @@ def _year_start(c: CheckContext, setting: ast.Setting | None, block: ast.PlanBlo
     year_start = written.value if isinstance(written, ast.Literal) else None
     if not isinstance(year_start, dt.date):
         return None
+    if not 1900 <= year_start.year <= 2999:  # dates are read within a century of the plan year, in 1..9999
+        c.error(
+            "E404",
+            "a plan year starts between 1900 and 2999",
+            setting.span,
+            "write the first day of the plan year, e.g. year starts 2027-01-01",
+        )
+        return None
     if year_start.day > 28:
         c.error(
             "E404",

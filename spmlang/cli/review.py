@@ -182,7 +182,9 @@ def diff_command(
             try:
                 limit = Decimal(fail_over.replace("$", "").replace(",", "").strip())
             except InvalidOperation:
-                raise UsageError(f"--fail-over takes an amount such as 10000 or $10,000, not '{fail_over}'") from None
+                limit = None
+            if limit is None or not limit.is_finite() or abs(limit) >= 10**15:  # NaN, inf: no threshold at all
+                raise UsageError(f"--fail-over takes an amount such as 10000 or $10,000, not '{fail_over}'")
         report = diff_plans(old, new, **data.run_arguments())
         rendered = {"text": report.to_text, "markdown": report.to_markdown, "json": report.to_json}[output_format]()
         print(visible_json(rendered) if output_format == "json" else visible(rendered, lines=True), end="")

@@ -95,10 +95,14 @@ class PlanCalendar:
 
     def parse_period(self, text: str) -> int | None:
         """A period written in a quota table: its label (``2027-Q1``), its short label (``Q1``),
-        a month (``2027-02``) or any date inside it (``2027-02-01``). None if it names no period."""
+        a month (``2027-02``) or any date (or date and time) inside it (``2027-02-01``). None if it names no
+        period."""
         text = text.strip()
         if text in self.labels:
             return self.labels.index(text)
+        timed = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?", text)
+        if timed:  # a date and time (a datetime column, as text): the date says the period
+            text = timed.group(1)
         upper = text.upper()
         for i, short in enumerate(self.short):
             if short and upper in (short, f"M{short}" if short.isdigit() else short):
