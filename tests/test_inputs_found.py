@@ -207,3 +207,19 @@ def test_a_quota_period_given_as_a_datetime_is_read_as_its_date():
     quotas = pd.DataFrame({"payee": ["ann"], "period": pd.to_datetime(["2027-01-01"]), "amount": [1000.0]})
     result = plan.run(_deals(amount=[100.0]), quotas=quotas)
     assert result.totals().num_rows == 1
+
+
+def test_string_view_columns_are_read_as_text_of_any_type():
+    """polars' string_view text was read for text columns and refused (E502) for dates and money."""
+    view = pa.string_view()
+    table = pa.table(
+        {
+            "id": pa.array(["a"], view),
+            "rep": pa.array(["ann"], view),
+            "day": pa.array(["2027-02-01"], view),
+            "amount": pa.array(["100.50"], view),
+            "units": pa.array(["2"], view),
+        }
+    )
+    [line] = spmlang.loads(PLAN, "found.spm").run(table).totals().to_pylist()
+    assert (line["period"], line["amount"]) == ("2027-Q1", Decimal("10.05"))

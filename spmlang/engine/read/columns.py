@@ -124,6 +124,8 @@ def convert_column(array, spec: ColumnSpec, label: str, plausible_dates: tuple[i
     it cannot be read (see dates.plausible)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if array.type == pa.string_view():  # polars' strings: read as any text is
+        array = array.cast(pa.string())
     if pa.types.is_dictionary(array.type):
         if spec.type is Type.TEXT:  # keep it encoded: string operations then run on its few distinct values
             array = pa.DictionaryArray.from_arrays(array.indices, as_text(array.dictionary))
