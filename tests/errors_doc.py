@@ -363,7 +363,7 @@ REJECT_REASONS = (
         "add the quota or target",
     ),
     ("duplicate_key", "duplicate key 'G1' (first seen at row 2)", "give each transaction its own key"),
-    ("bad_split", "shares add up to 130%, more than 100%", "fix the shares"),
+    ("bad_split", "shares add up to 130% (share_a + share_b), more than 100%", "fix the shares"),
     (
         "outside_employment",
         "ann is not employed on 2027-08-14 / ann is not in the roster / ann is on plan 'SE 2027' on 2027-08-14, "

@@ -223,3 +223,19 @@ def test_string_view_columns_are_read_as_text_of_any_type():
     )
     [line] = spmlang.loads(PLAN, "found.spm").run(table).totals().to_pylist()
     assert (line["period"], line["amount"]) == ("2027-Q1", Decimal("10.05"))
+
+
+def test_shares_over_100_percent_name_their_columns():
+    """The reject of a split whose shares add up past 100% named no column, and not the shares it added."""
+    plan = spmlang.loads(
+        PLAN.replace(
+            "column units  integer",
+            "column units  integer\n  column rep2 text\n  column s1 percent\n  column s2 percent",
+        ).replace("payee  rep", "payee  rep share s1\n  payee  rep2 share s2"),
+        "split.spm",
+    )
+    table = _deals(amount=[100.0]).append_column("rep2", pa.array(["bo"]))
+    table = table.append_column("s1", pa.array([0.6])).append_column("s2", pa.array([0.5]))
+    [reject] = plan.run(table).rejects.to_pylist()
+    assert (reject["reason"], reject["column"]) == ("bad_split", "s1")
+    assert reject["message"] == "shares add up to 110% (s1 + s2), more than 100%"

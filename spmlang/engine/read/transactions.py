@@ -353,6 +353,8 @@ def _payees_and_shares(
             total += share
     if split:
         over = total > 1.0 + _SHARE_TOLERANCE
-        message = text.join("shares add up to ", text.percent(total), ", more than 100%")
-        accounting.reject(over, "bad_split", message)
+        written = [plan_text(plan, spec.share.span) for spec in plan.transactions.payees if spec.share is not None]
+        message = text.join("shares add up to ", text.percent(total), f" ({' + '.join(written)}), more than 100%")
+        used = [sorted(ir.columns_used(spec.share)) for spec in plan.transactions.payees if spec.share is not None]
+        accounting.reject(over, "bad_split", message, next((names[0] for names in used if names), None))
     return names, shares
