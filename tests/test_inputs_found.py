@@ -239,3 +239,23 @@ def test_shares_over_100_percent_name_their_columns():
     [reject] = plan.run(table).rejects.to_pylist()
     assert (reject["reason"], reject["column"]) == ("bad_split", "s1")
     assert reject["message"] == "shares add up to 110% (s1 + s2), more than 100%"
+
+
+def test_ids_past_what_a_float_holds_are_rejected_not_merged(tmp_path):
+    """JSON ids 12345678901234567891 and ...892 are read by Arrow as one float: the second was rejected as a
+    duplicate of a key the file does not have."""
+    rows = [(12345678901234567891, 1), (12345678901234567892, 2), (5, 3)]
+    (tmp_path / "deals.jsonl").write_text(
+        "".join(
+            f'{{"id": {key}, "rep": "ann", "day": "2027-02-01", "amount": {amount}, "units": 1}}\n'
+            for key, amount in rows
+        )
+    )
+    result = spmlang.loads(PLAN, "found.spm").run(tmp_path / "deals.jsonl")
+    rejects = result.rejects.to_pylist()
+    assert [(r["row"], r["reason"], r["column"]) for r in rejects] == [
+        (1, "invalid_value", "id"),
+        (2, "invalid_value", "id"),
+    ]
+    assert "too large to be the one written exactly: write it as text" in rejects[0]["message"]
+    assert [r["amount"] for r in result.totals().to_pylist()] == [Decimal("0.30")]

@@ -27,7 +27,35 @@ def convert_text(array, spec, present):
     blank = empty_text(text)
     if blank is not None and blank.any():  # '' or only white space: no value, as an empty CSV field is
         present = present & ~blank
+    inexact = _inexact_floats(array)
+    if inexact is not None:
+        return typed(spec, text, present, inexact, array, _inexact_notes(inexact, text))
     return typed(spec, text, present, np.zeros(len(array), bool), array)
+
+
+# Floats hold every whole number up to 2**53 exactly; past it, a number read as a float (a JSON reader reads
+# 12345678901234567891 so) may not be the one written, and two ids may read as one.
+_EXACT_FLOAT = 2.0**53
+
+
+def _inexact_floats(array: pa.Array) -> np.ndarray | None:
+    """Where a float column holds a value too large to be the number written exactly, if any."""
+    if not pa.types.is_floating(array.type):
+        return None
+    values = np.abs(pc.cast(array, pa.float64()).fill_null(0).to_numpy(zero_copy_only=False))
+    inexact = ~(values < _EXACT_FLOAT)  # infinity and NaN included
+    return inexact if inexact.any() else None
+
+
+def _inexact_notes(inexact: np.ndarray, text: pa.Array) -> pa.Array:
+    rows = np.flatnonzero(inexact)
+    notes = pa.nulls(len(inexact), pa.string()).to_pylist()
+    for row, value in zip(rows.tolist(), text.take(rows).to_pylist(), strict=True):
+        notes[row] = (
+            f"'{value}' was read as a floating-point number, too large to be the one written exactly: "
+            "write it as text (in quotes, in JSON)"
+        )
+    return pa.array(notes, pa.string())
 
 
 def _encoded_if_repeating(text: pa.Array) -> pa.Array:
