@@ -198,7 +198,7 @@ ERRORS = {
         "deals.csv",
         "row 3: this row has 4 fields, but the header has 5",
     ),
-    "a row with a field too many, after a value over two lines": (  # rows counted as a spreadsheet shows them
+    "a row with a field too many, after a value over two lines": (  # rows as a spreadsheet counts them, blank lines not
         lambda p: (
             p.write_text(
                 HEADER
@@ -210,7 +210,7 @@ ERRORS = {
             or p
         ),
         "deals.csv",
-        "row 3004: this row has 6 fields, but the header has 5\n  = hint: a value with ',' in it needs double quotes",
+        "row 3003: this row has 6 fields, but the header has 5\n  = hint: a value with ',' in it needs double quotes",
     ),
     "a column twice in a CSV header": (
         lambda p: p.write_text("id,amount,rep,day,product,amount\nG1,1,ann,2027-01-05,GTX Pro,2\n") or p,

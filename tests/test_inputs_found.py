@@ -259,3 +259,19 @@ def test_ids_past_what_a_float_holds_are_rejected_not_merged(tmp_path):
     ]
     assert "too large to be the one written exactly: write it as text" in rejects[0]["message"]
     assert [r["amount"] for r in result.totals().to_pylist()] == [Decimal("0.30")]
+
+
+def test_a_row_of_too_few_fields_is_numbered_as_rejects_are_after_a_blank_line(tmp_path):
+    """docs/cli.md: blank lines are not counted. A row with too few fields after a blank line was numbered by
+    its line (4), where a bad value in the same place is row 3."""
+    head = "id,rep,day,amount,units\nA,ann,2027-02-01,10,1\n\n"
+    (tmp_path / "short.csv").write_text(head + "B,ann,2027-02-01,10\n")
+    (tmp_path / "bad.csv").write_text(head + "B,ann,2027-02-31,10,1\n")
+    plan = spmlang.loads(PLAN, "found.spm")
+    [reject] = plan.run(tmp_path / "bad.csv").rejects.to_pylist()
+    try:
+        plan.run(tmp_path / "short.csv")
+    except spmlang.InputError as error:
+        assert f"row {reject['row']}: this row has 4 fields, but the header has 5" in str(error)
+    else:
+        raise AssertionError("a row of 4 fields was read")

@@ -131,8 +131,9 @@ def _ragged_row(path: Path, delimiter: str, fields: int, label: str) -> InputErr
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         rows = csv.reader(handle, delimiter=delimiter)
         next(rows, None)
-        for number, row in enumerate(rows, start=2):
-            if row and len(row) != fields:  # an empty line is no row to Arrow
+        # Numbered as rejects are: an empty line is no row to Arrow, and takes no number.
+        for number, row in enumerate((row for row in rows if row), start=2):
+            if len(row) != fields:
                 found = f"{len(row)} field" + ("s" if len(row) != 1 else "")
                 return InputError(
                     f"this row has {found}, but the header has {fields}",
