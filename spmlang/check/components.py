@@ -14,6 +14,7 @@ from spmlang.check.context import CheckContext
 from spmlang.check.cycle import clawback_spec
 from spmlang.check.expressions import Scope
 from spmlang.check.tiers import TierChecker
+from spmlang.check.units import rate_mismatch
 from spmlang.check.versions import check_versions
 from spmlang.check.words import ROLE_WORDS, TIER_MODES
 from spmlang.diagnostics import Span, did_you_mean
@@ -350,6 +351,10 @@ class ComponentChecker:
         expected = (Type.PERCENT, Type.NUMBER) if money_credit else (Type.MONEY,)
         rate = self.c.exprs.check(stmt.expr, self.row_scope, None)
         if rate is None:
+            return None
+        mismatch = rate_mismatch(rate, self.c.text(stmt.expr.span)) if money_credit else None
+        if mismatch is not None:
+            self.c.error("E301", *mismatch)
             return None
         if rate.type not in expected:
             hint = (

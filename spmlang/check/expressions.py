@@ -24,6 +24,7 @@ from spmlang.check.types import (
     hint_for_expected,
     literal_to_const,
 )
+from spmlang.check.units import comparison_mismatch
 from spmlang.diagnostics import Diagnostic, did_you_mean
 from spmlang.ir import expressions as ir
 from spmlang.ir import text_growth as texts
@@ -286,38 +287,11 @@ class ExpressionChecker:
         if node.op not in ("==", "!=") and left.type in (Type.TEXT, Type.BOOL):
             self.error("E301", f"'{node.op}' does not apply to {left.type}; use == or !=", node.span)
             return None
-        if not self._same_units(node, left, right):
+        mismatch = comparison_mismatch(left, right, node.span)
+        if mismatch is not None:
+            self.error("E301", *mismatch)
             return None
         return ir.Comparison(node.op, left, right, node.span)
-
-    def _same_units(self, node: ast.Compare, left: ir.IR, right: ir.IR) -> bool:
-        """Whether a comparison's sides are in units that compare: never money with a percent (`amount > 5%`
-        compares with 0.05), nor a percent with a plain number past 1 (`attainment >= 50` is 5000%)."""
-        if {left.type, right.type} == {Type.MONEY, Type.PERCENT}:
-            self.error(
-                "E301",
-                "cannot compare money with percent",
-                node.span,
-                "compare money with an amount (amount > $5,000), a percent with a percent (attainment >= 50%)",
-            )
-            return False
-        for percent, other in ((left, right), (right, left)):
-            if (
-                percent.type is Type.PERCENT
-                and isinstance(other, ir.Const)
-                and other.type in (Type.INTEGER, Type.NUMBER)
-                and isinstance(other.value, Decimal)
-                and abs(other.value) > 1
-            ):
-                written = format(other.value.normalize(), "f")
-                self.error(
-                    "E301",
-                    f"{written} is a plain number: as a percent it is {format((other.value * 100).normalize(), 'f')}%",
-                    other.span,
-                    f"write {written}% (a percent is compared with a percent)",
-                )
-                return False
-        return True
 
     def _in_list(self, node: ast.InList, scope: Scope, depth: int) -> ir.IR | None:
         operand = self._check(node.operand, scope, depth)
