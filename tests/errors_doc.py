@@ -327,6 +327,14 @@ CODES = {
         "component or the transactions block keeps the credit (or the column it is) at zero or above.",
         "Add `where credit > 0` to the component: refunds are then paid nothing and still lower the credit.",
     ),
+    "W104": (
+        "A figure written with another currency's sign",
+        "Every amount in a plan is in the plan currency: a sign is not converted, so `€250` in a plan in US "
+        "dollars pays 250 dollars. Warned for the first figure of each such sign (`$` only in a plan in euros "
+        "or pounds: it is many currencies' sign).",
+        "Write the amount in the plan currency, with its sign; or, if the plan pays in that currency, change the "
+        "plan's `currency`.",
+    ),
 }
 
 REJECTS_INTRO = """## Rejected rows

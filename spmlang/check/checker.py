@@ -21,6 +21,7 @@ from spmlang.check.refunds import minimums_paid_on_refunds
 from spmlang.check.settings import check_settings
 from spmlang.check.tables import TableChecker
 from spmlang.check.transactions import check_transactions
+from spmlang.check.units import currency_sign_hint, currency_sign_mismatches
 from spmlang.diagnostics import PlanError, Span
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
@@ -85,6 +86,13 @@ class Checker:
                     notes=((plans[0].span, "the first plan block"),),
                 )
             settings = check_settings(c, plans[0])
+            for written, where in currency_sign_mismatches(items, settings.currency):
+                c.warn(
+                    "W104",
+                    f"{written} is written with another currency's sign: amounts are in {settings.currency}",
+                    where,
+                    currency_sign_hint(written, settings.currency),
+                )
 
         # Lookup tables and the roster first: the credit may look things up. Quotas
         # and targets after the transactions: their unit is the credit's.

@@ -46,3 +46,47 @@ def rate_mismatch(rate: ir.IR, written: str) -> Mismatch | None:
         return None
     message = f"rate {written} would pay {_figure(value * 100)}% of the credit"
     return message, rate.span, f"write {written}% (a plain number is a fraction of the credit: 0.08 is 8%)"
+
+
+# Currency signs a money figure may be written with, and the plan currencies each stands for. `$` is many
+# currencies' sign (USD, CAD, AUD ...): only a plan in euros or pounds is told of it.
+_SIGNS = {"€": ("EUR",), "£": ("GBP",), "$": None}
+_NOT_DOLLARS = ("EUR", "GBP")
+
+
+def currency_sign_mismatches(tree: object, currency: str) -> list[tuple[str, Span]]:
+    """The first money figure written with each sign that is not the plan currency's (`€250` in a USD plan:
+    250 US dollars), as (the figure as written, where)."""
+    found: dict[str, tuple[str, Span]] = {}
+    for literal in _money_literals(tree):
+        sign = literal.text.lstrip("-")[:1]
+        meant = _SIGNS.get(sign, ())
+        wrong = currency in _NOT_DOLLARS if meant is None else bool(meant) and currency not in meant
+        if wrong and sign not in found:
+            found[sign] = (literal.text, literal.span)
+    return list(found.values())
+
+
+def _money_literals(node: object):
+    from dataclasses import fields, is_dataclass
+
+    from spmlang.syntax import ast
+
+    if isinstance(node, ast.Literal):
+        if node.kind == "money":
+            yield node
+        return
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _money_literals(item)
+    elif is_dataclass(node) and not isinstance(node, type):
+        for field in fields(node):
+            yield from _money_literals(getattr(node, field.name))
+
+
+def currency_sign_hint(written: str, currency: str) -> str:
+    """What to write for a money figure written with another currency's sign."""
+    sign = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
+    figure = written.lstrip("-")[1:]
+    own = f"{sign}{figure}" if sign else f"the amount in {currency}"
+    return f"write {own} (a sign is not converted: every amount is in the plan currency), or change the currency"
