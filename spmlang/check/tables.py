@@ -368,7 +368,16 @@ class TableChecker:
                     ok = False
                 row.append(value)
             row_key = tuple(row[i] for i in key_index)
-            if row_key in seen and None not in row_key:
+            empty = [
+                key_columns[at]
+                for at, value in enumerate(row_key)
+                if value in (None, "") and columns[key_columns[at]].type is Type.TEXT  # a date may be open
+            ]
+            if empty:  # a run would stop at this row (E504), naming no line of the plan
+                c.error("E405", f"this row of table '{name}' has no {empty[0]}", span, "every row needs its key")
+                ok = False
+                continue
+            if row_key in seen:
                 c.error(
                     "E207",
                     f"table '{name}' has two rows for {', '.join(map(str, row_key))}",
