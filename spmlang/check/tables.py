@@ -111,10 +111,10 @@ class TableChecker:
         rows: tuple[tuple[object, ...], ...] | None = None
         row_spans: tuple[Span, ...] = ()
         if table.rows_block is not None:
-            rows = self._rows(name, table.rows_block, table.columns, _row_key(kind, table))
-            if rows is None:
-                return None
-            row_spans = table.rows_block.row_spans
+            checked = self._rows(name, table.rows_block, table.columns, _row_key(kind, table))
+            # A row in error is said; the table is still declared, so what uses it is not 'unknown table' too.
+            rows = checked if checked is not None else ()
+            row_spans = table.rows_block.row_spans if checked is not None else ()
             if kind is TableKind.FX and not self._currency_codes(table, rows, row_spans):
                 return None
         default = None
