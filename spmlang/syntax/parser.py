@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -239,6 +240,18 @@ def _meta_span(meta, path: str) -> Span:
     return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
 
 
+def _character_hint(char: str, text: str, line: int, column: int) -> str | None:
+    """What to write instead, where a character starts something the language does not read: a number with
+    an exponent or digits grouped by `_` before a sign (1e-5%, 1_000%), a letter outside ASCII in a name."""
+    lines = text.splitlines()
+    rest = lines[line - 1][column - 1 :] if 0 < line <= len(lines) else ""
+    if re.match(r"[\d.]+(e[+-]?\d+|_\d)", rest, re.IGNORECASE):
+        return "write a number in plain digits (0.00001, not 1e-5); `_` groups the digits of plain numbers only"
+    if not char.isascii() and char.isalpha():
+        return "names are ASCII letters, digits and _ (text in double quotes may hold any letter)"
+    return None
+
+
 def _syntax_diagnostic(error: UnexpectedInput, path: str, text: str) -> Diagnostic:
     line = max(getattr(error, "line", 1), 1)
     column = max(getattr(error, "column", 1), 1)
@@ -250,6 +263,8 @@ def _syntax_diagnostic(error: UnexpectedInput, path: str, text: str) -> Diagnost
             hint = 'text is written in double quotes: "like this"'
         elif char == "=":
             hint = "settings take no '=' (write `payout quarterly`); a comparison is written '=='"
+        else:
+            hint = _character_hint(char, text, line, column)
         return Diagnostic("E101", f"unexpected character '{char}'", span, hint)
     token: Token | None = getattr(error, "token", None)
     expected_names = getattr(error, "expected", ()) or ()
