@@ -191,7 +191,8 @@ def read_plan(reference: str) -> tuple[Plan, str]:
     except FileNotFoundError:
         raise UsageError(f"cannot read {reference}: git is not installed") from None
     if shown.returncode != 0:
-        raise UsageError(f"cannot read {reference} from git: {shown.stderr.strip()}")
+        said = "; ".join(line.strip() for line in shown.stderr.splitlines() if line.strip())  # one line, not \x0a
+        raise UsageError(f"cannot read {reference} from git: {said}")
     # Name it as the working-tree file, so files the plan names resolve next to it.
     where = Path(top.stdout.strip()) / inside if top.returncode == 0 and not inside.startswith("./") else Path(inside)
     return loads(shown.stdout, str(where)), reference
