@@ -292,3 +292,13 @@ def test_a_plan_of_curves_stores_its_explanations_as_text(tmp_path):
         path = result.write(tmp_path / f"{encoded}.parquet")
         assert dictionary_encoded(path, "explanation") is encoded
         assert spmlang.read_ledger(path).column("explanation").to_pylist() == engine_sentences(result)
+
+
+def test_a_ledger_whose_exact_column_was_removed_is_an_error_not_raw_templates(tmp_path):
+    """A ledger of templates with its `exact` column dropped by hand was read as a ledger of before templates:
+    its explanations came back as '{credit} at 8% ... = {exact}'."""
+    path, _ = _small_ledger(tmp_path)
+    pq.write_table(pq.read_table(path).drop_columns(["exact"]), tmp_path / "edited.parquet")
+    with pytest.raises(spmlang.InputError, match=re.escape("the explanations are templates")) as raised:
+        spmlang.read_ledger(tmp_path / "edited.parquet")
+    assert raised.value.column == "exact"

@@ -33,7 +33,11 @@ def readable(table: pa.Table) -> pa.Table:
     where the explanations are not text, or a column a template names is missing, empty or holds what spm never
     writes there."""
     names = table.schema.names
-    if "explanation" not in names or "exact" not in names:
+    if "explanation" not in names:
+        return table
+    if "exact" not in names:
+        if _templated(table.column("explanation")):  # not a ledger of before templates: one edited by hand
+            raise ColumnError("exact", "the explanations are templates ('... = {exact}'), but the column is gone")
         return table
     stored = table.schema.field("explanation").type
     held = stored.value_type if pa.types.is_dictionary(stored) else stored
@@ -55,6 +59,16 @@ def readable(table: pa.Table) -> pa.Table:
 
 
 _LINES = 1 << 16  # lines made sentences at a time
+
+
+def _templated(explanations: pa.ChunkedArray) -> bool:
+    """Whether any explanation is a template naming ``{exact}`` (a dictionary's distinct values looked at)."""
+    for chunk in explanations.chunks:
+        values = chunk.dictionary if isinstance(chunk, pa.DictionaryArray) else chunk
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            if pc.any(pc.match_substring(values, "{exact}")).as_py():
+                return True
+    return False
 
 
 def sentences(stored, credit, exact, rollup_from) -> pa.Array:
