@@ -165,6 +165,12 @@ class ComponentChecker:
                 self._role(stmt, parts)
             elif isinstance(stmt, ast.WhereStmt):
                 name = stmt.name.text if stmt.name else self.c.text(stmt.expr.span)
+                other = next((f for f in parts.filters if f.name == name), None)
+                if other is not None:  # as in the transactions block: a row's fate names its filter
+                    self.c.error(
+                        "E207", f"two filters are named '{name}'", stmt.span, notes=((other.span, "the other one"),)
+                    )
+                    continue
                 expr = self.c.exprs.check(stmt.expr, self.row_scope, (Type.BOOL,), "a filter")
                 _keep(parts, None if expr is None else FilterSpec(name, expr, stmt.span), parts.filters)
             elif isinstance(stmt, ast.MultiplierStmt):
