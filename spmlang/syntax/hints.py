@@ -26,6 +26,10 @@ def intent_hint(text: str, token: Token) -> str | None:
     if not 1 <= token.line <= len(lines):
         return None
     line = lines[token.line - 1]
+    if token.value == "-" or re.fullmatch(r"[QHM]\d+", str(token.value)):  # 2027-Q5: a year, then no period
+        word = line[: token.column - 1].split(" ")[-1] + line[token.column - 1 :].split(" ")[0]
+        if re.fullmatch(r"(FY)?\d{4}-([QH]\d+|M?\d+)", word.strip("(),")):
+            return f"'{word.strip('(),')}' is no period: quarters are Q1 to Q4, halves H1 and H2, months 01 to 12"
     before = re.split(r"[{;]", line[: token.column - 1])[-1].strip()
     after = _code(line[token.end_column - 1 :]).strip()
     words = before.split()
