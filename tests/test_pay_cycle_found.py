@@ -222,3 +222,17 @@ def test_a_refund_changed_after_its_period_closed_says_so(tmp_path):
         "for 2027-Q1, R1: its clawback changed (the refund, the cancellation, or what it reverses): paid 600.00, "
         "due now 400.00, -200.00"
     )
+
+
+def test_a_credit_of_sub_cent_precision_is_not_said_to_have_changed(tmp_path):
+    """A credit held to the micro-unit (a converted amount, 1,000.005 here) was compared with the earlier
+    ledger's, held to the cent: a re-priced deal said 'its credit changed 1,000.01 -> 1,000.01'."""
+    table = deals(("A", "ann", "2027-02-01", "1000"))
+    table = table.set_column(3, "amount", pa.array([Decimal("1000.005")], pa.decimal128(18, 3)))
+    spmlang.loads(PLAN, "cycle.spm").run(table, through="2027-Q1").write(tmp_path / "q1.parquet")
+    repriced = spmlang.loads(PLAN.replace("rate 10%", "rate 12%"), "cycle.spm")
+    later = repriced.run(table, paid=[tmp_path / "q1.parquet"], through="2027-Q2")
+    [line] = [r for r in later.ledger.to_pylist() if r["kind"] == "adjustment"]
+    assert line["explanation"] == (
+        "for 2027-Q1, A: re-priced (the plan, a quota or an earlier row changed): paid 100.00, due now 120.00, 20.00"
+    )

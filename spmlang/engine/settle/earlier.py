@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from spmlang.engine.credit.rows import ROLE_NAMES, CreditRows
 from spmlang.engine.kernels import column_text as text
 from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels.money import UNIT, units_to_scale
 from spmlang.engine.pay.lines import KIND, KINDS, SETTLE, Lines, make_lines
 from spmlang.engine.read.earlier import SETTLED_ONCE, EarlierLedgers
 from spmlang.ir.kinds import HOLD_KINDS, LineKind
@@ -226,6 +227,7 @@ def adjust_closed(
     clause = np.where(has_now, _pick(has_now, now.clause, g_now, 0), _pick(has_paid, paid.clause, g_paid, 0))
     clause = np.where(cancelled[hit], _pick(cancelled[hit], now.clause, claw_at[hit], 0), clause)
     credit_now = np.where(row >= 0, rows.credit[np.maximum(row, 0)] if len(rows) else 0, 0)
+    credit_now = units_to_scale(credit_now, 2) * (UNIT // 100)  # to the cent, as the earlier ledger holds it
     credit_then = _pick(has_paid, paid.credit, g_paid, 0)
     txn_hit = txn[head]
     explanation = _why(
