@@ -9,6 +9,8 @@ Then which payees' totals moved and by how much.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -79,6 +81,7 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
         result.findings.append("the ledger file was changed after spm wrote it (its hash differs from the manifest)")
     plan = _recorded_plan(manifest, folders, base, result)
     inputs = _recorded_inputs(manifest, folders, base, result)
+    records_hold = _recorded_texts_hold(manifest, folders, base, result)
     chain_holds = True  # a ledger paid against one that is not reproduced is not reproduced either
     for earlier in inputs.get("paid", []):  # the chain of runs: each earlier ledger is reproduced too
         checked = verify(earlier, roots, allow_outside_paths) if manifest_path(earlier).exists() else None
@@ -87,7 +90,7 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
             result.findings.append(f"the earlier ledger {earlier} is not reproduced: " + "; ".join(checked.findings))
     if ledger.is_dir():  # written by a cluster: re-run on this machine, compared line for line
         result = _verify_folder(ledger, manifest, plan, inputs, file_unchanged, allow_outside_paths, result)
-        result.identical = result.identical and chain_holds
+        result.identical = result.identical and chain_holds and records_hold
         return result
     try:
         rerun = plan.run(
@@ -106,12 +109,64 @@ def verify(ledger: str | Path, roots: Iterable[str | Path] = (), allow_outside_p
     # the same run, with the same ledger, either way.
     rerun.options["allow_outside_paths"] = bool(manifest.options.get("allow_outside_paths"))
     same = _ledger_sha256(rerun, manifest.ledger.format) == manifest.ledger.sha256
-    result.identical = same and file_unchanged and chain_holds
+    records_hold = _rerun_records_hold(manifest, rerun, result) and records_hold
+    result.identical = same and file_unchanged and chain_holds and records_hold
     if rerun.run_id != manifest.run_id and not result.findings:
         result.findings.append("the run id differs")
     if not result.identical:
         _why_not_identical(result, manifest, rerun)
     return result
+
+
+def _recorded_texts_hold(manifest: RunManifest, folders: _Folders, base: Path, result: Verification) -> bool:
+    """Whether what the manifest keeps beside the hashes is as spm wrote it: its copy of the plan (what a
+    reviewer reads, and the diff is made against) hashes to the plan's recorded sha256, and the rejects file
+    to its own; each that does not is noted in ``result``."""
+    holds = True
+    source = manifest.plan.source.replace("\r\n", "\n").encode("utf-8")
+    if hashlib.sha256(source).hexdigest() != manifest.plan.sha256:
+        result.findings.append("the manifest's copy of the plan was edited: it no longer hashes to the plan's sha256")
+        holds = False
+    if manifest.rejects is not None:
+        rejects = folders.resolve(base, manifest.rejects.path, "the rejects file")
+        if not rejects.is_file():
+            result.findings.append(f"the rejects file {rejects} the manifest records is not there")
+            holds = False
+        elif sha256_file(rejects) != manifest.rejects.sha256:
+            result.findings.append(f"the rejects file {rejects} was changed after spm wrote it")
+            holds = False
+    return holds
+
+
+def _rerun_records_hold(manifest: RunManifest, rerun: Result, result: Verification) -> bool:
+    """Whether the re-run accounts for the rows as the manifest says, and rejects the rows the rejects file
+    (as recorded) holds; each that does not is noted in ``result``."""
+    from spmlang.report.files import write_table
+
+    holds = True
+    accounting = json.loads(json.dumps(rerun.accounting))
+    if accounting != manifest.accounting:
+        result.findings.append(
+            f"the row accounting differs: the manifest says {_counts(manifest.accounting)}, the re-run "
+            f"{_counts(accounting)}"
+        )
+        holds = False
+    if manifest.rejects is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            again = write_table(rerun.rejects, Path(folder) / f"rejects.{manifest.rejects.format}")
+        if again.sha256 != manifest.rejects.sha256:
+            result.findings.append("the re-run rejects other rows than the rejects file recorded")
+            holds = False
+    return holds
+
+
+def _counts(accounting: dict) -> str:
+    rejected = sum(accounting.get("rejected", {}).values())
+    excluded = sum(accounting.get("excluded", {}).values())
+    return (
+        f"{accounting.get('read', 0):,} read, {accounting.get('credited', 0):,} credited, {excluded:,} excluded, "
+        f"{rejected:,} rejected"
+    )
 
 
 def _manifest(ledger: Path, manifest_file: Path) -> RunManifest:

@@ -267,3 +267,38 @@ def test_a_ledger_renamed_with_its_manifest_keeps_its_manifest(workspace):
     with pytest.raises(spmlang.InputError, match="its manifest, .*q2.manifest.json, is that of .*q2.parquet"):
         result.write(workspace / "q2.csv")
     assert result.write(workspace / "q2.parquet") == workspace / "q2.parquet"
+
+
+def test_verify_notices_an_edited_rejects_file_accounting_or_copy_of_the_plan(workspace):
+    """The rejects file, the manifest's row accounting and its copy of the plan (what a reviewer reads, and
+    the diff is made against) could be edited and the ledger still verified 'identical'."""
+    deals = workspace / "examples/data/sdr_activities.csv"
+    deals.write_text(deals.read_text() + "X-1,ivy.chen,2027-02-30,meeting,true,\n")
+    result = spmlang.load(workspace / "examples/plans/sdr.spm").run(
+        deals, quotas=workspace / "examples/data/sdr_quotas.csv"
+    )
+    ledger = result.write(workspace / "out" / "ledger.csv", rejects=workspace / "out" / "rejects.csv")
+    assert verify(ledger).identical
+    manifest_file = workspace / "out" / "ledger.manifest.json"
+    recorded = manifest_file.read_text()
+    edits = {
+        "rejects": lambda: (workspace / "out" / "rejects.csv").write_text("row,key,reason,column,message\n"),
+        "accounting": lambda: manifest_file.write_text(
+            json.dumps({**json.loads(recorded), "accounting": {**json.loads(recorded)["accounting"], "rejected": {}}})
+        ),
+        "plan": lambda: manifest_file.write_text(recorded.replace("$75 per meeting", "$95 per meeting")),
+    }
+    said = {
+        "rejects": "the rejects file",
+        "accounting": "the row accounting differs: the manifest says 1,493 read, 1,298 credited, 194 excluded, "
+        "0 rejected, the re-run 1,493 read, 1,298 credited, 194 excluded, 1 rejected",
+        "plan": "the manifest's copy of the plan was edited",
+    }
+    rejects = (workspace / "out" / "rejects.csv").read_text()
+    for name, edit in edits.items():
+        edit()
+        outcome = verify(ledger)
+        assert not outcome.identical and any(said[name] in finding for finding in outcome.findings), outcome.findings
+        manifest_file.write_text(recorded)
+        (workspace / "out" / "rejects.csv").write_text(rejects)
+    assert verify(ledger).identical
