@@ -321,3 +321,14 @@ component commission {
         ("clawback", d("-60"), d("100"), d("40"), d("-5.10")),
         ("clawback", d("-40"), d("40"), d("0"), d("-0.40")),
     ]
+
+
+def test_where_a_payee_stands_is_said_to_the_cent():
+    """A credit held past the cent (a converted amount) was shown as '408,994.373439 of credit'; the distance to
+    the next tier is rounded up, so that reaching it reaches the tier."""
+    table = deals("ann")
+    table = table.set_column(3, "amount", pa.array(["40000", "30000.004", "20000.0015", "10000"]))
+    (_, q2, _) = mixed().run(table).statements(["ann"])[:3]
+    words = {p.component: p.words for p in q2.standing.positions}
+    assert words["commission"][0] == "You are here: 50% attainment, 50,000.01 of credit."
+    assert all(len(part.split(" of credit")[0].rsplit(".", 1)[-1]) == 2 for w in words.values() for part in w[:1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -149,7 +149,7 @@ def _words(pay: Pay, curve: ComponentCurve, measure: int, scale: Scale) -> list[
         ahead = [k for k, start in enumerate(starts) if start > measure]
         if ahead:
             k = ahead[0]
-            away = _credit(starts[k] - measure, pay.counted)
+            away = _credit(starts[k] - measure, pay.counted, ROUND_CEILING)
             words.append(f"The next tier ({function.rate_labels[k]}) starts in {away} of credit.")
         else:
             words.append(f"You are in the top tier ({function.rate_labels[-1]}).")
@@ -157,7 +157,9 @@ def _words(pay: Pay, curve: ComponentCurve, measure: int, scale: Scale) -> list[
         points = [(start, mark) for start, mark in zip(pay.kinks(), curve.marks, strict=True) if start > measure]
         if points:
             start, mark = points[0]
-            words.append(f"The curve's next point ({mark.label}) is {_credit(start - measure, pay.counted)} away.")
+            words.append(
+                f"The curve's next point ({mark.label}) is {_credit(start - measure, pay.counted, ROUND_CEILING)} away."
+            )
         elif not function.curve.extend_above:
             words.append("You are past the curve's last point: it pays no more above it.")
     for level in curve.levels:
@@ -170,6 +172,11 @@ def _words(pay: Pay, curve: ComponentCurve, measure: int, scale: Scale) -> list[
     return words
 
 
-def _credit(units: int, counted: bool) -> str:
+CENT = Decimal("0.01")
+
+
+def _credit(units: int, counted: bool, rounding: str = ROUND_HALF_UP) -> str:
+    """Credit as a rep reads it: money to the cent (a converted credit is held to the micro-unit; a distance
+    to a tier is rounded up, so that reaching it reaches the tier)."""
     value = Decimal(int(units)) / UNIT
-    return figures.format_number(float(value)) if counted else figures.money(value)
+    return figures.format_number(float(value)) if counted else figures.money(value.quantize(CENT, rounding))
