@@ -87,3 +87,15 @@ def test_the_manifest_chains_the_runs_and_verify_finds_a_changed_earlier_ledger(
     assert any("paid 1" in finding for finding in checked.findings), checked.findings
     assert any("2027-Q1.parquet is not reproduced" in finding for finding in checked.findings)
     assert any("changed after spm wrote it" in finding for finding in checked.findings)
+
+
+def test_a_statement_of_a_closed_or_later_period_says_why_there_is_none(spm, cycle):
+    """`spm statement --period 2027-Q1` against the Q1 ledger printed nothing and exited 0."""
+    folder, _, _ = cycle
+    common = [EXAMPLE / "plan.spm", "--deals", EXAMPLE / "deals-Q2.csv", "--paid", folder / "2027-Q1.parquet"]
+    common += ["--through", "2027-Q2", "--payee", "ben.okafor", "--period"]
+    closed = spm("statement", *common, "2027-Q1")
+    assert closed.returncode == 0 and closed.stdout.strip() == ""
+    assert f"note: no statement for 2027-Q1: it is closed: {folder / '2027-Q1.parquet'} paid it" in closed.stderr
+    later = spm("statement", *common, "Q3")
+    assert "note: no statement for 2027-Q3: it is after 2027-Q2, the last period this run pays" in later.stderr

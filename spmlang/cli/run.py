@@ -235,10 +235,29 @@ def statement_command(
                 f"wrote {count} statement(s) to {output} ({len(written)} files; open {output / 'index.html'})",
                 markup=False,
             )
+            if count == 0 and periods:
+                _why_no_statement(result, periods)
         else:
             for one in statements:
                 out.print(one)
                 out.print()
+            if not statements:
+                _why_no_statement(result, periods)
+
+
+def _why_no_statement(result, periods: list[str] | None) -> None:
+    """Why the periods asked for have no statement: closed by an earlier ledger, after --through, or no line."""
+    cycle, labels = result.payout.run.cycle, result.periods
+    for period in periods or []:
+        index = labels.index(result.payout.run.calendar.label_of(period))
+        if index < cycle.first_open:
+            files = ", ".join(str(file.path) for file in cycle.files)
+            why = f"it is closed: {files} paid it, and its statements are that run's"
+        elif index > cycle.last:
+            why = f"it is after {labels[cycle.last]}, the last period this run pays (--through)"
+        else:
+            why = "no line of it is the payee's"
+        err.print(f"note: no statement for {labels[index]}: {why}", markup=False)
 
 
 def whatif_command(
