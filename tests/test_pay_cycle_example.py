@@ -99,3 +99,16 @@ def test_a_statement_of_a_closed_or_later_period_says_why_there_is_none(spm, cyc
     assert f"note: no statement for 2027-Q1: it is closed: {folder / '2027-Q1.parquet'} paid it" in closed.stderr
     later = spm("statement", *common, "Q3")
     assert "note: no statement for 2027-Q3: it is after 2027-Q2, the last period this run pays" in later.stderr
+
+
+def test_the_statement_csv_says_what_is_owed_and_held_after_the_period(tmp_path):
+    """The page showed 'draw to recover 800.00; held, not yet payable 1,000.00'; the CSV had no such rows."""
+    import spmlang
+
+    result = spmlang.load(EXAMPLE / "plan.spm").run(EXAMPLE / "deals-Q1.csv", through="2027-Q1")
+    [statement] = result.statements(["ben.okafor"], ["2027-Q1"])
+    rows = statement.to_csv().splitlines()
+    assert rows[-2:] == [
+        "owed,,,,,,800.00,draw to recover after 2027-Q1,",
+        'owed,,,,,,1000.00,"held, not yet payable after 2027-Q1",',
+    ]

@@ -133,6 +133,8 @@ class Statement:
         if self.paid_in is not None:  # the payout again, in the payee's currency
             paid = self.paid_in
             writer.writerow(["paid", "", "", "", "fx", "", str(paid.amount), text(paid.words), text(paid.clause)])
+        for words, amount in self.owed:  # as the page's "owed and held after this period"
+            writer.writerow(["owed", "", "", "", "", "", str(amount), f"{words} after {self.period}", ""])
         return head, buffer.getvalue()
 
     def to_html(self, templates=None) -> str:
