@@ -169,7 +169,9 @@ def replacing(path: Path, make: bool = True) -> Iterator[Path]:
     file system refusing the file (a full disk, no permission) is an :class:`~spmlang.diagnostics.OutputError`
     naming ``path``. Its folder is made where missing, unless ``make`` is false (a part of a cluster's ledger:
     its folder gone means the run was given up, and must stay gone)."""
-    if _special(path):  # /dev/null, a named pipe: written into, never replaced by a file of their name
+    # /dev/null, a named pipe: written into, never replaced by a file of their name. (Not looked for in a folder
+    # of spm's own, where the many statement files go: a stat a file.)
+    if make and _special(path):
         try:
             yield path
         except OSError as error:

@@ -4,11 +4,14 @@ and silently; each is an error (E301) that says what to write."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import fields, is_dataclass
 from decimal import Decimal
 
 from spmlang.diagnostics import Span
 from spmlang.ir import expressions as ir
 from spmlang.ir.expressions import Type
+from spmlang.syntax import ast
 
 # (message, where, hint)
 Mismatch = tuple[str, Span, str]
@@ -67,11 +70,7 @@ def currency_sign_mismatches(tree: object, currency: str) -> list[tuple[str, Spa
     return list(found.values())
 
 
-def _money_literals(node: object):
-    from dataclasses import fields, is_dataclass
-
-    from spmlang.syntax import ast
-
+def _money_literals(node: object) -> Iterator[ast.Literal]:
     if isinstance(node, ast.Literal):
         if node.kind == "money":
             yield node

@@ -101,6 +101,7 @@ def run_case(case: TestCase) -> Outcome:
             _check_error(case, expectation, error, outcome)
         outcome.seconds = time.perf_counter() - started
         return outcome
+    ledger = result.ledger.to_pylist()  # once for every expectation of the case
     for expectation in case.expectations:
         if expectation.what == "error":
             outcome.failures.append(
@@ -109,7 +110,7 @@ def run_case(case: TestCase) -> Outcome:
                 )
             )
         else:
-            _check(case, expectation, result, outcome)
+            _check(case, expectation, result, ledger, outcome)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -140,12 +141,11 @@ def _check_error(case: TestCase, expectation: ast.Expect, error: SpmError, outco
         )
 
 
-def _check(case: TestCase, expectation: ast.Expect, result, outcome: Outcome) -> None:
+def _check(case: TestCase, expectation: ast.Expect, result, ledger: list[dict], outcome: Outcome) -> None:
     subject = str(expectation.subject.value)
     period = _text(expectation.period)
     component = expectation.component.text if expectation.component else None
     payee = _text(expectation.payee)
-    ledger = result.ledger.to_pylist()
     written = _written(case, expectation)
     unknown = _unknown_name(case, expectation, result, ledger)
     if unknown is not None:  # expected 0 of a name nothing has would pass, and test nothing
@@ -213,12 +213,14 @@ def _check_attainment(
 def _unknown_name(case: TestCase, expectation: ast.Expect, result, ledger: list[dict]) -> str | None:
     """What an expectation names that neither the plan nor the test's data has (a period, a payee, a
     component), said with the closest name it has, if any; None if every name is known."""
-    from spmlang.diagnostics import did_you_mean
+    from spmlang.diagnostics import UsageError, did_you_mean
 
     period = _text(expectation.period)
-    calendar = result.payout.run.calendar
-    if period is not None and calendar.parse_period(period) is None:
-        return f"no period '{period}' in this plan; its periods are {', '.join(calendar.labels)}"
+    if period is not None:
+        try:
+            result._check_periods([period])  # as Result.explain and statements read a period, and refuse one
+        except UsageError as error:
+            return str(error)
     named = expectation.payee if expectation.what == "line" else expectation.subject
     payee = _text(named) if expectation.what in ("payout", "paid", "attainment", "line") else None
     if payee is not None:

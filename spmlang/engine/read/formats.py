@@ -142,7 +142,7 @@ def _load_file(path: Path, columns: list[str], what: str, in_pieces: bool) -> Lo
         hint = f"name it {_SUFFIX[kind]}" if kind in _SUFFIX else "save it as CSV or parquet"
         raise InputError(f"is {DATA_FILE_WORDS[kind]}, not a {fmt.upper()} file", file=label, hint=hint)
     digest = sha256_in_background(path)  # for the run id and the manifest, on another core as the file is read
-    loaded = _read_file(path, fmt, columns, label, in_pieces)
+    loaded = _read_file(path, fmt, columns, label, in_pieces, kind)
     loaded.digest = digest
     return loaded
 
@@ -150,7 +150,10 @@ def _load_file(path: Path, columns: list[str], what: str, in_pieces: bool) -> Lo
 _SUFFIX = {"parquet": ".parquet", "arrow": ".arrow", "arrow stream": ".arrow"}
 
 
-def _read_file(path: Path, fmt: str, columns: list[str], label: str, in_pieces: bool) -> LoadedTable:
+def _read_file(
+    path: Path, fmt: str, columns: list[str], label: str, in_pieces: bool, kind: str | None = None
+) -> LoadedTable:
+    """The file read as ``fmt``; ``kind``: what its first bytes say it is (see files.data_file_kind)."""
     with reading(label, fmt):
         if fmt == "parquet":
             import pyarrow.parquet as pq
@@ -166,7 +169,7 @@ def _read_file(path: Path, fmt: str, columns: list[str], label: str, in_pieces: 
         if fmt == "arrow":
             import pyarrow.feather as feather
 
-            if data_file_kind(path) == "arrow stream":  # the IPC stream format, as pyarrow.ipc.new_stream writes
+            if kind == "arrow stream":  # the IPC stream format, as pyarrow.ipc.new_stream writes
                 with pa.OSFile(str(path), "rb") as source, pa.ipc.open_stream(source) as stream:
                     table = stream.read_all()
             else:

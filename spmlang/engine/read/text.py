@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlang.engine.kernels import grouping
+from spmlang.engine.kernels import column_text, grouping
 from spmlang.engine.read.column_values import DISTINCT_FIRST, WrongType, buffer_view, typed
 
 
@@ -49,13 +49,13 @@ def _inexact_floats(array: pa.Array) -> np.ndarray | None:
 
 def _inexact_notes(inexact: np.ndarray, text: pa.Array) -> pa.Array:
     rows = np.flatnonzero(inexact)
-    notes = pa.nulls(len(inexact), pa.string()).to_pylist()
-    for row, value in zip(rows.tolist(), text.take(rows).to_pylist(), strict=True):
-        notes[row] = (
-            f"'{value}' was read as a floating-point number, too large to be the one written exactly: "
-            "write it as text (in quotes, in JSON)"
-        )
-    return pa.array(notes, pa.string())
+    said = column_text.join(
+        "'",
+        pc.cast(text.take(rows), pa.string()),
+        "' was read as a floating-point number, too large to be the one written exactly: write it as text (in "
+        "quotes, in JSON)",
+    )
+    return column_text.spread(len(inexact), rows, said)
 
 
 def _encoded_if_repeating(text: pa.Array) -> pa.Array:

@@ -179,18 +179,14 @@ def adjust_closed(
     due = grouping.sums(np.where(is_now[order], amount[order], 0), starts)
     clawed = (cls[order] == CLAWBACK) & (amount[order] != 0)  # a zero line: cancelled outside the window
     sorted_now = is_now[order]
+    clawed_now = grouping.sums((clawed & sorted_now).astype(np.int64), starts) > 0
+    clawed_then = grouping.sums((clawed & ~sorted_now).astype(np.int64), starts) > 0
     # Cancelled after the period closed: a clawback now that no earlier clawback line answers.
-    cancelled = (grouping.sums((clawed & sorted_now).astype(np.int64), starts) > 0) & (
-        grouping.sums((clawed & ~sorted_now).astype(np.int64), starts) == 0
-    )
+    cancelled = clawed_now & ~clawed_then
     # Clawed back then, and no line of it now: its cancellation withdrawn, or moved to another period.
-    uncancelled = (grouping.sums((clawed & ~sorted_now).astype(np.int64), starts) > 0) & (
-        grouping.sums(sorted_now.astype(np.int64), starts) == 0
-    )
+    uncancelled = clawed_then & (grouping.sums(sorted_now.astype(np.int64), starts) == 0)
     # Clawed back then and now, for other amounts: the refund, the cancellation or what it reverses changed.
-    reclawed = (grouping.sums((clawed & ~sorted_now).astype(np.int64), starts) > 0) & (
-        grouping.sums((clawed & sorted_now).astype(np.int64), starts) > 0
-    )
+    reclawed = clawed_then & clawed_now
     first = np.flatnonzero(starts)
     group = grouping.ids(starts)
     # Per group: a line of the run now (the first: the transaction's own row and credit, not a reversal's; and
